@@ -1,0 +1,39 @@
+#pragma once
+// Validation of wok resources. Every error names the field path
+// (`spec.hosts[0]`) so the user knows exactly what to fix; a request with any
+// error changes nothing.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wok::api {
+
+inline constexpr std::string_view kApiVersion = "wok.dev/v1alpha1";
+
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+// "spec.hosts[0]: \"www..x\" is not a valid host name; spec.mode: ..."
+std::string join_errors(const std::vector<FieldError>& errors);
+
+// Whole objects, as received (metadata, spec; status is tolerated and ignored).
+std::vector<FieldError> validate_project(const nlohmann::json& object);
+std::vector<FieldError> validate_site(const nlohmann::json& object);
+
+// Fills in defaults (source.git.ref "main", interval "3m", build.timeout "10m").
+void default_site(nlohmann::json& object);
+
+bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
+bool is_host_name(std::string_view host);     // lowercase DNS name
+bool is_host_pattern(std::string_view host);  // a host name or "*." + host name
+// `pattern` is a host name (exact) or "*.suffix", which matches exactly one
+// more label in front of suffix. A wildcard host matches only the same pattern.
+bool host_matches(std::string_view pattern, std::string_view host);
+
+// Go-style durations ("90s", "5m", "1h30m", "250ms"); -1 if invalid.
+long long parse_duration_ms(std::string_view text);
+
+}  // namespace wok::api

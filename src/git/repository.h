@@ -1,0 +1,31 @@
+#pragma once
+// Fetching site sources with libgit2: a bare mirror per site, fetched on
+// demand, and a checkout of one commit into a plain directory.
+#include <string>
+
+namespace wok::git {
+
+struct FetchResult {
+  bool ok = false;
+  std::string commit;  // full 40-hex id that `ref` resolved to
+  std::string error;   // when !ok: what failed, for the Site's status
+};
+
+// Fetches `url` (file://, https://, or a local path) into the bare repository
+// at `mirror_dir` (created if missing) and resolves `ref`: a branch, a tag or
+// a commit id. Thread-safe for different mirror_dir values.
+FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir);
+
+// Writes the tree of `commit` from the bare repository `mirror_dir` into
+// `target_dir` (created; must not exist or be empty). Returns "" or an error.
+std::string checkout(const std::string& mirror_dir, const std::string& commit,
+                     const std::string& target_dir);
+
+// Creates (or updates) a non-bare repository at `repo_dir` whose branch
+// `branch` holds a commit of every file under `source_dir`. Used by the demo
+// and by tests. Returns the new commit id, or "" and sets *error.
+std::string commit_directory(const std::string& source_dir, const std::string& repo_dir,
+                             const std::string& branch, const std::string& message,
+                             std::string* error);
+
+}  // namespace wok::git

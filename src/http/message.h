@@ -1,0 +1,55 @@
+#pragma once
+// HTTP/1.1 request and response as the handlers see them. Shared by the
+// router (data plane) and the API server.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wok::http {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // raw request-target as received
+  std::string path;    // path part of the target, still percent-encoded
+  std::string query;   // after '?', without it; empty if none
+  int version_major = 1;
+  int version_minor = 1;
+  std::vector<Header> headers;  // in arrival order, names as received
+  std::string body;             // decoded (de-chunked) body
+  bool keep_alive = true;
+  std::string remote_addr;  // "127.0.0.1"
+
+  // First header with this name, compared case-insensitively; empty if absent.
+  std::string_view header(std::string_view name) const;
+  bool has_header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;  // Content-Length/Date/Connection are added by the server
+  std::string body;
+  // When file_fd >= 0 the body is file_length bytes of that file from
+  // file_offset, sent with sendfile(2); the server closes the fd afterwards.
+  int file_fd = -1;
+  off_t file_offset = 0;
+  size_t file_length = 0;
+  bool head_only = false;  // HEAD: headers (with the real Content-Length), no body
+
+  void set_header(std::string name, std::string value);
+};
+
+// Reason phrase for a status code ("Not Found").
+std::string_view reason_phrase(int status);
+
+using Handler = std::function<void(const Request&, Response&)>;
+
+}  // namespace wok::http

@@ -1,0 +1,102 @@
+#pragma once
+// The embedded object store: SQLite in WAL mode under the data directory.
+// Every write is one transaction; every object carries a resourceVersion for
+// optimistic concurrency; every change is an event the controllers consume.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wok::store {
+
+enum class Code { kOk, kNotFound, kAlreadyExists, kConflict, kInvalid, kInternal };
+
+struct Result {
+  Code code = Code::kOk;
+  std::string message;
+  std::string owner_namespace;  // kConflict on a host: the project of the Site holding it
+  std::shared_ptr<nlohmann::json> object;
+  bool ok() const { return code == Code::kOk; }
+};
+
+struct Event {
+  int64_t resource_version = 0;
+  std::string type;  // ADDED, MODIFIED, DELETED
+  std::string kind;
+  std::string ns;
+  std::string name;
+};
+
+struct Revision {
+  int64_t number = 0;
+  int64_t generation = 0;
+  std::string commit;
+  std::string spec;        // JSON text
+  std::string created_at;  // RFC 3339
+  std::string outcome;     // Pending, Deployed, Failed
+  std::string message;
+  std::string log;  // build output
+  std::string root;  // served directory of this revision
+  bool live = false;
+};
+
+class Store {
+ public:
+  static std::unique_ptr<Store> open(const std::string& path, std::string* error);
+  ~Store();
+
+  // Objects. kind is "Project" (ns "") or "Site". create() sets uid,
+  // resourceVersion, generation 1 and creationTimestamp; update() keeps
+  // status, checks metadata.resourceVersion if given, and bumps generation
+  // when spec changed. Sites claim their hosts atomically: a host held by
+  // another Site gives kConflict with owner_namespace set.
+  Result create(const std::string& kind, const nlohmann::json& object);
+  Result update(const std::string& kind, const nlohmann::json& object);
+  // JSON merge patch (RFC 7386) into status; bumps resourceVersion only.
+  Result patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                      const nlohmann::json& patch);
+  Result remove(const std::string& kind, const std::string& ns, const std::string& name);
+  std::optional<nlohmann::json> get(const std::string& kind, const std::string& ns,
+                                    const std::string& name);
+  std::vector<nlohmann::json> list(const std::string& kind, const std::string& ns = "");
+  int64_t count(const std::string& kind, const std::string& ns);
+
+  // Watch feed: events after resource_version `after`, oldest first. When
+  // none is there, waits up to `wait` for one. Fewer than `limit` returned
+  // when caught up.
+  std::vector<Event> events_since(int64_t after, std::chrono::milliseconds wait, int limit = 500);
+  int64_t resource_version();
+  void wake_watchers();  // lets events_since() waiters return (at shutdown)
+
+  // Revisions of a Site (by uid).
+  int64_t add_revision(const std::string& site_uid, const std::string& ns, const std::string& name,
+                       const Revision& revision);  // returns the new number
+  void finish_revision(const std::string& site_uid, int64_t number, const std::string& outcome,
+                       const std::string& message, const std::string& log, bool make_live);
+  std::vector<Revision> revisions(const std::string& site_uid);  // newest first
+  std::optional<Revision> live_revision(const std::string& site_uid);
+  std::optional<Revision> revision(const std::string& site_uid, int64_t number);
+  // Revisions left Pending by a crash become Failed ("interrupted").
+  int fail_pending_revisions();
+
+  // Tokens: only the SHA-256 of a token is kept.
+  void add_token(const std::string& user, const std::string& token_hash, bool platform_admin);
+  struct TokenOwner {
+    std::string user;
+    bool platform_admin = false;
+  };
+  std::optional<TokenOwner> find_token(const std::string& token_hash);
+  bool has_admin_token();
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string now_rfc3339();
+
+}  // namespace wok::store

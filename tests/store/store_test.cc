@@ -1,0 +1,163 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace wok::store {
+namespace {
+
+using nlohmann::json;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wok-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<Store> reopen() {
+    std::string error;
+    auto s = Store::open(dir_ + "/wok.db", &error);
+    EXPECT_TRUE(s) << error;
+    return s;
+  }
+  static json site(const std::string& name, const std::string& host) {
+    return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+            {"metadata", {{"name", name}, {"namespace", "team-a"}}},
+            {"spec", {{"mode", "static"}, {"hosts", {host}}}}};
+  }
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, CreateSetsMetadataAndRefusesDuplicates) {
+  Result r = store_->create("Site", site("www", "www.a.localhost"));
+  ASSERT_TRUE(r.ok()) << r.message;
+  const json& md = (*r.object)["metadata"];
+  EXPECT_EQ(md["generation"], 1);
+  EXPECT_EQ(md["uid"].get<std::string>().size(), 36u);
+  EXPECT_FALSE(md["resourceVersion"].get<std::string>().empty());
+  EXPECT_EQ(store_->create("Site", site("www", "other.a.localhost")).code, Code::kAlreadyExists);
+}
+
+TEST_F(StoreTest, StaleResourceVersionIsAConflict) {
+  json created = *store_->create("Site", site("www", "www.a.localhost")).object;
+  json first = created, second = created;
+  first["spec"]["hosts"] = {"one.a.localhost"};
+  second["spec"]["hosts"] = {"two.a.localhost"};
+  ASSERT_TRUE(store_->update("Site", first).ok());
+  Result r = store_->update("Site", second);
+  EXPECT_EQ(r.code, Code::kConflict);
+  EXPECT_EQ((*store_->get("Site", "team-a", "www"))["spec"]["hosts"][0], "one.a.localhost");
+  EXPECT_EQ((*store_->get("Site", "team-a", "www"))["metadata"]["generation"], 2);
+}
+
+TEST_F(StoreTest, ConcurrentUpdatesWithTheSameVersionLetExactlyOneWin) {
+  json created = *store_->create("Site", site("www", "www.a.localhost")).object;
+  std::atomic<int> won{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      json o = created;
+      o["spec"]["hosts"] = {"h" + std::to_string(i) + ".a.localhost"};
+      Result r = store_->update("Site", o);
+      (r.ok() ? won : conflicts)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicts.load(), 7);
+}
+
+TEST_F(StoreTest, HostsAreClaimedByOneSite) {
+  ASSERT_TRUE(store_->create("Site", site("www", "www.a.localhost")).ok());
+  Result r = store_->create("Site", site("blog", "www.a.localhost"));
+  EXPECT_EQ(r.code, Code::kConflict);
+  EXPECT_EQ(r.owner_namespace, "team-a");
+  EXPECT_FALSE(store_->get("Site", "team-a", "blog"));
+  ASSERT_TRUE(store_->remove("Site", "team-a", "www").ok());
+  EXPECT_TRUE(store_->create("Site", site("blog", "www.a.localhost")).ok());
+}
+
+TEST_F(StoreTest, StatusPatchKeepsSpecAndGeneration) {
+  ASSERT_TRUE(store_->create("Site", site("www", "www.a.localhost")).ok());
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"revision", 3}, {"x", 1}}).ok());
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"x", nullptr}}).ok());
+  json o = *store_->get("Site", "team-a", "www");
+  EXPECT_EQ(o["status"], json({{"revision", 3}}));
+  EXPECT_EQ(o["metadata"]["generation"], 1);
+}
+
+TEST_F(StoreTest, UnchangedUpdateMakesNoEvent) {
+  json created = *store_->create("Site", site("www", "www.a.localhost")).object;
+  int64_t rv = store_->resource_version();
+  ASSERT_TRUE(store_->update("Site", created).ok());
+  EXPECT_EQ(store_->resource_version(), rv);
+}
+
+TEST_F(StoreTest, WatchFeedDeliversEventsInOrderAndWakesWaiters) {
+  int64_t start = store_->resource_version();
+  std::thread writer([&] {
+    usleep(50'000);
+    store_->create("Site", site("www", "www.a.localhost"));
+    store_->remove("Site", "team-a", "www");
+  });
+  std::vector<Event> events;
+  while (events.size() < 2) {
+    auto more = store_->events_since(events.empty() ? start : events.back().resource_version,
+                                     std::chrono::seconds(5));
+    ASSERT_FALSE(more.empty());
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  writer.join();
+  EXPECT_EQ(events[0].type, "ADDED");
+  EXPECT_EQ(events[1].type, "DELETED");
+  EXPECT_EQ(events[1].name, "www");
+}
+
+TEST_F(StoreTest, DataSurvivesReopen) {
+  ASSERT_TRUE(store_->create("Site", site("www", "www.a.localhost")).ok());
+  json o = *store_->get("Site", "team-a", "www");
+  std::string uid = o["metadata"]["uid"];
+  int64_t n = store_->add_revision(uid, "team-a", "www", Revision{0, 1, "abc", "{}", "", "Pending", "", "", "/x", false});
+  store_.reset();
+  store_ = reopen();
+  EXPECT_EQ(store_->fail_pending_revisions(), 1);
+  auto rev = store_->revision(uid, n);
+  ASSERT_TRUE(rev);
+  EXPECT_EQ(rev->outcome, "Failed");
+  EXPECT_TRUE(store_->get("Site", "team-a", "www"));
+}
+
+TEST_F(StoreTest, RevisionsAndLive) {
+  std::string uid = "u1";
+  int64_t a = store_->add_revision(uid, "p", "s", Revision{0, 1, "c1", "{}", "", "Pending", "", "", "/r1", false});
+  store_->finish_revision(uid, a, "Deployed", "", "log", true);
+  int64_t b = store_->add_revision(uid, "p", "s", Revision{0, 2, "c2", "{}", "", "Pending", "", "", "/r2", false});
+  store_->finish_revision(uid, b, "Deployed", "", "", true);
+  EXPECT_EQ(store_->live_revision(uid)->number, b);
+  auto all = store_->revisions(uid);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].number, 2);
+  EXPECT_FALSE(all[1].live);
+}
+
+TEST_F(StoreTest, TokensAreFoundByHash) {
+  EXPECT_FALSE(store_->has_admin_token());
+  store_->add_token("admin", "h1", true);
+  EXPECT_TRUE(store_->has_admin_token());
+  EXPECT_EQ(store_->find_token("h1")->user, "admin");
+  EXPECT_FALSE(store_->find_token("h2"));
+}
+
+}  // namespace
+}  // namespace wok::store
