@@ -400,16 +400,18 @@ int64_t Store::add_revision(const std::string& uid, const std::string& ns, const
 }
 
 void Store::finish_revision(const std::string& uid, int64_t number, const std::string& outcome,
-                            const std::string& message, const std::string& log, bool make_live) {
+                            const std::string& message, const std::string& log, bool make_live,
+                            const std::string& root) {
   std::lock_guard lock(impl_->mu);
   Transaction tx(impl_->db);
   if (make_live) {
     Statement(impl_->db, "UPDATE revisions SET live = 0 WHERE site_uid = ?").bind(1, uid).run();
   }
   Statement(impl_->db,
-            "UPDATE revisions SET outcome = ?, message = ?, log = ?, live = ? WHERE site_uid = ? AND number = ?")
+            "UPDATE revisions SET outcome = ?, message = ?, log = ?, live = ?, "
+            "root = CASE WHEN ? = '' THEN root ELSE ? END WHERE site_uid = ? AND number = ?")
       .bind(1, outcome).bind(2, message).bind(3, log).bind(4, static_cast<int64_t>(make_live))
-      .bind(5, uid).bind(6, number).run();
+      .bind(5, root).bind(6, root).bind(7, uid).bind(8, number).run();
   tx.commit();
 }
 

@@ -74,8 +74,10 @@ class Store {
   // Revisions of a Site (by uid).
   int64_t add_revision(const std::string& site_uid, const std::string& ns, const std::string& name,
                        const Revision& revision);  // returns the new number
+  // Records the outcome; root (if not empty) is the directory it serves.
   void finish_revision(const std::string& site_uid, int64_t number, const std::string& outcome,
-                       const std::string& message, const std::string& log, bool make_live);
+                       const std::string& message, const std::string& log, bool make_live,
+                       const std::string& root = "");
   std::vector<Revision> revisions(const std::string& site_uid);  // newest first
   std::optional<Revision> live_revision(const std::string& site_uid);
   std::optional<Revision> revision(const std::string& site_uid, int64_t number);

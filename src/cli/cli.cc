@@ -1,0 +1,160 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+
+namespace wok::cli {
+namespace {
+
+struct Flags {
+  ClientConfig config;  // --server, --token
+  std::string project;  // -n
+  std::string kind;
+  std::string name;
+  std::string output;
+  std::vector<std::string> files;
+  int to_revision = 0;
+  std::string user;
+};
+
+using Action = std::function<int(Session&)>;
+
+const std::vector<std::string> kKinds = {"project", "projects", "site", "sites"};
+const std::vector<std::string> kSiteKinds = {"site", "sites"};
+
+Kind kind_of(const Flags& flags) { return *parse_kind(flags.kind); }
+
+// Adds "KIND NAME" positionals; `kinds` lists what KIND may be.
+void add_target(CLI::App* command, Flags& flags, const std::vector<std::string>& kinds,
+                bool name_required) {
+  command->add_option("kind", flags.kind, "the kind: " + CLI::detail::join(kinds, ", "))
+      ->required()
+      ->check(CLI::IsMember(kinds));
+  auto* name = command->add_option("name", flags.name, "the object's name");
+  if (name_required) name->required();
+}
+
+void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token) {
+  auto set = [&](CLI::App* command, Action run, bool token = true) {
+    command->callback([&action, &needs_token, run, token] {
+      action = run;
+      needs_token = token;
+    });
+  };
+
+  auto* apply = app.add_subcommand("apply", "Create or update projects and sites from YAML files");
+  apply
+      ->add_option("-f,--filename", flags.files,
+                   "a file, a directory of *.yaml/*.yml/*.json, or - for stdin")
+      ->required();
+  set(apply, [&flags](Session& s) { return apply_command(s, flags.files); });
+
+  auto* get = app.add_subcommand("get", "List projects or sites, or show one");
+  add_target(get, flags, kKinds, false);
+  get->add_option("-o,--output", flags.output, "output format: wide, yaml, json or name")
+      ->check(CLI::IsMember({"wide", "yaml", "json", "name"}));
+  set(get,
+      [&flags](Session& s) { return get_command(s, kind_of(flags), flags.name, flags.output); });
+
+  auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");
+  add_target(describe, flags, kKinds, true);
+  set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
+
+  auto* remove = app.add_subcommand("delete", "Delete a project or a site");
+  add_target(remove, flags, kKinds, true);
+  set(remove, [&flags](Session& s) { return delete_command(s, kind_of(flags), flags.name); });
+
+  auto* rollout = app.add_subcommand("rollout", "Revisions of a site: history and rollback");
+  rollout->require_subcommand(1);
+  auto* history = rollout->add_subcommand("history", "List the revisions of a site, oldest first");
+  add_target(history, flags, kSiteKinds, true);
+  set(history, [&flags](Session& s) { return rollout_history_command(s, flags.name); });
+  auto* undo = rollout->add_subcommand("undo", "Roll a site back to an earlier revision");
+  add_target(undo, flags, kSiteKinds, true);
+  undo->add_option("--to-revision", flags.to_revision,
+                   "the revision to return to (default: the one before the live one)")
+      ->check(CLI::PositiveNumber);
+  set(undo,
+      [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
+
+  auto* refresh = app.add_subcommand("refresh", "Fetch a site's source now");
+  add_target(refresh, flags, kSiteKinds, true);
+  set(refresh, [&flags](Session& s) { return refresh_command(s, flags.name); });
+
+  auto* token = app.add_subcommand("token", "API tokens (platform admin)");
+  token->require_subcommand(1);
+  auto* create = token->add_subcommand("create", "Make a token for a user and print it");
+  create->add_option("user", flags.user, "the user name")->required();
+  set(create, [&flags](Session& s) { return token_create_command(s, flags.user); });
+
+  auto* version = app.add_subcommand("version", "Print the client and server versions");
+  set(
+      version, [](Session& s) { return version_command(s); }, false);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, std::ostream& out,
+        std::ostream& err) {
+  CLI::App app{"wok: host web sites on the wok platform", "wok"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --server, --token and -n may follow the subcommand
+
+  Flags flags;
+  app.add_option(
+      "--server", flags.config.server,
+      "API URL (default: $WOK_SERVER, the config file, " + std::string(kDefaultServer) + ")");
+  app.add_option("--token", flags.config.token, "API token (default: $WOK_TOKEN, the config file)");
+  app.add_option("-n,--namespace,--project", flags.project, "the project");
+
+  Action action;
+  bool needs_token = true;
+  add_commands(app, flags, action, needs_token);
+
+  UpOptions up_options;
+  auto* up_command = app.add_subcommand("up", "Run the whole platform on this machine");
+  up_command->add_option("--data", up_options.data_dir, "data directory")->capture_default_str();
+  up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
+      ->capture_default_str();
+  up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();
+  up_command->add_flag("--demo", up_options.demo, "create a demo project and site");
+
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (up_command->parsed()) {
+    if (!up) {
+      err << "error: `wok up` is not available in this build\n";
+      return 1;
+    }
+    return up(up_options);
+  }
+
+  ClientConfig config;
+  std::string error;
+  if (!resolve_config(flags.config, &config, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  Session session{ApiClient(config.server, config.token), flags.project, Io{in, out, err}};
+  if (needs_token && config.token.empty()) return session.fail(kNoTokenError);
+  return action(session);
+}
+
+int run(int argc, char** argv, UpCommand up) {
+  std::vector<std::string> args(argv, argv + argc);
+  return run(args, std::move(up), std::cin, std::cout, std::cerr);
+}
+
+int run(int argc, char** argv) { return run(argc, argv, nullptr); }
+
+}  // namespace wok::cli

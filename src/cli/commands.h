@@ -1,0 +1,31 @@
+#pragma once
+// One function per `wok` command; each returns the process exit code and
+// prints errors itself. cli.cc maps the command line onto these.
+#include <string>
+#include <vector>
+
+#include "cli/resources.h"
+#include "cli/session.h"
+
+namespace wok::cli {
+
+// apply.cc
+int apply_command(Session& session, const std::vector<std::string>& inputs);
+
+// get.cc; output is "", "wide", "yaml", "json" or "name".
+int get_command(Session& session, Kind kind, const std::string& name, const std::string& output);
+
+// describe.cc
+int describe_command(Session& session, Kind kind, const std::string& name);
+
+// site_actions.cc: delete, rollout history/undo, refresh.
+int delete_command(Session& session, Kind kind, const std::string& name);
+int rollout_history_command(Session& session, const std::string& name);
+int rollout_undo_command(Session& session, const std::string& name, int to_revision);
+int refresh_command(Session& session, const std::string& name);
+
+// admin.cc: tokens and versions.
+int token_create_command(Session& session, const std::string& user);
+int version_command(Session& session);
+
+}  // namespace wok::cli

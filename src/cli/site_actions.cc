@@ -1,0 +1,87 @@
+// wok delete, wok rollout history|undo, wok refresh.
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/fields.h"
+#include "cli/printing.h"
+
+namespace wok::cli {
+namespace {
+
+using nlohmann::json;
+
+bool require_project(Session& session, int* exit_code) {
+  if (!session.project.empty()) return true;
+  *exit_code = session.fail("a site is named within its project: pass -n PROJECT");
+  return false;
+}
+
+}  // namespace
+
+int delete_command(Session& session, Kind kind, const std::string& name) {
+  std::string project = kind == Kind::kSite ? session.project : std::string();
+  int code = 1;
+  if (kind == Kind::kSite && !require_project(session, &code)) return code;
+  HttpResponse response = session.client.request("DELETE", object_path(kind, project, name));
+  if (response.status / 100 != 2) {
+    return session.fail(response, not_found_message(kind, project, name));
+  }
+  session.io.out << qualified_name(kind, name) << " deleted\n";
+  return 0;
+}
+
+int rollout_history_command(Session& session, const std::string& name) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  HttpResponse response =
+      session.client.request("GET", site_subresource_path(session.project, name, "revisions"));
+  if (response.status != 200) {
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  }
+  json list;
+  if (!parse_json_body(response.body, &list) || !list.is_object()) {
+    return session.fail("the server answered with something that is not a RevisionList");
+  }
+  const json* items = find_at(list, {"items"});
+  if (!items || !items->is_array() || items->empty()) {
+    session.io.err << "No revisions yet for site \"" << name << "\".\n";
+    return 0;
+  }
+  // The server lists newest first; history reads oldest first, like helm's.
+  json oldest_first = json::array();
+  for (auto it = items->rbegin(); it != items->rend(); ++it) oldest_first.push_back(*it);
+  session.io.out << format_revisions(oldest_first);
+  return 0;
+}
+
+int rollout_undo_command(Session& session, const std::string& name, int to_revision) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  json body = json::object();
+  if (to_revision > 0) body["toRevision"] = to_revision;
+  HttpResponse response = session.client.request(
+      "POST", site_subresource_path(session.project, name, "rollback"), &body);
+  if (response.status / 100 != 2) {
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  }
+  session.io.out << qualified_name(Kind::kSite, name) << " rolled back";
+  if (to_revision > 0) session.io.out << " to revision " << to_revision;
+  session.io.out << '\n';
+  return 0;
+}
+
+int refresh_command(Session& session, const std::string& name) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  json body = json::object();
+  HttpResponse response = session.client.request(
+      "POST", site_subresource_path(session.project, name, "refresh"), &body);
+  if (response.status / 100 != 2) {
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  }
+  session.io.out << qualified_name(Kind::kSite, name) << " refresh requested\n";
+  return 0;
+}
+
+}  // namespace wok::cli

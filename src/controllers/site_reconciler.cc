@@ -1,0 +1,263 @@
+#include "controllers/site_reconciler.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "api/validation.h"
+#include "controllers/build_runner.h"
+#include "controllers/route_publisher.h"
+#include "git/repository.h"
+#include "store/store.h"
+
+namespace wok::controllers {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kRevisionDirsKept = 10;
+
+std::vector<std::string> hosts_of(const json& site) {
+  std::vector<std::string> hosts;
+  for (const auto& h : site["spec"]["hosts"]) hosts.push_back(h.get<std::string>());
+  return hosts;
+}
+
+std::string short_commit(const std::string& c) { return c.substr(0, 7); }
+
+// `sub` inside `base` after resolving symlinks: a repository must not publish
+// or build outside its own checkout.
+bool resolves_inside(const fs::path& base, const fs::path& sub) {
+  std::error_code ec;
+  fs::path b = fs::canonical(base, ec);
+  if (ec) return false;
+  fs::path s = fs::canonical(sub, ec);
+  if (ec) return false;
+  auto rel = s.lexically_relative(b);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config)
+    : store_(store), routes_(routes), config_(std::move(config)) {}
+
+ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::string& name) {
+  fs::path key_dir = fs::path(config_.data_dir) / "sites" / ns / name;
+  auto site = store_.get("Site", ns, name);
+  std::error_code ec;
+  if (!site) {
+    routes_.remove(ns, name);
+    fs::remove_all(key_dir, ec);
+    return {};
+  }
+  std::string uid = (*site)["metadata"]["uid"];
+  // Directories of an earlier site of the same name (deleted, then created again).
+  for (const auto& entry : fs::directory_iterator(key_dir, ec)) {
+    if (entry.path().filename() != uid) fs::remove_all(entry.path(), ec);
+  }
+  fs::path site_dir = key_dir / uid;
+  fs::create_directories(site_dir, ec);
+  if (ec) return {"cannot create " + site_dir.string() + ": " + ec.message()};
+
+  const std::string spec_text = (*site)["spec"].dump();
+  auto live = store_.live_revision(uid);
+  // Serve what is live at once (after a restart, before any fetch).
+  if (live && fs::is_directory(live->root)) routes_.set(ns, name, hosts_of(*site), live->root);
+
+  FetchState* state;
+  {
+    std::lock_guard lock(mu_);
+    state = &fetch_[uid];
+  }
+  bool explicit_refresh = state->refresh_seen >= 0 &&
+                          state->refresh_seen != (*site)["status"].value("refreshRequests", int64_t{0});
+  Desired desired = desired_commit(*site, site_dir.string(), *state);
+  if (!desired.error.empty()) {
+    std::string msg = live ? desired.error + "; revision " + std::to_string(live->number) + " keeps serving"
+                           : desired.error;
+    write_status(*site, live, "FetchFailed", msg, desired.error);
+    return {desired.error};
+  }
+  if (live && live->spec == spec_text && live->commit == desired.commit) {
+    write_status(*site, live, "Deployed",
+                 "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
+    return {"", desired.requeue_after};
+  }
+  // The same spec and commit already failed: wait for a change or a refresh
+  // rather than rebuilding in a loop. Revisions cut short by a crash are retried.
+  auto all = store_.revisions(uid);
+  if (!all.empty() && all[0].outcome == "Failed" && all[0].spec == spec_text &&
+      all[0].commit == desired.commit && !explicit_refresh && !all[0].message.starts_with("interrupted")) {
+    std::string err = "revision " + std::to_string(all[0].number) + " failed: " + all[0].message;
+    write_status(*site, live, "RevisionFailed",
+                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
+    return {"", desired.requeue_after};
+  }
+  int64_t number = 0;
+  std::string error = deploy(*site, site_dir.string(), desired.commit, spec_text, &number);
+  live = store_.live_revision(uid);
+  if (!error.empty()) {
+    std::string err = "revision " + std::to_string(number) + " failed: " + error;
+    write_status(*site, live, "RevisionFailed",
+                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
+    return {"", desired.requeue_after};
+  }
+  collect_garbage(uid, site_dir.string());
+  write_status(*site, live, "Deployed",
+               "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
+  return {"", desired.requeue_after};
+}
+
+SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const std::string& site_dir,
+                                                       FetchState& state) {
+  const json& spec = site["spec"];
+  const json& status = site["status"];
+  std::string uid = site["metadata"]["uid"];
+  // A rollback pins a commit for as long as the spec is that revision's.
+  if (status.contains("pinnedRevision") && status.contains("pinnedCommit")) {
+    auto rev = store_.revision(uid, status["pinnedRevision"].get<int64_t>());
+    if (rev && rev->spec == spec.dump()) return {status["pinnedCommit"].get<std::string>(), "", {}};
+  }
+  const json& git = spec["source"]["git"];
+  long long interval = api::parse_duration_ms(git.value("interval", "0s"));
+  int64_t generation = site["metadata"]["generation"];
+  int64_t refresh = status.value("refreshRequests", int64_t{0});
+  auto now = std::chrono::steady_clock::now();
+  bool due = state.commit.empty() || state.generation != generation || state.refresh_seen != refresh ||
+             (interval > 0 && now >= state.next_fetch);
+  if (due) {
+    git::FetchResult r = git::fetch(git["url"], git.value("ref", "main"), site_dir + "/mirror.git");
+    if (!r.ok) return {"", "fetch failed: " + r.error, {}};
+    state = FetchState{generation, refresh, r.commit, now + std::chrono::milliseconds(interval)};
+  }
+  Desired d{state.commit, "", {}};
+  if (interval > 0) {
+    d.requeue_after = std::max(std::chrono::milliseconds(1),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(state.next_fetch - now));
+  }
+  return d;
+}
+
+std::string SiteReconciler::deploy(const json& site, const std::string& site_dir, const std::string& commit,
+                                   const std::string& spec_text, int64_t* number) {
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  const std::string uid = site["metadata"]["uid"];
+  store::Revision rev;
+  rev.generation = site["metadata"]["generation"];
+  rev.commit = commit;
+  rev.spec = spec_text;
+  rev.outcome = "Pending";
+  auto previous = store_.revisions(uid);
+  *number = store_.add_revision(uid, ns, name, rev);
+  auto live = store_.live_revision(uid);
+  write_status(site, live, live ? "Deployed" : "Progressing",
+               "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number), std::nullopt);
+
+  // Same spec, same commit as an earlier revision (a rollback): its files are
+  // immutable, so they are served again as they are.
+  for (const auto& r : previous) {
+    if (r.outcome == "Deployed" && r.spec == spec_text && r.commit == commit && fs::is_directory(r.root)) {
+      store_.finish_revision(uid, *number, "Deployed", "same content as revision " + std::to_string(r.number), "",
+                             true, r.root);
+      routes_.set(ns, name, hosts_of(site), r.root);
+      return "";
+    }
+  }
+
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(site_dir, ec)) {
+    if (entry.path().filename().string().starts_with("work-")) fs::remove_all(entry.path(), ec);
+  }
+  fs::path work = fs::path(site_dir) / ("work-" + std::to_string(*number));
+  fs::path checkout = work / "src";
+  std::string log;
+  auto fail = [&](const std::string& why) {
+    store_.finish_revision(uid, *number, "Failed", why, log, false);
+    fs::remove_all(work, ec);
+    return why;
+  };
+  fs::create_directories(work, ec);
+  if (std::string err = git::checkout(site_dir + "/mirror.git", commit, checkout.string()); !err.empty()) {
+    return fail("checkout failed: " + err);
+  }
+  const json& spec = site["spec"];
+  std::string sub = spec["source"]["git"].value("path", "");
+  fs::path base = (checkout / sub).lexically_normal();
+  if (!fs::is_directory(base) || (!sub.empty() && !resolves_inside(checkout, base))) {
+    return fail("source path \"" + sub + "\" is not a directory of the repository at " + short_commit(commit));
+  }
+  fs::path publish = base;
+  if (spec.contains("build")) {
+    const json& b = spec["build"];
+    BuildOptions opts;
+    opts.command = b["command"].get<std::vector<std::string>>();
+    opts.working_dir = base.string();
+    if (b.contains("env")) opts.env = b["env"].get<std::map<std::string, std::string>>();
+    opts.env["WOK_PROJECT"] = ns;
+    opts.env["WOK_SITE"] = name;
+    opts.env["WOK_COMMIT"] = commit;
+    opts.timeout = std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m")));
+    BuildResult result = run_build(opts);
+    log = result.output;
+    if (!result.ok) return fail(result.error);
+    std::string out = b.value("output", "");
+    publish = (base / out).lexically_normal();
+    if (!fs::is_directory(publish) || (!out.empty() && !resolves_inside(base, publish))) {
+      return fail("build output \"" + out + "\" is not a directory after the build");
+    }
+  }
+  fs::path root = fs::path(site_dir) / "revisions" / std::to_string(*number);
+  fs::create_directories(root.parent_path(), ec);
+  fs::remove_all(root, ec);
+  fs::rename(publish, root, ec);
+  if (ec) return fail("cannot publish the revision: " + ec.message());
+  fs::remove_all(work, ec);
+  store_.finish_revision(uid, *number, "Deployed", "", log, true, root.string());
+  routes_.set(ns, name, hosts_of(site), root.string());
+  return "";
+}
+
+void SiteReconciler::write_status(const json& site, const std::optional<store::Revision>& live,
+                                  const std::string& reason, const std::string& message,
+                                  const std::optional<std::string>& last_error) {
+  const json& old = site["status"];
+  std::string ready = live ? "True" : "False";
+  std::string since = store::now_rfc3339();
+  if (old.contains("conditions")) {
+    for (const auto& c : old["conditions"]) {
+      if (c.value("type", "") == "Ready" && c.value("status", "") == ready) since = c.value("lastTransitionTime", since);
+    }
+  }
+  json urls = json::array();
+  for (const auto& h : site["spec"]["hosts"]) {
+    std::string host = h;
+    if (!host.starts_with("*.")) urls.push_back("http://" + host + config_.public_url_port + "/");
+  }
+  json patch = {
+      {"observedGeneration", site["metadata"]["generation"]},
+      {"revision", live ? json(live->number) : json(nullptr)},
+      {"commit", live ? json(live->commit) : json(nullptr)},
+      {"urls", urls},
+      {"conditions", json::array({{{"type", "Ready"}, {"status", ready}, {"reason", reason},
+                                   {"message", message}, {"lastTransitionTime", since}}})},
+  };
+  if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
+  store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"], patch);
+}
+
+void SiteReconciler::collect_garbage(const std::string& uid, const std::string& site_dir) {
+  auto all = store_.revisions(uid);  // newest first
+  std::set<std::string> keep;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i < kRevisionDirsKept || all[i].live) keep.insert(all[i].root);
+  }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(site_dir) / "revisions", ec)) {
+    if (!keep.count(entry.path().string())) fs::remove_all(entry.path(), ec);
+  }
+}
+
+}  // namespace wok::controllers

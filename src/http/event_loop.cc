@@ -1,0 +1,216 @@
+#include "http/event_loop.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "http/connection.h"
+#include "http/http_date.h"
+
+namespace wok::http {
+namespace {
+
+constexpr int kMaxEvents = 256;
+constexpr int kMaxAcceptsPerWake = 64;  // the listener is level-triggered: the rest come next turn
+constexpr int64_t kListenPauseMs = 100;
+
+int64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+std::string peer_address(const sockaddr_storage& addr) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, buf, sizeof buf);
+  } else if (addr.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+bool watch(int epoll_fd, int fd, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+}  // namespace
+
+EventLoop::EventLoop(const ServerOptions& options, const Handler& handler,
+                     std::atomic<int>* live_connections)
+    : options_(options), handler_(handler), live_connections_(live_connections) {
+  int shortest = std::min(options.idle_timeout_ms, options.header_timeout_ms);
+  tick_interval_ms_ = std::clamp<int64_t>(shortest / 4, 10, 1000);
+}
+
+EventLoop::~EventLoop() {
+  close_all();
+  for (int fd : {listen_fd_, wake_fd_, epoll_fd_, reserve_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+bool EventLoop::init(int listen_fd, std::string* error) {
+  listen_fd_ = listen_fd;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || !watch(epoll_fd_, wake_fd_, EPOLLIN) ||
+      !watch(epoll_fd_, listen_fd_, EPOLLIN)) {
+    *error = std::string("event loop setup: ") + strerror(errno);
+    return false;
+  }
+  refresh_clock();
+  return true;
+}
+
+void EventLoop::request_stop(int grace_ms) {
+  stop_deadline_ms_.store(monotonic_ms() + std::max(grace_ms, 0));
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof one);
+  (void)rc;  // a full eventfd counter still wakes the loop
+}
+
+void EventLoop::run() {
+  epoll_event events[kMaxEvents];
+  int64_t last_tick = now_ms_;
+  while (true) {
+    int64_t timeout = tick_interval_ms_;
+    if (stopping_) timeout = std::clamp<int64_t>(stop_deadline_ms_.load() - now_ms_, 0, timeout);
+    int n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(timeout));
+    if (n < 0 && errno != EINTR) break;  // the epoll fd itself is broken: nothing to salvage
+    refresh_clock();
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == listen_fd_) {
+        accept_all();
+      } else if (fd == wake_fd_) {
+        uint64_t count;
+        ssize_t rc = read(wake_fd_, &count, sizeof count);
+        (void)rc;
+        begin_stop();
+      } else if (auto it = connections_.find(fd); it != connections_.end()) {
+        if (!it->second->on_events(events[i].events, state())) drop(fd);
+      }
+    }
+    if (now_ms_ - last_tick >= tick_interval_ms_) {
+      tick();
+      last_tick = now_ms_;
+    }
+    if (stopping_ && (connections_.empty() || now_ms_ >= stop_deadline_ms_.load())) break;
+  }
+  close_all();
+}
+
+void EventLoop::accept_all() {
+  for (int i = 0; i < kMaxAcceptsPerWake && listen_fd_ >= 0; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EMFILE || errno == ENFILE) shed_connection();
+      return;  // EAGAIN, or a resource error worth retrying later
+    }
+    if (live_connections_->fetch_add(1) >= options_.max_connections) {
+      live_connections_->fetch_sub(1);
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto connection = std::make_unique<Connection>(fd, peer_address(addr), options_, now_ms_);
+    if (!watch(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+      live_connections_->fetch_sub(1);
+      continue;  // the Connection closes fd
+    }
+    connections_.emplace(fd, std::move(connection));
+  }
+}
+
+// Out of descriptors, the pending connection would make the level-triggered
+// listener fire forever. Accept it on a spare descriptor and close it at
+// once (the client sees a close rather than a hang); without a spare,
+// stop listening for a moment.
+void EventLoop::shed_connection() {
+  if (reserve_fd_ >= 0) {
+    close(reserve_fd_);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) close(fd);
+    reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) return;
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  listen_resume_ms_ = now_ms_ + kListenPauseMs;
+}
+
+void EventLoop::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);  // also leaves the epoll set
+    listen_fd_ = -1;
+  }
+  std::vector<int> done;
+  LoopState loop = state();
+  for (auto& [fd, connection] : connections_) {
+    if (!connection->on_stop(loop)) done.push_back(fd);
+  }
+  for (int fd : done) drop(fd);
+}
+
+void EventLoop::tick() {
+  if (listen_resume_ms_ >= 0 && now_ms_ >= listen_resume_ms_ && listen_fd_ >= 0) {
+    if (watch(epoll_fd_, listen_fd_, EPOLLIN)) listen_resume_ms_ = -1;
+  }
+  std::vector<int> done;
+  LoopState loop = state();
+  for (auto& [fd, connection] : connections_) {
+    if (!connection->on_tick(loop)) done.push_back(fd);
+  }
+  for (int fd : done) drop(fd);
+}
+
+void EventLoop::refresh_clock() {
+  now_ms_ = monotonic_ms();
+  time_t second = time(nullptr);
+  if (second != date_second_) {
+    date_second_ = second;
+    date_ = format_http_date(second);
+  }
+}
+
+LoopState EventLoop::state() const {
+  LoopState loop;
+  loop.options = &options_;
+  loop.handler = &handler_;
+  loop.date = date_;
+  loop.now_ms = now_ms_;
+  loop.stopping = stopping_;
+  return loop;
+}
+
+void EventLoop::drop(int fd) {
+  if (connections_.erase(fd) > 0) live_connections_->fetch_sub(1);
+}
+
+void EventLoop::close_all() {
+  live_connections_->fetch_sub(static_cast<int>(connections_.size()));
+  connections_.clear();
+}
+
+}  // namespace wok::http

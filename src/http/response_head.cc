@@ -1,0 +1,76 @@
+#include "http/response_head.h"
+
+#include <cstdio>
+
+#include "http/ascii.h"
+
+namespace wok::http {
+namespace {
+
+bool server_owned(std::string_view name) {
+  return iequals(name, "Content-Length") || iequals(name, "Date") || iequals(name, "Connection") ||
+         iequals(name, "Transfer-Encoding");
+}
+
+// A CR or LF in a handler's header would let request data split the
+// response; such a header is dropped rather than sent.
+bool safe(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
+
+std::string_view find_header(const Response& r, std::string_view name) {
+  for (const Header& h : r.headers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string serialize_response_head(const Response& r, const HeadContext& ctx, bool* send_body) {
+  const bool no_content = (r.status >= 100 && r.status < 200) || r.status == 204;
+  const bool bodiless = no_content || r.status == 304 || ctx.head_request || r.head_only;
+  *send_body = !bodiless;
+
+  std::string out;
+  out.reserve(256);
+  char line[64];
+  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r.status);
+  out.append(line, n);
+  out.append(reason_phrase(r.status));
+  out.append("\r\nDate: ").append(ctx.date);
+  out.append(ctx.keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+
+  size_t length = r.file_fd >= 0 ? r.file_length : r.body.size();
+  std::string_view declared = find_header(r, "Content-Length");
+  if (!no_content && r.status != 304) {
+    out.append("\r\nContent-Length: ");
+    // A HEAD answer may state the length of a body it does not carry (a
+    // proxied HEAD has no body to measure).
+    if ((ctx.head_request || r.head_only) && !declared.empty() && safe(declared) && r.file_fd < 0 &&
+        r.body.empty()) {
+      out.append(declared);
+    } else {
+      out.append(std::to_string(length));
+    }
+  }
+  for (const Header& h : r.headers) {
+    if (server_owned(h.name) || !safe(h.name) || !safe(h.value)) continue;
+    out.append("\r\n").append(h.name).append(": ").append(h.value);
+  }
+  out.append("\r\n\r\n");
+  return out;
+}
+
+Response make_error_response(int status) {
+  Response r;
+  r.status = status;
+  r.body = std::string(reason_phrase(status)) + "\n";
+  r.set_header("Content-Type", "text/plain; charset=utf-8");
+  r.set_header("Connection", "close");
+  return r;
+}
+
+bool response_wants_close(const Response& response) {
+  return iequals(find_header(response, "Connection"), "close");
+}
+
+}  // namespace wok::http

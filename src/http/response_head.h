@@ -1,0 +1,28 @@
+#pragma once
+// Turns a handler's Response into the bytes of its status line and header
+// block, adding the headers the server owns (Date, Content-Length,
+// Connection) and deciding whether a body follows.
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace wok::http {
+
+struct HeadContext {
+  bool head_request = false;  // the request was HEAD: never a body
+  bool keep_alive = true;
+  std::string_view date;  // preformatted IMF-fixdate
+};
+
+// Sets *send_body to whether Response.body or the file must follow.
+std::string serialize_response_head(const Response& response, const HeadContext& context,
+                                    bool* send_body);
+
+// A short plain-text response for errors the server answers itself.
+Response make_error_response(int status);
+
+// True when the handler asked for the connection to end ("Connection: close").
+bool response_wants_close(const Response& response);
+
+}  // namespace wok::http

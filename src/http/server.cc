@@ -1,0 +1,81 @@
+#include "http/server.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/event_loop.h"
+#include "http/listener.h"
+
+namespace wok::http {
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  std::atomic<int> live_connections{0};
+  std::mutex mutex;  // serialises start() and stop()
+  std::vector<std::unique_ptr<EventLoop>> loops;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool running = false;
+
+  bool open_loops(int count, std::string* error);
+};
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+// Without an explicit stop() nobody is waiting for a graceful drain.
+Server::~Server() { stop(0); }
+
+// The first socket may ask for port 0; the others then join the port the
+// kernel chose, which SO_REUSEPORT allows because all set it before bind.
+bool Server::Impl::open_loops(int count, std::string* error) {
+  uint16_t want = options.port;
+  for (int i = 0; i < count; ++i) {
+    int fd = open_listener(options.host, want, error);
+    if (fd < 0) return false;
+    if (i == 0) want = port = bound_port(fd);
+    auto loop = std::make_unique<EventLoop>(options, handler, &live_connections);
+    if (!loop->init(fd, error)) return false;
+    loops.push_back(std::move(loop));
+  }
+  return true;
+}
+
+bool Server::start(std::string* error) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (impl_->running) {
+    *error = "server already started";
+    return false;
+  }
+  int count = impl_->options.threads;
+  if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!impl_->open_loops(count, error)) {
+    impl_->loops.clear();
+    return false;
+  }
+  for (auto& loop : impl_->loops) {
+    impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+  }
+  impl_->running = true;
+  return true;
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+// Must not be called from a handler: it joins the loop threads.
+void Server::stop(int grace_ms) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (!impl_->running) return;
+  for (auto& loop : impl_->loops) loop->request_stop(grace_ms);
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+  impl_->loops.clear();
+  impl_->running = false;
+}
+
+}  // namespace wok::http

@@ -1,0 +1,163 @@
+#include "platform/embedded.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/config.h"
+#include "controllers/route_publisher.h"
+#include "controllers/site_controller.h"
+#include "http/server.h"
+#include "platform/demo.h"
+#include "router/router.h"
+#include "server/api_server.h"
+#include "server/auth.h"
+#include "store/store.h"
+
+namespace wok::platform {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool split_host_port(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  int n = std::stoi(p);
+  if (n > 65535) return false;
+  *host = text.substr(0, colon);
+  *port = static_cast<uint16_t>(n);
+  return true;
+}
+
+// The admin token exists once per data directory; its plain text is kept
+// only in DATA/admin.token (mode 0600), the store has its hash.
+std::string ensure_admin_token(store::Store& store, const fs::path& data_dir, std::string* error) {
+  fs::path file = data_dir / "admin.token";
+  if (store.has_admin_token()) {
+    std::ifstream in(file);
+    std::string token;
+    std::getline(in, token);
+    if (token.empty()) *error = file.string() + " is missing: the admin token cannot be shown again";
+    return token;
+  }
+  std::string token = server::new_token();
+  {
+    std::ofstream out(file, std::ios::trunc);
+    out << token << "\n";
+    if (!out) {
+      *error = "cannot write " + file.string();
+      return "";
+    }
+  }
+  chmod(file.c_str(), 0600);
+  store.add_token("admin", server::hash_token(token), true);
+  return token;
+}
+
+}  // namespace
+
+int run_embedded(const EmbeddedOptions& options) {
+  std::string public_host, api_host;
+  uint16_t public_port = 0, api_port = 0;
+  if (!split_host_port(options.listen, &public_host, &public_port)) {
+    std::cerr << "error: --listen \"" << options.listen << "\" is not HOST:PORT\n";
+    return 2;
+  }
+  if (!split_host_port(options.api, &api_host, &api_port)) {
+    std::cerr << "error: --api \"" << options.api << "\" is not HOST:PORT\n";
+    return 2;
+  }
+  std::error_code ec;
+  fs::create_directories(options.data_dir, ec);
+  if (ec) {
+    std::cerr << "error: cannot create data directory " << options.data_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  fs::path data_dir = fs::absolute(options.data_dir);
+  std::string error;
+  auto store = store::Store::open((data_dir / "wok.db").string(), &error);
+  if (!store) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  std::string admin_token = ensure_admin_token(*store, data_dir, &error);
+  if (!error.empty()) spdlog::warn("{}", error);
+
+  // Signals are taken by sigwait() below, never by another thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  router::Router router;
+  http::ServerOptions public_opts;
+  public_opts.host = public_host;
+  public_opts.port = public_port;
+  http::Server public_server(public_opts, [&router](const http::Request& q, http::Response& r) {
+    router.handle(q, r);
+  });
+  if (!public_server.start(&error)) {
+    std::cerr << "error: cannot listen on " << options.listen << ": " << error << "\n";
+    return 1;
+  }
+  std::string port_suffix = public_server.port() == 80 ? "" : ":" + std::to_string(public_server.port());
+
+  controllers::RoutePublisher routes(router);
+  controllers::SiteController sites(*store, routes, {data_dir.string(), port_suffix});
+
+  server::ApiOptions api_opts;
+  api_opts.version = options.version;
+  api_opts.extra_metrics = [&sites, &routes] {
+    return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
+           "wok_router_sites " + std::to_string(routes.sites()) + "\n";
+  };
+  server::ApiHandler api(*store, api_opts);
+  http::ServerOptions api_server_opts;
+  api_server_opts.host = api_host;
+  api_server_opts.port = api_port;
+  api_server_opts.threads = 2;
+  http::Server api_server(api_server_opts, [&api](const http::Request& q, http::Response& r) {
+    api.handle(q, r);
+  });
+  if (!api_server.start(&error)) {
+    std::cerr << "error: cannot listen on " << options.api << " (API): " << error << "\n";
+    return 1;
+  }
+  std::string api_url = "http://" + api_host + ":" + std::to_string(api_server.port());
+  if (!admin_token.empty()) {
+    cli::ClientConfig config{api_url, admin_token};
+    if (!cli::write_config(cli::config_path(), config, &error)) spdlog::warn("client config: {}", error);
+  }
+
+  sites.start();
+  if (options.demo) {
+    std::string demo_error = install_demo(*store, data_dir.string(), options.examples_dir);
+    if (!demo_error.empty()) spdlog::error("demo: {}", demo_error);
+  }
+
+  std::cout << "wok " << options.version << " ready: api " << api_url << ", sites http://" << public_host
+            << ":" << public_server.port() << " (data " << data_dir.string() << ")\n";
+  if (options.demo) {
+    std::cout << "demo site: http://www.demo.localhost" << port_suffix << "/\n";
+  }
+  std::cout << "client config: " << cli::config_path() << " (try: wok get sites)\n" << std::flush;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")\n" << std::flush;
+  public_server.stop();
+  api_server.stop();
+  sites.stop();
+  return 0;
+}
+
+}  // namespace wok::platform

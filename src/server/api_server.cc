@@ -1,0 +1,429 @@
+#include "server/api_server.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/validation.h"
+#include "server/auth.h"
+#include "store/store.h"
+
+namespace wok::server {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kBase = "/apis/wok.dev/v1alpha1";
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+const char* reason_for(int code) {
+  switch (code) {
+    case 400: return "BadRequest";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 405: return "MethodNotAllowed";
+    case 409: return "Conflict";
+    case 413: return "RequestEntityTooLarge";
+    case 422: return "Invalid";
+    default: return "InternalError";
+  }
+}
+
+
+}  // namespace
+
+struct ApiHandler::Context {
+  const http::Request& req;
+  http::Response& res;
+  Caller caller;
+
+  void send(int code, const json& body) {
+    res.status = code;
+    res.set_header("Content-Type", "application/json");
+    res.body = body.dump(2);
+    res.body += '\n';
+  }
+
+  void fail(int code, const std::string& message, const char* reason = nullptr,
+            const std::vector<api::FieldError>& causes = {}) {
+    json status = {{"apiVersion", "v1"},  {"kind", "Status"},
+                   {"status", "Failure"}, {"code", code},
+                   {"reason", reason ? reason : reason_for(code)}, {"message", message}};
+    if (!causes.empty()) {
+      json list = json::array();
+      for (const auto& c : causes) list.push_back({{"field", c.field}, {"message", c.message}});
+      status["details"] = {{"causes", list}};
+    }
+    send(code, status);
+  }
+
+  // Parses the body as a JSON object; answers 400 and returns false if it is not.
+  bool body_object(json* out) {
+    *out = json::parse(req.body, nullptr, false);
+    if (out->is_discarded() || !out->is_object()) {
+      fail(400, "the request body is not a JSON object");
+      return false;
+    }
+    return true;
+  }
+};
+
+ApiHandler::ApiHandler(store::Store& store, ApiOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+void ApiHandler::handle(const http::Request& request, http::Response& response) {
+  Context ctx{request, response, {}};
+  try {
+    route(ctx);
+  } catch (const std::exception& e) {
+    ctx.fail(500, std::string("internal error: ") + e.what());
+  }
+  int cls = response.status / 100;
+  if (cls >= 1 && cls <= 5) requests_[cls].fetch_add(1, std::memory_order_relaxed);
+}
+
+void ApiHandler::route(Context& ctx) {
+  const std::string& path = ctx.req.path;
+  const std::string& method = ctx.req.method;
+  if (path == "/healthz") {
+    ctx.res.set_header("Content-Type", "text/plain");
+    ctx.res.body = "ok\n";
+    return;
+  }
+  if (path == "/version") return ctx.send(200, {{"version", options_.version}});
+  if (path == "/metrics") {
+    ctx.res.set_header("Content-Type", "text/plain; version=0.0.4");
+    ctx.res.body = metrics();
+    return;
+  }
+  if (!path.starts_with(kBase)) return ctx.fail(404, "no such path: " + path);
+
+  auto caller = authenticate(store_, ctx.req.header("Authorization"));
+  if (!caller) {
+    return ctx.fail(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
+  }
+  ctx.caller = *caller;
+
+  auto parts = split_path(std::string_view(path).substr(kBase.size()));
+  for (const auto& p : parts) {
+    if (!api::is_dns_label(p)) return ctx.fail(404, "no such path: " + path);
+  }
+  size_t n = parts.size();
+  if (n >= 1 && n <= 2 && parts[0] == "projects") return projects(ctx, n == 2 ? parts[1] : "");
+  if (n == 1 && parts[0] == "sites") {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed here");
+    return all_sites(ctx);
+  }
+  if (n == 1 && parts[0] == "tokens") return tokens(ctx);
+  if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
+    return sites(ctx, parts[1], n >= 4 ? parts[3] : "", n == 5 ? parts[4] : "");
+  }
+  ctx.fail(404, "no such path: " + path);
+}
+
+void ApiHandler::projects(Context& ctx, const std::string& name) {
+  const std::string& method = ctx.req.method;
+  if (name.empty()) {
+    if (method == "GET") {
+      json items = json::array();
+      for (auto& p : store_.list("Project")) {
+        if (project_access(ctx.caller, &p) >= Access::kView) items.push_back(std::move(p));
+      }
+      return ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "ProjectList"}, {"items", items}});
+    }
+    if (method != "POST") return ctx.fail(405, method + " is not allowed on projects");
+  }
+  auto current = name.empty() ? std::nullopt : store_.get("Project", "", name);
+  Access access = project_access(ctx.caller, current ? &*current : nullptr);
+  if (method == "GET") {
+    if (access < Access::kView) {
+      return ctx.fail(403, "user \"" + ctx.caller.user + "\" may not read project \"" + name + "\"");
+    }
+    if (!current) return ctx.fail(404, "project \"" + name + "\" not found");
+    return ctx.send(200, *current);
+  }
+  if (!ctx.caller.platform_admin) {
+    return ctx.fail(403, "only the platform admin may create, change or delete projects");
+  }
+  if (method == "DELETE") {
+    if (!current) return ctx.fail(404, "project \"" + name + "\" not found");
+    if (int64_t sites = store_.count("Site", name); sites > 0) {
+      return ctx.fail(409, "project \"" + name + "\" still has " + std::to_string(sites) +
+                               " site(s); delete them first");
+    }
+    store_.remove("Project", "", name);
+    return ctx.send(200, *current);
+  }
+  if (method != "POST" && method != "PUT") return ctx.fail(405, method + " is not allowed on a project");
+  json obj;
+  if (!ctx.body_object(&obj)) return;
+  obj.erase("status");
+  auto errors = api::validate_project(obj);
+  std::string obj_name = obj.contains("metadata") ? obj["metadata"].value("name", "") : "";
+  if (errors.empty() && method == "PUT" && obj_name != name) {
+    errors.push_back({"metadata.name", "\"" + obj_name + "\" does not match the path (\"" + name + "\")"});
+  }
+  if (!errors.empty()) {
+    return ctx.fail(422, "Project \"" + obj_name + "\" is invalid: " + api::join_errors(errors),
+                    "Invalid", errors);
+  }
+  store::Result r = method == "POST" ? store_.create("Project", obj) : store_.update("Project", obj);
+  if (r.code == store::Code::kAlreadyExists) return ctx.fail(409, "project \"" + obj_name + "\" already exists", "AlreadyExists");
+  if (r.code == store::Code::kNotFound) return ctx.fail(404, "project \"" + obj_name + "\" not found");
+  if (r.code == store::Code::kConflict) return ctx.fail(409, r.message, "Conflict");
+  if (!r.ok()) return ctx.fail(500, r.message);
+  ctx.send(method == "POST" ? 201 : 200, *r.object);
+}
+
+void ApiHandler::all_sites(Context& ctx) {
+  json items = json::array();
+  for (const auto& p : store_.list("Project")) {
+    if (project_access(ctx.caller, &p) < Access::kView) continue;
+    for (auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>())) items.push_back(std::move(s));
+  }
+  ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "SiteList"}, {"items", items}});
+}
+
+void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& name,
+                       const std::string& sub) {
+  const std::string& method = ctx.req.method;
+  auto project = store_.get("Project", "", ns);
+  Access access = project_access(ctx.caller, project ? &*project : nullptr);
+  // Outsiders learn nothing, not even whether the project exists.
+  if (access < Access::kView) {
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+  }
+  if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
+  bool read = method == "GET";
+  if (!read && access < Access::kEdit) {
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" may only read project \"" + ns + "\"");
+  }
+  if (!sub.empty()) {
+    if (sub == "revisions" && read) return revisions(ctx, ns, name);
+    if (sub == "rollback" && method == "POST") return rollback(ctx, ns, name);
+    if (sub == "refresh" && method == "POST") return refresh(ctx, ns, name);
+    return ctx.fail(404, "no such path: " + ctx.req.path);
+  }
+  if (name.empty()) {
+    if (read) {
+      return ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "SiteList"}, {"items", store_.list("Site", ns)}});
+    }
+    if (method == "POST") return create_site(ctx, ns);
+    return ctx.fail(405, method + " is not allowed on sites");
+  }
+  if (read) {
+    auto site = store_.get("Site", ns, name);
+    if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+    return ctx.send(200, *site);
+  }
+  if (method == "PUT") return replace_site(ctx, ns, name);
+  if (method == "DELETE") {
+    store::Result r = store_.remove("Site", ns, name);
+    if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+    if (!r.ok()) return ctx.fail(500, r.message);
+    return ctx.send(200, *r.object);
+  }
+  ctx.fail(405, method + " is not allowed on a site");
+}
+
+namespace {
+
+// Validation shared by create and replace: schema, path agreement, host claims.
+std::vector<api::FieldError> check_site(const json& obj, const json& project, const std::string& ns,
+                                        const std::string& path_name) {
+  auto errors = api::validate_site(obj);
+  if (!errors.empty()) return errors;
+  const json& md = obj["metadata"];
+  if (md["namespace"] != ns) {
+    errors.push_back({"metadata.namespace", "\"" + md["namespace"].get<std::string>() +
+                                                "\" does not match the project of the path (\"" + ns + "\")"});
+  }
+  if (!path_name.empty() && md["name"] != path_name) {
+    errors.push_back({"metadata.name", "does not match the path (\"" + path_name + "\")"});
+  }
+  const json& patterns = project["spec"]["hosts"];
+  const json& hosts = obj["spec"]["hosts"];
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    std::string h = hosts[i].get<std::string>();
+    bool allowed = false;
+    for (const auto& p : patterns) allowed = allowed || api::host_matches(p.get<std::string>(), h);
+    if (!allowed) {
+      errors.push_back({"spec.hosts[" + std::to_string(i) + "]",
+                        "\"" + h + "\" is not among the host names project \"" + ns +
+                            "\" may claim (" + patterns.dump() + ")"});
+    }
+  }
+  return errors;
+}
+
+}  // namespace
+
+void ApiHandler::create_site(Context& ctx, const std::string& ns) {
+  json obj;
+  if (!ctx.body_object(&obj)) return;
+  obj.erase("status");
+  if (obj.contains("metadata") && obj["metadata"].is_object() && !obj["metadata"].contains("namespace")) {
+    obj["metadata"]["namespace"] = ns;
+  }
+  auto project = *store_.get("Project", "", ns);
+  auto errors = check_site(obj, project, ns, "");
+  std::string name = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"].value("name", "") : "";
+  if (!errors.empty()) {
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+  }
+  const json& quota = project["spec"].value("quota", json::object());
+  if (quota.contains("sites") && store_.count("Site", ns) >= quota["sites"].get<int64_t>()) {
+    return ctx.fail(403, "project \"" + ns + "\" has reached its quota of " + quota["sites"].dump() + " site(s)");
+  }
+  api::default_site(obj);
+  store::Result r = store_.create("Site", obj);
+  if (r.code == store::Code::kAlreadyExists) {
+    return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"", "AlreadyExists");
+  }
+  if (r.code == store::Code::kConflict) {
+    auto owner = store_.get("Project", "", r.owner_namespace);
+    bool visible = project_access(ctx.caller, owner ? &*owner : nullptr) >= Access::kView;
+    std::string msg = visible ? r.message + " in project \"" + r.owner_namespace + "\""
+                              : r.message.substr(0, r.message.find(" by site")) + " by another project";
+    return ctx.fail(409, msg, "Conflict");
+  }
+  if (!r.ok()) return ctx.fail(500, r.message);
+  ctx.send(201, *r.object);
+}
+
+void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::string& name) {
+  json obj;
+  if (!ctx.body_object(&obj)) return;
+  obj.erase("status");
+  auto project = *store_.get("Project", "", ns);
+  auto errors = check_site(obj, project, ns, name);
+  if (!errors.empty()) {
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+  }
+  api::default_site(obj);
+  store::Result r = store_.update("Site", obj);
+  if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  if (r.code == store::Code::kConflict && r.owner_namespace.empty()) return ctx.fail(409, r.message, "Conflict");
+  if (r.code == store::Code::kConflict) {
+    auto owner = store_.get("Project", "", r.owner_namespace);
+    bool visible = project_access(ctx.caller, owner ? &*owner : nullptr) >= Access::kView;
+    std::string msg = visible ? r.message + " in project \"" + r.owner_namespace + "\""
+                              : r.message.substr(0, r.message.find(" by site")) + " by another project";
+    return ctx.fail(409, msg, "Conflict");
+  }
+  if (!r.ok()) return ctx.fail(500, r.message);
+  ctx.send(200, *r.object);
+}
+
+namespace {
+json revision_json(const store::Revision& r) {
+  return {{"revision", r.number}, {"generation", r.generation}, {"commit", r.commit},
+          {"spec", json::parse(r.spec, nullptr, false)}, {"createdAt", r.created_at},
+          {"outcome", r.outcome}, {"message", r.message}, {"live", r.live}, {"log", r.log}};
+}
+}  // namespace
+
+void ApiHandler::revisions(Context& ctx, const std::string& ns, const std::string& name) {
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  json items = json::array();
+  for (const auto& r : store_.revisions((*site)["metadata"]["uid"])) items.push_back(revision_json(r));
+  ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "RevisionList"}, {"items", items}});
+}
+
+void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string& name) {
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  json body = json::object();
+  if (!ctx.req.body.empty() && !ctx.body_object(&body)) return;
+  int64_t to = body.value("toRevision", int64_t{0});
+  std::string uid = (*site)["metadata"]["uid"];
+  auto all = store_.revisions(uid);  // newest first
+  std::optional<store::Revision> target;
+  if (to > 0) {
+    for (const auto& r : all) if (r.number == to) target = r;
+    if (!target) return ctx.fail(404, "site \"" + name + "\" has no revision " + std::to_string(to));
+    if (target->outcome != "Deployed") {
+      return ctx.fail(422, "revision " + std::to_string(to) + " never deployed (" + target->outcome +
+                               "); choose one from `wok rollout history`");
+    }
+  } else {
+    bool past_live = false;
+    for (const auto& r : all) {
+      if (r.live) { past_live = true; continue; }
+      if (past_live && r.outcome == "Deployed") { target = r; break; }
+    }
+    if (!target) return ctx.fail(422, "site \"" + name + "\" has no earlier deployed revision to roll back to");
+  }
+  // Pin first, then restore the spec: the controller honours the pin only
+  // while the spec equals the pinned revision's, so a crash in between is harmless.
+  store_.patch_status("Site", ns, name, {{"pinnedRevision", target->number}, {"pinnedCommit", target->commit}});
+  json next = *site;
+  next["spec"] = json::parse(target->spec);
+  next["metadata"].erase("resourceVersion");
+  store::Result r = store_.update("Site", next);
+  if (r.code == store::Code::kConflict) {
+    return ctx.fail(409, "cannot roll back: " + r.message + " (a host of revision " +
+                             std::to_string(target->number) + " is now served by another site)", "Conflict");
+  }
+  if (!r.ok()) return ctx.fail(500, r.message);
+  json out = *r.object;
+  out["status"]["pinnedRevision"] = target->number;
+  ctx.send(200, out);
+}
+
+void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string& name) {
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  int64_t n = (*site)["status"].value("refreshRequests", int64_t{0}) + 1;
+  // A refresh follows the source again: it also ends a rollback's pin.
+  store::Result r = store_.patch_status("Site", ns, name,
+                                        {{"refreshRequests", n}, {"pinnedRevision", nullptr}, {"pinnedCommit", nullptr}});
+  if (!r.ok()) return ctx.fail(500, r.message);
+  ctx.send(202, *r.object);
+}
+
+void ApiHandler::tokens(Context& ctx) {
+  if (ctx.req.method != "POST") return ctx.fail(405, ctx.req.method + " is not allowed on tokens");
+  if (!ctx.caller.platform_admin) return ctx.fail(403, "only the platform admin may create tokens");
+  json body;
+  if (!ctx.body_object(&body)) return;
+  std::string user = body.value("user", "");
+  if (!api::is_dns_label(user)) {
+    return ctx.fail(422, "\"" + user + "\" is not a valid user name (lowercase letters, digits, '-')", "Invalid",
+                    {{"user", "is not a valid user name"}});
+  }
+  std::string token = new_token();
+  store_.add_token(user, hash_token(token), false);
+  ctx.send(201, {{"user", user}, {"token", token}});
+}
+
+std::string ApiHandler::metrics() const {
+  std::ostringstream out;
+  out << "# HELP wok_api_requests_total API requests answered, by status class.\n"
+      << "# TYPE wok_api_requests_total counter\n";
+  for (int c = 1; c <= 5; ++c) {
+    out << "wok_api_requests_total{code=\"" << c << "xx\"} " << requests_[c].load() << "\n";
+  }
+  out << "# HELP wok_objects Objects in the store.\n# TYPE wok_objects gauge\n"
+      << "wok_objects{kind=\"Project\"} " << store_.list("Project").size() << "\n";
+  size_t sites = 0;
+  for (const auto& p : store_.list("Project")) sites += store_.count("Site", p["metadata"]["name"]);
+  out << "wok_objects{kind=\"Site\"} " << sites << "\n";
+  if (options_.extra_metrics) out << options_.extra_metrics();
+  return out.str();
+}
+
+}  // namespace wok::server

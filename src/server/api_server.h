@@ -1,0 +1,46 @@
+#pragma once
+// The HTTP/JSON API: Kubernetes-style REST paths over the store, with
+// authentication and project-level authorization. See docs/api.md.
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "http/message.h"
+
+namespace wok::store {
+class Store;
+}
+
+namespace wok::server {
+
+struct ApiOptions {
+  std::string version = "0.1.0";
+  // Appended to /metrics (the router and controllers expose their counters here).
+  std::function<std::string()> extra_metrics;
+};
+
+class ApiHandler {
+ public:
+  ApiHandler(store::Store& store, ApiOptions options);
+  void handle(const http::Request& request, http::Response& response);
+
+ private:
+  struct Context;
+  void route(Context& ctx);
+  void projects(Context& ctx, const std::string& name);
+  void sites(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
+  void all_sites(Context& ctx);
+  void create_site(Context& ctx, const std::string& ns);
+  void replace_site(Context& ctx, const std::string& ns, const std::string& name);
+  void revisions(Context& ctx, const std::string& ns, const std::string& name);
+  void rollback(Context& ctx, const std::string& ns, const std::string& name);
+  void refresh(Context& ctx, const std::string& ns, const std::string& name);
+  void tokens(Context& ctx);
+  std::string metrics() const;
+
+  store::Store& store_;
+  ApiOptions options_;
+  std::atomic<uint64_t> requests_[6] = {};  // by status class 1xx..5xx (index 1..5)
+};
+
+}  // namespace wok::server

@@ -1,0 +1,218 @@
+"""Test harness: a real `wok up` on free ports, real git repositories, the real CLI.
+
+Everything lives in a temporary directory that is removed at the end; the
+client config goes there too (WOK_CONFIG), never to the user's home.
+"""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+WOK = os.environ.get("WOK_BIN", os.path.join(os.path.dirname(__file__), "../../build/src/wok"))
+
+
+def wait_for(predicate, timeout=30.0, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Wok:
+    """One `wok up` process with its own data directory and client config."""
+
+    def __init__(self, root, data=None, demo=False):
+        self.root = root
+        self.data = data or os.path.join(root, "data")
+        self.env = dict(os.environ, WOK_CONFIG=os.path.join(root, "config.yaml"))
+        self.env.pop("WOK_TOKEN", None)
+        self.env.pop("WOK_SERVER", None)
+        self.demo = demo
+        self.proc = None
+        self.log_path = os.path.join(root, f"wok-{int(time.time() * 1000)}.log")
+
+    def start(self):
+        args = [WOK, "up", "--data", self.data, "--listen", "127.0.0.1:0", "--api", "127.0.0.1:0"]
+        if self.demo:
+            args.append("--demo")
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=self.env, text=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("wok up exited before ready:\n" + self.logs())
+            m = re.search(r"ready: api (http://[\d.]+:(\d+)), sites http://[\d.]+:(\d+)", line)
+            if m:
+                self.api_url, self.api_port, self.port = m.group(1), int(m.group(2)), int(m.group(3))
+                break
+        else:
+            raise AssertionError("wok up did not print ready")
+        # Keep draining stdout so the process never blocks on a full pipe.
+        import threading
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        return self
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def close(self):
+        if self.proc:
+            self.proc.stdout.close()
+        self.log.close()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(30)
+        return self.proc.returncode if self.proc else None
+
+    @property
+    def admin_token(self):
+        with open(os.path.join(self.data, "admin.token")) as f:
+            return f.read().strip()
+
+    def cli(self, *args, token=None, stdin=None, check=True):
+        env = dict(self.env)
+        if token:
+            env["WOK_TOKEN"] = token
+        r = subprocess.run([WOK, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"wok {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def apply(self, yaml_text, token=None, check=True):
+        return self.cli("apply", "-f", "-", token=token, stdin=yaml_text, check=check)
+
+    def get(self, host, path="/", headers=None, method="GET"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = {"Host": host}
+        h.update(headers or {})
+        conn.request(method, path, headers=h)
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
+
+    def raw(self, data, port=None):
+        """Sends raw bytes to the public port; returns everything read until close."""
+        s = socket.create_connection(("127.0.0.1", port or self.port), timeout=10)
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        except socket.timeout:
+            pass
+        s.close()
+        return b"".join(chunks)
+
+    def site_json(self, name, project):
+        import json
+        r = self.cli("get", "site", name, "-n", project, "-o", "json")
+        return json.loads(r.stdout)
+
+    def wait_revision(self, name, project, revision, timeout=60):
+        def ready():
+            s = self.site_json(name, project).get("status", {})
+            return s if s.get("revision") == revision and s.get("observedGeneration") else None
+        return wait_for(ready, timeout, what=f"{project}/{name} at revision {revision}")
+
+
+class GitRepo:
+    """A real git repository (non-bare) made with the git CLI."""
+
+    def __init__(self, path):
+        self.path = path
+        os.makedirs(path)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args):
+        env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@x")
+        return subprocess.run(["git", "-C", self.path, *args], check=True, capture_output=True, text=True,
+                              env=env).stdout.strip()
+
+    def write(self, files, message="change"):
+        for name, content in files.items():
+            p = os.path.join(self.path, name)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(content)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    @property
+    def url(self):
+        return "file://" + self.path
+
+
+class WokTestCase(unittest.TestCase):
+    demo = False
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="wok-it-")
+        self.wok = Wok(self.root, demo=self.demo).start()
+
+    def tearDown(self):
+        try:
+            if self.wok.proc and self.wok.proc.poll() is None:
+                self.wok.stop()
+            self.wok.close()
+        finally:
+            if os.environ.get("WOK_KEEP_TEST_DIRS"):
+                print("kept", self.root)
+            else:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    def repo(self, name, files):
+        r = GitRepo(os.path.join(self.root, "repos", name))
+        r.write(files, "first")
+        return r
+
+
+def project_yaml(name, hosts, members=()):
+    m = "".join(f"\n    - {{user: {u}, role: {r}}}" for u, r in members)
+    hosts_s = ", ".join(f'"{h}"' for h in hosts)
+    return f"""apiVersion: wok.dev/v1alpha1
+kind: Project
+metadata: {{name: {name}}}
+spec:
+  hosts: [{hosts_s}]
+  members:{m if m else " []"}
+"""
+
+
+def site_yaml(name, project, hosts, url, ref="main", path=None, build=None, interval="1h"):
+    src = f'{{url: "{url}", ref: {ref}, interval: {interval}' + (f", path: {path}" if path else "") + "}"
+    text = f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: {name}, namespace: {project}}}
+spec:
+  mode: static
+  hosts: [{", ".join(hosts)}]
+  source: {{git: {src}}}
+"""
+    if build:
+        text += f"  build: {build}\n"
+    return text

@@ -1,0 +1,61 @@
+#include "router/route_table.h"
+
+#include <gtest/gtest.h>
+
+namespace wok::router {
+namespace {
+
+std::shared_ptr<const Route> route(std::string site) {
+  return std::make_shared<const Route>(Route{"team", std::move(site), "/srv/" + site});
+}
+
+std::string site_for(const RouteTable& table, std::string_view host) {
+  const Route* r = table.find(host);
+  return r ? r->site : "<none>";
+}
+
+TEST(RouteTableTest, ExactMatch) {
+  RouteTable table;
+  table.add("www.a.localhost", route("www"));
+  EXPECT_EQ(site_for(table, "www.a.localhost"), "www");
+  EXPECT_EQ(site_for(table, "a.localhost"), "<none>");
+  EXPECT_EQ(site_for(table, ""), "<none>");
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(RouteTableTest, HostIsCaseInsensitiveAndPortIsStripped) {
+  RouteTable table;
+  table.add("www.a.localhost", route("www"));
+  EXPECT_EQ(site_for(table, "WWW.A.LocalHost"), "www");
+  EXPECT_EQ(site_for(table, "www.a.localhost:8080"), "www");
+  EXPECT_EQ(site_for(table, "www.a.localhost."), "www");
+  EXPECT_EQ(site_for(table, "www.a.localhost.:80"), "www");
+}
+
+TEST(RouteTableTest, WildcardMatchesExactlyOneLabel) {
+  RouteTable table;
+  table.add("*.a.localhost", route("wild"));
+  EXPECT_EQ(site_for(table, "x.a.localhost"), "wild");
+  EXPECT_EQ(site_for(table, "X.A.localhost:443"), "wild");
+  EXPECT_EQ(site_for(table, "a.localhost"), "<none>");
+  EXPECT_EQ(site_for(table, "y.x.a.localhost"), "<none>");
+  EXPECT_EQ(site_for(table, ".a.localhost"), "<none>");
+}
+
+TEST(RouteTableTest, ExactWinsOverWildcard) {
+  RouteTable table;
+  table.add("*.a.localhost", route("wild"));
+  table.add("www.a.localhost", route("www"));
+  EXPECT_EQ(site_for(table, "www.a.localhost"), "www");
+  EXPECT_EQ(site_for(table, "docs.a.localhost"), "wild");
+}
+
+TEST(RouteTableTest, Ipv6LiteralKeepsItsColons) {
+  RouteTable table;
+  table.add("[::1]", route("v6"));
+  EXPECT_EQ(site_for(table, "[::1]:8080"), "v6");
+  EXPECT_EQ(site_for(table, "[::1]"), "v6");
+}
+
+}  // namespace
+}  // namespace wok::router
