@@ -1,0 +1,31 @@
+#pragma once
+// The render layer: pure functions from wok resources (plus the platform
+// settings) to the Kubernetes objects they become. The operator applies
+// them; `wok render` prints them for GitOps tools. No I/O here.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace wok::render {
+
+struct PlatformSettings {
+  std::string image = "wok:0.1.0";          // the wok image (router, fetch/build init containers)
+  std::string ingress_class = "nginx";     // networking.k8s.io/v1 IngressClass name
+  bool openshift_routes = false;           // route.openshift.io/v1 Route instead of Ingress
+  std::string ingress_namespace = "ingress-nginx";  // allowed by NetworkPolicies
+  std::string operator_namespace = "wok-system";
+};
+
+// Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
+std::vector<nlohmann::json> render_project(const nlohmann::json& project, const PlatformSettings& settings);
+
+// Deployment(s), Service(s), Ingress or Route, PVCs, HPA, CronJobs, ConfigMaps:
+// everything labelled app.kubernetes.io/managed-by: wok and wok.dev/site: NAME.
+std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
+                                        const PlatformSettings& settings);
+
+// The CustomResourceDefinitions of wok's kinds (Project, Site), with
+// structural OpenAPI v3 schemas generated from the validator's model.
+std::vector<nlohmann::json> custom_resource_definitions();
+
+}  // namespace wok::render
