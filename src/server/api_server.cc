@@ -270,6 +270,17 @@ std::vector<api::FieldError> check_site(const json& obj, const json& project, co
 
 }  // namespace
 
+// A host held by another site: the owner's project is named only to callers
+// who may see that project.
+std::string ApiHandler::host_conflict_message(Context& ctx, const store::Result& r) {
+  if (r.owner_namespace.empty()) return r.message;  // a stale resourceVersion
+  auto owner = store_.get("Project", "", r.owner_namespace);
+  if (project_access(ctx.caller, owner ? &*owner : nullptr) >= Access::kView) {
+    return r.message + " in project \"" + r.owner_namespace + "\"";
+  }
+  return r.message.substr(0, r.message.find(" by site")) + " by another project";
+}
+
 void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   json obj;
   if (!ctx.body_object(&obj)) return;
@@ -292,13 +303,7 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   if (r.code == store::Code::kAlreadyExists) {
     return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"", "AlreadyExists");
   }
-  if (r.code == store::Code::kConflict) {
-    auto owner = store_.get("Project", "", r.owner_namespace);
-    bool visible = project_access(ctx.caller, owner ? &*owner : nullptr) >= Access::kView;
-    std::string msg = visible ? r.message + " in project \"" + r.owner_namespace + "\""
-                              : r.message.substr(0, r.message.find(" by site")) + " by another project";
-    return ctx.fail(409, msg, "Conflict");
-  }
+  if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(201, *r.object);
 }
@@ -315,14 +320,7 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   api::default_site(obj);
   store::Result r = store_.update("Site", obj);
   if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  if (r.code == store::Code::kConflict && r.owner_namespace.empty()) return ctx.fail(409, r.message, "Conflict");
-  if (r.code == store::Code::kConflict) {
-    auto owner = store_.get("Project", "", r.owner_namespace);
-    bool visible = project_access(ctx.caller, owner ? &*owner : nullptr) >= Access::kView;
-    std::string msg = visible ? r.message + " in project \"" + r.owner_namespace + "\""
-                              : r.message.substr(0, r.message.find(" by site")) + " by another project";
-    return ctx.fail(409, msg, "Conflict");
-  }
+  if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(200, *r.object);
 }

@@ -9,6 +9,7 @@
 
 namespace wok::store {
 class Store;
+struct Result;
 }
 
 namespace wok::server {
@@ -36,6 +37,7 @@ class ApiHandler {
   void rollback(Context& ctx, const std::string& ns, const std::string& name);
   void refresh(Context& ctx, const std::string& ns, const std::string& name);
   void tokens(Context& ctx);
+  std::string host_conflict_message(Context& ctx, const store::Result& result);
   std::string metrics() const;
 
   store::Store& store_;
