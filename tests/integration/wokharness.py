@@ -131,10 +131,11 @@ class Wok:
         r = self.cli("get", "site", name, "-n", project, "-o", "json")
         return json.loads(r.stdout)
 
-    def wait_revision(self, name, project, revision, timeout=60):
+    def wait_revision(self, name, project, revision, timeout=60, at_least=False):
         def ready():
             s = self.site_json(name, project).get("status", {})
-            return s if s.get("revision") == revision and s.get("observedGeneration") else None
+            r = s.get("revision") or 0
+            return s if (r >= revision if at_least else r == revision) and s.get("observedGeneration") else None
         return wait_for(ready, timeout, what=f"{project}/{name} at revision {revision}")
 
 
