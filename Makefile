@@ -11,9 +11,11 @@ WOK := $(BUILD)/src/wok
 APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 \
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libgit2-dev libyaml-cpp-dev \
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
-  node-llhttp python3-h11 curl
+  node-llhttp python3-h11 curl \
+  nodejs umoci runc skopeo php8.2-fpm libfcgi-bin busybox-static \
+  clang libclang-rt-14-dev
 
-.PHONY: deps build up test clean
+.PHONY: deps build up test clean image fuzz bench
 deps:
 	@./scripts/install-deps.sh $(APT_PACKAGES)
 
@@ -27,7 +29,21 @@ up: build
 	$(WOK) up --demo
 
 test: build
+	./scripts/npm-install.sh tests/render/k8s
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz build-bench
+
+# libFuzzer targets (clang, ASan+UBSan) in build-fuzz/; see fuzz/run.sh.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# Benchmarks against nginx and HAProxy (installs them); never run by CI.
+bench: deps
+	./bench/run.sh
+
+# An OCI image layout of wok, built from scratch without a Docker engine (umoci).
+image: build
+	./scripts/make-image.sh $(WOK) $(BUILD)/image $(shell sed -n 's/^project.wok VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)

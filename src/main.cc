@@ -1,14 +1,39 @@
-// The `wok` command: the client commands, and `wok up`, the embedded platform.
+// The `wok` command: the client commands, `wok up` (the embedded platform)
+// and `wok operator` (the Kubernetes operator).
 #include <cstdlib>
 
 #include "cli/cli.h"
+#include "kube/run.h"
 #include "platform/embedded.h"
+#include "platform/pod_commands.h"
 
 #ifndef WOK_EXAMPLES_DIR
 #define WOK_EXAMPLES_DIR "examples"
 #endif
 
+namespace {
+
+int run_operator(const wok::cli::OperatorOptions& cli) {
+  wok::kube::RunOptions options;
+  options.kubeconfig = cli.kubeconfig;
+  options.context = cli.context;
+  options.ns = cli.ns;
+  options.metrics = cli.metrics;
+  options.ingress_class = cli.ingress_class;
+  options.image = cli.image;
+  options.build_image = cli.build_image;
+  options.php_image = cli.php_image;
+  options.ingress_namespace = cli.ingress_namespace;
+  options.log_level = cli.log_level;
+  options.openshift = cli.openshift;
+  options.leader_elect = cli.leader_elect;
+  return wok::kube::run_operator(options);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (int code = wok::platform::run_pod_command(argc, argv); code >= 0) return code;
   return wok::cli::run(argc, argv, [](const wok::cli::UpOptions& up) {
     wok::platform::EmbeddedOptions options;
     options.data_dir = up.data_dir;
@@ -19,5 +44,5 @@ int main(int argc, char** argv) {
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;
     return wok::platform::run_embedded(options);
-  });
+  }, run_operator);
 }

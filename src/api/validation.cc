@@ -1,146 +1,19 @@
 #include "api/validation.h"
 
 #include <cctype>
-#include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "api/schema.h"
 
 namespace wok::api {
 namespace {
 
 using nlohmann::json;
 
-// A schema node: what a field may hold. Kept as data so that unknown fields
-// are found by one walk, and so the same model can later produce the CRDs.
-struct Rule {
-  enum Type { kString, kInt, kBool, kObject, kArray, kStringMap, kAny } type;
-  std::map<std::string, Rule> fields;  // kObject: allowed keys
-  std::vector<Rule> item;              // kArray: the item rule (0 or 1 entries)
-  std::set<std::string> required;      // kObject
-};
-
-Rule str() { return {Rule::kString, {}, {}, {}}; }
-Rule integer() { return {Rule::kInt, {}, {}, {}}; }
-Rule any() { return {Rule::kAny, {}, {}, {}}; }
-Rule string_map() { return {Rule::kStringMap, {}, {}, {}}; }
-Rule object(std::map<std::string, Rule> fields, std::set<std::string> required = {}) {
-  return {Rule::kObject, std::move(fields), {}, std::move(required)};
-}
-Rule array(Rule item) { return {Rule::kArray, {}, {std::move(item)}, {}}; }
-
-const char* type_name(Rule::Type t) {
-  switch (t) {
-    case Rule::kString: return "a string";
-    case Rule::kInt: return "an integer";
-    case Rule::kBool: return "a boolean";
-    case Rule::kObject: return "an object";
-    case Rule::kArray: return "a list";
-    case Rule::kStringMap: return "a map of strings";
-    case Rule::kAny: return "anything";
-  }
-  return "?";
-}
-
-bool has_type(const json& v, Rule::Type t) {
-  switch (t) {
-    case Rule::kString: return v.is_string();
-    case Rule::kInt: return v.is_number_integer();
-    case Rule::kBool: return v.is_boolean();
-    case Rule::kObject: return v.is_object();
-    case Rule::kArray: return v.is_array();
-    case Rule::kStringMap: return v.is_object();
-    case Rule::kAny: return true;
-  }
-  return false;
-}
-
-void check(const json& v, const Rule& rule, const std::string& path, std::vector<FieldError>& out) {
-  if (!has_type(v, rule.type)) {
-    out.push_back({path, std::string("must be ") + type_name(rule.type)});
-    return;
-  }
-  if (rule.type == Rule::kStringMap) {
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!it.value().is_string()) out.push_back({path + "." + it.key(), "must be a string"});
-    }
-  } else if (rule.type == Rule::kArray && !rule.item.empty()) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      check(v[i], rule.item[0], path + "[" + std::to_string(i) + "]", out);
-    }
-  } else if (rule.type == Rule::kObject) {
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      auto f = rule.fields.find(it.key());
-      std::string sub = path.empty() ? it.key() : path + "." + it.key();
-      if (f == rule.fields.end()) {
-        out.push_back({sub, "unknown field"});
-      } else if (!it.value().is_null()) {
-        check(it.value(), f->second, sub, out);
-      }
-    }
-    for (const auto& r : rule.required) {
-      if (!v.contains(r) || v[r].is_null()) {
-        out.push_back({path.empty() ? r : path + "." + r, "is required"});
-      }
-    }
-  }
-}
-
-Rule metadata_rule(bool namespaced) {
-  std::map<std::string, Rule> f = {
-      {"name", str()},          {"labels", string_map()},        {"annotations", string_map()},
-      {"uid", str()},           {"resourceVersion", str()},      {"generation", integer()},
-      {"creationTimestamp", str()},
-  };
-  if (namespaced) f["namespace"] = str();
-  return object(std::move(f), {"name"});
-}
-
-Rule top_rule(bool namespaced, Rule spec) {
-  return object({{"apiVersion", str()},
-                 {"kind", str()},
-                 {"metadata", metadata_rule(namespaced)},
-                 {"spec", std::move(spec)},
-                 {"status", any()}},
-                {"apiVersion", "kind", "metadata", "spec"});
-}
-
-const Rule& project_rule() {
-  static const Rule rule = top_rule(
-      false, object({{"hosts", array(str())},
-                     {"members", array(object({{"user", str()}, {"role", str()}}, {"user", "role"}))},
-                     {"quota", object({{"sites", integer()},
-                                       {"cpu", str()},
-                                       {"memory", str()},
-                                       {"storage", str()}})}},
-                    {"hosts"}));
-  return rule;
-}
-
-const Rule& site_rule() {
-  static const Rule rule = top_rule(
-      true,
-      object({{"mode", str()},
-              {"hosts", array(str())},
-              {"source", object({{"git", object({{"url", str()},
-                                                  {"ref", str()},
-                                                  {"path", str()},
-                                                  {"interval", str()}},
-                                                 {"url"})}},
-                                {"git"})},
-              {"build", object({{"command", array(str())},
-                                {"output", str()},
-                                {"timeout", str()},
-                                {"env", string_map()}},
-                               {"command"})},
-              // Reserved for the php and app modes; refused below with a clear message.
-              {"php", any()},
-              {"app", any()},
-              {"storage", any()},
-              {"resources", any()}},
-             {"mode", "hosts", "source"}));
-  return rule;
-}
+using schema::check;
+using schema::project_rule;
+using schema::site_rule;
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 

@@ -17,6 +17,7 @@ struct Flags {
   std::string output;
   std::vector<std::string> files;
   int to_revision = 0;
+  int minutes = 15;  // wok stats
   std::string user;
 };
 
@@ -84,6 +85,14 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   add_target(refresh, flags, kSiteKinds, true);
   set(refresh, [&flags](Session& s) { return refresh_command(s, flags.name); });
 
+  auto* stats = app.add_subcommand("stats", "Request statistics from the router");
+  stats->require_subcommand(1);
+  auto* stats_site = stats->add_subcommand("site", "Requests, bytes and latency of a site, last minutes");
+  stats_site->add_option("name", flags.name, "the site's name")->required();
+  stats_site->add_option("--minutes", flags.minutes, "how many minutes back, 1 to 15 (default 15)")
+      ->check(CLI::Range(1, 15));
+  set(stats_site, [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
+
   auto* token = app.add_subcommand("token", "API tokens (platform admin)");
   token->require_subcommand(1);
   auto* create = token->add_subcommand("create", "Make a token for a user and print it");
@@ -98,7 +107,7 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
 }  // namespace
 
 int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, std::ostream& out,
-        std::ostream& err) {
+        std::ostream& err, OperatorCommand op) {
   CLI::App app{"wok: host web sites on the wok platform", "wok"};
   app.require_subcommand(1);
   app.fallthrough();  // --server, --token and -n may follow the subcommand
@@ -113,6 +122,8 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   Action action;
   bool needs_token = true;
   add_commands(app, flags, action, needs_token);
+  LocalAction local_action;
+  add_render_commands(app, flags.project, local_action);
 
   UpOptions up_options;
   auto* up_command = app.add_subcommand("up", "Run the whole platform on this machine");
@@ -121,6 +132,31 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();
   up_command->add_flag("--demo", up_options.demo, "create a demo project and site");
+
+  OperatorOptions op_options;
+  auto* op_command = app.add_subcommand("operator", "Run the Kubernetes operator");
+  op_command->add_option("--kubeconfig", op_options.kubeconfig,
+                         "kubeconfig file (default: in-cluster credentials, else $KUBECONFIG, "
+                         "~/.kube/config)");
+  op_command->add_option("--context", op_options.context, "kubeconfig context (default: current)");
+  op_command->add_option("--namespace,--lease-namespace", op_options.ns,
+                         "namespace of the leader Lease (default: the service account's, "
+                         "else wok-system)");
+  op_command->add_option("--metrics", op_options.metrics, "/healthz, /readyz, /metrics HOST:PORT")
+      ->capture_default_str();
+  op_command->add_option("--ingress-class", op_options.ingress_class, "IngressClass of Ingresses")
+      ->capture_default_str();
+  op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
+  op_command->add_option("--build-image", op_options.build_image, "image that runs `build` commands");
+  op_command->add_option("--php-image", op_options.php_image, "php-fpm image of the php mode");
+  op_command->add_option("--ingress-namespace", op_options.ingress_namespace,
+                         "the ingress controller's namespace (allowed by NetworkPolicies)");
+  op_command->add_option("--log-level", op_options.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  op_command->add_flag("--openshift", op_options.openshift, "OpenShift Routes instead of Ingresses");
+  op_command->add_flag("--leader-elect", op_options.leader_elect,
+                       "take a Lease so that only one replica acts");
 
   std::vector<const char*> argv;
   for (const auto& arg : args) argv.push_back(arg.c_str());
@@ -138,6 +174,18 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
     }
     return up(up_options);
   }
+  if (op_command->parsed()) {
+    if (!op) {
+      err << "error: `wok operator` is not available in this build\n";
+      return 1;
+    }
+    return op(op_options);
+  }
+
+  if (local_action) {
+    Io io{in, out, err};
+    return local_action(io);
+  }
 
   ClientConfig config;
   std::string error;
@@ -150,9 +198,9 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   return action(session);
 }
 
-int run(int argc, char** argv, UpCommand up) {
+int run(int argc, char** argv, UpCommand up, OperatorCommand op) {
   std::vector<std::string> args(argv, argv + argc);
-  return run(args, std::move(up), std::cin, std::cout, std::cerr);
+  return run(args, std::move(up), std::cin, std::cout, std::cerr, std::move(op));
 }
 
 int run(int argc, char** argv) { return run(argc, argv, nullptr); }

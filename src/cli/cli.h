@@ -18,13 +18,29 @@ struct UpOptions {
 
 using UpCommand = std::function<int(const UpOptions&)>;
 
+// `wok operator`: the Kubernetes operator (src/kube), run by the caller.
+struct OperatorOptions {
+  std::string kubeconfig;  // empty: in-cluster credentials, else $KUBECONFIG, ~/.kube/config
+  std::string context;
+  std::string ns;  // where the leader Lease lives
+  std::string metrics = "0.0.0.0:8081";
+  std::string ingress_class = "nginx";
+  std::string image, build_image, php_image;  // empty: the render defaults
+  std::string ingress_namespace;             // allowed by NetworkPolicies; empty: default
+  std::string log_level = "info";
+  bool openshift = false;
+  bool leader_elect = false;
+};
+
+using OperatorCommand = std::function<int(const OperatorOptions&)>;
+
 // Parses argv, runs the command and returns the exit code: 0 ok, 1 error
 // (printed as "error: ..." on stderr), 2 usage error.
 int run(int argc, char** argv);
-int run(int argc, char** argv, UpCommand up);
+int run(int argc, char** argv, UpCommand up, OperatorCommand op = nullptr);
 
 // The same with explicit streams, for tests. args[0] is the program name.
 int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, std::ostream& out,
-        std::ostream& err);
+        std::ostream& err, OperatorCommand op = nullptr);
 
 }  // namespace wok::cli

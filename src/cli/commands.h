@@ -1,13 +1,23 @@
 #pragma once
 // One function per `wok` command; each returns the process exit code and
 // prints errors itself. cli.cc maps the command line onto these.
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "cli/resources.h"
 #include "cli/session.h"
 
+namespace CLI {
+class App;
+}
+
 namespace wok::cli {
+
+// render.cc: `wok render` and `wok crds` need no server; parsing them sets
+// `action`. `project` is the -n flag, read when the command runs.
+using LocalAction = std::function<int(Io&)>;
+void add_render_commands(CLI::App& app, const std::string& project, LocalAction& action);
 
 // apply.cc
 int apply_command(Session& session, const std::vector<std::string>& inputs);
@@ -23,6 +33,9 @@ int delete_command(Session& session, Kind kind, const std::string& name);
 int rollout_history_command(Session& session, const std::string& name);
 int rollout_undo_command(Session& session, const std::string& name, int to_revision);
 int refresh_command(Session& session, const std::string& name);
+
+// stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
+int stats_site_command(Session& session, const std::string& name, int minutes);
 
 // admin.cc: tokens and versions.
 int token_create_command(Session& session, const std::string& user);

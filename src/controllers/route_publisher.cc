@@ -10,15 +10,24 @@ namespace wok::controllers {
 void RoutePublisher::set(const std::string& ns, const std::string& name,
                          const std::vector<std::string>& hosts, const std::string& root) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[{ns, name}];
-  if (e.hosts == hosts && e.root == root) return;
-  e = Entry{hosts, root};
-  publish();
+  auto it = entries_.find({ns, name});
+  if (it != entries_.end() && it->second.hosts == hosts && it->second.root == root &&
+      !it->second.upstream) {
+    return;
+  }
+  replace(ns, name, Entry{hosts, root});
+}
+
+void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
+                               const std::vector<std::string>& hosts,
+                               std::shared_ptr<const router::UpstreamPool> upstream) {
+  std::lock_guard lock(mu_);
+  replace(ns, name, Entry{hosts, "", std::move(upstream)});
 }
 
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
-  if (entries_.erase({ns, name})) publish();
+  if (entries_.count({ns, name})) replace(ns, name, std::nullopt);
 }
 
 size_t RoutePublisher::sites() {
@@ -26,12 +35,21 @@ size_t RoutePublisher::sites() {
   return entries_.size();
 }
 
-void RoutePublisher::publish() {
-  auto table = std::make_shared<router::RouteTable>();
-  for (const auto& [key, e] : entries_) {
-    auto route = std::make_shared<const router::Route>(router::Route{key.first, key.second, e.root});
-    for (const auto& h : e.hosts) table->add(h, route);
+void RoutePublisher::replace(const std::string& ns, const std::string& name, std::optional<Entry> next) {
+  // A copy of the live table shares every shard; only the touched ones are cloned.
+  auto table = table_ ? std::make_shared<router::RouteTable>(*table_) : std::make_shared<router::RouteTable>();
+  auto it = entries_.find({ns, name});
+  if (it != entries_.end()) {
+    for (const auto& h : it->second.hosts) table->remove(h, ns, name);
   }
+  if (next) {
+    auto route = std::make_shared<const router::Route>(router::Route{ns, name, next->root, next->upstream});
+    for (const auto& h : next->hosts) table->add(h, route);
+    entries_[{ns, name}] = std::move(*next);
+  } else {
+    entries_.erase({ns, name});
+  }
+  table_ = table;
   router_.set_table(std::move(table));
 }
 

@@ -1,13 +1,18 @@
 #pragma once
 // Keeps the desired routes of every site and hands the router a fresh
-// immutable RouteTable after each change.
+// immutable RouteTable after each change: a copy-on-write edit of the last
+// one, so a change costs the same with 10 sites or 100,000.
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace wok::router {
 class Router;
+class RouteTable;
+class UpstreamPool;
 }
 
 namespace wok::controllers {
@@ -18,6 +23,10 @@ class RoutePublisher {
   // Routes `hosts` of site ns/name to `root`; replaces what the site had.
   void set(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
            const std::string& root);
+  // Routes `hosts` of site ns/name to upstreams (reverse proxy); replaces
+  // what the site had. The pool is shared as is by every table published.
+  void set_proxy(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
+                 std::shared_ptr<const router::UpstreamPool> upstream);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 
@@ -25,12 +34,15 @@ class RoutePublisher {
   struct Entry {
     std::vector<std::string> hosts;
     std::string root;
+    std::shared_ptr<const router::UpstreamPool> upstream = nullptr;
   };
-  void publish();  // mu_ held
+  // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
+  void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);
 
   router::Router& router_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;
+  std::shared_ptr<const router::RouteTable> table_;  // the last one published
 };
 
 }  // namespace wok::controllers

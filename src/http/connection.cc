@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "http/ascii.h"
 #include "http/response_head.h"
 
 namespace wok::http {
@@ -17,6 +18,9 @@ constexpr size_t kReadChunk = 16 * 1024;
 // beyond these, so a connection's memory and open files stay bounded.
 constexpr size_t kMaxBufferedOutput = 1 << 20;
 constexpr size_t kMaxQueuedItems = 64;
+// Input read ahead of the parser (a body the handler paused, the next
+// pipelined request); beyond it the socket is not read.
+constexpr size_t kMaxPendingInput = 64 * 1024;
 // How long a closing connection may keep sending before we drop it; long
 // enough for the peer to read our last response (see State::kLingering).
 constexpr int64_t kLingerMs = 2000;
@@ -28,61 +32,99 @@ ParserLimits limits_from(const ServerOptions& o) {
   limits.max_header_bytes = o.max_header_bytes;
   limits.max_body_bytes = o.max_body_bytes;
   limits.max_target_bytes = std::min(limits.max_target_bytes, o.max_header_bytes);
+  limits.report_headers = true;
   return limits;
 }
 
 }  // namespace
 
-Connection::Connection(int fd, std::string remote_addr, const ServerOptions& options,
-                       int64_t now_ms)
+Connection::Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_t id)
     : fd_(fd),
       remote_addr_(std::move(remote_addr)),
-      parser_(limits_from(options)),
-      last_activity_ms_(now_ms) {}
+      loop_(loop),
+      id_(id),
+      parser_(limits_from(*loop.state().options)),
+      last_activity_ms_(loop.now_ms()),
+      last_read_ms_(loop.now_ms()) {}
 
-Connection::~Connection() { close(fd_); }
-
-bool Connection::on_events(uint32_t events, const LoopState& loop) {
-  if (events & EPOLLERR) return false;
-  if (events & EPOLLOUT) flush(loop);
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) read_input(loop);
-  return settle(loop);
-}
-
-bool Connection::on_tick(const LoopState& loop) {
-  if (state_ == State::kLingering) return loop.now_ms < linger_deadline_ms_;
-  if (state_ == State::kOpen && parser_.phase() == RequestParser::Phase::kHeaders &&
-      header_start_ms_ >= 0 && loop.now_ms - header_start_ms_ >= loop.options->header_timeout_ms) {
-    respond_error(408, loop);
-    return settle(loop);
+Connection::~Connection() {
+  if (exchange_) {
+    std::shared_ptr<ExchangeState> ex = std::move(exchange_);
+    ex->connection = nullptr;
+    ex->reply = ExchangeState::Reply::kDone;
+    ex->completion.aborted = true;
+    auto on_abort = std::move(ex->on_abort);
+    auto on_complete = std::move(ex->on_complete);
+    if (on_abort) on_abort();
+    if (on_complete) on_complete(ex->completion);
+    // The handler's other callbacks may hold the handle: break the cycle later.
+    loop_.defer([ex] { ex->clear_callbacks(); });
   }
-  return loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms;
+  close(fd_);
 }
 
-bool Connection::on_stop(const LoopState& loop) {
+bool Connection::on_events(uint32_t events) {
+  if (events & EPOLLERR) return false;
+  if (events & EPOLLOUT) flush();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) read_input();
+  return settle();
+}
+
+bool Connection::on_poke() {
+  scheduled_ = false;
+  return settle();
+}
+
+bool Connection::on_tick() {
+  LoopState loop = loop_state();
+  if (state_ == State::kLingering) return loop.now_ms < linger_deadline_ms_;
+  if (state_ == State::kOpen && !exchange_ && parser_.phase() == RequestParser::Phase::kHeaders &&
+      header_start_ms_ >= 0 && loop.now_ms - header_start_ms_ >= loop.options->header_timeout_ms) {
+    fail(408, "header_timeout", "request head not received in time");
+    return settle();
+  }
+  // A client that stops sending its body (the handler asked for it and is
+  // not pausing it) holds a connection and a handler for nothing.
+  if (state_ == State::kOpen && exchange_ && !tunnel_ && !exchange_->body_done &&
+      exchange_->body_mode != ExchangeState::Body::kUndecided && !exchange_->body_paused &&
+      loop.now_ms - last_read_ms_ >= loop.options->body_timeout_ms) {
+    fail(408, "body_timeout", "request body stalled");
+    return settle();
+  }
+  // While a handler works on an answer it owns the pace (and its timeouts).
+  if (exchange_ && output_.empty()) return true;
+  bool alive = loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms;
+  if (!alive) {
+    loop.options->on_limit({"idle_timeout", 0, remote_addr_,
+                            idle() ? "keep-alive connection idle" : "client stopped reading"});
+  }
+  return alive;
+}
+
+bool Connection::on_stop() {
   if (state_ == State::kOpen && idle()) return false;
-  return settle(loop);
+  return settle();
 }
 
-// Edge-triggered: read until EAGAIN, unless back-pressure says stop (then
-// settle() resumes once the output drains).
-void Connection::read_input(const LoopState& loop) {
+// Edge-triggered: read until EAGAIN, unless enough input already waits
+// (then settle() resumes once the parser has taken some).
+void Connection::read_input() {
   char buf[kReadChunk];
   while (state_ != State::kDead && !peer_closed_) {
-    if (state_ == State::kOpen && backlogged()) {
+    if (state_ == State::kOpen && input_.size() - input_offset_ >= kMaxPendingInput) {
       read_paused_ = true;
       return;
     }
     ssize_t n = read(fd_, buf, sizeof buf);
     if (n > 0) {
-      last_activity_ms_ = loop.now_ms;
+      last_activity_ms_ = last_read_ms_ = loop_.now_ms();
       if (state_ != State::kOpen) {  // closing: input is drained and dropped, within reason
         discarded_ += static_cast<size_t>(n);
         if (discarded_ > kMaxDiscardedInput) state_ = State::kDead;
         continue;
       }
       input_.append(buf, static_cast<size_t>(n));
-      process_input(loop);
+      process_input();
     } else if (n == 0) {
       peer_closed_ = true;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -93,73 +135,145 @@ void Connection::read_input(const LoopState& loop) {
   }
 }
 
-void Connection::process_input(const LoopState& loop) {
-  while (state_ == State::kOpen && input_offset_ < input_.size() && !backlogged()) {
-    size_t used = 0;
-    std::string_view pending = std::string_view(input_).substr(input_offset_);
-    RequestParser::Status status = parser_.parse(pending, &used);
-    input_offset_ += used;
-    if (status == RequestParser::Status::kRequest) {
-      header_start_ms_ = -1;
-      respond(parser_.take_request(), loop);
-    } else if (status == RequestParser::Status::kError) {
-      respond_error(parser_.error_status(), loop);
-    } else {
+void Connection::process_input() {
+  while (state_ == State::kOpen) {
+    if (tunnel_) {
+      deliver_tunnel();
       break;
     }
+    if (backlogged() || !exchange_wants_input()) break;
+    if (input_offset_ == input_.size() && !parser_.pending()) break;
+    if (!parse_step()) break;
   }
   if (input_offset_ == input_.size() || state_ != State::kOpen) {
     input_.clear();
     input_offset_ = 0;
+  } else if (input_offset_ >= kMaxPendingInput) {
+    input_.erase(0, input_offset_);
+    input_offset_ = 0;
   }
-  if (state_ == State::kOpen && parser_.phase() == RequestParser::Phase::kHeaders &&
-      header_start_ms_ < 0) {
-    header_start_ms_ = loop.now_ms;
+  if (state_ == State::kOpen && !exchange_ &&
+      parser_.phase() == RequestParser::Phase::kHeaders && header_start_ms_ < 0) {
+    header_start_ms_ = loop_.now_ms();
   }
 }
 
-void Connection::respond(Request request, const LoopState& loop) {
+// One parser call; false when it needs more input or failed.
+bool Connection::parse_step() {
+  size_t used = 0;
+  std::string_view pending = std::string_view(input_).substr(input_offset_);
+  RequestParser::Status status = parser_.parse(pending, &used);
+  input_offset_ += used;
+  std::string piece = parser_.take_body();
+  switch (status) {
+    case RequestParser::Status::kHeaders:
+      header_start_ms_ = -1;
+      begin_exchange(parser_.take_request());
+      return true;
+    case RequestParser::Status::kRequest:
+      parser_.take_request();
+      if (exchange_ && !exchange_->body_done) deliver_body(std::move(piece), true);
+      return true;
+    case RequestParser::Status::kError:
+      fail(parser_.error_status(), "request", parser_.error_reason());
+      return false;
+    case RequestParser::Status::kNeedMore:
+      if (exchange_ && !piece.empty()) deliver_body(std::move(piece), false);
+      return false;
+  }
+  return false;
+}
+
+// The next request is not parsed before this one is answered, and a body
+// is only parsed once the handler asked for it (and is not pausing it).
+bool Connection::exchange_wants_input() const {
+  if (!exchange_) return true;
+  if (exchange_->body_done) return false;
+  if (!parser_.body_expected()) return true;
+  return exchange_->body_mode != ExchangeState::Body::kUndecided && !exchange_->body_paused;
+}
+
+void Connection::begin_exchange(Request request) {
   request.remote_addr = remote_addr_;
-  Response response;
-  bool failed = false;
+  auto ex = std::make_shared<ExchangeState>();
+  ex->connection = this;
+  ex->loop = &loop_;
+  ex->head_request = request.method == "HEAD";
+  ex->expects_continue = request.version_minor >= 1 && parser_.body_expected() &&
+                         iequals(request.header("Expect"), "100-continue");
+  ex->keep_alive = request.keep_alive;
+  ex->request = std::move(request);
+  exchange_ = ex;
+  last_read_ms_ = loop_.now_ms();
   try {
-    (*loop.handler)(request, response);
+    (*loop_state().handler)(Exchange(ex));
   } catch (...) {
-    // Handlers do not throw by convention; if one does anyway (bad_alloc),
-    // it costs this connection, not the process.
-    failed = true;
-  }
-  if (failed) {
-    if (response.file_fd >= 0) close(response.file_fd);
-    response = make_error_response(500);
-  }
-  const bool keep_alive =
-      request.keep_alive && !loop.stopping && !failed && !response_wants_close(response);
-  HeadContext context{request.method == "HEAD", keep_alive, loop.date};
-  bool send_body = false;
-  output_.push(serialize_response_head(response, context, &send_body));
-  if (response.file_fd >= 0) {
-    if (send_body) {
-      output_.push_file(response.file_fd, response.file_offset, response.file_length);
-    } else {
-      close(response.file_fd);
+    // Handlers do not throw by convention; one that does costs this request.
+    if (exchange_ == ex && ex->reply == ExchangeState::Reply::kNone) {
+      respond(*ex, make_error_response(500));
     }
-  } else if (send_body) {
-    output_.push(std::move(response.body));
   }
-  if (!keep_alive) state_ = State::kClosing;
 }
 
-void Connection::respond_error(int status, const LoopState& loop) {
+void Connection::deliver_body(std::string piece, bool last) {
+  std::shared_ptr<ExchangeState> ex = exchange_;  // callbacks may complete it
+  if (last) ex->body_done = true;
+  if (ex->body_mode == ExchangeState::Body::kBuffer) {
+    ex->request.body.append(piece);
+    if (last && ex->on_body) {
+      auto done = std::move(ex->on_body);
+      Exchange handle(ex);
+      done(handle);
+    }
+  } else if (ex->body_mode == ExchangeState::Body::kStream && ex->sink) {
+    ex->sink(piece, last);
+  }
+}
+
+void Connection::deliver_tunnel() {
+  std::shared_ptr<ExchangeState> ex = exchange_;
+  if (!ex || ex->body_paused || !ex->sink) return;
+  if (input_offset_ < input_.size()) {
+    std::string data = input_.substr(input_offset_);
+    input_.clear();
+    input_offset_ = 0;
+    ex->sink(data, false);
+  }
+  if (peer_closed_ && !tunnel_eof_sent_ && exchange_ == ex) {
+    tunnel_eof_sent_ = true;
+    ex->sink({}, true);
+  }
+}
+
+// A request that cannot be read further: answer it if nothing was sent yet.
+void Connection::fail(int status, std::string_view limit, std::string_view detail) {
+  loop_state().options->on_limit({limit, status, remote_addr_, detail});
+  if (exchange_) {
+    if (exchange_->reply != ExchangeState::Reply::kNone) {
+      state_ = State::kDead;  // a response is under way: only breaking off is left
+      return;
+    }
+    std::shared_ptr<ExchangeState> ex = std::move(exchange_);
+    ex->connection = nullptr;
+    ex->reply = ExchangeState::Reply::kDone;
+    ex->completion.aborted = true;
+    auto on_abort = std::move(ex->on_abort);
+    if (on_abort) on_abort();
+    loop_.defer([ex] { ex->clear_callbacks(); });
+  }
+  respond_error(status);
+}
+
+void Connection::respond_error(int status) {
   Response response = make_error_response(status);
-  HeadContext context{false, false, loop.date};
+  HeadContext context{false, false, loop_state().date};
   bool send_body = false;
   output_.push(serialize_response_head(response, context, &send_body));
   if (send_body) output_.push(std::move(response.body));
   state_ = State::kClosing;
 }
 
-void Connection::flush(const LoopState& loop) {
+void Connection::flush() {
   if (output_.empty() || state_ == State::kDead) return;
   size_t items = output_.items();
   size_t bytes = output_.buffered_bytes();
@@ -168,24 +282,30 @@ void Connection::flush(const LoopState& loop) {
     return;
   }
   if (output_.items() != items || output_.buffered_bytes() != bytes) {
-    last_activity_ms_ = loop.now_ms;
+    last_activity_ms_ = loop_.now_ms();
   }
 }
 
 // Moves the connection on after any event; false when it should be closed.
-bool Connection::settle(const LoopState& loop) {
-  flush(loop);
-  while (state_ == State::kOpen && read_paused_ && !backlogged()) {
-    read_paused_ = false;
-    process_input(loop);
-    read_input(loop);
-    flush(loop);
+bool Connection::settle() {
+  flush();
+  if (state_ == State::kOpen) {
+    process_input();
+    if (read_paused_ && input_.size() - input_offset_ < kMaxPendingInput) {
+      read_paused_ = false;
+      read_input();
+    }
+    flush();
   }
+  notify_writable();
   if (state_ == State::kDead) return false;
   if (!output_.empty()) return true;
+  LoopState loop = loop_state();
   switch (state_) {
     case State::kOpen:
-      if (peer_closed_) return false;
+      // A tunnel's handler finishes it after passing the EOF on; any other
+      // request in flight loses its client.
+      if (peer_closed_) return tunnel_;
       return !(loop.stopping && idle());
     case State::kClosing:
       if (peer_closed_) return false;
@@ -194,7 +314,7 @@ bool Connection::settle(const LoopState& loop) {
       shutdown(fd_, SHUT_WR);
       state_ = State::kLingering;
       linger_deadline_ms_ = loop.now_ms + kLingerMs;
-      read_input(loop);
+      read_input();
       return !peer_closed_ && state_ != State::kDead;
     case State::kLingering:
       return !peer_closed_;
@@ -204,13 +324,30 @@ bool Connection::settle(const LoopState& loop) {
   return false;
 }
 
+void Connection::notify_writable() {
+  if (!exchange_ || !exchange_->wants_writable || state_ == State::kDead) return;
+  if (output_.buffered_bytes() > kMaxBufferedOutput / 8) return;
+  std::shared_ptr<ExchangeState> ex = exchange_;
+  ex->wants_writable = false;
+  if (ex->on_writable) {
+    auto callback = ex->on_writable;  // it may replace itself
+    callback();
+  }
+}
+
 bool Connection::backlogged() const {
   return output_.buffered_bytes() > kMaxBufferedOutput || output_.items() > kMaxQueuedItems;
 }
 
 bool Connection::idle() const {
-  return input_offset_ == input_.size() && parser_.phase() == RequestParser::Phase::kIdle &&
-         output_.empty();
+  return !exchange_ && input_offset_ == input_.size() &&
+         parser_.phase() == RequestParser::Phase::kIdle && output_.empty();
+}
+
+void Connection::schedule() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  loop_.poke(fd_, id_);
 }
 
 }  // namespace wok::http

@@ -23,6 +23,7 @@ namespace {
 constexpr int kMaxEvents = 256;
 constexpr int kMaxAcceptsPerWake = 64;  // the listener is level-triggered: the rest come next turn
 constexpr int64_t kListenPauseMs = 100;
+constexpr uint64_t kWatchBit = uint64_t{1} << 63;
 
 int64_t monotonic_ms() {
   timespec ts;
@@ -40,7 +41,7 @@ std::string peer_address(const sockaddr_storage& addr) {
   return buf;
 }
 
-bool watch(int epoll_fd, int fd, uint32_t events) {
+bool add_fd(int epoll_fd, int fd, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
@@ -49,10 +50,11 @@ bool watch(int epoll_fd, int fd, uint32_t events) {
 
 }  // namespace
 
-EventLoop::EventLoop(const ServerOptions& options, const Handler& handler,
+EventLoop::EventLoop(const ServerOptions& options, const AsyncHandler& handler,
                      std::atomic<int>* live_connections)
     : options_(options), handler_(handler), live_connections_(live_connections) {
-  int shortest = std::min(options.idle_timeout_ms, options.header_timeout_ms);
+  int shortest =
+      std::min({options.idle_timeout_ms, options.header_timeout_ms, options.body_timeout_ms});
   tick_interval_ms_ = std::clamp<int64_t>(shortest / 4, 10, 1000);
 }
 
@@ -68,8 +70,8 @@ bool EventLoop::init(int listen_fd, std::string* error) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0 || !watch(epoll_fd_, wake_fd_, EPOLLIN) ||
-      !watch(epoll_fd_, listen_fd_, EPOLLIN)) {
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || !add_fd(epoll_fd_, wake_fd_, EPOLLIN) ||
+      !add_fd(epoll_fd_, listen_fd_, EPOLLIN)) {
     *error = std::string("event loop setup: ") + strerror(errno);
     return false;
   }
@@ -88,13 +90,21 @@ void EventLoop::run() {
   epoll_event events[kMaxEvents];
   int64_t last_tick = now_ms_;
   while (true) {
-    int64_t timeout = tick_interval_ms_;
+    int64_t timeout = wait_timeout();
     if (stopping_) timeout = std::clamp<int64_t>(stop_deadline_ms_.load() - now_ms_, 0, timeout);
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(timeout));
     if (n < 0 && errno != EINTR) break;  // the epoll fd itself is broken: nothing to salvage
     refresh_clock();
     for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
+      uint64_t data = events[i].data.u64;
+      if (data & kWatchBit) {
+        auto it = watchers_.find(data & ~kWatchBit);
+        if (it == watchers_.end()) continue;
+        std::shared_ptr<IoCallback> callback = it->second;  // may unwatch itself
+        (*callback)(events[i].events);
+        continue;
+      }
+      int fd = static_cast<int>(data);
       if (fd == listen_fd_) {
         accept_all();
       } else if (fd == wake_fd_) {
@@ -103,9 +113,11 @@ void EventLoop::run() {
         (void)rc;
         begin_stop();
       } else if (auto it = connections_.find(fd); it != connections_.end()) {
-        if (!it->second->on_events(events[i].events, state())) drop(fd);
+        if (!it->second->on_events(events[i].events)) drop(fd);
       }
     }
+    run_timers();
+    run_deferred();
     if (now_ms_ - last_tick >= tick_interval_ms_) {
       tick();
       last_tick = now_ms_;
@@ -128,13 +140,16 @@ void EventLoop::accept_all() {
     }
     if (live_connections_->fetch_add(1) >= options_.max_connections) {
       live_connections_->fetch_sub(1);
+      std::string remote = peer_address(addr);
+      options_.on_limit({"max_connections", 0, remote, "connection refused"});
       close(fd);
       continue;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto connection = std::make_unique<Connection>(fd, peer_address(addr), options_, now_ms_);
-    if (!watch(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+    auto connection =
+        std::make_unique<Connection>(fd, peer_address(addr), *this, next_connection_id_++);
+    if (!add_fd(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
       live_connections_->fetch_sub(1);
       continue;  // the Connection closes fd
     }
@@ -166,21 +181,19 @@ void EventLoop::begin_stop() {
     listen_fd_ = -1;
   }
   std::vector<int> done;
-  LoopState loop = state();
   for (auto& [fd, connection] : connections_) {
-    if (!connection->on_stop(loop)) done.push_back(fd);
+    if (!connection->on_stop()) done.push_back(fd);
   }
   for (int fd : done) drop(fd);
 }
 
 void EventLoop::tick() {
   if (listen_resume_ms_ >= 0 && now_ms_ >= listen_resume_ms_ && listen_fd_ >= 0) {
-    if (watch(epoll_fd_, listen_fd_, EPOLLIN)) listen_resume_ms_ = -1;
+    if (add_fd(epoll_fd_, listen_fd_, EPOLLIN)) listen_resume_ms_ = -1;
   }
   std::vector<int> done;
-  LoopState loop = state();
   for (auto& [fd, connection] : connections_) {
-    if (!connection->on_tick(loop)) done.push_back(fd);
+    if (!connection->on_tick()) done.push_back(fd);
   }
   for (int fd : done) drop(fd);
 }
@@ -208,9 +221,89 @@ void EventLoop::drop(int fd) {
   if (connections_.erase(fd) > 0) live_connections_->fetch_sub(1);
 }
 
+// Connections go first: their exchanges' abort callbacks may still use the
+// handlers' descriptors and loop storage, which go next.
 void EventLoop::close_all() {
   live_connections_->fetch_sub(static_cast<int>(connections_.size()));
   connections_.clear();
+  for (int round = 0; round < 4 && !deferred_.empty(); ++round) run_deferred();
+  timers_.clear();
+  timer_deadlines_.clear();
+  watchers_.clear();  // handlers' sessions go before the loop storage they use
+  watched_fds_.clear();
+  locals_.clear();
+  deferred_.clear();
+}
+
+void EventLoop::poke(int fd, uint64_t connection_id) {
+  defer([this, fd, connection_id] {
+    auto it = connections_.find(fd);
+    if (it == connections_.end() || it->second->id() != connection_id) return;
+    if (!it->second->on_poke()) drop(fd);
+  });
+}
+
+uint64_t EventLoop::watch(int fd, uint32_t events, IoCallback callback) {
+  uint64_t token = next_token_++;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = token | kWatchBit;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  watchers_.emplace(token, std::make_shared<IoCallback>(std::move(callback)));
+  watched_fds_.emplace(token, fd);
+  return token;
+}
+
+void EventLoop::unwatch(uint64_t token) {
+  auto it = watched_fds_.find(token);
+  if (it == watched_fds_.end()) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second, nullptr);
+  watched_fds_.erase(it);
+  watchers_.erase(token);
+}
+
+uint64_t EventLoop::add_timer(int64_t delay_ms, Callback callback) {
+  uint64_t id = next_token_++;
+  int64_t deadline = now_ms_ + std::max<int64_t>(delay_ms, 0);
+  timers_.emplace(std::make_pair(deadline, id), std::move(callback));
+  timer_deadlines_.emplace(id, deadline);
+  return id;
+}
+
+void EventLoop::cancel_timer(uint64_t id) {
+  auto it = timer_deadlines_.find(id);
+  if (it == timer_deadlines_.end()) return;
+  timers_.erase({it->second, id});
+  timer_deadlines_.erase(it);
+}
+
+void EventLoop::defer(Callback callback) { deferred_.push_back(std::move(callback)); }
+
+void EventLoop::run_timers() {
+  while (!timers_.empty() && timers_.begin()->first.first <= now_ms_) {
+    auto node = timers_.extract(timers_.begin());
+    timer_deadlines_.erase(node.key().second);
+    node.mapped()();
+    run_deferred();
+  }
+}
+
+// Deferred calls may defer more; they all run before the loop sleeps.
+void EventLoop::run_deferred() {
+  while (!deferred_.empty()) {
+    std::vector<Callback> batch;
+    batch.swap(deferred_);
+    for (auto& callback : batch) callback();
+  }
+}
+
+int64_t EventLoop::wait_timeout() const {
+  if (!deferred_.empty()) return 0;
+  int64_t timeout = tick_interval_ms_;
+  if (!timers_.empty()) {
+    timeout = std::clamp<int64_t>(timers_.begin()->first.first - now_ms_, 0, timeout);
+  }
+  return timeout;
 }
 
 }  // namespace wok::http

@@ -1,27 +1,39 @@
 #pragma once
 // One thread's epoll loop: accepts on its own listener, drives its
-// connections, scans timeouts, and drains them on stop.
+// connections, scans timeouts, drains them on stop, and lends handlers
+// their own descriptors, timers and deferred calls (Loop).
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
-#include "http/message.h"
+#include "http/exchange.h"
+#include "http/loop.h"
 #include "http/server.h"
 
 namespace wok::http {
 
 class Connection;
-struct LoopState;
 
-class EventLoop {
+// What the loop lends a connection for one call.
+struct LoopState {
+  const ServerOptions* options = nullptr;
+  const AsyncHandler* handler = nullptr;
+  std::string_view date;  // current IMF-fixdate
+  int64_t now_ms = 0;     // monotonic
+  bool stopping = false;
+};
+
+class EventLoop final : public Loop {
  public:
   // live_connections is shared by all loops of a server (max_connections).
-  EventLoop(const ServerOptions& options, const Handler& handler,
+  EventLoop(const ServerOptions& options, const AsyncHandler& handler,
             std::atomic<int>* live_connections);
-  ~EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -32,18 +44,33 @@ class EventLoop {
   // Callable from any thread.
   void request_stop(int grace_ms);
 
+  LoopState state() const;
+  // Asks for connection (fd, id) to be driven again after this event.
+  void poke(int fd, uint64_t connection_id);
+
+  // Loop
+  uint64_t watch(int fd, uint32_t events, IoCallback callback) override;
+  void unwatch(uint64_t token) override;
+  uint64_t add_timer(int64_t delay_ms, Callback callback) override;
+  void cancel_timer(uint64_t id) override;
+  void defer(Callback callback) override;
+  int64_t now_ms() const override { return now_ms_; }
+  std::shared_ptr<void>& local(const void* key) override { return locals_[key]; }
+
  private:
   void accept_all();
   void shed_connection();
   void begin_stop();
   void tick();
+  void run_timers();
+  void run_deferred();
+  int64_t wait_timeout() const;
   void refresh_clock();
-  LoopState state() const;
   void drop(int fd);
   void close_all();
 
   const ServerOptions& options_;
-  const Handler& handler_;
+  const AsyncHandler& handler_;
   std::atomic<int>* live_connections_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -51,6 +78,16 @@ class EventLoop {
   int reserve_fd_ = -1;  // spare fd, given up to shed a connection when out of descriptors
   int64_t listen_resume_ms_ = -1;  // listener paused after fd exhaustion until then
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
+  uint64_t next_connection_id_ = 1;
+  // Handler descriptors: epoll data carries kWatchBit | token, so a stale
+  // event for an unwatched token finds nothing.
+  std::unordered_map<uint64_t, std::shared_ptr<IoCallback>> watchers_;
+  std::unordered_map<uint64_t, int> watched_fds_;
+  uint64_t next_token_ = 1;
+  std::map<std::pair<int64_t, uint64_t>, Callback> timers_;  // (deadline, id)
+  std::unordered_map<uint64_t, int64_t> timer_deadlines_;
+  std::vector<Callback> deferred_;
+  std::unordered_map<const void*, std::shared_ptr<void>> locals_;
   std::atomic<int64_t> stop_deadline_ms_{-1};
   bool stopping_ = false;
   int64_t now_ms_ = 0;

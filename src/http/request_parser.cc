@@ -3,6 +3,7 @@
 #include <llhttp.h>
 
 #include <string>
+#include <utility>
 
 #include "http/ascii.h"
 #include "http/request_target.h"
@@ -13,6 +14,16 @@ namespace {
 bool is_tchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// RFC 9110 5.5: field values are visible characters, SP, HTAB and
+// obs-text; any other control character (bare CR, NUL, ...) is refused.
+bool is_field_value(std::string_view s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
+  }
+  return true;
 }
 
 bool is_token(std::string_view s) {
@@ -35,6 +46,8 @@ struct RequestParser::Impl {
   size_t header_bytes = 0;  // raw bytes of request line + headers of the current message
   size_t body_bytes = 0;    // decoded body plus trailers
   int host_count = 0;
+  bool body_expected = false;
+  bool execute_pending = false;  // report_headers: paused after the head, must run again
   // obs-fold scanner: llhttp (built without LLHTTP_STRICT_MODE) accepts a
   // header line starting with whitespace as a continuation; RFC 9112 lets a
   // server reject it, and smuggling attacks rely on parsers disagreeing.
@@ -58,6 +71,7 @@ struct RequestParser::Impl {
     header_bytes = 0;
     body_bytes = 0;
     host_count = 0;
+    body_expected = false;
     at_line_start = false;
     folded = false;
   }
@@ -101,6 +115,7 @@ struct RequestParser::Impl {
     Impl* s = self(p);
     // llhttp lets whitespace before the colon through as part of the name.
     if (!is_token(s->field)) return s->fail(400, "invalid header name");
+    if (!is_field_value(s->value)) return s->fail(400, "control character in header value");
     while (!s->value.empty() && (s->value.back() == ' ' || s->value.back() == '\t')) {
       s->value.pop_back();
     }
@@ -137,6 +152,14 @@ struct RequestParser::Impl {
       s->fail(413, "body too large");
       return -1;
     }
+    for (char c : r.target) {
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+        s->fail(400, "control character in request target");
+        return -1;
+      }
+    }
+    s->body_expected = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+    r.keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
     split_target(r.target, &r.path, &r.query);
     s->phase = Phase::kBody;
     return HPE_PAUSED;  // lets parse() account the header bytes before the body
@@ -193,6 +216,10 @@ RequestParser::Status RequestParser::parse(std::string_view data, size_t* consum
   // After the pause at the end of the headers, llhttp completes a bodyless
   // message only when executed again, even with no bytes left.
   bool body_pending = false;
+  if (s.execute_pending) {
+    body_pending = true;
+    s.execute_pending = false;
+  }
   while (pos < data.size() || body_pending) {
     const char* start = data.empty() ? "" : data.data() + pos;
     const bool in_headers = s.phase != Phase::kBody;
@@ -226,6 +253,11 @@ RequestParser::Status RequestParser::parse(std::string_view data, size_t* consum
         *consumed = pos;
         return Status::kRequest;
       }
+      if (s.limits.report_headers) {
+        s.execute_pending = true;
+        *consumed = pos;
+        return Status::kHeaders;
+      }
       body_pending = true;
     }
   }
@@ -251,6 +283,10 @@ bool RequestParser::feed(std::string_view data, std::vector<Request>* out) {
     if (!out->back().keep_alive) return true;
   }
 }
+
+std::string RequestParser::take_body() { return std::exchange(impl_->request.body, {}); }
+bool RequestParser::body_expected() const { return impl_->body_expected; }
+bool RequestParser::pending() const { return impl_->execute_pending; }
 
 int RequestParser::error_status() const { return impl_->error_status; }
 std::string_view RequestParser::error_reason() const { return impl_->error_reason; }

@@ -4,6 +4,7 @@
 // Errors map to the status the server must answer with before closing.
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct ParserLimits {
   size_t max_target_bytes = 8 * 1024;        // request-target; beyond it: 414
   size_t max_header_bytes = 16 * 1024;       // request line + header block; beyond it: 431
   size_t max_body_bytes = 16 * 1024 * 1024;  // decoded body; beyond it: 413
+  // Stop after the head with kHeaders and hand the body out in pieces
+  // (take_body()) instead of whole; the server streams bodies this way.
+  bool report_headers = false;
 };
 
 class RequestParser {
@@ -23,6 +27,7 @@ class RequestParser {
     kNeedMore,  // all input consumed, no complete request yet
     kRequest,   // a request is complete: take_request()
     kError,     // malformed or over a limit: error_status(); the stream is dead
+    kHeaders,   // report_headers only: the head is complete: take_request()
   };
   // Where the current message stands; the server uses it for timeouts.
   enum class Phase { kIdle, kHeaders, kBody };
@@ -39,6 +44,13 @@ class RequestParser {
   // The request completed by the last kRequest; leaves the parser ready for
   // the next one.
   Request take_request();
+  // report_headers: body bytes decoded since the last call.
+  std::string take_body();
+  // After kHeaders: whether a body follows (Content-Length > 0 or chunked).
+  bool body_expected() const;
+  // True when parse() must run again even without new input (a bodyless
+  // message completes on the next call).
+  bool pending() const;
 
   // Convenience for whole buffers: appends every complete request to *out.
   // Returns false on error (see error_status()). Stops after a request that

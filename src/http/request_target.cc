@@ -1,5 +1,7 @@
 #include "http/request_target.h"
 
+#include <charconv>
+
 namespace wok::http {
 namespace {
 
@@ -27,6 +29,28 @@ void split_target(std::string_view target, std::string* path, std::string* query
   } else {
     *query = std::string(rest.substr(q + 1));
   }
+}
+
+}  // namespace wok::http
+
+namespace wok::http {
+
+std::string_view request_host(const Request& request) {
+  std::string_view t = request.target;
+  size_t prefix = absolute_prefix(t);
+  if (prefix > 0) {
+    std::string_view authority = t.substr(0, prefix).substr(t.find("://") + 3);
+    size_t at = authority.rfind('@');  // userinfo is never part of the host
+    return at == std::string_view::npos ? authority : authority.substr(at + 1);
+  }
+  return request.header("Host");
+}
+
+uint64_t declared_body_length(const Request& request) {
+  std::string_view cl = request.header("Content-Length");
+  uint64_t value = 0;
+  std::from_chars(cl.data(), cl.data() + cl.size(), value);
+  return value;
 }
 
 }  // namespace wok::http

@@ -23,6 +23,15 @@ std::string_view find_header(const Response& r, std::string_view name) {
   return {};
 }
 
+// The handler's own headers, then the blank line that ends the head.
+void append_headers(const Response& r, std::string* out) {
+  for (const Header& h : r.headers) {
+    if (server_owned(h.name) || !safe(h.name) || !safe(h.value)) continue;
+    out->append("\r\n").append(h.name).append(": ").append(h.value);
+  }
+  out->append("\r\n\r\n");
+}
+
 }  // namespace
 
 std::string serialize_response_head(const Response& r, const HeadContext& ctx, bool* send_body) {
@@ -37,7 +46,22 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
   out.append(line, n);
   out.append(reason_phrase(r.status));
   out.append("\r\nDate: ").append(ctx.date);
-  out.append(ctx.keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+  if (ctx.framing == Framing::kUpgrade) {
+    out.append("\r\nConnection: upgrade");
+  } else {
+    out.append(ctx.keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
+  }
+  if (ctx.framing != Framing::kWhole) {
+    if (!no_content && r.status != 304) {
+      if (ctx.framing == Framing::kLength) {
+        out.append("\r\nContent-Length: ").append(std::to_string(ctx.length));
+      } else if (ctx.framing == Framing::kChunked) {
+        out.append("\r\nTransfer-Encoding: chunked");
+      }
+    }
+    append_headers(r, &out);
+    return out;
+  }
 
   size_t length = r.file_fd >= 0 ? r.file_length : r.body.size();
   std::string_view declared = find_header(r, "Content-Length");
@@ -52,11 +76,7 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
       out.append(std::to_string(length));
     }
   }
-  for (const Header& h : r.headers) {
-    if (server_owned(h.name) || !safe(h.name) || !safe(h.value)) continue;
-    out.append("\r\n").append(h.name).append(": ").append(h.value);
-  }
-  out.append("\r\n\r\n");
+  append_headers(r, &out);
   return out;
 }
 

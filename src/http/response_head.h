@@ -2,6 +2,7 @@
 // Turns a handler's Response into the bytes of its status line and header
 // block, adding the headers the server owns (Date, Content-Length,
 // Connection) and deciding whether a body follows.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -9,10 +10,21 @@
 
 namespace wok::http {
 
+// How the body after a head is delimited.
+enum class Framing {
+  kWhole,    // Response.body or its file: Content-Length from it
+  kLength,   // streamed, HeadContext.length bytes
+  kChunked,  // streamed, Transfer-Encoding: chunked
+  kClose,    // streamed until the connection closes (HTTP/1.0 client)
+  kUpgrade,  // 101: "Connection: upgrade", then another protocol
+};
+
 struct HeadContext {
   bool head_request = false;  // the request was HEAD: never a body
   bool keep_alive = true;
   std::string_view date;  // preformatted IMF-fixdate
+  Framing framing = Framing::kWhole;
+  int64_t length = 0;  // Framing::kLength
 };
 
 // Sets *send_body to whether Response.body or the file must follow.

@@ -6,13 +6,15 @@
 #include <vector>
 
 #include "http/event_loop.h"
+#include "http/limit_log.h"
 #include "http/listener.h"
+#include "http/sync_handler.h"
 
 namespace wok::http {
 
 struct Server::Impl {
   ServerOptions options;
-  Handler handler;
+  AsyncHandler handler;
   std::atomic<int> live_connections{0};
   std::mutex mutex;  // serialises start() and stop()
   std::vector<std::unique_ptr<EventLoop>> loops;
@@ -23,8 +25,12 @@ struct Server::Impl {
   bool open_loops(int count, std::string* error);
 };
 
-Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+Server::Server(ServerOptions options, Handler handler)
+    : Server(std::move(options), adapt_sync_handler(std::move(handler))) {}
+
+Server::Server(ServerOptions options, AsyncHandler handler) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  if (!impl_->options.on_limit) impl_->options.on_limit = log_limit;
   impl_->handler = std::move(handler);
 }
 

@@ -3,12 +3,23 @@
 // own SO_REUSEPORT listener, keep-alive, graceful stop. The same server
 // carries the router (public port) and the API (API port).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "http/exchange.h"
 #include "http/message.h"
 
 namespace wok::http {
+
+// A limit the server enforced (one per refusal), for the log.
+struct LimitEvent {
+  std::string_view limit;   // "max_connections", "header_timeout", "body_timeout", "idle_timeout", "parse"
+  int status = 0;           // what the client was answered; 0: closed without an answer
+  std::string_view remote;  // client address, if known
+  std::string_view detail;
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -18,12 +29,17 @@ struct ServerOptions {
   size_t max_body_bytes = 16 * 1024 * 1024;
   int idle_timeout_ms = 60'000;
   int header_timeout_ms = 15'000;
+  int body_timeout_ms = 30'000;  // longest pause between request body bytes: 408
   int max_connections = 10'000;  // per server; beyond it new connections are refused
+  // Called on the loop thread for every limit hit; unset: spdlog (idle
+  // timeouts at debug level, the rest at info).
+  std::function<void(const LimitEvent&)> on_limit = nullptr;
 };
 
 class Server {
  public:
-  Server(ServerOptions options, Handler handler);
+  Server(ServerOptions options, Handler handler);  // synchronous: whole request, whole response
+  Server(ServerOptions options, AsyncHandler handler);
   ~Server();  // stops if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

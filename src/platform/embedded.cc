@@ -14,7 +14,10 @@
 #include "controllers/site_controller.h"
 #include "http/server.h"
 #include "platform/demo.h"
+#include "platform/site_stats_json.h"
+#include "router/access_log.h"
 #include "router/router.h"
+#include "router/site_stats.h"
 #include "server/api_server.h"
 #include "server/auth.h"
 #include "store/store.h"
@@ -97,14 +100,23 @@ int run_embedded(const EmbeddedOptions& options) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client or upstream that closes while we write must cost one
+  // connection (EPIPE), not the whole process (writev/sendfile raise SIGPIPE).
+  signal(SIGPIPE, SIG_IGN);
 
   router::Router router;
+  // Observers outlive the servers (declared before them): the router
+  // reports each completed request to both.
+  router::SiteStats site_stats;
+  router::AccessLogOptions log_opts;
+  log_opts.dir = (data_dir / "logs").string();
+  router::AccessLog access_log(log_opts);
+  router.add_observer(&site_stats);
+  router.add_observer(&access_log);
   http::ServerOptions public_opts;
   public_opts.host = public_host;
   public_opts.port = public_port;
-  http::Server public_server(public_opts, [&router](const http::Request& q, http::Response& r) {
-    router.handle(q, r);
-  });
+  http::Server public_server(public_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
   if (!public_server.start(&error)) {
     std::cerr << "error: cannot listen on " << options.listen << ": " << error << "\n";
     return 1;
@@ -116,9 +128,12 @@ int run_embedded(const EmbeddedOptions& options) {
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
-  api_opts.extra_metrics = [&sites, &routes] {
+  api_opts.extra_metrics = [&sites, &routes, &site_stats] {
     return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
-           "wok_router_sites " + std::to_string(routes.sites()) + "\n";
+           "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus();
+  };
+  api_opts.site_stats = [&site_stats](const std::string& ns, const std::string& name, int minutes) {
+    return site_stats_json(site_stats, ns, name, minutes);
   };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;

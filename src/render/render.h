@@ -10,8 +10,14 @@ namespace wok::render {
 
 struct PlatformSettings {
   std::string image = "wok:0.1.0";          // the wok image (router, fetch/build init containers)
+  // Runs `build` commands and `app` components given as a command (the wok
+  // image has no shell or toolchain).
+  std::string build_image = "docker.io/library/debian:bookworm-slim";
+  std::string php_image = "docker.io/library/php:8.2-fpm";  // php-fpm of the php mode
   std::string ingress_class = "nginx";     // networking.k8s.io/v1 IngressClass name
-  bool openshift_routes = false;           // route.openshift.io/v1 Route instead of Ingress
+  // OpenShift/OKD: route.openshift.io/v1 Routes instead of Ingresses, and no
+  // fixed uid in pods (the restricted SCC assigns one per namespace).
+  bool openshift_routes = false;
   std::string ingress_namespace = "ingress-nginx";  // allowed by NetworkPolicies
   std::string operator_namespace = "wok-system";
 };

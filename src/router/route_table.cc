@@ -1,5 +1,7 @@
 #include "router/route_table.h"
 
+#include <functional>
+
 #include "http/ascii.h"
 
 namespace wok::router {
@@ -17,28 +19,60 @@ std::string normalize_host(std::string_view host) {
   return http::ascii_lowercase(host);
 }
 
+bool is_wildcard(std::string_view name) { return name.size() > 2 && name.substr(0, 2) == "*."; }
+
 }  // namespace
+
+size_t RouteTable::shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
+
+RouteTable::Map& RouteTable::writable(Shards& shards, std::string_view key) {
+  std::shared_ptr<Map>& shard = shards[shard_of(key)];
+  // use_count() == 1: only this table (still being built) holds the shard.
+  if (!shard) {
+    shard = std::make_shared<Map>();
+  } else if (shard.use_count() > 1) {
+    shard = std::make_shared<Map>(*shard);
+  }
+  return *shard;
+}
+
+const Route* RouteTable::lookup(const Shards& shards, std::string_view key) {
+  const std::shared_ptr<Map>& shard = shards[shard_of(key)];
+  if (!shard) return nullptr;
+  auto it = shard->find(key);
+  return it == shard->end() ? nullptr : it->second.get();
+}
 
 void RouteTable::add(std::string host, std::shared_ptr<const Route> route) {
   std::string name = normalize_host(host);
-  if (name.size() > 2 && name.compare(0, 2, "*.") == 0) {
-    wildcard_[name.substr(2)] = std::move(route);
-  } else {
-    exact_[std::move(name)] = std::move(route);
-  }
+  bool wildcard = is_wildcard(name);
+  std::string key = wildcard ? name.substr(2) : std::move(name);
+  Map& map = writable(wildcard ? wildcard_ : exact_, key);
+  auto [it, inserted] = map.insert_or_assign(std::move(key), std::move(route));
+  if (inserted) ++size_;
+}
+
+void RouteTable::remove(std::string_view host, std::string_view project, std::string_view site) {
+  std::string name = normalize_host(host);
+  bool wildcard = is_wildcard(name);
+  std::string key = wildcard ? name.substr(2) : std::move(name);
+  Shards& shards = wildcard ? wildcard_ : exact_;
+  const Route* current = lookup(shards, key);
+  if (!current || current->project != project || current->site != site) return;
+  Map& map = writable(shards, key);
+  map.erase(map.find(std::string_view(key)));
+  --size_;
 }
 
 const Route* RouteTable::find(std::string_view host_header) const {
   std::string host = normalize_host(host_header);
-  if (host.empty()) return nullptr;
-  if (auto it = exact_.find(host); it != exact_.end()) return it->second.get();
+  if (host.empty()) return default_.get();
+  if (const Route* r = lookup(exact_, host)) return r;
   // "*.parent" covers exactly one more label: the first label must be non-empty.
   size_t dot = host.find('.');
-  if (dot == 0 || dot == std::string::npos) return nullptr;
-  if (auto it = wildcard_.find(host.substr(dot + 1)); it != wildcard_.end()) {
-    return it->second.get();
-  }
-  return nullptr;
+  if (dot == 0 || dot == std::string::npos) return default_.get();
+  const Route* r = lookup(wildcard_, std::string_view(host).substr(dot + 1));
+  return r ? r : default_.get();
 }
 
 }  // namespace wok::router

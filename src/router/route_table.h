@@ -1,11 +1,21 @@
 #pragma once
 // The router's immutable view of which host is served from where. Built by
-// the controllers, swapped atomically into the Router; never mutated.
+// the controllers, swapped atomically into the Router; never mutated once
+// published.
+//
+// The table is sharded copy-on-write: copying a table copies 2 x 256 shard
+// pointers, and a change then clones only the shards it touches. Changing one
+// site among 100,000 therefore costs a few hundred map entries, not 100,000.
+#include <array>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "router/upstream_pool.h"
 
 namespace wok::router {
 
@@ -13,6 +23,10 @@ struct Route {
   std::string project;  // namespace of the Site
   std::string site;     // Site name
   std::string root;     // absolute path of the live revision's document root
+  // Set for a proxied site (app mode): requests go to these upstreams
+  // instead of the document root.
+  std::shared_ptr<const UpstreamPool> upstream = nullptr;
+  uint64_t max_body_bytes = 0;  // request body limit for this site (413); 0: the server's
 };
 
 class RouteTable {
@@ -20,14 +34,34 @@ class RouteTable {
   // hosts: exact names ("www.a.localhost") or wildcards ("*.a.localhost",
   // matching exactly one more label). Host names are lowercase.
   void add(std::string host, std::shared_ptr<const Route> route);
+  // Removes the entry of `host` if it routes to site project/site.
+  void remove(std::string_view host, std::string_view project, std::string_view site);
+  // The route of any host that matches nothing else (`wok serve` in a pod,
+  // where the Ingress already chose the site).
+  void set_default(std::shared_ptr<const Route> route) { default_ = std::move(route); }
   // Looks up a Host header value: lowercased, port stripped; exact match
-  // first, then the wildcard of the parent domain. nullptr if none.
+  // first, then the wildcard of the parent domain, then the default. nullptr if none.
   const Route* find(std::string_view host_header) const;
-  size_t size() const { return exact_.size() + wildcard_.size(); }
+  size_t size() const { return size_; }
 
  private:
-  std::unordered_map<std::string, std::shared_ptr<const Route>> exact_;
-  std::unordered_map<std::string, std::shared_ptr<const Route>> wildcard_;  // key: parent domain
+  struct KeyHash {  // lets find() take a string_view without a copy
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  using Map = std::unordered_map<std::string, std::shared_ptr<const Route>, KeyHash, std::equal_to<>>;
+  static constexpr size_t kShards = 256;
+  using Shards = std::array<std::shared_ptr<Map>, kShards>;
+
+  static size_t shard_of(std::string_view key);
+  // The shard of `key`, cloned first if another table shares it.
+  Map& writable(Shards& shards, std::string_view key);
+  static const Route* lookup(const Shards& shards, std::string_view key);
+
+  Shards exact_;
+  Shards wildcard_;  // key: parent domain
+  std::shared_ptr<const Route> default_;
+  size_t size_ = 0;
 };
 
 }  // namespace wok::router

@@ -1,5 +1,9 @@
 #include "router/router.h"
 
+#include <chrono>
+
+#include "http/request_target.h"
+#include "router/proxy_handler.h"
 #include "router/static_handler.h"
 
 namespace wok::router {
@@ -17,14 +21,67 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   // Holding the table keeps it (and its routes) alive for this request even
   // if a new one is swapped in meanwhile.
   std::shared_ptr<const RouteTable> table = table_.load();
-  const Route* route = table->find(request.header("Host"));
+  const Route* route = table->find(http::request_host(request));
   if (route == nullptr) {
     response.status = 404;
     response.body = "no site is served at this host\n";
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     return;
   }
+  if (route->upstream) {  // only serve() can proxy
+    response.status = 502;
+    response.body = "this site is proxied; the synchronous handler cannot serve it\n";
+    return;
+  }
   StaticHandler().serve(*route, request, response);
+}
+
+void Router::serve(http::Exchange exchange) const {
+  std::shared_ptr<const RouteTable> table = table_.load();
+  const Route* route = table->find(http::request_host(exchange.request()));
+  if (route != nullptr && route->max_body_bytes > 0 &&
+      http::declared_body_length(exchange.request()) > route->max_body_bytes) {
+    http::Response response;
+    response.status = 413;
+    response.body = "request body too large for this site\n";
+    response.set_header("Content-Type", "text/plain; charset=utf-8");
+    exchange.respond(std::move(response));
+    return;
+  }
+  if (route != nullptr && !observers_.empty()) observe(exchange, *route);
+  if (route != nullptr && route->upstream) {
+    ProxyHandler().serve(*route, std::move(exchange));
+    return;
+  }
+  exchange.read_body([this](http::Exchange& ex) {
+    http::Response response;
+    handle(ex.request(), response);
+    ex.respond(std::move(response));
+  });
+}
+
+// The one place where a response's status, size and duration are known,
+// for static and proxied sites alike.
+void Router::observe(http::Exchange& exchange, const Route& route) const {
+  const http::Request& request = exchange.request();
+  exchange.on_complete([this, project = route.project, site = route.site,
+                        host = std::string(http::request_host(request)), method = request.method,
+                        path = request.path, arrived = std::chrono::system_clock::now(),
+                        started = std::chrono::steady_clock::now()](const http::Completion& done) {
+    RequestRecord record;
+    record.project = project;
+    record.site = site;
+    record.host = host;
+    record.method = method;
+    record.path = path;
+    // 499 (nginx's "client closed request") when the client left before any answer.
+    record.status = done.status == 0 && done.aborted ? 499 : done.status;
+    record.bytes = done.body_bytes;
+    record.time = arrived;
+    record.duration =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    for (RequestObserver* observer : observers_) observer->on_request(record);
+  });
 }
 
 }  // namespace wok::router

@@ -3,8 +3,11 @@
 // Knows nothing of the store; keeps serving the last table it was given.
 #include <atomic>
 #include <memory>
+#include <vector>
 
+#include "http/exchange.h"
 #include "http/message.h"
+#include "router/request_observer.h"
 #include "router/route_table.h"
 
 namespace wok::router {
@@ -15,10 +18,21 @@ class Router {
   // Atomically replaces the table; in-flight requests finish on the old one.
   void set_table(std::shared_ptr<const RouteTable> table);
   std::shared_ptr<const RouteTable> table() const;
-  // The handler to give to http::Server.
+  // The synchronous handler (static sites only; proxied sites get 502).
   void handle(const http::Request& request, http::Response& response) const;
+  // The asynchronous handler to give to http::Server: picks the site's
+  // handler (static or proxy) by its Route. Completion (status, bytes) is
+  // observable through Exchange::on_complete, set before dispatching.
+  void serve(http::Exchange exchange) const;
+  // Observers (access log, statistics) hear of every request served by
+  // serve() to a known site when it completes. Add them before serving;
+  // they must outlive the router.
+  void add_observer(RequestObserver* observer) { observers_.push_back(observer); }
 
  private:
+  void observe(http::Exchange& exchange, const Route& route) const;
+
+  std::vector<RequestObserver*> observers_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
 };
 

@@ -214,6 +214,25 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
     if (sub == "revisions" && read) return revisions(ctx, ns, name);
     if (sub == "rollback" && method == "POST") return rollback(ctx, ns, name);
     if (sub == "refresh" && method == "POST") return refresh(ctx, ns, name);
+    if (sub == "stats" && read && options_.site_stats) {
+      // Same rule as reading the site: viewers of the project may see it.
+      if (!store_.get("Site", ns, name)) {
+        return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+      }
+      int minutes = 15;
+      std::string_view query = ctx.req.query;
+      if (query.starts_with("minutes=")) {
+        std::string_view digits = query.substr(8, query.find('&') == std::string_view::npos
+                                                      ? std::string_view::npos
+                                                      : query.find('&') - 8);
+        if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+          return ctx.fail(400, "minutes must be a whole number from 1 to 15");
+        }
+        minutes = std::stoi(std::string(digits));
+        if (minutes < 1 || minutes > 15) return ctx.fail(400, "minutes must be a whole number from 1 to 15");
+      }
+      return ctx.send(200, options_.site_stats(ns, name, minutes));
+    }
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {

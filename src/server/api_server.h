@@ -3,6 +3,7 @@
 // authentication and project-level authorization. See docs/api.md.
 #include <atomic>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "http/message.h"
@@ -18,6 +19,10 @@ struct ApiOptions {
   std::string version = "0.1.0";
   // Appended to /metrics (the router and controllers expose their counters here).
   std::function<std::string()> extra_metrics;
+  // GET .../namespaces/{ns}/sites/{name}/stats?minutes=N: the router's
+  // request statistics of one site over the last N minutes (a JSON object,
+  // see docs/api.md). Unset: that path answers 404.
+  std::function<nlohmann::json(const std::string& ns, const std::string& name, int minutes)> site_stats;
 };
 
 class ApiHandler {

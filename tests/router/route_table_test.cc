@@ -59,3 +59,33 @@ TEST(RouteTableTest, Ipv6LiteralKeepsItsColons) {
 
 }  // namespace
 }  // namespace wok::router
+
+namespace wok::router {
+namespace {
+
+TEST(RouteTableCopyOnWrite, ACopyChangesWithoutTouchingTheOriginal) {
+  RouteTable base;
+  for (int i = 0; i < 1000; ++i) {
+    base.add("s" + std::to_string(i) + ".localhost",
+             std::make_shared<Route>(Route{"p", "s" + std::to_string(i), "/r"}));
+  }
+  base.add("*.wild.localhost", std::make_shared<Route>(Route{"p", "w", "/w"}));
+  RouteTable next = base;
+  next.remove("s5.localhost", "p", "s5");
+  next.remove("s6.localhost", "p", "not-the-owner");  // another site's host stays
+  next.remove("*.wild.localhost", "p", "w");
+  next.add("new.localhost", std::make_shared<Route>(Route{"p", "new", "/n"}));
+  EXPECT_EQ(next.find("s5.localhost"), nullptr);
+  ASSERT_NE(next.find("s6.localhost"), nullptr);
+  EXPECT_EQ(next.find("x.wild.localhost"), nullptr);
+  EXPECT_EQ(next.find("new.localhost")->site, "new");
+  EXPECT_EQ(next.size(), 1000u);
+  // The original is as it was.
+  EXPECT_EQ(base.find("s5.localhost")->site, "s5");
+  EXPECT_EQ(base.find("x.wild.localhost")->site, "w");
+  EXPECT_EQ(base.find("new.localhost"), nullptr);
+  EXPECT_EQ(base.size(), 1001u);
+}
+
+}  // namespace
+}  // namespace wok::router

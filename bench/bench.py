@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Runs the same wrk workload against wok's router and its peers (nginx,
+HAProxy) on loopback, alternating, several rounds, with the same number of
+worker threads/processes. Prints requests/s, p50 and p99 latency per server
+and the ratio wok/peer (medians over the rounds). See docs/performance.md."""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+PORTS = {"wok": 18081, "nginx": 18082, "haproxy": 18083, "upstream": 18090}
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def fetch(port, path, host="bench.test"):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read()
+    except Exception as e:  # noqa: BLE001 - any failure means "not serving"
+        return 0, str(e).encode()
+
+
+NGINX_CONF = """
+worker_processes {workers};
+daemon off;
+pid {dir}/nginx-{name}.pid;
+error_log {dir}/nginx-{name}.error.log warn;
+events {{ worker_connections 10240; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=60s;
+  default_type application/octet-stream;
+  client_body_temp_path {dir}/tmp-{name};
+  proxy_temp_path {dir}/tmp-{name};
+  fastcgi_temp_path {dir}/tmp-{name};
+  uwsgi_temp_path {dir}/tmp-{name};
+  scgi_temp_path {dir}/tmp-{name};
+  upstream up {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port} reuseport;
+    server_name bench.test;
+    root {root};
+    location /proxy/ {{
+      proxy_pass http://up/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+HAPROXY_CONF = """
+global
+  nbthread {workers}
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  server up 127.0.0.1:{upstream} maxconn 1000
+"""
+
+
+class Servers:
+    def __init__(self, args, work):
+        self.args, self.work, self.procs = args, work, []
+
+    def start(self, name, cmd):
+        log = open(os.path.join(self.work, f"{name}.log"), "w")
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=os.setsid)
+        self.procs.append(p)
+        return p
+
+    def nginx(self, name, port, workers):
+        conf = os.path.join(self.work, f"nginx-{name}.conf")
+        os.makedirs(os.path.join(self.work, f"tmp-{name}"), exist_ok=True)
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, port=port,
+                                      root=self.args.root, upstream=PORTS["upstream"]))
+        return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")])
+
+    def stop_all(self):
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def wrk(port, path, args, host="bench.test"):
+    cmd = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+           "--latency", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30)
+        out = r.stdout
+    except subprocess.TimeoutExpired:
+        r, out = None, ""
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        print(f"  wrk failed against port {port} (the server hung or crashed): "
+              f"{(r.stderr if r else 'timeout').strip()[:300]}", flush=True)
+        return None
+    rps = float(m.group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock_errors = re.search(r"Socket errors: (.*)", out)
+
+    def lat(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
+    return {"rps": rps, "p50": lat(50), "p99": lat(99), "non2xx": int(errors.group(1)) if errors else 0,
+            "sockerr": sock_errors.group(1) if sock_errors else ""}
+
+
+def run_scenario(title, targets, args):
+    """targets: list of (name, port, path, host); rounds alternate the order."""
+    results = {name: [] for name, *_ in targets}
+    for r in range(args.rounds):
+        order = targets if r % 2 == 0 else list(reversed(targets))
+        for name, port, path, host in order:
+            res = wrk(port, path, args, host)
+            if res is None:
+                continue
+            results[name].append(res)
+            print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} req/s  p50 {res['p50']:.3f} ms  "
+                  f"p99 {res['p99']:.3f} ms" + (f"  NON-2xx {res['non2xx']}" if res["non2xx"] else "")
+                  + (f"  socket errors: {res['sockerr']}" if res["sockerr"] else ""), flush=True)
+    print(f"{title}:")
+    med = {}
+    for name, rs in results.items():
+        if not rs:
+            print(f"  {name:8s} failed in every round")
+            continue
+        med[name] = {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99")}
+        spread = (max(x["rps"] for x in rs) - min(x["rps"] for x in rs)) / med[name]["rps"] * 100
+        print(f"  {name:8s} {med[name]['rps']:10.0f} req/s (spread {spread:4.1f}%)  p50 {med[name]['p50']:.3f} ms"
+              f"  p99 {med[name]['p99']:.3f} ms")
+    for name in med:
+        if name == "wok" or "wok" not in med:
+            continue
+        print(f"  wok/{name}: throughput {med['wok']['rps'] / med[name]['rps']:.2f}x, "
+              f"p50 {med['wok']['p50'] / med[name]['p50']:.2f}x, p99 {med['wok']['p99'] / med[name]['p99']:.2f}x"
+              " (latency: lower is better)")
+    print(flush=True)
+    return med
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wok", required=True, help="the wok_router_bench binary")
+    ap.add_argument("--workers", type=int, default=os.cpu_count(), help="threads/processes per server")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--only", default="a,b,c,mem", help="scenarios: a,b,c,mem")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    work = tempfile.mkdtemp(prefix="wok-bench-")
+    os.chmod(work, 0o755)  # nginx workers run as www-data when started by root
+    args.root = os.path.join(work, "site")
+    os.makedirs(args.root)
+    with open(os.path.join(args.root, "1k.txt"), "wb") as f:
+        f.write(os.urandom(512).hex().encode())
+    with open(os.path.join(args.root, "64k.txt"), "wb") as f:
+        f.write(os.urandom(32768).hex().encode())
+    print(f"machine: {os.cpu_count()} CPUs, {open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}")
+    print(f"workers per server: {args.workers}; wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; "
+          f"{args.rounds} rounds, alternating\n", flush=True)
+
+    servers = Servers(args, work)
+    try:  # noqa: SIM105 - the servers must stop whatever happens
+        servers.nginx("upstream", PORTS["upstream"], 1)  # the origin for (c): the same for every proxy
+        upstream_root = os.path.join(work, "upstream")
+        servers.start("wok", [args.wok, "--port", str(PORTS["wok"]), "--threads", str(args.workers),
+                              "--static", f"bench.test={args.root}"])
+        servers.nginx("nginx", PORTS["nginx"], args.workers)
+        for n in ("wok", "nginx", "upstream"):
+            if not wait_port(PORTS[n]):
+                sys.exit(f"{n} did not start; see {work}/{n}.log")
+        for n in ("wok", "nginx"):
+            status, body = fetch(PORTS[n], "/1k.txt")
+            if status != 200 or len(body) != 1024:
+                sys.exit(f"{n} does not serve /1k.txt ({status}): {body[:200]!r}")
+        if "a" in only:
+            run_scenario("(a) 1 KiB static file", [("wok", PORTS["wok"], "/1k.txt", "bench.test"),
+                                                   ("nginx", PORTS["nginx"], "/1k.txt", "bench.test")], args)
+        if "b" in only:
+            run_scenario("(b) 64 KiB static file", [("wok", PORTS["wok"], "/64k.txt", "bench.test"),
+                                                    ("nginx", PORTS["nginx"], "/64k.txt", "bench.test")], args)
+        if "c" in only:
+            proxy_bench(servers, args, work)
+        del upstream_root
+    finally:
+        servers.stop_all()
+    if "mem" in only:
+        out = subprocess.run([args.wok, "--memory-sites", "100000"], capture_output=True, text=True).stdout
+        print("memory per configured site (100,000 sites in the route table): " + out.strip())
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def proxy_bench(servers, args, work):
+    wok_proxy_port = PORTS["wok"] + 10
+    p = servers.start("wok-proxy", [args.wok, "--port", str(wok_proxy_port), "--threads", str(args.workers),
+                                    "--proxy", f"app.test=127.0.0.1:{PORTS['upstream']}"])
+    time.sleep(0.3)
+    if p.poll() is not None or not wait_port(wok_proxy_port, 5):
+        print("proxy bench skipped: wok has no proxy route yet\n")
+        return
+    status, body = fetch(wok_proxy_port, "/1k.txt", host="app.test")
+    if status != 200 or len(body) != 1024:
+        print(f"proxy bench skipped: wok's proxy route does not answer yet ({status})\n")
+        return
+    conf = os.path.join(work, "haproxy.cfg")
+    with open(conf, "w") as f:
+        f.write(HAPROXY_CONF.format(workers=args.workers, port=PORTS["haproxy"], upstream=PORTS["upstream"]))
+    servers.start("haproxy", ["haproxy", "-db", "-f", conf])
+    if not wait_port(PORTS["haproxy"]):
+        sys.exit(f"haproxy did not start; see {work}/haproxy.log")
+    run_scenario("(c) proxy to a local upstream serving 1 KiB",
+                 [("wok", wok_proxy_port, "/1k.txt", "app.test"),
+                  ("nginx", PORTS["nginx"], "/proxy/1k.txt", "bench.test"),
+                  ("haproxy", PORTS["haproxy"], "/1k.txt", "bench.test")], args)
+
+
+if __name__ == "__main__":
+    main()

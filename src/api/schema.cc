@@ -1,0 +1,256 @@
+#include "api/schema.h"
+
+#include <nlohmann/json.hpp>
+
+namespace wok::api::schema {
+namespace {
+
+using nlohmann::json;
+
+Rule leaf(Rule::Type type, std::string description) {
+  Rule r{type, {}, {}, {}, {}, false, std::move(description)};
+  return r;
+}
+
+const char* type_name(Rule::Type t) {
+  switch (t) {
+    case Rule::kString: return "a string";
+    case Rule::kInt: return "an integer";
+    case Rule::kBool: return "a boolean";
+    case Rule::kObject: return "an object";
+    case Rule::kArray: return "a list";
+    case Rule::kStringMap: return "a map of strings";
+    case Rule::kAny: return "anything";
+  }
+  return "?";
+}
+
+bool has_type(const json& v, Rule::Type t) {
+  switch (t) {
+    case Rule::kString: return v.is_string();
+    case Rule::kInt: return v.is_number_integer();
+    case Rule::kBool: return v.is_boolean();
+    case Rule::kObject: return v.is_object();
+    case Rule::kArray: return v.is_array();
+    case Rule::kStringMap: return v.is_object();
+    case Rule::kAny: return true;
+  }
+  return false;
+}
+
+Rule metadata_rule(bool namespaced) {
+  std::map<std::string, Rule> f = {
+      {"name", str()},          {"labels", string_map()},   {"annotations", string_map()},
+      {"uid", str()},           {"resourceVersion", str()}, {"generation", integer()},
+      {"creationTimestamp", str()},
+  };
+  if (namespaced) f["namespace"] = str();
+  return object(std::move(f), {"name"});
+}
+
+Rule top_rule(bool namespaced, Rule spec) {
+  return object({{"apiVersion", str()},
+                 {"kind", str()},
+                 {"metadata", metadata_rule(namespaced)},
+                 {"spec", std::move(spec)},
+                 {"status", any("Written by wok: observedGeneration, revision, conditions.")}},
+                {"apiVersion", "kind", "metadata", "spec"});
+}
+
+Rule quantity(std::string description) { return str(std::move(description)); }
+
+// php mode: php-fpm behind the wok router.
+Rule php_rule() {
+  return object({{"docroot", str("Directory served, relative to the source (default: its root).")},
+                 {"frontController", str("Script that answers paths with no file (index.php).")},
+                 {"ini", string_map("php.ini settings (memory_limit: 256M).")}},
+                {}, "The php mode: php-fpm pool settings.");
+}
+
+Rule component_rule() {
+  return object(
+      {{"name", str("Component name (web, worker).")},
+       {"image", str("OCI image to run; or give command to run from the source.")},
+       {"command", array(str(), "argv run from the source when no image is given.")},
+       {"port", integer("Port the component listens on ($PORT); routed components have one.")},
+       {"replicas", integer("Number of instances (default 1).")},
+       {"env", string_map("Environment variables.")},
+       {"secrets", array(str(), "Secrets of the project whose keys become environment variables.")},
+       {"health", object({{"path", str("HTTP path that answers 2xx when healthy.")}})}},
+      {"name"});
+}
+
+Rule app_rule() {
+  return object(
+      {{"components", array(component_rule(), "The processes of the application.")},
+       {"autoscale", object({{"component", str("Component to scale (default: the routed one).")},
+                             {"minReplicas", integer()},
+                             {"maxReplicas", integer()},
+                             {"targetCPUUtilization", integer("Percent of requested CPU.")}},
+                            {"maxReplicas"})},
+       {"jobs", array(object({{"name", str()},
+                              {"schedule", str("Cron schedule (\"0 3 * * *\").")},
+                              {"component", str("Component whose image and env the job uses.")},
+                              {"command", array(str())}},
+                             {"name", "schedule", "command"}),
+                      "Scheduled jobs (cron).")}},
+      {"components"}, "The app mode: components, autoscaling and jobs.");
+}
+
+}  // namespace
+
+Rule str(std::string d) { return leaf(Rule::kString, std::move(d)); }
+Rule integer(std::string d) { return leaf(Rule::kInt, std::move(d)); }
+Rule boolean(std::string d) { return leaf(Rule::kBool, std::move(d)); }
+Rule any(std::string d) { return leaf(Rule::kAny, std::move(d)); }
+Rule string_map(std::string d) { return leaf(Rule::kStringMap, std::move(d)); }
+Rule object(std::map<std::string, Rule> fields, std::set<std::string> required, std::string d) {
+  Rule r = leaf(Rule::kObject, std::move(d));
+  r.fields = std::move(fields);
+  r.required = std::move(required);
+  return r;
+}
+Rule array(Rule item, std::string d) {
+  Rule r = leaf(Rule::kArray, std::move(d));
+  r.item.push_back(std::move(item));
+  return r;
+}
+Rule one_of(std::vector<std::string> values, std::string d) {
+  Rule r = str(std::move(d));
+  r.values = std::move(values);
+  return r;
+}
+Rule reserved(Rule rule) {
+  rule.reserved = true;
+  return rule;
+}
+
+const Rule& project_rule() {
+  static const Rule rule = top_rule(
+      false,
+      object({{"hosts", array(str(), "Host names the project's sites may claim: a name or *.domain.")},
+              {"members", array(object({{"user", str()},
+                                        {"role", one_of({"admin", "developer", "viewer"})}},
+                                       {"user", "role"}),
+                                "Users and their roles in the project.")},
+              {"quota", object({{"sites", integer("At most this many sites.")},
+                                {"cpu", quantity("CPU limit of all the project's pods (4, 500m).")},
+                                {"memory", quantity("Memory limit of all its pods (8Gi).")},
+                                {"storage", quantity("Storage of all its volumes (20Gi).")}})}},
+             {"hosts"}));
+  return rule;
+}
+
+const Rule& site_rule() {
+  static const Rule rule = top_rule(
+      true,
+      object(
+          {{"mode", one_of({"static", "php", "app"}, "How the site runs.")},
+           {"hosts", array(str(), "Host names the site answers.")},
+           {"source",
+            object({{"git", object({{"url", str("https://, file:// or an absolute path.")},
+                                    {"ref", str("Branch, tag or commit (default main).")},
+                                    {"path", str("Directory of the repository the site lives in.")},
+                                    {"interval", str("How often to fetch (default 3m).")}},
+                                   {"url"})}},
+                   {"git"})},
+           {"build", object({{"command", array(str(), "argv of the build.")},
+                             {"output", str("What the build produced, relative to path.")},
+                             {"timeout", str("Default 10m.")},
+                             {"env", string_map()}},
+                            {"command"})},
+           // Reserved for the php and app modes: refused by the validator for now.
+           {"php", reserved(php_rule())},
+           {"app", reserved(app_rule())},
+           {"storage", reserved(array(object({{"name", str()},
+                                              {"path", str("Mount path, relative to the source.")},
+                                              {"size", quantity("Size (1Gi).")}},
+                                             {"name", "path", "size"}),
+                                      "Persistent volumes."))},
+           {"resources", reserved(object({{"memory", quantity("Memory limit per instance.")},
+                                          {"cpu", quantity("CPU limit per instance.")}}))}},
+          {"mode", "hosts", "source"}));
+  return rule;
+}
+
+void check(const json& v, const Rule& rule, const std::string& path, std::vector<FieldError>& out,
+           bool reserved_too) {
+  if (rule.reserved && !reserved_too) return;  // refused by name by the caller
+  if (!has_type(v, rule.type)) {
+    out.push_back({path, std::string("must be ") + type_name(rule.type)});
+    return;
+  }
+  if (rule.type == Rule::kStringMap) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!it.value().is_string()) out.push_back({path + "." + it.key(), "must be a string"});
+    }
+  } else if (rule.type == Rule::kArray && !rule.item.empty()) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      check(v[i], rule.item[0], path + "[" + std::to_string(i) + "]", out, reserved_too);
+    }
+  } else if (rule.type == Rule::kObject) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      auto f = rule.fields.find(it.key());
+      std::string sub = path.empty() ? it.key() : path + "." + it.key();
+      if (f == rule.fields.end()) {
+        out.push_back({sub, "unknown field"});
+      } else if (!it.value().is_null()) {
+        check(it.value(), f->second, sub, out, reserved_too);
+      }
+    }
+    for (const auto& r : rule.required) {
+      if (!v.contains(r) || v[r].is_null()) {
+        out.push_back({path.empty() ? r : path + "." + r, "is required"});
+      }
+    }
+  }
+}
+
+namespace {
+
+json node_schema(const Rule& rule) {
+  json s = json::object();
+  switch (rule.type) {
+    case Rule::kString: s["type"] = "string"; break;
+    case Rule::kInt: s["type"] = "integer"; break;
+    case Rule::kBool: s["type"] = "boolean"; break;
+    case Rule::kStringMap:
+      s["type"] = "object";
+      s["additionalProperties"] = {{"type", "string"}};
+      break;
+    case Rule::kAny:
+      // Structural schemas need a type; status is always an object.
+      s["type"] = "object";
+      s["x-kubernetes-preserve-unknown-fields"] = true;
+      break;
+    case Rule::kArray:
+      s["type"] = "array";
+      s["items"] = rule.item.empty() ? json{{"type", "string"}} : node_schema(rule.item[0]);
+      break;
+    case Rule::kObject: {
+      s["type"] = "object";
+      json props = json::object();
+      for (const auto& [name, sub] : rule.fields) props[name] = node_schema(sub);
+      s["properties"] = props;
+      if (!rule.required.empty()) s["required"] = rule.required;
+      break;
+    }
+  }
+  if (!rule.values.empty()) s["enum"] = rule.values;
+  if (!rule.description.empty()) s["description"] = rule.description;
+  return s;
+}
+
+}  // namespace
+
+json openapi_schema(const Rule& rule) {
+  json s = node_schema(rule);
+  // The API server owns metadata's schema; a CRD may only say it is an object.
+  s["properties"]["metadata"] = {{"type", "object"}};
+  // apiVersion, kind and metadata are filled in by the API server on the
+  // way in; only spec is the user's to give.
+  s["required"] = json::array({"spec"});
+  return s;
+}
+
+}  // namespace wok::api::schema

@@ -1,0 +1,82 @@
+#pragma once
+// One request in flight, as an asynchronous handler holds it. The handler
+// gets it when the request head has arrived; it may answer at once or keep
+// it and answer later, read the body whole or as a stream (with
+// back-pressure), stream the response, or switch the connection to a raw
+// tunnel (WebSocket). All calls must come from the connection's loop
+// thread (loop()); after the client went away they do nothing.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "http/loop.h"
+#include "http/message.h"
+
+namespace wok::http {
+
+struct ExchangeState;
+
+// How an exchange ended: the single place where status and size are known
+// (access logs hook here).
+struct Completion {
+  int status = 0;
+  uint64_t body_bytes = 0;  // response body bytes queued for the client
+  bool aborted = false;     // the client went away or the response broke off
+};
+
+class Exchange {
+ public:
+  // Receives the body in pieces; last is true once (with an empty or final piece).
+  using BodySink = std::function<void(std::string_view piece, bool last)>;
+
+  Exchange() = default;
+  explicit Exchange(std::shared_ptr<ExchangeState> state) : state_(std::move(state)) {}
+
+  // False once the connection is gone or the response is complete.
+  bool active() const;
+  const Request& request() const;
+  Request& request();
+  Loop& loop() const;
+
+  // --- request body (sends "100 Continue" if the client expects it) ---
+  // Buffers the whole body into request().body, then calls done.
+  void read_body(std::function<void(Exchange&)> done);
+  // Streams the body as it arrives.
+  void stream_body(BodySink sink);
+  // Back-pressure: stop delivering body pieces until resume_body().
+  void pause_body();
+  void resume_body();
+  bool body_complete() const;
+
+  // --- response ---
+  // A whole response; completes the exchange.
+  void respond(Response response);
+  // A streamed response: head now (response.body ignored), body by write().
+  // content_length >= 0: exactly that many bytes follow; -1: chunked (or,
+  // for an HTTP/1.0 client, delimited by closing the connection).
+  void start_response(const Response& head, int64_t content_length);
+  // Queues body bytes; false once the client's queue is over its high-water
+  // mark: stop producing until the on_writable callback.
+  bool write(std::string_view bytes);
+  void finish();
+  void on_writable(std::function<void()> callback);
+  // Sends a 101 head and turns the connection into a byte tunnel: client
+  // bytes go to sink (last=true at client EOF), write() sends raw bytes,
+  // finish() closes once written.
+  void upgrade(const Response& head, BodySink sink);
+
+  // The client went away (or the server stops) before completion.
+  void on_abort(std::function<void()> callback);
+  void on_complete(std::function<void(const Completion&)> callback);
+  // Breaks the connection off (a streamed response cannot be finished).
+  void abort();
+  size_t queued_output() const;
+
+ private:
+  std::shared_ptr<ExchangeState> state_;
+};
+
+using AsyncHandler = std::function<void(Exchange)>;
+
+}  // namespace wok::http

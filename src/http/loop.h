@@ -1,0 +1,41 @@
+#pragma once
+// What a handler may use of the event loop that owns its connection: its
+// own file descriptors with callbacks, timers, deferred calls and per-loop
+// storage. Everything runs on that loop's thread, so none of it locks; an
+// asynchronous handler (the proxy) keeps its upstream sockets here.
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace wok::http {
+
+class Loop {
+ public:
+  using IoCallback = std::function<void(uint32_t epoll_events)>;
+  using Callback = std::function<void()>;
+
+  virtual ~Loop() = default;
+
+  // Registers fd (the caller keeps owning it) for the given epoll events;
+  // the callback runs on this loop. Returns a token for unwatch(), 0 on
+  // failure. Unwatch before closing the fd.
+  virtual uint64_t watch(int fd, uint32_t events, IoCallback callback) = 0;
+  virtual void unwatch(uint64_t token) = 0;
+
+  // Runs callback once after delay_ms; returns an id for cancel_timer().
+  virtual uint64_t add_timer(int64_t delay_ms, Callback callback) = 0;
+  virtual void cancel_timer(uint64_t id) = 0;
+
+  // Runs callback on this loop after the current event has been handled
+  // (never inside the caller's stack: breaks re-entrancy).
+  virtual void defer(Callback callback) = 0;
+
+  // Monotonic milliseconds as of this loop iteration.
+  virtual int64_t now_ms() const = 0;
+
+  // Storage that lives as long as the loop, one slot per key; destroyed on
+  // the loop's thread when it stops (e.g. keep-alive upstream pools).
+  virtual std::shared_ptr<void>& local(const void* key) = 0;
+};
+
+}  // namespace wok::http

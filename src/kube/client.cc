@@ -1,0 +1,235 @@
+#include "kube/client.h"
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace wok::kube {
+namespace {
+
+constexpr long kRequestTimeoutMs = 30'000;
+constexpr long kConnectTimeoutMs = 10'000;
+constexpr int64_t kTokenRereadSeconds = 60;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+int64_t steady_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t append_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+struct StreamState {
+  CURL* handle;
+  const std::function<bool(std::string_view)>* on_line;
+  const std::atomic<bool>* stop;
+  std::string pending;  // an incomplete line, or the body of an error reply
+  bool stopped_by_reader = false;
+};
+
+size_t stream_body(char* data, size_t size, size_t n, void* user) {
+  auto* state = static_cast<StreamState*>(user);
+  long status = 0;
+  curl_easy_getinfo(state->handle, CURLINFO_RESPONSE_CODE, &status);
+  state->pending.append(data, size * n);
+  if (status < 200 || status >= 300) return size * n;  // keep the error body whole
+  size_t start = 0, end;
+  while ((end = state->pending.find('\n', start)) != std::string::npos) {
+    std::string_view line(state->pending.data() + start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    if (!(*state->on_line)(line)) {
+      state->stopped_by_reader = true;
+      return 0;  // aborts the transfer
+    }
+  }
+  state->pending.erase(0, start);
+  return size * n;
+}
+
+int stream_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* state = static_cast<StreamState*>(user);
+  return state->stop && state->stop->load() ? 1 : 0;
+}
+
+}  // namespace
+
+std::string Reply::describe() const {
+  if (status == 0) return error.empty() ? "no response" : error;
+  std::string text = std::to_string(status);
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_object() && parsed.contains("message") && parsed["message"].is_string()) {
+    text += " " + parsed.value("reason", "") + ": " + parsed["message"].get<std::string>();
+  } else if (!body.empty()) {
+    text += ": " + body.substr(0, 200);
+  }
+  return text;
+}
+
+KubeClient::KubeClient(Credentials credentials, std::string user_agent)
+    : credentials_(std::move(credentials)), user_agent_(std::move(user_agent)) {
+  global_init();
+  while (!credentials_.server.empty() && credentials_.server.back() == '/') {
+    credentials_.server.pop_back();
+  }
+  token_ = credentials_.token;
+  token_read_at_ = steady_seconds();
+}
+
+KubeClient::~KubeClient() {
+  for (void* h : pool_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* KubeClient::take_handle() {
+  {
+    std::lock_guard lock(mu_);
+    if (!pool_.empty()) {
+      void* h = pool_.back();
+      pool_.pop_back();
+      curl_easy_reset(static_cast<CURL*>(h));  // keeps the connection cache
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void KubeClient::give_back(void* handle) {
+  std::lock_guard lock(mu_);
+  pool_.push_back(handle);
+}
+
+std::string KubeClient::token() {
+  std::lock_guard lock(mu_);
+  if (!credentials_.token_file.empty() && steady_seconds() - token_read_at_ > kTokenRereadSeconds) {
+    std::ifstream in(credentials_.token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string fresh = text.str();
+    while (!fresh.empty() && isspace(static_cast<unsigned char>(fresh.back()))) fresh.pop_back();
+    if (!fresh.empty()) token_ = fresh;
+    token_read_at_ = steady_seconds();
+  }
+  return token_;
+}
+
+void KubeClient::configure(void* handle, const std::string& url,
+                           std::vector<std::string>* headers) {
+  CURL* h = static_cast<CURL*>(handle);
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  const auto& c = credentials_;
+  auto blob = [h](CURLoption option, const std::string& pem) {
+    curl_blob b{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(h, option, &b);
+  };
+  if (!c.ca_pem.empty()) blob(CURLOPT_CAINFO_BLOB, c.ca_pem);
+  else if (!c.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c.ca_file.c_str());
+  if (!c.client_cert_pem.empty()) blob(CURLOPT_SSLCERT_BLOB, c.client_cert_pem);
+  else if (!c.client_cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, c.client_cert_file.c_str());
+  if (!c.client_key_pem.empty()) blob(CURLOPT_SSLKEY_BLOB, c.client_key_pem);
+  else if (!c.client_key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, c.client_key_file.c_str());
+  if (c.insecure_skip_tls_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  headers->push_back("Accept: application/json");
+  headers->push_back("Expect:");  // no 100-continue round trip before a body
+  if (std::string t = token(); !t.empty()) headers->push_back("Authorization: Bearer " + t);
+}
+
+namespace {
+curl_slist* to_slist(const std::vector<std::string>& headers) {
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  return list;
+}
+}  // namespace
+
+Reply KubeClient::request(const std::string& method, const std::string& path,
+                          const std::string& body, const std::string& content_type) {
+  CURL* h = static_cast<CURL*>(take_handle());
+  Reply reply;
+  if (!h) {
+    reply.error = "curl_easy_init failed";
+    return reply;
+  }
+  std::vector<std::string> headers;
+  configure(h, credentials_.server + path, &headers);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
+  if (!body.empty()) {
+    headers.push_back("Content-Type: " + content_type);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  if (method == "GET") curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_slist* list = to_slist(headers);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  CURLcode rc = curl_easy_perform(h);
+  if (rc == CURLE_OK) {
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    reply.status = static_cast<int>(status);
+  } else {
+    reply.error = method + " " + credentials_.server + path + ": " + curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(list);
+  give_back(h);
+  return reply;
+}
+
+Reply KubeClient::stream(const std::string& path,
+                         const std::function<bool(std::string_view)>& on_line,
+                         const std::atomic<bool>* stop) {
+  CURL* h = static_cast<CURL*>(take_handle());
+  Reply reply;
+  if (!h) {
+    reply.error = "curl_easy_init failed";
+    return reply;
+  }
+  std::vector<std::string> headers;
+  configure(h, credentials_.server + path, &headers);
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_slist* list = to_slist(headers);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  StreamState state{h, &on_line, stop, {}, false};
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &state);
+  CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_OK || (state.stopped_by_reader && rc == CURLE_WRITE_ERROR) ||
+      (rc == CURLE_ABORTED_BY_CALLBACK && stop && stop->load())) {
+    reply.status = static_cast<int>(status);
+    if (!reply.ok()) reply.body = state.pending;
+  } else {
+    reply.error = "watch " + path + ": " + curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(list);
+  // A stream cut short leaves its connection in an unknown state: do not reuse it.
+  if (rc == CURLE_OK) give_back(h);
+  else curl_easy_cleanup(h);
+  return reply;
+}
+
+}  // namespace wok::kube

@@ -1,0 +1,337 @@
+#include "kube/operator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/kinds.h"
+#include "kube/ownership.h"
+#include "kube/site_status.h"
+
+namespace wok::kube {
+namespace {
+
+using nlohmann::json;
+
+std::string label_of(const json& object, const char* label) {
+  const json& meta = object["metadata"];
+  if (!meta.contains("labels") || !meta["labels"].is_object()) return "";
+  return meta["labels"].value(label, "");
+}
+
+std::string site_key(const std::string& ns, const std::string& name) {
+  return "site/" + ns + "/" + name;
+}
+
+std::vector<std::string> hosts_of(const json& site) {
+  std::vector<std::string> out;
+  for (const auto& h : site.value("spec", json::object()).value("hosts", json::array())) {
+    if (h.is_string()) out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace
+
+Renderer default_renderer() {
+  return {[](const json& project, const render::PlatformSettings& s) {
+            return render::render_project(project, s);
+          },
+          [](const json& site, const json& project, const render::PlatformSettings& s) {
+            return render::render_site(site, project, s);
+          }};
+}
+
+Operator::Operator(KubeClient& client, OperatorConfig config)
+    : client_(client), config_(std::move(config)) {
+  projects_ = std::make_unique<Informer>(client_, project_kind(), "",
+                                         [this](auto& o, auto& n) { on_project(o, n); });
+  sites_ = std::make_unique<Informer>(client_, site_kind(), "",
+                                      [this](auto& o, auto& n) { on_site(o, n); });
+  std::map<std::string, Informer*> caches;
+  for (const auto& kind : owned_kinds(config_.settings.openshift_routes)) {
+    owned_.push_back(std::make_unique<Informer>(client_, kind, std::string(kManagedByLabel) + "=wok",
+                                                [this](auto& o, auto& n) { on_owned(o, n); }));
+    caches[kind.api_version + "/" + kind.kind] = owned_.back().get();
+  }
+  applier_ = std::make_unique<Applier>(client_, std::move(caches));
+  if (config_.leader_elect) {
+    elector_ = std::make_unique<LeaderElector>(client_, config_.lease,
+                                               [this](bool leading) { on_leading(leading); });
+  }
+}
+
+Operator::~Operator() { stop(); }
+
+void Operator::start() {
+  if (started_.exchange(true)) return;
+  projects_->start();
+  sites_->start();
+  for (auto& informer : owned_) informer->start();
+  for (int i = 0; i < config_.workers; ++i) workers_.emplace_back([this] { work_loop(); });
+  if (elector_) elector_->start();
+  else on_leading(true);
+}
+
+void Operator::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  queue_.shut_down();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  // After the workers: nothing writes once the lease is released.
+  if (elector_) elector_->stop();
+  // A watch notices a stop within about a second: ask them all first.
+  projects_->request_stop();
+  sites_->request_stop();
+  for (auto& informer : owned_) informer->request_stop();
+  projects_->stop();
+  sites_->stop();
+  for (auto& informer : owned_) informer->stop();
+}
+
+bool Operator::synced() const {
+  if (!projects_->synced() || !sites_->synced()) return false;
+  for (const auto& informer : owned_) {
+    if (!informer->synced()) return false;
+  }
+  return true;
+}
+
+bool Operator::ready() const {
+  if (!synced() || lost_leadership_) return false;
+  return !elector_ || elector_->leading() || elector_->observed();
+}
+
+void Operator::on_leading(bool leading) {
+  if (leading) {
+    leading_ = true;
+    enqueue_all();  // whatever happened while standing by
+  } else if (leading_.exchange(false) && !stopping_) {
+    spdlog::error("lost the leader lease; stopping so that another replica takes over");
+    lost_leadership_ = true;
+  }
+}
+
+void Operator::enqueue_all() {
+  for (const auto& p : projects_->list()) queue_.add("project/" + (*p)["metadata"].value("name", ""));
+  for (const auto& s : sites_->list()) {
+    const json& meta = (*s)["metadata"];
+    queue_.add(site_key(meta.value("namespace", ""), meta.value("name", "")));
+  }
+}
+
+void Operator::on_project(const ObjectPtr& old, const ObjectPtr& now) {
+  const json& object = now ? *now : *old;
+  std::string name = object["metadata"].value("name", "");
+  queue_.add("project/" + name);
+  // A project's sites render from it (and fail without it).
+  for (const auto& s : sites_->list()) {
+    const json& meta = (*s)["metadata"];
+    if (meta.value("namespace", "") == name) queue_.add(site_key(name, meta.value("name", "")));
+  }
+}
+
+void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
+  const json& object = now ? *now : *old;
+  const json& meta = object["metadata"];
+  queue_.add(site_key(meta.value("namespace", ""), meta.value("name", "")));
+  // A host released or newly claimed can settle another site's conflict.
+  std::vector<std::string> hosts;
+  if (old) hosts = hosts_of(*old);
+  if (now) for (auto& h : hosts_of(*now)) hosts.push_back(h);
+  if (hosts.empty()) return;
+  for (const auto& s : sites_->list()) {
+    for (const auto& h : hosts_of(*s)) {
+      if (std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
+        const json& m = (*s)["metadata"];
+        queue_.add(site_key(m.value("namespace", ""), m.value("name", "")));
+        break;
+      }
+    }
+  }
+}
+
+void Operator::on_owned(const ObjectPtr& old, const ObjectPtr& now) {
+  const json& object = now ? *now : *old;
+  std::string site = label_of(object, kSiteLabel);
+  if (!site.empty()) {
+    queue_.add(site_key(object["metadata"].value("namespace", ""), site));
+    return;
+  }
+  std::string project = label_of(object, kProjectLabel);
+  if (!project.empty()) queue_.add("project/" + project);
+}
+
+void Operator::work_loop() {
+  std::string key;
+  while (queue_.get(&key)) {
+    if (!leading_) {
+      queue_.done(key);  // enqueue_all() brings it back if we lead later
+      continue;
+    }
+    if (!synced()) {
+      // Acting on half a picture would re-apply (or fail to prune) objects.
+      queue_.add(key, std::chrono::milliseconds(200));
+      queue_.done(key);
+      continue;
+    }
+    Outcome outcome;
+    try {
+      outcome = reconcile(key);
+    } catch (const std::exception& e) {
+      outcome.error = std::string("internal error: ") + e.what();
+    }
+    ++reconciles_;
+    if (!outcome.error.empty()) {
+      ++errors_;
+      auto delay = backoff(key, true);
+      spdlog::warn("{}: {} (retry in {}ms)", key, outcome.error, delay.count());
+      queue_.add(key, delay);
+    } else {
+      backoff(key, false);
+      queue_.add(key, outcome.requeue_after.count() > 0 ? outcome.requeue_after : config_.resync);
+    }
+    queue_.done(key);
+  }
+}
+
+std::chrono::milliseconds Operator::backoff(const std::string& key, bool failed) {
+  std::lock_guard lock(mu_);
+  if (!failed) {
+    failures_.erase(key);
+    return {};
+  }
+  int n = std::min(++failures_[key], 10);
+  // 250ms doubling, capped at 2 minutes: the work queue's rate limit per key.
+  return std::min(std::chrono::milliseconds(250LL << (n - 1)), std::chrono::milliseconds(120'000));
+}
+
+Operator::Outcome Operator::reconcile(const std::string& key) {
+  if (key.rfind("project/", 0) == 0) return reconcile_project(key.substr(8));
+  std::string rest = key.substr(5);  // "site/NS/NAME"
+  size_t slash = rest.find('/');
+  return reconcile_site(rest.substr(0, slash), rest.substr(slash + 1));
+}
+
+Operator::Outcome Operator::reconcile_project(const std::string& name) {
+  auto mine = [&name](const json& o) {
+    return label_of(o, kProjectLabel) == name && label_of(o, kSiteLabel).empty();
+  };
+  Outcome outcome;
+  ObjectPtr project = projects_->get("", name);
+  std::vector<json> desired;
+  if (project) {
+    const json& meta = (*project)["metadata"];
+    Owner owner{project_kind().api_version, project_kind().kind, name, meta.value("uid", ""), ""};
+    try {
+      desired = config_.renderer.project(*project, config_.settings);
+    } catch (const std::exception& e) {
+      outcome.error = "render project " + name + ": " + e.what();
+      return outcome;
+    }
+    for (auto& object : desired) stamp(object, owner, kProjectLabel, name);
+    if (!applier_->apply(desired, &outcome.error)) return outcome;
+  }
+  applier_->prune(desired, mine, &outcome.error);
+  return outcome;
+}
+
+Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::string& name) {
+  auto mine = [&](const json& o) {
+    return label_of(o, kSiteLabel) == name && o["metadata"].value("namespace", "") == ns;
+  };
+  Outcome outcome;
+  ObjectPtr site = sites_->get(ns, name);
+  if (!site) {
+    // Deleted: the garbage collector follows ownerReferences too, but pruning
+    // now does not wait for it.
+    applier_->prune({}, mine, &outcome.error);
+    return outcome;
+  }
+  const json& meta = (*site)["metadata"];
+  if (meta.contains("deletionTimestamp")) return outcome;
+
+  Blocker blocker;
+  std::vector<json> desired;
+  std::vector<json> sites;
+  for (const auto& s : sites_->list()) sites.push_back(*s);
+  ObjectPtr project = projects_->get("", ns);
+  if (!project) {
+    blocker = {"ProjectNotFound", "project " + ns + " does not exist"};
+  } else {
+    try {
+      desired = config_.renderer.site(*site, *project, config_.settings);
+    } catch (const std::exception& e) {
+      blocker = {"RenderFailed", e.what()};
+    }
+  }
+  if (std::string conflict = host_conflict(*site, sites); !conflict.empty() && blocker.reason.empty()) {
+    // The older claim keeps the host: serve nothing for this site's hosts.
+    blocker = {"HostConflict", conflict};
+    std::erase_if(desired, [](const json& o) {
+      std::string kind = o.value("kind", "");
+      return kind == "Ingress" || kind == "Route";
+    });
+  }
+  Owner owner{site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns};
+  for (auto& object : desired) {
+    object["metadata"]["namespace"] = ns;  // a site's objects live in its project
+    stamp(object, owner, kSiteLabel, name);
+  }
+  std::string apply_error;
+  if (blocker.reason.empty() || blocker.reason == "HostConflict") {
+    if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error)) {
+      blocker = {"ApplyFailed", apply_error};
+    }
+  }
+  json status = site_status(*site, applier_->owned(mine), blocker,
+                            site->value("status", json::object()), rfc3339_now());
+  if (!write_status(*site, status, &outcome.error)) return outcome;
+  outcome.error = apply_error;
+  return outcome;
+}
+
+bool Operator::write_status(const json& site, const json& status, std::string* error) {
+  json old = site.value("status", json::object());
+  if (old == status) return true;
+  const json& meta = site["metadata"];
+  std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  json patch = {{"status", merge_patch(old, status)}};
+  std::string path = site_kind().object_path(ns, name) + "/status";
+  Reply reply = client_.request("PATCH", path, patch.dump(), "application/merge-patch+json");
+  if (!reply.ok()) {
+    *error = "status of site " + ns + "/" + name + ": " + reply.describe();
+    return false;
+  }
+  ++status_writes_;
+  auto written = json::parse(reply.body, nullptr, false);
+  if (written.is_object() && written.contains("metadata")) sites_->remember(written);
+  return true;
+}
+
+std::string Operator::metrics() const {
+  auto counter = [](const std::string& name, const std::string& help, uint64_t value,
+                    const char* type = "counter") {
+    return "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  uint64_t relists = projects_->relists() + sites_->relists();
+  uint64_t restarts = projects_->watch_restarts() + sites_->watch_restarts();
+  for (const auto& i : owned_) {
+    relists += i->relists();
+    restarts += i->watch_restarts();
+  }
+  auto& queue = const_cast<controllers::WorkQueue&>(queue_);
+  return counter("wok_operator_reconciles_total", "Reconciliations run.", reconciles_) +
+         counter("wok_operator_reconcile_errors_total", "Reconciliations that failed and were retried.", errors_) +
+         counter("wok_operator_applies_total", "Objects written with server-side apply.", applier_->applies()) +
+         counter("wok_operator_deletes_total", "Objects pruned.", applier_->deletes()) +
+         counter("wok_operator_status_writes_total", "Site status updates.", status_writes_) +
+         counter("wok_operator_lists_total", "Lists (at start and after 410 Gone).", relists) +
+         counter("wok_operator_watch_restarts_total", "Watches that ended and were resumed.", restarts) +
+         counter("wok_operator_queue_depth", "Keys scheduled in the work queue (due now or later).", queue.pending(), "gauge") +
+         counter("wok_operator_leader", "1 while this replica holds the lease.", leading_ ? 1 : 0, "gauge") +
+         counter("wok_operator_synced", "1 once every informer has listed.", synced() ? 1 : 0, "gauge");
+}
+
+}  // namespace wok::kube

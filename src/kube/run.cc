@@ -1,0 +1,146 @@
+#include "kube/run.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "http/server.h"
+#include "kube/credentials.h"
+#include "kube/operator.h"
+
+extern char** environ;
+
+namespace wok::kube {
+namespace {
+
+bool connect(const RunOptions& options, Credentials* creds, std::string* error) {
+  bool in_cluster = options.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST");
+  if (in_cluster) {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+      std::string entry = *e;
+      auto eq = entry.find('=');
+      if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    return load_in_cluster(kServiceAccountDir, env, creds, error);
+  }
+  return load_kubeconfig(options.kubeconfig, options.context, creds, error);
+}
+
+bool split_host_port(const std::string& address, std::string* host, uint16_t* port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  if (host->empty()) *host = "0.0.0.0";
+  try {
+    int p = std::stoi(address.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    *port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+std::string identity() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::mt19937 rng(std::random_device{}());
+  return std::string(host) + "_" + std::to_string(getpid()) + "_" + std::to_string(rng() % 100000);
+}
+
+}  // namespace
+
+int run_operator(const RunOptions& options) {
+  // Signals are taken by sigtimedwait() below, never by another thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Credentials creds;
+  std::string error;
+  if (!connect(options, &creds, &error)) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  std::string metrics_host;
+  uint16_t metrics_port = 0;
+  if (!split_host_port(options.metrics, &metrics_host, &metrics_port)) {
+    std::cerr << "error: --metrics " << options.metrics << ": expected HOST:PORT\n";
+    return 2;
+  }
+
+  OperatorConfig config;
+  config.settings.ingress_class = options.ingress_class;
+  config.settings.openshift_routes = options.openshift;
+  if (!options.image.empty()) config.settings.image = options.image;
+  if (!options.build_image.empty()) config.settings.build_image = options.build_image;
+  if (!options.php_image.empty()) config.settings.php_image = options.php_image;
+  if (!options.ingress_namespace.empty()) config.settings.ingress_namespace = options.ingress_namespace;
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  std::string ns = !options.ns.empty() ? options.ns : !creds.ns.empty() && options.kubeconfig.empty() ? creds.ns : "wok-system";
+  config.settings.operator_namespace = ns;
+  config.leader_elect = options.leader_elect;
+  config.lease.ns = ns;
+  config.lease.identity = identity();
+
+  std::string id = config.lease.identity;
+  KubeClient client(creds, "wok-operator/" + id);
+  Operator op(client, config);
+
+  http::ServerOptions server_options;
+  server_options.host = metrics_host;
+  server_options.port = metrics_port;
+  server_options.threads = 1;
+  http::Server server(server_options, [&op](const http::Request& request, http::Response& response) {
+    response.set_header("Content-Type", "text/plain; charset=utf-8");
+    if (request.path == "/healthz") {
+      response.body = "ok\n";
+    } else if (request.path == "/readyz") {
+      bool ready = op.ready();
+      response.status = ready ? 200 : 503;
+      response.body = ready ? "ok\n" : "not ready: informers not synced or no lease seen yet\n";
+    } else if (request.path == "/metrics") {
+      response.set_header("Content-Type", "text/plain; version=0.0.4");
+      response.body = op.metrics();
+    } else {
+      response.status = 404;
+      response.body = "not found: try /healthz, /readyz or /metrics\n";
+    }
+  });
+  if (!server.start(&error)) {
+    std::cerr << "error: --metrics " << options.metrics << ": " << error << "\n";
+    return 1;
+  }
+  spdlog::info("wok operator {} against {}; health and metrics on {}:{}{}", id, creds.server,
+               metrics_host, server.port(), options.leader_elect ? "; leader election on" : "");
+  std::cout << "metrics on " << metrics_host << ":" << server.port() << "\n" << std::flush;
+  op.start();
+
+  int code = 0;
+  timespec tick{1, 0};
+  while (true) {
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (op.lost_leadership()) {
+      code = 1;
+      break;
+    }
+  }
+  op.stop();
+  server.stop(1000);
+  return code;
+}
+
+}  // namespace wok::kube

@@ -1,0 +1,24 @@
+#pragma once
+// `wok operator`: connect, start the operator and its health/metrics
+// endpoint, run until SIGTERM or SIGINT, stop cleanly (releasing the lease).
+#include <string>
+
+namespace wok::kube {
+
+struct RunOptions {
+  std::string kubeconfig;  // empty: in-cluster, else $KUBECONFIG / ~/.kube/config
+  std::string context;
+  std::string ns;  // where the Lease lives; default: the service account's, else wok-system
+  std::string metrics = "0.0.0.0:8081";
+  std::string ingress_class = "nginx";
+  std::string image, build_image, php_image;  // empty: the render defaults
+  std::string ingress_namespace;              // empty: the render default
+  std::string log_level = "info";
+  bool openshift = false;
+  bool leader_elect = false;
+};
+
+// Returns the process exit code.
+int run_operator(const RunOptions& options);
+
+}  // namespace wok::kube

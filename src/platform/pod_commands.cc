@@ -1,0 +1,102 @@
+#include "platform/pod_commands.h"
+
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "git/repository.h"
+#include "http/server.h"
+#include "router/router.h"
+
+namespace wok::platform {
+
+namespace fs = std::filesystem;
+
+int run_fetch(const FetchOptions& options) {
+  // The mirror sits beside the checkout, in the same writable volume.
+  std::string mirror = fs::path(options.into).lexically_normal().string() + ".mirror.git";
+  git::FetchResult fetched = git::fetch(options.url, options.ref, mirror);
+  if (!fetched.ok) {
+    std::cerr << "error: " << fetched.error << "\n";
+    return 1;
+  }
+  if (std::string err = git::checkout(mirror, fetched.commit, options.into); !err.empty()) {
+    std::cerr << "error: checkout of " << fetched.commit << " failed: " << err << "\n";
+    return 1;
+  }
+  std::error_code ec;
+  fs::remove_all(mirror, ec);
+  std::cout << "fetched " << options.url << " " << options.ref << " at " << fetched.commit << " into "
+            << options.into << "\n";
+  return 0;
+}
+
+int run_serve(const ServeOptions& options) {
+  if (!options.fastcgi.empty()) {
+    std::cerr << "error: --fastcgi: the php mode's FastCGI front is not implemented yet in this version of wok\n";
+    return 1;
+  }
+  if (!fs::is_directory(options.root)) {
+    std::cerr << "error: --root " << options.root << " is not a directory\n";
+    return 1;
+  }
+  size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "error: --listen \"" << options.listen << "\" is not HOST:PORT\n";
+    return 2;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  router::Router router;
+  auto table = std::make_shared<router::RouteTable>();
+  table->set_default(std::make_shared<const router::Route>(
+      router::Route{"", "", fs::absolute(options.root).lexically_normal().string()}));
+  router.set_table(std::move(table));
+  http::ServerOptions server_options;
+  server_options.host = options.listen.substr(0, colon);
+  server_options.port = static_cast<uint16_t>(std::stoi(options.listen.substr(colon + 1)));
+  http::Server server(server_options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
+  std::string error;
+  if (!server.start(&error)) {
+    std::cerr << "error: cannot listen on " << options.listen << ": " << error << "\n";
+    return 1;
+  }
+  std::cout << "serving " << options.root << " on " << server_options.host << ":" << server.port()
+            << " ready\n" << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.stop();
+  return 0;
+}
+
+int run_pod_command(int argc, char** argv) {
+  if (argc < 2 || (std::strcmp(argv[1], "fetch") != 0 && std::strcmp(argv[1], "serve") != 0)) return -1;
+  CLI::App app{"wok pod commands", "wok"};
+  app.require_subcommand(1);
+  FetchOptions fetch;
+  auto* f = app.add_subcommand("fetch", "Fetch a git source into a directory (a pod's init container)");
+  f->add_option("--url", fetch.url, "repository URL")->required();
+  f->add_option("--ref", fetch.ref, "branch, tag or commit")->capture_default_str();
+  f->add_option("--into", fetch.into, "directory to check the commit out into")->required();
+  ServeOptions serve;
+  auto* s = app.add_subcommand("serve", "Serve one directory over HTTP (a site's pod)");
+  s->add_option("--root", serve.root, "the directory to serve")->required();
+  s->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
+  s->add_option("--fastcgi", serve.fastcgi, "unix:PATH of php-fpm (php mode)");
+  s->add_option("--front-controller", serve.front_controller, "script for paths with no file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return f->parsed() ? run_fetch(fetch) : run_serve(serve);
+}
+
+}  // namespace wok::platform

@@ -1,0 +1,187 @@
+// Site `app`: a Deployment per component, a Service per component with a
+// port, the site's hosts routed to one of them, an HPA, CronJobs, PVCs and a
+// ConfigMap of env per component.
+#include "render/parts.h"
+
+namespace wok::render::detail {
+namespace {
+
+const json& app_section(const json& site) {
+  static const json empty = json::object();
+  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return empty;
+  auto it = site["spec"].find("app");
+  return it != site["spec"].end() && it->is_object() ? *it : empty;
+}
+
+std::vector<json> components_of(const json& app) {
+  std::vector<json> out;
+  if (app.contains("components") && app["components"].is_array()) {
+    for (const json& c : app["components"]) {
+      if (c.is_object() && !string_at(c, "name").empty()) out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The component the hosts reach: "web" if it listens, else the first that does.
+std::string routed_component(const std::vector<json>& components) {
+  for (const json& c : components) {
+    if (string_at(c, "name") == "web" && c.contains("port")) return "web";
+  }
+  for (const json& c : components) {
+    if (c.contains("port")) return string_at(c, "name");
+  }
+  return {};
+}
+
+bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() && !c["env"].empty(); }
+
+// The container of a component; `command` overrides its argv (CronJobs).
+json container(const SiteNames& names, const json& site, const json& c, const json& command,
+               const PlatformSettings& settings) {
+  std::string comp = string_at(c, "name");
+  json k = {{"name", comp}};
+  bool from_source = string_at(c, "image").empty();
+  k["image"] = from_source ? settings.build_image : string_at(c, "image");
+  if (!command.is_null()) k["command"] = command;
+  else if (from_source && c.contains("command")) k["command"] = c["command"];
+  json env = json::array();
+  if (c.contains("port") && c["port"].is_number_integer()) {
+    env.push_back({{"name", "PORT"}, {"value", std::to_string(c["port"].get<int>())}});
+    k["ports"] = {{{"name", "http"}, {"containerPort", c["port"]}}};
+    if (command.is_null()) {
+      std::string health = string_at(c.value("health", json::object()), "path");
+      k["readinessProbe"] = http_probe(health.empty() ? "/" : health);
+      if (!health.empty()) k["livenessProbe"] = http_probe(health);
+    }
+  }
+  if (!env.empty()) k["env"] = env;
+  json from = json::array();
+  if (has_env(c)) from.push_back({{"configMapRef", {{"name", names.name + "-" + comp + "-env"}}}});
+  if (c.contains("secrets") && c["secrets"].is_array()) {
+    for (const json& s : c["secrets"]) {
+      if (s.is_string()) from.push_back({{"secretRef", {{"name", s}}}});
+    }
+  }
+  if (!from.empty()) k["envFrom"] = from;
+  if (json r = container_resources(site); !r.is_null()) k["resources"] = r;
+  k["securityContext"] = container_security();
+  json mounts = json::array({{{"name", "tmp"}, {"mountPath", "/tmp"}}});
+  if (from_source) {
+    mounts.push_back({{"name", "workspace"}, {"mountPath", kWorkspace}});
+    k["workingDir"] = site_dir(site);
+  }
+  add_storage_mounts(site, mounts);
+  k["volumeMounts"] = mounts;
+  return k;
+}
+
+json pod_spec(const SiteNames& names, const json& site, const json& c, const json& command,
+              const PlatformSettings& settings) {
+  json volumes = json::array({{{"name", "tmp"}, {"emptyDir", json::object()}}});
+  json pod = {{"securityContext", pod_security(settings)}, {"automountServiceAccountToken", false}};
+  if (string_at(c, "image").empty()) {
+    volumes.push_back({{"name", "workspace"}, {"emptyDir", json::object()}});
+    pod["initContainers"] = init_containers(site, settings);
+  }
+  add_storage_volumes(names, site, volumes);
+  pod["containers"] = {container(names, site, c, command, settings)};
+  pod["volumes"] = volumes;
+  return pod;
+}
+
+json hpa(const SiteNames& names, const json& autoscale, const std::string& comp) {
+  std::string target = names.name + "-" + comp;
+  json h = object_head("autoscaling/v2", "HorizontalPodAutoscaler", target, names.ns,
+                       site_labels(names, comp));
+  h["spec"] = {
+      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+      {"minReplicas", int_at(autoscale, "minReplicas", 1)},
+      {"maxReplicas", int_at(autoscale, "maxReplicas", 1)},
+      {"metrics",
+       {{{"type", "Resource"},
+         {"resource",
+          {{"name", "cpu"},
+           {"target",
+            {{"type", "Utilization"},
+             {"averageUtilization", int_at(autoscale, "targetCPUUtilization", 80)}}}}}}}}};
+  return h;
+}
+
+json cron_job(const SiteNames& names, const json& site, const json& job, const json& c,
+              const PlatformSettings& settings) {
+  std::string comp = string_at(c, "name");
+  json command = job.contains("command") && job["command"].is_array() ? job["command"] : json::array();
+  json pod = pod_spec(names, site, c, command, settings);
+  pod["restartPolicy"] = "OnFailure";
+  json labels = site_labels(names, comp);
+  labels["wok.dev/job"] = string_at(job, "name");
+  json j = object_head("batch/v1", "CronJob", names.name + "-" + string_at(job, "name"), names.ns,
+                       labels);
+  j["spec"] = {{"schedule", string_at(job, "schedule")},
+               {"concurrencyPolicy", "Forbid"},
+               {"successfulJobsHistoryLimit", 3},
+               {"failedJobsHistoryLimit", 3},
+               {"jobTemplate",
+                {{"spec",
+                  {{"backoffLimit", 2},
+                   {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}}}}}};
+  return j;
+}
+
+}  // namespace
+
+std::vector<json> render_app(const SiteNames& names, const json& site,
+                             const PlatformSettings& settings) {
+  const json& app = app_section(site);
+  std::vector<json> components = components_of(app);
+  std::vector<json> claims = storage_claims(names, site);
+  std::vector<json> out;
+  for (const json& c : components) {
+    if (!has_env(c)) continue;
+    std::string comp = string_at(c, "name");
+    json cm = object_head("v1", "ConfigMap", names.name + "-" + comp + "-env", names.ns,
+                          site_labels(names, comp));
+    cm["data"] = c["env"];
+    out.push_back(cm);
+  }
+  out.insert(out.end(), claims.begin(), claims.end());
+  std::string routed = routed_component(components);
+  std::string scaled;
+  if (app.contains("autoscale") && app["autoscale"].is_object()) {
+    scaled = string_at(app["autoscale"], "component", routed);
+  }
+  for (const json& c : components) {
+    std::string comp = string_at(c, "name");
+    json d = deployment(names, comp, names.name + "-" + comp, int_at(c, "replicas", 1),
+                        !claims.empty(), pod_spec(names, site, c, nullptr, settings));
+    // The HPA owns replicas; applying ours would fight it on every reconcile.
+    if (comp == scaled) d["spec"].erase("replicas");
+    out.push_back(d);
+  }
+  for (const json& c : components) {
+    if (c.contains("port")) {
+      std::string comp = string_at(c, "name");
+      out.push_back(service(names, comp, names.name + "-" + comp));
+    }
+  }
+  if (!scaled.empty()) out.push_back(hpa(names, app["autoscale"], scaled));
+  if (app.contains("jobs") && app["jobs"].is_array() && !components.empty()) {
+    for (const json& job : app["jobs"]) {
+      std::string want = string_at(job, "component", string_at(components.front(), "name"));
+      const json* c = &components.front();
+      for (const json& candidate : components) {
+        if (string_at(candidate, "name") == want) c = &candidate;
+      }
+      out.push_back(cron_job(names, site, job, *c, settings));
+    }
+  }
+  if (!routed.empty()) {
+    for (json& e : exposure(names, site, names.name + "-" + routed, settings)) {
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+}  // namespace wok::render::detail

@@ -1,0 +1,71 @@
+// How a site is reached: a Service, and an Ingress or OpenShift Routes for its hosts.
+#include "render/parts.h"
+
+namespace wok::render::detail {
+
+json service(const SiteNames& names, std::string_view component, std::string_view name) {
+  json s = object_head("v1", "Service", name, names.ns, site_labels(names, component));
+  s["spec"] = {{"type", "ClusterIP"},
+               {"selector", selector(names, component)},
+               {"ports", {{{"name", "http"}, {"port", 80}, {"targetPort", "http"}}}}};
+  return s;
+}
+
+namespace {
+
+std::vector<std::string> hosts_of(const json& site) {
+  std::vector<std::string> hosts;
+  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return hosts;
+  const json& spec = site["spec"];
+  if (!spec.contains("hosts") || !spec["hosts"].is_array()) return hosts;
+  for (const json& h : spec["hosts"]) {
+    if (h.is_string()) hosts.push_back(h.get<std::string>());
+  }
+  return hosts;
+}
+
+json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
+             std::string_view service_name, const PlatformSettings& settings) {
+  json rules = json::array();
+  for (const auto& host : hosts) {
+    json backend = {{"service", {{"name", service_name}, {"port", {{"name", "http"}}}}}};
+    rules.push_back(
+        {{"host", host},
+         {"http", {{"paths", {{{"path", "/"}, {"pathType", "Prefix"}, {"backend", backend}}}}}}});
+  }
+  json i = object_head("networking.k8s.io/v1", "Ingress", names.name, names.ns,
+                       site_labels(names, ""));
+  i["spec"] = {{"ingressClassName", settings.ingress_class}, {"rules", rules}};
+  return i;
+}
+
+// A Route holds one host. "*.example.org" is written the OpenShift way: a
+// host in the domain plus wildcardPolicy Subdomain.
+json route(const SiteNames& names, std::string_view name, const std::string& host,
+           std::string_view service_name) {
+  json r = object_head("route.openshift.io/v1", "Route", name, names.ns, site_labels(names, ""));
+  bool wildcard = host.starts_with("*.");
+  r["spec"] = {{"host", wildcard ? "wildcard" + host.substr(1) : host},
+               {"to", {{"kind", "Service"}, {"name", service_name}, {"weight", 100}}},
+               {"port", {{"targetPort", "http"}}},
+               {"wildcardPolicy", wildcard ? "Subdomain" : "None"}};
+  return r;
+}
+
+}  // namespace
+
+std::vector<json> exposure(const SiteNames& names, const json& site, std::string_view service_name,
+                           const PlatformSettings& settings) {
+  std::vector<std::string> hosts = hosts_of(site);
+  if (hosts.empty()) return {};
+  if (!settings.openshift_routes) return {ingress(names, hosts, service_name, settings)};
+  std::vector<json> routes;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    // The first host keeps the site's name, so a one-host site has one obvious Route.
+    std::string name = i == 0 ? names.name : names.name + "-" + std::to_string(i + 1);
+    routes.push_back(route(names, name, hosts[i], service_name));
+  }
+  return routes;
+}
+
+}  // namespace wok::render::detail

@@ -1,0 +1,193 @@
+// Metadata, pod layout and storage shared by every mode.
+#include "render/parts.h"
+
+namespace wok::render::detail {
+
+std::string string_at(const json& object, std::string_view key, std::string_view fallback) {
+  if (object.is_object()) {
+    auto it = object.find(std::string(key));
+    if (it != object.end() && it->is_string()) return it->get<std::string>();
+  }
+  return std::string(fallback);
+}
+
+int int_at(const json& object, std::string_view key, int fallback) {
+  if (object.is_object()) {
+    auto it = object.find(std::string(key));
+    if (it != object.end() && it->is_number_integer()) return it->get<int>();
+  }
+  return fallback;
+}
+
+SiteNames site_names(const json& site, const json& project) {
+  const json& md = site.is_object() ? site.value("metadata", json::object()) : json::object();
+  std::string ns = string_at(md, "namespace");
+  if (ns.empty() && project.is_object()) {
+    ns = string_at(project.value("metadata", json::object()), "name");
+  }
+  return {string_at(md, "name"), ns};
+}
+
+json site_labels(const SiteNames& names, std::string_view component) {
+  json labels = {{"app.kubernetes.io/managed-by", "wok"},
+                 {"app.kubernetes.io/name", names.name},
+                 {"wok.dev/site", names.name}};
+  if (!component.empty()) labels["wok.dev/component"] = component;
+  return labels;
+}
+
+json selector(const SiteNames& names, std::string_view component) {
+  return {{"wok.dev/site", names.name}, {"wok.dev/component", component}};
+}
+
+json object_head(std::string_view api_version, std::string_view kind, std::string_view name,
+                 std::string_view ns, const json& labels) {
+  json md = {{"name", name}};
+  if (!ns.empty()) md["namespace"] = ns;
+  md["labels"] = labels;
+  return {{"apiVersion", api_version}, {"kind", kind}, {"metadata", md}};
+}
+
+namespace {
+
+const json& spec_of(const json& site) {
+  static const json empty = json::object();
+  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return empty;
+  return site["spec"];
+}
+
+const json& section(const json& site, const char* key) {
+  static const json empty = json::object();
+  const json& spec = spec_of(site);
+  auto it = spec.find(key);
+  return it != spec.end() && it->is_object() ? *it : empty;
+}
+
+std::string join_path(std::string base, std::string_view rel) {
+  while (rel.starts_with("./")) rel.remove_prefix(2);
+  while (rel.ends_with("/")) rel.remove_suffix(1);
+  if (rel.empty() || rel == ".") return base;
+  return base + "/" + std::string(rel);
+}
+
+json workspace_mount() { return {{"name", "workspace"}, {"mountPath", kWorkspace}}; }
+
+}  // namespace
+
+std::string site_dir(const json& site) {
+  const json& source = section(site, "source");
+  return join_path(kSourceDir, string_at(source.value("git", json::object()), "path"));
+}
+
+std::string served_dir(const json& site) {
+  return join_path(site_dir(site), string_at(section(site, "build"), "output"));
+}
+
+json init_containers(const json& site, const PlatformSettings& settings) {
+  const json git = section(site, "source").value("git", json::object());
+  json fetch = {{"name", "fetch"},
+                {"image", settings.image},
+                {"args", {"fetch", "--url", string_at(git, "url"), "--ref", string_at(git, "ref", "main"),
+                          "--into", kSourceDir}},
+                {"securityContext", container_security()},
+                {"volumeMounts", {workspace_mount()}}};
+  json list = json::array({fetch});
+  const json& build = section(site, "build");
+  if (build.contains("command") && build["command"].is_array()) {
+    json b = {{"name", "build"},
+              {"image", settings.build_image},
+              {"command", build["command"]},
+              {"workingDir", site_dir(site)},
+              {"securityContext", container_security()},
+              {"volumeMounts", {workspace_mount(), {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+    // HOME must be writable for npm, hugo and friends; the root file system is not.
+    json env = json::array({{{"name", "HOME"}, {"value", "/tmp"}}});
+    if (build.contains("env") && build["env"].is_object()) {
+      for (auto it = build["env"].begin(); it != build["env"].end(); ++it) {
+        if (it->is_string()) env.push_back({{"name", it.key()}, {"value", *it}});
+      }
+    }
+    b["env"] = env;
+    list.push_back(b);
+  }
+  return list;
+}
+
+json pod_security(const PlatformSettings& settings) {
+  json s = {{"runAsNonRoot", true}, {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+  if (!settings.openshift_routes) {
+    s["runAsUser"] = 10001;
+    s["runAsGroup"] = 10001;
+    s["fsGroup"] = 10001;
+  }
+  return s;
+}
+
+json container_security() {
+  return {{"allowPrivilegeEscalation", false},
+          {"readOnlyRootFilesystem", true},
+          {"capabilities", {{"drop", {"ALL"}}}}};
+}
+
+json container_resources(const json& site) {
+  const json& r = section(site, "resources");
+  json limits = json::object();
+  for (const char* key : {"cpu", "memory"}) {
+    if (r.contains(key) && r[key].is_string()) limits[key] = r[key];
+  }
+  if (limits.empty()) return nullptr;
+  return {{"limits", limits}, {"requests", limits}};
+}
+
+std::vector<json> storage_claims(const SiteNames& names, const json& site) {
+  std::vector<json> out;
+  const json& spec = spec_of(site);
+  if (!spec.contains("storage") || !spec["storage"].is_array()) return out;
+  for (const json& s : spec["storage"]) {
+    json pvc = object_head("v1", "PersistentVolumeClaim", names.name + "-" + string_at(s, "name"),
+                           names.ns, site_labels(names, ""));
+    pvc["spec"] = {{"accessModes", {"ReadWriteOnce"}},
+                   {"resources", {{"requests", {{"storage", string_at(s, "size", "1Gi")}}}}}};
+    out.push_back(pvc);
+  }
+  return out;
+}
+
+void add_storage_volumes(const SiteNames& names, const json& site, json& volumes) {
+  const json& spec = spec_of(site);
+  if (!spec.contains("storage") || !spec["storage"].is_array()) return;
+  for (const json& s : spec["storage"]) {
+    volumes.push_back({{"name", "storage-" + string_at(s, "name")},
+                       {"persistentVolumeClaim",
+                        {{"claimName", names.name + "-" + string_at(s, "name")}}}});
+  }
+}
+
+void add_storage_mounts(const json& site, json& mounts) {
+  const json& spec = spec_of(site);
+  if (!spec.contains("storage") || !spec["storage"].is_array()) return;
+  for (const json& s : spec["storage"]) {
+    mounts.push_back({{"name", "storage-" + string_at(s, "name")},
+                      {"mountPath", join_path(site_dir(site), string_at(s, "path"))}});
+  }
+}
+
+json deployment(const SiteNames& names, std::string_view component, std::string_view name,
+                int replicas, bool recreate, const json& pod_spec) {
+  json d = object_head("apps/v1", "Deployment", name, names.ns, site_labels(names, component));
+  d["spec"] = {{"replicas", replicas},
+               {"revisionHistoryLimit", 3},
+               {"selector", {{"matchLabels", selector(names, component)}}},
+               {"template",
+                {{"metadata", {{"labels", site_labels(names, component)}}}, {"spec", pod_spec}}}};
+  // ReadWriteOnce volumes cannot be shared by the old and the new pod.
+  if (recreate) d["spec"]["strategy"] = {{"type", "Recreate"}};
+  return d;
+}
+
+json http_probe(std::string_view path) {
+  return {{"httpGet", {{"path", path.empty() ? "/" : path}, {"port", "http"}}},
+          {"periodSeconds", 10}};
+}
+
+}  // namespace wok::render::detail

@@ -1,0 +1,84 @@
+#pragma once
+// Pieces shared by the per-mode renderers: metadata and labels, the pod
+// layout every mode shares (a workspace volume filled by a fetch init
+// container, optional build), volumes for `storage`, and exposure (Service,
+// Ingress or Routes). Inputs are taken as given: a missing field gets its
+// documented default, never an exception.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "render/render.h"
+
+namespace wok::render::detail {
+
+using nlohmann::json;
+
+inline constexpr char kWorkspace[] = "/workspace";         // the emptyDir every pod shares
+inline constexpr char kSourceDir[] = "/workspace/source";  // the fetched repository
+inline constexpr int kHttpPort = 8080;                     // the web container's port
+
+// The names a site's objects are made from.
+struct SiteNames {
+  std::string name;       // metadata.name
+  std::string ns;         // metadata.namespace, or the project's name
+};
+SiteNames site_names(const json& site, const json& project);
+
+// app.kubernetes.io/managed-by: wok, app.kubernetes.io/name, wok.dev/site and,
+// when `component` is not empty, wok.dev/component.
+json site_labels(const SiteNames& names, std::string_view component);
+// What a Deployment or Service selects: wok.dev/site and wok.dev/component.
+json selector(const SiteNames& names, std::string_view component);
+
+// {apiVersion, kind, metadata: {name, namespace (if any), labels}}.
+json object_head(std::string_view api_version, std::string_view kind, std::string_view name,
+                 std::string_view ns, const json& labels);
+
+// The directory inside kSourceDir the site lives in (spec.source.git.path).
+std::string site_dir(const json& site);
+// The directory the web container serves: the build output, or site_dir.
+std::string served_dir(const json& site);
+
+// Init containers: fetch the source (the wok image), then build when
+// spec.build is set (settings.build_image).
+json init_containers(const json& site, const PlatformSettings& settings);
+
+// Pod securityContext: non-root; a fixed uid except on OpenShift.
+json pod_security(const PlatformSettings& settings);
+// Container securityContext: no privilege, read-only root, no capabilities.
+json container_security();
+
+// spec.resources -> {limits, requests} (requests = limits), or null.
+json container_resources(const json& site);
+
+// spec.storage: one PVC per entry ("SITE-NAME"), and the volumes/mounts
+// that put them at their paths inside the source.
+std::vector<json> storage_claims(const SiteNames& names, const json& site);
+void add_storage_volumes(const SiteNames& names, const json& site, json& volumes);
+void add_storage_mounts(const json& site, json& mounts);
+
+// A Deployment of one pod template.
+json deployment(const SiteNames& names, std::string_view component, std::string_view name,
+                int replicas, bool recreate, const json& pod_spec);
+// A ClusterIP Service: port 80 -> the pod's "http" port.
+json service(const SiteNames& names, std::string_view component, std::string_view name);
+// An Ingress, or one Route per host on OpenShift, for spec.hosts -> service.
+std::vector<json> exposure(const SiteNames& names, const json& site, std::string_view service,
+                           const PlatformSettings& settings);
+// An httpGet probe on the "http" port.
+json http_probe(std::string_view path);
+
+std::string string_at(const json& object, std::string_view key, std::string_view fallback = {});
+int int_at(const json& object, std::string_view key, int fallback);
+
+// The modes.
+std::vector<json> render_static(const SiteNames& names, const json& site,
+                                const PlatformSettings& settings);
+std::vector<json> render_php(const SiteNames& names, const json& site,
+                             const PlatformSettings& settings);
+std::vector<json> render_app(const SiteNames& names, const json& site,
+                             const PlatformSettings& settings);
+
+}  // namespace wok::render::detail

@@ -1,0 +1,102 @@
+// Site `php`: php-fpm and the wok router in one pod, FastCGI over a unix
+// socket in a shared emptyDir; `storage` on PVCs mounted inside the code.
+#include "render/parts.h"
+
+namespace wok::render::detail {
+namespace {
+
+constexpr char kSocketDir[] = "/run/wok";
+constexpr char kSocket[] = "/run/wok/php-fpm.sock";
+
+const json& php_section(const json& site) {
+  static const json empty = json::object();
+  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return empty;
+  auto it = site["spec"].find("php");
+  return it != site["spec"].end() && it->is_object() ? *it : empty;
+}
+
+// php-fpm in the foreground, logging to stderr, no pid file: it runs as a
+// non-root user on a read-only root file system.
+std::string fpm_config(const json& php) {
+  std::string c =
+      "[global]\n"
+      "error_log = /proc/self/fd/2\n"
+      "daemonize = no\n"
+      "\n"
+      "[www]\n"
+      "listen = " + std::string(kSocket) + "\n"
+      "listen.mode = 0666\n"
+      "pm = dynamic\n"
+      "pm.max_children = 8\n"
+      "pm.start_servers = 2\n"
+      "pm.min_spare_servers = 1\n"
+      "pm.max_spare_servers = 3\n"
+      "clear_env = no\n"
+      "catch_workers_output = yes\n"
+      "decorate_workers_output = no\n";
+  if (php.contains("ini") && php["ini"].is_object()) {
+    for (auto it = php["ini"].begin(); it != php["ini"].end(); ++it) {
+      if (it->is_string()) c += "php_value[" + it.key() + "] = " + it->get<std::string>() + "\n";
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<json> render_php(const SiteNames& names, const json& site,
+                             const PlatformSettings& settings) {
+  const json& php = php_section(site);
+  std::string docroot = site_dir(site);
+  if (std::string d = string_at(php, "docroot"); !d.empty() && d != ".") docroot += "/" + d;
+
+  json config = object_head("v1", "ConfigMap", names.name + "-php", names.ns,
+                            site_labels(names, "web"));
+  config["data"] = {{"php-fpm.conf", fpm_config(php)}};
+
+  json code_mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}},
+                                  {{"name", "socket"}, {"mountPath", kSocketDir}}});
+  add_storage_mounts(site, code_mounts);
+  json fpm_mounts = code_mounts;
+  fpm_mounts.push_back({{"name", "php-config"}, {"mountPath", "/etc/wok"}, {"readOnly", true}});
+  fpm_mounts.push_back({{"name", "tmp"}, {"mountPath", "/tmp"}});
+
+  json fpm = {{"name", "php"},
+              {"image", settings.php_image},
+              {"command", {"php-fpm", "--nodaemonize", "--fpm-config", "/etc/wok/php-fpm.conf"}},
+              {"workingDir", docroot},
+              {"securityContext", container_security()},
+              {"volumeMounts", fpm_mounts}};
+  json web = {{"name", "web"},
+              {"image", settings.image},
+              {"args", {"serve", "--root", docroot, "--listen", "0.0.0.0:8080", "--fastcgi",
+                        std::string("unix:") + kSocket, "--front-controller",
+                        string_at(php, "frontController", "index.php")}},
+              {"ports", {{{"name", "http"}, {"containerPort", kHttpPort}}}},
+              {"readinessProbe", http_probe("/")},
+              {"securityContext", container_security()},
+              {"volumeMounts", code_mounts}};
+  if (json r = container_resources(site); !r.is_null()) fpm["resources"] = r;
+
+  json volumes = json::array({{{"name", "workspace"}, {"emptyDir", json::object()}},
+                              {{"name", "socket"}, {"emptyDir", json::object()}},
+                              {{"name", "tmp"}, {"emptyDir", json::object()}},
+                              {{"name", "php-config"},
+                               {"configMap", {{"name", names.name + "-php"}}}}});
+  add_storage_volumes(names, site, volumes);
+  json pod = {{"securityContext", pod_security(settings)},
+              {"automountServiceAccountToken", false},
+              {"initContainers", init_containers(site, settings)},
+              {"containers", {fpm, web}},
+              {"volumes", volumes}};
+
+  std::vector<json> claims = storage_claims(names, site);
+  std::vector<json> out = {config};
+  out.insert(out.end(), claims.begin(), claims.end());
+  out.push_back(deployment(names, "web", names.name, 1, !claims.empty(), pod));
+  out.push_back(service(names, "web", names.name));
+  for (json& e : exposure(names, site, names.name, settings)) out.push_back(std::move(e));
+  return out;
+}
+
+}  // namespace wok::render::detail

@@ -1,0 +1,18 @@
+// render_site: the mode decides; every object gets the site's namespace and labels.
+#include "render/parts.h"
+
+namespace wok::render {
+
+std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
+                                        const PlatformSettings& settings) {
+  detail::SiteNames names = detail::site_names(site, project);
+  std::string mode = "static";
+  if (site.is_object() && site.contains("spec") && site["spec"].is_object()) {
+    mode = detail::string_at(site["spec"], "mode", "static");
+  }
+  if (mode == "php") return detail::render_php(names, site, settings);
+  if (mode == "app") return detail::render_app(names, site, settings);
+  return detail::render_static(names, site, settings);
+}
+
+}  // namespace wok::render

@@ -1,0 +1,60 @@
+#pragma once
+// One loop's view of the upstreams it talks to: idle keep-alive
+// connections, requests in flight (least-connections) and passive health.
+// Kept in the loop's local storage and keyed by address, so it survives
+// route table swaps; only that loop's thread touches it: no locks.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/loop.h"
+#include "router/upstream_pool.h"
+
+namespace wok::router {
+
+class LoopUpstreams {
+ public:
+  explicit LoopUpstreams(http::Loop& loop) : loop_(loop) {}
+  ~LoopUpstreams();  // closes idle connections
+  LoopUpstreams(const LoopUpstreams&) = delete;
+  LoopUpstreams& operator=(const LoopUpstreams&) = delete;
+
+  static LoopUpstreams& of(http::Loop& loop);
+
+  // Index of the upstream to try next, skipping those already tried and
+  // those ejected (unless every candidate is ejected: then the one whose
+  // ejection ends first); -1 when all were tried.
+  int pick(const UpstreamPool& pool, const std::vector<bool>& tried);
+
+  // An idle connection to address, or -1.
+  int take_idle(const UpstreamAddress& address);
+  // Keeps fd (a connection that finished a response cleanly) for reuse.
+  void put_idle(const UpstreamAddress& address, int fd, const UpstreamOptions& options);
+
+  void begin_request(const UpstreamAddress& address) { ++state(address).active; }
+  void end_request(const UpstreamAddress& address) { --state(address).active; }
+  void report_success(const UpstreamAddress& address) { state(address).fails = 0; }
+  void report_failure(const UpstreamAddress& address, const UpstreamOptions& options);
+  bool ejected(const UpstreamAddress& address);
+
+ private:
+  struct Idle {
+    int fd;
+    uint64_t token;
+    int64_t since_ms;
+  };
+  struct State {
+    int active = 0;
+    int fails = 0;
+    int64_t ejected_until_ms = 0;
+    std::vector<Idle> idle;
+  };
+  State& state(const UpstreamAddress& address) { return states_[address.key()]; }
+  void drop_idle(const std::string& key, int fd);
+
+  http::Loop& loop_;
+  std::unordered_map<std::string, State> states_;
+};
+
+}  // namespace wok::router

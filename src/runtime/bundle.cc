@@ -1,0 +1,202 @@
+#include "runtime/bundle.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+namespace wok::runtime {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::vector<std::string>& default_base_dirs() {
+  static const std::vector<std::string> dirs = {
+      "/usr",           "/lib",           "/lib64",         "/bin",
+      "/sbin",          "/etc/php",       "/etc/ssl/certs", "/etc/ssl/openssl.cnf",
+      "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime",
+  };
+  return dirs;
+}
+
+namespace {
+
+// The files of the sandbox's /etc: only its own user, never the host's.
+const char* kEtcFiles[] = {"passwd", "group", "hosts", "resolv.conf", "nsswitch.conf"};
+
+json bind_mount(const std::string& src, const std::string& dst, bool ro) {
+  json options = {"rbind", "nosuid", "nodev"};
+  options.push_back(ro ? "ro" : "rw");
+  return {{"destination", dst}, {"type", "bind"}, {"source", src}, {"options", options}};
+}
+
+json kernel_mounts(const InstanceSpec& spec) {
+  return json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "nodev", "mode=1777",
+                    "size=" + std::to_string(spec.resources.tmp_bytes)}}},
+  });
+}
+
+json process(const InstanceSpec& spec, uint32_t uid, const RootFs& root) {
+  std::vector<std::string> args = spec.command.empty() ? root.args : spec.command;
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/tmp"}};
+  for (const auto& kv : root.env) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  if (spec.port) env["PORT"] = std::to_string(spec.port);
+  json env_list = json::array();
+  for (const auto& [k, v] : env) env_list.push_back(k + "=" + v);
+  std::string cwd = !spec.workdir.empty() ? spec.workdir : !root.cwd.empty() ? root.cwd : "/";
+  // No capabilities at all: the workload runs as a plain user, and
+  // noNewPrivileges keeps setuid binaries of the host's /usr from changing that.
+  json none = json::array();
+  return {{"terminal", false},
+          {"user", {{"uid", uid}, {"gid", uid}}},
+          {"args", args},
+          {"env", env_list},
+          {"cwd", cwd},
+          {"capabilities",
+           {{"bounding", none}, {"effective", none}, {"inheritable", none},
+            {"permitted", none}, {"ambient", none}}},
+          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 4096}, {"soft", 4096}}}},
+          {"noNewPrivileges", true}};
+}
+
+json resources(const Resources& r) {
+  json out = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
+  if (r.memory_bytes > 0) out["memory"] = {{"limit", r.memory_bytes}};
+  if (r.cpu_millis > 0) {
+    const int64_t period = 100000;
+    out["cpu"] = {{"quota", std::max<int64_t>(1000, r.cpu_millis * period / 1000)},
+                  {"period", period}};
+  }
+  if (r.pids > 0) out["pids"] = {{"limit", r.pids}};
+  return out;
+}
+
+std::string write_file(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  out.close();
+  return out ? "" : "cannot write " + path.string();
+}
+
+std::string etc_content(const std::string& name, const InstanceSpec& spec, uint32_t uid) {
+  std::string u = std::to_string(uid);
+  if (name == "passwd") return "sandbox:x:" + u + ":" + u + ":sandbox:/tmp:/usr/sbin/nologin\n";
+  if (name == "group") return "sandbox:x:" + u + ":\n";
+  if (name == "hosts") return "127.0.0.1\tlocalhost " + spec.id.substr(0, 63) + "\n::1\tlocalhost\n";
+  if (name == "nsswitch.conf") return "passwd: files\ngroup: files\nhosts: files dns\n";
+  // resolv.conf: only loopback exists inside today; keep the host's name
+  // servers so a future network attachment needs no new file.
+  std::ifstream host("/etc/resolv.conf");
+  std::string line, out;
+  while (std::getline(host, line))
+    if (line.rfind("nameserver", 0) == 0 || line.rfind("search", 0) == 0) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
+                const InstancePaths& paths, const std::vector<std::string>& base_dirs) {
+  json mounts = kernel_mounts(spec);
+  if (root.base_image) {
+    for (const auto& dir : base_dirs) {
+      std::error_code ec;
+      auto st = fs::symlink_status(dir, ec);
+      if (ec || !fs::exists(st) || fs::is_symlink(st)) continue;  // symlinks are recreated
+      mounts.push_back(bind_mount(dir, dir, true));
+    }
+  }
+  for (const char* name : kEtcFiles)
+    mounts.push_back(bind_mount((paths.etc() / name).string(), std::string("/etc/") + name, true));
+  mounts.push_back(bind_mount(paths.files().string(), "/etc/wok", true));
+  mounts.push_back(bind_mount(paths.run().string(), "/run/wok", false));
+  for (const auto& v : spec.volumes) mounts.push_back(bind_mount(v.host_path, v.container_path, v.read_only));
+
+  json annotations = {{"wok.dev/project", spec.project}};
+  for (const auto& [k, v] : spec.labels) annotations["wok.dev/label." + k] = v;
+
+  return {
+      {"ociVersion", "1.0.2"},
+      {"process", process(spec, uid, root)},
+      {"root", {{"path", root.path.string()}, {"readonly", true}}},
+      {"hostname", spec.id.substr(0, 63)},
+      {"mounts", mounts},
+      {"annotations", annotations},
+      {"linux",
+       {{"namespaces",
+         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
+          {{"type", "mount"}}}},
+        // Relative: under the cgroup of the wok process itself.
+        {"cgroupsPath", "wok/" + spec.id},
+        {"resources", resources(spec.resources)},
+        {"maskedPaths",
+         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+          "/proc/scsi"}},
+        {"readonlyPaths",
+         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+  };
+}
+
+std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
+                         const InstancePaths& paths, const std::vector<std::string>& base_dirs) {
+  std::error_code ec;
+  for (const auto& d : {paths.bundle(), paths.etc(), paths.files(), paths.run()}) {
+    fs::create_directories(d, ec);
+    if (ec) return "cannot create " + d.string() + ": " + ec.message();
+  }
+  // The sandbox user owns its socket directory and writable volumes.
+  if (::chown(paths.run().c_str(), uid, uid) != 0)
+    return "cannot chown " + paths.run().string() + " to uid " + std::to_string(uid);
+  for (const auto& v : spec.volumes) {
+    if (!fs::is_directory(v.host_path) && !fs::is_regular_file(v.host_path))
+      return "volume " + v.container_path + ": host path " + v.host_path + " does not exist";
+    if (!v.read_only && ::chown(v.host_path.c_str(), uid, uid) != 0)
+      return "cannot chown volume " + v.host_path + " to uid " + std::to_string(uid);
+  }
+  if (root.base_image) {
+    // An empty root with mount points; the binds bring the host's system dirs.
+    fs::create_directories(root.path / "etc", ec);
+    for (const auto& dir : base_dirs) {
+      auto st = fs::symlink_status(dir, ec);
+      if (ec || !fs::is_symlink(st)) continue;
+      fs::path link = root.path / fs::path(dir).relative_path();
+      fs::create_directories(link.parent_path(), ec);
+      if (!fs::is_symlink(fs::symlink_status(link, ec)))
+        fs::create_symlink(fs::read_symlink(dir), link, ec);
+      if (ec) return "cannot create " + link.string() + ": " + ec.message();
+    }
+  }
+  for (const char* name : kEtcFiles)
+    if (auto err = write_file(paths.etc() / name, etc_content(name, spec, uid)); !err.empty())
+      return err;
+  fs::remove_all(paths.files(), ec);
+  fs::create_directories(paths.files(), ec);
+  for (const auto& [name, content] : spec.files) {
+    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
+      return "file name \"" + name + "\" must be a plain name";
+    if (auto err = write_file(paths.files() / name, content); !err.empty()) return err;
+  }
+  json config = oci_config(spec, uid, root, paths, base_dirs);
+  return write_file(paths.bundle() / "config.json", config.dump(2));
+}
+
+}  // namespace wok::runtime

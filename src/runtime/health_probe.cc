@@ -1,0 +1,76 @@
+#include "runtime/health_probe.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/netns.h"
+
+namespace wok::runtime {
+
+int parse_status_line(const std::string& head) {
+  if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12 || head[8] != ' ') return 0;
+  int code = 0;
+  for (int i = 9; i < 12; ++i) {
+    if (head[i] < '0' || head[i] > '9') return 0;
+    code = code * 10 + (head[i] - '0');
+  }
+  return code;
+}
+
+ProbeResult probe_http(int pid, uint16_t port, const std::string& path,
+                       std::chrono::milliseconds timeout) {
+  ProbeResult result;
+  int fd = connect_in_netns(pid, port, timeout);
+  if (fd < 0) {
+    result.error = std::string("connect: ") + std::strerror(errno);
+    return result;
+  }
+  if (path.empty()) {
+    ::close(fd);
+    result.ok = true;
+    return result;
+  }
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\nUser-Agent: wok-probe\r\n\r\n";
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t sent = 0;
+  std::string head;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.error = "timed out";
+      break;
+    }
+    bool sending = sent < req.size();
+    pollfd p{fd, static_cast<short>(sending ? POLLOUT : POLLIN), 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    if (sending) {
+      ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN) {
+        result.error = std::string("send: ") + std::strerror(errno);
+        break;
+      }
+      if (n > 0) sent += n;
+      continue;
+    }
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) head.append(buf, n);
+    if ((n == 0 || head.size() >= 12) || (n < 0 && errno != EAGAIN)) {
+      result.status = parse_status_line(head);
+      result.ok = result.status >= 200 && result.status < 400;
+      if (!result.ok)
+        result.error = result.status ? "status " + std::to_string(result.status)
+                                     : "no HTTP response";
+      break;
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+}  // namespace wok::runtime

@@ -1,0 +1,33 @@
+#pragma once
+// php mode: one php-fpm master per site instance, in the sandbox, on the base
+// image (the host's php8.2-fpm), listening on a unix socket in /run/wok.
+// On the host the socket is Runtime::run_dir(id) / kPhpSocketName; the
+// router's FastCGI handler connects there and must send SCRIPT_FILENAME as
+// the path *inside* the sandbox (under PhpPool::docroot).
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "runtime/instance.h"
+
+namespace wok::runtime {
+
+inline constexpr const char* kPhpSocketName = "php.sock";
+
+struct PhpPool {
+  std::string docroot;                     // inside the sandbox, e.g. /srv/site/public
+  std::map<std::string, std::string> ini;  // spec.php.ini -> php_admin_value (not overridable)
+  std::string pm = "ondemand";             // or "dynamic", "static"
+  int max_children = 5;
+  std::chrono::seconds request_timeout{60};
+  std::string binary = "php-fpm8.2";
+};
+
+// php-fpm.conf: global section + one pool. "" in `error` when fine, else why
+// (an ini key or value that would break the file).
+std::string php_fpm_config(const PhpPool& pool, std::string* error);
+
+// Sets spec->command and spec->files["php-fpm.conf"]; false with `error`.
+bool configure_php_fpm(const PhpPool& pool, InstanceSpec* spec, std::string* error);
+
+}  // namespace wok::runtime

@@ -1,0 +1,128 @@
+// The operator against the scripted API: convergence, ownership, no
+// duplicate or repeated writes, pruning, host conflicts.
+#include "kube/operator_fixture.h"
+
+namespace wok::kube::testing {
+namespace {
+
+const std::string kApps = "/apis/apps/v1";
+
+TEST_F(OperatorTest, ConvergesWithLabelsAndOwnersThenWritesNothing) {
+  api_.create(kProjects, project("team-a"));
+  json www = api_.create(sites_path("team-a"),
+                         site("team-a", "www", {"web", "worker"}, {"www.team-a.test"}));
+  Operator& op = start_operator();
+
+  ASSERT_TRUE(eventually([&] {
+    return deployment("team-a", "www-web") && deployment("team-a", "www-worker") &&
+           ingress("team-a", "www") && api_.get("/api/v1/namespaces/team-a");
+  }));
+  auto web = *deployment("team-a", "www-web");
+  EXPECT_EQ(web["metadata"]["labels"]["app.kubernetes.io/managed-by"], "wok");
+  EXPECT_EQ(web["metadata"]["labels"]["wok.dev/site"], "www");
+  EXPECT_EQ(web["metadata"]["labels"]["wok.dev/component"], "web");  // the render's own label kept
+  ASSERT_EQ(web["metadata"]["ownerReferences"].size(), 1u);
+  const json& owner = web["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["kind"], "Site");
+  EXPECT_EQ(owner["name"], "www");
+  EXPECT_EQ(owner["uid"], www["metadata"]["uid"]);
+  EXPECT_EQ(owner["controller"], true);
+
+  auto ns = *api_.get("/api/v1/namespaces/team-a");
+  EXPECT_EQ(ns["metadata"]["labels"]["wok.dev/project"], "team-a");
+  EXPECT_FALSE(ns["metadata"].contains("ownerReferences"));  // deleting a Project keeps the data
+  auto quota = *api_.get("/api/v1/namespaces/team-a/resourcequotas/wok-quota");
+  EXPECT_EQ(quota["metadata"]["ownerReferences"][0]["kind"], "Project");
+
+  // Not ready until the cluster's controllers report; then Ready.
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "Progressing"; }));
+  mark_serving("team-a");
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "Ready"; }));
+  auto status = (*get_site("team-a", "www"))["status"];
+  EXPECT_EQ(status["observedGeneration"], 1);
+  EXPECT_EQ(status["urls"][0], "http://www.team-a.test/");
+
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+  // Each object was applied once: status changes of owned objects re-run
+  // the reconciler, which finds nothing to do.
+  EXPECT_EQ(api_.count("PATCH", "/deployments/www-web?"), 1);
+  EXPECT_EQ(api_.count("PATCH", "/deployments/www-worker?"), 1);
+  EXPECT_EQ(api_.count("PATCH", "/ingresses/www?"), 1);
+  EXPECT_EQ(api_.count("PATCH", "/namespaces/team-a?"), 1);
+  EXPECT_EQ(api_.list("/apis/apps/v1/deployments").size(), 2u);
+  EXPECT_TRUE(op.synced());
+  EXPECT_TRUE(op.ready());
+  EXPECT_NE(op.metrics().find("wok_operator_applies_total 7"), std::string::npos) << op.metrics();
+}
+
+TEST_F(OperatorTest, PrunesWhatANewRevisionNoLongerRenders) {
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), site("team-a", "www", {"web", "worker"}, {"www.team-a.test"}));
+  start_operator();
+  ASSERT_TRUE(eventually([&] {
+    return deployment("team-a", "www-worker") && ingress("team-a", "www") &&
+           api_.get("/api/v1/namespaces/team-a/resourcequotas/wok-quota");
+  }));
+
+  // Drop a component: its Deployment and Service go, the rest stays.
+  api_.update(sites_path("team-a") + "/www", site("team-a", "www", {"web"}, {"www.team-a.test"}));
+  ASSERT_TRUE(eventually([&] { return !deployment("team-a", "www-worker"); }));
+  EXPECT_TRUE(eventually([&] { return !api_.get("/api/v1/namespaces/team-a/services/www-worker"); }));
+  EXPECT_TRUE(deployment("team-a", "www-web"));
+  EXPECT_TRUE(ingress("team-a", "www"));
+
+  // Drop the hosts: the Ingress goes.
+  api_.update(sites_path("team-a") + "/www", site("team-a", "www", {"web"}, json::array()));
+  ASSERT_TRUE(eventually([&] { return !ingress("team-a", "www"); }));
+  EXPECT_TRUE(deployment("team-a", "www-web"));
+
+  // Objects wok does not manage are left alone, even with a matching name pattern.
+  api_.create(kApps + "/namespaces/team-a/deployments",
+              {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+               {"metadata", {{"name", "www-handmade"}, {"labels", {{"wok.dev/site", "www"}}}}}});
+  // Delete the site: everything it owned goes.
+  api_.remove(sites_path("team-a") + "/www");
+  ASSERT_TRUE(eventually([&] { return !deployment("team-a", "www-web"); }));
+  EXPECT_TRUE(eventually([&] { return !api_.get("/api/v1/namespaces/team-a/services/www-web"); }));
+  EXPECT_TRUE(deployment("team-a", "www-handmade"));
+  EXPECT_TRUE(api_.get("/api/v1/namespaces/team-a"));  // namespaces are never pruned
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+}
+
+TEST_F(OperatorTest, RefusesAHostAnotherSiteClaimed) {
+  api_.create(kProjects, project("team-a"));
+  api_.create(kProjects, project("team-b"));
+  api_.create(sites_path("team-a"), site("team-a", "www", {"web"}, {"shared.test"}));
+  api_.create(sites_path("team-b"), site("team-b", "copy", {"web"}, {"other.test", "shared.test"}));
+  start_operator();
+
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-b", "copy") == "HostConflict"; }));
+  ASSERT_TRUE(eventually([&] { return ingress("team-a", "www").has_value(); }));
+  auto status = (*get_site("team-b", "copy"))["status"];
+  EXPECT_EQ(status["lastError"], "host shared.test is claimed by site team-a/www");
+  EXPECT_TRUE(deployment("team-b", "copy-web"));  // the rest of the site runs
+  EXPECT_FALSE(ingress("team-b", "copy"));        // but serves no host
+  EXPECT_NE(ready_reason("team-a", "www"), "HostConflict");
+
+  // The first claimant goes away: the other site gets its hosts.
+  api_.remove(sites_path("team-a") + "/www");
+  ASSERT_TRUE(eventually([&] { return ingress("team-b", "copy").has_value(); }));
+  EXPECT_TRUE(eventually([&] { return ready_reason("team-b", "copy") == "Progressing"; }));
+  for (const auto& c : (*get_site("team-b", "copy"))["status"]["conditions"]) {
+    if (c["type"] == "HostConflict") {
+      EXPECT_EQ(c["status"], "False");
+    }
+  }
+}
+
+TEST_F(OperatorTest, ReportsAMissingProjectWithoutApplying) {
+  api_.create(sites_path("ghost"), site("ghost", "www", {"web"}, {"www.ghost.test"}));
+  start_operator();
+  ASSERT_TRUE(eventually([&] { return ready_reason("ghost", "www") == "ProjectNotFound"; }));
+  EXPECT_FALSE(deployment("ghost", "www-web"));
+  api_.create(kProjects, project("ghost"));
+  EXPECT_TRUE(eventually([&] { return deployment("ghost", "www-web").has_value(); }));
+}
+
+}  // namespace
+}  // namespace wok::kube::testing

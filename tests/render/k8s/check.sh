@@ -1,0 +1,54 @@
+#!/bin/sh
+# The schema checks CTest runs (tests/CMakeLists.txt):
+#   check.sh rendered WOK   every mode, Ingress and OpenShift, through validate.js
+#   check.sh crds WOK       `wok crds` plus the examples and cases validated against it
+#   check.sh invalid WOK    each file of invalid/ must be refused
+#   check.sh helm           helm lint and helm template on deploy/helm/wok, validated
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+CHART=$ROOT/deploy/helm/wok
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+if [ ! -d "$HERE/node_modules/kubernetes-models" ]; then
+  echo "error: $HERE/node_modules is missing: run scripts/npm-install.sh tests/render/k8s (make test does; the npm registry must be reachable the first time)" >&2
+  exit 1
+fi
+validate() { node "$HERE/validate.js" "$@"; }
+
+case "$1" in
+  rendered)
+    for c in "$ROOT"/tests/render/cases/*.yaml; do
+      "$2" render -f "$c" > "$OUT/$(basename "$c" .yaml).yaml"
+      "$2" render --openshift --ingress-namespace openshift-ingress -f "$c" -o json > "$OUT/$(basename "$c" .yaml)-openshift.json"
+    done
+    validate "$OUT"/*
+    ;;
+  crds)
+    "$2" crds > "$OUT/crds.yaml"
+    validate "$OUT/crds.yaml" "$ROOT"/examples/*.yaml "$ROOT"/tests/render/cases/*.yaml
+    ;;
+  invalid)
+    "$2" crds > "$OUT/crds.yaml"
+    for f in "$HERE"/invalid/*.yaml; do
+      if validate "$OUT/crds.yaml" "$f" > "$OUT/log" 2>&1; then
+        echo "FAIL: $f was accepted" >&2
+        exit 1
+      fi
+      grep INVALID "$OUT/log"
+    done
+    ;;
+  helm)
+    python3 "$HERE/helm.py" lint --strict "$CHART"
+    python3 "$HERE/helm.py" lint --strict "$CHART" --set platform.openshift=true
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system --include-crds > "$OUT/default.yaml"
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system --include-crds \
+      --set platform.openshift=true --set platform.ingressNamespace=openshift-ingress > "$OUT/openshift.yaml"
+    grep -q -- "--openshift" "$OUT/openshift.yaml"
+    validate "$OUT/default.yaml" "$OUT/openshift.yaml"
+    ;;
+  *)
+    echo "usage: check.sh rendered|crds|invalid WOK, or check.sh helm" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,197 @@
+// Properties of the render layer that hold for any input: labels, names,
+// tolerance of partial input, and the CRDs sharing the validator's model.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "api/schema.h"
+#include "api/validation.h"
+#include "render/render.h"
+
+namespace {
+
+using nlohmann::json;
+using wok::render::PlatformSettings;
+
+json static_site() {
+  return json::parse(R"({"apiVersion":"wok.dev/v1alpha1","kind":"Site",
+    "metadata":{"name":"www","namespace":"team-a"},
+    "spec":{"mode":"static","hosts":["www.team-a.example.org","*.team-a.example.org"],
+            "source":{"git":{"url":"https://example.org/www.git"}}}})");
+}
+
+const json* find(const std::vector<json>& objects, const std::string& kind,
+                 const std::string& name) {
+  for (const json& o : objects) {
+    if (o["kind"] == kind && o["metadata"]["name"] == name) return &o;
+  }
+  return nullptr;
+}
+
+TEST(RenderSite, EveryObjectIsLabelledAndNamespaced) {
+  for (const char* mode : {"static", "php", "app"}) {
+    json site = static_site();
+    site["spec"]["mode"] = mode;
+    site["spec"]["app"] = {{"components", {{{"name", "web"}, {"image", "x:1"}, {"port", 80}}}}};
+    auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+    ASSERT_FALSE(objects.empty()) << mode;
+    for (const json& o : objects) {
+      EXPECT_EQ(o["metadata"]["labels"]["app.kubernetes.io/managed-by"], "wok") << o.dump();
+      EXPECT_EQ(o["metadata"]["labels"]["wok.dev/site"], "www") << o.dump();
+      EXPECT_EQ(o["metadata"]["namespace"], "team-a") << o.dump();
+    }
+  }
+}
+
+TEST(RenderSite, NamespaceComesFromTheProjectWhenTheSiteHasNone) {
+  json site = static_site();
+  site["metadata"].erase("namespace");
+  json project = {{"metadata", {{"name", "team-z"}}}};
+  for (const json& o : wok::render::render_site(site, project, PlatformSettings{})) {
+    EXPECT_EQ(o["metadata"]["namespace"], "team-z");
+  }
+}
+
+TEST(RenderSite, IngressOrRoutesPerPlatform) {
+  PlatformSettings settings;
+  settings.ingress_class = "traefik";
+  auto objects = wok::render::render_site(static_site(), json(), settings);
+  const json* ingress = find(objects, "Ingress", "www");
+  ASSERT_NE(ingress, nullptr);
+  EXPECT_EQ(ingress->at("spec")["ingressClassName"], "traefik");
+  EXPECT_EQ(ingress->at("spec")["rules"].size(), 2u);
+
+  settings.openshift_routes = true;
+  objects = wok::render::render_site(static_site(), json(), settings);
+  EXPECT_EQ(find(objects, "Ingress", "www"), nullptr);
+  const json* first = find(objects, "Route", "www");
+  const json* wildcard = find(objects, "Route", "www-2");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(wildcard, nullptr);
+  EXPECT_EQ(first->at("spec")["host"], "www.team-a.example.org");
+  EXPECT_EQ(wildcard->at("spec")["host"], "wildcard.team-a.example.org");
+  EXPECT_EQ(wildcard->at("spec")["wildcardPolicy"], "Subdomain");
+  // OpenShift's restricted SCC picks the uid.
+  const json* d = find(objects, "Deployment", "www");
+  ASSERT_NE(d, nullptr);
+  EXPECT_FALSE(d->at("spec")["template"]["spec"]["securityContext"].contains("runAsUser"));
+}
+
+TEST(RenderSite, AutoscaledComponentLeavesReplicasToTheHpa) {
+  json site = static_site();
+  site["spec"]["mode"] = "app";
+  site["spec"]["app"] = json::parse(R"({"components":[
+      {"name":"web","image":"x:1","port":8000,"replicas":3},
+      {"name":"worker","command":["run"],"replicas":2}],
+    "autoscale":{"maxReplicas":5}})");
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json* web = find(objects, "Deployment", "www-web");
+  const json* worker = find(objects, "Deployment", "www-worker");
+  ASSERT_NE(web, nullptr);
+  ASSERT_NE(worker, nullptr);
+  EXPECT_FALSE(web->at("spec").contains("replicas"));
+  EXPECT_EQ(worker->at("spec")["replicas"], 2);
+  ASSERT_NE(find(objects, "HorizontalPodAutoscaler", "www-web"), nullptr);
+  EXPECT_EQ(find(objects, "Service", "www-worker"), nullptr);  // no port, no Service
+  // The worker runs from the source: it gets the fetch init container.
+  EXPECT_EQ(worker->at("spec")["template"]["spec"]["initContainers"][0]["name"], "fetch");
+}
+
+// Whatever the JSON, render answers something and never throws: the
+// operator calls it on objects it has not validated itself.
+TEST(RenderSite, ToleratesPartialAndWrongInput) {
+  for (const char* text :
+       {"42", "null", "{}", R"({"spec":7})", R"({"metadata":{"name":"x"},"spec":{"mode":"app"}})",
+        R"({"metadata":{"name":"x"},"spec":{"mode":"app","app":{"components":[1,{"name":"w","port":"80"}]}}})",
+        R"({"metadata":{"name":"x"},"spec":{"mode":"php","php":[],"storage":{"a":1}}})",
+        R"({"metadata":[],"spec":{"hosts":"x","source":{"git":3},"build":{"command":"make"}}})"}) {
+    json site = json::parse(text);
+    EXPECT_NO_THROW(wok::render::render_site(site, json(), PlatformSettings{})) << text;
+    EXPECT_NO_THROW(wok::render::render_project(site, PlatformSettings{})) << text;
+  }
+}
+
+TEST(RenderProject, QuotaAndIsolation) {
+  json project = json::parse(R"({"metadata":{"name":"team-a"},
+    "spec":{"hosts":["*.a.org"],"quota":{"sites":3,"memory":"4Gi"},
+            "members":[{"user":"alice","role":"developer"}]}})");
+  PlatformSettings settings;
+  settings.ingress_namespace = "openshift-ingress";
+  auto objects = wok::render::render_project(project, settings);
+  const json* ns = find(objects, "Namespace", "team-a");
+  ASSERT_NE(ns, nullptr);
+  EXPECT_EQ(ns->at("metadata")["annotations"]["wok.dev/hosts"], "*.a.org");
+  const json* quota = find(objects, "ResourceQuota", "wok-quota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ(quota->at("spec")["hard"]["limits.memory"], "4Gi");
+  EXPECT_EQ(quota->at("spec")["hard"]["count/sites.wok.dev"], "3");
+  const json* binding = find(objects, "RoleBinding", "wok-alice");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_EQ(binding->at("roleRef")["name"], "wok-developer");
+  const json* policy = find(objects, "NetworkPolicy", "wok-isolate-project");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_NE(policy->dump().find("openshift-ingress"), std::string::npos);
+  // No quota at all: no ResourceQuota.
+  project["spec"].erase("quota");
+  EXPECT_EQ(find(wok::render::render_project(project, settings), "ResourceQuota", "wok-quota"),
+            nullptr);
+}
+
+// Every node of a structural schema has a type (or preserves unknown fields
+// with a type), and every object lists its properties.
+void expect_structural(const json& s, const std::string& path) {
+  ASSERT_TRUE(s.contains("type")) << path << " has no type";
+  if (s["type"] == "object" && s.contains("properties")) {
+    for (auto it = s["properties"].begin(); it != s["properties"].end(); ++it) {
+      expect_structural(*it, path + "." + it.key());
+    }
+  }
+  if (s["type"] == "array") {
+    ASSERT_TRUE(s.contains("items")) << path;
+    expect_structural(s["items"], path + "[]");
+  }
+}
+
+TEST(Crds, StructuralSchemasWithStatusColumnsAndShortNames) {
+  auto crds = wok::render::custom_resource_definitions();
+  ASSERT_EQ(crds.size(), 2u);
+  const json& site = crds[1];
+  EXPECT_EQ(site["metadata"]["name"], "sites.wok.dev");
+  EXPECT_EQ(site["spec"]["scope"], "Namespaced");
+  EXPECT_EQ(crds[0]["spec"]["scope"], "Cluster");
+  const json& version = site["spec"]["versions"][0];
+  EXPECT_TRUE(version["subresources"].contains("status"));
+  std::vector<std::string> columns;
+  for (const json& c : version["additionalPrinterColumns"]) columns.push_back(c["name"]);
+  EXPECT_EQ(columns, (std::vector<std::string>{"MODE", "HOSTS", "READY", "REVISION", "AGE"}));
+  EXPECT_FALSE(site["spec"]["names"]["shortNames"].empty());
+  for (const json& crd : crds) {
+    expect_structural(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"], crd["metadata"]["name"]);
+  }
+}
+
+// One model: every spec field the validator knows is in the CRD, the php and
+// app fields included, while the validator still refuses those modes.
+TEST(Crds, ShareTheValidatorsModel) {
+  const json schema = wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]
+                                                                    ["schema"]["openAPIV3Schema"];
+  const auto& spec_rule = wok::api::schema::site_rule().fields.at("spec");
+  for (const auto& [name, rule] : spec_rule.fields) {
+    EXPECT_TRUE(schema["properties"]["spec"]["properties"].contains(name)) << name;
+  }
+  const json& props = schema["properties"]["spec"]["properties"];
+  EXPECT_EQ(props["php"]["properties"]["frontController"]["type"], "string");
+  EXPECT_EQ(props["app"]["properties"]["components"]["items"]["properties"]["port"]["type"],
+            "integer");
+  EXPECT_EQ(props["mode"]["enum"], json({"static", "php", "app"}));
+
+  json site = json::parse(R"({"apiVersion":"wok.dev/v1alpha1","kind":"Site",
+    "metadata":{"name":"www","namespace":"team-a"},
+    "spec":{"mode":"php","hosts":["a.example.org"],"source":{"git":{"url":"https://x/y.git"}},
+            "php":{"docroot":"web"}}})");
+  auto errors = wok::api::validate_site(site);
+  EXPECT_NE(wok::api::join_errors(errors).find("not available yet"), std::string::npos);
+}
+
+}  // namespace

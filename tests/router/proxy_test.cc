@@ -1,0 +1,409 @@
+// The reverse proxy end to end: real upstream servers (http::Server on
+// 127.0.0.1 port 0 and on a unix socket), the router in front, raw clients.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "http/server.h"
+#include "router/proxy_stats.h"
+#include "router/router.h"
+
+namespace wok::router {
+namespace {
+
+int connect_tcp(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Reads one response with a Content-Length or chunked body; "" on EOF.
+std::string read_response(int fd, std::string* buffer, std::string* body_out = nullptr) {
+  auto fill = [&] {
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    buffer->append(buf, static_cast<size_t>(n));
+    return true;
+  };
+  while (buffer->find("\r\n\r\n") == std::string::npos) {
+    if (!fill()) return "";
+  }
+  size_t head_end = buffer->find("\r\n\r\n") + 4;
+  std::string head = buffer->substr(0, head_end);
+  std::string body;
+  size_t cl = head.find("Content-Length: ");
+  if (cl != std::string::npos) {
+    size_t length = std::strtoul(head.c_str() + cl + 16, nullptr, 10);
+    while (buffer->size() < head_end + length && fill()) {
+    }
+    body = buffer->substr(head_end, length);
+    buffer->erase(0, head_end + length);
+  } else if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
+    size_t pos = head_end;
+    while (true) {
+      while (buffer->find("\r\n", pos) == std::string::npos && fill()) {
+      }
+      size_t eol = buffer->find("\r\n", pos);
+      if (eol == std::string::npos) return "";
+      size_t size = std::strtoul(buffer->c_str() + pos, nullptr, 16);
+      while (buffer->size() < eol + 2 + size + 2 && fill()) {
+      }
+      if (size == 0) {
+        buffer->erase(0, eol + 4);
+        break;
+      }
+      body.append(*buffer, eol + 2, size);
+      pos = eol + 2 + size + 2;
+    }
+  } else {
+    buffer->erase(0, head_end);
+  }
+  if (body_out) *body_out = body;
+  return head + body;
+}
+
+std::string request_once(uint16_t port, const std::string& request, std::string* body = nullptr) {
+  int fd = connect_tcp(port);
+  send_all(fd, request);
+  std::string buffer;
+  std::string response = read_response(fd, &buffer, body);
+  close(fd);
+  return response;
+}
+
+// An upstream that says who it is and echoes what it got.
+std::unique_ptr<http::Server> start_upstream(std::string name, http::ServerOptions options = {}) {
+  options.threads = 1;
+  auto server = std::make_unique<http::Server>(
+      options, [name](const http::Request& q, http::Response& r) {
+        std::string echoed = "upstream=" + name + "\n" + q.method + " " + q.target + "\n";
+        for (const auto& h : q.headers) echoed += h.name + ": " + h.value + "\n";
+        if (q.path == "/big") {
+          r.body = std::string(10 << 20, 'b');
+          return;
+        }
+        if (q.path == "/upload") {
+          r.body = "got " + std::to_string(q.body.size()) + "\n";
+          return;
+        }
+        r.body = echoed;
+        r.set_header("Connection", q.path == "/close" ? "close" : "keep-alive");
+        r.set_header("Keep-Alive", "timeout=5");
+        r.set_header("X-Upstream", name);
+      });
+  std::string error;
+  EXPECT_TRUE(server->start(&error)) << error;
+  return server;
+}
+
+UpstreamAddress tcp(uint16_t port) { return *UpstreamAddress::parse("127.0.0.1:" + std::to_string(port)); }
+
+// A port nobody listens on: bound, never listened, then closed.
+uint16_t dead_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void route(std::vector<UpstreamAddress> upstreams, BalancePolicy policy = BalancePolicy::kRoundRobin,
+             UpstreamOptions options = {}, uint64_t max_body = 0) {
+    auto table = std::make_shared<RouteTable>();
+    auto r = std::make_shared<Route>();
+    r->project = "p";
+    r->site = "app";
+    r->upstream = std::make_shared<UpstreamPool>(std::move(upstreams), policy, options);
+    r->max_body_bytes = max_body;
+    table->add("app.localhost", r);
+    router_.set_table(table);
+  }
+  void start_front(int threads = 1) {
+    http::ServerOptions options;
+    options.threads = threads;
+    options.max_body_bytes = 64 << 20;
+    front_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    std::string error;
+    ASSERT_TRUE(front_->start(&error)) << error;
+  }
+  uint16_t port() const { return front_->port(); }
+
+  Router router_;
+  std::unique_ptr<http::Server> front_;
+};
+
+const char kGet[] = "GET /hello?x=1 HTTP/1.1\r\nHost: app.localhost\r\n\r\n";
+
+TEST_F(ProxyTest, ForwardsAndReusesUpstreamConnections) {
+  auto up = start_upstream("a");
+  route({tcp(up->port())});
+  start_front();
+  uint64_t connects = proxy_stats().upstream_connects.load();
+  int fd = connect_tcp(port());
+  std::string buffer;
+  for (int i = 0; i < 5; ++i) {
+    send_all(fd, kGet);
+    std::string r = read_response(fd, &buffer);
+    ASSERT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+    EXPECT_NE(r.find("GET /hello?x=1"), std::string::npos);
+    EXPECT_NE(r.find("X-Upstream: a"), std::string::npos);
+    EXPECT_EQ(r.find("Keep-Alive:"), std::string::npos) << "hop-by-hop header leaked: " << r;
+  }
+  close(fd);
+  EXPECT_EQ(proxy_stats().upstream_connects.load() - connects, 1u);
+}
+
+TEST_F(ProxyTest, UnixSocketUpstream) {
+  std::string dir = std::filesystem::temp_directory_path() / ("wok-proxy-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/up.sock";
+  // A unix-socket upstream: a raw one-shot server in a thread.
+  int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  listen(lfd, 8);
+  std::thread server([lfd] {
+    int c = accept(lfd, nullptr, nullptr);
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nvia unix!");
+    close(c);
+  });
+  route({*UpstreamAddress::parse("unix:" + path)});
+  start_front();
+  std::string r = request_once(port(), kGet);
+  server.join();
+  close(lfd);
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(r.find("via unix!"), std::string::npos) << r;
+}
+
+TEST_F(ProxyTest, RoundRobinSpreadsRequests) {
+  auto a = start_upstream("a");
+  auto b = start_upstream("b");
+  route({tcp(a->port()), tcp(b->port())});
+  start_front();
+  int seen_a = 0, seen_b = 0;
+  for (int i = 0; i < 10; ++i) {
+    std::string r = request_once(port(), kGet);
+    seen_a += r.find("X-Upstream: a") != std::string::npos;
+    seen_b += r.find("X-Upstream: b") != std::string::npos;
+  }
+  EXPECT_EQ(seen_a, 5);
+  EXPECT_EQ(seen_b, 5);
+}
+
+TEST_F(ProxyTest, RefusedUpstreamIs502AndClientConnectionSurvives) {
+  route({tcp(dead_port())});
+  start_front();
+  int fd = connect_tcp(port());
+  std::string buffer;
+  send_all(fd, kGet);
+  EXPECT_NE(read_response(fd, &buffer).find("HTTP/1.1 502"), std::string::npos);
+  send_all(fd, kGet);  // same connection
+  EXPECT_NE(read_response(fd, &buffer).find("HTTP/1.1 502"), std::string::npos);
+  close(fd);
+}
+
+TEST_F(ProxyTest, GetIsRetriedOnAnotherUpstreamButPostIsNot) {
+  auto good = start_upstream("good");
+  // Least-connections with nothing in flight always starts from the first:
+  // the dead one, so every request meets a refused connect first.
+  UpstreamOptions options;
+  options.max_fails = 1000;  // keep the dead one in the rotation
+  route({tcp(dead_port()), tcp(good->port())}, BalancePolicy::kLeastConnections, options);
+  start_front();
+  EXPECT_NE(request_once(port(), kGet).find("X-Upstream: good"), std::string::npos);
+  std::string post = request_once(
+      port(), "POST /x HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_NE(post.find("HTTP/1.1 502"), std::string::npos) << post;
+}
+
+TEST_F(ProxyTest, FailingUpstreamIsEjectedThenRetried) {
+  auto good = start_upstream("good");
+  uint16_t dead = dead_port();
+  UpstreamOptions options;
+  options.max_fails = 1;
+  options.fail_timeout_ms = 300;
+  route({tcp(dead), tcp(good->port())}, BalancePolicy::kLeastConnections, options);
+  start_front();
+  uint64_t retries = proxy_stats().retries.load();
+  request_once(port(), kGet);  // fails on dead once: ejected
+  EXPECT_EQ(proxy_stats().retries.load() - retries, 1u);
+  for (int i = 0; i < 3; ++i) request_once(port(), kGet);
+  EXPECT_EQ(proxy_stats().retries.load() - retries, 1u) << "an ejected upstream was tried";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // cool-down over
+  request_once(port(), kGet);
+  EXPECT_EQ(proxy_stats().retries.load() - retries, 2u) << "the upstream was not tried again";
+}
+
+TEST_F(ProxyTest, SilentUpstreamIs504) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(lfd, 8);  // accepts (kernel backlog) but never answers
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  UpstreamOptions options;
+  options.read_timeout_ms = 200;
+  route({tcp(ntohs(addr.sin_port))}, BalancePolicy::kRoundRobin, options);
+  start_front();
+  EXPECT_NE(request_once(port(), kGet).find("HTTP/1.1 504"), std::string::npos);
+  close(lfd);
+}
+
+TEST_F(ProxyTest, ForwardedHeadersAndHopByHopRemoval) {
+  auto up = start_upstream("a");
+  route({tcp(up->port())});
+  start_front();
+  std::string r = request_once(port(),
+                               "GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Forwarded-For: 10.0.0.1\r\n"
+                               "Connection: keep-alive, X-Secret\r\nX-Secret: s\r\nTE: trailers\r\n"
+                               "Proxy-Authorization: x\r\nX-Forwarded-Proto: https\r\n\r\n");
+  EXPECT_NE(r.find("X-Forwarded-For: 10.0.0.1, 127.0.0.1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("X-Forwarded-Proto: http\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("X-Forwarded-Host: app.localhost\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("Forwarded: for=127.0.0.1;host=\"app.localhost\";proto=http\n"), std::string::npos) << r;
+  EXPECT_EQ(r.find("X-Secret"), std::string::npos) << r;
+  EXPECT_EQ(r.find("TE: trailers"), std::string::npos) << r;
+  EXPECT_EQ(r.find("Proxy-Authorization"), std::string::npos) << r;
+  EXPECT_EQ(r.find("X-Forwarded-Proto: https"), std::string::npos) << r;
+}
+
+TEST_F(ProxyTest, LargeBodiesAreStreamedWithBoundedBuffers) {
+  auto up = start_upstream("a", {.max_body_bytes = 32 << 20});
+  route({tcp(up->port())});
+  start_front();
+  proxy_stats().peak_buffered_bytes.store(0);
+  std::string body;
+  std::string r = request_once(port(), "GET /big HTTP/1.1\r\nHost: app.localhost\r\n\r\n", &body);
+  EXPECT_EQ(body.size(), size_t{10} << 20);
+  std::string upload = "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: " +
+                       std::to_string(10 << 20) + "\r\n\r\n" + std::string(10 << 20, 'u');
+  EXPECT_NE(request_once(port(), upload).find("got 10485760"), std::string::npos);
+  size_t peak = proxy_stats().peak_buffered_bytes.load();
+  printf("proxy peak buffered bytes per exchange: %zu\n", peak);
+  EXPECT_LT(peak, size_t{2} << 20);
+}
+
+TEST_F(ProxyTest, ChunkedUploadIsRechunked) {
+  auto up = start_upstream("a");
+  route({tcp(up->port())});
+  start_front();
+  std::string r = request_once(port(),
+                               "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_NE(r.find("got 8"), std::string::npos) << r;
+}
+
+TEST_F(ProxyTest, PerSiteBodyLimitIs413) {
+  auto up = start_upstream("a");
+  route({tcp(up->port())}, BalancePolicy::kRoundRobin, {}, 10);
+  start_front();
+  std::string r = request_once(
+      port(), "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 11\r\n\r\nhello world");
+  EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
+}
+
+TEST_F(ProxyTest, WebSocketTunnelEchoes) {
+  // A raw upstream: answers the upgrade, then echoes bytes.
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(lfd, 8);
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string seen_head;
+  std::thread server([lfd, &seen_head] {
+    int c = accept(lfd, nullptr, nullptr);
+    char buf[4096];
+    while (seen_head.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      seen_head.append(buf, static_cast<size_t>(n));
+    }
+    send_all(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    while (true) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      send_all(c, std::string_view(buf, static_cast<size_t>(n)));
+    }
+    close(c);
+  });
+  route({tcp(ntohs(addr.sin_port))});
+  start_front();
+  int fd = connect_tcp(port());
+  send_all(fd, "GET /ws HTTP/1.1\r\nHost: app.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(got.find("HTTP/1.1 101"), std::string::npos) << got;
+  EXPECT_NE(got.find("Upgrade: websocket"), std::string::npos) << got;
+  send_all(fd, "ping-frame");
+  std::string echoed;
+  while (echoed.size() < 10) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    echoed.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(echoed, "ping-frame");
+  close(fd);  // the proxy closes the upstream side; the echo thread ends
+  server.join();
+  close(lfd);
+  EXPECT_NE(seen_head.find("Upgrade: websocket"), std::string::npos);
+  EXPECT_NE(seen_head.find("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wok::router

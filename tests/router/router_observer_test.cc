@@ -1,0 +1,109 @@
+// Router::serve reports every completed request of a known site to its
+// observers, through a real server on a real socket.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+#include "router/router.h"
+
+namespace wok::router {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Seen {
+  std::string project, site, host, method, path;
+  int status;
+  uint64_t bytes;
+  int64_t upstream_us;
+};
+
+class RecordingObserver : public RequestObserver {
+ public:
+  void on_request(const RequestRecord& r) override {
+    std::lock_guard lock(mutex_);
+    seen_.push_back({std::string(r.project), std::string(r.site), std::string(r.host), std::string(r.method),
+                     std::string(r.path), r.status, r.bytes, r.upstream.count()});
+    changed_.notify_all();
+  }
+  std::vector<Seen> wait_for(size_t n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return seen_.size() >= n; });
+    return seen_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Seen> seen_;
+};
+
+std::string exchange(uint16_t port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string all;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return all;
+}
+
+TEST(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
+  char tmpl[] = "/tmp/wok-router-observer-XXXXXX";
+  fs::path root = mkdtemp(tmpl);
+  std::ofstream(root / "index.html") << "hello";
+  auto table = std::make_shared<RouteTable>();
+  table->add("www.test", std::make_shared<const Route>(Route{"team", "www", root.string()}));
+  Router router;
+  router.set_table(table);
+  RecordingObserver observer;
+  router.add_observer(&observer);
+  http::ServerOptions options;
+  options.threads = 1;
+  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
+  std::string error;
+  ASSERT_TRUE(server.start(&error)) << error;
+
+  std::string answer = exchange(server.port(),
+                                "GET /index.html?q=1 HTTP/1.1\r\nHost: www.test\r\n\r\n"
+                                "HEAD / HTTP/1.1\r\nHost: www.test\r\n\r\n"
+                                "GET /missing HTTP/1.1\r\nHost: www.test\r\n\r\n"
+                                "GET / HTTP/1.1\r\nHost: unknown.test\r\nConnection: close\r\n\r\n");
+  ASSERT_NE(answer.find("hello"), std::string::npos) << answer;
+  std::vector<Seen> seen = observer.wait_for(3);
+  server.stop();
+  ASSERT_EQ(seen.size(), 3u);  // the unknown host belongs to no site
+  EXPECT_EQ(seen[0].project, "team");
+  EXPECT_EQ(seen[0].site, "www");
+  EXPECT_EQ(seen[0].host, "www.test");
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].path, "/index.html");
+  EXPECT_EQ(seen[0].status, 200);
+  EXPECT_EQ(seen[0].bytes, 5u);
+  EXPECT_EQ(seen[0].upstream_us, -1);
+  EXPECT_EQ(seen[1].method, "HEAD");
+  EXPECT_EQ(seen[1].bytes, 0u);
+  EXPECT_EQ(seen[2].status, 404);
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace wok::router
