@@ -19,6 +19,13 @@
 
 namespace wok::router {
 
+// A php site's FastCGI side (php mode): php-fpm in the site's sandbox.
+struct FastCgiTarget {
+  std::string socket_path;       // php-fpm's unix socket, as the router (host) sees it
+  std::string script_root;       // the document root as php-fpm sees it ("/srv/site/public")
+  std::string front_controller;  // script for paths with no file ("index.php"); "" for none
+};
+
 struct Route {
   std::string project;  // namespace of the Site
   std::string site;     // Site name
@@ -26,6 +33,9 @@ struct Route {
   // Set for a proxied site (app mode): requests go to these upstreams
   // instead of the document root.
   std::shared_ptr<const UpstreamPool> upstream = nullptr;
+  // Set for a php site: existing non-PHP files under `root` are served
+  // statically, PHP scripts and front-controller fallbacks go to php-fpm.
+  std::shared_ptr<const FastCgiTarget> fastcgi = nullptr;
   uint64_t max_body_bytes = 0;  // request body limit for this site (413); 0: the server's
 };
 

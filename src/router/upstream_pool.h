@@ -15,10 +15,15 @@ struct UpstreamAddress {
   std::string host;       // TCP: numeric IPv4/IPv6 address or name resolved at connect
   uint16_t port = 0;
   std::string unix_path;  // non-empty: a unix socket
+  // Non-empty: a network namespace file (/proc/PID/ns/net of a sandboxed
+  // instance); the TCP connection to host:port is made inside it.
+  std::string netns;
 
   // "127.0.0.1:8080", "[::1]:8080", "unix:/run/app.sock"; nullopt if malformed.
   static std::optional<UpstreamAddress> parse(std::string_view text);
-  std::string key() const;  // canonical text, identifies the upstream across tables
+  // Canonical text, identifies the upstream across tables; with a netns,
+  // "127.0.0.1:8080@/proc/42/ns/net".
+  std::string key() const;
 };
 
 enum class BalancePolicy { kRoundRobin, kLeastConnections };
