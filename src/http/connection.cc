@@ -202,6 +202,9 @@ void Connection::begin_exchange(Request request) {
   ex->expects_continue = request.version_minor >= 1 && parser_.body_expected() &&
                          iequals(request.header("Expect"), "100-continue");
   ex->keep_alive = request.keep_alive;
+  // Without a body the request is whole now: a handler answering at once
+  // must not find it "unread" and lose keep-alive for it.
+  ex->body_done = !parser_.body_expected();
   ex->request = std::move(request);
   exchange_ = ex;
   last_read_ms_ = loop_.now_ms();

@@ -35,9 +35,13 @@ int run_fetch(const FetchOptions& options) {
 }
 
 int run_serve(const ServeOptions& options) {
-  if (!options.fastcgi.empty()) {
-    std::cerr << "error: --fastcgi: the php mode's FastCGI front is not implemented yet in this version of wok\n";
-    return 1;
+  if (!options.fastcgi.empty() && !options.fastcgi.starts_with("unix:")) {
+    std::cerr << "error: --fastcgi \"" << options.fastcgi << "\" is not unix:PATH (php-fpm's socket)\n";
+    return 2;
+  }
+  if (!options.front_controller.empty() && !options.front_controller.ends_with(".php")) {
+    std::cerr << "error: --front-controller " << options.front_controller << " does not end in .php\n";
+    return 2;
   }
   if (!fs::is_directory(options.root)) {
     std::cerr << "error: --root " << options.root << " is not a directory\n";
@@ -56,8 +60,14 @@ int run_serve(const ServeOptions& options) {
 
   router::Router router;
   auto table = std::make_shared<router::RouteTable>();
-  table->set_default(std::make_shared<const router::Route>(
-      router::Route{"", "", fs::absolute(options.root).lexically_normal().string()}));
+  auto route = std::make_shared<router::Route>();
+  route->root = fs::absolute(options.root).lexically_normal().string();
+  if (!options.fastcgi.empty()) {
+    // php-fpm runs in the same pod and sees the document root where we do.
+    route->fastcgi = std::make_shared<const router::FastCgiTarget>(
+        router::FastCgiTarget{options.fastcgi.substr(5), route->root, options.front_controller});
+  }
+  table->set_default(std::move(route));
   router.set_table(std::move(table));
   http::ServerOptions server_options;
   server_options.host = options.listen.substr(0, colon);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "http/request_target.h"
+#include "router/fastcgi_handler.h"
 #include "router/proxy_handler.h"
 #include "router/static_handler.h"
 
@@ -28,7 +29,7 @@ void Router::handle(const http::Request& request, http::Response& response) cons
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     return;
   }
-  if (route->upstream) {  // only serve() can proxy
+  if (route->upstream || route->fastcgi) {  // only serve() can proxy or reach php-fpm
     response.status = 502;
     response.body = "this site is proxied; the synchronous handler cannot serve it\n";
     return;
@@ -51,6 +52,10 @@ void Router::serve(http::Exchange exchange) const {
   if (route != nullptr && !observers_.empty()) observe(exchange, *route);
   if (route != nullptr && route->upstream) {
     ProxyHandler().serve(*route, std::move(exchange));
+    return;
+  }
+  if (route != nullptr && route->fastcgi) {
+    FastCgiHandler().serve(*route, std::move(exchange));
     return;
   }
   exchange.read_body([this](http::Exchange& ex) {

@@ -114,8 +114,10 @@ void serve_file(const Lookup& site, const Request& request, Response& response, 
   Coding coding = Coding::kIdentity;
   std::shared_ptr<const OpenFile> br, gz;
   if (!relative.ends_with(".br") && !relative.ends_with(".gz")) {
-    br = site.regular(relative + ".br");
-    gz = site.regular(relative + ".gz");
+    std::string sibling = relative + ".br";
+    br = site.regular(sibling);
+    sibling.replace(sibling.size() - 3, 3, ".gz");
+    gz = site.regular(sibling);
   }
   if (br || gz) {
     response.set_header("Vary", "Accept-Encoding");
@@ -199,7 +201,7 @@ void apply_redirect(const Lookup& site, const Request& request, Response& respon
   serve_file(site, request, response, *file, relative, rule.status);
 }
 
-void serve_site(const Lookup& site, const Request& request, Response& response, const std::string& path) {
+void serve_site(const Lookup& site, const Request& request, Response& response, std::string_view path) {
   std::string target;
   if (const RedirectRule* rule = site.rules.redirect_for(path, true, &target)) {
     return apply_redirect(site, request, response, *rule, std::move(target));
@@ -233,7 +235,7 @@ void StaticHandler::serve(const Route& route, const Request& request, Response& 
   }
   Lookup site{cache, *root, *root->rules};
   std::string_view path = rule_path(request.path);
-  serve_site(site, request, response, std::string(path));
+  serve_site(site, request, response, path);
   if (site.rules.headers.empty() || response.status >= 500) return;
   for (http::Header& h : site.rules.headers_for(path)) response.set_header(std::move(h.name), std::move(h.value));
 }

@@ -30,9 +30,18 @@ std::optional<UpstreamAddress> UpstreamAddress::parse(std::string_view text) {
 }
 
 std::string UpstreamAddress::key() const {
-  if (!unix_path.empty()) return "unix:" + unix_path;
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
+  std::string k;
+  if (!unix_path.empty()) {
+    k = "unix:" + unix_path;
+  } else if (host.find(':') != std::string::npos) {
+    k = "[" + host + "]:" + std::to_string(port);
+  } else {
+    k = host + ":" + std::to_string(port);
+  }
+  // Every sandbox listens on the same 127.0.0.1:PORT in its own namespace:
+  // without this, their idle connections and health would be pooled together.
+  if (!netns.empty()) k += "@" + netns;
+  return k;
 }
 
 }  // namespace wok::router

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/netns_socket.h"
+
 namespace wok::router {
 namespace {
 
@@ -51,7 +53,14 @@ ConnectResult connect_upstream(const UpstreamAddress& address) {
     r.error = EINVAL;
     return r;
   }
-  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // A sandboxed instance: only the socket's creation happens inside its
+  // namespace (on the shared helper thread); the socket keeps that
+  // namespace, so the connect below and all I/O stay on this loop. A
+  // namespace that cannot be entered (the instance is gone) is an ordinary
+  // connect failure: 502 and passive health, like a refused connection.
+  int fd = address.netns.empty()
+               ? socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+               : http::socket_in_netns(address.netns, addr.ss_family);
   if (fd < 0) {
     r.error = errno;
     return r;

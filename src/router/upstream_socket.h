@@ -1,6 +1,7 @@
 #pragma once
 // Opens a non-blocking connection to an upstream (TCP or unix socket).
-// Numeric addresses only: a DNS lookup would block the loop.
+// Numeric addresses only: a DNS lookup would block the loop. An address
+// with a netns gets its socket from inside that namespace (http/netns_socket.h).
 #include "router/upstream_pool.h"
 
 namespace wok::router {

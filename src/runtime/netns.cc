@@ -1,50 +1,28 @@
 #include "runtime/netns.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <string>
-#include <thread>
+
+#include "http/netns_socket.h"
 
 namespace wok::runtime {
-
-namespace {
-
-// Runs on its own thread: setns() changes only the calling thread's namespace,
-// and the thread ends right after, so no other code runs in the workload's.
-void socket_in_netns(int ns_fd, int* out_fd, int* out_errno) {
-  if (::setns(ns_fd, CLONE_NEWNET) != 0) {
-    *out_errno = errno;
-    return;
-  }
-  *out_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (*out_fd < 0) *out_errno = errno;
-}
-
-}  // namespace
 
 int connect_in_netns(int pid, uint16_t port, std::chrono::milliseconds timeout) {
   if (pid <= 0) {
     errno = ESRCH;
     return -1;
   }
-  std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/net";
-  int ns_fd = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (ns_fd < 0) {
-    errno = errno == ENOENT ? ESRCH : errno;
-    return -1;
-  }
-  int fd = -1, err = 0;
-  std::thread(socket_in_netns, ns_fd, &fd, &err).join();
-  ::close(ns_fd);
+  // The socket comes from the helper thread shared with the proxy (setns
+  // never touches this thread); it keeps the instance's namespace.
+  int fd = http::socket_in_netns("/proc/" + std::to_string(pid) + "/ns/net", AF_INET);
   if (fd < 0) {
-    errno = err;
+    if (errno == ENOENT) errno = ESRCH;
     return -1;
   }
   sockaddr_in addr{};

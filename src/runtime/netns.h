@@ -1,8 +1,8 @@
 #pragma once
 // Reaching a workload in its own network namespace without giving it an
-// address: the socket is created inside the namespace (setns on a short-lived
-// helper thread; a socket stays in the namespace it was created in) and then
-// used from anywhere. Needs CAP_SYS_ADMIN (wok runs as root).
+// address: the socket is created inside the namespace (http::socket_in_netns,
+// shared with the proxy; a socket stays in the namespace it was created in)
+// and then used from anywhere. Needs CAP_SYS_ADMIN (wok runs as root).
 #include <chrono>
 #include <cstdint>
 

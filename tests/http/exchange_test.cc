@@ -74,6 +74,23 @@ TEST_F(ExchangeTest, AnswersLaterFromATimerAndStreamsChunks) {
   close(fd);
 }
 
+TEST_F(ExchangeTest, AnAnswerGivenDuringDispatchKeepsTheConnection) {
+  std::atomic<int> answered{0};
+  start([&answered](Exchange ex) {
+    Response r;
+    r.body = "now";
+    ex.respond(std::move(r));  // synchronously, before the request is "read"
+    answered++;
+  });
+  int fd = connect_to(server_->port());
+  send_str(fd, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_NE(read_until(fd, "now").find("keep-alive"), std::string::npos);
+  send_str(fd, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");  // the same connection answers again
+  EXPECT_NE(read_until(fd, "now").find("200"), std::string::npos);
+  EXPECT_EQ(answered.load(), 2);
+  close(fd);
+}
+
 TEST_F(ExchangeTest, ExpectContinueIsAnsweredWhenTheBodyIsWanted) {
   start([](Exchange ex) {
     ex.read_body([](Exchange& e) {

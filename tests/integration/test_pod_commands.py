@@ -10,7 +10,9 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wokharness import WOK, GitRepo  # noqa: E402
+from wokharness import WOK, GitRepo, wait_for  # noqa: E402
+
+PHP_FPM = "php-fpm8.2"
 
 
 class PodCommandsTest(unittest.TestCase):
@@ -56,11 +58,61 @@ class PodCommandsTest(unittest.TestCase):
         self.assertIn("cannot fetch", r.stderr)
         r = subprocess.run([WOK, "serve", "--root", os.path.join(self.root, "missing")], capture_output=True, text=True)
         self.assertIn("is not a directory", r.stderr)
-        r = subprocess.run([WOK, "serve", "--root", self.root, "--fastcgi", "unix:/x.sock"], capture_output=True, text=True)
-        self.assertIn("not implemented yet", r.stderr)
+        r = subprocess.run([WOK, "serve", "--root", self.root, "--fastcgi", "127.0.0.1:9000"], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not unix:PATH", r.stderr)
+        r = subprocess.run([WOK, "serve", "--root", self.root, "--fastcgi", "unix:/x.sock", "--front-controller", "index.html"],
+                           capture_output=True, text=True)
+        self.assertIn("does not end in .php", r.stderr)
         r = subprocess.run([WOK, "fetch", "--into", "x"], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--url", r.stderr + r.stdout)
+
+    @unittest.skipUnless(shutil.which(PHP_FPM), PHP_FPM + " is missing: apt-get install php8.2-fpm")
+    def test_serve_php_through_fastcgi(self):
+        public = os.path.join(self.root, "public")
+        os.makedirs(os.path.join(public, "uploads"))
+        with open(os.path.join(public, "index.php"), "w") as f:
+            f.write("<?php echo 'front ', $_SERVER['REQUEST_URI'], ' ', $_SERVER['SCRIPT_FILENAME'];")
+        with open(os.path.join(public, "style.css"), "w") as f:
+            f.write("css")
+        with open(os.path.join(public, "uploads", "evil.jpg"), "w") as f:
+            f.write("<?php echo 'EVIL';")
+        sock = os.path.join(self.root, "php.sock")
+        conf = os.path.join(self.root, "php-fpm.conf")
+        with open(conf, "w") as f:
+            f.write(f"[global]\npid = {self.root}/php-fpm.pid\nerror_log = {self.root}/php-fpm.log\n"
+                    f"daemonize = no\n[site]\nlisten = {sock}\npm = static\npm.max_children = 2\n")
+        args = [PHP_FPM, "-F", "-y", conf, "-p", self.root] + (["-R"] if os.geteuid() == 0 else [])
+        fpm = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = None
+        try:
+            wait_for(lambda: os.path.exists(sock), what="php-fpm's socket")
+            p = subprocess.Popen([WOK, "serve", "--root", public, "--listen", "127.0.0.1:0", "--fastcgi", "unix:" + sock,
+                                  "--front-controller", "index.php"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            port = int(re.search(r":(\d+) ready", p.stdout.readline()).group(1))
+
+            def get(path):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", path, headers={"Host": "blog.example.org"})
+                resp = conn.getresponse()
+                body = resp.read()
+                conn.close()
+                return resp.status, body
+
+            self.assertEqual(get("/blog/hello?x=1"),
+                             (200, ("front /blog/hello?x=1 " + os.path.join(public, "index.php")).encode()))
+            self.assertEqual(get("/style.css"), (200, b"css"))
+            self.assertEqual(get("/uploads/evil.jpg"), (200, b"<?php echo 'EVIL';"))
+            self.assertEqual(get("/uploads/evil.jpg/x.php")[0], 404)
+        finally:
+            if p is not None:
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(30), 0)
+                p.stdout.close()
+                p.stderr.close()
+            fpm.send_signal(signal.SIGQUIT)
+            fpm.wait(30)
 
 
 if __name__ == "__main__":

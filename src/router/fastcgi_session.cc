@@ -1,0 +1,350 @@
+#include "router/fastcgi_session.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "http/request_target.h"
+#include "router/fastcgi_params.h"
+#include "router/proxy_headers.h"
+
+namespace wok::router {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// Request body bytes queued for php-fpm before the client is paused.
+constexpr size_t kUpstreamHighWater = 256 * 1024;
+// nginx's fastcgi_read_timeout: silence from php-fpm this long is a 504.
+constexpr int64_t kReadTimeoutMs = 60 * 1000;
+// A stderr line longer than this is logged in pieces.
+constexpr size_t kMaxLogLine = 4096;
+
+// A non-blocking unix-socket connection; connect() on a unix socket either
+// succeeds or fails at once (EAGAIN: php-fpm's backlog is full).
+int connect_unix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return -1;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.data(), path.size());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string socket_path(const std::string& spec) {
+  return spec.starts_with("unix:") ? spec.substr(5) : spec;
+}
+
+}  // namespace
+
+FastCgiSession::FastCgiSession(const Route& route, PhpScript script, http::Exchange exchange)
+    : target_(route.fastcgi),
+      site_(route.project + "/" + route.site),
+      max_body_bytes_(route.max_body_bytes),
+      script_(std::move(script)),
+      ex_(std::move(exchange)),
+      loop_(ex_.loop()) {}
+
+FastCgiSession::~FastCgiSession() { release(); }
+
+void FastCgiSession::start() {
+  std::weak_ptr<FastCgiSession> weak = weak_from_this();
+  ex_.on_abort([weak] {
+    if (auto self = weak.lock()) {
+      self->phase_ = Phase::kDone;
+      self->release();
+      self->keep_alive_.reset();
+    }
+  });
+  ex_.on_writable([weak] {
+    if (auto self = weak.lock()) self->resume_upstream();
+  });
+  const http::Request& request = ex_.request();
+  switch (request_body_framing(request)) {
+    case BodyFraming::kNone:
+      connect_and_send(0, false);
+      return;
+    case BodyFraming::kLength:
+      connect_and_send(http::declared_body_length(request), false);
+      return;
+    case BodyFraming::kChunked:
+      // PHP needs CONTENT_LENGTH before the body: collect it first (nginx
+      // buffers such bodies too). No php-fpm worker is held meanwhile.
+      phase_ = Phase::kCollecting;
+      keep_alive_ = shared_from_this();
+      ex_.stream_body([weak](std::string_view piece, bool last) {
+        if (auto self = weak.lock()) self->on_collected_piece(piece, last);
+      });
+      return;
+  }
+}
+
+void FastCgiSession::on_collected_piece(std::string_view piece, bool last) {
+  if (phase_ != Phase::kCollecting) return;
+  collected_.append(piece);
+  if (max_body_bytes_ > 0 && collected_.size() > max_body_bytes_) {
+    auto hold = std::move(keep_alive_);
+    fail(413, "request body too large for this site");
+    return;
+  }
+  if (!last) return;
+  auto hold = std::move(keep_alive_);  // the socket's watch holds the session from here on
+  phase_ = Phase::kExchanging;
+  connect_and_send(collected_.size(), true);
+}
+
+void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand) {
+  fd_ = connect_unix(socket_path(target_->socket_path));
+  if (fd_ < 0) {
+    spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_, target_->socket_path,
+                 strerror(errno));
+    fail(502, "bad gateway: php-fpm cannot be reached");
+    return;
+  }
+  auto self = shared_from_this();
+  watch_ = loop_.watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, [self](uint32_t events) {
+    if (events & EPOLLOUT) self->send_pending();
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) self->read_upstream();
+  });
+  if (watch_ == 0) {
+    fail(502, "bad gateway");
+    return;
+  }
+  append_fcgi_begin_request(&out_, false);
+  append_fcgi_records(&out_, FcgiType::kParams,
+                      encode_fastcgi_params(ex_.request(), *target_, script_, content_length));
+  append_fcgi_records(&out_, FcgiType::kParams, {});
+  if (body_in_hand || content_length == 0) {
+    if (!collected_.empty()) append_fcgi_records(&out_, FcgiType::kStdin, collected_);
+    collected_ = std::string();
+    append_fcgi_records(&out_, FcgiType::kStdin, {});
+    stdin_done_ = true;
+  } else {
+    std::weak_ptr<FastCgiSession> weak = weak_from_this();
+    ex_.stream_body([weak](std::string_view piece, bool last) {
+      if (auto self = weak.lock()) self->on_body_piece(piece, last);
+    });
+  }
+  arm_timer();
+  send_pending();
+}
+
+void FastCgiSession::on_body_piece(std::string_view piece, bool last) {
+  if (phase_ == Phase::kDone || stdin_done_) return;
+  if (!piece.empty()) append_fcgi_records(&out_, FcgiType::kStdin, piece);
+  if (last) {
+    append_fcgi_records(&out_, FcgiType::kStdin, {});
+    stdin_done_ = true;
+  }
+  send_pending();
+  if (phase_ != Phase::kDone && out_.size() - out_offset_ > kUpstreamHighWater) ex_.pause_body();
+}
+
+void FastCgiSession::send_pending() {
+  if (fd_ < 0) return;
+  while (out_offset_ < out_.size()) {
+    ssize_t n = send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
+    if (n > 0) {
+      out_offset_ += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      // php-fpm may answer and close before taking all of the body; what
+      // it said is read from the socket, so only a silent reset fails here.
+      out_.clear();
+      out_offset_ = 0;
+      read_upstream();
+      return;
+    }
+  }
+  if (out_offset_ == out_.size()) {
+    out_.clear();
+    out_offset_ = 0;
+    ex_.resume_body();
+  } else if (out_offset_ >= kUpstreamHighWater) {
+    out_.erase(0, out_offset_);
+    out_offset_ = 0;
+  }
+}
+
+void FastCgiSession::read_upstream() {
+  char buf[kReadChunk];
+  while (phase_ == Phase::kExchanging && !upstream_paused_ && fd_ >= 0) {
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      arm_timer();
+      reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
+      FcgiRecord record;
+      FcgiRecordReader::Status status;
+      while (phase_ == Phase::kExchanging &&
+             (status = reader_.next(&record)) == FcgiRecordReader::Status::kRecord) {
+        if (!on_record(record)) return;
+      }
+      if (phase_ == Phase::kExchanging && status == FcgiRecordReader::Status::kError) {
+        fail(502, "bad gateway: php-fpm sent a malformed record");
+        return;
+      }
+    } else if (n == 0) {
+      fail(502, "bad gateway: php-fpm closed the connection before the end of the response");
+      return;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return;
+    } else {
+      fail(502, "bad gateway: php-fpm reset the connection");
+      return;
+    }
+  }
+}
+
+// False once the exchange is over (completed or failed).
+bool FastCgiSession::on_record(const FcgiRecord& record) {
+  if (record.request_id != kFcgiRequestId) {
+    fail(502, "bad gateway: php-fpm answered another request");
+    return false;
+  }
+  switch (record.type) {
+    case FcgiType::kStdout:
+      return on_stdout(record.content);
+    case FcgiType::kStderr:
+      on_stderr(record.content, false);
+      return true;
+    case FcgiType::kEndRequest:
+      on_end_request();
+      return false;
+    default:
+      fail(502, "bad gateway: php-fpm sent an unexpected record");
+      return false;
+  }
+}
+
+bool FastCgiSession::on_stdout(std::string_view data) {
+  if (head_sent_) {
+    write_body(data);
+    return true;
+  }
+  switch (cgi_.feed(data)) {
+    case CgiResponseParser::Status::kNeedMore:
+      return true;
+    case CgiResponseParser::Status::kError:
+      spdlog::warn("site {}: php-fpm sent a malformed response head for {}", site_,
+                   script_.script_name);
+      fail(502, "bad gateway: the script's response head is malformed");
+      return false;
+    case CgiResponseParser::Status::kHead:
+      break;
+  }
+  head_sent_ = true;
+  body_left_ = cgi_.content_length();
+  ex_.start_response(cgi_.head(), body_left_);
+  write_body(cgi_.take_rest());
+  return true;
+}
+
+void FastCgiSession::on_stderr(std::string_view data, bool flush) {
+  stderr_line_.append(data);
+  size_t eol;
+  while ((eol = stderr_line_.find('\n')) != std::string::npos ||
+         stderr_line_.size() > kMaxLogLine) {
+    size_t cut = eol == std::string::npos ? kMaxLogLine : eol;
+    std::string_view line(stderr_line_.data(), cut);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) spdlog::warn("site {}: php: {}", site_, line);
+    stderr_line_.erase(0, eol == std::string::npos ? cut : cut + 1);
+  }
+  if (flush && !stderr_line_.empty()) {
+    spdlog::warn("site {}: php: {}", site_, stderr_line_);
+    stderr_line_.clear();
+  }
+}
+
+void FastCgiSession::on_end_request() {
+  on_stderr({}, true);
+  if (!head_sent_) {
+    fail(502, "bad gateway: the script ended without a response");
+    return;
+  }
+  phase_ = Phase::kDone;
+  release();
+  if (body_left_ >
+      0) {  // fewer bytes than its Content-Length: the client must not take it as whole
+    ex_.abort();
+    return;
+  }
+  ex_.finish();
+}
+
+void FastCgiSession::write_body(std::string_view data) {
+  if (body_left_ >=
+      0) {  // never more than the script declared: the rest would be a second response
+    data = data.substr(0, static_cast<size_t>(body_left_));
+    body_left_ -= static_cast<int64_t>(data.size());
+  }
+  if (!data.empty() && !ex_.write(data)) upstream_paused_ = true;
+}
+
+void FastCgiSession::fail(int status, std::string_view text) {
+  phase_ = Phase::kDone;
+  release();
+  if (!ex_.active()) return;
+  if (head_sent_) {  // the client already has part of an answer: only breaking off is left
+    ex_.abort();
+    return;
+  }
+  http::Response response;
+  response.status = status;
+  response.body = std::string(text) + "\n";
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  ex_.respond(std::move(response));
+}
+
+void FastCgiSession::release() {
+  if (timer_ != 0) {
+    loop_.cancel_timer(timer_);
+    timer_ = 0;
+  }
+  if (fd_ < 0) return;
+  loop_.unwatch(watch_);
+  watch_ = 0;
+  close(fd_);
+  fd_ = -1;
+}
+
+void FastCgiSession::arm_timer() {
+  if (timer_ != 0) loop_.cancel_timer(timer_);
+  std::weak_ptr<FastCgiSession> weak = weak_from_this();
+  timer_ = loop_.add_timer(kReadTimeoutMs, [weak] {
+    if (auto self = weak.lock()) self->on_timeout();
+  });
+}
+
+void FastCgiSession::on_timeout() {
+  timer_ = 0;
+  if (phase_ != Phase::kExchanging) return;
+  if (upstream_paused_) {  // a client that reads slowly is not php-fpm's fault
+    arm_timer();
+    return;
+  }
+  spdlog::warn("site {}: php-fpm did not answer {} in time", site_, script_.script_name);
+  fail(504, "gateway timeout: php-fpm did not answer in time");
+}
+
+void FastCgiSession::resume_upstream() {
+  if (!upstream_paused_) return;
+  upstream_paused_ = false;
+  read_upstream();
+}
+
+}  // namespace wok::router
