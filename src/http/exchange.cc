@@ -94,7 +94,17 @@ void Exchange::on_abort(std::function<void()> callback) {
 }
 
 void Exchange::on_complete(std::function<void(const Completion&)> callback) {
-  if (state_) state_->on_complete = std::move(callback);
+  if (!state_ || !callback) return;
+  // Several parties listen (the router's logs and statistics, a handler):
+  // each new callback runs after those set before it.
+  if (auto before = std::move(state_->on_complete)) {
+    state_->on_complete = [before = std::move(before), callback = std::move(callback)](const Completion& c) {
+      before(c);
+      callback(c);
+    };
+  } else {
+    state_->on_complete = std::move(callback);
+  }
 }
 
 void Exchange::abort() {

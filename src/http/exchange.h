@@ -68,6 +68,8 @@ class Exchange {
 
   // The client went away (or the server stops) before completion.
   void on_abort(std::function<void()> callback);
+  // Adds a callback run once when the exchange completes; callbacks run in
+  // the order they were added.
   void on_complete(std::function<void(const Completion&)> callback);
   // Breaks the connection off (a streamed response cannot be finished).
   void abort();

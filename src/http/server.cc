@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <signal.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -53,6 +55,9 @@ bool Server::Impl::open_loops(int count, std::string* error) {
 }
 
 bool Server::start(std::string* error) {
+  // A client that goes away mid-response must cost its connection (EPIPE),
+  // never the process: writev and sendfile raise SIGPIPE otherwise.
+  signal(SIGPIPE, SIG_IGN);
   std::lock_guard<std::mutex> lock(impl_->mutex);
   if (impl_->running) {
     *error = "server already started";

@@ -186,7 +186,7 @@ void FastCgiSession::read_upstream() {
       arm_timer();
       reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
       FcgiRecord record;
-      FcgiRecordReader::Status status;
+      FcgiRecordReader::Status status = FcgiRecordReader::Status::kNeedMore;
       while (phase_ == Phase::kExchanging &&
              (status = reader_.next(&record)) == FcgiRecordReader::Status::kRecord) {
         if (!on_record(record)) return;

@@ -91,6 +91,24 @@ TEST_F(ExchangeTest, AnAnswerGivenDuringDispatchKeepsTheConnection) {
   close(fd);
 }
 
+TEST_F(ExchangeTest, EveryCompletionCallbackRunsInOrder) {
+  std::atomic<int> first{0}, second{0};
+  start([&](Exchange ex) {
+    ex.on_complete([&](const Completion& c) { first = c.status; });
+    ex.on_complete([&](const Completion& c) { second = first == c.status ? c.status : -1; });
+    Response r;
+    r.status = 204;
+    ex.respond(std::move(r));
+  });
+  int fd = connect_to(server_->port());
+  send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_NE(read_until(fd, "\r\n\r\n").find("204"), std::string::npos);
+  close(fd);
+  server_->stop();
+  EXPECT_EQ(first.load(), 204);
+  EXPECT_EQ(second.load(), 204);
+}
+
 TEST_F(ExchangeTest, ExpectContinueIsAnsweredWhenTheBodyIsWanted) {
   start([](Exchange ex) {
     ex.read_body([](Exchange& e) {
