@@ -159,16 +159,16 @@ const Rule& site_rule() {
                              {"timeout", str("Default 10m.")},
                              {"env", string_map()}},
                             {"command"})},
-           // Reserved for the php and app modes: refused by the validator for now.
-           {"php", reserved(php_rule())},
-           {"app", reserved(app_rule())},
-           {"storage", reserved(array(object({{"name", str()},
-                                              {"path", str("Mount path, relative to the source.")},
-                                              {"size", quantity("Size (1Gi).")}},
-                                             {"name", "path", "size"}),
-                                      "Persistent volumes."))},
-           {"resources", reserved(object({{"memory", quantity("Memory limit per instance.")},
-                                          {"cpu", quantity("CPU limit per instance.")}}))}},
+           // Mode-specific sections: validate_site refuses them on the wrong mode.
+           {"php", php_rule()},
+           {"app", app_rule()},
+           {"storage", array(object({{"name", str()},
+                                     {"path", str("Mount path, relative to the source.")},
+                                     {"size", quantity("Size (1Gi).")}},
+                                    {"name", "path", "size"}),
+                             "Persistent volumes.")},
+           {"resources", object({{"memory", quantity("Memory limit per instance.")},
+                                 {"cpu", quantity("CPU limit per instance.")}})}},
           {"mode", "hosts", "source"}));
   return rule;
 }

@@ -72,7 +72,145 @@ void check_hosts(const json& hosts, bool patterns, std::vector<FieldError>& out)
   }
 }
 
+// Rejects a section that belongs to another mode, naming the field.
+void check_mode_sections(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
+  const std::pair<const char*, const char*> owners[] = {{"php", "php"}, {"storage", "php"}, {"app", "app"}};
+  for (const auto& [field, owner] : owners) {
+    if (spec.contains(field) && !spec[field].is_null() && mode != owner) {
+      out.push_back({std::string("spec.") + field, "is only for \"" + std::string(owner) + "\" sites, not \"" + mode + "\""});
+    }
+  }
+  if (spec.contains("resources") && !spec["resources"].is_null() && mode == "static") {
+    out.push_back({"spec.resources", "is only for \"php\" and \"app\" sites (static sites run no process)"});
+  }
+}
+
+void check_php(const json& spec, std::vector<FieldError>& out) {
+  if (spec.contains("php") && spec["php"].is_object()) {
+    const json& php = spec["php"];
+    if (php.contains("docroot") && php["docroot"].is_string() && !is_relative_inside(php["docroot"].get<std::string>())) {
+      out.push_back({"spec.php.docroot", "must be a relative path inside the source (no \"..\")"});
+    }
+    if (php.contains("frontController") && php["frontController"].is_string()) {
+      std::string fc = php["frontController"];
+      if (fc.empty() || !is_relative_inside(fc) || !fc.ends_with(".php")) {
+        out.push_back({"spec.php.frontController", quote(fc) + " must be a .php script relative to the docroot"});
+      }
+    }
+  }
+  if (!spec.contains("storage") || !spec["storage"].is_array()) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < spec["storage"].size(); ++i) {
+    const json& v = spec["storage"][i];
+    std::string path = "spec.storage[" + std::to_string(i) + "]";
+    std::string name = v["name"], mount = v["path"], size = v["size"];
+    if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
+    else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
+    if (mount.empty() || !is_relative_inside(mount)) {
+      out.push_back({path + ".path", "must be a non-empty relative path inside the source (no \"..\")"});
+    }
+    if (parse_memory_bytes(size) <= 0) out.push_back({path + ".size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
+  }
+}
+
+void check_app(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("app") || !spec["app"].is_object()) {
+    out.push_back({"spec.app", "is required for \"app\" sites (its components)"});
+    return;
+  }
+  const json& app = spec["app"];
+  for (const char* later : {"autoscale", "jobs"}) {
+    if (app.contains(later)) out.push_back({std::string("spec.app.") + later, "is not available yet on this platform"});
+  }
+  const json& comps = app["components"];
+  if (comps.empty()) out.push_back({"spec.app.components", "must list at least one component"});
+  std::set<std::string> names;
+  for (size_t i = 0; i < comps.size(); ++i) {
+    const json& c = comps[i];
+    std::string path = "spec.app.components[" + std::to_string(i) + "]";
+    std::string name = c["name"];
+    if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
+    else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
+    bool image = c.contains("image") && !c["image"].is_null(), command = c.contains("command") && !c["command"].is_null();
+    if (image == command) out.push_back({path, "needs exactly one of image and command"});
+    if (command && c["command"].empty()) out.push_back({path + ".command", "must not be empty"});
+    if (image && c["image"].get<std::string>().empty()) out.push_back({path + ".image", "must not be empty"});
+    if (c.contains("port") && c["port"].is_number_integer()) {
+      long long p = c["port"];
+      if (p < 1 || p > 65535) out.push_back({path + ".port", std::to_string(p) + " is not a port (1-65535)"});
+    }
+    if (c.contains("replicas") && c["replicas"].is_number_integer()) {
+      long long r = c["replicas"];
+      if (r < 0 || r > 20) out.push_back({path + ".replicas", std::to_string(r) + " is out of range (0-20)"});
+    }
+    if (c.contains("secrets")) out.push_back({path + ".secrets", "is not available yet on this platform"});
+    if (c.contains("health") && c["health"].is_object() && c["health"].contains("path") && c["health"]["path"].is_string()) {
+      std::string hp = c["health"]["path"];
+      if (!hp.starts_with("/")) out.push_back({path + ".health.path", quote(hp) + " must start with '/'"});
+    }
+  }
+}
+
+void check_resources(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("resources") || !spec["resources"].is_object()) return;
+  const json& r = spec["resources"];
+  if (r.contains("memory") && r["memory"].is_string()) {
+    std::string m = r["memory"];
+    long long bytes = parse_memory_bytes(m);
+    if (bytes < 0) out.push_back({"spec.resources.memory", quote(m) + " is not a memory quantity (e.g. 256Mi, 1Gi)"});
+    else if (bytes < (4ll << 20)) out.push_back({"spec.resources.memory", quote(m) + " is too small (at least 4Mi)"});
+  }
+  if (r.contains("cpu") && r["cpu"].is_string()) {
+    std::string c = r["cpu"];
+    long long millis = parse_cpu_millis(c);
+    if (millis < 0) out.push_back({"spec.resources.cpu", quote(c) + " is not a CPU quantity (e.g. 500m, 1, 2.5)"});
+    else if (millis < 10) out.push_back({"spec.resources.cpu", quote(c) + " is too small (at least 10m)"});
+  }
+}
+
+// Mantissa * 10^exp10 * 2^exp2, rounded nowhere: -1 unless a whole number.
+long long scaled(std::string_view digits, long long exp10, int exp2) {
+  size_t dot = digits.find('.');
+  std::string whole(digits.substr(0, dot));
+  std::string frac = dot == std::string_view::npos ? "" : std::string(digits.substr(dot + 1));
+  if ((whole.empty() && frac.empty()) || whole.size() + frac.size() > 18) return -1;
+  for (char ch : whole + frac) {
+    if (!std::isdigit(static_cast<unsigned char>(ch))) return -1;
+  }
+  __int128 n = std::stoll("0" + whole + frac);
+  exp10 -= static_cast<long long>(frac.size());
+  const __int128 limit = __int128(1) << 62;
+  for (; exp10 > 0; --exp10) {
+    n *= 10;
+    if (n > limit) return -1;
+  }
+  n <<= exp2;
+  if (n > limit) return -1;
+  for (; exp10 < 0; ++exp10) {
+    if (n % 10 != 0) return -1;
+    n /= 10;
+  }
+  return static_cast<long long>(n);
+}
+
+// Kubernetes suffixes, as (power of ten, power of two); base units.
+long long parse_quantity(std::string_view text, long long extra_exp10) {
+  static const std::pair<std::string_view, std::pair<int, int>> suffixes[] = {
+      {"Ki", {0, 10}}, {"Mi", {0, 20}}, {"Gi", {0, 30}}, {"Ti", {0, 40}}, {"Pi", {0, 50}}, {"Ei", {0, 60}},
+      {"k", {3, 0}},   {"M", {6, 0}},   {"G", {9, 0}},   {"T", {12, 0}},  {"P", {15, 0}},  {"E", {18, 0}},
+      {"m", {-3, 0}}};
+  for (const auto& [suffix, exps] : suffixes) {
+    if (text.size() > suffix.size() && text.ends_with(suffix)) {
+      return scaled(text.substr(0, text.size() - suffix.size()), exps.first + extra_exp10, exps.second);
+    }
+  }
+  return scaled(text, extra_exp10, 0);
+}
+
 }  // namespace
+
+long long parse_memory_bytes(std::string_view text) { return parse_quantity(text, 0); }
+long long parse_cpu_millis(std::string_view text) { return parse_quantity(text, 3); }
 
 std::string join_errors(const std::vector<FieldError>& errors) {
   std::string s;
@@ -180,17 +318,13 @@ std::vector<FieldError> validate_site(const json& obj) {
   if (!out.empty()) return out;
   const json& spec = obj["spec"];
   std::string mode = spec["mode"].get<std::string>();
-  if (mode == "php" || mode == "app") {
-    out.push_back({"spec.mode", quote(mode) +
-                                    " is not available yet: this version of wok hosts only "
-                                    "\"static\" sites"});
-  } else if (mode != "static") {
+  if (mode != "static" && mode != "php" && mode != "app") {
     out.push_back({"spec.mode", quote(mode) + " is not a mode (static, php, app)"});
-  }
-  for (const char* reserved : {"php", "app", "storage", "resources"}) {
-    if (spec.contains(reserved)) {
-      out.push_back({std::string("spec.") + reserved, "is not available yet for \"static\" sites"});
-    }
+  } else {
+    check_mode_sections(spec, mode, out);
+    if (mode == "php") check_php(spec, out);
+    if (mode == "app") check_app(spec, out);
+    check_resources(spec, out);
   }
   check_hosts(spec["hosts"], false, out);
   const json& git = spec["source"]["git"];
@@ -233,6 +367,13 @@ void default_site(json& obj) {
   if (obj["spec"].contains("build") && obj["spec"]["build"].is_object()) {
     json& b = obj["spec"]["build"];
     if (!b.contains("timeout") || b["timeout"].is_null()) b["timeout"] = "10m";
+  }
+  json& spec = obj["spec"];
+  if (spec.value("mode", "") == "app" && spec.contains("app") && spec["app"].is_object() &&
+      spec["app"].contains("components") && spec["app"]["components"].is_array()) {
+    for (auto& c : spec["app"]["components"]) {
+      if (c.is_object() && (!c.contains("replicas") || c["replicas"].is_null())) c["replicas"] = 1;
+    }
   }
 }
 

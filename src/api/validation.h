@@ -33,6 +33,12 @@ bool is_host_pattern(std::string_view host);  // a host name or "*." + host name
 // more label in front of suffix. A wildcard host matches only the same pattern.
 bool host_matches(std::string_view pattern, std::string_view host);
 
+// Kubernetes quantities: memory ("256Mi", "1G", "1048576") in bytes, CPU
+// ("500m", "2", "0.5") in millicores; -1 when malformed, not whole bytes or
+// millicores, or larger than 2^62.
+long long parse_memory_bytes(std::string_view text);
+long long parse_cpu_millis(std::string_view text);
+
 // Go-style durations ("90s", "5m", "1h30m", "250ms"); -1 if invalid.
 long long parse_duration_ms(std::string_view text);
 

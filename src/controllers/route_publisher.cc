@@ -12,7 +12,7 @@ void RoutePublisher::set(const std::string& ns, const std::string& name,
   std::lock_guard lock(mu_);
   auto it = entries_.find({ns, name});
   if (it != entries_.end() && it->second.hosts == hosts && it->second.root == root &&
-      !it->second.upstream) {
+      !it->second.upstream && !it->second.fastcgi) {
     return;
   }
   replace(ns, name, Entry{hosts, root});
@@ -23,6 +23,13 @@ void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
                                std::shared_ptr<const router::UpstreamPool> upstream) {
   std::lock_guard lock(mu_);
   replace(ns, name, Entry{hosts, "", std::move(upstream)});
+}
+
+void RoutePublisher::set_php(const std::string& ns, const std::string& name,
+                             const std::vector<std::string>& hosts, const std::string& root,
+                             const router::FastCgiTarget& fastcgi) {
+  std::lock_guard lock(mu_);
+  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi)});
 }
 
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
@@ -43,7 +50,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name, std
     for (const auto& h : it->second.hosts) table->remove(h, ns, name);
   }
   if (next) {
-    auto route = std::make_shared<const router::Route>(router::Route{ns, name, next->root, next->upstream});
+    auto route = std::make_shared<const router::Route>(router::Route{ns, name, next->root, next->upstream, next->fastcgi});
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);
   } else {

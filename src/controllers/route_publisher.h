@@ -10,6 +10,7 @@
 #include <vector>
 
 namespace wok::router {
+struct FastCgiTarget;
 class Router;
 class RouteTable;
 class UpstreamPool;
@@ -27,6 +28,10 @@ class RoutePublisher {
   // what the site had. The pool is shared as is by every table published.
   void set_proxy(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
                  std::shared_ptr<const router::UpstreamPool> upstream);
+  // Routes `hosts` of site ns/name to a php site: static files from `root`,
+  // scripts to php-fpm at `fastcgi`; replaces what the site had.
+  void set_php(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
+               const std::string& root, const router::FastCgiTarget& fastcgi);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 
@@ -35,6 +40,7 @@ class RoutePublisher {
     std::vector<std::string> hosts;
     std::string root;
     std::shared_ptr<const router::UpstreamPool> upstream = nullptr;
+    std::shared_ptr<const router::FastCgiTarget> fastcgi = nullptr;
   };
   // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
   void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);

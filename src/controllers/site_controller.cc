@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "store/store.h"
 
@@ -22,9 +23,15 @@ void SiteController::start() {
     spdlog::warn("{} rollout(s) were interrupted by a stop; they will be retried", n);
   }
   int64_t from = store_.resource_version();
+  std::set<std::string> keys;
   for (const auto& site : store_.list("Site")) {
-    queue_.add(key_of(site["metadata"]["namespace"], site["metadata"]["name"]));
+    std::string key = key_of(site["metadata"]["namespace"], site["metadata"]["name"]);
+    keys.insert(key);
+    queue_.add(key);
   }
+  // Instances adopted after a restart whose site was deleted meanwhile; those
+  // of old revisions are stopped by their site's first reconcile.
+  reconciler_.sweep_instances(keys);
   threads_.emplace_back([this, from] { watch_loop(from); });
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { work_loop(); });
 }

@@ -7,6 +7,7 @@
 #include "api/validation.h"
 #include "controllers/build_runner.h"
 #include "controllers/route_publisher.h"
+#include "controllers/workloads.h"
 #include "git/repository.h"
 #include "store/store.h"
 
@@ -39,10 +40,60 @@ bool resolves_inside(const fs::path& base, const fs::path& sub) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+bool runs_instances(const json& spec) {
+  std::string mode = spec.value("mode", "static");
+  return mode == "php" || mode == "app";
+}
+
 }  // namespace
 
 SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config)
-    : store_(store), routes_(routes), config_(std::move(config)) {}
+    : store_(store), routes_(routes), config_(std::move(config)) {
+  if (config_.runtime) workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
+}
+
+SiteReconciler::~SiteReconciler() = default;
+
+void SiteReconciler::sweep_instances(const std::set<std::string>& sites) {
+  if (workloads_) workloads_->sweep(sites);
+}
+
+std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t number, const std::string& root,
+                                                     const std::string& spec_text) {
+  json spec = json::parse(spec_text, nullptr, false);
+  if (spec.is_discarded() || !runs_instances(spec)) return std::nullopt;
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  const std::string uid = site["metadata"]["uid"];
+  fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
+  return plan_workloads(ns, name, uid, spec, number, root, storage.string());
+}
+
+std::string SiteReconciler::start_workloads(const json& site, int64_t number, const std::string& root,
+                                            const std::string& spec_text) {
+  auto plan = plan_for(site, number, root, spec_text);
+  if (!plan) return "";
+  if (!workloads_) return "this platform has no sandbox runtime for php and app sites";
+  return workloads_->roll_out(*plan);
+}
+
+void SiteReconciler::route_to(const json& site, int64_t number, const std::string& root,
+                              const std::string& spec_text, std::chrono::milliseconds drain) {
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  auto plan = plan_for(site, number, root, spec_text);
+  if (!plan) {
+    routes_.set(ns, name, hosts_of(site), root);
+    if (workloads_) {
+      workloads_->forget_route(ns, name);
+      workloads_->stop_others(ns, name, {}, drain);
+    }
+    return;
+  }
+  if (!workloads_) return;
+  workloads_->publish(ns, name, hosts_of(site), *plan, root);
+  std::set<std::string> keep;
+  for (const auto& s : plan->instances) keep.insert(s.id);
+  workloads_->stop_others(ns, name, keep, drain);
+}
 
 ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::string& name) {
   fs::path key_dir = fs::path(config_.data_dir) / "sites" / ns / name;
@@ -50,6 +101,10 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   std::error_code ec;
   if (!site) {
     routes_.remove(ns, name);
+    if (workloads_) {
+      workloads_->forget_route(ns, name);
+      workloads_->stop_others(ns, name, {});
+    }
     fs::remove_all(key_dir, ec);
     return {};
   }
@@ -64,8 +119,9 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
 
   const std::string spec_text = (*site)["spec"].dump();
   auto live = store_.live_revision(uid);
-  // Serve what is live at once (after a restart, before any fetch).
-  if (live && fs::is_directory(live->root)) routes_.set(ns, name, hosts_of(*site), live->root);
+  // Serve what is live at once (after a restart, before any fetch); for php
+  // and app, (re)start its instances and follow their pids.
+  if (live && fs::is_directory(live->root)) route_to(*site, live->number, live->root, live->spec, {});
 
   FetchState* state;
   {
@@ -75,6 +131,12 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   bool explicit_refresh = state->refresh_seen >= 0 &&
                           state->refresh_seen != (*site)["status"].value("refreshRequests", int64_t{0});
   Desired desired = desired_commit(*site, site_dir.string(), *state);
+  // Instances crash, restart with new pids, heal: look again soon.
+  if (runs_instances((*site)["spec"]) || (live && runs_instances(json::parse(live->spec, nullptr, false)))) {
+    if (desired.requeue_after.count() == 0 || desired.requeue_after > config_.workload_resync) {
+      desired.requeue_after = config_.workload_resync;
+    }
+  }
   if (!desired.error.empty()) {
     std::string msg = live ? desired.error + "; revision " + std::to_string(live->number) + " keeps serving"
                            : desired.error;
@@ -160,9 +222,13 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   // immutable, so they are served again as they are.
   for (const auto& r : previous) {
     if (r.outcome == "Deployed" && r.spec == spec_text && r.commit == commit && fs::is_directory(r.root)) {
+      if (std::string err = start_workloads(site, *number, r.root, spec_text); !err.empty()) {
+        store_.finish_revision(uid, *number, "Failed", err, "", false);
+        return err;
+      }
       store_.finish_revision(uid, *number, "Deployed", "same content as revision " + std::to_string(r.number), "",
                              true, r.root);
-      routes_.set(ns, name, hosts_of(site), r.root);
+      route_to(site, *number, r.root, spec_text, config_.drain);
       return "";
     }
   }
@@ -209,14 +275,24 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
       return fail("build output \"" + out + "\" is not a directory after the build");
     }
   }
+  if (spec.value("mode", "") == "php") {
+    // Mount points exist before the files become read-only for php-fpm.
+    std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage");
+    if (!err.empty()) return fail(err);
+  }
   fs::path root = fs::path(site_dir) / "revisions" / std::to_string(*number);
   fs::create_directories(root.parent_path(), ec);
   fs::remove_all(root, ec);
   fs::rename(publish, root, ec);
   if (ec) return fail("cannot publish the revision: " + ec.message());
   fs::remove_all(work, ec);
+  // The live revision keeps serving until the new instances are ready.
+  if (std::string err = start_workloads(site, *number, root.string(), spec_text); !err.empty()) {
+    fs::remove_all(root, ec);
+    return fail(err);
+  }
   store_.finish_revision(uid, *number, "Deployed", "", log, true, root.string());
-  routes_.set(ns, name, hosts_of(site), root.string());
+  route_to(site, *number, root.string(), spec_text, config_.drain);
   return "";
 }
 
@@ -245,6 +321,16 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
                                    {"message", message}, {"lastTransitionTime", since}}})},
   };
   if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
+  if (live && workloads_) {
+    if (auto plan = plan_for(site, live->number, live->root, live->spec)) {
+      std::string problem;
+      patch["instances"] = workloads_->observe(*plan, &problem);
+      // A crashing app is restarted by the runtime and reported here.
+      if (!problem.empty()) patch["conditions"][0]["message"] = message + "; " + problem;
+    } else {
+      patch["instances"] = nullptr;
+    }
+  }
   store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"], patch);
 }
 

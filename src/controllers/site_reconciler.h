@@ -5,9 +5,11 @@
 // reports in status. A failed fetch or build leaves the live revision serving.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace wok::store {
@@ -15,9 +17,15 @@ class Store;
 struct Revision;
 }  // namespace wok::store
 
+namespace wok::runtime {
+class Runtime;
+}
+
 namespace wok::controllers {
 
 class RoutePublisher;
+class Workloads;
+struct WorkloadPlan;
 
 struct ReconcileResult {
   std::string error;  // non-empty: retried with backoff
@@ -27,12 +35,23 @@ struct ReconcileResult {
 struct PlatformConfig {
   std::string data_dir;        // sites live in data_dir/sites/<project>/<site>/<uid>
   std::string public_url_port;  // ":8080", or "" for port 80, used in status URLs
+  // Runs php and app sites' instances; nullptr: such sites fail to deploy.
+  runtime::Runtime* runtime = nullptr;
+  // A new revision's instances must be ready within this, else it fails.
+  std::chrono::milliseconds ready_timeout{120'000};
+  // Old instances keep running this long after the route moved away.
+  std::chrono::milliseconds drain{1'000};
+  // php and app sites are looked at this often (crashes, restarts, pids).
+  std::chrono::milliseconds workload_resync{2'000};
 };
 
 class SiteReconciler {
  public:
   SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config);
+  ~SiteReconciler();
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
+  // Stops instances of sites not in `sites` ("ns/name"); at controller start.
+  void sweep_instances(const std::set<std::string>& sites);
 
  private:
   struct FetchState {  // in memory: a restart simply fetches again
@@ -55,10 +74,22 @@ class SiteReconciler {
                     const std::string& reason, const std::string& message,
                     const std::optional<std::string>& last_error);
   void collect_garbage(const std::string& uid, const std::string& site_dir);
+  // The instances of a php or app revision; nullopt for a static one.
+  std::optional<WorkloadPlan> plan_for(const nlohmann::json& site, int64_t number, const std::string& root,
+                                       const std::string& spec_text);
+  // Starts a new revision's instances (if any) and waits until they are
+  // ready: "" or why not, with them stopped again.
+  std::string start_workloads(const nlohmann::json& site, int64_t number, const std::string& root,
+                              const std::string& spec_text);
+  // Routes to a revision (its files, or its ready instances) and stops the
+  // site's other instances after `drain`.
+  void route_to(const nlohmann::json& site, int64_t number, const std::string& root, const std::string& spec_text,
+                std::chrono::milliseconds drain);
 
   store::Store& store_;
   RoutePublisher& routes_;
   PlatformConfig config_;
+  std::unique_ptr<Workloads> workloads_;  // null without a runtime
   std::mutex mu_;
   std::map<std::string, FetchState> fetch_;  // by uid
 };

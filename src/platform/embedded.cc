@@ -18,6 +18,7 @@
 #include "router/access_log.h"
 #include "router/router.h"
 #include "router/site_stats.h"
+#include "runtime/runtime.h"
 #include "server/api_server.h"
 #include "server/auth.h"
 #include "store/store.h"
@@ -124,7 +125,16 @@ int run_embedded(const EmbeddedOptions& options) {
   std::string port_suffix = public_server.port() == 80 ? "" : ":" + std::to_string(public_server.port());
 
   controllers::RoutePublisher routes(router);
-  controllers::SiteController sites(*store, routes, {data_dir.string(), port_suffix});
+  // Adopts the instances a previous `wok up` left running (kill -9).
+  runtime::RuntimeOptions runtime_opts;
+  runtime_opts.data_dir = data_dir / "runtime";
+  runtime::Runtime runtime(runtime_opts);
+  controllers::PlatformConfig platform;
+  platform.data_dir = data_dir.string();
+  platform.public_url_port = port_suffix;
+  platform.runtime = &runtime;
+  if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
+  controllers::SiteController sites(*store, routes, platform);
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
@@ -163,6 +173,8 @@ int run_embedded(const EmbeddedOptions& options) {
             << ":" << public_server.port() << " (data " << data_dir.string() << ")\n";
   if (options.demo) {
     std::cout << "demo site: http://www.demo.localhost" << port_suffix << "/\n";
+    std::cout << "demo php and app sites: http://php.demo.localhost" << port_suffix << "/, http://app.demo.localhost"
+              << port_suffix << "/\n";
   }
   std::cout << "client config: " << cli::config_path() << " (try: wok get sites)\n" << std::flush;
 
@@ -172,6 +184,8 @@ int run_embedded(const EmbeddedOptions& options) {
   public_server.stop();
   api_server.stop();
   sites.stop();
+  // Stopping normally stops every workload this process started or adopted.
+  runtime.shutdown();
   return 0;
 }
 

@@ -1,0 +1,310 @@
+#include "controllers/workloads.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "api/validation.h"
+#include "controllers/route_publisher.h"
+#include "router/route_table.h"
+#include "runtime/php_fpm.h"
+#include "runtime/runtime.h"
+
+namespace wok::controllers {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using runtime::InstanceSpec;
+using runtime::InstanceStatus;
+using runtime::Phase;
+
+namespace {
+
+constexpr const char* kSiteMount = "/srv/site";  // php: the revision's files
+constexpr const char* kAppMount = "/srv/app";    // app commands: the revision's files
+
+std::string joined(const std::string& base, const std::string& rel) {
+  return rel.empty() ? base : (fs::path(base) / rel).lexically_normal().string();
+}
+
+runtime::Resources resources_of(const json& spec) {
+  runtime::Resources r;
+  if (!spec.contains("resources") || !spec["resources"].is_object()) return r;
+  const json& res = spec["resources"];
+  if (res.contains("memory") && res["memory"].is_string()) r.memory_bytes = api::parse_memory_bytes(res["memory"].get<std::string>());
+  if (res.contains("cpu") && res["cpu"].is_string()) r.cpu_millis = api::parse_cpu_millis(res["cpu"].get<std::string>());
+  return r;
+}
+
+std::map<std::string, std::string> labels_of(const std::string& uid, int64_t revision) {
+  return {{"wok.dev/site-uid", uid}, {"wok.dev/revision", std::to_string(revision)}};
+}
+
+bool is_ready(runtime::Runtime& rt, const std::string& id, bool php) {
+  auto st = rt.status(id);
+  if (!st || st->phase != Phase::Ready) return false;
+  if (!php) return true;
+  std::error_code ec;
+  return fs::exists(rt.run_dir(id) / runtime::kPhpSocketName, ec);
+}
+
+}  // namespace
+
+std::string instance_id(const std::string& ns, const std::string& site, const std::string& component,
+                        int64_t revision, int replica) {
+  return ns + "." + site + "." + component + ".r" + std::to_string(revision) + "." + std::to_string(replica);
+}
+
+std::optional<InstanceName> parse_instance_id(const std::string& id) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t dot = id.find('.', start);
+    parts.push_back(id.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (parts.size() != 5 || parts[3].size() < 2 || parts[3][0] != 'r') return std::nullopt;
+  auto number = [](const std::string& s, long long* out) {
+    if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *out = std::stoll(s);
+    return true;
+  };
+  long long rev = 0, replica = 0;
+  if (!number(parts[3].substr(1), &rev) || !number(parts[4], &replica)) return std::nullopt;
+  return InstanceName{parts[0], parts[1], parts[2], rev, static_cast<int>(replica)};
+}
+
+WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
+                            const json& spec, int64_t revision, const std::string& root,
+                            const std::string& storage_dir) {
+  WorkloadPlan plan;
+  std::string mode = spec.value("mode", "static");
+  runtime::Resources resources = resources_of(spec);
+  if (mode == "php") {
+    const json php = spec.value("php", json::object());
+    plan.php = true;
+    plan.docroot = php.value("docroot", "");
+    plan.front_controller = php.value("frontController", "index.php");
+    InstanceSpec s;
+    s.id = instance_id(ns, site, "php", revision, 0);
+    s.project = ns;
+    s.resources = resources;
+    s.labels = labels_of(uid, revision);
+    s.volumes.push_back({root, kSiteMount, true});
+    for (const auto& v : spec.value("storage", json::array())) {
+      s.volumes.push_back({(fs::path(storage_dir) / v["name"].get<std::string>()).string(),
+                           joined(kSiteMount, v["path"].get<std::string>()), false});
+    }
+    runtime::PhpPool pool;
+    pool.docroot = joined(kSiteMount, plan.docroot);
+    if (php.contains("ini")) pool.ini = php["ini"].get<std::map<std::string, std::string>>();
+    if (!runtime::configure_php_fpm(pool, &s, &plan.error)) return plan;
+    plan.gating.insert(s.id);
+    plan.routed.push_back(s.id);
+    plan.instances.push_back(std::move(s));
+    return plan;
+  }
+  if (mode != "app") {
+    plan.error = "mode \"" + mode + "\" runs no instances";
+    return plan;
+  }
+  bool routed_chosen = false;
+  for (const auto& c : spec["app"]["components"]) {
+    std::string name = c["name"];
+    uint16_t port = static_cast<uint16_t>(c.value("port", 0));
+    bool routed = port != 0 && !routed_chosen;
+    if (routed) {
+      routed_chosen = true;
+      plan.port = port;
+    }
+    int replicas = c.value("replicas", 1);
+    for (int i = 0; i < replicas; ++i) {
+      InstanceSpec s;
+      s.id = instance_id(ns, site, name, revision, i);
+      s.project = ns;
+      s.resources = resources;
+      s.labels = labels_of(uid, revision);
+      s.port = port;
+      if (c.contains("env")) s.env = c["env"].get<std::map<std::string, std::string>>();
+      if (port) s.env["PORT"] = std::to_string(port);
+      s.env["WOK_PROJECT"] = ns;
+      s.env["WOK_SITE"] = site;
+      s.env["WOK_COMPONENT"] = name;
+      if (c.contains("health") && c["health"].contains("path")) s.health_path = c["health"]["path"];
+      if (c.contains("image") && c["image"].is_string()) {
+        s.image = c["image"];
+      } else {
+        s.command = c["command"].get<std::vector<std::string>>();
+        s.volumes.push_back({root, kAppMount, true});
+        s.workdir = kAppMount;
+      }
+      if (port) plan.gating.insert(s.id);
+      if (routed) plan.routed.push_back(s.id);
+      plan.instances.push_back(std::move(s));
+    }
+  }
+  return plan;
+}
+
+std::string prepare_storage(const json& spec, const std::string& root, const std::string& storage_dir) {
+  std::error_code ec;
+  for (const auto& v : spec.value("storage", json::array())) {
+    std::string name = v["name"], rel = v["path"];
+    fs::path host = fs::path(storage_dir) / name;
+    fs::create_directories(host, ec);
+    if (ec) return "cannot create storage " + host.string() + ": " + ec.message();
+    fs::path mount = (fs::path(root) / rel).lexically_normal();
+    if (fs::exists(mount) && !fs::is_directory(fs::symlink_status(mount))) {
+      return "storage \"" + name + "\": path \"" + rel + "\" exists in the source and is not a directory";
+    }
+    fs::create_directories(mount, ec);
+    // A symlink in the source must not move the mount point outside the revision.
+    fs::path real = fs::canonical(mount, ec);
+    fs::path base = fs::canonical(root, ec);
+    auto inside = real.lexically_relative(base);
+    if (ec || inside.empty() || *inside.begin() == "..") {
+      return "storage \"" + name + "\": path \"" + rel + "\" leads outside the site's files";
+    }
+  }
+  return "";
+}
+
+std::string describe_failure(const InstanceStatus& st) {
+  std::string s = runtime::phase_name(st.phase);
+  if (st.restarts > 0) s += ", " + std::to_string(st.restarts) + " restarts";
+  if (st.oom_killed) s += ", killed for lack of memory (OOM)";
+  else if (st.last_exit_code >= 0) s += ", last exit code " + std::to_string(st.last_exit_code);
+  else if (st.last_signal > 0) s += ", killed by signal " + std::to_string(st.last_signal);
+  if (!st.last_error.empty()) s += ": " + st.last_error;
+  return s;
+}
+
+std::string Workloads::roll_out(const WorkloadPlan& plan) {
+  if (!plan.error.empty()) return plan.error;
+  auto stop_all = [&] {
+    for (const auto& s : plan.instances) runtime_.stop(s.id);
+  };
+  for (const auto& s : plan.instances) {
+    std::string error;
+    if (!runtime_.start(s, &error)) {
+      stop_all();
+      return "instance " + s.id + " cannot start: " + error;
+    }
+  }
+  bool php = plan.php;
+  auto deadline = std::chrono::steady_clock::now() + ready_timeout_;
+  while (true) {
+    std::string waiting, failing;
+    for (const auto& id : plan.gating) {
+      if (is_ready(runtime_, id, php)) continue;
+      auto st = runtime_.status(id);
+      if (st && st->phase == Phase::CrashLoopBackOff && failing.empty()) {
+        failing = "instance " + id + ": " + describe_failure(*st);
+      }
+      if (waiting.empty()) waiting = "instance " + id + ": " + (st ? describe_failure(*st) : "unknown");
+    }
+    // A crash loop will not heal by waiting: fail at once.
+    if (waiting.empty() || !failing.empty() || std::chrono::steady_clock::now() >= deadline) {
+      if (waiting.empty()) return "";
+      stop_all();
+      if (!failing.empty()) return failing;
+      return "not ready after " + std::to_string(ready_timeout_.count() / 1000) + "s: " + waiting +
+             (plan.instances[0].health_path.empty() ? "" : " (health check " + plan.instances[0].health_path + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+void Workloads::publish(const std::string& ns, const std::string& site, const std::vector<std::string>& hosts,
+                        const WorkloadPlan& plan, const std::string& root) {
+  if (!plan.error.empty()) return;
+  for (const auto& s : plan.instances) {  // idempotent; adopts after a restart of wok
+    std::string error;
+    if (!runtime_.start(s, &error)) spdlog::warn("instance {}: {}", s.id, error);
+  }
+  bool php = plan.php;
+  std::string signature;
+  std::vector<router::UpstreamAddress> upstreams;
+  for (const auto& id : plan.routed) {
+    if (!is_ready(runtime_, id, php)) continue;
+    auto st = runtime_.status(id);
+    if (!st || st->pid <= 0) continue;
+    signature += id + "=" + std::to_string(st->pid) + ";";
+    upstreams.push_back({"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
+  }
+  for (const auto& h : hosts) signature += h + ",";
+  signature += root;
+  {
+    std::lock_guard lock(mu_);
+    std::string& last = published_[ns + "/" + site];
+    // Nothing ready: keep whatever the route has (the runtime restarts crashes).
+    if (upstreams.empty() || last == signature) return;
+    last = signature;
+  }
+  if (php) {
+    router::FastCgiTarget target{(runtime_.run_dir(plan.routed[0]) / runtime::kPhpSocketName).string(),
+                                 joined(kSiteMount, plan.docroot), plan.front_controller};
+    routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target);
+  } else {
+    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams)));
+  }
+}
+
+void Workloads::forget_route(const std::string& ns, const std::string& site) {
+  std::lock_guard lock(mu_);
+  published_.erase(ns + "/" + site);
+}
+
+void Workloads::stop_others(const std::string& ns, const std::string& site, const std::set<std::string>& keep,
+                            std::chrono::milliseconds drain) {
+  std::vector<std::string> doomed;
+  for (const auto& st : runtime_.list()) {
+    auto name = parse_instance_id(st.id);
+    if (name && name->ns == ns && name->site == site && !keep.count(st.id) && st.phase != Phase::Stopped) {
+      doomed.push_back(st.id);
+    }
+  }
+  if (doomed.empty()) return;
+  // In-flight requests of the old revision finish before it goes.
+  if (drain.count() > 0) std::this_thread::sleep_for(drain);
+  std::vector<std::thread> stoppers;
+  for (const auto& id : doomed) {
+    stoppers.emplace_back([this, id] {
+      runtime_.stop(id);
+      runtime_.forget(id);
+    });
+  }
+  for (auto& t : stoppers) t.join();
+}
+
+void Workloads::sweep(const std::set<std::string>& sites) {
+  for (const auto& st : runtime_.list()) {
+    auto name = parse_instance_id(st.id);
+    if (!name || sites.count(name->ns + "/" + name->site)) continue;
+    spdlog::info("stopping instance {}: its site no longer exists", st.id);
+    runtime_.stop(st.id);
+    runtime_.forget(st.id);
+  }
+}
+
+json Workloads::observe(const WorkloadPlan& plan, std::string* problem) const {
+  json out = json::array();
+  for (const auto& s : plan.instances) {
+    auto st = runtime_.status(s.id);
+    if (!st) continue;
+    out.push_back({{"name", s.id},
+                   {"phase", runtime::phase_name(st->phase)},
+                   {"restarts", st->restarts},
+                   {"lastExitCode", st->last_exit_code},
+                   {"oomKilled", st->oom_killed}});
+    if (problem->empty() && (st->phase == Phase::CrashLoopBackOff || st->oom_killed)) {
+      *problem = "instance " + s.id + ": " + describe_failure(*st);
+    }
+  }
+  return out;
+}
+
+}  // namespace wok::controllers

@@ -1,0 +1,90 @@
+#pragma once
+// The php and app modes' processes: which sandboxed instances a revision
+// needs (plan_workloads, pure), starting them and waiting until they can take
+// traffic (Workloads::roll_out), routing to the live revision's ready
+// instances (Workloads::publish) and stopping what is no longer wanted.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/instance.h"
+
+namespace wok::runtime {
+class Runtime;
+}
+
+namespace wok::controllers {
+
+class RoutePublisher;
+
+// "<ns>.<site>.<component>.r<revision>.<replica>"; php's component is "php".
+std::string instance_id(const std::string& ns, const std::string& site, const std::string& component,
+                        int64_t revision, int replica);
+struct InstanceName {
+  std::string ns, site, component;
+  int64_t revision = 0;
+  int replica = 0;
+};
+// Parses an id made by instance_id; nullopt for anything else.
+std::optional<InstanceName> parse_instance_id(const std::string& id);
+
+struct WorkloadPlan {
+  std::vector<runtime::InstanceSpec> instances;
+  std::set<std::string> gating;  // ids that must be Ready before the route switches
+  std::vector<std::string> routed;  // ids the route points at (php: one; app: the routed component's)
+  uint16_t port = 0;                // app: the routed component's port
+  bool php = false;
+  std::string docroot;              // php: relative docroot ("" = the revision root)
+  std::string front_controller;     // php
+  std::string error;                // non-empty: the spec cannot run
+};
+
+// Pure: the instances of revision `revision` of a php or app site whose spec
+// is `spec`, its files at `root` and its storage volumes under `storage_dir`.
+WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
+                            const nlohmann::json& spec, int64_t revision, const std::string& root,
+                            const std::string& storage_dir);
+
+// Creates the mount points of spec.storage inside a revision's files (before
+// they are published read-only) and the host directories; "" or why not.
+std::string prepare_storage(const nlohmann::json& spec, const std::string& root, const std::string& storage_dir);
+
+class Workloads {
+ public:
+  Workloads(runtime::Runtime& runtime, RoutePublisher& routes, std::chrono::milliseconds ready_timeout)
+      : runtime_(runtime), routes_(routes), ready_timeout_(ready_timeout) {}
+
+  // Starts the plan's instances and waits until the gating ones are ready.
+  // "" on success; else why, with the new instances stopped.
+  std::string roll_out(const WorkloadPlan& plan);
+  // Starts the plan (idempotent) and routes `hosts` to its ready instances
+  // when that set changed since the last call for this site.
+  void publish(const std::string& ns, const std::string& site, const std::vector<std::string>& hosts,
+               const WorkloadPlan& plan, const std::string& root);
+  // Stops this site's instances that are not in `keep` (after `drain`).
+  void stop_others(const std::string& ns, const std::string& site, const std::set<std::string>& keep,
+                   std::chrono::milliseconds drain = {});
+  // Stops every instance whose site is not in `sites` ("ns/name").
+  void sweep(const std::set<std::string>& sites);
+  // status.instances, and a problem worth the Ready condition's message ("" if none).
+  nlohmann::json observe(const WorkloadPlan& plan, std::string* problem) const;
+  void forget_route(const std::string& ns, const std::string& site);
+
+ private:
+  runtime::Runtime& runtime_;
+  RoutePublisher& routes_;
+  std::chrono::milliseconds ready_timeout_;
+  std::mutex mu_;
+  std::map<std::string, std::string> published_;  // "ns/site" -> what the route last pointed at
+};
+
+// Why an instance is not healthy, from its status ("CrashLoopBackOff, last exit code 1").
+std::string describe_failure(const runtime::InstanceStatus& status);
+
+}  // namespace wok::controllers

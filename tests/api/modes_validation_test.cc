@@ -1,0 +1,150 @@
+// The php and app modes: their sections, storage, resources and quantities.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/codec.h"
+#include "api/validation.h"
+
+namespace wok::api {
+namespace {
+
+using nlohmann::json;
+
+json doc(const char* yaml) {
+  std::vector<json> docs;
+  std::string error;
+  EXPECT_TRUE(parse_documents(yaml, &docs, &error)) << error;
+  return docs.at(0);
+}
+
+std::string errors_of(const json& s) { return join_errors(validate_site(s)); }
+
+constexpr const char* kPhp = R"(
+apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {name: blog, namespace: team-a}
+spec:
+  mode: php
+  hosts: [blog.team-a.localhost]
+  source: {git: {url: "file:///srv/blog.git"}}
+  php: {docroot: public, frontController: index.php, ini: {memory_limit: 256M}}
+  storage: [{name: uploads, path: public/uploads, size: 1Gi}]
+  resources: {memory: 256Mi, cpu: 500m}
+)";
+
+constexpr const char* kApp = R"(
+apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {name: api, namespace: team-a}
+spec:
+  mode: app
+  hosts: [api.team-a.localhost]
+  source: {git: {url: "file:///srv/api.git"}}
+  app:
+    components:
+      - {name: web, command: [python3, app.py], port: 8080, replicas: 2, health: {path: /healthz}, env: {A: b}}
+      - {name: worker, image: "oci:/srv/images/w:1"}
+)";
+
+TEST(Quantities, MemoryInBytes) {
+  EXPECT_EQ(parse_memory_bytes("256Mi"), 256ll << 20);
+  EXPECT_EQ(parse_memory_bytes("1Gi"), 1ll << 30);
+  EXPECT_EQ(parse_memory_bytes("1G"), 1'000'000'000);
+  EXPECT_EQ(parse_memory_bytes("1.5Gi"), 3ll << 29);
+  EXPECT_EQ(parse_memory_bytes("1048576"), 1048576);
+  EXPECT_EQ(parse_memory_bytes("500m"), -1);  // half a byte
+  EXPECT_EQ(parse_memory_bytes("lots"), -1);
+  EXPECT_EQ(parse_memory_bytes("Mi"), -1);
+  EXPECT_EQ(parse_memory_bytes(""), -1);
+  EXPECT_EQ(parse_memory_bytes("-1Gi"), -1);
+  EXPECT_EQ(parse_memory_bytes("99999999999Ei"), -1);  // overflow
+}
+
+TEST(Quantities, CpuInMillicores) {
+  EXPECT_EQ(parse_cpu_millis("500m"), 500);
+  EXPECT_EQ(parse_cpu_millis("2"), 2000);
+  EXPECT_EQ(parse_cpu_millis("0.5"), 500);
+  EXPECT_EQ(parse_cpu_millis("0.0005"), -1);  // finer than a millicore
+  EXPECT_EQ(parse_cpu_millis("1.5x"), -1);
+}
+
+TEST(ValidatePhp, AFullSpecIsAccepted) {
+  json s = doc(kPhp);
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"].erase("php");  // optional
+  s["spec"].erase("storage");
+  EXPECT_EQ(errors_of(s), "");
+}
+
+TEST(ValidatePhp, BadFieldsAreNamed) {
+  json s = doc(kPhp);
+  s["spec"]["php"]["docroot"] = "../etc";
+  s["spec"]["php"]["colour"] = "blue";
+  EXPECT_NE(errors_of(s).find("spec.php.colour: unknown field"), std::string::npos) << errors_of(s);
+  s["spec"]["php"].erase("colour");
+  EXPECT_NE(errors_of(s).find("spec.php.docroot"), std::string::npos) << errors_of(s);
+  s = doc(kPhp);
+  s["spec"]["storage"].push_back({{"name", "uploads"}, {"path", "/abs"}, {"size", "big"}});
+  std::string e = errors_of(s);
+  EXPECT_NE(e.find("spec.storage[1].name: \"uploads\" is listed twice"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.storage[1].path"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.storage[1].size: \"big\" is not a size"), std::string::npos) << e;
+  s = doc(kPhp);
+  s["spec"]["resources"] = {{"memory", "256MB"}, {"cpu", "fast"}};
+  e = errors_of(s);
+  EXPECT_NE(e.find("spec.resources.memory: \"256MB\" is not a memory quantity"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.resources.cpu: \"fast\" is not a CPU quantity"), std::string::npos) << e;
+}
+
+TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
+  json s = doc(kPhp);
+  s["spec"]["mode"] = "static";
+  std::string e = errors_of(s);
+  EXPECT_NE(e.find("spec.php: is only for \"php\" sites"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.storage: is only for \"php\" sites"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.resources: is only for"), std::string::npos) << e;
+  s = doc(kApp);
+  s["spec"]["php"] = {{"docroot", "public"}};
+  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites, not \"app\""), std::string::npos);
+  s = doc(kPhp);
+  s["spec"]["app"] = doc(kApp)["spec"]["app"];
+  EXPECT_NE(errors_of(s).find("spec.app: is only for \"app\" sites"), std::string::npos);
+}
+
+TEST(ValidateApp, AFullSpecIsAcceptedAndReplicasDefaultToOne) {
+  json s = doc(kApp);
+  EXPECT_EQ(errors_of(s), "");
+  default_site(s);
+  EXPECT_EQ(s["spec"]["app"]["components"][0]["replicas"], 2);
+  EXPECT_EQ(s["spec"]["app"]["components"][1]["replicas"], 1);
+}
+
+TEST(ValidateApp, ComponentsAreChecked) {
+  json s = doc(kApp);
+  s["spec"].erase("app");
+  EXPECT_NE(errors_of(s).find("spec.app: is required"), std::string::npos);
+  s = doc(kApp);
+  s["spec"]["app"]["components"] = json::array();
+  EXPECT_NE(errors_of(s).find("spec.app.components: must list at least one"), std::string::npos);
+  s = doc(kApp);
+  json& c = s["spec"]["app"]["components"];
+  c[0]["image"] = "oci:/x:1";                  // both image and command
+  c[1]["name"] = "Worker";                     // not a DNS label
+  c[1]["port"] = 70000;
+  c[1]["replicas"] = 21;
+  c[1]["health"] = {{"path", "healthz"}};
+  c.push_back({{"name", "web"}, {"command", {"x"}}});  // duplicate name
+  c.push_back({{"name", "idle"}});                     // neither image nor command
+  std::string e = errors_of(s);
+  EXPECT_NE(e.find("spec.app.components[0]: needs exactly one of image and command"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].name"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].port: 70000 is not a port"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].replicas: 21 is out of range"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].health.path: \"healthz\" must start with '/'"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[2].name: \"web\" is listed twice"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[3]: needs exactly one"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace wok::api

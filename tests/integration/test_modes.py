@@ -1,0 +1,200 @@
+"""The php and app modes on the embedded platform: real `wok up`, real runc,
+real php-fpm. Needs root (runc, cgroups); CI runs it as root."""
+import json
+import os
+import shutil
+import threading
+import unittest
+
+from wokharness import WokTestCase, project_yaml, wait_for
+
+NEEDS = [b for b in ("runc", "php-fpm8.2", "python3") if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
+SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+
+PHP_INDEX = """<?php
+$uri = $_SERVER['REQUEST_URI'];
+if (isset($_GET['write'])) { file_put_contents(__DIR__ . '/uploads/note.txt', $_GET['write']); echo 'wrote'; exit; }
+if (isset($_GET['read'])) { $r = @file_get_contents($_GET['read']); echo $r === false ? 'DENIED' : 'READ:' . $r; exit; }
+echo "front " . VERSION . " " . $uri . " " . @file_get_contents(__DIR__ . '/uploads/note.txt');
+"""
+
+APP = """import http.server, os, sys
+VERSION = open('version.txt').read().strip()
+if VERSION == 'crash':
+    sys.exit(3)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == '/healthz' and VERSION == 'sick':
+            self.send_response(500); self.end_headers(); return
+        body = ('app ' + VERSION + ' ' + os.environ.get('GREETING', '')).encode()
+        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()
+"""
+
+
+def php_site(name, project, url):
+    return f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: {name}, namespace: {project}}}
+spec:
+  mode: php
+  hosts: [{name}.{project}.localhost]
+  source: {{git: {{url: "{url}", interval: 1h}}}}
+  php: {{docroot: public, ini: {{memory_limit: 64M}}}}
+  storage: [{{name: uploads, path: public/uploads, size: 100Mi}}]
+  resources: {{memory: 128Mi, cpu: 500m}}
+"""
+
+
+def app_site(name, project, url, replicas=2, health="/healthz"):
+    return f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: {name}, namespace: {project}}}
+spec:
+  mode: app
+  hosts: [{name}.{project}.localhost]
+  source: {{git: {{url: "{url}", interval: 1h}}}}
+  app:
+    components:
+      - {{name: web, command: [python3, app.py], port: 8080, replicas: {replicas}, health: {{path: {health}}}, env: {{GREETING: hi}}}}
+  resources: {{memory: 128Mi}}
+"""
+
+
+@unittest.skipIf(SKIP, SKIP)
+class ModesTest(WokTestCase):
+    def setUp(self):
+        os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"]))
+
+    def body(self, host, path="/"):
+        status, _, body = self.wok.get(host, path)
+        return status, body.decode(errors="replace")
+
+    def wait_body(self, host, path, text, timeout=60):
+        return wait_for(lambda: (lambda r: r if text in r[1] else None)(self.body(host, path)), timeout,
+                        interval=0.2, what=f"{text!r} at {host}{path}")
+
+    def php_repo(self, name, version):
+        return self.repo(name, {"public/index.php": f"<?php define('VERSION', '{version}'); ?>" + PHP_INDEX,
+                                "public/style.css": "body{color:red}", "public/info.php": "<?php echo 'info ' . PHP_VERSION;"})
+
+    def test_php_site_serves_scripts_pretty_urls_static_files_and_keeps_storage(self):
+        repo = self.php_repo("blog", "v1")
+        self.wok.apply(php_site("blog", "team-a", repo.url))
+        self.wok.wait_revision("blog", "team-a", 1)
+        host = "blog.team-a.localhost"
+        self.wait_body(host, "/info.php", "info 8.")
+        self.assertIn("front v1 /posts/hello", self.wait_body(host, "/posts/hello", "front")[1])
+        status, headers, css = self.wok.get(host, "/style.css")
+        self.assertEqual((status, css), (200, b"body{color:red}"))
+        self.assertEqual(self.body(host, "/index.php?write=kept")[1], "wrote")
+        # A redeploy (new commit) keeps the uploaded file.
+        repo.write({"public/index.php": "<?php define('VERSION', 'v2'); ?>" + PHP_INDEX})
+        self.wok.cli("refresh", "site", "blog", "-n", "team-a")
+        self.wok.wait_revision("blog", "team-a", 2)
+        self.assertIn("front v2 / kept", self.wait_body(host, "/", "front v2")[1])
+        # So does a rollback.
+        self.wok.cli("rollout", "undo", "site", "blog", "-n", "team-a")
+        self.wok.wait_revision("blog", "team-a", 3)
+        self.assertIn("front v1 / kept", self.wait_body(host, "/", "front v1")[1])
+        site = self.wok.site_json("blog", "team-a")
+        self.assertEqual([i["phase"] for i in site["status"]["instances"]], ["Ready"])
+
+    def test_a_project_cannot_read_another_projects_storage(self):
+        a, b = self.php_repo("a", "a1"), self.php_repo("b", "b1")
+        self.wok.apply(php_site("a", "team-a", a.url) + "---\n" + php_site("b", "team-b", b.url))
+        self.wok.wait_revision("a", "team-a", 1)
+        self.wok.wait_revision("b", "team-b", 1)
+        self.assertEqual(self.wait_body("b.team-b.localhost", "/?write=secret", "wrote")[1], "wrote")
+        b_uid = self.wok.site_json("b", "team-b")["metadata"]["uid"]
+        b_file = os.path.join(self.wok.data, "sites", "team-b", "b", b_uid, "storage", "uploads", "note.txt")
+        self.assertTrue(os.path.exists(b_file))
+        status, text = self.body("a.team-a.localhost", "/?read=" + b_file)
+        self.assertEqual(text, "DENIED")
+        status, text = self.body("a.team-a.localhost", "/?read=/etc/shadow")
+        self.assertEqual(text, "DENIED")
+
+    def app_repo(self, name, version):
+        return self.repo(name, {"app.py": APP, "version.txt": version})
+
+    def test_app_site_rollouts_lose_no_requests_and_a_crashing_revision_never_goes_live(self):
+        repo = self.app_repo("api", "v1")
+        self.wok.apply(app_site("api", "team-a", repo.url))
+        self.wok.wait_revision("api", "team-a", 1)
+        host = "api.team-a.localhost"
+        self.assertIn("app v1 hi", self.wait_body(host, "/", "app v1")[1])
+        site = self.wok.site_json("api", "team-a")
+        self.assertEqual(sorted(i["name"] for i in site["status"]["instances"]),
+                         ["team-a.api.web.r1.0", "team-a.api.web.r1.1"])
+        failures, count, stop = [], [0], threading.Event()
+
+        def client():
+            while not stop.is_set():
+                status, text = self.body(host)
+                count[0] += 1
+                if status != 200:
+                    failures.append((status, text))
+        t = threading.Thread(target=client)
+        t.start()
+        try:
+            repo.write({"version.txt": "v2"})
+            self.wok.cli("refresh", "site", "api", "-n", "team-a")
+            self.wok.wait_revision("api", "team-a", 2)
+            self.wait_body(host, "/", "app v2")
+            self.wok.cli("rollout", "undo", "site", "api", "-n", "team-a")
+            self.wok.wait_revision("api", "team-a", 3)
+            self.wait_body(host, "/", "app v1")
+        finally:
+            stop.set()
+            t.join()
+        self.assertGreater(count[0], 0)
+        self.assertEqual(failures, [])
+        # A revision that crashes at start never serves; the live one does.
+        repo.write({"version.txt": "crash"})
+        self.wok.cli("refresh", "site", "api", "-n", "team-a")
+
+        def failed():
+            s = self.wok.site_json("api", "team-a")["status"]
+            return s if "failed" in (s.get("lastError") or "") else None
+        status = wait_for(failed, 90, interval=0.5, what="the crashing revision to fail")
+        self.assertIn("CrashLoopBackOff", status["lastError"])
+        self.assertEqual(status["revision"], 3)
+        self.assertIn("app v1", self.body(host)[1])
+
+    def test_health_path_gates_readiness_and_instances_survive_a_kill9(self):
+        repo = self.app_repo("api", "v1")
+        self.wok.apply(app_site("api", "team-a", repo.url, replicas=1))
+        self.wok.wait_revision("api", "team-a", 1)
+        host = "api.team-a.localhost"
+        self.wait_body(host, "/", "app v1")
+        # Running but failing its health check: never routed, the revision fails.
+        repo.write({"version.txt": "sick"})
+        self.wok.cli("refresh", "site", "api", "-n", "team-a")
+
+        def failed():
+            s = self.wok.site_json("api", "team-a")["status"]
+            return s if "failed" in (s.get("lastError") or "") else None
+        status = wait_for(failed, 60, interval=0.5, what="the unhealthy revision to fail")
+        self.assertIn("not ready", status["lastError"])
+        self.assertIn("/healthz", status["lastError"])
+        self.assertIn("app v1", self.body(host)[1])
+        self.wok.kill9()
+        self.wok.close()
+        from wokharness import Wok
+        self.wok = Wok(self.root).start()
+        self.wait_body(host, "/", "app v1")
+        out = os.popen(f"runc --root {self.wok.data}/runtime/runc list -q").read().split()
+        self.assertEqual(sorted(out), ["team-a.api.web.r1.0"])
+        # And a normal stop stops every workload.
+        self.assertEqual(self.wok.stop(), 0)
+        out = os.popen(f"runc --root {self.wok.data}/runtime/runc list -q").read().split()
+        self.assertEqual(out, [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
