@@ -18,6 +18,10 @@ struct Flags {
   std::vector<std::string> files;
   int to_revision = 0;
   int minutes = 15;  // wok stats
+  std::string component;  // wok logs, wok scale
+  int tail = 100;
+  bool follow = false;
+  int replicas = -1;
   std::string user;
 };
 
@@ -92,6 +96,23 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   stats_site->add_option("--minutes", flags.minutes, "how many minutes back, 1 to 15 (default 15)")
       ->check(CLI::Range(1, 15));
   set(stats_site, [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
+
+  auto* logs = app.add_subcommand("logs", "Output of a php or app site's running instances");
+  add_target(logs, flags, kSiteKinds, true);
+  logs->add_option("--component", flags.component, "only this component (app sites)");
+  logs->add_option("--tail", flags.tail, "lines per instance and stream to start with")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  logs->add_flag("-f,--follow", flags.follow, "keep printing new output");
+  set(logs, [&flags](Session& s) {
+    return logs_command(s, flags.name, flags.component, flags.tail, flags.follow);
+  });
+
+  auto* scale = app.add_subcommand("scale", "Set the replicas of an app site's component");
+  add_target(scale, flags, kSiteKinds, true);
+  scale->add_option("--component", flags.component, "the component")->required();
+  scale->add_option("--replicas", flags.replicas, "how many instances")->required()->check(CLI::Range(0, 20));
+  set(scale, [&flags](Session& s) { return scale_command(s, flags.name, flags.component, flags.replicas); });
 
   auto* token = app.add_subcommand("token", "API tokens (platform admin)");
   token->require_subcommand(1);

@@ -34,6 +34,12 @@ int rollout_history_command(Session& session, const std::string& name);
 int rollout_undo_command(Session& session, const std::string& name, int to_revision);
 int refresh_command(Session& session, const std::string& name);
 
+// workload_commands.cc: `wok logs site NAME` (follow: poll every second),
+// `wok scale site NAME --component C --replicas N`.
+int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
+                 bool follow);
+int scale_command(Session& session, const std::string& name, const std::string& component, int replicas);
+
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
 int stats_site_command(Session& session, const std::string& name, int minutes);
 

@@ -14,6 +14,7 @@
 #include "controllers/site_controller.h"
 #include "http/server.h"
 #include "platform/demo.h"
+#include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
 #include "router/access_log.h"
 #include "router/router.h"
@@ -144,6 +145,9 @@ int run_embedded(const EmbeddedOptions& options) {
   };
   api_opts.site_stats = [&site_stats](const std::string& ns, const std::string& name, int minutes) {
     return site_stats_json(site_stats, ns, name, minutes);
+  };
+  api_opts.site_logs = [&runtime](const std::string& ns, const std::string& name, const server::LogsQuery& q) {
+    return site_logs(runtime, ns, name, q);
   };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;

@@ -233,6 +233,7 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
       }
       return ctx.send(200, options_.site_stats(ns, name, minutes));
     }
+    if (sub == "logs" && read && options_.site_logs) return logs(ctx, ns, name);
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {
@@ -410,6 +411,57 @@ void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string&
                                         {{"refreshRequests", n}, {"pinnedRevision", nullptr}, {"pinnedCommit", nullptr}});
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(202, *r.object);
+}
+
+namespace {
+
+// "a=1&b=x" -> {a: 1, b: x}; values are not percent-decoded (none of ours needs it).
+std::map<std::string, std::string> query_params(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    out[std::string(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+bool parse_count(const std::string& text, int64_t max, int64_t* out) {
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  *out = std::stoll(text);
+  return *out <= max;
+}
+
+}  // namespace
+
+void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& name) {
+  if (!store_.get("Site", ns, name)) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  auto params = query_params(ctx.req.query);
+  LogsQuery query;
+  query.component = params["component"];
+  if (!query.component.empty() && !api::is_dns_label(query.component)) {
+    return ctx.fail(400, "component \"" + query.component + "\" is not a valid component name");
+  }
+  if (params.count("tail")) {
+    int64_t tail = 0;
+    if (!parse_count(params["tail"], 10000, &tail)) return ctx.fail(400, "tail must be a whole number from 0 to 10000");
+    query.tail = static_cast<int>(tail);
+  }
+  std::string_view from = params["from"];
+  while (!from.empty()) {  // ID:STREAM:OFFSET,...
+    std::string_view item = from.substr(0, from.find(','));
+    size_t colon = item.rfind(':');
+    int64_t offset = 0;
+    if (colon == std::string_view::npos || !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
+      return ctx.fail(400, "from must be a list of INSTANCE:STREAM:OFFSET");
+    }
+    query.from[std::string(item.substr(0, colon))] = offset;
+    from.remove_prefix(std::min(from.size(), item.size() + 1));
+  }
+  ctx.send(200, options_.site_logs(ns, name, query));
 }
 
 void ApiHandler::tokens(Context& ctx) {

@@ -3,6 +3,7 @@
 // authentication and project-level authorization. See docs/api.md.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -15,6 +16,13 @@ struct Result;
 
 namespace wok::server {
 
+struct LogsQuery {
+  std::string component;  // "" = every component
+  int tail = 100;         // lines per stream when no offset is known
+  // "ID:stdout" -> byte offset already read (`-f` polls with these).
+  std::map<std::string, int64_t> from;
+};
+
 struct ApiOptions {
   std::string version = "0.1.0";
   // Appended to /metrics (the router and controllers expose their counters here).
@@ -23,6 +31,10 @@ struct ApiOptions {
   // request statistics of one site over the last N minutes (a JSON object,
   // see docs/api.md). Unset: that path answers 404.
   std::function<nlohmann::json(const std::string& ns, const std::string& name, int minutes)> site_stats;
+  // GET .../namespaces/{ns}/sites/{name}/logs?component=C&tail=N&from=ID:STREAM:OFFSET,...
+  // The output of the site's running instances (a JSON object, see
+  // docs/api.md). Unset: that path answers 404.
+  std::function<nlohmann::json(const std::string& ns, const std::string& name, const LogsQuery& query)> site_logs;
 };
 
 class ApiHandler {
@@ -42,6 +54,7 @@ class ApiHandler {
   void rollback(Context& ctx, const std::string& ns, const std::string& name);
   void refresh(Context& ctx, const std::string& ns, const std::string& name);
   void tokens(Context& ctx);
+  void logs(Context& ctx, const std::string& ns, const std::string& name);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
   std::string metrics() const;
 

@@ -30,7 +30,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
         self.wfile.write(body)
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()
+server = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H)
+print('listening', VERSION, flush=True)
+server.serve_forever()
 """
 
 
@@ -194,6 +196,27 @@ class ModesTest(WokTestCase):
         self.assertEqual(self.wok.stop(), 0)
         out = os.popen(f"runc --root {self.wok.data}/runtime/runc list -q").read().split()
         self.assertEqual(out, [])
+
+    def test_logs_and_scale(self):
+        repo = self.app_repo("api", "v1")
+        self.wok.apply(app_site("api", "team-a", repo.url, replicas=1))
+        self.wok.wait_revision("api", "team-a", 1)
+        self.wait_body("api.team-a.localhost", "/", "app v1")
+        logs = wait_for(lambda: "listening v1" in (out := self.wok.cli("logs", "site", "api", "-n", "team-a").stdout) and out,
+                        30, interval=0.5, what="the app's output in wok logs")
+        self.assertNotIn(" | ", logs)  # one instance: no prefixes
+        out = self.wok.cli("scale", "site", "api", "-n", "team-a", "--component", "web", "--replicas", "2").stdout
+        self.assertIn("scaled (component web: 2 replicas)", out)
+        status = self.wok.wait_revision("api", "team-a", 2)
+        self.assertEqual(len([i for i in status["instances"] if ".web." in i["name"]]), 2)
+        logs = wait_for(lambda: (out := self.wok.cli("logs", "site", "api", "-n", "team-a", "--component", "web").stdout)
+                        .count("listening v1") == 2 and out, 30, interval=0.5, what="both replicas in wok logs")
+        self.assertIn("team-a.api.web.r2.0 | listening v1", logs)
+        self.assertIn("team-a.api.web.r2.1 | listening v1", logs)
+        r = self.wok.cli("scale", "site", "api", "-n", "team-a", "--component", "nope", "--replicas", "1", check=False)
+        self.assertIn('has no component "nope" (it has: web)', r.stderr)
+        r = self.wok.cli("logs", "site", "api", "-n", "team-a", "--component", "Bad_Name", check=False)
+        self.assertNotEqual(r.returncode, 0)
 
 
 if __name__ == "__main__":
