@@ -95,8 +95,14 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.labels = labels_of(uid, revision);
     s.volumes.push_back({root, kSiteMount, true});
     for (const auto& v : spec.value("storage", json::array())) {
-      s.volumes.push_back({(fs::path(storage_dir) / v["name"].get<std::string>()).string(),
-                           joined(kSiteMount, v["path"].get<std::string>()), false});
+      std::string host = (fs::path(storage_dir) / v["name"].get<std::string>()).string();
+      std::string path = fs::path(v["path"].get<std::string>()).lexically_normal().string();
+      s.volumes.push_back({host, joined(kSiteMount, path), false});
+      // Under the document root, the router serves the volume's files itself.
+      std::string rel = fs::path(path).lexically_relative(plan.docroot.empty() ? "." : plan.docroot).string();
+      if (!rel.empty() && rel != "." && !rel.starts_with("..")) {
+        plan.static_mounts.push_back({"/" + rel + "/", host});
+      }
     }
     runtime::PhpPool pool;
     pool.docroot = joined(kSiteMount, plan.docroot);
@@ -246,7 +252,8 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
   }
   if (php) {
     router::FastCgiTarget target{(runtime_.run_dir(plan.routed[0]) / runtime::kPhpSocketName).string(),
-                                 joined(kSiteMount, plan.docroot), plan.front_controller};
+                                 joined(kSiteMount, plan.docroot), plan.front_controller,
+                                 plan.static_mounts};
     routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target);
   } else {
     routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams)));

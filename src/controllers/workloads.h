@@ -42,6 +42,7 @@ struct WorkloadPlan {
   bool php = false;
   std::string docroot;              // php: relative docroot ("" = the revision root)
   std::string front_controller;     // php
+  std::vector<std::pair<std::string, std::string>> static_mounts;  // php: "/uploads/" -> storage dir
   std::string error;                // non-empty: the spec cannot run
 };
 

@@ -65,7 +65,7 @@ int run_serve(const ServeOptions& options) {
   if (!options.fastcgi.empty()) {
     // php-fpm runs in the same pod and sees the document root where we do.
     route->fastcgi = std::make_shared<const router::FastCgiTarget>(
-        router::FastCgiTarget{options.fastcgi.substr(5), route->root, options.front_controller});
+        router::FastCgiTarget{options.fastcgi.substr(5), route->root, options.front_controller, {}});
   }
   table->set_default(std::move(route));
   router.set_table(std::move(table));

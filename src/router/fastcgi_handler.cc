@@ -6,7 +6,33 @@
 
 namespace wok::router {
 
+namespace {
+
+// The storage volume a request path is in, if any: its URL prefix and host directory.
+const std::pair<std::string, std::string>* storage_of(const Route& route, std::string_view path) {
+  for (const auto& mount : route.fastcgi->static_mounts) {
+    if (path.starts_with(mount.first)) return &mount;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void FastCgiHandler::serve(const Route& route, http::Exchange exchange) const {
+  // Uploaded files live in storage, outside the revision: served from there
+  // as plain files (the static handler refuses dot-segments and escapes).
+  if (const auto* mount = storage_of(route, exchange.request().path)) {
+    Route storage{route.project, route.site, mount->second};
+    std::string rest = exchange.request().path.substr(mount->first.size() - 1);
+    exchange.read_body([storage = std::move(storage), rest = std::move(rest)](http::Exchange& ex) {
+      http::Request request = ex.request();
+      request.path = rest;
+      http::Response response;
+      StaticHandler().serve(storage, request, response);
+      ex.respond(std::move(response));
+    });
+    return;
+  }
   PhpDispatch dispatch = resolve_php_request(route, exchange.request());
   switch (dispatch.kind) {
     case PhpDispatch::Kind::kScript: {

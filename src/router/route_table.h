@@ -24,6 +24,9 @@ struct FastCgiTarget {
   std::string socket_path;       // php-fpm's unix socket, as the router (host) sees it
   std::string script_root;       // the document root as php-fpm sees it ("/srv/site/public")
   std::string front_controller;  // script for paths with no file ("index.php"); "" for none
+  // Storage volumes under the document root ("/uploads/" -> the host
+  // directory): files there are served as static files, never run as PHP.
+  std::vector<std::pair<std::string, std::string>> static_mounts;
 };
 
 struct Route {

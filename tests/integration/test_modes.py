@@ -14,6 +14,7 @@ SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if 
 PHP_INDEX = """<?php
 $uri = $_SERVER['REQUEST_URI'];
 if (isset($_GET['write'])) { file_put_contents(__DIR__ . '/uploads/note.txt', $_GET['write']); echo 'wrote'; exit; }
+if (isset($_GET['upload'])) { file_put_contents(__DIR__ . '/uploads/evil.php', '<?php echo "RAN" . "-AS-PHP";'); echo 'uploaded'; exit; }
 if (isset($_GET['read'])) { $r = @file_get_contents($_GET['read']); echo $r === false ? 'DENIED' : 'READ:' . $r; exit; }
 echo "front " . VERSION . " " . $uri . " " . @file_get_contents(__DIR__ . '/uploads/note.txt');
 """
@@ -95,6 +96,14 @@ class ModesTest(WokTestCase):
         status, headers, css = self.wok.get(host, "/style.css")
         self.assertEqual((status, css), (200, b"body{color:red}"))
         self.assertEqual(self.body(host, "/index.php?write=kept")[1], "wrote")
+        # Uploaded files are served by the router from storage, and never run as PHP.
+        status, headers, note = self.wok.get(host, "/uploads/note.txt")
+        self.assertEqual((status, note), (200, b"kept"))
+        self.assertEqual(self.body(host, "/index.php?upload=1")[1], "uploaded")
+        status, headers, evil = self.wok.get(host, "/uploads/evil.php")
+        self.assertNotIn(b"RAN-AS-PHP", evil)
+        self.assertEqual(self.wok.get(host, "/uploads/missing.txt")[0], 404)
+        self.assertIn(self.wok.get(host, "/uploads/../info.php")[0], (400, 404))
         # A redeploy (new commit) keeps the uploaded file.
         repo.write({"public/index.php": "<?php define('VERSION', 'v2'); ?>" + PHP_INDEX})
         self.wok.cli("refresh", "site", "blog", "-n", "team-a")

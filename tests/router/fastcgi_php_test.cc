@@ -225,7 +225,7 @@ class FastCgiPhpTest : public ::testing::Test {
     r->root = (*dir_ / "public").string();
     // php-fpm here is not sandboxed: it sees the document root where the router does.
     r->fastcgi = std::make_shared<FastCgiTarget>(
-        FastCgiTarget{std::move(socket), r->root, std::move(front_controller)});
+        FastCgiTarget{std::move(socket), r->root, std::move(front_controller), {}});
     table->add("blog.localhost", r);
     router_.set_table(table);
   }

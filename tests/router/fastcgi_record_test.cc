@@ -144,7 +144,7 @@ TEST(FastCgiParams, CgiVariablesAndHeaders) {
                {"X_Real_IP", "1.2.3.4"},
                {"Cookie", "a=1"},
                {"Cookie", "b=2"}};
-  FastCgiTarget target{"/run/php.sock", "/srv/site/public/", "index.php"};
+  FastCgiTarget target{"/run/php.sock", "/srv/site/public/", "index.php", {}};
   FcgiPairs pairs;
   ASSERT_TRUE(
       decode_fcgi_pairs(encode_fastcgi_params(q, target, {"/index.php", "/foo/bar"}, 3), &pairs));
