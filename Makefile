@@ -12,7 +12,7 @@ APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libgit2-dev libyaml-cpp-dev \
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
   node-llhttp python3-h11 curl \
-  nodejs umoci runc skopeo php8.2-fpm libfcgi-bin busybox-static \
+  nodejs umoci runc skopeo php8.2-fpm php8.2-sqlite3 libfcgi-bin busybox-static \
   clang libclang-rt-14-dev
 
 .PHONY: deps build up test clean image fuzz bench

@@ -15,6 +15,7 @@ PHP_INDEX = """<?php
 $uri = $_SERVER['REQUEST_URI'];
 if (isset($_GET['write'])) { file_put_contents(__DIR__ . '/uploads/note.txt', $_GET['write']); echo 'wrote'; exit; }
 if (isset($_GET['upload'])) { file_put_contents(__DIR__ . '/uploads/evil.php', '<?php echo "RAN" . "-AS-PHP";'); echo 'uploaded'; exit; }
+if (isset($_GET['sqlite'])) { $db = new SQLite3(__DIR__ . '/uploads/app.db'); $db->exec('CREATE TABLE IF NOT EXISTS t(v TEXT)'); $db->exec("INSERT INTO t VALUES('" . SQLite3::escapeString($_GET['sqlite']) . "')"); echo 'rows ' . $db->querySingle('SELECT count(*) FROM t'); exit; }
 if (isset($_GET['read'])) { $r = @file_get_contents($_GET['read']); echo $r === false ? 'DENIED' : 'READ:' . $r; exit; }
 echo "front " . VERSION . " " . $uri . " " . @file_get_contents(__DIR__ . '/uploads/note.txt');
 """
@@ -104,11 +105,15 @@ class ModesTest(WokTestCase):
         self.assertNotIn(b"RAN-AS-PHP", evil)
         self.assertEqual(self.wok.get(host, "/uploads/missing.txt")[0], 404)
         self.assertIn(self.wok.get(host, "/uploads/../info.php")[0], (400, 404))
+        # An unmodified PHP application keeping its data in SQLite, in storage.
+        self.assertEqual(self.body(host, "/index.php?sqlite=a")[1], "rows 1")
+        self.assertEqual(self.body(host, "/index.php?sqlite=b")[1], "rows 2")
         # A redeploy (new commit) keeps the uploaded file.
         repo.write({"public/index.php": "<?php define('VERSION', 'v2'); ?>" + PHP_INDEX})
         self.wok.cli("refresh", "site", "blog", "-n", "team-a")
         self.wok.wait_revision("blog", "team-a", 2)
         self.assertIn("front v2 / kept", self.wait_body(host, "/", "front v2")[1])
+        self.assertEqual(self.body(host, "/index.php?sqlite=c")[1], "rows 3")
         # So does a rollback.
         self.wok.cli("rollout", "undo", "site", "blog", "-n", "team-a")
         self.wok.wait_revision("blog", "team-a", 3)
