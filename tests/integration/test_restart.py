@@ -58,9 +58,11 @@ class RestartTest(WokTestCase):
         import json
         names = {s["metadata"]["name"] for s in json.loads(again.cli("get", "sites", "-n", "team-a", "-o", "json").stdout)["items"]}
         self.assertTrue(created <= names, f"acknowledged {created - names} lost")
-        for n in names:  # every stored object is whole and gets served (an interrupted rollout is redone)
+        # Every stored object is whole and gets served (an interrupted rollout is
+        # redone). Status may still be the killed process's: wait on the router.
+        for n in names:
             again.wait_revision(n, "team-a", 1, at_least=True)
-        self.assertEqual(again.get("s0.team-a.localhost")[2], b"x")
+            wait_for(lambda: again.get(f"{n}.team-a.localhost")[2] == b"x", 60, what=f"{n} served")
 
     def test_sigterm_exits_zero(self):
         self.assertEqual(self.wok.stop(), 0)

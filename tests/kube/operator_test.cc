@@ -108,7 +108,8 @@ TEST_F(OperatorTest, RefusesAHostAnotherSiteClaimed) {
   api_.remove(sites_path("team-a") + "/www");
   ASSERT_TRUE(eventually([&] { return ingress("team-b", "copy").has_value(); }));
   EXPECT_TRUE(eventually([&] { return ready_reason("team-b", "copy") == "Progressing"; }));
-  for (const auto& c : (*get_site("team-b", "copy"))["status"]["conditions"]) {
+  const auto copy = get_site("team-b", "copy");  // a named object: the loop must not outlive it
+  for (const auto& c : (*copy)["status"]["conditions"]) {
     if (c["type"] == "HostConflict") {
       EXPECT_EQ(c["status"], "False");
     }
