@@ -18,32 +18,13 @@
 #include "http/server.h"
 #include "router/proxy_stats.h"
 #include "router/router.h"
+#include "loopback_client.h"
 
 namespace wok::router {
 namespace {
 
-int connect_tcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
+using test_support::connect_tcp;
+using test_support::send_all;
 
 // Reads one response with a Content-Length or chunked body; "" on EOF.
 std::string read_response(int fd, std::string* buffer, std::string* body_out = nullptr) {
