@@ -191,7 +191,15 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
   bool due = state.commit.empty() || state.generation != generation || state.refresh_seen != refresh ||
              (interval > 0 && now >= state.next_fetch);
   if (due) {
-    git::FetchResult r = git::fetch(git["url"], git.value("ref", "main"), site_dir + "/mirror.git");
+    const std::string mirror = site_dir + "/mirror.git";
+    git::FetchResult r = git::fetch(git["url"], git.value("ref", "main"), mirror);
+    std::error_code ec;
+    if (!r.ok && fs::exists(mirror, ec)) {
+      // The mirror is only a cache: one left damaged by a kill -9 in the
+      // middle of a fetch (a lock file, a half-written ref) is fetched anew.
+      fs::remove_all(mirror, ec);
+      r = git::fetch(git["url"], git.value("ref", "main"), mirror);
+    }
     if (!r.ok) return {"", "fetch failed: " + r.error, {}};
     state = FetchState{generation, refresh, r.commit, now + std::chrono::milliseconds(interval)};
   }

@@ -64,6 +64,24 @@ class RestartTest(WokTestCase):
             again.wait_revision(n, "team-a", 1, at_least=True)
             wait_for(lambda: again.get(f"{n}.team-a.localhost")[2] == b"x", 60, what=f"{n} served")
 
+    def test_a_mirror_damaged_by_a_crash_is_fetched_anew(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        repo = self.repo("www", {"index.html": "v1"})
+        self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], repo.url))
+        self.wok.wait_revision("www", "team-a", 1)
+        uid = self.wok.site_json("www", "team-a")["metadata"]["uid"]
+        self.wok.kill9()
+        self.wok.close()
+        # What a kill -9 in the middle of a fetch leaves: lock files.
+        mirror = os.path.join(self.wok.data, "sites", "team-a", "www", uid, "mirror.git")
+        for lock in ("refs/remotes/origin/main.lock", "packed-refs.lock", "config.lock"):
+            open(os.path.join(mirror, lock), "w").close()
+        repo.write({"index.html": "v2"})
+        again = Wok(self.root, data=self.wok.data).start()
+        self.wok = again
+        again.wait_revision("www", "team-a", 2)
+        self.assertEqual(again.get("www.team-a.localhost")[2], b"v2")
+
     def test_sigterm_exits_zero(self):
         self.assertEqual(self.wok.stop(), 0)
 
