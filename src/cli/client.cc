@@ -1,5 +1,7 @@
 #include "cli/client.h"
 
+#include "http/message.h"
+
 #include <curl/curl.h>
 
 #include <memory>
@@ -24,38 +26,6 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
-std::string reason_phrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
 
 }  // namespace
 
@@ -146,7 +116,7 @@ std::string failure_message(const HttpResponse& response, const std::string& ser
   std::string message = status_message(response.body);
   if (!message.empty()) return message;
   std::string text = "the server answered " + std::to_string(response.status);
-  std::string reason = reason_phrase(response.status);
+  std::string reason(http::reason_phrase(response.status));
   if (!reason.empty()) text += " " + reason;
   std::string body = response.body.substr(0, 200);
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
