@@ -66,7 +66,10 @@ Connection::~Connection() {
 bool Connection::on_events(uint32_t events) {
   if (events & EPOLLERR) return false;
   if (events & EPOLLOUT) flush();
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) read_input();
+  // A short read drained the socket; more data would raise a new edge. So
+  // the read that would only say EAGAIN is skipped, unless the peer also
+  // closed (then reading on finds the end).
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) read_input(!(events & (EPOLLRDHUP | EPOLLHUP)));
   return settle();
 }
 
@@ -106,9 +109,10 @@ bool Connection::on_stop() {
   return settle();
 }
 
-// Edge-triggered: read until EAGAIN, unless enough input already waits
-// (then settle() resumes once the parser has taken some).
-void Connection::read_input() {
+// Edge-triggered: read until EAGAIN (or, with stop_when_short, a short
+// read), unless enough input already waits (then settle() resumes once the
+// parser has taken some).
+void Connection::read_input(bool stop_when_short) {
   char buf[kReadChunk];
   while (state_ != State::kDead && !peer_closed_) {
     if (state_ == State::kOpen && input_.size() - input_offset_ >= kMaxPendingInput) {
@@ -125,6 +129,7 @@ void Connection::read_input() {
       }
       input_.append(buf, static_cast<size_t>(n));
       process_input();
+      if (stop_when_short && static_cast<size_t>(n) < sizeof buf) return;
     } else if (n == 0) {
       peer_closed_ = true;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -47,7 +47,7 @@ class Connection {
     kDead,
   };
 
-  void read_input();
+  void read_input(bool stop_when_short = false);
   void process_input();
   bool parse_step();
   void begin_exchange(Request request);

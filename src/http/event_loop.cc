@@ -262,6 +262,14 @@ void EventLoop::unwatch(uint64_t token) {
   watchers_.erase(token);
 }
 
+bool EventLoop::rewatch(uint64_t token, IoCallback callback) {
+  auto it = watchers_.find(token);
+  if (it == watchers_.end()) return false;
+  // A new object, not an assignment: a callback running now keeps its own.
+  it->second = std::make_shared<IoCallback>(std::move(callback));
+  return true;
+}
+
 uint64_t EventLoop::add_timer(int64_t delay_ms, Callback callback) {
   uint64_t id = next_token_++;
   int64_t deadline = now_ms_ + std::max<int64_t>(delay_ms, 0);

@@ -51,6 +51,7 @@ class EventLoop final : public Loop {
   // Loop
   uint64_t watch(int fd, uint32_t events, IoCallback callback) override;
   void unwatch(uint64_t token) override;
+  bool rewatch(uint64_t token, IoCallback callback) override;
   uint64_t add_timer(int64_t delay_ms, Callback callback) override;
   void cancel_timer(uint64_t id) override;
   void defer(Callback callback) override;

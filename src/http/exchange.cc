@@ -14,6 +14,10 @@ namespace {
 
 // write() asks the producer to wait beyond this much queued output.
 constexpr size_t kStreamHighWater = 256 * 1024;
+// A streamed answer's head and small pieces are written together after the
+// current event (one writev for head, body and end); beyond this much they
+// go out at once.
+constexpr size_t kFlushAtOnce = 64 * 1024;
 
 using Reply = ExchangeState::Reply;
 using Body = ExchangeState::Body;
@@ -180,7 +184,6 @@ void Connection::start_response(ExchangeState& ex, const Response& head, int64_t
   ex.keep_alive = keep_alive;
   ex.reply = Reply::kStreaming;
   ex.completion.status = head.status;
-  flush();
   schedule();
 }
 
@@ -202,8 +205,8 @@ bool Connection::write(ExchangeState& ex, std::string_view bytes) {
       output_.push(std::string(bytes));
     }
     ex.completion.body_bytes += bytes.size();
-    flush();
-    if (state_ == State::kDead) schedule();
+    if (output_.buffered_bytes() >= kFlushAtOnce) flush();
+    schedule();
   }
   bool room = output_.buffered_bytes() < kStreamHighWater;
   if (!room) ex.wants_writable = true;

@@ -21,6 +21,10 @@ class Loop {
   // failure. Unwatch before closing the fd.
   virtual uint64_t watch(int fd, uint32_t events, IoCallback callback) = 0;
   virtual void unwatch(uint64_t token) = 0;
+  // Gives a watched fd a new callback, keeping its registration (no
+  // epoll_ctl): a pooled upstream connection changes hands this way.
+  // False when token is not watched.
+  virtual bool rewatch(uint64_t token, IoCallback callback) = 0;
 
   // Runs callback once after delay_ms; returns an id for cancel_timer().
   virtual uint64_t add_timer(int64_t delay_ms, Callback callback) = 0;

@@ -19,11 +19,13 @@ LoopUpstreams& LoopUpstreams::of(http::Loop& loop) {
 
 LoopUpstreams::~LoopUpstreams() {
   for (auto& [key, st] : states_) {
-    for (Idle& i : st.idle) {
-      loop_.unwatch(i.token);
-      close(i.fd);
-    }
+    for (Idle& i : st.idle) close_connection(i.connection);
   }
+}
+
+void LoopUpstreams::close_connection(Handle connection) {
+  loop_.unwatch(connection.token);
+  close(connection.fd);
 }
 
 bool LoopUpstreams::ejected(const UpstreamAddress& address) {
@@ -59,52 +61,47 @@ int LoopUpstreams::pick(const UpstreamPool& pool, const std::vector<bool>& tried
   return best >= 0 ? best : fallback;
 }
 
-int LoopUpstreams::take_idle(const UpstreamAddress& address) {
+LoopUpstreams::Handle LoopUpstreams::take_idle(const UpstreamAddress& address) {
   State& st = state(address);
-  while (!st.idle.empty()) {
-    Idle i = st.idle.back();
-    st.idle.pop_back();
-    loop_.unwatch(i.token);
-    return i.fd;
-  }
-  return -1;
+  if (st.idle.empty()) return {};
+  Handle connection = st.idle.back().connection;
+  st.idle.pop_back();
+  return connection;
 }
 
-void LoopUpstreams::put_idle(const UpstreamAddress& address, int fd, const UpstreamOptions& options) {
+void LoopUpstreams::put_idle(const UpstreamAddress& address, Handle connection,
+                             const UpstreamOptions& options) {
   State& st = state(address);
   // Oldest first out: they are the likeliest to be closed by the upstream soon.
   while (!st.idle.empty() &&
          (static_cast<int>(st.idle.size()) >= options.max_idle ||
           loop_.now_ms() - st.idle.front().since_ms >= options.idle_timeout_ms)) {
-    loop_.unwatch(st.idle.front().token);
-    close(st.idle.front().fd);
+    close_connection(st.idle.front().connection);
     st.idle.erase(st.idle.begin());
-  }
-  if (options.max_idle <= 0) {
-    close(fd);
-    return;
   }
   // An idle connection that becomes readable was closed (or spoke out of
   // turn): it is dropped at once rather than handed to the next request.
-  std::string key = address.key();
-  uint64_t token = loop_.watch(fd, EPOLLIN | EPOLLRDHUP, [this, key, fd](uint32_t) { drop_idle(key, fd); });
-  if (token == 0) {
-    close(fd);
+  uint64_t token = connection.token;
+  auto on_idle_event = [this, token](uint32_t events) {
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drop_idle(token);
+  };
+  if (options.max_idle <= 0 || !loop_.rewatch(token, on_idle_event)) {
+    close_connection(connection);
     return;
   }
-  st.idle.push_back({fd, token, loop_.now_ms()});
+  st.idle.push_back({connection, loop_.now_ms()});
 }
 
-void LoopUpstreams::drop_idle(const std::string& key, int fd) {
-  auto it = states_.find(key);
-  if (it == states_.end()) return;
-  auto& idle = it->second.idle;
-  for (size_t i = 0; i < idle.size(); ++i) {
-    if (idle[i].fd == fd) {
-      loop_.unwatch(idle[i].token);
-      close(fd);
-      idle.erase(idle.begin() + static_cast<long>(i));
-      return;
+// Rare (an upstream closing a kept-alive connection): a scan is cheaper
+// than an index kept up to date on every request.
+void LoopUpstreams::drop_idle(uint64_t token) {
+  for (auto& [key, st] : states_) {
+    for (size_t i = 0; i < st.idle.size(); ++i) {
+      if (st.idle[i].connection.token == token) {
+        close_connection(st.idle[i].connection);
+        st.idle.erase(st.idle.begin() + static_cast<long>(i));
+        return;
+      }
     }
   }
 }

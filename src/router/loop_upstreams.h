@@ -27,10 +27,17 @@ class LoopUpstreams {
   // ejection ends first); -1 when all were tried.
   int pick(const UpstreamPool& pool, const std::vector<bool>& tried);
 
-  // An idle connection to address, or -1.
-  int take_idle(const UpstreamAddress& address);
-  // Keeps fd (a connection that finished a response cleanly) for reuse.
-  void put_idle(const UpstreamAddress& address, int fd, const UpstreamOptions& options);
+  // A connection is handed over with its watch token: it stays registered
+  // with the loop while pooled, only its callback changes (no epoll_ctl).
+  struct Handle {
+    int fd = -1;
+    uint64_t token = 0;  // watched with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
+  };
+  // An idle connection to address; fd -1 when there is none.
+  Handle take_idle(const UpstreamAddress& address);
+  // Keeps a connection that finished a response cleanly for reuse (or
+  // closes it when the pool is full).
+  void put_idle(const UpstreamAddress& address, Handle connection, const UpstreamOptions& options);
 
   void begin_request(const UpstreamAddress& address) { ++state(address).active; }
   void end_request(const UpstreamAddress& address) { --state(address).active; }
@@ -40,8 +47,7 @@ class LoopUpstreams {
 
  private:
   struct Idle {
-    int fd;
-    uint64_t token;
+    Handle connection;
     int64_t since_ms;
   };
   struct State {
@@ -51,7 +57,8 @@ class LoopUpstreams {
     std::vector<Idle> idle;
   };
   State& state(const UpstreamAddress& address) { return states_[address.key()]; }
-  void drop_idle(const std::string& key, int fd);
+  void drop_idle(uint64_t token);
+  void close_connection(Handle connection);
 
   http::Loop& loop_;
   std::unordered_map<std::string, State> states_;

@@ -76,10 +76,10 @@ void ProxySession::try_next() {
   }
   tried_[index_] = true;
   phase_ = Phase::kConnecting;
-  int idle = upstreams_.take_idle(address());
-  if (idle >= 0) {
+  LoopUpstreams::Handle idle = upstreams_.take_idle(address());
+  if (idle.fd >= 0) {
     proxy_stats().upstream_reuses.fetch_add(1, std::memory_order_relaxed);
-    attach(idle, false, true);
+    attach(idle, false);
     return;
   }
   ConnectResult c = connect_upstream(address());
@@ -88,16 +88,23 @@ void ProxySession::try_next() {
     return;
   }
   proxy_stats().upstream_connects.fetch_add(1, std::memory_order_relaxed);
-  attach(c.fd, c.in_progress, false);
+  attach({c.fd, 0}, c.in_progress);
 }
 
-void ProxySession::attach(int fd, bool in_progress, bool reused) {
-  fd_ = fd;
-  reused_ = reused;
+// A new connection is registered here; a pooled one keeps its registration
+// and only gets this session's callback.
+void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
+  fd_ = connection.fd;
+  reused_ = connection.token != 0;
   auto self = shared_from_this();
-  watch_ = loop_.watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                       [self](uint32_t events) { self->on_io(events); });
+  auto callback = [self](uint32_t events) { self->on_io(events); };
+  if (reused_) {
+    watch_ = loop_.rewatch(connection.token, std::move(callback)) ? connection.token : 0;
+  } else {
+    watch_ = loop_.watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, std::move(callback));
+  }
   if (watch_ == 0) {
+    if (reused_) loop_.unwatch(connection.token);
     close(fd_);
     fd_ = -1;
     reply_error(502, "bad gateway");
@@ -348,23 +355,40 @@ void ProxySession::release(bool reusable) {
     timer_ = 0;
   }
   if (fd_ < 0) return;
-  loop_.unwatch(watch_);
-  watch_ = 0;
   upstreams_.end_request(address());
   if (reusable) {
-    upstreams_.put_idle(address(), fd_, pool_->options());
+    upstreams_.put_idle(address(), {fd_, watch_}, pool_->options());
   } else {
+    loop_.unwatch(watch_);
     close(fd_);
   }
+  watch_ = 0;
   fd_ = -1;
 }
 
+// Every byte from the upstream pushes the deadline on; the timer itself is
+// only re-added when it fires early (a map insert per read would cost more
+// than the read).
 void ProxySession::arm_timer(int ms) {
+  const int64_t deadline = loop_.now_ms() + ms;
+  deadline_ms_ = deadline;
+  if (timer_ != 0 && timer_due_ms_ <= deadline) return;
   if (timer_ != 0) loop_.cancel_timer(timer_);
   std::weak_ptr<ProxySession> weak = weak_from_this();
+  timer_due_ms_ = deadline;
   timer_ = loop_.add_timer(ms, [weak] {
-    if (auto self = weak.lock()) self->on_timeout();
+    if (auto self = weak.lock()) self->on_timer();
   });
+}
+
+void ProxySession::on_timer() {
+  timer_ = 0;
+  const int64_t now = loop_.now_ms();
+  if (now < deadline_ms_) {
+    arm_timer(static_cast<int>(deadline_ms_ - now));
+    return;
+  }
+  on_timeout();
 }
 
 void ProxySession::on_timeout() {

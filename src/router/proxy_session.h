@@ -28,7 +28,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   enum class Failure { kConnect, kConnectTimeout, kReset, kReadTimeout, kBadResponse };
 
   void try_next();
-  void attach(int fd, bool in_progress, bool reused);
+  void attach(LoopUpstreams::Handle connection, bool in_progress);
   void on_io(uint32_t events);
   void on_connected();
   void on_body_piece(std::string_view piece, bool last);
@@ -43,6 +43,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void reply_error(int status, std::string_view text);
   void release(bool reusable);
   void arm_timer(int ms);
+  void on_timer();
   void on_timeout();
   void resume_upstream();
   const UpstreamAddress& address() const { return pool_->addresses()[index_]; }
@@ -63,6 +64,8 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   int fd_ = -1;
   uint64_t watch_ = 0;
   uint64_t timer_ = 0;
+  int64_t timer_due_ms_ = 0;  // when timer_ fires
+  int64_t deadline_ms_ = 0;   // when the phase's time is really up
   Phase phase_ = Phase::kConnecting;
   bool reused_ = false;
   std::string out_;  // bytes for the upstream, from out_offset_

@@ -169,6 +169,29 @@ TEST_F(ProxyTest, ForwardsAndReusesUpstreamConnections) {
   EXPECT_EQ(proxy_stats().upstream_connects.load() - connects, 1u);
 }
 
+// A pooled connection the upstream closes while idle is dropped when it
+// closes, not discovered stale by the next request (which would cost a retry).
+TEST_F(ProxyTest, IdleConnectionClosedByTheUpstreamLeavesThePool) {
+  http::ServerOptions upstream_options;
+  upstream_options.idle_timeout_ms = 100;
+  auto up = start_upstream("a", upstream_options);
+  route({tcp(up->port())});
+  start_front();
+  uint64_t connects = proxy_stats().upstream_connects.load();
+  uint64_t retries = proxy_stats().retries.load();
+  int fd = connect_tcp(port());
+  std::string buffer;
+  for (int i = 0; i < 3; ++i) {
+    send_all(fd, kGet);
+    std::string r = read_response(fd, &buffer);
+    ASSERT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  close(fd);
+  EXPECT_EQ(proxy_stats().upstream_connects.load() - connects, 3u);
+  EXPECT_EQ(proxy_stats().retries.load() - retries, 0u);
+}
+
 TEST_F(ProxyTest, UnixSocketUpstream) {
   std::string dir = std::filesystem::temp_directory_path() / ("wok-proxy-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
