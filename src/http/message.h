@@ -16,6 +16,10 @@ struct Header {
   std::string value;
 };
 
+// Parsers reserve room for this many fields: one allocation for a usual
+// message instead of one per doubling.
+inline constexpr size_t kTypicalHeaders = 12;
+
 struct Request {
   std::string method;  // "GET", "HEAD", ...
   std::string target;  // raw request-target as received

@@ -66,6 +66,7 @@ struct RequestParser::Impl {
 
   void reset_message() {
     request = Request{};
+    request.headers.reserve(kTypicalHeaders);
     field.clear();
     value.clear();
     header_bytes = 0;

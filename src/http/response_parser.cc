@@ -22,6 +22,7 @@ struct ResponseParser::Impl {
   static int on_message_begin(llhttp_t* p) {
     Impl* s = self(p);
     s->head = ResponseHead{};
+    s->head.headers.reserve(kTypicalHeaders);
     return 0;
   }
   static int on_header_field(llhttp_t* p, const char* at, size_t n) {
@@ -130,6 +131,8 @@ ResponseParser::Status ResponseParser::finish() {
 bool ResponseParser::head_ready() const { return impl_->head_ready; }
 bool ResponseParser::started() const { return impl_->started; }
 const ResponseHead& ResponseParser::head() const { return impl_->head; }
-std::string ResponseParser::take_body() { return std::exchange(impl_->body, {}); }
+std::vector<Header> ResponseParser::take_headers() { return std::exchange(impl_->head.headers, {}); }
+std::string_view ResponseParser::body() const { return impl_->body; }
+void ResponseParser::clear_body() { impl_->body.clear(); }
 
 }  // namespace wok::http

@@ -39,7 +39,11 @@ class ResponseParser {
   bool head_ready() const;  // a final head has arrived (101 included)
   bool started() const;     // any byte of a response arrived
   const ResponseHead& head() const;
-  std::string take_body();
+  // Moves the head's fields out (once the caller has the rest it needs).
+  std::vector<Header> take_headers();
+  // Body bytes decoded since the last clear_body(); the buffer is reused.
+  std::string_view body() const;
+  void clear_body();
 
  private:
   struct Impl;

@@ -91,16 +91,12 @@ std::string upstream_request_head(const http::Request& r, const ForwardContext& 
   std::string out;
   out.reserve(512);
   out.append(r.method).append(" ").append(origin_form(r.target)).append(" HTTP/1.1\r\n");
-  std::string xff;
-  std::string forwarded;
   bool has_host = false;
   for (const auto& h : r.headers) {
-    if (iequals(h.name, "X-Forwarded-For")) {
-      xff += (xff.empty() ? "" : ", ") + h.value;
-    } else if (iequals(h.name, "Forwarded")) {
-      forwarded += (forwarded.empty() ? "" : ", ") + h.value;
-    } else if (iequals(h.name, "X-Forwarded-Proto") || iequals(h.name, "X-Forwarded-Host")) {
-      // replaced below: only this proxy knows how the client came in
+    if (iequals(h.name, "X-Forwarded-For") || iequals(h.name, "Forwarded") ||
+        iequals(h.name, "X-Forwarded-Proto") || iequals(h.name, "X-Forwarded-Host")) {
+      // written below: the first two extended, the others replaced, since
+      // only this proxy knows how the client came in
     } else if (iequals(h.name, "Host")) {
       has_host = true;
       out.append("Host: ").append(ctx.host).append("\r\n");
@@ -111,36 +107,36 @@ std::string upstream_request_head(const http::Request& r, const ForwardContext& 
     }
   }
   if (!has_host && !ctx.host.empty()) out.append("Host: ").append(ctx.host).append("\r\n");
-  xff += (xff.empty() ? "" : ", ") + std::string(ctx.client_addr);
-  out.append("X-Forwarded-For: ").append(xff).append("\r\n");
+  // Earlier proxies' values first, in order, then this hop's.
+  auto append_extended = [&](std::string_view name) {
+    for (const auto& h : r.headers) {
+      if (iequals(h.name, name)) out.append(h.value).append(", ");
+    }
+  };
+  out.append("X-Forwarded-For: ");
+  append_extended("X-Forwarded-For");
+  out.append(ctx.client_addr).append("\r\n");
   out.append("X-Forwarded-Proto: ").append(ctx.proto).append("\r\n");
   if (!ctx.host.empty()) out.append("X-Forwarded-Host: ").append(ctx.host).append("\r\n");
-  std::string element = "for=" + forwarded_node(ctx.client_addr);
-  if (!ctx.host.empty()) element += ";host=" + quoted(ctx.host);
-  element += ";proto=" + std::string(ctx.proto);
-  out.append("Forwarded: ").append(forwarded.empty() ? element : forwarded + ", " + element).append("\r\n");
+  out.append("Forwarded: ");
+  append_extended("Forwarded");
+  out.append("for=").append(forwarded_node(ctx.client_addr));
+  if (!ctx.host.empty()) out.append(";host=").append(quoted(ctx.host));
+  out.append(";proto=").append(ctx.proto).append("\r\n");
   if (framing == BodyFraming::kChunked) out.append("Transfer-Encoding: chunked\r\n");
   if (websocket) out.append("Connection: upgrade\r\nUpgrade: websocket\r\n");
   out.append("\r\n");
   return out;
 }
 
-std::vector<http::Header> downstream_headers(const std::vector<http::Header>& upstream, bool upgrade) {
+std::vector<http::Header> downstream_headers(std::vector<http::Header> upstream, bool upgrade) {
   const std::string connection = joined(upstream, "Connection");
-  std::vector<http::Header> out;
-  out.reserve(upstream.size());
-  for (const auto& h : upstream) {
-    if (upgrade && iequals(h.name, "Upgrade")) {
-      out.push_back(h);
-      continue;
-    }
-    if (is_hop_by_hop(h.name, connection) || iequals(h.name, "Content-Length") ||
-        iequals(h.name, "Date")) {
-      continue;
-    }
-    out.push_back(h);
-  }
-  return out;
+  std::erase_if(upstream, [&](const http::Header& h) {
+    if (upgrade && iequals(h.name, "Upgrade")) return false;
+    return is_hop_by_hop(h.name, connection) || iequals(h.name, "Content-Length") ||
+           iequals(h.name, "Date");
+  });
+  return upstream;
 }
 
 }  // namespace wok::router

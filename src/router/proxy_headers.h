@@ -31,7 +31,6 @@ bool is_hop_by_hop(std::string_view name, std::string_view connection);
 std::string upstream_request_head(const http::Request& request, const ForwardContext& context);
 // The upstream response's fields the client may see (Content-Length,
 // Date and Connection are the server's own to set).
-std::vector<http::Header> downstream_headers(const std::vector<http::Header>& upstream,
-                                             bool upgrade);
+std::vector<http::Header> downstream_headers(std::vector<http::Header> upstream, bool upgrade);
 
 }  // namespace wok::router

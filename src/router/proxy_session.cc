@@ -248,8 +248,9 @@ void ProxySession::on_response_bytes(std::string_view data) {
     return;
   }
   if (phase_ != Phase::kExchanging) return;
-  std::string body = parser_.take_body();
+  std::string_view body = parser_.body();
   if (!body.empty() && !ex_.write(body)) upstream_paused_ = true;
+  parser_.clear_body();
   // Bytes after a complete response mean the upstream cannot be trusted
   // with the next request.
   if (status == http::ResponseParser::Status::kComplete) {
@@ -268,7 +269,7 @@ void ProxySession::send_head() {
       fail(Failure::kBadResponse);
       return;
     }
-    response.headers = downstream_headers(h.headers, true);
+    response.headers = downstream_headers(parser_.take_headers(), true);
     phase_ = Phase::kTunnel;
     std::weak_ptr<ProxySession> weak = weak_from_this();
     ex_.upgrade(response, [weak](std::string_view piece, bool last) {
@@ -276,7 +277,7 @@ void ProxySession::send_head() {
     });
     return;
   }
-  response.headers = downstream_headers(h.headers, false);
+  response.headers = downstream_headers(parser_.take_headers(), false);
   ex_.start_response(response, h.content_length);
 }
 
@@ -289,8 +290,8 @@ void ProxySession::on_upstream_eof() {
   }
   if (parser_.started() && parser_.finish() == http::ResponseParser::Status::kComplete) {
     if (!head_sent_) send_head();
-    std::string body = parser_.take_body();
-    if (!body.empty()) ex_.write(body);
+    if (!parser_.body().empty()) ex_.write(parser_.body());
+    parser_.clear_body();
     complete(false);
     return;
   }
