@@ -14,9 +14,9 @@ namespace {
 
 // write() asks the producer to wait beyond this much queued output.
 constexpr size_t kStreamHighWater = 256 * 1024;
-// A streamed answer's head and small pieces are written together after the
-// current event (one writev for head, body and end); beyond this much they
-// go out at once.
+// A streamed answer's head and small pieces are written together, when it
+// finishes or after the current event (one writev for a small answer);
+// beyond this much they go out at once.
 constexpr size_t kFlushAtOnce = 64 * 1024;
 
 using Reply = ExchangeState::Reply;
@@ -224,6 +224,7 @@ void Connection::finish(ExchangeState& ex) {
     return;
   }
   if (ex.chunked) output_.push("0\r\n\r\n");
+  flush();  // the whole answer is known: out now, not after the other events
   complete_exchange(ex.keep_alive);
 }
 

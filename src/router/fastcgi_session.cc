@@ -58,6 +58,9 @@ FastCgiSession::~FastCgiSession() { release(); }
 
 void FastCgiSession::start() {
   std::weak_ptr<FastCgiSession> weak = weak_from_this();
+  deadline_.on_expire([weak] {
+    if (auto self = weak.lock()) self->on_timeout();
+  });
   ex_.on_abort([weak] {
     if (auto self = weak.lock()) {
       self->phase_ = Phase::kDone;
@@ -119,14 +122,14 @@ void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand
     fail(502, "bad gateway");
     return;
   }
-  append_fcgi_begin_request(&out_, false);
-  append_fcgi_records(&out_, FcgiType::kParams,
+  append_fcgi_begin_request(&out_.bytes(), false);
+  append_fcgi_records(&out_.bytes(), FcgiType::kParams,
                       encode_fastcgi_params(ex_.request(), *target_, script_, content_length));
-  append_fcgi_records(&out_, FcgiType::kParams, {});
+  append_fcgi_records(&out_.bytes(), FcgiType::kParams, {});
   if (body_in_hand || content_length == 0) {
-    if (!collected_.empty()) append_fcgi_records(&out_, FcgiType::kStdin, collected_);
+    if (!collected_.empty()) append_fcgi_records(&out_.bytes(), FcgiType::kStdin, collected_);
     collected_ = std::string();
-    append_fcgi_records(&out_, FcgiType::kStdin, {});
+    append_fcgi_records(&out_.bytes(), FcgiType::kStdin, {});
     stdin_done_ = true;
   } else {
     std::weak_ptr<FastCgiSession> weak = weak_from_this();
@@ -134,47 +137,35 @@ void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand
       if (auto self = weak.lock()) self->on_body_piece(piece, last);
     });
   }
-  arm_timer();
+  deadline_.arm(kReadTimeoutMs);
   send_pending();
 }
 
 void FastCgiSession::on_body_piece(std::string_view piece, bool last) {
   if (phase_ == Phase::kDone || stdin_done_) return;
-  if (!piece.empty()) append_fcgi_records(&out_, FcgiType::kStdin, piece);
+  if (!piece.empty()) append_fcgi_records(&out_.bytes(), FcgiType::kStdin, piece);
   if (last) {
-    append_fcgi_records(&out_, FcgiType::kStdin, {});
+    append_fcgi_records(&out_.bytes(), FcgiType::kStdin, {});
     stdin_done_ = true;
   }
   send_pending();
-  if (phase_ != Phase::kDone && out_.size() - out_offset_ > kUpstreamHighWater) ex_.pause_body();
+  if (phase_ != Phase::kDone && out_.pending() > kUpstreamHighWater) ex_.pause_body();
 }
 
 void FastCgiSession::send_pending() {
   if (fd_ < 0) return;
-  while (out_offset_ < out_.size()) {
-    ssize_t n = send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_offset_ += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+  switch (out_.send_to(fd_)) {
+    case SendBuffer::Result::kDone:
+      ex_.resume_body();
       break;
-    } else {
+    case SendBuffer::Result::kBlocked:
+      break;
+    case SendBuffer::Result::kError:
       // php-fpm may answer and close before taking all of the body; what
       // it said is read from the socket, so only a silent reset fails here.
       out_.clear();
-      out_offset_ = 0;
       read_upstream();
-      return;
-    }
-  }
-  if (out_offset_ == out_.size()) {
-    out_.clear();
-    out_offset_ = 0;
-    ex_.resume_body();
-  } else if (out_offset_ >= kUpstreamHighWater) {
-    out_.erase(0, out_offset_);
-    out_offset_ = 0;
+      break;
   }
 }
 
@@ -183,7 +174,7 @@ void FastCgiSession::read_upstream() {
   while (phase_ == Phase::kExchanging && !upstream_paused_ && fd_ >= 0) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
-      arm_timer();
+      deadline_.arm(kReadTimeoutMs);
       reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
       FcgiRecord record;
       FcgiRecordReader::Status status = FcgiRecordReader::Status::kNeedMore;
@@ -311,10 +302,7 @@ void FastCgiSession::fail(int status, std::string_view text) {
 }
 
 void FastCgiSession::release() {
-  if (timer_ != 0) {
-    loop_.cancel_timer(timer_);
-    timer_ = 0;
-  }
+  deadline_.cancel();
   if (fd_ < 0) return;
   loop_.unwatch(watch_);
   watch_ = 0;
@@ -322,19 +310,10 @@ void FastCgiSession::release() {
   fd_ = -1;
 }
 
-void FastCgiSession::arm_timer() {
-  if (timer_ != 0) loop_.cancel_timer(timer_);
-  std::weak_ptr<FastCgiSession> weak = weak_from_this();
-  timer_ = loop_.add_timer(kReadTimeoutMs, [weak] {
-    if (auto self = weak.lock()) self->on_timeout();
-  });
-}
-
 void FastCgiSession::on_timeout() {
-  timer_ = 0;
   if (phase_ != Phase::kExchanging) return;
   if (upstream_paused_) {  // a client that reads slowly is not php-fpm's fault
-    arm_timer();
+    deadline_.arm(kReadTimeoutMs);
     return;
   }
   spdlog::warn("site {}: php-fpm did not answer {} in time", site_, script_.script_name);

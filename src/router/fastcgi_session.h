@@ -14,6 +14,7 @@
 #include "router/fastcgi_response.h"
 #include "router/fastcgi_script.h"
 #include "router/route_table.h"
+#include "router/upstream_io.h"
 
 namespace wok::router {
 
@@ -39,7 +40,6 @@ class FastCgiSession : public std::enable_shared_from_this<FastCgiSession> {
   void write_body(std::string_view data);
   void fail(int status, std::string_view text);
   void release();
-  void arm_timer();
   void on_timeout();
   void resume_upstream();
 
@@ -54,9 +54,8 @@ class FastCgiSession : public std::enable_shared_from_this<FastCgiSession> {
   std::string collected_;
   int fd_ = -1;
   uint64_t watch_ = 0;
-  uint64_t timer_ = 0;
-  std::string out_;  // records for php-fpm, from out_offset_
-  size_t out_offset_ = 0;
+  Deadline deadline_{loop_};  // php-fpm's silence
+  SendBuffer out_;            // records for php-fpm
   bool stdin_done_ = false;
   FcgiRecordReader reader_;
   CgiResponseParser cgi_;

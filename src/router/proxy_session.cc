@@ -53,9 +53,12 @@ ProxySession::~ProxySession() { release(false); }
 void ProxySession::start() {
   const http::Request& r = ex_.request();
   head_ = upstream_request_head(r, {r.remote_addr, "http", request_host(r)});
-  out_ = head_;
+  out_.reset(head_);
   parser_.reset(head_request_);
   std::weak_ptr<ProxySession> weak = weak_from_this();
+  deadline_.on_expire([weak] {
+    if (auto self = weak.lock()) self->on_timeout();
+  });
   ex_.on_abort([weak] {
     if (auto self = weak.lock()) {
       self->phase_ = Phase::kDone;
@@ -112,7 +115,7 @@ void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
   }
   upstreams_.begin_request(address());
   if (in_progress) {
-    arm_timer(pool_->options().connect_timeout_ms);
+    deadline_.arm(pool_->options().connect_timeout_ms);
   } else {
     on_connected();
   }
@@ -134,7 +137,7 @@ void ProxySession::on_io(uint32_t events) {
 
 void ProxySession::on_connected() {
   phase_ = Phase::kExchanging;
-  arm_timer(pool_->options().read_timeout_ms);
+  deadline_.arm(pool_->options().read_timeout_ms);
   // The body is asked for only once an upstream is there to take it, so
   // "100 Continue" goes out when the proxy can actually use the body.
   if (framing_ == BodyFraming::kNone) {
@@ -161,50 +164,36 @@ void ProxySession::on_body_piece(std::string_view piece, bool last) {
     if (!piece.empty()) {
       char size[24];
       int n = snprintf(size, sizeof size, "%zx\r\n", piece.size());
-      out_.append(size, static_cast<size_t>(n)).append(piece).append("\r\n");
+      out_.bytes().append(size, static_cast<size_t>(n)).append(piece).append("\r\n");
     }
-    if (last) out_.append("0\r\n\r\n");
+    if (last) out_.bytes().append("0\r\n\r\n");
   } else {
-    out_.append(piece);
+    out_.bytes().append(piece);
   }
   if (last) body_done_ = true;
   send_pending();
-  if (phase_ != Phase::kDone && out_.size() - out_offset_ > kUpstreamHighWater) ex_.pause_body();
+  if (phase_ != Phase::kDone && out_.pending() > kUpstreamHighWater) ex_.pause_body();
 }
 
 void ProxySession::on_client_tunnel(std::string_view piece, bool last) {
   if (phase_ != Phase::kTunnel) return;
-  out_.append(piece);
+  out_.bytes().append(piece);
   if (last) client_eof_ = true;
   send_pending();
-  if (phase_ == Phase::kTunnel && out_.size() - out_offset_ > kUpstreamHighWater) ex_.pause_body();
+  if (phase_ == Phase::kTunnel && out_.pending() > kUpstreamHighWater) ex_.pause_body();
 }
 
 void ProxySession::send_pending() {
   if (fd_ < 0 || phase_ == Phase::kConnecting) return;
-  while (out_offset_ < out_.size()) {
-    ssize_t n = send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent_any_ = true;
-      out_offset_ += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
-      fail(Failure::kReset);
-      return;
-    }
+  SendBuffer::Result result = out_.send_to(fd_);
+  if (result == SendBuffer::Result::kError) {
+    fail(Failure::kReset);
+    return;
   }
-  proxy_stats().note_buffered(out_.size() - out_offset_ + ex_.queued_output());
-  if (out_offset_ == out_.size()) {
-    out_.clear();
-    out_offset_ = 0;
+  proxy_stats().note_buffered(out_.pending() + ex_.queued_output());
+  if (result == SendBuffer::Result::kDone) {
     if (client_eof_) shutdown(fd_, SHUT_WR);
     ex_.resume_body();
-  } else if (out_offset_ >= kUpstreamHighWater) {
-    out_.erase(0, out_offset_);
-    out_offset_ = 0;
   }
 }
 
@@ -213,14 +202,14 @@ void ProxySession::read_upstream() {
   while ((phase_ == Phase::kExchanging || phase_ == Phase::kTunnel) && !upstream_paused_) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
-      arm_timer(pool_->options().read_timeout_ms);
+      deadline_.arm(pool_->options().read_timeout_ms);
       std::string_view data(buf, static_cast<size_t>(n));
       if (phase_ == Phase::kTunnel) {
         if (!ex_.write(data)) upstream_paused_ = true;
       } else {
         on_response_bytes(data);
       }
-      proxy_stats().note_buffered(out_.size() - out_offset_ + ex_.queued_output());
+      proxy_stats().note_buffered(out_.pending() + ex_.queued_output());
     } else if (n == 0) {
       on_upstream_eof();
       return;
@@ -301,7 +290,7 @@ void ProxySession::on_upstream_eof() {
 void ProxySession::complete(bool reusable) {
   phase_ = Phase::kDone;
   ex_.finish();
-  release(reusable && body_done_ && out_offset_ == out_.size());
+  release(reusable && body_done_ && out_.empty());
 }
 
 // Retries only what cannot have had an effect upstream: an idempotent
@@ -319,16 +308,14 @@ void ProxySession::fail(Failure failure) {
     return;
   }
   const bool before_sending = failure == Failure::kConnect || failure == Failure::kConnectTimeout ||
-                              (failure == Failure::kReset && !sent_any_);
+                              (failure == Failure::kReset && !out_.sent_any());
   if (ex_.active() && idempotent_ && (before_sending || stale)) {
     proxy_stats().retries.fetch_add(1, std::memory_order_relaxed);
     if (stale) {
       ++stale_retries_;
       tried_[index_] = false;
     }
-    out_ = head_;
-    out_offset_ = 0;
-    sent_any_ = false;
+    out_.reset(head_);
     parser_.reset(head_request_);
     try_next();
     return;
@@ -351,10 +338,7 @@ void ProxySession::reply_error(int status, std::string_view text) {
 }
 
 void ProxySession::release(bool reusable) {
-  if (timer_ != 0) {
-    loop_.cancel_timer(timer_);
-    timer_ = 0;
-  }
+  deadline_.cancel();
   if (fd_ < 0) return;
   upstreams_.end_request(address());
   if (reusable) {
@@ -367,33 +351,7 @@ void ProxySession::release(bool reusable) {
   fd_ = -1;
 }
 
-// Every byte from the upstream pushes the deadline on; the timer itself is
-// only re-added when it fires early (a map insert per read would cost more
-// than the read).
-void ProxySession::arm_timer(int ms) {
-  const int64_t deadline = loop_.now_ms() + ms;
-  deadline_ms_ = deadline;
-  if (timer_ != 0 && timer_due_ms_ <= deadline) return;
-  if (timer_ != 0) loop_.cancel_timer(timer_);
-  std::weak_ptr<ProxySession> weak = weak_from_this();
-  timer_due_ms_ = deadline;
-  timer_ = loop_.add_timer(ms, [weak] {
-    if (auto self = weak.lock()) self->on_timer();
-  });
-}
-
-void ProxySession::on_timer() {
-  timer_ = 0;
-  const int64_t now = loop_.now_ms();
-  if (now < deadline_ms_) {
-    arm_timer(static_cast<int>(deadline_ms_ - now));
-    return;
-  }
-  on_timeout();
-}
-
 void ProxySession::on_timeout() {
-  timer_ = 0;
   switch (phase_) {
     case Phase::kConnecting:
       fail(Failure::kConnectTimeout);
@@ -401,7 +359,7 @@ void ProxySession::on_timeout() {
     case Phase::kExchanging:
       // A client that reads slowly is not the upstream's fault.
       if (upstream_paused_) {
-        arm_timer(pool_->options().read_timeout_ms);
+        deadline_.arm(pool_->options().read_timeout_ms);
         return;
       }
       fail(Failure::kReadTimeout);

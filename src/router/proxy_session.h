@@ -12,6 +12,7 @@
 #include "http/response_parser.h"
 #include "router/loop_upstreams.h"
 #include "router/proxy_headers.h"
+#include "router/upstream_io.h"
 #include "router/upstream_pool.h"
 
 namespace wok::router {
@@ -42,8 +43,6 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   void fail(Failure failure);
   void reply_error(int status, std::string_view text);
   void release(bool reusable);
-  void arm_timer(int ms);
-  void on_timer();
   void on_timeout();
   void resume_upstream();
   const UpstreamAddress& address() const { return pool_->addresses()[index_]; }
@@ -63,14 +62,10 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   int stale_retries_ = 0;
   int fd_ = -1;
   uint64_t watch_ = 0;
-  uint64_t timer_ = 0;
-  int64_t timer_due_ms_ = 0;  // when timer_ fires
-  int64_t deadline_ms_ = 0;   // when the phase's time is really up
+  Deadline deadline_{loop_};  // connect, then read timeout
   Phase phase_ = Phase::kConnecting;
   bool reused_ = false;
-  std::string out_;  // bytes for the upstream, from out_offset_
-  size_t out_offset_ = 0;
-  bool sent_any_ = false;
+  SendBuffer out_;  // bytes for the upstream
   bool body_requested_ = false;
   bool body_done_ = false;
   bool client_eof_ = false;  // tunnel: the client closed its side

@@ -300,6 +300,41 @@ TEST_F(ProxyTest, SilentUpstreamIs504) {
   close(lfd);
 }
 
+// The read timeout is silence, not total time: an upstream that trickles
+// its answer for longer than the timeout, never pausing that long, is fine.
+TEST_F(ProxyTest, SlowButSteadyUpstreamIsNotATimeout) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(lfd, 8);
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::thread server([lfd] {
+    int fd = accept(lfd, nullptr, nullptr);
+    char buf[4096];
+    ssize_t got = recv(fd, buf, sizeof buf, 0);
+    (void)got;
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+    for (int i = 0; i < 10; ++i) {  // 10 x 80 ms: four times the timeout in all
+      std::this_thread::sleep_for(std::chrono::milliseconds(80));
+      send_all(fd, "x");
+    }
+    close(fd);
+  });
+  UpstreamOptions options;
+  options.read_timeout_ms = 200;
+  route({tcp(ntohs(addr.sin_port))}, BalancePolicy::kRoundRobin, options);
+  start_front();
+  std::string body;
+  std::string r = request_once(port(), kGet, &body);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_EQ(body, "xxxxxxxxxx");
+  server.join();
+  close(lfd);
+}
+
 TEST_F(ProxyTest, ForwardedHeadersAndHopByHopRemoval) {
   auto up = start_upstream("a");
   route({tcp(up->port())});
