@@ -45,7 +45,6 @@ void check(bool ok) {
 Outcome parse_in_chunks(std::string_view input, size_t chunk) {
   RequestParser parser(fuzz_limits());
   Outcome out;
-  std::string_view pending;
   size_t offset = 0;
   std::string buffer;
   while (offset < input.size() || !buffer.empty()) {

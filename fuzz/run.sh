@@ -9,10 +9,13 @@ seconds=${2:-60}
 src=$(cd "$(dirname "$0")" && pwd)
 CC=clang CXX=clang++ cmake -S "$src" -B "$build" -G Ninja >/dev/null
 cmake --build "$build"
-# The request parser is the larger attack surface: it gets 3/4 of the time.
-parser_s=$(( seconds * 3 / 4 )); [ "$parser_s" -ge 1 ] || parser_s=1
-path_s=$(( seconds - parser_s )); [ "$path_s" -ge 1 ] || path_s=1
-for t in request_parser:$parser_s request_path:$path_s; do
+# The request parser is the larger attack surface (every visitor): it gets
+# half the time; upstream responses (tenants' apps and scripts) and the
+# path decoder a quarter each.
+parser_s=$(( seconds / 2 )); [ "$parser_s" -ge 1 ] || parser_s=1
+response_s=$(( seconds / 4 )); [ "$response_s" -ge 1 ] || response_s=1
+path_s=$(( seconds - parser_s - response_s )); [ "$path_s" -ge 1 ] || path_s=1
+for t in request_parser:$parser_s upstream_response:$response_s request_path:$path_s; do
   name=${t%%:*}
   secs=${t#*:}
   corpus="$build/corpus-$name"

@@ -9,32 +9,6 @@
 #include "http/request_target.h"
 
 namespace wok::http {
-namespace {
-
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-// RFC 9110 5.5: field values are visible characters, SP, HTAB and
-// obs-text; any other control character (bare CR, NUL, ...) is refused.
-bool is_field_value(std::string_view s) {
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
-  }
-  return true;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 struct RequestParser::Impl {
   llhttp_t parser;

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "http/ascii.h"
+
 namespace wok::http {
 
 struct ResponseParser::Impl {
@@ -34,6 +36,9 @@ struct ResponseParser::Impl {
     return 0;
   }
   static int on_header_value_complete(llhttp_t* p) {
+    // What reaches a client must be well-formed whatever llhttp lets through
+    // (llhttp 8 takes ": value", an empty name).
+    if (!is_token(self(p)->field) || !is_field_value(self(p)->value)) return -1;
     self(p)->push_header();
     return 0;
   }
@@ -45,6 +50,8 @@ struct ResponseParser::Impl {
   }
   static int on_headers_complete(llhttp_t* p) {
     Impl* s = self(p);
+    // llhttp 8 takes "HTTP/1.1 \r\n" as status 0; a client must never see that.
+    if (p->status_code < 100 || p->status_code > 999) return -1;
     s->head.status = p->status_code;
     s->head.version_minor = p->http_minor;
     if (p->flags & F_CONTENT_LENGTH) s->head.content_length = static_cast<int64_t>(p->content_length);
@@ -52,6 +59,7 @@ struct ResponseParser::Impl {
     const bool interim = p->status_code >= 100 && p->status_code < 200 && p->status_code != 101;
     if (!interim) s->head_ready = true;
     if (p->status_code == 101) return 2;  // no body; what follows is another protocol
+    if (interim) return 1;                // 1xx ends with its head, whatever the fields say
     if (s->head_request) return 1;        // no body, whatever the headers say
     return 0;
   }

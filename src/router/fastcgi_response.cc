@@ -15,11 +15,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool is_token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool parse_number(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -70,9 +65,7 @@ bool CgiResponseParser::parse_head(std::string_view block) {
     size_t colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos) return false;
     std::string_view name = line.substr(0, colon);
-    for (char c : name) {
-      if (!is_token_char(c)) return false;
-    }
+    if (!http::is_token(name)) return false;
     std::string_view value = trim(line.substr(colon + 1));
     for (char c : value) {
       if (c == '\0' || c == '\r')

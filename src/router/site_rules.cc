@@ -28,24 +28,6 @@ void for_each_line(std::string_view text, Fn fn) {
   }
 }
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool is_field_value(std::string_view s) {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
-  }
-  return true;
-}
-
 // Framing and hop-by-hop headers belong to the server, not to the site.
 bool is_reserved_header(std::string_view name) {
   for (std::string_view r : {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
@@ -71,7 +53,7 @@ std::vector<std::string_view> fields(std::string_view line) {
 // A target is a site path or an absolute http(s) URL; both end up in a
 // Location header, so no control characters or spaces.
 bool is_valid_target(std::string_view t) {
-  if (t.empty() || !is_field_value(t)) return false;
+  if (t.empty() || !http::is_field_value(t)) return false;
   if (t.front() == '/') return t.size() == 1 || t[1] != '/';  // "//host" would leave the site
   return t.starts_with("https://") || t.starts_with("http://");
 }
@@ -141,7 +123,7 @@ void parse_headers_file(std::string_view text, SiteRules* rules) {
     size_t colon = line.find(':');
     std::string_view name = colon == std::string_view::npos ? line : line.substr(0, colon);
     std::string_view value = colon == std::string_view::npos ? "" : trim(line.substr(colon + 1));
-    if (colon == std::string_view::npos || !is_token(name) || !is_field_value(value)) {
+    if (colon == std::string_view::npos || !http::is_token(name) || !http::is_field_value(value)) {
       rules->errors.push_back(where + "expected \"Name: value\"");
     } else if (is_reserved_header(name)) {
       rules->errors.push_back(where + std::string(name) + " is set by the server, not by _headers");
