@@ -32,30 +32,8 @@ namespace wok::router {
 namespace {
 
 using test_support::connect_tcp;
+using test_support::read_response;
 using test_support::send_all;
-
-// One response with a Content-Length body (all these servers send one); "" on EOF.
-std::string read_response(int fd, std::string* buffer) {
-  auto fill = [&] {
-    char buf[4096];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) return false;
-    buffer->append(buf, static_cast<size_t>(n));
-    return true;
-  };
-  while (buffer->find("\r\n\r\n") == std::string::npos) {
-    if (!fill()) return "";
-  }
-  size_t head_end = buffer->find("\r\n\r\n") + 4;
-  size_t length = 0;
-  size_t cl = buffer->find("Content-Length: ");
-  if (cl != std::string::npos && cl < head_end) length = std::strtoul(buffer->c_str() + cl + 16, nullptr, 10);
-  while (buffer->size() < head_end + length && fill()) {
-  }
-  std::string response = buffer->substr(0, head_end + length);
-  buffer->erase(0, head_end + length);
-  return response;
-}
 
 const char kGet[] = "GET / HTTP/1.1\r\nHost: app.localhost\r\n\r\n";
 

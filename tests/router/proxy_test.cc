@@ -24,53 +24,8 @@ namespace wok::router {
 namespace {
 
 using test_support::connect_tcp;
+using test_support::read_response;
 using test_support::send_all;
-
-// Reads one response with a Content-Length or chunked body; "" on EOF.
-std::string read_response(int fd, std::string* buffer, std::string* body_out = nullptr) {
-  auto fill = [&] {
-    char buf[65536];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) return false;
-    buffer->append(buf, static_cast<size_t>(n));
-    return true;
-  };
-  while (buffer->find("\r\n\r\n") == std::string::npos) {
-    if (!fill()) return "";
-  }
-  size_t head_end = buffer->find("\r\n\r\n") + 4;
-  std::string head = buffer->substr(0, head_end);
-  std::string body;
-  size_t cl = head.find("Content-Length: ");
-  if (cl != std::string::npos) {
-    size_t length = std::strtoul(head.c_str() + cl + 16, nullptr, 10);
-    while (buffer->size() < head_end + length && fill()) {
-    }
-    body = buffer->substr(head_end, length);
-    buffer->erase(0, head_end + length);
-  } else if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
-    size_t pos = head_end;
-    while (true) {
-      while (buffer->find("\r\n", pos) == std::string::npos && fill()) {
-      }
-      size_t eol = buffer->find("\r\n", pos);
-      if (eol == std::string::npos) return "";
-      size_t size = std::strtoul(buffer->c_str() + pos, nullptr, 16);
-      while (buffer->size() < eol + 2 + size + 2 && fill()) {
-      }
-      if (size == 0) {
-        buffer->erase(0, eol + 4);
-        break;
-      }
-      body.append(*buffer, eol + 2, size);
-      pos = eol + 2 + size + 2;
-    }
-  } else {
-    buffer->erase(0, head_end);
-  }
-  if (body_out) *body_out = body;
-  return head + body;
-}
 
 std::string request_once(uint16_t port, const std::string& request, std::string* body = nullptr) {
   int fd = connect_tcp(port);
