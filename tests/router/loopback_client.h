@@ -29,6 +29,21 @@ inline int connect_tcp(uint16_t port) {
   return fd;
 }
 
+// A socket bound to 127.0.0.1 on a port the kernel picks (*port), listening
+// unless listen_too is false (then nothing will ever accept on it).
+inline int listen_loopback(uint16_t* port, bool listen_too = true) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (listen_too) listen(fd, 8);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 inline void send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);

@@ -65,15 +65,9 @@ UpstreamAddress tcp(uint16_t port) { return *UpstreamAddress::parse("127.0.0.1:"
 
 // A port nobody listens on: bound, never listened, then closed.
 uint16_t dead_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  uint16_t port = 0;
+  close(test_support::listen_loopback(&port, false));
+  return port;
 }
 
 class ProxyTest : public ::testing::Test {
@@ -239,17 +233,11 @@ TEST_F(ProxyTest, FailingUpstreamIsEjectedThenRetried) {
 }
 
 TEST_F(ProxyTest, SilentUpstreamIs504) {
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  listen(lfd, 8);  // accepts (kernel backlog) but never answers
-  socklen_t len = sizeof addr;
-  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);  // accepts (kernel backlog) but never answers
   UpstreamOptions options;
   options.read_timeout_ms = 200;
-  route({tcp(ntohs(addr.sin_port))}, BalancePolicy::kRoundRobin, options);
+  route({tcp(upstream_port)}, BalancePolicy::kRoundRobin, options);
   start_front();
   EXPECT_NE(request_once(port(), kGet).find("HTTP/1.1 504"), std::string::npos);
   close(lfd);
@@ -258,14 +246,8 @@ TEST_F(ProxyTest, SilentUpstreamIs504) {
 // The read timeout is silence, not total time: an upstream that trickles
 // its answer for longer than the timeout, never pausing that long, is fine.
 TEST_F(ProxyTest, SlowButSteadyUpstreamIsNotATimeout) {
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  listen(lfd, 8);
-  socklen_t len = sizeof addr;
-  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
   std::thread server([lfd] {
     int fd = accept(lfd, nullptr, nullptr);
     char buf[4096];
@@ -280,7 +262,7 @@ TEST_F(ProxyTest, SlowButSteadyUpstreamIsNotATimeout) {
   });
   UpstreamOptions options;
   options.read_timeout_ms = 200;
-  route({tcp(ntohs(addr.sin_port))}, BalancePolicy::kRoundRobin, options);
+  route({tcp(upstream_port)}, BalancePolicy::kRoundRobin, options);
   start_front();
   std::string body;
   std::string r = request_once(port(), kGet, &body);
@@ -345,14 +327,8 @@ TEST_F(ProxyTest, PerSiteBodyLimitIs413) {
 
 TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   // A raw upstream: answers the upgrade, then echoes bytes.
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  listen(lfd, 8);
-  socklen_t len = sizeof addr;
-  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
   std::string seen_head;
   std::thread server([lfd, &seen_head] {
     int c = accept(lfd, nullptr, nullptr);
@@ -370,7 +346,7 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
     }
     close(c);
   });
-  route({tcp(ntohs(addr.sin_port))});
+  route({tcp(upstream_port)});
   start_front();
   int fd = connect_tcp(port());
   send_all(fd, "GET /ws HTTP/1.1\r\nHost: app.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
