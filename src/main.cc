@@ -1,5 +1,8 @@
 // The `wok` command: the client commands, `wok up` (the embedded platform)
 // and `wok operator` (the Kubernetes operator).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 
 #include "cli/cli.h"
@@ -33,6 +36,9 @@ int run_operator(const wok::cli::OperatorOptions& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Logs are diagnostics: stderr, so that stdout carries only what a
+  // command prints for its caller ("ready: ...", tables, YAML).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("wok"));
   if (int code = wok::platform::run_pod_command(argc, argv); code >= 0) return code;
   return wok::cli::run(argc, argv, [](const wok::cli::UpOptions& up) {
     wok::platform::EmbeddedOptions options;
@@ -40,6 +46,7 @@ int main(int argc, char** argv) {
     options.listen = up.listen;
     options.api = up.api;
     options.demo = up.demo;
+    options.router = up.router;
     const char* examples = std::getenv("WOK_EXAMPLES_DIR");
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;

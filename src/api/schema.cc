@@ -167,6 +167,7 @@ const Rule& site_rule() {
                                      {"size", quantity("Size (1Gi).")}},
                                     {"name", "path", "size"}),
                              "Persistent volumes.")},
+           {"maxBodySize", quantity("Largest request body (413 beyond it); at most the router's own limit.")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
           {"mode", "hosts", "source"}));

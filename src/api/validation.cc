@@ -83,6 +83,9 @@ void check_mode_sections(const json& spec, const std::string& mode, std::vector<
   if (spec.contains("resources") && !spec["resources"].is_null() && mode == "static") {
     out.push_back({"spec.resources", "is only for \"php\" and \"app\" sites (static sites run no process)"});
   }
+  if (spec.contains("maxBodySize") && !spec["maxBodySize"].is_null() && mode == "static") {
+    out.push_back({"spec.maxBodySize", "is only for \"php\" and \"app\" sites (static sites take no request bodies)"});
+  }
 }
 
 void check_php(const json& spec, std::vector<FieldError>& out) {
@@ -152,6 +155,12 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
 }
 
 void check_resources(const json& spec, std::vector<FieldError>& out) {
+  if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
+    std::string size = spec["maxBodySize"];
+    if (parse_memory_bytes(size) < 0) {
+      out.push_back({"spec.maxBodySize", quote(size) + " is not a size (e.g. 1Mi, 100Mi, 2Gi)"});
+    }
+  }
   if (!spec.contains("resources") || !spec["resources"].is_object()) return;
   const json& r = spec["resources"];
   if (r.contains("memory") && r["memory"].is_string()) {

@@ -153,6 +153,7 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();
   up_command->add_flag("--demo", up_options.demo, "create a demo project and site");
+  add_router_limit_flags(*up_command, up_options.router);
 
   OperatorOptions op_options;
   auto* op_command = app.add_subcommand("operator", "Run the Kubernetes operator");

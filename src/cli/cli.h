@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/router_flags.h"
+
 namespace wok::cli {
 
 struct UpOptions {
@@ -14,6 +16,7 @@ struct UpOptions {
   std::string listen = "127.0.0.1:8080";
   std::string api = "127.0.0.1:7070";
   bool demo = false;
+  RouterLimitFlags router;
 };
 
 using UpCommand = std::function<int(const UpOptions&)>;

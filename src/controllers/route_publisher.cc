@@ -20,16 +20,16 @@ void RoutePublisher::set(const std::string& ns, const std::string& name,
 
 void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
                                const std::vector<std::string>& hosts,
-                               std::shared_ptr<const router::UpstreamPool> upstream) {
+                               std::shared_ptr<const router::UpstreamPool> upstream, uint64_t max_body_bytes) {
   std::lock_guard lock(mu_);
-  replace(ns, name, Entry{hosts, "", std::move(upstream)});
+  replace(ns, name, Entry{hosts, "", std::move(upstream), nullptr, max_body_bytes});
 }
 
 void RoutePublisher::set_php(const std::string& ns, const std::string& name,
                              const std::vector<std::string>& hosts, const std::string& root,
-                             const router::FastCgiTarget& fastcgi) {
+                             const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes) {
   std::lock_guard lock(mu_);
-  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi)});
+  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi), max_body_bytes});
 }
 
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
@@ -50,7 +50,9 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name, std
     for (const auto& h : it->second.hosts) table->remove(h, ns, name);
   }
   if (next) {
-    auto route = std::make_shared<const router::Route>(router::Route{ns, name, next->root, next->upstream, next->fastcgi});
+    router::Route r{ns, name, next->root, next->upstream, next->fastcgi};
+    r.max_body_bytes = next->max_body_bytes;
+    auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);
   } else {

@@ -2,6 +2,7 @@
 // Keeps the desired routes of every site and hands the router a fresh
 // immutable RouteTable after each change: a copy-on-write edit of the last
 // one, so a change costs the same with 10 sites or 100,000.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,12 +27,13 @@ class RoutePublisher {
            const std::string& root);
   // Routes `hosts` of site ns/name to upstreams (reverse proxy); replaces
   // what the site had. The pool is shared as is by every table published.
+  // max_body_bytes: the site's request body limit (413); 0: the server's.
   void set_proxy(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
-                 std::shared_ptr<const router::UpstreamPool> upstream);
+                 std::shared_ptr<const router::UpstreamPool> upstream, uint64_t max_body_bytes = 0);
   // Routes `hosts` of site ns/name to a php site: static files from `root`,
   // scripts to php-fpm at `fastcgi`; replaces what the site had.
   void set_php(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
-               const std::string& root, const router::FastCgiTarget& fastcgi);
+               const std::string& root, const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 
@@ -41,6 +43,7 @@ class RoutePublisher {
     std::string root;
     std::shared_ptr<const router::UpstreamPool> upstream = nullptr;
     std::shared_ptr<const router::FastCgiTarget> fastcgi = nullptr;
+    uint64_t max_body_bytes = 0;
   };
   // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
   void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);

@@ -83,6 +83,9 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
   WorkloadPlan plan;
   std::string mode = spec.value("mode", "static");
   runtime::Resources resources = resources_of(spec);
+  if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
+    plan.max_body_bytes = static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(spec["maxBodySize"].get<std::string>())));
+  }
   if (mode == "php") {
     const json php = spec.value("php", json::object());
     plan.php = true;
@@ -242,7 +245,7 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     upstreams.push_back({"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
   }
   for (const auto& h : hosts) signature += h + ",";
-  signature += root;
+  signature += root + ";" + std::to_string(plan.max_body_bytes);
   {
     std::lock_guard lock(mu_);
     std::string& last = published_[ns + "/" + site];
@@ -254,9 +257,10 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     router::FastCgiTarget target{(runtime_.run_dir(plan.routed[0]) / runtime::kPhpSocketName).string(),
                                  joined(kSiteMount, plan.docroot), plan.front_controller,
                                  plan.static_mounts};
-    routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target);
+    routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes);
   } else {
-    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams)));
+    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams)),
+                      plan.max_body_bytes);
   }
 }
 

@@ -43,6 +43,7 @@ struct WorkloadPlan {
   std::string docroot;              // php: relative docroot ("" = the revision root)
   std::string front_controller;     // php
   std::vector<std::pair<std::string, std::string>> static_mounts;  // php: "/uploads/" -> storage dir
+  uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
   std::string error;                // non-empty: the spec cannot run
 };
 

@@ -31,7 +31,7 @@ ParserLimits limits_from(const ServerOptions& o) {
   ParserLimits limits;
   limits.max_header_bytes = o.max_header_bytes;
   limits.max_body_bytes = o.max_body_bytes;
-  limits.max_target_bytes = std::min(limits.max_target_bytes, o.max_header_bytes);
+  limits.max_target_bytes = std::min(o.max_request_line_bytes, o.max_header_bytes);
   limits.report_headers = true;
   return limits;
 }

@@ -25,7 +25,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the kernel picks; see Server::port()
   int threads = 0;    // 0: one per core
-  size_t max_header_bytes = 16 * 1024;
+  size_t max_request_line_bytes = 8 * 1024;  // the request target (URL): 414
+  size_t max_header_bytes = 16 * 1024;        // request line and header block: 431
   size_t max_body_bytes = 16 * 1024 * 1024;
   int idle_timeout_ms = 60'000;
   int header_timeout_ms = 15'000;

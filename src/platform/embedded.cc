@@ -80,6 +80,12 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: --api \"" << options.api << "\" is not HOST:PORT\n";
     return 2;
   }
+  http::ServerOptions public_opts;
+  std::string limits_error;
+  if (!cli::apply_router_limits(options.router, &public_opts, &limits_error)) {
+    std::cerr << "error: " << limits_error << "\n";
+    return 2;
+  }
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) {
@@ -115,7 +121,6 @@ int run_embedded(const EmbeddedOptions& options) {
   router::AccessLog access_log(log_opts);
   router.add_observer(&site_stats);
   router.add_observer(&access_log);
-  http::ServerOptions public_opts;
   public_opts.host = public_host;
   public_opts.port = public_port;
   http::Server public_server(public_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });

@@ -3,6 +3,8 @@
 // controllers and router — under one data directory.
 #include <string>
 
+#include "cli/router_flags.h"
+
 namespace wok::platform {
 
 struct EmbeddedOptions {
@@ -12,6 +14,7 @@ struct EmbeddedOptions {
   bool demo = false;
   std::string examples_dir;  // where the demo's sources are
   std::string version;
+  cli::RouterLimitFlags router;  // the public router's limits
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

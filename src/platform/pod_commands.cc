@@ -70,6 +70,11 @@ int run_serve(const ServeOptions& options) {
   table->set_default(std::move(route));
   router.set_table(std::move(table));
   http::ServerOptions server_options;
+  std::string limits_error;
+  if (!cli::apply_router_limits(options.limits, &server_options, &limits_error)) {
+    std::cerr << "error: " << limits_error << "\n";
+    return 2;
+  }
   server_options.host = options.listen.substr(0, colon);
   server_options.port = static_cast<uint16_t>(std::stoi(options.listen.substr(colon + 1)));
   http::Server server(server_options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
@@ -101,6 +106,7 @@ int run_pod_command(int argc, char** argv) {
   s->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
   s->add_option("--fastcgi", serve.fastcgi, "unix:PATH of php-fpm (php mode)");
   s->add_option("--front-controller", serve.front_controller, "script for paths with no file");
+  cli::add_router_limit_flags(*s, serve.limits);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

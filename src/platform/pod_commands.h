@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/router_flags.h"
+
 namespace wok::platform {
 
 struct FetchOptions {
@@ -19,6 +21,7 @@ struct ServeOptions {
   std::string listen = "0.0.0.0:8080";
   std::string fastcgi;           // "unix:PATH" (php mode)
   std::string front_controller;  // "index.php"
+  cli::RouterLimitFlags limits;
 };
 
 int run_fetch(const FetchOptions& options);

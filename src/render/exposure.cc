@@ -1,6 +1,8 @@
 // How a site is reached: a Service, and an Ingress or OpenShift Routes for its hosts.
 #include "render/parts.h"
 
+#include "api/validation.h"
+
 namespace wok::render::detail {
 
 json service(const SiteNames& names, std::string_view component, std::string_view name) {
@@ -25,7 +27,7 @@ std::vector<std::string> hosts_of(const json& site) {
 }
 
 json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
-             std::string_view service_name, const PlatformSettings& settings) {
+             std::string_view service_name, const PlatformSettings& settings, long long max_body_bytes) {
   json rules = json::array();
   for (const auto& host : hosts) {
     json backend = {{"service", {{"name", service_name}, {"port", {{"name", "http"}}}}}};
@@ -36,6 +38,10 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
   json i = object_head("networking.k8s.io/v1", "Ingress", names.name, names.ns,
                        site_labels(names, ""));
   i["spec"] = {{"ingressClassName", settings.ingress_class}, {"rules", rules}};
+  // ingress-nginx refuses bodies over 1m unless told; it reads plain bytes too.
+  if (max_body_bytes > 0) {
+    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] = std::to_string(max_body_bytes);
+  }
   return i;
 }
 
@@ -58,7 +64,10 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
                            const PlatformSettings& settings) {
   std::vector<std::string> hosts = hosts_of(site);
   if (hosts.empty()) return {};
-  if (!settings.openshift_routes) return {ingress(names, hosts, service_name, settings)};
+  if (!settings.openshift_routes) {
+    long long max_body = api::parse_memory_bytes(string_at(spec_of(site), "maxBodySize", ""));
+    return {ingress(names, hosts, service_name, settings, max_body)};
+  }
   std::vector<json> routes;
   for (size_t i = 0; i < hosts.size(); ++i) {
     // The first host keeps the site's name, so a one-host site has one obvious Route.

@@ -11,6 +11,13 @@ std::string string_at(const json& object, std::string_view key, std::string_view
   return std::string(fallback);
 }
 
+const json& spec_of(const json& site) {
+  static const json empty = json::object();
+  if (!site.is_object()) return empty;
+  auto it = site.find("spec");
+  return it != site.end() && it->is_object() ? *it : empty;
+}
+
 int int_at(const json& object, std::string_view key, int fallback) {
   if (object.is_object()) {
     auto it = object.find(std::string(key));
@@ -49,12 +56,6 @@ json object_head(std::string_view api_version, std::string_view kind, std::strin
 }
 
 namespace {
-
-const json& spec_of(const json& site) {
-  static const json empty = json::object();
-  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return empty;
-  return site["spec"];
-}
 
 const json& section(const json& site, const char* key) {
   static const json empty = json::object();

@@ -71,6 +71,8 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
 json http_probe(std::string_view path);
 
 std::string string_at(const json& object, std::string_view key, std::string_view fallback = {});
+// site["spec"], or an empty object.
+const json& spec_of(const json& site);
 int int_at(const json& object, std::string_view key, int fallback);
 
 // The modes.

@@ -112,6 +112,22 @@ TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
   EXPECT_NE(errors_of(s).find("spec.app: is only for \"app\" sites"), std::string::npos);
 }
 
+TEST(ValidateModes, MaxBodySizeIsASizeAndNotForStaticSites) {
+  json s = doc(kPhp);
+  s["spec"]["maxBodySize"] = "64Mi";
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["maxBodySize"] = "lots";
+  EXPECT_NE(errors_of(s).find("spec.maxBodySize: \"lots\" is not a size"), std::string::npos) << errors_of(s);
+  s["spec"]["maxBodySize"] = 5;
+  EXPECT_NE(errors_of(s).find("spec.maxBodySize: must be"), std::string::npos) << errors_of(s);
+  s = doc(kApp);
+  s["spec"]["maxBodySize"] = "1Mi";
+  s["spec"]["mode"] = "static";
+  s["spec"].erase("app");
+  EXPECT_NE(errors_of(s).find("spec.maxBodySize: is only for \"php\" and \"app\" sites"), std::string::npos)
+      << errors_of(s);
+}
+
 TEST(ValidateApp, AFullSpecIsAcceptedAndReplicasDefaultToOne) {
   json s = doc(kApp);
   EXPECT_EQ(errors_of(s), "");

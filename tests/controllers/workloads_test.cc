@@ -45,6 +45,9 @@ TEST(PlanWorkloads, AppComponentsReplicasAndTheRoutedOne) {
   EXPECT_EQ(web.labels.at("wok.dev/revision"), "3");
   EXPECT_EQ(plan.instances[3].image, "oci:/img:1");
   EXPECT_TRUE(plan.instances[3].volumes.empty());
+  EXPECT_EQ(plan.max_body_bytes, 0u);  // the router's limit
+  spec["maxBodySize"] = "2Mi";
+  EXPECT_EQ(plan_workloads("p", "s", "uid1", spec, 3, "/data/rev/3", "/data/storage").max_body_bytes, 2u << 20);
 }
 
 TEST(PlanWorkloads, PhpMountsTheRevisionReadOnlyAndStorageReadWrite) {

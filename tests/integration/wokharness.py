@@ -31,8 +31,9 @@ def wait_for(predicate, timeout=30.0, interval=0.05, what="condition"):
 class Wok:
     """One `wok up` process with its own data directory and client config."""
 
-    def __init__(self, root, data=None, demo=False):
+    def __init__(self, root, data=None, demo=False, args=()):
         self.root = root
+        self.args = list(args)  # more `wok up` flags
         self.data = data or os.path.join(root, "data")
         self.env = dict(os.environ, WOK_CONFIG=os.path.join(root, "config.yaml"))
         self.env.pop("WOK_TOKEN", None)
@@ -45,6 +46,7 @@ class Wok:
         args = [WOK, "up", "--data", self.data, "--listen", "127.0.0.1:0", "--api", "127.0.0.1:0"]
         if self.demo:
             args.append("--demo")
+        args += self.args
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=self.env, text=True)
         deadline = time.time() + 30
@@ -170,10 +172,11 @@ class GitRepo:
 
 class WokTestCase(unittest.TestCase):
     demo = False
+    wok_args = ()  # more `wok up` flags
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="wok-it-")
-        self.wok = Wok(self.root, demo=self.demo).start()
+        self.wok = Wok(self.root, demo=self.demo, args=self.wok_args).start()
 
     def tearDown(self):
         try:

@@ -1,0 +1,34 @@
+#pragma once
+// The router's limits as command-line flags, shared by `wok up` and
+// `wok serve` (a site's pod): sizes as Kubernetes quantities or bytes
+// ("8Ki", "16Mi", "65536"), durations Go-style ("500ms", "15s", "2m").
+// An empty flag keeps the default of http::ServerOptions.
+#include <string>
+
+namespace CLI {
+class App;
+}
+namespace wok::http {
+struct ServerOptions;
+}
+
+namespace wok::cli {
+
+struct RouterLimitFlags {
+  std::string threads;           // event loops; 0: one per core
+  std::string max_connections;   // beyond it new connections are refused
+  std::string max_request_line;  // request target (URL) size: 414
+  std::string max_header_bytes;  // request line and header block: 431
+  std::string max_body;          // request body, for every site: 413
+  std::string header_timeout;    // the head must arrive within: 408
+  std::string body_timeout;      // longest pause in a request body: 408
+  std::string idle_timeout;      // keep-alive connection with no request
+};
+
+void add_router_limit_flags(CLI::App& command, RouterLimitFlags& flags);
+
+// Copies the given flags into *options; false with *error naming the flag
+// and what is wrong with its value.
+bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* options, std::string* error);
+
+}  // namespace wok::cli
