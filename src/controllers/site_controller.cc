@@ -27,6 +27,7 @@ void SiteController::start() {
   for (const auto& site : store_.list("Site")) {
     std::string key = key_of(site["metadata"]["namespace"], site["metadata"]["name"]);
     keys.insert(key);
+    reconciler_.serve_live(site);
     queue_.add(key);
   }
   // Instances adopted after a restart whose site was deleted meanwhile; those

@@ -76,6 +76,14 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number, co
   return workloads_->roll_out(*plan);
 }
 
+void SiteReconciler::serve_live(const json& site) {
+  auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
+  if (!live || !fs::is_directory(live->root)) return;
+  json spec = json::parse(live->spec, nullptr, false);
+  if (spec.is_discarded() || runs_instances(spec)) return;
+  route_to(site, live->number, live->root, live->spec, {});
+}
+
 void SiteReconciler::route_to(const json& site, int64_t number, const std::string& root,
                               const std::string& spec_text, std::chrono::milliseconds drain) {
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];

@@ -52,6 +52,11 @@ class SiteReconciler {
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
   // Stops instances of sites not in `sites` ("ns/name"); at controller start.
   void sweep_instances(const std::set<std::string>& sites);
+  // At controller start, before the platform says it is ready: routes a
+  // static site's live revision, so a restarted platform serves what it
+  // served without waiting for the first reconcile (php and app sites need
+  // their instances ready first: the reconcile routes them).
+  void serve_live(const nlohmann::json& site);
 
  private:
   struct FetchState {  // in memory: a restart simply fetches again
