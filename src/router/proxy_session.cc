@@ -99,6 +99,7 @@ void ProxySession::try_next() {
 void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
   fd_ = connection.fd;
   reused_ = connection.token != 0;
+  io_events_ = 0;
   auto self = shared_from_this();
   auto callback = [self](uint32_t events) { self->on_io(events); };
   if (reused_) {
@@ -122,6 +123,7 @@ void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
 }
 
 void ProxySession::on_io(uint32_t events) {
+  io_events_ |= events;
   if (phase_ == Phase::kConnecting) {
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     if (connect_error(fd_) != 0) {
@@ -290,7 +292,11 @@ void ProxySession::on_upstream_eof() {
 void ProxySession::complete(bool reusable) {
   phase_ = Phase::kDone;
   ex_.finish();
-  release(reusable && body_done_ && out_.empty());
+  // An upstream that closed right behind its answer was seen closing in an
+  // event this session already took: edge-triggered, the pool would never
+  // hear of it again, and the next request would find the connection dead.
+  const bool seen_closing = io_events_ & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  release(reusable && !seen_closing && body_done_ && out_.empty());
 }
 
 // Retries only what cannot have had an effect upstream: an idempotent

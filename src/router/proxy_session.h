@@ -73,6 +73,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   http::ResponseParser parser_;
   bool head_sent_ = false;
   bool upstream_paused_ = false;  // the client's queue is full
+  uint32_t io_events_ = 0;        // every epoll event seen on the upstream socket
 };
 
 }  // namespace wok::router

@@ -141,6 +141,42 @@ TEST_F(ProxyTest, IdleConnectionClosedByTheUpstreamLeavesThePool) {
   EXPECT_EQ(proxy_stats().retries.load() - retries, 0u);
 }
 
+// An upstream that closes right behind a keep-alive answer: its connection
+// must not be pooled, or a POST (never retried) would meet it dead: 502.
+TEST_F(ProxyTest, ConnectionClosedRightAfterTheAnswerIsNotReused) {
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
+  std::thread server([lfd] {
+    for (int i = 0; i < 2; ++i) {
+      int fd = accept(lfd, nullptr, nullptr);
+      if (fd < 0) return;  // the test is over (shutdown below)
+      std::string got;
+      char buf[4096];
+      while (got.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+      }
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      close(fd);  // no "Connection: close": a keep-alive answer, then gone
+    }
+  });
+  route({tcp(upstream_port)});
+  start_front();
+  int fd = connect_tcp(port());
+  std::string buffer;
+  send_all(fd, kGet);
+  EXPECT_NE(read_response(fd, &buffer).find("HTTP/1.1 200"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the close is long done
+  send_all(fd, "POST /form HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 0\r\n\r\n");
+  std::string r = read_response(fd, &buffer);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  close(fd);
+  shutdown(lfd, SHUT_RDWR);  // a server still waiting for its second connection stops
+  server.join();
+  close(lfd);
+}
+
 TEST_F(ProxyTest, UnixSocketUpstream) {
   std::string dir = std::filesystem::temp_directory_path() / ("wok-proxy-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
