@@ -18,6 +18,7 @@
 
 #include "http/server.h"
 #include "router/router.h"
+#include "loopback_client.h"
 
 namespace wok::router {
 namespace {
@@ -118,24 +119,12 @@ struct Reply {
 
 // Sends one request with "Connection: close", reads to EOF, de-chunks.
 Reply fetch(uint16_t port, const std::string& request_head, const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   Reply reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string data = request_head + "Connection: close\r\n\r\n" + body;
-  for (std::string_view rest = data; !rest.empty();) {
-    ssize_t n = send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (n <= 0) break;
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
+  int fd = test_support::connect_tcp(port);
+  if (fd < 0) return reply;
+  timeval tv{30, 0};  // php-fpm's first start can be slow
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  test_support::send_all(fd, request_head + "Connection: close\r\n\r\n" + body);
   std::string all;
   char buf[65536];
   ssize_t n;

@@ -52,6 +52,19 @@ inline void send_all(int fd, std::string_view data) {
   }
 }
 
+// What a raw test upstream reads of a request: up to the end of its head
+// (whatever arrives with it included); what came if the peer closed first.
+inline std::string read_head(int fd) {
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
 // Reads one response with a Content-Length or chunked body; "" on EOF.
 inline std::string read_response(int fd, std::string* buffer, std::string* body_out = nullptr) {
   auto fill = [&] {

@@ -24,6 +24,7 @@ namespace wok::router {
 namespace {
 
 using test_support::connect_tcp;
+using test_support::read_head;
 using test_support::read_response;
 using test_support::send_all;
 
@@ -150,13 +151,7 @@ TEST_F(ProxyTest, ConnectionClosedRightAfterTheAnswerIsNotReused) {
     for (int i = 0; i < 2; ++i) {
       int fd = accept(lfd, nullptr, nullptr);
       if (fd < 0) return;  // the test is over (shutdown below)
-      std::string got;
-      char buf[4096];
-      while (got.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<size_t>(n));
-      }
+      read_head(fd);
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       close(fd);  // no "Connection: close": a keep-alive answer, then gone
     }
@@ -190,13 +185,7 @@ TEST_F(ProxyTest, UnixSocketUpstream) {
   listen(lfd, 8);
   std::thread server([lfd] {
     int c = accept(lfd, nullptr, nullptr);
-    std::string got;
-    char buf[4096];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-    }
+    read_head(c);
     send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nvia unix!");
     close(c);
   });
@@ -368,12 +357,8 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   std::string seen_head;
   std::thread server([lfd, &seen_head] {
     int c = accept(lfd, nullptr, nullptr);
+    seen_head = read_head(c);
     char buf[4096];
-    while (seen_head.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      seen_head.append(buf, static_cast<size_t>(n));
-    }
     send_all(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     while (true) {
       ssize_t n = recv(c, buf, sizeof buf, 0);
