@@ -67,6 +67,11 @@ http {{
       proxy_pass http://up/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header Forwarded "for=$remote_addr;host=\\"$host\\";proto=$scheme";
     }}
   }}
 }}
@@ -86,27 +91,63 @@ frontend fe
   bind 127.0.0.1:{port}
   default_backend be
 backend be
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header Forwarded 'for=%[src];host="%[req.hdr(host)]";proto=http'
   server up 127.0.0.1:{upstream} maxconn 1000
 """
 
 
+def pinned(cpus, new_session=False):
+    """A preexec_fn that puts the child on `cpus` (and in its own session)."""
+    def pin():
+        if new_session:
+            os.setsid()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+    return pin
+
+
+def cpu_seconds(pgid):
+    """User + system CPU time of every process in the process group `pgid`
+    (nginx's master and workers, or one multi-threaded process)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[0] is the state; [2] the process group
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 class Servers:
     def __init__(self, args, work):
-        self.args, self.work, self.procs = args, work, []
+        self.args, self.work, self.procs, self.pgid = args, work, [], {}
 
-    def start(self, name, cmd):
+    def start(self, name, cmd, cpus=None):
+        """Starts a server in its own process group, on `cpus` (the server
+        CPUs unless told otherwise)."""
         log = open(os.path.join(self.work, f"{name}.log"), "w")
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=os.setsid)
+        cpus = self.args.server_cpus if cpus is None else cpus
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pinned(cpus, new_session=True))
         self.procs.append(p)
+        self.pgid[name] = p.pid
         return p
 
-    def nginx(self, name, port, workers):
+    def nginx(self, name, port, workers, cpus=None):
         conf = os.path.join(self.work, f"nginx-{name}.conf")
         os.makedirs(os.path.join(self.work, f"tmp-{name}"), exist_ok=True)
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, port=port,
                                       root=self.args.root, upstream=PORTS["upstream"]))
-        return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")])
+        return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")],
+                          cpus)
 
     def stop_all(self):
         for p in self.procs:
@@ -117,20 +158,26 @@ class Servers:
                 os.killpg(p.pid, signal.SIGKILL)
 
 
-def wrk(port, path, args, host="bench.test"):
+def wrk(port, path, args, host="bench.test", pgid=None):
+    """One wrk run (on the client CPUs). With `pgid`, also the server's CPU
+    time per request: what it costs whoever is the bottleneck."""
     cmd = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
            "--latency", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"]
+    cpu0 = cpu_seconds(pgid) if pgid else 0
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30,
+                           preexec_fn=pinned(args.client_cpus))
         out = r.stdout
     except subprocess.TimeoutExpired:
         r, out = None, ""
+    cpu = cpu_seconds(pgid) - cpu0 if pgid else 0
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         print(f"  wrk failed against port {port} (the server hung or crashed): "
               f"{(r.stderr if r else 'timeout').strip()[:300]}", flush=True)
         return None
     rps = float(m.group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock_errors = re.search(r"Socket errors: (.*)", out)
 
@@ -138,22 +185,24 @@ def wrk(port, path, args, host="bench.test"):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         v, unit = float(m.group(1)), m.group(2)
         return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
-    return {"rps": rps, "p50": lat(50), "p99": lat(99), "non2xx": int(errors.group(1)) if errors else 0,
-            "sockerr": sock_errors.group(1) if sock_errors else ""}
+    return {"rps": rps, "p50": lat(50), "p99": lat(99), "cpu": cpu * 1e6 / total if total else 0,
+            "non2xx": int(errors.group(1)) if errors else 0, "sockerr": sock_errors.group(1) if sock_errors else ""}
 
 
-def run_scenario(title, targets, args):
-    """targets: list of (name, port, path, host); rounds alternate the order."""
+def run_scenario(title, targets, args, servers):
+    """targets: list of (name, server, port, path, host): `server` names the
+    process group whose CPU time is counted. Rounds alternate the order."""
     results = {name: [] for name, *_ in targets}
     for r in range(args.rounds):
         order = targets if r % 2 == 0 else list(reversed(targets))
-        for name, port, path, host in order:
-            res = wrk(port, path, args, host)
+        for name, server, port, path, host in order:
+            res = wrk(port, path, args, host, servers.pgid.get(server))
             if res is None:
                 continue
             results[name].append(res)
             print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} req/s  p50 {res['p50']:.3f} ms  "
-                  f"p99 {res['p99']:.3f} ms" + (f"  NON-2xx {res['non2xx']}" if res["non2xx"] else "")
+                  f"p99 {res['p99']:.3f} ms  cpu {res['cpu']:5.1f} us/req"
+                  + (f"  NON-2xx {res['non2xx']}" if res["non2xx"] else "")
                   + (f"  socket errors: {res['sockerr']}" if res["sockerr"] else ""), flush=True)
     print(f"{title}:")
     med = {}
@@ -161,16 +210,16 @@ def run_scenario(title, targets, args):
         if not rs:
             print(f"  {name:8s} failed in every round")
             continue
-        med[name] = {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99")}
+        med[name] = {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99", "cpu")}
         spread = (max(x["rps"] for x in rs) - min(x["rps"] for x in rs)) / med[name]["rps"] * 100
         print(f"  {name:8s} {med[name]['rps']:10.0f} req/s (spread {spread:4.1f}%)  p50 {med[name]['p50']:.3f} ms"
-              f"  p99 {med[name]['p99']:.3f} ms")
+              f"  p99 {med[name]['p99']:.3f} ms  cpu {med[name]['cpu']:5.1f} us/req")
     for name in med:
         if name == "wok" or "wok" not in med:
             continue
         print(f"  wok/{name}: throughput {med['wok']['rps'] / med[name]['rps']:.2f}x, "
-              f"p50 {med['wok']['p50'] / med[name]['p50']:.2f}x, p99 {med['wok']['p99'] / med[name]['p99']:.2f}x"
-              " (latency: lower is better)")
+              f"p50 {med['wok']['p50'] / med[name]['p50']:.2f}x, p99 {med['wok']['p99'] / med[name]['p99']:.2f}x, "
+              f"cpu per request {med['wok']['cpu'] / med[name]['cpu']:.2f}x (latency and cpu: lower is better)")
     print(flush=True)
     return med
 
@@ -178,13 +227,23 @@ def run_scenario(title, targets, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wok", required=True, help="the wok_router_bench binary")
-    ap.add_argument("--workers", type=int, default=os.cpu_count(), help="threads/processes per server")
+    ap.add_argument("--workers", type=int, help="threads/processes per server (default: one per server CPU)")
+    ap.add_argument("--pin", choices=("split", "off"), default="split",
+                    help="split: servers (and the origin of (c)) on the first half of the CPUs, wrk on the "
+                         "other half, so that the server, not the client, is what is measured; off: no pinning")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--only", default="a,b,c,mem", help="scenarios: a,b,c,mem")
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin == "split" and len(cpus) >= 2:
+        args.server_cpus, args.client_cpus = set(cpus[:len(cpus) // 2]), set(cpus[len(cpus) // 2:])
+    else:
+        args.server_cpus, args.client_cpus = None, None
+    if args.workers is None:
+        args.workers = len(args.server_cpus) if args.server_cpus else len(cpus)
     only = set(args.only.split(","))
     work = tempfile.mkdtemp(prefix="wok-bench-")
     os.chmod(work, 0o755)  # nginx workers run as www-data when started by root
@@ -195,13 +254,16 @@ def main():
     with open(os.path.join(args.root, "64k.txt"), "wb") as f:
         f.write(os.urandom(32768).hex().encode())
     print(f"machine: {os.cpu_count()} CPUs, {open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}")
-    print(f"workers per server: {args.workers}; wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; "
+    where = (f"servers and the origin on CPUs {sorted(args.server_cpus)}, wrk on CPUs {sorted(args.client_cpus)}"
+             if args.server_cpus else "no CPU pinning")
+    print(f"{where}; workers per server: {args.workers}; wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; "
           f"{args.rounds} rounds, alternating\n", flush=True)
 
     servers = Servers(args, work)
     try:  # noqa: SIM105 - the servers must stop whatever happens
-        servers.nginx("upstream", PORTS["upstream"], 1)  # the origin for (c): the same for every proxy
-        upstream_root = os.path.join(work, "upstream")
+        # The origin for (c), the same for every proxy, shares the servers'
+        # CPUs: wrk alone on its own, so that it is not the bottleneck.
+        servers.nginx("upstream", PORTS["upstream"], 1)
         servers.start("wok", [args.wok, "--port", str(PORTS["wok"]), "--threads", str(args.workers),
                               "--static", f"bench.test={args.root}"])
         servers.nginx("nginx", PORTS["nginx"], args.workers)
@@ -213,14 +275,15 @@ def main():
             if status != 200 or len(body) != 1024:
                 sys.exit(f"{n} does not serve /1k.txt ({status}): {body[:200]!r}")
         if "a" in only:
-            run_scenario("(a) 1 KiB static file", [("wok", PORTS["wok"], "/1k.txt", "bench.test"),
-                                                   ("nginx", PORTS["nginx"], "/1k.txt", "bench.test")], args)
+            run_scenario("(a) 1 KiB static file", [("wok", "wok", PORTS["wok"], "/1k.txt", "bench.test"),
+                                                   ("nginx", "nginx", PORTS["nginx"], "/1k.txt", "bench.test")],
+                         args, servers)
         if "b" in only:
-            run_scenario("(b) 64 KiB static file", [("wok", PORTS["wok"], "/64k.txt", "bench.test"),
-                                                    ("nginx", PORTS["nginx"], "/64k.txt", "bench.test")], args)
+            run_scenario("(b) 64 KiB static file", [("wok", "wok", PORTS["wok"], "/64k.txt", "bench.test"),
+                                                    ("nginx", "nginx", PORTS["nginx"], "/64k.txt", "bench.test")],
+                         args, servers)
         if "c" in only:
             proxy_bench(servers, args, work)
-        del upstream_root
     finally:
         servers.stop_all()
     if "mem" in only:
@@ -248,9 +311,9 @@ def proxy_bench(servers, args, work):
     if not wait_port(PORTS["haproxy"]):
         sys.exit(f"haproxy did not start; see {work}/haproxy.log")
     run_scenario("(c) proxy to a local upstream serving 1 KiB",
-                 [("wok", wok_proxy_port, "/1k.txt", "app.test"),
-                  ("nginx", PORTS["nginx"], "/proxy/1k.txt", "bench.test"),
-                  ("haproxy", PORTS["haproxy"], "/1k.txt", "bench.test")], args)
+                 [("wok", "wok-proxy", wok_proxy_port, "/1k.txt", "app.test"),
+                  ("nginx", "nginx", PORTS["nginx"], "/proxy/1k.txt", "bench.test"),
+                  ("haproxy", "haproxy", PORTS["haproxy"], "/1k.txt", "bench.test")], args, servers)
 
 
 if __name__ == "__main__":
