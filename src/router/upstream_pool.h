@@ -3,6 +3,7 @@
 // spread. Immutable, shared by route tables; the per-loop state (idle
 // connections, health) lives in LoopUpstreams.
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct UpstreamAddress {
   // Canonical text, identifies the upstream across tables; with a netns,
   // "127.0.0.1:8080@/proc/42/ns/net".
   std::string key() const;
+  // The same identity as key(), without building a string.
+  bool operator==(const UpstreamAddress&) const = default;
+  size_t hash() const;
 };
 
 enum class BalancePolicy { kRoundRobin, kLeastConnections };
@@ -33,7 +37,7 @@ struct UpstreamOptions {
   int read_timeout_ms = 60'000;    // silence from the upstream; then 504
   int max_fails = 3;               // consecutive failures before ejection
   int fail_timeout_ms = 10'000;    // ejection time; then it is tried again
-  int max_idle = 32;               // idle keep-alive connections per upstream per loop
+  int max_idle = 256;              // idle keep-alive connections per upstream per loop
   int idle_timeout_ms = 30'000;    // an idle connection older than this is not reused
 };
 
