@@ -265,8 +265,13 @@ void EventLoop::unwatch(uint64_t token) {
 bool EventLoop::rewatch(uint64_t token, IoCallback callback) {
   auto it = watchers_.find(token);
   if (it == watchers_.end()) return false;
-  // A new object, not an assignment: a callback running now keeps its own.
-  it->second = std::make_shared<IoCallback>(std::move(callback));
+  // A callback running now holds a second reference and keeps its own
+  // object; otherwise the new one takes the old one's place.
+  if (it->second.use_count() == 1) {
+    *it->second = std::move(callback);
+  } else {
+    it->second = std::make_shared<IoCallback>(std::move(callback));
+  }
   return true;
 }
 
@@ -296,12 +301,17 @@ void EventLoop::run_timers() {
   }
 }
 
-// Deferred calls may defer more; they all run before the loop sleeps.
+// Deferred calls may defer more; they all run before the loop sleeps. The
+// two vectors trade places so neither gives up its capacity (a defer per
+// request would otherwise allocate).
 void EventLoop::run_deferred() {
   while (!deferred_.empty()) {
     std::vector<Callback> batch;
+    batch.swap(running_);
     batch.swap(deferred_);
     for (auto& callback : batch) callback();
+    batch.clear();
+    running_.swap(batch);
   }
 }
 

@@ -88,6 +88,7 @@ class EventLoop final : public Loop {
   std::map<std::pair<int64_t, uint64_t>, Callback> timers_;  // (deadline, id)
   std::unordered_map<uint64_t, int64_t> timer_deadlines_;
   std::vector<Callback> deferred_;
+  std::vector<Callback> running_;  // spare storage for run_deferred
   std::unordered_map<const void*, std::shared_ptr<void>> locals_;
   std::atomic<int64_t> stop_deadline_ms_{-1};
   bool stopping_ = false;

@@ -7,12 +7,16 @@
 #include <functional>
 #include <memory>
 
+#include "http/inline_function.h"
+
 namespace wok::http {
 
 class Loop {
  public:
-  using IoCallback = std::function<void(uint32_t epoll_events)>;
-  using Callback = std::function<void()>;
+  // Move-only; callables of up to 48 bytes (a shared_ptr, `this` and an
+  // id or two) are kept without a heap allocation.
+  using IoCallback = InlineFunction<void(uint32_t epoll_events)>;
+  using Callback = InlineFunction<void()>;
 
   virtual ~Loop() = default;
 

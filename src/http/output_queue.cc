@@ -1,6 +1,7 @@
 #include "http/output_queue.h"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -55,14 +56,27 @@ OutputQueue::Result OutputQueue::write_to(int socket_fd) {
 }
 
 // One writev over the leading run of strings; kDone means progress was made.
+// When a file follows (a head before its sendfile), MSG_MORE holds the
+// strings back so that they leave in the file's first segment, not in a
+// small segment of their own (what nginx's tcp_nopush does).
 OutputQueue::Result OutputQueue::write_strings(int socket_fd) {
   iovec iov[kMaxIov];
   size_t n = 0;
-  for (auto it = items_.begin(); it != items_.end() && it->fd < 0 && n < kMaxIov; ++it, ++n) {
+  auto it = items_.begin();
+  for (; it != items_.end() && it->fd < 0 && n < kMaxIov; ++it, ++n) {
     iov[n].iov_base = it->bytes.data() + it->sent;
     iov[n].iov_len = it->bytes.size() - it->sent;
   }
-  ssize_t written = writev(socket_fd, iov, static_cast<int>(n));
+  ssize_t written = -1;
+  if (it != items_.end() && it->fd >= 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    written = sendmsg(socket_fd, &msg, MSG_MORE);
+    if (written < 0 && errno == ENOTSOCK) written = writev(socket_fd, iov, static_cast<int>(n));
+  } else {
+    written = writev(socket_fd, iov, static_cast<int>(n));
+  }
   if (written < 0) {
     if (errno == EINTR) return Result::kDone;
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? Result::kBlocked : Result::kError;

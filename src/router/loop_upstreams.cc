@@ -5,6 +5,7 @@
 
 #include <limits>
 #include <memory>
+#include <utility>
 
 namespace wok::router {
 namespace {
@@ -85,7 +86,7 @@ void LoopUpstreams::put_idle(const UpstreamAddress& address, Handle connection,
   auto on_idle_event = [this, token](uint32_t events) {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) drop_idle(token);
   };
-  if (options.max_idle <= 0 || !loop_.rewatch(token, on_idle_event)) {
+  if (options.max_idle <= 0 || !loop_.rewatch(token, std::move(on_idle_event))) {
     close_connection(connection);
     return;
   }

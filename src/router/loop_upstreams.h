@@ -56,12 +56,17 @@ class LoopUpstreams {
     int64_t ejected_until_ms = 0;
     std::vector<Idle> idle;
   };
-  State& state(const UpstreamAddress& address) { return states_[address.key()]; }
+  struct AddressHash {
+    size_t operator()(const UpstreamAddress& a) const { return a.hash(); }
+  };
+  // Several lookups per request: keyed by the address itself, not by a
+  // key() string built each time.
+  State& state(const UpstreamAddress& address) { return states_[address]; }
   void drop_idle(uint64_t token);
   void close_connection(Handle connection);
 
   http::Loop& loop_;
-  std::unordered_map<std::string, State> states_;
+  std::unordered_map<UpstreamAddress, State, AddressHash> states_;
 };
 
 }  // namespace wok::router

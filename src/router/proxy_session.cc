@@ -48,25 +48,32 @@ ProxySession::ProxySession(std::shared_ptr<const UpstreamPool> pool, uint64_t ma
       head_request_(ex_.request().method == "HEAD"),
       tried_(pool_->addresses().size(), false) {}
 
-ProxySession::~ProxySession() { release(false); }
+ProxySession::~ProxySession() {
+  ex_.on_abort(nullptr);
+  ex_.on_writable(nullptr);
+  release(false);
+}
 
 void ProxySession::start() {
   const http::Request& r = ex_.request();
   head_ = upstream_request_head(r, {r.remote_addr, "http", request_host(r)});
   out_.reset(head_);
   parser_.reset(head_request_);
-  std::weak_ptr<ProxySession> weak = weak_from_this();
-  deadline_.on_expire([weak] {
-    if (auto self = weak.lock()) self->on_timeout();
+  // These capture `this`, not a weak_ptr (which std::function would
+  // allocate for on every request): the destructor takes the exchange's
+  // two back, and the deadline dies with the session. Each call holds the
+  // session alive while it runs.
+  deadline_.on_expire([this] {
+    if (auto self = weak_from_this().lock()) self->on_timeout();
   });
-  ex_.on_abort([weak] {
-    if (auto self = weak.lock()) {
+  ex_.on_abort([this] {
+    if (auto self = weak_from_this().lock()) {
       self->phase_ = Phase::kDone;
       self->release(false);
     }
   });
-  ex_.on_writable([weak] {
-    if (auto self = weak.lock()) self->resume_upstream();
+  ex_.on_writable([this] {
+    if (auto self = weak_from_this().lock()) self->resume_upstream();
   });
   try_next();
 }

@@ -1,6 +1,7 @@
 #include "router/upstream_pool.h"
 
 #include <charconv>
+#include <functional>
 
 namespace wok::router {
 
@@ -42,6 +43,15 @@ std::string UpstreamAddress::key() const {
   // without this, their idle connections and health would be pooled together.
   if (!netns.empty()) k += "@" + netns;
   return k;
+}
+
+size_t UpstreamAddress::hash() const {
+  std::hash<std::string_view> h;
+  size_t seed = h(host) ^ (size_t{port} << 1);
+  for (const std::string* s : {&unix_path, &netns}) {
+    seed ^= h(*s) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  }
+  return seed;
 }
 
 }  // namespace wok::router

@@ -249,6 +249,14 @@ TEST(UpstreamAddressNetns, KeyKeepsNamespacesApart) {
   EXPECT_EQ(a.key(), "127.0.0.1:8080@/proc/10/ns/net");
   EXPECT_NE(a.key(), b.key());
   EXPECT_NE(a.key(), host.key());
+  // The per-loop state is keyed by the address itself: the same identity.
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, host);
+  UpstreamAddress again = *UpstreamAddress::parse("127.0.0.1:8080");
+  again.netns = "/proc/10/ns/net";
+  EXPECT_EQ(a, again);
+  EXPECT_EQ(a.hash(), again.hash());
+  EXPECT_NE(*UpstreamAddress::parse("127.0.0.1:8080"), *UpstreamAddress::parse("127.0.0.1:8081"));
 }
 
 TEST_F(ProxyNetnsTest, ReachesTheNamespaceNotTheHostAndReusesTheConnection) {
