@@ -69,17 +69,20 @@ class InlineFunction<R(Args...)> {
   };
 
   template <class D>
-  static constexpr Ops kInlineOps{
-      [](void* s, Args&&... args) -> R { return (*static_cast<D*>(s))(std::forward<Args>(args)...); },
-      [](void* from, void* to) noexcept {
-        ::new (to) D(std::move(*static_cast<D*>(from)));
-        static_cast<D*>(from)->~D();
-      },
-      [](void* s) noexcept { static_cast<D*>(s)->~D(); }};
+  static constexpr Ops kInlineOps{[](void* s, Args&&... args) -> R {
+                                    return (*static_cast<D*>(s))(std::forward<Args>(args)...);
+                                  },
+                                  [](void* from, void* to) noexcept {
+                                    ::new (to) D(std::move(*static_cast<D*>(from)));
+                                    static_cast<D*>(from)->~D();
+                                  },
+                                  [](void* s) noexcept { static_cast<D*>(s)->~D(); }};
 
   template <class D>
   static constexpr Ops kHeapOps{
-      [](void* s, Args&&... args) -> R { return (**static_cast<D**>(s))(std::forward<Args>(args)...); },
+      [](void* s, Args&&... args) -> R {
+        return (**static_cast<D**>(s))(std::forward<Args>(args)...);
+      },
       [](void* from, void* to) noexcept { ::new (to) D*(*static_cast<D**>(from)); },
       [](void* s) noexcept { delete *static_cast<D**>(s); }};
 

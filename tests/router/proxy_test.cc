@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http/server.h"
 #include "router/proxy_stats.h"
@@ -117,6 +118,29 @@ TEST_F(ProxyTest, ForwardsAndReusesUpstreamConnections) {
   }
   close(fd);
   EXPECT_EQ(proxy_stats().upstream_connects.load() - connects, 1u);
+}
+
+// Many clients at once on one loop: every upstream connection opened for
+// them is kept when they go idle, so later rounds open none (a pool smaller
+// than the concurrency reconnected on most requests).
+TEST_F(ProxyTest, AsManyIdleConnectionsAsClientsAreKept) {
+  auto up = start_upstream("a");
+  route({tcp(up->port())});
+  start_front();
+  constexpr int kClients = 100;
+  std::vector<int> fds;
+  for (int i = 0; i < kClients; ++i) fds.push_back(connect_tcp(port()));
+  std::vector<std::string> buffers(kClients);
+  uint64_t connects = proxy_stats().upstream_connects.load();
+  for (int round = 0; round < 3; ++round) {
+    for (int fd : fds) send_all(fd, kGet);
+    for (int i = 0; i < kClients; ++i) {
+      std::string r = read_response(fds[i], &buffers[i]);
+      ASSERT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+    }
+  }
+  for (int fd : fds) close(fd);
+  EXPECT_LE(proxy_stats().upstream_connects.load() - connects, static_cast<uint64_t>(kClients));
 }
 
 // A pooled connection the upstream closes while idle is dropped when it
