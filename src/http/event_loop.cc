@@ -229,6 +229,7 @@ void EventLoop::close_all() {
   for (int round = 0; round < 4 && !deferred_.empty(); ++round) run_deferred();
   timers_.clear();
   timer_deadlines_.clear();
+  spare_timers_.clear();
   watchers_.clear();  // handlers' sessions go before the loop storage they use
   watched_fds_.clear();
   locals_.clear();
@@ -275,19 +276,33 @@ bool EventLoop::rewatch(uint64_t token, IoCallback callback) {
   return true;
 }
 
+// Most timers are deadlines set and cancelled once per request: their map
+// nodes are recycled rather than freed and allocated again.
 uint64_t EventLoop::add_timer(int64_t delay_ms, Callback callback) {
   uint64_t id = next_token_++;
   int64_t deadline = now_ms_ + std::max<int64_t>(delay_ms, 0);
-  timers_.emplace(std::make_pair(deadline, id), std::move(callback));
-  timer_deadlines_.emplace(id, deadline);
+  if (spare_timers_.empty()) {
+    timers_.emplace(std::make_pair(deadline, id), std::move(callback));
+    timer_deadlines_.emplace(id, deadline);
+  } else {
+    TimerNodes nodes = std::move(spare_timers_.back());
+    spare_timers_.pop_back();
+    nodes.timer.key() = {deadline, id};
+    nodes.timer.mapped() = std::move(callback);
+    nodes.deadline.key() = id;
+    nodes.deadline.mapped() = deadline;
+    timers_.insert(std::move(nodes.timer));
+    timer_deadlines_.insert(std::move(nodes.deadline));
+  }
   return id;
 }
 
 void EventLoop::cancel_timer(uint64_t id) {
   auto it = timer_deadlines_.find(id);
   if (it == timer_deadlines_.end()) return;
-  timers_.erase({it->second, id});
-  timer_deadlines_.erase(it);
+  TimerNodes nodes{timers_.extract({it->second, id}), timer_deadlines_.extract(it)};
+  nodes.timer.mapped() = nullptr;  // what the callback holds goes now
+  if (spare_timers_.size() < kMaxSpareTimers) spare_timers_.push_back(std::move(nodes));
 }
 
 void EventLoop::defer(Callback callback) { deferred_.push_back(std::move(callback)); }

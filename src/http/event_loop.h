@@ -85,8 +85,16 @@ class EventLoop final : public Loop {
   std::unordered_map<uint64_t, std::shared_ptr<IoCallback>> watchers_;
   std::unordered_map<uint64_t, int> watched_fds_;
   uint64_t next_token_ = 1;
-  std::map<std::pair<int64_t, uint64_t>, Callback> timers_;  // (deadline, id)
-  std::unordered_map<uint64_t, int64_t> timer_deadlines_;
+  using TimerMap = std::map<std::pair<int64_t, uint64_t>, Callback>;  // (deadline, id)
+  using DeadlineMap = std::unordered_map<uint64_t, int64_t>;
+  struct TimerNodes {
+    TimerMap::node_type timer;
+    DeadlineMap::node_type deadline;
+  };
+  static constexpr size_t kMaxSpareTimers = 1024;
+  TimerMap timers_;
+  DeadlineMap timer_deadlines_;
+  std::vector<TimerNodes> spare_timers_;  // cancelled timers' nodes, for reuse
   std::vector<Callback> deferred_;
   std::vector<Callback> running_;  // spare storage for run_deferred
   std::unordered_map<const void*, std::shared_ptr<void>> locals_;

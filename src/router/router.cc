@@ -1,5 +1,6 @@
 #include "router/router.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "http/request_target.h"
@@ -9,11 +10,42 @@
 
 namespace wok::router {
 
-Router::Router() : table_(std::make_shared<const RouteTable>()) {}
+namespace {
+
+struct LoopTable {
+  uint64_t version = 0;
+  std::shared_ptr<const RouteTable> table;
+};
+
+// Versions are unique across routers: a loop's slot is keyed by the
+// router's address, which a later router may reuse.
+uint64_t next_table_version() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+}  // namespace
+
+Router::Router() : table_(std::make_shared<const RouteTable>()), table_version_(next_table_version()) {}
 
 void Router::set_table(std::shared_ptr<const RouteTable> table) {
   if (!table) table = std::make_shared<const RouteTable>();
   table_.store(std::move(table));
+  table_version_.store(next_table_version(), std::memory_order_release);
+}
+
+// A version read before the table: a swap in between only means the next
+// request reloads a table it already has.
+const RouteTable& Router::loop_table(http::Loop& loop) const {
+  std::shared_ptr<void>& slot = loop.local(this);
+  if (!slot) slot = std::make_shared<LoopTable>();
+  auto* cached = static_cast<LoopTable*>(slot.get());
+  uint64_t version = table_version_.load(std::memory_order_acquire);
+  if (cached->version != version) {
+    cached->table = table_.load();
+    cached->version = version;
+  }
+  return *cached->table;
 }
 
 std::shared_ptr<const RouteTable> Router::table() const { return table_.load(); }
@@ -38,8 +70,8 @@ void Router::handle(const http::Request& request, http::Response& response) cons
 }
 
 void Router::serve(http::Exchange exchange) const {
-  std::shared_ptr<const RouteTable> table = table_.load();
-  const Route* route = table->find(http::request_host(exchange.request()));
+  // Valid for this call: the loop's reference changes only at its next serve().
+  const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {
     http::Response response;

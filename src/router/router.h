@@ -2,10 +2,12 @@
 // The data plane's request handler: routes by Host to a site and serves it.
 // Knows nothing of the store; keeps serving the last table it was given.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "http/exchange.h"
+#include "http/loop.h"
 #include "http/message.h"
 #include "router/request_observer.h"
 #include "router/route_table.h"
@@ -31,9 +33,16 @@ class Router {
 
  private:
   void observe(http::Exchange& exchange, const Route& route) const;
+  // The current table as this loop sees it: each loop keeps its own
+  // reference and takes a new one only when the table has changed, so a
+  // request costs one load of table_version_ instead of a lock and two
+  // reference-count updates on the shared atomic (contended by every loop).
+  // A loop keeps an old table alive until its next request.
+  const RouteTable& loop_table(http::Loop& loop) const;
 
   std::vector<RequestObserver*> observers_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
+  std::atomic<uint64_t> table_version_;
 };
 
 }  // namespace wok::router

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "http/server.h"
@@ -71,6 +72,38 @@ TEST_F(ExchangeTest, AnswersLaterFromATimerAndStreamsChunks) {
   EXPECT_NE(r.find("6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"), std::string::npos) << r;
   send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");  // still keep-alive
   EXPECT_NE(read_until(fd, "0\r\n\r\n").find("hello"), std::string::npos);
+  close(fd);
+}
+
+// Cancelled timers' storage is reused by the next ones: a cancelled timer
+// never fires, lets go of what its callback holds at once, and the timers
+// set after it fire in deadline order.
+TEST_F(ExchangeTest, CancelledTimersNeverFireAndTheirStorageIsReused) {
+  start([](Exchange ex) {
+    Loop& loop = ex.loop();
+    auto fired = std::make_shared<std::string>();
+    auto held = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = held;
+    for (int i = 0; i < 50; ++i) {
+      uint64_t id = loop.add_timer(10 + i, [held, fired] { *fired += "x"; });
+      loop.cancel_timer(id);
+    }
+    held.reset();
+    loop.add_timer(30, [fired] { *fired += "b"; });
+    loop.add_timer(10, [fired] { *fired += "a"; });
+    uint64_t late = loop.add_timer(5, [fired] { *fired += "late"; });
+    loop.cancel_timer(late);
+    loop.cancel_timer(late);  // twice is harmless
+    loop.add_timer(60, [ex, fired, watch]() mutable {
+      Response r;
+      r.body = *fired + (watch.expired() ? " released" : " kept");
+      ex.respond(std::move(r));
+    });
+  });
+  int fd = connect_to(server_->port());
+  send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string r = read_until(fd, "released");
+  EXPECT_NE(r.find("\r\n\r\nab released"), std::string::npos) << r;
   close(fd);
 }
 
