@@ -26,7 +26,8 @@ uint64_t next_table_version() {
 
 }  // namespace
 
-Router::Router() : table_(std::make_shared<const RouteTable>()), table_version_(next_table_version()) {}
+Router::Router()
+    : table_(std::make_shared<const RouteTable>()), table_version_(next_table_version()) {}
 
 void Router::set_table(std::shared_ptr<const RouteTable> table) {
   if (!table) table = std::make_shared<const RouteTable>();
