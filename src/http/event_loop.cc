@@ -112,8 +112,8 @@ void EventLoop::run() {
         ssize_t rc = read(wake_fd_, &count, sizeof count);
         (void)rc;
         begin_stop();
-      } else if (auto it = connections_.find(fd); it != connections_.end()) {
-        if (!it->second->on_events(events[i].events)) drop(fd);
+      } else if (Connection* connection = connection_at(fd)) {
+        if (!connection->on_events(events[i].events)) drop(fd);
       }
     }
     run_timers();
@@ -122,7 +122,7 @@ void EventLoop::run() {
       tick();
       last_tick = now_ms_;
     }
-    if (stopping_ && (connections_.empty() || now_ms_ >= stop_deadline_ms_.load())) break;
+    if (stopping_ && (connection_count_ == 0 || now_ms_ >= stop_deadline_ms_.load())) break;
   }
   close_all();
 }
@@ -153,7 +153,9 @@ void EventLoop::accept_all() {
       live_connections_->fetch_sub(1);
       continue;  // the Connection closes fd
     }
-    connections_.emplace(fd, std::move(connection));
+    if (static_cast<size_t>(fd) >= connections_.size()) connections_.resize(static_cast<size_t>(fd) + 1);
+    connections_[static_cast<size_t>(fd)] = std::move(connection);
+    ++connection_count_;
   }
 }
 
@@ -181,8 +183,8 @@ void EventLoop::begin_stop() {
     listen_fd_ = -1;
   }
   std::vector<int> done;
-  for (auto& [fd, connection] : connections_) {
-    if (!connection->on_stop()) done.push_back(fd);
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    if (connections_[fd] && !connections_[fd]->on_stop()) done.push_back(static_cast<int>(fd));
   }
   for (int fd : done) drop(fd);
 }
@@ -192,8 +194,8 @@ void EventLoop::tick() {
     if (add_fd(epoll_fd_, listen_fd_, EPOLLIN)) listen_resume_ms_ = -1;
   }
   std::vector<int> done;
-  for (auto& [fd, connection] : connections_) {
-    if (!connection->on_tick()) done.push_back(fd);
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    if (connections_[fd] && !connections_[fd]->on_tick()) done.push_back(static_cast<int>(fd));
   }
   for (int fd : done) drop(fd);
 }
@@ -218,13 +220,19 @@ LoopState EventLoop::state() const {
 }
 
 void EventLoop::drop(int fd) {
-  if (connections_.erase(fd) > 0) live_connections_->fetch_sub(1);
+  if (connection_at(fd) == nullptr) return;
+  // Moved out first: the slot is empty while the connection is destroyed.
+  std::unique_ptr<Connection> gone = std::move(connections_[static_cast<size_t>(fd)]);
+  --connection_count_;
+  live_connections_->fetch_sub(1);
 }
 
 // Connections go first: their exchanges' abort callbacks may still use the
 // handlers' descriptors and loop storage, which go next.
 void EventLoop::close_all() {
-  live_connections_->fetch_sub(static_cast<int>(connections_.size()));
+  live_connections_->fetch_sub(static_cast<int>(connection_count_));
+  connection_count_ = 0;
+  for (auto& connection : connections_) connection.reset();
   connections_.clear();
   for (int round = 0; round < 4 && !deferred_.empty(); ++round) run_deferred();
   timers_.clear();
@@ -238,9 +246,9 @@ void EventLoop::close_all() {
 
 void EventLoop::poke(int fd, uint64_t connection_id) {
   defer([this, fd, connection_id] {
-    auto it = connections_.find(fd);
-    if (it == connections_.end() || it->second->id() != connection_id) return;
-    if (!it->second->on_poke()) drop(fd);
+    Connection* connection = connection_at(fd);
+    if (connection == nullptr || connection->id() != connection_id) return;
+    if (!connection->on_poke()) drop(fd);
   });
 }
 

@@ -78,7 +78,15 @@ class EventLoop final : public Loop {
   int listen_fd_ = -1;
   int reserve_fd_ = -1;  // spare fd, given up to shed a connection when out of descriptors
   int64_t listen_resume_ms_ = -1;  // listener paused after fd exhaustion until then
-  std::unordered_map<int, std::unique_ptr<Connection>> connections_;
+  Connection* connection_at(int fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < connections_.size()
+               ? connections_[static_cast<size_t>(fd)].get()
+               : nullptr;
+  }
+  // Indexed by fd (descriptors are small and dense): a lookup per event
+  // without hashing.
+  std::vector<std::unique_ptr<Connection>> connections_;
+  size_t connection_count_ = 0;
   uint64_t next_connection_id_ = 1;
   // Handler descriptors: epoll data carries kWatchBit | token, so a stale
   // event for an unwatched token finds nothing.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "http/loop.h"
@@ -59,14 +60,20 @@ class LoopUpstreams {
   struct AddressHash {
     size_t operator()(const UpstreamAddress& a) const { return a.hash(); }
   };
-  // Several lookups per request: keyed by the address itself, not by a
-  // key() string built each time.
-  State& state(const UpstreamAddress& address) { return states_[address]; }
+  // Several lookups per request, nearly always of the same upstream: the
+  // last entry is compared first (its key lives in the map, so the
+  // comparison is safe whatever became of the caller's address), then the
+  // map is keyed by the address itself, not by a key() string.
+  State& state(const UpstreamAddress& address) {
+    if (last_ == nullptr || !(last_->first == address)) last_ = &*states_.try_emplace(address).first;
+    return last_->second;
+  }
   void drop_idle(uint64_t token);
   void close_connection(Handle connection);
 
   http::Loop& loop_;
   std::unordered_map<UpstreamAddress, State, AddressHash> states_;
+  std::pair<const UpstreamAddress, State>* last_ = nullptr;  // nodes are stable; never erased
 };
 
 }  // namespace wok::router
