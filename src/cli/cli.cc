@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "http/server.h"
 
 namespace wok::cli {
 namespace {
@@ -179,6 +180,8 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   op_command->add_flag("--openshift", op_options.openshift, "OpenShift Routes instead of Ingresses");
   op_command->add_flag("--leader-elect", op_options.leader_elect,
                        "take a Lease so that only one replica acts");
+  add_router_limit_flags(*op_command, op_options.serve_limits, "serve-",
+                         "Router limits of sites' pods (wok serve)");
 
   std::vector<const char*> argv;
   for (const auto& arg : args) argv.push_back(arg.c_str());
@@ -200,6 +203,12 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
     if (!op) {
       err << "error: `wok operator` is not available in this build\n";
       return 1;
+    }
+    http::ServerOptions checked;  // refused here rather than by every pod
+    std::string limits_error;
+    if (!apply_router_limits(op_options.serve_limits, &checked, &limits_error, "serve-")) {
+      err << "error: " << limits_error << "\n";
+      return 2;
     }
     return op(op_options);
   }

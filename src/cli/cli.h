@@ -33,6 +33,7 @@ struct OperatorOptions {
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
+  RouterLimitFlags serve_limits;  // --serve-max-body etc.: sites' `wok serve`
 };
 
 using OperatorCommand = std::function<int(const OperatorOptions&)>;

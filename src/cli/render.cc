@@ -13,6 +13,8 @@
 #include "api/validation.h"
 #include "cli/commands.h"
 #include "cli/manifest.h"
+#include "cli/router_flags.h"
+#include "http/server.h"
 #include "render/render.h"
 
 namespace wok::cli {
@@ -25,6 +27,7 @@ struct RenderOptions {
   std::string project_file;
   std::string output = "yaml";
   render::PlatformSettings settings;
+  RouterLimitFlags serve_limits;  // as `wok operator --serve-...`
 };
 
 void print(Io& io, const std::vector<json>& objects, const std::string& output) {
@@ -89,11 +92,18 @@ json project_for(const json& site, const std::vector<json>& projects, const json
           {"spec", {{"hosts", site["spec"].value("hosts", json::array())}}}};
 }
 
-int render_command(Io& io, const RenderOptions& options, const std::string& project) {
+int render_command(Io& io, RenderOptions& options, const std::string& project) {
   auto fail = [&io](const std::string& message) {
     io.err << "error: " << message << "\n";
     return 1;
   };
+  http::ServerOptions checked;
+  std::string limits_error;
+  if (!apply_router_limits(options.serve_limits, &checked, &limits_error, "serve-")) {
+    io.err << "error: " << limits_error << "\n";
+    return 2;
+  }
+  options.settings.serve_args = router_limit_args(options.serve_limits);
   json from_file;
   std::string error;
   if (!options.project_file.empty() && !load_project_file(options.project_file, &from_file, &error)) {
@@ -162,6 +172,7 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
   render->add_option("--ingress-namespace", options->settings.ingress_namespace,
                      "namespace of the ingress controller, allowed by NetworkPolicies")
       ->capture_default_str();
+  add_router_limit_flags(*render, options->serve_limits, "serve-", "Router limits of sites' pods (wok serve)");
   render->add_option("-o,--output", options->output, "yaml (a --- stream) or json (a v1 List)")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->capture_default_str();

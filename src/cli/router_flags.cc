@@ -12,8 +12,9 @@ namespace {
 
 struct Problem {
   std::string* error;
+  const std::string& prefix;
   bool fail(std::string_view flag, std::string_view value, std::string_view want) {
-    *error = "--" + std::string(flag) + " \"" + std::string(value) + "\": " + std::string(want);
+    *error = "--" + prefix + std::string(flag) + " \"" + std::string(value) + "\": " + std::string(want);
     return false;
   }
 };
@@ -47,34 +48,54 @@ bool duration(std::string_view flag, const std::string& value, int* out, Problem
 
 }  // namespace
 
-void add_router_limit_flags(CLI::App& command, RouterLimitFlags& f) {
-  const std::string group = "Router limits";
-  command.add_option("--threads", f.threads, "router event loops (default: one per core)")->group(group);
-  command.add_option("--max-connections", f.max_connections,
-                     "open client connections; beyond it new ones are refused (default 10000)")
-      ->group(group);
-  command.add_option("--max-request-line", f.max_request_line,
-                     "size of a request's target (URL); larger: 414 (default 8Ki)")
-      ->group(group);
-  command.add_option("--max-header-bytes", f.max_header_bytes,
-                     "size of the request line and header block; larger: 431 (default 16Ki)")
-      ->group(group);
-  command.add_option("--max-body", f.max_body,
-                     "request body size for every site (a site may set less); larger: 413 (default 16Mi)")
-      ->group(group);
-  command.add_option("--header-timeout", f.header_timeout,
-                     "time for a request's head to arrive; then 408 (default 15s)")
-      ->group(group);
-  command.add_option("--body-timeout", f.body_timeout,
-                     "longest pause within a request body; then 408 (default 30s)")
-      ->group(group);
-  command.add_option("--idle-timeout", f.idle_timeout,
-                     "a kept-alive connection without a request is closed after (default 60s)")
-      ->group(group);
+namespace {
+
+struct FlagInfo {
+  const char* name;
+  std::string RouterLimitFlags::*field;
+  const char* help;
+};
+
+// One table for the flags of `wok up`, `wok serve` and (prefixed) `wok
+// operator` / `wok render`, and for the arguments rendered from them.
+constexpr FlagInfo kFlags[] = {
+    {"threads", &RouterLimitFlags::threads, "router event loops (default: one per core)"},
+    {"max-connections", &RouterLimitFlags::max_connections,
+     "open client connections; beyond it new ones are refused (default 10000)"},
+    {"max-request-line", &RouterLimitFlags::max_request_line,
+     "size of a request's target (URL); larger: 414 (default 8Ki)"},
+    {"max-header-bytes", &RouterLimitFlags::max_header_bytes,
+     "size of the request line and header block; larger: 431 (default 16Ki)"},
+    {"max-body", &RouterLimitFlags::max_body,
+     "request body size for every site (a site may set less); larger: 413 (default 16Mi)"},
+    {"header-timeout", &RouterLimitFlags::header_timeout,
+     "time for a request's head to arrive; then 408 (default 15s)"},
+    {"body-timeout", &RouterLimitFlags::body_timeout,
+     "longest pause within a request body; then 408 (default 30s)"},
+    {"idle-timeout", &RouterLimitFlags::idle_timeout,
+     "a kept-alive connection without a request is closed after (default 60s)"},
+};
+
+}  // namespace
+
+void add_router_limit_flags(CLI::App& command, RouterLimitFlags& f, const std::string& prefix,
+                            const std::string& group) {
+  for (const FlagInfo& flag : kFlags) {
+    command.add_option("--" + prefix + flag.name, f.*flag.field, flag.help)->group(group);
+  }
 }
 
-bool apply_router_limits(const RouterLimitFlags& f, http::ServerOptions* o, std::string* error) {
-  Problem p{error};
+std::vector<std::string> router_limit_args(const RouterLimitFlags& f) {
+  std::vector<std::string> args;
+  for (const FlagInfo& flag : kFlags) {
+    if (!(f.*flag.field).empty()) args.push_back("--" + std::string(flag.name) + "=" + f.*flag.field);
+  }
+  return args;
+}
+
+bool apply_router_limits(const RouterLimitFlags& f, http::ServerOptions* o, std::string* error,
+                         const std::string& prefix) {
+  Problem p{error, prefix};
   long long n = 0;
   if (!f.threads.empty()) {
     if (!count("threads", f.threads, 0, 256, &n, p)) return false;

@@ -4,6 +4,7 @@
 // ("8Ki", "16Mi", "65536"), durations Go-style ("500ms", "15s", "2m").
 // An empty flag keeps the default of http::ServerOptions.
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -25,10 +26,17 @@ struct RouterLimitFlags {
   std::string idle_timeout;      // keep-alive connection with no request
 };
 
-void add_router_limit_flags(CLI::App& command, RouterLimitFlags& flags);
+// `--max-body` etc.; with a prefix, `--serve-max-body` (the operator's
+// settings for the `wok serve` of sites' pods).
+void add_router_limit_flags(CLI::App& command, RouterLimitFlags& flags, const std::string& prefix = "",
+                            const std::string& group = "Router limits");
 
 // Copies the given flags into *options; false with *error naming the flag
-// and what is wrong with its value.
-bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* options, std::string* error);
+// (with its prefix) and what is wrong with its value.
+bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* options, std::string* error,
+                         const std::string& prefix = "");
+
+// The flags that are set, as arguments of `wok serve`: "--max-body=1Mi".
+std::vector<std::string> router_limit_args(const RouterLimitFlags& flags);
 
 }  // namespace wok::cli

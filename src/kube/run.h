@@ -2,6 +2,7 @@
 // `wok operator`: connect, start the operator and its health/metrics
 // endpoint, run until SIGTERM or SIGINT, stop cleanly (releasing the lease).
 #include <string>
+#include <vector>
 
 namespace wok::kube {
 
@@ -16,6 +17,7 @@ struct RunOptions {
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
+  std::vector<std::string> serve_args;  // router limits for sites' `wok serve`
 };
 
 // Returns the process exit code.

@@ -1,6 +1,8 @@
 // Metadata, pod layout and storage shared by every mode.
 #include "render/parts.h"
 
+#include "api/validation.h"
+
 namespace wok::render::detail {
 
 std::string string_at(const json& object, std::string_view key, std::string_view fallback) {
@@ -189,6 +191,23 @@ json deployment(const SiteNames& names, std::string_view component, std::string_
 json http_probe(std::string_view path) {
   return {{"httpGet", {{"path", path.empty() ? "/" : path}, {"port", "http"}}},
           {"periodSeconds", 10}};
+}
+
+// As on `wok up`, a site may lower the platform's body limit, not raise it.
+std::vector<std::string> serve_args(const json& site, const PlatformSettings& settings) {
+  constexpr std::string_view kMaxBody = "--max-body=";
+  std::string site_max = string_at(spec_of(site), "maxBodySize", "");
+  std::vector<std::string> args;
+  for (const std::string& a : settings.serve_args) {
+    if (!site_max.empty() && a.rfind(kMaxBody, 0) == 0) {
+      long long platform = api::parse_memory_bytes(a.substr(kMaxBody.size()));
+      if (platform >= 0 && platform < api::parse_memory_bytes(site_max)) site_max = a.substr(kMaxBody.size());
+      continue;
+    }
+    args.push_back(a);
+  }
+  if (!site_max.empty()) args.push_back(std::string(kMaxBody) + site_max);
+  return args;
 }
 
 }  // namespace wok::render::detail

@@ -76,10 +76,7 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
               {"readinessProbe", http_probe("/")},
               {"securityContext", container_security()},
               {"volumeMounts", code_mounts}};
-  if (std::string size = string_at(spec_of(site), "maxBodySize", ""); !size.empty()) {
-    web["args"].push_back("--max-body");
-    web["args"].push_back(size);
-  }
+  for (const std::string& a : serve_args(site, settings)) web["args"].push_back(a);
   if (json r = container_resources(site); !r.is_null()) fpm["resources"] = r;
 
   json volumes = json::array({{{"name", "workspace"}, {"emptyDir", json::object()}},

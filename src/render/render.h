@@ -20,6 +20,9 @@ struct PlatformSettings {
   bool openshift_routes = false;
   std::string ingress_namespace = "ingress-nginx";  // allowed by NetworkPolicies
   std::string operator_namespace = "wok-system";
+  // Router limits given to every site pod's `wok serve` ("--max-body=8Mi",
+  // "--header-timeout=10s"); a site's spec.maxBodySize may lower --max-body.
+  std::vector<std::string> serve_args;
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

@@ -6,9 +6,11 @@ namespace wok::render::detail {
 std::vector<json> render_static(const SiteNames& names, const json& site,
                                 const PlatformSettings& settings) {
   json mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}, {"readOnly", true}}});
+  json args = {"serve", "--root", served_dir(site), "--listen", "0.0.0.0:8080"};
+  for (const std::string& a : serve_args(site, settings)) args.push_back(a);
   json web = {{"name", "web"},
               {"image", settings.image},
-              {"args", {"serve", "--root", served_dir(site), "--listen", "0.0.0.0:8080"}},
+              {"args", args},
               {"ports", {{{"name", "http"}, {"containerPort", kHttpPort}}}},
               {"readinessProbe", http_probe("/")},
               {"securityContext", container_security()},

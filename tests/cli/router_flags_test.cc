@@ -58,5 +58,37 @@ TEST(RouterFlagsTest, BadValuesNameTheFlag) {
   }
 }
 
+// The operator's (and `wok render`'s) --serve-* flags: the same limits,
+// prefixed, checked with the prefixed name, and handed to sites' pods as
+// `wok serve` arguments.
+TEST(RouterFlagsTest, PrefixedFlagsBecomeServeArguments) {
+  CLI::App app;
+  RouterLimitFlags flags;
+  add_router_limit_flags(app, flags, "serve-");
+  std::vector<std::string> args = {"--serve-max-body", "8Mi", "--serve-header-timeout=10s"};
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+  http::ServerOptions options;
+  std::string error;
+  ASSERT_TRUE(apply_router_limits(flags, &options, &error, "serve-")) << error;
+  EXPECT_EQ(options.max_body_bytes, 8u << 20);
+  EXPECT_EQ(router_limit_args(flags), (std::vector<std::string>{"--max-body=8Mi", "--header-timeout=10s"}));
+  EXPECT_TRUE(router_limit_args(RouterLimitFlags{}).empty());
+
+  // What `wok serve` is given parses back to the same limits.
+  CLI::App serve;
+  RouterLimitFlags again;
+  add_router_limit_flags(serve, again);
+  std::vector<std::string> serve_args = router_limit_args(flags);
+  std::reverse(serve_args.begin(), serve_args.end());
+  serve.parse(serve_args);
+  EXPECT_EQ(again.max_body, "8Mi");
+  EXPECT_EQ(again.header_timeout, "10s");
+
+  flags.idle_timeout = "soon";
+  EXPECT_FALSE(apply_router_limits(flags, &options, &error, "serve-"));
+  EXPECT_EQ(error.rfind("--serve-idle-timeout \"soon\": is not a duration", 0), 0u) << error;
+}
+
 }  // namespace
 }  // namespace wok::cli

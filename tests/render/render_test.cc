@@ -2,6 +2,7 @@
 // tolerance of partial input, and the CRDs sharing the validator's model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -76,6 +77,43 @@ TEST(RenderSite, IngressOrRoutesPerPlatform) {
   const json* d = find(objects, "Deployment", "www");
   ASSERT_NE(d, nullptr);
   EXPECT_FALSE(d->at("spec")["template"]["spec"]["securityContext"].contains("runAsUser"));
+}
+
+// The platform's router limits reach every `wok serve`; a php site's own
+// spec.maxBodySize may lower the platform's --max-body, not raise it.
+TEST(RenderSite, ServeArgumentsCarryThePlatformsRouterLimits) {
+  PlatformSettings settings;
+  settings.serve_args = {"--max-body=8Mi", "--header-timeout=10s"};
+  auto web_args = [&](const json& site) {
+    auto objects = wok::render::render_site(site, json(), settings);
+    const json* deployment = find(objects, "Deployment", "www");
+    EXPECT_NE(deployment, nullptr);
+    if (deployment == nullptr) return json();
+    for (const json& c : (*deployment)["spec"]["template"]["spec"]["containers"]) {
+      if (c["name"] == "web") return c["args"];
+    }
+    return json();
+  };
+  json args = web_args(static_site());
+  ASSERT_TRUE(args.is_array());
+  EXPECT_EQ(args[0], "serve");
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=8Mi"), 1) << args.dump();
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--header-timeout=10s"), 1) << args.dump();
+
+  json php = static_site();
+  php["spec"]["mode"] = "php";
+  php["spec"]["maxBodySize"] = "4Mi";
+  args = web_args(php);
+  ASSERT_TRUE(args.is_array());
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=8Mi"), 0) << args.dump();
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=4Mi"), 1) << args.dump();
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--header-timeout=10s"), 1) << args.dump();
+
+  php["spec"]["maxBodySize"] = "64Mi";  // more than the platform allows: the platform's
+  args = web_args(php);
+  ASSERT_TRUE(args.is_array());
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=8Mi"), 1) << args.dump();
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=64Mi"), 0) << args.dump();
 }
 
 TEST(RenderSite, AutoscaledComponentLeavesReplicasToTheHpa) {

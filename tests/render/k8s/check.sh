@@ -45,7 +45,13 @@ case "$1" in
     python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system --include-crds \
       --set platform.openshift=true --set platform.ingressNamespace=openshift-ingress > "$OUT/openshift.yaml"
     grep -q -- "--openshift" "$OUT/openshift.yaml"
-    validate "$OUT/default.yaml" "$OUT/openshift.yaml"
+    if grep -q -- "--serve-" "$OUT/default.yaml"; then echo "FAIL: --serve-* flags without values" >&2; exit 1; fi
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set serve.maxBody=8Mi --set serve.headerTimeout=10s --set serve.maxConnections=20000 > "$OUT/serve.yaml"
+    for flag in --serve-max-body=8Mi --serve-header-timeout=10s --serve-max-connections=20000; do
+      grep -q -- "- $flag\$" "$OUT/serve.yaml" || { echo "FAIL: $flag not rendered" >&2; exit 1; }
+    done
+    validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml"
     ;;
   *)
     echo "usage: check.sh rendered|crds|invalid WOK, or check.sh helm" >&2
