@@ -21,7 +21,9 @@ namespace wok::http {
 namespace {
 
 constexpr int kMaxEvents = 256;
-constexpr int kMaxAcceptsPerWake = 64;  // the listener is level-triggered: the rest come next turn
+// The listener is level-triggered: the rest come next turn, or go to
+// another loop (a few at a time, so that a burst of connections is shared).
+constexpr int kMaxAcceptsPerWake = 4;
 constexpr int64_t kListenPauseMs = 100;
 constexpr uint64_t kWatchBit = uint64_t{1} << 63;
 
@@ -48,6 +50,10 @@ bool add_fd(int epoll_fd, int fd, uint32_t events) {
   return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
+// Every loop watches the shared listening socket; EPOLLEXCLUSIVE wakes one
+// waiting loop per new connection instead of all of them.
+bool add_listener(int epoll_fd, int fd) { return add_fd(epoll_fd, fd, EPOLLIN | EPOLLEXCLUSIVE); }
+
 }  // namespace
 
 EventLoop::EventLoop(const ServerOptions& options, const AsyncHandler& handler,
@@ -71,7 +77,7 @@ bool EventLoop::init(int listen_fd, std::string* error) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0 || !add_fd(epoll_fd_, wake_fd_, EPOLLIN) ||
-      !add_fd(epoll_fd_, listen_fd_, EPOLLIN)) {
+      !add_listener(epoll_fd_, listen_fd_)) {
     *error = std::string("event loop setup: ") + strerror(errno);
     return false;
   }
@@ -179,7 +185,10 @@ void EventLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
   if (listen_fd_ >= 0) {
-    close(listen_fd_);  // also leaves the epoll set
+    // Explicitly: other loops' dups keep the socket open, and with it this
+    // loop's registration, which closing this fd alone would not remove.
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    close(listen_fd_);
     listen_fd_ = -1;
   }
   std::vector<int> done;
@@ -191,7 +200,7 @@ void EventLoop::begin_stop() {
 
 void EventLoop::tick() {
   if (listen_resume_ms_ >= 0 && now_ms_ >= listen_resume_ms_ && listen_fd_ >= 0) {
-    if (add_fd(epoll_fd_, listen_fd_, EPOLLIN)) listen_resume_ms_ = -1;
+    if (add_listener(epoll_fd_, listen_fd_)) listen_resume_ms_ = -1;
   }
   std::vector<int> done;
   for (size_t fd = 0; fd < connections_.size(); ++fd) {

@@ -37,8 +37,7 @@ int open_listener(const std::string& host, uint16_t port, std::string* error) {
     return fail(-1, error, "socket");
   }
   int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
     freeaddrinfo(found);
     return fail(fd, error, "setsockopt");
   }

@@ -1,6 +1,7 @@
 #pragma once
-// Listening sockets for the per-thread loops: SO_REUSEPORT lets each loop
-// own a socket on the same port and the kernel spread connections among them.
+// The listening socket the per-thread loops share (each holds a dup of it,
+// registered with EPOLLEXCLUSIVE): a connection goes to a loop that is
+// free to take it, rather than to the one a hash of its address picks.
 #include <cstdint>
 #include <string>
 

@@ -331,6 +331,48 @@ TEST_F(ServerTest, ManyClientsInParallel) {
   EXPECT_EQ(ok.load(), 400);
 }
 
+// The loops share one listening socket: a connection goes to a loop that
+// is free to take it. With a socket per loop (SO_REUSEPORT) the kernel
+// picked the loop by a hash of the client's address, so about half of these
+// clients waited behind the loop kept busy by /block.
+TEST_F(ServerTest, NewConnectionsGoToAFreeLoop) {
+  std::atomic<bool> release{false};
+  std::atomic<int> answered_while_blocked{0};
+  start({}, [&](const Request& request, Response& response) {
+    if (request.path == "/block") {
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      response.body = "released";
+      return;
+    }
+    if (!release.load()) ++answered_while_blocked;
+    response.body = "ok";
+  });
+  Client blocker(port());
+  blocker.send_all("GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // one loop is now stuck in /block
+  constexpr int kClients = 20;
+  int ok = 0;
+  for (int i = 0; i < kClients; ++i) {
+    Client c(port());
+    c.send_all(kGet);
+    if (body_of(c.read_response()) == "ok") ++ok;
+  }
+  release = true;
+  EXPECT_EQ(body_of(blocker.read_response()), "released");
+  EXPECT_EQ(ok, kClients);
+  EXPECT_EQ(answered_while_blocked.load(), kClients);  // none of them waited for /block
+}
+
+// The listening socket is not shared with other processes: a second server
+// on a port in use fails, rather than silently taking part of its traffic.
+TEST_F(ServerTest, APortInUseIsRefused) {
+  start();
+  Server second({.port = port(), .threads = 1}, echo_handler);
+  std::string error;
+  EXPECT_FALSE(second.start(&error));
+  EXPECT_NE(error.find("in use"), std::string::npos) << error;
+}
+
 TEST(ServerStartTest, BindFailureIsReported) {
   Server server({.host = "203.0.113.1"}, echo_handler);  // TEST-NET-3: not ours
   std::string error;
