@@ -117,7 +117,8 @@ void EventLoop::run() {
         uint64_t count;
         ssize_t rc = read(wake_fd_, &count, sizeof count);
         (void)rc;
-        begin_stop();
+        adopt_handed_over();
+        if (stop_deadline_ms_.load() >= 0) begin_stop();
       } else if (Connection* connection = connection_at(fd)) {
         if (!connection->on_events(events[i].events)) drop(fd);
       }
@@ -153,15 +154,62 @@ void EventLoop::accept_all() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto connection =
-        std::make_unique<Connection>(fd, peer_address(addr), *this, next_connection_id_++);
-    if (!add_fd(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-      live_connections_->fetch_sub(1);
-      continue;  // the Connection closes fd
+    // Whichever loop accepted, the connection goes to the loop with the
+    // fewest: kept-alive connections stay where they land, and the loop
+    // that happens to be awake when a burst arrives would otherwise take
+    // most of them (80/20 with wrk's 64 connections on two loops).
+    EventLoop* target = this;
+    for (EventLoop* loop : siblings_) {
+      if (loop->load_.load(std::memory_order_relaxed) < target->load_.load(std::memory_order_relaxed)) {
+        target = loop;
+      }
     }
-    if (static_cast<size_t>(fd) >= connections_.size()) connections_.resize(static_cast<size_t>(fd) + 1);
-    connections_[static_cast<size_t>(fd)] = std::move(connection);
-    ++connection_count_;
+    target->load_.fetch_add(1, std::memory_order_relaxed);
+    if (target == this) {
+      adopt(fd, peer_address(addr));
+    } else {
+      target->hand_over(fd, peer_address(addr));
+    }
+  }
+}
+
+void EventLoop::adopt(int fd, std::string remote) {
+  auto connection = std::make_unique<Connection>(fd, std::move(remote), *this, next_connection_id_++);
+  if (!add_fd(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+    live_connections_->fetch_sub(1);
+    load_.fetch_sub(1, std::memory_order_relaxed);
+    return;  // the Connection closes fd
+  }
+  if (static_cast<size_t>(fd) >= connections_.size()) connections_.resize(static_cast<size_t>(fd) + 1);
+  connections_[static_cast<size_t>(fd)] = std::move(connection);
+  ++connection_count_;
+}
+
+// Called by another loop's thread.
+void EventLoop::hand_over(int fd, std::string remote) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    inbox_.push_back({fd, std::move(remote)});
+  }
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof one);
+  (void)rc;  // a full eventfd counter still wakes the loop
+}
+
+void EventLoop::adopt_handed_over() {
+  std::vector<HandedOver> arrived;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    arrived.swap(inbox_);
+  }
+  for (HandedOver& h : arrived) {
+    if (stopping_) {  // it would only be closed: close it now
+      close(h.fd);
+      live_connections_->fetch_sub(1);
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    adopt(h.fd, std::move(h.remote));
   }
 }
 
@@ -233,13 +281,17 @@ void EventLoop::drop(int fd) {
   // Moved out first: the slot is empty while the connection is destroyed.
   std::unique_ptr<Connection> gone = std::move(connections_[static_cast<size_t>(fd)]);
   --connection_count_;
+  load_.fetch_sub(1, std::memory_order_relaxed);
   live_connections_->fetch_sub(1);
 }
 
 // Connections go first: their exchanges' abort callbacks may still use the
 // handlers' descriptors and loop storage, which go next.
 void EventLoop::close_all() {
+  stopping_ = true;  // connections still being handed over are closed
+  adopt_handed_over();
   live_connections_->fetch_sub(static_cast<int>(connection_count_));
+  load_.fetch_sub(static_cast<int>(connection_count_), std::memory_order_relaxed);
   connection_count_ = 0;
   for (auto& connection : connections_) connection.reset();
   connections_.clear();

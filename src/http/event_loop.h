@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,10 @@ class EventLoop final : public Loop {
   // Callable from any thread.
   void request_stop(int grace_ms);
 
+  // The server's loops, this one included: accepted connections go to the
+  // one with the fewest. Set before run().
+  void set_siblings(std::vector<EventLoop*> loops) { siblings_ = std::move(loops); }
+
   LoopState state() const;
   // Asks for connection (fd, id) to be driven again after this event.
   void poke(int fd, uint64_t connection_id);
@@ -60,6 +65,9 @@ class EventLoop final : public Loop {
 
  private:
   void accept_all();
+  void adopt(int fd, std::string remote);
+  void hand_over(int fd, std::string remote);  // from another loop's thread
+  void adopt_handed_over();
   void shed_connection();
   void begin_stop();
   void tick();
@@ -87,6 +95,14 @@ class EventLoop final : public Loop {
   // without hashing.
   std::vector<std::unique_ptr<Connection>> connections_;
   size_t connection_count_ = 0;
+  std::atomic<int> load_{0};  // connections here and on their way here
+  std::vector<EventLoop*> siblings_;
+  struct HandedOver {
+    int fd;
+    std::string remote;
+  };
+  std::mutex inbox_mutex_;
+  std::vector<HandedOver> inbox_;
   uint64_t next_connection_id_ = 1;
   // Handler descriptors: epoll data carries kWatchBit | token, so a stale
   // event for an unwatched token finds nothing.

@@ -83,6 +83,9 @@ bool Server::start(std::string* error) {
     impl_->loops.clear();
     return false;
   }
+  std::vector<EventLoop*> all;
+  for (auto& loop : impl_->loops) all.push_back(loop.get());
+  for (auto& loop : impl_->loops) loop->set_siblings(all);
   for (auto& loop : impl_->loops) {
     impl_->threads.emplace_back([l = loop.get()] { l->run(); });
   }
