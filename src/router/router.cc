@@ -55,7 +55,13 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   // Holding the table keeps it (and its routes) alive for this request even
   // if a new one is swapped in meanwhile.
   std::shared_ptr<const RouteTable> table = table_.load();
-  const Route* route = table->find(http::request_host(request));
+  answer(*table, request, response);
+}
+
+// The synchronous answer (static sites) from a given table: handle()'s own
+// reference, or serve()'s per-loop one.
+void Router::answer(const RouteTable& table, const http::Request& request, http::Response& response) {
+  const Route* route = table.find(http::request_host(request));
   if (route == nullptr) {
     response.status = 404;
     response.body = "no site is served at this host\n";
@@ -93,7 +99,7 @@ void Router::serve(http::Exchange exchange) const {
   }
   exchange.read_body([this](http::Exchange& ex) {
     http::Response response;
-    handle(ex.request(), response);
+    answer(loop_table(ex.loop()), ex.request(), response);
     ex.respond(std::move(response));
   });
 }
