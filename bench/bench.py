@@ -126,6 +126,28 @@ def cpu_seconds(pgid):
     return total / tick
 
 
+def cpu_times():
+    """Per CPU: (busy, total, stolen) jiffies from /proc/stat; time the
+    hypervisor gave to other guests (steal) counts as busy."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *v = line.split()
+                v = [int(x) for x in v]
+                idle = v[3] + v[4]  # idle + iowait
+                out[int(name[3:])] = (sum(v[:8]) - idle, sum(v[:8]), v[7])
+    return out
+
+
+def busy_share(before, after, cpus, field=0):
+    """How busy (field 0) or stolen (field 2) the given CPUs were between two
+    cpu_times(), from 0 to 1."""
+    part = sum(after[c][field] - before[c][field] for c in cpus)
+    total = sum(after[c][1] - before[c][1] for c in cpus)
+    return part / total if total else 0.0
+
+
 class Servers:
     def __init__(self, args, work):
         self.args, self.work, self.procs, self.pgid = args, work, [], {}
@@ -164,6 +186,7 @@ def wrk(port, path, args, host="bench.test", pgid=None):
     cmd = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
            "--latency", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"]
     cpu0 = cpu_seconds(pgid) if pgid else 0
+    stat0 = cpu_times()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30,
                            preexec_fn=pinned(args.client_cpus))
@@ -171,6 +194,9 @@ def wrk(port, path, args, host="bench.test", pgid=None):
     except subprocess.TimeoutExpired:
         r, out = None, ""
     cpu = cpu_seconds(pgid) - cpu0 if pgid else 0
+    stat1 = cpu_times()
+    server_cpus = args.server_cpus or set(stat1)
+    client_cpus = args.client_cpus or set(stat1)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         print(f"  wrk failed against port {port} (the server hung or crashed): "
@@ -186,6 +212,8 @@ def wrk(port, path, args, host="bench.test", pgid=None):
         v, unit = float(m.group(1)), m.group(2)
         return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
     return {"rps": rps, "p50": lat(50), "p99": lat(99), "cpu": cpu * 1e6 / total if total else 0,
+            "server_busy": busy_share(stat0, stat1, server_cpus), "client_busy": busy_share(stat0, stat1, client_cpus),
+            "steal": busy_share(stat0, stat1, server_cpus | client_cpus, field=2),
             "non2xx": int(errors.group(1)) if errors else 0, "sockerr": sock_errors.group(1) if sock_errors else ""}
 
 
@@ -201,7 +229,10 @@ def run_scenario(title, targets, args, servers):
                 continue
             results[name].append(res)
             print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} req/s  p50 {res['p50']:.3f} ms  "
-                  f"p99 {res['p99']:.3f} ms  cpu {res['cpu']:5.1f} us/req"
+                  f"p99 {res['p99']:.3f} ms  cpu {res['cpu']:5.1f} us/req  "
+                  f"busy: server CPUs {res['server_busy']:4.0%}, wrk CPUs {res['client_busy']:4.0%}"
+                  + (f", stolen by the host {res['steal']:.0%}" if res["steal"] >= 0.005 else "")
+                  + ("  (client-bound)" if args.server_cpus and res["server_busy"] < 0.9 else "")
                   + (f"  NON-2xx {res['non2xx']}" if res["non2xx"] else "")
                   + (f"  socket errors: {res['sockerr']}" if res["sockerr"] else ""), flush=True)
     print(f"{title}:")
