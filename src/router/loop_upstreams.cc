@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -27,6 +29,28 @@ LoopUpstreams::~LoopUpstreams() {
 void LoopUpstreams::close_connection(Handle connection) {
   loop_.unwatch(connection.token);
   close(connection.fd);
+}
+
+LoopUpstreams::State& LoopUpstreams::add_or_find(const UpstreamAddress& address) {
+  auto it = states_.find(address);
+  if (it == states_.end()) {
+    if (states_.size() >= sweep_at_) sweep();
+    it = states_.try_emplace(address).first;
+  }
+  last_ = &*it;
+  return it->second;
+}
+
+void LoopUpstreams::sweep() {
+  const int64_t now = loop_.now_ms();
+  for (auto it = states_.begin(); it != states_.end();) {
+    const State& st = it->second;
+    bool forgettable = st.idle.empty() && st.active == 0 && st.fails == 0 && st.ejected_until_ms <= now;
+    it = forgettable ? states_.erase(it) : std::next(it);
+  }
+  last_ = nullptr;
+  // Upstreams that are all in use are not swept again at every new one.
+  sweep_at_ = std::max<size_t>(256, states_.size() * 2);
 }
 
 bool LoopUpstreams::ejected(const UpstreamAddress& address) {

@@ -45,6 +45,8 @@ class LoopUpstreams {
   void report_success(const UpstreamAddress& address) { state(address).fails = 0; }
   void report_failure(const UpstreamAddress& address, const UpstreamOptions& options);
   bool ejected(const UpstreamAddress& address);
+  // Upstreams this loop keeps state for (tests).
+  size_t tracked() const { return states_.size(); }
 
  private:
   struct Idle {
@@ -65,15 +67,21 @@ class LoopUpstreams {
   // comparison is safe whatever became of the caller's address), then the
   // map is keyed by the address itself, not by a key() string.
   State& state(const UpstreamAddress& address) {
-    if (last_ == nullptr || !(last_->first == address)) last_ = &*states_.try_emplace(address).first;
-    return last_->second;
+    if (last_ != nullptr && last_->first == address) return last_->second;
+    return add_or_find(address);
   }
+  State& add_or_find(const UpstreamAddress& address);
+  // Forgets upstreams with nothing to remember (no idle connection, no
+  // request in flight, no failure): sandboxed instances get a new address
+  // (their network namespace) at every rollout.
+  void sweep();
   void drop_idle(uint64_t token);
   void close_connection(Handle connection);
 
   http::Loop& loop_;
   std::unordered_map<UpstreamAddress, State, AddressHash> states_;
-  std::pair<const UpstreamAddress, State>* last_ = nullptr;  // nodes are stable; never erased
+  std::pair<const UpstreamAddress, State>* last_ = nullptr;  // nodes are stable until sweep()
+  size_t sweep_at_ = 256;
 };
 
 }  // namespace wok::router
