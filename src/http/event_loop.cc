@@ -160,7 +160,8 @@ void EventLoop::accept_all() {
     // most of them (80/20 with wrk's 64 connections on two loops).
     EventLoop* target = this;
     for (EventLoop* loop : siblings_) {
-      if (loop->load_.load(std::memory_order_relaxed) < target->load_.load(std::memory_order_relaxed)) {
+      if (loop->accepting_.load(std::memory_order_relaxed) &&
+          loop->load_.load(std::memory_order_relaxed) < target->load_.load(std::memory_order_relaxed)) {
         target = loop;
       }
     }
@@ -232,6 +233,7 @@ void EventLoop::shed_connection() {
 void EventLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
+  accepting_ = false;  // other loops stop handing connections over
   if (listen_fd_ >= 0) {
     // Explicitly: other loops' dups keep the socket open, and with it this
     // loop's registration, which closing this fd alone would not remove.
@@ -289,6 +291,7 @@ void EventLoop::drop(int fd) {
 // handlers' descriptors and loop storage, which go next.
 void EventLoop::close_all() {
   stopping_ = true;  // connections still being handed over are closed
+  accepting_ = false;
   adopt_handed_over();
   live_connections_->fetch_sub(static_cast<int>(connection_count_));
   load_.fetch_sub(static_cast<int>(connection_count_), std::memory_order_relaxed);
