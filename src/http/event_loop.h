@@ -95,7 +95,7 @@ class EventLoop final : public Loop {
   // without hashing.
   std::vector<std::unique_ptr<Connection>> connections_;
   size_t connection_count_ = 0;
-  std::atomic<int> load_{0};  // connections here and on their way here
+  std::atomic<int> load_{0};           // connections here and on their way here
   std::atomic<bool> accepting_{true};  // false once stopping: nothing is handed over
   std::vector<EventLoop*> siblings_;
   struct HandedOver {
