@@ -30,7 +30,7 @@ int run_operator(const wok::cli::OperatorOptions& cli) {
   options.log_level = cli.log_level;
   options.openshift = cli.openshift;
   options.leader_elect = cli.leader_elect;
-  options.serve_args = wok::cli::router_limit_args(cli.serve_limits);
+  options.serve_args = cli.serve_args;
   return wok::kube::run_operator(options);
 }
 

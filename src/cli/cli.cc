@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
-#include "http/server.h"
 
 namespace wok::cli {
 namespace {
@@ -204,9 +203,8 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
       err << "error: `wok operator` is not available in this build\n";
       return 1;
     }
-    http::ServerOptions checked;  // refused here rather than by every pod
-    std::string limits_error;
-    if (!apply_router_limits(op_options.serve_limits, &checked, &limits_error, "serve-")) {
+    std::string limits_error;  // refused here rather than by every pod
+    if (!serve_limit_args(op_options.serve_limits, &op_options.serve_args, &limits_error)) {
       err << "error: " << limits_error << "\n";
       return 2;
     }

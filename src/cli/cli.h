@@ -33,7 +33,8 @@ struct OperatorOptions {
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
-  RouterLimitFlags serve_limits;  // --serve-max-body etc.: sites' `wok serve`
+  RouterLimitFlags serve_limits;        // --serve-max-body etc., as given
+  std::vector<std::string> serve_args;  // the same, checked, for sites' `wok serve`
 };
 
 using OperatorCommand = std::function<int(const OperatorOptions&)>;

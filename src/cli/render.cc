@@ -14,7 +14,6 @@
 #include "cli/commands.h"
 #include "cli/manifest.h"
 #include "cli/router_flags.h"
-#include "http/server.h"
 #include "render/render.h"
 
 namespace wok::cli {
@@ -97,13 +96,11 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
     io.err << "error: " << message << "\n";
     return 1;
   };
-  http::ServerOptions checked;
   std::string limits_error;
-  if (!apply_router_limits(options.serve_limits, &checked, &limits_error, "serve-")) {
+  if (!serve_limit_args(options.serve_limits, &options.settings.serve_args, &limits_error)) {
     io.err << "error: " << limits_error << "\n";
     return 2;
   }
-  options.settings.serve_args = router_limit_args(options.serve_limits);
   json from_file;
   std::string error;
   if (!options.project_file.empty() && !load_project_file(options.project_file, &from_file, &error)) {

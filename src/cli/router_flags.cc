@@ -125,4 +125,11 @@ bool apply_router_limits(const RouterLimitFlags& f, http::ServerOptions* o, std:
   return true;
 }
 
+bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args, std::string* error) {
+  http::ServerOptions checked;
+  if (!apply_router_limits(flags, &checked, error, "serve-")) return false;
+  *args = router_limit_args(flags);
+  return true;
+}
+
 }  // namespace wok::cli

@@ -39,4 +39,8 @@ bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* opt
 // The flags that are set, as arguments of `wok serve`: "--max-body=1Mi".
 std::vector<std::string> router_limit_args(const RouterLimitFlags& flags);
 
+// The operator's and `wok render`'s --serve-* flags: checked (an error names
+// the prefixed flag), then turned into `wok serve` arguments.
+bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args, std::string* error);
+
 }  // namespace wok::cli

@@ -166,10 +166,11 @@ void EventLoop::accept_all() {
       }
     }
     target->load_.fetch_add(1, std::memory_order_relaxed);
+    std::string remote = peer_address(addr);
     if (target == this) {
-      adopt(fd, peer_address(addr));
+      adopt(fd, std::move(remote));
     } else {
-      target->hand_over(fd, peer_address(addr));
+      target->hand_over(fd, std::move(remote));
     }
   }
 }

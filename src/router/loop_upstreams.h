@@ -65,7 +65,7 @@ class LoopUpstreams {
   // Several lookups per request, nearly always of the same upstream: the
   // last entry is compared first (its key lives in the map, so the
   // comparison is safe whatever became of the caller's address), then the
-  // map is keyed by the address itself, not by a key() string.
+  // map is keyed by the address itself.
   State& state(const UpstreamAddress& address) {
     if (last_ != nullptr && last_->first == address) return last_->second;
     return add_or_find(address);

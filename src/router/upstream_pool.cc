@@ -30,21 +30,6 @@ std::optional<UpstreamAddress> UpstreamAddress::parse(std::string_view text) {
   return a;
 }
 
-std::string UpstreamAddress::key() const {
-  std::string k;
-  if (!unix_path.empty()) {
-    k = "unix:" + unix_path;
-  } else if (host.find(':') != std::string::npos) {
-    k = "[" + host + "]:" + std::to_string(port);
-  } else {
-    k = host + ":" + std::to_string(port);
-  }
-  // Every sandbox listens on the same 127.0.0.1:PORT in its own namespace:
-  // without this, their idle connections and health would be pooled together.
-  if (!netns.empty()) k += "@" + netns;
-  return k;
-}
-
 size_t UpstreamAddress::hash() const {
   std::hash<std::string_view> h;
   size_t seed = h(host) ^ (size_t{port} << 1);

@@ -22,10 +22,9 @@ struct UpstreamAddress {
 
   // "127.0.0.1:8080", "[::1]:8080", "unix:/run/app.sock"; nullopt if malformed.
   static std::optional<UpstreamAddress> parse(std::string_view text);
-  // Canonical text, identifies the upstream across tables; with a netns,
-  // "127.0.0.1:8080@/proc/42/ns/net".
-  std::string key() const;
-  // The same identity as key(), without building a string.
+  // Identifies the upstream across tables (per-loop idle connections and
+  // health are keyed by it). The netns is part of it: every sandbox listens
+  // on the same 127.0.0.1:PORT in its own namespace.
   bool operator==(const UpstreamAddress&) const = default;
   size_t hash() const;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <sstream>
 
 #include "cli/cli.h"
@@ -352,6 +353,41 @@ TEST_F(CliFlowTest, UsageErrorsExitTwo) {
   EXPECT_EQ(wok({}), 2);
   EXPECT_EQ(wok({"--help"}, "", false), 0);
   EXPECT_TRUE(server_.requests().empty());
+}
+
+// `wok operator --serve-*`: checked before the operator starts (a bad value
+// exits 2 naming the flag and never reaches it), handed over as the
+// arguments sites' `wok serve` get.
+TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
+  OperatorOptions seen;
+  int calls = 0;
+  auto op = [&](const OperatorOptions& options) {
+    seen = options;
+    ++calls;
+    return 0;
+  };
+  std::istringstream in;
+  std::vector<std::string> good = {"wok", "operator", "--serve-max-body", "8Mi", "--serve-idle-timeout=30s"};
+  EXPECT_EQ(run(good, nullptr, in, out_, err_, op), 0);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen.serve_args, (std::vector<std::string>{"--max-body=8Mi", "--idle-timeout=30s"}));
+
+  std::vector<std::string> bad = {"wok", "operator", "--serve-max-body", "lots"};
+  EXPECT_EQ(run(bad, nullptr, in, out_, err_, op), 2);
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(err_.str().find("--serve-max-body \"lots\": is not a size"), std::string::npos) << err_.str();
+}
+
+TEST_F(CliFlowTest, RenderGivesServeLimitsToSitesPodsAndRefusesBadOnes) {
+  std::string site = dir_.path() + "/site.yaml";
+  std::ofstream(site) << "apiVersion: wok.dev/v1alpha1\nkind: Site\nmetadata: {name: www, namespace: team-a}\n"
+                         "spec:\n  mode: static\n  hosts: [www.team-a.example.org]\n"
+                         "  source: {git: {url: https://example.org/www.git}}\n";
+  EXPECT_EQ(wok({"render", "-f", site, "--serve-header-timeout", "10s"}, "", false), 0) << err_.str();
+  EXPECT_NE(out_.str().find("- --header-timeout=10s"), std::string::npos) << out_.str();
+  EXPECT_EQ(wok({"render", "-f", site, "--serve-header-timeout", "soon"}, "", false), 2);
+  EXPECT_NE(err_.str().find("--serve-header-timeout \"soon\""), std::string::npos) << err_.str();
+  EXPECT_EQ(out_.str(), "");  // nothing rendered
 }
 
 TEST_F(CliFlowTest, UpParsesItsOptionsAndCallsTheHook) {

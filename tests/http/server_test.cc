@@ -340,9 +340,11 @@ TEST_F(ServerTest, ManyClientsInParallel) {
 // clients waited behind the loop kept busy by /block.
 TEST_F(ServerTest, NewConnectionsGoToAFreeLoop) {
   std::atomic<bool> release{false};
+  std::atomic<bool> blocking{false};
   std::atomic<int> answered_while_blocked{0};
   start({}, [&](const Request& request, Response& response) {
     if (request.path == "/block") {
+      blocking = true;
       while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       response.body = "released";
       return;
@@ -352,7 +354,7 @@ TEST_F(ServerTest, NewConnectionsGoToAFreeLoop) {
   });
   Client blocker(port());
   blocker.send_all("GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // one loop is now stuck in /block
+  while (!blocking.load()) std::this_thread::yield();  // one loop is now stuck in /block
   constexpr int kClients = 20;
   int ok = 0;
   for (int i = 0; i < kClients; ++i) {

@@ -396,17 +396,12 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   int fd = connect_tcp(port());
   send_all(fd, "GET /ws HTTP/1.1\r\nHost: app.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  std::string got;
-  char buf[4096];
-  while (got.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
+  std::string got = read_head(fd);
   EXPECT_NE(got.find("HTTP/1.1 101"), std::string::npos) << got;
   EXPECT_NE(got.find("Upgrade: websocket"), std::string::npos) << got;
   send_all(fd, "ping-frame");
   std::string echoed;
+  char buf[64];
   while (echoed.size() < 10) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
