@@ -167,11 +167,12 @@ void EventLoop::accept_all() {
     }
     target->load_.fetch_add(1, std::memory_order_relaxed);
     std::string remote = peer_address(addr);
-    if (target == this) {
-      adopt(fd, std::move(remote));
-    } else {
-      target->hand_over(fd, std::move(remote));
+    if (target != this && !target->hand_over(fd, remote)) {  // it has just begun to stop
+      target->load_.fetch_sub(1, std::memory_order_relaxed);
+      load_.fetch_add(1, std::memory_order_relaxed);
+      target = this;
     }
+    if (target == this) adopt(fd, std::move(remote));
   }
 }
 
@@ -187,15 +188,23 @@ void EventLoop::adopt(int fd, std::string remote) {
   ++connection_count_;
 }
 
-// Called by another loop's thread.
-void EventLoop::hand_over(int fd, std::string remote) {
+// Called by another loop's thread. Checked under the inbox's lock, so that
+// nothing arrives after stop_accepting(): a stopped loop's inbox stays empty.
+bool EventLoop::hand_over(int fd, std::string& remote) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (!accepting_.load(std::memory_order_relaxed)) return false;
     inbox_.push_back({fd, std::move(remote)});
   }
   uint64_t one = 1;
   ssize_t rc = write(wake_fd_, &one, sizeof one);
   (void)rc;  // a full eventfd counter still wakes the loop
+  return true;
+}
+
+void EventLoop::stop_accepting() {
+  std::lock_guard<std::mutex> lock(inbox_mutex_);
+  accepting_.store(false, std::memory_order_relaxed);
 }
 
 void EventLoop::adopt_handed_over() {
@@ -234,7 +243,7 @@ void EventLoop::shed_connection() {
 void EventLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
-  accepting_ = false;  // other loops stop handing connections over
+  stop_accepting();  // other loops stop handing connections over
   if (listen_fd_ >= 0) {
     // Explicitly: other loops' dups keep the socket open, and with it this
     // loop's registration, which closing this fd alone would not remove.
@@ -291,8 +300,8 @@ void EventLoop::drop(int fd) {
 // Connections go first: their exchanges' abort callbacks may still use the
 // handlers' descriptors and loop storage, which go next.
 void EventLoop::close_all() {
-  stopping_ = true;  // connections still being handed over are closed
-  accepting_ = false;
+  stopping_ = true;  // connections already handed over are closed
+  stop_accepting();
   adopt_handed_over();
   live_connections_->fetch_sub(static_cast<int>(connection_count_));
   load_.fetch_sub(static_cast<int>(connection_count_), std::memory_order_relaxed);

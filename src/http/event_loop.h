@@ -66,7 +66,9 @@ class EventLoop final : public Loop {
  private:
   void accept_all();
   void adopt(int fd, std::string remote);
-  void hand_over(int fd, std::string remote);  // from another loop's thread
+  // From another loop's thread; false (remote kept) once this one stops.
+  bool hand_over(int fd, std::string& remote);
+  void stop_accepting();
   void adopt_handed_over();
   void shed_connection();
   void begin_stop();
