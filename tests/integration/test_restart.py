@@ -97,7 +97,13 @@ class DemoTest(WokTestCase):
         self.assertIn(b"built from commit", self.wok.get("www.demo.localhost", "/build.txt")[2])
         # The client config written by `wok up` works with no flags.
         self.assertIn("www", self.wok.cli("get", "sites").stdout)
+        # The demo app (two sandboxed instances) answers, and stops on the
+        # SIGTERM of `wok up`'s stop, not on the SIGKILL 10 s later: in its
+        # sandbox it is process 1, which ignores signals it has no handler for.
+        wait_for(lambda: self.wok.get("app.demo.localhost")[0] == 200, 120, what="the demo app answering")
+        self.assertIn(b"Hello from the demo app", self.wok.get("app.demo.localhost")[2])
         self.assertEqual(self.wok.stop(), 0)
+        self.assertNotIn("sending SIGKILL", self.wok.logs())
 
 
 if __name__ == "__main__":
