@@ -99,14 +99,78 @@ backend be
 """
 
 
-def pinned(cpus, new_session=False):
-    """A preexec_fn that puts the child on `cpus` (and in its own session)."""
+def pinned(cpus, new_session=False, cgroup=None):
+    """A preexec_fn that puts the child on `cpus`, in its own session, and
+    in `cgroup` (a cgroup.procs file: its CPU budget)."""
     def pin():
         if new_session:
             os.setsid()
         if cpus:
             os.sched_setaffinity(0, cpus)
+        if cgroup:
+            with open(cgroup, "w") as f:
+                f.write(str(os.getpid()))
     return pin
+
+
+class CpuBudget:
+    """One cgroup per server under test, each allowed `share` of the server
+    CPUs (a CFS quota over a 10 ms period), so that every server gets the
+    same CPU and wrk, with a whole CPU of its own, is never what limits the
+    throughput. cgroup v1 (the `cpu` hierarchy) or v2 (`cpu.max`)."""
+    PERIOD_US = 10000
+
+    def __init__(self, share, ncpus):
+        self.quota_us = int(share * ncpus * self.PERIOD_US)
+        self.allowed = share * ncpus  # CPU seconds per second
+        self.dirs, self.lifted = [], False
+        v1, v2 = "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"
+        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            self.base, self.v2 = v1, False
+        elif "cpu" in open(os.path.join(v2, "cgroup.controllers")).read().split():
+            with open(os.path.join(v2, "cgroup.subtree_control"), "w") as f:
+                f.write("+cpu")
+            self.base, self.v2 = v2, True
+        else:
+            raise OSError("no cgroup cpu controller (v1 /sys/fs/cgroup/cpu or v2 cpu.max)")
+
+    def group(self, name):
+        """Creates the cgroup for `name`; returns its cgroup.procs path."""
+        d = os.path.join(self.base, f"wok-bench-{os.getpid()}-{name}")
+        os.makedirs(d, exist_ok=True)
+        self.dirs.append(d)
+        if self.v2:
+            with open(os.path.join(d, "cpu.max"), "w") as f:
+                f.write(f"{self.quota_us} {self.PERIOD_US}")
+        else:
+            with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
+                f.write(str(self.PERIOD_US))
+            with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(self.quota_us))
+        return os.path.join(d, "cgroup.procs")
+
+    def lift(self):
+        """No limit any more (the proxies of (c) are the bottleneck
+        without one: they cost more per request than wrk)."""
+        for d in self.dirs:
+            if self.v2:
+                with open(os.path.join(d, "cpu.max"), "w") as f:
+                    f.write(f"max {self.PERIOD_US}")
+            else:
+                with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
+                    f.write("-1")
+        self.lifted = True
+
+    def remove(self):
+        for d in self.dirs:
+            for _ in range(50):  # until the last process in it has exited
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
 
 
 def cpu_seconds(pgid):
@@ -152,24 +216,26 @@ class Servers:
     def __init__(self, args, work):
         self.args, self.work, self.procs, self.pgid = args, work, [], {}
 
-    def start(self, name, cmd, cpus=None):
-        """Starts a server in its own process group, on `cpus` (the server
-        CPUs unless told otherwise)."""
+    def start(self, name, cmd, under_test=True):
+        """Starts a server in its own process group, on the server CPUs,
+        within the CPU budget if it is `under_test` (the origin is not)."""
         log = open(os.path.join(self.work, f"{name}.log"), "w")
-        cpus = self.args.server_cpus if cpus is None else cpus
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pinned(cpus, new_session=True))
+        budget = self.args.budget
+        cgroup = budget.group(name) if budget and not budget.lifted and under_test else None
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                             preexec_fn=pinned(self.args.server_cpus, new_session=True, cgroup=cgroup))
         self.procs.append(p)
         self.pgid[name] = p.pid
         return p
 
-    def nginx(self, name, port, workers, cpus=None):
+    def nginx(self, name, port, workers, under_test=True):
         conf = os.path.join(self.work, f"nginx-{name}.conf")
         os.makedirs(os.path.join(self.work, f"tmp-{name}"), exist_ok=True)
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, port=port,
                                       root=self.args.root, upstream=PORTS["upstream"]))
         return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")],
-                          cpus)
+                          under_test)
 
     def stop_all(self):
         for p in self.procs:
@@ -186,7 +252,7 @@ def wrk(port, path, args, host="bench.test", pgid=None):
     cmd = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
            "--latency", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"]
     cpu0 = cpu_seconds(pgid) if pgid else 0
-    stat0 = cpu_times()
+    stat0, wall0 = cpu_times(), time.monotonic()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30,
                            preexec_fn=pinned(args.client_cpus))
@@ -194,7 +260,7 @@ def wrk(port, path, args, host="bench.test", pgid=None):
     except subprocess.TimeoutExpired:
         r, out = None, ""
     cpu = cpu_seconds(pgid) - cpu0 if pgid else 0
-    stat1 = cpu_times()
+    stat1, wall = cpu_times(), time.monotonic() - wall0
     server_cpus = args.server_cpus or set(stat1)
     client_cpus = args.client_cpus or set(stat1)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -213,6 +279,10 @@ def wrk(port, path, args, host="bench.test", pgid=None):
         return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
     return {"rps": rps, "p50": lat(50), "p99": lat(99), "cpu": cpu * 1e6 / total if total else 0,
             "server_busy": busy_share(stat0, stat1, server_cpus), "client_busy": busy_share(stat0, stat1, client_cpus),
+            # How much of its CPU budget the server used: below 90%, it was
+            # not the server that limited the throughput.
+            "budget_use": (cpu / (args.budget.allowed * wall)
+                           if args.budget and not args.budget.lifted and wall else None),
             "steal": busy_share(stat0, stat1, server_cpus | client_cpus, field=2),
             "non2xx": int(errors.group(1)) if errors else 0, "sockerr": sock_errors.group(1) if sock_errors else ""}
 
@@ -228,11 +298,18 @@ def run_scenario(title, targets, args, servers):
             if res is None:
                 continue
             results[name].append(res)
+            budget = res["budget_use"]
+            busy = budget if budget is not None else res["server_busy"]
+            # Under a budget, the server CPUs' busy share (sampled at each
+            # tick) aliases with the quota's period: the server's own CPU
+            # time (exact) against its budget says how busy it was.
             print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} req/s  p50 {res['p50']:.3f} ms  "
                   f"p99 {res['p99']:.3f} ms  cpu {res['cpu']:5.1f} us/req  "
-                  f"busy: server CPUs {res['server_busy']:4.0%}, wrk CPUs {res['client_busy']:4.0%}"
+                  + (f"server used {budget:4.0%} of its budget, " if budget is not None
+                     else f"busy: server CPUs {res['server_busy']:4.0%}, ")
+                  + f"wrk CPUs {res['client_busy']:4.0%} busy"
                   + (f", stolen by the host {res['steal']:.0%}" if res["steal"] >= 0.005 else "")
-                  + ("  (client-bound)" if args.server_cpus and res["server_busy"] < 0.9 else "")
+                  + ("  (client-bound)" if args.server_cpus and busy < 0.9 else "")
                   + (f"  NON-2xx {res['non2xx']}" if res["non2xx"] else "")
                   + (f"  socket errors: {res['sockerr']}" if res["sockerr"] else ""), flush=True)
     print(f"{title}:")
@@ -262,6 +339,11 @@ def main():
     ap.add_argument("--pin", choices=("split", "off"), default="split",
                     help="split: servers (and the origin of (c)) on the first half of the CPUs, wrk on the "
                          "other half, so that the server, not the client, is what is measured; off: no pinning")
+    ap.add_argument("--cpu-budget", type=float, default=0.3, metavar="SHARE",
+                    help="with --pin split, in (a) and (b) each server may use this share of the server CPUs (a cgroup "
+                         "CPU quota, the same for every server), so that wrk, with more CPU than the server, is not "
+                         "the bottleneck; (c) runs without it; 0 or 1: no budget (needs root and the cgroup cpu "
+                         "controller)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
@@ -275,6 +357,12 @@ def main():
         args.server_cpus, args.client_cpus = None, None
     if args.workers is None:
         args.workers = len(args.server_cpus) if args.server_cpus else len(cpus)
+    args.budget = None
+    if args.server_cpus and 0 < args.cpu_budget < 1:
+        try:
+            args.budget = CpuBudget(args.cpu_budget, len(args.server_cpus))
+        except OSError as e:
+            print(f"no CPU budget ({e}); the servers get their CPUs whole, and wrk may be the bottleneck")
     only = set(args.only.split(","))
     work = tempfile.mkdtemp(prefix="wok-bench-")
     os.chmod(work, 0o755)  # nginx workers run as www-data when started by root
@@ -287,6 +375,9 @@ def main():
     print(f"machine: {os.cpu_count()} CPUs, {open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}")
     where = (f"servers and the origin on CPUs {sorted(args.server_cpus)}, wrk on CPUs {sorted(args.client_cpus)}"
              if args.server_cpus else "no CPU pinning")
+    if args.budget:
+        where += (f"; in (a) and (b) each server may use {args.budget.allowed:.2f} CPU (a cgroup quota of "
+                  f"{args.budget.quota_us} us per {args.budget.PERIOD_US} us); (c) runs without a budget")
     print(f"{where}; workers per server: {args.workers}; wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; "
           f"{args.rounds} rounds, alternating\n", flush=True)
 
@@ -294,7 +385,7 @@ def main():
     try:  # noqa: SIM105 - the servers must stop whatever happens
         # The origin for (c), the same for every proxy, shares the servers'
         # CPUs: wrk alone on its own, so that it is not the bottleneck.
-        servers.nginx("upstream", PORTS["upstream"], 1)
+        servers.nginx("upstream", PORTS["upstream"], 1, under_test=False)
         servers.start("wok", [args.wok, "--port", str(PORTS["wok"]), "--threads", str(args.workers),
                               "--static", f"bench.test={args.root}"])
         servers.nginx("nginx", PORTS["nginx"], args.workers)
@@ -314,9 +405,13 @@ def main():
                                                     ("nginx", "nginx", PORTS["nginx"], "/64k.txt", "bench.test")],
                          args, servers)
         if "c" in only:
+            if args.budget:
+                args.budget.lift()
             proxy_bench(servers, args, work)
     finally:
         servers.stop_all()
+        if args.budget:
+            args.budget.remove()
     if "mem" in only:
         out = subprocess.run([args.wok, "--memory-sites", "100000"], capture_output=True, text=True).stdout
         print("memory per configured site (100,000 sites in the route table): " + out.strip())
