@@ -133,32 +133,34 @@ class CpuBudget:
             self.base, self.v2 = v2, True
         else:
             raise OSError("no cgroup cpu controller (v1 /sys/fs/cgroup/cpu or v2 cpu.max)")
+        probe = os.path.join(self.base, f"wok-bench-{os.getpid()}-probe")
+        os.mkdir(probe)  # PermissionError when not root
+        os.rmdir(probe)
 
     def group(self, name):
         """Creates the cgroup for `name`; returns its cgroup.procs path."""
         d = os.path.join(self.base, f"wok-bench-{os.getpid()}-{name}")
         os.makedirs(d, exist_ok=True)
         self.dirs.append(d)
-        if self.v2:
-            with open(os.path.join(d, "cpu.max"), "w") as f:
-                f.write(f"{self.quota_us} {self.PERIOD_US}")
-        else:
-            with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
-                f.write(str(self.PERIOD_US))
-            with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
-                f.write(str(self.quota_us))
+        self.set_quota(d, self.quota_us)
         return os.path.join(d, "cgroup.procs")
+
+    def set_quota(self, d, quota_us):
+        """CPU microseconds per period for cgroup `d`; None: no limit."""
+        def write(name, value):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(value)
+        if self.v2:
+            write("cpu.max", f"{'max' if quota_us is None else quota_us} {self.PERIOD_US}")
+        else:
+            write("cpu.cfs_period_us", str(self.PERIOD_US))
+            write("cpu.cfs_quota_us", str(-1 if quota_us is None else quota_us))
 
     def lift(self):
         """No limit any more (the proxies of (c) are the bottleneck
         without one: they cost more per request than wrk)."""
         for d in self.dirs:
-            if self.v2:
-                with open(os.path.join(d, "cpu.max"), "w") as f:
-                    f.write(f"max {self.PERIOD_US}")
-            else:
-                with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
-                    f.write("-1")
+            self.set_quota(d, None)
         self.lifted = True
 
     def remove(self):
