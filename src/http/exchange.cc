@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "http/connection.h"
@@ -109,6 +110,12 @@ void Exchange::on_complete(std::function<void(const Completion&)> callback) {
   } else {
     state_->on_complete = std::move(callback);
   }
+}
+
+void Exchange::add_upstream_time(int64_t us) {
+  if (!state_) return;
+  int64_t& total = state_->completion.upstream_us;
+  total = std::max<int64_t>(total, 0) + std::max<int64_t>(us, 0);
 }
 
 void Exchange::abort() {

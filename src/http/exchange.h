@@ -23,6 +23,9 @@ struct Completion {
   int status = 0;
   uint64_t body_bytes = 0;  // response body bytes queued for the client
   bool aborted = false;     // the client went away or the response broke off
+  // Time spent on upstream attempts (a proxy's, php-fpm's), summed over
+  // retries, in microseconds; -1: no upstream was involved.
+  int64_t upstream_us = -1;
 };
 
 class Exchange {
@@ -73,6 +76,8 @@ class Exchange {
   void on_complete(std::function<void(const Completion&)> callback);
   // Breaks the connection off (a streamed response cannot be finished).
   void abort();
+  // Adds an upstream attempt's time to the Completion (before it completes).
+  void add_upstream_time(int64_t us);
   size_t queued_output() const;
 
  private:

@@ -106,6 +106,7 @@ void FastCgiSession::on_collected_piece(std::string_view piece, bool last) {
 }
 
 void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand) {
+  timer_.start();
   fd_ = connect_unix(socket_path(target_->socket_path));
   if (fd_ < 0) {
     spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_, target_->socket_path,
@@ -303,6 +304,7 @@ void FastCgiSession::fail(int status, std::string_view text) {
 
 void FastCgiSession::release() {
   deadline_.cancel();
+  timer_.stop(ex_);
   if (fd_ < 0) return;
   loop_.unwatch(watch_);
   watch_ = 0;

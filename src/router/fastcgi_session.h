@@ -55,6 +55,7 @@ class FastCgiSession : public std::enable_shared_from_this<FastCgiSession> {
   int fd_ = -1;
   uint64_t watch_ = 0;
   Deadline deadline_{loop_};  // php-fpm's silence
+  UpstreamTimer timer_;       // for the access log
   SendBuffer out_;            // records for php-fpm
   bool stdin_done_ = false;
   FcgiRecordReader reader_;

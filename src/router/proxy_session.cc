@@ -104,6 +104,7 @@ void ProxySession::try_next() {
 // A new connection is registered here; a pooled one keeps its registration
 // and only gets this session's callback.
 void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
+  timer_.start();
   fd_ = connection.fd;
   reused_ = connection.token != 0;
   io_events_ = 0;
@@ -281,9 +282,9 @@ void ProxySession::send_head() {
 
 void ProxySession::on_upstream_eof() {
   if (phase_ == Phase::kTunnel) {
-    ex_.finish();
     phase_ = Phase::kDone;
     release(false);
+    ex_.finish();
     return;
   }
   if (parser_.started() && parser_.finish() == http::ResponseParser::Status::kComplete) {
@@ -296,14 +297,16 @@ void ProxySession::on_upstream_eof() {
   fail(Failure::kReset);
 }
 
+// Released before the exchange finishes: its observers see the upstream
+// time, and a pipelined request that follows finds the connection idle.
 void ProxySession::complete(bool reusable) {
   phase_ = Phase::kDone;
-  ex_.finish();
   // An upstream that closed right behind its answer was seen closing in an
   // event this session already took: edge-triggered, the pool would never
   // hear of it again, and the next request would find the connection dead.
   const bool seen_closing = io_events_ & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
   release(reusable && !seen_closing && body_done_ && out_.empty());
+  ex_.finish();
 }
 
 // Retries only what cannot have had an effect upstream: an idempotent
@@ -352,6 +355,7 @@ void ProxySession::reply_error(int status, std::string_view text) {
 
 void ProxySession::release(bool reusable) {
   deadline_.cancel();
+  timer_.stop(ex_);
   if (fd_ < 0) return;
   upstreams_.end_request(address());
   if (reusable) {
@@ -379,8 +383,8 @@ void ProxySession::on_timeout() {
       break;
     case Phase::kTunnel:  // an idle tunnel
       phase_ = Phase::kDone;
-      ex_.finish();
       release(false);
+      ex_.finish();
       break;
     case Phase::kDone:
       break;

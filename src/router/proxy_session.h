@@ -63,6 +63,7 @@ class ProxySession : public std::enable_shared_from_this<ProxySession> {
   int fd_ = -1;
   uint64_t watch_ = 0;
   Deadline deadline_{loop_};  // connect, then read timeout
+  UpstreamTimer timer_;       // each attempt, for the access log
   Phase phase_ = Phase::kConnecting;
   bool reused_ = false;
   SendBuffer out_;  // bytes for the upstream

@@ -124,6 +124,7 @@ void Router::observe(http::Exchange& exchange, const Route& route) const {
     record.time = arrived;
     record.duration =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    record.upstream = std::chrono::microseconds(done.upstream_us);
     for (RequestObserver* observer : observers_) observer->on_request(record);
   });
 }

@@ -2,11 +2,13 @@
 // What the proxy and the FastCGI sessions share about talking to an
 // upstream socket: the bytes waiting to go out, and a read deadline that
 // moves with every byte received without a timer operation per read.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "http/exchange.h"
 #include "http/loop.h"
 
 namespace wok::router {
@@ -57,6 +59,29 @@ class Deadline {
   uint64_t timer_ = 0;
   int64_t timer_due_ms_ = 0;
   int64_t deadline_ms_ = 0;
+};
+
+// Times upstream attempts for the access log's upstream field: from the
+// connect (or the pooled connection taken) to the attempt's end, added to
+// the exchange's Completion. A session stops it before completing the
+// exchange, so that the observers see it.
+class UpstreamTimer {
+ public:
+  void start() {
+    started_ = std::chrono::steady_clock::now();
+    running_ = true;
+  }
+  void stop(http::Exchange& exchange) {
+    if (!running_) return;
+    running_ = false;
+    exchange.add_upstream_time(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_)
+            .count());
+  }
+
+ private:
+  std::chrono::steady_clock::time_point started_;
+  bool running_ = false;
 };
 
 }  // namespace wok::router

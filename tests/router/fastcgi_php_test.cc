@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http/server.h"
 #include "router/router.h"
@@ -172,6 +174,7 @@ class FastCgiPhpTest : public ::testing::Test {
     const fs::path docroot = *dir_ / "public";
     write_file(docroot / "index.php", kIndexPhp);
     write_file(docroot / "hello.php", "<?php echo 'hello php';");
+    write_file(docroot / "slow.php", "<?php usleep(60000); echo 'slow';");
     write_file(docroot / "big.php", "<?php echo str_repeat('0123456789', 500000);");
     write_file(docroot / "admin/index.php", "<?php echo 'admin index';");
     write_file(docroot / "docs/index.html", "docs html");
@@ -197,6 +200,10 @@ class FastCgiPhpTest : public ::testing::Test {
       GTEST_SKIP() << kPhpFpm << " is missing: apt-get install php8.2-fpm";
     ASSERT_TRUE(started_) << "php-fpm did not start; see " << (*dir_ / "php-fpm.log");
     route(fpm_->socket().string(), "index.php");
+    start_front();
+  }
+
+  void start_front() {
     http::ServerOptions options;
     options.threads = 1;
     options.max_body_bytes = 64 << 20;
@@ -427,6 +434,29 @@ TEST_F(FastCgiPhpTest, UploadsNeverRunAsPhp) {
     EXPECT_EQ(r.body.find("EVIL"), std::string::npos) << target;
     EXPECT_EQ(r.body.find("OUTSIDE"), std::string::npos) << target;
   }
+}
+
+// The access log's upstream field: the time php-fpm took, at least the
+// script's sleep; none for a file served without php.
+TEST_F(FastCgiPhpTest, UpstreamTimeIsReported) {
+  struct Times : RequestObserver {
+    std::mutex mutex;
+    std::vector<int64_t> upstream_us;
+    void on_request(const RequestRecord& r) override {
+      std::lock_guard lock(mutex);
+      upstream_us.push_back(r.upstream.count());
+    }
+  } times;
+  front_.reset();  // observers are added before serving
+  router_.add_observer(&times);
+  start_front();
+  EXPECT_EQ(fetch(port(), get("/slow.php")).body, "slow");
+  EXPECT_EQ(fetch(port(), get("/style.css")).status, 200);
+  front_->stop();  // every completion has been reported once stop() returns
+  std::lock_guard lock(times.mutex);
+  ASSERT_EQ(times.upstream_us.size(), 2u);
+  EXPECT_GE(times.upstream_us[0], 60000);
+  EXPECT_EQ(times.upstream_us[1], -1);
 }
 
 TEST_F(FastCgiPhpTest, TraversalIsRefused) {

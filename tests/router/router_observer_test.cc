@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/server.h"
@@ -103,6 +104,54 @@ TEST(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
   EXPECT_EQ(seen[1].bytes, 0u);
   EXPECT_EQ(seen[2].status, 404);
   fs::remove_all(root);
+}
+
+// A proxied request reports the time its upstream took: at least the
+// upstream's own delay, at most the whole request's.
+TEST(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
+  http::ServerOptions upstream_options;
+  upstream_options.threads = 1;
+  http::Server upstream(upstream_options, [](const http::Request&, http::Response& r) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    r.body = "slow";
+  });
+  std::string error;
+  ASSERT_TRUE(upstream.start(&error)) << error;
+  auto table = std::make_shared<RouteTable>();
+  auto route = std::make_shared<Route>();
+  route->project = "team";
+  route->site = "api";
+  route->upstream = std::make_shared<UpstreamPool>(
+      std::vector<UpstreamAddress>{*UpstreamAddress::parse("127.0.0.1:" + std::to_string(upstream.port()))});
+  table->add("api.test", route);
+  Router router;
+  router.set_table(table);
+  struct Timed : RequestObserver {
+    std::mutex mutex;
+    std::vector<std::pair<int64_t, int64_t>> seen;  // upstream, duration (us)
+    void on_request(const RequestRecord& r) override {
+      std::lock_guard lock(mutex);
+      seen.emplace_back(r.upstream.count(), r.duration.count());
+    }
+  } timed;
+  router.add_observer(&timed);
+  http::ServerOptions options;
+  options.threads = 1;
+  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
+  ASSERT_TRUE(server.start(&error)) << error;
+
+  std::string answer = exchange(server.port(),
+                                "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n"
+                                "GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+  server.stop();  // every completion has been reported once stop() returns
+  upstream.stop();
+  EXPECT_NE(answer.find("slow"), std::string::npos) << answer;
+  std::lock_guard lock(timed.mutex);
+  ASSERT_EQ(timed.seen.size(), 2u);
+  for (auto [upstream_us, duration_us] : timed.seen) {
+    EXPECT_GE(upstream_us, 60000);
+    EXPECT_LE(upstream_us, duration_us);
+  }
 }
 
 }  // namespace
