@@ -196,6 +196,28 @@ TEST_F(ServerTest, GarbageGets400AndClose) {
   EXPECT_NE(all.find("Connection: close"), std::string::npos);
 }
 
+// A smuggling attempt gets one 400 and the connection closed: the request
+// hidden in its body is never answered.
+TEST_F(ServerTest, SmugglingAttemptsGet400AndClose) {
+  start();
+  const std::string hidden = "GET /hidden HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string te_chunked = "Transfer-Encoding: chunked\r\n";
+  for (const std::string& head : std::vector<std::string>{
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n" + te_chunked,
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nX: a\r\n " + te_chunked,
+           "POST / HTTP/1.1\r\nHost: a\rX: b\r\n" + te_chunked}) {
+    Client c(port());
+    c.send_all(head + "\r\n0\r\n\r\n" + hidden);
+    std::string all = c.read_until_close();
+    EXPECT_EQ(all.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << head << "\n" << all;
+    EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << "a second answer: " << all;
+    EXPECT_EQ(all.find("/hidden"), std::string::npos) << all;
+  }
+}
+
 TEST_F(ServerTest, ErrorAfterGoodRequestAnswersBoth) {
   start();
   Client c(port());

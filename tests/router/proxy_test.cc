@@ -321,6 +321,65 @@ TEST_F(ProxyTest, SlowButSteadyUpstreamIsNotATimeout) {
   close(lfd);
 }
 
+// An upstream whose accept queue is full drops the SYN: the connect hangs
+// and the connect timeout answers 502. (A connect that went through would
+// wait for the 60 s read timeout instead; a refused one cannot happen on a
+// listening port.)
+TEST_F(ProxyTest, ConnectTimeoutIs502) {
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port, false);
+  ASSERT_EQ(listen(lfd, 0), 0);
+  std::vector<int> fillers;  // never accepted
+  for (int i = 0; i < 3; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(upstream_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  UpstreamOptions options;
+  options.connect_timeout_ms = 200;
+  options.read_timeout_ms = 60000;
+  route({tcp(upstream_port)}, BalancePolicy::kRoundRobin, options);
+  start_front();
+  std::string r = request_once(
+      port(), "POST /x HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_NE(r.find("HTTP/1.1 502"), std::string::npos) << r;
+  for (int fd : fillers) close(fd);
+  close(lfd);
+}
+
+// A GET that reached the upstream is not sent again elsewhere when that
+// upstream resets: it may have had an effect. (Least-connections with
+// nothing in flight starts from the first upstream: the resetting one.)
+TEST_F(ProxyTest, RequestSentThenResetIsNotRetried) {
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
+  std::thread resetter([lfd] {
+    int fd = accept(lfd, nullptr, nullptr);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+      got.append(buf, static_cast<size_t>(n));
+    }
+    linger reset{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    close(fd);
+  });
+  auto other = start_upstream("other");
+  route({tcp(upstream_port), tcp(other->port())}, BalancePolicy::kLeastConnections);
+  start_front();
+  uint64_t retries = proxy_stats().retries.load();
+  std::string r = request_once(port(), kGet);
+  resetter.join();
+  EXPECT_NE(r.find("HTTP/1.1 502"), std::string::npos) << r;
+  EXPECT_EQ(r.find("X-Upstream: other"), std::string::npos) << "retried: " << r;
+  EXPECT_EQ(proxy_stats().retries.load(), retries);
+  close(lfd);
+}
+
 TEST_F(ProxyTest, ForwardedHeadersAndHopByHopRemoval) {
   auto up = start_upstream("a");
   route({tcp(up->port())});
