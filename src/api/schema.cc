@@ -74,6 +74,9 @@ Rule component_rule() {
        {"command", array(str(), "argv run from the source when no image is given.")},
        {"port", integer("Port the component listens on ($PORT); routed components have one.")},
        {"replicas", integer("Number of instances (default 1).")},
+       {"balance", one_of({"round-robin", "least-connections"},
+                          "How the router spreads requests over the routed component's replicas "
+                          "(default round-robin).")},
        {"env", string_map("Environment variables.")},
        {"secrets", array(str(), "Secrets of the project whose keys become environment variables.")},
        {"health", object({{"path", str("HTTP path that answers 2xx when healthy.")}})}},

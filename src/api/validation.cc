@@ -146,6 +146,14 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
       long long r = c["replicas"];
       if (r < 0 || r > 20) out.push_back({path + ".replicas", std::to_string(r) + " is out of range (0-20)"});
     }
+    if (c.contains("balance") && c["balance"].is_string()) {
+      std::string b = c["balance"];
+      if (b != "round-robin" && b != "least-connections") {
+        out.push_back({path + ".balance", quote(b) + " is not one of round-robin, least-connections"});
+      } else if (!c.contains("port") || c["port"].is_null()) {
+        out.push_back({path + ".balance", "only a routed component (one with a port) is balanced"});
+      }
+    }
     if (c.contains("secrets")) out.push_back({path + ".secrets", "is not available yet on this platform"});
     if (c.contains("health") && c["health"].is_object() && c["health"].contains("path") && c["health"]["path"].is_string()) {
       std::string hp = c["health"]["path"];

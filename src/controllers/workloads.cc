@@ -128,6 +128,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     if (routed) {
       routed_chosen = true;
       plan.port = port;
+      plan.least_connections = c.value("balance", "") == "least-connections";
     }
     int replicas = c.value("replicas", 1);
     for (int i = 0; i < replicas; ++i) {
@@ -245,7 +246,7 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     upstreams.push_back({"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
   }
   for (const auto& h : hosts) signature += h + ",";
-  signature += root + ";" + std::to_string(plan.max_body_bytes);
+  signature += root + ";" + std::to_string(plan.max_body_bytes) + (plan.least_connections ? ";lc" : ";rr");
   {
     std::lock_guard lock(mu_);
     std::string& last = published_[ns + "/" + site];
@@ -259,7 +260,9 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
                                  plan.static_mounts};
     routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes);
   } else {
-    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams)),
+    auto policy = plan.least_connections ? router::BalancePolicy::kLeastConnections
+                                         : router::BalancePolicy::kRoundRobin;
+    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams), policy),
                       plan.max_body_bytes);
   }
 }

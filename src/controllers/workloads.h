@@ -39,6 +39,7 @@ struct WorkloadPlan {
   std::set<std::string> gating;  // ids that must be Ready before the route switches
   std::vector<std::string> routed;  // ids the route points at (php: one; app: the routed component's)
   uint16_t port = 0;                // app: the routed component's port
+  bool least_connections = false;   // app: the routed component's balance
   bool php = false;
   std::string docroot;              // php: relative docroot ("" = the revision root)
   std::string front_controller;     // php

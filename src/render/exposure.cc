@@ -45,11 +45,28 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
   return i;
 }
 
+// The OpenShift router's name for the routed component's spec balance
+// (app sites: the first component with a port); "" when none is set.
+std::string openshift_balance(const json& site) {
+  const json& spec = spec_of(site);
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
+      !spec["app"]["components"].is_array()) {
+    return "";
+  }
+  for (const json& c : spec["app"]["components"]) {
+    if (!c.is_object() || !c.contains("port") || c["port"].is_null()) continue;
+    std::string balance = string_at(c, "balance");
+    return balance == "least-connections" ? "leastconn" : balance == "round-robin" ? "roundrobin" : "";
+  }
+  return "";
+}
+
 // A Route holds one host. "*.example.org" is written the OpenShift way: a
 // host in the domain plus wildcardPolicy Subdomain.
 json route(const SiteNames& names, std::string_view name, const std::string& host,
-           std::string_view service_name) {
+           std::string_view service_name, const std::string& balance) {
   json r = object_head("route.openshift.io/v1", "Route", name, names.ns, site_labels(names, ""));
+  if (!balance.empty()) r["metadata"]["annotations"]["haproxy.router.openshift.io/balance"] = balance;
   bool wildcard = host.starts_with("*.");
   r["spec"] = {{"host", wildcard ? "wildcard" + host.substr(1) : host},
                {"to", {{"kind", "Service"}, {"name", service_name}, {"weight", 100}}},
@@ -69,10 +86,11 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
     return {ingress(names, hosts, service_name, settings, max_body)};
   }
   std::vector<json> routes;
+  const std::string balance = openshift_balance(site);
   for (size_t i = 0; i < hosts.size(); ++i) {
     // The first host keeps the site's name, so a one-host site has one obvious Route.
     std::string name = i == 0 ? names.name : names.name + "-" + std::to_string(i + 1);
-    routes.push_back(route(names, name, hosts[i], service_name));
+    routes.push_back(route(names, name, hosts[i], service_name, balance));
   }
   return routes;
 }

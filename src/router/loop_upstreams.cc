@@ -61,7 +61,8 @@ int LoopUpstreams::pick(const UpstreamPool& pool, const std::vector<bool>& tried
   const auto& addresses = pool.addresses();
   const size_t n = addresses.size();
   if (n == 0) return -1;
-  const size_t start = pool.policy() == BalancePolicy::kRoundRobin ? pool.next_turn() % n : 0;
+  // Least-connections starts from the turn too: ties go round.
+  const size_t start = pool.next_turn() % n;
   int best = -1;
   int best_active = std::numeric_limits<int>::max();
   int fallback = -1;  // every candidate ejected: the one back soonest
@@ -78,8 +79,10 @@ int LoopUpstreams::pick(const UpstreamPool& pool, const std::vector<bool>& tried
       continue;
     }
     if (pool.policy() == BalancePolicy::kRoundRobin) return static_cast<int>(i);
-    if (st.active < best_active) {
-      best_active = st.active;
+    // Counted by the pool over every loop: a request in flight on another
+    // loop counts too.
+    if (int active = pool.in_flight(i); active < best_active) {
+      best_active = active;
       best = static_cast<int>(i);
     }
   }

@@ -1,6 +1,7 @@
 #pragma once
 // One loop's view of the upstreams it talks to: idle keep-alive
-// connections, requests in flight (least-connections) and passive health.
+// connections, requests in flight (what it must remember of an upstream;
+// least-connections counts in the pool, over all loops) and passive health.
 // Kept in the loop's local storage and keyed by address, so it survives
 // route table swaps; only that loop's thread touches it: no locks.
 #include <cstdint>

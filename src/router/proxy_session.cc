@@ -123,6 +123,7 @@ void ProxySession::attach(LoopUpstreams::Handle connection, bool in_progress) {
     return;
   }
   upstreams_.begin_request(address());
+  pool_->begin_request(static_cast<size_t>(index_));
   if (in_progress) {
     deadline_.arm(pool_->options().connect_timeout_ms);
   } else {
@@ -358,6 +359,7 @@ void ProxySession::release(bool reusable) {
   timer_.stop(ex_);
   if (fd_ < 0) return;
   upstreams_.end_request(address());
+  pool_->end_request(static_cast<size_t>(index_));
   if (reusable) {
     upstreams_.put_idle(address(), {fd_, watch_}, pool_->options());
   } else {

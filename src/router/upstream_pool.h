@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,19 +45,32 @@ class UpstreamPool {
  public:
   UpstreamPool(std::vector<UpstreamAddress> addresses, BalancePolicy policy = BalancePolicy::kRoundRobin,
                UpstreamOptions options = {})
-      : addresses_(std::move(addresses)), policy_(policy), options_(options) {}
+      : addresses_(std::move(addresses)),
+        policy_(policy),
+        options_(options),
+        in_flight_(std::make_unique<std::atomic<int>[]>(addresses_.size())) {}
 
   const std::vector<UpstreamAddress>& addresses() const { return addresses_; }
   BalancePolicy policy() const { return policy_; }
   const UpstreamOptions& options() const { return options_; }
   // Round-robin cursor shared by all loops: a relaxed counter, not a lock.
   uint32_t next_turn() const { return turn_.fetch_add(1, std::memory_order_relaxed); }
+  // Requests in flight to upstream i from every loop (least-connections
+  // only: round robin does not count, and so does not share a cache line).
+  void begin_request(size_t i) const {
+    if (policy_ == BalancePolicy::kLeastConnections) in_flight_[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  void end_request(size_t i) const {
+    if (policy_ == BalancePolicy::kLeastConnections) in_flight_[i].fetch_sub(1, std::memory_order_relaxed);
+  }
+  int in_flight(size_t i) const { return in_flight_[i].load(std::memory_order_relaxed); }
 
  private:
   std::vector<UpstreamAddress> addresses_;
   BalancePolicy policy_;
   UpstreamOptions options_;
   mutable std::atomic<uint32_t> turn_{0};
+  std::unique_ptr<std::atomic<int>[]> in_flight_;  // counters, not configuration
 };
 
 }  // namespace wok::router

@@ -150,9 +150,14 @@ TEST(ValidateApp, ComponentsAreChecked) {
   c[1]["port"] = 70000;
   c[1]["replicas"] = 21;
   c[1]["health"] = {{"path", "healthz"}};
+  c[1]["balance"] = "fastest";
   c.push_back({{"name", "web"}, {"command", {"x"}}});  // duplicate name
   c.push_back({{"name", "idle"}});                     // neither image nor command
+  c.push_back({{"name", "bg"}, {"command", {"x"}}, {"balance", "least-connections"}});  // no port
   std::string e = errors_of(s);
+  EXPECT_NE(e.find("spec.app.components[1].balance: \"fastest\" is not one of round-robin, least-connections"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[4].balance: only a routed component"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[0]: needs exactly one of image and command"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].name"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].port: 70000 is not a port"), std::string::npos) << e;

@@ -46,8 +46,13 @@ TEST(PlanWorkloads, AppComponentsReplicasAndTheRoutedOne) {
   EXPECT_EQ(plan.instances[3].image, "oci:/img:1");
   EXPECT_TRUE(plan.instances[3].volumes.empty());
   EXPECT_EQ(plan.max_body_bytes, 0u);  // the router's limit
+  EXPECT_FALSE(plan.least_connections);
   spec["maxBodySize"] = "2Mi";
-  EXPECT_EQ(plan_workloads("p", "s", "uid1", spec, 3, "/data/rev/3", "/data/storage").max_body_bytes, 2u << 20);
+  spec["app"]["components"][1]["balance"] = "least-connections";
+  spec["app"]["components"][2]["balance"] = "round-robin";  // not routed: no effect
+  plan = plan_workloads("p", "s", "uid1", spec, 3, "/data/rev/3", "/data/storage");
+  EXPECT_EQ(plan.max_body_bytes, 2u << 20);
+  EXPECT_TRUE(plan.least_connections);
 }
 
 TEST(PlanWorkloads, PhpMountsTheRevisionReadOnlyAndStorageReadWrite) {

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import unittest
 
 from wokharness import WokTestCase, project_yaml, wait_for
@@ -20,15 +21,18 @@ if (isset($_GET['read'])) { $r = @file_get_contents($_GET['read']); echo $r === 
 echo "front " . VERSION . " " . $uri . " " . @file_get_contents(__DIR__ . '/uploads/note.txt');
 """
 
-APP = """import http.server, os, sys
+APP = """import http.server, os, sys, time
 VERSION = open('version.txt').read().strip()
+INSTANCE = os.urandom(4).hex()
 if VERSION == 'crash':
     sys.exit(3)
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == '/healthz' and VERSION == 'sick':
             self.send_response(500); self.end_headers(); return
-        body = ('app ' + VERSION + ' ' + os.environ.get('GREETING', '')).encode()
+        if self.path == '/slow':
+            time.sleep(3)
+        body = ('app ' + VERSION + ' ' + os.environ.get('GREETING', '') + ' instance=' + INSTANCE).encode()
         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
         self.wfile.write(body)
     def log_message(self, *a): pass
@@ -52,7 +56,7 @@ spec:
 """
 
 
-def app_site(name, project, url, replicas=2, health="/healthz"):
+def app_site(name, project, url, replicas=2, health="/healthz", balance="round-robin"):
     return f"""apiVersion: wok.dev/v1alpha1
 kind: Site
 metadata: {{name: {name}, namespace: {project}}}
@@ -62,7 +66,7 @@ spec:
   source: {{git: {{url: "{url}", interval: 1h}}}}
   app:
     components:
-      - {{name: web, command: [python3, app.py], port: 8080, replicas: {replicas}, health: {{path: {health}}}, env: {{GREETING: hi}}}}
+      - {{name: web, command: [python3, app.py], port: 8080, replicas: {replicas}, health: {{path: {health}}}, env: {{GREETING: hi}}, balance: {balance}}}
   resources: {{memory: 128Mi}}
 """
 
@@ -231,6 +235,32 @@ class ModesTest(WokTestCase):
         self.assertIn('has no component "nope" (it has: web)', r.stderr)
         r = self.wok.cli("logs", "site", "api", "-n", "team-a", "--component", "Bad_Name", check=False)
         self.assertNotEqual(r.returncode, 0)
+
+    def test_balance_round_robin_or_least_connections(self):
+        repo = self.app_repo("api", "v1")
+        host = "api.team-a.localhost"
+        instance = lambda text: text.split("instance=")[-1]
+        self.wok.apply(app_site("api", "team-a", repo.url))
+        self.wok.wait_revision("api", "team-a", 1)
+        self.wait_body(host, "/", "app v1")
+        # Round robin: one request each, in turn.
+        seen = [instance(self.body(host)[1]) for _ in range(4)]
+        self.assertEqual(len(set(seen)), 2, seen)
+        self.assertNotEqual(seen[0], seen[1])
+        # Least connections: while one replica holds a slow request, every
+        # request goes to the other.
+        self.wok.apply(app_site("api", "team-a", repo.url, balance="least-connections"))
+        self.wok.wait_revision("api", "team-a", 2)
+        slow = []
+        t = threading.Thread(target=lambda: slow.append(self.body(host, "/slow")[1]))
+        t.start()
+        try:
+            time.sleep(0.5)  # the slow request reaches its replica
+            seen = [instance(self.body(host)[1]) for _ in range(4)]
+        finally:
+            t.join()
+        self.assertEqual(len(set(seen)), 1, seen)
+        self.assertNotEqual(instance(slow[0]), seen[0])
 
 
 if __name__ == "__main__":

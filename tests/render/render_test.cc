@@ -79,6 +79,31 @@ TEST(RenderSite, IngressOrRoutesPerPlatform) {
   EXPECT_FALSE(d->at("spec")["template"]["spec"]["securityContext"].contains("runAsUser"));
 }
 
+// spec balance of the routed component becomes the OpenShift router's
+// balance annotation on every Route of the site; unset, the router's default.
+TEST(RenderSite, RoutedComponentsBalanceReachesTheRoutes) {
+  PlatformSettings settings;
+  settings.openshift_routes = true;
+  json site = static_site();
+  site["spec"]["mode"] = "app";
+  site["spec"]["app"] = {{"components",
+                          {{{"name", "worker"}, {"image", "w:1"}, {"balance", "round-robin"}},
+                           {{"name", "web"}, {"image", "x:1"}, {"port", 80}, {"balance", "least-connections"}}}}};
+  auto objects = wok::render::render_site(site, json(), settings);
+  for (const char* name : {"www", "www-2"}) {
+    const json* r = find(objects, "Route", name);
+    ASSERT_NE(r, nullptr) << name;
+    EXPECT_EQ(r->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"], "leastconn") << name;
+  }
+  site["spec"]["app"]["components"][1]["balance"] = "round-robin";
+  objects = wok::render::render_site(site, json(), settings);
+  EXPECT_EQ(find(objects, "Route", "www")->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"],
+            "roundrobin");
+  site["spec"]["app"]["components"][1].erase("balance");
+  objects = wok::render::render_site(site, json(), settings);
+  EXPECT_FALSE(find(objects, "Route", "www")->at("metadata").contains("annotations"));
+}
+
 // The platform's router limits reach every `wok serve`; a php site's own
 // spec.maxBodySize may lower the platform's --max-body, not raise it.
 TEST(RenderSite, ServeArgumentsCarryThePlatformsRouterLimits) {

@@ -53,11 +53,15 @@ TEST(LoopUpstreams, ForgetsUpstreamsWithNothingToRemember) {
     upstreams.report_success(old);
   }
   EXPECT_LE(upstreams.tracked(), 512u);  // 5,002 without forgetting
-  // What still matters was kept through every sweep: the ejection, and the
-  // request in flight (least-connections still sees it and picks the other).
+  // What still matters was kept through every sweep: the ejection (and the
+  // request in flight, below: nothing in flight is forgotten).
   EXPECT_TRUE(upstreams.ejected(failing));
+  // Least-connections counts in the pool, over every loop.
   UpstreamPool pool({busy, sandbox(3)}, BalancePolicy::kLeastConnections);
+  pool.begin_request(0);
   EXPECT_EQ(upstreams.pick(pool, {false, false}), 1);
+  EXPECT_EQ(upstreams.pick(pool, {false, false}), 1);
+  pool.end_request(0);
   for (int pid = 10'000; pid < 10'600; ++pid) upstreams.begin_request(sandbox(pid));
   EXPECT_GE(upstreams.tracked(), 601u);  // all in flight: nothing to forget
 }

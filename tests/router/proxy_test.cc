@@ -251,8 +251,10 @@ TEST_F(ProxyTest, RefusedUpstreamIs502AndClientConnectionSurvives) {
 
 TEST_F(ProxyTest, GetIsRetriedOnAnotherUpstreamButPostIsNot) {
   auto good = start_upstream("good");
-  // Least-connections with nothing in flight always starts from the first:
-  // the dead one, so every request meets a refused connect first.
+  // Nothing in flight, least-connections goes round, starting from the
+  // first upstream at a pool's first pick: the GET meets the dead one, then
+  // (retried, the next pick) the good one; the POST, at the third pick,
+  // meets the dead one again.
   UpstreamOptions options;
   options.max_fails = 1000;  // keep the dead one in the rotation
   route({tcp(dead_port()), tcp(good->port())}, BalancePolicy::kLeastConnections, options);
@@ -277,8 +279,54 @@ TEST_F(ProxyTest, FailingUpstreamIsEjectedThenRetried) {
   for (int i = 0; i < 3; ++i) request_once(port(), kGet);
   EXPECT_EQ(proxy_stats().retries.load() - retries, 1u) << "an ejected upstream was tried";
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // cool-down over
+  // Ties go round: within two requests, one starts from the dead upstream.
+  request_once(port(), kGet);
   request_once(port(), kGet);
   EXPECT_EQ(proxy_stats().retries.load() - retries, 2u) << "the upstream was not tried again";
+}
+
+// Least-connections sees the requests in flight of every loop: while one
+// upstream holds a request that came in on one loop, a client on the other
+// loop is sent to the other upstream, every time.
+TEST_F(ProxyTest, LeastConnectionsCountsTheRequestsOfEveryLoop) {
+  std::atomic<bool> held{false};
+  auto holding_upstream = [&held](std::string name) {
+    http::ServerOptions options;
+    options.threads = 1;
+    auto server = std::make_unique<http::Server>(options, [name, &held](const http::Request& q, http::Response& r) {
+      if (q.path == "/hold") {  // blocks this upstream's only loop for up to 3 s
+        held = true;
+        for (int i = 0; i < 300 && held; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      r.body = name;
+    });
+    std::string error;
+    EXPECT_TRUE(server->start(&error)) << error;
+    return server;
+  };
+  auto a = holding_upstream("a");
+  auto b = holding_upstream("b");
+  route({tcp(a->port()), tcp(b->port())}, BalancePolicy::kLeastConnections);
+  start_front(2);
+  int holder = connect_tcp(port());  // lands on one loop, which then has a connection more
+  send_all(holder, "GET /hold HTTP/1.1\r\nHost: app.localhost\r\n\r\n");
+  for (int i = 0; i < 500 && !held; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(held);
+  int other = connect_tcp(port());  // goes to the other loop (the fewest connections)
+  std::string buffer, body, answers;
+  for (int i = 0; i < 4; ++i) {
+    send_all(other, kGet);
+    read_response(other, &buffer, &body);
+    answers += body;
+  }
+  held = false;
+  std::string held_buffer, held_body;
+  read_response(holder, &held_buffer, &held_body);
+  close(other);
+  close(holder);
+  ASSERT_TRUE(held_body == "a" || held_body == "b") << held_body;
+  const std::string free = held_body == "a" ? "b" : "a";
+  EXPECT_EQ(answers, free + free + free + free);
 }
 
 TEST_F(ProxyTest, SilentUpstreamIs504) {
