@@ -72,6 +72,18 @@ uint16_t dead_port() {
   return port;
 }
 
+// A hand-made upstream's side: accepts one connection on lfd and reads a
+// request head from it; returns the connection.
+int accept_request(int lfd) {
+  int fd = accept(lfd, nullptr, nullptr);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return fd;
+}
+
 class ProxyTest : public ::testing::Test {
  protected:
   void route(std::vector<UpstreamAddress> upstreams, BalancePolicy policy = BalancePolicy::kRoundRobin,
@@ -346,10 +358,7 @@ TEST_F(ProxyTest, SlowButSteadyUpstreamIsNotATimeout) {
   uint16_t upstream_port = 0;
   int lfd = test_support::listen_loopback(&upstream_port);
   std::thread server([lfd] {
-    int fd = accept(lfd, nullptr, nullptr);
-    char buf[4096];
-    ssize_t got = recv(fd, buf, sizeof buf, 0);
-    (void)got;
+    int fd = accept_request(lfd);
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
     for (int i = 0; i < 10; ++i) {  // 10 x 80 ms: four times the timeout in all
       std::this_thread::sleep_for(std::chrono::milliseconds(80));
@@ -400,18 +409,13 @@ TEST_F(ProxyTest, ConnectTimeoutIs502) {
 }
 
 // A GET that reached the upstream is not sent again elsewhere when that
-// upstream resets: it may have had an effect. (Least-connections with
-// nothing in flight starts from the first upstream: the resetting one.)
+// upstream resets: it may have had an effect. (A pool's first pick starts
+// from its first upstream: the resetting one.)
 TEST_F(ProxyTest, RequestSentThenResetIsNotRetried) {
   uint16_t upstream_port = 0;
   int lfd = test_support::listen_loopback(&upstream_port);
   std::thread resetter([lfd] {
-    int fd = accept(lfd, nullptr, nullptr);
-    std::string got;
-    char buf[4096];
-    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
-      got.append(buf, static_cast<size_t>(n));
-    }
+    int fd = accept_request(lfd);
     linger reset{1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
     close(fd);
