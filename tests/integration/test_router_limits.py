@@ -1,9 +1,15 @@
 """The router's limits set with `wok up` flags: each answered with its status
 and a log line, and bad flag values refused with the flag's name."""
 import os
+import re
+import resource
+import select
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -42,6 +48,21 @@ class RouterLimitsTest(WokTestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 408"), reply)
         wait_for(lambda: "http limit header_timeout: status 408" in self.wok.logs(), 10, what="the 408 log line")
 
+    def test_trickled_header_gets_408(self):
+        # A slowloris client sends a byte now and then, never finishing the
+        # head: the header timeout runs from the first byte, not the last.
+        s = socket.create_connection(("127.0.0.1", self.wok.port), timeout=10)
+        head = b"GET / HTTP/1.1\r\nHost: x.test\r\nX-Slow: " + b"a" * 100
+        reply = b""
+        for i in range(len(head)):
+            s.sendall(head[i:i + 1])
+            if select.select([s], [], [], 0.1)[0]:
+                reply = s.recv(4096)
+                break
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 408"), (i, reply))
+        self.assertLess(i, len(head) - 1, "the whole head was trickled without a 408")
+
     def test_max_connections(self):
         held = [socket.create_connection(("127.0.0.1", self.wok.port), timeout=10) for _ in range(3)]
         for s in held:  # answered, so accepted (and kept alive) before the fourth comes
@@ -66,6 +87,58 @@ class RouterLimitsTest(WokTestCase):
         wait_for(served, 10, what="a connection once one was closed")
         for s in held:
             s.close()
+
+
+class DescriptorExhaustionTest(unittest.TestCase):
+    """`wok serve` with a limit of 64 open files, and 200 clients: the ones it
+    has no descriptor for are closed, the process lives, the connections it
+    holds are served, and new ones are once descriptors are free again."""
+
+    def test_out_of_descriptors_sheds_connections_and_keeps_serving(self):
+        root = tempfile.mkdtemp(prefix="wok-fd-")
+        self.addCleanup(shutil.rmtree, root, True)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("hello")
+        limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        proc = subprocess.Popen([WOK, "serve", "--root", root, "--listen", "127.0.0.1:0", "--threads", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
+        self.addCleanup(proc.wait, 10)
+        self.addCleanup(proc.terminate)
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", proc.stdout.readline()).group(1))
+        get = b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+        first = socket.create_connection(("127.0.0.1", port), timeout=10)
+        first.sendall(get)
+        self.assertIn(b"hello", first.recv(4096))
+        clients, shed = [], 0
+        for _ in range(200):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            c.sendall(get)
+            try:
+                reply = c.recv(4096)
+            except ConnectionResetError:
+                reply = b""
+            if reply:
+                self.assertIn(b"hello", reply)
+                clients.append(c)
+            else:
+                shed += 1
+                c.close()
+        self.assertGreater(shed, 0, "64 descriptors held 200 connections?")
+        self.assertIsNone(proc.poll(), "wok serve died")
+        first.sendall(get)  # a connection it holds is still served
+        self.assertIn(b"hello", first.recv(4096))
+        for c in clients:
+            c.close()
+
+        def served():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                    c.sendall(get)
+                    return b"hello" in c.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                return False
+        wait_for(served, 10, what="a new connection served once descriptors are free")
+        first.close()
 
 
 class BadFlagsTest(unittest.TestCase):
