@@ -81,6 +81,13 @@ class StaticObservabilityTest(WokTestCase):
         out = self.wok.cli("stats", "site", "www", "-n", "team-a", "--minutes", "5").stdout
         self.assertRegex(out, r"requests\s+11\n")
         self.assertRegex(out, r"3xx\s+1\n")
+        # The bytes of the body sent, as the access log counted them.
+        sent = sum(int(m.group(3)) for m in parsed)
+        value, unit = float(sent), 0
+        while value >= 1024 and unit < 4:
+            value, unit = value / 1024, unit + 1
+        human = f"{value:.0f} B" if unit == 0 else f"{value:.1f} {['B', 'KiB', 'MiB', 'GiB', 'TiB'][unit]}"
+        self.assertRegex(out, r"bytes\s+" + re.escape(human) + r"\n")
         self.assertRegex(out, r"latency\s+p50 \S+ ms\s+p90 \S+ ms\s+p99 \S+ ms")
 
         # Same authorization as reading the site.

@@ -42,6 +42,10 @@ TEST(LiveConfigTest, SwappingTablesUnderLoadFailsNoRequest) {
   std::string root = std::filesystem::temp_directory_path() / ("wok-live-" + std::to_string(getpid()));
   std::filesystem::create_directories(root);
   std::ofstream(root + "/index.html") << "ok";
+  // A second revision of one requested site: its route changes at every swap.
+  const std::string root2 = root + "/r2";
+  std::filesystem::create_directories(root2);
+  std::ofstream(root2 + "/index.html") << "ok";
   constexpr int kSites = 100'000;
 
   auto t0 = Clock::now();
@@ -60,13 +64,19 @@ TEST(LiveConfigTest, SwappingTablesUnderLoadFailsNoRequest) {
   std::atomic<int> swaps{0};
   double worst_swap_ms = 0, total_swap_ms = 0;
   std::thread swapper([&] {
-    // Add or remove one site among 100,000 per step: copy, change, publish.
+    // Add or remove one site among 100,000 per step, and move a site that
+    // a client is requesting to its other revision: copy, change, publish.
     for (int i = 0; !done.load(); ++i) {
       auto t = Clock::now();
       auto next = std::make_shared<RouteTable>(*base);
       auto extra = std::make_shared<Route>();
       extra->root = root;
       if (i % 2 == 0) next->add("extra" + std::to_string(i) + ".localhost", extra);
+      auto moved = std::make_shared<Route>();
+      moved->project = "p";
+      moved->site = "s7";
+      moved->root = i % 2 == 0 ? root2 : root;
+      next->add("s7.localhost", moved);
       router.set_table(next);
       double took = ms_since(t);
       worst_swap_ms = std::max(worst_swap_ms, took);

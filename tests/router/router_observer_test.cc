@@ -106,6 +106,36 @@ TEST(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
   fs::remove_all(root);
 }
 
+// An absolute-form target names the site: its authority wins over the Host
+// header (RFC 9112 3.2.2), and is what the observers see.
+TEST(RouterObserverTest, AbsoluteFormTargetsAreRoutedByTheirAuthority) {
+  char tmpl[] = "/tmp/wok-router-absolute-XXXXXX";
+  fs::path root = mkdtemp(tmpl);
+  std::ofstream(root / "index.html") << "hello";
+  auto table = std::make_shared<RouteTable>();
+  table->add("www.test", std::make_shared<const Route>(Route{"team", "www", root.string()}));
+  Router router;
+  router.set_table(table);
+  RecordingObserver observer;
+  router.add_observer(&observer);
+  http::ServerOptions options;
+  options.threads = 1;
+  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
+  std::string error;
+  ASSERT_TRUE(server.start(&error)) << error;
+  std::string answer = exchange(server.port(),
+                                "GET http://www.test/index.html?x=1 HTTP/1.1\r\nHost: other.test\r\n"
+                                "Connection: close\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("hello"), std::string::npos) << answer;
+  std::vector<Seen> seen = observer.wait_for(1);
+  server.stop();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].host, "www.test");
+  EXPECT_EQ(seen[0].path, "/index.html");
+  fs::remove_all(root);
+}
+
 // A proxied request reports the time its upstream took: at least the
 // upstream's own delay, at most the whole request's.
 TEST(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
