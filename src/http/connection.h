@@ -37,6 +37,7 @@ class Connection {
   void finish(ExchangeState& ex);
   void upgrade(ExchangeState& ex, const Response& head);
   void abort(ExchangeState& ex);
+  void report_limit(std::string_view limit, int status, std::string_view detail);
   size_t queued_output() const { return output_.buffered_bytes(); }
 
  private:

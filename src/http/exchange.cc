@@ -122,6 +122,10 @@ void Exchange::abort() {
   if (active()) state_->connection->abort(*state_);
 }
 
+void Exchange::report_limit(std::string_view limit, int status, std::string_view detail) {
+  if (active()) state_->connection->report_limit(limit, status, detail);
+}
+
 // ---- Connection: the response side ----
 
 void Connection::want_body(ExchangeState& ex) {
@@ -245,6 +249,10 @@ void Connection::upgrade(ExchangeState& ex, const Response& head) {
   tunnel_ = true;
   flush();
   schedule();
+}
+
+void Connection::report_limit(std::string_view limit, int status, std::string_view detail) {
+  loop_state().options->on_limit({limit, status, remote_addr_, detail});
 }
 
 void Connection::abort(ExchangeState& ex) {

@@ -78,6 +78,9 @@ class Exchange {
   void abort();
   // Adds an upstream attempt's time to the Completion (before it completes).
   void add_upstream_time(int64_t us);
+  // A limit the handler enforces (a site's body size): reported like the
+  // server's own, to ServerOptions::on_limit with the client's address.
+  void report_limit(std::string_view limit, int status, std::string_view detail);
   size_t queued_output() const;
 
  private:

@@ -95,6 +95,7 @@ void FastCgiSession::on_collected_piece(std::string_view piece, bool last) {
   if (phase_ != Phase::kCollecting) return;
   collected_.append(piece);
   if (max_body_bytes_ > 0 && collected_.size() > max_body_bytes_) {
+    ex_.report_limit("site_max_body", 413, site_body_limit_detail(max_body_bytes_));
     auto hold = std::move(keep_alive_);
     fail(413, "request body too large for this site");
     return;

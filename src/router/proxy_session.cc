@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "router/proxy_stats.h"
+#include "router/route_table.h"
 #include "router/upstream_socket.h"
 
 namespace wok::router {
@@ -167,6 +168,7 @@ void ProxySession::on_body_piece(std::string_view piece, bool last) {
   if (phase_ == Phase::kDone) return;
   body_bytes_ += piece.size();
   if (max_body_bytes_ > 0 && body_bytes_ > max_body_bytes_) {
+    ex_.report_limit("site_max_body", 413, site_body_limit_detail(max_body_bytes_));
     release(false);
     reply_error(413, "request body too large for this site");
     return;

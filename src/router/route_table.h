@@ -42,6 +42,11 @@ struct Route {
   uint64_t max_body_bytes = 0;  // request body limit for this site (413); 0: the server's
 };
 
+// What the limit log says of a request refused for its site's body limit.
+inline std::string site_body_limit_detail(uint64_t max_body_bytes) {
+  return "request body over the site's limit of " + std::to_string(max_body_bytes) + " bytes";
+}
+
 class RouteTable {
  public:
   // hosts: exact names ("www.a.localhost") or wildcards ("*.a.localhost",

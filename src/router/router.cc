@@ -81,6 +81,7 @@ void Router::serve(http::Exchange exchange) const {
   const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {
+    exchange.report_limit("site_max_body", 413, site_body_limit_detail(route->max_body_bytes));
     http::Response response;
     response.status = 413;
     response.body = "request body too large for this site\n";

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,14 +102,25 @@ class ProxyTest : public ::testing::Test {
     http::ServerOptions options;
     options.threads = threads;
     options.max_body_bytes = 64 << 20;
+    options.on_limit = [this](const http::LimitEvent& e) {
+      std::lock_guard lock(limits_mutex_);
+      limits_.push_back(std::string(e.limit) + " " + std::to_string(e.status) + " " + std::string(e.detail));
+    };
     front_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
     std::string error;
     ASSERT_TRUE(front_->start(&error)) << error;
   }
   uint16_t port() const { return front_->port(); }
 
+  std::vector<std::string> limits() {
+    std::lock_guard lock(limits_mutex_);
+    return limits_;
+  }
+
   Router router_;
   std::unique_ptr<http::Server> front_;
+  std::mutex limits_mutex_;
+  std::vector<std::string> limits_;  // what the front's on_limit heard
 };
 
 const char kGet[] = "GET /hello?x=1 HTTP/1.1\r\nHost: app.localhost\r\n\r\n";
@@ -483,6 +495,14 @@ TEST_F(ProxyTest, PerSiteBodyLimitIs413) {
   std::string r = request_once(
       port(), "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 11\r\n\r\nhello world");
   EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
+  // A chunked body has no declared length: refused once it passes the limit.
+  r = request_once(port(),
+                   "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
+  // Each with a log line, as the server's own limits have.
+  const std::string line = "site_max_body 413 request body over the site's limit of 10 bytes";
+  EXPECT_EQ(limits(), (std::vector<std::string>{line, line}));
 }
 
 TEST_F(ProxyTest, WebSocketTunnelEchoes) {
