@@ -128,9 +128,13 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
   const json& comps = app["components"];
   if (comps.empty()) out.push_back({"spec.app.components", "must list at least one component"});
   std::set<std::string> names;
+  bool routed_seen = false;  // the first component with a port is the routed one
   for (size_t i = 0; i < comps.size(); ++i) {
     const json& c = comps[i];
     std::string path = "spec.app.components[" + std::to_string(i) + "]";
+    const bool has_port = c.contains("port") && !c["port"].is_null();
+    const bool routed = has_port && !routed_seen;
+    routed_seen = routed_seen || has_port;
     std::string name = c["name"];
     if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
     else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
@@ -150,8 +154,8 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
       std::string b = c["balance"];
       if (b != "round-robin" && b != "least-connections") {
         out.push_back({path + ".balance", quote(b) + " is not one of round-robin, least-connections"});
-      } else if (!c.contains("port") || c["port"].is_null()) {
-        out.push_back({path + ".balance", "only a routed component (one with a port) is balanced"});
+      } else if (!routed) {
+        out.push_back({path + ".balance", "only the routed component (the first with a port) is balanced"});
       }
     }
     if (c.contains("secrets")) out.push_back({path + ".secrets", "is not available yet on this platform"});

@@ -154,10 +154,12 @@ TEST(ValidateApp, ComponentsAreChecked) {
   c.push_back({{"name", "web"}, {"command", {"x"}}});  // duplicate name
   c.push_back({{"name", "idle"}});                     // neither image nor command
   c.push_back({{"name", "bg"}, {"command", {"x"}}, {"balance", "least-connections"}});  // no port
+  c.push_back({{"name", "admin"}, {"command", {"x"}}, {"port", 9000}, {"balance", "round-robin"}});  // not routed
   std::string e = errors_of(s);
   EXPECT_NE(e.find("spec.app.components[1].balance: \"fastest\" is not one of round-robin, least-connections"),
             std::string::npos) << e;
-  EXPECT_NE(e.find("spec.app.components[4].balance: only a routed component"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[4].balance: only the routed component"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[5].balance: only the routed component"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[0]: needs exactly one of image and command"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].name"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].port: 70000 is not a port"), std::string::npos) << e;
