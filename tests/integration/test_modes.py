@@ -1,10 +1,10 @@
 """The php and app modes on the embedded platform: real `wok up`, real runc,
 real php-fpm. Needs root (runc, cgroups); CI runs it as root."""
+import http.client
 import json
 import os
 import shutil
 import threading
-import time
 import unittest
 
 from wokharness import WokTestCase, project_yaml, wait_for
@@ -30,10 +30,11 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == '/healthz' and VERSION == 'sick':
             self.send_response(500); self.end_headers(); return
-        if self.path == '/slow':
-            time.sleep(3)
         body = ('app ' + VERSION + ' ' + os.environ.get('GREETING', '') + ' instance=' + INSTANCE).encode()
-        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.send_response(200); self.send_header('Content-Length', str(len(body)))
+        self.send_header('X-Instance', INSTANCE); self.end_headers()
+        if self.path == '/slow':  # the head now, the body in 3 s: a request that stays in flight
+            time.sleep(3)
         self.wfile.write(body)
     def log_message(self, *a): pass
 server = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H)
@@ -251,16 +252,25 @@ class ModesTest(WokTestCase):
         # request goes to the other.
         self.wok.apply(app_site("api", "team-a", repo.url, balance="least-connections"))
         self.wok.wait_revision("api", "team-a", 2)
-        slow = []
-        t = threading.Thread(target=lambda: slow.append(self.body(host, "/slow")[1]))
+        slow, in_flight = [], threading.Event()
+
+        def slow_request():
+            conn = http.client.HTTPConnection("127.0.0.1", self.wok.port, timeout=30)
+            conn.request("GET", "/slow", headers={"Host": host})
+            r = conn.getresponse()  # the head: the request is at its replica
+            slow.append(r.getheader("X-Instance"))
+            in_flight.set()
+            r.read()
+            conn.close()
+        t = threading.Thread(target=slow_request)
         t.start()
         try:
-            time.sleep(0.5)  # the slow request reaches its replica
+            self.assertTrue(in_flight.wait(30), "the slow request got no head")
             seen = [instance(self.body(host)[1]) for _ in range(4)]
         finally:
             t.join()
         self.assertEqual(len(set(seen)), 1, seen)
-        self.assertNotEqual(instance(slow[0]), seen[0])
+        self.assertNotEqual(slow[0], seen[0])
 
 
 if __name__ == "__main__":
