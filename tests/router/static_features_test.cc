@@ -190,6 +190,24 @@ TEST_F(StaticFeaturesTest, RepeatedRequestsReuseTheCachedFile) {
     EXPECT_EQ(r.response.status, 200);
     EXPECT_EQ(r.content, "<h1>new</h1>");
   }
+  // A routed root is immutable (a new revision is a new root), so the cache
+  // never looks at the disk again: a file replaced under it (which wok
+  // never does) still answers from the cache, small ones from memory,
+  // large ones from the cached descriptor. Without the cache, v2 would show.
+  const fs::path root = *base_ / "site";
+  write_file(root / "cached.txt", "v1");
+  write_file(root / "cached.bin", "v1" + std::string(64 * 1024, '1'));
+  EXPECT_EQ(get("/cached.txt").content, "v1");
+  EXPECT_EQ(get("/cached.bin").content.substr(0, 2), "v1");
+  for (const auto& [name, content] : {std::pair<std::string, std::string>{"cached.txt", "v2"},
+                                       {"cached.bin", "v2" + std::string(64 * 1024, '2')}}) {
+    write_file(root / "replacement", content);
+    fs::rename(root / "replacement", root / name);
+  }
+  EXPECT_EQ(get("/cached.txt").content, "v1");
+  EXPECT_EQ(get("/cached.bin").content.substr(0, 2), "v1");
+  fs::remove(root / "cached.txt");
+  fs::remove(root / "cached.bin");
 }
 
 TEST_F(StaticFeaturesTest, SmallFilesFromMemoryLargeOnesWithSendfile) {
