@@ -128,13 +128,10 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
   const json& comps = app["components"];
   if (comps.empty()) out.push_back({"spec.app.components", "must list at least one component"});
   std::set<std::string> names;
-  bool routed_seen = false;  // the first component with a port is the routed one
+  const int routed = routed_component(comps);
   for (size_t i = 0; i < comps.size(); ++i) {
     const json& c = comps[i];
     std::string path = "spec.app.components[" + std::to_string(i) + "]";
-    const bool has_port = c.contains("port") && !c["port"].is_null();
-    const bool routed = has_port && !routed_seen;
-    routed_seen = routed_seen || has_port;
     std::string name = c["name"];
     if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
     else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
@@ -154,8 +151,8 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
       std::string b = c["balance"];
       if (b != "round-robin" && b != "least-connections") {
         out.push_back({path + ".balance", quote(b) + " is not one of round-robin, least-connections"});
-      } else if (!routed) {
-        out.push_back({path + ".balance", "only the routed component (the first with a port) is balanced"});
+      } else if (static_cast<int>(i) != routed) {
+        out.push_back({path + ".balance", "only the routed component (\"web\", else the first with a port) is balanced"});
       }
     }
     if (c.contains("secrets")) out.push_back({path + ".secrets", "is not available yet on this platform"});
@@ -240,6 +237,19 @@ std::string join_errors(const std::vector<FieldError>& errors) {
     s += e.field + ": " + e.message;
   }
   return s;
+}
+
+int routed_component(const json& components) {
+  if (!components.is_array()) return -1;
+  auto listens = [](const json& c) { return c.is_object() && c.contains("port") && !c["port"].is_null(); };
+  for (size_t i = 0; i < components.size(); ++i) {
+    const json& c = components[i];
+    if (listens(c) && c.contains("name") && c["name"] == "web") return static_cast<int>(i);
+  }
+  for (size_t i = 0; i < components.size(); ++i) {
+    if (listens(components[i])) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 bool is_dns_label(std::string_view n) {

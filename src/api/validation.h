@@ -26,6 +26,11 @@ std::vector<FieldError> validate_site(const nlohmann::json& object);
 // Fills in defaults (source.git.ref "main", interval "3m", build.timeout "10m").
 void default_site(nlohmann::json& object);
 
+// The app component a site's hosts reach, on every platform: the one named
+// "web" if it has a port, else the first with a port. Its index in
+// `components` (spec.app.components); -1 when none listens.
+int routed_component(const nlohmann::json& components);
+
 bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
 bool is_host_name(std::string_view host);     // lowercase DNS name
 bool is_host_pattern(std::string_view host);  // a host name or "*." + host name

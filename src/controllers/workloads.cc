@@ -120,13 +120,14 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     plan.error = "mode \"" + mode + "\" runs no instances";
     return plan;
   }
-  bool routed_chosen = false;
-  for (const auto& c : spec["app"]["components"]) {
+  const json& components = spec["app"]["components"];
+  const int routed_index = api::routed_component(components);
+  for (size_t index = 0; index < components.size(); ++index) {
+    const json& c = components[index];
     std::string name = c["name"];
     uint16_t port = static_cast<uint16_t>(c.value("port", 0));
-    bool routed = port != 0 && !routed_chosen;
+    bool routed = static_cast<int>(index) == routed_index;
     if (routed) {
-      routed_chosen = true;
       plan.port = port;
       plan.least_connections = c.value("balance", "") == "least-connections";
     }

@@ -3,6 +3,8 @@
 // ConfigMap of env per component.
 #include "render/parts.h"
 
+#include "api/validation.h"
+
 namespace wok::render::detail {
 namespace {
 
@@ -23,15 +25,11 @@ std::vector<json> components_of(const json& app) {
   return out;
 }
 
-// The component the hosts reach: "web" if it listens, else the first that does.
-std::string routed_component(const std::vector<json>& components) {
-  for (const json& c : components) {
-    if (string_at(c, "name") == "web" && c.contains("port")) return "web";
-  }
-  for (const json& c : components) {
-    if (c.contains("port")) return string_at(c, "name");
-  }
-  return {};
+// The component the hosts reach (api::routed_component): its name, or "".
+std::string routed_component(const json& app) {
+  if (!app.contains("components")) return {};
+  int i = api::routed_component(app["components"]);
+  return i < 0 ? std::string() : string_at(app["components"][static_cast<size_t>(i)], "name");
 }
 
 bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() && !c["env"].empty(); }
@@ -146,7 +144,7 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
     out.push_back(cm);
   }
   out.insert(out.end(), claims.begin(), claims.end());
-  std::string routed = routed_component(components);
+  std::string routed = routed_component(app);
   std::string scaled;
   if (app.contains("autoscale") && app["autoscale"].is_object()) {
     scaled = string_at(app["autoscale"], "component", routed);

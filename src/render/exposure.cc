@@ -46,19 +46,15 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
 }
 
 // The OpenShift router's name for the routed component's spec balance
-// (app sites: the first component with a port); "" when none is set.
+// (app sites, api::routed_component); "" when none is set.
 std::string openshift_balance(const json& site) {
   const json& spec = spec_of(site);
-  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
-      !spec["app"]["components"].is_array()) {
-    return "";
-  }
-  for (const json& c : spec["app"]["components"]) {
-    if (!c.is_object() || !c.contains("port") || c["port"].is_null()) continue;
-    std::string balance = string_at(c, "balance");
-    return balance == "least-connections" ? "leastconn" : balance == "round-robin" ? "roundrobin" : "";
-  }
-  return "";
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components")) return "";
+  const json& components = spec["app"]["components"];
+  int i = api::routed_component(components);
+  if (i < 0) return "";
+  std::string balance = string_at(components[static_cast<size_t>(i)], "balance");
+  return balance == "least-connections" ? "leastconn" : balance == "round-robin" ? "roundrobin" : "";
 }
 
 // A Route holds one host. "*.example.org" is written the OpenShift way: a

@@ -170,4 +170,13 @@ TEST(ValidateApp, ComponentsAreChecked) {
 }
 
 }  // namespace
+// One rule for every platform: "web" if it listens, else the first that does.
+TEST(RoutedComponent, WebIfItListensElseTheFirstWithAPort) {
+  EXPECT_EQ(routed_component(json::parse(R"([{"name":"admin","port":9000},{"name":"web","port":8080}])")), 1);
+  EXPECT_EQ(routed_component(json::parse(R"([{"name":"worker"},{"name":"web"},{"name":"api","port":80}])")), 2);
+  EXPECT_EQ(routed_component(json::parse(R"([{"name":"worker"}])")), -1);
+  EXPECT_EQ(routed_component(json::parse(R"([{"name":"web","port":null},"junk"])")), -1);
+  EXPECT_EQ(routed_component(json::object()), -1);
+}
+
 }  // namespace wok::api

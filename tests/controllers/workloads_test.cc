@@ -53,6 +53,13 @@ TEST(PlanWorkloads, AppComponentsReplicasAndTheRoutedOne) {
   plan = plan_workloads("p", "s", "uid1", spec, 3, "/data/rev/3", "/data/storage");
   EXPECT_EQ(plan.max_body_bytes, 2u << 20);
   EXPECT_TRUE(plan.least_connections);
+  // "web" is routed wherever it is listed (as on Kubernetes), not the
+  // first component with a port.
+  std::swap(spec["app"]["components"][1], spec["app"]["components"][2]);
+  plan = plan_workloads("p", "s", "uid1", spec, 3, "/data/rev/3", "/data/storage");
+  EXPECT_EQ(plan.port, 8080);
+  EXPECT_EQ(plan.routed, (std::vector<std::string>{"p.s.web.r3.0", "p.s.web.r3.1"}));
+  EXPECT_TRUE(plan.least_connections);
 }
 
 TEST(PlanWorkloads, PhpMountsTheRevisionReadOnlyAndStorageReadWrite) {

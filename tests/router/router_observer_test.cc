@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -26,7 +25,7 @@ struct Seen {
   std::string project, site, host, method, path;
   int status;
   uint64_t bytes;
-  int64_t upstream_us;
+  int64_t upstream_us, duration_us;
 };
 
 class RecordingObserver : public RequestObserver {
@@ -34,18 +33,15 @@ class RecordingObserver : public RequestObserver {
   void on_request(const RequestRecord& r) override {
     std::lock_guard lock(mutex_);
     seen_.push_back({std::string(r.project), std::string(r.site), std::string(r.host), std::string(r.method),
-                     std::string(r.path), r.status, r.bytes, r.upstream.count()});
-    changed_.notify_all();
+                     std::string(r.path), r.status, r.bytes, r.upstream.count(), r.duration.count()});
   }
-  std::vector<Seen> wait_for(size_t n) {
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return seen_.size() >= n; });
+  std::vector<Seen> all() {
+    std::lock_guard lock(mutex_);
     return seen_;
   }
 
  private:
   std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<Seen> seen_;
 };
 
@@ -67,30 +63,52 @@ std::string exchange(uint16_t port, const std::string& request) {
   return all;
 }
 
-TEST(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
-  char tmpl[] = "/tmp/wok-router-observer-XXXXXX";
-  fs::path root = mkdtemp(tmpl);
-  std::ofstream(root / "index.html") << "hello";
-  auto table = std::make_shared<RouteTable>();
-  table->add("www.test", std::make_shared<const Route>(Route{"team", "www", root.string()}));
-  Router router;
-  router.set_table(table);
-  RecordingObserver observer;
-  router.add_observer(&observer);
-  http::ServerOptions options;
-  options.threads = 1;
-  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
-  std::string error;
-  ASSERT_TRUE(server.start(&error)) << error;
+// A router reporting to a recording observer, behind a real server.
+class RouterObserverTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (!root_.empty()) fs::remove_all(root_);
+  }
+  // A static site "www.test" (project team) whose index.html says hello.
+  std::shared_ptr<RouteTable> static_site() {
+    char tmpl[] = "/tmp/wok-router-observer-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    std::ofstream(root_ / "index.html") << "hello";
+    auto table = std::make_shared<RouteTable>();
+    table->add("www.test", std::make_shared<const Route>(Route{"team", "www", root_.string()}));
+    return table;
+  }
+  void serve(std::shared_ptr<RouteTable> table) {
+    router_.set_table(std::move(table));
+    router_.add_observer(&observer_);
+    http::ServerOptions options;
+    options.threads = 1;
+    server_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    std::string error;
+    ASSERT_TRUE(server_->start(&error)) << error;
+  }
+  // Every completion has been reported once the server has stopped.
+  std::vector<Seen> stop_and_collect() {
+    server_->stop();
+    return observer_.all();
+  }
 
-  std::string answer = exchange(server.port(),
+  RecordingObserver observer_;  // outlives the router, which outlives the server
+  Router router_;
+  std::unique_ptr<http::Server> server_;
+  fs::path root_;
+};
+
+TEST_F(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
+  serve(static_site());
+  std::string answer = exchange(server_->port(),
                                 "GET /index.html?q=1 HTTP/1.1\r\nHost: www.test\r\n\r\n"
                                 "HEAD / HTTP/1.1\r\nHost: www.test\r\n\r\n"
                                 "GET /missing HTTP/1.1\r\nHost: www.test\r\n\r\n"
                                 "GET / HTTP/1.1\r\nHost: unknown.test\r\nConnection: close\r\n\r\n");
   ASSERT_NE(answer.find("hello"), std::string::npos) << answer;
-  std::vector<Seen> seen = observer.wait_for(3);
-  server.stop();
+  std::vector<Seen> seen = stop_and_collect();
   ASSERT_EQ(seen.size(), 3u);  // the unknown host belongs to no site
   EXPECT_EQ(seen[0].project, "team");
   EXPECT_EQ(seen[0].site, "www");
@@ -103,42 +121,26 @@ TEST(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
   EXPECT_EQ(seen[1].method, "HEAD");
   EXPECT_EQ(seen[1].bytes, 0u);
   EXPECT_EQ(seen[2].status, 404);
-  fs::remove_all(root);
 }
 
 // An absolute-form target names the site: its authority wins over the Host
 // header (RFC 9112 3.2.2), and is what the observers see.
-TEST(RouterObserverTest, AbsoluteFormTargetsAreRoutedByTheirAuthority) {
-  char tmpl[] = "/tmp/wok-router-absolute-XXXXXX";
-  fs::path root = mkdtemp(tmpl);
-  std::ofstream(root / "index.html") << "hello";
-  auto table = std::make_shared<RouteTable>();
-  table->add("www.test", std::make_shared<const Route>(Route{"team", "www", root.string()}));
-  Router router;
-  router.set_table(table);
-  RecordingObserver observer;
-  router.add_observer(&observer);
-  http::ServerOptions options;
-  options.threads = 1;
-  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
-  std::string error;
-  ASSERT_TRUE(server.start(&error)) << error;
-  std::string answer = exchange(server.port(),
+TEST_F(RouterObserverTest, AbsoluteFormTargetsAreRoutedByTheirAuthority) {
+  serve(static_site());
+  std::string answer = exchange(server_->port(),
                                 "GET http://www.test/index.html?x=1 HTTP/1.1\r\nHost: other.test\r\n"
                                 "Connection: close\r\n\r\n");
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
   EXPECT_NE(answer.find("hello"), std::string::npos) << answer;
-  std::vector<Seen> seen = observer.wait_for(1);
-  server.stop();
+  std::vector<Seen> seen = stop_and_collect();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].host, "www.test");
   EXPECT_EQ(seen[0].path, "/index.html");
-  fs::remove_all(root);
 }
 
 // A proxied request reports the time its upstream took: at least the
 // upstream's own delay, at most the whole request's.
-TEST(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
+TEST_F(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
   http::ServerOptions upstream_options;
   upstream_options.threads = 1;
   http::Server upstream(upstream_options, [](const http::Request&, http::Response& r) {
@@ -154,33 +156,17 @@ TEST(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
   route->upstream = std::make_shared<UpstreamPool>(
       std::vector<UpstreamAddress>{*UpstreamAddress::parse("127.0.0.1:" + std::to_string(upstream.port()))});
   table->add("api.test", route);
-  Router router;
-  router.set_table(table);
-  struct Timed : RequestObserver {
-    std::mutex mutex;
-    std::vector<std::pair<int64_t, int64_t>> seen;  // upstream, duration (us)
-    void on_request(const RequestRecord& r) override {
-      std::lock_guard lock(mutex);
-      seen.emplace_back(r.upstream.count(), r.duration.count());
-    }
-  } timed;
-  router.add_observer(&timed);
-  http::ServerOptions options;
-  options.threads = 1;
-  http::Server server(options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
-  ASSERT_TRUE(server.start(&error)) << error;
-
-  std::string answer = exchange(server.port(),
+  serve(table);
+  std::string answer = exchange(server_->port(),
                                 "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n"
                                 "GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
-  server.stop();  // every completion has been reported once stop() returns
+  std::vector<Seen> seen = stop_and_collect();
   upstream.stop();
   EXPECT_NE(answer.find("slow"), std::string::npos) << answer;
-  std::lock_guard lock(timed.mutex);
-  ASSERT_EQ(timed.seen.size(), 2u);
-  for (auto [upstream_us, duration_us] : timed.seen) {
-    EXPECT_GE(upstream_us, 60000);
-    EXPECT_LE(upstream_us, duration_us);
+  ASSERT_EQ(seen.size(), 2u);
+  for (const Seen& s : seen) {
+    EXPECT_GE(s.upstream_us, 60000);
+    EXPECT_LE(s.upstream_us, s.duration_us);
   }
 }
 
