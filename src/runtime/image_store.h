@@ -1,8 +1,13 @@
 #pragma once
 // Root file systems from OCI images: "oci:DIR:TAG" layouts are unpacked with
-// umoci into a cache keyed by manifest digest (shared read-only by every
-// instance of that image); other references are first copied into a local
-// layout with skopeo (needs the registry to be reachable).
+// umoci into a cache per project keyed by manifest digest (shared read-only by
+// the instances of that project); other references are first copied into a
+// layout of the project with skopeo (needs the registry to be reachable).
+//
+// Everything a layout holds is tenant content: index.json is parsed strictly
+// and its digest validated before it names anything on disk, and the unpacked
+// root is only ever changed from directory descriptors, never through a path
+// that could hold one of the image's symlinks.
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -16,14 +21,17 @@ class ImageStore {
   explicit ImageStore(std::filesystem::path cache_dir, std::string umoci = "umoci",
                       std::string skopeo = "skopeo");
 
-  // Fills `out` (path, entrypoint, env, cwd) for `ref`; false with `error` set
-  // when the image cannot be found, pulled or unpacked.
-  bool resolve(const std::string& ref, RootFs* out, std::string* error);
+  // Fills `out` (path, entrypoint, env, cwd) for `ref` as seen by `project`;
+  // false with `error` set when the image cannot be found, pulled or
+  // unpacked. A project only ever gets a root unpacked from content it
+  // supplied or pulled itself: naming another project's digest gives nothing.
+  bool resolve(const std::string& project, const std::string& ref, RootFs* out, std::string* error);
 
  private:
-  bool unpack_layout(const std::string& dir, const std::string& tag, RootFs* out,
-                     std::string* error);
-  bool pull(const std::string& ref, std::string* layout_dir, std::string* error);
+  bool unpack_layout(const std::filesystem::path& store, const std::string& dir,
+                     const std::string& tag, RootFs* out, std::string* error);
+  bool pull(const std::filesystem::path& store, const std::string& ref, std::string* layout_dir,
+            std::string* error);
 
   std::filesystem::path cache_dir_;
   std::string umoci_, skopeo_;
@@ -33,8 +41,20 @@ class ImageStore {
 // "oci:/srv/images/api:1.4" -> {"/srv/images/api", "1.4"}; no tag -> "latest".
 bool parse_oci_layout_ref(const std::string& ref, std::string* dir, std::string* tag);
 
-// The manifest digest ("sha256:...") that `tag` names in the layout's index.json.
+// The manifest digest ("sha256:...") that `tag` names in the layout's
+// index.json. Refuses an index.json that is not a regular file of at most
+// kMaxIndexBytes, not a JSON object with schemaVersion 2 and a "manifests"
+// array of objects, that repeats a key of an object (also in another case:
+// Go's decoder in umoci matches keys case-insensitively), that names the tag
+// more than once, or whose digests are not valid_oci_digest.
 bool layout_manifest_digest(const std::string& dir, const std::string& tag, std::string* digest,
                             std::string* error);
+inline constexpr size_t kMaxIndexBytes = 4 << 20;
+
+// "sha256:" + 64 or "sha512:" + 128 lowercase hex digits, nothing else.
+bool valid_oci_digest(const std::string& digest);
+
+// A DNS label (lowercase letters, digits, '-', at most 63): safe as a path component.
+bool valid_project_name(const std::string& project);
 
 }  // namespace wok::runtime

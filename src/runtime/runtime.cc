@@ -129,7 +129,7 @@ bool Runtime::start(const InstanceSpec& spec, std::string* error) {
   if (spec.image.empty()) {
     root.path = paths.base_rootfs();
     root.base_image = true;
-  } else if (!impl_->images.resolve(spec.image, &root, error)) {
+  } else if (!impl_->images.resolve(spec.project, spec.image, &root, error)) {
     return false;
   }
   uint32_t uid = spec.uid ? spec.uid : sandbox_uid(spec.project);

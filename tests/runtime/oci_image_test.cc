@@ -61,17 +61,39 @@ TEST_F(SandboxTest, RunsAnOciImageBuiltWithUmoci) {
   EXPECT_NE(resp.find("200 OK"), std::string::npos) << resp;
   EXPECT_NE(resp.find("hello from an OCI image"), std::string::npos) << resp;
 
-  // A second replica reuses the unpacked image (cached by digest).
+  // A second replica reuses the unpacked image (cached per project by digest).
   auto replica = spec;
   replica.id = "team-a.api.web.1";
   start(replica);
   ASSERT_TRUE(wait_phase(replica.id, Phase::Ready));
   size_t unpacked = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir_ / "data" / "images"))
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "data" / "images" / "team-a"))
     unpacked += e.path().filename().string().rfind("sha256_", 0) == 0;
   EXPECT_EQ(unpacked, 1u);
   EXPECT_TRUE(runtime_->stop(spec.id));
   EXPECT_TRUE(runtime_->stop(replica.id));
+}
+
+// runc gives the /tmp tmpfs the mode of the directory it mounts it on: the
+// image's /tmp mount point must be 01777 or the sandbox user cannot write
+// /tmp (php-fpm lost its lock file from its first restart on).
+TEST_F(SandboxTest, AnImageInstanceWritesTmpOnEveryRun) {
+  if (!have("umoci") || !std::filesystem::exists("/bin/busybox"))
+    GTEST_SKIP() << "needs umoci and busybox-static (make deps)";
+  InstanceSpec spec;
+  spec.id = "team-a.tmp.web.0";
+  spec.project = "team-a";
+  spec.image = build_image(make_dir("image"));
+  spec.command = {"/bin/sh", "-c", "echo $$ > /tmp/run && echo wrote; exit 3"};
+  spec.grace = std::chrono::seconds(1);
+  start(spec);
+  ASSERT_TRUE(runtime_->wait_until(
+      spec.id, [](const InstanceStatus& s) { return s.restarts >= 2; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(runtime_->stop(spec.id));
+  std::string out = read_file(runtime_->log_path(spec.id, LogStream::Stdout));
+  size_t runs = 0;
+  for (size_t at = 0; (at = out.find("wrote", at)) != std::string::npos; ++at) ++runs;
+  EXPECT_GE(runs, 2u) << out << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
 }
 
 }  // namespace
