@@ -68,7 +68,18 @@ std::string open_or_init_mirror(const std::string& dir, RepositoryPtr& repo) {
 // Branches go to refs/remotes/origin/* rather than refs/heads/* so that a
 // branch and a tag of the same name never collide, and pruning keeps the
 // mirror equal to the remote (a deleted branch must not stay deployable).
-std::string fetch_into(git_repository* repo, const std::string& url) {
+// libgit2 calls these as data arrives; a non-zero return aborts the fetch.
+int on_transfer_progress(const git_indexer_progress* stats, void* payload) {
+  auto* budget = static_cast<TransferBudget*>(payload);
+  return budget->check(stats->received_bytes, TransferBudget::Clock::now()).empty() ? 0 : -1;
+}
+
+int on_sideband_progress(const char*, int, void* payload) {
+  auto* budget = static_cast<TransferBudget*>(payload);
+  return budget->check(0, TransferBudget::Clock::now()).empty() ? 0 : -1;
+}
+
+std::string fetch_into(git_repository* repo, const std::string& url, const FetchLimits& limits) {
   // An anonymous remote (no name, nothing written to the mirror's config)
   // that skips url.<base>.insteadOf: the server's own git config must not
   // rewrite a site's URL, and libgit2 1.5 leaks pcre2 match data on every
@@ -86,7 +97,16 @@ std::string fetch_into(git_repository* repo, const std::string& url) {
   opts.prune = GIT_FETCH_PRUNE;
   // Tags come from the explicit refspec above, not from auto-following.
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-  if (git_remote_fetch(remote.get(), &refspecs, &opts, "wok fetch") < 0) return last_git_error();
+  // The destination was checked before connecting; a redirect would go
+  // wherever the server says, the metadata address included.
+  if (!limits.allow_private_networks) opts.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+  TransferBudget budget(limits, TransferBudget::Clock::now());
+  opts.callbacks.transfer_progress = on_transfer_progress;
+  opts.callbacks.sideband_progress = on_sideband_progress;
+  opts.callbacks.payload = &budget;
+  if (git_remote_fetch(remote.get(), &refspecs, &opts, "wok fetch") < 0) {
+    return budget.exceeded().empty() ? last_git_error() : budget.exceeded();
+  }
   return "";
 }
 
@@ -347,16 +367,20 @@ std::string commit_directory_steps(const std::string& source_dir, const std::str
 
 }  // namespace
 
-FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir) {
+FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir,
+                  const FetchLimits& limits) {
   ensure_libgit2();
   if (url.empty()) return fetch_failure("no repository URL given");
   if (ref.empty()) return fetch_failure(redact("no ref given for " + url, url));
   if (is_missing_local_path(url))
     return fetch_failure("cannot fetch " + url + ": no such directory");
+  if (std::string refused = check_destination(url, limits); !refused.empty()) {
+    return fetch_failure(redact("cannot fetch " + url + ": " + refused, url));
+  }
   RepositoryPtr repo;
   std::string err = open_or_init_mirror(mirror_dir, repo);
   if (!err.empty()) return fetch_failure(err);
-  err = fetch_into(repo.get(), url);
+  err = fetch_into(repo.get(), url, limits);
   if (!err.empty()) return fetch_failure(redact("cannot fetch " + url + ": " + err, url));
   FetchResult result = resolve_ref(repo.get(), ref, url);
   result.error = redact(result.error, url);

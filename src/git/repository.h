@@ -3,6 +3,8 @@
 // demand, and a checkout of one commit into a plain directory.
 #include <string>
 
+#include "git/fetch_limits.h"
+
 namespace wok::git {
 
 struct FetchResult {
@@ -14,7 +16,11 @@ struct FetchResult {
 // Fetches `url` (file://, https://, or a local path) into the bare repository
 // at `mirror_dir` (created if missing) and resolves `ref`: a branch, a tag or
 // a commit id. Thread-safe for different mirror_dir values.
-FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir);
+// `limits` bound the transfer's time and size (any source), and refuse a
+// network URL whose host is on loopback, link-local or private networks,
+// before connecting; redirects are then not followed either.
+FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir,
+                  const FetchLimits& limits = {});
 
 // Writes the tree of `commit` from the bare repository `mirror_dir` into
 // `target_dir` (created; must not exist or be empty). Returns "" or an error.

@@ -1,0 +1,175 @@
+#include "git/fetch_limits.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+#include <string_view>
+
+namespace wok::git {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// libgit2 percent-decodes the host it connects to: "127.0.0.%31" must be
+// judged as "127.0.0.1".
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// "user:pw@host:port" or "user@[v6]:port" -> host.
+std::string host_of_authority(std::string_view authority) {
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    return percent_decoded(authority.substr(1, close == std::string_view::npos ? close : close - 1));
+  }
+  return percent_decoded(authority.substr(0, authority.find(':')));
+}
+
+bool in_v4(uint32_t address, uint32_t network, int prefix) {
+  uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  return (address & mask) == (network & mask);
+}
+
+constexpr uint32_t v4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return a << 24 | b << 16 | c << 8 | d; }
+
+std::string v4_kind(uint32_t a) {
+  // The metadata services of the clouds: AWS, GCP, Azure, OpenStack (and
+  // Alibaba's 100.100.100.200): instance credentials for the asking.
+  if (a == v4(169, 254, 169, 254) || a == v4(100, 100, 100, 200)) return "the cloud metadata address";
+  if (in_v4(a, v4(0, 0, 0, 0), 8)) return "an unspecified address";
+  if (in_v4(a, v4(127, 0, 0, 0), 8)) return "a loopback address";
+  if (in_v4(a, v4(169, 254, 0, 0), 16)) return "a link-local address";
+  if (in_v4(a, v4(10, 0, 0, 0), 8) || in_v4(a, v4(172, 16, 0, 0), 12) || in_v4(a, v4(192, 168, 0, 0), 16)) {
+    return "a private address";
+  }
+  if (in_v4(a, v4(100, 64, 0, 0), 10)) return "a shared (carrier-grade NAT) address";
+  if (in_v4(a, v4(224, 0, 0, 0), 3)) return "a multicast or reserved address";  // 224/4 and 240/4
+  return "";
+}
+
+std::string v6_kind(const in6_addr& address) {
+  const uint8_t* b = address.s6_addr;
+  static constexpr std::array<uint8_t, 16> kUnspecified{};
+  static constexpr std::array<uint8_t, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr std::array<uint8_t, 16> kAwsMetadata{0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+  auto equals = [b](const std::array<uint8_t, 16>& other) { return std::equal(other.begin(), other.end(), b); };
+  auto embedded_v4 = [b] { return v4(b[12], b[13], b[14], b[15]); };
+  if (equals(kUnspecified)) return "an unspecified address";
+  if (equals(kLoopback)) return "a loopback address";
+  if (equals(kAwsMetadata)) return "the cloud metadata address";
+  const bool zero_80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
+  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible) and 64:ff9b::a.b.c.d
+  // (NAT64) reach an IPv4 address: judged as that address.
+  if (zero_80 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0))) return v4_kind(embedded_v4());
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+      std::all_of(b + 4, b + 12, [](uint8_t x) { return x == 0; })) {
+    return v4_kind(embedded_v4());
+  }
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";  // fe80::/10
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "a private address";     // fec0::/10 (site-local)
+  if ((b[0] & 0xfe) == 0xfc) return "a private address";                     // fc00::/7
+  if (b[0] == 0xff) return "a multicast or reserved address";
+  return "";
+}
+
+std::string numeric(const sockaddr* address, socklen_t length) {
+  char text[NI_MAXHOST] = {};
+  if (getnameinfo(address, length, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0) return "?";
+  return text;
+}
+
+}  // namespace
+
+std::string remote_host(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end != std::string::npos) {
+    const std::string scheme = lowercase(std::string_view(url).substr(0, scheme_end));
+    const std::string_view network[] = {"http", "https", "ssh", "git", "git+ssh", "ssh+git"};
+    if (std::find(std::begin(network), std::end(network), scheme) == std::end(network)) return "";
+    std::string_view rest = std::string_view(url).substr(scheme_end + 3);
+    return host_of_authority(rest.substr(0, rest.find_first_of("/?#")));
+  }
+  // scp-like "[user@]host:path": a colon before any slash (libgit2's rule);
+  // "/srv/x" and "./x" are local paths.
+  if (url.empty() || url.front() == '/' || url.front() == '.') return "";
+  std::string_view head = url;
+  size_t at = head.find('@');
+  size_t slash = head.find('/');
+  size_t host_start = at != std::string_view::npos && (slash == std::string_view::npos || at < slash) ? at + 1 : 0;
+  size_t colon = head.find(':', head.substr(host_start).starts_with('[') ? head.find(']', host_start) : host_start);
+  if (colon == std::string_view::npos || (slash != std::string_view::npos && slash < colon)) return "";
+  return host_of_authority(head.substr(host_start, colon - host_start));
+}
+
+std::string forbidden_address_kind(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    return v4_kind(ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr));
+  }
+  if (address->sa_family == AF_INET6) return v6_kind(reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
+  return "an address of an unknown family";
+}
+
+std::string check_destination(const std::string& url, const FetchLimits& limits) {
+  if (limits.allow_private_networks) return "";
+  const std::string host = remote_host(url);
+  if (host.empty()) return "";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return "cannot resolve host " + host + ": " + gai_strerror(rc);
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
+  // Every address counts: libgit2 may connect to any of them.
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    std::string kind = forbidden_address_kind(a->ai_addr);
+    if (kind.empty()) continue;
+    std::string address = numeric(a->ai_addr, a->ai_addrlen);
+    std::string which = address == host ? "address " + host + " is " : "host " + host + " resolves to " + address + ", ";
+    return which + kind + ": sources on loopback, link-local and private networks are refused "
+                          "unless the platform admin allows them";
+  }
+  return "";
+}
+
+std::string TransferBudget::check(uint64_t received_bytes, Clock::time_point now) {
+  if (!exceeded_.empty()) return exceeded_;
+  if (received_bytes > limits_.max_bytes) {
+    exceeded_ = "the repository is over the fetch size limit of " + std::to_string(limits_.max_bytes) +
+                " bytes (" + std::to_string(received_bytes) + " received)";
+  } else if (now - start_ > limits_.timeout) {
+    exceeded_ = "the fetch went over its time limit of " + std::to_string(limits_.timeout.count()) + "s";
+  }
+  return exceeded_;
+}
+
+}  // namespace wok::git
