@@ -171,6 +171,8 @@ const Rule& site_rule() {
                                     {"name", "path", "size"}),
                              "Persistent volumes.")},
            {"maxBodySize", quantity("Largest request body (413 beyond it); at most the router's own limit.")},
+           {"serveDotFiles", boolean("Serve paths through dot-files (.env, .git/, .htaccess) like other files "
+                                     "(default false: not found, except .well-known/).")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
           {"mode", "hosts", "source"}));

@@ -86,6 +86,9 @@ void check_mode_sections(const json& spec, const std::string& mode, std::vector<
   if (spec.contains("maxBodySize") && !spec["maxBodySize"].is_null() && mode == "static") {
     out.push_back({"spec.maxBodySize", "is only for \"php\" and \"app\" sites (static sites take no request bodies)"});
   }
+  if (spec.contains("serveDotFiles") && !spec["serveDotFiles"].is_null() && mode == "app") {
+    out.push_back({"spec.serveDotFiles", "is only for \"static\" and \"php\" sites (an app serves its own paths)"});
+  }
 }
 
 void check_php(const json& spec, std::vector<FieldError>& out) {
@@ -237,6 +240,11 @@ std::string join_errors(const std::vector<FieldError>& errors) {
     s += e.field + ": " + e.message;
   }
   return s;
+}
+
+bool serves_dot_files(const json& spec) {
+  return spec.is_object() && spec.contains("serveDotFiles") && spec["serveDotFiles"].is_boolean() &&
+         spec["serveDotFiles"].get<bool>();
 }
 
 int routed_component(const json& components) {

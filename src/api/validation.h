@@ -31,6 +31,10 @@ void default_site(nlohmann::json& object);
 // `components` (spec.app.components); -1 when none listens.
 int routed_component(const nlohmann::json& components);
 
+// spec.serveDotFiles: whether the site serves paths through dot-files (.env,
+// .git/); false when absent, on every platform.
+bool serves_dot_files(const nlohmann::json& spec);
+
 bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
 bool is_host_name(std::string_view host);     // lowercase DNS name
 bool is_host_pattern(std::string_view host);  // a host name or "*." + host name

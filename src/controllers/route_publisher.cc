@@ -8,14 +8,14 @@
 namespace wok::controllers {
 
 void RoutePublisher::set(const std::string& ns, const std::string& name,
-                         const std::vector<std::string>& hosts, const std::string& root) {
+                         const std::vector<std::string>& hosts, const std::string& root, bool serve_dot_files) {
   std::lock_guard lock(mu_);
   auto it = entries_.find({ns, name});
   if (it != entries_.end() && it->second.hosts == hosts && it->second.root == root &&
-      !it->second.upstream && !it->second.fastcgi) {
+      !it->second.upstream && !it->second.fastcgi && it->second.serve_dot_files == serve_dot_files) {
     return;
   }
-  replace(ns, name, Entry{hosts, root});
+  replace(ns, name, Entry{hosts, root, nullptr, nullptr, 0, serve_dot_files});
 }
 
 void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
@@ -27,9 +27,10 @@ void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
 
 void RoutePublisher::set_php(const std::string& ns, const std::string& name,
                              const std::vector<std::string>& hosts, const std::string& root,
-                             const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes) {
+                             const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes, bool serve_dot_files) {
   std::lock_guard lock(mu_);
-  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi), max_body_bytes});
+  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi), max_body_bytes,
+                          serve_dot_files});
 }
 
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
@@ -52,6 +53,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name, std
   if (next) {
     router::Route r{ns, name, next->root, next->upstream, next->fastcgi};
     r.max_body_bytes = next->max_body_bytes;
+    r.serve_dot_files = next->serve_dot_files;
     auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);

@@ -23,8 +23,9 @@ class RoutePublisher {
  public:
   explicit RoutePublisher(router::Router& router) : router_(router) {}
   // Routes `hosts` of site ns/name to `root`; replaces what the site had.
+  // serve_dot_files: spec.serveDotFiles (otherwise .env, .git/... are not found).
   void set(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
-           const std::string& root);
+           const std::string& root, bool serve_dot_files = false);
   // Routes `hosts` of site ns/name to upstreams (reverse proxy); replaces
   // what the site had. The pool is shared as is by every table published.
   // max_body_bytes: the site's request body limit (413); 0: the server's.
@@ -33,7 +34,8 @@ class RoutePublisher {
   // Routes `hosts` of site ns/name to a php site: static files from `root`,
   // scripts to php-fpm at `fastcgi`; replaces what the site had.
   void set_php(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
-               const std::string& root, const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0);
+               const std::string& root, const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0,
+               bool serve_dot_files = false);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 
@@ -44,6 +46,7 @@ class RoutePublisher {
     std::shared_ptr<const router::UpstreamPool> upstream = nullptr;
     std::shared_ptr<const router::FastCgiTarget> fastcgi = nullptr;
     uint64_t max_body_bytes = 0;
+    bool serve_dot_files = false;
   };
   // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
   void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);

@@ -89,7 +89,7 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) {
-    routes_.set(ns, name, hosts_of(site), root);
+    routes_.set(ns, name, hosts_of(site), root, api::serves_dot_files(json::parse(spec_text, nullptr, false)));
     if (workloads_) {
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {}, drain);

@@ -91,6 +91,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     plan.php = true;
     plan.docroot = php.value("docroot", "");
     plan.front_controller = php.value("frontController", "index.php");
+    plan.serve_dot_files = api::serves_dot_files(spec);
     InstanceSpec s;
     s.id = instance_id(ns, site, "php", revision, 0);
     s.project = ns;
@@ -247,7 +248,8 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     upstreams.push_back({"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
   }
   for (const auto& h : hosts) signature += h + ",";
-  signature += root + ";" + std::to_string(plan.max_body_bytes) + (plan.least_connections ? ";lc" : ";rr");
+  signature += root + ";" + std::to_string(plan.max_body_bytes) + (plan.least_connections ? ";lc" : ";rr") +
+               (plan.serve_dot_files ? ";dot" : "");
   {
     std::lock_guard lock(mu_);
     std::string& last = published_[ns + "/" + site];
@@ -259,7 +261,8 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     router::FastCgiTarget target{(runtime_.run_dir(plan.routed[0]) / runtime::kPhpSocketName).string(),
                                  joined(kSiteMount, plan.docroot), plan.front_controller,
                                  plan.static_mounts};
-    routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes);
+    routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes,
+                    plan.serve_dot_files);
   } else {
     auto policy = plan.least_connections ? router::BalancePolicy::kLeastConnections
                                          : router::BalancePolicy::kRoundRobin;

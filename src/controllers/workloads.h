@@ -45,6 +45,7 @@ struct WorkloadPlan {
   std::string front_controller;     // php
   std::vector<std::pair<std::string, std::string>> static_mounts;  // php: "/uploads/" -> storage dir
   uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
+  bool serve_dot_files = false;     // php: spec.serveDotFiles
   std::string error;                // non-empty: the spec cannot run
 };
 

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 int run_fetch(const FetchOptions& options) {
   // The mirror sits beside the checkout, in the same writable volume.
   std::string mirror = fs::path(options.into).lexically_normal().string() + ".mirror.git";
-  git::FetchResult fetched = git::fetch(options.url, options.ref, mirror);
+  git::FetchResult fetched = git::fetch(options.url, options.ref, mirror, options.limits);
   if (!fetched.ok) {
     std::cerr << "error: " << fetched.error << "\n";
     return 1;
@@ -67,6 +67,7 @@ int run_serve(const ServeOptions& options) {
     route->fastcgi = std::make_shared<const router::FastCgiTarget>(
         router::FastCgiTarget{options.fastcgi.substr(5), route->root, options.front_controller, {}});
   }
+  route->serve_dot_files = options.serve_dot_files;
   table->set_default(std::move(route));
   router.set_table(std::move(table));
   http::ServerOptions server_options;
@@ -100,12 +101,16 @@ int run_pod_command(int argc, char** argv) {
   f->add_option("--url", fetch.url, "repository URL")->required();
   f->add_option("--ref", fetch.ref, "branch, tag or commit")->capture_default_str();
   f->add_option("--into", fetch.into, "directory to check the commit out into")->required();
+  f->add_flag("--allow-private-sources", fetch.limits.allow_private_networks,
+              "fetch from loopback, link-local and private addresses too");
   ServeOptions serve;
   auto* s = app.add_subcommand("serve", "Serve one directory over HTTP (a site's pod)");
   s->add_option("--root", serve.root, "the directory to serve")->required();
   s->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
   s->add_option("--fastcgi", serve.fastcgi, "unix:PATH of php-fpm (php mode)");
   s->add_option("--front-controller", serve.front_controller, "script for paths with no file");
+  s->add_flag("--serve-dot-files", serve.serve_dot_files,
+              "serve .env, .git/ and other dot-files (by default only .well-known/ is)");
   cli::add_router_limit_flags(*s, serve.limits);
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/router_flags.h"
+#include "git/fetch_limits.h"
 
 namespace wok::platform {
 
@@ -14,6 +15,7 @@ struct FetchOptions {
   std::string url;
   std::string ref = "main";
   std::string into;  // created; the checkout of the commit
+  git::FetchLimits limits;  // --allow-private-sources lifts the network refusal
 };
 
 struct ServeOptions {
@@ -21,6 +23,7 @@ struct ServeOptions {
   std::string listen = "0.0.0.0:8080";
   std::string fastcgi;           // "unix:PATH" (php mode)
   std::string front_controller;  // "index.php"
+  bool serve_dot_files = false;  // spec.serveDotFiles: .env, .git/... served
   cli::RouterLimitFlags limits;
 };
 

@@ -207,6 +207,7 @@ std::vector<std::string> serve_args(const json& site, const PlatformSettings& se
     args.push_back(a);
   }
   if (!site_max.empty()) args.push_back(std::string(kMaxBody) + site_max);
+  if (api::serves_dot_files(spec_of(site))) args.push_back("--serve-dot-files");
   return args;
 }
 

@@ -69,8 +69,9 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
                            const PlatformSettings& settings);
 // An httpGet probe on the "http" port.
 json http_probe(std::string_view path);
-// The router limits for the site's `wok serve`: the platform's, with the
-// smaller of the site's spec.maxBodySize and the platform's --max-body.
+// The router flags for the site's `wok serve`: the platform's limits, with
+// the smaller of the site's spec.maxBodySize and the platform's --max-body,
+// and --serve-dot-files when the site sets spec.serveDotFiles.
 std::vector<std::string> serve_args(const json& site, const PlatformSettings& settings);
 
 std::string string_at(const json& object, std::string_view key, std::string_view fallback = {});

@@ -49,6 +49,8 @@ PhpDispatch resolve_php_request(const Route& route, const http::Request& request
   if (!decode_request_path(request.path, &relative)) return {};  // the static handler says 400
   std::vector<std::string_view> segments;
   if (!split_segments(relative, &segments)) return {Kind::kBadRequest, {}};
+  // Never run, nor fall back to the front controller: static says 404.
+  if (!route.serve_dot_files && names_dot_file(relative)) return {};
   OpenFileCache& cache = OpenFileCache::for_this_thread();
   std::shared_ptr<const OpenRoot> root = cache.root(route.root);
   if (!root) return {};  // not deployed yet: static says 404

@@ -28,6 +28,8 @@ struct PhpDispatch {
 // Only files whose name ends in ".php" ever run: a ".php" segment that
 // names no script answers 404 rather than falling back to the front
 // controller, so /uploads/evil.jpg/x.php can never execute evil.jpg.
+// A path through a dot-file (/.git/x.php, /.env) never reaches php-fpm
+// unless the site serves dot-files (Route::serve_dot_files).
 PhpDispatch resolve_php_request(const Route& route, const http::Request& request);
 
 }  // namespace wok::router

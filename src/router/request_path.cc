@@ -51,4 +51,17 @@ bool decode_request_path(std::string_view raw_path, std::string* relative) {
   return true;
 }
 
+bool names_dot_file(std::string_view relative) {
+  bool first = true;
+  while (!relative.empty()) {
+    size_t slash = relative.find('/');
+    std::string_view segment = relative.substr(0, slash);
+    relative = slash == std::string_view::npos ? std::string_view() : relative.substr(slash + 1);
+    if (segment.empty() || segment == ".") continue;
+    if (segment.front() == '.' && !(first && segment == ".well-known")) return true;
+    first = false;
+  }
+  return false;
+}
+
 }  // namespace wok::router

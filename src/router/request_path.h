@@ -13,4 +13,11 @@ namespace wok::router {
 // the kernel, which resolves them beneath the root anyway.
 bool decode_request_path(std::string_view raw_path, std::string* relative);
 
+// Whether a decoded relative path names a dot-file or goes through a
+// dot-directory (".env", "a/.git/HEAD", ".htpasswd"): a segment starting
+// with '.', "." and empty segments aside. A leading ".well-known" is not
+// one (RFC 8615: ACME challenges, security.txt), but a dot-segment below it is.
+// Sites do not serve these unless they opt in (spec.serveDotFiles).
+bool names_dot_file(std::string_view relative);
+
 }  // namespace wok::router

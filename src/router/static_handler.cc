@@ -58,6 +58,7 @@ struct Lookup {
   OpenFileCache& cache;
   const OpenRoot& root;
   const SiteRules& rules;
+  bool dot_files;  // the site serves dot-files (spec.serveDotFiles)
 
   // A regular file of the site, or nullptr; the rule files never count.
   std::shared_ptr<const OpenFile> regular(std::string_view relative) const {
@@ -168,8 +169,11 @@ void serve_file(const Lookup& site, const Request& request, Response& response, 
 
 // Resolves relative to a regular file, trying index.html for directories.
 // Returns nullptr when not found; sets *redirect_dir for "/dir" without '/'.
+// A dot-file the site does not serve is not found, as if absent: not even
+// the "/.git" -> "/.git/" redirect tells that it exists.
 std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relative, bool path_has_slash,
                                         bool* redirect_dir) {
+  if (!site.dot_files && names_dot_file(*relative)) return nullptr;
   auto file = site.cache.file(site.root, *relative);
   if (file->directory()) {
     if (!path_has_slash) {
@@ -233,7 +237,7 @@ void StaticHandler::serve(const Route& route, const Request& request, Response& 
     plain(response, 404);
     return;
   }
-  Lookup site{cache, *root, *root->rules};
+  Lookup site{cache, *root, *root->rules, route.serve_dot_files};
   std::string_view path = rule_path(request.path);
   serve_site(site, request, response, path);
   if (site.rules.headers.empty() || response.status >= 500) return;

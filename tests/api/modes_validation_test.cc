@@ -128,6 +128,21 @@ TEST(ValidateModes, MaxBodySizeIsASizeAndNotForStaticSites) {
       << errors_of(s);
 }
 
+TEST(ValidateModes, ServeDotFilesIsABooleanForStaticAndPhpSites) {
+  json s = doc(kPhp);
+  s["spec"]["serveDotFiles"] = true;
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["mode"] = "static";
+  for (const char* field : {"php", "storage", "resources"}) s["spec"].erase(field);
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["serveDotFiles"] = "yes";
+  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: must be a boolean"), std::string::npos) << errors_of(s);
+  s = doc(kApp);
+  s["spec"]["serveDotFiles"] = false;
+  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: is only for \"static\" and \"php\" sites"), std::string::npos)
+      << errors_of(s);
+}
+
 TEST(ValidateApp, AFullSpecIsAcceptedAndReplicasDefaultToOne) {
   json s = doc(kApp);
   EXPECT_EQ(errors_of(s), "");

@@ -141,6 +141,33 @@ TEST(RenderSite, ServeArgumentsCarryThePlatformsRouterLimits) {
   EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=64Mi"), 0) << args.dump();
 }
 
+// Dot-files are not served by default in a pod either: the flag only when
+// the site opts in, for static and php sites alike.
+TEST(RenderSite, ServeDotFilesOnlyWhenTheSiteOptsIn) {
+  auto web_args = [](const json& site) {
+    for (const json& o : wok::render::render_site(site, json(), PlatformSettings{})) {
+      if (o["kind"] != "Deployment") continue;
+      for (const json& c : o["spec"]["template"]["spec"]["containers"]) {
+        if (c["name"] == "web") return c["args"];
+      }
+    }
+    return json::array();
+  };
+  json site = static_site();
+  json plain = web_args(site);
+  ASSERT_FALSE(plain.empty());
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), "--serve-dot-files"), 0) << plain.dump();
+  for (const char* mode : {"static", "php"}) {
+    site["spec"]["mode"] = mode;
+    site["spec"]["serveDotFiles"] = true;
+    json args = web_args(site);
+    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 1) << mode << " " << args.dump();
+    site["spec"]["serveDotFiles"] = false;
+    args = web_args(site);
+    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 0) << mode << " " << args.dump();
+  }
+}
+
 TEST(RenderSite, AutoscaledComponentLeavesReplicasToTheHpa) {
   json site = static_site();
   site["spec"]["mode"] = "app";

@@ -1,0 +1,84 @@
+"""Router policy: a site's dot-files (VCS metadata, .env, .ht*) are not served
+unless the site opts in (spec.serveDotFiles); /.well-known/ always is."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wokharness import WokTestCase, project_yaml, site_yaml  # noqa: E402
+
+HOST = "www.team-a.localhost"
+
+# What a careless repository holds next to its pages. git refuses to commit
+# a ".git" directory, so other VCS metadata stands in for it.
+SECRETS = {
+    ".env": "DB_PASSWORD=hunter2-env\n",
+    ".htpasswd": "admin:$apr1$hunter2-htpasswd\n",
+    ".htaccess": "AuthUserFile hunter2-htaccess\n",
+    "sub/.htpasswd": "sub:$apr1$hunter2-sub\n",
+    ".hg/hgrc": "[paths]\ndefault = https://hunter2-hg@example.org/x\n",
+    "docs/.svn/entries": "hunter2-svn\n",
+    ".hidden/index.html": "hunter2-hidden-index\n",
+    ".well-known/.secret": "hunter2-below-well-known\n",
+}
+
+# Each secret file, by its plain path and by spellings that decode to it.
+PROBES = ["/" + name for name in SECRETS] + [
+    "/%2eenv", "/%2Ehtpasswd", "/sub/%2ehtpasswd", "//.env", "/./.env", "/sub//.htpasswd", "/.hg/", "/.hg",
+    "/docs/%2esvn/entries", "/.hidden/", "/.hidden", "/.well-known/%2esecret",
+]
+
+
+class DotFilesTest(WokTestCase):
+    def setUp(self):
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        files = {"index.html": "home", "sub/page.html": "page", "404.html": "custom missing",
+                 ".well-known/acme-challenge/tok3n": "tok3n.thumbprint", **SECRETS}
+        self.repo_ = self.repo("www", files)
+
+    def site(self, extra=""):
+        return site_yaml("www", "team-a", [HOST], self.repo_.url) + extra
+
+    def raw_get(self, path):
+        raw = self.wok.raw(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+        return int(raw.split(b" ", 2)[1]), raw
+
+    def test_dot_files_are_not_found_unless_the_site_opts_in(self):
+        self.wok.apply(self.site())
+        self.wok.wait_revision("www", "team-a", 1)
+        self.assertEqual(self.wok.get(HOST, "/sub/page.html")[2], b"page")
+        status, _, body = self.wok.get(HOST, "/.well-known/acme-challenge/tok3n")
+        self.assertEqual((status, body), (200, b"tok3n.thumbprint"))
+        for path in PROBES:
+            status, raw = self.raw_get(path)
+            self.assertEqual(status, 404, f"{path}: {raw[:300]!r}")
+            self.assertIn(b"custom missing", raw, path)  # as if absent: the site's own 404 page
+            self.assertNotIn(b"hunter2", raw, path)
+            self.assertNotIn(b"Location:", raw, path)  # "/.hg" does not redirect to "/.hg/" either
+
+        # The site opts in: a new revision serves them like any other file.
+        self.wok.apply(self.site("  serveDotFiles: true\n"))
+        self.wok.wait_revision("www", "team-a", 2)
+        for name, content in SECRETS.items():
+            status, _, body = self.wok.get(HOST, "/" + name)
+            self.assertEqual((status, body), (200, content.encode()), name)
+        self.assertEqual(self.wok.get(HOST, "/%2eenv")[2], SECRETS[".env"].encode())
+        self.assertEqual(self.wok.get(HOST, "/.hidden/")[2], SECRETS[".hidden/index.html"].encode())
+
+        # And opts out again.
+        self.wok.apply(self.site("  serveDotFiles: false\n"))
+        self.wok.wait_revision("www", "team-a", 3)
+        status, raw = self.raw_get("/.env")
+        self.assertEqual(status, 404)
+        self.assertNotIn(b"hunter2", raw)
+
+    def test_the_field_is_validated(self):
+        r = self.wok.apply(self.site('  serveDotFiles: "yes"\n'), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.serveDotFiles", r.stderr)
+        self.assertIn("boolean", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
