@@ -1,11 +1,18 @@
 """Router policy: a site's dot-files (VCS metadata, .env, .ht*) are not served
 unless the site opts in (spec.serveDotFiles); /.well-known/ always is."""
+import http.client
 import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wokharness import WokTestCase, project_yaml, site_yaml  # noqa: E402
+from wokharness import WOK, WokTestCase, project_yaml, site_yaml  # noqa: E402
 
 HOST = "www.team-a.localhost"
 
@@ -78,6 +85,60 @@ class DotFilesTest(WokTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("spec.serveDotFiles", r.stderr)
         self.assertIn("boolean", r.stderr)
+
+
+class PodCommandsTest(unittest.TestCase):
+    """In a site's pod: `wok serve` has the same default and the flag the render sets; `wok fetch` the same fetch policy."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="wok-pod-dot-")
+        for name, content in {**SECRETS, "index.html": "home", ".well-known/acme-challenge/tok3n": "tok"}.items():
+            path = os.path.join(self.root, "site", name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(content)
+
+    def tearDown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def serve(self, *flags):
+        p = subprocess.Popen([WOK, "serve", "--root", os.path.join(self.root, "site"), "--listen", "127.0.0.1:0",
+                              *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (p.send_signal(signal.SIGTERM), p.wait(30), p.stdout.close(), p.stderr.close()))
+        return int(re.search(r":(\d+) ready", p.stdout.readline()).group(1))
+
+    def get(self, port, path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers={"Host": "any"})
+        r = conn.getresponse()
+        result = r.status, r.read()
+        conn.close()
+        return result
+
+    def test_serve_default_and_flag(self):
+        port = self.serve()
+        self.assertEqual(self.get(port, "/.well-known/acme-challenge/tok3n"), (200, b"tok"))
+        for name in SECRETS:
+            status, body = self.get(port, "/" + name)
+            self.assertEqual(status, 404, name)
+            self.assertNotIn(b"hunter2", body, name)
+        port = self.serve("--serve-dot-files")
+        for name, content in SECRETS.items():
+            self.assertEqual(self.get(port, "/" + name), (200, content.encode()), name)
+
+    def test_fetch_refuses_private_destinations(self):
+        with socket.socket() as s:  # a loopback port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{s.getsockname()[1]}/site.git"
+        into = os.path.join(self.root, "src")
+        r = subprocess.run([WOK, "fetch", "--url", url, "--into", into], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("address 127.0.0.1 is a loopback address", r.stderr)
+        r = subprocess.run([WOK, "fetch", "--url", url, "--into", into, "--allow-private-sources"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("loopback address", r.stderr)
+        self.assertIn("onnect", r.stderr)  # it tried: connection refused
 
 
 if __name__ == "__main__":
