@@ -1,6 +1,12 @@
 #include "store/store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -169,7 +175,41 @@ struct Store::Impl {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+namespace {
+
+// The store holds token hashes and every project's objects: only its owner
+// may read it. SQLite would create the file 0644 (its -wal and -shm files
+// take the database file's mode), so it is created 0600 here first, by
+// open(2) itself: never readable by others, not even for an instant. Files
+// left wider by an older wok are narrowed.
+bool create_private_database(const std::string& path, std::string* error) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return true;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && ((st.st_mode & 077) == 0 || ::fchmod(fd, 0600) == 0);
+  int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    *error = "cannot make " + path + " private: " + std::strerror(saved);
+    return false;
+  }
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    std::string side = path + suffix;
+    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(side.c_str(), 0600);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) {
+  if (!create_private_database(path, error)) return nullptr;
   auto impl = std::make_unique<Impl>();
   if (sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -157,6 +158,47 @@ TEST_F(StoreTest, TokensAreFoundByHash) {
   EXPECT_TRUE(store_->has_admin_token());
   EXPECT_EQ(store_->find_token("h1")->user, "admin");
   EXPECT_FALSE(store_->find_token("h2"));
+}
+
+// The store holds token hashes: only its owner reads it, from the moment it exists.
+TEST_F(StoreTest, DatabaseAndItsWalAreOnlyTheOwners) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directory(dir_);
+  mode_t old_umask = ::umask(022);
+  store_ = reopen();
+  ::umask(old_umask);
+  ASSERT_TRUE(store_);
+  store_->add_token("admin", "h1", true);
+  for (const char* name : {"/wok.db", "/wok.db-wal", "/wok.db-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ + name).c_str(), &st), 0) << name;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+  }
+}
+
+TEST_F(StoreTest, AWiderDatabaseIsNarrowedWhenOpened) {
+  store_->add_token("admin", "h1", true);
+  store_.reset();
+  ASSERT_EQ(::chmod((dir_ + "/wok.db").c_str(), 0644), 0);
+  store_ = reopen();
+  ASSERT_TRUE(store_);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/wok.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(store_->has_admin_token());
+}
+
+TEST_F(StoreTest, ASymlinkInPlaceOfTheDatabaseIsRefused) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directory(dir_);
+  std::string target = dir_ + "/elsewhere";
+  ASSERT_EQ(::symlink(target.c_str(), (dir_ + "/wok.db").c_str()), 0);
+  std::string error;
+  EXPECT_FALSE(Store::open(dir_ + "/wok.db", &error));
+  EXPECT_NE(error.find("wok.db"), std::string::npos) << error;
+  EXPECT_FALSE(std::filesystem::exists(target));
 }
 
 }  // namespace
