@@ -12,9 +12,12 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wokharness import WOK, WokTestCase, project_yaml, site_yaml  # noqa: E402
+from wokharness import WOK, WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
 
 HOST = "www.team-a.localhost"
+PHP_HOST = "blog.team-a.localhost"
+NEEDS_PHP = None if os.geteuid() == 0 and shutil.which("runc") and os.path.exists("/usr/sbin/php-fpm8.2") \
+    else "needs root, runc and php-fpm8.2"
 
 # What a careless repository holds next to its pages. git refuses to commit
 # a ".git" directory, so other VCS metadata stands in for it.
@@ -85,6 +88,50 @@ class DotFilesTest(WokTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("spec.serveDotFiles", r.stderr)
         self.assertIn("boolean", r.stderr)
+
+
+def php_site(extra=""):
+    return f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: blog, namespace: team-a}}
+spec:
+  mode: php
+  hosts: [{PHP_HOST}]
+  source: {{git: {{url: "{{url}}", interval: 1h}}}}
+  php: {{docroot: public}}
+""" + extra
+
+
+@unittest.skipIf(NEEDS_PHP, NEEDS_PHP)
+class PhpDotFilesTest(WokTestCase):
+    """A php site: dot-paths are neither served nor run, nor handed to the front controller."""
+
+    def setUp(self):
+        os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        self.repo_ = self.repo("blog", {
+            "public/index.php": "<?php echo 'front ' . $_SERVER['REQUEST_URI'];",
+            "public/.env": "APP_KEY=hunter2-laravel\n",
+            "public/.hidden/run.php": "<?php echo 'RAN-' . 'HIDDEN';",
+            "public/.well-known/security.txt": "Contact: security@example.org\n",
+        })
+
+    def test_dot_paths_never_reach_php_fpm(self):
+        self.wok.apply(php_site().replace("{url}", self.repo_.url))
+        self.wok.wait_revision("blog", "team-a", 1)
+        wait_for(lambda: self.wok.get(PHP_HOST, "/pretty")[2].startswith(b"front"), 60, 0.2, "php-fpm up")
+        self.assertEqual(self.wok.get(PHP_HOST, "/.well-known/security.txt")[2], b"Contact: security@example.org\n")
+        for path in ["/.env", "/%2eenv", "/.hidden/run.php", "/.hidden/run.php/x", "/.git/config", "/.nothing"]:
+            status, _, body = self.wok.get(PHP_HOST, path)
+            self.assertEqual(status, 404, path)
+            self.assertNotIn(b"hunter2", body, path)
+            self.assertNotIn(b"RAN-HIDDEN", body, path)
+            self.assertNotIn(b"front", body, path)  # not even the front controller
+        self.wok.apply(php_site("  serveDotFiles: true\n").replace("{url}", self.repo_.url))
+        self.wok.wait_revision("blog", "team-a", 2)
+        wait_for(lambda: self.wok.get(PHP_HOST, "/.env")[2] == b"APP_KEY=hunter2-laravel\n", 60, 0.2, "opted in")
+        self.assertEqual(self.wok.get(PHP_HOST, "/.hidden/run.php")[2], b"RAN-HIDDEN")
 
 
 class PodCommandsTest(unittest.TestCase):
