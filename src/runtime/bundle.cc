@@ -1,10 +1,17 @@
 #include "runtime/bundle.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <system_error>
+
+#include "http/unique_fd.h"
+#include "runtime/seccomp_profile.h"
 
 namespace wok::runtime {
 namespace fs = std::filesystem;
@@ -89,6 +96,22 @@ json resources(const Resources& r) {
   return out;
 }
 
+// The /tmp mount point of a root, mode 01777. runc creates a missing mount
+// point 0755, and a tmpfs mounted there later takes the existing directory's
+// mode over its mode=1777 option: every sandbox writing /tmp (php-fpm's lock
+// file) failed from its first restart on. Made from descriptors, never
+// following a symlink.
+std::string make_tmp_mount_point(const fs::path& root) {
+  http::UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return "cannot open " + root.string() + ": " + std::strerror(errno);
+  if (::mkdirat(dir.get(), "tmp", 01777) != 0 && errno != EEXIST)
+    return "cannot create " + (root / "tmp").string() + ": " + std::strerror(errno);
+  http::UniqueFd tmp(::openat(dir.get(), "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!tmp.valid() || ::fchmod(tmp.get(), 01777) != 0)
+    return (root / "tmp").string() + " is not a directory wok can use: " + std::strerror(errno);
+  return "";
+}
+
 std::string write_file(const fs::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
   out << content;
@@ -150,9 +173,10 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
         {"maskedPaths",
          {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-          "/proc/scsi"}},
+          "/proc/scsi", "/sys/devices/virtual/powercap"}},
         {"readonlyPaths",
-         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
+        {"seccomp", seccomp_profile()}}},
   };
 }
 
@@ -175,6 +199,7 @@ std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& r
   if (root.base_image) {
     // An empty root with mount points; the binds bring the host's system dirs.
     fs::create_directories(root.path / "etc", ec);
+    if (auto err = make_tmp_mount_point(root.path); !err.empty()) return err;
     for (const auto& dir : base_dirs) {
       auto st = fs::symlink_status(dir, ec);
       if (ec || !fs::is_symlink(st)) continue;
