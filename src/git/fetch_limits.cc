@@ -151,14 +151,20 @@ std::string check_destination(const std::string& url, const FetchLimits& limits)
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
   // Every address counts: libgit2 may connect to any of them.
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    std::string kind = forbidden_address_kind(a->ai_addr);
-    if (kind.empty()) continue;
-    std::string address = numeric(a->ai_addr, a->ai_addrlen);
-    std::string which = address == host ? "address " + host + " is " : "host " + host + " resolves to " + address + ", ";
-    return which + kind + ": sources on loopback, link-local and private networks are refused "
-                          "unless the platform admin allows them";
+    if (std::string why = refuse_address(host, a->ai_addr, a->ai_addrlen, limits); !why.empty()) return why;
   }
   return "";
+}
+
+std::string refuse_address(const std::string& host, const sockaddr* address, unsigned length,
+                           const FetchLimits& limits) {
+  if (limits.allow_private_networks) return "";
+  std::string kind = forbidden_address_kind(address);
+  if (kind.empty()) return "";
+  std::string text = numeric(address, length);
+  std::string which = text == host ? "address " + host + " is " : "host " + host + " resolves to " + text + ", ";
+  return which + kind + ": sources on loopback, link-local and private networks are refused "
+                        "unless the platform admin allows them";
 }
 
 std::string TransferBudget::check(uint64_t received_bytes, Clock::time_point now) {

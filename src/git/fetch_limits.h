@@ -28,6 +28,11 @@ std::string remote_host(const std::string& url);
 // "the cloud metadata address", ...), or "" when it may.
 std::string forbidden_address_kind(const sockaddr* address);
 
+// "" when `address` (one that `host` resolved to) may be connected to under
+// `limits`, else why not, naming both.
+std::string refuse_address(const std::string& host, const sockaddr* address, unsigned length,
+                           const FetchLimits& limits);
+
 // "" when `url` is local, or every address its host resolves to may be
 // fetched from under `limits`; otherwise the error, naming the host and
 // the address ("host 127.0.0.1 resolves to 127.0.0.1, a loopback address").

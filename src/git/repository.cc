@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "git/checked_stream.h"
 #include "git/libgit2_ptr.h"
 
 namespace wok::git {
@@ -80,6 +81,10 @@ int on_sideband_progress(const char*, int, void* payload) {
 }
 
 std::string fetch_into(git_repository* repo, const std::string& url, const FetchLimits& limits) {
+  // Before the remote, which may still hold streams that point at it.
+  const auto start = TransferBudget::Clock::now();
+  ConnectionPolicy policy{limits, start + std::min<std::chrono::seconds>(limits.timeout, std::chrono::hours(24 * 365)), ""};
+  ConnectionPolicyScope scope(policy);
   // An anonymous remote (no name, nothing written to the mirror's config)
   // that skips url.<base>.insteadOf: the server's own git config must not
   // rewrite a site's URL, and libgit2 1.5 leaks pcre2 match data on every
@@ -100,11 +105,12 @@ std::string fetch_into(git_repository* repo, const std::string& url, const Fetch
   // The destination was checked before connecting; a redirect would go
   // wherever the server says, the metadata address included.
   if (!limits.allow_private_networks) opts.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-  TransferBudget budget(limits, TransferBudget::Clock::now());
+  TransferBudget budget(limits, start);
   opts.callbacks.transfer_progress = on_transfer_progress;
   opts.callbacks.sideband_progress = on_sideband_progress;
   opts.callbacks.payload = &budget;
   if (git_remote_fetch(remote.get(), &refspecs, &opts, "wok fetch") < 0) {
+    if (!policy.stopped.empty()) return policy.stopped;
     return budget.exceeded().empty() ? last_git_error() : budget.exceeded();
   }
   return "";
@@ -370,6 +376,7 @@ std::string commit_directory_steps(const std::string& source_dir, const std::str
 FetchResult fetch(const std::string& url, const std::string& ref, const std::string& mirror_dir,
                   const FetchLimits& limits) {
   ensure_libgit2();
+  install_checked_stream();
   if (url.empty()) return fetch_failure("no repository URL given");
   if (ref.empty()) return fetch_failure(redact("no ref given for " + url, url));
   if (is_missing_local_path(url))

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "git/checked_stream.h"
 #include "git/repository.h"
 
 namespace wok::git {
@@ -113,6 +114,48 @@ class GitDaemon {
   std::thread accepter_;
 };
 
+// Accepts connections on 127.0.0.1:0 and never says a word: a git server
+// that stalls a fetch (after the TCP handshake, so only a read can wait).
+// With `hang_up`, it closes each connection at once instead.
+class SilentServer {
+ public:
+  explicit SilentServer(bool hang_up = false) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 8) != 0) return;
+    socklen_t len = sizeof a;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    accepter_ = std::thread([this, hang_up] {
+      for (int fd; (fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+        ++connections_;
+        if (hang_up) {
+          close(fd);
+        } else {
+          held_.push_back(fd);
+        }
+      }
+    });
+  }
+  ~SilentServer() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    if (accepter_.joinable()) accepter_.join();
+    close(listen_fd_);
+    for (int fd : held_) close(fd);
+  }
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_.load(); }
+
+ private:
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> connections_{0};
+  std::vector<int> held_;  // touched by the accepter until it is joined
+  std::thread accepter_;
+};
+
 TEST(RemoteHostTest, NetworkUrlsNameTheirHost) {
   const std::pair<const char*, const char*> cases[] = {
       {"https://git.example.org/team/site.git", "git.example.org"},
@@ -203,6 +246,72 @@ TEST(FetchLimitsTest, LoopbackAndMetadataAreRefusedBeforeConnecting) {
   FetchResult secret = fetch("https://user:s3cret@10.0.0.1/x.git", "main", mirror);
   EXPECT_FALSE(contains(secret.error, "s3cret")) << secret.error;
   EXPECT_TRUE(contains(secret.error, "a private address")) << secret.error;
+}
+
+// A server that accepts and then says nothing: libgit2 1.5 would wait on it
+// forever; the stream gives up at the fetch's deadline. No data ever
+// arrives, so no progress callback could have stopped it.
+TEST(FetchLimitsTest, StalledServerHitsTheTimeLimit) {
+  TempDir tmp;
+  SilentServer server;
+  ASSERT_NE(server.port(), 0);
+  const FetchLimits limits{.timeout = 1s, .allow_private_networks = true};
+  for (const std::string scheme : {"git", "http", "https"}) {
+    const std::string url = scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/site.git";
+    FetchResult stalled = fetch(url, "main", (tmp.path() / (scheme + ".git")).string(), limits);
+    EXPECT_FALSE(stalled.ok) << url;
+    EXPECT_EQ(stalled.error, "cannot fetch " + url + ": the fetch went over its time limit of 1s") << url;
+  }
+  EXPECT_EQ(server.connections(), 3);
+}
+
+// The address a connection is made to is checked when it is made, not only
+// when the fetch begins: a name whose DNS answer changes in between (or a
+// redirect) gains nothing. Shown on the stream itself, which check_destination
+// never saw.
+TEST(CheckedStreamTest, ChecksTheAddressItConnectsTo) {
+  SilentServer server;
+  const std::string port = std::to_string(server.port());
+  ConnectionPolicy policy{FetchLimits{}, std::chrono::steady_clock::now() + 30s, ""};
+  {
+    ConnectionPolicyScope scope(policy);
+    git_stream* stream = nullptr;
+    ASSERT_EQ(open_checked_stream(&stream, "localhost", port.c_str()), 0);
+    EXPECT_LT(stream->connect(stream), 0);
+    stream->free(stream);
+  }
+  EXPECT_EQ(policy.stopped.rfind("host localhost resolves to ", 0), 0u) << policy.stopped;
+  EXPECT_TRUE(contains(policy.stopped, "a loopback address")) << policy.stopped;
+  EXPECT_TRUE(contains(git_error_last()->message, "a loopback address"));
+  EXPECT_EQ(server.connections(), 0);
+
+  ConnectionPolicy allowed{FetchLimits{.allow_private_networks = true}, std::chrono::steady_clock::now() + 30s, ""};
+  {
+    ConnectionPolicyScope scope(allowed);
+    git_stream* stream = nullptr;
+    ASSERT_EQ(open_checked_stream(&stream, "127.0.0.1", port.c_str()), 0);
+    EXPECT_EQ(stream->connect(stream), 0);
+    EXPECT_EQ(stream->write(stream, "0000", 4, 0), 4);
+    stream->free(stream);
+  }
+  // Outside any fetch the stream is libgit2's plain one: unrestricted.
+  git_stream* stream = nullptr;
+  ASSERT_EQ(open_checked_stream(&stream, "127.0.0.1", port.c_str()), 0);
+  EXPECT_EQ(stream->connect(stream), 0);
+  stream->free(stream);
+  EXPECT_EQ(allowed.stopped, "");
+}
+
+// ssh reads its socket out of the stream (libgit2's own layout): it must
+// find ours there, connected, and fail cleanly when the server hangs up.
+TEST(CheckedStreamTest, SshTransportRunsOverIt) {
+  TempDir tmp;
+  SilentServer server(/*hang_up=*/true);
+  const std::string url = "ssh://git@127.0.0.1:" + std::to_string(server.port()) + "/site.git";
+  FetchResult fetched = fetch(url, "main", (tmp.path() / "m.git").string(), FetchLimits{.allow_private_networks = true});
+  EXPECT_FALSE(fetched.ok);
+  EXPECT_TRUE(contains(fetched.error, "SSH")) << fetched.error;
+  EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(TransferBudgetTest, NamesTheLimitGoneOver) {
