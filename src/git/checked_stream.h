@@ -6,7 +6,9 @@
 // check_destination, or a redirect, cannot reach loopback or the metadata
 // address), and every connect, read and write waits at most until the
 // fetch's deadline (libgit2 1.5 has no timeout of its own: a server that
-// accepts and then says nothing would hold the fetch forever).
+// accepts and then says nothing would hold the fetch forever). Over ssh,
+// libssh2 reads and writes the socket itself after the connect: the address
+// is checked, but a stalled ssh server is not bounded.
 #include <git2.h>
 #include <git2/sys/stream.h>
 
