@@ -304,9 +304,35 @@ std::string check_options(const BuildOptions& options) {
   return "";
 }
 
+BuildResult run_sandboxed(const BuildOptions& options) {
+  struct End {
+    const std::function<void()>& end;
+    ~End() {
+      if (end) end();
+    }
+  } end{options.sandbox_end};
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return failure(std::string("pipe: ") + std::strerror(errno));
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  pid_t pid = -1;
+  const int rc = spawn(options.sandbox_command[0], options.sandbox_command, {std::string("PATH=") + kDefaultPath},
+                       "/", write_end.get(), &pid);
+  write_end.reset();
+  if (rc != 0) return failure(spawn_error(rc, options.sandbox_command[0]));
+  BuildWatch watch(pid, std::move(read_end), options);
+  const int status = watch.run();
+  return summarize(status, watch.timed_out(), options.timeout, watch.take_output());
+}
+
 }  // namespace
 
 BuildResult run_build(const BuildOptions& options) {
+  if (!options.sandbox_command.empty()) {
+    if (options.command.empty() || options.command[0].empty()) return failure("build command is empty");
+    if (options.timeout.count() <= 0) return failure("build timeout must be positive");
+    return run_sandboxed(options);
+  }
   if (std::string err = check_options(options); !err.empty()) return failure(err);
   const fs::path working_dir = fs::absolute(options.working_dir);
   std::string err;

@@ -1,7 +1,12 @@
 #pragma once
-// Runs a site's build command: a subprocess in its own process group, in the
-// checkout directory, with a time limit; stdout and stderr captured together.
+// Runs a site's build command with a time limit, stdout and stderr captured
+// together. Under wok up the command is `runc run` of a sandbox the runtime
+// prepared (Runtime::prepare_job: the project's uid, the checkout and a
+// build cache writable, nothing else of the host; seccomp, cgroup limits),
+// and `sandbox_end` kills what is left in it; without a sandbox (tests of
+// this runner) it is a subprocess in its own process group.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +27,10 @@ struct BuildOptions {
   std::map<std::string, std::string> env;  // added to a minimal environment (PATH, HOME=working_dir)
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   size_t max_output = 1 << 20;
+  // Non-empty: run this (absolute path first) instead of `command`, from /,
+  // with only PATH in its environment: the sandbox has the build's own.
+  std::vector<std::string> sandbox_command;
+  std::function<void()> sandbox_end;  // called once the build is over, whatever happened
 };
 
 BuildResult run_build(const BuildOptions& options);

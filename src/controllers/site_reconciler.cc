@@ -6,9 +6,11 @@
 
 #include "api/validation.h"
 #include "controllers/build_runner.h"
+#include "controllers/tree_paths.h"
 #include "controllers/route_publisher.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
+#include "runtime/runtime.h"
 #include "store/store.h"
 
 namespace wok::controllers {
@@ -28,18 +30,6 @@ std::vector<std::string> hosts_of(const json& site) {
 
 std::string short_commit(const std::string& c) { return c.substr(0, 7); }
 
-// `sub` inside `base` after resolving symlinks: a repository must not publish
-// or build outside its own checkout.
-bool resolves_inside(const fs::path& base, const fs::path& sub) {
-  std::error_code ec;
-  fs::path b = fs::canonical(base, ec);
-  if (ec) return false;
-  fs::path s = fs::canonical(sub, ec);
-  if (ec) return false;
-  auto rel = s.lexically_relative(b);
-  return !rel.empty() && *rel.begin() != "..";
-}
-
 bool runs_instances(const json& spec) {
   std::string mode = spec.value("mode", "static");
   return mode == "php" || mode == "app";
@@ -49,6 +39,11 @@ bool runs_instances(const json& spec) {
 
 SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config)
     : store_(store), routes_(routes), config_(std::move(config)) {
+  // Routes carry canonical paths: the router opens them refusing every
+  // symlink, so only the site's own files could ever hold one.
+  std::error_code ec;
+  if (!config_.data_dir.empty()) fs::create_directories(config_.data_dir, ec);
+  if (auto real = fs::canonical(config_.data_dir, ec); !ec) config_.data_dir = real.string();
   if (config_.runtime) workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
 }
 
@@ -84,9 +79,12 @@ void SiteReconciler::serve_live(const json& site) {
   route_to(site, live->number, live->root, live->spec, {});
 }
 
-void SiteReconciler::route_to(const json& site, int64_t number, const std::string& root,
+void SiteReconciler::route_to(const json& site, int64_t number, const std::string& root_path,
                               const std::string& spec_text, std::chrono::milliseconds drain) {
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  std::error_code ec;
+  fs::path real = fs::canonical(root_path, ec);
+  const std::string root = ec ? root_path : real.string();
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) {
     routes_.set(ns, name, hosts_of(site), root, api::serves_dot_files(json::parse(spec_text, nullptr, false)));
@@ -268,8 +266,9 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   const json& spec = site["spec"];
   std::string sub = spec["source"]["git"].value("path", "");
   fs::path base = (checkout / sub).lexically_normal();
-  if (!fs::is_directory(base) || (!sub.empty() && !resolves_inside(checkout, base))) {
-    return fail("source path \"" + sub + "\" is not a directory of the repository at " + short_commit(commit));
+  if (std::string err = check_directory_beneath(checkout, sub); !err.empty()) {
+    return fail("source path \"" + sub + "\" is not a directory of the repository at " + short_commit(commit) +
+                ": " + err);
   }
   fs::path publish = base;
   if (spec.contains("build")) {
@@ -281,17 +280,26 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
     opts.env["WOK_PROJECT"] = ns;
     opts.env["WOK_SITE"] = name;
     opts.env["WOK_COMMIT"] = commit;
-    opts.timeout = std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m")));
+    opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
+                            config_.build_timeout_max);
+    if (config_.runtime) {
+      std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", &opts);
+      if (!err.empty()) return fail("build cannot start: " + err);
+    }
     BuildResult result = run_build(opts);
     log = result.output;
     if (!result.ok) return fail(result.error);
     std::string out = b.value("output", "");
     publish = (base / out).lexically_normal();
-    if (!fs::is_directory(publish) || (!out.empty() && !resolves_inside(base, publish))) {
-      return fail("build output \"" + out + "\" is not a directory after the build");
+    if (std::string err = check_directory_beneath(base, out); !err.empty()) {
+      return fail("build output \"" + out + "\" is not a directory after the build: " + err);
     }
   }
   if (spec.value("mode", "") == "php") {
+    std::string docroot = spec.value("php", json::object()).value("docroot", "");
+    if (std::string err = check_directory_beneath(publish, docroot); !err.empty()) {
+      return fail("php.docroot \"" + docroot + "\" is not a directory of the site's files: " + err);
+    }
     // Mount points exist before the files become read-only for php-fpm.
     std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage");
     if (!err.empty()) return fail(err);
@@ -309,6 +317,37 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   }
   store_.finish_revision(uid, *number, "Deployed", "", log, true, root.string());
   route_to(site, *number, root.string(), spec_text, config_.drain);
+  return "";
+}
+
+std::string SiteReconciler::sandbox_build(const std::string& ns, const std::string& name, int64_t number,
+                                          const fs::path& checkout, const std::string& sub,
+                                          const std::string& cache_dir, BuildOptions* opts) {
+  runtime::InstanceSpec job;
+  job.id = "build." + ns + "." + name + ".r" + std::to_string(number);
+  job.project = ns;
+  job.uid = runtime::sandbox_uid(ns);
+  job.command = opts->command;
+  job.env = opts->env;
+  // Caches (npm, pip, go...) under HOME survive from one build to the next.
+  if (!job.env.count("HOME")) job.env["HOME"] = "/cache";
+  job.workdir = (fs::path("/src") / sub).lexically_normal().string();
+  job.resources.memory_bytes = config_.build_memory_bytes;
+  job.resources.cpu_millis = config_.build_cpu_millis;
+  job.resources.pids = config_.build_pids;
+  job.resources.tmp_bytes = config_.build_tmp_bytes;
+  job.grace = std::chrono::seconds(2);
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) return "cannot create the build cache: " + ec.message();
+  // The build writes its checkout: hand it to the project's uid (lchown:
+  // links are not followed; nothing of the tenant runs yet to race this).
+  if (std::string err = chown_tree(checkout, job.uid); !err.empty()) return err;
+  job.volumes = {{checkout.string(), "/src", false}, {cache_dir, "/cache", false}};
+  std::string error;
+  opts->sandbox_command = config_.runtime->prepare_job(job, &error);
+  if (opts->sandbox_command.empty()) return error;
+  opts->sandbox_end = [runtime = config_.runtime, id = job.id] { runtime->end_job(id); };
   return "";
 }
 
@@ -343,6 +382,22 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
       patch["instances"] = workloads_->observe(*plan, &problem);
       // A crashing app is restarted by the runtime and reported here.
       if (!problem.empty()) patch["conditions"][0]["message"] = message + "; " + problem;
+      // Ready means answers: a live revision none of whose instances answer
+      // is not Ready (the route keeps its last target; the runtime restarts).
+      if (!workloads_->answers(*plan)) {
+        json& ready_condition = patch["conditions"][0];
+        ready_condition["lastTransitionTime"] = store::now_rfc3339();
+        if (old.contains("conditions")) {
+          for (const auto& c : old["conditions"])
+            if (c.value("type", "") == "Ready" && c.value("status", "") == "False")
+              ready_condition["lastTransitionTime"] = c.value("lastTransitionTime", store::now_rfc3339());
+        }
+        ready_condition["status"] = "False";
+        ready_condition["reason"] = "Unavailable";
+        ready_condition["message"] = "revision " + std::to_string(live->number) +
+                                     " is live but no instance answers" +
+                                     (problem.empty() ? "" : ": " + problem);
+      }
     } else {
       patch["instances"] = nullptr;
     }

@@ -4,6 +4,7 @@
 // asks for into a new immutable revision, switches the router to it, and
 // reports in status. A failed fetch or build leaves the live revision serving.
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@ namespace wok::controllers {
 class RoutePublisher;
 class Workloads;
 struct WorkloadPlan;
+struct BuildOptions;
 
 struct ReconcileResult {
   std::string error;  // non-empty: retried with backoff
@@ -43,6 +45,14 @@ struct PlatformConfig {
   std::chrono::milliseconds drain{1'000};
   // php and app sites are looked at this often (crashes, restarts, pids).
   std::chrono::milliseconds workload_resync{2'000};
+  // Builds (in the runtime's sandbox when `runtime` is set): the admin's
+  // wall-clock ceiling over every spec's build.timeout, and the cgroup
+  // limits of one build.
+  std::chrono::milliseconds build_timeout_max{15 * 60'000};
+  int64_t build_memory_bytes = 2ll << 30;
+  int64_t build_cpu_millis = 2000;
+  int64_t build_pids = 1024;
+  int64_t build_tmp_bytes = 512ll << 20;
 };
 
 class SiteReconciler {
@@ -79,6 +89,11 @@ class SiteReconciler {
                     const std::string& reason, const std::string& message,
                     const std::optional<std::string>& last_error);
   void collect_garbage(const std::string& uid, const std::string& site_dir);
+  // Makes `opts` run the build in a sandbox of the runtime: checkout at /src
+  // (writable, handed to the project's uid), cache_dir at /cache (HOME).
+  std::string sandbox_build(const std::string& ns, const std::string& name, int64_t number,
+                            const std::filesystem::path& checkout, const std::string& sub,
+                            const std::string& cache_dir, BuildOptions* opts);
   // The instances of a php or app revision; nullopt for a static one.
   std::optional<WorkloadPlan> plan_for(const nlohmann::json& site, int64_t number, const std::string& root,
                                        const std::string& spec_text);

@@ -8,6 +8,7 @@
 
 #include "api/validation.h"
 #include "controllers/route_publisher.h"
+#include "controllers/tree_paths.h"
 #include "router/route_table.h"
 #include "runtime/php_fpm.h"
 #include "runtime/runtime.h"
@@ -42,12 +43,10 @@ std::map<std::string, std::string> labels_of(const std::string& uid, int64_t rev
   return {{"wok.dev/site-uid", uid}, {"wok.dev/revision", std::to_string(revision)}};
 }
 
-bool is_ready(runtime::Runtime& rt, const std::string& id, bool php) {
+// Ready: the runtime's probe reached the instance's port (php-fpm's too).
+bool is_ready(runtime::Runtime& rt, const std::string& id, bool /*php*/) {
   auto st = rt.status(id);
-  if (!st || st->phase != Phase::Ready) return false;
-  if (!php) return true;
-  std::error_code ec;
-  return fs::exists(rt.run_dir(id) / runtime::kPhpSocketName, ec);
+  return st && st->phase == Phase::Ready;
 }
 
 }  // namespace
@@ -168,17 +167,10 @@ std::string prepare_storage(const json& spec, const std::string& root, const std
     fs::path host = fs::path(storage_dir) / name;
     fs::create_directories(host, ec);
     if (ec) return "cannot create storage " + host.string() + ": " + ec.message();
-    fs::path mount = (fs::path(root) / rel).lexically_normal();
-    if (fs::exists(mount) && !fs::is_directory(fs::symlink_status(mount))) {
-      return "storage \"" + name + "\": path \"" + rel + "\" exists in the source and is not a directory";
-    }
-    fs::create_directories(mount, ec);
-    // A symlink in the source must not move the mount point outside the revision.
-    fs::path real = fs::canonical(mount, ec);
-    fs::path base = fs::canonical(root, ec);
-    auto inside = real.lexically_relative(base);
-    if (ec || inside.empty() || *inside.begin() == "..") {
-      return "storage \"" + name + "\": path \"" + rel + "\" leads outside the site's files";
+    // The mount point is made in the site's files from directory descriptors:
+    // a symlink there (to /, to another site) is refused, never followed.
+    if (std::string err = check_directory_beneath(root, rel, true); !err.empty()) {
+      return "storage \"" + name + "\": path \"" + rel + "\": " + err;
     }
   }
   return "";
@@ -258,9 +250,8 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     last = signature;
   }
   if (php) {
-    router::FastCgiTarget target{(runtime_.run_dir(plan.routed[0]) / runtime::kPhpSocketName).string(),
-                                 joined(kSiteMount, plan.docroot), plan.front_controller,
-                                 plan.static_mounts};
+    router::FastCgiTarget target{"", joined(kSiteMount, plan.docroot), plan.front_controller,
+                                 plan.static_mounts, upstreams[0].netns, runtime::kPhpPort};
     routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes,
                     plan.serve_dot_files);
   } else {
@@ -323,6 +314,12 @@ json Workloads::observe(const WorkloadPlan& plan, std::string* problem) const {
     }
   }
   return out;
+}
+
+bool Workloads::answers(const WorkloadPlan& plan) const {
+  for (const auto& id : plan.routed)
+    if (is_ready(runtime_, id, plan.php)) return true;
+  return plan.routed.empty();
 }
 
 }  // namespace wok::controllers

@@ -78,6 +78,9 @@ class Workloads {
   void sweep(const std::set<std::string>& sites);
   // status.instances, and a problem worth the Ready condition's message ("" if none).
   nlohmann::json observe(const WorkloadPlan& plan, std::string* problem) const;
+  // Whether any instance the route points at answers (its probe passed):
+  // a site whose instances all fail is not Ready, whatever revision is live.
+  bool answers(const WorkloadPlan& plan) const;
   void forget_route(const std::string& ns, const std::string& site);
 
  private:

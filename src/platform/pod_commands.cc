@@ -61,11 +61,13 @@ int run_serve(const ServeOptions& options) {
   router::Router router;
   auto table = std::make_shared<router::RouteTable>();
   auto route = std::make_shared<router::Route>();
-  route->root = fs::absolute(options.root).lexically_normal().string();
+  // The router refuses symlinks on the way to a root: hand it the real path.
+  std::string given = fs::absolute(options.root).lexically_normal().string();
+  route->root = fs::canonical(options.root).string();
   if (!options.fastcgi.empty()) {
     // php-fpm runs in the same pod and sees the document root where we do.
     route->fastcgi = std::make_shared<const router::FastCgiTarget>(
-        router::FastCgiTarget{options.fastcgi.substr(5), route->root, options.front_controller, {}});
+        router::FastCgiTarget{options.fastcgi.substr(5), given, options.front_controller, {}});
   }
   route->serve_dot_files = options.serve_dot_files;
   table->set_default(std::move(route));

@@ -1,6 +1,7 @@
 #include "router/fastcgi_session.h"
 
 #include <spdlog/spdlog.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/netns_socket.h"
 #include "http/request_target.h"
 #include "router/fastcgi_params.h"
 #include "router/proxy_headers.h"
@@ -35,6 +37,23 @@ int connect_unix(const std::string& path) {
   memcpy(addr.sun_path, path.data(), path.size());
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// php-fpm on 127.0.0.1:port in another network namespace (a sandbox).
+int connect_in_namespace(const std::string& netns, uint16_t port) {
+  int fd = http::socket_in_netns(netns, AF_INET);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    errno = e;
     return -1;
   }
   return fd;
@@ -108,9 +127,13 @@ void FastCgiSession::on_collected_piece(std::string_view piece, bool last) {
 
 void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand) {
   timer_.start();
-  fd_ = connect_unix(socket_path(target_->socket_path));
+  bool sandboxed = !target_->netns.empty();
+  fd_ = sandboxed ? connect_in_namespace(target_->netns, target_->port)
+                  : connect_unix(socket_path(target_->socket_path));
   if (fd_ < 0) {
-    spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_, target_->socket_path,
+    spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_,
+                 sandboxed ? target_->netns + " 127.0.0.1:" + std::to_string(target_->port)
+                           : target_->socket_path,
                  strerror(errno));
     fail(502, "bad gateway: php-fpm cannot be reached");
     return;

@@ -8,7 +8,12 @@
 namespace wok::router {
 
 http::UniqueFd open_root(const std::string& root) {
-  return http::UniqueFd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // Roots are canonical paths (the controllers resolve wok's own part): a
+  // symlink on the way can only come from a site's files, and is refused.
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return http::UniqueFd(static_cast<int>(syscall(SYS_openat2, AT_FDCWD, root.c_str(), &how, sizeof how)));
 }
 
 http::UniqueFd open_beneath(int root_fd, const std::string& relative, struct stat* st) {

@@ -9,7 +9,8 @@
 
 namespace wok::router {
 
-// The root as an O_PATH directory handle to resolve beneath; invalid on error.
+// The root as an O_PATH directory handle to resolve beneath; invalid on
+// error, and when any component of the (absolute, canonical) path is a symlink.
 http::UniqueFd open_root(const std::string& root);
 
 // Opens relative (no leading '/') for reading beneath root_fd with

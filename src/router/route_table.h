@@ -27,6 +27,11 @@ struct FastCgiTarget {
   // Storage volumes under the document root ("/uploads/" -> the host
   // directory): files there are served as static files, never run as PHP.
   std::vector<std::pair<std::string, std::string>> static_mounts;
+  // Set for a sandboxed php-fpm (wok up): it listens on 127.0.0.1:port inside
+  // this network namespace (/proc/PID/ns/net), reached like an app instance;
+  // socket_path is then unused. Nothing the tenant can write is followed.
+  std::string netns = {};
+  uint16_t port = 0;
 };
 
 struct Route {

@@ -37,8 +37,8 @@ std::string php_fpm_config(const PhpPool& pool, std::string* error) {
   c += "log_limit = 8192\n";
   c += "daemonize = no\n\n";
   c += "[site]\n";
-  c += std::string("listen = /run/wok/") + kPhpSocketName + "\n";
-  c += "listen.mode = 0660\n";
+  c += "listen = 127.0.0.1:" + std::to_string(kPhpPort) + "\n";
+  c += "listen.allowed_clients = 127.0.0.1\n";
   c += "pm = " + pool.pm + "\n";
   c += "pm.max_children = " + std::to_string(pool.max_children) + "\n";
   if (pool.pm == "dynamic") {
@@ -76,6 +76,7 @@ bool configure_php_fpm(const PhpPool& pool, InstanceSpec* spec, std::string* err
   std::string conf = php_fpm_config(pool, error);
   if (!error->empty()) return false;
   spec->files["php-fpm.conf"] = conf;
+  spec->port = kPhpPort;
   spec->command = {pool.binary, "--nodaemonize", "--fpm-config", "/etc/wok/php-fpm.conf"};
   return true;
 }

@@ -1,10 +1,15 @@
 #pragma once
 // php mode: one php-fpm master per site instance, in the sandbox, on the base
-// image (the host's php8.2-fpm), listening on a unix socket in /run/wok.
-// On the host the socket is Runtime::run_dir(id) / kPhpSocketName; the
-// router's FastCGI handler connects there and must send SCRIPT_FILENAME as
-// the path *inside* the sandbox (under PhpPool::docroot).
+// image (the host's php8.2-fpm), listening on 127.0.0.1:kPhpPort inside the
+// instance's own network namespace. The router reaches it the way it reaches
+// app instances (a socket made in that namespace, Runtime::connect_to): no
+// path the tenant can write is ever followed by the host (a unix socket in
+// the tenant-writable /run/wok could be swapped for a symlink to any socket
+// of the host). Readiness is php-fpm accepting connections there. The
+// router must send SCRIPT_FILENAME as the path *inside* the sandbox (under
+// PhpPool::docroot).
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -12,7 +17,7 @@
 
 namespace wok::runtime {
 
-inline constexpr const char* kPhpSocketName = "php.sock";
+inline constexpr uint16_t kPhpPort = 9000;
 
 struct PhpPool {
   std::string docroot;                     // inside the sandbox, e.g. /srv/site/public
@@ -27,7 +32,8 @@ struct PhpPool {
 // (an ini key or value that would break the file).
 std::string php_fpm_config(const PhpPool& pool, std::string* error);
 
-// Sets spec->command and spec->files["php-fpm.conf"]; false with `error`.
+// Sets spec->command, spec->port (kPhpPort: probed for readiness) and
+// spec->files["php-fpm.conf"]; false with `error`.
 bool configure_php_fpm(const PhpPool& pool, InstanceSpec* spec, std::string* error);
 
 }  // namespace wok::runtime

@@ -1,5 +1,8 @@
 #include "runtime/runc.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -50,6 +53,38 @@ int Runc::run_detached(const std::string& id, const fs::path& bundle, int stdout
   std::ifstream(pid_file) >> pid;
   if (pid <= 0) *error = "runc run " + id + ": no pid file";
   return pid;
+}
+
+std::vector<std::string> Runc::run_foreground_command(const std::string& id, const fs::path& bundle,
+                                                      const fs::path& log_path) const {
+  // Spawned with posix_spawn (no PATH search): the binary's absolute path.
+  std::string binary = binary_;
+  if (binary.find('/') == std::string::npos) {
+    const char* env = std::getenv("PATH");
+    std::string dirs = std::string(env ? env : "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= dirs.size()) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      std::string dir = dirs.substr(start, end - start);
+      if (!dir.empty() && dir[0] == '/' && ::access((fs::path(dir) / binary_).c_str(), X_OK) == 0) {
+        binary = (fs::path(dir) / binary_).string();
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  return {binary,  "--root",         root_.string(), "--log", log_path.string(), "--log-format",
+          "json",  "run",            "--no-new-keyring", "--bundle", bundle.string(), id};
+}
+
+int Runc::pid_of(const std::string& id) const {
+  auto args = base();
+  args.insert(args.end(), {"state", id});
+  auto r = run_command(args, std::chrono::seconds(30));
+  if (!r.ok()) return 0;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_object() ? j.value("pid", 0) : 0;
 }
 
 bool Runc::kill(const std::string& id, int signal, std::string* error) {

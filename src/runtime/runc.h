@@ -23,6 +23,12 @@ class Runc {
   // `error` set.
   int run_detached(const std::string& id, const std::filesystem::path& bundle, int stdout_fd,
                    int stderr_fd, const std::filesystem::path& log_path, std::string* error);
+  // `runc run` in the foreground (the container's stdio are its own, its exit
+  // status the container's), with runc's absolute path first.
+  std::vector<std::string> run_foreground_command(const std::string& id,
+                                                  const std::filesystem::path& bundle,
+                                                  const std::filesystem::path& log_path) const;
+  int pid_of(const std::string& id) const;  // init pid from `runc state`, 0 if none
   bool kill(const std::string& id, int signal, std::string* error);  // whole container
   bool remove(const std::string& id, std::string* error);            // delete --force
   std::vector<RuncContainer> list(std::string* error);

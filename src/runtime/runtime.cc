@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -157,6 +158,50 @@ bool Runtime::start(const InstanceSpec& spec, std::string* error) {
   inst.next_launch = Clock::now();
   impl_->changed.notify_all();
   return true;
+}
+
+std::vector<std::string> Runtime::prepare_job(const InstanceSpec& spec, std::string* error) {
+  if (auto err = validate(spec); !err.empty()) {
+    *error = err;
+    return {};
+  }
+  if (!spec.image.empty()) {
+    *error = "job " + spec.id + ": jobs run on the base image";
+    return {};
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->instances.count(spec.id)) {
+      *error = "job " + spec.id + ": an instance has this id";
+      return {};
+    }
+  }
+  InstancePaths paths = impl_->paths_of(spec.id);
+  std::string ignored;
+  impl_->runc.remove(spec.id, &ignored);  // a leftover of a crash of wok
+  RootFs root;
+  root.path = paths.base_rootfs();
+  root.base_image = true;
+  uint32_t uid = spec.uid ? spec.uid : sandbox_uid(spec.project);
+  if (auto err = write_bundle(spec, uid, root, paths, impl_->options.base_dirs); !err.empty()) {
+    *error = "job " + spec.id + ": " + err;
+    return {};
+  }
+  return impl_->runc.run_foreground_command(spec.id, paths.bundle(), paths.runc_log());
+}
+
+void Runtime::end_job(const std::string& id) {
+  if (!check_instance_id(id).empty()) return;
+  int pid = impl_->runc.pid_of(id);
+  std::string error;
+  // SIGKILL to the init of the job's pid namespace ends every process in it.
+  if (!impl_->runc.remove(id, &error)) spdlog::warn("runtime: job {}: {}", id, error);
+  // Its init was reparented to us (subreaper) if runc was killed first.
+  if (pid > 0) {
+    for (int i = 0; i < 100 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+  }
+  std::error_code ec;
+  fs::remove_all(impl_->paths_of(id).dir, ec);
 }
 
 bool Runtime::stop(const std::string& id) {

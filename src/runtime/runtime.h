@@ -76,10 +76,21 @@ class Runtime {
   bool wait_until(const std::string& id, const std::function<bool(const InstanceStatus&)>& pred,
                   std::chrono::milliseconds timeout) const;
 
+  // One-shot jobs (site builds): the sandbox of an instance (base image,
+  // the project's uid, seccomp, cgroup limits, own pid and network
+  // namespaces), run once in the foreground, never supervised. prepare_job
+  // validates, writes the bundle and returns the command line that runs the
+  // job: its stdout/stderr are the job's, its exit status the job's (empty
+  // with `error` on failure). end_job, always called after, kills whatever is
+  // left (the pid namespace dies with its init: a setsid child too), deletes
+  // the container, its cgroup and its files.
+  std::vector<std::string> prepare_job(const InstanceSpec& spec, std::string* error);
+  void end_job(const std::string& id);
+
   // A connected non-blocking TCP socket to 127.0.0.1:port inside the
   // instance's network namespace, or -1 with errno (ESRCH: not running).
   int connect_to(const std::string& id, uint16_t port) const;
-  // Host side of the instance's /run/wok (php-fpm's socket lives there).
+  // Host side of the instance's /run/wok (tenant-writable: never follow it).
   std::filesystem::path run_dir(const std::string& id) const;
   std::filesystem::path log_path(const std::string& id, LogStream stream) const;
 

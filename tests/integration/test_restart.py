@@ -1,6 +1,7 @@
 """kill -9 at any moment, then `wok up` again: nothing lost, serving resumes."""
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -15,16 +16,24 @@ class RestartTest(WokTestCase):
         repo = self.repo("www", {"index.html": "v1"})
         self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], repo.url))
         self.wok.wait_revision("www", "team-a", 1)
-        # A slow build is in flight when the process is killed.
-        marker = os.path.join(self.root, "build-started")
+        # A slow build is in flight when the process is killed. It runs in
+        # its sandbox (it cannot touch a file of the host to say so): its
+        # container shows it has started.
+        runc_root = os.path.join(self.wok.data, "runtime", "runc")
+
+        def builds():
+            out = subprocess.run(["runc", "--root", runc_root, "list", "-q"], capture_output=True, text=True)
+            return [c for c in out.stdout.split() if c.startswith("build.")]
         self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], repo.url,
-                                 build=f'{{command: ["sh", "-c", "touch {marker}; sleep 3; mkdir -p o; echo v2 > o/index.html"], output: o}}'))
-        wait_for(lambda: os.path.exists(marker), 30, what="build start")
+                                 build='{command: ["sh", "-c", "sleep 3; mkdir -p o; echo v2 > o/index.html"], output: o}'))
+        wait_for(builds, 30, what="build start")
         self.wok.kill9()
         self.wok.close()
 
         again = Wok(self.root, data=self.wok.data).start()
         self.wok = again
+        # The killed build's sandbox does not outlive the restart.
+        wait_for(lambda: "build.team-a.www.r2" not in builds(), 60, what="the killed build's container to be deleted")
         # The old revision serves at once, before any fetch or build.
         self.assertEqual(again.get("www.team-a.localhost")[2], b"v1")
         # The interrupted rollout is retried and completes.

@@ -140,7 +140,7 @@ TEST(InstanceJson, RoundTrips) {
   EXPECT_FALSE(spec_from_json(nlohmann::json{{"id", 3}}, &back));
 }
 
-TEST(PhpFpm, ConfigListensOnSocketWithAdminValues) {
+TEST(PhpFpm, ConfigListensInItsNamespaceWithAdminValues) {
   PhpPool pool;
   pool.docroot = "/srv/site/public";
   pool.ini = {{"memory_limit", "256M"}, {"upload_max_filesize", "32M"}};
@@ -148,7 +148,9 @@ TEST(PhpFpm, ConfigListensOnSocketWithAdminValues) {
   std::string error;
   ASSERT_TRUE(configure_php_fpm(pool, &spec, &error)) << error;
   const std::string& conf = spec.files.at("php-fpm.conf");
-  EXPECT_NE(conf.find("listen = /run/wok/php.sock"), std::string::npos);
+  EXPECT_NE(conf.find("listen = 127.0.0.1:9000\n"), std::string::npos) << "inside its own netns";
+  EXPECT_NE(conf.find("listen.allowed_clients = 127.0.0.1"), std::string::npos);
+  EXPECT_EQ(spec.port, kPhpPort) << "probed for readiness";
   EXPECT_NE(conf.find("daemonize = no"), std::string::npos);
   EXPECT_NE(conf.find("clear_env = no"), std::string::npos);
   EXPECT_NE(conf.find("error_log = /proc/self/fd/2"), std::string::npos);
