@@ -30,7 +30,7 @@ up: build
 
 test: build
 	./scripts/npm-install.sh tests/render/k8s
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	./scripts/ctest-strict.sh $(BUILD) --output-on-failure -j $(JOBS)
 
 clean:
 	rm -rf build build-sanitize build-fuzz build-bench

@@ -38,8 +38,8 @@ def wait_for(predicate, what, deadline=600):
     raise AssertionError("timed out waiting for " + what)
 
 
-@unittest.skipUnless(KUBECONFIG, "WOK_TEST_KUBECONFIG is not set: no live cluster to test against")
-@unittest.skipUnless(shutil.which("kubectl"), "kubectl is not installed")
+@unittest.skipUnless(KUBECONFIG, "optional: WOK_TEST_KUBECONFIG is not set: no live cluster to test against")
+@unittest.skipUnless(shutil.which("kubectl"), "optional: kubectl is not installed")
 class KubeLiveTest(unittest.TestCase):
     def setUp(self):
         crds = subprocess.run([WOK, "crds"], capture_output=True, text=True, check=True).stdout
