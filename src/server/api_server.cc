@@ -103,18 +103,21 @@ void ApiHandler::route(Context& ctx) {
     return;
   }
   if (path == "/version") return ctx.send(200, {{"version", options_.version}});
-  if (path == "/metrics") {
-    ctx.res.set_header("Content-Type", "text/plain; version=0.0.4");
-    ctx.res.body = metrics();
-    return;
-  }
-  if (!path.starts_with(kBase)) return ctx.fail(404, "no such path: " + path);
+  bool is_metrics = path == "/metrics";
+  if (!is_metrics && !path.starts_with(kBase)) return ctx.fail(404, "no such path: " + path);
 
   auto caller = authenticate(store_, ctx.req.header("Authorization"));
   if (!caller) {
     return ctx.fail(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
   }
   ctx.caller = *caller;
+  if (is_metrics) {
+    // Every project's sites and counters: the platform admin's view only.
+    if (!ctx.caller.platform_admin) return ctx.fail(403, "only the platform admin may read /metrics");
+    ctx.res.set_header("Content-Type", "text/plain; version=0.0.4");
+    ctx.res.body = metrics();
+    return;
+  }
 
   auto parts = split_path(std::string_view(path).substr(kBase.size()));
   for (const auto& p : parts) {

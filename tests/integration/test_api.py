@@ -39,8 +39,8 @@ class ApiTest(WokTestCase):
             self.assertEqual(r.read(), b"ok\n")
         with urllib.request.urlopen(self.wok.api_url + "/version") as r:
             self.assertIn("version", json.load(r))
-        with urllib.request.urlopen(self.wok.api_url + "/metrics") as r:
-            text = r.read().decode()
+        code, text = self.call("GET", "/metrics")  # the admin's token
+        self.assertEqual(code, 200, text)
         self.assertIn('wok_objects{kind="Project"} 1', text)
         self.assertIn("wok_site_reconciles_total", text)
 

@@ -73,7 +73,9 @@ class StaticObservabilityTest(WokTestCase):
         self.assertTrue(all(parsed), lines)
         self.assertIn(("/old", "301"), [(m.group(1), m.group(2)) for m in parsed])
 
-        metrics = urllib.request.urlopen(self.wok.api_url + "/metrics", timeout=10).read().decode()
+        scrape = urllib.request.Request(self.wok.api_url + "/metrics",
+                                        headers={"Authorization": "Bearer " + self.wok.admin_token})
+        metrics = urllib.request.urlopen(scrape, timeout=10).read().decode()
         self.assertRegex(metrics, r'wok_site_requests_total\{project="team-a",site="www",code="2xx"\} 8\n')
         self.assertRegex(metrics, r'wok_site_requests_total\{project="team-a",site="www",code="4xx"\} 2\n')
         self.assertIn('wok_site_request_duration_seconds_count{project="team-a",site="www"} 11\n', metrics)
