@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "api/codec.h"
@@ -79,26 +81,55 @@ bool load_config(const std::string& path, ClientConfig* out, std::string* error)
   return true;
 }
 
-bool write_config(const std::string& path, const ClientConfig& config, std::string* error) {
+bool make_private_directory(const std::string& dir, std::string* error) {
   namespace fs = std::filesystem;
-  fs::path target(path);
+  fs::path path = fs::path(dir).lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // "a/b/" is "a/b"
+  if (path.empty() || path == path.root_path()) {
+    *error = "\"" + dir + "\" cannot be made private";
+    return false;
+  }
   std::error_code ec;
-  if (target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
-    fs::create_directories(target.parent_path(), ec);
+  if (path.has_parent_path() && !fs::exists(path.parent_path(), ec)) {
+    fs::create_directories(path.parent_path(), ec);
     if (ec) {
-      *error = "cannot create " + target.parent_path().string() + ": " + ec.message();
+      *error = "cannot create " + path.parent_path().string() + ": " + ec.message();
       return false;
     }
-    fs::permissions(target.parent_path(), fs::perms::owner_all, ec);
   }
-  nlohmann::json doc = {{"server", config.server}, {"token", config.token}};
-  std::string text = api::to_yaml(doc);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    *error = "cannot create " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *error = "cannot create " + path.string() + ": not a directory";
+    return false;
+  }
+  // One made by an older wok (0755) is narrowed before any secret goes in.
+  if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), st.st_mode & 0700) != 0) {
+    *error = "cannot make " + path.string() + " private: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool write_secret_file(const std::string& path, const std::string& text, std::string* error) {
+  std::random_device rng;
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%d.%08x", static_cast<int>(::getpid()), rng());
+    tmp = path + suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) {
     *error = "cannot write " + tmp + ": " + std::strerror(errno);
     return false;
   }
+  // 0600 exactly, whatever the umask took away from the owner.
   bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
   int saved = errno;
   ok = (::close(fd) == 0) && ok;
@@ -109,6 +140,19 @@ bool write_config(const std::string& path, const ClientConfig& config, std::stri
     return false;
   }
   return true;
+}
+
+bool write_config(const std::string& path, const ClientConfig& config, std::string* error) {
+  std::filesystem::path target(path);
+  if (target.has_parent_path()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(target.parent_path(), ec) &&
+        !make_private_directory(target.parent_path().string(), error)) {
+      return false;
+    }
+  }
+  nlohmann::json doc = {{"server", config.server}, {"token", config.token}};
+  return write_secret_file(path, api::to_yaml(doc), error);
 }
 
 std::string normalize_server_url(std::string url) {

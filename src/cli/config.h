@@ -22,8 +22,17 @@ std::string config_path();
 // an unreadable or malformed one is, with the file and line in *error.
 bool load_config(const std::string& path, ClientConfig* out, std::string* error);
 
-// Writes the file atomically with mode 0600, creating its directories (0700).
+// Writes the file atomically with mode 0600, creating its directory (0700).
 bool write_config(const std::string& path, const ClientConfig& config, std::string* error);
+
+// Secrets (the client config, `wok up`'s admin token) are never readable by
+// anyone else, not even for an instant: the text goes to a new file created
+// 0600 (O_EXCL, O_NOFOLLOW) beside `path`, then renamed over it.
+bool write_secret_file(const std::string& path, const std::string& text, std::string* error);
+
+// Makes `dir` (its parents as usual) created 0700 by mkdir itself; an
+// existing one is narrowed to 0700. For directories that hold secrets.
+bool make_private_directory(const std::string& dir, std::string* error);
 
 // flags > WOK_SERVER/WOK_TOKEN > config file > kDefaultServer (token may stay
 // empty: commands that need one report kNoTokenError). The file is read only

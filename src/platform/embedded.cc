@@ -1,8 +1,14 @@
 #include "platform/embedded.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -43,7 +49,7 @@ bool split_host_port(const std::string& text, std::string* host, uint16_t* port)
 }
 
 // The admin token exists once per data directory; its plain text is kept
-// only in DATA/admin.token (mode 0600), the store has its hash.
+// only in DATA/admin.token (mode 0600 from its creation), the store has its hash.
 std::string ensure_admin_token(store::Store& store, const fs::path& data_dir, std::string* error) {
   fs::path file = data_dir / "admin.token";
   if (store.has_admin_token()) {
@@ -51,21 +57,62 @@ std::string ensure_admin_token(store::Store& store, const fs::path& data_dir, st
     std::string token;
     std::getline(in, token);
     if (token.empty()) *error = file.string() + " is missing: the admin token cannot be shown again";
+    // One written by an older wok (0644) is narrowed.
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(file.c_str(), 0600);
+    }
     return token;
   }
   std::string token = server::new_token();
-  {
-    std::ofstream out(file, std::ios::trunc);
-    out << token << "\n";
-    if (!out) {
-      *error = "cannot write " + file.string();
-      return "";
-    }
-  }
-  chmod(file.c_str(), 0600);
+  if (!cli::write_secret_file(file.string(), token + "\n", error)) return "";
   store.add_token("admin", server::hash_token(token), true);
   return token;
 }
+
+// One `wok up` per data directory: a second one would adopt the first one's
+// instances (and stop them when it exits) and take over the client config.
+// DATA/wok.lock holds an flock for the life of the process (the kernel drops
+// it when the process dies, even by kill -9) and the holder's PID. The
+// descriptor is close-on-exec: no child (runc, git, builds) inherits it.
+class DataDirLock {
+ public:
+  // Takes the lock or explains in *error who holds it.
+  bool acquire(const fs::path& data_dir, std::string* error) {
+    fs::path file = data_dir / "wok.lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) {
+      *error = "cannot open " + file.string() + ": " + std::strerror(errno);
+      return false;
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      int saved = errno;
+      if (saved != EWOULDBLOCK) {
+        *error = "cannot lock " + file.string() + ": " + std::strerror(saved);
+        return false;
+      }
+      char buf[32] = {};
+      ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) pid = "unknown";
+      *error = "data directory " + data_dir.string() + " is in use by wok up (pid " + pid +
+               "); stop it first or use --data";
+      return false;
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      spdlog::warn("cannot write the pid into {}: {}", file.string(), std::strerror(errno));
+    }
+    return true;
+  }
+  ~DataDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -86,14 +133,19 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: " << limits_error << "\n";
     return 2;
   }
-  std::error_code ec;
-  fs::create_directories(options.data_dir, ec);
-  if (ec) {
-    std::cerr << "error: cannot create data directory " << options.data_dir << ": " << ec.message() << "\n";
+  std::string error;
+  // 0700: it holds the admin token, the store and every tenant's files.
+  if (!cli::make_private_directory(options.data_dir, &error)) {
+    std::cerr << "error: data directory: " << error << "\n";
     return 1;
   }
   fs::path data_dir = fs::absolute(options.data_dir);
-  std::string error;
+  // Before anything touches the data directory (store, instances, client config).
+  DataDirLock lock;
+  if (!lock.acquire(data_dir, &error)) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
   auto store = store::Store::open((data_dir / "wok.db").string(), &error);
   if (!store) {
     std::cerr << "error: " << error << "\n";
