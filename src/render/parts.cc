@@ -94,6 +94,7 @@ json init_containers(const json& site, const PlatformSettings& settings) {
                           "--into", kSourceDir}},
                 {"securityContext", container_security()},
                 {"volumeMounts", {workspace_mount()}}};
+  if (settings.allow_private_sources) fetch["args"].push_back("--allow-private-sources");
   json list = json::array({fetch});
   const json& build = section(site, "build");
   if (build.contains("command") && build["command"].is_array()) {

@@ -23,6 +23,9 @@ struct PlatformSettings {
   // Router limits given to every site pod's `wok serve` ("--max-body=8Mi",
   // "--header-timeout=10s"); a site's spec.maxBodySize may lower --max-body.
   std::vector<std::string> serve_args;
+  // The fetch init container may reach sources on loopback, link-local and
+  // private addresses (an in-cluster git server): `wok fetch --allow-private-sources`.
+  bool allow_private_sources = false;
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

@@ -141,6 +141,26 @@ TEST(RenderSite, ServeArgumentsCarryThePlatformsRouterLimits) {
   EXPECT_EQ(std::count(args.begin(), args.end(), "--max-body=64Mi"), 0) << args.dump();
 }
 
+// The fetch init container refuses private destinations unless the platform allows them.
+TEST(RenderSite, FetchAllowsPrivateSourcesOnlyWhenThePlatformDoes) {
+  auto fetch_args = [](const PlatformSettings& settings) {
+    for (const json& o : wok::render::render_site(static_site(), json(), settings)) {
+      if (o["kind"] != "Deployment") continue;
+      for (const json& c : o["spec"]["template"]["spec"]["initContainers"]) {
+        if (c["name"] == "fetch") return c["args"];
+      }
+    }
+    return json::array();
+  };
+  PlatformSettings settings;
+  json args = fetch_args(settings);
+  ASSERT_FALSE(args.empty());
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--allow-private-sources"), 0) << args.dump();
+  settings.allow_private_sources = true;
+  args = fetch_args(settings);
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--allow-private-sources"), 1) << args.dump();
+}
+
 // Dot-files are not served by default in a pod either: the flag only when
 // the site opts in, for static and php sites alike.
 TEST(RenderSite, ServeDotFilesOnlyWhenTheSiteOptsIn) {
