@@ -263,6 +263,24 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
 
 namespace {
 
+// The hosts of a site spec that its project may not claim (its spec.hosts patterns).
+std::vector<api::FieldError> host_claim_errors(const json& spec, const json& project, const std::string& ns) {
+  std::vector<api::FieldError> errors;
+  const json& patterns = project["spec"]["hosts"];
+  const json& hosts = spec.value("hosts", json::array());
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    std::string h = hosts[i].is_string() ? hosts[i].get<std::string>() : hosts[i].dump();
+    bool allowed = false;
+    for (const auto& p : patterns) allowed = allowed || api::host_matches(p.get<std::string>(), h);
+    if (!allowed) {
+      errors.push_back({"spec.hosts[" + std::to_string(i) + "]",
+                        "\"" + h + "\" is not among the host names project \"" + ns +
+                            "\" may claim (" + patterns.dump() + ")"});
+    }
+  }
+  return errors;
+}
+
 // Validation shared by create and replace: schema, path agreement, host claims.
 std::vector<api::FieldError> check_site(const json& obj, const json& project, const std::string& ns,
                                         const std::string& path_name) {
@@ -276,18 +294,7 @@ std::vector<api::FieldError> check_site(const json& obj, const json& project, co
   if (!path_name.empty() && md["name"] != path_name) {
     errors.push_back({"metadata.name", "does not match the path (\"" + path_name + "\")"});
   }
-  const json& patterns = project["spec"]["hosts"];
-  const json& hosts = obj["spec"]["hosts"];
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    std::string h = hosts[i].get<std::string>();
-    bool allowed = false;
-    for (const auto& p : patterns) allowed = allowed || api::host_matches(p.get<std::string>(), h);
-    if (!allowed) {
-      errors.push_back({"spec.hosts[" + std::to_string(i) + "]",
-                        "\"" + h + "\" is not among the host names project \"" + ns +
-                            "\" may claim (" + patterns.dump() + ")"});
-    }
-  }
+  for (auto& e : host_claim_errors(obj["spec"], project, ns)) errors.push_back(std::move(e));
   return errors;
 }
 
@@ -388,11 +395,20 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
     }
     if (!target) return ctx.fail(422, "site \"" + name + "\" has no earlier deployed revision to roll back to");
   }
+  // An old revision's hosts go through today's claim check: the project's
+  // host patterns may have shrunk since.
+  auto project = store_.get("Project", "", ns);
+  json old_spec = json::parse(target->spec, nullptr, false);
+  if (!project || !old_spec.is_object()) return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
+  if (auto errors = host_claim_errors(old_spec, *project, ns); !errors.empty()) {
+    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
+                             api::join_errors(errors), "Invalid", errors);
+  }
   // Pin first, then restore the spec: the controller honours the pin only
   // while the spec equals the pinned revision's, so a crash in between is harmless.
   store_.patch_status("Site", ns, name, {{"pinnedRevision", target->number}, {"pinnedCommit", target->commit}});
   json next = *site;
-  next["spec"] = json::parse(target->spec);
+  next["spec"] = std::move(old_spec);
   next["metadata"].erase("resourceVersion");
   store::Result r = store_.update("Site", next);
   if (r.code == store::Code::kConflict) {

@@ -80,6 +80,23 @@ class MembersTest(WokTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertNotIn("team-a home", r.stdout)
 
+    def test_undo_does_not_reclaim_hosts_the_project_lost(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost", "*.shop.localhost"], [("alice", "developer")]))
+        repo = self.repo("www", {"index.html": "team-a home"})
+        self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost", "www.shop.localhost"], repo.url),
+                       token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], repo.url), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 2)
+        # The admin gives *.shop.localhost to another project.
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]))
+        r = self.wok.cli("rollout", "undo", "site", "www", "-n", "team-a", "--to-revision", "1",
+                         token=self.alice, check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("spec.hosts[1]", r.stderr)
+        self.assertEqual(self.wok.site_json("www", "team-a")["spec"]["hosts"], ["www.team-a.localhost"])
+        self.assertEqual(self.wok.get("www.shop.localhost")[0], 404)
+
 
 class SecretFilesTest(WokTestCase):
     """Modes come from each file's creation, not from the umask: wok up runs with umask 0 here."""

@@ -153,5 +153,40 @@ TEST_F(ApiServerTest, MembersChangeNothingOfOtherProjects) {
   EXPECT_FALSE((*store_->get("Site", "team-a", "www"))["status"].contains("refreshRequests"));
 }
 
+// An old revision's hosts are claimed again only if the project may still
+// claim them: undo is not a way around the project's host patterns.
+TEST_F(ApiServerTest, RollbackChecksTheOldRevisionsHosts) {
+  std::string uid = (*store_->get("Site", "team-a", "www"))["metadata"]["uid"];
+  json foreign = {{"mode", "static"}, {"hosts", {"shop.example.com"}}};
+  json own = {{"mode", "static"}, {"hosts", {"old.team-a.localhost"}}};
+  int64_t bad = store_->add_revision(uid, "team-a", "www",
+                                     store::Revision{0, 1, "c1", foreign.dump(), "", "Pending", "", "", "/r1", false});
+  store_->finish_revision(uid, bad, "Deployed", "", "", false);
+  int64_t good = store_->add_revision(uid, "team-a", "www",
+                                      store::Revision{0, 2, "c2", own.dump(), "", "Pending", "", "", "/r2", false});
+  store_->finish_revision(uid, good, "Deployed", "", "", true);
+
+  auto rollback = [this](int64_t to) {
+    http::Request req;
+    req.method = "POST";
+    req.path = req.target = std::string(kBase) + "/namespaces/team-a/sites/www/rollback";
+    req.body = json{{"toRevision", to}}.dump();
+    req.headers.push_back({"Authorization", "Bearer " + tokens_["admin"]});
+    http::Response res;
+    api_->handle(req, res);
+    return res;
+  };
+  http::Response refused = rollback(bad);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_NE(refused.body.find("spec.hosts[0]"), std::string::npos) << refused.body;
+  json site = *store_->get("Site", "team-a", "www");
+  EXPECT_EQ(site["spec"]["hosts"][0], "www.team-a.localhost");
+  EXPECT_FALSE(site["status"].contains("pinnedRevision"));
+
+  http::Response done = rollback(good);
+  EXPECT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ((*store_->get("Site", "team-a", "www"))["spec"]["hosts"][0], "old.team-a.localhost");
+}
+
 }  // namespace
 }  // namespace wok::server
