@@ -185,7 +185,8 @@ class BuildWatch {
         output_(options.max_output),
         // Clamped so that an absurd limit from a spec cannot overflow the clock.
         deadline_(Clock::now() +
-                  std::min<std::chrono::milliseconds>(options.timeout, kMaxTimeout)) {}
+                  std::min<std::chrono::milliseconds>(options.timeout, kMaxTimeout)),
+        cancel_(options.cancel) {}
 
   // Returns the wait status; the child is reaped.
   int run() {
@@ -204,6 +205,7 @@ class BuildWatch {
   }
 
   bool timed_out() const { return timed_out_; }
+  bool cancelled() const { return cancelled_; }
   std::string take_output() { return output_.take(); }
 
  private:
@@ -247,6 +249,10 @@ class BuildWatch {
 
   void enforce_time_limit() {
     if (exited_) return;
+    if (cancel_ && cancel_->load() && !cancelled_) {
+      cancelled_ = true;
+      kill_group(SIGKILL);
+    }
     const auto now = Clock::now();
     if (!timed_out_ && now >= deadline_) {
       timed_out_ = true;
@@ -269,6 +275,8 @@ class BuildWatch {
   bool exited_ = false;
   bool eof_ = false;
   bool timed_out_ = false;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  bool cancelled_ = false;
 };
 
 std::string spawn_error(int err, const std::string& command) {
@@ -277,12 +285,14 @@ std::string spawn_error(int err, const std::string& command) {
 }
 
 BuildResult summarize(int status, bool timed_out, std::chrono::milliseconds timeout,
-                      std::string output) {
+                      std::string output, bool cancelled = false) {
   BuildResult result;
   result.output = std::move(output);
   result.timed_out = timed_out;
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (timed_out) {
+  if (cancelled) {
+    result.error = "build cancelled";
+  } else if (timed_out) {
     result.error = "build timed out after " + format_seconds(timeout);
   } else if (WIFSIGNALED(status)) {
     result.error = "build killed by signal " + std::to_string(WTERMSIG(status));
@@ -322,7 +332,7 @@ BuildResult run_sandboxed(const BuildOptions& options) {
   if (rc != 0) return failure(spawn_error(rc, options.sandbox_command[0]));
   BuildWatch watch(pid, std::move(read_end), options);
   const int status = watch.run();
-  return summarize(status, watch.timed_out(), options.timeout, watch.take_output());
+  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(), watch.cancelled());
 }
 
 }  // namespace
@@ -356,7 +366,7 @@ BuildResult run_build(const BuildOptions& options) {
 
   BuildWatch watch(pid, std::move(read_end), options);
   const int status = watch.run();
-  return summarize(status, watch.timed_out(), options.timeout, watch.take_output());
+  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(), watch.cancelled());
 }
 
 }  // namespace wok::controllers

@@ -5,9 +5,11 @@
 // build cache writable, nothing else of the host; seccomp, cgroup limits),
 // and `sandbox_end` kills what is left in it; without a sandbox (tests of
 // this runner) it is a subprocess in its own process group.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ struct BuildOptions {
   // with only PATH in its environment: the sandbox has the build's own.
   std::vector<std::string> sandbox_command;
   std::function<void()> sandbox_end;  // called once the build is over, whatever happened
+  // Set to true from another thread: the build is killed at once ("build
+  // cancelled"), as on its time limit but without the grace period.
+  std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 BuildResult run_build(const BuildOptions& options);

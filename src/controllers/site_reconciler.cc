@@ -21,6 +21,8 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kRevisionDirsKept = 10;
+// deploy()'s answer when the revision's build was handed to BuildJobs.
+const std::string kBuilding = "\x01building";
 
 std::vector<std::string> hosts_of(const json& site) {
   std::vector<std::string> hosts;
@@ -38,7 +40,10 @@ bool runs_instances(const json& spec) {
 }  // namespace
 
 SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config)
-    : store_(store), routes_(routes), config_(std::move(config)) {
+    : store_(store),
+      routes_(routes),
+      config_(std::move(config)),
+      builds_(config_.builds_running_max, config_.builds_per_project_max) {
   // Routes carry canonical paths: the router opens them refusing every
   // symlink, so only the site's own files could ever hold one.
   std::error_code ec;
@@ -106,6 +111,20 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   auto site = store_.get("Site", ns, name);
   std::error_code ec;
   if (!site) {
+    // A build still running for the deleted site is ended before its files go.
+    std::vector<std::string> doomed;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.ns == ns && it->second.name == name) {
+          doomed.push_back(it->first);
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (const auto& uid : doomed) builds_.cancel(uid);
     routes_.remove(ns, name);
     if (workloads_) {
       workloads_->forget_route(ns, name);
@@ -149,6 +168,39 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     write_status(*site, live, "FetchFailed", msg, desired.error);
     return {desired.error};
   }
+  // A build in flight (BuildJobs): published once over, dropped when the
+  // site changed meanwhile (the new state is deployed instead).
+  std::optional<PendingBuild> pending;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = pending_.find(uid); it != pending_.end()) pending = it->second;
+  }
+  if (pending && (pending->spec_text != spec_text || pending->commit != desired.commit)) {
+    builds_.cancel(uid);
+    {
+      std::lock_guard lock(mu_);
+      pending_.erase(uid);
+    }
+    store_.finish_revision(uid, pending->number, "Failed", "superseded by a newer change before its build ended", "",
+                           false);
+    fs::remove_all(pending->work, ec);
+  } else if (pending) {
+    auto result = builds_.take(uid);
+    if (!result) {
+      bool running = builds_.running(uid);
+      write_status(*site, live, live ? "Deployed" : "Progressing",
+                   std::string(running ? "building" : "waiting for a build slot for") + " commit " +
+                       short_commit(pending->commit) + " as revision " + std::to_string(pending->number),
+                   std::nullopt);
+      return {"", std::chrono::milliseconds(500)};
+    }
+    {
+      std::lock_guard lock(mu_);
+      pending_.erase(uid);
+    }
+    std::string error = publish_revision(*site, site_dir.string(), *pending, &*result);
+    return after_deploy(*site, site_dir.string(), error, pending->number, desired.requeue_after);
+  }
   if (live && live->spec == spec_text && live->commit == desired.commit) {
     write_status(*site, live, "Deployed",
                  "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
@@ -166,17 +218,29 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   }
   int64_t number = 0;
   std::string error = deploy(*site, site_dir.string(), desired.commit, spec_text, &number);
-  live = store_.live_revision(uid);
+  if (error == kBuilding) {
+    write_status(*site, live, live ? "Deployed" : "Progressing",
+                 "building commit " + short_commit(desired.commit) + " as revision " + std::to_string(number),
+                 std::nullopt);
+    return {"", std::chrono::milliseconds(500)};
+  }
+  return after_deploy(*site, site_dir.string(), error, number, desired.requeue_after);
+}
+
+ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string& site_dir, const std::string& error,
+                                             int64_t number, std::chrono::milliseconds requeue_after) {
+  const std::string uid = site["metadata"]["uid"];
+  auto live = store_.live_revision(uid);
   if (!error.empty()) {
     std::string err = "revision " + std::to_string(number) + " failed: " + error;
-    write_status(*site, live, "RevisionFailed",
+    write_status(site, live, "RevisionFailed",
                  live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
-    return {"", desired.requeue_after};
+    return {"", requeue_after};
   }
-  collect_garbage(uid, site_dir.string());
-  write_status(*site, live, "Deployed",
+  collect_garbage(uid, site_dir);
+  write_status(site, live, "Deployed",
                "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
-  return {"", desired.requeue_after};
+  return {"", requeue_after};
 }
 
 SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const std::string& site_dir,
@@ -251,47 +315,74 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   for (const auto& entry : fs::directory_iterator(site_dir, ec)) {
     if (entry.path().filename().string().starts_with("work-")) fs::remove_all(entry.path(), ec);
   }
-  fs::path work = fs::path(site_dir) / ("work-" + std::to_string(*number));
-  fs::path checkout = work / "src";
-  std::string log;
+  PendingBuild p;
+  p.ns = ns;
+  p.name = name;
+  p.number = *number;
+  p.commit = commit;
+  p.spec_text = spec_text;
+  p.work = fs::path(site_dir) / ("work-" + std::to_string(*number));
+  fs::path checkout = p.work / "src";
   auto fail = [&](const std::string& why) {
-    store_.finish_revision(uid, *number, "Failed", why, log, false);
-    fs::remove_all(work, ec);
+    store_.finish_revision(uid, *number, "Failed", why, "", false);
+    fs::remove_all(p.work, ec);
     return why;
   };
-  fs::create_directories(work, ec);
+  fs::create_directories(p.work, ec);
   if (std::string err = git::checkout(site_dir + "/mirror.git", commit, checkout.string()); !err.empty()) {
     return fail("checkout failed: " + err);
   }
   const json& spec = site["spec"];
   std::string sub = spec["source"]["git"].value("path", "");
-  fs::path base = (checkout / sub).lexically_normal();
+  p.base = (checkout / sub).lexically_normal();
   if (std::string err = check_directory_beneath(checkout, sub); !err.empty()) {
     return fail("source path \"" + sub + "\" is not a directory of the repository at " + short_commit(commit) +
                 ": " + err);
   }
-  fs::path publish = base;
-  if (spec.contains("build")) {
-    const json& b = spec["build"];
-    BuildOptions opts;
-    opts.command = b["command"].get<std::vector<std::string>>();
-    opts.working_dir = base.string();
-    if (b.contains("env")) opts.env = b["env"].get<std::map<std::string, std::string>>();
-    opts.env["WOK_PROJECT"] = ns;
-    opts.env["WOK_SITE"] = name;
-    opts.env["WOK_COMMIT"] = commit;
-    opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
-                            config_.build_timeout_max);
-    if (config_.runtime) {
-      std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", &opts);
-      if (!err.empty()) return fail("build cannot start: " + err);
-    }
-    BuildResult result = run_build(opts);
-    log = result.output;
-    if (!result.ok) return fail(result.error);
-    std::string out = b.value("output", "");
-    publish = (base / out).lexically_normal();
-    if (std::string err = check_directory_beneath(base, out); !err.empty()) {
+  if (!spec.contains("build")) return publish_revision(site, site_dir, p, nullptr);
+  const json& b = spec["build"];
+  BuildOptions opts;
+  opts.command = b["command"].get<std::vector<std::string>>();
+  opts.working_dir = p.base.string();
+  if (b.contains("env")) opts.env = b["env"].get<std::map<std::string, std::string>>();
+  opts.env["WOK_PROJECT"] = ns;
+  opts.env["WOK_SITE"] = name;
+  opts.env["WOK_COMMIT"] = commit;
+  opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
+                          config_.build_timeout_max);
+  if (config_.runtime) {
+    std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", &opts);
+    if (!err.empty()) return fail("build cannot start: " + err);
+  }
+  // The build runs off this worker (BuildJobs); the next passes of the
+  // reconciler publish its output when it is over.
+  {
+    std::lock_guard lock(mu_);
+    pending_[uid] = p;
+  }
+  builds_.submit(uid, ns, std::move(opts));
+  return kBuilding;
+}
+
+std::string SiteReconciler::publish_revision(const json& site, const std::string& site_dir, const PendingBuild& p,
+                                             const BuildResult* build) {
+  const std::string uid = site["metadata"]["uid"];
+  const int64_t number = p.number;
+  const std::string& spec_text = p.spec_text;
+  std::error_code ec;
+  std::string log = build ? build->output : "";
+  auto fail = [&](const std::string& why) {
+    store_.finish_revision(uid, number, "Failed", why, log, false);
+    fs::remove_all(p.work, ec);
+    return why;
+  };
+  const json spec = json::parse(spec_text);
+  fs::path publish = p.base;
+  if (build) {
+    if (!build->ok) return fail(build->error);
+    std::string out = spec["build"].value("output", "");
+    publish = (p.base / out).lexically_normal();
+    if (std::string err = check_directory_beneath(p.base, out); !err.empty()) {
       return fail("build output \"" + out + "\" is not a directory after the build: " + err);
     }
   }
@@ -304,19 +395,19 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
     std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage");
     if (!err.empty()) return fail(err);
   }
-  fs::path root = fs::path(site_dir) / "revisions" / std::to_string(*number);
+  fs::path root = fs::path(site_dir) / "revisions" / std::to_string(number);
   fs::create_directories(root.parent_path(), ec);
   fs::remove_all(root, ec);
   fs::rename(publish, root, ec);
   if (ec) return fail("cannot publish the revision: " + ec.message());
-  fs::remove_all(work, ec);
+  fs::remove_all(p.work, ec);
   // The live revision keeps serving until the new instances are ready.
-  if (std::string err = start_workloads(site, *number, root.string(), spec_text); !err.empty()) {
+  if (std::string err = start_workloads(site, number, root.string(), spec_text); !err.empty()) {
     fs::remove_all(root, ec);
     return fail(err);
   }
-  store_.finish_revision(uid, *number, "Deployed", "", log, true, root.string());
-  route_to(site, *number, root.string(), spec_text, config_.drain);
+  store_.finish_revision(uid, number, "Deployed", "", log, true, root.string());
+  route_to(site, number, root.string(), spec_text, config_.drain);
   return "";
 }
 

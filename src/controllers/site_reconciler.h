@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 
+#include "controllers/build_jobs.h"
+
 namespace wok::store {
 class Store;
 struct Revision;
@@ -53,6 +55,10 @@ struct PlatformConfig {
   int64_t build_cpu_millis = 2000;
   int64_t build_pids = 1024;
   int64_t build_tmp_bytes = 512ll << 20;
+  // Builds run at most this many at once, and this many of one project:
+  // one team's slow builds never hold another team's deploys.
+  int builds_running_max = 2;
+  int builds_per_project_max = 1;
 };
 
 class SiteReconciler {
@@ -89,6 +95,19 @@ class SiteReconciler {
                     const std::string& reason, const std::string& message,
                     const std::optional<std::string>& last_error);
   void collect_garbage(const std::string& uid, const std::string& site_dir);
+  // A revision whose build runs in BuildJobs: what publishing it needs.
+  struct PendingBuild {
+    std::string ns, name;
+    int64_t number = 0;
+    std::string commit, spec_text;
+    std::filesystem::path work, base;  // work-N/, and the source path in its checkout
+  };
+  // Publishes a checked-out (and, with `build`, built) revision: checks its
+  // paths, starts its instances, routes it. "" or why it failed.
+  std::string publish_revision(const nlohmann::json& site, const std::string& site_dir, const PendingBuild& p,
+                               const BuildResult* build);
+  ReconcileResult after_deploy(const nlohmann::json& site, const std::string& site_dir, const std::string& error,
+                               int64_t number, std::chrono::milliseconds requeue_after);
   // Makes `opts` run the build in a sandbox of the runtime: checkout at /src
   // (writable, handed to the project's uid), cache_dir at /cache (HOME).
   std::string sandbox_build(const std::string& ns, const std::string& name, int64_t number,
@@ -112,6 +131,8 @@ class SiteReconciler {
   std::unique_ptr<Workloads> workloads_;  // null without a runtime
   std::mutex mu_;
   std::map<std::string, FetchState> fetch_;  // by uid
+  std::map<std::string, PendingBuild> pending_;  // by uid, guarded by mu_
+  BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

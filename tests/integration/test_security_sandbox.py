@@ -104,6 +104,36 @@ class SandboxAttackTest(WokTestCase):
                              capture_output=True, text=True).stdout.split()
         self.assertEqual([c for c in out if c.startswith("build.")], [])
 
+    def test_stuck_builds_of_one_team_do_not_delay_another_teams_deploys(self):
+        # Before: two reconcile workers ran the builds themselves; three stuck
+        # builds of team-a held both, and team-b's deploy waited for their
+        # time limit (10 minutes).
+        repo = self.repo("stuck", {"README": "x"})
+        stuck = "  build: {command: [sleep, '600'], timeout: 10m}\n"
+        self.wok.apply("---\n".join(site(f"stuck{i}", "team-a", repo.url, extra=stuck) for i in range(3)),
+                       token=self.alice)
+        wait_for(lambda: any("building" in str(self.status(f"stuck{i}")) for i in range(3)), 30, interval=0.2,
+                 what="team-a's first build")
+        b = self.repo("b", {"index.html": "team-b"})
+        self.wok.apply(site("quick", "team-b", b.url) + "---\n" +
+                       site("built", "team-b", b.url,
+                            extra="  build: {command: [sh, -c, 'mkdir -p o && echo built > o/index.html'], output: o}\n"))
+        self.wok.wait_revision("quick", "team-b", 1, timeout=30)
+        self.wok.wait_revision("built", "team-b", 1, timeout=30)
+        self.assertEqual(self.wok.get("built.team-b.localhost")[2].strip(), b"built")
+        # team-a's builds wait their turn (one per project at a time) and say so.
+        waiting = [self.status(f"stuck{i}")["conditions"][0]["message"] for i in range(3)]
+        self.assertEqual(sum("waiting for a build slot" in m for m in waiting), 2, waiting)
+        # Deleting a site ends its running build.
+        running = [i for i in range(3) if "waiting" not in waiting[i]][0]
+        self.wok.cli("delete", "site", f"stuck{running}", "-n", "team-a")
+        wait_for(lambda: f"build.team-a.stuck{running}.r1" not in subprocess.run(
+            ["runc", "--root", os.path.join(self.wok.data, "runtime", "runc"), "list", "-q"],
+            capture_output=True, text=True).stdout, 30, what="the deleted site's build to end")
+        # ... and the next of team-a's builds gets the slot.
+        wait_for(lambda: sum("building commit" in self.status(f"stuck{i}")["conditions"][0]["message"]
+                             for i in range(3) if i != running) == 1, 30, interval=0.3, what="the next build to start")
+
     def test_symlinks_in_spec_paths_are_refused_and_never_followed(self):
         outside = os.path.join(self.root, "outside")
         os.makedirs(outside)
