@@ -33,6 +33,17 @@ void RoutePublisher::set_php(const std::string& ns, const std::string& name,
                           serve_dot_files});
 }
 
+void RoutePublisher::set_deploying(const std::string& ns, const std::string& name,
+                                   const std::vector<std::string>& hosts) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find({ns, name});
+  if (it != entries_.end() && it->second.deploying && it->second.hosts == hosts) return;
+  Entry e;
+  e.hosts = hosts;
+  e.deploying = true;
+  replace(ns, name, std::move(e));
+}
+
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
   if (entries_.count({ns, name})) replace(ns, name, std::nullopt);
@@ -54,6 +65,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name, std
     router::Route r{ns, name, next->root, next->upstream, next->fastcgi};
     r.max_body_bytes = next->max_body_bytes;
     r.serve_dot_files = next->serve_dot_files;
+    r.deploying = next->deploying;
     auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);

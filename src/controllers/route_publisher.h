@@ -36,6 +36,9 @@ class RoutePublisher {
   void set_php(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
                const std::string& root, const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0,
                bool serve_dot_files = false);
+  // The site has nothing to serve yet but its first revision is on its way:
+  // its hosts answer 503 "being deployed" (Retry-After) instead of 404.
+  void set_deploying(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 
@@ -47,6 +50,7 @@ class RoutePublisher {
     std::shared_ptr<const router::FastCgiTarget> fastcgi = nullptr;
     uint64_t max_body_bytes = 0;
     bool serve_dot_files = false;
+    bool deploying = false;
   };
   // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
   void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);

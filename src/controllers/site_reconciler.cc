@@ -212,6 +212,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   if (!all.empty() && all[0].outcome == "Failed" && all[0].spec == spec_text &&
       all[0].commit == desired.commit && !explicit_refresh && !all[0].message.starts_with("interrupted")) {
     std::string err = "revision " + std::to_string(all[0].number) + " failed: " + all[0].message;
+    if (!live) routes_.remove(ns, name);
     write_status(*site, live, "RevisionFailed",
                  live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
     return {"", desired.requeue_after};
@@ -232,6 +233,8 @@ ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string
   const std::string uid = site["metadata"]["uid"];
   auto live = store_.live_revision(uid);
   if (!error.empty()) {
+    // Nothing to serve after all: the hosts stop saying "being deployed".
+    if (!live) routes_.remove(site["metadata"]["namespace"], site["metadata"]["name"]);
     std::string err = "revision " + std::to_string(number) + " failed: " + error;
     write_status(site, live, "RevisionFailed",
                  live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
@@ -293,6 +296,7 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   auto previous = store_.revisions(uid);
   *number = store_.add_revision(uid, ns, name, rev);
   auto live = store_.live_revision(uid);
+  if (!live) routes_.set_deploying(ns, name, hosts_of(site));
   write_status(site, live, live ? "Deployed" : "Progressing",
                "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number), std::nullopt);
 

@@ -45,6 +45,9 @@ struct Route {
   // statically, PHP scripts and front-controller fallbacks go to php-fpm.
   std::shared_ptr<const FastCgiTarget> fastcgi = nullptr;
   uint64_t max_body_bytes = 0;  // request body limit for this site (413); 0: the server's
+  // The site has no revision yet and its first one is being built: its hosts
+  // answer 503 "being deployed" with Retry-After, not "no site".
+  bool deploying = false;
   // spec.serveDotFiles: paths through a dot-file (".env", ".git/", ".htpasswd")
   // are served like any other; otherwise they are not found (".well-known/" is).
   bool serve_dot_files = false;

@@ -68,6 +68,17 @@ void Router::answer(const RouteTable& table, const http::Request& request, http:
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     return;
   }
+  if (route->deploying) {
+    response.status = 503;
+    response.set_header("Retry-After", "10");
+    response.set_header("Cache-Control", "no-store");
+    response.set_header("Content-Type", "text/html; charset=utf-8");
+    response.body =
+        "<!doctype html><title>Being deployed</title>"
+        "<h1>This site is being deployed</h1>"
+        "<p>Its first version is being built. Try again in a few seconds.</p>\n";
+    return;
+  }
   if (route->upstream || route->fastcgi) {  // only serve() can proxy or reach php-fpm
     response.status = 502;
     response.body = "this site is proxied; the synchronous handler cannot serve it\n";
