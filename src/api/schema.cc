@@ -63,7 +63,9 @@ Rule quantity(std::string description) { return str(std::move(description)); }
 Rule php_rule() {
   return object({{"docroot", str("Directory served, relative to the source (default: its root).")},
                  {"frontController", str("Script that answers paths with no file (index.php).")},
-                 {"ini", string_map("php.ini settings (memory_limit: 256M).")}},
+                 {"ini", string_map("php.ini settings (memory_limit: 256M).")},
+                 {"timeout", str("Longest a request may take, whole seconds from 1s to 1h (default 60s): "
+                                 "php-fpm ends the script and the router answers 504.")}},
                 {}, "The php mode: php-fpm pool settings.");
 }
 

@@ -103,6 +103,17 @@ void check_php(const json& spec, std::vector<FieldError>& out) {
         out.push_back({"spec.php.frontController", quote(fc) + " must be a .php script relative to the docroot"});
       }
     }
+    if (php.contains("timeout") && php["timeout"].is_string()) {
+      std::string t = php["timeout"];
+      long long ms = parse_duration_ms(t);
+      if (ms < 0) {
+        out.push_back({"spec.php.timeout", quote(t) + " is not a duration (e.g. 30s, 5m)"});
+      } else if (ms < kMinPhpTimeoutMs || ms > kMaxPhpTimeoutMs) {
+        out.push_back({"spec.php.timeout", quote(t) + " must be between 1s and 1h"});
+      } else if (ms % 1000 != 0) {
+        out.push_back({"spec.php.timeout", quote(t) + " must be whole seconds (php-fpm counts in seconds)"});
+      }
+    }
   }
   if (!spec.contains("storage") || !spec["storage"].is_array()) return;
   std::set<std::string> names;
@@ -295,6 +306,14 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   if (host.size() <= suffix.size() || !host.ends_with(suffix)) return false;
   std::string_view first = host.substr(0, host.size() - suffix.size());
   return first.find('.') == std::string_view::npos;
+}
+
+long long php_timeout_ms(const json& spec) {
+  if (!spec.is_object() || !spec.contains("php") || !spec["php"].is_object()) return kDefaultPhpTimeoutMs;
+  const json& php = spec["php"];
+  if (!php.contains("timeout") || !php["timeout"].is_string()) return kDefaultPhpTimeoutMs;
+  long long ms = parse_duration_ms(php["timeout"].get<std::string>());
+  return ms < kMinPhpTimeoutMs || ms > kMaxPhpTimeoutMs ? kDefaultPhpTimeoutMs : ms / 1000 * 1000;
 }
 
 long long parse_duration_ms(std::string_view text) {

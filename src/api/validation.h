@@ -35,6 +35,15 @@ int routed_component(const nlohmann::json& components);
 // .git/); false when absent, on every platform.
 bool serves_dot_files(const nlohmann::json& spec);
 
+// spec.php.timeout: how long one request of a php site may take, in
+// milliseconds (whole seconds), on every platform: php-fpm's
+// request_terminate_timeout and max_execution_time, and the router's wait for
+// php-fpm (504 beyond it). kDefaultPhpTimeoutMs when absent.
+inline constexpr long long kDefaultPhpTimeoutMs = 60'000;
+inline constexpr long long kMinPhpTimeoutMs = 1'000;
+inline constexpr long long kMaxPhpTimeoutMs = 3'600'000;
+long long php_timeout_ms(const nlohmann::json& spec);
+
 bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
 bool is_host_name(std::string_view host);     // lowercase DNS name
 bool is_host_pattern(std::string_view host);  // a host name or "*." + host name

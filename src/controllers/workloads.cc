@@ -78,7 +78,7 @@ std::optional<InstanceName> parse_instance_id(const std::string& id) {
 
 WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
                             const json& spec, int64_t revision, const std::string& root,
-                            const std::string& storage_dir) {
+                            const std::string& storage_dir, uint32_t sandbox_uid) {
   WorkloadPlan plan;
   std::string mode = spec.value("mode", "static");
   runtime::Resources resources = resources_of(spec);
@@ -91,9 +91,11 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     plan.docroot = php.value("docroot", "");
     plan.front_controller = php.value("frontController", "index.php");
     plan.serve_dot_files = api::serves_dot_files(spec);
+    plan.php_timeout_ms = api::php_timeout_ms(spec);
     InstanceSpec s;
     s.id = instance_id(ns, site, "php", revision, 0);
     s.project = ns;
+    s.uid = sandbox_uid;
     s.resources = resources;
     s.labels = labels_of(uid, revision);
     s.volumes.push_back({root, kSiteMount, true});
@@ -110,6 +112,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     runtime::PhpPool pool;
     pool.docroot = joined(kSiteMount, plan.docroot);
     if (php.contains("ini")) pool.ini = php["ini"].get<std::map<std::string, std::string>>();
+    pool.request_timeout = std::chrono::seconds(plan.php_timeout_ms / 1000);
     if (!runtime::configure_php_fpm(pool, &s, &plan.error)) return plan;
     plan.gating.insert(s.id);
     plan.routed.push_back(s.id);
@@ -136,6 +139,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       InstanceSpec s;
       s.id = instance_id(ns, site, name, revision, i);
       s.project = ns;
+      s.uid = sandbox_uid;
       s.resources = resources;
       s.labels = labels_of(uid, revision);
       s.port = port;
@@ -241,7 +245,7 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
   }
   for (const auto& h : hosts) signature += h + ",";
   signature += root + ";" + std::to_string(plan.max_body_bytes) + (plan.least_connections ? ";lc" : ";rr") +
-               (plan.serve_dot_files ? ";dot" : "");
+               (plan.serve_dot_files ? ";dot" : "") + ";t" + std::to_string(plan.php_timeout_ms);
   {
     std::lock_guard lock(mu_);
     std::string& last = published_[ns + "/" + site];
@@ -251,7 +255,8 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
   }
   if (php) {
     router::FastCgiTarget target{"", joined(kSiteMount, plan.docroot), plan.front_controller,
-                                 plan.static_mounts, upstreams[0].netns, runtime::kPhpPort};
+                                 plan.static_mounts, upstreams[0].netns, runtime::kPhpPort,
+                                 plan.php_timeout_ms};
     routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes,
                     plan.serve_dot_files);
   } else {

@@ -46,14 +46,17 @@ struct WorkloadPlan {
   std::vector<std::pair<std::string, std::string>> static_mounts;  // php: "/uploads/" -> storage dir
   uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
   bool serve_dot_files = false;     // php: spec.serveDotFiles
+  int64_t php_timeout_ms = 0;       // php: spec.php.timeout (php-fpm's limit and the router's)
   std::string error;                // non-empty: the spec cannot run
 };
 
 // Pure: the instances of revision `revision` of a php or app site whose spec
-// is `spec`, its files at `root` and its storage volumes under `storage_dir`.
+// is `spec`, its files at `root` and its storage volumes under `storage_dir`,
+// run as `sandbox_uid`, the project's (Store::project_uid; 0 lets the runtime
+// derive one from the project's name, for tests only: names may collide).
 WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
                             const nlohmann::json& spec, int64_t revision, const std::string& root,
-                            const std::string& storage_dir);
+                            const std::string& storage_dir, uint32_t sandbox_uid = 0);
 
 // Creates the mount points of spec.storage inside a revision's files (before
 // they are published read-only) and the host directories; "" or why not.

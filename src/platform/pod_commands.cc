@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/validation.h"
 #include "git/repository.h"
 #include "http/server.h"
 #include "router/router.h"
@@ -43,6 +44,11 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "error: --front-controller " << options.front_controller << " does not end in .php\n";
     return 2;
   }
+  long long php_timeout_ms = api::parse_duration_ms(options.php_timeout);
+  if (php_timeout_ms < api::kMinPhpTimeoutMs || php_timeout_ms > api::kMaxPhpTimeoutMs) {
+    std::cerr << "error: --php-timeout \"" << options.php_timeout << "\" is not a duration from 1s to 1h\n";
+    return 2;
+  }
   if (!fs::is_directory(options.root)) {
     std::cerr << "error: --root " << options.root << " is not a directory\n";
     return 1;
@@ -67,7 +73,8 @@ int run_serve(const ServeOptions& options) {
   if (!options.fastcgi.empty()) {
     // php-fpm runs in the same pod and sees the document root where we do.
     route->fastcgi = std::make_shared<const router::FastCgiTarget>(
-        router::FastCgiTarget{options.fastcgi.substr(5), given, options.front_controller, {}});
+        router::FastCgiTarget{options.fastcgi.substr(5), given, options.front_controller, {}, {}, 0,
+                              php_timeout_ms});
   }
   route->serve_dot_files = options.serve_dot_files;
   table->set_default(std::move(route));
@@ -113,6 +120,9 @@ int run_pod_command(int argc, char** argv) {
   s->add_option("--front-controller", serve.front_controller, "script for paths with no file");
   s->add_flag("--serve-dot-files", serve.serve_dot_files,
               "serve .env, .git/ and other dot-files (by default only .well-known/ is)");
+  s->add_option("--php-timeout", serve.php_timeout,
+                "longest php-fpm may take to answer (spec.php.timeout); 504 beyond it")
+      ->capture_default_str();
   cli::add_router_limit_flags(*s, serve.limits);
   try {
     app.parse(argc, argv);

@@ -24,6 +24,7 @@ struct ServeOptions {
   std::string fastcgi;           // "unix:PATH" (php mode)
   std::string front_controller;  // "index.php"
   bool serve_dot_files = false;  // spec.serveDotFiles: .env, .git/... served
+  std::string php_timeout = "60s";  // spec.php.timeout: php-fpm silent this long is a 504
   cli::RouterLimitFlags limits;
 };
 

@@ -2,6 +2,8 @@
 // socket in a shared emptyDir; `storage` on PVCs mounted inside the code.
 #include "render/parts.h"
 
+#include "api/validation.h"
+
 namespace wok::render::detail {
 namespace {
 
@@ -17,7 +19,7 @@ const json& php_section(const json& site) {
 
 // php-fpm in the foreground, logging to stderr, no pid file: it runs as a
 // non-root user on a read-only root file system.
-std::string fpm_config(const json& php) {
+std::string fpm_config(const json& php, const std::string& limit) {
   std::string c =
       "[global]\n"
       "error_log = /proc/self/fd/2\n"
@@ -33,7 +35,13 @@ std::string fpm_config(const json& php) {
       "pm.max_spare_servers = 3\n"
       "clear_env = no\n"
       "catch_workers_output = yes\n"
-      "decorate_workers_output = no\n";
+      "decorate_workers_output = no\n"
+      // spec.php.timeout, as under wok up: php-fpm frees the worker, wok
+      // serve (--php-timeout) has answered 504 at the same limit.
+      "request_terminate_timeout = " + limit + "\n";
+  bool own_max_execution_time = php.contains("ini") && php["ini"].is_object() &&
+                                php["ini"].contains("max_execution_time");
+  if (!own_max_execution_time) c += "php_value[max_execution_time] = " + limit.substr(0, limit.size() - 1) + "\n";
   if (php.contains("ini") && php["ini"].is_object()) {
     for (auto it = php["ini"].begin(); it != php["ini"].end(); ++it) {
       if (it->is_string()) c += "php_value[" + it.key() + "] = " + it->get<std::string>() + "\n";
@@ -52,7 +60,8 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
 
   json config = object_head("v1", "ConfigMap", names.name + "-php", names.ns,
                             site_labels(names, "web"));
-  config["data"] = {{"php-fpm.conf", fpm_config(php)}};
+  const std::string limit = std::to_string(api::php_timeout_ms(spec_of(site)) / 1000) + "s";
+  config["data"] = {{"php-fpm.conf", fpm_config(php, limit)}};
 
   json code_mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}},
                                   {{"name", "socket"}, {"mountPath", kSocketDir}}});
@@ -71,7 +80,7 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
               {"image", settings.image},
               {"args", {"serve", "--root", docroot, "--listen", "0.0.0.0:8080", "--fastcgi",
                         std::string("unix:") + kSocket, "--front-controller",
-                        string_at(php, "frontController", "index.php")}},
+                        string_at(php, "frontController", "index.php"), "--php-timeout", limit}},
               {"ports", {{{"name", "http"}, {"containerPort", kHttpPort}}}},
               {"readinessProbe", http_probe("/")},
               {"securityContext", container_security()},

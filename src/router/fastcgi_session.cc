@@ -21,8 +21,6 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 // Request body bytes queued for php-fpm before the client is paused.
 constexpr size_t kUpstreamHighWater = 256 * 1024;
-// nginx's fastcgi_read_timeout: silence from php-fpm this long is a 504.
-constexpr int64_t kReadTimeoutMs = 60 * 1000;
 // A stderr line longer than this is logged in pieces.
 constexpr size_t kMaxLogLine = 4096;
 
@@ -57,6 +55,17 @@ int connect_in_namespace(const std::string& netns, uint16_t port) {
     return -1;
   }
   return fd;
+}
+
+// spec.php.timeout: how long php-fpm may stay silent (nginx's
+// fastcgi_read_timeout, per site).
+int64_t read_timeout_ms(const FastCgiTarget& target) {
+  return target.read_timeout_ms > 0 ? target.read_timeout_ms : 60'000;
+}
+
+// "2s", "90s": the site's limit as spec.php.timeout says it.
+std::string limit_text(int64_t ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
 std::string socket_path(const std::string& spec) {
@@ -162,7 +171,7 @@ void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand
       if (auto self = weak.lock()) self->on_body_piece(piece, last);
     });
   }
-  deadline_.arm(kReadTimeoutMs);
+  deadline_.arm(read_timeout_ms(*target_));
   send_pending();
 }
 
@@ -199,7 +208,7 @@ void FastCgiSession::read_upstream() {
   while (phase_ == Phase::kExchanging && !upstream_paused_ && fd_ >= 0) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
-      deadline_.arm(kReadTimeoutMs);
+      deadline_.arm(read_timeout_ms(*target_));
       reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
       FcgiRecord record;
       FcgiRecordReader::Status status = FcgiRecordReader::Status::kNeedMore;
@@ -339,11 +348,17 @@ void FastCgiSession::release() {
 void FastCgiSession::on_timeout() {
   if (phase_ != Phase::kExchanging) return;
   if (upstream_paused_) {  // a client that reads slowly is not php-fpm's fault
-    deadline_.arm(kReadTimeoutMs);
+    deadline_.arm(read_timeout_ms(*target_));
     return;
   }
-  spdlog::warn("site {}: php-fpm did not answer {} in time", site_, script_.script_name);
-  fail(504, "gateway timeout: php-fpm did not answer in time");
+  std::string limit = limit_text(read_timeout_ms(*target_));
+  // A script that ran too long, or one that waited for a free php-fpm
+  // worker that long: either way the client is not kept waiting longer.
+  spdlog::warn("site {}: 504: {} {}: php-fpm did not answer within the site's time limit of {} "
+               "(spec.php.timeout)",
+               site_, ex_.request().method, script_.script_name, limit);
+  fail(504, "gateway timeout: the PHP script did not answer within this site's time limit of " +
+                limit + " (spec.php.timeout)");
 }
 
 void FastCgiSession::resume_upstream() {

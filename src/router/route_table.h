@@ -32,6 +32,10 @@ struct FastCgiTarget {
   // socket_path is then unused. Nothing the tenant can write is followed.
   std::string netns = {};
   uint16_t port = 0;
+  // spec.php.timeout: the longest php-fpm may stay silent (no record sent)
+  // before the client gets a 504; php-fpm's request_terminate_timeout is the
+  // same limit and frees the worker (its check lands after this one fires).
+  int64_t read_timeout_ms = 60000;
 };
 
 struct Route {

@@ -24,6 +24,8 @@ struct PhpPool {
   std::map<std::string, std::string> ini;  // spec.php.ini -> php_admin_value (not overridable)
   std::string pm = "ondemand";             // or "dynamic", "static"
   int max_children = 5;
+  // spec.php.timeout: request_terminate_timeout and max_execution_time (an
+  // ini max_execution_time of the site's own still wins for the latter).
   std::chrono::seconds request_timeout{60};
   std::string binary = "php-fpm8.2";
 };

@@ -97,6 +97,32 @@ TEST(ValidatePhp, BadFieldsAreNamed) {
   EXPECT_NE(e.find("spec.resources.cpu: \"fast\" is not a CPU quantity"), std::string::npos) << e;
 }
 
+TEST(ValidatePhp, TimeoutIsWholeSecondsFromOneSecondToOneHour) {
+  json s = doc(kPhp);
+  EXPECT_EQ(php_timeout_ms(s["spec"]), 60'000) << "the default";
+  for (const char* good : {"1s", "2s", "90s", "5m", "1h", "1m30s"}) {
+    s["spec"]["php"]["timeout"] = good;
+    EXPECT_EQ(errors_of(s), "") << good;
+  }
+  EXPECT_EQ(php_timeout_ms(s["spec"]), 90'000);
+  const std::pair<const char*, const char*> bad[] = {
+      {"forever", "is not a duration"}, {"", "is not a duration"},  {"-5s", "is not a duration"},
+      {"60", "is not a duration"},      {"0s", "between 1s and 1h"}, {"500ms", "between 1s and 1h"},
+      {"2h", "between 1s and 1h"},      {"1500ms", "whole seconds"},
+  };
+  for (const auto& [value, why] : bad) {
+    s["spec"]["php"]["timeout"] = value;
+    std::string e = errors_of(s);
+    EXPECT_NE(e.find("spec.php.timeout: \"" + std::string(value) + "\" "), std::string::npos) << value << ": " << e;
+    EXPECT_NE(e.find(why), std::string::npos) << value << ": " << e;
+  }
+  s["spec"]["php"]["timeout"] = 60;
+  EXPECT_NE(errors_of(s).find("spec.php.timeout: must be a string"), std::string::npos) << errors_of(s);
+  s["spec"]["php"]["timeout"] = "2s";
+  s["spec"]["mode"] = "static";
+  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites"), std::string::npos) << errors_of(s);
+}
+
 TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
   json s = doc(kPhp);
   s["spec"]["mode"] = "static";

@@ -208,6 +208,27 @@ TEST(RenderSite, AutoscaledComponentLeavesReplicasToTheHpa) {
   EXPECT_EQ(worker->at("spec")["template"]["spec"]["initContainers"][0]["name"], "fetch");
 }
 
+// spec.php.timeout reaches the pod as under wok up: php-fpm's
+// request_terminate_timeout and wok serve's --php-timeout (default 60s).
+TEST(RenderSite, PhpTimeoutReachesPhpFpmAndTheRouter) {
+  json site = static_site();
+  site["spec"]["mode"] = "php";
+  for (const auto& [given, want] : {std::pair<const char*, const char*>{nullptr, "60s"}, {"2m", "120s"}}) {
+    if (given) site["spec"]["php"] = {{"timeout", given}};
+    auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+    const json* config = find(objects, "ConfigMap", "www-php");
+    ASSERT_NE(config, nullptr);
+    std::string conf = config->at("data")["php-fpm.conf"];
+    EXPECT_NE(conf.find("\nrequest_terminate_timeout = " + std::string(want) + "\n"), std::string::npos) << conf;
+    const json* d = find(objects, "Deployment", "www");
+    ASSERT_NE(d, nullptr);
+    json args = d->at("spec")["template"]["spec"]["containers"][1]["args"];
+    auto it = std::find(args.begin(), args.end(), "--php-timeout");
+    ASSERT_NE(it, args.end()) << args.dump();
+    EXPECT_EQ(*(it + 1), want) << args.dump();
+  }
+}
+
 // Whatever the JSON, render answers something and never throws: the
 // operator calls it on objects it has not validated itself.
 TEST(RenderSite, ToleratesPartialAndWrongInput) {

@@ -14,9 +14,13 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "http/server.h"
 #include "router/router.h"
@@ -421,6 +425,44 @@ TEST_F(FastCgiPhpTest, MalformedResponderOutputIs502) {
     responder.join();
     close(listen_fd);
   }
+}
+
+// spec.php.timeout on the router's side: a php-fpm that takes the request
+// and says nothing (a runaway script) is answered 504 at the site's limit,
+// not after a fixed minute, and the log names the site and the limit.
+TEST_F(FastCgiPhpTest, SilentPhpFpmIs504AtTheSiteLimit) {
+  const fs::path path = *dir_ / "silent.sock";
+  fs::remove(path);
+  int listen_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listen_fd, 4), 0);  // connections wait in the backlog, never answered
+  auto table = std::make_shared<RouteTable>();
+  auto r = std::make_shared<Route>();
+  r->project = "team-a";
+  r->site = "blog";
+  r->root = (*dir_ / "public").string();
+  r->fastcgi = std::make_shared<FastCgiTarget>(
+      FastCgiTarget{path.string(), r->root, "index.php", {}, {}, 0, 1000});
+  table->add("blog.localhost", r);
+  router_.set_table(table);
+
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Reply reply = fetch(port(), get("/hello.php"));  // gives up after 30 s: more than the old fixed 60 s limit
+  spdlog::set_default_logger(previous);
+  close(listen_fd);
+
+  EXPECT_EQ(reply.status, 504) << reply.head << reply.body;
+  EXPECT_NE(reply.body.find("time limit of 1s (spec.php.timeout)"), std::string::npos) << reply.body;
+  EXPECT_NE(log.str().find("site team-a/blog: 504: GET /hello.php: php-fpm did not answer within the "
+                           "site's time limit of 1s (spec.php.timeout)"),
+            std::string::npos)
+      << log.str();
 }
 
 TEST_F(FastCgiPhpTest, UploadsNeverRunAsPhp) {

@@ -160,6 +160,26 @@ TEST(PhpFpm, ConfigListensInItsNamespaceWithAdminValues) {
   EXPECT_EQ(spec.command[0], "php-fpm8.2");
 }
 
+// spec.php.timeout: php-fpm kills a request that runs longer (wall clock)
+// and PHP stops the script at the same limit (CPU time); a site's own ini
+// max_execution_time still wins for the latter.
+TEST(PhpFpm, RequestTimeLimitIsEnforcedByPhpFpm) {
+  PhpPool pool;
+  pool.request_timeout = std::chrono::seconds(7);
+  std::string error;
+  std::string conf = php_fpm_config(pool, &error);
+  ASSERT_EQ(error, "");
+  EXPECT_NE(conf.find("\nrequest_terminate_timeout = 7s\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("php_admin_value[max_execution_time] = \"7\"\n"), std::string::npos) << conf;
+  pool.ini = {{"max_execution_time", "3"}};
+  conf = php_fpm_config(pool, &error);
+  EXPECT_NE(conf.find("php_admin_value[max_execution_time] = \"3\"\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("\nrequest_terminate_timeout = 7s\n"), std::string::npos) << conf;
+  pool.request_timeout = std::chrono::seconds(0);  // 0 would be "never" to php-fpm
+  EXPECT_EQ(php_fpm_config(pool, &error), "");
+  EXPECT_NE(error.find("timeout"), std::string::npos) << error;
+}
+
 TEST(PhpFpm, RejectsIniInjection) {
   PhpPool pool;
   std::string error;
