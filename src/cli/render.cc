@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "api/codec.h"
 #include "api/schema.h"
@@ -141,8 +142,12 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
     for (json& o : render::render_project(p, options.settings)) out.push_back(std::move(o));
   }
   for (const json& s : sites) {
-    for (json& o : render::render_site(s, project_for(s, projects, from_file), options.settings)) {
-      out.push_back(std::move(o));
+    try {  // a site a cluster cannot run (an image on this machine), naming the field
+      for (json& o : render::render_site(s, project_for(s, projects, from_file), options.settings)) {
+        out.push_back(std::move(o));
+      }
+    } catch (const std::invalid_argument& e) {
+      return fail("site " + s["metadata"].value("name", "") + ": " + e.what());
     }
   }
   print(io, out, options.output);

@@ -32,6 +32,23 @@ std::string routed_component(const json& app) {
   return i < 0 ? std::string() : string_at(app["components"][static_cast<size_t>(i)], "name");
 }
 
+// The image of component `c` as a cluster pulls it; a refusal names
+// spec.app.components[i].image.
+std::string component_image(const json& site, const json& c) {
+  std::string field = "spec.app.components";
+  const json& app = app_section(site);
+  if (app.contains("components") && app["components"].is_array()) {
+    const json& all = app["components"];
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i].is_object() && string_at(all[i], "name") == string_at(c, "name")) {
+        field += "[" + std::to_string(i) + "]";
+        break;
+      }
+    }
+  }
+  return cluster_image(string_at(c, "image"), field + ".image");
+}
+
 bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() && !c["env"].empty(); }
 
 // The container of a component; `command` overrides its argv (CronJobs).
@@ -40,7 +57,7 @@ json container(const SiteNames& names, const json& site, const json& c, const js
   std::string comp = string_at(c, "name");
   json k = {{"name", comp}};
   bool from_source = string_at(c, "image").empty();
-  k["image"] = from_source ? settings.build_image : string_at(c, "image");
+  k["image"] = from_source ? settings.build_image : component_image(site, c);
   if (!command.is_null()) k["command"] = command;
   else if (from_source && c.contains("command")) k["command"] = c["command"];
   json env = json::array();

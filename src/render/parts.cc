@@ -1,6 +1,8 @@
 // Metadata, pod layout and storage shared by every mode.
 #include "render/parts.h"
 
+#include <stdexcept>
+
 #include "api/validation.h"
 
 namespace wok::render::detail {
@@ -187,6 +189,34 @@ json deployment(const SiteNames& names, std::string_view component, std::string_
   // ReadWriteOnce volumes cannot be shared by the old and the new pod.
   if (recreate) d["spec"]["strategy"] = {{"type", "Recreate"}};
   return d;
+}
+
+std::string cluster_image(const std::string& ref, const std::string& field) {
+  constexpr std::string_view kRegistry = "docker://";
+  if (ref.starts_with(kRegistry)) {
+    std::string rest = ref.substr(kRegistry.size());
+    if (rest.empty() || rest.find_first_of(" \t\r\n") != std::string::npos) {
+      throw std::invalid_argument(field + ": " + ref + " is not an image reference");
+    }
+    return rest;
+  }
+  // skopeo's transports that stand for something on the machine wok runs on.
+  static const std::pair<std::string_view, std::string_view> kLocal[] = {
+      {"oci:", "a local image layout"},
+      {"oci-archive:", "a local image archive"},
+      {"docker-archive:", "a local image archive"},
+      {"dir:", "a local image directory"},
+      {"containers-storage:", "in this machine's container storage"},
+      {"docker-daemon:", "in this machine's Docker daemon"},
+  };
+  for (const auto& [prefix, what] : kLocal) {
+    if (ref.starts_with(prefix)) {
+      throw std::invalid_argument(field + ": " + ref + " is " + std::string(what) +
+                                  ", which a cluster cannot pull (push it to a registry and give "
+                                  "its reference)");
+    }
+  }
+  return ref;
 }
 
 json http_probe(std::string_view path) {

@@ -74,6 +74,13 @@ json http_probe(std::string_view path);
 // and --serve-dot-files when the site sets spec.serveDotFiles.
 std::vector<std::string> serve_args(const json& site, const PlatformSettings& settings);
 
+// The image a cluster pulls for `ref`, a Site's image as `wok up` takes it
+// (skopeo's transports): "docker://" dropped (the rest is the registry
+// reference), a plain reference kept. What names something on this machine
+// (oci:, oci-archive:, dir:, docker-archive:, containers-storage:,
+// docker-daemon:) throws std::invalid_argument naming `field`.
+std::string cluster_image(const std::string& ref, const std::string& field);
+
 std::string string_at(const json& object, std::string_view key, std::string_view fallback = {});
 // site["spec"], or an empty object.
 const json& spec_of(const json& site);

@@ -33,6 +33,9 @@ std::vector<nlohmann::json> render_project(const nlohmann::json& project, const 
 
 // Deployment(s), Service(s), Ingress or Route, PVCs, HPA, CronJobs, ConfigMaps:
 // everything labelled app.kubernetes.io/managed-by: wok and wok.dev/site: NAME.
+// Throws std::invalid_argument, naming the field, for what a cluster cannot
+// run (an image on this machine: "spec.app.components[0].image: oci:/x:y is
+// a local image layout, which a cluster cannot pull").
 std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
                                         const PlatformSettings& settings);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "api/schema.h"
@@ -229,8 +230,52 @@ TEST(RenderSite, PhpTimeoutReachesPhpFpmAndTheRouter) {
   }
 }
 
+// A Site's image as `wok up` takes it (skopeo transports): docker:// is a
+// registry reference, rendered without its transport; an image on this
+// machine cannot be pulled by a cluster and is refused naming the field.
+TEST(RenderSite, ImagesAreWhatAClusterCanPull) {
+  json site = static_site();
+  site["spec"]["mode"] = "app";
+  site["spec"]["app"] = {{"components", {{{"name", "worker"}, {"image", "docker://docker.io/library/redis:7"}},
+                                         {{"name", "web"}, {"image", "ghcr.io/a/web:1"}, {"port", 80}}}},
+                         {"jobs", {{{"name", "nightly"}, {"schedule", "0 3 * * *"}, {"component", "worker"},
+                                    {"command", {"true"}}}}}};
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json* worker = find(objects, "Deployment", "www-worker");
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->at("spec")["template"]["spec"]["containers"][0]["image"], "docker.io/library/redis:7");
+  const json* job = find(objects, "CronJob", "www-nightly");
+  ASSERT_NE(job, nullptr);
+  EXPECT_EQ(job->at("spec")["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+            "docker.io/library/redis:7");
+  EXPECT_EQ(find(objects, "Deployment", "www-web")->at("spec")["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/a/web:1");
+
+  const std::pair<const char*, const char*> local[] = {
+      {"oci:/x:y", "oci:/x:y is a local image layout, which a cluster cannot pull"},
+      {"oci-archive:/srv/web.tar", "is a local image archive"},
+      {"docker-archive:/srv/web.tar:web:1", "is a local image archive"},
+      {"dir:/srv/web", "is a local image directory"},
+      {"containers-storage:localhost/web:1", "is in this machine's container storage"},
+      {"docker-daemon:web:1", "is in this machine's Docker daemon"},
+      {"docker://", "is not an image reference"},
+  };
+  for (const auto& [image, why] : local) {
+    site["spec"]["app"]["components"][1]["image"] = image;
+    try {
+      wok::render::render_site(site, json(), PlatformSettings{});
+      ADD_FAILURE() << image << " was rendered";
+    } catch (const std::invalid_argument& e) {
+      std::string what = e.what();
+      EXPECT_EQ(what.rfind("spec.app.components[1].image: " + std::string(image) + " ", 0), 0u) << what;
+      EXPECT_NE(what.find(why), std::string::npos) << what;
+    }
+  }
+}
+
 // Whatever the JSON, render answers something and never throws: the
-// operator calls it on objects it has not validated itself.
+// operator calls it on objects it has not validated itself. (Only an image
+// a cluster cannot pull is refused, with std::invalid_argument.)
 TEST(RenderSite, ToleratesPartialAndWrongInput) {
   for (const char* text :
        {"42", "null", "{}", R"({"spec":7})", R"({"metadata":{"name":"x"},"spec":{"mode":"app"}})",
