@@ -65,7 +65,11 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
   const std::string uid = site["metadata"]["uid"];
   fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
-  return plan_workloads(ns, name, uid, spec, number, root, storage.string());
+  WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns));
+  if (plan.error.empty() && !plan.instances.empty() && plan.instances[0].uid == 0) {
+    plan.error = "no sandbox uid is left for project \"" + ns + "\"";
+  }
+  return plan;
 }
 
 std::string SiteReconciler::start_workloads(const json& site, int64_t number, const std::string& root,
@@ -421,7 +425,8 @@ std::string SiteReconciler::sandbox_build(const std::string& ns, const std::stri
   runtime::InstanceSpec job;
   job.id = "build." + ns + "." + name + ".r" + std::to_string(number);
   job.project = ns;
-  job.uid = runtime::sandbox_uid(ns);
+  job.uid = store_.project_uid(ns);
+  if (job.uid == 0) return "no sandbox uid is left for project \"" + ns + "\"";
   job.command = opts->command;
   job.env = opts->env;
   // Caches (npm, pip, go...) under HOME survive from one build to the next.

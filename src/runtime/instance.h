@@ -30,9 +30,9 @@ struct InstanceSpec {
   // [a-z0-9][a-z0-9._-]*, at most 128 characters. E.g. "team-a.blog.web.r3.0".
   std::string id;
   std::string project;  // the owning project (labels, default uid)
-  // Sandbox user; 0 picks sandbox_uid(project), so all instances of a project
-  // share one uid and never one of another project (modulo hash collisions in
-  // the range, which a store-provided number avoids).
+  // Sandbox user (and group): the project's, handed out by the store
+  // (Store::project_uid: unique, never reused). 0 picks sandbox_uid(project),
+  // for tests only: two project names may hash to the same uid.
   uint32_t uid = 0;
   // Root file system: "" = the base image (host /usr, /lib... read-only);
   // "oci:DIR:TAG" = an OCI image layout on disk, unpacked with umoci;
@@ -74,7 +74,9 @@ struct InstanceStatus {
   std::chrono::system_clock::time_point started_at{};  // of the current run
 };
 
-// Deterministic sandbox uid (and gid) for a project: base + hash(project) % span.
+// A uid derived from a project's name: base + hash(project) % span. Two names
+// may share one, so the platform never relies on it: the store hands out each
+// project's uid (Store::project_uid, which takes this one first when free).
 uint32_t sandbox_uid(const std::string& project, uint32_t base = 100000, uint32_t span = 900000);
 
 // "" when the id is usable, else why not.

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS revisions(
   created_at TEXT NOT NULL, outcome TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
   log TEXT NOT NULL DEFAULT '', root TEXT NOT NULL DEFAULT '', live INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(site_uid, number));
+CREATE TABLE IF NOT EXISTS project_uids(
+  uid INTEGER PRIMARY KEY, project TEXT UNIQUE, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, user TEXT NOT NULL, platform_admin INTEGER NOT NULL,
   created_at TEXT NOT NULL);
@@ -95,6 +97,15 @@ void merge_patch(json& target, const json& patch) {
 }
 
 }  // namespace
+
+uint32_t hashed_uid(const std::string& project) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : project) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return kFirstSandboxUid + static_cast<uint32_t>(h % kSandboxUids);
+}
 
 std::string now_rfc3339() {
   std::time_t t = std::time(nullptr);
@@ -165,6 +176,36 @@ struct Store::Impl {
       Statement(db, "INSERT INTO host_claims VALUES(?, ?, ?)").bind(1, h).bind(2, ns).bind(3, name).run();
     }
     return Result{};
+  }
+
+  // The project's uid, allocated if it has none. 0 when every uid is taken.
+  uint32_t uid_of(const std::string& project) {
+    Statement s(db, "SELECT uid FROM project_uids WHERE project = ?");
+    s.bind(1, project);
+    if (s.step()) return static_cast<uint32_t>(s.integer(0));
+    return allocate_uid(project);
+  }
+
+  // Retired rows keep their uid with project NULL: never handed out again.
+  uint32_t allocate_uid(const std::string& project) {
+    Statement(db, "UPDATE project_uids SET project = NULL WHERE project = ?").bind(1, project).run();
+    const int64_t first = kFirstSandboxUid, end = first + kSandboxUids;
+    int64_t wanted = hashed_uid(project);
+    // The first free uid at or above `wanted`, then from the start of the range.
+    for (int64_t from : {wanted, first}) {
+      int64_t candidate = from;
+      {
+        Statement taken(db, "SELECT uid FROM project_uids WHERE uid >= ? ORDER BY uid");
+        taken.bind(1, from);
+        while (taken.step() && taken.integer(0) <= candidate) candidate = taken.integer(0) + 1;
+      }
+      if (candidate < end) {
+        Statement(db, "INSERT INTO project_uids VALUES(?, ?, ?)")
+            .bind(1, candidate).bind(2, project).bind(3, now_rfc3339()).run();
+        return static_cast<uint32_t>(candidate);
+      }
+    }
+    return 0;
   }
 
   void notify() {
@@ -245,6 +286,10 @@ Result Store::create(const std::string& kind, const json& object) {
     if (kind == "Site") {
       Result claim = impl_->claim_hosts(ns, name, hosts_of(o));
       if (!claim.ok()) return claim;
+    }
+    // A new project never inherits a uid, not even from a deleted namesake.
+    if (kind == "Project" && impl_->allocate_uid(name) == 0) {
+      return fail(Code::kInternal, "no sandbox uid is left for project \"" + name + "\"");
     }
     int64_t rv = impl_->next_rv();
     json& md = o["metadata"];
@@ -342,6 +387,9 @@ Result Store::remove(const std::string& kind, const std::string& ns, const std::
           .bind(1, ns).bind(2, name).run();
       Statement(impl_->db, "DELETE FROM revisions WHERE site_uid = ?")
           .bind(1, (*current)["metadata"]["uid"].get<std::string>()).run();
+    }
+    if (kind == "Project") {
+      Statement(impl_->db, "UPDATE project_uids SET project = NULL WHERE project = ?").bind(1, name).run();
     }
     int64_t rv = impl_->next_rv();
     impl_->record_event(rv, "DELETED", kind, ns, name);
@@ -502,6 +550,23 @@ std::optional<Store::TokenOwner> Store::find_token(const std::string& hash) {
   s.bind(1, hash);
   if (!s.step()) return std::nullopt;
   return TokenOwner{s.text(0), s.integer(1) != 0};
+}
+
+uint32_t Store::project_uid(const std::string& project) {
+  std::lock_guard lock(impl_->mu);
+  try {
+    {
+      Statement s(impl_->db, "SELECT uid FROM project_uids WHERE project = ?");
+      s.bind(1, project);
+      if (s.step()) return static_cast<uint32_t>(s.integer(0));  // the usual case: no write
+    }
+    Transaction tx(impl_->db);
+    uint32_t uid = impl_->uid_of(project);
+    tx.commit();
+    return uid;
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 bool Store::has_admin_token() {

@@ -93,6 +93,16 @@ class Store {
   std::optional<TokenOwner> find_token(const std::string& token_hash);
   bool has_admin_token();
 
+  // The sandbox uid (and gid) of a project's processes and files. Handed out
+  // once per project, the first time it is asked for (or when the Project is
+  // created), unique among every uid ever handed out, and never handed out
+  // again: a deleted project's uid stays retired, so files it left behind
+  // never belong to a project created later, even one of the same name. The
+  // first choice is hashed_uid(project) (projects of an older wok keep the uid
+  // their files carry); taken, the next free one above it. 0 when none is
+  // left or the store failed.
+  uint32_t project_uid(const std::string& project);
+
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
@@ -100,5 +110,12 @@ class Store {
 };
 
 std::string now_rfc3339();
+
+// Sandbox uids live in [kFirstSandboxUid, kFirstSandboxUid + kSandboxUids).
+constexpr uint32_t kFirstSandboxUid = 100000;
+constexpr uint32_t kSandboxUids = 900000;
+// The uid wok derived from a project's name before the store handed them
+// out (FNV-1a, the same as runtime::sandbox_uid): two names may share it.
+uint32_t hashed_uid(const std::string& project);
 
 }  // namespace wok::store

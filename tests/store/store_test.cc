@@ -1,10 +1,12 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -199,6 +201,83 @@ TEST_F(StoreTest, ASymlinkInPlaceOfTheDatabaseIsRefused) {
   EXPECT_FALSE(Store::open(dir_ + "/wok.db", &error));
   EXPECT_NE(error.find("wok.db"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(target));
+}
+
+// Two project names the old name hash maps to the same uid (found by brute
+// force: about a thousand names give a collision in 900,000 values).
+std::pair<std::string, std::string> colliding_names() {
+  std::map<uint32_t, std::string> seen;
+  for (int i = 0;; ++i) {
+    std::string name = "team-" + std::to_string(i);
+    auto [it, fresh] = seen.emplace(hashed_uid(name), name);
+    if (!fresh) return {it->second, name};
+  }
+}
+
+json project(const std::string& name) {
+  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", name}}},
+          {"spec", {{"hosts", {"*." + name + ".localhost"}}}}};
+}
+
+TEST_F(StoreTest, ProjectsWhoseNamesCollideGetDifferentUids) {
+  auto [a, b] = colliding_names();
+  ASSERT_EQ(hashed_uid(a), hashed_uid(b));
+  ASSERT_TRUE(store_->create("Project", project(a)).ok());
+  ASSERT_TRUE(store_->create("Project", project(b)).ok());
+  uint32_t ua = store_->project_uid(a), ub = store_->project_uid(b);
+  EXPECT_EQ(ua, hashed_uid(a));  // the first keeps the hash (a project of an older wok keeps its files' uid)
+  EXPECT_NE(ua, ub);
+  EXPECT_GE(ub, kFirstSandboxUid);
+  EXPECT_LT(ub, kFirstSandboxUid + kSandboxUids);
+  store_ = reopen();
+  EXPECT_EQ(store_->project_uid(a), ua);
+  EXPECT_EQ(store_->project_uid(b), ub);
+}
+
+TEST_F(StoreTest, AProjectOfAnOlderStoreGetsItsUidWhenFirstAsked) {
+  uint32_t uid = store_->project_uid("team-a");
+  EXPECT_EQ(uid, hashed_uid("team-a"));
+  EXPECT_EQ(store_->project_uid("team-a"), uid);
+  EXPECT_NE(store_->project_uid("team-b"), uid);
+}
+
+TEST_F(StoreTest, ADeletedProjectsUidIsNeverHandedOutAgain) {
+  ASSERT_TRUE(store_->create("Project", project("team-a")).ok());
+  uint32_t first = store_->project_uid("team-a");
+  ASSERT_NE(first, 0u);
+  ASSERT_TRUE(store_->remove("Project", "", "team-a").ok());
+  // Created again: another project as far as its files go.
+  ASSERT_TRUE(store_->create("Project", project("team-a")).ok());
+  uint32_t second = store_->project_uid("team-a");
+  EXPECT_NE(second, first);
+  // Nor does any other project whose name hashes there get it.
+  std::string other;
+  for (int i = 0; other.empty(); ++i) {
+    std::string name = "p" + std::to_string(i);
+    if (hashed_uid(name) == first) other = name;
+    ASSERT_LT(i, 100000000);
+  }
+  EXPECT_NE(store_->project_uid(other), first);
+}
+
+TEST_F(StoreTest, UidProbingWrapsAroundAndRunsOutClearly) {
+  // Every uid retired but one below the hash of "late": it gets that one.
+  uint32_t free_uid = kFirstSandboxUid + 7;
+  ASSERT_LT(free_uid, hashed_uid("late"));
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/wok.db").c_str(), &db), SQLITE_OK);
+  std::string fill =
+      "WITH RECURSIVE n(u) AS (SELECT " + std::to_string(kFirstSandboxUid) + " UNION ALL SELECT u + 1 FROM n WHERE u < " +
+      std::to_string(kFirstSandboxUid + kSandboxUids - 1) + ") INSERT INTO project_uids SELECT u, NULL, '' FROM n WHERE u != " +
+      std::to_string(free_uid);
+  ASSERT_EQ(sqlite3_exec(db, fill.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  store_ = reopen();
+  EXPECT_EQ(store_->project_uid("late"), free_uid);
+  EXPECT_EQ(store_->project_uid("later"), 0u);
+  EXPECT_FALSE(store_->create("Project", project("later")).ok());
+  EXPECT_EQ(store_->project_uid("late"), free_uid);
 }
 
 }  // namespace
