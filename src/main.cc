@@ -30,6 +30,7 @@ int run_operator(const wok::cli::OperatorOptions& cli) {
   options.log_level = cli.log_level;
   options.openshift = cli.openshift;
   options.leader_elect = cli.leader_elect;
+  options.allow_private_sources = cli.allow_private_sources;
   options.serve_args = cli.serve_args;
   return wok::kube::run_operator(options);
 }
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
     options.api = up.api;
     options.demo = up.demo;
     options.router = up.router;
+    options.allowed_local_sources = up.allow_local_sources;
+    options.allow_private_sources = up.allow_private_sources;
     const char* examples = std::getenv("WOK_EXAMPLES_DIR");
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;

@@ -153,6 +153,11 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();
   up_command->add_flag("--demo", up_options.demo, "create a demo project and site");
+  up_command->add_option("--allow-local-source", up_options.allow_local_sources,
+                         "a directory members' sites may take file:// or path git URLs and "
+                         "oci:/dir:... images from (repeatable)");
+  up_command->add_flag("--allow-private-sources", up_options.allow_private_sources,
+                       "git fetches may reach loopback, link-local and private addresses");
   add_router_limit_flags(*up_command, up_options.router);
 
   OperatorOptions op_options;
@@ -179,6 +184,8 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   op_command->add_flag("--openshift", op_options.openshift, "OpenShift Routes instead of Ingresses");
   op_command->add_flag("--leader-elect", op_options.leader_elect,
                        "take a Lease so that only one replica acts");
+  op_command->add_flag("--allow-private-sources", op_options.allow_private_sources,
+                       "sites' git fetches may reach loopback, link-local and private addresses");
   add_router_limit_flags(*op_command, op_options.serve_limits, "serve-",
                          "Router limits of sites' pods (wok serve)");
 

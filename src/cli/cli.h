@@ -17,6 +17,8 @@ struct UpOptions {
   std::string api = "127.0.0.1:7070";
   bool demo = false;
   RouterLimitFlags router;
+  std::vector<std::string> allow_local_sources;  // --allow-local-source DIR (repeatable)
+  bool allow_private_sources = false;
 };
 
 using UpCommand = std::function<int(const UpOptions&)>;
@@ -33,6 +35,7 @@ struct OperatorOptions {
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
+  bool allow_private_sources = false;  // sites' fetches may reach private networks
   RouterLimitFlags serve_limits;        // --serve-max-body etc., as given
   std::vector<std::string> serve_args;  // the same, checked, for sites' `wok serve`
 };

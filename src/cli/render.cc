@@ -171,6 +171,8 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();
+  render->add_flag("--allow-private-sources", options->settings.allow_private_sources,
+                   "sites' fetch init containers may reach loopback, link-local and private addresses");
   render->add_option("--ingress-namespace", options->settings.ingress_namespace,
                      "namespace of the ingress controller, allowed by NetworkPolicies")
       ->capture_default_str();

@@ -255,6 +255,10 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
   const json& spec = site["spec"];
   const json& status = site["status"];
   std::string uid = site["metadata"]["uid"];
+  // Again here, not only at admission: the allow-list may have changed since.
+  if (config_.check_local_sources) {
+    if (std::string refused = config_.check_local_sources(site); !refused.empty()) return {"", refused, {}};
+  }
   // A rollback pins a commit for as long as the spec is that revision's.
   if (status.contains("pinnedRevision") && status.contains("pinnedCommit")) {
     auto rev = store_.revision(uid, status["pinnedRevision"].get<int64_t>());
@@ -269,13 +273,15 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
              (interval > 0 && now >= state.next_fetch);
   if (due) {
     const std::string mirror = site_dir + "/mirror.git";
-    git::FetchResult r = git::fetch(git["url"], git.value("ref", "main"), mirror);
+    git::FetchLimits limits;
+    limits.allow_private_networks = config_.allow_private_sources;
+    git::FetchResult r = git::fetch(git["url"], git.value("ref", "main"), mirror, limits);
     std::error_code ec;
     if (!r.ok && fs::exists(mirror, ec)) {
       // The mirror is only a cache: one left damaged by a kill -9 in the
       // middle of a fetch (a lock file, a half-written ref) is fetched anew.
       fs::remove_all(mirror, ec);
-      r = git::fetch(git["url"], git.value("ref", "main"), mirror);
+      r = git::fetch(git["url"], git.value("ref", "main"), mirror, limits);
     }
     if (!r.ok) return {"", "fetch failed: " + r.error, {}};
     state = FetchState{generation, refresh, r.commit, now + std::chrono::milliseconds(interval)};

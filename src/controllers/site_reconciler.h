@@ -5,6 +5,7 @@
 // reports in status. A failed fetch or build leaves the live revision serving.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,13 @@ struct PlatformConfig {
   // one team's slow builds never hold another team's deploys.
   int builds_running_max = 2;
   int builds_per_project_max = 1;
+  // Remote fetches may reach loopback, link-local and private networks
+  // (the admin's `wok up --allow-private-sources`).
+  bool allow_private_sources = false;
+  // Before every fetch: "" when the site (spec and status) may read the
+  // local sources it names, else why not (its status then says so).
+  // Unset: any may.
+  std::function<std::string(const nlohmann::json& site)> check_local_sources;
 };
 
 class SiteReconciler {

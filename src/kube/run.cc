@@ -81,6 +81,7 @@ int run_operator(const RunOptions& options) {
   OperatorConfig config;
   config.settings.ingress_class = options.ingress_class;
   config.settings.openshift_routes = options.openshift;
+  config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;
   if (!options.image.empty()) config.settings.image = options.image;
   if (!options.build_image.empty()) config.settings.build_image = options.build_image;

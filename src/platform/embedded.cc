@@ -28,6 +28,7 @@
 #include "runtime/runtime.h"
 #include "server/api_server.h"
 #include "server/auth.h"
+#include "server/source_policy.h"
 #include "store/store.h"
 
 namespace wok::platform {
@@ -140,6 +141,20 @@ int run_embedded(const EmbeddedOptions& options) {
     return 1;
   }
   fs::path data_dir = fs::absolute(options.data_dir);
+  // Local sources: the admin's directories, absolute (realpath'd at each check).
+  std::vector<std::string> local_dirs;
+  for (const std::string& dir : options.allowed_local_sources) {
+    if (!fs::is_directory(dir)) {
+      std::cerr << "error: --allow-local-source " << dir << ": no such directory\n";
+      return 1;
+    }
+    local_dirs.push_back(fs::absolute(dir).lexically_normal().string());
+  }
+  if (options.demo) {  // the demo's repositories, made by wok itself
+    std::error_code ec;
+    fs::create_directories(data_dir / "demo", ec);
+    local_dirs.push_back((data_dir / "demo").string());
+  }
   // Before anything touches the data directory (store, instances, client config).
   DataDirLock lock;
   if (!lock.acquire(data_dir, &error)) {
@@ -189,6 +204,10 @@ int run_embedded(const EmbeddedOptions& options) {
   runtime::Runtime runtime(runtime_opts);
   controllers::PlatformConfig platform;
   platform.data_dir = data_dir.string();
+  platform.allow_private_sources = options.allow_private_sources;
+  platform.check_local_sources = [local_dirs](const nlohmann::json& site) {
+    return server::fetch_time_source_error(site, local_dirs);
+  };
   platform.public_url_port = port_suffix;
   platform.runtime = &runtime;
   if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
@@ -196,6 +215,7 @@ int run_embedded(const EmbeddedOptions& options) {
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
+  api_opts.allowed_local_sources = local_dirs;
   api_opts.extra_metrics = [&sites, &routes, &site_stats] {
     return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
            "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus();

@@ -2,6 +2,7 @@
 // `wok up`: the whole platform in one process — store, API server,
 // controllers and router — under one data directory.
 #include <string>
+#include <vector>
 
 #include "cli/router_flags.h"
 
@@ -15,6 +16,11 @@ struct EmbeddedOptions {
   std::string examples_dir;  // where the demo's sources are
   std::string version;
   cli::RouterLimitFlags router;  // the public router's limits
+  // Where members' sites may read local sources (file:// and path git
+  // URLs, oci:/dir:/... images); the demo adds its own. See docs/security.md.
+  std::vector<std::string> allowed_local_sources;
+  // Remote git fetches may reach loopback, link-local and private networks.
+  bool allow_private_sources = false;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

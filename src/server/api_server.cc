@@ -5,6 +5,7 @@
 
 #include "api/validation.h"
 #include "server/auth.h"
+#include "server/source_policy.h"
 #include "store/store.h"
 
 namespace wok::server {
@@ -281,9 +282,11 @@ std::vector<api::FieldError> host_claim_errors(const json& spec, const json& pro
   return errors;
 }
 
-// Validation shared by create and replace: schema, path agreement, host claims.
+// Validation shared by create and replace: schema, path agreement, host
+// claims, and a member's local sources (`local_allowed`; nullptr for the
+// platform admin, who may use any).
 std::vector<api::FieldError> check_site(const json& obj, const json& project, const std::string& ns,
-                                        const std::string& path_name) {
+                                        const std::string& path_name, const std::vector<std::string>* local_allowed) {
   auto errors = api::validate_site(obj);
   if (!errors.empty()) return errors;
   const json& md = obj["metadata"];
@@ -295,6 +298,9 @@ std::vector<api::FieldError> check_site(const json& obj, const json& project, co
     errors.push_back({"metadata.name", "does not match the path (\"" + path_name + "\")"});
   }
   for (auto& e : host_claim_errors(obj["spec"], project, ns)) errors.push_back(std::move(e));
+  if (local_allowed) {
+    for (auto& e : local_source_errors(obj["spec"], *local_allowed)) errors.push_back(std::move(e));
+  }
   return errors;
 }
 
@@ -319,7 +325,7 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
     obj["metadata"]["namespace"] = ns;
   }
   auto project = *store_.get("Project", "", ns);
-  auto errors = check_site(obj, project, ns, "");
+  auto errors = check_site(obj, project, ns, "", ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
   std::string name = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"].value("name", "") : "";
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
@@ -335,6 +341,7 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   }
   if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
+  approve_local_sources(ctx, *r.object);
   ctx.send(201, *r.object);
 }
 
@@ -343,7 +350,7 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   if (!ctx.body_object(&obj)) return;
   obj.erase("status");
   auto project = *store_.get("Project", "", ns);
-  auto errors = check_site(obj, project, ns, name);
+  auto errors = check_site(obj, project, ns, name, ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
   }
@@ -352,7 +359,20 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
+  approve_local_sources(ctx, *r.object);
   ctx.send(200, *r.object);
+}
+
+// The controllers check local sources again before each fetch; the ones
+// the platform admin wrote are recorded here (by generation: any later
+// change of the spec by a member is checked against the allow-list again).
+// The answer carries the approval's resourceVersion (a PUT with it succeeds).
+void ApiHandler::approve_local_sources(Context& ctx, json& site) {
+  if (!ctx.caller.platform_admin) return;
+  if (local_source_errors(site["spec"], {}).empty()) return;  // it has no local source
+  store::Result r = store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"],
+                                        {{kLocalSourcesApproved, site["metadata"]["generation"]}});
+  if (r.ok()) site = *r.object;
 }
 
 namespace {
@@ -400,7 +420,11 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   auto project = store_.get("Project", "", ns);
   json old_spec = json::parse(target->spec, nullptr, false);
   if (!project || !old_spec.is_object()) return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
-  if (auto errors = host_claim_errors(old_spec, *project, ns); !errors.empty()) {
+  auto errors = host_claim_errors(old_spec, *project, ns);
+  if (!ctx.caller.platform_admin) {  // nor around the allow-list of local sources
+    for (auto& e : local_source_errors(old_spec, options_.allowed_local_sources)) errors.push_back(std::move(e));
+  }
+  if (!errors.empty()) {
     return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
                              api::join_errors(errors), "Invalid", errors);
   }
@@ -416,6 +440,7 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
                              std::to_string(target->number) + " is now served by another site)", "Conflict");
   }
   if (!r.ok()) return ctx.fail(500, r.message);
+  approve_local_sources(ctx, *r.object);
   json out = *r.object;
   out["status"]["pinnedRevision"] = target->number;
   ctx.send(200, out);

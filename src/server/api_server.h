@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "http/message.h"
 
@@ -35,6 +36,9 @@ struct ApiOptions {
   // The output of the site's running instances (a JSON object, see
   // docs/api.md). Unset: that path answers 404.
   std::function<nlohmann::json(const std::string& ns, const std::string& name, const LogsQuery& query)> site_logs;
+  // Where members' sites may read local sources (file:// and path git URLs,
+  // oci:/dir:/... images); empty: nowhere. The platform admin may use any.
+  std::vector<std::string> allowed_local_sources;
 };
 
 class ApiHandler {
@@ -56,6 +60,8 @@ class ApiHandler {
   void tokens(Context& ctx);
   void logs(Context& ctx, const std::string& ns, const std::string& name);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
+  // After the platform admin wrote `site`: lets its local sources be fetched.
+  void approve_local_sources(Context& ctx, nlohmann::json& site);
   std::string metrics() const;
 
   store::Store& store_;

@@ -55,9 +55,12 @@ def wait_for(predicate, timeout=30.0, interval=0.05, what="condition"):
 class Wok:
     """One `wok up` process with its own data directory and client config."""
 
-    def __init__(self, root, data=None, demo=False, args=()):
+    def __init__(self, root, data=None, demo=False, args=(), allow_root=True):
         self.root = root
         self.args = list(args)  # more `wok up` flags
+        # Tests keep their repositories under root and apply sites with
+        # members' tokens: root is an allowed place for local sources.
+        self.allow_root = allow_root
         self.data = data or os.path.join(root, "data")
         self.env = dict(os.environ, WOK_CONFIG=os.path.join(root, "config.yaml"))
         self.env.pop("WOK_TOKEN", None)
@@ -70,6 +73,8 @@ class Wok:
         args = [WOK, "up", "--data", self.data, "--listen", "127.0.0.1:0", "--api", "127.0.0.1:0"]
         if self.demo:
             args.append("--demo")
+        if self.allow_root:
+            args += ["--allow-local-source", self.root]
         args += self.args
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=self.env, text=True)
@@ -197,10 +202,11 @@ class GitRepo:
 class WokTestCase(unittest.TestCase):
     demo = False
     wok_args = ()  # more `wok up` flags
+    allow_root = True  # `--allow-local-source ROOT` (the test's repositories)
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="wok-it-")
-        self.wok = Wok(self.root, demo=self.demo, args=self.wok_args).start()
+        self.wok = Wok(self.root, demo=self.demo, args=self.wok_args, allow_root=self.allow_root).start()
 
     def tearDown(self):
         try:
