@@ -50,6 +50,10 @@ void SiteController::watch_loop(int64_t from) {
     for (const auto& e : store_.events_since(from, std::chrono::seconds(1))) {
       from = e.resource_version;
       if (e.kind == "Site") queue_.add(key_of(e.ns, e.name));
+      // Its host patterns may have changed: its sites route what they still may.
+      if (e.kind == "Project") {
+        for (const auto& site : store_.list("Site", e.name)) queue_.add(key_of(e.name, site["metadata"]["name"]));
+      }
     }
   }
 }

@@ -24,10 +24,10 @@ constexpr size_t kRevisionDirsKept = 10;
 // deploy()'s answer when the revision's build was handed to BuildJobs.
 const std::string kBuilding = "\x01building";
 
-std::vector<std::string> hosts_of(const json& site) {
-  std::vector<std::string> hosts;
-  for (const auto& h : site["spec"]["hosts"]) hosts.push_back(h.get<std::string>());
-  return hosts;
+// The hosts the site is routed for: those of its spec that its project still
+// allows and that it holds (the store's one claim check); `refused`: why not the others.
+std::vector<std::string> hosts_of(store::Store& store, const json& site, std::vector<std::string>* refused = nullptr) {
+  return store.routable_hosts(site["metadata"]["namespace"], site["metadata"]["name"], refused);
 }
 
 std::string short_commit(const std::string& c) { return c.substr(0, 7); }
@@ -96,7 +96,7 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
   const std::string root = ec ? root_path : real.string();
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) {
-    routes_.set(ns, name, hosts_of(site), root, api::serves_dot_files(json::parse(spec_text, nullptr, false)));
+    routes_.set(ns, name, hosts_of(store_, site), root, api::serves_dot_files(json::parse(spec_text, nullptr, false)));
     if (workloads_) {
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {}, drain);
@@ -104,7 +104,7 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
     return;
   }
   if (!workloads_) return;
-  workloads_->publish(ns, name, hosts_of(site), *plan, root);
+  workloads_->publish(ns, name, hosts_of(store_, site), *plan, root);
   std::set<std::string> keep;
   for (const auto& s : plan->instances) keep.insert(s.id);
   workloads_->stop_others(ns, name, keep, drain);
@@ -306,7 +306,7 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   auto previous = store_.revisions(uid);
   *number = store_.add_revision(uid, ns, name, rev);
   auto live = store_.live_revision(uid);
-  if (!live) routes_.set_deploying(ns, name, hosts_of(site));
+  if (!live) routes_.set_deploying(ns, name, hosts_of(store_, site));
   write_status(site, live, live ? "Deployed" : "Progressing",
                "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number), std::nullopt);
 
@@ -469,8 +469,8 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     }
   }
   json urls = json::array();
-  for (const auto& h : site["spec"]["hosts"]) {
-    std::string host = h;
+  std::vector<std::string> refused;
+  for (const auto& host : hosts_of(store_, site, &refused)) {
     if (!host.starts_with("*.")) urls.push_back("http://" + host + config_.public_url_port + "/");
   }
   json patch = {
@@ -481,6 +481,15 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
       {"conditions", json::array({{{"type", "Ready"}, {"status", ready}, {"reason", reason},
                                    {"message", message}, {"lastTransitionTime", since}}})},
   };
+  if (!refused.empty()) {
+    std::string hosts_since = store::now_rfc3339();
+    for (const auto& c : old.value("conditions", json::array()))
+      if (c.value("type", "") == "HostsAllowed") hosts_since = c.value("lastTransitionTime", hosts_since);
+    std::string why;
+    for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;
+    patch["conditions"].push_back({{"type", "HostsAllowed"}, {"status", "False"}, {"reason", "HostNotAllowed"},
+                                   {"message", why}, {"lastTransitionTime", hosts_since}});
+  }
   if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
   if (live && workloads_) {
     if (auto plan = plan_for(site, live->number, live->root, live->spec)) {

@@ -6,6 +6,7 @@
 #include "api/validation.h"
 #include "server/auth.h"
 #include "server/source_policy.h"
+#include "store/host_claims.h"
 #include "store/store.h"
 
 namespace wok::server {
@@ -267,17 +268,10 @@ namespace {
 // The hosts of a site spec that its project may not claim (its spec.hosts patterns).
 std::vector<api::FieldError> host_claim_errors(const json& spec, const json& project, const std::string& ns) {
   std::vector<api::FieldError> errors;
-  const json& patterns = project["spec"]["hosts"];
-  const json& hosts = spec.value("hosts", json::array());
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    std::string h = hosts[i].is_string() ? hosts[i].get<std::string>() : hosts[i].dump();
-    bool allowed = false;
-    for (const auto& p : patterns) allowed = allowed || api::host_matches(p.get<std::string>(), h);
-    if (!allowed) {
-      errors.push_back({"spec.hosts[" + std::to_string(i) + "]",
-                        "\"" + h + "\" is not among the host names project \"" + ns +
-                            "\" may claim (" + patterns.dump() + ")"});
-    }
+  for (const auto& r : store::refused_hosts(spec, project)) {
+    errors.push_back({"spec.hosts[" + std::to_string(r.index) + "]",
+                      "\"" + r.host + "\" is not among the host names project \"" + ns + "\" may claim (" +
+                          project["spec"]["hosts"].dump() + ")"});
   }
   return errors;
 }

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
+#include "store/host_claims.h"
 #include "store/sqlite.h"
 
 namespace wok::store {
@@ -178,6 +180,23 @@ struct Store::Impl {
     return Result{};
   }
 
+  // Hosts the project's patterns no longer allow stop being its sites'.
+  void release_refused_hosts(const json& project) {
+    const std::string ns = project["metadata"]["name"];
+    std::vector<json> sites;
+    {
+      Statement s(db, "SELECT body FROM objects WHERE kind = 'Site' AND namespace = ?");
+      s.bind(1, ns);
+      while (s.step()) sites.push_back(json::parse(s.text(0)));
+    }
+    for (const auto& site : sites) {
+      for (const auto& r : refused_hosts(site["spec"], project)) {
+        Statement(db, "DELETE FROM host_claims WHERE host = ? AND namespace = ? AND name = ?")
+            .bind(1, r.host).bind(2, ns).bind(3, site["metadata"]["name"].get<std::string>()).run();
+      }
+    }
+  }
+
   // The project's uid, allocated if it has none. 0 when every uid is taken.
   uint32_t uid_of(const std::string& project) {
     Statement s(db, "SELECT uid FROM project_uids WHERE project = ?");
@@ -329,6 +348,7 @@ Result Store::update(const std::string& kind, const json& object) {
       Result claim = impl_->claim_hosts(ns, name, hosts_of(object));
       if (!claim.ok()) return claim;
     }
+    if (kind == "Project") impl_->release_refused_hosts(object);
     json next = *current;
     bool spec_changed = next["spec"] != object["spec"];
     next["spec"] = object["spec"];
@@ -567,6 +587,48 @@ uint32_t Store::project_uid(const std::string& project) {
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+std::vector<std::string> Store::routable_hosts(const std::string& ns, const std::string& name,
+                                               std::vector<std::string>* refused) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> out;
+  try {
+    Transaction tx(impl_->db);
+    auto site = impl_->load("Site", ns, name);
+    auto project = impl_->load("Project", "", ns);
+    if (!site) return out;
+    json none = {{"spec", {{"hosts", json::array()}}}};
+    const json& p = project ? *project : none;
+    std::set<std::string> not_allowed;
+    for (const auto& r : refused_hosts((*site)["spec"], p)) {
+      not_allowed.insert(r.host);
+      if (refused) {
+        refused->push_back("host " + r.host + " is no longer allowed by project " + ns + "'s hosts (" +
+                           host_patterns(p) + ")");
+      }
+    }
+    for (const auto& h : hosts_of(*site)) {
+      if (not_allowed.count(h)) continue;
+      std::optional<std::pair<std::string, std::string>> holder;
+      {
+        Statement s(impl_->db, "SELECT namespace, name FROM host_claims WHERE host = ?");
+        s.bind(1, h);
+        if (s.step()) holder = {s.text(0), s.text(1)};
+      }
+      if (!holder) {
+        Statement(impl_->db, "INSERT INTO host_claims VALUES(?, ?, ?)").bind(1, h).bind(2, ns).bind(3, name).run();
+      } else if (*holder != std::pair(ns, name)) {
+        if (refused) refused->push_back("host " + h + " is now served by another site");
+        continue;
+      }
+      out.push_back(h);
+    }
+    tx.commit();
+  } catch (const std::exception&) {
+    return {};
+  }
+  return out;
 }
 
 bool Store::has_admin_token() {

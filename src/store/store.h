@@ -103,6 +103,15 @@ class Store {
   // left or the store failed.
   uint32_t project_uid(const std::string& project);
 
+  // The hosts Site ns/name may be routed for now: those of its spec that its
+  // project's host patterns allow (host_claims.h) and that it holds. When the
+  // patterns shrink, update() of the Project releases the hosts they no
+  // longer allow; widened again, a host is claimed back here unless another
+  // site took it meanwhile. `refused` (if given) gets why each other host of
+  // its spec is not served.
+  std::vector<std::string> routable_hosts(const std::string& ns, const std::string& name,
+                                          std::vector<std::string>* refused = nullptr);
+
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);

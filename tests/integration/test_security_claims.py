@@ -1,6 +1,6 @@
 """Issue 12: what a project owns, staged against a real `wok up` (real runc,
 real php-fpm): a sandbox uid of its own even when its name hashes like
-another's. Needs root; CI runs it as root."""
+another's; only the hosts its patterns allow today. Needs root; CI runs it as root."""
 import json
 import os
 import shutil
@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import unittest
 
-from wokharness import WokTestCase, project_yaml, wait_for
+from wokharness import WokTestCase, project_yaml, site_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "php-fpm8.2") if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
@@ -99,6 +99,48 @@ class ClaimsTest(WokTestCase):
             uids[project] = run_uid
         self.assertNotEqual(uids[a], uids[b])
 
+
+    def test_shrinking_a_projects_hosts_stops_routing_its_sites_lost_hosts(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost", "*.old.localhost"], [("alice", "developer")]))
+        alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        repo = self.repo("www", {"index.html": "team-a home"})
+        hosts = ["www.team-a.localhost", "www.old.localhost"]
+        self.wok.apply(site_yaml("www", "team-a", hosts, repo.url), token=alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        for host in hosts:
+            self.wait_body(host, "/", "team-a home")
+
+        # The admin takes *.old.localhost away (it goes to another team).
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]))
+        status, text = wait_for(lambda: (lambda r: r if r[0] == 404 else None)(self.body("www.old.localhost")), 30,
+                                interval=0.2, what="www.old.localhost to stop being served")
+        self.assertIn("no site", text)
+        self.assertEqual(self.body("www.team-a.localhost"), (200, "team-a home"))
+        why = "host www.old.localhost is no longer allowed by project team-a's hosts (*.team-a.localhost)"
+
+        def says_why():
+            s = self.wok.site_json("www", "team-a").get("status", {})
+            return s if any(why in c.get("message", "") for c in s.get("conditions", [])) else None
+        status_now = wait_for(says_why, 30, interval=0.2, what="the status to say why")
+        self.assertNotIn("http://www.old.localhost", " ".join(status_now.get("urls", [])))
+        # The member cannot take it back: a change keeping the host is refused.
+        r = self.wok.apply(site_yaml("www", "team-a", hosts, repo.url, ref="other"), token=alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("may claim", r.stderr)
+        self.assertEqual(self.body("www.old.localhost")[0], 404)
+        # Another project the admin gave it to can claim it: the host was released.
+        self.wok.apply(project_yaml("team-b", ["*.old.localhost"]))
+        other = self.repo("other", {"index.html": "team-b home"})
+        self.wok.apply(site_yaml("www", "team-b", ["www.old.localhost"], other.url))
+        self.wait_body("www.old.localhost", "/", "team-b home")
+        self.wok.cli("delete", "site", "www", "-n", "team-b")
+        wait_for(lambda: self.body("www.old.localhost")[0] == 404, 30, interval=0.2, what="team-b's site gone")
+
+        # Given back: served again, the condition gone.
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost", "*.old.localhost"], [("alice", "developer")]))
+        self.wait_body("www.old.localhost", "/", "team-a home", timeout=30)
+        wait_for(lambda: not says_why(), 30, interval=0.2, what="the condition to clear")
+        self.assertEqual(self.body("www.team-a.localhost"), (200, "team-a home"))
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

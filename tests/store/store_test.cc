@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/host_claims.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -278,6 +279,53 @@ TEST_F(StoreTest, UidProbingWrapsAroundAndRunsOutClearly) {
   EXPECT_EQ(store_->project_uid("later"), 0u);
   EXPECT_FALSE(store_->create("Project", project("later")).ok());
   EXPECT_EQ(store_->project_uid("late"), free_uid);
+}
+
+json project_with_hosts(const std::string& name, std::vector<std::string> hosts) {
+  json p = project(name);
+  p["spec"]["hosts"] = hosts;
+  return p;
+}
+
+TEST_F(StoreTest, ShrinkingAProjectsHostsReleasesThemAndWideningClaimsThemBack) {
+  ASSERT_TRUE(store_->create("Project", project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"})).ok());
+  json www = site("www", "www.team-a.localhost");
+  www["spec"]["hosts"] = {"www.team-a.localhost", "www.old.example"};
+  ASSERT_TRUE(store_->create("Site", www).ok());
+  EXPECT_EQ(store_->routable_hosts("team-a", "www"), (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
+
+  ASSERT_TRUE(store_->update("Project", project_with_hosts("team-a", {"*.team-a.localhost"})).ok());
+  std::vector<std::string> refused;
+  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused), (std::vector<std::string>{"www.team-a.localhost"}));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0], "host www.old.example is no longer allowed by project team-a's hosts (*.team-a.localhost)");
+
+  // Released: a project the admin gave the host to may claim it.
+  ASSERT_TRUE(store_->create("Project", project_with_hosts("team-b", {"www.old.example"})).ok());
+  json other = site("old", "www.old.example");
+  other["metadata"]["namespace"] = "team-b";
+  ASSERT_TRUE(store_->create("Site", other).ok()) << "the host stayed claimed by team-a's site";
+  // Given back to team-a while team-b holds it: team-a does not take it.
+  ASSERT_TRUE(store_->update("Project", project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"})).ok());
+  refused.clear();
+  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused), (std::vector<std::string>{"www.team-a.localhost"}));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0], "host www.old.example is now served by another site");
+  // Once free, it is team-a's again.
+  ASSERT_TRUE(store_->remove("Site", "team-b", "old").ok());
+  EXPECT_EQ(store_->routable_hosts("team-a", "www"), (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
+  EXPECT_EQ(store_->create("Site", other).code, Code::kConflict);
+}
+
+TEST_F(StoreTest, RefusedHostsNamesEachHostThePatternsDoNotAllow) {
+  json p = project_with_hosts("team-a", {"*.team-a.localhost", "exact.example"});
+  json spec = {{"hosts", {"a.team-a.localhost", "b.c.team-a.localhost", "exact.example", "other.example"}}};
+  auto refused = refused_hosts(spec, p);
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].index, 1u);
+  EXPECT_EQ(refused[0].host, "b.c.team-a.localhost");
+  EXPECT_EQ(refused[1].host, "other.example");
+  EXPECT_EQ(host_patterns(p), "*.team-a.localhost, exact.example");
 }
 
 }  // namespace
