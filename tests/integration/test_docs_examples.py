@@ -50,20 +50,22 @@ OUTPUT_LINES = 30
 # refresh` returns at once while the rollout it asks for runs, so it waits, as
 # a reader would, for the site's new revision (until `wok rollout status`
 # can say it in the docs themselves). A failing command says which line it
-# was (mapped back to the doc by run_block).
+# was (mapped back to the doc by run_block): the functions return what failed
+# (`|| return`) instead of letting -e exit inside them, so that the ERR trap
+# names the doc's line.
 PREAMBLE = """\
-curl() { command curl --fail-with-body --silent --show-error --max-time 20 --retry 10 --retry-max-time 60 "$@"; }
+curl() { command curl --fail-with-body --silent --show-error --max-time 20 --retry 10 --retry-max-time 60 "$@" || return; }
 __revision() {
   command wok get "$@" -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"].get("revision") or 0)'
 }
 wok() {
-  if [ "${1-}" != refresh ]; then command wok "$@"; return; fi
+  if [ "${1-}" != refresh ]; then command wok "$@" || return; return; fi
   local before; before=$(__revision "${@:2}")
-  command wok "$@"
+  command wok "$@" || return
   for _ in $(seq 600); do [ "$(__revision "${@:2}")" != "$before" ] && return; sleep 0.1; done
   echo "wok refresh: no new revision after 60s" >&2; return 1
 }
-trap 'echo "doc-example-failed: exit $? at script line $LINENO: $BASH_COMMAND" >&2' ERR
+trap 'echo "doc-example-failed: exit $? at script line $LINENO" >&2' ERR
 """
 
 
@@ -154,10 +156,12 @@ class DocsExamplesTest(WokTestCase):
         if code == 0:
             return None
         where = f"{os.path.relpath(path, REPO)}:{line}"
-        m = re.search(r"doc-example-failed: exit (\d+) at script line (\d+): (.*)", out)
+        m = re.search(r"doc-example-failed: exit (\d+) at script line (\d+)", out)
         if m:
-            where = f"{os.path.relpath(path, REPO)}:{line + int(m.group(2)) - PREAMBLE.count(chr(10)) - 1}"
-            out = out.replace(m.group(0), f"failed (exit {m.group(1)}): {m.group(3)}")
+            offset = int(m.group(2)) - PREAMBLE.count("\n") - 1
+            command = text.split("\n")[offset] if 0 <= offset < text.count("\n") else "?"
+            where = f"{os.path.relpath(path, REPO)}:{line + offset}"
+            out = out.replace(m.group(0), f"failed (exit {m.group(1)}): {command}")
         lines = out.rstrip().split("\n")
         if len(lines) > OUTPUT_LINES:
             lines = [f"[... {len(lines) - OUTPUT_LINES} lines ...]"] + lines[-OUTPUT_LINES:]
