@@ -104,8 +104,12 @@ class MarkersTest(unittest.TestCase):
                 text = fh.read()
             # A marker that does not match (a typo, no reason) would leave its
             # block to run and fail: say so plainly instead.
-            for m in re.finditer(r"<!--\s*not run by tests.*?-->", text):
-                self.assertRegex(m.group(0), MARKER.pattern[1:-1], f"{f}: malformed marker {m.group(0)!r}")
+            markers = re.findall(r"<!--\s*not run by tests.*?-->", text)
+            for m in markers:
+                self.assertRegex(m, MARKER.pattern[1:-1], f"{f}: malformed marker {m!r}")
+            # A marker left behind when its block moved would skip nothing.
+            self.assertEqual(len(markers), len([b for b in shell_blocks(f) if b[1]]),
+                             f"{f}: a marker that is not just above a ```sh block")
 
 
 WWW_REVISIONS = 3
