@@ -5,13 +5,15 @@ cannot run here by the line just above it:
     <!-- not run by tests: needs a Kubernetes cluster -->
 
 A block runs with `bash -euo pipefail` in a fresh HOME and working directory
-(which has `build/src/wok`, as a checkout does), `wok` on PATH and the
-harness's client config. What the test changes, and only that:
+(which has `build/src/wok`, as a checkout does; git knows a user name), `wok`
+on PATH and the harness's client config. What the test changes, and only that:
 
 - the documented ports (8080 for sites, 7070 for the API) become the ones
   this `wok up` bound, and `/tmp/` becomes a directory of the test;
 - `curl` fails on an HTTP error (`--fail-with-body`): an example that shows
   a page must get it (a 503 "being deployed" is retried);
+- nothing is interactive: stdin is empty and the editor (`wok edit`) saves
+  the file unchanged (EDITOR=true);
 - `wok refresh` waits for the site's new revision, as a reader would before
   looking at the history or rolling back.
 
@@ -30,7 +32,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
 from wokharness import WOK, GitRepo, WokTestCase, project_yaml, wait_for
@@ -138,7 +139,7 @@ class DocsExamplesTest(WokTestCase):
         with open(os.path.join(self.home, ".gitconfig"), "w") as f:
             f.write("[user]\n\tname = Docs Reader\n\temail = reader@example.org\n")
         self.env = dict(self.wok.env, HOME=self.home, PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
-                        TMPDIR=self.tmp)
+                        TMPDIR=self.tmp, EDITOR="true", VISUAL="true")
         self.env.pop("WOK_TOKEN", None)
 
     def substitute(self, text):
@@ -150,7 +151,7 @@ class DocsExamplesTest(WokTestCase):
         script = PREAMBLE + self.substitute(text)
         try:
             r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=self.work, env=self.env,
-                               capture_output=True, text=True, timeout=BLOCK_TIMEOUT)
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BLOCK_TIMEOUT)
             out, code = r.stdout + r.stderr, r.returncode
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
