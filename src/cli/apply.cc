@@ -1,11 +1,13 @@
 // wok apply -f: create what is missing, replace what differs, leave the rest.
 #include <algorithm>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "api/validation.h"
 #include "cli/commands.h"
 #include "cli/manifest.h"
+#include "cli/rollout.h"
 
 namespace wok::cli {
 namespace {
@@ -41,7 +43,16 @@ bool is_fatal(const HttpResponse& response) {
   return response.status == 0 || response.status == 401;
 }
 
-Outcome apply_object(Session& session, const json& object) {
+// `*generation`: the spec generation the server holds afterwards (0 if unknown).
+int64_t generation_of(const std::string& body) {
+  json object;
+  if (!parse_json_body(body, &object) || !object.is_object()) return 0;
+  auto it = object.find("metadata");
+  if (it == object.end() || !it->is_object()) return 0;
+  return it->value("generation", int64_t{0});
+}
+
+Outcome apply_object(Session& session, const json& object, int64_t* generation) {
   Kind kind = object["kind"] == "Project" ? Kind::kProject : Kind::kSite;
   const json& metadata = object["metadata"];
   std::string name = metadata["name"].get<std::string>();
@@ -60,6 +71,7 @@ Outcome apply_object(Session& session, const json& object) {
   if (current.status == 404) {
     HttpResponse created = session.client.request("POST", collection_path(kind, project), &object);
     if (created.status / 100 != 2) return failed(created);
+    *generation = generation_of(created.body);
     session.io.out << qualified_name(kind, name) << " created\n";
     return Outcome::kCreated;
   }
@@ -69,6 +81,7 @@ Outcome apply_object(Session& session, const json& object) {
     session.fail(what + ": the server answered with something that is not a JSON object");
     return Outcome::kFailed;
   }
+  *generation = generation_of(current.body);
   if (same_content(object, live)) {
     session.io.out << qualified_name(kind, name) << " unchanged\n";
     return Outcome::kUnchanged;
@@ -78,13 +91,17 @@ Outcome apply_object(Session& session, const json& object) {
   HttpResponse replaced =
       session.client.request("PUT", object_path(kind, project, name), &replacement);
   if (replaced.status / 100 != 2) return failed(replaced);
+  *generation = generation_of(replaced.body);
   session.io.out << qualified_name(kind, name) << " configured\n";
   return Outcome::kConfigured;
 }
 
 }  // namespace
 
-int apply_command(Session& session, const std::vector<std::string>& inputs) {
+namespace {
+
+int apply(Session& session, const std::vector<std::string>& inputs,
+          std::optional<std::chrono::milliseconds> wait) {
   Manifest manifest;
   std::string error;
   if (!load_manifest(inputs, session.io.in, &manifest, &error) ||
@@ -97,12 +114,30 @@ int apply_command(Session& session, const std::vector<std::string>& inputs) {
   std::stable_partition(order.begin(), order.end(),
                         [](const json* object) { return (*object)["kind"] == "Project"; });
   bool any_failed = false;
+  std::vector<RolloutTarget> sites;
   for (const json* object : order) {
-    Outcome outcome = apply_object(session, *object);
+    int64_t generation = 0;
+    Outcome outcome = apply_object(session, *object, &generation);
     if (outcome == Outcome::kAbort) return 1;
     any_failed = any_failed || outcome == Outcome::kFailed;
+    if (outcome != Outcome::kFailed && (*object)["kind"] == "Site") {
+      const json& metadata = (*object)["metadata"];
+      sites.push_back({metadata["namespace"], metadata["name"], generation, 0});
+    }
   }
-  return any_failed ? 1 : 0;
+  if (any_failed) return 1;
+  return wait && !sites.empty() ? wait_for_rollout(session, sites, *wait) : 0;
+}
+
+}  // namespace
+
+int apply_command(Session& session, const std::vector<std::string>& inputs) {
+  return apply(session, inputs, std::nullopt);
+}
+
+int apply_and_wait(Session& session, const std::vector<std::string>& inputs,
+                   std::chrono::milliseconds timeout) {
+  return apply(session, inputs, timeout);
 }
 
 }  // namespace wok::cli

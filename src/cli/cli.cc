@@ -4,7 +4,10 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "cli/config.h"
+#include "cli/help.h"
+#include "cli/rollout.h"
 
 namespace wok::cli {
 namespace {
@@ -23,7 +26,26 @@ struct Flags {
   bool follow = false;
   int replicas = -1;
   std::string user;
+  std::vector<std::string> names;  // wok delete KIND NAME...
+  bool wait = false;               // wok apply --wait
+  std::string timeout = "5m";      // wok apply --wait, wok rollout status
 };
+
+// --timeout of apply --wait and rollout status.
+void add_timeout(CLI::App* command, std::string& timeout) {
+  command->add_option("--timeout", timeout, "how long to wait (e.g. 90s, 10m)")
+      ->capture_default_str()
+      ->check([](const std::string& text) {
+        std::chrono::milliseconds ms;
+        return parse_timeout(text, &ms) ? std::string() : "not a duration (e.g. 90s, 10m)";
+      });
+}
+
+std::chrono::milliseconds timeout_of(const std::string& text) {
+  std::chrono::milliseconds ms{300000};
+  parse_timeout(text, &ms);
+  return ms;
+}
 
 using Action = std::function<int(Session&)>;
 
@@ -55,12 +77,23 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       ->add_option("-f,--filename", flags.files,
                    "a file, a directory of *.yaml/*.yml/*.json, or - for stdin")
       ->required();
-  set(apply, [&flags](Session& s) { return apply_command(s, flags.files); });
+  apply->add_flag("--wait", flags.wait,
+                  "wait until every applied site serves its new revision and is Ready");
+  add_timeout(apply, flags.timeout);
+  set(apply, [&flags](Session& s) {
+    return flags.wait ? apply_and_wait(s, flags.files, timeout_of(flags.timeout))
+                      : apply_command(s, flags.files);
+  });
 
   auto* get = app.add_subcommand("get", "List projects or sites, or show one");
   add_target(get, flags, kKinds, false);
-  get->add_option("-o,--output", flags.output, "output format: wide, yaml, json or name")
-      ->check(CLI::IsMember({"wide", "yaml", "json", "name"}));
+  get->add_option("-o,--output", flags.output,
+                  "output format: wide, yaml, json, name or jsonpath=TEMPLATE")
+      ->check([](const std::string& o) {
+        if (o == "wide" || o == "yaml" || o == "json" || o == "name" || o.rfind("jsonpath=", 0) == 0)
+          return std::string();
+        return "\"" + o + "\" is not an output format: wide, yaml, json, name, jsonpath=TEMPLATE";
+      });
   set(get,
       [&flags](Session& s) { return get_command(s, kind_of(flags), flags.name, flags.output); });
 
@@ -68,11 +101,16 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   add_target(describe, flags, kKinds, true);
   set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
 
-  auto* remove = app.add_subcommand("delete", "Delete a project or a site");
-  add_target(remove, flags, kKinds, true);
-  set(remove, [&flags](Session& s) { return delete_command(s, kind_of(flags), flags.name); });
+  auto* remove = app.add_subcommand("delete", "Delete projects or sites, by name or as in files");
+  remove->add_option("kind", flags.kind, "the kind: " + CLI::detail::join(kKinds, ", "))
+      ->check(CLI::IsMember(kKinds));
+  remove->add_option("names", flags.names, "the objects' names");
+  remove->add_option("-f,--filename", flags.files,
+                     "delete every object of a file, a directory of *.yaml/*.yml/*.json, or - "
+                     "(stdin)");
+  set(remove, [&flags](Session& s) { return delete_command(s, flags.kind, flags.names, flags.files); });
 
-  auto* rollout = app.add_subcommand("rollout", "Revisions of a site: history and rollback");
+  auto* rollout = app.add_subcommand("rollout", "Revisions of a site: status, history, undo, restart");
   rollout->require_subcommand(1);
   auto* history = rollout->add_subcommand("history", "List the revisions of a site, oldest first");
   add_target(history, flags, kSiteKinds, true);
@@ -84,6 +122,20 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       ->check(CLI::PositiveNumber);
   set(undo,
       [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
+  auto* status = rollout->add_subcommand(
+      "status", "Wait until a site serves a revision of its current spec, showing progress");
+  add_target(status, flags, kSiteKinds, true);
+  add_timeout(status, flags.timeout);
+  status->footer(
+      "Exit code 0 when the site is rolled out and Ready, 1 when its new revision failed (the\n"
+      "error and the build output's tail on stderr) or on timeout.");
+  set(status, [&flags](Session& s) {
+    return rollout_status_command(s, flags.name, timeout_of(flags.timeout));
+  });
+  auto* restart = rollout->add_subcommand(
+      "restart", "Roll out a new revision of the same commit and spec (new instances)");
+  add_target(restart, flags, kSiteKinds, true);
+  set(restart, [&flags](Session& s) { return rollout_restart_command(s, flags.name); });
 
   auto* refresh = app.add_subcommand("refresh", "Fetch a site's source now");
   add_target(refresh, flags, kSiteKinds, true);
@@ -145,6 +197,7 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   add_commands(app, flags, action, needs_token);
   LocalAction local_action;
   add_render_commands(app, flags.project, local_action);
+  add_completion_command(app, local_action);
 
   UpOptions up_options;
   auto* up_command = app.add_subcommand("up", "Run the whole platform on this machine");
@@ -189,11 +242,17 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   add_router_limit_flags(*op_command, op_options.serve_limits, "serve-",
                          "Router limits of sites' pods (wok serve)");
 
+  add_help_footers(app);
+
   std::vector<const char*> argv;
   for (const auto& arg : args) argv.push_back(arg.c_str());
   try {
     app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
   } catch (const CLI::ParseError& e) {
+    if (std::string unknown = unknown_command_message(app); !unknown.empty()) {
+      err << unknown;
+      return 2;
+    }
     int code = app.exit(e, out, err);
     return code == 0 ? 0 : 2;
   }

@@ -30,6 +30,10 @@ int describe_command(Session& session, Kind kind, const std::string& name);
 
 // site_actions.cc: delete, rollout history/undo, refresh.
 int delete_command(Session& session, Kind kind, const std::string& name);
+// `wok delete KIND NAME...` or `wok delete -f FILE...` (every object of the
+// files, sites first); 2 when neither or both are given.
+int delete_command(Session& session, const std::string& kind, const std::vector<std::string>& names,
+                   const std::vector<std::string>& files);
 int rollout_history_command(Session& session, const std::string& name);
 int rollout_undo_command(Session& session, const std::string& name, int to_revision);
 int refresh_command(Session& session, const std::string& name);

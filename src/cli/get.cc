@@ -1,10 +1,11 @@
-// wok get projects|sites [NAME] [-o yaml|json|wide|name]
+// wok get projects|sites [NAME] [-o yaml|json|wide|name|jsonpath=TEMPLATE]
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "api/codec.h"
 #include "cli/commands.h"
 #include "cli/fields.h"
+#include "cli/jsonpath.h"
 #include "cli/printing.h"
 
 namespace wok::cli {
@@ -41,6 +42,12 @@ int print(Session& session, Kind kind, const json& document, const json& items,
   }
   if (output == "yaml") {
     out << api::to_yaml(document);
+    return 0;
+  }
+  if (output.rfind("jsonpath=", 0) == 0) {  // no newline added, as kubectl
+    std::string text, error;
+    if (!render_jsonpath(output.substr(9), document, &text, &error)) return session.fail(error);
+    out << text;
     return 0;
   }
   if (items.empty()) {

@@ -1,9 +1,11 @@
 // wok delete, wok rollout history|undo, wok refresh.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli/commands.h"
 #include "cli/fields.h"
+#include "cli/manifest.h"
 #include "cli/printing.h"
 
 namespace wok::cli {
@@ -29,6 +31,61 @@ int delete_command(Session& session, Kind kind, const std::string& name) {
   }
   session.io.out << qualified_name(kind, name) << " deleted\n";
   return 0;
+}
+
+int delete_command(Session& session, const std::string& kind_word,
+                   const std::vector<std::string>& names, const std::vector<std::string>& files) {
+  std::vector<std::pair<Kind, std::string>> targets;  // kind, name
+  std::vector<std::string> projects;                  // of each target
+  if (!files.empty()) {
+    if (!kind_word.empty() || !names.empty()) {
+      session.io.err << "error: give either -f FILE or KIND NAME..., not both\n";
+      return 2;
+    }
+    Manifest manifest;
+    std::string error;
+    if (!load_manifest(files, session.io.in, &manifest, &error) ||
+        !check_manifest(&manifest, session.project, &error)) {
+      return session.fail(error);
+    }
+    // Sites before Projects: a project's sites go with it anyway.
+    for (const auto& object : manifest.objects) {
+      if (object["kind"] != "Site") continue;
+      targets.push_back({Kind::kSite, object["metadata"]["name"]});
+      projects.push_back(object["metadata"]["namespace"]);
+    }
+    for (const auto& object : manifest.objects) {
+      if (object["kind"] != "Project") continue;
+      targets.push_back({Kind::kProject, object["metadata"]["name"]});
+      projects.push_back("");
+    }
+  } else {
+    if (kind_word.empty() || names.empty()) {
+      session.io.err << "error: name what to delete: KIND NAME... or -f FILE\n"
+                        "Run 'wok delete --help' for usage.\n";
+      return 2;
+    }
+    Kind kind = *parse_kind(kind_word);
+    int code = 1;
+    if (kind == Kind::kSite && !require_project(session, &code)) return code;
+    for (const auto& name : names) {
+      targets.push_back({kind, name});
+      projects.push_back(kind == Kind::kSite ? session.project : "");
+    }
+  }
+  bool any_failed = false;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    auto [kind, name] = targets[i];
+    HttpResponse response = session.client.request("DELETE", object_path(kind, projects[i], name));
+    if (response.status / 100 == 2) {
+      session.io.out << qualified_name(kind, name) << " deleted\n";
+      continue;
+    }
+    session.fail(response, not_found_message(kind, projects[i], name));
+    if (response.status == 0 || response.status == 401) return 1;  // so would every other
+    any_failed = true;
+  }
+  return any_failed ? 1 : 0;
 }
 
 int rollout_history_command(Session& session, const std::string& name) {
