@@ -24,6 +24,8 @@ struct Flags {
   std::string component;  // wok logs, wok scale
   int tail = 100;
   bool follow = false;
+  bool previous = false;    // wok logs --previous
+  std::string build;        // wok logs --build [REVISION]: "" = the newest build
   int replicas = -1;
   std::string user;
   std::vector<std::string> names;  // wok delete KIND NAME...
@@ -99,6 +101,13 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
 
   auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");
   add_target(describe, flags, kKinds, true);
+  describe->footer(
+      "A site shows its source, conditions, components and instances (ready/wanted, restarts, last\n"
+      "exit, OOM), resources, storage use, the serving revision and why it changed, the tail of\n"
+      "its last failed build, and its last five revisions.\n\n"
+      "Examples:\n"
+      "  wok describe site www -n team-a\n"
+      "  wok describe project team-a");
   set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
 
   auto* remove = app.add_subcommand("delete", "Delete projects or sites, by name or as in files");
@@ -114,6 +123,11 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   rollout->require_subcommand(1);
   auto* history = rollout->add_subcommand("history", "List the revisions of a site, oldest first");
   add_target(history, flags, kSiteKinds, true);
+  history->footer(
+      "CAUSE says why each revision was made: created, apply (spec changed), fetch (new commit),\n"
+      "rollout undo, refresh or retry (of a failed or interrupted one), redeploy.\n\n"
+      "Example:\n"
+      "  wok rollout history site www -n team-a");
   set(history, [&flags](Session& s) { return rollout_history_command(s, flags.name); });
   auto* undo = rollout->add_subcommand("undo", "Roll a site back to an earlier revision");
   add_target(undo, flags, kSiteKinds, true);
@@ -149,15 +163,35 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       ->check(CLI::Range(1, 15));
   set(stats_site, [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
 
-  auto* logs = app.add_subcommand("logs", "Output of a php or app site's running instances");
+  auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);
   logs->add_option("--component", flags.component, "only this component (app sites)");
   logs->add_option("--tail", flags.tail, "lines per instance and stream to start with")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
-  logs->add_flag("-f,--follow", flags.follow, "keep printing new output");
-  set(logs, [&flags](Session& s) {
-    return logs_command(s, flags.name, flags.component, flags.tail, flags.follow);
+  auto* follow = logs->add_flag("-f,--follow", flags.follow, "keep printing new output");
+  auto* previous = logs->add_flag("-p,--previous", flags.previous,
+                                  "the run before the current (or last) one of each instance");
+  auto* build = logs->add_option("--build", flags.build,
+                                 "the build output of REVISION (default: the newest revision that "
+                                 "ran a build)")
+                    ->expected(0, 1)
+                    ->type_name("[REVISION]")
+                    ->check(CLI::PositiveNumber);
+  previous->excludes(follow);
+  build->excludes(follow)->excludes(previous);
+  logs->footer(
+      "Instances: the current run of each (of a stopped or crashed one: its last run), with\n"
+      "--previous the run before. Builds: --build, newest first.\n\n"
+      "Examples:\n"
+      "  wok logs site api -n team-a                     # the last 100 lines of each instance\n"
+      "  wok logs site api -n team-a --component web -f  # keep printing new output\n"
+      "  wok logs site api -n team-a --previous          # the run before: why it crashed\n"
+      "  wok logs site www -n team-a --build             # the newest build's output\n"
+      "  wok logs site www -n team-a --build 4           # the build of revision 4");
+  set(logs, [&flags, build](Session& s) {
+    if (build->count() > 0) return build_logs_command(s, flags.name, flags.build.empty() ? 0 : std::stoll(flags.build));
+    return logs_command(s, flags.name, flags.component, flags.tail, flags.follow, flags.previous);
   });
 
   auto* scale = app.add_subcommand("scale", "Set the replicas of an app site's component");

@@ -1,6 +1,7 @@
 #pragma once
 // One function per `wok` command; each returns the process exit code and
 // prints errors itself. cli.cc maps the command line onto these.
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -38,10 +39,13 @@ int rollout_history_command(Session& session, const std::string& name);
 int rollout_undo_command(Session& session, const std::string& name, int to_revision);
 int refresh_command(Session& session, const std::string& name);
 
-// workload_commands.cc: `wok logs site NAME` (follow: poll every second),
+// workload_commands.cc: `wok logs site NAME` (follow: poll every second;
+// previous: the run before the current one), `wok logs site NAME --build
+// [REVISION]` (0: the newest revision that ran a build),
 // `wok scale site NAME --component C --replicas N`.
 int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
-                 bool follow);
+                 bool follow, bool previous = false);
+int build_logs_command(Session& session, const std::string& name, int64_t revision);
 int scale_command(Session& session, const std::string& name, const std::string& component, int replicas);
 
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).

@@ -15,8 +15,8 @@ std::string format_projects(const nlohmann::json& items, Clock::time_point now);
 std::string format_sites(const nlohmann::json& items, bool with_project, bool wide,
                          Clock::time_point now);
 
-// REVISION COMMIT OUTCOME CREATED MESSAGE, rows in the order given; the live
-// revision's outcome reads "Deployed (live)". `indent` prefixes every line.
+// REVISION COMMIT OUTCOME CREATED CAUSE MESSAGE, rows in the order given; the
+// live revision's outcome reads "Deployed (live)". `indent` prefixes every line.
 std::string format_revisions(const nlohmann::json& items, const std::string& indent = "");
 
 // "-o json" (4-space indent, like kubectl) and "-o yaml" renderings.

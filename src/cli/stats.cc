@@ -6,24 +6,12 @@
 
 #include "cli/commands.h"
 #include "cli/fields.h"
+#include "cli/table.h"
 
 namespace wok::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return buf;
-}
 
 std::string ms(const json& stats, const char* key) {
   const json* v = find_at(stats, {"latencyMs", key});

@@ -2,6 +2,7 @@
 // Plain-text output shared by the commands: aligned tables and kubectl's
 // compact ages.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows,
 
 // kubectl's HumanDuration: 45s, 3m5s, 15m, 2h10m, 10h, 5d3h, 30d, 2y.
 std::string human_duration(std::chrono::seconds elapsed);
+
+// 512 B, 1.5 KiB, 10.0 MiB...
+std::string human_bytes(uint64_t bytes);
 
 // RFC 3339 ("2026-11-25T10:00:00Z", "...10:00:00.123+02:00") to a time point.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);

@@ -49,6 +49,18 @@ bool is_ready(runtime::Runtime& rt, const std::string& id, bool /*php*/) {
   return st && st->phase == Phase::Ready;
 }
 
+// The sizes of the regular files under `dir`; links are not followed.
+uint64_t bytes_under(const std::string& dir) {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code ignored;
+    if (it->is_regular_file(ignored) && !it->is_symlink(ignored)) bytes += it->file_size(ignored);
+  }
+  return bytes;
+}
+
 }  // namespace
 
 std::string instance_id(const std::string& ns, const std::string& site, const std::string& component,
@@ -309,13 +321,41 @@ json Workloads::observe(const WorkloadPlan& plan, std::string* problem) const {
   for (const auto& s : plan.instances) {
     auto st = runtime_.status(s.id);
     if (!st) continue;
+    auto name = parse_instance_id(s.id);
     out.push_back({{"name", s.id},
+                   {"component", name ? name->component : ""},
                    {"phase", runtime::phase_name(st->phase)},
                    {"restarts", st->restarts},
                    {"lastExitCode", st->last_exit_code},
+                   {"lastSignal", st->last_signal},
+                   {"lastError", st->last_error},
                    {"oomKilled", st->oom_killed}});
     if (problem->empty() && (st->phase == Phase::CrashLoopBackOff || st->oom_killed)) {
       *problem = "instance " + s.id + ": " + describe_failure(*st);
+    }
+  }
+  return out;
+}
+
+json Workloads::storage_use(const WorkloadPlan& plan) {
+  json out = json::array();
+  std::set<std::string> seen;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& s : plan.instances) {
+    for (const auto& v : s.volumes) {
+      if (v.read_only || !seen.insert(v.host_path).second) continue;
+      std::optional<uint64_t> bytes;
+      {
+        std::lock_guard lock(mu_);
+        auto it = storage_bytes_.find(v.host_path);
+        if (it != storage_bytes_.end() && now - it->second.first < std::chrono::seconds(30)) bytes = it->second.second;
+      }
+      if (!bytes) {  // outside the lock: a large directory takes a while
+        bytes = bytes_under(v.host_path);
+        std::lock_guard lock(mu_);
+        storage_bytes_[v.host_path] = {now, *bytes};
+      }
+      out.push_back({{"name", fs::path(v.host_path).filename().string()}, {"path", v.container_path}, {"bytes", *bytes}});
     }
   }
   return out;

@@ -81,6 +81,9 @@ class Workloads {
   void sweep(const std::set<std::string>& sites);
   // status.instances, and a problem worth the Ready condition's message ("" if none).
   nlohmann::json observe(const WorkloadPlan& plan, std::string* problem) const;
+  // status.storage: [{name, path, bytes}], the bytes of the files under each
+  // storage directory of the plan, measured at most every 30 s each.
+  nlohmann::json storage_use(const WorkloadPlan& plan);
   // Whether any instance the route points at answers (its probe passed):
   // a site whose instances all fail is not Ready, whatever revision is live.
   bool answers(const WorkloadPlan& plan) const;
@@ -92,6 +95,7 @@ class Workloads {
   std::chrono::milliseconds ready_timeout_;
   std::mutex mu_;
   std::map<std::string, std::string> published_;  // "ns/site" -> what the route last pointed at
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, uint64_t>> storage_bytes_;  // by host dir
 };
 
 // Why an instance is not healthy, from its status ("CrashLoopBackOff, last exit code 1").

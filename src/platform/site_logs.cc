@@ -1,5 +1,6 @@
 #include "platform/site_logs.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,12 +46,22 @@ json lines_after(const fs::path& path, int64_t offset, int64_t size, int64_t* ne
 
 json site_logs(const runtime::Runtime& runtime, const std::string& ns, const std::string& name,
                const server::LogsQuery& query) {
-  json items = json::array();
+  // The instances running, and the stopped ones of the newest revision: a
+  // rollout whose instances crashed stops them, and its output is the one
+  // worth reading. (Instances of replaced revisions are forgotten, logs and all.)
+  std::vector<std::pair<runtime::InstanceStatus, controllers::InstanceName>> shown;
+  int64_t newest = 0;
   for (const auto& instance : runtime.list()) {
     auto id = controllers::parse_instance_id(instance.id);
     if (!id || id->ns != ns || id->site != name) continue;
     if (!query.component.empty() && id->component != query.component) continue;
-    if (instance.phase == runtime::Phase::Stopped) continue;
+    newest = std::max(newest, id->revision);
+    shown.emplace_back(instance, *id);
+  }
+  std::erase_if(shown, [&](const auto& s) { return s.first.phase == runtime::Phase::Stopped && s.second.revision != newest; });
+  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
+  json items = json::array();
+  for (const auto& [instance, id] : shown) {
     for (auto [stream, label] : {std::pair{runtime::LogStream::Stdout, "stdout"},
                                  std::pair{runtime::LogStream::Stderr, "stderr"}}) {
       fs::path path = runtime.log_path(instance.id, stream);
@@ -59,15 +70,19 @@ json site_logs(const runtime::Runtime& runtime, const std::string& ns, const std
       if (ec) size = 0;
       std::string key = instance.id + ":" + label;
       auto from = query.from.find(key);
-      json lines;
+      json lines = json::array();
       int64_t next = size;
-      if (from != query.from.end() && from->second <= size) {
+      if (query.previous) {
+        for (auto& l : runtime::run_lines(path, runtime::Run::kPrevious, static_cast<size_t>(query.tail)))
+          lines.push_back(std::move(l));
+      } else if (from != query.from.end() && from->second <= size) {
         lines = lines_after(path, from->second, size, &next);
       } else {  // first read, or the file was rotated since
-        lines = json::array();
-        for (auto& l : runtime::tail_lines(path, static_cast<size_t>(query.tail))) lines.push_back(std::move(l));
+        for (auto& l : runtime::run_lines(path, runtime::Run::kCurrent, static_cast<size_t>(query.tail)))
+          lines.push_back(std::move(l));
       }
-      items.push_back({{"instance", instance.id}, {"component", id->component}, {"revision", id->revision},
+      items.push_back({{"instance", instance.id}, {"component", id.component}, {"revision", id.revision},
+                       {"phase", runtime::phase_name(instance.phase)}, {"restarts", instance.restarts},
                        {"stream", label}, {"offset", next}, {"lines", std::move(lines)}});
     }
   }

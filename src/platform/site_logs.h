@@ -1,6 +1,8 @@
 #pragma once
-// `wok logs`: the output of a site's running instances, read from the
-// runtime's log files, for the API's .../sites/NAME/logs.
+// `wok logs`: the output of a site's instances (running, and the stopped ones
+// of its newest revision: a failed rollout's), read from the runtime's log
+// files, for the API's .../sites/NAME/logs: each instance's current (or last)
+// run, or with query.previous the run before it (log_files.h).
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 

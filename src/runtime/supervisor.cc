@@ -141,8 +141,8 @@ void Runtime::Impl::launch(Instance& inst) {
   std::string error;
   runc.remove(id, &error);  // a leftover of a previous run, if any
   error.clear();
-  rotate_log_if_larger(paths.stdout_log(), options.log_max_bytes);
-  rotate_log_if_larger(paths.stderr_log(), options.log_max_bytes);
+  begin_run_log(paths.stdout_log(), options.log_max_bytes);  // where this run starts (wok logs --previous)
+  begin_run_log(paths.stderr_log(), options.log_max_bytes);
   int out = open_log(paths.stdout_log()), err = open_log(paths.stderr_log());
   int pid = 0;
   if (out < 0 || err < 0) {

@@ -373,7 +373,8 @@ namespace {
 json revision_json(const store::Revision& r) {
   return {{"revision", r.number}, {"generation", r.generation}, {"commit", r.commit},
           {"spec", json::parse(r.spec, nullptr, false)}, {"createdAt", r.created_at},
-          {"outcome", r.outcome}, {"message", r.message}, {"live", r.live}, {"log", r.log}};
+          {"outcome", r.outcome}, {"message", r.message}, {"live", r.live}, {"log", r.log},
+          {"cause", r.cause}};
 }
 }  // namespace
 
@@ -495,6 +496,12 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
     int64_t offset = 0;
     if (colon == std::string_view::npos || !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
       return ctx.fail(400, "from must be a list of INSTANCE:STREAM:OFFSET");
+  if (params.count("previous")) {
+    if (params["previous"] != "true" && params["previous"] != "false") {
+      return ctx.fail(400, "previous must be true or false");
+    }
+    query.previous = params["previous"] == "true";
+  }
     }
     query.from[std::string(item.substr(0, colon))] = offset;
     from.remove_prefix(std::min(from.size(), item.size() + 1));

@@ -22,6 +22,7 @@ struct LogsQuery {
   int tail = 100;         // lines per stream when no offset is known
   // "ID:stdout" -> byte offset already read (`-f` polls with these).
   std::map<std::string, int64_t> from;
+  bool previous = false;  // the run before the current (or last) one of each instance
 };
 
 struct ApiOptions {

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS revisions(
   generation INTEGER NOT NULL, commit_id TEXT NOT NULL, spec TEXT NOT NULL,
   created_at TEXT NOT NULL, outcome TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
   log TEXT NOT NULL DEFAULT '', root TEXT NOT NULL DEFAULT '', live INTEGER NOT NULL DEFAULT 0,
+  cause TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(site_uid, number));
 CREATE TABLE IF NOT EXISTS project_uids(
   uid INTEGER PRIMARY KEY, project TEXT UNIQUE, created_at TEXT NOT NULL);
@@ -266,7 +267,57 @@ bool create_private_database(const std::string& path, std::string* error) {
   return true;
 }
 
+// Databases of a wok before revisions had a cause: the column is added and
+// filled in for the revisions already there (oldest first, each compared with
+// the one before it; a rollback then reads as the spec change it also was).
+void add_revision_causes(sqlite3* db) {
+  bool has_cause = false;
+  for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();) has_cause |= s.text(1) == "cause";
+  if (has_cause) return;
+  exec(db, "ALTER TABLE revisions ADD COLUMN cause TEXT NOT NULL DEFAULT ''");
+  std::string site;
+  std::vector<Revision> earlier;  // newest first
+  Statement s(db, "SELECT site_uid, number, generation, commit_id, spec, outcome, message FROM revisions "
+                  "ORDER BY site_uid, number");
+  while (s.step()) {
+    if (s.text(0) != site) earlier.clear();
+    site = s.text(0);
+    Revision r;
+    r.number = s.integer(1);
+    r.generation = s.integer(2);
+    r.commit = s.text(3);
+    r.spec = s.text(4);
+    r.outcome = s.text(5);
+    r.message = s.text(6);
+    Statement(db, "UPDATE revisions SET cause = ? WHERE site_uid = ? AND number = ?")
+        .bind(1, change_cause(earlier, r.generation, r.commit, r.spec, 0))
+        .bind(2, site).bind(3, r.number).run();
+    earlier.insert(earlier.begin(), std::move(r));
+  }
+}
+
 }  // namespace
+
+std::string change_cause(const std::vector<Revision>& earlier, int64_t generation, const std::string& commit,
+                         const std::string& spec, int64_t pinned_revision) {
+  const std::string gen = "(generation " + std::to_string(generation) + ")";
+  if (earlier.empty()) return "created " + gen;
+  if (pinned_revision > 0) {
+    for (const auto& r : earlier) {
+      if (r.number == pinned_revision && r.spec == spec) return "rollout undo to " + std::to_string(pinned_revision);
+    }
+  }
+  const Revision& last = earlier.front();
+  std::string short_commit = commit.substr(0, 7);
+  if (last.spec != spec) {
+    return "apply: spec changed " + gen + (last.commit != commit ? ", commit " + short_commit : "");
+  }
+  if (last.commit != commit) return "fetch: commit " + short_commit + " (was " + last.commit.substr(0, 7) + ")";
+  std::string n = std::to_string(last.number);
+  if (last.message.starts_with("interrupted")) return "retry: revision " + n + " was interrupted";
+  if (last.outcome == "Failed") return "refresh: retry after revision " + n + " failed";
+  return "redeploy: same spec and commit as revision " + n;  // rollout restart, or a lost revision directory
+}
 
 std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) {
   if (!create_private_database(path, error)) return nullptr;
@@ -284,6 +335,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) 
     exec(impl->db, "PRAGMA synchronous=NORMAL");
     Transaction tx(impl->db);
     exec(impl->db, kSchema);
+    add_revision_causes(impl->db);
     tx.commit();
   } catch (const SqliteError& e) {
     *error = path + ": " + e.what();
@@ -484,10 +536,11 @@ Revision read_revision(Statement& s) {
   r.log = s.text(7);
   r.root = s.text(8);
   r.live = s.integer(9) != 0;
+  r.cause = s.text(10);
   return r;
 }
 constexpr const char* kRevisionColumns =
-    "SELECT number, generation, commit_id, spec, created_at, outcome, message, log, root, live "
+    "SELECT number, generation, commit_id, spec, created_at, outcome, message, log, root, live, cause "
     "FROM revisions ";
 }  // namespace
 
@@ -499,10 +552,12 @@ int64_t Store::add_revision(const std::string& uid, const std::string& ns, const
   s.bind(1, uid);
   s.step();
   int64_t number = s.integer(0);
-  Statement(impl_->db, "INSERT INTO revisions VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")
+  Statement(impl_->db,
+            "INSERT INTO revisions(site_uid, namespace, name, number, generation, commit_id, spec, created_at, "
+            "outcome, message, log, root, live, cause) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
       .bind(1, uid).bind(2, ns).bind(3, name).bind(4, number).bind(5, r.generation)
       .bind(6, r.commit).bind(7, r.spec).bind(8, now_rfc3339()).bind(9, r.outcome)
-      .bind(10, r.message).bind(11, r.log).bind(12, r.root).run();
+      .bind(10, r.message).bind(11, r.log).bind(12, r.root).bind(13, r.cause).run();
   tx.commit();
   return number;
 }

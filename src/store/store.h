@@ -41,7 +41,18 @@ struct Revision {
   std::string log;  // build output
   std::string root;  // served directory of this revision
   bool live = false;
+  std::string cause = {};  // why it was made: change_cause() ("fetch: commit abc1234")
 };
+
+// Why a revision is made, for `wok rollout history`: compared with the newest
+// earlier revision (`earlier`, newest first) of the same site.
+//   "created (generation 1)", "apply: spec changed (generation 3)",
+//   "fetch: commit abc1234 (was 0c0ffee)", "rollout undo to 2" (pinned_revision:
+//   the site's status.pinnedRevision, 0 if none), "refresh: retry after
+//   revision 4 failed", "retry: revision 4 was interrupted", "redeploy: same
+//   spec and commit as revision 4".
+std::string change_cause(const std::vector<Revision>& earlier, int64_t generation, const std::string& commit,
+                         const std::string& spec, int64_t pinned_revision);
 
 class Store {
  public:
