@@ -5,6 +5,7 @@
 
 #include "api/validation.h"
 #include "server/auth.h"
+#include "server/quota.h"
 #include "server/source_policy.h"
 #include "store/host_claims.h"
 #include "store/store.h"
@@ -324,9 +325,8 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
   }
-  const json& quota = project["spec"].value("quota", json::object());
-  if (quota.contains("sites") && store_.count("Site", ns) >= quota["sites"].get<int64_t>()) {
-    return ctx.fail(403, "project \"" + ns + "\" has reached its quota of " + quota["sites"].dump() + " site(s)");
+  if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
+    return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
   store::Result r = store_.create("Site", obj);
@@ -347,6 +347,9 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   auto errors = check_site(obj, project, ns, name, ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+  }
+  if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
+    return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
   store::Result r = store_.update("Site", obj);
@@ -422,6 +425,10 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   if (!errors.empty()) {
     return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
                              api::join_errors(errors), "Invalid", errors);
+  }
+  if (std::string over = quota_error(*project, store_.list("Site", ns), {{"metadata", {{"name", name}}}, {"spec", old_spec}});
+      !over.empty()) {
+    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " + over, "Invalid");
   }
   // Pin first, then restore the spec: the controller honours the pin only
   // while the spec equals the pinned revision's, so a crash in between is harmless.

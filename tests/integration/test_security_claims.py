@@ -1,6 +1,6 @@
 """Issue 12: what a project owns, staged against a real `wok up` (real runc,
 real php-fpm): a sandbox uid of its own even when its name hashes like
-another's; only the hosts its patterns allow today. Needs root; CI runs it as root."""
+another's; only the hosts its patterns allow today; its quota at admission. Needs root; CI runs it as root."""
 import json
 import os
 import shutil
@@ -141,6 +141,29 @@ class ClaimsTest(WokTestCase):
         self.wait_body("www.old.localhost", "/", "team-a home", timeout=30)
         wait_for(lambda: not says_why(), 30, interval=0.2, what="the condition to clear")
         self.assertEqual(self.body("www.team-a.localhost"), (200, "team-a home"))
+
+    def test_a_projects_quota_is_enforced_at_admission(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]) +
+                       "  quota: {sites: 2, memory: 256Mi, cpu: 500m}\n")
+        alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        repo = self.repo("www", {"public/index.php": "<?php echo 'php ok';"})
+        self.wok.apply(php_site("one", "team-a", repo.url), token=alice)  # 64Mi, 250m
+        big = php_site("two", "team-a", repo.url).replace("memory: 64Mi", "memory: 256Mi")
+        r = self.wok.apply(big, token=alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("project team-a's quota of memory is 256Mi; its sites would use 320Mi", r.stderr)
+        r = self.wok.apply(php_site("two", "team-a", repo.url).replace("cpu: 250m", "cpu: 1000m"), token=alice, check=False)
+        self.assertIn("project team-a's quota of cpu is 500m; its sites would use 1250m", r.stderr)
+        # Growing a site in place is refused the same way; nothing changed.
+        r = self.wok.apply(php_site("one", "team-a", repo.url).replace("memory: 64Mi", "memory: 512Mi"), token=alice,
+                           check=False)
+        self.assertIn("quota of memory is 256Mi; its sites would use 512Mi", r.stderr)
+        self.assertEqual(self.wok.site_json("one", "team-a")["spec"]["resources"]["memory"], "64Mi")
+        self.wok.apply(php_site("two", "team-a", repo.url), token=alice)
+        r = self.wok.apply(site_yaml("three", "team-a", ["three.team-a.localhost"], repo.url), token=alice, check=False)
+        self.assertIn("project team-a's quota of sites is 2; it would have 3", r.stderr)
+        names = [s["metadata"]["name"] for s in json.loads(self.wok.cli("get", "sites", "-n", "team-a", "-o", "json").stdout)["items"]]
+        self.assertEqual(sorted(names), ["one", "two"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,143 @@
+#include "server/quota.h"
+
+#include <cstdio>
+
+#include "api/validation.h"
+
+namespace wok::server {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kDefaultMemoryBytes = 256ll << 20;  // runtime::Resources' default
+
+int64_t quantity(const json& object, const char* key, bool cpu) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return -1;
+  const std::string text = object[key];
+  return cpu ? api::parse_cpu_millis(text) : api::parse_memory_bytes(text);
+}
+
+std::string name_of(const json& site) {
+  return site.contains("metadata") && site["metadata"].is_object() ? site["metadata"].value("name", "") : "";
+}
+
+}  // namespace
+
+SiteUsage site_usage(const json& spec) {
+  SiteUsage u;
+  if (!spec.is_object()) return u;
+  const std::string mode = spec.value("mode", "static");
+  if (mode == "php") {
+    u.instances = 1;
+  } else if (mode == "app" && spec.contains("app") && spec["app"].is_object() &&
+             spec["app"].contains("components") && spec["app"]["components"].is_array()) {
+    for (const auto& c : spec["app"]["components"]) {
+      u.instances += c.is_object() && c.contains("replicas") && c["replicas"].is_number_integer()
+                         ? std::max<int64_t>(0, c["replicas"].get<int64_t>())
+                         : 1;
+    }
+  }
+  const json resources = spec.value("resources", json::object());
+  int64_t memory = quantity(resources, "memory", false);
+  int64_t cpu = quantity(resources, "cpu", true);
+  if (memory < 0) memory = kDefaultMemoryBytes;
+  u.memory_bytes = u.instances * memory;
+  if (cpu <= 0) u.cpu_unlimited = u.instances > 0;
+  else u.cpu_millis = u.instances * cpu;
+  if (spec.contains("storage") && spec["storage"].is_array()) {
+    for (const auto& v : spec["storage"]) u.storage_bytes += std::max<int64_t>(0, quantity(v, "size", false));
+  }
+  return u;
+}
+
+namespace {
+
+struct Totals {
+  int64_t sites = 0;
+  SiteUsage usage;
+  std::string unlimited;  // a site whose instances have no cpu limit
+};
+
+// The project's sites, with `site` in place of its stored self (or without it).
+Totals totals(const std::vector<json>& sites, const json* site) {
+  Totals t;
+  auto add = [&t](const json& s) {
+    ++t.sites;
+    SiteUsage u = site_usage(s.value("spec", json::object()));
+    t.usage.cpu_millis += u.cpu_millis;
+    t.usage.memory_bytes += u.memory_bytes;
+    t.usage.storage_bytes += u.storage_bytes;
+    if (u.cpu_unlimited && t.unlimited.empty()) t.unlimited = name_of(s);
+  };
+  if (site) add(*site);
+  for (const auto& s : sites) {
+    if (!site || name_of(s) != name_of(*site)) add(s);
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string quota_error(const json& project, const std::vector<json>& sites, const json& site) {
+  if (!project.contains("spec") || !project["spec"].is_object() || !project["spec"].contains("quota") ||
+      !project["spec"]["quota"].is_object()) {
+    return "";
+  }
+  const json& quota = project["spec"]["quota"];
+  const std::string prefix = "project " + project["metadata"].value("name", "") + "'s quota of ";
+  const Totals next = totals(sites, &site);
+  bool replaced = false;
+  for (const auto& s : sites) replaced = replaced || name_of(s) == name_of(site);
+  // Only what grows is refused: a project already over a quota the admin
+  // lowered may still shrink its sites.
+  const Totals now = totals(sites, nullptr);
+  if (quota.contains("sites") && quota["sites"].is_number_integer() && !replaced &&
+      next.sites > quota["sites"].get<int64_t>()) {
+    return prefix + "sites is " + quota["sites"].dump() + "; it would have " + std::to_string(next.sites);
+  }
+  if (int64_t limit = quantity(quota, "cpu", true); limit >= 0) {
+    if (!next.unlimited.empty() && next.unlimited == name_of(site)) {
+      return prefix + "cpu is " + quota["cpu"].get<std::string>() + "; site " + next.unlimited +
+             " runs instances without a cpu limit: set its resources.cpu";
+    }
+    if (next.usage.cpu_millis > limit && next.usage.cpu_millis > now.usage.cpu_millis) {
+      return prefix + "cpu is " + quota["cpu"].get<std::string>() + "; its sites would use " +
+             format_cpu(next.usage.cpu_millis);
+    }
+  }
+  if (int64_t limit = quantity(quota, "memory", false);
+      limit >= 0 && next.usage.memory_bytes > limit && next.usage.memory_bytes > now.usage.memory_bytes) {
+    return prefix + "memory is " + quota["memory"].get<std::string>() + "; its sites would use " +
+           format_bytes(next.usage.memory_bytes);
+  }
+  if (int64_t limit = quantity(quota, "storage", false);
+      limit >= 0 && next.usage.storage_bytes > limit && next.usage.storage_bytes > now.usage.storage_bytes) {
+    return prefix + "storage is " + quota["storage"].get<std::string>() + "; its sites would use " +
+           format_bytes(next.usage.storage_bytes);
+  }
+  return "";
+}
+
+std::string format_bytes(int64_t bytes) {
+  static const char* units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  if (bytes < 1024) return std::to_string(bytes);
+  int unit = 0;
+  double value = static_cast<double>(bytes) / 1024;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", value);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s + units[unit];
+}
+
+std::string format_cpu(int64_t millis) {
+  return millis % 1000 == 0 ? std::to_string(millis / 1000) : std::to_string(millis) + "m";
+}
+
+}  // namespace wok::server
