@@ -1,5 +1,9 @@
 #include "runtime/health_probe.h"
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -70,6 +74,38 @@ ProbeResult probe_http(int pid, uint16_t port, const std::string& path,
     }
   }
   ::close(fd);
+  return result;
+}
+
+ProbeResult probe_listening(int pid, uint16_t port) {
+  ProbeResult result;
+  char hex_port[8];
+  std::snprintf(hex_port, sizeof hex_port, "%04X", port);
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
+    if (!in) {
+      result.error = "no network namespace (instance gone?)";
+      return result;
+    }
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      // "  0: 0100007F:2328 00000000:0000 0A ...": local address, remote, state
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos || local.substr(colon + 1) != hex_port) continue;
+      std::string address = local.substr(0, colon);
+      bool loopback_or_any = address == "0100007F" || address.find_first_not_of('0') == std::string::npos ||
+                             address == "00000000000000000000000001000000";
+      if (loopback_or_any) {
+        result.ok = true;
+        return result;
+      }
+    }
+  }
+  result.error = "nothing listens on port " + std::to_string(port);
   return result;
 }
 

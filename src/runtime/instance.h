@@ -47,6 +47,11 @@ struct InstanceSpec {
   Resources resources;
   uint16_t port = 0;        // exported as $PORT; 0 = not routed, no probe
   std::string health_path;  // HTTP GET that must answer 2xx/3xx; "" = a TCP connect
+  // Ready once something listens on 127.0.0.1:port or *:port inside (read
+  // from /proc/PID/net/tcp): no connection is made. For php-fpm, whose
+  // ondemand pool would fork a worker for every probe's connection and keep
+  // it alive between probes.
+  bool probe_listening = false;
   std::chrono::seconds grace{10};  // SIGTERM -> SIGKILL delay on stop
   std::map<std::string, std::string> labels;  // free-form, kept across restarts
 };

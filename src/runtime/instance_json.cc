@@ -23,6 +23,7 @@ json spec_to_json(const InstanceSpec& s) {
             {"pids", s.resources.pids}, {"tmp", s.resources.tmp_bytes}}},
           {"port", s.port},
           {"healthPath", s.health_path},
+          {"probeListening", s.probe_listening},
           {"graceSeconds", s.grace.count()},
           {"labels", s.labels}};
 }
@@ -44,6 +45,7 @@ bool spec_from_json(const json& j, InstanceSpec* s) {
     s->resources = {r.at("memory"), r.at("cpuMillis"), r.at("pids"), r.at("tmp")};
     s->port = j.at("port");
     s->health_path = j.at("healthPath");
+    s->probe_listening = j.value("probeListening", false);  // absent in specs of older wok
     s->grace = std::chrono::seconds(j.at("graceSeconds").get<int64_t>());
     s->labels = j.at("labels").get<std::map<std::string, std::string>>();
     return true;

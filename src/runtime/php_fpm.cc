@@ -88,6 +88,7 @@ bool configure_php_fpm(const PhpPool& pool, InstanceSpec* spec, std::string* err
   if (!error->empty()) return false;
   spec->files["php-fpm.conf"] = conf;
   spec->port = kPhpPort;
+  spec->probe_listening = true;
   spec->command = {pool.binary, "--nodaemonize", "--fpm-config", "/etc/wok/php-fpm.conf"};
   return true;
 }

@@ -226,10 +226,13 @@ void Runtime::Impl::check_health(Instance& inst) {
   int pid = inst.status.pid;
   uint16_t port = inst.spec.port;
   std::string path = inst.spec.health_path;
+  bool listening = inst.spec.probe_listening;
   lock.unlock();
   ProbeResult r;
   if (port == 0) {
     r.ok = true;  // nothing to route to: running is ready
+  } else if (listening) {
+    r = probe_listening(pid, port);
   } else {
     r = probe_http(pid, port, path);
   }

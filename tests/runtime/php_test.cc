@@ -48,8 +48,14 @@ TEST_F(SandboxTest, PhpFpmPoolServesThePhpOfItsSite) {
   std::string error;
   ASSERT_TRUE(configure_php_fpm(pool, &spec, &error)) << error;
   start(spec);
-  ASSERT_TRUE(wait_phase(spec.id, Phase::Ready)) << "Ready once php-fpm accepts connections";
-  std::string out = fastcgi_get(runtime_->status(spec.id)->pid, "/srv/site/public/index.php");
+  ASSERT_TRUE(wait_phase(spec.id, Phase::Ready)) << "Ready once php-fpm listens";
+  int master = runtime_->status(spec.id)->pid;
+  // Readiness probes (every second) connect to nothing: the ondemand pool
+  // forked a worker for each probe's connection and kept it alive.
+  ::sleep(3);
+  EXPECT_EQ(read_file("/proc/" + std::to_string(master) + "/task/" + std::to_string(master) + "/children"), "")
+      << "php-fpm workers forked without a request";
+  std::string out = fastcgi_get(master, "/srv/site/public/index.php");
   EXPECT_NE(out.find("hello from php 8.2"), std::string::npos)
       << out << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
   EXPECT_NE(out.find("uid=" + std::to_string(sandbox_uid("team-a"))), std::string::npos) << out;

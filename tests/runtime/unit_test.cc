@@ -151,6 +151,7 @@ TEST(PhpFpm, ConfigListensInItsNamespaceWithAdminValues) {
   EXPECT_NE(conf.find("listen = 127.0.0.1:9000\n"), std::string::npos) << "inside its own netns";
   EXPECT_NE(conf.find("listen.allowed_clients = 127.0.0.1"), std::string::npos);
   EXPECT_EQ(spec.port, kPhpPort) << "probed for readiness";
+  EXPECT_TRUE(spec.probe_listening) << "by its listening socket, without a connection";
   EXPECT_NE(conf.find("daemonize = no"), std::string::npos);
   EXPECT_NE(conf.find("clear_env = no"), std::string::npos);
   EXPECT_NE(conf.find("error_log = /proc/self/fd/2"), std::string::npos);
