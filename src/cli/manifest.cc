@@ -166,13 +166,15 @@ std::string origin_text(const Manifest& manifest, size_t index) {
   return origin.file + " (document " + std::to_string(origin.document) + ")";
 }
 
-bool check_manifest(Manifest* manifest, const std::string& project, std::string* error) {
+bool check_manifest(Manifest* manifest, const std::string& project, std::string* error,
+                    bool validate) {
   for (size_t i = 0; i < manifest->objects.size(); ++i) {
     json& object = manifest->objects[i];
     std::string where = origin_text(*manifest, i) + ": ";
     if (!check_identity(object, where, error)) return false;
     bool site = object["kind"] == "Site";
     if (site && !assign_project(object, project, where, error)) return false;
+    if (!validate) continue;
     // The server would refuse these too; refusing here means nothing is sent.
     auto invalid = site ? api::validate_site(object) : api::validate_project(object);
     if (!invalid.empty()) {

@@ -27,8 +27,11 @@ bool load_manifest(const std::vector<std::string>& inputs, std::istream& in, Man
                    std::string* error);
 
 // Checks apiVersion, kind (Project or Site) and metadata.name of every object,
-// and gives namespace-less Sites `project`. Fails on the first bad object.
-bool check_manifest(Manifest* manifest, const std::string& project, std::string* error);
+// and gives namespace-less Sites `project`; with `validate`, also the spec
+// (as the server would; `wok delete -f` needs only the names). Fails on the
+// first bad object.
+bool check_manifest(Manifest* manifest, const std::string& project, std::string* error,
+                    bool validate = true);
 
 // "site.yaml" or "all.yaml (document 2)"
 std::string origin_text(const Manifest& manifest, size_t index);

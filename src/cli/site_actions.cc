@@ -45,7 +45,7 @@ int delete_command(Session& session, const std::string& kind_word,
     Manifest manifest;
     std::string error;
     if (!load_manifest(files, session.io.in, &manifest, &error) ||
-        !check_manifest(&manifest, session.project, &error)) {
+        !check_manifest(&manifest, session.project, &error, /*validate=*/false)) {
       return session.fail(error);
     }
     // Sites before Projects: a project's sites go with it anyway.

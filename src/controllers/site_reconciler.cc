@@ -160,6 +160,9 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   bool explicit_refresh = state->refresh_seen >= 0 &&
                           state->refresh_seen != (*site)["status"].value("refreshRequests", int64_t{0});
   Desired desired = desired_commit(*site, site_dir.string(), *state);
+  // `wok rollout restart` sets this annotation: a new revision of the same spec and commit.
+  const std::string restart = (*site).value(json::json_pointer("/metadata/annotations/wok.dev~1restartedAt"), "");
+  const bool restart_due = !restart.empty() && restart != (*site)["status"].value("restartedAt", "");
   // Instances crash, restart with new pids, heal: look again soon.
   if (runs_instances((*site)["spec"]) || (live && runs_instances(json::parse(live->spec, nullptr, false)))) {
     if (desired.requeue_after.count() == 0 || desired.requeue_after > config_.workload_resync) {
@@ -205,7 +208,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     std::string error = publish_revision(*site, site_dir.string(), *pending, &*result);
     return after_deploy(*site, site_dir.string(), error, pending->number, desired.requeue_after);
   }
-  if (live && live->spec == spec_text && live->commit == desired.commit) {
+  if (live && live->spec == spec_text && live->commit == desired.commit && !restart_due) {
     write_status(*site, live, "Deployed",
                  "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
     return {"", desired.requeue_after};
@@ -214,7 +217,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   // rather than rebuilding in a loop. Revisions cut short by a crash are retried.
   auto all = store_.revisions(uid);
   if (!all.empty() && all[0].outcome == "Failed" && all[0].spec == spec_text &&
-      all[0].commit == desired.commit && !explicit_refresh && !all[0].message.starts_with("interrupted")) {
+      all[0].commit == desired.commit && !explicit_refresh && !restart_due && !all[0].message.starts_with("interrupted")) {
     std::string err = "revision " + std::to_string(all[0].number) + " failed: " + all[0].message;
     if (!live) routes_.remove(ns, name);
     write_status(*site, live, "RevisionFailed",
@@ -223,6 +226,8 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   }
   int64_t number = 0;
   std::string error = deploy(*site, site_dir.string(), desired.commit, spec_text, &number);
+  // Marked once its revision exists: a waiting `rollout status` then sees it.
+  if (restart_due) store_.patch_status("Site", ns, name, {{"restartedAt", restart}});
   if (error == kBuilding) {
     write_status(*site, live, live ? "Deployed" : "Progressing",
                  "building commit " + short_commit(desired.commit) + " as revision " + std::to_string(number),

@@ -160,6 +160,12 @@ TEST_F(KubectlHabitsTest, DeleteFromAFileOrStdinDeletesItsObjectsSitesFirst) {
   EXPECT_EQ(wok({"delete", "-f", "-", "-n", "team-a"}, site_only), 0) << err_.str();
   EXPECT_EQ(out_.str(), "site.wok.dev/www deleted\n");
   EXPECT_EQ(server_.requests().back().path, kBase + "/namespaces/team-a/sites/www");
+
+  // Only the names count: a spec the server would refuse is still deleted.
+  server_.reply(200, "{}");
+  EXPECT_EQ(wok({"delete", "-f", "-"}, "apiVersion: wok.dev/v1alpha1\nkind: Project\nmetadata: {name: team-a}\n"), 0)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "project.wok.dev/team-a deleted\n");
 }
 
 TEST_F(KubectlHabitsTest, DeleteNeedsNamesOrAFileNotBoth) {
