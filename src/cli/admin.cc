@@ -13,8 +13,9 @@ namespace wok::cli {
 
 using nlohmann::json;
 
-int token_create_command(Session& session, const std::string& user) {
+int token_create_command(Session& session, const std::string& user, const std::string& name) {
   json body = {{"user", user}};
+  if (!name.empty()) body["name"] = name;
   HttpResponse response = session.client.request("POST", std::string(kApiBase) + "/tokens", &body);
   if (response.status / 100 != 2) return session.fail(response);
   json answer;

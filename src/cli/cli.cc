@@ -204,7 +204,13 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   token->require_subcommand(1);
   auto* create = token->add_subcommand("create", "Make a token for a user and print it");
   create->add_option("user", flags.user, "the user name")->required();
-  set(create, [&flags](Session& s) { return token_create_command(s, flags.user); });
+  create->add_option("--name", flags.name, "the token's name (default: USER-HASHPREFIX)");
+  set(create, [&flags](Session& s) { return token_create_command(s, flags.user, flags.name); });
+  auto* list = token->add_subcommand("list", "List tokens: name, user, created, last used");
+  set(list, [](Session& s) { return token_list_command(s); });
+  auto* revoke = token->add_subcommand("revoke", "Revoke a token by its name");
+  revoke->add_option("name", flags.name, "the token's name (wok token list)")->required();
+  set(revoke, [&flags](Session& s) { return token_revoke_command(s, flags.name); });
 
   auto* version = app.add_subcommand("version", "Print the client and server versions");
   set(

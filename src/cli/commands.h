@@ -52,7 +52,12 @@ int scale_command(Session& session, const std::string& name, const std::string& 
 int stats_site_command(Session& session, const std::string& name, int minutes);
 
 // admin.cc: tokens and versions.
-int token_create_command(Session& session, const std::string& user);
+int token_create_command(Session& session, const std::string& user, const std::string& name = "");
+
+// tokens.cc: `wok token list` (name, user, created, last used; never the
+// tokens themselves, which the server does not keep) and `wok token revoke NAME`.
+int token_list_command(Session& session);
+int token_revoke_command(Session& session, const std::string& name);
 int version_command(Session& session);
 
 }  // namespace wok::cli

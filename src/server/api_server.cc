@@ -132,7 +132,7 @@ void ApiHandler::route(Context& ctx) {
     if (method != "GET") return ctx.fail(405, method + " is not allowed here");
     return all_sites(ctx);
   }
-  if (n == 1 && parts[0] == "tokens") return tokens(ctx);
+  if (n >= 1 && n <= 2 && parts[0] == "tokens") return tokens(ctx, n == 2 ? parts[1] : "");
   if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
     return sites(ctx, parts[1], n >= 4 ? parts[3] : "", n == 5 ? parts[4] : "");
   }
@@ -516,9 +516,28 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
   ctx.send(200, options_.site_logs(ns, name, query));
 }
 
-void ApiHandler::tokens(Context& ctx) {
-  if (ctx.req.method != "POST") return ctx.fail(405, ctx.req.method + " is not allowed on tokens");
-  if (!ctx.caller.platform_admin) return ctx.fail(403, "only the platform admin may create tokens");
+// POST /tokens {user, name?}: a new token, shown once. GET /tokens: names,
+// users, creation and last use (never the tokens: only their hashes are
+// kept). DELETE /tokens/NAME revokes one. All for the platform admin only.
+void ApiHandler::tokens(Context& ctx, const std::string& name) {
+  const std::string& method = ctx.req.method;
+  if (!ctx.caller.platform_admin) return ctx.fail(403, "only the platform admin may manage tokens");
+  if (!name.empty()) {
+    if (method != "DELETE") return ctx.fail(405, method + " is not allowed on a token");
+    if (!store_.revoke_token(name)) {
+      return ctx.fail(404, "token \"" + name + "\" not found (the platform admin's cannot be revoked)");
+    }
+    return ctx.send(200, {{"kind", "Status"}, {"status", "Success"}, {"message", "token \"" + name + "\" revoked"}});
+  }
+  if (method == "GET") {
+    json items = json::array();
+    for (const auto& t : store_.tokens()) {
+      items.push_back({{"name", t.name}, {"user", t.user}, {"platformAdmin", t.platform_admin},
+                       {"createdAt", t.created_at}, {"lastUsed", t.last_used.empty() ? json(nullptr) : json(t.last_used)}});
+    }
+    return ctx.send(200, {{"kind", "TokenList"}, {"items", items}});
+  }
+  if (method != "POST") return ctx.fail(405, method + " is not allowed on tokens");
   json body;
   if (!ctx.body_object(&body)) return;
   std::string user = body.value("user", "");
@@ -526,9 +545,19 @@ void ApiHandler::tokens(Context& ctx) {
     return ctx.fail(422, "\"" + user + "\" is not a valid user name (lowercase letters, digits, '-')", "Invalid",
                     {{"user", "is not a valid user name"}});
   }
+  std::string token_name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : "";
+  if (!token_name.empty() && !api::is_dns_label(token_name)) {
+    return ctx.fail(422, "\"" + token_name + "\" is not a valid token name (lowercase letters, digits, '-')",
+                    "Invalid", {{"name", "is not a valid token name"}});
+  }
+  if (!token_name.empty() && store_.token_name_taken(token_name)) {
+    return ctx.fail(409, "a token named \"" + token_name + "\" exists already", "AlreadyExists");
+  }
   std::string token = new_token();
-  store_.add_token(user, hash_token(token), false);
-  ctx.send(201, {{"user", user}, {"token", token}});
+  std::string hash = hash_token(token);
+  store_.add_token(user, hash, false, token_name);
+  ctx.send(201, {{"user", user}, {"name", token_name.empty() ? user + "-" + hash.substr(0, 8) : token_name},
+                 {"token", token}});
 }
 
 std::string ApiHandler::metrics() const {

@@ -58,7 +58,7 @@ class ApiHandler {
   void revisions(Context& ctx, const std::string& ns, const std::string& name);
   void rollback(Context& ctx, const std::string& ns, const std::string& name);
   void refresh(Context& ctx, const std::string& ns, const std::string& name);
-  void tokens(Context& ctx);
+  void tokens(Context& ctx, const std::string& name);
   void logs(Context& ctx, const std::string& ns, const std::string& name);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
   // After the platform admin wrote `site`: lets its local sources be fetched.

@@ -270,6 +270,17 @@ bool create_private_database(const std::string& path, std::string* error) {
 // Databases of a wok before revisions had a cause: the column is added and
 // filled in for the revisions already there (oldest first, each compared with
 // the one before it; a rollback then reads as the spec change it also was).
+// Databases of a wok before tokens had names and a last use: each gets
+// USER-HASHPREFIX.
+void add_token_names(sqlite3* db) {
+  bool has_name = false;
+  for (Statement s(db, "PRAGMA table_info(tokens)"); s.step();) has_name |= s.text(1) == "name";
+  if (has_name) return;
+  exec(db, "ALTER TABLE tokens ADD COLUMN name TEXT NOT NULL DEFAULT ''");
+  exec(db, "ALTER TABLE tokens ADD COLUMN last_used TEXT NOT NULL DEFAULT ''");
+  exec(db, "UPDATE tokens SET name = user || '-' || substr(hash, 1, 8)");
+}
+
 void add_revision_causes(sqlite3* db) {
   bool has_cause = false;
   for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();) has_cause |= s.text(1) == "cause";
@@ -336,6 +347,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) 
     Transaction tx(impl->db);
     exec(impl->db, kSchema);
     add_revision_causes(impl->db);
+    add_token_names(impl->db);
     tx.commit();
   } catch (const SqliteError& e) {
     *error = path + ": " + e.what();
@@ -612,19 +624,48 @@ int Store::fail_pending_revisions() {
   return sqlite3_changes(impl_->db);
 }
 
-void Store::add_token(const std::string& user, const std::string& hash, bool platform_admin) {
+void Store::add_token(const std::string& user, const std::string& hash, bool platform_admin,
+                      const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  Statement(impl_->db, "INSERT INTO tokens VALUES(?, ?, ?, ?)")
+  Statement(impl_->db,
+            "INSERT INTO tokens(hash, user, platform_admin, created_at, name) VALUES(?, ?, ?, ?, ?)")
       .bind(1, hash).bind(2, user).bind(3, static_cast<int64_t>(platform_admin)).bind(4, now_rfc3339())
+      .bind(5, name.empty() ? user + "-" + hash.substr(0, 8) : name)
       .run();
 }
 
 std::optional<Store::TokenOwner> Store::find_token(const std::string& hash) {
   std::lock_guard lock(impl_->mu);
-  Statement s(impl_->db, "SELECT user, platform_admin FROM tokens WHERE hash = ?");
+  Statement s(impl_->db, "SELECT user, platform_admin, last_used FROM tokens WHERE hash = ?");
   s.bind(1, hash);
   if (!s.step()) return std::nullopt;
-  return TokenOwner{s.text(0), s.integer(1) != 0};
+  TokenOwner owner{s.text(0), s.integer(1) != 0};
+  std::string now = now_rfc3339();
+  if (s.text(2).substr(0, 16) != now.substr(0, 16)) {  // once a minute is enough
+    Statement(impl_->db, "UPDATE tokens SET last_used = ? WHERE hash = ?").bind(1, now).bind(2, hash).run();
+  }
+  return owner;
+}
+
+std::vector<Store::TokenInfo> Store::tokens() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<TokenInfo> out;
+  Statement s(impl_->db, "SELECT name, user, created_at, last_used, platform_admin FROM tokens ORDER BY name");
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0});
+  return out;
+}
+
+bool Store::token_name_taken(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db, "SELECT 1 FROM tokens WHERE name = ?");
+  s.bind(1, name);
+  return s.step();
+}
+
+bool Store::revoke_token(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  Statement(impl_->db, "DELETE FROM tokens WHERE name = ? AND platform_admin = 0").bind(1, name).run();
+  return sqlite3_changes(impl_->db) > 0;
 }
 
 uint32_t Store::project_uid(const std::string& project) {

@@ -95,13 +95,24 @@ class Store {
   // Revisions left Pending by a crash become Failed ("interrupted").
   int fail_pending_revisions();
 
-  // Tokens: only the SHA-256 of a token is kept.
-  void add_token(const std::string& user, const std::string& token_hash, bool platform_admin);
+  // Tokens: only the SHA-256 of a token is kept, with a name (unique; ""
+  // gives USER-HASHPREFIX) and when it was last used.
+  void add_token(const std::string& user, const std::string& token_hash, bool platform_admin,
+                 const std::string& name = "");
   struct TokenOwner {
     std::string user;
     bool platform_admin = false;
   };
+  // Also records the use (at most once a minute per token).
   std::optional<TokenOwner> find_token(const std::string& token_hash);
+  struct TokenInfo {
+    std::string name, user, created_at, last_used;  // last_used "" if never
+    bool platform_admin = false;
+  };
+  std::vector<TokenInfo> tokens();  // by name
+  bool token_name_taken(const std::string& name);
+  // False if there is no such token; the platform admin's is never revoked.
+  bool revoke_token(const std::string& name);
   bool has_admin_token();
 
   // The sandbox uid (and gid) of a project's processes and files. Handed out

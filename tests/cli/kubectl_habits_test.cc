@@ -319,6 +319,36 @@ TEST_F(KubectlHabitsTest, RolloutStatusUsesTheSitesGeneration) {
   EXPECT_NE(err_.str().find("pass -n PROJECT"), std::string::npos) << err_.str();
 }
 
+TEST_F(KubectlHabitsTest, TokenListRevokeAndNamedCreate) {
+  server_.reply(200, json({{"kind", "TokenList"},
+                           {"items",
+                            {{{"name", "admin-1a2b3c4d"}, {"user", "admin"}, {"platformAdmin", true},
+                              {"createdAt", "2026-01-01T00:00:00Z"}, {"lastUsed", "2026-01-02T00:00:00Z"}},
+                             {{"name", "alice-laptop"}, {"user", "alice"}, {"platformAdmin", false},
+                              {"createdAt", "2026-01-01T00:00:00Z"}, {"lastUsed", nullptr}}}}})
+                         .dump());
+  EXPECT_EQ(wok({"token", "list"}), 0) << err_.str();
+  std::string text = out_.str();
+  EXPECT_EQ(text.rfind("NAME             USER    ROLE             CREATED", 0), 0u) << text;
+  EXPECT_NE(text.find("alice-laptop     alice   user             "), std::string::npos) << text;
+  EXPECT_NE(text.find(" ago   never\n"), std::string::npos) << text;
+  server_.reply(200, R"({"kind":"Status","status":"Success"})");
+  EXPECT_EQ(wok({"token", "revoke", "alice-laptop"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "token alice-laptop revoked\n");
+  server_.reply(404, R"({"kind":"Status","message":"token \"x\" not found"})");
+  EXPECT_EQ(wok({"token", "revoke", "x"}), 1);
+  EXPECT_EQ(err_.str(), "error: token \"x\" not found\n");
+  server_.reply(201, R"({"user":"alice","name":"ci","token":"abc"})");
+  EXPECT_EQ(wok({"token", "create", "alice", "--name", "ci"}), 0) << err_.str();
+  auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].path, kBase + "/tokens");
+  EXPECT_EQ(requests[1].method, "DELETE");
+  EXPECT_EQ(requests[1].path, kBase + "/tokens/alice-laptop");
+  EXPECT_EQ(json::parse(requests[3].body), json({{"user", "alice"}, {"name", "ci"}}));
+}
+
 // The bash script, sourced in a real bash, completes commands, subcommands,
 // kinds and flags.
 TEST_F(KubectlHabitsTest, CompletionScriptsComeFromTheCommands) {

@@ -102,6 +102,42 @@ class CliHabitsTest(WokTestCase):
         self.assertEqual(out.split(), ["restart"])
         self.assertTrue(os.path.exists(WOK))
 
+    def test_tokens_named_listed_with_last_use_and_revoked(self):
+        token = self.wok.cli("token", "create", "alice", "--name", "alice-laptop").stdout.strip()
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
+        other = self.wok.cli("token", "create", "bob").stdout.strip()
+        self.wok.cli("get", "projects", token=token)  # a use
+        listing = self.wok.cli("token", "list").stdout
+        lines = {line.split()[0]: line for line in listing.splitlines()[1:]}
+        self.assertIn("alice-laptop", lines)
+        self.assertRegex(lines["alice-laptop"], r"alice\s+user\s+\S+ ago\s+\S+ ago$")
+        bob = [n for n in lines if n.startswith("bob-")]
+        self.assertEqual(len(bob), 1, listing)
+        self.assertTrue(lines[bob[0]].endswith("never"), listing)
+        self.assertTrue(any("platform admin" in line for line in lines.values()), listing)
+        # At rest only hashes: no file of the data directory holds a token.
+        for dirpath, _, names in os.walk(self.wok.data):
+            for n in names:
+                path = os.path.join(dirpath, n)
+                if os.path.isfile(path) and os.path.getsize(path) < 64 << 20 and "runtime" not in path:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    self.assertNotIn(token.encode(), data, path)
+                    self.assertNotIn(other.encode(), data, path)
+
+        self.assertEqual(self.wok.cli("token", "revoke", "alice-laptop").stdout, "token alice-laptop revoked\n")
+        r = self.wok.cli("get", "projects", token=token, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refused the token", r.stderr)
+        self.wok.cli("get", "projects", token=other)  # the others still work
+        admin = [n for n, line in lines.items() if "platform admin" in line][0]
+        r = self.wok.cli("token", "revoke", admin, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot be revoked", r.stderr)
+        r = self.wok.cli("token", "list", token=other, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only the platform admin", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
