@@ -270,6 +270,9 @@ TEST(FetchLimitsTest, StalledServerHitsTheTimeLimit) {
 // redirect) gains nothing. Shown on the stream itself, which check_destination
 // never saw.
 TEST(CheckedStreamTest, ChecksTheAddressItConnectsTo) {
+  // Streams are opened by libgit2, initialised; run alone, this test must
+  // initialise it itself (its error state is per thread, set up by init).
+  git_libgit2_init();
   SilentServer server;
   const std::string port = std::to_string(server.port());
   ConnectionPolicy policy{FetchLimits{}, std::chrono::steady_clock::now() + 30s, ""};
@@ -282,6 +285,7 @@ TEST(CheckedStreamTest, ChecksTheAddressItConnectsTo) {
   }
   EXPECT_EQ(policy.stopped.rfind("host localhost resolves to ", 0), 0u) << policy.stopped;
   EXPECT_TRUE(contains(policy.stopped, "a loopback address")) << policy.stopped;
+  ASSERT_NE(git_error_last(), nullptr);
   EXPECT_TRUE(contains(git_error_last()->message, "a loopback address"));
   EXPECT_EQ(server.connections(), 0);
 
@@ -300,6 +304,7 @@ TEST(CheckedStreamTest, ChecksTheAddressItConnectsTo) {
   EXPECT_EQ(stream->connect(stream), 0);
   stream->free(stream);
   EXPECT_EQ(allowed.stopped, "");
+  git_libgit2_shutdown();
 }
 
 // ssh reads its socket out of the stream (libgit2's own layout): it must
