@@ -35,6 +35,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header('X-Instance', INSTANCE); self.end_headers()
         if self.path == '/slow':  # the head now, the body in 3 s: a request that stays in flight
             time.sleep(3)
+        if self.path == '/half':  # half a second in flight: they straddle every route switch
+            time.sleep(0.5)
         self.wfile.write(body)
     def log_message(self, *a): pass
 server = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H)
@@ -152,16 +154,38 @@ class ModesTest(WokTestCase):
         site = self.wok.site_json("api", "team-a")
         self.assertEqual(sorted(i["name"] for i in site["status"]["instances"]),
                          ["team-a.api.web.r1.0", "team-a.api.web.r1.1"])
+        # Several keep-alive clients and a stream of half-second requests, so
+        # that requests are in flight on the old instances at each switch.
+        # Every answer that is not a 200 with a body, and every exception (a
+        # dropped connection, a reset), is a failure: a thread that died of
+        # one used to go unnoticed.
         failures, count, stop = [], [0], threading.Event()
 
-        def client():
+        def client(path):
+            conn = None
             while not stop.is_set():
-                status, text = self.body(host)
-                count[0] += 1
-                if status != 200:
-                    failures.append((status, text))
-        t = threading.Thread(target=client)
-        t.start()
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", self.wok.port, timeout=30)
+                    conn.request("GET", path, headers={"Host": host})
+                    r = conn.getresponse()
+                    body = r.read()
+                    count[0] += 1
+                    if r.status != 200 or not body.startswith(b"app "):
+                        failures.append((path, r.status, body[:200]))
+                    if r.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = None
+                except Exception as e:  # noqa: BLE001 - every kind of failure counts
+                    failures.append((path, type(e).__name__, str(e)))
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+            if conn is not None:
+                conn.close()
+        threads = [threading.Thread(target=client, args=(p,)) for p in ("/", "/", "/", "/half")]
+        for t in threads:
+            t.start()
         try:
             repo.write({"version.txt": "v2"})
             self.wok.cli("refresh", "site", "api", "-n", "team-a")
@@ -172,8 +196,9 @@ class ModesTest(WokTestCase):
             self.wait_body(host, "/", "app v1")
         finally:
             stop.set()
-            t.join()
-        self.assertGreater(count[0], 0)
+            for t in threads:
+                t.join()
+        self.assertGreater(count[0], 10)
         self.assertEqual(failures, [])
         # A revision that crashes at start never serves; the live one does.
         repo.write({"version.txt": "crash"})
