@@ -309,13 +309,13 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   rev.spec = spec_text;
   rev.outcome = "Pending";
   auto previous = store_.revisions(uid);
+  rev.cause = store::change_cause(previous, rev.generation, commit, spec_text,
+                                  site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
   *number = store_.add_revision(uid, ns, name, rev);
   auto live = store_.live_revision(uid);
   if (!live) routes_.set_deploying(ns, name, hosts_of(store_, site));
   write_status(site, live, live ? "Deployed" : "Progressing",
                "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number), std::nullopt);
-  rev.cause = store::change_cause(previous, rev.generation, commit, spec_text,
-                                  site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
 
   // Same spec, same commit as an earlier revision (a rollback): its files are
   // immutable, so they are served again as they are.
@@ -502,12 +502,12 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     if (auto plan = plan_for(site, live->number, live->root, live->spec)) {
       std::string problem;
       patch["instances"] = workloads_->observe(*plan, &problem);
+      patch["storage"] = workloads_->storage_use(*plan);
       // A crashing app is restarted by the runtime and reported here.
       if (!problem.empty()) patch["conditions"][0]["message"] = message + "; " + problem;
       // Ready means answers: a live revision none of whose instances answer
       // is not Ready (the route keeps its last target; the runtime restarts).
       if (!workloads_->answers(*plan)) {
-      patch["storage"] = workloads_->storage_use(*plan);
         json& ready_condition = patch["conditions"][0];
         ready_condition["lastTransitionTime"] = store::now_rfc3339();
         if (old.contains("conditions")) {

@@ -496,6 +496,12 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
     if (!parse_count(params["tail"], 10000, &tail)) return ctx.fail(400, "tail must be a whole number from 0 to 10000");
     query.tail = static_cast<int>(tail);
   }
+  if (params.count("previous")) {
+    if (params["previous"] != "true" && params["previous"] != "false") {
+      return ctx.fail(400, "previous must be true or false");
+    }
+    query.previous = params["previous"] == "true";
+  }
   std::string_view from = params["from"];
   while (!from.empty()) {  // ID:STREAM:OFFSET,...
     std::string_view item = from.substr(0, from.find(','));
@@ -503,12 +509,6 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
     int64_t offset = 0;
     if (colon == std::string_view::npos || !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
       return ctx.fail(400, "from must be a list of INSTANCE:STREAM:OFFSET");
-  if (params.count("previous")) {
-    if (params["previous"] != "true" && params["previous"] != "false") {
-      return ctx.fail(400, "previous must be true or false");
-    }
-    query.previous = params["previous"] == "true";
-  }
     }
     query.from[std::string(item.substr(0, colon))] = offset;
     from.remove_prefix(std::min(from.size(), item.size() + 1));
