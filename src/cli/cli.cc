@@ -110,6 +110,17 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "  wok describe project team-a");
   set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
 
+  auto* edit = app.add_subcommand("edit", "Edit a project or a site in your editor ($VISUAL, $EDITOR, vi)");
+  add_target(edit, flags, kKinds, true);
+  edit->footer(
+      "The object opens as YAML; saving replaces it (with its resourceVersion: an edit made\n"
+      "meanwhile by someone else is refused, not overwritten). A refused edit opens again with\n"
+      "the reason at the top; saving it unchanged gives up and keeps your copy.\n\n"
+      "Examples:\n"
+      "  wok edit site www -n team-a\n"
+      "  EDITOR=nano wok edit project team-a");
+  set(edit, [&flags](Session& s) { return edit_command(s, kind_of(flags), flags.name); });
+
   auto* remove = app.add_subcommand("delete", "Delete projects or sites, by name or as in files");
   remove->add_option("kind", flags.kind, "the kind: " + CLI::detail::join(kKinds, ", "))
       ->check(CLI::IsMember(kKinds));

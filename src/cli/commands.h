@@ -29,6 +29,9 @@ int get_command(Session& session, Kind kind, const std::string& name, const std:
 // describe.cc
 int describe_command(Session& session, Kind kind, const std::string& name);
 
+// edit.cc: `wok edit KIND NAME` in $VISUAL/$EDITOR (vi), replaced on save.
+int edit_command(Session& session, Kind kind, const std::string& name);
+
 // site_actions.cc: delete, rollout history/undo, refresh.
 int delete_command(Session& session, Kind kind, const std::string& name);
 // `wok delete KIND NAME...` or `wok delete -f FILE...` (every object of the
