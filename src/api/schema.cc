@@ -158,7 +158,9 @@ const Rule& site_rule() {
                                     {"path", str("Directory of the repository the site lives in.")},
                                     {"interval", str("How often to fetch (default 3m).")}},
                                    {"url"})}},
-                   {"git"})},
+                   {"git"},
+                   "Where the site's files come from. Required, except for an app whose every component "
+                   "runs an image (and which has no build).")},
            {"build", object({{"command", array(str(), "argv of the build.")},
                              {"output", str("What the build produced, relative to path.")},
                              {"timeout", str("Default 10m.")},
@@ -177,7 +179,8 @@ const Rule& site_rule() {
                                      "(default false: not found, except .well-known/).")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
-          {"mode", "hosts", "source"}));
+          // source: validate_site says when it is required (an app of images needs none).
+          {"mode", "hosts"}));
   return rule;
 }
 

@@ -239,7 +239,65 @@ long long parse_quantity(std::string_view text, long long extra_exp10) {
   return scaled(text, extra_exp10, 0);
 }
 
+void check_source(const json& git, std::vector<FieldError>& out) {
+  std::string url = git["url"].get<std::string>();
+  if (url.empty()) out.push_back({"spec.source.git.url", "must not be empty"});
+  else if (!(url.starts_with("file://") || url.starts_with("https://") || url.starts_with("http://") ||
+             url.starts_with("/"))) {
+    out.push_back({"spec.source.git.url",
+                   quote(url) + " is not supported (use https://, file:// or an absolute path)"});
+  }
+  if (git.contains("ref") && git["ref"].is_string() && git["ref"].get<std::string>().empty()) {
+    out.push_back({"spec.source.git.ref", "must not be empty"});
+  }
+  if (git.contains("path") && git["path"].is_string() &&
+      !is_relative_inside(git["path"].get<std::string>())) {
+    out.push_back({"spec.source.git.path", "must be a relative path inside the repository"});
+  }
+  if (git.contains("interval") && git["interval"].is_string()) {
+    long long ms = parse_duration_ms(git["interval"].get<std::string>());
+    if (ms < 0) out.push_back({"spec.source.git.interval", quote(git["interval"].get<std::string>()) + " is not a duration (e.g. 60s, 5m)"});
+    else if (ms > 0 && ms < 1000) out.push_back({"spec.source.git.interval", "must be at least 1s (or 0 to never poll)"});
+  }
+}
+
+void check_build(const json& spec, std::vector<FieldError>& out) {
+  if (spec.contains("build") && spec["build"].is_object()) {
+    const json& b = spec["build"];
+    if (b["command"].empty()) out.push_back({"spec.build.command", "must not be empty"});
+    if (b.contains("output") && b["output"].is_string() && !is_relative_inside(b["output"].get<std::string>())) {
+      out.push_back({"spec.build.output", "must be a relative path inside the source"});
+    }
+    if (b.contains("timeout") && b["timeout"].is_string() && parse_duration_ms(b["timeout"].get<std::string>()) <= 0) {
+      out.push_back({"spec.build.timeout", quote(b["timeout"].get<std::string>()) + " is not a duration (e.g. 10m)"});
+    }
+  }
+}
+
+// Why a site with no spec.source needs one ("" when it does not: an app
+// whose every component runs an image, with no build).
+std::string source_needed_by(const json& spec) {
+  if (spec.value("mode", "") != "app") {
+    return "a \"" + spec.value("mode", "") + "\" site serves the repository's files";
+  }
+  if (spec.contains("build") && !spec["build"].is_null()) return "spec.build runs in the repository";
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
+      !spec["app"]["components"].is_array()) {
+    return "";  // check_app names what is missing
+  }
+  for (const json& c : spec["app"]["components"]) {
+    if (!c.is_object() || (c.contains("image") && !c["image"].is_null())) continue;
+    return "component " + c.value("name", "") + " runs a command from the repository";
+  }
+  return "";
+}
+
 }  // namespace
+
+bool has_source(const json& spec) {
+  return spec.is_object() && spec.contains("source") && spec["source"].is_object() &&
+         spec["source"].contains("git") && spec["source"]["git"].is_object();
+}
 
 long long parse_memory_bytes(std::string_view text) { return parse_quantity(text, 0); }
 long long parse_cpu_millis(std::string_view text) { return parse_quantity(text, 3); }
@@ -385,43 +443,21 @@ std::vector<FieldError> validate_site(const json& obj) {
     check_resources(spec, out);
   }
   check_hosts(spec["hosts"], false, out);
-  const json& git = spec["source"]["git"];
-  std::string url = git["url"].get<std::string>();
-  if (url.empty()) out.push_back({"spec.source.git.url", "must not be empty"});
-  else if (!(url.starts_with("file://") || url.starts_with("https://") || url.starts_with("http://") ||
-             url.starts_with("/"))) {
-    out.push_back({"spec.source.git.url",
-                   quote(url) + " is not supported (use https://, file:// or an absolute path)"});
+  check_build(spec, out);
+  if (!has_source(spec)) {
+    if (std::string why = source_needed_by(spec); !why.empty()) out.push_back({"spec.source", "is required: " + why});
+    return out;
   }
-  if (git.contains("ref") && git["ref"].is_string() && git["ref"].get<std::string>().empty()) {
-    out.push_back({"spec.source.git.ref", "must not be empty"});
-  }
-  if (git.contains("path") && git["path"].is_string() &&
-      !is_relative_inside(git["path"].get<std::string>())) {
-    out.push_back({"spec.source.git.path", "must be a relative path inside the repository"});
-  }
-  if (git.contains("interval") && git["interval"].is_string()) {
-    long long ms = parse_duration_ms(git["interval"].get<std::string>());
-    if (ms < 0) out.push_back({"spec.source.git.interval", quote(git["interval"].get<std::string>()) + " is not a duration (e.g. 60s, 5m)"});
-    else if (ms > 0 && ms < 1000) out.push_back({"spec.source.git.interval", "must be at least 1s (or 0 to never poll)"});
-  }
-  if (spec.contains("build")) {
-    const json& b = spec["build"];
-    if (b["command"].empty()) out.push_back({"spec.build.command", "must not be empty"});
-    if (b.contains("output") && b["output"].is_string() && !is_relative_inside(b["output"].get<std::string>())) {
-      out.push_back({"spec.build.output", "must be a relative path inside the source"});
-    }
-    if (b.contains("timeout") && b["timeout"].is_string() && parse_duration_ms(b["timeout"].get<std::string>()) <= 0) {
-      out.push_back({"spec.build.timeout", quote(b["timeout"].get<std::string>()) + " is not a duration (e.g. 10m)"});
-    }
-  }
+  check_source(spec["source"]["git"], out);
   return out;
 }
 
 void default_site(json& obj) {
-  json& git = obj["spec"]["source"]["git"];
-  if (!git.contains("ref") || git["ref"].is_null()) git["ref"] = "main";
-  if (!git.contains("interval") || git["interval"].is_null()) git["interval"] = "3m";
+  if (has_source(obj["spec"])) {
+    json& git = obj["spec"]["source"]["git"];
+    if (!git.contains("ref") || git["ref"].is_null()) git["ref"] = "main";
+    if (!git.contains("interval") || git["interval"].is_null()) git["interval"] = "3m";
+  }
   if (obj["spec"].contains("build") && obj["spec"]["build"].is_object()) {
     json& b = obj["spec"]["build"];
     if (!b.contains("timeout") || b["timeout"].is_null()) b["timeout"] = "10m";

@@ -31,6 +31,10 @@ void default_site(nlohmann::json& object);
 // `components` (spec.app.components); -1 when none listens.
 int routed_component(const nlohmann::json& components);
 
+// Whether a site's spec has a source (spec.source.git). Only an app whose
+// every component runs an image, with no build, may have none.
+bool has_source(const nlohmann::json& spec);
+
 // spec.serveDotFiles: whether the site serves paths through dot-files (.env,
 // .git/); false when absent, on every platform.
 bool serves_dot_files(const nlohmann::json& spec);

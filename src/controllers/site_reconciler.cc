@@ -32,6 +32,9 @@ std::vector<std::string> hosts_of(store::Store& store, const json& site, std::ve
 
 std::string short_commit(const std::string& c) { return c.substr(0, 7); }
 
+// The commit of every revision of a site with no source (an app of images).
+const std::string kImageOnlyCommit = "image";
+
 bool runs_instances(const json& spec) {
   std::string mode = spec.value("mode", "static");
   return mode == "php" || mode == "app";
@@ -269,6 +272,13 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
     auto rev = store_.revision(uid, status["pinnedRevision"].get<int64_t>());
     if (rev && rev->spec == spec.dump()) return {status["pinnedCommit"].get<std::string>(), "", {}};
   }
+  // An app of images has nothing to fetch: one fixed commit, so only a
+  // change of its spec makes a new revision.
+  if (!api::has_source(spec)) {
+    state = FetchState{site["metadata"]["generation"], status.value("refreshRequests", int64_t{0}), kImageOnlyCommit,
+                       std::chrono::steady_clock::now()};
+    return {kImageOnlyCommit, "", {}};
+  }
   const json& git = spec["source"]["git"];
   long long interval = api::parse_duration_ms(git.value("interval", "0s"));
   int64_t generation = site["metadata"]["generation"];
@@ -350,10 +360,17 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
     return why;
   };
   fs::create_directories(p.work, ec);
+  const json& spec = site["spec"];
+  if (!api::has_source(spec)) {
+    // Its instances run their images only: the revision's directory is empty.
+    p.base = checkout;
+    fs::create_directories(p.base, ec);
+    if (ec) return fail("cannot create the revision's directory: " + ec.message());
+    return publish_revision(site, site_dir, p, nullptr);
+  }
   if (std::string err = git::checkout(site_dir + "/mirror.git", commit, checkout.string()); !err.empty()) {
     return fail("checkout failed: " + err);
   }
-  const json& spec = site["spec"];
   std::string sub = spec["source"]["git"].value("path", "");
   p.base = (checkout / sub).lexically_normal();
   if (std::string err = check_directory_beneath(checkout, sub); !err.empty()) {

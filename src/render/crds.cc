@@ -59,12 +59,22 @@ std::vector<json> custom_resource_definitions() {
                        ready,
                        column("REVISION", "integer", ".status.revision", "The live revision"),
                        age};
+  json site_schema = api::schema::openapi_schema(api::schema::site_rule());
+  // The model says when spec.source is required in code (api::validate_site);
+  // the API server says it with this rule: an app whose every component runs
+  // an image, with no build, has nothing to fetch.
+  site_schema["properties"]["spec"]["x-kubernetes-validations"] = json::array(
+      {{{"rule",
+         "has(self.source) || (self.mode == 'app' && !has(self.build) && has(self.app) && "
+         "self.app.components.all(c, has(c.image)))"},
+        {"message",
+         "spec.source is required, except for an app whose every component runs an image (and which has no "
+         "build)"}}});
   // "project" alone would collide with OpenShift's project.openshift.io on OKD;
   // the short names are unambiguous everywhere.
   return {crd("Project", "projects", false, {"wproj"}, project_columns,
               api::schema::openapi_schema(api::schema::project_rule())),
-          crd("Site", "sites", true, {"wsite"}, site_columns,
-              api::schema::openapi_schema(api::schema::site_rule()))};
+          crd("Site", "sites", true, {"wsite"}, site_columns, site_schema)};
 }
 
 }  // namespace wok::render

@@ -210,6 +210,33 @@ TEST(ValidateApp, ComponentsAreChecked) {
   EXPECT_NE(e.find("spec.app.components[3]: needs exactly one"), std::string::npos) << e;
 }
 
+TEST(ValidateApp, AnAppOfImagesNeedsNoSource) {
+  json s = doc(kApp);
+  s["spec"].erase("source");
+  s["spec"]["app"]["components"][0].erase("command");
+  s["spec"]["app"]["components"][0]["image"] = "oci:/srv/images/web:1";
+  EXPECT_EQ(errors_of(s), "");
+  default_site(s);  // no source to default
+  EXPECT_FALSE(s["spec"].contains("source")) << s.dump();
+  EXPECT_FALSE(has_source(s["spec"]));
+  EXPECT_TRUE(has_source(doc(kApp)["spec"]));
+}
+
+TEST(ValidateApp, ASourceIsRequiredWhereTheRepositoryIsUsed) {
+  json s = doc(kApp);  // web runs a command
+  s["spec"].erase("source");
+  EXPECT_EQ(errors_of(s), "spec.source: is required: component web runs a command from the repository");
+  s["spec"]["app"]["components"][0].erase("command");
+  s["spec"]["app"]["components"][0]["image"] = "oci:/srv/images/web:1";
+  s["spec"]["build"] = {{"command", {"make"}}};
+  EXPECT_EQ(errors_of(s), "spec.source: is required: spec.build runs in the repository");
+  s = doc(kPhp);
+  s["spec"].erase("source");
+  EXPECT_EQ(errors_of(s), "spec.source: is required: a \"php\" site serves the repository's files");
+  s["spec"]["source"] = nullptr;  // null is absent
+  EXPECT_NE(errors_of(s).find("spec.source: is required"), std::string::npos) << errors_of(s);
+}
+
 }  // namespace
 // One rule for every platform: "web" if it listens, else the first that does.
 TEST(RoutedComponent, WebIfItListensElseTheFirstWithAPort) {

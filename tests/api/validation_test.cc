@@ -54,10 +54,15 @@ TEST(ValidateSite, UnknownFieldsAreErrors) {
 TEST(ValidateSite, WrongTypesAndMissingFields) {
   json s = site(kSite);
   s["spec"]["hosts"] = "www.team-a.localhost";
-  s["spec"].erase("source");
+  s["spec"].erase("mode");
   auto text = join_errors(validate_site(s));
   EXPECT_NE(text.find("spec.hosts: must be a list"), std::string::npos) << text;
-  EXPECT_NE(text.find("spec.source: is required"), std::string::npos) << text;
+  EXPECT_NE(text.find("spec.mode: is required"), std::string::npos) << text;
+  // A static site serves its repository: it cannot go without one.
+  s = site(kSite);
+  s["spec"].erase("source");
+  text = join_errors(validate_site(s));
+  EXPECT_EQ(text, "spec.source: is required: a \"static\" site serves the repository's files") << text;
 }
 
 TEST(ValidateSite, UnknownModesAreRefusedWithAClearMessage) {

@@ -94,7 +94,7 @@ TEST_P(Golden, OpenShiftPlatform) {
                 render_case(dir / "cases" / (GetParam() + ".yaml"), settings));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, Golden, ::testing::Values("static", "php", "app"));
+INSTANTIATE_TEST_SUITE_P(Modes, Golden, ::testing::Values("static", "php", "app", "image-app"));
 
 // The chart installs exactly what `wok crds` prints.
 TEST(Golden, ChartCrdsAreTheGeneratedOnes) {

@@ -209,6 +209,38 @@ TEST(RenderSite, AutoscaledComponentLeavesReplicasToTheHpa) {
   EXPECT_EQ(worker->at("spec")["template"]["spec"]["initContainers"][0]["name"], "fetch");
 }
 
+// An app whose every component runs an image needs no source: nothing is
+// fetched, no workspace is mounted; the CRD refuses a missing source elsewhere.
+TEST(RenderSite, AnAppOfImagesFetchesNothing) {
+  json site = static_site();
+  site["spec"].erase("source");
+  site["spec"]["mode"] = "app";
+  site["spec"]["app"] = json::parse(R"({"components":[
+      {"name":"web","image":"x:1","port":8000},{"name":"worker","image":"y:1"}],
+    "jobs":[{"name":"nightly","schedule":"0 3 * * *","component":"worker","command":["clean"]}]})");
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  int pods = 0;
+  for (const json& o : objects) {
+    const json* pod = nullptr;
+    if (o["kind"] == "Deployment") pod = &o["spec"]["template"]["spec"];
+    if (o["kind"] == "CronJob") pod = &o["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    if (!pod) continue;
+    ++pods;
+    EXPECT_FALSE(pod->contains("initContainers")) << o.dump();
+    EXPECT_EQ(pod->dump().find("workspace"), std::string::npos) << o.dump();
+    EXPECT_FALSE((*pod)["containers"][0].contains("workingDir")) << o.dump();
+  }
+  EXPECT_EQ(pods, 3);
+  ASSERT_NE(find(objects, "Service", "www-web"), nullptr);
+
+  const json spec_schema = wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]["schema"]
+                                                                         ["openAPIV3Schema"]["properties"]["spec"];
+  EXPECT_EQ(spec_schema["required"], json({"hosts", "mode"}));
+  ASSERT_TRUE(spec_schema.contains("x-kubernetes-validations"));
+  EXPECT_NE(spec_schema["x-kubernetes-validations"][0]["rule"].get<std::string>().find("has(self.source)"),
+            std::string::npos);
+}
+
 // spec.php.timeout reaches the pod as under wok up: php-fpm's
 // request_terminate_timeout and wok serve's --php-timeout (default 60s).
 TEST(RenderSite, PhpTimeoutReachesPhpFpmAndTheRouter) {
