@@ -98,6 +98,7 @@ class ImageAppTest(WokTestCase):
         history = self.wok.cli("rollout", "history", "site", "hello", "-n", "team-a").stdout
         for n in ("1", "2", "3"):
             self.assertRegex(history, rf"(?m)^\s*{n}\s", history)
+        self.assertNotRegex(history, r"(?m)^\s*4\s", history)  # the unchanged apply made none
         spec = self.wok.site_json("hello", "team-a")["spec"]
         self.assertEqual(spec["app"]["components"][0]["env"], {"GREETING": "one"})
         self.assertNotIn("source", spec)
