@@ -101,7 +101,7 @@ Check check(Session& session, const RolloutTarget& target) {
             "revision " + rev + " is live" + (instances.empty() ? "" : ", " + instances), ""};
   }
   if (reason == "FetchFailed" && !newer_pending) return {State::kFailed, message, ""};
-  for (const char* step : {"building", "waiting for a build slot", "deploying"}) {
+  for (const char* step : {"building", "waiting for a build slot", "deploying", "starting revision"}) {
     if (message.rfind(step, 0) == 0) return {State::kWaiting, message, ""};
   }
   if (newer_pending) return {State::kWaiting, "revision " + text_at(*newest, {"revision"}) + " pending", ""};

@@ -80,6 +80,19 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number, co
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) return "";
   if (!workloads_) return "this platform has no sandbox runtime for php and app sites";
+  // Pulling and unpacking images, then waiting for readiness, can take
+  // minutes: say so (wok rollout status and apply --wait show it).
+  std::set<std::string> images;
+  for (const auto& s : plan->instances)
+    if (!s.image.empty()) images.insert(s.image);
+  std::string what;
+  for (const auto& image : images) what += (what.empty() ? "" : ", ") + image;
+  auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
+  write_status(site, live, live ? "Deployed" : "Progressing",
+               "starting revision " + std::to_string(number) + ": " +
+                   (what.empty() ? "" : "pulling and unpacking " + what + ", then ") +
+                   "waiting for its instances to be ready",
+               std::nullopt);
   return workloads_->roll_out(*plan);
 }
 

@@ -14,7 +14,8 @@ NEEDS = [b for b in ("runc", "umoci") if not shutil.which(b)] + \
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
 
 # The image's own command: the page says $GREETING, which the site's env sets.
-SERVE = ("/bin/busybox mkdir -p /tmp/www && echo \"greeting=$GREETING\" > /tmp/www/index.html && "
+SERVE = ("/bin/busybox sleep ${DELAY:-0} && "
+         "/bin/busybox mkdir -p /tmp/www && echo \"greeting=$GREETING\" > /tmp/www/index.html && "
          "exec /bin/busybox httpd -f -p $PORT -h /tmp/www")
 
 
@@ -39,7 +40,7 @@ def build_image(directory):
     return "oci:" + image
 
 
-def image_site(name, project, image, greeting):
+def image_site(name, project, image, greeting, delay=0):
     return f"""apiVersion: wok.dev/v1alpha1
 kind: Site
 metadata: {{name: {name}, namespace: {project}}}
@@ -48,7 +49,7 @@ spec:
   hosts: [{name}.{project}.localhost]
   app:
     components:
-      - {{name: web, image: "{image}", port: 8080, health: {{path: /index.html}}, env: {{GREETING: {greeting}}}}}
+      - {{name: web, image: "{image}", port: 8080, health: {{path: /index.html}}, env: {{GREETING: {greeting}, DELAY: "{delay}"}}}}
   resources: {{memory: 64Mi}}
 """
 
@@ -100,8 +101,15 @@ class ImageAppTest(WokTestCase):
             self.assertRegex(history, rf"(?m)^\s*{n}\s", history)
         self.assertNotRegex(history, r"(?m)^\s*4\s", history)  # the unchanged apply made none
         spec = self.wok.site_json("hello", "team-a")["spec"]
-        self.assertEqual(spec["app"]["components"][0]["env"], {"GREETING": "one"})
+        self.assertEqual(spec["app"]["components"][0]["env"], {"GREETING": "one", "DELAY": "0"})
         self.assertNotIn("source", spec)
+
+    def test_apply_wait_shows_the_image_being_pulled_and_started(self):
+        # Slow to answer (3 s): `apply --wait` shows what the rollout waits for.
+        r = self.wok.cli("apply", "--wait", "-f", "-", stdin=image_site("slow", "team-a", self.image, "s", delay=3))
+        self.assertIn("starting revision 1: pulling and unpacking " + self.image, r.stdout + r.stderr)
+        self.assertIn("waiting for its instances to be ready", r.stdout + r.stderr)
+        self.assertEqual(self.body("slow.team-a.localhost")[1].strip(), "greeting=s")
 
     def test_a_component_run_from_the_repository_still_needs_a_source(self):
         text = image_site("cmd", "team-a", self.image, "x").replace(
