@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
     options.router = up.router;
     options.allowed_local_sources = up.allow_local_sources;
     options.allow_private_sources = up.allow_private_sources;
+    options.max_site_memory = up.max_site_memory;
+    options.max_site_cpu = up.max_site_cpu;
+    options.max_site_replicas = up.max_site_replicas;
+    options.max_site_storage = up.max_site_storage;
     const char* examples = std::getenv("WOK_EXAMPLES_DIR");
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;

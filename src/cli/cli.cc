@@ -262,6 +262,19 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
                          "oci:/dir:... images from (repeatable)");
   up_command->add_flag("--allow-private-sources", up_options.allow_private_sources,
                        "git fetches may reach loopback, link-local and private addresses");
+  up_command->add_option("--max-site-memory", up_options.max_site_memory,
+                         "most memory (resources.memory) of one instance of a site")
+      ->capture_default_str();
+  up_command->add_option("--max-site-cpu", up_options.max_site_cpu,
+                         "most CPU (resources.cpu) of one instance of a site")
+      ->capture_default_str();
+  up_command->add_option("--max-site-replicas", up_options.max_site_replicas,
+                         "most replicas of one component of an app site (at most 20)")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
+  up_command->add_option("--max-site-storage", up_options.max_site_storage,
+                         "most storage of one site (each volume and their sum)")
+      ->capture_default_str();
   add_router_limit_flags(*up_command, up_options.router);
 
   OperatorOptions op_options;

@@ -19,6 +19,11 @@ struct UpOptions {
   RouterLimitFlags router;
   std::vector<std::string> allow_local_sources;  // --allow-local-source DIR (repeatable)
   bool allow_private_sources = false;
+  // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
+  std::string max_site_memory = "4Gi";
+  std::string max_site_cpu = "4";
+  int max_site_replicas = 20;
+  std::string max_site_storage = "100Gi";
 };
 
 using UpCommand = std::function<int(const UpOptions&)>;

@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
+#include "api/validation.h"
 #include "cli/config.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
@@ -134,6 +136,23 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: " << limits_error << "\n";
     return 2;
   }
+  server::SiteBounds bounds;
+  bounds.memory_bytes = api::parse_memory_bytes(options.max_site_memory);
+  bounds.cpu_millis = api::parse_cpu_millis(options.max_site_cpu);
+  bounds.replicas = options.max_site_replicas;
+  bounds.storage_bytes = api::parse_memory_bytes(options.max_site_storage);
+  for (auto [value, text, flag] : {std::tuple{bounds.memory_bytes, &options.max_site_memory, "memory"},
+                                   std::tuple{bounds.cpu_millis, &options.max_site_cpu, "cpu"},
+                                   std::tuple{bounds.storage_bytes, &options.max_site_storage, "storage"}}) {
+    if (value <= 0) {
+      std::cerr << "error: --max-site-" << flag << " \"" << *text << "\" is not a positive quantity\n";
+      return 2;
+    }
+  }
+  if (bounds.replicas < 0) {
+    std::cerr << "error: --max-site-replicas " << bounds.replicas << " is negative\n";
+    return 2;
+  }
   std::string error;
   // 0700: it holds the admin token, the store and every tenant's files.
   if (!cli::make_private_directory(options.data_dir, &error)) {
@@ -216,6 +235,7 @@ int run_embedded(const EmbeddedOptions& options) {
   server::ApiOptions api_opts;
   api_opts.version = options.version;
   api_opts.allowed_local_sources = local_dirs;
+  api_opts.site_bounds = bounds;
   api_opts.extra_metrics = [&sites, &routes, &site_stats] {
     return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
            "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus();

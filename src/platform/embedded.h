@@ -21,6 +21,13 @@ struct EmbeddedOptions {
   std::vector<std::string> allowed_local_sources;
   // Remote git fetches may reach loopback, link-local and private networks.
   bool allow_private_sources = false;
+  // Upper bounds on each site (--max-site-*): memory and cpu of an
+  // instance as quantities, replicas of a component, storage (each volume
+  // and their sum). See docs/security.md.
+  std::string max_site_memory = "4Gi";
+  std::string max_site_cpu = "4";
+  int max_site_replicas = 20;
+  std::string max_site_storage = "100Gi";
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

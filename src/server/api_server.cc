@@ -325,6 +325,9 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
   }
+  if (auto over = site_bound_errors(obj["spec"], options_.site_bounds); !over.empty()) {
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid", over);
+  }
   if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
     return ctx.fail(422, over, "Invalid");
   }
@@ -347,6 +350,9 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   auto errors = check_site(obj, project, ns, name, ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+  }
+  if (auto over = site_bound_errors(obj["spec"], options_.site_bounds); !over.empty()) {
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid", over);
   }
   if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
     return ctx.fail(422, over, "Invalid");
@@ -425,6 +431,10 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   if (!errors.empty()) {
     return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
                              api::join_errors(errors), "Invalid", errors);
+  }
+  if (auto over = site_bound_errors(old_spec, options_.site_bounds); !over.empty()) {
+    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
+                             api::join_errors(over), "Invalid", over);
   }
   if (std::string over = quota_error(*project, store_.list("Site", ns), {{"metadata", {{"name", name}}}, {"spec", old_spec}});
       !over.empty()) {

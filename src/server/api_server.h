@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "server/quota.h"
 
 namespace wok::store {
 class Store;
@@ -40,6 +41,9 @@ struct ApiOptions {
   // Where members' sites may read local sources (file:// and path git URLs,
   // oci:/dir:/... images); empty: nowhere. The platform admin may use any.
   std::vector<std::string> allowed_local_sources;
+  // Upper bounds on each site's resources (wok up --max-site-*): a create,
+  // replace or rollback over one is refused, for the platform admin too.
+  SiteBounds site_bounds;
 };
 
 class ApiHandler {

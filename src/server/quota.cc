@@ -1,5 +1,6 @@
 #include "server/quota.h"
 
+#include <cstdint>
 #include <cstdio>
 
 #include "api/validation.h"
@@ -117,6 +118,54 @@ std::string quota_error(const json& project, const std::vector<json>& sites, con
            format_bytes(next.usage.storage_bytes);
   }
   return "";
+}
+
+std::vector<api::FieldError> site_bound_errors(const json& spec, const SiteBounds& bounds) {
+  std::vector<api::FieldError> out;
+  if (!spec.is_object()) return out;
+  auto over = [](const std::string& value, const std::string& limit, const char* per, const char* flag) {
+    return value + " is over the platform's limit of " + limit + " per " + per + " (wok up --max-site-" + flag + ")";
+  };
+  const json resources = spec.value("resources", json::object());
+  if (int64_t memory = quantity(resources, "memory", false); memory > bounds.memory_bytes) {
+    out.push_back({"spec.resources.memory",
+                   over(resources["memory"].get<std::string>(), format_bytes(bounds.memory_bytes), "instance", "memory")});
+  }
+  if (int64_t cpu = quantity(resources, "cpu", true); cpu > bounds.cpu_millis) {
+    out.push_back({"spec.resources.cpu",
+                   over(resources["cpu"].get<std::string>(), format_cpu(bounds.cpu_millis), "instance", "cpu")});
+  }
+  if (spec.contains("app") && spec["app"].is_object() && spec["app"].contains("components") &&
+      spec["app"]["components"].is_array()) {
+    const json& components = spec["app"]["components"];
+    for (size_t i = 0; i < components.size(); ++i) {
+      const json& c = components[i];
+      if (!c.is_object() || !c.contains("replicas") || !c["replicas"].is_number_integer()) continue;
+      if (int64_t replicas = c["replicas"].get<int64_t>(); replicas > bounds.replicas) {
+        out.push_back({"spec.app.components[" + std::to_string(i) + "].replicas",
+                       over(std::to_string(replicas), std::to_string(bounds.replicas), "component", "replicas")});
+      }
+    }
+  }
+  if (spec.contains("storage") && spec["storage"].is_array()) {
+    int64_t sum = 0;
+    bool one_over = false;
+    for (size_t i = 0; i < spec["storage"].size(); ++i) {
+      const json& v = spec["storage"][i];
+      int64_t size = quantity(v, "size", false);
+      if (size <= 0) continue;
+      sum = size > INT64_MAX - sum ? INT64_MAX : sum + size;
+      if (size > bounds.storage_bytes) {
+        one_over = true;
+        out.push_back({"spec.storage[" + std::to_string(i) + "].size",
+                       over(v["size"].get<std::string>(), format_bytes(bounds.storage_bytes), "site", "storage")});
+      }
+    }
+    if (!one_over && sum > bounds.storage_bytes) {
+      out.push_back({"spec.storage", over(format_bytes(sum) + " in all", format_bytes(bounds.storage_bytes), "site", "storage")});
+    }
+  }
+  return out;
 }
 
 std::string format_bytes(int64_t bytes) {
