@@ -134,6 +134,17 @@ class SandboxAttackTest(WokTestCase):
         wait_for(lambda: sum("building commit" in self.status(f"stuck{i}")["conditions"][0]["message"]
                              for i in range(3) if i != running) == 1, 30, interval=0.3, what="the next build to start")
 
+    def test_stopping_wok_up_during_a_build_leaves_nothing_running(self):
+        repo = self.repo("long", {"README": "x"})
+        self.wok.apply(site("long", "team-a", repo.url, extra="  build: {command: [sleep, '7575']}\n"), token=self.alice)
+        wait_for(lambda: "building" in str(self.status("long")), 30, interval=0.2, what="the build to start")
+        self.assertEqual(self.wok.stop(), 0)
+        left = subprocess.run(["pgrep", "-f", "sleep 7575"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(left, [], "the build outlived wok up")
+        out = subprocess.run(["runc", "--root", os.path.join(self.wok.data, "runtime", "runc"), "list", "-q"],
+                             capture_output=True, text=True).stdout.split()
+        self.assertEqual(out, [])
+
     def test_symlinks_in_spec_paths_are_refused_and_never_followed(self):
         outside = os.path.join(self.root, "outside")
         os.makedirs(outside)
