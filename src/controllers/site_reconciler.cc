@@ -209,6 +209,11 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     fs::remove_all(pending->work, ec);
   } else if (pending) {
     auto result = builds_.take(uid);
+    if (!result && !builds_.known(uid)) {
+      // Not queued, not running, no result: never wait for it forever.
+      result = BuildResult{};
+      result->error = "the build was lost (wok stopped or cancelled it); it is retried on the next change or refresh";
+    }
     if (!result) {
       bool running = builds_.running(uid);
       write_status(*site, live, live ? "Deployed" : "Progressing",
