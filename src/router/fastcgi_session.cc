@@ -1,19 +1,17 @@
 #include "router/fastcgi_session.h"
 
 #include <spdlog/spdlog.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "http/netns_socket.h"
 #include "http/request_target.h"
 #include "router/fastcgi_params.h"
 #include "router/proxy_headers.h"
+#include "router/upstream_socket.h"
 
 namespace wok::router {
 namespace {
@@ -23,39 +21,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kUpstreamHighWater = 256 * 1024;
 // A stderr line longer than this is logged in pieces.
 constexpr size_t kMaxLogLine = 4096;
-
-// A non-blocking unix-socket connection; connect() on a unix socket either
-// succeeds or fails at once (EAGAIN: php-fpm's backlog is full).
-int connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.empty() || path.size() >= sizeof addr.sun_path) return -1;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  addr.sun_family = AF_UNIX;
-  memcpy(addr.sun_path, path.data(), path.size());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// php-fpm on 127.0.0.1:port in another network namespace (a sandbox).
-int connect_in_namespace(const std::string& netns, uint16_t port) {
-  int fd = http::socket_in_netns(netns, AF_INET);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  return fd;
-}
 
 // spec.php.timeout: how long php-fpm may stay silent (nginx's
 // fastcgi_read_timeout, per site).
@@ -68,8 +33,19 @@ std::string limit_text(int64_t ms) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-std::string socket_path(const std::string& spec) {
-  return spec.starts_with("unix:") ? spec.substr(5) : spec;
+// Where php-fpm is, as the proxy's upstreams are addressed: its unix socket
+// (a pod), or 127.0.0.1:port inside a sandbox's network namespace (wok up).
+UpstreamAddress php_fpm_address(const FastCgiTarget& target) {
+  UpstreamAddress a;
+  if (!target.netns.empty()) {
+    a.host = "127.0.0.1";
+    a.port = target.port;
+    a.netns = target.netns;
+  } else {
+    const std::string& spec = target.socket_path;
+    a.unix_path = spec.starts_with("unix:") ? spec.substr(5) : spec;
+  }
+  return a;
 }
 
 }  // namespace
@@ -136,14 +112,15 @@ void FastCgiSession::on_collected_piece(std::string_view piece, bool last) {
 
 void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand) {
   timer_.start();
-  bool sandboxed = !target_->netns.empty();
-  fd_ = sandboxed ? connect_in_namespace(target_->netns, target_->port)
-                  : connect_unix(socket_path(target_->socket_path));
+  // The proxy's connect: a socket made in the sandbox's namespace when there
+  // is one; a unix connect fails at once or succeeds (EAGAIN: backlog full).
+  ConnectResult connected = connect_upstream(php_fpm_address(*target_));
+  fd_ = connected.fd;
   if (fd_ < 0) {
     spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_,
-                 sandboxed ? target_->netns + " 127.0.0.1:" + std::to_string(target_->port)
-                           : target_->socket_path,
-                 strerror(errno));
+                 target_->netns.empty() ? target_->socket_path
+                                        : target_->netns + " 127.0.0.1:" + std::to_string(target_->port),
+                 strerror(connected.error));
     fail(502, "bad gateway: php-fpm cannot be reached");
     return;
   }

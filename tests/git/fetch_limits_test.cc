@@ -47,17 +47,28 @@ class TempDir {
   fs::path path_;
 };
 
-// A port on loopback where nothing listens: bound, then closed.
-uint16_t closed_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+// A socket bound to 127.0.0.1:0 (listening when `backlog` > 0); its port
+// in *port. -1 on failure.
+int bind_loopback(uint16_t* port, int backlog) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (backlog > 0 && listen(fd, backlog) != 0)) {
+    close(fd);
+    return -1;
+  }
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+// A port on loopback where nothing listens: bound, then closed.
+uint16_t closed_port() {
+  uint16_t port = 0;
+  close(bind_loopback(&port, 0));
+  return port;
 }
 
 // `git daemon --inetd` behind a listening socket on 127.0.0.1:0, one
@@ -65,14 +76,8 @@ uint16_t closed_port() {
 class GitDaemon {
  public:
   explicit GitDaemon(const fs::path& base) : base_path_("--base-path=" + base.string()) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 8) != 0) return;
-    socklen_t len = sizeof a;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listen_fd_ = bind_loopback(&port_, 8);
+    if (listen_fd_ < 0) return;
     accepter_ = std::thread([this] { serve(); });
   }
   ~GitDaemon() {
@@ -120,14 +125,8 @@ class GitDaemon {
 class SilentServer {
  public:
   explicit SilentServer(bool hang_up = false) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 8) != 0) return;
-    socklen_t len = sizeof a;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listen_fd_ = bind_loopback(&port_, 8);
+    if (listen_fd_ < 0) return;
     accepter_ = std::thread([this, hang_up] {
       for (int fd; (fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
         ++connections_;
