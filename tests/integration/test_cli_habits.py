@@ -125,6 +125,12 @@ class CliHabitsTest(WokTestCase):
                     self.assertNotIn(token.encode(), data, path)
                     self.assertNotIn(other.encode(), data, path)
 
+        # A member revokes nothing, not even the admin's or another's token.
+        for name in (bob[0], [n for n, line in lines.items() if "platform admin" in line][0]):
+            r = self.wok.cli("token", "revoke", name, token=token, check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("only the platform admin", r.stderr)
+        self.wok.cli("get", "projects", token=other)
         self.assertEqual(self.wok.cli("token", "revoke", "alice-laptop").stdout, "token alice-laptop revoked\n")
         r = self.wok.cli("get", "projects", token=token, check=False)
         self.assertEqual(r.returncode, 1)
