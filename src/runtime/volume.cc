@@ -1,0 +1,398 @@
+#include "runtime/volume.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "http/unique_fd.h"
+#include "runtime/subprocess.h"
+
+namespace wok::runtime {
+
+namespace fs = std::filesystem;
+using http::UniqueFd;
+
+namespace {
+
+constexpr unsigned kLoopMajor = 7;
+constexpr uint64_t kGrowSlack = 8ull << 20;
+// The sandbox may not run set-uid programs, device nodes or binaries from a
+// volume: it holds data, PHP reads its scripts from the revision's files.
+constexpr unsigned long kMountFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+// Two reconcile workers may touch volumes at once: one mount table change at
+// a time keeps "is it mounted? then mount" from racing itself.
+std::mutex mount_table_mu;
+
+std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+std::string size_text(uint64_t bytes) {
+  const char* units[] = {"", "Ki", "Mi", "Gi", "Ti"};
+  int u = 0;
+  while (u < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++u;
+  }
+  return std::to_string(bytes) + units[u];
+}
+
+// The magic link the kernel resolves to exactly the open file, whatever its
+// path has become since: how tools and mount(2) get a file wok checked.
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// Attaches `image_fd` to a free loop device that frees itself once its last
+// user (the mount) is gone. Returns the device's descriptor (hold it until
+// the mount holds the device) and its path.
+UniqueFd attach_loop(int image_fd, std::string* device, std::string* err) {
+  UniqueFd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+  if (!control.valid()) {
+    *err = sys_error("cannot open /dev/loop-control (is the loop module loaded?)");
+    return {};
+  }
+  // Another process may take the free device between asking and using it.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int n = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
+    if (n < 0) {
+      *err = sys_error("no free loop device");
+      return {};
+    }
+    std::string path = "/dev/loop" + std::to_string(n);
+    UniqueFd loop(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!loop.valid()) {
+      *err = sys_error("cannot open " + path);
+      return {};
+    }
+    loop_config config{};
+    config.fd = static_cast<uint32_t>(image_fd);
+    config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    if (::ioctl(loop.get(), LOOP_CONFIGURE, &config) == 0) {
+      *device = path;
+      return loop;
+    }
+    if (errno != EBUSY) {
+      *err = sys_error("cannot attach the image to " + path);
+      return {};
+    }
+  }
+  *err = "every free loop device was taken by someone else, 20 times";
+  return {};
+}
+
+// The size of the ext4 file system on `device_fd`, from its superblock.
+uint64_t ext4_bytes(int device_fd) {
+  unsigned char sb[1024];
+  if (::pread(device_fd, sb, sizeof sb, 1024) != static_cast<ssize_t>(sizeof sb)) return 0;
+  auto le32 = [&](size_t at) {
+    return uint32_t(sb[at]) | uint32_t(sb[at + 1]) << 8 | uint32_t(sb[at + 2]) << 16 |
+           uint32_t(sb[at + 3]) << 24;
+  };
+  if ((sb[0x38] | sb[0x39] << 8) != 0xEF53) return 0;
+  uint64_t blocks = le32(0x4);
+  if (le32(0x60) & 0x80) blocks |= uint64_t(le32(0x150)) << 32;  // INCOMPAT_64BIT
+  return blocks * (uint64_t(1024) << le32(0x18));
+}
+
+// The loop device whose file system is mounted on `dir_fd`, if it is one:
+// mounted when its device differs from its parent's.
+UniqueFd mounted_loop(int parent_fd, int dir_fd, bool* mounted, std::string* err) {
+  struct stat parent {
+  }, dir{};
+  if (::fstat(parent_fd, &parent) != 0 || ::fstat(dir_fd, &dir) != 0) {
+    *err = sys_error("cannot stat the volume directory");
+    return {};
+  }
+  *mounted = parent.st_dev != dir.st_dev;
+  if (!*mounted) return {};
+  if (major(dir.st_dev) != kLoopMajor) {
+    *err = "something else than its image is mounted there (device " +
+           std::to_string(major(dir.st_dev)) + ":" + std::to_string(minor(dir.st_dev)) + ")";
+    return {};
+  }
+  std::string path = "/dev/loop" + std::to_string(minor(dir.st_dev));
+  UniqueFd loop(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!loop.valid()) *err = sys_error("cannot open " + path);
+  return loop;
+}
+
+// Opens parent/name as a directory, made if missing; a symlink or anything
+// else there is refused, never followed.
+UniqueFd open_mount_point(int parent_fd, const std::string& name, std::string* err) {
+  if (::mkdirat(parent_fd, name.c_str(), 0755) != 0 && errno != EEXIST) {
+    *err = sys_error("cannot create its directory");
+    return {};
+  }
+  UniqueFd dir(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    *err = errno == ELOOP || errno == ENOTDIR
+               ? "its directory " + name + " is a symlink or not a directory (refused)"
+               : sys_error("cannot open its directory");
+  }
+  return dir;
+}
+
+// Opens parent/name for reading and writing: a regular file of wok's only.
+UniqueFd open_image(int parent_fd, const std::string& name, int flags, std::string* err) {
+  // O_NONBLOCK: a fifo planted there must not hang us before the type check.
+  UniqueFd fd(::openat(parent_fd, name.c_str(),
+                       O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | flags, 0600));
+  if (!fd.valid()) {
+    if (errno != ENOENT)
+      *err = errno == ELOOP ? "its image " + name + " is a symlink (refused)"
+                            : sys_error("cannot open its image " + name);
+    return {};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1) {
+    *err = "its image " + name + " is not a regular file of root's with a single link (refused)";
+    return {};
+  }
+  int fl = ::fcntl(fd.get(), F_GETFL);
+  ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+// A new image, formatted under a temporary name and renamed into place when
+// whole. Returns the attached loop device of the new image.
+UniqueFd create_image(int parent_fd, const std::string& image, uint64_t bytes, UniqueFd* image_fd,
+                      std::string* device, std::string* err) {
+  const std::string tmp = image + ".tmp";
+  if (::unlinkat(parent_fd, tmp.c_str(), 0) != 0 && errno != ENOENT) {
+    *err = sys_error("cannot remove the half-made " + tmp);
+    return {};
+  }
+  *image_fd = open_image(parent_fd, tmp, O_CREAT | O_EXCL, err);
+  if (!image_fd->valid()) {
+    if (err->empty()) *err = sys_error("cannot create " + tmp);
+    return {};
+  }
+  // Sparse: the host's disk is used as the tenant writes, up to `bytes`.
+  if (::ftruncate(image_fd->get(), static_cast<off_t>(bytes)) != 0) {
+    *err = sys_error("cannot size " + tmp);
+    return {};
+  }
+  UniqueFd loop = attach_loop(image_fd->get(), device, err);
+  if (!loop.valid()) return {};
+  // -m 0: no blocks kept for root, nobody is root inside; the image reads as
+  // zeros, so nothing needs zeroing (no background writes filling it up).
+  auto r = run_command(
+      {"mkfs.ext4", "-q", "-F", "-m", "0", "-E", "assume_storage_prezeroed=1,nodiscard", *device},
+      std::chrono::minutes(5));
+  if (!r.ok()) {
+    *err = r.describe("mkfs.ext4");
+    return {};
+  }
+  if (::renameat(parent_fd, tmp.c_str(), parent_fd, image.c_str()) != 0) {
+    *err = sys_error("cannot rename " + tmp + " to " + image);
+    return {};
+  }
+  return loop;
+}
+
+std::string mount_on(int dir_fd, const std::string& device) {
+  if (::mount(device.c_str(), fd_path(dir_fd).c_str(), "ext4", kMountFlags, nullptr) != 0)
+    return sys_error("cannot mount " + device);
+  return "";
+}
+
+// Growing a mounted ext4 takes CAP_SYS_RESOURCE (its resize ioctl checks
+// it); some hosts and CI machines drop it even for root.
+bool grows_online() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  return data[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32));
+}
+
+// The image and its loop device `bytes` large: the file system follows.
+std::string grow_device(int image_fd, int loop_fd, const std::string& device, uint64_t bytes) {
+  if (::ftruncate(image_fd, static_cast<off_t>(bytes)) != 0)
+    return sys_error("cannot grow the image");
+  if (::ioctl(loop_fd, LOOP_SET_CAPACITY, 0) != 0) return sys_error("cannot grow " + device);
+  return "";
+}
+
+// Offline: unmounted, checked that no sandbox still has it (a mount
+// anywhere holds the device exclusively), grown, mounted again.
+std::string grow_offline(int parent_fd, const fs::path& point, int image_fd, int loop_fd,
+                         const std::string& device, uint64_t bytes) {
+  if (::umount2(point.c_str(), UMOUNT_NOFOLLOW) != 0)
+    return sys_error("cannot unmount it to grow it");
+  std::string err;
+  {
+    UniqueFd alone(::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+    if (!alone.valid())
+      err = errno == EBUSY ? "a sandbox still uses it" : sys_error("cannot open " + device);
+  }
+  if (err.empty()) err = grow_device(image_fd, loop_fd, device, bytes);
+  if (err.empty()) {
+    auto check = run_command({"e2fsck", "-f", "-p", device}, std::chrono::minutes(10));
+    if (check.exit_code > 1) err = check.describe("e2fsck");  // 1: errors corrected
+  }
+  if (err.empty()) {
+    auto r = run_command({"resize2fs", device}, std::chrono::minutes(10));
+    if (!r.ok()) err = r.describe("resize2fs");
+  }
+  // Mounted again in every case: the files stay reachable, at the old size
+  // if the grow failed.
+  UniqueFd dir(::openat(parent_fd, point.filename().c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return sys_error("cannot open its directory again");
+  if (std::string e = mount_on(dir.get(), device); !e.empty())
+    return err.empty() ? e : err + "; " + e;
+  return err;
+}
+
+std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, unsigned uid,
+                          const std::function<void()>& stop_users) {
+  std::string err;
+  const std::string name = point.filename().string(), image = name + ".img";
+  UniqueFd dir = open_mount_point(parent_fd, name, &err);
+  if (!dir.valid()) return err;
+  bool mounted = false;
+  UniqueFd loop = mounted_loop(parent_fd, dir.get(), &mounted, &err);
+  if (!err.empty()) return err;
+  UniqueFd image_fd = open_image(parent_fd, image, 0, &err);
+  if (!err.empty()) return err;
+  std::string device;
+  bool fresh = false;
+  if (mounted) {
+    // Mounted: it must be this image, not another one.
+    loop_info64 info{};
+    struct stat st {};
+    if (!image_fd.valid()) return "its directory is mounted but its image " + image + " is gone";
+    if (::ioctl(loop.get(), LOOP_GET_STATUS64, &info) != 0)
+      return sys_error("cannot read its loop device");
+    if (::fstat(image_fd.get(), &st) != 0 || info.lo_inode != st.st_ino ||
+        info.lo_device != st.st_dev)
+      return "its directory is mounted from another file than its image " + image;
+    struct stat dir_st {};
+    ::fstat(dir.get(), &dir_st);
+    device = "/dev/loop" + std::to_string(minor(dir_st.st_dev));
+  } else {
+    if (!image_fd.valid()) {
+      loop = create_image(parent_fd, image, bytes, &image_fd, &device, &err);
+      fresh = true;
+    } else {
+      loop = attach_loop(image_fd.get(), &device, &err);  // after a reboot: the same files again
+    }
+    if (!loop.valid()) return err;
+    // Mounted on top: files written to the bare directory before volumes had
+    // a size stay hidden below (see docs/security.md).
+    if (std::string e = mount_on(dir.get(), device); !e.empty()) return e;
+  }
+  // The mount's root now: the directory reopened through the mount.
+  UniqueFd root(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root.valid()) return sys_error("cannot open its mounted root");
+  if (fresh)
+    ::unlinkat(root.get(), "lost+found", AT_REMOVEDIR);  // e2fsck makes it again if ever needed
+  if (::fchown(root.get(), uid, uid) != 0)
+    return sys_error("cannot hand its root to uid " + std::to_string(uid));
+
+  struct stat st {};
+  if (::fstat(image_fd.get(), &st) != 0) return sys_error("cannot stat its image");
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (bytes < size) {
+    struct statvfs vfs {};
+    std::string used;
+    if (::fstatvfs(root.get(), &vfs) == 0)
+      used = ", " + size_text((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize) + " used";
+    return "size " + size_text(bytes) + " is smaller than the volume's " + size_text(size) + used +
+           ": shrinking a volume is not supported; keep size at " + size_text(size) + " or more";
+  }
+  // A grow cut short (resize2fs killed) left the image bigger than its file
+  // system: grown again. mkfs and resize2fs themselves leave a last block
+  // group too small to be worth it unused: less than kGrowSlack.
+  const uint64_t fs_bytes = ext4_bytes(loop.get());
+  if (bytes == size && !(fs_bytes && fs_bytes + kGrowSlack < size)) return "";
+  if (grows_online()) {
+    if (std::string e = grow_device(image_fd.get(), loop.get(), device, bytes); !e.empty())
+      return e;
+    auto r = run_command({"resize2fs", device}, std::chrono::minutes(10));
+    return r.ok() ? "" : r.describe("resize2fs");
+  }
+  const std::string offline =
+      "growing it to " + size_text(bytes) +
+      " needs it unused (wok lacks CAP_SYS_RESOURCE to grow a mounted file system)";
+  if (!stop_users)
+    return offline + ": it stays " + size_text(size) + " until the site's next deploy";
+  root.reset();
+  dir.reset();
+  stop_users();
+  if (std::string e = grow_offline(parent_fd, point, image_fd.get(), loop.get(), device, bytes);
+      !e.empty())
+    return offline + ": " + e + "; it stays " + size_text(size) + " for now";
+  return "";
+}
+
+// Mount points below `dir` in our mount table, deepest first.
+std::vector<std::string> mounts_under(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::ifstream table("/proc/self/mountinfo");
+  const std::string prefix = dir.string();
+  for (std::string line; std::getline(table, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, point;
+    fields >> id >> parent >> devno >> root >> point;
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    std::string path;
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        path += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        path += point[i];
+      }
+    }
+    if (path == prefix || path.starts_with(prefix + "/")) out.push_back(path);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
+
+}  // namespace
+
+std::string ensure_sized_volume(const fs::path& parent, const std::string& name, uint64_t bytes,
+                                unsigned uid, const std::function<void()>& stop_users) {
+  const std::string what = "storage \"" + name + "\": ";
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    return what + "not a volume name";
+  if (bytes < (1u << 20))
+    return what + "size " + std::to_string(bytes) + " is below 1Mi, too small for a file system";
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!parent_fd.valid()) return what + sys_error("cannot open " + parent.string());
+  std::lock_guard lock(mount_table_mu);
+  std::string err = ensure_locked(parent_fd.get(), parent / name, bytes, uid, stop_users);
+  return err.empty() ? "" : what + err + " (" + (parent / name).string() + ")";
+}
+
+std::string release_volumes_under(const fs::path& dir) {
+  std::lock_guard lock(mount_table_mu);
+  for (const auto& point : mounts_under(dir)) {
+    // Detached: a sandbox still stopping keeps its own view; the loop
+    // device frees itself when the last one goes.
+    if (::umount2(point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+        errno != ENOENT)
+      return sys_error("cannot unmount " + point);
+  }
+  return "";
+}
+
+}  // namespace wok::runtime

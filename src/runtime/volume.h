@@ -1,0 +1,40 @@
+#pragma once
+// A storage volume of a declared size: its own ext4 file system in a sparse
+// image file, loop-mounted (nosuid, nodev, noexec) on the volume directory
+// the sandboxes bind-mount. A tenant that writes more than the size gets
+// ENOSPC inside its sandbox instead of filling the host's disk.
+//
+// wok is root and the mounted tree is the tenant's: the directory and the
+// image are reached from their parent's descriptor without following any
+// symlink, the image is formatted and mounted through the loop device and
+// /proc/self/fd, never through a path string a tenant could bend.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace wok::runtime {
+
+// Makes `parent/name` (a directory) the mount point of the file system in
+// `parent/name.img`, `bytes` large, whose root belongs to `uid`. Idempotent:
+// - mounted from that image at that size: nothing to do;
+// - image but no mount (wok restarted, host rebooted): mounted again;
+// - no image: a new empty one is made (formatted under a temporary name, then
+//   renamed, so a crash never leaves a half-made image behind);
+// - `bytes` larger than the image: grown, the files stay. Online when wok
+//   has CAP_SYS_RESOURCE (root on a normal host); without it, only a file
+//   system no sandbox uses can grow: `stop_users` (when given) stops the
+//   instances using the volume first, else the grow is refused for now;
+// - smaller: refused, shrinking is not supported.
+// `parent` is wok's own directory and is created when missing. Returns "" or
+// a message naming the volume ("storage \"data\": ...").
+std::string ensure_sized_volume(const std::filesystem::path& parent, const std::string& name,
+                                uint64_t bytes, unsigned uid,
+                                const std::function<void()>& stop_users = {});
+
+// Unmounts every mount at or below `dir` (deepest first, detached so a
+// sandbox still holding one cannot make it fail), before wok removes `dir`.
+// "" or the first failure.
+std::string release_volumes_under(const std::filesystem::path& dir);
+
+}  // namespace wok::runtime

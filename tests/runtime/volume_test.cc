@@ -1,0 +1,256 @@
+// Sized storage volumes: real ext4 images on real loop devices (needs root,
+// like the sandbox tests; every mount is undone in TearDown).
+#include "runtime/volume.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace wok::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr uint64_t kMi = 1 << 20;
+
+// Mount table lines whose mount point is `dir`.
+std::vector<std::string> mounts_at(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::ifstream table("/proc/self/mountinfo");
+  for (std::string line; std::getline(table, line);)
+    if (line.find(" " + dir.string() + " ") != std::string::npos) out.push_back(line);
+  return out;
+}
+
+struct WriteResult {
+  uint64_t bytes = 0;
+  int error = 0;  // errno of the write that failed, 0 if all went
+};
+
+// Writes up to `limit` bytes to a new file `path`, stopping at the first error.
+WriteResult write_until(const fs::path& path, uint64_t limit) {
+  WriteResult r;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return {0, errno};
+  std::string chunk(64 * 1024, 'x');
+  while (r.bytes < limit) {
+    ssize_t n = ::write(fd, chunk.data(), chunk.size());
+    if (n < 0) {
+      r.error = errno;
+      break;
+    }
+    r.bytes += static_cast<uint64_t>(n);
+  }
+  if (r.error == 0 && ::fsync(fd) != 0) r.error = errno;
+  ::close(fd);
+  return r;
+}
+
+class VolumeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Not a skip: this machine runs wok as root, and so must this test.
+    ASSERT_EQ(::geteuid(), 0u) << "volume tests need root (loop devices and mount)";
+    char tmpl[] = "/tmp/wok-volume-test-XXXXXX";
+    ASSERT_TRUE(::mkdtemp(tmpl));
+    dir_ = tmpl;
+    storage_ = dir_ / "storage";
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    EXPECT_EQ(release_volumes_under(dir_), "");
+    EXPECT_TRUE(mounts_at(storage_ / "data").empty()) << "a mount was left behind";
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  bool is_mount_point(const fs::path& p) {
+    struct stat a {
+    }, b{};
+    return ::lstat(p.c_str(), &a) == 0 && ::lstat(p.parent_path().c_str(), &b) == 0 &&
+           a.st_dev != b.st_dev;
+  }
+  fs::path dir_, storage_;
+};
+
+TEST_F(VolumeTest, NewVolumeIsItsOwnFileSystemOfTheDeclaredSize) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 123456), "");
+  fs::path data = storage_ / "data";
+  EXPECT_TRUE(is_mount_point(data));
+  EXPECT_EQ(fs::file_size(storage_ / "data.img"), 8 * kMi);
+  struct stat st {};
+  ASSERT_EQ(::stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 123456u);
+  EXPECT_FALSE(fs::exists(data / "lost+found"));  // the volume looks like an empty directory
+  auto lines = mounts_at(data);
+  ASSERT_EQ(lines.size(), 1u);
+  for (const char* option : {"nosuid", "nodev", "noexec"})
+    EXPECT_NE(lines[0].find(option), std::string::npos) << option;
+
+  // The attack: 50 MiB into an 8 MiB volume stops with ENOSPC before 8 MiB,
+  // and the host's disk holds at most the image.
+  WriteResult w = write_until(data / "fill", 50 * kMi);
+  EXPECT_EQ(w.error, ENOSPC);
+  EXPECT_GT(w.bytes, 5 * kMi);  // the file system's own metadata takes the rest
+  EXPECT_LE(w.bytes, 8 * kMi);
+  ASSERT_EQ(::stat((storage_ / "data.img").c_str(), &st), 0);
+  EXPECT_LE(static_cast<uint64_t>(st.st_blocks) * 512, 8 * kMi);
+}
+
+TEST_F(VolumeTest, AgainIsNothingToDoAndKeepsTheFiles) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  EXPECT_EQ(mounts_at(storage_ / "data").size(), 1u) << "mounted twice";
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
+}
+
+TEST_F(VolumeTest, AfterAnUnmountLikeARebootTheSameFilesComeBack) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  ASSERT_EQ(release_volumes_under(storage_), "");
+  EXPECT_FALSE(is_mount_point(storage_ / "data"));
+  EXPECT_FALSE(fs::exists(storage_ / "data" / "kept"));
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  EXPECT_TRUE(is_mount_point(storage_ / "data"));
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
+}
+
+TEST_F(VolumeTest, ABiggerSizeGrowsItWithItsFiles) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  EXPECT_EQ(write_until(storage_ / "data" / "fill", 50 * kMi).error, ENOSPC);
+  int stops = 0;
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [&] { ++stops; }), "");
+  EXPECT_LE(stops, 1);  // only without CAP_SYS_RESOURCE (offline grow)
+  EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
+  WriteResult more = write_until(storage_ / "data" / "more", 50 * kMi);
+  EXPECT_EQ(more.error, ENOSPC);
+  EXPECT_GT(more.bytes, 6 * kMi);  // what the grow added
+  EXPECT_EQ(mounts_at(storage_ / "data").size(), 1u);
+  EXPECT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000,
+                                [&] { ADD_FAILURE() << "stopped again"; }),
+            "");
+}
+
+// A sandbox's own mount namespace holding the volume, as runc's would.
+class Holder {
+ public:
+  explicit Holder(const fs::path& dir) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("unshare", "unshare", "-m", "--propagation", "private", "sh", "-c",
+               ("cd " + dir.string() + " && exec sleep 60").c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::usleep(300 * 1000);  // its namespace is made
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  ~Holder() { stop(); }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST_F(VolumeTest, AGrowThatNeedsTheVolumeUnusedStopsItsUsersFirst) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  Holder sandbox(storage_ / "data");
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [&] { sandbox.stop(); }), "");
+  EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
+  EXPECT_GT(write_until(storage_ / "data" / "more", 50 * kMi).bytes, 12 * kMi);
+}
+
+TEST_F(VolumeTest, AGrowWhileASandboxStillHoldsItNeverCorruptsIt) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  Holder sandbox(storage_ / "data");
+  // Without CAP_SYS_RESOURCE the grow must wait; with it, it is online.
+  std::string err = ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [] {});
+  if (!err.empty()) {
+    EXPECT_NE(err.find("a sandbox still uses it"), std::string::npos) << err;
+    std::string later = ensure_sized_volume(storage_, "data", 16 * kMi, 1000);
+    EXPECT_NE(later.find("needs it unused"), std::string::npos) << later;
+  }
+  EXPECT_TRUE(is_mount_point(storage_ / "data"));  // mounted again either way
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
+  sandbox.stop();
+  EXPECT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [] {}), "");
+  EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
+}
+
+TEST_F(VolumeTest, ASmallerSizeIsRefusedShrinkingIsNotSupported) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000), "");
+  std::string err = ensure_sized_volume(storage_, "data", 8 * kMi, 1000);
+  EXPECT_NE(err.find("storage \"data\""), std::string::npos) << err;
+  EXPECT_NE(err.find("size 8Mi is smaller than the volume's 16Mi"), std::string::npos) << err;
+  EXPECT_NE(err.find("shrinking a volume is not supported"), std::string::npos) << err;
+  EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
+  EXPECT_TRUE(is_mount_point(storage_ / "data"));
+}
+
+TEST_F(VolumeTest, ASymlinkWhereTheMountPointGoesIsRefusedNotFollowed) {
+  fs::create_directories(storage_);
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", storage_ / "data");
+  std::string err = ensure_sized_volume(storage_, "data", 8 * kMi, 1000);
+  EXPECT_NE(err.find("storage \"data\""), std::string::npos) << err;
+  EXPECT_NE(err.find("symlink"), std::string::npos) << err;
+  EXPECT_TRUE(mounts_at(dir_ / "elsewhere").empty());
+  EXPECT_TRUE(fs::is_symlink(storage_ / "data"));
+}
+
+TEST_F(VolumeTest, ASymlinkWhereTheImageGoesIsRefusedNotFollowed) {
+  fs::create_directories(storage_ / "data");
+  { std::ofstream(dir_ / "precious") << "host file"; }
+  fs::create_symlink(dir_ / "precious", storage_ / "data.img");
+  std::string err = ensure_sized_volume(storage_, "data", 8 * kMi, 1000);
+  EXPECT_NE(err.find("symlink"), std::string::npos) << err;
+  EXPECT_EQ(fs::file_size(dir_ / "precious"), 9u);  // neither sized nor formatted
+  EXPECT_FALSE(is_mount_point(storage_ / "data"));
+}
+
+TEST_F(VolumeTest, AHalfMadeImageFromACrashIsMadeAgain) {
+  fs::create_directories(storage_);
+  { std::ofstream(storage_ / "data.img.tmp") << "cut short by a kill -9 during mkfs"; }
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  EXPECT_FALSE(fs::exists(storage_ / "data.img.tmp"));
+  EXPECT_TRUE(is_mount_point(storage_ / "data"));
+}
+
+TEST_F(VolumeTest, ReleaseUnmountsEveryVolumeSoTheSiteCanBeRemoved) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(ensure_sized_volume(storage_, "logs", 4 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "logs" / "x", kMi).error, 0);
+  ASSERT_EQ(release_volumes_under(dir_), "");
+  EXPECT_TRUE(mounts_at(storage_ / "data").empty());
+  EXPECT_TRUE(mounts_at(storage_ / "logs").empty());
+  std::error_code ec;
+  fs::remove_all(storage_, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_FALSE(fs::exists(storage_));
+}
+
+TEST_F(VolumeTest, BadNamesAndTinySizesAreRefused) {
+  EXPECT_NE(ensure_sized_volume(storage_, "../x", 8 * kMi, 1000), "");
+  EXPECT_NE(ensure_sized_volume(storage_, "..", 8 * kMi, 1000), "");
+  EXPECT_NE(ensure_sized_volume(storage_, "data", 4096, 1000).find("too small"), std::string::npos);
+  EXPECT_FALSE(fs::exists(storage_ / "data.img"));
+}
+
+}  // namespace
+}  // namespace wok::runtime
