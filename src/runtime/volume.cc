@@ -258,7 +258,7 @@ std::string grow_offline(int parent_fd, const fs::path& point, int image_fd, int
 }
 
 std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, unsigned uid,
-                          const std::function<void()>& stop_users) {
+                          const VolumeChange& change) {
   std::string err;
   const std::string name = point.filename().string(), image = name + ".img";
   UniqueFd dir = open_mount_point(parent_fd, name, &err);
@@ -306,6 +306,7 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   struct stat st {};
   if (::fstat(image_fd.get(), &st) != 0) return sys_error("cannot stat its image");
   const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (bytes < size && change.larger_is_fine) return "";
   if (bytes < size) {
     struct statvfs vfs {};
     std::string used;
@@ -328,11 +329,11 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   const std::string offline =
       "growing it to " + size_text(bytes) +
       " needs it unused (wok lacks CAP_SYS_RESOURCE to grow a mounted file system)";
-  if (!stop_users)
+  if (!change.stop_users)
     return offline + ": it stays " + size_text(size) + " until the site's next deploy";
   root.reset();
   dir.reset();
-  stop_users();
+  change.stop_users();
   if (std::string e = grow_offline(parent_fd, point, image_fd.get(), loop.get(), device, bytes);
       !e.empty())
     return offline + ": " + e + "; it stays " + size_text(size) + " for now";
@@ -368,7 +369,7 @@ std::vector<std::string> mounts_under(const fs::path& dir) {
 }  // namespace
 
 std::string ensure_sized_volume(const fs::path& parent, const std::string& name, uint64_t bytes,
-                                unsigned uid, const std::function<void()>& stop_users) {
+                                unsigned uid, const VolumeChange& change) {
   const std::string what = "storage \"" + name + "\": ";
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
     return what + "not a volume name";
@@ -379,8 +380,20 @@ std::string ensure_sized_volume(const fs::path& parent, const std::string& name,
   UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!parent_fd.valid()) return what + sys_error("cannot open " + parent.string());
   std::lock_guard lock(mount_table_mu);
-  std::string err = ensure_locked(parent_fd.get(), parent / name, bytes, uid, stop_users);
+  std::string err = ensure_locked(parent_fd.get(), parent / name, bytes, uid, change);
   return err.empty() ? "" : what + err + " (" + (parent / name).string() + ")";
+}
+
+bool is_volume_mounted(const fs::path& parent, const std::string& name) {
+  UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!parent_fd.valid()) return false;
+  UniqueFd dir(
+      ::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return false;
+  std::string err;
+  bool mounted = false;
+  UniqueFd loop = mounted_loop(parent_fd.get(), dir.get(), &mounted, &err);
+  return mounted && loop.valid();
 }
 
 std::string release_volumes_under(const fs::path& dir) {

@@ -15,6 +15,15 @@
 
 namespace wok::runtime {
 
+// How far ensure_sized_volume may go to make a volume its size.
+struct VolumeChange {
+  // Stops the sandboxes using the volume, when a grow needs it unused.
+  std::function<void()> stop_users;
+  // A volume already larger than asked is fine as it is (a live revision
+  // that a newer one grew past its own size), not refused.
+  bool larger_is_fine = false;
+};
+
 // Makes `parent/name` (a directory) the mount point of the file system in
 // `parent/name.img`, `bytes` large, whose root belongs to `uid`. Idempotent:
 // - mounted from that image at that size: nothing to do;
@@ -23,14 +32,17 @@ namespace wok::runtime {
 //   renamed, so a crash never leaves a half-made image behind);
 // - `bytes` larger than the image: grown, the files stay. Online when wok
 //   has CAP_SYS_RESOURCE (root on a normal host); without it, only a file
-//   system no sandbox uses can grow: `stop_users` (when given) stops the
-//   instances using the volume first, else the grow is refused for now;
+//   system no sandbox uses can grow: `change.stop_users` (when given) stops
+//   the instances using the volume first, else the grow waits;
 // - smaller: refused, shrinking is not supported.
 // `parent` is wok's own directory and is created when missing. Returns "" or
-// a message naming the volume ("storage \"data\": ...").
+// a message naming the volume ("storage \"data\": ..."); even then the
+// volume may be mounted (at its old size): see is_volume_mounted.
 std::string ensure_sized_volume(const std::filesystem::path& parent, const std::string& name,
-                                uint64_t bytes, unsigned uid,
-                                const std::function<void()>& stop_users = {});
+                                uint64_t bytes, unsigned uid, const VolumeChange& change = {});
+
+// Whether `parent/name` is the mount point of its image: sandboxes may use it.
+bool is_volume_mounted(const std::filesystem::path& parent, const std::string& name);
 
 // Unmounts every mount at or below `dir` (deepest first, detached so a
 // sandbox still holding one cannot make it fail), before wok removes `dir`.

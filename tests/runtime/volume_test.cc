@@ -117,6 +117,7 @@ TEST_F(VolumeTest, AfterAnUnmountLikeARebootTheSameFilesComeBack) {
   ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
   ASSERT_EQ(release_volumes_under(storage_), "");
   EXPECT_FALSE(is_mount_point(storage_ / "data"));
+  EXPECT_FALSE(is_volume_mounted(storage_, "data"));
   EXPECT_FALSE(fs::exists(storage_ / "data" / "kept"));
   ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
   EXPECT_TRUE(is_mount_point(storage_ / "data"));
@@ -128,7 +129,7 @@ TEST_F(VolumeTest, ABiggerSizeGrowsItWithItsFiles) {
   ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
   EXPECT_EQ(write_until(storage_ / "data" / "fill", 50 * kMi).error, ENOSPC);
   int stops = 0;
-  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [&] { ++stops; }), "");
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, {[&] { ++stops; }}), "");
   EXPECT_LE(stops, 1);  // only without CAP_SYS_RESOURCE (offline grow)
   EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
   EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
@@ -137,7 +138,7 @@ TEST_F(VolumeTest, ABiggerSizeGrowsItWithItsFiles) {
   EXPECT_GT(more.bytes, 6 * kMi);  // what the grow added
   EXPECT_EQ(mounts_at(storage_ / "data").size(), 1u);
   EXPECT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000,
-                                [&] { ADD_FAILURE() << "stopped again"; }),
+                                {[&] { ADD_FAILURE() << "stopped again"; }}),
             "");
 }
 
@@ -169,7 +170,7 @@ TEST_F(VolumeTest, AGrowThatNeedsTheVolumeUnusedStopsItsUsersFirst) {
   ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
   ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
   Holder sandbox(storage_ / "data");
-  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [&] { sandbox.stop(); }), "");
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, {[&] { sandbox.stop(); }}), "");
   EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
   EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
   EXPECT_GT(write_until(storage_ / "data" / "more", 50 * kMi).bytes, 12 * kMi);
@@ -180,7 +181,7 @@ TEST_F(VolumeTest, AGrowWhileASandboxStillHoldsItNeverCorruptsIt) {
   ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
   Holder sandbox(storage_ / "data");
   // Without CAP_SYS_RESOURCE the grow must wait; with it, it is online.
-  std::string err = ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [] {});
+  std::string err = ensure_sized_volume(storage_, "data", 16 * kMi, 1000, {[] {}});
   if (!err.empty()) {
     EXPECT_NE(err.find("a sandbox still uses it"), std::string::npos) << err;
     std::string later = ensure_sized_volume(storage_, "data", 16 * kMi, 1000);
@@ -189,7 +190,7 @@ TEST_F(VolumeTest, AGrowWhileASandboxStillHoldsItNeverCorruptsIt) {
   EXPECT_TRUE(is_mount_point(storage_ / "data"));  // mounted again either way
   EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
   sandbox.stop();
-  EXPECT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, [] {}), "");
+  EXPECT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000, {[] {}}), "");
   EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
 }
 
@@ -201,6 +202,9 @@ TEST_F(VolumeTest, ASmallerSizeIsRefusedShrinkingIsNotSupported) {
   EXPECT_NE(err.find("shrinking a volume is not supported"), std::string::npos) << err;
   EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
   EXPECT_TRUE(is_mount_point(storage_ / "data"));
+  // A live revision that declared less than a newer one grew it to runs on.
+  EXPECT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000, {{}, true}), "");
+  EXPECT_TRUE(is_volume_mounted(storage_, "data"));
 }
 
 TEST_F(VolumeTest, ASymlinkWhereTheMountPointGoesIsRefusedNotFollowed) {
