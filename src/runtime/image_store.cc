@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -198,6 +199,29 @@ bool ImageStore::resolve(const std::string& project, const std::string& ref, Roo
   return unpack_layout(store, dir, "latest", out, error);
 }
 
+std::vector<std::string> skopeo_pull_argv(const std::string& skopeo, const std::string& ref,
+                                          const std::string& dest, const std::string& empty_dir) {
+  // A tenant pulls anonymously: the host's credentials (root's
+  // ~/.docker/config.json, /run/containers/0/auth.json, REGISTRY_AUTH_FILE,
+  // DOCKER_CONFIG, client certificates under certs.d) would give any project
+  // the admin's private images. `env -i` drops every variable but the few
+  // that configure the network; --src-no-creds makes skopeo read no auth
+  // file at all, --src-cert-dir replaces /etc/{docker,containers}/certs.d.
+  std::vector<std::string> argv = {"env", "-i"};
+  for (const char* name : {"PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                           "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR", "CONTAINERS_REGISTRIES_CONF"}) {
+    if (const char* value = std::getenv(name)) argv.push_back(std::string(name) + "=" + value);
+  }
+  argv.push_back("HOME=" + empty_dir);
+  argv.push_back("XDG_RUNTIME_DIR=" + empty_dir);
+  argv.push_back("XDG_CONFIG_HOME=" + empty_dir);
+  for (const std::string& arg : {skopeo, std::string("--insecure-policy"), std::string("copy"),
+                                 std::string("--src-no-creds"), "--src-cert-dir=" + empty_dir, ref, dest}) {
+    argv.push_back(arg);
+  }
+  return argv;
+}
+
 bool ImageStore::pull(const fs::path& store, const std::string& ref, std::string* layout_dir,
                       std::string* error) {
   // A readable name plus a hash of the whole reference: two references never
@@ -211,11 +235,20 @@ bool ImageStore::pull(const fs::path& store, const std::string& ref, std::string
   fs::path layout = store / "pulled" / (name + "-" + hex);
   std::error_code ec;
   fs::create_directories(layout.parent_path(), ec);
+  // A fresh empty directory for skopeo's HOME and runtime directory: the
+  // places it looks for credentials and client certificates hold nothing.
+  fs::path empty = cache_dir_ / ".pull-env";
+  fs::remove_all(empty, ec);
+  fs::create_directories(empty, ec);
+  if (ec) {
+    *error = "cannot pull image " + ref + ": cannot create " + empty.string() + ": " + ec.message();
+    return false;
+  }
   // The signature policy is the operator's business (docs/runtime.md); wok
   // only copies what the Site references.
-  auto r =
-      run_command({skopeo_, "--insecure-policy", "copy", ref, "oci:" + layout.string() + ":latest"},
-                  std::chrono::minutes(10));
+  auto r = run_command(skopeo_pull_argv(skopeo_, ref, "oci:" + layout.string() + ":latest", empty.string()),
+                       std::chrono::minutes(10));
+  fs::remove_all(empty, ec);
   if (!r.ok()) {
     *error = "cannot pull image " + ref + " (" + r.describe("skopeo copy") + ")";
     return false;

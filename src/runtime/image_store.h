@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "runtime/bundle.h"
 
@@ -37,6 +38,14 @@ class ImageStore {
   std::string umoci_, skopeo_;
   std::mutex mu_;  // one unpack at a time: they are disk-bound anyway
 };
+
+// The command that copies registry image `ref` into layout `dest` for a
+// tenant: no credential, client certificate or auth file of the host is
+// used (`empty_dir`, an empty directory, stands for HOME and the runtime
+// directory); the environment is only PATH, proxies, CA bundles, TMPDIR
+// and the admin's CONTAINERS_REGISTRIES_CONF.
+std::vector<std::string> skopeo_pull_argv(const std::string& skopeo, const std::string& ref,
+                                          const std::string& dest, const std::string& empty_dir);
 
 // "oci:/srv/images/api:1.4" -> {"/srv/images/api", "1.4"}; no tag -> "latest".
 bool parse_oci_layout_ref(const std::string& ref, std::string* dir, std::string* tag);
