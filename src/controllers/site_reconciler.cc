@@ -1,5 +1,7 @@
 #include "controllers/site_reconciler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -11,6 +13,7 @@
 #include "controllers/workloads.h"
 #include "git/repository.h"
 #include "runtime/runtime.h"
+#include "runtime/volume.h"
 #include "store/store.h"
 
 namespace wok::controllers {
@@ -34,6 +37,12 @@ std::string short_commit(const std::string& c) { return c.substr(0, 7); }
 
 // The commit of every revision of a site with no source (an app of images).
 const std::string kImageOnlyCommit = "image";
+
+// Where a site's storage volumes live: beside its revisions, kept by them all.
+fs::path storage_dir_of(const std::string& data_dir, const json& site) {
+  return fs::path(data_dir) / "sites" / site["metadata"]["namespace"].get<std::string>() /
+         site["metadata"]["name"].get<std::string>() / site["metadata"]["uid"].get<std::string>() / "storage";
+}
 
 bool runs_instances(const json& spec) {
   std::string mode = spec.value("mode", "static");
@@ -80,6 +89,14 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number, co
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) return "";
   if (!workloads_) return "this platform has no sandbox runtime for php and app sites";
+  // Every volume its declared size before anything runs on it. A grow this
+  // host can only do offline stops the live revision first (like Recreate).
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  if (std::string err = mount_storage(json::parse(spec_text), storage_dir_of(config_.data_dir, site).string(),
+                                      store_.project_uid(ns), {[&] { workloads_->stop_others(ns, name, {}); }});
+      !err.empty()) {
+    return err;
+  }
   // Pulling and unpacking images, then waiting for readiness, can take
   // minutes: say so (wok rollout status and apply --wait show it).
   std::set<std::string> images;
@@ -120,6 +137,15 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
     return;
   }
   if (!workloads_) return;
+  // Never on a bare directory: after a reboot the volumes are mounted again
+  // first. A live revision that a newer one grew past runs on the larger volume.
+  const json spec = json::parse(spec_text);
+  const std::string storage = storage_dir_of(config_.data_dir, site).string();
+  if (std::string err = mount_storage(spec, storage, store_.project_uid(ns), {{}, true});
+      !err.empty() && !storage_mounted(spec, storage)) {
+    spdlog::warn("site {}/{}: revision {} is not started: {}", ns, name, number, err);
+    return;
+  }
   workloads_->publish(ns, name, hosts_of(store_, site), *plan, root);
   std::set<std::string> keep;
   for (const auto& s : plan->instances) keep.insert(s.id);
@@ -150,13 +176,18 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {});
     }
+    // Volumes are mounted file systems: unmounted first, or remove_all would
+    // empty them and then fail on their mount points.
+    if (std::string err = runtime::release_volumes_under(key_dir); !err.empty()) spdlog::warn("{}", err);
     fs::remove_all(key_dir, ec);
     return {};
   }
   std::string uid = (*site)["metadata"]["uid"];
   // Directories of an earlier site of the same name (deleted, then created again).
   for (const auto& entry : fs::directory_iterator(key_dir, ec)) {
-    if (entry.path().filename() != uid) fs::remove_all(entry.path(), ec);
+    if (entry.path().filename() == uid) continue;
+    if (std::string err = runtime::release_volumes_under(entry.path()); !err.empty()) spdlog::warn("{}", err);
+    fs::remove_all(entry.path(), ec);
   }
   fs::path site_dir = key_dir / uid;
   fs::create_directories(site_dir, ec);

@@ -192,6 +192,23 @@ std::string prepare_storage(const json& spec, const std::string& root, const std
   return "";
 }
 
+std::string mount_storage(const json& spec, const std::string& storage_dir, unsigned uid,
+                          const runtime::VolumeChange& change) {
+  for (const auto& v : spec.value("storage", json::array())) {
+    int64_t bytes = api::parse_memory_bytes(v.value("size", ""));
+    if (bytes <= 0) return "storage \"" + v.value("name", "") + "\": size is not a size";
+    std::string err = runtime::ensure_sized_volume(storage_dir, v["name"], static_cast<uint64_t>(bytes), uid, change);
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+bool storage_mounted(const json& spec, const std::string& storage_dir) {
+  for (const auto& v : spec.value("storage", json::array()))
+    if (!runtime::is_volume_mounted(storage_dir, v["name"])) return false;
+  return true;
+}
+
 std::string describe_failure(const InstanceStatus& st) {
   std::string s = runtime::phase_name(st.phase);
   if (st.restarts > 0) s += ", " + std::to_string(st.restarts) + " restarts";

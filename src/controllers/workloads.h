@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/instance.h"
+#include "runtime/volume.h"
 
 namespace wok::runtime {
 class Runtime;
@@ -61,6 +62,14 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
 // Creates the mount points of spec.storage inside a revision's files (before
 // they are published read-only) and the host directories; "" or why not.
 std::string prepare_storage(const nlohmann::json& spec, const std::string& root, const std::string& storage_dir);
+
+// Makes each spec.storage volume under `storage_dir` a file system of its
+// declared size owned by `uid` (runtime/volume.h): made, mounted again or
+// grown. Instances never start before it says "": a bare directory has no size.
+std::string mount_storage(const nlohmann::json& spec, const std::string& storage_dir, unsigned uid,
+                          const runtime::VolumeChange& change = {});
+// Whether every volume of spec.storage is mounted (maybe at another size).
+bool storage_mounted(const nlohmann::json& spec, const std::string& storage_dir);
 
 class Workloads {
  public:

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "http/unique_fd.h"
@@ -90,6 +91,29 @@ UniqueFd attach_loop(int image_fd, std::string* device, std::string* err) {
     }
   }
   *err = "every free loop device was taken by someone else, 20 times";
+  return {};
+}
+
+// The loop device `image_fd` is already attached to, if any: a sandbox may
+// still hold its file system though wok's own mount is gone (unmounted by
+// hand, or wok's mount namespace is new). The same file behind a second loop
+// device would be two file systems writing one image: it is reused instead.
+UniqueFd loop_of(int image_fd, std::string* device) {
+  struct stat st {};
+  if (::fstat(image_fd, &st) != 0) return {};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
+    std::string n = entry.path().filename().string();
+    if (!n.starts_with("loop") || !fs::exists(entry.path() / "loop" / "backing_file", ec)) continue;
+    std::string path = "/dev/" + n;
+    UniqueFd loop(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    loop_info64 info{};
+    if (loop.valid() && ::ioctl(loop.get(), LOOP_GET_STATUS64, &info) == 0 &&
+        info.lo_inode == st.st_ino && info.lo_device == st.st_dev) {
+      *device = path;
+      return loop;
+    }
+  }
   return {};
 }
 
@@ -233,10 +257,19 @@ std::string grow_offline(int parent_fd, const fs::path& point, int image_fd, int
   if (::umount2(point.c_str(), UMOUNT_NOFOLLOW) != 0)
     return sys_error("cannot unmount it to grow it");
   std::string err;
-  {
+  // A sandbox just stopped may take a moment to let go of its namespace.
+  for (int attempt = 0;; ++attempt) {
     UniqueFd alone(::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
-    if (!alone.valid())
-      err = errno == EBUSY ? "a sandbox still uses it" : sys_error("cannot open " + device);
+    if (alone.valid()) break;
+    if (errno != EBUSY) {
+      err = sys_error("cannot open " + device);
+      break;
+    }
+    if (attempt == 50) {
+      err = "a sandbox still uses it";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (err.empty()) err = grow_device(image_fd, loop_fd, device, bytes);
   if (err.empty()) {
@@ -288,7 +321,8 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
       loop = create_image(parent_fd, image, bytes, &image_fd, &device, &err);
       fresh = true;
     } else {
-      loop = attach_loop(image_fd.get(), &device, &err);  // after a reboot: the same files again
+      loop = loop_of(image_fd.get(), &device);
+      if (!loop.valid()) loop = attach_loop(image_fd.get(), &device, &err);  // after a reboot
     }
     if (!loop.valid()) return err;
     // Mounted on top: files written to the bare directory before volumes had

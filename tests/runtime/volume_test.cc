@@ -124,6 +124,18 @@ TEST_F(VolumeTest, AfterAnUnmountLikeARebootTheSameFilesComeBack) {
   EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
 }
 
+// Loop devices backed by `image`.
+int loops_of(const fs::path& image) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+    std::ifstream backing(e.path() / "loop" / "backing_file");
+    std::string path;
+    if (std::getline(backing, path) && path == image.string()) ++n;
+  }
+  return n;
+}
+
 TEST_F(VolumeTest, ABiggerSizeGrowsItWithItsFiles) {
   ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
   ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
@@ -174,6 +186,16 @@ TEST_F(VolumeTest, AGrowThatNeedsTheVolumeUnusedStopsItsUsersFirst) {
   EXPECT_EQ(fs::file_size(storage_ / "data.img"), 16 * kMi);
   EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
   EXPECT_GT(write_until(storage_ / "data" / "more", 50 * kMi).bytes, 12 * kMi);
+}
+
+TEST_F(VolumeTest, MountedAgainWhileASandboxHoldsItTheSameDeviceIsReused) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "kept", 1 * kMi).error, 0);
+  Holder sandbox(storage_ / "data");
+  ASSERT_EQ(release_volumes_under(storage_), "");  // wok's mount gone, the sandbox's not
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  EXPECT_EQ(loops_of(storage_ / "data.img"), 1) << "one image behind two file systems";
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "kept"), 1 * kMi);
 }
 
 TEST_F(VolumeTest, AGrowWhileASandboxStillHoldsItNeverCorruptsIt) {
