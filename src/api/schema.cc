@@ -141,7 +141,10 @@ const Rule& project_rule() {
               {"quota", object({{"sites", integer("At most this many sites.")},
                                 {"cpu", quantity("CPU limit of all the project's pods (4, 500m).")},
                                 {"memory", quantity("Memory limit of all its pods (8Gi).")},
-                                {"storage", quantity("Storage of all its volumes (20Gi).")}})}},
+                                {"storage", quantity("Storage of all its volumes (20Gi).")}})},
+              {"network", object({{"egress", boolean("Whether its sites, their builds included, reach the "
+                                                     "internet (default true). Never the host, private "
+                                                     "networks or other projects.")}})}},
              {"hosts"}));
   return rule;
 }

@@ -316,6 +316,13 @@ bool serves_dot_files(const json& spec) {
          spec["serveDotFiles"].get<bool>();
 }
 
+bool project_egress(const json& project_spec) {
+  if (!project_spec.is_object() || !project_spec.contains("network") || !project_spec["network"].is_object())
+    return true;
+  const json& n = project_spec["network"];
+  return !n.contains("egress") || !n["egress"].is_boolean() || n["egress"].get<bool>();
+}
+
 int routed_component(const json& components) {
   if (!components.is_array()) return -1;
   auto listens = [](const json& c) { return c.is_object() && c.contains("port") && !c["port"].is_null(); };

@@ -39,6 +39,10 @@ bool has_source(const nlohmann::json& spec);
 // .git/); false when absent, on every platform.
 bool serves_dot_files(const nlohmann::json& spec);
 
+// A Project's spec.network.egress: whether its sites reach the internet;
+// true when absent.
+bool project_egress(const nlohmann::json& project_spec);
+
 // spec.php.timeout: how long one request of a php site may take, in
 // milliseconds (whole seconds), on every platform: php-fpm's
 // request_terminate_timeout and max_execution_time, and the router's wait for

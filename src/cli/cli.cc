@@ -262,6 +262,9 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
                          "oci:/dir:... images from (repeatable)");
   up_command->add_flag("--allow-private-sources", up_options.allow_private_sources,
                        "git fetches may reach loopback, link-local and private addresses");
+  up_command->add_option("--egress-allow", up_options.egress_allow,
+                         "an IPv4 address or CIDR sites with egress may reach although it is "
+                         "private or the host's, e.g. an internal package mirror (repeatable)");
   up_command->add_option("--max-site-memory", up_options.max_site_memory,
                          "most memory (resources.memory) of one instance of a site")
       ->capture_default_str();

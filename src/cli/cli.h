@@ -19,6 +19,7 @@ struct UpOptions {
   RouterLimitFlags router;
   std::vector<std::string> allow_local_sources;  // --allow-local-source DIR (repeatable)
   bool allow_private_sources = false;
+  std::vector<std::string> egress_allow;  // --egress-allow CIDR (repeatable)
   // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
   std::string max_site_memory = "4Gi";
   std::string max_site_cpu = "4";

@@ -66,6 +66,12 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
 
 SiteReconciler::~SiteReconciler() = default;
 
+bool SiteReconciler::project_egress(const std::string& ns) {
+  auto project = store_.get("Project", "", ns);
+  if (!project) return true;
+  return api::project_egress((*project).value("spec", json::object()));
+}
+
 void SiteReconciler::sweep_instances(const std::set<std::string>& sites) {
   if (workloads_) workloads_->sweep(sites);
 }
@@ -77,7 +83,8 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
   const std::string uid = site["metadata"]["uid"];
   fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
-  WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns));
+  WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns),
+                                     project_egress(ns));
   if (plan.error.empty() && !plan.instances.empty() && plan.instances[0].uid == 0) {
     plan.error = "no sandbox uid is left for project \"" + ns + "\"";
   }
@@ -176,6 +183,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {});
     }
+    if (config_.runtime) config_.runtime->remove_network(ns + "." + name);
     // Volumes are mounted file systems: unmounted first, or remove_all would
     // empty them and then fail on their mount points.
     if (std::string err = runtime::release_volumes_under(key_dir); !err.empty()) spdlog::warn("{}", err);
@@ -438,7 +446,7 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
                           config_.build_timeout_max);
   if (config_.runtime) {
-    std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", &opts);
+    std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", spec, &opts);
     if (!err.empty()) return fail("build cannot start: " + err);
   }
   // The build runs off this worker (BuildJobs); the next passes of the
@@ -500,8 +508,13 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
 
 std::string SiteReconciler::sandbox_build(const std::string& ns, const std::string& name, int64_t number,
                                           const fs::path& checkout, const std::string& sub,
-                                          const std::string& cache_dir, BuildOptions* opts) {
+                                          const std::string& cache_dir, const json& spec, BuildOptions* opts) {
+  // Builds download dependencies: they join the site's network, with its
+  // project's egress.
+  runtime::NetworkSpec net = site_network(ns, name, spec, project_egress(ns));
+  if (std::string err = config_.runtime->ensure_network(net); !err.empty()) return err;
   runtime::InstanceSpec job;
+  job.network = net.name;
   job.id = "build." + ns + "." + name + ".r" + std::to_string(number);
   job.project = ns;
   job.uid = store_.project_uid(ns);

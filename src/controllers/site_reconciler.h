@@ -120,7 +120,9 @@ class SiteReconciler {
   // (writable, handed to the project's uid), cache_dir at /cache (HOME).
   std::string sandbox_build(const std::string& ns, const std::string& name, int64_t number,
                             const std::filesystem::path& checkout, const std::string& sub,
-                            const std::string& cache_dir, BuildOptions* opts);
+                            const std::string& cache_dir, const nlohmann::json& spec, BuildOptions* opts);
+  // Whether the project's sites may reach the internet (spec.network.egress).
+  bool project_egress(const std::string& ns);
   // The instances of a php or app revision; nullopt for a static one.
   std::optional<WorkloadPlan> plan_for(const nlohmann::json& site, int64_t number, const std::string& root,
                                        const std::string& spec_text);

@@ -88,10 +88,24 @@ std::optional<InstanceName> parse_instance_id(const std::string& id) {
   return InstanceName{parts[0], parts[1], parts[2], rev, static_cast<int>(replica)};
 }
 
+runtime::NetworkSpec site_network(const std::string& ns, const std::string& site, const json& spec, bool egress) {
+  runtime::NetworkSpec net;
+  net.name = ns + "." + site;
+  net.egress = egress;
+  if (spec.value("mode", "") != "app" || !spec.contains("app") || !spec["app"].contains("components")) return net;
+  for (const json& c : spec["app"]["components"]) {
+    std::string name = c.value("name", "");
+    uint16_t port = static_cast<uint16_t>(c.value("port", 0));
+    if (!name.empty() && port) net.services[name] = {{name, site + "-" + name}, port};
+  }
+  return net;
+}
+
 WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
                             const json& spec, int64_t revision, const std::string& root,
-                            const std::string& storage_dir, uint32_t sandbox_uid) {
+                            const std::string& storage_dir, uint32_t sandbox_uid, bool egress) {
   WorkloadPlan plan;
+  plan.network = site_network(ns, site, spec, egress);
   std::string mode = spec.value("mode", "static");
   runtime::Resources resources = resources_of(spec);
   if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
@@ -110,6 +124,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.uid = sandbox_uid;
     s.resources = resources;
     s.labels = labels_of(uid, revision);
+    s.network = plan.network.name;
     s.volumes.push_back({root, kSiteMount, true});
     for (const auto& v : spec.value("storage", json::array())) {
       std::string host = (fs::path(storage_dir) / v["name"].get<std::string>()).string();
@@ -155,6 +170,8 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       s.resources = resources;
       s.labels = labels_of(uid, revision);
       s.port = port;
+      s.network = plan.network.name;
+      if (plan.network.services.count(name)) s.service = name;
       if (c.contains("env")) s.env = c["env"].get<std::map<std::string, std::string>>();
       if (port) s.env["PORT"] = std::to_string(port);
       s.env["WOK_PROJECT"] = ns;
@@ -221,6 +238,7 @@ std::string describe_failure(const InstanceStatus& st) {
 
 std::string Workloads::roll_out(const WorkloadPlan& plan) {
   if (!plan.error.empty()) return plan.error;
+  if (std::string err = runtime_.ensure_network(plan.network); !err.empty()) return err;
   auto stop_all = [&] {
     for (const auto& s : plan.instances) runtime_.stop(s.id);
   };
@@ -258,6 +276,10 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
 void Workloads::publish(const std::string& ns, const std::string& site, const std::vector<std::string>& hosts,
                         const WorkloadPlan& plan, const std::string& root) {
   if (!plan.error.empty()) return;
+  if (std::string err = runtime_.ensure_network(plan.network); !err.empty()) {
+    spdlog::warn("site {}/{}: {}", ns, site, err);
+    return;
+  }
   for (const auto& s : plan.instances) {  // idempotent; adopts after a restart of wok
     std::string error;
     if (!runtime_.start(s, &error)) spdlog::warn("instance {}: {}", s.id, error);
@@ -330,6 +352,11 @@ void Workloads::sweep(const std::set<std::string>& sites) {
     spdlog::info("stopping instance {}: its site no longer exists", st.id);
     runtime_.stop(st.id);
     runtime_.forget(st.id);
+  }
+  for (const auto& net : runtime_.networks()) {
+    auto dot = net.find('.');
+    if (dot != std::string::npos && sites.count(net.substr(0, dot) + "/" + net.substr(dot + 1))) continue;
+    runtime_.remove_network(net);
   }
 }
 

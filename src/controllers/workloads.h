@@ -15,6 +15,7 @@
 
 #include "runtime/instance.h"
 #include "runtime/volume.h"
+#include "runtime/site_network.h"
 
 namespace wok::runtime {
 class Runtime;
@@ -48,8 +49,15 @@ struct WorkloadPlan {
   uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
   bool serve_dot_files = false;     // php: spec.serveDotFiles
   int64_t php_timeout_ms = 0;       // php: spec.php.timeout (php-fpm's limit and the router's)
+  runtime::NetworkSpec network;      // the site's network, which every instance joins
   std::string error;                // non-empty: the spec cannot run
 };
+
+// Pure: the network of a site (site_network.h): "NS.SITE", each app
+// component with a port reachable as "COMPONENT" and "SITE-COMPONENT" (the
+// Service name the Kubernetes render gives it), egress as the project says.
+runtime::NetworkSpec site_network(const std::string& ns, const std::string& site, const nlohmann::json& spec,
+                                  bool egress);
 
 // Pure: the instances of revision `revision` of a php or app site whose spec
 // is `spec`, its files at `root` and its storage volumes under `storage_dir`,
@@ -57,7 +65,7 @@ struct WorkloadPlan {
 // derive one from the project's name, for tests only: names may collide).
 WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
                             const nlohmann::json& spec, int64_t revision, const std::string& root,
-                            const std::string& storage_dir, uint32_t sandbox_uid = 0);
+                            const std::string& storage_dir, uint32_t sandbox_uid = 0, bool egress = true);
 
 // Creates the mount points of spec.storage inside a revision's files (before
 // they are published read-only) and the host directories; "" or why not.
@@ -86,7 +94,8 @@ class Workloads {
   // Stops this site's instances that are not in `keep` (after `drain`).
   void stop_others(const std::string& ns, const std::string& site, const std::set<std::string>& keep,
                    std::chrono::milliseconds drain = {});
-  // Stops every instance whose site is not in `sites` ("ns/name").
+  // Stops every instance whose site is not in `sites` ("ns/name"), and
+  // removes those sites' networks.
   void sweep(const std::set<std::string>& sites);
   // status.instances, and a problem worth the Ready condition's message ("" if none).
   nlohmann::json observe(const WorkloadPlan& plan, std::string* problem) const;

@@ -169,6 +169,12 @@ int run_embedded(const EmbeddedOptions& options) {
     }
     local_dirs.push_back(fs::absolute(dir).lexically_normal().string());
   }
+  for (const std::string& cidr : options.egress_allow) {
+    if (std::string err = runtime::check_ipv4_cidr(cidr); !err.empty()) {
+      std::cerr << "error: --egress-allow: " << err << "\n";
+      return 1;
+    }
+  }
   if (options.demo) {  // the demo's repositories, made by wok itself
     std::error_code ec;
     fs::create_directories(data_dir / "demo", ec);
@@ -220,6 +226,7 @@ int run_embedded(const EmbeddedOptions& options) {
   // Adopts the instances a previous `wok up` left running (kill -9).
   runtime::RuntimeOptions runtime_opts;
   runtime_opts.data_dir = data_dir / "runtime";
+  runtime_opts.egress.allowed = options.egress_allow;
   runtime::Runtime runtime(runtime_opts);
   controllers::PlatformConfig platform;
   platform.data_dir = data_dir.string();

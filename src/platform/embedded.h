@@ -21,6 +21,9 @@ struct EmbeddedOptions {
   std::vector<std::string> allowed_local_sources;
   // Remote git fetches may reach loopback, link-local and private networks.
   bool allow_private_sources = false;
+  // Site networks with egress reach public addresses only, and these
+  // (--egress-allow): IPv4 addresses or CIDRs. See docs/security.md.
+  std::vector<std::string> egress_allow;
   // Upper bounds on each site (--max-site-*): memory and cpu of an
   // instance as quantities, replicas of a component, storage (each volume
   // and their sum). See docs/security.md.

@@ -92,6 +92,29 @@ json network_policy(const std::string& name, const PlatformSettings& settings) {
   return n;
 }
 
+// What the project's pods may reach, as the embedded site networks allow
+// it: their own namespace, the cluster's DNS, and (spec.network.egress, on
+// by default) public addresses only: not the nodes, private networks,
+// link-local (cloud metadata) or loopback. Site pods fetch their sources
+// themselves, so with egress off the public internet stays open to them
+// on the cluster (docs/kubernetes.md says so).
+json egress_policy(const std::string& name, const PlatformSettings& settings) {
+  json n = object_head("networking.k8s.io/v1", "NetworkPolicy", "wok-egress", name, project_labels(name));
+  json dns_ports = {{{"protocol", "UDP"}, {"port", 53}}, {{"protocol", "TCP"}, {"port", 53}}};
+  json public_block = {{"cidr", "0.0.0.0/0"}};
+  if (!settings.allow_private_sources) {
+    public_block["except"] = {"10.0.0.0/8",     "100.64.0.0/10", "127.0.0.0/8",
+                              "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"};
+  }
+  n["spec"] = {{"podSelector", json::object()},
+               {"policyTypes", {"Egress"}},
+               {"egress",
+                {{{"to", {{{"podSelector", json::object()}}}}},
+                 {{"to", {{{"namespaceSelector", json::object()}}}}, {"ports", dns_ports}},
+                 {{"to", {{{"ipBlock", public_block}}}}}}}};
+  return n;
+}
+
 }  // namespace
 
 std::vector<json> render_project(const json& project, const PlatformSettings& settings) {
@@ -109,6 +132,7 @@ std::vector<json> render_project(const json& project, const PlatformSettings& se
   out.push_back(limit_range(name));
   for (json& b : role_bindings(name, spec)) out.push_back(std::move(b));
   out.push_back(network_policy(name, settings));
+  out.push_back(egress_policy(name, settings));
   return out;
 }
 

@@ -119,25 +119,28 @@ std::string write_file(const fs::path& path, const std::string& content) {
   return out ? "" : "cannot write " + path.string();
 }
 
-std::string etc_content(const std::string& name, const InstanceSpec& spec, uint32_t uid) {
+std::string etc_content(const std::string& name, const InstanceSpec& spec, uint32_t uid, const Attachment* net) {
   std::string u = std::to_string(uid);
   if (name == "passwd") return "sandbox:x:" + u + ":" + u + ":sandbox:/tmp:/usr/sbin/nologin\n";
   if (name == "group") return "sandbox:x:" + u + ":\n";
-  if (name == "hosts") return "127.0.0.1\tlocalhost " + spec.id.substr(0, 63) + "\n::1\tlocalhost\n";
+  if (name == "hosts") {
+    std::string hosts = "127.0.0.1\tlocalhost " + spec.id.substr(0, 63) + "\n::1\tlocalhost\n";
+    // The site's services by name (the only names there are without egress).
+    return net ? hosts + net->hosts : hosts;
+  }
   if (name == "nsswitch.conf") return "passwd: files\ngroup: files\nhosts: files dns\n";
-  // resolv.conf: only loopback exists inside today; keep the host's name
-  // servers so a future network attachment needs no new file.
-  std::ifstream host("/etc/resolv.conf");
-  std::string line, out;
-  while (std::getline(host, line))
-    if (line.rfind("nameserver", 0) == 0 || line.rfind("search", 0) == 0) out += line + "\n";
+  // resolv.conf: the site network's resolver when it has egress; none
+  // otherwise (the host's would be unreachable anyway).
+  std::string out;
+  if (net)
+    for (const auto& ns : net->nameservers) out += "nameserver " + ns + "\n";
   return out;
 }
 
 }  // namespace
 
 json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
-                const InstancePaths& paths, const std::vector<std::string>& base_dirs) {
+                const InstancePaths& paths, const std::vector<std::string>& base_dirs, const Attachment* net) {
   json mounts = kernel_mounts(spec);
   if (root.base_image) {
     for (const auto& dir : base_dirs) {
@@ -154,6 +157,10 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
   for (const auto& v : spec.volumes) mounts.push_back(bind_mount(v.host_path, v.container_path, v.read_only));
 
   json annotations = {{"wok.dev/project", spec.project}};
+  // A site network's instance joins the namespace wok plugged into it;
+  // otherwise runc makes one with loopback only.
+  json network = {{"type", "network"}};
+  if (net) network["path"] = net->netns_path;
   for (const auto& [k, v] : spec.labels) annotations["wok.dev/label." + k] = v;
 
   return {
@@ -165,7 +172,7 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
       {"annotations", annotations},
       {"linux",
        {{"namespaces",
-         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
+         {{{"type", "pid"}}, network, {{"type", "ipc"}}, {{"type", "uts"}},
           {{"type", "mount"}}}},
         // Relative: under the cgroup of the wok process itself.
         {"cgroupsPath", "wok/" + spec.id},
@@ -181,7 +188,8 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
 }
 
 std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
-                         const InstancePaths& paths, const std::vector<std::string>& base_dirs) {
+                         const InstancePaths& paths, const std::vector<std::string>& base_dirs,
+                         const Attachment* net) {
   std::error_code ec;
   for (const auto& d : {paths.bundle(), paths.etc(), paths.files(), paths.run()}) {
     fs::create_directories(d, ec);
@@ -211,7 +219,7 @@ std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& r
     }
   }
   for (const char* name : kEtcFiles)
-    if (auto err = write_file(paths.etc() / name, etc_content(name, spec, uid)); !err.empty())
+    if (auto err = write_file(paths.etc() / name, etc_content(name, spec, uid, net)); !err.empty())
       return err;
   fs::remove_all(paths.files(), ec);
   fs::create_directories(paths.files(), ec);
@@ -220,7 +228,7 @@ std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& r
       return "file name \"" + name + "\" must be a plain name";
     if (auto err = write_file(paths.files() / name, content); !err.empty()) return err;
   }
-  json config = oci_config(spec, uid, root, paths, base_dirs);
+  json config = oci_config(spec, uid, root, paths, base_dirs, net);
   return write_file(paths.bundle() / "config.json", config.dump(2));
 }
 

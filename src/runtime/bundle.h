@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/instance.h"
+#include "runtime/site_network.h"
 
 namespace wok::runtime {
 
@@ -37,12 +38,15 @@ struct RootFs {
 // recreated as symlinks. Missing ones are skipped.
 const std::vector<std::string>& default_base_dirs();
 
-// config.json for the instance (pure: no I/O).
+// config.json for the instance (pure: no I/O). `net`: its place in a site
+// network (nullptr: a namespace of its own with loopback only).
 nlohmann::json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
-                          const InstancePaths& paths, const std::vector<std::string>& base_dirs);
+                          const InstancePaths& paths, const std::vector<std::string>& base_dirs,
+                          const Attachment* net = nullptr);
 
 // Creates the directories and files, writes config.json. "" or an error.
 std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
-                         const InstancePaths& paths, const std::vector<std::string>& base_dirs);
+                         const InstancePaths& paths, const std::vector<std::string>& base_dirs,
+                         const Attachment* net = nullptr);
 
 }  // namespace wok::runtime

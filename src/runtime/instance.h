@@ -52,6 +52,12 @@ struct InstanceSpec {
   // ondemand pool would fork a worker for every probe's connection and keep
   // it alive between probes.
   bool probe_listening = false;
+  // The site network it joins (Runtime::ensure_network, site_network.h);
+  // "" = a network namespace of its own with loopback only.
+  std::string network;
+  // The service (component) it backs once Ready: other instances of the
+  // network reach it by that name. "" = none (workers, php-fpm, builds).
+  std::string service;
   std::chrono::seconds grace{10};  // SIGTERM -> SIGKILL delay on stop
   std::map<std::string, std::string> labels;  // free-form, kept across restarts
 };

@@ -24,6 +24,8 @@ json spec_to_json(const InstanceSpec& s) {
           {"port", s.port},
           {"healthPath", s.health_path},
           {"probeListening", s.probe_listening},
+          {"network", s.network},
+          {"service", s.service},
           {"graceSeconds", s.grace.count()},
           {"labels", s.labels}};
 }
@@ -46,6 +48,8 @@ bool spec_from_json(const json& j, InstanceSpec* s) {
     s->port = j.at("port");
     s->health_path = j.at("healthPath");
     s->probe_listening = j.value("probeListening", false);  // absent in specs of older wok
+    s->network = j.value("network", "");  // absent in specs of older wok
+    s->service = j.value("service", "");
     s->grace = std::chrono::seconds(j.at("graceSeconds").get<int64_t>());
     s->labels = j.at("labels").get<std::map<std::string, std::string>>();
     return true;

@@ -18,7 +18,8 @@ using nlohmann::json;
 Runtime::Impl::Impl(RuntimeOptions o)
     : options(std::move(o)),
       runc(options.runc, options.data_dir / "runc"),
-      images(options.data_dir / "images", options.umoci, options.skopeo) {
+      images(options.data_dir / "images", options.umoci, options.skopeo),
+      networks(options.data_dir / "networks", options.egress) {
   if (options.base_dirs.empty()) options.base_dirs = default_base_dirs();
 }
 
@@ -101,6 +102,10 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::mov
   fs::create_directories(impl_->options.data_dir / "instances", ec);
   fs::create_directories(impl_->options.data_dir / "runc", ec);
   impl_->adopt_existing();
+  // Places in site networks of what did not survive (a build interrupted by
+  // a crash of wok, an instance that exited meanwhile).
+  for (const auto& [net, id] : impl_->networks.attached())
+    if (!impl_->instances.count(id)) impl_->networks.detach(net, id);
   impl_->loop = std::thread([impl = impl_.get()] { impl->run_loop(); });
 }
 
@@ -134,7 +139,14 @@ bool Runtime::start(const InstanceSpec& spec, std::string* error) {
     return false;
   }
   uint32_t uid = spec.uid ? spec.uid : sandbox_uid(spec.project);
-  if (auto err = write_bundle(spec, uid, root, paths, impl_->options.base_dirs); !err.empty()) {
+  Attachment net;
+  if (auto err = impl_->attach(spec, &net); !err.empty()) {
+    *error = "instance " + spec.id + ": " + err;
+    return false;
+  }
+  if (auto err = write_bundle(spec, uid, root, paths, impl_->options.base_dirs,
+                              spec.network.empty() ? nullptr : &net);
+      !err.empty()) {
     *error = "instance " + spec.id + ": " + err;
     return false;
   }
@@ -183,15 +195,36 @@ std::vector<std::string> Runtime::prepare_job(const InstanceSpec& spec, std::str
   root.path = paths.base_rootfs();
   root.base_image = true;
   uint32_t uid = spec.uid ? spec.uid : sandbox_uid(spec.project);
-  if (auto err = write_bundle(spec, uid, root, paths, impl_->options.base_dirs); !err.empty()) {
+  Attachment net;
+  if (auto err = impl_->attach(spec, &net); !err.empty()) {
     *error = "job " + spec.id + ": " + err;
     return {};
+  }
+  if (auto err = write_bundle(spec, uid, root, paths, impl_->options.base_dirs,
+                              spec.network.empty() ? nullptr : &net);
+      !err.empty()) {
+    *error = "job " + spec.id + ": " + err;
+    if (!spec.network.empty()) impl_->networks.detach(spec.network, spec.id);
+    return {};
+  }
+  if (!spec.network.empty()) {
+    std::lock_guard lock(impl_->mu);
+    impl_->job_networks[spec.id] = spec.network;
   }
   return impl_->runc.run_foreground_command(spec.id, paths.bundle(), paths.runc_log());
 }
 
 void Runtime::end_job(const std::string& id) {
   if (!check_instance_id(id).empty()) return;
+  std::string network;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->job_networks.find(id);
+    if (it != impl_->job_networks.end()) {
+      network = it->second;
+      impl_->job_networks.erase(it);
+    }
+  }
   int pid = impl_->runc.pid_of(id);
   std::string error;
   // SIGKILL to the init of the job's pid namespace ends every process in it.
@@ -200,9 +233,23 @@ void Runtime::end_job(const std::string& id) {
   if (pid > 0) {
     for (int i = 0; i < 100 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
   }
+  if (!network.empty()) impl_->networks.detach(network, id);
   std::error_code ec;
   fs::remove_all(impl_->paths_of(id).dir, ec);
 }
+
+std::string Runtime::Impl::attach(const InstanceSpec& spec, Attachment* net) {
+  if (spec.network.empty()) return "";
+  return networks.attach(spec.network, spec.id, spec.service, net);
+}
+
+void Runtime::Impl::stopped(Instance& inst) {
+  if (!inst.spec.network.empty()) networks.detach(inst.spec.network, inst.spec.id);
+}
+
+std::string Runtime::ensure_network(const NetworkSpec& spec) { return impl_->networks.ensure(spec); }
+void Runtime::remove_network(const std::string& name) { impl_->networks.remove(name); }
+std::vector<std::string> Runtime::networks() const { return impl_->networks.names(); }
 
 bool Runtime::stop(const std::string& id) {
   std::unique_lock lock(impl_->mu);
@@ -237,6 +284,11 @@ void Runtime::shutdown() {
   impl_->changed.notify_all();
   lock.unlock();
   impl_->loop.join();
+  // A clean stop leaves no network behind (the next start makes them
+  // again); after a crash they stay, and the next runtime adopts them with
+  // the instances still running in them.
+  if (all)
+    for (const auto& net : impl_->networks.names()) impl_->networks.remove(net);
 }
 
 bool Runtime::forget(const std::string& id) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "runtime/instance.h"
+#include "runtime/site_network.h"
 
 namespace wok::runtime {
 
@@ -45,6 +46,7 @@ struct RuntimeOptions {
   std::chrono::milliseconds probe_period{1000};
   std::chrono::milliseconds tick{100};             // supervision loop period
   uint64_t log_max_bytes = 10u << 20;              // per stream, one rotated file kept
+  EgressPolicy egress;  // what site networks may reach beyond the public internet
 };
 
 enum class LogStream { Stdout, Stderr };
@@ -65,7 +67,8 @@ class Runtime {
   bool start(const InstanceSpec& spec, std::string* error);
   // Graceful stop; blocks until the container is gone. False if unknown id.
   bool stop(const std::string& id);
-  // Stops every instance (in parallel) and the supervisor. Idempotent.
+  // Stops every instance (in parallel), the supervisor, and removes the
+  // site networks. Idempotent.
   void shutdown();
   // Deletes a stopped instance's directory (logs included).
   bool forget(const std::string& id);
@@ -86,6 +89,12 @@ class Runtime {
   // the container, its cgroup and its files.
   std::vector<std::string> prepare_job(const InstanceSpec& spec, std::string* error);
   void end_job(const std::string& id);
+
+  // Site networks (site_network.h): ensure before starting the instances
+  // whose spec names it; remove once the site is gone. "" or why not.
+  std::string ensure_network(const NetworkSpec& spec);
+  void remove_network(const std::string& name);
+  std::vector<std::string> networks() const;
 
   // A connected non-blocking TCP socket to 127.0.0.1:port inside the
   // instance's network namespace, or -1 with errno (ESRCH: not running).

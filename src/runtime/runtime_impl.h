@@ -40,10 +40,12 @@ struct Runtime::Impl {
   RuntimeOptions options;
   Runc runc;
   ImageStore images;
+  SiteNetworks networks;
 
   mutable std::mutex mu;
   mutable std::condition_variable changed;  // any status change; also wakes the loop
   std::map<std::string, std::shared_ptr<Instance>> instances;
+  std::map<std::string, std::string> job_networks;  // running job id -> its network
   bool quitting = false;
   std::thread loop;
 
@@ -54,6 +56,9 @@ struct Runtime::Impl {
   void launch(Instance& inst);
   void reap(Instance& inst, bool exited, int wait_status);
   void check_health(Instance& inst);
+  // Plugs the instance into its site network, if it names one.
+  std::string attach(const InstanceSpec& spec, Attachment* net);
+  void stopped(Instance& inst);  // its network place is released
 };
 
 // Host directory of the memory cgroup `pid` is in (v1 or v2), "" if unknown.

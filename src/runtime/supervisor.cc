@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "runtime/health_probe.h"
 #include "runtime/log_files.h"
@@ -55,6 +56,13 @@ void Runtime::Impl::run_loop() {
     for (auto& [id, inst] : instances) all.push_back(inst);
     lock.unlock();
     for (auto& inst : all) step(*inst);
+    lock.lock();
+    // Services route to Ready instances only, as a cluster's endpoints do.
+    std::set<std::string> ready;
+    for (auto& [id, inst] : instances)
+      if (inst->status.phase == Phase::Ready && !inst->spec.network.empty()) ready.insert(id);
+    lock.unlock();
+    networks.sync(ready);
     lock.lock();
     changed.notify_all();
     changed.wait_for(lock, options.tick);
@@ -118,6 +126,9 @@ void Runtime::Impl::step(Instance& inst) {
   // Not running.
   if (!inst.want_running) {
     if (inst.status.phase != Phase::Stopped) {
+      lock.unlock();
+      stopped(inst);
+      lock.lock();
       inst.status.phase = Phase::Stopped;
       changed.notify_all();
     }
@@ -206,6 +217,9 @@ void Runtime::Impl::reap(Instance& inst, bool own_child, int wait_status) {
   inst.own_child = false;
   changed.notify_all();
   if (!inst.want_running) {
+    lock.unlock();
+    stopped(inst);
+    lock.lock();
     s.phase = Phase::Stopped;
     spdlog::info("runtime: stopped {}", id);
     return;

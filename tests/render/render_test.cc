@@ -340,6 +340,13 @@ TEST(RenderProject, QuotaAndIsolation) {
   const json* policy = find(objects, "NetworkPolicy", "wok-isolate-project");
   ASSERT_NE(policy, nullptr);
   EXPECT_NE(policy->dump().find("openshift-ingress"), std::string::npos);
+  // Egress: public addresses, not the nodes' networks or cloud metadata.
+  const json* egress = find(objects, "NetworkPolicy", "wok-egress");
+  ASSERT_NE(egress, nullptr);
+  EXPECT_EQ(egress->at("spec")["policyTypes"], json({"Egress"}));
+  std::string rules = egress->at("spec")["egress"].dump();
+  EXPECT_NE(rules.find("\"169.254.0.0/16\""), std::string::npos) << rules;
+  EXPECT_NE(rules.find("\"10.0.0.0/8\""), std::string::npos) << rules;
   // No quota at all: no ResourceQuota.
   project["spec"].erase("quota");
   EXPECT_EQ(find(wok::render::render_project(project, settings), "ResourceQuota", "wok-quota"),

@@ -46,7 +46,11 @@ class SandboxTest : public ::testing::Test {
 
   void TearDown() override {
     if (dir_.empty()) return;
-    if (runtime_) runtime_->shutdown();
+    if (runtime_) {
+      runtime_->shutdown();
+      // Networks outlive a runtime (a restarted wok adopts them): not a test's.
+      for (const auto& net : runtime_->networks()) runtime_->remove_network(net);
+    }
     runtime_.reset();
     // Belt and braces: whatever a failed test left under our runc root.
     std::string root = (dir_ / "data" / "runc").string();
