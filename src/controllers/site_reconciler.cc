@@ -8,6 +8,7 @@
 
 #include "api/validation.h"
 #include "controllers/build_runner.h"
+#include "controllers/image_registries.h"
 #include "controllers/tree_paths.h"
 #include "controllers/route_publisher.h"
 #include "controllers/workloads.h"
@@ -120,11 +121,37 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number, co
   return workloads_->roll_out(*plan);
 }
 
+std::string SiteReconciler::live_refusal(const json& site, const store::Revision& live) {
+  json spec = json::parse(live.spec, nullptr, false);
+  if (spec.is_discarded()) return "";
+  if (config_.check_local_sources) {
+    // The site as it was when this revision was made: the admin's approval
+    // is of that generation.
+    json as_deployed = site;
+    as_deployed["spec"] = spec;
+    as_deployed["metadata"]["generation"] = live.generation;
+    if (std::string refused = config_.check_local_sources(as_deployed); !refused.empty()) return refused;
+  }
+  const std::string uid = site["metadata"]["uid"];
+  {
+    std::lock_guard lock(mu_);
+    auto it = live_registries_.find(uid);
+    if (it != live_registries_.end() && it->second.first == live.number) return it->second.second;
+  }
+  git::FetchLimits limits;
+  limits.allow_private_networks = config_.allow_private_sources;
+  std::string refused = image_registry_error(spec, limits);
+  std::lock_guard lock(mu_);
+  live_registries_[uid] = {live.number, refused};
+  return refused;
+}
+
 void SiteReconciler::serve_live(const json& site) {
   auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
   if (!live || !fs::is_directory(live->root)) return;
   json spec = json::parse(live->spec, nullptr, false);
   if (spec.is_discarded() || runs_instances(spec)) return;
+  if (!live_refusal(site, *live).empty()) return;  // its reconcile says why
   route_to(site, live->number, live->root, live->spec, {});
 }
 
@@ -203,6 +230,19 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
 
   const std::string spec_text = (*site)["spec"].dump();
   auto live = store_.live_revision(uid);
+  // A live revision the admin's flags no longer allow (they changed since it
+  // was deployed, or wok restarted with others) stops being served: for the
+  // rest of this pass the site has no live revision.
+  std::string live_refused = live ? live_refusal(*site, *live) : "";
+  if (!live_refused.empty()) {
+    live_refused = "revision " + std::to_string(live->number) + " is not served: " + live_refused;
+    live.reset();
+    routes_.remove(ns, name);
+    if (workloads_) {
+      workloads_->forget_route(ns, name);
+      workloads_->stop_others(ns, name, {});
+    }
+  }
   // Serve what is live at once (after a restart, before any fetch); for php
   // and app, (re)start its instances and follow their pids.
   if (live && fs::is_directory(live->root)) route_to(*site, live->number, live->root, live->spec, {});
@@ -225,6 +265,10 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     }
   }
   if (!desired.error.empty()) {
+    if (!live_refused.empty()) {
+      write_status(*site, live, "SourceNotAllowed", live_refused, live_refused);
+      return {desired.error};
+    }
     std::string msg = live ? desired.error + "; revision " + std::to_string(live->number) + " keeps serving"
                            : desired.error;
     write_status(*site, live, "FetchFailed", msg, desired.error);
@@ -283,6 +327,18 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     write_status(*site, live, "RevisionFailed",
                  live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
     return {"", desired.requeue_after};
+  }
+  // Before anything is pulled: a registry on a private network (resolved
+  // now, only when a revision is about to be made).
+  git::FetchLimits pull_limits;
+  pull_limits.allow_private_networks = config_.allow_private_sources;
+  if (std::string refused = image_registry_error((*site)["spec"], pull_limits); !refused.empty()) {
+    if (!live) routes_.remove(ns, name);
+    std::string msg = !live_refused.empty() ? live_refused
+                      : live ? refused + "; revision " + std::to_string(live->number) + " keeps serving"
+                             : refused;
+    write_status(*site, live, "SourceNotAllowed", msg, refused);
+    return {refused};
   }
   int64_t number = 0;
   std::string error = deploy(*site, site_dir.string(), desired.commit, spec_text, &number);
@@ -603,6 +659,8 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     } else {
       patch["instances"] = nullptr;
     }
+  } else if (!live) {
+    patch["instances"] = nullptr;  // nothing runs (a revision no longer allowed stopped)
   }
   store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"], patch);
 }

@@ -102,6 +102,11 @@ class SiteReconciler {
   void write_status(const nlohmann::json& site, const std::optional<store::Revision>& live,
                     const std::string& reason, const std::string& message,
                     const std::optional<std::string>& last_error);
+  // Why `live` may no longer run or be routed, "" when it may: a local
+  // source outside today's allow-list that the platform admin did not
+  // write (the approval is by generation, the revision's), or an image
+  // registry on a private network without --allow-private-sources.
+  std::string live_refusal(const nlohmann::json& site, const store::Revision& live);
   void collect_garbage(const std::string& uid, const std::string& site_dir);
   // A revision whose build runs in BuildJobs: what publishing it needs.
   struct PendingBuild {
@@ -142,6 +147,10 @@ class SiteReconciler {
   std::mutex mu_;
   std::map<std::string, FetchState> fetch_;  // by uid
   std::map<std::string, PendingBuild> pending_;  // by uid, guarded by mu_
+  // By uid: the live revision's number and whether its images' registries
+  // may be pulled from (resolved once per revision and process, not on each
+  // resync); guarded by mu_.
+  std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
   BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };
 

@@ -141,6 +141,11 @@ std::string check_destination(const std::string& url, const FetchLimits& limits)
   if (limits.allow_private_networks) return "";
   const std::string host = remote_host(url);
   if (host.empty()) return "";
+  return check_host(host, limits);
+}
+
+std::string check_host(const std::string& host, const FetchLimits& limits) {
+  if (limits.allow_private_networks) return "";
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -38,6 +38,11 @@ std::string refuse_address(const std::string& host, const sockaddr* address, uns
 // the address ("host 127.0.0.1 resolves to 127.0.0.1, a loopback address").
 std::string check_destination(const std::string& url, const FetchLimits& limits);
 
+// The same for a host name or address literal ("registry.example.org",
+// "127.0.0.1", "::1"): "" when every address it resolves to may be
+// connected to, else why not; a name that does not resolve is refused.
+std::string check_host(const std::string& host, const FetchLimits& limits);
+
 // The budget of one transfer, checked from libgit2's progress callbacks.
 class TransferBudget {
  public:

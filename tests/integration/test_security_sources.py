@@ -84,7 +84,7 @@ class LocalSourcesTest(WokTestCase):
         self.refused(site_yaml("www", "team-a", ["www.team-a.localhost"], self.other.url, ref="other"),
                      "spec.source.git.url")
 
-    def test_a_site_admitted_under_a_wider_allow_list_is_not_fetched_again(self):
+    def test_a_site_admitted_under_a_wider_allow_list_stops_being_served(self):
         # Admitted while the admin allowed ROOT/other-team too...
         self.wok.stop()
         self.wok.close()
@@ -94,20 +94,24 @@ class LocalSourcesTest(WokTestCase):
         self.wok = wide.start()
         self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], self.other.url), token=self.alice)
         self.wok.wait_revision("www", "team-a", 1)
-        # ...then the admin narrows it: the live revision keeps serving, nothing new is fetched.
+        # ...then the admin narrows it: nothing new is fetched, and the live
+        # revision stops being served (its status says why).
         self.wok.stop()
         self.wok.close()
         self.wok = Wok(self.root, data=wide.data, allow_root=False, args=["--allow-local-source", self.allowed]).start()
         self.other.write({"index.html": "team-b new secret"}, "second")
         self.wok.cli("refresh", "site", "www", "-n", "team-a", token=self.alice)
 
-        def refused_at_fetch():
+        def refused():
             s = self.wok.site_json("www", "team-a").get("status", {})
             return s if "is a local path" in (s.get("lastError") or "") else None
-        status = wait_for(refused_at_fetch, 30, what="the fetch-time refusal")
-        self.assertTrue(status["lastError"].startswith("spec.source.git.url: " + self.other.url), status)
-        self.assertEqual(status["revision"], 1)
-        self.assertEqual(self.wok.get("www.team-a.localhost")[2], b"team-b private")
+        status = wait_for(refused, 30, what="the refusal")
+        self.assertTrue(status["lastError"].startswith("revision 1 is not served: spec.source.git.url: " +
+                                                       self.other.url), status)
+        ready = [c for c in status["conditions"] if c["type"] == "Ready"][0]
+        self.assertEqual((ready["status"], ready["reason"]), ("False", "SourceNotAllowed"), status)
+        self.assertIsNone(status.get("revision"), status)
+        self.assertEqual(self.wok.get("www.team-a.localhost")[0], 404)
 
 
 class PrivateSourcesTest(unittest.TestCase):
