@@ -6,9 +6,12 @@
 - a live revision from a local OCI layout stops being run and routed once the
   admin restarts wok without that directory allowed (its status says why,
   naming the directory), and comes back when it is allowed again; a site the
-  platform admin wrote is not affected.
+  platform admin wrote is not affected;
+- a live revision pulled from a loopback registry (HTTPS, served here) while
+  the admin allowed private sources is neither pulled again nor served once
+  wok restarts without `--allow-private-sources`, and comes back with it.
 
-The live-revision tests need root (runc, cgroups) and umoci."""
+The live-revision tests need root (runc, cgroups), umoci and openssl."""
 import os
 import shutil
 import socket
@@ -198,6 +201,146 @@ class LiveRevisionAllowListTest(unittest.TestCase):
         self.wait_served("api.team-a.localhost", "member")
         status = self.wok.wait_revision("api", "team-a", 1)
         self.assertEqual(ready_condition(status)["reason"], "Deployed", status)
+
+
+class LayoutRegistry:
+    """A read-only registry over HTTPS (a certificate for 127.0.0.1 made
+    here, trusted through SSL_CERT_FILE) serving the OCI layout `layout`
+    as NAME:TAG; counts the requests it answers."""
+
+    def __init__(self, root, layout):
+        import http.server
+        import json
+        import ssl
+        import subprocess
+        self.cert = os.path.join(root, "registry.pem")
+        key = os.path.join(root, "registry.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", self.cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        with open(os.path.join(layout, "index.json")) as f:
+            index = json.load(f)
+        registry = self
+
+        def blob(digest):
+            path = os.path.join(layout, "blobs", *digest.split(":", 1))
+            if "/" in digest or not os.path.isfile(path):
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, body_too):
+                registry.requests += 1
+                parts = self.path.split("/")
+                body, media = b"{}", "application/json"
+                if self.path.startswith("/v2/") and len(parts) >= 5 and parts[-2] == "manifests":
+                    refs = [m for m in index["manifests"]
+                            if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == parts[-1]
+                            or m["digest"] == parts[-1]]
+                    body, media = (blob(refs[0]["digest"]), refs[0]["mediaType"]) if refs else (None, "")
+                elif self.path.startswith("/v2/") and len(parts) >= 5 and parts[-2] == "blobs":
+                    body, media = blob(parts[-1]), "application/octet-stream"
+                elif self.path != "/v2/":
+                    body = None
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+                if parts[-2:-1] in (["manifests"], ["blobs"]):
+                    import hashlib
+                    self.send_header("Docker-Content-Digest", "sha256:" + hashlib.sha256(body).hexdigest())
+                self.end_headers()
+                if body_too:
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                self.answer(True)
+
+            def do_HEAD(self):
+                self.answer(False)
+
+            def log_message(self, *args):
+                pass
+
+        self.requests = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipIf(SKIP_LIVE or not shutil.which("openssl"), SKIP_LIVE or "missing openssl")
+class LiveRevisionPrivateRegistryTest(unittest.TestCase):
+    """A member's app pulled from a registry on loopback while the admin
+    allowed private sources; wok restarted without: it is not started again."""
+
+    def setUp(self):
+        os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
+        self.root = tempfile.mkdtemp(prefix="wok-it-")
+        layout_ref = build_image(os.path.join(self.root, "image"))  # oci:DIR:1.0
+        self.registry = LayoutRegistry(self.root, layout_ref[len("oci:"):].rsplit(":", 1)[0])
+        self.image = f"docker://127.0.0.1:{self.registry.port}/team-a/app:1.0"
+        self.data = os.path.join(self.root, "data")
+        self.wok = None
+
+    def tearDown(self):
+        if self.wok:
+            if self.wok.proc and self.wok.proc.poll() is None:
+                self.wok.stop()
+            self.wok.close()
+        self.registry.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def up(self, *args):
+        if self.wok:
+            self.assertEqual(self.wok.stop(), 0)
+            self.wok.close()
+        self.wok = Wok(self.root, data=self.data, allow_root=False, args=list(args))
+        self.wok.env["SSL_CERT_FILE"] = self.registry.cert  # skopeo trusts the test's registry
+        self.wok.start()
+
+    def served(self):
+        status, _, body = self.wok.get("api.team-a.localhost", "/index.html")
+        return (status, body) if (status, body) == (200, b"greeting=member\n") else None
+
+    def test_a_live_revision_from_a_private_registry_stops_without_the_admins_flag(self):
+        self.up("--allow-private-sources")
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]))
+        alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        self.wok.apply(image_site("api", "team-a", self.image, "member"), token=alice)
+        self.wok.wait_revision("api", "team-a", 1)
+        wait_for(self.served, 60, interval=0.2, what="the app pulled from the registry")
+        self.assertGreater(self.registry.requests, 0)
+
+        self.up()
+        self.registry.requests = 0
+
+        def refused():
+            s = self.wok.site_json("api", "team-a").get("status", {})
+            return s if ready_condition(s).get("reason") == "SourceNotAllowed" else None
+        status = wait_for(refused, 60, what="the live revision's refusal")
+        message = ready_condition(status)["message"]
+        self.assertTrue(message.startswith(
+            f"revision 1 is not served: spec.app.components[0].image: {self.image}: registry "
+            f"127.0.0.1:{self.registry.port} is refused: address 127.0.0.1 is a loopback address"), message)
+        self.assertEqual(self.wok.get("api.team-a.localhost", "/index.html")[0], 404)
+        time.sleep(3)
+        self.assertEqual(self.registry.requests, 0, "the refused revision was pulled again")
+
+        self.up("--allow-private-sources")
+        wait_for(self.served, 60, interval=0.2, what="the app served again")
 
 
 if __name__ == "__main__":
