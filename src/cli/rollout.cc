@@ -88,6 +88,9 @@ Check check(Session& session, const RolloutTarget& target) {
             text_at(*newest, {"log"})};
   }
   bool newer_pending = newest && newest != live && text_at(*newest, {"outcome"}) == "Pending";
+  // A source or image the admin's flags refuse (even that of the live
+  // revision, then no longer served): waiting changes nothing.
+  if (reason == "SourceNotAllowed" && !newer_pending) return {State::kFailed, message, ""};
   if (current(live) && !newer_pending) {
     std::string rev = text_at(*live, {"revision"});
     if (ready_status(site) == "True") {

@@ -114,6 +114,12 @@ class RegistryAddressTest(unittest.TestCase):
             self.assertTrue(status["lastError"].startswith(prefix), status)
             self.assertIsNone(status.get("revision"), status)
             self.assertEqual(self.wok.get(f"{name}.team-a.localhost")[0], 404)
+        # apply --wait says so at once (exit 1), instead of waiting for a pull.
+        image = f"docker://127.0.0.1:{self.listener.port}/y:1"
+        r = self.wok.cli("apply", "--wait", "--timeout", "60s", "-f", "-", token=self.alice,
+                         stdin=app_yaml("waited", image), check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"registry 127.0.0.1:{self.listener.port} is refused", r.stdout + r.stderr)
         # Later passes (retried with backoff) do not pull either.
         time.sleep(3)
         self.assertEqual(self.listener.connections, 0, "a pull reached the loopback registry")
@@ -189,6 +195,9 @@ class LiveRevisionAllowListTest(unittest.TestCase):
         self.assertIn("members may not use local sources here", condition["message"])
         self.assertIsNone(status.get("revision"), status)
         wait_for(lambda: self.body("api.team-a.localhost")[0] == 404, 30, what="api's route to go")
+        r = self.wok.cli("rollout", "status", "site", "api", "-n", "team-a", "--timeout", "30s", check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("revision 1 is not served", r.stdout + r.stderr)
         # The admin's site is the admin's choice: still served.
         self.wait_served("boss.team-a.localhost", "admin")
         self.assertEqual(ready_condition(self.wok.site_json("boss", "team-a")["status"])["status"], "True")
