@@ -9,6 +9,7 @@
 #include "api/validation.h"
 #include "controllers/route_publisher.h"
 #include "controllers/tree_paths.h"
+#include "render/plan.h"
 #include "router/route_table.h"
 #include "runtime/php_fpm.h"
 #include "runtime/runtime.h"
@@ -30,13 +31,16 @@ std::string joined(const std::string& base, const std::string& rel) {
   return rel.empty() ? base : (fs::path(base) / rel).lexically_normal().string();
 }
 
-runtime::Resources resources_of(const json& spec) {
+// The plan's limits of a component ("" = the runtime's defaults).
+runtime::Resources resources_of(const render::ComponentPlan& c) {
   runtime::Resources r;
-  if (!spec.contains("resources") || !spec["resources"].is_object()) return r;
-  const json& res = spec["resources"];
-  if (res.contains("memory") && res["memory"].is_string()) r.memory_bytes = api::parse_memory_bytes(res["memory"].get<std::string>());
-  if (res.contains("cpu") && res["cpu"].is_string()) r.cpu_millis = api::parse_cpu_millis(res["cpu"].get<std::string>());
+  if (!c.memory.empty()) r.memory_bytes = api::parse_memory_bytes(c.memory);
+  if (!c.cpu.empty()) r.cpu_millis = api::parse_cpu_millis(c.cpu);
   return r;
+}
+
+render::SitePlan site_plan(const std::string& ns, const std::string& site, const json& spec) {
+  return render::plan_site({{"metadata", {{"name", site}, {"namespace", ns}}}, {"spec", spec}});
 }
 
 std::map<std::string, std::string> labels_of(const std::string& uid, int64_t revision) {
@@ -92,12 +96,8 @@ runtime::NetworkSpec site_network(const std::string& ns, const std::string& site
   runtime::NetworkSpec net;
   net.name = ns + "." + site;
   net.egress = egress;
-  if (spec.value("mode", "") != "app" || !spec.contains("app") || !spec["app"].contains("components")) return net;
-  for (const json& c : spec["app"]["components"]) {
-    std::string name = c.value("name", "");
-    uint16_t port = static_cast<uint16_t>(c.value("port", 0));
-    if (!name.empty() && port) net.services[name] = {{name, site + "-" + name}, port};
-  }
+  for (const auto& c : site_plan(ns, site, spec).components)
+    if (!c.service_names.empty()) net.services[c.name] = {c.service_names, c.port};
   return net;
 }
 
@@ -107,7 +107,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
   WorkloadPlan plan;
   plan.network = site_network(ns, site, spec, egress);
   std::string mode = spec.value("mode", "static");
-  runtime::Resources resources = resources_of(spec);
+  const render::SitePlan site_p = site_plan(ns, site, spec);
   if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
     plan.max_body_bytes = static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(spec["maxBodySize"].get<std::string>())));
   }
@@ -122,7 +122,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.id = instance_id(ns, site, "php", revision, 0);
     s.project = ns;
     s.uid = sandbox_uid;
-    s.resources = resources;
+    s.resources = site_p.components.empty() ? runtime::Resources{} : resources_of(site_p.components[0]);
     s.labels = labels_of(uid, revision);
     s.network = plan.network.name;
     s.volumes.push_back({root, kSiteMount, true});
@@ -150,43 +150,32 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     plan.error = "mode \"" + mode + "\" runs no instances";
     return plan;
   }
-  const json& components = spec["app"]["components"];
-  const int routed_index = api::routed_component(components);
-  for (size_t index = 0; index < components.size(); ++index) {
-    const json& c = components[index];
-    std::string name = c["name"];
-    uint16_t port = static_cast<uint16_t>(c.value("port", 0));
-    bool routed = static_cast<int>(index) == routed_index;
-    if (routed) {
-      plan.port = port;
-      plan.least_connections = c.value("balance", "") == "least-connections";
+  for (const auto& c : site_p.components) {
+    if (c.routed) {
+      plan.port = c.port;
+      plan.least_connections = c.balance == "least-connections";
     }
-    int replicas = c.value("replicas", 1);
-    for (int i = 0; i < replicas; ++i) {
+    for (int i = 0; i < c.replicas; ++i) {
       InstanceSpec s;
-      s.id = instance_id(ns, site, name, revision, i);
+      s.id = instance_id(ns, site, c.name, revision, i);
       s.project = ns;
       s.uid = sandbox_uid;
-      s.resources = resources;
+      s.resources = resources_of(c);
       s.labels = labels_of(uid, revision);
-      s.port = port;
+      s.port = c.port;
       s.network = plan.network.name;
-      if (plan.network.services.count(name)) s.service = name;
-      if (c.contains("env")) s.env = c["env"].get<std::map<std::string, std::string>>();
-      if (port) s.env["PORT"] = std::to_string(port);
-      s.env["WOK_PROJECT"] = ns;
-      s.env["WOK_SITE"] = site;
-      s.env["WOK_COMPONENT"] = name;
-      if (c.contains("health") && c["health"].contains("path")) s.health_path = c["health"]["path"];
-      if (c.contains("image") && c["image"].is_string()) {
-        s.image = c["image"];
+      if (!c.service_names.empty()) s.service = c.name;
+      s.env = c.env;
+      s.health_path = c.health_path;
+      if (!c.image.empty()) {
+        s.image = c.image;
       } else {
-        s.command = c["command"].get<std::vector<std::string>>();
+        s.command = c.command;
         s.volumes.push_back({root, kAppMount, true});
         s.workdir = kAppMount;
       }
-      if (port) plan.gating.insert(s.id);
-      if (routed) plan.routed.push_back(s.id);
+      if (c.port) plan.gating.insert(s.id);
+      if (c.routed) plan.routed.push_back(s.id);
       plan.instances.push_back(std::move(s));
     }
   }

@@ -4,6 +4,7 @@
 #include "render/parts.h"
 
 #include "api/validation.h"
+#include "render/plan.h"
 
 namespace wok::render::detail {
 namespace {
@@ -51,23 +52,33 @@ std::string component_image(const json& site, const json& c) {
 
 bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() && !c["env"].empty(); }
 
-// The container of a component; `command` overrides its argv (CronJobs).
+// The container of a component (its plan: env, port, health, as on `wok
+// up`); `command` overrides its argv (CronJobs).
 json container(const SiteNames& names, const json& site, const json& c, const json& command,
                const PlatformSettings& settings) {
   std::string comp = string_at(c, "name");
+  static const ComponentPlan none;
+  const SitePlan plan = plan_site(site);
+  const ComponentPlan* p = find_component(plan, comp);
+  if (!p) p = &none;
   json k = {{"name", comp}};
   bool from_source = string_at(c, "image").empty();
   k["image"] = from_source ? settings.build_image : component_image(site, c);
   if (!command.is_null()) k["command"] = command;
   else if (from_source && c.contains("command")) k["command"] = c["command"];
+  // The spec's env comes from the component's ConfigMap; the plan's own
+  // (PORT, WOK_PROJECT, WOK_SITE, WOK_COMPONENT) is written here.
   json env = json::array();
-  if (c.contains("port") && c["port"].is_number_integer()) {
-    env.push_back({{"name", "PORT"}, {"value", std::to_string(c["port"].get<int>())}});
-    k["ports"] = {{{"name", "http"}, {"containerPort", c["port"]}}};
+  const json spec_env = has_env(c) ? c["env"] : json::object();
+  for (const auto& [key, value] : p->env) {
+    if (!spec_env.contains(key) || spec_env[key] != value) env.push_back({{"name", key}, {"value", value}});
+  }
+  if (p->port) {
+    k["ports"] = {{{"name", "http"}, {"containerPort", p->port}}};
     if (command.is_null()) {
-      std::string health = string_at(c.value("health", json::object()), "path");
-      k["readinessProbe"] = http_probe(health.empty() ? "/" : health);
-      if (!health.empty()) k["livenessProbe"] = http_probe(health);
+      // Ready as on `wok up`: the health path answers, or the port accepts.
+      k["readinessProbe"] = p->health_path.empty() ? tcp_probe() : http_probe(p->health_path);
+      if (!p->health_path.empty()) k["livenessProbe"] = http_probe(p->health_path);
     }
   }
   if (!env.empty()) k["env"] = env;

@@ -224,6 +224,8 @@ json http_probe(std::string_view path) {
           {"periodSeconds", 10}};
 }
 
+json tcp_probe() { return {{"tcpSocket", {{"port", "http"}}}, {"periodSeconds", 10}}; }
+
 // As on `wok up`, a site may lower the platform's body limit, not raise it.
 std::vector<std::string> serve_args(const json& site, const PlatformSettings& settings) {
   constexpr std::string_view kMaxBody = "--max-body=";

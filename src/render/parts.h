@@ -69,6 +69,8 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
                            const PlatformSettings& settings);
 // An httpGet probe on the "http" port.
 json http_probe(std::string_view path);
+// A tcpSocket probe on the "http" port: something accepts connections.
+json tcp_probe();
 // The router flags for the site's `wok serve`: the platform's limits, with
 // the smaller of the site's spec.maxBodySize and the platform's --max-body,
 // and --serve-dot-files when the site sets spec.serveDotFiles.

@@ -1,0 +1,91 @@
+#include "render/plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/validation.h"
+
+namespace wok::render {
+using nlohmann::json;
+
+namespace {
+
+std::string string_of(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json& object_of(const json& object, const char* key) {
+  static const json empty = json::object();
+  auto it = object.find(key);
+  return it != object.end() && it->is_object() ? *it : empty;
+}
+
+}  // namespace
+
+SitePlan plan_site(const json& site) {
+  SitePlan plan;
+  const json& meta = object_of(site, "metadata");
+  const json& spec = object_of(site, "spec");
+  plan.ns = string_of(meta, "namespace");
+  plan.name = string_of(meta, "name");
+  plan.mode = string_of(spec, "mode");
+  if (plan.mode.empty()) plan.mode = "static";
+  const json& resources = object_of(spec, "resources");
+  auto limits = [&](ComponentPlan& c) {
+    c.memory = string_of(resources, "memory");
+    c.cpu = string_of(resources, "cpu");
+  };
+  if (plan.mode == "php") {
+    ComponentPlan php;
+    php.name = "php";
+    php.routed = true;
+    limits(php);
+    plan.routed = php.name;
+    plan.components.push_back(std::move(php));
+    return plan;
+  }
+  if (plan.mode != "app") return plan;
+  const json& app = object_of(spec, "app");
+  auto list = app.find("components");
+  if (list == app.end() || !list->is_array()) return plan;
+  const int routed = api::routed_component(*list);
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& c = (*list)[i];
+    if (!c.is_object()) continue;
+    ComponentPlan p;
+    p.name = string_of(c, "name");
+    p.replicas = c.contains("replicas") && c["replicas"].is_number_integer() ? c["replicas"].get<int>() : 1;
+    p.image = string_of(c, "image");
+    if (c.contains("command") && c["command"].is_array())
+      for (const json& a : c["command"])
+        if (a.is_string()) p.command.push_back(a.get<std::string>());
+    if (c.contains("port") && c["port"].is_number_integer()) p.port = static_cast<uint16_t>(c["port"].get<int>());
+    p.routed = static_cast<int>(i) == routed;
+    if (p.routed) {
+      p.balance = string_of(c, "balance");
+      plan.routed = p.name;
+    }
+    for (const auto& [k, v] : object_of(c, "env").items())
+      if (v.is_string()) p.env[k] = v.get<std::string>();
+    if (p.port) p.env["PORT"] = std::to_string(p.port);
+    p.env["WOK_PROJECT"] = plan.ns;
+    p.env["WOK_SITE"] = plan.name;
+    p.env["WOK_COMPONENT"] = p.name;
+    if (c.contains("secrets") && c["secrets"].is_array())
+      for (const json& s : c["secrets"])
+        if (s.is_string()) p.secrets.push_back(s.get<std::string>());
+    p.health_path = string_of(object_of(c, "health"), "path");
+    limits(p);
+    if (p.port) p.service_names = {p.name, plan.name + "-" + p.name};
+    plan.components.push_back(std::move(p));
+  }
+  return plan;
+}
+
+const ComponentPlan* find_component(const SitePlan& plan, const std::string& name) {
+  for (const auto& c : plan.components)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace wok::render

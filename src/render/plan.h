@@ -1,0 +1,54 @@
+#pragma once
+// One plan of a site for both platforms: which components run, which one the
+// site's hosts reach, and each one's command or image, env, port, health
+// and limits. The embedded runtime executes it (controllers/workloads.cc turns
+// each component into sandboxed instances); the Kubernetes render turns the
+// same plan into containers (render/app_mode.cc, php_mode.cc). A rule about
+// what a site runs is written here once, so the same YAML behaves the same
+// on `wok up` and on a cluster. Pure: no I/O.
+#include <cstdint>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace wok::render {
+
+struct ComponentPlan {
+  std::string name;                  // "web", "worker"...; php mode: "php"
+  int replicas = 1;
+  std::string image;                 // as the spec names it; "" = `command` on the platform's image
+  std::vector<std::string> command;  // empty with an image: its entrypoint
+  uint16_t port = 0;                 // $PORT; 0 = nothing reaches it
+  bool routed = false;               // the site's hosts reach this one
+  std::string balance;               // routed: "round-robin" (default) or "least-connections"
+  // What the process gets: the spec's env, then PORT (with a port),
+  // WOK_PROJECT, WOK_SITE and WOK_COMPONENT, on every platform.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> secrets;  // env from these secrets (spec.app.components[].secrets)
+  // Readiness: an HTTP GET of this path answering 2xx/3xx; "" = something
+  // accepts connections on the port. A path is also the liveness check.
+  std::string health_path;
+  // Limits of each instance as the spec writes them ("" = the platform's
+  // default: 256Mi of memory, no CPU limit but a fair share).
+  std::string memory, cpu;
+  // The names the site's other components reach it by (with a port):
+  // "NAME" and "SITE-NAME", the second its Service on Kubernetes.
+  std::vector<std::string> service_names;
+};
+
+struct SitePlan {
+  std::string ns, name, mode;  // mode: "static", "php" or "app"
+  std::vector<ComponentPlan> components;  // static: none
+  // The routed component's name ("" when none: a static site, or an app
+  // of workers only).
+  std::string routed;
+};
+
+// `site`: a Site object (metadata.name, metadata.namespace, spec), valid
+// (api::validate_site); what is missing gets its documented default.
+SitePlan plan_site(const nlohmann::json& site);
+
+const ComponentPlan* find_component(const SitePlan& plan, const std::string& name);
+
+}  // namespace wok::render

@@ -1,0 +1,166 @@
+// One plan, two platforms: every php and app Site the docs and the render
+// cases show runs the same components, with the same env, health check,
+// limits and routed component, on `wok up` (plan_workloads: the instances
+// the runtime starts) and on Kubernetes (render_site: the Deployments).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "api/codec.h"
+#include "api/validation.h"
+#include "controllers/workloads.h"
+#include "render/plan.h"
+#include "render/render.h"
+
+namespace wok::controllers {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Example {
+  std::string where;
+  json site;
+};
+
+// Sites of the render cases and of the docs' ```yaml blocks.
+std::vector<Example> examples() {
+  std::vector<Example> out;
+  auto add = [&](const std::string& where, const std::string& text) {
+    std::vector<json> docs;
+    std::string error;
+    if (!api::parse_documents(text, &docs, &error)) return;
+    for (json& d : docs) {
+      if (!d.is_object() || d.value("kind", "") != "Site") continue;
+      std::string mode = d.value("spec", json::object()).value("mode", "static");
+      if (mode != "php" && mode != "app") continue;
+      if (!d["metadata"].contains("namespace")) d["metadata"]["namespace"] = "team-a";
+      out.push_back({where + " " + d["metadata"].value("name", ""), d});
+    }
+  };
+  fs::path root = WOK_SOURCE_DIR;
+  for (const auto& e : fs::directory_iterator(root / "tests/render/cases")) add(e.path().string(), read(e.path()));
+  for (const auto& e : fs::directory_iterator(root / "docs")) {
+    if (e.path().extension() != ".md") continue;
+    std::string text = read(e.path());
+    for (size_t at = 0; (at = text.find("```yaml\n", at)) != std::string::npos;) {
+      size_t end = text.find("```", at + 8);
+      if (end == std::string::npos) break;
+      add(e.path().filename().string(), text.substr(at + 8, end - at - 8));
+      at = end + 3;
+    }
+  }
+  return out;
+}
+
+const json* find_object(const std::vector<json>& objects, const std::string& kind, const std::string& name) {
+  for (const json& o : objects)
+    if (o.value("kind", "") == kind && o["metadata"].value("name", "") == name) return &o;
+  return nullptr;
+}
+
+// The env a container gets: its env entries over its ConfigMaps.
+std::map<std::string, std::string> k8s_env(const json& container, const std::vector<json>& objects) {
+  std::map<std::string, std::string> env;
+  for (const json& from : container.value("envFrom", json::array())) {
+    if (!from.contains("configMapRef")) continue;
+    const json* cm = find_object(objects, "ConfigMap", from["configMapRef"]["name"]);
+    if (cm) env.merge(cm->at("data").get<std::map<std::string, std::string>>());
+  }
+  for (const json& e : container.value("env", json::array())) env[e["name"]] = e["value"];
+  return env;
+}
+
+TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
+  auto all = examples();
+  ASSERT_GE(all.size(), 4u) << "the docs and render cases show php and app sites";
+  int compared = 0;
+  for (const auto& [where, site] : all) {
+    SCOPED_TRACE(where);
+    const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+    const json& spec = site["spec"];
+    json project = {{"metadata", {{"name", ns}}}, {"spec", {{"hosts", {"*.example.org"}}}}};
+    std::vector<json> objects;
+    try {
+      objects = render::render_site(site, project, render::PlatformSettings{});
+    } catch (const std::invalid_argument& e) {
+      // What a cluster cannot run (an image on this machine) is refused by
+      // name, never rendered into something else.
+      EXPECT_NE(std::string(e.what()).find("spec."), std::string::npos) << e.what();
+      continue;
+    }
+    WorkloadPlan embedded = plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
+    ASSERT_EQ(embedded.error, "");
+    render::SitePlan plan = render::plan_site(site);
+    ++compared;
+    if (plan.mode == "php") {
+      const json* d = find_object(objects, "Deployment", name);
+      ASSERT_NE(d, nullptr);
+      const json& fpm = d->at("spec")["template"]["spec"]["containers"][0];
+      const auto& r = embedded.instances.at(0).resources;
+      json limits = fpm.value("resources", json::object()).value("limits", json::object());
+      EXPECT_EQ(r.memory_bytes, limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
+      EXPECT_EQ(r.cpu_millis, limits.contains("cpu") ? api::parse_cpu_millis(limits["cpu"].get<std::string>()) : 0);
+      continue;
+    }
+    for (const auto& c : plan.components) {
+      SCOPED_TRACE(c.name);
+      std::vector<const runtime::InstanceSpec*> instances;
+      for (const auto& s : embedded.instances)
+        if (s.id.find("." + c.name + ".r1.") != std::string::npos) instances.push_back(&s);
+      const json* d = find_object(objects, "Deployment", name + "-" + c.name);
+      ASSERT_NE(d, nullptr);
+      ASSERT_FALSE(instances.empty());
+      const json& k = d->at("spec")["template"]["spec"]["containers"][0];
+      // Replicas (unless an HPA owns them).
+      if (d->at("spec").contains("replicas")) {
+        EXPECT_EQ(d->at("spec")["replicas"].get<size_t>(), instances.size());
+      }
+      // Env.
+      EXPECT_EQ(instances[0]->env, k8s_env(k, objects));
+      // Health: the path both check, or a TCP connect on the port.
+      if (c.port) {
+        const json& probe = k.at("readinessProbe");
+        if (instances[0]->health_path.empty()) {
+          EXPECT_TRUE(probe.contains("tcpSocket")) << probe;
+        } else {
+          EXPECT_EQ(probe["httpGet"]["path"], instances[0]->health_path);
+        }
+        EXPECT_EQ(k["ports"][0]["containerPort"], instances[0]->port);
+      } else {
+        EXPECT_FALSE(k.contains("readinessProbe"));
+      }
+      // Limits: what the spec sets, both sides; memory's default is 256Mi on both
+      // (the LimitRange wok-defaults on a cluster).
+      json limits = k.value("resources", json::object()).value("limits", json::object());
+      EXPECT_EQ(instances[0]->resources.memory_bytes,
+                limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
+      if (limits.contains("cpu")) {
+        EXPECT_EQ(instances[0]->resources.cpu_millis, api::parse_cpu_millis(limits["cpu"].get<std::string>()));
+      }
+      // The routed component: the hosts' Service on the cluster.
+      bool routed_embedded = !embedded.routed.empty() && embedded.routed[0] == instances[0]->id;
+      EXPECT_EQ(routed_embedded, c.routed);
+      if (c.routed) {
+        const json* ingress = find_object(objects, "Ingress", name);
+        ASSERT_NE(ingress, nullptr);
+        EXPECT_EQ(ingress->at("spec")["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+                  name + "-" + c.name);
+      }
+    }
+  }
+  EXPECT_GE(compared, 4);
+}
+
+}  // namespace
+}  // namespace wok::controllers
