@@ -199,6 +199,15 @@ class GitRepo:
         return "file://" + self.path
 
 
+def unmount_under(path):
+    """Unmounts what wok left mounted under `path` (its sites' storage volumes stay
+    mounted when it stops, as across a restart), deepest first, before it is removed."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for p in sorted((p for p in points if p.startswith(path.rstrip("/") + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], check=False)
+
+
 class WokTestCase(unittest.TestCase):
     demo = False
     wok_args = ()  # more `wok up` flags
@@ -214,6 +223,7 @@ class WokTestCase(unittest.TestCase):
                 self.wok.stop()
             self.wok.close()
         finally:
+            unmount_under(self.root)
             if os.environ.get("WOK_KEEP_TEST_DIRS"):
                 print("kept", self.root)
             else:
