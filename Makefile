@@ -11,7 +11,7 @@ WOK := $(BUILD)/src/wok
 APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 \
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libgit2-dev libyaml-cpp-dev \
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
-  node-llhttp python3-h11 curl procps util-linux iproute2 nftables slirp4netns \
+  node-llhttp python3-h11 curl procps util-linux mount e2fsprogs iproute2 nftables slirp4netns \
   nodejs umoci runc skopeo php8.2-fpm php8.2-sqlite3 libfcgi-bin busybox-static \
   clang libclang-rt-14-dev
 
