@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -344,8 +345,12 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   if (bytes < size) {
     struct statvfs vfs {};
     std::string used;
-    if (::fstatvfs(root.get(), &vfs) == 0)
-      used = ", " + size_text((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize) + " used";
+    if (::fstatvfs(root.get(), &vfs) == 0) {
+      char mib[32];
+      std::snprintf(mib, sizeof mib, " (%.1f MiB used)",
+                    double((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize) / (1 << 20));
+      used = mib;
+    }
     return "size " + size_text(bytes) + " is smaller than the volume's " + size_text(size) + used +
            ": shrinking a volume is not supported; keep size at " + size_text(size) + " or more";
   }
@@ -415,7 +420,7 @@ std::string ensure_sized_volume(const fs::path& parent, const std::string& name,
   if (!parent_fd.valid()) return what + sys_error("cannot open " + parent.string());
   std::lock_guard lock(mount_table_mu);
   std::string err = ensure_locked(parent_fd.get(), parent / name, bytes, uid, change);
-  return err.empty() ? "" : what + err + " (" + (parent / name).string() + ")";
+  return err.empty() ? "" : what + err;
 }
 
 bool is_volume_mounted(const fs::path& parent, const std::string& name) {
