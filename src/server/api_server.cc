@@ -6,6 +6,7 @@
 #include "api/validation.h"
 #include "server/auth.h"
 #include "server/quota.h"
+#include "server/secrets_api.h"
 #include "server/source_policy.h"
 #include "store/host_claims.h"
 #include "store/store.h"
@@ -136,6 +137,9 @@ void ApiHandler::route(Context& ctx) {
   if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
     return sites(ctx, parts[1], n >= 4 ? parts[3] : "", n == 5 ? parts[4] : "");
   }
+  if (n >= 3 && n <= 4 && parts[0] == "namespaces" && parts[2] == "secrets" && options_.secrets) {
+    return secrets(ctx, parts[1], n == 4 ? parts[3] : "");
+  }
   ctx.fail(404, "no such path: " + path);
 }
 
@@ -169,6 +173,9 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
       return ctx.fail(409, "project \"" + name + "\" still has " + std::to_string(sites) +
                                " site(s); delete them first");
     }
+    // Its secrets go with it: a project made later under the same name
+    // (other members) never finds them.
+    for (const auto& s : store_.list("Secret", name)) store_.remove("Secret", name, s["metadata"]["name"]);
     store_.remove("Project", "", name);
     return ctx.send(200, *current);
   }
@@ -386,6 +393,19 @@ json revision_json(const store::Revision& r) {
           {"cause", r.cause}};
 }
 }  // namespace
+
+void ApiHandler::secrets(Context& ctx, const std::string& ns, const std::string& name) {
+  auto project = store_.get("Project", "", ns);
+  Access access = project_access(ctx.caller, project ? &*project : nullptr);
+  if (access < Access::kView) {  // as for sites: outsiders learn nothing
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+  }
+  if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
+  SecretAnswer a = handle_secret_request(
+      *options_.secrets, {ctx.req.method, ns, name, std::string(ctx.req.query), ctx.req.body, ctx.caller.user, access});
+  if (a.code >= 400) return ctx.fail(a.code, a.message, a.reason.empty() ? nullptr : a.reason.c_str(), a.causes);
+  ctx.send(a.code, a.body);
+}
 
 void ApiHandler::revisions(Context& ctx, const std::string& ns, const std::string& name) {
   auto site = store_.get("Site", ns, name);

@@ -13,6 +13,7 @@
 
 namespace wok::store {
 class Store;
+class SecretStore;
 struct Result;
 }
 
@@ -44,6 +45,8 @@ struct ApiOptions {
   // Upper bounds on each site's resources (wok up --max-site-*): a create,
   // replace or rollback over one is refused, for the platform admin too.
   SiteBounds site_bounds;
+  // .../namespaces/{ns}/secrets (secrets_api.h); unset: those paths answer 404.
+  store::SecretStore* secrets = nullptr;
 };
 
 class ApiHandler {
@@ -64,6 +67,7 @@ class ApiHandler {
   void refresh(Context& ctx, const std::string& ns, const std::string& name);
   void tokens(Context& ctx, const std::string& name);
   void logs(Context& ctx, const std::string& ns, const std::string& name);
+  void secrets(Context& ctx, const std::string& ns, const std::string& name);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
   // After the platform admin wrote `site`: lets its local sources be fetched.
   void approve_local_sources(Context& ctx, nlohmann::json& site);
