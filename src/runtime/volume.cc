@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "http/unique_fd.h"
+#include "runtime/fd_tree.h"
 #include "runtime/subprocess.h"
 
 namespace wok::runtime {
@@ -193,8 +195,54 @@ UniqueFd open_image(int parent_fd, const std::string& name, int flags, std::stri
 
 // A new image, formatted under a temporary name and renamed into place when
 // whole. Returns the attached loop device of the new image.
-UniqueFd create_image(int parent_fd, const std::string& image, uint64_t bytes, UniqueFd* image_fd,
-                      std::string* device, std::string* err) {
+std::string mount_on(int dir_fd, const std::string& device) {
+  if (::mount(device.c_str(), fd_path(dir_fd).c_str(), "ext4", kMountFlags, nullptr) != 0)
+    return sys_error("cannot mount " + device);
+  return "";
+}
+
+// Files written to the bare directory before volumes had a size (an older
+// wok) are copied into the new file system, mounted for that beside it, as
+// the tenant's (fd_tree.h: no link followed).
+std::string copy_in_old_files(int parent_fd, const fs::path& point, int dir_fd,
+                              const std::string& device, uint64_t bytes, unsigned uid) {
+  const fs::path stage = point.string() + ".img.mnt";
+  const std::string stage_name = stage.filename().string();
+  ::umount2(stage.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);  // left by a crash
+  if (::mkdirat(parent_fd, stage_name.c_str(), 0700) != 0 && errno != EEXIST)
+    return sys_error("cannot create " + stage_name);
+  std::string err;
+  {
+    UniqueFd at(
+        ::openat(parent_fd, stage_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!at.valid()) return sys_error("cannot open " + stage_name);
+    if (std::string e = mount_on(at.get(), device); !e.empty()) return e;
+    UniqueFd root(
+        ::openat(parent_fd, stage_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid()) err = sys_error("cannot open " + stage_name);
+    if (err.empty()) {
+      ::unlinkat(root.get(), "lost+found", AT_REMOVEDIR);
+      err = copy_tree(dir_fd, root.get(), uid);
+    }
+  }
+  if (::umount2(stage.c_str(), UMOUNT_NOFOLLOW) != 0 && err.empty())
+    err = sys_error("cannot unmount " + stage_name);
+  ::unlinkat(parent_fd, stage_name.c_str(), AT_REMOVEDIR);
+  if (err.find(std::strerror(ENOSPC)) != std::string::npos)
+    return "the files in its directory from before sizes were enforced do not fit in " +
+           size_text(bytes) + ": raise its size";
+  return err.empty()
+             ? ""
+             : "cannot copy the files in its directory from before sizes were enforced: " + err;
+}
+
+// A new image, formatted (and given the directory's old files) under a
+// temporary name and renamed into place when whole. Returns the attached loop
+// device of the new image; `*copied`: old files were copied in.
+UniqueFd create_image(int parent_fd, const fs::path& point, int dir_fd, uint64_t bytes,
+                      unsigned uid, UniqueFd* image_fd, std::string* device, bool* copied,
+                      std::string* err) {
+  const std::string image = point.filename().string() + ".img";
   const std::string tmp = image + ".tmp";
   if (::unlinkat(parent_fd, tmp.c_str(), 0) != 0 && errno != ENOENT) {
     *err = sys_error("cannot remove the half-made " + tmp);
@@ -221,17 +269,19 @@ UniqueFd create_image(int parent_fd, const std::string& image, uint64_t bytes, U
     *err = r.describe("mkfs.ext4");
     return {};
   }
+  *copied = has_entries(dir_fd);
+  if (*copied) {
+    *err = copy_in_old_files(parent_fd, point, dir_fd, *device, bytes, uid);
+    if (!err->empty()) {
+      ::unlinkat(parent_fd, tmp.c_str(), 0);  // a copy's worth of blocks: not kept for the next try
+      return {};
+    }
+  }
   if (::renameat(parent_fd, tmp.c_str(), parent_fd, image.c_str()) != 0) {
     *err = sys_error("cannot rename " + tmp + " to " + image);
     return {};
   }
   return loop;
-}
-
-std::string mount_on(int dir_fd, const std::string& device) {
-  if (::mount(device.c_str(), fd_path(dir_fd).c_str(), "ext4", kMountFlags, nullptr) != 0)
-    return sys_error("cannot mount " + device);
-  return "";
 }
 
 // Growing a mounted ext4 takes CAP_SYS_RESOURCE (its resize ioctl checks
@@ -303,7 +353,7 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   UniqueFd image_fd = open_image(parent_fd, image, 0, &err);
   if (!err.empty()) return err;
   std::string device;
-  bool fresh = false;
+  bool fresh = false, copied = false;
   if (mounted) {
     // Mounted: it must be this image, not another one.
     loop_info64 info{};
@@ -319,16 +369,19 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
     device = "/dev/loop" + std::to_string(minor(dir_st.st_dev));
   } else {
     if (!image_fd.valid()) {
-      loop = create_image(parent_fd, image, bytes, &image_fd, &device, &err);
+      loop =
+          create_image(parent_fd, point, dir.get(), bytes, uid, &image_fd, &device, &copied, &err);
       fresh = true;
     } else {
       loop = loop_of(image_fd.get(), &device);
       if (!loop.valid()) loop = attach_loop(image_fd.get(), &device, &err);  // after a reboot
     }
     if (!loop.valid()) return err;
-    // Mounted on top: files written to the bare directory before volumes had
-    // a size stay hidden below (see docs/security.md).
     if (std::string e = mount_on(dir.get(), device); !e.empty()) return e;
+    // Copied into the volume: the originals, hidden below it now, go.
+    if (copied)
+      if (std::string e = empty_tree(dir.get()); !e.empty())
+        spdlog::warn("storage {}: {}", point.string(), e);
   }
   // The mount's root now: the directory reopened through the mount.
   UniqueFd root(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -258,6 +258,44 @@ TEST_F(VolumeTest, AHalfMadeImageFromACrashIsMadeAgain) {
   EXPECT_TRUE(is_mount_point(storage_ / "data"));
 }
 
+// A volume that was a bare directory under an older wok: its files move in.
+TEST_F(VolumeTest, FilesOfTheBareDirectoryFromBeforeAreCopiedInNoLinkFollowed) {
+  fs::path data = storage_ / "data";
+  fs::create_directories(data / "a" / "b");
+  { std::ofstream(data / "a" / "b" / "photo.jpg") << "jpeg bytes"; }
+  fs::create_symlink("/etc/shadow", data / "shadow");
+  fs::create_directory_symlink("/etc", data / "etc");
+  ASSERT_EQ(::mkfifo((data / "pipe").c_str(), 0644), 0);
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 4242), "");
+  ASSERT_TRUE(is_mount_point(data));
+  std::ifstream photo(data / "a" / "b" / "photo.jpg");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(photo), {}), "jpeg bytes");
+  struct stat st {};
+  ASSERT_EQ(::lstat((data / "a" / "b" / "photo.jpg").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4242u);
+  EXPECT_TRUE(fs::is_symlink(data / "shadow"));  // a link, not the host's file
+  EXPECT_EQ(fs::read_symlink(data / "shadow"), "/etc/shadow");
+  EXPECT_TRUE(fs::is_symlink(data / "etc"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(data / "pipe")));
+  EXPECT_FALSE(fs::exists(storage_ / "data.img.mnt"));
+  // The originals below the mount are gone (no hidden copy on the host's disk).
+  ASSERT_EQ(release_volumes_under(storage_), "");
+  EXPECT_TRUE(fs::is_empty(data));
+}
+
+TEST_F(VolumeTest, FilesFromBeforeThatDoNotFitAreKeptAndTheSizeRefused) {
+  fs::create_directories(storage_ / "data");
+  ASSERT_EQ(write_until(storage_ / "data" / "big", 10 * kMi).error, 0);
+  std::string err = ensure_sized_volume(storage_, "data", 8 * kMi, 1000);
+  EXPECT_NE(err.find("do not fit in 8Mi: raise its size"), std::string::npos) << err;
+  EXPECT_FALSE(is_mount_point(storage_ / "data"));
+  EXPECT_FALSE(fs::exists(storage_ / "data.img"));
+  EXPECT_FALSE(fs::exists(storage_ / "data.img.mnt"));
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "big"), 10 * kMi);
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000), "");
+  EXPECT_EQ(fs::file_size(storage_ / "data" / "big"), 10 * kMi);
+}
+
 TEST_F(VolumeTest, ReleaseUnmountsEveryVolumeSoTheSiteCanBeRemoved) {
   ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
   ASSERT_EQ(ensure_sized_volume(storage_, "logs", 4 * kMi, 1000), "");

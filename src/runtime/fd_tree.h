@@ -1,0 +1,23 @@
+#pragma once
+// Copying and removing a tree a tenant wrote, as root, from directory
+// descriptors only: every entry is opened with O_NOFOLLOW relative to its
+// parent's descriptor, so a symlink (even one swapped in while we walk) is
+// copied or removed as a link and never leads out of the tree.
+#include <string>
+
+namespace wok::runtime {
+
+// Copies the entries of the directory `src_fd` into the directory `dst_fd`:
+// directories, regular files (contents and permission bits, set-id bits
+// dropped) and symlinks (as links); fifos, sockets and devices are skipped.
+// Everything made belongs to `uid`. "" or the first failure, naming the entry.
+std::string copy_tree(int src_fd, int dst_fd, unsigned uid);
+
+// Removes every entry below the directory `dir_fd` (not the directory
+// itself). "" or the first failure.
+std::string empty_tree(int dir_fd);
+
+// Whether the directory `dir_fd` has any entry but "." and "..".
+bool has_entries(int dir_fd);
+
+}  // namespace wok::runtime
