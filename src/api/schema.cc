@@ -93,10 +93,24 @@ Rule app_rule() {
                              {"maxReplicas", integer()},
                              {"targetCPUUtilization", integer("Percent of requested CPU.")}},
                             {"maxReplicas"})},
-       {"jobs", array(object({{"name", str()},
-                              {"schedule", str("Cron schedule (\"0 3 * * *\").")},
-                              {"component", str("Component whose image and env the job uses.")},
-                              {"command", array(str())}},
+       {"jobs", array(object({{"name", str("Job name (a DNS label).")},
+                              {"schedule", str("Cron schedule, UTC (\"0 3 * * *\", \"@daily\").")},
+                              {"component", str("Component whose image, env, files and network the job "
+                                                "uses (default: the first).")},
+                              {"command", array(str(), "argv run instead of the component's command.")},
+                              {"concurrencyPolicy",
+                               one_of({"Forbid", "Allow", "Replace"},
+                                      "When a run is due while one still runs: skip it (Forbid, "
+                                      "the default), run both (Allow), or stop the old one (Replace).")},
+                              {"timeout", str("Longest a run may take (default 1h, at most 24h): then "
+                                              "every process of the run is killed.")},
+                              {"startingDeadline",
+                               str("A run missed (wok down) is still started this late at most; "
+                                   "unset: the last missed run is always started once.")},
+                              {"successfulJobsHistoryLimit", integer("Successful runs whose logs are "
+                                                                     "kept (default 3, 0-10).")},
+                              {"failedJobsHistoryLimit", integer("Failed runs whose logs are kept "
+                                                                 "(default 3, 0-10).")}},
                              {"name", "schedule", "command"}),
                       "Scheduled jobs (cron).")}},
       {"components"}, "The app mode: components, autoscaling and jobs.");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/jobs.h"
 #include "api/schema.h"
 
 namespace wok::api {
@@ -136,9 +137,8 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
     return;
   }
   const json& app = spec["app"];
-  for (const char* later : {"autoscale", "jobs"}) {
-    if (app.contains(later)) out.push_back({std::string("spec.app.") + later, "is not available yet on this platform"});
-  }
+  if (app.contains("autoscale")) out.push_back({"spec.app.autoscale", "is not available yet on this platform"});
+  check_jobs(app, out);
   const json& comps = app["components"];
   if (comps.empty()) out.push_back({"spec.app.components", "must list at least one component"});
   std::set<std::string> names;

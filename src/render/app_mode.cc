@@ -3,6 +3,7 @@
 // ConfigMap of env per component.
 #include "render/parts.h"
 
+#include "api/jobs.h"
 #include "api/validation.h"
 #include "render/plan.h"
 
@@ -134,24 +135,28 @@ json hpa(const SiteNames& names, const json& autoscale, const std::string& comp)
   return h;
 }
 
-json cron_job(const SiteNames& names, const json& site, const json& job, const json& c,
+// A job as on `wok up` (controllers/cron_jobs.h): one run, no retry, killed
+// at its timeout, the same concurrency policy and history.
+json cron_job(const SiteNames& names, const json& site, const api::JobSpec& job, const json& c,
               const PlatformSettings& settings) {
   std::string comp = string_at(c, "name");
-  json command = job.contains("command") && job["command"].is_array() ? job["command"] : json::array();
+  json command = job.command.empty() ? json(nullptr) : json(job.command);
   json pod = pod_spec(names, site, c, command, settings);
-  pod["restartPolicy"] = "OnFailure";
+  pod["restartPolicy"] = "Never";
   json labels = site_labels(names, comp);
-  labels["wok.dev/job"] = string_at(job, "name");
-  json j = object_head("batch/v1", "CronJob", names.name + "-" + string_at(job, "name"), names.ns,
-                       labels);
-  j["spec"] = {{"schedule", string_at(job, "schedule")},
-               {"concurrencyPolicy", "Forbid"},
-               {"successfulJobsHistoryLimit", 3},
-               {"failedJobsHistoryLimit", 3},
+  labels["wok.dev/job"] = job.name;
+  json j = object_head("batch/v1", "CronJob", names.name + "-" + job.name, names.ns, labels);
+  j["spec"] = {{"schedule", job.schedule},
+               {"timeZone", "Etc/UTC"},
+               {"concurrencyPolicy", job.concurrency_policy},
+               {"successfulJobsHistoryLimit", job.successful_history},
+               {"failedJobsHistoryLimit", job.failed_history},
                {"jobTemplate",
                 {{"spec",
-                  {{"backoffLimit", 2},
+                  {{"backoffLimit", 0},
+                   {"activeDeadlineSeconds", job.timeout_ms / 1000},
                    {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}}}}}};
+  if (job.starting_deadline_ms > 0) j["spec"]["startingDeadlineSeconds"] = job.starting_deadline_ms / 1000;
   return j;
 }
 
@@ -192,12 +197,11 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
     }
   }
   if (!scaled.empty()) out.push_back(hpa(names, app["autoscale"], scaled));
-  if (app.contains("jobs") && app["jobs"].is_array() && !components.empty()) {
-    for (const json& job : app["jobs"]) {
-      std::string want = string_at(job, "component", string_at(components.front(), "name"));
+  if (!components.empty()) {
+    for (const api::JobSpec& job : api::app_jobs(site.value("spec", json::object()))) {
       const json* c = &components.front();
       for (const json& candidate : components) {
-        if (string_at(candidate, "name") == want) c = &candidate;
+        if (string_at(candidate, "name") == job.component) c = &candidate;
       }
       out.push_back(cron_job(names, site, job, *c, settings));
     }
