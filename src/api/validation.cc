@@ -169,7 +169,15 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
         out.push_back({path + ".balance", "only the routed component (\"web\", else the first with a port) is balanced"});
       }
     }
-    if (c.contains("secrets")) out.push_back({path + ".secrets", "is not available yet on this platform"});
+    if (c.contains("secrets") && c["secrets"].is_array()) {  // secrets of the site's own project, by name
+      std::set<std::string> seen;
+      for (size_t k = 0; k < c["secrets"].size(); ++k) {
+        if (!c["secrets"][k].is_string()) continue;  // the schema said so
+        std::string s = c["secrets"][k], at = path + ".secrets[" + std::to_string(k) + "]";
+        if (!is_dns_label(s)) out.push_back({at, quote(s) + " is not a valid secret name (a DNS label)"});
+        else if (!seen.insert(s).second) out.push_back({at, quote(s) + " is listed twice"});
+      }
+    }
     if (c.contains("health") && c["health"].is_object() && c["health"].contains("path") && c["health"]["path"].is_string()) {
       std::string hp = c["health"]["path"];
       if (!hp.starts_with("/")) out.push_back({path + ".health.path", quote(hp) + " must start with '/'"});

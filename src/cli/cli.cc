@@ -31,6 +31,8 @@ struct Flags {
   std::vector<std::string> names;  // wok delete KIND NAME...
   bool wait = false;               // wok apply --wait
   std::string timeout = "5m";      // wok apply --wait, wok rollout status
+  std::vector<std::string> pairs;  // wok secret set NAME KEY=VALUE...
+  bool show_values = false;        // wok secret get --show-values
 };
 
 // --timeout of apply --wait and rollout status.
@@ -53,6 +55,7 @@ using Action = std::function<int(Session&)>;
 
 const std::vector<std::string> kKinds = {"project", "projects", "site", "sites"};
 const std::vector<std::string> kSiteKinds = {"site", "sites"};
+const std::vector<std::string> kGetKinds = {"project", "projects", "site", "sites", "secret", "secrets"};
 
 Kind kind_of(const Flags& flags) { return *parse_kind(flags.kind); }
 
@@ -87,8 +90,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
                       : apply_command(s, flags.files);
   });
 
-  auto* get = app.add_subcommand("get", "List projects or sites, or show one");
-  add_target(get, flags, kKinds, false);
+  auto* get = app.add_subcommand("get", "List projects, sites or secrets, or show one");
+  add_target(get, flags, kGetKinds, false);
   get->add_option("-o,--output", flags.output,
                   "output format: wide, yaml, json, name or jsonpath=TEMPLATE")
       ->check([](const std::string& o) {
@@ -96,8 +99,10 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           return std::string();
         return "\"" + o + "\" is not an output format: wide, yaml, json, name, jsonpath=TEMPLATE";
       });
-  set(get,
-      [&flags](Session& s) { return get_command(s, kind_of(flags), flags.name, flags.output); });
+  set(get, [&flags](Session& s) {
+    if (flags.kind.rfind("secret", 0) == 0) return secret_get_command(s, flags.name, flags.output, false);
+    return get_command(s, kind_of(flags), flags.name, flags.output);
+  });
 
   auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");
   add_target(describe, flags, kKinds, true);
@@ -222,6 +227,33 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   auto* revoke = token->add_subcommand("revoke", "Revoke a token by its name");
   revoke->add_option("name", flags.name, "the token's name (wok token list)")->required();
   set(revoke, [&flags](Session& s) { return token_revoke_command(s, flags.name); });
+
+  auto* secret = app.add_subcommand("secret", "A project's secrets: set, get, delete (-n PROJECT)");
+  secret->require_subcommand(1);
+  auto* secret_set = secret->add_subcommand("set", "Set keys of a secret (made if absent; other keys kept)");
+  secret_set->add_option("name", flags.name, "the secret's name")->required();
+  secret_set->add_option("pairs", flags.pairs, "KEY=VALUE pairs");
+  secret_set->add_option("--from-file", flags.files, "KEY=PATH: the file's content as the value (repeatable)");
+  secret_set->footer(
+      "Values on the command line reach your shell history and `ps`: prefer --from-file for\n"
+      "anything that matters. Running instances keep their values: `wok rollout restart site\n"
+      "NAME` (or the next revision) gives them the new ones.\n\n"
+      "Examples:\n"
+      "  wok secret set db PASSWORD=s3cret USER=app -n team-a\n"
+      "  wok secret set tls --from-file tls.key=./key.pem -n team-a");
+  set(secret_set, [&flags](Session& s) { return secret_set_command(s, flags.name, flags.pairs, flags.files); });
+  auto* secret_get = secret->add_subcommand("get", "List secrets (names and keys), or show one");
+  secret_get->add_option("name", flags.name, "the secret's name");
+  secret_get->add_option("-o,--output", flags.output, "json, yaml or name")
+      ->check(CLI::IsMember({"json", "yaml", "name"}));
+  secret_get->add_flag("--show-values", flags.show_values,
+                       "show the values (KEY=VALUE lines, or data in -o json|yaml): developers and admins only");
+  set(secret_get, [&flags](Session& s) {
+    return secret_get_command(s, flags.name, flags.output, flags.show_values);
+  });
+  auto* secret_delete = secret->add_subcommand("delete", "Delete a secret");
+  secret_delete->add_option("name", flags.name, "the secret's name")->required();
+  set(secret_delete, [&flags](Session& s) { return secret_delete_command(s, flags.name); });
 
   auto* version = app.add_subcommand("version", "Print the client and server versions");
   set(

@@ -63,4 +63,13 @@ int token_list_command(Session& session);
 int token_revoke_command(Session& session, const std::string& name);
 int version_command(Session& session);
 
+// secrets.cc: `wok secret set NAME KEY=VALUE... [--from-file KEY=PATH]...`
+// (keys merged into the secret, made if absent), `wok secret get [NAME]
+// [-o json|yaml|name] [--show-values]` (NAME empty: the list, as `wok get
+// secrets`), `wok secret delete NAME`; all within -n PROJECT.
+int secret_set_command(Session& session, const std::string& name, const std::vector<std::string>& pairs,
+                       const std::vector<std::string>& files);
+int secret_get_command(Session& session, const std::string& name, const std::string& output, bool show_values);
+int secret_delete_command(Session& session, const std::string& name);
+
 }  // namespace wok::cli

@@ -11,6 +11,7 @@
 
 #include "api/codec.h"
 #include "api/schema.h"
+#include "api/secret.h"
 #include "api/validation.h"
 #include "cli/commands.h"
 #include "cli/manifest.h"
@@ -111,7 +112,7 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
   if (default_ns.empty() && !from_file.is_null()) default_ns = from_file["metadata"]["name"];
   Manifest manifest;
   if (!load_manifest(options.files, io.in, &manifest, &error)) return fail(error);
-  std::vector<json> projects, sites;
+  std::vector<json> projects, sites, secrets;
   for (size_t i = 0; i < manifest.objects.size(); ++i) {
     json& o = manifest.objects[i];
     std::string kind = o.is_object() ? o.value("kind", "") : "";
@@ -132,15 +133,25 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
       }
       api::default_site(o);
       sites.push_back(o);
+    } else if (kind == "Secret") {
+      if (auto problems = api::validate_secret(o); !problems.empty()) {
+        return fail(where + ": " + api::join_errors(problems));
+      }
+      if (!o["metadata"].contains("namespace")) {
+        if (default_ns.empty()) return fail(where + ": the secret has no metadata.namespace: give -n PROJECT");
+        o["metadata"]["namespace"] = default_ns;
+      }
+      secrets.push_back(o);
     } else {
-      return fail(where + ": kind must be Project or Site, not \"" + kind + "\"");
+      return fail(where + ": kind must be Project, Site or Secret, not \"" + kind + "\"");
     }
   }
-  if (projects.empty() && sites.empty()) return fail("no Project or Site in the input");
+  if (projects.empty() && sites.empty() && secrets.empty()) return fail("no Project, Site or Secret in the input");
   std::vector<json> out;
   for (const json& p : projects) {
     for (json& o : render::render_project(p, options.settings)) out.push_back(std::move(o));
   }
+  for (const json& s : secrets) out.push_back(render::render_secret(s));
   for (const json& s : sites) {
     try {  // a site a cluster cannot run (an image on this machine), naming the field
       for (json& o : render::render_site(s, project_for(s, projects, from_file), options.settings)) {

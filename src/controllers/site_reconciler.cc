@@ -11,6 +11,7 @@
 #include "controllers/image_registries.h"
 #include "controllers/tree_paths.h"
 #include "controllers/route_publisher.h"
+#include "controllers/secret_env.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
 #include "runtime/runtime.h"
@@ -88,6 +89,10 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
                                      project_egress(ns));
   if (plan.error.empty() && !plan.instances.empty() && plan.instances[0].uid == 0) {
     plan.error = "no sandbox uid is left for project \"" + ns + "\"";
+  }
+  if (plan.error.empty()) {  // the revision's spec, its own project's secrets
+    json planned = {{"metadata", site["metadata"]}, {"spec", spec}};
+    plan.error = add_secret_env(planned, plan, planned_secrets_.reader_for(uid, number, config_.read_secret));
   }
   return plan;
 }

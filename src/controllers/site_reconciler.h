@@ -15,6 +15,7 @@
 #include <string>
 
 #include "controllers/build_jobs.h"
+#include "controllers/secret_env.h"
 
 namespace wok::store {
 class Store;
@@ -67,6 +68,11 @@ struct PlatformConfig {
   // local sources it names, else why not (its status then says so).
   // Unset: any may.
   std::function<std::string(const nlohmann::json& site)> check_local_sources;
+  // The values of a project's secret (spec.app.components[].secrets), or
+  // nullopt and why; unset: a site naming one does not deploy.
+  std::function<std::optional<std::map<std::string, std::string>>(const std::string& ns, const std::string& name,
+                                                                  std::string* error)>
+      read_secret;
 };
 
 class SiteReconciler {
@@ -151,6 +157,7 @@ class SiteReconciler {
   // may be pulled from (resolved once per revision and process, not on each
   // resync); guarded by mu_.
   std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
+  PlannedSecrets planned_secrets_;  // the secret values each revision started with
   BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };
 

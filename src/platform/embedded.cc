@@ -31,6 +31,7 @@
 #include "server/api_server.h"
 #include "server/auth.h"
 #include "server/source_policy.h"
+#include "store/secrets.h"
 #include "store/store.h"
 
 namespace wok::platform {
@@ -191,6 +192,13 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: " << error << "\n";
     return 1;
   }
+  // Secret values are sealed under DATA/secrets.key (made 0600 at the first start).
+  auto cipher = store::SecretCipher::load_or_create((data_dir / "secrets.key").string(), &error);
+  if (!cipher) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  store::SecretStore secrets(*store, std::move(cipher));
   std::string admin_token = ensure_admin_token(*store, data_dir, &error);
   if (!error.empty()) spdlog::warn("{}", error);
 
@@ -237,12 +245,16 @@ int run_embedded(const EmbeddedOptions& options) {
   platform.public_url_port = port_suffix;
   platform.runtime = &runtime;
   if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
+  platform.read_secret = [&secrets](const std::string& ns, const std::string& name, std::string* err) {
+    return secrets.read(ns, name, err);
+  };
   controllers::SiteController sites(*store, routes, platform);
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
   api_opts.allowed_local_sources = local_dirs;
   api_opts.site_bounds = bounds;
+  api_opts.secrets = &secrets;
   api_opts.extra_metrics = [&sites, &routes, &site_stats] {
     return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
            "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus();

@@ -83,13 +83,15 @@ json container(const SiteNames& names, const json& site, const json& c, const js
     }
   }
   if (!env.empty()) k["env"] = env;
+  // Of envFrom's sources the last wins: the spec's env (its ConfigMap) over
+  // the secrets, as on `wok up`; env (PORT, WOK_*) over both.
   json from = json::array();
-  if (has_env(c)) from.push_back({{"configMapRef", {{"name", names.name + "-" + comp + "-env"}}}});
   if (c.contains("secrets") && c["secrets"].is_array()) {
     for (const json& s : c["secrets"]) {
       if (s.is_string()) from.push_back({{"secretRef", {{"name", s}}}});
     }
   }
+  if (has_env(c)) from.push_back({{"configMapRef", {{"name", names.name + "-" + comp + "-env"}}}});
   if (!from.empty()) k["envFrom"] = from;
   if (json r = container_resources(site); !r.is_null()) k["resources"] = r;
   k["securityContext"] = container_security();

@@ -39,6 +39,10 @@ std::vector<nlohmann::json> render_project(const nlohmann::json& project, const 
 std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
                                         const PlatformSettings& settings);
 
+// A Secret (api/secret.h, valid, metadata.namespace set) as a native v1
+// Secret of its project's namespace: stringData folded into base64 data.
+nlohmann::json render_secret(const nlohmann::json& secret);
+
 // The CustomResourceDefinitions of wok's kinds (Project, Site), with
 // structural OpenAPI v3 schemas generated from the validator's model.
 std::vector<nlohmann::json> custom_resource_definitions();
