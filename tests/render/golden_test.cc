@@ -51,6 +51,9 @@ std::string render_case(const fs::path& input, const wok::render::PlatformSettin
     }
   }
   for (const json& d : docs) {
+    if (d["kind"] == "Secret") out.push_back(wok::render::render_secret(d));
+  }
+  for (const json& d : docs) {
     if (d["kind"] == "Site") {
       for (json& o : wok::render::render_site(d, project, settings)) out.push_back(std::move(o));
     }
@@ -94,7 +97,7 @@ TEST_P(Golden, OpenShiftPlatform) {
                 render_case(dir / "cases" / (GetParam() + ".yaml"), settings));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, Golden, ::testing::Values("static", "php", "app", "image-app"));
+INSTANTIATE_TEST_SUITE_P(Modes, Golden, ::testing::Values("static", "php", "app", "image-app", "secret"));
 
 // The chart installs exactly what `wok crds` prints.
 TEST(Golden, ChartCrdsAreTheGeneratedOnes) {
