@@ -1,0 +1,107 @@
+// Secrets into instance env: each component gets its own secrets' keys, the
+// spec's env and PORT/WOK_* win, a missing secret fails the plan naming the
+// field and the secret (no value), and a revision keeps the values it was
+// first planned with.
+#include "controllers/secret_env.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace wok::controllers {
+namespace {
+
+using nlohmann::json;
+using Values = std::map<std::string, std::string>;
+
+json site() {
+  return json::parse(R"({"metadata": {"name": "api", "namespace": "team-a", "uid": "u1"}, "spec": {
+      "mode": "app", "hosts": ["api.team-a.localhost"], "app": {"components": [
+        {"name": "web", "command": ["python3", "app.py"], "port": 8080, "replicas": 2,
+         "env": {"GREETING": "spec"}, "secrets": ["db", "extra"]},
+        {"name": "worker", "command": ["python3", "w.py"]}]}}})");
+}
+
+struct FakeSecrets {
+  std::map<std::string, Values> by_key;  // "ns/name"
+  std::vector<std::string> asked;
+  SecretReader reader() {
+    return [this](const std::string& ns, const std::string& name, std::string* error) -> std::optional<Values> {
+      asked.push_back(ns + "/" + name);
+      auto it = by_key.find(ns + "/" + name);
+      if (it == by_key.end()) {
+        *error = "secret \"" + name + "\" not found in project \"" + ns + "\"";
+        return std::nullopt;
+      }
+      return it->second;
+    };
+  }
+};
+
+WorkloadPlan plan_of(const json& s) {
+  return plan_workloads("team-a", "api", "u1", s["spec"], 4, "/data/rev/4", "/data/storage");
+}
+
+TEST(SecretEnv, KeysOfTheComponentsOwnSecretsTheSpecAndPlatformWin) {
+  FakeSecrets fake;
+  fake.by_key["team-a/db"] = {{"DB_PASSWORD", "pw"}, {"GREETING", "secret"}, {"PORT", "1"}, {"SHARED", "db"}};
+  fake.by_key["team-a/extra"] = {{"SHARED", "extra"}, {"WOK_PROJECT", "team-b"}};
+  WorkloadPlan plan = plan_of(site());
+  ASSERT_EQ(plan.error, "");
+  ASSERT_EQ(add_secret_env(site(), plan, fake.reader()), "");
+  for (const auto& s : plan.instances) {
+    if (s.id.find(".web.") != std::string::npos) {
+      EXPECT_EQ(s.env.at("DB_PASSWORD"), "pw");
+      EXPECT_EQ(s.env.at("GREETING"), "spec");
+      EXPECT_EQ(s.env.at("PORT"), "8080");
+      EXPECT_EQ(s.env.at("WOK_PROJECT"), "team-a");
+      EXPECT_EQ(s.env.at("SHARED"), "extra");  // the later secret in the list
+    } else {
+      EXPECT_EQ(s.env.count("DB_PASSWORD"), 0u) << s.id;  // the worker names none
+    }
+  }
+  EXPECT_EQ(fake.asked, (std::vector<std::string>{"team-a/db", "team-a/extra"}));  // its own project only
+}
+
+TEST(SecretEnv, MissingSecretNamesTheFieldAndTheSecret) {
+  FakeSecrets fake;
+  fake.by_key["team-a/db"] = {{"DB_PASSWORD", "pw"}};
+  fake.by_key["team-b/extra"] = {{"X", "elsewhere"}};  // another project's: never found
+  WorkloadPlan plan = plan_of(site());
+  EXPECT_EQ(add_secret_env(site(), plan, fake.reader()),
+            "spec.app.components[0].secrets[1]: secret \"extra\" not found in project \"team-a\"");
+  WorkloadPlan again = plan_of(site());
+  EXPECT_EQ(add_secret_env(site(), again, {}),
+            "spec.app.components[0].secrets[0]: secrets are not available on this platform");
+}
+
+TEST(SecretEnv, NoSecretsNothingAsked) {
+  json s = site();
+  s["spec"]["app"]["components"][0].erase("secrets");
+  WorkloadPlan plan = plan_of(s);
+  EXPECT_EQ(add_secret_env(s, plan, {}), "");
+}
+
+TEST(PlannedSecrets, ARevisionKeepsItsFirstValues) {
+  FakeSecrets fake;
+  fake.by_key["team-a/db"] = {{"K", "v1"}};
+  PlannedSecrets planned;
+  std::string error;
+  auto r4 = planned.reader_for("u1", 4, fake.reader());
+  EXPECT_EQ(r4("team-a", "db", &error)->at("K"), "v1");
+  fake.by_key["team-a/db"] = {{"K", "v2"}};
+  EXPECT_EQ(planned.reader_for("u1", 4, fake.reader())("team-a", "db", &error)->at("K"), "v1");
+  EXPECT_EQ(planned.reader_for("u1", 5, fake.reader())("team-a", "db", &error)->at("K"), "v2");
+  EXPECT_EQ(planned.reader_for("u2", 4, fake.reader())("team-a", "db", &error)->at("K"), "v2");  // another site
+  // A failure is not remembered: the secret made later is found.
+  EXPECT_FALSE(planned.reader_for("u1", 6, fake.reader())("team-a", "new", &error));
+  fake.by_key["team-a/new"] = {{"K", "n"}};
+  EXPECT_TRUE(planned.reader_for("u1", 6, fake.reader())("team-a", "new", &error));
+  // Only a few revisions per site are kept: the oldest is read again.
+  for (int rev = 7; rev <= 9; ++rev) planned.reader_for("u1", rev, fake.reader())("team-a", "db", &error);
+  EXPECT_EQ(planned.reader_for("u1", 4, fake.reader())("team-a", "db", &error)->at("K"), "v2");
+  EXPECT_FALSE(planned.reader_for("u1", 4, {}));
+}
+
+}  // namespace
+}  // namespace wok::controllers
