@@ -18,6 +18,7 @@ using http::UniqueFd;
 namespace {
 
 constexpr int kMaxDepth = 128;
+constexpr uint64_t kEntryCost = 4096;
 
 // The names in `dir_fd` (read through a duplicate: the caller's descriptor
 // keeps its offset and stays open).
@@ -42,7 +43,7 @@ std::string failed(const std::string& what, const std::string& path) {
 }
 
 std::string copy_file(int src_dir, int dst_dir, const std::string& name, const std::string& path,
-                      mode_t mode, unsigned uid) {
+                      mode_t mode, unsigned uid, uint64_t* budget) {
   // O_NONBLOCK: a fifo swapped in after the stat must not hang us.
   UniqueFd in(::openat(src_dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!in.valid()) return errno == ELOOP ? "" : failed("cannot open", path);
@@ -57,6 +58,9 @@ std::string copy_file(int src_dir, int dst_dir, const std::string& name, const s
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return failed("cannot read", path);
     if (n == 0) break;
+    if (static_cast<uint64_t>(n) > *budget)
+      return "the files are larger than the most allowed, at " + path;
+    *budget -= static_cast<uint64_t>(n);
     for (ssize_t done = 0; done < n;) {
       ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
@@ -69,7 +73,8 @@ std::string copy_file(int src_dir, int dst_dir, const std::string& name, const s
   return "";
 }
 
-std::string copy_below(int src_fd, int dst_fd, unsigned uid, const std::string& prefix, int depth) {
+std::string copy_below(int src_fd, int dst_fd, unsigned uid, const std::string& prefix, int depth,
+                       uint64_t* budget) {
   if (depth > kMaxDepth) return prefix + " is nested too deep";
   std::vector<std::string> names;
   if (!list(src_fd, &names)) return failed("cannot list", prefix.empty() ? "." : prefix);
@@ -77,6 +82,10 @@ std::string copy_below(int src_fd, int dst_fd, unsigned uid, const std::string& 
     const std::string path = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
     if (::fstatat(src_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+    // Every entry made costs the destination an inode and a block, about:
+    // millions of hard links to one empty file must not copy for free.
+    if (*budget < kEntryCost) return "the files are larger than the most allowed, at " + path;
+    *budget -= kEntryCost;
     if (S_ISDIR(st.st_mode)) {
       if (::mkdirat(dst_fd, name.c_str(), 0700) != 0) return failed("cannot create", path);
       UniqueFd from(
@@ -84,12 +93,14 @@ std::string copy_below(int src_fd, int dst_fd, unsigned uid, const std::string& 
       UniqueFd to(::openat(dst_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!to.valid()) return failed("cannot open", path);
       if (!from.valid()) continue;  // replaced by a link meanwhile: left out
-      if (std::string err = copy_below(from.get(), to.get(), uid, path, depth + 1); !err.empty())
+      if (std::string err = copy_below(from.get(), to.get(), uid, path, depth + 1, budget);
+          !err.empty())
         return err;
       if (::fchown(to.get(), uid, uid) != 0 || ::fchmod(to.get(), st.st_mode & 0777) != 0)
         return failed("cannot set the owner of", path);
     } else if (S_ISREG(st.st_mode)) {
-      if (std::string err = copy_file(src_fd, dst_fd, name, path, st.st_mode, uid); !err.empty())
+      if (std::string err = copy_file(src_fd, dst_fd, name, path, st.st_mode, uid, budget);
+          !err.empty())
         return err;
     } else if (S_ISLNK(st.st_mode)) {
       char target[4096];
@@ -124,8 +135,8 @@ std::string empty_below(int dir_fd, const std::string& prefix, int depth) {
 
 }  // namespace
 
-std::string copy_tree(int src_fd, int dst_fd, unsigned uid) {
-  return copy_below(src_fd, dst_fd, uid, "", 0);
+std::string copy_tree(int src_fd, int dst_fd, unsigned uid, uint64_t max_bytes) {
+  return copy_below(src_fd, dst_fd, uid, "", 0, &max_bytes);
 }
 
 std::string empty_tree(int dir_fd) { return empty_below(dir_fd, "", 0); }

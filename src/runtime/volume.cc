@@ -193,10 +193,10 @@ UniqueFd open_image(int parent_fd, const std::string& name, int flags, std::stri
   return fd;
 }
 
-// A new image, formatted under a temporary name and renamed into place when
-// whole. Returns the attached loop device of the new image.
-std::string mount_on(int dir_fd, const std::string& device) {
-  if (::mount(device.c_str(), fd_path(dir_fd).c_str(), "ext4", kMountFlags, nullptr) != 0)
+// Mounts `device` on the directory `dir_fd`, reached through its descriptor.
+std::string mount_on(int dir_fd, const std::string& device, bool executable = false) {
+  const unsigned long flags = executable ? kMountFlags & ~MS_NOEXEC : kMountFlags;
+  if (::mount(device.c_str(), fd_path(dir_fd).c_str(), "ext4", flags, nullptr) != 0)
     return sys_error("cannot mount " + device);
   return "";
 }
@@ -304,7 +304,7 @@ std::string grow_device(int image_fd, int loop_fd, const std::string& device, ui
 // Offline: unmounted, checked that no sandbox still has it (a mount
 // anywhere holds the device exclusively), grown, mounted again.
 std::string grow_offline(int parent_fd, const fs::path& point, int image_fd, int loop_fd,
-                         const std::string& device, uint64_t bytes) {
+                         const std::string& device, uint64_t bytes, bool executable) {
   if (::umount2(point.c_str(), UMOUNT_NOFOLLOW) != 0)
     return sys_error("cannot unmount it to grow it");
   std::string err;
@@ -336,7 +336,7 @@ std::string grow_offline(int parent_fd, const fs::path& point, int image_fd, int
   UniqueFd dir(::openat(parent_fd, point.filename().c_str(),
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.valid()) return sys_error("cannot open its directory again");
-  if (std::string e = mount_on(dir.get(), device); !e.empty())
+  if (std::string e = mount_on(dir.get(), device, executable); !e.empty())
     return err.empty() ? e : err + "; " + e;
   return err;
 }
@@ -377,7 +377,7 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
       if (!loop.valid()) loop = attach_loop(image_fd.get(), &device, &err);  // after a reboot
     }
     if (!loop.valid()) return err;
-    if (std::string e = mount_on(dir.get(), device); !e.empty()) return e;
+    if (std::string e = mount_on(dir.get(), device, change.executable); !e.empty()) return e;
     // Copied into the volume: the originals, hidden below it now, go.
     if (copied)
       if (std::string e = empty_tree(dir.get()); !e.empty())
@@ -426,7 +426,8 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   root.reset();
   dir.reset();
   change.stop_users();
-  if (std::string e = grow_offline(parent_fd, point, image_fd.get(), loop.get(), device, bytes);
+  if (std::string e = grow_offline(parent_fd, point, image_fd.get(), loop.get(), device, bytes,
+                                   change.executable);
       !e.empty())
     return offline + ": " + e + "; it stays " + size_text(size) + " for now";
   return "";

@@ -22,6 +22,9 @@ struct VolumeChange {
   // A volume already larger than asked is fine as it is (a live revision
   // that a newer one grew past its own size), not refused.
   bool larger_is_fine = false;
+  // Mounted without noexec: a build runs what it fetched and made there
+  // (npm's .bin, a downloaded hugo). Still nosuid and nodev.
+  bool executable = false;
 };
 
 // Makes `parent/name` (a directory) the mount point of the file system in
