@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     options.max_site_cpu = up.max_site_cpu;
     options.max_site_replicas = up.max_site_replicas;
     options.max_site_storage = up.max_site_storage;
+    options.max_build_disk = up.max_build_disk;
     const char* examples = std::getenv("WOK_EXAMPLES_DIR");
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;

@@ -91,7 +91,11 @@ Rule app_rule() {
        {"autoscale", object({{"component", str("Component to scale (default: the routed one).")},
                              {"minReplicas", integer()},
                              {"maxReplicas", integer()},
-                             {"targetCPUUtilization", integer("Percent of requested CPU.")}},
+                             {"targetCPUUtilization", integer("Average CPU of a replica, percent of its "
+                                                              "resources.cpu (1 CPU without one).")},
+                             {"targetRequestsPerSecond",
+                              integer("Requests per second per replica, as the router counts them "
+                                      "(the routed component only).")}},
                             {"maxReplicas"})},
        {"jobs", array(object({{"name", str("Job name (a DNS label).")},
                               {"schedule", str("Cron schedule, UTC (\"0 3 * * *\", \"@daily\").")},

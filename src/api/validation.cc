@@ -137,7 +137,6 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
     return;
   }
   const json& app = spec["app"];
-  if (app.contains("autoscale")) out.push_back({"spec.app.autoscale", "is not available yet on this platform"});
   check_jobs(app, out);
   const json& comps = app["components"];
   if (comps.empty()) out.push_back({"spec.app.components", "must list at least one component"});
@@ -183,6 +182,38 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
       if (!hp.starts_with("/")) out.push_back({path + ".health.path", quote(hp) + " must start with '/'"});
     }
   }
+}
+
+// spec.app.autoscale: bounds and targets that a replica count can follow.
+void check_autoscale(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("autoscale")) return;
+  const json& a = spec["app"]["autoscale"];
+  if (!a.is_object()) return;
+  const std::string path = "spec.app.autoscale";
+  const json& comps = spec["app"].value("components", json::array());
+  const int routed = routed_component(comps);
+  std::string component = a.value("component", "");
+  int index = -1;
+  if (component.empty()) {
+    index = routed;
+    if (index < 0) out.push_back({path + ".component", "is required when no component has a port"});
+  } else {
+    for (size_t i = 0; i < comps.size(); ++i)
+      if (comps[i].is_object() && comps[i].value("name", "") == component) index = static_cast<int>(i);
+    if (index < 0) out.push_back({path + ".component", quote(component) + " is not a component of this site"});
+  }
+  auto int_of = [&](const char* key, long long fallback) {
+    return a.contains(key) && a[key].is_number_integer() ? a[key].get<long long>() : fallback;
+  };
+  long long min = int_of("minReplicas", 1), max = int_of("maxReplicas", 1);
+  if (min < 1 || min > 20) out.push_back({path + ".minReplicas", std::to_string(min) + " is out of range (1-20)"});
+  if (max < 1 || max > 20) out.push_back({path + ".maxReplicas", std::to_string(max) + " is out of range (1-20)"});
+  else if (max < min) out.push_back({path + ".maxReplicas", std::to_string(max) + " is below minReplicas (" + std::to_string(min) + ")"});
+  long long cpu = int_of("targetCPUUtilization", 80), rps = int_of("targetRequestsPerSecond", 1);
+  if (cpu < 1 || cpu > 1000) out.push_back({path + ".targetCPUUtilization", std::to_string(cpu) + " is out of range (1-1000 percent)"});
+  if (rps < 1) out.push_back({path + ".targetRequestsPerSecond", std::to_string(rps) + " must be at least 1"});
+  if (a.contains("targetRequestsPerSecond") && index >= 0 && index != routed)
+    out.push_back({path + ".targetRequestsPerSecond", "counts the routed component's requests: only it can follow them"});
 }
 
 void check_resources(const json& spec, std::vector<FieldError>& out) {
@@ -454,7 +485,10 @@ std::vector<FieldError> validate_site(const json& obj) {
   } else {
     check_mode_sections(spec, mode, out);
     if (mode == "php") check_php(spec, out);
-    if (mode == "app") check_app(spec, out);
+    if (mode == "app") {
+      check_app(spec, out);
+      check_autoscale(spec, out);
+    }
     check_resources(spec, out);
   }
   check_hosts(spec["hosts"], false, out);

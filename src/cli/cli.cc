@@ -310,6 +310,9 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
   up_command->add_option("--max-site-storage", up_options.max_site_storage,
                          "most storage of one site (each volume and their sum)")
       ->capture_default_str();
+  up_command->add_option("--max-build-disk", up_options.max_build_disk,
+                         "disk of one site's builds: its checkout and build cache together")
+      ->capture_default_str();
   add_router_limit_flags(*up_command, up_options.router);
 
   OperatorOptions op_options;

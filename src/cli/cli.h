@@ -25,6 +25,7 @@ struct UpOptions {
   std::string max_site_cpu = "4";
   int max_site_replicas = 20;
   std::string max_site_storage = "100Gi";
+  std::string max_build_disk = "2Gi";  // --max-build-disk: a site's builds' checkout and cache
 };
 
 using UpCommand = std::function<int(const UpOptions&)>;

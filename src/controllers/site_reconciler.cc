@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/validation.h"
+#include "controllers/build_disk.h"
 #include "controllers/build_runner.h"
 #include "controllers/image_registries.h"
 #include "controllers/tree_paths.h"
@@ -14,6 +15,7 @@
 #include "controllers/secret_env.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
+#include "render/plan.h"
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
 #include "store/store.h"
@@ -57,6 +59,7 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
     : store_(store),
       routes_(routes),
       config_(std::move(config)),
+      autoscaler_(config_.autoscale_down_window),
       builds_(config_.builds_running_max, config_.builds_per_project_max) {
   // Routes carry canonical paths: the router opens them refusing every
   // symlink, so only the site's own files could ever hold one.
@@ -84,6 +87,19 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   if (spec.is_discarded() || !runs_instances(spec)) return std::nullopt;
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
   const std::string uid = site["metadata"]["uid"];
+  // An autoscaled component runs as many replicas as the autoscaler says,
+  // whichever revision (the live one, or the next being rolled out).
+  const render::SitePlan site_plan = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  if (site_plan.autoscaled) {
+    for (json& c : spec["app"]["components"]) {
+      if (c.value("name", "") != site_plan.autoscale.component) continue;
+      int initial = c.value("replicas", 1);
+      const json& status = site.value("status", json::object());
+      if (status.contains("autoscale") && status["autoscale"].is_object())
+        initial = status["autoscale"].value("replicas", initial);
+      c["replicas"] = autoscaler_.replicas(uid, site_plan.autoscale, initial);
+    }
+  }
   fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
   WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns),
                                      project_egress(ns));
@@ -149,6 +165,49 @@ std::string SiteReconciler::live_refusal(const json& site, const store::Revision
   std::lock_guard lock(mu_);
   live_registries_[uid] = {live.number, refused};
   return refused;
+}
+
+void SiteReconciler::autoscale(const json& site, const store::Revision& live) {
+  if (!config_.runtime) return;
+  json spec = json::parse(live.spec, nullptr, false);
+  if (spec.is_discarded()) return;
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  const std::string uid = site["metadata"]["uid"];
+  const render::SitePlan plan = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  if (!plan.autoscaled) {
+    autoscaler_.forget(uid);
+    return;
+  }
+  const render::ComponentPlan* c = render::find_component(plan, plan.autoscale.component);
+  if (!c) return;
+  const double limit_millis = c->cpu.empty() ? 1000.0 : static_cast<double>(api::parse_cpu_millis(c->cpu));
+  AutoscaleMetrics m;
+  double cpu_sum = 0;
+  int cpu_known = 0;
+  const auto now = AutoscaleClock::now();
+  for (const auto& st : config_.runtime->list()) {
+    auto id = parse_instance_id(st.id);
+    if (!id || id->ns != ns || id->site != name || id->component != c->name || id->revision != live.number) continue;
+    if (st.phase != runtime::Phase::Ready) continue;
+    ++m.ready;
+    auto used = config_.runtime->cpu_usage_ns(st.id);
+    if (!used) continue;
+    // Nanoseconds of CPU per second of wall time, against the limit.
+    if (auto rate = autoscaler_.rate(uid + "/" + st.id + "/" + std::to_string(st.pid), *used, now)) {
+      cpu_sum += *rate / 1e9 * 1000.0 / limit_millis * 100.0;
+      ++cpu_known;
+    }
+  }
+  if (cpu_known > 0) m.cpu_percent = cpu_sum / cpu_known;
+  if (config_.requests_total && c->routed) {
+    m.requests_per_second = autoscaler_.rate(uid + "/requests", config_.requests_total(ns, name), now);
+  }
+  // Nothing to measure (starting, crashing, or a pass right after the
+  // last one): no decision, and no status change to wake another pass.
+  if (m.ready == 0 || (!m.cpu_percent && !m.requests_per_second)) return;
+  autoscaler_.observe(uid, plan.autoscale, m, now);
+  std::string message = autoscaler_.status(uid).value("message", "");
+  if (message.rfind("scaled ", 0) == 0) spdlog::info("site {}/{}: {} {}", ns, name, c->name, message);
 }
 
 void SiteReconciler::serve_live(const json& site) {
@@ -250,7 +309,10 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   }
   // Serve what is live at once (after a restart, before any fetch); for php
   // and app, (re)start its instances and follow their pids.
-  if (live && fs::is_directory(live->root)) route_to(*site, live->number, live->root, live->spec, {});
+  if (live && fs::is_directory(live->root)) {
+    autoscale(*site, *live);
+    route_to(*site, live->number, live->root, live->spec, {});
+  }
 
   FetchState* state;
   {
@@ -294,7 +356,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     }
     store_.finish_revision(uid, pending->number, "Failed", "superseded by a newer change before its build ended", "",
                            false);
-    fs::remove_all(pending->work, ec);
+    discard_build_work(site_dir, pending->work);
   } else if (pending) {
     auto result = builds_.take(uid);
     if (!result && !builds_.known(uid)) {
@@ -471,12 +533,18 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   p.commit = commit;
   p.spec_text = spec_text;
   p.work = fs::path(site_dir) / ("work-" + std::to_string(*number));
-  fs::path checkout = p.work / "src";
   auto fail = [&](const std::string& why) {
     store_.finish_revision(uid, *number, "Failed", why, "", false);
-    fs::remove_all(p.work, ec);
+    discard_build_work(site_dir, p.work);
     return why;
   };
+  // A build writes its checkout and cache on the site's bounded build disk.
+  if (config_.runtime && site["spec"].contains("build") && api::has_source(site["spec"])) {
+    if (std::string err = open_build_disk(site_dir, config_.build_disk_bytes, store_.project_uid(ns)); !err.empty())
+      return fail(err);
+    p.work = build_disk_dir(site_dir) / ("work-" + std::to_string(*number));
+  }
+  fs::path checkout = p.work / "src";
   fs::create_directories(p.work, ec);
   const json& spec = site["spec"];
   if (!api::has_source(spec)) {
@@ -507,7 +575,8 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
                           config_.build_timeout_max);
   if (config_.runtime) {
-    std::string err = sandbox_build(ns, name, *number, checkout, sub, site_dir + "/build-cache", spec, &opts);
+    std::string err =
+        sandbox_build(ns, name, *number, checkout, sub, (build_disk_dir(site_dir) / "cache").string(), spec, &opts);
     if (!err.empty()) return fail("build cannot start: " + err);
   }
   // The build runs off this worker (BuildJobs); the next passes of the
@@ -529,13 +598,16 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
   std::string log = build ? build->output : "";
   auto fail = [&](const std::string& why) {
     store_.finish_revision(uid, number, "Failed", why, log, false);
-    fs::remove_all(p.work, ec);
+    discard_build_work(site_dir, p.work);
     return why;
   };
   const json spec = json::parse(spec_text);
   fs::path publish = p.base;
   if (build) {
-    if (!build->ok) return fail(build->error);
+    if (!build->ok) {
+      std::string full = build_disk_exceeded(site_dir);
+      return fail(full.empty() ? build->error : full + " (" + build->error + ")");
+    }
     std::string out = spec["build"].value("output", "");
     publish = (p.base / out).lexically_normal();
     if (std::string err = check_directory_beneath(p.base, out); !err.empty()) {
@@ -554,9 +626,10 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
   fs::path root = fs::path(site_dir) / "revisions" / std::to_string(number);
   fs::create_directories(root.parent_path(), ec);
   fs::remove_all(root, ec);
-  fs::rename(publish, root, ec);
-  if (ec) return fail("cannot publish the revision: " + ec.message());
-  fs::remove_all(p.work, ec);
+  const unsigned owner = store_.project_uid(site["metadata"]["namespace"]);
+  if (std::string err = move_revision_files(publish, root, owner, config_.build_disk_bytes); !err.empty())
+    return fail(err);
+  discard_build_work(site_dir, p.work);
   // The live revision keeps serving until the new instances are ready.
   if (std::string err = start_workloads(site, number, root.string(), spec_text); !err.empty()) {
     fs::remove_all(root, ec);
@@ -642,6 +715,8 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     if (auto plan = plan_for(site, live->number, live->root, live->spec)) {
       std::string problem;
       patch["instances"] = workloads_->observe(*plan, &problem);
+      json scaled = autoscaler_.status(site["metadata"]["uid"].get<std::string>());
+      patch["autoscale"] = scaled;  // null: not autoscaled
       patch["storage"] = workloads_->storage_use(*plan);
       // A crashing app is restarted by the runtime and reported here.
       if (!problem.empty()) patch["conditions"][0]["message"] = message + "; " + problem;

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "controllers/autoscaler.h"
 #include "controllers/build_jobs.h"
 #include "controllers/secret_env.h"
 
@@ -57,6 +58,8 @@ struct PlatformConfig {
   int64_t build_cpu_millis = 2000;
   int64_t build_pids = 1024;
   int64_t build_tmp_bytes = 512ll << 20;
+  // The disk of a site's builds, checkout and cache together (build_disk.h).
+  uint64_t build_disk_bytes = 2ull << 30;
   // Builds run at most this many at once, and this many of one project:
   // one team's slow builds never hold another team's deploys.
   int builds_running_max = 2;
@@ -73,6 +76,11 @@ struct PlatformConfig {
   std::function<std::optional<std::map<std::string, std::string>>(const std::string& ns, const std::string& name,
                                                                   std::string* error)>
       read_secret;
+  // spec.app.autoscale: the router's count of a site's requests since start
+  // (unset: requests per second are unknown), and how long a lower
+  // recommendation must hold before replicas go (Kubernetes' default).
+  std::function<uint64_t(const std::string& ns, const std::string& site)> requests_total;
+  std::chrono::milliseconds autoscale_down_window{300'000};
 };
 
 class SiteReconciler {
@@ -113,6 +121,10 @@ class SiteReconciler {
   // write (the approval is by generation, the revision's), or an image
   // registry on a private network without --allow-private-sources.
   std::string live_refusal(const nlohmann::json& site, const store::Revision& live);
+  // spec.app.autoscale of the live revision: measures the scaled
+  // component's instances (CPU) and the router's requests, and decides how
+  // many run (plan_for applies it).
+  void autoscale(const nlohmann::json& site, const store::Revision& live);
   void collect_garbage(const std::string& uid, const std::string& site_dir);
   // A revision whose build runs in BuildJobs: what publishing it needs.
   struct PendingBuild {
@@ -157,6 +169,7 @@ class SiteReconciler {
   // may be pulled from (resolved once per revision and process, not on each
   // resync); guarded by mu_.
   std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
+  Autoscaler autoscaler_;
   PlannedSecrets planned_secrets_;  // the secret values each revision started with
   BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };

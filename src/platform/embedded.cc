@@ -18,6 +18,7 @@
 
 #include "api/validation.h"
 #include "cli/config.h"
+#include "controllers/build_disk.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
 #include "http/server.h"
@@ -150,6 +151,12 @@ int run_embedded(const EmbeddedOptions& options) {
       return 2;
     }
   }
+  const int64_t build_disk_bytes = api::parse_memory_bytes(options.max_build_disk);
+  if (build_disk_bytes < (16ll << 20)) {
+    std::cerr << "error: --max-build-disk \"" << options.max_build_disk
+              << "\" is not a quantity of at least 16Mi\n";
+    return 2;
+  }
   if (bounds.replicas < 0) {
     std::cerr << "error: --max-site-replicas " << bounds.replicas << " is negative\n";
     return 2;
@@ -244,6 +251,9 @@ int run_embedded(const EmbeddedOptions& options) {
   };
   platform.public_url_port = port_suffix;
   platform.runtime = &runtime;
+  platform.build_disk_bytes = static_cast<uint64_t>(build_disk_bytes);
+  // Builds cut short by a stop of wok: their disks are unmounted, their checkouts go.
+  controllers::close_leftover_build_disks(data_dir);
   if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
   platform.read_secret = [&secrets](const std::string& ns, const std::string& name, std::string* err) {
     return secrets.read(ns, name, err);

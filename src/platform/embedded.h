@@ -31,6 +31,8 @@ struct EmbeddedOptions {
   std::string max_site_cpu = "4";
   int max_site_replicas = 20;
   std::string max_site_storage = "100Gi";
+  // The disk one site's builds write on (checkout and cache), --max-build-disk.
+  std::string max_build_disk = "2Gi";
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

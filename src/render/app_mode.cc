@@ -119,21 +119,33 @@ json pod_spec(const SiteNames& names, const json& site, const json& c, const jso
   return pod;
 }
 
-json hpa(const SiteNames& names, const json& autoscale, const std::string& comp) {
-  std::string target = names.name + "-" + comp;
+// The plan's autoscale (render/plan.h), as `wok up` follows it. Requests
+// per second are a Pods metric, wok_requests_per_second, which the cluster's
+// metrics adapter must serve (docs/kubernetes.md).
+json hpa(const SiteNames& names, const AutoscalePlan& autoscale) {
+  std::string target = names.name + "-" + autoscale.component;
   json h = object_head("autoscaling/v2", "HorizontalPodAutoscaler", target, names.ns,
-                       site_labels(names, comp));
-  h["spec"] = {
-      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
-      {"minReplicas", int_at(autoscale, "minReplicas", 1)},
-      {"maxReplicas", int_at(autoscale, "maxReplicas", 1)},
-      {"metrics",
-       {{{"type", "Resource"},
+                       site_labels(names, autoscale.component));
+  json metrics = json::array();
+  if (autoscale.target_cpu_percent > 0) {
+    metrics.push_back(
+        {{"type", "Resource"},
          {"resource",
           {{"name", "cpu"},
-           {"target",
-            {{"type", "Utilization"},
-             {"averageUtilization", int_at(autoscale, "targetCPUUtilization", 80)}}}}}}}}};
+           {"target", {{"type", "Utilization"}, {"averageUtilization", autoscale.target_cpu_percent}}}}}});
+  }
+  if (autoscale.target_requests_per_second > 0) {
+    metrics.push_back({{"type", "Pods"},
+                       {"pods",
+                        {{"metric", {{"name", "wok_requests_per_second"}}},
+                         {"target",
+                          {{"type", "AverageValue"},
+                           {"averageValue", std::to_string(autoscale.target_requests_per_second)}}}}}});
+  }
+  h["spec"] = {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+               {"minReplicas", autoscale.min_replicas},
+               {"maxReplicas", autoscale.max_replicas},
+               {"metrics", metrics}};
   return h;
 }
 
@@ -180,10 +192,8 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
   }
   out.insert(out.end(), claims.begin(), claims.end());
   std::string routed = routed_component(app);
-  std::string scaled;
-  if (app.contains("autoscale") && app["autoscale"].is_object()) {
-    scaled = string_at(app["autoscale"], "component", routed);
-  }
+  const SitePlan plan = plan_site(site);
+  std::string scaled = plan.autoscaled ? plan.autoscale.component : "";
   for (const json& c : components) {
     std::string comp = string_at(c, "name");
     json d = deployment(names, comp, names.name + "-" + comp, int_at(c, "replicas", 1),
@@ -198,7 +208,7 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
       out.push_back(service(names, comp, names.name + "-" + comp));
     }
   }
-  if (!scaled.empty()) out.push_back(hpa(names, app["autoscale"], scaled));
+  if (!scaled.empty()) out.push_back(hpa(names, plan.autoscale));
   if (!components.empty()) {
     for (const api::JobSpec& job : api::app_jobs(site.value("spec", json::object()))) {
       const json* c = &components.front();

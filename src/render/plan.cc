@@ -79,6 +79,21 @@ SitePlan plan_site(const json& site) {
     if (p.port) p.service_names = {p.name, plan.name + "-" + p.name};
     plan.components.push_back(std::move(p));
   }
+  if (app.contains("autoscale") && app["autoscale"].is_object()) {
+    const json& a = app["autoscale"];
+    auto int_of = [&](const char* key, int fallback) {
+      return a.contains(key) && a[key].is_number_integer() ? a[key].get<int>() : fallback;
+    };
+    plan.autoscaled = true;
+    plan.autoscale.component = string_of(a, "component");
+    if (plan.autoscale.component.empty()) plan.autoscale.component = plan.routed;
+    plan.autoscale.min_replicas = int_of("minReplicas", 1);
+    plan.autoscale.max_replicas = int_of("maxReplicas", plan.autoscale.min_replicas);
+    plan.autoscale.target_cpu_percent = int_of("targetCPUUtilization", 0);
+    plan.autoscale.target_requests_per_second = int_of("targetRequestsPerSecond", 0);
+    if (!plan.autoscale.target_cpu_percent && !plan.autoscale.target_requests_per_second)
+      plan.autoscale.target_cpu_percent = 80;
+  }
   return plan;
 }
 

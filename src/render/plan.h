@@ -37,12 +37,24 @@ struct ComponentPlan {
   std::vector<std::string> service_names;
 };
 
+// spec.app.autoscale: the replicas of one component follow its load, on
+// `wok up` (controllers/autoscaler.h) as with a HorizontalPodAutoscaler.
+struct AutoscalePlan {
+  std::string component;  // the spec's, else the routed one
+  int min_replicas = 1, max_replicas = 1;
+  // Targets; either or both (none set: CPU at 80%, as a cluster's HPA).
+  int target_cpu_percent = 0;     // average CPU of a replica, percent of its limit (1 CPU without one)
+  int target_requests_per_second = 0;  // per replica, counted by the router (the routed component only)
+};
+
 struct SitePlan {
   std::string ns, name, mode;  // mode: "static", "php" or "app"
   std::vector<ComponentPlan> components;  // static: none
   // The routed component's name ("" when none: a static site, or an app
   // of workers only).
   std::string routed;
+  bool autoscaled = false;
+  AutoscalePlan autoscale;
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

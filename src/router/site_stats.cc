@@ -134,6 +134,14 @@ SiteSummary SiteStats::summary(std::string_view project, std::string_view site, 
   return summary_at(project, site, minutes, minute_now());
 }
 
+uint64_t SiteStats::requests_total(std::string_view project, std::string_view site) const {
+  const Site* s = find(project, site);
+  uint64_t total = 0;
+  if (s != nullptr)
+    for (const auto& c : s->by_class) total += c.load(std::memory_order_relaxed);
+  return total;
+}
+
 SiteSummary SiteStats::summary_at(std::string_view project, std::string_view site, int minutes,
                                   int64_t now_minute) const {
   SiteSummary out;

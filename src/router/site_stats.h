@@ -33,6 +33,9 @@ class SiteStats : public RequestObserver {
   // The last `minutes` minutes (1..15), the current one included. Sites
   // without requests yet get an all-zero summary.
   SiteSummary summary(std::string_view project, std::string_view site, int minutes) const;
+  // Requests answered for the site since start (every status class): what
+  // the autoscaler turns into requests per second.
+  uint64_t requests_total(std::string_view project, std::string_view site) const;
   // Prometheus text: wok_site_requests_total, wok_site_response_bytes_total,
   // wok_site_request_duration_seconds (histogram).
   std::string prometheus() const;

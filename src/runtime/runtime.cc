@@ -247,6 +247,36 @@ void Runtime::Impl::stopped(Instance& inst) {
   if (!inst.spec.network.empty()) networks.detach(inst.spec.network, inst.spec.id);
 }
 
+std::optional<uint64_t> Runtime::cpu_usage_ns(const std::string& id) const {
+  int pid = 0;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->instances.find(id);
+    if (it != impl_->instances.end()) pid = it->second->status.pid;
+  }
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",", path = line.substr(b + 1);
+    if (controllers.find(",cpuacct,") != std::string::npos) {
+      std::ifstream usage("/sys/fs/cgroup/" + controllers.substr(1, controllers.size() - 2) + path + "/cpuacct.usage");
+      uint64_t ns = 0;
+      if (usage >> ns) return ns;
+    }
+    if (line.rfind("0::", 0) == 0) {
+      std::ifstream stat("/sys/fs/cgroup" + path + "/cpu.stat");
+      std::string key;
+      uint64_t value = 0;
+      while (stat >> key >> value)
+        if (key == "usage_usec") return value * 1000;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string Runtime::ensure_network(const NetworkSpec& spec) { return impl_->networks.ensure(spec); }
 void Runtime::remove_network(const std::string& name) { impl_->networks.remove(name); }
 std::vector<std::string> Runtime::networks() const { return impl_->networks.names(); }

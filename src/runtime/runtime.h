@@ -90,6 +90,10 @@ class Runtime {
   std::vector<std::string> prepare_job(const InstanceSpec& spec, std::string* error);
   void end_job(const std::string& id);
 
+  // CPU time the instance's processes used since it started (its cgroup's
+  // cpuacct.usage, or cpu.stat on cgroup v2); nullopt when not running.
+  std::optional<uint64_t> cpu_usage_ns(const std::string& id) const;
+
   // Site networks (site_network.h): ensure before starting the instances
   // whose spec names it; remove once the site is gone. "" or why not.
   std::string ensure_network(const NetworkSpec& spec);
