@@ -254,6 +254,11 @@ int run_embedded(const EmbeddedOptions& options) {
   platform.build_disk_bytes = static_cast<uint64_t>(build_disk_bytes);
   // Builds cut short by a stop of wok: their disks are unmounted, their checkouts go.
   controllers::close_leftover_build_disks(data_dir);
+  platform.requests_total = [&site_stats](const std::string& ns, const std::string& site) {
+    return site_stats.requests_total(ns, site);
+  };
+  if (const char* w = std::getenv("WOK_AUTOSCALE_DOWN_WINDOW_MS"))
+    platform.autoscale_down_window = std::chrono::milliseconds(std::atol(w));
   if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
   platform.read_secret = [&secrets](const std::string& ns, const std::string& name, std::string* err) {
     return secrets.read(ns, name, err);
