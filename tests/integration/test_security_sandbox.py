@@ -85,11 +85,14 @@ class SandboxAttackTest(WokTestCase):
         # The setsid child died with the build's sandbox.
         left = subprocess.run(["pgrep", "-f", "sleep 7373"], capture_output=True, text=True).stdout.split()
         self.assertEqual(left, [], "a process of the build outlived it")
-        # The build's files belong to the project's uid, its cache persists.
+        # The published files belong to the project's uid; its cache stays in
+        # the site's build disk, unmounted between builds (test_security_build_disk).
         site_dir = os.path.join(self.wok.data, "sites", "team-a", "b")
-        caches = [os.path.join(r, "cache.txt") for r, _, files in os.walk(site_dir) if "cache.txt" in files]
-        self.assertEqual(len(caches), 1, caches)
-        self.assertEqual(str(os.stat(caches[0]).st_uid), uid)
+        pages = [os.path.join(r, "index.html") for r, _, files in os.walk(site_dir) if "index.html" in files]
+        self.assertEqual(len(pages), 1, pages)
+        self.assertEqual(str(os.stat(pages[0]).st_uid), uid)
+        images = [f for _, _, files in os.walk(site_dir) for f in files if f == "build-disk.img"]
+        self.assertEqual(images, ["build-disk.img"])
 
     def test_a_build_over_its_time_limit_is_killed_with_everything_it_started(self):
         repo = self.repo("slow", {"README": "x"})
