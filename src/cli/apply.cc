@@ -52,7 +52,26 @@ int64_t generation_of(const std::string& body) {
   return it->value("generation", int64_t{0});
 }
 
+// A Secret is written whole (PUT creates or replaces): the server never
+// shows its values back, so there is nothing to compare with.
+Outcome apply_secret(Session& session, const json& object) {
+  const std::string name = object["metadata"]["name"], project = object["metadata"]["namespace"];
+  HttpResponse r = session.client.request(
+      "PUT", std::string(kApiBase) + "/namespaces/" + project + "/secrets/" + name, &object);
+  if (r.status / 100 != 2) {
+    if (is_fatal(r)) {
+      session.fail(r);
+      return Outcome::kAbort;
+    }
+    session.fail("secret \"" + name + "\" (project " + project + "): " + failure_message(r, session.client.server()));
+    return Outcome::kFailed;
+  }
+  session.io.out << "secret/" << name << (r.status == 201 ? " created\n" : " configured\n");
+  return r.status == 201 ? Outcome::kCreated : Outcome::kConfigured;
+}
+
 Outcome apply_object(Session& session, const json& object, int64_t* generation) {
+  if (object["kind"] == "Secret") return apply_secret(session, object);
   Kind kind = object["kind"] == "Project" ? Kind::kProject : Kind::kSite;
   const json& metadata = object["metadata"];
   std::string name = metadata["name"].get<std::string>();
@@ -108,11 +127,12 @@ int apply(Session& session, const std::vector<std::string>& inputs,
       !check_manifest(&manifest, session.project, &error)) {
     return session.fail(error);
   }
-  // Projects first: their Sites cannot exist without them.
+  // Projects first: their Sites cannot exist without them; then Secrets,
+  // which the Sites' new revisions read.
   std::vector<const json*> order;
   for (const auto& object : manifest.objects) order.push_back(&object);
-  std::stable_partition(order.begin(), order.end(),
-                        [](const json* object) { return (*object)["kind"] == "Project"; });
+  auto rank = [](const json* object) { return (*object)["kind"] == "Project" ? 0 : (*object)["kind"] == "Secret" ? 1 : 2; };
+  std::stable_sort(order.begin(), order.end(), [&](const json* a, const json* b) { return rank(a) < rank(b); });
   bool any_failed = false;
   std::vector<RolloutTarget> sites;
   for (const json* object : order) {

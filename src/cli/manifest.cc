@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/codec.h"
+#include "api/secret.h"
 #include "api/validation.h"
 
 namespace wok::cli {
@@ -92,14 +93,15 @@ bool check_identity(const json& object, const std::string& where, std::string* e
   }
   std::string api_version = string_field(object, "apiVersion");
   std::string kind = string_field(object, "kind");
-  if (api_version != kApiVersion) {
+  // A Secret may be Kubernetes' own (v1): the same file then serves both platforms.
+  if (api_version != kApiVersion && !(kind == "Secret" && api_version == "v1")) {
     *error = where + "apiVersion must be " + kApiVersion +
              (api_version.empty() ? " (it is missing)" : " (got \"" + api_version + "\")");
     return false;
   }
-  if (kind != "Project" && kind != "Site") {
+  if (kind != "Project" && kind != "Site" && kind != "Secret") {
     *error = where + (kind.empty() ? "kind is missing" : "kind \"" + kind + "\" is not supported") +
-             ": wok apply accepts Project and Site";
+             ": wok apply accepts Project, Site and Secret";
     return false;
   }
   auto metadata = object.find("metadata");
@@ -111,20 +113,21 @@ bool check_identity(const json& object, const std::string& where, std::string* e
   return true;
 }
 
-// A Site without metadata.namespace lives in the -n project.
+// A Site (or Secret) without metadata.namespace lives in the -n project.
 bool assign_project(json& object, const std::string& project, const std::string& where,
                     std::string* error) {
   json& metadata = object["metadata"];
   std::string name = string_field(metadata, "name");
   std::string ns = string_field(metadata, "namespace");
+  std::string what = object["kind"] == "Secret" ? "secret \"" : "site \"";
   if (ns.empty()) {
     if (project.empty()) {
-      *error = where + "site \"" + name + "\" has no metadata.namespace: pass -n PROJECT";
+      *error = where + what + name + "\" has no metadata.namespace: pass -n PROJECT";
       return false;
     }
     metadata["namespace"] = project;
   } else if (!project.empty() && ns != project) {
-    *error = where + "site \"" + name + "\" is in project \"" + ns + "\", not \"" + project +
+    *error = where + what + name + "\" is in project \"" + ns + "\", not \"" + project +
              "\" given with -n: pass -n " + ns + " or drop -n";
     return false;
   }
@@ -173,8 +176,17 @@ bool check_manifest(Manifest* manifest, const std::string& project, std::string*
     std::string where = origin_text(*manifest, i) + ": ";
     if (!check_identity(object, where, error)) return false;
     bool site = object["kind"] == "Site";
-    if (site && !assign_project(object, project, where, error)) return false;
+    bool secret = object["kind"] == "Secret";
+    if ((site || secret) && !assign_project(object, project, where, error)) return false;
     if (!validate) continue;
+    if (secret) {  // never quoting a value
+      if (auto invalid = api::validate_secret(object); !invalid.empty()) {
+        *error = where + "secret \"" + string_field(object["metadata"], "name") + "\" is invalid: " +
+                 api::join_errors(invalid);
+        return false;
+      }
+      continue;
+    }
     // The server would refuse these too; refusing here means nothing is sent.
     auto invalid = site ? api::validate_site(object) : api::validate_project(object);
     if (!invalid.empty()) {

@@ -48,7 +48,14 @@ int delete_command(Session& session, const std::string& kind_word,
         !check_manifest(&manifest, session.project, &error, /*validate=*/false)) {
       return session.fail(error);
     }
-    // Sites before Projects: a project's sites go with it anyway.
+    // Secrets, then Sites, then Projects: a project's sites and secrets go with it anyway.
+    for (const auto& object : manifest.objects) {
+      if (object["kind"] != "Secret") continue;
+      const std::string name = object["metadata"]["name"], ns = object["metadata"]["namespace"];
+      HttpResponse r = session.client.request("DELETE", std::string(kApiBase) + "/namespaces/" + ns + "/secrets/" + name);
+      if (r.status / 100 != 2) return session.fail(r, "secret \"" + name + "\" not found in project \"" + ns + "\"");
+      session.io.out << "secret/" << name << " deleted\n";
+    }
     for (const auto& object : manifest.objects) {
       if (object["kind"] != "Site") continue;
       targets.push_back({Kind::kSite, object["metadata"]["name"]});

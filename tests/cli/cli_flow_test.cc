@@ -172,13 +172,40 @@ TEST_F(CliFlowTest, ApplyWithBadYamlSendsNothing) {
 TEST_F(CliFlowTest, ApplyWithAWrongKindSendsNothing) {
   std::string file = dir_.write(
       "a.yaml", std::string(kProjectYaml) +
-                    "---\napiVersion: wok.dev/v1alpha1\nkind: Secret\nmetadata: {name: x}\n");
+                    "---\napiVersion: wok.dev/v1alpha1\nkind: ConfigMap\nmetadata: {name: x}\n");
   EXPECT_EQ(wok({"apply", "-f", file}), 1);
-  EXPECT_EQ(
-      err_.str(),
-      "error: " + file +
-          " (document 2): kind \"Secret\" is not supported: wok apply accepts Project and Site\n");
+  EXPECT_EQ(err_.str(), "error: " + file +
+                            " (document 2): kind \"ConfigMap\" is not supported: wok apply accepts Project, "
+                            "Site and Secret\n");
   EXPECT_TRUE(server_.requests().empty());
+}
+
+// A Kubernetes v1 Secret applies as is, after its Project and before the
+// Sites that read it; a bad one sends nothing and quotes no value.
+TEST_F(CliFlowTest, ApplySecretsBetweenProjectsAndSites) {
+  const std::string secret =
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\nstringData: {PASSWORD: s3cret}\n";
+  std::string file = dir_.write("all.yaml", std::string(kSiteYaml) + "---\n" + secret + "---\n" + kProjectYaml);
+  server_.reply(404, status(404, "NotFound", "not found").dump());
+  server_.reply(201, "{}");
+  server_.reply(201, "{}");
+  server_.reply(404, status(404, "NotFound", "not found").dump());
+  server_.reply(201, "{}");
+  EXPECT_EQ(wok({"apply", "-f", file}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "project.wok.dev/team-a created\nsecret/db created\nsite.wok.dev/www created\n");
+  auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[2].method, "PUT");
+  EXPECT_EQ(requests[2].path, kBase + "/namespaces/team-a/secrets/db");
+  EXPECT_EQ(json::parse(requests[2].body)["stringData"]["PASSWORD"], "s3cret");
+
+  std::string bad = dir_.write("bad.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\n"
+                                           "data: {PASSWORD: not-base64!}\n");
+  err_.str("");
+  EXPECT_EQ(wok({"apply", "-f", bad}), 1);
+  EXPECT_EQ(err_.str(), "error: " + bad + ": secret \"db\" is invalid: data.PASSWORD: is not base64 (use "
+                        "stringData for plain text)\n");
+  EXPECT_EQ(server_.requests().size(), 5u);
 }
 
 TEST_F(CliFlowTest, ApplyReportsServerErrorsAndGoesOn) {

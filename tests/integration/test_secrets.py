@@ -185,6 +185,18 @@ class SecretsTest(WokTestCase):
             self.assertIn(text, r.stderr, args)
         r = self.secret("get", "-n", "team-a", token=self.alice)
         self.assertIn("No secrets", r.stderr)
+        # Kubernetes' own v1 Secret file applies as is, and deletes with -f.
+        v1 = ("apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\n"
+              "data: {DB_USER: YXBw}\nstringData: {DB_PASSWORD: " + self.value + "}\n")
+        self.assertIn("secret/db created", self.wok.apply(v1, token=self.alice).stdout)
+        self.assertIn("secret/db configured", self.wok.apply(v1, token=self.alice).stdout)
+        r = self.wok.apply(v1, token=self.vera, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn(self.value, r.stdout + r.stderr)
+        r = self.secret("get", "db", "-n", "team-a", "--show-values", token=self.alice)
+        self.assertEqual(r.stdout, "DB_PASSWORD=" + self.value + "\nDB_USER=app\n")
+        r = self.wok.cli("delete", "-f", "-", token=self.alice, stdin=v1)
+        self.assertIn("secret/db deleted", r.stdout)
         # A site naming an invalid secret name is refused at admission.
         repo = self.repo("api", {"app.py": APP})
         r = self.wok.apply(app_site("api", "team-a", repo.url, secret='"../db"'), token=self.alice, check=False)
