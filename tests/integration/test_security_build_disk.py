@@ -9,9 +9,10 @@ bound, nothing stays mounted, and the site's next build publishes. Needs root
 import json
 import os
 import shutil
+import subprocess
 import unittest
 
-from wokharness import WokTestCase, project_yaml, wait_for
+from wokharness import WOK, WokTestCase, project_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "mkfs.ext4", "resize2fs", "dd")
          if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
@@ -20,14 +21,14 @@ MiB = 1 << 20
 BOUND = 32 * MiB
 
 
-def site(url, command, output=None):
+def site(url, command, output=None, name="fill", project="team-a"):
     out = f", output: {output}" if output else ""
     return f"""apiVersion: wok.dev/v1alpha1
 kind: Site
-metadata: {{name: fill, namespace: team-a}}
+metadata: {{name: {name}, namespace: {project}}}
 spec:
   mode: static
-  hosts: [fill.team-a.localhost]
+  hosts: [{name}.{project}.localhost]
   source: {{git: {{url: "{url}", interval: 1h}}}}
   build: {{command: [sh, -c, {json.dumps(command)}]{out}, timeout: 2m}}
 """
@@ -57,7 +58,8 @@ class BuildDiskTest(WokTestCase):
 
     def setUp(self):
         super().setUp()
-        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], members=[("alice", "developer")]))
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], members=[("alice", "developer")]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"]))
         self.alice = self.wok.cli("token", "create", "alice").stdout.strip()
         self.repo_ = self.repo("fill", {"README": "a site\n"})
         self.sites = os.path.join(self.wok.data, "sites")
@@ -84,6 +86,11 @@ class BuildDiskTest(WokTestCase):
         # Into its checkout, then into its cache: ENOSPC, dd fails, the build too.
         self.fail_with("dd if=/dev/zero of=/src/big bs=1M count=200", 1)
         self.fail_with('dd if=/dev/zero of="$HOME/big" bs=1M count=200 && test "$HOME" = /cache', 2)
+        # Another team's build has its own disk, untouched by team-a's.
+        self.wok.apply(site(self.repo_.url, "mkdir -p out && echo other > out/index.html", output="out",
+                            name="other", project="team-b"))
+        self.wok.wait_revision("other", "team-b", 1, timeout=120)
+        self.assertEqual(self.wok.get("other.team-b.localhost")[2].strip(), b"other")
         # A normal build of the same site publishes: the full cache was emptied.
         self.wok.apply(site(self.repo_.url, "mkdir -p out && echo built > out/index.html && "
                             "echo cached > $HOME/kept", output="out"), token=self.alice)
@@ -110,6 +117,14 @@ class BuildDiskTest(WokTestCase):
         self.assertIn("takes more than its 32Mi of disk once copied out", s["lastError"])
         self.assertEqual(mounts_under(self.sites), [])
         self.assertLessEqual(disk_bytes(self.wok.data), BOUND + 4 * MiB)
+
+    def test_a_build_disk_bound_that_is_not_a_quantity_of_16Mi_stops_wok_up(self):
+        for bad in ("lots", "1Mi"):
+            r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0",
+                                "--api", "127.0.0.1:0", "--max-build-disk", bad], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn(f'--max-build-disk "{bad}" is not a quantity of at least 16Mi', r.stderr)
 
 
 if __name__ == "__main__":
