@@ -26,6 +26,7 @@ struct Flags {
   bool follow = false;
   bool previous = false;    // wok logs --previous
   std::string build;        // wok logs --build [REVISION]: "" = the newest build
+  std::string job;          // wok logs --job JOB, wok job run SITE JOB
   int replicas = -1;
   std::string user;
   std::vector<std::string> names;  // wok delete KIND NAME...
@@ -194,6 +195,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
                     ->expected(0, 1)
                     ->type_name("[REVISION]")
                     ->check(CLI::PositiveNumber);
+  auto* job = logs->add_option("--job", flags.job, "the kept runs of this job of spec.app.jobs (app sites)");
+  job->excludes(follow)->excludes(previous)->excludes(build);
   previous->excludes(follow);
   build->excludes(follow)->excludes(previous);
   logs->footer(
@@ -204,11 +207,26 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "  wok logs site api -n team-a --component web -f  # keep printing new output\n"
       "  wok logs site api -n team-a --previous          # the run before: why it crashed\n"
       "  wok logs site www -n team-a --build             # the newest build's output\n"
-      "  wok logs site www -n team-a --build 4           # the build of revision 4");
+      "  wok logs site www -n team-a --build 4           # the build of revision 4\n"
+      "  wok logs site api -n team-a --job nightly       # the kept runs of a cron job");
   set(logs, [&flags, build](Session& s) {
     if (build->count() > 0) return build_logs_command(s, flags.name, flags.build.empty() ? 0 : std::stoll(flags.build));
+    if (!flags.job.empty()) return job_logs_command(s, flags.name, flags.job, flags.tail);
     return logs_command(s, flags.name, flags.component, flags.tail, flags.follow, flags.previous);
   });
+
+  auto* job_cmd = app.add_subcommand("job", "The cron jobs of app sites (spec.app.jobs)");
+  job_cmd->require_subcommand(1);
+  auto* job_run = job_cmd->add_subcommand("run", "Run a site's job now, whatever its schedule");
+  job_run->add_option("site", flags.name, "the site's name")->required();
+  job_run->add_option("job", flags.job, "the job's name (spec.app.jobs[].name)")->required();
+  job_run->footer(
+      "Like `kubectl create job --from=cronjob/NAME`: one run, with the job's concurrencyPolicy\n"
+      "(Forbid skips it while a run is active). Its status: wok describe site SITE; its output:\n"
+      "wok logs site SITE --job JOB.\n\n"
+      "Example:\n"
+      "  wok job run api nightly -n team-a");
+  set(job_run, [&flags](Session& s) { return job_run_command(s, flags.name, flags.job); });
 
   auto* scale = app.add_subcommand("scale", "Set the replicas of an app site's component");
   add_target(scale, flags, kSiteKinds, true);

@@ -51,6 +51,11 @@ int logs_command(Session& session, const std::string& name, const std::string& c
 int build_logs_command(Session& session, const std::string& name, int64_t revision);
 int scale_command(Session& session, const std::string& name, const std::string& component, int replicas);
 
+// job_commands.cc: `wok job run SITE JOB` (a run now), `wok logs site NAME
+// --job JOB` (the kept runs of a job, oldest first).
+int job_run_command(Session& session, const std::string& site, const std::string& job);
+int job_logs_command(Session& session, const std::string& site, const std::string& job, int tail);
+
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
 int stats_site_command(Session& session, const std::string& name, int minutes);
 

@@ -208,6 +208,32 @@ void describe_revisions(Description& d, const json& items, const std::string& si
   }
 }
 
+// spec.app.jobs as the job controller last saw them (status.jobs): when
+// each ran, when it runs next, the result of its newest run.
+void describe_jobs(Description& d, const json& site, const std::string& name) {
+  const json* jobs = find_at(site, {"status", "jobs"});
+  if (!jobs || !jobs->is_array() || jobs->empty()) return;
+  std::vector<std::vector<std::string>> rows = {{"NAME", "SCHEDULE", "ACTIVE", "LAST SCHEDULE", "NEXT", "LAST RUN"}};
+  std::vector<std::string> notes;
+  for (const auto& j : *jobs) {
+    std::string last = "<none>";
+    const json* runs = find_at(j, {"runs"});
+    if (runs && runs->is_array() && !runs->empty()) {
+      const json& r = runs->back();
+      last = "#" + text_at(r, {"run"}) + " " + text_at(r, {"result"}) +
+             (find_at(r, {"exitCode"}) ? " (exit " + text_at(r, {"exitCode"}) + ")" : "");
+      if (!text_at(r, {"message"}).empty()) notes.push_back(text_at(j, {"name"}) + " #" + text_at(r, {"run"}) + ": " + text_at(r, {"message"}));
+    }
+    if (!text_at(j, {"message"}).empty()) notes.push_back(text_at(j, {"name"}) + ": " + text_at(j, {"message"}));
+    rows.push_back({text_at(j, {"name"}), text_at(j, {"schedule"}), or_none(text_at(j, {"active"})),
+                    or_none(text_at(j, {"lastScheduleTime"})), or_none(text_at(j, {"nextScheduleTime"})), last});
+  }
+  d.field("Jobs", "");
+  d.text(format_table(rows, "  "));
+  for (const auto& n : notes) d.text("  " + n + "\n");
+  d.text("  (runs' output: wok logs site " + name + " --job JOB; a run now: wok job run " + name + " JOB)\n");
+}
+
 int describe_site(Session& session, const json& site) {
   Description d;
   std::string name = text_at(site, {"metadata", "name"});
@@ -242,6 +268,7 @@ int describe_site(Session& session, const json& site) {
     if (is_true(r, "live") && find_at(r, {"spec"}) && r["spec"].is_object()) serving_spec = &r["spec"];
   }
   if (serving_spec) describe_workloads(d, site, *serving_spec);
+  describe_jobs(d, site, name);
   if (have_revisions) {
     describe_revisions(d, items, name);
     json recent = json::array();  // newest first from the server; oldest first here

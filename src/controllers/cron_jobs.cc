@@ -274,9 +274,11 @@ void CronJobs::collect(const std::string& uid, const api::JobSpec& job, JobState
       r.end = rfc3339(seconds_of(options_.clock()));
       r.exit_code = result->exit_code;
       r.result = result->ok ? "Succeeded" : "Failed";
-      r.message = result->ok ? "" : result->timed_out ? "killed at its timeout of " +
-                                                            std::to_string(job.timeout_ms / 1000) + "s"
-                                                      : result->error;
+      std::string why = result->error;  // run_build speaks of builds: "build exited with status 7"
+      if (why.starts_with("build ")) why = why.substr(6);
+      r.message = result->ok          ? ""
+                  : result->timed_out ? "killed at its timeout of " + std::to_string(std::min<long long>(job.timeout_ms, options_.timeout_max.count()) / 1000) + "s"
+                                      : why;
     }
     std::error_code ec;
     fs::create_directories(log_dir(uid, job.name), ec);
@@ -382,6 +384,7 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     spec_of_run.labels["wok.dev/job"] = job.name;
     if (std::string err = runtime.ensure_network(plan.network); !err.empty()) return err;
     std::string error;
+    opts->command = spec_of_run.command;  // what the run is (run_build checks it); the sandbox runs it
     opts->sandbox_command = runtime.prepare_job(spec_of_run, &error);
     if (opts->sandbox_command.empty()) return error;
     opts->sandbox_end = [&runtime, id = spec_of_run.id] { runtime.end_job(id); };

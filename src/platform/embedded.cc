@@ -18,6 +18,7 @@
 
 #include "api/validation.h"
 #include "cli/config.h"
+#include "controllers/cron_jobs.h"
 #include "controllers/build_disk.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
@@ -280,6 +281,14 @@ int run_embedded(const EmbeddedOptions& options) {
   api_opts.site_logs = [&runtime](const std::string& ns, const std::string& name, const server::LogsQuery& q) {
     return site_logs(runtime, ns, name, q);
   };
+  // spec.app.jobs: runs in the sandboxes of the live revisions' components.
+  controllers::CronJobsOptions cron_opts;
+  cron_opts.data_dir = data_dir;
+  controllers::CronJobs cron_jobs(*store, controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir),
+                                  cron_opts);
+  api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name, const std::string& job, int tail) {
+    return cron_jobs.logs(ns, name, job, tail);
+  };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;
   api_server_opts.host = api_host;
@@ -299,6 +308,7 @@ int run_embedded(const EmbeddedOptions& options) {
   }
 
   sites.start();
+  cron_jobs.start();
   if (options.demo) {
     std::string demo_error = install_demo(*store, data_dir.string(), options.examples_dir);
     if (!demo_error.empty()) spdlog::error("demo: {}", demo_error);
@@ -319,6 +329,7 @@ int run_embedded(const EmbeddedOptions& options) {
   public_server.stop();
   api_server.stop();
   sites.stop();
+  cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes
   // Stopping normally stops every workload this process started or adopted.
   runtime.shutdown();
   return 0;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "api/jobs.h"
 #include "api/validation.h"
 #include "server/auth.h"
 #include "server/quota.h"
@@ -247,6 +248,7 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
       return ctx.send(200, options_.site_stats(ns, name, minutes));
     }
     if (sub == "logs" && read && options_.site_logs) return logs(ctx, ns, name);
+    if ((sub == "jobrun" && method == "POST") || (sub == "joblogs" && read)) return jobs(ctx, ns, name, sub);
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {
@@ -485,6 +487,41 @@ void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string&
   // A refresh follows the source again: it also ends a rollback's pin.
   store::Result r = store_.patch_status("Site", ns, name,
                                         {{"refreshRequests", n}, {"pinnedRevision", nullptr}, {"pinnedCommit", nullptr}});
+  if (!r.ok()) return ctx.fail(500, r.message);
+  ctx.send(202, *r.object);
+}
+
+// A run of a job now, as `kubectl create job --from=cronjob/NAME`: one more
+// request in status.jobRequests, which the job controller runs once (with
+// the job's concurrencyPolicy). Members who may edit the project only.
+void ApiHandler::jobs(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub) {
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  std::string job, tail_text = "100";
+  for (std::string_view q = ctx.req.query; !q.empty();) {
+    std::string_view pair = q.substr(0, q.find('&'));
+    if (pair.starts_with("job=")) job = pair.substr(4);
+    if (pair.starts_with("tail=")) tail_text = pair.substr(5);
+    q.remove_prefix(std::min(q.size(), pair.size() + 1));
+  }
+  bool declared = false;
+  for (const auto& j : api::app_jobs((*site).value("spec", json::object()))) declared = declared || j.name == job;
+  if (!api::is_dns_label(job) || !declared) {
+    return ctx.fail(400, "site \"" + name + "\" has no job \"" + job + "\" in spec.app.jobs");
+  }
+  if (sub == "joblogs") {
+    if (!options_.job_logs) return ctx.fail(404, "job logs are not kept on this platform");
+    if (tail_text.empty() || tail_text.size() > 5 || tail_text.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(tail_text) > 10000) {
+      return ctx.fail(400, "tail must be a whole number from 0 to 10000");
+    }
+    return ctx.send(200, options_.job_logs(ns, name, job, std::stoi(tail_text)));
+  }
+  const json& requests = (*site)["status"].value("jobRequests", json::object());
+  int64_t n = requests.is_object() && requests.contains(job) && requests[job].is_number_integer()
+                  ? requests[job].get<int64_t>() + 1
+                  : 1;
+  store::Result r = store_.patch_status("Site", ns, name, {{"jobRequests", {{job, n}}}});
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(202, *r.object);
 }

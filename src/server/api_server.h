@@ -39,6 +39,10 @@ struct ApiOptions {
   // The output of the site's running instances (a JSON object, see
   // docs/api.md). Unset: that path answers 404.
   std::function<nlohmann::json(const std::string& ns, const std::string& name, const LogsQuery& query)> site_logs;
+  // GET .../sites/{name}/joblogs?job=JOB&tail=N: the kept runs of a job of
+  // spec.app.jobs and their output (a JobLogs object). Unset: 404.
+  std::function<nlohmann::json(const std::string& ns, const std::string& name, const std::string& job, int tail)>
+      job_logs;
   // Where members' sites may read local sources (file:// and path git URLs,
   // oci:/dir:/... images); empty: nowhere. The platform admin may use any.
   std::vector<std::string> allowed_local_sources;
@@ -65,6 +69,8 @@ class ApiHandler {
   void revisions(Context& ctx, const std::string& ns, const std::string& name);
   void rollback(Context& ctx, const std::string& ns, const std::string& name);
   void refresh(Context& ctx, const std::string& ns, const std::string& name);
+  // POST .../sites/{name}/jobrun?job=JOB (a run now), GET .../joblogs.
+  void jobs(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
   void tokens(Context& ctx, const std::string& name);
   void logs(Context& ctx, const std::string& ns, const std::string& name);
   void secrets(Context& ctx, const std::string& ns, const std::string& name);
