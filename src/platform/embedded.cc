@@ -332,6 +332,7 @@ int run_embedded(const EmbeddedOptions& options) {
   cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes
   // Stopping normally stops every workload this process started or adopted.
   runtime.shutdown();
+  controllers::close_leftover_build_disks(data_dir);  // of the builds the stop cut short
   return 0;
 }
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import unittest
 
-from wokharness import WOK, WokTestCase, project_yaml, wait_for
+from wokharness import WOK, Wok, WokTestCase, project_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "mkfs.ext4", "resize2fs", "dd")
          if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
@@ -117,6 +117,28 @@ class BuildDiskTest(WokTestCase):
         self.assertIn("takes more than its 32Mi of disk once copied out", s["lastError"])
         self.assertEqual(mounts_under(self.sites), [])
         self.assertLessEqual(disk_bytes(self.wok.data), BOUND + 4 * MiB)
+
+    def test_a_build_cut_short_by_a_stop_or_a_kill_leaves_no_disk_behind(self):
+        self.wok.apply(site(self.repo_.url, "echo x > /src/f && sleep 600"), token=self.alice)
+        wait_for(lambda: "building" in str(self.status()) and mounts_under(self.sites), 60, interval=0.2,
+                 what="the build to run on its disk")
+        self.assertEqual(self.wok.stop(), 0)
+        self.assertEqual(mounts_under(self.sites), [], "a stopped wok left a build disk mounted")
+        self.wok.close()
+        # Killed during the retried build: the next wok up closes what is left.
+        self.wok = Wok(self.root, data=self.wok.data, args=self.wok_args).start()
+        wait_for(lambda: "building" in str(self.status()) and mounts_under(self.sites), 60, interval=0.2,
+                 what="the interrupted build to be retried")
+        self.wok.kill9()
+        self.wok.close()
+        self.wok = Wok(self.root, data=self.wok.data, args=self.wok_args).start()
+        self.wok.apply(site(self.repo_.url, "mkdir -p out && echo after > out/index.html", output="out"),
+                       token=self.alice)
+        self.wok.wait_revision("fill", "team-a", 3, timeout=120, at_least=True)
+        self.assertEqual(self.wok.get("fill.team-a.localhost")[2].strip(), b"after")
+        wait_for(lambda: not mounts_under(self.sites), 10, interval=0.2, what="the build disk to be unmounted")
+        leftovers = [d for _, dirs, _ in os.walk(self.sites) for d in dirs if d.startswith("work-")]
+        self.assertEqual(leftovers, [])
 
     def test_a_build_disk_bound_that_is_not_a_quantity_of_16Mi_stops_wok_up(self):
         for bad in ("lots", "1Mi"):
