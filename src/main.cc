@@ -32,6 +32,10 @@ int run_operator(const wok::cli::OperatorOptions& cli) {
   options.leader_elect = cli.leader_elect;
   options.allow_private_sources = cli.allow_private_sources;
   options.serve_args = cli.serve_args;
+  options.max_site_memory = cli.max_site_memory;
+  options.max_site_cpu = cli.max_site_cpu;
+  options.max_site_replicas = cli.max_site_replicas;
+  options.max_site_storage = cli.max_site_storage;
   return wok::kube::run_operator(options);
 }
 

@@ -344,6 +344,18 @@ int run(const std::vector<std::string>& args, UpCommand up, std::istream& in, st
                          "else wok-system)");
   op_command->add_option("--metrics", op_options.metrics, "/healthz, /readyz, /metrics HOST:PORT")
       ->capture_default_str();
+  op_command->add_option("--max-site-memory", op_options.max_site_memory,
+                         "most memory (resources.memory) of one instance of a site")
+      ->capture_default_str();
+  op_command->add_option("--max-site-cpu", op_options.max_site_cpu, "most CPU (resources.cpu) of one instance of a site")
+      ->capture_default_str();
+  op_command->add_option("--max-site-replicas", op_options.max_site_replicas,
+                         "most replicas of one component of an app site (at most 20)")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
+  op_command->add_option("--max-site-storage", op_options.max_site_storage,
+                         "most storage of one site (each volume and their sum)")
+      ->capture_default_str();
   op_command->add_option("--ingress-class", op_options.ingress_class, "IngressClass of Ingresses")
       ->capture_default_str();
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");

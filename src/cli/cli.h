@@ -45,6 +45,11 @@ struct OperatorOptions {
   bool allow_private_sources = false;  // sites' fetches may reach private networks
   RouterLimitFlags serve_limits;        // --serve-max-body etc., as given
   std::vector<std::string> serve_args;  // the same, checked, for sites' `wok serve`
+  // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
+  std::string max_site_memory = "4Gi";
+  std::string max_site_cpu = "4";
+  int max_site_replicas = 20;
+  std::string max_site_storage = "100Gi";
 };
 
 using OperatorCommand = std::function<int(const OperatorOptions&)>;

@@ -6,6 +6,7 @@
 
 #include "kube/kinds.h"
 #include "kube/ownership.h"
+#include "api/validation.h"
 #include "kube/site_status.h"
 
 namespace wok::kube {
@@ -29,6 +30,35 @@ std::vector<std::string> hosts_of(const json& site) {
     if (h.is_string()) out.push_back(h);
   }
   return out;
+}
+
+// What `wok up`'s API server refuses at admission: "" or the field errors.
+// The object is rebuilt from its kind, name and spec: the API server's own
+// metadata (managedFields, uid...) is not the member's to be judged on.
+std::string site_errors(const json& site, const api::SiteBounds& bounds) {
+  const json& meta = site.value("metadata", json::object());
+  json clean = {{"apiVersion", site.value("apiVersion", "")},
+                {"kind", "Site"},
+                {"metadata", {{"name", meta.value("name", "")}, {"namespace", meta.value("namespace", "")}}},
+                {"spec", site.value("spec", json::object())}};
+  auto errors = api::validate_site(clean);
+  for (auto& e : api::site_bound_errors(clean["spec"], bounds)) errors.push_back(std::move(e));
+  return errors.empty() ? "" : api::join_errors(errors);
+}
+
+// The site's hosts its project's patterns do not allow ("" when all are).
+std::string hosts_not_allowed(const json& site, const json& project) {
+  std::vector<std::string> patterns;
+  for (const auto& p : project.value("spec", json::object()).value("hosts", json::array()))
+    if (p.is_string()) patterns.push_back(p);
+  std::string refused;
+  for (const auto& h : hosts_of(site)) {
+    bool ok = false;
+    for (const auto& p : patterns) ok = ok || api::host_matches(p, h);
+    if (!ok) refused += (refused.empty() ? "" : "; ") + ("host " + h + " is not among project " +
+                                                           site["metadata"].value("namespace", "") + "'s hosts");
+  }
+  return refused;
 }
 
 }  // namespace
@@ -265,6 +295,19 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       blocker = {"RenderFailed", e.what()};
     }
   }
+  if (config_.check_sites && blocker.reason.empty()) {
+    if (std::string invalid = site_errors(*site, config_.bounds); !invalid.empty()) {
+      // The cluster keeps what was applied for the last valid spec.
+      blocker = {"Invalid", invalid};
+      desired.clear();
+    } else if (std::string refused = hosts_not_allowed(*site, *project); !refused.empty()) {
+      blocker = {"HostNotAllowed", refused};
+      std::erase_if(desired, [](const json& o) {
+        std::string kind = o.value("kind", "");
+        return kind == "Ingress" || kind == "Route";
+      });
+    }
+  }
   if (std::string conflict = host_conflict(*site, sites); !conflict.empty() && blocker.reason.empty()) {
     // The older claim keeps the host: serve nothing for this site's hosts.
     blocker = {"HostConflict", conflict};
@@ -279,7 +322,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     stamp(object, owner, kSiteLabel, name);
   }
   std::string apply_error;
-  if (blocker.reason.empty() || blocker.reason == "HostConflict") {
+  if (blocker.reason.empty() || blocker.reason == "HostConflict" || blocker.reason == "HostNotAllowed") {
     if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error)) {
       blocker = {"ApplyFailed", apply_error};
     }

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "api/bounds.h"
+
 #include "controllers/work_queue.h"
 #include "kube/applier.h"
 #include "kube/client.h"
@@ -42,6 +44,13 @@ struct OperatorConfig {
   int workers = 2;
   Renderer renderer = default_renderer();
   std::chrono::milliseconds resync{std::chrono::minutes(10)};
+  // The admin's upper bounds on every site (--max-site-*); a site over them
+  // is not applied and its status says which field and which bound.
+  api::SiteBounds bounds{.command = "wok operator"};
+  // Check each Site as `wok up`'s API server does before applying it: the
+  // validator (field errors by path), the bounds, its project's host
+  // patterns. Off only for tests whose fake renderer takes other shapes.
+  bool check_sites = true;
 };
 
 class Operator {

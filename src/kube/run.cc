@@ -79,6 +79,11 @@ int run_operator(const RunOptions& options) {
   }
 
   OperatorConfig config;
+  if (!api::parse_site_bounds(options.max_site_memory, options.max_site_cpu, options.max_site_replicas,
+                              options.max_site_storage, &config.bounds, &error)) {
+    std::cerr << "error: " << error << "\n";
+    return 2;
+  }
   config.settings.ingress_class = options.ingress_class;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;

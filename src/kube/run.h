@@ -19,6 +19,9 @@ struct RunOptions {
   bool leader_elect = false;
   bool allow_private_sources = false;  // sites' fetch init containers may reach private networks
   std::vector<std::string> serve_args;  // router limits for sites' `wok serve`
+  // Upper bounds on every site (--max-site-*), as `wok up` has them.
+  std::string max_site_memory = "4Gi", max_site_cpu = "4", max_site_storage = "100Gi";
+  int max_site_replicas = 20;
 };
 
 // Returns the process exit code.

@@ -139,18 +139,11 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: " << limits_error << "\n";
     return 2;
   }
-  server::SiteBounds bounds;
-  bounds.memory_bytes = api::parse_memory_bytes(options.max_site_memory);
-  bounds.cpu_millis = api::parse_cpu_millis(options.max_site_cpu);
-  bounds.replicas = options.max_site_replicas;
-  bounds.storage_bytes = api::parse_memory_bytes(options.max_site_storage);
-  for (auto [value, text, flag] : {std::tuple{bounds.memory_bytes, &options.max_site_memory, "memory"},
-                                   std::tuple{bounds.cpu_millis, &options.max_site_cpu, "cpu"},
-                                   std::tuple{bounds.storage_bytes, &options.max_site_storage, "storage"}}) {
-    if (value <= 0) {
-      std::cerr << "error: --max-site-" << flag << " \"" << *text << "\" is not a positive quantity\n";
-      return 2;
-    }
+  api::SiteBounds bounds;
+  if (std::string err; !api::parse_site_bounds(options.max_site_memory, options.max_site_cpu, options.max_site_replicas,
+                                               options.max_site_storage, &bounds, &err)) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
   }
   const int64_t build_disk_bytes = api::parse_memory_bytes(options.max_build_disk);
   if (build_disk_bytes < (16ll << 20)) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/bounds.h"
 #include "api/validation.h"
 
 namespace wok::server {
@@ -29,24 +30,11 @@ SiteUsage site_usage(const nlohmann::json& spec);
 std::string quota_error(const nlohmann::json& project, const std::vector<nlohmann::json>& sites,
                         const nlohmann::json& site);
 
-// The admin's upper bounds on one site (wok up --max-site-*), for members
-// and the platform admin alike: resources.memory and resources.cpu of an
-// instance, replicas of each component, the size of each storage volume and
-// their sum. What is unset in the spec is not checked.
-struct SiteBounds {
-  int64_t memory_bytes = 4ll << 30;     // --max-site-memory 4Gi
-  int64_t cpu_millis = 4000;            // --max-site-cpu 4
-  int64_t replicas = 20;                // --max-site-replicas 20
-  int64_t storage_bytes = 100ll << 30;  // --max-site-storage 100Gi
-};
-
-// Each field over a bound, with the bound and its flag:
-// {"spec.app.components[0].replicas", "50 is over the platform's limit of 20
-// per component (wok up --max-site-replicas)"}. Empty when within them.
-std::vector<api::FieldError> site_bound_errors(const nlohmann::json& spec, const SiteBounds& bounds);
-
-// 1610612736 -> "1.5Gi"; 1500 (millicores) -> "1500m", 2000 -> "2".
-std::string format_bytes(int64_t bytes);
-std::string format_cpu(int64_t millis);
+// SiteBounds, site_bound_errors, format_bytes, format_cpu: api/bounds.h
+// (the operator checks the same bounds).
+using api::format_bytes;
+using api::format_cpu;
+using api::site_bound_errors;
+using api::SiteBounds;
 
 }  // namespace wok::server

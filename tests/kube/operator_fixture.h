@@ -112,6 +112,9 @@ class OperatorTest : public ::testing::Test {
     clients_.push_back(std::make_unique<KubeClient>(creds, agent));
     OperatorConfig config;
     config.renderer = std::move(renderer);
+    // The fixture's sites are shaped for its fake renderer, not the validator.
+    config.check_sites = renderer_checks_;
+    config.bounds = bounds_;
     config.leader_elect = leader_elect;
     config.lease.identity = agent;
     config.lease.lease_duration = std::chrono::seconds(3);
@@ -165,6 +168,9 @@ class OperatorTest : public ::testing::Test {
   FakeKubeApi api_;
   std::vector<std::unique_ptr<KubeClient>> clients_;
   std::vector<std::unique_ptr<Operator>> operators_;
+  // Tests of the operator's own checks of a Site: real sites, the real renderer.
+  bool renderer_checks_ = false;
+  api::SiteBounds bounds_{.command = "wok operator"};
 };
 
 }  // namespace wok::kube::testing

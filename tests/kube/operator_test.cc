@@ -125,5 +125,53 @@ TEST_F(OperatorTest, ReportsAMissingProjectWithoutApplying) {
   EXPECT_TRUE(eventually([&] { return deployment("ghost", "www-web").has_value(); }));
 }
 
+// A real Site as a member would write it, for the operator's own checks.
+json real_site(const std::string& ns, const std::string& name, const json& spec_extra) {
+  json spec = {{"mode", "app"},
+               {"hosts", {"www." + ns + ".test"}},
+               {"source", {{"git", {{"url", "https://git.example.org/x.git"}}}}},
+               {"app", {{"components", {{{"name", "web"}, {"command", {"node", "web.js"}}, {"port", 8080}}}}}}};
+  spec.merge_patch(spec_extra);
+  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}};
+}
+
+// On a cluster as on `wok up`: the validator, the admin's bounds and the
+// project's host patterns judge a Site before anything is applied.
+TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
+  renderer_checks_ = true;
+  bounds_.replicas = 3;
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), real_site("team-a", "ok", json::object()));
+  json too_many = real_site("team-a", "big", json::object());
+  too_many["spec"]["app"]["components"][0]["replicas"] = 9;
+  api_.create(sites_path("team-a"), too_many);
+  json escaping = real_site("team-a", "blog", {{"mode", "php"}, {"app", nullptr}, {"php", {{"docroot", "../.."}}}});
+  api_.create(sites_path("team-a"), escaping);
+  api_.create(sites_path("team-a"), real_site("team-a", "squat", {{"hosts", {"www.team-b.test"}}}));
+  start_operator("wok-operator/a", false, default_renderer());
+
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "big") == "Invalid"; }));
+  EXPECT_EQ((*get_site("team-a", "big"))["status"]["lastError"],
+            "spec.app.components[0].replicas: 9 is over the platform's limit of 3 per component "
+            "(wok operator --max-site-replicas)");
+  EXPECT_FALSE(deployment("team-a", "big-web"));
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "blog") == "Invalid"; }));
+  EXPECT_NE((*get_site("team-a", "blog"))["status"]["lastError"].get<std::string>().find("spec.php.docroot"),
+            std::string::npos);
+  EXPECT_FALSE(deployment("team-a", "blog"));
+  // Another project's host: the site runs but is not routed.
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "squat") == "HostNotAllowed"; }));
+  EXPECT_EQ((*get_site("team-a", "squat"))["status"]["lastError"],
+            "host www.team-b.test is not among project team-a's hosts");
+  EXPECT_TRUE(eventually([&] { return deployment("team-a", "squat-web").has_value(); }));
+  EXPECT_FALSE(ingress("team-a", "squat"));
+  ASSERT_TRUE(eventually([&] { return ingress("team-a", "ok").has_value(); }));
+
+  // Fixed: applied.
+  api_.update(sites_path("team-a") + "/big", real_site("team-a", "big", json::object()));
+  EXPECT_TRUE(eventually([&] { return deployment("team-a", "big-web").has_value(); }));
+}
+
 }  // namespace
 }  // namespace wok::kube::testing
