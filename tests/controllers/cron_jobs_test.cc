@@ -252,6 +252,45 @@ TEST_F(CronJobsTest, ARunInterruptedByAStopIsFailedAfterTheRestart) {
   EXPECT_EQ(launched_, 1);  // the request was handled before the stop
 }
 
+TEST_F(CronJobsTest, OneProjectsRunsCannotStarveAnothers) {
+  // team-a's three runs never end; with one run per project, team-b's still starts.
+  make_site(json::array({{{"name", "a1"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}},
+                         {{"name", "a2"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}},
+                         {{"name", "a3"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}}}));
+  ASSERT_TRUE(store_->create("Project", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"},
+                                         {"metadata", {{"name", "team-b"}}}, {"spec", json::object()}})
+                  .ok());
+  json spec = {{"mode", "app"},
+               {"hosts", json::array()},
+               {"app", {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
+                        {"jobs", {{{"name", "b1"}, {"schedule", "@yearly"}, {"command", {"true"}}}}}}}};
+  auto r = store_->create("Site", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+                                   {"metadata", {{"name", "web"}, {"namespace", "team-b"}}}, {"spec", spec}});
+  ASSERT_TRUE(r.ok()) << r.message;
+  std::string b_uid = (*r.object)["metadata"]["uid"];
+  store::Revision rev;
+  rev.spec = spec.dump();
+  store_->finish_revision(b_uid, store_->add_revision(b_uid, "team-b", "web", rev), "Deployed", "", "", true,
+                          (dir_ / "root-b").string());
+  store_->patch_status("Site", "team-b", "web", {{"revision", 1}});
+  CronJobsOptions options;
+  options.max_running = 2;
+  options.max_per_project = 1;
+  start(options);
+  store_->patch_status("Site", "team-a", "api", {{"jobRequests", {{"a1", 1}, {"a2", 1}, {"a3", 1}}}});
+  cron_->tick();
+  store_->patch_status("Site", "team-b", "web", {{"jobRequests", {{"b1", 1}}}});
+  json b;
+  for (int i = 0; i < 600; ++i) {
+    cron_->tick();
+    b = store_->get("Site", "team-b", "web").value()["status"]["jobs"][0];
+    if (b["runs"].size() == 1 && b["runs"][0]["result"] != "Running") break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(b["runs"][0]["result"], "Succeeded");
+  EXPECT_EQ(cron_->running_count(), 1);  // team-a's first; its others wait their turn
+}
+
 TEST_F(CronJobsTest, NoLiveRevisionNoRun) {
   make_site(json::array({{{"name", "nightly"}, {"schedule", "* * * * *"}, {"command", {"true"}}}}));
   store_->patch_status("Site", "team-a", "api", {{"revision", nullptr}});  // withdrawn
