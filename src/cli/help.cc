@@ -58,6 +58,13 @@ const std::map<std::string, std::string>& examples() {
       {"token create", "  wok token create alice\n  TOKEN=$(wok token create alice)"},
       {"token list", "  wok token list"},
       {"token revoke", "  wok token revoke alice-laptop"},
+      {"secret",
+       "  wok secret set db PASSWORD=s3cret -n team-a\n"
+       "  wok get secrets -n team-a\n"
+       "  wok secret get db -n team-a --show-values\n"
+       "  wok secret delete db -n team-a"},
+      {"secret get", "  wok secret get -n team-a\n  wok secret get db -n team-a --show-values"},
+      {"secret delete", "  wok secret delete db -n team-a"},
       {"version", "  wok version"},
       {"completion",
        "  source <(wok completion bash)\n"

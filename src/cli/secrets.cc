@@ -97,6 +97,9 @@ int secret_set_command(Session& session, const std::string& name, const std::vec
 int secret_get_command(Session& session, const std::string& name, const std::string& output, bool show_values) {
   int code = 1;
   if (!require_project(session, name, &code)) return code;
+  if (output.rfind("jsonpath=", 0) == 0 || output == "wide") {
+    return session.fail("-o " + output.substr(0, output.find('=')) + " is not available for secrets: json, yaml or name");
+  }
   std::string path = secret_path(session.project, name) + (show_values && !name.empty() ? "?showValues=true" : "");
   HttpResponse response = session.client.request("GET", path);
   if (response.status != 200) return session.fail(response, name.empty() ? "" : not_found(session.project, name));

@@ -116,7 +116,7 @@ TEST_F(KubectlHabitsTest, EveryClientCommandsHelpShowsNamespaceAndExamples) {
   for (std::string command :
        {"apply", "get", "describe", "delete", "rollout", "rollout status", "rollout restart",
         "rollout undo", "rollout history", "refresh", "stats site", "logs", "scale", "token create",
-        "version"}) {
+        "secret", "secret set", "secret get", "secret delete", "version"}) {
     std::vector<std::string> args;
     std::istringstream words(command);
     for (std::string w; words >> w;) args.push_back(w);

@@ -173,6 +173,9 @@ class SecretsTest(WokTestCase):
         self.assertIn('spec.app.components[0].secrets[0]: secret "db" not found in project "team-a"',
                       json.dumps(status) + row)
         self.assertIn("DB_PASSWORD=changed-", self.body("api.team-a.localhost")[1])
+        # The live revision was planned again on every resync with the values it started with.
+        self.assertNotIn("already runs another spec", self.wok.logs())
+        self.assert_nowhere(self.value)
 
     def test_hostile_input_is_refused_and_changes_nothing(self):
         for args, text in ((("set", "db", "NOEQUALS"), "KEY=VALUE"), (("set", "db", "=v"), "KEY=VALUE"),
