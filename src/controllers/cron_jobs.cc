@@ -369,9 +369,6 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     }
     if (!component) return "component \"" + job.component + "\" has no instance to copy";
     if (component->uid == 0) return "no sandbox uid is left for project \"" + ns + "\"";
-    if (!component->image.empty()) {
-      return "jobs of image components (" + job.component + ") do not run on this platform yet";
-    }
     // The component's sandbox, env, files and network; the job's argv.
     runtime::InstanceSpec spec_of_run = *component;
     spec_of_run.id = job_run_id(uid, job.name, run);
@@ -384,7 +381,9 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     spec_of_run.labels["wok.dev/job"] = job.name;
     if (std::string err = runtime.ensure_network(plan.network); !err.empty()) return err;
     std::string error;
-    opts->command = spec_of_run.command;  // what the run is (run_build checks it); the sandbox runs it
+    // What the run is (run_build checks it; the sandbox runs it): an image's
+    // own entrypoint when the job gives no command.
+    opts->command = spec_of_run.command.empty() ? std::vector<std::string>{spec_of_run.image} : spec_of_run.command;
     opts->sandbox_command = runtime.prepare_job(spec_of_run, &error);
     if (opts->sandbox_command.empty()) return error;
     opts->sandbox_end = [&runtime, id = spec_of_run.id] { runtime.end_job(id); };

@@ -177,10 +177,6 @@ std::vector<std::string> Runtime::prepare_job(const InstanceSpec& spec, std::str
     *error = err;
     return {};
   }
-  if (!spec.image.empty()) {
-    *error = "job " + spec.id + ": jobs run on the base image";
-    return {};
-  }
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->instances.count(spec.id)) {
@@ -192,8 +188,12 @@ std::vector<std::string> Runtime::prepare_job(const InstanceSpec& spec, std::str
   std::string ignored;
   impl_->runc.remove(spec.id, &ignored);  // a leftover of a crash of wok
   RootFs root;
-  root.path = paths.base_rootfs();
-  root.base_image = true;
+  if (spec.image.empty()) {
+    root.path = paths.base_rootfs();
+    root.base_image = true;
+  } else if (!impl_->images.resolve(spec.project, spec.image, &root, error)) {
+    return {};  // a job of an image component (cron jobs): as start() resolves it
+  }
   uint32_t uid = spec.uid ? spec.uid : sandbox_uid(spec.project);
   Attachment net;
   if (auto err = impl_->attach(spec, &net); !err.empty()) {

@@ -79,7 +79,7 @@ class Runtime {
   bool wait_until(const std::string& id, const std::function<bool(const InstanceStatus&)>& pred,
                   std::chrono::milliseconds timeout) const;
 
-  // One-shot jobs (site builds): the sandbox of an instance (base image,
+  // One-shot jobs (site builds, cron jobs): the sandbox of an instance (its image,
   // the project's uid, seccomp, cgroup limits, own pid and network
   // namespaces), run once in the foreground, never supervised. prepare_job
   // validates, writes the bundle and returns the command line that runs the

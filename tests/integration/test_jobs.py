@@ -9,9 +9,11 @@ import shutil
 import subprocess
 import unittest
 
+from test_image_app import build_image
 from wokharness import WokTestCase, project_yaml, wait_for
 
-NEEDS = [b for b in ("runc", "python3") if not shutil.which(b)]
+NEEDS = [b for b in ("runc", "python3", "umoci") if not shutil.which(b)] + \
+    ([] if os.path.exists("/bin/busybox") else ["busybox-static"])
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
 
 APP = """import http.server, os
@@ -109,6 +111,28 @@ class JobsTest(WokTestCase):
         self.assertIn('has no job "nope"', r.stderr)
         r = self.wok.cli("logs", "site", "app", "--job", "../x", "-n", "team-a", check=False)
         self.assertNotEqual(r.returncode, 0)
+
+    def test_a_job_of_an_image_component_runs_in_its_image(self):
+        image = build_image(os.path.join(self.root, "image"))
+        self.wok.apply(f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: img, namespace: team-a}}
+spec:
+  mode: app
+  hosts: [img.team-a.localhost]
+  app:
+    components:
+      - {{name: web, image: "{image}", port: 8080, env: {{GREETING: hello, DELAY: "0"}}}}
+    jobs:
+      - {{name: hello, schedule: "@daily", command: [/bin/sh, -c, "echo image job $GREETING; ls /bin"]}}
+  resources: {{memory: 64Mi}}
+""")
+        self.wok.wait_revision("img", "team-a", 1)
+        run = self.run_job("img", "team-a", "hello")
+        self.assertEqual((run["result"], run["exitCode"]), ("Succeeded", 0))
+        out = self.wok.cli("logs", "site", "img", "--job", "hello", "-n", "team-a").stdout.splitlines()
+        self.assertIn("image job hello", out)
+        self.assertEqual(sorted(out[1:]), ["busybox", "sh"])  # the image's root, not the host's
 
     def test_hostile_jobs_are_killed_confined_and_bounded(self):
         secret = "TEAM-B-" + "SECRET-42"
