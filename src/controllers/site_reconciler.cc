@@ -715,6 +715,9 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     if (auto plan = plan_for(site, live->number, live->root, live->spec)) {
       std::string problem;
       patch["instances"] = workloads_->observe(*plan, &problem);
+      // A live revision that cannot start instances now (a secret deleted
+      // since) keeps the ones that run, and says why no new one starts.
+      if (!plan->error.empty()) problem = plan->error + (problem.empty() ? "" : "; " + problem);
       json scaled = autoscaler_.status(site["metadata"]["uid"].get<std::string>());
       patch["autoscale"] = scaled;  // null: not autoscaled
       patch["storage"] = workloads_->storage_use(*plan);

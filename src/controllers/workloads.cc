@@ -264,14 +264,17 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
 
 void Workloads::publish(const std::string& ns, const std::string& site, const std::vector<std::string>& hosts,
                         const WorkloadPlan& plan, const std::string& root) {
-  if (!plan.error.empty()) return;
-  if (std::string err = runtime_.ensure_network(plan.network); !err.empty()) {
-    spdlog::warn("site {}/{}: {}", ns, site, err);
-    return;
-  }
-  for (const auto& s : plan.instances) {  // idempotent; adopts after a restart of wok
-    std::string error;
-    if (!runtime_.start(s, &error)) spdlog::warn("instance {}: {}", s.id, error);
+  // A plan that cannot start instances (a secret deleted since they
+  // started) starts none, and keeps routing to those that run.
+  if (plan.error.empty()) {
+    if (std::string err = runtime_.ensure_network(plan.network); !err.empty()) {
+      spdlog::warn("site {}/{}: {}", ns, site, err);
+      return;
+    }
+    for (const auto& s : plan.instances) {  // idempotent; adopts after a restart of wok
+      std::string error;
+      if (!runtime_.start(s, &error)) spdlog::warn("instance {}: {}", s.id, error);
+    }
   }
   bool php = plan.php;
   std::string signature;

@@ -13,7 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wokharness import WokTestCase, project_yaml, wait_for  # noqa: E402
+from wokharness import Wok, WokTestCase, project_yaml, wait_for  # noqa: E402
 
 NEEDS = [b for b in ("runc", "python3") if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
@@ -176,6 +176,33 @@ class SecretsTest(WokTestCase):
         # The live revision was planned again on every resync with the values it started with.
         self.assertNotIn("already runs another spec", self.wok.logs())
         self.assert_nowhere(self.value)
+
+    def restart_wok(self):
+        self.wok.stop()
+        self.wok.close()
+        self.wok = Wok(self.root, data=self.wok.data).start()
+
+    def test_a_restart_of_wok_starts_instances_with_the_current_values(self):
+        self.secret("set", "db", "DB_PASSWORD=" + self.value, "-n", "team-a", token=self.alice)
+        repo = self.repo("api", {"app.py": APP})
+        self.wok.apply(app_site("api", "team-a", repo.url), token=self.alice)
+        self.serve("api.team-a.localhost", "DB_PASSWORD=" + self.value)
+        # wok up stops its instances when it stops: they start again with today's values.
+        self.secret("set", "db", "DB_PASSWORD=second-" + self.value, "-n", "team-a", token=self.alice)
+        self.restart_wok()
+        self.serve("api.team-a.localhost", "DB_PASSWORD=second-" + self.value)
+        # Deleted meanwhile: the live revision cannot start, and its Ready condition says why.
+        self.secret("delete", "db", "-n", "team-a", token=self.alice)
+        self.restart_wok()
+
+        def says_why():
+            c = self.wok.site_json("api", "team-a").get("status", {}).get("conditions", [{}])[0]
+            return c if 'secret "db" not found in project "team-a"' in c.get("message", "") else None
+        ready = wait_for(says_why, 60, what="the Ready condition naming the missing secret")
+        self.assertEqual(ready["status"], "False")
+        self.assertIn("spec.app.components[0].secrets[0]", ready["message"])
+        self.assertNotEqual(self.body("api.team-a.localhost")[0], 200)
+        self.assert_nowhere("second-" + self.value)
 
     def test_hostile_input_is_refused_and_changes_nothing(self):
         for args, text in ((("set", "db", "NOEQUALS"), "KEY=VALUE"), (("set", "db", "=v"), "KEY=VALUE"),
