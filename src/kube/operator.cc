@@ -8,6 +8,7 @@
 #include "kube/ownership.h"
 #include "api/validation.h"
 #include "kube/site_status.h"
+#include "git/repository.h"
 
 namespace wok::kube {
 namespace {
@@ -266,6 +267,46 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
   return outcome;
 }
 
+Operator::Followed Operator::follow_git(const json& site) {
+  Followed out;
+  const json& spec = site.value("spec", json::object());
+  if (!config_.follow_git || !spec.contains("source") || !spec["source"].is_object() ||
+      !spec["source"].contains("git") || !spec["source"]["git"].is_object())
+    return out;
+  const json& g = spec["source"]["git"];
+  const std::string url = g.value("url", ""), ref = g.value("ref", "main");
+  long long interval_ms = api::parse_duration_ms(g.value("interval", "3m"));
+  if (interval_ms <= 0) interval_ms = 180'000;
+  const std::string key = site["metadata"].value("namespace", "") + "/" + site["metadata"].value("name", "");
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(git_mu_);
+    GitState& st = git_[key];
+    if (st.url == url && st.ref == ref && now < st.next) {
+      return {st.commit, st.error, std::chrono::duration_cast<std::chrono::milliseconds>(st.next - now)};
+    }
+  }
+  GitState next{url, ref, "", "", now + std::chrono::milliseconds(interval_ms)};
+  bool local = url.rfind("file://", 0) == 0 || url.rfind("/", 0) == 0 || url.find("://") == std::string::npos;
+  if (local && !config_.allow_local_sources) {
+    next.error = "source.git.url \"" + url + "\" is a local path, which a cluster cannot fetch";
+  } else {
+    git::FetchLimits limits;
+    limits.allow_private_networks = config_.settings.allow_private_sources;
+    // One mirror per site, named by a hash of its key: no path from the spec.
+    std::string dir = config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key));
+    git::FetchResult r = git::fetch(url, ref, dir, limits);
+    if (r.ok) next.commit = r.commit;
+    else next.error = "cannot fetch " + url + " " + ref + ": " + r.error;
+  }
+  std::lock_guard lock(git_mu_);
+  GitState& st = git_[key];
+  // A failed resolution keeps the last commit: the pods keep what they run.
+  if (next.commit.empty() && st.url == url && st.ref == ref) next.commit = st.commit;
+  st = next;
+  return {st.commit, st.error, std::chrono::milliseconds(interval_ms)};
+}
+
 Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::string& name) {
   auto mine = [&](const json& o) {
     return label_of(o, kSiteLabel) == name && o["metadata"].value("namespace", "") == ns;
@@ -286,21 +327,28 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   std::vector<json> sites;
   for (const auto& s : sites_->list()) sites.push_back(*s);
   ObjectPtr project = projects_->get("", ns);
+  Followed followed;
+  std::string invalid = config_.check_sites ? site_errors(*site, config_.bounds) : "";
   if (!project) {
     blocker = {"ProjectNotFound", "project " + ns + " does not exist"};
+  } else if (!invalid.empty()) {
+    // Nothing applied: the cluster keeps what it has for the last valid spec.
+    blocker = {"Invalid", invalid};
   } else {
+    followed = follow_git(*site);
+    outcome.requeue_after = followed.next;
+    // The pods fetch the commit the ref resolved to: a new one rolls them.
+    json to_render = *site;
+    if (!followed.commit.empty()) to_render["status"]["commit"] = followed.commit;
+    if (!followed.error.empty() && followed.commit.empty()) blocker = {"FetchFailed", followed.error};
     try {
-      desired = config_.renderer.site(*site, *project, config_.settings);
+      if (blocker.reason.empty()) desired = config_.renderer.site(to_render, *project, config_.settings);
     } catch (const std::exception& e) {
       blocker = {"RenderFailed", e.what()};
     }
   }
   if (config_.check_sites && blocker.reason.empty()) {
-    if (std::string invalid = site_errors(*site, config_.bounds); !invalid.empty()) {
-      // The cluster keeps what was applied for the last valid spec.
-      blocker = {"Invalid", invalid};
-      desired.clear();
-    } else if (std::string refused = hosts_not_allowed(*site, *project); !refused.empty()) {
+    if (std::string refused = hosts_not_allowed(*site, *project); !refused.empty()) {
       blocker = {"HostNotAllowed", refused};
       std::erase_if(desired, [](const json& o) {
         std::string kind = o.value("kind", "");
@@ -329,6 +377,9 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   }
   json status = site_status(*site, applier_->owned(mine), blocker,
                             site->value("status", json::object()), rfc3339_now());
+  if (!followed.commit.empty()) status["commit"] = followed.commit;
+  if (!followed.error.empty() && blocker.reason.empty()) status["lastError"] = followed.error + "; pods keep commit " +
+                                                                                followed.commit.substr(0, 7);
   if (!write_status(*site, status, &outcome.error)) return outcome;
   outcome.error = apply_error;
   return outcome;

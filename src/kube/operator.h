@@ -51,6 +51,14 @@ struct OperatorConfig {
   // validator (field errors by path), the bounds, its project's host
   // patterns. Off only for tests whose fake renderer takes other shapes.
   bool check_sites = true;
+  // Kubernetes follows git: each site's ref is resolved on its
+  // source.git.interval into a mirror under `mirror_dir`; its pods fetch that
+  // commit, so a new one rolls them. Off only for tests with fake URLs.
+  bool follow_git = true;
+  std::string mirror_dir = "/tmp/wok-mirrors";
+  // file:// and path URLs: never on a cluster (they would read the
+  // operator's own file system), except in tests.
+  bool allow_local_sources = false;
 };
 
 class Operator {
@@ -87,6 +95,18 @@ class Operator {
   Outcome reconcile_project(const std::string& name);
   Outcome reconcile_site(const std::string& ns, const std::string& name);
   bool write_status(const nlohmann::json& site, const nlohmann::json& status, std::string* error);
+  struct Followed {
+    std::string commit;  // the last commit the ref resolved to ("" none yet)
+    std::string error;   // why the last resolution failed
+    std::chrono::milliseconds next{0};  // until the next one is due
+  };
+  Followed follow_git(const nlohmann::json& site);
+  struct GitState {
+    std::string url, ref, commit, error;
+    std::chrono::steady_clock::time_point next{};
+  };
+  std::mutex git_mu_;
+  std::map<std::string, GitState> git_;  // by "ns/name"
   std::chrono::milliseconds backoff(const std::string& key, bool failed);
 
   KubeClient& client_;

@@ -88,11 +88,21 @@ std::string served_dir(const json& site) {
   return join_path(site_dir(site), string_at(section(site, "build"), "output"));
 }
 
+// The ref the pods fetch: the commit the operator resolved the site's ref to
+// (status.commit: a new one changes the pod template, so the pods roll), or
+// the ref itself before it has (or for `wok render`).
+std::string fetched_ref(const json& site, const json& git) {
+  std::string commit = site.is_object() && site.contains("status") && site["status"].is_object()
+                           ? string_at(site["status"], "commit") : "";
+  bool hex = commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex ? commit : string_at(git, "ref", "main");
+}
+
 json init_containers(const json& site, const PlatformSettings& settings) {
   const json git = section(site, "source").value("git", json::object());
   json fetch = {{"name", "fetch"},
                 {"image", settings.image},
-                {"args", {"fetch", "--url", string_at(git, "url"), "--ref", string_at(git, "ref", "main"),
+                {"args", {"fetch", "--url", string_at(git, "url"), "--ref", fetched_ref(site, git),
                           "--into", kSourceDir}},
                 {"securityContext", container_security()},
                 {"volumeMounts", {workspace_mount()}}};

@@ -115,6 +115,9 @@ class OperatorTest : public ::testing::Test {
     // The fixture's sites are shaped for its fake renderer, not the validator.
     config.check_sites = renderer_checks_;
     config.bounds = bounds_;
+    config.follow_git = follow_git_;
+    config.allow_local_sources = allow_local_sources_;
+    config.mirror_dir = mirror_dir_;
     config.leader_elect = leader_elect;
     config.lease.identity = agent;
     config.lease.lease_duration = std::chrono::seconds(3);
@@ -171,6 +174,10 @@ class OperatorTest : public ::testing::Test {
   // Tests of the operator's own checks of a Site: real sites, the real renderer.
   bool renderer_checks_ = false;
   api::SiteBounds bounds_{.command = "wok operator"};
+  // Tests of following git: real repositories on this machine.
+  bool follow_git_ = false;
+  bool allow_local_sources_ = true;
+  std::string mirror_dir_ = "/tmp/wok-operator-test-mirrors";
 };
 
 }  // namespace wok::kube::testing

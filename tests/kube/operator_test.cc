@@ -1,5 +1,8 @@
 // The operator against the scripted API: convergence, ownership, no
 // duplicate or repeated writes, pruning, host conflicts.
+#include <fstream>
+
+#include "git/repository.h"
 #include "kube/operator_fixture.h"
 
 namespace wok::kube::testing {
@@ -171,6 +174,73 @@ TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
   // Fixed: applied.
   api_.update(sites_path("team-a") + "/big", real_site("team-a", "big", json::object()));
   EXPECT_TRUE(eventually([&] { return deployment("team-a", "big-web").has_value(); }));
+}
+
+// The fetch init container's --ref in a Deployment's pod template.
+std::string fetched_ref(const json& deployment) {
+  const json& args = deployment["spec"]["template"]["spec"]["initContainers"][0]["args"];
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--ref") return args[i + 1];
+  return "";
+}
+
+// Kubernetes follows git: the operator resolves the site's ref on its
+// interval, the pods fetch that commit, a push rolls them.
+TEST_F(OperatorTest, FollowsGitAndRollsThePodsOnAPush) {
+  char tmpl[] = "/tmp/wok-follow-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  mirror_dir_ = dir + "/mirrors";
+  follow_git_ = true;
+  renderer_checks_ = true;
+  std::filesystem::create_directories(dir + "/files");
+  std::ofstream(dir + "/files/index.html") << "v1";
+  std::string error;
+  const std::string first = git::commit_directory(dir + "/files", dir + "/repo", "main", "v1", &error);
+  ASSERT_FALSE(first.empty()) << error;
+  json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+               {"metadata", {{"name", "www"}, {"namespace", "team-a"}}},
+               {"spec", {{"mode", "static"}, {"hosts", {"www.team-a.test"}},
+                         {"source", {{"git", {{"url", "file://" + dir + "/repo"}, {"interval", "1s"}}}}}}}};
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), site);
+  start_operator("wok-operator/a", false, default_renderer());
+
+  ASSERT_TRUE(eventually([&] {
+    auto d = deployment("team-a", "www");
+    return d && fetched_ref(*d) == first;
+  }));
+  EXPECT_EQ((*get_site("team-a", "www"))["status"]["commit"], first);
+
+  std::ofstream(dir + "/files/index.html") << "v2";
+  const std::string second = git::commit_directory(dir + "/files", dir + "/repo", "main", "v2", &error);
+  ASSERT_FALSE(second.empty()) << error;
+  ASSERT_NE(second, first);
+  EXPECT_TRUE(eventually([&] {
+    auto d = deployment("team-a", "www");
+    return d && fetched_ref(*d) == second;
+  }));
+  EXPECT_TRUE(eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == second; }));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(OperatorTest, NeverFollowsALocalPathOnACluster) {
+  follow_git_ = true;
+  allow_local_sources_ = false;
+  renderer_checks_ = true;
+  mirror_dir_ = "/tmp/wok-operator-test-mirrors-local";
+  json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+               {"metadata", {{"name", "www"}, {"namespace", "team-a"}}},
+               {"spec", {{"mode", "static"}, {"hosts", {"www.team-a.test"}},
+                         {"source", {{"git", {{"url", "file:///var/run/secrets"}}}}}}}};
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), site);
+  Operator& op = start_operator("wok-operator/a", false, default_renderer());
+  (void)op;
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "FetchFailed"; }));
+  EXPECT_NE((*get_site("team-a", "www"))["status"]["lastError"].get<std::string>().find("is a local path"),
+            std::string::npos);
+  EXPECT_FALSE(deployment("team-a", "www"));
 }
 
 }  // namespace
