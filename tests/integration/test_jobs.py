@@ -49,8 +49,8 @@ class JobsTest(WokTestCase):
     def setUp(self):
         os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
         super().setUp()
-        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]) + "---\n" +
-                       project_yaml("team-b", ["*.team-b.localhost"]))
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("vic", "viewer")]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"], [("bob", "admin")]))
 
     def job(self, site, project, name):
         for j in self.wok.site_json(site, project)["status"].get("jobs", []):
@@ -105,6 +105,20 @@ class JobsTest(WokTestCase):
         self.run_job("app", "team-a", "hello")
         r = self.wok.cli("logs", "site", "app", "--job", "hello", "-n", "team-a")
         self.assertEqual(r.stdout.splitlines().count("v2"), 1)
+        # A viewer reads runs but cannot start one; another project's admin neither.
+        vic = self.wok.cli("token", "create", "vic").stdout.strip()
+        bob = self.wok.cli("token", "create", "bob").stdout.strip()
+        handled = self.job("app", "team-a", "hello")["requestsHandled"]
+        r = self.wok.cli("job", "run", "app", "hello", "-n", "team-a", token=vic, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("may only read", r.stderr)
+        self.assertIn("v1", self.wok.cli("logs", "site", "app", "--job", "hello", "-n", "team-a", token=vic).stdout)
+        for args in (("job", "run", "app", "hello"), ("logs", "site", "app", "--job", "hello")):
+            r = self.wok.cli(*args, "-n", "team-a", token=bob, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no access", r.stderr)
+        site_status = self.wok.site_json("app", "team-a")["status"]
+        self.assertEqual(site_status["jobRequests"]["hello"], handled)
         # Unknown jobs and sites: clear errors, nothing changed.
         r = self.wok.cli("job", "run", "app", "nope", "-n", "team-a", check=False)
         self.assertNotEqual(r.returncode, 0)
