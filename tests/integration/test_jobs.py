@@ -10,7 +10,7 @@ import subprocess
 import unittest
 
 from test_image_app import build_image
-from wokharness import WokTestCase, project_yaml, wait_for
+from wokharness import Wok, WokTestCase, project_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "python3", "umoci") if not shutil.which(b)] + \
     ([] if os.path.exists("/bin/busybox") else ["busybox-static"])
@@ -147,6 +147,28 @@ spec:
         out = self.wok.cli("logs", "site", "img", "--job", "hello", "-n", "team-a").stdout.splitlines()
         self.assertIn("image job hello", out)
         self.assertEqual(sorted(out[1:]), ["busybox", "sh"])  # the image's root, not the host's
+
+    def test_a_run_cut_by_kill9_is_ended_and_recorded_as_interrupted(self):
+        repo = self.repo("app", {"app.py": APP})
+        self.wok.apply(site("app", "team-a", repo.url,
+                            '      - {name: long, schedule: "@yearly", command: [sh, -c, "setsid sleep 4245 & sleep 4244"]}'))
+        self.wok.wait_revision("app", "team-a", 1)
+        self.wok.cli("job", "run", "app", "long", "-n", "team-a")
+        wait_for(lambda: "sleep 4244" in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout,
+                 30, interval=0.2, what="the run to start")
+        self.wok.kill9()
+        self.wok.close()
+        self.wok = Wok(self.root, data=self.wok.data).start()
+
+        def interrupted():
+            j = self.job("app", "team-a", "long")
+            return j and j["runs"] and j["runs"][0]["result"] == "Failed" and j["runs"][0]
+        run = wait_for(interrupted, 60, interval=0.2, what="the run recorded as interrupted")
+        self.assertEqual(run["message"], "interrupted: wok stopped during the run")
+        # Its sandbox did not outlive the restart, the setsid child neither.
+        wait_for(lambda: "sleep 424" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                                           text=True).stdout, 30, what="the run's processes to end")
+        self.assertEqual(self.job("app", "team-a", "long")["active"], 0)
 
     def test_hostile_jobs_are_killed_confined_and_bounded(self):
         secret = "TEAM-B-" + "SECRET-42"
