@@ -111,7 +111,7 @@ class SecretFilesTest(WokTestCase):
     def test_secrets_are_only_the_owners(self):
         data = self.wok.data
         self.assertEqual(mode(data), 0o700)
-        for name in ("admin.token", "wok.db", "wok.db-wal", "wok.db-shm", "wok.lock"):
+        for name in ("admin.token", "secrets.key", "wok.db", "wok.db-wal", "wok.db-shm", "wok.lock"):
             path = os.path.join(data, name)
             if name.endswith(("-wal", "-shm")) and not os.path.exists(path):
                 continue
