@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "kube/kinds.h"
@@ -315,8 +317,15 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   ObjectPtr site = sites_->get(ns, name);
   if (!site) {
     // Deleted: the garbage collector follows ownerReferences too, but pruning
-    // now does not wait for it.
+    // now does not wait for it. Its git mirror goes too.
     applier_->prune({}, mine, &outcome.error);
+    const std::string key = ns + "/" + name;
+    {
+      std::lock_guard lock(git_mu_);
+      git_.erase(key);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key)), ec);
     return outcome;
   }
   const json& meta = (*site)["metadata"];
