@@ -220,6 +220,14 @@ void CronJobs::launch(const json& site, const store::Revision& live, const api::
   const std::string uid = site["metadata"].value("uid", "");
   const std::string ns = site["metadata"].value("namespace", "");
   const std::string when = rfc3339(seconds_of(now));
+  // Allow with runs that never end: without a bound they would pile up
+  // (queued behind the project's limit) minute after minute.
+  if (job.concurrency_policy == "Allow" && st.active.size() >= static_cast<size_t>(options_.max_active_per_job)) {
+    st.message = "skipped a " + lower_reason(reason) + " run at " + when + ": " + std::to_string(st.active.size()) +
+                 " runs of this job are already active or queued (at most " +
+                 std::to_string(options_.max_active_per_job) + ")";
+    return;
+  }
   if (!st.active.empty()) {
     if (job.concurrency_policy == "Forbid") {
       st.message = "skipped a " + lower_reason(reason) + " run at " + when + ": run " +

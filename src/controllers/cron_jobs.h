@@ -53,6 +53,7 @@ struct CronJobsOptions {
   std::filesystem::path data_dir;  // run logs: DATA/sites/NS/NAME/UID/jobs/JOB/RUN.log
   int max_running = 4;
   int max_per_project = 2;
+  int max_active_per_job = 5;  // concurrencyPolicy Allow: runs active or queued at once
   std::chrono::milliseconds timeout_max{std::chrono::hours(1)};  // over every job's timeout
   size_t max_output = 256 << 10;                                  // bytes kept per run
   std::chrono::milliseconds tick{1000};

@@ -153,6 +153,25 @@ TEST_F(CronJobsTest, ForbidSkipsAllowRunsBothReplaceStopsTheOld) {
   EXPECT_EQ(replace["runs"][1]["result"], "Running");
 }
 
+TEST_F(CronJobsTest, AllowedRunsThatNeverEndDoNotPileUp) {
+  make_site(json::array({{{"name", "allow"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}},
+                          {"concurrencyPolicy", "Allow"}}}));
+  CronJobsOptions options;
+  options.max_active_per_job = 3;
+  start(options);
+  cron_->tick();
+  for (int m = 3; m < 13; ++m) {
+    now_ = at(10, m, 0);
+    cron_->tick();
+  }
+  EXPECT_EQ(launched_, 3);
+  json j = job_status("allow");
+  EXPECT_EQ(j["active"], 3);
+  EXPECT_EQ(j["runs"].size(), 3u);
+  EXPECT_NE(j.value("message", "").find("3 runs of this job are already active or queued (at most 3)"),
+            std::string::npos);
+}
+
 TEST_F(CronJobsTest, TimeoutKillsTheRun) {
   make_site(json::array({{{"name", "nightly"}, {"schedule", "@daily"}, {"command", {"sleep", "60"}},
                           {"timeout", "1s"}}}));
