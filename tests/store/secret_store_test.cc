@@ -125,6 +125,21 @@ TEST_F(SecretStoreTest, KeyFileThatIsNotAKeyIsRefused) {
   EXPECT_NE(error.find("is not a secrets key"), std::string::npos) << error;
 }
 
+// A key file swapped for a symlink (to a key of the attacker's choosing) is
+// never followed, and a group-readable one is narrowed to 0600.
+TEST_F(SecretStoreTest, KeyFileSymlinkRefusedWideModeNarrowed) {
+  std::ofstream(dir_ + "/elsewhere.key") << std::string(64, 'a') << "\n";
+  fs::create_symlink(dir_ + "/elsewhere.key", dir_ + "/secrets.key");
+  std::string error;
+  EXPECT_FALSE(cipher(&error));
+  EXPECT_NE(error.find("cannot read"), std::string::npos) << error;
+  fs::remove(dir_ + "/secrets.key");
+  fs::rename(dir_ + "/elsewhere.key", dir_ + "/secrets.key");
+  fs::permissions(dir_ + "/secrets.key", fs::perms(0644));
+  EXPECT_TRUE(cipher(&error)) << error;
+  EXPECT_EQ(fs::status(dir_ + "/secrets.key").permissions() & fs::perms::all, fs::perms(0600));
+}
+
 TEST_F(SecretStoreTest, KeysFollowKubernetesRule) {
   EXPECT_TRUE(api::is_secret_key("DB_PASSWORD"));
   EXPECT_TRUE(api::is_secret_key("tls.crt"));
