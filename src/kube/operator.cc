@@ -285,7 +285,8 @@ Operator::Followed Operator::follow_git(const json& site) {
     std::lock_guard lock(git_mu_);
     GitState& st = git_[key];
     if (st.url == url && st.ref == ref && now < st.next) {
-      return {st.commit, st.error, std::chrono::duration_cast<std::chrono::milliseconds>(st.next - now)};
+      // Rounded up: 0 would mean "no requeue" (the 10-minute resync).
+      return {st.commit, st.error, std::chrono::ceil<std::chrono::milliseconds>(st.next - now) + std::chrono::milliseconds(1)};
     }
   }
   GitState next{url, ref, "", "", now + std::chrono::milliseconds(interval_ms)};

@@ -210,7 +210,8 @@ TEST_F(OperatorTest, FollowsGitAndRollsThePodsOnAPush) {
     auto d = deployment("team-a", "www");
     return d && fetched_ref(*d) == first;
   }));
-  EXPECT_EQ((*get_site("team-a", "www"))["status"]["commit"], first);
+  // The status is written after the objects are applied.
+  EXPECT_TRUE(eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == first; }));
 
   std::ofstream(dir + "/files/index.html") << "v2";
   const std::string second = git::commit_directory(dir + "/files", dir + "/repo", "main", "v2", &error);
