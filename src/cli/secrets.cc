@@ -26,7 +26,8 @@ bool require_project(Session& session, const std::string& name, int* exit_code) 
   }
   for (const std::string& n : {session.project, name}) {
     if (!n.empty() && !api::is_dns_label(n)) {
-      *exit_code = session.fail("\"" + n + "\" is not a valid name (lowercase letters, digits, '-')");
+      *exit_code =
+          session.fail("\"" + n + "\" is not a valid name (lowercase letters, digits, '-')");
       return false;
     }
   }
@@ -34,7 +35,8 @@ bool require_project(Session& session, const std::string& name, int* exit_code) 
 }
 
 std::string secret_path(const std::string& project, const std::string& name) {
-  return std::string(kApiBase) + "/namespaces/" + project + "/secrets" + (name.empty() ? "" : "/" + name);
+  return std::string(kApiBase) + "/namespaces/" + project + "/secrets" +
+         (name.empty() ? "" : "/" + name);
 }
 
 std::string not_found(const std::string& project, const std::string& name) {
@@ -47,7 +49,8 @@ bool split_pair(const std::string& pair, const char* what, std::string* key, std
                 std::string* error) {
   size_t eq = pair.find('=');
   if (eq == std::string::npos || eq == 0) {
-    *error = std::string(what) + " must be KEY=" + (std::string(what) == "--from-file" ? "PATH" : "VALUE") +
+    *error = std::string(what) +
+             " must be KEY=" + (std::string(what) == "--from-file" ? "PATH" : "VALUE") +
              " (argument " + (eq == 0 ? "starts with '='" : "has no '='") + ")";
     return false;
   }
@@ -62,11 +65,13 @@ bool split_pair(const std::string& pair, const char* what, std::string* key, std
 
 }  // namespace
 
-int secret_set_command(Session& session, const std::string& name, const std::vector<std::string>& pairs,
+int secret_set_command(Session& session, const std::string& name,
+                       const std::vector<std::string>& pairs,
                        const std::vector<std::string>& files) {
   int code = 1;
   if (!require_project(session, name, &code)) return code;
-  if (pairs.empty() && files.empty()) return session.fail("give at least one KEY=VALUE or --from-file KEY=PATH");
+  if (pairs.empty() && files.empty())
+    return session.fail("give at least one KEY=VALUE or --from-file KEY=PATH");
   json data = json::object();
   for (const auto& p : pairs) {
     std::string key, value, error;
@@ -80,29 +85,39 @@ int secret_set_command(Session& session, const std::string& name, const std::vec
     if (!in) return session.fail("cannot read " + path + " (--from-file " + key + ")");
     std::ostringstream text;
     text << in.rdbuf();
-    if (text.str().size() > api::kMaxSecretBytes) return session.fail(path + " is larger than 1 MiB");
+    if (text.str().size() > api::kMaxSecretBytes)
+      return session.fail(path + " is larger than 1 MiB");
     data[key] = api::base64_encode(text.str());
   }
-  json body = {{"apiVersion", kApiVersion}, {"kind", "Secret"},
-               {"metadata", {{"name", name}, {"namespace", session.project}}}, {"data", data}};
-  HttpResponse response = session.client.request("PATCH", secret_path(session.project, name), &body);
+  json body = {{"apiVersion", kApiVersion},
+               {"kind", "Secret"},
+               {"metadata", {{"name", name}, {"namespace", session.project}}},
+               {"data", data}};
+  HttpResponse response =
+      session.client.request("PATCH", secret_path(session.project, name), &body);
   if (response.status / 100 != 2) return session.fail(response);
-  session.io.out << "secret/" << name << (response.status == 201 ? " created" : " configured") << " (keys: ";
+  session.io.out << "secret/" << name << (response.status == 201 ? " created" : " configured")
+                 << " (keys: ";
   std::string sep;
-  for (auto it = data.begin(); it != data.end(); ++it, sep = ", ") session.io.out << sep << it.key();
+  for (auto it = data.begin(); it != data.end(); ++it, sep = ", ")
+    session.io.out << sep << it.key();
   session.io.out << ")\n";
   return 0;
 }
 
-int secret_get_command(Session& session, const std::string& name, const std::string& output, bool show_values) {
+int secret_get_command(Session& session, const std::string& name, const std::string& output,
+                       bool show_values) {
   int code = 1;
   if (!require_project(session, name, &code)) return code;
   if (output.rfind("jsonpath=", 0) == 0 || output == "wide") {
-    return session.fail("-o " + output.substr(0, output.find('=')) + " is not available for secrets: json, yaml or name");
+    return session.fail("-o " + output.substr(0, output.find('=')) +
+                        " is not available for secrets: json, yaml or name");
   }
-  std::string path = secret_path(session.project, name) + (show_values && !name.empty() ? "?showValues=true" : "");
+  std::string path =
+      secret_path(session.project, name) + (show_values && !name.empty() ? "?showValues=true" : "");
   HttpResponse response = session.client.request("GET", path);
-  if (response.status != 200) return session.fail(response, name.empty() ? "" : not_found(session.project, name));
+  if (response.status != 200)
+    return session.fail(response, name.empty() ? "" : not_found(session.project, name));
   json doc;
   if (!parse_json_body(response.body, &doc) || !doc.is_object()) {
     return session.fail("the server answered with something that is not a Secret");
@@ -129,7 +144,8 @@ int secret_get_command(Session& session, const std::string& name, const std::str
     return 0;
   }
   if (output == "name") {
-    for (const auto& s : items) session.io.out << "secret/" << text_at(s, {"metadata", "name"}) << "\n";
+    for (const auto& s : items)
+      session.io.out << "secret/" << text_at(s, {"metadata", "name"}) << "\n";
     return 0;
   }
   auto now = std::chrono::system_clock::now();

@@ -26,7 +26,8 @@ using SecretReader = std::function<std::optional<std::map<std::string, std::stri
 // Adds the secrets of `site` (metadata and the revision's spec) to `plan`'s
 // instances. "" or why not: the first secret missing or unreadable, with
 // the field that names it. `read` unset: any secret named is an error.
-std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan, const SecretReader& read);
+std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan,
+                           const SecretReader& read);
 
 // The values each revision of a site was first planned with, kept in
 // memory: the live revision is planned again on every resync, and its
@@ -43,7 +44,8 @@ class PlannedSecrets {
  private:
   using Values = std::map<std::string, std::string>;
   std::mutex mu_;
-  std::map<std::string, std::map<int64_t, std::map<std::string, Values>>> by_site_;  // uid -> revision -> secret
+  std::map<std::string, std::map<int64_t, std::map<std::string, Values>>>
+      by_site_;  // uid -> revision -> secret
 };
 
 }  // namespace wok::controllers

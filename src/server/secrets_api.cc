@@ -41,7 +41,8 @@ SecretAnswer from_store(const store::Result& r, const SecretRequest& q, int ok_c
 // data or stringData is removed): the body is validated as a Secret object.
 SecretAnswer write(store::SecretStore& secrets, const SecretRequest& q) {
   json obj = json::parse(q.body, nullptr, false);
-  if (obj.is_discarded() || !obj.is_object()) return failure(400, "the request body is not a JSON object");
+  if (obj.is_discarded() || !obj.is_object())
+    return failure(400, "the request body is not a JSON object");
   std::vector<std::string> removed;
   if (q.method == "PATCH") {
     for (const char* field : {"data", "stringData"}) {
@@ -60,13 +61,16 @@ SecretAnswer write(store::SecretStore& secrets, const SecretRequest& q) {
   auto errors = api::validate_secret(obj);
   if (errors.empty()) {
     const json& md = obj["metadata"];
-    if (md["name"] != q.name) errors.push_back({"metadata.name", "does not match the path (" + quoted(q.name) + ")"});
+    if (md["name"] != q.name)
+      errors.push_back({"metadata.name", "does not match the path (" + quoted(q.name) + ")"});
     if (md.contains("namespace") && md["namespace"] != q.ns) {
-      errors.push_back({"metadata.namespace", "does not match the project of the path (" + quoted(q.ns) + ")"});
+      errors.push_back(
+          {"metadata.namespace", "does not match the project of the path (" + quoted(q.ns) + ")"});
     }
   }
   if (!errors.empty()) {
-    return failure(422, "Secret " + quoted(q.name) + " is invalid: " + api::join_errors(errors), "Invalid", errors);
+    return failure(422, "Secret " + quoted(q.name) + " is invalid: " + api::join_errors(errors),
+                   "Invalid", errors);
   }
   auto data = api::secret_data(obj);
   bool exists = secrets.describe(q.ns, q.name).has_value();
@@ -80,12 +84,17 @@ SecretAnswer write(store::SecretStore& secrets, const SecretRequest& q) {
     size_t bytes = 0;
     for (const auto& [k, v] : data) bytes += k.size() + v.size();
     if (bytes > api::kMaxSecretBytes) {
-      return failure(422, "Secret " + quoted(q.name) + " would hold more than 1 MiB of keys and values", "Invalid");
+      return failure(422,
+                     "Secret " + quoted(q.name) + " would hold more than 1 MiB of keys and values",
+                     "Invalid");
     }
   }
   if (!exists && secrets.list(q.ns).size() >= kMaxSecretsPerProject) {
-    return failure(422, "project " + quoted(q.ns) + " already has " + std::to_string(kMaxSecretsPerProject) +
-                            " secrets, the most one project may hold", "Invalid");
+    return failure(422,
+                   "project " + quoted(q.ns) + " already has " +
+                       std::to_string(kMaxSecretsPerProject) +
+                       " secrets, the most one project may hold",
+                   "Invalid");
   }
   json labels = obj["metadata"].contains("labels") ? obj["metadata"]["labels"] : json();
   return from_store(secrets.put(q.ns, q.name, data, labels), q, exists ? 200 : 201);
@@ -93,11 +102,12 @@ SecretAnswer write(store::SecretStore& secrets, const SecretRequest& q) {
 
 SecretAnswer read_one(store::SecretStore& secrets, const SecretRequest& q) {
   auto view = secrets.describe(q.ns, q.name);
-  if (!view) return failure(404, "secret " + quoted(q.name) + " not found in project " + quoted(q.ns));
+  if (!view)
+    return failure(404, "secret " + quoted(q.name) + " not found in project " + quoted(q.ns));
   if (q.query != "showValues=true") return success(200, *view);
   if (q.access < Access::kEdit) {
-    return failure(403, "user " + quoted(q.user) + " may see the names and keys of project " + quoted(q.ns) +
-                            "'s secrets, never their values (viewer)");
+    return failure(403, "user " + quoted(q.user) + " may see the names and keys of project " +
+                            quoted(q.ns) + "'s secrets, never their values (viewer)");
   }
   std::string error;
   auto data = secrets.read(q.ns, q.name, &error);
@@ -113,10 +123,12 @@ SecretAnswer read_one(store::SecretStore& secrets, const SecretRequest& q) {
 SecretAnswer handle_secret_request(store::SecretStore& secrets, const SecretRequest& q) {
   const std::string& m = q.method;
   if (q.name.empty()) {
-    if (m != "GET") return failure(405, m + " is not allowed on secrets; PUT .../secrets/NAME writes one");
+    if (m != "GET")
+      return failure(405, m + " is not allowed on secrets; PUT .../secrets/NAME writes one");
     json items = json::array();
     for (auto& s : secrets.list(q.ns)) items.push_back(std::move(s));
-    return success(200, {{"apiVersion", api::kApiVersion}, {"kind", "SecretList"}, {"items", items}});
+    return success(200,
+                   {{"apiVersion", api::kApiVersion}, {"kind", "SecretList"}, {"items", items}});
   }
   if (m == "GET") return read_one(secrets, q);
   if (q.access < Access::kEdit) {

@@ -24,9 +24,9 @@ struct SecretRequest {
 
 struct SecretAnswer {
   int code = 200;
-  nlohmann::json body;     // a success's body
-  std::string message;     // a failure's (code >= 400)
-  std::string reason;      // "" = the code's usual reason
+  nlohmann::json body;  // a success's body
+  std::string message;  // a failure's (code >= 400)
+  std::string reason;   // "" = the code's usual reason
   std::vector<api::FieldError> causes;
 };
 

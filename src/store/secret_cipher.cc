@@ -55,13 +55,15 @@ std::string read_all(int fd) {
   std::string text;
   char buf[256];
   ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < 4096) text.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < 4096)
+    text.append(buf, static_cast<size_t>(n));
   return text;
 }
 
 }  // namespace
 
-std::unique_ptr<SecretCipher> SecretCipher::load_or_create(const std::string& path, std::string* error) {
+std::unique_ptr<SecretCipher> SecretCipher::load_or_create(const std::string& path,
+                                                           std::string* error) {
   std::array<unsigned char, 32> key{};
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd >= 0) {
@@ -72,7 +74,8 @@ std::unique_ptr<SecretCipher> SecretCipher::load_or_create(const std::string& pa
       return nullptr;
     }
     std::string text = hex(key.data(), key.size()) + "\n";
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
     int saved = errno;
     ::close(fd);
     if (!ok) {
@@ -115,9 +118,11 @@ std::string SecretCipher::seal(std::string_view plaintext, std::string_view cont
   int len = 0;
   auto* body = nonce + kNonce;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(context.data()),
                         static_cast<int>(context.size())) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), body, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      EVP_EncryptUpdate(ctx.get(), body, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), body + len, &len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag, body + plaintext.size()) != 1) {
@@ -126,7 +131,8 @@ std::string SecretCipher::seal(std::string_view plaintext, std::string_view cont
   return std::string(kPrefix) + api::base64_encode(out);
 }
 
-std::optional<std::string> SecretCipher::open(std::string_view sealed, std::string_view context) const {
+std::optional<std::string> SecretCipher::open(std::string_view sealed,
+                                              std::string_view context) const {
   if (!sealed.starts_with(kPrefix)) return std::nullopt;
   auto raw = api::base64_decode(sealed.substr(kPrefix.size()));
   if (!raw || raw->size() < kNonce + kTag) return std::nullopt;
@@ -139,7 +145,8 @@ std::optional<std::string> SecretCipher::open(std::string_view sealed, std::stri
   std::array<unsigned char, kTag> tag;
   std::memcpy(tag.data(), nonce + kNonce + n, kTag);
   if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(context.data()),
                         static_cast<int>(context.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), out, &len, nonce + kNonce, static_cast<int>(n)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) != 1 ||

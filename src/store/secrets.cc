@@ -18,7 +18,9 @@ std::string context_of(const std::string& ns, const std::string& name) {
 }  // namespace
 
 json public_view(const json& row) {
-  json out = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Secret"}, {"metadata", row["metadata"]},
+  json out = {{"apiVersion", "wok.dev/v1alpha1"},
+              {"kind", "Secret"},
+              {"metadata", row["metadata"]},
               {"type", "Opaque"}};
   out["keys"] = row.contains("spec") ? row["spec"].value("keys", json::array()) : json::array();
   return out;
@@ -32,19 +34,23 @@ Result SecretStore::put(const std::string& ns, const std::string& name, const Se
     values[k] = api::base64_encode(v);
     keys.push_back(k);
   }
-  json row = {{"apiVersion", "wok.dev/v1alpha1"},
-              {"kind", "Secret"},
-              {"metadata", {{"name", name}, {"namespace", ns}}},
-              {"spec", {{"keys", keys}, {"sealedData", cipher_->seal(values.dump(), context_of(ns, name))}}}};
+  json row = {
+      {"apiVersion", "wok.dev/v1alpha1"},
+      {"kind", "Secret"},
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec",
+       {{"keys", keys}, {"sealedData", cipher_->seal(values.dump(), context_of(ns, name))}}}};
   if (labels.is_object() && !labels.empty()) row["metadata"]["labels"] = labels;
-  Result r = store_.get("Secret", ns, name) ? store_.update("Secret", row) : store_.create("Secret", row);
-  if (r.code == Code::kNotFound) r = store_.create("Secret", row);  // deleted meanwhile
+  Result r =
+      store_.get("Secret", ns, name) ? store_.update("Secret", row) : store_.create("Secret", row);
+  if (r.code == Code::kNotFound) r = store_.create("Secret", row);       // deleted meanwhile
   if (r.code == Code::kAlreadyExists) r = store_.update("Secret", row);  // created meanwhile
   if (r.ok()) r.object = std::make_shared<json>(public_view(*r.object));
   return r;
 }
 
-std::optional<SecretData> SecretStore::read(const std::string& ns, const std::string& name, std::string* error) {
+std::optional<SecretData> SecretStore::read(const std::string& ns, const std::string& name,
+                                            std::string* error) {
   auto row = store_.get("Secret", ns, name);
   if (!row) {
     *error = "secret \"" + name + "\" not found in project \"" + ns + "\"";
@@ -54,13 +60,15 @@ std::optional<SecretData> SecretStore::read(const std::string& ns, const std::st
   auto plain = cipher_->open(sealed, context_of(ns, name));
   json values = plain ? json::parse(*plain, nullptr, false) : json();
   if (!values.is_object()) {
-    *error = "secret \"" + name + "\" of project \"" + ns +
-             "\" cannot be decrypted with this data directory's secrets.key (was the key replaced?)";
+    *error =
+        "secret \"" + name + "\" of project \"" + ns +
+        "\" cannot be decrypted with this data directory's secrets.key (was the key replaced?)";
     return std::nullopt;
   }
   SecretData out;
   for (auto it = values.begin(); it != values.end(); ++it) {
-    auto v = it.value().is_string() ? api::base64_decode(it.value().get<std::string>()) : std::nullopt;
+    auto v =
+        it.value().is_string() ? api::base64_decode(it.value().get<std::string>()) : std::nullopt;
     if (!v) {
       *error = "secret \"" + name + "\" of project \"" + ns + "\" is damaged";
       return std::nullopt;

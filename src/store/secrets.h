@@ -18,7 +18,8 @@ using SecretData = std::map<std::string, std::string>;  // key -> value (bytes)
 
 class SecretStore {
  public:
-  SecretStore(Store& store, std::unique_ptr<SecretCipher> cipher) : store_(store), cipher_(std::move(cipher)) {}
+  SecretStore(Store& store, std::unique_ptr<SecretCipher> cipher)
+      : store_(store), cipher_(std::move(cipher)) {}
 
   // Creates or replaces ns/name with exactly `data`. `labels` may be null.
   // The answer's object is the public view (public_view below).
@@ -26,7 +27,8 @@ class SecretStore {
              const nlohmann::json& labels);
   // The values, or nullopt with `error` (not found; or not readable with this
   // key: "...cannot be decrypted..."), naming the secret and never a value.
-  std::optional<SecretData> read(const std::string& ns, const std::string& name, std::string* error);
+  std::optional<SecretData> read(const std::string& ns, const std::string& name,
+                                 std::string* error);
   // The public view of one secret, and of every secret of a project: the
   // object without values (metadata, type, keys).
   std::optional<nlohmann::json> describe(const std::string& ns, const std::string& name);

@@ -26,7 +26,8 @@ struct FakeSecrets {
   std::map<std::string, Values> by_key;  // "ns/name"
   std::vector<std::string> asked;
   SecretReader reader() {
-    return [this](const std::string& ns, const std::string& name, std::string* error) -> std::optional<Values> {
+    return [this](const std::string& ns, const std::string& name,
+                  std::string* error) -> std::optional<Values> {
       asked.push_back(ns + "/" + name);
       auto it = by_key.find(ns + "/" + name);
       if (it == by_key.end()) {
@@ -44,7 +45,8 @@ WorkloadPlan plan_of(const json& s) {
 
 TEST(SecretEnv, KeysOfTheComponentsOwnSecretsTheSpecAndPlatformWin) {
   FakeSecrets fake;
-  fake.by_key["team-a/db"] = {{"DB_PASSWORD", "pw"}, {"GREETING", "secret"}, {"PORT", "1"}, {"SHARED", "db"}};
+  fake.by_key["team-a/db"] = {
+      {"DB_PASSWORD", "pw"}, {"GREETING", "secret"}, {"PORT", "1"}, {"SHARED", "db"}};
   fake.by_key["team-a/extra"] = {{"SHARED", "extra"}, {"WOK_PROJECT", "team-b"}};
   WorkloadPlan plan = plan_of(site());
   ASSERT_EQ(plan.error, "");
@@ -60,7 +62,8 @@ TEST(SecretEnv, KeysOfTheComponentsOwnSecretsTheSpecAndPlatformWin) {
       EXPECT_EQ(s.env.count("DB_PASSWORD"), 0u) << s.id;  // the worker names none
     }
   }
-  EXPECT_EQ(fake.asked, (std::vector<std::string>{"team-a/db", "team-a/extra"}));  // its own project only
+  EXPECT_EQ(fake.asked,
+            (std::vector<std::string>{"team-a/db", "team-a/extra"}));  // its own project only
 }
 
 TEST(SecretEnv, MissingSecretNamesTheFieldAndTheSecret) {
@@ -92,13 +95,15 @@ TEST(PlannedSecrets, ARevisionKeepsItsFirstValues) {
   fake.by_key["team-a/db"] = {{"K", "v2"}};
   EXPECT_EQ(planned.reader_for("u1", 4, fake.reader())("team-a", "db", &error)->at("K"), "v1");
   EXPECT_EQ(planned.reader_for("u1", 5, fake.reader())("team-a", "db", &error)->at("K"), "v2");
-  EXPECT_EQ(planned.reader_for("u2", 4, fake.reader())("team-a", "db", &error)->at("K"), "v2");  // another site
+  EXPECT_EQ(planned.reader_for("u2", 4, fake.reader())("team-a", "db", &error)->at("K"),
+            "v2");  // another site
   // A failure is not remembered: the secret made later is found.
   EXPECT_FALSE(planned.reader_for("u1", 6, fake.reader())("team-a", "new", &error));
   fake.by_key["team-a/new"] = {{"K", "n"}};
   EXPECT_TRUE(planned.reader_for("u1", 6, fake.reader())("team-a", "new", &error));
   // Only a few revisions per site are kept: the oldest is read again.
-  for (int rev = 7; rev <= 9; ++rev) planned.reader_for("u1", rev, fake.reader())("team-a", "db", &error);
+  for (int rev = 7; rev <= 9; ++rev)
+    planned.reader_for("u1", rev, fake.reader())("team-a", "db", &error);
   EXPECT_EQ(planned.reader_for("u1", 4, fake.reader())("team-a", "db", &error)->at("K"), "v2");
   EXPECT_FALSE(planned.reader_for("u1", 4, {}));
 }

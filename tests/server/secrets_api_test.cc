@@ -3,6 +3,8 @@
 // never a value; a member of another project and a user of none learn
 // nothing; the platform admin may do all. No answer but the one read with
 // ?showValues=true ever carries a value.
+#include "server/secrets_api.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 #include "api/secret.h"
 #include "server/api_server.h"
 #include "server/auth.h"
-#include "server/secrets_api.h"
 #include "store/secrets.h"
 #include "store/store.h"
 
@@ -34,8 +35,12 @@ class SecretsApiTest : public ::testing::Test {
     std::string error;
     store_ = store::Store::open(dir_ + "/wok.db", &error);
     ASSERT_TRUE(store_) << error;
-    for (const auto& [user, admin] : std::map<std::string, bool>{
-             {"admin", true}, {"dev", false}, {"lead", false}, {"view", false}, {"bob", false}, {"eve", false}}) {
+    for (const auto& [user, admin] : std::map<std::string, bool>{{"admin", true},
+                                                                 {"dev", false},
+                                                                 {"lead", false},
+                                                                 {"view", false},
+                                                                 {"bob", false},
+                                                                 {"eve", false}}) {
       tokens_[user] = new_token();
       store_->add_token(user, hash_token(tokens_[user]), admin);
     }
@@ -52,7 +57,9 @@ class SecretsApiTest : public ::testing::Test {
   void add_project(const std::string& name, const std::map<std::string, std::string>& members) {
     json list = json::array();
     for (const auto& [u, r] : members) list.push_back({{"user", u}, {"role", r}});
-    json p = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", name}}},
+    json p = {{"apiVersion", "wok.dev/v1alpha1"},
+              {"kind", "Project"},
+              {"metadata", {{"name", name}}},
               {"spec", {{"hosts", {"*." + name + ".localhost"}}, {"members", list}}}};
     ASSERT_TRUE(store_->create("Project", p).ok());
   }
@@ -72,8 +79,11 @@ class SecretsApiTest : public ::testing::Test {
     return res;
   }
   http::Response put_db(const std::string& user, const std::string& ns = "team-a") {
-    json s = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "db"}}},
-              {"stringData", {{"PASSWORD", kValue}}}, {"data", {{"USER", api::base64_encode("app")}}}};
+    json s = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "db"}}},
+              {"stringData", {{"PASSWORD", kValue}}},
+              {"data", {{"USER", api::base64_encode("app")}}}};
     return call(user, "PUT", std::string(kNs) + ns + "/secrets/db", s);
   }
 
@@ -124,15 +134,19 @@ TEST_F(SecretsApiTest, ViewerSeesNamesAndKeysNeverValues) {
   EXPECT_NE(r.body.find("never their values"), std::string::npos) << r.body;
   EXPECT_EQ(put_db("view").status, 403);
   EXPECT_EQ(call("view", "DELETE", std::string(kNs) + "team-a/secrets/db").status, 403);
-  EXPECT_EQ(call("view", "PATCH", std::string(kNs) + "team-a/secrets/db", {{"stringData", {{"X", "y"}}}}).status, 403);
+  EXPECT_EQ(
+      call("view", "PATCH", std::string(kNs) + "team-a/secrets/db", {{"stringData", {{"X", "y"}}}})
+          .status,
+      403);
   EXPECT_TRUE(secrets_->describe("team-a", "db"));
 }
 
 TEST_F(SecretsApiTest, OtherProjectsAndOutsidersLearnNothing) {
   ASSERT_EQ(put_db("dev").status, 201);
   for (const std::string user : {"bob", "eve"}) {
-    for (const std::string target : {"team-a/secrets", "team-a/secrets/db", "team-a/secrets/db?showValues=true",
-                                     "team-a/secrets/nope", "no-such/secrets"}) {
+    for (const std::string target :
+         {"team-a/secrets", "team-a/secrets/db", "team-a/secrets/db?showValues=true",
+          "team-a/secrets/nope", "no-such/secrets"}) {
       auto r = call(user, "GET", std::string(kNs) + target);
       EXPECT_EQ(r.status, 403) << user << " " << target;
       EXPECT_EQ(r.body.find(kValue), std::string::npos);
@@ -155,17 +169,21 @@ TEST_F(SecretsApiTest, HostileBodiesChangeNothingAndQuoteNoValue) {
     std::string field;
   };
   std::vector<Case> cases = {
-      {{{"metadata", {{"name", "db"}}}, {"data", {{"K", kValue + "!"}}}}, "data.K"},          // not base64
-      {{{"metadata", {{"name", "db"}}}, {"stringData", {{"a=b", kValue}}}}, "stringData"},  // bad key
+      {{{"metadata", {{"name", "db"}}}, {"data", {{"K", kValue + "!"}}}}, "data.K"},  // not base64
+      {{{"metadata", {{"name", "db"}}}, {"stringData", {{"a=b", kValue}}}},
+       "stringData"},  // bad key
       {{{"metadata", {{"name", "db"}}}, {"stringData", {{"../x", kValue}}}}, "stringData"},
-      {{{"metadata", {{"name", "db"}}}, {"stringData", {{"K", std::string("a\0b", 3)}}}}, "stringData.K"},
+      {{{"metadata", {{"name", "db"}}}, {"stringData", {{"K", std::string("a\0b", 3)}}}},
+       "stringData.K"},
       {{{"metadata", {{"name", "db"}}}, {"stringData", {{"K", 5}}}}, "stringData.K"},
       {{{"metadata", {{"name", "other"}}}, {"stringData", {{"K", kValue}}}}, "metadata.name"},
       {{{"metadata", {{"name", "db"}, {"namespace", "team-b"}}}, {"stringData", {{"K", kValue}}}},
        "metadata.namespace"},
       {{{"metadata", {{"name", "db"}}}, {"kind", "Site"}}, "kind"},
       {{{"metadata", {{"name", "db"}}}, {"spec", json::object()}}, "spec"},
-      {{{"metadata", {{"name", "db"}}}, {"stringData", {{"K", std::string(api::kMaxSecretBytes, 'x')}}}}, "data"},
+      {{{"metadata", {{"name", "db"}}},
+        {"stringData", {{"K", std::string(api::kMaxSecretBytes, 'x')}}}},
+       "data"},
   };
   for (const auto& c : cases) {
     auto r = call("dev", "PUT", path, c.body);
@@ -175,7 +193,8 @@ TEST_F(SecretsApiTest, HostileBodiesChangeNothingAndQuoteNoValue) {
   }
   auto r = call("dev", "PUT", path);  // no body
   EXPECT_EQ(r.status, 400);
-  r = call("dev", "PUT", std::string(kNs) + "team-a/secrets/Bad_Name", {{"metadata", {{"name", "Bad_Name"}}}});
+  r = call("dev", "PUT", std::string(kNs) + "team-a/secrets/Bad_Name",
+           {{"metadata", {{"name", "Bad_Name"}}}});
   EXPECT_EQ(r.status, 404);  // not a path segment wok knows
   EXPECT_FALSE(secrets_->describe("team-a", "db"));
   EXPECT_EQ(call("dev", "POST", std::string(kNs) + "team-a/secrets").status, 405);
@@ -189,7 +208,9 @@ TEST_F(SecretsApiTest, ProjectHoldsAtMostSoManySecrets) {
   EXPECT_EQ(r.status, 422);
   EXPECT_NE(r.body.find("the most one project may hold"), std::string::npos);
   EXPECT_EQ(call("dev", "PUT", std::string(kNs) + "team-a/secrets/s1",
-                 {{"metadata", {{"name", "s1"}}}, {"stringData", {{"K", "w"}}}}).status, 200);  // replacing is fine
+                 {{"metadata", {{"name", "s1"}}}, {"stringData", {{"K", "w"}}}})
+                .status,
+            200);  // replacing is fine
 }
 
 TEST_F(SecretsApiTest, DeletedProjectTakesItsSecretsAlong) {

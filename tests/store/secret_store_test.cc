@@ -75,7 +75,8 @@ TEST_F(SecretStoreTest, DatabaseFilesNeverHoldTheValue) {
   std::string error;
   SecretStore secrets(*store_, cipher(&error));
   ASSERT_TRUE(secrets.put("team-a", "db", {{"PASSWORD", kValue}, {"USER", "app"}}, nullptr).ok());
-  ASSERT_TRUE(secrets.put("team-a", "db", {{"PASSWORD", kValue + "-2"}}, nullptr).ok());  // replaced
+  ASSERT_TRUE(
+      secrets.put("team-a", "db", {{"PASSWORD", kValue + "-2"}}, nullptr).ok());  // replaced
   auto data = secrets.read("team-a", "db", &error);
   ASSERT_TRUE(data) << error;
   EXPECT_EQ(*data, (SecretData{{"PASSWORD", kValue + "-2"}}));
@@ -152,7 +153,8 @@ TEST_F(SecretStoreTest, KeysFollowKubernetesRule) {
 }
 
 TEST(Base64Test, RoundTripsAndIsStrict) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)}) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff\x10", 3)}) {
     EXPECT_EQ(api::base64_decode(api::base64_encode(s)).value_or("?"), s);
   }
   EXPECT_EQ(api::base64_encode("foobar"), "Zm9vYmFy");
