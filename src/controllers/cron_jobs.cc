@@ -361,6 +361,12 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     const std::string uid = site["metadata"].value("uid", "");
     json spec = json::parse(live.spec, nullptr, false);
     if (spec.is_discarded()) return "the live revision's spec does not parse";
+    // A component kept at 0 replicas (a job's template only) still gives its sandbox.
+    if (spec.contains("app") && spec["app"].is_object() && spec["app"].contains("components") &&
+        spec["app"]["components"].is_array()) {
+      for (json& c : spec["app"]["components"])
+        if (c.is_object() && c.value("name", "") == job.component) c["replicas"] = 1;
+    }
     auto project = store.get("Project", "", ns);
     bool egress = !project || api::project_egress(project->value("spec", json::object()));
     fs::path storage = data_dir / "sites" / ns / name / uid / "storage";

@@ -38,6 +38,7 @@ spec:
   app:
     components:
       - {{name: web, command: [python3, app.py], port: 8080, env: {{GREETING: hi}}}}
+      - {{name: tasks, command: [sh, -c, "exit 1"], replicas: 0, env: {{ROLE: tasks}}}}
     jobs:
 {jobs}
   resources: {{memory: 128Mi}}
@@ -73,7 +74,8 @@ class JobsTest(WokTestCase):
     def test_a_job_runs_in_its_components_sandbox_with_the_live_revision(self):
         repo = self.repo("app", {"app.py": APP, "version.txt": "v1\n"})
         jobs = """      - {name: hello, schedule: "@yearly", command: [sh, -c, "echo hello $WOK_SITE $GREETING; cat version.txt; id -u; echo err >&2"]}
-      - {name: failing, schedule: "0 3 * * *", command: [sh, -c, "echo bad; exit 7"], failedJobsHistoryLimit: 2}"""
+      - {name: failing, schedule: "0 3 * * *", command: [sh, -c, "echo bad; exit 7"], failedJobsHistoryLimit: 2}
+      - {name: task, schedule: "@weekly", component: tasks, command: [sh, -c, "echo role=$ROLE"]}"""
         self.wok.apply(site("app", "team-a", repo.url, jobs))
         self.wok.wait_revision("app", "team-a", 1)
         run = self.run_job("app", "team-a", "hello")
@@ -86,6 +88,10 @@ class JobsTest(WokTestCase):
         uid = [line for line in lines if line.isdigit()]
         self.assertTrue(uid and uid[0] != "0", f"the job ran as root: {lines}")
         self.assertIn("Succeeded, exit code 0", r.stderr)
+        # A component kept at 0 replicas is a job's template: its env, no instance.
+        run = self.run_job("app", "team-a", "task")
+        self.assertEqual(run["result"], "Succeeded")
+        self.assertIn("role=tasks", self.wok.cli("logs", "site", "app", "--job", "task", "-n", "team-a").stdout)
         # Status and describe: the schedule, the next time, the last run.
         j = self.job("app", "team-a", "failing")
         self.assertEqual(j["schedule"], "0 3 * * *")
