@@ -18,8 +18,8 @@
 
 #include "api/validation.h"
 #include "cli/config.h"
-#include "controllers/cron_jobs.h"
 #include "controllers/build_disk.h"
+#include "controllers/cron_jobs.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
 #include "http/server.h"
