@@ -90,7 +90,8 @@ std::string open_build_disk(const fs::path& site_dir, uint64_t bytes, unsigned u
     return "cannot create the build cache: " + std::string(std::strerror(errno));
   UniqueFd cache = open_dir_at(root.get(), "cache");
   if (!cache.valid() || ::fchown(cache.get(), uid, uid) != 0)
-    return "cannot hand the build cache to uid " + std::to_string(uid) + ": " + std::strerror(errno);
+    return "cannot hand the build cache to uid " + std::to_string(uid) + ": " +
+           std::strerror(errno);
   return "";
 }
 

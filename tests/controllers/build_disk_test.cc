@@ -134,7 +134,8 @@ TEST_F(BuildDiskTest, AnOutputOfHardLinksOrSparseFilesIsNotMultipliedOnTheHost) 
   const fs::path out = build_disk_dir(site_) / "work-1" / "src" / "out";
   fs::create_directories(out);
   ASSERT_EQ(write_until(out / "one", 1 * kMi), 0);
-  for (int i = 0; i < 40; ++i) fs::create_hard_link(out / "one", out / ("link" + std::to_string(i)));
+  for (int i = 0; i < 40; ++i)
+    fs::create_hard_link(out / "one", out / ("link" + std::to_string(i)));
   const fs::path root = site_ / "revisions" / "1";
   fs::create_directories(root.parent_path());
   std::string err = move_revision_files(out, root, 4321, 16 * kMi);
