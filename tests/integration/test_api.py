@@ -47,10 +47,17 @@ class ApiTest(WokTestCase):
     def test_stale_resource_version_is_409(self):
         code, body = self.call("POST", BASE + "/namespaces/team-a/sites", self.site("www", "www.team-a.localhost"))
         self.assertEqual(code, 201, body)
-        created = json.loads(body)
-        a = dict(created, spec=dict(created["spec"], hosts=["a.team-a.localhost"]))
-        b = dict(created, spec=dict(created["spec"], hosts=["b.team-a.localhost"]))
-        self.assertEqual(self.call("PUT", BASE + "/namespaces/team-a/sites/www", a)[0], 200)
+        current = json.loads(body)
+        # The controller writes the site's status meanwhile (a new
+        # resourceVersion too): a and b start from the same fresh read.
+        for _ in range(20):
+            a = dict(current, spec=dict(current["spec"], hosts=["a.team-a.localhost"]))
+            b = dict(current, spec=dict(current["spec"], hosts=["b.team-a.localhost"]))
+            code, _ = self.call("PUT", BASE + "/namespaces/team-a/sites/www", a)
+            if code != 409:
+                break
+            current = json.loads(self.call("GET", BASE + "/namespaces/team-a/sites/www")[1])
+        self.assertEqual(code, 200)
         code, body = self.call("PUT", BASE + "/namespaces/team-a/sites/www", b)
         self.assertEqual(code, 409)
         status = json.loads(body)
