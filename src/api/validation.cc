@@ -184,6 +184,24 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
   }
 }
 
+// A job runs as the CronJob "SITE-JOB" on Kubernetes, whose names are at
+// most 52 characters (11 are left for the Jobs' suffix): the same file must
+// be accepted on both platforms, so both refuse a longer one.
+void check_job_names(const std::string& site, const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("jobs")) return;
+  const json& jobs = spec["app"]["jobs"];
+  if (!jobs.is_array()) return;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!jobs[i].is_object() || !jobs[i].contains("name") || !jobs[i]["name"].is_string()) continue;
+    std::string cron_job = site + "-" + jobs[i]["name"].get<std::string>();
+    if (cron_job.size() > 52) {
+      out.push_back({"spec.app.jobs[" + std::to_string(i) + "].name",
+                     "makes the CronJob name " + quote(cron_job) + " " + std::to_string(cron_job.size()) +
+                         " characters long; Kubernetes allows 52 (shorten the site or the job name)"});
+    }
+  }
+}
+
 // spec.app.autoscale: bounds and targets that a replica count can follow.
 void check_autoscale(const json& spec, std::vector<FieldError>& out) {
   if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("autoscale")) return;
@@ -488,6 +506,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     if (mode == "app") {
       check_app(spec, out);
       check_autoscale(spec, out);
+      check_job_names(obj["metadata"].value("name", ""), spec, out);
     }
     check_resources(spec, out);
   }

@@ -95,5 +95,16 @@ TEST(Jobs, RefusalsNameTheField) {
   EXPECT_EQ(errors_of(many + "]"), "spec.app.jobs: lists 11 jobs, at most 10 are allowed");
 }
 
+// The CronJob on Kubernetes is "SITE-JOB", at most 52 characters: both
+// platforms refuse a longer one, naming the field.
+TEST(Jobs, TheCronJobNameFitsKubernetes) {
+  std::string fits(48, 'a');  // "api-" + 48 = 52
+  EXPECT_EQ(errors_of("[{name: " + fits + ", schedule: \"@daily\", command: [echo]}]"), "");
+  std::string long_name = fits + "b";
+  EXPECT_EQ(errors_of("[{name: " + long_name + ", schedule: \"@daily\", command: [echo]}]"),
+            "spec.app.jobs[0].name: makes the CronJob name \"api-" + long_name +
+                "\" 53 characters long; Kubernetes allows 52 (shorten the site or the job name)");
+}
+
 }  // namespace
 }  // namespace wok::api
