@@ -44,6 +44,14 @@ std::vector<FieldError> site_bound_errors(const json& spec, const SiteBounds& bo
                        over(std::to_string(replicas), std::to_string(bounds.replicas), "component", "replicas")});
       }
     }
+    // The autoscaler would run up to maxReplicas: the same bound holds.
+    const json& a = spec["app"].contains("autoscale") ? spec["app"]["autoscale"] : json();
+    if (a.is_object() && a.contains("maxReplicas") && a["maxReplicas"].is_number_integer()) {
+      if (int64_t max = a["maxReplicas"].get<int64_t>(); max > bounds.replicas) {
+        out.push_back({"spec.app.autoscale.maxReplicas",
+                       over(std::to_string(max), std::to_string(bounds.replicas), "component", "replicas")});
+      }
+    }
   }
   if (spec.contains("storage") && spec["storage"].is_array()) {
     int64_t sum = 0;

@@ -33,10 +33,26 @@ SiteUsage site_usage(const json& spec) {
     u.instances = 1;
   } else if (mode == "app" && spec.contains("app") && spec["app"].is_object() &&
              spec["app"].contains("components") && spec["app"]["components"].is_array()) {
-    for (const auto& c : spec["app"]["components"]) {
-      u.instances += c.is_object() && c.contains("replicas") && c["replicas"].is_number_integer()
-                         ? std::max<int64_t>(0, c["replicas"].get<int64_t>())
-                         : 1;
+    const json& components = spec["app"]["components"];
+    // An autoscaled component counts the most it may run: its maxReplicas.
+    const json autoscale = spec["app"].value("autoscale", json::object());
+    std::string scaled;
+    int64_t scaled_max = 0;
+    if (autoscale.is_object() && !autoscale.empty()) {
+      scaled = autoscale.value("component", "");
+      if (scaled.empty()) {
+        int routed = api::routed_component(components);
+        if (routed >= 0) scaled = components[static_cast<size_t>(routed)].value("name", "");
+      }
+      if (autoscale.contains("maxReplicas") && autoscale["maxReplicas"].is_number_integer())
+        scaled_max = autoscale["maxReplicas"].get<int64_t>();
+    }
+    for (const auto& c : components) {
+      int64_t n = c.is_object() && c.contains("replicas") && c["replicas"].is_number_integer()
+                      ? std::max<int64_t>(0, c["replicas"].get<int64_t>())
+                      : 1;
+      if (c.is_object() && !scaled.empty() && c.value("name", "") == scaled) n = std::max(n, scaled_max);
+      u.instances += n;
     }
   }
   const json resources = spec.value("resources", json::object());

@@ -46,6 +46,13 @@ TEST(QuotaTest, UsageCountsInstancesOfEachMode) {
   EXPECT_EQ(three.instances, 3);
   EXPECT_EQ(three.memory_bytes, 768ll << 20);
   EXPECT_EQ(three.cpu_millis, 1500);
+  // An autoscaled component counts the most it may run, whichever it names.
+  json scaled = app(1, "256Mi");
+  scaled["app"]["autoscale"] = {{"minReplicas", 1}, {"maxReplicas", 8}};
+  EXPECT_EQ(site_usage(scaled).instances, 8);
+  EXPECT_EQ(site_usage(scaled).memory_bytes, 8 * (256ll << 20));
+  scaled["app"]["autoscale"]["component"] = "other";
+  EXPECT_EQ(site_usage(scaled).instances, 1);
   // Memory unset: the runtime's default per instance; cpu unset: unlimited.
   SiteUsage bare = site_usage({{"mode", "php"}});
   EXPECT_EQ(bare.memory_bytes, 256ll << 20);

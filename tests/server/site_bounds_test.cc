@@ -66,6 +66,14 @@ TEST(SiteBoundsTest, EachBoundNamesTheFieldTheLimitAndTheFlag) {
   EXPECT_EQ(joined(php({"6Gi", "5Gi"}), b),
             "spec.storage: 11Gi in all is over the platform's limit of 10Gi per site (wok up --max-site-storage)");
   EXPECT_EQ(joined(php({"6Gi", "4Gi"}), b), "");
+  // A member cannot get past the bound through the autoscaler.
+  json scaled = app(1);
+  scaled["app"]["autoscale"] = {{"maxReplicas", 9}};
+  EXPECT_EQ(joined(scaled, b),
+            "spec.app.autoscale.maxReplicas: 9 is over the platform's limit of 3 per component "
+            "(wok up --max-site-replicas)");
+  scaled["app"]["autoscale"]["maxReplicas"] = 3;
+  EXPECT_EQ(joined(scaled, b), "");
   // Several at once: each is named.
   EXPECT_EQ(site_bound_errors(app(9, "2Gi", "3"), b).size(), 3u);
 }
