@@ -140,6 +140,12 @@ std::optional<double> Autoscaler::rate(const std::string& key, uint64_t total, A
     else return std::nullopt;
   }
   samples_[key] = {now, total};
+  // Instances come and go (a key per instance and pid): forget samples
+  // nobody asked for in ten minutes.
+  if (samples_.size() > 4096) {
+    for (auto it = samples_.begin(); it != samples_.end();)
+      it = now - it->second.first > std::chrono::minutes(10) ? samples_.erase(it) : std::next(it);
+  }
   return out;
 }
 

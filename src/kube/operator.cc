@@ -11,6 +11,7 @@
 #include "api/validation.h"
 #include "kube/site_status.h"
 #include "git/repository.h"
+#include "store/host_claims.h"
 
 namespace wok::kube {
 namespace {
@@ -49,18 +50,13 @@ std::string site_errors(const json& site, const api::SiteBounds& bounds) {
   return errors.empty() ? "" : api::join_errors(errors);
 }
 
-// The site's hosts its project's patterns do not allow ("" when all are).
+// The site's hosts its project's patterns do not allow ("" when all are):
+// the store's one rule (store/host_claims.h), as on `wok up`.
 std::string hosts_not_allowed(const json& site, const json& project) {
-  std::vector<std::string> patterns;
-  for (const auto& p : project.value("spec", json::object()).value("hosts", json::array()))
-    if (p.is_string()) patterns.push_back(p);
   std::string refused;
-  for (const auto& h : hosts_of(site)) {
-    bool ok = false;
-    for (const auto& p : patterns) ok = ok || api::host_matches(p, h);
-    if (!ok) refused += (refused.empty() ? "" : "; ") + ("host " + h + " is not among project " +
-                                                           site["metadata"].value("namespace", "") + "'s hosts");
-  }
+  for (const auto& r : store::refused_hosts(site.value("spec", json::object()), project))
+    refused += (refused.empty() ? "" : "; ") +
+               ("host " + r.host + " is not among project " + site["metadata"].value("namespace", "") + "'s hosts");
   return refused;
 }
 

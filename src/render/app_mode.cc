@@ -55,11 +55,10 @@ bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() &
 
 // The container of a component (its plan: env, port, health, as on `wok
 // up`); `command` overrides its argv (CronJobs).
-json container(const SiteNames& names, const json& site, const json& c, const json& command,
-               const PlatformSettings& settings) {
+json container(const SiteNames& names, const json& site, const SitePlan& plan, const json& c,
+               const json& command, const PlatformSettings& settings) {
   std::string comp = string_at(c, "name");
   static const ComponentPlan none;
-  const SitePlan plan = plan_site(site);
   const ComponentPlan* p = find_component(plan, comp);
   if (!p) p = &none;
   json k = {{"name", comp}};
@@ -105,7 +104,7 @@ json container(const SiteNames& names, const json& site, const json& c, const js
   return k;
 }
 
-json pod_spec(const SiteNames& names, const json& site, const json& c, const json& command,
+json pod_spec(const SiteNames& names, const json& site, const SitePlan& plan, const json& c, const json& command,
               const PlatformSettings& settings) {
   json volumes = json::array({{{"name", "tmp"}, {"emptyDir", json::object()}}});
   json pod = {{"securityContext", pod_security(settings)}, {"automountServiceAccountToken", false}};
@@ -114,7 +113,7 @@ json pod_spec(const SiteNames& names, const json& site, const json& c, const jso
     pod["initContainers"] = init_containers(site, settings);
   }
   add_storage_volumes(names, site, volumes);
-  pod["containers"] = {container(names, site, c, command, settings)};
+  pod["containers"] = {container(names, site, plan, c, command, settings)};
   pod["volumes"] = volumes;
   return pod;
 }
@@ -151,11 +150,11 @@ json hpa(const SiteNames& names, const AutoscalePlan& autoscale) {
 
 // A job as on `wok up` (controllers/cron_jobs.h): one run, no retry, killed
 // at its timeout, the same concurrency policy and history.
-json cron_job(const SiteNames& names, const json& site, const api::JobSpec& job, const json& c,
+json cron_job(const SiteNames& names, const json& site, const SitePlan& plan, const api::JobSpec& job, const json& c,
               const PlatformSettings& settings) {
   std::string comp = string_at(c, "name");
   json command = job.command.empty() ? json(nullptr) : json(job.command);
-  json pod = pod_spec(names, site, c, command, settings);
+  json pod = pod_spec(names, site, plan, c, command, settings);
   pod["restartPolicy"] = "Never";
   json labels = site_labels(names, comp);
   labels["wok.dev/job"] = job.name;
@@ -197,7 +196,7 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
   for (const json& c : components) {
     std::string comp = string_at(c, "name");
     json d = deployment(names, comp, names.name + "-" + comp, int_at(c, "replicas", 1),
-                        !claims.empty(), pod_spec(names, site, c, nullptr, settings));
+                        !claims.empty(), pod_spec(names, site, plan, c, nullptr, settings));
     // The HPA owns replicas; applying ours would fight it on every reconcile.
     if (comp == scaled) d["spec"].erase("replicas");
     out.push_back(d);
@@ -215,7 +214,7 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
       for (const json& candidate : components) {
         if (string_at(candidate, "name") == job.component) c = &candidate;
       }
-      out.push_back(cron_job(names, site, job, *c, settings));
+      out.push_back(cron_job(names, site, plan, job, *c, settings));
     }
   }
   if (!routed.empty()) {

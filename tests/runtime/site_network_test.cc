@@ -193,7 +193,8 @@ TEST_F(SiteNetworkTest, ComponentsReachEachOtherByNameAndNothingElse) {
   // A replica that stops is no longer a backend.
   runtime_->stop("team-a.shop.api.r1.1");
   ASSERT_TRUE(runtime_->forget("team-a.shop.api.r1.1"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a supervisor tick syncs the rules
+  // stop() returns once it is Stopped, and its place left the network (and
+  // the rules) before that.
   out = probe("team-a.shop.client.r1.1", net.name,
               "for i in 1 2 3 4; do wget -q -T 5 -O- http://api:8080/ || echo failed; done");
   EXPECT_EQ(out.find("two"), std::string::npos) << out;
