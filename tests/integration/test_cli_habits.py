@@ -77,7 +77,7 @@ class CliHabitsTest(WokTestCase):
         self.assertEqual(sorted(names.split()), ["a", "b", "c"])
         r = self.wok.cli("delete", "site", "a", "nope", "b", "-n", "team-a", check=False)
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stdout, "site.wok.dev/a deleted\nsite.wok.dev/b deleted\n")
+        self.assertEqual(r.stdout, "site.wok.dev/a deleted\nsite.wok.dev/b deleted\n", r.stderr)
         self.assertIn('site "nope" not found in project "team-a"', r.stderr)
         path = os.path.join(self.root, "c.yaml")
         with open(path, "w") as f:
