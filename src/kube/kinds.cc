@@ -14,6 +14,7 @@ const std::vector<KindInfo>& table() {
       {"v1", "PersistentVolumeClaim", "persistentvolumeclaims", true},
       {"v1", "ConfigMap", "configmaps", true},
       {"apps/v1", "Deployment", "deployments", true},
+      {"apps/v1", "ControllerRevision", "controllerrevisions", true},  // a site's revisions
       {"networking.k8s.io/v1", "Ingress", "ingresses", true},
       {"networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true},
       {"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true},

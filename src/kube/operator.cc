@@ -9,6 +9,7 @@
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "api/validation.h"
+#include "kube/site_revisions.h"
 #include "kube/site_status.h"
 #include "git/repository.h"
 #include "store/host_claims.h"
@@ -308,7 +309,9 @@ Operator::Followed Operator::follow_git(const json& site) {
 
 Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::string& name) {
   auto mine = [&](const json& o) {
-    return label_of(o, kSiteLabel) == name && o["metadata"].value("namespace", "") == ns;
+    // Its ControllerRevisions are its history, not rendered: never pruned here.
+    return label_of(o, kSiteLabel) == name && o["metadata"].value("namespace", "") == ns &&
+           o.value("kind", "") != "ControllerRevision";
   };
   Outcome outcome;
   ObjectPtr site = sites_->get(ns, name);
@@ -320,6 +323,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     {
       std::lock_guard lock(git_mu_);
       git_.erase(key);
+      refresh_seen_.erase(key);
     }
     std::error_code ec;
     std::filesystem::remove_all(config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key)), ec);
@@ -334,6 +338,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   for (const auto& s : sites_->list()) sites.push_back(*s);
   ObjectPtr project = projects_->get("", ns);
   Followed followed;
+  Deploy deploy;
   std::string invalid = config_.check_sites ? site_errors(*site, config_.bounds) : "";
   if (!project) {
     blocker = {"ProjectNotFound", "project " + ns + " does not exist"};
@@ -341,20 +346,26 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     // Nothing applied: the cluster keeps what it has for the last valid spec.
     blocker = {"Invalid", invalid};
   } else {
-    followed = follow_git(*site);
+    // The site's spec and the commit its ref resolved to (a new one rolls
+    // the pods), or the revision `wok rollout undo` pinned, checked again.
+    deploy = plan_deploy(*site, [&](const json& s) {
+      if (!config_.check_sites) return std::string();
+      std::string why = site_errors(s, config_.bounds);
+      return why.empty() ? hosts_not_allowed(s, *project) : why;
+    }, &blocker);
+    followed = deploy.followed;
     outcome.requeue_after = followed.next;
-    // The pods fetch the commit the ref resolved to: a new one rolls them.
-    json to_render = *site;
-    if (!followed.commit.empty()) to_render["status"]["commit"] = followed.commit;
-    if (!followed.error.empty() && followed.commit.empty()) blocker = {"FetchFailed", followed.error};
+    if (!followed.error.empty() && followed.commit.empty() && blocker.reason.empty()) blocker = {"FetchFailed", followed.error};
     try {
-      if (blocker.reason.empty()) desired = config_.renderer.site(to_render, *project, config_.settings);
+      if (blocker.reason.empty()) desired = config_.renderer.site(deploy.site, *project, config_.settings);
     } catch (const std::exception& e) {
       blocker = {"RenderFailed", e.what()};
     }
+    if (deploy.revision > 0) stamp_revision(desired, deploy.revision);  // a rollback rolls the pods too
   }
+  const json& deployed = deploy.site.is_null() ? *site : deploy.site;
   if (config_.check_sites && blocker.reason.empty()) {
-    if (std::string refused = hosts_not_allowed(*site, *project); !refused.empty()) {
+    if (std::string refused = hosts_not_allowed(deployed, *project); !refused.empty()) {
       blocker = {"HostNotAllowed", refused};
       std::erase_if(desired, [](const json& o) {
         std::string kind = o.value("kind", "");
@@ -362,7 +373,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       });
     }
   }
-  if (std::string conflict = host_conflict(*site, sites); !conflict.empty() && blocker.reason.empty()) {
+  if (std::string conflict = host_conflict(deployed, sites); !conflict.empty() && blocker.reason.empty()) {
     // The older claim keeps the host: serve nothing for this site's hosts.
     blocker = {"HostConflict", conflict};
     std::erase_if(desired, [](const json& o) {
@@ -377,12 +388,14 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   }
   std::string apply_error;
   if (blocker.reason.empty() || blocker.reason == "HostConflict" || blocker.reason == "HostNotAllowed") {
-    if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error)) {
+    if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error) ||
+        !record_revision(deploy, &apply_error)) {
       blocker = {"ApplyFailed", apply_error};
     }
   }
   json status = site_status(*site, applier_->owned(mine), blocker,
                             site->value("status", json::object()), rfc3339_now());
+  revision_status(*site, deploy, status);
   if (!followed.commit.empty()) status["commit"] = followed.commit;
   if (!followed.error.empty() && blocker.reason.empty()) status["lastError"] = followed.error + "; pods keep commit " +
                                                                                 followed.commit.substr(0, 7);

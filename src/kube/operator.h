@@ -9,7 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +21,7 @@
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/leader_election.h"
+#include "kube/site_status.h"
 #include "render/render.h"
 
 namespace wok::kube {
@@ -59,6 +60,11 @@ struct OperatorConfig {
   // file:// and path URLs: never on a cluster (they would read the
   // operator's own file system), except in tests.
   bool allow_local_sources = false;
+  // Each deployed (spec, commit) pair is recorded as a ControllerRevision
+  // in the site's namespace, at most this many kept (kube/site_revisions.h);
+  // `wok rollout undo` pins one. Off only for tests that count every write.
+  bool record_revisions = true;
+  int revision_history_limit = 10;
 };
 
 class Operator {
@@ -78,6 +84,9 @@ class Operator {
   // restarts as a clean standby (what client-go programs do).
   bool lost_leadership() const { return lost_leadership_; }
   std::string metrics() const;  // Prometheus text
+  // Resolves the site's git ref now instead of at its interval (what the
+  // wok.dev/refresh annotation does; for push webhooks too).
+  void refresh(const std::string& ns, const std::string& name);
 
  private:
   struct Outcome {
@@ -108,6 +117,29 @@ class Operator {
   std::mutex git_mu_;
   std::map<std::string, GitState> git_;  // by "ns/name"
   std::chrono::milliseconds backoff(const std::string& key, bool failed);
+
+  // Revisions (operator_revisions.cc): what a site deploys (its spec and
+  // ref, or a pinned revision's spec and commit) and its revision number.
+  struct Deploy {
+    nlohmann::json site;  // what to render: the spec to deploy, status.commit
+    Followed followed;
+    int64_t revision = 0;         // the number stamped into the pod templates
+    nlohmann::json record;        // a new ControllerRevision to write, or null
+    int64_t pinned = 0;           // a rollback's revision being deployed
+    std::string pin_note;         // why a wok.dev/rollback-to is not honoured
+    std::vector<std::string> prune;  // ControllerRevisions over the limit
+    bool recorded = false;           // applied, and its revision written
+  };
+  // check(site) is the operator's check of a Site ("" when it passes), run
+  // again on a pinned revision's spec. Sets *blocker when nothing may be applied.
+  Deploy plan_deploy(const nlohmann::json& site, const std::function<std::string(const nlohmann::json&)>& check,
+                     Blocker* blocker);
+  // After a successful apply: writes the new revision, prunes the old ones.
+  bool record_revision(Deploy& deploy, std::string* error);
+  // The revision fields and the Pinned condition of the status.
+  void revision_status(const nlohmann::json& site, const Deploy& deploy, nlohmann::json& status) const;
+  void honour_refresh(const nlohmann::json& site);
+  std::map<std::string, std::string> refresh_seen_;  // by "ns/name", under git_mu_
 
   KubeClient& client_;
   OperatorConfig config_;

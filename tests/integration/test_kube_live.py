@@ -93,6 +93,55 @@ class KubeLiveTest(unittest.TestCase):
         _, metrics = self.get(self.metrics + "/metrics")
         self.assertIn("wok_operator_synced 1", metrics)
 
+    def site(self):
+        return json.loads(kubectl("get", "site", "www", "-n", "team-a", "-o", "json"))
+
+    def ready_reason(self):
+        for c in self.site().get("status", {}).get("conditions", []):
+            if c["type"] == "Ready":
+                return "Ready" if c["status"] == "True" else c.get("reason", "")
+        return ""
+
+    def test_revisions_undo_refresh_and_a_forged_revision(self):
+        wait_for(lambda: self.get(self.metrics + "/readyz")[0] == 200, "the operator to be ready", 120)
+        wait_for(lambda: self.site().get("status", {}).get("revision", 0) >= 1, "site team-a/www's first revision")
+        revisions = json.loads(kubectl("get", "controllerrevisions", "-n", "team-a", "-l", "wok.dev/site=www",
+                                       "-o", "json"))["items"]
+        self.assertTrue(revisions, "no ControllerRevision for site www")
+        live = self.site()["status"]["revision"]
+        newest = max(revisions, key=lambda r: r["revision"])
+        self.assertEqual(newest["revision"], live)
+        self.assertEqual(newest["data"]["spec"], self.site()["spec"])
+        self.assertEqual(newest["metadata"]["ownerReferences"][0]["uid"], self.site()["metadata"]["uid"])
+        deployment = json.loads(kubectl("get", "deployment", "www", "-n", "team-a", "-o", "json"))
+        self.assertEqual(deployment["spec"]["template"]["metadata"]["annotations"]["wok.dev/revision"], str(live))
+
+        # wok rollout undo: pin the live revision (its spec and commit), status says so.
+        generation = str(self.site()["metadata"]["generation"])
+        kubectl("annotate", "site", "www", "-n", "team-a", "--overwrite",
+                "wok.dev/rollback-to=%d" % live, "wok.dev/rollback-generation=" + generation)
+        wait_for(lambda: self.site().get("status", {}).get("pinnedRevision") == live, "the pin in status", 120)
+
+        # A ControllerRevision the operator did not write (created here with the admin's kubeconfig).
+        forged = dict(newest)
+        forged["metadata"] = {"name": "www-forged", "namespace": "team-a", "labels": newest["metadata"]["labels"],
+                              "ownerReferences": newest["metadata"]["ownerReferences"],
+                              "annotations": {"wok.dev/revision-hash": "0"}}
+        forged["revision"] = 999
+        kubectl("apply", "-f", "-", stdin=json.dumps(forged))
+        self.addCleanup(lambda: subprocess.run(["kubectl", "--kubeconfig", KUBECONFIG, "delete",
+                                                "controllerrevision", "www-forged", "-n", "team-a"],
+                                               capture_output=True))
+        kubectl("annotate", "site", "www", "-n", "team-a", "--overwrite", "wok.dev/rollback-to=999")
+        wait_for(lambda: self.ready_reason() == "RevisionNotFound", "the forged revision refused", 120)
+        self.assertIn("www-forged", self.site()["status"]["lastError"])
+
+        # wok refresh: ends the pin, the ref is followed again.
+        kubectl("annotate", "site", "www", "-n", "team-a", "--overwrite",
+                "wok.dev/refresh=%d" % time.time(), "wok.dev/rollback-to-", "wok.dev/rollback-generation-")
+        wait_for(lambda: "pinnedRevision" not in self.site().get("status", {}) and
+                 self.ready_reason() != "RevisionNotFound", "the pin to end", 120)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -118,6 +118,8 @@ class OperatorTest : public ::testing::Test {
     config.follow_git = follow_git_;
     config.allow_local_sources = allow_local_sources_;
     config.mirror_dir = mirror_dir_;
+    config.record_revisions = record_revisions_;
+    config.revision_history_limit = revision_history_limit_;
     config.leader_elect = leader_elect;
     config.lease.identity = agent;
     config.lease.lease_duration = std::chrono::seconds(3);
@@ -178,6 +180,9 @@ class OperatorTest : public ::testing::Test {
   bool follow_git_ = false;
   bool allow_local_sources_ = true;
   std::string mirror_dir_ = "/tmp/wok-operator-test-mirrors";
+  // Tests of revisions (revisions_test.cc); off elsewhere so that write counts stay those of the render.
+  bool record_revisions_ = false;
+  int revision_history_limit_ = 10;
 };
 
 }  // namespace wok::kube::testing

@@ -1,0 +1,33 @@
+#pragma once
+// `wok rollout history|undo` and `wok refresh` against a cluster: what the
+// CLI does with a kubeconfig, through the same client as the operator. The
+// operator does the rest (kube/site_revisions.h): these only read the
+// Site's ControllerRevisions and patch the Site's annotations, which is all
+// a project member's role allows.
+#include <cstdint>
+#include <string>
+
+#include "kube/client.h"
+
+namespace wok::kube {
+
+struct RolloutResult {
+  bool ok = false;
+  std::string text;  // the table or the confirmation; the error when !ok
+};
+
+// REVISION COMMIT CREATED CAUSE, oldest first; the running one marked
+// "(live)", a pinned one "(pinned)". Revisions the operator would not trust
+// are left out and counted on a last line.
+RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns, const std::string& name);
+
+// Pins revision `to_revision` (0: the one before the running one), with the
+// Site's generation read now, so that a later change of its spec ends it.
+RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const std::string& name,
+                                int64_t to_revision);
+
+// A new wok.dev/refresh value (`now`, RFC 3339), and the end of any pin.
+RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
+                           const std::string& now);
+
+}  // namespace wok::kube
