@@ -200,7 +200,10 @@ TEST_F(RevisionsTest, ARefreshAnnotationResolvesTheRefNow) {
   // The same call a push webhook makes.
   const std::string third = push("v3");
   op.refresh("team-a", "www");
-  EXPECT_TRUE(eventually([&] { return deployed(third, "3"); }));
+  EXPECT_TRUE(eventually([&] { return deployed(third, "3") && status().value("revision", 0) == 3; }));
+  // Handled once: the same annotation asks for nothing more, and a steady state writes nothing.
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+  EXPECT_EQ(revisions().size(), 3u);
 }
 
 // A member who could write ControllerRevisions (members may only read them)
