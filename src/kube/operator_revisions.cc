@@ -69,7 +69,8 @@ void Operator::honour_refresh(const json& site) {
   spdlog::info("site {}: refresh requested ({})", key_of(site), token);
 }
 
-Operator::Deploy Operator::plan_deploy(const json& site, const std::function<std::string(const json&)>& check,
+Operator::Deploy Operator::plan_deploy(const json& site,
+                                       const std::function<std::string(const json&)>& check,
                                        Blocker* blocker) {
   Deploy d;
   d.site = site;
@@ -77,8 +78,8 @@ Operator::Deploy Operator::plan_deploy(const json& site, const std::function<std
   std::vector<std::string> refused;
   std::vector<SiteRevision> revisions;
   if (config_.record_revisions) {
-    revisions = site_revisions(site, applier_->owned([&](const json& o) { return is_revision_of(o, site); }),
-                               &refused);
+    revisions = site_revisions(
+        site, applier_->owned([&](const json& o) { return is_revision_of(o, site); }), &refused);
   }
   PinRequest pin = config_.record_revisions ? pin_request(site) : PinRequest{};
   const std::string name = site["metadata"].value("name", "");
@@ -87,16 +88,18 @@ Operator::Deploy Operator::plan_deploy(const json& site, const std::function<std
     return d;
   }
   if (pin.revision > 0 && pin.stale) {
-    d.pin_note = "revision " + std::to_string(pin.revision) + " is no longer pinned: the spec changed since `wok rollout undo`";
+    d.pin_note = "revision " + std::to_string(pin.revision) +
+                 " is no longer pinned: the spec changed since `wok rollout undo`";
   } else if (pin.revision > 0) {
     const SiteRevision* target = nullptr;
     for (const auto& r : revisions)
       if (r.number == pin.revision) target = &r;
     if (!target) {
-      *blocker = {"RevisionNotFound", "cannot roll back to revision " + std::to_string(pin.revision) + " of site " +
-                                          name + ": the operator has no such revision" +
-                                          (refused.empty() ? "" : " (refused: " + joined(refused) + ")") +
-                                          "; nothing was changed"};
+      *blocker = {"RevisionNotFound",
+                  "cannot roll back to revision " + std::to_string(pin.revision) + " of site " +
+                      name + ": the operator has no such revision" +
+                      (refused.empty() ? "" : " (refused: " + joined(refused) + ")") +
+                      "; nothing was changed"};
       return d;
     }
     // A revision's spec passed the checks when it was made; the project's
@@ -104,7 +107,8 @@ Operator::Deploy Operator::plan_deploy(const json& site, const std::function<std
     json candidate = site;
     candidate["spec"] = target->spec;
     if (std::string why = check(candidate); !why.empty()) {
-      *blocker = {"RevisionInvalid", "cannot roll back to revision " + std::to_string(pin.revision) + ": " + why +
+      *blocker = {"RevisionInvalid", "cannot roll back to revision " +
+                                         std::to_string(pin.revision) + ": " + why +
                                          "; nothing was changed"};
       return d;
     }
@@ -123,10 +127,11 @@ Operator::Deploy Operator::plan_deploy(const json& site, const std::function<std
   } else {
     d.revision = revisions.empty() ? 1 : revisions.front().number + 1;
     int64_t generation = site["metadata"].value("generation", int64_t{1});
-    std::string cause =
-        store::change_cause(as_store_revisions(revisions), generation, commit, spec.dump(), d.pinned);
+    std::string cause = store::change_cause(as_store_revisions(revisions), generation, commit,
+                                            spec.dump(), d.pinned);
     d.record = revision_object(site, d.revision, spec, commit, cause, generation);
-    revisions.insert(revisions.begin(), SiteRevision{d.revision, d.record["metadata"]["name"], spec, commit, cause, generation, ""});
+    revisions.insert(revisions.begin(), SiteRevision{d.revision, d.record["metadata"]["name"], spec,
+                                                     commit, cause, generation, ""});
   }
   d.prune = revisions_over_limit(revisions, config_.revision_history_limit, d.pinned);
   return d;
@@ -142,8 +147,8 @@ bool Operator::record_revision(Deploy& deploy, std::string* error) {
       {},
       [&](const json& o) {
         return is_revision_of(o, site) &&
-               std::find(deploy.prune.begin(), deploy.prune.end(), o["metadata"].value("name", "")) !=
-                   deploy.prune.end();
+               std::find(deploy.prune.begin(), deploy.prune.end(),
+                         o["metadata"].value("name", "")) != deploy.prune.end();
       },
       error);
 }
@@ -152,26 +157,34 @@ void Operator::revision_status(const json& site, const Deploy& deploy, json& sta
   if (!config_.record_revisions) return;
   const json old = site.value("status", json::object());
   // The number of what runs: kept while nothing new could be applied.
-  if (deploy.recorded) status["revision"] = deploy.revision;
-  else if (old.contains("revision")) status["revision"] = old["revision"];
-  else status.erase("revision");
+  if (deploy.recorded)
+    status["revision"] = deploy.revision;
+  else if (old.contains("revision"))
+    status["revision"] = old["revision"];
+  else
+    status.erase("revision");
   json pinned;
   if (deploy.pinned > 0) {
     status["pinnedRevision"] = deploy.pinned;
     pinned = {{"type", "Pinned"},
               {"status", "True"},
               {"reason", "RolledBack"},
-              {"message", "deploying revision " + std::to_string(deploy.pinned) + " (its spec and commit " +
-                              deploy.followed.commit.substr(0, 7) + ") by " + kRollbackToAnnotation +
-                              "; the site's spec and ref are followed again after a change of its spec, `wok "
-                              "refresh`, or removing the annotation"}};
+              {"message",
+               "deploying revision " + std::to_string(deploy.pinned) + " (its spec and commit " +
+                   deploy.followed.commit.substr(0, 7) + ") by " + kRollbackToAnnotation +
+                   "; the site's spec and ref are followed again after a change of its spec, `wok "
+                   "refresh`, or removing the annotation"}};
   } else if (!deploy.pin_note.empty()) {
-    pinned = {{"type", "Pinned"}, {"status", "False"}, {"reason", "SpecChanged"}, {"message", deploy.pin_note}};
+    pinned = {{"type", "Pinned"},
+              {"status", "False"},
+              {"reason", "SpecChanged"},
+              {"message", deploy.pin_note}};
   }
   if (pinned.is_null()) return;
   pinned["lastTransitionTime"] = rfc3339_now();
   for (const auto& c : old.value("conditions", json::array())) {
-    if (c.value("type", "") == "Pinned" && c.value("status", "") == pinned["status"] && c.contains("lastTransitionTime"))
+    if (c.value("type", "") == "Pinned" && c.value("status", "") == pinned["status"] &&
+        c.contains("lastTransitionTime"))
       pinned["lastTransitionTime"] = c["lastTransitionTime"];
   }
   status["conditions"].push_back(pinned);

@@ -28,8 +28,9 @@ std::string sha256_hex(const std::string& text) {
 
 const json& meta_of(const json& object) {
   static const json empty = json::object();
-  return object.is_object() && object.contains("metadata") && object["metadata"].is_object() ? object["metadata"]
-                                                                                              : empty;
+  return object.is_object() && object.contains("metadata") && object["metadata"].is_object()
+             ? object["metadata"]
+             : empty;
 }
 
 std::string string_in(const json& object, const char* map, const char* key) {
@@ -63,7 +64,8 @@ std::string revision_hash(const std::string& site_uid, int64_t number, const jso
 json revision_object(const json& site, int64_t number, const json& spec, const std::string& commit,
                      const std::string& cause, int64_t generation) {
   const json& meta = meta_of(site);
-  const std::string name = meta.value("name", ""), ns = meta.value("namespace", ""), uid = meta.value("uid", "");
+  const std::string name = meta.value("name", ""), ns = meta.value("namespace", ""),
+                    uid = meta.value("uid", "");
   json data = {{"spec", spec}, {"commit", commit}, {"cause", cause}, {"generation", generation}};
   std::string hash = revision_hash(uid, number, data);
   json object = {{"apiVersion", "apps/v1"},
@@ -81,7 +83,8 @@ json revision_object(const json& site, int64_t number, const json& spec, const s
 std::string distrust(const json& site, const json& object) {
   const json& meta = meta_of(object);
   const std::string uid = meta_of(site).value("uid", "");
-  if (string_in(object, "labels", kManagedByLabel) != "wok") return "not labelled " + std::string(kManagedByLabel) + "=wok";
+  if (string_in(object, "labels", kManagedByLabel) != "wok")
+    return "not labelled " + std::string(kManagedByLabel) + "=wok";
   bool owned = false;
   for (const auto& ref : meta.value("ownerReferences", json::array())) {
     if (ref.is_object() && ref.value("uid", "") == uid && ref.value("kind", "") == "Site" &&
@@ -89,14 +92,17 @@ std::string distrust(const json& site, const json& object) {
       owned = true;
     }
   }
-  if (uid.empty() || !owned) return "not owned by this site (no controller ownerReference to its uid)";
+  if (uid.empty() || !owned)
+    return "not owned by this site (no controller ownerReference to its uid)";
   const json& number = object.value("revision", json());
   const json& data = object.value("data", json());
   if (!number.is_number_integer() || number.get<int64_t>() <= 0 || !data.is_object())
     return "no revision number or data";
-  if (string_in(object, "annotations", kRevisionHashAnnotation) != revision_hash(uid, number.get<int64_t>(), data))
+  if (string_in(object, "annotations", kRevisionHashAnnotation) !=
+      revision_hash(uid, number.get<int64_t>(), data))
     return "its " + std::string(kRevisionHashAnnotation) + " does not match its number and data";
-  if (!data.contains("spec") || !data["spec"].is_object() || !data.value("commit", json()).is_string())
+  if (!data.contains("spec") || !data["spec"].is_object() ||
+      !data.value("commit", json()).is_string())
     return "its data has no spec or commit";
   return "";
 }
@@ -116,10 +122,12 @@ std::vector<SiteRevision> site_revisions(const json& site, const std::vector<jso
       continue;
     }
     const json& data = object["data"];
-    out.push_back({object["revision"].get<int64_t>(), m.value("name", ""), data["spec"], data["commit"],
-                   data.value("cause", ""), data.value("generation", int64_t{0}), m.value("creationTimestamp", "")});
+    out.push_back({object["revision"].get<int64_t>(), m.value("name", ""), data["spec"],
+                   data["commit"], data.value("cause", ""), data.value("generation", int64_t{0}),
+                   m.value("creationTimestamp", "")});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.number > b.number; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.number > b.number; });
   return out;
 }
 
@@ -129,7 +137,8 @@ PinRequest pin_request(const json& site) {
   const std::string generation = string_in(site, "annotations", kRollbackGenerationAnnotation);
   int64_t n = number_in(to), g = number_in(generation);
   if (n < 0) {
-    pin.error = "annotation " + std::string(kRollbackToAnnotation) + ": \"" + to + "\" is not a revision number";
+    pin.error = "annotation " + std::string(kRollbackToAnnotation) + ": \"" + to +
+                "\" is not a revision number";
     return pin;
   }
   if (g < 0) {
@@ -142,17 +151,20 @@ PinRequest pin_request(const json& site) {
   return pin;
 }
 
-std::string refresh_request(const json& site) { return string_in(site, "annotations", kRefreshAnnotation); }
+std::string refresh_request(const json& site) {
+  return string_in(site, "annotations", kRefreshAnnotation);
+}
 
 void stamp_revision(std::vector<json>& objects, int64_t number) {
   for (auto& object : objects) {
     if (object.value("kind", "") != "Deployment") continue;
-    object["spec"]["template"]["metadata"]["annotations"][kRevisionAnnotation] = std::to_string(number);
+    object["spec"]["template"]["metadata"]["annotations"][kRevisionAnnotation] =
+        std::to_string(number);
   }
 }
 
-std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first, int limit,
-                                              int64_t keep) {
+std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first,
+                                              int limit, int64_t keep) {
   std::vector<std::string> out;
   int kept = 0;
   for (const auto& r : newest_first) {

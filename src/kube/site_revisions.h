@@ -52,8 +52,9 @@ std::string revision_hash(const std::string& site_uid, int64_t number, const nlo
 
 // The ControllerRevision recording revision `number` of `site`: named
 // SITE-HASH10, labelled, owned by the Site, hashed.
-nlohmann::json revision_object(const nlohmann::json& site, int64_t number, const nlohmann::json& spec,
-                               const std::string& commit, const std::string& cause, int64_t generation);
+nlohmann::json revision_object(const nlohmann::json& site, int64_t number,
+                               const nlohmann::json& spec, const std::string& commit,
+                               const std::string& cause, int64_t generation);
 
 // Why `object` is not a revision the operator made for `site` ("" when it is).
 std::string distrust(const nlohmann::json& site, const nlohmann::json& object);
@@ -61,7 +62,8 @@ std::string distrust(const nlohmann::json& site, const nlohmann::json& object);
 // The site's revisions among `objects` (any kinds), newest first. Those
 // labelled for the site but not trusted are described in `refused`
 // ("controllerrevision www-x: <why>").
-std::vector<SiteRevision> site_revisions(const nlohmann::json& site, const std::vector<nlohmann::json>& objects,
+std::vector<SiteRevision> site_revisions(const nlohmann::json& site,
+                                         const std::vector<nlohmann::json>& objects,
                                          std::vector<std::string>* refused = nullptr);
 
 // What the Site's annotations ask for.
@@ -80,7 +82,7 @@ void stamp_revision(std::vector<nlohmann::json>& objects, int64_t number);
 
 // The ControllerRevisions to delete so that at most `limit` remain, oldest
 // first, never the one numbered `keep`.
-std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first, int limit,
-                                              int64_t keep);
+std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first,
+                                              int limit, int64_t keep);
 
 }  // namespace wok::kube

@@ -15,7 +15,8 @@ std::string not_found(const std::string& ns, const std::string& name) {
 }
 
 // The Site, or the error to show.
-bool get_site(KubeClient& client, const std::string& ns, const std::string& name, json* site, std::string* error) {
+bool get_site(KubeClient& client, const std::string& ns, const std::string& name, json* site,
+              std::string* error) {
   Reply r = client.request("GET", site_kind().object_path(ns, name));
   if (r.status == 404) {
     *error = not_found(ns, name);
@@ -33,11 +34,13 @@ bool get_site(KubeClient& client, const std::string& ns, const std::string& name
   return true;
 }
 
-bool list_revisions(KubeClient& client, const json& site, std::vector<SiteRevision>* out, size_t* refused,
-                    std::string* error) {
-  const std::string ns = site["metadata"].value("namespace", ""), name = site["metadata"].value("name", "");
+bool list_revisions(KubeClient& client, const json& site, std::vector<SiteRevision>* out,
+                    size_t* refused, std::string* error) {
+  const std::string ns = site["metadata"].value("namespace", ""),
+                    name = site["metadata"].value("name", "");
   const KindInfo& kind = *find_kind("apps/v1", "ControllerRevision");
-  Reply r = client.request("GET", kind.collection_path(ns) + "?labelSelector=wok.dev%2Fsite%3D" + name);
+  Reply r =
+      client.request("GET", kind.collection_path(ns) + "?labelSelector=wok.dev%2Fsite%3D" + name);
   if (!r.ok()) {
     *error = "list controllerrevisions in " + ns + ": " + r.describe();
     return false;
@@ -59,7 +62,8 @@ bool list_revisions(KubeClient& client, const json& site, std::vector<SiteRevisi
 RolloutResult patch_annotations(KubeClient& client, const std::string& ns, const std::string& name,
                                 const json& annotations, const std::string& done) {
   json patch = {{"metadata", {{"annotations", annotations}}}};
-  Reply r = client.request("PATCH", site_kind().object_path(ns, name), patch.dump(), "application/merge-patch+json");
+  Reply r = client.request("PATCH", site_kind().object_path(ns, name), patch.dump(),
+                           "application/merge-patch+json");
   if (r.status == 404) return {false, not_found(ns, name)};
   if (!r.ok()) return {false, "patch site " + ns + "/" + name + ": " + r.describe()};
   return {true, done};
@@ -71,27 +75,33 @@ std::string pad(const std::string& text, size_t width) {
 
 }  // namespace
 
-RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns, const std::string& name) {
+RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns,
+                                   const std::string& name) {
   json site;
   std::string error;
   std::vector<SiteRevision> revisions;
   size_t refused = 0;
-  if (!get_site(client, ns, name, &site, &error) || !list_revisions(client, site, &revisions, &refused, &error))
+  if (!get_site(client, ns, name, &site, &error) ||
+      !list_revisions(client, site, &revisions, &refused, &error))
     return {false, error};
   if (revisions.empty()) return {true, "No revisions yet for site \"" + name + "\".\n"};
   const json status = site.value("status", json::object());
-  const int64_t live = status.value("revision", int64_t{0}), pinned = status.value("pinnedRevision", int64_t{0});
+  const int64_t live = status.value("revision", int64_t{0}),
+                pinned = status.value("pinnedRevision", int64_t{0});
   std::string out = pad("REVISION", 8) + pad("COMMIT", 7) + pad("CREATED", 20) + "CAUSE\n";
   for (auto it = revisions.rbegin(); it != revisions.rend(); ++it) {
     std::string number = std::to_string(it->number);
-    if (it->number == live) number += " (live)";
-    else if (it->number == pinned) number += " (pinned)";
-    out += pad(number, 8) + pad(it->commit.empty() ? "-" : it->commit.substr(0, 7), 7) + pad(it->created, 20) +
-           it->cause + "\n";
+    if (it->number == live)
+      number += " (live)";
+    else if (it->number == pinned)
+      number += " (pinned)";
+    out += pad(number, 8) + pad(it->commit.empty() ? "-" : it->commit.substr(0, 7), 7) +
+           pad(it->created, 20) + it->cause + "\n";
   }
   if (refused > 0)
-    out += std::to_string(refused) + " controllerrevision(s) labelled for this site were not made by the operator "
-                                     "and are not listed\n";
+    out += std::to_string(refused) +
+           " controllerrevision(s) labelled for this site were not made by the operator "
+           "and are not listed\n";
   return {true, out};
 }
 
@@ -101,7 +111,8 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
   std::string error;
   std::vector<SiteRevision> revisions;
   size_t refused = 0;
-  if (!get_site(client, ns, name, &site, &error) || !list_revisions(client, site, &revisions, &refused, &error))
+  if (!get_site(client, ns, name, &site, &error) ||
+      !list_revisions(client, site, &revisions, &refused, &error))
     return {false, error};
   const int64_t live = site.value("status", json::object()).value("revision", int64_t{0});
   int64_t target = 0;
@@ -112,23 +123,26 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
     }
   }
   if (target == 0) {
-    return {false, to_revision > 0 ? "site \"" + name + "\" has no revision " + std::to_string(to_revision) +
-                                         ": see `wok rollout history site " + name + "`"
-                                   : "site \"" + name + "\" has no earlier revision to roll back to"};
+    return {false, to_revision > 0
+                       ? "site \"" + name + "\" has no revision " + std::to_string(to_revision) +
+                             ": see `wok rollout history site " + name + "`"
+                       : "site \"" + name + "\" has no earlier revision to roll back to"};
   }
   const std::string generation = std::to_string(site["metadata"].value("generation", int64_t{1}));
-  return patch_annotations(client, ns, name,
-                           {{kRollbackToAnnotation, std::to_string(target)},
-                            {kRollbackGenerationAnnotation, generation}},
-                           "site.wok.dev/" + name + " rolled back to revision " + std::to_string(target) + "\n");
+  return patch_annotations(
+      client, ns, name,
+      {{kRollbackToAnnotation, std::to_string(target)},
+       {kRollbackGenerationAnnotation, generation}},
+      "site.wok.dev/" + name + " rolled back to revision " + std::to_string(target) + "\n");
 }
 
 RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
                            const std::string& now) {
-  return patch_annotations(
-      client, ns, name,
-      {{kRefreshAnnotation, now}, {kRollbackToAnnotation, nullptr}, {kRollbackGenerationAnnotation, nullptr}},
-      "site.wok.dev/" + name + " refresh requested\n");
+  return patch_annotations(client, ns, name,
+                           {{kRefreshAnnotation, now},
+                            {kRollbackToAnnotation, nullptr},
+                            {kRollbackGenerationAnnotation, nullptr}},
+                           "site.wok.dev/" + name + " refresh requested\n");
 }
 
 }  // namespace wok::kube

@@ -19,7 +19,8 @@ struct RolloutResult {
 // REVISION COMMIT CREATED CAUSE, oldest first; the running one marked
 // "(live)", a pinned one "(pinned)". Revisions the operator would not trust
 // are left out and counted on a last line.
-RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns, const std::string& name);
+RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns,
+                                   const std::string& name);
 
 // Pins revision `to_revision` (0: the one before the running one), with the
 // Site's generation read now, so that a later change of its spec ends it.

@@ -50,21 +50,27 @@ class RevisionsTest : public OperatorTest {
   std::string push(const std::string& content) {
     std::ofstream(dir_ + "/files/index.html") << content;
     std::string error;
-    std::string commit = git::commit_directory(dir_ + "/files", dir_ + "/repo", "main", content, &error);
+    std::string commit =
+        git::commit_directory(dir_ + "/files", dir_ + "/repo", "main", content, &error);
     EXPECT_FALSE(commit.empty()) << error;
     return commit;
   }
   json static_site(const std::string& interval, const json& extra = json::object()) {
-    json spec = {{"mode", "static"}, {"hosts", {"www.team-a.test"}},
-                 {"source", {{"git", {{"url", "file://" + dir_ + "/repo"}, {"interval", interval}}}}}};
+    json spec = {
+        {"mode", "static"},
+        {"hosts", {"www.team-a.test"}},
+        {"source", {{"git", {{"url", "file://" + dir_ + "/repo"}, {"interval", interval}}}}}};
     spec.merge_patch(extra);
-    return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-            {"metadata", {{"name", "www"}, {"namespace", "team-a"}}}, {"spec", spec}};
+    return {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Site"},
+            {"metadata", {{"name", "www"}, {"namespace", "team-a"}}},
+            {"spec", spec}};
   }
   // What `kubectl annotate` (or the wok CLI) does: a merge patch of the Site.
   void annotate(const json& annotations) {
     json patch = {{"metadata", {{"annotations", annotations}}}};
-    Reply r = member_->request("PATCH", sites_path("team-a") + "/www", patch.dump(), "application/merge-patch+json");
+    Reply r = member_->request("PATCH", sites_path("team-a") + "/www", patch.dump(),
+                               "application/merge-patch+json");
     ASSERT_TRUE(r.ok()) << r.describe();
   }
   std::vector<json> revisions() {
@@ -111,8 +117,8 @@ TEST_F(RevisionsTest, ANewCommitMakesRevisionTwoAndRollsThePodTemplate) {
   const std::string second = push("v2");
   ASSERT_TRUE(eventually([&] { return deployed(second, "2"); }));
   ASSERT_TRUE(eventually([&] { return status().value("revision", 0) == 2; }));
-  EXPECT_EQ(revision_numbered(2)["data"]["cause"], "fetch: commit " + second.substr(0, 7) + " (was " +
-                                                       first.substr(0, 7) + ")");
+  EXPECT_EQ(revision_numbered(2)["data"]["cause"],
+            "fetch: commit " + second.substr(0, 7) + " (was " + first.substr(0, 7) + ")");
   EXPECT_EQ(revisions().size(), 2u);
 }
 
@@ -139,13 +145,16 @@ TEST_F(RevisionsTest, UndoDeploysTheOldSpecAndCommitUntilTheSpecChanges) {
   json one_spec = static_site("1s");
   api_.create(sites_path("team-a"), one_spec);
   start_operator("wok-operator/a", false, default_renderer());
-  ASSERT_TRUE(eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
 
   // A new commit and a new spec (one more host): revision 2, or 2 and 3.
   const std::string second = push("v2");
-  api_.update(sites_path("team-a") + "/www", static_site("1s", {{"hosts", {"www.team-a.test", "new.team-a.test"}}}));
-  ASSERT_TRUE(eventually([&] { return status().value("revision", 0) >= 2 && status().value("commit", "") == second; }))
-      << status().dump();
+  api_.update(sites_path("team-a") + "/www",
+              static_site("1s", {{"hosts", {"www.team-a.test", "new.team-a.test"}}}));
+  ASSERT_TRUE(eventually([&] {
+    return status().value("revision", 0) >= 2 && status().value("commit", "") == second;
+  })) << status().dump();
   int64_t before = status()["revision"];
   auto ing = ingress("team-a", "www");
   ASSERT_TRUE(ing);
@@ -153,7 +162,8 @@ TEST_F(RevisionsTest, UndoDeploysTheOldSpecAndCommitUntilTheSpecChanges) {
 
   // wok rollout undo site www --to-revision 1
   int64_t generation = (*get_site("team-a", "www"))["metadata"]["generation"];
-  annotate({{kRollbackToAnnotation, "1"}, {kRollbackGenerationAnnotation, std::to_string(generation)}});
+  annotate(
+      {{kRollbackToAnnotation, "1"}, {kRollbackGenerationAnnotation, std::to_string(generation)}});
   const std::string undone = std::to_string(before + 1);
   ASSERT_TRUE(eventually([&] { return deployed(first, undone); }));  // the old commit, pods rolled
   ASSERT_TRUE(eventually([&] { return status().value("pinnedRevision", 0) == 1; }));
@@ -177,7 +187,8 @@ TEST_F(RevisionsTest, UndoDeploysTheOldSpecAndCommitUntilTheSpecChanges) {
   EXPECT_TRUE(deployed(first, undone));
 
   // The spec changes: the pin no longer holds, the ref is followed again.
-  api_.update(sites_path("team-a") + "/www", static_site("1s", {{"hosts", {"www.team-a.test", "v3.team-a.test"}}}));
+  api_.update(sites_path("team-a") + "/www",
+              static_site("1s", {{"hosts", {"www.team-a.test", "v3.team-a.test"}}}));
   EXPECT_TRUE(eventually([&] {
     auto d = deployment("team-a", "www");
     return d && fetched_ref(*d) != first && !status().contains("pinnedRevision");
@@ -200,7 +211,8 @@ TEST_F(RevisionsTest, ARefreshAnnotationResolvesTheRefNow) {
   // The same call a push webhook makes.
   const std::string third = push("v3");
   op.refresh("team-a", "www");
-  EXPECT_TRUE(eventually([&] { return deployed(third, "3") && status().value("revision", 0) == 3; }));
+  EXPECT_TRUE(
+      eventually([&] { return deployed(third, "3") && status().value("revision", 0) == 3; }));
   // Handled once: the same annotation asks for nothing more, and a steady state writes nothing.
   EXPECT_EQ(writes_during_quiet_period(), 0);
   EXPECT_EQ(revisions().size(), 3u);
@@ -213,7 +225,8 @@ TEST_F(RevisionsTest, AForgedRevisionIsRefusedAndNothingChanges) {
   api_.create(kProjects, project("team-a"));
   json www = api_.create(sites_path("team-a"), static_site("1s"));
   start_operator("wok-operator/a", false, default_renderer());
-  ASSERT_TRUE(eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
 
   json hostile = www["spec"];
   hostile["hosts"] = {"www.team-b.test"};  // another project's host
@@ -226,7 +239,8 @@ TEST_F(RevisionsTest, AForgedRevisionIsRefusedAndNothingChanges) {
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "RevisionNotFound"; }));
   std::string message = status()["lastError"];
   EXPECT_NE(message.find("controllerrevision www-forged: its wok.dev/revision-hash does not match"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
   EXPECT_TRUE(deployed(first, "1"));
 
   // Whole, with the hash recomputed (the recipe is no secret): its spec is
@@ -247,7 +261,8 @@ TEST_F(RevisionsTest, AForgedRevisionIsRefusedAndNothingChanges) {
   // A number that is not one.
   annotate({{kRollbackToAnnotation, "latest"}});
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "RollbackInvalid"; }));
-  EXPECT_EQ(status()["lastError"], "annotation wok.dev/rollback-to: \"latest\" is not a revision number");
+  EXPECT_EQ(status()["lastError"],
+            "annotation wok.dev/rollback-to: \"latest\" is not a revision number");
 }
 
 // What `wok rollout history|undo` and `wok refresh` do with a kubeconfig.
@@ -256,12 +271,14 @@ TEST_F(RevisionsTest, TheClientPrintsHistoryUndoesAndRefreshes) {
   api_.create(kProjects, project("team-a"));
   json www = api_.create(sites_path("team-a"), static_site("1h"));
   start_operator("wok-operator/a", false, default_renderer());
-  ASSERT_TRUE(eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
   const std::string second = push("v2");
   RolloutResult refreshed = kube_refresh(*member_, "team-a", "www", "2026-12-02T20:00:00Z");
   ASSERT_TRUE(refreshed.ok) << refreshed.text;
   EXPECT_EQ(refreshed.text, "site.wok.dev/www refresh requested\n");
-  ASSERT_TRUE(eventually([&] { return deployed(second, "2") && status().value("revision", 0) == 2; }));
+  ASSERT_TRUE(
+      eventually([&] { return deployed(second, "2") && status().value("revision", 0) == 2; }));
   // A forged one labelled for the site is not listed.
   json forged = revision_object(www, 9, www["spec"], first, "x", 1);
   forged["metadata"]["annotations"][kRevisionHashAnnotation] = "0";
@@ -273,22 +290,31 @@ TEST_F(RevisionsTest, TheClientPrintsHistoryUndoesAndRefreshes) {
   std::string created2 = revision_numbered(2)["metadata"]["creationTimestamp"];
   EXPECT_EQ(history.text,
             "REVISION   COMMIT    CREATED                CAUSE\n"
-            "1          " + first.substr(0, 7) + "   " + created1 + std::string(23 - created1.size(), ' ') +
+            "1          " +
+                first.substr(0, 7) + "   " + created1 + std::string(23 - created1.size(), ' ') +
                 "created (generation 1)\n"
-            "2 (live)   " + second.substr(0, 7) + "   " + created2 + std::string(23 - created2.size(), ' ') +
-                "fetch: commit " + second.substr(0, 7) + " (was " + first.substr(0, 7) + ")\n"
-            "1 controllerrevision(s) labelled for this site were not made by the operator and are not listed\n");
+                "2 (live)   " +
+                second.substr(0, 7) + "   " + created2 + std::string(23 - created2.size(), ' ') +
+                "fetch: commit " + second.substr(0, 7) + " (was " + first.substr(0, 7) +
+                ")\n"
+                "1 controllerrevision(s) labelled for this site were not made by the operator and "
+                "are not listed\n");
 
-  RolloutResult undone = kube_rollout_undo(*member_, "team-a", "www", 0);  // the one before the live one
+  RolloutResult undone =
+      kube_rollout_undo(*member_, "team-a", "www", 0);  // the one before the live one
   ASSERT_TRUE(undone.ok) << undone.text;
   EXPECT_EQ(undone.text, "site.wok.dev/www rolled back to revision 1\n");
-  ASSERT_TRUE(eventually([&] { return deployed(first, "3") && status().value("pinnedRevision", 0) == 1; }));
-  EXPECT_FALSE(kube_rollout_undo(*member_, "team-a", "www", 9).ok);  // the forged one is no revision
-  EXPECT_EQ(kube_rollout_undo(*member_, "team-a", "ghost", 1).text, "site \"ghost\" not found in namespace \"team-a\"");
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "3") && status().value("pinnedRevision", 0) == 1; }));
+  EXPECT_FALSE(
+      kube_rollout_undo(*member_, "team-a", "www", 9).ok);  // the forged one is no revision
+  EXPECT_EQ(kube_rollout_undo(*member_, "team-a", "ghost", 1).text,
+            "site \"ghost\" not found in namespace \"team-a\"");
 
   // A refresh ends the pin: the ref is followed again.
   ASSERT_TRUE(kube_refresh(*member_, "team-a", "www", "2026-12-02T20:01:00Z").ok);
-  EXPECT_TRUE(eventually([&] { return deployed(second, "4") && !status().contains("pinnedRevision"); }));
+  EXPECT_TRUE(
+      eventually([&] { return deployed(second, "4") && !status().contains("pinnedRevision"); }));
 }
 
 TEST(SiteRevisionsTest, DistrustsWhatTheOperatorDidNotWrite) {
@@ -317,7 +343,8 @@ TEST(SiteRevisionsTest, DistrustsWhatTheOperatorDidNotWrite) {
 
 TEST(SiteRevisionsTest, PrunesTheOldestButNeverThePinned) {
   std::vector<SiteRevision> newest_first;
-  for (int n = 5; n >= 1; --n) newest_first.push_back({n, "r" + std::to_string(n), {}, "", "", 0, ""});
+  for (int n = 5; n >= 1; --n)
+    newest_first.push_back({n, "r" + std::to_string(n), {}, "", "", 0, ""});
   EXPECT_EQ(revisions_over_limit(newest_first, 3, 0), (std::vector<std::string>{"r1", "r2"}));
   EXPECT_EQ(revisions_over_limit(newest_first, 3, 1), (std::vector<std::string>{"r2"}));
   EXPECT_TRUE(revisions_over_limit(newest_first, 10, 0).empty());
