@@ -16,8 +16,8 @@
 
 #include "http/server.h"
 #include "router/router.h"
-#if __has_include("router/upstream_pool.h")
-#include "router/upstream_pool.h"
+#if __has_include("router/proxy/upstream_pool.h")
+#include "router/proxy/upstream_pool.h"
 #define WOK_BENCH_HAS_PROXY 1
 #endif
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "http/response_parser.h"
-#include "router/fastcgi_response.h"
+#include "router/fastcgi/fastcgi_response.h"
 
 namespace {
 

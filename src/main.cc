@@ -5,10 +5,10 @@
 
 #include <cstdlib>
 
-#include "cli/cli.h"
+#include "cmd/cli.h"
 #include "kube/run.h"
 #include "platform/embedded.h"
-#include "platform/pod_commands.h"
+#include "platform/pod.h"
 
 #ifndef WOK_EXAMPLES_DIR
 #define WOK_EXAMPLES_DIR "examples"
@@ -16,7 +16,7 @@
 
 namespace {
 
-int run_operator(const wok::cli::OperatorOptions& cli) {
+int run_operator(const wok::cmd::OperatorOptions& cli) {
   wok::kube::RunOptions options;
   options.kubeconfig = cli.kubeconfig;
   options.context = cli.context;
@@ -45,8 +45,11 @@ int main(int argc, char** argv) {
   // Logs are diagnostics: stderr, so that stdout carries only what a
   // command prints for its caller ("ready: ...", tables, YAML).
   spdlog::set_default_logger(spdlog::stderr_color_mt("wok"));
-  if (int code = wok::platform::run_pod_command(argc, argv); code >= 0) return code;
-  return wok::cli::run(argc, argv, [](const wok::cli::UpOptions& up) {
+  wok::cmd::Runners runners;
+  runners.serve = wok::platform::run_serve;
+  runners.fetch = wok::platform::run_fetch;
+  runners.op = run_operator;
+  runners.up = [](const wok::cmd::UpOptions& up) {
     wok::platform::EmbeddedOptions options;
     options.data_dir = up.data_dir;
     options.listen = up.listen;
@@ -65,5 +68,6 @@ int main(int argc, char** argv) {
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;
     return wok::platform::run_embedded(options);
-  }, run_operator);
+  };
+  return wok::cmd::run(argc, argv, runners);
 }

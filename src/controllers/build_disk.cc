@@ -12,14 +12,14 @@
 #include <cstring>
 #include <vector>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 #include "runtime/fd_tree.h"
 #include "runtime/volume.h"
 
 namespace wok::controllers {
 
 namespace fs = std::filesystem;
-using http::UniqueFd;
+using base::UniqueFd;
 
 namespace {
 

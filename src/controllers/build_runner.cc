@@ -14,13 +14,13 @@
 #include <sstream>
 #include <utility>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace wok::controllers {
 namespace {
 
 namespace fs = std::filesystem;
-using http::UniqueFd;
+using base::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kDefaultPath[] = "/usr/local/bin:/usr/bin:/bin";

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace wok::controllers {
 
@@ -15,7 +15,7 @@ std::string check_directory_beneath(const std::filesystem::path& base, const std
                                     bool create) {
   std::filesystem::path rel(relative);
   if (rel.is_absolute()) return "\"" + relative + "\" must be relative";
-  http::UniqueFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return "cannot open " + base.string() + ": " + std::strerror(errno);
   std::filesystem::path walked;
   for (const auto& part : rel) {
@@ -39,7 +39,7 @@ std::string check_directory_beneath(const std::filesystem::path& base, const std
       if (e == ENOTDIR) return walked.string() + " is not a directory";
       return "cannot open " + walked.string() + ": " + std::strerror(e);
     }
-    dir = http::UniqueFd(fd);
+    dir = base::UniqueFd(fd);
   }
   return "";
 }

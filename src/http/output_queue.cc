@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/assert.h"
+
 namespace wok::http {
 namespace {
 
@@ -79,6 +81,7 @@ OutputQueue::Result OutputQueue::write_strings(int socket_fd) {
   }
   size_t left = static_cast<size_t>(written);
   while (left > 0) {
+    WOK_ASSERT(!items_.empty() && items_.front().fd < 0, "sendmsg wrote more than it was given");
     Item& front = items_.front();
     size_t take = std::min(left, front.bytes.size() - front.sent);
     front.sent += take;
@@ -99,6 +102,7 @@ OutputQueue::Result OutputQueue::write_file(int socket_fd, Item& item) {
   // The file shrank under us: the promised Content-Length cannot be kept,
   // so the only honest thing left is to drop the connection.
   if (sent == 0) return Result::kError;
+  WOK_ASSERT(static_cast<size_t>(sent) <= item.remaining, "sendfile sent more than it was asked");
   item.remaining -= static_cast<size_t>(sent);
   if (item.remaining == 0) pop_front();
   return Result::kDone;

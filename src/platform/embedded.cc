@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
-#include "cli/config.h"
+#include "cmd/config.h"
 #include "controllers/build_disk.h"
 #include "controllers/cron_jobs.h"
 #include "controllers/route_publisher.h"
@@ -26,9 +26,9 @@
 #include "platform/demo.h"
 #include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
-#include "router/access_log.h"
+#include "router/stats/access_log.h"
 #include "router/router.h"
-#include "router/site_stats.h"
+#include "router/stats/site_stats.h"
 #include "runtime/runtime.h"
 #include "server/api_server.h"
 #include "server/auth.h"
@@ -71,7 +71,7 @@ std::string ensure_admin_token(store::Store& store, const fs::path& data_dir, st
     return token;
   }
   std::string token = server::new_token();
-  if (!cli::write_secret_file(file.string(), token + "\n", error)) return "";
+  if (!cmd::write_secret_file(file.string(), token + "\n", error)) return "";
   store.add_token("admin", server::hash_token(token), true);
   return token;
 }
@@ -135,7 +135,7 @@ int run_embedded(const EmbeddedOptions& options) {
   }
   http::ServerOptions public_opts;
   std::string limits_error;
-  if (!cli::apply_router_limits(options.router, &public_opts, &limits_error)) {
+  if (!cmd::apply_router_limits(options.router, &public_opts, &limits_error)) {
     std::cerr << "error: " << limits_error << "\n";
     return 2;
   }
@@ -157,7 +157,7 @@ int run_embedded(const EmbeddedOptions& options) {
   }
   std::string error;
   // 0700: it holds the admin token, the store and every tenant's files.
-  if (!cli::make_private_directory(options.data_dir, &error)) {
+  if (!cmd::make_private_directory(options.data_dir, &error)) {
     std::cerr << "error: data directory: " << error << "\n";
     return 1;
   }
@@ -296,8 +296,8 @@ int run_embedded(const EmbeddedOptions& options) {
   }
   std::string api_url = "http://" + api_host + ":" + std::to_string(api_server.port());
   if (!admin_token.empty()) {
-    cli::ClientConfig config{api_url, admin_token};
-    if (!cli::write_config(cli::config_path(), config, &error)) spdlog::warn("client config: {}", error);
+    cmd::ClientConfig config{api_url, admin_token};
+    if (!cmd::write_config(cmd::config_path(), config, &error)) spdlog::warn("client config: {}", error);
   }
 
   sites.start();
@@ -314,7 +314,7 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cout << "demo php and app sites: http://php.demo.localhost" << port_suffix << "/, http://app.demo.localhost"
               << port_suffix << "/\n";
   }
-  std::cout << "client config: " << cli::config_path() << " (try: wok get sites)\n" << std::flush;
+  std::cout << "client config: " << cmd::config_path() << " (try: wok get sites)\n" << std::flush;
 
   int sig = 0;
   sigwait(&signals, &sig);

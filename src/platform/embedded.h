@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/router_flags.h"
+#include "cmd/router_flags.h"
 
 namespace wok::platform {
 
@@ -15,7 +15,7 @@ struct EmbeddedOptions {
   bool demo = false;
   std::string examples_dir;  // where the demo's sources are
   std::string version;
-  cli::RouterLimitFlags router;  // the public router's limits
+  cmd::RouterLimitFlags router;  // the public router's limits
   // Where members' sites may read local sources (file:// and path git
   // URLs, oci:/dir:/... images); the demo adds its own. See docs/security.md.
   std::vector<std::string> allowed_local_sources;

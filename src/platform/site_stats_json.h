@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "router/site_stats.h"
+#include "router/stats/site_stats.h"
 
 namespace wok::platform {
 

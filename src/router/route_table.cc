@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "base/assert.h"
 #include "http/ascii.h"
 
 namespace wok::router {
@@ -60,7 +61,9 @@ void RouteTable::remove(std::string_view host, std::string_view project, std::st
   const Route* current = lookup(shards, key);
   if (!current || current->project != project || current->site != site) return;
   Map& map = writable(shards, key);
-  map.erase(map.find(std::string_view(key)));
+  auto it = map.find(std::string_view(key));
+  WOK_ASSERT(it != map.end(), "a route found by lookup is missing from its writable shard");
+  map.erase(it);
   --size_;
 }
 

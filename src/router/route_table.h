@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "router/upstream_pool.h"
+#include "router/proxy/upstream_pool.h"
 
 namespace wok::router {
 

@@ -4,9 +4,9 @@
 #include <chrono>
 
 #include "http/request_target.h"
-#include "router/fastcgi_handler.h"
-#include "router/proxy_handler.h"
-#include "router/static_handler.h"
+#include "router/fastcgi/fastcgi_handler.h"
+#include "router/proxy/proxy_handler.h"
+#include "router/static/static_handler.h"
 
 namespace wok::router {
 

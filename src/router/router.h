@@ -9,7 +9,7 @@
 #include "http/exchange.h"
 #include "http/loop.h"
 #include "http/message.h"
-#include "router/request_observer.h"
+#include "router/stats/request_observer.h"
 #include "router/route_table.h"
 
 namespace wok::router {

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "http/ascii.h"
-#include "router/open_beneath.h"
+#include "router/static/open_beneath.h"
 
 namespace wok::router {
 namespace {
@@ -190,7 +190,7 @@ std::shared_ptr<const SiteRules> load_site_rules(int root_fd) {
   auto rules = std::make_shared<SiteRules>();
   for (const char* name : {"_headers", "_redirects"}) {
     struct stat st;
-    http::UniqueFd fd = open_beneath(root_fd, name, &st);
+    base::UniqueFd fd = open_beneath(root_fd, name, &st);
     if (!fd.valid() || !S_ISREG(st.st_mode)) continue;
     rules->own_files.push_back({st.st_dev, st.st_ino});
     if (static_cast<size_t>(st.st_size) > kMaxRulesFile) {

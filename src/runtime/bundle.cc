@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 #include "runtime/seccomp_profile.h"
 
 namespace wok::runtime {
@@ -102,11 +102,11 @@ json resources(const Resources& r) {
 // file) failed from its first restart on. Made from descriptors, never
 // following a symlink.
 std::string make_tmp_mount_point(const fs::path& root) {
-  http::UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  base::UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.valid()) return "cannot open " + root.string() + ": " + std::strerror(errno);
   if (::mkdirat(dir.get(), "tmp", 01777) != 0 && errno != EEXIST)
     return "cannot create " + (root / "tmp").string() + ": " + std::strerror(errno);
-  http::UniqueFd tmp(::openat(dir.get(), "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  base::UniqueFd tmp(::openat(dir.get(), "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!tmp.valid() || ::fchmod(tmp.get(), 01777) != 0)
     return (root / "tmp").string() + " is not a directory wok can use: " + std::strerror(errno);
   return "";

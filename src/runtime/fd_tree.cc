@@ -9,11 +9,11 @@
 #include <cstring>
 #include <vector>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace wok::runtime {
 
-using http::UniqueFd;
+using base::UniqueFd;
 
 namespace {
 

@@ -15,12 +15,12 @@
 #include <set>
 #include <vector>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 #include "runtime/subprocess.h"
 
 namespace wok::runtime {
 namespace fs = std::filesystem;
-using http::UniqueFd;
+using base::UniqueFd;
 using nlohmann::json;
 
 bool parse_oci_layout_ref(const std::string& ref, std::string* dir, std::string* tag) {

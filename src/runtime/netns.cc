@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <string>
 
-#include "http/netns_socket.h"
+#include "base/netns_socket.h"
 
 namespace wok::runtime {
 
@@ -20,7 +20,7 @@ int connect_in_netns(int pid, uint16_t port, std::chrono::milliseconds timeout) 
   }
   // The socket comes from the helper thread shared with the proxy (setns
   // never touches this thread); it keeps the instance's namespace.
-  int fd = http::socket_in_netns("/proc/" + std::to_string(pid) + "/ns/net", AF_INET);
+  int fd = base::socket_in_netns("/proc/" + std::to_string(pid) + "/ns/net", AF_INET);
   if (fd < 0) {
     if (errno == ENOENT) errno = ESRCH;
     return -1;

@@ -1,6 +1,6 @@
 #pragma once
 // Reaching a workload in its own network namespace without giving it an
-// address: the socket is created inside the namespace (http::socket_in_netns,
+// address: the socket is created inside the namespace (base::socket_in_netns,
 // shared with the proxy; a socket stays in the namespace it was created in)
 // and then used from anywhere. Needs CAP_SYS_ADMIN (wok runs as root).
 #include <chrono>

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/assert.h"
 #include "runtime/subprocess.h"
 
 extern char** environ;
@@ -40,6 +41,9 @@ constexpr const char* kSlirpDns = "10.0.2.3";      // slirp4netns's resolver (fo
 constexpr int kMaxAttachments = 65000;
 
 std::string address_of(int index) {  // index >= 2
+  // Not the gateway, nor a .0 or .255 of the /16, nor past it.
+  WOK_ASSERT(index >= 2 && index <= kMaxAttachments && index % 256 != 0 && index % 256 != 255,
+             "an instance address outside the site network's free range");
   return kInstancePrefix + std::to_string(index / 256) + "." + std::to_string(index % 256);
 }
 

@@ -23,14 +23,14 @@
 #include <thread>
 #include <vector>
 
-#include "http/unique_fd.h"
+#include "base/unique_fd.h"
 #include "runtime/fd_tree.h"
 #include "runtime/subprocess.h"
 
 namespace wok::runtime {
 
 namespace fs = std::filesystem;
-using http::UniqueFd;
+using base::UniqueFd;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include "controllers/route_publisher.h"
 #include "http/message.h"
 #include "router/router.h"
-#include "router/upstream_pool.h"
+#include "router/proxy/upstream_pool.h"
 
 namespace wok::controllers {
 namespace {

@@ -1,0 +1,446 @@
+#include "cmd/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cmd/commands.h"
+#include "cmd/completion.h"
+#include "cmd/config.h"
+#include "cmd/help.h"
+#include "cmd/pod_commands.h"
+#include "cmd/rollout.h"
+
+namespace wok::cmd {
+namespace {
+
+struct Flags {
+  ClientConfig config;  // --server, --token
+  std::string project;  // -n
+  std::string kind;
+  std::string name;
+  std::string output;
+  std::vector<std::string> files;
+  int to_revision = 0;
+  int minutes = 15;  // wok stats
+  std::string component;  // wok logs, wok scale
+  int tail = 100;
+  bool follow = false;
+  bool previous = false;    // wok logs --previous
+  std::string build;        // wok logs --build [REVISION]: "" = the newest build
+  std::string job;          // wok logs --job JOB, wok job run SITE JOB
+  int replicas = -1;
+  std::string user;
+  std::vector<std::string> names;  // wok delete KIND NAME...
+  bool wait = false;               // wok apply --wait
+  std::string timeout = "5m";      // wok apply --wait, wok rollout status
+  std::vector<std::string> pairs;  // wok secret set NAME KEY=VALUE...
+  bool show_values = false;        // wok secret get --show-values
+};
+
+// --timeout of apply --wait and rollout status.
+void add_timeout(CLI::App* command, std::string& timeout) {
+  command->add_option("--timeout", timeout, "how long to wait (e.g. 90s, 10m)")
+      ->capture_default_str()
+      ->check([](const std::string& text) {
+        std::chrono::milliseconds ms;
+        return parse_timeout(text, &ms) ? std::string() : "not a duration (e.g. 90s, 10m)";
+      });
+}
+
+std::chrono::milliseconds timeout_of(const std::string& text) {
+  std::chrono::milliseconds ms{300000};
+  parse_timeout(text, &ms);
+  return ms;
+}
+
+using Action = std::function<int(Session&)>;
+
+const std::vector<std::string> kKinds = {"project", "projects", "site", "sites"};
+const std::vector<std::string> kSiteKinds = {"site", "sites"};
+const std::vector<std::string> kGetKinds = {"project", "projects", "site", "sites", "secret", "secrets"};
+
+Kind kind_of(const Flags& flags) { return *parse_kind(flags.kind); }
+
+// Adds "KIND NAME" positionals; `kinds` lists what KIND may be.
+void add_target(CLI::App* command, Flags& flags, const std::vector<std::string>& kinds,
+                bool name_required) {
+  command->add_option("kind", flags.kind, "the kind: " + CLI::detail::join(kinds, ", "))
+      ->required()
+      ->check(CLI::IsMember(kinds));
+  auto* name = command->add_option("name", flags.name, "the object's name");
+  if (name_required) name->required();
+}
+
+void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token) {
+  auto set = [&](CLI::App* command, Action run, bool token = true) {
+    command->callback([&action, &needs_token, run, token] {
+      action = run;
+      needs_token = token;
+    });
+  };
+
+  auto* apply = app.add_subcommand("apply", "Create or update projects and sites from YAML files");
+  apply
+      ->add_option("-f,--filename", flags.files,
+                   "a file, a directory of *.yaml/*.yml/*.json, or - for stdin")
+      ->required();
+  apply->add_flag("--wait", flags.wait,
+                  "wait until every applied site serves its new revision and is Ready");
+  add_timeout(apply, flags.timeout);
+  set(apply, [&flags](Session& s) {
+    return flags.wait ? apply_and_wait(s, flags.files, timeout_of(flags.timeout))
+                      : apply_command(s, flags.files);
+  });
+
+  auto* get = app.add_subcommand("get", "List projects, sites or secrets, or show one");
+  add_target(get, flags, kGetKinds, false);
+  get->add_option("-o,--output", flags.output,
+                  "output format: wide, yaml, json, name or jsonpath=TEMPLATE")
+      ->check([](const std::string& o) {
+        if (o == "wide" || o == "yaml" || o == "json" || o == "name" || o.rfind("jsonpath=", 0) == 0)
+          return std::string();
+        return "\"" + o + "\" is not an output format: wide, yaml, json, name, jsonpath=TEMPLATE";
+      });
+  set(get, [&flags](Session& s) {
+    if (flags.kind.rfind("secret", 0) == 0) return secret_get_command(s, flags.name, flags.output, false);
+    return get_command(s, kind_of(flags), flags.name, flags.output);
+  });
+
+  auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");
+  add_target(describe, flags, kKinds, true);
+  describe->footer(
+      "A site shows its source, conditions, components and instances (ready/wanted, restarts, last\n"
+      "exit, OOM), resources, storage use, the serving revision and why it changed, the tail of\n"
+      "its last failed build, and its last five revisions.\n\n"
+      "Examples:\n"
+      "  wok describe site www -n team-a\n"
+      "  wok describe project team-a");
+  set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
+
+  auto* edit = app.add_subcommand("edit", "Edit a project or a site in your editor ($VISUAL, $EDITOR, vi)");
+  add_target(edit, flags, kKinds, true);
+  edit->footer(
+      "The object opens as YAML; saving replaces it (with its resourceVersion: an edit made\n"
+      "meanwhile by someone else is refused, not overwritten). A refused edit opens again with\n"
+      "the reason at the top; saving it unchanged gives up and keeps your copy.\n\n"
+      "Examples:\n"
+      "  wok edit site www -n team-a\n"
+      "  EDITOR=nano wok edit project team-a");
+  set(edit, [&flags](Session& s) { return edit_command(s, kind_of(flags), flags.name); });
+
+  auto* remove = app.add_subcommand("delete", "Delete projects or sites, by name or as in files");
+  remove->add_option("kind", flags.kind, "the kind: " + CLI::detail::join(kKinds, ", "))
+      ->check(CLI::IsMember(kKinds));
+  remove->add_option("names", flags.names, "the objects' names");
+  remove->add_option("-f,--filename", flags.files,
+                     "delete every object of a file, a directory of *.yaml/*.yml/*.json, or - "
+                     "(stdin)");
+  set(remove, [&flags](Session& s) { return delete_command(s, flags.kind, flags.names, flags.files); });
+
+  auto* rollout = app.add_subcommand("rollout", "Revisions of a site: status, history, undo, restart");
+  rollout->require_subcommand(1);
+  auto* history = rollout->add_subcommand("history", "List the revisions of a site, oldest first");
+  add_target(history, flags, kSiteKinds, true);
+  history->footer(
+      "CAUSE says why each revision was made: created, apply (spec changed), fetch (new commit),\n"
+      "rollout undo, refresh or retry (of a failed or interrupted one), redeploy.\n\n"
+      "Example:\n"
+      "  wok rollout history site www -n team-a");
+  set(history, [&flags](Session& s) { return rollout_history_command(s, flags.name); });
+  auto* undo = rollout->add_subcommand("undo", "Roll a site back to an earlier revision");
+  add_target(undo, flags, kSiteKinds, true);
+  undo->add_option("--to-revision", flags.to_revision,
+                   "the revision to return to (default: the one before the live one)")
+      ->check(CLI::PositiveNumber);
+  set(undo,
+      [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
+  auto* status = rollout->add_subcommand(
+      "status", "Wait until a site serves a revision of its current spec, showing progress");
+  add_target(status, flags, kSiteKinds, true);
+  add_timeout(status, flags.timeout);
+  status->footer(
+      "Exit code 0 when the site is rolled out and Ready, 1 when its new revision failed (the\n"
+      "error and the build output's tail on stderr) or on timeout.");
+  set(status, [&flags](Session& s) {
+    return rollout_status_command(s, flags.name, timeout_of(flags.timeout));
+  });
+  auto* restart = rollout->add_subcommand(
+      "restart", "Roll out a new revision of the same commit and spec (new instances)");
+  add_target(restart, flags, kSiteKinds, true);
+  set(restart, [&flags](Session& s) { return rollout_restart_command(s, flags.name); });
+
+  auto* refresh = app.add_subcommand("refresh", "Fetch a site's source now");
+  add_target(refresh, flags, kSiteKinds, true);
+  set(refresh, [&flags](Session& s) { return refresh_command(s, flags.name); });
+
+  auto* stats = app.add_subcommand("stats", "Request statistics from the router");
+  stats->require_subcommand(1);
+  auto* stats_site = stats->add_subcommand("site", "Requests, bytes and latency of a site, last minutes");
+  stats_site->add_option("name", flags.name, "the site's name")->required();
+  stats_site->add_option("--minutes", flags.minutes, "how many minutes back, 1 to 15 (default 15)")
+      ->check(CLI::Range(1, 15));
+  set(stats_site, [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
+
+  auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
+  add_target(logs, flags, kSiteKinds, true);
+  logs->add_option("--component", flags.component, "only this component (app sites)");
+  logs->add_option("--tail", flags.tail, "lines per instance and stream to start with")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  auto* follow = logs->add_flag("-f,--follow", flags.follow, "keep printing new output");
+  auto* previous = logs->add_flag("-p,--previous", flags.previous,
+                                  "the run before the current (or last) one of each instance");
+  auto* build = logs->add_option("--build", flags.build,
+                                 "the build output of REVISION (default: the newest revision that "
+                                 "ran a build)")
+                    ->expected(0, 1)
+                    ->type_name("[REVISION]")
+                    ->check(CLI::PositiveNumber);
+  auto* job = logs->add_option("--job", flags.job, "the kept runs of this job of spec.app.jobs (app sites)");
+  job->excludes(follow)->excludes(previous)->excludes(build);
+  previous->excludes(follow);
+  build->excludes(follow)->excludes(previous);
+  logs->footer(
+      "Instances: the current run of each (of a stopped or crashed one: its last run), with\n"
+      "--previous the run before. Builds: --build, newest first.\n\n"
+      "Examples:\n"
+      "  wok logs site api -n team-a                     # the last 100 lines of each instance\n"
+      "  wok logs site api -n team-a --component web -f  # keep printing new output\n"
+      "  wok logs site api -n team-a --previous          # the run before: why it crashed\n"
+      "  wok logs site www -n team-a --build             # the newest build's output\n"
+      "  wok logs site www -n team-a --build 4           # the build of revision 4\n"
+      "  wok logs site api -n team-a --job nightly       # the kept runs of a cron job");
+  set(logs, [&flags, build](Session& s) {
+    if (build->count() > 0) return build_logs_command(s, flags.name, flags.build.empty() ? 0 : std::stoll(flags.build));
+    if (!flags.job.empty()) return job_logs_command(s, flags.name, flags.job, flags.tail);
+    return logs_command(s, flags.name, flags.component, flags.tail, flags.follow, flags.previous);
+  });
+
+  auto* job_cmd = app.add_subcommand("job", "The cron jobs of app sites (spec.app.jobs)");
+  job_cmd->require_subcommand(1);
+  auto* job_run = job_cmd->add_subcommand("run", "Run a site's job now, whatever its schedule");
+  job_run->add_option("site", flags.name, "the site's name")->required();
+  job_run->add_option("job", flags.job, "the job's name (spec.app.jobs[].name)")->required();
+  job_run->footer(
+      "Like `kubectl create job --from=cronjob/NAME`: one run, with the job's concurrencyPolicy\n"
+      "(Forbid skips it while a run is active). Its status: wok describe site SITE; its output:\n"
+      "wok logs site SITE --job JOB.\n\n"
+      "Example:\n"
+      "  wok job run api nightly -n team-a");
+  set(job_run, [&flags](Session& s) { return job_run_command(s, flags.name, flags.job); });
+
+  auto* scale = app.add_subcommand("scale", "Set the replicas of an app site's component");
+  add_target(scale, flags, kSiteKinds, true);
+  scale->add_option("--component", flags.component, "the component")->required();
+  scale->add_option("--replicas", flags.replicas, "how many instances")->required()->check(CLI::Range(0, 20));
+  set(scale, [&flags](Session& s) { return scale_command(s, flags.name, flags.component, flags.replicas); });
+
+  auto* token = app.add_subcommand("token", "API tokens (platform admin)");
+  token->require_subcommand(1);
+  auto* create = token->add_subcommand("create", "Make a token for a user and print it");
+  create->add_option("user", flags.user, "the user name")->required();
+  create->add_option("--name", flags.name, "the token's name (default: USER-HASHPREFIX)");
+  set(create, [&flags](Session& s) { return token_create_command(s, flags.user, flags.name); });
+  auto* list = token->add_subcommand("list", "List tokens: name, user, created, last used");
+  set(list, [](Session& s) { return token_list_command(s); });
+  auto* revoke = token->add_subcommand("revoke", "Revoke a token by its name");
+  revoke->add_option("name", flags.name, "the token's name (wok token list)")->required();
+  set(revoke, [&flags](Session& s) { return token_revoke_command(s, flags.name); });
+
+  auto* secret = app.add_subcommand("secret", "A project's secrets: set, get, delete (-n PROJECT)");
+  secret->require_subcommand(1);
+  auto* secret_set = secret->add_subcommand("set", "Set keys of a secret (made if absent; other keys kept)");
+  secret_set->add_option("name", flags.name, "the secret's name")->required();
+  secret_set->add_option("pairs", flags.pairs, "KEY=VALUE pairs");
+  secret_set->add_option("--from-file", flags.files, "KEY=PATH: the file's content as the value (repeatable)");
+  secret_set->footer(
+      "Values on the command line reach your shell history and `ps`: prefer --from-file for\n"
+      "anything that matters. Running instances keep their values: `wok rollout restart site\n"
+      "NAME` (or the next revision) gives them the new ones.\n\n"
+      "Examples:\n"
+      "  wok secret set db PASSWORD=s3cret USER=app -n team-a\n"
+      "  wok secret set tls --from-file tls.key=./key.pem -n team-a");
+  set(secret_set, [&flags](Session& s) { return secret_set_command(s, flags.name, flags.pairs, flags.files); });
+  auto* secret_get = secret->add_subcommand("get", "List secrets (names and keys), or show one");
+  secret_get->add_option("name", flags.name, "the secret's name");
+  secret_get->add_option("-o,--output", flags.output, "json, yaml or name")
+      ->check(CLI::IsMember({"json", "yaml", "name"}));
+  secret_get->add_flag("--show-values", flags.show_values,
+                       "show the values (KEY=VALUE lines, or data in -o json|yaml): developers and admins only");
+  set(secret_get, [&flags](Session& s) {
+    return secret_get_command(s, flags.name, flags.output, flags.show_values);
+  });
+  auto* secret_delete = secret->add_subcommand("delete", "Delete a secret");
+  secret_delete->add_option("name", flags.name, "the secret's name")->required();
+  set(secret_delete, [&flags](Session& s) { return secret_delete_command(s, flags.name); });
+
+  auto* version = app.add_subcommand("version", "Print the client and server versions");
+  set(
+      version, [](Session& s) { return version_command(s); }, false);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Runners& runners, std::istream& in,
+        std::ostream& out, std::ostream& err) {
+  CLI::App app{"wok: host web sites on the wok platform", "wok"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --server, --token and -n may follow the subcommand
+
+  Flags flags;
+  app.add_option(
+      "--server", flags.config.server,
+      "API URL (default: $WOK_SERVER, the config file, " + std::string(kDefaultServer) + ")");
+  app.add_option("--token", flags.config.token, "API token (default: $WOK_TOKEN, the config file)");
+  app.add_option("-n,--namespace,--project", flags.project, "the project");
+
+  Action action;
+  bool needs_token = true;
+  add_commands(app, flags, action, needs_token);
+  LocalAction local_action;
+  add_render_commands(app, flags.project, local_action);
+  add_completion_command(app, local_action);
+
+  UpOptions up_options;
+  auto* up_command = app.add_subcommand("up", "Run the whole platform on this machine");
+  up_command->add_option("--data", up_options.data_dir, "data directory")->capture_default_str();
+  up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
+      ->capture_default_str();
+  up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();
+  up_command->add_flag("--demo", up_options.demo, "create a demo project and site");
+  up_command->add_option("--allow-local-source", up_options.allow_local_sources,
+                         "a directory members' sites may take file:// or path git URLs and "
+                         "oci:/dir:... images from (repeatable)");
+  up_command->add_flag("--allow-private-sources", up_options.allow_private_sources,
+                       "git fetches may reach loopback, link-local and private addresses");
+  up_command->add_option("--egress-allow", up_options.egress_allow,
+                         "an IPv4 address or CIDR sites with egress may reach although it is "
+                         "private or the host's, e.g. an internal package mirror (repeatable)");
+  up_command->add_option("--max-site-memory", up_options.max_site_memory,
+                         "most memory (resources.memory) of one instance of a site")
+      ->capture_default_str();
+  up_command->add_option("--max-site-cpu", up_options.max_site_cpu,
+                         "most CPU (resources.cpu) of one instance of a site")
+      ->capture_default_str();
+  up_command->add_option("--max-site-replicas", up_options.max_site_replicas,
+                         "most replicas of one component of an app site (at most 20)")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
+  up_command->add_option("--max-site-storage", up_options.max_site_storage,
+                         "most storage of one site (each volume and their sum)")
+      ->capture_default_str();
+  up_command->add_option("--max-build-disk", up_options.max_build_disk,
+                         "disk of one site's builds: its checkout and build cache together")
+      ->capture_default_str();
+  add_router_limit_flags(*up_command, up_options.router);
+
+  OperatorOptions op_options;
+  auto* op_command = app.add_subcommand("operator", "Run the Kubernetes operator");
+  op_command->add_option("--kubeconfig", op_options.kubeconfig,
+                         "kubeconfig file (default: in-cluster credentials, else $KUBECONFIG, "
+                         "~/.kube/config)");
+  op_command->add_option("--context", op_options.context, "kubeconfig context (default: current)");
+  op_command->add_option("--namespace,--lease-namespace", op_options.ns,
+                         "namespace of the leader Lease (default: the service account's, "
+                         "else wok-system)");
+  op_command->add_option("--metrics", op_options.metrics, "/healthz, /readyz, /metrics HOST:PORT")
+      ->capture_default_str();
+  op_command->add_option("--max-site-memory", op_options.max_site_memory,
+                         "most memory (resources.memory) of one instance of a site")
+      ->capture_default_str();
+  op_command->add_option("--max-site-cpu", op_options.max_site_cpu, "most CPU (resources.cpu) of one instance of a site")
+      ->capture_default_str();
+  op_command->add_option("--max-site-replicas", op_options.max_site_replicas,
+                         "most replicas of one component of an app site (at most 20)")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
+  op_command->add_option("--max-site-storage", op_options.max_site_storage,
+                         "most storage of one site (each volume and their sum)")
+      ->capture_default_str();
+  op_command->add_option("--ingress-class", op_options.ingress_class, "IngressClass of Ingresses")
+      ->capture_default_str();
+  op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
+  op_command->add_option("--build-image", op_options.build_image, "image that runs `build` commands");
+  op_command->add_option("--php-image", op_options.php_image, "php-fpm image of the php mode");
+  op_command->add_option("--ingress-namespace", op_options.ingress_namespace,
+                         "the ingress controller's namespace (allowed by NetworkPolicies)");
+  op_command->add_option("--log-level", op_options.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  op_command->add_flag("--openshift", op_options.openshift, "OpenShift Routes instead of Ingresses");
+  op_command->add_flag("--leader-elect", op_options.leader_elect,
+                       "take a Lease so that only one replica acts");
+  op_command->add_flag("--allow-private-sources", op_options.allow_private_sources,
+                       "sites' git fetches may reach loopback, link-local and private addresses");
+  add_router_limit_flags(*op_command, op_options.serve_limits, "serve-",
+                         "Router limits of sites' pods (wok serve)");
+
+  ServeOptions serve_options;
+  FetchOptions fetch_options;
+  PodCommands pod = add_pod_commands(app, serve_options, fetch_options);
+
+  add_help_footers(app);
+
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+  } catch (const CLI::ParseError& e) {
+    if (std::string unknown = unknown_command_message(app); !unknown.empty()) {
+      err << unknown;
+      return 2;
+    }
+    int code = app.exit(e, out, err);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (up_command->parsed()) {
+    if (!runners.up) {
+      err << "error: `wok up` is not available in this build\n";
+      return 1;
+    }
+    return runners.up(up_options);
+  }
+  if (pod.serve->parsed() || pod.fetch->parsed()) {
+    bool serve = pod.serve->parsed();
+    if (serve ? !runners.serve : !runners.fetch) {
+      err << "error: `wok " << (serve ? "serve" : "fetch") << "` is not available in this build\n";
+      return 1;
+    }
+    return serve ? runners.serve(serve_options) : runners.fetch(fetch_options);
+  }
+  if (op_command->parsed()) {
+    if (!runners.op) {
+      err << "error: `wok operator` is not available in this build\n";
+      return 1;
+    }
+    std::string limits_error;  // refused here rather than by every pod
+    if (!serve_limit_args(op_options.serve_limits, &op_options.serve_args, &limits_error)) {
+      err << "error: " << limits_error << "\n";
+      return 2;
+    }
+    return runners.op(op_options);
+  }
+
+  if (local_action) {
+    Io io{in, out, err};
+    return local_action(io);
+  }
+
+  ClientConfig config;
+  std::string error;
+  if (!resolve_config(flags.config, &config, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  Session session{ApiClient(config.server, config.token), flags.project, Io{in, out, err}};
+  if (needs_token && config.token.empty()) return session.fail(kNoTokenError);
+  return action(session);
+}
+
+int run(int argc, char** argv, const Runners& runners) {
+  std::vector<std::string> args(argv, argv + argc);
+  return run(args, runners, std::cin, std::cout, std::cerr);
+}
+
+}  // namespace wok::cmd

@@ -1,0 +1,96 @@
+#pragma once
+// The `wok` command line, one tree for every command: the client commands
+// (apply, get, describe, delete, rollout, refresh, token, version...), and the
+// parsing of the commands that run a part of the platform (`wok up`, `wok
+// operator`, and `wok serve`/`wok fetch` that a site's pod runs), whose work
+// the caller supplies (src/main.cc: src/platform and src/kube), so that this
+// library stays a client.
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "cmd/router_flags.h"
+
+namespace wok::cmd {
+
+struct UpOptions {
+  std::string data_dir = "./.wok-data";
+  std::string listen = "127.0.0.1:8080";
+  std::string api = "127.0.0.1:7070";
+  bool demo = false;
+  RouterLimitFlags router;
+  std::vector<std::string> allow_local_sources;  // --allow-local-source DIR (repeatable)
+  bool allow_private_sources = false;
+  std::vector<std::string> egress_allow;  // --egress-allow CIDR (repeatable)
+  // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
+  std::string max_site_memory = "4Gi";
+  std::string max_site_cpu = "4";
+  int max_site_replicas = 20;
+  std::string max_site_storage = "100Gi";
+  std::string max_build_disk = "2Gi";  // --max-build-disk: a site's builds' checkout and cache
+};
+
+using UpCommand = std::function<int(const UpOptions&)>;
+
+// `wok operator`: the Kubernetes operator (src/kube), run by the caller.
+struct OperatorOptions {
+  std::string kubeconfig;  // empty: in-cluster credentials, else $KUBECONFIG, ~/.kube/config
+  std::string context;
+  std::string ns;  // where the leader Lease lives
+  std::string metrics = "0.0.0.0:8081";
+  std::string ingress_class = "nginx";
+  std::string image, build_image, php_image;  // empty: the render defaults
+  std::string ingress_namespace;             // allowed by NetworkPolicies; empty: default
+  std::string log_level = "info";
+  bool openshift = false;
+  bool leader_elect = false;
+  bool allow_private_sources = false;  // sites' fetches may reach private networks
+  RouterLimitFlags serve_limits;        // --serve-max-body etc., as given
+  std::vector<std::string> serve_args;  // the same, checked, for sites' `wok serve`
+  // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
+  std::string max_site_memory = "4Gi";
+  std::string max_site_cpu = "4";
+  int max_site_replicas = 20;
+  std::string max_site_storage = "100Gi";
+};
+
+using OperatorCommand = std::function<int(const OperatorOptions&)>;
+
+// `wok fetch`: a site's pod's init container fetches its source.
+struct FetchOptions {
+  std::string url;
+  std::string ref = "main";
+  std::string into;                    // created; the checkout of the commit
+  bool allow_private_sources = false;  // lifts the refusal of private networks
+};
+
+// `wok serve`: a site's pod serves one directory (static and php modes).
+struct ServeOptions {
+  std::string root;
+  std::string listen = "0.0.0.0:8080";
+  std::string fastcgi;              // "unix:PATH" (php mode)
+  std::string front_controller;     // "index.php"
+  bool serve_dot_files = false;     // spec.serveDotFiles: .env, .git/... served
+  std::string php_timeout = "60s";  // spec.php.timeout: php-fpm silent this long is a 504
+  RouterLimitFlags limits;
+};
+
+// The work of the commands that run a part of the platform; a command whose
+// runner is empty answers that it is not available in this build.
+struct Runners {
+  UpCommand up;
+  OperatorCommand op;
+  std::function<int(const ServeOptions&)> serve;
+  std::function<int(const FetchOptions&)> fetch;
+};
+
+// Parses argv, runs the command and returns the exit code: 0 ok, 1 error
+// (printed as "error: ..." on stderr), 2 usage error.
+int run(int argc, char** argv, const Runners& runners = {});
+
+// The same with explicit streams, for tests. args[0] is the program name.
+int run(const std::vector<std::string>& args, const Runners& runners, std::istream& in,
+        std::ostream& out, std::ostream& err);
+
+}  // namespace wok::cmd

@@ -1,0 +1,80 @@
+#pragma once
+// One function per `wok` command; each returns the process exit code and
+// prints errors itself. cli.cc maps the command line onto these.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cmd/resources.h"
+#include "cmd/session.h"
+
+namespace CLI {
+class App;
+}
+
+namespace wok::cmd {
+
+// render.cc: `wok render` and `wok crds` need no server; parsing them sets
+// `action`. `project` is the -n flag, read when the command runs.
+using LocalAction = std::function<int(Io&)>;
+void add_render_commands(CLI::App& app, const std::string& project, LocalAction& action);
+
+// apply.cc
+int apply_command(Session& session, const std::vector<std::string>& inputs);
+
+// get.cc; output is "", "wide", "yaml", "json" or "name".
+int get_command(Session& session, Kind kind, const std::string& name, const std::string& output);
+
+// describe.cc
+int describe_command(Session& session, Kind kind, const std::string& name);
+
+// edit.cc: `wok edit KIND NAME` in $VISUAL/$EDITOR (vi), replaced on save.
+int edit_command(Session& session, Kind kind, const std::string& name);
+
+// site_actions.cc: delete, rollout history/undo, refresh.
+int delete_command(Session& session, Kind kind, const std::string& name);
+// `wok delete KIND NAME...` or `wok delete -f FILE...` (every object of the
+// files, sites first); 2 when neither or both are given.
+int delete_command(Session& session, const std::string& kind, const std::vector<std::string>& names,
+                   const std::vector<std::string>& files);
+int rollout_history_command(Session& session, const std::string& name);
+int rollout_undo_command(Session& session, const std::string& name, int to_revision);
+int refresh_command(Session& session, const std::string& name);
+
+// workload_commands.cc: `wok logs site NAME` (follow: poll every second;
+// previous: the run before the current one), `wok logs site NAME --build
+// [REVISION]` (0: the newest revision that ran a build),
+// `wok scale site NAME --component C --replicas N`.
+int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
+                 bool follow, bool previous = false);
+int build_logs_command(Session& session, const std::string& name, int64_t revision);
+int scale_command(Session& session, const std::string& name, const std::string& component, int replicas);
+
+// job_commands.cc: `wok job run SITE JOB` (a run now), `wok logs site NAME
+// --job JOB` (the kept runs of a job, oldest first).
+int job_run_command(Session& session, const std::string& site, const std::string& job);
+int job_logs_command(Session& session, const std::string& site, const std::string& job, int tail);
+
+// stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
+int stats_site_command(Session& session, const std::string& name, int minutes);
+
+// admin.cc: tokens and versions.
+int token_create_command(Session& session, const std::string& user, const std::string& name = "");
+
+// tokens.cc: `wok token list` (name, user, created, last used; never the
+// tokens themselves, which the server does not keep) and `wok token revoke NAME`.
+int token_list_command(Session& session);
+int token_revoke_command(Session& session, const std::string& name);
+int version_command(Session& session);
+
+// secrets.cc: `wok secret set NAME KEY=VALUE... [--from-file KEY=PATH]...`
+// (keys merged into the secret, made if absent), `wok secret get [NAME]
+// [-o json|yaml|name] [--show-values]` (NAME empty: the list, as `wok get
+// secrets`), `wok secret delete NAME`; all within -n PROJECT.
+int secret_set_command(Session& session, const std::string& name, const std::vector<std::string>& pairs,
+                       const std::vector<std::string>& files);
+int secret_get_command(Session& session, const std::string& name, const std::string& output, bool show_values);
+int secret_delete_command(Session& session, const std::string& name);
+
+}  // namespace wok::cmd

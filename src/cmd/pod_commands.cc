@@ -1,0 +1,32 @@
+#include "cmd/pod_commands.h"
+
+#include <CLI/CLI.hpp>
+
+namespace wok::cmd {
+
+PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& fetch) {
+  const std::string group = "Inside a site's pod (Kubernetes)";
+  auto* f = app.add_subcommand("fetch", "Fetch a git source into a directory (a pod's init container)");
+  f->group(group);
+  f->add_option("--url", fetch.url, "repository URL")->required();
+  f->add_option("--ref", fetch.ref, "branch, tag or commit")->capture_default_str();
+  f->add_option("--into", fetch.into, "directory to check the commit out into")->required();
+  f->add_flag("--allow-private-sources", fetch.allow_private_sources,
+              "fetch from loopback, link-local and private addresses too");
+
+  auto* s = app.add_subcommand("serve", "Serve one directory over HTTP (a site's pod)");
+  s->group(group);
+  s->add_option("--root", serve.root, "the directory to serve")->required();
+  s->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
+  s->add_option("--fastcgi", serve.fastcgi, "unix:PATH of php-fpm (php mode)");
+  s->add_option("--front-controller", serve.front_controller, "script for paths with no file");
+  s->add_flag("--serve-dot-files", serve.serve_dot_files,
+              "serve .env, .git/ and other dot-files (by default only .well-known/ is)");
+  s->add_option("--php-timeout", serve.php_timeout,
+                "longest php-fpm may take to answer (spec.php.timeout); 504 beyond it")
+      ->capture_default_str();
+  add_router_limit_flags(*s, serve.limits);
+  return {s, f};
+}
+
+}  // namespace wok::cmd

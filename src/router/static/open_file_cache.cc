@@ -1,0 +1,92 @@
+#include "router/static/open_file_cache.h"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "http/http_date.h"
+#include "router/static/open_beneath.h"
+#include "router/static/validators.h"
+
+namespace wok::router {
+namespace {
+
+// Reads a small file whole; a short read (the file changed under us) keeps
+// it on the sendfile path instead.
+bool read_whole(OpenFile& file, size_t size) {
+  file.content.resize(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(file.fd.get(), file.content.data() + done, size - done, static_cast<off_t>(done));
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  if (done != size) {
+    file.content.clear();
+    return false;
+  }
+  file.in_memory = true;
+  return true;
+}
+
+}  // namespace
+
+OpenFileCache::OpenFileCache(size_t max_files, size_t max_roots, size_t max_memory_bytes)
+    : files_(max_files), roots_(max_roots), max_memory_bytes_(max_memory_bytes) {}
+
+OpenFileCache& OpenFileCache::for_this_thread() {
+  thread_local OpenFileCache cache(1024, 128);
+  return cache;
+}
+
+std::shared_ptr<const OpenRoot> OpenFileCache::root(const std::string& path) {
+  if (auto* hit = roots_.find(path)) return *hit;
+  base::UniqueFd fd = open_root(path);
+  if (!fd.valid()) return nullptr;
+  auto root = std::make_shared<OpenRoot>();
+  root->path = path;
+  root->rules = site_rules_for(path, fd.get());
+  root->fd = std::move(fd);
+  return roots_.insert(path, std::move(root));
+}
+
+std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::string_view relative) {
+  key_.assign(root.path);
+  key_.push_back('\0');
+  key_.append(relative);
+  if (auto* hit = files_.find(key_)) return *hit;
+  auto file = std::make_shared<OpenFile>();
+  file->fd = open_beneath(root.fd.get(), std::string(relative), &file->st);
+  file->found = file->fd.valid();
+  // Only regular files are sent; other fds would just pin directories.
+  if (file->found && !S_ISREG(file->st.st_mode)) file->fd.reset();
+  if (file->regular()) {
+    file->etag = make_etag(file->st);
+    file->last_modified = http::format_http_date(file->st.st_mtime);
+    size_t size = static_cast<size_t>(file->st.st_size);
+    if (size <= kMaxInMemoryFile && memory_bytes_ + size <= max_memory_bytes_ && read_whole(*file, size)) {
+      memory_bytes_ += size;
+    }
+  }
+  return files_.insert(key_, std::move(file), [this](const std::shared_ptr<const OpenFile>& evicted) {
+    if (evicted->in_memory) memory_bytes_ -= evicted->content.size();
+  });
+}
+
+std::shared_ptr<const SiteRules> site_rules_for(const std::string& root_path, int root_fd) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::shared_ptr<const SiteRules>> cache;
+  constexpr size_t kMaxRoots = 4096;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(root_path); it != cache.end()) return it->second;
+  }
+  // Parsed outside the lock; two threads may both parse a new root once.
+  auto rules = load_site_rules(root_fd);
+  std::lock_guard lock(mutex);
+  if (cache.size() >= kMaxRoots) cache.erase(cache.begin());  // roots are replaced, rarely revisited
+  return cache.emplace(root_path, std::move(rules)).first->second;
+}
+
+}  // namespace wok::router

@@ -1,0 +1,68 @@
+#pragma once
+// Open file descriptors and stat results of recently served files, per loop
+// thread (no locks on the request path). Sound without invalidation because
+// a routed revision root never changes: a new revision is a new root, and
+// entries of old roots age out of the bounded LRU, which closes their fds.
+// Misses ("no such file") are cached too: precompressed siblings and
+// index.html are probed on every request.
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.h"
+#include "router/static/lru_map.h"
+#include "router/site_rules.h"
+
+namespace wok::router {
+
+struct OpenFile {
+  base::UniqueFd fd;  // owned by the cache: hand out dup()s, never this one
+  struct stat st {};
+  bool found = false;
+  // Small files are kept in memory too: answering from memory is one
+  // writev instead of dup + sendfile + close (see docs/performance.md).
+  bool in_memory = false;
+  std::string content;
+  // Validators, formatted once.
+  std::string etag;
+  std::string last_modified;
+  bool regular() const { return found && S_ISREG(st.st_mode); }
+  bool directory() const { return found && S_ISDIR(st.st_mode); }
+};
+
+struct OpenRoot {
+  std::string path;
+  base::UniqueFd fd;  // O_PATH directory to resolve beneath
+  std::shared_ptr<const SiteRules> rules;
+};
+
+class OpenFileCache {
+ public:
+  static constexpr size_t kMaxInMemoryFile = 16 * 1024;
+  OpenFileCache(size_t max_files, size_t max_roots, size_t max_memory_bytes = 4 << 20);
+  // The calling thread's cache (1024 files, 128 roots, 4 MiB of contents).
+  static OpenFileCache& for_this_thread();
+
+  // nullptr when the root cannot be opened (not deployed yet or gone);
+  // such failures are not cached.
+  std::shared_ptr<const OpenRoot> root(const std::string& path);
+  // relative as from decode_request_path ("" is the root itself).
+  std::shared_ptr<const OpenFile> file(const OpenRoot& root, std::string_view relative);
+
+  size_t files() const { return files_.size(); }
+  size_t memory_bytes() const { return memory_bytes_; }
+
+ private:
+  LruMap<std::shared_ptr<const OpenFile>> files_;  // key: root path '\0' relative
+  LruMap<std::shared_ptr<const OpenRoot>> roots_;
+  std::string key_;  // reused to build keys without allocating
+  size_t max_memory_bytes_;
+  size_t memory_bytes_ = 0;  // contents of in-memory files held
+};
+
+// Rules are parsed once per root for the whole process, then shared.
+std::shared_ptr<const SiteRules> site_rules_for(const std::string& root_path, int root_fd);
+
+}  // namespace wok::router
