@@ -99,6 +99,20 @@ class CliFlowTest : public ::testing::Test {
   std::ostringstream out_, err_;
 };
 
+// Runners with one command's work (designated initializers would leave the
+// others unnamed, which -Wextra refuses).
+Runners op_runner(OperatorCommand op) {
+  Runners runners;
+  runners.op = std::move(op);
+  return runners;
+}
+
+Runners up_runner(UpCommand up) {
+  Runners runners;
+  runners.up = std::move(up);
+  return runners;
+}
+
 TEST_F(CliFlowTest, ApplyCreatesProjectsBeforeSites) {
   std::string file = dir_.write("all.yaml", std::string(kSiteYaml) + "---\n" + kProjectYaml);
   server_.reply(404, status(404, "NotFound", "not found").dump());
@@ -395,12 +409,12 @@ TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
   };
   std::istringstream in;
   std::vector<std::string> good = {"wok", "operator", "--serve-max-body", "8Mi", "--serve-idle-timeout=30s"};
-  EXPECT_EQ(run(good, {.op = op}, in, out_, err_), 0);
+  EXPECT_EQ(run(good, op_runner(op), in, out_, err_), 0);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(seen.serve_args, (std::vector<std::string>{"--max-body=8Mi", "--idle-timeout=30s"}));
 
   std::vector<std::string> bad = {"wok", "operator", "--serve-max-body", "lots"};
-  EXPECT_EQ(run(bad, {.op = op}, in, out_, err_), 2);
+  EXPECT_EQ(run(bad, op_runner(op), in, out_, err_), 2);
   EXPECT_EQ(calls, 1);
   EXPECT_NE(err_.str().find("--serve-max-body \"lots\": is not a size"), std::string::npos) << err_.str();
 }
@@ -426,7 +440,7 @@ TEST_F(CliFlowTest, UpParsesItsOptionsAndCallsTheHook) {
   std::istringstream in;
   std::vector<std::string> args = {"wok",      "up",         "--data", "/srv/wok",
                                    "--listen", "0.0.0.0:80", "--demo"};
-  EXPECT_EQ(run(args, {.up = up}, in, out_, err_), 7);
+  EXPECT_EQ(run(args, up_runner(up), in, out_, err_), 7);
   EXPECT_EQ(seen.data_dir, "/srv/wok");
   EXPECT_EQ(seen.listen, "0.0.0.0:80");
   EXPECT_EQ(seen.api, "127.0.0.1:7070");
