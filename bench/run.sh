@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx haproxy >/dev/null 2>&1 || true; fi
 lock=/tmp/wok-build.lock
 cmake -S . -B build-bench -G Ninja -DWOK_BENCH=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-flock "$lock" cmake --build build-bench --target wok_router_bench
-exec python3 bench/bench.py --wok build-bench/bench/wok_router_bench "$@"
+flock "$lock" cmake --build build-bench --target wok_router_bench wok
+exec python3 bench/bench.py --wok build-bench/bench/wok_router_bench --wok-bin build-bench/src/wok "$@"

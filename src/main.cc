@@ -22,6 +22,7 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.context = cli.context;
   options.ns = cli.ns;
   options.metrics = cli.metrics;
+  options.webhook_listen = cli.webhook_listen;
   options.ingress_class = cli.ingress_class;
   options.image = cli.image;
   options.build_image = cli.build_image;

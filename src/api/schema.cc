@@ -177,7 +177,9 @@ const Rule& site_rule() {
             object({{"git", object({{"url", str("https://, file:// or an absolute path.")},
                                     {"ref", str("Branch, tag or commit (default main).")},
                                     {"path", str("Directory of the repository the site lives in.")},
-                                    {"interval", str("How often to fetch (default 3m).")}},
+                                    {"interval", str("How often to fetch (default 3m).")},
+                                    {"webhookSecret", str("Secret of the project whose key `token` "
+                                                          "verifies push webhooks (docs/webhooks.md).")}},
                                    {"url"})}},
                    {"git"},
                    "Where the site's files come from. Required, except for an app whose every component "

@@ -316,6 +316,11 @@ void check_source(const json& git, std::vector<FieldError>& out) {
     if (ms < 0) out.push_back({"spec.source.git.interval", quote(git["interval"].get<std::string>()) + " is not a duration (e.g. 60s, 5m)"});
     else if (ms > 0 && ms < 1000) out.push_back({"spec.source.git.interval", "must be at least 1s (or 0 to never poll)"});
   }
+  if (git.contains("webhookSecret") && git["webhookSecret"].is_string() &&
+      !is_dns_label(git["webhookSecret"].get<std::string>())) {
+    out.push_back({"spec.source.git.webhookSecret",
+                   quote(git["webhookSecret"].get<std::string>()) + " is not a valid secret name (a DNS label)"});
+  }
 }
 
 void check_build(const json& spec, std::vector<FieldError>& out) {

@@ -345,6 +345,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
                          "else wok-system)");
   op_command->add_option("--metrics", op_options.metrics, "/healthz, /readyz, /metrics HOST:PORT")
       ->capture_default_str();
+  op_command->add_option("--webhook-listen", op_options.webhook_listen,
+                         "push webhooks (POST /hooks/v1/projects/P/sites/S) on HOST:PORT (default: off)");
   op_command->add_option("--max-site-memory", op_options.max_site_memory,
                          "most memory (resources.memory) of one instance of a site")
       ->capture_default_str();

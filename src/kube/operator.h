@@ -77,6 +77,9 @@ class Operator {
 
   // Every informer has listed once.
   bool synced() const;
+  // The Site as the informer last saw it (null when there is none): what
+  // the webhook listener looks up, on a standby as on the leader.
+  ObjectPtr site(const std::string& ns, const std::string& name) const { return sites_->get(ns, name); }
   // Synced, and either leading or a standby that can see the lease.
   bool ready() const;
   bool leading() const { return leading_; }

@@ -10,9 +10,11 @@
 #include <map>
 #include <random>
 
+#include "hooks/push_hook.h"
 #include "http/server.h"
 #include "kube/credentials.h"
 #include "kube/operator.h"
+#include "kube/site_hooks.h"
 
 extern char** environ;
 
@@ -103,11 +105,36 @@ int run_operator(const RunOptions& options) {
   KubeClient client(creds, "wok-operator/" + id);
   Operator op(client, config);
 
+  std::string hook_host;
+  uint16_t hook_port = 0;
+  std::unique_ptr<hooks::PushHookEndpoint> hook_endpoint;
+  std::unique_ptr<http::Server> hook_server;
+  if (!options.webhook_listen.empty()) {
+    if (!split_host_port(options.webhook_listen, &hook_host, &hook_port)) {
+      std::cerr << "error: --webhook-listen " << options.webhook_listen << ": expected HOST:PORT\n";
+      return 2;
+    }
+    hook_endpoint = std::make_unique<hooks::PushHookEndpoint>(operator_hook_backend(
+        client, [&op](const std::string& ns, const std::string& name) { return op.site(ns, name); }));
+    http::ServerOptions hook_options;
+    hook_options.host = hook_host;
+    hook_options.port = hook_port;
+    hook_options.threads = 2;
+    hook_options.max_body_bytes = hooks::kMaxHookBodyBytes;  // 413 before a larger body is read
+    hook_server = std::make_unique<http::Server>(
+        hook_options, [&hook_endpoint](const http::Request& request, http::Response& response) {
+          if (hooks::PushHookEndpoint::is_hook_path(request.path)) return hook_endpoint->handle(request, response);
+          response.status = 404;
+          response.set_header("Content-Type", "text/plain; charset=utf-8");
+          response.body = "not found: webhooks are POST /hooks/v1/projects/PROJECT/sites/SITE\n";
+        });
+  }
+
   http::ServerOptions server_options;
   server_options.host = metrics_host;
   server_options.port = metrics_port;
   server_options.threads = 1;
-  http::Server server(server_options, [&op](const http::Request& request, http::Response& response) {
+  http::Server server(server_options, [&op, &hook_endpoint](const http::Request& request, http::Response& response) {
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     if (request.path == "/healthz") {
       response.body = "ok\n";
@@ -117,7 +144,7 @@ int run_operator(const RunOptions& options) {
       response.body = ready ? "ok\n" : "not ready: informers not synced or no lease seen yet\n";
     } else if (request.path == "/metrics") {
       response.set_header("Content-Type", "text/plain; version=0.0.4");
-      response.body = op.metrics();
+      response.body = op.metrics() + (hook_endpoint ? hook_endpoint->metrics() : "");
     } else {
       response.status = 404;
       response.body = "not found: try /healthz, /readyz or /metrics\n";
@@ -130,6 +157,13 @@ int run_operator(const RunOptions& options) {
   spdlog::info("wok operator {} against {}; health and metrics on {}:{}{}", id, creds.server,
                metrics_host, server.port(), options.leader_elect ? "; leader election on" : "");
   std::cout << "metrics on " << metrics_host << ":" << server.port() << "\n" << std::flush;
+  if (hook_server) {
+    if (!hook_server->start(&error)) {
+      std::cerr << "error: --webhook-listen " << options.webhook_listen << ": " << error << "\n";
+      return 1;
+    }
+    std::cout << "webhooks on " << hook_host << ":" << hook_server->port() << "\n" << std::flush;
+  }
   op.start();
 
   int code = 0;
@@ -145,6 +179,7 @@ int run_operator(const RunOptions& options) {
       break;
     }
   }
+  if (hook_server) hook_server->stop(1000);
   op.stop();
   server.stop(1000);
   return code;

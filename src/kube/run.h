@@ -11,6 +11,9 @@ struct RunOptions {
   std::string context;
   std::string ns;  // where the Lease lives; default: the service account's, else wok-system
   std::string metrics = "0.0.0.0:8081";
+  // Push webhooks (docs/webhooks.md) on a listener of their own, so that
+  // forges reach /hooks/ and never /metrics; empty: not served.
+  std::string webhook_listen;
   std::string ingress_class = "nginx";
   std::string image, build_image, php_image;  // empty: the render defaults
   std::string ingress_namespace;              // empty: the render default

@@ -8,6 +8,7 @@
 #include "server/auth.h"
 #include "server/quota.h"
 #include "server/secrets_api.h"
+#include "server/site_hooks.h"
 #include "server/source_policy.h"
 #include "store/host_claims.h"
 #include "store/store.h"
@@ -86,7 +87,7 @@ struct ApiHandler::Context {
 };
 
 ApiHandler::ApiHandler(store::Store& store, ApiOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)), hooks_(store_hook_backend(store_, options_.secrets)) {}
 
 void ApiHandler::handle(const http::Request& request, http::Response& response) {
   Context ctx{request, response, {}};
@@ -108,6 +109,8 @@ void ApiHandler::route(Context& ctx) {
     return;
   }
   if (path == "/version") return ctx.send(200, {{"version", options_.version}});
+  // A forge cannot send a bearer token: the hook proves itself with its site's secret.
+  if (hooks::PushHookEndpoint::is_hook_path(path)) return hooks_.handle(ctx.req, ctx.res);
   bool is_metrics = path == "/metrics";
   if (!is_metrics && !path.starts_with(kBase)) return ctx.fail(404, "no such path: " + path);
 
@@ -481,12 +484,8 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
 }
 
 void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string& name) {
-  auto site = store_.get("Site", ns, name);
-  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  int64_t n = (*site)["status"].value("refreshRequests", int64_t{0}) + 1;
-  // A refresh follows the source again: it also ends a rollback's pin.
-  store::Result r = store_.patch_status("Site", ns, name,
-                                        {{"refreshRequests", n}, {"pinnedRevision", nullptr}, {"pinnedCommit", nullptr}});
+  store::Result r = request_site_refresh(store_, ns, name);  // as a push webhook does
+  if (r.code == store::Code::kNotFound) return ctx.fail(404, r.message);
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(202, *r.object);
 }
@@ -639,6 +638,7 @@ std::string ApiHandler::metrics() const {
   size_t sites = 0;
   for (const auto& p : store_.list("Project")) sites += store_.count("Site", p["metadata"]["name"]);
   out << "wok_objects{kind=\"Site\"} " << sites << "\n";
+  out << hooks_.metrics();
   if (options_.extra_metrics) out << options_.extra_metrics();
   return out.str();
 }

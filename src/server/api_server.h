@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hooks/push_hook.h"
 #include "http/message.h"
 #include "server/quota.h"
 
@@ -82,6 +83,8 @@ class ApiHandler {
   store::Store& store_;
   ApiOptions options_;
   std::atomic<uint64_t> requests_[6] = {};  // by status class 1xx..5xx (index 1..5)
+  // POST /hooks/v1/projects/{ns}/sites/{name}: push webhooks, no bearer token (docs/webhooks.md).
+  hooks::PushHookEndpoint hooks_;
 };
 
 }  // namespace wok::server

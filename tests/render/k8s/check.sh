@@ -51,7 +51,12 @@ case "$1" in
     for flag in --serve-max-body=8Mi --serve-header-timeout=10s --serve-max-connections=20000; do
       grep -q -- "- $flag\$" "$OUT/serve.yaml" || { echo "FAIL: $flag not rendered" >&2; exit 1; }
     done
-    validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml"
+    # Push webhooks: the listener, its Service, and the Ingress for /hooks/ when a host is given.
+    grep -q -- "- --webhook-listen=0.0.0.0:8082\$" "$OUT/default.yaml" || { echo "FAIL: no --webhook-listen" >&2; exit 1; }
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set webhooks.ingress.host=hooks.wok.example.org --set webhooks.ingress.tlsSecretName=hooks-tls > "$OUT/hooks.yaml"
+    grep -q "path: /hooks/" "$OUT/hooks.yaml" || { echo "FAIL: no webhooks Ingress" >&2; exit 1; }
+    validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml" "$OUT/hooks.yaml"
     ;;
   *)
     echo "usage: check.sh rendered|crds|invalid WOK, or check.sh helm" >&2
