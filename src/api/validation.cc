@@ -1,6 +1,7 @@
 #include "api/validation.h"
 
 #include <cctype>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -75,11 +76,14 @@ void check_hosts(const json& hosts, bool patterns, std::vector<FieldError>& out)
 
 // Rejects a section that belongs to another mode, naming the field.
 void check_mode_sections(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
-  const std::pair<const char*, const char*> owners[] = {{"php", "php"}, {"storage", "php"}, {"app", "app"}};
+  const std::pair<const char*, const char*> owners[] = {{"php", "php"}, {"app", "app"}};
   for (const auto& [field, owner] : owners) {
     if (spec.contains(field) && !spec[field].is_null() && mode != owner) {
       out.push_back({std::string("spec.") + field, "is only for \"" + std::string(owner) + "\" sites, not \"" + mode + "\""});
     }
+  }
+  if (spec.contains("storage") && !spec["storage"].is_null() && mode == "static") {
+    out.push_back({"spec.storage", "is only for \"php\" and \"app\" sites (static sites run no process)"});
   }
   if (spec.contains("resources") && !spec["resources"].is_null() && mode == "static") {
     out.push_back({"spec.resources", "is only for \"php\" and \"app\" sites (static sites run no process)"});
@@ -116,6 +120,19 @@ void check_php(const json& spec, std::vector<FieldError>& out) {
       }
     }
   }
+}
+
+// Directories of an app's sandbox a volume never hides: an image
+// component's volume `path` is mounted at "/" + path, and these belong to
+// the kernel or to wok (the sandbox's users, /etc/wok, /run/wok).
+bool reserved_app_mount(const std::string& path) {
+  std::string first = path.substr(0, path.find('/'));
+  for (const char* r : {"proc", "sys", "dev", "etc", "run", "tmp"})
+    if (first == r) return true;
+  return false;
+}
+
+void check_storage(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
   if (!spec.contains("storage") || !spec["storage"].is_array()) return;
   std::set<std::string> names;
   for (size_t i = 0; i < spec["storage"].size(); ++i) {
@@ -126,6 +143,16 @@ void check_php(const json& spec, std::vector<FieldError>& out) {
     else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
     if (mount.empty() || !is_relative_inside(mount)) {
       out.push_back({path + ".path", "must be a non-empty relative path inside the source (no \"..\")"});
+    } else if (mode == "app") {
+      std::string clean = std::filesystem::path(mount).lexically_normal().string();
+      while (!clean.empty() && clean.back() == '/') clean.pop_back();
+      if (clean.empty() || clean == ".") {
+        out.push_back({path + ".path", quote(mount) + " must name a directory, not the root"});
+      } else if (reserved_app_mount(clean)) {
+        out.push_back({path + ".path", quote(mount) + " would hide the sandbox's /" +
+                                           clean.substr(0, clean.find('/')) +
+                                           " (proc, sys, dev, etc, run and tmp are not for volumes)"});
+      }
     }
     if (parse_memory_bytes(size) <= 0) out.push_back({path + ".size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
   }
@@ -508,6 +535,7 @@ std::vector<FieldError> validate_site(const json& obj) {
   } else {
     check_mode_sections(spec, mode, out);
     if (mode == "php") check_php(spec, out);
+    if (mode != "static") check_storage(spec, mode, out);
     if (mode == "app") {
       check_app(spec, out);
       check_autoscale(spec, out);

@@ -622,6 +622,11 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
     // Mount points exist before the files become read-only for php-fpm.
     std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage");
     if (!err.empty()) return fail(err);
+  } else if (spec.value("mode", "") == "app") {
+    // Components run from the source see each volume inside its files.
+    if (std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage", runs_from_source(spec));
+        !err.empty())
+      return fail(err);
   }
   fs::path root = fs::path(site_dir) / "revisions" / std::to_string(number);
   fs::create_directories(root.parent_path(), ec);

@@ -174,6 +174,9 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
         s.volumes.push_back({root, kAppMount, true});
         s.workdir = kAppMount;
       }
+      // After the revision's files: a volume under /srv/app lies over them.
+      for (const auto& v : site_p.volumes)
+        s.volumes.push_back({(fs::path(storage_dir) / v.name).string(), render::volume_mount_path(c, v, kAppMount), false});
       if (c.port) plan.gating.insert(s.id);
       if (c.routed) plan.routed.push_back(s.id);
       plan.instances.push_back(std::move(s));
@@ -182,13 +185,21 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
   return plan;
 }
 
-std::string prepare_storage(const json& spec, const std::string& root, const std::string& storage_dir) {
+bool runs_from_source(const json& spec) {
+  for (const auto& c : site_plan("", "", spec).components)
+    if (c.image.empty()) return true;
+  return false;
+}
+
+std::string prepare_storage(const json& spec, const std::string& root, const std::string& storage_dir,
+                            bool mount_points) {
   std::error_code ec;
   for (const auto& v : spec.value("storage", json::array())) {
     std::string name = v["name"], rel = v["path"];
     fs::path host = fs::path(storage_dir) / name;
     fs::create_directories(host, ec);
     if (ec) return "cannot create storage " + host.string() + ": " + ec.message();
+    if (!mount_points) continue;
     // The mount point is made in the site's files from directory descriptors:
     // a symlink there (to /, to another site) is refused, never followed.
     if (std::string err = check_directory_beneath(root, rel, true); !err.empty()) {

@@ -69,7 +69,12 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
 
 // Creates the mount points of spec.storage inside a revision's files (before
 // they are published read-only) and the host directories; "" or why not.
-std::string prepare_storage(const nlohmann::json& spec, const std::string& root, const std::string& storage_dir);
+// `mount_points` false: the host directories only (an app whose components
+// all come from images sees its volumes at "/" + path, not in the files).
+std::string prepare_storage(const nlohmann::json& spec, const std::string& root, const std::string& storage_dir,
+                            bool mount_points = true);
+// Whether an app site has a component run from its source (a `command`).
+bool runs_from_source(const nlohmann::json& spec);
 
 // Makes each spec.storage volume under `storage_dir` a file system of its
 // declared size owned by `uid` (runtime/volume.h): made, mounted again or

@@ -99,7 +99,7 @@ json container(const SiteNames& names, const json& site, const SitePlan& plan, c
     mounts.push_back({{"name", "workspace"}, {"mountPath", kWorkspace}});
     k["workingDir"] = site_dir(site);
   }
-  add_storage_mounts(site, mounts);
+  add_storage_mounts(site, plan, *p, mounts);
   k["volumeMounts"] = mounts;
   return k;
 }

@@ -179,13 +179,9 @@ void add_storage_volumes(const SiteNames& names, const json& site, json& volumes
   }
 }
 
-void add_storage_mounts(const json& site, json& mounts) {
-  const json& spec = spec_of(site);
-  if (!spec.contains("storage") || !spec["storage"].is_array()) return;
-  for (const json& s : spec["storage"]) {
-    mounts.push_back({{"name", "storage-" + string_at(s, "name")},
-                      {"mountPath", join_path(site_dir(site), string_at(s, "path"))}});
-  }
+void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c, json& mounts) {
+  for (const VolumePlan& v : plan.volumes)
+    mounts.push_back({{"name", "storage-" + v.name}, {"mountPath", volume_mount_path(c, v, site_dir(site))}});
 }
 
 json deployment(const SiteNames& names, std::string_view component, std::string_view name,

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "render/plan.h"
 #include "render/render.h"
 
 namespace wok::render::detail {
@@ -57,7 +58,9 @@ json container_resources(const json& site);
 // that put them at their paths inside the source.
 std::vector<json> storage_claims(const SiteNames& names, const json& site);
 void add_storage_volumes(const SiteNames& names, const json& site, json& volumes);
-void add_storage_mounts(const json& site, json& mounts);
+// The plan's volumes where component `c` sees them (render/plan.h:
+// volume_mount_path, the source being site_dir), as on `wok up`.
+void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c, json& mounts);
 
 // A Deployment of one pod template.
 json deployment(const SiteNames& names, std::string_view component, std::string_view name,

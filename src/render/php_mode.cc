@@ -65,7 +65,10 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
 
   json code_mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}},
                                   {{"name", "socket"}, {"mountPath", kSocketDir}}});
-  add_storage_mounts(site, code_mounts);
+  const SitePlan plan = plan_site(site);
+  static const ComponentPlan none;
+  const ComponentPlan* php_plan = find_component(plan, "php");
+  add_storage_mounts(site, plan, php_plan ? *php_plan : none, code_mounts);
   json fpm_mounts = code_mounts;
   fpm_mounts.push_back({{"name", "php-config"}, {"mountPath", "/etc/wok"}, {"readOnly", true}});
   fpm_mounts.push_back({{"name", "tmp"}, {"mountPath", "/tmp"}});

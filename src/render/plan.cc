@@ -1,5 +1,6 @@
 #include "render/plan.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
@@ -20,7 +21,26 @@ const json& object_of(const json& object, const char* key) {
   return it != object.end() && it->is_object() ? *it : empty;
 }
 
+std::vector<VolumePlan> volumes_of(const json& spec) {
+  std::vector<VolumePlan> out;
+  auto list = spec.find("storage");
+  if (list == spec.end() || !list->is_array()) return out;
+  for (const json& v : *list) {
+    if (!v.is_object()) continue;
+    std::string path = std::filesystem::path(string_of(v, "path")).lexically_normal().string();
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    out.push_back({string_of(v, "name"), path, string_of(v, "size")});
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v, const std::string& source_dir) {
+  std::string base = c.image.empty() ? source_dir : "/";
+  if (v.path.empty() || v.path == ".") return base;
+  return base.ends_with('/') ? base + v.path : base + "/" + v.path;
+}
 
 SitePlan plan_site(const json& site) {
   SitePlan plan;
@@ -35,6 +55,7 @@ SitePlan plan_site(const json& site) {
     c.memory = string_of(resources, "memory");
     c.cpu = string_of(resources, "cpu");
   };
+  if (plan.mode == "php" || plan.mode == "app") plan.volumes = volumes_of(spec);
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";

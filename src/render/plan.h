@@ -14,6 +14,15 @@
 
 namespace wok::render {
 
+// spec.storage[]: a volume of its own size (a PVC on Kubernetes; a file
+// system of that size on `wok up`, runtime/volume.h), kept across
+// revisions, mounted in every instance of every component of the site.
+struct VolumePlan {
+  std::string name;
+  std::string path;  // relative, normalized, no trailing "/"
+  std::string size;  // a quantity, as the spec writes it
+};
+
 struct ComponentPlan {
   std::string name;                  // "web", "worker"...; php mode: "php"
   int replicas = 1;
@@ -37,6 +46,12 @@ struct ComponentPlan {
   std::vector<std::string> service_names;
 };
 
+// Where volume `v` appears inside component `c`'s sandbox, under `source_dir`
+// (the directory of the site's files in that platform's sandboxes): there
+// for a component run from the source or a php site, at "/" + path for an
+// image (whose own files are its root).
+std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v, const std::string& source_dir);
+
 // spec.app.autoscale: the replicas of one component follow its load, on
 // `wok up` (controllers/autoscaler.h) as with a HorizontalPodAutoscaler.
 struct AutoscalePlan {
@@ -55,6 +70,7 @@ struct SitePlan {
   std::string routed;
   bool autoscaled = false;
   AutoscalePlan autoscale;
+  std::vector<VolumePlan> volumes;  // php and app
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

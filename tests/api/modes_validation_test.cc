@@ -128,7 +128,7 @@ TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
   s["spec"]["mode"] = "static";
   std::string e = errors_of(s);
   EXPECT_NE(e.find("spec.php: is only for \"php\" sites"), std::string::npos) << e;
-  EXPECT_NE(e.find("spec.storage: is only for \"php\" sites"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.storage: is only for \"php\" and \"app\" sites"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.resources: is only for"), std::string::npos) << e;
   s = doc(kApp);
   s["spec"]["php"] = {{"docroot", "public"}};
@@ -235,6 +235,23 @@ TEST(ValidateApp, ASourceIsRequiredWhereTheRepositoryIsUsed) {
   EXPECT_EQ(errors_of(s), "spec.source: is required: a \"php\" site serves the repository's files");
   s["spec"]["source"] = nullptr;  // null is absent
   EXPECT_NE(errors_of(s).find("spec.source: is required"), std::string::npos) << errors_of(s);
+}
+
+// An app's volume is mounted in every component: under the source for a
+// command, at "/" + path for an image. A member cannot point it out of the
+// site or over the sandbox's own directories.
+TEST(ValidateApp, StorageIsAcceptedAndHostilePathsAreRefusedByField) {
+  json s = doc(kApp);
+  s["spec"]["storage"] = json::parse(R"([{"name":"data","path":"data","size":"64Mi"}])");
+  EXPECT_EQ(errors_of(s), "");
+  for (const char* hostile : {"/proc", "..", "data/../../etc", "proc", "proc/self", "./sys", "dev", "etc",
+                              "run/wok", "tmp", ".", "./"}) {
+    s["spec"]["storage"][0]["path"] = hostile;
+    std::string e = errors_of(s);
+    EXPECT_NE(e.find("spec.storage[0].path: "), std::string::npos) << hostile << ": " << e;
+  }
+  s["spec"]["storage"][0]["path"] = "var/lib/data";
+  EXPECT_EQ(errors_of(s), "");
 }
 
 }  // namespace

@@ -148,6 +148,28 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       if (limits.contains("cpu")) {
         EXPECT_EQ(instances[0]->resources.cpu_millis, api::parse_cpu_millis(limits["cpu"].get<std::string>()));
       }
+      // Storage: each volume in every instance, where the component sees
+      // it (an image at "/" + path, a command under its source), its size
+      // the PVC's request.
+      for (const auto& v : plan.volumes) {
+        SCOPED_TRACE(v.name);
+        std::string k8s_path;
+        for (const json& m : k.value("volumeMounts", json::array()))
+          if (m.value("name", "") == "storage-" + v.name) k8s_path = m["mountPath"];
+        for (const auto* s : instances) {
+          bool mounted = false;
+          for (const auto& m : s->volumes)
+            if (m.host_path == "/srv/storage/" + v.name && !m.read_only) {
+              mounted = true;
+              EXPECT_EQ(m.container_path, c.image.empty() ? "/srv/app/" + v.path : "/" + v.path);
+            }
+          EXPECT_TRUE(mounted) << s->id;
+        }
+        EXPECT_EQ(k8s_path, c.image.empty() ? "/workspace/source/" + v.path : "/" + v.path);
+        const json* pvc = find_object(objects, "PersistentVolumeClaim", name + "-" + v.name);
+        ASSERT_NE(pvc, nullptr);
+        EXPECT_EQ(pvc->at("spec")["resources"]["requests"]["storage"], v.size);
+      }
       // The routed component: the hosts' Service on the cluster.
       bool routed_embedded = !embedded.routed.empty() && embedded.routed[0] == instances[0]->id;
       EXPECT_EQ(routed_embedded, c.routed);
