@@ -9,6 +9,7 @@
 #include "api/cron.h"
 #include "api/validation.h"
 #include "controllers/workloads.h"
+#include "render/plan.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
@@ -133,7 +134,10 @@ void CronJobs::tick_site(const json& site, system_clock::time_point now, std::se
   // has status.revision null).
   if (!live || !status.contains("revision") || status["revision"] != json(live->number)) return;
   json spec = json::parse(live->spec, nullptr, false);
-  std::vector<api::JobSpec> jobs = api::app_jobs(spec);
+  std::vector<api::JobSpec> jobs;  // the plan's (render/plan.h), as a CronJob's
+  if (!spec.is_discarded())
+    for (render::JobPlan& j : render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}}).jobs)
+      jobs.push_back(std::move(j.job));
   if (jobs.empty() && !status.contains("jobs")) return;
   seen.insert(uid);
   SiteState& s = sites_[uid];
@@ -354,6 +358,37 @@ json CronJobs::logs(const std::string& ns, const std::string& site, const std::s
   return {{"kind", "JobLogs"}, {"job", job}, {"items", items}};
 }
 
+std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, const render::JobPlan& job,
+                                                  const std::string& site_uid, int64_t run, std::string* error) {
+  const runtime::InstanceSpec* component = nullptr;
+  for (const auto& instance : plan.instances) {
+    auto id = parse_instance_id(instance.id);
+    if (id && id->component == job.run.name) {
+      component = &instance;
+      break;
+    }
+  }
+  if (!component) {
+    *error = "component \"" + job.run.name + "\" has no instance to copy";
+    return std::nullopt;
+  }
+  if (component->uid == 0) {
+    *error = "no sandbox uid is left for project \"" + component->project + "\"";
+    return std::nullopt;
+  }
+  // The component's sandbox, env, files, volumes and network; the plan's argv.
+  runtime::InstanceSpec spec = *component;
+  spec.id = job_run_id(site_uid, job.job.name, run);
+  spec.command = job.run.command;
+  spec.port = 0;
+  spec.health_path.clear();
+  spec.probe_listening = false;
+  spec.service.clear();
+  spec.grace = std::chrono::seconds(2);
+  spec.labels["wok.dev/job"] = job.job.name;
+  return spec;
+}
+
 JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime, fs::path data_dir) {
   return [&store, &runtime, data_dir](const json& site, const store::Revision& live, const api::JobSpec& job,
                                       int64_t run, BuildOptions* opts) -> std::string {
@@ -373,34 +408,22 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     WorkloadPlan plan = plan_workloads(ns, name, uid, spec, live.number, live.root, storage.string(),
                                        store.project_uid(ns), egress);
     if (!plan.error.empty()) return plan.error;
-    const runtime::InstanceSpec* component = nullptr;
-    for (const auto& instance : plan.instances) {
-      auto id = parse_instance_id(instance.id);
-      if (id && id->component == job.component) {
-        component = &instance;
-        break;
-      }
-    }
-    if (!component) return "component \"" + job.component + "\" has no instance to copy";
-    if (component->uid == 0) return "no sandbox uid is left for project \"" + ns + "\"";
-    // The component's sandbox, env, files and network; the job's argv.
-    runtime::InstanceSpec spec_of_run = *component;
-    spec_of_run.id = job_run_id(uid, job.name, run);
-    if (!job.command.empty()) spec_of_run.command = job.command;
-    spec_of_run.port = 0;
-    spec_of_run.health_path.clear();
-    spec_of_run.probe_listening = false;
-    spec_of_run.service.clear();
-    spec_of_run.grace = std::chrono::seconds(2);
-    spec_of_run.labels["wok.dev/job"] = job.name;
+    const render::SitePlan site_plan = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+    const render::JobPlan* planned = nullptr;
+    for (const auto& j : site_plan.jobs)
+      if (j.job.name == job.name) planned = &j;
+    if (!planned) return "job \"" + job.name + "\" is not in the live revision's plan";
+    std::string why;
+    auto spec_of_run = job_instance(plan, *planned, uid, run, &why);
+    if (!spec_of_run) return why;
     if (std::string err = runtime.ensure_network(plan.network); !err.empty()) return err;
     std::string error;
     // What the run is (run_build checks it; the sandbox runs it): an image's
     // own entrypoint when the job gives no command.
-    opts->command = spec_of_run.command.empty() ? std::vector<std::string>{spec_of_run.image} : spec_of_run.command;
-    opts->sandbox_command = runtime.prepare_job(spec_of_run, &error);
+    opts->command = spec_of_run->command.empty() ? std::vector<std::string>{spec_of_run->image} : spec_of_run->command;
+    opts->sandbox_command = runtime.prepare_job(*spec_of_run, &error);
     if (opts->sandbox_command.empty()) return error;
-    opts->sandbox_end = [&runtime, id = spec_of_run.id] { runtime.end_job(id); };
+    opts->sandbox_end = [&runtime, id = spec_of_run->id] { runtime.end_job(id); };
     return "";
   };
 }

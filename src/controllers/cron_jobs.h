@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -32,6 +33,8 @@
 
 #include "api/jobs.h"
 #include "controllers/build_jobs.h"
+#include "controllers/workloads.h"
+#include "render/plan.h"
 
 namespace wok::store {
 class Store;
@@ -130,5 +133,12 @@ class CronJobs {
 // "cron.UID.JOB.nRUN": the runtime id of a run (never parsed as an
 // instance id: workloads' sweeps leave it alone).
 std::string job_run_id(const std::string& site_uid, const std::string& job, int64_t run);
+
+// Pure: the sandbox of run `run` of a planned job (render::JobPlan): the
+// instance `plan` gives its component (image, env, volumes, limits,
+// network) with the plan's argv, no port. nullopt and why when the
+// component has no instance to copy.
+std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, const render::JobPlan& job,
+                                                  const std::string& site_uid, int64_t run, std::string* error);
 
 }  // namespace wok::controllers

@@ -150,10 +150,11 @@ json hpa(const SiteNames& names, const AutoscalePlan& autoscale) {
 
 // A job as on `wok up` (controllers/cron_jobs.h): one run, no retry, killed
 // at its timeout, the same concurrency policy and history.
-json cron_job(const SiteNames& names, const json& site, const SitePlan& plan, const api::JobSpec& job, const json& c,
+json cron_job(const SiteNames& names, const json& site, const SitePlan& plan, const JobPlan& planned, const json& c,
               const PlatformSettings& settings) {
-  std::string comp = string_at(c, "name");
-  json command = job.command.empty() ? json(nullptr) : json(job.command);
+  const api::JobSpec& job = planned.job;
+  std::string comp = planned.run.name;
+  json command = job.command.empty() ? json(nullptr) : json(planned.run.command);
   json pod = pod_spec(names, site, plan, c, command, settings);
   pod["restartPolicy"] = "Never";
   json labels = site_labels(names, comp);
@@ -209,10 +210,10 @@ std::vector<json> render_app(const SiteNames& names, const json& site,
   }
   if (!scaled.empty()) out.push_back(hpa(names, plan.autoscale));
   if (!components.empty()) {
-    for (const api::JobSpec& job : api::app_jobs(site.value("spec", json::object()))) {
+    for (const JobPlan& job : plan.jobs) {
       const json* c = &components.front();
       for (const json& candidate : components) {
-        if (string_at(candidate, "name") == job.component) c = &candidate;
+        if (string_at(candidate, "name") == job.run.name) c = &candidate;
       }
       out.push_back(cron_job(names, site, plan, job, *c, settings));
     }

@@ -100,6 +100,13 @@ SitePlan plan_site(const json& site) {
     if (p.port) p.service_names = {p.name, plan.name + "-" + p.name};
     plan.components.push_back(std::move(p));
   }
+  for (api::JobSpec& job : api::app_jobs(spec)) {
+    const ComponentPlan* c = find_component(plan, job.component);
+    if (!c) continue;  // validation names a job's unknown component
+    JobPlan j{std::move(job), *c};
+    if (!j.job.command.empty()) j.run.command = j.job.command;
+    plan.jobs.push_back(std::move(j));
+  }
   if (app.contains("autoscale") && app["autoscale"].is_object()) {
     const json& a = app["autoscale"];
     auto int_of = [&](const char* key, int fallback) {

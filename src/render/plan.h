@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "api/jobs.h"
+
 namespace wok::render {
 
 // spec.storage[]: a volume of its own size (a PVC on Kubernetes; a file
@@ -62,6 +64,14 @@ struct AutoscalePlan {
   int target_requests_per_second = 0;  // per replica, counted by the router (the routed component only)
 };
 
+// spec.app.jobs[]: a cron job and what each run is: its component's plan
+// (image, env, secrets, limits, volumes) with the job's argv, the same for
+// the embedded cron controller (controllers/cron_jobs.h) and a CronJob.
+struct JobPlan {
+  api::JobSpec job;       // schedule, concurrency policy, history, time limit
+  ComponentPlan run;      // the component's plan; command: the job's when it gives one
+};
+
 struct SitePlan {
   std::string ns, name, mode;  // mode: "static", "php" or "app"
   std::vector<ComponentPlan> components;  // static: none
@@ -71,6 +81,7 @@ struct SitePlan {
   bool autoscaled = false;
   AutoscalePlan autoscale;
   std::vector<VolumePlan> volumes;  // php and app
+  std::vector<JobPlan> jobs;        // app
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

@@ -11,6 +11,7 @@
 
 #include "api/codec.h"
 #include "api/validation.h"
+#include "controllers/cron_jobs.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
 #include "render/render.h"
@@ -182,6 +183,66 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
     }
   }
   EXPECT_GE(compared, 4);
+}
+
+// Cron jobs come from the same plan on both sides: what a run is (argv,
+// image, env, limits, volumes) and how it is scheduled (schedule,
+// concurrency policy, history, time limit).
+TEST(PlanParity, EveryJobOfTheDocsRunsTheSameOnBothPlatforms) {
+  int compared = 0;
+  for (const auto& [where, site] : examples()) {
+    SCOPED_TRACE(where);
+    const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+    json project = {{"metadata", {{"name", ns}}}, {"spec", {{"hosts", {"*.example.org"}}}}};
+    std::vector<json> objects;
+    try {
+      objects = render::render_site(site, project, render::PlatformSettings{});
+    } catch (const std::invalid_argument&) {
+      continue;  // PlanParity.EverySiteOfTheDocsRunsTheSameOnBothPlatforms checks the refusal
+    }
+    render::SitePlan plan = render::plan_site(site);
+    for (const auto& job : plan.jobs) {
+      SCOPED_TRACE(job.job.name);
+      json spec = site["spec"];
+      for (json& c : spec["app"]["components"])  // as the cron controller: a 0-replica component too
+        if (c["name"] == job.run.name) c["replicas"] = 1;
+      WorkloadPlan embedded = plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
+      std::string why;
+      auto run = job_instance(embedded, job, "uid", 7, &why);
+      ASSERT_TRUE(run) << why;
+      const json* cron = find_object(objects, "CronJob", name + "-" + job.job.name);
+      ASSERT_NE(cron, nullptr);
+      const json& cs = cron->at("spec");
+      EXPECT_EQ(cs["schedule"], job.job.schedule);
+      EXPECT_EQ(cs["concurrencyPolicy"], job.job.concurrency_policy);
+      EXPECT_EQ(cs["successfulJobsHistoryLimit"], job.job.successful_history);
+      EXPECT_EQ(cs["failedJobsHistoryLimit"], job.job.failed_history);
+      EXPECT_EQ(cs["jobTemplate"]["spec"]["activeDeadlineSeconds"], job.job.timeout_ms / 1000);
+      const json& k = cs["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+      // Argv: the job's, else the component's (an image's entrypoint: none).
+      std::vector<std::string> k8s_command = k.value("command", std::vector<std::string>{});
+      EXPECT_EQ(run->command, k8s_command);
+      EXPECT_EQ(run->env, k8s_env(k, objects));
+      if (!job.run.image.empty()) {
+        std::string image = job.run.image;
+        if (image.starts_with("docker://")) image = image.substr(9);
+        EXPECT_EQ(k["image"], image);
+        EXPECT_EQ(run->image, job.run.image);
+      }
+      json limits = k.value("resources", json::object()).value("limits", json::object());
+      EXPECT_EQ(run->resources.memory_bytes,
+                limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
+      EXPECT_EQ(run->port, 0);
+      for (const auto& v : plan.volumes) {
+        bool k8s = false, mine = false;
+        for (const json& m : k.value("volumeMounts", json::array())) k8s = k8s || m["name"] == "storage-" + v.name;
+        for (const auto& m : run->volumes) mine = mine || m.host_path == "/srv/storage/" + v.name;
+        EXPECT_TRUE(k8s && mine) << v.name;
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 2) << "the render cases show jobs";
 }
 
 }  // namespace
