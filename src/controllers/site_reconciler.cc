@@ -16,6 +16,7 @@
 #include "controllers/workloads.h"
 #include "git/repository.h"
 #include "render/plan.h"
+#include "render/unsupported.h"
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
 #include "store/store.h"
@@ -103,6 +104,11 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
   WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns),
                                      project_egress(ns));
+  // What this platform cannot run fails the revision, naming the field.
+  if (std::string why = render::describe(render::unsupported_on(render::Platform::kEmbedded,
+                                                                 {{"metadata", site["metadata"]}, {"spec", spec}}));
+      !why.empty())
+    plan.error = "not available on wok up: " + why;
   if (plan.error.empty() && !plan.instances.empty() && plan.instances[0].uid == 0) {
     plan.error = "no sandbox uid is left for project \"" + ns + "\"";
   }

@@ -1,10 +1,15 @@
 // render_site: the mode decides; every object gets the site's namespace and labels.
+#include <stdexcept>
+
 #include "render/parts.h"
+#include "render/unsupported.h"
 
 namespace wok::render {
 
 std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
                                         const PlatformSettings& settings) {
+  if (std::string why = describe(unsupported_on(Platform::kKubernetes, site)); !why.empty())
+    throw std::invalid_argument(why);
   detail::SiteNames names = detail::site_names(site, project);
   std::string mode = "static";
   if (site.is_object() && site.contains("spec") && site["spec"].is_object()) {

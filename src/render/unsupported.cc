@@ -1,0 +1,46 @@
+#include "render/unsupported.h"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "render/parts.h"
+
+namespace wok::render {
+using nlohmann::json;
+
+std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
+  std::vector<Unsupported> out;
+  // `wok up` runs everything a valid Site says. Refused there before and
+  // run now: spec.app.autoscale, spec.app.jobs, spec.app.components[].secrets,
+  // spec.storage of an app site.
+  if (platform == Platform::kEmbedded) return out;
+  // A cluster pulls images from registries: an image on the machine wok
+  // runs on (oci:DIR:TAG, an archive, a Docker daemon) is not there.
+  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return out;
+  const json& spec = site["spec"];
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
+      !spec["app"]["components"].is_array())
+    return out;
+  const json& components = spec["app"]["components"];
+  for (size_t i = 0; i < components.size(); ++i) {
+    const json& c = components[i];
+    if (!c.is_object() || !c.contains("image") || !c["image"].is_string()) continue;
+    const std::string field = "spec.app.components[" + std::to_string(i) + "].image";
+    try {
+      detail::cluster_image(c["image"].get<std::string>(), field);
+    } catch (const std::invalid_argument& e) {
+      std::string message = e.what();
+      if (message.starts_with(field + ": ")) message = message.substr(field.size() + 2);
+      out.push_back({field, message});
+    }
+  }
+  return out;
+}
+
+std::string describe(const std::vector<Unsupported>& list) {
+  std::string out;
+  for (const auto& u : list) out += (out.empty() ? "" : "; ") + u.field + ": " + u.message;
+  return out;
+}
+
+}  // namespace wok::render
