@@ -12,6 +12,7 @@
 #include "api/codec.h"
 #include "api/validation.h"
 #include "controllers/cron_jobs.h"
+#include "controllers/secret_env.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
 #include "render/render.h"
@@ -51,6 +52,8 @@ std::vector<Example> examples() {
   };
   fs::path root = WOK_SOURCE_DIR;
   for (const auto& e : fs::directory_iterator(root / "tests/render/cases")) add(e.path().string(), read(e.path()));
+  for (const auto& e : fs::recursive_directory_iterator(root / "examples"))
+    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") add(e.path().string(), read(e.path()));
   for (const auto& e : fs::directory_iterator(root / "docs")) {
     if (e.path().extension() != ".md") continue;
     std::string text = read(e.path());
@@ -148,6 +151,31 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
                 limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
       if (limits.contains("cpu")) {
         EXPECT_EQ(instances[0]->resources.cpu_millis, api::parse_cpu_millis(limits["cpu"].get<std::string>()));
+      }
+      // Secret references: the same secrets, in the same order (the later
+      // wins on both), and on `wok up` their keys reach the instances.
+      std::vector<std::string> k8s_secrets;
+      for (const json& from : k.value("envFrom", json::array()))
+        if (from.contains("secretRef")) k8s_secrets.push_back(from["secretRef"]["name"]);
+      EXPECT_EQ(c.secrets, k8s_secrets);
+      if (!c.secrets.empty()) {
+        WorkloadPlan with = embedded;
+        SecretReader read = [](const std::string&, const std::string& secret, std::string*) {
+          return std::optional<std::map<std::string, std::string>>({{"KEY_OF_" + secret, "v"}});
+        };
+        ASSERT_EQ(add_secret_env(site, with, read), "");
+        for (const auto& s : with.instances) {
+          if (s.id.find("." + c.name + ".r1.") == std::string::npos) continue;
+          for (const auto& secret : c.secrets) EXPECT_EQ(s.env.count("KEY_OF_" + secret), 1u) << s.id;
+        }
+      }
+      // Autoscale bounds: the HPA's, and the plan `wok up`'s autoscaler follows.
+      if (plan.autoscaled && plan.autoscale.component == c.name) {
+        const json* hpa = find_object(objects, "HorizontalPodAutoscaler", name + "-" + c.name);
+        ASSERT_NE(hpa, nullptr);
+        EXPECT_EQ(hpa->at("spec")["minReplicas"], plan.autoscale.min_replicas);
+        EXPECT_EQ(hpa->at("spec")["maxReplicas"], plan.autoscale.max_replicas);
+        EXPECT_FALSE(d->at("spec").contains("replicas")) << "the HPA owns them";
       }
       // Storage: each volume in every instance, where the component sees
       // it (an image at "/" + path, a command under its source), its size
