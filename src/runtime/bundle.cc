@@ -112,6 +112,31 @@ std::string make_tmp_mount_point(const fs::path& root) {
   return "";
 }
 
+// A volume's mount point inside an image's files: runc would resolve a
+// symlink there inside the root (never out of it), but a volume the spec
+// puts at /data belongs at /data, not wherever the image points that name.
+// Each existing component is opened without following links; a missing
+// one is for runc to create.
+std::string check_image_mount_point(const fs::path& root, const std::string& container_path) {
+  base::UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return "cannot open the image's root " + root.string() + ": " + std::strerror(errno);
+  fs::path walked = "/";
+  for (const auto& part : fs::path(container_path).relative_path()) {
+    walked /= part;
+    struct stat st;
+    if (::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return "";
+      return "volume " + container_path + ": cannot inspect " + walked.string() + " in the image: " + std::strerror(errno);
+    }
+    if (S_ISLNK(st.st_mode))
+      return "volume " + container_path + ": " + walked.string() + " is a symbolic link in the image (not followed)";
+    if (!S_ISDIR(st.st_mode)) return "volume " + container_path + ": " + walked.string() + " in the image is not a directory";
+    dir = base::UniqueFd(::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) return "volume " + container_path + ": cannot open " + walked.string() + " in the image";
+  }
+  return "";
+}
+
 std::string write_file(const fs::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
   out << content;
@@ -203,6 +228,8 @@ std::string write_bundle(const InstanceSpec& spec, uint32_t uid, const RootFs& r
       return "volume " + v.container_path + ": host path " + v.host_path + " does not exist";
     if (!v.read_only && ::chown(v.host_path.c_str(), uid, uid) != 0)
       return "cannot chown volume " + v.host_path + " to uid " + std::to_string(uid);
+    if (!root.base_image)
+      if (auto err = check_image_mount_point(root.path, v.container_path); !err.empty()) return err;
   }
   if (root.base_image) {
     // An empty root with mount points; the binds bring the host's system dirs.
