@@ -22,6 +22,9 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.context = cli.context;
   options.ns = cli.ns;
   options.metrics = cli.metrics;
+  options.admission_listen = cli.admission_listen;
+  options.admission_cert = cli.admission_cert;
+  options.admission_key = cli.admission_key;
   options.webhook_listen = cli.webhook_listen;
   options.ingress_class = cli.ingress_class;
   options.image = cli.image;

@@ -347,6 +347,11 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->capture_default_str();
   op_command->add_option("--webhook-listen", op_options.webhook_listen,
                          "push webhooks (POST /hooks/v1/projects/P/sites/S) on HOST:PORT (default: off)");
+  op_command->add_option("--admission-listen", op_options.admission_listen,
+                         "the validating admission webhook, HTTPS HOST:PORT (POST /validate/sites, /validate/projects)");
+  op_command->add_option("--admission-cert", op_options.admission_cert,
+                         "its PEM certificate (chain), read again when the file changes");
+  op_command->add_option("--admission-key", op_options.admission_key, "its PEM private key");
   op_command->add_option("--max-site-memory", op_options.max_site_memory,
                          "most memory (resources.memory) of one instance of a site")
       ->capture_default_str();

@@ -39,6 +39,8 @@ struct OperatorOptions {
   std::string context;
   std::string ns;  // where the leader Lease lives
   std::string metrics = "0.0.0.0:8081";
+  // The validating admission webhook over HTTPS: HOST:PORT, PEM files.
+  std::string admission_listen, admission_cert, admission_key;
   std::string webhook_listen;  // push webhooks' HOST:PORT; empty: not served
   std::string ingress_class = "nginx";
   std::string image, build_image, php_image;  // empty: the render defaults

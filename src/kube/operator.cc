@@ -9,6 +9,7 @@
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "api/validation.h"
+#include "kube/site_admission.h"
 #include "kube/site_revisions.h"
 #include "kube/site_status.h"
 #include "git/repository.h"
@@ -37,28 +38,17 @@ std::vector<std::string> hosts_of(const json& site) {
   return out;
 }
 
-// What `wok up`'s API server refuses at admission: "" or the field errors.
-// The object is rebuilt from its kind, name and spec: the API server's own
-// metadata (managedFields, uid...) is not the member's to be judged on.
+// What `wok up`'s API server refuses at admission: "" or the field errors,
+// in the admission webhook's words (kube/site_admission.h).
 std::string site_errors(const json& site, const api::SiteBounds& bounds) {
-  const json& meta = site.value("metadata", json::object());
-  json clean = {{"apiVersion", site.value("apiVersion", "")},
-                {"kind", "Site"},
-                {"metadata", {{"name", meta.value("name", "")}, {"namespace", meta.value("namespace", "")}}},
-                {"spec", site.value("spec", json::object())}};
-  auto errors = api::validate_site(clean);
-  for (auto& e : api::site_bound_errors(clean["spec"], bounds)) errors.push_back(std::move(e));
-  return errors.empty() ? "" : api::join_errors(errors);
+  return api::join_errors(site_spec_errors(site, bounds));
 }
 
 // The site's hosts its project's patterns do not allow ("" when all are):
 // the store's one rule (store/host_claims.h), as on `wok up`.
 std::string hosts_not_allowed(const json& site, const json& project) {
-  std::string refused;
-  for (const auto& r : store::refused_hosts(site.value("spec", json::object()), project))
-    refused += (refused.empty() ? "" : "; ") +
-               ("host " + r.host + " is not among project " + site["metadata"].value("namespace", "") + "'s hosts");
-  return refused;
+  return api::join_errors(
+      store::host_claim_errors(site.value("spec", json::object()), project, site["metadata"].value("namespace", "")));
 }
 
 }  // namespace

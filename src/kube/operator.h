@@ -80,6 +80,10 @@ class Operator {
   // The Site as the informer last saw it (null when there is none): what
   // the webhook listener looks up, on a standby as on the leader.
   ObjectPtr site(const std::string& ns, const std::string& name) const { return sites_->get(ns, name); }
+  // The informers' Projects and Sites: what the admission webhook judges a
+  // Site against, on a standby as on the leader.
+  ObjectPtr project(const std::string& name) const { return projects_->get("", name); }
+  std::vector<ObjectPtr> sites() const { return sites_->list(); }
   // Synced, and either leading or a standby that can see the lease.
   bool ready() const;
   bool leading() const { return leading_; }

@@ -12,7 +12,9 @@
 
 #include "hooks/push_hook.h"
 #include "http/server.h"
+#include "kube/admission.h"
 #include "kube/credentials.h"
+#include "kube/https_server.h"
 #include "kube/operator.h"
 #include "kube/site_hooks.h"
 
@@ -55,6 +57,49 @@ std::string identity() {
   gethostname(host, sizeof host - 1);
   std::mt19937 rng(std::random_device{}());
   return std::string(host) + "_" + std::to_string(getpid()) + "_" + std::to_string(rng() % 100000);
+}
+
+// The admission webhook over TLS, judging against the operator's caches.
+// Returns the exit code of a failure, 0 when serving.
+int start_admission(const RunOptions& options, const Operator& op, const api::SiteBounds& bounds,
+                    std::unique_ptr<HttpsServer>* server) {
+  HttpsOptions https;
+  if (!split_host_port(options.admission_listen, &https.host, &https.port)) {
+    std::cerr << "error: --admission-listen " << options.admission_listen << ": expected HOST:PORT\n";
+    return 2;
+  }
+  if (options.admission_cert.empty() || options.admission_key.empty()) {
+    std::cerr << "error: --admission-listen needs --admission-cert and --admission-key (the API server calls "
+                 "webhooks over TLS only)\n";
+    return 2;
+  }
+  https.cert_file = options.admission_cert;
+  https.key_file = options.admission_key;
+  AdmissionView view;
+  view.synced = [&op] { return op.synced(); };
+  view.project = [&op](const std::string& name) { return op.project(name); };
+  view.sites_claiming = [&op](const std::vector<std::string>& hosts) {
+    std::vector<nlohmann::json> out;
+    for (const auto& s : op.sites()) {
+      for (const auto& h : (*s).value("spec", nlohmann::json::object()).value("hosts", nlohmann::json::array())) {
+        if (std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
+          out.push_back(*s);
+          break;
+        }
+      }
+    }
+    return out;
+  };
+  view.bounds = bounds;
+  *server = std::make_unique<HttpsServer>(https, admission_handler(std::move(view)));
+  std::string error;
+  if (!(*server)->start(&error)) {
+    std::cerr << "error: --admission-listen " << options.admission_listen << ": " << error << "\n";
+    return 1;
+  }
+  spdlog::info("admission webhook on https://{}:{}/validate/sites", https.host, (*server)->port());
+  std::cout << "admission webhook on " << https.host << ":" << (*server)->port() << "\n" << std::flush;
+  return 0;
 }
 
 }  // namespace
@@ -130,6 +175,11 @@ int run_operator(const RunOptions& options) {
         });
   }
 
+  std::unique_ptr<HttpsServer> admission;
+  if (!options.admission_listen.empty()) {
+    if (int code = start_admission(options, op, config.bounds, &admission); code != 0) return code;
+  }
+
   http::ServerOptions server_options;
   server_options.host = metrics_host;
   server_options.port = metrics_port;
@@ -180,6 +230,7 @@ int run_operator(const RunOptions& options) {
     }
   }
   if (hook_server) hook_server->stop(1000);
+  if (admission) admission->stop();
   op.stop();
   server.stop(1000);
   return code;

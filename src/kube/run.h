@@ -22,6 +22,9 @@ struct RunOptions {
   bool leader_elect = false;
   bool allow_private_sources = false;  // sites' fetch init containers may reach private networks
   std::vector<std::string> serve_args;  // router limits for sites' `wok serve`
+  // The validating admission webhook (kube/admission.h), HTTPS on its own
+  // listener with a certificate the files rotate; empty listen: not served.
+  std::string admission_listen, admission_cert, admission_key;
   // Upper bounds on every site (--max-site-*), as `wok up` has them.
   std::string max_site_memory = "4Gi", max_site_cpu = "4", max_site_storage = "100Gi";
   int max_site_replicas = 20;

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "kube/site_admission.h"
+
 namespace wok::kube {
 namespace {
 
@@ -61,29 +63,13 @@ json condition(const std::string& type, bool status, const std::string& reason,
 }  // namespace
 
 std::string host_conflict(const json& site, const std::vector<json>& sites) {
-  const json& meta = site["metadata"];
-  auto rank = [](const json& s) {
-    const json& m = s["metadata"];
-    return m.value("creationTimestamp", "") + "\n" + m.value("namespace", "") + "/" +
-           m.value("name", "");
-  };
-  std::string mine = rank(site);
-  const json& hosts = site.value("spec", json::object()).value("hosts", json::array());
-  for (const auto& other : sites) {
-    const json& om = other["metadata"];
-    if (om.value("namespace", "") == meta.value("namespace", "") &&
-        om.value("name", "") == meta.value("name", "")) {
-      continue;
-    }
-    if (rank(other) > mine) continue;  // a younger claim never beats ours
-    const json& theirs = other.value("spec", json::object()).value("hosts", json::array());
-    for (const auto& h : hosts) {
-      for (const auto& t : theirs) {
-        if (h == t) {
-          return "host " + h.get<std::string>() + " is claimed by site " +
-                 om.value("namespace", "") + "/" + om.value("name", "");
-        }
-      }
+  // One rule with the admission webhook's (kube/site_admission.h).
+  for (const auto& h : site.value("spec", json::object()).value("hosts", json::array())) {
+    if (!h.is_string()) continue;
+    if (const json* holder = host_holder(site, h.get<std::string>(), sites)) {
+      const json& om = (*holder)["metadata"];
+      return "host " + h.get<std::string>() + " is claimed by site " + om.value("namespace", "") + "/" +
+             om.value("name", "");
     }
   }
   return "";

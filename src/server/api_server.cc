@@ -278,17 +278,6 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
 
 namespace {
 
-// The hosts of a site spec that its project may not claim (its spec.hosts patterns).
-std::vector<api::FieldError> host_claim_errors(const json& spec, const json& project, const std::string& ns) {
-  std::vector<api::FieldError> errors;
-  for (const auto& r : store::refused_hosts(spec, project)) {
-    errors.push_back({"spec.hosts[" + std::to_string(r.index) + "]",
-                      "\"" + r.host + "\" is not among the host names project \"" + ns + "\" may claim (" +
-                          project["spec"]["hosts"].dump() + ")"});
-  }
-  return errors;
-}
-
 // Validation shared by create and replace: schema, path agreement, host
 // claims, and a member's local sources (`local_allowed`; nullptr for the
 // platform admin, who may use any).
@@ -304,7 +293,7 @@ std::vector<api::FieldError> check_site(const json& obj, const json& project, co
   if (!path_name.empty() && md["name"] != path_name) {
     errors.push_back({"metadata.name", "does not match the path (\"" + path_name + "\")"});
   }
-  for (auto& e : host_claim_errors(obj["spec"], project, ns)) errors.push_back(std::move(e));
+  for (auto& e : store::host_claim_errors(obj["spec"], project, ns)) errors.push_back(std::move(e));
   if (local_allowed) {
     for (auto& e : local_source_errors(obj["spec"], *local_allowed)) errors.push_back(std::move(e));
   }
@@ -449,7 +438,7 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   auto project = store_.get("Project", "", ns);
   json old_spec = json::parse(target->spec, nullptr, false);
   if (!project || !old_spec.is_object()) return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
-  auto errors = host_claim_errors(old_spec, *project, ns);
+  auto errors = store::host_claim_errors(old_spec, *project, ns);
   if (!ctx.caller.platform_admin) {  // nor around the allow-list of local sources
     for (auto& e : local_source_errors(old_spec, options_.allowed_local_sources)) errors.push_back(std::move(e));
   }

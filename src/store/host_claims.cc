@@ -25,6 +25,17 @@ std::vector<RefusedHost> refused_hosts(const json& site_spec, const json& projec
   return refused;
 }
 
+std::vector<api::FieldError> host_claim_errors(const json& site_spec, const json& project, const std::string& ns) {
+  std::vector<api::FieldError> errors;
+  for (const auto& r : refused_hosts(site_spec, project)) {
+    json patterns = project.contains("spec") && project["spec"].contains("hosts") ? project["spec"]["hosts"] : json::array();
+    errors.push_back({"spec.hosts[" + std::to_string(r.index) + "]", "\"" + r.host +
+                                                                         "\" is not among the host names project \"" + ns +
+                                                                         "\" may claim (" + patterns.dump() + ")"});
+  }
+  return errors;
+}
+
 std::string host_patterns(const json& project) {
   std::string out;
   if (!project.contains("spec") || !project["spec"].contains("hosts")) return out;

@@ -166,7 +166,8 @@ TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
   // Another project's host: the site runs but is not routed.
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "squat") == "HostNotAllowed"; }));
   EXPECT_EQ((*get_site("team-a", "squat"))["status"]["lastError"],
-            "host www.team-b.test is not among project team-a's hosts");
+            "spec.hosts[0]: \"www.team-b.test\" is not among the host names project \"team-a\" may claim "
+            "([\"*.team-a.test\"])");
   EXPECT_TRUE(eventually([&] { return deployment("team-a", "squat-web").has_value(); }));
   EXPECT_FALSE(ingress("team-a", "squat"));
   ASSERT_TRUE(eventually([&] { return ingress("team-a", "ok").has_value(); }));

@@ -57,6 +57,21 @@ case "$1" in
       --set webhooks.ingress.host=hooks.wok.example.org --set webhooks.ingress.tlsSecretName=hooks-tls > "$OUT/hooks.yaml"
     grep -q "path: /hooks/" "$OUT/hooks.yaml" || { echo "FAIL: no webhooks Ingress" >&2; exit 1; }
     validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml" "$OUT/hooks.yaml"
+    # The admission webhook: Helm's certificate is signed by the caBundle's CA
+    # for the Service's name, and the operator gets it and the flags; the
+    # cert-manager variant (with the chart's Issuer, or one of the admin's) validates.
+    python3 "$HERE/admission_cert.py" "$OUT/default.yaml" wok-admission.wok-system.svc
+    grep -q -- "- --admission-listen=0.0.0.0:9443\$" "$OUT/default.yaml" || { echo "FAIL: no --admission-listen" >&2; exit 1; }
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set admissionWebhook.certManager.enabled=true > "$OUT/admission-cm.yaml"
+    grep -q "cert-manager.io/inject-ca-from: wok-system/wok-admission" "$OUT/admission-cm.yaml" || { echo "FAIL: no CA injection" >&2; exit 1; }
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system --set admissionWebhook.certManager.enabled=true \
+      --set admissionWebhook.certManager.issuerRef.name=corp-ca --set admissionWebhook.certManager.issuerRef.kind=ClusterIssuer \
+      > "$OUT/admission-cm-issuer.yaml"
+    if grep -q "kind: Issuer" "$OUT/admission-cm-issuer.yaml"; then echo "FAIL: an Issuer beside the admin's" >&2; exit 1; fi
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system --set admissionWebhook.enabled=false > "$OUT/no-admission.yaml"
+    if grep -q "admission" "$OUT/no-admission.yaml"; then echo "FAIL: admission objects or flags while disabled" >&2; exit 1; fi
+    validate "$OUT/admission-cm.yaml" "$OUT/admission-cm-issuer.yaml" "$OUT/no-admission.yaml"
     ;;
   *)
     echo "usage: check.sh rendered|crds|invalid WOK, or check.sh helm" >&2

@@ -7,7 +7,8 @@
 // Each input is a JSON array, a JSON object (a v1 List is expanded), one JSON
 // object per line, or a YAML stream ("---" separated). Checks:
 // - Kubernetes kinds: the kubernetes-models package's validator (the
-//   Kubernetes OpenAPI schemas compiled with ajv).
+//   Kubernetes OpenAPI schemas compiled with ajv); cert-manager.io/v1 kinds:
+//   @kubernetes-models/cert-manager's.
 // - route.openshift.io/v1 Route: the OpenShift OpenAPI document shipped by
 //   the openshift-rest-client package, compiled with ajv, unknown fields
 //   refused as server-side apply refuses them.
@@ -67,11 +68,15 @@ function formatAjv(errors) {
 // --- Kubernetes kinds: kubernetes-models -----------------------------------
 
 function kubernetesModel(apiVersion, kind) {
-  if (!/^[a-z0-9.]*\/?v[0-9a-z]+$/.test(apiVersion || "") || !/^[A-Za-z]+$/.test(kind || "")) {
+  if (!/^[a-z0-9.-]*\/?v[0-9a-z]+$/.test(apiVersion || "") || !/^[A-Za-z]+$/.test(kind || "")) {
     return null;
   }
+  // cert-manager's kinds (the chart's admission certificate) come from its own package.
+  const path = apiVersion.startsWith("cert-manager.io/")
+    ? `@kubernetes-models/cert-manager/${apiVersion}/${kind}`
+    : `kubernetes-models/${apiVersion}/${kind}`;
   try {
-    const mod = require(`kubernetes-models/${apiVersion}/${kind}`);
+    const mod = require(path);
     return mod[kind] || null;
   } catch (e) {
     return null;
