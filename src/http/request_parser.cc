@@ -123,6 +123,13 @@ struct RequestParser::Impl {
       s->fail(400, "missing or duplicate Host");
       return -1;
     }
+    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in
+    // chunked has no knowable length: 400 and close, before anything else
+    // (a method or route check) is decided from it.
+    if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED)) {
+      s->fail(400, "Transfer-Encoding does not end in chunked");
+      return -1;
+    }
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s->limits.max_body_bytes) {
       s->fail(413, "body too large");
       return -1;

@@ -98,6 +98,24 @@ TEST(RequestParserTest, UnknownTransferEncodingIsRejected) {
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 0);
 }
 
+// A server that routes on the head (report_headers) must not see such a
+// request at all: the 400 comes before a 405 or a route could be decided.
+TEST(RequestParserTest, UnknownTransferEncodingFailsBeforeTheHeadIsReported) {
+  ParserLimits limits;
+  limits.report_headers = true;
+  for (const char* te : {"gzip", "chunked, gzip", "identity"}) {
+    RequestParser parser(limits);
+    size_t used = 0;
+    std::string input = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\nabc";
+    EXPECT_EQ(parser.parse(input, &used), RequestParser::Status::kError) << te;
+    EXPECT_EQ(parser.error_status(), 400) << te;
+  }
+  RequestParser parser(limits);
+  size_t used = 0;
+  EXPECT_EQ(parser.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &used),
+            RequestParser::Status::kHeaders);
+}
+
 TEST(RequestParserTest, BadChunkSizesAre400) {
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (const char* chunks : {"zz\r\nab\r\n0\r\n\r\n", "-1\r\na\r\n0\r\n\r\n", "0x5\r\nabcde\r\n0\r\n\r\n",

@@ -46,6 +46,22 @@ class SecurityTest(WokTestCase):
         raw = self.wok.raw(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
         self.assertTrue(raw.startswith(b"HTTP/1.1 400"), raw[:100])
 
+    def test_a_transfer_encoding_not_ending_in_chunked_is_400_and_close_on_a_routed_site(self):
+        # RFC 9112 6.3: decided before the method (a static site answers POST
+        # with 405) and before the route; the connection is then closed.
+        repo = self.repo("te", {"index.html": "te"})
+        self.wok.apply(site_yaml("te", "team-a", ["te.team-a.localhost"], repo.url), token=self.alice)
+        self.wok.wait_revision("te", "team-a", 1)
+        for te in (b"gzip", b"chunked, gzip", b"identity"):
+            raw = self.wok.raw(b"POST / HTTP/1.1\r\nHost: te.team-a.localhost\r\nTransfer-Encoding: " + te +
+                               b"\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: te.team-a.localhost\r\n\r\n")
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400"), raw[:200])
+            self.assertIn(b"\r\nConnection: close\r\n", raw.split(b"\r\n\r\n")[0] + b"\r\n", raw[:200])
+            self.assertEqual(raw.count(b"HTTP/1.1 "), 1, raw)  # the pipelined GET is never answered
+        raw = self.wok.raw(b"POST / HTTP/1.1\r\nHost: te.team-a.localhost\r\nTransfer-Encoding: chunked\r\n"
+                           b"Connection: close\r\n\r\n0\r\n\r\n")
+        self.assertTrue(raw.startswith(b"HTTP/1.1 405"), raw[:200])
+
     def test_host_owned_by_another_project(self):
         repo = self.repo("a", {"index.html": "a"})
         self.wok.apply(project_yaml("team-c", ["*.shared.localhost", "*.team-c.localhost"]))
