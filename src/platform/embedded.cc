@@ -264,9 +264,10 @@ int run_embedded(const EmbeddedOptions& options) {
   api_opts.allowed_local_sources = local_dirs;
   api_opts.site_bounds = bounds;
   api_opts.secrets = &secrets;
-  api_opts.extra_metrics = [&sites, &routes, &site_stats] {
+  api_opts.extra_metrics = [&sites, &routes, &site_stats, &access_log] {
     return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
-           "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus();
+           "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus() +
+           access_log.prometheus();
   };
   api_opts.site_stats = [&site_stats](const std::string& ns, const std::string& name, int minutes) {
     return site_stats_json(site_stats, ns, name, minutes);

@@ -79,6 +79,7 @@ class StaticObservabilityTest(WokTestCase):
         self.assertRegex(metrics, r'wok_site_requests_total\{project="team-a",site="www",code="2xx"\} 8\n')
         self.assertRegex(metrics, r'wok_site_requests_total\{project="team-a",site="www",code="4xx"\} 2\n')
         self.assertIn('wok_site_request_duration_seconds_count{project="team-a",site="www"} 11\n', metrics)
+        self.assertIn("wok_access_log_lines_dropped_total 0\n", metrics)
 
         out = self.wok.cli("stats", "site", "www", "-n", "team-a", "--minutes", "5").stdout
         self.assertRegex(out, r"requests\s+11\n")

@@ -1,5 +1,6 @@
 #include "router/stats/site_stats.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -17,10 +18,22 @@ constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 // (about 12% resolution), the last one is open.
 constexpr int kFine = 72;
 
+// Upper bounds of the fine buckets, in microseconds.
+const std::array<double, kFine>& fine_bounds() {
+  static const std::array<double, kFine> bounds = [] {
+    std::array<double, kFine> b{};
+    for (int i = 0; i < kFine; ++i) b[i] = 10.0 * std::pow(1.25, i);
+    return b;
+  }();
+  return bounds;
+}
+
+// The first bucket whose upper bound holds `us` (a binary search: no
+// logarithm per request).
 int fine_bucket(int64_t us) {
-  if (us <= 10) return 0;
-  int i = static_cast<int>(std::ceil(std::log(static_cast<double>(us) / 10.0) / std::log(1.25)));
-  return i < 0 ? 0 : (i >= kFine ? kFine - 1 : i);
+  const auto& bounds = fine_bounds();
+  auto it = std::lower_bound(bounds.begin(), bounds.end() - 1, static_cast<double>(us));
+  return static_cast<int>(it - bounds.begin());
 }
 
 double fine_upper_ms(int i) { return 0.01 * std::pow(1.25, i); }
@@ -80,10 +93,35 @@ struct SiteStats::Site {
   }
 };
 
-SiteStats::SiteStats() = default;
+namespace {
+std::atomic<uint64_t> next_stats_id{1};
+}  // namespace
+
+SiteStats::SiteStats() : id_(next_stats_id++) {}
 SiteStats::~SiteStats() = default;
 
 SiteStats::Site* SiteStats::find_or_add(std::string_view project, std::string_view site) {
+  // Sites are never removed, so a thread's last lookup stays good: most
+  // requests on a loop repeat its site and skip the shared lock.
+  struct Last {
+    uint64_t stats = 0;  // ids are never reused
+    std::string key;
+    Site* site = nullptr;
+  };
+  thread_local Last last;
+  if (last.stats == id_ && last.key.size() == project.size() + 1 + site.size() &&
+      last.key.compare(0, project.size(), project) == 0 && last.key[project.size()] == '/' &&
+      last.key.compare(project.size() + 1, site.size(), site) == 0) {
+    return last.site;
+  }
+  Site* found = lookup_or_add(project, site);
+  last.stats = id_;
+  last.key.assign(project).append(1, '/').append(site);
+  last.site = found;
+  return found;
+}
+
+SiteStats::Site* SiteStats::lookup_or_add(std::string_view project, std::string_view site) {
   thread_local std::string key;
   key.assign(project);
   key += '/';
@@ -110,7 +148,10 @@ const SiteStats::Site* SiteStats::find(std::string_view project, std::string_vie
 }
 
 void SiteStats::on_request(const RequestRecord& r) {
-  record_at(r.project, r.site, r.status, r.bytes, r.duration, minute_now());
+  // The minute the request arrived in (its time is taken once, for the access log too).
+  using namespace std::chrono;
+  record_at(r.project, r.site, r.status, r.bytes, r.duration,
+            duration_cast<minutes>(r.time.time_since_epoch()).count());
 }
 
 void SiteStats::record_at(std::string_view project, std::string_view site, int status, uint64_t bytes,

@@ -48,8 +48,10 @@ class SiteStats : public RequestObserver {
  private:
   struct Site;
   Site* find_or_add(std::string_view project, std::string_view site);
+  Site* lookup_or_add(std::string_view project, std::string_view site);
   const Site* find(std::string_view project, std::string_view site) const;
 
+  const uint64_t id_;  // tells this object's entries in a thread's cache from another's
   mutable std::shared_mutex mutex_;
   struct Hash {
     using is_transparent = void;

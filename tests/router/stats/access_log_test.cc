@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace wok::router {
 namespace {
@@ -74,6 +77,85 @@ TEST(AccessLogTest, WritesPerSiteAndRotates) {
   size_t entries = 0;
   for (auto& e : fs::recursive_directory_iterator(dir)) entries += e.is_regular_file();
   EXPECT_EQ(entries, 4u);
+  fs::remove_all(dir);
+}
+
+TEST(AccessLogTest, LineFormatEdges) {
+  RequestRecord r = record("/\\\x7f\xff");
+  r.duration = std::chrono::microseconds(0);
+  r.upstream = std::chrono::microseconds(1234567);
+  r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764113003007));
+  EXPECT_EQ(AccessLog::format_line(r),
+            "2025-11-25T23:23:23.007Z www.team.example GET /\\x5c\\x7f\\xff 200 1234 0.000 1234.567\n");
+}
+
+// Threads log into buffers of their own: every line is written, each
+// thread's in its order, and a line reaches the file without a flush.
+TEST(AccessLogTest, LinesOfManyThreadsAreAllWrittenInEachThreadsOrder) {
+  char tmpl[] = "/tmp/wok-access-log-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  AccessLogOptions options;
+  options.dir = dir.string();
+  options.flush_bytes = 4096;  // batches written while the threads still log
+  constexpr int kThreads = 4, kLines = 5000;
+  {
+    AccessLog log(options);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&log, t] {
+        for (int i = 0; i < kLines; ++i) log.on_request(record("/t" + std::to_string(t) + "/" + std::to_string(i)));
+      });
+    }
+    for (auto& t : threads) t.join();
+    log.flush();
+    EXPECT_EQ(log.dropped(), 0u);
+    // Without flush(): the writer takes the line within its interval.
+    log.on_request(record("/late"));
+    for (int i = 0; i < 1000 && read(dir / "team" / "www" / "access.log").find("/late ") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  std::istringstream lines(read(dir / "team" / "www" / "access.log"));
+  std::vector<int> next(kThreads, 0);
+  std::string line;
+  int total = 0;
+  bool late = false;
+  while (std::getline(lines, line)) {
+    size_t at = line.find(" GET /");
+    ASSERT_NE(at, std::string::npos) << line;
+    std::string path = line.substr(at + 5, line.find(' ', at + 5) - at - 5);
+    if (path == "/late") {
+      late = true;
+      continue;
+    }
+    int t = std::stoi(path.substr(2));
+    int i = std::stoi(path.substr(path.find('/', 1) + 1));
+    EXPECT_EQ(i, next[t]) << line;
+    next[t] = i + 1;
+    ++total;
+  }
+  EXPECT_EQ(total, kThreads * kLines);
+  EXPECT_TRUE(late);
+  fs::remove_all(dir);
+}
+
+// A writer that cannot keep up costs lines, counted, never memory or time.
+TEST(AccessLogTest, AFullBufferDropsAndCounts) {
+  char tmpl[] = "/tmp/wok-access-log-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  AccessLogOptions options;
+  options.dir = dir.string();
+  options.max_buffered_bytes = 1000;  // about 15 lines
+  options.flush_bytes = 1 << 30;
+  options.flush_interval = std::chrono::hours(1);  // only flush() writes
+  AccessLog log(options);
+  for (int i = 0; i < 100; ++i) log.on_request(record("/p" + std::to_string(i)));
+  log.flush();
+  std::string written = read(dir / "team" / "www" / "access.log");
+  size_t lines = static_cast<size_t>(std::count(written.begin(), written.end(), '\n'));
+  EXPECT_GT(lines, 0u);
+  EXPECT_LT(lines, 100u);
+  EXPECT_EQ(lines + log.dropped(), 100u);
   fs::remove_all(dir);
 }
 
