@@ -1,7 +1,8 @@
 #pragma once
 // Runs the Site reconciler: lists every Site at start, follows the store's
-// watch feed, and feeds a de-duplicating work queue drained by a few workers,
-// with exponential backoff on errors.
+// watch feed, and feeds a reconcile::Controller (the loop the operator runs
+// too): a de-duplicating work queue drained by a few workers, one pass per
+// site at a time, exponential backoff with jitter on errors.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "controllers/site_reconciler.h"
-#include "controllers/work_queue.h"
+#include "reconcile/controller.h"
 
 namespace wok::controllers {
 
@@ -25,17 +26,13 @@ class SiteController {
 
  private:
   void watch_loop(int64_t from);
-  void work_loop();
-  std::chrono::milliseconds backoff(const std::string& key, bool failed);
+  reconcile::Result pass(const std::string& key);
 
   store::Store& store_;
   SiteReconciler reconciler_;
-  WorkQueue queue_;
-  int workers_;
+  reconcile::Controller controller_;
   std::atomic<bool> stopping_{false};
-  std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::map<std::string, int> failures_;
+  std::thread watcher_;
   std::atomic<uint64_t> reconciles_{0}, errors_{0};
 };
 

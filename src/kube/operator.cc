@@ -75,6 +75,14 @@ Operator::Operator(KubeClient& client, OperatorConfig config)
     caches[kind.api_version + "/" + kind.kind] = owned_.back().get();
   }
   applier_ = std::make_unique<Applier>(client_, std::move(caches));
+  reconcile::ControllerOptions options;
+  options.name = "operator";
+  options.workers = config_.workers;
+  options.resync = config_.resync;
+  // Acting on half a picture would re-apply (or fail to prune) objects.
+  options.ready = [this] { return synced(); };
+  controller_ = std::make_unique<reconcile::Controller>(std::move(options),
+                                                        [this](const std::string& key) { return pass(key); });
   if (config_.leader_elect) {
     elector_ = std::make_unique<LeaderElector>(client_, config_.lease,
                                                [this](bool leading) { on_leading(leading); });
@@ -88,16 +96,15 @@ void Operator::start() {
   projects_->start();
   sites_->start();
   for (auto& informer : owned_) informer->start();
-  for (int i = 0; i < config_.workers; ++i) workers_.emplace_back([this] { work_loop(); });
+  if (elector_) controller_->pause();  // until leading: a standby keeps its keys
+  controller_->start();
   if (elector_) elector_->start();
   else on_leading(true);
 }
 
 void Operator::stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  queue_.shut_down();
-  for (auto& t : workers_) t.join();
-  workers_.clear();
+  controller_->stop();
   // After the workers: nothing writes once the lease is released.
   if (elector_) elector_->stop();
   // A watch notices a stop within about a second: ask them all first.
@@ -125,6 +132,7 @@ bool Operator::ready() const {
 void Operator::on_leading(bool leading) {
   if (leading) {
     leading_ = true;
+    controller_->resume();
     enqueue_all();  // whatever happened while standing by
   } else if (leading_.exchange(false) && !stopping_) {
     spdlog::error("lost the leader lease; stopping so that another replica takes over");
@@ -133,28 +141,28 @@ void Operator::on_leading(bool leading) {
 }
 
 void Operator::enqueue_all() {
-  for (const auto& p : projects_->list()) queue_.add("project/" + (*p)["metadata"].value("name", ""));
+  for (const auto& p : projects_->list()) controller_->enqueue("project/" + (*p)["metadata"].value("name", ""));
   for (const auto& s : sites_->list()) {
     const json& meta = (*s)["metadata"];
-    queue_.add(site_key(meta.value("namespace", ""), meta.value("name", "")));
+    controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
   }
 }
 
 void Operator::on_project(const ObjectPtr& old, const ObjectPtr& now) {
   const json& object = now ? *now : *old;
   std::string name = object["metadata"].value("name", "");
-  queue_.add("project/" + name);
+  controller_->enqueue("project/" + name);
   // A project's sites render from it (and fail without it).
   for (const auto& s : sites_->list()) {
     const json& meta = (*s)["metadata"];
-    if (meta.value("namespace", "") == name) queue_.add(site_key(name, meta.value("name", "")));
+    if (meta.value("namespace", "") == name) controller_->enqueue(site_key(name, meta.value("name", "")));
   }
 }
 
 void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   const json& object = now ? *now : *old;
   const json& meta = object["metadata"];
-  queue_.add(site_key(meta.value("namespace", ""), meta.value("name", "")));
+  controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
   // A host released or newly claimed can settle another site's conflict.
   std::vector<std::string> hosts;
   if (old) hosts = hosts_of(*old);
@@ -164,7 +172,7 @@ void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
     for (const auto& h : hosts_of(*s)) {
       if (std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
         const json& m = (*s)["metadata"];
-        queue_.add(site_key(m.value("namespace", ""), m.value("name", "")));
+        controller_->enqueue(site_key(m.value("namespace", ""), m.value("name", "")));
         break;
       }
     }
@@ -175,55 +183,30 @@ void Operator::on_owned(const ObjectPtr& old, const ObjectPtr& now) {
   const json& object = now ? *now : *old;
   std::string site = label_of(object, kSiteLabel);
   if (!site.empty()) {
-    queue_.add(site_key(object["metadata"].value("namespace", ""), site));
+    controller_->enqueue(site_key(object["metadata"].value("namespace", ""), site));
     return;
   }
   std::string project = label_of(object, kProjectLabel);
-  if (!project.empty()) queue_.add("project/" + project);
+  if (!project.empty()) controller_->enqueue("project/" + project);
 }
 
-void Operator::work_loop() {
-  std::string key;
-  while (queue_.get(&key)) {
-    if (!leading_) {
-      queue_.done(key);  // enqueue_all() brings it back if we lead later
-      continue;
-    }
-    if (!synced()) {
-      // Acting on half a picture would re-apply (or fail to prune) objects.
-      queue_.add(key, std::chrono::milliseconds(200));
-      queue_.done(key);
-      continue;
-    }
-    Outcome outcome;
-    try {
-      outcome = reconcile(key);
-    } catch (const std::exception& e) {
-      outcome.error = std::string("internal error: ") + e.what();
-    }
-    ++reconciles_;
-    if (!outcome.error.empty()) {
-      ++errors_;
-      auto delay = backoff(key, true);
-      spdlog::warn("{}: {} (retry in {}ms)", key, outcome.error, delay.count());
-      queue_.add(key, delay);
-    } else {
-      backoff(key, false);
-      queue_.add(key, outcome.requeue_after.count() > 0 ? outcome.requeue_after : config_.resync);
-    }
-    queue_.done(key);
+// One pass of the operator's reconcile::Controller (the loop `wok up`'s
+// controllers are to share): a standby holds its keys (the controller is
+// paused), the backoff, requeue and resync are the controller's.
+reconcile::Result Operator::pass(const std::string& key) {
+  if (!leading_) return reconcile::Result::done();  // enqueue_all() brings it back if we lead later
+  Outcome outcome;
+  try {
+    outcome = reconcile(key);
+  } catch (const std::exception& e) {
+    outcome.error = std::string("internal error: ") + e.what();
   }
-}
-
-std::chrono::milliseconds Operator::backoff(const std::string& key, bool failed) {
-  std::lock_guard lock(mu_);
-  if (!failed) {
-    failures_.erase(key);
-    return {};
+  ++reconciles_;
+  if (!outcome.error.empty()) {
+    ++errors_;
+    return reconcile::Result::failed(std::move(outcome.error));
   }
-  int n = std::min(++failures_[key], 10);
-  // 250ms doubling, capped at 2 minutes: the work queue's rate limit per key.
-  return std::min(std::chrono::milliseconds(250LL << (n - 1)), std::chrono::milliseconds(120'000));
+  return reconcile::Result::after(outcome.requeue_after);
 }
 
 Operator::Outcome Operator::reconcile(const std::string& key) {
@@ -424,7 +407,6 @@ std::string Operator::metrics() const {
     relists += i->relists();
     restarts += i->watch_restarts();
   }
-  auto& queue = const_cast<controllers::WorkQueue&>(queue_);
   return counter("wok_operator_reconciles_total", "Reconciliations run.", reconciles_) +
          counter("wok_operator_reconcile_errors_total", "Reconciliations that failed and were retried.", errors_) +
          counter("wok_operator_applies_total", "Objects written with server-side apply.", applier_->applies()) +
@@ -432,9 +414,10 @@ std::string Operator::metrics() const {
          counter("wok_operator_status_writes_total", "Site status updates.", status_writes_) +
          counter("wok_operator_lists_total", "Lists (at start and after 410 Gone).", relists) +
          counter("wok_operator_watch_restarts_total", "Watches that ended and were resumed.", restarts) +
-         counter("wok_operator_queue_depth", "Keys scheduled in the work queue (due now or later).", queue.pending(), "gauge") +
+         counter("wok_operator_queue_depth", "Keys scheduled in the work queue (due now or later).", controller_->queue().depth(), "gauge") +
          counter("wok_operator_leader", "1 while this replica holds the lease.", leading_ ? 1 : 0, "gauge") +
-         counter("wok_operator_synced", "1 once every informer has listed.", synced() ? 1 : 0, "gauge");
+         counter("wok_operator_synced", "1 once every informer has listed.", synced() ? 1 : 0, "gauge") +
+         controller_->metrics();
 }
 
 }  // namespace wok::kube

@@ -16,12 +16,12 @@
 
 #include "api/bounds.h"
 
-#include "controllers/work_queue.h"
 #include "kube/applier.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/leader_election.h"
 #include "kube/site_status.h"
+#include "reconcile/controller.h"
 #include "render/render.h"
 
 namespace wok::kube {
@@ -106,7 +106,7 @@ class Operator {
   void on_owned(const ObjectPtr& old, const ObjectPtr& now);
   void on_leading(bool leading);
   void enqueue_all();
-  void work_loop();
+  reconcile::Result pass(const std::string& key);
   Outcome reconcile(const std::string& key);
   Outcome reconcile_project(const std::string& name);
   Outcome reconcile_site(const std::string& ns, const std::string& name);
@@ -123,7 +123,6 @@ class Operator {
   };
   std::mutex git_mu_;
   std::map<std::string, GitState> git_;  // by "ns/name"
-  std::chrono::milliseconds backoff(const std::string& key, bool failed);
 
   // Revisions (operator_revisions.cc): what a site deploys (its spec and
   // ref, or a pinned revision's spec and commit) and its revision number.
@@ -154,11 +153,8 @@ class Operator {
   std::vector<std::unique_ptr<Informer>> owned_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<LeaderElector> elector_;
-  controllers::WorkQueue queue_;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<reconcile::Controller> controller_;
   std::atomic<bool> started_{false}, stopping_{false}, leading_{false}, lost_leadership_{false};
-  std::mutex mu_;
-  std::map<std::string, int> failures_;
   std::atomic<uint64_t> reconciles_{0}, errors_{0}, status_writes_{0};
 };
 

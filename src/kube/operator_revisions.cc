@@ -54,7 +54,7 @@ void Operator::refresh(const std::string& ns, const std::string& name) {
     auto it = git_.find(ns + "/" + name);
     if (it != git_.end()) it->second.next = {};  // due now
   }
-  queue_.add("site/" + ns + "/" + name);
+  controller_->enqueue("site/" + ns + "/" + name);
 }
 
 void Operator::honour_refresh(const json& site) {

@@ -56,6 +56,10 @@ TEST_F(OperatorTest, ConvergesWithLabelsAndOwnersThenWritesNothing) {
   EXPECT_TRUE(op.synced());
   EXPECT_TRUE(op.ready());
   EXPECT_NE(op.metrics().find("wok_operator_applies_total 7"), std::string::npos) << op.metrics();
+  // Its passes are run by the reconcile library's controller, whose counts it exports.
+  EXPECT_NE(op.metrics().find("wok_reconcile_total{controller=\"operator\"} "), std::string::npos) << op.metrics();
+  EXPECT_NE(op.metrics().find("wok_reconcile_errors_total{controller=\"operator\"} 0\n"), std::string::npos)
+      << op.metrics();
 }
 
 TEST_F(OperatorTest, PrunesWhatANewRevisionNoLongerRenders) {
