@@ -16,7 +16,8 @@ import tempfile
 import time
 import urllib.request
 
-PORTS = {"wok": 18081, "nginx": 18082, "haproxy": 18083, "upstream": 18090}
+PORTS = {"wok": 18081, "nginx": 18082, "haproxy": 18083, "wok-up": 18084, "nginx-log": 18085, "h2o": 18086,
+         "upstream": 18090}
 
 
 def wait_port(port, timeout=10):
@@ -46,7 +47,7 @@ pid {dir}/nginx-{name}.pid;
 error_log {dir}/nginx-{name}.error.log warn;
 events {{ worker_connections 10240; }}
 http {{
-  access_log off;
+  {access_log}
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
@@ -218,24 +219,24 @@ class Servers:
     def __init__(self, args, work):
         self.args, self.work, self.procs, self.pgid = args, work, [], {}
 
-    def start(self, name, cmd, under_test=True):
+    def start(self, name, cmd, under_test=True, env=None):
         """Starts a server in its own process group, on the server CPUs,
         within the CPU budget if it is `under_test` (the origin is not)."""
         log = open(os.path.join(self.work, f"{name}.log"), "w")
         budget = self.args.budget
         cgroup = budget.group(name) if budget and not budget.lifted and under_test else None
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                              preexec_fn=pinned(self.args.server_cpus, new_session=True, cgroup=cgroup))
         self.procs.append(p)
         self.pgid[name] = p.pid
         return p
 
-    def nginx(self, name, port, workers, under_test=True):
+    def nginx(self, name, port, workers, under_test=True, access_log="access_log off;"):
         conf = os.path.join(self.work, f"nginx-{name}.conf")
         os.makedirs(os.path.join(self.work, f"tmp-{name}"), exist_ok=True)
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, port=port,
-                                      root=self.args.root, upstream=PORTS["upstream"]))
+                                      root=self.args.root, upstream=PORTS["upstream"], access_log=access_log))
         return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")],
                           under_test)
 
@@ -279,7 +280,7 @@ def wrk(port, path, args, host="bench.test", pgid=None):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         v, unit = float(m.group(1)), m.group(2)
         return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
-    return {"rps": rps, "p50": lat(50), "p99": lat(99), "cpu": cpu * 1e6 / total if total else 0,
+    return {"rps": rps, "total": total, "p50": lat(50), "p99": lat(99), "cpu": cpu * 1e6 / total if total else 0,
             "server_busy": busy_share(stat0, stat1, server_cpus), "client_busy": busy_share(stat0, stat1, client_cpus),
             # How much of its CPU budget the server used: below 90%, it was
             # not the server that limited the throughput.
@@ -289,7 +290,7 @@ def wrk(port, path, args, host="bench.test", pgid=None):
             "non2xx": int(errors.group(1)) if errors else 0, "sockerr": sock_errors.group(1) if sock_errors else ""}
 
 
-def run_scenario(title, targets, args, servers):
+def run_scenario(title, targets, args, servers, reference="wok"):
     """targets: list of (name, server, port, path, host): `server` names the
     process group whose CPU time is counted. Rounds alternate the order."""
     results = {name: [] for name, *_ in targets}
@@ -324,14 +325,15 @@ def run_scenario(title, targets, args, servers):
         spread = (max(x["rps"] for x in rs) - min(x["rps"] for x in rs)) / med[name]["rps"] * 100
         print(f"  {name:8s} {med[name]['rps']:10.0f} req/s (spread {spread:4.1f}%)  p50 {med[name]['p50']:.3f} ms"
               f"  p99 {med[name]['p99']:.3f} ms  cpu {med[name]['cpu']:5.1f} us/req")
+    ref = reference
     for name in med:
-        if name == "wok" or "wok" not in med:
+        if name == ref or ref not in med:
             continue
-        print(f"  wok/{name}: throughput {med['wok']['rps'] / med[name]['rps']:.2f}x, "
-              f"p50 {med['wok']['p50'] / med[name]['p50']:.2f}x, p99 {med['wok']['p99'] / med[name]['p99']:.2f}x, "
-              f"cpu per request {med['wok']['cpu'] / med[name]['cpu']:.2f}x (latency and cpu: lower is better)")
+        print(f"  {ref}/{name}: throughput {med[ref]['rps'] / med[name]['rps']:.2f}x, "
+              f"p50 {med[ref]['p50'] / med[name]['p50']:.2f}x, p99 {med[ref]['p99'] / med[name]['p99']:.2f}x, "
+              f"cpu per request {med[ref]['cpu'] / med[name]['cpu']:.2f}x (latency and cpu: lower is better)")
     print(flush=True)
-    return med
+    return med, results
 
 
 def main():
@@ -350,7 +352,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--only", default="a,b,c,mem,push", help="scenarios: a,b,c,mem,push")
+    ap.add_argument("--only", default="a,b,c,up,mem,push", help="scenarios: a,b,c,up,mem,push")
     ap.add_argument("--wok-bin", help="the wok binary, for push (push -> live through a webhook on `wok up`)")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
@@ -407,6 +409,8 @@ def main():
             run_scenario("(b) 64 KiB static file", [("wok", "wok", PORTS["wok"], "/64k.txt", "bench.test"),
                                                     ("nginx", "nginx", PORTS["nginx"], "/64k.txt", "bench.test")],
                          args, servers)
+        if "up" in only and args.wok_bin:
+            up_bench(servers, args, work)
         if "c" in only:
             if args.budget:
                 args.budget.lift()
@@ -422,6 +426,102 @@ def main():
         import push_to_live  # bench/push_to_live.py
         push_to_live.run(args.wok_bin, rounds=max(args.rounds, 5))
     shutil.rmtree(work, ignore_errors=True)
+
+
+H2O_CONF = """
+num-threads: {workers}
+listen: {{host: 127.0.0.1, port: {port}}}
+access-log: {dir}/h2o-access.log
+file.send-compressed: OFF
+hosts:
+  "bench.test":
+    paths:
+      /:
+        file.dir: {root}
+"""
+
+UP_SITE = """apiVersion: wok.dev/v1alpha1
+kind: Project
+metadata: {{name: bench}}
+spec:
+  hosts: ["*.bench.localhost"]
+---
+apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: www, namespace: bench}}
+spec:
+  mode: static
+  hosts: [www.bench.localhost]
+  source: {{git: {{url: "file://{repo}", ref: main}}}}
+"""
+
+
+def up_bench(servers, args, work):
+    """(u) what users run: `wok up` (its router with the access log and the
+    per-site statistics on) serving a static site from git, against nginx
+    with a buffered access log and h2o with its access log, same files."""
+    repo = os.path.join(work, "up-repo")
+    shutil.copytree(args.root, repo)
+    env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="b",
+               GIT_COMMITTER_EMAIL="b@x", WOK_CONFIG=os.path.join(work, "up-config.yaml"))
+    env.pop("WOK_TOKEN", None)
+    env.pop("WOK_SERVER", None)
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
+        subprocess.run(["git", "-C", repo, *cmd], check=True, capture_output=True, env=env)
+    servers.start("wok-up", [args.wok_bin, "up", "--data", os.path.join(work, "up-data"), "--listen",
+                             f"127.0.0.1:{PORTS['wok-up']}", "--api", "127.0.0.1:0", "--allow-local-source", work,
+                             "--threads", str(args.workers)], env=env)
+    log = os.path.join(work, "wok-up.log")
+    deadline = time.time() + 60
+    while not re.search(r"ready: api", open(log).read()):
+        if time.time() > deadline:
+            sys.exit(f"wok up did not start; see {log}")
+        time.sleep(0.1)
+    apply = subprocess.run([args.wok_bin, "apply", "-f", "-"], input=UP_SITE.format(repo=repo), text=True,
+                           capture_output=True, env=env)
+    if apply.returncode != 0:
+        sys.exit(f"wok apply: {apply.stderr}")
+    deadline = time.time() + 60
+    while fetch(PORTS["wok-up"], "/1k.txt", "www.bench.localhost")[0] != 200:
+        if time.time() > deadline:
+            sys.exit(f"wok up does not serve the site; see {log}")
+        time.sleep(0.2)
+    servers.nginx("nginx-log", PORTS["nginx-log"], args.workers,
+                  access_log=f"access_log {work}/nginx-log.access.log combined buffer=64k flush=1s;")
+    targets = [("wok up", "wok-up", PORTS["wok-up"], "www.bench.localhost"),
+               ("nginx", "nginx-log", PORTS["nginx-log"], "bench.test")]
+    if shutil.which("h2o"):
+        conf = os.path.join(work, "h2o.conf")
+        with open(conf, "w") as f:
+            f.write(H2O_CONF.format(workers=args.workers, port=PORTS["h2o"], dir=work, root=args.root))
+        servers.start("h2o", ["h2o", "-c", conf])
+        targets.append(("h2o", "h2o", PORTS["h2o"], "bench.test"))
+    else:
+        print("h2o is not installed: (u) compares with nginx only")
+    for name, _, port, host in targets:
+        if not wait_port(port):
+            sys.exit(f"{name} did not start; see {work}")
+        status, body = fetch(port, "/64k.txt", host)
+        if status != 200 or len(body) != 65536:
+            sys.exit(f"{name} does not serve /64k.txt ({status}): {body[:200]!r}")
+    served = 0
+    for size in ("1k", "64k"):
+        _, results = run_scenario(f"(u) {size.replace('k', ' KiB')} static file, logs on: `wok up` / nginx (buffered "
+                     "access log) / h2o (access log)",
+                     [(name, server, port, f"/{size}.txt", host) for name, server, port, host in targets],
+                     args, servers, reference="wok up")
+        served += sum(r["total"] for r in results["wok up"])
+    time.sleep(1)  # the writer's last batch
+    logs = os.path.join(work, "up-data", "logs", "bench", "www")
+    lines = sum(sum(1 for _ in open(os.path.join(logs, f))) for f in os.listdir(logs) if f.startswith("access.log"))
+    api = re.search(r"ready: api http://[\d.]+:(\d+)", open(log).read()).group(1)
+    with open(os.path.join(work, "up-data", "admin.token")) as f:
+        token = f.read().strip()
+    req = urllib.request.Request(f"http://127.0.0.1:{api}/metrics", headers={"Authorization": "Bearer " + token})
+    metrics = urllib.request.urlopen(req, timeout=10).read().decode()
+    dropped = re.search(r"^wok_access_log_lines_dropped_total (\d+)", metrics, re.M)
+    print(f"  wok up answered {served} requests under wrk; its access log files hold {lines} lines (rotated at "
+          f"10 MiB, 5 kept), lines dropped: {dropped.group(1) if dropped else 'not reported'}\n", flush=True)
 
 
 def proxy_bench(servers, args, work):

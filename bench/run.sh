@@ -3,9 +3,9 @@
 # benchmark binary in build-bench/, and runs bench/bench.py. Never run by CI.
 set -eu
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh nginx haproxy wrk
+./scripts/install-deps.sh nginx haproxy h2o wrk
 # Installing nginx must not leave a system nginx running on port 80.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx haproxy >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx haproxy h2o >/dev/null 2>&1 || true; fi
 lock=/tmp/wok-build.lock
 cmake -S . -B build-bench -G Ninja -DWOK_BENCH=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 flock "$lock" cmake --build build-bench --target wok_router_bench wok
