@@ -521,7 +521,8 @@ def up_bench(servers, args, work):
     metrics = urllib.request.urlopen(req, timeout=10).read().decode()
     dropped = re.search(r"^wok_access_log_lines_dropped_total (\d+)", metrics, re.M)
     print(f"  wok up answered {served} requests under wrk; its access log files hold {lines} lines (rotated at "
-          f"10 MiB, 5 kept), lines dropped: {dropped.group(1) if dropped else 'not reported'}\n", flush=True)
+          f"10 MiB, 5 kept{': the oldest files were rotated away' if lines < served else ''}), lines dropped: "
+          f"{dropped.group(1) if dropped else 'not reported'}\n", flush=True)
 
 
 def proxy_bench(servers, args, work):
