@@ -389,9 +389,11 @@ std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, cons
   return spec;
 }
 
-JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime, fs::path data_dir) {
-  return [&store, &runtime, data_dir](const json& site, const store::Revision& live, const api::JobSpec& job,
-                                      int64_t run, BuildOptions* opts) -> std::string {
+JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime, fs::path data_dir,
+                                       SecretReader read_secret) {
+  return [&store, &runtime, data_dir, read_secret](const json& site, const store::Revision& live,
+                                                   const api::JobSpec& job, int64_t run,
+                                                   BuildOptions* opts) -> std::string {
     const std::string ns = site["metadata"].value("namespace", ""), name = site["metadata"].value("name", "");
     const std::string uid = site["metadata"].value("uid", "");
     json spec = json::parse(live.spec, nullptr, false);
@@ -408,7 +410,10 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     WorkloadPlan plan = plan_workloads(ns, name, uid, spec, live.number, live.root, storage.string(),
                                        store.project_uid(ns), egress);
     if (!plan.error.empty()) return plan.error;
-    const render::SitePlan site_plan = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+    const json planned_site = {{"metadata", site["metadata"]}, {"spec", spec}};
+    // The component's secrets, as its instances get them (controllers/secret_env.h).
+    if (std::string err = add_secret_env(planned_site, plan, read_secret); !err.empty()) return err;
+    const render::SitePlan site_plan = render::plan_site(planned_site);
     const render::JobPlan* planned = nullptr;
     for (const auto& j : site_plan.jobs)
       if (j.job.name == job.name) planned = &j;

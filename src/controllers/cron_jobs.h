@@ -33,6 +33,7 @@
 
 #include "api/jobs.h"
 #include "controllers/build_jobs.h"
+#include "controllers/secret_env.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
 
@@ -84,9 +85,12 @@ class CronJobs {
 
   // The production launcher: the job runs in its component's sandbox of
   // the live revision (the component's instance spec, its command replaced
-  // by the job's), on the site's network.
+  // by the job's), on the site's network, with its component's secrets
+  // read when the run starts (as a Kubernetes Job's pod reads its Secrets
+  // when it is created; `read_secret` unset: a job whose component names a
+  // secret does not run, saying so).
   static JobLauncher sandbox_launcher(store::Store& store, runtime::Runtime& runtime,
-                                      std::filesystem::path data_dir);
+                                      std::filesystem::path data_dir, SecretReader read_secret = {});
 
  private:
   struct Run {

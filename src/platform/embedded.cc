@@ -278,7 +278,7 @@ int run_embedded(const EmbeddedOptions& options) {
   // spec.app.jobs: runs in the sandboxes of the live revisions' components.
   controllers::CronJobsOptions cron_opts;
   cron_opts.data_dir = data_dir;
-  controllers::CronJobs cron_jobs(*store, controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir),
+  controllers::CronJobs cron_jobs(*store, controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir, platform.read_secret),
                                   cron_opts);
   api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name, const std::string& job, int tail) {
     return cron_jobs.logs(ns, name, job, tail);

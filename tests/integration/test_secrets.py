@@ -154,6 +154,38 @@ class SecretsTest(WokTestCase):
         key = os.path.join(self.wok.data, "secrets.key")
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
 
+    def test_a_cron_job_of_the_component_gets_its_secrets_read_at_each_run(self):
+        # As a Kubernetes Job's pod gets its component's envFrom when it is
+        # created: a run started after a change sees the new value. The job
+        # prints a hash, so that the value itself is in no run's log.
+        self.secret("set", "db", "DB_PASSWORD=" + self.value, "-n", "team-a", token=self.alice)
+        repo = self.repo("cron", {"app.py": APP})
+        show = ("import hashlib, os; print('pw=' + hashlib.sha256(os.environ.get('DB_PASSWORD', '-').encode())"
+                ".hexdigest(), 'greeting=' + os.environ.get('GREETING', '-'))")
+        site = app_site("cron", "team-a", repo.url).replace(
+            "  resources:", f"    jobs:\n      - {{name: show, schedule: \"@yearly\", command: [python3, -c, \"{show}\"]}}\n"
+            "  resources:")
+        self.wok.apply(site, token=self.alice)
+        self.wok.wait_revision("cron", "team-a", 1)
+
+        def run_and_read():
+            before = self.wok.cli("logs", "site", "cron", "--job", "show", "-n", "team-a", check=False).stdout
+            self.wok.cli("job", "run", "cron", "show", "-n", "team-a", token=self.alice)
+            return wait_for(lambda: (lambda out: out if out != before and "pw=" in out else None)(
+                self.wok.cli("logs", "site", "cron", "--job", "show", "-n", "team-a", check=False).stdout),
+                60, interval=0.3, what="a run of job show")
+
+        import hashlib
+        digest = hashlib.sha256(self.value.encode()).hexdigest()
+        out = run_and_read()
+        self.assertIn("pw=" + digest, out)
+        self.assertIn("greeting=from-spec", out)  # the spec's env still wins
+        new_value = self.value + "-2"
+        self.secret("set", "db", "DB_PASSWORD=" + new_value, "-n", "team-a", token=self.alice)
+        out = run_and_read()
+        self.assertIn("pw=" + hashlib.sha256(new_value.encode()).hexdigest(), out.split("pw=" + digest)[-1])
+        self.assert_nowhere(self.value)
+
     def test_a_change_reaches_the_next_revision_and_a_missing_secret_fails_it(self):
         self.secret("set", "db", "DB_PASSWORD=" + self.value, "-n", "team-a", token=self.alice)
         repo = self.repo("api", {"app.py": APP})
