@@ -35,6 +35,7 @@ struct Flags {
   std::string timeout = "5m";      // wok apply --wait, wok rollout status
   std::vector<std::string> pairs;  // wok secret set NAME KEY=VALUE...
   bool show_values = false;        // wok secret get --show-values
+  std::string kubeconfig, context;  // wok rollout history|undo, wok refresh on a cluster
 };
 
 // --timeout of apply --wait and rollout status.
@@ -71,11 +72,37 @@ void add_target(CLI::App* command, Flags& flags, const std::vector<std::string>&
   if (name_required) name->required();
 }
 
-void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token) {
+void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token, LocalAction& local_action,
+                  const Runners& runners) {
   auto set = [&](CLI::App* command, Action run, bool token = true) {
     command->callback([&action, &needs_token, run, token] {
       action = run;
       needs_token = token;
+    });
+  };
+  // A verb that also acts on a Kubernetes cluster: with --kubeconfig or
+  // --context it reads and annotates the operator's Site there
+  // (Runners::cluster) instead of asking wok up's API server.
+  auto set_on_cluster = [&](CLI::App* command, const std::string& verb, Action run) {
+    command->add_option("--kubeconfig", flags.kubeconfig,
+                        "on a Kubernetes cluster: this kubeconfig (the operator's revisions, not wok up's)");
+    command->add_option("--context", flags.context,
+                        "on a Kubernetes cluster: this context of the kubeconfig ($KUBECONFIG, ~/.kube/config)");
+    command->callback([&, verb, run] {
+      if (flags.kubeconfig.empty() && flags.context.empty()) {
+        action = run;
+        needs_token = true;
+        return;
+      }
+      local_action = [&flags, &runners, verb](Io& io) {
+        if (!runners.cluster) {
+          io.err << "error: --kubeconfig is not available in this build\n";
+          return 1;
+        }
+        ClusterSiteCommand command{verb, flags.kubeconfig, flags.context, flags.project, flags.name,
+                                   flags.to_revision};
+        return runners.cluster(command, io.out, io.err);
+      };
     });
   };
 
@@ -146,14 +173,14 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "rollout undo, refresh or retry (of a failed or interrupted one), redeploy.\n\n"
       "Example:\n"
       "  wok rollout history site www -n team-a");
-  set(history, [&flags](Session& s) { return rollout_history_command(s, flags.name); });
+  set_on_cluster(history, "history", [&flags](Session& s) { return rollout_history_command(s, flags.name); });
   auto* undo = rollout->add_subcommand("undo", "Roll a site back to an earlier revision");
   add_target(undo, flags, kSiteKinds, true);
   undo->add_option("--to-revision", flags.to_revision,
                    "the revision to return to (default: the one before the live one)")
       ->check(CLI::PositiveNumber);
-  set(undo,
-      [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
+  set_on_cluster(undo, "undo",
+                 [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
   auto* status = rollout->add_subcommand(
       "status", "Wait until a site serves a revision of its current spec, showing progress");
   add_target(status, flags, kSiteKinds, true);
@@ -171,7 +198,7 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
 
   auto* refresh = app.add_subcommand("refresh", "Fetch a site's source now");
   add_target(refresh, flags, kSiteKinds, true);
-  set(refresh, [&flags](Session& s) { return refresh_command(s, flags.name); });
+  set_on_cluster(refresh, "refresh", [&flags](Session& s) { return refresh_command(s, flags.name); });
 
   auto* stats = app.add_subcommand("stats", "Request statistics from the router");
   stats->require_subcommand(1);
@@ -296,8 +323,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
 
   Action action;
   bool needs_token = true;
-  add_commands(app, flags, action, needs_token);
   LocalAction local_action;
+  add_commands(app, flags, action, needs_token, local_action, runners);
   add_render_commands(app, flags.project, local_action);
   add_completion_command(app, local_action);
 

@@ -5,6 +5,7 @@
 // operator`, and `wok serve`/`wok fetch` that a site's pod runs), whose work
 // the caller supplies (src/main.cc: src/platform and src/kube), so that this
 // library stays a client.
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -79,6 +80,16 @@ struct ServeOptions {
   RouterLimitFlags limits;
 };
 
+// `wok rollout history|undo` and `wok refresh` on a Kubernetes cluster
+// (--kubeconfig, --context): the operator's revisions, not wok up's.
+struct ClusterSiteCommand {
+  std::string verb;        // "history", "undo", "refresh"
+  std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
+  std::string context;     // empty: the current one
+  std::string ns, name;
+  int64_t to_revision = 0;  // undo: 0 is the one before the live one
+};
+
 // The work of the commands that run a part of the platform; a command whose
 // runner is empty answers that it is not available in this build.
 struct Runners {
@@ -86,6 +97,7 @@ struct Runners {
   OperatorCommand op;
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const FetchOptions&)> fetch;
+  std::function<int(const ClusterSiteCommand&, std::ostream& out, std::ostream& err)> cluster;
 };
 
 // Parses argv, runs the command and returns the exit code: 0 ok, 1 error

@@ -1,7 +1,10 @@
 #include "kube/site_rollout.h"
 
 #include <nlohmann/json.hpp>
+#include <ctime>
+#include <ostream>
 
+#include "kube/credentials.h"
 #include "kube/kinds.h"
 #include "kube/site_revisions.h"
 
@@ -143,6 +146,46 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
                             {kRollbackToAnnotation, nullptr},
                             {kRollbackGenerationAnnotation, nullptr}},
                            "site.wok.dev/" + name + " refresh requested\n");
+}
+
+int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
+                  const std::string& ns, const std::string& name, int64_t to_revision, std::ostream& out,
+                  std::ostream& err) {
+  if (ns.empty()) {
+    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
+    return 1;
+  }
+  Credentials creds;
+  std::string error;
+  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  KubeClient client(creds, "wok-cli");
+  RolloutResult result;
+  switch (verb) {
+    case SiteVerb::kHistory:
+      result = kube_rollout_history(client, ns, name);
+      break;
+    case SiteVerb::kUndo:
+      result = kube_rollout_undo(client, ns, name, to_revision);
+      break;
+    case SiteVerb::kRefresh: {
+      char now[32];
+      std::time_t t = std::time(nullptr);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      result = kube_refresh(client, ns, name, now);
+      break;
+    }
+  }
+  if (!result.ok) {
+    err << "error: " << result.text << "\n";
+    return 1;
+  }
+  out << result.text;
+  return 0;
 }
 
 }  // namespace wok::kube

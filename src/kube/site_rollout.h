@@ -5,6 +5,7 @@
 // Site's ControllerRevisions and patch the Site's annotations, which is all
 // a project member's role allows.
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 
 #include "kube/client.h"
@@ -30,5 +31,14 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
 // A new wok.dev/refresh value (`now`, RFC 3339), and the end of any pin.
 RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
                            const std::string& now);
+
+// `wok rollout history|undo` and `wok refresh` with --kubeconfig/--context:
+// loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config),
+// runs the verb on site `name` of namespace `ns`, prints the table or the
+// confirmation on `out`, an "error: ..." on `err`. The exit code: 0 or 1.
+enum class SiteVerb { kHistory, kUndo, kRefresh };
+int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
+                  const std::string& ns, const std::string& name, int64_t to_revision, std::ostream& out,
+                  std::ostream& err);
 
 }  // namespace wok::kube

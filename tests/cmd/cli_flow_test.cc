@@ -419,6 +419,47 @@ TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
   EXPECT_NE(err_.str().find("--serve-max-body \"lots\": is not a size"), std::string::npos) << err_.str();
 }
 
+// `wok rollout history|undo` and `wok refresh` with --kubeconfig/--context
+// go to the cluster's runner, with no wok server or token; without them,
+// to wok up's API server as before.
+TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
+  std::vector<ClusterSiteCommand> seen;
+  Runners runners;
+  runners.cluster = [&](const ClusterSiteCommand& c, std::ostream& out, std::ostream&) {
+    seen.push_back(c);
+    out << "from the cluster\n";
+    return 0;
+  };
+  std::istringstream in;
+  auto wok_cluster = [&](std::vector<std::string> args, const Runners& r) {
+    args.insert(args.begin(), "wok");
+    out_.str("");
+    err_.str("");
+    return run(args, r, in, out_, err_);
+  };
+  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k/config"}, runners), 0);
+  EXPECT_EQ(out_.str(), "from the cluster\n");
+  EXPECT_EQ(wok_cluster({"rollout", "undo", "site", "www", "-n", "team-a", "--context", "prod", "--to-revision", "2"},
+                        runners),
+            0);
+  EXPECT_EQ(wok_cluster({"refresh", "site", "blog", "--kubeconfig=/k/config", "--namespace", "team-b"}, runners), 0);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ((std::vector<std::string>{seen[0].verb, seen[0].kubeconfig, seen[0].context, seen[0].ns, seen[0].name}),
+            (std::vector<std::string>{"history", "/k/config", "", "team-a", "www"}));
+  EXPECT_EQ((std::vector<std::string>{seen[1].verb, seen[1].kubeconfig, seen[1].context, seen[1].ns}),
+            (std::vector<std::string>{"undo", "", "prod", "team-a"}));
+  EXPECT_EQ(seen[1].to_revision, 2);
+  EXPECT_EQ((std::vector<std::string>{seen[2].verb, seen[2].ns, seen[2].name}),
+            (std::vector<std::string>{"refresh", "team-b", "blog"}));
+  EXPECT_TRUE(server_.requests().empty());
+  // A build without the cluster's client says so.
+  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k"}, Runners{}), 1);
+  EXPECT_NE(err_.str().find("--kubeconfig is not available in this build"), std::string::npos) << err_.str();
+  // Without the flags: wok up's API server, which needs a token.
+  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a"}, runners), 1);
+  EXPECT_EQ(seen.size(), 3u);
+}
+
 TEST_F(CliFlowTest, RenderGivesServeLimitsToSitesPodsAndRefusesBadOnes) {
   std::string site = dir_.path() + "/site.yaml";
   std::ofstream(site) << "apiVersion: wok.dev/v1alpha1\nkind: Site\nmetadata: {name: www, namespace: team-a}\n"

@@ -3,6 +3,7 @@
 // template, `wok rollout undo` (wok.dev/rollback-to), `wok refresh`
 // (wok.dev/refresh), and revisions a member forged.
 #include <fstream>
+#include <sstream>
 
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
@@ -315,6 +316,43 @@ TEST_F(RevisionsTest, TheClientPrintsHistoryUndoesAndRefreshes) {
   ASSERT_TRUE(kube_refresh(*member_, "team-a", "www", "2026-12-02T20:01:00Z").ok);
   EXPECT_TRUE(
       eventually([&] { return deployed(second, "4") && !status().contains("pinnedRevision"); }));
+}
+
+// What `wok rollout history|undo --kubeconfig` and `wok refresh --kubeconfig`
+// run: the kubeconfig read, the verb against the API, the words printed.
+TEST_F(RevisionsTest, TheCliVerbsReadTheKubeconfigAndPrint) {
+  const std::string first = push("v1");
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), static_site("1h"));
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  const std::string kubeconfig = dir_ + "/kubeconfig";
+  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: dev\n"
+                               "clusters: [{name: c, cluster: {server: \"" + api_.url() + "\"}}]\n"
+                               "users: [{name: alice, user: {token: t}}]\n"
+                               "contexts: [{name: dev, context: {cluster: c, user: alice}}]\n";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "", "team-a", "www", 0, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("1 (live)   " + first.substr(0, 7)), std::string::npos) << out.str();
+  out.str("");
+  EXPECT_EQ(run_site_verb(SiteVerb::kRefresh, kubeconfig, "dev", "team-a", "www", 0, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), "site.wok.dev/www refresh requested\n");
+  auto site = get_site("team-a", "www");
+  ASSERT_TRUE(site);
+  EXPECT_TRUE((*site)["metadata"]["annotations"].contains(kRefreshAnnotation)) << site->dump();
+  // Each failure names its problem, exit code 1.
+  err.str("");
+  EXPECT_EQ(run_site_verb(SiteVerb::kUndo, kubeconfig, "", "team-a", "www", 7, out, err), 1);
+  EXPECT_EQ(err.str(), "error: site \"www\" has no revision 7: see `wok rollout history site www`\n");
+  err.str("");
+  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "", "", "www", 0, out, err), 1);
+  EXPECT_NE(err.str().find("-n PROJECT"), std::string::npos) << err.str();
+  err.str("");
+  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, dir_ + "/none", "", "team-a", "www", 0, out, err), 1);
+  EXPECT_NE(err.str().find(dir_ + "/none"), std::string::npos) << err.str();
+  err.str("");
+  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "prod", "team-a", "www", 0, out, err), 1);
+  EXPECT_NE(err.str().find("prod"), std::string::npos) << err.str();
 }
 
 TEST(SiteRevisionsTest, DistrustsWhatTheOperatorDidNotWrite) {
