@@ -54,10 +54,14 @@ int main(int argc, char** argv) {
   runners.serve = wok::platform::run_serve;
   runners.fetch = wok::platform::run_fetch;
   runners.op = run_operator;
-  runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::ostream& out, std::ostream& err) {
+  runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::ostream& out,
+                       std::ostream& err) {
     using wok::kube::SiteVerb;
-    SiteVerb verb = c.verb == "history" ? SiteVerb::kHistory : c.verb == "undo" ? SiteVerb::kUndo : SiteVerb::kRefresh;
-    return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out, err);
+    SiteVerb verb = c.verb == "history" ? SiteVerb::kHistory
+                    : c.verb == "undo"  ? SiteVerb::kUndo
+                                        : SiteVerb::kRefresh;
+    return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out,
+                                    err);
   };
   runners.up = [](const wok::cmd::UpOptions& up) {
     wok::platform::EmbeddedOptions options;

@@ -21,17 +21,20 @@ std::vector<FieldError> site_bound_errors(const json& spec, const SiteBounds& bo
   std::vector<FieldError> out;
   if (!spec.is_object()) return out;
   const std::string& command = bounds.command;
-  auto over = [&command](const std::string& value, const std::string& limit, const char* per, const char* flag) {
-    return value + " is over the platform's limit of " + limit + " per " + per + " (" + command + " --max-site-" + flag + ")";
+  auto over = [&command](const std::string& value, const std::string& limit, const char* per,
+                         const char* flag) {
+    return value + " is over the platform's limit of " + limit + " per " + per + " (" + command +
+           " --max-site-" + flag + ")";
   };
   const json resources = spec.value("resources", json::object());
   if (int64_t memory = quantity(resources, "memory", false); memory > bounds.memory_bytes) {
-    out.push_back({"spec.resources.memory",
-                   over(resources["memory"].get<std::string>(), format_bytes(bounds.memory_bytes), "instance", "memory")});
+    out.push_back(
+        {"spec.resources.memory", over(resources["memory"].get<std::string>(),
+                                       format_bytes(bounds.memory_bytes), "instance", "memory")});
   }
   if (int64_t cpu = quantity(resources, "cpu", true); cpu > bounds.cpu_millis) {
-    out.push_back({"spec.resources.cpu",
-                   over(resources["cpu"].get<std::string>(), format_cpu(bounds.cpu_millis), "instance", "cpu")});
+    out.push_back({"spec.resources.cpu", over(resources["cpu"].get<std::string>(),
+                                              format_cpu(bounds.cpu_millis), "instance", "cpu")});
   }
   if (spec.contains("app") && spec["app"].is_object() && spec["app"].contains("components") &&
       spec["app"]["components"].is_array()) {
@@ -41,15 +44,17 @@ std::vector<FieldError> site_bound_errors(const json& spec, const SiteBounds& bo
       if (!c.is_object() || !c.contains("replicas") || !c["replicas"].is_number_integer()) continue;
       if (int64_t replicas = c["replicas"].get<int64_t>(); replicas > bounds.replicas) {
         out.push_back({"spec.app.components[" + std::to_string(i) + "].replicas",
-                       over(std::to_string(replicas), std::to_string(bounds.replicas), "component", "replicas")});
+                       over(std::to_string(replicas), std::to_string(bounds.replicas), "component",
+                            "replicas")});
       }
     }
     // The autoscaler would run up to maxReplicas: the same bound holds.
     const json& a = spec["app"].contains("autoscale") ? spec["app"]["autoscale"] : json();
     if (a.is_object() && a.contains("maxReplicas") && a["maxReplicas"].is_number_integer()) {
       if (int64_t max = a["maxReplicas"].get<int64_t>(); max > bounds.replicas) {
-        out.push_back({"spec.app.autoscale.maxReplicas",
-                       over(std::to_string(max), std::to_string(bounds.replicas), "component", "replicas")});
+        out.push_back(
+            {"spec.app.autoscale.maxReplicas",
+             over(std::to_string(max), std::to_string(bounds.replicas), "component", "replicas")});
       }
     }
   }
@@ -64,18 +69,20 @@ std::vector<FieldError> site_bound_errors(const json& spec, const SiteBounds& bo
       if (size > bounds.storage_bytes) {
         one_over = true;
         out.push_back({"spec.storage[" + std::to_string(i) + "].size",
-                       over(v["size"].get<std::string>(), format_bytes(bounds.storage_bytes), "site", "storage")});
+                       over(v["size"].get<std::string>(), format_bytes(bounds.storage_bytes),
+                            "site", "storage")});
       }
     }
     if (!one_over && sum > bounds.storage_bytes) {
-      out.push_back({"spec.storage", over(format_bytes(sum) + " in all", format_bytes(bounds.storage_bytes), "site", "storage")});
+      out.push_back({"spec.storage", over(format_bytes(sum) + " in all",
+                                          format_bytes(bounds.storage_bytes), "site", "storage")});
     }
   }
   return out;
 }
 
-bool parse_site_bounds(const std::string& memory, const std::string& cpu, int replicas, const std::string& storage,
-                       SiteBounds* bounds, std::string* error) {
+bool parse_site_bounds(const std::string& memory, const std::string& cpu, int replicas,
+                       const std::string& storage, SiteBounds* bounds, std::string* error) {
   bounds->memory_bytes = parse_memory_bytes(memory);
   bounds->cpu_millis = parse_cpu_millis(cpu);
   bounds->replicas = replicas;

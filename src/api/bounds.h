@@ -30,8 +30,8 @@ std::vector<FieldError> site_bound_errors(const nlohmann::json& spec, const Site
 // The bounds from the flags' text (--max-site-memory 4Gi, --max-site-cpu 4,
 // --max-site-replicas 20, --max-site-storage 100Gi); false with `error`
 // naming the flag when one is not a positive quantity.
-bool parse_site_bounds(const std::string& memory, const std::string& cpu, int replicas, const std::string& storage,
-                       SiteBounds* bounds, std::string* error);
+bool parse_site_bounds(const std::string& memory, const std::string& cpu, int replicas,
+                       const std::string& storage, SiteBounds* bounds, std::string* error);
 
 // 1610612736 -> "1.5Gi"; 1500 (millicores) -> "1500m", 2000 -> "2".
 std::string format_bytes(int64_t bytes);

@@ -44,7 +44,8 @@ std::string quote_free(const std::string& s) { return "\"" + s + "\""; }
 
 // A number or (where the field has them) a name; -1 when neither.
 int value_of(const std::string& text, const Field& f) {
-  if (!text.empty() && text.size() <= 2 && std::all_of(text.begin(), text.end(), ::isdigit)) return std::stoi(text);
+  if (!text.empty() && text.size() <= 2 && std::all_of(text.begin(), text.end(), ::isdigit))
+    return std::stoi(text);
   if (f.names) {
     std::string l = lower(text);
     int count = f.max - f.min + 1 - (f.max == 7 ? 1 : 0);
@@ -56,7 +57,8 @@ int value_of(const std::string& text, const Field& f) {
 
 // One comma-separated part: *, ?, N, N-M, each with an optional /STEP.
 // Sets the bits of `out` (index = value); `star` when it is * or ?.
-bool parse_part(const std::string& part, const Field& f, std::vector<bool>& out, bool* star, std::string* error) {
+bool parse_part(const std::string& part, const Field& f, std::vector<bool>& out, bool* star,
+                std::string* error) {
   auto fail = [&](const std::string& why) {
     *error = std::string(f.name) + " field \"" + part + "\": " + why;
     return false;
@@ -66,7 +68,8 @@ bool parse_part(const std::string& part, const Field& f, std::vector<bool>& out,
   int step = 1;
   if (range_step.size() == 2) {
     const std::string& s = range_step[1];
-    if (s.empty() || s.size() > 2 || !std::all_of(s.begin(), s.end(), ::isdigit) || std::stoi(s) == 0) {
+    if (s.empty() || s.size() > 2 || !std::all_of(s.begin(), s.end(), ::isdigit) ||
+        std::stoi(s) == 0) {
       return fail("the step must be a number from 1 to 99");
     }
     step = std::stoi(s);
@@ -74,7 +77,8 @@ bool parse_part(const std::string& part, const Field& f, std::vector<bool>& out,
   const std::string& range = range_step[0];
   int low = 0, high = 0;
   if (range == "*" || range == "?") {
-    if (range == "?" && f.max != 31 && f.max != 7) return fail("'?' is only for day-of-month and day-of-week");
+    if (range == "?" && f.max != 31 && f.max != 7)
+      return fail("'?' is only for day-of-month and day-of-week");
     low = f.min;
     high = f.max == 7 ? 6 : f.max;
     *star = step == 1;  // "*/2" restricts the days (robfig/cron, Kubernetes)
@@ -82,27 +86,34 @@ bool parse_part(const std::string& part, const Field& f, std::vector<bool>& out,
     std::vector<std::string> bounds = split(range, '-');
     if (bounds.size() > 2) return fail("more than one '-'");
     low = value_of(bounds[0], f);
-    if (low < 0) return fail(quote_free(bounds[0]) + " is not a number" + (f.names ? " or a name" : std::string()));
+    if (low < 0)
+      return fail(quote_free(bounds[0]) + " is not a number" +
+                  (f.names ? " or a name" : std::string()));
     high = low;
     if (bounds.size() == 2) {
       high = value_of(bounds[1], f);
-      if (high < 0) return fail(quote_free(bounds[1]) + " is not a number" + (f.names ? " or a name" : std::string()));
+      if (high < 0)
+        return fail(quote_free(bounds[1]) + " is not a number" +
+                    (f.names ? " or a name" : std::string()));
     } else if (range_step.size() == 2) {
       high = f.max == 7 ? 6 : f.max;  // "5/15": from 5 to the end, every 15
     }
     for (int v : {low, high}) {
       if (v < f.min || v > f.max) {
-        return fail(std::to_string(v) + " is out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
+        return fail(std::to_string(v) + " is out of range " + std::to_string(f.min) + "-" +
+                    std::to_string(f.max));
       }
     }
     if (high < low) return fail("the range ends before it starts");
   }
-  for (int v = low; v <= high; v += step) out[static_cast<size_t>(f.max == 7 && v == 7 ? 0 : v)] = true;
+  for (int v = low; v <= high; v += step)
+    out[static_cast<size_t>(f.max == 7 && v == 7 ? 0 : v)] = true;
   return true;
 }
 
 template <size_t N>
-bool parse_field(const std::string& text, const Field& f, std::bitset<N>& bits, bool* star, std::string* error) {
+bool parse_field(const std::string& text, const Field& f, std::bitset<N>& bits, bool* star,
+                 std::string* error) {
   std::vector<bool> values(static_cast<size_t>(f.max) + 1, false);
   *star = false;
   std::vector<std::string> parts = split(text, ',');
@@ -141,7 +152,8 @@ std::optional<CronSchedule> parse_cron(const std::string& text, std::string* err
   if (text.starts_with("@")) {
     expr = macro(text);
     if (expr.empty()) {
-      *error = "\"" + text + "\" is not one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly";
+      *error = "\"" + text +
+               "\" is not one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly";
       return std::nullopt;
     }
   }
@@ -184,7 +196,8 @@ bool day_matches(const CronSchedule& s, std::chrono::year_month_day ymd) {
 
 }  // namespace
 
-std::optional<std::chrono::sys_seconds> next_cron_time(const CronSchedule& s, std::chrono::sys_seconds after) {
+std::optional<std::chrono::sys_seconds> next_cron_time(const CronSchedule& s,
+                                                       std::chrono::sys_seconds after) {
   using namespace std::chrono;
   auto t = floor<minutes>(after) + minutes(1);
   const auto limit = t + days(5 * 366);

@@ -19,11 +19,11 @@ namespace wok::api {
 struct CronSchedule {
   std::bitset<60> minutes;
   std::bitset<24> hours;
-  std::bitset<32> days;     // 1-31
-  std::bitset<13> months;   // 1-12
-  std::bitset<7> weekdays;  // 0 = Sunday
-  bool any_day = false;     // day of month was `*` or `?`
-  bool any_weekday = false; // day of week was `*` or `?`
+  std::bitset<32> days;      // 1-31
+  std::bitset<13> months;    // 1-12
+  std::bitset<7> weekdays;   // 0 = Sunday
+  bool any_day = false;      // day of month was `*` or `?`
+  bool any_weekday = false;  // day of week was `*` or `?`
 };
 
 // The schedule, or nullopt with `error` naming the bad part

@@ -41,8 +41,10 @@ std::vector<JobSpec> app_jobs(const json& spec) {
     }
     if (std::string p = str_at(j, "concurrencyPolicy"); !p.empty()) job.concurrency_policy = p;
     if (long long ms = parse_duration_ms(str_at(j, "timeout")); ms > 0) job.timeout_ms = ms;
-    if (long long ms = parse_duration_ms(str_at(j, "startingDeadline")); ms > 0) job.starting_deadline_ms = ms;
-    if (j.contains("successfulJobsHistoryLimit") && j["successfulJobsHistoryLimit"].is_number_integer())
+    if (long long ms = parse_duration_ms(str_at(j, "startingDeadline")); ms > 0)
+      job.starting_deadline_ms = ms;
+    if (j.contains("successfulJobsHistoryLimit") &&
+        j["successfulJobsHistoryLimit"].is_number_integer())
       job.successful_history = j["successfulJobsHistoryLimit"];
     if (j.contains("failedJobsHistoryLimit") && j["failedJobsHistoryLimit"].is_number_integer())
       job.failed_history = j["failedJobsHistoryLimit"];
@@ -70,12 +72,16 @@ void check_jobs(const json& app, std::vector<FieldError>& out) {
     if (!j.is_object()) continue;  // the schema said so
     std::string path = "spec.app.jobs[" + std::to_string(i) + "]";
     std::string name = str_at(j, "name");
-    if (!is_dns_label(name)) out.push_back({path + ".name", in_quotes(name) + " is not a valid name (a DNS label)"});
-    else if (!names.insert(name).second) out.push_back({path + ".name", in_quotes(name) + " is listed twice"});
+    if (!is_dns_label(name))
+      out.push_back({path + ".name", in_quotes(name) + " is not a valid name (a DNS label)"});
+    else if (!names.insert(name).second)
+      out.push_back({path + ".name", in_quotes(name) + " is listed twice"});
     std::string error;
     if (!parse_cron(str_at(j, "schedule"), &error)) out.push_back({path + ".schedule", error});
-    if (j.contains("component") && j["component"].is_string() && !components.count(str_at(j, "component"))) {
-      out.push_back({path + ".component", in_quotes(str_at(j, "component")) + " is not a component of spec.app.components"});
+    if (j.contains("component") && j["component"].is_string() &&
+        !components.count(str_at(j, "component"))) {
+      out.push_back({path + ".component", in_quotes(str_at(j, "component")) +
+                                              " is not a component of spec.app.components"});
     }
     if (j.contains("command") && j["command"].is_array() && j["command"].empty()) {
       out.push_back({path + ".command", "must not be empty"});
@@ -83,28 +89,36 @@ void check_jobs(const json& app, std::vector<FieldError>& out) {
     if (j.contains("concurrencyPolicy") && j["concurrencyPolicy"].is_string()) {
       std::string p = j["concurrencyPolicy"];
       if (p != "Forbid" && p != "Allow" && p != "Replace")
-        out.push_back({path + ".concurrencyPolicy", in_quotes(p) + " is not one of Forbid, Allow, Replace"});
+        out.push_back(
+            {path + ".concurrencyPolicy", in_quotes(p) + " is not one of Forbid, Allow, Replace"});
     }
     if (j.contains("timeout") && j["timeout"].is_string()) {
       std::string t = j["timeout"];
       long long ms = parse_duration_ms(t);
-      if (ms < 0) out.push_back({path + ".timeout", in_quotes(t) + " is not a duration (e.g. 30s, 10m, 1h)"});
-      else if (ms < 1000 || ms > kMaxJobTimeoutMs) out.push_back({path + ".timeout", in_quotes(t) + " must be between 1s and 24h"});
-      else if (ms % 1000 != 0) out.push_back({path + ".timeout", in_quotes(t) + " must be whole seconds"});
+      if (ms < 0)
+        out.push_back({path + ".timeout", in_quotes(t) + " is not a duration (e.g. 30s, 10m, 1h)"});
+      else if (ms < 1000 || ms > kMaxJobTimeoutMs)
+        out.push_back({path + ".timeout", in_quotes(t) + " must be between 1s and 24h"});
+      else if (ms % 1000 != 0)
+        out.push_back({path + ".timeout", in_quotes(t) + " must be whole seconds"});
     }
     if (j.contains("startingDeadline") && j["startingDeadline"].is_string()) {
       std::string t = j["startingDeadline"];
       long long ms = parse_duration_ms(t);
-      if (ms < 0) out.push_back({path + ".startingDeadline", in_quotes(t) + " is not a duration (e.g. 5m, 1h)"});
+      if (ms < 0)
+        out.push_back(
+            {path + ".startingDeadline", in_quotes(t) + " is not a duration (e.g. 5m, 1h)"});
       else if (ms < kMinStartingDeadlineMs || ms > kMaxJobTimeoutMs)
         out.push_back({path + ".startingDeadline", in_quotes(t) + " must be between 10s and 24h"});
-      else if (ms % 1000 != 0) out.push_back({path + ".startingDeadline", in_quotes(t) + " must be whole seconds"});
+      else if (ms % 1000 != 0)
+        out.push_back({path + ".startingDeadline", in_quotes(t) + " must be whole seconds"});
     }
     for (const char* key : {"successfulJobsHistoryLimit", "failedJobsHistoryLimit"}) {
       if (j.contains(key) && j[key].is_number_integer()) {
         long long n = j[key];
         if (n < 0 || n > kMaxJobHistory)
-          out.push_back({path + "." + key, std::to_string(n) + " is out of range (0-" + std::to_string(kMaxJobHistory) + ")"});
+          out.push_back({path + "." + key, std::to_string(n) + " is out of range (0-" +
+                                               std::to_string(kMaxJobHistory) + ")"});
       }
     }
   }

@@ -20,8 +20,8 @@ inline constexpr long long kMinStartingDeadlineMs = 10'000;  // as Kubernetes ad
 struct JobSpec {
   std::string name;
   std::string schedule;
-  std::string component;             // resolved: the named one, else the first component
-  std::vector<std::string> command;  // empty: the component's own
+  std::string component;                      // resolved: the named one, else the first component
+  std::vector<std::string> command;           // empty: the component's own
   std::string concurrency_policy = "Forbid";  // Forbid, Allow, Replace
   long long timeout_ms = kDefaultJobTimeoutMs;
   long long starting_deadline_ms = -1;  // -1: unset (a missed run is always run once)

@@ -14,34 +14,52 @@ Rule leaf(Rule::Type type, std::string description) {
 
 const char* type_name(Rule::Type t) {
   switch (t) {
-    case Rule::kString: return "a string";
-    case Rule::kInt: return "an integer";
-    case Rule::kBool: return "a boolean";
-    case Rule::kObject: return "an object";
-    case Rule::kArray: return "a list";
-    case Rule::kStringMap: return "a map of strings";
-    case Rule::kAny: return "anything";
+    case Rule::kString:
+      return "a string";
+    case Rule::kInt:
+      return "an integer";
+    case Rule::kBool:
+      return "a boolean";
+    case Rule::kObject:
+      return "an object";
+    case Rule::kArray:
+      return "a list";
+    case Rule::kStringMap:
+      return "a map of strings";
+    case Rule::kAny:
+      return "anything";
   }
   return "?";
 }
 
 bool has_type(const json& v, Rule::Type t) {
   switch (t) {
-    case Rule::kString: return v.is_string();
-    case Rule::kInt: return v.is_number_integer();
-    case Rule::kBool: return v.is_boolean();
-    case Rule::kObject: return v.is_object();
-    case Rule::kArray: return v.is_array();
-    case Rule::kStringMap: return v.is_object();
-    case Rule::kAny: return true;
+    case Rule::kString:
+      return v.is_string();
+    case Rule::kInt:
+      return v.is_number_integer();
+    case Rule::kBool:
+      return v.is_boolean();
+    case Rule::kObject:
+      return v.is_object();
+    case Rule::kArray:
+      return v.is_array();
+    case Rule::kStringMap:
+      return v.is_object();
+    case Rule::kAny:
+      return true;
   }
   return false;
 }
 
 Rule metadata_rule(bool namespaced) {
   std::map<std::string, Rule> f = {
-      {"name", str()},          {"labels", string_map()},   {"annotations", string_map()},
-      {"uid", str()},           {"resourceVersion", str()}, {"generation", integer()},
+      {"name", str()},
+      {"labels", string_map()},
+      {"annotations", string_map()},
+      {"uid", str()},
+      {"resourceVersion", str()},
+      {"generation", integer()},
       {"creationTimestamp", str()},
   };
   if (namespaced) f["namespace"] = str();
@@ -61,12 +79,13 @@ Rule quantity(std::string description) { return str(std::move(description)); }
 
 // php mode: php-fpm behind the wok router.
 Rule php_rule() {
-  return object({{"docroot", str("Directory served, relative to the source (default: its root).")},
-                 {"frontController", str("Script that answers paths with no file (index.php).")},
-                 {"ini", string_map("php.ini settings (memory_limit: 256M).")},
-                 {"timeout", str("Longest a request may take, whole seconds from 1s to 1h (default 60s): "
-                                 "php-fpm ends the script and the router answers 504.")}},
-                {}, "The php mode: php-fpm pool settings.");
+  return object(
+      {{"docroot", str("Directory served, relative to the source (default: its root).")},
+       {"frontController", str("Script that answers paths with no file (index.php).")},
+       {"ini", string_map("php.ini settings (memory_limit: 256M).")},
+       {"timeout", str("Longest a request may take, whole seconds from 1s to 1h (default 60s): "
+                       "php-fpm ends the script and the router answers 504.")}},
+      {}, "The php mode: php-fpm pool settings.");
 }
 
 Rule component_rule() {
@@ -88,35 +107,37 @@ Rule component_rule() {
 Rule app_rule() {
   return object(
       {{"components", array(component_rule(), "The processes of the application.")},
-       {"autoscale", object({{"component", str("Component to scale (default: the routed one).")},
-                             {"minReplicas", integer()},
-                             {"maxReplicas", integer()},
-                             {"targetCPUUtilization", integer("Average CPU of a replica, percent of its "
-                                                              "resources.cpu (1 CPU without one).")},
-                             {"targetRequestsPerSecond",
-                              integer("Requests per second per replica, as the router counts them "
-                                      "(the routed component only).")}},
-                            {"maxReplicas"})},
-       {"jobs", array(object({{"name", str("Job name (a DNS label).")},
-                              {"schedule", str("Cron schedule, UTC (\"0 3 * * *\", \"@daily\").")},
-                              {"component", str("Component whose image, env, files and network the job "
-                                                "uses (default: the first).")},
-                              {"command", array(str(), "argv run instead of the component's command.")},
-                              {"concurrencyPolicy",
-                               one_of({"Forbid", "Allow", "Replace"},
-                                      "When a run is due while one still runs: skip it (Forbid, "
-                                      "the default), run both (Allow), or stop the old one (Replace).")},
-                              {"timeout", str("Longest a run may take (default 1h, at most 24h): then "
-                                              "every process of the run is killed.")},
-                              {"startingDeadline",
-                               str("A run missed (wok down) is still started this late at most; "
-                                   "unset: the last missed run is always started once.")},
-                              {"successfulJobsHistoryLimit", integer("Successful runs whose logs are "
-                                                                     "kept (default 3, 0-10).")},
-                              {"failedJobsHistoryLimit", integer("Failed runs whose logs are kept "
-                                                                 "(default 3, 0-10).")}},
-                             {"name", "schedule", "command"}),
-                      "Scheduled jobs (cron).")}},
+       {"autoscale",
+        object({{"component", str("Component to scale (default: the routed one).")},
+                {"minReplicas", integer()},
+                {"maxReplicas", integer()},
+                {"targetCPUUtilization", integer("Average CPU of a replica, percent of its "
+                                                 "resources.cpu (1 CPU without one).")},
+                {"targetRequestsPerSecond",
+                 integer("Requests per second per replica, as the router counts them "
+                         "(the routed component only).")}},
+               {"maxReplicas"})},
+       {"jobs",
+        array(object({{"name", str("Job name (a DNS label).")},
+                      {"schedule", str("Cron schedule, UTC (\"0 3 * * *\", \"@daily\").")},
+                      {"component", str("Component whose image, env, files and network the job "
+                                        "uses (default: the first).")},
+                      {"command", array(str(), "argv run instead of the component's command.")},
+                      {"concurrencyPolicy",
+                       one_of({"Forbid", "Allow", "Replace"},
+                              "When a run is due while one still runs: skip it (Forbid, "
+                              "the default), run both (Allow), or stop the old one (Replace).")},
+                      {"timeout", str("Longest a run may take (default 1h, at most 24h): then "
+                                      "every process of the run is killed.")},
+                      {"startingDeadline",
+                       str("A run missed (wok down) is still started this late at most; "
+                           "unset: the last missed run is always started once.")},
+                      {"successfulJobsHistoryLimit", integer("Successful runs whose logs are "
+                                                             "kept (default 3, 0-10).")},
+                      {"failedJobsHistoryLimit", integer("Failed runs whose logs are kept "
+                                                         "(default 3, 0-10).")}},
+                     {"name", "schedule", "command"}),
+              "Scheduled jobs (cron).")}},
       {"components"}, "The app mode: components, autoscaling and jobs.");
 }
 
@@ -151,19 +172,21 @@ Rule reserved(Rule rule) {
 const Rule& project_rule() {
   static const Rule rule = top_rule(
       false,
-      object({{"hosts", array(str(), "Host names the project's sites may claim: a name or *.domain.")},
-              {"members", array(object({{"user", str()},
-                                        {"role", one_of({"admin", "developer", "viewer"})}},
-                                       {"user", "role"}),
-                                "Users and their roles in the project.")},
-              {"quota", object({{"sites", integer("At most this many sites.")},
-                                {"cpu", quantity("CPU limit of all the project's pods (4, 500m).")},
-                                {"memory", quantity("Memory limit of all its pods (8Gi).")},
-                                {"storage", quantity("Storage of all its volumes (20Gi).")}})},
-              {"network", object({{"egress", boolean("Whether its sites, their builds included, reach the "
-                                                     "internet (default true). Never the host, private "
-                                                     "networks or other projects.")}})}},
-             {"hosts"}));
+      object(
+          {{"hosts", array(str(), "Host names the project's sites may claim: a name or *.domain.")},
+           {"members",
+            array(object({{"user", str()}, {"role", one_of({"admin", "developer", "viewer"})}},
+                         {"user", "role"}),
+                  "Users and their roles in the project.")},
+           {"quota", object({{"sites", integer("At most this many sites.")},
+                             {"cpu", quantity("CPU limit of all the project's pods (4, 500m).")},
+                             {"memory", quantity("Memory limit of all its pods (8Gi).")},
+                             {"storage", quantity("Storage of all its volumes (20Gi).")}})},
+           {"network",
+            object({{"egress", boolean("Whether its sites, their builds included, reach the "
+                                       "internet (default true). Never the host, private "
+                                       "networks or other projects.")}})}},
+          {"hosts"}));
   return rule;
 }
 
@@ -174,15 +197,17 @@ const Rule& site_rule() {
           {{"mode", one_of({"static", "php", "app"}, "How the site runs.")},
            {"hosts", array(str(), "Host names the site answers.")},
            {"source",
-            object({{"git", object({{"url", str("https://, file:// or an absolute path.")},
-                                    {"ref", str("Branch, tag or commit (default main).")},
-                                    {"path", str("Directory of the repository the site lives in.")},
-                                    {"interval", str("How often to fetch (default 3m).")},
-                                    {"webhookSecret", str("Secret of the project whose key `token` "
-                                                          "verifies push webhooks (docs/webhooks.md).")}},
-                                   {"url"})}},
+            object({{"git",
+                     object({{"url", str("https://, file:// or an absolute path.")},
+                             {"ref", str("Branch, tag or commit (default main).")},
+                             {"path", str("Directory of the repository the site lives in.")},
+                             {"interval", str("How often to fetch (default 3m).")},
+                             {"webhookSecret", str("Secret of the project whose key `token` "
+                                                   "verifies push webhooks (docs/webhooks.md).")}},
+                            {"url"})}},
                    {"git"},
-                   "Where the site's files come from. Required, except for an app whose every component "
+                   "Where the site's files come from. Required, except for an app whose every "
+                   "component "
                    "runs an image (and which has no build).")},
            {"build", object({{"command", array(str(), "argv of the build.")},
                              {"output", str("What the build produced, relative to path.")},
@@ -197,9 +222,11 @@ const Rule& site_rule() {
                                      {"size", quantity("Size (1Gi).")}},
                                     {"name", "path", "size"}),
                              "Persistent volumes.")},
-           {"maxBodySize", quantity("Largest request body (413 beyond it); at most the router's own limit.")},
-           {"serveDotFiles", boolean("Serve paths through dot-files (.env, .git/, .htaccess) like other files "
-                                     "(default false: not found, except .well-known/).")},
+           {"maxBodySize",
+            quantity("Largest request body (413 beyond it); at most the router's own limit.")},
+           {"serveDotFiles",
+            boolean("Serve paths through dot-files (.env, .git/, .htaccess) like other files "
+                    "(default false: not found, except .well-known/).")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
           // source: validate_site says when it is required (an app of images needs none).
@@ -245,9 +272,15 @@ namespace {
 json node_schema(const Rule& rule) {
   json s = json::object();
   switch (rule.type) {
-    case Rule::kString: s["type"] = "string"; break;
-    case Rule::kInt: s["type"] = "integer"; break;
-    case Rule::kBool: s["type"] = "boolean"; break;
+    case Rule::kString:
+      s["type"] = "string";
+      break;
+    case Rule::kInt:
+      s["type"] = "integer";
+      break;
+    case Rule::kBool:
+      s["type"] = "boolean";
+      break;
     case Rule::kStringMap:
       s["type"] = "object";
       s["additionalProperties"] = {{"type", "string"}};

@@ -42,7 +42,8 @@ void check_metadata(const json& obj, std::string_view kind, bool namespaced,
     out.push_back({"kind", "must be " + std::string(kind)});
   }
   const json& md = obj.value("metadata", json::object());
-  if (md.contains("name") && md["name"].is_string() && !is_dns_label(md["name"].get<std::string>())) {
+  if (md.contains("name") && md["name"].is_string() &&
+      !is_dns_label(md["name"].get<std::string>())) {
     out.push_back({"metadata.name", quote(md["name"].get<std::string>()) +
                                         " is not a valid name (lowercase letters, digits and "
                                         "'-', starting and ending with a letter or digit, at "
@@ -79,33 +80,40 @@ void check_mode_sections(const json& spec, const std::string& mode, std::vector<
   const std::pair<const char*, const char*> owners[] = {{"php", "php"}, {"app", "app"}};
   for (const auto& [field, owner] : owners) {
     if (spec.contains(field) && !spec[field].is_null() && mode != owner) {
-      out.push_back({std::string("spec.") + field, "is only for \"" + std::string(owner) + "\" sites, not \"" + mode + "\""});
+      out.push_back({std::string("spec.") + field,
+                     "is only for \"" + std::string(owner) + "\" sites, not \"" + mode + "\""});
     }
   }
   if (spec.contains("storage") && !spec["storage"].is_null() && mode == "static") {
-    out.push_back({"spec.storage", "is only for \"php\" and \"app\" sites (static sites run no process)"});
+    out.push_back(
+        {"spec.storage", "is only for \"php\" and \"app\" sites (static sites run no process)"});
   }
   if (spec.contains("resources") && !spec["resources"].is_null() && mode == "static") {
-    out.push_back({"spec.resources", "is only for \"php\" and \"app\" sites (static sites run no process)"});
+    out.push_back(
+        {"spec.resources", "is only for \"php\" and \"app\" sites (static sites run no process)"});
   }
   if (spec.contains("maxBodySize") && !spec["maxBodySize"].is_null() && mode == "static") {
-    out.push_back({"spec.maxBodySize", "is only for \"php\" and \"app\" sites (static sites take no request bodies)"});
+    out.push_back({"spec.maxBodySize",
+                   "is only for \"php\" and \"app\" sites (static sites take no request bodies)"});
   }
   if (spec.contains("serveDotFiles") && !spec["serveDotFiles"].is_null() && mode == "app") {
-    out.push_back({"spec.serveDotFiles", "is only for \"static\" and \"php\" sites (an app serves its own paths)"});
+    out.push_back({"spec.serveDotFiles",
+                   "is only for \"static\" and \"php\" sites (an app serves its own paths)"});
   }
 }
 
 void check_php(const json& spec, std::vector<FieldError>& out) {
   if (spec.contains("php") && spec["php"].is_object()) {
     const json& php = spec["php"];
-    if (php.contains("docroot") && php["docroot"].is_string() && !is_relative_inside(php["docroot"].get<std::string>())) {
+    if (php.contains("docroot") && php["docroot"].is_string() &&
+        !is_relative_inside(php["docroot"].get<std::string>())) {
       out.push_back({"spec.php.docroot", "must be a relative path inside the source (no \"..\")"});
     }
     if (php.contains("frontController") && php["frontController"].is_string()) {
       std::string fc = php["frontController"];
       if (fc.empty() || !is_relative_inside(fc) || !fc.ends_with(".php")) {
-        out.push_back({"spec.php.frontController", quote(fc) + " must be a .php script relative to the docroot"});
+        out.push_back({"spec.php.frontController",
+                       quote(fc) + " must be a .php script relative to the docroot"});
       }
     }
     if (php.contains("timeout") && php["timeout"].is_string()) {
@@ -116,7 +124,8 @@ void check_php(const json& spec, std::vector<FieldError>& out) {
       } else if (ms < kMinPhpTimeoutMs || ms > kMaxPhpTimeoutMs) {
         out.push_back({"spec.php.timeout", quote(t) + " must be between 1s and 1h"});
       } else if (ms % 1000 != 0) {
-        out.push_back({"spec.php.timeout", quote(t) + " must be whole seconds (php-fpm counts in seconds)"});
+        out.push_back(
+            {"spec.php.timeout", quote(t) + " must be whole seconds (php-fpm counts in seconds)"});
       }
     }
   }
@@ -139,22 +148,27 @@ void check_storage(const json& spec, const std::string& mode, std::vector<FieldE
     const json& v = spec["storage"][i];
     std::string path = "spec.storage[" + std::to_string(i) + "]";
     std::string name = v["name"], mount = v["path"], size = v["size"];
-    if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
-    else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
+    if (!is_dns_label(name))
+      out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
+    else if (!names.insert(name).second)
+      out.push_back({path + ".name", quote(name) + " is listed twice"});
     if (mount.empty() || !is_relative_inside(mount)) {
-      out.push_back({path + ".path", "must be a non-empty relative path inside the source (no \"..\")"});
+      out.push_back(
+          {path + ".path", "must be a non-empty relative path inside the source (no \"..\")"});
     } else if (mode == "app") {
       std::string clean = std::filesystem::path(mount).lexically_normal().string();
       while (!clean.empty() && clean.back() == '/') clean.pop_back();
       if (clean.empty() || clean == ".") {
         out.push_back({path + ".path", quote(mount) + " must name a directory, not the root"});
       } else if (reserved_app_mount(clean)) {
-        out.push_back({path + ".path", quote(mount) + " would hide the sandbox's /" +
-                                           clean.substr(0, clean.find('/')) +
-                                           " (proc, sys, dev, etc, run and tmp are not for volumes)"});
+        out.push_back(
+            {path + ".path", quote(mount) + " would hide the sandbox's /" +
+                                 clean.substr(0, clean.find('/')) +
+                                 " (proc, sys, dev, etc, run and tmp are not for volumes)"});
       }
     }
-    if (parse_memory_bytes(size) <= 0) out.push_back({path + ".size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
+    if (parse_memory_bytes(size) <= 0)
+      out.push_back({path + ".size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
   }
 }
 
@@ -173,40 +187,54 @@ void check_app(const json& spec, std::vector<FieldError>& out) {
     const json& c = comps[i];
     std::string path = "spec.app.components[" + std::to_string(i) + "]";
     std::string name = c["name"];
-    if (!is_dns_label(name)) out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
-    else if (!names.insert(name).second) out.push_back({path + ".name", quote(name) + " is listed twice"});
-    bool image = c.contains("image") && !c["image"].is_null(), command = c.contains("command") && !c["command"].is_null();
+    if (!is_dns_label(name))
+      out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label)"});
+    else if (!names.insert(name).second)
+      out.push_back({path + ".name", quote(name) + " is listed twice"});
+    bool image = c.contains("image") && !c["image"].is_null(),
+         command = c.contains("command") && !c["command"].is_null();
     if (image == command) out.push_back({path, "needs exactly one of image and command"});
     if (command && c["command"].empty()) out.push_back({path + ".command", "must not be empty"});
-    if (image && c["image"].get<std::string>().empty()) out.push_back({path + ".image", "must not be empty"});
+    if (image && c["image"].get<std::string>().empty())
+      out.push_back({path + ".image", "must not be empty"});
     if (c.contains("port") && c["port"].is_number_integer()) {
       long long p = c["port"];
-      if (p < 1 || p > 65535) out.push_back({path + ".port", std::to_string(p) + " is not a port (1-65535)"});
+      if (p < 1 || p > 65535)
+        out.push_back({path + ".port", std::to_string(p) + " is not a port (1-65535)"});
     }
     if (c.contains("replicas") && c["replicas"].is_number_integer()) {
       long long r = c["replicas"];
-      if (r < 0 || r > 20) out.push_back({path + ".replicas", std::to_string(r) + " is out of range (0-20)"});
+      if (r < 0 || r > 20)
+        out.push_back({path + ".replicas", std::to_string(r) + " is out of range (0-20)"});
     }
     if (c.contains("balance") && c["balance"].is_string()) {
       std::string b = c["balance"];
       if (b != "round-robin" && b != "least-connections") {
-        out.push_back({path + ".balance", quote(b) + " is not one of round-robin, least-connections"});
+        out.push_back(
+            {path + ".balance", quote(b) + " is not one of round-robin, least-connections"});
       } else if (static_cast<int>(i) != routed) {
-        out.push_back({path + ".balance", "only the routed component (\"web\", else the first with a port) is balanced"});
+        out.push_back(
+            {path + ".balance",
+             "only the routed component (\"web\", else the first with a port) is balanced"});
       }
     }
-    if (c.contains("secrets") && c["secrets"].is_array()) {  // secrets of the site's own project, by name
+    if (c.contains("secrets") &&
+        c["secrets"].is_array()) {  // secrets of the site's own project, by name
       std::set<std::string> seen;
       for (size_t k = 0; k < c["secrets"].size(); ++k) {
         if (!c["secrets"][k].is_string()) continue;  // the schema said so
         std::string s = c["secrets"][k], at = path + ".secrets[" + std::to_string(k) + "]";
-        if (!is_dns_label(s)) out.push_back({at, quote(s) + " is not a valid secret name (a DNS label)"});
-        else if (!seen.insert(s).second) out.push_back({at, quote(s) + " is listed twice"});
+        if (!is_dns_label(s))
+          out.push_back({at, quote(s) + " is not a valid secret name (a DNS label)"});
+        else if (!seen.insert(s).second)
+          out.push_back({at, quote(s) + " is listed twice"});
       }
     }
-    if (c.contains("health") && c["health"].is_object() && c["health"].contains("path") && c["health"]["path"].is_string()) {
+    if (c.contains("health") && c["health"].is_object() && c["health"].contains("path") &&
+        c["health"]["path"].is_string()) {
       std::string hp = c["health"]["path"];
-      if (!hp.starts_with("/")) out.push_back({path + ".health.path", quote(hp) + " must start with '/'"});
+      if (!hp.starts_with("/"))
+        out.push_back({path + ".health.path", quote(hp) + " must start with '/'"});
     }
   }
 }
@@ -222,16 +250,18 @@ void check_job_names(const std::string& site, const json& spec, std::vector<Fiel
     if (!jobs[i].is_object() || !jobs[i].contains("name") || !jobs[i]["name"].is_string()) continue;
     std::string cron_job = site + "-" + jobs[i]["name"].get<std::string>();
     if (cron_job.size() > 52) {
-      out.push_back({"spec.app.jobs[" + std::to_string(i) + "].name",
-                     "makes the CronJob name " + quote(cron_job) + " " + std::to_string(cron_job.size()) +
-                         " characters long; Kubernetes allows 52 (shorten the site or the job name)"});
+      out.push_back(
+          {"spec.app.jobs[" + std::to_string(i) + "].name",
+           "makes the CronJob name " + quote(cron_job) + " " + std::to_string(cron_job.size()) +
+               " characters long; Kubernetes allows 52 (shorten the site or the job name)"});
     }
   }
 }
 
 // spec.app.autoscale: bounds and targets that a replica count can follow.
 void check_autoscale(const json& spec, std::vector<FieldError>& out) {
-  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("autoscale")) return;
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("autoscale"))
+    return;
   const json& a = spec["app"]["autoscale"];
   if (!a.is_object()) return;
   const std::string path = "spec.app.autoscale";
@@ -244,21 +274,31 @@ void check_autoscale(const json& spec, std::vector<FieldError>& out) {
     if (index < 0) out.push_back({path + ".component", "is required when no component has a port"});
   } else {
     for (size_t i = 0; i < comps.size(); ++i)
-      if (comps[i].is_object() && comps[i].value("name", "") == component) index = static_cast<int>(i);
-    if (index < 0) out.push_back({path + ".component", quote(component) + " is not a component of this site"});
+      if (comps[i].is_object() && comps[i].value("name", "") == component)
+        index = static_cast<int>(i);
+    if (index < 0)
+      out.push_back({path + ".component", quote(component) + " is not a component of this site"});
   }
   auto int_of = [&](const char* key, long long fallback) {
     return a.contains(key) && a[key].is_number_integer() ? a[key].get<long long>() : fallback;
   };
   long long min = int_of("minReplicas", 1), max = int_of("maxReplicas", 1);
-  if (min < 1 || min > 20) out.push_back({path + ".minReplicas", std::to_string(min) + " is out of range (1-20)"});
-  if (max < 1 || max > 20) out.push_back({path + ".maxReplicas", std::to_string(max) + " is out of range (1-20)"});
-  else if (max < min) out.push_back({path + ".maxReplicas", std::to_string(max) + " is below minReplicas (" + std::to_string(min) + ")"});
+  if (min < 1 || min > 20)
+    out.push_back({path + ".minReplicas", std::to_string(min) + " is out of range (1-20)"});
+  if (max < 1 || max > 20)
+    out.push_back({path + ".maxReplicas", std::to_string(max) + " is out of range (1-20)"});
+  else if (max < min)
+    out.push_back({path + ".maxReplicas",
+                   std::to_string(max) + " is below minReplicas (" + std::to_string(min) + ")"});
   long long cpu = int_of("targetCPUUtilization", 80), rps = int_of("targetRequestsPerSecond", 1);
-  if (cpu < 1 || cpu > 1000) out.push_back({path + ".targetCPUUtilization", std::to_string(cpu) + " is out of range (1-1000 percent)"});
-  if (rps < 1) out.push_back({path + ".targetRequestsPerSecond", std::to_string(rps) + " must be at least 1"});
+  if (cpu < 1 || cpu > 1000)
+    out.push_back({path + ".targetCPUUtilization",
+                   std::to_string(cpu) + " is out of range (1-1000 percent)"});
+  if (rps < 1)
+    out.push_back({path + ".targetRequestsPerSecond", std::to_string(rps) + " must be at least 1"});
   if (a.contains("targetRequestsPerSecond") && index >= 0 && index != routed)
-    out.push_back({path + ".targetRequestsPerSecond", "counts the routed component's requests: only it can follow them"});
+    out.push_back({path + ".targetRequestsPerSecond",
+                   "counts the routed component's requests: only it can follow them"});
 }
 
 void check_resources(const json& spec, std::vector<FieldError>& out) {
@@ -273,14 +313,20 @@ void check_resources(const json& spec, std::vector<FieldError>& out) {
   if (r.contains("memory") && r["memory"].is_string()) {
     std::string m = r["memory"];
     long long bytes = parse_memory_bytes(m);
-    if (bytes < 0) out.push_back({"spec.resources.memory", quote(m) + " is not a memory quantity (e.g. 256Mi, 1Gi)"});
-    else if (bytes < (4ll << 20)) out.push_back({"spec.resources.memory", quote(m) + " is too small (at least 4Mi)"});
+    if (bytes < 0)
+      out.push_back(
+          {"spec.resources.memory", quote(m) + " is not a memory quantity (e.g. 256Mi, 1Gi)"});
+    else if (bytes < (4ll << 20))
+      out.push_back({"spec.resources.memory", quote(m) + " is too small (at least 4Mi)"});
   }
   if (r.contains("cpu") && r["cpu"].is_string()) {
     std::string c = r["cpu"];
     long long millis = parse_cpu_millis(c);
-    if (millis < 0) out.push_back({"spec.resources.cpu", quote(c) + " is not a CPU quantity (e.g. 500m, 1, 2.5)"});
-    else if (millis < 10) out.push_back({"spec.resources.cpu", quote(c) + " is too small (at least 10m)"});
+    if (millis < 0)
+      out.push_back(
+          {"spec.resources.cpu", quote(c) + " is not a CPU quantity (e.g. 500m, 1, 2.5)"});
+    else if (millis < 10)
+      out.push_back({"spec.resources.cpu", quote(c) + " is too small (at least 10m)"});
   }
 }
 
@@ -312,12 +358,13 @@ long long scaled(std::string_view digits, long long exp10, int exp2) {
 // Kubernetes suffixes, as (power of ten, power of two); base units.
 long long parse_quantity(std::string_view text, long long extra_exp10) {
   static const std::pair<std::string_view, std::pair<int, int>> suffixes[] = {
-      {"Ki", {0, 10}}, {"Mi", {0, 20}}, {"Gi", {0, 30}}, {"Ti", {0, 40}}, {"Pi", {0, 50}}, {"Ei", {0, 60}},
-      {"k", {3, 0}},   {"M", {6, 0}},   {"G", {9, 0}},   {"T", {12, 0}},  {"P", {15, 0}},  {"E", {18, 0}},
-      {"m", {-3, 0}}};
+      {"Ki", {0, 10}}, {"Mi", {0, 20}}, {"Gi", {0, 30}}, {"Ti", {0, 40}}, {"Pi", {0, 50}},
+      {"Ei", {0, 60}}, {"k", {3, 0}},   {"M", {6, 0}},   {"G", {9, 0}},   {"T", {12, 0}},
+      {"P", {15, 0}},  {"E", {18, 0}},  {"m", {-3, 0}}};
   for (const auto& [suffix, exps] : suffixes) {
     if (text.size() > suffix.size() && text.ends_with(suffix)) {
-      return scaled(text.substr(0, text.size() - suffix.size()), exps.first + extra_exp10, exps.second);
+      return scaled(text.substr(0, text.size() - suffix.size()), exps.first + extra_exp10,
+                    exps.second);
     }
   }
   return scaled(text, extra_exp10, 0);
@@ -325,9 +372,10 @@ long long parse_quantity(std::string_view text, long long extra_exp10) {
 
 void check_source(const json& git, std::vector<FieldError>& out) {
   std::string url = git["url"].get<std::string>();
-  if (url.empty()) out.push_back({"spec.source.git.url", "must not be empty"});
-  else if (!(url.starts_with("file://") || url.starts_with("https://") || url.starts_with("http://") ||
-             url.starts_with("/"))) {
+  if (url.empty())
+    out.push_back({"spec.source.git.url", "must not be empty"});
+  else if (!(url.starts_with("file://") || url.starts_with("https://") ||
+             url.starts_with("http://") || url.starts_with("/"))) {
     out.push_back({"spec.source.git.url",
                    quote(url) + " is not supported (use https://, file:// or an absolute path)"});
   }
@@ -340,13 +388,17 @@ void check_source(const json& git, std::vector<FieldError>& out) {
   }
   if (git.contains("interval") && git["interval"].is_string()) {
     long long ms = parse_duration_ms(git["interval"].get<std::string>());
-    if (ms < 0) out.push_back({"spec.source.git.interval", quote(git["interval"].get<std::string>()) + " is not a duration (e.g. 60s, 5m)"});
-    else if (ms > 0 && ms < 1000) out.push_back({"spec.source.git.interval", "must be at least 1s (or 0 to never poll)"});
+    if (ms < 0)
+      out.push_back({"spec.source.git.interval", quote(git["interval"].get<std::string>()) +
+                                                     " is not a duration (e.g. 60s, 5m)"});
+    else if (ms > 0 && ms < 1000)
+      out.push_back({"spec.source.git.interval", "must be at least 1s (or 0 to never poll)"});
   }
   if (git.contains("webhookSecret") && git["webhookSecret"].is_string() &&
       !is_dns_label(git["webhookSecret"].get<std::string>())) {
-    out.push_back({"spec.source.git.webhookSecret",
-                   quote(git["webhookSecret"].get<std::string>()) + " is not a valid secret name (a DNS label)"});
+    out.push_back(
+        {"spec.source.git.webhookSecret", quote(git["webhookSecret"].get<std::string>()) +
+                                              " is not a valid secret name (a DNS label)"});
   }
 }
 
@@ -354,11 +406,14 @@ void check_build(const json& spec, std::vector<FieldError>& out) {
   if (spec.contains("build") && spec["build"].is_object()) {
     const json& b = spec["build"];
     if (b["command"].empty()) out.push_back({"spec.build.command", "must not be empty"});
-    if (b.contains("output") && b["output"].is_string() && !is_relative_inside(b["output"].get<std::string>())) {
+    if (b.contains("output") && b["output"].is_string() &&
+        !is_relative_inside(b["output"].get<std::string>())) {
       out.push_back({"spec.build.output", "must be a relative path inside the source"});
     }
-    if (b.contains("timeout") && b["timeout"].is_string() && parse_duration_ms(b["timeout"].get<std::string>()) <= 0) {
-      out.push_back({"spec.build.timeout", quote(b["timeout"].get<std::string>()) + " is not a duration (e.g. 10m)"});
+    if (b.contains("timeout") && b["timeout"].is_string() &&
+        parse_duration_ms(b["timeout"].get<std::string>()) <= 0) {
+      out.push_back({"spec.build.timeout",
+                     quote(b["timeout"].get<std::string>()) + " is not a duration (e.g. 10m)"});
     }
   }
 }
@@ -369,7 +424,8 @@ std::string source_needed_by(const json& spec) {
   if (spec.value("mode", "") != "app") {
     return "a \"" + spec.value("mode", "") + "\" site serves the repository's files";
   }
-  if (spec.contains("build") && !spec["build"].is_null()) return "spec.build runs in the repository";
+  if (spec.contains("build") && !spec["build"].is_null())
+    return "spec.build runs in the repository";
   if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
       !spec["app"]["components"].is_array()) {
     return "";  // check_app names what is missing
@@ -406,7 +462,8 @@ bool serves_dot_files(const json& spec) {
 }
 
 bool project_egress(const json& project_spec) {
-  if (!project_spec.is_object() || !project_spec.contains("network") || !project_spec["network"].is_object())
+  if (!project_spec.is_object() || !project_spec.contains("network") ||
+      !project_spec["network"].is_object())
     return true;
   const json& n = project_spec["network"];
   return !n.contains("egress") || !n["egress"].is_boolean() || n["egress"].get<bool>();
@@ -414,7 +471,9 @@ bool project_egress(const json& project_spec) {
 
 int routed_component(const json& components) {
   if (!components.is_array()) return -1;
-  auto listens = [](const json& c) { return c.is_object() && c.contains("port") && !c["port"].is_null(); };
+  auto listens = [](const json& c) {
+    return c.is_object() && c.contains("port") && !c["port"].is_null();
+  };
   for (size_t i = 0; i < components.size(); ++i) {
     const json& c = components[i];
     if (listens(c) && c.contains("name") && c["name"] == "web") return static_cast<int>(i);
@@ -428,8 +487,8 @@ int routed_component(const json& components) {
 bool is_dns_label(std::string_view n) {
   if (n.empty() || n.size() > 63) return false;
   for (char c : n) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
       return false;
     }
   }
@@ -441,7 +500,8 @@ bool is_host_name(std::string_view host) {
   size_t start = 0;
   while (true) {
     size_t dot = host.find('.', start);
-    std::string_view label = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    std::string_view label =
+        host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
     if (!is_dns_label(label)) return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
@@ -463,7 +523,8 @@ bool host_matches(std::string_view pattern, std::string_view host) {
 }
 
 long long php_timeout_ms(const json& spec) {
-  if (!spec.is_object() || !spec.contains("php") || !spec["php"].is_object()) return kDefaultPhpTimeoutMs;
+  if (!spec.is_object() || !spec.contains("php") || !spec["php"].is_object())
+    return kDefaultPhpTimeoutMs;
   const json& php = spec["php"];
   if (!php.contains("timeout") || !php["timeout"].is_string()) return kDefaultPhpTimeoutMs;
   long long ms = parse_duration_ms(php["timeout"].get<std::string>());
@@ -482,11 +543,16 @@ long long parse_duration_ms(std::string_view text) {
     size_t ustart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(ustart, i - ustart);
-    if (unit == "ms") total += n;
-    else if (unit == "s") total += n * 1000;
-    else if (unit == "m") total += n * 60'000;
-    else if (unit == "h") total += n * 3'600'000;
-    else return -1;
+    if (unit == "ms")
+      total += n;
+    else if (unit == "s")
+      total += n * 1000;
+    else if (unit == "m")
+      total += n * 60'000;
+    else if (unit == "h")
+      total += n * 3'600'000;
+    else
+      return -1;
   }
   return total;
 }
@@ -516,7 +582,8 @@ std::vector<FieldError> validate_project(const json& obj) {
       }
     }
   }
-  if (spec.contains("quota") && spec["quota"].contains("sites") && spec["quota"]["sites"].get<long long>() < 0) {
+  if (spec.contains("quota") && spec["quota"].contains("sites") &&
+      spec["quota"]["sites"].get<long long>() < 0) {
     out.push_back({"spec.quota.sites", "must not be negative"});
   }
   return out;
@@ -546,7 +613,8 @@ std::vector<FieldError> validate_site(const json& obj) {
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);
   if (!has_source(spec)) {
-    if (std::string why = source_needed_by(spec); !why.empty()) out.push_back({"spec.source", "is required: " + why});
+    if (std::string why = source_needed_by(spec); !why.empty())
+      out.push_back({"spec.source", "is required: " + why});
     return out;
   }
   check_source(spec["source"]["git"], out);

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define WOK_ASSERT(condition, message)                                                      \
-  do {                                                                                      \
-    if (!(condition)) [[unlikely]] {                                                        \
-      ::wok::base::assert_failed(#condition, message, __FILE__, __LINE__);                  \
-    }                                                                                       \
+#define WOK_ASSERT(condition, message)                                     \
+  do {                                                                     \
+    if (!(condition)) [[unlikely]] {                                       \
+      ::wok::base::assert_failed(#condition, message, __FILE__, __LINE__); \
+    }                                                                      \
   } while (false)
 
 namespace wok::base {

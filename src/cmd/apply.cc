@@ -1,7 +1,7 @@
 // wok apply -f: create what is missing, replace what differs, leave the rest.
 #include <algorithm>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
 #include "api/validation.h"
@@ -63,7 +63,8 @@ Outcome apply_secret(Session& session, const json& object) {
       session.fail(r);
       return Outcome::kAbort;
     }
-    session.fail("secret \"" + name + "\" (project " + project + "): " + failure_message(r, session.client.server()));
+    session.fail("secret \"" + name + "\" (project " + project +
+                 "): " + failure_message(r, session.client.server()));
     return Outcome::kFailed;
   }
   session.io.out << "secret/" << name << (r.status == 201 ? " created\n" : " configured\n");
@@ -131,8 +132,11 @@ int apply(Session& session, const std::vector<std::string>& inputs,
   // which the Sites' new revisions read.
   std::vector<const json*> order;
   for (const auto& object : manifest.objects) order.push_back(&object);
-  auto rank = [](const json* object) { return (*object)["kind"] == "Project" ? 0 : (*object)["kind"] == "Secret" ? 1 : 2; };
-  std::stable_sort(order.begin(), order.end(), [&](const json* a, const json* b) { return rank(a) < rank(b); });
+  auto rank = [](const json* object) {
+    return (*object)["kind"] == "Project" ? 0 : (*object)["kind"] == "Secret" ? 1 : 2;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const json* a, const json* b) { return rank(a) < rank(b); });
   bool any_failed = false;
   std::vector<RolloutTarget> sites;
   for (const json* object : order) {

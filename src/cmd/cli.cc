@@ -21,20 +21,20 @@ struct Flags {
   std::string output;
   std::vector<std::string> files;
   int to_revision = 0;
-  int minutes = 15;  // wok stats
+  int minutes = 15;       // wok stats
   std::string component;  // wok logs, wok scale
   int tail = 100;
   bool follow = false;
-  bool previous = false;    // wok logs --previous
-  std::string build;        // wok logs --build [REVISION]: "" = the newest build
-  std::string job;          // wok logs --job JOB, wok job run SITE JOB
+  bool previous = false;  // wok logs --previous
+  std::string build;      // wok logs --build [REVISION]: "" = the newest build
+  std::string job;        // wok logs --job JOB, wok job run SITE JOB
   int replicas = -1;
   std::string user;
-  std::vector<std::string> names;  // wok delete KIND NAME...
-  bool wait = false;               // wok apply --wait
-  std::string timeout = "5m";      // wok apply --wait, wok rollout status
-  std::vector<std::string> pairs;  // wok secret set NAME KEY=VALUE...
-  bool show_values = false;        // wok secret get --show-values
+  std::vector<std::string> names;   // wok delete KIND NAME...
+  bool wait = false;                // wok apply --wait
+  std::string timeout = "5m";       // wok apply --wait, wok rollout status
+  std::vector<std::string> pairs;   // wok secret set NAME KEY=VALUE...
+  bool show_values = false;         // wok secret get --show-values
   std::string kubeconfig, context;  // wok rollout history|undo, wok refresh on a cluster
 };
 
@@ -58,7 +58,8 @@ using Action = std::function<int(Session&)>;
 
 const std::vector<std::string> kKinds = {"project", "projects", "site", "sites"};
 const std::vector<std::string> kSiteKinds = {"site", "sites"};
-const std::vector<std::string> kGetKinds = {"project", "projects", "site", "sites", "secret", "secrets"};
+const std::vector<std::string> kGetKinds = {"project", "projects", "site",
+                                            "sites",   "secret",   "secrets"};
 
 Kind kind_of(const Flags& flags) { return *parse_kind(flags.kind); }
 
@@ -72,8 +73,8 @@ void add_target(CLI::App* command, Flags& flags, const std::vector<std::string>&
   if (name_required) name->required();
 }
 
-void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token, LocalAction& local_action,
-                  const Runners& runners) {
+void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token,
+                  LocalAction& local_action, const Runners& runners) {
   auto set = [&](CLI::App* command, Action run, bool token = true) {
     command->callback([&action, &needs_token, run, token] {
       action = run;
@@ -84,10 +85,12 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   // --context it reads and annotates the operator's Site there
   // (Runners::cluster) instead of asking wok up's API server.
   auto set_on_cluster = [&](CLI::App* command, const std::string& verb, Action run) {
-    command->add_option("--kubeconfig", flags.kubeconfig,
-                        "on a Kubernetes cluster: this kubeconfig (the operator's revisions, not wok up's)");
-    command->add_option("--context", flags.context,
-                        "on a Kubernetes cluster: this context of the kubeconfig ($KUBECONFIG, ~/.kube/config)");
+    command->add_option(
+        "--kubeconfig", flags.kubeconfig,
+        "on a Kubernetes cluster: this kubeconfig (the operator's revisions, not wok up's)");
+    command->add_option(
+        "--context", flags.context,
+        "on a Kubernetes cluster: this context of the kubeconfig ($KUBECONFIG, ~/.kube/config)");
     command->callback([&, verb, run] {
       if (flags.kubeconfig.empty() && flags.context.empty()) {
         action = run;
@@ -99,8 +102,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           io.err << "error: --kubeconfig is not available in this build\n";
           return 1;
         }
-        ClusterSiteCommand command{verb, flags.kubeconfig, flags.context, flags.project, flags.name,
-                                   flags.to_revision};
+        ClusterSiteCommand command{verb,          flags.kubeconfig, flags.context,
+                                   flags.project, flags.name,       flags.to_revision};
         return runners.cluster(command, io.out, io.err);
       };
     });
@@ -124,19 +127,22 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   get->add_option("-o,--output", flags.output,
                   "output format: wide, yaml, json, name or jsonpath=TEMPLATE")
       ->check([](const std::string& o) {
-        if (o == "wide" || o == "yaml" || o == "json" || o == "name" || o.rfind("jsonpath=", 0) == 0)
+        if (o == "wide" || o == "yaml" || o == "json" || o == "name" ||
+            o.rfind("jsonpath=", 0) == 0)
           return std::string();
         return "\"" + o + "\" is not an output format: wide, yaml, json, name, jsonpath=TEMPLATE";
       });
   set(get, [&flags](Session& s) {
-    if (flags.kind.rfind("secret", 0) == 0) return secret_get_command(s, flags.name, flags.output, false);
+    if (flags.kind.rfind("secret", 0) == 0)
+      return secret_get_command(s, flags.name, flags.output, false);
     return get_command(s, kind_of(flags), flags.name, flags.output);
   });
 
   auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");
   add_target(describe, flags, kKinds, true);
   describe->footer(
-      "A site shows its source, conditions, components and instances (ready/wanted, restarts, last\n"
+      "A site shows its source, conditions, components and instances (ready/wanted, restarts, "
+      "last\n"
       "exit, OOM), resources, storage use, the serving revision and why it changed, the tail of\n"
       "its last failed build, and its last five revisions.\n\n"
       "Examples:\n"
@@ -144,7 +150,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "  wok describe project team-a");
   set(describe, [&flags](Session& s) { return describe_command(s, kind_of(flags), flags.name); });
 
-  auto* edit = app.add_subcommand("edit", "Edit a project or a site in your editor ($VISUAL, $EDITOR, vi)");
+  auto* edit =
+      app.add_subcommand("edit", "Edit a project or a site in your editor ($VISUAL, $EDITOR, vi)");
   add_target(edit, flags, kKinds, true);
   edit->footer(
       "The object opens as YAML; saving replaces it (with its resourceVersion: an edit made\n"
@@ -162,9 +169,11 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   remove->add_option("-f,--filename", flags.files,
                      "delete every object of a file, a directory of *.yaml/*.yml/*.json, or - "
                      "(stdin)");
-  set(remove, [&flags](Session& s) { return delete_command(s, flags.kind, flags.names, flags.files); });
+  set(remove,
+      [&flags](Session& s) { return delete_command(s, flags.kind, flags.names, flags.files); });
 
-  auto* rollout = app.add_subcommand("rollout", "Revisions of a site: status, history, undo, restart");
+  auto* rollout =
+      app.add_subcommand("rollout", "Revisions of a site: status, history, undo, restart");
   rollout->require_subcommand(1);
   auto* history = rollout->add_subcommand("history", "List the revisions of a site, oldest first");
   add_target(history, flags, kSiteKinds, true);
@@ -173,14 +182,16 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "rollout undo, refresh or retry (of a failed or interrupted one), redeploy.\n\n"
       "Example:\n"
       "  wok rollout history site www -n team-a");
-  set_on_cluster(history, "history", [&flags](Session& s) { return rollout_history_command(s, flags.name); });
+  set_on_cluster(history, "history",
+                 [&flags](Session& s) { return rollout_history_command(s, flags.name); });
   auto* undo = rollout->add_subcommand("undo", "Roll a site back to an earlier revision");
   add_target(undo, flags, kSiteKinds, true);
   undo->add_option("--to-revision", flags.to_revision,
                    "the revision to return to (default: the one before the live one)")
       ->check(CLI::PositiveNumber);
-  set_on_cluster(undo, "undo",
-                 [&flags](Session& s) { return rollout_undo_command(s, flags.name, flags.to_revision); });
+  set_on_cluster(undo, "undo", [&flags](Session& s) {
+    return rollout_undo_command(s, flags.name, flags.to_revision);
+  });
   auto* status = rollout->add_subcommand(
       "status", "Wait until a site serves a revision of its current spec, showing progress");
   add_target(status, flags, kSiteKinds, true);
@@ -198,15 +209,18 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
 
   auto* refresh = app.add_subcommand("refresh", "Fetch a site's source now");
   add_target(refresh, flags, kSiteKinds, true);
-  set_on_cluster(refresh, "refresh", [&flags](Session& s) { return refresh_command(s, flags.name); });
+  set_on_cluster(refresh, "refresh",
+                 [&flags](Session& s) { return refresh_command(s, flags.name); });
 
   auto* stats = app.add_subcommand("stats", "Request statistics from the router");
   stats->require_subcommand(1);
-  auto* stats_site = stats->add_subcommand("site", "Requests, bytes and latency of a site, last minutes");
+  auto* stats_site =
+      stats->add_subcommand("site", "Requests, bytes and latency of a site, last minutes");
   stats_site->add_option("name", flags.name, "the site's name")->required();
   stats_site->add_option("--minutes", flags.minutes, "how many minutes back, 1 to 15 (default 15)")
       ->check(CLI::Range(1, 15));
-  set(stats_site, [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
+  set(stats_site,
+      [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
 
   auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);
@@ -223,7 +237,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
                     ->expected(0, 1)
                     ->type_name("[REVISION]")
                     ->check(CLI::PositiveNumber);
-  auto* job = logs->add_option("--job", flags.job, "the kept runs of this job of spec.app.jobs (app sites)");
+  auto* job = logs->add_option("--job", flags.job,
+                               "the kept runs of this job of spec.app.jobs (app sites)");
   job->excludes(follow)->excludes(previous)->excludes(build);
   previous->excludes(follow);
   build->excludes(follow)->excludes(previous);
@@ -238,7 +253,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "  wok logs site www -n team-a --build 4           # the build of revision 4\n"
       "  wok logs site api -n team-a --job nightly       # the kept runs of a cron job");
   set(logs, [&flags, build](Session& s) {
-    if (build->count() > 0) return build_logs_command(s, flags.name, flags.build.empty() ? 0 : std::stoll(flags.build));
+    if (build->count() > 0)
+      return build_logs_command(s, flags.name, flags.build.empty() ? 0 : std::stoll(flags.build));
     if (!flags.job.empty()) return job_logs_command(s, flags.name, flags.job, flags.tail);
     return logs_command(s, flags.name, flags.component, flags.tail, flags.follow, flags.previous);
   });
@@ -259,8 +275,12 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   auto* scale = app.add_subcommand("scale", "Set the replicas of an app site's component");
   add_target(scale, flags, kSiteKinds, true);
   scale->add_option("--component", flags.component, "the component")->required();
-  scale->add_option("--replicas", flags.replicas, "how many instances")->required()->check(CLI::Range(0, 20));
-  set(scale, [&flags](Session& s) { return scale_command(s, flags.name, flags.component, flags.replicas); });
+  scale->add_option("--replicas", flags.replicas, "how many instances")
+      ->required()
+      ->check(CLI::Range(0, 20));
+  set(scale, [&flags](Session& s) {
+    return scale_command(s, flags.name, flags.component, flags.replicas);
+  });
 
   auto* token = app.add_subcommand("token", "API tokens (platform admin)");
   token->require_subcommand(1);
@@ -276,10 +296,12 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
 
   auto* secret = app.add_subcommand("secret", "A project's secrets: set, get, delete (-n PROJECT)");
   secret->require_subcommand(1);
-  auto* secret_set = secret->add_subcommand("set", "Set keys of a secret (made if absent; other keys kept)");
+  auto* secret_set =
+      secret->add_subcommand("set", "Set keys of a secret (made if absent; other keys kept)");
   secret_set->add_option("name", flags.name, "the secret's name")->required();
   secret_set->add_option("pairs", flags.pairs, "KEY=VALUE pairs");
-  secret_set->add_option("--from-file", flags.files, "KEY=PATH: the file's content as the value (repeatable)");
+  secret_set->add_option("--from-file", flags.files,
+                         "KEY=PATH: the file's content as the value (repeatable)");
   secret_set->footer(
       "Values on the command line reach your shell history and `ps`: prefer --from-file for\n"
       "anything that matters. Running instances keep their values: `wok rollout restart site\n"
@@ -287,13 +309,15 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "Examples:\n"
       "  wok secret set db PASSWORD=s3cret USER=app -n team-a\n"
       "  wok secret set tls --from-file tls.key=./key.pem -n team-a");
-  set(secret_set, [&flags](Session& s) { return secret_set_command(s, flags.name, flags.pairs, flags.files); });
+  set(secret_set,
+      [&flags](Session& s) { return secret_set_command(s, flags.name, flags.pairs, flags.files); });
   auto* secret_get = secret->add_subcommand("get", "List secrets (names and keys), or show one");
   secret_get->add_option("name", flags.name, "the secret's name");
   secret_get->add_option("-o,--output", flags.output, "json, yaml or name")
       ->check(CLI::IsMember({"json", "yaml", "name"}));
-  secret_get->add_flag("--show-values", flags.show_values,
-                       "show the values (KEY=VALUE lines, or data in -o json|yaml): developers and admins only");
+  secret_get->add_flag(
+      "--show-values", flags.show_values,
+      "show the values (KEY=VALUE lines, or data in -o json|yaml): developers and admins only");
   set(secret_get, [&flags](Session& s) {
     return secret_get_command(s, flags.name, flags.output, flags.show_values);
   });
@@ -343,21 +367,26 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   up_command->add_option("--egress-allow", up_options.egress_allow,
                          "an IPv4 address or CIDR sites with egress may reach although it is "
                          "private or the host's, e.g. an internal package mirror (repeatable)");
-  up_command->add_option("--max-site-memory", up_options.max_site_memory,
-                         "most memory (resources.memory) of one instance of a site")
+  up_command
+      ->add_option("--max-site-memory", up_options.max_site_memory,
+                   "most memory (resources.memory) of one instance of a site")
       ->capture_default_str();
-  up_command->add_option("--max-site-cpu", up_options.max_site_cpu,
-                         "most CPU (resources.cpu) of one instance of a site")
+  up_command
+      ->add_option("--max-site-cpu", up_options.max_site_cpu,
+                   "most CPU (resources.cpu) of one instance of a site")
       ->capture_default_str();
-  up_command->add_option("--max-site-replicas", up_options.max_site_replicas,
-                         "most replicas of one component of an app site (at most 20)")
+  up_command
+      ->add_option("--max-site-replicas", up_options.max_site_replicas,
+                   "most replicas of one component of an app site (at most 20)")
       ->check(CLI::Range(0, 20))
       ->capture_default_str();
-  up_command->add_option("--max-site-storage", up_options.max_site_storage,
-                         "most storage of one site (each volume and their sum)")
+  up_command
+      ->add_option("--max-site-storage", up_options.max_site_storage,
+                   "most storage of one site (each volume and their sum)")
       ->capture_default_str();
-  up_command->add_option("--max-build-disk", up_options.max_build_disk,
-                         "disk of one site's builds: its checkout and build cache together")
+  up_command
+      ->add_option("--max-build-disk", up_options.max_build_disk,
+                   "disk of one site's builds: its checkout and build cache together")
       ->capture_default_str();
   add_router_limit_flags(*up_command, up_options.router);
 
@@ -372,36 +401,45 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
                          "else wok-system)");
   op_command->add_option("--metrics", op_options.metrics, "/healthz, /readyz, /metrics HOST:PORT")
       ->capture_default_str();
-  op_command->add_option("--webhook-listen", op_options.webhook_listen,
-                         "push webhooks (POST /hooks/v1/projects/P/sites/S) on HOST:PORT (default: off)");
+  op_command->add_option(
+      "--webhook-listen", op_options.webhook_listen,
+      "push webhooks (POST /hooks/v1/projects/P/sites/S) on HOST:PORT (default: off)");
   op_command->add_option("--admission-listen", op_options.admission_listen,
-                         "the validating admission webhook, HTTPS HOST:PORT (POST /validate/sites, /validate/projects)");
+                         "the validating admission webhook, HTTPS HOST:PORT (POST /validate/sites, "
+                         "/validate/projects)");
   op_command->add_option("--admission-cert", op_options.admission_cert,
                          "its PEM certificate (chain), read again when the file changes");
   op_command->add_option("--admission-key", op_options.admission_key, "its PEM private key");
-  op_command->add_option("--max-site-memory", op_options.max_site_memory,
-                         "most memory (resources.memory) of one instance of a site")
+  op_command
+      ->add_option("--max-site-memory", op_options.max_site_memory,
+                   "most memory (resources.memory) of one instance of a site")
       ->capture_default_str();
-  op_command->add_option("--max-site-cpu", op_options.max_site_cpu, "most CPU (resources.cpu) of one instance of a site")
+  op_command
+      ->add_option("--max-site-cpu", op_options.max_site_cpu,
+                   "most CPU (resources.cpu) of one instance of a site")
       ->capture_default_str();
-  op_command->add_option("--max-site-replicas", op_options.max_site_replicas,
-                         "most replicas of one component of an app site (at most 20)")
+  op_command
+      ->add_option("--max-site-replicas", op_options.max_site_replicas,
+                   "most replicas of one component of an app site (at most 20)")
       ->check(CLI::Range(0, 20))
       ->capture_default_str();
-  op_command->add_option("--max-site-storage", op_options.max_site_storage,
-                         "most storage of one site (each volume and their sum)")
+  op_command
+      ->add_option("--max-site-storage", op_options.max_site_storage,
+                   "most storage of one site (each volume and their sum)")
       ->capture_default_str();
   op_command->add_option("--ingress-class", op_options.ingress_class, "IngressClass of Ingresses")
       ->capture_default_str();
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
-  op_command->add_option("--build-image", op_options.build_image, "image that runs `build` commands");
+  op_command->add_option("--build-image", op_options.build_image,
+                         "image that runs `build` commands");
   op_command->add_option("--php-image", op_options.php_image, "php-fpm image of the php mode");
   op_command->add_option("--ingress-namespace", op_options.ingress_namespace,
                          "the ingress controller's namespace (allowed by NetworkPolicies)");
   op_command->add_option("--log-level", op_options.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  op_command->add_flag("--openshift", op_options.openshift, "OpenShift Routes instead of Ingresses");
+  op_command->add_flag("--openshift", op_options.openshift,
+                       "OpenShift Routes instead of Ingresses");
   op_command->add_flag("--leader-elect", op_options.leader_elect,
                        "take a Lease so that only one replica acts");
   op_command->add_flag("--allow-private-sources", op_options.allow_private_sources,

@@ -45,11 +45,11 @@ struct OperatorOptions {
   std::string webhook_listen;  // push webhooks' HOST:PORT; empty: not served
   std::string ingress_class = "nginx";
   std::string image, build_image, php_image;  // empty: the render defaults
-  std::string ingress_namespace;             // allowed by NetworkPolicies; empty: default
+  std::string ingress_namespace;              // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
-  bool allow_private_sources = false;  // sites' fetches may reach private networks
+  bool allow_private_sources = false;   // sites' fetches may reach private networks
   RouterLimitFlags serve_limits;        // --serve-max-body etc., as given
   std::vector<std::string> serve_args;  // the same, checked, for sites' `wok serve`
   // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage

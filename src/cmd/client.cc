@@ -1,12 +1,12 @@
 #include "cmd/client.h"
 
-#include "http/message.h"
-
 #include <curl/curl.h>
 
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "http/message.h"
 
 namespace wok::cmd {
 namespace {
@@ -25,7 +25,6 @@ struct CurlDeleter {
 struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
-
 
 }  // namespace
 

@@ -49,7 +49,8 @@ int refresh_command(Session& session, const std::string& name);
 int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
                  bool follow, bool previous = false);
 int build_logs_command(Session& session, const std::string& name, int64_t revision);
-int scale_command(Session& session, const std::string& name, const std::string& component, int replicas);
+int scale_command(Session& session, const std::string& name, const std::string& component,
+                  int replicas);
 
 // job_commands.cc: `wok job run SITE JOB` (a run now), `wok logs site NAME
 // --job JOB` (the kept runs of a job, oldest first).
@@ -72,9 +73,11 @@ int version_command(Session& session);
 // (keys merged into the secret, made if absent), `wok secret get [NAME]
 // [-o json|yaml|name] [--show-values]` (NAME empty: the list, as `wok get
 // secrets`), `wok secret delete NAME`; all within -n PROJECT.
-int secret_set_command(Session& session, const std::string& name, const std::vector<std::string>& pairs,
+int secret_set_command(Session& session, const std::string& name,
+                       const std::vector<std::string>& pairs,
                        const std::vector<std::string>& files);
-int secret_get_command(Session& session, const std::string& name, const std::string& output, bool show_values);
+int secret_get_command(Session& session, const std::string& name, const std::string& output,
+                       bool show_values);
 int secret_delete_command(Session& session, const std::string& name);
 
 }  // namespace wok::cmd

@@ -46,13 +46,16 @@ void collect(const CLI::App& app, const std::string& path, std::vector<Command>*
       }
       continue;
     }
-    for (const auto& l : option->get_lnames()) command.flags.push_back({"--" + l, option->get_description()});
-    for (const auto& s : option->get_snames()) command.flags.push_back({"-" + s, option->get_description()});
+    for (const auto& l : option->get_lnames())
+      command.flags.push_back({"--" + l, option->get_description()});
+    for (const auto& s : option->get_snames())
+      command.flags.push_back({"-" + s, option->get_description()});
   }
   auto subs = app.get_subcommands([](const CLI::App*) { return true; });
   for (const CLI::App* sub : subs) command.subcommands.push_back(sub->get_name());
   out->push_back(command);
-  for (const CLI::App* sub : subs) collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), out);
+  for (const CLI::App* sub : subs)
+    collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), out);
 }
 
 std::string joined(const std::vector<std::string>& words) {
@@ -82,7 +85,8 @@ std::string bash_script(const std::vector<Command>& commands) {
   for (const auto& c : commands) {
     for (const auto& sub : c.subcommands) {
       std::string next = c.path.empty() ? sub : c.path + " " + sub;
-      s << "      " << single_quoted(c.path + "/" + sub) << ") path=" << single_quoted(next) << " ;;\n";
+      s << "      " << single_quoted(c.path + "/" + sub) << ") path=" << single_quoted(next)
+        << " ;;\n";
     }
   }
   s << "    esac\n"
@@ -118,7 +122,8 @@ std::string fish_script(const std::vector<Command>& commands) {
       condition = "__fish_use_subcommand";
     } else {
       for (const auto& p : parts)
-        condition += (condition.empty() ? "" : "; and ") + std::string("__fish_seen_subcommand_from ") + p;
+        condition +=
+            (condition.empty() ? "" : "; and ") + std::string("__fish_seen_subcommand_from ") + p;
       if (!c.subcommands.empty())
         condition += "; and not __fish_seen_subcommand_from " + joined(c.subcommands);
     }
@@ -128,10 +133,12 @@ std::string fish_script(const std::vector<Command>& commands) {
         return other.path == (c.path.empty() ? sub : c.path + " " + sub);
       });
       s << "complete -c wok" << n << " -a " << sub;
-      if (it != commands.end() && !it->description.empty()) s << " -d " << single_quoted(it->description);
+      if (it != commands.end() && !it->description.empty())
+        s << " -d " << single_quoted(it->description);
       s << "\n";
     }
-    if (!c.words.empty()) s << "complete -c wok" << n << " -a " << single_quoted(joined(c.words)) << "\n";
+    if (!c.words.empty())
+      s << "complete -c wok" << n << " -a " << single_quoted(joined(c.words)) << "\n";
     for (const auto& f : c.flags) {
       s << "complete -c wok" << (parts.empty() ? "" : n)
         << (f.name.rfind("--", 0) == 0 ? " -l " + f.name.substr(2) : " -s " + f.name.substr(1));

@@ -90,7 +90,8 @@ std::string last_exit(const json& instance) {
   if (is_true(instance, "oomKilled")) return "OOMKilled: killed by the memory limit";
   std::string error = text_at(instance, {"lastError"});
   if (!error.empty()) return error;
-  if (number_at(instance, "lastSignal", 0) > 0) return "killed by signal " + text_at(instance, {"lastSignal"});
+  if (number_at(instance, "lastSignal", 0) > 0)
+    return "killed by signal " + text_at(instance, {"lastSignal"});
   if (number_at(instance, "restarts", 0) > 0 && number_at(instance, "lastExitCode", -1) >= 0) {
     return "exited with code " + text_at(instance, {"lastExitCode"});
   }
@@ -122,10 +123,13 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "READY", "PORT", "COMMAND"}};
   if (mode == "php") {
     rows.push_back({"php", ready("php") + "/1", "-", "php-fpm"});
-  } else if (const json* components = find_at(spec, {"app", "components"}); components && components->is_array()) {
+  } else if (const json* components = find_at(spec, {"app", "components"});
+             components && components->is_array()) {
     for (const auto& c : *components) {
-      rows.push_back({text_at(c, {"name"}), ready(text_at(c, {"name"})) + "/" + std::to_string(number_at(c, "replicas", 1)),
-                      or_none(text_at(c, {"port"})), or_none(join_strings(find_at(c, {"command"}), " "))});
+      rows.push_back(
+          {text_at(c, {"name"}),
+           ready(text_at(c, {"name"})) + "/" + std::to_string(number_at(c, "replicas", 1)),
+           or_none(text_at(c, {"port"})), or_none(join_strings(find_at(c, {"command"}), " "))});
     }
   }
   d.field("Components", "");
@@ -136,11 +140,13 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
     d.field("Instances", "");
     rows = {{"NAME", "PHASE", "RESTARTS", "LAST EXIT"}};
     for (const auto& i : all) {
-      rows.push_back({text_at(i, {"name"}), text_at(i, {"phase"}), or_none(text_at(i, {"restarts"})), last_exit(i)});
+      rows.push_back({text_at(i, {"name"}), text_at(i, {"phase"}),
+                      or_none(text_at(i, {"restarts"})), last_exit(i)});
     }
     d.text(format_table(rows, "  "));
   }
-  std::string memory = text_at(spec, {"resources", "memory"}), cpu = text_at(spec, {"resources", "cpu"});
+  std::string memory = text_at(spec, {"resources", "memory"}),
+              cpu = text_at(spec, {"resources", "cpu"});
   d.field("Resources", "memory " + (memory.empty() ? "256Mi (default)" : memory) + ", cpu " +
                            (cpu.empty() ? "unlimited (default)" : cpu) + " per instance");
   const json* storage = find_at(site, {"status", "storage"});
@@ -155,7 +161,8 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
     std::string name = text_at(v, {"name"}), used = "<unknown>";
     if (storage && storage->is_array()) {
       for (const auto& s : *storage) {
-        if (text_at(s, {"name"}) == name && find_at(s, {"bytes"}) && s["bytes"].is_number_unsigned()) {
+        if (text_at(s, {"name"}) == name && find_at(s, {"bytes"}) &&
+            s["bytes"].is_number_unsigned()) {
           used = human_bytes(s["bytes"].get<uint64_t>());
         }
       }
@@ -170,9 +177,12 @@ std::string tail_of(const std::string& log, size_t lines) {
   size_t end = log.size();
   while (end > 0 && log[end - 1] == '\n') --end;
   size_t start = end;
-  for (size_t n = 0; start > 0 && n < lines; ) {
+  for (size_t n = 0; start > 0 && n < lines;) {
     --start;
-    if (log[start] == '\n' && ++n == lines) { ++start; break; }
+    if (log[start] == '\n' && ++n == lines) {
+      ++start;
+      break;
+    }
   }
   std::string out;
   for (size_t at = start; at < end;) {
@@ -188,12 +198,14 @@ std::string tail_of(const std::string& log, size_t lines) {
 // build when no revision deployed since.
 void describe_revisions(Description& d, const json& items, const std::string& site) {
   const json* live = nullptr;
-  for (const auto& r : items) if (is_true(r, "live")) live = &r;
+  for (const auto& r : items)
+    if (is_true(r, "live")) live = &r;
   if (live) {
     std::string commit = text_at(*live, {"commit"}).substr(0, 7);
     std::string cause = text_at(*live, {"cause"});
-    d.field("Serving", "revision " + text_at(*live, {"revision"}) + " (commit " + or_none(commit) + ") since " +
-                           or_none(text_at(*live, {"createdAt"})) + (cause.empty() ? "" : ": " + cause));
+    d.field("Serving", "revision " + text_at(*live, {"revision"}) + " (commit " + or_none(commit) +
+                           ") since " + or_none(text_at(*live, {"createdAt"})) +
+                           (cause.empty() ? "" : ": " + cause));
   } else {
     d.field("Serving", "<none>");
   }
@@ -201,8 +213,9 @@ void describe_revisions(Description& d, const json& items, const std::string& si
     if (text_at(r, {"outcome"}) == "Deployed") return;
     std::string log = text_at(r, {"log"});
     if (text_at(r, {"outcome"}) != "Failed" || log.empty()) continue;
-    d.field("Last failed build", "revision " + text_at(r, {"revision"}) + ": " + text_at(r, {"message"}) +
-                                     " (all of it: wok logs site " + site + " --build " + text_at(r, {"revision"}) + ")");
+    d.field("Last failed build", "revision " + text_at(r, {"revision"}) + ": " +
+                                     text_at(r, {"message"}) + " (all of it: wok logs site " +
+                                     site + " --build " + text_at(r, {"revision"}) + ")");
     d.text(tail_of(log, kBuildTailLines));
     return;
   }
@@ -213,7 +226,8 @@ void describe_revisions(Description& d, const json& items, const std::string& si
 void describe_jobs(Description& d, const json& site, const std::string& name) {
   const json* jobs = find_at(site, {"status", "jobs"});
   if (!jobs || !jobs->is_array() || jobs->empty()) return;
-  std::vector<std::vector<std::string>> rows = {{"NAME", "SCHEDULE", "ACTIVE", "LAST SCHEDULE", "NEXT", "LAST RUN"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "SCHEDULE", "ACTIVE", "LAST SCHEDULE", "NEXT", "LAST RUN"}};
   std::vector<std::string> notes;
   for (const auto& j : *jobs) {
     std::string last = "<none>";
@@ -222,16 +236,21 @@ void describe_jobs(Description& d, const json& site, const std::string& name) {
       const json& r = runs->back();
       last = "#" + text_at(r, {"run"}) + " " + text_at(r, {"result"}) +
              (find_at(r, {"exitCode"}) ? " (exit " + text_at(r, {"exitCode"}) + ")" : "");
-      if (!text_at(r, {"message"}).empty()) notes.push_back(text_at(j, {"name"}) + " #" + text_at(r, {"run"}) + ": " + text_at(r, {"message"}));
+      if (!text_at(r, {"message"}).empty())
+        notes.push_back(text_at(j, {"name"}) + " #" + text_at(r, {"run"}) + ": " +
+                        text_at(r, {"message"}));
     }
-    if (!text_at(j, {"message"}).empty()) notes.push_back(text_at(j, {"name"}) + ": " + text_at(j, {"message"}));
+    if (!text_at(j, {"message"}).empty())
+      notes.push_back(text_at(j, {"name"}) + ": " + text_at(j, {"message"}));
     rows.push_back({text_at(j, {"name"}), text_at(j, {"schedule"}), or_none(text_at(j, {"active"})),
-                    or_none(text_at(j, {"lastScheduleTime"})), or_none(text_at(j, {"nextScheduleTime"})), last});
+                    or_none(text_at(j, {"lastScheduleTime"})),
+                    or_none(text_at(j, {"nextScheduleTime"})), last});
   }
   d.field("Jobs", "");
   d.text(format_table(rows, "  "));
   for (const auto& n : notes) d.text("  " + n + "\n");
-  d.text("  (runs' output: wok logs site " + name + " --job JOB; a run now: wok job run " + name + " JOB)\n");
+  d.text("  (runs' output: wok logs site " + name + " --job JOB; a run now: wok job run " + name +
+         " JOB)\n");
 }
 
 int describe_site(Session& session, const json& site) {
@@ -260,12 +279,14 @@ int describe_site(Session& session, const json& site) {
       session.client.request("GET", site_subresource_path(project, name, "revisions"));
   json list;
   bool have_revisions = response.status == 200 && parse_json_body(response.body, &list);
-  json items = have_revisions && list.is_object() && list.contains("items") && list["items"].is_array()
-                   ? list["items"]
-                   : json::array();
+  json items =
+      have_revisions && list.is_object() && list.contains("items") && list["items"].is_array()
+          ? list["items"]
+          : json::array();
   const json* serving_spec = find_at(site, {"spec"});
   for (const auto& r : items) {
-    if (is_true(r, "live") && find_at(r, {"spec"}) && r["spec"].is_object()) serving_spec = &r["spec"];
+    if (is_true(r, "live") && find_at(r, {"spec"}) && r["spec"].is_object())
+      serving_spec = &r["spec"];
   }
   if (serving_spec) describe_workloads(d, site, *serving_spec);
   describe_jobs(d, site, name);

@@ -42,7 +42,8 @@ int run_editor(const std::string& path) {
   std::string command = std::string(editor && *editor ? editor : "vi") + " \"$1\"";
   const char* argv[] = {"sh", "-c", command.c_str(), "sh", path.c_str(), nullptr};
   pid_t pid = 0;
-  if (posix_spawnp(&pid, "sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) return -1;
+  if (posix_spawnp(&pid, "sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0)
+    return -1;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
   }
@@ -66,7 +67,8 @@ int edit_command(Session& session, Kind kind, const std::string& name) {
   HttpResponse current = session.client.request("GET", object_path(kind, project, name));
   if (current.status != 200) return session.fail(current, not_found_message(kind, project, name));
   json object = json::parse(current.body, nullptr, false);
-  if (!object.is_object()) return session.fail("the server answered with something that is not a JSON object");
+  if (!object.is_object())
+    return session.fail("the server answered with something that is not a JSON object");
   object.erase("status");
 
   char path_template[] = "/tmp/wok-edit-XXXXXX.yaml";
@@ -81,11 +83,13 @@ int edit_command(Session& session, Kind kind, const std::string& name) {
     std::ofstream(path, std::ios::trunc) << text;
     if (int code = run_editor(path); code != 0) {
       ::unlink(path.c_str());
-      return session.fail("the editor exited with status " + std::to_string(code) + "; nothing changed");
+      return session.fail("the editor exited with status " + std::to_string(code) +
+                          "; nothing changed");
     }
     std::string edited = read_all(path);
     std::string body = without_comments(edited);
-    if (body.find_first_not_of(" \t\n") == std::string::npos || body == without_comments(original)) {
+    if (body.find_first_not_of(" \t\n") == std::string::npos ||
+        body == without_comments(original)) {
       ::unlink(path.c_str());
       session.io.out << "Edit cancelled, no changes made.\n";
       return 0;
@@ -103,14 +107,16 @@ int edit_command(Session& session, Kind kind, const std::string& name) {
       error = "the file must hold exactly one object";
     } else {
       json edited_object = documents[0];
-      HttpResponse replaced = session.client.request("PUT", object_path(kind, project, name), &edited_object);
+      HttpResponse replaced =
+          session.client.request("PUT", object_path(kind, project, name), &edited_object);
       // Status writes by the controllers move the resourceVersion too: only a
       // change of the object itself (its generation) meanwhile is a conflict.
       for (int attempt = 0; replaced.status == 409 && attempt < 5; ++attempt) {
         HttpResponse now = session.client.request("GET", object_path(kind, project, name));
         json latest = json::parse(now.body, nullptr, false);
         if (now.status != 200 || !latest.is_object() ||
-            latest["metadata"].value("generation", int64_t{-1}) != object["metadata"].value("generation", int64_t{-2}))
+            latest["metadata"].value("generation", int64_t{-1}) !=
+                object["metadata"].value("generation", int64_t{-2}))
           break;
         edited_object["metadata"]["resourceVersion"] = latest["metadata"]["resourceVersion"];
         replaced = session.client.request("PUT", object_path(kind, project, name), &edited_object);

@@ -88,8 +88,7 @@ const std::map<std::string, std::string>& examples() {
 // Commands that never talk to the API: the global options mean nothing there.
 bool is_local(const std::string& path) {
   return path == "up" || path == "operator" || path == "completion" || path == "serve" ||
-         path == "fetch" ||
-         path.rfind("up ", 0) == 0 || path == "crds";
+         path == "fetch" || path.rfind("up ", 0) == 0 || path == "crds";
 }
 
 void add_footers(CLI::App& command, const std::string& path) {

@@ -10,7 +10,8 @@ using nlohmann::json;
 using Nodes = std::vector<const json*>;
 
 bool is_key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' || c == '~';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' ||
+         c == '~';
 }
 
 // `text` from `pos` is a path of .key, .*, [...] steps; evaluates it from
@@ -25,7 +26,8 @@ class PathEval {
       char c = text_[pos_];
       if (c == '.') {
         ++pos_;
-        if (pos_ < text_.size() && text_[pos_] == '.') return fail("recursive descent (..) is not supported");
+        if (pos_ < text_.size() && text_[pos_] == '.')
+          return fail("recursive descent (..) is not supported");
         if (pos_ < text_.size() && text_[pos_] == '*') {
           ++pos_;
           nodes = all_children(nodes);
@@ -87,7 +89,8 @@ class PathEval {
       *nodes = child(*nodes, std::string(inside.substr(1, inside.size() - 2)));
       return true;
     }
-    if (inside.rfind("?(", 0) == 0 && inside.back() == ')') return filter(inside.substr(2, inside.size() - 3), nodes);
+    if (inside.rfind("?(", 0) == 0 && inside.back() == ')')
+      return filter(inside.substr(2, inside.size() - 3), nodes);
     long long index = 0;
     size_t used = 0;
     try {
@@ -95,7 +98,8 @@ class PathEval {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != inside.size()) return fail("unsupported subscript [" + std::string(inside) + "]");
+    if (used == 0 || used != inside.size())
+      return fail("unsupported subscript [" + std::string(inside) + "]");
     Nodes out;
     for (const json* n : *nodes) {
       if (!n->is_array()) continue;
@@ -115,7 +119,8 @@ class PathEval {
     std::string_view path = condition.substr(1, eq - 1);
     std::string_view literal = condition.substr(eq + 2);
     json wanted;
-    if (literal.size() >= 2 && (literal.front() == '"' || literal.front() == '\'') && literal.back() == literal.front()) {
+    if (literal.size() >= 2 && (literal.front() == '"' || literal.front() == '\'') &&
+        literal.back() == literal.front()) {
       wanted = std::string(literal.substr(1, literal.size() - 2));
     } else {
       wanted = json::parse(literal, nullptr, false);
@@ -156,8 +161,10 @@ size_t closing_brace(const std::string& tmpl, size_t open) {
   for (size_t i = open + 1; i < tmpl.size(); ++i) {
     char c = tmpl[i];
     if (quote) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
     } else if (c == '}') {

@@ -181,8 +181,8 @@ bool check_manifest(Manifest* manifest, const std::string& project, std::string*
     if (!validate) continue;
     if (secret) {  // never quoting a value
       if (auto invalid = api::validate_secret(object); !invalid.empty()) {
-        *error = where + "secret \"" + string_field(object["metadata"], "name") + "\" is invalid: " +
-                 api::join_errors(invalid);
+        *error = where + "secret \"" + string_field(object["metadata"], "name") +
+                 "\" is invalid: " + api::join_errors(invalid);
         return false;
       }
       continue;

@@ -6,7 +6,8 @@ namespace wok::cmd {
 
 PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& fetch) {
   const std::string group = "Inside a site's pod (Kubernetes)";
-  auto* f = app.add_subcommand("fetch", "Fetch a git source into a directory (a pod's init container)");
+  auto* f =
+      app.add_subcommand("fetch", "Fetch a git source into a directory (a pod's init container)");
   f->group(group);
   f->add_option("--url", fetch.url, "repository URL")->required();
   f->add_option("--ref", fetch.ref, "branch, tag or commit")->capture_default_str();

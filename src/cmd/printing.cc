@@ -72,8 +72,8 @@ std::string format_revisions(const json& items, const std::string& indent) {
     if (live && live->is_boolean() && live->get<bool>()) outcome += " (live)";
     rows.push_back({text_at(revision, {"revision"}),
                     or_none(short_commit(text_at(revision, {"commit"}))), outcome,
-                    or_none(text_at(revision, {"createdAt"})), or_none(text_at(revision, {"cause"})),
-                    text_at(revision, {"message"})});
+                    or_none(text_at(revision, {"createdAt"})),
+                    or_none(text_at(revision, {"cause"})), text_at(revision, {"message"})});
   }
   return format_table(rows, indent);
 }

@@ -1,6 +1,8 @@
 // `wok render` and `wok crds`: the Kubernetes objects wok's resources
 // become, printed for GitOps tools (Argo CD, Flux, kustomize). Offline: no
 // server, no token.
+#include "render/render.h"
+
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <memory>
@@ -16,7 +18,6 @@
 #include "cmd/commands.h"
 #include "cmd/manifest.h"
 #include "cmd/router_flags.h"
-#include "render/render.h"
 
 namespace wok::cmd {
 namespace {
@@ -54,7 +55,8 @@ std::string site_problems(const json& site) {
       for (const char* key : {"name", "namespace"}) {
         std::string value = site["metadata"].value(key, "");
         if (!api::is_dns_label(value)) {
-          errors.push_back({std::string("metadata.") + key, "\"" + value + "\" is not a valid name"});
+          errors.push_back(
+              {std::string("metadata.") + key, "\"" + value + "\" is not a valid name"});
         }
       }
     }
@@ -105,7 +107,8 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
   }
   json from_file;
   std::string error;
-  if (!options.project_file.empty() && !load_project_file(options.project_file, &from_file, &error)) {
+  if (!options.project_file.empty() &&
+      !load_project_file(options.project_file, &from_file, &error)) {
     return fail(error);
   }
   std::string default_ns = project;
@@ -122,7 +125,8 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
       if (!problems.empty()) return fail(where + ": " + api::join_errors(problems));
       projects.push_back(o);
     } else if (kind == "Site") {
-      if (o.contains("metadata") && o["metadata"].is_object() && !o["metadata"].contains("namespace")) {
+      if (o.contains("metadata") && o["metadata"].is_object() &&
+          !o["metadata"].contains("namespace")) {
         if (default_ns.empty()) {
           return fail(where + ": the site has no metadata.namespace: give -n PROJECT");
         }
@@ -138,7 +142,8 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
         return fail(where + ": " + api::join_errors(problems));
       }
       if (!o["metadata"].contains("namespace")) {
-        if (default_ns.empty()) return fail(where + ": the secret has no metadata.namespace: give -n PROJECT");
+        if (default_ns.empty())
+          return fail(where + ": the secret has no metadata.namespace: give -n PROJECT");
         o["metadata"]["namespace"] = default_ns;
       }
       secrets.push_back(o);
@@ -146,7 +151,8 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
       return fail(where + ": kind must be Project, Site or Secret, not \"" + kind + "\"");
     }
   }
-  if (projects.empty() && sites.empty() && secrets.empty()) return fail("no Project, Site or Secret in the input");
+  if (projects.empty() && sites.empty() && secrets.empty())
+    return fail("no Project, Site or Secret in the input");
   std::vector<json> out;
   for (const json& p : projects) {
     for (json& o : render::render_project(p, options.settings)) out.push_back(std::move(o));
@@ -154,7 +160,8 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
   for (const json& s : secrets) out.push_back(render::render_secret(s));
   for (const json& s : sites) {
     try {  // a site a cluster cannot run (an image on this machine), naming the field
-      for (json& o : render::render_site(s, project_for(s, projects, from_file), options.settings)) {
+      for (json& o :
+           render::render_site(s, project_for(s, projects, from_file), options.settings)) {
         out.push_back(std::move(o));
       }
     } catch (const std::invalid_argument& e) {
@@ -175,19 +182,24 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
       ->add_option("-f,--filename", options->files,
                    "a file, a directory of *.yaml/*.yml/*.json, or - for stdin")
       ->required();
-  render->add_option("--project-file", options->project_file,
-                     "the Project the sites belong to (default: one in the input, or a minimal one)");
-  render->add_option("--ingress-class", options->settings.ingress_class, "IngressClass of Ingresses")
+  render->add_option(
+      "--project-file", options->project_file,
+      "the Project the sites belong to (default: one in the input, or a minimal one)");
+  render
+      ->add_option("--ingress-class", options->settings.ingress_class, "IngressClass of Ingresses")
       ->capture_default_str();
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();
-  render->add_flag("--allow-private-sources", options->settings.allow_private_sources,
-                   "sites' fetch init containers may reach loopback, link-local and private addresses");
-  render->add_option("--ingress-namespace", options->settings.ingress_namespace,
-                     "namespace of the ingress controller, allowed by NetworkPolicies")
+  render->add_flag(
+      "--allow-private-sources", options->settings.allow_private_sources,
+      "sites' fetch init containers may reach loopback, link-local and private addresses");
+  render
+      ->add_option("--ingress-namespace", options->settings.ingress_namespace,
+                   "namespace of the ingress controller, allowed by NetworkPolicies")
       ->capture_default_str();
-  add_router_limit_flags(*render, options->serve_limits, "serve-", "Router limits of sites' pods (wok serve)");
+  add_router_limit_flags(*render, options->serve_limits, "serve-",
+                         "Router limits of sites' pods (wok serve)");
   render->add_option("-o,--output", options->output, "yaml (a --- stream) or json (a v1 List)")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->capture_default_str();

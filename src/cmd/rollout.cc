@@ -45,7 +45,8 @@ std::string instances_progress(const json& site) {
 
 // One look at a site: GET the site and its revisions (newest first).
 Check check(Session& session, const RolloutTarget& target) {
-  HttpResponse got = session.client.request("GET", object_path(Kind::kSite, target.project, target.name));
+  HttpResponse got =
+      session.client.request("GET", object_path(Kind::kSite, target.project, target.name));
   json site;
   if (got.status != 200 || !parse_json_body(got.body, &site) || !site.is_object()) {
     return {State::kFailed,
@@ -53,8 +54,8 @@ Check check(Session& session, const RolloutTarget& target) {
                             not_found_message(Kind::kSite, target.project, target.name)),
             ""};
   }
-  HttpResponse listed =
-      session.client.request("GET", site_subresource_path(target.project, target.name, "revisions"));
+  HttpResponse listed = session.client.request(
+      "GET", site_subresource_path(target.project, target.name, "revisions"));
   json list;
   if (listed.status != 200 || !parse_json_body(listed.body, &list) || !list.is_object()) {
     return {State::kFailed, failure_message(listed, session.client.server()), ""};
@@ -78,14 +79,15 @@ Check check(Session& session, const RolloutTarget& target) {
   for (const auto& item : items)
     if (item.value("live", false)) live = &item;
   auto current = [&](const json* rev) {
-    return rev && number_at(*rev, {"revision"}) > target.after_revision &&
-           rev->contains("spec") && (*rev)["spec"] == spec;
+    return rev && number_at(*rev, {"revision"}) > target.after_revision && rev->contains("spec") &&
+           (*rev)["spec"] == spec;
   };
 
   if (current(newest) && text_at(*newest, {"outcome"}) == "Failed") {
-    return {State::kFailed,
-            "revision " + text_at(*newest, {"revision"}) + " failed: " + text_at(*newest, {"message"}),
-            text_at(*newest, {"log"})};
+    return {
+        State::kFailed,
+        "revision " + text_at(*newest, {"revision"}) + " failed: " + text_at(*newest, {"message"}),
+        text_at(*newest, {"log"})};
   }
   bool newer_pending = newest && newest != live && text_at(*newest, {"outcome"}) == "Pending";
   // A source or image the admin's flags refuse (even that of the live
@@ -104,10 +106,12 @@ Check check(Session& session, const RolloutTarget& target) {
             "revision " + rev + " is live" + (instances.empty() ? "" : ", " + instances), ""};
   }
   if (reason == "FetchFailed" && !newer_pending) return {State::kFailed, message, ""};
-  for (const char* step : {"building", "waiting for a build slot", "deploying", "starting revision"}) {
+  for (const char* step :
+       {"building", "waiting for a build slot", "deploying", "starting revision"}) {
     if (message.rfind(step, 0) == 0) return {State::kWaiting, message, ""};
   }
-  if (newer_pending) return {State::kWaiting, "revision " + text_at(*newest, {"revision"}) + " pending", ""};
+  if (newer_pending)
+    return {State::kWaiting, "revision " + text_at(*newest, {"revision"}) + " pending", ""};
   return {State::kWaiting, "fetching the source", ""};
 }
 
@@ -125,7 +129,8 @@ std::string tail_lines(const std::string& text, size_t count) {
 std::string rfc3339_millis_now() {
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[40];
@@ -158,7 +163,8 @@ int wait_for_rollout(Session& session, const std::vector<RolloutTarget>& targets
       Check c = check(session, t);
       if (c.state == State::kFailed) {
         session.fail(describe_object(Kind::kSite, t.project, t.name) + ": " + c.text);
-        if (!c.log.empty()) session.io.err << "Build output (last lines):\n" << tail_lines(c.log, 20);
+        if (!c.log.empty())
+          session.io.err << "Build output (last lines):\n" << tail_lines(c.log, 20);
         return 1;
       }
       if (c.state == State::kDone) {

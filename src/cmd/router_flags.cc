@@ -1,7 +1,6 @@
 #include "cmd/router_flags.h"
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 
 #include "api/validation.h"
@@ -14,23 +13,27 @@ struct Problem {
   std::string* error;
   const std::string& prefix;
   bool fail(std::string_view flag, std::string_view value, std::string_view want) {
-    *error = "--" + prefix + std::string(flag) + " \"" + std::string(value) + "\": " + std::string(want);
+    *error =
+        "--" + prefix + std::string(flag) + " \"" + std::string(value) + "\": " + std::string(want);
     return false;
   }
 };
 
-bool count(std::string_view flag, const std::string& value, long long min, long long max, long long* out,
-           Problem& p) {
+bool count(std::string_view flag, const std::string& value, long long min, long long max,
+           long long* out, Problem& p) {
   long long n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc() || end != value.data() + value.size() || n < min || n > max) {
-    return p.fail(flag, value, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    return p.fail(
+        flag, value,
+        "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   *out = n;
   return true;
 }
 
-bool size(std::string_view flag, const std::string& value, long long min, long long* out, Problem& p) {
+bool size(std::string_view flag, const std::string& value, long long min, long long* out,
+          Problem& p) {
   long long n = api::parse_memory_bytes(value);
   if (n < 0) return p.fail(flag, value, "is not a size (e.g. 8Ki, 16Mi, 65536)");
   if (n < min) return p.fail(flag, value, "must be at least " + std::to_string(min) + " bytes");
@@ -88,7 +91,8 @@ void add_router_limit_flags(CLI::App& command, RouterLimitFlags& f, const std::s
 std::vector<std::string> router_limit_args(const RouterLimitFlags& f) {
   std::vector<std::string> args;
   for (const FlagInfo& flag : kFlags) {
-    if (!(f.*flag.field).empty()) args.push_back("--" + std::string(flag.name) + "=" + f.*flag.field);
+    if (!(f.*flag.field).empty())
+      args.push_back("--" + std::string(flag.name) + "=" + f.*flag.field);
   }
   return args;
 }
@@ -117,15 +121,19 @@ bool apply_router_limits(const RouterLimitFlags& f, http::ServerOptions* o, std:
     if (!size("max-body", f.max_body, 0, &n, p)) return false;
     o->max_body_bytes = static_cast<size_t>(n);
   }
-  if (!f.header_timeout.empty() && !duration("header-timeout", f.header_timeout, &o->header_timeout_ms, p)) {
+  if (!f.header_timeout.empty() &&
+      !duration("header-timeout", f.header_timeout, &o->header_timeout_ms, p)) {
     return false;
   }
-  if (!f.body_timeout.empty() && !duration("body-timeout", f.body_timeout, &o->body_timeout_ms, p)) return false;
-  if (!f.idle_timeout.empty() && !duration("idle-timeout", f.idle_timeout, &o->idle_timeout_ms, p)) return false;
+  if (!f.body_timeout.empty() && !duration("body-timeout", f.body_timeout, &o->body_timeout_ms, p))
+    return false;
+  if (!f.idle_timeout.empty() && !duration("idle-timeout", f.idle_timeout, &o->idle_timeout_ms, p))
+    return false;
   return true;
 }
 
-bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args, std::string* error) {
+bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args,
+                      std::string* error) {
   http::ServerOptions checked;
   if (!apply_router_limits(flags, &checked, error, "serve-")) return false;
   *args = router_limit_args(flags);

@@ -28,19 +28,21 @@ struct RouterLimitFlags {
 
 // `--max-body` etc.; with a prefix, `--serve-max-body` (the operator's
 // settings for the `wok serve` of sites' pods).
-void add_router_limit_flags(CLI::App& command, RouterLimitFlags& flags, const std::string& prefix = "",
+void add_router_limit_flags(CLI::App& command, RouterLimitFlags& flags,
+                            const std::string& prefix = "",
                             const std::string& group = "Router limits");
 
 // Copies the given flags into *options; false with *error naming the flag
 // (with its prefix) and what is wrong with its value.
-bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* options, std::string* error,
-                         const std::string& prefix = "");
+bool apply_router_limits(const RouterLimitFlags& flags, http::ServerOptions* options,
+                         std::string* error, const std::string& prefix = "");
 
 // The flags that are set, as arguments of `wok serve`: "--max-body=1Mi".
 std::vector<std::string> router_limit_args(const RouterLimitFlags& flags);
 
 // The operator's and `wok render`'s --serve-* flags: checked (an error names
 // the prefixed flag), then turned into `wok serve` arguments.
-bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args, std::string* error);
+bool serve_limit_args(const RouterLimitFlags& flags, std::vector<std::string>* args,
+                      std::string* error);
 
 }  // namespace wok::cmd

@@ -52,8 +52,10 @@ int delete_command(Session& session, const std::string& kind_word,
     for (const auto& object : manifest.objects) {
       if (object["kind"] != "Secret") continue;
       const std::string name = object["metadata"]["name"], ns = object["metadata"]["namespace"];
-      HttpResponse r = session.client.request("DELETE", std::string(kApiBase) + "/namespaces/" + ns + "/secrets/" + name);
-      if (r.status / 100 != 2) return session.fail(r, "secret \"" + name + "\" not found in project \"" + ns + "\"");
+      HttpResponse r = session.client.request(
+          "DELETE", std::string(kApiBase) + "/namespaces/" + ns + "/secrets/" + name);
+      if (r.status / 100 != 2)
+        return session.fail(r, "secret \"" + name + "\" not found in project \"" + ns + "\"");
       session.io.out << "secret/" << name << " deleted\n";
     }
     for (const auto& object : manifest.objects) {

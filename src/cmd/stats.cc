@@ -29,8 +29,10 @@ uint64_t count(const json& stats, std::initializer_list<std::string_view> path) 
 }  // namespace
 
 int stats_site_command(Session& session, const std::string& name, int minutes) {
-  if (session.project.empty()) return session.fail("a site is named within its project: pass -n PROJECT");
-  std::string path = site_subresource_path(session.project, name, "stats") + "?minutes=" + std::to_string(minutes);
+  if (session.project.empty())
+    return session.fail("a site is named within its project: pass -n PROJECT");
+  std::string path =
+      site_subresource_path(session.project, name, "stats") + "?minutes=" + std::to_string(minutes);
   HttpResponse response = session.client.request("GET", path);
   if (response.status != 200) {
     return session.fail(response, not_found_message(Kind::kSite, session.project, name));
@@ -51,8 +53,8 @@ int stats_site_command(Session& session, const std::string& name, int minutes) {
   if (requests == 0) {
     out << "  latency   - (no requests)\n";
   } else {
-    out << "  latency   p50 " << ms(stats, "p50") << "   p90 " << ms(stats, "p90") << "   p99 " << ms(stats, "p99")
-        << "\n";
+    out << "  latency   p50 " << ms(stats, "p50") << "   p90 " << ms(stats, "p90") << "   p99 "
+        << ms(stats, "p99") << "\n";
   }
   return 0;
 }

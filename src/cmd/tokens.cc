@@ -37,7 +37,8 @@ int token_list_command(Session& session) {
 }
 
 int token_revoke_command(Session& session, const std::string& name) {
-  HttpResponse response = session.client.request("DELETE", std::string(kApiBase) + "/tokens/" + name);
+  HttpResponse response =
+      session.client.request("DELETE", std::string(kApiBase) + "/tokens/" + name);
   if (response.status / 100 != 2) return session.fail(response);
   session.io.out << "token " << name << " revoked\n";
   return 0;

@@ -42,7 +42,8 @@ void print_notes(const json& logs, bool previous, std::ostream& err) {
     const auto& [phase, any] = state;
     if (previous && !any) {
       err << "instance " << id << " has no previous run (it has not restarted)\n";
-    } else if (!previous && (phase == "Stopped" || phase == "CrashLoopBackOff" || phase == "Stopping")) {
+    } else if (!previous &&
+               (phase == "Stopped" || phase == "CrashLoopBackOff" || phase == "Stopping")) {
       err << "instance " << id << " is not running (" << phase << "): the output of its last run\n";
     }
   }
@@ -52,8 +53,10 @@ void print_notes(const json& logs, bool previous, std::ostream& err) {
 
 int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
                  bool follow, bool previous) {
-  if (session.project.empty()) return session.fail("a site is named within its project: pass -n PROJECT");
-  std::string base = site_subresource_path(session.project, name, "logs") + "?tail=" + std::to_string(tail);
+  if (session.project.empty())
+    return session.fail("a site is named within its project: pass -n PROJECT");
+  std::string base =
+      site_subresource_path(session.project, name, "logs") + "?tail=" + std::to_string(tail);
   if (!component.empty()) base += "&component=" + component;
   if (previous) base += "&previous=true";
   std::map<std::string, int64_t> offsets;
@@ -68,7 +71,8 @@ int logs_command(Session& session, const std::string& name, const std::string& c
       }
     }
     HttpResponse response = session.client.request("GET", path);
-    if (response.status != 200) return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+    if (response.status != 200)
+      return session.fail(response, not_found_message(Kind::kSite, session.project, name));
     json logs;
     if (!parse_json_body(response.body, &logs) || !logs.is_object()) {
       return session.fail("the server answered with something that is not a SiteLogs object");
@@ -76,8 +80,8 @@ int logs_command(Session& session, const std::string& name, const std::string& c
     if (first && logs.value("items", json::array()).empty()) {
       session.io.err << "No instances for site \"" << name << "\""
                      << (component.empty() ? "" : " (component " + component + ")")
-                     << ": only php and app sites have processes (a failed build: wok logs site " << name
-                     << " --build).\n";
+                     << ": only php and app sites have processes (a failed build: wok logs site "
+                     << name << " --build).\n";
       if (!follow) return 0;
     }
     if (first) print_notes(logs, previous, session.io.err);
@@ -88,17 +92,22 @@ int logs_command(Session& session, const std::string& name, const std::string& c
 }
 
 int build_logs_command(Session& session, const std::string& name, int64_t revision) {
-  if (session.project.empty()) return session.fail("a site is named within its project: pass -n PROJECT");
-  HttpResponse response = session.client.request("GET", site_subresource_path(session.project, name, "revisions"));
-  if (response.status != 200) return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  if (session.project.empty())
+    return session.fail("a site is named within its project: pass -n PROJECT");
+  HttpResponse response =
+      session.client.request("GET", site_subresource_path(session.project, name, "revisions"));
+  if (response.status != 200)
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
   json list;
-  if (!parse_json_body(response.body, &list) || !list.is_object() || !list.value("items", json()).is_array()) {
+  if (!parse_json_body(response.body, &list) || !list.is_object() ||
+      !list.value("items", json()).is_array()) {
     return session.fail("the server answered with something that is not a RevisionList");
   }
   const json* chosen = nullptr;  // the server lists newest first
   for (const auto& r : list["items"]) {
     if (!r.is_object()) continue;
-    if (revision > 0 ? r.value("revision", int64_t{0}) == revision : !r.value("log", std::string()).empty()) {
+    if (revision > 0 ? r.value("revision", int64_t{0}) == revision
+                     : !r.value("log", std::string()).empty()) {
       chosen = &r;
       break;
     }
@@ -108,32 +117,41 @@ int build_logs_command(Session& session, const std::string& name, int64_t revisi
                         ": see `wok rollout history site " + name + "`");
   }
   if (!chosen) {
-    return session.fail("no revision of site \"" + name + "\" ran a build (a build runs when spec.build is set)");
+    return session.fail("no revision of site \"" + name +
+                        "\" ran a build (a build runs when spec.build is set)");
   }
   std::string log = chosen->value("log", std::string());
   std::string outcome = chosen->value("outcome", std::string());
   session.io.err << "revision " << chosen->value("revision", int64_t{0}) << " (" << outcome
-                 << (chosen->value("message", std::string()).empty() ? "" : ": " + chosen->value("message", std::string()))
+                 << (chosen->value("message", std::string()).empty()
+                         ? ""
+                         : ": " + chosen->value("message", std::string()))
                  << ")" << (log.empty() ? ": no build output" : "") << "\n";
   session.io.out << log;
   if (!log.empty() && log.back() != '\n') session.io.out << '\n';
   return 0;
 }
 
-int scale_command(Session& session, const std::string& name, const std::string& component, int replicas) {
-  if (session.project.empty()) return session.fail("a site is named within its project: pass -n PROJECT");
+int scale_command(Session& session, const std::string& name, const std::string& component,
+                  int replicas) {
+  if (session.project.empty())
+    return session.fail("a site is named within its project: pass -n PROJECT");
   std::string path = object_path(Kind::kSite, session.project, name);
   for (int attempt = 0; attempt < 3; ++attempt) {
     HttpResponse got = session.client.request("GET", path);
-    if (got.status != 200) return session.fail(got, not_found_message(Kind::kSite, session.project, name));
+    if (got.status != 200)
+      return session.fail(got, not_found_message(Kind::kSite, session.project, name));
     json site;
-    if (!parse_json_body(got.body, &site) || !site.is_object()) return session.fail("the server answered with something that is not a Site");
+    if (!parse_json_body(got.body, &site) || !site.is_object())
+      return session.fail("the server answered with something that is not a Site");
     json* components = nullptr;
-    if (site.contains("spec") && site["spec"].value("mode", "") == "app" && site["spec"].contains("app")) {
+    if (site.contains("spec") && site["spec"].value("mode", "") == "app" &&
+        site["spec"].contains("app")) {
       components = &site["spec"]["app"]["components"];
     }
     if (!components || !components->is_array()) {
-      return session.fail("site \"" + name + "\" is not an app site: only app components have replicas");
+      return session.fail("site \"" + name +
+                          "\" is not an app site: only app components have replicas");
     }
     json* target = nullptr;
     std::string names;
@@ -142,15 +160,16 @@ int scale_command(Session& session, const std::string& name, const std::string& 
       if (c.value("name", "") == component) target = &c;
     }
     if (!target) {
-      return session.fail("site \"" + name + "\" has no component \"" + component + "\" (it has: " + names + ")");
+      return session.fail("site \"" + name + "\" has no component \"" + component +
+                          "\" (it has: " + names + ")");
     }
     (*target)["replicas"] = replicas;
     site.erase("status");  // resourceVersion stays: a concurrent change is retried, not overwritten
     HttpResponse put = session.client.request("PUT", path, &site);
     if (put.status == 409 && put.body.find("resourceVersion") != std::string::npos) continue;
     if (put.status / 100 != 2) return session.fail(put);
-    session.io.out << qualified_name(Kind::kSite, name) << " scaled (component " << component << ": "
-                   << replicas << " replica" << (replicas == 1 ? "" : "s") << ")\n";
+    session.io.out << qualified_name(Kind::kSite, name) << " scaled (component " << component
+                   << ": " << replicas << " replica" << (replicas == 1 ? "" : "s") << ")\n";
     return 0;
   }
   return session.fail("site \"" + name + "\" kept changing while scaling it; try again");

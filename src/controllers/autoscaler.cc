@@ -12,7 +12,9 @@ namespace {
 
 constexpr double kTolerance = 0.1;
 
-std::string percent(double v) { return std::to_string(static_cast<long long>(std::lround(v))) + "%"; }
+std::string percent(double v) {
+  return std::to_string(static_cast<long long>(std::lround(v))) + "%";
+}
 
 std::string number(double v) {
   char buf[32];
@@ -26,7 +28,8 @@ int clamp(const render::AutoscalePlan& plan, int n) {
 
 }  // namespace
 
-int recommend(const render::AutoscalePlan& plan, int current, const AutoscaleMetrics& m, std::string* reason) {
+int recommend(const render::AutoscalePlan& plan, int current, const AutoscaleMetrics& m,
+              std::string* reason) {
   int best = -1;
   std::string why;
   auto consider = [&](double ratio, int wanted, const std::string& text) {
@@ -39,13 +42,16 @@ int recommend(const render::AutoscalePlan& plan, int current, const AutoscaleMet
   if (plan.target_cpu_percent > 0 && m.cpu_percent && m.ready > 0) {
     double ratio = *m.cpu_percent / plan.target_cpu_percent;
     consider(ratio, static_cast<int>(std::ceil(m.ready * ratio - 1e-9)),
-             "CPU " + percent(*m.cpu_percent) + " of a " + std::to_string(plan.target_cpu_percent) + "% target over " +
-                 std::to_string(m.ready) + " ready replica" + (m.ready == 1 ? "" : "s"));
+             "CPU " + percent(*m.cpu_percent) + " of a " + std::to_string(plan.target_cpu_percent) +
+                 "% target over " + std::to_string(m.ready) + " ready replica" +
+                 (m.ready == 1 ? "" : "s"));
   }
   if (plan.target_requests_per_second > 0 && m.requests_per_second) {
     double per_replica = *m.requests_per_second / std::max(1, m.ready);
     double ratio = per_replica / plan.target_requests_per_second;
-    consider(ratio, static_cast<int>(std::ceil(*m.requests_per_second / plan.target_requests_per_second - 1e-9)),
+    consider(ratio,
+             static_cast<int>(
+                 std::ceil(*m.requests_per_second / plan.target_requests_per_second - 1e-9)),
              number(*m.requests_per_second) + " requests/s for a target of " +
                  std::to_string(plan.target_requests_per_second) + " per replica");
   }
@@ -98,17 +104,22 @@ AutoscaleDecision Autoscaler::observe(const std::string& uid, const render::Auto
   st["lastScaleReason"] = nullptr;
   std::string message = d.reason;
   if (next != s.replicas) {
-    message = "scaled " + std::to_string(s.replicas) + " → " + std::to_string(next) + ": " + d.reason;
+    message =
+        "scaled " + std::to_string(s.replicas) + " → " + std::to_string(next) + ": " + d.reason;
     st["lastScaleTime"] = store::now_rfc3339();
   } else if (s.status.contains("lastScaleTime")) {
     st["lastScaleTime"] = s.status["lastScaleTime"];
   }
   if (next == s.replicas && d.recommended < s.replicas)
-    message += "; keeping " + std::to_string(next) + " (a higher recommendation is less than " +
-               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down_window_).count()) + "s old)";
+    message +=
+        "; keeping " + std::to_string(next) + " (a higher recommendation is less than " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down_window_).count()) +
+        "s old)";
   st["message"] = message;
-  if (next != s.replicas) st["lastScaleReason"] = message;
-  else if (s.status.contains("lastScaleReason")) st["lastScaleReason"] = s.status["lastScaleReason"];
+  if (next != s.replicas)
+    st["lastScaleReason"] = message;
+  else if (s.status.contains("lastScaleReason"))
+    st["lastScaleReason"] = s.status["lastScaleReason"];
   s.status = st;
   s.replicas = next;
   d.replicas = next;
@@ -128,7 +139,8 @@ void Autoscaler::forget(const std::string& uid) {
     it = it->first.rfind(uid + "/", 0) == 0 ? samples_.erase(it) : std::next(it);
 }
 
-std::optional<double> Autoscaler::rate(const std::string& key, uint64_t total, AutoscaleClock::time_point now) {
+std::optional<double> Autoscaler::rate(const std::string& key, uint64_t total,
+                                       AutoscaleClock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = samples_.find(key);
   std::optional<double> out;
@@ -136,8 +148,10 @@ std::optional<double> Autoscaler::rate(const std::string& key, uint64_t total, A
     double seconds = std::chrono::duration<double>(now - it->second.first).count();
     // Closer than a second (a reconcile right after another): too noisy
     // to be a rate; the older sample stays.
-    if (seconds >= 1.0) out = static_cast<double>(total - it->second.second) / seconds;
-    else return std::nullopt;
+    if (seconds >= 1.0)
+      out = static_cast<double>(total - it->second.second) / seconds;
+    else
+      return std::nullopt;
   }
   samples_[key] = {now, total};
   // Instances come and go (a key per instance and pid): forget samples

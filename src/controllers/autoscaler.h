@@ -29,7 +29,7 @@ namespace wok::controllers {
 using AutoscaleClock = std::chrono::steady_clock;
 
 struct AutoscaleMetrics {
-  int ready = 0;  // Ready replicas the averages are over
+  int ready = 0;                              // Ready replicas the averages are over
   std::optional<double> cpu_percent;          // average over them, of each one's limit
   std::optional<double> requests_per_second;  // the site's, over the last interval
 };
@@ -41,7 +41,8 @@ struct AutoscaleDecision {
 };
 
 // Pure: the recommendation for `current` replicas (HPA's rule, tolerance 10%).
-int recommend(const render::AutoscalePlan& plan, int current, const AutoscaleMetrics& metrics, std::string* reason);
+int recommend(const render::AutoscalePlan& plan, int current, const AutoscaleMetrics& metrics,
+              std::string* reason);
 
 class Autoscaler {
  public:
@@ -53,7 +54,8 @@ class Autoscaler {
   // within [min, max].
   int replicas(const std::string& uid, const render::AutoscalePlan& plan, int initial);
   // One evaluation: records the recommendation, returns the count to run.
-  AutoscaleDecision observe(const std::string& uid, const render::AutoscalePlan& plan, const AutoscaleMetrics& m,
+  AutoscaleDecision observe(const std::string& uid, const render::AutoscalePlan& plan,
+                            const AutoscaleMetrics& m,
                             AutoscaleClock::time_point now = AutoscaleClock::now());
   // status.autoscale (null when the site is not autoscaled here).
   nlohmann::json status(const std::string& uid) const;
@@ -61,7 +63,8 @@ class Autoscaler {
 
   // Usage samples turned into rates: CPU nanoseconds of each instance and
   // the router's request total, remembered per key between calls.
-  std::optional<double> rate(const std::string& key, uint64_t total, AutoscaleClock::time_point now);
+  std::optional<double> rate(const std::string& key, uint64_t total,
+                             AutoscaleClock::time_point now);
 
  private:
   struct State {

@@ -55,7 +55,7 @@ class BuildJobs {
   std::condition_variable finished_;
   std::map<std::string, std::unique_ptr<Job>> jobs_;
   std::deque<std::string> order_;  // queued keys, oldest first
-  std::string last_project_;      // round robin: the project started last
+  std::string last_project_;       // round robin: the project started last
   std::map<std::string, int> running_per_project_;
   int running_ = 0;
 };

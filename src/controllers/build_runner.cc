@@ -184,8 +184,7 @@ class BuildWatch {
         out_(std::move(out)),
         output_(options.max_output),
         // Clamped so that an absurd limit from a spec cannot overflow the clock.
-        deadline_(Clock::now() +
-                  std::min<std::chrono::milliseconds>(options.timeout, kMaxTimeout)),
+        deadline_(Clock::now() + std::min<std::chrono::milliseconds>(options.timeout, kMaxTimeout)),
         cancel_(options.cancel) {}
 
   // Returns the wait status; the child is reaped.
@@ -326,20 +325,22 @@ BuildResult run_sandboxed(const BuildOptions& options) {
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
   pid_t pid = -1;
-  const int rc = spawn(options.sandbox_command[0], options.sandbox_command, {std::string("PATH=") + kDefaultPath},
-                       "/", write_end.get(), &pid);
+  const int rc = spawn(options.sandbox_command[0], options.sandbox_command,
+                       {std::string("PATH=") + kDefaultPath}, "/", write_end.get(), &pid);
   write_end.reset();
   if (rc != 0) return failure(spawn_error(rc, options.sandbox_command[0]));
   BuildWatch watch(pid, std::move(read_end), options);
   const int status = watch.run();
-  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(), watch.cancelled());
+  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(),
+                   watch.cancelled());
 }
 
 }  // namespace
 
 BuildResult run_build(const BuildOptions& options) {
   if (!options.sandbox_command.empty()) {
-    if (options.command.empty() || options.command[0].empty()) return failure("build command is empty");
+    if (options.command.empty() || options.command[0].empty())
+      return failure("build command is empty");
     if (options.timeout.count() <= 0) return failure("build timeout must be positive");
     return run_sandboxed(options);
   }
@@ -366,7 +367,8 @@ BuildResult run_build(const BuildOptions& options) {
 
   BuildWatch watch(pid, std::move(read_end), options);
   const int status = watch.run();
-  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(), watch.cancelled());
+  return summarize(status, watch.timed_out(), options.timeout, watch.take_output(),
+                   watch.cancelled());
 }
 
 }  // namespace wok::controllers

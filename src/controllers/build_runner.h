@@ -26,7 +26,8 @@ struct BuildResult {
 struct BuildOptions {
   std::vector<std::string> command;  // argv, command[0] looked up in PATH
   std::string working_dir;
-  std::map<std::string, std::string> env;  // added to a minimal environment (PATH, HOME=working_dir)
+  std::map<std::string, std::string>
+      env;  // added to a minimal environment (PATH, HOME=working_dir)
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   size_t max_output = 1 << 20;
   // Non-empty: run this (absolute path first) instead of `command`, from /,

@@ -1,10 +1,10 @@
 #include "controllers/cron_jobs.h"
 
+#include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <algorithm>
 #include <fstream>
-#include <spdlog/spdlog.h>
 
 #include "api/cron.h"
 #include "api/validation.h"
@@ -38,7 +38,9 @@ std::optional<sys_seconds> parse_rfc3339(const std::string& text) {
   return sys_seconds(std::chrono::seconds(timegm(&tm)));
 }
 
-sys_seconds seconds_of(system_clock::time_point t) { return std::chrono::floor<std::chrono::seconds>(t); }
+sys_seconds seconds_of(system_clock::time_point t) {
+  return std::chrono::floor<std::chrono::seconds>(t);
+}
 
 // The last `tail` lines of a file (a run's log is at most max_output bytes).
 json tail_lines(const fs::path& path, int tail) {
@@ -46,7 +48,8 @@ json tail_lines(const fs::path& path, int tail) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
   json out = json::array();
-  size_t from = lines.size() > static_cast<size_t>(tail) ? lines.size() - static_cast<size_t>(tail) : 0;
+  size_t from =
+      lines.size() > static_cast<size_t>(tail) ? lines.size() - static_cast<size_t>(tail) : 0;
   for (size_t i = from; i < lines.size(); ++i) out.push_back(std::move(lines[i]));
   return out;
 }
@@ -122,7 +125,8 @@ void CronJobs::forget_site(const std::string& uid) {
   sites_.erase(uid);
 }
 
-void CronJobs::tick_site(const json& site, system_clock::time_point now, std::set<std::string>& seen) {
+void CronJobs::tick_site(const json& site, system_clock::time_point now,
+                         std::set<std::string>& seen) {
   const std::string uid = site["metadata"].value("uid", "");
   const json& status = site.value("status", json::object());
   std::optional<store::Revision> live;
@@ -136,7 +140,8 @@ void CronJobs::tick_site(const json& site, system_clock::time_point now, std::se
   json spec = json::parse(live->spec, nullptr, false);
   std::vector<api::JobSpec> jobs;  // the plan's (render/plan.h), as a CronJob's
   if (!spec.is_discarded())
-    for (render::JobPlan& j : render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}}).jobs)
+    for (render::JobPlan& j :
+         render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}}).jobs)
       jobs.push_back(std::move(j.job));
   if (jobs.empty() && !status.contains("jobs")) return;
   seen.insert(uid);
@@ -152,8 +157,8 @@ void CronJobs::tick_site(const json& site, system_clock::time_point now, std::se
       st.requests_handled = j.value("requestsHandled", int64_t{0});
       st.last_run = j.value("lastRun", int64_t{0});
       for (const json& r : j.value("runs", json::array())) {
-        Run run{r.value("run", int64_t{0}), r.value("reason", ""),         r.value("startTime", ""),
-                r.value("completionTime", ""), r.value("result", ""),   r.value("exitCode", -1),
+        Run run{r.value("run", int64_t{0}),    r.value("reason", ""), r.value("startTime", ""),
+                r.value("completionTime", ""), r.value("result", ""), r.value("exitCode", -1),
                 r.value("message", "")};
         if (run.result == "Running") {  // wok stopped during it: end_job killed it
           run.result = "Failed";
@@ -186,16 +191,19 @@ void CronJobs::tick_site(const json& site, system_clock::time_point now, std::se
         }
         st.last_schedule = latest;
         auto late = now - latest;
-        if (job.starting_deadline_ms > 0 && late > std::chrono::milliseconds(job.starting_deadline_ms)) {
-          st.message = "missed the run of " + rfc3339(latest) + ": it is " +
-                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(late).count()) +
-                       "s late, more than its startingDeadline";
+        if (job.starting_deadline_ms > 0 &&
+            late > std::chrono::milliseconds(job.starting_deadline_ms)) {
+          st.message =
+              "missed the run of " + rfc3339(latest) + ": it is " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(late).count()) +
+              "s late, more than its startingDeadline";
         } else {
           launch(site, *live, job, st, "Scheduled", now);
         }
       }
     }
-    int64_t wanted = requests.is_object() && requests.contains(job.name) && requests[job.name].is_number_integer()
+    int64_t wanted = requests.is_object() && requests.contains(job.name) &&
+                             requests[job.name].is_number_integer()
                          ? requests[job.name].get<int64_t>()
                          : 0;
     if (wanted > st.requests_handled) {
@@ -219,15 +227,17 @@ void CronJobs::tick_site(const json& site, system_clock::time_point now, std::se
   }
 }
 
-void CronJobs::launch(const json& site, const store::Revision& live, const api::JobSpec& job, JobState& st,
-                      const std::string& reason, system_clock::time_point now) {
+void CronJobs::launch(const json& site, const store::Revision& live, const api::JobSpec& job,
+                      JobState& st, const std::string& reason, system_clock::time_point now) {
   const std::string uid = site["metadata"].value("uid", "");
   const std::string ns = site["metadata"].value("namespace", "");
   const std::string when = rfc3339(seconds_of(now));
   // Allow with runs that never end: without a bound they would pile up
   // (queued behind the project's limit) minute after minute.
-  if (job.concurrency_policy == "Allow" && st.active.size() >= static_cast<size_t>(options_.max_active_per_job)) {
-    st.message = "skipped a " + lower_reason(reason) + " run at " + when + ": " + std::to_string(st.active.size()) +
+  if (job.concurrency_policy == "Allow" &&
+      st.active.size() >= static_cast<size_t>(options_.max_active_per_job)) {
+    st.message = "skipped a " + lower_reason(reason) + " run at " + when + ": " +
+                 std::to_string(st.active.size()) +
                  " runs of this job are already active or queued (at most " +
                  std::to_string(options_.max_active_per_job) + ")";
     return;
@@ -235,7 +245,8 @@ void CronJobs::launch(const json& site, const store::Revision& live, const api::
   if (!st.active.empty()) {
     if (job.concurrency_policy == "Forbid") {
       st.message = "skipped a " + lower_reason(reason) + " run at " + when + ": run " +
-                   std::to_string(*st.active.rbegin()) + " is still active (concurrencyPolicy Forbid)";
+                   std::to_string(*st.active.rbegin()) +
+                   " is still active (concurrencyPolicy Forbid)";
       return;
     }
     if (job.concurrency_policy == "Replace") {
@@ -245,7 +256,8 @@ void CronJobs::launch(const json& site, const store::Revision& live, const api::
           if (r.number != n) continue;
           r.result = "Failed";
           r.end = when;
-          r.message = "replaced by run " + std::to_string(st.last_run + 1) + " (concurrencyPolicy Replace)";
+          r.message =
+              "replaced by run " + std::to_string(st.last_run + 1) + " (concurrencyPolicy Replace)";
         }
       }
       st.active.clear();
@@ -288,13 +300,19 @@ void CronJobs::collect(const std::string& uid, const api::JobSpec& job, JobState
       r.result = result->ok ? "Succeeded" : "Failed";
       std::string why = result->error;  // run_build speaks of builds: "build exited with status 7"
       if (why.starts_with("build ")) why = why.substr(6);
-      r.message = result->ok          ? ""
-                  : result->timed_out ? "killed at its timeout of " + std::to_string(std::min<long long>(job.timeout_ms, options_.timeout_max.count()) / 1000) + "s"
-                                      : why;
+      r.message =
+          result->ok ? ""
+          : result->timed_out
+              ? "killed at its timeout of " +
+                    std::to_string(
+                        std::min<long long>(job.timeout_ms, options_.timeout_max.count()) / 1000) +
+                    "s"
+              : why;
     }
     std::error_code ec;
     fs::create_directories(log_dir(uid, job.name), ec);
-    std::ofstream(log_dir(uid, job.name) / (std::to_string(n) + ".log"), std::ios::binary) << result->output;
+    std::ofstream(log_dir(uid, job.name) / (std::to_string(n) + ".log"), std::ios::binary)
+        << result->output;
   }
   for (int64_t n : done) st.active.erase(n);
   if (!done.empty()) prune(uid, job, st);
@@ -314,7 +332,8 @@ void CronJobs::prune(const std::string& uid, const api::JobSpec& job, JobState& 
   std::erase_if(st.runs, [&](const Run& r) { return dropped.count(r.number) > 0; });
 }
 
-json CronJobs::status_of(const api::JobSpec& job, const JobState& st, system_clock::time_point now) const {
+json CronJobs::status_of(const api::JobSpec& job, const JobState& st,
+                         system_clock::time_point now) const {
   json j = {{"name", job.name},
             {"schedule", job.schedule},
             {"concurrencyPolicy", job.concurrency_policy},
@@ -330,7 +349,8 @@ json CronJobs::status_of(const api::JobSpec& job, const JobState& st, system_clo
   if (!st.message.empty()) j["message"] = st.message;
   json runs = json::array();
   for (const Run& r : st.runs) {
-    json run = {{"run", r.number}, {"reason", r.reason}, {"result", r.result}, {"startTime", r.start}};
+    json run = {
+        {"run", r.number}, {"reason", r.reason}, {"result", r.result}, {"startTime", r.start}};
     if (!r.end.empty()) run["completionTime"] = r.end;
     if (r.exit_code >= 0) run["exitCode"] = r.exit_code;
     if (!r.message.empty()) run["message"] = r.message;
@@ -340,7 +360,8 @@ json CronJobs::status_of(const api::JobSpec& job, const JobState& st, system_clo
   return j;
 }
 
-json CronJobs::logs(const std::string& ns, const std::string& site, const std::string& job, int tail) {
+json CronJobs::logs(const std::string& ns, const std::string& site, const std::string& job,
+                    int tail) {
   json items = json::array();
   auto object = store_.get("Site", ns, site);
   if (!object) return {{"kind", "JobLogs"}, {"items", items}};
@@ -358,8 +379,10 @@ json CronJobs::logs(const std::string& ns, const std::string& site, const std::s
   return {{"kind", "JobLogs"}, {"job", job}, {"items", items}};
 }
 
-std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, const render::JobPlan& job,
-                                                  const std::string& site_uid, int64_t run, std::string* error) {
+std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan,
+                                                  const render::JobPlan& job,
+                                                  const std::string& site_uid, int64_t run,
+                                                  std::string* error) {
   const runtime::InstanceSpec* component = nullptr;
   for (const auto& instance : plan.instances) {
     auto id = parse_instance_id(instance.id);
@@ -389,12 +412,13 @@ std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, cons
   return spec;
 }
 
-JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime, fs::path data_dir,
-                                       SecretReader read_secret) {
+JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime,
+                                       fs::path data_dir, SecretReader read_secret) {
   return [&store, &runtime, data_dir, read_secret](const json& site, const store::Revision& live,
                                                    const api::JobSpec& job, int64_t run,
                                                    BuildOptions* opts) -> std::string {
-    const std::string ns = site["metadata"].value("namespace", ""), name = site["metadata"].value("name", "");
+    const std::string ns = site["metadata"].value("namespace", ""),
+                      name = site["metadata"].value("name", "");
     const std::string uid = site["metadata"].value("uid", "");
     json spec = json::parse(live.spec, nullptr, false);
     if (spec.is_discarded()) return "the live revision's spec does not parse";
@@ -407,8 +431,8 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     auto project = store.get("Project", "", ns);
     bool egress = !project || api::project_egress(project->value("spec", json::object()));
     fs::path storage = data_dir / "sites" / ns / name / uid / "storage";
-    WorkloadPlan plan = plan_workloads(ns, name, uid, spec, live.number, live.root, storage.string(),
-                                       store.project_uid(ns), egress);
+    WorkloadPlan plan = plan_workloads(ns, name, uid, spec, live.number, live.root,
+                                       storage.string(), store.project_uid(ns), egress);
     if (!plan.error.empty()) return plan.error;
     const json planned_site = {{"metadata", site["metadata"]}, {"spec", spec}};
     // The component's secrets, as its instances get them (controllers/secret_env.h).
@@ -425,7 +449,8 @@ JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& ru
     std::string error;
     // What the run is (run_build checks it; the sandbox runs it): an image's
     // own entrypoint when the job gives no command.
-    opts->command = spec_of_run->command.empty() ? std::vector<std::string>{spec_of_run->image} : spec_of_run->command;
+    opts->command = spec_of_run->command.empty() ? std::vector<std::string>{spec_of_run->image}
+                                                 : spec_of_run->command;
     opts->sandbox_command = runtime.prepare_job(*spec_of_run, &error);
     if (opts->sandbox_command.empty()) return error;
     opts->sandbox_end = [&runtime, id = spec_of_run->id] { runtime.end_job(id); };

@@ -19,17 +19,17 @@
 // last schedule time, next one, active runs and the kept runs' results.
 // State that must survive a restart (last schedule time, run numbers,
 // requests handled) lives in that status.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
-#include <atomic>
 
 #include "api/jobs.h"
 #include "controllers/build_jobs.h"
@@ -50,8 +50,9 @@ namespace wok::controllers {
 
 // Makes `options` run job `job` of `site` (its live revision `live`) as run
 // `run`: command or sandbox_command/sandbox_end. "" or why it cannot run.
-using JobLauncher = std::function<std::string(const nlohmann::json& site, const store::Revision& live,
-                                              const api::JobSpec& job, int64_t run, BuildOptions* options)>;
+using JobLauncher =
+    std::function<std::string(const nlohmann::json& site, const store::Revision& live,
+                              const api::JobSpec& job, int64_t run, BuildOptions* options)>;
 
 struct CronJobsOptions {
   std::filesystem::path data_dir;  // run logs: DATA/sites/NS/NAME/UID/jobs/JOB/RUN.log
@@ -59,10 +60,12 @@ struct CronJobsOptions {
   int max_per_project = 2;
   int max_active_per_job = 5;  // concurrencyPolicy Allow: runs active or queued at once
   std::chrono::milliseconds timeout_max{std::chrono::hours(1)};  // over every job's timeout
-  size_t max_output = 256 << 10;                                  // bytes kept per run
+  size_t max_output = 256 << 10;                                 // bytes kept per run
   std::chrono::milliseconds tick{1000};
   // Now, for the schedules (tests inject a fake clock).
-  std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
+  std::function<std::chrono::system_clock::time_point()> clock = [] {
+    return std::chrono::system_clock::now();
+  };
 };
 
 class CronJobs {
@@ -80,7 +83,8 @@ class CronJobs {
   // The kept runs of a job, oldest first, each with the last `tail` lines
   // of its output: {"kind": "JobLogs", "items": [{run, reason, result,
   // exitCode, startTime, completionTime, lines}]}.
-  nlohmann::json logs(const std::string& ns, const std::string& site, const std::string& job, int tail);
+  nlohmann::json logs(const std::string& ns, const std::string& site, const std::string& job,
+                      int tail);
   int running_count() const { return runs_.running_count(); }
 
   // The production launcher: the job runs in its component's sandbox of
@@ -90,14 +94,15 @@ class CronJobs {
   // when it is created; `read_secret` unset: a job whose component names a
   // secret does not run, saying so).
   static JobLauncher sandbox_launcher(store::Store& store, runtime::Runtime& runtime,
-                                      std::filesystem::path data_dir, SecretReader read_secret = {});
+                                      std::filesystem::path data_dir,
+                                      SecretReader read_secret = {});
 
  private:
   struct Run {
     int64_t number = 0;
-    std::string reason;  // Scheduled, Manual, Missed
+    std::string reason;      // Scheduled, Manual, Missed
     std::string start, end;  // RFC 3339
-    std::string result;  // Running, Succeeded, Failed
+    std::string result;      // Running, Succeeded, Failed
     int exit_code = -1;
     std::string message;
   };
@@ -114,9 +119,11 @@ class CronJobs {
     std::map<std::string, JobState> jobs;
     bool loaded = false;
   };
-  void tick_site(const nlohmann::json& site, std::chrono::system_clock::time_point now, std::set<std::string>& seen);
-  void launch(const nlohmann::json& site, const store::Revision& live, const api::JobSpec& job, JobState& state,
-              const std::string& reason, std::chrono::system_clock::time_point now);
+  void tick_site(const nlohmann::json& site, std::chrono::system_clock::time_point now,
+                 std::set<std::string>& seen);
+  void launch(const nlohmann::json& site, const store::Revision& live, const api::JobSpec& job,
+              JobState& state, const std::string& reason,
+              std::chrono::system_clock::time_point now);
   void collect(const std::string& uid, const api::JobSpec& job, JobState& state);
   void prune(const std::string& uid, const api::JobSpec& job, JobState& state);
   std::filesystem::path log_dir(const std::string& uid, const std::string& job) const;
@@ -127,7 +134,7 @@ class CronJobs {
   store::Store& store_;
   JobLauncher launcher_;
   CronJobsOptions options_;
-  std::mutex mu_;  // one tick at a time; guards sites_
+  std::mutex mu_;                           // one tick at a time; guards sites_
   std::map<std::string, SiteState> sites_;  // by uid
   std::atomic<bool> stopping_{false};
   std::thread thread_;
@@ -142,7 +149,9 @@ std::string job_run_id(const std::string& site_uid, const std::string& job, int6
 // instance `plan` gives its component (image, env, volumes, limits,
 // network) with the plan's argv, no port. nullopt and why when the
 // component has no instance to copy.
-std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan, const render::JobPlan& job,
-                                                  const std::string& site_uid, int64_t run, std::string* error);
+std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan,
+                                                  const render::JobPlan& job,
+                                                  const std::string& site_uid, int64_t run,
+                                                  std::string* error);
 
 }  // namespace wok::controllers

@@ -41,8 +41,8 @@ std::string image_registry_error(const json& spec, const git::FetchLimits& limit
     const std::string registry = registry_of(ref);
     if (registry.empty()) continue;
     if (std::string why = git::check_host(registry_host(registry), limits); !why.empty()) {
-      return "spec.app.components[" + std::to_string(i) + "].image: " + ref + ": registry " + registry +
-             " is refused: " + why;
+      return "spec.app.components[" + std::to_string(i) + "].image: " + ref + ": registry " +
+             registry + " is refused: " + why;
     }
   }
   return "";

@@ -8,11 +8,13 @@
 namespace wok::controllers {
 
 void RoutePublisher::set(const std::string& ns, const std::string& name,
-                         const std::vector<std::string>& hosts, const std::string& root, bool serve_dot_files) {
+                         const std::vector<std::string>& hosts, const std::string& root,
+                         bool serve_dot_files) {
   std::lock_guard lock(mu_);
   auto it = entries_.find({ns, name});
   if (it != entries_.end() && it->second.hosts == hosts && it->second.root == root &&
-      !it->second.upstream && !it->second.fastcgi && it->second.serve_dot_files == serve_dot_files) {
+      !it->second.upstream && !it->second.fastcgi &&
+      it->second.serve_dot_files == serve_dot_files) {
     return;
   }
   replace(ns, name, Entry{hosts, root, nullptr, nullptr, 0, serve_dot_files});
@@ -20,17 +22,20 @@ void RoutePublisher::set(const std::string& ns, const std::string& name,
 
 void RoutePublisher::set_proxy(const std::string& ns, const std::string& name,
                                const std::vector<std::string>& hosts,
-                               std::shared_ptr<const router::UpstreamPool> upstream, uint64_t max_body_bytes) {
+                               std::shared_ptr<const router::UpstreamPool> upstream,
+                               uint64_t max_body_bytes) {
   std::lock_guard lock(mu_);
   replace(ns, name, Entry{hosts, "", std::move(upstream), nullptr, max_body_bytes});
 }
 
 void RoutePublisher::set_php(const std::string& ns, const std::string& name,
                              const std::vector<std::string>& hosts, const std::string& root,
-                             const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes, bool serve_dot_files) {
+                             const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes,
+                             bool serve_dot_files) {
   std::lock_guard lock(mu_);
-  replace(ns, name, Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi), max_body_bytes,
-                          serve_dot_files});
+  replace(ns, name,
+          Entry{hosts, root, nullptr, std::make_shared<const router::FastCgiTarget>(fastcgi),
+                max_body_bytes, serve_dot_files});
 }
 
 void RoutePublisher::set_deploying(const std::string& ns, const std::string& name,
@@ -54,9 +59,11 @@ size_t RoutePublisher::sites() {
   return entries_.size();
 }
 
-void RoutePublisher::replace(const std::string& ns, const std::string& name, std::optional<Entry> next) {
+void RoutePublisher::replace(const std::string& ns, const std::string& name,
+                             std::optional<Entry> next) {
   // A copy of the live table shares every shard; only the touched ones are cloned.
-  auto table = table_ ? std::make_shared<router::RouteTable>(*table_) : std::make_shared<router::RouteTable>();
+  auto table = table_ ? std::make_shared<router::RouteTable>(*table_)
+                      : std::make_shared<router::RouteTable>();
   auto it = entries_.find({ns, name});
   if (it != entries_.end()) {
     for (const auto& h : it->second.hosts) table->remove(h, ns, name);

@@ -15,7 +15,7 @@ struct FastCgiTarget;
 class Router;
 class RouteTable;
 class UpstreamPool;
-}
+}  // namespace wok::router
 
 namespace wok::controllers {
 
@@ -29,16 +29,19 @@ class RoutePublisher {
   // Routes `hosts` of site ns/name to upstreams (reverse proxy); replaces
   // what the site had. The pool is shared as is by every table published.
   // max_body_bytes: the site's request body limit (413); 0: the server's.
-  void set_proxy(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
+  void set_proxy(const std::string& ns, const std::string& name,
+                 const std::vector<std::string>& hosts,
                  std::shared_ptr<const router::UpstreamPool> upstream, uint64_t max_body_bytes = 0);
   // Routes `hosts` of site ns/name to a php site: static files from `root`,
   // scripts to php-fpm at `fastcgi`; replaces what the site had.
-  void set_php(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts,
-               const std::string& root, const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0,
+  void set_php(const std::string& ns, const std::string& name,
+               const std::vector<std::string>& hosts, const std::string& root,
+               const router::FastCgiTarget& fastcgi, uint64_t max_body_bytes = 0,
                bool serve_dot_files = false);
   // The site has nothing to serve yet but its first revision is on its way:
   // its hosts answer 503 "being deployed" (Retry-After) instead of 404.
-  void set_deploying(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts);
+  void set_deploying(const std::string& ns, const std::string& name,
+                     const std::vector<std::string>& hosts);
   void remove(const std::string& ns, const std::string& name);
   size_t sites();
 

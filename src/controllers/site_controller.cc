@@ -13,7 +13,8 @@ namespace {
 std::string key_of(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 }  // namespace
 
-SiteController::SiteController(store::Store& store, RoutePublisher& routes, PlatformConfig config, int workers)
+SiteController::SiteController(store::Store& store, RoutePublisher& routes, PlatformConfig config,
+                               int workers)
     : store_(store),
       reconciler_(store, routes, std::move(config)),
       controller_(
@@ -61,7 +62,8 @@ void SiteController::watch_loop(int64_t from) {
       if (e.kind == "Site") controller_.enqueue(key_of(e.ns, e.name));
       // Its host patterns may have changed: its sites route what they still may.
       if (e.kind == "Project") {
-        for (const auto& site : store_.list("Site", e.name)) controller_.enqueue(key_of(e.name, site["metadata"]["name"]));
+        for (const auto& site : store_.list("Site", e.name))
+          controller_.enqueue(key_of(e.name, site["metadata"]["name"]));
       }
     }
   }
@@ -86,10 +88,14 @@ reconcile::Result SiteController::pass(const std::string& key) {
 std::string SiteController::metrics() const {
   return "# HELP wok_site_reconciles_total Site reconciliations run.\n"
          "# TYPE wok_site_reconciles_total counter\n"
-         "wok_site_reconciles_total " + std::to_string(reconciles_.load()) + "\n"
-         "# HELP wok_site_reconcile_errors_total Site reconciliations that failed and were retried.\n"
+         "wok_site_reconciles_total " +
+         std::to_string(reconciles_.load()) +
+         "\n"
+         "# HELP wok_site_reconcile_errors_total Site reconciliations that failed and were "
+         "retried.\n"
          "# TYPE wok_site_reconcile_errors_total counter\n"
-         "wok_site_reconcile_errors_total " + std::to_string(errors_.load()) + "\n" + controller_.metrics();
+         "wok_site_reconcile_errors_total " +
+         std::to_string(errors_.load()) + "\n" + controller_.metrics();
 }
 
 }  // namespace wok::controllers

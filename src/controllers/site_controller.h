@@ -18,7 +18,8 @@ namespace wok::controllers {
 
 class SiteController {
  public:
-  SiteController(store::Store& store, RoutePublisher& routes, PlatformConfig config, int workers = 2);
+  SiteController(store::Store& store, RoutePublisher& routes, PlatformConfig config,
+                 int workers = 2);
   ~SiteController();
   void start();
   void stop();

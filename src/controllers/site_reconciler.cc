@@ -10,9 +10,9 @@
 #include "controllers/build_disk.h"
 #include "controllers/build_runner.h"
 #include "controllers/image_registries.h"
-#include "controllers/tree_paths.h"
 #include "controllers/route_publisher.h"
 #include "controllers/secret_env.h"
+#include "controllers/tree_paths.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
 #include "render/plan.h"
@@ -34,7 +34,8 @@ const std::string kBuilding = "\x01building";
 
 // The hosts the site is routed for: those of its spec that its project still
 // allows and that it holds (the store's one claim check); `refused`: why not the others.
-std::vector<std::string> hosts_of(store::Store& store, const json& site, std::vector<std::string>* refused = nullptr) {
+std::vector<std::string> hosts_of(store::Store& store, const json& site,
+                                  std::vector<std::string>* refused = nullptr) {
   return store.routable_hosts(site["metadata"]["namespace"], site["metadata"]["name"], refused);
 }
 
@@ -46,7 +47,8 @@ const std::string kImageOnlyCommit = "image";
 // Where a site's storage volumes live: beside its revisions, kept by them all.
 fs::path storage_dir_of(const std::string& data_dir, const json& site) {
   return fs::path(data_dir) / "sites" / site["metadata"]["namespace"].get<std::string>() /
-         site["metadata"]["name"].get<std::string>() / site["metadata"]["uid"].get<std::string>() / "storage";
+         site["metadata"]["name"].get<std::string>() / site["metadata"]["uid"].get<std::string>() /
+         "storage";
 }
 
 bool runs_instances(const json& spec) {
@@ -67,7 +69,8 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
   std::error_code ec;
   if (!config_.data_dir.empty()) fs::create_directories(config_.data_dir, ec);
   if (auto real = fs::canonical(config_.data_dir, ec); !ec) config_.data_dir = real.string();
-  if (config_.runtime) workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
+  if (config_.runtime)
+    workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
 }
 
 SiteReconciler::~SiteReconciler() = default;
@@ -82,7 +85,8 @@ void SiteReconciler::sweep_instances(const std::set<std::string>& sites) {
   if (workloads_) workloads_->sweep(sites);
 }
 
-std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t number, const std::string& root,
+std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t number,
+                                                     const std::string& root,
                                                      const std::string& spec_text) {
   json spec = json::parse(spec_text, nullptr, false);
   if (spec.is_discarded() || !runs_instances(spec)) return std::nullopt;
@@ -90,7 +94,8 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   const std::string uid = site["metadata"]["uid"];
   // An autoscaled component runs as many replicas as the autoscaler says,
   // whichever revision (the live one, or the next being rolled out).
-  const render::SitePlan site_plan = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  const render::SitePlan site_plan =
+      render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
   if (site_plan.autoscaled) {
     for (json& c : spec["app"]["components"]) {
       if (c.value("name", "") != site_plan.autoscale.component) continue;
@@ -102,11 +107,11 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
     }
   }
   fs::path storage = fs::path(config_.data_dir) / "sites" / ns / name / uid / "storage";
-  WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(), store_.project_uid(ns),
-                                     project_egress(ns));
+  WorkloadPlan plan = plan_workloads(ns, name, uid, spec, number, root, storage.string(),
+                                     store_.project_uid(ns), project_egress(ns));
   // What this platform cannot run fails the revision, naming the field.
-  if (std::string why = render::describe(render::unsupported_on(render::Platform::kEmbedded,
-                                                                 {{"metadata", site["metadata"]}, {"spec", spec}}));
+  if (std::string why = render::describe(render::unsupported_on(
+          render::Platform::kEmbedded, {{"metadata", site["metadata"]}, {"spec", spec}}));
       !why.empty())
     plan.error = "not available on wok up: " + why;
   if (plan.error.empty() && !plan.instances.empty() && plan.instances[0].uid == 0) {
@@ -114,21 +119,23 @@ std::optional<WorkloadPlan> SiteReconciler::plan_for(const json& site, int64_t n
   }
   if (plan.error.empty()) {  // the revision's spec, its own project's secrets
     json planned = {{"metadata", site["metadata"]}, {"spec", spec}};
-    plan.error = add_secret_env(planned, plan, planned_secrets_.reader_for(uid, number, config_.read_secret));
+    plan.error = add_secret_env(planned, plan,
+                                planned_secrets_.reader_for(uid, number, config_.read_secret));
   }
   return plan;
 }
 
-std::string SiteReconciler::start_workloads(const json& site, int64_t number, const std::string& root,
-                                            const std::string& spec_text) {
+std::string SiteReconciler::start_workloads(const json& site, int64_t number,
+                                            const std::string& root, const std::string& spec_text) {
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) return "";
   if (!workloads_) return "this platform has no sandbox runtime for php and app sites";
   // Every volume its declared size before anything runs on it. A grow this
   // host can only do offline stops the live revision first (like Recreate).
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
-  if (std::string err = mount_storage(json::parse(spec_text), storage_dir_of(config_.data_dir, site).string(),
-                                      store_.project_uid(ns), {[&] { workloads_->stop_others(ns, name, {}); }});
+  if (std::string err =
+          mount_storage(json::parse(spec_text), storage_dir_of(config_.data_dir, site).string(),
+                        store_.project_uid(ns), {[&] { workloads_->stop_others(ns, name, {}); }});
       !err.empty()) {
     return err;
   }
@@ -157,7 +164,8 @@ std::string SiteReconciler::live_refusal(const json& site, const store::Revision
     json as_deployed = site;
     as_deployed["spec"] = spec;
     as_deployed["metadata"]["generation"] = live.generation;
-    if (std::string refused = config_.check_local_sources(as_deployed); !refused.empty()) return refused;
+    if (std::string refused = config_.check_local_sources(as_deployed); !refused.empty())
+      return refused;
   }
   const std::string uid = site["metadata"]["uid"];
   {
@@ -186,34 +194,40 @@ void SiteReconciler::autoscale(const json& site, const store::Revision& live) {
   }
   const render::ComponentPlan* c = render::find_component(plan, plan.autoscale.component);
   if (!c) return;
-  const double limit_millis = c->cpu.empty() ? 1000.0 : static_cast<double>(api::parse_cpu_millis(c->cpu));
+  const double limit_millis =
+      c->cpu.empty() ? 1000.0 : static_cast<double>(api::parse_cpu_millis(c->cpu));
   AutoscaleMetrics m;
   double cpu_sum = 0;
   int cpu_known = 0;
   const auto now = AutoscaleClock::now();
   for (const auto& st : config_.runtime->list()) {
     auto id = parse_instance_id(st.id);
-    if (!id || id->ns != ns || id->site != name || id->component != c->name || id->revision != live.number) continue;
+    if (!id || id->ns != ns || id->site != name || id->component != c->name ||
+        id->revision != live.number)
+      continue;
     if (st.phase != runtime::Phase::Ready) continue;
     ++m.ready;
     auto used = config_.runtime->cpu_usage_ns(st.id);
     if (!used) continue;
     // Nanoseconds of CPU per second of wall time, against the limit.
-    if (auto rate = autoscaler_.rate(uid + "/" + st.id + "/" + std::to_string(st.pid), *used, now)) {
+    if (auto rate =
+            autoscaler_.rate(uid + "/" + st.id + "/" + std::to_string(st.pid), *used, now)) {
       cpu_sum += *rate / 1e9 * 1000.0 / limit_millis * 100.0;
       ++cpu_known;
     }
   }
   if (cpu_known > 0) m.cpu_percent = cpu_sum / cpu_known;
   if (config_.requests_total && c->routed) {
-    m.requests_per_second = autoscaler_.rate(uid + "/requests", config_.requests_total(ns, name), now);
+    m.requests_per_second =
+        autoscaler_.rate(uid + "/requests", config_.requests_total(ns, name), now);
   }
   // Nothing to measure (starting, crashing, or a pass right after the
   // last one): no decision, and no status change to wake another pass.
   if (m.ready == 0 || (!m.cpu_percent && !m.requests_per_second)) return;
   autoscaler_.observe(uid, plan.autoscale, m, now);
   std::string message = autoscaler_.status(uid).value("message", "");
-  if (message.rfind("scaled ", 0) == 0) spdlog::info("site {}/{}: {} {}", ns, name, c->name, message);
+  if (message.rfind("scaled ", 0) == 0)
+    spdlog::info("site {}/{}: {} {}", ns, name, c->name, message);
 }
 
 void SiteReconciler::serve_live(const json& site) {
@@ -233,7 +247,8 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
   const std::string root = ec ? root_path : real.string();
   auto plan = plan_for(site, number, root, spec_text);
   if (!plan) {
-    routes_.set(ns, name, hosts_of(store_, site), root, api::serves_dot_files(json::parse(spec_text, nullptr, false)));
+    routes_.set(ns, name, hosts_of(store_, site), root,
+                api::serves_dot_files(json::parse(spec_text, nullptr, false)));
     if (workloads_) {
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {}, drain);
@@ -283,7 +298,8 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     if (config_.runtime) config_.runtime->remove_network(ns + "." + name);
     // Volumes are mounted file systems: unmounted first, or remove_all would
     // empty them and then fail on their mount points.
-    if (std::string err = runtime::release_volumes_under(key_dir); !err.empty()) spdlog::warn("{}", err);
+    if (std::string err = runtime::release_volumes_under(key_dir); !err.empty())
+      spdlog::warn("{}", err);
     fs::remove_all(key_dir, ec);
     return {};
   }
@@ -291,7 +307,8 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   // Directories of an earlier site of the same name (deleted, then created again).
   for (const auto& entry : fs::directory_iterator(key_dir, ec)) {
     if (entry.path().filename() == uid) continue;
-    if (std::string err = runtime::release_volumes_under(entry.path()); !err.empty()) spdlog::warn("{}", err);
+    if (std::string err = runtime::release_volumes_under(entry.path()); !err.empty())
+      spdlog::warn("{}", err);
     fs::remove_all(entry.path(), ec);
   }
   fs::path site_dir = key_dir / uid;
@@ -325,14 +342,18 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     std::lock_guard lock(mu_);
     state = &fetch_[uid];
   }
-  bool explicit_refresh = state->refresh_seen >= 0 &&
-                          state->refresh_seen != (*site)["status"].value("refreshRequests", int64_t{0});
+  bool explicit_refresh =
+      state->refresh_seen >= 0 &&
+      state->refresh_seen != (*site)["status"].value("refreshRequests", int64_t{0});
   Desired desired = desired_commit(*site, site_dir.string(), *state);
   // `wok rollout restart` sets this annotation: a new revision of the same spec and commit.
-  const std::string restart = (*site).value(json::json_pointer("/metadata/annotations/wok.dev~1restartedAt"), "");
-  const bool restart_due = !restart.empty() && restart != (*site)["status"].value("restartedAt", "");
+  const std::string restart =
+      (*site).value(json::json_pointer("/metadata/annotations/wok.dev~1restartedAt"), "");
+  const bool restart_due =
+      !restart.empty() && restart != (*site)["status"].value("restartedAt", "");
   // Instances crash, restart with new pids, heal: look again soon.
-  if (runs_instances((*site)["spec"]) || (live && runs_instances(json::parse(live->spec, nullptr, false)))) {
+  if (runs_instances((*site)["spec"]) ||
+      (live && runs_instances(json::parse(live->spec, nullptr, false)))) {
     if (desired.requeue_after.count() == 0 || desired.requeue_after > config_.workload_resync) {
       desired.requeue_after = config_.workload_resync;
     }
@@ -342,8 +363,9 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
       write_status(*site, live, "SourceNotAllowed", live_refused, live_refused);
       return {desired.error};
     }
-    std::string msg = live ? desired.error + "; revision " + std::to_string(live->number) + " keeps serving"
-                           : desired.error;
+    std::string msg =
+        live ? desired.error + "; revision " + std::to_string(live->number) + " keeps serving"
+             : desired.error;
     write_status(*site, live, "FetchFailed", msg, desired.error);
     return {desired.error};
   }
@@ -360,21 +382,24 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
       std::lock_guard lock(mu_);
       pending_.erase(uid);
     }
-    store_.finish_revision(uid, pending->number, "Failed", "superseded by a newer change before its build ended", "",
-                           false);
+    store_.finish_revision(uid, pending->number, "Failed",
+                           "superseded by a newer change before its build ended", "", false);
     discard_build_work(site_dir, pending->work);
   } else if (pending) {
     auto result = builds_.take(uid);
     if (!result && !builds_.known(uid)) {
       // Not queued, not running, no result: never wait for it forever.
       result = BuildResult{};
-      result->error = "the build was lost (wok stopped or cancelled it); it is retried on the next change or refresh";
+      result->error =
+          "the build was lost (wok stopped or cancelled it); it is retried on the next change or "
+          "refresh";
     }
     if (!result) {
       bool running = builds_.running(uid);
       write_status(*site, live, live ? "Deployed" : "Progressing",
                    std::string(running ? "building" : "waiting for a build slot for") + " commit " +
-                       short_commit(pending->commit) + " as revision " + std::to_string(pending->number),
+                       short_commit(pending->commit) + " as revision " +
+                       std::to_string(pending->number),
                    std::nullopt);
       return {"", std::chrono::milliseconds(500)};
     }
@@ -386,19 +411,23 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     return after_deploy(*site, site_dir.string(), error, pending->number, desired.requeue_after);
   }
   if (live && live->spec == spec_text && live->commit == desired.commit && !restart_due) {
-    write_status(*site, live, "Deployed",
-                 "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
+    write_status(
+        *site, live, "Deployed",
+        "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit),
+        "");
     return {"", desired.requeue_after};
   }
   // The same spec and commit already failed: wait for a change or a refresh
   // rather than rebuilding in a loop. Revisions cut short by a crash are retried.
   auto all = store_.revisions(uid);
   if (!all.empty() && all[0].outcome == "Failed" && all[0].spec == spec_text &&
-      all[0].commit == desired.commit && !explicit_refresh && !restart_due && !all[0].message.starts_with("interrupted")) {
+      all[0].commit == desired.commit && !explicit_refresh && !restart_due &&
+      !all[0].message.starts_with("interrupted")) {
     std::string err = "revision " + std::to_string(all[0].number) + " failed: " + all[0].message;
     if (!live) routes_.remove(ns, name);
     write_status(*site, live, "RevisionFailed",
-                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
+                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err,
+                 err);
     return {"", desired.requeue_after};
   }
   // Before anything is pulled: a registry on a private network (resolved
@@ -407,9 +436,10 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   pull_limits.allow_private_networks = config_.allow_private_sources;
   if (std::string refused = image_registry_error((*site)["spec"], pull_limits); !refused.empty()) {
     if (!live) routes_.remove(ns, name);
-    std::string msg = !live_refused.empty() ? live_refused
-                      : live ? refused + "; revision " + std::to_string(live->number) + " keeps serving"
-                             : refused;
+    std::string msg =
+        !live_refused.empty() ? live_refused
+        : live ? refused + "; revision " + std::to_string(live->number) + " keeps serving"
+               : refused;
     write_status(*site, live, "SourceNotAllowed", msg, refused);
     return {refused};
   }
@@ -419,15 +449,17 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   if (restart_due) store_.patch_status("Site", ns, name, {{"restartedAt", restart}});
   if (error == kBuilding) {
     write_status(*site, live, live ? "Deployed" : "Progressing",
-                 "building commit " + short_commit(desired.commit) + " as revision " + std::to_string(number),
+                 "building commit " + short_commit(desired.commit) + " as revision " +
+                     std::to_string(number),
                  std::nullopt);
     return {"", std::chrono::milliseconds(500)};
   }
   return after_deploy(*site, site_dir.string(), error, number, desired.requeue_after);
 }
 
-ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string& site_dir, const std::string& error,
-                                             int64_t number, std::chrono::milliseconds requeue_after) {
+ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string& site_dir,
+                                             const std::string& error, int64_t number,
+                                             std::chrono::milliseconds requeue_after) {
   const std::string uid = site["metadata"]["uid"];
   auto live = store_.live_revision(uid);
   if (!error.empty()) {
@@ -435,23 +467,28 @@ ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string
     if (!live) routes_.remove(site["metadata"]["namespace"], site["metadata"]["name"]);
     std::string err = "revision " + std::to_string(number) + " failed: " + error;
     write_status(site, live, "RevisionFailed",
-                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err, err);
+                 live ? err + "; revision " + std::to_string(live->number) + " keeps serving" : err,
+                 err);
     return {"", requeue_after};
   }
   collect_garbage(uid, site_dir);
-  write_status(site, live, "Deployed",
-               "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit), "");
+  write_status(
+      site, live, "Deployed",
+      "revision " + std::to_string(live->number) + " serves commit " + short_commit(live->commit),
+      "");
   return {"", requeue_after};
 }
 
-SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const std::string& site_dir,
+SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
+                                                       const std::string& site_dir,
                                                        FetchState& state) {
   const json& spec = site["spec"];
   const json& status = site["status"];
   std::string uid = site["metadata"]["uid"];
   // Again here, not only at admission: the allow-list may have changed since.
   if (config_.check_local_sources) {
-    if (std::string refused = config_.check_local_sources(site); !refused.empty()) return {"", refused, {}};
+    if (std::string refused = config_.check_local_sources(site); !refused.empty())
+      return {"", refused, {}};
   }
   // A rollback pins a commit for as long as the spec is that revision's.
   if (status.contains("pinnedRevision") && status.contains("pinnedCommit")) {
@@ -461,8 +498,8 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
   // An app of images has nothing to fetch: one fixed commit, so only a
   // change of its spec makes a new revision.
   if (!api::has_source(spec)) {
-    state = FetchState{site["metadata"]["generation"], status.value("refreshRequests", int64_t{0}), kImageOnlyCommit,
-                       std::chrono::steady_clock::now()};
+    state = FetchState{site["metadata"]["generation"], status.value("refreshRequests", int64_t{0}),
+                       kImageOnlyCommit, std::chrono::steady_clock::now()};
     return {kImageOnlyCommit, "", {}};
   }
   const json& git = spec["source"]["git"];
@@ -470,8 +507,8 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
   int64_t generation = site["metadata"]["generation"];
   int64_t refresh = status.value("refreshRequests", int64_t{0});
   auto now = std::chrono::steady_clock::now();
-  bool due = state.commit.empty() || state.generation != generation || state.refresh_seen != refresh ||
-             (interval > 0 && now >= state.next_fetch);
+  bool due = state.commit.empty() || state.generation != generation ||
+             state.refresh_seen != refresh || (interval > 0 && now >= state.next_fetch);
   if (due) {
     const std::string mirror = site_dir + "/mirror.git";
     git::FetchLimits limits;
@@ -489,14 +526,16 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site, const s
   }
   Desired d{state.commit, "", {}};
   if (interval > 0) {
-    d.requeue_after = std::max(std::chrono::milliseconds(1),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(state.next_fetch - now));
+    d.requeue_after =
+        std::max(std::chrono::milliseconds(1),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(state.next_fetch - now));
   }
   return d;
 }
 
-std::string SiteReconciler::deploy(const json& site, const std::string& site_dir, const std::string& commit,
-                                   const std::string& spec_text, int64_t* number) {
+std::string SiteReconciler::deploy(const json& site, const std::string& site_dir,
+                                   const std::string& commit, const std::string& spec_text,
+                                   int64_t* number) {
   const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
   const std::string uid = site["metadata"]["uid"];
   store::Revision rev;
@@ -505,24 +544,29 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   rev.spec = spec_text;
   rev.outcome = "Pending";
   auto previous = store_.revisions(uid);
-  rev.cause = store::change_cause(previous, rev.generation, commit, spec_text,
-                                  site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
+  rev.cause =
+      store::change_cause(previous, rev.generation, commit, spec_text,
+                          site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
   *number = store_.add_revision(uid, ns, name, rev);
   auto live = store_.live_revision(uid);
   if (!live) routes_.set_deploying(ns, name, hosts_of(store_, site));
-  write_status(site, live, live ? "Deployed" : "Progressing",
-               "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number), std::nullopt);
+  write_status(
+      site, live, live ? "Deployed" : "Progressing",
+      "deploying commit " + short_commit(commit) + " as revision " + std::to_string(*number),
+      std::nullopt);
 
   // Same spec, same commit as an earlier revision (a rollback): its files are
   // immutable, so they are served again as they are.
   for (const auto& r : previous) {
-    if (r.outcome == "Deployed" && r.spec == spec_text && r.commit == commit && fs::is_directory(r.root)) {
+    if (r.outcome == "Deployed" && r.spec == spec_text && r.commit == commit &&
+        fs::is_directory(r.root)) {
       if (std::string err = start_workloads(site, *number, r.root, spec_text); !err.empty()) {
         store_.finish_revision(uid, *number, "Failed", err, "", false);
         return err;
       }
-      store_.finish_revision(uid, *number, "Deployed", "same content as revision " + std::to_string(r.number), "",
-                             true, r.root);
+      store_.finish_revision(uid, *number, "Deployed",
+                             "same content as revision " + std::to_string(r.number), "", true,
+                             r.root);
       route_to(site, *number, r.root, spec_text, config_.drain);
       return "";
     }
@@ -546,7 +590,9 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   };
   // A build writes its checkout and cache on the site's bounded build disk.
   if (config_.runtime && site["spec"].contains("build") && api::has_source(site["spec"])) {
-    if (std::string err = open_build_disk(site_dir, config_.build_disk_bytes, store_.project_uid(ns)); !err.empty())
+    if (std::string err =
+            open_build_disk(site_dir, config_.build_disk_bytes, store_.project_uid(ns));
+        !err.empty())
       return fail(err);
     p.work = build_disk_dir(site_dir) / ("work-" + std::to_string(*number));
   }
@@ -560,14 +606,15 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
     if (ec) return fail("cannot create the revision's directory: " + ec.message());
     return publish_revision(site, site_dir, p, nullptr);
   }
-  if (std::string err = git::checkout(site_dir + "/mirror.git", commit, checkout.string()); !err.empty()) {
+  if (std::string err = git::checkout(site_dir + "/mirror.git", commit, checkout.string());
+      !err.empty()) {
     return fail("checkout failed: " + err);
   }
   std::string sub = spec["source"]["git"].value("path", "");
   p.base = (checkout / sub).lexically_normal();
   if (std::string err = check_directory_beneath(checkout, sub); !err.empty()) {
-    return fail("source path \"" + sub + "\" is not a directory of the repository at " + short_commit(commit) +
-                ": " + err);
+    return fail("source path \"" + sub + "\" is not a directory of the repository at " +
+                short_commit(commit) + ": " + err);
   }
   if (!spec.contains("build")) return publish_revision(site, site_dir, p, nullptr);
   const json& b = spec["build"];
@@ -578,11 +625,12 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   opts.env["WOK_PROJECT"] = ns;
   opts.env["WOK_SITE"] = name;
   opts.env["WOK_COMMIT"] = commit;
-  opts.timeout = std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
-                          config_.build_timeout_max);
+  opts.timeout =
+      std::min(std::chrono::milliseconds(api::parse_duration_ms(b.value("timeout", "10m"))),
+               config_.build_timeout_max);
   if (config_.runtime) {
-    std::string err =
-        sandbox_build(ns, name, *number, checkout, sub, (build_disk_dir(site_dir) / "cache").string(), spec, &opts);
+    std::string err = sandbox_build(ns, name, *number, checkout, sub,
+                                    (build_disk_dir(site_dir) / "cache").string(), spec, &opts);
     if (!err.empty()) return fail("build cannot start: " + err);
   }
   // The build runs off this worker (BuildJobs); the next passes of the
@@ -595,8 +643,8 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   return kBuilding;
 }
 
-std::string SiteReconciler::publish_revision(const json& site, const std::string& site_dir, const PendingBuild& p,
-                                             const BuildResult* build) {
+std::string SiteReconciler::publish_revision(const json& site, const std::string& site_dir,
+                                             const PendingBuild& p, const BuildResult* build) {
   const std::string uid = site["metadata"]["uid"];
   const int64_t number = p.number;
   const std::string& spec_text = p.spec_text;
@@ -630,7 +678,8 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
     if (!err.empty()) return fail(err);
   } else if (spec.value("mode", "") == "app") {
     // Components run from the source see each volume inside its files.
-    if (std::string err = prepare_storage(spec, publish.string(), site_dir + "/storage", runs_from_source(spec));
+    if (std::string err =
+            prepare_storage(spec, publish.string(), site_dir + "/storage", runs_from_source(spec));
         !err.empty())
       return fail(err);
   }
@@ -638,7 +687,8 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
   fs::create_directories(root.parent_path(), ec);
   fs::remove_all(root, ec);
   const unsigned owner = store_.project_uid(site["metadata"]["namespace"]);
-  if (std::string err = move_revision_files(publish, root, owner, config_.build_disk_bytes); !err.empty())
+  if (std::string err = move_revision_files(publish, root, owner, config_.build_disk_bytes);
+      !err.empty())
     return fail(err);
   discard_build_work(site_dir, p.work);
   // The live revision keeps serving until the new instances are ready.
@@ -651,9 +701,10 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
   return "";
 }
 
-std::string SiteReconciler::sandbox_build(const std::string& ns, const std::string& name, int64_t number,
-                                          const fs::path& checkout, const std::string& sub,
-                                          const std::string& cache_dir, const json& spec, BuildOptions* opts) {
+std::string SiteReconciler::sandbox_build(const std::string& ns, const std::string& name,
+                                          int64_t number, const fs::path& checkout,
+                                          const std::string& sub, const std::string& cache_dir,
+                                          const json& spec, BuildOptions* opts) {
   // Builds download dependencies: they join the site's network, with its
   // project's egress.
   runtime::NetworkSpec net = site_network(ns, name, spec, project_egress(ns));
@@ -696,7 +747,8 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
   std::string since = store::now_rfc3339();
   if (old.contains("conditions")) {
     for (const auto& c : old["conditions"]) {
-      if (c.value("type", "") == "Ready" && c.value("status", "") == ready) since = c.value("lastTransitionTime", since);
+      if (c.value("type", "") == "Ready" && c.value("status", "") == ready)
+        since = c.value("lastTransitionTime", since);
     }
   }
   json urls = json::array();
@@ -709,17 +761,24 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
       {"revision", live ? json(live->number) : json(nullptr)},
       {"commit", live ? json(live->commit) : json(nullptr)},
       {"urls", urls},
-      {"conditions", json::array({{{"type", "Ready"}, {"status", ready}, {"reason", reason},
-                                   {"message", message}, {"lastTransitionTime", since}}})},
+      {"conditions", json::array({{{"type", "Ready"},
+                                   {"status", ready},
+                                   {"reason", reason},
+                                   {"message", message},
+                                   {"lastTransitionTime", since}}})},
   };
   if (!refused.empty()) {
     std::string hosts_since = store::now_rfc3339();
     for (const auto& c : old.value("conditions", json::array()))
-      if (c.value("type", "") == "HostsAllowed") hosts_since = c.value("lastTransitionTime", hosts_since);
+      if (c.value("type", "") == "HostsAllowed")
+        hosts_since = c.value("lastTransitionTime", hosts_since);
     std::string why;
     for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;
-    patch["conditions"].push_back({{"type", "HostsAllowed"}, {"status", "False"}, {"reason", "HostNotAllowed"},
-                                   {"message", why}, {"lastTransitionTime", hosts_since}});
+    patch["conditions"].push_back({{"type", "HostsAllowed"},
+                                   {"status", "False"},
+                                   {"reason", "HostNotAllowed"},
+                                   {"message", why},
+                                   {"lastTransitionTime", hosts_since}});
   }
   if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
   if (live && workloads_) {
@@ -742,7 +801,8 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
         if (old.contains("conditions")) {
           for (const auto& c : old["conditions"])
             if (c.value("type", "") == "Ready" && c.value("status", "") == "False")
-              ready_condition["lastTransitionTime"] = c.value("lastTransitionTime", store::now_rfc3339());
+              ready_condition["lastTransitionTime"] =
+                  c.value("lastTransitionTime", store::now_rfc3339());
         }
         ready_condition["status"] = "False";
         ready_condition["reason"] = "Unavailable";

@@ -35,12 +35,12 @@ struct WorkloadPlan;
 struct BuildOptions;
 
 struct ReconcileResult {
-  std::string error;  // non-empty: retried with backoff
+  std::string error;                           // non-empty: retried with backoff
   std::chrono::milliseconds requeue_after{0};  // 0: only on the next change
 };
 
 struct PlatformConfig {
-  std::string data_dir;        // sites live in data_dir/sites/<project>/<site>/<uid>
+  std::string data_dir;         // sites live in data_dir/sites/<project>/<site>/<uid>
   std::string public_url_port;  // ":8080", or "" for port 80, used in status URLs
   // Runs php and app sites' instances; nullptr: such sites fail to deploy.
   runtime::Runtime* runtime = nullptr;
@@ -73,8 +73,8 @@ struct PlatformConfig {
   std::function<std::string(const nlohmann::json& site)> check_local_sources;
   // The values of a project's secret (spec.app.components[].secrets), or
   // nullopt and why; unset: a site naming one does not deploy.
-  std::function<std::optional<std::map<std::string, std::string>>(const std::string& ns, const std::string& name,
-                                                                  std::string* error)>
+  std::function<std::optional<std::map<std::string, std::string>>(
+      const std::string& ns, const std::string& name, std::string* error)>
       read_secret;
   // spec.app.autoscale: the router's count of a site's requests since start
   // (unset: requests per second are unknown), and how long a lower
@@ -108,10 +108,11 @@ class SiteReconciler {
     std::string error;
     std::chrono::milliseconds requeue_after{0};
   };
-  Desired desired_commit(const nlohmann::json& site, const std::string& site_dir, FetchState& state);
+  Desired desired_commit(const nlohmann::json& site, const std::string& site_dir,
+                         FetchState& state);
   // Makes a new revision live; returns "" or why it failed.
-  std::string deploy(const nlohmann::json& site, const std::string& site_dir, const std::string& commit,
-                     const std::string& spec_text, int64_t* number);
+  std::string deploy(const nlohmann::json& site, const std::string& site_dir,
+                     const std::string& commit, const std::string& spec_text, int64_t* number);
   // Ready is True while a revision serves; last_error nullopt leaves it as is.
   void write_status(const nlohmann::json& site, const std::optional<store::Revision>& live,
                     const std::string& reason, const std::string& message,
@@ -135,35 +136,37 @@ class SiteReconciler {
   };
   // Publishes a checked-out (and, with `build`, built) revision: checks its
   // paths, starts its instances, routes it. "" or why it failed.
-  std::string publish_revision(const nlohmann::json& site, const std::string& site_dir, const PendingBuild& p,
-                               const BuildResult* build);
-  ReconcileResult after_deploy(const nlohmann::json& site, const std::string& site_dir, const std::string& error,
-                               int64_t number, std::chrono::milliseconds requeue_after);
+  std::string publish_revision(const nlohmann::json& site, const std::string& site_dir,
+                               const PendingBuild& p, const BuildResult* build);
+  ReconcileResult after_deploy(const nlohmann::json& site, const std::string& site_dir,
+                               const std::string& error, int64_t number,
+                               std::chrono::milliseconds requeue_after);
   // Makes `opts` run the build in a sandbox of the runtime: checkout at /src
   // (writable, handed to the project's uid), cache_dir at /cache (HOME).
   std::string sandbox_build(const std::string& ns, const std::string& name, int64_t number,
                             const std::filesystem::path& checkout, const std::string& sub,
-                            const std::string& cache_dir, const nlohmann::json& spec, BuildOptions* opts);
+                            const std::string& cache_dir, const nlohmann::json& spec,
+                            BuildOptions* opts);
   // Whether the project's sites may reach the internet (spec.network.egress).
   bool project_egress(const std::string& ns);
   // The instances of a php or app revision; nullopt for a static one.
-  std::optional<WorkloadPlan> plan_for(const nlohmann::json& site, int64_t number, const std::string& root,
-                                       const std::string& spec_text);
+  std::optional<WorkloadPlan> plan_for(const nlohmann::json& site, int64_t number,
+                                       const std::string& root, const std::string& spec_text);
   // Starts a new revision's instances (if any) and waits until they are
   // ready: "" or why not, with them stopped again.
   std::string start_workloads(const nlohmann::json& site, int64_t number, const std::string& root,
                               const std::string& spec_text);
   // Routes to a revision (its files, or its ready instances) and stops the
   // site's other instances after `drain`.
-  void route_to(const nlohmann::json& site, int64_t number, const std::string& root, const std::string& spec_text,
-                std::chrono::milliseconds drain);
+  void route_to(const nlohmann::json& site, int64_t number, const std::string& root,
+                const std::string& spec_text, std::chrono::milliseconds drain);
 
   store::Store& store_;
   RoutePublisher& routes_;
   PlatformConfig config_;
   std::unique_ptr<Workloads> workloads_;  // null without a runtime
   std::mutex mu_;
-  std::map<std::string, FetchState> fetch_;  // by uid
+  std::map<std::string, FetchState> fetch_;      // by uid
   std::map<std::string, PendingBuild> pending_;  // by uid, guarded by mu_
   // By uid: the live revision's number and whether its images' registries
   // may be pulled from (resolved once per revision and process, not on each
@@ -171,7 +174,7 @@ class SiteReconciler {
   std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
   Autoscaler autoscaler_;
   PlannedSecrets planned_secrets_;  // the secret values each revision started with
-  BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
+  BuildJobs builds_;                // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

@@ -33,8 +33,10 @@ std::string check_directory_beneath(const std::filesystem::path& base, const std
     if (fd < 0) {
       int e = errno;
       struct stat st {};
-      bool link = ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-      if (link || e == ELOOP) return walked.string() + " is a symlink (not followed: paths stay in the site's own files)";
+      bool link =
+          ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+      if (link || e == ELOOP)
+        return walked.string() + " is a symlink (not followed: paths stay in the site's own files)";
       if (e == ENOENT) return walked.string() + " does not exist";
       if (e == ENOTDIR) return walked.string() + " is not a directory";
       return "cannot open " + walked.string() + ": " + std::strerror(e);
@@ -46,7 +48,8 @@ std::string check_directory_beneath(const std::filesystem::path& base, const std
 
 std::string chown_tree(const std::filesystem::path& root, unsigned uid) {
   std::error_code ec;
-  if (::lchown(root.c_str(), uid, uid) != 0) return "cannot chown " + root.string() + ": " + std::strerror(errno);
+  if (::lchown(root.c_str(), uid, uid) != 0)
+    return "cannot chown " + root.string() + ": " + std::strerror(errno);
   // The iterator does not follow directory symlinks unless asked to.
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {

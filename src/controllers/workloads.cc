@@ -57,7 +57,8 @@ bool is_ready(runtime::Runtime& rt, const std::string& id, bool /*php*/) {
 uint64_t bytes_under(const std::string& dir) {
   uint64_t bytes = 0;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
+       end;
        !ec && it != end; it.increment(ec)) {
     std::error_code ignored;
     if (it->is_regular_file(ignored) && !it->is_symlink(ignored)) bytes += it->file_size(ignored);
@@ -67,9 +68,10 @@ uint64_t bytes_under(const std::string& dir) {
 
 }  // namespace
 
-std::string instance_id(const std::string& ns, const std::string& site, const std::string& component,
-                        int64_t revision, int replica) {
-  return ns + "." + site + "." + component + ".r" + std::to_string(revision) + "." + std::to_string(replica);
+std::string instance_id(const std::string& ns, const std::string& site,
+                        const std::string& component, int64_t revision, int replica) {
+  return ns + "." + site + "." + component + ".r" + std::to_string(revision) + "." +
+         std::to_string(replica);
 }
 
 std::optional<InstanceName> parse_instance_id(const std::string& id) {
@@ -83,7 +85,8 @@ std::optional<InstanceName> parse_instance_id(const std::string& id) {
   }
   if (parts.size() != 5 || parts[3].size() < 2 || parts[3][0] != 'r') return std::nullopt;
   auto number = [](const std::string& s, long long* out) {
-    if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos)
+      return false;
     *out = std::stoll(s);
     return true;
   };
@@ -92,7 +95,8 @@ std::optional<InstanceName> parse_instance_id(const std::string& id) {
   return InstanceName{parts[0], parts[1], parts[2], rev, static_cast<int>(replica)};
 }
 
-runtime::NetworkSpec site_network(const std::string& ns, const std::string& site, const json& spec, bool egress) {
+runtime::NetworkSpec site_network(const std::string& ns, const std::string& site, const json& spec,
+                                  bool egress) {
   runtime::NetworkSpec net;
   net.name = ns + "." + site;
   net.egress = egress;
@@ -109,7 +113,8 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
   std::string mode = spec.value("mode", "static");
   const render::SitePlan site_p = site_plan(ns, site, spec);
   if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
-    plan.max_body_bytes = static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(spec["maxBodySize"].get<std::string>())));
+    plan.max_body_bytes = static_cast<uint64_t>(
+        std::max(0LL, api::parse_memory_bytes(spec["maxBodySize"].get<std::string>())));
   }
   if (mode == "php") {
     const json php = spec.value("php", json::object());
@@ -122,7 +127,8 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.id = instance_id(ns, site, "php", revision, 0);
     s.project = ns;
     s.uid = sandbox_uid;
-    s.resources = site_p.components.empty() ? runtime::Resources{} : resources_of(site_p.components[0]);
+    s.resources =
+        site_p.components.empty() ? runtime::Resources{} : resources_of(site_p.components[0]);
     s.labels = labels_of(uid, revision);
     s.network = plan.network.name;
     s.volumes.push_back({root, kSiteMount, true});
@@ -131,7 +137,8 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       std::string path = fs::path(v["path"].get<std::string>()).lexically_normal().string();
       s.volumes.push_back({host, joined(kSiteMount, path), false});
       // Under the document root, the router serves the volume's files itself.
-      std::string rel = fs::path(path).lexically_relative(plan.docroot.empty() ? "." : plan.docroot).string();
+      std::string rel =
+          fs::path(path).lexically_relative(plan.docroot.empty() ? "." : plan.docroot).string();
       if (!rel.empty() && rel != "." && !rel.starts_with("..")) {
         plan.static_mounts.push_back({"/" + rel + "/", host});
       }
@@ -176,7 +183,8 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       }
       // After the revision's files: a volume under /srv/app lies over them.
       for (const auto& v : site_p.volumes)
-        s.volumes.push_back({(fs::path(storage_dir) / v.name).string(), render::volume_mount_path(c, v, kAppMount), false});
+        s.volumes.push_back({(fs::path(storage_dir) / v.name).string(),
+                             render::volume_mount_path(c, v, kAppMount), false});
       if (c.port) plan.gating.insert(s.id);
       if (c.routed) plan.routed.push_back(s.id);
       plan.instances.push_back(std::move(s));
@@ -191,8 +199,8 @@ bool runs_from_source(const json& spec) {
   return false;
 }
 
-std::string prepare_storage(const json& spec, const std::string& root, const std::string& storage_dir,
-                            bool mount_points) {
+std::string prepare_storage(const json& spec, const std::string& root,
+                            const std::string& storage_dir, bool mount_points) {
   std::error_code ec;
   for (const auto& v : spec.value("storage", json::array())) {
     std::string name = v["name"], rel = v["path"];
@@ -214,7 +222,8 @@ std::string mount_storage(const json& spec, const std::string& storage_dir, unsi
   for (const auto& v : spec.value("storage", json::array())) {
     int64_t bytes = api::parse_memory_bytes(v.value("size", ""));
     if (bytes <= 0) return "storage \"" + v.value("name", "") + "\": size is not a size";
-    std::string err = runtime::ensure_sized_volume(storage_dir, v["name"], static_cast<uint64_t>(bytes), uid, change);
+    std::string err = runtime::ensure_sized_volume(storage_dir, v["name"],
+                                                   static_cast<uint64_t>(bytes), uid, change);
     if (!err.empty()) return err;
   }
   return "";
@@ -229,9 +238,12 @@ bool storage_mounted(const json& spec, const std::string& storage_dir) {
 std::string describe_failure(const InstanceStatus& st) {
   std::string s = runtime::phase_name(st.phase);
   if (st.restarts > 0) s += ", " + std::to_string(st.restarts) + " restarts";
-  if (st.oom_killed) s += ", killed for lack of memory (OOM)";
-  else if (st.last_exit_code >= 0) s += ", last exit code " + std::to_string(st.last_exit_code);
-  else if (st.last_signal > 0) s += ", killed by signal " + std::to_string(st.last_signal);
+  if (st.oom_killed)
+    s += ", killed for lack of memory (OOM)";
+  else if (st.last_exit_code >= 0)
+    s += ", last exit code " + std::to_string(st.last_exit_code);
+  else if (st.last_signal > 0)
+    s += ", killed by signal " + std::to_string(st.last_signal);
   if (!st.last_error.empty()) s += ": " + st.last_error;
   return s;
 }
@@ -259,7 +271,8 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
       if (st && st->phase == Phase::CrashLoopBackOff && failing.empty()) {
         failing = "instance " + id + ": " + describe_failure(*st);
       }
-      if (waiting.empty()) waiting = "instance " + id + ": " + (st ? describe_failure(*st) : "unknown");
+      if (waiting.empty())
+        waiting = "instance " + id + ": " + (st ? describe_failure(*st) : "unknown");
     }
     // A crash loop will not heal by waiting: fail at once.
     if (waiting.empty() || !failing.empty() || std::chrono::steady_clock::now() >= deadline) {
@@ -267,14 +280,17 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
       stop_all();
       if (!failing.empty()) return failing;
       return "not ready after " + std::to_string(ready_timeout_.count() / 1000) + "s: " + waiting +
-             (plan.instances[0].health_path.empty() ? "" : " (health check " + plan.instances[0].health_path + ")");
+             (plan.instances[0].health_path.empty()
+                  ? ""
+                  : " (health check " + plan.instances[0].health_path + ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
-void Workloads::publish(const std::string& ns, const std::string& site, const std::vector<std::string>& hosts,
-                        const WorkloadPlan& plan, const std::string& root) {
+void Workloads::publish(const std::string& ns, const std::string& site,
+                        const std::vector<std::string>& hosts, const WorkloadPlan& plan,
+                        const std::string& root) {
   // A plan that cannot start instances (a secret deleted since they
   // started) starts none, and keeps routing to those that run.
   if (plan.error.empty()) {
@@ -295,11 +311,13 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     auto st = runtime_.status(id);
     if (!st || st->pid <= 0) continue;
     signature += id + "=" + std::to_string(st->pid) + ";";
-    upstreams.push_back({"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
+    upstreams.push_back(
+        {"127.0.0.1", plan.port, "", "/proc/" + std::to_string(st->pid) + "/ns/net"});
   }
   for (const auto& h : hosts) signature += h + ",";
-  signature += root + ";" + std::to_string(plan.max_body_bytes) + (plan.least_connections ? ";lc" : ";rr") +
-               (plan.serve_dot_files ? ";dot" : "") + ";t" + std::to_string(plan.php_timeout_ms);
+  signature += root + ";" + std::to_string(plan.max_body_bytes) +
+               (plan.least_connections ? ";lc" : ";rr") + (plan.serve_dot_files ? ";dot" : "") +
+               ";t" + std::to_string(plan.php_timeout_ms);
   {
     std::lock_guard lock(mu_);
     std::string& last = published_[ns + "/" + site];
@@ -308,15 +326,20 @@ void Workloads::publish(const std::string& ns, const std::string& site, const st
     last = signature;
   }
   if (php) {
-    router::FastCgiTarget target{"", joined(kSiteMount, plan.docroot), plan.front_controller,
-                                 plan.static_mounts, upstreams[0].netns, runtime::kPhpPort,
+    router::FastCgiTarget target{"",
+                                 joined(kSiteMount, plan.docroot),
+                                 plan.front_controller,
+                                 plan.static_mounts,
+                                 upstreams[0].netns,
+                                 runtime::kPhpPort,
                                  plan.php_timeout_ms};
     routes_.set_php(ns, site, hosts, joined(root, plan.docroot), target, plan.max_body_bytes,
                     plan.serve_dot_files);
   } else {
     auto policy = plan.least_connections ? router::BalancePolicy::kLeastConnections
                                          : router::BalancePolicy::kRoundRobin;
-    routes_.set_proxy(ns, site, hosts, std::make_shared<const router::UpstreamPool>(std::move(upstreams), policy),
+    routes_.set_proxy(ns, site, hosts,
+                      std::make_shared<const router::UpstreamPool>(std::move(upstreams), policy),
                       plan.max_body_bytes);
   }
 }
@@ -326,12 +349,13 @@ void Workloads::forget_route(const std::string& ns, const std::string& site) {
   published_.erase(ns + "/" + site);
 }
 
-void Workloads::stop_others(const std::string& ns, const std::string& site, const std::set<std::string>& keep,
-                            std::chrono::milliseconds drain) {
+void Workloads::stop_others(const std::string& ns, const std::string& site,
+                            const std::set<std::string>& keep, std::chrono::milliseconds drain) {
   std::vector<std::string> doomed;
   for (const auto& st : runtime_.list()) {
     auto name = parse_instance_id(st.id);
-    if (name && name->ns == ns && name->site == site && !keep.count(st.id) && st.phase != Phase::Stopped) {
+    if (name && name->ns == ns && name->site == site && !keep.count(st.id) &&
+        st.phase != Phase::Stopped) {
       doomed.push_back(st.id);
     }
   }
@@ -358,7 +382,8 @@ void Workloads::sweep(const std::set<std::string>& sites) {
   }
   for (const auto& net : runtime_.networks()) {
     auto dot = net.find('.');
-    if (dot != std::string::npos && sites.count(net.substr(0, dot) + "/" + net.substr(dot + 1))) continue;
+    if (dot != std::string::npos && sites.count(net.substr(0, dot) + "/" + net.substr(dot + 1)))
+      continue;
     runtime_.remove_network(net);
   }
 }
@@ -395,14 +420,17 @@ json Workloads::storage_use(const WorkloadPlan& plan) {
       {
         std::lock_guard lock(mu_);
         auto it = storage_bytes_.find(v.host_path);
-        if (it != storage_bytes_.end() && now - it->second.first < std::chrono::seconds(30)) bytes = it->second.second;
+        if (it != storage_bytes_.end() && now - it->second.first < std::chrono::seconds(30))
+          bytes = it->second.second;
       }
       if (!bytes) {  // outside the lock: a large directory takes a while
         bytes = bytes_under(v.host_path);
         std::lock_guard lock(mu_);
         storage_bytes_[v.host_path] = {now, *bytes};
       }
-      out.push_back({{"name", fs::path(v.host_path).filename().string()}, {"path", v.container_path}, {"bytes", *bytes}});
+      out.push_back({{"name", fs::path(v.host_path).filename().string()},
+                     {"path", v.container_path},
+                     {"bytes", *bytes}});
     }
   }
   return out;

@@ -43,13 +43,15 @@ int stop(CheckedStream* st, const std::string& why) {
 }
 
 int out_of_time(CheckedStream* st) {
-  return stop(st, "the fetch went over its time limit of " + std::to_string(st->policy->limits.timeout.count()) + "s");
+  return stop(st, "the fetch went over its time limit of " +
+                      std::to_string(st->policy->limits.timeout.count()) + "s");
 }
 
 // Milliseconds left until the deadline for poll(): -1 without a policy, 0 when none is left.
 int remaining_ms(const CheckedStream* st) {
   if (st->policy == nullptr) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(st->policy->deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(st->policy->deadline -
+                                                           std::chrono::steady_clock::now());
   if (left.count() <= 0) return 0;
   return static_cast<int>(std::min<long long>(left.count(), INT_MAX));
 }
@@ -128,7 +130,8 @@ ssize_t transfer(CheckedStream* st, short events, const char* what, Io io) {
     ssize_t n = io();
     if (n >= 0) return n;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return fail(std::string(what) + ": " + std::strerror(errno));
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return fail(std::string(what) + ": " + std::strerror(errno));
     int ready = wait_ready(st, st->s, events);
     if (ready == 0) return out_of_time(st);
     if (ready < 0) return fail(std::string(what) + ": " + std::strerror(errno));

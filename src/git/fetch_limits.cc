@@ -16,7 +16,8 @@ namespace {
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -48,7 +49,8 @@ std::string host_of_authority(std::string_view authority) {
   if (at != std::string_view::npos) authority.remove_prefix(at + 1);
   if (authority.starts_with('[')) {
     size_t close = authority.find(']');
-    return percent_decoded(authority.substr(1, close == std::string_view::npos ? close : close - 1));
+    return percent_decoded(
+        authority.substr(1, close == std::string_view::npos ? close : close - 1));
   }
   return percent_decoded(authority.substr(0, authority.find(':')));
 }
@@ -58,16 +60,20 @@ bool in_v4(uint32_t address, uint32_t network, int prefix) {
   return (address & mask) == (network & mask);
 }
 
-constexpr uint32_t v4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return a << 24 | b << 16 | c << 8 | d; }
+constexpr uint32_t v4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return a << 24 | b << 16 | c << 8 | d;
+}
 
 std::string v4_kind(uint32_t a) {
   // The metadata services of the clouds: AWS, GCP, Azure, OpenStack (and
   // Alibaba's 100.100.100.200): instance credentials for the asking.
-  if (a == v4(169, 254, 169, 254) || a == v4(100, 100, 100, 200)) return "the cloud metadata address";
+  if (a == v4(169, 254, 169, 254) || a == v4(100, 100, 100, 200))
+    return "the cloud metadata address";
   if (in_v4(a, v4(0, 0, 0, 0), 8)) return "an unspecified address";
   if (in_v4(a, v4(127, 0, 0, 0), 8)) return "a loopback address";
   if (in_v4(a, v4(169, 254, 0, 0), 16)) return "a link-local address";
-  if (in_v4(a, v4(10, 0, 0, 0), 8) || in_v4(a, v4(172, 16, 0, 0), 12) || in_v4(a, v4(192, 168, 0, 0), 16)) {
+  if (in_v4(a, v4(10, 0, 0, 0), 8) || in_v4(a, v4(172, 16, 0, 0), 12) ||
+      in_v4(a, v4(192, 168, 0, 0), 16)) {
     return "a private address";
   }
   if (in_v4(a, v4(100, 64, 0, 0), 10)) return "a shared (carrier-grade NAT) address";
@@ -78,9 +84,13 @@ std::string v4_kind(uint32_t a) {
 std::string v6_kind(const in6_addr& address) {
   const uint8_t* b = address.s6_addr;
   static constexpr std::array<uint8_t, 16> kUnspecified{};
-  static constexpr std::array<uint8_t, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  static constexpr std::array<uint8_t, 16> kAwsMetadata{0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
-  auto equals = [b](const std::array<uint8_t, 16>& other) { return std::equal(other.begin(), other.end(), b); };
+  static constexpr std::array<uint8_t, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                     0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr std::array<uint8_t, 16> kAwsMetadata{0xfd, 0, 0x0e, 0xc2, 0, 0, 0,    0,
+                                                        0,    0, 0,    0,    0, 0, 0x02, 0x54};
+  auto equals = [b](const std::array<uint8_t, 16>& other) {
+    return std::equal(other.begin(), other.end(), b);
+  };
   auto embedded_v4 = [b] { return v4(b[12], b[13], b[14], b[15]); };
   if (equals(kUnspecified)) return "an unspecified address";
   if (equals(kLoopback)) return "a loopback address";
@@ -88,14 +98,15 @@ std::string v6_kind(const in6_addr& address) {
   const bool zero_80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
   // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible) and 64:ff9b::a.b.c.d
   // (NAT64) reach an IPv4 address: judged as that address.
-  if (zero_80 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0))) return v4_kind(embedded_v4());
+  if (zero_80 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0)))
+    return v4_kind(embedded_v4());
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
       std::all_of(b + 4, b + 12, [](uint8_t x) { return x == 0; })) {
     return v4_kind(embedded_v4());
   }
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";  // fe80::/10
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "a private address";     // fec0::/10 (site-local)
-  if ((b[0] & 0xfe) == 0xfc) return "a private address";                     // fc00::/7
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "a private address";  // fec0::/10 (site-local)
+  if ((b[0] & 0xfe) == 0xfc) return "a private address";                  // fc00::/7
   if (b[0] == 0xff) return "a multicast or reserved address";
   return "";
 }
@@ -123,9 +134,12 @@ std::string remote_host(const std::string& url) {
   std::string_view head = url;
   size_t at = head.find('@');
   size_t slash = head.find('/');
-  size_t host_start = at != std::string_view::npos && (slash == std::string_view::npos || at < slash) ? at + 1 : 0;
-  size_t colon = head.find(':', head.substr(host_start).starts_with('[') ? head.find(']', host_start) : host_start);
-  if (colon == std::string_view::npos || (slash != std::string_view::npos && slash < colon)) return "";
+  size_t host_start =
+      at != std::string_view::npos && (slash == std::string_view::npos || at < slash) ? at + 1 : 0;
+  size_t colon = head.find(
+      ':', head.substr(host_start).starts_with('[') ? head.find(']', host_start) : host_start);
+  if (colon == std::string_view::npos || (slash != std::string_view::npos && slash < colon))
+    return "";
   return host_of_authority(head.substr(host_start, colon - host_start));
 }
 
@@ -133,7 +147,8 @@ std::string forbidden_address_kind(const sockaddr* address) {
   if (address->sa_family == AF_INET) {
     return v4_kind(ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr));
   }
-  if (address->sa_family == AF_INET6) return v6_kind(reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
+  if (address->sa_family == AF_INET6)
+    return v6_kind(reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
   return "an address of an unknown family";
 }
 
@@ -156,7 +171,8 @@ std::string check_host(const std::string& host, const FetchLimits& limits) {
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
   // Every address counts: libgit2 may connect to any of them.
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    if (std::string why = refuse_address(host, a->ai_addr, a->ai_addrlen, limits); !why.empty()) return why;
+    if (std::string why = refuse_address(host, a->ai_addr, a->ai_addrlen, limits); !why.empty())
+      return why;
   }
   return "";
 }
@@ -167,18 +183,22 @@ std::string refuse_address(const std::string& host, const sockaddr* address, uns
   std::string kind = forbidden_address_kind(address);
   if (kind.empty()) return "";
   std::string text = numeric(address, length);
-  std::string which = text == host ? "address " + host + " is " : "host " + host + " resolves to " + text + ", ";
-  return which + kind + ": sources on loopback, link-local and private networks are refused "
-                        "unless the platform admin allows them";
+  std::string which =
+      text == host ? "address " + host + " is " : "host " + host + " resolves to " + text + ", ";
+  return which + kind +
+         ": sources on loopback, link-local and private networks are refused "
+         "unless the platform admin allows them";
 }
 
 std::string TransferBudget::check(uint64_t received_bytes, Clock::time_point now) {
   if (!exceeded_.empty()) return exceeded_;
   if (received_bytes > limits_.max_bytes) {
-    exceeded_ = "the repository is over the fetch size limit of " + std::to_string(limits_.max_bytes) +
-                " bytes (" + std::to_string(received_bytes) + " received)";
+    exceeded_ = "the repository is over the fetch size limit of " +
+                std::to_string(limits_.max_bytes) + " bytes (" + std::to_string(received_bytes) +
+                " received)";
   } else if (now - start_ > limits_.timeout) {
-    exceeded_ = "the fetch went over its time limit of " + std::to_string(limits_.timeout.count()) + "s";
+    exceeded_ =
+        "the fetch went over its time limit of " + std::to_string(limits_.timeout.count()) + "s";
   }
   return exceeded_;
 }

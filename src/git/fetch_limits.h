@@ -12,7 +12,7 @@ struct sockaddr;
 namespace wok::git {
 
 struct FetchLimits {
-  std::chrono::seconds timeout{300};     // the whole transfer
+  std::chrono::seconds timeout{300};       // the whole transfer
   uint64_t max_bytes = uint64_t{2} << 30;  // bytes received (the pack), 2 GiB
   // Loopback, link-local, private, shared (CGNAT), multicast and unspecified
   // addresses are refused unless this is set (the admin's choice).
@@ -47,7 +47,8 @@ std::string check_host(const std::string& host, const FetchLimits& limits);
 class TransferBudget {
  public:
   using Clock = std::chrono::steady_clock;
-  TransferBudget(const FetchLimits& limits, Clock::time_point start) : limits_(limits), start_(start) {}
+  TransferBudget(const FetchLimits& limits, Clock::time_point start)
+      : limits_(limits), start_(start) {}
   // "" while within the limits, else which limit the transfer went over;
   // the first such answer is kept in exceeded().
   std::string check(uint64_t received_bytes, Clock::time_point now);

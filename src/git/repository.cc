@@ -83,7 +83,9 @@ int on_sideband_progress(const char*, int, void* payload) {
 std::string fetch_into(git_repository* repo, const std::string& url, const FetchLimits& limits) {
   // Before the remote, which may still hold streams that point at it.
   const auto start = TransferBudget::Clock::now();
-  ConnectionPolicy policy{limits, start + std::min<std::chrono::seconds>(limits.timeout, std::chrono::hours(24 * 365)), ""};
+  ConnectionPolicy policy{
+      limits, start + std::min<std::chrono::seconds>(limits.timeout, std::chrono::hours(24 * 365)),
+      ""};
   ConnectionPolicyScope scope(policy);
   // An anonymous remote (no name, nothing written to the mirror's config)
   // that skips url.<base>.insteadOf: the server's own git config must not

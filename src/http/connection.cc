@@ -157,8 +157,8 @@ void Connection::process_input() {
     input_.erase(0, input_offset_);
     input_offset_ = 0;
   }
-  if (state_ == State::kOpen && !exchange_ &&
-      parser_.phase() == RequestParser::Phase::kHeaders && header_start_ms_ < 0) {
+  if (state_ == State::kOpen && !exchange_ && parser_.phase() == RequestParser::Phase::kHeaders &&
+      header_start_ms_ < 0) {
     header_start_ms_ = loop_.now_ms();
   }
 }

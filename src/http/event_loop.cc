@@ -161,7 +161,8 @@ void EventLoop::accept_all() {
     EventLoop* target = this;
     for (EventLoop* loop : siblings_) {
       if (loop->accepting_.load(std::memory_order_relaxed) &&
-          loop->load_.load(std::memory_order_relaxed) < target->load_.load(std::memory_order_relaxed)) {
+          loop->load_.load(std::memory_order_relaxed) <
+              target->load_.load(std::memory_order_relaxed)) {
         target = loop;
       }
     }
@@ -177,13 +178,15 @@ void EventLoop::accept_all() {
 }
 
 void EventLoop::adopt(int fd, std::string remote) {
-  auto connection = std::make_unique<Connection>(fd, std::move(remote), *this, next_connection_id_++);
+  auto connection =
+      std::make_unique<Connection>(fd, std::move(remote), *this, next_connection_id_++);
   if (!add_fd(epoll_fd_, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
     live_connections_->fetch_sub(1);
     load_.fetch_sub(1, std::memory_order_relaxed);
     return;  // the Connection closes fd
   }
-  if (static_cast<size_t>(fd) >= connections_.size()) connections_.resize(static_cast<size_t>(fd) + 1);
+  if (static_cast<size_t>(fd) >= connections_.size())
+    connections_.resize(static_cast<size_t>(fd) + 1);
   connections_[static_cast<size_t>(fd)] = std::move(connection);
   ++connection_count_;
 }

@@ -23,7 +23,9 @@ constexpr size_t kFlushAtOnce = 64 * 1024;
 using Reply = ExchangeState::Reply;
 using Body = ExchangeState::Body;
 
-bool bodiless_status(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+bool bodiless_status(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
 }  // namespace
 
@@ -103,7 +105,8 @@ void Exchange::on_complete(std::function<void(const Completion&)> callback) {
   // Several parties listen (the router's logs and statistics, a handler):
   // each new callback runs after those set before it.
   if (auto before = std::move(state_->on_complete)) {
-    state_->on_complete = [before = std::move(before), callback = std::move(callback)](const Completion& c) {
+    state_->on_complete = [before = std::move(before),
+                           callback = std::move(callback)](const Completion& c) {
       before(c);
       callback(c);
     };
@@ -185,7 +188,8 @@ void Connection::start_response(ExchangeState& ex, const Response& head, int64_t
     framing = ex.request.version_minor >= 1 ? Framing::kChunked : Framing::kClose;
     if (framing == Framing::kClose) keep_alive = false;
   }
-  HeadContext context{ex.head_request, keep_alive, loop.date, framing, std::max<int64_t>(length, 0)};
+  HeadContext context{ex.head_request, keep_alive, loop.date, framing,
+                      std::max<int64_t>(length, 0)};
   bool send_body = false;
   output_.push(serialize_response_head(head, context, &send_body));
   send_body = send_body && !bodiless_status(head.status);

@@ -28,7 +28,7 @@ struct ExchangeState {
 
   Reply reply = Reply::kNone;
   bool keep_alive = true;
-  bool send_body = true;  // false for HEAD, 204, 304: write() drops the bytes
+  bool send_body = true;        // false for HEAD, 204, 304: write() drops the bytes
   bool wants_writable = false;  // write() said "stop": call on_writable once drained
   bool chunked = false;
   int64_t remaining = -1;  // fixed-length body still owed; -1: not fixed

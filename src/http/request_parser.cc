@@ -140,7 +140,8 @@ struct RequestParser::Impl {
         return -1;
       }
     }
-    s->body_expected = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+    s->body_expected =
+        (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     r.keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
     split_target(r.target, &r.path, &r.query);
     s->phase = Phase::kBody;

@@ -54,7 +54,8 @@ struct ResponseParser::Impl {
     if (p->status_code < 100 || p->status_code > 999) return -1;
     s->head.status = p->status_code;
     s->head.version_minor = p->http_minor;
-    if (p->flags & F_CONTENT_LENGTH) s->head.content_length = static_cast<int64_t>(p->content_length);
+    if (p->flags & F_CONTENT_LENGTH)
+      s->head.content_length = static_cast<int64_t>(p->content_length);
     if (p->flags & F_CHUNKED) s->head.content_length = -1;
     const bool interim = p->status_code >= 100 && p->status_code < 200 && p->status_code != 101;
     if (!interim) s->head_ready = true;
@@ -139,7 +140,9 @@ ResponseParser::Status ResponseParser::finish() {
 bool ResponseParser::head_ready() const { return impl_->head_ready; }
 bool ResponseParser::started() const { return impl_->started; }
 const ResponseHead& ResponseParser::head() const { return impl_->head; }
-std::vector<Header> ResponseParser::take_headers() { return std::exchange(impl_->head.headers, {}); }
+std::vector<Header> ResponseParser::take_headers() {
+  return std::exchange(impl_->head.headers, {});
+}
 std::string_view ResponseParser::body() const { return impl_->body; }
 void ResponseParser::clear_body() { impl_->body.clear(); }
 

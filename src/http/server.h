@@ -15,18 +15,19 @@ namespace wok::http {
 
 // A limit the server enforced (one per refusal), for the log.
 struct LimitEvent {
-  std::string_view limit;   // "max_connections", "header_timeout", "body_timeout", "idle_timeout", "parse"
-  int status = 0;           // what the client was answered; 0: closed without an answer
+  std::string_view
+      limit;       // "max_connections", "header_timeout", "body_timeout", "idle_timeout", "parse"
+  int status = 0;  // what the client was answered; 0: closed without an answer
   std::string_view remote;  // client address, if known
   std::string_view detail;
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;  // 0: the kernel picks; see Server::port()
-  int threads = 0;    // 0: one per core
+  uint16_t port = 0;                         // 0: the kernel picks; see Server::port()
+  int threads = 0;                           // 0: one per core
   size_t max_request_line_bytes = 8 * 1024;  // the request target (URL): 414
-  size_t max_header_bytes = 16 * 1024;        // request line and header block: 431
+  size_t max_header_bytes = 16 * 1024;       // request line and header block: 431
   size_t max_body_bytes = 16 * 1024 * 1024;
   int idle_timeout_ms = 60'000;
   int header_timeout_ms = 15'000;

@@ -19,7 +19,8 @@ json status_of(int code, const std::string& reason, const std::string& message,
   json status = {{"code", code}, {"reason", reason}, {"message", message}};
   if (!causes.empty()) {
     json list = json::array();
-    for (const auto& c : causes) list.push_back({{"field", c.field}, {"message", c.message}, {"reason", "FieldValueInvalid"}});
+    for (const auto& c : causes)
+      list.push_back({{"field", c.field}, {"message", c.message}, {"reason", "FieldValueInvalid"}});
     status["details"] = {{"causes", list}};
   }
   return status;
@@ -28,14 +29,17 @@ json status_of(int code, const std::string& reason, const std::string& message,
 json answer(const json& request, bool allowed, json status = nullptr) {
   json response = {{"uid", request["uid"]}, {"allowed", allowed}};
   if (!status.is_null()) response["status"] = std::move(status);
-  return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}};
+  return {
+      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}};
 }
 
 json invalid(const json& request, const std::string& kind, const std::string& name,
              const std::vector<api::FieldError>& errors) {
   // The API server's 422 text: `Site "www" is invalid: spec.hosts[0]: ...`.
-  return answer(request, false,
-                status_of(422, "Invalid", kind + " \"" + name + "\" is invalid: " + api::join_errors(errors), errors));
+  return answer(
+      request, false,
+      status_of(422, "Invalid", kind + " \"" + name + "\" is invalid: " + api::join_errors(errors),
+                errors));
 }
 
 // Only a CREATE, or an UPDATE that changes the spec, is judged.
@@ -60,9 +64,12 @@ bool depth_within(std::string_view text, int limit) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -77,19 +84,25 @@ bool depth_within(std::string_view text, int limit) {
 // What is wrong with a body as an AdmissionReview request, "" when nothing.
 std::string malformed(const json& review) {
   if (!review.is_object()) return "the body is not a JSON object";
-  if (review.value("apiVersion", json()) != "admission.k8s.io/v1" || review.value("kind", json()) != "AdmissionReview") {
-    return "the body is not an AdmissionReview of admission.k8s.io/v1 (admissionReviewVersions: [v1])";
+  if (review.value("apiVersion", json()) != "admission.k8s.io/v1" ||
+      review.value("kind", json()) != "AdmissionReview") {
+    return "the body is not an AdmissionReview of admission.k8s.io/v1 (admissionReviewVersions: "
+           "[v1])";
   }
-  if (!review.contains("request") || !review["request"].is_object()) return "request: missing or not an object";
+  if (!review.contains("request") || !review["request"].is_object())
+    return "request: missing or not an object";
   const json& r = review["request"];
   if (!r.contains("uid") || !r["uid"].is_string() || r["uid"].get<std::string>().empty()) {
     return "request.uid: missing or not a string";
   }
-  if (!r.contains("operation") || !r["operation"].is_string()) return "request.operation: missing or not a string";
-  if (!r.contains("kind") || !r["kind"].is_object() || !r["kind"].contains("kind") || !r["kind"]["kind"].is_string()) {
+  if (!r.contains("operation") || !r["operation"].is_string())
+    return "request.operation: missing or not a string";
+  if (!r.contains("kind") || !r["kind"].is_object() || !r["kind"].contains("kind") ||
+      !r["kind"]["kind"].is_string()) {
     return "request.kind.kind: missing or not a string";
   }
-  if (r.contains("namespace") && !r["namespace"].is_string()) return "request.namespace: not a string";
+  if (r.contains("namespace") && !r["namespace"].is_string())
+    return "request.namespace: not a string";
   const std::string op = r["operation"];
   if ((op == "CREATE" || op == "UPDATE") && (!r.contains("object") || !r["object"].is_object())) {
     return "request.object: missing or not an object (operation " + op + ")";
@@ -105,28 +118,35 @@ std::string malformed(const json& review) {
 json review_site(const json& request, const AdmissionView& view) {
   if (!judged(request)) return answer(request, true);
   json site = request["object"];
-  if (!site.contains("metadata") || !site["metadata"].is_object()) site["metadata"] = json::object();
+  if (!site.contains("metadata") || !site["metadata"].is_object())
+    site["metadata"] = json::object();
   const std::string ns = !meta_text(site, "namespace").empty() ? meta_text(site, "namespace")
-                                                                : request.value("namespace", "");
+                                                               : request.value("namespace", "");
   site["metadata"]["namespace"] = ns;
   const std::string name = meta_text(site, "name");
-  if (auto errors = site_spec_errors(site, view.bounds); !errors.empty()) return invalid(request, "Site", name, errors);
+  if (auto errors = site_spec_errors(site, view.bounds); !errors.empty())
+    return invalid(request, "Site", name, errors);
   if (!view.synced()) {
-    return answer(request, false,
-                  status_of(503, "ServiceUnavailable",
-                            "the wok operator has not read every Project and Site yet; try again in a few seconds", {}));
+    return answer(
+        request, false,
+        status_of(
+            503, "ServiceUnavailable",
+            "the wok operator has not read every Project and Site yet; try again in a few seconds",
+            {}));
   }
   auto project = view.project(ns);
   if (!project) {
     return answer(request, false,
-                  status_of(404, "NotFound", "project \"" + ns + "\" not found: create the Project first", {}));
+                  status_of(404, "NotFound",
+                            "project \"" + ns + "\" not found: create the Project first", {}));
   }
   if (auto errors = store::host_claim_errors(site["spec"], *project, ns); !errors.empty()) {
     return invalid(request, "Site", name, errors);
   }
   // A site being created is the youngest claim (the API server sets the
   // timestamp before admission; this holds if one ever does not).
-  if (meta_text(site, "creationTimestamp").empty()) site["metadata"]["creationTimestamp"] = "9999-12-31T23:59:59Z";
+  if (meta_text(site, "creationTimestamp").empty())
+    site["metadata"]["creationTimestamp"] = "9999-12-31T23:59:59Z";
   std::vector<std::string> hosts;
   for (const auto& h : site["spec"].value("hosts", json::array())) {
     if (h.is_string()) hosts.push_back(h);
@@ -146,7 +166,8 @@ json review_project(const json& request) {
                 {"kind", "Project"},
                 {"metadata", {{"name", name}}},
                 {"spec", object.value("spec", json::object())}};
-  if (auto errors = api::validate_project(clean); !errors.empty()) return invalid(request, "Project", name, errors);
+  if (auto errors = api::validate_project(clean); !errors.empty())
+    return invalid(request, "Project", name, errors);
   return answer(request, true);
 }
 
@@ -158,7 +179,8 @@ http::Handler admission_handler(AdmissionView view) {
       resp.body = body + "\n";
     };
     const bool sites = req.path == "/validate/sites", projects = req.path == "/validate/projects";
-    if (!sites && !projects) return text(404, "not found: the webhook serves POST /validate/sites and /validate/projects");
+    if (!sites && !projects)
+      return text(404, "not found: the webhook serves POST /validate/sites and /validate/projects");
     if (req.method != "POST") {
       resp.set_header("Allow", "POST");
       return text(405, req.method + " is not allowed: the API server POSTs an AdmissionReview");
@@ -167,7 +189,8 @@ http::Handler admission_handler(AdmissionView view) {
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ') type.pop_back();
     for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (type != "application/json") return text(415, "Content-Type must be application/json, not \"" + type + "\"");
+    if (type != "application/json")
+      return text(415, "Content-Type must be application/json, not \"" + type + "\"");
     if (!depth_within(req.body, kMaxJsonDepth)) {
       return text(400, "the body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     }
@@ -176,9 +199,10 @@ http::Handler admission_handler(AdmissionView view) {
     if (std::string why = malformed(review); !why.empty()) return text(400, why);
     const json& request = review["request"];
     const std::string kind = request["kind"]["kind"];
-    if (kind != (sites ? "Site" : "Project") || request["kind"].value("group", json()) != "wok.dev") {
-      return text(400, "request.kind is " + request["kind"].dump() + ": " + req.path + " judges wok.dev " +
-                           (sites ? "Sites" : "Projects"));
+    if (kind != (sites ? "Site" : "Project") ||
+        request["kind"].value("group", json()) != "wok.dev") {
+      return text(400, "request.kind is " + request["kind"].dump() + ": " + req.path +
+                           " judges wok.dev " + (sites ? "Sites" : "Projects"));
     }
     json out;
     try {
@@ -190,7 +214,8 @@ http::Handler admission_handler(AdmissionView view) {
     }
     if (!out["response"]["allowed"].get<bool>()) {
       spdlog::info("admission refused {} {}/{}: {}", kind, request.value("namespace", ""),
-                   meta_text(request.value("object", json()), "name"), out["response"]["status"].value("message", ""));
+                   meta_text(request.value("object", json()), "name"),
+                   out["response"]["status"].value("message", ""));
     }
     resp.set_header("Content-Type", "application/json");
     resp.body = out.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -32,10 +32,12 @@ bool Applier::apply(const std::vector<json>& desired, std::string* error) {
       if (live && contains(*live, object)) continue;
     }
     // JSON is YAML, so the apply body needs no conversion.
-    std::string path = info->object_path(ns, name) + "?fieldManager=" + kFieldManager + "&force=true";
+    std::string path =
+        info->object_path(ns, name) + "?fieldManager=" + kFieldManager + "&force=true";
     Reply reply = client_.request("PATCH", path, object.dump(), "application/apply-patch+yaml");
     if (!reply.ok()) {
-      *error = "apply " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " + reply.describe();
+      *error =
+          "apply " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " + reply.describe();
       return false;
     }
     ++applies_;
@@ -59,8 +61,8 @@ bool Applier::prune(const std::vector<json>& desired, const std::function<bool(c
       const json& meta = (*live)["metadata"];
       if (meta.contains("deletionTimestamp")) continue;  // already going
       std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
-      json options = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"},
-                      {"propagationPolicy", "Background"}};
+      json options = {
+          {"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"propagationPolicy", "Background"}};
       Reply reply = client_.request("DELETE", cache->kind().object_path(ns, name), options.dump());
       if (!reply.ok() && reply.status != 404) {
         *error = "delete " + cache->kind().kind + " " + ns + "/" + name + ": " + reply.describe();

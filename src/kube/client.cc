@@ -137,12 +137,18 @@ void KubeClient::configure(void* handle, const std::string& url,
     curl_blob b{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
     curl_easy_setopt(h, option, &b);
   };
-  if (!c.ca_pem.empty()) blob(CURLOPT_CAINFO_BLOB, c.ca_pem);
-  else if (!c.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c.ca_file.c_str());
-  if (!c.client_cert_pem.empty()) blob(CURLOPT_SSLCERT_BLOB, c.client_cert_pem);
-  else if (!c.client_cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, c.client_cert_file.c_str());
-  if (!c.client_key_pem.empty()) blob(CURLOPT_SSLKEY_BLOB, c.client_key_pem);
-  else if (!c.client_key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, c.client_key_file.c_str());
+  if (!c.ca_pem.empty())
+    blob(CURLOPT_CAINFO_BLOB, c.ca_pem);
+  else if (!c.ca_file.empty())
+    curl_easy_setopt(h, CURLOPT_CAINFO, c.ca_file.c_str());
+  if (!c.client_cert_pem.empty())
+    blob(CURLOPT_SSLCERT_BLOB, c.client_cert_pem);
+  else if (!c.client_cert_file.empty())
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c.client_cert_file.c_str());
+  if (!c.client_key_pem.empty())
+    blob(CURLOPT_SSLKEY_BLOB, c.client_key_pem);
+  else if (!c.client_key_file.empty())
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c.client_key_file.c_str());
   if (c.insecure_skip_tls_verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -227,8 +233,10 @@ Reply KubeClient::stream(const std::string& path,
   }
   curl_slist_free_all(list);
   // A stream cut short leaves its connection in an unknown state: do not reuse it.
-  if (rc == CURLE_OK) give_back(h);
-  else curl_easy_cleanup(h);
+  if (rc == CURLE_OK)
+    give_back(h);
+  else
+    curl_easy_cleanup(h);
   return reply;
 }
 

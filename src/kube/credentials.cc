@@ -163,7 +163,8 @@ bool parse_kubeconfig(std::string_view text, const std::string& base_dir,
     if (user->contains("exec") || user->contains("auth-provider")) {
       if (creds.token.empty() && !user->contains("client-certificate") &&
           !user->contains("client-certificate-data")) {
-        *error = where + ": exec and auth-provider credentials are not supported; use a token or "
+        *error = where +
+                 ": exec and auth-provider credentials are not supported; use a token or "
                  "a client certificate";
         return false;
       }
@@ -177,7 +178,8 @@ bool parse_kubeconfig(std::string_view text, const std::string& base_dir,
     bool has_cert = !creds.client_cert_pem.empty() || !creds.client_cert_file.empty();
     bool has_key = !creds.client_key_pem.empty() || !creds.client_key_file.empty();
     if (has_cert != has_key) {
-      *error = where + ": a client certificate needs its key (client-key or client-key-data) "
+      *error = where +
+               ": a client certificate needs its key (client-key or client-key-data) "
                "and the other way round";
       return false;
     }
@@ -216,7 +218,8 @@ bool load_in_cluster(const std::string& dir, const std::map<std::string, std::st
   auto host = env.find("KUBERNETES_SERVICE_HOST");
   auto port = env.find("KUBERNETES_SERVICE_PORT");
   if (host == env.end() || port == env.end() || host->second.empty()) {
-    *error = "not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set (give --kubeconfig)";
+    *error =
+        "not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set (give --kubeconfig)";
     return false;
   }
   Credentials creds;

@@ -10,8 +10,8 @@ namespace wok::kube {
 // PEM material comes either inline (*_pem) or as a file path (*_file);
 // inline wins when both are set, as in kubectl.
 struct Credentials {
-  std::string server;  // "https://10.0.0.1:6443"
-  std::string token;   // bearer token
+  std::string server;      // "https://10.0.0.1:6443"
+  std::string token;       // bearer token
   std::string token_file;  // re-read now and then: in-cluster tokens are rotated
   std::string ca_pem, ca_file;
   std::string client_cert_pem, client_cert_file;

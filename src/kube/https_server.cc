@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 // A zero timeval means "no timeout": never pass one.
 void set_timeout(int fd, int option, Clock::duration left) {
-  auto us = std::max<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(left).count(), 1000);
+  auto us =
+      std::max<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(left).count(), 1000);
   timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
   setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
 }
@@ -43,7 +44,8 @@ std::string address_of(const sockaddr_storage& addr) {
 }
 
 bool write_all(SSL* ssl, const std::string& bytes) {
-  return bytes.empty() || SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())) == static_cast<int>(bytes.size());
+  return bytes.empty() || SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())) ==
+                              static_cast<int>(bytes.size());
 }
 
 bool write_response(SSL* ssl, const http::Response& response, bool keep_alive) {
@@ -90,13 +92,15 @@ HttpsServer::~HttpsServer() { stop(); }
 bool HttpsServer::start(std::string* error) {
   if (!certificate_.load(error)) return false;
   std::string host = options_.host;
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(options_.port).c_str(), &hints, &found);
+  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                           std::to_string(options_.port).c_str(), &hints, &found);
       rc != 0) {
     *error = "address " + options_.host + ": " + gai_strerror(rc);
     return false;
@@ -106,7 +110,8 @@ bool HttpsServer::start(std::string* error) {
   int one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       bind(fd, found->ai_addr, found->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-    *error = "listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + std::strerror(errno);
+    *error = "listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
+             std::strerror(errno);
     if (fd >= 0) close(fd);
     return false;
   }
@@ -195,9 +200,10 @@ void HttpsServer::serve(int fd, std::string remote) {
   if (first != 0x16) {
     if (std::isalpha(first)) {
       const std::string body = "this is an HTTPS endpoint: the client sent plain HTTP\n";
-      const std::string plain = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                "Connection: close\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
+      const std::string plain =
+          "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
       send(fd, plain.data(), plain.size(), MSG_NOSIGNAL);
     }
     return;
@@ -251,7 +257,8 @@ void HttpsServer::serve(int fd, std::string remote) {
     int n = SSL_read(ssl.get(), buf, sizeof buf);
     if (n <= 0) {
       ERR_clear_error();
-      if (begun && Clock::now() >= deadline) write_response(ssl.get(), http::make_error_response(408), false);
+      if (begun && Clock::now() >= deadline)
+        write_response(ssl.get(), http::make_error_response(408), false);
       break;
     }
     if (!in_request) {

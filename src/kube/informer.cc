@@ -45,12 +45,16 @@ std::string url_encode(std::string_view value) {
 }
 
 Informer::Informer(KubeClient& client, KindInfo kind, std::string label_selector, Handler handler)
-    : client_(client), kind_(std::move(kind)), selector_(std::move(label_selector)),
+    : client_(client),
+      kind_(std::move(kind)),
+      selector_(std::move(label_selector)),
       handler_(std::move(handler)) {}
 
 Informer::~Informer() { stop(); }
 
-void Informer::start() { thread_ = std::thread([this] { run(); }); }
+void Informer::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Informer::request_stop() {
   stopping_ = true;
@@ -181,9 +185,12 @@ bool Informer::on_event(std::string_view line, bool* gone) {
   }
   if (!object.contains("metadata") || !object["metadata"].is_object()) return false;
   std::string version = object["metadata"].value("resourceVersion", "");
-  if (type == "ADDED" || type == "MODIFIED") store(object, false);
-  else if (type == "DELETED") store(object, true);
-  else if (type != "BOOKMARK") return false;
+  if (type == "ADDED" || type == "MODIFIED")
+    store(object, false);
+  else if (type == "DELETED")
+    store(object, true);
+  else if (type != "BOOKMARK")
+    return false;
   std::lock_guard lock(mu_);
   if (!version.empty()) resource_version_ = version;
   return true;

@@ -32,7 +32,7 @@ const std::vector<KindInfo>& table() {
 
 std::string KindInfo::group_path() const {
   return api_version.find('/') == std::string::npos ? "/api/" + api_version
-                                                     : "/apis/" + api_version;
+                                                    : "/apis/" + api_version;
 }
 
 std::string KindInfo::collection_path(const std::string& ns) const {

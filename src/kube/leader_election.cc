@@ -36,7 +36,9 @@ LeaderElector::LeaderElector(KubeClient& client, LeaseOptions options,
 
 LeaderElector::~LeaderElector() { stop(); }
 
-void LeaderElector::start() { thread_ = std::thread([this] { run(); }); }
+void LeaderElector::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void LeaderElector::stop() {
   if (stopping_.exchange(true)) {
@@ -107,7 +109,8 @@ bool LeaderElector::try_acquire_or_renew() {
       holder_ = options_.identity;
       return true;
     }
-    if (created.status != 409) spdlog::warn("leader election: create lease: {}", created.describe());
+    if (created.status != 409)
+      spdlog::warn("leader election: create lease: {}", created.describe());
     return false;
   }
   if (!got.ok()) {
@@ -168,8 +171,10 @@ void LeaderElector::release() {
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = micro_time_now();
   Reply put = client_.request("PUT", path, lease.dump());
-  if (put.ok()) spdlog::info("leader election: released the lease");
-  else spdlog::warn("leader election: release: {}", put.describe());
+  if (put.ok())
+    spdlog::info("leader election: released the lease");
+  else
+    spdlog::warn("leader election: release: {}", put.describe());
 }
 
 }  // namespace wok::kube

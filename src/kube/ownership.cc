@@ -16,8 +16,12 @@ void stamp(json& object, const Owner& owner, const std::string& label, const std
   std::string ns = meta.value("namespace", "");
   if (!owner.ns.empty() && owner.ns != ns) return;
   if (owner.uid.empty()) return;  // an ownerReference without uid is refused by the server
-  json ref = {{"apiVersion", owner.api_version}, {"kind", owner.kind}, {"name", owner.name},
-              {"uid", owner.uid}, {"controller", true}, {"blockOwnerDeletion", true}};
+  json ref = {{"apiVersion", owner.api_version},
+              {"kind", owner.kind},
+              {"name", owner.name},
+              {"uid", owner.uid},
+              {"controller", true},
+              {"blockOwnerDeletion", true}};
   json& refs = meta["ownerReferences"];
   if (!refs.is_array()) refs = json::array();
   for (auto& r : refs) {

@@ -65,11 +65,13 @@ int start_admission(const RunOptions& options, const Operator& op, const api::Si
                     std::unique_ptr<HttpsServer>* server) {
   HttpsOptions https;
   if (!split_host_port(options.admission_listen, &https.host, &https.port)) {
-    std::cerr << "error: --admission-listen " << options.admission_listen << ": expected HOST:PORT\n";
+    std::cerr << "error: --admission-listen " << options.admission_listen
+              << ": expected HOST:PORT\n";
     return 2;
   }
   if (options.admission_cert.empty() || options.admission_key.empty()) {
-    std::cerr << "error: --admission-listen needs --admission-cert and --admission-key (the API server calls "
+    std::cerr << "error: --admission-listen needs --admission-cert and --admission-key (the API "
+                 "server calls "
                  "webhooks over TLS only)\n";
     return 2;
   }
@@ -81,7 +83,8 @@ int start_admission(const RunOptions& options, const Operator& op, const api::Si
   view.sites_claiming = [&op](const std::vector<std::string>& hosts) {
     std::vector<nlohmann::json> out;
     for (const auto& s : op.sites()) {
-      for (const auto& h : (*s).value("spec", nlohmann::json::object()).value("hosts", nlohmann::json::array())) {
+      for (const auto& h :
+           (*s).value("spec", nlohmann::json::object()).value("hosts", nlohmann::json::array())) {
         if (std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
           out.push_back(*s);
           break;
@@ -98,7 +101,8 @@ int start_admission(const RunOptions& options, const Operator& op, const api::Si
     return 1;
   }
   spdlog::info("admission webhook on https://{}:{}/validate/sites", https.host, (*server)->port());
-  std::cout << "admission webhook on " << https.host << ":" << (*server)->port() << "\n" << std::flush;
+  std::cout << "admission webhook on " << https.host << ":" << (*server)->port() << "\n"
+            << std::flush;
   return 0;
 }
 
@@ -126,8 +130,9 @@ int run_operator(const RunOptions& options) {
   }
 
   OperatorConfig config;
-  if (!api::parse_site_bounds(options.max_site_memory, options.max_site_cpu, options.max_site_replicas,
-                              options.max_site_storage, &config.bounds, &error)) {
+  if (!api::parse_site_bounds(options.max_site_memory, options.max_site_cpu,
+                              options.max_site_replicas, options.max_site_storage, &config.bounds,
+                              &error)) {
     std::cerr << "error: " << error << "\n";
     return 2;
   }
@@ -138,9 +143,12 @@ int run_operator(const RunOptions& options) {
   if (!options.image.empty()) config.settings.image = options.image;
   if (!options.build_image.empty()) config.settings.build_image = options.build_image;
   if (!options.php_image.empty()) config.settings.php_image = options.php_image;
-  if (!options.ingress_namespace.empty()) config.settings.ingress_namespace = options.ingress_namespace;
+  if (!options.ingress_namespace.empty())
+    config.settings.ingress_namespace = options.ingress_namespace;
   spdlog::set_level(spdlog::level::from_str(options.log_level));
-  std::string ns = !options.ns.empty() ? options.ns : !creds.ns.empty() && options.kubeconfig.empty() ? creds.ns : "wok-system";
+  std::string ns = !options.ns.empty()                               ? options.ns
+                   : !creds.ns.empty() && options.kubeconfig.empty() ? creds.ns
+                                                                     : "wok-system";
   config.settings.operator_namespace = ns;
   config.leader_elect = options.leader_elect;
   config.lease.ns = ns;
@@ -160,7 +168,8 @@ int run_operator(const RunOptions& options) {
       return 2;
     }
     hook_endpoint = std::make_unique<hooks::PushHookEndpoint>(operator_hook_backend(
-        client, [&op](const std::string& ns, const std::string& name) { return op.site(ns, name); }));
+        client,
+        [&op](const std::string& ns, const std::string& name) { return op.site(ns, name); }));
     http::ServerOptions hook_options;
     hook_options.host = hook_host;
     hook_options.port = hook_port;
@@ -168,7 +177,8 @@ int run_operator(const RunOptions& options) {
     hook_options.max_body_bytes = hooks::kMaxHookBodyBytes;  // 413 before a larger body is read
     hook_server = std::make_unique<http::Server>(
         hook_options, [&hook_endpoint](const http::Request& request, http::Response& response) {
-          if (hooks::PushHookEndpoint::is_hook_path(request.path)) return hook_endpoint->handle(request, response);
+          if (hooks::PushHookEndpoint::is_hook_path(request.path))
+            return hook_endpoint->handle(request, response);
           response.status = 404;
           response.set_header("Content-Type", "text/plain; charset=utf-8");
           response.body = "not found: webhooks are POST /hooks/v1/projects/PROJECT/sites/SITE\n";
@@ -184,7 +194,8 @@ int run_operator(const RunOptions& options) {
   server_options.host = metrics_host;
   server_options.port = metrics_port;
   server_options.threads = 1;
-  http::Server server(server_options, [&op, &hook_endpoint](const http::Request& request, http::Response& response) {
+  http::Server server(server_options, [&op, &hook_endpoint](const http::Request& request,
+                                                            http::Response& response) {
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     if (request.path == "/healthz") {
       response.body = "ok\n";

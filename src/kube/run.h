@@ -20,7 +20,7 @@ struct RunOptions {
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
-  bool allow_private_sources = false;  // sites' fetch init containers may reach private networks
+  bool allow_private_sources = false;   // sites' fetch init containers may reach private networks
   std::vector<std::string> serve_args;  // router limits for sites' `wok serve`
   // The validating admission webhook (kube/admission.h), HTTPS on its own
   // listener with a certificate the files rotate; empty listen: not served.

@@ -12,7 +12,8 @@ std::vector<api::FieldError> site_spec_errors(const json& site, const api::SiteB
   const json meta = field(site, "metadata", json::object());
   json clean = {{"apiVersion", field(site, "apiVersion", "")},
                 {"kind", "Site"},
-                {"metadata", {{"name", field(meta, "name", "")}, {"namespace", field(meta, "namespace", "")}}},
+                {"metadata",
+                 {{"name", field(meta, "name", "")}, {"namespace", field(meta, "namespace", "")}}},
                 {"spec", field(site, "spec", json::object())}};
   auto errors = api::validate_site(clean);
   if (!errors.empty()) return errors;  // bounds judge only a spec of the right shape
@@ -23,7 +24,8 @@ namespace {
 
 std::string claim_rank(const json& site) {
   const json& m = site.value("metadata", json::object());
-  return m.value("creationTimestamp", "") + "\n" + m.value("namespace", "") + "/" + m.value("name", "");
+  return m.value("creationTimestamp", "") + "\n" + m.value("namespace", "") + "/" +
+         m.value("name", "");
 }
 
 bool lists_host(const json& site, const std::string& host) {
@@ -42,7 +44,8 @@ const json* host_holder(const json& site, const std::string& host, const std::ve
   const std::string mine = claim_rank(site);
   for (const auto& other : sites) {
     const json& om = other.value("metadata", json::object());
-    if (om.value("namespace", "") == meta.value("namespace", "") && om.value("name", "") == meta.value("name", "")) {
+    if (om.value("namespace", "") == meta.value("namespace", "") &&
+        om.value("name", "") == meta.value("name", "")) {
       continue;
     }
     if (claim_rank(other) > mine) continue;  // a younger claim never beats ours
@@ -66,7 +69,8 @@ std::vector<api::FieldError> host_held_errors(const json& site, const std::vecto
     std::string by = hm.value("namespace", "") == ns
                          ? "site \"" + hm.value("name", "") + "\" in project \"" + ns + "\""
                          : std::string("another project");
-    errors.push_back({"spec.hosts[" + std::to_string(i) + "]", "host \"" + host + "\" is already served by " + by});
+    errors.push_back({"spec.hosts[" + std::to_string(i) + "]",
+                      "host \"" + host + "\" is already served by " + by});
   }
   return errors;
 }

@@ -15,7 +15,8 @@ namespace wok::kube {
 // The validator's field errors, then the admin's bounds (--max-site-*). The
 // object is rebuilt from its kind, name and spec: the API server's own
 // metadata (managedFields, uid...) is not the member's to be judged on.
-std::vector<api::FieldError> site_spec_errors(const nlohmann::json& site, const api::SiteBounds& bounds);
+std::vector<api::FieldError> site_spec_errors(const nlohmann::json& site,
+                                              const api::SiteBounds& bounds);
 
 // The site among `sites` that holds `host` against `site`: the older claim
 // wins (creationTimestamp, then namespace/name), so that every replica and
@@ -26,6 +27,7 @@ const nlohmann::json* host_holder(const nlohmann::json& site, const std::string&
 // Each of the site's hosts another site holds, in the API server's words:
 // {"spec.hosts[0]", "host \"www.b.example\" is already served by another
 // project"}; the holder is named when it is in the site's own project.
-std::vector<api::FieldError> host_held_errors(const nlohmann::json& site, const std::vector<nlohmann::json>& sites);
+std::vector<api::FieldError> host_held_errors(const nlohmann::json& site,
+                                              const std::vector<nlohmann::json>& sites);
 
 }  // namespace wok::kube

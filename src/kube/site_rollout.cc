@@ -1,7 +1,7 @@
 #include "kube/site_rollout.h"
 
-#include <nlohmann/json.hpp>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "kube/credentials.h"
@@ -149,8 +149,8 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
 }
 
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
-                  const std::string& ns, const std::string& name, int64_t to_revision, std::ostream& out,
-                  std::ostream& err) {
+                  const std::string& ns, const std::string& name, int64_t to_revision,
+                  std::ostream& out, std::ostream& err) {
   if (ns.empty()) {
     err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
     return 1;

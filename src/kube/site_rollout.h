@@ -38,7 +38,7 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
 // confirmation on `out`, an "error: ..." on `err`. The exit code: 0 or 1.
 enum class SiteVerb { kHistory, kUndo, kRefresh };
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
-                  const std::string& ns, const std::string& name, int64_t to_revision, std::ostream& out,
-                  std::ostream& err);
+                  const std::string& ns, const std::string& name, int64_t to_revision,
+                  std::ostream& out, std::ostream& err);
 
 }  // namespace wok::kube

@@ -56,7 +56,9 @@ bool ingress_admitted(const json& ingress) {
 
 json condition(const std::string& type, bool status, const std::string& reason,
                const std::string& message) {
-  return {{"type", type}, {"status", status ? "True" : "False"}, {"reason", reason},
+  return {{"type", type},
+          {"status", status ? "True" : "False"},
+          {"reason", reason},
           {"message", message}};
 }
 
@@ -68,8 +70,8 @@ std::string host_conflict(const json& site, const std::vector<json>& sites) {
     if (!h.is_string()) continue;
     if (const json* holder = host_holder(site, h.get<std::string>(), sites)) {
       const json& om = (*holder)["metadata"];
-      return "host " + h.get<std::string>() + " is claimed by site " + om.value("namespace", "") + "/" +
-             om.value("name", "");
+      return "host " + h.get<std::string>() + " is claimed by site " + om.value("namespace", "") +
+             "/" + om.value("name", "");
     }
   }
   return "";
@@ -83,10 +85,12 @@ json site_status(const json& site, const std::vector<json>& owned, const Blocker
     std::string kind = object.value("kind", "");
     if (kind == "Deployment") {
       any_deployment = true;
-      if (!deployment_available(object)) available.fail("deployment " + name_of(object) + " is not available");
+      if (!deployment_available(object))
+        available.fail("deployment " + name_of(object) + " is not available");
     } else if (kind == "Ingress") {
       any_exposure = true;
-      if (!ingress_admitted(object)) admitted.fail("ingress " + name_of(object) + " has no address yet");
+      if (!ingress_admitted(object))
+        admitted.fail("ingress " + name_of(object) + " has no address yet");
     } else if (kind == "Route") {
       any_exposure = true;
       if (!route_admitted(object)) admitted.fail("route " + name_of(object) + " is not admitted");
@@ -100,12 +104,17 @@ json site_status(const json& site, const std::vector<json>& owned, const Blocker
   if (!any_exposure && blocker.reason.empty()) admitted.fail("no ingress or route yet");
 
   json conditions = json::array();
-  conditions.push_back(condition("Available", available.ok, available.ok ? "DeploymentsAvailable" : "DeploymentUnavailable",
-                                 available.ok ? "all deployments are available" : available.message));
+  conditions.push_back(condition(
+      "Available", available.ok, available.ok ? "DeploymentsAvailable" : "DeploymentUnavailable",
+      available.ok ? "all deployments are available" : available.message));
   bool conflict = blocker.reason == "HostConflict";
-  conditions.push_back(condition("Admitted", admitted.ok && any_exposure, 
-                                 conflict ? "HostConflict" : admitted.ok ? "Admitted" : "Pending",
-                                 conflict ? blocker.message : admitted.ok ? "the ingress controller admitted the site" : admitted.message));
+  conditions.push_back(condition("Admitted", admitted.ok && any_exposure,
+                                 conflict      ? "HostConflict"
+                                 : admitted.ok ? "Admitted"
+                                               : "Pending",
+                                 conflict      ? blocker.message
+                                 : admitted.ok ? "the ingress controller admitted the site"
+                                               : admitted.message));
   if (any_claim) {
     conditions.push_back(condition("StorageBound", storage.ok, storage.ok ? "Bound" : "Pending",
                                    storage.ok ? "all claims are bound" : storage.message));
@@ -132,7 +141,8 @@ json site_status(const json& site, const std::vector<json>& owned, const Blocker
   }
   conditions.push_back(condition("Ready", ready, reason, message));
 
-  const json& old_conditions = old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();
+  const json& old_conditions =
+      old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();
   for (auto& c : conditions) {
     c["lastTransitionTime"] = now;
     for (const auto& o : old_conditions) {
@@ -166,8 +176,10 @@ json merge_patch(const json& from, const json& to) {
   }
   for (auto it = to.begin(); it != to.end(); ++it) {
     auto old = from.find(it.key());
-    if (old == from.end()) patch[it.key()] = *it;
-    else if (*old != *it) patch[it.key()] = it->is_object() ? merge_patch(*old, *it) : *it;
+    if (old == from.end())
+      patch[it.key()] = *it;
+    else if (*old != *it)
+      patch[it.key()] = it->is_object() ? merge_patch(*old, *it) : *it;
   }
   return patch;
 }

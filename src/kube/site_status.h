@@ -9,7 +9,7 @@ namespace wok::kube {
 
 // Why the operator could not (fully) act on a Site; empty reason when it could.
 struct Blocker {
-  std::string reason;   // HostConflict, ProjectNotFound, RenderFailed, ApplyFailed
+  std::string reason;  // HostConflict, ProjectNotFound, RenderFailed, ApplyFailed
   std::string message;
 };
 

@@ -23,7 +23,8 @@ TlsCertificate::TlsCertificate(std::string cert_file, std::string key_file)
 TlsCertificate::Stamp TlsCertificate::stamp_of(const std::string& file) {
   struct stat st {};
   if (stat(file.c_str(), &st) != 0) return {};
-  return {st.st_dev, st.st_ino, st.st_size, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+  return {st.st_dev, st.st_ino, st.st_size,
+          int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 SslContext TlsCertificate::build(std::string* error) const {
@@ -46,7 +47,8 @@ SslContext TlsCertificate::build(std::string* error) const {
     return nullptr;
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    *error = "key " + key_file_ + " does not match certificate " + cert_file_ + ": " + openssl_error();
+    *error =
+        "key " + key_file_ + " does not match certificate " + cert_file_ + ": " + openssl_error();
     return nullptr;
   }
   return ctx;

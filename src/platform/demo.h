@@ -10,6 +10,7 @@ class Store;
 namespace wok::platform {
 
 // Returns "" or what went wrong. Leaves existing demo objects as they are.
-std::string install_demo(store::Store& store, const std::string& data_dir, const std::string& examples_dir);
+std::string install_demo(store::Store& store, const std::string& data_dir,
+                         const std::string& examples_dir);
 
 }  // namespace wok::platform

@@ -9,12 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "api/validation.h"
 #include "cmd/config.h"
@@ -26,8 +25,8 @@
 #include "platform/demo.h"
 #include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
-#include "router/stats/access_log.h"
 #include "router/router.h"
+#include "router/stats/access_log.h"
 #include "router/stats/site_stats.h"
 #include "runtime/runtime.h"
 #include "server/api_server.h"
@@ -46,7 +45,8 @@ bool split_host_port(const std::string& text, std::string* host, uint16_t* port)
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
   std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   int n = std::stoi(p);
   if (n > 65535) return false;
   *host = text.substr(0, colon);
@@ -62,7 +62,8 @@ std::string ensure_admin_token(store::Store& store, const fs::path& data_dir, st
     std::ifstream in(file);
     std::string token;
     std::getline(in, token);
-    if (token.empty()) *error = file.string() + " is missing: the admin token cannot be shown again";
+    if (token.empty())
+      *error = file.string() + " is missing: the admin token cannot be shown again";
     // One written by an older wok (0644) is narrowed.
     struct stat st {};
     if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
@@ -107,7 +108,8 @@ class DataDirLock {
       return false;
     }
     std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    if (::ftruncate(fd_, 0) != 0 ||
+        ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
       spdlog::warn("cannot write the pid into {}: {}", file.string(), std::strerror(errno));
     }
     return true;
@@ -140,8 +142,9 @@ int run_embedded(const EmbeddedOptions& options) {
     return 2;
   }
   api::SiteBounds bounds;
-  if (std::string err; !api::parse_site_bounds(options.max_site_memory, options.max_site_cpu, options.max_site_replicas,
-                                               options.max_site_storage, &bounds, &err)) {
+  if (std::string err;
+      !api::parse_site_bounds(options.max_site_memory, options.max_site_cpu,
+                              options.max_site_replicas, options.max_site_storage, &bounds, &err)) {
     std::cerr << "error: " << err << "\n";
     return 2;
   }
@@ -224,12 +227,14 @@ int run_embedded(const EmbeddedOptions& options) {
   router.add_observer(&access_log);
   public_opts.host = public_host;
   public_opts.port = public_port;
-  http::Server public_server(public_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
+  http::Server public_server(
+      public_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
   if (!public_server.start(&error)) {
     std::cerr << "error: cannot listen on " << options.listen << ": " << error << "\n";
     return 1;
   }
-  std::string port_suffix = public_server.port() == 80 ? "" : ":" + std::to_string(public_server.port());
+  std::string port_suffix =
+      public_server.port() == 80 ? "" : ":" + std::to_string(public_server.port());
 
   controllers::RoutePublisher routes(router);
   // Adopts the instances a previous `wok up` left running (kill -9).
@@ -253,10 +258,10 @@ int run_embedded(const EmbeddedOptions& options) {
   };
   if (const char* w = std::getenv("WOK_AUTOSCALE_DOWN_WINDOW_MS"))
     platform.autoscale_down_window = std::chrono::milliseconds(std::atol(w));
-  if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS")) platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
-  platform.read_secret = [&secrets](const std::string& ns, const std::string& name, std::string* err) {
-    return secrets.read(ns, name, err);
-  };
+  if (const char* t = std::getenv("WOK_READY_TIMEOUT_MS"))
+    platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
+  platform.read_secret = [&secrets](const std::string& ns, const std::string& name,
+                                    std::string* err) { return secrets.read(ns, name, err); };
   controllers::SiteController sites(*store, routes, platform);
 
   server::ApiOptions api_opts;
@@ -265,32 +270,35 @@ int run_embedded(const EmbeddedOptions& options) {
   api_opts.site_bounds = bounds;
   api_opts.secrets = &secrets;
   api_opts.extra_metrics = [&sites, &routes, &site_stats, &access_log] {
-    return sites.metrics() + "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
+    return sites.metrics() +
+           "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
            "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus() +
            access_log.prometheus();
   };
   api_opts.site_stats = [&site_stats](const std::string& ns, const std::string& name, int minutes) {
     return site_stats_json(site_stats, ns, name, minutes);
   };
-  api_opts.site_logs = [&runtime](const std::string& ns, const std::string& name, const server::LogsQuery& q) {
+  api_opts.site_logs = [&runtime](const std::string& ns, const std::string& name,
+                                  const server::LogsQuery& q) {
     return site_logs(runtime, ns, name, q);
   };
   // spec.app.jobs: runs in the sandboxes of the live revisions' components.
   controllers::CronJobsOptions cron_opts;
   cron_opts.data_dir = data_dir;
-  controllers::CronJobs cron_jobs(*store, controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir, platform.read_secret),
-                                  cron_opts);
-  api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name, const std::string& job, int tail) {
-    return cron_jobs.logs(ns, name, job, tail);
-  };
+  controllers::CronJobs cron_jobs(
+      *store,
+      controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir, platform.read_secret),
+      cron_opts);
+  api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name,
+                                   const std::string& job,
+                                   int tail) { return cron_jobs.logs(ns, name, job, tail); };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;
   api_server_opts.host = api_host;
   api_server_opts.port = api_port;
   api_server_opts.threads = 2;
-  http::Server api_server(api_server_opts, [&api](const http::Request& q, http::Response& r) {
-    api.handle(q, r);
-  });
+  http::Server api_server(api_server_opts,
+                          [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
   if (!api_server.start(&error)) {
     std::cerr << "error: cannot listen on " << options.api << " (API): " << error << "\n";
     return 1;
@@ -298,7 +306,8 @@ int run_embedded(const EmbeddedOptions& options) {
   std::string api_url = "http://" + api_host + ":" + std::to_string(api_server.port());
   if (!admin_token.empty()) {
     cmd::ClientConfig config{api_url, admin_token};
-    if (!cmd::write_config(cmd::config_path(), config, &error)) spdlog::warn("client config: {}", error);
+    if (!cmd::write_config(cmd::config_path(), config, &error))
+      spdlog::warn("client config: {}", error);
   }
 
   sites.start();
@@ -308,12 +317,13 @@ int run_embedded(const EmbeddedOptions& options) {
     if (!demo_error.empty()) spdlog::error("demo: {}", demo_error);
   }
 
-  std::cout << "wok " << options.version << " ready: api " << api_url << ", sites http://" << public_host
-            << ":" << public_server.port() << " (data " << data_dir.string() << ")\n";
+  std::cout << "wok " << options.version << " ready: api " << api_url << ", sites http://"
+            << public_host << ":" << public_server.port() << " (data " << data_dir.string()
+            << ")\n";
   if (options.demo) {
     std::cout << "demo site: http://www.demo.localhost" << port_suffix << "/\n";
-    std::cout << "demo php and app sites: http://php.demo.localhost" << port_suffix << "/, http://app.demo.localhost"
-              << port_suffix << "/\n";
+    std::cout << "demo php and app sites: http://php.demo.localhost" << port_suffix
+              << "/, http://app.demo.localhost" << port_suffix << "/\n";
   }
   std::cout << "client config: " << cmd::config_path() << " (try: wok get sites)\n" << std::flush;
 

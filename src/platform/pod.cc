@@ -31,23 +31,26 @@ int run_fetch(const cmd::FetchOptions& options) {
   }
   std::error_code ec;
   fs::remove_all(mirror, ec);
-  std::cout << "fetched " << options.url << " " << options.ref << " at " << fetched.commit << " into "
-            << options.into << "\n";
+  std::cout << "fetched " << options.url << " " << options.ref << " at " << fetched.commit
+            << " into " << options.into << "\n";
   return 0;
 }
 
 int run_serve(const cmd::ServeOptions& options) {
   if (!options.fastcgi.empty() && !options.fastcgi.starts_with("unix:")) {
-    std::cerr << "error: --fastcgi \"" << options.fastcgi << "\" is not unix:PATH (php-fpm's socket)\n";
+    std::cerr << "error: --fastcgi \"" << options.fastcgi
+              << "\" is not unix:PATH (php-fpm's socket)\n";
     return 2;
   }
   if (!options.front_controller.empty() && !options.front_controller.ends_with(".php")) {
-    std::cerr << "error: --front-controller " << options.front_controller << " does not end in .php\n";
+    std::cerr << "error: --front-controller " << options.front_controller
+              << " does not end in .php\n";
     return 2;
   }
   long long php_timeout_ms = api::parse_duration_ms(options.php_timeout);
   if (php_timeout_ms < api::kMinPhpTimeoutMs || php_timeout_ms > api::kMaxPhpTimeoutMs) {
-    std::cerr << "error: --php-timeout \"" << options.php_timeout << "\" is not a duration from 1s to 1h\n";
+    std::cerr << "error: --php-timeout \"" << options.php_timeout
+              << "\" is not a duration from 1s to 1h\n";
     return 2;
   }
   if (!fs::is_directory(options.root)) {
@@ -73,9 +76,8 @@ int run_serve(const cmd::ServeOptions& options) {
   route->root = fs::canonical(options.root).string();
   if (!options.fastcgi.empty()) {
     // php-fpm runs in the same pod and sees the document root where we do.
-    route->fastcgi = std::make_shared<const router::FastCgiTarget>(
-        router::FastCgiTarget{options.fastcgi.substr(5), given, options.front_controller, {}, {}, 0,
-                              php_timeout_ms});
+    route->fastcgi = std::make_shared<const router::FastCgiTarget>(router::FastCgiTarget{
+        options.fastcgi.substr(5), given, options.front_controller, {}, {}, 0, php_timeout_ms});
   }
   route->serve_dot_files = options.serve_dot_files;
   table->set_default(std::move(route));
@@ -88,14 +90,16 @@ int run_serve(const cmd::ServeOptions& options) {
   }
   server_options.host = options.listen.substr(0, colon);
   server_options.port = static_cast<uint16_t>(std::stoi(options.listen.substr(colon + 1)));
-  http::Server server(server_options, [&router](http::Exchange ex) { router.serve(std::move(ex)); });
+  http::Server server(server_options,
+                      [&router](http::Exchange ex) { router.serve(std::move(ex)); });
   std::string error;
   if (!server.start(&error)) {
     std::cerr << "error: cannot listen on " << options.listen << ": " << error << "\n";
     return 1;
   }
   std::cout << "serving " << options.root << " on " << server_options.host << ":" << server.port()
-            << " ready\n" << std::flush;
+            << " ready\n"
+            << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
   server.stop();

@@ -58,8 +58,11 @@ json site_logs(const runtime::Runtime& runtime, const std::string& ns, const std
     newest = std::max(newest, id->revision);
     shown.emplace_back(instance, *id);
   }
-  std::erase_if(shown, [&](const auto& s) { return s.first.phase == runtime::Phase::Stopped && s.second.revision != newest; });
-  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
+  std::erase_if(shown, [&](const auto& s) {
+    return s.first.phase == runtime::Phase::Stopped && s.second.revision != newest;
+  });
+  std::sort(shown.begin(), shown.end(),
+            [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
   json items = json::array();
   for (const auto& [instance, id] : shown) {
     for (auto [stream, label] : {std::pair{runtime::LogStream::Stdout, "stdout"},
@@ -73,17 +76,24 @@ json site_logs(const runtime::Runtime& runtime, const std::string& ns, const std
       json lines = json::array();
       int64_t next = size;
       if (query.previous) {
-        for (auto& l : runtime::run_lines(path, runtime::Run::kPrevious, static_cast<size_t>(query.tail)))
+        for (auto& l :
+             runtime::run_lines(path, runtime::Run::kPrevious, static_cast<size_t>(query.tail)))
           lines.push_back(std::move(l));
       } else if (from != query.from.end() && from->second <= size) {
         lines = lines_after(path, from->second, size, &next);
       } else {  // first read, or the file was rotated since
-        for (auto& l : runtime::run_lines(path, runtime::Run::kCurrent, static_cast<size_t>(query.tail)))
+        for (auto& l :
+             runtime::run_lines(path, runtime::Run::kCurrent, static_cast<size_t>(query.tail)))
           lines.push_back(std::move(l));
       }
-      items.push_back({{"instance", instance.id}, {"component", id.component}, {"revision", id.revision},
-                       {"phase", runtime::phase_name(instance.phase)}, {"restarts", instance.restarts},
-                       {"stream", label}, {"offset", next}, {"lines", std::move(lines)}});
+      items.push_back({{"instance", instance.id},
+                       {"component", id.component},
+                       {"revision", id.revision},
+                       {"phase", runtime::phase_name(instance.phase)},
+                       {"restarts", instance.restarts},
+                       {"stream", label},
+                       {"offset", next},
+                       {"lines", std::move(lines)}});
     }
   }
   return {{"kind", "SiteLogs"}, {"items", std::move(items)}};

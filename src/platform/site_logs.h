@@ -14,7 +14,7 @@ class Runtime;
 
 namespace wok::platform {
 
-nlohmann::json site_logs(const runtime::Runtime& runtime, const std::string& ns, const std::string& name,
-                         const server::LogsQuery& query);
+nlohmann::json site_logs(const runtime::Runtime& runtime, const std::string& ns,
+                         const std::string& name, const server::LogsQuery& query);
 
 }  // namespace wok::platform

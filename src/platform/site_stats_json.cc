@@ -2,8 +2,8 @@
 
 namespace wok::platform {
 
-nlohmann::json site_stats_json(const router::SiteStats& stats, const std::string& ns, const std::string& name,
-                               int minutes) {
+nlohmann::json site_stats_json(const router::SiteStats& stats, const std::string& ns,
+                               const std::string& name, int minutes) {
   router::SiteSummary s = stats.summary(ns, name, minutes);
   nlohmann::json classes = nlohmann::json::object();
   for (int c = 1; c <= 5; ++c) classes[std::to_string(c) + "xx"] = s.by_class[c];

@@ -8,7 +8,7 @@
 
 namespace wok::platform {
 
-nlohmann::json site_stats_json(const router::SiteStats& stats, const std::string& ns, const std::string& name,
-                               int minutes);
+nlohmann::json site_stats_json(const router::SiteStats& stats, const std::string& ns,
+                               const std::string& name, int minutes);
 
 }  // namespace wok::platform

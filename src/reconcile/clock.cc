@@ -6,8 +6,10 @@ namespace wok::reconcile {
 
 void SteadyClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                              time_point deadline) {
-  if (deadline == time_point::max()) cv.wait(lock);
-  else cv.wait_until(lock, deadline);
+  if (deadline == time_point::max())
+    cv.wait(lock);
+  else
+    cv.wait_until(lock, deadline);
 }
 
 Clock& steady_clock() {
@@ -25,7 +27,8 @@ void ManualClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_
   {
     std::lock_guard guard(mu_);
     if (now_ >= deadline) return;
-    bool known = std::any_of(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.cv == &cv; });
+    bool known =
+        std::any_of(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.cv == &cv; });
     if (!known) waiters_.push_back({lock.mutex(), &cv});
   }
   // advance() takes the waiter's mutex before notifying, so a wake-up between

@@ -59,8 +59,10 @@ bool Controller::process_next() {
     spdlog::warn("{} {}: {} (retry in {}ms)", options_.name, key, result.error, delay.count());
   } else {
     queue_.forget(key);
-    if (result.requeue_after.count() > 0) queue_.add_after(key, result.requeue_after);
-    else if (options_.resync.count() > 0) queue_.add_after(key, options_.resync);
+    if (result.requeue_after.count() > 0)
+      queue_.add_after(key, result.requeue_after);
+    else if (options_.resync.count() > 0)
+      queue_.add_after(key, options_.resync);
   }
   queue_.done(key);
   return true;
@@ -108,17 +110,20 @@ std::string metrics_text(const std::vector<const Controller*>& controllers) {
   std::ostringstream out;
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
-    for (const auto& [controller, s] : all) out << name << "{controller=\"" << controller << "\"} " << value(s) << "\n";
+    for (const auto& [controller, s] : all)
+      out << name << "{controller=\"" << controller << "\"} " << value(s) << "\n";
   };
   family("wok_reconcile_total", "counter", "Reconcile passes run.",
          [](const ControllerStats& s) { return s.reconciles; });
-  family("wok_reconcile_errors_total", "counter", "Reconcile passes that failed (retried with backoff).",
+  family("wok_reconcile_errors_total", "counter",
+         "Reconcile passes that failed (retried with backoff).",
          [](const ControllerStats& s) { return s.errors; });
   family("wok_workqueue_depth", "gauge", "Keys scheduled in the work queue, due now or later.",
          [](const ControllerStats& s) { return s.depth; });
   family("wok_workqueue_in_flight", "gauge", "Keys being reconciled.",
          [](const ControllerStats& s) { return s.in_flight; });
-  family("wok_workqueue_adds_total", "counter", "Keys added to the work queue (de-duplicated or not).",
+  family("wok_workqueue_adds_total", "counter",
+         "Keys added to the work queue (de-duplicated or not).",
          [](const ControllerStats& s) { return s.adds; });
   family("wok_workqueue_retries_total", "counter", "Keys added back after a failure, with backoff.",
          [](const ControllerStats& s) { return s.retries; });
@@ -129,9 +134,11 @@ std::string metrics_text(const std::vector<const Controller*>& controllers) {
     for (size_t i = 0; i <= kDurationBuckets.size(); ++i) {
       cumulative += s.duration_counts[i];
       std::string le = i < kDurationBuckets.size() ? number(kDurationBuckets[i]) : "+Inf";
-      out << h << "_bucket{controller=\"" << controller << "\",le=\"" << le << "\"} " << cumulative << "\n";
+      out << h << "_bucket{controller=\"" << controller << "\",le=\"" << le << "\"} " << cumulative
+          << "\n";
     }
-    out << h << "_sum{controller=\"" << controller << "\"} " << number(s.duration_seconds_sum) << "\n";
+    out << h << "_sum{controller=\"" << controller << "\"} " << number(s.duration_seconds_sum)
+        << "\n";
     out << h << "_count{controller=\"" << controller << "\"} " << s.reconciles << "\n";
   }
   return out.str();

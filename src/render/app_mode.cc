@@ -1,10 +1,9 @@
 // Site `app`: a Deployment per component, a Service per component with a
 // port, the site's hosts routed to one of them, an HPA, CronJobs, PVCs and a
 // ConfigMap of env per component.
-#include "render/parts.h"
-
 #include "api/jobs.h"
 #include "api/validation.h"
+#include "render/parts.h"
 #include "render/plan.h"
 
 namespace wok::render::detail {
@@ -51,7 +50,9 @@ std::string component_image(const json& site, const json& c) {
   return cluster_image(string_at(c, "image"), field + ".image");
 }
 
-bool has_env(const json& c) { return c.contains("env") && c["env"].is_object() && !c["env"].empty(); }
+bool has_env(const json& c) {
+  return c.contains("env") && c["env"].is_object() && !c["env"].empty();
+}
 
 // The container of a component (its plan: env, port, health, as on `wok
 // up`); `command` overrides its argv (CronJobs).
@@ -64,14 +65,17 @@ json container(const SiteNames& names, const json& site, const SitePlan& plan, c
   json k = {{"name", comp}};
   bool from_source = string_at(c, "image").empty();
   k["image"] = from_source ? settings.build_image : component_image(site, c);
-  if (!command.is_null()) k["command"] = command;
-  else if (from_source && c.contains("command")) k["command"] = c["command"];
+  if (!command.is_null())
+    k["command"] = command;
+  else if (from_source && c.contains("command"))
+    k["command"] = c["command"];
   // The spec's env comes from the component's ConfigMap; the plan's own
   // (PORT, WOK_PROJECT, WOK_SITE, WOK_COMPONENT) is written here.
   json env = json::array();
   const json spec_env = has_env(c) ? c["env"] : json::object();
   for (const auto& [key, value] : p->env) {
-    if (!spec_env.contains(key) || spec_env[key] != value) env.push_back({{"name", key}, {"value", value}});
+    if (!spec_env.contains(key) || spec_env[key] != value)
+      env.push_back({{"name", key}, {"value", value}});
   }
   if (p->port) {
     k["ports"] = {{{"name", "http"}, {"containerPort", p->port}}};
@@ -104,8 +108,8 @@ json container(const SiteNames& names, const json& site, const SitePlan& plan, c
   return k;
 }
 
-json pod_spec(const SiteNames& names, const json& site, const SitePlan& plan, const json& c, const json& command,
-              const PlatformSettings& settings) {
+json pod_spec(const SiteNames& names, const json& site, const SitePlan& plan, const json& c,
+              const json& command, const PlatformSettings& settings) {
   json volumes = json::array({{{"name", "tmp"}, {"emptyDir", json::object()}}});
   json pod = {{"securityContext", pod_security(settings)}, {"automountServiceAccountToken", false}};
   if (string_at(c, "image").empty()) {
@@ -131,27 +135,30 @@ json hpa(const SiteNames& names, const AutoscalePlan& autoscale) {
         {{"type", "Resource"},
          {"resource",
           {{"name", "cpu"},
-           {"target", {{"type", "Utilization"}, {"averageUtilization", autoscale.target_cpu_percent}}}}}});
+           {"target",
+            {{"type", "Utilization"}, {"averageUtilization", autoscale.target_cpu_percent}}}}}});
   }
   if (autoscale.target_requests_per_second > 0) {
-    metrics.push_back({{"type", "Pods"},
-                       {"pods",
-                        {{"metric", {{"name", "wok_requests_per_second"}}},
-                         {"target",
-                          {{"type", "AverageValue"},
-                           {"averageValue", std::to_string(autoscale.target_requests_per_second)}}}}}});
+    metrics.push_back(
+        {{"type", "Pods"},
+         {"pods",
+          {{"metric", {{"name", "wok_requests_per_second"}}},
+           {"target",
+            {{"type", "AverageValue"},
+             {"averageValue", std::to_string(autoscale.target_requests_per_second)}}}}}});
   }
-  h["spec"] = {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
-               {"minReplicas", autoscale.min_replicas},
-               {"maxReplicas", autoscale.max_replicas},
-               {"metrics", metrics}};
+  h["spec"] = {
+      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+      {"minReplicas", autoscale.min_replicas},
+      {"maxReplicas", autoscale.max_replicas},
+      {"metrics", metrics}};
   return h;
 }
 
 // A job as on `wok up` (controllers/cron_jobs.h): one run, no retry, killed
 // at its timeout, the same concurrency policy and history.
-json cron_job(const SiteNames& names, const json& site, const SitePlan& plan, const JobPlan& planned, const json& c,
-              const PlatformSettings& settings) {
+json cron_job(const SiteNames& names, const json& site, const SitePlan& plan,
+              const JobPlan& planned, const json& c, const PlatformSettings& settings) {
   const api::JobSpec& job = planned.job;
   std::string comp = planned.run.name;
   json command = job.command.empty() ? json(nullptr) : json(planned.run.command);
@@ -170,7 +177,8 @@ json cron_job(const SiteNames& names, const json& site, const SitePlan& plan, co
                   {{"backoffLimit", 0},
                    {"activeDeadlineSeconds", job.timeout_ms / 1000},
                    {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}}}}}};
-  if (job.starting_deadline_ms > 0) j["spec"]["startingDeadlineSeconds"] = job.starting_deadline_ms / 1000;
+  if (job.starting_deadline_ms > 0)
+    j["spec"]["startingDeadlineSeconds"] = job.starting_deadline_ms / 1000;
   return j;
 }
 

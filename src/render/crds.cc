@@ -32,7 +32,8 @@ json crd(std::string_view kind, std::string_view plural, bool namespaced,
           {"kind", "CustomResourceDefinition"},
           {"metadata",
            {{"name", std::string(plural) + ".wok.dev"},
-            {"labels", {{"app.kubernetes.io/managed-by", "wok"}, {"app.kubernetes.io/part-of", "wok"}}}}},
+            {"labels",
+             {{"app.kubernetes.io/managed-by", "wok"}, {"app.kubernetes.io/part-of", "wok"}}}}},
           {"spec",
            {{"group", "wok.dev"},
             {"scope", namespaced ? "Namespaced" : "Cluster"},
@@ -57,8 +58,7 @@ std::vector<json> custom_resource_definitions() {
   json site_columns = {column("MODE", "string", ".spec.mode", "static, php or app"),
                        column("HOSTS", "string", ".spec.hosts", "Host names the site answers"),
                        ready,
-                       column("REVISION", "integer", ".status.revision", "The live revision"),
-                       age};
+                       column("REVISION", "integer", ".status.revision", "The live revision"), age};
   json site_schema = api::schema::openapi_schema(api::schema::site_rule());
   // The model says when spec.source is required in code (api::validate_site);
   // the API server says it with this rule: an app whose every component runs
@@ -68,7 +68,8 @@ std::vector<json> custom_resource_definitions() {
          "has(self.source) || (self.mode == 'app' && !has(self.build) && has(self.app) && "
          "self.app.components.all(c, has(c.image)))"},
         {"message",
-         "spec.source is required, except for an app whose every component runs an image (and which has no "
+         "spec.source is required, except for an app whose every component runs an image (and "
+         "which has no "
          "build)"}}});
   // "project" alone would collide with OpenShift's project.openshift.io on OKD;
   // the short names are unambiguous everywhere.

@@ -1,7 +1,6 @@
 // How a site is reached: a Service, and an Ingress or OpenShift Routes for its hosts.
-#include "render/parts.h"
-
 #include "api/validation.h"
+#include "render/parts.h"
 
 namespace wok::render::detail {
 
@@ -27,7 +26,8 @@ std::vector<std::string> hosts_of(const json& site) {
 }
 
 json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
-             std::string_view service_name, const PlatformSettings& settings, long long max_body_bytes) {
+             std::string_view service_name, const PlatformSettings& settings,
+             long long max_body_bytes) {
   json rules = json::array();
   for (const auto& host : hosts) {
     json backend = {{"service", {{"name", service_name}, {"port", {{"name", "http"}}}}}};
@@ -35,12 +35,13 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
         {{"host", host},
          {"http", {{"paths", {{{"path", "/"}, {"pathType", "Prefix"}, {"backend", backend}}}}}}});
   }
-  json i = object_head("networking.k8s.io/v1", "Ingress", names.name, names.ns,
-                       site_labels(names, ""));
+  json i =
+      object_head("networking.k8s.io/v1", "Ingress", names.name, names.ns, site_labels(names, ""));
   i["spec"] = {{"ingressClassName", settings.ingress_class}, {"rules", rules}};
   // ingress-nginx refuses bodies over 1m unless told; it reads plain bytes too.
   if (max_body_bytes > 0) {
-    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] = std::to_string(max_body_bytes);
+    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] =
+        std::to_string(max_body_bytes);
   }
   return i;
 }
@@ -49,12 +50,15 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
 // (app sites, api::routed_component); "" when none is set.
 std::string openshift_balance(const json& site) {
   const json& spec = spec_of(site);
-  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components")) return "";
+  if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components"))
+    return "";
   const json& components = spec["app"]["components"];
   int i = api::routed_component(components);
   if (i < 0) return "";
   std::string balance = string_at(components[static_cast<size_t>(i)], "balance");
-  return balance == "least-connections" ? "leastconn" : balance == "round-robin" ? "roundrobin" : "";
+  return balance == "least-connections" ? "leastconn"
+         : balance == "round-robin"     ? "roundrobin"
+                                        : "";
 }
 
 // A Route holds one host. "*.example.org" is written the OpenShift way: a
@@ -62,7 +66,8 @@ std::string openshift_balance(const json& site) {
 json route(const SiteNames& names, std::string_view name, const std::string& host,
            std::string_view service_name, const std::string& balance) {
   json r = object_head("route.openshift.io/v1", "Route", name, names.ns, site_labels(names, ""));
-  if (!balance.empty()) r["metadata"]["annotations"]["haproxy.router.openshift.io/balance"] = balance;
+  if (!balance.empty())
+    r["metadata"]["annotations"]["haproxy.router.openshift.io/balance"] = balance;
   bool wildcard = host.starts_with("*.");
   r["spec"] = {{"host", wildcard ? "wildcard" + host.substr(1) : host},
                {"to", {{"kind", "Service"}, {"name", service_name}, {"weight", 100}}},

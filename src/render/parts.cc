@@ -93,8 +93,10 @@ std::string served_dir(const json& site) {
 // the ref itself before it has (or for `wok render`).
 std::string fetched_ref(const json& site, const json& git) {
   std::string commit = site.is_object() && site.contains("status") && site["status"].is_object()
-                           ? string_at(site["status"], "commit") : "";
-  bool hex = commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos;
+                           ? string_at(site["status"], "commit")
+                           : "";
+  bool hex =
+      commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos;
   return hex ? commit : string_at(git, "ref", "main");
 }
 
@@ -102,8 +104,9 @@ json init_containers(const json& site, const PlatformSettings& settings) {
   const json git = section(site, "source").value("git", json::object());
   json fetch = {{"name", "fetch"},
                 {"image", settings.image},
-                {"args", {"fetch", "--url", string_at(git, "url"), "--ref", fetched_ref(site, git),
-                          "--into", kSourceDir}},
+                {"args",
+                 {"fetch", "--url", string_at(git, "url"), "--ref", fetched_ref(site, git),
+                  "--into", kSourceDir}},
                 {"securityContext", container_security()},
                 {"volumeMounts", {workspace_mount()}}};
   if (settings.allow_private_sources) fetch["args"].push_back("--allow-private-sources");
@@ -173,15 +176,17 @@ void add_storage_volumes(const SiteNames& names, const json& site, json& volumes
   const json& spec = spec_of(site);
   if (!spec.contains("storage") || !spec["storage"].is_array()) return;
   for (const json& s : spec["storage"]) {
-    volumes.push_back({{"name", "storage-" + string_at(s, "name")},
-                       {"persistentVolumeClaim",
-                        {{"claimName", names.name + "-" + string_at(s, "name")}}}});
+    volumes.push_back(
+        {{"name", "storage-" + string_at(s, "name")},
+         {"persistentVolumeClaim", {{"claimName", names.name + "-" + string_at(s, "name")}}}});
   }
 }
 
-void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c, json& mounts) {
+void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c,
+                        json& mounts) {
   for (const VolumePlan& v : plan.volumes)
-    mounts.push_back({{"name", "storage-" + v.name}, {"mountPath", volume_mount_path(c, v, site_dir(site))}});
+    mounts.push_back(
+        {{"name", "storage-" + v.name}, {"mountPath", volume_mount_path(c, v, site_dir(site))}});
 }
 
 json deployment(const SiteNames& names, std::string_view component, std::string_view name,
@@ -240,7 +245,8 @@ std::vector<std::string> serve_args(const json& site, const PlatformSettings& se
   for (const std::string& a : settings.serve_args) {
     if (!site_max.empty() && a.rfind(kMaxBody, 0) == 0) {
       long long platform = api::parse_memory_bytes(a.substr(kMaxBody.size()));
-      if (platform >= 0 && platform < api::parse_memory_bytes(site_max)) site_max = a.substr(kMaxBody.size());
+      if (platform >= 0 && platform < api::parse_memory_bytes(site_max))
+        site_max = a.substr(kMaxBody.size());
       continue;
     }
     args.push_back(a);

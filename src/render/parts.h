@@ -22,8 +22,8 @@ inline constexpr int kHttpPort = 8080;                     // the web container'
 
 // The names a site's objects are made from.
 struct SiteNames {
-  std::string name;       // metadata.name
-  std::string ns;         // metadata.namespace, or the project's name
+  std::string name;  // metadata.name
+  std::string ns;    // metadata.namespace, or the project's name
 };
 SiteNames site_names(const json& site, const json& project);
 
@@ -60,7 +60,8 @@ std::vector<json> storage_claims(const SiteNames& names, const json& site);
 void add_storage_volumes(const SiteNames& names, const json& site, json& volumes);
 // The plan's volumes where component `c` sees them (render/plan.h:
 // volume_mount_path, the source being site_dir), as on `wok up`.
-void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c, json& mounts);
+void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentPlan& c,
+                        json& mounts);
 
 // A Deployment of one pod template.
 json deployment(const SiteNames& names, std::string_view component, std::string_view name,

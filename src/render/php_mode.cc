@@ -1,8 +1,7 @@
 // Site `php`: php-fpm and the wok router in one pod, FastCGI over a unix
 // socket in a shared emptyDir; `storage` on PVCs mounted inside the code.
-#include "render/parts.h"
-
 #include "api/validation.h"
+#include "render/parts.h"
 
 namespace wok::render::detail {
 namespace {
@@ -26,7 +25,9 @@ std::string fpm_config(const json& php, const std::string& limit) {
       "daemonize = no\n"
       "\n"
       "[www]\n"
-      "listen = " + std::string(kSocket) + "\n"
+      "listen = " +
+      std::string(kSocket) +
+      "\n"
       "listen.mode = 0666\n"
       "pm = dynamic\n"
       "pm.max_children = 8\n"
@@ -38,10 +39,12 @@ std::string fpm_config(const json& php, const std::string& limit) {
       "decorate_workers_output = no\n"
       // spec.php.timeout, as under wok up: php-fpm frees the worker, wok
       // serve (--php-timeout) has answered 504 at the same limit.
-      "request_terminate_timeout = " + limit + "\n";
-  bool own_max_execution_time = php.contains("ini") && php["ini"].is_object() &&
-                                php["ini"].contains("max_execution_time");
-  if (!own_max_execution_time) c += "php_value[max_execution_time] = " + limit.substr(0, limit.size() - 1) + "\n";
+      "request_terminate_timeout = " +
+      limit + "\n";
+  bool own_max_execution_time =
+      php.contains("ini") && php["ini"].is_object() && php["ini"].contains("max_execution_time");
+  if (!own_max_execution_time)
+    c += "php_value[max_execution_time] = " + limit.substr(0, limit.size() - 1) + "\n";
   if (php.contains("ini") && php["ini"].is_object()) {
     for (auto it = php["ini"].begin(); it != php["ini"].end(); ++it) {
       if (it->is_string()) c += "php_value[" + it.key() + "] = " + it->get<std::string>() + "\n";
@@ -58,8 +61,8 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
   std::string docroot = site_dir(site);
   if (std::string d = string_at(php, "docroot"); !d.empty() && d != ".") docroot += "/" + d;
 
-  json config = object_head("v1", "ConfigMap", names.name + "-php", names.ns,
-                            site_labels(names, "web"));
+  json config =
+      object_head("v1", "ConfigMap", names.name + "-php", names.ns, site_labels(names, "web"));
   const std::string limit = std::to_string(api::php_timeout_ms(spec_of(site)) / 1000) + "s";
   config["data"] = {{"php-fpm.conf", fpm_config(php, limit)}};
 
@@ -81,9 +84,10 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
               {"volumeMounts", fpm_mounts}};
   json web = {{"name", "web"},
               {"image", settings.image},
-              {"args", {"serve", "--root", docroot, "--listen", "0.0.0.0:8080", "--fastcgi",
-                        std::string("unix:") + kSocket, "--front-controller",
-                        string_at(php, "frontController", "index.php"), "--php-timeout", limit}},
+              {"args",
+               {"serve", "--root", docroot, "--listen", "0.0.0.0:8080", "--fastcgi",
+                std::string("unix:") + kSocket, "--front-controller",
+                string_at(php, "frontController", "index.php"), "--php-timeout", limit}},
               {"ports", {{{"name", "http"}, {"containerPort", kHttpPort}}}},
               {"readinessProbe", http_probe("/")},
               {"securityContext", container_security()},
@@ -91,11 +95,11 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
   for (const std::string& a : serve_args(site, settings)) web["args"].push_back(a);
   if (json r = container_resources(site); !r.is_null()) fpm["resources"] = r;
 
-  json volumes = json::array({{{"name", "workspace"}, {"emptyDir", json::object()}},
-                              {{"name", "socket"}, {"emptyDir", json::object()}},
-                              {{"name", "tmp"}, {"emptyDir", json::object()}},
-                              {{"name", "php-config"},
-                               {"configMap", {{"name", names.name + "-php"}}}}});
+  json volumes =
+      json::array({{{"name", "workspace"}, {"emptyDir", json::object()}},
+                   {{"name", "socket"}, {"emptyDir", json::object()}},
+                   {{"name", "tmp"}, {"emptyDir", json::object()}},
+                   {{"name", "php-config"}, {"configMap", {{"name", names.name + "-php"}}}}});
   add_storage_volumes(names, site, volumes);
   json pod = {{"securityContext", pod_security(settings)},
               {"automountServiceAccountToken", false},

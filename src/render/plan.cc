@@ -36,7 +36,8 @@ std::vector<VolumePlan> volumes_of(const json& spec) {
 
 }  // namespace
 
-std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v, const std::string& source_dir) {
+std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v,
+                              const std::string& source_dir) {
   std::string base = c.image.empty() ? source_dir : "/";
   if (v.path.empty() || v.path == ".") return base;
   return base.ends_with('/') ? base + v.path : base + "/" + v.path;
@@ -75,12 +76,14 @@ SitePlan plan_site(const json& site) {
     if (!c.is_object()) continue;
     ComponentPlan p;
     p.name = string_of(c, "name");
-    p.replicas = c.contains("replicas") && c["replicas"].is_number_integer() ? c["replicas"].get<int>() : 1;
+    p.replicas =
+        c.contains("replicas") && c["replicas"].is_number_integer() ? c["replicas"].get<int>() : 1;
     p.image = string_of(c, "image");
     if (c.contains("command") && c["command"].is_array())
       for (const json& a : c["command"])
         if (a.is_string()) p.command.push_back(a.get<std::string>());
-    if (c.contains("port") && c["port"].is_number_integer()) p.port = static_cast<uint16_t>(c["port"].get<int>());
+    if (c.contains("port") && c["port"].is_number_integer())
+      p.port = static_cast<uint16_t>(c["port"].get<int>());
     p.routed = static_cast<int>(i) == routed;
     if (p.routed) {
       p.balance = string_of(c, "balance");

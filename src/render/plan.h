@@ -26,7 +26,7 @@ struct VolumePlan {
 };
 
 struct ComponentPlan {
-  std::string name;                  // "web", "worker"...; php mode: "php"
+  std::string name;  // "web", "worker"...; php mode: "php"
   int replicas = 1;
   std::string image;                 // as the spec names it; "" = `command` on the platform's image
   std::vector<std::string> command;  // empty with an image: its entrypoint
@@ -52,7 +52,8 @@ struct ComponentPlan {
 // (the directory of the site's files in that platform's sandboxes): there
 // for a component run from the source or a php site, at "/" + path for an
 // image (whose own files are its root).
-std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v, const std::string& source_dir);
+std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v,
+                              const std::string& source_dir);
 
 // spec.app.autoscale: the replicas of one component follow its load, on
 // `wok up` (controllers/autoscaler.h) as with a HorizontalPodAutoscaler.
@@ -60,20 +61,21 @@ struct AutoscalePlan {
   std::string component;  // the spec's, else the routed one
   int min_replicas = 1, max_replicas = 1;
   // Targets; either or both (none set: CPU at 80%, as a cluster's HPA).
-  int target_cpu_percent = 0;     // average CPU of a replica, percent of its limit (1 CPU without one)
-  int target_requests_per_second = 0;  // per replica, counted by the router (the routed component only)
+  int target_cpu_percent = 0;  // average CPU of a replica, percent of its limit (1 CPU without one)
+  int target_requests_per_second =
+      0;  // per replica, counted by the router (the routed component only)
 };
 
 // spec.app.jobs[]: a cron job and what each run is: its component's plan
 // (image, env, secrets, limits, volumes) with the job's argv, the same for
 // the embedded cron controller (controllers/cron_jobs.h) and a CronJob.
 struct JobPlan {
-  api::JobSpec job;       // schedule, concurrency policy, history, time limit
-  ComponentPlan run;      // the component's plan; command: the job's when it gives one
+  api::JobSpec job;   // schedule, concurrency policy, history, time limit
+  ComponentPlan run;  // the component's plan; command: the job's when it gives one
 };
 
 struct SitePlan {
-  std::string ns, name, mode;  // mode: "static", "php" or "app"
+  std::string ns, name, mode;             // mode: "static", "php" or "app"
   std::vector<ComponentPlan> components;  // static: none
   // The routed component's name ("" when none: a static site, or an app
   // of workers only).

@@ -5,9 +5,9 @@
 namespace wok::render {
 namespace {
 
-using nlohmann::json;
 using detail::object_head;
 using detail::string_at;
+using nlohmann::json;
 
 json project_labels(const std::string& name) {
   return {{"app.kubernetes.io/managed-by", "wok"}, {"wok.dev/project", name}};
@@ -29,7 +29,8 @@ std::string joined_hosts(const json& spec) {
 json resource_quota(const std::string& name, const json& quota) {
   json hard = json::object();
   if (quota.contains("cpu") && quota["cpu"].is_string()) hard["limits.cpu"] = quota["cpu"];
-  if (quota.contains("memory") && quota["memory"].is_string()) hard["limits.memory"] = quota["memory"];
+  if (quota.contains("memory") && quota["memory"].is_string())
+    hard["limits.memory"] = quota["memory"];
   if (quota.contains("storage") && quota["storage"].is_string()) {
     hard["requests.storage"] = quota["storage"];
   }
@@ -65,8 +66,7 @@ std::vector<json> role_bindings(const std::string& name, const json& spec) {
     b["roleRef"] = {{"apiGroup", "rbac.authorization.k8s.io"},
                     {"kind", "ClusterRole"},
                     {"name", "wok-" + role}};
-    b["subjects"] = {
-        {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "User"}, {"name", user}}};
+    b["subjects"] = {{{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "User"}, {"name", user}}};
     out.push_back(b);
   }
   return out;
@@ -84,11 +84,11 @@ json network_policy(const std::string& name, const PlatformSettings& settings) {
   json from_non_projects = {
       {"namespaceSelector",
        {{"matchExpressions", {{{"key", "wok.dev/project"}, {"operator", "DoesNotExist"}}}}}}};
-  n["spec"] = {{"podSelector", json::object()},
-               {"policyTypes", {"Ingress"}},
-               {"ingress",
-                {{{"from",
-                   {{{"podSelector", json::object()}}, from_ingress, from_non_projects}}}}}};
+  n["spec"] = {
+      {"podSelector", json::object()},
+      {"policyTypes", {"Ingress"}},
+      {"ingress",
+       {{{"from", {{{"podSelector", json::object()}}, from_ingress, from_non_projects}}}}}};
   return n;
 }
 
@@ -99,7 +99,8 @@ json network_policy(const std::string& name, const PlatformSettings& settings) {
 // themselves, so with egress off the public internet stays open to them
 // on the cluster (docs/kubernetes.md says so).
 json egress_policy(const std::string& name, const PlatformSettings& settings) {
-  json n = object_head("networking.k8s.io/v1", "NetworkPolicy", "wok-egress", name, project_labels(name));
+  json n = object_head("networking.k8s.io/v1", "NetworkPolicy", "wok-egress", name,
+                       project_labels(name));
   json dns_ports = {{{"protocol", "UDP"}, {"port", 53}}, {{"protocol", "TCP"}, {"port", 53}}};
   json public_block = {{"cidr", "0.0.0.0/0"}};
   if (!settings.allow_private_sources) {

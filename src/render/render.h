@@ -9,12 +9,12 @@
 namespace wok::render {
 
 struct PlatformSettings {
-  std::string image = "wok:0.1.0";          // the wok image (router, fetch/build init containers)
+  std::string image = "wok:0.1.0";  // the wok image (router, fetch/build init containers)
   // Runs `build` commands and `app` components given as a command (the wok
   // image has no shell or toolchain).
   std::string build_image = "docker.io/library/debian:bookworm-slim";
   std::string php_image = "docker.io/library/php:8.2-fpm";  // php-fpm of the php mode
-  std::string ingress_class = "nginx";     // networking.k8s.io/v1 IngressClass name
+  std::string ingress_class = "nginx";  // networking.k8s.io/v1 IngressClass name
   // OpenShift/OKD: route.openshift.io/v1 Routes instead of Ingresses, and no
   // fixed uid in pods (the restricted SCC assigns one per namespace).
   bool openshift_routes = false;
@@ -29,7 +29,8 @@ struct PlatformSettings {
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
-std::vector<nlohmann::json> render_project(const nlohmann::json& project, const PlatformSettings& settings);
+std::vector<nlohmann::json> render_project(const nlohmann::json& project,
+                                           const PlatformSettings& settings);
 
 // Deployment(s), Service(s), Ingress or Route, PVCs, HPA, CronJobs, ConfigMaps:
 // everything labelled app.kubernetes.io/managed-by: wok and wok.dev/site: NAME.

@@ -5,7 +5,8 @@ namespace wok::render::detail {
 
 std::vector<json> render_static(const SiteNames& names, const json& site,
                                 const PlatformSettings& settings) {
-  json mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}, {"readOnly", true}}});
+  json mounts =
+      json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}, {"readOnly", true}}});
   json args = {"serve", "--root", served_dir(site), "--listen", "0.0.0.0:8080"};
   for (const std::string& a : serve_args(site, settings)) args.push_back(a);
   json web = {{"name", "web"},
@@ -20,8 +21,9 @@ std::vector<json> render_static(const SiteNames& names, const json& site,
               {"automountServiceAccountToken", false},
               {"initContainers", init_containers(site, settings)},
               {"containers", {web}},
-              {"volumes", {{{"name", "workspace"}, {"emptyDir", json::object()}},
-                           {{"name", "tmp"}, {"emptyDir", json::object()}}}}};
+              {"volumes",
+               {{{"name", "workspace"}, {"emptyDir", json::object()}},
+                {{"name", "tmp"}, {"emptyDir", json::object()}}}}};
   std::vector<json> out;
   out.push_back(deployment(names, "web", names.name, 1, false, pod));
   out.push_back(service(names, "web", names.name));

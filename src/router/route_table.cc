@@ -24,7 +24,9 @@ bool is_wildcard(std::string_view name) { return name.size() > 2 && name.substr(
 
 }  // namespace
 
-size_t RouteTable::shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
+size_t RouteTable::shard_of(std::string_view key) {
+  return std::hash<std::string_view>{}(key) % kShards;
+}
 
 RouteTable::Map& RouteTable::writable(Shards& shards, std::string_view key) {
   std::shared_ptr<Map>& shard = shards[shard_of(key)];

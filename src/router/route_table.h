@@ -82,7 +82,8 @@ class RouteTable {
     using is_transparent = void;
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
   };
-  using Map = std::unordered_map<std::string, std::shared_ptr<const Route>, KeyHash, std::equal_to<>>;
+  using Map =
+      std::unordered_map<std::string, std::shared_ptr<const Route>, KeyHash, std::equal_to<>>;
   static constexpr size_t kShards = 256;
   using Shards = std::array<std::shared_ptr<Map>, kShards>;
 

@@ -60,7 +60,8 @@ void Router::handle(const http::Request& request, http::Response& response) cons
 
 // The synchronous answer (static sites) from a given table: handle()'s own
 // reference, or serve()'s per-loop one.
-void Router::answer(const RouteTable& table, const http::Request& request, http::Response& response) {
+void Router::answer(const RouteTable& table, const http::Request& request,
+                    http::Response& response) {
   const Route* route = table.find(http::request_host(request));
   if (route == nullptr) {
     response.status = 404;
@@ -134,8 +135,8 @@ void Router::observe(http::Exchange& exchange, const Route& route) const {
     record.status = done.status == 0 && done.aborted ? 499 : done.status;
     record.bytes = done.body_bytes;
     record.time = arrived;
-    record.duration =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    record.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
     record.upstream = std::chrono::microseconds(done.upstream_us);
     for (RequestObserver* observer : observers_) observer->on_request(record);
   });

@@ -9,8 +9,8 @@
 #include "http/exchange.h"
 #include "http/loop.h"
 #include "http/message.h"
-#include "router/stats/request_observer.h"
 #include "router/route_table.h"
+#include "router/stats/request_observer.h"
 
 namespace wok::router {
 
@@ -33,7 +33,8 @@ class Router {
 
  private:
   void observe(http::Exchange& exchange, const Route& route) const;
-  static void answer(const RouteTable& table, const http::Request& request, http::Response& response);
+  static void answer(const RouteTable& table, const http::Request& request,
+                     http::Response& response);
   // The current table as this loop sees it: each loop keeps its own
   // reference and takes a new one only when the table has changed, so a
   // request costs one load of table_version_ instead of a lock and two

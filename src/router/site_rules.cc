@@ -12,8 +12,10 @@ constexpr size_t kMaxRulesFile = 1 << 20;
 constexpr size_t kMaxRules = 10'000;  // per file: bounds the per-request matching cost
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -30,9 +32,9 @@ void for_each_line(std::string_view text, Fn fn) {
 
 // Framing and hop-by-hop headers belong to the server, not to the site.
 bool is_reserved_header(std::string_view name) {
-  for (std::string_view r : {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
-                             "content-range", "content-encoding", "date", "trailer", "te",
-                             "proxy-connection"}) {
+  for (std::string_view r :
+       {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+        "content-range", "content-encoding", "date", "trailer", "te", "proxy-connection"}) {
     if (http::iequals(name, r)) return true;
   }
   return false;
@@ -85,7 +87,8 @@ std::vector<http::Header> SiteRules::headers_for(std::string_view path) const {
   return out;
 }
 
-const RedirectRule* SiteRules::redirect_for(std::string_view path, bool only_forced, std::string* target) const {
+const RedirectRule* SiteRules::redirect_for(std::string_view path, bool only_forced,
+                                            std::string* target) const {
   PathPattern::Captures captures;
   for (const RedirectRule& rule : redirects) {
     if (only_forced && !rule.force) continue;
@@ -151,7 +154,8 @@ void parse_redirects_file(std::string_view text, SiteRules* rules) {
     }
     rule.pattern = std::move(*pattern);
     if (!is_valid_target(f[1])) {
-      rules->errors.push_back(where + "\"" + std::string(f[1]) + "\" is not a site path or http(s) URL");
+      rules->errors.push_back(where + "\"" + std::string(f[1]) +
+                              "\" is not a site path or http(s) URL");
       return;
     }
     rule.target = std::string(f[1]);

@@ -44,7 +44,8 @@ struct SiteRules {
   std::vector<http::Header> headers_for(std::string_view path) const;
   // The first matching rule (forced ones only when only_forced), with its
   // target substituted; nullptr when none.
-  const RedirectRule* redirect_for(std::string_view path, bool only_forced, std::string* target) const;
+  const RedirectRule* redirect_for(std::string_view path, bool only_forced,
+                                   std::string* target) const;
 };
 
 // Parsers, exposed for tests. Malformed lines are skipped and reported.

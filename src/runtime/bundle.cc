@@ -19,9 +19,17 @@ using nlohmann::json;
 
 const std::vector<std::string>& default_base_dirs() {
   static const std::vector<std::string> dirs = {
-      "/usr",           "/lib",           "/lib64",         "/bin",
-      "/sbin",          "/etc/php",       "/etc/ssl/certs", "/etc/ssl/openssl.cnf",
-      "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime",
+      "/usr",
+      "/lib",
+      "/lib64",
+      "/bin",
+      "/sbin",
+      "/etc/php",
+      "/etc/ssl/certs",
+      "/etc/ssl/openssl.cnf",
+      "/etc/alternatives",
+      "/etc/ld.so.cache",
+      "/etc/localtime",
   };
   return dirs;
 }
@@ -40,19 +48,31 @@ json bind_mount(const std::string& src, const std::string& dst, bool ro) {
 json kernel_mounts(const InstanceSpec& spec) {
   return json::array({
       {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+      {{"destination", "/dev"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
        {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
        {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
-      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+      {{"destination", "/dev/shm"},
+       {"type", "tmpfs"},
+       {"source", "shm"},
        {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-      {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+      {{"destination", "/dev/mqueue"},
+       {"type", "mqueue"},
+       {"source", "mqueue"},
        {"options", {"nosuid", "noexec", "nodev"}}},
-      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+      {{"destination", "/sys"},
+       {"type", "sysfs"},
+       {"source", "sysfs"},
        {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-       {"options", {"nosuid", "nodev", "mode=1777",
-                    "size=" + std::to_string(spec.resources.tmp_bytes)}}},
+      {{"destination", "/tmp"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
+       {"options",
+        {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(spec.resources.tmp_bytes)}}},
   });
 }
 
@@ -78,8 +98,11 @@ json process(const InstanceSpec& spec, uint32_t uid, const RootFs& root) {
           {"env", env_list},
           {"cwd", cwd},
           {"capabilities",
-           {{"bounding", none}, {"effective", none}, {"inheritable", none},
-            {"permitted", none}, {"ambient", none}}},
+           {{"bounding", none},
+            {"effective", none},
+            {"inheritable", none},
+            {"permitted", none},
+            {"ambient", none}}},
           {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 4096}, {"soft", 4096}}}},
           {"noNewPrivileges", true}};
 }
@@ -119,20 +142,27 @@ std::string make_tmp_mount_point(const fs::path& root) {
 // one is for runc to create.
 std::string check_image_mount_point(const fs::path& root, const std::string& container_path) {
   base::UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) return "cannot open the image's root " + root.string() + ": " + std::strerror(errno);
+  if (!dir.valid())
+    return "cannot open the image's root " + root.string() + ": " + std::strerror(errno);
   fs::path walked = "/";
   for (const auto& part : fs::path(container_path).relative_path()) {
     walked /= part;
     struct stat st;
     if (::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return "";
-      return "volume " + container_path + ": cannot inspect " + walked.string() + " in the image: " + std::strerror(errno);
+      return "volume " + container_path + ": cannot inspect " + walked.string() +
+             " in the image: " + std::strerror(errno);
     }
     if (S_ISLNK(st.st_mode))
-      return "volume " + container_path + ": " + walked.string() + " is a symbolic link in the image (not followed)";
-    if (!S_ISDIR(st.st_mode)) return "volume " + container_path + ": " + walked.string() + " in the image is not a directory";
-    dir = base::UniqueFd(::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!dir.valid()) return "volume " + container_path + ": cannot open " + walked.string() + " in the image";
+      return "volume " + container_path + ": " + walked.string() +
+             " is a symbolic link in the image (not followed)";
+    if (!S_ISDIR(st.st_mode))
+      return "volume " + container_path + ": " + walked.string() +
+             " in the image is not a directory";
+    dir = base::UniqueFd(
+        ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid())
+      return "volume " + container_path + ": cannot open " + walked.string() + " in the image";
   }
   return "";
 }
@@ -144,7 +174,8 @@ std::string write_file(const fs::path& path, const std::string& content) {
   return out ? "" : "cannot write " + path.string();
 }
 
-std::string etc_content(const std::string& name, const InstanceSpec& spec, uint32_t uid, const Attachment* net) {
+std::string etc_content(const std::string& name, const InstanceSpec& spec, uint32_t uid,
+                        const Attachment* net) {
   std::string u = std::to_string(uid);
   if (name == "passwd") return "sandbox:x:" + u + ":" + u + ":sandbox:/tmp:/usr/sbin/nologin\n";
   if (name == "group") return "sandbox:x:" + u + ":\n";
@@ -165,7 +196,8 @@ std::string etc_content(const std::string& name, const InstanceSpec& spec, uint3
 }  // namespace
 
 json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
-                const InstancePaths& paths, const std::vector<std::string>& base_dirs, const Attachment* net) {
+                const InstancePaths& paths, const std::vector<std::string>& base_dirs,
+                const Attachment* net) {
   json mounts = kernel_mounts(spec);
   if (root.base_image) {
     for (const auto& dir : base_dirs) {
@@ -179,7 +211,8 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
     mounts.push_back(bind_mount((paths.etc() / name).string(), std::string("/etc/") + name, true));
   mounts.push_back(bind_mount(paths.files().string(), "/etc/wok", true));
   mounts.push_back(bind_mount(paths.run().string(), "/run/wok", false));
-  for (const auto& v : spec.volumes) mounts.push_back(bind_mount(v.host_path, v.container_path, v.read_only));
+  for (const auto& v : spec.volumes)
+    mounts.push_back(bind_mount(v.host_path, v.container_path, v.read_only));
 
   json annotations = {{"wok.dev/project", spec.project}};
   // A site network's instance joins the namespace wok plugged into it;
@@ -197,8 +230,7 @@ json oci_config(const InstanceSpec& spec, uint32_t uid, const RootFs& root,
       {"annotations", annotations},
       {"linux",
        {{"namespaces",
-         {{{"type", "pid"}}, network, {{"type", "ipc"}}, {{"type", "uts"}},
-          {{"type", "mount"}}}},
+         {{{"type", "pid"}}, network, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
         // Relative: under the cgroup of the wok process itself.
         {"cgroupsPath", "wok/" + spec.id},
         {"resources", resources(spec.resources)},

@@ -16,9 +16,9 @@ struct InstancePaths {
   std::filesystem::path dir;
   std::filesystem::path bundle() const { return dir / "bundle"; }
   std::filesystem::path base_rootfs() const { return dir / "rootfs"; }  // base image only
-  std::filesystem::path etc() const { return dir / "etc"; }      // passwd, group, hosts...
-  std::filesystem::path files() const { return dir / "files"; }  // -> /etc/wok (read-only)
-  std::filesystem::path run() const { return dir / "run"; }      // -> /run/wok (sockets)
+  std::filesystem::path etc() const { return dir / "etc"; }             // passwd, group, hosts...
+  std::filesystem::path files() const { return dir / "files"; }         // -> /etc/wok (read-only)
+  std::filesystem::path run() const { return dir / "run"; }             // -> /run/wok (sockets)
   std::filesystem::path stdout_log() const { return dir / "stdout.log"; }
   std::filesystem::path stderr_log() const { return dir / "stderr.log"; }
   std::filesystem::path runc_log() const { return dir / "runc.log"; }
@@ -27,8 +27,8 @@ struct InstancePaths {
 
 // The root file system an instance runs on, and the image's process defaults.
 struct RootFs {
-  std::filesystem::path path;  // absolute; mounted read-only
-  bool base_image = false;     // path is a per-instance dir to populate with binds
+  std::filesystem::path path;     // absolute; mounted read-only
+  bool base_image = false;        // path is a per-instance dir to populate with binds
   std::vector<std::string> args;  // image entrypoint + cmd
   std::vector<std::string> env;   // "K=V"
   std::string cwd;

@@ -1,15 +1,14 @@
 #include "runtime/health_probe.h"
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "runtime/netns.h"
 
@@ -68,8 +67,8 @@ ProbeResult probe_http(int pid, uint16_t port, const std::string& path,
       result.status = parse_status_line(head);
       result.ok = result.status >= 200 && result.status < 400;
       if (!result.ok)
-        result.error = result.status ? "status " + std::to_string(result.status)
-                                     : "no HTTP response";
+        result.error =
+            result.status ? "status " + std::to_string(result.status) : "no HTTP response";
       break;
     }
   }
@@ -95,9 +94,11 @@ ProbeResult probe_listening(int pid, uint16_t port) {
       std::string slot, local, remote, state;
       fields >> slot >> local >> remote >> state;
       auto colon = local.rfind(':');
-      if (state != "0A" || colon == std::string::npos || local.substr(colon + 1) != hex_port) continue;
+      if (state != "0A" || colon == std::string::npos || local.substr(colon + 1) != hex_port)
+        continue;
       std::string address = local.substr(0, colon);
-      bool loopback_or_any = address == "0100007F" || address.find_first_not_of('0') == std::string::npos ||
+      bool loopback_or_any = address == "0100007F" ||
+                             address.find_first_not_of('0') == std::string::npos ||
                              address == "00000000000000000000000001000000";
       if (loopback_or_any) {
         result.ok = true;

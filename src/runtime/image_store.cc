@@ -208,15 +208,17 @@ std::vector<std::string> skopeo_pull_argv(const std::string& skopeo, const std::
   // that configure the network; --src-no-creds makes skopeo read no auth
   // file at all, --src-cert-dir replaces /etc/{docker,containers}/certs.d.
   std::vector<std::string> argv = {"env", "-i"};
-  for (const char* name : {"PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-                           "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR", "CONTAINERS_REGISTRIES_CONF"}) {
+  for (const char* name :
+       {"PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR", "CONTAINERS_REGISTRIES_CONF"}) {
     if (const char* value = std::getenv(name)) argv.push_back(std::string(name) + "=" + value);
   }
   argv.push_back("HOME=" + empty_dir);
   argv.push_back("XDG_RUNTIME_DIR=" + empty_dir);
   argv.push_back("XDG_CONFIG_HOME=" + empty_dir);
-  for (const std::string& arg : {skopeo, std::string("--insecure-policy"), std::string("copy"),
-                                 std::string("--src-no-creds"), "--src-cert-dir=" + empty_dir, ref, dest}) {
+  for (const std::string& arg :
+       {skopeo, std::string("--insecure-policy"), std::string("copy"),
+        std::string("--src-no-creds"), "--src-cert-dir=" + empty_dir, ref, dest}) {
     argv.push_back(arg);
   }
   return argv;
@@ -246,8 +248,9 @@ bool ImageStore::pull(const fs::path& store, const std::string& ref, std::string
   }
   // The signature policy is the operator's business (docs/runtime.md); wok
   // only copies what the Site references.
-  auto r = run_command(skopeo_pull_argv(skopeo_, ref, "oci:" + layout.string() + ":latest", empty.string()),
-                       std::chrono::minutes(10));
+  auto r = run_command(
+      skopeo_pull_argv(skopeo_, ref, "oci:" + layout.string() + ":latest", empty.string()),
+      std::chrono::minutes(10));
   fs::remove_all(empty, ec);
   if (!r.ok()) {
     *error = "cannot pull image " + ref + " (" + r.describe("skopeo copy") + ")";

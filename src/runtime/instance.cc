@@ -4,12 +4,18 @@ namespace wok::runtime {
 
 const char* phase_name(Phase phase) {
   switch (phase) {
-    case Phase::Starting: return "Starting";
-    case Phase::Running: return "Running";
-    case Phase::Ready: return "Ready";
-    case Phase::CrashLoopBackOff: return "CrashLoopBackOff";
-    case Phase::Stopping: return "Stopping";
-    case Phase::Stopped: return "Stopped";
+    case Phase::Starting:
+      return "Starting";
+    case Phase::Running:
+      return "Running";
+    case Phase::Ready:
+      return "Ready";
+    case Phase::CrashLoopBackOff:
+      return "CrashLoopBackOff";
+    case Phase::Stopping:
+      return "Stopping";
+    case Phase::Stopped:
+      return "Stopped";
   }
   return "Unknown";
 }
@@ -27,7 +33,8 @@ uint32_t sandbox_uid(const std::string& project, uint32_t base, uint32_t span) {
 std::string check_instance_id(const std::string& id) {
   if (id.empty() || id.size() > 128) return "instance id must have 1 to 128 characters";
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(id[0])) return "instance id \"" + id + "\" must start with a lowercase letter or digit";
+  if (!alnum(id[0]))
+    return "instance id \"" + id + "\" must start with a lowercase letter or digit";
   for (char c : id)
     if (!alnum(c) && c != '.' && c != '-' && c != '_')
       return "instance id \"" + id + "\" may contain only a-z, 0-9, '.', '-' and '_'";

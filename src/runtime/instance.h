@@ -58,7 +58,7 @@ struct InstanceSpec {
   // The service (component) it backs once Ready: other instances of the
   // network reach it by that name. "" = none (workers, php-fpm, builds).
   std::string service;
-  std::chrono::seconds grace{10};  // SIGTERM -> SIGKILL delay on stop
+  std::chrono::seconds grace{10};             // SIGTERM -> SIGKILL delay on stop
   std::map<std::string, std::string> labels;  // free-form, kept across restarts
 };
 

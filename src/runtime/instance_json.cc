@@ -8,7 +8,8 @@ using nlohmann::json;
 json spec_to_json(const InstanceSpec& s) {
   json volumes = json::array();
   for (const auto& v : s.volumes)
-    volumes.push_back({{"hostPath", v.host_path}, {"path", v.container_path}, {"readOnly", v.read_only}});
+    volumes.push_back(
+        {{"hostPath", v.host_path}, {"path", v.container_path}, {"readOnly", v.read_only}});
   return {{"id", s.id},
           {"project", s.project},
           {"uid", s.uid},
@@ -19,8 +20,10 @@ json spec_to_json(const InstanceSpec& s) {
           {"volumes", volumes},
           {"files", s.files},
           {"resources",
-           {{"memory", s.resources.memory_bytes}, {"cpuMillis", s.resources.cpu_millis},
-            {"pids", s.resources.pids}, {"tmp", s.resources.tmp_bytes}}},
+           {{"memory", s.resources.memory_bytes},
+            {"cpuMillis", s.resources.cpu_millis},
+            {"pids", s.resources.pids},
+            {"tmp", s.resources.tmp_bytes}}},
           {"port", s.port},
           {"healthPath", s.health_path},
           {"probeListening", s.probe_listening},
@@ -48,7 +51,7 @@ bool spec_from_json(const json& j, InstanceSpec* s) {
     s->port = j.at("port");
     s->health_path = j.at("healthPath");
     s->probe_listening = j.value("probeListening", false);  // absent in specs of older wok
-    s->network = j.value("network", "");  // absent in specs of older wok
+    s->network = j.value("network", "");                    // absent in specs of older wok
     s->service = j.value("service", "");
     s->grace = std::chrono::seconds(j.at("graceSeconds").get<int64_t>());
     s->labels = j.at("labels").get<std::map<std::string, std::string>>();
@@ -59,8 +62,11 @@ bool spec_from_json(const json& j, InstanceSpec* s) {
 }
 
 json rootfs_to_json(const RootFs& r) {
-  return {{"path", r.path.string()}, {"baseImage", r.base_image}, {"args", r.args},
-          {"env", r.env}, {"cwd", r.cwd}};
+  return {{"path", r.path.string()},
+          {"baseImage", r.base_image},
+          {"args", r.args},
+          {"env", r.env},
+          {"cwd", r.cwd}};
 }
 
 RootFs rootfs_from_json(const json& j) {

@@ -24,7 +24,8 @@ constexpr uintmax_t kIndexMaxBytes = 8 << 10;
 constexpr size_t kIndexLinesKept = 64;  // a run needs its own line and the rotations after it
 
 void append_to_index(const fs::path& path, const std::string& line, bool create) {
-  int fd = ::open(runs_index(path).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+  int fd = ::open(runs_index(path).c_str(),
+                  O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
   if (fd < 0) return;
   std::string text = line + "\n";
   [[maybe_unused]] auto written = ::write(fd, text.data(), text.size());
@@ -79,7 +80,8 @@ std::string read_between(const fs::path& path, Position a, std::optional<Positio
   if (b && b->rotated >= 2) return {};
   std::string out;
   if (a.rotated == 1) {
-    read_range(rotated, a.offset, b && b->rotated == 1 ? std::min(b->offset, rotated_size) : rotated_size, &out);
+    read_range(rotated, a.offset,
+               b && b->rotated == 1 ? std::min(b->offset, rotated_size) : rotated_size, &out);
     if (b && b->rotated == 1) return out;
     a = {0, 0};
   }

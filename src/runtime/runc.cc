@@ -11,7 +11,8 @@
 namespace wok::runtime {
 namespace fs = std::filesystem;
 
-Runc::Runc(std::string binary, fs::path root) : binary_(std::move(binary)), root_(std::move(root)) {}
+Runc::Runc(std::string binary, fs::path root)
+    : binary_(std::move(binary)), root_(std::move(root)) {}
 
 std::vector<std::string> Runc::base() const { return {binary_, "--root", root_.string()}; }
 
@@ -30,8 +31,8 @@ std::string last_logged_error(const fs::path& log_path) {
 
 }  // namespace
 
-int Runc::run_detached(const std::string& id, const fs::path& bundle, int stdout_fd,
-                       int stderr_fd, const fs::path& log_path, std::string* error) {
+int Runc::run_detached(const std::string& id, const fs::path& bundle, int stdout_fd, int stderr_fd,
+                       const fs::path& log_path, std::string* error) {
   fs::path pid_file = bundle / "init.pid";
   std::error_code ec;
   fs::remove(pid_file, ec);
@@ -61,7 +62,8 @@ std::vector<std::string> Runc::run_foreground_command(const std::string& id, con
   std::string binary = binary_;
   if (binary.find('/') == std::string::npos) {
     const char* env = std::getenv("PATH");
-    std::string dirs = std::string(env ? env : "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin";
+    std::string dirs =
+        std::string(env ? env : "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin";
     size_t start = 0;
     while (start <= dirs.size()) {
       size_t end = dirs.find(':', start);
@@ -74,8 +76,8 @@ std::vector<std::string> Runc::run_foreground_command(const std::string& id, con
       start = end + 1;
     }
   }
-  return {binary,  "--root",         root_.string(), "--log", log_path.string(), "--log-format",
-          "json",  "run",            "--no-new-keyring", "--bundle", bundle.string(), id};
+  return {binary, "--root", root_.string(),     "--log",    log_path.string(), "--log-format",
+          "json", "run",    "--no-new-keyring", "--bundle", bundle.string(),   id};
 }
 
 int Runc::pid_of(const std::string& id) const {
@@ -118,8 +120,8 @@ std::vector<RuncContainer> Runc::list(std::string* error) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   if (!j.is_array()) return out;  // runc prints "null" when there are none
   for (const auto& c : j)
-    out.push_back({c.value("id", ""), c.value("status", ""), c.value("pid", 0),
-                   c.value("bundle", "")});
+    out.push_back(
+        {c.value("id", ""), c.value("status", ""), c.value("pid", 0), c.value("bundle", "")});
   return out;
 }
 

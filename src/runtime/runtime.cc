@@ -262,7 +262,8 @@ std::optional<uint64_t> Runtime::cpu_usage_ns(const std::string& id) const {
     if (a == std::string::npos || b == std::string::npos) continue;
     std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",", path = line.substr(b + 1);
     if (controllers.find(",cpuacct,") != std::string::npos) {
-      std::ifstream usage("/sys/fs/cgroup/" + controllers.substr(1, controllers.size() - 2) + path + "/cpuacct.usage");
+      std::ifstream usage("/sys/fs/cgroup/" + controllers.substr(1, controllers.size() - 2) + path +
+                          "/cpuacct.usage");
       uint64_t ns = 0;
       if (usage >> ns) return ns;
     }
@@ -277,7 +278,9 @@ std::optional<uint64_t> Runtime::cpu_usage_ns(const std::string& id) const {
   return std::nullopt;
 }
 
-std::string Runtime::ensure_network(const NetworkSpec& spec) { return impl_->networks.ensure(spec); }
+std::string Runtime::ensure_network(const NetworkSpec& spec) {
+  return impl_->networks.ensure(spec);
+}
 void Runtime::remove_network(const std::string& name) { impl_->networks.remove(name); }
 std::vector<std::string> Runtime::networks() const { return impl_->networks.names(); }
 

@@ -38,15 +38,15 @@ struct RuntimeOptions {
   std::string runc = "runc";
   std::string umoci = "umoci";
   std::string skopeo = "skopeo";
-  std::vector<std::string> base_dirs;  // empty = default_base_dirs() (bundle.h)
+  std::vector<std::string> base_dirs;               // empty = default_base_dirs() (bundle.h)
   std::chrono::milliseconds backoff_initial{1000};  // 1s, 2s, 4s... after crashes
   std::chrono::milliseconds backoff_max{60000};
-  int crash_loop_after = 3;                        // quick crashes in a row -> CrashLoopBackOff
-  std::chrono::milliseconds stable_after{10000};   // a run at least this long resets the count
+  int crash_loop_after = 3;                       // quick crashes in a row -> CrashLoopBackOff
+  std::chrono::milliseconds stable_after{10000};  // a run at least this long resets the count
   std::chrono::milliseconds probe_period{1000};
-  std::chrono::milliseconds tick{100};             // supervision loop period
-  uint64_t log_max_bytes = 10u << 20;              // per stream, one rotated file kept
-  EgressPolicy egress;  // what site networks may reach beyond the public internet
+  std::chrono::milliseconds tick{100};  // supervision loop period
+  uint64_t log_max_bytes = 10u << 20;   // per stream, one rotated file kept
+  EgressPolicy egress;                  // what site networks may reach beyond the public internet
 };
 
 enum class LogStream { Stdout, Stderr };

@@ -26,8 +26,8 @@ struct Instance {
   InstancePaths paths;
   InstanceStatus status;
   bool want_running = true;
-  bool own_child = false;  // launched by us: waitpid gives the exit status
-  int pidfd = -1;          // adopted: readable when the process exits
+  bool own_child = false;     // launched by us: waitpid gives the exit status
+  int pidfd = -1;             // adopted: readable when the process exits
   std::string memory_cgroup;  // host dir of its memory cgroup, for the OOM counter
   int quick_crashes = 0;
   bool term_sent = false, kill_sent = false;
@@ -49,7 +49,9 @@ struct Runtime::Impl {
   bool quitting = false;
   std::thread loop;
 
-  InstancePaths paths_of(const std::string& id) const { return {options.data_dir / "instances" / id}; }
+  InstancePaths paths_of(const std::string& id) const {
+    return {options.data_dir / "instances" / id};
+  }
   void adopt_existing();
   void run_loop();
   void step(Instance& inst);

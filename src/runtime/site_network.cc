@@ -37,7 +37,7 @@ constexpr const char* kGateway = "10.89.0.1";
 constexpr const char* kInstancePrefix = "10.89.";  // 10.89.0.2 ... 10.89.255.254, /16
 constexpr const char* kServiceRange = "10.96.0.0/16";
 constexpr const char* kServicePrefix = "10.96.0.";  // 10.96.0.10 ... 10.96.0.250
-constexpr const char* kSlirpDns = "10.0.2.3";      // slirp4netns's resolver (forwards to the host's)
+constexpr const char* kSlirpDns = "10.0.2.3";  // slirp4netns's resolver (forwards to the host's)
 constexpr int kMaxAttachments = 65000;
 
 std::string address_of(int index) {  // index >= 2
@@ -61,7 +61,8 @@ bool parse_cidr(const std::string& cidr, uint32_t* net, int* len) {
   *len = 32;
   if (slash != std::string::npos) {
     std::string n = cidr.substr(slash + 1);
-    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos) return false;
+    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos)
+      return false;
     *len = std::stoi(n);
     if (*len > 32) return false;
   }
@@ -97,7 +98,8 @@ void delete_netns(const std::string& name) {
 }
 
 // `ip -n NS -batch FILE`: several changes in one process.
-std::string ip_batch(const std::string& ns, const fs::path& file, const std::vector<std::string>& lines) {
+std::string ip_batch(const std::string& ns, const fs::path& file,
+                     const std::vector<std::string>& lines) {
   {
     std::ofstream out(file, std::ios::trunc);
     for (const auto& l : lines) out << l << "\n";
@@ -144,9 +146,9 @@ std::vector<std::string> blocked_destinations(const std::vector<std::string>& ho
   // loopback, link-local (cloud metadata at 169.254.169.254), IETF, the
   // documentation nets, 6to4 relay, benchmarking, multicast, reserved.
   std::vector<std::string> out = {
-      "0.0.0.0/8",       "10.0.0.0/8",      "100.64.0.0/10",  "127.0.0.0/8",    "169.254.0.0/16",
-      "172.16.0.0/12",   "192.0.0.0/24",    "192.0.2.0/24",   "192.88.99.0/24", "192.168.0.0/16",
-      "198.18.0.0/15",   "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",    "240.0.0.0/4"};
+      "0.0.0.0/8",     "10.0.0.0/8",      "100.64.0.0/10",  "127.0.0.0/8",    "169.254.0.0/16",
+      "172.16.0.0/12", "192.0.0.0/24",    "192.0.2.0/24",   "192.88.99.0/24", "192.168.0.0/16",
+      "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",    "240.0.0.0/4"};
   for (const auto& a : host_addresses) out.push_back(a);
   return out;
 }
@@ -187,7 +189,9 @@ std::string nft_ruleset(const RulesetInput& in) {
   for (const auto& [service, vip] : in.vips) {
     auto port = in.ports.find(service);
     auto eps = in.endpoints.find(service);
-    if (port == in.ports.end() || port->second == 0 || eps == in.endpoints.end() || eps->second.empty()) continue;
+    if (port == in.ports.end() || port->second == 0 || eps == in.endpoints.end() ||
+        eps->second.empty())
+      continue;
     std::string p = std::to_string(port->second);
     std::string ports = port->second == 80 ? "80" : "{ 80, " + p + " }";
     std::string map;
@@ -213,7 +217,8 @@ std::string nft_ruleset(const RulesetInput& in) {
          " meta l4proto { tcp, udp } th dport 53 accept\n";
     if (!in.allowed.empty()) r += "    iifname \"br0\" oifname \"tap0\" ip daddr @allowed accept\n";
     if (!in.blocked.empty())
-      r += "    iifname \"br0\" oifname \"tap0\" ip daddr @blocked reject with icmpx type admin-prohibited\n";
+      r += "    iifname \"br0\" oifname \"tap0\" ip daddr @blocked reject with icmpx type "
+           "admin-prohibited\n";
     r += "    iifname \"br0\" oifname \"tap0\" meta nfproto ipv4 accept\n";
   }
   r += "    reject with icmpx type admin-prohibited\n  }\n";
@@ -242,10 +247,21 @@ pid_t start_slirp(const std::string& ns, const fs::path& log, int* exit_fd, std:
     ::close(exit_pipe[1]);
     return 0;
   }
-  std::vector<std::string> args = {"unshare", "--mount", "--propagation", "private", "slirp4netns",
-                                   "--configure", "--mtu=65520", "--disable-host-loopback",
-                                   "--enable-sandbox", "--enable-seccomp", "--exit-fd=3", "--ready-fd=4",
-                                   "--netns-type=path", netns_file(ns).string(), "tap0"};
+  std::vector<std::string> args = {"unshare",
+                                   "--mount",
+                                   "--propagation",
+                                   "private",
+                                   "slirp4netns",
+                                   "--configure",
+                                   "--mtu=65520",
+                                   "--disable-host-loopback",
+                                   "--enable-sandbox",
+                                   "--enable-seccomp",
+                                   "--exit-fd=3",
+                                   "--ready-fd=4",
+                                   "--netns-type=path",
+                                   netns_file(ns).string(),
+                                   "tap0"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -326,15 +342,18 @@ SiteNetworks::SiteNetworks(fs::path state_dir, EgressPolicy policy)
     net->ns = prefix_ + "-" + net->name;
     net->prefix = prefix_;
     json links = j.contains("links") && j["links"].is_object() ? j["links"] : json::object();
-    json services = j.contains("services") && j["services"].is_object() ? j["services"] : json::object();
+    json services =
+        j.contains("services") && j["services"].is_object() ? j["services"] : json::object();
     if (!netns_alive(net->ns)) {  // rebooted: its instances are gone too
-      for (auto it = links.begin(); it != links.end(); ++it) delete_netns(net->instance_ns(it.key()));
+      for (auto it = links.begin(); it != links.end(); ++it)
+        delete_netns(net->instance_ns(it.key()));
       delete_netns(net->ns);
       fs::remove(entry.path(), ec);
       continue;
     }
     for (auto it = services.begin(); it != services.end(); ++it)
-      net->services[it.key()] = {it->value("names", std::vector<std::string>{}), it->value("port", uint16_t{0})};
+      net->services[it.key()] = {it->value("names", std::vector<std::string>{}),
+                                 it->value("port", uint16_t{0})};
     net->vips = j.value("vips", std::map<std::string, std::string>{});
     for (auto it = links.begin(); it != links.end(); ++it) {
       if (netns_alive(net->instance_ns(it.key())))
@@ -348,8 +367,10 @@ SiteNetworks::SiteNetworks(fs::path state_dir, EgressPolicy policy)
     if (egress) {
       std::string err;
       n.slirp = start_slirp(n.ns, state_dir_ / (name + ".slirp.log"), &n.slirp_exit, &err);
-      if (n.slirp) n.egress = true;
-      else spdlog::warn("network {}: {}", name, err);
+      if (n.slirp)
+        n.egress = true;
+      else
+        spdlog::warn("network {}: {}", name, err);
     }
     if (std::string err = apply_rules(n); !err.empty()) spdlog::warn("network {}: {}", name, err);
     spdlog::info("network: adopted {} ({} attached)", name, n.links.size());
@@ -365,7 +386,11 @@ void SiteNetworks::save(Net& net) const {
   json services = json::object(), links = json::object();
   for (const auto& [k, s] : net.services) services[k] = {{"names", s.names}, {"port", s.port}};
   for (const auto& [id, l] : net.links) links[id] = {{"index", l.index}, {"service", l.service}};
-  json j = {{"name", net.name}, {"egress", net.egress}, {"services", services}, {"vips", net.vips}, {"links", links}};
+  json j = {{"name", net.name},
+            {"egress", net.egress},
+            {"services", services},
+            {"vips", net.vips},
+            {"links", links}};
   std::string text = j.dump(2);
   if (text == net.saved) return;  // ensure() runs at every resync of a site
   fs::path file = state_dir_ / (net.name + ".json"), tmp = file;
@@ -385,7 +410,8 @@ std::string SiteNetworks::apply_rules(Net& net) {
   in.vips = net.vips;
   for (const auto& [k, s] : net.services) in.ports[k] = s.port;
   for (const auto& [id, l] : net.links)
-    if (!l.service.empty() && net.ready.count(id)) in.endpoints[l.service].push_back(address_of(l.index));
+    if (!l.service.empty() && net.ready.count(id))
+      in.endpoints[l.service].push_back(address_of(l.index));
   in.blocked = blocked_;
   in.allowed = policy_.allowed;
   std::string rules = nft_ruleset(in);
@@ -395,7 +421,8 @@ std::string SiteNetworks::apply_rules(Net& net) {
     std::ofstream out(file, std::ios::trunc);
     out << rules;
   }
-  std::string err = run({"ip", "netns", "exec", net.ns, "nft", "-f", file.string()}, "nft -f " + file.string());
+  std::string err =
+      run({"ip", "netns", "exec", net.ns, "nft", "-f", file.string()}, "nft -f " + file.string());
   if (err.empty()) net.rules = rules;
   return err;
 }
@@ -421,11 +448,14 @@ std::string SiteNetworks::ensure(const NetworkSpec& spec) {
       return "network " + spec.name + ": " + err;
     };
     if (std::string err = add_netns(net.ns); !err.empty()) return fail(err);
-    std::string err = ip_batch(net.ns, state_dir_ / (spec.name + ".ip"),
-                               {"link set lo up", "link add br0 type bridge", "addr add " + std::string(kGateway) + "/16 dev br0",
-                                "link set br0 up", "route add " + std::string(kServiceRange) + " dev br0"});
+    std::string err =
+        ip_batch(net.ns, state_dir_ / (spec.name + ".ip"),
+                 {"link set lo up", "link add br0 type bridge",
+                  "addr add " + std::string(kGateway) + "/16 dev br0", "link set br0 up",
+                  "route add " + std::string(kServiceRange) + " dev br0"});
     if (err.empty())
-      err = run({"ip", "netns", "exec", net.ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"}, "sysctl ip_forward");
+      err = run({"ip", "netns", "exec", net.ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
+                "sysctl ip_forward");
     if (!err.empty()) return fail(err);
   }
   // Services are added or updated, never dropped: a revision being built or
@@ -458,8 +488,8 @@ std::string SiteNetworks::ensure(const NetworkSpec& spec) {
   return "";
 }
 
-std::string SiteNetworks::attach(const std::string& network, const std::string& id, const std::string& service,
-                                 Attachment* out) {
+std::string SiteNetworks::attach(const std::string& network, const std::string& id,
+                                 const std::string& service, Attachment* out) {
   std::lock_guard lock(mu_);
   auto it = nets_.find(network);
   if (it == nets_.end()) return "network " + network + " is not set up";
@@ -474,20 +504,22 @@ std::string SiteNetworks::attach(const std::string& network, const std::string& 
     if (index > kMaxAttachments) return "network " + network + ": no address left";
     std::string veth = "v" + std::to_string(index);
     delete_netns(ins);
-    ip_batch(net.ns, state_dir_ / (network + ".ip"), {"link delete " + veth});  // a leftover, if any
+    ip_batch(net.ns, state_dir_ / (network + ".ip"),
+             {"link delete " + veth});  // a leftover, if any
     auto fail = [&](const std::string& err) {
       delete_netns(ins);
       return "network " + network + ": cannot attach " + id + ": " + err;
     };
     if (std::string err = add_netns(ins); !err.empty()) return fail(err);
-    std::string err = ip_batch(net.ns, state_dir_ / (network + ".ip"),
-                               {"link add " + veth + " type veth peer name eth0 netns " + ins,
-                                "link set " + veth + " master br0", "link set " + veth + " type bridge_slave hairpin on",
-                                "link set " + veth + " up"});
+    std::string err = ip_batch(
+        net.ns, state_dir_ / (network + ".ip"),
+        {"link add " + veth + " type veth peer name eth0 netns " + ins,
+         "link set " + veth + " master br0", "link set " + veth + " type bridge_slave hairpin on",
+         "link set " + veth + " up"});
     if (err.empty())
       err = ip_batch(ins, state_dir_ / (network + ".ip"),
-                     {"link set lo up", "addr add " + address_of(index) + "/16 dev eth0", "link set eth0 up",
-                      "route add default via " + std::string(kGateway)});
+                     {"link set lo up", "addr add " + address_of(index) + "/16 dev eth0",
+                      "link set eth0 up", "route add default via " + std::string(kGateway)});
     if (!err.empty()) return fail(err);
     net.links[id] = {index, service};
     link = net.links.find(id);
@@ -518,7 +550,8 @@ void SiteNetworks::detach(const std::string& network, const std::string& id) {
   net.links.erase(link);
   net.ready.erase(id);
   save(net);
-  if (std::string err = apply_rules(net); !err.empty()) spdlog::warn("network {}: {}", network, err);
+  if (std::string err = apply_rules(net); !err.empty())
+    spdlog::warn("network {}: {}", network, err);
 }
 
 void SiteNetworks::sync(const std::set<std::string>& ready) {
@@ -530,7 +563,8 @@ void SiteNetworks::sync(const std::set<std::string>& ready) {
       if (!l.service.empty() && ready.count(id)) mine.insert(id);
     if (mine != net->ready) {
       net->ready = mine;
-      if (std::string err = apply_rules(*net); !err.empty()) spdlog::warn("network {}: {}", name, err);
+      if (std::string err = apply_rules(*net); !err.empty())
+        spdlog::warn("network {}: {}", name, err);
     }
     if (net->egress && net->slirp > 0 && ::waitpid(net->slirp, nullptr, WNOHANG) == net->slirp) {
       spdlog::warn("network {}: slirp4netns exited; restarting it", name);
@@ -558,7 +592,8 @@ void SiteNetworks::remove(const std::string& network) {
   for (const auto& [id, _] : net.links) delete_netns(net.instance_ns(id));
   delete_netns(net.ns);
   std::error_code ec;
-  for (const char* ext : {".json", ".nft", ".slirp.log"}) fs::remove(state_dir_ / (network + ext), ec);
+  for (const char* ext : {".json", ".nft", ".slirp.log"})
+    fs::remove(state_dir_ / (network + ext), ec);
   nets_.erase(it);
   spdlog::info("network: removed {}", network);
 }

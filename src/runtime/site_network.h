@@ -3,8 +3,9 @@
 // NetworkPolicy and one Service per component gives a site on a cluster:
 //
 //   instance netns (eth0 10.89.0.N) ─veth─┐
-//   instance netns (eth0 10.89.0.M) ─veth─┤ br0 10.89.0.1 ── nftables ── tap0 ── slirp4netns ── internet
-//   build netns    (eth0 10.89.0.K) ─veth─┘      (the site's own netns)          (host process, no root)
+//   instance netns (eth0 10.89.0.M) ─veth─┤ br0 10.89.0.1 ── nftables ── tap0 ── slirp4netns ──
+//   internet build netns    (eth0 10.89.0.K) ─veth─┘      (the site's own netns)          (host
+//   process, no root)
 //
 // - Each site has its own network namespace holding a bridge; each instance
 //   (and each build) of the site gets a namespace of its own joined to that
@@ -60,9 +61,9 @@ struct EgressPolicy {
 
 // Where an instance plugs in.
 struct Attachment {
-  std::string netns_path;  // the instance's namespace, for runc's config.json
-  std::string address;     // its eth0 address
-  std::string hosts;       // lines for /etc/hosts: every service of the network
+  std::string netns_path;                // the instance's namespace, for runc's config.json
+  std::string address;                   // its eth0 address
+  std::string hosts;                     // lines for /etc/hosts: every service of the network
   std::vector<std::string> nameservers;  // "" when the network has no egress
 };
 

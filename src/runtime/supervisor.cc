@@ -41,8 +41,9 @@ int oom_kills(const std::string& cgroup) {
 
 std::string describe_exit(const InstanceStatus& s) {
   if (s.oom_killed) return "killed by the memory limit (OOM, signal 9)";
-  if (s.last_signal) return std::string("killed by signal ") + std::to_string(s.last_signal) + " (" +
-                            ::strsignal(s.last_signal) + ")";
+  if (s.last_signal)
+    return std::string("killed by signal ") + std::to_string(s.last_signal) + " (" +
+           ::strsignal(s.last_signal) + ")";
   if (s.last_exit_code >= 0) return "exited with code " + std::to_string(s.last_exit_code);
   return "exited (status unknown: adopted from an earlier wok process)";
 }
@@ -145,14 +146,15 @@ void Runtime::Impl::launch(Instance& inst) {
   std::string id = inst.spec.id;
   InstancePaths paths = inst.paths;
   uint32_t uid = inst.uid;
-  inst.status.phase = inst.status.phase == Phase::CrashLoopBackOff ? Phase::CrashLoopBackOff
-                                                                   : Phase::Starting;
+  inst.status.phase =
+      inst.status.phase == Phase::CrashLoopBackOff ? Phase::CrashLoopBackOff : Phase::Starting;
   lock.unlock();
 
   std::string error;
   runc.remove(id, &error);  // a leftover of a previous run, if any
   error.clear();
-  begin_run_log(paths.stdout_log(), options.log_max_bytes);  // where this run starts (wok logs --previous)
+  begin_run_log(paths.stdout_log(),
+                options.log_max_bytes);  // where this run starts (wok logs --previous)
   begin_run_log(paths.stderr_log(), options.log_max_bytes);
   int out = open_log(paths.stdout_log()), err = open_log(paths.stderr_log());
   int pid = 0;
@@ -174,10 +176,10 @@ void Runtime::Impl::launch(Instance& inst) {
     // Counts as a crash: same backoff, same CrashLoopBackOff.
     inst.status.last_error = error;
     inst.quick_crashes++;
-    inst.next_launch = now + crash_backoff(inst.quick_crashes, options.backoff_initial,
-                                           options.backoff_max);
-    inst.status.phase = inst.quick_crashes >= options.crash_loop_after ? Phase::CrashLoopBackOff
-                                                                       : Phase::Starting;
+    inst.next_launch =
+        now + crash_backoff(inst.quick_crashes, options.backoff_initial, options.backoff_max);
+    inst.status.phase =
+        inst.quick_crashes >= options.crash_loop_after ? Phase::CrashLoopBackOff : Phase::Starting;
     spdlog::warn("runtime: {}", error);
     return;
   }
@@ -230,8 +232,8 @@ void Runtime::Impl::reap(Instance& inst, bool own_child, int wait_status) {
   inst.quick_crashes = now - inst.launched_at < options.stable_after ? inst.quick_crashes + 1 : 1;
   auto delay = crash_backoff(inst.quick_crashes, options.backoff_initial, options.backoff_max);
   inst.next_launch = now + delay;
-  s.phase = inst.quick_crashes >= options.crash_loop_after ? Phase::CrashLoopBackOff
-                                                           : Phase::Starting;
+  s.phase =
+      inst.quick_crashes >= options.crash_loop_after ? Phase::CrashLoopBackOff : Phase::Starting;
   spdlog::warn("runtime: {} {}; restart {} in {}ms", id, s.last_error, s.restarts, delay.count());
 }
 

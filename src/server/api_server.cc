@@ -35,18 +35,26 @@ std::vector<std::string> split_path(std::string_view path) {
 
 const char* reason_for(int code) {
   switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 413: return "RequestEntityTooLarge";
-    case 422: return "Invalid";
-    default: return "InternalError";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 422:
+      return "Invalid";
+    default:
+      return "InternalError";
   }
 }
-
 
 }  // namespace
 
@@ -64,9 +72,12 @@ struct ApiHandler::Context {
 
   void fail(int code, const std::string& message, const char* reason = nullptr,
             const std::vector<api::FieldError>& causes = {}) {
-    json status = {{"apiVersion", "v1"},  {"kind", "Status"},
-                   {"status", "Failure"}, {"code", code},
-                   {"reason", reason ? reason : reason_for(code)}, {"message", message}};
+    json status = {{"apiVersion", "v1"},
+                   {"kind", "Status"},
+                   {"status", "Failure"},
+                   {"code", code},
+                   {"reason", reason ? reason : reason_for(code)},
+                   {"message", message}};
     if (!causes.empty()) {
       json list = json::array();
       for (const auto& c : causes) list.push_back({{"field", c.field}, {"message", c.message}});
@@ -87,7 +98,9 @@ struct ApiHandler::Context {
 };
 
 ApiHandler::ApiHandler(store::Store& store, ApiOptions options)
-    : store_(store), options_(std::move(options)), hooks_(store_hook_backend(store_, options_.secrets)) {}
+    : store_(store),
+      options_(std::move(options)),
+      hooks_(store_hook_backend(store_, options_.secrets)) {}
 
 void ApiHandler::handle(const http::Request& request, http::Response& response) {
   Context ctx{request, response, {}};
@@ -121,7 +134,8 @@ void ApiHandler::route(Context& ctx) {
   ctx.caller = *caller;
   if (is_metrics) {
     // Every project's sites and counters: the platform admin's view only.
-    if (!ctx.caller.platform_admin) return ctx.fail(403, "only the platform admin may read /metrics");
+    if (!ctx.caller.platform_admin)
+      return ctx.fail(403, "only the platform admin may read /metrics");
     ctx.res.set_header("Content-Type", "text/plain; version=0.0.4");
     ctx.res.body = metrics();
     return;
@@ -155,7 +169,8 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
       for (auto& p : store_.list("Project")) {
         if (project_access(ctx.caller, &p) >= Access::kView) items.push_back(std::move(p));
       }
-      return ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "ProjectList"}, {"items", items}});
+      return ctx.send(
+          200, {{"apiVersion", api::kApiVersion}, {"kind", "ProjectList"}, {"items", items}});
     }
     if (method != "POST") return ctx.fail(405, method + " is not allowed on projects");
   }
@@ -163,7 +178,8 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
   Access access = project_access(ctx.caller, current ? &*current : nullptr);
   if (method == "GET") {
     if (access < Access::kView) {
-      return ctx.fail(403, "user \"" + ctx.caller.user + "\" may not read project \"" + name + "\"");
+      return ctx.fail(403,
+                      "user \"" + ctx.caller.user + "\" may not read project \"" + name + "\"");
     }
     if (!current) return ctx.fail(404, "project \"" + name + "\" not found");
     return ctx.send(200, *current);
@@ -179,26 +195,32 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
     }
     // Its secrets go with it: a project made later under the same name
     // (other members) never finds them.
-    for (const auto& s : store_.list("Secret", name)) store_.remove("Secret", name, s["metadata"]["name"]);
+    for (const auto& s : store_.list("Secret", name))
+      store_.remove("Secret", name, s["metadata"]["name"]);
     store_.remove("Project", "", name);
     return ctx.send(200, *current);
   }
-  if (method != "POST" && method != "PUT") return ctx.fail(405, method + " is not allowed on a project");
+  if (method != "POST" && method != "PUT")
+    return ctx.fail(405, method + " is not allowed on a project");
   json obj;
   if (!ctx.body_object(&obj)) return;
   obj.erase("status");
   auto errors = api::validate_project(obj);
   std::string obj_name = obj.contains("metadata") ? obj["metadata"].value("name", "") : "";
   if (errors.empty() && method == "PUT" && obj_name != name) {
-    errors.push_back({"metadata.name", "\"" + obj_name + "\" does not match the path (\"" + name + "\")"});
+    errors.push_back(
+        {"metadata.name", "\"" + obj_name + "\" does not match the path (\"" + name + "\")"});
   }
   if (!errors.empty()) {
     return ctx.fail(422, "Project \"" + obj_name + "\" is invalid: " + api::join_errors(errors),
                     "Invalid", errors);
   }
-  store::Result r = method == "POST" ? store_.create("Project", obj) : store_.update("Project", obj);
-  if (r.code == store::Code::kAlreadyExists) return ctx.fail(409, "project \"" + obj_name + "\" already exists", "AlreadyExists");
-  if (r.code == store::Code::kNotFound) return ctx.fail(404, "project \"" + obj_name + "\" not found");
+  store::Result r =
+      method == "POST" ? store_.create("Project", obj) : store_.update("Project", obj);
+  if (r.code == store::Code::kAlreadyExists)
+    return ctx.fail(409, "project \"" + obj_name + "\" already exists", "AlreadyExists");
+  if (r.code == store::Code::kNotFound)
+    return ctx.fail(404, "project \"" + obj_name + "\" not found");
   if (r.code == store::Code::kConflict) return ctx.fail(409, r.message, "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(method == "POST" ? 201 : 200, *r.object);
@@ -208,7 +230,8 @@ void ApiHandler::all_sites(Context& ctx) {
   json items = json::array();
   for (const auto& p : store_.list("Project")) {
     if (project_access(ctx.caller, &p) < Access::kView) continue;
-    for (auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>())) items.push_back(std::move(s));
+    for (auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>()))
+      items.push_back(std::move(s));
   }
   ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "SiteList"}, {"items", items}});
 }
@@ -220,7 +243,8 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
   Access access = project_access(ctx.caller, project ? &*project : nullptr);
   // Outsiders learn nothing, not even whether the project exists.
   if (access < Access::kView) {
-    return ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+    return ctx.fail(403,
+                    "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
   }
   if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
   bool read = method == "GET";
@@ -239,24 +263,29 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
       int minutes = 15;
       std::string_view query = ctx.req.query;
       if (query.starts_with("minutes=")) {
-        std::string_view digits = query.substr(8, query.find('&') == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : query.find('&') - 8);
-        if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+        std::string_view digits =
+            query.substr(8, query.find('&') == std::string_view::npos ? std::string_view::npos
+                                                                      : query.find('&') - 8);
+        if (digits.empty() || digits.size() > 2 ||
+            digits.find_first_not_of("0123456789") != std::string_view::npos) {
           return ctx.fail(400, "minutes must be a whole number from 1 to 15");
         }
         minutes = std::stoi(std::string(digits));
-        if (minutes < 1 || minutes > 15) return ctx.fail(400, "minutes must be a whole number from 1 to 15");
+        if (minutes < 1 || minutes > 15)
+          return ctx.fail(400, "minutes must be a whole number from 1 to 15");
       }
       return ctx.send(200, options_.site_stats(ns, name, minutes));
     }
     if (sub == "logs" && read && options_.site_logs) return logs(ctx, ns, name);
-    if ((sub == "jobrun" && method == "POST") || (sub == "joblogs" && read)) return jobs(ctx, ns, name, sub);
+    if ((sub == "jobrun" && method == "POST") || (sub == "joblogs" && read))
+      return jobs(ctx, ns, name, sub);
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {
     if (read) {
-      return ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "SiteList"}, {"items", store_.list("Site", ns)}});
+      return ctx.send(200, {{"apiVersion", api::kApiVersion},
+                            {"kind", "SiteList"},
+                            {"items", store_.list("Site", ns)}});
     }
     if (method == "POST") return create_site(ctx, ns);
     return ctx.fail(405, method + " is not allowed on sites");
@@ -269,7 +298,8 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
   if (method == "PUT") return replace_site(ctx, ns, name);
   if (method == "DELETE") {
     store::Result r = store_.remove("Site", ns, name);
-    if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+    if (r.code == store::Code::kNotFound)
+      return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
     if (!r.ok()) return ctx.fail(500, r.message);
     return ctx.send(200, *r.object);
   }
@@ -282,13 +312,15 @@ namespace {
 // claims, and a member's local sources (`local_allowed`; nullptr for the
 // platform admin, who may use any).
 std::vector<api::FieldError> check_site(const json& obj, const json& project, const std::string& ns,
-                                        const std::string& path_name, const std::vector<std::string>* local_allowed) {
+                                        const std::string& path_name,
+                                        const std::vector<std::string>* local_allowed) {
   auto errors = api::validate_site(obj);
   if (!errors.empty()) return errors;
   const json& md = obj["metadata"];
   if (md["namespace"] != ns) {
     errors.push_back({"metadata.namespace", "\"" + md["namespace"].get<std::string>() +
-                                                "\" does not match the project of the path (\"" + ns + "\")"});
+                                                "\" does not match the project of the path (\"" +
+                                                ns + "\")"});
   }
   if (!path_name.empty() && md["name"] != path_name) {
     errors.push_back({"metadata.name", "does not match the path (\"" + path_name + "\")"});
@@ -317,17 +349,23 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   json obj;
   if (!ctx.body_object(&obj)) return;
   obj.erase("status");
-  if (obj.contains("metadata") && obj["metadata"].is_object() && !obj["metadata"].contains("namespace")) {
+  if (obj.contains("metadata") && obj["metadata"].is_object() &&
+      !obj["metadata"].contains("namespace")) {
     obj["metadata"]["namespace"] = ns;
   }
   auto project = *store_.get("Project", "", ns);
-  auto errors = check_site(obj, project, ns, "", ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
-  std::string name = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"].value("name", "") : "";
+  auto errors = check_site(obj, project, ns, "",
+                           ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
+  std::string name = obj.contains("metadata") && obj["metadata"].is_object()
+                         ? obj["metadata"].value("name", "")
+                         : "";
   if (!errors.empty()) {
-    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid",
+                    errors);
   }
   if (auto over = site_bound_errors(obj["spec"], options_.site_bounds); !over.empty()) {
-    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid", over);
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid",
+                    over);
   }
   if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
     return ctx.fail(422, over, "Invalid");
@@ -335,9 +373,11 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   api::default_site(obj);
   store::Result r = store_.create("Site", obj);
   if (r.code == store::Code::kAlreadyExists) {
-    return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"", "AlreadyExists");
+    return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"",
+                    "AlreadyExists");
   }
-  if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
+  if (r.code == store::Code::kConflict)
+    return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
   approve_local_sources(ctx, *r.object);
   ctx.send(201, *r.object);
@@ -348,20 +388,25 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   if (!ctx.body_object(&obj)) return;
   obj.erase("status");
   auto project = *store_.get("Project", "", ns);
-  auto errors = check_site(obj, project, ns, name, ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
+  auto errors = check_site(obj, project, ns, name,
+                           ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
   if (!errors.empty()) {
-    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid", errors);
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid",
+                    errors);
   }
   if (auto over = site_bound_errors(obj["spec"], options_.site_bounds); !over.empty()) {
-    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid", over);
+    return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(over), "Invalid",
+                    over);
   }
   if (std::string over = quota_error(project, store_.list("Site", ns), obj); !over.empty()) {
     return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
   store::Result r = store_.update("Site", obj);
-  if (r.code == store::Code::kNotFound) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  if (r.code == store::Code::kConflict) return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
+  if (r.code == store::Code::kNotFound)
+    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  if (r.code == store::Code::kConflict)
+    return ctx.fail(409, host_conflict_message(ctx, r), "Conflict");
   if (!r.ok()) return ctx.fail(500, r.message);
   approve_local_sources(ctx, *r.object);
   ctx.send(200, *r.object);
@@ -374,16 +419,23 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
 void ApiHandler::approve_local_sources(Context& ctx, json& site) {
   if (!ctx.caller.platform_admin) return;
   if (local_source_errors(site["spec"], {}).empty()) return;  // it has no local source
-  store::Result r = store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"],
-                                        {{kLocalSourcesApproved, site["metadata"]["generation"]}});
+  store::Result r =
+      store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"],
+                          {{kLocalSourcesApproved, site["metadata"]["generation"]}});
   if (r.ok()) site = *r.object;
 }
 
 namespace {
 json revision_json(const store::Revision& r) {
-  return {{"revision", r.number}, {"generation", r.generation}, {"commit", r.commit},
-          {"spec", json::parse(r.spec, nullptr, false)}, {"createdAt", r.created_at},
-          {"outcome", r.outcome}, {"message", r.message}, {"live", r.live}, {"log", r.log},
+  return {{"revision", r.number},
+          {"generation", r.generation},
+          {"commit", r.commit},
+          {"spec", json::parse(r.spec, nullptr, false)},
+          {"createdAt", r.created_at},
+          {"outcome", r.outcome},
+          {"message", r.message},
+          {"live", r.live},
+          {"log", r.log},
           {"cause", r.cause}};
 }
 }  // namespace
@@ -392,12 +444,15 @@ void ApiHandler::secrets(Context& ctx, const std::string& ns, const std::string&
   auto project = store_.get("Project", "", ns);
   Access access = project_access(ctx.caller, project ? &*project : nullptr);
   if (access < Access::kView) {  // as for sites: outsiders learn nothing
-    return ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+    return ctx.fail(403,
+                    "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
   }
   if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
   SecretAnswer a = handle_secret_request(
-      *options_.secrets, {ctx.req.method, ns, name, std::string(ctx.req.query), ctx.req.body, ctx.caller.user, access});
-  if (a.code >= 400) return ctx.fail(a.code, a.message, a.reason.empty() ? nullptr : a.reason.c_str(), a.causes);
+      *options_.secrets, {ctx.req.method, ns, name, std::string(ctx.req.query), ctx.req.body,
+                          ctx.caller.user, access});
+  if (a.code >= 400)
+    return ctx.fail(a.code, a.message, a.reason.empty() ? nullptr : a.reason.c_str(), a.causes);
   ctx.send(a.code, a.body);
 }
 
@@ -405,7 +460,8 @@ void ApiHandler::revisions(Context& ctx, const std::string& ns, const std::strin
   auto site = store_.get("Site", ns, name);
   if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   json items = json::array();
-  for (const auto& r : store_.revisions((*site)["metadata"]["uid"])) items.push_back(revision_json(r));
+  for (const auto& r : store_.revisions((*site)["metadata"]["uid"]))
+    items.push_back(revision_json(r));
   ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "RevisionList"}, {"items", items}});
 }
 
@@ -419,51 +475,73 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   auto all = store_.revisions(uid);  // newest first
   std::optional<store::Revision> target;
   if (to > 0) {
-    for (const auto& r : all) if (r.number == to) target = r;
-    if (!target) return ctx.fail(404, "site \"" + name + "\" has no revision " + std::to_string(to));
+    for (const auto& r : all)
+      if (r.number == to) target = r;
+    if (!target)
+      return ctx.fail(404, "site \"" + name + "\" has no revision " + std::to_string(to));
     if (target->outcome != "Deployed") {
-      return ctx.fail(422, "revision " + std::to_string(to) + " never deployed (" + target->outcome +
-                               "); choose one from `wok rollout history`");
+      return ctx.fail(422, "revision " + std::to_string(to) + " never deployed (" +
+                               target->outcome + "); choose one from `wok rollout history`");
     }
   } else {
     bool past_live = false;
     for (const auto& r : all) {
-      if (r.live) { past_live = true; continue; }
-      if (past_live && r.outcome == "Deployed") { target = r; break; }
+      if (r.live) {
+        past_live = true;
+        continue;
+      }
+      if (past_live && r.outcome == "Deployed") {
+        target = r;
+        break;
+      }
     }
-    if (!target) return ctx.fail(422, "site \"" + name + "\" has no earlier deployed revision to roll back to");
+    if (!target)
+      return ctx.fail(422,
+                      "site \"" + name + "\" has no earlier deployed revision to roll back to");
   }
   // An old revision's hosts go through today's claim check: the project's
   // host patterns may have shrunk since.
   auto project = store_.get("Project", "", ns);
   json old_spec = json::parse(target->spec, nullptr, false);
-  if (!project || !old_spec.is_object()) return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
+  if (!project || !old_spec.is_object())
+    return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
   auto errors = store::host_claim_errors(old_spec, *project, ns);
   if (!ctx.caller.platform_admin) {  // nor around the allow-list of local sources
-    for (auto& e : local_source_errors(old_spec, options_.allowed_local_sources)) errors.push_back(std::move(e));
+    for (auto& e : local_source_errors(old_spec, options_.allowed_local_sources))
+      errors.push_back(std::move(e));
   }
   if (!errors.empty()) {
-    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
-                             api::join_errors(errors), "Invalid", errors);
+    return ctx.fail(422,
+                    "cannot roll back to revision " + std::to_string(target->number) + ": " +
+                        api::join_errors(errors),
+                    "Invalid", errors);
   }
   if (auto over = site_bound_errors(old_spec, options_.site_bounds); !over.empty()) {
-    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " +
-                             api::join_errors(over), "Invalid", over);
+    return ctx.fail(422,
+                    "cannot roll back to revision " + std::to_string(target->number) + ": " +
+                        api::join_errors(over),
+                    "Invalid", over);
   }
-  if (std::string over = quota_error(*project, store_.list("Site", ns), {{"metadata", {{"name", name}}}, {"spec", old_spec}});
+  if (std::string over = quota_error(*project, store_.list("Site", ns),
+                                     {{"metadata", {{"name", name}}}, {"spec", old_spec}});
       !over.empty()) {
-    return ctx.fail(422, "cannot roll back to revision " + std::to_string(target->number) + ": " + over, "Invalid");
+    return ctx.fail(422,
+                    "cannot roll back to revision " + std::to_string(target->number) + ": " + over,
+                    "Invalid");
   }
   // Pin first, then restore the spec: the controller honours the pin only
   // while the spec equals the pinned revision's, so a crash in between is harmless.
-  store_.patch_status("Site", ns, name, {{"pinnedRevision", target->number}, {"pinnedCommit", target->commit}});
+  store_.patch_status("Site", ns, name,
+                      {{"pinnedRevision", target->number}, {"pinnedCommit", target->commit}});
   json next = *site;
   next["spec"] = std::move(old_spec);
   next["metadata"].erase("resourceVersion");
   store::Result r = store_.update("Site", next);
   if (r.code == store::Code::kConflict) {
-    return ctx.fail(409, "cannot roll back: " + r.message + " (a host of revision " +
-                             std::to_string(target->number) + " is now served by another site)", "Conflict");
+    return ctx.fail(409,
+                    "cannot roll back: " + r.message + " (a host of revision " +
+                        std::to_string(target->number) + " is now served by another site)",
+                    "Conflict");
   }
   if (!r.ok()) return ctx.fail(500, r.message);
   approve_local_sources(ctx, *r.object);
@@ -482,7 +560,8 @@ void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string&
 // A run of a job now, as `kubectl create job --from=cronjob/NAME`: one more
 // request in status.jobRequests, which the job controller runs once (with
 // the job's concurrencyPolicy). Members who may edit the project only.
-void ApiHandler::jobs(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub) {
+void ApiHandler::jobs(Context& ctx, const std::string& ns, const std::string& name,
+                      const std::string& sub) {
   auto site = store_.get("Site", ns, name);
   if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   std::string job, tail_text = "100";
@@ -493,13 +572,15 @@ void ApiHandler::jobs(Context& ctx, const std::string& ns, const std::string& na
     q.remove_prefix(std::min(q.size(), pair.size() + 1));
   }
   bool declared = false;
-  for (const auto& j : api::app_jobs((*site).value("spec", json::object()))) declared = declared || j.name == job;
+  for (const auto& j : api::app_jobs((*site).value("spec", json::object())))
+    declared = declared || j.name == job;
   if (!api::is_dns_label(job) || !declared) {
     return ctx.fail(400, "site \"" + name + "\" has no job \"" + job + "\" in spec.app.jobs");
   }
   if (sub == "joblogs") {
     if (!options_.job_logs) return ctx.fail(404, "job logs are not kept on this platform");
-    if (tail_text.empty() || tail_text.size() > 5 || tail_text.find_first_not_of("0123456789") != std::string::npos ||
+    if (tail_text.empty() || tail_text.size() > 5 ||
+        tail_text.find_first_not_of("0123456789") != std::string::npos ||
         std::stoi(tail_text) > 10000) {
       return ctx.fail(400, "tail must be a whole number from 0 to 10000");
     }
@@ -523,7 +604,8 @@ std::map<std::string, std::string> query_params(std::string_view query) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    out[std::string(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    out[std::string(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -531,7 +613,8 @@ std::map<std::string, std::string> query_params(std::string_view query) {
 }
 
 bool parse_count(const std::string& text, int64_t max, int64_t* out) {
-  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   *out = std::stoll(text);
   return *out <= max;
 }
@@ -539,7 +622,8 @@ bool parse_count(const std::string& text, int64_t max, int64_t* out) {
 }  // namespace
 
 void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& name) {
-  if (!store_.get("Site", ns, name)) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  if (!store_.get("Site", ns, name))
+    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   auto params = query_params(ctx.req.query);
   LogsQuery query;
   query.component = params["component"];
@@ -548,7 +632,8 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
   }
   if (params.count("tail")) {
     int64_t tail = 0;
-    if (!parse_count(params["tail"], 10000, &tail)) return ctx.fail(400, "tail must be a whole number from 0 to 10000");
+    if (!parse_count(params["tail"], 10000, &tail))
+      return ctx.fail(400, "tail must be a whole number from 0 to 10000");
     query.tail = static_cast<int>(tail);
   }
   if (params.count("previous")) {
@@ -562,7 +647,8 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
     std::string_view item = from.substr(0, from.find(','));
     size_t colon = item.rfind(':');
     int64_t offset = 0;
-    if (colon == std::string_view::npos || !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
+    if (colon == std::string_view::npos ||
+        !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
       return ctx.fail(400, "from must be a list of INSTANCE:STREAM:OFFSET");
     }
     query.from[std::string(item.substr(0, colon))] = offset;
@@ -580,15 +666,21 @@ void ApiHandler::tokens(Context& ctx, const std::string& name) {
   if (!name.empty()) {
     if (method != "DELETE") return ctx.fail(405, method + " is not allowed on a token");
     if (!store_.revoke_token(name)) {
-      return ctx.fail(404, "token \"" + name + "\" not found (the platform admin's cannot be revoked)");
+      return ctx.fail(404,
+                      "token \"" + name + "\" not found (the platform admin's cannot be revoked)");
     }
-    return ctx.send(200, {{"kind", "Status"}, {"status", "Success"}, {"message", "token \"" + name + "\" revoked"}});
+    return ctx.send(
+        200,
+        {{"kind", "Status"}, {"status", "Success"}, {"message", "token \"" + name + "\" revoked"}});
   }
   if (method == "GET") {
     json items = json::array();
     for (const auto& t : store_.tokens()) {
-      items.push_back({{"name", t.name}, {"user", t.user}, {"platformAdmin", t.platform_admin},
-                       {"createdAt", t.created_at}, {"lastUsed", t.last_used.empty() ? json(nullptr) : json(t.last_used)}});
+      items.push_back({{"name", t.name},
+                       {"user", t.user},
+                       {"platformAdmin", t.platform_admin},
+                       {"createdAt", t.created_at},
+                       {"lastUsed", t.last_used.empty() ? json(nullptr) : json(t.last_used)}});
     }
     return ctx.send(200, {{"kind", "TokenList"}, {"items", items}});
   }
@@ -597,13 +689,16 @@ void ApiHandler::tokens(Context& ctx, const std::string& name) {
   if (!ctx.body_object(&body)) return;
   std::string user = body.value("user", "");
   if (!api::is_dns_label(user)) {
-    return ctx.fail(422, "\"" + user + "\" is not a valid user name (lowercase letters, digits, '-')", "Invalid",
-                    {{"user", "is not a valid user name"}});
+    return ctx.fail(422,
+                    "\"" + user + "\" is not a valid user name (lowercase letters, digits, '-')",
+                    "Invalid", {{"user", "is not a valid user name"}});
   }
-  std::string token_name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : "";
+  std::string token_name =
+      body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : "";
   if (!token_name.empty() && !api::is_dns_label(token_name)) {
-    return ctx.fail(422, "\"" + token_name + "\" is not a valid token name (lowercase letters, digits, '-')",
-                    "Invalid", {{"name", "is not a valid token name"}});
+    return ctx.fail(
+        422, "\"" + token_name + "\" is not a valid token name (lowercase letters, digits, '-')",
+        "Invalid", {{"name", "is not a valid token name"}});
   }
   if (!token_name.empty() && store_.token_name_taken(token_name)) {
     return ctx.fail(409, "a token named \"" + token_name + "\" exists already", "AlreadyExists");
@@ -611,7 +706,8 @@ void ApiHandler::tokens(Context& ctx, const std::string& name) {
   std::string token = new_token();
   std::string hash = hash_token(token);
   store_.add_token(user, hash, false, token_name);
-  ctx.send(201, {{"user", user}, {"name", token_name.empty() ? user + "-" + hash.substr(0, 8) : token_name},
+  ctx.send(201, {{"user", user},
+                 {"name", token_name.empty() ? user + "-" + hash.substr(0, 8) : token_name},
                  {"token", token}});
 }
 

@@ -16,7 +16,7 @@ namespace wok::store {
 class Store;
 class SecretStore;
 struct Result;
-}
+}  // namespace wok::store
 
 namespace wok::server {
 
@@ -35,14 +35,18 @@ struct ApiOptions {
   // GET .../namespaces/{ns}/sites/{name}/stats?minutes=N: the router's
   // request statistics of one site over the last N minutes (a JSON object,
   // see docs/api.md). Unset: that path answers 404.
-  std::function<nlohmann::json(const std::string& ns, const std::string& name, int minutes)> site_stats;
+  std::function<nlohmann::json(const std::string& ns, const std::string& name, int minutes)>
+      site_stats;
   // GET .../namespaces/{ns}/sites/{name}/logs?component=C&tail=N&from=ID:STREAM:OFFSET,...
   // The output of the site's running instances (a JSON object, see
   // docs/api.md). Unset: that path answers 404.
-  std::function<nlohmann::json(const std::string& ns, const std::string& name, const LogsQuery& query)> site_logs;
+  std::function<nlohmann::json(const std::string& ns, const std::string& name,
+                               const LogsQuery& query)>
+      site_logs;
   // GET .../sites/{name}/joblogs?job=JOB&tail=N: the kept runs of a job of
   // spec.app.jobs and their output (a JobLogs object). Unset: 404.
-  std::function<nlohmann::json(const std::string& ns, const std::string& name, const std::string& job, int tail)>
+  std::function<nlohmann::json(const std::string& ns, const std::string& name,
+                               const std::string& job, int tail)>
       job_logs;
   // Where members' sites may read local sources (file:// and path git URLs,
   // oci:/dir:/... images); empty: nowhere. The platform admin may use any.

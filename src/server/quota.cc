@@ -20,7 +20,9 @@ int64_t quantity(const json& object, const char* key, bool cpu) {
 }
 
 std::string name_of(const json& site) {
-  return site.contains("metadata") && site["metadata"].is_object() ? site["metadata"].value("name", "") : "";
+  return site.contains("metadata") && site["metadata"].is_object()
+             ? site["metadata"].value("name", "")
+             : "";
 }
 
 }  // namespace
@@ -51,7 +53,8 @@ SiteUsage site_usage(const json& spec) {
       int64_t n = c.is_object() && c.contains("replicas") && c["replicas"].is_number_integer()
                       ? std::max<int64_t>(0, c["replicas"].get<int64_t>())
                       : 1;
-      if (c.is_object() && !scaled.empty() && c.value("name", "") == scaled) n = std::max(n, scaled_max);
+      if (c.is_object() && !scaled.empty() && c.value("name", "") == scaled)
+        n = std::max(n, scaled_max);
       u.instances += n;
     }
   }
@@ -60,10 +63,13 @@ SiteUsage site_usage(const json& spec) {
   int64_t cpu = quantity(resources, "cpu", true);
   if (memory < 0) memory = kDefaultMemoryBytes;
   u.memory_bytes = u.instances * memory;
-  if (cpu <= 0) u.cpu_unlimited = u.instances > 0;
-  else u.cpu_millis = u.instances * cpu;
+  if (cpu <= 0)
+    u.cpu_unlimited = u.instances > 0;
+  else
+    u.cpu_millis = u.instances * cpu;
   if (spec.contains("storage") && spec["storage"].is_array()) {
-    for (const auto& v : spec["storage"]) u.storage_bytes += std::max<int64_t>(0, quantity(v, "size", false));
+    for (const auto& v : spec["storage"])
+      u.storage_bytes += std::max<int64_t>(0, quantity(v, "size", false));
   }
   return u;
 }
@@ -97,8 +103,8 @@ Totals totals(const std::vector<json>& sites, const json* site) {
 }  // namespace
 
 std::string quota_error(const json& project, const std::vector<json>& sites, const json& site) {
-  if (!project.contains("spec") || !project["spec"].is_object() || !project["spec"].contains("quota") ||
-      !project["spec"]["quota"].is_object()) {
+  if (!project.contains("spec") || !project["spec"].is_object() ||
+      !project["spec"].contains("quota") || !project["spec"]["quota"].is_object()) {
     return "";
   }
   const json& quota = project["spec"]["quota"];
@@ -111,7 +117,8 @@ std::string quota_error(const json& project, const std::vector<json>& sites, con
   const Totals now = totals(sites, nullptr);
   if (quota.contains("sites") && quota["sites"].is_number_integer() && !replaced &&
       next.sites > quota["sites"].get<int64_t>()) {
-    return prefix + "sites is " + quota["sites"].dump() + "; it would have " + std::to_string(next.sites);
+    return prefix + "sites is " + quota["sites"].dump() + "; it would have " +
+           std::to_string(next.sites);
   }
   if (int64_t limit = quantity(quota, "cpu", true); limit >= 0) {
     if (!next.unlimited.empty() && next.unlimited == name_of(site)) {
@@ -124,12 +131,14 @@ std::string quota_error(const json& project, const std::vector<json>& sites, con
     }
   }
   if (int64_t limit = quantity(quota, "memory", false);
-      limit >= 0 && next.usage.memory_bytes > limit && next.usage.memory_bytes > now.usage.memory_bytes) {
+      limit >= 0 && next.usage.memory_bytes > limit &&
+      next.usage.memory_bytes > now.usage.memory_bytes) {
     return prefix + "memory is " + quota["memory"].get<std::string>() + "; its sites would use " +
            format_bytes(next.usage.memory_bytes);
   }
   if (int64_t limit = quantity(quota, "storage", false);
-      limit >= 0 && next.usage.storage_bytes > limit && next.usage.storage_bytes > now.usage.storage_bytes) {
+      limit >= 0 && next.usage.storage_bytes > limit &&
+      next.usage.storage_bytes > now.usage.storage_bytes) {
     return prefix + "storage is " + quota["storage"].get<std::string>() + "; its sites would use " +
            format_bytes(next.usage.storage_bytes);
   }

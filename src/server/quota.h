@@ -17,8 +17,8 @@ namespace wok::server {
 
 struct SiteUsage {
   int64_t instances = 0;
-  int64_t cpu_millis = 0;     // over all its instances
-  int64_t memory_bytes = 0;   // over all its instances
+  int64_t cpu_millis = 0;    // over all its instances
+  int64_t memory_bytes = 0;  // over all its instances
   int64_t storage_bytes = 0;
   bool cpu_unlimited = false;  // an instance without resources.cpu
 };

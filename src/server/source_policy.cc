@@ -50,7 +50,8 @@ std::string percent_decode(const std::string& s) {
 
 // nullopt: a network source (fetched with FetchLimits).
 std::optional<LocalSource> git_local_source(const std::string& url) {
-  for (const char* scheme : {"http://", "https://", "ssh://", "git://", "git+ssh://", "ssh+git://"}) {
+  for (const char* scheme :
+       {"http://", "https://", "ssh://", "git://", "git+ssh://", "ssh+git://"}) {
     if (url.starts_with(scheme)) return std::nullopt;
   }
   if (url.starts_with("file://")) {
@@ -72,13 +73,16 @@ std::optional<LocalSource> image_local_source(const std::string& ref) {
   for (const char* store : {"containers-storage", "docker-daemon", "ostree"}) {
     if (transport == store) return LocalSource{{}, "reads the host's image store"};
   }
-  for (const char* path_transport : {"oci", "oci-archive", "dir", "docker-archive", "sif", "tarball"}) {
+  for (const char* path_transport :
+       {"oci", "oci-archive", "dir", "docker-archive", "sif", "tarball"}) {
     if (transport != path_transport) continue;
     // skopeo ends the path at the first colon, wok's oci: layouts at the
     // last one followed by no slash, dir: takes it all: each must be allowed.
     std::vector<std::string> paths = {rest};
-    if (size_t first = rest.find(':'); first != std::string::npos) paths.push_back(rest.substr(0, first));
-    if (size_t last = rest.rfind(':'); last != std::string::npos && rest.find('/', last) == std::string::npos) {
+    if (size_t first = rest.find(':'); first != std::string::npos)
+      paths.push_back(rest.substr(0, first));
+    if (size_t last = rest.rfind(':');
+        last != std::string::npos && rest.find('/', last) == std::string::npos) {
       paths.push_back(rest.substr(0, last));
     }
     return LocalSource{paths, ""};
@@ -97,14 +101,16 @@ std::string allowed_list(const std::vector<std::string>& allowed) {
 }
 
 // "" when every path of `source` is under an allowed directory.
-std::string check_source(const std::string& value, const LocalSource& source, const std::vector<std::string>& allowed) {
+std::string check_source(const std::string& value, const LocalSource& source,
+                         const std::vector<std::string>& allowed) {
   if (!source.problem.empty()) return value + " " + source.problem + "; " + allowed_list(allowed);
   for (const std::string& path : source.paths) {
     bool ok = false;
     for (const std::string& dir : allowed) ok = ok || path_under(path, dir);
     if (ok) continue;
     std::string where;
-    if (auto real = resolve_path(path); real && *real != fs::path(path).lexically_normal().string()) {
+    if (auto real = resolve_path(path);
+        real && *real != fs::path(path).lexically_normal().string()) {
       where = " (it leads to " + *real + ")";
     }
     return value + " is a local path" + where + "; " + allowed_list(allowed);
@@ -147,22 +153,27 @@ bool path_under(const std::string& path, const std::string& dir) {
   return true;
 }
 
-std::vector<api::FieldError> local_source_errors(const json& spec, const std::vector<std::string>& allowed) {
+std::vector<api::FieldError> local_source_errors(const json& spec,
+                                                 const std::vector<std::string>& allowed) {
   std::vector<api::FieldError> errors;
   if (!spec.is_object()) return errors;
-  if (auto git = spec.find("source"); git != spec.end() && git->is_object() && git->contains("git")) {
+  if (auto git = spec.find("source");
+      git != spec.end() && git->is_object() && git->contains("git")) {
     const json& g = (*git)["git"];
     if (g.is_object() && g.contains("url") && g["url"].is_string()) {
       std::string url = g["url"];
       if (auto local = git_local_source(url)) {
-        if (std::string e = check_source(url, *local, allowed); !e.empty()) errors.push_back({"spec.source.git.url", e});
+        if (std::string e = check_source(url, *local, allowed); !e.empty())
+          errors.push_back({"spec.source.git.url", e});
       }
     }
   }
-  if (auto app = spec.find("app"); app != spec.end() && app->is_object() && app->contains("components")) {
+  if (auto app = spec.find("app");
+      app != spec.end() && app->is_object() && app->contains("components")) {
     const json& comps = (*app)["components"];
     for (size_t i = 0; comps.is_array() && i < comps.size(); ++i) {
-      if (!comps[i].is_object() || !comps[i].contains("image") || !comps[i]["image"].is_string()) continue;
+      if (!comps[i].is_object() || !comps[i].contains("image") || !comps[i]["image"].is_string())
+        continue;
       std::string ref = comps[i]["image"];
       if (auto local = image_local_source(ref)) {
         if (std::string e = check_source(ref, *local, allowed); !e.empty()) {

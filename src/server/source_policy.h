@@ -29,7 +29,8 @@ bool path_under(const std::string& path, const std::string& dir);
 
 // The errors of `spec`'s local sources that lie outside `allowed`, each
 // naming its field ("spec.source.git.url", "spec.app.components[1].image").
-std::vector<api::FieldError> local_source_errors(const nlohmann::json& spec, const std::vector<std::string>& allowed);
+std::vector<api::FieldError> local_source_errors(const nlohmann::json& spec,
+                                                 const std::vector<std::string>& allowed);
 
 // Status field the API sets when the platform admin writes a site whose
 // local sources a member could not use: the generation it approved.
@@ -38,6 +39,7 @@ inline constexpr char kLocalSourcesApproved[] = "localSourcesApprovedGeneration"
 // Before a fetch or pull: "" when `site` (with status) may read its local
 // sources, else why not. A site's current generation the platform admin
 // approved may read any; otherwise the allow-list decides.
-std::string fetch_time_source_error(const nlohmann::json& site, const std::vector<std::string>& allowed);
+std::string fetch_time_source_error(const nlohmann::json& site,
+                                    const std::vector<std::string>& allowed);
 
 }  // namespace wok::server

@@ -18,12 +18,14 @@ struct RefusedHost {
 };
 
 // The hosts of a Site spec that `project` (a Project object) may not claim.
-std::vector<RefusedHost> refused_hosts(const nlohmann::json& site_spec, const nlohmann::json& project);
+std::vector<RefusedHost> refused_hosts(const nlohmann::json& site_spec,
+                                       const nlohmann::json& project);
 
 // The same, as field errors in the API server's words (a Site refused at
 // admission by `wok up` and by the operator's webhook alike):
 // {"spec.hosts[1]", "\"x.b.example\" is not among the host names project \"a\" may claim ([...])"}.
-std::vector<api::FieldError> host_claim_errors(const nlohmann::json& site_spec, const nlohmann::json& project,
+std::vector<api::FieldError> host_claim_errors(const nlohmann::json& site_spec,
+                                               const nlohmann::json& project,
                                                const std::string& ns);
 
 // "*.team-a.example, www.team-a.example": the project's patterns, for messages.

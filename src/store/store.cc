@@ -75,7 +75,9 @@ Result ok(json object) {
 
 std::string ns_of(const json& o) {
   const json& md = o["metadata"];
-  return md.contains("namespace") && md["namespace"].is_string() ? md["namespace"].get<std::string>() : "";
+  return md.contains("namespace") && md["namespace"].is_string()
+             ? md["namespace"].get<std::string>()
+             : "";
 }
 
 std::vector<std::string> hosts_of(const json& o) {
@@ -94,8 +96,10 @@ void merge_patch(json& target, const json& patch) {
   }
   if (!target.is_object()) target = json::object();
   for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it.value().is_null()) target.erase(it.key());
-    else merge_patch(target[it.key()], it.value());
+    if (it.value().is_null())
+      target.erase(it.key());
+    else
+      merge_patch(target[it.key()], it.value());
   }
 }
 
@@ -144,26 +148,38 @@ struct Store::Impl {
   void record_event(int64_t rv, const char* type, const std::string& kind, const std::string& ns,
                     const std::string& name) {
     Statement(db, "INSERT INTO events VALUES(?, ?, ?, ?, ?)")
-        .bind(1, rv).bind(2, type).bind(3, kind).bind(4, ns).bind(5, name).run();
+        .bind(1, rv)
+        .bind(2, type)
+        .bind(3, kind)
+        .bind(4, ns)
+        .bind(5, name)
+        .run();
     if (rv % 1000 == 0) {
       Statement(db, "DELETE FROM events WHERE rv <= ?").bind(1, rv - kEventsKept).run();
     }
   }
 
-  std::optional<json> load(const std::string& kind, const std::string& ns, const std::string& name) {
+  std::optional<json> load(const std::string& kind, const std::string& ns,
+                           const std::string& name) {
     Statement s(db, "SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?");
     s.bind(1, kind).bind(2, ns).bind(3, name);
     if (!s.step()) return std::nullopt;
     return json::parse(s.text(0));
   }
 
-  void save(const std::string& kind, const std::string& ns, const std::string& name, const json& o) {
+  void save(const std::string& kind, const std::string& ns, const std::string& name,
+            const json& o) {
     Statement(db, "INSERT OR REPLACE INTO objects VALUES(?, ?, ?, ?)")
-        .bind(1, kind).bind(2, ns).bind(3, name).bind(4, o.dump()).run();
+        .bind(1, kind)
+        .bind(2, ns)
+        .bind(3, name)
+        .bind(4, o.dump())
+        .run();
   }
 
   // Claims the Site's hosts for (ns, name), releasing the ones it no longer lists.
-  Result claim_hosts(const std::string& ns, const std::string& name, const std::vector<std::string>& hosts) {
+  Result claim_hosts(const std::string& ns, const std::string& name,
+                     const std::vector<std::string>& hosts) {
     for (const auto& h : hosts) {
       Statement s(db, "SELECT namespace, name FROM host_claims WHERE host = ?");
       s.bind(1, h);
@@ -174,9 +190,16 @@ struct Store::Impl {
         return r;
       }
     }
-    Statement(db, "DELETE FROM host_claims WHERE namespace = ? AND name = ?").bind(1, ns).bind(2, name).run();
+    Statement(db, "DELETE FROM host_claims WHERE namespace = ? AND name = ?")
+        .bind(1, ns)
+        .bind(2, name)
+        .run();
     for (const auto& h : hosts) {
-      Statement(db, "INSERT INTO host_claims VALUES(?, ?, ?)").bind(1, h).bind(2, ns).bind(3, name).run();
+      Statement(db, "INSERT INTO host_claims VALUES(?, ?, ?)")
+          .bind(1, h)
+          .bind(2, ns)
+          .bind(3, name)
+          .run();
     }
     return Result{};
   }
@@ -193,7 +216,10 @@ struct Store::Impl {
     for (const auto& site : sites) {
       for (const auto& r : refused_hosts(site["spec"], project)) {
         Statement(db, "DELETE FROM host_claims WHERE host = ? AND namespace = ? AND name = ?")
-            .bind(1, r.host).bind(2, ns).bind(3, site["metadata"]["name"].get<std::string>()).run();
+            .bind(1, r.host)
+            .bind(2, ns)
+            .bind(3, site["metadata"]["name"].get<std::string>())
+            .run();
       }
     }
   }
@@ -208,7 +234,9 @@ struct Store::Impl {
 
   // Retired rows keep their uid with project NULL: never handed out again.
   uint32_t allocate_uid(const std::string& project) {
-    Statement(db, "UPDATE project_uids SET project = NULL WHERE project = ?").bind(1, project).run();
+    Statement(db, "UPDATE project_uids SET project = NULL WHERE project = ?")
+        .bind(1, project)
+        .run();
     const int64_t first = kFirstSandboxUid, end = first + kSandboxUids;
     int64_t wanted = hashed_uid(project);
     // The first free uid at or above `wanted`, then from the start of the range.
@@ -221,16 +249,17 @@ struct Store::Impl {
       }
       if (candidate < end) {
         Statement(db, "INSERT INTO project_uids VALUES(?, ?, ?)")
-            .bind(1, candidate).bind(2, project).bind(3, now_rfc3339()).run();
+            .bind(1, candidate)
+            .bind(2, project)
+            .bind(3, now_rfc3339())
+            .run();
         return static_cast<uint32_t>(candidate);
       }
     }
     return 0;
   }
 
-  void notify() {
-    changed.notify_all();
-  }
+  void notify() { changed.notify_all(); }
 };
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -283,13 +312,16 @@ void add_token_names(sqlite3* db) {
 
 void add_revision_causes(sqlite3* db) {
   bool has_cause = false;
-  for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();) has_cause |= s.text(1) == "cause";
+  for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();)
+    has_cause |= s.text(1) == "cause";
   if (has_cause) return;
   exec(db, "ALTER TABLE revisions ADD COLUMN cause TEXT NOT NULL DEFAULT ''");
   std::string site;
   std::vector<Revision> earlier;  // newest first
-  Statement s(db, "SELECT site_uid, number, generation, commit_id, spec, outcome, message FROM revisions "
-                  "ORDER BY site_uid, number");
+  Statement s(
+      db,
+      "SELECT site_uid, number, generation, commit_id, spec, outcome, message FROM revisions "
+      "ORDER BY site_uid, number");
   while (s.step()) {
     if (s.text(0) != site) earlier.clear();
     site = s.text(0);
@@ -302,20 +334,24 @@ void add_revision_causes(sqlite3* db) {
     r.message = s.text(6);
     Statement(db, "UPDATE revisions SET cause = ? WHERE site_uid = ? AND number = ?")
         .bind(1, change_cause(earlier, r.generation, r.commit, r.spec, 0))
-        .bind(2, site).bind(3, r.number).run();
+        .bind(2, site)
+        .bind(3, r.number)
+        .run();
     earlier.insert(earlier.begin(), std::move(r));
   }
 }
 
 }  // namespace
 
-std::string change_cause(const std::vector<Revision>& earlier, int64_t generation, const std::string& commit,
-                         const std::string& spec, int64_t pinned_revision) {
+std::string change_cause(const std::vector<Revision>& earlier, int64_t generation,
+                         const std::string& commit, const std::string& spec,
+                         int64_t pinned_revision) {
   const std::string gen = "(generation " + std::to_string(generation) + ")";
   if (earlier.empty()) return "created " + gen;
   if (pinned_revision > 0) {
     for (const auto& r : earlier) {
-      if (r.number == pinned_revision && r.spec == spec) return "rollout undo to " + std::to_string(pinned_revision);
+      if (r.number == pinned_revision && r.spec == spec)
+        return "rollout undo to " + std::to_string(pinned_revision);
     }
   }
   const Revision& last = earlier.front();
@@ -323,17 +359,20 @@ std::string change_cause(const std::vector<Revision>& earlier, int64_t generatio
   if (last.spec != spec) {
     return "apply: spec changed " + gen + (last.commit != commit ? ", commit " + short_commit : "");
   }
-  if (last.commit != commit) return "fetch: commit " + short_commit + " (was " + last.commit.substr(0, 7) + ")";
+  if (last.commit != commit)
+    return "fetch: commit " + short_commit + " (was " + last.commit.substr(0, 7) + ")";
   std::string n = std::to_string(last.number);
   if (last.message.starts_with("interrupted")) return "retry: revision " + n + " was interrupted";
   if (last.outcome == "Failed") return "refresh: retry after revision " + n + " failed";
-  return "redeploy: same spec and commit as revision " + n;  // rollout restart, or a lost revision directory
+  return "redeploy: same spec and commit as revision " +
+         n;  // rollout restart, or a lost revision directory
 }
 
 std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) {
   if (!create_private_database(path, error)) return nullptr;
   auto impl = std::make_unique<Impl>();
-  if (sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &impl->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     *error = "cannot open " + path + ": " + (impl->db ? sqlite3_errmsg(impl->db) : "out of memory");
     return nullptr;
@@ -417,8 +456,10 @@ Result Store::update(const std::string& kind, const json& object) {
     bool spec_changed = next["spec"] != object["spec"];
     next["spec"] = object["spec"];
     for (const char* k : {"labels", "annotations"}) {
-      if (md.contains(k)) next["metadata"][k] = md[k];
-      else next["metadata"].erase(k);
+      if (md.contains(k))
+        next["metadata"][k] = md[k];
+      else
+        next["metadata"].erase(k);
     }
     if (next == *current) {
       return ok(std::move(next));  // nothing changed: no new version, no event
@@ -465,15 +506,23 @@ Result Store::remove(const std::string& kind, const std::string& ns, const std::
     auto current = impl_->load(kind, ns, name);
     if (!current) return fail(Code::kNotFound, kind + " \"" + name + "\" not found");
     Statement(impl_->db, "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
-        .bind(1, kind).bind(2, ns).bind(3, name).run();
+        .bind(1, kind)
+        .bind(2, ns)
+        .bind(3, name)
+        .run();
     if (kind == "Site") {
       Statement(impl_->db, "DELETE FROM host_claims WHERE namespace = ? AND name = ?")
-          .bind(1, ns).bind(2, name).run();
+          .bind(1, ns)
+          .bind(2, name)
+          .run();
       Statement(impl_->db, "DELETE FROM revisions WHERE site_uid = ?")
-          .bind(1, (*current)["metadata"]["uid"].get<std::string>()).run();
+          .bind(1, (*current)["metadata"]["uid"].get<std::string>())
+          .run();
     }
     if (kind == "Project") {
-      Statement(impl_->db, "UPDATE project_uids SET project = NULL WHERE project = ?").bind(1, name).run();
+      Statement(impl_->db, "UPDATE project_uids SET project = NULL WHERE project = ?")
+          .bind(1, name)
+          .run();
     }
     int64_t rv = impl_->next_rv();
     impl_->record_event(rv, "DELETED", kind, ns, name);
@@ -485,7 +534,8 @@ Result Store::remove(const std::string& kind, const std::string& ns, const std::
   }
 }
 
-std::optional<json> Store::get(const std::string& kind, const std::string& ns, const std::string& name) {
+std::optional<json> Store::get(const std::string& kind, const std::string& ns,
+                               const std::string& name) {
   std::lock_guard lock(impl_->mu);
   return impl_->load(kind, ns, name);
 }
@@ -493,9 +543,10 @@ std::optional<json> Store::get(const std::string& kind, const std::string& ns, c
 std::vector<json> Store::list(const std::string& kind, const std::string& ns) {
   std::lock_guard lock(impl_->mu);
   std::vector<json> out;
-  Statement s(impl_->db, ns.empty()
-                             ? "SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name"
-                             : "SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY name");
+  Statement s(impl_->db,
+              ns.empty()
+                  ? "SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name"
+                  : "SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY name");
   s.bind(1, kind);
   if (!ns.empty()) s.bind(2, ns);
   while (s.step()) out.push_back(json::parse(s.text(0)));
@@ -518,7 +569,9 @@ std::vector<Event> Store::events_since(int64_t after, std::chrono::milliseconds 
     if (impl_->changed.wait_until(lock, deadline) == std::cv_status::timeout) break;
   }
   std::vector<Event> out;
-  Statement s(impl_->db, "SELECT rv, type, kind, namespace, name FROM events WHERE rv > ? ORDER BY rv LIMIT ?");
+  Statement s(
+      impl_->db,
+      "SELECT rv, type, kind, namespace, name FROM events WHERE rv > ? ORDER BY rv LIMIT ?");
   s.bind(1, after).bind(2, static_cast<int64_t>(limit));
   while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4)});
   return out;
@@ -552,7 +605,8 @@ Revision read_revision(Statement& s) {
   return r;
 }
 constexpr const char* kRevisionColumns =
-    "SELECT number, generation, commit_id, spec, created_at, outcome, message, log, root, live, cause "
+    "SELECT number, generation, commit_id, spec, created_at, outcome, message, log, root, live, "
+    "cause "
     "FROM revisions ";
 }  // namespace
 
@@ -564,12 +618,25 @@ int64_t Store::add_revision(const std::string& uid, const std::string& ns, const
   s.bind(1, uid);
   s.step();
   int64_t number = s.integer(0);
-  Statement(impl_->db,
-            "INSERT INTO revisions(site_uid, namespace, name, number, generation, commit_id, spec, created_at, "
-            "outcome, message, log, root, live, cause) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
-      .bind(1, uid).bind(2, ns).bind(3, name).bind(4, number).bind(5, r.generation)
-      .bind(6, r.commit).bind(7, r.spec).bind(8, now_rfc3339()).bind(9, r.outcome)
-      .bind(10, r.message).bind(11, r.log).bind(12, r.root).bind(13, r.cause).run();
+  Statement(
+      impl_->db,
+      "INSERT INTO revisions(site_uid, namespace, name, number, generation, commit_id, spec, "
+      "created_at, "
+      "outcome, message, log, root, live, cause) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+      .bind(1, uid)
+      .bind(2, ns)
+      .bind(3, name)
+      .bind(4, number)
+      .bind(5, r.generation)
+      .bind(6, r.commit)
+      .bind(7, r.spec)
+      .bind(8, now_rfc3339())
+      .bind(9, r.outcome)
+      .bind(10, r.message)
+      .bind(11, r.log)
+      .bind(12, r.root)
+      .bind(13, r.cause)
+      .run();
   tx.commit();
   return number;
 }
@@ -585,8 +652,15 @@ void Store::finish_revision(const std::string& uid, int64_t number, const std::s
   Statement(impl_->db,
             "UPDATE revisions SET outcome = ?, message = ?, log = ?, live = ?, "
             "root = CASE WHEN ? = '' THEN root ELSE ? END WHERE site_uid = ? AND number = ?")
-      .bind(1, outcome).bind(2, message).bind(3, log).bind(4, static_cast<int64_t>(make_live))
-      .bind(5, root).bind(6, root).bind(7, uid).bind(8, number).run();
+      .bind(1, outcome)
+      .bind(2, message)
+      .bind(3, log)
+      .bind(4, static_cast<int64_t>(make_live))
+      .bind(5, root)
+      .bind(6, root)
+      .bind(7, uid)
+      .bind(8, number)
+      .run();
   tx.commit();
 }
 
@@ -617,9 +691,10 @@ std::optional<Revision> Store::revision(const std::string& uid, int64_t number) 
 
 int Store::fail_pending_revisions() {
   std::lock_guard lock(impl_->mu);
-  Statement(impl_->db,
-            "UPDATE revisions SET outcome = 'Failed', message = 'interrupted: wok stopped during the "
-            "rollout' WHERE outcome = 'Pending'")
+  Statement(
+      impl_->db,
+      "UPDATE revisions SET outcome = 'Failed', message = 'interrupted: wok stopped during the "
+      "rollout' WHERE outcome = 'Pending'")
       .run();
   return sqlite3_changes(impl_->db);
 }
@@ -627,9 +702,13 @@ int Store::fail_pending_revisions() {
 void Store::add_token(const std::string& user, const std::string& hash, bool platform_admin,
                       const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  Statement(impl_->db,
-            "INSERT INTO tokens(hash, user, platform_admin, created_at, name) VALUES(?, ?, ?, ?, ?)")
-      .bind(1, hash).bind(2, user).bind(3, static_cast<int64_t>(platform_admin)).bind(4, now_rfc3339())
+  Statement(
+      impl_->db,
+      "INSERT INTO tokens(hash, user, platform_admin, created_at, name) VALUES(?, ?, ?, ?, ?)")
+      .bind(1, hash)
+      .bind(2, user)
+      .bind(3, static_cast<int64_t>(platform_admin))
+      .bind(4, now_rfc3339())
       .bind(5, name.empty() ? user + "-" + hash.substr(0, 8) : name)
       .run();
 }
@@ -642,7 +721,10 @@ std::optional<Store::TokenOwner> Store::find_token(const std::string& hash) {
   TokenOwner owner{s.text(0), s.integer(1) != 0};
   std::string now = now_rfc3339();
   if (s.text(2).substr(0, 16) != now.substr(0, 16)) {  // once a minute is enough
-    Statement(impl_->db, "UPDATE tokens SET last_used = ? WHERE hash = ?").bind(1, now).bind(2, hash).run();
+    Statement(impl_->db, "UPDATE tokens SET last_used = ? WHERE hash = ?")
+        .bind(1, now)
+        .bind(2, hash)
+        .run();
   }
   return owner;
 }
@@ -650,7 +732,8 @@ std::optional<Store::TokenOwner> Store::find_token(const std::string& hash) {
 std::vector<Store::TokenInfo> Store::tokens() {
   std::lock_guard lock(impl_->mu);
   std::vector<TokenInfo> out;
-  Statement s(impl_->db, "SELECT name, user, created_at, last_used, platform_admin FROM tokens ORDER BY name");
+  Statement s(impl_->db,
+              "SELECT name, user, created_at, last_used, platform_admin FROM tokens ORDER BY name");
   while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0});
   return out;
 }
@@ -664,7 +747,9 @@ bool Store::token_name_taken(const std::string& name) {
 
 bool Store::revoke_token(const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  Statement(impl_->db, "DELETE FROM tokens WHERE name = ? AND platform_admin = 0").bind(1, name).run();
+  Statement(impl_->db, "DELETE FROM tokens WHERE name = ? AND platform_admin = 0")
+      .bind(1, name)
+      .run();
   return sqlite3_changes(impl_->db) > 0;
 }
 
@@ -700,8 +785,8 @@ std::vector<std::string> Store::routable_hosts(const std::string& ns, const std:
     for (const auto& r : refused_hosts((*site)["spec"], p)) {
       not_allowed.insert(r.host);
       if (refused) {
-        refused->push_back("host " + r.host + " is no longer allowed by project " + ns + "'s hosts (" +
-                           host_patterns(p) + ")");
+        refused->push_back("host " + r.host + " is no longer allowed by project " + ns +
+                           "'s hosts (" + host_patterns(p) + ")");
       }
     }
     for (const auto& h : hosts_of(*site)) {
@@ -713,7 +798,11 @@ std::vector<std::string> Store::routable_hosts(const std::string& ns, const std:
         if (s.step()) holder = {s.text(0), s.text(1)};
       }
       if (!holder) {
-        Statement(impl_->db, "INSERT INTO host_claims VALUES(?, ?, ?)").bind(1, h).bind(2, ns).bind(3, name).run();
+        Statement(impl_->db, "INSERT INTO host_claims VALUES(?, ?, ?)")
+            .bind(1, h)
+            .bind(2, ns)
+            .bind(3, name)
+            .run();
       } else if (*holder != std::pair(ns, name)) {
         if (refused) refused->push_back("host " + h + " is now served by another site");
         continue;

@@ -38,7 +38,7 @@ struct Revision {
   std::string created_at;  // RFC 3339
   std::string outcome;     // Pending, Deployed, Failed
   std::string message;
-  std::string log;  // build output
+  std::string log;   // build output
   std::string root;  // served directory of this revision
   bool live = false;
   std::string cause = {};  // why it was made: change_cause() ("fetch: commit abc1234")
@@ -51,8 +51,9 @@ struct Revision {
 //   the site's status.pinnedRevision, 0 if none), "refresh: retry after
 //   revision 4 failed", "retry: revision 4 was interrupted", "redeploy: same
 //   spec and commit as revision 4".
-std::string change_cause(const std::vector<Revision>& earlier, int64_t generation, const std::string& commit,
-                         const std::string& spec, int64_t pinned_revision);
+std::string change_cause(const std::vector<Revision>& earlier, int64_t generation,
+                         const std::string& commit, const std::string& spec,
+                         int64_t pinned_revision);
 
 class Store {
  public:

@@ -12,7 +12,8 @@ using nlohmann::json;
 TEST(Codec, MultiDocumentYamlAndScalarTypes) {
   std::vector<json> docs;
   std::string error;
-  ASSERT_TRUE(parse_documents("a: 1\nb: true\nc: \"1\"\nd: x\ne: 1.5\nf: ~\n---\n---\n[1, 2]\n", &docs, &error));
+  ASSERT_TRUE(parse_documents("a: 1\nb: true\nc: \"1\"\nd: x\ne: 1.5\nf: ~\n---\n---\n[1, 2]\n",
+                              &docs, &error));
   ASSERT_EQ(docs.size(), 2u);
   EXPECT_EQ(docs[0], json::parse(R"({"a":1,"b":true,"c":"1","d":"x","e":1.5,"f":null})"));
   EXPECT_EQ(docs[1], json::parse("[1,2]"));

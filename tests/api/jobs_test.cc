@@ -33,7 +33,9 @@ spec:
   return docs.at(0);
 }
 
-std::string errors_of(const std::string& jobs) { return join_errors(validate_site(app_site(jobs))); }
+std::string errors_of(const std::string& jobs) {
+  return join_errors(validate_site(app_site(jobs)));
+}
 
 TEST(Jobs, AcceptedWithEveryField) {
   EXPECT_EQ(errors_of(R"([{name: nightly, schedule: "0 3 * * *", command: [sh, -c, "echo hi"]},
@@ -68,11 +70,14 @@ TEST(Jobs, RefusalsNameTheField) {
             "spec.app.jobs[0].schedule: minute field \"61\": 61 is out of range 0-59");
   EXPECT_EQ(errors_of(R"([{name: Bad_Name, schedule: "@daily", command: [x]}])"),
             "spec.app.jobs[0].name: \"Bad_Name\" is not a valid name (a DNS label)");
-  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x]}, {name: a, schedule: "@daily", command: [y]}])"),
-            "spec.app.jobs[1].name: \"a\" is listed twice");
+  EXPECT_EQ(
+      errors_of(
+          R"([{name: a, schedule: "@daily", command: [x]}, {name: a, schedule: "@daily", command: [y]}])"),
+      "spec.app.jobs[1].name: \"a\" is listed twice");
   EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", component: db, command: [x]}])"),
             "spec.app.jobs[0].component: \"db\" is not a component of spec.app.components");
-  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: []}])"), "spec.app.jobs[0].command: must not be empty");
+  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: []}])"),
+            "spec.app.jobs[0].command: must not be empty");
   EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], timeout: forever}])"),
             "spec.app.jobs[0].timeout: \"forever\" is not a duration (e.g. 30s, 10m, 1h)");
   EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], timeout: 25h}])"),
@@ -81,17 +86,25 @@ TEST(Jobs, RefusalsNameTheField) {
             "spec.app.jobs[0].timeout: \"1500ms\" must be whole seconds");
   EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], startingDeadline: 1s}])"),
             "spec.app.jobs[0].startingDeadline: \"1s\" must be between 10s and 24h");
-  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], successfulJobsHistoryLimit: 11}])"),
-            "spec.app.jobs[0].successfulJobsHistoryLimit: 11 is out of range (0-10)");
-  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], failedJobsHistoryLimit: -1}])"),
-            "spec.app.jobs[0].failedJobsHistoryLimit: -1 is out of range (0-10)");
-  EXPECT_EQ(errors_of(R"([{name: a, schedule: "@daily", command: [x], concurrencyPolicy: Sometimes}])"),
-            "spec.app.jobs[0].concurrencyPolicy: \"Sometimes\" is not one of Forbid, Allow, Replace");
-  EXPECT_NE(errors_of(R"([{name: a, schedule: "@daily", command: [x], extra: 1}])").find("spec.app.jobs[0].extra"),
+  EXPECT_EQ(
+      errors_of(R"([{name: a, schedule: "@daily", command: [x], successfulJobsHistoryLimit: 11}])"),
+      "spec.app.jobs[0].successfulJobsHistoryLimit: 11 is out of range (0-10)");
+  EXPECT_EQ(
+      errors_of(R"([{name: a, schedule: "@daily", command: [x], failedJobsHistoryLimit: -1}])"),
+      "spec.app.jobs[0].failedJobsHistoryLimit: -1 is out of range (0-10)");
+  EXPECT_EQ(
+      errors_of(R"([{name: a, schedule: "@daily", command: [x], concurrencyPolicy: Sometimes}])"),
+      "spec.app.jobs[0].concurrencyPolicy: \"Sometimes\" is not one of Forbid, Allow, Replace");
+  EXPECT_NE(errors_of(R"([{name: a, schedule: "@daily", command: [x], extra: 1}])")
+                .find("spec.app.jobs[0].extra"),
             std::string::npos);
-  EXPECT_NE(errors_of(R"([{name: a, schedule: 5, command: [x]}])").find("spec.app.jobs[0].schedule"), std::string::npos);
+  EXPECT_NE(
+      errors_of(R"([{name: a, schedule: 5, command: [x]}])").find("spec.app.jobs[0].schedule"),
+      std::string::npos);
   std::string many = "[";
-  for (int i = 0; i < 11; ++i) many += std::string(i ? "," : "") + "{name: j" + std::to_string(i) + ", schedule: \"@daily\", command: [x]}";
+  for (int i = 0; i < 11; ++i)
+    many += std::string(i ? "," : "") + "{name: j" + std::to_string(i) +
+            ", schedule: \"@daily\", command: [x]}";
   EXPECT_EQ(errors_of(many + "]"), "spec.app.jobs: lists 11 jobs, at most 10 are allowed");
 }
 

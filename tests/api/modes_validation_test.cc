@@ -93,7 +93,8 @@ TEST(ValidatePhp, BadFieldsAreNamed) {
   s = doc(kPhp);
   s["spec"]["resources"] = {{"memory", "256MB"}, {"cpu", "fast"}};
   e = errors_of(s);
-  EXPECT_NE(e.find("spec.resources.memory: \"256MB\" is not a memory quantity"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.resources.memory: \"256MB\" is not a memory quantity"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("spec.resources.cpu: \"fast\" is not a CPU quantity"), std::string::npos) << e;
 }
 
@@ -106,21 +107,24 @@ TEST(ValidatePhp, TimeoutIsWholeSecondsFromOneSecondToOneHour) {
   }
   EXPECT_EQ(php_timeout_ms(s["spec"]), 90'000);
   const std::pair<const char*, const char*> bad[] = {
-      {"forever", "is not a duration"}, {"", "is not a duration"},  {"-5s", "is not a duration"},
+      {"forever", "is not a duration"}, {"", "is not a duration"},   {"-5s", "is not a duration"},
       {"60", "is not a duration"},      {"0s", "between 1s and 1h"}, {"500ms", "between 1s and 1h"},
       {"2h", "between 1s and 1h"},      {"1500ms", "whole seconds"},
   };
   for (const auto& [value, why] : bad) {
     s["spec"]["php"]["timeout"] = value;
     std::string e = errors_of(s);
-    EXPECT_NE(e.find("spec.php.timeout: \"" + std::string(value) + "\" "), std::string::npos) << value << ": " << e;
+    EXPECT_NE(e.find("spec.php.timeout: \"" + std::string(value) + "\" "), std::string::npos)
+        << value << ": " << e;
     EXPECT_NE(e.find(why), std::string::npos) << value << ": " << e;
   }
   s["spec"]["php"]["timeout"] = 60;
-  EXPECT_NE(errors_of(s).find("spec.php.timeout: must be a string"), std::string::npos) << errors_of(s);
+  EXPECT_NE(errors_of(s).find("spec.php.timeout: must be a string"), std::string::npos)
+      << errors_of(s);
   s["spec"]["php"]["timeout"] = "2s";
   s["spec"]["mode"] = "static";
-  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites"), std::string::npos) << errors_of(s);
+  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites"), std::string::npos)
+      << errors_of(s);
 }
 
 TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
@@ -132,7 +136,8 @@ TEST(ValidateModes, SectionsOfAnotherModeAreRefusedByName) {
   EXPECT_NE(e.find("spec.resources: is only for"), std::string::npos) << e;
   s = doc(kApp);
   s["spec"]["php"] = {{"docroot", "public"}};
-  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites, not \"app\""), std::string::npos);
+  EXPECT_NE(errors_of(s).find("spec.php: is only for \"php\" sites, not \"app\""),
+            std::string::npos);
   s = doc(kPhp);
   s["spec"]["app"] = doc(kApp)["spec"]["app"];
   EXPECT_NE(errors_of(s).find("spec.app: is only for \"app\" sites"), std::string::npos);
@@ -143,14 +148,16 @@ TEST(ValidateModes, MaxBodySizeIsASizeAndNotForStaticSites) {
   s["spec"]["maxBodySize"] = "64Mi";
   EXPECT_EQ(errors_of(s), "");
   s["spec"]["maxBodySize"] = "lots";
-  EXPECT_NE(errors_of(s).find("spec.maxBodySize: \"lots\" is not a size"), std::string::npos) << errors_of(s);
+  EXPECT_NE(errors_of(s).find("spec.maxBodySize: \"lots\" is not a size"), std::string::npos)
+      << errors_of(s);
   s["spec"]["maxBodySize"] = 5;
   EXPECT_NE(errors_of(s).find("spec.maxBodySize: must be"), std::string::npos) << errors_of(s);
   s = doc(kApp);
   s["spec"]["maxBodySize"] = "1Mi";
   s["spec"]["mode"] = "static";
   s["spec"].erase("app");
-  EXPECT_NE(errors_of(s).find("spec.maxBodySize: is only for \"php\" and \"app\" sites"), std::string::npos)
+  EXPECT_NE(errors_of(s).find("spec.maxBodySize: is only for \"php\" and \"app\" sites"),
+            std::string::npos)
       << errors_of(s);
 }
 
@@ -162,10 +169,12 @@ TEST(ValidateModes, ServeDotFilesIsABooleanForStaticAndPhpSites) {
   for (const char* field : {"php", "storage", "resources"}) s["spec"].erase(field);
   EXPECT_EQ(errors_of(s), "");
   s["spec"]["serveDotFiles"] = "yes";
-  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: must be a boolean"), std::string::npos) << errors_of(s);
+  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: must be a boolean"), std::string::npos)
+      << errors_of(s);
   s = doc(kApp);
   s["spec"]["serveDotFiles"] = false;
-  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: is only for \"static\" and \"php\" sites"), std::string::npos)
+  EXPECT_NE(errors_of(s).find("spec.serveDotFiles: is only for \"static\" and \"php\" sites"),
+            std::string::npos)
       << errors_of(s);
 }
 
@@ -186,8 +195,8 @@ TEST(ValidateApp, ComponentsAreChecked) {
   EXPECT_NE(errors_of(s).find("spec.app.components: must list at least one"), std::string::npos);
   s = doc(kApp);
   json& c = s["spec"]["app"]["components"];
-  c[0]["image"] = "oci:/x:1";                  // both image and command
-  c[1]["name"] = "Worker";                     // not a DNS label
+  c[0]["image"] = "oci:/x:1";  // both image and command
+  c[1]["name"] = "Worker";     // not a DNS label
   c[1]["port"] = 70000;
   c[1]["replicas"] = 21;
   c[1]["health"] = {{"path", "healthz"}};
@@ -195,17 +204,28 @@ TEST(ValidateApp, ComponentsAreChecked) {
   c.push_back({{"name", "web"}, {"command", {"x"}}});  // duplicate name
   c.push_back({{"name", "idle"}});                     // neither image nor command
   c.push_back({{"name", "bg"}, {"command", {"x"}}, {"balance", "least-connections"}});  // no port
-  c.push_back({{"name", "admin"}, {"command", {"x"}}, {"port", 9000}, {"balance", "round-robin"}});  // not routed
+  c.push_back({{"name", "admin"},
+               {"command", {"x"}},
+               {"port", 9000},
+               {"balance", "round-robin"}});  // not routed
   std::string e = errors_of(s);
-  EXPECT_NE(e.find("spec.app.components[1].balance: \"fastest\" is not one of round-robin, least-connections"),
-            std::string::npos) << e;
-  EXPECT_NE(e.find("spec.app.components[4].balance: only the routed component"), std::string::npos) << e;
-  EXPECT_NE(e.find("spec.app.components[5].balance: only the routed component"), std::string::npos) << e;
-  EXPECT_NE(e.find("spec.app.components[0]: needs exactly one of image and command"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].balance: \"fastest\" is not one of round-robin, "
+                   "least-connections"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("spec.app.components[4].balance: only the routed component"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("spec.app.components[5].balance: only the routed component"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("spec.app.components[0]: needs exactly one of image and command"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("spec.app.components[1].name"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].port: 70000 is not a port"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[1].replicas: 21 is out of range"), std::string::npos) << e;
-  EXPECT_NE(e.find("spec.app.components[1].health.path: \"healthz\" must start with '/'"), std::string::npos) << e;
+  EXPECT_NE(e.find("spec.app.components[1].health.path: \"healthz\" must start with '/'"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("spec.app.components[2].name: \"web\" is listed twice"), std::string::npos) << e;
   EXPECT_NE(e.find("spec.app.components[3]: needs exactly one"), std::string::npos) << e;
 }
@@ -225,7 +245,8 @@ TEST(ValidateApp, AnAppOfImagesNeedsNoSource) {
 TEST(ValidateApp, ASourceIsRequiredWhereTheRepositoryIsUsed) {
   json s = doc(kApp);  // web runs a command
   s["spec"].erase("source");
-  EXPECT_EQ(errors_of(s), "spec.source: is required: component web runs a command from the repository");
+  EXPECT_EQ(errors_of(s),
+            "spec.source: is required: component web runs a command from the repository");
   s["spec"]["app"]["components"][0].erase("command");
   s["spec"]["app"]["components"][0]["image"] = "oci:/srv/images/web:1";
   s["spec"]["build"] = {{"command", {"make"}}};
@@ -244,8 +265,8 @@ TEST(ValidateApp, StorageIsAcceptedAndHostilePathsAreRefusedByField) {
   json s = doc(kApp);
   s["spec"]["storage"] = json::parse(R"([{"name":"data","path":"data","size":"64Mi"}])");
   EXPECT_EQ(errors_of(s), "");
-  for (const char* hostile : {"/proc", "..", "data/../../etc", "proc", "proc/self", "./sys", "dev", "etc",
-                              "run/wok", "tmp", ".", "./"}) {
+  for (const char* hostile : {"/proc", "..", "data/../../etc", "proc", "proc/self", "./sys", "dev",
+                              "etc", "run/wok", "tmp", ".", "./"}) {
     s["spec"]["storage"][0]["path"] = hostile;
     std::string e = errors_of(s);
     EXPECT_NE(e.find("spec.storage[0].path: "), std::string::npos) << hostile << ": " << e;
@@ -257,8 +278,12 @@ TEST(ValidateApp, StorageIsAcceptedAndHostilePathsAreRefusedByField) {
 }  // namespace
 // One rule for every platform: "web" if it listens, else the first that does.
 TEST(RoutedComponent, WebIfItListensElseTheFirstWithAPort) {
-  EXPECT_EQ(routed_component(json::parse(R"([{"name":"admin","port":9000},{"name":"web","port":8080}])")), 1);
-  EXPECT_EQ(routed_component(json::parse(R"([{"name":"worker"},{"name":"web"},{"name":"api","port":80}])")), 2);
+  EXPECT_EQ(
+      routed_component(json::parse(R"([{"name":"admin","port":9000},{"name":"web","port":8080}])")),
+      1);
+  EXPECT_EQ(routed_component(
+                json::parse(R"([{"name":"worker"},{"name":"web"},{"name":"api","port":80}])")),
+            2);
   EXPECT_EQ(routed_component(json::parse(R"([{"name":"worker"}])")), -1);
   EXPECT_EQ(routed_component(json::parse(R"([{"name":"web","port":null},"junk"])")), -1);
   EXPECT_EQ(routed_component(json::object()), -1);

@@ -62,7 +62,8 @@ TEST(ValidateSite, WrongTypesAndMissingFields) {
   s = site(kSite);
   s["spec"].erase("source");
   text = join_errors(validate_site(s));
-  EXPECT_EQ(text, "spec.source: is required: a \"static\" site serves the repository's files") << text;
+  EXPECT_EQ(text, "spec.source: is required: a \"static\" site serves the repository's files")
+      << text;
 }
 
 TEST(ValidateSite, UnknownModesAreRefusedWithAClearMessage) {
@@ -81,7 +82,8 @@ TEST(ValidateSite, HostilePathsAndBadDurations) {
   auto text = join_errors(validate_site(s));
   EXPECT_NE(text.find("spec.source.git.path"), std::string::npos) << text;
   EXPECT_NE(text.find("spec.build.output"), std::string::npos) << text;
-  EXPECT_NE(text.find("spec.source.git.interval: \"soon\" is not a duration"), std::string::npos) << text;
+  EXPECT_NE(text.find("spec.source.git.interval: \"soon\" is not a duration"), std::string::npos)
+      << text;
 }
 
 TEST(ValidateSite, NamesMustBeDnsLabels) {

@@ -2,8 +2,8 @@
 // (method, path, Authorization, body) and what is printed.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cmd/cli.h"
@@ -188,9 +188,10 @@ TEST_F(CliFlowTest, ApplyWithAWrongKindSendsNothing) {
       "a.yaml", std::string(kProjectYaml) +
                     "---\napiVersion: wok.dev/v1alpha1\nkind: ConfigMap\nmetadata: {name: x}\n");
   EXPECT_EQ(wok({"apply", "-f", file}), 1);
-  EXPECT_EQ(err_.str(), "error: " + file +
-                            " (document 2): kind \"ConfigMap\" is not supported: wok apply accepts Project, "
-                            "Site and Secret\n");
+  EXPECT_EQ(err_.str(),
+            "error: " + file +
+                " (document 2): kind \"ConfigMap\" is not supported: wok apply accepts Project, "
+                "Site and Secret\n");
   EXPECT_TRUE(server_.requests().empty());
 }
 
@@ -198,27 +199,33 @@ TEST_F(CliFlowTest, ApplyWithAWrongKindSendsNothing) {
 // Sites that read it; a bad one sends nothing and quotes no value.
 TEST_F(CliFlowTest, ApplySecretsBetweenProjectsAndSites) {
   const std::string secret =
-      "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\nstringData: {PASSWORD: s3cret}\n";
-  std::string file = dir_.write("all.yaml", std::string(kSiteYaml) + "---\n" + secret + "---\n" + kProjectYaml);
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\nstringData: "
+      "{PASSWORD: s3cret}\n";
+  std::string file =
+      dir_.write("all.yaml", std::string(kSiteYaml) + "---\n" + secret + "---\n" + kProjectYaml);
   server_.reply(404, status(404, "NotFound", "not found").dump());
   server_.reply(201, "{}");
   server_.reply(201, "{}");
   server_.reply(404, status(404, "NotFound", "not found").dump());
   server_.reply(201, "{}");
   EXPECT_EQ(wok({"apply", "-f", file}), 0) << err_.str();
-  EXPECT_EQ(out_.str(), "project.wok.dev/team-a created\nsecret/db created\nsite.wok.dev/www created\n");
+  EXPECT_EQ(out_.str(),
+            "project.wok.dev/team-a created\nsecret/db created\nsite.wok.dev/www created\n");
   auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 5u);
   EXPECT_EQ(requests[2].method, "PUT");
   EXPECT_EQ(requests[2].path, kBase + "/namespaces/team-a/secrets/db");
   EXPECT_EQ(json::parse(requests[2].body)["stringData"]["PASSWORD"], "s3cret");
 
-  std::string bad = dir_.write("bad.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\n"
-                                           "data: {PASSWORD: not-base64!}\n");
+  std::string bad =
+      dir_.write("bad.yaml",
+                 "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team-a}\n"
+                 "data: {PASSWORD: not-base64!}\n");
   err_.str("");
   EXPECT_EQ(wok({"apply", "-f", bad}), 1);
-  EXPECT_EQ(err_.str(), "error: " + bad + ": secret \"db\" is invalid: data.PASSWORD: is not base64 (use "
-                        "stringData for plain text)\n");
+  EXPECT_EQ(err_.str(), "error: " + bad +
+                            ": secret \"db\" is invalid: data.PASSWORD: is not base64 (use "
+                            "stringData for plain text)\n");
   EXPECT_EQ(server_.requests().size(), 5u);
 }
 
@@ -408,7 +415,8 @@ TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
     return 0;
   };
   std::istringstream in;
-  std::vector<std::string> good = {"wok", "operator", "--serve-max-body", "8Mi", "--serve-idle-timeout=30s"};
+  std::vector<std::string> good = {"wok", "operator", "--serve-max-body", "8Mi",
+                                   "--serve-idle-timeout=30s"};
   EXPECT_EQ(run(good, op_runner(op), in, out_, err_), 0);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(seen.serve_args, (std::vector<std::string>{"--max-body=8Mi", "--idle-timeout=30s"}));
@@ -416,7 +424,8 @@ TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
   std::vector<std::string> bad = {"wok", "operator", "--serve-max-body", "lots"};
   EXPECT_EQ(run(bad, op_runner(op), in, out_, err_), 2);
   EXPECT_EQ(calls, 1);
-  EXPECT_NE(err_.str().find("--serve-max-body \"lots\": is not a size"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("--serve-max-body \"lots\": is not a size"), std::string::npos)
+      << err_.str();
 }
 
 // `wok rollout history|undo` and `wok refresh` with --kubeconfig/--context
@@ -437,24 +446,36 @@ TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
     err_.str("");
     return run(args, r, in, out_, err_);
   };
-  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k/config"}, runners), 0);
+  EXPECT_EQ(wok_cluster(
+                {"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k/config"},
+                runners),
+            0);
   EXPECT_EQ(out_.str(), "from the cluster\n");
-  EXPECT_EQ(wok_cluster({"rollout", "undo", "site", "www", "-n", "team-a", "--context", "prod", "--to-revision", "2"},
+  EXPECT_EQ(wok_cluster({"rollout", "undo", "site", "www", "-n", "team-a", "--context", "prod",
+                         "--to-revision", "2"},
                         runners),
             0);
-  EXPECT_EQ(wok_cluster({"refresh", "site", "blog", "--kubeconfig=/k/config", "--namespace", "team-b"}, runners), 0);
+  EXPECT_EQ(
+      wok_cluster({"refresh", "site", "blog", "--kubeconfig=/k/config", "--namespace", "team-b"},
+                  runners),
+      0);
   ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ((std::vector<std::string>{seen[0].verb, seen[0].kubeconfig, seen[0].context, seen[0].ns, seen[0].name}),
+  EXPECT_EQ((std::vector<std::string>{seen[0].verb, seen[0].kubeconfig, seen[0].context, seen[0].ns,
+                                      seen[0].name}),
             (std::vector<std::string>{"history", "/k/config", "", "team-a", "www"}));
-  EXPECT_EQ((std::vector<std::string>{seen[1].verb, seen[1].kubeconfig, seen[1].context, seen[1].ns}),
-            (std::vector<std::string>{"undo", "", "prod", "team-a"}));
+  EXPECT_EQ(
+      (std::vector<std::string>{seen[1].verb, seen[1].kubeconfig, seen[1].context, seen[1].ns}),
+      (std::vector<std::string>{"undo", "", "prod", "team-a"}));
   EXPECT_EQ(seen[1].to_revision, 2);
   EXPECT_EQ((std::vector<std::string>{seen[2].verb, seen[2].ns, seen[2].name}),
             (std::vector<std::string>{"refresh", "team-b", "blog"}));
   EXPECT_TRUE(server_.requests().empty());
   // A build without the cluster's client says so.
-  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k"}, Runners{}), 1);
-  EXPECT_NE(err_.str().find("--kubeconfig is not available in this build"), std::string::npos) << err_.str();
+  EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a", "--kubeconfig", "/k"},
+                        Runners{}),
+            1);
+  EXPECT_NE(err_.str().find("--kubeconfig is not available in this build"), std::string::npos)
+      << err_.str();
   // Without the flags: wok up's API server, which needs a token.
   EXPECT_EQ(wok_cluster({"rollout", "history", "site", "www", "-n", "team-a"}, runners), 1);
   EXPECT_EQ(seen.size(), 3u);
@@ -462,10 +483,12 @@ TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
 
 TEST_F(CliFlowTest, RenderGivesServeLimitsToSitesPodsAndRefusesBadOnes) {
   std::string site = dir_.path() + "/site.yaml";
-  std::ofstream(site) << "apiVersion: wok.dev/v1alpha1\nkind: Site\nmetadata: {name: www, namespace: team-a}\n"
-                         "spec:\n  mode: static\n  hosts: [www.team-a.example.org]\n"
-                         "  source: {git: {url: https://example.org/www.git}}\n";
-  EXPECT_EQ(wok({"render", "-f", site, "--serve-header-timeout", "10s"}, "", false), 0) << err_.str();
+  std::ofstream(site)
+      << "apiVersion: wok.dev/v1alpha1\nkind: Site\nmetadata: {name: www, namespace: team-a}\n"
+         "spec:\n  mode: static\n  hosts: [www.team-a.example.org]\n"
+         "  source: {git: {url: https://example.org/www.git}}\n";
+  EXPECT_EQ(wok({"render", "-f", site, "--serve-header-timeout", "10s"}, "", false), 0)
+      << err_.str();
   EXPECT_NE(out_.str().find("- --header-timeout=10s"), std::string::npos) << out_.str();
   EXPECT_EQ(wok({"render", "-f", site, "--serve-header-timeout", "soon"}, "", false), 2);
   EXPECT_NE(err_.str().find("--serve-header-timeout \"soon\""), std::string::npos) << err_.str();

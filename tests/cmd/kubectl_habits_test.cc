@@ -50,20 +50,28 @@ json spec() {
           {"source", {{"git", {{"url", "https://git.example.org/www.git"}, {"ref", "main"}}}}}};
 }
 
-json site(int64_t generation, int64_t observed, const std::string& ready, const std::string& message) {
-  return {{"apiVersion", "wok.dev/v1alpha1"},
-          {"kind", "Site"},
-          {"metadata", {{"name", "www"}, {"namespace", "team-a"}, {"generation", generation}, {"resourceVersion", "7"}}},
-          {"spec", spec()},
-          {"status",
-           {{"observedGeneration", observed},
-            {"revision", 3},
-            {"conditions", {{{"type", "Ready"}, {"status", ready}, {"reason", "Deployed"}, {"message", message}}}}}}};
+json site(int64_t generation, int64_t observed, const std::string& ready,
+          const std::string& message) {
+  return {
+      {"apiVersion", "wok.dev/v1alpha1"},
+      {"kind", "Site"},
+      {"metadata",
+       {{"name", "www"},
+        {"namespace", "team-a"},
+        {"generation", generation},
+        {"resourceVersion", "7"}}},
+      {"spec", spec()},
+      {"status",
+       {{"observedGeneration", observed},
+        {"revision", 3},
+        {"conditions",
+         {{{"type", "Ready"}, {"status", ready}, {"reason", "Deployed"}, {"message", message}}}}}}};
 }
 
 json revision(int64_t number, const std::string& outcome, bool live, json spec_of = spec()) {
-  return {{"revision", number}, {"generation", 2},     {"commit", "4f2c1e0d9a8b"}, {"spec", spec_of},
-          {"outcome", outcome}, {"live", live},        {"message", ""},            {"log", ""}};
+  return {{"revision", number}, {"generation", 2},    {"commit", "4f2c1e0d9a8b"},
+          {"spec", spec_of},    {"outcome", outcome}, {"live", live},
+          {"message", ""},      {"log", ""}};
 }
 
 json list(std::initializer_list<json> items) {
@@ -103,10 +111,12 @@ class KubectlHabitsTest : public ::testing::Test {
 
 TEST_F(KubectlHabitsTest, UnknownCommandIsNamedAtItsLevel) {
   EXPECT_EQ(wok({"frobnicate"}), 2);
-  EXPECT_EQ(err_.str(), "error: unknown command \"frobnicate\" for \"wok\"\nRun 'wok --help' for usage.\n");
-  EXPECT_EQ(wok({"rollout", "frob", "site", "www"}), 2);
   EXPECT_EQ(err_.str(),
-            "error: unknown command \"frob\" for \"wok rollout\"\nRun 'wok rollout --help' for usage.\n");
+            "error: unknown command \"frobnicate\" for \"wok\"\nRun 'wok --help' for usage.\n");
+  EXPECT_EQ(wok({"rollout", "frob", "site", "www"}), 2);
+  EXPECT_EQ(
+      err_.str(),
+      "error: unknown command \"frob\" for \"wok rollout\"\nRun 'wok rollout --help' for usage.\n");
   EXPECT_EQ(wok({"get", "pods"}), 2);  // a bad kind is still CLI11's message naming it
   EXPECT_EQ(err_.str().find("unknown command"), std::string::npos) << err_.str();
   EXPECT_TRUE(server_.requests().empty());
@@ -122,7 +132,8 @@ TEST_F(KubectlHabitsTest, EveryClientCommandsHelpShowsNamespaceAndExamples) {
     for (std::string w; words >> w;) args.push_back(w);
     args.push_back("--help");
     EXPECT_EQ(wok(args), 0) << command;
-    EXPECT_NE(out_.str().find("-n,--namespace,--project PROJECT"), std::string::npos) << command << out_.str();
+    EXPECT_NE(out_.str().find("-n,--namespace,--project PROJECT"), std::string::npos)
+        << command << out_.str();
     EXPECT_NE(out_.str().find("Example"), std::string::npos) << command << out_.str();
     EXPECT_NE(out_.str().find("  wok " + command), std::string::npos) << command << out_.str();
   }
@@ -163,7 +174,9 @@ TEST_F(KubectlHabitsTest, DeleteFromAFileOrStdinDeletesItsObjectsSitesFirst) {
 
   // Only the names count: a spec the server would refuse is still deleted.
   server_.reply(200, "{}");
-  EXPECT_EQ(wok({"delete", "-f", "-"}, "apiVersion: wok.dev/v1alpha1\nkind: Project\nmetadata: {name: team-a}\n"), 0)
+  EXPECT_EQ(wok({"delete", "-f", "-"},
+                "apiVersion: wok.dev/v1alpha1\nkind: Project\nmetadata: {name: team-a}\n"),
+            0)
       << err_.str();
   EXPECT_EQ(out_.str(), "project.wok.dev/team-a deleted\n");
 }
@@ -178,11 +191,12 @@ TEST_F(KubectlHabitsTest, DeleteNeedsNamesOrAFileNotBoth) {
 }
 
 TEST_F(KubectlHabitsTest, JsonPathSubset) {
-  json document = {{"items",
-                    {{{"metadata", {{"name", "www"}}},
-                      {"spec", {{"hosts", {"a.example.org", "b.example.org"}}}},
-                      {"status", {{"revision", 3}, {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}},
-                     {{"metadata", {{"name", "blog"}}}, {"status", {{"revision", 1}}}}}}};
+  json document = {
+      {"items",
+       {{{"metadata", {{"name", "www"}}},
+         {"spec", {{"hosts", {"a.example.org", "b.example.org"}}}},
+         {"status", {{"revision", 3}, {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}},
+        {{"metadata", {{"name", "blog"}}}, {"status", {{"revision", 1}}}}}}};
   auto render = [&](const std::string& tmpl, const json& doc) {
     std::string out, error;
     EXPECT_TRUE(render_jsonpath(tmpl, doc, &out, &error)) << tmpl << ": " << error;
@@ -208,7 +222,8 @@ TEST_F(KubectlHabitsTest, JsonPathSubset) {
 
 TEST_F(KubectlHabitsTest, GetWithJsonPathAndName) {
   server_.reply(200, site(2, 2, "True", "revision 3 serves commit 4f2c1e0").dump());
-  EXPECT_EQ(wok({"get", "site", "www", "-n", "team-a", "-o", "jsonpath={.status.revision}"}), 0) << err_.str();
+  EXPECT_EQ(wok({"get", "site", "www", "-n", "team-a", "-o", "jsonpath={.status.revision}"}), 0)
+      << err_.str();
   EXPECT_EQ(out_.str(), "3");
   server_.reply(200, json({{"kind", "SiteList"}, {"items", {site(2, 2, "True", "")}}}).dump());
   EXPECT_EQ(wok({"get", "sites", "-n", "team-a", "-o", "jsonpath={.items[*].metadata.name}"}), 0);
@@ -225,16 +240,24 @@ TEST_F(KubectlHabitsTest, GetWithJsonPathAndName) {
 TEST_F(KubectlHabitsTest, WaitShowsEachStepThenSucceeds) {
   server_.reply(200, site(2, 1, "True", "revision 3 serves commit 0c0ffee").dump());
   server_.reply(200, list({revision(3, "Deployed", true, json::object())}).dump());
-  server_.reply(200, site(2, 2, "True", "waiting for a build slot for commit 4f2c1e0 as revision 4").dump());
-  server_.reply(200, list({revision(4, "Pending", false), revision(3, "Deployed", true, json::object())}).dump());
+  server_.reply(
+      200, site(2, 2, "True", "waiting for a build slot for commit 4f2c1e0 as revision 4").dump());
+  server_.reply(
+      200,
+      list({revision(4, "Pending", false), revision(3, "Deployed", true, json::object())}).dump());
   server_.reply(200, site(2, 2, "True", "building commit 4f2c1e0 as revision 4").dump());
-  server_.reply(200, list({revision(4, "Pending", false), revision(3, "Deployed", true, json::object())}).dump());
+  server_.reply(
+      200,
+      list({revision(4, "Pending", false), revision(3, "Deployed", true, json::object())}).dump());
   server_.reply(200, site(2, 2, "True", "revision 4 serves commit 4f2c1e0").dump());
-  server_.reply(200, list({revision(4, "Deployed", true), revision(3, "Deployed", false, json::object())}).dump());
+  server_.reply(
+      200,
+      list({revision(4, "Deployed", true), revision(3, "Deployed", false, json::object())}).dump());
   EXPECT_EQ(wait({{"team-a", "www", 2, 0}}, std::chrono::minutes(1)), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "Waiting for site \"www\" rollout to finish: waiting for the controller...\n"
-            "Waiting for site \"www\" rollout to finish: waiting for a build slot for commit 4f2c1e0 as revision 4...\n"
+            "Waiting for site \"www\" rollout to finish: waiting for a build slot for commit "
+            "4f2c1e0 as revision 4...\n"
             "Waiting for site \"www\" rollout to finish: building commit 4f2c1e0 as revision 4...\n"
             "site \"www\" successfully rolled out (revision 4, commit 4f2c1e0)\n");
   EXPECT_EQ(server_.requests()[1].path, kBase + "/namespaces/team-a/sites/www/revisions");
@@ -247,10 +270,13 @@ TEST_F(KubectlHabitsTest, WaitFailsWithTheRevisionsErrorAndBuildOutput) {
   server_.reply(200, site(2, 2, "True", "revision 4 failed: build failed").dump());
   server_.reply(200, list({failed, revision(3, "Deployed", true, json::object())}).dump());
   EXPECT_EQ(wait({{"team-a", "www", 2, 0}}, std::chrono::minutes(1)), 1);
-  EXPECT_NE(err_.str().find("error: site \"www\" (project team-a): revision 4 failed: build failed: exit status 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      err_.str().find(
+          "error: site \"www\" (project team-a): revision 4 failed: build failed: exit status 1\n"),
+      std::string::npos)
       << err_.str();
-  EXPECT_NE(err_.str().find("  Error: cannot find module 'left-pad'\n"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("  Error: cannot find module 'left-pad'\n"), std::string::npos)
+      << err_.str();
 }
 
 TEST_F(KubectlHabitsTest, WaitTimesOutWithExitOne) {
@@ -259,8 +285,9 @@ TEST_F(KubectlHabitsTest, WaitTimesOutWithExitOne) {
     server_.reply(200, list({}).dump());
   }
   EXPECT_EQ(wait({{"team-a", "www", 2, 0}}, std::chrono::milliseconds(1)), 1);
-  EXPECT_NE(err_.str().find("error: timed out waiting for the rollout of site \"www\" (project team-a)"),
-            std::string::npos)
+  EXPECT_NE(
+      err_.str().find("error: timed out waiting for the rollout of site \"www\" (project team-a)"),
+      std::string::npos)
       << err_.str();
 }
 
@@ -277,7 +304,8 @@ TEST_F(KubectlHabitsTest, WaitForARestartNeedsANewerRevision) {
   server_.reply(200, list({revision(4, "Deployed", true), revision(3, "Deployed", false)}).dump());
   EXPECT_EQ(wait({{"team-a", "www", 2, 3}}, std::chrono::minutes(1)), 0) << err_.str();
   EXPECT_NE(out_.str().find("restart requested"), std::string::npos) << out_.str();
-  EXPECT_NE(out_.str().find("successfully rolled out (revision 4,"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("successfully rolled out (revision 4,"), std::string::npos)
+      << out_.str();
 }
 
 TEST_F(KubectlHabitsTest, RolloutRestartSetsTheAnnotationKeepingTheResourceVersion) {
@@ -297,13 +325,16 @@ TEST_F(KubectlHabitsTest, RolloutRestartSetsTheAnnotationKeepingTheResourceVersi
 }
 
 TEST_F(KubectlHabitsTest, ApplyWaitWaitsForTheGenerationTheServerAnswered) {
-  std::string file = dir_.write("www.yaml", std::string(kFileYaml).substr(std::string(kFileYaml).find("---\n") + 4));
+  std::string file = dir_.write(
+      "www.yaml", std::string(kFileYaml).substr(std::string(kFileYaml).find("---\n") + 4));
   server_.reply(404, R"({"kind":"Status","message":"not found"})");
   server_.reply(201, site(1, 0, "Unknown", "").dump());
   server_.reply(200, site(1, 1, "True", "revision 1 serves commit 4f2c1e0").dump());
   server_.reply(200, list({revision(1, "Deployed", true)}).dump());
   EXPECT_EQ(wok({"apply", "-f", file, "--wait", "--timeout", "30s"}), 0) << err_.str();
-  EXPECT_EQ(out_.str(), "site.wok.dev/www created\nsite \"www\" successfully rolled out (revision 1, commit 4f2c1e0)\n");
+  EXPECT_EQ(out_.str(),
+            "site.wok.dev/www created\nsite \"www\" successfully rolled out (revision 1, commit "
+            "4f2c1e0)\n");
   EXPECT_EQ(wok({"apply", "-f", file, "--wait", "--timeout", "soon"}), 2);
 }
 
@@ -314,7 +345,8 @@ TEST_F(KubectlHabitsTest, RolloutStatusUsesTheSitesGeneration) {
   server_.reply(200, site(5, 5, "False", "").dump());
   server_.reply(200, list({failed}).dump());
   EXPECT_EQ(wok({"rollout", "status", "site", "www", "-n", "team-a"}), 1);
-  EXPECT_NE(err_.str().find("revision 9 failed: fetch failed: no ref main"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("revision 9 failed: fetch failed: no ref main"), std::string::npos)
+      << err_.str();
   EXPECT_EQ(wok({"rollout", "status", "site", "www"}), 1);
   EXPECT_NE(err_.str().find("pass -n PROJECT"), std::string::npos) << err_.str();
 }
@@ -322,10 +354,16 @@ TEST_F(KubectlHabitsTest, RolloutStatusUsesTheSitesGeneration) {
 TEST_F(KubectlHabitsTest, TokenListRevokeAndNamedCreate) {
   server_.reply(200, json({{"kind", "TokenList"},
                            {"items",
-                            {{{"name", "admin-1a2b3c4d"}, {"user", "admin"}, {"platformAdmin", true},
-                              {"createdAt", "2026-01-01T00:00:00Z"}, {"lastUsed", "2026-01-02T00:00:00Z"}},
-                             {{"name", "alice-laptop"}, {"user", "alice"}, {"platformAdmin", false},
-                              {"createdAt", "2026-01-01T00:00:00Z"}, {"lastUsed", nullptr}}}}})
+                            {{{"name", "admin-1a2b3c4d"},
+                              {"user", "admin"},
+                              {"platformAdmin", true},
+                              {"createdAt", "2026-01-01T00:00:00Z"},
+                              {"lastUsed", "2026-01-02T00:00:00Z"}},
+                             {{"name", "alice-laptop"},
+                              {"user", "alice"},
+                              {"platformAdmin", false},
+                              {"createdAt", "2026-01-01T00:00:00Z"},
+                              {"lastUsed", nullptr}}}}})
                          .dump());
   EXPECT_EQ(wok({"token", "list"}), 0) << err_.str();
   std::string text = out_.str();
@@ -355,8 +393,9 @@ TEST_F(KubectlHabitsTest, CompletionScriptsComeFromTheCommands) {
   EXPECT_EQ(wok({"completion", "bash"}), 0) << err_.str();
   std::string script = dir_.write("wok.bash", out_.str());
   auto complete = [&](const std::string& words, int cword) {
-    std::string command = "bash -c 'source " + script + "; COMP_WORDS=(" + words + "); COMP_CWORD=" +
-                          std::to_string(cword) + "; _wok; echo \"${COMPREPLY[*]}\"'";
+    std::string command = "bash -c 'source " + script + "; COMP_WORDS=(" + words +
+                          "); COMP_CWORD=" + std::to_string(cword) +
+                          "; _wok; echo \"${COMPREPLY[*]}\"'";
     std::string out;
     FILE* pipe = ::popen(command.c_str(), "r");
     std::array<char, 512> buf{};

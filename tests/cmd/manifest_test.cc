@@ -112,7 +112,8 @@ TEST(CheckManifest, RefusesOtherKindsAndVersions) {
   EXPECT_EQ(error, "- (document 2): apiVersion must be wok.dev/v1alpha1 (got \"apps/v1\")");
   m = parsed("apiVersion: wok.dev/v1alpha1\nkind: GitSync\nmetadata: {name: x}\n");
   EXPECT_FALSE(check_manifest(&m, "", &error));
-  EXPECT_EQ(error, "-: kind \"GitSync\" is not supported: wok apply accepts Project, Site and Secret");
+  EXPECT_EQ(error,
+            "-: kind \"GitSync\" is not supported: wok apply accepts Project, Site and Secret");
   m = parsed("apiVersion: wok.dev/v1alpha1\nkind: Site\nspec: {}\n");
   EXPECT_FALSE(check_manifest(&m, "", &error));
   EXPECT_EQ(error, "-: metadata.name is missing");

@@ -1,10 +1,11 @@
 // `wok up` / `wok serve` router limit flags: parsed into http::ServerOptions,
 // and every bad value refused with the flag's name and what was wrong.
+#include "cmd/router_flags.h"
+
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
 
-#include "cmd/router_flags.h"
 #include "http/server.h"
 
 namespace wok::cmd {
@@ -14,8 +15,9 @@ TEST(RouterFlagsTest, GivenFlagsSetTheLimitsAndTheRestKeepDefaults) {
   CLI::App app;
   RouterLimitFlags flags;
   add_router_limit_flags(app, flags);
-  std::vector<std::string> args = {"--idle-timeout", "2m",   "--header-timeout", "500ms", "--max-body",
-                                   "1Mi",            "--max-request-line", "2Ki", "--max-connections", "5"};
+  std::vector<std::string> args = {"--idle-timeout",    "2m",  "--header-timeout",   "500ms",
+                                   "--max-body",        "1Mi", "--max-request-line", "2Ki",
+                                   "--max-connections", "5"};
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   app.parse(args);
   http::ServerOptions options;
@@ -40,12 +42,15 @@ TEST(RouterFlagsTest, BadValuesNameTheFlag) {
   };
   const Case cases[] = {
       {&RouterLimitFlags::idle_timeout, "10", "--idle-timeout \"10\": is not a duration"},
-      {&RouterLimitFlags::header_timeout, "5ms", "--header-timeout \"5ms\": must be from 100ms to 24h"},
+      {&RouterLimitFlags::header_timeout, "5ms",
+       "--header-timeout \"5ms\": must be from 100ms to 24h"},
       {&RouterLimitFlags::body_timeout, "48h", "--body-timeout \"48h\": must be from 100ms to 24h"},
       {&RouterLimitFlags::max_body, "lots", "--max-body \"lots\": is not a size"},
-      {&RouterLimitFlags::max_header_bytes, "100", "--max-header-bytes \"100\": must be at least 1024 bytes"},
+      {&RouterLimitFlags::max_header_bytes, "100",
+       "--max-header-bytes \"100\": must be at least 1024 bytes"},
       {&RouterLimitFlags::max_request_line, "-1", "--max-request-line \"-1\": is not a size"},
-      {&RouterLimitFlags::max_connections, "0", "--max-connections \"0\": must be a whole number from 1"},
+      {&RouterLimitFlags::max_connections, "0",
+       "--max-connections \"0\": must be a whole number from 1"},
       {&RouterLimitFlags::threads, "two", "--threads \"two\": must be a whole number"},
   };
   for (const Case& c : cases) {
@@ -72,7 +77,8 @@ TEST(RouterFlagsTest, PrefixedFlagsBecomeServeArguments) {
   std::string error;
   ASSERT_TRUE(apply_router_limits(flags, &options, &error, "serve-")) << error;
   EXPECT_EQ(options.max_body_bytes, 8u << 20);
-  EXPECT_EQ(router_limit_args(flags), (std::vector<std::string>{"--max-body=8Mi", "--header-timeout=10s"}));
+  EXPECT_EQ(router_limit_args(flags),
+            (std::vector<std::string>{"--max-body=8Mi", "--header-timeout=10s"}));
   EXPECT_TRUE(router_limit_args(RouterLimitFlags{}).empty());
 
   // What `wok serve` is given parses back to the same limits.

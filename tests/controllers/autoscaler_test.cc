@@ -30,10 +30,10 @@ TEST(AutoscaleRecommend, FollowsTheLoadWithinTheBoundsAndTheTolerance) {
   std::string why;
   EXPECT_EQ(recommend(p, 1, cpu(1, 100), &why), 2);
   EXPECT_EQ(why, "CPU 100% of a 50% target over 1 ready replica");
-  EXPECT_EQ(recommend(p, 2, cpu(2, 150), nullptr), 5);   // ceil(2 * 3) = 6, at most 5
-  EXPECT_EQ(recommend(p, 4, cpu(4, 10), nullptr), 1);    // ceil(4 * 0.2)
-  EXPECT_EQ(recommend(p, 3, cpu(3, 54), nullptr), 3);    // within 10%: stays
-  EXPECT_EQ(recommend(p, 3, cpu(3, 0), nullptr), 1);     // idle: the minimum
+  EXPECT_EQ(recommend(p, 2, cpu(2, 150), nullptr), 5);  // ceil(2 * 3) = 6, at most 5
+  EXPECT_EQ(recommend(p, 4, cpu(4, 10), nullptr), 1);   // ceil(4 * 0.2)
+  EXPECT_EQ(recommend(p, 3, cpu(3, 54), nullptr), 3);   // within 10%: stays
+  EXPECT_EQ(recommend(p, 3, cpu(3, 0), nullptr), 1);    // idle: the minimum
   EXPECT_EQ(recommend(p, 2, AutoscaleMetrics{2, std::nullopt, std::nullopt}, &why), 2);
   EXPECT_EQ(why, "no metrics yet");
 }
@@ -56,7 +56,8 @@ TEST(Autoscaler, UpAtOnceDownOnlyAfterTheWindow) {
   auto d = a.observe("u", p, cpu(1, 200), t0);
   EXPECT_EQ(d.replicas, 4);  // ceil(1 * 4) = 4: doubling or +4 allows it
   EXPECT_EQ(a.replicas("u", p, 1), 4);
-  EXPECT_EQ(a.status("u")["message"], "scaled 1 → 4: CPU 200% of a 50% target over 1 ready replica");
+  EXPECT_EQ(a.status("u")["message"],
+            "scaled 1 → 4: CPU 200% of a 50% target over 1 ready replica");
   d = a.observe("u", p, cpu(4, 400), t0 + 10s);
   EXPECT_EQ(d.replicas, 8);  // 32 wanted, doubling allows 8, the maximum too
   // Idle: the recommendation drops, the replicas stay within the window...
@@ -80,7 +81,8 @@ TEST(Autoscaler, StartsFromTheLastCountWithinTheBoundsAndTurnsUsageIntoRates) {
   auto t0 = AutoscaleClock::time_point{} + 100s;
   EXPECT_EQ(a.rate("k", 1'000'000'000, t0), std::nullopt);  // a first sample has no rate
   EXPECT_EQ(a.rate("k", 1'500'000'000, t0 + 1s), 500'000'000.0);
-  EXPECT_EQ(a.rate("k", 1'600'000'000, t0 + 1500ms), std::nullopt);  // too soon: no rate, sample kept
+  EXPECT_EQ(a.rate("k", 1'600'000'000, t0 + 1500ms),
+            std::nullopt);  // too soon: no rate, sample kept
   EXPECT_EQ(a.rate("k", 2'500'000'000, t0 + 3s), 500'000'000.0);
   EXPECT_EQ(a.status("other"), nullptr);
 }

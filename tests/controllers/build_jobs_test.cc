@@ -30,7 +30,8 @@ std::optional<BuildResult> wait_result(BuildJobs& jobs, const std::string& key) 
 
 TEST(BuildJobs, OneProjectsStuckBuildsDoNotHoldAnothersBuild) {
   BuildJobs jobs(2, 1);
-  for (int i = 0; i < 3; ++i) jobs.submit("a/stuck" + std::to_string(i), "team-a", command({"sleep", "600"}));
+  for (int i = 0; i < 3; ++i)
+    jobs.submit("a/stuck" + std::to_string(i), "team-a", command({"sleep", "600"}));
   jobs.submit("b/quick", "team-b", command({"sh", "-c", "echo done"}));
   auto r = wait_result(jobs, "b/quick");
   ASSERT_TRUE(r);

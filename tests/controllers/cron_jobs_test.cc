@@ -27,15 +27,19 @@ system_clock::time_point at(int h, int m, int s = 0) {
 class CronJobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wok-cron-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("wok-cron-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::string error;
     store_ = store::Store::open((dir_ / "wok.db").string(), &error);
     ASSERT_TRUE(store_) << error;
-    ASSERT_TRUE(store_->create("Project", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"},
-                                           {"metadata", {{"name", "team-a"}}}, {"spec", json::object()}})
+    ASSERT_TRUE(store_
+                    ->create("Project", {{"apiVersion", "wok.dev/v1alpha1"},
+                                         {"kind", "Project"},
+                                         {"metadata", {{"name", "team-a"}}},
+                                         {"spec", json::object()}})
                     .ok());
   }
   void TearDown() override {
@@ -47,10 +51,13 @@ class CronJobsTest : public ::testing::Test {
   void make_site(const json& jobs) {
     json spec = {{"mode", "app"},
                  {"hosts", json::array()},
-                 {"app", {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
-                          {"jobs", jobs}}}};
-    auto r = store_->create("Site", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-                                     {"metadata", {{"name", "api"}, {"namespace", "team-a"}}}, {"spec", spec}});
+                 {"app",
+                  {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
+                   {"jobs", jobs}}}};
+    auto r = store_->create("Site", {{"apiVersion", "wok.dev/v1alpha1"},
+                                     {"kind", "Site"},
+                                     {"metadata", {{"name", "api"}, {"namespace", "team-a"}}},
+                                     {"spec", spec}});
     ASSERT_TRUE(r.ok()) << r.message;
     uid_ = (*r.object)["metadata"]["uid"];
     store::Revision rev;
@@ -65,7 +72,8 @@ class CronJobsTest : public ::testing::Test {
     options.clock = [this] { return now_; };
     cron_ = std::make_unique<CronJobs>(
         *store_,
-        [this](const json&, const store::Revision&, const api::JobSpec& job, int64_t, BuildOptions* opts) {
+        [this](const json&, const store::Revision&, const api::JobSpec& job, int64_t,
+               BuildOptions* opts) {
           launched_++;
           opts->command = job.command;
           opts->working_dir = dir_.string();
@@ -102,7 +110,9 @@ class CronJobsTest : public ::testing::Test {
 };
 
 TEST_F(CronJobsTest, RunsAtTheScheduledTimeAndKeepsItsOutput) {
-  make_site(json::array({{{"name", "nightly"}, {"schedule", "*/5 * * * *"}, {"command", {"sh", "-c", "echo ran; exit 3"}}}}));
+  make_site(json::array({{{"name", "nightly"},
+                          {"schedule", "*/5 * * * *"},
+                          {"command", {"sh", "-c", "echo ran; exit 3"}}}}));
   start();
   cron_->tick();
   EXPECT_EQ(launched_, 0);  // created at 10:02:30: the next time is 10:05
@@ -127,11 +137,16 @@ TEST_F(CronJobsTest, RunsAtTheScheduledTimeAndKeepsItsOutput) {
 }
 
 TEST_F(CronJobsTest, ForbidSkipsAllowRunsBothReplaceStopsTheOld) {
-  make_site(json::array({{{"name", "forbid"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}}},
-                         {{"name", "allow"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}},
-                          {"concurrencyPolicy", "Allow"}},
-                         {{"name", "replace"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}},
-                          {"concurrencyPolicy", "Replace"}}}));
+  make_site(
+      json::array({{{"name", "forbid"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}}},
+                   {{"name", "allow"},
+                    {"schedule", "* * * * *"},
+                    {"command", {"sleep", "60"}},
+                    {"concurrencyPolicy", "Allow"}},
+                   {{"name", "replace"},
+                    {"schedule", "* * * * *"},
+                    {"command", {"sleep", "60"}},
+                    {"concurrencyPolicy", "Replace"}}}));
   CronJobsOptions options;
   options.max_running = 10;
   options.max_per_project = 10;
@@ -145,7 +160,8 @@ TEST_F(CronJobsTest, ForbidSkipsAllowRunsBothReplaceStopsTheOld) {
   EXPECT_EQ(launched_, 5);  // forbid skipped
   json forbid = job_status("forbid"), allow = job_status("allow"), replace = job_status("replace");
   EXPECT_EQ(forbid["active"], 1);
-  EXPECT_NE(forbid.value("message", "").find("still active (concurrencyPolicy Forbid)"), std::string::npos);
+  EXPECT_NE(forbid.value("message", "").find("still active (concurrencyPolicy Forbid)"),
+            std::string::npos);
   EXPECT_EQ(allow["active"], 2);
   EXPECT_EQ(replace["active"], 1);
   EXPECT_EQ(replace["runs"][0]["result"], "Failed");
@@ -154,7 +170,9 @@ TEST_F(CronJobsTest, ForbidSkipsAllowRunsBothReplaceStopsTheOld) {
 }
 
 TEST_F(CronJobsTest, AllowedRunsThatNeverEndDoNotPileUp) {
-  make_site(json::array({{{"name", "allow"}, {"schedule", "* * * * *"}, {"command", {"sleep", "60"}},
+  make_site(json::array({{{"name", "allow"},
+                          {"schedule", "* * * * *"},
+                          {"command", {"sleep", "60"}},
                           {"concurrencyPolicy", "Allow"}}}));
   CronJobsOptions options;
   options.max_active_per_job = 3;
@@ -168,12 +186,15 @@ TEST_F(CronJobsTest, AllowedRunsThatNeverEndDoNotPileUp) {
   json j = job_status("allow");
   EXPECT_EQ(j["active"], 3);
   EXPECT_EQ(j["runs"].size(), 3u);
-  EXPECT_NE(j.value("message", "").find("3 runs of this job are already active or queued (at most 3)"),
-            std::string::npos);
+  EXPECT_NE(
+      j.value("message", "").find("3 runs of this job are already active or queued (at most 3)"),
+      std::string::npos);
 }
 
 TEST_F(CronJobsTest, TimeoutKillsTheRun) {
-  make_site(json::array({{{"name", "nightly"}, {"schedule", "@daily"}, {"command", {"sleep", "60"}},
+  make_site(json::array({{{"name", "nightly"},
+                          {"schedule", "@daily"},
+                          {"command", {"sleep", "60"}},
                           {"timeout", "1s"}}}));
   start();
   store_->patch_status("Site", "team-a", "api", {{"jobRequests", {{"nightly", 1}}}});
@@ -203,7 +224,9 @@ TEST_F(CronJobsTest, ManualRequestsRunOnceEach) {
 }
 
 TEST_F(CronJobsTest, HistoryKeepsTheNewestRunsAndTheirLogs) {
-  make_site(json::array({{{"name", "nightly"}, {"schedule", "@yearly"}, {"command", {"sh", "-c", "echo hi"}},
+  make_site(json::array({{{"name", "nightly"},
+                          {"schedule", "@yearly"},
+                          {"command", {"sh", "-c", "echo hi"}},
                           {"successfulJobsHistoryLimit", 2}}}));
   start();
   for (int i = 1; i <= 4; ++i) {
@@ -221,7 +244,8 @@ TEST_F(CronJobsTest, HistoryKeepsTheNewestRunsAndTheirLogs) {
 }
 
 TEST_F(CronJobsTest, OutputIsBounded) {
-  make_site(json::array({{{"name", "nightly"}, {"schedule", "@yearly"},
+  make_site(json::array({{{"name", "nightly"},
+                          {"schedule", "@yearly"},
                           {"command", {"sh", "-c", "yes 0123456789 | head -c 10000000"}}}}));
   CronJobsOptions options;
   options.max_output = 4096;
@@ -234,11 +258,13 @@ TEST_F(CronJobsTest, OutputIsBounded) {
 
 TEST_F(CronJobsTest, MissedWhileDownRunsOnceOrIsMissedPastItsDeadline) {
   make_site(json::array({{{"name", "nightly"}, {"schedule", "*/10 * * * *"}, {"command", {"true"}}},
-                         {{"name", "strict"}, {"schedule", "*/10 * * * *"}, {"command", {"true"}},
+                         {{"name", "strict"},
+                          {"schedule", "*/10 * * * *"},
+                          {"command", {"true"}},
                           {"startingDeadline", "60s"}}}));
   start();
-  cron_->tick();  // 10:02:30: status records the last schedule time
-  cron_.reset();  // wok stops...
+  cron_->tick();        // 10:02:30: status records the last schedule time
+  cron_.reset();        // wok stops...
   now_ = at(13, 5, 0);  // ...and starts 3 hours later: 18 times missed each
   start();
   cron_->tick();
@@ -257,7 +283,8 @@ TEST_F(CronJobsTest, MissedWhileDownRunsOnceOrIsMissedPastItsDeadline) {
 }
 
 TEST_F(CronJobsTest, ARunInterruptedByAStopIsFailedAfterTheRestart) {
-  make_site(json::array({{{"name", "nightly"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}}}));
+  make_site(
+      json::array({{{"name", "nightly"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}}}));
   start();
   store_->patch_status("Site", "team-a", "api", {{"jobRequests", {{"nightly", 1}}}});
   cron_->tick();
@@ -276,27 +303,34 @@ TEST_F(CronJobsTest, OneProjectsRunsCannotStarveAnothers) {
   make_site(json::array({{{"name", "a1"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}},
                          {{"name", "a2"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}},
                          {{"name", "a3"}, {"schedule", "@yearly"}, {"command", {"sleep", "60"}}}}));
-  ASSERT_TRUE(store_->create("Project", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"},
-                                         {"metadata", {{"name", "team-b"}}}, {"spec", json::object()}})
+  ASSERT_TRUE(store_
+                  ->create("Project", {{"apiVersion", "wok.dev/v1alpha1"},
+                                       {"kind", "Project"},
+                                       {"metadata", {{"name", "team-b"}}},
+                                       {"spec", json::object()}})
                   .ok());
   json spec = {{"mode", "app"},
                {"hosts", json::array()},
-               {"app", {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
-                        {"jobs", {{{"name", "b1"}, {"schedule", "@yearly"}, {"command", {"true"}}}}}}}};
-  auto r = store_->create("Site", {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-                                   {"metadata", {{"name", "web"}, {"namespace", "team-b"}}}, {"spec", spec}});
+               {"app",
+                {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
+                 {"jobs", {{{"name", "b1"}, {"schedule", "@yearly"}, {"command", {"true"}}}}}}}};
+  auto r = store_->create("Site", {{"apiVersion", "wok.dev/v1alpha1"},
+                                   {"kind", "Site"},
+                                   {"metadata", {{"name", "web"}, {"namespace", "team-b"}}},
+                                   {"spec", spec}});
   ASSERT_TRUE(r.ok()) << r.message;
   std::string b_uid = (*r.object)["metadata"]["uid"];
   store::Revision rev;
   rev.spec = spec.dump();
-  store_->finish_revision(b_uid, store_->add_revision(b_uid, "team-b", "web", rev), "Deployed", "", "", true,
-                          (dir_ / "root-b").string());
+  store_->finish_revision(b_uid, store_->add_revision(b_uid, "team-b", "web", rev), "Deployed", "",
+                          "", true, (dir_ / "root-b").string());
   store_->patch_status("Site", "team-b", "web", {{"revision", 1}});
   CronJobsOptions options;
   options.max_running = 2;
   options.max_per_project = 1;
   start(options);
-  store_->patch_status("Site", "team-a", "api", {{"jobRequests", {{"a1", 1}, {"a2", 1}, {"a3", 1}}}});
+  store_->patch_status("Site", "team-a", "api",
+                       {{"jobRequests", {{"a1", 1}, {"a2", 1}, {"a3", 1}}}});
   cron_->tick();
   store_->patch_status("Site", "team-b", "web", {{"jobRequests", {{"b1", 1}}}});
   json b;

@@ -51,9 +51,11 @@ std::vector<Example> examples() {
     }
   };
   fs::path root = WOK_SOURCE_DIR;
-  for (const auto& e : fs::directory_iterator(root / "tests/render/cases")) add(e.path().string(), read(e.path()));
+  for (const auto& e : fs::directory_iterator(root / "tests/render/cases"))
+    add(e.path().string(), read(e.path()));
   for (const auto& e : fs::recursive_directory_iterator(root / "examples"))
-    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") add(e.path().string(), read(e.path()));
+    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml")
+      add(e.path().string(), read(e.path()));
   for (const auto& e : fs::directory_iterator(root / "docs")) {
     if (e.path().extension() != ".md") continue;
     std::string text = read(e.path());
@@ -67,14 +69,16 @@ std::vector<Example> examples() {
   return out;
 }
 
-const json* find_object(const std::vector<json>& objects, const std::string& kind, const std::string& name) {
+const json* find_object(const std::vector<json>& objects, const std::string& kind,
+                        const std::string& name) {
   for (const json& o : objects)
     if (o.value("kind", "") == kind && o["metadata"].value("name", "") == name) return &o;
   return nullptr;
 }
 
 // The env a container gets: its env entries over its ConfigMaps.
-std::map<std::string, std::string> k8s_env(const json& container, const std::vector<json>& objects) {
+std::map<std::string, std::string> k8s_env(const json& container,
+                                           const std::vector<json>& objects) {
   std::map<std::string, std::string> env;
   for (const json& from : container.value("envFrom", json::array())) {
     if (!from.contains("configMapRef")) continue;
@@ -103,7 +107,8 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       EXPECT_NE(std::string(e.what()).find("spec."), std::string::npos) << e.what();
       continue;
     }
-    WorkloadPlan embedded = plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
+    WorkloadPlan embedded =
+        plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
     ASSERT_EQ(embedded.error, "");
     render::SitePlan plan = render::plan_site(site);
     ++compared;
@@ -113,8 +118,12 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       const json& fpm = d->at("spec")["template"]["spec"]["containers"][0];
       const auto& r = embedded.instances.at(0).resources;
       json limits = fpm.value("resources", json::object()).value("limits", json::object());
-      EXPECT_EQ(r.memory_bytes, limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
-      EXPECT_EQ(r.cpu_millis, limits.contains("cpu") ? api::parse_cpu_millis(limits["cpu"].get<std::string>()) : 0);
+      EXPECT_EQ(r.memory_bytes, limits.contains("memory")
+                                    ? api::parse_memory_bytes(limits["memory"].get<std::string>())
+                                    : 256ll << 20);
+      EXPECT_EQ(r.cpu_millis, limits.contains("cpu")
+                                  ? api::parse_cpu_millis(limits["cpu"].get<std::string>())
+                                  : 0);
       continue;
     }
     for (const auto& c : plan.components) {
@@ -148,9 +157,12 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       // (the LimitRange wok-defaults on a cluster).
       json limits = k.value("resources", json::object()).value("limits", json::object());
       EXPECT_EQ(instances[0]->resources.memory_bytes,
-                limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
+                limits.contains("memory")
+                    ? api::parse_memory_bytes(limits["memory"].get<std::string>())
+                    : 256ll << 20);
       if (limits.contains("cpu")) {
-        EXPECT_EQ(instances[0]->resources.cpu_millis, api::parse_cpu_millis(limits["cpu"].get<std::string>()));
+        EXPECT_EQ(instances[0]->resources.cpu_millis,
+                  api::parse_cpu_millis(limits["cpu"].get<std::string>()));
       }
       // Secret references: the same secrets, in the same order (the later
       // wins on both), and on `wok up` their keys reach the instances.
@@ -166,7 +178,8 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
         ASSERT_EQ(add_secret_env(site, with, read), "");
         for (const auto& s : with.instances) {
           if (s.id.find("." + c.name + ".r1.") == std::string::npos) continue;
-          for (const auto& secret : c.secrets) EXPECT_EQ(s.env.count("KEY_OF_" + secret), 1u) << s.id;
+          for (const auto& secret : c.secrets)
+            EXPECT_EQ(s.env.count("KEY_OF_" + secret), 1u) << s.id;
         }
       }
       // Autoscale bounds: the HPA's, and the plan `wok up`'s autoscaler follows.
@@ -232,9 +245,11 @@ TEST(PlanParity, EveryJobOfTheDocsRunsTheSameOnBothPlatforms) {
     for (const auto& job : plan.jobs) {
       SCOPED_TRACE(job.job.name);
       json spec = site["spec"];
-      for (json& c : spec["app"]["components"])  // as the cron controller: a 0-replica component too
+      for (json& c :
+           spec["app"]["components"])  // as the cron controller: a 0-replica component too
         if (c["name"] == job.run.name) c["replicas"] = 1;
-      WorkloadPlan embedded = plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
+      WorkloadPlan embedded =
+          plan_workloads(ns, name, "uid", spec, 1, "/srv/rev", "/srv/storage", 100000);
       std::string why;
       auto run = job_instance(embedded, job, "uid", 7, &why);
       ASSERT_TRUE(run) << why;
@@ -259,11 +274,14 @@ TEST(PlanParity, EveryJobOfTheDocsRunsTheSameOnBothPlatforms) {
       }
       json limits = k.value("resources", json::object()).value("limits", json::object());
       EXPECT_EQ(run->resources.memory_bytes,
-                limits.contains("memory") ? api::parse_memory_bytes(limits["memory"].get<std::string>()) : 256ll << 20);
+                limits.contains("memory")
+                    ? api::parse_memory_bytes(limits["memory"].get<std::string>())
+                    : 256ll << 20);
       EXPECT_EQ(run->port, 0);
       for (const auto& v : plan.volumes) {
         bool k8s = false, mine = false;
-        for (const json& m : k.value("volumeMounts", json::array())) k8s = k8s || m["name"] == "storage-" + v.name;
+        for (const json& m : k.value("volumeMounts", json::array()))
+          k8s = k8s || m["name"] == "storage-" + v.name;
         for (const auto& m : run->volumes) mine = mine || m.host_path == "/srv/storage/" + v.name;
         EXPECT_TRUE(k8s && mine) << v.name;
       }

@@ -1,10 +1,11 @@
 // RoutePublisher: what a site's spec becomes in the router's table.
+#include "controllers/route_publisher.h"
+
 #include <gtest/gtest.h>
 
-#include "controllers/route_publisher.h"
 #include "http/message.h"
-#include "router/router.h"
 #include "router/proxy/upstream_pool.h"
+#include "router/router.h"
 
 namespace wok::controllers {
 namespace {
@@ -18,7 +19,8 @@ TEST(RoutePublisher, SiteBodyLimitReachesTheRouteAndChangesRepublish) {
   const router::Route* r = router.table()->find("api.p.localhost");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->max_body_bytes, 1u << 20);
-  routes.set_php("p", "api", {"api.p.localhost"}, "/srv", router::FastCgiTarget{"/run/php.sock", "/srv", "index.php", {}});
+  routes.set_php("p", "api", {"api.p.localhost"}, "/srv",
+                 router::FastCgiTarget{"/run/php.sock", "/srv", "index.php", {}});
   r = router.table()->find("api.p.localhost");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->max_body_bytes, 0u) << "a limit the spec no longer sets is gone";

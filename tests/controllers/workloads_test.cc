@@ -24,7 +24,8 @@ TEST(InstanceId, RoundTrips) {
 }
 
 TEST(PlanWorkloads, AppComponentsReplicasAndTheRoutedOne) {
-  json spec = json::parse(R"({"mode": "app", "resources": {"memory": "64Mi", "cpu": "250m"}, "app": {"components": [
+  json spec = json::parse(
+      R"({"mode": "app", "resources": {"memory": "64Mi", "cpu": "250m"}, "app": {"components": [
       {"name": "worker", "command": ["python3", "w.py"], "replicas": 1},
       {"name": "web", "command": ["python3", "app.py"], "port": 8080, "replicas": 2, "health": {"path": "/h"}},
       {"name": "admin", "image": "oci:/img:1", "port": 9000, "replicas": 1}]}})");
@@ -63,7 +64,8 @@ TEST(PlanWorkloads, AppComponentsReplicasAndTheRoutedOne) {
 }
 
 TEST(PlanWorkloads, PhpMountsTheRevisionReadOnlyAndStorageReadWrite) {
-  json spec = json::parse(R"({"mode": "php", "php": {"docroot": "public", "ini": {"memory_limit": "64M"}},
+  json spec =
+      json::parse(R"({"mode": "php", "php": {"docroot": "public", "ini": {"memory_limit": "64M"}},
       "storage": [{"name": "uploads", "path": "public/uploads", "size": "1Gi"}]})");
   auto plan = plan_workloads("p", "blog", "u", spec, 7, "/d/rev/7", "/d/storage");
   ASSERT_EQ(plan.error, "");

@@ -29,7 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 class TempDir {
  public:
@@ -54,7 +56,8 @@ int bind_loopback(uint16_t* port, int backlog) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (backlog > 0 && listen(fd, backlog) != 0)) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      (backlog > 0 && listen(fd, backlog) != 0)) {
     close(fd);
     return -1;
   }
@@ -171,8 +174,8 @@ TEST(RemoteHostTest, NetworkUrlsNameTheirHost) {
       {"http://h?x=1", "h"},
   };
   for (const auto& [url, host] : cases) EXPECT_EQ(remote_host(url), host) << url;
-  for (const char* local : {"file:///srv/x.git", "/srv/x.git", "./x", "../x:y", "relative/dir:x", "plain",
-                            "nosuchscheme://example.invalid/x"}) {
+  for (const char* local : {"file:///srv/x.git", "/srv/x.git", "./x", "../x:y", "relative/dir:x",
+                            "plain", "nosuchscheme://example.invalid/x"}) {
     EXPECT_EQ(remote_host(local), "") << local;
   }
 }
@@ -186,7 +189,8 @@ TEST(CheckDestinationTest, RefusesLoopbackLinkLocalPrivateAndMetadata) {
       {"http://localhost:1/x", "host localhost resolves to"},
       {"http://[::1]:1/x", "address ::1 is a loopback address"},
       {"http://[::ffff:127.0.0.1]/x", "a loopback address"},
-      {"http://169.254.169.254/latest/meta-data/", "address 169.254.169.254 is the cloud metadata address"},
+      {"http://169.254.169.254/latest/meta-data/",
+       "address 169.254.169.254 is the cloud metadata address"},
       {"http://[fd00:ec2::254]/", "the cloud metadata address"},
       {"http://100.100.100.200/", "the cloud metadata address"},
       {"http://169.254.1.1/", "a link-local address"},
@@ -211,8 +215,9 @@ TEST(CheckDestinationTest, RefusesLoopbackLinkLocalPrivateAndMetadata) {
     EXPECT_EQ(check_destination(url, FetchLimits{.allow_private_networks = true}), "") << url;
   }
   // Public addresses (numeric: no DNS needed) and local sources pass.
-  for (const char* url : {"https://93.184.216.34/x.git", "http://8.8.8.8/", "https://[2606:4700::1111]/x",
-                          "https://172.32.0.1/x", "https://192.169.0.1/x", "file:///srv/x.git", "/srv/x.git"}) {
+  for (const char* url :
+       {"https://93.184.216.34/x.git", "http://8.8.8.8/", "https://[2606:4700::1111]/x",
+        "https://172.32.0.1/x", "https://192.169.0.1/x", "file:///srv/x.git", "/srv/x.git"}) {
     EXPECT_EQ(check_destination(url, FetchLimits{}), "") << url;
   }
   EXPECT_TRUE(contains(check_destination("https://no-such-host.invalid/x", FetchLimits{}),
@@ -228,18 +233,22 @@ TEST(FetchLimitsTest, LoopbackAndMetadataAreRefusedBeforeConnecting) {
   const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/site.git";
   FetchResult refused = fetch(url, "main", mirror);
   EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.error.rfind("cannot fetch " + url + ": address 127.0.0.1 is a loopback address", 0), 0u)
+  EXPECT_EQ(
+      refused.error.rfind("cannot fetch " + url + ": address 127.0.0.1 is a loopback address", 0),
+      0u)
       << refused.error;
   EXPECT_FALSE(fs::exists(mirror)) << "refused before anything was done";
 
   FetchResult metadata = fetch("http://169.254.169.254/latest/meta-data/", "main", mirror);
   EXPECT_FALSE(metadata.ok);
-  EXPECT_TRUE(contains(metadata.error, "address 169.254.169.254 is the cloud metadata address")) << metadata.error;
+  EXPECT_TRUE(contains(metadata.error, "address 169.254.169.254 is the cloud metadata address"))
+      << metadata.error;
 
   FetchResult allowed = fetch(url, "main", mirror, FetchLimits{.allow_private_networks = true});
   EXPECT_FALSE(allowed.ok);
   EXPECT_FALSE(contains(allowed.error, "loopback address")) << allowed.error;
-  EXPECT_TRUE(contains(allowed.error, "onnect")) << allowed.error;  // libgit2: "failed to connect ..."
+  EXPECT_TRUE(contains(allowed.error, "onnect"))
+      << allowed.error;  // libgit2: "failed to connect ..."
 
   // Credentials in the URL stay out of the refusal too.
   FetchResult secret = fetch("https://user:s3cret@10.0.0.1/x.git", "main", mirror);
@@ -259,7 +268,8 @@ TEST(FetchLimitsTest, StalledServerHitsTheTimeLimit) {
     const std::string url = scheme + "://127.0.0.1:" + std::to_string(server.port()) + "/site.git";
     FetchResult stalled = fetch(url, "main", (tmp.path() / (scheme + ".git")).string(), limits);
     EXPECT_FALSE(stalled.ok) << url;
-    EXPECT_EQ(stalled.error, "cannot fetch " + url + ": the fetch went over its time limit of 1s") << url;
+    EXPECT_EQ(stalled.error, "cannot fetch " + url + ": the fetch went over its time limit of 1s")
+        << url;
   }
   EXPECT_EQ(server.connections(), 3);
 }
@@ -288,7 +298,8 @@ TEST(CheckedStreamTest, ChecksTheAddressItConnectsTo) {
   EXPECT_TRUE(contains(git_error_last()->message, "a loopback address"));
   EXPECT_EQ(server.connections(), 0);
 
-  ConnectionPolicy allowed{FetchLimits{.allow_private_networks = true}, std::chrono::steady_clock::now() + 30s, ""};
+  ConnectionPolicy allowed{FetchLimits{.allow_private_networks = true},
+                           std::chrono::steady_clock::now() + 30s, ""};
   {
     ConnectionPolicyScope scope(allowed);
     git_stream* stream = nullptr;
@@ -312,7 +323,8 @@ TEST(CheckedStreamTest, SshTransportRunsOverIt) {
   TempDir tmp;
   SilentServer server(/*hang_up=*/true);
   const std::string url = "ssh://git@127.0.0.1:" + std::to_string(server.port()) + "/site.git";
-  FetchResult fetched = fetch(url, "main", (tmp.path() / "m.git").string(), FetchLimits{.allow_private_networks = true});
+  FetchResult fetched = fetch(url, "main", (tmp.path() / "m.git").string(),
+                              FetchLimits{.allow_private_networks = true});
   EXPECT_FALSE(fetched.ok);
   EXPECT_TRUE(contains(fetched.error, "SSH")) << fetched.error;
   EXPECT_EQ(server.connections(), 1);
@@ -323,7 +335,8 @@ TEST(TransferBudgetTest, NamesTheLimitGoneOver) {
   FetchLimits limits{.timeout = 10s, .max_bytes = 1000};
   TransferBudget size(limits, start);
   EXPECT_EQ(size.check(1000, start + 1s), "");
-  EXPECT_EQ(size.check(1001, start + 2s), "the repository is over the fetch size limit of 1000 bytes (1001 received)");
+  EXPECT_EQ(size.check(1001, start + 2s),
+            "the repository is over the fetch size limit of 1000 bytes (1001 received)");
   EXPECT_EQ(size.check(0, start + 3s), size.exceeded());  // the first reason stays
   TransferBudget time(limits, start);
   EXPECT_EQ(time.check(0, start + 10s), "");
@@ -349,13 +362,14 @@ std::string noise(size_t size) {
 class GitDaemonFetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::system("test -x \"$(git --exec-path)/git-daemon\"") != 0) GTEST_SKIP() << "git daemon is missing";
+    if (std::system("test -x \"$(git --exec-path)/git-daemon\"") != 0)
+      GTEST_SKIP() << "git daemon is missing";
     fs::create_directories(tmp_.path() / "source");
     std::ofstream(tmp_.path() / "source" / "index.html") << "<h1>hello</h1>\n";
     std::ofstream(tmp_.path() / "source" / "big.bin", std::ios::binary) << noise(512 * 1024);
     std::string error;
-    commit_ = commit_directory((tmp_.path() / "source").string(), (tmp_.path() / "repos" / "site").string(), "main",
-                               "test", &error);
+    commit_ = commit_directory((tmp_.path() / "source").string(),
+                               (tmp_.path() / "repos" / "site").string(), "main", "test", &error);
     ASSERT_EQ(error, "");
     daemon_ = std::make_unique<GitDaemon>(tmp_.path() / "repos");
     ASSERT_NE(daemon_->port(), 0);
@@ -382,21 +396,25 @@ TEST_F(GitDaemonFetchTest, LoopbackDaemonIsRefusedUnlessAllowed) {
 }
 
 TEST_F(GitDaemonFetchTest, SizeCapAbortsTheTransfer) {
-  FetchResult capped =
-      fetch(url_, "main", mirror_, FetchLimits{.max_bytes = 64 * 1024, .allow_private_networks = true});
+  FetchResult capped = fetch(url_, "main", mirror_,
+                             FetchLimits{.max_bytes = 64 * 1024, .allow_private_networks = true});
   EXPECT_FALSE(capped.ok);
-  EXPECT_EQ(capped.error.rfind("cannot fetch " + url_ + ": the repository is over the fetch size limit of 65536 bytes", 0),
+  EXPECT_EQ(capped.error.rfind("cannot fetch " + url_ +
+                                   ": the repository is over the fetch size limit of 65536 bytes",
+                               0),
             0u)
       << capped.error;
   // A cap above the repository's size lets it through.
-  FetchResult fits = fetch(url_, "main", mirror_, FetchLimits{.max_bytes = 4 << 20, .allow_private_networks = true});
+  FetchResult fits = fetch(url_, "main", mirror_,
+                           FetchLimits{.max_bytes = 4 << 20, .allow_private_networks = true});
   EXPECT_TRUE(fits.ok) << fits.error;
 }
 
 // A zero time limit is over at the first progress report: the check is
 // shown to run during the transfer, with no timing asserted.
 TEST_F(GitDaemonFetchTest, TimeLimitAbortsTheTransfer) {
-  FetchResult late = fetch(url_, "main", mirror_, FetchLimits{.timeout = 0s, .allow_private_networks = true});
+  FetchResult late =
+      fetch(url_, "main", mirror_, FetchLimits{.timeout = 0s, .allow_private_networks = true});
   EXPECT_FALSE(late.ok);
   EXPECT_TRUE(contains(late.error, "the fetch went over its time limit of 0s")) << late.error;
 }
@@ -408,7 +426,8 @@ TEST_F(GitDaemonFetchTest, LocalSourcesAreFetchedAsBeforeWithinTheLimits) {
   FetchResult fetched = fetch(local, "main", mirror_);
   ASSERT_TRUE(fetched.ok) << fetched.error;
   EXPECT_EQ(fetched.commit, commit_);
-  FetchResult capped = fetch(local, "main", (tmp_.path() / "other.git").string(), FetchLimits{.max_bytes = 1024});
+  FetchResult capped =
+      fetch(local, "main", (tmp_.path() / "other.git").string(), FetchLimits{.max_bytes = 1024});
   EXPECT_FALSE(capped.ok);
   EXPECT_TRUE(contains(capped.error, "fetch size limit of 1024 bytes")) << capped.error;
 }

@@ -174,22 +174,25 @@ TEST_F(ExchangeTest, StalledBodyGets408) {
 
 TEST_F(ExchangeTest, StreamedBodyArrivesInPiecesWithBackPressure) {
   auto total = std::make_shared<size_t>(0);
-  start([total](Exchange ex) {
-    ex.stream_body([ex, total](std::string_view piece, bool last) mutable {
-      *total += piece.size();
-      // Pause after each piece and resume later: the body must still all arrive.
-      ex.pause_body();
-      ex.loop().defer([ex]() mutable { ex.resume_body(); });
-      if (last) {
-        Response r;
-        r.body = std::to_string(*total);
-        ex.respond(std::move(r));
-      }
-    });
-  }, {.max_body_bytes = 8 << 20});
+  start(
+      [total](Exchange ex) {
+        ex.stream_body([ex, total](std::string_view piece, bool last) mutable {
+          *total += piece.size();
+          // Pause after each piece and resume later: the body must still all arrive.
+          ex.pause_body();
+          ex.loop().defer([ex]() mutable { ex.resume_body(); });
+          if (last) {
+            Response r;
+            r.body = std::to_string(*total);
+            ex.respond(std::move(r));
+          }
+        });
+      },
+      {.max_body_bytes = 8 << 20});
   int fd = connect_to(server_->port());
   std::string body(4 << 20, 'x');
-  send_str(fd, "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  send_str(fd, "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) +
+                   "\r\n\r\n");
   size_t off = 0;
   while (off < body.size()) {
     ssize_t n = send(fd, body.data() + off, body.size() - off, MSG_NOSIGNAL);
@@ -202,7 +205,9 @@ TEST_F(ExchangeTest, StreamedBodyArrivesInPiecesWithBackPressure) {
 
 TEST_F(ExchangeTest, ClientGoneIsReported) {
   auto aborted = std::make_shared<std::atomic<bool>>(false);
-  start([aborted](Exchange ex) { ex.on_abort([aborted] { aborted->store(true); }); });  // never answers
+  start([aborted](Exchange ex) {
+    ex.on_abort([aborted] { aborted->store(true); });
+  });  // never answers
   int fd = connect_to(server_->port());
   send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   usleep(50'000);

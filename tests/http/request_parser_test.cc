@@ -91,11 +91,15 @@ TEST(RequestParserTest, ContentLengthWithTransferEncodingIsRejected) {
 TEST(RequestParserTest, UnknownTransferEncodingIsRejected) {
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc"), 400);
   // A coding list must end in chunked, whether in one field or several.
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"), 400);
+  EXPECT_EQ(
+      status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"),
+      400);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
                       "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n"),
             400);
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 0);
+  EXPECT_EQ(
+      status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+      0);
 }
 
 // A server that routes on the head (report_headers) must not see such a
@@ -106,21 +110,24 @@ TEST(RequestParserTest, UnknownTransferEncodingFailsBeforeTheHeadIsReported) {
   for (const char* te : {"gzip", "chunked, gzip", "identity"}) {
     RequestParser parser(limits);
     size_t used = 0;
-    std::string input = std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\nabc";
+    std::string input =
+        std::string("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ") + te + "\r\n\r\nabc";
     EXPECT_EQ(parser.parse(input, &used), RequestParser::Status::kError) << te;
     EXPECT_EQ(parser.error_status(), 400) << te;
   }
   RequestParser parser(limits);
   size_t used = 0;
-  EXPECT_EQ(parser.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &used),
-            RequestParser::Status::kHeaders);
+  EXPECT_EQ(
+      parser.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &used),
+      RequestParser::Status::kHeaders);
 }
 
 TEST(RequestParserTest, BadChunkSizesAre400) {
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const char* chunks : {"zz\r\nab\r\n0\r\n\r\n", "-1\r\na\r\n0\r\n\r\n", "0x5\r\nabcde\r\n0\r\n\r\n",
-                             "1 1\r\na\r\n0\r\n\r\n", "FFFFFFFFFFFFFFFFF\r\na\r\n0\r\n\r\n",
-                             "\r\na\r\n0\r\n\r\n", "3\r\nabcd\r\n0\r\n\r\n"}) {
+  for (const char* chunks :
+       {"zz\r\nab\r\n0\r\n\r\n", "-1\r\na\r\n0\r\n\r\n", "0x5\r\nabcde\r\n0\r\n\r\n",
+        "1 1\r\na\r\n0\r\n\r\n", "FFFFFFFFFFFFFFFFF\r\na\r\n0\r\n\r\n", "\r\na\r\n0\r\n\r\n",
+        "3\r\nabcd\r\n0\r\n\r\n"}) {
     EXPECT_EQ(status_of(head + chunks), 400) << chunks;
   }
   EXPECT_EQ(status_of(head + "3\r\nabc\r\n0\r\n\r\n"), 0);
@@ -179,9 +186,11 @@ TEST(RequestParserTest, MalformedInputIs400) {
   EXPECT_EQ(status_of("GARBAGE\r\n\r\n"), 400);
   EXPECT_EQ(status_of("GET / HTTP/1.1\nHost: a\n\n"), 400);  // bare LF
   EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nX\x01Y: a\r\n\r\n"), 400);  // control character in a name
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nX\x01Y: a\r\n\r\n"),
+            400);  // control character in a name
   EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nX\x7fY: a\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nX-\xc3\xa9: a\r\n\r\n"), 400);  // non-token byte
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nX-\xc3\xa9: a\r\n\r\n"),
+            400);  // non-token byte
   EXPECT_EQ(status_of("GET / HTTP/9.1\r\nHost: a\r\n\r\n"), 400);
 }
 

@@ -1,11 +1,11 @@
 // http::ResponseParser on what upstreams (tenants' apps) send, including the
 // malformed responses the upstream_response fuzzer found llhttp 8 accepting.
+#include "http/response_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
-
-#include "http/response_parser.h"
 
 namespace wok::http {
 namespace {
@@ -33,8 +33,10 @@ TEST(ResponseParserTest, LengthAndChunkedBodies) {
 
   p.reset(false);
   body.clear();
-  EXPECT_EQ(parse_all(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", &body),
-            ResponseParser::Status::kComplete);
+  EXPECT_EQ(
+      parse_all(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                &body),
+      ResponseParser::Status::kComplete);
   EXPECT_EQ(body, "abc");
   EXPECT_TRUE(p.head().keep_alive);
 }
@@ -55,9 +57,11 @@ TEST(ResponseParserTest, InterimResponsesAreSkippedAndHaveNoBody) {
 
 TEST(ResponseParserTest, MalformedHeadsAreErrors) {
   for (std::string_view bad : {
-           std::string_view("HTTP/1.1 \r\nContent-Length: 0\r\n\r\n"),            // no status code
-           std::string_view("HTTP/1.1 200 OK\r\n: chunked\r\nContent-Length: 0\r\n\r\n"),  // empty name
-           std::string_view("HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n"),   // bare CR
+           std::string_view("HTTP/1.1 \r\nContent-Length: 0\r\n\r\n"),  // no status code
+           std::string_view(
+               "HTTP/1.1 200 OK\r\n: chunked\r\nContent-Length: 0\r\n\r\n"),  // empty name
+           std::string_view(
+               "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n"),  // bare CR
            std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx"),
        }) {
     ResponseParser p;

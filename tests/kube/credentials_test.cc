@@ -115,27 +115,31 @@ TEST(Kubeconfig, MalformedInputIsRefused) {
 current-context: x
 clusters: [{name: c, cluster: {server: "https://a", certificate-authority-data: "!!notbase64"}}]
 contexts: [{name: x, context: {cluster: c}}]
-)", "/", "", &c, &error));
+)",
+                                "/", "", &c, &error));
   EXPECT_EQ(error, "clusters[c].cluster.certificate-authority-data: not valid base64");
   EXPECT_FALSE(parse_kubeconfig(R"(
 current-context: x
 clusters: [{name: c, cluster: {certificate-authority-data: UEVN}}]
 contexts: [{name: x, context: {cluster: c}}]
-)", "/", "", &c, &error));
+)",
+                                "/", "", &c, &error));
   EXPECT_EQ(error, "kubeconfig: cluster \"c\" has no server");
   EXPECT_FALSE(parse_kubeconfig(R"(
 current-context: x
 clusters: [{name: c, cluster: {server: "https://a"}}]
 users: [{name: u, user: {client-certificate-data: UEVN}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
-)", "/", "", &c, &error));
+)",
+                                "/", "", &c, &error));
   EXPECT_NE(error.find("needs its key"), std::string::npos) << error;
   EXPECT_FALSE(parse_kubeconfig(R"(
 current-context: x
 clusters: [{name: c, cluster: {server: "https://a"}}]
 users: [{name: u, user: {exec: {command: aws}}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
-)", "/", "", &c, &error));
+)",
+                                "/", "", &c, &error));
   EXPECT_NE(error.find("exec and auth-provider credentials are not supported"), std::string::npos);
 }
 

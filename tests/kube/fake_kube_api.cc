@@ -37,7 +37,8 @@ std::string url_decode(const std::string& in) {
 std::string param(const std::string& query, const std::string& name) {
   for (const auto& kv : split(query, '&')) {
     auto eq = kv.find('=');
-    if (kv.substr(0, eq) == name) return eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+    if (kv.substr(0, eq) == name)
+      return eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
   }
   return "";
 }
@@ -49,8 +50,10 @@ void merge(json& target, const json& patch) {
     return;
   }
   for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it->is_null()) target.erase(it.key());
-    else merge(target[it.key()], *it);
+    if (it->is_null())
+      target.erase(it.key());
+    else
+      merge(target[it.key()], *it);
   }
 }
 
@@ -62,7 +65,8 @@ bool matches(const json& object, const std::string& selector) {
     } else if (auto ne = term.find("!="); ne != std::string::npos) {
       if (labels.value(term.substr(0, ne), "") == term.substr(ne + 2)) return false;
     } else if (auto eq = term.find('='); eq != std::string::npos) {
-      if (labels.value(term.substr(0, eq), std::string("\x01")) != term.substr(eq + 1)) return false;
+      if (labels.value(term.substr(0, eq), std::string("\x01")) != term.substr(eq + 1))
+        return false;
     } else if (!labels.contains(term)) {
       return false;
     }
@@ -72,7 +76,7 @@ bool matches(const json& object, const std::string& selector) {
 
 json status_object(int code, const std::string& reason, const std::string& message) {
   return {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-          {"code", code}, {"reason", reason}, {"message", message}};
+          {"code", code},     {"reason", reason},   {"message", message}};
 }
 
 bool send_all(int fd, const std::string& data) {
@@ -246,7 +250,8 @@ void FakeKubeApi::serve(int fd) {
         }
       }
     }
-    if (!failed && request.method == "GET" && param(request.query, "watch") == "true" && target.valid) {
+    if (!failed && request.method == "GET" && param(request.query, "watch") == "true" &&
+        target.valid) {
       stream_watch(fd, request, target);
       break;  // a watch ends its connection
     }
@@ -294,21 +299,25 @@ FakeKubeApi::Response FakeKubeApi::handle(const Request& request, const Target& 
   auto& items = objects_[t.collection()];
   auto found = items.find(t.key());
   auto not_found = [&] {
-    return Response{404, status_object(404, "NotFound", t.plural + " \"" + t.name + "\" not found").dump()};
+    return Response{
+        404, status_object(404, "NotFound", t.plural + " \"" + t.name + "\" not found").dump()};
   };
   json body = request.body.empty() ? json() : json::parse(request.body);
 
   if (request.method == "GET" && t.name.empty()) {
     std::string selector = param(request.query, "labelSelector");
-    json list = {{"kind", "List"}, {"apiVersion", "v1"},
-                 {"metadata", {{"resourceVersion", std::to_string(rv_)}}}, {"items", json::array()}};
+    json list = {{"kind", "List"},
+                 {"apiVersion", "v1"},
+                 {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
+                 {"items", json::array()}};
     for (const auto& [key, object] : items) {
       if (!t.ns.empty() && object["metadata"].value("namespace", "") != t.ns) continue;
       if (matches(object, selector)) list["items"].push_back(object);
     }
     return {200, list.dump()};
   }
-  if (request.method == "GET") return found == items.end() ? not_found() : Response{200, found->second.dump()};
+  if (request.method == "GET")
+    return found == items.end() ? not_found() : Response{200, found->second.dump()};
   if (request.method == "DELETE") {
     if (found == items.end()) return not_found();
     json last = found->second;
@@ -319,7 +328,8 @@ FakeKubeApi::Response FakeKubeApi::handle(const Request& request, const Target& 
     json& meta = body["metadata"];
     if (!t.ns.empty()) meta["namespace"] = t.ns;
     std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");
-    if (items.count(key)) return {409, status_object(409, "AlreadyExists", "already exists").dump()};
+    if (items.count(key))
+      return {409, status_object(409, "AlreadyExists", "already exists").dump()};
     meta["uid"] = "uid-" + std::to_string(++uid_);
     meta["creationTimestamp"] = timestamp(rv_);
     meta["generation"] = 1;
@@ -328,9 +338,12 @@ FakeKubeApi::Response FakeKubeApi::handle(const Request& request, const Target& 
   if (request.method == "PUT") {
     if (found == items.end()) return not_found();
     json current = found->second;
-    if (body["metadata"].value("resourceVersion", "") != current["metadata"].value("resourceVersion", "")) {
-      return {409, status_object(409, "Conflict", "the object has been modified; please apply your "
-                                 "changes to the latest version and try again").dump()};
+    if (body["metadata"].value("resourceVersion", "") !=
+        current["metadata"].value("resourceVersion", "")) {
+      return {409, status_object(409, "Conflict",
+                                 "the object has been modified; please apply your "
+                                 "changes to the latest version and try again")
+                       .dump()};
     }
     json next = current;
     if (t.status) {
@@ -397,15 +410,17 @@ void FakeKubeApi::stream_watch(int fd, const Request& request, const Target& t) 
     out << std::hex << line.size() + 1 << "\r\n" << line << "\n\r\n";
     return out.str();
   };
-  if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")) {
+  if (!send_all(fd,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")) {
     return;
   }
   std::unique_lock lock(mu_);
   if (since < compacted_rv_) {
     json gone = {{"type", "ERROR"},
-                 {"object", status_object(410, "Expired", "too old resource version: " +
-                                          std::to_string(since) + " (" + std::to_string(compacted_rv_) + ")")}};
+                 {"object", status_object(410, "Expired",
+                                          "too old resource version: " + std::to_string(since) +
+                                              " (" + std::to_string(compacted_rv_) + ")")}};
     lock.unlock();
     send_all(fd, chunk(gone.dump()) + "0\r\n\r\n");
     return;
@@ -457,7 +472,8 @@ json FakeKubeApi::update(const std::string& object_path, json object) {
   json current = objects_[t.collection()].at(t.key());
   json next = current;
   next["spec"] = object["spec"];
-  if (object["metadata"].contains("labels")) next["metadata"]["labels"] = object["metadata"]["labels"];
+  if (object["metadata"].contains("labels"))
+    next["metadata"]["labels"] = object["metadata"]["labels"];
   if (next == current) return current;
   next["metadata"]["generation"] = current["metadata"].value("generation", 1) + 1;
   return store_put(t.collection(), next, "MODIFIED");
@@ -536,7 +552,8 @@ int FakeKubeApi::count(const std::string& method, const std::string& path_contai
   std::lock_guard lock(mu_);
   int n = 0;
   for (const auto& r : log_) {
-    if (r.method == method && (r.path + "?" + r.query).find(path_contains) != std::string::npos) ++n;
+    if (r.method == method && (r.path + "?" + r.query).find(path_contains) != std::string::npos)
+      ++n;
   }
   return n;
 }

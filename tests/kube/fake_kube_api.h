@@ -89,8 +89,8 @@ class FakeKubeApi {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::vector<std::thread> connections_;
-  std::vector<int> fds_;       // open connections, shut down by stop()
-  std::vector<int> watch_fds_; // open watch connections, for drop_watches()
+  std::vector<int> fds_;        // open connections, shut down by stop()
+  std::vector<int> watch_fds_;  // open watch connections, for drop_watches()
   int64_t rv_ = 100;
   int64_t compacted_rv_ = 0;
   int64_t uid_ = 0;

@@ -19,7 +19,8 @@ TEST_F(OperatorTest, OnlyTheLeaderWritesAndAStandbyTakesOver) {
   std::string leader_agent = a.leading() ? "wok-operator/a" : "wok-operator/b";
   std::string standby_agent = a.leading() ? "wok-operator/b" : "wok-operator/a";
 
-  api_.update(sites_path("team-a") + "/www", site("team-a", "www", {"web", "api"}, {"www.team-a.test"}));
+  api_.update(sites_path("team-a") + "/www",
+              site("team-a", "www", {"web", "api"}, {"www.team-a.test"}));
   ASSERT_TRUE(eventually([&] { return deployment("team-a", "www-api").has_value(); }));
   EXPECT_GT(api_.writes(leader_agent), 0);
   EXPECT_EQ(api_.writes(standby_agent), 0);
@@ -41,10 +42,13 @@ TEST_F(OperatorTest, OnlyTheLeaderWritesAndAStandbyTakesOver) {
 TEST_F(OperatorTest, AnExpiredLeaseIsTakenOver) {
   // A holder that vanished without releasing (a crashed pod).
   api_.create("/apis/coordination.k8s.io/v1/namespaces/wok-system/leases",
-              {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
+              {{"apiVersion", "coordination.k8s.io/v1"},
+               {"kind", "Lease"},
                {"metadata", {{"name", "wok-operator"}}},
-               {"spec", {{"holderIdentity", "crashed"}, {"leaseDurationSeconds", 1},
-                         {"renewTime", "2020-01-01T00:00:00.000000Z"}}}});
+               {"spec",
+                {{"holderIdentity", "crashed"},
+                 {"leaseDurationSeconds", 1},
+                 {"renewTime", "2020-01-01T00:00:00.000000Z"}}}});
   api_.create(kProjects, project("team-a"));
   Operator& op = start_operator("wok-operator/a", true);
   EXPECT_TRUE(op.ready() || eventually([&] { return op.ready(); }));

@@ -57,8 +57,10 @@ TEST_F(OperatorTest, ConvergesWithLabelsAndOwnersThenWritesNothing) {
   EXPECT_TRUE(op.ready());
   EXPECT_NE(op.metrics().find("wok_operator_applies_total 7"), std::string::npos) << op.metrics();
   // Its passes are run by the reconcile library's controller, whose counts it exports.
-  EXPECT_NE(op.metrics().find("wok_reconcile_total{controller=\"operator\"} "), std::string::npos) << op.metrics();
-  EXPECT_NE(op.metrics().find("wok_reconcile_errors_total{controller=\"operator\"} 0\n"), std::string::npos)
+  EXPECT_NE(op.metrics().find("wok_reconcile_total{controller=\"operator\"} "), std::string::npos)
+      << op.metrics();
+  EXPECT_NE(op.metrics().find("wok_reconcile_errors_total{controller=\"operator\"} 0\n"),
+            std::string::npos)
       << op.metrics();
 }
 
@@ -74,7 +76,8 @@ TEST_F(OperatorTest, PrunesWhatANewRevisionNoLongerRenders) {
   // Drop a component: its Deployment and Service go, the rest stays.
   api_.update(sites_path("team-a") + "/www", site("team-a", "www", {"web"}, {"www.team-a.test"}));
   ASSERT_TRUE(eventually([&] { return !deployment("team-a", "www-worker"); }));
-  EXPECT_TRUE(eventually([&] { return !api_.get("/api/v1/namespaces/team-a/services/www-worker"); }));
+  EXPECT_TRUE(
+      eventually([&] { return !api_.get("/api/v1/namespaces/team-a/services/www-worker"); }));
   EXPECT_TRUE(deployment("team-a", "www-web"));
   EXPECT_TRUE(ingress("team-a", "www"));
 
@@ -85,7 +88,8 @@ TEST_F(OperatorTest, PrunesWhatANewRevisionNoLongerRenders) {
 
   // Objects wok does not manage are left alone, even with a matching name pattern.
   api_.create(kApps + "/namespaces/team-a/deployments",
-              {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+              {{"apiVersion", "apps/v1"},
+               {"kind", "Deployment"},
                {"metadata", {{"name", "www-handmade"}, {"labels", {{"wok.dev/site", "www"}}}}}});
   // Delete the site: everything it owned goes.
   api_.remove(sites_path("team-a") + "/www");
@@ -134,13 +138,17 @@ TEST_F(OperatorTest, ReportsAMissingProjectWithoutApplying) {
 
 // A real Site as a member would write it, for the operator's own checks.
 json real_site(const std::string& ns, const std::string& name, const json& spec_extra) {
-  json spec = {{"mode", "app"},
-               {"hosts", {"www." + ns + ".test"}},
-               {"source", {{"git", {{"url", "https://git.example.org/x.git"}}}}},
-               {"app", {{"components", {{{"name", "web"}, {"command", {"node", "web.js"}}, {"port", 8080}}}}}}};
+  json spec = {
+      {"mode", "app"},
+      {"hosts", {"www." + ns + ".test"}},
+      {"source", {{"git", {{"url", "https://git.example.org/x.git"}}}}},
+      {"app",
+       {{"components", {{{"name", "web"}, {"command", {"node", "web.js"}}, {"port", 8080}}}}}}};
   spec.merge_patch(spec_extra);
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}};
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Site"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"spec", spec}};
 }
 
 // On a cluster as on `wok up`: the validator, the admin's bounds and the
@@ -153,7 +161,8 @@ TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
   json too_many = real_site("team-a", "big", json::object());
   too_many["spec"]["app"]["components"][0]["replicas"] = 9;
   api_.create(sites_path("team-a"), too_many);
-  json escaping = real_site("team-a", "blog", {{"mode", "php"}, {"app", nullptr}, {"php", {{"docroot", "../.."}}}});
+  json escaping = real_site("team-a", "blog",
+                            {{"mode", "php"}, {"app", nullptr}, {"php", {{"docroot", "../.."}}}});
   api_.create(sites_path("team-a"), escaping);
   api_.create(sites_path("team-a"), real_site("team-a", "squat", {{"hosts", {"www.team-b.test"}}}));
   start_operator("wok-operator/a", false, default_renderer());
@@ -164,14 +173,16 @@ TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
             "(wok operator --max-site-replicas)");
   EXPECT_FALSE(deployment("team-a", "big-web"));
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "blog") == "Invalid"; }));
-  EXPECT_NE((*get_site("team-a", "blog"))["status"]["lastError"].get<std::string>().find("spec.php.docroot"),
+  EXPECT_NE((*get_site("team-a", "blog"))["status"]["lastError"].get<std::string>().find(
+                "spec.php.docroot"),
             std::string::npos);
   EXPECT_FALSE(deployment("team-a", "blog"));
   // Another project's host: the site runs but is not routed.
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "squat") == "HostNotAllowed"; }));
-  EXPECT_EQ((*get_site("team-a", "squat"))["status"]["lastError"],
-            "spec.hosts[0]: \"www.team-b.test\" is not among the host names project \"team-a\" may claim "
-            "([\"*.team-a.test\"])");
+  EXPECT_EQ(
+      (*get_site("team-a", "squat"))["status"]["lastError"],
+      "spec.hosts[0]: \"www.team-b.test\" is not among the host names project \"team-a\" may claim "
+      "([\"*.team-a.test\"])");
   EXPECT_TRUE(eventually([&] { return deployment("team-a", "squat-web").has_value(); }));
   EXPECT_FALSE(ingress("team-a", "squat"));
   ASSERT_TRUE(eventually([&] { return ingress("team-a", "ok").has_value(); }));
@@ -201,12 +212,16 @@ TEST_F(OperatorTest, FollowsGitAndRollsThePodsOnAPush) {
   std::filesystem::create_directories(dir + "/files");
   std::ofstream(dir + "/files/index.html") << "v1";
   std::string error;
-  const std::string first = git::commit_directory(dir + "/files", dir + "/repo", "main", "v1", &error);
+  const std::string first =
+      git::commit_directory(dir + "/files", dir + "/repo", "main", "v1", &error);
   ASSERT_FALSE(first.empty()) << error;
-  json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+  json site = {{"apiVersion", "wok.dev/v1alpha1"},
+               {"kind", "Site"},
                {"metadata", {{"name", "www"}, {"namespace", "team-a"}}},
-               {"spec", {{"mode", "static"}, {"hosts", {"www.team-a.test"}},
-                         {"source", {{"git", {{"url", "file://" + dir + "/repo"}, {"interval", "1s"}}}}}}}};
+               {"spec",
+                {{"mode", "static"},
+                 {"hosts", {"www.team-a.test"}},
+                 {"source", {{"git", {{"url", "file://" + dir + "/repo"}, {"interval", "1s"}}}}}}}};
   api_.create(kProjects, project("team-a"));
   api_.create(sites_path("team-a"), site);
   start_operator("wok-operator/a", false, default_renderer());
@@ -216,17 +231,20 @@ TEST_F(OperatorTest, FollowsGitAndRollsThePodsOnAPush) {
     return d && fetched_ref(*d) == first;
   }));
   // The status is written after the objects are applied.
-  EXPECT_TRUE(eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == first; }));
+  EXPECT_TRUE(
+      eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == first; }));
 
   std::ofstream(dir + "/files/index.html") << "v2";
-  const std::string second = git::commit_directory(dir + "/files", dir + "/repo", "main", "v2", &error);
+  const std::string second =
+      git::commit_directory(dir + "/files", dir + "/repo", "main", "v2", &error);
   ASSERT_FALSE(second.empty()) << error;
   ASSERT_NE(second, first);
   EXPECT_TRUE(eventually([&] {
     auto d = deployment("team-a", "www");
     return d && fetched_ref(*d) == second;
   }));
-  EXPECT_TRUE(eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == second; }));
+  EXPECT_TRUE(
+      eventually([&] { return (*get_site("team-a", "www"))["status"]["commit"] == second; }));
   std::filesystem::remove_all(dir);
 }
 
@@ -235,16 +253,20 @@ TEST_F(OperatorTest, NeverFollowsALocalPathOnACluster) {
   allow_local_sources_ = false;
   renderer_checks_ = true;
   mirror_dir_ = "/tmp/wok-operator-test-mirrors-local";
-  json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+  json site = {{"apiVersion", "wok.dev/v1alpha1"},
+               {"kind", "Site"},
                {"metadata", {{"name", "www"}, {"namespace", "team-a"}}},
-               {"spec", {{"mode", "static"}, {"hosts", {"www.team-a.test"}},
-                         {"source", {{"git", {{"url", "file:///var/run/secrets"}}}}}}}};
+               {"spec",
+                {{"mode", "static"},
+                 {"hosts", {"www.team-a.test"}},
+                 {"source", {{"git", {{"url", "file:///var/run/secrets"}}}}}}}};
   api_.create(kProjects, project("team-a"));
   api_.create(sites_path("team-a"), site);
   Operator& op = start_operator("wok-operator/a", false, default_renderer());
   (void)op;
   ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "FetchFailed"; }));
-  EXPECT_NE((*get_site("team-a", "www"))["status"]["lastError"].get<std::string>().find("is a local path"),
+  EXPECT_NE((*get_site("team-a", "www"))["status"]["lastError"].get<std::string>().find(
+                "is a local path"),
             std::string::npos);
   EXPECT_FALSE(deployment("team-a", "www"));
 }

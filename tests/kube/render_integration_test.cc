@@ -23,8 +23,10 @@ TEST_F(OperatorTest, AppliesTheRealRenderOfTheExamples) {
   std::string error;
   ASSERT_TRUE(api::parse_documents(text.str(), &docs, &error)) << error;
   for (auto& doc : docs) {
-    if (doc["kind"] == "Project") api_.create(kProjects, doc);
-    else api_.create(sites_path(doc["metadata"]["namespace"]), doc);
+    if (doc["kind"] == "Project")
+      api_.create(kProjects, doc);
+    else
+      api_.create(sites_path(doc["metadata"]["namespace"]), doc);
   }
   Operator& op = start_operator("wok-operator/a", false, default_renderer());
   ASSERT_TRUE(eventually([&] {
@@ -33,7 +35,8 @@ TEST_F(OperatorTest, AppliesTheRealRenderOfTheExamples) {
     }
     return false;
   }));
-  ASSERT_TRUE(eventually([&] { return !api_.list("/apis/networking.k8s.io/v1/ingresses").empty(); }));
+  ASSERT_TRUE(
+      eventually([&] { return !api_.list("/apis/networking.k8s.io/v1/ingresses").empty(); }));
   // Converged: the site's status is written and the project's last objects exist.
   ASSERT_TRUE(eventually([&] {
     return ready_reason("team-a", "www") == "Progressing" &&
@@ -43,8 +46,8 @@ TEST_F(OperatorTest, AppliesTheRealRenderOfTheExamples) {
   EXPECT_EQ(writes_during_quiet_period(), 0);
   EXPECT_NE(op.metrics().find("wok_operator_reconcile_errors_total 0\n"), std::string::npos)
       << op.metrics();
-  for (const char* collection : {"/apis/apps/v1/deployments", "/api/v1/services",
-                                 "/apis/networking.k8s.io/v1/ingresses"}) {
+  for (const char* collection :
+       {"/apis/apps/v1/deployments", "/api/v1/services", "/apis/networking.k8s.io/v1/ingresses"}) {
     for (const auto& o : api_.list(collection)) {
       EXPECT_EQ(o["metadata"]["labels"]["app.kubernetes.io/managed-by"], "wok") << o.dump();
       EXPECT_EQ(o["metadata"]["labels"]["wok.dev/site"], "www") << o.dump();

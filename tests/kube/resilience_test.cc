@@ -18,7 +18,8 @@ TEST_F(OperatorTest, ListsAgainAfter410Gone) {
   api_.compact();  // every watch is dropped and its resourceVersion expired
   ASSERT_TRUE(eventually([&] { return api_.count("GET", "/sites?limit") > lists; }));
   // A change made after the relist still arrives.
-  api_.update(sites_path("team-a") + "/www", site("team-a", "www", {"web", "api"}, {"www.team-a.test"}));
+  api_.update(sites_path("team-a") + "/www",
+              site("team-a", "www", {"web", "api"}, {"www.team-a.test"}));
   EXPECT_TRUE(eventually([&] { return deployment("team-a", "www-api").has_value(); }));
 
   // The same when the server answers the watch request itself with 410.
@@ -44,7 +45,8 @@ TEST_F(OperatorTest, ResumesDroppedWatchesWithoutListing) {
     // Changes made while nobody watches are delivered by the resumed watch.
     api_.update(sites_path("team-a") + "/www",
                 site("team-a", "www", {"web", "c" + std::to_string(i)}, {"www.team-a.test"}));
-    ASSERT_TRUE(eventually([&] { return deployment("team-a", "www-c" + std::to_string(i)).has_value(); }));
+    ASSERT_TRUE(
+        eventually([&] { return deployment("team-a", "www-c" + std::to_string(i)).has_value(); }));
   }
   EXPECT_GT(api_.count("GET", "/sites?watch=true"), watches);
   EXPECT_EQ(api_.count("GET", "/sites?limit"), 1);  // resumed from the resourceVersion
@@ -59,10 +61,12 @@ TEST_F(OperatorTest, RetriesConflictsAndToleratesSlowResponses) {
   api_.fail_next("GET", "/deployments?limit", 500, 2);  // the first lists fail too
   api_.set_delay(std::chrono::milliseconds(100));
   Operator& op = start_operator();
-  ASSERT_TRUE(eventually([&] { return deployment("team-a", "www-web") && ingress("team-a", "www"); },
-                         std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      eventually([&] { return deployment("team-a", "www-web") && ingress("team-a", "www"); },
+                 std::chrono::seconds(30)));
   mark_serving("team-a");
-  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "Ready"; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "Ready"; },
+                         std::chrono::seconds(30)));
   EXPECT_NE(op.metrics().find("wok_operator_reconcile_errors_total "), std::string::npos);
   EXPECT_EQ(op.metrics().find("wok_operator_reconcile_errors_total 0\n"), std::string::npos);
   api_.set_delay(std::chrono::milliseconds(0));

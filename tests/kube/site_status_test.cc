@@ -12,8 +12,8 @@ namespace {
 using nlohmann::json;
 
 json site(const std::string& ns, const std::string& name, const std::string& created, json hosts) {
-  return {{"metadata", {{"namespace", ns}, {"name", name}, {"creationTimestamp", created},
-                        {"generation", 3}}},
+  return {{"metadata",
+           {{"namespace", ns}, {"name", name}, {"creationTimestamp", created}, {"generation", 3}}},
           {"spec", {{"hosts", hosts}}}};
 }
 
@@ -36,11 +36,13 @@ TEST(HostConflict, TheOlderClaimWins) {
 
 TEST(SiteStatus, ReadyOnlyWhenEverythingOwnedIsServing) {
   json s = site("a", "www", "t", {"www.a.test"});
-  json deployment = {{"kind", "Deployment"}, {"metadata", {{"name", "www"}, {"generation", 2}}},
+  json deployment = {{"kind", "Deployment"},
+                     {"metadata", {{"name", "www"}, {"generation", 2}}},
                      {"spec", {{"replicas", 2}}},
                      {"status", {{"observedGeneration", 2}, {"availableReplicas", 1}}}};
   json ingress = {{"kind", "Ingress"}, {"metadata", {{"name", "www"}}}};
-  json claim = {{"kind", "PersistentVolumeClaim"}, {"metadata", {{"name", "data"}}},
+  json claim = {{"kind", "PersistentVolumeClaim"},
+                {"metadata", {{"name", "data"}}},
                 {"status", {{"phase", "Pending"}}}};
   json status = site_status(s, {deployment, ingress, claim}, {}, json::object(), "T1");
   EXPECT_EQ(condition(status, "Ready")["reason"], "Progressing");
@@ -69,13 +71,20 @@ TEST(SiteStatus, ReadyOnlyWhenEverythingOwnedIsServing) {
 
 TEST(SiteStatus, RoutesAndBlockers) {
   json s = site("a", "www", "t", {"www.a.test"});
-  json deployment = {{"kind", "Deployment"}, {"metadata", {{"name", "www"}}},
-                     {"status", {{"conditions", json::array({{{"type", "Available"}, {"status", "True"}}})}}}};
-  json route = {{"kind", "Route"}, {"metadata", {{"name", "www"}}},
-                {"status", {{"ingress", json::array({{{"conditions", json::array({{{"type", "Admitted"}, {"status", "True"}}})}}})}}}};
-  EXPECT_EQ(condition(site_status(s, {deployment, route}, {}, nullptr, "T"), "Ready")["status"], "True");
-  json status = site_status(s, {deployment}, {"HostConflict", "host www.a.test is claimed by site b/www"},
-                            nullptr, "T");
+  json deployment = {
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "www"}}},
+      {"status", {{"conditions", json::array({{{"type", "Available"}, {"status", "True"}}})}}}};
+  json route = {
+      {"kind", "Route"},
+      {"metadata", {{"name", "www"}}},
+      {"status",
+       {{"ingress", json::array({{{"conditions", json::array({{{"type", "Admitted"},
+                                                               {"status", "True"}}})}}})}}}};
+  EXPECT_EQ(condition(site_status(s, {deployment, route}, {}, nullptr, "T"), "Ready")["status"],
+            "True");
+  json status = site_status(
+      s, {deployment}, {"HostConflict", "host www.a.test is claimed by site b/www"}, nullptr, "T");
   EXPECT_EQ(condition(status, "Ready")["reason"], "HostConflict");
   EXPECT_EQ(condition(status, "HostConflict")["status"], "True");
   EXPECT_EQ(status["lastError"], "host www.a.test is claimed by site b/www");
@@ -89,8 +98,9 @@ TEST(MergePatch, RemovedKeysBecomeNull) {
 
 TEST(Ownership, StampLabelsAndOwners) {
   Owner site{"wok.dev/v1alpha1", "Site", "www", "uid-1", "a"};
-  json d = {{"kind", "Deployment"}, {"metadata", {{"name", "www"}, {"namespace", "a"},
-                                                  {"labels", {{"wok.dev/component", "web"}}}}}};
+  json d = {{"kind", "Deployment"},
+            {"metadata",
+             {{"name", "www"}, {"namespace", "a"}, {"labels", {{"wok.dev/component", "web"}}}}}};
   stamp(d, site, kSiteLabel, "www");
   stamp(d, site, kSiteLabel, "www");  // idempotent
   EXPECT_EQ(d["metadata"]["labels"].size(), 3u);
@@ -106,11 +116,17 @@ TEST(Ownership, StampLabelsAndOwners) {
 }
 
 TEST(Ownership, ContainsIgnoresWhatTheServerAdds) {
-  json desired = {{"spec", {{"replicas", 1}, {"template", {{"containers", json::array({{{"name", "web"}}})}}},
-                            {"empty", json::object()}}}};
-  json live = {{"metadata", {{"uid", "u"}}},
-               {"spec", {{"replicas", 1}, {"template", {{"containers", json::array({{{"name", "web"}, {"imagePullPolicy", "Always"}}})}}}}},
-               {"status", {{"ready", true}}}};
+  json desired = {{"spec",
+                   {{"replicas", 1},
+                    {"template", {{"containers", json::array({{{"name", "web"}}})}}},
+                    {"empty", json::object()}}}};
+  json live = {
+      {"metadata", {{"uid", "u"}}},
+      {"spec",
+       {{"replicas", 1},
+        {"template",
+         {{"containers", json::array({{{"name", "web"}, {"imagePullPolicy", "Always"}}})}}}}},
+      {"status", {{"ready", true}}}};
   EXPECT_TRUE(contains(live, desired));
   live["spec"]["replicas"] = 2;
   EXPECT_FALSE(contains(live, desired));

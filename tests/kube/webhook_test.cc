@@ -1,15 +1,15 @@
 // The operator's admission webhook over real TLS: a test certificate made
 // here with OpenSSL, the server on port 0, AdmissionReviews POSTed with
 // libcurl. Hostile inputs first.
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,7 +28,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // A self-signed certificate for 127.0.0.1 and localhost, as PEM files.
-void make_certificate(const std::string& cert_file, const std::string& key_file, const std::string& cn) {
+void make_certificate(const std::string& cert_file, const std::string& key_file,
+                      const std::string& cn) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   ASSERT_NE(key, nullptr);
   X509* cert = X509_new();
@@ -39,7 +40,8 @@ void make_certificate(const std::string& cert_file, const std::string& key_file,
   X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -78,29 +80,40 @@ struct Reply {
 };
 
 json project(const std::string& name) {
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", name}}},
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Project"},
+          {"metadata", {{"name", name}}},
           {"spec", {{"hosts", {"*." + name + ".test"}}}}};
 }
 
 json site(const std::string& ns, const std::string& name, json spec_extra = json::object()) {
-  json spec = {{"mode", "app"},
-               {"hosts", {"www." + ns + ".test"}},
-               {"source", {{"git", {{"url", "https://git.example.org/x.git"}}}}},
-               {"app", {{"components", {{{"name", "web"}, {"command", {"node", "web.js"}}, {"port", 8080}}}}}}};
+  json spec = {
+      {"mode", "app"},
+      {"hosts", {"www." + ns + ".test"}},
+      {"source", {{"git", {{"url", "https://git.example.org/x.git"}}}}},
+      {"app",
+       {{"components", {{{"name", "web"}, {"command", {"node", "web.js"}}, {"port", 8080}}}}}}};
   spec.merge_patch(spec_extra);
   return {{"apiVersion", "wok.dev/v1alpha1"},
           {"kind", "Site"},
           {"metadata",
-           {{"name", name}, {"namespace", ns}, {"uid", "u-" + name}, {"creationTimestamp", "2026-12-02T10:00:00Z"},
+           {{"name", name},
+            {"namespace", ns},
+            {"uid", "u-" + name},
+            {"creationTimestamp", "2026-12-02T10:00:00Z"},
             {"managedFields", json::array({{{"manager", "kubectl"}}})}}},
           {"spec", spec}};
 }
 
-json review(const json& object, const std::string& operation = "CREATE", const json& old = nullptr) {
+json review(const json& object, const std::string& operation = "CREATE",
+            const json& old = nullptr) {
   const std::string kind = object.value("kind", "Site");
   json request = {{"uid", "req-1"},
                   {"kind", {{"group", "wok.dev"}, {"version", "v1alpha1"}, {"kind", kind}}},
-                  {"resource", {{"group", "wok.dev"}, {"version", "v1alpha1"}, {"resource", kind == "Site" ? "sites" : "projects"}}},
+                  {"resource",
+                   {{"group", "wok.dev"},
+                    {"version", "v1alpha1"},
+                    {"resource", kind == "Site" ? "sites" : "projects"}}},
                   {"operation", operation},
                   {"userInfo", {{"username", "alice"}}},
                   {"object", object}};
@@ -112,8 +125,9 @@ json review(const json& object, const std::string& operation = "CREATE", const j
 class WebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wok-webhook-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("wok-webhook-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cert_ = (dir_ / "tls.crt").string();
@@ -167,7 +181,8 @@ class WebhookTest : public ::testing::Test {
              const std::string& ca = "") {
     Reply r;
     CURL* curl = curl_easy_init();
-    std::string url = (tls ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(server_->port()) + path;
+    std::string url = (tls ? "https" : "http") + std::string("://127.0.0.1:") +
+                      std::to_string(server_->port()) + path;
     curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CAINFO, (ca.empty() ? cert_ : ca).c_str());
@@ -210,7 +225,8 @@ class WebhookTest : public ::testing::Test {
 
 TEST_F(WebhookTest, PlainHttpIsToldItReachedAnHttpsPort) {
   start();
-  Reply r = call("/validate/sites", review(site("team-a", "www")).dump(), "POST", "application/json", false);
+  Reply r = call("/validate/sites", review(site("team-a", "www")).dump(), "POST",
+                 "application/json", false);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, "this is an HTTPS endpoint: the client sent plain HTTP\n");
   // And the server still answers TLS afterwards.
@@ -221,21 +237,29 @@ TEST_F(WebhookTest, AClientThatDoesNotTrustTheCertificateGetsNothing) {
   start();
   std::string other_cert = (dir_ / "other.crt").string(), other_key = (dir_ / "other.key").string();
   make_certificate(other_cert, other_key, "other");
-  Reply r = call("/validate/sites", review(site("team-a", "www")).dump(), "POST", "application/json", true, other_cert);
+  Reply r = call("/validate/sites", review(site("team-a", "www")).dump(), "POST",
+                 "application/json", true, other_cert);
   EXPECT_NE(r.code, CURLE_OK);
   EXPECT_EQ(r.status, 0);
 }
 
 TEST_F(WebhookTest, MalformedReviewsAre400AndTheServerStaysUp) {
   start();
-  for (const std::string& body :
-       {std::string(""), std::string("{"), std::string("[]"), std::string("\"x\""), std::string("null"),
-        std::string(200000, '['), std::string(R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"wok.dev","kind":"Site"},"object":[1]}})"),
-        std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"","kind":"Pod"},"object":{}}})"),
-        std::string("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"\xff\xfe\"}}")}) {
+  for (
+      const std::string& body :
+      {std::string(""), std::string("{"), std::string("[]"), std::string("\"x\""),
+       std::string("null"), std::string(200000, '['),
+       std::string(
+           R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}})"),
+       std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})"),
+       std::string(
+           R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})"),
+       std::string(
+           R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"wok.dev","kind":"Site"},"object":[1]}})"),
+       std::string(
+           R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"","kind":"Pod"},"object":{}}})"),
+       std::string("{\"apiVersion\":\"admission.k8s.io/"
+                   "v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"\xff\xfe\"}}")}) {
     Reply r = call("/validate/sites", body);
     EXPECT_EQ(r.code, CURLE_OK) << body.substr(0, 80);
     EXPECT_EQ(r.status, 400) << body.substr(0, 80) << " -> " << r.body;
@@ -285,21 +309,24 @@ TEST_F(WebhookTest, ReplicasOverTheBoundAreRefusedNamingTheField) {
   s["spec"]["app"]["components"][0]["replicas"] = 99;  // over the schema's range too
   json d = decision(review(s));
   EXPECT_FALSE(d["allowed"].get<bool>());
-  EXPECT_EQ(d["status"]["message"], "Site \"big\" is invalid: spec.app.components[0].replicas: 99 is out of range (0-20)");
+  EXPECT_EQ(d["status"]["message"],
+            "Site \"big\" is invalid: spec.app.components[0].replicas: 99 is out of range (0-20)");
   s["spec"]["app"]["components"][0]["replicas"] = 9;  // within it, over the admin's bound
   d = decision(review(s));
   EXPECT_FALSE(d["allowed"].get<bool>());
   EXPECT_EQ(d["status"]["code"], 422);
   EXPECT_EQ(d["status"]["reason"], "Invalid");
   EXPECT_EQ(d["status"]["message"],
-            "Site \"big\" is invalid: spec.app.components[0].replicas: 9 is over the platform's limit of 3 per "
+            "Site \"big\" is invalid: spec.app.components[0].replicas: 9 is over the platform's "
+            "limit of 3 per "
             "component (wok operator --max-site-replicas)");
   EXPECT_EQ(d["status"]["details"]["causes"][0]["field"], "spec.app.components[0].replicas");
 }
 
 TEST_F(WebhookTest, ADocrootLeavingTheCheckoutIsRefused) {
   start();
-  json s = site("team-a", "blog", {{"mode", "php"}, {"app", nullptr}, {"php", {{"docroot", "../.."}}}});
+  json s =
+      site("team-a", "blog", {{"mode", "php"}, {"app", nullptr}, {"php", {{"docroot", "../.."}}}});
   json d = decision(review(s));
   EXPECT_FALSE(d["allowed"].get<bool>());
   const std::string message = d["status"]["message"];
@@ -308,27 +335,33 @@ TEST_F(WebhookTest, ADocrootLeavingTheCheckoutIsRefused) {
 
 TEST_F(WebhookTest, AHostOutsideTheProjectsPatternsIsRefused) {
   start();
-  json d = decision(review(site("team-a", "squat", {{"hosts", {"www.team-a.test", "evil.example.org"}}})));
+  json d = decision(
+      review(site("team-a", "squat", {{"hosts", {"www.team-a.test", "evil.example.org"}}})));
   EXPECT_FALSE(d["allowed"].get<bool>());
   EXPECT_EQ(d["status"]["message"],
-            "Site \"squat\" is invalid: spec.hosts[1]: \"evil.example.org\" is not among the host names project "
+            "Site \"squat\" is invalid: spec.hosts[1]: \"evil.example.org\" is not among the host "
+            "names project "
             "\"team-a\" may claim ([\"*.team-a.test\"])");
   // A wildcard matches exactly one label.
-  EXPECT_FALSE(decision(review(site("team-a", "deep", {{"hosts", {"a.b.team-a.test"}}})))["allowed"].get<bool>());
+  EXPECT_FALSE(decision(review(site("team-a", "deep", {{"hosts", {"a.b.team-a.test"}}})))["allowed"]
+                   .get<bool>());
 }
 
 TEST_F(WebhookTest, AHostAnotherProjectsSiteServesIsRefused) {
-  projects_["team-a"]["spec"]["hosts"].push_back("www.team-b.test");  // allowed by the patterns, held by team-b
+  projects_["team-a"]["spec"]["hosts"].push_back(
+      "www.team-b.test");  // allowed by the patterns, held by team-b
   start();
   json d = decision(review(site("team-a", "squat", {{"hosts", {"www.team-b.test"}}})));
   EXPECT_FALSE(d["allowed"].get<bool>());
   EXPECT_EQ(d["status"]["code"], 409);
   // The other project's site is not named to this one's members.
-  EXPECT_EQ(d["status"]["message"], "spec.hosts[0]: host \"www.team-b.test\" is already served by another project");
+  EXPECT_EQ(d["status"]["message"],
+            "spec.hosts[0]: host \"www.team-b.test\" is already served by another project");
   // In its own project, the holder is named.
   json mine = decision(review(site("team-a", "new", {{"hosts", {"blog.team-a.test"}}})));
   EXPECT_EQ(mine["status"]["message"],
-            "spec.hosts[0]: host \"blog.team-a.test\" is already served by site \"old\" in project \"team-a\"");
+            "spec.hosts[0]: host \"blog.team-a.test\" is already served by site \"old\" in project "
+            "\"team-a\"");
   // A site created without a timestamp is the youngest claim.
   json untimed = site("team-a", "untimed", {{"hosts", {"blog.team-a.test"}}});
   untimed["metadata"].erase("creationTimestamp");
@@ -379,7 +412,9 @@ TEST_F(WebhookTest, ProjectsGetTheValidator) {
   r = call("/validate/projects", review(p).dump());
   json d = r.review()["response"];
   EXPECT_FALSE(d["allowed"].get<bool>());
-  EXPECT_EQ(d["status"]["message"].get<std::string>().rfind("Project \"team-c\" is invalid: spec.hosts[0]", 0), 0u)
+  EXPECT_EQ(d["status"]["message"].get<std::string>().rfind(
+                "Project \"team-c\" is invalid: spec.hosts[0]", 0),
+            0u)
       << d.dump();
 }
 

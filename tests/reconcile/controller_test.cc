@@ -157,7 +157,8 @@ TEST(Controller, BackoffGrowsCapsAndResetsOnSuccess) {
   ManualClock clock;
   std::atomic<bool> fail{true};
   Passes passes;
-  Controller c(with_backoff(options("test", 1, &clock), {.base = milliseconds(100), .cap = milliseconds(800)}),
+  Controller c(with_backoff(options("test", 1, &clock),
+                            {.base = milliseconds(100), .cap = milliseconds(800)}),
                [&](const std::string& key) {
                  passes.begin(key);
                  passes.end(key);
@@ -173,7 +174,8 @@ TEST(Controller, BackoffGrowsCapsAndResetsOnSuccess) {
   std::vector<milliseconds> expected = {milliseconds(100), milliseconds(200), milliseconds(400),
                                         milliseconds(800), milliseconds(800), milliseconds(800)};
   for (size_t n = 1; n <= expected.size(); ++n) {
-    ASSERT_TRUE(eventually([&] { return passes.count("a") == int(n) && retry_in().count() >= 0; })) << n;
+    ASSERT_TRUE(eventually([&] { return passes.count("a") == int(n) && retry_in().count() >= 0; }))
+        << n;
     EXPECT_EQ(retry_in(), expected[n - 1]) << "after failure " << n;
     clock.advance(expected[n - 1]);
   }
@@ -193,7 +195,8 @@ TEST(Controller, AnEventDuringBackoffIsReconciledAtOnce) {
   // A fix by the user must not wait out the backoff of the broken spec.
   ManualClock clock;
   Passes passes;
-  Controller c(with_backoff(options("test", 1, &clock), {.base = milliseconds(60'000), .cap = milliseconds(60'000)}),
+  Controller c(with_backoff(options("test", 1, &clock),
+                            {.base = milliseconds(60'000), .cap = milliseconds(60'000)}),
                [&](const std::string& key) {
                  passes.begin(key);
                  passes.end(key);
@@ -216,7 +219,8 @@ TEST(Controller, RequeueAfterFiresWhenTheClockGetsThere) {
   });
   c.start();
   c.enqueue("site");
-  ASSERT_TRUE(eventually([&] { return passes.count("site") == 1 && c.queue().scheduled_at("site"); }));
+  ASSERT_TRUE(
+      eventually([&] { return passes.count("site") == 1 && c.queue().scheduled_at("site"); }));
   EXPECT_EQ(*c.queue().scheduled_at("site"), clock.now() + milliseconds(30'000));
   clock.advance(milliseconds(29'999));
   EXPECT_EQ(passes.count("site"), 1) << "not due yet";
@@ -230,17 +234,17 @@ TEST(Controller, ResyncBringsBackKeysThatAskedForNothing) {
   std::atomic<int> calls{0};
   auto opts = options("test", 1, &clock);
   opts.resync = milliseconds(600'000);
-  Controller c(opts,
-               [&](const std::string& key) {
-                 ++calls;
-                 return key == "soon" ? Result::after(milliseconds(5'000)) : Result::done();
-               });
+  Controller c(opts, [&](const std::string& key) {
+    ++calls;
+    return key == "soon" ? Result::after(milliseconds(5'000)) : Result::done();
+  });
   c.start();
   c.enqueue("idle");
   c.enqueue("soon");
   ASSERT_TRUE(eventually([&] { return calls == 2 && c.stats().depth == 2 && quiet(c); }));
   EXPECT_EQ(*c.queue().scheduled_at("idle"), clock.now() + milliseconds(600'000));
-  EXPECT_EQ(*c.queue().scheduled_at("soon"), clock.now() + milliseconds(5'000)) << "requeue_after beats resync";
+  EXPECT_EQ(*c.queue().scheduled_at("soon"), clock.now() + milliseconds(5'000))
+      << "requeue_after beats resync";
 }
 
 TEST(Controller, KeysWaitWhileNotReadyWithoutCountingPasses) {
@@ -249,14 +253,14 @@ TEST(Controller, KeysWaitWhileNotReadyWithoutCountingPasses) {
   std::atomic<int> calls{0};
   auto opts = options("test", 1, &clock);
   opts.ready = [&] { return ready.load(); };
-  Controller c(opts,
-               [&](const std::string&) {
-                 ++calls;
-                 return Result::done();
-               });
+  Controller c(opts, [&](const std::string&) {
+    ++calls;
+    return Result::done();
+  });
   c.start();
   c.enqueue("a");
-  ASSERT_TRUE(eventually([&] { return c.queue().scheduled_at("a") == clock.now() + milliseconds(200); }));
+  ASSERT_TRUE(
+      eventually([&] { return c.queue().scheduled_at("a") == clock.now() + milliseconds(200); }));
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(c.stats().reconciles, 0u);
   ready = true;
@@ -319,18 +323,19 @@ TEST(Controller, MetricsCountPassesErrorsRetriesAndDurations) {
   c.enqueue("fast");  // de-duplicated, still an add
   ASSERT_TRUE(eventually([&] { return c.stats().reconciles == 3 && quiet(c); }));
   std::string text = c.metrics();
-  for (const char* line : {"wok_reconcile_total{controller=\"site\"} 3\n",
-                           "wok_reconcile_errors_total{controller=\"site\"} 1\n",
-                           "wok_workqueue_adds_total{controller=\"site\"} 5\n",  // 4 enqueues, 1 retry
-                           "wok_workqueue_retries_total{controller=\"site\"} 1\n",
-                           "wok_workqueue_depth{controller=\"site\"} 1\n",  // "bad", backing off
-                           "wok_workqueue_in_flight{controller=\"site\"} 0\n",
-                           "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"2.5\"} 2\n",
-                           "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"10\"} 3\n",
-                           "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"+Inf\"} 3\n",
-                           "wok_reconcile_duration_seconds_sum{controller=\"site\"} 3\n",
-                           "wok_reconcile_duration_seconds_count{controller=\"site\"} 3\n",
-                           "# TYPE wok_reconcile_duration_seconds histogram\n"}) {
+  for (const char* line :
+       {"wok_reconcile_total{controller=\"site\"} 3\n",
+        "wok_reconcile_errors_total{controller=\"site\"} 1\n",
+        "wok_workqueue_adds_total{controller=\"site\"} 5\n",  // 4 enqueues, 1 retry
+        "wok_workqueue_retries_total{controller=\"site\"} 1\n",
+        "wok_workqueue_depth{controller=\"site\"} 1\n",  // "bad", backing off
+        "wok_workqueue_in_flight{controller=\"site\"} 0\n",
+        "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"2.5\"} 2\n",
+        "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"10\"} 3\n",
+        "wok_reconcile_duration_seconds_bucket{controller=\"site\",le=\"+Inf\"} 3\n",
+        "wok_reconcile_duration_seconds_sum{controller=\"site\"} 3\n",
+        "wok_reconcile_duration_seconds_count{controller=\"site\"} 3\n",
+        "# TYPE wok_reconcile_duration_seconds histogram\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
   }
 }

@@ -97,7 +97,8 @@ TEST_P(Golden, OpenShiftPlatform) {
                 render_case(dir / "cases" / (GetParam() + ".yaml"), settings));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, Golden, ::testing::Values("static", "php", "app", "image-app", "secret"));
+INSTANTIATE_TEST_SUITE_P(Modes, Golden,
+                         ::testing::Values("static", "php", "app", "image-app", "secret"));
 
 // The chart installs exactly what `wok crds` prints.
 TEST(Golden, ChartCrdsAreTheGeneratedOnes) {

@@ -1,15 +1,16 @@
 // Properties of the render layer that hold for any input: labels, names,
 // tolerance of partial input, and the CRDs sharing the validator's model.
+#include "render/render.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <functional>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "api/schema.h"
 #include "api/validation.h"
-#include "render/render.h"
 
 namespace {
 
@@ -87,18 +88,21 @@ TEST(RenderSite, RoutedComponentsBalanceReachesTheRoutes) {
   settings.openshift_routes = true;
   json site = static_site();
   site["spec"]["mode"] = "app";
-  site["spec"]["app"] = {{"components",
-                          {{{"name", "worker"}, {"image", "w:1"}, {"balance", "round-robin"}},
-                           {{"name", "web"}, {"image", "x:1"}, {"port", 80}, {"balance", "least-connections"}}}}};
+  site["spec"]["app"] = {
+      {"components",
+       {{{"name", "worker"}, {"image", "w:1"}, {"balance", "round-robin"}},
+        {{"name", "web"}, {"image", "x:1"}, {"port", 80}, {"balance", "least-connections"}}}}};
   auto objects = wok::render::render_site(site, json(), settings);
   for (const char* name : {"www", "www-2"}) {
     const json* r = find(objects, "Route", name);
     ASSERT_NE(r, nullptr) << name;
-    EXPECT_EQ(r->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"], "leastconn") << name;
+    EXPECT_EQ(r->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"], "leastconn")
+        << name;
   }
   site["spec"]["app"]["components"][1]["balance"] = "round-robin";
   objects = wok::render::render_site(site, json(), settings);
-  EXPECT_EQ(find(objects, "Route", "www")->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"],
+  EXPECT_EQ(find(objects, "Route", "www")
+                ->at("metadata")["annotations"]["haproxy.router.openshift.io/balance"],
             "roundrobin");
   site["spec"]["app"]["components"][1].erase("balance");
   objects = wok::render::render_site(site, json(), settings);
@@ -182,10 +186,12 @@ TEST(RenderSite, ServeDotFilesOnlyWhenTheSiteOptsIn) {
     site["spec"]["mode"] = mode;
     site["spec"]["serveDotFiles"] = true;
     json args = web_args(site);
-    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 1) << mode << " " << args.dump();
+    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 1)
+        << mode << " " << args.dump();
     site["spec"]["serveDotFiles"] = false;
     args = web_args(site);
-    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 0) << mode << " " << args.dump();
+    EXPECT_EQ(std::count(args.begin(), args.end(), "--serve-dot-files"), 0)
+        << mode << " " << args.dump();
   }
 }
 
@@ -233,11 +239,13 @@ TEST(RenderSite, AnAppOfImagesFetchesNothing) {
   EXPECT_EQ(pods, 3);
   ASSERT_NE(find(objects, "Service", "www-web"), nullptr);
 
-  const json spec_schema = wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]["schema"]
-                                                                         ["openAPIV3Schema"]["properties"]["spec"];
+  const json spec_schema =
+      wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]["schema"]
+                                                ["openAPIV3Schema"]["properties"]["spec"];
   EXPECT_EQ(spec_schema["required"], json({"hosts", "mode"}));
   ASSERT_TRUE(spec_schema.contains("x-kubernetes-validations"));
-  EXPECT_NE(spec_schema["x-kubernetes-validations"][0]["rule"].get<std::string>().find("has(self.source)"),
+  EXPECT_NE(spec_schema["x-kubernetes-validations"][0]["rule"].get<std::string>().find(
+                "has(self.source)"),
             std::string::npos);
 }
 
@@ -246,13 +254,16 @@ TEST(RenderSite, AnAppOfImagesFetchesNothing) {
 TEST(RenderSite, PhpTimeoutReachesPhpFpmAndTheRouter) {
   json site = static_site();
   site["spec"]["mode"] = "php";
-  for (const auto& [given, want] : {std::pair<const char*, const char*>{nullptr, "60s"}, {"2m", "120s"}}) {
+  for (const auto& [given, want] :
+       {std::pair<const char*, const char*>{nullptr, "60s"}, {"2m", "120s"}}) {
     if (given) site["spec"]["php"] = {{"timeout", given}};
     auto objects = wok::render::render_site(site, json(), PlatformSettings{});
     const json* config = find(objects, "ConfigMap", "www-php");
     ASSERT_NE(config, nullptr);
     std::string conf = config->at("data")["php-fpm.conf"];
-    EXPECT_NE(conf.find("\nrequest_terminate_timeout = " + std::string(want) + "\n"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("\nrequest_terminate_timeout = " + std::string(want) + "\n"),
+              std::string::npos)
+        << conf;
     const json* d = find(objects, "Deployment", "www");
     ASSERT_NE(d, nullptr);
     json args = d->at("spec")["template"]["spec"]["containers"][1]["args"];
@@ -268,19 +279,25 @@ TEST(RenderSite, PhpTimeoutReachesPhpFpmAndTheRouter) {
 TEST(RenderSite, ImagesAreWhatAClusterCanPull) {
   json site = static_site();
   site["spec"]["mode"] = "app";
-  site["spec"]["app"] = {{"components", {{{"name", "worker"}, {"image", "docker://docker.io/library/redis:7"}},
-                                         {{"name", "web"}, {"image", "ghcr.io/a/web:1"}, {"port", 80}}}},
-                         {"jobs", {{{"name", "nightly"}, {"schedule", "0 3 * * *"}, {"component", "worker"},
-                                    {"command", {"true"}}}}}};
+  site["spec"]["app"] = {{"components",
+                          {{{"name", "worker"}, {"image", "docker://docker.io/library/redis:7"}},
+                           {{"name", "web"}, {"image", "ghcr.io/a/web:1"}, {"port", 80}}}},
+                         {"jobs",
+                          {{{"name", "nightly"},
+                            {"schedule", "0 3 * * *"},
+                            {"component", "worker"},
+                            {"command", {"true"}}}}}};
   auto objects = wok::render::render_site(site, json(), PlatformSettings{});
   const json* worker = find(objects, "Deployment", "www-worker");
   ASSERT_NE(worker, nullptr);
-  EXPECT_EQ(worker->at("spec")["template"]["spec"]["containers"][0]["image"], "docker.io/library/redis:7");
+  EXPECT_EQ(worker->at("spec")["template"]["spec"]["containers"][0]["image"],
+            "docker.io/library/redis:7");
   const json* job = find(objects, "CronJob", "www-nightly");
   ASSERT_NE(job, nullptr);
   EXPECT_EQ(job->at("spec")["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
             "docker.io/library/redis:7");
-  EXPECT_EQ(find(objects, "Deployment", "www-web")->at("spec")["template"]["spec"]["containers"][0]["image"],
+  EXPECT_EQ(find(objects, "Deployment", "www-web")
+                ->at("spec")["template"]["spec"]["containers"][0]["image"],
             "ghcr.io/a/web:1");
 
   const std::pair<const char*, const char*> local[] = {
@@ -299,7 +316,8 @@ TEST(RenderSite, ImagesAreWhatAClusterCanPull) {
       ADD_FAILURE() << image << " was rendered";
     } catch (const std::invalid_argument& e) {
       std::string what = e.what();
-      EXPECT_EQ(what.rfind("spec.app.components[1].image: " + std::string(image) + " ", 0), 0u) << what;
+      EXPECT_EQ(what.rfind("spec.app.components[1].image: " + std::string(image) + " ", 0), 0u)
+          << what;
       EXPECT_NE(what.find(why), std::string::npos) << what;
     }
   }
@@ -309,11 +327,12 @@ TEST(RenderSite, ImagesAreWhatAClusterCanPull) {
 // operator calls it on objects it has not validated itself. (Only an image
 // a cluster cannot pull is refused, with std::invalid_argument.)
 TEST(RenderSite, ToleratesPartialAndWrongInput) {
-  for (const char* text :
-       {"42", "null", "{}", R"({"spec":7})", R"({"metadata":{"name":"x"},"spec":{"mode":"app"}})",
-        R"({"metadata":{"name":"x"},"spec":{"mode":"app","app":{"components":[1,{"name":"w","port":"80"}]}}})",
-        R"({"metadata":{"name":"x"},"spec":{"mode":"php","php":[],"storage":{"a":1}}})",
-        R"({"metadata":[],"spec":{"hosts":"x","source":{"git":3},"build":{"command":"make"}}})"}) {
+  for (
+      const char* text :
+      {"42", "null", "{}", R"({"spec":7})", R"({"metadata":{"name":"x"},"spec":{"mode":"app"}})",
+       R"({"metadata":{"name":"x"},"spec":{"mode":"app","app":{"components":[1,{"name":"w","port":"80"}]}}})",
+       R"({"metadata":{"name":"x"},"spec":{"mode":"php","php":[],"storage":{"a":1}}})",
+       R"({"metadata":[],"spec":{"hosts":"x","source":{"git":3},"build":{"command":"make"}}})"}) {
     json site = json::parse(text);
     EXPECT_NO_THROW(wok::render::render_site(site, json(), PlatformSettings{})) << text;
     EXPECT_NO_THROW(wok::render::render_project(site, PlatformSettings{})) << text;
@@ -382,15 +401,16 @@ TEST(Crds, StructuralSchemasWithStatusColumnsAndShortNames) {
   EXPECT_EQ(columns, (std::vector<std::string>{"MODE", "HOSTS", "READY", "REVISION", "AGE"}));
   EXPECT_FALSE(site["spec"]["names"]["shortNames"].empty());
   for (const json& crd : crds) {
-    expect_structural(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"], crd["metadata"]["name"]);
+    expect_structural(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+                      crd["metadata"]["name"]);
   }
 }
 
 // One model: every spec field the validator knows is in the CRD, the php and
 // app fields included, while the validator still refuses those modes.
 TEST(Crds, ShareTheValidatorsModel) {
-  const json schema = wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]
-                                                                    ["schema"]["openAPIV3Schema"];
+  const json schema = wok::render::custom_resource_definitions()[1]["spec"]["versions"][0]["schema"]
+                                                                ["openAPIV3Schema"];
   const auto& spec_rule = wok::api::schema::site_rule().fields.at("spec");
   for (const auto& [name, rule] : spec_rule.fields) {
     EXPECT_TRUE(schema["properties"]["spec"]["properties"].contains(name)) << name;
@@ -409,8 +429,9 @@ TEST(Crds, ShareTheValidatorsModel) {
   // lacks is refused by name.
   EXPECT_EQ(wok::api::join_errors(wok::api::validate_site(site)), "");
   site["spec"]["php"]["docroots"] = "web";
-  EXPECT_NE(wok::api::join_errors(wok::api::validate_site(site)).find("spec.php.docroots: unknown field"),
-            std::string::npos);
+  EXPECT_NE(
+      wok::api::join_errors(wok::api::validate_site(site)).find("spec.php.docroots: unknown field"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ TEST(UnsupportedOn, AnImageOnThisMachineIsNotForAClusterAndIsNamedByField) {
 }
 
 TEST(UnsupportedOn, JunkIsNotACrash) {
-  for (const char* junk : {"null", "[]", R"({"spec": 3})", R"({"spec": {"app": {"components": [3, {"image": 4}]}}})"})
+  for (const char* junk :
+       {"null", "[]", R"({"spec": 3})", R"({"spec": {"app": {"components": [3, {"image": 4}]}}})"})
     EXPECT_TRUE(unsupported_on(Platform::kKubernetes, json::parse(junk)).empty()) << junk;
 }
 

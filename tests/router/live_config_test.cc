@@ -39,7 +39,8 @@ std::shared_ptr<RouteTable> build_table(int sites, const std::string& root) {
 }
 
 TEST(LiveConfigTest, SwappingTablesUnderLoadFailsNoRequest) {
-  std::string root = std::filesystem::temp_directory_path() / ("wok-live-" + std::to_string(getpid()));
+  std::string root =
+      std::filesystem::temp_directory_path() / ("wok-live-" + std::to_string(getpid()));
   std::filesystem::create_directories(root);
   std::ofstream(root + "/index.html") << "ok";
   // A second revision of one requested site: its route changes at every swap.
@@ -97,7 +98,8 @@ TEST(LiveConfigTest, SwappingTablesUnderLoadFailsNoRequest) {
       addr.sin_port = htons(server.port());
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-      std::string request = "GET / HTTP/1.1\r\nHost: s" + std::to_string(c * 1000 + 7) + ".localhost\r\n\r\n";
+      std::string request =
+          "GET / HTTP/1.1\r\nHost: s" + std::to_string(c * 1000 + 7) + ".localhost\r\n\r\n";
       std::string buffer;
       for (int i = 0; i < 300 || swaps.load() < 5; ++i) {  // one keep-alive connection each
         send(fd, request.data(), request.size(), MSG_NOSIGNAL);
@@ -124,8 +126,10 @@ TEST(LiveConfigTest, SwappingTablesUnderLoadFailsNoRequest) {
   swapper.join();
   server.stop();
   std::filesystem::remove_all(root);
-  printf("%d requests, %d table swaps meanwhile, copy+change+swap of %d sites: mean %.3f ms, worst %.1f ms\n",
-         ok.load(), swaps.load(), kSites, total_swap_ms / std::max(1, swaps.load()), worst_swap_ms);
+  printf(
+      "%d requests, %d table swaps meanwhile, copy+change+swap of %d sites: mean %.3f ms, worst "
+      "%.1f ms\n",
+      ok.load(), swaps.load(), kSites, total_swap_ms / std::max(1, swaps.load()), worst_swap_ms);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GE(ok.load(), 1200);
   EXPECT_GT(swaps.load(), 0);

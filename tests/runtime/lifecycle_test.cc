@@ -31,8 +31,8 @@ TEST_F(SandboxTest, GracefulStopSendsTermThenKill) {
                       "while :; do sleep 1; done");
   polite.volumes = {{data.string(), "/data", false}};
   polite.grace = std::chrono::seconds(30);
-  auto stubborn = shell("team-a.stubborn.0", "team-a",
-                        "trap '' TERM; echo UP; while :; do sleep 1; done");
+  auto stubborn =
+      shell("team-a.stubborn.0", "team-a", "trap '' TERM; echo UP; while :; do sleep 1; done");
   stubborn.grace = std::chrono::seconds(1);
   start(polite);
   start(stubborn);
@@ -72,8 +72,8 @@ InstanceSpec web(const std::string& id, const std::string& project, const std::s
   InstanceSpec s;
   s.id = id;
   s.project = project;
-  s.command = {"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
-               "--directory", "/srv"};
+  s.command = {"python3", "-m",        "http.server", std::to_string(port),
+               "--bind",  "127.0.0.1", "--directory", "/srv"};
   s.volumes = {{dir, "/srv", true}};
   s.port = port;
   s.grace = std::chrono::seconds(1);
@@ -120,12 +120,14 @@ TEST_F(SandboxTest, ProjectCannotReachAnotherProjectsFilesOrPorts) {
                "try:\n"
                "  socket.create_connection(('127.0.0.1', 8000), timeout=2); print('CONNECTED')\n"
                "except OSError as e: print('CONNECT_FAILED', e)\n"
-               "print('SEES_B_FILES' if os.path.exists('" + (b_files / "secret.txt").string() +
-               "') else 'NO_B_FILES')\n"
-               "print('SEES_B_RUN' if os.path.exists('" + runtime_->run_dir(b.id).string() +
-               "') else 'NO_B_RUN')\n"
-               "print('DONE', flush=True)\n"
-               "import time; time.sleep(600)\n"};
+               "print('SEES_B_FILES' if os.path.exists('" +
+                   (b_files / "secret.txt").string() +
+                   "') else 'NO_B_FILES')\n"
+                   "print('SEES_B_RUN' if os.path.exists('" +
+                   runtime_->run_dir(b.id).string() +
+                   "') else 'NO_B_RUN')\n"
+                   "print('DONE', flush=True)\n"
+                   "import time; time.sleep(600)\n"};
   start(a);
   std::string out = wait_output(a.id, "DONE");
   EXPECT_NE(out.find("CONNECT_FAILED"), std::string::npos) << out;

@@ -1,7 +1,7 @@
 // app mode from an OCI image: a busybox httpd image built here with umoci.
-#include "runtime/health_probe.h"
 #include <fcntl.h>
 
+#include "runtime/health_probe.h"
 #include "sandbox_fixture.h"
 
 namespace wok::runtime::testing {

@@ -13,8 +13,8 @@ namespace {
 // instance's network namespace: body + headers.
 std::string fastcgi_get(int pid, const std::string& script) {
   auto r = run_command({"env", "-i", "REQUEST_METHOD=GET", "SCRIPT_FILENAME=" + script,
-                        "SCRIPT_NAME=/index.php", "REQUEST_URI=/index.php", "QUERY_STRING=",
-                        "SERVER_PROTOCOL=HTTP/1.1", "GATEWAY_INTERFACE=CGI/1.1",
+                        "SCRIPT_NAME=/index.php", "REQUEST_URI=/index.php",
+                        "QUERY_STRING=", "SERVER_PROTOCOL=HTTP/1.1", "GATEWAY_INTERFACE=CGI/1.1",
                         "REMOTE_ADDR=127.0.0.1", "/usr/bin/nsenter",
                         "--net=/proc/" + std::to_string(pid) + "/ns/net", "cgi-fcgi", "-bind",
                         "-connect", "127.0.0.1:" + std::to_string(kPhpPort)});
@@ -53,7 +53,9 @@ TEST_F(SandboxTest, PhpFpmPoolServesThePhpOfItsSite) {
   // Readiness probes (every second) connect to nothing: the ondemand pool
   // forked a worker for each probe's connection and kept it alive.
   ::sleep(3);
-  EXPECT_EQ(read_file("/proc/" + std::to_string(master) + "/task/" + std::to_string(master) + "/children"), "")
+  EXPECT_EQ(read_file("/proc/" + std::to_string(master) + "/task/" + std::to_string(master) +
+                      "/children"),
+            "")
       << "php-fpm workers forked without a request";
   std::string out = fastcgi_get(master, "/srv/site/public/index.php");
   EXPECT_NE(out.find("hello from php 8.2"), std::string::npos)
@@ -90,15 +92,17 @@ TEST_F(SandboxTest, PhpFpmServesAgainAfterBeingKilled) {
     auto st = runtime_->status(spec.id);
     std::string out = fastcgi_get(st->pid, "/srv/site/index.php");
     EXPECT_NE(out.find("alive"), std::string::npos)
-        << "round " << round << ": " << out << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
+        << "round " << round << ": " << out
+        << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
     if (round == 2) break;
     ASSERT_EQ(::kill(st->pid, SIGKILL), 0);
     ASSERT_TRUE(runtime_->wait_until(
         spec.id, [&](const InstanceStatus& s) { return s.restarts == round + 1; },
         std::chrono::seconds(60)));
   }
-  EXPECT_EQ(read_file(runtime_->log_path(spec.id, LogStream::Stderr)).find("Unable to create lock file"),
-            std::string::npos);
+  EXPECT_EQ(
+      read_file(runtime_->log_path(spec.id, LogStream::Stderr)).find("Unable to create lock file"),
+      std::string::npos);
   EXPECT_TRUE(runtime_->stop(spec.id));
 }
 

@@ -90,7 +90,8 @@ class RegistryStub {
       record(request);
       static const char kAnswer[] =
           "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"wok-test\"\r\n"
-          "Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          "Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\nConnection: "
+          "close\r\n\r\n";
       [[maybe_unused]] ssize_t w = ::write(c, kAnswer, sizeof kAnswer - 1);
       ::close(c);
     }
@@ -166,7 +167,8 @@ class RegistryCredentialsTest : public ::testing::Test {
 
   // skopeo as wok ran it before: the host's environment, its credentials.
   void host_pull() {
-    run_command({skopeo_, "--insecure-policy", "copy", ref_, "oci:" + (dir_ / "host-pull").string() + ":latest"},
+    run_command({skopeo_, "--insecure-policy", "copy", ref_,
+                 "oci:" + (dir_ / "host-pull").string() + ":latest"},
                 std::chrono::seconds(60));
   }
 
@@ -208,7 +210,8 @@ TEST_F(RegistryCredentialsTest, AuthFileNamedByTheEnvironmentIsNotUsed) {
   plant(dir_ / "admin-auth.json", kAdmin);
   ScopedEnv auth("REGISTRY_AUTH_FILE", (dir_ / "admin-auth.json").string());
   host_pull();
-  ASSERT_TRUE(stub_saw(std::string("Basic ") + kAdmin)) << "control: skopeo did not use REGISTRY_AUTH_FILE";
+  ASSERT_TRUE(stub_saw(std::string("Basic ") + kAdmin))
+      << "control: skopeo did not use REGISTRY_AUTH_FILE";
   expect_anonymous_pull();
 }
 
@@ -217,7 +220,8 @@ TEST_F(RegistryCredentialsTest, DockerConfigInHomeIsNotUsed) {
   plant(dir_ / "root-home" / ".docker" / "config.json", kRoot);
   ScopedEnv home("HOME", (dir_ / "root-home").string());
   host_pull();
-  ASSERT_TRUE(stub_saw(std::string("Basic ") + kRoot)) << "control: skopeo did not use ~/.docker/config.json";
+  ASSERT_TRUE(stub_saw(std::string("Basic ") + kRoot))
+      << "control: skopeo did not use ~/.docker/config.json";
   expect_anonymous_pull();
   // DOCKER_CONFIG names the same kind of file elsewhere.
   ScopedEnv docker_config("DOCKER_CONFIG", (dir_ / "root-home" / ".docker").string());
@@ -229,7 +233,8 @@ TEST_F(RegistryCredentialsTest, AuthFileInTheRuntimeDirectoryIsNotUsed) {
   plant(dir_ / "xdg" / "containers" / "auth.json", kXdg);
   ScopedEnv run("XDG_RUNTIME_DIR", (dir_ / "xdg").string());
   host_pull();
-  ASSERT_TRUE(stub_saw(std::string("Basic ") + kXdg)) << "control: skopeo did not use XDG_RUNTIME_DIR";
+  ASSERT_TRUE(stub_saw(std::string("Basic ") + kXdg))
+      << "control: skopeo did not use XDG_RUNTIME_DIR";
   expect_anonymous_pull();
 }
 
@@ -241,7 +246,9 @@ TEST(SkopeoPullArgv, EnvironmentIsScrubbedAndCredentialsOff) {
   ASSERT_GE(argv.size(), 3u);
   EXPECT_EQ(argv[0], "env");
   EXPECT_EQ(argv[1], "-i");
-  auto has = [&](const std::string& s) { return std::find(argv.begin(), argv.end(), s) != argv.end(); };
+  auto has = [&](const std::string& s) {
+    return std::find(argv.begin(), argv.end(), s) != argv.end();
+  };
   EXPECT_TRUE(has("HOME=/empty"));
   EXPECT_TRUE(has("XDG_RUNTIME_DIR=/empty"));
   EXPECT_TRUE(has("--src-no-creds"));

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstring>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -110,9 +109,9 @@ class SandboxTest : public ::testing::Test {
     if (!ok) {
       auto st = runtime_->status(id);
       ADD_FAILURE() << id << " never reached " << phase_name(phase) << "; now "
-                    << (st ? phase_name(st->phase) : "unknown") << ", last error: "
-                    << (st ? st->last_error : "") << "; stderr: "
-                    << read_file(runtime_->log_path(id, LogStream::Stderr));
+                    << (st ? phase_name(st->phase) : "unknown")
+                    << ", last error: " << (st ? st->last_error : "")
+                    << "; stderr: " << read_file(runtime_->log_path(id, LogStream::Stderr));
     }
     return ok;
   }

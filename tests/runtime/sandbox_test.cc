@@ -12,19 +12,22 @@ TEST_F(SandboxTest, SeesOnlyItsOwnWorld) {
   auto data = make_dir("a-data");
   auto secret_dir = make_dir("b-secret");
   std::ofstream(secret_dir / "secret.txt") << "b's secret";
-  auto spec = shell("team-a.check.0", "team-a",
-                    "echo uid=$(id -u) gid=$(id -g);"
-                    "echo x > /rootfile 2>/dev/null && echo ROOT_WRITABLE || echo ROOT_READONLY;"
-                    "echo x > /tmp/t && echo TMP_WRITABLE;"
-                    "echo x > /data/f && echo VOLUME_WRITABLE;"
-                    "cat " + (secret_dir / "secret.txt").string() + " 2>/dev/null || echo NO_B_FILES;"
-                    "echo passwd_lines=$(wc -l < /etc/passwd);"
-                    "test -e /etc/shadow && echo HAS_SHADOW || echo NO_SHADOW;"
-                    "echo init=$(cat /proc/1/comm);"
-                    "echo procs=$(ls -d /proc/[0-9]* | wc -l);"
-                    "echo ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,);"
-                    "echo caps=$(grep CapEff /proc/self/status | cut -f2);"
-                    "echo DONE; exec sleep 600");
+  auto spec =
+      shell("team-a.check.0", "team-a",
+            "echo uid=$(id -u) gid=$(id -g);"
+            "echo x > /rootfile 2>/dev/null && echo ROOT_WRITABLE || echo ROOT_READONLY;"
+            "echo x > /tmp/t && echo TMP_WRITABLE;"
+            "echo x > /data/f && echo VOLUME_WRITABLE;"
+            "cat " +
+                (secret_dir / "secret.txt").string() +
+                " 2>/dev/null || echo NO_B_FILES;"
+                "echo passwd_lines=$(wc -l < /etc/passwd);"
+                "test -e /etc/shadow && echo HAS_SHADOW || echo NO_SHADOW;"
+                "echo init=$(cat /proc/1/comm);"
+                "echo procs=$(ls -d /proc/[0-9]* | wc -l);"
+                "echo ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,);"
+                "echo caps=$(grep CapEff /proc/self/status | cut -f2);"
+                "echo DONE; exec sleep 600");
   spec.volumes = {{data.string(), "/data", false}};
   start(spec);
   std::string out = wait_output(spec.id, "DONE");
@@ -55,16 +58,17 @@ TEST_F(SandboxTest, SeesOnlyItsOwnWorld) {
 // The seccomp profile refuses new namespaces, mounts and the like; the
 // instance's /tmp works across restarts (its mount point is 01777).
 TEST_F(SandboxTest, CannotMakeNamespacesMountOrUseKernelInterfaces) {
-  auto spec = shell("team-a.escape.0", "team-a",
-                    "unshare -Urmn id >/dev/null 2>&1 && echo USERNS_ALLOWED || echo USERNS_REFUSED;"
-                    "unshare -r true >/dev/null 2>&1 && echo USERNS2_ALLOWED || echo USERNS2_REFUSED;"
-                    "unshare -n true >/dev/null 2>&1 && echo NETNS_ALLOWED || echo NETNS_REFUSED;"
-                    "mkdir -p /tmp/m; mount -t tmpfs none /tmp/m >/dev/null 2>&1 && echo MOUNT_ALLOWED ||"
-                    " echo MOUNT_REFUSED;"
-                    "grep -q '^Seccomp:[[:space:]]*2' /proc/self/status && echo FILTERED;"
-                    "echo tmpmode=$(stat -c %a /tmp);"
-                    "echo x > /tmp/t && echo TMP_WRITABLE;"
-                    "echo DONE; exec sleep 600");
+  auto spec =
+      shell("team-a.escape.0", "team-a",
+            "unshare -Urmn id >/dev/null 2>&1 && echo USERNS_ALLOWED || echo USERNS_REFUSED;"
+            "unshare -r true >/dev/null 2>&1 && echo USERNS2_ALLOWED || echo USERNS2_REFUSED;"
+            "unshare -n true >/dev/null 2>&1 && echo NETNS_ALLOWED || echo NETNS_REFUSED;"
+            "mkdir -p /tmp/m; mount -t tmpfs none /tmp/m >/dev/null 2>&1 && echo MOUNT_ALLOWED ||"
+            " echo MOUNT_REFUSED;"
+            "grep -q '^Seccomp:[[:space:]]*2' /proc/self/status && echo FILTERED;"
+            "echo tmpmode=$(stat -c %a /tmp);"
+            "echo x > /tmp/t && echo TMP_WRITABLE;"
+            "echo DONE; exec sleep 600");
   start(spec);
   std::string out = wait_output(spec.id, "DONE");
   EXPECT_NE(out.find("USERNS_REFUSED"), std::string::npos) << out;
@@ -93,7 +97,8 @@ TEST_F(SandboxTest, CannotMakeNamespacesMountOrUseKernelInterfaces) {
     }
     ::usleep(50000);
   }
-  EXPECT_EQ(writable, 2u) << read_file(path) << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
+  EXPECT_EQ(writable, 2u) << read_file(path)
+                          << read_file(runtime_->log_path(spec.id, LogStream::Stderr));
   EXPECT_TRUE(runtime_->stop(spec.id));
 }
 

@@ -32,19 +32,22 @@ RulesetInput sample(bool egress) {
 
 TEST(SiteNetworkRules, ServicesSpreadOverReadyInstancesOnTheirPortAnd80) {
   std::string r = nft_ruleset(sample(true));
-  EXPECT_NE(r.find("ip daddr 10.96.0.10 tcp dport { 80, 8080 } dnat ip to numgen inc mod 2 map { 0 : 10.89.0.2, "
+  EXPECT_NE(r.find("ip daddr 10.96.0.10 tcp dport { 80, 8080 } dnat ip to numgen inc mod 2 map { 0 "
+                   ": 10.89.0.2, "
                    "1 : 10.89.0.3 } : 8080"),
             std::string::npos)
       << r;
   // No Ready instance: no translation; the service range is refused.
   EXPECT_EQ(r.find("10.96.0.11 tcp"), std::string::npos) << r;
-  EXPECT_NE(r.find("ip daddr 10.96.0.0/16 meta l4proto tcp reject with tcp reset"), std::string::npos) << r;
+  EXPECT_NE(r.find("ip daddr 10.96.0.0/16 meta l4proto tcp reject with tcp reset"),
+            std::string::npos)
+      << r;
 }
 
 TEST(SiteNetworkRules, EgressLetsOnlyPublicAddressesOutAndTheAdminsExceptions) {
   std::string r = nft_ruleset(sample(true));
-  for (const char* range : {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-                            "100.64.0.0/10", "192.0.2.2", "203.0.113.9"})
+  for (const char* range : {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                            "192.168.0.0/16", "100.64.0.0/10", "192.0.2.2", "203.0.113.9"})
     EXPECT_NE(r.find(range), std::string::npos) << range;
   auto pos = [&](const std::string& s) {
     auto p = r.find(s);
@@ -52,7 +55,8 @@ TEST(SiteNetworkRules, EgressLetsOnlyPublicAddressesOutAndTheAdminsExceptions) {
     return p;
   };
   // DNS to slirp4netns's resolver and the admin's ranges come before the block.
-  EXPECT_LT(pos("ip daddr 10.0.2.3 meta l4proto { tcp, udp } th dport 53 accept"), pos("@blocked reject"));
+  EXPECT_LT(pos("ip daddr 10.0.2.3 meta l4proto { tcp, udp } th dport 53 accept"),
+            pos("@blocked reject"));
   EXPECT_LT(pos("ip daddr @allowed accept"), pos("@blocked reject"));
   EXPECT_LT(pos("@blocked reject"), pos("oifname \"tap0\" meta nfproto ipv4 accept"));
   pos("policy drop");
@@ -148,8 +152,9 @@ class SiteNetworkTest : public SandboxTest {
   // A busybox httpd answering `body` on port 8080, a backend of `service`.
   InstanceSpec server(const std::string& id, const std::string& network, const std::string& body) {
     InstanceSpec s = shell(id, "team-a",
-                           "mkdir -p /tmp/www && echo " + body + " > /tmp/www/index.html && "
-                           "exec busybox httpd -f -p 8080 -h /tmp/www");
+                           "mkdir -p /tmp/www && echo " + body +
+                               " > /tmp/www/index.html && "
+                               "exec busybox httpd -f -p 8080 -h /tmp/www");
     s.network = network;
     s.service = "api";
     s.port = 8080;
@@ -181,9 +186,10 @@ TEST_F(SiteNetworkTest, ComponentsReachEachOtherByNameAndNothingElse) {
   std::string out = probe("team-a.shop.client.r1.0", net.name,
                           "for i in 1 2 3 4; do wget -q -T 5 -O- http://api:8080/; done; "
                           "wget -q -T 5 -O- http://shop-api/ && echo by-alias; "
-                          "wget -q -T 3 -O- http://" + addr + ":" + std::to_string(host.port()) +
+                          "wget -q -T 3 -O- http://" +
+                              addr + ":" + std::to_string(host.port()) +
                               "/ || echo host-unreachable; "
-                          "cat /etc/resolv.conf | grep -c nameserver");
+                              "cat /etc/resolv.conf | grep -c nameserver");
   // Both replicas answered, through one name, on the port and on 80.
   EXPECT_NE(out.find("one"), std::string::npos) << out;
   EXPECT_NE(out.find("two"), std::string::npos) << out;
@@ -212,11 +218,13 @@ TEST_F(SiteNetworkTest, EgressReachesPublicAddressesOnlyUnlessTheAdminAllowsARan
   // The host's own address, its loopback through slirp's gateway, the
   // cloud metadata address: refused.
   std::string out = probe("team-a.blog.try.r1.0", net.name,
-                          "wget -q -T 3 -O- " + url + " || echo host-refused; "
-                          "wget -q -T 3 -O- http://10.0.2.2:" + std::to_string(host.port()) +
+                          "wget -q -T 3 -O- " + url +
+                              " || echo host-refused; "
+                              "wget -q -T 3 -O- http://10.0.2.2:" +
+                              std::to_string(host.port()) +
                               "/ || echo gateway-refused; "
-                          "wget -q -T 3 -O- http://169.254.169.254/ || echo metadata-refused; "
-                          "grep -c 'nameserver 10.0.2.3' /etc/resolv.conf");
+                              "wget -q -T 3 -O- http://169.254.169.254/ || echo metadata-refused; "
+                              "grep -c 'nameserver 10.0.2.3' /etc/resolv.conf");
   EXPECT_NE(out.find("host-refused"), std::string::npos) << out;
   EXPECT_NE(out.find("gateway-refused"), std::string::npos) << out;
   EXPECT_NE(out.find("metadata-refused"), std::string::npos) << out;

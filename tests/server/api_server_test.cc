@@ -30,7 +30,8 @@ class ApiServerTest : public ::testing::Test {
     std::string error;
     store_ = store::Store::open(dir_ + "/wok.db", &error);
     ASSERT_TRUE(store_) << error;
-    const std::vector<std::pair<std::string, bool>> users = {{"admin", true}, {"alice", false}, {"bob", false}, {"eve", false}};
+    const std::vector<std::pair<std::string, bool>> users = {
+        {"admin", true}, {"alice", false}, {"bob", false}, {"eve", false}};
     for (const auto& [user, admin] : users) {
       tokens_[user] = new_token();
       store_->add_token(user, hash_token(tokens_[user]), admin);
@@ -38,7 +39,9 @@ class ApiServerTest : public ::testing::Test {
     add_project("team-a", "alice");
     add_project("team-b", "bob");
     ApiOptions options;
-    options.extra_metrics = [] { return std::string("wok_site_requests_total{project=\"team-a\",site=\"www\"} 1\n"); };
+    options.extra_metrics = [] {
+      return std::string("wok_site_requests_total{project=\"team-a\",site=\"www\"} 1\n");
+    };
     options.site_stats = [this](const std::string& ns, const std::string& name, int) {
       ++stats_calls_;
       return json{{"kind", "SiteStats"}, {"metadata", {{"namespace", ns}, {"name", name}}}};
@@ -56,17 +59,22 @@ class ApiServerTest : public ::testing::Test {
   }
 
   void add_project(const std::string& name, const std::string& member) {
-    json project = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", name}}},
-                    {"spec", {{"hosts", {"*." + name + ".localhost"}},
-                              {"members", {{{"user", member}, {"role", "viewer"}}}}}}};
+    json project = {{"apiVersion", "wok.dev/v1alpha1"},
+                    {"kind", "Project"},
+                    {"metadata", {{"name", name}}},
+                    {"spec",
+                     {{"hosts", {"*." + name + ".localhost"}},
+                      {"members", {{{"user", member}, {"role", "viewer"}}}}}}};
     ASSERT_TRUE(store_->create("Project", project).ok());
-    json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+    json site = {{"apiVersion", "wok.dev/v1alpha1"},
+                 {"kind", "Site"},
                  {"metadata", {{"name", "www"}, {"namespace", name}}},
                  {"spec", {{"mode", "static"}, {"hosts", {"www." + name + ".localhost"}}}}};
     ASSERT_TRUE(store_->create("Site", site).ok());
   }
 
-  http::Response call(const std::string& user, const std::string& target, const std::string& method = "GET") {
+  http::Response call(const std::string& user, const std::string& target,
+                      const std::string& method = "GET") {
     http::Request req;
     req.method = method;
     req.target = target;
@@ -111,13 +119,14 @@ TEST_F(ApiServerTest, MetricsNeedTheAdminToken) {
 // Every read under a project: its members only, outsiders learn nothing.
 TEST_F(ApiServerTest, MembersReadOnlyTheirProjects) {
   const std::string site = std::string(kBase) + "/namespaces/team-a/sites/www";
-  const std::vector<std::string> reads = {std::string(kBase) + "/projects/team-a",
-                                          std::string(kBase) + "/namespaces/team-a/sites",
-                                          site,
-                                          site + "/revisions",
-                                          site + "/stats?minutes=5",
-                                          site + "/logs?tail=10",
-                                          std::string(kBase) + "/namespaces/team-a/sites/nothing/logs"};
+  const std::vector<std::string> reads = {
+      std::string(kBase) + "/projects/team-a",
+      std::string(kBase) + "/namespaces/team-a/sites",
+      site,
+      site + "/revisions",
+      site + "/stats?minutes=5",
+      site + "/logs?tail=10",
+      std::string(kBase) + "/namespaces/team-a/sites/nothing/logs"};
   for (const auto& target : reads) {
     for (const char* outsider : {"bob", "eve"}) {
       http::Response r = call(outsider, target);
@@ -128,7 +137,8 @@ TEST_F(ApiServerTest, MembersReadOnlyTheirProjects) {
   }
   EXPECT_EQ(stats_calls_, 0);
   EXPECT_EQ(logs_calls_, 0);
-  for (size_t i = 0; i + 1 < reads.size(); ++i) EXPECT_EQ(call("alice", reads[i]).status, 200) << reads[i];
+  for (size_t i = 0; i + 1 < reads.size(); ++i)
+    EXPECT_EQ(call("alice", reads[i]).status, 200) << reads[i];
   EXPECT_EQ(stats_calls_, 1);
   EXPECT_EQ(logs_calls_, 1);
 
@@ -144,7 +154,9 @@ TEST_F(ApiServerTest, MembersReadOnlyTheirProjects) {
 TEST_F(ApiServerTest, MembersChangeNothingOfOtherProjects) {
   const std::string site = std::string(kBase) + "/namespaces/team-a/sites/www";
   const std::vector<std::pair<std::string, std::string>> writes = {
-      {"DELETE", site}, {"POST", site + "/refresh"}, {"POST", site + "/rollback"},
+      {"DELETE", site},
+      {"POST", site + "/refresh"},
+      {"POST", site + "/rollback"},
       {"DELETE", std::string(kBase) + "/projects/team-a"}};
   for (const auto& [method, target] : writes) {
     EXPECT_EQ(call("bob", target, method).status, 403) << method << " " << target;
@@ -159,11 +171,13 @@ TEST_F(ApiServerTest, RollbackChecksTheOldRevisionsHosts) {
   std::string uid = (*store_->get("Site", "team-a", "www"))["metadata"]["uid"];
   json foreign = {{"mode", "static"}, {"hosts", {"shop.example.com"}}};
   json own = {{"mode", "static"}, {"hosts", {"old.team-a.localhost"}}};
-  int64_t bad = store_->add_revision(uid, "team-a", "www",
-                                     store::Revision{0, 1, "c1", foreign.dump(), "", "Pending", "", "", "/r1", false});
+  int64_t bad = store_->add_revision(
+      uid, "team-a", "www",
+      store::Revision{0, 1, "c1", foreign.dump(), "", "Pending", "", "", "/r1", false});
   store_->finish_revision(uid, bad, "Deployed", "", "", false);
-  int64_t good = store_->add_revision(uid, "team-a", "www",
-                                      store::Revision{0, 2, "c2", own.dump(), "", "Pending", "", "", "/r2", false});
+  int64_t good = store_->add_revision(
+      uid, "team-a", "www",
+      store::Revision{0, 2, "c2", own.dump(), "", "Pending", "", "", "/r2", false});
   store_->finish_revision(uid, good, "Deployed", "", "", true);
 
   auto rollback = [this](int64_t to) {

@@ -5,8 +5,8 @@
 
 #include <filesystem>
 #include <map>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "server/api_server.h"
 #include "server/auth.h"
@@ -31,19 +31,29 @@ class JobsApiTest : public ::testing::Test {
       tokens_[user] = new_token();
       store_->add_token(user, hash_token(tokens_[user]), false);
     }
-    json project = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", "team-a"}}},
-                    {"spec", {{"hosts", {"*.team-a.localhost"}},
-                              {"members", {{{"user", "dev"}, {"role", "developer"}},
-                                           {{"user", "viewer"}, {"role", "viewer"}}}}}}};
+    json project = {
+        {"apiVersion", "wok.dev/v1alpha1"},
+        {"kind", "Project"},
+        {"metadata", {{"name", "team-a"}}},
+        {"spec",
+         {{"hosts", {"*.team-a.localhost"}},
+          {"members",
+           {{{"user", "dev"}, {"role", "developer"}}, {{"user", "viewer"}, {"role", "viewer"}}}}}}};
     ASSERT_TRUE(store_->create("Project", project).ok());
-    json site = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-                 {"metadata", {{"name", "api"}, {"namespace", "team-a"}}},
-                 {"spec", {{"mode", "app"}, {"hosts", {"api.team-a.localhost"}},
-                           {"app", {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
-                                    {"jobs", {{{"name", "nightly"}, {"schedule", "@daily"}, {"command", {"true"}}}}}}}}}};
+    json site = {
+        {"apiVersion", "wok.dev/v1alpha1"},
+        {"kind", "Site"},
+        {"metadata", {{"name", "api"}, {"namespace", "team-a"}}},
+        {"spec",
+         {{"mode", "app"},
+          {"hosts", {"api.team-a.localhost"}},
+          {"app",
+           {{"components", {{{"name", "web"}, {"command", {"true"}}, {"port", 8080}}}},
+            {"jobs", {{{"name", "nightly"}, {"schedule", "@daily"}, {"command", {"true"}}}}}}}}}};
     ASSERT_TRUE(store_->create("Site", site).ok());
     ApiOptions options;
-    options.job_logs = [this](const std::string&, const std::string&, const std::string& job, int tail) {
+    options.job_logs = [this](const std::string&, const std::string&, const std::string& job,
+                              int tail) {
       ++logs_calls_;
       return json{{"kind", "JobLogs"}, {"job", job}, {"tail", tail}, {"items", json::array()}};
     };
@@ -55,7 +65,8 @@ class JobsApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  http::Response call(const std::string& user, const std::string& target, const std::string& method = "GET") {
+  http::Response call(const std::string& user, const std::string& target,
+                      const std::string& method = "GET") {
     http::Request req;
     req.method = method;
     req.target = target;
@@ -68,7 +79,9 @@ class JobsApiTest : public ::testing::Test {
     return res;
   }
 
-  json requests() { return (*store_->get("Site", "team-a", "api"))["status"].value("jobRequests", json()); }
+  json requests() {
+    return (*store_->get("Site", "team-a", "api"))["status"].value("jobRequests", json());
+  }
 
   std::string dir_;
   std::unique_ptr<store::Store> store_;
@@ -96,15 +109,20 @@ TEST_F(JobsApiTest, ViewersAndOutsidersCannotRunJobs) {
 }
 
 TEST_F(JobsApiTest, OnlyDeclaredJobsAndSaneTails) {
-  for (const std::string& job : std::vector<std::string>{"nope", "", "../x", "NIGHTLY", std::string(300, 'a')}) {
+  for (const std::string& job :
+       std::vector<std::string>{"nope", "", "../x", "NIGHTLY", std::string(300, 'a')}) {
     http::Response r = call("dev", kSite + "/jobrun?job=" + job, "POST");
     EXPECT_EQ(r.status, 400) << job;
     EXPECT_NE(r.body.find("has no job"), std::string::npos) << r.body;
   }
-  EXPECT_EQ(call("dev", "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/none/jobrun?job=nightly", "POST").status, 404);
+  EXPECT_EQ(
+      call("dev", "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/none/jobrun?job=nightly", "POST")
+          .status,
+      404);
   EXPECT_TRUE(requests().is_null());
   for (const char* tail : {"-1", "x", "10001", "99999999999", ""}) {
-    EXPECT_EQ(call("dev", kSite + "/joblogs?job=nightly&tail=" + std::string(tail)).status, 400) << tail;
+    EXPECT_EQ(call("dev", kSite + "/joblogs?job=nightly&tail=" + std::string(tail)).status, 400)
+        << tail;
   }
   EXPECT_EQ(call("dev", kSite + "/joblogs?job=nightly&tail=0").status, 200);
   EXPECT_EQ(logs_calls_, 1);

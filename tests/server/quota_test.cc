@@ -16,28 +16,36 @@ namespace {
 using nlohmann::json;
 
 json project(const json& quota) {
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", "team-a"}}},
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Project"},
+          {"metadata", {{"name", "team-a"}}},
           {"spec", {{"hosts", {"*.team-a.localhost"}}, {"quota", quota}}}};
 }
 
 json site(const std::string& name, json spec) {
   spec["hosts"] = {name + ".team-a.localhost"};
   spec["source"] = {{"git", {{"url", "https://example.org/x.git"}}}};
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-          {"metadata", {{"name", name}, {"namespace", "team-a"}}}, {"spec", spec}};
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Site"},
+          {"metadata", {{"name", name}, {"namespace", "team-a"}}},
+          {"spec", spec}};
 }
 
 json app(int replicas, const std::string& memory, const std::string& cpu = "500m") {
   return {{"mode", "app"},
-          {"app", {{"components", {{{"name", "web"}, {"command", {"x"}}, {"port", 8080}, {"replicas", replicas}}}}}},
+          {"app",
+           {{"components",
+             {{{"name", "web"}, {"command", {"x"}}, {"port", 8080}, {"replicas", replicas}}}}}},
           {"resources", {{"memory", memory}, {"cpu", cpu}}}};
 }
 
 TEST(QuotaTest, UsageCountsInstancesOfEachMode) {
   EXPECT_EQ(site_usage({{"mode", "static"}}).memory_bytes, 0);
-  SiteUsage php = site_usage({{"mode", "php"}, {"resources", {{"memory", "128Mi"}, {"cpu", "250m"}}},
-                              {"storage", {{{"name", "a"}, {"path", "a"}, {"size", "1Gi"}},
-                                           {{"name", "b"}, {"path", "b"}, {"size", "512Mi"}}}}});
+  SiteUsage php = site_usage({{"mode", "php"},
+                              {"resources", {{"memory", "128Mi"}, {"cpu", "250m"}}},
+                              {"storage",
+                               {{{"name", "a"}, {"path", "a"}, {"size", "1Gi"}},
+                                {{"name", "b"}, {"path", "b"}, {"size", "512Mi"}}}}});
   EXPECT_EQ(php.instances, 1);
   EXPECT_EQ(php.memory_bytes, 128ll << 20);
   EXPECT_EQ(php.cpu_millis, 250);
@@ -79,7 +87,8 @@ TEST(QuotaTest, SitesCpuAndStorage) {
   EXPECT_EQ(quota_error(project({{"cpu", "2"}}), sites, site("c", app(5, "64Mi"))),
             "project team-a's quota of cpu is 2; its sites would use 2500m");
   EXPECT_EQ(quota_error(project({{"cpu", "2"}}), sites, site("c", {{"mode", "php"}})),
-            "project team-a's quota of cpu is 2; site c runs instances without a cpu limit: set its resources.cpu");
+            "project team-a's quota of cpu is 2; site c runs instances without a cpu limit: set "
+            "its resources.cpu");
   json big = {{"mode", "static"}, {"storage", {{{"name", "d"}, {"path", "d"}, {"size", "30Gi"}}}}};
   EXPECT_EQ(quota_error(project({{"storage", "20Gi"}}), sites, site("c", big)),
             "project team-a's quota of storage is 20Gi; its sites would use 30Gi");
@@ -143,7 +152,8 @@ TEST_F(QuotaAdmissionTest, CreateAndReplaceBeyondTheQuotaAreRefused) {
   ASSERT_EQ(send("POST", "", site("a", app(2, "256Mi"))).status, 201);
   http::Response r = send("POST", "", site("b", app(4, "256Mi")));
   EXPECT_EQ(r.status, 422) << r.body;
-  EXPECT_NE(r.body.find("project team-a's quota of memory is 1Gi; its sites would use 1.5Gi"), std::string::npos)
+  EXPECT_NE(r.body.find("project team-a's quota of memory is 1Gi; its sites would use 1.5Gi"),
+            std::string::npos)
       << r.body;
   EXPECT_FALSE(store_->get("Site", "team-a", "b"));
 

@@ -16,17 +16,21 @@ using nlohmann::json;
 
 json app(int replicas, const std::string& memory = "256Mi", const std::string& cpu = "500m") {
   return {{"mode", "app"},
-          {"app", {{"components", {{{"name", "web"}, {"command", {"x"}}, {"port", 8080}, {"replicas", 1}},
-                                   {{"name", "worker"}, {"command", {"y"}}, {"replicas", replicas}}}}}},
+          {"app",
+           {{"components",
+             {{{"name", "web"}, {"command", {"x"}}, {"port", 8080}, {"replicas", 1}},
+              {{"name", "worker"}, {"command", {"y"}}, {"replicas", replicas}}}}}},
           {"resources", {{"memory", memory}, {"cpu", cpu}}}};
 }
 
 json php(const std::vector<std::string>& sizes) {
   json storage = json::array();
   for (size_t i = 0; i < sizes.size(); ++i) {
-    storage.push_back({{"name", "v" + std::to_string(i)}, {"path", "v" + std::to_string(i)}, {"size", sizes[i]}});
+    storage.push_back(
+        {{"name", "v" + std::to_string(i)}, {"path", "v" + std::to_string(i)}, {"size", sizes[i]}});
   }
-  return {{"mode", "php"}, {"resources", {{"memory", "128Mi"}, {"cpu", "250m"}}}, {"storage", storage}};
+  return {
+      {"mode", "php"}, {"resources", {{"memory", "128Mi"}, {"cpu", "250m"}}}, {"storage", storage}};
 }
 
 std::string joined(const json& spec, const SiteBounds& bounds) {
@@ -59,12 +63,15 @@ TEST(SiteBoundsTest, EachBoundNamesTheFieldTheLimitAndTheFlag) {
             "spec.resources.memory: 1025Mi is over the platform's limit of 1Gi per instance "
             "(wok up --max-site-memory)");
   EXPECT_EQ(joined(app(1, "256Mi", "2"), b),
-            "spec.resources.cpu: 2 is over the platform's limit of 1500m per instance (wok up --max-site-cpu)");
+            "spec.resources.cpu: 2 is over the platform's limit of 1500m per instance (wok up "
+            "--max-site-cpu)");
   EXPECT_EQ(joined(php({"11Gi"}), b),
-            "spec.storage[0].size: 11Gi is over the platform's limit of 10Gi per site (wok up --max-site-storage)");
+            "spec.storage[0].size: 11Gi is over the platform's limit of 10Gi per site (wok up "
+            "--max-site-storage)");
   // Each volume within, their sum over.
   EXPECT_EQ(joined(php({"6Gi", "5Gi"}), b),
-            "spec.storage: 11Gi in all is over the platform's limit of 10Gi per site (wok up --max-site-storage)");
+            "spec.storage: 11Gi in all is over the platform's limit of 10Gi per site (wok up "
+            "--max-site-storage)");
   EXPECT_EQ(joined(php({"6Gi", "4Gi"}), b), "");
   // A member cannot get past the bound through the autoscaler.
   json scaled = app(1);
@@ -93,8 +100,12 @@ class SiteBoundsAdmissionTest : public ::testing::Test {
       tokens_[user] = new_token();
       store_->add_token(user, hash_token(tokens_[user]), admin);
     }
-    json p = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", "team-a"}}},
-              {"spec", {{"hosts", {"*.team-a.localhost"}}, {"members", {{{"user", "alice"}, {"role", "developer"}}}}}}};
+    json p = {{"apiVersion", "wok.dev/v1alpha1"},
+              {"kind", "Project"},
+              {"metadata", {{"name", "team-a"}}},
+              {"spec",
+               {{"hosts", {"*.team-a.localhost"}},
+                {"members", {{{"user", "alice"}, {"role", "developer"}}}}}}};
     ASSERT_TRUE(store_->create("Project", p).ok());
     ApiOptions options;
     options.site_bounds.replicas = 3;
@@ -111,10 +122,13 @@ class SiteBoundsAdmissionTest : public ::testing::Test {
   static json site(const std::string& name, json spec) {
     spec["hosts"] = {name + ".team-a.localhost"};
     spec["source"] = {{"git", {{"url", "https://example.org/x.git"}}}};
-    return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
-            {"metadata", {{"name", name}, {"namespace", "team-a"}}}, {"spec", spec}};
+    return {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Site"},
+            {"metadata", {{"name", name}, {"namespace", "team-a"}}},
+            {"spec", spec}};
   }
-  http::Response send(const std::string& user, const std::string& method, const std::string& path, const json& body) {
+  http::Response send(const std::string& user, const std::string& method, const std::string& path,
+                      const json& body) {
     http::Request req;
     req.method = method;
     req.target = req.path = "/apis/wok.dev/v1alpha1/namespaces/team-a/sites" + path;
@@ -137,22 +151,25 @@ TEST_F(SiteBoundsAdmissionTest, CreateOverABoundIsRefusedForMembersAndTheAdmin) 
     EXPECT_EQ(r.status, 422) << user << ": " << r.body;
     json status = json::parse(r.body);
     EXPECT_EQ(status["message"],
-              "Site \"big\" is invalid: spec.app.components[1].replicas: 4 is over the platform's limit of 3 "
+              "Site \"big\" is invalid: spec.app.components[1].replicas: 4 is over the platform's "
+              "limit of 3 "
               "per component (wok up --max-site-replicas)");
     EXPECT_EQ(status["reason"], "Invalid");
     EXPECT_FALSE(store_->get("Site", "team-a", "big")) << user;
 
     r = send(user, "POST", "", site("fat", app(1, "2Gi")));
     EXPECT_EQ(r.status, 422) << r.body;
-    EXPECT_NE(r.body.find("spec.resources.memory: 2Gi is over the platform's limit of 1Gi per instance "
-                          "(wok up --max-site-memory)"),
-              std::string::npos)
+    EXPECT_NE(
+        r.body.find("spec.resources.memory: 2Gi is over the platform's limit of 1Gi per instance "
+                    "(wok up --max-site-memory)"),
+        std::string::npos)
         << r.body;
     r = send(user, "POST", "", site("hot", app(1, "256Mi", "2500m")));
     EXPECT_EQ(r.status, 422) << r.body;
-    EXPECT_NE(r.body.find("spec.resources.cpu: 2500m is over the platform's limit of 2 per instance "
-                          "(wok up --max-site-cpu)"),
-              std::string::npos)
+    EXPECT_NE(
+        r.body.find("spec.resources.cpu: 2500m is over the platform's limit of 2 per instance "
+                    "(wok up --max-site-cpu)"),
+        std::string::npos)
         << r.body;
     r = send(user, "POST", "", site("disk", php({"8Gi", "8Gi"})));
     EXPECT_EQ(r.status, 422) << r.body;
@@ -160,7 +177,8 @@ TEST_F(SiteBoundsAdmissionTest, CreateOverABoundIsRefusedForMembersAndTheAdmin) 
                           "(wok up --max-site-storage)"),
               std::string::npos)
         << r.body;
-    for (const char* name : {"fat", "hot", "disk"}) EXPECT_FALSE(store_->get("Site", "team-a", name)) << name;
+    for (const char* name : {"fat", "hot", "disk"})
+      EXPECT_FALSE(store_->get("Site", "team-a", name)) << name;
   }
   EXPECT_EQ(send("alice", "POST", "", site("ok", app(3, "1Gi", "2"))).status, 201);
 }
@@ -171,8 +189,10 @@ TEST_F(SiteBoundsAdmissionTest, ReplaceOverABoundChangesNothing) {
   for (const char* user : {"alice", "admin"}) {
     http::Response r = send(user, "PUT", "/a", site("a", app(5)));
     EXPECT_EQ(r.status, 422) << user << ": " << r.body;
-    EXPECT_NE(r.body.find("spec.app.components[1].replicas: 5 is over the platform's limit of 3 per component"),
-              std::string::npos)
+    EXPECT_NE(
+        r.body.find(
+            "spec.app.components[1].replicas: 5 is over the platform's limit of 3 per component"),
+        std::string::npos)
         << r.body;
     json after = *store_->get("Site", "team-a", "a");
     EXPECT_EQ(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
@@ -187,20 +207,23 @@ TEST_F(SiteBoundsAdmissionTest, RollbackToARevisionOverABoundIsRefused) {
   std::string uid = stored["metadata"]["uid"];
   // A revision deployed before the admin lowered the bound: 6 replicas.
   json old_spec = site("a", app(6))["spec"];
-  int64_t old = store_->add_revision(uid, "team-a", "a",
-                                     store::Revision{0, 1, "c1", old_spec.dump(), "", "Pending", "", "", "/r1", false});
+  int64_t old = store_->add_revision(
+      uid, "team-a", "a",
+      store::Revision{0, 1, "c1", old_spec.dump(), "", "Pending", "", "", "/r1", false});
   store_->finish_revision(uid, old, "Deployed", "", "", false);
   int64_t live = store_->add_revision(
-      uid, "team-a", "a", store::Revision{0, 2, "c2", stored["spec"].dump(), "", "Pending", "", "", "/r2", false});
+      uid, "team-a", "a",
+      store::Revision{0, 2, "c2", stored["spec"].dump(), "", "Pending", "", "", "/r2", false});
   store_->finish_revision(uid, live, "Deployed", "", "", true);
 
   for (const char* user : {"alice", "admin"}) {
     http::Response r = send(user, "POST", "/a/rollback", json{{"toRevision", old}});
     EXPECT_EQ(r.status, 422) << user << ": " << r.body;
-    EXPECT_EQ(json::parse(r.body)["message"],
-              "cannot roll back to revision " + std::to_string(old) +
-                  ": spec.app.components[1].replicas: 6 is over the platform's limit of 3 per component "
-                  "(wok up --max-site-replicas)");
+    EXPECT_EQ(
+        json::parse(r.body)["message"],
+        "cannot roll back to revision " + std::to_string(old) +
+            ": spec.app.components[1].replicas: 6 is over the platform's limit of 3 per component "
+            "(wok up --max-site-replicas)");
     json site_now = *store_->get("Site", "team-a", "a");
     EXPECT_EQ(site_now["spec"]["app"]["components"][1]["replicas"], 2);
     EXPECT_FALSE(site_now.contains("status") && site_now["status"].contains("pinnedRevision"));

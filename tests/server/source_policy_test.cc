@@ -37,12 +37,17 @@ class SourcePolicyTest : public ::testing::Test {
     std::string error;
     store_ = store::Store::open(root_ + "/wok.db", &error);
     ASSERT_TRUE(store_) << error;
-    for (const auto& [user, admin] : std::vector<std::pair<std::string, bool>>{{"admin", true}, {"alice", false}}) {
+    for (const auto& [user, admin] :
+         std::vector<std::pair<std::string, bool>>{{"admin", true}, {"alice", false}}) {
       tokens_[user] = new_token();
       store_->add_token(user, hash_token(tokens_[user]), admin);
     }
-    json project = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", "team-a"}}},
-                    {"spec", {{"hosts", {"*.team-a.localhost"}}, {"members", {{{"user", "alice"}, {"role", "developer"}}}}}}};
+    json project = {{"apiVersion", "wok.dev/v1alpha1"},
+                    {"kind", "Project"},
+                    {"metadata", {{"name", "team-a"}}},
+                    {"spec",
+                     {{"hosts", {"*.team-a.localhost"}},
+                      {"members", {{{"user", "alice"}, {"role", "developer"}}}}}}};
     ASSERT_TRUE(store_->create("Project", project).ok());
     ApiOptions options;
     options.allowed_local_sources = {allowed()};
@@ -57,10 +62,13 @@ class SourcePolicyTest : public ::testing::Test {
   std::string allowed() const { return root_ + "/allowed"; }
 
   static json site(const std::string& name, const std::string& url) {
-    return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+    return {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Site"},
             {"metadata", {{"name", name}, {"namespace", "team-a"}}},
-            {"spec", {{"mode", "static"}, {"hosts", {name + ".team-a.localhost"}},
-                      {"source", {{"git", {{"url", url}, {"ref", "main"}}}}}}}};
+            {"spec",
+             {{"mode", "static"},
+              {"hosts", {name + ".team-a.localhost"}},
+              {"source", {{"git", {{"url", url}, {"ref", "main"}}}}}}}};
   }
   static json app_site(const std::string& name, const std::string& image) {
     json s = site(name, "https://git.example.org/a.git");
@@ -80,7 +88,9 @@ class SourcePolicyTest : public ::testing::Test {
     api_->handle(req, res);
     return res;
   }
-  http::Response create(const std::string& user, const json& body) { return call(user, "POST", kSites, body); }
+  http::Response create(const std::string& user, const json& body) {
+    return call(user, "POST", kSites, body);
+  }
 
   std::string root_;
   std::unique_ptr<store::Store> store_;
@@ -93,7 +103,8 @@ TEST_F(SourcePolicyTest, PathsAreComparedComponentByComponentAfterRealpath) {
   EXPECT_TRUE(path_under(allowed(), allowed()));
   EXPECT_TRUE(path_under(allowed() + "/repo/", allowed() + "/"));
   EXPECT_TRUE(path_under(allowed() + "/not-yet/there", allowed()));
-  EXPECT_FALSE(path_under(root_ + "/allowed2/repo", allowed())) << "a string prefix is not a parent";
+  EXPECT_FALSE(path_under(root_ + "/allowed2/repo", allowed()))
+      << "a string prefix is not a parent";
   EXPECT_FALSE(path_under(allowed() + "/link/repo", allowed())) << "a symlink out of the directory";
   EXPECT_FALSE(path_under(allowed() + "/../other-team/repo", allowed()));
   EXPECT_FALSE(path_under(allowed() + "/not-yet/../../other-team", allowed()));
@@ -103,8 +114,12 @@ TEST_F(SourcePolicyTest, PathsAreComparedComponentByComponentAfterRealpath) {
 
 TEST_F(SourcePolicyTest, EveryKindOfLocalSourceIsFound) {
   const std::vector<std::string> none;
-  auto git = [&](const std::string& url) { return local_source_errors(site("s", url)["spec"], {allowed()}); };
-  auto image = [&](const std::string& ref) { return local_source_errors(app_site("s", ref)["spec"], {allowed()}); };
+  auto git = [&](const std::string& url) {
+    return local_source_errors(site("s", url)["spec"], {allowed()});
+  };
+  auto image = [&](const std::string& ref) {
+    return local_source_errors(app_site("s", ref)["spec"], {allowed()});
+  };
   EXPECT_TRUE(git("https://git.example.org/a.git").empty());
   EXPECT_TRUE(git("file://" + allowed() + "/repo").empty());
   EXPECT_TRUE(git("file://localhost" + allowed() + "/repo").empty());
@@ -127,7 +142,8 @@ TEST_F(SourcePolicyTest, EveryKindOfLocalSourceIsFound) {
   EXPECT_EQ(image("oci-archive:" + root_ + "/other-team/repo:" + allowed() + "/x").size(), 1u);
   EXPECT_EQ(image("containers-storage:alpine").size(), 1u);
   EXPECT_EQ(image("docker-daemon:alpine:3").size(), 1u);
-  EXPECT_EQ(local_source_errors(app_site("s", "oci:" + allowed() + "/repo")["spec"], none).size(), 1u);
+  EXPECT_EQ(local_source_errors(app_site("s", "oci:" + allowed() + "/repo")["spec"], none).size(),
+            1u);
 }
 
 TEST_F(SourcePolicyTest, MemberIsRefusedOutsideTheAllowedDirectoriesNamingTheField) {
@@ -137,8 +153,9 @@ TEST_F(SourcePolicyTest, MemberIsRefusedOutsideTheAllowedDirectoriesNamingTheFie
   json body = json::parse(r.body);
   EXPECT_EQ(body["details"]["causes"][0]["field"], "spec.source.git.url");
   const std::string message = body["message"];
-  EXPECT_NE(message.find("spec.source.git.url: " + url + " is a local path; members may use local sources only under " +
-                         allowed() + " (wok up --allow-local-source)"),
+  EXPECT_NE(message.find("spec.source.git.url: " + url +
+                         " is a local path; members may use local sources only under " + allowed() +
+                         " (wok up --allow-local-source)"),
             std::string::npos)
       << message;
   EXPECT_FALSE(store_->get("Site", "team-a", "www"));
@@ -166,9 +183,11 @@ TEST_F(SourcePolicyTest, SymlinkFromTheAllowedDirectoryToAnotherTeamIsRefused) {
 
 TEST_F(SourcePolicyTest, MemberCannotMoveAnAllowedSiteOutside) {
   ASSERT_EQ(create("alice", site("www", "file://" + allowed() + "/repo")).status, 201);
-  http::Response r = call("alice", "PUT", std::string(kSites) + "/www", site("www", root_ + "/other-team/repo"));
+  http::Response r =
+      call("alice", "PUT", std::string(kSites) + "/www", site("www", root_ + "/other-team/repo"));
   EXPECT_EQ(r.status, 422) << r.body;
-  EXPECT_EQ((*store_->get("Site", "team-a", "www"))["spec"]["source"]["git"]["url"], "file://" + allowed() + "/repo");
+  EXPECT_EQ((*store_->get("Site", "team-a", "www"))["spec"]["source"]["git"]["url"],
+            "file://" + allowed() + "/repo");
 }
 
 // The admin may name any directory; the controllers then fetch it (the
@@ -183,8 +202,11 @@ TEST_F(SourcePolicyTest, AdminMayUseAnyLocalSource) {
   json changed = stored;
   changed["spec"]["source"]["git"]["ref"] = "other";
   changed["metadata"]["generation"] = stored["metadata"]["generation"].get<int64_t>() + 1;
-  EXPECT_NE(fetch_time_source_error(changed, {allowed()}).find("spec.source.git.url"), std::string::npos);
-  EXPECT_EQ(call("alice", "PUT", std::string(kSites) + "/www", site("www", "file://" + root_ + "/other-team/repo")).status,
+  EXPECT_NE(fetch_time_source_error(changed, {allowed()}).find("spec.source.git.url"),
+            std::string::npos);
+  EXPECT_EQ(call("alice", "PUT", std::string(kSites) + "/www",
+                 site("www", "file://" + root_ + "/other-team/repo"))
+                .status,
             422);
 }
 
@@ -195,8 +217,12 @@ TEST_F(SourcePolicyTest, FetchTimeCheckFollowsTheCurrentAllowList) {
   s["status"] = json::object();
   EXPECT_EQ(fetch_time_source_error(s, {root_ + "/allowed2"}), "");
   std::string refused = fetch_time_source_error(s, {allowed()});
-  EXPECT_EQ(refused.rfind("spec.source.git.url: file://" + root_ + "/allowed2/repo is a local path", 0), 0u) << refused;
-  EXPECT_NE(fetch_time_source_error(s, {}).find("members may not use local sources here"), std::string::npos);
+  EXPECT_EQ(
+      refused.rfind("spec.source.git.url: file://" + root_ + "/allowed2/repo is a local path", 0),
+      0u)
+      << refused;
+  EXPECT_NE(fetch_time_source_error(s, {}).find("members may not use local sources here"),
+            std::string::npos);
 }
 
 }  // namespace

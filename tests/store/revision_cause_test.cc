@@ -25,20 +25,28 @@ Revision revision(int64_t number, const std::string& commit, const std::string& 
 
 TEST(ChangeCauseTest, NamesWhatChangedSinceTheNewestEarlierRevision) {
   EXPECT_EQ(change_cause({}, 1, "aaaaaaa111", "{}", 0), "created (generation 1)");
-  std::vector<Revision> earlier = {revision(2, "bbbbbbb222", "{\"v\":2}"), revision(1, "aaaaaaa111", "{\"v\":1}")};
-  EXPECT_EQ(change_cause(earlier, 3, "bbbbbbb222", "{\"v\":3}", 0), "apply: spec changed (generation 3)");
+  std::vector<Revision> earlier = {revision(2, "bbbbbbb222", "{\"v\":2}"),
+                                   revision(1, "aaaaaaa111", "{\"v\":1}")};
+  EXPECT_EQ(change_cause(earlier, 3, "bbbbbbb222", "{\"v\":3}", 0),
+            "apply: spec changed (generation 3)");
   EXPECT_EQ(change_cause(earlier, 3, "ccccccc333", "{\"v\":3}", 0),
             "apply: spec changed (generation 3), commit ccccccc");
-  EXPECT_EQ(change_cause(earlier, 2, "ccccccc333", "{\"v\":2}", 0), "fetch: commit ccccccc (was bbbbbbb)");
+  EXPECT_EQ(change_cause(earlier, 2, "ccccccc333", "{\"v\":2}", 0),
+            "fetch: commit ccccccc (was bbbbbbb)");
   EXPECT_EQ(change_cause(earlier, 4, "aaaaaaa111", "{\"v\":1}", 1), "rollout undo to 1");
   // A pin whose spec is no longer the site's (applied since) is no undo.
-  EXPECT_EQ(change_cause(earlier, 5, "aaaaaaa111", "{\"v\":5}", 1), "apply: spec changed (generation 5), commit aaaaaaa");
-  std::vector<Revision> failed = {revision(2, "bbbbbbb222", "{\"v\":2}", "Failed", "build: exit status 1")};
-  EXPECT_EQ(change_cause(failed, 2, "bbbbbbb222", "{\"v\":2}", 0), "refresh: retry after revision 2 failed");
-  std::vector<Revision> interrupted = {
-      revision(2, "bbbbbbb222", "{\"v\":2}", "Failed", "interrupted: wok stopped during the deploy")};
-  EXPECT_EQ(change_cause(interrupted, 2, "bbbbbbb222", "{\"v\":2}", 0), "retry: revision 2 was interrupted");
-  EXPECT_EQ(change_cause(earlier, 2, "bbbbbbb222", "{\"v\":2}", 0), "redeploy: same spec and commit as revision 2");
+  EXPECT_EQ(change_cause(earlier, 5, "aaaaaaa111", "{\"v\":5}", 1),
+            "apply: spec changed (generation 5), commit aaaaaaa");
+  std::vector<Revision> failed = {
+      revision(2, "bbbbbbb222", "{\"v\":2}", "Failed", "build: exit status 1")};
+  EXPECT_EQ(change_cause(failed, 2, "bbbbbbb222", "{\"v\":2}", 0),
+            "refresh: retry after revision 2 failed");
+  std::vector<Revision> interrupted = {revision(2, "bbbbbbb222", "{\"v\":2}", "Failed",
+                                                "interrupted: wok stopped during the deploy")};
+  EXPECT_EQ(change_cause(interrupted, 2, "bbbbbbb222", "{\"v\":2}", 0),
+            "retry: revision 2 was interrupted");
+  EXPECT_EQ(change_cause(earlier, 2, "bbbbbbb222", "{\"v\":2}", 0),
+            "redeploy: same spec and commit as revision 2");
 }
 
 class RevisionCauseStoreTest : public ::testing::Test {
@@ -81,7 +89,8 @@ INSERT INTO revisions VALUES('u', 'team-a', 'www', 2, 1, 'bbbbbbb222', '{"v":1}'
 INSERT INTO revisions VALUES('u', 'team-a', 'www', 3, 2, 'bbbbbbb222', '{"v":2}', 't', 'Deployed', '', '', '/r3', 1);
 INSERT INTO revisions VALUES('v', 'team-a', 'blog', 1, 1, 'ccccccc333', '{}', 't', 'Deployed', '', '', '/b1', 1);
 )sql";
-  ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
 
   std::string error;

@@ -1,5 +1,4 @@
 #include "store/store.h"
-#include "store/host_claims.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -7,10 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "store/host_claims.h"
 
 namespace wok::store {
 namespace {
@@ -35,7 +36,8 @@ class StoreTest : public ::testing::Test {
     return s;
   }
   static json site(const std::string& name, const std::string& host) {
-    return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+    return {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Site"},
             {"metadata", {{"name", name}, {"namespace", "team-a"}}},
             {"spec", {{"mode", "static"}, {"hosts", {host}}}}};
   }
@@ -132,7 +134,8 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   ASSERT_TRUE(store_->create("Site", site("www", "www.a.localhost")).ok());
   json o = *store_->get("Site", "team-a", "www");
   std::string uid = o["metadata"]["uid"];
-  int64_t n = store_->add_revision(uid, "team-a", "www", Revision{0, 1, "abc", "{}", "", "Pending", "", "", "/x", false});
+  int64_t n = store_->add_revision(uid, "team-a", "www",
+                                   Revision{0, 1, "abc", "{}", "", "Pending", "", "", "/x", false});
   store_.reset();
   store_ = reopen();
   EXPECT_EQ(store_->fail_pending_revisions(), 1);
@@ -144,9 +147,11 @@ TEST_F(StoreTest, DataSurvivesReopen) {
 
 TEST_F(StoreTest, RevisionsAndLive) {
   std::string uid = "u1";
-  int64_t a = store_->add_revision(uid, "p", "s", Revision{0, 1, "c1", "{}", "", "Pending", "", "", "/r1", false});
+  int64_t a = store_->add_revision(uid, "p", "s",
+                                   Revision{0, 1, "c1", "{}", "", "Pending", "", "", "/r1", false});
   store_->finish_revision(uid, a, "Deployed", "", "log", true);
-  int64_t b = store_->add_revision(uid, "p", "s", Revision{0, 2, "c2", "{}", "", "Pending", "", "", "/r2", false});
+  int64_t b = store_->add_revision(uid, "p", "s",
+                                   Revision{0, 2, "c2", "{}", "", "Pending", "", "", "/r2", false});
   store_->finish_revision(uid, b, "Deployed", "", "", true);
   EXPECT_EQ(store_->live_revision(uid)->number, b);
   auto all = store_->revisions(uid);
@@ -216,7 +221,9 @@ std::pair<std::string, std::string> colliding_names() {
 }
 
 json project(const std::string& name) {
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"}, {"metadata", {{"name", name}}},
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Project"},
+          {"metadata", {{"name", name}}},
           {"spec", {{"hosts", {"*." + name + ".localhost"}}}}};
 }
 
@@ -226,7 +233,9 @@ TEST_F(StoreTest, ProjectsWhoseNamesCollideGetDifferentUids) {
   ASSERT_TRUE(store_->create("Project", project(a)).ok());
   ASSERT_TRUE(store_->create("Project", project(b)).ok());
   uint32_t ua = store_->project_uid(a), ub = store_->project_uid(b);
-  EXPECT_EQ(ua, hashed_uid(a));  // the first keeps the hash (a project of an older wok keeps its files' uid)
+  EXPECT_EQ(
+      ua,
+      hashed_uid(a));  // the first keeps the hash (a project of an older wok keeps its files' uid)
   EXPECT_NE(ua, ub);
   EXPECT_GE(ub, kFirstSandboxUid);
   EXPECT_LT(ub, kFirstSandboxUid + kSandboxUids);
@@ -269,10 +278,12 @@ TEST_F(StoreTest, UidProbingWrapsAroundAndRunsOutClearly) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/wok.db").c_str(), &db), SQLITE_OK);
   std::string fill =
-      "WITH RECURSIVE n(u) AS (SELECT " + std::to_string(kFirstSandboxUid) + " UNION ALL SELECT u + 1 FROM n WHERE u < " +
-      std::to_string(kFirstSandboxUid + kSandboxUids - 1) + ") INSERT INTO project_uids SELECT u, NULL, '' FROM n WHERE u != " +
-      std::to_string(free_uid);
-  ASSERT_EQ(sqlite3_exec(db, fill.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+      "WITH RECURSIVE n(u) AS (SELECT " + std::to_string(kFirstSandboxUid) +
+      " UNION ALL SELECT u + 1 FROM n WHERE u < " +
+      std::to_string(kFirstSandboxUid + kSandboxUids - 1) +
+      ") INSERT INTO project_uids SELECT u, NULL, '' FROM n WHERE u != " + std::to_string(free_uid);
+  ASSERT_EQ(sqlite3_exec(db, fill.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
   store_ = reopen();
   EXPECT_EQ(store_->project_uid("late"), free_uid);
@@ -288,17 +299,24 @@ json project_with_hosts(const std::string& name, std::vector<std::string> hosts)
 }
 
 TEST_F(StoreTest, ShrinkingAProjectsHostsReleasesThemAndWideningClaimsThemBack) {
-  ASSERT_TRUE(store_->create("Project", project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"})).ok());
+  ASSERT_TRUE(store_
+                  ->create("Project",
+                           project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"}))
+                  .ok());
   json www = site("www", "www.team-a.localhost");
   www["spec"]["hosts"] = {"www.team-a.localhost", "www.old.example"};
   ASSERT_TRUE(store_->create("Site", www).ok());
-  EXPECT_EQ(store_->routable_hosts("team-a", "www"), (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
+  EXPECT_EQ(store_->routable_hosts("team-a", "www"),
+            (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
 
   ASSERT_TRUE(store_->update("Project", project_with_hosts("team-a", {"*.team-a.localhost"})).ok());
   std::vector<std::string> refused;
-  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused), (std::vector<std::string>{"www.team-a.localhost"}));
+  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused),
+            (std::vector<std::string>{"www.team-a.localhost"}));
   ASSERT_EQ(refused.size(), 1u);
-  EXPECT_EQ(refused[0], "host www.old.example is no longer allowed by project team-a's hosts (*.team-a.localhost)");
+  EXPECT_EQ(
+      refused[0],
+      "host www.old.example is no longer allowed by project team-a's hosts (*.team-a.localhost)");
 
   // Released: a project the admin gave the host to may claim it.
   ASSERT_TRUE(store_->create("Project", project_with_hosts("team-b", {"www.old.example"})).ok());
@@ -306,20 +324,26 @@ TEST_F(StoreTest, ShrinkingAProjectsHostsReleasesThemAndWideningClaimsThemBack) 
   other["metadata"]["namespace"] = "team-b";
   ASSERT_TRUE(store_->create("Site", other).ok()) << "the host stayed claimed by team-a's site";
   // Given back to team-a while team-b holds it: team-a does not take it.
-  ASSERT_TRUE(store_->update("Project", project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"})).ok());
+  ASSERT_TRUE(store_
+                  ->update("Project",
+                           project_with_hosts("team-a", {"*.team-a.localhost", "www.old.example"}))
+                  .ok());
   refused.clear();
-  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused), (std::vector<std::string>{"www.team-a.localhost"}));
+  EXPECT_EQ(store_->routable_hosts("team-a", "www", &refused),
+            (std::vector<std::string>{"www.team-a.localhost"}));
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused[0], "host www.old.example is now served by another site");
   // Once free, it is team-a's again.
   ASSERT_TRUE(store_->remove("Site", "team-b", "old").ok());
-  EXPECT_EQ(store_->routable_hosts("team-a", "www"), (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
+  EXPECT_EQ(store_->routable_hosts("team-a", "www"),
+            (std::vector<std::string>{"www.team-a.localhost", "www.old.example"}));
   EXPECT_EQ(store_->create("Site", other).code, Code::kConflict);
 }
 
 TEST_F(StoreTest, RefusedHostsNamesEachHostThePatternsDoNotAllow) {
   json p = project_with_hosts("team-a", {"*.team-a.localhost", "exact.example"});
-  json spec = {{"hosts", {"a.team-a.localhost", "b.c.team-a.localhost", "exact.example", "other.example"}}};
+  json spec = {
+      {"hosts", {"a.team-a.localhost", "b.c.team-a.localhost", "exact.example", "other.example"}}};
   auto refused = refused_hosts(spec, p);
   ASSERT_EQ(refused.size(), 2u);
   EXPECT_EQ(refused[0].index, 1u);

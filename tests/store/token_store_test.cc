@@ -61,8 +61,10 @@ TEST_F(TokenStoreTest, OlderDatabasesTokensGetNames) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ + "/wok.db").c_str(), &db), SQLITE_OK);
     std::string sql =
-        "CREATE TABLE tokens(hash TEXT PRIMARY KEY, user TEXT NOT NULL, platform_admin INTEGER NOT NULL, "
-        "created_at TEXT NOT NULL); INSERT INTO tokens VALUES('" + kHashB + "', 'bob', 0, '2026-01-01T00:00:00Z');";
+        "CREATE TABLE tokens(hash TEXT PRIMARY KEY, user TEXT NOT NULL, platform_admin INTEGER NOT "
+        "NULL, "
+        "created_at TEXT NOT NULL); INSERT INTO tokens VALUES('" +
+        kHashB + "', 'bob', 0, '2026-01-01T00:00:00Z');";
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }

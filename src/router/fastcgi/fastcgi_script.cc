@@ -3,8 +3,8 @@
 #include <string_view>
 #include <vector>
 
-#include "router/static/open_file_cache.h"
 #include "router/request_path.h"
+#include "router/static/open_file_cache.h"
 
 namespace wok::router {
 namespace {

@@ -118,8 +118,9 @@ void FastCgiSession::connect_and_send(uint64_t content_length, bool body_in_hand
   fd_ = connected.fd;
   if (fd_ < 0) {
     spdlog::warn("site {}: cannot connect to php-fpm at {}: {}", site_,
-                 target_->netns.empty() ? target_->socket_path
-                                        : target_->netns + " 127.0.0.1:" + std::to_string(target_->port),
+                 target_->netns.empty()
+                     ? target_->socket_path
+                     : target_->netns + " 127.0.0.1:" + std::to_string(target_->port),
                  strerror(connected.error));
     fail(502, "bad gateway: php-fpm cannot be reached");
     return;
@@ -331,9 +332,10 @@ void FastCgiSession::on_timeout() {
   std::string limit = limit_text(read_timeout_ms(*target_));
   // A script that ran too long, or one that waited for a free php-fpm
   // worker that long: either way the client is not kept waiting longer.
-  spdlog::warn("site {}: 504: {} {}: php-fpm did not answer within the site's time limit of {} "
-               "(spec.php.timeout)",
-               site_, ex_.request().method, script_.script_name, limit);
+  spdlog::warn(
+      "site {}: 504: {} {}: php-fpm did not answer within the site's time limit of {} "
+      "(spec.php.timeout)",
+      site_, ex_.request().method, script_.script_name, limit);
   fail(504, "gateway timeout: the PHP script did not answer within this site's time limit of " +
                 limit + " (spec.php.timeout)");
 }

@@ -13,8 +13,8 @@
 #include "router/fastcgi/fastcgi_record.h"
 #include "router/fastcgi/fastcgi_response.h"
 #include "router/fastcgi/fastcgi_script.h"
-#include "router/route_table.h"
 #include "router/proxy/upstream_io.h"
+#include "router/route_table.h"
 
 namespace wok::router {
 

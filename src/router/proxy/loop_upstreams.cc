@@ -45,7 +45,8 @@ void LoopUpstreams::sweep() {
   const int64_t now = loop_.now_ms();
   for (auto it = states_.begin(); it != states_.end();) {
     const State& st = it->second;
-    bool forgettable = st.idle.empty() && st.active == 0 && st.fails == 0 && st.ejected_until_ms <= now;
+    bool forgettable =
+        st.idle.empty() && st.active == 0 && st.fails == 0 && st.ejected_until_ms <= now;
     it = forgettable ? states_.erase(it) : std::next(it);
   }
   last_ = nullptr;

@@ -65,8 +65,7 @@ BodyFraming request_body_framing(const http::Request& r) {
 }
 
 bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" || m == "TRACE";
 }
 
 bool is_websocket_upgrade(const http::Request& r) {
@@ -75,8 +74,9 @@ bool is_websocket_upgrade(const http::Request& r) {
 }
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  static constexpr std::string_view kFixed[] = {"Connection", "Keep-Alive", "TE", "Trailer",
-                                                "Transfer-Encoding", "Upgrade", "Proxy-Connection"};
+  static constexpr std::string_view kFixed[] = {"Connection",      "Keep-Alive",        "TE",
+                                                "Trailer",         "Transfer-Encoding", "Upgrade",
+                                                "Proxy-Connection"};
   for (std::string_view f : kFixed) {
     if (iequals(name, f)) return true;
   }

@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "router/proxy/proxy_stats.h"
-#include "router/route_table.h"
 #include "router/proxy/upstream_socket.h"
+#include "router/route_table.h"
 
 namespace wok::router {
 namespace {

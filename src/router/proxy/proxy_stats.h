@@ -17,7 +17,8 @@ struct ProxyStats {
 
   void note_buffered(size_t bytes) {
     size_t seen = peak_buffered_bytes.load(std::memory_order_relaxed);
-    while (bytes > seen && !peak_buffered_bytes.compare_exchange_weak(seen, bytes, std::memory_order_relaxed)) {
+    while (bytes > seen &&
+           !peak_buffered_bytes.compare_exchange_weak(seen, bytes, std::memory_order_relaxed)) {
     }
   }
 };

@@ -74,9 +74,9 @@ class UpstreamTimer {
   void stop(http::Exchange& exchange) {
     if (!running_) return;
     running_ = false;
-    exchange.add_upstream_time(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_)
-            .count());
+    exchange.add_upstream_time(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - started_)
+                                   .count());
   }
 
  private:

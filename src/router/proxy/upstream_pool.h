@@ -14,7 +14,7 @@
 namespace wok::router {
 
 struct UpstreamAddress {
-  std::string host;       // TCP: numeric IPv4/IPv6 address or name resolved at connect
+  std::string host;  // TCP: numeric IPv4/IPv6 address or name resolved at connect
   uint16_t port = 0;
   std::string unix_path;  // non-empty: a unix socket
   // Non-empty: a network namespace file (/proc/PID/ns/net of a sandboxed
@@ -43,8 +43,8 @@ struct UpstreamOptions {
 
 class UpstreamPool {
  public:
-  UpstreamPool(std::vector<UpstreamAddress> addresses, BalancePolicy policy = BalancePolicy::kRoundRobin,
-               UpstreamOptions options = {})
+  UpstreamPool(std::vector<UpstreamAddress> addresses,
+               BalancePolicy policy = BalancePolicy::kRoundRobin, UpstreamOptions options = {})
       : addresses_(std::move(addresses)),
         policy_(policy),
         options_(options),
@@ -58,10 +58,12 @@ class UpstreamPool {
   // Requests in flight to upstream i from every loop (least-connections
   // only: round robin does not count, and so does not share a cache line).
   void begin_request(size_t i) const {
-    if (policy_ == BalancePolicy::kLeastConnections) in_flight_[i].fetch_add(1, std::memory_order_relaxed);
+    if (policy_ == BalancePolicy::kLeastConnections)
+      in_flight_[i].fetch_add(1, std::memory_order_relaxed);
   }
   void end_request(size_t i) const {
-    if (policy_ == BalancePolicy::kLeastConnections) in_flight_[i].fetch_sub(1, std::memory_order_relaxed);
+    if (policy_ == BalancePolicy::kLeastConnections)
+      in_flight_[i].fetch_sub(1, std::memory_order_relaxed);
   }
   int in_flight(size_t i) const { return in_flight_[i].load(std::memory_order_relaxed); }
 

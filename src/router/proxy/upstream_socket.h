@@ -7,7 +7,7 @@
 namespace wok::router {
 
 struct ConnectResult {
-  int fd = -1;             // -1: failed at once (errno-style reason in error)
+  int fd = -1;               // -1: failed at once (errno-style reason in error)
   bool in_progress = false;  // wait for writability, then check connect_error()
   int error = 0;
 };

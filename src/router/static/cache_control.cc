@@ -5,7 +5,9 @@
 namespace wok::router {
 namespace {
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
@@ -33,7 +35,8 @@ bool is_fingerprinted(std::string_view file_name) {
   size_t start = stem.find_first_of(".-");
   while (start != std::string_view::npos) {
     size_t end = stem.find_first_of(".-", start + 1);
-    std::string_view part = stem.substr(start + 1, end == std::string_view::npos ? end : end - start - 1);
+    std::string_view part =
+        stem.substr(start + 1, end == std::string_view::npos ? end : end - start - 1);
     if (looks_like_hash(part)) return true;
     start = end;
   }

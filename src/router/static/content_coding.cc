@@ -73,18 +73,24 @@ Coding choose_coding(std::string_view accept_encoding, bool has_br, bool has_gzi
 
 std::string_view coding_token(Coding coding) {
   switch (coding) {
-    case Coding::kBrotli: return "br";
-    case Coding::kGzip: return "gzip";
-    case Coding::kIdentity: break;
+    case Coding::kBrotli:
+      return "br";
+    case Coding::kGzip:
+      return "gzip";
+    case Coding::kIdentity:
+      break;
   }
   return "identity";
 }
 
 std::string_view coding_suffix(Coding coding) {
   switch (coding) {
-    case Coding::kBrotli: return ".br";
-    case Coding::kGzip: return ".gz";
-    case Coding::kIdentity: break;
+    case Coding::kBrotli:
+      return ".br";
+    case Coding::kGzip:
+      return ".gz";
+    case Coding::kIdentity:
+      break;
   }
   return "";
 }

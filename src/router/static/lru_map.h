@@ -62,7 +62,8 @@ class LruMap {
   size_t capacity_;
   std::list<Entry> order_;  // most recent first
   // Keys view the strings owned by order_'s entries (stable in a list).
-  std::unordered_map<std::string_view, typename std::list<Entry>::iterator, Hash, std::equal_to<>> index_;
+  std::unordered_map<std::string_view, typename std::list<Entry>::iterator, Hash, std::equal_to<>>
+      index_;
 };
 
 }  // namespace wok::router

@@ -13,7 +13,8 @@ base::UniqueFd open_root(const std::string& root) {
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
-  return base::UniqueFd(static_cast<int>(syscall(SYS_openat2, AT_FDCWD, root.c_str(), &how, sizeof how)));
+  return base::UniqueFd(
+      static_cast<int>(syscall(SYS_openat2, AT_FDCWD, root.c_str(), &how, sizeof how)));
 }
 
 base::UniqueFd open_beneath(int root_fd, const std::string& relative, struct stat* st) {

@@ -18,7 +18,8 @@ bool read_whole(OpenFile& file, size_t size) {
   file.content.resize(size);
   size_t done = 0;
   while (done < size) {
-    ssize_t n = pread(file.fd.get(), file.content.data() + done, size - done, static_cast<off_t>(done));
+    ssize_t n =
+        pread(file.fd.get(), file.content.data() + done, size - done, static_cast<off_t>(done));
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
@@ -51,7 +52,8 @@ std::shared_ptr<const OpenRoot> OpenFileCache::root(const std::string& path) {
   return roots_.insert(path, std::move(root));
 }
 
-std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::string_view relative) {
+std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root,
+                                                    std::string_view relative) {
   key_.assign(root.path);
   key_.push_back('\0');
   key_.append(relative);
@@ -65,13 +67,15 @@ std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::s
     file->etag = make_etag(file->st);
     file->last_modified = http::format_http_date(file->st.st_mtime);
     size_t size = static_cast<size_t>(file->st.st_size);
-    if (size <= kMaxInMemoryFile && memory_bytes_ + size <= max_memory_bytes_ && read_whole(*file, size)) {
+    if (size <= kMaxInMemoryFile && memory_bytes_ + size <= max_memory_bytes_ &&
+        read_whole(*file, size)) {
       memory_bytes_ += size;
     }
   }
-  return files_.insert(key_, std::move(file), [this](const std::shared_ptr<const OpenFile>& evicted) {
-    if (evicted->in_memory) memory_bytes_ -= evicted->content.size();
-  });
+  return files_.insert(key_, std::move(file),
+                       [this](const std::shared_ptr<const OpenFile>& evicted) {
+                         if (evicted->in_memory) memory_bytes_ -= evicted->content.size();
+                       });
 }
 
 std::shared_ptr<const SiteRules> site_rules_for(const std::string& root_path, int root_fd) {
@@ -85,7 +89,8 @@ std::shared_ptr<const SiteRules> site_rules_for(const std::string& root_path, in
   // Parsed outside the lock; two threads may both parse a new root once.
   auto rules = load_site_rules(root_fd);
   std::lock_guard lock(mutex);
-  if (cache.size() >= kMaxRoots) cache.erase(cache.begin());  // roots are replaced, rarely revisited
+  if (cache.size() >= kMaxRoots)
+    cache.erase(cache.begin());  // roots are replaced, rarely revisited
   return cache.emplace(root_path, std::move(rules)).first->second;
 }
 

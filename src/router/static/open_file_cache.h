@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "base/unique_fd.h"
-#include "router/static/lru_map.h"
 #include "router/site_rules.h"
+#include "router/static/lru_map.h"
 
 namespace wok::router {
 

@@ -5,14 +5,14 @@
 
 #include <string>
 
-#include "http/http_date.h"
 #include "base/unique_fd.h"
+#include "http/http_date.h"
+#include "router/request_path.h"
 #include "router/static/byte_range.h"
 #include "router/static/cache_control.h"
 #include "router/static/content_coding.h"
 #include "router/static/mime_types.h"
 #include "router/static/open_file_cache.h"
-#include "router/request_path.h"
 #include "router/static/validators.h"
 
 namespace wok::router {
@@ -108,8 +108,8 @@ std::string with_coding_tag(std::string etag, Coding coding) {
 // precompressed sibling when the client takes one. Range applies to the
 // representation sent, encoded or not (RFC 9110 14.1.1): the sibling is an
 // ordinary file, so its byte ranges are as cheap and as stable.
-void serve_file(const Lookup& site, const Request& request, Response& response, const OpenFile& file,
-                const std::string& relative, int status) {
+void serve_file(const Lookup& site, const Request& request, Response& response,
+                const OpenFile& file, const std::string& relative, int status) {
   std::string_view mime = mime_type_for(relative);
   const OpenFile* chosen = &file;
   Coding coding = Coding::kIdentity;
@@ -130,7 +130,8 @@ void serve_file(const Lookup& site, const Request& request, Response& response, 
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   const std::string etag = with_coding_tag(chosen->etag, coding);
   response.set_header("Content-Type", std::string(mime));
-  if (coding != Coding::kIdentity) response.set_header("Content-Encoding", std::string(coding_token(coding)));
+  if (coding != Coding::kIdentity)
+    response.set_header("Content-Encoding", std::string(coding_token(coding)));
   response.set_header("ETag", etag);
   response.set_header("Last-Modified", chosen->last_modified);
   response.set_header("Accept-Ranges", "bytes");
@@ -171,8 +172,8 @@ void serve_file(const Lookup& site, const Request& request, Response& response, 
 // Returns nullptr when not found; sets *redirect_dir for "/dir" without '/'.
 // A dot-file the site does not serve is not found, as if absent: not even
 // the "/.git" -> "/.git/" redirect tells that it exists.
-std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relative, bool path_has_slash,
-                                        bool* redirect_dir) {
+std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relative,
+                                        bool path_has_slash, bool* redirect_dir) {
   if (!site.dot_files && names_dot_file(*relative)) return nullptr;
   auto file = site.cache.file(site.root, *relative);
   if (file->directory()) {
@@ -188,10 +189,11 @@ std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relativ
 
 // A _redirects rule: an HTTP redirect, or a rewrite served from another
 // path of the same site (status 200 or 404).
-void apply_redirect(const Lookup& site, const Request& request, Response& response, const RedirectRule& rule,
-                    std::string target) {
+void apply_redirect(const Lookup& site, const Request& request, Response& response,
+                    const RedirectRule& rule, std::string target) {
   if (rule.status != 200 && rule.status != 404) {
-    if (!request.query.empty() && target.find('?') == std::string::npos) target += "?" + request.query;
+    if (!request.query.empty() && target.find('?') == std::string::npos)
+      target += "?" + request.query;
     plain(response, rule.status);
     response.set_header("Location", std::move(target));
     return;
@@ -205,7 +207,8 @@ void apply_redirect(const Lookup& site, const Request& request, Response& respon
   serve_file(site, request, response, *file, relative, rule.status);
 }
 
-void serve_site(const Lookup& site, const Request& request, Response& response, std::string_view path) {
+void serve_site(const Lookup& site, const Request& request, Response& response,
+                std::string_view path) {
   std::string target;
   if (const RedirectRule* rule = site.rules.redirect_for(path, true, &target)) {
     return apply_redirect(site, request, response, *rule, std::move(target));
@@ -241,7 +244,8 @@ void StaticHandler::serve(const Route& route, const Request& request, Response& 
   std::string_view path = rule_path(request.path);
   serve_site(site, request, response, path);
   if (site.rules.headers.empty() || response.status >= 500) return;
-  for (http::Header& h : site.rules.headers_for(path)) response.set_header(std::move(h.name), std::move(h.value));
+  for (http::Header& h : site.rules.headers_for(path))
+    response.set_header(std::move(h.name), std::move(h.value));
 }
 
 }  // namespace wok::router

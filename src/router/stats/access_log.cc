@@ -57,7 +57,8 @@ void append_ms(std::string& out, std::chrono::microseconds d) {
   const uint64_t us = d.count() < 0 ? 0 : static_cast<uint64_t>(d.count());
   append_number(out, us / 1000);
   const auto frac = static_cast<unsigned>(us % 1000);
-  const char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+  const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
+                          static_cast<char>('0' + frac / 10 % 10),
                           static_cast<char>('0' + frac % 10)};
   out.append(digits, 4);
 }
@@ -89,8 +90,9 @@ void append_line(std::string& out, const RequestRecord& r, TimeCache& cache) {
     const auto seconds = static_cast<time_t>(second);
     std::tm tm{};
     gmtime_r(&seconds, &tm);
-    int n = std::snprintf(cache.text, sizeof cache.text, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int n = std::snprintf(cache.text, sizeof cache.text, "%04d-%02d-%02dT%02d:%02d:%02d.",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
     cache.size = n > 0 && static_cast<size_t>(n) < sizeof cache.text ? static_cast<size_t>(n) : 0;
     cache.second = second;
   }
@@ -119,8 +121,9 @@ void append_line(std::string& out, const RequestRecord& r, TimeCache& cache) {
 }
 
 bool is_site_dir(std::string_view dir, std::string_view project, std::string_view site) {
-  return dir.size() == project.size() + 1 + site.size() && dir.compare(0, project.size(), project) == 0 &&
-         dir[project.size()] == '/' && dir.compare(project.size() + 1, site.size(), site) == 0;
+  return dir.size() == project.size() + 1 + site.size() &&
+         dir.compare(0, project.size(), project) == 0 && dir[project.size()] == '/' &&
+         dir.compare(project.size() + 1, site.size(), site) == 0;
 }
 
 std::atomic<uint64_t> next_log_id{1};
@@ -236,7 +239,8 @@ uint64_t AccessLog::dropped() const {
 }
 
 std::string AccessLog::prometheus() const {
-  return "# HELP wok_access_log_lines_dropped_total Access log lines lost because the writer could not keep up.\n"
+  return "# HELP wok_access_log_lines_dropped_total Access log lines lost because the writer could "
+         "not keep up.\n"
          "# TYPE wok_access_log_lines_dropped_total counter\n"
          "wok_access_log_lines_dropped_total " +
          std::to_string(dropped()) + "\n";
@@ -338,7 +342,8 @@ bool AccessLog::open_log(const std::string& file, OpenLog* log, bool truncate) {
   int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0);
   log->fd.reset(open(file.c_str(), flags, 0640));
   struct stat st;
-  log->size = log->fd.valid() && fstat(log->fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  log->size =
+      log->fd.valid() && fstat(log->fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   return log->fd.valid();
 }
 

@@ -30,12 +30,12 @@
 namespace wok::router {
 
 struct AccessLogOptions {
-  std::string dir;                        // DATA/logs
-  uint64_t max_bytes = 10 * 1024 * 1024;  // rotate access.log beyond this size
-  int keep = 5;                           // access.log.1 .. access.log.<keep>
+  std::string dir;                                // DATA/logs
+  uint64_t max_bytes = 10 * 1024 * 1024;          // rotate access.log beyond this size
+  int keep = 5;                                   // access.log.1 .. access.log.<keep>
   std::chrono::milliseconds flush_interval{200};  // longest a line waits in its shard
-  size_t flush_bytes = 64 * 1024;         // a shard this full wakes the writer now
-  size_t max_buffered_bytes = 8 << 20;    // per shard: beyond it lines are dropped
+  size_t flush_bytes = 64 * 1024;                 // a shard this full wakes the writer now
+  size_t max_buffered_bytes = 8 << 20;            // per shard: beyond it lines are dropped
 };
 
 class AccessLog : public RequestObserver {
@@ -55,7 +55,7 @@ class AccessLog : public RequestObserver {
   static std::string format_line(const RequestRecord& record);
 
  private:
-  struct Run {  // one site's lines in a shard
+  struct Run {             // one site's lines in a shard
     std::string site_dir;  // "<project>/<site>"
     std::string text;
   };

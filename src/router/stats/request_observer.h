@@ -15,7 +15,7 @@ struct RequestRecord {
   std::string_view method;
   std::string_view path;  // as sent (percent-encoded), without the query
   int status = 0;
-  uint64_t bytes = 0;  // response body bytes (0 for HEAD and 304)
+  uint64_t bytes = 0;                          // response body bytes (0 for HEAD and 304)
   std::chrono::system_clock::time_point time;  // when the request arrived
   std::chrono::microseconds duration{0};
   std::chrono::microseconds upstream{-1};  // time spent waiting for an upstream; -1: none (static)

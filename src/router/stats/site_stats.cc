@@ -154,8 +154,8 @@ void SiteStats::on_request(const RequestRecord& r) {
             duration_cast<minutes>(r.time.time_since_epoch()).count());
 }
 
-void SiteStats::record_at(std::string_view project, std::string_view site, int status, uint64_t bytes,
-                          std::chrono::microseconds duration, int64_t minute) {
+void SiteStats::record_at(std::string_view project, std::string_view site, int status,
+                          uint64_t bytes, std::chrono::microseconds duration, int64_t minute) {
   Site* s = find_or_add(project, site);
   const int cls = status_class(status);
   const int64_t us = duration.count() < 0 ? 0 : duration.count();
@@ -218,7 +218,8 @@ SiteSummary SiteStats::summary_at(std::string_view project, std::string_view sit
 
 std::string SiteStats::prometheus() const {
   std::ostringstream req, bytes, dur;
-  req << "# HELP wok_site_requests_total Requests answered by the router, per site and status class.\n"
+  req << "# HELP wok_site_requests_total Requests answered by the router, per site and status "
+         "class.\n"
       << "# TYPE wok_site_requests_total counter\n";
   bytes << "# HELP wok_site_response_bytes_total Response body bytes sent, per site.\n"
         << "# TYPE wok_site_response_bytes_total counter\n";
@@ -226,9 +227,11 @@ std::string SiteStats::prometheus() const {
       << "# TYPE wok_site_request_duration_seconds histogram\n";
   std::shared_lock lock(mutex_);
   for (const auto& [key, s] : sites_) {
-    std::string labels = "project=\"" + escape_label(s->project) + "\",site=\"" + escape_label(s->name) + "\"";
+    std::string labels =
+        "project=\"" + escape_label(s->project) + "\",site=\"" + escape_label(s->name) + "\"";
     for (int c = 1; c <= 5; ++c) {
-      req << "wok_site_requests_total{" << labels << ",code=\"" << c << "xx\"} " << s->by_class[c].load() << "\n";
+      req << "wok_site_requests_total{" << labels << ",code=\"" << c << "xx\"} "
+          << s->by_class[c].load() << "\n";
     }
     bytes << "wok_site_response_bytes_total{" << labels << "} " << s->bytes.load() << "\n";
     uint64_t cumulative = 0;
@@ -240,7 +243,8 @@ std::string SiteStats::prometheus() const {
       } else {
         std::snprintf(le, sizeof le, "+Inf");
       }
-      dur << "wok_site_request_duration_seconds_bucket{" << labels << ",le=\"" << le << "\"} " << cumulative << "\n";
+      dur << "wok_site_request_duration_seconds_bucket{" << labels << ",le=\"" << le << "\"} "
+          << cumulative << "\n";
     }
     char sum[48];
     std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(s->sum_us.load()) / 1e6);

@@ -16,8 +16,8 @@
 namespace wok::router {
 
 struct SiteSummary {
-  int minutes = 0;                         // the window actually covered
-  std::array<uint64_t, 6> by_class = {};   // index 1..5: 1xx..5xx
+  int minutes = 0;                        // the window actually covered
+  std::array<uint64_t, 6> by_class = {};  // index 1..5: 1xx..5xx
   uint64_t requests = 0;
   uint64_t bytes = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;  // upper bounds of the histogram bucket
@@ -43,7 +43,8 @@ class SiteStats : public RequestObserver {
   // For tests: record at an explicit minute (minutes since the epoch).
   void record_at(std::string_view project, std::string_view site, int status, uint64_t bytes,
                  std::chrono::microseconds duration, int64_t minute);
-  SiteSummary summary_at(std::string_view project, std::string_view site, int minutes, int64_t now_minute) const;
+  SiteSummary summary_at(std::string_view project, std::string_view site, int minutes,
+                         int64_t now_minute) const;
 
  private:
   struct Site;
@@ -57,7 +58,8 @@ class SiteStats : public RequestObserver {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::unique_ptr<Site>, Hash, std::equal_to<>> sites_;  // "project/site"
+  std::unordered_map<std::string, std::unique_ptr<Site>, Hash, std::equal_to<>>
+      sites_;  // "project/site"
 };
 
 }  // namespace wok::router

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,12 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "http/server.h"
-#include "router/router.h"
 #include "router/loopback_client.h"
+#include "router/router.h"
 
 namespace wok::router {
 namespace {
@@ -453,15 +452,18 @@ TEST_F(FastCgiPhpTest, SilentPhpFpmIs504AtTheSiteLimit) {
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
       "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
-  Reply reply = fetch(port(), get("/hello.php"));  // gives up after 30 s: more than the old fixed 60 s limit
+  Reply reply =
+      fetch(port(), get("/hello.php"));  // gives up after 30 s: more than the old fixed 60 s limit
   spdlog::set_default_logger(previous);
   close(listen_fd);
 
   EXPECT_EQ(reply.status, 504) << reply.head << reply.body;
-  EXPECT_NE(reply.body.find("time limit of 1s (spec.php.timeout)"), std::string::npos) << reply.body;
-  EXPECT_NE(log.str().find("site team-a/blog: 504: GET /hello.php: php-fpm did not answer within the "
-                           "site's time limit of 1s (spec.php.timeout)"),
-            std::string::npos)
+  EXPECT_NE(reply.body.find("time limit of 1s (spec.php.timeout)"), std::string::npos)
+      << reply.body;
+  EXPECT_NE(
+      log.str().find("site team-a/blog: 504: GET /hello.php: php-fpm did not answer within the "
+                     "site's time limit of 1s (spec.php.timeout)"),
+      std::string::npos)
       << log.str();
 }
 

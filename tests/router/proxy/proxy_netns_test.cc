@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "http/server.h"
+#include "router/loopback_client.h"
 #include "router/proxy/proxy_stats.h"
 #include "router/router.h"
-#include "router/loopback_client.h"
 
 namespace wok::router {
 namespace {
@@ -127,7 +127,8 @@ size_t append_number(char* out, unsigned value) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (l < 0 || bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(l, 16) != 0) {
+  if (l < 0 || bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(l, 16) != 0) {
     fail(errno);
   }
   int ready = 0;
@@ -142,16 +143,18 @@ class ProxyNetnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) {
-      GTEST_SKIP() << "needs root to create network namespaces (unshare, setns); CI runs it as root";
+      GTEST_SKIP()
+          << "needs root to create network namespaces (unshare, setns); CI runs it as root";
     }
     // The host's own 127.0.0.1:PORT: a different server with the same port
     // as every namespace's, so an answer from the host is recognisable.
     http::ServerOptions options;
     options.threads = 1;
-    host_ = std::make_unique<http::Server>(options, [this](const http::Request&, http::Response& r) {
-      host_hits_.fetch_add(1);
-      r.body = "on-host";
-    });
+    host_ =
+        std::make_unique<http::Server>(options, [this](const http::Request&, http::Response& r) {
+          host_hits_.fetch_add(1);
+          r.body = "on-host";
+        });
     std::string error;
     ASSERT_TRUE(host_->start(&error)) << error;
     port_ = host_->port();
@@ -192,7 +195,8 @@ class ProxyNetnsTest : public ::testing::Test {
       if (error == EPERM) {
         GTEST_SKIP() << "cannot create a network namespace here (EPERM: no CAP_SYS_ADMIN)";
       }
-      ADD_FAILURE() << "namespace child failed: " << (n == sizeof error ? strerror(error) : "no report");
+      ADD_FAILURE() << "namespace child failed: "
+                    << (n == sizeof error ? strerror(error) : "no report");
       return;
     }
     *out = pid;
@@ -219,7 +223,8 @@ class ProxyNetnsTest : public ::testing::Test {
     auto r = std::make_shared<Route>();
     r->project = "p";
     r->site = "app";
-    r->upstream = std::make_shared<UpstreamPool>(std::move(upstreams), BalancePolicy::kRoundRobin, options);
+    r->upstream =
+        std::make_shared<UpstreamPool>(std::move(upstreams), BalancePolicy::kRoundRobin, options);
     table->add("app.localhost", r);
     router_.set_table(table);
   }
@@ -227,7 +232,8 @@ class ProxyNetnsTest : public ::testing::Test {
   void start_front() {
     http::ServerOptions options;
     options.threads = 1;
-    front_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    front_ = std::make_unique<http::Server>(
+        options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
     std::string error;
     ASSERT_TRUE(front_->start(&error)) << error;
   }

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "http/server.h"
+#include "router/loopback_client.h"
 #include "router/proxy/proxy_stats.h"
 #include "router/router.h"
-#include "router/loopback_client.h"
 
 namespace wok::router {
 namespace {
@@ -42,8 +42,8 @@ std::string request_once(uint16_t port, const std::string& request, std::string*
 // An upstream that says who it is and echoes what it got.
 std::unique_ptr<http::Server> start_upstream(std::string name, http::ServerOptions options = {}) {
   options.threads = 1;
-  auto server = std::make_unique<http::Server>(
-      options, [name](const http::Request& q, http::Response& r) {
+  auto server =
+      std::make_unique<http::Server>(options, [name](const http::Request& q, http::Response& r) {
         std::string echoed = "upstream=" + name + "\n" + q.method + " " + q.target + "\n";
         for (const auto& h : q.headers) echoed += h.name + ": " + h.value + "\n";
         if (q.path == "/big") {
@@ -64,7 +64,9 @@ std::unique_ptr<http::Server> start_upstream(std::string name, http::ServerOptio
   return server;
 }
 
-UpstreamAddress tcp(uint16_t port) { return *UpstreamAddress::parse("127.0.0.1:" + std::to_string(port)); }
+UpstreamAddress tcp(uint16_t port) {
+  return *UpstreamAddress::parse("127.0.0.1:" + std::to_string(port));
+}
 
 // A port nobody listens on: bound, never listened, then closed.
 uint16_t dead_port() {
@@ -79,7 +81,8 @@ int accept_request(int lfd) {
   int fd = accept(lfd, nullptr, nullptr);
   std::string got;
   char buf[4096];
-  for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+  for (ssize_t n;
+       got.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
     got.append(buf, static_cast<size_t>(n));
   }
   return fd;
@@ -87,8 +90,9 @@ int accept_request(int lfd) {
 
 class ProxyTest : public ::testing::Test {
  protected:
-  void route(std::vector<UpstreamAddress> upstreams, BalancePolicy policy = BalancePolicy::kRoundRobin,
-             UpstreamOptions options = {}, uint64_t max_body = 0) {
+  void route(std::vector<UpstreamAddress> upstreams,
+             BalancePolicy policy = BalancePolicy::kRoundRobin, UpstreamOptions options = {},
+             uint64_t max_body = 0) {
     auto table = std::make_shared<RouteTable>();
     auto r = std::make_shared<Route>();
     r->project = "p";
@@ -104,9 +108,11 @@ class ProxyTest : public ::testing::Test {
     options.max_body_bytes = 64 << 20;
     options.on_limit = [this](const http::LimitEvent& e) {
       std::lock_guard lock(limits_mutex_);
-      limits_.push_back(std::string(e.limit) + " " + std::to_string(e.status) + " " + std::string(e.detail));
+      limits_.push_back(std::string(e.limit) + " " + std::to_string(e.status) + " " +
+                        std::string(e.detail));
     };
-    front_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    front_ = std::make_unique<http::Server>(
+        options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
     std::string error;
     ASSERT_TRUE(front_->start(&error)) << error;
   }
@@ -221,7 +227,8 @@ TEST_F(ProxyTest, ConnectionClosedRightAfterTheAnswerIsNotReused) {
 }
 
 TEST_F(ProxyTest, UnixSocketUpstream) {
-  std::string dir = std::filesystem::temp_directory_path() / ("wok-proxy-" + std::to_string(getpid()));
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("wok-proxy-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string path = dir + "/up.sock";
   // A unix-socket upstream: a raw one-shot server in a thread.
@@ -317,13 +324,15 @@ TEST_F(ProxyTest, LeastConnectionsCountsTheRequestsOfEveryLoop) {
   auto holding_upstream = [&held](std::string name) {
     http::ServerOptions options;
     options.threads = 1;
-    auto server = std::make_unique<http::Server>(options, [name, &held](const http::Request& q, http::Response& r) {
-      if (q.path == "/hold") {  // blocks this upstream's only loop for up to 3 s
-        held = true;
-        for (int i = 0; i < 300 && held; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      r.body = name;
-    });
+    auto server = std::make_unique<http::Server>(
+        options, [name, &held](const http::Request& q, http::Response& r) {
+          if (q.path == "/hold") {  // blocks this upstream's only loop for up to 3 s
+            held = true;
+            for (int i = 0; i < 300 && held; ++i)
+              std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+          r.body = name;
+        });
     std::string error;
     EXPECT_TRUE(server->start(&error)) << error;
     return server;
@@ -355,7 +364,8 @@ TEST_F(ProxyTest, LeastConnectionsCountsTheRequestsOfEveryLoop) {
 
 TEST_F(ProxyTest, SilentUpstreamIs504) {
   uint16_t upstream_port = 0;
-  int lfd = test_support::listen_loopback(&upstream_port);  // accepts (kernel backlog) but never answers
+  int lfd =
+      test_support::listen_loopback(&upstream_port);  // accepts (kernel backlog) but never answers
   UpstreamOptions options;
   options.read_timeout_ms = 200;
   route({tcp(upstream_port)}, BalancePolicy::kRoundRobin, options);
@@ -448,14 +458,17 @@ TEST_F(ProxyTest, ForwardedHeadersAndHopByHopRemoval) {
   auto up = start_upstream("a");
   route({tcp(up->port())});
   start_front();
-  std::string r = request_once(port(),
-                               "GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Forwarded-For: 10.0.0.1\r\n"
-                               "Connection: keep-alive, X-Secret\r\nX-Secret: s\r\nTE: trailers\r\n"
-                               "Proxy-Authorization: x\r\nX-Forwarded-Proto: https\r\n\r\n");
+  std::string r =
+      request_once(port(),
+                   "GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Forwarded-For: 10.0.0.1\r\n"
+                   "Connection: keep-alive, X-Secret\r\nX-Secret: s\r\nTE: trailers\r\n"
+                   "Proxy-Authorization: x\r\nX-Forwarded-Proto: https\r\n\r\n");
   EXPECT_NE(r.find("X-Forwarded-For: 10.0.0.1, 127.0.0.1\n"), std::string::npos) << r;
   EXPECT_NE(r.find("X-Forwarded-Proto: http\n"), std::string::npos) << r;
   EXPECT_NE(r.find("X-Forwarded-Host: app.localhost\n"), std::string::npos) << r;
-  EXPECT_NE(r.find("Forwarded: for=127.0.0.1;host=\"app.localhost\";proto=http\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("Forwarded: for=127.0.0.1;host=\"app.localhost\";proto=http\n"),
+            std::string::npos)
+      << r;
   EXPECT_EQ(r.find("X-Secret"), std::string::npos) << r;
   EXPECT_EQ(r.find("TE: trailers"), std::string::npos) << r;
   EXPECT_EQ(r.find("Proxy-Authorization"), std::string::npos) << r;
@@ -482,9 +495,10 @@ TEST_F(ProxyTest, ChunkedUploadIsRechunked) {
   auto up = start_upstream("a");
   route({tcp(up->port())});
   start_front();
-  std::string r = request_once(port(),
-                               "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n");
+  std::string r = request_once(
+      port(),
+      "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n");
   EXPECT_NE(r.find("got 8"), std::string::npos) << r;
 }
 
@@ -493,12 +507,14 @@ TEST_F(ProxyTest, PerSiteBodyLimitIs413) {
   route({tcp(up->port())}, BalancePolicy::kRoundRobin, {}, 10);
   start_front();
   std::string r = request_once(
-      port(), "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 11\r\n\r\nhello world");
+      port(),
+      "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 11\r\n\r\nhello world");
   EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
   // A chunked body has no declared length: refused once it passes the limit.
-  r = request_once(port(),
-                   "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
+  r = request_once(
+      port(),
+      "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
   EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos) << r;
   // Each with a log line, as the server's own limits have.
   const std::string line = "site_max_body 413 request body over the site's limit of 10 bytes";
@@ -514,7 +530,8 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
     int c = accept(lfd, nullptr, nullptr);
     seen_head = read_head(c);
     char buf[4096];
-    send_all(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    send_all(
+        c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     while (true) {
       ssize_t n = recv(c, buf, sizeof buf, 0);
       if (n <= 0) break;
@@ -525,8 +542,10 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   route({tcp(upstream_port)});
   start_front();
   int fd = connect_tcp(port());
-  send_all(fd, "GET /ws HTTP/1.1\r\nHost: app.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  send_all(
+      fd,
+      "GET /ws HTTP/1.1\r\nHost: app.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
   std::string got = read_head(fd);
   EXPECT_NE(got.find("HTTP/1.1 101"), std::string::npos) << got;
   EXPECT_NE(got.find("Upgrade: websocket"), std::string::npos) << got;

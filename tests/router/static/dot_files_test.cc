@@ -28,7 +28,8 @@ void write_file(const fs::path& path, const std::string& content) {
 void write_site(const fs::path& root) {
   write_file(root / "index.html", "<h1>home</h1>");
   write_file(root / "404.html", "<h1>custom missing</h1>");
-  write_file(root / ".git" / "config", "[remote \"origin\"]\n\turl = https://token@git.example/x\n");
+  write_file(root / ".git" / "config",
+             "[remote \"origin\"]\n\turl = https://token@git.example/x\n");
   write_file(root / ".git" / "HEAD", "ref: refs/heads/main\n");
   write_file(root / ".env", "DB_PASSWORD=hunter2\n");
   write_file(root / ".htaccess", "Require all denied\n");
@@ -51,7 +52,8 @@ class DotFilesTest : public ::testing::Test {
     base_ = new fs::path(mkdtemp(tmpl));
     write_site(*base_ / "site");
     auto table = std::make_shared<RouteTable>();
-    table->add("closed.test", std::make_shared<const Route>(Route{"p", "closed", (*base_ / "site").string()}));
+    table->add("closed.test",
+               std::make_shared<const Route>(Route{"p", "closed", (*base_ / "site").string()}));
     Route open{"p", "open", (*base_ / "site").string()};
     open.serve_dot_files = true;
     table->add("open.test", std::make_shared<const Route>(std::move(open)));
@@ -97,11 +99,29 @@ fs::path* DotFilesTest::base_ = nullptr;
 Router* DotFilesTest::router_ = nullptr;
 
 const char* const kDotPaths[] = {
-    "/.git/config", "/.git/HEAD", "/.git/", "/.git", "/.env", "/.htaccess", "/.htpasswd",
-    "/a/.git/HEAD", "/sub/.htpasswd", "/.hidden/", "/.hidden/index.html", "/.hidden",
+    "/.git/config",
+    "/.git/HEAD",
+    "/.git/",
+    "/.git",
+    "/.env",
+    "/.htaccess",
+    "/.htpasswd",
+    "/a/.git/HEAD",
+    "/sub/.htpasswd",
+    "/.hidden/",
+    "/.hidden/index.html",
+    "/.hidden",
     // Encoded, doubled and dotted spellings of the same files.
-    "/%2egit/config", "/%2Eenv", "/%2e%68taccess", "/a/%2Egit/HEAD", "//.env", "/./.env",
-    "/sub//.htpasswd", "/sub/./.htpasswd", "/.well-known/../.env", "/.well-known/.secret",
+    "/%2egit/config",
+    "/%2Eenv",
+    "/%2e%68taccess",
+    "/a/%2Egit/HEAD",
+    "//.env",
+    "/./.env",
+    "/sub//.htpasswd",
+    "/sub/./.htpasswd",
+    "/.well-known/../.env",
+    "/.well-known/.secret",
     "/.well-known/%2esecret",
 };
 
@@ -144,13 +164,14 @@ TEST_F(DotFilesTest, SiteThatOptsInServesThem) {
 }
 
 TEST(DotFileNameTest, Segments) {
-  for (const char* hidden : {".env", ".git/config", "a/.git/HEAD", "a/b/.htpasswd", "./.env", "a//.x",
-                             "...", "..a", ".well-known/.x", "a/.well-known/x", ".well-knownx/y", ".Git"}) {
+  for (const char* hidden :
+       {".env", ".git/config", "a/.git/HEAD", "a/b/.htpasswd", "./.env", "a//.x", "...", "..a",
+        ".well-known/.x", "a/.well-known/x", ".well-knownx/y", ".Git"}) {
     EXPECT_TRUE(names_dot_file(hidden)) << hidden;
   }
-  for (const char* visible : {"", "index.html", "a/b.c", "a./b", "a/b.", "./a", "a/./b",
-                              ".well-known", ".well-known/", ".well-known/acme-challenge/x",
-                              "./.well-known/x", "//.well-known/x", "a\\.env"}) {
+  for (const char* visible :
+       {"", "index.html", "a/b.c", "a./b", "a/b.", "./a", "a/./b", ".well-known", ".well-known/",
+        ".well-known/acme-challenge/x", "./.well-known/x", "//.well-known/x", "a\\.env"}) {
     EXPECT_FALSE(names_dot_file(visible)) << visible;
   }
 }
@@ -178,7 +199,8 @@ TEST_F(DotFilesTest, PhpNeverRunsDotPaths) {
                            "/.git/nothing-here", "/.missing.php", "/a/.git/x.php"}) {
     EXPECT_EQ(dispatch(closed, path).kind, PhpDispatch::Kind::kStatic) << path;
   }
-  EXPECT_EQ(dispatch(closed, "/anything").kind, PhpDispatch::Kind::kScript);  // the front controller
+  EXPECT_EQ(dispatch(closed, "/anything").kind,
+            PhpDispatch::Kind::kScript);  // the front controller
   PhpDispatch hidden = dispatch(open, "/.hidden/x.php");
   EXPECT_EQ(hidden.kind, PhpDispatch::Kind::kScript);
   EXPECT_EQ(hidden.script.script_name, "/.hidden/x.php");

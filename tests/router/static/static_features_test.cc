@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "router/static/open_file_cache.h"
 #include "router/router.h"
+#include "router/static/open_file_cache.h"
 
 namespace wok::router {
 namespace {
@@ -56,7 +56,7 @@ class StaticFeaturesTest : public ::testing::Test {
                "/blog/:year/* /posts/:year/:splat 302\n"
                "/spa/* /index.html 200\n"
                "/index.html /never.html 301\n"  // shadowed: the file exists
-               "/style.css /app.js 307!\n"     // forced: applies anyway
+               "/style.css /app.js 307!\n"      // forced: applies anyway
                "/missing /404.html 404\n");
     fs::create_symlink("_headers", root / "rules-link");
 
@@ -86,7 +86,8 @@ class StaticFeaturesTest : public ::testing::Test {
     result.content = result.response.body;
     if (result.response.file_fd >= 0) {
       std::string data(result.response.file_length, '\0');
-      ssize_t n = pread(result.response.file_fd, data.data(), data.size(), result.response.file_offset);
+      ssize_t n =
+          pread(result.response.file_fd, data.data(), data.size(), result.response.file_offset);
       data.resize(n < 0 ? 0 : static_cast<size_t>(n));
       result.content = data;
       close(result.response.file_fd);  // as the server does: the cache's own fd must survive
@@ -132,11 +133,13 @@ TEST_F(StaticFeaturesTest, PrecompressedSiblingsByAcceptEncoding) {
 
 TEST_F(StaticFeaturesTest, ValidatorsAndRangesApplyToTheEncodedRepresentation) {
   Result br = get("/app.js", {{"Accept-Encoding", "br"}});
-  Result not_modified = get("/app.js", {{"Accept-Encoding", "br"}, {"If-None-Match", br.header("ETag")}});
+  Result not_modified =
+      get("/app.js", {{"Accept-Encoding", "br"}, {"If-None-Match", br.header("ETag")}});
   EXPECT_EQ(not_modified.response.status, 304);
   // The identity ETag does not validate the br representation.
   Result plain = get("/app.js");
-  Result mismatch = get("/app.js", {{"Accept-Encoding", "br"}, {"If-None-Match", plain.header("ETag")}});
+  Result mismatch =
+      get("/app.js", {{"Accept-Encoding", "br"}, {"If-None-Match", plain.header("ETag")}});
   EXPECT_EQ(mismatch.response.status, 200);
   Result range = get("/app.js", {{"Accept-Encoding", "gzip"}, {"Range", "bytes=1-2"}});
   EXPECT_EQ(range.response.status, 206);
@@ -176,10 +179,11 @@ TEST_F(StaticFeaturesTest, RedirectsFile) {
 }
 
 TEST_F(StaticFeaturesTest, RuleFilesAreNeverServed) {
-  for (const char* target : {"/_headers", "/_redirects", "//_headers", "/./_redirects", "/rules-link",
-                             "/docs/../_headers", "/%5fheaders"}) {
+  for (const char* target : {"/_headers", "/_redirects", "//_headers", "/./_redirects",
+                             "/rules-link", "/docs/../_headers", "/%5fheaders"}) {
     Result r = get(target);
-    EXPECT_TRUE(r.response.status == 404 || r.response.status == 400) << target << " " << r.response.status;
+    EXPECT_TRUE(r.response.status == 404 || r.response.status == 400)
+        << target << " " << r.response.status;
     EXPECT_EQ(r.content.find("X-Site"), std::string::npos) << target;
   }
 }
@@ -200,7 +204,7 @@ TEST_F(StaticFeaturesTest, RepeatedRequestsReuseTheCachedFile) {
   EXPECT_EQ(get("/cached.txt").content, "v1");
   EXPECT_EQ(get("/cached.bin").content.substr(0, 2), "v1");
   for (const auto& [name, content] : {std::pair<std::string, std::string>{"cached.txt", "v2"},
-                                       {"cached.bin", "v2" + std::string(64 * 1024, '2')}}) {
+                                      {"cached.bin", "v2" + std::string(64 * 1024, '2')}}) {
     write_file(root / "replacement", content);
     fs::rename(root / "replacement", root / name);
   }

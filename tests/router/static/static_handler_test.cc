@@ -228,9 +228,8 @@ TEST_F(StaticHandlerTest, NothingOutsideTheRootIsEverServed) {
 TEST_F(StaticHandlerTest, ServedThroughTheServer) {
   http::ServerOptions options;
   options.threads = 1;
-  http::Server server(options, [](const http::Request& req, http::Response& res) {
-    router_->handle(req, res);
-  });
+  http::Server server(
+      options, [](const http::Request& req, http::Response& res) { router_->handle(req, res); });
   std::string error;
   ASSERT_TRUE(server.start(&error)) << error;
   int fd = socket(AF_INET, SOCK_STREAM, 0);

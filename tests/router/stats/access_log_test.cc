@@ -42,7 +42,8 @@ TEST(AccessLogTest, LineFormat) {
   RequestRecord r = record("/x y\n");
   r.host = "";
   r.upstream = std::chrono::microseconds(250);
-  EXPECT_EQ(AccessLog::format_line(r), "2025-11-25T23:23:23.123Z - GET /x\\x20y\\x0a 200 1234 1.500 0.250\n");
+  EXPECT_EQ(AccessLog::format_line(r),
+            "2025-11-25T23:23:23.123Z - GET /x\\x20y\\x0a 200 1234 1.500 0.250\n");
 }
 
 TEST(AccessLogTest, WritesPerSiteAndRotates) {
@@ -85,8 +86,9 @@ TEST(AccessLogTest, LineFormatEdges) {
   r.duration = std::chrono::microseconds(0);
   r.upstream = std::chrono::microseconds(1234567);
   r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764113003007));
-  EXPECT_EQ(AccessLog::format_line(r),
-            "2025-11-25T23:23:23.007Z www.team.example GET /\\x5c\\x7f\\xff 200 1234 0.000 1234.567\n");
+  EXPECT_EQ(
+      AccessLog::format_line(r),
+      "2025-11-25T23:23:23.007Z www.team.example GET /\\x5c\\x7f\\xff 200 1234 0.000 1234.567\n");
 }
 
 // Threads log into buffers of their own: every line is written, each
@@ -103,7 +105,8 @@ TEST(AccessLogTest, LinesOfManyThreadsAreAllWrittenInEachThreadsOrder) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&log, t] {
-        for (int i = 0; i < kLines; ++i) log.on_request(record("/t" + std::to_string(t) + "/" + std::to_string(i)));
+        for (int i = 0; i < kLines; ++i)
+          log.on_request(record("/t" + std::to_string(t) + "/" + std::to_string(i)));
       });
     }
     for (auto& t : threads) t.join();
@@ -111,7 +114,9 @@ TEST(AccessLogTest, LinesOfManyThreadsAreAllWrittenInEachThreadsOrder) {
     EXPECT_EQ(log.dropped(), 0u);
     // Without flush(): the writer takes the line within its interval.
     log.on_request(record("/late"));
-    for (int i = 0; i < 1000 && read(dir / "team" / "www" / "access.log").find("/late ") == std::string::npos; ++i) {
+    for (int i = 0;
+         i < 1000 && read(dir / "team" / "www" / "access.log").find("/late ") == std::string::npos;
+         ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }

@@ -32,8 +32,9 @@ class RecordingObserver : public RequestObserver {
  public:
   void on_request(const RequestRecord& r) override {
     std::lock_guard lock(mutex_);
-    seen_.push_back({std::string(r.project), std::string(r.site), std::string(r.host), std::string(r.method),
-                     std::string(r.path), r.status, r.bytes, r.upstream.count(), r.duration.count()});
+    seen_.push_back({std::string(r.project), std::string(r.site), std::string(r.host),
+                     std::string(r.method), std::string(r.path), r.status, r.bytes,
+                     r.upstream.count(), r.duration.count()});
   }
   std::vector<Seen> all() {
     std::lock_guard lock(mutex_);
@@ -57,7 +58,8 @@ std::string exchange(uint16_t port, const std::string& request) {
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
       send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
     char buf[4096];
-    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      all.append(buf, static_cast<size_t>(n));
   }
   close(fd);
   return all;
@@ -84,7 +86,8 @@ class RouterObserverTest : public ::testing::Test {
     router_.add_observer(&observer_);
     http::ServerOptions options;
     options.threads = 1;
-    server_ = std::make_unique<http::Server>(options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    server_ = std::make_unique<http::Server>(
+        options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
     std::string error;
     ASSERT_TRUE(server_->start(&error)) << error;
   }
@@ -102,11 +105,12 @@ class RouterObserverTest : public ::testing::Test {
 
 TEST_F(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
   serve(static_site());
-  std::string answer = exchange(server_->port(),
-                                "GET /index.html?q=1 HTTP/1.1\r\nHost: www.test\r\n\r\n"
-                                "HEAD / HTTP/1.1\r\nHost: www.test\r\n\r\n"
-                                "GET /missing HTTP/1.1\r\nHost: www.test\r\n\r\n"
-                                "GET / HTTP/1.1\r\nHost: unknown.test\r\nConnection: close\r\n\r\n");
+  std::string answer =
+      exchange(server_->port(),
+               "GET /index.html?q=1 HTTP/1.1\r\nHost: www.test\r\n\r\n"
+               "HEAD / HTTP/1.1\r\nHost: www.test\r\n\r\n"
+               "GET /missing HTTP/1.1\r\nHost: www.test\r\n\r\n"
+               "GET / HTTP/1.1\r\nHost: unknown.test\r\nConnection: close\r\n\r\n");
   ASSERT_NE(answer.find("hello"), std::string::npos) << answer;
   std::vector<Seen> seen = stop_and_collect();
   ASSERT_EQ(seen.size(), 3u);  // the unknown host belongs to no site
@@ -127,9 +131,10 @@ TEST_F(RouterObserverTest, EveryCompletedRequestOfASiteIsReported) {
 // header (RFC 9112 3.2.2), and is what the observers see.
 TEST_F(RouterObserverTest, AbsoluteFormTargetsAreRoutedByTheirAuthority) {
   serve(static_site());
-  std::string answer = exchange(server_->port(),
-                                "GET http://www.test/index.html?x=1 HTTP/1.1\r\nHost: other.test\r\n"
-                                "Connection: close\r\n\r\n");
+  std::string answer =
+      exchange(server_->port(),
+               "GET http://www.test/index.html?x=1 HTTP/1.1\r\nHost: other.test\r\n"
+               "Connection: close\r\n\r\n");
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
   EXPECT_NE(answer.find("hello"), std::string::npos) << answer;
   std::vector<Seen> seen = stop_and_collect();
@@ -153,8 +158,8 @@ TEST_F(RouterObserverTest, ProxiedRequestsReportTheirUpstreamTime) {
   auto route = std::make_shared<Route>();
   route->project = "team";
   route->site = "api";
-  route->upstream = std::make_shared<UpstreamPool>(
-      std::vector<UpstreamAddress>{*UpstreamAddress::parse("127.0.0.1:" + std::to_string(upstream.port()))});
+  route->upstream = std::make_shared<UpstreamPool>(std::vector<UpstreamAddress>{
+      *UpstreamAddress::parse("127.0.0.1:" + std::to_string(upstream.port()))});
   table->add("api.test", route);
   serve(table);
   std::string answer = exchange(server_->port(),

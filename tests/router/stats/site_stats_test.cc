@@ -56,15 +56,21 @@ TEST(SiteStatsTest, PrometheusText) {
   r.status = 503;
   stats.on_request(r);
   std::string text = stats.prometheus();
-  EXPECT_NE(text.find("wok_site_requests_total{project=\"team\",site=\"www\",code=\"2xx\"} 1\n"), std::string::npos)
+  EXPECT_NE(text.find("wok_site_requests_total{project=\"team\",site=\"www\",code=\"2xx\"} 1\n"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("wok_site_requests_total{project=\"team\",site=\"www\",code=\"5xx\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("wok_site_response_bytes_total{project=\"team\",site=\"www\"} 84\n"), std::string::npos);
-  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le=\"0.0025\"} 0\n"),
+  EXPECT_NE(text.find("wok_site_requests_total{project=\"team\",site=\"www\",code=\"5xx\"} 1\n"),
             std::string::npos);
-  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le=\"0.005\"} 2\n"),
+  EXPECT_NE(text.find("wok_site_response_bytes_total{project=\"team\",site=\"www\"} 84\n"),
             std::string::npos);
-  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le=\"+Inf\"} 2\n"),
+  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le="
+                      "\"0.0025\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le="
+                      "\"0.005\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wok_site_request_duration_seconds_bucket{project=\"team\",site=\"www\",le="
+                      "\"+Inf\"} 2\n"),
             std::string::npos);
   EXPECT_NE(text.find("wok_site_request_duration_seconds_count{project=\"team\",site=\"www\"} 2\n"),
             std::string::npos);
