@@ -3,16 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
+#include "api/validation.h"
+#include "git/repository.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
-#include "api/validation.h"
 #include "kube/site_admission.h"
 #include "kube/site_revisions.h"
 #include "kube/site_status.h"
-#include "git/repository.h"
 #include "store/host_claims.h"
 
 namespace wok::kube {
@@ -47,8 +46,8 @@ std::string site_errors(const json& site, const api::SiteBounds& bounds) {
 // The site's hosts its project's patterns do not allow ("" when all are):
 // the store's one rule (store/host_claims.h), as on `wok up`.
 std::string hosts_not_allowed(const json& site, const json& project) {
-  return api::join_errors(
-      store::host_claim_errors(site.value("spec", json::object()), project, site["metadata"].value("namespace", "")));
+  return api::join_errors(store::host_claim_errors(site.value("spec", json::object()), project,
+                                                   site["metadata"].value("namespace", "")));
 }
 
 }  // namespace
@@ -70,7 +69,8 @@ Operator::Operator(KubeClient& client, OperatorConfig config)
                                       [this](auto& o, auto& n) { on_site(o, n); });
   std::map<std::string, Informer*> caches;
   for (const auto& kind : owned_kinds(config_.settings.openshift_routes)) {
-    owned_.push_back(std::make_unique<Informer>(client_, kind, std::string(kManagedByLabel) + "=wok",
+    owned_.push_back(std::make_unique<Informer>(client_, kind,
+                                                std::string(kManagedByLabel) + "=wok",
                                                 [this](auto& o, auto& n) { on_owned(o, n); }));
     caches[kind.api_version + "/" + kind.kind] = owned_.back().get();
   }
@@ -81,8 +81,8 @@ Operator::Operator(KubeClient& client, OperatorConfig config)
   options.resync = config_.resync;
   // Acting on half a picture would re-apply (or fail to prune) objects.
   options.ready = [this] { return synced(); };
-  controller_ = std::make_unique<reconcile::Controller>(std::move(options),
-                                                        [this](const std::string& key) { return pass(key); });
+  controller_ = std::make_unique<reconcile::Controller>(
+      std::move(options), [this](const std::string& key) { return pass(key); });
   if (config_.leader_elect) {
     elector_ = std::make_unique<LeaderElector>(client_, config_.lease,
                                                [this](bool leading) { on_leading(leading); });
@@ -98,8 +98,10 @@ void Operator::start() {
   for (auto& informer : owned_) informer->start();
   if (elector_) controller_->pause();  // until leading: a standby keeps its keys
   controller_->start();
-  if (elector_) elector_->start();
-  else on_leading(true);
+  if (elector_)
+    elector_->start();
+  else
+    on_leading(true);
 }
 
 void Operator::stop() {
@@ -141,7 +143,8 @@ void Operator::on_leading(bool leading) {
 }
 
 void Operator::enqueue_all() {
-  for (const auto& p : projects_->list()) controller_->enqueue("project/" + (*p)["metadata"].value("name", ""));
+  for (const auto& p : projects_->list())
+    controller_->enqueue("project/" + (*p)["metadata"].value("name", ""));
   for (const auto& s : sites_->list()) {
     const json& meta = (*s)["metadata"];
     controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
@@ -155,7 +158,8 @@ void Operator::on_project(const ObjectPtr& old, const ObjectPtr& now) {
   // A project's sites render from it (and fail without it).
   for (const auto& s : sites_->list()) {
     const json& meta = (*s)["metadata"];
-    if (meta.value("namespace", "") == name) controller_->enqueue(site_key(name, meta.value("name", "")));
+    if (meta.value("namespace", "") == name)
+      controller_->enqueue(site_key(name, meta.value("name", "")));
   }
 }
 
@@ -166,7 +170,8 @@ void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   // A host released or newly claimed can settle another site's conflict.
   std::vector<std::string> hosts;
   if (old) hosts = hosts_of(*old);
-  if (now) for (auto& h : hosts_of(*now)) hosts.push_back(h);
+  if (now)
+    for (auto& h : hosts_of(*now)) hosts.push_back(h);
   if (hosts.empty()) return;
   for (const auto& s : sites_->list()) {
     for (const auto& h : hosts_of(*s)) {
@@ -249,18 +254,22 @@ Operator::Followed Operator::follow_git(const json& site) {
   const std::string url = g.value("url", ""), ref = g.value("ref", "main");
   long long interval_ms = api::parse_duration_ms(g.value("interval", "3m"));
   if (interval_ms <= 0) interval_ms = 180'000;
-  const std::string key = site["metadata"].value("namespace", "") + "/" + site["metadata"].value("name", "");
+  const std::string key =
+      site["metadata"].value("namespace", "") + "/" + site["metadata"].value("name", "");
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(git_mu_);
     GitState& st = git_[key];
     if (st.url == url && st.ref == ref && now < st.next) {
       // Rounded up: 0 would mean "no requeue" (the 10-minute resync).
-      return {st.commit, st.error, std::chrono::ceil<std::chrono::milliseconds>(st.next - now) + std::chrono::milliseconds(1)};
+      return {st.commit, st.error,
+              std::chrono::ceil<std::chrono::milliseconds>(st.next - now) +
+                  std::chrono::milliseconds(1)};
     }
   }
-  GitState next{url, ref, "", "", now + std::chrono::milliseconds(interval_ms)};
-  bool local = url.rfind("file://", 0) == 0 || url.rfind("/", 0) == 0 || url.find("://") == std::string::npos;
+  GitState next{url, ref, "", "", now + std::chrono::milliseconds(interval_ms), now};
+  bool local = url.rfind("file://", 0) == 0 || url.rfind("/", 0) == 0 ||
+               url.find("://") == std::string::npos;
   if (local && !config_.allow_local_sources) {
     next.error = "source.git.url \"" + url + "\" is a local path, which a cluster cannot fetch";
   } else {
@@ -268,9 +277,12 @@ Operator::Followed Operator::follow_git(const json& site) {
     limits.allow_private_networks = config_.settings.allow_private_sources;
     // One mirror per site, named by a hash of its key: no path from the spec.
     std::string dir = config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key));
+    ++git_fetches_;
     git::FetchResult r = git::fetch(url, ref, dir, limits);
-    if (r.ok) next.commit = r.commit;
-    else next.error = "cannot fetch " + url + " " + ref + ": " + r.error;
+    if (r.ok)
+      next.commit = r.commit;
+    else
+      next.error = "cannot fetch " + url + " " + ref + ": " + r.error;
   }
   std::lock_guard lock(git_mu_);
   GitState& st = git_[key];
@@ -299,7 +311,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       refresh_seen_.erase(key);
     }
     std::error_code ec;
-    std::filesystem::remove_all(config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key)), ec);
+    std::filesystem::remove_all(
+        config_.mirror_dir + "/" + std::to_string(std::hash<std::string>{}(key)), ec);
     return outcome;
   }
   const json& meta = (*site)["metadata"];
@@ -321,20 +334,26 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   } else {
     // The site's spec and the commit its ref resolved to (a new one rolls
     // the pods), or the revision `wok rollout undo` pinned, checked again.
-    deploy = plan_deploy(*site, [&](const json& s) {
-      if (!config_.check_sites) return std::string();
-      std::string why = site_errors(s, config_.bounds);
-      return why.empty() ? hosts_not_allowed(s, *project) : why;
-    }, &blocker);
+    deploy = plan_deploy(
+        *site,
+        [&](const json& s) {
+          if (!config_.check_sites) return std::string();
+          std::string why = site_errors(s, config_.bounds);
+          return why.empty() ? hosts_not_allowed(s, *project) : why;
+        },
+        &blocker);
     followed = deploy.followed;
     outcome.requeue_after = followed.next;
-    if (!followed.error.empty() && followed.commit.empty() && blocker.reason.empty()) blocker = {"FetchFailed", followed.error};
+    if (!followed.error.empty() && followed.commit.empty() && blocker.reason.empty())
+      blocker = {"FetchFailed", followed.error};
     try {
-      if (blocker.reason.empty()) desired = config_.renderer.site(deploy.site, *project, config_.settings);
+      if (blocker.reason.empty())
+        desired = config_.renderer.site(deploy.site, *project, config_.settings);
     } catch (const std::exception& e) {
       blocker = {"RenderFailed", e.what()};
     }
-    if (deploy.revision > 0) stamp_revision(desired, deploy.revision);  // a rollback rolls the pods too
+    if (deploy.revision > 0)
+      stamp_revision(desired, deploy.revision);  // a rollback rolls the pods too
   }
   const json& deployed = deploy.site.is_null() ? *site : deploy.site;
   if (config_.check_sites && blocker.reason.empty()) {
@@ -346,7 +365,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       });
     }
   }
-  if (std::string conflict = host_conflict(deployed, sites); !conflict.empty() && blocker.reason.empty()) {
+  if (std::string conflict = host_conflict(deployed, sites);
+      !conflict.empty() && blocker.reason.empty()) {
     // The older claim keeps the host: serve nothing for this site's hosts.
     blocker = {"HostConflict", conflict};
     std::erase_if(desired, [](const json& o) {
@@ -360,7 +380,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     stamp(object, owner, kSiteLabel, name);
   }
   std::string apply_error;
-  if (blocker.reason.empty() || blocker.reason == "HostConflict" || blocker.reason == "HostNotAllowed") {
+  if (blocker.reason.empty() || blocker.reason == "HostConflict" ||
+      blocker.reason == "HostNotAllowed") {
     if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error) ||
         !record_revision(deploy, &apply_error)) {
       blocker = {"ApplyFailed", apply_error};
@@ -370,8 +391,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
                             site->value("status", json::object()), rfc3339_now());
   revision_status(*site, deploy, status);
   if (!followed.commit.empty()) status["commit"] = followed.commit;
-  if (!followed.error.empty() && blocker.reason.empty()) status["lastError"] = followed.error + "; pods keep commit " +
-                                                                                followed.commit.substr(0, 7);
+  if (!followed.error.empty() && blocker.reason.empty())
+    status["lastError"] = followed.error + "; pods keep commit " + followed.commit.substr(0, 7);
   if (!write_status(*site, status, &outcome.error)) return outcome;
   outcome.error = apply_error;
   return outcome;
@@ -408,15 +429,23 @@ std::string Operator::metrics() const {
     restarts += i->watch_restarts();
   }
   return counter("wok_operator_reconciles_total", "Reconciliations run.", reconciles_) +
-         counter("wok_operator_reconcile_errors_total", "Reconciliations that failed and were retried.", errors_) +
-         counter("wok_operator_applies_total", "Objects written with server-side apply.", applier_->applies()) +
+         counter("wok_operator_reconcile_errors_total",
+                 "Reconciliations that failed and were retried.", errors_) +
+         counter("wok_operator_applies_total", "Objects written with server-side apply.",
+                 applier_->applies()) +
          counter("wok_operator_deletes_total", "Objects pruned.", applier_->deletes()) +
          counter("wok_operator_status_writes_total", "Site status updates.", status_writes_) +
+         counter("wok_operator_git_fetches_total",
+                 "Sites' refs resolved (a fetch into the mirror).", git_fetches_) +
          counter("wok_operator_lists_total", "Lists (at start and after 410 Gone).", relists) +
-         counter("wok_operator_watch_restarts_total", "Watches that ended and were resumed.", restarts) +
-         counter("wok_operator_queue_depth", "Keys scheduled in the work queue (due now or later).", controller_->queue().depth(), "gauge") +
-         counter("wok_operator_leader", "1 while this replica holds the lease.", leading_ ? 1 : 0, "gauge") +
-         counter("wok_operator_synced", "1 once every informer has listed.", synced() ? 1 : 0, "gauge") +
+         counter("wok_operator_watch_restarts_total", "Watches that ended and were resumed.",
+                 restarts) +
+         counter("wok_operator_queue_depth", "Keys scheduled in the work queue (due now or later).",
+                 controller_->queue().depth(), "gauge") +
+         counter("wok_operator_leader", "1 while this replica holds the lease.", leading_ ? 1 : 0,
+                 "gauge") +
+         counter("wok_operator_synced", "1 once every informer has listed.", synced() ? 1 : 0,
+                 "gauge") +
          controller_->metrics();
 }
 

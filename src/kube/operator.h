@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "api/bounds.h"
-
 #include "kube/applier.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -31,9 +30,8 @@ struct Renderer {
   std::function<std::vector<nlohmann::json>(const nlohmann::json& project,
                                             const render::PlatformSettings&)>
       project;
-  std::function<std::vector<nlohmann::json>(const nlohmann::json& site,
-                                            const nlohmann::json& project,
-                                            const render::PlatformSettings&)>
+  std::function<std::vector<nlohmann::json>(
+      const nlohmann::json& site, const nlohmann::json& project, const render::PlatformSettings&)>
       site;
 };
 Renderer default_renderer();
@@ -57,6 +55,11 @@ struct OperatorConfig {
   // commit, so a new one rolls them. Off only for tests with fake URLs.
   bool follow_git = true;
   std::string mirror_dir = "/tmp/wok-mirrors";
+  // A refresh (the wok.dev/refresh annotation, a push webhook) fetches at
+  // once, but at most once per this gap per site: a member rewriting the
+  // annotation in a loop makes the operator fetch once a second, not once
+  // per write (as the webhooks' one-second window on wok up).
+  std::chrono::milliseconds min_refresh_gap{1000};
   // file:// and path URLs: never on a cluster (they would read the
   // operator's own file system), except in tests.
   bool allow_local_sources = false;
@@ -79,7 +82,9 @@ class Operator {
   bool synced() const;
   // The Site as the informer last saw it (null when there is none): what
   // the webhook listener looks up, on a standby as on the leader.
-  ObjectPtr site(const std::string& ns, const std::string& name) const { return sites_->get(ns, name); }
+  ObjectPtr site(const std::string& ns, const std::string& name) const {
+    return sites_->get(ns, name);
+  }
   // The informers' Projects and Sites: what the admission webhook judges a
   // Site against, on a standby as on the leader.
   ObjectPtr project(const std::string& name) const { return projects_->get("", name); }
@@ -97,7 +102,7 @@ class Operator {
 
  private:
   struct Outcome {
-    std::string error;                        // retried with backoff
+    std::string error;  // retried with backoff
     std::chrono::milliseconds requeue_after{0};
   };
 
@@ -112,15 +117,19 @@ class Operator {
   Outcome reconcile_site(const std::string& ns, const std::string& name);
   bool write_status(const nlohmann::json& site, const nlohmann::json& status, std::string* error);
   struct Followed {
-    std::string commit;  // the last commit the ref resolved to ("" none yet)
-    std::string error;   // why the last resolution failed
+    std::string commit;                 // the last commit the ref resolved to ("" none yet)
+    std::string error;                  // why the last resolution failed
     std::chrono::milliseconds next{0};  // until the next one is due
   };
   Followed follow_git(const nlohmann::json& site);
   struct GitState {
     std::string url, ref, commit, error;
     std::chrono::steady_clock::time_point next{};
+    std::chrono::steady_clock::time_point fetched{};  // the last fetch
   };
+  // A refresh: due now, or once min_refresh_gap has passed since the last fetch.
+  void refresh_due(GitState& state) const;
+  std::atomic<uint64_t> git_fetches_{0};
   std::mutex git_mu_;
   std::map<std::string, GitState> git_;  // by "ns/name"
 
@@ -129,21 +138,23 @@ class Operator {
   struct Deploy {
     nlohmann::json site;  // what to render: the spec to deploy, status.commit
     Followed followed;
-    int64_t revision = 0;         // the number stamped into the pod templates
-    nlohmann::json record;        // a new ControllerRevision to write, or null
-    int64_t pinned = 0;           // a rollback's revision being deployed
-    std::string pin_note;         // why a wok.dev/rollback-to is not honoured
+    int64_t revision = 0;            // the number stamped into the pod templates
+    nlohmann::json record;           // a new ControllerRevision to write, or null
+    int64_t pinned = 0;              // a rollback's revision being deployed
+    std::string pin_note;            // why a wok.dev/rollback-to is not honoured
     std::vector<std::string> prune;  // ControllerRevisions over the limit
     bool recorded = false;           // applied, and its revision written
   };
   // check(site) is the operator's check of a Site ("" when it passes), run
   // again on a pinned revision's spec. Sets *blocker when nothing may be applied.
-  Deploy plan_deploy(const nlohmann::json& site, const std::function<std::string(const nlohmann::json&)>& check,
+  Deploy plan_deploy(const nlohmann::json& site,
+                     const std::function<std::string(const nlohmann::json&)>& check,
                      Blocker* blocker);
   // After a successful apply: writes the new revision, prunes the old ones.
   bool record_revision(Deploy& deploy, std::string* error);
   // The revision fields and the Pinned condition of the status.
-  void revision_status(const nlohmann::json& site, const Deploy& deploy, nlohmann::json& status) const;
+  void revision_status(const nlohmann::json& site, const Deploy& deploy,
+                       nlohmann::json& status) const;
   void honour_refresh(const nlohmann::json& site);
   std::map<std::string, std::string> refresh_seen_;  // by "ns/name", under git_mu_
 

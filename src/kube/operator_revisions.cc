@@ -52,7 +52,7 @@ void Operator::refresh(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(git_mu_);
     auto it = git_.find(ns + "/" + name);
-    if (it != git_.end()) it->second.next = {};  // due now
+    if (it != git_.end()) refresh_due(it->second);
   }
   controller_->enqueue("site/" + ns + "/" + name);
 }
@@ -65,8 +65,13 @@ void Operator::honour_refresh(const json& site) {
   if (seen == token) return;
   seen = token;
   auto it = git_.find(key_of(site));
-  if (it != git_.end()) it->second.next = {};
+  if (it != git_.end()) refresh_due(it->second);
   spdlog::info("site {}: refresh requested ({})", key_of(site), token);
+}
+
+void Operator::refresh_due(GitState& state) const {
+  // Never later than the interval would have it; never sooner than the gap.
+  state.next = std::min(state.next, state.fetched + config_.min_refresh_gap);
 }
 
 Operator::Deploy Operator::plan_deploy(const json& site,

@@ -32,7 +32,8 @@ inline Renderer test_renderer() {
     std::string name = project["metadata"]["name"];
     return std::vector<json>{
         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}},
-        {{"apiVersion", "v1"}, {"kind", "ResourceQuota"},
+        {{"apiVersion", "v1"},
+         {"kind", "ResourceQuota"},
          {"metadata", {{"name", "wok-quota"}, {"namespace", name}}},
          {"spec", {{"hard", {{"pods", "10"}}}}}}};
   };
@@ -45,23 +46,31 @@ inline Renderer test_renderer() {
       std::string component = c;
       if (first.empty()) first = component;
       json labels = {{"wok.dev/component", component}};
-      out.push_back({{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+      out.push_back({{"apiVersion", "apps/v1"},
+                     {"kind", "Deployment"},
                      {"metadata", {{"name", name + "-" + component}, {"labels", labels}}},
-                     {"spec", {{"replicas", 1}, {"template", {{"spec", {{"containers",
-                         json::array({{{"name", component}, {"image", "wok:test"}}})}}}}}}}});
-      out.push_back({{"apiVersion", "v1"}, {"kind", "Service"},
+                     {"spec",
+                      {{"replicas", 1},
+                       {"template",
+                        {{"spec",
+                          {{"containers",
+                            json::array({{{"name", component}, {"image", "wok:test"}}})}}}}}}}});
+      out.push_back({{"apiVersion", "v1"},
+                     {"kind", "Service"},
                      {"metadata", {{"name", name + "-" + component}, {"labels", labels}}},
                      {"spec", {{"ports", json::array({{{"port", 80}}})}}}});
     }
     json rules = json::array();
     for (const auto& h : spec.value("hosts", json::array())) rules.push_back({{"host", h}});
     if (!rules.empty() && !first.empty()) {
-      out.push_back({{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"},
+      out.push_back({{"apiVersion", "networking.k8s.io/v1"},
+                     {"kind", "Ingress"},
                      {"metadata", {{"name", name}}},
                      {"spec", {{"ingressClassName", settings.ingress_class}, {"rules", rules}}}});
     }
     for (const auto& s : spec.value("storage", json::array())) {
-      out.push_back({{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
+      out.push_back({{"apiVersion", "v1"},
+                     {"kind", "PersistentVolumeClaim"},
                      {"metadata", {{"name", name + "-" + s.get<std::string>()}}},
                      {"spec", {{"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
     }
@@ -71,13 +80,15 @@ inline Renderer test_renderer() {
 }
 
 inline json project(const std::string& name) {
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Project"},
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Project"},
           {"metadata", {{"name", name}}},
           {"spec", {{"hosts", json::array({"*." + name + ".test"})}}}};
 }
 
 inline json site(const std::string& ns, const std::string& name, json components, json hosts) {
-  return {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "Site"},
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Site"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
           {"spec", {{"mode", "app"}, {"components", components}, {"hosts", hosts}}}};
 }
@@ -118,6 +129,7 @@ class OperatorTest : public ::testing::Test {
     config.follow_git = follow_git_;
     config.allow_local_sources = allow_local_sources_;
     config.mirror_dir = mirror_dir_;
+    config.min_refresh_gap = min_refresh_gap_;
     config.record_revisions = record_revisions_;
     config.revision_history_limit = revision_history_limit_;
     config.leader_elect = leader_elect;
@@ -144,7 +156,8 @@ class OperatorTest : public ::testing::Test {
     auto s = get_site(ns, name);
     if (!s || !s->contains("status")) return "";
     for (const auto& c : (*s)["status"].value("conditions", json::array())) {
-      if (c["type"] == "Ready") return c["status"] == "True" ? "Ready" : c["reason"].get<std::string>();
+      if (c["type"] == "Ready")
+        return c["status"] == "True" ? "Ready" : c["reason"].get<std::string>();
     }
     return "";
   }
@@ -159,8 +172,9 @@ class OperatorTest : public ::testing::Test {
     }
     for (auto& i : api_.list("/apis/networking.k8s.io/v1/ingresses")) {
       if (i["metadata"]["namespace"] != ns) continue;
-      api_.set_status(object_path("/apis/networking.k8s.io/v1", ns, "ingresses", i["metadata"]["name"]),
-                      {{"loadBalancer", {{"ingress", json::array({{{"ip", "10.0.0.1"}}})}}}});
+      api_.set_status(
+          object_path("/apis/networking.k8s.io/v1", ns, "ingresses", i["metadata"]["name"]),
+          {{"loadBalancer", {{"ingress", json::array({{{"ip", "10.0.0.1"}}})}}}});
     }
   }
   // A steady state makes no writes: count them over a quiet period.
@@ -180,7 +194,9 @@ class OperatorTest : public ::testing::Test {
   bool follow_git_ = false;
   bool allow_local_sources_ = true;
   std::string mirror_dir_ = "/tmp/wok-operator-test-mirrors";
-  // Tests of revisions (revisions_test.cc); off elsewhere so that write counts stay those of the render.
+  std::chrono::milliseconds min_refresh_gap_{1000};
+  // Tests of revisions (revisions_test.cc); off elsewhere so that write counts stay those of the
+  // render.
   bool record_revisions_ = false;
   int revision_history_limit_ = 10;
 };

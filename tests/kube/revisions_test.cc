@@ -325,17 +325,22 @@ TEST_F(RevisionsTest, TheCliVerbsReadTheKubeconfigAndPrint) {
   api_.create(kProjects, project("team-a"));
   api_.create(sites_path("team-a"), static_site("1h"));
   start_operator("wok-operator/a", false, default_renderer());
-  ASSERT_TRUE(eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
   const std::string kubeconfig = dir_ + "/kubeconfig";
   std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: dev\n"
-                               "clusters: [{name: c, cluster: {server: \"" + api_.url() + "\"}}]\n"
-                               "users: [{name: alice, user: {token: t}}]\n"
-                               "contexts: [{name: dev, context: {cluster: c, user: alice}}]\n";
+                               "clusters: [{name: c, cluster: {server: \"" +
+                                   api_.url() +
+                                   "\"}}]\n"
+                                   "users: [{name: alice, user: {token: t}}]\n"
+                                   "contexts: [{name: dev, context: {cluster: c, user: alice}}]\n";
   std::ostringstream out, err;
-  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "", "team-a", "www", 0, out, err), 0) << err.str();
+  EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "", "team-a", "www", 0, out, err), 0)
+      << err.str();
   EXPECT_NE(out.str().find("1 (live)   " + first.substr(0, 7)), std::string::npos) << out.str();
   out.str("");
-  EXPECT_EQ(run_site_verb(SiteVerb::kRefresh, kubeconfig, "dev", "team-a", "www", 0, out, err), 0) << err.str();
+  EXPECT_EQ(run_site_verb(SiteVerb::kRefresh, kubeconfig, "dev", "team-a", "www", 0, out, err), 0)
+      << err.str();
   EXPECT_EQ(out.str(), "site.wok.dev/www refresh requested\n");
   auto site = get_site("team-a", "www");
   ASSERT_TRUE(site);
@@ -343,7 +348,8 @@ TEST_F(RevisionsTest, TheCliVerbsReadTheKubeconfigAndPrint) {
   // Each failure names its problem, exit code 1.
   err.str("");
   EXPECT_EQ(run_site_verb(SiteVerb::kUndo, kubeconfig, "", "team-a", "www", 7, out, err), 1);
-  EXPECT_EQ(err.str(), "error: site \"www\" has no revision 7: see `wok rollout history site www`\n");
+  EXPECT_EQ(err.str(),
+            "error: site \"www\" has no revision 7: see `wok rollout history site www`\n");
   err.str("");
   EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "", "", "www", 0, out, err), 1);
   EXPECT_NE(err.str().find("-n PROJECT"), std::string::npos) << err.str();
@@ -353,6 +359,38 @@ TEST_F(RevisionsTest, TheCliVerbsReadTheKubeconfigAndPrint) {
   err.str("");
   EXPECT_EQ(run_site_verb(SiteVerb::kHistory, kubeconfig, "prod", "team-a", "www", 0, out, err), 1);
   EXPECT_NE(err.str().find("prod"), std::string::npos) << err.str();
+}
+
+// A member rewriting wok.dev/refresh in a loop costs at most one fetch per
+// min_refresh_gap per site (here an hour: none after the first).
+TEST_F(RevisionsTest, RefreshesAreRateLimitedPerSite) {
+  min_refresh_gap_ = std::chrono::hours(1);
+  const std::string first = push("v1");
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), static_site("1h"));
+  Operator& op = start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  auto metric = [&](const std::string& name) {
+    std::string m = op.metrics();
+    auto at = m.find("\n" + name + " ");  // the sample, not its # HELP line
+    return at == std::string::npos ? -1 : std::stoi(m.substr(at + name.size() + 2));
+  };
+  const int fetches = metric("wok_operator_git_fetches_total");
+  const int reconciles = metric("wok_operator_reconciles_total");
+  ASSERT_GE(fetches, 1);
+  push("v2");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        kube_refresh(*member_, "team-a", "www", "2026-12-03T09:00:0" + std::to_string(i) + "Z").ok);
+    op.refresh("team-a", "www");  // a push webhook
+  }
+  // The refreshes were reconciled; none fetched, the site still runs revision 1.
+  ASSERT_TRUE(
+      eventually([&] { return metric("wok_operator_reconciles_total") >= reconciles + 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(metric("wok_operator_git_fetches_total"), fetches);
+  EXPECT_EQ(status().value("revision", 0), 1);
 }
 
 TEST(SiteRevisionsTest, DistrustsWhatTheOperatorDidNotWrite) {
