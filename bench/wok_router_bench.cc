@@ -50,8 +50,8 @@ int measure_memory(int sites) {
   router.set_table(table);
   table.reset();
   long after = rss_kib();
-  std::printf("sites=%d rss_before_kib=%ld rss_after_kib=%ld bytes_per_site=%.0f\n", sites, before, after,
-              static_cast<double>(after - before) * 1024.0 / sites);
+  std::printf("sites=%d rss_before_kib=%ld rss_after_kib=%ld bytes_per_site=%.0f\n", sites, before,
+              after, static_cast<double>(after - before) * 1024.0 / sites);
   return 0;
 }
 
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     } else if (a == "--threads") {
       options.threads = std::atoi(next.c_str());
     } else if (a == "--static" && split(next, &host, &value)) {
-      table->add(host, std::make_shared<const router::Route>(router::Route{"bench", "static", value}));
+      table->add(host,
+                 std::make_shared<const router::Route>(router::Route{"bench", "static", value}));
     } else if (a == "--proxy" && split(next, &host, &value)) {
 #ifdef WOK_BENCH_HAS_PROXY
       auto address = router::UpstreamAddress::parse(value);
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
 #endif
     } else {
       std::cerr << "usage: " << argv[0]
-                << " [--port N] [--threads N] [--static HOST=ROOT] [--proxy HOST=ADDR] | --memory-sites N\n";
+                << " [--port N] [--threads N] [--static HOST=ROOT] [--proxy HOST=ADDR] | "
+                   "--memory-sites N\n";
       return 2;
     }
     ++i;
@@ -112,7 +114,8 @@ int main(int argc, char** argv) {
 
   router::Router router;
   router.set_table(table);
-  http::Server server(options, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
+  http::Server server(options,
+                      [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
   std::string error;
   if (!server.start(&error)) {
     std::cerr << "cannot start: " << error << "\n";

@@ -28,15 +28,17 @@ using wok::http::ResponseParser;
 using wok::router::CgiResponseParser;
 
 // Says which property broke, then crashes (what libFuzzer looks for).
-#define check(ok)                                                          \
-  do {                                                                     \
-    if (!(ok)) {                                                           \
+#define check(ok)                                                                 \
+  do {                                                                            \
+    if (!(ok)) {                                                                  \
       fprintf(stderr, "upstream_response_fuzzer: %s (line %d)\n", #ok, __LINE__); \
-      abort();                                                             \
-    }                                                                      \
+      abort();                                                                    \
+    }                                                                             \
   } while (0)
 
-bool clean(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+bool clean(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 void check_fields(const std::vector<Header>& headers) {
   for (const Header& h : headers) {
@@ -126,7 +128,8 @@ void same(const HttpOutcome& a, const HttpOutcome& b) {
     check(a.headers[i].name == b.headers[i].name && a.headers[i].value == b.headers[i].value);
   }
   if (a.end == HttpOutcome::kComplete) check(a.keep_alive == b.keep_alive);
-  if (a.end == HttpOutcome::kComplete || a.end == HttpOutcome::kUpgrade) check(a.consumed == b.consumed);
+  if (a.end == HttpOutcome::kComplete || a.end == HttpOutcome::kUpgrade)
+    check(a.consumed == b.consumed);
 }
 
 struct CgiOutcome {
@@ -180,7 +183,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cgi) {
     same(parse_cgi(input, input.size() + 1), parse_cgi(input, chunk));
   } else {
-    same(parse_response(input, input.size() + 1, head_request), parse_response(input, chunk, head_request));
+    same(parse_response(input, input.size() + 1, head_request),
+         parse_response(input, chunk, head_request));
   }
   return 0;
 }
