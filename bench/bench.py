@@ -352,7 +352,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--only", default="a,b,c,up,mem,push", help="scenarios: a,b,c,up,mem,push")
+    ap.add_argument("--only", default="a,b,c,up,mem,pool,push", help="scenarios: a,b,c,up,mem,pool,push")
     ap.add_argument("--wok-bin", help="the wok binary, for push (push -> live through a webhook on `wok up`)")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
@@ -422,6 +422,9 @@ def main():
     if "mem" in only:
         out = subprocess.run([args.wok, "--memory-sites", "100000"], capture_output=True, text=True).stdout
         print("memory per configured site (100,000 sites in the route table): " + out.strip())
+    if "pool" in only and args.wok_bin:
+        import static_pool  # bench/static_pool.py
+        static_pool.run(args.wok_bin, args.wok)
     if "push" in only and args.wok_bin:
         import push_to_live  # bench/push_to_live.py
         push_to_live.run(args.wok_bin, rounds=max(args.rounds, 5))
