@@ -116,6 +116,25 @@ void check_php(const json& spec, std::vector<FieldError>& out) {
                        quote(fc) + " must be a .php script relative to the docroot"});
       }
     }
+    // Keys and values go into php-fpm's pool file on both platforms: a
+    // line break, a quote or a bracket there would write other directives.
+    if (php.contains("ini") && php["ini"].is_object()) {
+      for (const auto& [key, value] : php["ini"].items()) {
+        const std::string field = "spec.php.ini." + key;
+        bool key_ok = !key.empty() && key.size() <= 128;
+        for (char c : key)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') key_ok = false;
+        if (!key_ok) {
+          out.push_back(
+              {"spec.php.ini", quote(key) + " is not an ini name (letters, digits, _ and .)"});
+          continue;
+        }
+        if (!value.is_string()) continue;  // the schema says what type
+        const std::string v = value.get<std::string>();
+        if (v.size() > 4096 || v.find_first_of(std::string("\n\r\"\0", 4)) != std::string::npos)
+          out.push_back({field, "must be at most 4096 characters, without quotes or line breaks"});
+      }
+    }
     if (php.contains("timeout") && php["timeout"].is_string()) {
       std::string t = php["timeout"];
       long long ms = parse_duration_ms(t);

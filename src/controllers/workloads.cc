@@ -110,19 +110,15 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
                             const std::string& storage_dir, uint32_t sandbox_uid, bool egress) {
   WorkloadPlan plan;
   plan.network = site_network(ns, site, spec, egress);
-  std::string mode = spec.value("mode", "static");
   const render::SitePlan site_p = site_plan(ns, site, spec);
-  if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
-    plan.max_body_bytes = static_cast<uint64_t>(
-        std::max(0LL, api::parse_memory_bytes(spec["maxBodySize"].get<std::string>())));
-  }
+  const std::string& mode = site_p.mode;
+  plan.max_body_bytes = site_p.max_body_bytes;
   if (mode == "php") {
-    const json php = spec.value("php", json::object());
     plan.php = true;
-    plan.docroot = php.value("docroot", "");
-    plan.front_controller = php.value("frontController", "index.php");
-    plan.serve_dot_files = api::serves_dot_files(spec);
-    plan.php_timeout_ms = api::php_timeout_ms(spec);
+    plan.docroot = site_p.php.docroot;
+    plan.front_controller = site_p.php.front_controller;
+    plan.serve_dot_files = site_p.serve_dot_files;
+    plan.php_timeout_ms = site_p.php.timeout_ms;
     InstanceSpec s;
     s.id = instance_id(ns, site, "php", revision, 0);
     s.project = ns;
@@ -132,9 +128,9 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.labels = labels_of(uid, revision);
     s.network = plan.network.name;
     s.volumes.push_back({root, kSiteMount, true});
-    for (const auto& v : spec.value("storage", json::array())) {
-      std::string host = (fs::path(storage_dir) / v["name"].get<std::string>()).string();
-      std::string path = fs::path(v["path"].get<std::string>()).lexically_normal().string();
+    for (const auto& v : site_p.volumes) {
+      std::string host = (fs::path(storage_dir) / v.name).string();
+      const std::string& path = v.path;
       s.volumes.push_back({host, joined(kSiteMount, path), false});
       // Under the document root, the router serves the volume's files itself.
       std::string rel =
@@ -145,7 +141,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     }
     runtime::PhpPool pool;
     pool.docroot = joined(kSiteMount, plan.docroot);
-    if (php.contains("ini")) pool.ini = php["ini"].get<std::map<std::string, std::string>>();
+    pool.ini = render::php_admin_values(site_p.php);  // the same as the render's
     pool.request_timeout = std::chrono::seconds(plan.php_timeout_ms / 1000);
     if (!runtime::configure_php_fpm(pool, &s, &plan.error)) return plan;
     plan.gating.insert(s.id);
@@ -202,8 +198,8 @@ bool runs_from_source(const json& spec) {
 std::string prepare_storage(const json& spec, const std::string& root,
                             const std::string& storage_dir, bool mount_points) {
   std::error_code ec;
-  for (const auto& v : spec.value("storage", json::array())) {
-    std::string name = v["name"], rel = v["path"];
+  for (const auto& v : site_plan("", "", spec).volumes) {
+    const std::string &name = v.name, &rel = v.path;
     fs::path host = fs::path(storage_dir) / name;
     fs::create_directories(host, ec);
     if (ec) return "cannot create storage " + host.string() + ": " + ec.message();
@@ -219,10 +215,10 @@ std::string prepare_storage(const json& spec, const std::string& root,
 
 std::string mount_storage(const json& spec, const std::string& storage_dir, unsigned uid,
                           const runtime::VolumeChange& change) {
-  for (const auto& v : spec.value("storage", json::array())) {
-    int64_t bytes = api::parse_memory_bytes(v.value("size", ""));
-    if (bytes <= 0) return "storage \"" + v.value("name", "") + "\": size is not a size";
-    std::string err = runtime::ensure_sized_volume(storage_dir, v["name"],
+  for (const auto& v : site_plan("", "", spec).volumes) {
+    int64_t bytes = api::parse_memory_bytes(v.size);
+    if (bytes <= 0) return "storage \"" + v.name + "\": size is not a size";
+    std::string err = runtime::ensure_sized_volume(storage_dir, v.name,
                                                    static_cast<uint64_t>(bytes), uid, change);
     if (!err.empty()) return err;
   }
@@ -230,8 +226,8 @@ std::string mount_storage(const json& spec, const std::string& storage_dir, unsi
 }
 
 bool storage_mounted(const json& spec, const std::string& storage_dir) {
-  for (const auto& v : spec.value("storage", json::array()))
-    if (!runtime::is_volume_mounted(storage_dir, v["name"])) return false;
+  for (const auto& v : site_plan("", "", spec).volumes)
+    if (!runtime::is_volume_mounted(storage_dir, v.name)) return false;
   return true;
 }
 

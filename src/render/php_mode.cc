@@ -9,16 +9,9 @@ namespace {
 constexpr char kSocketDir[] = "/run/wok";
 constexpr char kSocket[] = "/run/wok/php-fpm.sock";
 
-const json& php_section(const json& site) {
-  static const json empty = json::object();
-  if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return empty;
-  auto it = site["spec"].find("php");
-  return it != site["spec"].end() && it->is_object() ? *it : empty;
-}
-
 // php-fpm in the foreground, logging to stderr, no pid file: it runs as a
 // non-root user on a read-only root file system.
-std::string fpm_config(const json& php, const std::string& limit) {
+std::string fpm_config(const PhpPlan& php, const std::string& limit) {
   std::string c =
       "[global]\n"
       "error_log = /proc/self/fd/2\n"
@@ -41,15 +34,10 @@ std::string fpm_config(const json& php, const std::string& limit) {
       // serve (--php-timeout) has answered 504 at the same limit.
       "request_terminate_timeout = " +
       limit + "\n";
-  bool own_max_execution_time =
-      php.contains("ini") && php["ini"].is_object() && php["ini"].contains("max_execution_time");
-  if (!own_max_execution_time)
-    c += "php_value[max_execution_time] = " + limit.substr(0, limit.size() - 1) + "\n";
-  if (php.contains("ini") && php["ini"].is_object()) {
-    for (auto it = php["ini"].begin(); it != php["ini"].end(); ++it) {
-      if (it->is_string()) c += "php_value[" + it.key() + "] = " + it->get<std::string>() + "\n";
-    }
-  }
+  // The same values as under wok up (render::php_admin_values), which the
+  // app cannot change with ini_set.
+  for (const auto& [key, value] : php_admin_values(php))
+    c += "php_admin_value[" + key + "] = \"" + value + "\"\n";
   return c;
 }
 
@@ -57,18 +45,18 @@ std::string fpm_config(const json& php, const std::string& limit) {
 
 std::vector<json> render_php(const SiteNames& names, const json& site,
                              const PlatformSettings& settings) {
-  const json& php = php_section(site);
+  const SitePlan plan = plan_site(site);
+  const PhpPlan& php = plan.php;
   std::string docroot = site_dir(site);
-  if (std::string d = string_at(php, "docroot"); !d.empty() && d != ".") docroot += "/" + d;
+  if (!php.docroot.empty() && php.docroot != ".") docroot += "/" + php.docroot;
 
   json config =
       object_head("v1", "ConfigMap", names.name + "-php", names.ns, site_labels(names, "web"));
-  const std::string limit = std::to_string(api::php_timeout_ms(spec_of(site)) / 1000) + "s";
+  const std::string limit = std::to_string(php.timeout_ms / 1000) + "s";
   config["data"] = {{"php-fpm.conf", fpm_config(php, limit)}};
 
   json code_mounts = json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}},
                                   {{"name", "socket"}, {"mountPath", kSocketDir}}});
-  const SitePlan plan = plan_site(site);
   static const ComponentPlan none;
   const ComponentPlan* php_plan = find_component(plan, "php");
   add_storage_mounts(site, plan, php_plan ? *php_plan : none, code_mounts);
@@ -86,8 +74,8 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
               {"image", settings.image},
               {"args",
                {"serve", "--root", docroot, "--listen", "0.0.0.0:8080", "--fastcgi",
-                std::string("unix:") + kSocket, "--front-controller",
-                string_at(php, "frontController", "index.php"), "--php-timeout", limit}},
+                std::string("unix:") + kSocket, "--front-controller", php.front_controller,
+                "--php-timeout", limit}},
               {"ports", {{{"name", "http"}, {"containerPort", kHttpPort}}}},
               {"readinessProbe", http_probe("/")},
               {"securityContext", container_security()},

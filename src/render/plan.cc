@@ -1,5 +1,6 @@
 #include "render/plan.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,18 @@ SitePlan plan_site(const json& site) {
     c.cpu = string_of(resources, "cpu");
   };
   if (plan.mode == "php" || plan.mode == "app") plan.volumes = volumes_of(spec);
+  if (std::string max = string_of(spec, "maxBodySize"); !max.empty())
+    plan.max_body_bytes = static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(max)));
+  plan.serve_dot_files = api::serves_dot_files(spec);
+  if (plan.mode == "php") {
+    const json& php_spec = object_of(spec, "php");
+    plan.php.docroot = string_of(php_spec, "docroot");
+    if (std::string fc = string_of(php_spec, "frontController"); !fc.empty())
+      plan.php.front_controller = fc;
+    for (const auto& [key, value] : object_of(php_spec, "ini").items())
+      if (value.is_string()) plan.php.ini[key] = value.get<std::string>();
+    plan.php.timeout_ms = api::php_timeout_ms(spec);
+  }
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";
@@ -132,6 +145,77 @@ const ComponentPlan* find_component(const SitePlan& plan, const std::string& nam
   for (const auto& c : plan.components)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+namespace {
+
+json component_json(const ComponentPlan& c) {
+  return {{"name", c.name},
+          {"replicas", c.replicas},
+          {"image", c.image},
+          {"command", c.command},
+          {"port", c.port},
+          {"routed", c.routed},
+          {"balance", c.balance},
+          {"env", c.env},
+          {"secrets", c.secrets},
+          {"healthPath", c.health_path},
+          {"memory", c.memory},
+          {"cpu", c.cpu},
+          {"serviceNames", c.service_names}};
+}
+
+}  // namespace
+
+std::map<std::string, std::string> php_admin_values(const PhpPlan& php) {
+  std::map<std::string, std::string> values = {
+      {"session.save_path", "/tmp"},
+      {"upload_tmp_dir", "/tmp"},
+      {"sys_temp_dir", "/tmp"},
+      {"log_errors", "On"},
+      {"max_execution_time", std::to_string(php.timeout_ms / 1000)}};
+  for (const auto& [key, value] : php.ini) values[key] = value;
+  return values;
+}
+
+json plan_json(const SitePlan& plan) {
+  json out = {{"namespace", plan.ns},
+              {"name", plan.name},
+              {"mode", plan.mode},
+              {"routed", plan.routed},
+              {"maxBodyBytes", plan.max_body_bytes},
+              {"serveDotFiles", plan.serve_dot_files},
+              {"components", json::array()},
+              {"volumes", json::array()},
+              {"jobs", json::array()}};
+  for (const auto& c : plan.components) out["components"].push_back(component_json(c));
+  for (const auto& v : plan.volumes)
+    out["volumes"].push_back({{"name", v.name}, {"path", v.path}, {"size", v.size}});
+  for (const auto& j : plan.jobs) {
+    out["jobs"].push_back({{"name", j.job.name},
+                           {"schedule", j.job.schedule},
+                           {"component", j.job.component},
+                           {"concurrencyPolicy", j.job.concurrency_policy},
+                           {"timeoutMs", j.job.timeout_ms},
+                           {"startingDeadlineMs", j.job.starting_deadline_ms},
+                           {"successfulHistory", j.job.successful_history},
+                           {"failedHistory", j.job.failed_history},
+                           {"run", component_json(j.run)}});
+  }
+  if (plan.autoscaled) {
+    out["autoscale"] = {{"component", plan.autoscale.component},
+                        {"minReplicas", plan.autoscale.min_replicas},
+                        {"maxReplicas", plan.autoscale.max_replicas},
+                        {"targetCPUPercent", plan.autoscale.target_cpu_percent},
+                        {"targetRequestsPerSecond", plan.autoscale.target_requests_per_second}};
+  }
+  if (plan.mode == "php") {
+    out["php"] = {{"docroot", plan.php.docroot},
+                  {"frontController", plan.php.front_controller},
+                  {"ini", plan.php.ini},
+                  {"timeoutMs", plan.php.timeout_ms}};
+  }
+  return out;
 }
 
 }  // namespace wok::render

@@ -74,6 +74,16 @@ struct JobPlan {
   ComponentPlan run;  // the component's plan; command: the job's when it gives one
 };
 
+// php mode: what php-fpm and the router in front of it are told, on both
+// platforms (the embedded runtime's pool, the render's ConfigMap and `wok
+// serve` arguments).
+struct PhpPlan {
+  std::string docroot;                         // as the spec writes it; "" or "." = the files' top
+  std::string front_controller = "index.php";  // for paths without a file
+  std::map<std::string, std::string> ini;      // php_value entries, as the spec gives them
+  int64_t timeout_ms = 60000;  // spec.php.timeout: php-fpm silent this long is a 504
+};
+
 struct SitePlan {
   std::string ns, name, mode;             // mode: "static", "php" or "app"
   std::vector<ComponentPlan> components;  // static: none
@@ -84,11 +94,24 @@ struct SitePlan {
   AutoscalePlan autoscale;
   std::vector<VolumePlan> volumes;  // php and app
   std::vector<JobPlan> jobs;        // app
+  PhpPlan php;                      // php
+  uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
+  bool serve_dot_files = false;     // spec.serveDotFiles: .env, .git/... served
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid
 // (api::validate_site); what is missing gets its documented default.
 SitePlan plan_site(const nlohmann::json& site);
+
+// What php-fpm's pool gets as php_admin_value entries on both platforms
+// (the app cannot change them with ini_set): sessions, uploads and temporary
+// files in /tmp (the only writable place besides the volumes), errors
+// logged, max_execution_time from the timeout, then the spec's ini over them.
+std::map<std::string, std::string> php_admin_values(const PhpPlan& php);
+
+// The plan as JSON, every field named (what the golden tests pin per mode,
+// tests/render/golden/plan-*.json).
+nlohmann::json plan_json(const SitePlan& plan);
 
 const ComponentPlan* find_component(const SitePlan& plan, const std::string& name);
 

@@ -98,6 +98,28 @@ TEST(ValidatePhp, BadFieldsAreNamed) {
   EXPECT_NE(e.find("spec.resources.cpu: \"fast\" is not a CPU quantity"), std::string::npos) << e;
 }
 
+// ini goes into php-fpm's pool file on both platforms: a hostile key or
+// value must never write a directive of its own (listen, another pool).
+TEST(ValidatePhp, IniNamesAndValuesCannotWriteDirectives) {
+  json s = doc(kPhp);
+  s["spec"]["php"]["ini"] = {{"memory_limit", "256M"}, {"date.timezone", "Europe/Zurich"}};
+  EXPECT_EQ(errors_of(s), "");
+  for (const char* key : {"x] = 1\nlisten = 0.0.0.0:9000\nphp_value[y", "a b", "k=v", ""}) {
+    s["spec"]["php"]["ini"] = {{key, "1"}};
+    EXPECT_NE(errors_of(s).find("spec.php.ini: "), std::string::npos)
+        << key << ": " << errors_of(s);
+    EXPECT_NE(errors_of(s).find("is not an ini name"), std::string::npos) << errors_of(s);
+  }
+  for (const std::string& value : {std::string("1\nlisten = 0.0.0.0:9000"), std::string("\"1\""),
+                                   std::string("1\r"), std::string(4097, 'x')}) {
+    s["spec"]["php"]["ini"] = {{"memory_limit", value}};
+    EXPECT_NE(errors_of(s).find(
+                  "spec.php.ini.memory_limit: must be at most 4096 characters, without quotes"),
+              std::string::npos)
+        << errors_of(s);
+  }
+}
+
 TEST(ValidatePhp, TimeoutIsWholeSecondsFromOneSecondToOneHour) {
   json s = doc(kPhp);
   EXPECT_EQ(php_timeout_ms(s["spec"]), 60'000) << "the default";

@@ -124,6 +124,34 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       EXPECT_EQ(r.cpu_millis, limits.contains("cpu")
                                   ? api::parse_cpu_millis(limits["cpu"].get<std::string>())
                                   : 0);
+      // What php-fpm and the router in front of it are told (render::PhpPlan).
+      const json& web = d->at("spec")["template"]["spec"]["containers"][1];
+      auto args = web.at("args").get<std::vector<std::string>>();
+      auto after = [&](const std::string& flag) {
+        for (size_t i = 0; i + 1 < args.size(); ++i)
+          if (args[i] == flag) return args[i + 1];
+        return std::string("(no " + flag + ")");
+      };
+      EXPECT_EQ(after("--front-controller"), embedded.front_controller);
+      EXPECT_EQ(after("--php-timeout"), std::to_string(embedded.php_timeout_ms / 1000) + "s");
+      const std::string docroot =
+          embedded.docroot.empty() || embedded.docroot == "." ? "" : "/" + embedded.docroot;
+      EXPECT_TRUE(after("--root").ends_with(docroot)) << after("--root") << " " << docroot;
+      const json* cm = find_object(objects, "ConfigMap", name + "-php");
+      ASSERT_NE(cm, nullptr);
+      const std::string k8s_conf = cm->at("data")["php-fpm.conf"];
+      const std::string& up_conf = embedded.instances.at(0).files.at("php-fpm.conf");
+      ASSERT_FALSE(render::php_admin_values(plan.php).empty());
+      for (const auto& [key, value] : render::php_admin_values(plan.php)) {
+        const std::string line = "php_admin_value[" + key + "] = \"" + value + "\"\n";
+        EXPECT_NE(k8s_conf.find(line), std::string::npos) << line;
+        EXPECT_NE(up_conf.find(line), std::string::npos) << line;
+      }
+      const std::string timeout =
+          "request_terminate_timeout = " + std::to_string(plan.php.timeout_ms / 1000) + "s\n";
+      EXPECT_NE(k8s_conf.find(timeout), std::string::npos) << k8s_conf;
+      EXPECT_NE(up_conf.find(timeout), std::string::npos) << up_conf;
+      EXPECT_EQ(embedded.max_body_bytes, plan.max_body_bytes);
       continue;
     }
     for (const auto& c : plan.components) {

@@ -177,9 +177,11 @@ TEST(Controller, BackoffGrowsCapsAndResetsOnSuccess) {
     ASSERT_TRUE(eventually([&] { return passes.count("a") == int(n) && retry_in().count() >= 0; }))
         << n;
     EXPECT_EQ(retry_in(), expected[n - 1]) << "after failure " << n;
+    // The pass the last advance makes due succeeds: said before the clock
+    // moves, since the worker may run it at once.
+    if (n == expected.size()) fail = false;
     clock.advance(expected[n - 1]);
   }
-  fail = false;
   ASSERT_TRUE(eventually([&] { return passes.count("a") == 7 && quiet(c); }));
   EXPECT_FALSE(c.queue().scheduled_at("a")) << "a success without requeue_after: not scheduled";
   EXPECT_EQ(c.queue().failures("a"), 0);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "api/codec.h"
+#include "render/plan.h"
 #include "render/render.h"
 
 #ifndef WOK_RENDER_TESTDATA
@@ -95,6 +96,21 @@ TEST_P(Golden, OpenShiftPlatform) {
   settings.ingress_namespace = "openshift-ingress";
   expect_golden(dir / "golden" / (GetParam() + "-openshift.yaml"),
                 render_case(dir / "cases" / (GetParam() + ".yaml"), settings));
+}
+
+// The one plan of each case's Sites (render::plan_site), what both
+// platforms execute: golden/plan-NAME.json.
+TEST_P(Golden, Plan) {
+  fs::path dir = WOK_RENDER_TESTDATA;
+  std::vector<json> docs;
+  std::string error;
+  ASSERT_TRUE(
+      wok::api::parse_documents(read(dir / "cases" / (GetParam() + ".yaml")), &docs, &error))
+      << error;
+  json plans = json::array();
+  for (const json& d : docs)
+    if (d["kind"] == "Site") plans.push_back(wok::render::plan_json(wok::render::plan_site(d)));
+  expect_golden(dir / "golden" / ("plan-" + GetParam() + ".json"), plans.dump(2) + "\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Golden,
