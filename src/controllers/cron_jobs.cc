@@ -74,23 +74,23 @@ CronJobs::CronJobs(store::Store& store, JobLauncher launcher, CronJobsOptions op
 CronJobs::~CronJobs() { stop(); }
 
 void CronJobs::start() {
-  thread_ = std::thread([this] {
-    while (!stopping_.load()) {
-      try {
-        tick();
-      } catch (const std::exception& e) {
-        spdlog::error("cron jobs: {}", e.what());
-      }
-      for (auto waited = std::chrono::milliseconds(0); waited < options_.tick && !stopping_.load();
-           waited += std::chrono::milliseconds(50))
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  if (controller_) return;
+  reconcile::ControllerOptions options;
+  options.name = "cron";
+  options.workers = 1;  // one tick at a time, over every site
+  controller_ =
+      std::make_unique<reconcile::Controller>(std::move(options), [this](const std::string&) {
+        if (stopping_.load()) return reconcile::Result::done();
+        tick();  // what throws is a failed pass: logged, tried again after its backoff
+        return reconcile::Result::after(options_.tick);
+      });
+  controller_->enqueue("every-site");
+  controller_->start();
 }
 
 void CronJobs::stop() {
   stopping_.store(true);
-  if (thread_.joinable()) thread_.join();
+  if (controller_) controller_->stop();
   std::lock_guard lock(mu_);
   for (auto& [uid, site] : sites_) {
     for (auto& [name, state] : site.jobs)

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,6 +36,7 @@
 #include "controllers/build_jobs.h"
 #include "controllers/secret_env.h"
 #include "controllers/workloads.h"
+#include "reconcile/controller.h"
 #include "render/plan.h"
 
 namespace wok::store {
@@ -75,8 +77,10 @@ class CronJobs {
   CronJobs(const CronJobs&) = delete;
   CronJobs& operator=(const CronJobs&) = delete;
 
-  void start();  // a thread calling tick() every options.tick
-  void stop();   // and cancels every run (their sandboxes end)
+  // tick() every options.tick, as the one key of a reconcile::Controller
+  // ("cron": its passes, errors and durations in wok_reconcile_*).
+  void start();
+  void stop();  // and cancels every run (their sandboxes end)
   // One pass over every site: start due runs, collect finished ones, write
   // status. Public for tests, which call it with their clock.
   void tick();
@@ -137,7 +141,14 @@ class CronJobs {
   std::mutex mu_;                           // one tick at a time; guards sites_
   std::map<std::string, SiteState> sites_;  // by uid
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<reconcile::Controller> controller_;
+
+ public:
+  const reconcile::Controller* controller() const {
+    return controller_.get();
+  }  // null before start()
+
+ private:
   BuildJobs runs_;  // declared last: destroyed (runs cancelled) first
 };
 

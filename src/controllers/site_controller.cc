@@ -95,7 +95,7 @@ std::string SiteController::metrics() const {
          "retried.\n"
          "# TYPE wok_site_reconcile_errors_total counter\n"
          "wok_site_reconcile_errors_total " +
-         std::to_string(errors_.load()) + "\n" + controller_.metrics();
+         std::to_string(errors_.load()) + "\n";
 }
 
 }  // namespace wok::controllers

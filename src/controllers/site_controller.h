@@ -23,7 +23,8 @@ class SiteController {
   ~SiteController();
   void start();
   void stop();
-  std::string metrics() const;  // Prometheus text
+  std::string metrics() const;  // Prometheus text (its controller's: reconcile::metrics_text)
+  const reconcile::Controller& controller() const { return controller_; }
 
  private:
   void watch_loop(int64_t from);

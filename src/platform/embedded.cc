@@ -269,12 +269,6 @@ int run_embedded(const EmbeddedOptions& options) {
   api_opts.allowed_local_sources = local_dirs;
   api_opts.site_bounds = bounds;
   api_opts.secrets = &secrets;
-  api_opts.extra_metrics = [&sites, &routes, &site_stats, &access_log] {
-    return sites.metrics() +
-           "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
-           "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus() +
-           access_log.prometheus();
-  };
   api_opts.site_stats = [&site_stats](const std::string& ns, const std::string& name, int minutes) {
     return site_stats_json(site_stats, ns, name, minutes);
   };
@@ -289,6 +283,15 @@ int run_embedded(const EmbeddedOptions& options) {
       *store,
       controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir, platform.read_secret),
       cron_opts);
+  api_opts.extra_metrics = [&sites, &cron_jobs, &routes, &site_stats, &access_log] {
+    // The controllers' passes, each family once (the site controller's, cron's).
+    std::vector<const reconcile::Controller*> controllers = {&sites.controller()};
+    if (const reconcile::Controller* cron = cron_jobs.controller()) controllers.push_back(cron);
+    return sites.metrics() + reconcile::metrics_text(controllers) +
+           "# HELP wok_router_sites Sites in the route table.\n# TYPE wok_router_sites gauge\n" +
+           "wok_router_sites " + std::to_string(routes.sites()) + "\n" + site_stats.prometheus() +
+           access_log.prometheus();
+  };
   api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name,
                                    const std::string& job,
                                    int tail) { return cron_jobs.logs(ns, name, job, tail); };

@@ -80,6 +80,10 @@ class StaticObservabilityTest(WokTestCase):
         self.assertRegex(metrics, r'wok_site_requests_total\{project="team-a",site="www",code="4xx"\} 2\n')
         self.assertIn('wok_site_request_duration_seconds_count{project="team-a",site="www"} 11\n', metrics)
         self.assertIn("wok_access_log_lines_dropped_total 0\n", metrics)
+        # wok up's controllers run on the one reconcile loop, each family once.
+        self.assertRegex(metrics, r'wok_reconcile_total\{controller="site"\} [1-9]')
+        self.assertRegex(metrics, r'wok_reconcile_total\{controller="cron"\} [1-9]')
+        self.assertEqual(metrics.count("# TYPE wok_reconcile_total "), 1)
 
         out = self.wok.cli("stats", "site", "www", "-n", "team-a", "--minutes", "5").stdout
         self.assertRegex(out, r"requests\s+11\n")
