@@ -227,6 +227,13 @@ const Rule& site_rule() {
            {"serveDotFiles",
             boolean("Serve paths through dot-files (.env, .git/, .htaccess) like other files "
                     "(default false: not found, except .well-known/).")},
+           {"access", object({{"ipAllow", array(str(),
+                                                "Only clients from these networks (10.0.0.0/8, "
+                                                "2001:db8::/32) reach the site; others get 403.")},
+                              {"ipDeny", array(str(),
+                                               "Clients from these networks get 403, whatever "
+                                               "ipAllow says.")}},
+                             {}, "Who may reach the site (docs/access.md).")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
           // source: validate_site says when it is required (an app of images needs none).

@@ -7,6 +7,7 @@
 
 #include "api/jobs.h"
 #include "api/schema.h"
+#include "base/cidr.h"
 
 namespace wok::api {
 namespace {
@@ -320,6 +321,27 @@ void check_autoscale(const json& spec, std::vector<FieldError>& out) {
                    "counts the routed component's requests: only it can follow them"});
 }
 
+// spec.access: networks in CIDR notation, a bounded number of each.
+void check_access(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("access") || !spec["access"].is_object()) return;
+  for (const char* list : {"ipAllow", "ipDeny"}) {
+    const json& a = spec["access"].value(list, json::array());
+    if (!a.is_array()) continue;  // the schema says what type
+    const std::string path = std::string("spec.access.") + list;
+    if (a.size() > kMaxAccessNetworks) {
+      out.push_back({path, "lists " + std::to_string(a.size()) + " networks; at most " +
+                               std::to_string(kMaxAccessNetworks)});
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].is_string()) continue;
+      std::string error;
+      const std::string text = a[i].get<std::string>();
+      if (!base::parse_cidr(text, &error))
+        out.push_back({path + "[" + std::to_string(i) + "]", quote(text) + " " + error});
+    }
+  }
+}
+
 void check_resources(const json& spec, std::vector<FieldError>& out) {
   if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
     std::string size = spec["maxBodySize"];
@@ -628,6 +650,7 @@ std::vector<FieldError> validate_site(const json& obj) {
       check_job_names(obj["metadata"].value("name", ""), spec, out);
     }
     check_resources(spec, out);
+    check_access(spec, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);

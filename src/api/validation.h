@@ -50,6 +50,8 @@ bool project_egress(const nlohmann::json& project_spec);
 inline constexpr long long kDefaultPhpTimeoutMs = 60'000;
 inline constexpr long long kMinPhpTimeoutMs = 1'000;
 inline constexpr long long kMaxPhpTimeoutMs = 3'600'000;
+// spec.access.ipAllow and ipDeny: networks in each list, at most.
+inline constexpr size_t kMaxAccessNetworks = 100;
 long long php_timeout_ms(const nlohmann::json& spec);
 
 bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars

@@ -51,7 +51,24 @@ void RoutePublisher::set_deploying(const std::string& ns, const std::string& nam
 
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
+  access_.erase({ns, name});
   if (entries_.count({ns, name})) replace(ns, name, std::nullopt);
+}
+
+void RoutePublisher::set_access(const std::string& ns, const std::string& name,
+                                const std::vector<std::string>& allow,
+                                const std::vector<std::string>& deny) {
+  std::lock_guard lock(mu_);
+  auto it = access_.find({ns, name});
+  if (allow.empty() && deny.empty()) {
+    if (it == access_.end()) return;
+    access_.erase(it);
+  } else {
+    if (it != access_.end() && it->second.allow == allow && it->second.deny == deny) return;
+    access_[{ns, name}] = Access{allow, deny, router::make_access_rules(allow, deny)};
+  }
+  auto entry = entries_.find({ns, name});
+  if (entry != entries_.end()) replace(ns, name, entry->second);  // the same routes, new rules
 }
 
 size_t RoutePublisher::sites() {
@@ -73,6 +90,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name,
     r.max_body_bytes = next->max_body_bytes;
     r.serve_dot_files = next->serve_dot_files;
     r.deploying = next->deploying;
+    if (auto a = access_.find({ns, name}); a != access_.end()) r.access = a->second.rules;
     auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);

@@ -11,6 +11,7 @@
 #include <vector>
 
 namespace wok::router {
+struct AccessRules;
 struct FastCgiTarget;
 class Router;
 class RouteTable;
@@ -43,6 +44,11 @@ class RoutePublisher {
   void set_deploying(const std::string& ns, const std::string& name,
                      const std::vector<std::string>& hosts);
   void remove(const std::string& ns, const std::string& name);
+  // spec.access of site ns/name (its current spec, whatever revision
+  // serves: as an Ingress's annotations on a cluster), for every route it
+  // has or gets; republished when it changes. Empty lists: every client.
+  void set_access(const std::string& ns, const std::string& name,
+                  const std::vector<std::string>& allow, const std::vector<std::string>& deny);
   size_t sites();
 
  private:
@@ -58,8 +64,13 @@ class RoutePublisher {
   // Publishes a table where site ns/name has `next` (or nothing). mu_ held.
   void replace(const std::string& ns, const std::string& name, std::optional<Entry> next);
 
+  struct Access {
+    std::vector<std::string> allow, deny;
+    std::shared_ptr<const router::AccessRules> rules;
+  };
   router::Router& router_;
   std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Access> access_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;
   std::shared_ptr<const router::RouteTable> table_;  // the last one published
 };

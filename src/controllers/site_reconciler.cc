@@ -230,7 +230,13 @@ void SiteReconciler::autoscale(const json& site, const store::Revision& live) {
     spdlog::info("site {}/{}: {} {}", ns, name, c->name, message);
 }
 
+void SiteReconciler::publish_access(const json& site) {
+  const render::SitePlan plan = render::plan_site(site);
+  routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny);
+}
+
 void SiteReconciler::serve_live(const json& site) {
+  publish_access(site);
   auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
   if (!live || !fs::is_directory(live->root)) return;
   json spec = json::parse(live->spec, nullptr, false);
@@ -303,6 +309,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     fs::remove_all(key_dir, ec);
     return {};
   }
+  publish_access(*site);
   std::string uid = (*site)["metadata"]["uid"];
   // Directories of an earlier site of the same name (deleted, then created again).
   for (const auto& entry : fs::directory_iterator(key_dir, ec)) {

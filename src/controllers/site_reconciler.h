@@ -97,6 +97,8 @@ class SiteReconciler {
   void serve_live(const nlohmann::json& site);
 
  private:
+  // spec.access of the site's current spec, for every route it has.
+  void publish_access(const nlohmann::json& site);
   struct FetchState {  // in memory: a restart simply fetches again
     int64_t generation = -1;
     int64_t refresh_seen = -1;

@@ -27,7 +27,7 @@ std::vector<std::string> hosts_of(const json& site) {
 
 json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
              std::string_view service_name, const PlatformSettings& settings,
-             long long max_body_bytes) {
+             long long max_body_bytes, const SitePlan& plan) {
   json rules = json::array();
   for (const auto& host : hosts) {
     json backend = {{"service", {{"name", service_name}, {"port", {{"name", "http"}}}}}};
@@ -43,6 +43,19 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
     i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] =
         std::to_string(max_body_bytes);
   }
+  // spec.access: ingress-nginx's source ranges (comma-separated), checked
+  // against the client's address as wok up's router checks its peer's.
+  auto joined = [](const std::vector<std::string>& list, const char* sep) {
+    std::string out;
+    for (const auto& item : list) out += (out.empty() ? "" : sep) + item;
+    return out;
+  };
+  if (!plan.ip_allow.empty())
+    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] =
+        joined(plan.ip_allow, ",");
+  if (!plan.ip_deny.empty())
+    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"] =
+        joined(plan.ip_deny, ",");
   return i;
 }
 
@@ -64,10 +77,17 @@ std::string openshift_balance(const json& site) {
 // A Route holds one host. "*.example.org" is written the OpenShift way: a
 // host in the domain plus wildcardPolicy Subdomain.
 json route(const SiteNames& names, std::string_view name, const std::string& host,
-           std::string_view service_name, const std::string& balance) {
+           std::string_view service_name, const std::string& balance, const SitePlan& plan) {
   json r = object_head("route.openshift.io/v1", "Route", name, names.ns, site_labels(names, ""));
   if (!balance.empty())
     r["metadata"]["annotations"]["haproxy.router.openshift.io/balance"] = balance;
+  // spec.access.ipAllow: the OpenShift router's allow list (space-separated);
+  // a deny list it has not (render::unsupported_on refuses one).
+  if (!plan.ip_allow.empty()) {
+    std::string list;
+    for (const auto& cidr : plan.ip_allow) list += (list.empty() ? "" : " ") + cidr;
+    r["metadata"]["annotations"]["haproxy.router.openshift.io/ip_whitelist"] = list;
+  }
   bool wildcard = host.starts_with("*.");
   r["spec"] = {{"host", wildcard ? "wildcard" + host.substr(1) : host},
                {"to", {{"kind", "Service"}, {"name", service_name}, {"weight", 100}}},
@@ -82,16 +102,17 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
                            const PlatformSettings& settings) {
   std::vector<std::string> hosts = hosts_of(site);
   if (hosts.empty()) return {};
+  const SitePlan plan = plan_site(site);
   if (!settings.openshift_routes) {
     long long max_body = api::parse_memory_bytes(string_at(spec_of(site), "maxBodySize", ""));
-    return {ingress(names, hosts, service_name, settings, max_body)};
+    return {ingress(names, hosts, service_name, settings, max_body, plan)};
   }
   std::vector<json> routes;
   const std::string balance = openshift_balance(site);
   for (size_t i = 0; i < hosts.size(); ++i) {
     // The first host keeps the site's name, so a one-host site has one obvious Route.
     std::string name = i == 0 ? names.name : names.name + "-" + std::to_string(i + 1);
-    routes.push_back(route(names, name, hosts[i], service_name, balance));
+    routes.push_back(route(names, name, hosts[i], service_name, balance, plan));
   }
   return routes;
 }

@@ -61,6 +61,14 @@ SitePlan plan_site(const json& site) {
   if (std::string max = string_of(spec, "maxBodySize"); !max.empty())
     plan.max_body_bytes = static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(max)));
   plan.serve_dot_files = api::serves_dot_files(spec);
+  const json& access = object_of(spec, "access");
+  for (const char* list : {"ipAllow", "ipDeny"}) {
+    auto it = access.find(list);
+    if (it == access.end() || !it->is_array()) continue;
+    for (const json& cidr : *it)
+      if (cidr.is_string())
+        (list[2] == 'A' ? plan.ip_allow : plan.ip_deny).push_back(cidr.get<std::string>());
+  }
   if (plan.mode == "php") {
     const json& php_spec = object_of(spec, "php");
     plan.php.docroot = string_of(php_spec, "docroot");
@@ -185,6 +193,7 @@ json plan_json(const SitePlan& plan) {
               {"routed", plan.routed},
               {"maxBodyBytes", plan.max_body_bytes},
               {"serveDotFiles", plan.serve_dot_files},
+              {"access", {{"ipAllow", plan.ip_allow}, {"ipDeny", plan.ip_deny}}},
               {"components", json::array()},
               {"volumes", json::array()},
               {"jobs", json::array()}};

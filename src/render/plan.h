@@ -97,6 +97,9 @@ struct SitePlan {
   PhpPlan php;                      // php
   uint64_t max_body_bytes = 0;      // spec.maxBodySize; 0: the router's limit
   bool serve_dot_files = false;     // spec.serveDotFiles: .env, .git/... served
+  // spec.access: networks (CIDR) whose clients are refused, and, when not
+  // empty, the only ones let in (docs/access.md).
+  std::vector<std::string> ip_allow, ip_deny;
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

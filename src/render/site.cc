@@ -8,7 +8,9 @@ namespace wok::render {
 
 std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
                                         const PlatformSettings& settings) {
-  if (std::string why = describe(unsupported_on(Platform::kKubernetes, site)); !why.empty())
+  const Platform platform =
+      settings.openshift_routes ? Platform::kOpenShift : Platform::kKubernetes;
+  if (std::string why = describe(unsupported_on(platform, site)); !why.empty())
     throw std::invalid_argument(why);
   detail::SiteNames names = detail::site_names(site, project);
   std::string mode = "static";

@@ -18,6 +18,15 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
   // runs on (oci:DIR:TAG, an archive, a Docker daemon) is not there.
   if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return out;
   const json& spec = site["spec"];
+  // An OpenShift Route lets networks in (haproxy.router.openshift.io/ip_whitelist);
+  // it cannot keep some out.
+  if (platform == Platform::kOpenShift && spec.contains("access") && spec["access"].is_object() &&
+      spec["access"].contains("ipDeny") && spec["access"]["ipDeny"].is_array() &&
+      !spec["access"]["ipDeny"].empty()) {
+    out.push_back({"spec.access.ipDeny",
+                   "OpenShift Routes have no deny list (only an allow list): list the networks to "
+                   "let in with ipAllow"});
+  }
   if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
       !spec["app"]["components"].is_array())
     return out;

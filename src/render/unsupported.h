@@ -14,7 +14,9 @@
 
 namespace wok::render {
 
-enum class Platform { kEmbedded, kKubernetes };
+// kOpenShift: Kubernetes exposed through OpenShift Routes (wok operator
+// --openshift), whose router has no deny list.
+enum class Platform { kEmbedded, kKubernetes, kOpenShift };
 
 struct Unsupported {
   std::string field;    // "spec.app.autoscale"

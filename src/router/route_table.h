@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "router/access_rules.h"
 #include "router/proxy/upstream_pool.h"
 
 namespace wok::router {
@@ -55,6 +56,9 @@ struct Route {
   // spec.serveDotFiles: paths through a dot-file (".env", ".git/", ".htpasswd")
   // are served like any other; otherwise they are not found (".well-known/" is).
   bool serve_dot_files = false;
+  // spec.access: clients it refuses get 403 before anything of the site
+  // runs (router/access_rules.h); null: every client.
+  std::shared_ptr<const AccessRules> access = nullptr;
 };
 
 // What the limit log says of a request refused for its site's body limit.

@@ -58,6 +58,19 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   answer(*table, request, response);
 }
 
+namespace {
+
+// spec.access refused the client (the same words for every site: nothing
+// of the site is told).
+void forbid(http::Response& response) {
+  response.status = 403;
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  response.set_header("Cache-Control", "no-store");
+  response.body = "forbidden: this site does not accept requests from your address\n";
+}
+
+}  // namespace
+
 // The synchronous answer (static sites) from a given table: handle()'s own
 // reference, or serve()'s per-loop one.
 void Router::answer(const RouteTable& table, const http::Request& request,
@@ -67,6 +80,10 @@ void Router::answer(const RouteTable& table, const http::Request& request,
     response.status = 404;
     response.body = "no site is served at this host\n";
     response.set_header("Content-Type", "text/plain; charset=utf-8");
+    return;
+  }
+  if (route->access && !route->access->allows(request.remote_addr)) {
+    forbid(response);
     return;
   }
   if (route->deploying) {
@@ -91,6 +108,13 @@ void Router::answer(const RouteTable& table, const http::Request& request,
 void Router::serve(http::Exchange exchange) const {
   // Valid for this call: the loop's reference changes only at its next serve().
   const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
+  if (route != nullptr && route->access && !route->access->allows(exchange.request().remote_addr)) {
+    if (!observers_.empty()) observe(exchange, *route);  // logged and counted as a 403
+    http::Response response;
+    forbid(response);
+    exchange.respond(std::move(response));
+    return;
+  }
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {
     exchange.report_limit("site_max_body", 413, site_body_limit_detail(route->max_body_bytes));

@@ -98,6 +98,39 @@ TEST(ValidatePhp, BadFieldsAreNamed) {
   EXPECT_NE(e.find("spec.resources.cpu: \"fast\" is not a CPU quantity"), std::string::npos) << e;
 }
 
+// spec.access: networks in CIDR notation, on every mode; each bad entry named.
+TEST(ValidateAccess, NetworksAreCheckedByField) {
+  for (const char* mode : {kPhp, kApp}) {
+    json s = doc(mode);
+    s["spec"]["access"] = {{"ipAllow", {"10.0.0.0/8", "2001:db8::/32", "192.0.2.7"}},
+                           {"ipDeny", {"10.6.0.0/16"}}};
+    EXPECT_EQ(errors_of(s), "");
+    s["spec"]["access"] = {{"ipAllow", {"10.0.0.0/8", "10.0.0.1/8", "example.org"}},
+                           {"ipDeny", {"10.0.0.0/33"}}};
+    std::string e = errors_of(s);
+    EXPECT_NE(e.find("spec.access.ipAllow[1]: \"10.0.0.1/8\" has bits set past its prefix"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("spec.access.ipAllow[2]: \"example.org\" is not an IP network"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(
+        e.find("spec.access.ipDeny[0]: \"10.0.0.0/33\" has a prefix length that is not 0 to 32"),
+        std::string::npos)
+        << e;
+    EXPECT_EQ(e.find("ipAllow[0]"), std::string::npos) << e;
+    s["spec"]["access"] = {{"users", {"alice"}}};
+    EXPECT_NE(errors_of(s).find("spec.access.users: unknown field"), std::string::npos)
+        << errors_of(s);
+    s["spec"]["access"] = {{"ipDeny", json::array()}};
+    for (int i = 0; i < 101; ++i)
+      s["spec"]["access"]["ipDeny"].push_back("10.0.0." + std::to_string(i % 250));
+    EXPECT_NE(errors_of(s).find("spec.access.ipDeny: lists 101 networks; at most 100"),
+              std::string::npos)
+        << errors_of(s);
+  }
+}
+
 // ini goes into php-fpm's pool file on both platforms: a hostile key or
 // value must never write a directive of its own (listen, another pool).
 TEST(ValidatePhp, IniNamesAndValuesCannotWriteDirectives) {

@@ -109,6 +109,41 @@ TEST(RenderSite, RoutedComponentsBalanceReachesTheRoutes) {
   EXPECT_FALSE(find(objects, "Route", "www")->at("metadata").contains("annotations"));
 }
 
+// spec.access reaches the edge of each platform: ingress-nginx's source
+// ranges, the OpenShift router's allow list; a deny list OpenShift has not
+// is refused by field, never dropped.
+TEST(RenderSite, AccessListsReachTheIngressOrTheRoutes) {
+  json site = static_site();
+  site["spec"]["access"] = {{"ipAllow", {"10.0.0.0/8", "2001:db8::/32"}},
+                            {"ipDeny", {"10.6.0.0/16"}}};
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json& annotations = find(objects, "Ingress", "www")->at("metadata")["annotations"];
+  EXPECT_EQ(annotations["nginx.ingress.kubernetes.io/whitelist-source-range"],
+            "10.0.0.0/8,2001:db8::/32");
+  EXPECT_EQ(annotations["nginx.ingress.kubernetes.io/denylist-source-range"], "10.6.0.0/16");
+  PlatformSettings openshift;
+  openshift.openshift_routes = true;
+  try {
+    wok::render::render_site(site, json(), openshift);
+    ADD_FAILURE() << "an OpenShift deny list was rendered";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.access.ipDeny: OpenShift Routes have no deny list"),
+              std::string::npos)
+        << e.what();
+  }
+  site["spec"]["access"].erase("ipDeny");
+  objects = wok::render::render_site(site, json(), openshift);
+  for (const char* name : {"www", "www-2"}) {
+    EXPECT_EQ(find(objects, "Route", name)
+                  ->at("metadata")["annotations"]["haproxy.router.openshift.io/ip_whitelist"],
+              "10.0.0.0/8 2001:db8::/32")
+        << name;
+  }
+  site["spec"].erase("access");
+  objects = wok::render::render_site(site, json(), PlatformSettings{});
+  EXPECT_FALSE(find(objects, "Ingress", "www")->at("metadata").contains("annotations"));
+}
+
 // The platform's router limits reach every `wok serve`; a php site's own
 // spec.maxBodySize may lower the platform's --max-body, not raise it.
 TEST(RenderSite, ServeArgumentsCarryThePlatformsRouterLimits) {

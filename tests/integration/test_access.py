@@ -1,0 +1,89 @@
+"""spec.access on `wok up` (docs/access.md): IP allow and deny lists
+checked by the router against the client's address before anything of the
+site runs, changed with the spec, refused by field when a network does not
+parse, and confined to the member's own site."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wokharness import WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
+
+FORBIDDEN = b"forbidden: this site does not accept requests from your address\n"
+
+
+def with_access(yaml_text, access):
+    return yaml_text + f"  access: {access}\n" if access else yaml_text
+
+
+class AccessTest(WokTestCase):
+    def setUp(self):
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"], [("bob", "developer")]))
+        self.alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        self.bob = self.wok.cli("token", "create", "bob").stdout.strip()
+        self.repo_a = self.repo("intranet", {"index.html": "intranet home", "docs/a.html": "doc"})
+        self.repo_b = self.repo("public", {"index.html": "public home"})
+
+    def site(self, access=None):
+        return with_access(site_yaml("intranet", "team-a", ["intranet.team-a.localhost"], self.repo_a.url), access)
+
+    def status_of(self, host="intranet.team-a.localhost", path="/"):
+        status, _, body = self.wok.get(host, path)
+        return status, body
+
+    def until(self, status, host="intranet.team-a.localhost"):
+        return wait_for(lambda: (lambda r: r if r[0] == status else None)(self.status_of(host)), 30,
+                        interval=0.1, what=f"{host} answering {status}")
+
+    def test_lists_decide_by_the_clients_address_and_follow_the_spec(self):
+        # The tests' client is 127.0.0.1.
+        self.wok.apply(self.site('{ipDeny: ["127.0.0.0/8"]}'), token=self.alice)
+        self.wok.wait_revision("intranet", "team-a", 1)
+        status, body = self.until(403)
+        self.assertEqual(body, FORBIDDEN)
+        status, body = self.status_of(path="/docs/a.html")
+        self.assertEqual((status, body), (403, FORBIDDEN))
+        # Another project's site on the same router is not touched.
+        self.wok.apply(site_yaml("public", "team-b", ["public.team-b.localhost"], self.repo_b.url), token=self.bob)
+        self.wok.wait_revision("public", "team-b", 1)
+        self.assertEqual(self.status_of("public.team-b.localhost"), (200, b"public home"))
+        # The refusal is logged as any answer is.
+        log = os.path.join(self.wok.data, "logs", "team-a", "intranet", "access.log")
+        wait_for(lambda: os.path.exists(log) and " 403 " in open(log).read(), 10, what="a 403 in the access log")
+
+        # An allow list without our network: still refused; with it: served.
+        self.wok.apply(self.site('{ipAllow: ["10.0.0.0/8", "2001:db8::/32"]}'), token=self.alice)
+        self.until(403)
+        self.wok.apply(self.site('{ipAllow: ["10.0.0.0/8", "127.0.0.1/32"], ipDeny: ["127.0.0.2/32"]}'),
+                       token=self.alice)
+        self.assertEqual(self.until(200), (200, b"intranet home"))
+        # Deny wins over allow.
+        self.wok.apply(self.site('{ipAllow: ["127.0.0.0/8"], ipDeny: ["127.0.0.1/32"]}'), token=self.alice)
+        self.until(403)
+        # No lists: everyone.
+        self.wok.apply(self.site(), token=self.alice)
+        self.assertEqual(self.until(200), (200, b"intranet home"))
+
+    def test_bad_networks_are_refused_by_field_and_change_nothing(self):
+        self.wok.apply(self.site('{ipAllow: ["127.0.0.1/32"]}'), token=self.alice)
+        self.wok.wait_revision("intranet", "team-a", 1)
+        self.until(200)
+        for access, field, why in (('{ipAllow: ["127.0.0.1/8"]}', "spec.access.ipAllow[0]", "bits set past"),
+                                   ('{ipDeny: ["localhost"]}', "spec.access.ipDeny[0]", "is not an IP network"),
+                                   ('{ipDeny: ["::/129"]}', "spec.access.ipDeny[0]", "prefix length"),
+                                   ('{ipAllow: "127.0.0.1"}', "spec.access.ipAllow", "must be")):
+            r = self.wok.apply(self.site(access), token=self.alice, check=False)
+            self.assertNotEqual(r.returncode, 0, access)
+            self.assertIn(field, r.stderr, access)
+            self.assertIn(why, r.stderr, access)
+        self.assertEqual(self.status_of(), (200, b"intranet home"))
+        # Another project's member cannot put lists on this site.
+        r = self.wok.apply(self.site('{ipDeny: ["0.0.0.0/0"]}'), token=self.bob, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(self.status_of(), (200, b"intranet home"))
+
+
+if __name__ == "__main__":
+    unittest.main()
