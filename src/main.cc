@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     options.router = up.router;
     options.allowed_local_sources = up.allow_local_sources;
     options.egress_allow = up.egress_allow;
+    options.trusted_proxies = up.trusted_proxies;
     options.allow_private_sources = up.allow_private_sources;
     options.max_site_memory = up.max_site_memory;
     options.max_site_cpu = up.max_site_cpu;

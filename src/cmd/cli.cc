@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "base/cidr.h"
 #include "cmd/commands.h"
 #include "cmd/completion.h"
 #include "cmd/config.h"
@@ -364,6 +365,14 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
                          "oci:/dir:... images from (repeatable)");
   up_command->add_flag("--allow-private-sources", up_options.allow_private_sources,
                        "git fetches may reach loopback, link-local and private addresses");
+  up_command
+      ->add_option("--trusted-proxy", up_options.trusted_proxies,
+                   "a proxy in front of the router (CIDR or address, repeatable): spec.access "
+                   "judges its requests by their X-Forwarded-For (default: none, the peer)")
+      ->check([](const std::string& value) {
+        std::string error;
+        return base::parse_cidr(value, &error) ? std::string() : "\"" + value + "\" " + error;
+      });
   up_command->add_option("--egress-allow", up_options.egress_allow,
                          "an IPv4 address or CIDR sites with egress may reach although it is "
                          "private or the host's, e.g. an internal package mirror (repeatable)");

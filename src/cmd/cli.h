@@ -23,7 +23,8 @@ struct UpOptions {
   RouterLimitFlags router;
   std::vector<std::string> allow_local_sources;  // --allow-local-source DIR (repeatable)
   bool allow_private_sources = false;
-  std::vector<std::string> egress_allow;  // --egress-allow CIDR (repeatable)
+  std::vector<std::string> egress_allow;     // --egress-allow CIDR (repeatable)
+  std::vector<std::string> trusted_proxies;  // --trusted-proxy CIDR (repeatable)
   // --max-site-memory, --max-site-cpu, --max-site-replicas, --max-site-storage
   std::string max_site_memory = "4Gi";
   std::string max_site_cpu = "4";

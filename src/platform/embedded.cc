@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "api/validation.h"
+#include "base/cidr.h"
 #include "cmd/config.h"
 #include "controllers/build_disk.h"
 #include "controllers/cron_jobs.h"
@@ -217,6 +218,18 @@ int run_embedded(const EmbeddedOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   router::Router router;
+  {
+    std::vector<base::Cidr> proxies;
+    for (const std::string& text : options.trusted_proxies) {
+      if (auto c = base::parse_cidr(text, &error)) {
+        proxies.push_back(*c);
+      } else {
+        std::cerr << "error: --trusted-proxy \"" << text << "\" " << error << "\n";
+        return 2;
+      }
+    }
+    router.set_trusted_proxies(std::move(proxies));
+  }
   // Observers outlive the servers (declared before them): the router
   // reports each completed request to both.
   router::SiteStats site_stats;

@@ -24,6 +24,9 @@ struct EmbeddedOptions {
   // Site networks with egress reach public addresses only, and these
   // (--egress-allow): IPv4 addresses or CIDRs. See docs/security.md.
   std::vector<std::string> egress_allow;
+  // Proxies in front of the router (--trusted-proxy, CIDRs): spec.access
+  // judges their requests by X-Forwarded-For. See docs/access.md.
+  std::vector<std::string> trusted_proxies;
   // Upper bounds on each site (--max-site-*): memory and cpu of an
   // instance as quantities, replicas of a component, storage (each volume
   // and their sum). See docs/security.md.

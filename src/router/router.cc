@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "http/ascii.h"
 #include "http/request_target.h"
 #include "router/fastcgi/fastcgi_handler.h"
 #include "router/proxy/proxy_handler.h"
@@ -22,6 +23,19 @@ struct LoopTable {
 uint64_t next_table_version() {
   static std::atomic<uint64_t> last{0};
   return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+}  // namespace
+
+namespace {
+
+// spec.access refused the client (the same words for every site: nothing
+// of the site is told).
+void forbid(http::Response& response) {
+  response.status = 403;
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  response.set_header("Cache-Control", "no-store");
+  response.body = "forbidden: this site does not accept requests from your address\n";
 }
 
 }  // namespace
@@ -55,21 +69,48 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   // Holding the table keeps it (and its routes) alive for this request even
   // if a new one is swapped in meanwhile.
   std::shared_ptr<const RouteTable> table = table_.load();
+  const Route* route = table->find(http::request_host(request));
+  if (route != nullptr && !admits(*route, request)) return forbid(response);
   answer(*table, request, response);
 }
 
-namespace {
-
-// spec.access refused the client (the same words for every site: nothing
-// of the site is told).
-void forbid(http::Response& response) {
-  response.status = 403;
-  response.set_header("Content-Type", "text/plain; charset=utf-8");
-  response.set_header("Cache-Control", "no-store");
-  response.body = "forbidden: this site does not accept requests from your address\n";
+std::string Router::client_address(const http::Request& request) const {
+  if (trusted_proxies_.empty()) return request.remote_addr;
+  auto trusted = [this](std::string_view text) {
+    auto address = base::parse_ip(text);
+    if (!address) return false;
+    for (const auto& c : trusted_proxies_)
+      if (c.contains(*address)) return true;
+    return false;
+  };
+  if (!trusted(request.remote_addr)) return request.remote_addr;
+  // Every X-Forwarded-For field, in order, as one list; walked from the
+  // right (the hop nearest us) past the trusted proxies.
+  std::vector<std::string_view> hops;
+  for (const auto& h : request.headers) {
+    if (!http::iequals(h.name, "x-forwarded-for")) continue;
+    std::string_view list = h.value;
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view hop = list.substr(0, comma);
+      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
+      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
+      hops.push_back(hop);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  std::string client = request.remote_addr;
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    client = std::string(*it);  // what does not parse is no address: refused
+    if (!trusted(*it)) break;
+  }
+  return client;
 }
 
-}  // namespace
+bool Router::admits(const Route& route, const http::Request& request) const {
+  return !route.access || route.access->allows(client_address(request));
+}
 
 // The synchronous answer (static sites) from a given table: handle()'s own
 // reference, or serve()'s per-loop one.
@@ -80,10 +121,6 @@ void Router::answer(const RouteTable& table, const http::Request& request,
     response.status = 404;
     response.body = "no site is served at this host\n";
     response.set_header("Content-Type", "text/plain; charset=utf-8");
-    return;
-  }
-  if (route->access && !route->access->allows(request.remote_addr)) {
-    forbid(response);
     return;
   }
   if (route->deploying) {
@@ -108,7 +145,7 @@ void Router::answer(const RouteTable& table, const http::Request& request,
 void Router::serve(http::Exchange exchange) const {
   // Valid for this call: the loop's reference changes only at its next serve().
   const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
-  if (route != nullptr && route->access && !route->access->allows(exchange.request().remote_addr)) {
+  if (route != nullptr && !admits(*route, exchange.request())) {
     if (!observers_.empty()) observe(exchange, *route);  // logged and counted as a 403
     http::Response response;
     forbid(response);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/cidr.h"
 #include "http/exchange.h"
 #include "http/loop.h"
 #include "http/message.h"
@@ -30,8 +31,19 @@ class Router {
   // serve() to a known site when it completes. Add them before serving;
   // they must outlive the router.
   void add_observer(RequestObserver* observer) { observers_.push_back(observer); }
+  // Proxies in front of the router (wok up --trusted-proxy): a request from
+  // one of them is judged by spec.access on the address its
+  // X-Forwarded-For gives (the rightmost one not itself a trusted proxy),
+  // a request from anyone else on its peer's, whatever it claims. Set
+  // before serving.
+  void set_trusted_proxies(std::vector<base::Cidr> proxies) {
+    trusted_proxies_ = std::move(proxies);
+  }
+  // The address spec.access judges `request` by.
+  std::string client_address(const http::Request& request) const;
 
  private:
+  bool admits(const Route& route, const http::Request& request) const;
   void observe(http::Exchange& exchange, const Route& route) const;
   static void answer(const RouteTable& table, const http::Request& request,
                      http::Response& response);
@@ -43,6 +55,7 @@ class Router {
   const RouteTable& loop_table(http::Loop& loop) const;
 
   std::vector<RequestObserver*> observers_;
+  std::vector<base::Cidr> trusted_proxies_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

@@ -3,11 +3,12 @@ checked by the router against the client's address before anything of the
 site runs, changed with the spec, refused by field when a network does not
 parse, and confined to the member's own site."""
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wokharness import WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
+from wokharness import WOK, Wok, WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
 
 FORBIDDEN = b"forbidden: this site does not accept requests from your address\n"
 
@@ -51,7 +52,12 @@ class AccessTest(WokTestCase):
         self.assertEqual(self.status_of("public.team-b.localhost"), (200, b"public home"))
         # The refusal is logged as any answer is.
         log = os.path.join(self.wok.data, "logs", "team-a", "intranet", "access.log")
-        wait_for(lambda: os.path.exists(log) and " 403 " in open(log).read(), 10, what="a 403 in the access log")
+        def logged_403():
+            if not os.path.exists(log):
+                return False
+            with open(log) as f:
+                return " 403 " in f.read()
+        wait_for(logged_403, 10, what="a 403 in the access log")
 
         # An allow list without our network: still refused; with it: served.
         self.wok.apply(self.site('{ipAllow: ["10.0.0.0/8", "2001:db8::/32"]}'), token=self.alice)
@@ -83,6 +89,39 @@ class AccessTest(WokTestCase):
         r = self.wok.apply(self.site('{ipDeny: ["0.0.0.0/0"]}'), token=self.bob, check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(self.status_of(), (200, b"intranet home"))
+
+
+class TrustedProxyTest(WokTestCase):
+    """wok up --trusted-proxy: behind it, the forwarded address is judged."""
+
+    def test_only_a_trusted_proxys_forwarded_address_counts(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        repo = self.repo("intranet", {"index.html": "intranet home"})
+        self.wok.apply(site_yaml("intranet", "team-a", ["intranet.team-a.localhost"], repo.url) +
+                       '  access: {ipAllow: ["203.0.113.0/24"]}\n')
+        self.wok.wait_revision("intranet", "team-a", 1)
+        forwarded = {"X-Forwarded-For": "203.0.113.5"}
+        host = "intranet.team-a.localhost"
+        # Not trusted: the header is the client's claim, the peer (127.0.0.1) is judged.
+        self.assertEqual(self.wok.get(host, headers=forwarded)[0], 403)
+        self.wok.stop()
+        proxied = Wok(self.root, data=self.wok.data, args=["--trusted-proxy", "127.0.0.1/32"]).start()
+        try:
+            wait_for(lambda: proxied.get(host, headers=forwarded)[0] == 200, 30,
+                     what="the forwarded client let in")
+            self.assertEqual(proxied.get(host, headers=forwarded)[2], b"intranet home")
+            self.assertEqual(proxied.get(host)[0], 403)  # the proxy itself is not in the list
+            self.assertEqual(proxied.get(host, headers={"X-Forwarded-For": "203.0.113.5, 198.51.100.7"})[0], 403)
+        finally:
+            proxied.stop()
+            proxied.close()
+
+    def test_a_bad_flag_is_refused_naming_it(self):
+        r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "x"), "--trusted-proxy", "10.0.0.1/8"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--trusted-proxy", r.stderr)
+        self.assertIn("bits set past", r.stderr)
 
 
 if __name__ == "__main__":

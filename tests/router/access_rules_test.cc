@@ -64,5 +64,32 @@ TEST(AccessRules, TheRouterAnswers403BeforeTheSiteRuns) {
   std::filesystem::remove_all(root);
 }
 
+// Behind a trusted proxy the client is the rightmost X-Forwarded-For hop
+// that is not itself a trusted proxy; anyone else's header is ignored.
+TEST(AccessRules, ATrustedProxysForwardedAddressIsTheClient) {
+  Router router;
+  http::Request request;
+  request.remote_addr = "127.0.0.1";
+  request.headers.push_back({"X-Forwarded-For", "203.0.113.5"});
+  EXPECT_EQ(router.client_address(request), "127.0.0.1") << "no proxy trusted: the peer";
+  std::string error;
+  router.set_trusted_proxies(
+      {*base::parse_cidr("127.0.0.0/8", &error), *base::parse_cidr("10.0.0.0/8", &error)});
+  EXPECT_EQ(router.client_address(request), "203.0.113.5");
+  // A client's own forged hops stay on the left of what the proxies added.
+  request.headers = {{"X-Forwarded-For", "198.51.100.1, 203.0.113.5"},
+                     {"x-forwarded-for", " 10.1.1.1 "}};
+  EXPECT_EQ(router.client_address(request), "203.0.113.5");
+  request.headers = {{"X-Forwarded-For", "10.1.1.1, 10.2.2.2"}};
+  EXPECT_EQ(router.client_address(request), "10.1.1.1") << "every hop trusted: the leftmost";
+  request.headers = {{"X-Forwarded-For", "not-an-ip"}};
+  EXPECT_EQ(router.client_address(request), "not-an-ip") << "no address: refused by any list";
+  request.headers = {};
+  EXPECT_EQ(router.client_address(request), "127.0.0.1") << "no header: the proxy itself";
+  request.remote_addr = "192.0.2.9";  // not a trusted proxy: its header is the client's claim
+  request.headers = {{"X-Forwarded-For", "10.9.9.9"}};
+  EXPECT_EQ(router.client_address(request), "192.0.2.9");
+}
+
 }  // namespace
 }  // namespace wok::router
