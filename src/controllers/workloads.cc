@@ -39,8 +39,12 @@ runtime::Resources resources_of(const render::ComponentPlan& c) {
   return r;
 }
 
-render::SitePlan site_plan(const std::string& ns, const std::string& site, const json& spec) {
-  return render::plan_site({{"metadata", {{"name", site}, {"namespace", ns}}}, {"spec", spec}});
+// The plan of revision `revision` (0: none) of site ns/site with `spec`.
+render::SitePlan site_plan(const std::string& ns, const std::string& site, const json& spec,
+                           int64_t revision = 0) {
+  return render::plan_site({{"metadata", {{"name", site}, {"namespace", ns}}},
+                            {"spec", spec},
+                            {"status", {{"revision", revision}}}});
 }
 
 std::map<std::string, std::string> labels_of(const std::string& uid, int64_t revision) {
@@ -110,7 +114,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
                             const std::string& storage_dir, uint32_t sandbox_uid, bool egress) {
   WorkloadPlan plan;
   plan.network = site_network(ns, site, spec, egress);
-  const render::SitePlan site_p = site_plan(ns, site, spec);
+  const render::SitePlan site_p = site_plan(ns, site, spec, revision);
   const std::string& mode = site_p.mode;
   plan.max_body_bytes = site_p.max_body_bytes;
   if (mode == "php") {
@@ -125,7 +129,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     s.uid = sandbox_uid;
     s.resources =
         site_p.components.empty() ? runtime::Resources{} : resources_of(site_p.components[0]);
-    s.labels = labels_of(uid, revision);
+    s.labels = labels_of(uid, site_p.revision);
     s.network = plan.network.name;
     s.volumes.push_back({root, kSiteMount, true});
     for (const auto& v : site_p.volumes) {
@@ -164,7 +168,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       s.project = ns;
       s.uid = sandbox_uid;
       s.resources = resources_of(c);
-      s.labels = labels_of(uid, revision);
+      s.labels = labels_of(uid, site_p.revision);
       s.port = c.port;
       s.network = plan.network.name;
       if (!c.service_names.empty()) s.service = c.name;

@@ -347,13 +347,16 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     if (!followed.error.empty() && followed.commit.empty() && blocker.reason.empty())
       blocker = {"FetchFailed", followed.error};
     try {
-      if (blocker.reason.empty())
-        desired = config_.renderer.site(deploy.site, *project, config_.settings);
+      if (blocker.reason.empty()) {
+        // The revision the plan belongs to: the render stamps it into every
+        // pod template, so a new one (a rollback too) rolls the pods.
+        json planned = deploy.site;
+        if (deploy.revision > 0) planned["status"]["revision"] = deploy.revision;
+        desired = config_.renderer.site(planned, *project, config_.settings);
+      }
     } catch (const std::exception& e) {
       blocker = {"RenderFailed", e.what()};
     }
-    if (deploy.revision > 0)
-      stamp_revision(desired, deploy.revision);  // a rollback rolls the pods too
   }
   const json& deployed = deploy.site.is_null() ? *site : deploy.site;
   if (config_.check_sites && blocker.reason.empty()) {

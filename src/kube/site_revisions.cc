@@ -155,14 +155,6 @@ std::string refresh_request(const json& site) {
   return string_in(site, "annotations", kRefreshAnnotation);
 }
 
-void stamp_revision(std::vector<json>& objects, int64_t number) {
-  for (auto& object : objects) {
-    if (object.value("kind", "") != "Deployment") continue;
-    object["spec"]["template"]["metadata"]["annotations"][kRevisionAnnotation] =
-        std::to_string(number);
-  }
-}
-
 std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first,
                                               int limit, int64_t keep) {
   std::vector<std::string> out;

@@ -77,9 +77,6 @@ PinRequest pin_request(const nlohmann::json& site);
 // The value of the refresh annotation ("" when none).
 std::string refresh_request(const nlohmann::json& site);
 
-// Stamps kRevisionAnnotation = number into every Deployment's pod template.
-void stamp_revision(std::vector<nlohmann::json>& objects, int64_t number);
-
 // The ControllerRevisions to delete so that at most `limit` remain, oldest
 // first, never the one numbered `keep`.
 std::vector<std::string> revisions_over_limit(const std::vector<SiteRevision>& newest_first,

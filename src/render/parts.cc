@@ -202,6 +202,16 @@ json deployment(const SiteNames& names, std::string_view component, std::string_
   return d;
 }
 
+void stamp_revision(std::vector<json>& objects, const SitePlan& plan) {
+  if (plan.revision <= 0) return;
+  // A new revision (a rollback too) changes every pod template: the pods roll.
+  for (json& o : objects) {
+    if (o.value("kind", "") != "Deployment") continue;
+    o["spec"]["template"]["metadata"]["annotations"]["wok.dev/revision"] =
+        std::to_string(plan.revision);
+  }
+}
+
 std::string cluster_image(const std::string& ref, const std::string& field) {
   constexpr std::string_view kRegistry = "docker://";
   if (ref.starts_with(kRegistry)) {

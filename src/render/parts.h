@@ -64,6 +64,10 @@ void add_storage_mounts(const json& site, const SitePlan& plan, const ComponentP
                         json& mounts);
 
 // A Deployment of one pod template.
+// wok.dev/revision = plan.revision (when there is one) in every
+// Deployment's pod template, as wok up labels every instance.
+void stamp_revision(std::vector<json>& objects, const SitePlan& plan);
+
 json deployment(const SiteNames& names, std::string_view component, std::string_view name,
                 int replicas, bool recreate, const json& pod_spec);
 // A ClusterIP Service: port 80 -> the pod's "http" port.

@@ -51,6 +51,9 @@ SitePlan plan_site(const json& site) {
   plan.ns = string_of(meta, "namespace");
   plan.name = string_of(meta, "name");
   plan.mode = string_of(spec, "mode");
+  if (auto r = object_of(site, "status").find("revision");
+      r != object_of(site, "status").end() && r->is_number_integer())
+    plan.revision = r->get<int64_t>();
   if (plan.mode.empty()) plan.mode = "static";
   const json& resources = object_of(spec, "resources");
   auto limits = [&](ComponentPlan& c) {
@@ -190,6 +193,7 @@ json plan_json(const SitePlan& plan) {
   json out = {{"namespace", plan.ns},
               {"name", plan.name},
               {"mode", plan.mode},
+              {"revision", plan.revision},
               {"routed", plan.routed},
               {"maxBodyBytes", plan.max_body_bytes},
               {"serveDotFiles", plan.serve_dot_files},

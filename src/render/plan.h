@@ -85,7 +85,12 @@ struct PhpPlan {
 };
 
 struct SitePlan {
-  std::string ns, name, mode;             // mode: "static", "php" or "app"
+  std::string ns, name, mode;  // mode: "static", "php" or "app"
+  // The revision the plan belongs to (the Site's status.revision as the
+  // platform deploys it: wok up's revision number, the operator's
+  // ControllerRevision); 0 when none, as for `wok render` of a new Site.
+  // Every instance and pod template carries it (wok.dev/revision).
+  int64_t revision = 0;
   std::vector<ComponentPlan> components;  // static: none
   // The routed component's name ("" when none: a static site, or an app
   // of workers only).

@@ -17,9 +17,12 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
   if (site.is_object() && site.contains("spec") && site["spec"].is_object()) {
     mode = detail::string_at(site["spec"], "mode", "static");
   }
-  if (mode == "php") return detail::render_php(names, site, settings);
-  if (mode == "app") return detail::render_app(names, site, settings);
-  return detail::render_static(names, site, settings);
+  std::vector<nlohmann::json> objects = mode == "php" ? detail::render_php(names, site, settings)
+                                        : mode == "app"
+                                            ? detail::render_app(names, site, settings)
+                                            : detail::render_static(names, site, settings);
+  detail::stamp_revision(objects, plan_site(site));
+  return objects;
 }
 
 }  // namespace wok::render

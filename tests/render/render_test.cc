@@ -109,6 +109,32 @@ TEST(RenderSite, RoutedComponentsBalanceReachesTheRoutes) {
   EXPECT_FALSE(find(objects, "Route", "www")->at("metadata").contains("annotations"));
 }
 
+// The revision the plan belongs to (status.revision, what the operator
+// deploys) is in every pod template, so a new one rolls the pods; none
+// without one (wok render of a new Site).
+TEST(RenderSite, ThePlansRevisionIsInEveryPodTemplate) {
+  json site = static_site();
+  site["spec"]["mode"] = "app";
+  site["spec"]["app"] = {{"components",
+                          {{{"name", "web"}, {"image", "x:1"}, {"port", 80}},
+                           {{"name", "worker"}, {"image", "w:1"}}}}};
+  site["status"] = {{"revision", 7}};
+  int deployments = 0;
+  for (const json& o : wok::render::render_site(site, json(), PlatformSettings{})) {
+    if (o["kind"] != "Deployment") continue;
+    ++deployments;
+    EXPECT_EQ(o["spec"]["template"]["metadata"]["annotations"]["wok.dev/revision"], "7")
+        << o.dump();
+  }
+  EXPECT_EQ(deployments, 2);
+  site.erase("status");
+  for (const json& o : wok::render::render_site(site, json(), PlatformSettings{})) {
+    if (o["kind"] == "Deployment") {
+      EXPECT_FALSE(o["spec"]["template"]["metadata"].contains("annotations"));
+    }
+  }
+}
+
 // spec.access reaches the edge of each platform: ingress-nginx's source
 // ranges, the OpenShift router's allow list; a deny list OpenShift has not
 // is refused by field, never dropped.
