@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "base/assert.h"
+#include "base/cidr.h"
 #include "runtime/subprocess.h"
 
 extern char** environ;
@@ -45,30 +46,6 @@ std::string address_of(int index) {  // index >= 2
   WOK_ASSERT(index >= 2 && index <= kMaxAttachments && index % 256 != 0 && index % 256 != 255,
              "an instance address outside the site network's free range");
   return kInstancePrefix + std::to_string(index / 256) + "." + std::to_string(index % 256);
-}
-
-bool parse_ipv4(const std::string& text, uint32_t* out) {
-  in_addr a{};
-  if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
-  *out = ntohl(a.s_addr);
-  return true;
-}
-
-// (network, prefix length) of "a.b.c.d" or "a.b.c.d/n"; false if malformed.
-bool parse_cidr(const std::string& cidr, uint32_t* net, int* len) {
-  auto slash = cidr.find('/');
-  std::string addr = cidr.substr(0, slash);
-  *len = 32;
-  if (slash != std::string::npos) {
-    std::string n = cidr.substr(slash + 1);
-    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    *len = std::stoi(n);
-    if (*len > 32) return false;
-  }
-  if (!parse_ipv4(addr, net)) return false;
-  uint32_t mask = *len == 0 ? 0 : ~uint32_t{0} << (32 - *len);
-  return (*net & ~mask) == 0 || slash == std::string::npos;
 }
 
 std::string run(const std::vector<std::string>& argv, const std::string& what) {
@@ -168,9 +145,11 @@ std::vector<std::string> host_ipv4_addresses() {
 }
 
 std::string check_ipv4_cidr(const std::string& cidr) {
-  uint32_t net = 0;
-  int len = 0;
-  if (!parse_cidr(cidr, &net, &len))
+  // The one CIDR parser (base/cidr.h), IPv4 only: nftables' ipv4_addr sets
+  // take no IPv6 (nor an IPv4-mapped one) and no host bits past the prefix.
+  std::string error;
+  auto parsed = base::parse_cidr(cidr, &error);
+  if (!parsed || parsed->network.v6 || cidr.find(':') != std::string::npos)
     return "\"" + cidr + "\" is not an IPv4 address or CIDR with no host bits set (10.1.2.0/24)";
   return "";
 }

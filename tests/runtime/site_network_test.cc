@@ -75,6 +75,9 @@ TEST(SiteNetworkRules, AdminRangesAreChecked) {
   EXPECT_NE(check_ipv4_cidr("10.1.2.0/33"), "");
   EXPECT_NE(check_ipv4_cidr("10.1.2.0/24; flush ruleset"), "");
   EXPECT_NE(check_ipv4_cidr("example.org"), "");
+  EXPECT_NE(check_ipv4_cidr("2001:db8::/32"), "");    // nftables' ipv4_addr sets only
+  EXPECT_NE(check_ipv4_cidr("::ffff:10.1.2.3"), "");  // not even IPv4-mapped
+  EXPECT_NE(check_ipv4_cidr("10.1.2.0/"), "");
 }
 
 // The kernel takes the ruleset as written (in a scratch network namespace).
