@@ -478,6 +478,9 @@ ReconcileResult SiteReconciler::after_deploy(const json& site, const std::string
                  err);
     return {"", requeue_after};
   }
+  // The site was deleted while its revision deployed (its revisions went
+  // with it): nothing serves, nothing to say; the deletion's reconcile cleans up.
+  if (!live) return {"", requeue_after};
   collect_garbage(uid, site_dir);
   write_status(
       site, live, "Deployed",
