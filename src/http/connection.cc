@@ -1,5 +1,6 @@
 #include "http/connection.h"
 
+#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include "http/ascii.h"
 #include "http/response_head.h"
+#include "http/tls.h"
 
 namespace wok::http {
 namespace {
@@ -44,8 +46,14 @@ Connection::Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_
       loop_(loop),
       id_(id),
       parser_(limits_from(*loop.state().options)),
+      opened_ms_(loop.now_ms()),
       last_activity_ms_(loop.now_ms()),
-      last_read_ms_(loop.now_ms()) {}
+      last_read_ms_(loop.now_ms()) {
+  if (const auto& tls = loop.state().options->tls) {
+    ssl_ = tls->accept(fd_);
+    if (!ssl_) state_ = State::kDead;
+  }
+}
 
 Connection::~Connection() {
   if (exchange_) {
@@ -60,6 +68,7 @@ Connection::~Connection() {
     // The handler's other callbacks may hold the handle: break the cycle later.
     loop_.defer([ex] { ex->clear_callbacks(); });
   }
+  if (ssl_) SSL_free(ssl_);
   close(fd_);
 }
 
@@ -68,8 +77,11 @@ bool Connection::on_events(uint32_t events) {
   if (events & EPOLLOUT) flush();
   // A short read drained the socket; more data would raise a new edge. So
   // the read that would only say EAGAIN is skipped, unless the peer also
-  // closed (then reading on finds the end).
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) read_input(!(events & (EPOLLRDHUP | EPOLLHUP)));
+  // closed (then reading on finds the end). Not under TLS: a short record
+  // says nothing of what waits behind it.
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP) || (read_wants_write_ && (events & EPOLLOUT))) {
+    read_input(!ssl_ && !(events & (EPOLLRDHUP | EPOLLHUP)));
+  }
   return settle();
 }
 
@@ -81,6 +93,12 @@ bool Connection::on_poke() {
 bool Connection::on_tick() {
   LoopState loop = loop_state();
   if (state_ == State::kLingering) return loop.now_ms < linger_deadline_ms_;
+  // A TLS handshake is part of the request head's time.
+  if (ssl_ && !SSL_is_init_finished(ssl_) &&
+      loop.now_ms - opened_ms_ >= loop.options->header_timeout_ms) {
+    loop.options->on_limit({"tls_handshake_timeout", 0, remote_addr_, "TLS handshake not done"});
+    return false;
+  }
   if (state_ == State::kOpen && !exchange_ && parser_.phase() == RequestParser::Phase::kHeaders &&
       header_start_ms_ >= 0 && loop.now_ms - header_start_ms_ >= loop.options->header_timeout_ms) {
     fail(408, "header_timeout", "request head not received in time");
@@ -119,7 +137,7 @@ void Connection::read_input(bool stop_when_short) {
       read_paused_ = true;
       return;
     }
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);  // not read(): no VFS detour for a socket
+    ssize_t n = receive(buf, sizeof buf);
     if (n > 0) {
       last_activity_ms_ = last_read_ms_ = loop_.now_ms();
       if (state_ != State::kOpen) {  // closing: input is drained and dropped, within reason
@@ -136,6 +154,39 @@ void Connection::read_input(bool stop_when_short) {
       return;
     } else if (errno != EINTR) {
       state_ = State::kDead;
+    }
+  }
+}
+
+ssize_t Connection::receive(char* buf, size_t size) {
+  if (!ssl_) return recv(fd_, buf, size, 0);  // not read(): no VFS detour for a socket
+  read_wants_write_ = false;
+  ERR_clear_error();
+  errno = 0;
+  size_t got = 0;
+  if (SSL_read_ex(ssl_, buf, size, &got) == 1) return static_cast<ssize_t>(got);
+  switch (SSL_get_error(ssl_, 0)) {
+    case SSL_ERROR_WANT_WRITE:
+      read_wants_write_ = true;
+      [[fallthrough]];
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify, or (IGNORE_UNEXPECTED_EOF) a bare EOF
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return 0;
+      return -1;
+    default: {
+      // A failed handshake (no certificate for the name, no common
+      // protocol) or a broken record: said once, then closed.
+      char reason[256] = "TLS error";
+      if (unsigned long code = ERR_peek_error()) ERR_error_string_n(code, reason, sizeof reason);
+      ERR_clear_error();
+      loop_state().options->on_limit(
+          {SSL_is_init_finished(ssl_) ? "tls" : "tls_handshake", 0, remote_addr_, reason});
+      errno = EPROTO;
+      return -1;
     }
   }
 }
@@ -200,6 +251,7 @@ bool Connection::exchange_wants_input() const {
 
 void Connection::begin_exchange(Request request) {
   request.remote_addr = remote_addr_;
+  request.tls = ssl_ != nullptr;
   auto ex = std::make_shared<ExchangeState>();
   ex->connection = this;
   ex->loop = &loop_;
@@ -285,7 +337,8 @@ void Connection::flush() {
   if (output_.empty() || state_ == State::kDead) return;
   size_t items = output_.items();
   size_t bytes = output_.buffered_bytes();
-  if (output_.write_to(fd_) == OutputQueue::Result::kError) {
+  OutputQueue::Result result = ssl_ ? output_.write_tls(ssl_) : output_.write_to(fd_);
+  if (result == OutputQueue::Result::kError) {
     state_ = State::kDead;
     return;
   }
@@ -319,6 +372,7 @@ bool Connection::settle() {
       if (peer_closed_) return false;
       // Closing with unread input would make the kernel send a reset, which
       // can destroy the response in flight; shut our side and drain theirs.
+      if (ssl_ && SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);  // close_notify, best effort
       shutdown(fd_, SHUT_WR);
       state_ = State::kLingering;
       linger_deadline_ms_ = loop.now_ms + kLingerMs;

@@ -4,6 +4,8 @@
 // feeds it the body, queues its response, closes per keep-alive rules,
 // timeouts and stop. The loop owns it and destroys it when a call returns
 // false.
+#include <openssl/ssl.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +51,8 @@ class Connection {
   };
 
   void read_input(bool stop_when_short = false);
+  // recv(), or SSL_read on a TLS connection (-1 with EAGAIN when it must wait).
+  ssize_t receive(char* buf, size_t size);
   void process_input();
   bool parse_step();
   void begin_exchange(Request request);
@@ -67,6 +71,9 @@ class Connection {
   LoopState loop_state() const { return loop_.state(); }
 
   int fd_;
+  SSL* ssl_ = nullptr;  // a TLS connection's session (ServerOptions::tls)
+  // SSL_read waits for the socket to take bytes (a TLS 1.3 ticket, an alert).
+  bool read_wants_write_ = false;
   std::string remote_addr_;
   EventLoop& loop_;
   uint64_t id_;
@@ -82,6 +89,7 @@ class Connection {
   bool peer_closed_ = false;  // read returned 0
   bool read_paused_ = false;  // stopped reading: enough input is waiting
   bool scheduled_ = false;
+  int64_t opened_ms_;
   int64_t last_activity_ms_;
   int64_t last_read_ms_;
   int64_t header_start_ms_ = -1;  // when the pending request's first bytes came; -1: none

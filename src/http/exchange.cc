@@ -125,6 +125,10 @@ void Exchange::abort() {
   if (active()) state_->connection->abort(*state_);
 }
 
+void Exchange::add_response_header(std::string name, std::string value) {
+  if (state_) state_->extra_headers.push_back({std::move(name), std::move(value)});
+}
+
 void Exchange::report_limit(std::string_view limit, int status, std::string_view detail) {
   if (active()) state_->connection->report_limit(limit, status, detail);
 }
@@ -162,6 +166,7 @@ void Connection::respond(ExchangeState& ex, Response response) {
   LoopState loop = loop_state();
   bool keep_alive = ex.keep_alive && !loop.stopping && !response_wants_close(response);
   HeadContext context{ex.head_request, keep_alive, loop.date};
+  if (!ex.extra_headers.empty()) context.extra = &ex.extra_headers;
   bool send_body = false;
   output_.push(serialize_response_head(response, context, &send_body));
   ex.completion.status = response.status;
@@ -190,6 +195,7 @@ void Connection::start_response(ExchangeState& ex, const Response& head, int64_t
   }
   HeadContext context{ex.head_request, keep_alive, loop.date, framing,
                       std::max<int64_t>(length, 0)};
+  if (!ex.extra_headers.empty()) context.extra = &ex.extra_headers;
   bool send_body = false;
   output_.push(serialize_response_head(head, context, &send_body));
   send_body = send_body && !bodiless_status(head.status);
@@ -245,6 +251,7 @@ void Connection::finish(ExchangeState& ex) {
 
 void Connection::upgrade(ExchangeState& ex, const Response& head) {
   HeadContext context{false, true, loop_state().date, Framing::kUpgrade, 0};
+  if (!ex.extra_headers.empty()) context.extra = &ex.extra_headers;
   bool send_body = false;
   output_.push(serialize_response_head(head, context, &send_body));
   ex.reply = Reply::kTunnel;

@@ -82,6 +82,10 @@ class Exchange {
   // server's own, to ServerOptions::on_limit with the client's address.
   void report_limit(std::string_view limit, int status, std::string_view detail);
   size_t queued_output() const;
+  // A header every response of this exchange carries, whichever handler
+  // answers (a site's Strict-Transport-Security); one the handler sets
+  // itself wins. Call before the response starts.
+  void add_response_header(std::string name, std::string value);
 
  private:
   std::shared_ptr<ExchangeState> state_;

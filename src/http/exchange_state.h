@@ -33,6 +33,7 @@ struct ExchangeState {
   bool chunked = false;
   int64_t remaining = -1;  // fixed-length body still owed; -1: not fixed
   Completion completion;
+  std::vector<Header> extra_headers;  // added to the response head
   std::function<void()> on_writable;
   std::function<void()> on_abort;
   std::function<void(const Completion&)> on_complete;

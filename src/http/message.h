@@ -31,6 +31,7 @@ struct Request {
   std::string body;             // decoded (de-chunked) body
   bool keep_alive = true;
   std::string remote_addr;  // "127.0.0.1"
+  bool tls = false;         // came over a TLS connection (https)
 
   // First header with this name, compared case-insensitively; empty if absent.
   std::string_view header(std::string_view name) const;

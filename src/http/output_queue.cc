@@ -1,5 +1,6 @@
 #include "http/output_queue.h"
 
+#include <openssl/err.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,6 +107,60 @@ OutputQueue::Result OutputQueue::write_file(int socket_fd, Item& item) {
   item.remaining -= static_cast<size_t>(sent);
   if (item.remaining == 0) pop_front();
   return Result::kDone;
+}
+
+// Moves up to kTlsBatch bytes from the front of the queue into tls_batch_;
+// false when a file could not be read (it shrank, or failed).
+bool OutputQueue::fill_tls_batch() {
+  while (!items_.empty() && tls_batch_.size() < kTlsBatch) {
+    Item& item = items_.front();
+    size_t room = kTlsBatch - tls_batch_.size();
+    if (item.fd < 0) {
+      size_t take = std::min(room, item.bytes.size() - item.sent);
+      if (tls_batch_.empty() && take == item.bytes.size()) {
+        tls_batch_ = std::move(item.bytes);  // a whole string: no copy
+        item.bytes.clear();
+        item.sent = 0;
+        buffered_ -= take;
+        items_.pop_front();
+        continue;
+      }
+      tls_batch_.append(item.bytes, item.sent, take);
+      item.sent += take;
+      buffered_ -= take;
+      if (item.sent == item.bytes.size()) items_.pop_front();
+      continue;
+    }
+    size_t want = std::min(room, item.remaining);
+    size_t old = tls_batch_.size();
+    tls_batch_.resize(old + want);
+    ssize_t got = pread(item.fd, tls_batch_.data() + old, want, item.offset);
+    if (got < 0 && errno == EINTR) {
+      tls_batch_.resize(old);
+      continue;
+    }
+    if (got <= 0) return false;  // shrank or failed: Content-Length cannot be kept
+    tls_batch_.resize(old + static_cast<size_t>(got));
+    item.offset += got;
+    item.remaining -= static_cast<size_t>(got);
+    if (item.remaining == 0) pop_front();
+  }
+  return true;
+}
+
+OutputQueue::Result OutputQueue::write_tls(SSL* ssl) {
+  for (;;) {
+    if (tls_batch_.empty() && !fill_tls_batch()) return Result::kError;
+    if (tls_batch_.empty()) return Result::kDone;
+    ERR_clear_error();
+    size_t written = 0;
+    if (SSL_write_ex(ssl, tls_batch_.data(), tls_batch_.size(), &written) != 1) {
+      int error = SSL_get_error(ssl, 0);
+      if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) return Result::kBlocked;
+      return Result::kError;
+    }
+    std::string().swap(tls_batch_);
+  }
 }
 
 }  // namespace wok::http

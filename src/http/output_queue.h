@@ -1,6 +1,7 @@
 #pragma once
 // What a connection still has to send, in order: byte strings (written with
 // writev) and file ranges (sendfile). Owns the file descriptors it holds.
+#include <openssl/ssl.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -24,9 +25,15 @@ class OutputQueue {
 
   // Writes as much as the socket takes. kBlocked: wait for EPOLLOUT.
   Result write_to(int socket_fd);
-  bool empty() const { return items_.empty(); }
+  // The same through a TLS session: strings and file ranges are copied in
+  // turns into one buffer of up to kTlsBatch bytes (no sendfile under TLS),
+  // which SSL_write sends whole (retried unchanged after a kBlocked, as
+  // OpenSSL requires); the buffer is freed once sent, so an idle
+  // connection holds none.
+  Result write_tls(SSL* ssl);
+  bool empty() const { return items_.empty() && tls_batch_.empty(); }
   // Bytes of strings still queued; files count for little since they cost no memory.
-  size_t buffered_bytes() const { return buffered_; }
+  size_t buffered_bytes() const { return buffered_ + tls_batch_.size(); }
   size_t items() const { return items_.size(); }
 
  private:
@@ -40,9 +47,13 @@ class OutputQueue {
   Result write_strings(int socket_fd);
   Result write_file(int socket_fd, Item& item);
   void pop_front();
+  bool fill_tls_batch();
+
+  static constexpr size_t kTlsBatch = 64 * 1024;
 
   std::deque<Item> items_;
   size_t buffered_ = 0;
+  std::string tls_batch_;  // taken from items_, being written by SSL_write
 };
 
 }  // namespace wok::http

@@ -29,11 +29,21 @@ std::string_view find_header(const Response& r, std::string_view name) {
   return {};
 }
 
-// The handler's own headers, then the blank line that ends the head.
-void append_headers(const Response& r, std::string* out) {
+// The handler's own headers, those the server adds for the route (unless
+// the handler set one of that name), then the blank line that ends the head.
+void append_headers(const Response& r, const HeadContext& ctx, std::string* out) {
   for (const Header& h : r.headers) {
     if (server_owned(h.name) || !safe(h.name) || !safe(h.value)) continue;
     out->append("\r\n").append(h.name).append(": ").append(h.value);
+  }
+  if (ctx.extra) {
+    for (const Header& h : *ctx.extra) {
+      if (server_owned(h.name) || !safe(h.name) || !safe(h.value) ||
+          !find_header(r, h.name).empty()) {
+        continue;
+      }
+      out->append("\r\n").append(h.name).append(": ").append(h.value);
+    }
   }
   out->append("\r\n\r\n");
 }
@@ -65,7 +75,7 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
         out.append("\r\nTransfer-Encoding: chunked");
       }
     }
-    append_headers(r, &out);
+    append_headers(r, ctx, &out);
     return out;
   }
 
@@ -82,7 +92,7 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
       out.append(std::to_string(length));
     }
   }
-  append_headers(r, &out);
+  append_headers(r, ctx, &out);
   return out;
 }
 

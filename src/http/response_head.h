@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/message.h"
 
@@ -25,6 +26,8 @@ struct HeadContext {
   std::string_view date;  // preformatted IMF-fixdate
   Framing framing = Framing::kWhole;
   int64_t length = 0;  // Framing::kLength
+  // Headers added to whatever the handler answers (Exchange::add_response_header).
+  const std::vector<Header>* extra = nullptr;
 };
 
 // Sets *send_body to whether Response.body or the file must follow.

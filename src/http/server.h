@@ -12,6 +12,10 @@
 #include "http/message.h"
 
 namespace wok::http {
+class TlsAcceptor;
+}
+
+namespace wok::http {
 
 // A limit the server enforced (one per refusal), for the log.
 struct LimitEvent {
@@ -36,6 +40,9 @@ struct ServerOptions {
   // Called on the loop thread for every limit hit; unset: spdlog (idle
   // timeouts at debug level, the rest at info).
   std::function<void(const LimitEvent&)> on_limit = nullptr;
+  // Set: every connection speaks TLS (http/tls.h), the handshake bounded by
+  // header_timeout_ms; requests carry Request::tls.
+  std::shared_ptr<const TlsAcceptor> tls = nullptr;
 };
 
 class Server {

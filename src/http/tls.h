@@ -1,0 +1,65 @@
+#pragma once
+// TLS for the event loop's connections: the settings every handshake starts
+// from (TLS 1.2 and 1.3, modern ciphers, ALPN, session tickets whose keys
+// rotate), and the certificate picked per handshake by the name the client
+// asks for (SNI) from whatever the caller holds (the router: its route
+// table, so a new or renewed certificate is used at the next handshake,
+// with no restart and no connection dropped).
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wok::http {
+
+using SslContext = std::shared_ptr<SSL_CTX>;
+struct AlpnList;
+
+// A certificate chain and its private key (PEM, the leaf first) as a
+// context with wok's settings; null with *error naming what is wrong (not
+// PEM, no certificate, a key that does not match).
+SslContext make_certificate_context(std::string_view chain_pem, std::string_view key_pem,
+                                    std::string* error);
+
+// Picks the context of a handshake from the name the client sent ("" when
+// it sent none). Null refuses the handshake (alert unrecognized_name).
+// Called on the loop thread that owns the connection, concurrently from
+// several loops.
+using CertificateSelector = std::function<SslContext(std::string_view server_name)>;
+
+class TlsAcceptor {
+ public:
+  // alpn: the protocols offered, in order of preference ("http/1.1").
+  static std::shared_ptr<TlsAcceptor> create(CertificateSelector select,
+                                             std::vector<std::string> alpn, std::string* error);
+  ~TlsAcceptor();
+  TlsAcceptor(const TlsAcceptor&) = delete;
+  TlsAcceptor& operator=(const TlsAcceptor&) = delete;
+
+  // A server session on a connected socket (the caller owns both); null
+  // when OpenSSL cannot make one.
+  SSL* accept(int fd) const;
+
+  // The protocol ALPN chose on an established session ("" when none).
+  static std::string_view negotiated_protocol(const SSL* ssl);
+  // The name the client asked for (SNI), "" when none.
+  static std::string_view server_name(const SSL* ssl);
+
+ private:
+  TlsAcceptor() = default;
+  static int on_server_name(SSL* ssl, int* alert, void* self);
+
+  SSL_CTX* base_ = nullptr;
+  CertificateSelector select_;
+  std::unique_ptr<AlpnList> alpn_;
+};
+
+// The ALPN wire list of `protocols` (length-prefixed names); shared by every
+// context so that a context picked by SNI negotiates the same way.
+std::string alpn_wire(const std::vector<std::string>& protocols);
+
+}  // namespace wok::http
