@@ -28,6 +28,8 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.admission_key = cli.admission_key;
   options.webhook_listen = cli.webhook_listen;
   options.ingress_class = cli.ingress_class;
+  options.tls_issuer = cli.tls_issuer;
+  options.tls_issuer_kind = cli.tls_issuer_kind;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;

@@ -234,6 +234,18 @@ const Rule& site_rule() {
                                                "Clients from these networks get 403, whatever "
                                                "ipAllow says.")}},
                              {}, "Who may reach the site (docs/access.md).")},
+           {"tls",
+            object({{"mode", one_of({"auto", "secret", "off"},
+                                    "auto (default): a certificate from the platform's issuer "
+                                    "(ACME, or wok's local CA); secret: the project's secret "
+                                    "secretName (tls.crt, tls.key); off: HTTP only.")},
+                    {"secretName", str("mode secret: the secret holding tls.crt and tls.key.")},
+                    {"redirect", boolean("Answer http:// with a redirect to https:// (default "
+                                         "false).")},
+                    {"hsts", object({{"maxAge", str("How long browsers keep to HTTPS (8760h).")},
+                                     {"includeSubDomains", boolean()}},
+                                    {"maxAge"}, "Strict-Transport-Security on HTTPS answers.")}},
+                   {}, "HTTPS for the site's hosts (docs/tls.md).")},
            {"resources", object({{"memory", quantity("Memory limit per instance.")},
                                  {"cpu", quantity("CPU limit per instance.")}})}},
           // source: validate_site says when it is required (an app of images needs none).

@@ -342,6 +342,42 @@ void check_access(const json& spec, std::vector<FieldError>& out) {
   }
 }
 
+// spec.tls: a secret named for mode secret only; redirect and HSTS need HTTPS.
+void check_tls(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("tls") || !spec["tls"].is_object()) return;
+  const json& t = spec["tls"];
+  const std::string mode = t.contains("mode") && t["mode"].is_string() ? t["mode"] : "auto";
+  if (mode != "auto" && mode != "secret" && mode != "off") {
+    out.push_back({"spec.tls.mode", quote(mode) + " is not a mode (auto, secret, off)"});
+    return;
+  }
+  const bool has_secret = t.contains("secretName") && t["secretName"].is_string();
+  if (mode == "secret" && !has_secret)
+    out.push_back({"spec.tls.secretName", "is required with mode secret"});
+  if (has_secret) {
+    std::string name = t["secretName"];
+    if (mode != "secret")
+      out.push_back(
+          {"spec.tls.secretName", "is only read with mode secret (mode is " + mode + ")"});
+    else if (!is_dns_label(name))
+      out.push_back({"spec.tls.secretName", quote(name) + " is not a secret name"});
+  }
+  if (mode == "off") {
+    if (t.value("redirect", false))
+      out.push_back({"spec.tls.redirect", "needs HTTPS: mode is off"});
+    if (t.contains("hsts")) out.push_back({"spec.tls.hsts", "needs HTTPS: mode is off"});
+  }
+  if (t.contains("hsts") && t["hsts"].is_object() && t["hsts"].contains("maxAge") &&
+      t["hsts"]["maxAge"].is_string()) {
+    std::string age = t["hsts"]["maxAge"];
+    long long ms = parse_duration_ms(age);
+    if (ms < 0)
+      out.push_back({"spec.tls.hsts.maxAge", quote(age) + " is not a duration (e.g. 8760h)"});
+    else if (ms > 2ll * 366 * 24 * 3600 * 1000)
+      out.push_back({"spec.tls.hsts.maxAge", quote(age) + " is over two years"});
+  }
+}
+
 void check_resources(const json& spec, std::vector<FieldError>& out) {
   if (spec.contains("maxBodySize") && spec["maxBodySize"].is_string()) {
     std::string size = spec["maxBodySize"];
@@ -651,6 +687,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     }
     check_resources(spec, out);
     check_access(spec, out);
+    check_tls(spec, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);

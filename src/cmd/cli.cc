@@ -438,6 +438,11 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->capture_default_str();
   op_command->add_option("--ingress-class", op_options.ingress_class, "IngressClass of Ingresses")
       ->capture_default_str();
+  op_command->add_option("--tls-issuer", op_options.tls_issuer,
+                         "cert-manager issuer of sites with spec.tls mode auto");
+  op_command->add_option("--tls-issuer-kind", op_options.tls_issuer_kind, "ClusterIssuer or Issuer")
+      ->check(CLI::IsMember({"ClusterIssuer", "Issuer"}))
+      ->capture_default_str();
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

@@ -45,6 +45,8 @@ struct OperatorOptions {
   std::string admission_listen, admission_cert, admission_key;
   std::string webhook_listen;  // push webhooks' HOST:PORT; empty: not served
   std::string ingress_class = "nginx";
+  std::string tls_issuer;
+  std::string tls_issuer_kind = "ClusterIssuer";
   std::string image, build_image, php_image;  // empty: the render defaults
   std::string ingress_namespace;              // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";

@@ -188,6 +188,13 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
   render
       ->add_option("--ingress-class", options->settings.ingress_class, "IngressClass of Ingresses")
       ->capture_default_str();
+  render->add_option("--tls-issuer", options->settings.tls_issuer,
+                     "cert-manager issuer of sites with spec.tls mode auto");
+  render
+      ->add_option("--tls-issuer-kind", options->settings.tls_issuer_kind,
+                   "ClusterIssuer or Issuer")
+      ->check(CLI::IsMember({"ClusterIssuer", "Issuer"}))
+      ->capture_default_str();
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();

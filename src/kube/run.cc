@@ -137,6 +137,8 @@ int run_operator(const RunOptions& options) {
     return 2;
   }
   config.settings.ingress_class = options.ingress_class;
+  config.settings.tls_issuer = options.tls_issuer;
+  config.settings.tls_issuer_kind = options.tls_issuer_kind;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;

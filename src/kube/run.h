@@ -15,6 +15,8 @@ struct RunOptions {
   // forges reach /hooks/ and never /metrics; empty: not served.
   std::string webhook_listen;
   std::string ingress_class = "nginx";
+  std::string tls_issuer;
+  std::string tls_issuer_kind = "ClusterIssuer";
   std::string image, build_image, php_image;  // empty: the render defaults
   std::string ingress_namespace;              // empty: the render default
   std::string log_level = "info";

@@ -56,6 +56,24 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
   if (!plan.ip_deny.empty())
     i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"] =
         joined(plan.ip_deny, ",");
+  // spec.tls: the hosts on HTTPS with the project's secret (mode secret) or
+  // one cert-manager fills (mode auto with an issuer), or, with no issuer,
+  // the controller's default certificate; ingress-nginx redirects to HTTPS
+  // whenever tls is set unless told otherwise.
+  if (plan.tls.enabled()) {
+    json entry = {{"hosts", hosts}};
+    if (plan.tls.mode == "secret") {
+      entry["secretName"] = plan.tls.secret_name;
+    } else if (!settings.tls_issuer.empty()) {
+      entry["secretName"] = names.name + "-tls";
+      i["metadata"]["annotations"][settings.tls_issuer_kind == "Issuer"
+                                       ? "cert-manager.io/issuer"
+                                       : "cert-manager.io/cluster-issuer"] = settings.tls_issuer;
+    }
+    i["spec"]["tls"] = json::array({entry});
+    i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"] =
+        plan.tls.redirect ? "true" : "false";
+  }
   return i;
 }
 
@@ -77,7 +95,8 @@ std::string openshift_balance(const json& site) {
 // A Route holds one host. "*.example.org" is written the OpenShift way: a
 // host in the domain plus wildcardPolicy Subdomain.
 json route(const SiteNames& names, std::string_view name, const std::string& host,
-           std::string_view service_name, const std::string& balance, const SitePlan& plan) {
+           std::string_view service_name, const std::string& balance, const SitePlan& plan,
+           const PlatformSettings& settings) {
   json r = object_head("route.openshift.io/v1", "Route", name, names.ns, site_labels(names, ""));
   if (!balance.empty())
     r["metadata"]["annotations"]["haproxy.router.openshift.io/balance"] = balance;
@@ -93,6 +112,20 @@ json route(const SiteNames& names, std::string_view name, const std::string& hos
                {"to", {{"kind", "Service"}, {"name", service_name}, {"weight", 100}}},
                {"port", {{"targetPort", "http"}}},
                {"wildcardPolicy", wildcard ? "Subdomain" : "None"}};
+  // spec.tls: edge termination, with the router's default certificate or
+  // one cert-manager's openshift-routes puts in (mode auto with an issuer);
+  // mode secret is refused by unsupported_on (a Route holds its key inline).
+  if (plan.tls.enabled()) {
+    r["spec"]["tls"] = {
+        {"termination", "edge"},
+        {"insecureEdgeTerminationPolicy", plan.tls.redirect ? "Redirect" : "Allow"}};
+    if (!settings.tls_issuer.empty()) {
+      r["metadata"]["annotations"]["cert-manager.io/issuer-name"] = settings.tls_issuer;
+      r["metadata"]["annotations"]["cert-manager.io/issuer-kind"] = settings.tls_issuer_kind;
+    }
+    if (std::string hsts = hsts_header(plan.tls); !hsts.empty())
+      r["metadata"]["annotations"]["haproxy.router.openshift.io/hsts_header"] = hsts;
+  }
   return r;
 }
 
@@ -112,7 +145,7 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
   for (size_t i = 0; i < hosts.size(); ++i) {
     // The first host keeps the site's name, so a one-host site has one obvious Route.
     std::string name = i == 0 ? names.name : names.name + "-" + std::to_string(i + 1);
-    routes.push_back(route(names, name, hosts[i], service_name, balance, plan));
+    routes.push_back(route(names, name, hosts[i], service_name, balance, plan, settings));
   }
   return routes;
 }

@@ -72,6 +72,16 @@ SitePlan plan_site(const json& site) {
       if (cidr.is_string())
         (list[2] == 'A' ? plan.ip_allow : plan.ip_deny).push_back(cidr.get<std::string>());
   }
+  const json& tls = object_of(spec, "tls");
+  if (std::string mode = string_of(tls, "mode"); !mode.empty()) plan.tls.mode = mode;
+  plan.tls.secret_name = string_of(tls, "secretName");
+  if (auto r = tls.find("redirect"); r != tls.end() && r->is_boolean())
+    plan.tls.redirect = r->get<bool>();
+  const json& hsts = object_of(tls, "hsts");
+  if (std::string age = string_of(hsts, "maxAge"); !age.empty())
+    plan.tls.hsts_max_age_s = std::max(0LL, api::parse_duration_ms(age)) / 1000;
+  if (auto s = hsts.find("includeSubDomains"); s != hsts.end() && s->is_boolean())
+    plan.tls.hsts_include_subdomains = s->get<bool>();
   if (plan.mode == "php") {
     const json& php_spec = object_of(spec, "php");
     plan.php.docroot = string_of(php_spec, "docroot");
@@ -189,6 +199,12 @@ std::map<std::string, std::string> php_admin_values(const PhpPlan& php) {
   return values;
 }
 
+std::string hsts_header(const TlsPlan& tls) {
+  if (!tls.enabled() || tls.hsts_max_age_s < 0) return "";
+  return "max-age=" + std::to_string(tls.hsts_max_age_s) +
+         (tls.hsts_include_subdomains ? "; includeSubDomains" : "");
+}
+
 json plan_json(const SitePlan& plan) {
   json out = {{"namespace", plan.ns},
               {"name", plan.name},
@@ -198,6 +214,11 @@ json plan_json(const SitePlan& plan) {
               {"maxBodyBytes", plan.max_body_bytes},
               {"serveDotFiles", plan.serve_dot_files},
               {"access", {{"ipAllow", plan.ip_allow}, {"ipDeny", plan.ip_deny}}},
+              {"tls",
+               {{"mode", plan.tls.mode},
+                {"secretName", plan.tls.secret_name},
+                {"redirect", plan.tls.redirect},
+                {"hsts", hsts_header(plan.tls)}}},
               {"components", json::array()},
               {"volumes", json::array()},
               {"jobs", json::array()}};

@@ -84,6 +84,21 @@ struct PhpPlan {
   int64_t timeout_ms = 60000;  // spec.php.timeout: php-fpm silent this long is a 504
 };
 
+// spec.tls: how the site's hosts get HTTPS (docs/tls.md).
+struct TlsPlan {
+  std::string mode = "auto";    // "auto", "secret" or "off"
+  std::string secret_name;      // mode secret: the secret with tls.crt and tls.key
+  bool redirect = false;        // http:// answered with a redirect to https://
+  int64_t hsts_max_age_s = -1;  // -1: no Strict-Transport-Security
+  bool hsts_include_subdomains = false;
+  bool enabled() const { return mode != "off"; }
+};
+
+// The Strict-Transport-Security value of `tls` ("max-age=31536000;
+// includeSubDomains"); "" when it has none. Sent by wok up's router and
+// given to the OpenShift router as is.
+std::string hsts_header(const TlsPlan& tls);
+
 struct SitePlan {
   std::string ns, name, mode;  // mode: "static", "php" or "app"
   // The revision the plan belongs to (the Site's status.revision as the
@@ -105,6 +120,7 @@ struct SitePlan {
   // spec.access: networks (CIDR) whose clients are refused, and, when not
   // empty, the only ones let in (docs/access.md).
   std::vector<std::string> ip_allow, ip_deny;
+  TlsPlan tls;
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

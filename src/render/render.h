@@ -26,6 +26,11 @@ struct PlatformSettings {
   // The fetch init container may reach sources on loopback, link-local and
   // private addresses (an in-cluster git server): `wok fetch --allow-private-sources`.
   bool allow_private_sources = false;
+  // cert-manager issuer of spec.tls mode auto: its name ("" for none: an
+  // Ingress's hosts then get the ingress controller's default certificate,
+  // a Route's the OpenShift router's) and kind (ClusterIssuer or Issuer).
+  std::string tls_issuer;
+  std::string tls_issuer_kind = "ClusterIssuer";
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

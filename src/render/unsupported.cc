@@ -27,6 +27,21 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
                    "OpenShift Routes have no deny list (only an allow list): list the networks to "
                    "let in with ipAllow"});
   }
+  if (spec.contains("tls") && spec["tls"].is_object()) {
+    const json& tls = spec["tls"];
+    // A Route holds its certificate and key inline (no reference to a secret).
+    if (platform == Platform::kOpenShift && tls.value("mode", "") == "secret") {
+      out.push_back({"spec.tls.mode",
+                     "secret: an OpenShift Route holds its certificate inline, not by a secret's "
+                     "name; use mode auto (the platform's issuer, or the router's certificate)"});
+    }
+    // ingress-nginx sets Strict-Transport-Security for the whole controller.
+    if (platform == Platform::kKubernetes && tls.contains("hsts")) {
+      out.push_back({"spec.tls.hsts",
+                     "ingress-nginx sends Strict-Transport-Security for all its hosts or none "
+                     "(its ConfigMap's hsts settings), not per Ingress: ask the admin"});
+    }
+  }
   if (!spec.contains("app") || !spec["app"].is_object() || !spec["app"].contains("components") ||
       !spec["app"]["components"].is_array())
     return out;

@@ -99,6 +99,34 @@ TEST(ValidatePhp, BadFieldsAreNamed) {
 }
 
 // spec.access: networks in CIDR notation, on every mode; each bad entry named.
+TEST(ValidateTls, ModesSecretsAndHstsAreCheckedByField) {
+  json s = doc(kPhp);
+  s["spec"]["tls"] = {{"mode", "auto"},
+                      {"redirect", true},
+                      {"hsts", {{"maxAge", "8760h"}, {"includeSubDomains", true}}}};
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["tls"] = {{"mode", "secret"}, {"secretName", "www-cert"}};
+  EXPECT_EQ(errors_of(s), "");
+  auto expect = [&](json tls, const std::string& error) {
+    s["spec"]["tls"] = std::move(tls);
+    std::string e = errors_of(s);
+    EXPECT_NE(e.find(error), std::string::npos) << error << " not in: " << e;
+  };
+  expect({{"mode", "secret"}}, "spec.tls.secretName: is required with mode secret");
+  expect({{"mode", "auto"}, {"secretName", "x"}},
+         "spec.tls.secretName: is only read with mode secret (mode is auto)");
+  expect({{"mode", "secret"}, {"secretName", "../etc"}},
+         "spec.tls.secretName: \"../etc\" is not a secret name");
+  expect({{"mode", "off"}, {"redirect", true}}, "spec.tls.redirect: needs HTTPS: mode is off");
+  expect({{"mode", "off"}, {"hsts", {{"maxAge", "1h"}}}}, "spec.tls.hsts: needs HTTPS");
+  expect({{"hsts", {{"maxAge", "forever"}}}},
+         "spec.tls.hsts.maxAge: \"forever\" is not a duration (e.g. 8760h)");
+  expect({{"hsts", {{"maxAge", "20000h"}}}}, "spec.tls.hsts.maxAge: \"20000h\" is over two years");
+  expect({{"hsts", {{"includeSubDomains", true}}}}, "spec.tls.hsts.maxAge");
+  expect({{"mode", "letsencrypt"}}, "spec.tls.mode");
+  expect({{"certificate", "x"}}, "spec.tls.certificate: unknown field");
+}
+
 TEST(ValidateAccess, NetworksAreCheckedByField) {
   for (const char* mode : {kPhp, kApp}) {
     json s = doc(mode);

@@ -167,7 +167,85 @@ TEST(RenderSite, AccessListsReachTheIngressOrTheRoutes) {
   }
   site["spec"].erase("access");
   objects = wok::render::render_site(site, json(), PlatformSettings{});
-  EXPECT_FALSE(find(objects, "Ingress", "www")->at("metadata").contains("annotations"));
+  const json& left = find(objects, "Ingress", "www")->at("metadata")["annotations"];
+  EXPECT_FALSE(left.contains("nginx.ingress.kubernetes.io/whitelist-source-range"));
+  EXPECT_FALSE(left.contains("nginx.ingress.kubernetes.io/denylist-source-range"));
+}
+
+// spec.tls on a cluster: the Ingress's tls with the project's secret or the
+// issuer's, cert-manager's annotation, the redirect said to ingress-nginx;
+// edge-terminated Routes with the HSTS header; what cannot be is refused.
+TEST(RenderSite, TlsReachesTheIngressOrTheRoutes) {
+  json site = json::parse(R"({
+    "apiVersion": "wok.dev/v1alpha1", "kind": "Site",
+    "metadata": {"name": "www", "namespace": "team"},
+    "spec": {"mode": "static", "hosts": ["www.team.example", "*.team.example"],
+             "source": {"git": {"url": "https://git.example/x.git"}}}})");
+  // No spec.tls: mode auto; no issuer: the controller's default certificate.
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json* ingress = find(objects, "Ingress", "www");
+  ASSERT_NE(ingress, nullptr);
+  EXPECT_EQ(ingress->at("spec")["tls"],
+            json::parse(R"([{"hosts": ["www.team.example", "*.team.example"]}])"));
+  EXPECT_EQ(ingress->at("metadata")["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"],
+            "false");
+  EXPECT_FALSE(ingress->at("metadata")["annotations"].contains("cert-manager.io/cluster-issuer"));
+
+  PlatformSettings issuer;
+  issuer.tls_issuer = "letsencrypt";
+  site["spec"]["tls"] = {{"redirect", true}};
+  objects = wok::render::render_site(site, json(), issuer);
+  ingress = find(objects, "Ingress", "www");
+  EXPECT_EQ(ingress->at("spec")["tls"][0]["secretName"], "www-tls");
+  EXPECT_EQ(ingress->at("metadata")["annotations"]["cert-manager.io/cluster-issuer"],
+            "letsencrypt");
+  EXPECT_EQ(ingress->at("metadata")["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"],
+            "true");
+  issuer.tls_issuer_kind = "Issuer";
+  objects = wok::render::render_site(site, json(), issuer);
+  EXPECT_EQ(
+      find(objects, "Ingress", "www")->at("metadata")["annotations"]["cert-manager.io/issuer"],
+      "letsencrypt");
+
+  site["spec"]["tls"] = {{"mode", "secret"}, {"secretName", "www-cert"}};
+  objects = wok::render::render_site(site, json(), issuer);
+  ingress = find(objects, "Ingress", "www");
+  EXPECT_EQ(ingress->at("spec")["tls"][0]["secretName"], "www-cert");
+  EXPECT_FALSE(ingress->at("metadata")["annotations"].contains("cert-manager.io/issuer"));
+
+  site["spec"]["tls"] = {{"mode", "off"}};
+  objects = wok::render::render_site(site, json(), issuer);
+  EXPECT_FALSE(find(objects, "Ingress", "www")->at("spec").contains("tls"));
+
+  site["spec"]["tls"] = {{"hsts", {{"maxAge", "8760h"}, {"includeSubDomains", true}}}};
+  try {
+    wok::render::render_site(site, json(), PlatformSettings{});
+    ADD_FAILURE() << "HSTS was rendered for ingress-nginx";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.tls.hsts: ingress-nginx"), std::string::npos)
+        << e.what();
+  }
+
+  PlatformSettings openshift;
+  openshift.openshift_routes = true;
+  site["spec"]["tls"]["redirect"] = true;
+  objects = wok::render::render_site(site, json(), openshift);
+  for (const char* name : {"www", "www-2"}) {
+    const json* route = find(objects, "Route", name);
+    ASSERT_NE(route, nullptr) << name;
+    EXPECT_EQ(
+        route->at("spec")["tls"],
+        json::parse(R"({"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"})"));
+    EXPECT_EQ(route->at("metadata")["annotations"]["haproxy.router.openshift.io/hsts_header"],
+              "max-age=31536000; includeSubDomains");
+  }
+  site["spec"]["tls"] = {{"mode", "secret"}, {"secretName", "www-cert"}};
+  try {
+    wok::render::render_site(site, json(), openshift);
+    ADD_FAILURE() << "a Route with a secret's certificate was rendered";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.tls.mode: secret"), std::string::npos) << e.what();
+  }
 }
 
 // The platform's router limits reach every `wok serve`; a php site's own
