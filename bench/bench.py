@@ -472,7 +472,8 @@ def up_bench(servers, args, work):
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
         subprocess.run(["git", "-C", repo, *cmd], check=True, capture_output=True, env=env)
     servers.start("wok-up", [args.wok_bin, "up", "--data", os.path.join(work, "up-data"), "--listen",
-                             f"127.0.0.1:{PORTS['wok-up']}", "--api", "127.0.0.1:0", "--allow-local-source", work,
+                             f"127.0.0.1:{PORTS['wok-up']}", "--listen-tls", "127.0.0.1:0", "--api", "127.0.0.1:0",
+                             "--allow-local-source", work,
                              "--threads", str(args.workers)], env=env)
     log = os.path.join(work, "wok-up.log")
     deadline = time.time() + 60

@@ -46,7 +46,7 @@ class WokUp:
         self.env.pop("WOK_SERVER", None)
         self.log = open(os.path.join(root, "wok.log"), "w")
         self.proc = subprocess.Popen(
-            [wok_bin, "up", "--data", os.path.join(root, "data"), "--listen", "127.0.0.1:0", "--api",
+            [wok_bin, "up", "--data", os.path.join(root, "data"), "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0", "--api",
              "127.0.0.1:0", "--allow-local-source", root],
             stdout=subprocess.PIPE, stderr=self.log, env=self.env, text=True)
         deadline = time.time() + 60

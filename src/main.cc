@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     wok::platform::EmbeddedOptions options;
     options.data_dir = up.data_dir;
     options.listen = up.listen;
+    options.listen_tls = up.listen_tls;
     options.api = up.api;
     options.demo = up.demo;
     options.router = up.router;

@@ -26,6 +26,13 @@ int token_create_command(Session& session, const std::string& user, const std::s
   return 0;
 }
 
+int ca_command(Session& session) {
+  HttpResponse response = session.client.request("GET", "/ca.crt");
+  if (response.status != 200) return session.fail(response);
+  session.io.out << response.body;
+  return 0;
+}
+
 int version_command(Session& session) {
   session.io.out << "Client Version: " << WOK_VERSION << '\n';
   HttpResponse response = session.client.request("GET", "/version");

@@ -326,6 +326,11 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   secret_delete->add_option("name", flags.name, "the secret's name")->required();
   set(secret_delete, [&flags](Session& s) { return secret_delete_command(s, flags.name); });
 
+  auto* ca = app.add_subcommand(
+      "ca", "Print the platform's local CA certificate (trust it for the sites' HTTPS)");
+  set(
+      ca, [](Session& s) { return ca_command(s); }, false);
+
   auto* version = app.add_subcommand("version", "Print the client and server versions");
   set(
       version, [](Session& s) { return version_command(s); }, false);
@@ -356,6 +361,10 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   UpOptions up_options;
   auto* up_command = app.add_subcommand("up", "Run the whole platform on this machine");
   up_command->add_option("--data", up_options.data_dir, "data directory")->capture_default_str();
+  up_command
+      ->add_option("--listen-tls", up_options.listen_tls,
+                   "router HTTPS address HOST:PORT (\"\": no HTTPS)")
+      ->capture_default_str();
   up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();

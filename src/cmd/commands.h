@@ -68,6 +68,8 @@ int token_create_command(Session& session, const std::string& user, const std::s
 int token_list_command(Session& session);
 int token_revoke_command(Session& session, const std::string& name);
 int version_command(Session& session);
+// `wok ca`: the platform's local CA certificate (PEM), for curl --cacert.
+int ca_command(Session& session);
 
 // secrets.cc: `wok secret set NAME KEY=VALUE... [--from-file KEY=PATH]...`
 // (keys merged into the secret, made if absent), `wok secret get [NAME]

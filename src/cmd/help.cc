@@ -66,6 +66,9 @@ const std::map<std::string, std::string>& examples() {
       {"secret get", "  wok secret get -n team-a\n  wok secret get db -n team-a --show-values"},
       {"secret delete", "  wok secret delete db -n team-a"},
       {"version", "  wok version"},
+      {"ca",
+       "  wok ca > wok-ca.pem\n"
+       "  curl --cacert wok-ca.pem https://www.demo.localhost:8443/"},
       {"completion",
        "  source <(wok completion bash)\n"
        "  wok completion zsh > \"${fpath[1]}/_wok\"\n"

@@ -52,6 +52,7 @@ void RoutePublisher::set_deploying(const std::string& ns, const std::string& nam
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
   access_.erase({ns, name});
+  tls_.erase({ns, name});
   if (entries_.count({ns, name})) replace(ns, name, std::nullopt);
 }
 
@@ -69,6 +70,21 @@ void RoutePublisher::set_access(const std::string& ns, const std::string& name,
   }
   auto entry = entries_.find({ns, name});
   if (entry != entries_.end()) replace(ns, name, entry->second);  // the same routes, new rules
+}
+
+void RoutePublisher::set_tls(const std::string& ns, const std::string& name,
+                             std::shared_ptr<const router::SiteTls> tls) {
+  std::lock_guard lock(mu_);
+  auto it = tls_.find({ns, name});
+  if (!tls) {
+    if (it == tls_.end()) return;
+    tls_.erase(it);
+  } else {
+    if (it != tls_.end() && it->second == tls) return;
+    tls_[{ns, name}] = std::move(tls);
+  }
+  auto entry = entries_.find({ns, name});
+  if (entry != entries_.end()) replace(ns, name, entry->second);  // the same routes, new TLS
 }
 
 size_t RoutePublisher::sites() {
@@ -91,6 +107,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name,
     r.serve_dot_files = next->serve_dot_files;
     r.deploying = next->deploying;
     if (auto a = access_.find({ns, name}); a != access_.end()) r.access = a->second.rules;
+    if (auto t = tls_.find({ns, name}); t != tls_.end()) r.tls = t->second;
     auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);
     entries_[{ns, name}] = std::move(*next);

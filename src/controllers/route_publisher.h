@@ -12,6 +12,7 @@
 
 namespace wok::router {
 struct AccessRules;
+struct SiteTls;
 struct FastCgiTarget;
 class Router;
 class RouteTable;
@@ -49,6 +50,10 @@ class RoutePublisher {
   // has or gets; republished when it changes. Empty lists: every client.
   void set_access(const std::string& ns, const std::string& name,
                   const std::vector<std::string>& allow, const std::vector<std::string>& deny);
+  // spec.tls of site ns/name (its certificate, redirect and HSTS) for every
+  // route it has or gets; null: HTTP only. Republished when it changes.
+  void set_tls(const std::string& ns, const std::string& name,
+               std::shared_ptr<const router::SiteTls> tls);
   size_t sites();
 
  private:
@@ -71,6 +76,7 @@ class RoutePublisher {
   router::Router& router_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Access> access_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const router::SiteTls>> tls_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;
   std::shared_ptr<const router::RouteTable> table_;  // the last one published
 };

@@ -12,6 +12,7 @@
 #include "controllers/image_registries.h"
 #include "controllers/route_publisher.h"
 #include "controllers/secret_env.h"
+#include "controllers/site_certificates.h"
 #include "controllers/tree_paths.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
@@ -71,6 +72,8 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
   if (auto real = fs::canonical(config_.data_dir, ec); !ec) config_.data_dir = real.string();
   if (config_.runtime)
     workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
+  if (config_.public_tls_url_port)
+    certificates_ = std::make_unique<SiteCertificates>(config_.local_ca, config_.read_secret);
 }
 
 SiteReconciler::~SiteReconciler() = default;
@@ -233,6 +236,8 @@ void SiteReconciler::autoscale(const json& site, const store::Revision& live) {
 void SiteReconciler::publish_access(const json& site) {
   const render::SitePlan plan = render::plan_site(site);
   routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny);
+  if (certificates_)
+    routes_.set_tls(plan.ns, plan.name, certificates_->ensure(plan, hosts_of(store_, site)).tls);
 }
 
 void SiteReconciler::serve_live(const json& site) {
@@ -297,6 +302,7 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     }
     for (const auto& uid : doomed) builds_.cancel(uid);
     routes_.remove(ns, name);
+    if (certificates_) certificates_->forget(ns, name);
     if (workloads_) {
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {});
@@ -763,8 +769,16 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
   }
   json urls = json::array();
   std::vector<std::string> refused;
-  for (const auto& host : hosts_of(store_, site, &refused)) {
-    if (!host.starts_with("*.")) urls.push_back("http://" + host + config_.public_url_port + "/");
+  const std::vector<std::string> hosts = hosts_of(store_, site, &refused);
+  // spec.tls on the TLS listener: https:// URLs, status.tls, and a
+  // CertificateReady condition while its certificate has a problem.
+  json tls_status = nullptr;
+  if (certificates_) tls_status = certificates_->ensure(render::plan_site(site), hosts).status;
+  const bool https = tls_status.is_object() && !tls_status.contains("message");
+  for (const auto& host : hosts) {
+    if (host.starts_with("*.")) continue;
+    urls.push_back(https ? "https://" + host + *config_.public_tls_url_port + "/"
+                         : "http://" + host + config_.public_url_port + "/");
   }
   json patch = {
       {"observedGeneration", site["metadata"]["generation"]},
@@ -789,6 +803,18 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
                                    {"reason", "HostNotAllowed"},
                                    {"message", why},
                                    {"lastTransitionTime", hosts_since}});
+  }
+  patch["tls"] = tls_status;
+  if (tls_status.is_object() && tls_status.contains("message")) {
+    std::string cert_since = store::now_rfc3339();
+    for (const auto& c : old.value("conditions", json::array()))
+      if (c.value("type", "") == "CertificateReady" && c.value("status", "") == "False")
+        cert_since = c.value("lastTransitionTime", cert_since);
+    patch["conditions"].push_back({{"type", "CertificateReady"},
+                                   {"status", "False"},
+                                   {"reason", "CertificateFailed"},
+                                   {"message", tls_status["message"]},
+                                   {"lastTransitionTime", cert_since}});
   }
   if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
   if (live && workloads_) {

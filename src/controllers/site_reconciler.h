@@ -26,10 +26,14 @@ struct Revision;
 namespace wok::runtime {
 class Runtime;
 }
+namespace wok::certs {
+class LocalCa;
+}
 
 namespace wok::controllers {
 
 class RoutePublisher;
+class SiteCertificates;
 class Workloads;
 struct WorkloadPlan;
 struct BuildOptions;
@@ -42,6 +46,11 @@ struct ReconcileResult {
 struct PlatformConfig {
   std::string data_dir;         // sites live in data_dir/sites/<project>/<site>/<uid>
   std::string public_url_port;  // ":8080", or "" for port 80, used in status URLs
+  // The TLS listener (wok up --listen-tls): ":8443", or "" for port 443, in
+  // status URLs; unset: none, and spec.tls is not acted on.
+  std::optional<std::string> public_tls_url_port;
+  // The issuer of spec.tls mode auto (wok's local CA); null: none.
+  const certs::LocalCa* local_ca = nullptr;
   // Runs php and app sites' instances; nullptr: such sites fail to deploy.
   runtime::Runtime* runtime = nullptr;
   // A new revision's instances must be ready within this, else it fails.
@@ -97,7 +106,7 @@ class SiteReconciler {
   void serve_live(const nlohmann::json& site);
 
  private:
-  // spec.access of the site's current spec, for every route it has.
+  // spec.access and spec.tls of the site's current spec, for every route it has.
   void publish_access(const nlohmann::json& site);
   struct FetchState {  // in memory: a restart simply fetches again
     int64_t generation = -1;
@@ -175,8 +184,9 @@ class SiteReconciler {
   // resync); guarded by mu_.
   std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
   Autoscaler autoscaler_;
-  PlannedSecrets planned_secrets_;  // the secret values each revision started with
-  BuildJobs builds_;                // declared last: destroyed (builds cancelled) first
+  std::unique_ptr<SiteCertificates> certificates_;  // null without a TLS listener
+  PlannedSecrets planned_secrets_;                  // the secret values each revision started with
+  BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

@@ -17,12 +17,14 @@
 
 #include "api/validation.h"
 #include "base/cidr.h"
+#include "certs/certificate.h"
 #include "cmd/config.h"
 #include "controllers/build_disk.h"
 #include "controllers/cron_jobs.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "platform/demo.h"
 #include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
@@ -130,6 +132,12 @@ int run_embedded(const EmbeddedOptions& options) {
   uint16_t public_port = 0, api_port = 0;
   if (!split_host_port(options.listen, &public_host, &public_port)) {
     std::cerr << "error: --listen \"" << options.listen << "\" is not HOST:PORT\n";
+    return 2;
+  }
+  std::string tls_host;
+  uint16_t tls_port = 0;
+  if (!options.listen_tls.empty() && !split_host_port(options.listen_tls, &tls_host, &tls_port)) {
+    std::cerr << "error: --listen-tls \"" << options.listen_tls << "\" is not HOST:PORT\n";
     return 2;
   }
   if (!split_host_port(options.api, &api_host, &api_port)) {
@@ -248,6 +256,38 @@ int run_embedded(const EmbeddedOptions& options) {
   }
   std::string port_suffix =
       public_server.port() == 80 ? "" : ":" + std::to_string(public_server.port());
+  // HTTPS: the same router behind TLS, each handshake's certificate the one
+  // the route table holds for the name asked (spec.tls); mode auto's come
+  // from wok's local CA in the data directory (`wok ca` prints it).
+  std::unique_ptr<certs::LocalCa> local_ca;
+  std::unique_ptr<http::Server> tls_server;
+  std::optional<std::string> tls_suffix;
+  if (!options.listen_tls.empty()) {
+    local_ca = certs::LocalCa::open((data_dir / "ca").string(), &error);
+    if (!local_ca) {
+      std::cerr << "error: local CA: " << error << "\n";
+      return 1;
+    }
+    auto acceptor = http::TlsAcceptor::create(
+        [&router](std::string_view name) { return router.certificate_for(name); }, {"http/1.1"},
+        &error);
+    if (!acceptor) {
+      std::cerr << "error: TLS: " << error << "\n";
+      return 1;
+    }
+    http::ServerOptions tls_opts = public_opts;
+    tls_opts.host = tls_host;
+    tls_opts.port = tls_port;
+    tls_opts.tls = std::move(acceptor);
+    tls_server = std::make_unique<http::Server>(
+        tls_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
+    if (!tls_server->start(&error)) {
+      std::cerr << "error: cannot listen on " << options.listen_tls << ": " << error << "\n";
+      return 1;
+    }
+    router.set_https_port(tls_server->port());
+    tls_suffix = tls_server->port() == 443 ? "" : ":" + std::to_string(tls_server->port());
+  }
 
   controllers::RoutePublisher routes(router);
   // Adopts the instances a previous `wok up` left running (kill -9).
@@ -262,6 +302,8 @@ int run_embedded(const EmbeddedOptions& options) {
     return server::fetch_time_source_error(site, local_dirs);
   };
   platform.public_url_port = port_suffix;
+  platform.public_tls_url_port = tls_suffix;
+  platform.local_ca = local_ca.get();
   platform.runtime = &runtime;
   platform.build_disk_bytes = static_cast<uint64_t>(build_disk_bytes);
   // Builds cut short by a stop of wok: their disks are unmounted, their checkouts go.
@@ -279,6 +321,7 @@ int run_embedded(const EmbeddedOptions& options) {
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
+  if (local_ca) api_opts.ca_certificate = local_ca->certificate_pem();
   api_opts.allowed_local_sources = local_dirs;
   api_opts.site_bounds = bounds;
   api_opts.secrets = &secrets;
@@ -334,12 +377,20 @@ int run_embedded(const EmbeddedOptions& options) {
   }
 
   std::cout << "wok " << options.version << " ready: api " << api_url << ", sites http://"
-            << public_host << ":" << public_server.port() << " (data " << data_dir.string()
-            << ")\n";
+            << public_host << ":" << public_server.port();
+  if (tls_server) std::cout << ", https://" << tls_host << ":" << tls_server->port();
+  std::cout << " (data " << data_dir.string() << ")\n";
   if (options.demo) {
-    std::cout << "demo site: http://www.demo.localhost" << port_suffix << "/\n";
-    std::cout << "demo php and app sites: http://php.demo.localhost" << port_suffix
-              << "/, http://app.demo.localhost" << port_suffix << "/\n";
+    // On HTTPS from the first minute, with the local CA (`wok ca`).
+    const std::string scheme = tls_suffix ? "https://" : "http://";
+    const std::string suffix = tls_suffix ? *tls_suffix : port_suffix;
+    std::cout << "demo site: " << scheme << "www.demo.localhost" << suffix << "/\n";
+    std::cout << "demo php and app sites: " << scheme << "php.demo.localhost" << suffix << "/, "
+              << scheme << "app.demo.localhost" << suffix << "/\n";
+    if (tls_suffix)
+      std::cout << "local CA: " << local_ca->certificate_path()
+                << " (curl --cacert, or `wok ca` to print it; http:// still answers on port "
+                << public_server.port() << ")\n";
   }
   std::cout << "client config: " << cmd::config_path() << " (try: wok get sites)\n" << std::flush;
 
@@ -347,6 +398,7 @@ int run_embedded(const EmbeddedOptions& options) {
   sigwait(&signals, &sig);
   std::cout << "stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")\n" << std::flush;
   public_server.stop();
+  if (tls_server) tls_server->stop();
   api_server.stop();
   sites.stop();
   cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes

@@ -11,6 +11,8 @@ namespace wok::platform {
 struct EmbeddedOptions {
   std::string data_dir = "./.wok-data";
   std::string listen = "127.0.0.1:8080";  // public HTTP (the router)
+  // Public HTTPS (the router, certificates by SNI: docs/tls.md); "": none.
+  std::string listen_tls = "127.0.0.1:8443";
   std::string api = "127.0.0.1:7070";
   bool demo = false;
   std::string examples_dir;  // where the demo's sources are

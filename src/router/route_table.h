@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/tls.h"
 #include "router/access_rules.h"
 #include "router/proxy/upstream_pool.h"
 
@@ -39,6 +40,15 @@ struct FastCgiTarget {
   int64_t read_timeout_ms = 60000;
 };
 
+// spec.tls of a site as the router applies it (docs/tls.md).
+struct SiteTls {
+  // The certificate its hosts present (picked by SNI); null: none yet (its
+  // issuance failed or is under way), and the handshake is refused.
+  http::SslContext context;
+  bool redirect = false;  // http:// answered 308 to https://
+  std::string hsts;       // Strict-Transport-Security on https answers; "": none
+};
+
 struct Route {
   std::string project;  // namespace of the Site
   std::string site;     // Site name
@@ -59,6 +69,8 @@ struct Route {
   // spec.access: clients it refuses get 403 before anything of the site
   // runs (router/access_rules.h); null: every client.
   std::shared_ptr<const AccessRules> access = nullptr;
+  // spec.tls: null for a site on HTTP only.
+  std::shared_ptr<const SiteTls> tls = nullptr;
 };
 
 // What the limit log says of a request refused for its site's body limit.

@@ -142,9 +142,57 @@ void Router::answer(const RouteTable& table, const http::Request& request,
   StaticHandler().serve(*route, request, response);
 }
 
+http::SslContext Router::certificate_for(std::string_view server_name) const {
+  if (server_name.empty()) return nullptr;  // no SNI: no site to pick (an IP, an old client)
+  std::shared_ptr<const RouteTable> table = table_.load();
+  const Route* route = table ? table->find(server_name) : nullptr;
+  return route && route->tls ? route->tls->context : nullptr;
+}
+
+namespace {
+
+// spec.tls on a plain request: a 308 to the same URL on https:// (the
+// method and body kept), except ACME's HTTP-01 challenges, which a CA
+// fetches over http:// before the site has a certificate.
+bool redirect_to_https(const http::Request& request, uint16_t https_port,
+                       http::Response& response) {
+  if (request.path.starts_with("/.well-known/acme-challenge/")) return false;
+  std::string_view host = http::request_host(request);
+  // Without its port: "[::1]:8080" -> "[::1]", "a.example:8080" -> "a.example".
+  if (size_t colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+    host = host.substr(0, colon);
+  if (host.empty()) return false;
+  std::string location = "https://" + std::string(host);
+  if (https_port != 443) location += ":" + std::to_string(https_port);
+  location += request.path.starts_with("/") ? request.path : "/";
+  if (!request.query.empty()) location += "?" + request.query;
+  response.status = 308;
+  response.set_header("Location", location);
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  response.body = "this site is served over HTTPS: " + location + "\n";
+  return true;
+}
+
+}  // namespace
+
 void Router::serve(http::Exchange exchange) const {
   // Valid for this call: the loop's reference changes only at its next serve().
   const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
+  if (route != nullptr && route->tls) {
+    const http::Request& request = exchange.request();
+    if (request.tls) {
+      if (!route->tls->hsts.empty())
+        exchange.add_response_header("Strict-Transport-Security", route->tls->hsts);
+    } else if (route->tls->redirect && https_port_ != 0) {
+      http::Response response;
+      if (redirect_to_https(request, https_port_, response)) {
+        if (!observers_.empty()) observe(exchange, *route);
+        exchange.respond(std::move(response));
+        return;
+      }
+    }
+  }
   if (route != nullptr && !admits(*route, exchange.request())) {
     if (!observers_.empty()) observe(exchange, *route);  // logged and counted as a 403
     http::Response response;

@@ -41,6 +41,14 @@ class Router {
   }
   // The address spec.access judges `request` by.
   std::string client_address(const http::Request& request) const;
+  // The port of the TLS listener as clients reach it (wok up --listen-tls),
+  // for redirects to https://; 0: no TLS listener, no redirect. Set before
+  // serving.
+  void set_https_port(uint16_t port) { https_port_ = port; }
+  // The certificate for a TLS handshake naming `server_name` (SNI), from
+  // the current table: the host's site's; null when it has none. Any loop
+  // thread.
+  http::SslContext certificate_for(std::string_view server_name) const;
 
  private:
   bool admits(const Route& route, const http::Request& request) const;
@@ -56,6 +64,7 @@ class Router {
 
   std::vector<RequestObserver*> observers_;
   std::vector<base::Cidr> trusted_proxies_;
+  uint16_t https_port_ = 0;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

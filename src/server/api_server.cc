@@ -122,6 +122,14 @@ void ApiHandler::route(Context& ctx) {
     return;
   }
   if (path == "/version") return ctx.send(200, {{"version", options_.version}});
+  // Public: what clients need to trust the platform's HTTPS (`wok ca`).
+  if (path == "/ca.crt") {
+    if (options_.ca_certificate.empty())
+      return ctx.fail(404, "this platform has no local CA (wok up --listen-tls \"\")");
+    ctx.res.set_header("Content-Type", "application/x-pem-file");
+    ctx.res.body = options_.ca_certificate;
+    return;
+  }
   // A forge cannot send a bearer token: the hook proves itself with its site's secret.
   if (hooks::PushHookEndpoint::is_hook_path(path)) return hooks_.handle(ctx.req, ctx.res);
   bool is_metrics = path == "/metrics";

@@ -30,6 +30,9 @@ struct LogsQuery {
 
 struct ApiOptions {
   std::string version = "0.1.0";
+  // GET /ca.crt: the local CA's certificate (PEM) that sites' HTTPS
+  // certificates chain to (wok up's data directory); "": 404.
+  std::string ca_certificate;
   // Appended to /metrics (the router and controllers expose their counters here).
   std::function<std::string()> extra_metrics;
   // GET .../namespaces/{ns}/sites/{name}/stats?minutes=N: the router's

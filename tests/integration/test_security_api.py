@@ -151,7 +151,7 @@ class DataDirLockTest(WokTestCase):
         with open(config) as f:
             config_before = f.read()
 
-        second = subprocess.Popen([WOK, "up", "--data", self.wok.data, "--listen", "127.0.0.1:0",
+        second = subprocess.Popen([WOK, "up", "--data", self.wok.data, "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
                                    "--api", "127.0.0.1:0"], env=self.wok.env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:

@@ -133,7 +133,7 @@ class BoundsTest(WokTestCase):
         self.assertNotIn("pinnedRevision", site.get("status", {}))
 
     def test_a_bound_that_is_not_a_quantity_stops_wok_up(self):
-        r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0",
+        r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
                             "--api", "127.0.0.1:0", "--max-site-memory", "lots"], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)

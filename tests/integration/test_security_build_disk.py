@@ -142,7 +142,7 @@ class BuildDiskTest(WokTestCase):
 
     def test_a_build_disk_bound_that_is_not_a_quantity_of_16Mi_stops_wok_up(self):
         for bad in ("lots", "1Mi"):
-            r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0",
+            r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
                                 "--api", "127.0.0.1:0", "--max-build-disk", bad], capture_output=True, text=True,
                                timeout=30)
             self.assertEqual(r.returncode, 2, r.stdout + r.stderr)

@@ -150,7 +150,7 @@ spec:
     def test_an_egress_exception_that_is_not_a_cidr_stops_wok_up(self):
         from wokharness import WOK
         for bad in ("10.0.0.0/8; flush ruleset", "10.1.2.3/24", "example.org"):
-            r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0",
+            r = subprocess.run([WOK, "up", "--data", os.path.join(self.root, "other"), "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
                                 "--api", "127.0.0.1:0", "--egress-allow", bad],
                                capture_output=True, text=True, timeout=30)
             self.assertNotEqual(r.returncode, 0, bad)

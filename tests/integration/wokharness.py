@@ -70,7 +70,8 @@ class Wok:
         self.log_path = os.path.join(root, f"wok-{int(time.time() * 1000)}.log")
 
     def start(self):
-        args = [WOK, "up", "--data", self.data, "--listen", "127.0.0.1:0", "--api", "127.0.0.1:0"]
+        args = [WOK, "up", "--data", self.data, "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
+                "--api", "127.0.0.1:0"]
         if self.demo:
             args.append("--demo")
         if self.allow_root:
@@ -83,9 +84,11 @@ class Wok:
             line = self.proc.stdout.readline()
             if not line:
                 raise AssertionError("wok up exited before ready:\n" + self.logs())
-            m = re.search(r"ready: api (http://[\d.]+:(\d+)), sites http://[\d.]+:(\d+)", line)
+            m = re.search(r"ready: api (http://[\d.]+:(\d+)), sites http://[\d.]+:(\d+)"
+                          r"(?:, https://[\d.]+:(\d+))?", line)
             if m:
                 self.api_url, self.api_port, self.port = m.group(1), int(m.group(2)), int(m.group(3))
+                self.tls_port = int(m.group(4)) if m.group(4) else None
                 break
         else:
             raise AssertionError("wok up did not print ready")

@@ -62,7 +62,7 @@ std::string encode_fastcgi_params(const http::Request& request, const FastCgiTar
   };
   std::string_view host = http::request_host(request);
   std::string_view server_name = host;
-  std::string server_port = "80";
+  std::string server_port = request.tls ? "443" : "80";
   // "[::1]:8080" or "example.org:8080": the port is after the last ':' past any ']'.
   size_t colon = host.rfind(':');
   if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
@@ -96,6 +96,9 @@ std::string encode_fastcgi_params(const http::Request& request, const FastCgiTar
   add("SERVER_NAME", http::ascii_lowercase(server_name));
   add("SERVER_PORT", server_port);
   add("HTTP_HOST", host);
+  // What PHP applications look at to build their own URLs (WordPress's is_ssl()).
+  add("REQUEST_SCHEME", request.tls ? "https" : "http");
+  if (request.tls) add("HTTPS", "on");
   // PHP built with --enable-force-cgi-redirect refuses to run without it.
   add("REDIRECT_STATUS", "200");
   append_request_headers(&out, request);

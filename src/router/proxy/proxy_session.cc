@@ -57,7 +57,7 @@ ProxySession::~ProxySession() {
 
 void ProxySession::start() {
   const http::Request& r = ex_.request();
-  head_ = upstream_request_head(r, {r.remote_addr, "http", request_host(r)});
+  head_ = upstream_request_head(r, {r.remote_addr, r.tls ? "https" : "http", request_host(r)});
   out_.reset(head_);
   parser_.reset(head_request_);
   // These capture `this`, not a weak_ptr (which std::function would

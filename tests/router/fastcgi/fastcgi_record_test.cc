@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -169,8 +170,23 @@ TEST(FastCgiParams, CgiVariablesAndHeaders) {
   EXPECT_EQ(vars["HTTP_COOKIE"], "a=1; b=2");
   EXPECT_EQ(vars.count("HTTP_PROXY"), 0u);      // httpoxy
   EXPECT_EQ(vars.count("HTTP_X_REAL_IP"), 0u);  // underscores: ambiguous with dashes
-  EXPECT_EQ(vars.count("HTTPS"), 0u);           // plain HTTP only, for now
+  EXPECT_EQ(vars.count("HTTPS"),
+            0u);  // a plain request (the client's X-Forwarded-Proto is no proof)
+  EXPECT_EQ(vars["REQUEST_SCHEME"], "http");
   EXPECT_EQ(vars.count("HTTP_CONTENT_LENGTH"), 0u);
+  // Over the TLS listener: what PHP applications test for HTTPS.
+  q.tls = true;
+  q.headers.erase(std::remove_if(q.headers.begin(), q.headers.end(),
+                                 [](const http::Header& h) { return h.name == "Host"; }),
+                  q.headers.end());
+  q.headers.push_back({"Host", "blog.example.org"});
+  pairs.clear();
+  ASSERT_TRUE(
+      decode_fcgi_pairs(encode_fastcgi_params(q, target, {"/index.php", "/foo/bar"}, 3), &pairs));
+  std::map<std::string, std::string> secure(pairs.begin(), pairs.end());
+  EXPECT_EQ(secure["HTTPS"], "on");
+  EXPECT_EQ(secure["REQUEST_SCHEME"], "https");
+  EXPECT_EQ(secure["SERVER_PORT"], "443");
 }
 
 }  // namespace

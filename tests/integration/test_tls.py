@@ -1,0 +1,217 @@
+"""HTTPS on `wok up` (docs/tls.md): every site on the TLS listener with a
+certificate from the local CA (mode auto, the default) or the project's
+secret (mode secret), picked by SNI; redirect and HSTS per site; status.tls
+says hosts, issuer and expiry, or what is wrong; a member's certificate
+never answers for another project's host. Clients: Python's ssl, curl."""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wokharness import WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
+
+
+def tls_request(port, host, path="/", cafile=None, method="GET"):
+    """(status, headers dict lowercased, body, peer certificate dict) over TLS
+    with SNI `host`, verified against cafile."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with ctx.wrap_socket(sock, server_hostname=host) as s:
+            cert = s.getpeercert()
+            s.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers, body, cert
+
+
+def issuer_cn(cert):
+    for rdn in cert.get("issuer", ()):
+        for k, v in rdn:
+            if k == "commonName":
+                return v
+    return ""
+
+
+def with_tls(yaml_text, tls):
+    return yaml_text + f"  tls: {tls}\n" if tls else yaml_text
+
+
+class TlsTest(WokTestCase):
+    def setUp(self):
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"], [("bob", "developer")]))
+        self.alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        self.bob = self.wok.cli("token", "create", "bob").stdout.strip()
+        self.repo_a = self.repo("www", {"index.html": "home of a", "x/page.html": "page"})
+        self.ca = os.path.join(self.root, "wok-ca.pem")
+        with open(self.ca, "w") as f:
+            f.write(self.wok.cli("ca").stdout)
+        self.assertIsNotNone(self.wok.tls_port)
+
+    def site(self, tls=None, name="www", project="team-a", hosts=None):
+        hosts = hosts or [f"{name}.{project}.localhost"]
+        return with_tls(site_yaml(name, project, hosts, self.repo_a.url), tls)
+
+    def https(self, host, path="/", cafile=None):
+        return tls_request(self.wok.tls_port, host, path, cafile or self.ca)
+
+    def tls_status(self, name="www", project="team-a"):
+        return self.wok.site_json(name, project).get("status", {}).get("tls")
+
+    def test_a_site_is_on_https_from_the_local_ca_by_default(self):
+        self.wok.apply(self.site(), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        status, headers, body, cert = self.https("www.team-a.localhost")
+        self.assertEqual((status, body), (200, b"home of a"))
+        self.assertIn("wok local CA", issuer_cn(cert))
+        self.assertNotIn("strict-transport-security", headers)
+        tls = self.tls_status()
+        self.assertEqual(tls["mode"], "auto")
+        self.assertEqual(tls["hosts"], ["www.team-a.localhost"])
+        self.assertIn("wok local CA", tls["issuer"])
+        self.assertTrue(tls["notAfter"].endswith("Z"))
+        urls = self.wok.site_json("www", "team-a")["status"]["urls"]
+        self.assertEqual(urls, [f"https://www.team-a.localhost:{self.wok.tls_port}/"])
+        # Plain HTTP still answers (no redirect unless asked).
+        self.assertEqual(self.wok.get("www.team-a.localhost")[0], 200)
+        # curl, as the README shows it.
+        if shutil.which("curl"):
+            r = subprocess.run(["curl", "-s", "--cacert", self.ca, "--resolve",
+                                f"www.team-a.localhost:{self.wok.tls_port}:127.0.0.1",
+                                f"https://www.team-a.localhost:{self.wok.tls_port}/x/page.html"],
+                               capture_output=True, timeout=20)
+            self.assertEqual(r.stdout, b"page", r.stderr)
+        # A name no site has: the handshake is refused, nothing is served.
+        with self.assertRaises(ssl.SSLError):
+            self.https("nothing.team-a.localhost")
+
+    def test_redirect_and_hsts_follow_the_spec(self):
+        self.wok.apply(self.site('{redirect: true, hsts: {maxAge: 8760h, includeSubDomains: true}}'),
+                       token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        status, headers, _ = wait_for(
+            lambda: (lambda r: r if r[0] == 308 else None)(self.wok.get("www.team-a.localhost", "/x/page.html?a=1")),
+            30, interval=0.1, what="a redirect to https")
+        self.assertEqual(headers.get("location"),
+                         f"https://www.team-a.localhost:{self.wok.tls_port}/x/page.html?a=1")
+        # ACME's HTTP-01 challenges stay on http://.
+        self.assertNotEqual(self.wok.get("www.team-a.localhost", "/.well-known/acme-challenge/x")[0], 308)
+        status, headers, body, _ = self.https("www.team-a.localhost", "/x/page.html")
+        self.assertEqual((status, body), (200, b"page"))
+        self.assertEqual(headers["strict-transport-security"], "max-age=31536000; includeSubDomains")
+        # Back to no redirect: the next apply changes it, no restart.
+        self.wok.apply(self.site("{redirect: false}"), token=self.alice)
+        wait_for(lambda: self.wok.get("www.team-a.localhost")[0] == 200, 30, interval=0.1,
+                 what="the redirect gone")
+
+    def test_mode_off_serves_http_only(self):
+        self.wok.apply(self.site("{mode: 'off'}"), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        self.assertEqual(self.wok.get("www.team-a.localhost")[0], 200)
+        with self.assertRaises(ssl.SSLError):
+            self.https("www.team-a.localhost")
+        self.assertIsNone(self.tls_status())
+        urls = self.wok.site_json("www", "team-a")["status"]["urls"]
+        self.assertEqual(urls, [f"http://www.team-a.localhost:{self.wok.port}/"])
+        # Validation by field: redirect without HTTPS.
+        r = self.wok.apply(self.site("{mode: 'off', redirect: true}"), token=self.alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.tls.redirect: needs HTTPS: mode is off", r.stderr)
+
+    def make_certificate(self, name, hosts, days=30):
+        crt, key = os.path.join(self.root, name + ".crt"), os.path.join(self.root, name + ".key")
+        san = ",".join("DNS:" + h for h in hosts)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", str(days), "-subj", f"/CN={name}",
+                        "-addext", f"subjectAltName={san}"], check=True, capture_output=True)
+        return crt, key
+
+    def test_mode_secret_uses_the_projects_certificate(self):
+        crt, key = self.make_certificate("team-a-own", ["www.team-a.localhost"])
+        self.wok.cli("secret", "set", "www-cert", "--from-file", f"tls.crt={crt}", "--from-file",
+                     f"tls.key={key}", "-n", "team-a", token=self.alice)
+        self.wok.apply(self.site("{mode: secret, secretName: www-cert}"), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        status, _, body, cert = self.https("www.team-a.localhost", cafile=crt)
+        self.assertEqual((status, body), (200, b"home of a"))
+        self.assertEqual(issuer_cn(cert), "team-a-own")
+        tls = self.tls_status()
+        self.assertEqual((tls["mode"], tls["secretName"], tls["issuer"]), ("secret", "www-cert", "team-a-own"))
+        self.assertNotIn("message", tls)
+
+    def test_a_missing_or_wrong_secret_is_said_in_status(self):
+        self.wok.apply(self.site("{mode: secret, secretName: nowhere}"), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        tls = wait_for(lambda: (lambda t: t if t and "message" in t else None)(self.tls_status()), 30,
+                       what="status.tls.message")
+        self.assertIn("secret nowhere", tls["message"])
+        conditions = self.wok.site_json("www", "team-a")["status"]["conditions"]
+        cert = [c for c in conditions if c["type"] == "CertificateReady"]
+        self.assertEqual(cert[0]["status"], "False", conditions)
+        with self.assertRaises(ssl.SSLError):
+            self.https("www.team-a.localhost")
+        # The site itself still serves over HTTP.
+        self.assertEqual(self.wok.get("www.team-a.localhost")[0], 200)
+        # A certificate for other names: served, and status says what it misses.
+        crt, key = self.make_certificate("elsewhere", ["elsewhere.example"])
+        self.wok.cli("secret", "set", "nowhere", "--from-file", f"tls.crt={crt}", "--from-file",
+                     f"tls.key={key}", "-n", "team-a", token=self.alice)
+        self.wok.cli("refresh", "site", "www", "-n", "team-a", token=self.alice)
+        tls = wait_for(lambda: (lambda t: t if t and "does not cover" in t.get("message", "") else None)(
+            self.tls_status()), 60, what="status.tls saying what the certificate misses")
+        self.assertIn("the certificate does not cover www.team-a.localhost", tls["message"])
+        # A key that is not the certificate's.
+        _, other_key = self.make_certificate("other", ["www.team-a.localhost"])
+        self.wok.cli("secret", "set", "nowhere", "--from-file", f"tls.crt={crt}", "--from-file",
+                     f"tls.key={other_key}", "-n", "team-a", token=self.alice)
+        self.wok.cli("refresh", "site", "www", "-n", "team-a", token=self.alice)
+        tls = wait_for(lambda: (lambda t: t if "does not match" in t.get("message", "") else None)(
+            self.tls_status()), 60, what="status.tls saying the key does not match")
+        self.assertIn("the private key does not match the certificate", tls["message"])
+
+    def test_a_members_certificate_never_answers_for_another_projects_host(self):
+        # team-a's site on its own host, from the local CA.
+        self.wok.apply(self.site(), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        # bob's certificate names alice's host too; his site can only route his own.
+        crt, key = self.make_certificate("bobs", ["shop.team-b.localhost", "www.team-a.localhost"])
+        self.wok.cli("secret", "set", "shop-cert", "--from-file", f"tls.crt={crt}", "--from-file",
+                     f"tls.key={key}", "-n", "team-b", token=self.bob)
+        self.wok.apply(self.site("{mode: secret, secretName: shop-cert}", name="shop", project="team-b"),
+                       token=self.bob)
+        self.wok.wait_revision("shop", "team-b", 1)
+        self.assertEqual(issuer_cn(self.https("shop.team-b.localhost", cafile=crt)[3]), "bobs")
+        _, _, body, cert = self.https("www.team-a.localhost")
+        self.assertIn("wok local CA", issuer_cn(cert))
+        self.assertEqual(body, b"home of a")
+        # bob cannot name team-a's secret from his project either.
+        r = self.wok.apply(self.site("{mode: secret, secretName: shop-cert}", name="shop2", project="team-b",
+                                     hosts=["www.team-a.localhost"]), token=self.bob, check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_the_ca_endpoint_is_public_and_pem(self):
+        with open(self.ca) as f:
+            pem = f.read()
+        self.assertTrue(pem.startswith("-----BEGIN CERTIFICATE-----"))
+        with open(os.path.join(self.wok.data, "ca", "ca.crt")) as f:
+            self.assertEqual(f.read(), pem)
+        self.assertEqual(os.stat(os.path.join(self.wok.data, "ca", "ca.key")).st_mode & 0o777, 0o600)
+
+
+if __name__ == "__main__":
+    unittest.main()
