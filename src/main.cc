@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
     options.data_dir = up.data_dir;
     options.listen = up.listen;
     options.listen_tls = up.listen_tls;
+    options.acme_directory = up.acme_directory;
+    options.acme_email = up.acme_email;
+    options.acme_ca_file = up.acme_ca_file;
     options.api = up.api;
     options.demo = up.demo;
     options.router = up.router;

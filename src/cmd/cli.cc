@@ -365,6 +365,11 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->add_option("--listen-tls", up_options.listen_tls,
                    "router HTTPS address HOST:PORT (\"\": no HTTPS)")
       ->capture_default_str();
+  up_command->add_option("--acme-directory", up_options.acme_directory,
+                         "ACME directory URL for sites' certificates (spec.tls mode auto)");
+  up_command->add_option("--acme-email", up_options.acme_email, "contact of the ACME account");
+  up_command->add_option("--acme-ca-file", up_options.acme_ca_file,
+                         "PEM file of CAs to trust for the ACME server's own HTTPS");
   up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();

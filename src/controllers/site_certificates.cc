@@ -1,9 +1,16 @@
 #include "controllers/site_certificates.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "certs/acme.h"
 #include "certs/certificate.h"
 #include "http/tls.h"
 #include "router/route_table.h"
@@ -11,14 +18,86 @@
 namespace wok::controllers {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
-SiteCertificates::SiteCertificates(const certs::LocalCa* local_ca, SecretReader read_secret,
-                                   int valid_days)
-    : local_ca_(local_ca), read_secret_(std::move(read_secret)), valid_days_(valid_days) {}
+namespace {
+
+// Failed ACME orders wait 1, 2, 4... minutes, at most an hour, before the
+// next (or as long as the CA said, if longer): a CA's rate limits count
+// failed validations too.
+int64_t backoff_s(int failures) {
+  int64_t s = int64_t{60} << std::min(failures - 1, 6);
+  return std::min<int64_t>(s, 3600);
+}
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream s;
+  s << in.rdbuf();
+  *out = s.str();
+  return true;
+}
+
+bool write_private(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  bool ok =
+      ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
+  close(fd);
+  return ok && rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+bool is_local_name(const std::string& host) {
+  return host == "localhost" || host.ends_with(".localhost");
+}
+
+std::string joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+SiteCertificates::SiteCertificates(CertificateIssuers issuers, SecretReader read_secret)
+    : issuers_(std::move(issuers)), read_secret_(std::move(read_secret)) {
+  if (issuers_.acme) {
+    std::error_code ec;
+    fs::create_directories(issuers_.acme_dir, ec);
+    fs::permissions(issuers_.acme_dir, fs::perms::owner_all, ec);
+    acme_thread_ = std::thread([this] { acme_loop(); });
+  }
+}
+
+SiteCertificates::~SiteCertificates() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (acme_thread_.joinable()) acme_thread_.join();
+}
 
 void SiteCertificates::forget(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
   entries_.erase({ns, name});
+  std::error_code ec;
+  if (issuers_.acme) {
+    fs::remove(stored_path({ns, name}, ".crt"), ec);
+    fs::remove(stored_path({ns, name}, ".key"), ec);
+  }
+}
+
+std::string SiteCertificates::stored_path(const Key& key, const char* ext) const {
+  // Names are DNS labels: no "/" or ".." can reach here.
+  return issuers_.acme_dir + "/" + key.first + "." + key.second + ext;
+}
+
+bool SiteCertificates::uses_acme(const std::vector<std::string>& hosts) const {
+  if (!issuers_.acme) return false;
+  return std::any_of(hosts.begin(), hosts.end(), [](const auto& h) { return !is_local_name(h); });
 }
 
 SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
@@ -27,6 +106,7 @@ SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
     forget(plan.ns, plan.name);
     return {nullptr, nullptr};
   }
+  const Key key{plan.ns, plan.name};
   // What the certificate is made from: a change of it (hosts, the secret's
   // contents) makes a new one; so do the redirect and HSTS settings.
   std::string source = plan.tls.mode + "|" + std::to_string(plan.tls.redirect) + "|" +
@@ -44,72 +124,179 @@ SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
     for (const auto& h : hosts) source += h + ",";
   }
   const int64_t now = time(nullptr);
+  const bool acme = plan.tls.mode == "auto" && uses_acme(hosts);
   std::lock_guard lock(mu_);
-  auto it = entries_.find({plan.ns, plan.name});
+  auto it = entries_.find(key);
   if (it != entries_.end() && it->second.source == source &&
-      (it->second.renew_at == 0 || now < it->second.renew_at)) {
+      (it->second.acme || it->second.renew_at == 0 || now < it->second.renew_at)) {
+    // ACME entries are renewed by their thread, not here.
     return {it->second.tls, it->second.status};
+  }
+  if (acme) {
+    Entry entry;
+    entry.source = source;
+    entry.acme = true;
+    entry.hosts = hosts;
+    entry.redirect = plan.tls.redirect;
+    entry.hsts = render::hsts_header(plan.tls);
+    // What an earlier order (this process's, or one before a restart) left.
+    std::string chain, pem_key, error;
+    if (read_file(stored_path(key, ".crt"), &chain) &&
+        read_file(stored_path(key, ".key"), &pem_key)) {
+      Entry stored = from_pem(plan, hosts, chain, pem_key, &error);
+      if (stored.tls && stored.tls->context && !stored.status.contains("message")) {
+        stored.source = source;
+        stored.acme = true;
+        stored.hosts = hosts;
+        stored.redirect = entry.redirect;
+        stored.hsts = entry.hsts;
+        entry = std::move(stored);
+      }
+    }
+    if (!entry.tls && it != entries_.end() && it->second.tls && it->second.tls->context) {
+      // New hosts: the certificate it has serves the ones it covers meanwhile.
+      entry.tls = it->second.tls;
+      entry.status = it->second.status;
+      entry.status["message"] =
+          "waiting for the ACME CA to issue a certificate for " + joined(hosts);
+    } else if (!entry.tls) {
+      auto pending = std::make_shared<router::SiteTls>();
+      pending->hsts = entry.hsts;  // no certificate yet: no redirect either
+      entry.tls = pending;
+      entry.status = {
+          {"mode", "auto"},
+          {"message", "waiting for the ACME CA to issue a certificate for " + joined(hosts)}};
+    }
+    if (it != entries_.end()) {  // the order in flight, its failures, carry over
+      entry.failures = it->second.failures;
+      entry.retry_at = it->second.retry_at;
+      entry.queued = it->second.queued;
+    }
+    if (now >= entry.renew_at) queue_order(key, entry, now);
+    Result result{entry.tls, entry.status};
+    entries_[key] = std::move(entry);
+    return result;
   }
   Entry entry = make(plan, hosts, source, secret ? &*secret : nullptr, secret_error);
   if (!entry.status.contains("message") && it != entries_.end())
     spdlog::info("site {}/{}: certificate for {} from {}, valid until {}", plan.ns, plan.name,
                  entry.status["hosts"].dump(), entry.status.value("issuer", ""),
                  entry.status.value("notAfter", ""));
-  // A failed renewal keeps serving the certificate it has while it is valid.
-  if (entry.status.contains("message") && it != entries_.end() && it->second.tls &&
-      it->second.tls->context && plan.tls.mode == "auto" && it->second.not_after > now) {
-    it->second.status["message"] = entry.status["message"];
-    it->second.renew_at = now + 60;  // try again in a minute
-    return {it->second.tls, it->second.status};
-  }
   Result result{entry.tls, entry.status};
-  entries_[{plan.ns, plan.name}] = std::move(entry);
+  entries_[key] = std::move(entry);
   return result;
 }
 
-SiteCertificates::Entry SiteCertificates::make(const render::SitePlan& plan,
-                                               const std::vector<std::string>& hosts,
-                                               const std::string& source,
-                                               const std::map<std::string, std::string>* secret,
-                                               const std::string& secret_error) {
+void SiteCertificates::queue_order(const Key& key, Entry& entry, int64_t now) {
+  if (entry.queued || now < entry.retry_at || stopping_) return;
+  entry.queued = true;
+  orders_.push_back(key);
+  wake_.notify_all();
+}
+
+void SiteCertificates::acme_loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (orders_.empty()) {
+      // Renewals and retries come due on their own: look every few seconds.
+      wake_.wait_for(lock, std::chrono::seconds(2));
+      const int64_t now = time(nullptr);
+      for (auto& [key, entry] : entries_)
+        if (entry.acme && now >= entry.renew_at) queue_order(key, entry, now);
+      continue;
+    }
+    Key key = orders_.front();
+    orders_.pop_front();
+    auto it = entries_.find(key);
+    if (it == entries_.end() || !it->second.acme) continue;  // forgotten, or mode changed
+    const std::vector<std::string> ordered = it->second.hosts;
+    std::vector<std::string> hosts;
+    for (const auto& h : ordered)
+      if (!h.starts_with("*.")) hosts.push_back(h);  // HTTP-01 cannot prove a wildcard
+    lock.unlock();
+    certs::AcmeFailure failure;
+    std::optional<certs::Issued> issued;
+    if (hosts.empty()) {
+      failure.message = "only wildcard hosts, which HTTP-01 cannot validate (a DNS-01 issuer can)";
+    } else {
+      spdlog::info("site {}/{}: ordering a certificate for {} from the ACME CA", key.first,
+                   key.second, joined(hosts));
+      issued = issuers_.acme->order(hosts, &failure);
+    }
+    finish_order(key, ordered, issued, failure.message, failure.retry_after_s);
+    lock.lock();
+  }
+}
+
+void SiteCertificates::finish_order(const Key& key, const std::vector<std::string>& hosts,
+                                    const std::optional<certs::Issued>& issued,
+                                    const std::string& error, int64_t retry_after_s) {
+  const int64_t now = time(nullptr);
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;  // the site went meanwhile
+    Entry& entry = it->second;
+    entry.queued = false;
+    if (!issued) {
+      entry.failures++;
+      entry.retry_at = now + std::max(backoff_s(entry.failures), retry_after_s);
+      spdlog::warn("site {}/{}: no certificate from the ACME CA (next try in {}s): {}", key.first,
+                   key.second, entry.retry_at - now, error);
+      // A failed renewal keeps serving what it has while it is valid.
+      entry.status["message"] = error;
+      entry.status["retryAt"] = certs::rfc3339(entry.retry_at);
+    } else {
+      std::error_code ec;
+      if (!write_private(stored_path(key, ".key"), issued->key_pem) ||
+          !write_private(stored_path(key, ".crt"), issued->certificate_pem)) {
+        spdlog::warn("site {}/{}: the certificate could not be kept in {}", key.first, key.second,
+                     issuers_.acme_dir);
+      }
+      render::SitePlan plan;
+      plan.ns = key.first;
+      plan.name = key.second;
+      plan.tls.redirect = entry.redirect;
+      std::string make_error;
+      Entry fresh =
+          from_pem(plan, entry.hosts, issued->certificate_pem, issued->key_pem, &make_error);
+      auto tls = std::make_shared<router::SiteTls>(*fresh.tls);
+      tls->hsts = entry.hsts;
+      fresh.tls = tls;
+      fresh.source = entry.source;
+      fresh.acme = true;
+      fresh.hosts = entry.hosts;
+      fresh.redirect = entry.redirect;
+      fresh.hsts = entry.hsts;
+      // The site's hosts changed while this order ran: order again for them.
+      if (entry.hosts != hosts) fresh.renew_at = 0;
+      entry = std::move(fresh);
+      spdlog::info("site {}/{}: certificate for {} from {}, valid until {}", key.first, key.second,
+                   joined(hosts), entry.status.value("issuer", ""),
+                   entry.status.value("notAfter", ""));
+    }
+  }
+  if (issuers_.changed) issuers_.changed(key.first, key.second);
+}
+
+SiteCertificates::Entry SiteCertificates::from_pem(const render::SitePlan& plan,
+                                                   const std::vector<std::string>& hosts,
+                                                   const std::string& chain, const std::string& key,
+                                                   std::string* error) {
   Entry entry;
-  entry.source = source;
   json status = {{"mode", plan.tls.mode}};
+  if (plan.tls.mode == "secret") status["secretName"] = plan.tls.secret_name;
   auto site_tls = std::make_shared<router::SiteTls>();
   site_tls->hsts = render::hsts_header(plan.tls);
-  auto fail = [&](std::string message) {
-    status["message"] = std::move(message);
-    // No certificate: handshakes for its hosts are refused, and http:// is
-    // not sent to where nothing answers.
-    site_tls->redirect = false;
-    entry.tls = site_tls;
+  entry.tls = site_tls;
+  auto info = certs::read_certificate(chain, error);
+  http::SslContext context;
+  if (info) context = http::make_certificate_context(chain, key, error);
+  if (!info || !context) {
+    status["message"] = *error;
     entry.status = status;
-    entry.renew_at = time(nullptr) + 60;
     return entry;
-  };
-  std::string chain, key;
-  if (plan.tls.mode == "secret") {
-    status["secretName"] = plan.tls.secret_name;
-    if (!secret) return fail("secret " + plan.tls.secret_name + ": " + secret_error);
-    auto crt = secret->find("tls.crt"), k = secret->find("tls.key");
-    if (crt == secret->end() || k == secret->end())
-      return fail("secret " + plan.tls.secret_name + " has no tls.crt and tls.key");
-    chain = crt->second;
-    key = k->second;
-  } else {
-    if (!local_ca_) return fail("no certificate issuer is configured");
-    if (hosts.empty()) return fail("the site routes no host");
-    std::string error;
-    auto issued = local_ca_->issue(hosts, valid_days_, &error);
-    if (!issued) return fail("the local CA could not issue: " + error);
-    chain = issued->certificate_pem;
-    key = issued->key_pem;
   }
-  std::string error;
-  auto info = certs::read_certificate(chain, &error);
-  if (!info) return fail("secret " + plan.tls.secret_name + ": tls.crt is " + error);
-  http::SslContext context = http::make_certificate_context(chain, key, &error);
-  if (!context) return fail("secret " + plan.tls.secret_name + ": " + error);
   status["hosts"] = info->hosts;
   status["issuer"] = info->issuer;
   status["notBefore"] = certs::rfc3339(info->not_before);
@@ -123,23 +310,70 @@ SiteCertificates::Entry SiteCertificates::make(const render::SitePlan& plan,
     problem = "the certificate expired at " + certs::rfc3339(info->not_after);
   else if (info->not_before > now)
     problem = "the certificate is not valid before " + certs::rfc3339(info->not_before);
-  if (!uncovered.empty()) {
-    std::string list;
-    for (const auto& h : uncovered) list += (list.empty() ? "" : ", ") + h;
-    problem +=
-        (problem.empty() ? "" : "; ") + std::string("the certificate does not cover ") + list;
-  }
+  if (!uncovered.empty())
+    problem += (problem.empty() ? "" : "; ") + std::string("the certificate does not cover ") +
+               joined(uncovered);
   if (!problem.empty()) status["message"] = problem;
   site_tls->context = std::move(context);
   site_tls->redirect = plan.tls.redirect;
-  entry.tls = site_tls;
   entry.status = status;
   entry.not_after = info->not_after;
   // Renewed with a third of its life left (ACME clients' usual rule); a
   // secret's is looked at again when it ends, to say so.
-  entry.renew_at = plan.tls.mode == "auto"
-                       ? info->not_after - (info->not_after - info->not_before) / 3
-                       : info->not_after;
+  if (plan.tls.mode == "secret") {
+    entry.renew_at = info->not_after;
+  } else if (issuers_.renew_after_s > 0) {
+    entry.renew_at = info->not_before + issuers_.renew_after_s;
+  } else {
+    entry.renew_at = info->not_after - (info->not_after - info->not_before) / 3;
+  }
+  return entry;
+}
+
+SiteCertificates::Entry SiteCertificates::make(const render::SitePlan& plan,
+                                               const std::vector<std::string>& hosts,
+                                               const std::string& source,
+                                               const std::map<std::string, std::string>* secret,
+                                               const std::string& secret_error) {
+  auto fail = [&](std::string message) {
+    Entry entry;
+    entry.source = source;
+    json status = {{"mode", plan.tls.mode}};
+    if (plan.tls.mode == "secret") status["secretName"] = plan.tls.secret_name;
+    status["message"] = std::move(message);
+    // No certificate: handshakes for its hosts are refused, and http:// is
+    // not sent to where nothing answers.
+    auto site_tls = std::make_shared<router::SiteTls>();
+    site_tls->hsts = render::hsts_header(plan.tls);
+    entry.tls = site_tls;
+    entry.status = status;
+    entry.renew_at = time(nullptr) + 60;
+    return entry;
+  };
+  std::string chain, key;
+  if (plan.tls.mode == "secret") {
+    if (!secret) return fail("secret " + plan.tls.secret_name + ": " + secret_error);
+    auto crt = secret->find("tls.crt"), k = secret->find("tls.key");
+    if (crt == secret->end() || k == secret->end())
+      return fail("secret " + plan.tls.secret_name + " has no tls.crt and tls.key");
+    chain = crt->second;
+    key = k->second;
+  } else {
+    if (!issuers_.local_ca) return fail("no certificate issuer is configured");
+    if (hosts.empty()) return fail("the site routes no host");
+    std::string error;
+    auto issued = issuers_.local_ca->issue(hosts, issuers_.local_valid_days, &error);
+    if (!issued) return fail("the local CA could not issue: " + error);
+    chain = issued->certificate_pem;
+    key = issued->key_pem;
+  }
+  std::string error;
+  Entry entry = from_pem(plan, hosts, chain, key, &error);
+  if (!entry.tls->context) {
+    return fail(plan.tls.mode == "secret" ? "secret " + plan.tls.secret_name + ": " + error
+                                          : error);
+  }
+  entry.source = source;
   return entry;
 }
 

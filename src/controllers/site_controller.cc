@@ -16,7 +16,14 @@ std::string key_of(const std::string& ns, const std::string& name) { return ns +
 SiteController::SiteController(store::Store& store, RoutePublisher& routes, PlatformConfig config,
                                int workers)
     : store_(store),
-      reconciler_(store, routes, std::move(config)),
+      reconciler_(store, routes,
+                  [this](PlatformConfig c) {
+                    // A certificate ordered in the background is published by a pass.
+                    c.wake_site = [this](const std::string& ns, const std::string& name) {
+                      if (!stopping_) controller_.enqueue(key_of(ns, name));
+                    };
+                    return c;
+                  }(std::move(config))),
       controller_(
           [workers] {
             reconcile::ControllerOptions options;
@@ -51,6 +58,7 @@ void SiteController::start() {
 void SiteController::stop() {
   if (stopping_.exchange(true)) return;
   controller_.stop();
+  reconciler_.stop_background();  // the ACME thread, which wakes passes
   store_.wake_watchers();
   if (watcher_.joinable()) watcher_.join();
 }

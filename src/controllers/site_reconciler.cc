@@ -72,11 +72,22 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
   if (auto real = fs::canonical(config_.data_dir, ec); !ec) config_.data_dir = real.string();
   if (config_.runtime)
     workloads_ = std::make_unique<Workloads>(*config_.runtime, routes_, config_.ready_timeout);
-  if (config_.public_tls_url_port)
-    certificates_ = std::make_unique<SiteCertificates>(config_.local_ca, config_.read_secret);
+  if (config_.public_tls_url_port) {
+    CertificateIssuers issuers;
+    issuers.local_ca = config_.local_ca;
+    issuers.acme = config_.acme;
+    issuers.acme_dir = config_.data_dir + "/acme/certs";
+    issuers.renew_after_s = config_.certificate_renew_after_s;
+    issuers.changed = [this](const std::string& ns, const std::string& name) {
+      if (config_.wake_site) config_.wake_site(ns, name);
+    };
+    certificates_ = std::make_unique<SiteCertificates>(std::move(issuers), config_.read_secret);
+  }
 }
 
 SiteReconciler::~SiteReconciler() = default;
+
+void SiteReconciler::stop_background() { certificates_.reset(); }
 
 bool SiteReconciler::project_egress(const std::string& ns) {
   auto project = store_.get("Project", "", ns);
@@ -804,7 +815,13 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
                                    {"message", why},
                                    {"lastTransitionTime", hosts_since}});
   }
+  // A merge patch: what the last status.tls said and this one does not (a
+  // message that no longer holds) is removed by name.
   patch["tls"] = tls_status;
+  if (tls_status.is_object() && old.contains("tls") && old["tls"].is_object()) {
+    for (const auto& [key, value] : old["tls"].items())
+      if (!tls_status.contains(key)) patch["tls"][key] = nullptr;
+  }
   if (tls_status.is_object() && tls_status.contains("message")) {
     std::string cert_since = store::now_rfc3339();
     for (const auto& c : old.value("conditions", json::array()))

@@ -27,8 +27,9 @@ namespace wok::runtime {
 class Runtime;
 }
 namespace wok::certs {
+class AcmeClient;
 class LocalCa;
-}
+}  // namespace wok::certs
 
 namespace wok::controllers {
 
@@ -49,8 +50,15 @@ struct PlatformConfig {
   // The TLS listener (wok up --listen-tls): ":8443", or "" for port 443, in
   // status URLs; unset: none, and spec.tls is not acted on.
   std::optional<std::string> public_tls_url_port;
-  // The issuer of spec.tls mode auto (wok's local CA); null: none.
+  // The issuers of spec.tls mode auto: an ACME CA (wok up
+  // --acme-directory; null: none) for public names, wok's local CA for the
+  // rest (null: none); see SiteCertificates.
   const certs::LocalCa* local_ca = nullptr;
+  certs::AcmeClient* acme = nullptr;
+  int64_t certificate_renew_after_s = 0;  // tests of renewal (WOK_CERT_RENEW_AFTER_S)
+  // Asks for a pass over site ns/name (set by SiteController): a
+  // certificate ordered in the background has arrived or failed.
+  std::function<void(const std::string& ns, const std::string& name)> wake_site;
   // Runs php and app sites' instances; nullptr: such sites fail to deploy.
   runtime::Runtime* runtime = nullptr;
   // A new revision's instances must be ready within this, else it fails.
@@ -104,6 +112,9 @@ class SiteReconciler {
   // served without waiting for the first reconcile (php and app sites need
   // their instances ready first: the reconcile routes them).
   void serve_live(const nlohmann::json& site);
+  // Ends the work it does on threads of its own (certificate orders); after
+  // the passes have stopped.
+  void stop_background();
 
  private:
   // spec.access and spec.tls of the site's current spec, for every route it has.

@@ -17,6 +17,7 @@
 
 #include "api/validation.h"
 #include "base/cidr.h"
+#include "certs/acme.h"
 #include "certs/certificate.h"
 #include "cmd/config.h"
 #include "controllers/build_disk.h"
@@ -140,6 +141,10 @@ int run_embedded(const EmbeddedOptions& options) {
     std::cerr << "error: --listen-tls \"" << options.listen_tls << "\" is not HOST:PORT\n";
     return 2;
   }
+  if (!options.acme_directory.empty() && options.listen_tls.empty()) {
+    std::cerr << "error: --acme-directory needs a TLS listener (--listen-tls)\n";
+    return 2;
+  }
   if (!split_host_port(options.api, &api_host, &api_port)) {
     std::cerr << "error: --api \"" << options.api << "\" is not HOST:PORT\n";
     return 2;
@@ -248,6 +253,12 @@ int run_embedded(const EmbeddedOptions& options) {
   router.add_observer(&access_log);
   public_opts.host = public_host;
   public_opts.port = public_port;
+  // ACME's HTTP-01 challenges, answered on the plain port (set before it serves).
+  certs::HttpChallenges acme_challenges;
+  if (!options.acme_directory.empty()) {
+    router.set_challenge_responder(
+        [&acme_challenges](std::string_view token) { return acme_challenges.get(token); });
+  }
   http::Server public_server(
       public_opts, [&router](http::Exchange exchange) { router.serve(std::move(exchange)); });
   if (!public_server.start(&error)) {
@@ -260,6 +271,7 @@ int run_embedded(const EmbeddedOptions& options) {
   // the route table holds for the name asked (spec.tls); mode auto's come
   // from wok's local CA in the data directory (`wok ca` prints it).
   std::unique_ptr<certs::LocalCa> local_ca;
+  std::unique_ptr<certs::AcmeClient> acme;
   std::unique_ptr<http::Server> tls_server;
   std::optional<std::string> tls_suffix;
   if (!options.listen_tls.empty()) {
@@ -286,6 +298,17 @@ int run_embedded(const EmbeddedOptions& options) {
       return 1;
     }
     router.set_https_port(tls_server->port());
+    if (!options.acme_directory.empty()) {
+      std::error_code ec;
+      fs::create_directories(data_dir / "acme", ec);
+      fs::permissions(data_dir / "acme", fs::perms::owner_all, ec);
+      certs::AcmeOptions acme_opts;
+      acme_opts.directory_url = options.acme_directory;
+      acme_opts.email = options.acme_email;
+      acme_opts.ca_file = options.acme_ca_file;
+      acme_opts.account_key_path = (data_dir / "acme" / "account.key").string();
+      acme = std::make_unique<certs::AcmeClient>(acme_opts, acme_challenges);
+    }
     tls_suffix = tls_server->port() == 443 ? "" : ":" + std::to_string(tls_server->port());
   }
 
@@ -304,6 +327,9 @@ int run_embedded(const EmbeddedOptions& options) {
   platform.public_url_port = port_suffix;
   platform.public_tls_url_port = tls_suffix;
   platform.local_ca = local_ca.get();
+  platform.acme = acme.get();
+  if (const char* r = std::getenv("WOK_CERT_RENEW_AFTER_S"))
+    platform.certificate_renew_after_s = std::atoll(r);
   platform.runtime = &runtime;
   platform.build_disk_bytes = static_cast<uint64_t>(build_disk_bytes);
   // Builds cut short by a stop of wok: their disks are unmounted, their checkouts go.

@@ -13,6 +13,10 @@ struct EmbeddedOptions {
   std::string listen = "127.0.0.1:8080";  // public HTTP (the router)
   // Public HTTPS (the router, certificates by SNI: docs/tls.md); "": none.
   std::string listen_tls = "127.0.0.1:8443";
+  // An ACME CA for spec.tls mode auto (docs/tls.md): its directory URL
+  // ("": the local CA for every host), the account's email, and a CA file
+  // to trust its own HTTPS with (a test CA such as pebble's).
+  std::string acme_directory, acme_email, acme_ca_file;
   std::string api = "127.0.0.1:7070";
   bool demo = false;
   std::string examples_dir;  // where the demo's sources are

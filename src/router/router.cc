@@ -177,6 +177,17 @@ bool redirect_to_https(const http::Request& request, uint16_t https_port,
 }  // namespace
 
 void Router::serve(http::Exchange exchange) const {
+  constexpr std::string_view kChallenges = "/.well-known/acme-challenge/";
+  if (challenges_ && exchange.request().path.starts_with(kChallenges)) {
+    if (auto answer =
+            challenges_(std::string_view(exchange.request().path).substr(kChallenges.size()))) {
+      http::Response response;
+      response.set_header("Content-Type", "application/octet-stream");
+      response.body = std::move(*answer);
+      exchange.respond(std::move(response));
+      return;
+    }
+  }
   // Valid for this call: the loop's reference changes only at its next serve().
   const Route* route = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
   if (route != nullptr && route->tls) {
@@ -184,9 +195,10 @@ void Router::serve(http::Exchange exchange) const {
     if (request.tls) {
       if (!route->tls->hsts.empty())
         exchange.add_response_header("Strict-Transport-Security", route->tls->hsts);
-    } else if (route->tls->redirect && https_port_ != 0) {
+    } else if (uint16_t https = https_port_.load(std::memory_order_relaxed);
+               route->tls->redirect && https != 0) {
       http::Response response;
-      if (redirect_to_https(request, https_port_, response)) {
+      if (redirect_to_https(request, https, response)) {
         if (!observers_.empty()) observe(exchange, *route);
         exchange.respond(std::move(response));
         return;

@@ -3,7 +3,11 @@
 // Knows nothing of the store; keeps serving the last table it was given.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/cidr.h"
@@ -42,9 +46,14 @@ class Router {
   // The address spec.access judges `request` by.
   std::string client_address(const http::Request& request) const;
   // The port of the TLS listener as clients reach it (wok up --listen-tls),
-  // for redirects to https://; 0: no TLS listener, no redirect. Set before
-  // serving.
-  void set_https_port(uint16_t port) { https_port_ = port; }
+  // for redirects to https://; 0: no TLS listener, no redirect.
+  void set_https_port(uint16_t port) { https_port_.store(port, std::memory_order_relaxed); }
+  // ACME HTTP-01: the key authorization of a pending challenge's token,
+  // answered at http://HOST/.well-known/acme-challenge/TOKEN for any host
+  // (the token is unguessable and proves nothing but the CA's own
+  // question). Set before serving.
+  using ChallengeResponder = std::function<std::optional<std::string>(std::string_view token)>;
+  void set_challenge_responder(ChallengeResponder responder) { challenges_ = std::move(responder); }
   // The certificate for a TLS handshake naming `server_name` (SNI), from
   // the current table: the host's site's; null when it has none. Any loop
   // thread.
@@ -64,7 +73,8 @@ class Router {
 
   std::vector<RequestObserver*> observers_;
   std::vector<base::Cidr> trusted_proxies_;
-  uint16_t https_port_ = 0;
+  std::atomic<uint16_t> https_port_{0};  // set once the TLS listener has its port
+  ChallengeResponder challenges_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

@@ -22,6 +22,13 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
+CertificateIssuers local(const certs::LocalCa* ca, int valid_days = 90) {
+  CertificateIssuers issuers;
+  issuers.local_ca = ca;
+  issuers.local_valid_days = valid_days;
+  return issuers;
+}
+
 render::SitePlan plan_of(std::string mode = "auto") {
   render::SitePlan plan;
   plan.ns = "team";
@@ -42,7 +49,7 @@ class SiteCertificatesTest : public ::testing::Test {
 };
 
 TEST_F(SiteCertificatesTest, AutoIssuesOnceAndAgainWhenHostsChange) {
-  SiteCertificates certs(ca_.get(), nullptr);
+  SiteCertificates certs(local(ca_.get()), nullptr);
   auto first = certs.ensure(plan_of(), {"www.team.localhost"});
   ASSERT_TRUE(first.tls && first.tls->context);
   EXPECT_EQ(first.status["hosts"], nlohmann::json::array({"www.team.localhost"}));
@@ -56,7 +63,7 @@ TEST_F(SiteCertificatesTest, AutoIssuesOnceAndAgainWhenHostsChange) {
 
 TEST_F(SiteCertificatesTest, AutoRenewsWhenAThirdOfItsLifeIsLeft) {
   // Valid for no time at all: every look finds it due.
-  SiteCertificates certs(ca_.get(), nullptr, 0);
+  SiteCertificates certs(local(ca_.get(), 0), nullptr);
   auto first = certs.ensure(plan_of(), {"www.team.localhost"});
   auto second = certs.ensure(plan_of(), {"www.team.localhost"});
   ASSERT_TRUE(first.tls && second.tls);
@@ -65,7 +72,7 @@ TEST_F(SiteCertificatesTest, AutoRenewsWhenAThirdOfItsLifeIsLeft) {
 }
 
 TEST_F(SiteCertificatesTest, WithoutAnIssuerStatusSaysSoAndNothingRedirects) {
-  SiteCertificates certs(nullptr, nullptr);
+  SiteCertificates certs(local(nullptr), nullptr);
   render::SitePlan plan = plan_of();
   plan.tls.redirect = true;
   auto result = certs.ensure(plan, {"www.team.localhost"});
@@ -83,7 +90,7 @@ TEST_F(SiteCertificatesTest, SecretModeReadsTheProjectsSecretAndChecksIt) {
                                                {"tls.key", issued->key_pem}};
   std::string asked;
   SiteCertificates certs(
-      nullptr,
+      local(nullptr),
       [&](const std::string& ns, const std::string& name,
           std::string* error) -> std::optional<std::map<std::string, std::string>> {
         asked = ns + "/" + name;
