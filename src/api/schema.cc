@@ -232,7 +232,16 @@ const Rule& site_rule() {
                                                 "2001:db8::/32) reach the site; others get 403.")},
                               {"ipDeny", array(str(),
                                                "Clients from these networks get 403, whatever "
-                                               "ipAllow says.")}},
+                                               "ipAllow says.")},
+                              {"basicAuth",
+                               object({{"secretName",
+                                        str("The project's secret whose key `auth` holds htpasswd "
+                                            "lines (bcrypt or argon2 hashes).")},
+                                       {"realm", str("What the browser's login box says.")}},
+                                      {"secretName"}, "A user name and password before the site.")},
+                              {"exempt", array(str(),
+                                               "Paths that need no login (/.well-known/, "
+                                               "/healthz); the address lists still apply.")}},
                              {}, "Who may reach the site (docs/access.md).")},
            {"tls",
             object({{"mode", one_of({"auto", "secret", "off"},

@@ -1,5 +1,6 @@
 #include "api/validation.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -343,6 +344,52 @@ void check_access(const json& spec, std::vector<FieldError>& out) {
 }
 
 // spec.tls: a secret named for mode secret only; redirect and HSTS need HTTPS.
+// spec.access.basicAuth and exempt: a secret's name, a realm a header can
+// carry, absolute paths without tricks.
+void check_login(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("access") || !spec["access"].is_object()) return;
+  const json& a = spec["access"];
+  if (a.contains("basicAuth") && a["basicAuth"].is_object()) {
+    const json& b = a["basicAuth"];
+    if (b.contains("secretName") && b["secretName"].is_string() &&
+        !is_dns_label(b["secretName"].get<std::string>()))
+      out.push_back({"spec.access.basicAuth.secretName",
+                     quote(b["secretName"].get<std::string>()) + " is not a secret name"});
+    if (b.contains("realm") && b["realm"].is_string()) {
+      std::string realm = b["realm"];
+      bool printable = std::all_of(realm.begin(), realm.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+      });
+      if (realm.size() > 100 || !printable)
+        out.push_back({"spec.access.basicAuth.realm",
+                       "must be at most 100 printable characters without quotes or backslashes"});
+    }
+  }
+  if (a.contains("exempt") && a["exempt"].is_array()) {
+    const json& list = a["exempt"];
+    if (list.size() > 20)
+      out.push_back(
+          {"spec.access.exempt", "lists " + std::to_string(list.size()) + " paths; at most 20"});
+    if (!a.contains("basicAuth"))
+      out.push_back({"spec.access.exempt", "exempts paths from a login: set basicAuth"});
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_string()) continue;
+      std::string p = list[i];
+      bool clean = p.size() <= 256 && p.starts_with("/") &&
+                   std::none_of(p.begin(), p.end(),
+                                [](char c) {
+                                  return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ||
+                                         c == '?' || c == '#' || c == '%' || c == '\\';
+                                }) &&
+                   p.find("/../") == std::string::npos && !p.ends_with("/..") &&
+                   p.find("//") == std::string::npos;
+      if (!clean)
+        out.push_back({"spec.access.exempt[" + std::to_string(i) + "]",
+                       quote(p) + " is not a plain absolute path (/.well-known/, /healthz)"});
+    }
+  }
+}
+
 void check_tls(const json& spec, std::vector<FieldError>& out) {
   if (!spec.contains("tls") || !spec["tls"].is_object()) return;
   const json& t = spec["tls"];
@@ -687,6 +734,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     }
     check_resources(spec, out);
     check_access(spec, out);
+    check_login(spec, out);
     check_tls(spec, out);
   }
   check_hosts(spec["hosts"], false, out);

@@ -56,17 +56,34 @@ void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   if (entries_.count({ns, name})) replace(ns, name, std::nullopt);
 }
 
+namespace {
+
+bool same_login(const std::shared_ptr<const router::BasicAuth>& a,
+                const std::shared_ptr<const router::BasicAuth>& b) {
+  if (!a || !b) return !a && !b;
+  return a->realm == b->realm && a->users == b->users && a->error == b->error &&
+         a->exempt == b->exempt;
+}
+
+}  // namespace
+
 void RoutePublisher::set_access(const std::string& ns, const std::string& name,
                                 const std::vector<std::string>& allow,
-                                const std::vector<std::string>& deny) {
+                                const std::vector<std::string>& deny,
+                                std::shared_ptr<const router::BasicAuth> basic_auth) {
   std::lock_guard lock(mu_);
   auto it = access_.find({ns, name});
-  if (allow.empty() && deny.empty()) {
+  if (allow.empty() && deny.empty() && !basic_auth) {
     if (it == access_.end()) return;
     access_.erase(it);
   } else {
-    if (it != access_.end() && it->second.allow == allow && it->second.deny == deny) return;
-    access_[{ns, name}] = Access{allow, deny, router::make_access_rules(allow, deny)};
+    if (it != access_.end() && it->second.allow == allow && it->second.deny == deny &&
+        same_login(it->second.basic_auth, basic_auth))
+      return;
+    access_[{ns, name}] =
+        Access{allow, deny,
+               allow.empty() && deny.empty() ? nullptr : router::make_access_rules(allow, deny),
+               std::move(basic_auth)};
   }
   auto entry = entries_.find({ns, name});
   if (entry != entries_.end()) replace(ns, name, entry->second);  // the same routes, new rules
@@ -106,7 +123,10 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name,
     r.max_body_bytes = next->max_body_bytes;
     r.serve_dot_files = next->serve_dot_files;
     r.deploying = next->deploying;
-    if (auto a = access_.find({ns, name}); a != access_.end()) r.access = a->second.rules;
+    if (auto a = access_.find({ns, name}); a != access_.end()) {
+      r.access = a->second.rules;
+      r.basic_auth = a->second.basic_auth;
+    }
     if (auto t = tls_.find({ns, name}); t != tls_.end()) r.tls = t->second;
     auto route = std::make_shared<const router::Route>(std::move(r));
     for (const auto& h : next->hosts) table->add(h, route);

@@ -18,6 +18,7 @@
 #include "git/repository.h"
 #include "render/plan.h"
 #include "render/unsupported.h"
+#include "router/auth/basic_auth.h"
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
 #include "store/store.h"
@@ -246,7 +247,37 @@ void SiteReconciler::autoscale(const json& site, const store::Revision& live) {
 
 void SiteReconciler::publish_access(const json& site) {
   const render::SitePlan plan = render::plan_site(site);
-  routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny);
+  std::shared_ptr<router::BasicAuth> login;
+  if (!plan.basic_auth_secret.empty()) {
+    // Read at every pass: a changed secret takes effect without a new
+    // revision. Unreadable or malformed: the site is closed, never open.
+    login = std::make_shared<router::BasicAuth>();
+    login->realm = plan.basic_auth_realm;
+    login->exempt = plan.login_exempt;
+    std::string error;
+    auto secret = config_.read_secret ? config_.read_secret(plan.ns, plan.basic_auth_secret, &error)
+                                      : std::nullopt;
+    if (!secret) {
+      login->error = "secret " + plan.basic_auth_secret + ": " +
+                     (error.empty() ? std::string("cannot be read here") : error);
+    } else if (auto auth = secret->find("auth"); auth == secret->end()) {
+      login->error = "secret " + plan.basic_auth_secret + " has no key auth (htpasswd lines)";
+    } else if (auto users = router::parse_htpasswd(auth->second, &error); !users) {
+      login->error = "secret " + plan.basic_auth_secret + ", key auth: " + error;
+    } else if (users->empty()) {
+      login->error = "secret " + plan.basic_auth_secret + ", key auth: no user";
+    } else {
+      login->users = std::move(*users);
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (login && !login->error.empty())
+      login_errors_[plan.ns + "/" + plan.name] = login->error;
+    else
+      login_errors_.erase(plan.ns + "/" + plan.name);
+  }
+  routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny, login);
   if (certificates_)
     routes_.set_tls(plan.ns, plan.name, certificates_->ensure(plan, hosts_of(store_, site)).tls);
 }
@@ -314,6 +345,10 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     for (const auto& uid : doomed) builds_.cancel(uid);
     routes_.remove(ns, name);
     if (certificates_) certificates_->forget(ns, name);
+    {
+      std::lock_guard lock(mu_);
+      login_errors_.erase(ns + "/" + name);
+    }
     if (workloads_) {
       workloads_->forget_route(ns, name);
       workloads_->stop_others(ns, name, {});
@@ -832,6 +867,24 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
                                    {"reason", "CertificateFailed"},
                                    {"message", tls_status["message"]},
                                    {"lastTransitionTime", cert_since}});
+  }
+  std::string login_error;
+  {
+    std::lock_guard lock(mu_);
+    auto it = login_errors_.find(site["metadata"]["namespace"].get<std::string>() + "/" +
+                                 site["metadata"]["name"].get<std::string>());
+    if (it != login_errors_.end()) login_error = it->second;
+  }
+  if (!login_error.empty()) {
+    std::string login_since = store::now_rfc3339();
+    for (const auto& c : old.value("conditions", json::array()))
+      if (c.value("type", "") == "AccessReady" && c.value("status", "") == "False")
+        login_since = c.value("lastTransitionTime", login_since);
+    patch["conditions"].push_back({{"type", "AccessReady"},
+                                   {"status", "False"},
+                                   {"reason", "LoginUnavailable"},
+                                   {"message", login_error + "; nobody can log in"},
+                                   {"lastTransitionTime", login_since}});
   }
   if (last_error) patch["lastError"] = last_error->empty() ? json(nullptr) : json(*last_error);
   if (live && workloads_) {

@@ -195,6 +195,9 @@ class SiteReconciler {
   // resync); guarded by mu_.
   std::map<std::string, std::pair<int64_t, std::string>> live_registries_;
   Autoscaler autoscaler_;
+  // spec.access.basicAuth that could not be read, by "ns/name" (guarded by
+  // mu_): said as AccessReady=False.
+  std::map<std::string, std::string> login_errors_;
   std::unique_ptr<SiteCertificates> certificates_;  // null without a TLS listener
   PlannedSecrets planned_secrets_;                  // the secret values each revision started with
   BuildJobs builds_;  // declared last: destroyed (builds cancelled) first

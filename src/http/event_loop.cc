@@ -64,7 +64,34 @@ EventLoop::EventLoop(const ServerOptions& options, const AsyncHandler& handler,
   tick_interval_ms_ = std::clamp<int64_t>(shortest / 4, 10, 1000);
 }
 
+bool Mailbox::post(Loop::Callback callback) {
+  std::lock_guard lock(mu_);
+  if (closed_ || wake_fd_ < 0) return false;
+  items_.push_back(std::move(callback));
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof one);
+  (void)rc;  // a full counter still wakes the loop
+  return true;
+}
+
+void EventLoop::run_posted() {
+  std::vector<Callback> items;
+  {
+    std::lock_guard lock(mailbox_->mu_);
+    items.swap(mailbox_->items_);
+  }
+  for (Callback& c : items) c();
+}
+
 EventLoop::~EventLoop() {
+  std::vector<Callback> dropped;
+  {
+    // Nothing is posted after this: the eventfd closes below.
+    std::lock_guard lock(mailbox_->mu_);
+    mailbox_->closed_ = true;
+    dropped.swap(mailbox_->items_);
+  }
+  dropped.clear();
   close_all();
   for (int fd : {listen_fd_, wake_fd_, epoll_fd_, reserve_fd_}) {
     if (fd >= 0) close(fd);
@@ -82,6 +109,10 @@ bool EventLoop::init(int listen_fd, std::string* error) {
     return false;
   }
   refresh_clock();
+  {
+    std::lock_guard lock(mailbox_->mu_);
+    mailbox_->wake_fd_ = wake_fd_;
+  }
   return true;
 }
 
@@ -118,6 +149,7 @@ void EventLoop::run() {
         ssize_t rc = read(wake_fd_, &count, sizeof count);
         (void)rc;
         adopt_handed_over();
+        run_posted();
         if (stop_deadline_ms_.load() >= 0) begin_stop();
       } else if (Connection* connection = connection_at(fd)) {
         if (!connection->on_events(events[i].events)) drop(fd);

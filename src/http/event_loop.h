@@ -62,6 +62,7 @@ class EventLoop final : public Loop {
   void defer(Callback callback) override;
   int64_t now_ms() const override { return now_ms_; }
   std::shared_ptr<void>& local(const void* key) override { return locals_[key]; }
+  std::shared_ptr<Mailbox> mailbox() override { return mailbox_; }
 
  private:
   void accept_all();
@@ -104,6 +105,8 @@ class EventLoop final : public Loop {
     int fd;
     std::string remote;
   };
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+  void run_posted();
   std::mutex inbox_mutex_;
   std::vector<HandedOver> inbox_;
   uint64_t next_connection_id_ = 1;

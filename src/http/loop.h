@@ -6,10 +6,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "http/inline_function.h"
 
 namespace wok::http {
+
+class Mailbox;
 
 class Loop {
  public:
@@ -44,6 +48,25 @@ class Loop {
   // Storage that lives as long as the loop, one slot per key; destroyed on
   // the loop's thread when it stops (e.g. keep-alive upstream pools).
   virtual std::shared_ptr<void>& local(const void* key) = 0;
+
+  // Where other threads post work for this loop (a password checked off
+  // the loop, say); hold it weakly: it closes when the loop goes. Null for
+  // a loop that takes no posts.
+  virtual std::shared_ptr<Mailbox> mailbox() { return nullptr; }
+};
+
+// Callbacks from any thread, run on the loop's thread at its next wake.
+class Mailbox {
+ public:
+  // False (the callback dropped) once the loop is gone or stopping.
+  bool post(Loop::Callback callback);
+
+ private:
+  friend class EventLoop;
+  std::mutex mu_;
+  std::vector<Loop::Callback> items_;
+  int wake_fd_ = -1;
+  bool closed_ = false;
 };
 
 }  // namespace wok::http

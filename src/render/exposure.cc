@@ -25,18 +25,32 @@ std::vector<std::string> hosts_of(const json& site) {
   return hosts;
 }
 
+// `exempt`: the Ingress of spec.access.exempt's paths (no login), beside
+// the site's own (ingress-nginx picks the longest matching path of a host
+// across Ingresses).
 json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
              std::string_view service_name, const PlatformSettings& settings,
-             long long max_body_bytes, const SitePlan& plan) {
+             long long max_body_bytes, const SitePlan& plan, bool exempt = false) {
   json rules = json::array();
   for (const auto& host : hosts) {
     json backend = {{"service", {{"name", service_name}, {"port", {{"name", "http"}}}}}};
-    rules.push_back(
-        {{"host", host},
-         {"http", {{"paths", {{{"path", "/"}, {"pathType", "Prefix"}, {"backend", backend}}}}}}});
+    json paths = json::array();
+    if (!exempt) {
+      paths.push_back({{"path", "/"}, {"pathType", "Prefix"}, {"backend", backend}});
+    } else {
+      // "/.well-known/" covers what is under it; "/healthz" that path and
+      // what is under it, as the router reads them (Prefix matches by
+      // whole path segments).
+      for (const auto& p : plan.login_exempt) {
+        std::string path = p.size() > 1 && p.ends_with("/") ? p.substr(0, p.size() - 1) : p;
+        paths.push_back({{"path", path}, {"pathType", "Prefix"}, {"backend", backend}});
+      }
+    }
+    rules.push_back({{"host", host}, {"http", {{"paths", paths}}}});
   }
   json i =
-      object_head("networking.k8s.io/v1", "Ingress", names.name, names.ns, site_labels(names, ""));
+      object_head("networking.k8s.io/v1", "Ingress", exempt ? names.name + "-exempt" : names.name,
+                  names.ns, site_labels(names, ""));
   i["spec"] = {{"ingressClassName", settings.ingress_class}, {"rules", rules}};
   // ingress-nginx refuses bodies over 1m unless told; it reads plain bytes too.
   if (max_body_bytes > 0) {
@@ -73,6 +87,15 @@ json ingress(const SiteNames& names, const std::vector<std::string>& hosts,
     i["spec"]["tls"] = json::array({entry});
     i["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"] =
         plan.tls.redirect ? "true" : "false";
+  }
+  // spec.access.basicAuth: ingress-nginx's own, from the same secret (its
+  // key `auth`, htpasswd lines).
+  if (!plan.basic_auth_secret.empty() && !exempt) {
+    auto& a = i["metadata"]["annotations"];
+    a["nginx.ingress.kubernetes.io/auth-type"] = "basic";
+    a["nginx.ingress.kubernetes.io/auth-secret"] = plan.basic_auth_secret;
+    a["nginx.ingress.kubernetes.io/auth-secret-type"] = "auth-file";
+    a["nginx.ingress.kubernetes.io/auth-realm"] = plan.basic_auth_realm;
   }
   return i;
 }
@@ -138,7 +161,10 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
   const SitePlan plan = plan_site(site);
   if (!settings.openshift_routes) {
     long long max_body = api::parse_memory_bytes(string_at(spec_of(site), "maxBodySize", ""));
-    return {ingress(names, hosts, service_name, settings, max_body, plan)};
+    std::vector<json> out = {ingress(names, hosts, service_name, settings, max_body, plan)};
+    if (!plan.basic_auth_secret.empty() && !plan.login_exempt.empty())
+      out.push_back(ingress(names, hosts, service_name, settings, max_body, plan, true));
+    return out;
   }
   std::vector<json> routes;
   const std::string balance = openshift_balance(site);

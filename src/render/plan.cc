@@ -72,6 +72,14 @@ SitePlan plan_site(const json& site) {
       if (cidr.is_string())
         (list[2] == 'A' ? plan.ip_allow : plan.ip_deny).push_back(cidr.get<std::string>());
   }
+  const json& basic = object_of(access, "basicAuth");
+  plan.basic_auth_secret = string_of(basic, "secretName");
+  plan.basic_auth_realm = string_of(basic, "realm");
+  if (plan.basic_auth_realm.empty() && !plan.basic_auth_secret.empty())
+    plan.basic_auth_realm = plan.name;
+  if (auto e = access.find("exempt"); e != access.end() && e->is_array())
+    for (const json& p : *e)
+      if (p.is_string()) plan.login_exempt.push_back(p.get<std::string>());
   const json& tls = object_of(spec, "tls");
   if (std::string mode = string_of(tls, "mode"); !mode.empty()) plan.tls.mode = mode;
   plan.tls.secret_name = string_of(tls, "secretName");
@@ -206,22 +214,27 @@ std::string hsts_header(const TlsPlan& tls) {
 }
 
 json plan_json(const SitePlan& plan) {
-  json out = {{"namespace", plan.ns},
-              {"name", plan.name},
-              {"mode", plan.mode},
-              {"revision", plan.revision},
-              {"routed", plan.routed},
-              {"maxBodyBytes", plan.max_body_bytes},
-              {"serveDotFiles", plan.serve_dot_files},
-              {"access", {{"ipAllow", plan.ip_allow}, {"ipDeny", plan.ip_deny}}},
-              {"tls",
-               {{"mode", plan.tls.mode},
-                {"secretName", plan.tls.secret_name},
-                {"redirect", plan.tls.redirect},
-                {"hsts", hsts_header(plan.tls)}}},
-              {"components", json::array()},
-              {"volumes", json::array()},
-              {"jobs", json::array()}};
+  json out = {
+      {"namespace", plan.ns},
+      {"name", plan.name},
+      {"mode", plan.mode},
+      {"revision", plan.revision},
+      {"routed", plan.routed},
+      {"maxBodyBytes", plan.max_body_bytes},
+      {"serveDotFiles", plan.serve_dot_files},
+      {"access",
+       {{"ipAllow", plan.ip_allow},
+        {"ipDeny", plan.ip_deny},
+        {"basicAuth", {{"secretName", plan.basic_auth_secret}, {"realm", plan.basic_auth_realm}}},
+        {"exempt", plan.login_exempt}}},
+      {"tls",
+       {{"mode", plan.tls.mode},
+        {"secretName", plan.tls.secret_name},
+        {"redirect", plan.tls.redirect},
+        {"hsts", hsts_header(plan.tls)}}},
+      {"components", json::array()},
+      {"volumes", json::array()},
+      {"jobs", json::array()}};
   for (const auto& c : plan.components) out["components"].push_back(component_json(c));
   for (const auto& v : plan.volumes)
     out["volumes"].push_back({{"name", v.name}, {"path", v.path}, {"size", v.size}});

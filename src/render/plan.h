@@ -120,6 +120,11 @@ struct SitePlan {
   // spec.access: networks (CIDR) whose clients are refused, and, when not
   // empty, the only ones let in (docs/access.md).
   std::vector<std::string> ip_allow, ip_deny;
+  // spec.access.basicAuth: the secret with htpasswd lines (key "auth"), the
+  // realm, and the paths that need no login ("" secret: no login).
+  std::string basic_auth_secret;
+  std::string basic_auth_realm;
+  std::vector<std::string> login_exempt;
   TlsPlan tls;
 };
 

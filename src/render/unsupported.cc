@@ -27,6 +27,13 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
                    "OpenShift Routes have no deny list (only an allow list): list the networks to "
                    "let in with ipAllow"});
   }
+  // The OpenShift router has no login of its own.
+  if (platform == Platform::kOpenShift && spec.contains("access") && spec["access"].is_object() &&
+      spec["access"].contains("basicAuth")) {
+    out.push_back({"spec.access.basicAuth",
+                   "OpenShift Routes cannot ask for a password; put a login in the application "
+                   "(or an oauth-proxy component in front of it)"});
+  }
   if (spec.contains("tls") && spec["tls"].is_object()) {
     const json& tls = spec["tls"];
     // A Route holds its certificate and key inline (no reference to a secret).

@@ -17,6 +17,7 @@
 
 #include "http/tls.h"
 #include "router/access_rules.h"
+#include "router/auth/basic_auth.h"
 #include "router/proxy/upstream_pool.h"
 
 namespace wok::router {
@@ -69,6 +70,9 @@ struct Route {
   // spec.access: clients it refuses get 403 before anything of the site
   // runs (router/access_rules.h); null: every client.
   std::shared_ptr<const AccessRules> access = nullptr;
+  // spec.access.basicAuth: a login asked before anything of the site runs
+  // (after the address lists); null: none.
+  std::shared_ptr<const BasicAuth> basic_auth = nullptr;
   // spec.tls: null for a site on HTTP only.
   std::shared_ptr<const SiteTls> tls = nullptr;
 };

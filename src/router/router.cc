@@ -63,6 +63,25 @@ const RouteTable& Router::loop_table(http::Loop& loop) const {
   return *cached->table;
 }
 
+namespace {
+
+// A bcrypt hash of nothing anyone knows: an unknown user costs the same
+// check as a known one, so timing does not tell which users exist.
+constexpr const char* kNoSuchUser = "$2y$10$RIiLKzkubSO7nb7zfkI8geprxJuz8H8AjuP6V1zTNteGrVaFJuEP2";
+
+void unauthorized(const BasicAuth& auth, http::Response& response) {
+  response.status = 401;
+  std::string realm;
+  for (char c : auth.realm)
+    if (c != '"' && c != '\\' && c >= 0x20) realm.push_back(c);
+  response.set_header("WWW-Authenticate", "Basic realm=\"" + realm + "\", charset=\"UTF-8\"");
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  response.set_header("Cache-Control", "no-store");
+  response.body = "this site asks for a user name and password\n";
+}
+
+}  // namespace
+
 std::shared_ptr<const RouteTable> Router::table() const { return table_.load(); }
 
 void Router::handle(const http::Request& request, http::Response& response) const {
@@ -71,6 +90,11 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   std::shared_ptr<const RouteTable> table = table_.load();
   const Route* route = table->find(http::request_host(request));
   if (route != nullptr && !admits(*route, request)) return forbid(response);
+  // Passwords are checked off the loop, which only serve() can do: a site
+  // with a login is closed here rather than open.
+  if (route != nullptr && route->basic_auth &&
+      !path_exempt(route->basic_auth->exempt, request.path))
+    return unauthorized(*route->basic_auth, response);
   answer(*table, request, response);
 }
 
@@ -142,6 +166,67 @@ void Router::answer(const RouteTable& table, const http::Request& request,
   StaticHandler().serve(*route, request, response);
 }
 
+CredentialChecker& Router::checker() const {
+  std::call_once(checker_once_, [this] { checker_ = std::make_unique<CredentialChecker>(); });
+  return *checker_;
+}
+
+Router::Login Router::log_in(http::Exchange& exchange, const Route& route) const {
+  const BasicAuth& auth = *route.basic_auth;
+  http::Request& request = exchange.request();
+  std::string user, password;
+  bool given = auth.error.empty() &&
+               parse_basic_authorization(request.header("Authorization"), &user, &password);
+  auto refuse = [&] {
+    if (!observers_.empty()) observe(exchange, route);
+    http::Response response;
+    unauthorized(auth, response);
+    exchange.respond(std::move(response));
+    return Login::kRefused;
+  };
+  if (!given) return refuse();
+  auto known = auth.users.find(user);
+  const std::string hash = known != auth.users.end() ? known->second : kNoSuchUser;
+  const std::string key = CredentialChecker::cache_key(hash, user, password);
+  if (known != auth.users.end() && checker().cached(key)) {
+    // The platform consumed the credentials: the site gets who logged in,
+    // never the password, nor a user name the client made up.
+    std::erase_if(request.headers, [](const http::Header& h) {
+      return http::iequals(h.name, "Authorization") || http::iequals(h.name, "X-Forwarded-User");
+    });
+    request.headers.push_back({"X-Forwarded-User", user});
+    return Login::kAllowed;
+  }
+  bool queued = checker().check(
+      exchange.loop().mailbox(), hash, std::move(password), key, [this, exchange](bool ok) mutable {
+        if (!exchange.active()) return;
+        if (ok) {
+          serve(std::move(exchange));  // served again: the cache answers now
+          return;
+        }
+        const Route* now = loop_table(exchange.loop()).find(http::request_host(exchange.request()));
+        http::Response response;
+        if (now && now->basic_auth) {
+          if (!observers_.empty()) observe(exchange, *now);
+          unauthorized(*now->basic_auth, response);
+        } else {
+          response.status = 401;
+        }
+        exchange.respond(std::move(response));
+      });
+  if (!queued) {
+    // Too many checks waiting (a password-guessing flood): shed, do not queue.
+    if (!observers_.empty()) observe(exchange, route);
+    http::Response response;
+    response.status = 503;
+    response.set_header("Retry-After", "1");
+    response.body = "too many logins at once; try again\n";
+    exchange.respond(std::move(response));
+    return Login::kRefused;
+  }
+  return Login::kPending;
+}
+
 http::SslContext Router::certificate_for(std::string_view server_name) const {
   if (server_name.empty()) return nullptr;  // no SNI: no site to pick (an IP, an old client)
   std::shared_ptr<const RouteTable> table = table_.load();
@@ -211,6 +296,10 @@ void Router::serve(http::Exchange exchange) const {
     forbid(response);
     exchange.respond(std::move(response));
     return;
+  }
+  if (route != nullptr && route->basic_auth &&
+      !path_exempt(route->basic_auth->exempt, exchange.request().path)) {
+    if (log_in(exchange, *route) != Login::kAllowed) return;
   }
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "http/exchange.h"
 #include "http/loop.h"
 #include "http/message.h"
+#include "router/auth/basic_auth.h"
 #include "router/route_table.h"
 #include "router/stats/request_observer.h"
 
@@ -61,6 +63,18 @@ class Router {
 
  private:
   bool admits(const Route& route, const http::Request& request) const;
+  enum class Login { kAllowed, kPending, kRefused };
+  // spec.access.basicAuth for `exchange`: allowed (from the cache), pending
+  // (checked off the loop; the exchange is served again once known), or
+  // refused (answered 401 or 503 here).
+  Login log_in(http::Exchange& exchange, const Route& route) const;
+  CredentialChecker& checker() const;
+
+ public:
+  // Passwords verified by hashing (not answered from the cache) so far.
+  uint64_t password_checks() const { return checker_ ? checker_->checks() : 0; }
+
+ private:
   void observe(http::Exchange& exchange, const Route& route) const;
   static void answer(const RouteTable& table, const http::Request& request,
                      http::Response& response);
@@ -75,6 +89,8 @@ class Router {
   std::vector<base::Cidr> trusted_proxies_;
   std::atomic<uint16_t> https_port_{0};  // set once the TLS listener has its port
   ChallengeResponder challenges_;
+  mutable std::once_flag checker_once_;
+  mutable std::unique_ptr<CredentialChecker> checker_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

@@ -127,6 +127,28 @@ TEST(ValidateTls, ModesSecretsAndHstsAreCheckedByField) {
   expect({{"certificate", "x"}}, "spec.tls.certificate: unknown field");
 }
 
+TEST(ValidateAccess, LoginsAndExemptPathsAreCheckedByField) {
+  json s = doc(kPhp);
+  s["spec"]["access"] = {{"basicAuth", {{"secretName", "users"}, {"realm", "Team A"}}},
+                         {"exempt", {"/.well-known/", "/healthz"}}};
+  EXPECT_EQ(errors_of(s), "");
+  auto expect = [&](json access, const std::string& error) {
+    s["spec"]["access"] = std::move(access);
+    std::string e = errors_of(s);
+    EXPECT_NE(e.find(error), std::string::npos) << error << " not in: " << e;
+  };
+  expect({{"basicAuth", {{"realm", "x"}}}}, "spec.access.basicAuth.secretName");
+  expect({{"basicAuth", {{"secretName", "../x"}}}},
+         "spec.access.basicAuth.secretName: \"../x\" is not a secret name");
+  expect({{"basicAuth", {{"secretName", "u"}, {"realm", "a\"b"}}}},
+         "spec.access.basicAuth.realm: must be at most 100 printable characters");
+  expect({{"exempt", {"/x"}}}, "spec.access.exempt: exempts paths from a login: set basicAuth");
+  for (const char* bad : {"relative", "/a/../b", "/a b", "/a?b", "//x", "/%2e%2e/"}) {
+    expect({{"basicAuth", {{"secretName", "u"}}}, {"exempt", {bad}}},
+           "spec.access.exempt[0]: \"" + std::string(bad) + "\" is not a plain absolute path");
+  }
+}
+
 TEST(ValidateAccess, NetworksAreCheckedByField) {
   for (const char* mode : {kPhp, kApp}) {
     json s = doc(mode);

@@ -2,6 +2,7 @@
 checked by the router against the client's address before anything of the
 site runs, changed with the spec, refused by field when a network does not
 parse, and confined to the member's own site."""
+import base64
 import os
 import subprocess
 import sys
@@ -122,6 +123,86 @@ class TrustedProxyTest(WokTestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--trusted-proxy", r.stderr)
         self.assertIn("bits set past", r.stderr)
+
+
+class BasicAuthTest(WokTestCase):
+    """spec.access.basicAuth: users from the project's secret (htpasswd -B
+    lines in key auth), asked for before anything of the site runs;
+    exempt paths open; a secret that cannot be used closes the site."""
+
+    def setUp(self):
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]))
+        self.alice = self.wok.cli("token", "create", "alice").stdout.strip()
+        self.repo_a = self.repo("intranet", {"index.html": "intranet home", "healthz/index.html": "ok"})
+
+    def htpasswd(self, name, user, password):
+        line = subprocess.run(["htpasswd", "-nbB", user, password], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        path = os.path.join(self.root, name)
+        with open(path, "w") as f:
+            f.write(line + "\n")
+        return path
+
+    def site(self, access):
+        return with_access(site_yaml("intranet", "team-a", ["intranet.team-a.localhost"], self.repo_a.url), access)
+
+    def get(self, path="/", user=None, password=None):
+        headers = {}
+        if user is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        status, headers, body = self.wok.get("intranet.team-a.localhost", path, headers)
+        return status, headers, body
+
+    def test_a_login_before_the_site_with_exempt_paths(self):
+        self.wok.cli("secret", "set", "intranet-users", "--from-file",
+                     f"auth={self.htpasswd('users', 'carol', 'correct horse')}", "-n", "team-a", token=self.alice)
+        self.wok.apply(self.site('{basicAuth: {secretName: intranet-users, realm: "Team A"}, exempt: ["/healthz"]}'),
+                       token=self.alice)
+        self.wok.wait_revision("intranet", "team-a", 1)
+        status, headers, body = wait_for(lambda: (lambda r: r if r[0] == 401 else None)(self.get()), 30,
+                                         interval=0.1, what="a login asked")
+        self.assertEqual(headers["www-authenticate"], 'Basic realm="Team A", charset="UTF-8"')
+        self.assertNotIn(b"intranet home", body)
+        self.assertEqual(self.get(user="carol", password="wrong")[0], 401)
+        self.assertEqual(self.get(user="mallory", password="correct horse")[0], 401)
+        status, _, body = self.get(user="carol", password="correct horse")
+        self.assertEqual((status, body), (200, b"intranet home"))
+        self.assertEqual(self.get("/healthz/")[:3:2], (200, b"ok"))
+        # The password changes in the secret: the old one stops working.
+        self.wok.cli("secret", "set", "intranet-users", "--from-file",
+                     f"auth={self.htpasswd('users2', 'carol', 'battery staple')}", "-n", "team-a", token=self.alice)
+        self.wok.cli("refresh", "site", "intranet", "-n", "team-a", token=self.alice)
+        wait_for(lambda: self.get(user="carol", password="battery staple")[0] == 200, 30, interval=0.2,
+                 what="the new password")
+        self.assertEqual(self.get(user="carol", password="correct horse")[0], 401)
+
+    def test_a_weak_or_missing_secret_closes_the_site(self):
+        md5 = subprocess.run(["htpasswd", "-nbm", "carol", "pw"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        path = os.path.join(self.root, "weak")
+        with open(path, "w") as f:
+            f.write(md5 + "\n")
+        self.wok.cli("secret", "set", "weak", "--from-file", f"auth={path}", "-n", "team-a", token=self.alice)
+        self.wok.apply(self.site("{basicAuth: {secretName: weak}}"), token=self.alice)
+        self.wok.wait_revision("intranet", "team-a", 1)
+        wait_for(lambda: self.get(user="carol", password="pw")[0] == 401, 30, interval=0.1, what="closed")
+
+        def access_condition():
+            for c in self.wok.site_json("intranet", "team-a")["status"].get("conditions", []):
+                if c["type"] == "AccessReady":
+                    return c
+            return None
+        c = wait_for(access_condition, 30, what="AccessReady")
+        self.assertEqual(c["status"], "False")
+        self.assertIn("not a bcrypt or argon2 hash", c["message"])
+        self.wok.apply(self.site("{basicAuth: {secretName: nowhere}}"), token=self.alice)
+        wait_for(lambda: "nowhere" in (access_condition() or {}).get("message", ""), 30, what="the missing secret")
+        self.assertEqual(self.get(user="carol", password="pw")[0], 401)
+        # Validation by field.
+        r = self.wok.apply(self.site('{exempt: ["relative"]}'), token=self.alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.access.exempt", r.stderr)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,46 @@ TEST(RenderSite, AccessListsReachTheIngressOrTheRoutes) {
   EXPECT_FALSE(left.contains("nginx.ingress.kubernetes.io/denylist-source-range"));
 }
 
+// spec.access.basicAuth on a cluster: ingress-nginx's basic auth from the
+// same secret, a second Ingress for the exempt paths; refused on OpenShift.
+TEST(RenderSite, BasicAuthReachesIngressNginxAndExemptPathsGetTheirOwnIngress) {
+  json site = json::parse(R"({
+    "apiVersion": "wok.dev/v1alpha1", "kind": "Site",
+    "metadata": {"name": "www", "namespace": "team"},
+    "spec": {"mode": "static", "hosts": ["www.team.example"],
+             "source": {"git": {"url": "https://git.example/x.git"}},
+             "access": {"basicAuth": {"secretName": "www-users", "realm": "Team"},
+                        "exempt": ["/.well-known/", "/healthz"]}}})");
+  auto objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json* main = find(objects, "Ingress", "www");
+  ASSERT_NE(main, nullptr);
+  const json& a = main->at("metadata")["annotations"];
+  EXPECT_EQ(a["nginx.ingress.kubernetes.io/auth-type"], "basic");
+  EXPECT_EQ(a["nginx.ingress.kubernetes.io/auth-secret"], "www-users");
+  EXPECT_EQ(a["nginx.ingress.kubernetes.io/auth-realm"], "Team");
+  const json* exempt = find(objects, "Ingress", "www-exempt");
+  ASSERT_NE(exempt, nullptr);
+  EXPECT_FALSE(
+      exempt->at("metadata")["annotations"].contains("nginx.ingress.kubernetes.io/auth-type"));
+  const json& paths = exempt->at("spec")["rules"][0]["http"]["paths"];
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(paths[0]["path"], "/.well-known");
+  EXPECT_EQ(paths[1]["path"], "/healthz");
+  site["spec"]["access"].erase("exempt");
+  objects = wok::render::render_site(site, json(), PlatformSettings{});
+  EXPECT_EQ(find(objects, "Ingress", "www-exempt"), nullptr);
+  PlatformSettings openshift;
+  openshift.openshift_routes = true;
+  try {
+    wok::render::render_site(site, json(), openshift);
+    ADD_FAILURE() << "basic auth was rendered for OpenShift";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.access.basicAuth: OpenShift Routes cannot ask"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // spec.tls on a cluster: the Ingress's tls with the project's secret or the
 // issuer's, cert-manager's annotation, the redirect said to ingress-nginx;
 // edge-terminated Routes with the HSTS header; what cannot be is refused.

@@ -1,0 +1,187 @@
+#include "router/auth/basic_auth.h"
+
+#include <argon2.h>
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+
+namespace wok::router {
+
+bool path_exempt(const std::vector<std::string>& exempt, std::string_view path) {
+  for (const std::string& prefix : exempt) {
+    if (prefix.ends_with("/")) {
+      if (path.starts_with(prefix)) return true;
+    } else if (path == prefix || (path.starts_with(prefix) && path.size() > prefix.size() &&
+                                  path[prefix.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+bool is_bcrypt(std::string_view hash) {
+  return hash.size() == 60 &&
+         (hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$"));
+}
+
+bool is_argon2(std::string_view hash) {
+  return hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$") ||
+         hash.starts_with("$argon2d$");
+}
+
+}  // namespace
+
+std::optional<std::map<std::string, std::string, std::less<>>> parse_htpasswd(std::string_view text,
+                                                                              std::string* error) {
+  std::map<std::string, std::string, std::less<>> users;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    size_t colon = line.find(':');
+    const std::string where = "line " + std::to_string(line_no);
+    if (colon == std::string_view::npos || colon == 0) {
+      *error = where + ": not user:hash";
+      return std::nullopt;
+    }
+    std::string user(line.substr(0, colon));
+    std::string hash(line.substr(colon + 1));
+    if (!is_bcrypt(hash) && !is_argon2(hash)) {
+      *error = where + " (" + user +
+               "): not a bcrypt or argon2 hash (htpasswd -B, or argon2id); MD5, SHA-1 and "
+               "crypt hashes are refused";
+      return std::nullopt;
+    }
+    if (users.count(user)) {
+      *error = where + ": user " + user + " appears twice";
+      return std::nullopt;
+    }
+    users.emplace(std::move(user), std::move(hash));
+  }
+  return users;
+}
+
+bool verify_password(const std::string& hash, std::string_view password) {
+  if (is_argon2(hash)) {
+    argon2_type type = hash.starts_with("$argon2id$")  ? Argon2_id
+                       : hash.starts_with("$argon2i$") ? Argon2_i
+                                                       : Argon2_d;
+    return argon2_verify(hash.c_str(), password.data(), password.size(), type) == ARGON2_OK;
+  }
+  if (!is_bcrypt(hash)) return false;
+  // crypt_r's state is large (tens of KiB): one per thread, reused.
+  thread_local std::unique_ptr<crypt_data> data = std::make_unique<crypt_data>();
+  std::memset(data.get(), 0, sizeof(crypt_data));
+  std::string pw(password);
+  const char* out = crypt_r(pw.c_str(), hash.c_str(), data.get());
+  OPENSSL_cleanse(pw.data(), pw.size());
+  if (!out || out[0] == '*') return false;
+  return std::strlen(out) == hash.size() && CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
+}
+
+bool parse_basic_authorization(std::string_view header, std::string* user, std::string* password) {
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  if (header.size() < 6 || strncasecmp(header.data(), "basic ", 6) != 0) return false;
+  header.remove_prefix(6);
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  if (header.empty() || header.size() % 4 != 0 || header.size() > 4096) return false;
+  std::string decoded(header.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                          reinterpret_cast<const unsigned char*>(header.data()),
+                          static_cast<int>(header.size()));
+  if (n < 0) return false;
+  size_t padding = header.ends_with("==") ? 2 : header.ends_with("=") ? 1 : 0;
+  decoded.resize(static_cast<size_t>(n) - padding);
+  size_t colon = decoded.find(':');
+  if (colon == std::string::npos) return false;
+  *user = decoded.substr(0, colon);
+  *password = decoded.substr(colon + 1);
+  return true;
+}
+
+CredentialChecker::CredentialChecker(int threads, size_t max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+}
+
+CredentialChecker::~CredentialChecker() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+std::string CredentialChecker::cache_key(std::string_view hash, std::string_view user,
+                                         std::string_view password) {
+  std::string input;
+  input.reserve(hash.size() + user.size() + password.size() + 2);
+  input.append(hash).push_back('\0');
+  input.append(user).push_back('\0');
+  input.append(password);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<char*>(digest), sizeof digest);
+}
+
+bool CredentialChecker::cached(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = verified_.find(key);
+  return it != verified_.end() && std::chrono::steady_clock::now() - it->second < kCacheTtl;
+}
+
+bool CredentialChecker::check(std::shared_ptr<http::Mailbox> mailbox, std::string hash,
+                              std::string password, std::string key,
+                              std::function<void(bool)> done) {
+  if (!mailbox) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || jobs_.size() >= max_queue_) return false;
+    jobs_.push_back(
+        {mailbox, std::move(hash), std::move(password), std::move(key), std::move(done)});
+  }
+  ready_.notify_one();
+  return true;
+}
+
+uint64_t CredentialChecker::checks() const {
+  std::lock_guard lock(mu_);
+  return checks_;
+}
+
+void CredentialChecker::work() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (stopping_) return;
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    bool ok = verify_password(job.hash, job.password);
+    OPENSSL_cleanse(job.password.data(), job.password.size());
+    lock.lock();
+    ++checks_;
+    if (ok) {
+      if (verified_.size() >= kCacheSize) verified_.clear();  // bounded; refilled by use
+      verified_[job.key] = std::chrono::steady_clock::now();
+    }
+    lock.unlock();
+    if (auto mailbox = job.mailbox.lock())
+      mailbox->post([done = std::move(job.done), ok]() mutable { done(ok); });
+    lock.lock();
+  }
+}
+
+}  // namespace wok::router

@@ -1,0 +1,173 @@
+// spec.access.basicAuth at the router: htpasswd parsing, bcrypt and argon2
+// checks, and a real server where the password is checked off the loop,
+// remembered, and never handed to the site.
+#include "router/auth/basic_auth.h"
+
+#include <argon2.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "http/server.h"
+#include "router/loopback_client.h"
+#include "router/router.h"
+
+namespace wok::router {
+namespace {
+
+using test_support::connect_tcp;
+using test_support::read_response;
+using test_support::send_all;
+
+// htpasswd -nbB -C 5 alice wonderland
+constexpr const char* kAliceBcrypt = "$2y$05$jWwFy5oo/qckWiLrYSODROkJsefgoFIxJ3lQO4nZjA1BlOIJ8qpqK";
+
+std::string argon2_of(const std::string& password) {
+  char encoded[256];
+  const char salt[] = "wok-test-salt-16";
+  EXPECT_EQ(argon2id_hash_encoded(2, 1 << 12, 1, password.data(), password.size(), salt, 16, 32,
+                                  encoded, sizeof encoded),
+            ARGON2_OK);
+  return encoded;
+}
+
+TEST(BasicAuth, HtpasswdTakesBcryptAndArgon2AndRefusesWeakHashes) {
+  std::string error;
+  std::string argon = argon2_of("pw");
+  auto users = parse_htpasswd(
+      std::string("# team\nalice:") + kAliceBcrypt + "\r\n\nbob:" + argon + "\n", &error);
+  ASSERT_TRUE(users) << error;
+  EXPECT_EQ(users->size(), 2u);
+  EXPECT_EQ(users->at("bob"), argon);
+  EXPECT_FALSE(parse_htpasswd("carol:$apr1$abc$defghijklmnopqrstuvwx.\n", &error));
+  EXPECT_NE(error.find("line 1 (carol): not a bcrypt or argon2 hash"), std::string::npos) << error;
+  EXPECT_FALSE(parse_htpasswd("dave:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", &error));
+  EXPECT_FALSE(parse_htpasswd(std::string("a:") + kAliceBcrypt + "\na:" + kAliceBcrypt, &error));
+  EXPECT_NE(error.find("line 2: user a appears twice"), std::string::npos) << error;
+  EXPECT_FALSE(parse_htpasswd("no colon here", &error));
+}
+
+TEST(BasicAuth, PasswordsAreVerifiedAgainstEitherHash) {
+  EXPECT_TRUE(verify_password(kAliceBcrypt, "wonderland"));
+  EXPECT_FALSE(verify_password(kAliceBcrypt, "wonderlanD"));
+  EXPECT_FALSE(verify_password(kAliceBcrypt, ""));
+  std::string argon = argon2_of("s3cret");
+  EXPECT_TRUE(verify_password(argon, "s3cret"));
+  EXPECT_FALSE(verify_password(argon, "s3cre"));
+  EXPECT_FALSE(verify_password("plain", "plain"));
+}
+
+TEST(BasicAuth, AuthorizationHeadersAndExemptPaths) {
+  std::string user, password;
+  EXPECT_TRUE(parse_basic_authorization("Basic YWxpY2U6d29uZGVyOmxhbmQ=", &user, &password));
+  EXPECT_EQ(user, "alice");
+  EXPECT_EQ(password, "wonder:land");  // a password may hold colons
+  EXPECT_TRUE(parse_basic_authorization("basic   YWxpY2U6", &user, &password));
+  EXPECT_EQ(password, "");
+  EXPECT_FALSE(parse_basic_authorization("Bearer abc", &user, &password));
+  EXPECT_FALSE(parse_basic_authorization("Basic !!!!", &user, &password));
+  EXPECT_FALSE(parse_basic_authorization("Basic YWxpY2U=", &user, &password));  // no colon
+  std::vector<std::string> exempt = {"/.well-known/", "/healthz"};
+  EXPECT_TRUE(path_exempt(exempt, "/.well-known/acme-challenge/x"));
+  EXPECT_FALSE(path_exempt(exempt, "/.well-known"));
+  EXPECT_TRUE(path_exempt(exempt, "/healthz"));
+  EXPECT_TRUE(path_exempt(exempt, "/healthz/deep"));
+  EXPECT_FALSE(path_exempt(exempt, "/healthzz"));
+  EXPECT_FALSE(path_exempt(exempt, "/"));
+}
+
+class RouterLoginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("wok-login-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(root_ / "healthz");
+    std::ofstream(root_ / "index.html") << "members only";
+    std::ofstream(root_ / "healthz" / "index.html") << "ok";
+    auto table = std::make_shared<RouteTable>();
+    auto route = std::make_shared<Route>();
+    route->project = "team-a";
+    route->site = "intranet";
+    route->root = root_.string();
+    auto login = std::make_shared<BasicAuth>();
+    login->realm = "Team A";
+    login->users = {{"alice", kAliceBcrypt}};
+    login->exempt = {"/healthz"};
+    route->basic_auth = login;
+    table->add("intranet.example", route);
+    router_.set_table(table);
+    http::ServerOptions options;
+    options.threads = 1;
+    server_ = std::make_unique<http::Server>(
+        options, [this](http::Exchange ex) { router_.serve(std::move(ex)); });
+    std::string error;
+    ASSERT_TRUE(server_->start(&error)) << error;
+  }
+  void TearDown() override {
+    server_->stop(0);
+    std::filesystem::remove_all(root_);
+  }
+  std::string get(const std::string& path, const std::string& authorization = "") {
+    int fd = connect_tcp(server_->port());
+    std::string request = "GET " + path + " HTTP/1.1\r\nHost: intranet.example\r\n";
+    if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
+    send_all(fd, request + "Connection: close\r\n\r\n");
+    std::string buffer, body;
+    std::string head = read_response(fd, &buffer, &body);
+    close(fd);
+    return head + body;
+  }
+  static inline int counter_ = 0;
+  std::filesystem::path root_;
+  Router router_;
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST_F(RouterLoginTest, NoOrWrongCredentialsGet401AndTheRightOnesTheSite) {
+  std::string r = get("/");
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+  EXPECT_NE(r.find("WWW-Authenticate: Basic realm=\"Team A\", charset=\"UTF-8\""),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(r.find("members only"), std::string::npos);
+  r = get("/", "Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+  r = get("/", "Basic bWFsbG9yeTp3b25kZXJsYW5k");  // mallory:wonderland
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+  r = get("/", "Basic YWxpY2U6d29uZGVybGFuZA==");  // alice:wonderland
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("members only"), std::string::npos) << r;
+  // An exempt path needs nothing.
+  r = get("/healthz/");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+}
+
+TEST_F(RouterLoginTest, AVerifiedPasswordIsRememberedNotHashedAgain) {
+  // The router's checker is created on first use: count from there.
+  ASSERT_NE(get("/", "Basic YWxpY2U6d29uZGVybGFuZA==").find("HTTP/1.1 200"), std::string::npos);
+  // Each hash costs real CPU; the cache answers the next requests.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_NE(get("/", "Basic YWxpY2U6d29uZGVybGFuZA==").find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(router_.password_checks(), 1u);
+  // A wrong password is never remembered: each try is checked.
+  get("/", "Basic YWxpY2U6d3Jvbmc=");
+  get("/", "Basic YWxpY2U6d3Jvbmc=");
+  EXPECT_EQ(router_.password_checks(), 3u);
+}
+
+TEST_F(RouterLoginTest, AnUnreadableSecretClosesTheSite) {
+  auto table = std::make_shared<RouteTable>(*router_.table());
+  auto route = std::make_shared<Route>(*table->find("intranet.example"));
+  auto login = std::make_shared<BasicAuth>(*route->basic_auth);
+  login->error = "secret gone";
+  route->basic_auth = login;
+  table->add("intranet.example", route);
+  router_.set_table(table);
+  std::string r = get("/", "Basic YWxpY2U6d29uZGVybGFuZA==");
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+}
+
+}  // namespace
+}  // namespace wok::router
