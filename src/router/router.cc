@@ -191,9 +191,8 @@ Router::Login Router::log_in(http::Exchange& exchange, const Route& route) const
   if (known != auth.users.end() && checker().cached(key)) {
     // The platform consumed the credentials: the site gets who logged in,
     // never the password, nor a user name the client made up.
-    std::erase_if(request.headers, [](const http::Header& h) {
-      return http::iequals(h.name, "Authorization") || http::iequals(h.name, "X-Forwarded-User");
-    });
+    std::erase_if(request.headers,
+                  [](const http::Header& h) { return http::iequals(h.name, "Authorization"); });
     request.headers.push_back({"X-Forwarded-User", user});
     return Login::kAllowed;
   }
@@ -297,9 +296,14 @@ void Router::serve(http::Exchange exchange) const {
     exchange.respond(std::move(response));
     return;
   }
-  if (route != nullptr && route->basic_auth &&
-      !path_exempt(route->basic_auth->exempt, exchange.request().path)) {
-    if (log_in(exchange, *route) != Login::kAllowed) return;
+  if (route != nullptr && route->basic_auth) {
+    // Only the platform says who logged in: a client's own claim goes,
+    // on exempt paths too.
+    std::erase_if(exchange.request().headers,
+                  [](const http::Header& h) { return http::iequals(h.name, "X-Forwarded-User"); });
+    if (!path_exempt(route->basic_auth->exempt, exchange.request().path) &&
+        log_in(exchange, *route) != Login::kAllowed)
+      return;
   }
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "http/server.h"
 #include "router/loopback_client.h"
@@ -155,6 +156,51 @@ TEST_F(RouterLoginTest, AVerifiedPasswordIsRememberedNotHashedAgain) {
   get("/", "Basic YWxpY2U6d3Jvbmc=");
   get("/", "Basic YWxpY2U6d3Jvbmc=");
   EXPECT_EQ(router_.password_checks(), 3u);
+}
+
+// The site behind the login (a proxied app) learns who logged in, never
+// the password, and never a user name a client made up, exempt paths
+// included.
+TEST_F(RouterLoginTest, TheAppGetsTheUserNotThePasswordNorAForgedUser) {
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
+  std::vector<std::string> heads;
+  std::thread upstream([lfd, &heads] {
+    for (int i = 0; i < 2; ++i) {
+      int fd = accept(lfd, nullptr, nullptr);
+      if (fd < 0) return;
+      heads.push_back(test_support::read_head(fd));
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+      close(fd);
+    }
+  });
+  auto table = std::make_shared<RouteTable>(*router_.table());
+  auto route = std::make_shared<Route>(*table->find("intranet.example"));
+  route->upstream = std::make_shared<UpstreamPool>(
+      std::vector<UpstreamAddress>{{"127.0.0.1", upstream_port, "", ""}});
+  table->add("intranet.example", route);
+  router_.set_table(table);
+  int fd = connect_tcp(server_->port());
+  send_all(fd,
+           "GET / HTTP/1.1\r\nHost: intranet.example\r\nX-Forwarded-User: root\r\n"
+           "Authorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\nConnection: close\r\n\r\n");
+  std::string buffer;
+  EXPECT_NE(read_response(fd, &buffer).find("HTTP/1.1 200"), std::string::npos);
+  close(fd);
+  fd = connect_tcp(server_->port());
+  send_all(fd,
+           "GET /healthz HTTP/1.1\r\nHost: intranet.example\r\nX-Forwarded-User: root\r\n"
+           "Connection: close\r\n\r\n");
+  buffer.clear();
+  EXPECT_NE(read_response(fd, &buffer).find("HTTP/1.1 200"), std::string::npos);
+  close(fd);
+  upstream.join();
+  close(lfd);
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_NE(heads[0].find("X-Forwarded-User: alice\r\n"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[0].find("root"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[0].find("Authorization"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[1].find("X-Forwarded-User"), std::string::npos) << heads[1];
 }
 
 TEST_F(RouterLoginTest, AnUnreadableSecretClosesTheSite) {
