@@ -17,7 +17,7 @@ import time
 import urllib.request
 
 PORTS = {"wok": 18081, "nginx": 18082, "haproxy": 18083, "wok-up": 18084, "nginx-log": 18085, "h2o": 18086,
-         "upstream": 18090}
+         "upstream": 18090, "wok-tls": 18091, "nginx-tls": 18092}
 
 
 def wait_port(port, timeout=10):
@@ -352,7 +352,8 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--only", default="a,b,c,up,mem,pool,push", help="scenarios: a,b,c,up,mem,pool,push")
+    ap.add_argument("--only", default="a,b,c,up,tls,mem,pool,push",
+                    help="scenarios: a,b,c,up,tls,mem,pool,push")
     ap.add_argument("--wok-bin", help="the wok binary, for push (push -> live through a webhook on `wok up`)")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
@@ -369,6 +370,7 @@ def main():
         except OSError as e:
             print(f"no CPU budget ({e}); the servers get their CPUs whole, and wrk may be the bottleneck")
     only = set(args.only.split(","))
+    args.only_set = only
     work = tempfile.mkdtemp(prefix="wok-bench-")
     os.chmod(work, 0o755)  # nginx workers run as www-data when started by root
     args.root = os.path.join(work, "site")
@@ -409,7 +411,7 @@ def main():
             run_scenario("(b) 64 KiB static file", [("wok", "wok", PORTS["wok"], "/64k.txt", "bench.test"),
                                                     ("nginx", "nginx", PORTS["nginx"], "/64k.txt", "bench.test")],
                          args, servers)
-        if "up" in only and args.wok_bin:
+        if ("up" in only or "tls" in only) and args.wok_bin:
             up_bench(servers, args, work)
         if "c" in only:
             if args.budget:
@@ -472,7 +474,8 @@ def up_bench(servers, args, work):
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
         subprocess.run(["git", "-C", repo, *cmd], check=True, capture_output=True, env=env)
     servers.start("wok-up", [args.wok_bin, "up", "--data", os.path.join(work, "up-data"), "--listen",
-                             f"127.0.0.1:{PORTS['wok-up']}", "--listen-tls", "127.0.0.1:0", "--api", "127.0.0.1:0",
+                             f"127.0.0.1:{PORTS['wok-up']}", "--listen-tls", f"127.0.0.1:{PORTS['wok-tls']}",
+                             "--api", "127.0.0.1:0",
                              "--allow-local-source", work,
                              "--threads", str(args.workers)], env=env)
     log = os.path.join(work, "wok-up.log")
@@ -508,6 +511,10 @@ def up_bench(servers, args, work):
         status, body = fetch(port, "/64k.txt", host)
         if status != 200 or len(body) != 65536:
             sys.exit(f"{name} does not serve /64k.txt ({status}): {body[:200]!r}")
+    if "tls" in args.only_set:
+        tls_bench(servers, args, work)
+    if "up" not in args.only_set:
+        return
     served = 0
     for size in ("1k", "64k"):
         _, results = run_scenario(f"(u) {size.replace('k', ' KiB')} static file, logs on: `wok up` / nginx (buffered "
@@ -527,6 +534,120 @@ def up_bench(servers, args, work):
     print(f"  wok up answered {served} requests under wrk; its access log files hold {lines} lines (rotated at "
           f"10 MiB, 5 kept{': the oldest files were rotated away' if lines < served else ''}), lines dropped: "
           f"{dropped.group(1) if dropped else 'not reported'}\n", flush=True)
+
+
+NGINX_TLS_CONF = """
+worker_processes {workers};
+daemon off;
+pid {dir}/nginx-tls.pid;
+error_log {dir}/nginx-tls.error.log warn;
+events {{ worker_connections 10240; }}
+http {{
+  access_log {dir}/nginx-tls.access.log combined buffer=64k flush=1s;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=60s;
+  default_type application/octet-stream;
+  client_body_temp_path {dir}/tmp-tls;
+  proxy_temp_path {dir}/tmp-tls;
+  fastcgi_temp_path {dir}/tmp-tls;
+  uwsgi_temp_path {dir}/tmp-tls;
+  scgi_temp_path {dir}/tmp-tls;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_tickets on;
+  server {{
+    listen 127.0.0.1:{port} ssl reuseport;
+    server_name www.bench.localhost;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    root {root};
+  }}
+}}
+"""
+
+
+def h2load(port, path, args, pgid, new_connections):
+    """HTTPS/1.1 with h2load (SNI www.bench.localhost, connecting to
+    127.0.0.1): kept-alive connections for args.duration, or batches of new
+    connections with one request each (a full TLS handshake each: h2load
+    resumes no session). Returns rate, and the server's CPU per request."""
+    url = f"https://www.bench.localhost:{port}{path}"
+    base = ["h2load", "--h1", "-t", "1", f"--connect-to=127.0.0.1:{port}"]
+    cpu0 = cpu_seconds(pgid)
+    done, elapsed = 0, 0.0
+    if not new_connections:
+        cmds = [base + ["-c", str(args.connections), "-D", str(args.duration), url]]
+    else:
+        cmds = []
+        deadline = time.monotonic() + args.duration
+    while True:
+        if new_connections:
+            if time.monotonic() >= deadline:
+                break
+            cmd = base + ["-c", "200", "-n", "200", "-m", "1", url]
+        elif cmds:
+            cmd = cmds.pop()
+        else:
+            break
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60,
+                           preexec_fn=pinned(args.client_cpus))
+        m = re.search(r"finished in ([\d.]+)(s|ms|us), ([\d.]+) req/s", r.stdout)
+        ok = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", r.stdout)
+        if not m or not ok:
+            print(f"  h2load failed against port {port}: {(r.stdout + r.stderr).strip()[-300:]}", flush=True)
+            return None
+        t = float(m.group(1)) / {"s": 1, "ms": 1e3, "us": 1e6}[m.group(2)]
+        elapsed += t
+        done += int(ok.group(1))
+    cpu = cpu_seconds(pgid) - cpu0
+    return {"rps": done / elapsed if elapsed else 0, "total": done, "cpu": cpu * 1e6 / done if done else 0}
+
+
+def tls_bench(servers, args, work):
+    """(t) HTTPS as users run it: `wok up` (logs on, a certificate from its
+    local CA picked by SNI) against nginx (buffered access log), the same
+    P-256 key type and files; kept-alive requests, and new connections."""
+    if not shutil.which("h2load"):
+        print("h2load (nghttp2-client) is not installed: no TLS benchmark")
+        return
+    cert, key = os.path.join(work, "tls.crt"), os.path.join(work, "tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=www.bench.localhost",
+                    "-addext", "subjectAltName=DNS:www.bench.localhost"], check=True, capture_output=True)
+    os.chmod(key, 0o644)  # nginx's workers run as www-data
+    conf = os.path.join(work, "nginx-tls.conf")
+    os.makedirs(os.path.join(work, "tmp-tls"), exist_ok=True)
+    with open(conf, "w") as f:
+        f.write(NGINX_TLS_CONF.format(workers=args.workers, dir=work, port=PORTS["nginx-tls"], cert=cert, key=key,
+                                      root=args.root))
+    servers.start("nginx-tls", ["nginx", "-c", conf, "-p", work, "-e", os.path.join(work, "nginx-tls.err")])
+    for name in ("wok-tls", "nginx-tls"):
+        if not wait_port(PORTS[name]):
+            sys.exit(f"{name} did not start; see {work}")
+    targets = [("wok up", "wok-up", PORTS["wok-tls"]), ("nginx", "nginx-tls", PORTS["nginx-tls"])]
+    for title, path, new in (("(t1) HTTPS, 1 KiB, kept-alive connections (h2load --h1 -c%d)" % args.connections,
+                              "/1k.txt", False),
+                             ("(t2) HTTPS, new connections: a full TLS handshake (ECDHE, P-256 ECDSA) and one 1 KiB "
+                              "request each (h2load --h1, batches of 200)", "/1k.txt", True)):
+        results = {name: [] for name, *_ in targets}
+        for r in range(args.rounds):
+            for name, server, port in (targets if r % 2 == 0 else list(reversed(targets))):
+                res = h2load(port, path, args, servers.pgid.get(server), new)
+                if res:
+                    results[name].append(res)
+                    print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} {'conn' if new else 'req'}/s  "
+                          f"cpu {res['cpu']:7.1f} us/{'conn' if new else 'req'}", flush=True)
+        print(f"{title}:")
+        med = {}
+        for name, rs in results.items():
+            if rs:
+                med[name] = {k: statistics.median(x[k] for x in rs) for k in ("rps", "cpu")}
+                print(f"  {name:8s} {med[name]['rps']:10.0f} /s  cpu {med[name]['cpu']:7.1f} us each")
+        if "wok up" in med and "nginx" in med:
+            print(f"  wok up/nginx: throughput {med['wok up']['rps'] / med['nginx']['rps']:.2f}x, cpu each "
+                  f"{med['wok up']['cpu'] / med['nginx']['cpu']:.2f}x (lower is better)\n", flush=True)
 
 
 def proxy_bench(servers, args, work):

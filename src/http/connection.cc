@@ -161,7 +161,7 @@ void Connection::read_input(bool stop_when_short) {
 ssize_t Connection::receive(char* buf, size_t size) {
   if (!ssl_) return recv(fd_, buf, size, 0);  // not read(): no VFS detour for a socket
   read_wants_write_ = false;
-  ERR_clear_error();
+  // OpenSSL's error queue is empty here: every failure below clears it.
   errno = 0;
   size_t got = 0;
   if (SSL_read_ex(ssl_, buf, size, &got) == 1) return static_cast<ssize_t>(got);
@@ -173,8 +173,10 @@ ssize_t Connection::receive(char* buf, size_t size) {
       errno = EAGAIN;
       return -1;
     case SSL_ERROR_ZERO_RETURN:  // close_notify, or (IGNORE_UNEXPECTED_EOF) a bare EOF
+      ERR_clear_error();
       return 0;
     case SSL_ERROR_SYSCALL:
+      ERR_clear_error();
       if (errno == 0) return 0;
       return -1;
     default: {

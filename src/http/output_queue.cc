@@ -152,11 +152,13 @@ OutputQueue::Result OutputQueue::write_tls(SSL* ssl) {
   for (;;) {
     if (tls_batch_.empty() && !fill_tls_batch()) return Result::kError;
     if (tls_batch_.empty()) return Result::kDone;
-    ERR_clear_error();
+    // The thread's OpenSSL error queue is kept empty (each failure clears
+    // it), as SSL_get_error needs, without a clear before every call.
     size_t written = 0;
     if (SSL_write_ex(ssl, tls_batch_.data(), tls_batch_.size(), &written) != 1) {
       int error = SSL_get_error(ssl, 0);
       if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) return Result::kBlocked;
+      ERR_clear_error();
       return Result::kError;
     }
     std::string().swap(tls_batch_);
