@@ -8,7 +8,7 @@ A block runs with `bash -euo pipefail` in a fresh HOME and working directory
 (which has `build/src/wok`, as a checkout does; git knows a user name), `wok`
 on PATH and the harness's client config. What the test changes, and only that:
 
-- the documented ports (8080 for sites, 7070 for the API) become the ones
+- the documented ports (8080 for sites, 8443 for HTTPS, 7070 for the API) become the ones
   this `wok up` bound, and `/tmp/` becomes a directory of the test;
 - `curl` fails on an HTTP error (`--fail-with-body`): an example that shows
   a page must get it (a 503 "being deployed" is retried);
@@ -144,6 +144,7 @@ class DocsExamplesTest(WokTestCase):
 
     def substitute(self, text):
         text = re.sub(r"(localhost|127\.0\.0\.1):8080\b", rf"\1:{self.wok.port}", text)
+        text = re.sub(r"(localhost|127\.0\.0\.1):8443\b", rf"\1:{self.wok.tls_port}", text)
         text = text.replace("127.0.0.1:7070", f"127.0.0.1:{self.wok.api_port}")
         return text.replace("/tmp/", self.tmp + "/")
 
