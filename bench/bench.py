@@ -558,7 +558,7 @@ http {{
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_tickets on;
   server {{
-    listen 127.0.0.1:{port} ssl reuseport;
+    listen 127.0.0.1:{port} ssl http2 reuseport;
     server_name www.bench.localhost;
     ssl_certificate {cert};
     ssl_certificate_key {key};
@@ -568,17 +568,19 @@ http {{
 """
 
 
-def h2load(port, path, args, pgid, new_connections):
+def h2load(port, path, args, pgid, new_connections, h2=False):
     """HTTPS/1.1 with h2load (SNI www.bench.localhost, connecting to
     127.0.0.1): kept-alive connections for args.duration, or batches of new
     connections with one request each (a full TLS handshake each: h2load
     resumes no session). Returns rate, and the server's CPU per request."""
     url = f"https://www.bench.localhost:{port}{path}"
-    base = ["h2load", "--h1", "-t", "1", f"--connect-to=127.0.0.1:{port}"]
+    base = ["h2load", "-t", "1", f"--connect-to=127.0.0.1:{port}"] + ([] if h2 else ["--h1"])
     cpu0 = cpu_seconds(pgid)
     done, elapsed = 0, 0.0
     if not new_connections:
-        cmds = [base + ["-c", str(args.connections), "-D", str(args.duration), url]]
+        # HTTP/2: 16 connections of 10 streams each, as browsers multiplex.
+        load = ["-c", "16", "-m", "10"] if h2 else ["-c", str(args.connections)]
+        cmds = [base + load + ["-D", str(args.duration), url]]
     else:
         cmds = []
         deadline = time.monotonic() + args.duration
@@ -627,14 +629,18 @@ def tls_bench(servers, args, work):
         if not wait_port(PORTS[name]):
             sys.exit(f"{name} did not start; see {work}")
     targets = [("wok up", "wok-up", PORTS["wok-tls"]), ("nginx", "nginx-tls", PORTS["nginx-tls"])]
-    for title, path, new in (("(t1) HTTPS, 1 KiB, kept-alive connections (h2load --h1 -c%d)" % args.connections,
-                              "/1k.txt", False),
-                             ("(t2) HTTPS, new connections: a full TLS handshake (ECDHE, P-256 ECDSA) and one 1 KiB "
-                              "request each (h2load --h1, batches of 200)", "/1k.txt", True)):
+    for title, path, new, h2 in (("(t1) HTTPS, 1 KiB, kept-alive connections (h2load --h1 -c%d)" % args.connections,
+                                  "/1k.txt", False, False),
+                                 ("(t2) HTTPS, new connections: a full TLS handshake (ECDHE, P-256 ECDSA) and one "
+                                  "1 KiB request each (h2load --h1, batches of 200)", "/1k.txt", True, False),
+                                 ("(t3) HTTP/2 over TLS, 1 KiB, 16 connections of 10 streams (h2load -c16 -m10)",
+                                  "/1k.txt", False, True),
+                                 ("(t4) HTTP/2 over TLS, 64 KiB, 16 connections of 10 streams", "/64k.txt", False,
+                                  True)):
         results = {name: [] for name, *_ in targets}
         for r in range(args.rounds):
             for name, server, port in (targets if r % 2 == 0 else list(reversed(targets))):
-                res = h2load(port, path, args, servers.pgid.get(server), new)
+                res = h2load(port, path, args, servers.pgid.get(server), new, h2)
                 if res:
                     results[name].append(res)
                     print(f"  round {r + 1} {name:8s} {res['rps']:10.0f} {'conn' if new else 'req'}/s  "

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     options.acme_directory = up.acme_directory;
     options.acme_email = up.acme_email;
     options.acme_ca_file = up.acme_ca_file;
+    options.h2c = up.h2c;
     options.api = up.api;
     options.demo = up.demo;
     options.router = up.router;

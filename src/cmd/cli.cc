@@ -370,6 +370,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   up_command->add_option("--acme-email", up_options.acme_email, "contact of the ACME account");
   up_command->add_option("--acme-ca-file", up_options.acme_ca_file,
                          "PEM file of CAs to trust for the ACME server's own HTTPS");
+  up_command->add_flag("--h2c", up_options.h2c,
+                       "the plain port also speaks HTTP/2 to clients with prior knowledge");
   up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
       ->capture_default_str();
   up_command->add_option("--api", up_options.api, "API address HOST:PORT")->capture_default_str();

@@ -20,6 +20,7 @@ struct UpOptions {
   std::string listen = "127.0.0.1:8080";
   std::string listen_tls = "127.0.0.1:8443";
   std::string acme_directory, acme_email, acme_ca_file;
+  bool h2c = false;
   std::string api = "127.0.0.1:7070";
   bool demo = false;
   RouterLimitFlags router;

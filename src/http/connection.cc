@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "http/ascii.h"
+#include "http/h2_session.h"
 #include "http/response_head.h"
 #include "http/tls.h"
 
@@ -56,6 +57,7 @@ Connection::Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_
 }
 
 Connection::~Connection() {
+  h2_.reset();  // its streams' exchanges lose their client first
   if (exchange_) {
     std::shared_ptr<ExchangeState> ex = std::move(exchange_);
     ex->connection = nullptr;
@@ -93,6 +95,16 @@ bool Connection::on_poke() {
 bool Connection::on_tick() {
   LoopState loop = loop_state();
   if (state_ == State::kLingering) return loop.now_ms < linger_deadline_ms_;
+  if (h2_) {
+    // Idle, or answers waiting on a client that does not take them (a
+    // window never opened): the connection's idle timeout. A handler that
+    // works on an answer owns the pace.
+    bool handlers_working = !h2_->idle() && output_.empty() && h2_->queued_output() == 0;
+    if (handlers_working || loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms)
+      return true;
+    loop.options->on_limit({"idle_timeout", 0, remote_addr_, "HTTP/2 connection idle or stalled"});
+    return false;
+  }
   // A TLS handshake is part of the request head's time.
   if (ssl_ && !SSL_is_init_finished(ssl_) &&
       loop.now_ms - opened_ms_ >= loop.options->header_timeout_ms) {
@@ -123,6 +135,10 @@ bool Connection::on_tick() {
 }
 
 bool Connection::on_stop() {
+  if (h2_) {
+    h2_->go_away();
+    return settle();
+  }
   if (state_ == State::kOpen && idle()) return false;
   return settle();
 }
@@ -145,7 +161,13 @@ void Connection::read_input(bool stop_when_short) {
         if (discarded_ > kMaxDiscardedInput) state_ = State::kDead;
         continue;
       }
+      if (h2_) {
+        if (!h2_->receive(std::string_view(buf, static_cast<size_t>(n)))) state_ = State::kClosing;
+        continue;
+      }
       input_.append(buf, static_cast<size_t>(n));
+      if (!protocol_decided_ && !decide_protocol()) continue;  // more of a preface to come
+      if (h2_) continue;
       process_input();
       if (stop_when_short && static_cast<size_t>(n) < sizeof buf) return;
     } else if (n == 0) {
@@ -191,6 +213,34 @@ ssize_t Connection::receive(char* buf, size_t size) {
       return -1;
     }
   }
+}
+
+bool Connection::decide_protocol() {
+  bool h2 = false;
+  if (ssl_) {
+    h2 = TlsAcceptor::negotiated_protocol(ssl_) == "h2";
+  } else if (loop_state().options->h2c) {
+    std::string_view pending = std::string_view(input_).substr(input_offset_);
+    size_t n = std::min(pending.size(), kH2Preface.size());
+    if (pending.substr(0, n) != kH2Preface.substr(0, n)) {
+      protocol_decided_ = true;  // HTTP/1.1
+      return true;
+    }
+    if (n < kH2Preface.size()) return false;
+    h2 = true;
+  }
+  protocol_decided_ = true;
+  if (!h2) return true;
+  h2_ = std::make_unique<H2Session>(*this, loop_);
+  if (!h2_->start()) {
+    state_ = State::kDead;
+    return true;
+  }
+  std::string first = input_.substr(input_offset_);
+  input_.clear();
+  input_offset_ = 0;
+  if (!h2_->receive(first)) state_ = State::kClosing;
+  return true;
 }
 
 void Connection::process_input() {
@@ -349,8 +399,24 @@ void Connection::flush() {
   }
 }
 
+bool Connection::settle_h2() {
+  flush();
+  if (state_ != State::kDead) {
+    h2_->produce(output_, kMaxBufferedOutput);
+    flush();
+  }
+  if (state_ == State::kDead) return false;
+  if (!output_.empty()) return true;
+  if (state_ == State::kOpen) {
+    if (h2_->done() || peer_closed_) return false;
+    return !(loop_state().stopping && h2_->idle());
+  }
+  return false;  // closing: what was queued (a GOAWAY) went out
+}
+
 // Moves the connection on after any event; false when it should be closed.
 bool Connection::settle() {
+  if (h2_) return settle_h2();
   flush();
   if (state_ == State::kOpen) {
     process_input();

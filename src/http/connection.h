@@ -11,16 +11,19 @@
 #include <string>
 
 #include "http/event_loop.h"
+#include "http/exchange_host.h"
 #include "http/exchange_state.h"
 #include "http/output_queue.h"
 #include "http/request_parser.h"
 
 namespace wok::http {
 
-class Connection {
+class H2Session;
+
+class Connection final : public ExchangeHost {
  public:
   Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_t id);
-  ~Connection();  // closes the socket; aborts an exchange in flight
+  ~Connection() override;  // closes the socket; aborts an exchange in flight
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -32,15 +35,20 @@ class Connection {
   bool on_poke();  // an exchange changed something (see EventLoop::poke)
 
   // Called through Exchange (exchange.cc), on the loop thread.
-  void want_body(ExchangeState& ex);
-  void respond(ExchangeState& ex, Response response);
-  void start_response(ExchangeState& ex, const Response& head, int64_t content_length);
-  bool write(ExchangeState& ex, std::string_view bytes);
-  void finish(ExchangeState& ex);
-  void upgrade(ExchangeState& ex, const Response& head);
-  void abort(ExchangeState& ex);
-  void report_limit(std::string_view limit, int status, std::string_view detail);
-  size_t queued_output() const { return output_.buffered_bytes(); }
+  void want_body(ExchangeState& ex) override;
+  void respond(ExchangeState& ex, Response response) override;
+  void start_response(ExchangeState& ex, const Response& head, int64_t content_length) override;
+  bool write(ExchangeState& ex, std::string_view bytes) override;
+  void finish(ExchangeState& ex) override;
+  void upgrade(ExchangeState& ex, const Response& head) override;
+  void abort(ExchangeState& ex) override;
+  void report_limit(std::string_view limit, int status, std::string_view detail) override;
+  size_t queued_output() const override { return output_.buffered_bytes(); }
+
+  // For its HTTP/2 session: drive the connection again after this event.
+  void kick() { schedule(); }
+  const std::string& remote_addr() const { return remote_addr_; }
+  bool is_tls() const { return ssl_ != nullptr; }
 
  private:
   enum class State {
@@ -51,6 +59,10 @@ class Connection {
   };
 
   void read_input(bool stop_when_short = false);
+  // HTTP/1.1 or HTTP/2 (ALPN "h2", or the h2c preface where allowed);
+  // false while the first bytes could still be either.
+  bool decide_protocol();
+  bool settle_h2();
   // recv(), or SSL_read on a TLS connection (-1 with EAGAIN when it must wait).
   ssize_t receive(char* buf, size_t size);
   void process_input();
@@ -71,6 +83,8 @@ class Connection {
   LoopState loop_state() const { return loop_.state(); }
 
   int fd_;
+  std::unique_ptr<H2Session> h2_;  // set once the connection speaks HTTP/2
+  bool protocol_decided_ = false;
   SSL* ssl_ = nullptr;  // a TLS connection's session (ServerOptions::tls)
   // SSL_read waits for the socket to take bytes (a TLS 1.3 ticket, an alert).
   bool read_wants_write_ = false;

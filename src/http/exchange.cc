@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "http/connection.h"
+#include "http/exchange_host.h"
 #include "http/response_head.h"
 
 namespace wok::http {

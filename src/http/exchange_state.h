@@ -2,19 +2,21 @@
 // Internal: what an Exchange handle and its Connection share. The
 // connection clears `connection` when it goes away, so a handle kept by a
 // handler never reaches a dead connection.
+#include <cstdint>
 #include <functional>
 
 #include "http/exchange.h"
 
 namespace wok::http {
 
-class Connection;
+class ExchangeHost;
 
 struct ExchangeState {
   enum class Body { kUndecided, kBuffer, kStream };
   enum class Reply { kNone, kStreaming, kTunnel, kDone };
 
-  Connection* connection = nullptr;
+  ExchangeHost* connection = nullptr;  // an HTTP/1.1 Connection or an HTTP/2 stream's session
+  int32_t stream_id = 0;               // HTTP/2: the exchange's stream
   Loop* loop = nullptr;
   Request request;
   bool head_request = false;

@@ -43,6 +43,10 @@ struct ServerOptions {
   // Set: every connection speaks TLS (http/tls.h), the handshake bounded by
   // header_timeout_ms; requests carry Request::tls.
   std::shared_ptr<const TlsAcceptor> tls = nullptr;
+  // A plain (not TLS) listener also takes HTTP/2 from clients that start
+  // with its preface (h2c with prior knowledge); HTTP/2 over TLS is
+  // negotiated by ALPN (the acceptor's protocols).
+  bool h2c = false;
 };
 
 class Server {

@@ -253,6 +253,7 @@ int run_embedded(const EmbeddedOptions& options) {
   router.add_observer(&access_log);
   public_opts.host = public_host;
   public_opts.port = public_port;
+  public_opts.h2c = options.h2c;
   // ACME's HTTP-01 challenges, answered on the plain port (set before it serves).
   certs::HttpChallenges acme_challenges;
   if (!options.acme_directory.empty()) {
@@ -281,13 +282,14 @@ int run_embedded(const EmbeddedOptions& options) {
       return 1;
     }
     auto acceptor = http::TlsAcceptor::create(
-        [&router](std::string_view name) { return router.certificate_for(name); }, {"http/1.1"},
-        &error);
+        [&router](std::string_view name) { return router.certificate_for(name); },
+        {"h2", "http/1.1"}, &error);
     if (!acceptor) {
       std::cerr << "error: TLS: " << error << "\n";
       return 1;
     }
     http::ServerOptions tls_opts = public_opts;
+    tls_opts.h2c = false;  // HTTP/2 by ALPN there
     tls_opts.host = tls_host;
     tls_opts.port = tls_port;
     tls_opts.tls = std::move(acceptor);

@@ -22,7 +22,8 @@ class DeployTest(WokTestCase):
         self.assertEqual(status["commit"], repo.git("rev-parse", "HEAD"))
         ready = [c for c in status["conditions"] if c["type"] == "Ready"][0]
         self.assertEqual(ready["status"], "True", ready)
-        self.assertIn(f"http://www.team-a.localhost:{self.wok.port}/", status["urls"])
+        # HTTPS by default (spec.tls mode auto, the local CA): docs/tls.md.
+        self.assertIn(f"https://www.team-a.localhost:{self.wok.tls_port}/", status["urls"])
 
         code, headers, body = self.wok.get("www.team-a.localhost")
         self.assertEqual((code, body), (200, b"<h1>v1</h1>"))

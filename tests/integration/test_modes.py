@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
 import threading
 import unittest
 
@@ -86,6 +87,22 @@ class ModesTest(WokTestCase):
         status, _, body = self.wok.get(host, path)
         return status, body.decode(errors="replace")
 
+    def h2_body(self, host, path="/", data=None):
+        """The body through HTTPS and HTTP/2 (curl --http2), failing unless
+        HTTP/2 was spoken: FastCGI and the proxy behind an HTTP/2 stream."""
+        ca = os.path.join(self.root, "wok-ca.pem")
+        if not os.path.exists(ca):
+            with open(ca, "w") as f:
+                f.write(self.wok.cli("ca").stdout)
+        cmd = ["curl", "-s", "--http2", "--cacert", ca, "--resolve", f"{host}:{self.wok.tls_port}:127.0.0.1",
+               "-w", "\n%{http_version} %{http_code}", f"https://{host}:{self.wok.tls_port}{path}"]
+        if data is not None:
+            cmd += ["--data-binary", data]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        body, _, tail = r.stdout.rpartition("\n")
+        self.assertTrue(tail.startswith("2 "), f"not HTTP/2: {tail!r} {r.stderr}")
+        return body
+
     def wait_body(self, host, path, text, timeout=60):
         return wait_for(lambda: (lambda r: r if text in r[1] else None)(self.body(host, path)), timeout,
                         interval=0.2, what=f"{text!r} at {host}{path}")
@@ -101,6 +118,8 @@ class ModesTest(WokTestCase):
         host = "blog.team-a.localhost"
         self.wait_body(host, "/info.php", "info 8.")
         self.assertIn("front v1 /posts/hello", self.wait_body(host, "/posts/hello", "front")[1])
+        self.assertIn("info 8.", self.h2_body(host, "/info.php"))
+        self.assertIn("front v1 /posts/h2", self.h2_body(host, "/posts/h2"))
         status, headers, css = self.wok.get(host, "/style.css")
         self.assertEqual((status, css), (200, b"body{color:red}"))
         self.assertEqual(self.body(host, "/index.php?write=kept")[1], "wrote")
@@ -151,6 +170,7 @@ class ModesTest(WokTestCase):
         self.wok.wait_revision("api", "team-a", 1)
         host = "api.team-a.localhost"
         self.assertIn("app v1 hi", self.wait_body(host, "/", "app v1")[1])
+        self.assertIn("app v1 hi", self.h2_body(host, "/"))
         site = self.wok.site_json("api", "team-a")
         self.assertEqual(sorted(i["name"] for i in site["status"]["instances"]),
                          ["team-a.api.web.r1.0", "team-a.api.web.r1.1"])

@@ -100,6 +100,27 @@ class TlsTest(WokTestCase):
         with self.assertRaises(ssl.SSLError):
             self.https("nothing.team-a.localhost")
 
+    def test_http2_by_alpn_with_curl_and_h2load(self):
+        self.wok.apply(self.site('{hsts: {maxAge: 1h}}'), token=self.alice)
+        self.wok.wait_revision("www", "team-a", 1)
+        resolve = f"www.team-a.localhost:{self.wok.tls_port}:127.0.0.1"
+        url = f"https://www.team-a.localhost:{self.wok.tls_port}/x/page.html"
+        r = subprocess.run(["curl", "-s", "--http2", "--cacert", self.ca, "--resolve", resolve, "-D", "-",
+                            "-w", "\nversion=%{http_version}", url], capture_output=True, text=True, timeout=20)
+        self.assertIn("version=2", r.stdout, r.stderr)
+        self.assertIn("HTTP/2 200", r.stdout)
+        self.assertIn("strict-transport-security: max-age=3600", r.stdout)
+        self.assertIn("\npage\nversion=2", r.stdout.replace("\r", ""))
+        # Many streams on few connections: every request answered.
+        r = subprocess.run(["h2load", "-n", "200", "-c", "2", "-m", "10", f"--connect-to=127.0.0.1:{self.wok.tls_port}",
+                            url], capture_output=True, text=True, timeout=60)
+        self.assertIn("200 succeeded", r.stdout, r.stdout + r.stderr)
+        self.assertIn("status codes: 200 2xx", r.stdout)
+        # HTTP/1.1 clients still get HTTP/1.1 on the same port.
+        r = subprocess.run(["curl", "-s", "--http1.1", "--cacert", self.ca, "--resolve", resolve, "-o", "/dev/null",
+                            "-w", "%{http_version}", url], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.stdout, "1.1")
+
     def test_redirect_and_hsts_follow_the_spec(self):
         self.wok.apply(self.site('{redirect: true, hsts: {maxAge: 8760h, includeSubDomains: true}}'),
                        token=self.alice)

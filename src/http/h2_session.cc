@@ -1,0 +1,569 @@
+#include "http/h2_session.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "http/ascii.h"
+#include "http/connection.h"
+#include "http/event_loop.h"
+#include "http/output_queue.h"
+#include "http/response_head.h"
+
+namespace wok::http {
+namespace {
+
+using Reply = ExchangeState::Reply;
+using Body = ExchangeState::Body;
+
+constexpr uint32_t kMaxConcurrentStreams = 128;
+// write() asks the producer to wait beyond this much queued on a stream.
+constexpr size_t kStreamHighWater = 256 * 1024;
+// Empty DATA frames without END_STREAM cost work and carry nothing
+// (CVE-2019-9518): this many on a connection is an attack.
+constexpr int kMaxEmptyDataFrames = 100;
+
+bool connection_specific(std::string_view name) {
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "proxy-connection") || iequals(name, "transfer-encoding") ||
+         iequals(name, "upgrade") || iequals(name, "content-length") || iequals(name, "date");
+}
+
+bool safe(std::string_view s) {
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+bool bodiless_status(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+}  // namespace
+
+struct H2Session::Stream {
+  int32_t id = 0;
+  std::shared_ptr<ExchangeState> ex;  // null once the answer is the stream's alone
+  // The request as it arrives.
+  std::string method, path, authority, scheme, cookies;
+  std::vector<Header> headers;
+  size_t header_bytes = 0;
+  bool too_large = false;
+  bool headers_done = false;
+  bool body_end = false;       // END_STREAM from the client
+  bool end_delivered = false;  // the handler was told the body ended
+  std::string unread;          // body bytes the handler has not taken yet
+  uint64_t body_bytes = 0;
+  // The answer as it leaves.
+  std::string pending;  // body bytes not yet framed
+  int file_fd = -1;
+  off_t file_offset = 0;
+  size_t file_left = 0;
+  bool eof = false;        // nothing more will be added
+  int64_t remaining = -1;  // a declared Content-Length still owed
+  bool send_body = true;
+  bool deferred = false;  // the data source said "not yet"
+  ~Stream() {
+    if (file_fd >= 0) close(file_fd);
+  }
+};
+
+H2Session::H2Session(Connection& connection, EventLoop& loop)
+    : connection_(connection), loop_(loop) {}
+
+H2Session::~H2Session() {
+  // Streams still carrying a handler's exchange: it lost its client.
+  for (auto& [id, s] : streams_)
+    if (s->ex) detach(*s, true);
+  streams_.clear();
+  if (session_) nghttp2_session_del(session_);
+}
+
+bool H2Session::start() {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Request bodies are acknowledged (WINDOW_UPDATE) as handlers take them:
+  // a paused upload holds at most one window, not the whole body.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_continuations(option, 8);
+  nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_option_set_max_settings(option, 32);
+  int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+  if (rv != 0) return false;
+  const ServerOptions& o = *loop_.state().options;
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 256 * 1024},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(o.max_header_bytes)},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings,
+                              sizeof settings / sizeof settings[0]) != 0)
+    return false;
+  // The connection's window: several uploads at once.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 1 << 20);
+  return true;
+}
+
+bool H2Session::receive(std::string_view data) {
+  if (fatal_) return false;
+  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
+                                        data.size());
+  if (rv < 0) {
+    const char* why = nghttp2_strerror(static_cast<int>(rv));
+    connection_.report_limit(rv == NGHTTP2_ERR_FLOODED ? "h2_flood" : "h2_protocol", 0, why);
+    fatal_ = true;
+    return false;
+  }
+  connection_.kick();
+  return true;
+}
+
+bool H2Session::produce(OutputQueue& out, size_t budget) {
+  std::string batch;
+  while (out.buffered_bytes() + batch.size() < budget) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      fatal_ = true;
+      break;
+    }
+    if (n == 0) break;
+    batch.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  if (!batch.empty()) out.push(std::move(batch));
+  return !fatal_;
+}
+
+bool H2Session::done() const {
+  return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
+}
+
+void H2Session::go_away() {
+  if (!session_ || fatal_) return;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  connection_.kick();
+}
+
+H2Session::Stream* H2Session::stream_of(int32_t id) const {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+H2Session::Stream* H2Session::stream_of(const ExchangeState& ex) const {
+  Stream* s = stream_of(ex.stream_id);
+  return s && s->ex.get() == &ex ? s : nullptr;
+}
+
+// ---- from the client ----
+
+int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto s = std::make_unique<Stream>();
+  s->id = frame->hd.stream_id;
+  h2->streams_[s->id] = std::move(s);
+  return 0;
+}
+
+int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name_p,
+                         size_t namelen, const uint8_t* value_p, size_t valuelen, uint8_t,
+                         void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  Stream* s = h2->stream_of(frame->hd.stream_id);
+  if (!s || s->headers_done) return 0;  // trailers: not kept
+  // What the headers decode to, not what they cost on the wire: an HPACK
+  // bomb (a large table entry referenced many times) is a large request.
+  s->header_bytes += namelen + valuelen + 32;
+  if (s->header_bytes > h2->loop_.state().options->max_header_bytes) {
+    s->too_large = true;
+    return 0;
+  }
+  std::string_view name(reinterpret_cast<const char*>(name_p), namelen);
+  std::string value(reinterpret_cast<const char*>(value_p), valuelen);
+  if (name == ":method") {
+    s->method = std::move(value);
+  } else if (name == ":path") {
+    s->path = std::move(value);
+  } else if (name == ":authority") {
+    s->authority = std::move(value);
+  } else if (name == ":scheme") {
+    s->scheme = std::move(value);
+  } else if (name == "cookie") {  // RFC 9113 8.2.3: one header again for HTTP/1.1 semantics
+    s->cookies += (s->cookies.empty() ? "" : "; ") + value;
+  } else if (!name.empty() && name[0] != ':') {
+    s->headers.push_back({std::string(name), std::move(value)});
+  }
+  return 0;
+}
+
+int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  Stream* s = h2->stream_of(frame->hd.stream_id);
+  switch (frame->hd.type) {
+    case NGHTTP2_DATA:
+      if (frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+          ++h2->empty_data_frames_ > kMaxEmptyDataFrames) {
+        h2->connection_.report_limit("h2_flood", 0, "empty DATA frames");
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+      }
+      if (s && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) h2->end_body(*s);
+      break;
+    case NGHTTP2_HEADERS:
+      if (!s) break;
+      if (!s->headers_done && (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+        s->headers_done = true;
+        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->body_end = true;
+        h2->begin_exchange(*s);
+      } else if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        h2->end_body(*s);  // after trailers
+      }
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+int H2Session::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id,
+                             const uint8_t* data, size_t len, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  Stream* s = h2->stream_of(stream_id);
+  if (!s || !s->ex || s->ex->reply != Reply::kNone) {
+    // Nobody reads it (answered already, or gone): acknowledged and dropped.
+    nghttp2_session_consume(session, stream_id, len);
+    return 0;
+  }
+  s->body_bytes += len;
+  const uint64_t limit = h2->loop_.state().options->max_body_bytes;
+  if (s->body_bytes > limit) {
+    nghttp2_session_consume(session, stream_id, len);
+    h2->connection_.report_limit("max_body", 413, "request body too large");
+    h2->answer_error(*s, 413);
+    return 0;
+  }
+  s->unread.append(reinterpret_cast<const char*>(data), len);
+  h2->deliver_body(*s);
+  return 0;
+}
+
+int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  auto it = h2->streams_.find(stream_id);
+  if (it == h2->streams_.end()) return 0;
+  // Still a handler's: the client reset it (or the connection broke).
+  if (it->second->ex) h2->detach(*it->second, true);
+  h2->streams_.erase(it);
+  return 0;
+}
+
+void H2Session::begin_exchange(Stream& s) {
+  auto ex = std::make_shared<ExchangeState>();
+  ex->connection = this;
+  ex->loop = &loop_;
+  ex->stream_id = s.id;
+  Request& r = ex->request;
+  r.method = std::move(s.method);
+  r.target = s.path;
+  size_t q = s.path.find('?');
+  r.path = s.path.substr(0, q);
+  if (q != std::string::npos) r.query = s.path.substr(q + 1);
+  r.version_major = 2;
+  r.version_minor = 0;
+  r.keep_alive = true;
+  r.remote_addr = connection_.remote_addr();
+  r.tls = connection_.is_tls();
+  bool has_host = false;
+  for (const Header& h : s.headers) has_host = has_host || iequals(h.name, "host");
+  if (!has_host && !s.authority.empty()) r.headers.push_back({"Host", s.authority});
+  for (Header& h : s.headers) r.headers.push_back(std::move(h));
+  if (!s.cookies.empty()) r.headers.push_back({"Cookie", std::move(s.cookies)});
+  s.headers.clear();
+  ex->head_request = r.method == "HEAD";
+  ex->keep_alive = true;
+  ex->body_done = s.body_end;
+  s.ex = ex;
+  if (s.too_large) {
+    connection_.report_limit("max_header_bytes", 431, "HTTP/2 request headers too large");
+    answer_error(s, 431);
+    return;
+  }
+  try {
+    (*loop_.state().handler)(Exchange(ex));
+  } catch (...) {
+    if (s.ex == ex && ex->reply == Reply::kNone) answer_error(s, 500);
+  }
+}
+
+// Hands the handler what it asked for of the body, and acknowledges it to
+// the client (WINDOW_UPDATE) only then.
+void H2Session::deliver_body(Stream& s) {
+  std::shared_ptr<ExchangeState> ex = s.ex;
+  if (!ex || ex->body_mode == Body::kUndecided || ex->body_paused) return;
+  std::string piece = std::move(s.unread);
+  s.unread.clear();
+  if (!piece.empty()) nghttp2_session_consume(session_, s.id, piece.size());
+  if (s.body_end) ex->body_done = true;
+  bool last = ex->body_done && !s.end_delivered;
+  if (last) s.end_delivered = true;
+  if (piece.empty() && !last) return;
+  if (ex->body_mode == Body::kBuffer) {
+    ex->request.body.append(piece);
+    if (last && ex->on_body) {
+      auto done = std::move(ex->on_body);
+      Exchange handle(ex);
+      done(handle);
+    }
+  } else if (ex->sink) {
+    ex->sink(piece, last);
+  }
+  connection_.kick();
+}
+
+void H2Session::end_body(Stream& s) {
+  s.body_end = true;
+  deliver_body(s);
+}
+
+void H2Session::answer_error(Stream& s, int status) {
+  if (!s.ex || s.ex->reply != Reply::kNone) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
+    return;
+  }
+  respond(*s.ex, make_error_response(status));
+}
+
+// The exchange is over for its handler (answered whole, finished, or
+// broken off); the stream may still be sending what it holds.
+void H2Session::detach(Stream& s, bool aborted) {
+  std::shared_ptr<ExchangeState> ex = std::move(s.ex);
+  if (!ex) return;
+  ex->connection = nullptr;
+  bool was_done = ex->reply == Reply::kDone;
+  ex->reply = Reply::kDone;
+  if (aborted) {
+    ex->completion.aborted = true;
+    auto on_abort = std::move(ex->on_abort);
+    if (on_abort && !was_done) on_abort();
+  }
+  auto on_complete = std::move(ex->on_complete);
+  if (on_complete) on_complete(ex->completion);
+  loop_.defer([ex] { ex->clear_callbacks(); });
+}
+
+// ---- to the client ----
+
+// Not inside read_body()'s or stream_body()'s caller (it may not be ready
+// for its callback yet): after this event.
+void H2Session::want_body(ExchangeState& ex) {
+  Stream* s = stream_of(ex);
+  if (!s) return;
+  std::shared_ptr<ExchangeState> held = s->ex;
+  loop_.defer([held] {
+    // Null once the stream's answer is done or the session is gone.
+    auto* h2 = static_cast<H2Session*>(held->connection);
+    if (!h2) return;
+    if (Stream* stream = h2->stream_of(*held)) h2->deliver_body(*stream);
+  });
+}
+
+bool H2Session::submit(Stream& s, const Response& head, bool with_body, int64_t content_length) {
+  std::vector<std::string> storage;
+  storage.reserve(2 * (head.headers.size() + 4));
+  std::vector<nghttp2_nv> nva;
+  auto add = [&](std::string name, std::string value) {
+    storage.push_back(std::move(name));
+    storage.push_back(std::move(value));
+    const std::string& n = storage[storage.size() - 2];
+    const std::string& v = storage.back();
+    nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                   reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                   NGHTTP2_NV_FLAG_NONE});
+  };
+  add(":status", std::to_string(head.status));
+  add("date", std::string(loop_.state().date));
+  if (content_length >= 0 && !bodiless_status(head.status))
+    add("content-length", std::to_string(content_length));
+  auto lower = [](std::string_view name) {
+    std::string out(name);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  auto add_header = [&](const Header& h) {
+    if (h.name.empty() || connection_specific(h.name) || !safe(h.name) || !safe(h.value)) return;
+    add(lower(h.name), h.value);
+  };
+  for (const Header& h : head.headers) add_header(h);
+  if (s.ex) {
+    for (const Header& h : s.ex->extra_headers) {
+      bool set = std::any_of(head.headers.begin(), head.headers.end(),
+                             [&](const Header& o) { return iequals(o.name, h.name); });
+      if (!set) add_header(h);
+    }
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = read_body;
+  int rv = nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
+                                   with_body ? &provider : nullptr);
+  connection_.kick();
+  return rv == 0;
+}
+
+void H2Session::respond(ExchangeState& ex, Response response) {
+  Stream* s = stream_of(ex);
+  if (!s || ex.reply != Reply::kNone) {
+    if (response.file_fd >= 0) close(response.file_fd);
+    return;
+  }
+  bool send_body = !ex.head_request && !response.head_only && !bodiless_status(response.status);
+  int64_t length =
+      response.file_fd >= 0 ? static_cast<int64_t>(response.file_length) : response.body.size();
+  if (response.file_fd >= 0 && send_body) {
+    s->file_fd = response.file_fd;
+    s->file_offset = response.file_offset;
+    s->file_left = response.file_length;
+  } else {
+    if (response.file_fd >= 0) close(response.file_fd);
+    if (send_body) s->pending = std::move(response.body);
+  }
+  s->eof = true;
+  ex.completion.status = response.status;
+  ex.completion.body_bytes = send_body ? static_cast<uint64_t>(length) : 0;
+  // A HEAD answer states the length of the body it does not carry.
+  submit(*s, response, send_body && length > 0, length);
+  ex.reply = Reply::kDone;
+  detach(*s, false);
+}
+
+void H2Session::start_response(ExchangeState& ex, const Response& head, int64_t length) {
+  Stream* s = stream_of(ex);
+  if (!s || ex.reply != Reply::kNone) return;
+  s->send_body = !ex.head_request && !bodiless_status(head.status);
+  s->remaining = s->send_body && length >= 0 ? length : -1;
+  ex.send_body = s->send_body;
+  ex.reply = Reply::kStreaming;
+  ex.completion.status = head.status;
+  submit(*s, head, s->send_body, length);
+}
+
+bool H2Session::write(ExchangeState& ex, std::string_view bytes) {
+  Stream* s = stream_of(ex);
+  if (!s || ex.reply != Reply::kStreaming) return false;
+  if (!s->send_body) bytes = {};
+  if (s->remaining >= 0) {
+    bytes = bytes.substr(0, static_cast<size_t>(s->remaining));
+    s->remaining -= static_cast<int64_t>(bytes.size());
+  }
+  if (!bytes.empty()) {
+    s->pending.append(bytes);
+    ex.completion.body_bytes += bytes.size();
+    if (s->deferred) {
+      s->deferred = false;
+      nghttp2_session_resume_data(session_, s->id);
+    }
+    connection_.kick();
+  }
+  bool room = s->pending.size() < kStreamHighWater;
+  if (!room) ex.wants_writable = true;
+  return room;
+}
+
+void H2Session::finish(ExchangeState& ex) {
+  Stream* s = stream_of(ex);
+  if (!s || ex.reply != Reply::kStreaming) return;
+  if (s->remaining > 0) {  // fewer bytes than promised
+    abort(ex);
+    return;
+  }
+  s->eof = true;
+  if (s->deferred) {
+    s->deferred = false;
+    nghttp2_session_resume_data(session_, s->id);
+  }
+  connection_.kick();
+  ex.reply = Reply::kDone;
+  detach(*s, false);
+}
+
+// No Upgrade in HTTP/2 (WebSockets come over HTTP/1.1: extended CONNECT is
+// not offered).
+void H2Session::upgrade(ExchangeState& ex, const Response&) { abort(ex); }
+
+void H2Session::abort(ExchangeState& ex) {
+  Stream* s = stream_of(ex);
+  if (!s) return;
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+  detach(*s, true);
+  connection_.kick();
+}
+
+void H2Session::report_limit(std::string_view limit, int status, std::string_view detail) {
+  connection_.report_limit(limit, status, detail);
+}
+
+size_t H2Session::queued_output() const {
+  size_t total = 0;
+  for (const auto& [id, s] : streams_) total += s->pending.size() + s->file_left;
+  return total;
+}
+
+ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                             uint32_t* data_flags, nghttp2_data_source* source, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  auto* s = static_cast<Stream*>(source->ptr);
+  size_t n = 0;
+  if (s->file_fd >= 0) {
+    size_t want = std::min(length, s->file_left);
+    ssize_t got = pread(s->file_fd, buf, want, s->file_offset);
+    if (got < 0 && errno == EINTR) got = 0;
+    if (got <= 0 && want > 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // shrank: reset
+    n = static_cast<size_t>(got);
+    s->file_offset += got;
+    s->file_left -= n;
+    if (s->file_left == 0) {
+      close(s->file_fd);
+      s->file_fd = -1;
+    }
+  } else {
+    n = std::min(length, s->pending.size());
+    std::memcpy(buf, s->pending.data(), n);
+    s->pending.erase(0, n);
+  }
+  bool drained = s->file_fd < 0 && s->pending.empty();
+  if (drained && s->eof) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+  } else if (n == 0) {
+    s->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  // A producer that was told to wait may go on.
+  if (s->ex && s->ex->wants_writable && s->pending.size() < kStreamHighWater / 4) {
+    std::shared_ptr<ExchangeState> ex = s->ex;
+    ex->wants_writable = false;
+    h2->loop_.defer([ex] {
+      if (ex->connection && ex->on_writable) {
+        auto callback = ex->on_writable;
+        callback();
+      }
+    });
+  }
+  return static_cast<ssize_t>(n);
+}
+
+}  // namespace wok::http

@@ -1,0 +1,547 @@
+// HTTP/2 on the event loop: real clients (an nghttp2 client session over a
+// socket, and raw frames where an attack needs frames no client library
+// would send) against the server with h2c prior knowledge, and over TLS with
+// ALPN. Each known attack is staged and must end in a refusal or a closed
+// connection while the server keeps serving others.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "certs/certificate.h"
+#include "http/h2_session.h"
+#include "http/server.h"
+#include "http/tls.h"
+
+namespace wok::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+int connect_loopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;  // as HTTP/2 clients do: a WINDOW_UPDATE must not wait for Nagle
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  bool closed = false;  // ended by RST_STREAM
+  uint32_t rst = 0;
+};
+
+// A blocking HTTP/2 client: nghttp2's client session over a socket (or a
+// TLS session), driven until the streams it waits for are closed.
+class H2Client {
+ public:
+  explicit H2Client(int fd, SSL* ssl = nullptr, uint32_t initial_window = 65535)
+      : fd_(fd), ssl_(ssl) {
+    nghttp2_session_callbacks* cb;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_header_callback(
+        cb, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl,
+               const uint8_t* v, size_t vl, uint8_t, void* self) {
+          auto& r = static_cast<H2Client*>(self)->replies_[f->hd.stream_id];
+          std::string name(reinterpret_cast<const char*>(n), nl),
+              value(reinterpret_cast<const char*>(v), vl);
+          if (name == ":status") r.status = std::stoi(value);
+          r.headers[name] = value;
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        cb, [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t n, void* self) {
+          static_cast<H2Client*>(self)->replies_[id].body.append(reinterpret_cast<const char*>(d),
+                                                                 n);
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(
+        cb, [](nghttp2_session*, int32_t id, uint32_t code, void* self) {
+          auto* c = static_cast<H2Client*>(self);
+          c->replies_[id].closed = true;
+          c->replies_[id].rst = code;
+          c->open_--;
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        cb, [](nghttp2_session*, const nghttp2_frame* f, void* self) {
+          if (f->hd.type == NGHTTP2_GOAWAY) static_cast<H2Client*>(self)->goaway_ = true;
+          return 0;
+        });
+    nghttp2_session_client_new(&session_, cb, this);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window}};
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 1);
+  }
+  ~H2Client() {
+    nghttp2_session_del(session_);
+    if (ssl_) SSL_free(ssl_);
+    close(fd_);
+  }
+
+  int32_t request(const std::string& method, const std::string& path,
+                  std::vector<std::pair<std::string, std::string>> extra = {},
+                  const std::string* body = nullptr) {
+    std::vector<std::pair<std::string, std::string>> h = {
+        {":method", method}, {":path", path}, {":scheme", "https"}, {":authority", "a.test"}};
+    for (auto& e : extra) h.push_back(e);
+    std::vector<nghttp2_nv> nva;
+    for (auto& [n, v] : h)
+      nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
+                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+    nghttp2_data_provider provider;
+    if (body) {
+      body_ = *body;
+      provider.source.ptr = this;
+      provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t len,
+                                  uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
+        auto* c = static_cast<H2Client*>(src->ptr);
+        size_t n = std::min(len, c->body_.size());
+        std::memcpy(buf, c->body_.data(), n);
+        c->body_.erase(0, n);
+        if (c->body_.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return static_cast<ssize_t>(n);
+      };
+    }
+    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                        body ? &provider : nullptr, nullptr);
+    open_++;
+    return id;
+  }
+  void reset(int32_t id) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+
+  // Sends and receives until every stream asked is closed, the peer
+  // closes, or 5 s pass. False when the connection ended.
+  bool run(std::chrono::milliseconds limit = std::chrono::milliseconds(5000), bool whole = false) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!flush()) return false;
+      if (open_ <= 0 && !whole) return true;
+      pollfd p{fd_, POLLIN, 0};
+      if (!(ssl_ && SSL_pending(ssl_)) && poll(&p, 1, 100) <= 0) continue;
+      char buf[65536];
+      ssize_t n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      if (nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf),
+                                   static_cast<size_t>(n)) < 0)
+        return false;
+    }
+    return true;
+  }
+  bool flush() {
+    const uint8_t* data;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
+      ssize_t w = ssl_ ? SSL_write(ssl_, data, static_cast<int>(n))
+                       : send(fd_, data, static_cast<size_t>(n), MSG_NOSIGNAL);
+      if (w != n) return false;
+    }
+    return n == 0;
+  }
+  Reply& reply(int32_t id) { return replies_[id]; }
+  bool goaway() const { return goaway_; }
+
+ private:
+  int fd_;
+  SSL* ssl_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, Reply> replies_;
+  int open_ = 0;
+  bool goaway_ = false;
+  std::string body_;
+};
+
+// Raw frames, for what no well-behaved client sends.
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
+  std::string f;
+  f.push_back(static_cast<char>((payload.size() >> 16) & 0xff));
+  f.push_back(static_cast<char>((payload.size() >> 8) & 0xff));
+  f.push_back(static_cast<char>(payload.size() & 0xff));
+  f.push_back(static_cast<char>(type));
+  f.push_back(static_cast<char>(flags));
+  for (int shift : {24, 16, 8, 0}) f.push_back(static_cast<char>((stream >> shift) & 0xff));
+  f.append(payload);
+  return f;
+}
+
+struct Frame {
+  uint8_t type = 0, flags = 0;
+  uint32_t stream = 0;
+  std::string payload;
+};
+
+// Frames the server sends until it closes or `ms` pass (the client preface's
+// SETTINGS are not answered: nothing here reads them as a session would).
+std::vector<Frame> read_frames(int fd, int ms, bool* closed = nullptr) {
+  std::string buf;
+  std::vector<Frame> frames;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  if (closed) *closed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char chunk[65536];
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      if (closed) *closed = true;
+      break;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+    while (buf.size() >= 9) {
+      size_t len = (static_cast<uint8_t>(buf[0]) << 16) | (static_cast<uint8_t>(buf[1]) << 8) |
+                   static_cast<uint8_t>(buf[2]);
+      if (buf.size() < 9 + len) break;
+      Frame f;
+      f.type = static_cast<uint8_t>(buf[3]);
+      f.flags = static_cast<uint8_t>(buf[4]);
+      f.stream = ((static_cast<uint8_t>(buf[5]) & 0x7f) << 24) |
+                 (static_cast<uint8_t>(buf[6]) << 16) | (static_cast<uint8_t>(buf[7]) << 8) |
+                 static_cast<uint8_t>(buf[8]);
+      f.payload = buf.substr(9, len);
+      frames.push_back(std::move(f));
+      buf.erase(0, 9 + len);
+    }
+  }
+  return frames;
+}
+
+uint32_t error_code_of(const Frame& f) {  // RST_STREAM's, or GOAWAY's
+  size_t at = f.type == NGHTTP2_GOAWAY ? 4 : 0;
+  if (f.payload.size() < at + 4) return 0;
+  return (static_cast<uint8_t>(f.payload[at]) << 24) |
+         (static_cast<uint8_t>(f.payload[at + 1]) << 16) |
+         (static_cast<uint8_t>(f.payload[at + 2]) << 8) | static_cast<uint8_t>(f.payload[at + 3]);
+}
+
+// HPACK for :authority a.test and :path /slow, literals with the static
+// table's names (1 and 4), not indexed.
+const std::string kAuthorityAndSlow(
+    "\x01\x06"
+    "a.test"
+    "\x04\x05/slow",
+    15);
+
+// HEADERS for GET /slow on `stream`: :method GET (static index 2), :scheme http (6).
+std::string get_slow(uint32_t stream) {
+  return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, stream,
+               "\x82\x86" + kAuthorityAndSlow);
+}
+
+// True when the server closes the connection within 5 s (whatever it sends first).
+bool closed_by_server(int fd) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+}
+
+class H2Test : public ::testing::Test {
+ protected:
+  void start(int idle_timeout_ms = 60000) {
+    ServerOptions options;
+    options.threads = 1;
+    options.h2c = true;
+    options.idle_timeout_ms = idle_timeout_ms;
+    options.max_header_bytes = 16 * 1024;
+    options.on_limit = [this](const LimitEvent& e) {
+      std::lock_guard lock(mu_);
+      limits_.emplace_back(e.limit);
+    };
+    server_ = std::make_unique<Server>(options, [this](Exchange ex) { handle(std::move(ex)); });
+    std::string error;
+    ASSERT_TRUE(server_->start(&error)) << error;
+  }
+  void TearDown() override {
+    if (server_) server_->stop(0);
+    fs::remove_all(dir_);
+  }
+  void handle(Exchange ex) {
+    const Request& r = ex.request();
+    if (r.path == "/slow") {  // never answered: held until the client goes
+      std::lock_guard lock(mu_);
+      held_.push_back(ex);
+      return;
+    }
+    if (r.path == "/echo") {
+      ex.read_body([](Exchange& e) {
+        Response response;
+        response.body =
+            "got " + std::to_string(e.request().body.size()) + " " + e.request().body.substr(0, 8);
+        e.respond(std::move(response));
+      });
+      return;
+    }
+    if (r.path == "/big") {
+      Response response;
+      response.file_fd = open(big_.c_str(), O_RDONLY | O_CLOEXEC);
+      response.file_length = fs::file_size(big_);
+      ex.respond(std::move(response));
+      return;
+    }
+    if (r.path == "/stream") {
+      Response head;
+      head.set_header("Content-Type", "text/plain");
+      ex.start_response(head, -1);
+      for (int i = 0; i < 3; ++i) ex.write("part" + std::to_string(i) + ";");
+      ex.finish();
+      return;
+    }
+    Response response;
+    response.set_header("Connection", "keep-alive");  // connection-specific: not sent over h2
+    response.set_header("X-Seen-Host", std::string(r.header("Host")));
+    response.set_header("X-Seen-Cookie", std::string(r.header("Cookie")));
+    response.body = "h2 " + r.method + " " + r.target + " v" + std::to_string(r.version_major);
+    ex.respond(std::move(response));
+  }
+  std::vector<std::string> limits() {
+    std::lock_guard lock(mu_);
+    return limits_;
+  }
+  void make_big(size_t size) {
+    dir_ = fs::temp_directory_path() / ("wok-h2-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    big_ = dir_ / "big";
+    std::string content;
+    for (int i = 0; content.size() < size; ++i) content += std::to_string(i) + ",";
+    content.resize(size);
+    FILE* f = fopen(big_.c_str(), "w");
+    fwrite(content.data(), 1, content.size(), f);
+    fclose(f);
+    big_content_ = content;
+  }
+
+  std::unique_ptr<Server> server_;
+  std::mutex mu_;
+  std::vector<std::string> limits_;
+  std::vector<Exchange> held_;
+  fs::path dir_, big_;
+  std::string big_content_;
+};
+
+TEST_F(H2Test, RequestsOverH2cWithPriorKnowledge) {
+  make_big(3 * 1024 * 1024 + 11);
+  start();
+  H2Client c(connect_loopback(server_->port()));
+  int32_t a = c.request("GET", "/a?x=1", {{"cookie", "a=1"}, {"cookie", "b=2"}});
+  int32_t head = c.request("HEAD", "/a");
+  int32_t big = c.request("GET", "/big");
+  std::string upload(200 * 1024, 'u');
+  int32_t echo = c.request("POST", "/echo", {}, &upload);
+  int32_t streamed = c.request("GET", "/stream");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(a).status, 200);
+  EXPECT_EQ(c.reply(a).body, "h2 GET /a?x=1 v2");
+  EXPECT_EQ(c.reply(a).headers["x-seen-host"], "a.test");
+  EXPECT_EQ(c.reply(a).headers["x-seen-cookie"], "a=1; b=2");
+  EXPECT_EQ(c.reply(a).headers.count("connection"), 0u);
+  EXPECT_FALSE(c.reply(a).headers["date"].empty());
+  EXPECT_EQ(c.reply(head).status, 200);
+  EXPECT_EQ(c.reply(head).body, "");
+  EXPECT_EQ(c.reply(head).headers["content-length"], "13");  // of "h2 HEAD /a v2"
+  EXPECT_EQ(c.reply(big).body.size(), big_content_.size());
+  EXPECT_TRUE(c.reply(big).body == big_content_);
+  EXPECT_EQ(c.reply(echo).body, "got 204800 uuuuuuuu");
+  EXPECT_EQ(c.reply(streamed).body, "part0;part1;part2;");
+}
+
+TEST_F(H2Test, PlainHttp11StillWorksOnAnH2cPort) {
+  start();
+  int fd = connect_loopback(server_->port());
+  std::string req = "GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find("h2 GET /x v1"), std::string::npos) << got;
+}
+
+TEST_F(H2Test, OverTlsByAlpn) {
+  std::string error;
+  fs::path ca_dir = fs::temp_directory_path() / ("wok-h2ca-" + std::to_string(getpid()));
+  auto ca = certs::LocalCa::open(ca_dir, &error);
+  ASSERT_TRUE(ca) << error;
+  auto issued = ca->issue({"a.test"}, 5, &error);
+  ASSERT_TRUE(issued) << error;
+  SslContext cert = make_certificate_context(issued->certificate_pem, issued->key_pem, &error);
+  auto acceptor =
+      TlsAcceptor::create([cert](std::string_view) { return cert; }, {"h2", "http/1.1"}, &error);
+  ServerOptions options;
+  options.threads = 1;
+  options.tls = acceptor;
+  server_ = std::make_unique<Server>(options, [this](Exchange ex) { handle(std::move(ex)); });
+  ASSERT_TRUE(server_->start(&error)) << error;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  const unsigned char alpn[] = "\x02h2";
+  int fd = connect_loopback(server_->port());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "a.test");
+  SSL_set_alpn_protos(ssl, alpn, 3);
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  EXPECT_EQ(TlsAcceptor::negotiated_protocol(ssl), "h2");
+  {
+    H2Client c(fd, ssl);
+    int32_t a = c.request("GET", "/over-tls");
+    ASSERT_TRUE(c.run());
+    EXPECT_EQ(c.reply(a).body, "h2 GET /over-tls v2");
+  }
+  SSL_CTX_free(ctx);
+  fs::remove_all(ca_dir);
+}
+
+// CVE-2023-44487: streams opened and reset at once, thousands of them.
+TEST_F(H2Test, RapidResetEndsTheConnection) {
+  start();
+  H2Client c(connect_loopback(server_->port()));
+  bool alive = true;
+  for (int i = 0; i < 3000 && alive; ++i) {
+    int32_t id = c.request("GET", "/slow");
+    alive = c.flush();  // the HEADERS leave before the reset (or nothing would)
+    c.reset(id);
+    alive = alive && c.flush();
+    if (i % 100 == 99) c.run(std::chrono::milliseconds(5), true);
+  }
+  c.run(std::chrono::milliseconds(2000), true);
+  EXPECT_TRUE(c.goaway()) << "no GOAWAY after 3000 resets";
+  // Others are still served.
+  H2Client other(connect_loopback(server_->port()));
+  int32_t a = other.request("GET", "/after");
+  ASSERT_TRUE(other.run());
+  EXPECT_EQ(other.reply(a).status, 200);
+}
+
+// CVE-2024-27316 and kin: one HEADERS then CONTINUATION frames without end.
+TEST_F(H2Test, ContinuationFloodEndsTheConnection) {
+  start();
+  int fd = connect_loopback(server_->port());
+  std::string out(kH2Preface);
+  out += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  // A literal header "x: y" (not indexed), again and again.
+  std::string block("\x00\x01x\x01y", 5);
+  out += frame(NGHTTP2_HEADERS, 0, 1, block);
+  for (int i = 0; i < 50; ++i) out += frame(NGHTTP2_CONTINUATION, 0, 1, block);
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  EXPECT_TRUE(closed_by_server(fd));
+  close(fd);
+}
+
+// An HPACK bomb: one large header indexed once, then referenced again and
+// again; a few bytes on the wire decode to far more than the limit.
+TEST_F(H2Test, HpackBombIsRefusedWith431) {
+  start();
+  H2Client c(connect_loopback(server_->port()));
+  std::vector<std::pair<std::string, std::string>> bomb;
+  for (int i = 0; i < 20; ++i) bomb.push_back({"x-bomb", std::string(4000, 'b')});
+  int32_t id = c.request("GET", "/a", bomb);
+  ASSERT_TRUE(c.run());
+  // Refused before any handler sees it: by wok's decoded-size limit (431),
+  // or first by nghttp2's own header list limit (the stream refused).
+  const Reply& r = c.reply(id);
+  EXPECT_TRUE(r.status == 431 || (r.status == 0 && r.rst == NGHTTP2_REFUSED_STREAM))
+      << "status " << r.status << " rst " << r.rst;
+  // The connection stays usable for requests of a sane size.
+  int32_t next = c.request("GET", "/fine");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(next).status, 200);
+}
+
+// A client library keeps to the server's SETTINGS; an attacker does not:
+// beyond the 128 streams it acknowledged, the connection ends (nghttp2 treats
+// it as a connection error) and no handler sees more than 128.
+TEST_F(H2Test, StreamsBeyondTheLimitEndTheConnection) {
+  start();
+  int fd = connect_loopback(server_->port());
+  std::string out(kH2Preface);
+  out += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  read_frames(fd, 200);  // the server's SETTINGS: its limits are known from here
+  out = frame(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, "");
+  for (uint32_t i = 0; i < 200; ++i) out += get_slow(2 * i + 1);
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  bool closed = false, goaway = false;
+  for (const Frame& f : read_frames(fd, 1000, &closed))
+    if (f.type == NGHTTP2_GOAWAY && error_code_of(f) == NGHTTP2_PROTOCOL_ERROR) goaway = true;
+  close(fd);
+  EXPECT_TRUE(goaway);
+  EXPECT_TRUE(closed);
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_LE(held_.size(), 128u);
+  }
+}
+
+// A client that never opens its window: what the server holds for it ends
+// with the idle timeout.
+TEST_F(H2Test, AWindowNeverOpenedEndsWithTheIdleTimeout) {
+  make_big(4 * 1024 * 1024);
+  start(300);
+  H2Client c(connect_loopback(server_->port()), nullptr, 0);
+  int32_t id = c.request("GET", "/big");
+  bool alive = c.run(std::chrono::milliseconds(3000));
+  EXPECT_FALSE(alive && c.reply(id).body.size() == big_content_.size());
+  auto seen = limits();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "idle_timeout"), seen.end());
+}
+
+TEST_F(H2Test, EmptyDataFramesFloodEndsTheConnection) {
+  start();
+  int fd = connect_loopback(server_->port());
+  std::string out(kH2Preface);
+  out += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  // HEADERS for POST /slow: :method POST (static index 3), :scheme http (6),
+  // :path as a literal with the static table's name (4): held by the handler.
+  out += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, "\x83\x86" + kAuthorityAndSlow);
+  for (int i = 0; i < 500; ++i) out += frame(NGHTTP2_DATA, 0, 1, "");
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  bool closed = false;
+  auto frames = read_frames(fd, 5000, &closed);
+  std::string got;
+  for (const Frame& f : frames)
+    got += std::to_string(f.type) + "/" + std::to_string(error_code_of(f)) + " ";
+  EXPECT_TRUE(closed) << got;
+  close(fd);
+  auto seen = limits();
+  std::string all;
+  for (auto& l : seen) all += l + " ";
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "h2_flood"), seen.end())
+      << got << " limits: " << all;
+}
+
+}  // namespace
+}  // namespace wok::http
