@@ -120,7 +120,7 @@ struct AcmeClient::Impl {
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");  // RFC 8555 6.1: HTTPS only
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "wok-acme");
     if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
     if (method == "HEAD") {
@@ -456,7 +456,14 @@ AcmeClient::~AcmeClient() = default;
 
 std::optional<Issued> AcmeClient::order(const std::vector<std::string>& hosts,
                                         AcmeFailure* failure) {
-  return impl_->order(hosts, failure);
+  // A CA's answer of an unexpected shape (a field of the wrong type) is a
+  // failed order, never the end of the process.
+  try {
+    return impl_->order(hosts, failure);
+  } catch (const std::exception& e) {
+    failure->message = std::string("the ACME CA's answer was not understood: ") + e.what();
+    return std::nullopt;
+  }
 }
 
 }  // namespace wok::certs

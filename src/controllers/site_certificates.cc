@@ -238,13 +238,29 @@ void SiteCertificates::finish_order(const Key& key, const std::vector<std::strin
     if (it == entries_.end()) return;  // the site went meanwhile
     Entry& entry = it->second;
     entry.queued = false;
-    if (!issued) {
+    // What the CA sent must load before it replaces anything or is kept.
+    std::string check_error;
+    std::optional<Entry> fresh_entry;
+    if (issued) {
+      render::SitePlan plan;
+      plan.ns = key.first;
+      plan.name = key.second;
+      plan.tls.redirect = entry.redirect;
+      Entry candidate =
+          from_pem(plan, entry.hosts, issued->certificate_pem, issued->key_pem, &check_error);
+      if (candidate.tls && candidate.tls->context)
+        fresh_entry = std::move(candidate);
+      else
+        check_error = "the CA's certificate does not load: " + check_error;
+    }
+    if (!fresh_entry) {
+      const std::string why = issued ? check_error : error;
       entry.failures++;
       entry.retry_at = now + std::max(backoff_s(entry.failures), retry_after_s);
       spdlog::warn("site {}/{}: no certificate from the ACME CA (next try in {}s): {}", key.first,
-                   key.second, entry.retry_at - now, error);
+                   key.second, entry.retry_at - now, why);
       // A failed renewal keeps serving what it has while it is valid.
-      entry.status["message"] = error;
+      entry.status["message"] = why;
       entry.status["retryAt"] = certs::rfc3339(entry.retry_at);
     } else {
       std::error_code ec;
@@ -253,13 +269,7 @@ void SiteCertificates::finish_order(const Key& key, const std::vector<std::strin
         spdlog::warn("site {}/{}: the certificate could not be kept in {}", key.first, key.second,
                      issuers_.acme_dir);
       }
-      render::SitePlan plan;
-      plan.ns = key.first;
-      plan.name = key.second;
-      plan.tls.redirect = entry.redirect;
-      std::string make_error;
-      Entry fresh =
-          from_pem(plan, entry.hosts, issued->certificate_pem, issued->key_pem, &make_error);
+      Entry fresh = std::move(*fresh_entry);
       auto tls = std::make_shared<router::SiteTls>(*fresh.tls);
       tls->hsts = entry.hsts;
       fresh.tls = tls;

@@ -99,7 +99,7 @@ bool Connection::on_tick() {
     // Idle, or answers waiting on a client that does not take them (a
     // window never opened): the connection's idle timeout. A handler that
     // works on an answer owns the pace.
-    bool handlers_working = !h2_->idle() && output_.empty() && h2_->queued_output() == 0;
+    bool handlers_working = h2_->handlers_working() && output_.empty() && h2_->queued_output() == 0;
     if (handlers_working || loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms)
       return true;
     loop.options->on_limit({"idle_timeout", 0, remote_addr_, "HTTP/2 connection idle or stalled"});

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "http/ascii.h"
 #include "http/connection.h"
 #include "http/exchange_host.h"
 #include "http/response_head.h"
@@ -127,7 +128,14 @@ void Exchange::abort() {
 }
 
 void Exchange::add_response_header(std::string name, std::string value) {
-  if (state_) state_->extra_headers.push_back({std::move(name), std::move(value)});
+  if (!state_) return;
+  for (Header& h : state_->extra_headers) {
+    if (iequals(h.name, name)) {  // added again (a request served a second time): once
+      h.value = std::move(value);
+      return;
+    }
+  }
+  state_->extra_headers.push_back({std::move(name), std::move(value)});
 }
 
 void Exchange::report_limit(std::string_view limit, int status, std::string_view detail) {

@@ -90,6 +90,7 @@ bool H2Session::start() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   // Request bodies are acknowledged (WINDOW_UPDATE) as handlers take them:
@@ -262,10 +263,28 @@ int H2Session::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_i
   return 0;
 }
 
-int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* self) {
+// The answer's last frame is out while the client still owes its body (a
+// 401 or 413 before an upload): the stream is ended (RFC 9113 8.1,
+// RST_STREAM NO_ERROR) rather than left half-open, holding the connection.
+int H2Session::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+  Stream* s = h2->stream_of(frame->hd.stream_id);
+  if (s && !s->body_end && !s->ex)
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+int H2Session::on_stream_close(nghttp2_session* session, int32_t stream_id, uint32_t, void* self) {
   auto* h2 = static_cast<H2Session*>(self);
   auto it = h2->streams_.find(stream_id);
   if (it == h2->streams_.end()) return 0;
+  // Body bytes nobody took still count against the connection's window.
+  if (!it->second->unread.empty()) {
+    nghttp2_session_consume_connection(session, it->second->unread.size());
+    it->second->unread.clear();
+  }
   // Still a handler's: the client reset it (or the connection broke).
   if (it->second->ex) h2->detach(*it->second, true);
   h2->streams_.erase(it);
@@ -293,6 +312,13 @@ void H2Session::begin_exchange(Stream& s) {
   if (!has_host && !s.authority.empty()) r.headers.push_back({"Host", s.authority});
   for (Header& h : s.headers) r.headers.push_back(std::move(h));
   if (!s.cookies.empty()) r.headers.push_back({"Cookie", std::move(s.cookies)});
+  // HTTP/2 needs no Content-Length: a body of unknown length reaches the
+  // handlers as HTTP/1.1's chunked one does (they stream or collect it).
+  if (!s.body_end) {
+    bool sized = std::any_of(r.headers.begin(), r.headers.end(),
+                             [](const Header& h) { return iequals(h.name, "content-length"); });
+    if (!sized) r.headers.push_back({"Transfer-Encoding", "chunked"});
+  }
   s.headers.clear();
   ex->head_request = r.method == "HEAD";
   ex->keep_alive = true;
@@ -353,6 +379,12 @@ void H2Session::answer_error(Stream& s, int status) {
 void H2Session::detach(Stream& s, bool aborted) {
   std::shared_ptr<ExchangeState> ex = std::move(s.ex);
   if (!ex) return;
+  // What the handler left unread is given back to the client's windows
+  // (later DATA is acknowledged as it arrives: on_data_chunk).
+  if (!s.unread.empty() && session_) {
+    nghttp2_session_consume(session_, s.id, s.unread.size());
+    s.unread.clear();
+  }
   ex->connection = nullptr;
   bool was_done = ex->reply == Reply::kDone;
   ex->reply = Reply::kDone;
@@ -515,6 +547,12 @@ void H2Session::abort(ExchangeState& ex) {
 
 void H2Session::report_limit(std::string_view limit, int status, std::string_view detail) {
   connection_.report_limit(limit, status, detail);
+}
+
+bool H2Session::handlers_working() const {
+  for (const auto& [id, s] : streams_)
+    if (s->ex && s->body_end) return true;
+  return false;
 }
 
 size_t H2Session::queued_output() const {

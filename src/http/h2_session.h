@@ -51,6 +51,9 @@ class H2Session final : public ExchangeHost {
   // Neither side has anything more to say (GOAWAY done, or broken).
   bool done() const;
   bool idle() const { return streams_.empty(); }
+  // A handler is answering a request whose client has sent it all (it owns
+  // the pace, as on HTTP/1.1); a stream waiting on the client does not count.
+  bool handlers_working() const;
   // The server stops: no new streams, those open finish.
   void go_away();
 
@@ -75,6 +78,7 @@ class H2Session final : public ExchangeHost {
   static int on_data_chunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
                            size_t len, void* self);
   static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static ssize_t read_body(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                            uint32_t* data_flags, nghttp2_data_source* source, void* self);
 

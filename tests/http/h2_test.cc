@@ -311,6 +311,21 @@ class H2Test : public ::testing::Test {
       ex.respond(std::move(response));
       return;
     }
+    if (r.path == "/later") {  // answered a moment later, the upload never read
+      ex.loop().add_timer(30, [ex]() mutable {
+        Response response;
+        response.status = 401;
+        ex.respond(std::move(response));
+      });
+      return;
+    }
+    if (r.path == "/te") {  // what framing a handler is told of the request body
+      Response response;
+      response.body = "te=" + std::string(r.header("Transfer-Encoding")) +
+                      " cl=" + std::string(r.header("Content-Length"));
+      ex.respond(std::move(response));
+      return;
+    }
     if (r.path == "/stream") {
       Response head;
       head.set_header("Content-Type", "text/plain");
@@ -375,6 +390,66 @@ TEST_F(H2Test, RequestsOverH2cWithPriorKnowledge) {
   EXPECT_TRUE(c.reply(big).body == big_content_);
   EXPECT_EQ(c.reply(echo).body, "got 204800 uuuuuuuu");
   EXPECT_EQ(c.reply(streamed).body, "part0;part1;part2;");
+}
+
+// HTTP/2 needs no Content-Length: such a body reaches handlers framed as
+// HTTP/1.1's chunked one (the proxy and FastCGI read it then, not drop it).
+TEST_F(H2Test, ABodyWithoutContentLengthIsChunkedForHandlers) {
+  start();
+  H2Client c(connect_loopback(server_->port()));
+  std::string body = "abc";  // one upload at a time: the client keeps one body
+  int32_t unsized = c.request("POST", "/te", {}, &body);
+  ASSERT_TRUE(c.run());
+  int32_t sized = c.request("POST", "/te", {{"content-length", "3"}}, &body);
+  ASSERT_TRUE(c.run());
+  int32_t none = c.request("GET", "/te");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(unsized).body, "te=chunked cl=");
+  EXPECT_EQ(c.reply(sized).body, "te= cl=3");
+  EXPECT_EQ(c.reply(none).body, "te= cl=");
+}
+
+// Answers given without reading the upload (a 401, a 413) must give the
+// body's bytes back to the connection's window, or uploads stall for good.
+TEST_F(H2Test, UnreadUploadsDoNotShrinkTheConnectionWindow) {
+  start();
+  H2Client c(connect_loopback(server_->port()));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 8; ++i) {
+    std::string upload(300 * 1024, 'x');
+    ids.push_back(c.request("POST", "/later", {}, &upload));
+    ASSERT_TRUE(c.run());
+  }
+  for (int32_t id : ids) EXPECT_EQ(c.reply(id).status, 401);
+  std::string upload(600 * 1024, 'y');
+  int32_t echo = c.request("POST", "/echo", {}, &upload);
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(echo).body, "got 614400 yyyyyyyy");
+}
+
+// A request whose body never comes, after its answer went out: the stream
+// is ended (RST_STREAM NO_ERROR), and a silent connection with it.
+TEST_F(H2Test, AHalfSentRequestDoesNotHoldTheConnection) {
+  start(300);
+  int fd = connect_loopback(server_->port());
+  std::string out(kH2Preface);
+  out += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  // POST / (answered at once by the handler) with END_HEADERS only: a body is promised.
+  out += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1,
+               std::string("\x83\x86\x84\x01\x06"
+                           "a.test",
+                           11));
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  bool closed = false, reset = false, answered = false;
+  for (const Frame& f : read_frames(fd, 3000, &closed)) {
+    if (f.stream == 1 && f.type == NGHTTP2_HEADERS) answered = true;
+    if (f.stream == 1 && f.type == NGHTTP2_RST_STREAM && error_code_of(f) == NGHTTP2_NO_ERROR)
+      reset = true;
+  }
+  close(fd);
+  EXPECT_TRUE(answered);
+  EXPECT_TRUE(reset);
+  EXPECT_TRUE(closed) << "the silent connection outlived the idle timeout";
 }
 
 TEST_F(H2Test, PlainHttp11StillWorksOnAnH2cPort) {

@@ -6,6 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace wok::router {
@@ -32,6 +35,34 @@ bool is_bcrypt(std::string_view hash) {
 bool is_argon2(std::string_view hash) {
   return hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$") ||
          hash.starts_with("$argon2d$");
+}
+
+// What one check may cost, so that a tenant's hash cannot stall or exhaust
+// the pool every site's logins share: bcrypt up to cost 12 (2^12 rounds,
+// about a quarter of a second), argon2 up to 64 MiB, 10 passes, 8 lanes.
+constexpr int kMaxBcryptCost = 12;
+constexpr long kMaxArgon2MemoryKiB = 64 * 1024, kMaxArgon2Passes = 10, kMaxArgon2Lanes = 8;
+
+// "" when the hash's cost is within bounds, else why not.
+std::string cost_problem(std::string_view hash) {
+  if (hash.starts_with("$2")) {
+    int cost = std::atoi(std::string(hash.substr(4, 2)).c_str());
+    if (cost > kMaxBcryptCost)
+      return "bcrypt cost " + std::to_string(cost) + " is over " + std::to_string(kMaxBcryptCost);
+    return "";
+  }
+  // $argon2id$v=19$m=65536,t=3,p=4$salt$hash
+  size_t params = hash.find("$m=");
+  if (params == std::string_view::npos) return "argon2 parameters missing";
+  long m = -1, t = -1, p = -1;
+  if (std::sscanf(std::string(hash.substr(params + 1)).c_str(), "m=%ld,t=%ld,p=%ld", &m, &t, &p) !=
+      3)
+    return "argon2 parameters unreadable";
+  if (m > kMaxArgon2MemoryKiB || t > kMaxArgon2Passes || p > kMaxArgon2Lanes || m < 0 || t < 0 ||
+      p < 0)
+    return "argon2 m=" + std::to_string(m) + ",t=" + std::to_string(t) + ",p=" + std::to_string(p) +
+           " is over m=65536 (64 MiB), t=10, p=8";
+  return "";
 }
 
 }  // namespace
@@ -62,6 +93,10 @@ std::optional<std::map<std::string, std::string, std::less<>>> parse_htpasswd(st
                "crypt hashes are refused";
       return std::nullopt;
     }
+    if (std::string problem = cost_problem(hash); !problem.empty()) {
+      *error = where + " (" + user + "): " + problem;
+      return std::nullopt;
+    }
     if (users.count(user)) {
       *error = where + ": user " + user + " appears twice";
       return std::nullopt;
@@ -72,6 +107,7 @@ std::optional<std::map<std::string, std::string, std::less<>>> parse_htpasswd(st
 }
 
 bool verify_password(const std::string& hash, std::string_view password) {
+  if (!cost_problem(hash).empty()) return false;  // never run an unbounded check
   if (is_argon2(hash)) {
     argon2_type type = hash.starts_with("$argon2id$")  ? Argon2_id
                        : hash.starts_with("$argon2i$") ? Argon2_i
@@ -156,6 +192,17 @@ bool CredentialChecker::check(std::shared_ptr<http::Mailbox> mailbox, std::strin
   return true;
 }
 
+// Full: the expired go, and if none has, the oldest (a scan, on an insert
+// that already cost a password check).
+void CredentialChecker::evict_oldest() {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(verified_, [&](const auto& e) { return now - e.second >= kCacheTtl; });
+  if (verified_.size() < kCacheSize) return;
+  auto oldest = std::min_element(verified_.begin(), verified_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (oldest != verified_.end()) verified_.erase(oldest);
+}
+
 uint64_t CredentialChecker::checks() const {
   std::lock_guard lock(mu_);
   return checks_;
@@ -174,7 +221,7 @@ void CredentialChecker::work() {
     lock.lock();
     ++checks_;
     if (ok) {
-      if (verified_.size() >= kCacheSize) verified_.clear();  // bounded; refilled by use
+      if (verified_.size() >= kCacheSize) evict_oldest();
       verified_[job.key] = std::chrono::steady_clock::now();
     }
     lock.unlock();

@@ -83,6 +83,7 @@ class CredentialChecker {
     std::function<void(bool)> done;
   };
   void work();
+  void evict_oldest();  // mu_ held
 
   size_t max_queue_;
   mutable std::mutex mu_;

@@ -48,6 +48,14 @@ TEST(BasicAuth, HtpasswdTakesBcryptAndArgon2AndRefusesWeakHashes) {
   EXPECT_FALSE(parse_htpasswd(std::string("a:") + kAliceBcrypt + "\na:" + kAliceBcrypt, &error));
   EXPECT_NE(error.find("line 2: user a appears twice"), std::string::npos) << error;
   EXPECT_FALSE(parse_htpasswd("no colon here", &error));
+  // A hash whose check would stall the shared pool (or take its memory).
+  std::string slow = kAliceBcrypt;
+  slow.replace(4, 2, "13");
+  EXPECT_FALSE(parse_htpasswd("eve:" + slow, &error));
+  EXPECT_NE(error.find("bcrypt cost 13 is over 12"), std::string::npos) << error;
+  EXPECT_FALSE(parse_htpasswd("eve:$argon2id$v=19$m=4194304,t=3,p=1$c2FsdHNhbHQ$aGFzaA", &error));
+  EXPECT_NE(error.find("is over m=65536"), std::string::npos) << error;
+  EXPECT_FALSE(verify_password(slow, "wonderland")) << "never run, even if asked";
 }
 
 TEST(BasicAuth, PasswordsAreVerifiedAgainstEitherHash) {
