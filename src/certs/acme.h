@@ -44,16 +44,27 @@ struct AcmeFailure {
   int64_t retry_after_s = 0;  // what the CA asked (rate limits); 0: unsaid
 };
 
-class AcmeClient {
+// What orders a certificate for hosts: an ACME CA (AcmeClient), or a test's
+// stand-in.
+class CertificateOrderer {
+ public:
+  virtual ~CertificateOrderer() = default;
+  // One order for `hosts`; the certificate (with its chain) and its new key,
+  // or nullopt with *failure. Blocking.
+  virtual std::optional<Issued> order(const std::vector<std::string>& hosts,
+                                      AcmeFailure* failure) = 0;
+};
+
+class AcmeClient final : public CertificateOrderer {
  public:
   AcmeClient(AcmeOptions options, HttpChallenges& challenges);
-  ~AcmeClient();
+  ~AcmeClient() override;
   AcmeClient(const AcmeClient&) = delete;
   AcmeClient& operator=(const AcmeClient&) = delete;
 
   // One order for `hosts`; the certificate (with its chain) and its new key,
   // or nullopt with *failure.
-  std::optional<Issued> order(const std::vector<std::string>& hosts, AcmeFailure* failure);
+  std::optional<Issued> order(const std::vector<std::string>& hosts, AcmeFailure* failure) override;
 
  private:
   struct Impl;

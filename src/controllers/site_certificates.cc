@@ -205,8 +205,14 @@ void SiteCertificates::acme_loop() {
         if (entry.acme && now >= entry.renew_at) queue_order(key, entry, now);
       continue;
     }
-    Key key = orders_.front();
-    orders_.pop_front();
+    // Projects take turns: one whose sites' orders keep failing (each may
+    // take the CA's whole timeout) does not hold back another's.
+    auto next = std::find_if(orders_.begin(), orders_.end(),
+                             [&](const Key& k) { return k.first != last_project_; });
+    if (next == orders_.end()) next = orders_.begin();
+    Key key = *next;
+    orders_.erase(next);
+    last_project_ = key.first;
     auto it = entries_.find(key);
     if (it == entries_.end() || !it->second.acme) continue;  // forgotten, or mode changed
     const std::vector<std::string> ordered = it->second.hosts;

@@ -26,7 +26,7 @@
 #include "render/plan.h"
 
 namespace wok::certs {
-class AcmeClient;
+class CertificateOrderer;
 class LocalCa;
 struct Issued;
 }  // namespace wok::certs
@@ -37,9 +37,9 @@ struct SiteTls;
 namespace wok::controllers {
 
 struct CertificateIssuers {
-  const certs::LocalCa* local_ca = nullptr;  // null: no local CA
-  certs::AcmeClient* acme = nullptr;         // null: mode auto uses the local CA
-  std::string acme_dir;                      // where ACME certificates are kept
+  const certs::LocalCa* local_ca = nullptr;   // null: no local CA
+  certs::CertificateOrderer* acme = nullptr;  // an ACME CA; null: mode auto uses the local CA
+  std::string acme_dir;                       // where ACME certificates are kept
   // Called (from the ACME thread) when a site's certificate changed or its
   // order failed: the site's reconcile publishes it and writes its status.
   std::function<void(const std::string& ns, const std::string& name)> changed;
@@ -101,6 +101,7 @@ class SiteCertificates {
   std::condition_variable wake_;
   std::map<Key, Entry> entries_;
   std::deque<Key> orders_;
+  std::string last_project_;  // whose order ran last: the next goes to another, if any waits
   bool stopping_ = false;
   std::thread acme_thread_;  // only with an ACME client
 };

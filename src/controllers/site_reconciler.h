@@ -27,7 +27,7 @@ namespace wok::runtime {
 class Runtime;
 }
 namespace wok::certs {
-class AcmeClient;
+class CertificateOrderer;
 class LocalCa;
 }  // namespace wok::certs
 
@@ -54,7 +54,7 @@ struct PlatformConfig {
   // --acme-directory; null: none) for public names, wok's local CA for the
   // rest (null: none); see SiteCertificates.
   const certs::LocalCa* local_ca = nullptr;
-  certs::AcmeClient* acme = nullptr;
+  certs::CertificateOrderer* acme = nullptr;
   int64_t certificate_renew_after_s = 0;  // tests of renewal (WOK_CERT_RENEW_AFTER_S)
   // Asks for a pass over site ns/name (set by SiteController): a
   // certificate ordered in the background has arrived or failed.

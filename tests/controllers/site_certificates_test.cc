@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
+#include "certs/acme.h"
 #include "certs/certificate.h"
 #include "router/route_table.h"
 
@@ -114,6 +118,73 @@ TEST_F(SiteCertificatesTest, SecretModeReadsTheProjectsSecretAndChecksIt) {
   EXPECT_FALSE(result.tls->context);
   plan.tls.mode = "off";
   EXPECT_FALSE(certs.ensure(plan, {"www.team.localhost"}).tls);
+}
+
+// A stand-in CA: records the hosts of each order, holds the first until
+// told, and fails them all (each failure then waits its backoff).
+class RecordingOrderer : public certs::CertificateOrderer {
+ public:
+  std::optional<certs::Issued> order(const std::vector<std::string>& hosts,
+                                     certs::AcmeFailure* failure) override {
+    std::unique_lock lock(mu_);
+    seen_.push_back(hosts.empty() ? "" : hosts[0]);
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return released_; });
+    failure->message = "refused by the test CA";
+    return std::nullopt;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  std::vector<std::string> wait_for(size_t n) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return seen_.size() >= n; });
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<std::string> seen_;
+  bool released_ = false;
+};
+
+// One project's many failing orders do not hold back another's: the ACME
+// thread lets projects take turns.
+TEST_F(SiteCertificatesTest, AcmeOrdersTakeTurnsBetweenProjects) {
+  RecordingOrderer ca;
+  CertificateIssuers issuers;
+  issuers.acme = &ca;
+  issuers.acme_dir = (dir_.path / "acme").string();
+  SiteCertificates certs(std::move(issuers), nullptr);
+  auto plan = [](std::string ns, std::string name) {
+    render::SitePlan p;
+    p.ns = std::move(ns);
+    p.name = std::move(name);
+    return p;
+  };
+  auto first = certs.ensure(plan("noisy", "a1"), {"a1.noisy.example"});
+  EXPECT_EQ(first.status["message"],
+            "waiting for the ACME CA to issue a certificate for a1.noisy.example");
+  ASSERT_EQ(ca.wait_for(1).size(), 1u);  // a1's order runs, held
+  certs.ensure(plan("noisy", "a2"), {"a2.noisy.example"});
+  certs.ensure(plan("noisy", "a3"), {"a3.noisy.example"});
+  certs.ensure(plan("quiet", "b1"), {"b1.quiet.example"});
+  ca.release();
+  EXPECT_EQ(ca.wait_for(4), (std::vector<std::string>{"a1.noisy.example", "b1.quiet.example",
+                                                      "a2.noisy.example", "a3.noisy.example"}));
+  // The failure is said, with when the next try comes.
+  auto failed = certs.ensure(plan("quiet", "b1"), {"b1.quiet.example"});
+  for (int i = 0;
+       i < 100 && failed.status.value("message", "").find("refused") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    failed = certs.ensure(plan("quiet", "b1"), {"b1.quiet.example"});
+  }
+  EXPECT_EQ(failed.status["message"], "refused by the test CA");
+  EXPECT_TRUE(failed.status.contains("retryAt"));
+  EXPECT_FALSE(failed.tls->context);
 }
 
 }  // namespace
