@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <string>
 
 namespace wok::http {
 
@@ -148,6 +149,35 @@ int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
   return SSL_TLSEXT_ERR_OK;
 }
 
+constexpr int kMaxChainCertificates = 8;
+
+// Keys every handshake can afford: the router's loops sign with them for
+// every site they serve, so a tenant's 16384-bit RSA key would cost the
+// others a second of CPU per handshake. RSA 2048 to 4096 bits, ECDSA P-256
+// or P-384, Ed25519. "" when fine, else why not.
+std::string key_problem(EVP_PKEY* key) {
+  const int bits = EVP_PKEY_get_bits(key);
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    if (bits < 2048 || bits > 4096)
+      return "the private key is RSA " + std::to_string(bits) +
+             " bits: 2048 to 4096 only (larger keys make every handshake cost the shared router "
+             "far more, smaller ones are weak)";
+    return "";
+  }
+  if (EVP_PKEY_is_a(key, "EC")) {
+    char curve[64] = "";
+    size_t len = 0;
+    EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof curve, &len);
+    std::string name(curve, len);
+    if (name != "prime256v1" && name != "secp384r1" && name != "P-256" && name != "P-384")
+      return "the private key is on curve " + (name.empty() ? std::string("?") : name) +
+             ": P-256 or P-384 only";
+    return "";
+  }
+  if (EVP_PKEY_is_a(key, "ED25519")) return "";
+  return "the private key is neither RSA, ECDSA (P-256, P-384) nor Ed25519";
+}
+
 bool apply_settings(SSL_CTX* ctx, std::string* error) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
@@ -198,12 +228,26 @@ SslContext make_certificate_context(std::string_view chain_pem, std::string_view
     ERR_clear_error();
     return nullptr;
   }
+  if (EVP_PKEY* public_key = X509_get0_pubkey(leaf.get())) {
+    if (std::string problem = key_problem(public_key); !problem.empty()) {
+      *error = problem;
+      return nullptr;
+    }
+  }
   if (SSL_CTX_use_certificate(ctx.get(), leaf.get()) != 1) {
     *error = "certificate: " + openssl_error("rejected");
     return nullptr;
   }
-  // The rest of the chain, as many intermediates as follow the leaf.
+  // The rest of the chain, as many intermediates as follow the leaf (a
+  // real chain has one or two).
+  int extras = 0;
   while (X509* extra = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+    if (++extras > kMaxChainCertificates) {
+      X509_free(extra);
+      *error = "the certificate chain has more than " + std::to_string(kMaxChainCertificates) +
+               " certificates after the leaf";
+      return nullptr;
+    }
     if (SSL_CTX_add0_chain_cert(ctx.get(), extra) != 1) {
       X509_free(extra);
       *error = "certificate chain: " + openssl_error("rejected");
@@ -219,6 +263,10 @@ SslContext make_certificate_context(std::string_view chain_pem, std::string_view
   if (!key) {
     *error = "the private key is not PEM, or is encrypted";
     ERR_clear_error();
+    return nullptr;
+  }
+  if (std::string problem = key_problem(key.get()); !problem.empty()) {
+    *error = problem;
     return nullptr;
   }
   if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||

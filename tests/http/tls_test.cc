@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -329,6 +332,71 @@ TEST_F(TlsServerTest, AClientThatNeverFinishesItsHandshakeIsDropped) {
   close(fd);
   auto seen = limits();
   EXPECT_NE(std::find(seen.begin(), seen.end(), "tls_handshake_timeout"), seen.end());
+}
+
+// A tenant's certificate cannot make every handshake expensive for the
+// sites sharing the router, nor be weak.
+TEST(TlsCertificateContext, KeysEveryHandshakeCanAffordOnly) {
+  auto pem_of = [](EVP_PKEY* key, X509** cert_out) {
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("x.test"), -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_sign(cert, key, EVP_sha256());
+    BIO* b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, cert);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(b, &data);
+    std::string out(data, static_cast<size_t>(n));
+    BIO_free(b);
+    *cert_out = cert;
+    return out;
+  };
+  auto key_pem = [](EVP_PKEY* key) {
+    BIO* b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(b, &data);
+    std::string out(data, static_cast<size_t>(n));
+    BIO_free(b);
+    return out;
+  };
+  struct Case {
+    EVP_PKEY* key;
+    const char* expect;  // "" to load
+  };
+  std::vector<Case> cases = {{EVP_RSA_gen(2048), ""},
+                             {EVP_EC_gen("P-384"), ""},
+                             {EVP_RSA_gen(1024), "RSA 1024 bits: 2048 to 4096 only"},
+                             {EVP_RSA_gen(4608), "RSA 4608 bits: 2048 to 4096 only"},
+                             {EVP_EC_gen("secp521r1"), "curve secp521r1: P-256 or P-384 only"}};
+  for (const Case& c : cases) {
+    ASSERT_NE(c.key, nullptr);
+    X509* cert = nullptr;
+    std::string chain = pem_of(c.key, &cert);
+    std::string error;
+    SslContext ctx = make_certificate_context(chain, key_pem(c.key), &error);
+    if (std::string(c.expect).empty()) {
+      EXPECT_TRUE(ctx) << error;
+    } else {
+      EXPECT_FALSE(ctx);
+      EXPECT_NE(error.find(c.expect), std::string::npos) << error;
+    }
+    // And a chain of certificates without end.
+    if (std::string(c.expect).empty() && EVP_PKEY_is_a(c.key, "EC")) {
+      std::string long_chain = chain;
+      for (int i = 0; i < 9; ++i) long_chain += chain;
+      EXPECT_FALSE(make_certificate_context(long_chain, key_pem(c.key), &error));
+      EXPECT_NE(error.find("more than 8 certificates"), std::string::npos) << error;
+    }
+    X509_free(cert);
+    EVP_PKEY_free(c.key);
+  }
 }
 
 TEST_F(TlsServerTest, PlainHttpOnTheTlsPortIsAFailedHandshake) {
