@@ -253,6 +253,25 @@ void describe_jobs(Description& d, const json& site, const std::string& name) {
          " JOB)\n");
 }
 
+// spec.tls as the platform did it (status.tls, docs/tls.md).
+void describe_tls(Description& d, const json& site) {
+  const json* tls = find_at(site, {"status", "tls"});
+  if (!tls || !tls->is_object()) {
+    d.field("TLS", text_at(site, {"spec", "tls", "mode"}) == "off" ? "off (HTTP only)" : "<none>");
+    return;
+  }
+  std::string mode = text_at(*tls, {"mode"});
+  std::string secret = text_at(*tls, {"secretName"});
+  d.field("TLS", or_none(mode) + (secret.empty() ? "" : " (secret " + secret + ")"));
+  d.field("Hosts", or_none(join_strings(find_at(*tls, {"hosts"}), ", ")), 1);
+  d.field("Issuer", or_none(text_at(*tls, {"issuer"})), 1);
+  d.field("Expires", or_none(text_at(*tls, {"notAfter"})), 1);
+  if (std::string problem = text_at(*tls, {"message"}); !problem.empty()) {
+    std::string retry = text_at(*tls, {"retryAt"});
+    d.field("Problem", problem + (retry.empty() ? "" : " (next try " + retry + ")"), 1);
+  }
+}
+
 int describe_site(Session& session, const json& site) {
   Description d;
   std::string name = text_at(site, {"metadata", "name"});
@@ -268,6 +287,7 @@ int describe_site(Session& session, const json& site) {
                        ? join_strings(find_at(*build, {"command"}), " ")
                        : compact(build));
   d.field("URLs", or_none(join_strings(find_at(site, {"status", "urls"}), ", ")));
+  describe_tls(d, site);
   d.field("Revision", or_none(text_at(site, {"status", "revision"})));
   d.field("Commit", or_none(text_at(site, {"status", "commit"})));
   d.field("Conditions", "");

@@ -321,6 +321,25 @@ TEST_F(CliFlowTest, DescribeSiteShowsSourceConditionsAndRecentRevisions) {
   EXPECT_EQ(server_.requests()[1].path, kBase + "/namespaces/team-a/sites/www/revisions");
 }
 
+TEST_F(CliFlowTest, DescribeSiteShowsItsCertificate) {
+  json site = live_site();
+  site["status"]["tls"] = {
+      {"mode", "auto"},
+      {"hosts", {"www.team-a.example.org"}},
+      {"issuer", "R11"},
+      {"notAfter", "2027-03-03T11:57:13Z"},
+      {"message", "the CA could not validate www.team-a.example.org over HTTP-01"},
+      {"retryAt", "2026-12-03T12:00:00Z"}};
+  server_.reply(200, site.dump());
+  server_.reply(200, json({{"kind", "RevisionList"}, {"items", json::array()}}).dump());
+  EXPECT_EQ(wok({"describe", "site", "www", "-n", "team-a"}), 0) << err_.str();
+  std::string text = out_.str();
+  EXPECT_NE(text.find("TLS:          auto\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Issuer:     R11\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("2027-03-03T11:57:13Z"), std::string::npos) << text;
+  EXPECT_NE(text.find("over HTTP-01 (next try 2026-12-03T12:00:00Z)"), std::string::npos) << text;
+}
+
 TEST_F(CliFlowTest, DeleteRolloutRefreshAndToken) {
   server_.reply(200, "{}");
   EXPECT_EQ(wok({"delete", "site", "www", "-n", "team-a"}), 0) << err_.str();
