@@ -110,6 +110,8 @@ bool random_serial(X509* cert) {
   return bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr;
 }
 
+}  // namespace
+
 bool read_file(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -120,7 +122,8 @@ bool read_file(const std::string& path, std::string* out) {
 }
 
 // Written whole or not at all (a temporary renamed into place), mode given.
-bool write_file(const std::string& path, const std::string& data, mode_t mode, std::string* error) {
+bool write_file(const std::string& path, const std::string& data, unsigned mode,
+                std::string* error) {
   std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
@@ -137,8 +140,6 @@ bool write_file(const std::string& path, const std::string& data, mode_t mode, s
   }
   return true;
 }
-
-}  // namespace
 
 std::optional<CertificateInfo> read_certificate(std::string_view pem, std::string* error) {
   X509Ptr cert = parse_cert(pem);

@@ -30,6 +30,13 @@ std::string rfc3339(int64_t unix_seconds);
 // wildcard "*.a.b" covering one label more than "a.b".
 bool covers(const std::vector<std::string>& names, std::string_view host);
 
+// A whole file's bytes; false when it cannot be read.
+bool read_file(const std::string& path, std::string* out);
+// Writes `data` whole or not at all (a temporary renamed into place), with
+// `mode`, never following a symlink; false with *error naming the file.
+bool write_file(const std::string& path, const std::string& data, unsigned mode,
+                std::string* error);
+
 // A new ECDSA P-256 private key, PEM (PKCS#8).
 std::string generate_key_pem();
 

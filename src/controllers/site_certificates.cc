@@ -30,25 +30,6 @@ int64_t backoff_s(int failures) {
   return std::min<int64_t>(s, 3600);
 }
 
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  *out = s.str();
-  return true;
-}
-
-bool write_private(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return false;
-  bool ok =
-      ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
-  close(fd);
-  return ok && rename(tmp.c_str(), path.c_str()) == 0;
-}
-
 bool is_local_name(const std::string& host) {
   return host == "localhost" || host.ends_with(".localhost");
 }
@@ -88,6 +69,12 @@ void SiteCertificates::forget(const std::string& ns, const std::string& name) {
     fs::remove(stored_path({ns, name}, ".crt"), ec);
     fs::remove(stored_path({ns, name}, ".key"), ec);
   }
+}
+
+nlohmann::json SiteCertificates::status_of(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find({ns, name});
+  return it == entries_.end() ? nlohmann::json() : it->second.status;
 }
 
 std::string SiteCertificates::stored_path(const Key& key, const char* ext) const {
@@ -141,8 +128,8 @@ SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
     entry.hsts = render::hsts_header(plan.tls);
     // What an earlier order (this process's, or one before a restart) left.
     std::string chain, pem_key, error;
-    if (read_file(stored_path(key, ".crt"), &chain) &&
-        read_file(stored_path(key, ".key"), &pem_key)) {
+    if (certs::read_file(stored_path(key, ".crt"), &chain) &&
+        certs::read_file(stored_path(key, ".key"), &pem_key)) {
       Entry stored = from_pem(plan, hosts, chain, pem_key, &error);
       if (stored.tls && stored.tls->context && !stored.status.contains("message")) {
         stored.source = source;
@@ -269,11 +256,12 @@ void SiteCertificates::finish_order(const Key& key, const std::vector<std::strin
       entry.status["message"] = why;
       entry.status["retryAt"] = certs::rfc3339(entry.retry_at);
     } else {
-      std::error_code ec;
-      if (!write_private(stored_path(key, ".key"), issued->key_pem) ||
-          !write_private(stored_path(key, ".crt"), issued->certificate_pem)) {
-        spdlog::warn("site {}/{}: the certificate could not be kept in {}", key.first, key.second,
-                     issuers_.acme_dir);
+      std::string write_error;
+      if (!certs::write_file(stored_path(key, ".key"), issued->key_pem, 0600, &write_error) ||
+          !certs::write_file(stored_path(key, ".crt"), issued->certificate_pem, 0600,
+                             &write_error)) {
+        spdlog::warn("site {}/{}: the certificate could not be kept: {}", key.first, key.second,
+                     write_error);
       }
       Entry fresh = std::move(*fresh_entry);
       auto tls = std::make_shared<router::SiteTls>(*fresh.tls);

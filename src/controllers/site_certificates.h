@@ -64,6 +64,9 @@ class SiteCertificates {
   // waits for a CA (an ACME order is queued, and its result comes later).
   Result ensure(const render::SitePlan& plan, const std::vector<std::string>& hosts);
   void forget(const std::string& ns, const std::string& name);
+  // status.tls as the last ensure() (or ACME order) left it, without reading
+  // the secret or issuing again; null when the site has none (mode off).
+  nlohmann::json status_of(const std::string& ns, const std::string& name);
 
  private:
   using Key = std::pair<std::string, std::string>;

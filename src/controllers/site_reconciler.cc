@@ -819,7 +819,10 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
   // spec.tls on the TLS listener: https:// URLs, status.tls, and a
   // CertificateReady condition while its certificate has a problem.
   json tls_status = nullptr;
-  if (certificates_) tls_status = certificates_->ensure(render::plan_site(site), hosts).status;
+  // As this pass's publish_access made it (no second read of the secret).
+  if (certificates_)
+    tls_status = certificates_->status_of(site["metadata"]["namespace"].get<std::string>(),
+                                          site["metadata"]["name"].get<std::string>());
   const bool https = tls_status.is_object() && !tls_status.contains("message");
   for (const auto& host : hosts) {
     if (host.starts_with("*.")) continue;

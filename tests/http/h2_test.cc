@@ -29,28 +29,14 @@
 #include "http/h2_session.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "router/loopback_client.h"
 
 namespace wok::http {
 namespace {
 
 namespace fs = std::filesystem;
 
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  int one = 1;  // as HTTP/2 clients do: a WINDOW_UPDATE must not wait for Nagle
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using router::test_support::connect_tcp;
 
 struct Reply {
   int status = 0;
@@ -369,7 +355,7 @@ class H2Test : public ::testing::Test {
 TEST_F(H2Test, RequestsOverH2cWithPriorKnowledge) {
   make_big(3 * 1024 * 1024 + 11);
   start();
-  H2Client c(connect_loopback(server_->port()));
+  H2Client c(connect_tcp(server_->port()));
   int32_t a = c.request("GET", "/a?x=1", {{"cookie", "a=1"}, {"cookie", "b=2"}});
   int32_t head = c.request("HEAD", "/a");
   int32_t big = c.request("GET", "/big");
@@ -396,7 +382,7 @@ TEST_F(H2Test, RequestsOverH2cWithPriorKnowledge) {
 // HTTP/1.1's chunked one (the proxy and FastCGI read it then, not drop it).
 TEST_F(H2Test, ABodyWithoutContentLengthIsChunkedForHandlers) {
   start();
-  H2Client c(connect_loopback(server_->port()));
+  H2Client c(connect_tcp(server_->port()));
   std::string body = "abc";  // one upload at a time: the client keeps one body
   int32_t unsized = c.request("POST", "/te", {}, &body);
   ASSERT_TRUE(c.run());
@@ -413,7 +399,7 @@ TEST_F(H2Test, ABodyWithoutContentLengthIsChunkedForHandlers) {
 // body's bytes back to the connection's window, or uploads stall for good.
 TEST_F(H2Test, UnreadUploadsDoNotShrinkTheConnectionWindow) {
   start();
-  H2Client c(connect_loopback(server_->port()));
+  H2Client c(connect_tcp(server_->port()));
   std::vector<int32_t> ids;
   for (int i = 0; i < 8; ++i) {
     std::string upload(300 * 1024, 'x');
@@ -431,7 +417,7 @@ TEST_F(H2Test, UnreadUploadsDoNotShrinkTheConnectionWindow) {
 // is ended (RST_STREAM NO_ERROR), and a silent connection with it.
 TEST_F(H2Test, AHalfSentRequestDoesNotHoldTheConnection) {
   start(300);
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string out(kH2Preface);
   out += frame(NGHTTP2_SETTINGS, 0, 0, "");
   // POST / (answered at once by the handler) with END_HEADERS only: a body is promised.
@@ -454,7 +440,7 @@ TEST_F(H2Test, AHalfSentRequestDoesNotHoldTheConnection) {
 
 TEST_F(H2Test, PlainHttp11StillWorksOnAnH2cPort) {
   start();
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string req = "GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
   send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string got;
@@ -483,7 +469,7 @@ TEST_F(H2Test, OverTlsByAlpn) {
   ASSERT_TRUE(server_->start(&error)) << error;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   const unsigned char alpn[] = "\x02h2";
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, fd);
   SSL_set_tlsext_host_name(ssl, "a.test");
@@ -503,7 +489,7 @@ TEST_F(H2Test, OverTlsByAlpn) {
 // CVE-2023-44487: streams opened and reset at once, thousands of them.
 TEST_F(H2Test, RapidResetEndsTheConnection) {
   start();
-  H2Client c(connect_loopback(server_->port()));
+  H2Client c(connect_tcp(server_->port()));
   bool alive = true;
   for (int i = 0; i < 3000 && alive; ++i) {
     int32_t id = c.request("GET", "/slow");
@@ -515,7 +501,7 @@ TEST_F(H2Test, RapidResetEndsTheConnection) {
   c.run(std::chrono::milliseconds(2000), true);
   EXPECT_TRUE(c.goaway()) << "no GOAWAY after 3000 resets";
   // Others are still served.
-  H2Client other(connect_loopback(server_->port()));
+  H2Client other(connect_tcp(server_->port()));
   int32_t a = other.request("GET", "/after");
   ASSERT_TRUE(other.run());
   EXPECT_EQ(other.reply(a).status, 200);
@@ -524,7 +510,7 @@ TEST_F(H2Test, RapidResetEndsTheConnection) {
 // CVE-2024-27316 and kin: one HEADERS then CONTINUATION frames without end.
 TEST_F(H2Test, ContinuationFloodEndsTheConnection) {
   start();
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string out(kH2Preface);
   out += frame(NGHTTP2_SETTINGS, 0, 0, "");
   // A literal header "x: y" (not indexed), again and again.
@@ -540,7 +526,7 @@ TEST_F(H2Test, ContinuationFloodEndsTheConnection) {
 // again; a few bytes on the wire decode to far more than the limit.
 TEST_F(H2Test, HpackBombIsRefusedWith431) {
   start();
-  H2Client c(connect_loopback(server_->port()));
+  H2Client c(connect_tcp(server_->port()));
   std::vector<std::pair<std::string, std::string>> bomb;
   for (int i = 0; i < 20; ++i) bomb.push_back({"x-bomb", std::string(4000, 'b')});
   int32_t id = c.request("GET", "/a", bomb);
@@ -561,7 +547,7 @@ TEST_F(H2Test, HpackBombIsRefusedWith431) {
 // it as a connection error) and no handler sees more than 128.
 TEST_F(H2Test, StreamsBeyondTheLimitEndTheConnection) {
   start();
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string out(kH2Preface);
   out += frame(NGHTTP2_SETTINGS, 0, 0, "");
   send(fd, out.data(), out.size(), MSG_NOSIGNAL);
@@ -586,7 +572,7 @@ TEST_F(H2Test, StreamsBeyondTheLimitEndTheConnection) {
 TEST_F(H2Test, AWindowNeverOpenedEndsWithTheIdleTimeout) {
   make_big(4 * 1024 * 1024);
   start(300);
-  H2Client c(connect_loopback(server_->port()), nullptr, 0);
+  H2Client c(connect_tcp(server_->port()), nullptr, 0);
   int32_t id = c.request("GET", "/big");
   bool alive = c.run(std::chrono::milliseconds(3000));
   EXPECT_FALSE(alive && c.reply(id).body.size() == big_content_.size());
@@ -596,7 +582,7 @@ TEST_F(H2Test, AWindowNeverOpenedEndsWithTheIdleTimeout) {
 
 TEST_F(H2Test, EmptyDataFramesFloodEndsTheConnection) {
   start();
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string out(kH2Preface);
   out += frame(NGHTTP2_SETTINGS, 0, 0, "");
   // HEADERS for POST /slow: :method POST (static index 3), :scheme http (6),

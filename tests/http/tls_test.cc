@@ -29,6 +29,7 @@
 
 #include "certs/certificate.h"
 #include "http/server.h"
+#include "router/loopback_client.h"
 
 namespace wok::http {
 namespace {
@@ -44,20 +45,7 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using router::test_support::connect_tcp;
 
 // A blocking TLS client that verifies the server against `ca_pem` for `sni`.
 class TlsClient {
@@ -73,7 +61,7 @@ class TlsClient {
     X509_free(ca);
     BIO_free(bio);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    fd_ = connect_loopback(port);
+    fd_ = connect_tcp(port);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
     if (!sni.empty()) {
@@ -321,7 +309,7 @@ TEST_F(TlsServerTest, ALargeFileAndPipelinedRequestsArriveWhole) {
 
 TEST_F(TlsServerTest, AClientThatNeverFinishesItsHandshakeIsDropped) {
   start({"http/1.1"}, 300);
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   ASSERT_GE(fd, 0);
   const char partial[] = "\x16\x03\x01\x00\x10";  // a record header, then nothing
   ::send(fd, partial, sizeof partial - 1, MSG_NOSIGNAL);
@@ -401,7 +389,7 @@ TEST(TlsCertificateContext, KeysEveryHandshakeCanAffordOnly) {
 
 TEST_F(TlsServerTest, PlainHttpOnTheTlsPortIsAFailedHandshake) {
   start();
-  int fd = connect_loopback(server_->port());
+  int fd = connect_tcp(server_->port());
   std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   char buf[256];

@@ -2,6 +2,7 @@
 // Raw client sockets on 127.0.0.1 for the router's tests: what a browser or
 // curl would send, byte for byte.
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -13,11 +14,14 @@
 
 namespace wok::router::test_support {
 
-// A connected TCP socket with a 10 s receive timeout, or -1.
+// A connected TCP socket with a 10 s receive timeout and no Nagle delay
+// (as browsers and HTTP/2 clients: a small frame is not held back), or -1.
 inline int connect_tcp(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
