@@ -30,6 +30,7 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.ingress_class = cli.ingress_class;
   options.tls_issuer = cli.tls_issuer;
   options.tls_issuer_kind = cli.tls_issuer_kind;
+  options.oauth2_proxy_image = cli.oauth2_proxy_image;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
     options.acme_directory = up.acme_directory;
     options.acme_email = up.acme_email;
     options.acme_ca_file = up.acme_ca_file;
+    options.oidc_ca_file = up.oidc_ca_file;
     options.h2c = up.h2c;
     options.api = up.api;
     options.demo = up.demo;

@@ -227,22 +227,47 @@ const Rule& site_rule() {
            {"serveDotFiles",
             boolean("Serve paths through dot-files (.env, .git/, .htaccess) like other files "
                     "(default false: not found, except .well-known/).")},
-           {"access", object({{"ipAllow", array(str(),
-                                                "Only clients from these networks (10.0.0.0/8, "
-                                                "2001:db8::/32) reach the site; others get 403.")},
-                              {"ipDeny", array(str(),
-                                               "Clients from these networks get 403, whatever "
-                                               "ipAllow says.")},
-                              {"basicAuth",
-                               object({{"secretName",
-                                        str("The project's secret whose key `auth` holds htpasswd "
-                                            "lines (bcrypt or argon2 hashes).")},
-                                       {"realm", str("What the browser's login box says.")}},
-                                      {"secretName"}, "A user name and password before the site.")},
-                              {"exempt", array(str(),
-                                               "Paths that need no login (/.well-known/, "
-                                               "/healthz); the address lists still apply.")}},
-                             {}, "Who may reach the site (docs/access.md).")},
+           {"access",
+            object(
+                {{"ipAllow", array(str(),
+                                   "Only clients from these networks (10.0.0.0/8, "
+                                   "2001:db8::/32) reach the site; others get 403.")},
+                 {"ipDeny", array(str(),
+                                  "Clients from these networks get 403, whatever "
+                                  "ipAllow says.")},
+                 {"basicAuth",
+                  object({{"secretName", str("The project's secret whose key `auth` holds htpasswd "
+                                             "lines (bcrypt or argon2 hashes).")},
+                          {"realm", str("What the browser's login box says.")}},
+                         {"secretName"}, "A user name and password before the site.")},
+                 {"oidc",
+                  object({{"issuer", str("The OpenID provider's issuer URL "
+                                         "(https://id.example.org/realms/x).")},
+                          {"clientID", str("This site's client at the provider.")},
+                          {"secretName", str("The project's secret whose key `client-secret` "
+                                             "holds the client secret (and, on Kubernetes, "
+                                             "`cookie-secret` the session key).")},
+                          {"scopes", array(str(),
+                                           "Scopes asked (default openid, "
+                                           "email, profile).")},
+                          {"userClaim", str("The claim naming the user (default "
+                                            "email).")},
+                          {"groupsClaim", str("The claim listing the user's groups "
+                                              "(default groups).")},
+                          {"allowedUsers", array(str(),
+                                                 "Users let in (by the user "
+                                                 "claim).")},
+                          {"allowedGroups", array(str(),
+                                                  "Groups whose members are "
+                                                  "let in.")},
+                          {"sessionDuration", str("How long a sign-in lasts (8h).")}},
+                         {"issuer", "clientID", "secretName"},
+                         "Sign in with OpenID Connect before the site; nobody else "
+                         "gets in when allowedUsers or allowedGroups is set.")},
+                 {"exempt", array(str(),
+                                  "Paths that need no login (/.well-known/, "
+                                  "/healthz); the address lists still apply.")}},
+                {}, "Who may reach the site (docs/access.md).")},
            {"tls",
             object({{"mode", one_of({"auto", "secret", "off"},
                                     "auto (default): a certificate from the platform's issuer "

@@ -370,8 +370,8 @@ void check_login(const json& spec, std::vector<FieldError>& out) {
     if (list.size() > 20)
       out.push_back(
           {"spec.access.exempt", "lists " + std::to_string(list.size()) + " paths; at most 20"});
-    if (!a.contains("basicAuth"))
-      out.push_back({"spec.access.exempt", "exempts paths from a login: set basicAuth"});
+    if (!a.contains("basicAuth") && !a.contains("oidc"))
+      out.push_back({"spec.access.exempt", "exempts paths from a login: set basicAuth or oidc"});
     for (size_t i = 0; i < list.size(); ++i) {
       if (!list[i].is_string()) continue;
       std::string p = list[i];
@@ -387,6 +387,71 @@ void check_login(const json& spec, std::vector<FieldError>& out) {
         out.push_back({"spec.access.exempt[" + std::to_string(i) + "]",
                        quote(p) + " is not a plain absolute path (/.well-known/, /healthz)"});
     }
+  }
+}
+
+// spec.access.oidc: an https:// issuer (OpenID Connect Discovery 1.0:
+// the provider's identity, and what wok fetches: nothing else is asked of
+// it), names a header or cookie can carry, bounded lists.
+void check_oidc(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("access") || !spec["access"].is_object()) return;
+  const json& a = spec["access"];
+  if (!a.contains("oidc") || !a["oidc"].is_object()) return;
+  const json& o = a["oidc"];
+  const std::string at = "spec.access.oidc.";
+  if (a.contains("basicAuth"))
+    out.push_back({"spec.access.oidc", "a site has one login: basicAuth or oidc, not both"});
+  auto printable = [](const std::string& v, size_t max) {
+    return !v.empty() && v.size() <= max && std::all_of(v.begin(), v.end(), [](char c) {
+      auto u = static_cast<unsigned char>(c);
+      return u > 0x20 && u < 0x7f && c != '"' && c != '\\' && c != ',' && c != ';';
+    });
+  };
+  if (o.contains("issuer") && o["issuer"].is_string()) {
+    std::string issuer = o["issuer"];
+    std::string rest = issuer.starts_with("https://") ? issuer.substr(8) : "";
+    bool ok = !rest.empty() && rest.front() != '/' && issuer.size() <= 512 &&
+              issuer.find_first_of("?#@ \t\r\n\\") == std::string::npos;
+    if (!ok)
+      out.push_back({at + "issuer", quote(issuer) +
+                                        " is not an https:// issuer URL without query, fragment "
+                                        "or user (https://id.example.org/realms/x)"});
+  }
+  if (o.contains("clientID") && o["clientID"].is_string() &&
+      !printable(o["clientID"].get<std::string>(), 256))
+    out.push_back({at + "clientID",
+                   "must be 1 to 256 printable characters without spaces, "
+                   "quotes, commas or semicolons"});
+  if (o.contains("secretName") && o["secretName"].is_string() &&
+      !is_dns_label(o["secretName"].get<std::string>()))
+    out.push_back(
+        {at + "secretName", quote(o["secretName"].get<std::string>()) + " is not a secret name"});
+  for (const char* claim : {"userClaim", "groupsClaim"}) {
+    if (o.contains(claim) && o[claim].is_string() && !printable(o[claim].get<std::string>(), 64))
+      out.push_back({at + claim, "must be a claim name of 1 to 64 printable characters"});
+  }
+  for (const char* list : {"scopes", "allowedUsers", "allowedGroups"}) {
+    if (!o.contains(list) || !o[list].is_array()) continue;
+    const json& l = o[list];
+    if (l.size() > 100)
+      out.push_back({at + list, "lists " + std::to_string(l.size()) + " entries; at most 100"});
+    for (size_t i = 0; i < l.size(); ++i)
+      if (l[i].is_string() && !printable(l[i].get<std::string>(), 256))
+        out.push_back({at + list + "[" + std::to_string(i) + "]",
+                       quote(l[i].get<std::string>()) +
+                           " must be 1 to 256 printable characters without spaces, quotes, "
+                           "commas or semicolons"});
+  }
+  if (o.contains("scopes") && o["scopes"].is_array()) {
+    bool openid = false;
+    for (const json& v : o["scopes"]) openid = openid || v == "openid";
+    if (!openid) out.push_back({at + "scopes", "must include openid"});
+  }
+  if (o.contains("sessionDuration") && o["sessionDuration"].is_string()) {
+    std::string d = o["sessionDuration"];
+    long long ms = parse_duration_ms(d);
+    if (ms < 60 * 1000 || ms > 30LL * 24 * 3600 * 1000)
+      out.push_back({at + "sessionDuration", quote(d) + " must be a duration from 1m to 720h"});
   }
 }
 
@@ -735,6 +800,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     check_resources(spec, out);
     check_access(spec, out);
     check_login(spec, out);
+    check_oidc(spec, out);
     check_tls(spec, out);
   }
   check_hosts(spec["hosts"], false, out);

@@ -1,6 +1,5 @@
 #include "certs/acme.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -18,6 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include "base/https_client.h"
+#include "base/sealed_box.h"
 
 namespace wok::certs {
 
@@ -44,19 +46,7 @@ namespace {
 
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
-std::string base64url(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
+std::string base64url(std::string_view data) { return base::base64url_encode(data); }
 
 std::string bn_bytes(const BIGNUM* bn, int size) {
   std::string out(static_cast<size_t>(size), '\0');
@@ -64,32 +54,7 @@ std::string bn_bytes(const BIGNUM* bn, int size) {
   return out;
 }
 
-struct HttpResponse {
-  long status = 0;
-  std::map<std::string, std::string> headers;  // names lowercased, last value
-  std::string body;
-  std::string error;  // transport failure
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t on_header(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
-  }
-  return size * n;
-}
+using HttpResponse = base::HttpsResponse;
 
 }  // namespace
 
@@ -107,41 +72,16 @@ struct AcmeClient::Impl {
 
   HttpResponse http(const std::string& method, const std::string& url, const std::string& body,
                     const char* accept = nullptr) {
-    HttpResponse r;
-    CURL* curl = curl_easy_init();
-    if (!curl) {
-      r.error = "cannot start an HTTP client";
-      return r;
-    }
-    curl_slist* headers = nullptr;
-    if (method == "POST")
-      headers = curl_slist_append(headers, "Content-Type: application/jose+json");
-    if (accept) headers = curl_slist_append(headers, (std::string("Accept: ") + accept).c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");  // RFC 8555 6.1: HTTPS only
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "wok-acme");
-    if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
-    if (method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (method == "POST") {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK) {
-      r.error = url + ": " + curl_easy_strerror(rc);
-    } else {
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    base::HttpsRequest request;
+    request.method = method;
+    request.url = url;
+    request.body = body;
+    if (method == "POST") request.headers.push_back("Content-Type: application/jose+json");
+    if (accept) request.headers.push_back(std::string("Accept: ") + accept);
+    request.ca_file = options.ca_file;  // RFC 8555 6.1: HTTPS only, as https_request speaks
+    request.user_agent = "wok-acme";
+    request.max_body = 4 << 20;
+    HttpResponse r = base::https_request(request);
     if (auto it = r.headers.find("replay-nonce"); it != r.headers.end()) nonce = it->second;
     return r;
   }

@@ -370,6 +370,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   up_command->add_option("--acme-email", up_options.acme_email, "contact of the ACME account");
   up_command->add_option("--acme-ca-file", up_options.acme_ca_file,
                          "PEM file of CAs to trust for the ACME server's own HTTPS");
+  up_command->add_option("--oidc-ca-file", up_options.oidc_ca_file,
+                         "PEM file of CAs to trust for sites' OpenID providers (spec.access.oidc)");
   up_command->add_flag("--h2c", up_options.h2c,
                        "the plain port also speaks HTTP/2 to clients with prior knowledge");
   up_command->add_option("--listen", up_options.listen, "router address HOST:PORT")
@@ -459,6 +461,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   op_command->add_option("--tls-issuer-kind", op_options.tls_issuer_kind, "ClusterIssuer or Issuer")
       ->check(CLI::IsMember({"ClusterIssuer", "Issuer"}))
       ->capture_default_str();
+  op_command->add_option("--oauth2-proxy-image", op_options.oauth2_proxy_image,
+                         "oauth2-proxy image of sites with spec.access.oidc");
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

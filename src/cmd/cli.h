@@ -20,6 +20,7 @@ struct UpOptions {
   std::string listen = "127.0.0.1:8080";
   std::string listen_tls = "127.0.0.1:8443";
   std::string acme_directory, acme_email, acme_ca_file;
+  std::string oidc_ca_file;
   bool h2c = false;
   std::string api = "127.0.0.1:7070";
   bool demo = false;
@@ -51,6 +52,7 @@ struct OperatorOptions {
   std::string tls_issuer;
   std::string tls_issuer_kind = "ClusterIssuer";
   std::string image, build_image, php_image;  // empty: the render defaults
+  std::string oauth2_proxy_image;             // empty: the render default
   std::string ingress_namespace;              // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;

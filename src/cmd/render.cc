@@ -195,6 +195,10 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
                    "ClusterIssuer or Issuer")
       ->check(CLI::IsMember({"ClusterIssuer", "Issuer"}))
       ->capture_default_str();
+  render
+      ->add_option("--oauth2-proxy-image", options->settings.oauth2_proxy_image,
+                   "oauth2-proxy image of sites with spec.access.oidc")
+      ->capture_default_str();
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();

@@ -65,25 +65,37 @@ bool same_login(const std::shared_ptr<const router::BasicAuth>& a,
          a->exempt == b->exempt;
 }
 
+bool same_oidc(const std::shared_ptr<const router::OidcLogin>& a,
+               const std::shared_ptr<const router::OidcLogin>& b) {
+  if (!a || !b) return !a && !b;
+  return a->issuer == b->issuer && a->client_id == b->client_id &&
+         a->client_secret == b->client_secret && a->scopes == b->scopes &&
+         a->user_claim == b->user_claim && a->groups_claim == b->groups_claim &&
+         a->allowed_users == b->allowed_users && a->allowed_groups == b->allowed_groups &&
+         a->session == b->session && a->exempt == b->exempt && a->error == b->error &&
+         a->project == b->project && a->site == b->site;
+}
+
 }  // namespace
 
 void RoutePublisher::set_access(const std::string& ns, const std::string& name,
                                 const std::vector<std::string>& allow,
                                 const std::vector<std::string>& deny,
-                                std::shared_ptr<const router::BasicAuth> basic_auth) {
+                                std::shared_ptr<const router::BasicAuth> basic_auth,
+                                std::shared_ptr<const router::OidcLogin> oidc) {
   std::lock_guard lock(mu_);
   auto it = access_.find({ns, name});
-  if (allow.empty() && deny.empty() && !basic_auth) {
+  if (allow.empty() && deny.empty() && !basic_auth && !oidc) {
     if (it == access_.end()) return;
     access_.erase(it);
   } else {
     if (it != access_.end() && it->second.allow == allow && it->second.deny == deny &&
-        same_login(it->second.basic_auth, basic_auth))
+        same_login(it->second.basic_auth, basic_auth) && same_oidc(it->second.oidc, oidc))
       return;
     access_[{ns, name}] =
         Access{allow, deny,
                allow.empty() && deny.empty() ? nullptr : router::make_access_rules(allow, deny),
-               std::move(basic_auth)};
+               std::move(basic_auth), std::move(oidc)};
   }
   auto entry = entries_.find({ns, name});
   if (entry != entries_.end()) replace(ns, name, entry->second);  // the same routes, new rules
@@ -126,6 +138,7 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name,
     if (auto a = access_.find({ns, name}); a != access_.end()) {
       r.access = a->second.rules;
       r.basic_auth = a->second.basic_auth;
+      r.oidc = a->second.oidc;
     }
     if (auto t = tls_.find({ns, name}); t != tls_.end()) r.tls = t->second;
     auto route = std::make_shared<const router::Route>(std::move(r));

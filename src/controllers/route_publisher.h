@@ -13,6 +13,7 @@
 namespace wok::router {
 struct AccessRules;
 struct BasicAuth;
+struct OidcLogin;
 struct SiteTls;
 struct FastCgiTarget;
 class Router;
@@ -49,10 +50,12 @@ class RoutePublisher {
   // spec.access of site ns/name (its current spec, whatever revision
   // serves: as an Ingress's annotations on a cluster), for every route it
   // has or gets; republished when it changes. Empty lists: every client.
-  // basic_auth: spec.access.basicAuth as read from its secret (null: no login).
+  // basic_auth: spec.access.basicAuth as read from its secret (null: no login);
+  // oidc: spec.access.oidc with its client secret (null: none).
   void set_access(const std::string& ns, const std::string& name,
                   const std::vector<std::string>& allow, const std::vector<std::string>& deny,
-                  std::shared_ptr<const router::BasicAuth> basic_auth = nullptr);
+                  std::shared_ptr<const router::BasicAuth> basic_auth = nullptr,
+                  std::shared_ptr<const router::OidcLogin> oidc = nullptr);
   // spec.tls of site ns/name (its certificate, redirect and HSTS) for every
   // route it has or gets; null: HTTP only. Republished when it changes.
   void set_tls(const std::string& ns, const std::string& name,
@@ -76,6 +79,7 @@ class RoutePublisher {
     std::vector<std::string> allow, deny;
     std::shared_ptr<const router::AccessRules> rules;
     std::shared_ptr<const router::BasicAuth> basic_auth;
+    std::shared_ptr<const router::OidcLogin> oidc;
   };
   router::Router& router_;
   std::mutex mu_;

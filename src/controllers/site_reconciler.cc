@@ -19,6 +19,7 @@
 #include "render/plan.h"
 #include "render/unsupported.h"
 #include "router/auth/basic_auth.h"
+#include "router/auth/oidc.h"
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
 #include "store/store.h"
@@ -270,14 +271,41 @@ void SiteReconciler::publish_access(const json& site) {
       login->users = std::move(*users);
     }
   }
+  std::shared_ptr<router::OidcLogin> oidc;
+  if (plan.oidc.enabled()) {
+    oidc = std::make_shared<router::OidcLogin>();
+    oidc->project = plan.ns;
+    oidc->site = plan.name;
+    oidc->issuer = plan.oidc.issuer;
+    oidc->client_id = plan.oidc.client_id;
+    oidc->scopes = plan.oidc.scopes;
+    oidc->user_claim = plan.oidc.user_claim;
+    oidc->groups_claim = plan.oidc.groups_claim;
+    oidc->allowed_users = plan.oidc.allowed_users;
+    oidc->allowed_groups = plan.oidc.allowed_groups;
+    oidc->session = std::chrono::seconds(plan.oidc.session_s);
+    oidc->exempt = plan.login_exempt;
+    std::string error;
+    auto secret = config_.read_secret ? config_.read_secret(plan.ns, plan.oidc.secret_name, &error)
+                                      : std::nullopt;
+    if (!secret) {
+      oidc->error = "secret " + plan.oidc.secret_name + ": " +
+                    (error.empty() ? std::string("cannot be read here") : error);
+    } else if (auto s = secret->find("client-secret"); s == secret->end() || s->second.empty()) {
+      oidc->error = "secret " + plan.oidc.secret_name + " has no key client-secret";
+    } else {
+      oidc->client_secret = s->second;
+    }
+  }
   {
     std::lock_guard lock(mu_);
-    if (login && !login->error.empty())
-      login_errors_[plan.ns + "/" + plan.name] = login->error;
+    std::string error = login ? login->error : oidc ? oidc->error : "";
+    if (!error.empty())
+      login_errors_[plan.ns + "/" + plan.name] = error;
     else
       login_errors_.erase(plan.ns + "/" + plan.name);
   }
-  routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny, login);
+  routes_.set_access(plan.ns, plan.name, plan.ip_allow, plan.ip_deny, login, oidc);
   if (certificates_)
     routes_.set_tls(plan.ns, plan.name, certificates_->ensure(plan, hosts_of(store_, site)).tls);
 }

@@ -139,6 +139,8 @@ int run_operator(const RunOptions& options) {
   config.settings.ingress_class = options.ingress_class;
   config.settings.tls_issuer = options.tls_issuer;
   config.settings.tls_issuer_kind = options.tls_issuer_kind;
+  if (!options.oauth2_proxy_image.empty())
+    config.settings.oauth2_proxy_image = options.oauth2_proxy_image;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;

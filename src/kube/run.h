@@ -18,6 +18,7 @@ struct RunOptions {
   std::string tls_issuer;
   std::string tls_issuer_kind = "ClusterIssuer";
   std::string image, build_image, php_image;  // empty: the render defaults
+  std::string oauth2_proxy_image;             // empty: the render default
   std::string ingress_namespace;              // empty: the render default
   std::string log_level = "info";
   bool openshift = false;

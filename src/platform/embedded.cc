@@ -17,6 +17,7 @@
 
 #include "api/validation.h"
 #include "base/cidr.h"
+#include "base/sealed_box.h"
 #include "certs/acme.h"
 #include "certs/certificate.h"
 #include "cmd/config.h"
@@ -242,6 +243,17 @@ int run_embedded(const EmbeddedOptions& options) {
       }
     }
     router.set_trusted_proxies(std::move(proxies));
+  }
+  // spec.access.oidc: sessions sealed under DATA/sessions.key (0600), so a
+  // restart signs nobody out; the providers' HTTPS trusted as the admin says.
+  {
+    auto sessions = base::SealedBox::load_or_create((data_dir / "sessions.key").string(), &error);
+    if (!sessions) {
+      std::cerr << "error: " << error << "\n";
+      return 1;
+    }
+    router.set_session_box(std::move(sessions));
+    router.set_oidc_ca_file(options.oidc_ca_file);
   }
   // Observers outlive the servers (declared before them): the router
   // reports each completed request to both.

@@ -17,6 +17,9 @@ struct EmbeddedOptions {
   // ("": the local CA for every host), the account's email, and a CA file
   // to trust its own HTTPS with (a test CA such as pebble's).
   std::string acme_directory, acme_email, acme_ca_file;
+  // CAs to trust for the HTTPS of sites' OpenID providers (spec.access.oidc;
+  // "": the system's).
+  std::string oidc_ca_file;
   // The plain port also takes HTTP/2 from clients that start with its
   // preface (h2c with prior knowledge); on the TLS port ALPN decides.
   bool h2c = false;

@@ -152,6 +152,95 @@ json route(const SiteNames& names, std::string_view name, const std::string& hos
   return r;
 }
 
+// A regular expression matching what the router's path_exempt matches for
+// `prefix` ("/.well-known/": what is under it; "/healthz": that path and
+// what is under it).
+std::string exempt_regex(const std::string& prefix) {
+  std::string r = "^";
+  for (char c : prefix) {
+    if (std::string_view(".^$*+?()[]{}|\\").find(c) != std::string_view::npos) r += '\\';
+    r += c;
+  }
+  return prefix.ends_with("/") ? r : r + "(/|$)";
+}
+
+// spec.access.oidc on a cluster: oauth2-proxy between the Ingress or Route
+// and the site's Service, with the same paths (/oauth2/callback ...), the
+// same headers to the site (X-Forwarded-User, -Email, -Groups) and the
+// same secret (client-secret; cookie-secret, its session key).
+std::vector<json> oauth2_proxy(const SiteNames& names, std::string_view upstream,
+                               const SitePlan& plan, const PlatformSettings& settings) {
+  const std::string name = names.name + "-oauth2-proxy";
+  const OidcPlan& o = plan.oidc;
+  std::string scopes;
+  for (const auto& s : o.scopes) scopes += (scopes.empty() ? "" : " ") + s;
+  json args = {"--provider=oidc",
+               "--oidc-issuer-url=" + o.issuer,
+               "--client-id=" + o.client_id,
+               "--upstream=http://" + std::string(upstream) + "." + names.ns + ".svc:80",
+               "--http-address=0.0.0.0:4180",
+               "--reverse-proxy=true",
+               "--skip-provider-button=true",
+               "--code-challenge-method=S256",
+               "--scope=" + scopes,
+               "--user-id-claim=" + o.user_claim,
+               "--oidc-groups-claim=" + o.groups_claim,
+               "--pass-user-headers=true",
+               "--cookie-name=_wok_oidc",
+               "--cookie-expire=" + std::to_string(o.session_s) + "s",
+               std::string("--cookie-secure=") + (plan.tls.enabled() ? "true" : "false")};
+  // Anyone the provider signs in, unless lists say who (unsupported_on
+  // refuses both lists at once: oauth2-proxy would ask for both).
+  if (o.allowed_users.empty()) args.push_back("--email-domain=*");
+  if (!o.allowed_users.empty()) args.push_back("--authenticated-emails-file=/etc/wok-oidc/users");
+  for (const auto& g : o.allowed_groups) args.push_back("--allowed-group=" + g);
+  for (const auto& p : plan.login_exempt) args.push_back("--skip-auth-route=" + exempt_regex(p));
+  auto from_secret = [&](const char* env, const char* key) {
+    return json{{"name", env},
+                {"valueFrom", {{"secretKeyRef", {{"name", o.secret_name}, {"key", key}}}}}};
+  };
+  json container = {{"name", "oauth2-proxy"},
+                    {"image", settings.oauth2_proxy_image},
+                    {"args", args},
+                    {"env",
+                     {from_secret("OAUTH2_PROXY_CLIENT_SECRET", "client-secret"),
+                      from_secret("OAUTH2_PROXY_COOKIE_SECRET", "cookie-secret")}},
+                    {"ports", {{{"name", "http"}, {"containerPort", 4180}}}},
+                    {"readinessProbe",
+                     {{"httpGet", {{"path", "/ping"}, {"port", "http"}}}, {"periodSeconds", 10}}},
+                    {"resources",
+                     {{"requests", {{"cpu", "10m"}, {"memory", "32Mi"}}},
+                      {"limits", {{"cpu", "200m"}, {"memory", "64Mi"}}}}},
+                    {"securityContext", container_security()}};
+  json pod_spec = {{"securityContext", pod_security(settings)},
+                   {"automountServiceAccountToken", false},
+                   {"containers", {container}}};
+  std::vector<json> out;
+  if (!o.allowed_users.empty()) {
+    std::string users;
+    for (const auto& u : o.allowed_users) users += u + "\n";
+    json cm = object_head("v1", "ConfigMap", name, names.ns, site_labels(names, "oauth2-proxy"));
+    cm["data"] = {{"users", users}};
+    out.push_back(cm);
+    pod_spec["volumes"] = {{{"name", "users"}, {"configMap", {{"name", name}}}}};
+    pod_spec["containers"][0]["volumeMounts"] = {
+        {{"name", "users"}, {"mountPath", "/etc/wok-oidc"}, {"readOnly", true}}};
+  }
+  json d = object_head("apps/v1", "Deployment", name, names.ns, site_labels(names, "oauth2-proxy"));
+  d["spec"] = {
+      {"replicas", 1},
+      {"selector", {{"matchLabels", selector(names, "oauth2-proxy")}}},
+      {"template",
+       {{"metadata", {{"labels", site_labels(names, "oauth2-proxy")}}}, {"spec", pod_spec}}}};
+  out.push_back(d);
+  out.push_back(service(names, "oauth2-proxy", name));
+  return out;
+}
+
+std::vector<json> exposure_of(const SiteNames& names, const json& site,
+                              const std::vector<std::string>& hosts, std::string_view service_name,
+                              const SitePlan& plan, const PlatformSettings& settings);
+
 }  // namespace
 
 std::vector<json> exposure(const SiteNames& names, const json& site, std::string_view service_name,
@@ -159,6 +248,25 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
   std::vector<std::string> hosts = hosts_of(site);
   if (hosts.empty()) return {};
   const SitePlan plan = plan_site(site);
+  std::vector<json> proxy;
+  std::string proxy_service;
+  if (plan.oidc.enabled()) {
+    // The Ingress or Route sends everything to the login, which sends
+    // those it lets in on to the site.
+    proxy = oauth2_proxy(names, service_name, plan, settings);
+    proxy_service = names.name + "-oauth2-proxy";
+    service_name = proxy_service;
+  }
+  std::vector<json> out = exposure_of(names, site, hosts, service_name, plan, settings);
+  out.insert(out.begin(), proxy.begin(), proxy.end());
+  return out;
+}
+
+namespace {
+
+std::vector<json> exposure_of(const SiteNames& names, const json& site,
+                              const std::vector<std::string>& hosts, std::string_view service_name,
+                              const SitePlan& plan, const PlatformSettings& settings) {
   if (!settings.openshift_routes) {
     long long max_body = api::parse_memory_bytes(string_at(spec_of(site), "maxBodySize", ""));
     std::vector<json> out = {ingress(names, hosts, service_name, settings, max_body, plan)};
@@ -175,5 +283,7 @@ std::vector<json> exposure(const SiteNames& names, const json& site, std::string
   }
   return routes;
 }
+
+}  // namespace
 
 }  // namespace wok::render::detail

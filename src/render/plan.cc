@@ -80,6 +80,24 @@ SitePlan plan_site(const json& site) {
   if (auto e = access.find("exempt"); e != access.end() && e->is_array())
     for (const json& p : *e)
       if (p.is_string()) plan.login_exempt.push_back(p.get<std::string>());
+  const json& oidc = object_of(access, "oidc");
+  plan.oidc.issuer = string_of(oidc, "issuer");
+  plan.oidc.client_id = string_of(oidc, "clientID");
+  plan.oidc.secret_name = string_of(oidc, "secretName");
+  auto strings = [&](const char* key, std::vector<std::string>& out) {
+    if (auto e = oidc.find(key); e != oidc.end() && e->is_array()) {
+      out.clear();
+      for (const json& v : *e)
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  };
+  strings("scopes", plan.oidc.scopes);
+  strings("allowedUsers", plan.oidc.allowed_users);
+  strings("allowedGroups", plan.oidc.allowed_groups);
+  if (std::string c = string_of(oidc, "userClaim"); !c.empty()) plan.oidc.user_claim = c;
+  if (std::string c = string_of(oidc, "groupsClaim"); !c.empty()) plan.oidc.groups_claim = c;
+  if (std::string d = string_of(oidc, "sessionDuration"); !d.empty())
+    plan.oidc.session_s = std::max(60LL, api::parse_duration_ms(d) / 1000);
   const json& tls = object_of(spec, "tls");
   if (std::string mode = string_of(tls, "mode"); !mode.empty()) plan.tls.mode = mode;
   plan.tls.secret_name = string_of(tls, "secretName");
@@ -235,6 +253,16 @@ json plan_json(const SitePlan& plan) {
       {"components", json::array()},
       {"volumes", json::array()},
       {"jobs", json::array()}};
+  if (plan.oidc.enabled())
+    out["access"]["oidc"] = {{"issuer", plan.oidc.issuer},
+                             {"clientID", plan.oidc.client_id},
+                             {"secretName", plan.oidc.secret_name},
+                             {"scopes", plan.oidc.scopes},
+                             {"userClaim", plan.oidc.user_claim},
+                             {"groupsClaim", plan.oidc.groups_claim},
+                             {"allowedUsers", plan.oidc.allowed_users},
+                             {"allowedGroups", plan.oidc.allowed_groups},
+                             {"sessionSeconds", plan.oidc.session_s}};
   for (const auto& c : plan.components) out["components"].push_back(component_json(c));
   for (const auto& v : plan.volumes)
     out["volumes"].push_back({{"name", v.name}, {"path", v.path}, {"size", v.size}});

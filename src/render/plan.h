@@ -94,6 +94,20 @@ struct TlsPlan {
   bool enabled() const { return mode != "off"; }
 };
 
+// spec.access.oidc: an OpenID Connect login in front of the site
+// (docs/access.md); issuer "" for none.
+struct OidcPlan {
+  std::string issuer;
+  std::string client_id;
+  std::string secret_name;  // key client-secret (and cookie-secret on a cluster)
+  std::vector<std::string> scopes{"openid", "email", "profile"};
+  std::string user_claim = "email";
+  std::string groups_claim = "groups";
+  std::vector<std::string> allowed_users, allowed_groups;
+  int64_t session_s = 8 * 3600;
+  bool enabled() const { return !issuer.empty(); }
+};
+
 // The Strict-Transport-Security value of `tls` ("max-age=31536000;
 // includeSubDomains"); "" when it has none. Sent by wok up's router and
 // given to the OpenShift router as is.
@@ -121,10 +135,12 @@ struct SitePlan {
   // empty, the only ones let in (docs/access.md).
   std::vector<std::string> ip_allow, ip_deny;
   // spec.access.basicAuth: the secret with htpasswd lines (key "auth"), the
-  // realm, and the paths that need no login ("" secret: no login).
+  // realm, and the paths that need no login (of basicAuth or oidc; ""
+  // secret: no login).
   std::string basic_auth_secret;
   std::string basic_auth_realm;
   std::vector<std::string> login_exempt;
+  OidcPlan oidc;
   TlsPlan tls;
 };
 

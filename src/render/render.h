@@ -31,6 +31,9 @@ struct PlatformSettings {
   // a Route's the OpenShift router's) and kind (ClusterIssuer or Issuer).
   std::string tls_issuer;
   std::string tls_issuer_kind = "ClusterIssuer";
+  // spec.access.oidc: the login in front of the site runs oauth2-proxy (in
+  // its reverse-proxy mode, between the Ingress or Route and the site).
+  std::string oauth2_proxy_image = "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0";
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

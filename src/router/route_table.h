@@ -18,6 +18,7 @@
 #include "http/tls.h"
 #include "router/access_rules.h"
 #include "router/auth/basic_auth.h"
+#include "router/auth/oidc.h"
 #include "router/proxy/upstream_pool.h"
 
 namespace wok::router {
@@ -73,6 +74,9 @@ struct Route {
   // spec.access.basicAuth: a login asked before anything of the site runs
   // (after the address lists); null: none.
   std::shared_ptr<const BasicAuth> basic_auth = nullptr;
+  // spec.access.oidc: an OpenID Connect login before anything of the site
+  // runs (after the address lists); null: none.
+  std::shared_ptr<const OidcLogin> oidc = nullptr;
   // spec.tls: null for a site on HTTP only.
   std::shared_ptr<const SiteTls> tls = nullptr;
 };

@@ -1,9 +1,13 @@
 #include "router/router.h"
 
+#include <openssl/rand.h>
+
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 
 #include "http/ascii.h"
+#include "http/message.h"
 #include "http/request_target.h"
 #include "router/fastcgi/fastcgi_handler.h"
 #include "router/proxy/proxy_handler.h"
@@ -41,7 +45,14 @@ void forbid(http::Response& response) {
 }  // namespace
 
 Router::Router()
-    : table_(std::make_shared<const RouteTable>()), table_version_(next_table_version()) {}
+    : providers_(std::make_unique<OidcProviders>()),
+      table_(std::make_shared<const RouteTable>()),
+      table_version_(next_table_version()) {
+  base::SealedBox::Key key;
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
+    throw std::runtime_error("the OS's random source failed");
+  sessions_ = std::make_unique<base::SealedBox>(key);
+}
 
 void Router::set_table(std::shared_ptr<const RouteTable> table) {
   if (!table) table = std::make_shared<const RouteTable>();
@@ -95,6 +106,11 @@ void Router::handle(const http::Request& request, http::Response& response) cons
   if (route != nullptr && route->basic_auth &&
       !path_exempt(route->basic_auth->exempt, request.path))
     return unauthorized(*route->basic_auth, response);
+  if (route != nullptr && route->oidc && !path_exempt(route->oidc->exempt, request.path)) {
+    response.status = 401;
+    response.body = "this site asks you to sign in\n";
+    return;
+  }
   answer(*table, request, response);
 }
 
@@ -296,14 +312,18 @@ void Router::serve(http::Exchange exchange) const {
     exchange.respond(std::move(response));
     return;
   }
-  if (route != nullptr && route->basic_auth) {
+  if (route != nullptr && (route->basic_auth || route->oidc)) {
     // Only the platform says who logged in: a client's own claim goes,
     // on exempt paths too.
-    std::erase_if(exchange.request().headers,
-                  [](const http::Header& h) { return http::iequals(h.name, "X-Forwarded-User"); });
-    if (!path_exempt(route->basic_auth->exempt, exchange.request().path) &&
+    std::erase_if(exchange.request().headers, [](const http::Header& h) {
+      return http::iequals(h.name, "X-Forwarded-User") ||
+             http::iequals(h.name, "X-Forwarded-Email") ||
+             http::iequals(h.name, "X-Forwarded-Groups");
+    });
+    if (route->basic_auth && !path_exempt(route->basic_auth->exempt, exchange.request().path) &&
         log_in(exchange, *route) != Login::kAllowed)
       return;
+    if (route->oidc && !oidc_gate(exchange, *route)) return;
   }
   if (route != nullptr && route->max_body_bytes > 0 &&
       http::declared_body_length(exchange.request()) > route->max_body_bytes) {

@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "base/cidr.h"
+#include "base/sealed_box.h"
 #include "http/exchange.h"
 #include "http/loop.h"
 #include "http/message.h"
 #include "router/auth/basic_auth.h"
+#include "router/auth/off_loop.h"
+#include "router/auth/oidc.h"
 #include "router/route_table.h"
 #include "router/stats/request_observer.h"
 
@@ -60,6 +63,14 @@ class Router {
   // the current table: the host's site's; null when it has none. Any loop
   // thread.
   http::SslContext certificate_for(std::string_view server_name) const;
+  // spec.access.oidc: trust for the sites' OpenID providers' HTTPS ("": the
+  // system's), and the key sessions are sealed with (wok up keeps it in
+  // its data directory so sessions outlive a restart; by default a random
+  // one, good until the router goes). Set before serving.
+  void set_oidc_ca_file(std::string ca_file) {
+    providers_ = std::make_unique<OidcProviders>(std::move(ca_file));
+  }
+  void set_session_box(std::unique_ptr<base::SealedBox> box) { sessions_ = std::move(box); }
 
  private:
   bool admits(const Route& route, const http::Request& request) const;
@@ -69,6 +80,17 @@ class Router {
   // refused (answered 401 or 503 here).
   Login log_in(http::Exchange& exchange, const Route& route) const;
   CredentialChecker& checker() const;
+  // spec.access.oidc for `exchange`: true when it may go on to the site
+  // (a session let in, or an exempt path); otherwise it has been answered
+  // (a redirect to the provider, the login's own /oauth2/ paths, 401, 403),
+  // or will be once the provider has been asked off the loop.
+  bool oidc_gate(http::Exchange& exchange, const Route& route) const;
+  void oidc_endpoint(http::Exchange& exchange, const Route& route) const;
+  void oidc_begin(http::Exchange& exchange, const Route& route, std::string return_to) const;
+  void oidc_callback(http::Exchange& exchange, const Route& route) const;
+  void oidc_sign_out(http::Exchange& exchange, const Route& route, bool fetched) const;
+  void oidc_answer(http::Exchange& exchange, const Route& route, http::Response response) const;
+  OffLoopPool& pool() const;
 
  public:
   // Passwords verified by hashing (not answered from the cache) so far.
@@ -91,6 +113,10 @@ class Router {
   ChallengeResponder challenges_;
   mutable std::once_flag checker_once_;
   mutable std::unique_ptr<CredentialChecker> checker_;
+  mutable std::once_flag pool_once_;
+  mutable std::unique_ptr<OffLoopPool> pool_;
+  std::unique_ptr<OidcProviders> providers_;
+  std::unique_ptr<base::SealedBox> sessions_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

@@ -114,7 +114,7 @@ TEST_P(Golden, Plan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Golden,
-                         ::testing::Values("static", "php", "app", "image-app", "secret"));
+                         ::testing::Values("static", "php", "app", "image-app", "secret", "oidc"));
 
 // The chart installs exactly what `wok crds` prints.
 TEST(Golden, ChartCrdsAreTheGeneratedOnes) {

@@ -52,6 +52,30 @@ TEST(UnsupportedOn, AnImageOnThisMachineIsNotForAClusterAndIsNamedByField) {
   }
 }
 
+// oauth2-proxy lets in users matching both lists and matches users by
+// email: a spec that would mean more on wok up than on a cluster is refused
+// there, by field.
+TEST(UnsupportedOn, OidcListsOauth2ProxyCannotMeanAlike) {
+  json site = app_site();
+  site["spec"]["app"]["components"][0]["image"] = "registry.example.org/shop:1";
+  site["spec"]["access"]["oidc"] = {{"issuer", "https://id.example.org"},
+                                    {"clientID", "shop"},
+                                    {"secretName", "shop-oidc"},
+                                    {"allowedGroups", {"staff"}}};
+  EXPECT_TRUE(unsupported_on(Platform::kKubernetes, site).empty());
+  EXPECT_TRUE(unsupported_on(Platform::kOpenShift, site).empty());
+  site["spec"]["access"]["oidc"]["allowedUsers"] = {"alice@example.org"};
+  auto both = unsupported_on(Platform::kKubernetes, site);
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_EQ(both[0].field, "spec.access.oidc.allowedUsers");
+  EXPECT_TRUE(unsupported_on(Platform::kEmbedded, site).empty());
+  site["spec"]["access"]["oidc"].erase("allowedGroups");
+  site["spec"]["access"]["oidc"]["userClaim"] = "preferred_username";
+  auto claim = unsupported_on(Platform::kOpenShift, site);
+  ASSERT_EQ(claim.size(), 1u);
+  EXPECT_EQ(claim[0].field, "spec.access.oidc.userClaim");
+}
+
 TEST(UnsupportedOn, JunkIsNotACrash) {
   for (const char* junk :
        {"null", "[]", R"({"spec": 3})", R"({"spec": {"app": {"components": [3, {"image": 4}]}}})"})

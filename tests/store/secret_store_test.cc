@@ -123,7 +123,7 @@ TEST_F(SecretStoreTest, KeyFileThatIsNotAKeyIsRefused) {
   std::ofstream(dir_ + "/secrets.key") << "not a key\n";
   std::string error;
   EXPECT_FALSE(cipher(&error));
-  EXPECT_NE(error.find("is not a secrets key"), std::string::npos) << error;
+  EXPECT_NE(error.find("is not a key (64 hex digits)"), std::string::npos) << error;
 }
 
 // A key file swapped for a symlink (to a key of the attacker's choosing) is

@@ -1,0 +1,55 @@
+#pragma once
+// Blocking work for the loops (an OpenID provider's token endpoint, a
+// password hash), done on a few threads of its own, its answer posted back
+// to the loop that asked through that loop's Mailbox. Bounded twice: the
+// queue as a whole (a flood is shed, not queued), and per tenant (one
+// site's slow provider holds at most `per_tenant` threads' worth of work in
+// flight, so it cannot hold back another's logins).
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/loop.h"
+
+namespace wok::router {
+
+class OffLoopPool {
+ public:
+  // What runs on a pool thread; it returns what then runs on the loop.
+  using Work = std::function<std::function<void()>()>;
+
+  OffLoopPool(int threads, size_t max_queue, size_t per_tenant);
+  ~OffLoopPool();
+  OffLoopPool(const OffLoopPool&) = delete;
+  OffLoopPool& operator=(const OffLoopPool&) = delete;
+
+  // False (nothing queued) when the queue is full, `tenant` has per_tenant
+  // jobs queued or running, or the mailbox is closed. The answer is dropped
+  // if the loop is gone by then.
+  bool run(std::shared_ptr<http::Mailbox> mailbox, const std::string& tenant, Work work);
+
+ private:
+  struct Job {
+    std::weak_ptr<http::Mailbox> mailbox;
+    std::string tenant;
+    Work work;
+  };
+  void loop();
+
+  size_t max_queue_, per_tenant_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Job> jobs_;
+  std::map<std::string, size_t> in_flight_;  // queued or running, by tenant
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace wok::router
