@@ -1,8 +1,13 @@
 #include "base/https_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cctype>
+
+#include "base/address_kind.h"
 
 namespace wok::base {
 namespace {
@@ -38,6 +43,30 @@ size_t on_header(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+struct Gate {
+  bool public_only;
+  std::string refused;  // why a connection was not made
+};
+
+curl_socket_t open_socket(void* clientp, curlsocktype, curl_sockaddr* address) {
+  auto* gate = static_cast<Gate*>(clientp);
+  if (gate->public_only) {
+    std::string kind = forbidden_address_kind(&address->addr);
+    if (!kind.empty()) {
+      char text[INET6_ADDRSTRLEN] = "?";
+      const void* where =
+          address->family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address->addr)->sin_addr)
+              : static_cast<const void*>(
+                    &reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_addr);
+      inet_ntop(address->family, where, text, sizeof text);
+      gate->refused = std::string(text) + " is " + kind + ", which this server may not reach";
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 }  // namespace
 
 HttpsResponse https_request(const HttpsRequest& request) {
@@ -50,6 +79,10 @@ HttpsResponse https_request(const HttpsRequest& request) {
   curl_slist* headers = nullptr;
   for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   Sink sink{&r.body, request.max_body};
+  Gate gate{request.public_only, ""};
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &gate);
+  if (request.public_only) curl_easy_setopt(curl, CURLOPT_PROXY, "");
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, request.timeout_s);
@@ -68,7 +101,9 @@ HttpsResponse https_request(const HttpsRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
   CURLcode rc = curl_easy_perform(curl);
-  if (sink.too_long) {
+  if (!gate.refused.empty()) {
+    r.error = request.url + ": " + gate.refused;
+  } else if (sink.too_long) {
     r.error =
         request.url + ": the answer is longer than " + std::to_string(request.max_body) + " bytes";
   } else if (rc != CURLE_OK) {

@@ -19,6 +19,11 @@ struct HttpsRequest {
   long timeout_s = 30;
   size_t max_body = 1 << 20;  // a longer answer is a failure
   std::string user_agent = "wok";
+  // Connect to public addresses only (base/address_kind.h), judged at
+  // connect time for every address tried (a name that resolves, or is
+  // rebound, to 127.0.0.1 or the cloud metadata address is refused), and
+  // no proxy: for URLs a tenant chose.
+  bool public_only = false;
 };
 
 struct HttpsResponse {

@@ -253,7 +253,7 @@ int run_embedded(const EmbeddedOptions& options) {
       return 1;
     }
     router.set_session_box(std::move(sessions));
-    router.set_oidc_ca_file(options.oidc_ca_file);
+    router.set_oidc_providers(options.oidc_ca_file, options.allow_private_sources);
   }
   // Observers outlive the servers (declared before them): the router
   // reports each completed request to both.

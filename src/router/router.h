@@ -64,11 +64,13 @@ class Router {
   // thread.
   http::SslContext certificate_for(std::string_view server_name) const;
   // spec.access.oidc: trust for the sites' OpenID providers' HTTPS ("": the
-  // system's), and the key sessions are sealed with (wok up keeps it in
+  // system's), whether they may be on private addresses (the admin's
+  // --allow-private-sources; default: public addresses only), and the key
+  // sessions are sealed with (wok up keeps it in
   // its data directory so sessions outlive a restart; by default a random
   // one, good until the router goes). Set before serving.
-  void set_oidc_ca_file(std::string ca_file) {
-    providers_ = std::make_unique<OidcProviders>(std::move(ca_file));
+  void set_oidc_providers(std::string ca_file, bool allow_private) {
+    providers_ = std::make_unique<OidcProviders>(std::move(ca_file), allow_private);
   }
   void set_session_box(std::unique_ptr<base::SealedBox> box) { sessions_ = std::move(box); }
 

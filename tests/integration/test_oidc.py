@@ -232,7 +232,8 @@ class OidcTest(WokTestCase):
         os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
         self.op_dir = tempfile.mkdtemp(prefix="wok-op-")
         self.provider = Provider(self.op_dir, "wok-app", "s3cret/+&=")
-        self.wok_args = ("--oidc-ca-file", self.provider.cert)
+        # The provider is on 127.0.0.1: a private address, which the admin allows here.
+        self.wok_args = ("--oidc-ca-file", self.provider.cert, "--allow-private-sources")
         super().setUp()
         self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]) + "---\n" +
                        project_yaml("team-b", ["*.team-b.localhost"], [("bob", "developer")]))
@@ -435,6 +436,50 @@ spec:
         both = self.site("app", "team-a", self.oidc()).replace("access: {", "access: {basicAuth: {secretName: u}, ")
         r = self.wok.apply(both, token=self.alice, check=False)
         self.assertIn("basicAuth or oidc, not both", r.stderr)
+
+
+class OidcPrivateProviderTest(WokTestCase):
+    """A member's issuer is a URL wok fetches: on loopback, a private
+    network or the cloud metadata address it is refused unless the admin
+    allows private sources."""
+
+    def setUp(self):
+        self.op_dir = tempfile.mkdtemp(prefix="wok-op-")
+        self.provider = Provider(self.op_dir, "wok-app", "s3cret")
+        self.wok_args = ("--oidc-ca-file", self.provider.cert)
+        super().setUp()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.provider.close()
+            shutil.rmtree(self.op_dir, ignore_errors=True)
+
+    def test_a_provider_on_a_private_address_is_not_asked(self):
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        path = os.path.join(self.root, "cs")
+        with open(path, "w") as f:
+            f.write("s3cret")
+        self.wok.cli("secret", "set", "app-oidc", "--from-file", f"client-secret={path}", "-n", "team-a")
+        repo = self.repo("site", {"index.html": "home"})
+        for issuer, why in ((self.provider.issuer, b"127.0.0.1 is a loopback address"),
+                            ("https://169.254.169.254", b"169.254.169.254 is the cloud metadata address")):
+            self.wok.apply(f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: intranet, namespace: team-a}}
+spec:
+  mode: static
+  hosts: [intranet.team-a.localhost]
+  source: {{git: {{url: "{repo.url}", interval: 1h}}}}
+  access: {{oidc: {{issuer: "{issuer}", clientID: wok-app, secretName: app-oidc}}}}
+""")
+            self.wok.wait_revision("intranet", "team-a", 1, at_least=True)
+            status, _, body = wait_for(
+                lambda: (lambda r: r if r[0] == 502 and issuer.encode() in r[2] else None)(
+                    self.wok.get("intranet.team-a.localhost")), 30, interval=0.2, what="refused")
+            self.assertIn(why + b", which this server may not reach", body)
+        self.assertEqual(self.provider.authorize_requests, [])
 
 
 if __name__ == "__main__":

@@ -221,6 +221,7 @@ std::shared_ptr<const OidcProvider> OidcProviders::fetch(const std::string& issu
   while (base.ends_with("/")) base.pop_back();
   request.url = base + "/.well-known/openid-configuration";
   request.ca_file = ca_file_;
+  request.public_only = !allow_private_;
   request.timeout_s = 10;
   request.headers.push_back("Accept: application/json");
   base::HttpsResponse r = base::https_request(request);
@@ -270,6 +271,7 @@ std::shared_ptr<const OidcProvider> OidcProviders::refresh_keys(
   base::HttpsRequest request;
   request.url = provider->jwks_uri;
   request.ca_file = ca_file_;
+  request.public_only = !allow_private_;
   request.timeout_s = 10;
   request.headers.push_back("Accept: application/json");
   base::HttpsResponse r = base::https_request(request);
@@ -299,6 +301,7 @@ std::optional<OidcUser> OidcProviders::redeem(const OidcLogin& login, const Oidc
   request.method = "POST";
   request.url = provider->token_endpoint;
   request.ca_file = ca_file_;
+  request.public_only = !allow_private_;
   request.timeout_s = 10;
   request.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
   request.body = "grant_type=authorization_code&code=" + form_encode(code) +

@@ -109,7 +109,10 @@ struct OidcProvider {
 // (at most once a minute). fetch/redeem block: pool threads only.
 class OidcProviders {
  public:
-  explicit OidcProviders(std::string ca_file = "") : ca_file_(std::move(ca_file)) {}
+  // allow_private: the providers may be on loopback, link-local or private
+  // addresses (the admin's choice: an issuer is a URL a tenant wrote).
+  explicit OidcProviders(std::string ca_file = "", bool allow_private = false)
+      : ca_file_(std::move(ca_file)), allow_private_(allow_private) {}
 
   // The cached provider, fresh enough to use; null when it must be fetched.
   // Any thread (a lock and a map lookup).
@@ -130,6 +133,7 @@ class OidcProviders {
                                                    std::shared_ptr<const OidcProvider> provider,
                                                    std::string* error);
   std::string ca_file_;
+  bool allow_private_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const OidcProvider>, std::less<>> providers_;
 };
