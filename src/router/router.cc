@@ -213,7 +213,8 @@ Router::Login Router::log_in(http::Exchange& exchange, const Route& route) const
     return Login::kAllowed;
   }
   bool queued = checker().check(
-      exchange.loop().mailbox(), hash, std::move(password), key, [this, exchange](bool ok) mutable {
+      exchange.loop().mailbox(), route.project + "/" + route.site, hash, std::move(password), key,
+      [this, exchange](bool ok) mutable {
         if (!exchange.active()) return;
         if (ok) {
           serve(std::move(exchange));  // served again: the cache answers now

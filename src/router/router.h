@@ -115,10 +115,11 @@ class Router {
   ChallengeResponder challenges_;
   mutable std::once_flag checker_once_;
   mutable std::unique_ptr<CredentialChecker> checker_;
-  mutable std::once_flag pool_once_;
-  mutable std::unique_ptr<OffLoopPool> pool_;
   std::unique_ptr<OidcProviders> providers_;
   std::unique_ptr<base::SealedBox> sessions_;
+  // After what its jobs use: destroyed (its threads joined) before them.
+  mutable std::once_flag pool_once_;
+  mutable std::unique_ptr<OffLoopPool> pool_;
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::atomic<uint64_t> table_version_;
 };

@@ -146,18 +146,10 @@ bool parse_basic_authorization(std::string_view header, std::string* user, std::
   return true;
 }
 
-CredentialChecker::CredentialChecker(int threads, size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-}
+CredentialChecker::CredentialChecker(int threads, size_t max_queue, size_t per_site)
+    : pool_(threads, max_queue, per_site) {}
 
-CredentialChecker::~CredentialChecker() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  ready_.notify_all();
-  for (auto& t : threads_) t.join();
-}
+CredentialChecker::~CredentialChecker() = default;
 
 std::string CredentialChecker::cache_key(std::string_view hash, std::string_view user,
                                          std::string_view password) {
@@ -178,18 +170,25 @@ bool CredentialChecker::cached(const std::string& key) const {
   return it != verified_.end() && std::chrono::steady_clock::now() - it->second < kCacheTtl;
 }
 
-bool CredentialChecker::check(std::shared_ptr<http::Mailbox> mailbox, std::string hash,
-                              std::string password, std::string key,
+bool CredentialChecker::check(std::shared_ptr<http::Mailbox> mailbox, const std::string& site,
+                              std::string hash, std::string password, std::string key,
                               std::function<void(bool)> done) {
-  if (!mailbox) return false;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || jobs_.size() >= max_queue_) return false;
-    jobs_.push_back(
-        {mailbox, std::move(hash), std::move(password), std::move(key), std::move(done)});
-  }
-  ready_.notify_one();
-  return true;
+  return pool_.run(
+      std::move(mailbox), site,
+      [this, hash = std::move(hash), password = std::move(password), key = std::move(key),
+       done = std::move(done)]() mutable -> std::function<void()> {
+        bool ok = verify_password(hash, password);
+        OPENSSL_cleanse(password.data(), password.size());
+        {
+          std::lock_guard lock(mu_);
+          ++checks_;
+          if (ok) {
+            if (verified_.size() >= kCacheSize) evict_oldest();
+            verified_[key] = std::chrono::steady_clock::now();
+          }
+        }
+        return [done = std::move(done), ok] { done(ok); };
+      });
 }
 
 // Full: the expired go, and if none has, the oldest (a scan, on an insert
@@ -206,29 +205,6 @@ void CredentialChecker::evict_oldest() {
 uint64_t CredentialChecker::checks() const {
   std::lock_guard lock(mu_);
   return checks_;
-}
-
-void CredentialChecker::work() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (stopping_) return;
-    Job job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
-    bool ok = verify_password(job.hash, job.password);
-    OPENSSL_cleanse(job.password.data(), job.password.size());
-    lock.lock();
-    ++checks_;
-    if (ok) {
-      if (verified_.size() >= kCacheSize) evict_oldest();
-      verified_[job.key] = std::chrono::steady_clock::now();
-    }
-    lock.unlock();
-    if (auto mailbox = job.mailbox.lock())
-      mailbox->post([done = std::move(job.done), ok]() mutable { done(ok); });
-    lock.lock();
-  }
 }
 
 }  // namespace wok::router

@@ -5,9 +5,7 @@
 // would stall every site that loop serves), with verified credentials
 // cached so a logged-in browser costs one hash lookup per request.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,11 +13,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "http/loop.h"
+#include "router/auth/off_loop.h"
 
 namespace wok::router {
 
@@ -53,13 +51,15 @@ bool verify_password(const std::string& hash, std::string_view password);
 // The user and password of an "Authorization: Basic ..." header.
 bool parse_basic_authorization(std::string_view header, std::string* user, std::string* password);
 
-// A small pool that checks passwords for the loops and posts the answers
-// back to them; verified credentials are remembered (for kCacheTtl, at
-// most kCacheSize of them) by a digest of the stored hash, the user and
-// the password, so a changed secret is never answered from the cache.
+// Checks passwords for the loops on a small pool (OffLoopPool) and posts
+// the answers back to them; verified credentials are remembered (for
+// kCacheTtl, at most kCacheSize of them) by a digest of the stored hash,
+// the user and the password, so a changed secret is never answered from
+// the cache. One site's checks (a password-guessing flood) take at most
+// per_site places of the queue: the other sites' logins still get in.
 class CredentialChecker {
  public:
-  explicit CredentialChecker(int threads = 2, size_t max_queue = 512);
+  explicit CredentialChecker(int threads = 2, size_t max_queue = 512, size_t per_site = 64);
   ~CredentialChecker();
   CredentialChecker(const CredentialChecker&) = delete;
   CredentialChecker& operator=(const CredentialChecker&) = delete;
@@ -68,31 +68,21 @@ class CredentialChecker {
                                std::string_view password);
   bool cached(const std::string& key) const;
   // Checks on a pool thread; `done(ok)` runs on the loop whose mailbox is
-  // given. False (nothing queued) when the queue is full or the mailbox
-  // closed.
-  bool check(std::shared_ptr<http::Mailbox> mailbox, std::string hash, std::string password,
-             std::string key, std::function<void(bool)> done);
+  // given. False (nothing queued) when the queue is full, `site` has
+  // per_site checks waiting, or the mailbox is closed.
+  bool check(std::shared_ptr<http::Mailbox> mailbox, const std::string& site, std::string hash,
+             std::string password, std::string key, std::function<void(bool)> done);
   uint64_t checks() const;  // passwords verified by hashing (cache misses)
 
  private:
   static constexpr auto kCacheTtl = std::chrono::minutes(5);
   static constexpr size_t kCacheSize = 10000;
-  struct Job {
-    std::weak_ptr<http::Mailbox> mailbox;
-    std::string hash, password, key;
-    std::function<void(bool)> done;
-  };
-  void work();
   void evict_oldest();  // mu_ held
 
-  size_t max_queue_;
   mutable std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
   uint64_t checks_ = 0;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_;
-  std::vector<std::thread> threads_;
+  OffLoopPool pool_;  // last: its threads are joined before the rest goes
 };
 
 }  // namespace wok::router

@@ -3,8 +3,10 @@
 // password hash), done on a few threads of its own, its answer posted back
 // to the loop that asked through that loop's Mailbox. Bounded twice: the
 // queue as a whole (a flood is shed, not queued), and per tenant (one
-// site's slow provider holds at most `per_tenant` threads' worth of work in
-// flight, so it cannot hold back another's logins).
+// site's slow provider or password flood holds at most `per_tenant` jobs
+// queued or running). Tenants take turns: the next job is the next
+// tenant's, not the oldest, so a tenant with many jobs waiting delays
+// another's by one job per thread at most.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -46,7 +48,9 @@ class OffLoopPool {
   size_t max_queue_, per_tenant_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Job> jobs_;
+  std::map<std::string, std::deque<Job>> queues_;  // by tenant, only those with jobs
+  std::deque<std::string> turns_;                  // tenants with queued jobs, in turn
+  size_t queued_ = 0;
   std::map<std::string, size_t> in_flight_;  // queued or running, by tenant
   bool stopping_ = false;
   std::vector<std::thread> threads_;
