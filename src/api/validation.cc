@@ -379,13 +379,16 @@ void check_login(const json& spec, std::vector<FieldError>& out) {
                    std::none_of(p.begin(), p.end(),
                                 [](char c) {
                                   return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ||
-                                         c == '?' || c == '#' || c == '%' || c == '\\';
+                                         c == '?' || c == '#' || c == '%' || c == '\\' ||
+                                         c == ',' || c == '=';
                                 }) &&
                    p.find("/../") == std::string::npos && !p.ends_with("/..") &&
                    p.find("//") == std::string::npos;
       if (!clean)
         out.push_back({"spec.access.exempt[" + std::to_string(i) + "]",
-                       quote(p) + " is not a plain absolute path (/.well-known/, /healthz)"});
+                       quote(p) +
+                           " is not a plain absolute path (/.well-known/, /healthz; no spaces, "
+                           "?, #, %, \\, commas or =)"});
     }
   }
 }
@@ -411,7 +414,10 @@ void check_oidc(const json& spec, std::vector<FieldError>& out) {
     std::string issuer = o["issuer"];
     std::string rest = issuer.starts_with("https://") ? issuer.substr(8) : "";
     bool ok = !rest.empty() && rest.front() != '/' && issuer.size() <= 512 &&
-              issuer.find_first_of("?#@ \t\r\n\\") == std::string::npos;
+              issuer.find_first_of("?#@ \\") == std::string::npos &&
+              std::none_of(issuer.begin(), issuer.end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+              });
     if (!ok)
       out.push_back({at + "issuer", quote(issuer) +
                                         " is not an https:// issuer URL without query, fragment "

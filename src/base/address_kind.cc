@@ -34,6 +34,10 @@ std::string v4_kind(uint32_t a) {
   }
   if (in_v4(a, v4(100, 64, 0, 0), 10)) return "a shared (carrier-grade NAT) address";
   if (in_v4(a, v4(224, 0, 0, 0), 3)) return "a multicast or reserved address";  // 224/4 and 240/4
+  // IETF protocol assignments (192.0.0.0/24) and the benchmarking network
+  // (198.18.0.0/15): never a public server.
+  if (in_v4(a, v4(192, 0, 0, 0), 24) || in_v4(a, v4(198, 18, 0, 0), 15))
+    return "a reserved address";
   return "";
 }
 
@@ -59,6 +63,15 @@ std::string v6_kind(const in6_addr& address) {
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
       std::all_of(b + 4, b + 12, [](uint8_t x) { return x == 0; })) {
     return v4_kind(embedded_v4());
+  }
+  // Local-use NAT64 (64:ff9b:1::/48) reaches whatever the translator's
+  // network holds.
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 && b[5] == 1)
+    return "a private address";
+  // 6to4 (2002:V4ADDR::/48) reaches the IPv4 address it embeds.
+  if (b[0] == 0x20 && b[1] == 0x02) {
+    std::string kind = v4_kind(v4(b[2], b[3], b[4], b[5]));
+    if (!kind.empty()) return kind;
   }
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";  // fe80::/10
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "a private address";  // fec0::/10 (site-local)

@@ -101,11 +101,12 @@ HttpsResponse https_request(const HttpsRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
   CURLcode rc = curl_easy_perform(curl);
-  if (!gate.refused.empty()) {
-    r.error = request.url + ": " + gate.refused;
-  } else if (sink.too_long) {
+  if (sink.too_long) {
     r.error =
         request.url + ": the answer is longer than " + std::to_string(request.max_body) + " bytes";
+  } else if (rc != CURLE_OK && !gate.refused.empty()) {
+    // (an address refused, then another connected: no error)
+    r.error = request.url + ": " + gate.refused;
   } else if (rc != CURLE_OK) {
     r.error = request.url + ": " + curl_easy_strerror(rc);
   } else {

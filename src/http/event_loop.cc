@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 #include "http/connection.h"
@@ -80,7 +82,15 @@ void EventLoop::run_posted() {
     std::lock_guard lock(mailbox_->mu_);
     items.swap(mailbox_->items_);
   }
-  for (Callback& c : items) c();
+  for (Callback& c : items) {
+    try {
+      c();
+    } catch (const std::exception& e) {
+      // One posted answer that fails must not end every connection of the
+      // loop (and the process with it).
+      spdlog::error("a posted callback failed: {}", e.what());
+    }
+  }
 }
 
 EventLoop::~EventLoop() {

@@ -174,20 +174,22 @@ std::vector<json> oauth2_proxy(const SiteNames& names, std::string_view upstream
   const OidcPlan& o = plan.oidc;
   std::string scopes;
   for (const auto& s : o.scopes) scopes += (scopes.empty() ? "" : " ") + s;
-  json args = {"--provider=oidc",
-               "--oidc-issuer-url=" + o.issuer,
-               "--client-id=" + o.client_id,
+  json args = {"--provider=oidc", "--oidc-issuer-url=" + o.issuer, "--client-id=" + o.client_id,
                "--upstream=http://" + std::string(upstream) + "." + names.ns + ".svc:80",
-               "--http-address=0.0.0.0:4180",
-               "--reverse-proxy=true",
-               "--skip-provider-button=true",
-               "--code-challenge-method=S256",
-               "--scope=" + scopes,
-               "--user-id-claim=" + o.user_claim,
+               "--http-address=0.0.0.0:4180", "--reverse-proxy=true", "--skip-provider-button=true",
+               "--code-challenge-method=S256", "--scope=" + scopes,
+               // The user claim's value as X-Forwarded-User (and the user
+               // the lists match), as wok up's router gives it: oauth2-proxy
+               // reads it as its "email" claim and prefers it to "sub".
+               "--oidc-email-claim=" + o.user_claim, "--prefer-email-to-user=true",
                "--oidc-groups-claim=" + o.groups_claim,
+               // The ID token's claims only, its nonce checked: as wok up.
+               "--skip-claims-from-profile-url=true", "--insecure-oidc-skip-nonce=false",
                "--pass-user-headers=true",
-               "--cookie-name=_wok_oidc",
-               "--cookie-expire=" + std::to_string(o.session_s) + "s",
+               // Over HTTPS the __Host- name, as wok up's (a sibling host
+               // cannot plant it).
+               plan.tls.enabled() ? "--cookie-name=__Host-wok_oidc" : "--cookie-name=_wok_oidc",
+               "--cookie-samesite=lax", "--cookie-expire=" + std::to_string(o.session_s) + "s",
                std::string("--cookie-secure=") + (plan.tls.enabled() ? "true" : "false")};
   // Anyone the provider signs in, unless lists say who (unsupported_on
   // refuses both lists at once: oauth2-proxy would ask for both).

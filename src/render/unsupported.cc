@@ -35,8 +35,7 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
                    "(or an oauth-proxy component in front of it)"});
   }
   // spec.access.oidc runs oauth2-proxy, whose lists differ from the
-  // router's in two ways: a user must match both lists (not either), and
-  // users are matched by their email.
+  // router's: a user must match both lists, not either.
   if (spec.contains("access") && spec["access"].is_object() && spec["access"].contains("oidc") &&
       spec["access"]["oidc"].is_object()) {
     const json& o = spec["access"]["oidc"];
@@ -47,10 +46,6 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
       out.push_back({"spec.access.oidc.allowedUsers",
                      "oauth2-proxy lets in only users who match both allowedUsers and "
                      "allowedGroups, not either: list one (a group for the users, say)"});
-    if (listed("allowedUsers") && o.value("userClaim", "email") != "email")
-      out.push_back({"spec.access.oidc.userClaim",
-                     "oauth2-proxy matches allowedUsers against the email claim only: use "
-                     "userClaim email, or allowedGroups"});
   }
   if (spec.contains("tls") && spec["tls"].is_object()) {
     const json& tls = spec["tls"];

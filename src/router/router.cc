@@ -213,7 +213,7 @@ Router::Login Router::log_in(http::Exchange& exchange, const Route& route) const
     return Login::kAllowed;
   }
   bool queued = checker().check(
-      exchange.loop().mailbox(), route.project + "/" + route.site, hash, std::move(password), key,
+      exchange.loop().mailbox(), route.project, hash, std::move(password), key,
       [this, exchange](bool ok) mutable {
         if (!exchange.active()) return;
         if (ok) {
@@ -319,7 +319,8 @@ void Router::serve(http::Exchange exchange) const {
     std::erase_if(exchange.request().headers, [](const http::Header& h) {
       return http::iequals(h.name, "X-Forwarded-User") ||
              http::iequals(h.name, "X-Forwarded-Email") ||
-             http::iequals(h.name, "X-Forwarded-Groups");
+             http::iequals(h.name, "X-Forwarded-Groups") ||
+             http::iequals(h.name, "X-Forwarded-Preferred-Username");
     });
     if (route->basic_auth && !path_exempt(route->basic_auth->exempt, exchange.request().path) &&
         log_in(exchange, *route) != Login::kAllowed)

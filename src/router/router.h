@@ -117,6 +117,7 @@ class Router {
   mutable std::unique_ptr<CredentialChecker> checker_;
   std::unique_ptr<OidcProviders> providers_;
   std::unique_ptr<base::SealedBox> sessions_;
+  mutable OnceSet used_states_;
   // After what its jobs use: destroyed (its threads joined) before them.
   mutable std::once_flag pool_once_;
   mutable std::unique_ptr<OffLoopPool> pool_;

@@ -1,6 +1,8 @@
 // Router: spec.access.oidc (router/auth/oidc.h), the login's gate and its
 // /oauth2/ paths.
 #include <chrono>
+#include <exception>
+#include <optional>
 
 #include "http/ascii.h"
 #include "http/request_target.h"
@@ -46,7 +48,7 @@ void drop_login_cookies(http::Request& request) {
       size_t semi = list.find(';');
       std::string_view pair = list.substr(0, semi);
       while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      if (!pair.empty() && !pair.starts_with("_wok_oidc")) {
+      if (!pair.empty() && !pair.starts_with("_wok_oidc") && !pair.starts_with("__Host-wok_oidc")) {
         if (!kept.empty()) kept += "; ";
         kept += pair;
       }
@@ -60,9 +62,10 @@ void drop_login_cookies(http::Request& request) {
   if (!kept.empty()) request.headers.push_back({"Cookie", kept});
 }
 
-std::string cookie(std::string_view name, std::string_view value, std::string_view path,
+// A Set-Cookie value for cookie `base` (over HTTPS: its __Host- name).
+std::string cookie(std::string_view base, std::string_view value, std::string_view path,
                    int64_t max_age, bool secure) {
-  std::string c(name);
+  std::string c = oidc_cookie_name(base, secure);
   c += "=";
   c += value;
   c += "; Path=";
@@ -77,6 +80,7 @@ http::Response text(int status, std::string body) {
   r.status = status;
   r.set_header("Content-Type", "text/plain; charset=utf-8");
   r.set_header("Cache-Control", "no-store");
+  r.set_header("X-Content-Type-Options", "nosniff");
   r.body = std::move(body);
   return r;
 }
@@ -88,10 +92,11 @@ std::string origin(const http::Request& request) {
 }  // namespace
 
 OffLoopPool& Router::pool() const {
-  // Two threads for every site's provider; one site holds at most two jobs
-  // in flight (a provider that takes its whole timeout delays only its own
-  // logins), and a flood beyond 256 waiting is shed.
-  std::call_once(pool_once_, [this] { pool_ = std::make_unique<OffLoopPool>(2, 256, 2); });
+  // Four threads for every site's provider, taken in turns by project; a
+  // project runs one job at a time (its provider stalling to the timeout
+  // holds one thread: the others go on serving the other projects) and has
+  // at most 16 queued or running; a flood beyond 256 waiting is shed.
+  std::call_once(pool_once_, [this] { pool_ = std::make_unique<OffLoopPool>(4, 256, 16, 1); });
   return *pool_;
 }
 
@@ -120,7 +125,7 @@ bool Router::oidc_gate(http::Exchange& exchange, const Route& route) const {
                      "status\n"));
     return false;
   }
-  if (auto value = cookie_value(request, kOidcSessionCookie)) {
+  if (auto value = cookie_value(request, oidc_cookie_name(kOidcSessionCookie, request.tls))) {
     if (auto user = open_session(*sessions_, login, *value, wall_now())) {
       if (!oidc_allows(login, *user)) {  // the lists changed since the login
         oidc_answer(exchange, route,
@@ -178,10 +183,14 @@ void Router::oidc_sign_out(http::Exchange& exchange, const Route& route, bool fe
     // document: fetched off the loop first (after a restart, say).
     auto route_ref = std::make_shared<Route>(route);
     bool queued = pool().run(
-        exchange.loop().mailbox(), route.project + "/" + route.site,
+        exchange.loop().mailbox(), route.project,
         [this, issuer = login.issuer, exchange, route_ref]() mutable -> std::function<void()> {
           std::string error;
-          providers_->fetch(issuer, &error);
+          try {
+            providers_->fetch(issuer, &error);
+          } catch (const std::exception&) {
+            // signed out of the site only
+          }
           return [this, exchange, route_ref]() mutable {
             if (exchange.active()) oidc_sign_out(exchange, *route_ref, true);
           };
@@ -223,11 +232,16 @@ void Router::oidc_begin(http::Exchange& exchange, const Route& route, std::strin
     // provider cached (or its failure told).
     auto route_ref = std::make_shared<Route>(route);  // the table may change meanwhile
     bool queued = pool().run(
-        exchange.loop().mailbox(), route.project + "/" + route.site,
+        exchange.loop().mailbox(), route.project,
         [this, issuer = login.issuer, exchange, route_ref,
          return_to]() mutable -> std::function<void()> {
           std::string error;
-          bool ok = providers_->fetch(issuer, &error) != nullptr;
+          bool ok = false;
+          try {
+            ok = providers_->fetch(issuer, &error) != nullptr;
+          } catch (const std::exception& e) {
+            error = std::string("its answer could not be read: ") + e.what();
+          }
           return [this, exchange, route_ref, return_to, ok, error]() mutable {
             if (!exchange.active()) return;
             if (ok) return oidc_begin(exchange, *route_ref, return_to);
@@ -255,8 +269,8 @@ void Router::oidc_begin(http::Exchange& exchange, const Route& route, std::strin
   http::Response response = text(302, "sign in at " + auth + "\n");
   response.set_header("Location", location);
   response.headers.push_back(
-      {"Set-Cookie", cookie(kOidcPendingCookie, seal_pending(*sessions_, login, pending),
-                            "/oauth2/", 600, request.tls)});
+      {"Set-Cookie", cookie(kOidcPendingCookie, seal_pending(*sessions_, login, pending), "/", 600,
+                            request.tls)});
   oidc_answer(exchange, route, std::move(response));
 }
 
@@ -275,7 +289,7 @@ void Router::oidc_callback(http::Exchange& exchange, const Route& route) const {
   }
   auto code = query_param(request.query, "code");
   auto state = query_param(request.query, "state");
-  auto value = cookie_value(request, kOidcPendingCookie);
+  auto value = cookie_value(request, oidc_cookie_name(kOidcPendingCookie, request.tls));
   std::optional<OidcPending> pending;
   if (value) pending = open_pending(*sessions_, login, *value, wall_now());
   // The state must be the one this browser's own login cookie holds: a
@@ -287,14 +301,27 @@ void Router::oidc_callback(http::Exchange& exchange, const Route& route) const {
                      "again: /oauth2/start\n"));
     return;
   }
+  // Each login's callback is honoured once: a replayed link (from the
+  // history, a log, a proxy) neither signs in nor asks the provider again.
+  if (!used_states_.first(pending->state, pending->expires, wall_now())) {
+    oidc_answer(exchange, route,
+                text(400, "this sign-in was already used; start again: /oauth2/start\n"));
+    return;
+  }
   auto route_ref = std::make_shared<Route>(route);
   bool queued = pool().run(
-      exchange.loop().mailbox(), route.project + "/" + route.site,
+      exchange.loop().mailbox(), route.project,
       [this, exchange, route_ref, pending = *pending, code = *code,
        redirect = origin(request) + "/oauth2/callback"]() mutable -> std::function<void()> {
         std::string error;
         int status = 502;
-        auto user = providers_->redeem(*route_ref->oidc, pending, code, redirect, &error, &status);
+        std::optional<OidcUser> user;
+        try {
+          user = providers_->redeem(*route_ref->oidc, pending, code, redirect, &error, &status);
+        } catch (const std::exception& e) {
+          error = std::string("the provider's answer could not be read: ") + e.what();
+          status = 502;
+        }
         return [this, exchange, route_ref, pending, user, error, status]() mutable {
           if (!exchange.active()) return;
           const bool tls = exchange.request().tls;
@@ -309,8 +336,7 @@ void Router::oidc_callback(http::Exchange& exchange, const Route& route) const {
           } else {
             response = text(status, "sign-in failed: " + error + "\n");
           }
-          response.headers.push_back(
-              {"Set-Cookie", cookie(kOidcPendingCookie, "", "/oauth2/", 0, tls)});
+          response.headers.push_back({"Set-Cookie", cookie(kOidcPendingCookie, "", "/", 0, tls)});
           oidc_answer(exchange, *route_ref, std::move(response));
         };
       });

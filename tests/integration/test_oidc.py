@@ -306,7 +306,7 @@ spec:
         self.assertTrue(q["state"] and q["nonce"] and q["code_challenge"])
         login_cookie = header(headers, "set-cookie")[0]
         self.assertIn("_wok_oidc_login=", login_cookie)
-        for attr in ("Path=/oauth2/", "HttpOnly", "SameSite=Lax"):
+        for attr in ("Path=/", "HttpOnly", "SameSite=Lax"):
             self.assertIn(attr, login_cookie)
         # The exempt path needs nobody; a form posted without a session gets 401, not a redirect.
         self.assertEqual(self.browser.request(f"http://{host}/healthz")[0], 200)
@@ -331,8 +331,10 @@ spec:
                                                                       "X-Forwarded-Groups": "admins"})
         self.assertEqual(json.loads(body)["x-forwarded-user"], "alice@example.org")
         self.assertEqual(json.loads(body)["x-forwarded-groups"], "staff")
-        _, _, body = self.browser.request(f"http://{host}/healthz", headers={"X-Forwarded-User": "root"})
+        _, _, body = self.browser.request(f"http://{host}/healthz", headers={"X-Forwarded-User": "root",
+                                                                             "X-Forwarded-Preferred-Username": "root"})
         self.assertNotIn("x-forwarded-user", json.loads(body))
+        self.assertNotIn("x-forwarded-preferred-username", json.loads(body))
 
         # The session outlives a restart of wok (its key is in the data directory).
         self.wok.stop()
@@ -382,6 +384,24 @@ spec:
         status, _, body = self.browser.request(f"http://{host_a}/oauth2/callback?code=stolen&state=theirs")
         self.assertEqual(status, 400)
         self.assertIn(b"not started in this browser", body)
+        # A callback link used twice (replayed from history or a log) is refused, and the provider not asked again.
+        self.browser.cookies.clear()
+        status, headers, _ = self.browser.request(f"http://{host_a}/")
+        authorize = urllib.parse.urljoin(f"http://{host_a}/", header(headers, "location")[0])
+        _, headers, _ = self.browser.request(authorize)
+        callback = header(headers, "location")[0]
+        pending = dict(self.browser.cookies)
+        self.assertEqual(self.browser.request(callback)[0], 302)
+        asked = len(self.provider.token_requests)
+        self.browser.cookies.update(pending)
+        status, _, body = self.browser.request(callback)
+        self.assertEqual((status, len(self.provider.token_requests)), (400, asked))
+        self.assertIn(b"already used", body)
+        # Exempt paths do not open what an application could resolve out of them.
+        self.browser.cookies.clear()
+        for bypass in ("/healthz/../admin", "/healthz/%2e%2e/admin", "/healthz/..;/admin"):
+            self.assertEqual(self.browser.request(f"http://{host_a}{bypass}")[0], 302, bypass)
+        self.assertEqual(self.browser.request(f"http://{host_a}/healthz")[0], 200)
         # An open redirect through rd: only a path on the same host.
         for rd in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
             self.browser.cookies.clear()

@@ -7,13 +7,42 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 namespace wok::router {
 
+namespace {
+
+// A path whose meaning an application behind could change by resolving it:
+// a dot segment ("/.well-known/../admin", "/x/..;/admin"), an encoded dot,
+// slash or backslash, a backslash. Never exempt: the login is asked.
+bool resolvable(std::string_view path) {
+  for (size_t i = 0; i + 2 < path.size(); ++i) {
+    if (path[i] != '%') continue;
+    char a = path[i + 1],
+         b = static_cast<char>(std::tolower(static_cast<unsigned char>(path[i + 2])));
+    if ((a == '2' && (b == 'e' || b == 'f')) || (a == '5' && b == 'c')) return true;
+  }
+  if (path.find('\\') != std::string_view::npos) return true;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    std::string_view segment = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (segment == "." || segment.starts_with("..") || segment.starts_with(".;")) return true;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool path_exempt(const std::vector<std::string>& exempt, std::string_view path) {
+  if (exempt.empty() || resolvable(path)) return false;
   for (const std::string& prefix : exempt) {
     if (prefix.ends_with("/")) {
       if (path.starts_with(prefix)) return true;

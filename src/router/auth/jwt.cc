@@ -26,6 +26,13 @@ std::shared_ptr<EVP_PKEY> key_from_params(const char* type, OSSL_PARAM_BLD* bld)
   return key ? std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free) : nullptr;
 }
 
+// A string member of a provider's JSON, "" when absent or of another type
+// (json::value() throws on a type mismatch: a provider's answer must not).
+std::string text_of(const json& object, const char* name) {
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 std::optional<std::string> field_bytes(const json& jwk, const char* name) {
   if (!jwk.contains(name) || !jwk[name].is_string()) return std::nullopt;
   return base::base64url_decode(jwk[name].get<std::string>());
@@ -51,7 +58,7 @@ std::shared_ptr<EVP_PKEY> rsa_key(const json& jwk) {
 }
 
 std::shared_ptr<EVP_PKEY> ec_key(const json& jwk) {
-  if (jwk.value("crv", "") != "P-256") return nullptr;
+  if (text_of(jwk, "crv") != "P-256") return nullptr;
   auto x = field_bytes(jwk, "x"), y = field_bytes(jwk, "y");
   if (!x || !y || x->size() != 32 || y->size() != 32) return nullptr;
   std::string point = "\x04" + *x + *y;  // uncompressed
@@ -129,8 +136,8 @@ std::optional<Jwks> Jwks::parse(std::string_view text, std::string* error) {
   }
   Jwks jwks;
   for (const json& jwk : set["keys"]) {
-    if (!jwk.is_object() || jwk.value("use", "sig") != "sig") continue;
-    std::string kty = jwk.value("kty", "");
+    if (!jwk.is_object() || (jwk.contains("use") && text_of(jwk, "use") != "sig")) continue;
+    std::string kty = text_of(jwk, "kty");
     std::shared_ptr<EVP_PKEY> key = kty == "RSA"  ? rsa_key(jwk)
                                     : kty == "EC" ? ec_key(jwk)
                                                   : nullptr;
@@ -193,7 +200,7 @@ std::optional<json> verify_id_token(std::string_view token, const Jwks& jwks,
     *error = "the ID token is not a signed JWT";
     return std::nullopt;
   }
-  std::string alg = header->value("alg", "");
+  std::string alg = text_of(*header, "alg");
   if (alg != "RS256" && alg != "ES256") {
     *error =
         "the ID token is signed with \"" + alg.substr(0, 16) + "\"; wok accepts RS256 and ES256";

@@ -58,7 +58,43 @@ int64_t wall_now() {
 
 bool https_url(const std::string& url) { return url.starts_with("https://") && url.size() > 8; }
 
+// What goes into a header the site gets: no control characters (a claim
+// with CR/LF would split the upstream request), at most 256 bytes.
+bool header_safe(const std::string& v) {
+  return v.size() <= 256 && std::none_of(v.begin(), v.end(), [](char c) {
+           auto u = static_cast<unsigned char>(c);
+           return u < 0x20 || u == 0x7f;
+         });
+}
+
+// JSON of what is sealed; bytes that are not UTF-8 are replaced, never
+// thrown about (json::dump throws on them).
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+constexpr size_t kMaxProviders = 1000;
+constexpr auto kFailureTtl = std::chrono::minutes(1);
+
 }  // namespace
+
+std::string oidc_cookie_name(std::string_view base, bool tls) {
+  return tls ? "__Host-" + std::string(base.substr(1)) : std::string(base);
+}
+
+bool OnceSet::first(const std::string& key, int64_t expires, int64_t now) {
+  std::lock_guard lock(mu_);
+  while (!order_.empty() && (order_.front().first <= now || order_.size() >= kMax)) {
+    keys_.erase(order_.front().second);
+    order_.pop_front();
+  }
+  if (!keys_.insert(key).second) return false;
+  order_.emplace_back(expires, key);
+  return true;
+}
 
 std::string seal_session(const base::SealedBox& box, const OidcLogin& login, const OidcUser& user) {
   json j = {{"u", user.name}, {"e", user.email}, {"x", user.expires}, {"g", json::array()}};
@@ -73,13 +109,14 @@ std::string seal_session(const base::SealedBox& box, const OidcLogin& login, con
     if (std::find(login.allowed_groups.begin(), login.allowed_groups.end(), g) ==
         login.allowed_groups.end())
       order.push_back(&g);
-  size_t size = j.dump().size();
+  size_t size = dump(j).size();
   for (const std::string* g : order) {
-    if (size + g->size() + 8 > kMaxSessionJson) break;
+    size_t more = dump(json(*g)).size() + 1;
+    if (size + more > kMaxSessionJson) break;
     j["g"].push_back(*g);
-    size += json(*g).dump().size() + 1;
+    size += more;
   }
-  return base::base64url_encode(box.seal(j.dump(), context("wok-oidc-session", login)));
+  return base::base64url_encode(box.seal(dump(j), context("wok-oidc-session", login)));
 }
 
 std::optional<OidcUser> open_session(const base::SealedBox& box, const OidcLogin& login,
@@ -93,7 +130,7 @@ std::optional<OidcUser> open_session(const base::SealedBox& box, const OidcLogin
   if ((*j)["g"].is_array())
     for (const json& g : (*j)["g"])
       if (g.is_string()) user.groups.push_back(g.get<std::string>());
-  if (user.name.empty()) return std::nullopt;
+  if (user.name.empty() || !header_safe(user.name) || !header_safe(user.email)) return std::nullopt;
   return user;
 }
 
@@ -104,7 +141,7 @@ std::string seal_pending(const base::SealedBox& box, const OidcLogin& login,
             {"v", pending.verifier},
             {"r", pending.return_to},
             {"x", pending.expires}};
-  return base::base64url_encode(box.seal(j.dump(), context("wok-oidc-login", login)));
+  return base::base64url_encode(box.seal(dump(j), context("wok-oidc-login", login)));
 }
 
 std::optional<OidcPending> open_pending(const base::SealedBox& box, const OidcLogin& login,
@@ -123,8 +160,10 @@ std::optional<OidcPending> open_pending(const base::SealedBox& box, const OidcLo
 
 bool oidc_allows(const OidcLogin& login, const OidcUser& user) {
   if (login.allowed_users.empty() && login.allowed_groups.empty()) return true;
+  // User names compare without case (emails, as oauth2-proxy compares them).
+  const std::string name = lowercase(user.name);
   for (const auto& u : login.allowed_users)
-    if (u == user.name) return true;
+    if (lowercase(u) == name) return true;
   for (const auto& g : user.groups)
     if (std::find(login.allowed_groups.begin(), login.allowed_groups.end(), g) !=
         login.allowed_groups.end())
@@ -137,9 +176,20 @@ std::string safe_return_path(std::string_view rd) {
   // browsers read as another host), no control characters, no fragment.
   if (rd.size() > 2048 || !rd.starts_with("/") || rd.starts_with("//") || rd.starts_with("/\\"))
     return "/";
-  for (char c : rd)
-    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f || c == '\\' || c == '#') return "/";
-  return std::string(rd);
+  std::string out;
+  for (char c : rd) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u == 0x7f || c == '\\' || c == '#') return "/";
+    if (u >= 0x80) {  // not ASCII: percent-encoded, as a URL carries it
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 std::string random_token() {
@@ -216,6 +266,29 @@ std::shared_ptr<const OidcProvider> OidcProviders::cached(const std::string& iss
 std::shared_ptr<const OidcProvider> OidcProviders::fetch(const std::string& issuer,
                                                          std::string* error) {
   if (auto p = cached(issuer)) return p;
+  {
+    // A provider that just failed is not asked again for a minute: one
+    // that stalls to its timeout holds a pool thread once a minute at most.
+    std::lock_guard lock(mu_);
+    auto failed = failures_.find(issuer);
+    if (failed != failures_.end() && Clock::now() - failed->second.first < kFailureTtl) {
+      *error = failed->second.second + " (not asked again for a minute)";
+      return nullptr;
+    }
+  }
+  auto provider = discover(issuer, error);
+  std::lock_guard lock(mu_);
+  if (!provider) {
+    if (failures_.size() >= kMaxProviders) failures_.clear();
+    failures_[issuer] = {Clock::now(), *error};
+  } else {
+    failures_.erase(issuer);
+  }
+  return provider;
+}
+
+std::shared_ptr<const OidcProvider> OidcProviders::discover(const std::string& issuer,
+                                                            std::string* error) {
   base::HttpsRequest request;
   std::string base = issuer;
   while (base.ends_with("/")) base.pop_back();
@@ -286,6 +359,13 @@ std::shared_ptr<const OidcProvider> OidcProviders::refresh_keys(
   fresh->jwks = std::move(*jwks);
   fresh->keys_fetched = Clock::now();
   std::lock_guard lock(mu_);
+  if (providers_.size() >= kMaxProviders && !providers_.count(issuer)) {
+    // Issuers come from members' specs: the one fetched longest ago goes.
+    auto oldest = std::min_element(
+        providers_.begin(), providers_.end(),
+        [](const auto& a, const auto& b) { return a.second->fetched < b.second->fetched; });
+    providers_.erase(oldest);
+  }
   providers_[issuer] = fresh;
   return fresh;
 }
@@ -351,12 +431,20 @@ std::optional<OidcUser> OidcProviders::redeem(const OidcLogin& login, const Oidc
   const json& c = *claims;
   OidcUser user;
   user.name = string_at(c, login.user_claim);
-  if (user.name.empty() || user.name.size() > 256) {
+  if (user.name.empty()) {
     *status = 403;
     *error = "the provider's ID token carries no claim \"" + login.user_claim + "\"";
     return std::nullopt;
   }
-  if (login.user_claim == "email" && c.contains("email_verified") && c["email_verified"] == false) {
+  user.email = string_at(c, "email");
+  if (!header_safe(user.name) || !header_safe(user.email)) {
+    *status = 403;
+    *error = "the provider's claim \"" + login.user_claim +
+             "\" or \"email\" is longer than 256 bytes or holds control characters";
+    return std::nullopt;
+  }
+  if (login.user_claim == "email" && c.contains("email_verified") && c["email_verified"] != true &&
+      c["email_verified"] != "true") {
     *status = 403;
     *error = "the provider has not verified the email address " + user.name;
     return std::nullopt;

@@ -14,10 +14,12 @@
 // redeemed, off the loops (OffLoopPool); the loops only open cookies.
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +66,27 @@ struct OidcPending {
 
 inline constexpr std::string_view kOidcSessionCookie = "_wok_oidc";
 inline constexpr std::string_view kOidcPendingCookie = "_wok_oidc_login";
+// The name a cookie has on a request: over HTTPS with the __Host- prefix
+// ("__Host-wok_oidc"), which a browser keeps only if set by this very host
+// with Secure and Path=/, so a sibling host (another tenant's, under the
+// same parent domain) cannot plant or shadow it.
+std::string oidc_cookie_name(std::string_view base, bool tls);
+
+// The states of the callbacks already taken: each login's callback is
+// honoured once (a replayed callback link is refused, and does not ask the
+// provider again). Any thread; at most kMax remembered, the oldest going
+// first.
+class OnceSet {
+ public:
+  // True the first time `key` is seen (until `expires`, seconds since the epoch).
+  bool first(const std::string& key, int64_t expires, int64_t now);
+
+ private:
+  static constexpr size_t kMax = 100000;
+  std::mutex mu_;
+  std::deque<std::pair<int64_t, std::string>> order_;  // (expires, key), oldest first
+  std::set<std::string, std::less<>> keys_;
+};
 
 // Cookie values for `login`'s site, and back. open_* returns nullopt for a
 // cookie that is malformed, altered, of another site or provider, or
@@ -129,6 +152,7 @@ class OidcProviders {
                                  std::string* error, int* status);
 
  private:
+  std::shared_ptr<const OidcProvider> discover(const std::string& issuer, std::string* error);
   std::shared_ptr<const OidcProvider> refresh_keys(const std::string& issuer,
                                                    std::shared_ptr<const OidcProvider> provider,
                                                    std::string* error);
@@ -136,6 +160,9 @@ class OidcProviders {
   bool allow_private_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const OidcProvider>, std::less<>> providers_;
+  // Issuers whose discovery failed: when, and why.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::string>, std::less<>>
+      failures_;
 };
 
 }  // namespace wok::router

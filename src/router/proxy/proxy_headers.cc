@@ -102,6 +102,11 @@ std::string upstream_request_head(const http::Request& r, const ForwardContext& 
       out.append("Host: ").append(ctx.host).append("\r\n");
     } else if (iequals(h.name, "Content-Length") && framing == BodyFraming::kChunked) {
       // never both (the parser refuses that anyway)
+    } else if (h.value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos ||
+               h.name.find_first_of(std::string_view("\r\n\0: ", 5)) != std::string::npos) {
+      // Never a field that would split the upstream request (the client's
+      // parser refuses them; this is for fields the platform adds, such as
+      // a login's X-Forwarded-User from a provider's claim).
     } else if (!is_hop_by_hop(h.name, connection)) {
       out.append(h.name).append(": ").append(h.value).append("\r\n");
     }

@@ -85,6 +85,14 @@ TEST(BasicAuth, AuthorizationHeadersAndExemptPaths) {
   EXPECT_TRUE(path_exempt(exempt, "/healthz/deep"));
   EXPECT_FALSE(path_exempt(exempt, "/healthzz"));
   EXPECT_FALSE(path_exempt(exempt, "/"));
+  // What an application behind could resolve out of the exempt prefix is
+  // never exempt: the login is asked.
+  for (const char* bypass :
+       {"/.well-known/../admin", "/.well-known/%2e%2e/admin", "/.well-known/%2E%2E/admin",
+        "/.well-known/..;/admin", "/healthz/./../admin", "/healthz/..", "/.well-known/x%2fy",
+        "/.well-known/x%5c..%5cadmin", "/.well-known/x\\..\\admin", "/healthz/.;/x"})
+    EXPECT_FALSE(path_exempt(exempt, bypass)) << bypass;
+  EXPECT_TRUE(path_exempt(exempt, "/.well-known/a.b/.c"));  // dots inside names are fine
 }
 
 class RouterLoginTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "base/sealed_box.h"
@@ -173,6 +174,25 @@ TEST_F(IdTokenTest, EveryWrongTokenIsRefusedSayingWhy) {
   EXPECT_FALSE(verify(good, &error));
 }
 
+// A provider's JSON with members of the wrong type is no key (it once
+// threw out of the pool thread and ended the process).
+TEST(Jwks, MembersOfTheWrongTypeAreNoKeyNotACrash) {
+  std::string error;
+  for (const char* set :
+       {R"({"keys":[{"use":1}]})", R"({"keys":[{"kty":7,"n":1,"e":[]}]})",
+        R"({"keys":[{"kty":"EC","crv":{},"x":1,"y":null}]})", R"({"keys":[1,"a"]})"}) {
+    EXPECT_FALSE(Jwks::parse(set, &error)) << set;
+  }
+  Key rsa = make_key("RSA", "r1");
+  auto jwks = Jwks::parse(json{{"keys", {rsa.jwk}}}.dump(), &error);
+  ASSERT_TRUE(jwks);
+  IdTokenCheck check{"https://id.example.org", "wok-app", "n", 1'800'000'000};
+  std::string bad_header = base::base64url_encode(R"({"alg":1,"kid":["r1"]})") + "." +
+                           base::base64url_encode("{}") + ".c2ln";
+  EXPECT_FALSE(verify_id_token(bad_header, *jwks, check, &error));
+  EXPECT_NE(error.find("RS256 and ES256"), std::string::npos) << error;
+}
+
 TEST(Jwks, SkipsKeysItCannotUseAndRefusesASetOfNone) {
   std::string error;
   json small_rsa = {
@@ -230,6 +250,17 @@ TEST(OidcSession, OpensOnlyForItsOwnSiteProviderAndTime) {
   EXPECT_EQ(open_pending(box, a, p, 1000)->return_to, "/x");
 }
 
+TEST(OidcSession, HostPrefixedNamesOverHttpsAndCallbacksHonouredOnce) {
+  EXPECT_EQ(oidc_cookie_name(kOidcSessionCookie, true), "__Host-wok_oidc");
+  EXPECT_EQ(oidc_cookie_name(kOidcPendingCookie, true), "__Host-wok_oidc_login");
+  EXPECT_EQ(oidc_cookie_name(kOidcSessionCookie, false), "_wok_oidc");
+  OnceSet once;
+  EXPECT_TRUE(once.first("state-1", 2000, 1000));
+  EXPECT_FALSE(once.first("state-1", 2000, 1500));  // a replayed callback
+  EXPECT_TRUE(once.first("state-2", 2000, 1500));
+  EXPECT_TRUE(once.first("state-1", 3000, 2500));  // long expired: forgotten
+}
+
 TEST(OidcSession, AMemberOfThousandsOfGroupsGetsACookieABrowserKeeps) {
   base::SealedBox box(base::SealedBox::Key{1});
   OidcLogin a = login_of("team-a", "app");
@@ -253,8 +284,20 @@ TEST(OidcLoginRules, ListsReturnPathsAndPkce) {
   EXPECT_FALSE(oidc_allows(l, bob));
   l.allowed_groups = {"visitors"};
   EXPECT_TRUE(oidc_allows(l, bob));
+  l.allowed_groups.clear();
+  l.allowed_users = {"Alice@Example.org"};
+  EXPECT_TRUE(
+      oidc_allows(l, OidcUser{"alice@example.org", "", {}, 0}));  // as oauth2-proxy: no case
 
   EXPECT_EQ(safe_return_path("/docs?x=1"), "/docs?x=1");
+  // Bytes that are not ASCII travel percent-encoded (and can be sealed:
+  // JSON of a non-UTF-8 path once threw on a loop thread).
+  EXPECT_EQ(safe_return_path("/caf\xc3\xa9/\xff"), "/caf%C3%A9/%FF");
+  base::SealedBox box(base::SealedBox::Key{1});
+  OidcPending pending{"s", "n", "v", std::string("/\xff\xfe"), 2000};
+  auto back = open_pending(box, l, seal_pending(box, l, pending), 1000);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->return_to, "/%EF%BF%BD%EF%BF%BD");  // U+FFFD for each, still a path here
   for (const char* bad : {"//evil.example", "/\\evil.example", "https://evil.example", "", "evil",
                           "/a\r\nSet-Cookie: x", "/a#frag"})
     EXPECT_EQ(safe_return_path(bad), "/") << bad;
@@ -270,6 +313,56 @@ TEST(OidcLoginRules, ListsReturnPathsAndPkce) {
   EXPECT_EQ(query_param("code=a%20b&state=s", "code"), "a b");
   EXPECT_EQ(query_param("code=a&state=s", "state"), "s");
   EXPECT_FALSE(query_param("code=a", "state"));
+}
+
+// A job that throws is dropped, not the process; the pool goes on.
+TEST(OffLoopPool, AJobThatThrowsTakesNothingDown) {
+  OffLoopPool pool(1, 16, 8);
+  auto mailbox = std::make_shared<http::Mailbox>();
+  std::atomic<bool> after{false};
+  ASSERT_TRUE(pool.run(mailbox, "t", []() -> std::function<void()> {
+    throw std::runtime_error("a provider's malformed answer");
+  }));
+  ASSERT_TRUE(pool.run(mailbox, "t", [&]() -> std::function<void()> {
+    after = true;
+    return nullptr;
+  }));
+  for (int i = 0; i < 3000 && !after; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(after);
+}
+
+// A tenant held to one running job: its second waits for its first while
+// another tenant's runs on the other thread.
+TEST(OffLoopPool, ATenantRunsNoMoreJobsThanItsLimit) {
+  OffLoopPool pool(2, 16, 8, 1);
+  auto mailbox = std::make_shared<http::Mailbox>();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::string> ran;
+  auto job = [&](std::string name, bool gate) {
+    return [&, name, gate]() -> std::function<void()> {
+      std::unique_lock lock(mu);
+      ran.push_back(name);
+      cv.notify_all();
+      if (gate) cv.wait(lock, [&] { return release; });
+      return nullptr;
+    };
+  };
+  ASSERT_TRUE(pool.run(mailbox, "stall", job("stall-1", true)));
+  ASSERT_TRUE(pool.run(mailbox, "stall", job("stall-2", true)));
+  ASSERT_TRUE(pool.run(mailbox, "other", job("other", false)));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return ran.size() == 2; }));
+    // The second thread went to "other", not to the stalled tenant's second job.
+    EXPECT_EQ(ran, (std::vector<std::string>{"stall-1", "other"}));
+    release = true;
+  }
+  cv.notify_all();
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return ran.size() == 3; }));
 }
 
 // A real server whose handler runs each request's work on the pool, the
