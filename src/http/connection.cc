@@ -51,7 +51,7 @@ Connection::Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_
       last_activity_ms_(loop.now_ms()),
       last_read_ms_(loop.now_ms()) {
   if (const auto& tls = loop.state().options->tls) {
-    ssl_ = tls->accept(fd_);
+    ssl_ = tls->accept(fd_, &tls_short_read_);
     if (!ssl_) state_ = State::kDead;
   }
 }
@@ -79,10 +79,11 @@ bool Connection::on_events(uint32_t events) {
   if (events & EPOLLOUT) flush();
   // A short read drained the socket; more data would raise a new edge. So
   // the read that would only say EAGAIN is skipped, unless the peer also
-  // closed (then reading on finds the end). Not under TLS: a short record
-  // says nothing of what waits behind it.
+  // closed (then reading on finds the end). Under TLS a short record says
+  // nothing of what waits behind it: the socket's own last read does
+  // (tls_drained).
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP) || (read_wants_write_ && (events & EPOLLOUT))) {
-    read_input(!ssl_ && !(events & (EPOLLRDHUP | EPOLLHUP)));
+    read_input(!(events & (EPOLLRDHUP | EPOLLHUP)) && !read_wants_write_);
   }
   return settle();
 }
@@ -161,15 +162,18 @@ void Connection::read_input(bool stop_when_short) {
         if (discarded_ > kMaxDiscardedInput) state_ = State::kDead;
         continue;
       }
+      const bool drained = stop_when_short && (ssl_ ? tls_drained(ssl_, tls_short_read_)
+                                                    : static_cast<size_t>(n) < sizeof buf);
       if (h2_) {
         if (!h2_->receive(std::string_view(buf, static_cast<size_t>(n)))) state_ = State::kClosing;
+        if (drained) return;
         continue;
       }
       input_.append(buf, static_cast<size_t>(n));
       if (!protocol_decided_ && !decide_protocol()) continue;  // more of a preface to come
       if (h2_) continue;
       process_input();
-      if (stop_when_short && static_cast<size_t>(n) < sizeof buf) return;
+      if (drained) return;
     } else if (n == 0) {
       peer_closed_ = true;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {

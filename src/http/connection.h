@@ -88,6 +88,7 @@ class Connection final : public ExchangeHost {
   SSL* ssl_ = nullptr;  // a TLS connection's session (ServerOptions::tls)
   // SSL_read waits for the socket to take bytes (a TLS 1.3 ticket, an alert).
   bool read_wants_write_ = false;
+  bool tls_short_read_ = false;  // the socket's last read under TLS came back short
   std::string remote_addr_;
   EventLoop& loop_;
   uint64_t id_;

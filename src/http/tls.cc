@@ -306,12 +306,33 @@ TlsAcceptor::~TlsAcceptor() {
   if (base_) SSL_CTX_free(base_);
 }
 
-SSL* TlsAcceptor::accept(int fd) const {
+namespace {
+
+// A socket BIO's reads, watched: whether the last one came back short.
+long note_short_read(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
+                     size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    *reinterpret_cast<bool*>(BIO_get_callback_arg(bio)) =
+        ret > 0 && processed != nullptr && *processed < len;
+  }
+  return (oper & BIO_CB_RETURN) ? ret : 1;
+}
+
+}  // namespace
+
+bool tls_drained(SSL* ssl, bool short_read) { return short_read && SSL_has_pending(ssl) == 0; }
+
+SSL* TlsAcceptor::accept(int fd, bool* short_read) const {
   SSL* ssl = SSL_new(base_);
   if (!ssl) return nullptr;
   if (SSL_set_fd(ssl, fd) != 1) {
     SSL_free(ssl);
     return nullptr;
+  }
+  if (BIO* rbio = SSL_get_rbio(ssl); rbio && short_read) {
+    *short_read = false;
+    BIO_set_callback_arg(rbio, reinterpret_cast<char*>(short_read));
+    BIO_set_callback_ex(rbio, note_short_read);
   }
   SSL_set_app_data(ssl, alpn_.get());
   SSL_set_accept_state(ssl);

@@ -41,8 +41,10 @@ class TlsAcceptor {
   TlsAcceptor& operator=(const TlsAcceptor&) = delete;
 
   // A server session on a connected socket (the caller owns both); null
-  // when OpenSSL cannot make one.
-  SSL* accept(int fd) const;
+  // when OpenSSL cannot make one. *short_read (kept by the caller as long
+  // as the session) says after each read of the socket whether it returned
+  // fewer bytes than asked: the socket was drained (see tls_drained).
+  SSL* accept(int fd, bool* short_read) const;
 
   // The protocol ALPN chose on an established session ("" when none).
   static std::string_view negotiated_protocol(const SSL* ssl);
@@ -61,5 +63,11 @@ class TlsAcceptor {
 // The ALPN wire list of `protocols` (length-prefixed names); shared by every
 // context so that a context picked by SNI negotiates the same way.
 std::string alpn_wire(const std::vector<std::string>& protocols);
+
+// Whether a session's socket has nothing more to read now: its last read
+// was short and OpenSSL holds no bytes unprocessed. An edge-triggered
+// reader may then wait for the next edge instead of reading to EAGAIN (one
+// read syscall less per request).
+bool tls_drained(SSL* ssl, bool short_read);
 
 }  // namespace wok::http
