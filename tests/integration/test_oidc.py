@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -159,12 +160,20 @@ class Provider:
         self.server.server_close()
 
 
+class SniConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 with another name as SNI and Host (the site's)."""
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 class Browser:
     """Cookies by host (and path prefix), redirects followed by hand across
     wok (plain HTTP, any host to its port) and the provider (HTTPS)."""
 
-    def __init__(self, wok, provider):
-        self.wok, self.provider = wok, provider
+    def __init__(self, wok, provider, wok_ca=None):
+        self.wok, self.provider, self.wok_ca = wok, provider, wok_ca
         self.cookies = {}  # (host, name) -> (value, path)
 
     def cookie_header(self, host, path):
@@ -192,7 +201,14 @@ class Browser:
         u = urllib.parse.urlsplit(url)
         target = u.path + ("?" + u.query if u.query else "")
         h = dict(headers or {})
-        if u.scheme == "https":
+        to_wok = u.hostname != "127.0.0.1"
+        if u.scheme == "https" and to_wok:
+            # wok's TLS port, the site's name as SNI, its local CA trusted.
+            ctx = ssl.create_default_context(cafile=self.wok_ca)
+            conn = SniConnection(u.hostname, self.wok.tls_port, context=ctx, timeout=20)
+            if c := self.cookie_header(u.hostname, u.path):
+                h["Cookie"] = c
+        elif u.scheme == "https":
             ctx = ssl.create_default_context(cafile=self.provider.cert)
             conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
         else:
@@ -204,7 +220,7 @@ class Browser:
         r = conn.getresponse()
         data = r.read()
         conn.close()
-        if u.scheme != "https":
+        if to_wok:
             self.remember(u.hostname, r.getheaders())
         return r.status, r.getheaders(), data
 
@@ -240,7 +256,10 @@ class OidcTest(WokTestCase):
         self.alice = self.wok.cli("token", "create", "alice").stdout.strip()
         self.bob = self.wok.cli("token", "create", "bob").stdout.strip()
         self.app_repo = self.repo("app", {"app.py": ECHO_APP})
-        self.browser = Browser(self.wok, self.provider)
+        ca = os.path.join(self.root, "wok-ca.pem")
+        with open(ca, "w") as f:
+            f.write(self.wok.cli("ca").stdout)
+        self.browser = Browser(self.wok, self.provider, ca)
 
     def tearDown(self):
         try:
@@ -438,6 +457,38 @@ spec:
         c = wait_for(access_condition, 30, what="AccessReady")
         self.assertEqual(c["status"], "False")
         self.assertIn("nowhere", c["message"])
+
+    def test_over_https_the_cookies_are_host_only_and_secure(self):
+        """A sibling host under the same parent domain (another tenant's
+        site) can set a cookie for the parent domain, never a __Host- one:
+        over HTTPS the sign-in reads only its __Host- cookies."""
+        self.client_secret("team-a", self.alice)
+        host = self.deploy()
+        port = self.wok.tls_port
+        origin = f"https://{host}:{port}"
+        wait_for(lambda: self.browser.request(origin + "/healthz")[0] == 200, 60, interval=0.3, what="HTTPS")
+        status, headers, _ = self.browser.request(origin + "/")
+        self.assertEqual(status, 302)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(header(headers, "location")[0]).query))
+        self.assertEqual(q["redirect_uri"], origin + "/oauth2/callback")
+        login = header(headers, "set-cookie")[0]
+        self.assertTrue(login.startswith("__Host-wok_oidc_login="), login)
+        for attr in ("Path=/;", "HttpOnly", "SameSite=Lax", "Secure"):
+            self.assertIn(attr, login)
+        self.assertNotIn("Domain", login)
+        self.browser.cookies.clear()
+        status, _, body, seen = self.browser.visit(origin + "/")
+        self.assertEqual(status, 200, (body, seen))
+        self.assertEqual(json.loads(body)["x-forwarded-user"], "alice@example.org")
+        self.assertIn((host, "__Host-wok_oidc"), self.browser.cookies)
+        # A session made over plain HTTP, planted under the plain name (as a
+        # sibling host could), opens nothing over HTTPS.
+        self.browser.cookies.clear()
+        self.assertEqual(self.sign_in(host)[0], 200)
+        plain = self.browser.cookies[(host, "_wok_oidc")]
+        self.browser.cookies.clear()
+        self.browser.cookies[(host, "_wok_oidc")] = plain
+        self.assertEqual(self.browser.request(origin + "/")[0], 302)
 
     def test_bad_specs_are_refused_by_field(self):
         for oidc, field, words in (

@@ -81,14 +81,18 @@ void OffLoopPool::loop() {
     // run `then`: the last reference to what they hold is dropped on the
     // loop, never on this thread.
     job.work = nullptr;
-    if (auto mailbox = job.mailbox.lock(); mailbox && then)
-      mailbox->post([then = std::move(then)]() mutable { then(); });
+    // Done before its answer is posted: whoever the answer reaches may ask
+    // again at once, and finds the tenant's place free.
     lock.lock();
     if (auto it = in_flight_.find(job.tenant); it != in_flight_.end() && --it->second == 0)
       in_flight_.erase(it);
     if (auto it = running_.find(job.tenant); it != running_.end() && --it->second == 0)
       running_.erase(it);
     ready_.notify_all();  // a tenant held at its running limit may go on
+    lock.unlock();
+    if (auto mailbox = job.mailbox.lock(); mailbox && then)
+      mailbox->post([then = std::move(then)]() mutable { then(); });
+    lock.lock();
   }
 }
 
