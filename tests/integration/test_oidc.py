@@ -242,14 +242,34 @@ def header(headers, name):
     return [v for k, v in headers if k.lower() == name.lower()]
 
 
+class ProviderTestCase(WokTestCase):
+    """`wok up` started after a Provider of its own (whose CA it trusts);
+    both stopped after the test."""
+    client_secret_value = "s3cret"
+    allow_private = True
+
+    def setUp(self):
+        self.op_dir = tempfile.mkdtemp(prefix="wok-op-")
+        self.provider = Provider(self.op_dir, "wok-app", self.client_secret_value)
+        # The provider is on 127.0.0.1, a private address: allowed here unless the test says not.
+        self.wok_args = ("--oidc-ca-file", self.provider.cert) + (
+            ("--allow-private-sources",) if self.allow_private else ())
+        super().setUp()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.provider.close()
+            shutil.rmtree(self.op_dir, ignore_errors=True)
+
+
 @unittest.skipIf(SKIP, SKIP)
-class OidcTest(WokTestCase):
+class OidcTest(ProviderTestCase):
+    client_secret_value = "s3cret/+&="
+
     def setUp(self):
         os.environ["WOK_READY_TIMEOUT_MS"] = "15000"
-        self.op_dir = tempfile.mkdtemp(prefix="wok-op-")
-        self.provider = Provider(self.op_dir, "wok-app", "s3cret/+&=")
-        # The provider is on 127.0.0.1: a private address, which the admin allows here.
-        self.wok_args = ("--oidc-ca-file", self.provider.cert, "--allow-private-sources")
         super().setUp()
         self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer")]) + "---\n" +
                        project_yaml("team-b", ["*.team-b.localhost"], [("bob", "developer")]))
@@ -260,13 +280,6 @@ class OidcTest(WokTestCase):
         with open(ca, "w") as f:
             f.write(self.wok.cli("ca").stdout)
         self.browser = Browser(self.wok, self.provider, ca)
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.provider.close()
-            shutil.rmtree(self.op_dir, ignore_errors=True)
 
     def client_secret(self, project, token, name="app-oidc", value=None):
         path = os.path.join(self.root, f"client-secret-{project}")
@@ -509,23 +522,11 @@ spec:
         self.assertIn("basicAuth or oidc, not both", r.stderr)
 
 
-class OidcPrivateProviderTest(WokTestCase):
+class OidcPrivateProviderTest(ProviderTestCase):
     """A member's issuer is a URL wok fetches: on loopback, a private
     network or the cloud metadata address it is refused unless the admin
     allows private sources."""
-
-    def setUp(self):
-        self.op_dir = tempfile.mkdtemp(prefix="wok-op-")
-        self.provider = Provider(self.op_dir, "wok-app", "s3cret")
-        self.wok_args = ("--oidc-ca-file", self.provider.cert)
-        super().setUp()
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.provider.close()
-            shutil.rmtree(self.op_dir, ignore_errors=True)
+    allow_private = False
 
     def test_a_provider_on_a_private_address_is_not_asked(self):
         self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
