@@ -11,20 +11,14 @@
 #include "certs/acme.h"
 #include "certs/certificate.h"
 #include "router/route_table.h"
+#include "support/temp_dir.h"
 
 namespace wok::controllers {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/wok-sitecerts-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test_support::TempDir;
 
 CertificateIssuers local(const certs::LocalCa* ca, int valid_days = 90) {
   CertificateIssuers issuers;

@@ -30,20 +30,14 @@
 #include "certs/certificate.h"
 #include "http/server.h"
 #include "router/loopback_client.h"
+#include "support/temp_dir.h"
 
 namespace wok::http {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/wok-tls-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test_support::TempDir;
 
 using router::test_support::connect_tcp;
 
