@@ -105,7 +105,8 @@ HttpsResponse https_request(const HttpsRequest& request) {
     r.error =
         request.url + ": the answer is longer than " + std::to_string(request.max_body) + " bytes";
   } else if (rc != CURLE_OK && !gate.refused.empty()) {
-    // (an address refused, then another connected: no error)
+    // Why no connection was made (had another address connected, the
+    // request would have succeeded and nothing be said of the refused one).
     r.error = request.url + ": " + gate.refused;
   } else if (rc != CURLE_OK) {
     r.error = request.url + ": " + curl_easy_strerror(rc);
