@@ -40,6 +40,7 @@ def fetch(port, path, host="bench.test"):
         return 0, str(e).encode()
 
 
+# One nginx configuration for every scenario; `{http}` holds its sites.
 NGINX_CONF = """
 worker_processes {workers};
 daemon off;
@@ -59,6 +60,12 @@ http {{
   fastcgi_temp_path {dir}/tmp-{name};
   uwsgi_temp_path {dir}/tmp-{name};
   scgi_temp_path {dir}/tmp-{name};
+{http}
+}}
+"""
+
+# The site of scenarios (a) to (c) and (u): static files and a proxy.
+NGINX_SITE = """
   upstream up {{ server 127.0.0.1:{upstream}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{port} reuseport;
@@ -75,7 +82,6 @@ http {{
       proxy_set_header Forwarded "for=$remote_addr;host=\\"$host\\";proto=$scheme";
     }}
   }}
-}}
 """
 
 HAPROXY_CONF = """
@@ -231,12 +237,12 @@ class Servers:
         self.pgid[name] = p.pid
         return p
 
-    def nginx(self, name, port, workers, under_test=True, access_log="access_log off;"):
+    def nginx(self, name, port, workers, under_test=True, access_log="access_log off;", site=NGINX_SITE, **site_args):
         conf = os.path.join(self.work, f"nginx-{name}.conf")
         os.makedirs(os.path.join(self.work, f"tmp-{name}"), exist_ok=True)
+        http = site.format(port=port, root=self.args.root, upstream=PORTS["upstream"], **site_args)
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, port=port,
-                                      root=self.args.root, upstream=PORTS["upstream"], access_log=access_log))
+            f.write(NGINX_CONF.format(workers=workers, dir=self.work, name=name, access_log=access_log, http=http))
         return self.start(name, ["nginx", "-c", conf, "-p", self.work, "-e", os.path.join(self.work, f"nginx-{name}.err")],
                           under_test)
 
@@ -536,25 +542,8 @@ def up_bench(servers, args, work):
           f"{dropped.group(1) if dropped else 'not reported'}\n", flush=True)
 
 
-NGINX_TLS_CONF = """
-worker_processes {workers};
-daemon off;
-pid {dir}/nginx-tls.pid;
-error_log {dir}/nginx-tls.error.log warn;
-events {{ worker_connections 10240; }}
-http {{
-  access_log {dir}/nginx-tls.access.log combined buffer=64k flush=1s;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  open_file_cache max=1000 inactive=60s;
-  default_type application/octet-stream;
-  client_body_temp_path {dir}/tmp-tls;
-  proxy_temp_path {dir}/tmp-tls;
-  fastcgi_temp_path {dir}/tmp-tls;
-  uwsgi_temp_path {dir}/tmp-tls;
-  scgi_temp_path {dir}/tmp-tls;
+# The site of scenario (t): HTTPS and HTTP/2 with a P-256 certificate.
+NGINX_TLS_SITE = """
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_tickets on;
   server {{
@@ -564,7 +553,6 @@ http {{
     ssl_certificate_key {key};
     root {root};
   }}
-}}
 """
 
 
@@ -620,12 +608,9 @@ def tls_bench(servers, args, work):
                     "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=www.bench.localhost",
                     "-addext", "subjectAltName=DNS:www.bench.localhost"], check=True, capture_output=True)
     os.chmod(key, 0o644)  # nginx's workers run as www-data
-    conf = os.path.join(work, "nginx-tls.conf")
-    os.makedirs(os.path.join(work, "tmp-tls"), exist_ok=True)
-    with open(conf, "w") as f:
-        f.write(NGINX_TLS_CONF.format(workers=args.workers, dir=work, port=PORTS["nginx-tls"], cert=cert, key=key,
-                                      root=args.root))
-    servers.start("nginx-tls", ["nginx", "-c", conf, "-p", work, "-e", os.path.join(work, "nginx-tls.err")])
+    servers.nginx("nginx-tls", PORTS["nginx-tls"], args.workers,
+                  access_log=f"access_log {work}/nginx-tls.access.log combined buffer=64k flush=1s;",
+                  site=NGINX_TLS_SITE, cert=cert, key=key)
     for name in ("wok-tls", "nginx-tls"):
         if not wait_port(PORTS[name]):
             sys.exit(f"{name} did not start; see {work}")

@@ -21,6 +21,8 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
+from test_access import with_access  # noqa: E402
+from test_modes import app_site  # noqa: E402
 from wokharness import WokTestCase, project_yaml, wait_for  # noqa: E402
 
 SKIP = "needs root (runc)" if os.geteuid() != 0 else None
@@ -289,19 +291,7 @@ class OidcTest(ProviderTestCase):
 
     def site(self, name, project, oidc, exempt=None):
         access = f"{{oidc: {oidc}" + (f", exempt: {json.dumps(exempt)}" if exempt else "") + "}"
-        return f"""apiVersion: wok.dev/v1alpha1
-kind: Site
-metadata: {{name: {name}, namespace: {project}}}
-spec:
-  mode: app
-  hosts: [{name}.{project}.localhost]
-  source: {{git: {{url: "{self.app_repo.url}", interval: 1h}}}}
-  app:
-    components:
-      - {{name: web, command: [python3, app.py], port: 8080}}
-  resources: {{memory: 128Mi}}
-  access: {access}
-"""
+        return with_access(app_site(name, project, self.app_repo.url, replicas=1), access)
 
     def oidc(self, extra=""):
         return (f'{{issuer: "{self.provider.issuer}", clientID: wok-app, secretName: app-oidc'

@@ -34,8 +34,11 @@ std::string context(std::string_view purpose, const OidcLogin& login) {
   return c;
 }
 
+// What a cookie sealed for `purpose` and `login`'s site holds, unexpired
+// at `now` (its "x", seconds since the epoch); nullopt for anything else.
 std::optional<json> open_json(const base::SealedBox& box, std::string_view purpose,
-                              const OidcLogin& login, std::string_view cookie) {
+                              const OidcLogin& login, std::string_view cookie, int64_t now,
+                              int64_t* expires) {
   if (cookie.size() > 4096) return std::nullopt;
   auto raw = base::base64url_decode(cookie);
   if (!raw) return std::nullopt;
@@ -43,6 +46,9 @@ std::optional<json> open_json(const base::SealedBox& box, std::string_view purpo
   if (!plain) return std::nullopt;
   json j = json::parse(*plain, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto x = j.find("x");
+  if (x == j.end() || !x->is_number_integer() || x->get<int64_t>() <= now) return std::nullopt;
+  *expires = x->get<int64_t>();
   return j;
 }
 
@@ -121,15 +127,14 @@ std::string seal_session(const base::SealedBox& box, const OidcLogin& login, con
 
 std::optional<OidcUser> open_session(const base::SealedBox& box, const OidcLogin& login,
                                      std::string_view cookie, int64_t now) {
-  auto j = open_json(box, "wok-oidc-session", login, cookie);
-  if (!j || !(*j)["x"].is_number_integer() || (*j)["x"].get<int64_t>() <= now) return std::nullopt;
   OidcUser user;
+  auto j = open_json(box, "wok-oidc-session", login, cookie, now, &user.expires);
+  if (!j) return std::nullopt;
   user.name = string_at(*j, "u");
   user.email = string_at(*j, "e");
-  user.expires = (*j)["x"].get<int64_t>();
-  if ((*j)["g"].is_array())
-    for (const json& g : (*j)["g"])
-      if (g.is_string()) user.groups.push_back(g.get<std::string>());
+  if (auto g = j->find("g"); g != j->end() && g->is_array())
+    for (const json& one : *g)
+      if (one.is_string()) user.groups.push_back(one.get<std::string>());
   if (user.name.empty() || !header_safe(user.name) || !header_safe(user.email)) return std::nullopt;
   return user;
 }
@@ -146,14 +151,13 @@ std::string seal_pending(const base::SealedBox& box, const OidcLogin& login,
 
 std::optional<OidcPending> open_pending(const base::SealedBox& box, const OidcLogin& login,
                                         std::string_view cookie, int64_t now) {
-  auto j = open_json(box, "wok-oidc-login", login, cookie);
-  if (!j || !(*j)["x"].is_number_integer() || (*j)["x"].get<int64_t>() <= now) return std::nullopt;
   OidcPending p;
+  auto j = open_json(box, "wok-oidc-login", login, cookie, now, &p.expires);
+  if (!j) return std::nullopt;
   p.state = string_at(*j, "s");
   p.nonce = string_at(*j, "n");
   p.verifier = string_at(*j, "v");
   p.return_to = safe_return_path(string_at(*j, "r"));
-  p.expires = (*j)["x"].get<int64_t>();
   if (p.state.empty() || p.nonce.empty() || p.verifier.empty()) return std::nullopt;
   return p;
 }

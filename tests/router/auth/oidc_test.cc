@@ -375,7 +375,7 @@ TEST(OffLoopPool, ATenantRunsNoMoreJobsThanItsLimit) {
 TEST(OffLoopPool, OneTenantsSlowWorkHoldsBackNoOtherTenant) {
   std::mutex mu;
   std::condition_variable cv;
-  bool release = false;
+  bool release = false, started = false;
   OffLoopPool pool(2, 16, 1);
   http::ServerOptions options;
   options.threads = 1;
@@ -386,6 +386,8 @@ TEST(OffLoopPool, OneTenantsSlowWorkHoldsBackNoOtherTenant) {
         pool.run(ex.loop().mailbox(), tenant, [&, ex, tenant]() mutable -> std::function<void()> {
           if (tenant == "/slow") {
             std::unique_lock lock(mu);
+            started = true;
+            cv.notify_all();
             cv.wait(lock, [&] { return release; });
           }
           return [ex]() mutable {
@@ -414,7 +416,11 @@ TEST(OffLoopPool, OneTenantsSlowWorkHoldsBackNoOtherTenant) {
     return head.substr(0, head.find("\r\n")) + " " + body;
   };
   int slow = send("/slow");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its job taken by a thread
+  {
+    // Its job running on a pool thread before the next request comes.
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return started; }));
+  }
   EXPECT_EQ(answer(send("/slow")), "HTTP/1.1 503 Service Unavailable ");  // its one slot is taken
   EXPECT_EQ(answer(send("/fast")), "HTTP/1.1 200 OK done /fast");
   {
