@@ -222,6 +222,17 @@ const Rule& site_rule() {
                                      {"size", quantity("Size (1Gi).")}},
                                     {"name", "path", "size"}),
                              "Persistent volumes.")},
+           {"database",
+            object({{"engine", one_of({"mariadb", "postgresql"},
+                                      "The database server: mariadb or postgresql.")},
+                    {"version", str("The server's major version (mariadb 10.11, postgresql 15; "
+                                    "default: the platform's, written into the spec). Changed "
+                                    "only by wok db upgrade.")},
+                    {"size", quantity("Its volume (2Gi): the data can never grow past it.")},
+                    {"memory", quantity("The server's memory limit (default 512Mi).")}},
+                   {"engine", "size"},
+                   "A database of the site's own, reachable from its instances only; "
+                   "its connection is in DATABASE_URL and DB_* (docs/data.md).")},
            {"maxBodySize",
             quantity("Largest request body (413 beyond it); at most the router's own limit.")},
            {"serveDotFiles",

@@ -461,6 +461,52 @@ void check_oidc(const json& spec, std::vector<FieldError>& out) {
   }
 }
 
+void check_database(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
+  if (!spec.contains("database") || !spec["database"].is_object()) return;
+  const json& db = spec["database"];
+  if (mode == "static") {
+    out.push_back({"spec.database", "is only for \"php\" and \"app\" sites"});
+    return;
+  }
+  const std::string engine = db.value("engine", "");
+  const DatabaseEngine* e = database_engine(engine);
+  if (!e) {
+    out.push_back(
+        {"spec.database.engine", quote(engine) + " is not an engine (mariadb, postgresql)"});
+    return;
+  }
+  if (db.contains("version") && db["version"].is_string() && db["version"] != e->version) {
+    out.push_back({"spec.database.version", quote(db["version"].get<std::string>()) +
+                                                " is not a version of " + engine +
+                                                " this platform runs (" + e->version + ")"});
+  }
+  const std::string size = db.value("size", "");
+  long long bytes = parse_memory_bytes(size);
+  if (bytes <= 0)
+    out.push_back({"spec.database.size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
+  else if (bytes < e->min_bytes)
+    out.push_back({"spec.database.size", quote(size) + " is too small for " + engine +
+                                             " (at least " + std::to_string(e->min_bytes >> 20) +
+                                             "Mi)"});
+  if (db.contains("memory") && db["memory"].is_string()) {
+    std::string m = db["memory"];
+    long long mem = parse_memory_bytes(m);
+    if (mem < 0)
+      out.push_back({"spec.database.memory", quote(m) + " is not a memory quantity (e.g. 512Mi)"});
+    else if (mem < kMinDatabaseMemoryBytes)
+      out.push_back({"spec.database.memory", quote(m) + " is too small (at least 128Mi)"});
+  }
+  // Its name in the site's network, and its Service's "SITE-db" on a cluster.
+  if (mode == "app" && spec.contains("app") && spec["app"].contains("components") &&
+      spec["app"]["components"].is_array()) {
+    const json& list = spec["app"]["components"];
+    for (size_t i = 0; i < list.size(); ++i)
+      if (list[i].is_object() && list[i].value("name", "") == "db")
+        out.push_back({"spec.app.components[" + std::to_string(i) + "].name",
+                       "\"db\" is the database's name when spec.database is set"});
+  }
+}
+
 void check_tls(const json& spec, std::vector<FieldError>& out) {
   if (!spec.contains("tls") || !spec["tls"].is_object()) return;
   const json& t = spec["tls"];
@@ -679,6 +725,14 @@ int routed_component(const json& components) {
   return -1;
 }
 
+const DatabaseEngine* database_engine(std::string_view name) {
+  static const DatabaseEngine engines[] = {{"mariadb", "10.11", 3306, 256ll << 20},
+                                           {"postgresql", "15", 5432, 64ll << 20}};
+  for (const auto& e : engines)
+    if (name == e.name) return &e;
+  return nullptr;
+}
+
 bool is_dns_label(std::string_view n) {
   if (n.empty() || n.size() > 63) return false;
   for (char c : n) {
@@ -808,6 +862,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     check_login(spec, out);
     check_oidc(spec, out);
     check_tls(spec, out);
+    check_database(spec, mode, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);
@@ -831,6 +886,11 @@ void default_site(json& obj) {
     if (!b.contains("timeout") || b["timeout"].is_null()) b["timeout"] = "10m";
   }
   json& spec = obj["spec"];
+  if (spec.contains("database") && spec["database"].is_object()) {
+    json& db = spec["database"];
+    const DatabaseEngine* e = database_engine(db.value("engine", ""));
+    if (e && (!db.contains("version") || db["version"].is_null())) db["version"] = e->version;
+  }
   if (spec.value("mode", "") == "app" && spec.contains("app") && spec["app"].is_object() &&
       spec["app"].contains("components") && spec["app"]["components"].is_array()) {
     for (auto& c : spec["app"]["components"]) {

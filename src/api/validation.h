@@ -2,6 +2,7 @@
 // Validation of wok resources. Every error names the field path
 // (`spec.hosts[0]`) so the user knows exactly what to fix; a request with any
 // error changes nothing.
+#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -53,6 +54,20 @@ inline constexpr long long kMaxPhpTimeoutMs = 3'600'000;
 // spec.access.ipAllow and ipDeny: networks in each list, at most.
 inline constexpr size_t kMaxAccessNetworks = 100;
 long long php_timeout_ms(const nlohmann::json& spec);
+
+// spec.database: the engines, and the one major version of each that the
+// platforms run (wok up: Debian's packages; a cluster: that version's
+// official image). A site's version is written into its spec when created,
+// so a newer platform never upgrades a database behind its owner's back.
+struct DatabaseEngine {
+  const char* name;     // "mariadb", "postgresql"
+  const char* version;  // "10.11", "15"
+  uint16_t port;        // 3306, 5432
+  long long min_bytes;  // the smallest volume its empty data directory fits in
+};
+const DatabaseEngine* database_engine(std::string_view name);  // nullptr: unknown
+inline constexpr long long kDefaultDatabaseMemoryBytes = 512ll << 20;
+inline constexpr long long kMinDatabaseMemoryBytes = 128ll << 20;
 
 bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
 bool is_host_name(std::string_view host);     // lowercase DNS name

@@ -204,4 +204,11 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::string random_token(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("the OS's random source failed");
+  return base64url_encode(raw);
+}
+
 }  // namespace wok::base

@@ -40,4 +40,9 @@ class SealedBox {
 std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// `bytes` bytes from the OS's random source, base64url: 43 characters of
+// [A-Za-z0-9_-] for 32 (login state, nonces, generated passwords). Throws
+// when the random source fails.
+std::string random_token(size_t bytes = 32);
+
 }  // namespace wok::base

@@ -3,14 +3,55 @@
 #include <nlohmann/json.hpp>
 
 #include "render/plan.h"
+#include "runtime/database.h"
 
 namespace wok::controllers {
 
+namespace {
+
+// "$(NAME)" in `value` replaced by `vars`' values, as Kubernetes expands
+// env that names an earlier variable; anything else is left as it is.
+std::string expand(const std::string& value, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  for (size_t i = 0; i < value.size();) {
+    if (value.compare(i, 2, "$(") == 0) {
+      size_t end = value.find(')', i + 2);
+      if (end != std::string::npos) {
+        auto it = vars.find(value.substr(i + 2, end - i - 2));
+        if (it != vars.end()) {
+          out += it->second;
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    out += value[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan,
                            const SecretReader& read) {
-  if (!site.contains("spec") || site["spec"].value("mode", "") != "app") return "";
+  if (!site.contains("spec")) return "";
+  const std::string mode = site["spec"].value("mode", "");
+  if (mode != "app" && mode != "php") return "";
   const std::string ns = site["metadata"]["namespace"];
   render::SitePlan site_plan = render::plan_site(site);
+  // One key of one secret, or why not (naming `field`).
+  auto key_of = [&](const std::string& field, const std::string& secret, const std::string& key,
+                    std::string* value) -> std::string {
+    if (!read) return field + ": secrets are not available on this platform";
+    std::string error;
+    auto values = read(ns, secret, &error);
+    if (!values) return field + ": " + error;
+    auto it = values->find(key);
+    if (it == values->end())
+      return field + ": secret \"" + secret + "\" has no key \"" + key + "\"";
+    *value = it->second;
+    return "";
+  };
   for (size_t i = 0; i < site_plan.components.size(); ++i) {
     const auto& c = site_plan.components[i];
     std::map<std::string, std::string> env;  // every secret's keys, the later secret winning
@@ -23,12 +64,39 @@ std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan,
       if (!values) return field + ": " + error;
       for (auto& [key, value] : *values) env[key] = std::move(value);
     }
-    if (env.empty()) continue;
+    std::map<std::string, std::string> keyed;  // secret_env: DB_PASSWORD
+    for (const auto& e : c.secret_env) {
+      std::string value;
+      if (std::string err = key_of("spec.database", e.secret, e.key, &value); !err.empty())
+        return err;
+      keyed[e.name] = std::move(value);
+    }
+    if (env.empty() && keyed.empty()) continue;
     for (auto& s : plan.instances) {
       auto id = parse_instance_id(s.id);
-      if (!id || id->component != c.name) continue;
+      if (!id || id->component != c.name || s.id == plan.database_id) continue;
+      for (auto& [key, value] : s.env)
+        if (value.find("$(") != std::string::npos && !c.secret_env.empty())
+          value = expand(value, keyed);
+      for (const auto& [key, value] : keyed) s.env.emplace(key, value);
       for (const auto& [key, value] : env)
         s.env.emplace(key, value);  // never over the spec's or PORT, WOK_*
+    }
+  }
+  if (!plan.database_id.empty()) {
+    const render::DatabasePlan& db = site_plan.database;
+    std::string password;
+    if (std::string err = key_of("spec.database", db.secret_name, "password", &password);
+        !err.empty())
+      return err;
+    if (std::string why = render::check_database_password(password); !why.empty())
+      return "spec.database: secret \"" + db.secret_name + "\": key \"password\" " + why;
+    for (auto& s : plan.instances) {
+      if (s.id != plan.database_id) continue;
+      runtime::DatabaseServer server = plan.database;
+      server.password = password;
+      std::string error;
+      if (!runtime::configure_database(server, &s, &error)) return "spec.database: " + error;
     }
   }
   return "";

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/validation.h"
+#include "base/sealed_box.h"
 #include "controllers/build_disk.h"
 #include "controllers/build_runner.h"
 #include "controllers/image_registries.h"
@@ -390,6 +391,15 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     return {};
   }
   publish_access(*site);
+  // spec.database: its password, generated once and kept in the project's
+  // secret SITE-db (docs/data.md), which the instances read like any other.
+  if (const render::SitePlan p = render::plan_site(*site);
+      p.database.enabled() && config_.create_secret) {
+    if (std::string err =
+            config_.create_secret(ns, p.database.secret_name, {{"password", base::random_token()}});
+        !err.empty())
+      spdlog::warn("site {}/{}: {}", ns, name, err);
+  }
   std::string uid = (*site)["metadata"]["uid"];
   // Directories of an earlier site of the same name (deleted, then created again).
   for (const auto& entry : fs::directory_iterator(key_dir, ec)) {

@@ -93,6 +93,12 @@ struct PlatformConfig {
   std::function<std::optional<std::map<std::string, std::string>>(
       const std::string& ns, const std::string& name, std::string* error)>
       read_secret;
+  // spec.database: makes the project's secret `name` holding `data` unless a
+  // secret of that name exists (a member's own password is kept); "" or why
+  // not. Unset: the secret must be made by hand.
+  std::function<std::string(const std::string& ns, const std::string& name,
+                            const std::map<std::string, std::string>& data)>
+      create_secret;
   // spec.app.autoscale: the router's count of a site's requests since start
   // (unset: requests per second are unknown), and how long a lower
   // recommendation must hold before replicas go (Kubernetes' default).

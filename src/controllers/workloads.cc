@@ -104,10 +104,43 @@ runtime::NetworkSpec site_network(const std::string& ns, const std::string& site
   runtime::NetworkSpec net;
   net.name = ns + "." + site;
   net.egress = egress;
-  for (const auto& c : site_plan(ns, site, spec).components)
+  const render::SitePlan p = site_plan(ns, site, spec);
+  for (const auto& c : p.components)
     if (!c.service_names.empty()) net.services[c.name] = {c.service_names, c.port};
+  if (p.database.enabled()) net.services["db"] = {{"db", p.database.host}, p.database.port};
   return net;
 }
+
+std::string database_dir(const std::string& storage_dir) {
+  return (fs::path(storage_dir).parent_path() / "database").string();
+}
+
+namespace {
+
+// spec.database's server, but for its password (add_secret_env).
+void plan_database(const render::SitePlan& site_p, const std::string& uid,
+                   const std::string& storage_dir, uint32_t sandbox_uid, WorkloadPlan& plan) {
+  const render::DatabasePlan& db = site_p.database;
+  if (!db.enabled()) return;
+  InstanceSpec s;
+  s.id = instance_id(site_p.ns, site_p.name, "db", 0, 0);
+  s.project = site_p.ns;
+  s.uid = sandbox_uid;
+  s.resources.memory_bytes = api::parse_memory_bytes(db.memory);
+  if (!db.cpu.empty()) s.resources.cpu_millis = api::parse_cpu_millis(db.cpu);
+  s.labels = labels_of(uid, 0);
+  s.network = plan.network.name;
+  s.service = "db";
+  s.grace = std::chrono::seconds(30);  // a clean shutdown flushes its logs
+  s.volumes.push_back(
+      {(fs::path(database_dir(storage_dir)) / "data").string(), runtime::kDatabaseMount, false});
+  plan.database = {db.engine, db.port, db.database, db.user, "", s.resources.memory_bytes};
+  plan.database_id = s.id;
+  plan.gating.insert(s.id);
+  plan.instances.push_back(std::move(s));
+}
+
+}  // namespace
 
 WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, const std::string& uid,
                             const json& spec, int64_t revision, const std::string& root,
@@ -147,10 +180,12 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     pool.docroot = joined(kSiteMount, plan.docroot);
     pool.ini = render::php_admin_values(site_p.php);  // the same as the render's
     pool.request_timeout = std::chrono::seconds(plan.php_timeout_ms / 1000);
+    if (!site_p.components.empty()) s.env = site_p.components[0].env;  // the database's
     if (!runtime::configure_php_fpm(pool, &s, &plan.error)) return plan;
     plan.gating.insert(s.id);
     plan.routed.push_back(s.id);
     plan.instances.push_back(std::move(s));
+    plan_database(site_p, uid, storage_dir, sandbox_uid, plan);
     return plan;
   }
   if (mode != "app") {
@@ -190,6 +225,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       plan.instances.push_back(std::move(s));
     }
   }
+  plan_database(site_p, uid, storage_dir, sandbox_uid, plan);
   return plan;
 }
 
@@ -219,7 +255,15 @@ std::string prepare_storage(const json& spec, const std::string& root,
 
 std::string mount_storage(const json& spec, const std::string& storage_dir, unsigned uid,
                           const runtime::VolumeChange& change) {
-  for (const auto& v : site_plan("", "", spec).volumes) {
+  const render::SitePlan p = site_plan("", "", spec);
+  if (p.database.enabled()) {
+    int64_t bytes = api::parse_memory_bytes(p.database.size);
+    if (bytes <= 0) return "database: size is not a size";
+    std::string err = runtime::ensure_sized_volume(database_dir(storage_dir), "data",
+                                                   static_cast<uint64_t>(bytes), uid, change);
+    if (!err.empty()) return "database: " + err;
+  }
+  for (const auto& v : p.volumes) {
     int64_t bytes = api::parse_memory_bytes(v.size);
     if (bytes <= 0) return "storage \"" + v.name + "\": size is not a size";
     std::string err = runtime::ensure_sized_volume(storage_dir, v.name,
@@ -230,7 +274,10 @@ std::string mount_storage(const json& spec, const std::string& storage_dir, unsi
 }
 
 bool storage_mounted(const json& spec, const std::string& storage_dir) {
-  for (const auto& v : site_plan("", "", spec).volumes)
+  const render::SitePlan p = site_plan("", "", spec);
+  if (p.database.enabled() && !runtime::is_volume_mounted(database_dir(storage_dir), "data"))
+    return false;
+  for (const auto& v : p.volumes)
     if (!runtime::is_volume_mounted(storage_dir, v.name)) return false;
   return true;
 }
@@ -251,15 +298,30 @@ std::string describe_failure(const InstanceStatus& st) {
 std::string Workloads::roll_out(const WorkloadPlan& plan) {
   if (!plan.error.empty()) return plan.error;
   if (std::string err = runtime_.ensure_network(plan.network); !err.empty()) return err;
+  // What ran before (the database, instances of this revision already up)
+  // keeps running when the revision fails.
+  std::set<std::string> started;
   auto stop_all = [&] {
-    for (const auto& s : plan.instances) runtime_.stop(s.id);
+    for (const auto& id : started) runtime_.stop(id);
   };
   for (const auto& s : plan.instances) {
+    auto before = runtime_.status(s.id);
+    bool running = before && before->phase != Phase::Stopped;
     std::string error;
-    if (!runtime_.start(s, &error)) {
+    bool ok = runtime_.start(s, &error);
+    if (!ok && running && s.id == plan.database_id) {
+      // The revision changes the database's settings (memory, password):
+      // it restarts with them, as a StatefulSet's pod would.
+      spdlog::info("instance {}: restarting with the revision's settings", s.id);
+      runtime_.stop(s.id);
+      running = false;
+      ok = runtime_.start(s, &error);
+    }
+    if (!ok) {
       stop_all();
       return "instance " + s.id + " cannot start: " + error;
     }
+    if (!running) started.insert(s.id);
   }
   bool php = plan.php;
   auto deadline = std::chrono::steady_clock::now() + ready_timeout_;
@@ -428,7 +490,8 @@ json Workloads::storage_use(const WorkloadPlan& plan) {
         std::lock_guard lock(mu_);
         storage_bytes_[v.host_path] = {now, *bytes};
       }
-      out.push_back({{"name", fs::path(v.host_path).filename().string()},
+      out.push_back({{"name", s.id == plan.database_id ? std::string("database")
+                                                       : fs::path(v.host_path).filename().string()},
                      {"path", v.container_path},
                      {"bytes", *bytes}});
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/database.h"
 #include "runtime/instance.h"
 #include "runtime/site_network.h"
 #include "runtime/volume.h"
@@ -52,7 +53,12 @@ struct WorkloadPlan {
   bool serve_dot_files = false;  // php: spec.serveDotFiles
   int64_t php_timeout_ms = 0;    // php: spec.php.timeout (php-fpm's limit and the router's)
   runtime::NetworkSpec network;  // the site's network, which every instance joins
-  std::string error;             // non-empty: the spec cannot run
+  // spec.database: its server, an instance of revision 0 ("NS.SITE.db.r0.0")
+  // kept across revisions, among `instances` and gating; its command and
+  // files come with its password (add_secret_env, configure_database).
+  std::string database_id;
+  runtime::DatabaseServer database;
+  std::string error;  // non-empty: the spec cannot run
 };
 
 // Pure: the network of a site (site_network.h): "NS.SITE", each app
@@ -79,9 +85,14 @@ std::string prepare_storage(const nlohmann::json& spec, const std::string& root,
 // Whether an app site has a component run from its source (a `command`).
 bool runs_from_source(const nlohmann::json& spec);
 
-// Makes each spec.storage volume under `storage_dir` a file system of its
-// declared size owned by `uid` (runtime/volume.h): made, mounted again or
-// grown. Instances never start before it says "": a bare directory has no size.
+// The host directory of a site's database volume: "database/data" beside
+// `storage_dir` (the site's storage/), never among spec.storage's names.
+std::string database_dir(const std::string& storage_dir);
+
+// Makes each spec.storage volume under `storage_dir`, and the database's
+// (database_dir), a file system of its declared size owned by `uid`
+// (runtime/volume.h): made, mounted again or grown. Instances never start
+// before it says "": a bare directory has no size.
 std::string mount_storage(const nlohmann::json& spec, const std::string& storage_dir, unsigned uid,
                           const runtime::VolumeChange& change = {});
 // Whether every volume of spec.storage is mounted (maybe at another size).

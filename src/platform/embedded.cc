@@ -357,6 +357,12 @@ int run_embedded(const EmbeddedOptions& options) {
     platform.ready_timeout = std::chrono::milliseconds(std::atol(t));
   platform.read_secret = [&secrets](const std::string& ns, const std::string& name,
                                     std::string* err) { return secrets.read(ns, name, err); };
+  platform.create_secret = [&secrets](const std::string& ns, const std::string& name,
+                                      const std::map<std::string, std::string>& data) {
+    if (secrets.describe(ns, name)) return std::string();
+    store::Result r = secrets.put(ns, name, data, {{"wok.dev/generated", "true"}});
+    return r.ok() ? std::string() : "secret \"" + name + "\": " + r.message;
+  };
   controllers::SiteController sites(*store, routes, platform);
 
   server::ApiOptions api_opts;

@@ -35,7 +35,53 @@ std::vector<VolumePlan> volumes_of(const json& spec) {
   return out;
 }
 
+DatabasePlan database_of(const std::string& site, const json& spec) {
+  DatabasePlan db;
+  const json& d = object_of(spec, "database");
+  const api::DatabaseEngine* e = api::database_engine(string_of(d, "engine"));
+  if (!e) return db;
+  db.engine = e->name;
+  db.version = string_of(d, "version");
+  if (db.version.empty()) db.version = e->version;
+  db.size = string_of(d, "size");
+  db.memory = string_of(d, "memory");
+  if (db.memory.empty()) db.memory = "512Mi";
+  db.cpu = string_of(object_of(spec, "resources"), "cpu");
+  db.host = site + "-db";
+  db.port = e->port;
+  db.database = site;
+  std::replace(db.database.begin(), db.database.end(), '-', '_');
+  db.user = db.database;
+  db.secret_name = site + "-db";
+  return db;
+}
+
+// What a component needs to reach the site's database.
+void add_database_env(const DatabasePlan& db, ComponentPlan& c) {
+  if (!db.enabled()) return;
+  c.secret_env.push_back({"DB_PASSWORD", db.secret_name, "password"});
+  const std::string scheme = db.engine == "mariadb" ? "mysql" : "postgresql";
+  const std::string port = std::to_string(db.port);
+  // The spec's env wins, as over PORT and WOK_*: a site may point elsewhere.
+  c.env.emplace("DB_HOST", db.host);
+  c.env.emplace("DB_PORT", port);
+  c.env.emplace("DB_NAME", db.database);
+  c.env.emplace("DB_USER", db.user);
+  c.env.emplace("DATABASE_URL", scheme + "://" + db.user + ":$(DB_PASSWORD)@" + db.host + ":" +
+                                    port + "/" + db.database);
+}
+
 }  // namespace
+
+std::string check_database_password(const std::string& password) {
+  if (password.size() < 12 || password.size() > 128) return "must be 12 to 128 characters long";
+  for (char ch : password) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '~' || ch == '-';
+    if (!ok) return "may hold only letters, digits and . _ ~ -";
+  }
+  return "";
+}
 
 std::string volume_mount_path(const ComponentPlan& c, const VolumePlan& v,
                               const std::string& source_dir) {
@@ -117,11 +163,13 @@ SitePlan plan_site(const json& site) {
       if (value.is_string()) plan.php.ini[key] = value.get<std::string>();
     plan.php.timeout_ms = api::php_timeout_ms(spec);
   }
+  if (plan.mode == "php" || plan.mode == "app") plan.database = database_of(plan.name, spec);
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";
     php.routed = true;
     limits(php);
+    add_database_env(plan.database, php);
     plan.routed = php.name;
     plan.components.push_back(std::move(php));
     return plan;
@@ -160,6 +208,7 @@ SitePlan plan_site(const json& site) {
         if (s.is_string()) p.secrets.push_back(s.get<std::string>());
     p.health_path = string_of(object_of(c, "health"), "path");
     limits(p);
+    add_database_env(plan.database, p);
     if (p.port) p.service_names = {p.name, plan.name + "-" + p.name};
     plan.components.push_back(std::move(p));
   }
@@ -196,6 +245,13 @@ const ComponentPlan* find_component(const SitePlan& plan, const std::string& nam
 
 namespace {
 
+json secret_env_json(const std::vector<SecretEnv>& list) {
+  json out = json::array();
+  for (const auto& e : list)
+    out.push_back({{"name", e.name}, {"secret", e.secret}, {"key", e.key}});
+  return out;
+}
+
 json component_json(const ComponentPlan& c) {
   return {{"name", c.name},
           {"replicas", c.replicas},
@@ -206,6 +262,7 @@ json component_json(const ComponentPlan& c) {
           {"balance", c.balance},
           {"env", c.env},
           {"secrets", c.secrets},
+          {"secretEnv", secret_env_json(c.secret_env)},
           {"healthPath", c.health_path},
           {"memory", c.memory},
           {"cpu", c.cpu},
@@ -283,6 +340,14 @@ json plan_json(const SitePlan& plan) {
                         {"maxReplicas", plan.autoscale.max_replicas},
                         {"targetCPUPercent", plan.autoscale.target_cpu_percent},
                         {"targetRequestsPerSecond", plan.autoscale.target_requests_per_second}};
+  }
+  if (plan.database.enabled()) {
+    const DatabasePlan& db = plan.database;
+    out["database"] = {{"engine", db.engine}, {"version", db.version},
+                       {"size", db.size},     {"memory", db.memory},
+                       {"cpu", db.cpu},       {"host", db.host},
+                       {"port", db.port},     {"database", db.database},
+                       {"user", db.user},     {"secretName", db.secret_name}};
   }
   if (plan.mode == "php") {
     out["php"] = {{"docroot", plan.php.docroot},

@@ -25,6 +25,12 @@ struct VolumePlan {
   std::string size;  // a quantity, as the spec writes it
 };
 
+// An environment variable whose value is a key of one of the project's
+// secrets (valueFrom.secretKeyRef on a cluster).
+struct SecretEnv {
+  std::string name, secret, key;
+};
+
 struct ComponentPlan {
   std::string name;  // "web", "worker"...; php mode: "php"
   int replicas = 1;
@@ -37,6 +43,9 @@ struct ComponentPlan {
   // WOK_PROJECT, WOK_SITE and WOK_COMPONENT, on every platform.
   std::map<std::string, std::string> env;
   std::vector<std::string> secrets;  // env from these secrets (spec.app.components[].secrets)
+  // Single keys of secrets, set before `env` (whose values may name them as
+  // $(NAME), which both platforms expand): DB_PASSWORD.
+  std::vector<SecretEnv> secret_env;
   // Readiness: an HTTP GET of this path answering 2xx/3xx; "" = something
   // accepts connections on the port. A path is also the liveness check.
   std::string health_path;
@@ -113,6 +122,30 @@ struct OidcPlan {
 // given to the OpenShift router as is.
 std::string hsts_header(const TlsPlan& tls);
 
+// spec.database: a database server of the site's own (docs/data.md),
+// reachable from the site's instances only, as `host` on both platforms
+// (a name in the site's network on wok up, its Service on a cluster).
+// Every component gets DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD
+// (from the secret) and DATABASE_URL.
+struct DatabasePlan {
+  std::string engine;   // "mariadb" or "postgresql"; "" = none
+  std::string version;  // the major version ("10.11", "15")
+  std::string size;     // its volume, as the spec writes it
+  std::string memory;   // its memory limit ("512Mi" by default)
+  std::string cpu;      // the site's spec.resources.cpu ("" = none)
+  std::string host;     // "SITE-db"
+  uint16_t port = 0;
+  std::string database, user;  // the site's name, "-" written "_"
+  // "SITE-db", key `password`: made by the platform with a random password
+  // when missing (a member may set their own: letters, digits, ._~-).
+  std::string secret_name;
+  bool enabled() const { return !engine.empty(); }
+};
+
+// What a database password may be: 12 to 128 letters, digits and "._~-"
+// (safe in a URL and in SQL without escaping). "" or why not.
+std::string check_database_password(const std::string& password);
+
 struct SitePlan {
   std::string ns, name, mode;  // mode: "static", "php" or "app"
   // The revision the plan belongs to (the Site's status.revision as the
@@ -142,6 +175,7 @@ struct SitePlan {
   std::vector<std::string> login_exempt;
   OidcPlan oidc;
   TlsPlan tls;
+  DatabasePlan database;  // php and app
 };
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid

@@ -71,6 +71,18 @@ SiteUsage site_usage(const json& spec) {
     for (const auto& v : spec["storage"])
       u.storage_bytes += std::max<int64_t>(0, quantity(v, "size", false));
   }
+  // spec.database: one more instance, its memory limit and its volume.
+  if (spec.contains("database") && spec["database"].is_object()) {
+    const json& db = spec["database"];
+    int64_t db_memory = quantity(db, "memory", false);
+    u.instances += 1;
+    u.memory_bytes += db_memory < 0 ? api::kDefaultDatabaseMemoryBytes : db_memory;
+    u.storage_bytes += std::max<int64_t>(0, quantity(db, "size", false));
+    if (cpu > 0)  // the site's CPU limit is its database's too
+      u.cpu_millis += cpu;
+    else
+      u.cpu_unlimited = true;
+  }
   return u;
 }
 

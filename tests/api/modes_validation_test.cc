@@ -394,4 +394,50 @@ TEST(RoutedComponent, WebIfItListensElseTheFirstWithAPort) {
   EXPECT_EQ(routed_component(json::object()), -1);
 }
 
+TEST(Database, EnginesVersionsSizesAndTheNameDb) {
+  json s = doc(kApp);
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};
+  EXPECT_EQ(errors_of(s), "");
+  default_site(s);  // the platform's version is written into the spec
+  EXPECT_EQ(s["spec"]["database"]["version"], "10.11");
+  s["spec"]["database"] = {{"engine", "postgresql"}, {"size", "1Gi"}, {"memory", "256Mi"}};
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["database"] = {{"engine", "mongodb"}, {"size", "1Gi"}};
+  EXPECT_NE(errors_of(s).find("spec.database.engine: \"mongodb\""), std::string::npos)
+      << errors_of(s);
+  s["spec"]["database"] = {{"engine", "postgresql"}, {"version", "16"}, {"size", "1Gi"}};
+  EXPECT_NE(errors_of(s).find("spec.database.version: \"16\" is not a version of postgresql "
+                              "this platform runs (15)"),
+            std::string::npos)
+      << errors_of(s);
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "100Mi"}};
+  EXPECT_NE(errors_of(s).find("spec.database.size: \"100Mi\" is too small for mariadb"),
+            std::string::npos)
+      << errors_of(s);
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "lots"}};
+  EXPECT_NE(errors_of(s).find("spec.database.size: \"lots\" is not a size"), std::string::npos);
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}, {"memory", "64Mi"}};
+  EXPECT_NE(errors_of(s).find("spec.database.memory: \"64Mi\" is too small"), std::string::npos);
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}, {"extra", 1}};
+  EXPECT_NE(errors_of(s).find("spec.database.extra"), std::string::npos) << errors_of(s);
+  s["spec"]["database"] = {{"engine", "mariadb"}};
+  EXPECT_NE(errors_of(s).find("spec.database.size"), std::string::npos) << errors_of(s);
+  // "db" is the database's name in the site's network and on a cluster.
+  s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};
+  s["spec"]["app"]["components"][1]["name"] = "db";
+  EXPECT_NE(errors_of(s).find("spec.app.components[1].name: \"db\" is the database's name"),
+            std::string::npos)
+      << errors_of(s);
+  json php = doc(kPhp);
+  php["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};
+  EXPECT_EQ(errors_of(php), "");
+  php["spec"]["mode"] = "static";
+  php["spec"].erase("php");
+  php["spec"].erase("storage");
+  php["spec"].erase("resources");
+  EXPECT_NE(errors_of(php).find("spec.database: is only for \"php\" and \"app\" sites"),
+            std::string::npos)
+      << errors_of(php);
+}
+
 }  // namespace wok::api

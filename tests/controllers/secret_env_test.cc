@@ -108,5 +108,59 @@ TEST(PlannedSecrets, ARevisionKeepsItsFirstValues) {
   EXPECT_FALSE(planned.reader_for("u1", 4, {}));
 }
 
+TEST(SecretEnv, TheDatabasePasswordReachesEveryComponentAndTheServer) {
+  json s = site();
+  s["spec"]["app"]["components"][0].erase("secrets");
+  s["spec"]["app"]["components"][0]["env"]["DB_USER"] = "mine";  // the spec's env wins
+  s["spec"]["database"] = {{"engine", "postgresql"}, {"size", "1Gi"}};
+  WorkloadPlan plan = plan_of(s);
+  ASSERT_EQ(plan.database_id, "team-a.api.db.r0.0");
+  ASSERT_TRUE(plan.gating.count(plan.database_id));
+  FakeSecrets fake;
+  // No secret yet: the field and the secret are named.
+  EXPECT_EQ(add_secret_env(s, plan, fake.reader()),
+            "spec.database: secret \"api-db\" not found in project \"team-a\"");
+  fake.by_key["team-a/api-db"] = {{"pass", "x"}};
+  plan = plan_of(s);
+  EXPECT_EQ(add_secret_env(s, plan, fake.reader()),
+            "spec.database: secret \"api-db\" has no key \"password\"");
+  // A member's own password that would break SQL or a URL is refused.
+  fake.by_key["team-a/api-db"] = {{"password", "x'; DROP DATABASE api; --"}};
+  plan = plan_of(s);
+  EXPECT_EQ(add_secret_env(s, plan, fake.reader()),
+            "spec.database: secret \"api-db\": key \"password\" may hold only letters, digits "
+            "and . _ ~ -");
+  fake.by_key["team-a/api-db"] = {{"password", "short"}};
+  plan = plan_of(s);
+  EXPECT_NE(add_secret_env(s, plan, fake.reader()).find("must be 12 to 128 characters long"),
+            std::string::npos);
+  fake.by_key["team-a/api-db"] = {{"password", "Secret-pw_123.~"}};
+  plan = plan_of(s);
+  ASSERT_EQ(add_secret_env(s, plan, fake.reader()), "");
+  int servers = 0, web = 0, worker = 0;
+  for (const auto& i : plan.instances) {
+    if (i.id == plan.database_id) {
+      ++servers;
+      EXPECT_EQ(i.service, "db");
+      EXPECT_EQ(i.port, 5432);
+      EXPECT_EQ(i.volumes.at(0).host_path, "/data/database/data");
+      EXPECT_NE(i.files.at("init.sql").find("PASSWORD 'Secret-pw_123.~'"), std::string::npos);
+      EXPECT_FALSE(i.env.count("DB_PASSWORD"));
+      continue;
+    }
+    (i.id.find(".web.") != std::string::npos ? web : worker)++;
+    EXPECT_EQ(i.env.at("DB_PASSWORD"), "Secret-pw_123.~");
+    EXPECT_EQ(i.env.at("DB_HOST"), "api-db");
+    EXPECT_EQ(i.env.at("DB_PORT"), "5432");
+    const std::string user = i.id.find(".web.") != std::string::npos ? "mine" : "api";
+    EXPECT_EQ(i.env.at("DB_USER"), user);
+    EXPECT_EQ(i.env.at("DATABASE_URL"), "postgresql://api:Secret-pw_123.~@api-db:5432/api");
+  }
+  EXPECT_EQ(servers, 1);
+  EXPECT_EQ(web, 2);
+  EXPECT_EQ(worker, 1);
+  EXPECT_EQ(plan.network.services.at("db").names, (std::vector<std::string>{"db", "api-db"}));
+}
+
 }  // namespace
 }  // namespace wok::controllers

@@ -39,6 +39,19 @@ json app(int replicas, const std::string& memory, const std::string& cpu = "500m
           {"resources", {{"memory", memory}, {"cpu", cpu}}}};
 }
 
+TEST(QuotaTest, ADatabaseCountsItsInstanceMemoryCpuAndVolume) {
+  json spec = app(2, "256Mi");
+  spec["storage"] = {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}};
+  spec["database"] = {{"engine", "mariadb"}, {"size", "2Gi"}};
+  SiteUsage u = site_usage(spec);
+  EXPECT_EQ(u.instances, 3);
+  EXPECT_EQ(u.memory_bytes, 2 * (256ll << 20) + (512ll << 20));
+  EXPECT_EQ(u.cpu_millis, 3 * 500);
+  EXPECT_EQ(u.storage_bytes, 3ll << 30);
+  spec["database"]["memory"] = "1Gi";
+  EXPECT_EQ(site_usage(spec).memory_bytes, 2 * (256ll << 20) + (1ll << 30));
+}
+
 TEST(QuotaTest, UsageCountsInstancesOfEachMode) {
   EXPECT_EQ(site_usage({{"mode", "static"}}).memory_bytes, 0);
   SiteUsage php = site_usage({{"mode", "php"},

@@ -196,13 +196,6 @@ std::string safe_return_path(std::string_view rd) {
   return out;
 }
 
-std::string random_token() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    throw std::runtime_error("the OS's random source failed");
-  return base::base64url_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
-}
-
 std::string pkce_challenge(std::string_view verifier) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);

@@ -107,9 +107,9 @@ bool oidc_allows(const OidcLogin& login, const OidcUser& user);
 // "/\\evil", a scheme).
 std::string safe_return_path(std::string_view rd);
 
-// A fresh random token (base64url of 32 bytes) for state, nonce and the PKCE
-// verifier; and the verifier's S256 challenge (RFC 7636).
-std::string random_token();
+// State, nonce and the PKCE verifier are base::random_token()s; the
+// verifier's S256 challenge (RFC 7636).
+using base::random_token;
 std::string pkce_challenge(std::string_view verifier);
 
 // application/x-www-form-urlencoded, both ways.

@@ -1,0 +1,108 @@
+#include "runtime/database.h"
+
+#include <algorithm>
+
+namespace wok::runtime {
+
+namespace {
+
+// Names and the password are checked by the plan; quoting them here again
+// would hide a bug there: refuse anything unexpected instead.
+bool plain(const std::string& s, bool password) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           (password && ((c >= 'A' && c <= 'Z') || c == '.' || c == '~' || c == '-'));
+  });
+}
+
+std::string mariadb_script(const DatabaseServer& db) {
+  const int64_t pool_mb = std::max<int64_t>(32, (db.memory_bytes >> 20) / 4);
+  return std::string(
+             "set -eu\n"
+             "D=") +
+         kDatabaseMount +
+         "\n"
+         "if [ ! -e \"$D/data\" ]; then\n"
+         "  rm -rf \"$D/data.new\"\n"
+         "  mariadb-install-db --no-defaults --datadir=\"$D/data.new\" --skip-test-db \\\n"
+         "    --auth-root-authentication-method=socket --skip-name-resolve --tmpdir=/tmp >&2\n"
+         "  mv \"$D/data.new\" \"$D/data\"\n"
+         "fi\n"
+         "mkdir -p \"$D/tmp\"\n"
+         "exec mariadbd --no-defaults --datadir=\"$D/data\" --tmpdir=\"$D/tmp\" \\\n"
+         "  --socket=/tmp/mysqld.sock --pid-file=/tmp/mysqld.pid --skip-name-resolve \\\n"
+         "  --bind-address=0.0.0.0 --port=" +
+         std::to_string(db.port) + " --innodb-buffer-pool-size=" + std::to_string(pool_mb) +
+         "M \\\n"
+         "  --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \\\n"
+         "  --init-file=/etc/wok/init.sql\n";
+}
+
+std::string mariadb_sql(const DatabaseServer& db) {
+  const std::string who = "'" + db.user + "'@'%'";
+  return "CREATE DATABASE IF NOT EXISTS `" + db.database +
+         "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n"
+         "CREATE USER IF NOT EXISTS " +
+         who + " IDENTIFIED BY '" + db.password + "';\nALTER USER " + who + " IDENTIFIED BY '" +
+         db.password + "';\nGRANT ALL PRIVILEGES ON `" + db.database + "`.* TO " + who + ";\n";
+}
+
+std::string postgres_script(const DatabaseServer& db) {
+  const int64_t shared_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) / 4);
+  return std::string(
+             "set -eu\n"
+             "D=") +
+         kDatabaseMount +
+         "\n"
+         "B=/usr/lib/postgresql/15/bin\n"
+         "if [ ! -e \"$D/data\" ]; then\n"
+         "  rm -rf \"$D/data.new\"\n"
+         "  \"$B/initdb\" -D \"$D/data.new\" -U postgres --auth-local=trust \\\n"
+         "    --auth-host=scram-sha-256 -E UTF8 --no-locale >&2\n"
+         "  \"$B/postgres\" --single -D \"$D/data.new\" postgres < /etc/wok/create.sql >&2\n"
+         "  mv \"$D/data.new\" \"$D/data\"\n"
+         "fi\n"
+         "\"$B/postgres\" --single -D \"$D/data\" postgres < /etc/wok/init.sql >&2\n"
+         "exec \"$B/postgres\" -D \"$D/data\" -c listen_addresses='*' -c port=" +
+         std::to_string(db.port) +
+         " \\\n"
+         "  -c unix_socket_directories=/tmp -c hba_file=/etc/wok/pg_hba.conf \\\n"
+         "  -c shared_buffers=" +
+         std::to_string(shared_mb) + "MB\n";
+}
+
+}  // namespace
+
+bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::string* error) {
+  if (!plain(db.database, false) || !plain(db.user, false) || !plain(db.password, true)) {
+    *error = "database name, user or password has characters it must not have";
+    return false;
+  }
+  spec->port = db.port;
+  spec->probe_listening = true;  // the server itself, not a client it would have to serve
+  spec->command = {"/bin/sh", "/etc/wok/start.sh"};
+  if (db.engine == "mariadb") {
+    spec->files["start.sh"] = mariadb_script(db);
+    spec->files["init.sql"] = mariadb_sql(db);
+  } else if (db.engine == "postgresql") {
+    spec->files["start.sh"] = postgres_script(db);
+    // Single-user mode: one statement per line.
+    spec->files["create.sql"] = "CREATE ROLE \"" + db.user + "\" LOGIN;\nCREATE DATABASE \"" +
+                                db.database + "\" OWNER \"" + db.user + "\";\n";
+    spec->files["init.sql"] =
+        "ALTER ROLE \"" + db.user + "\" WITH LOGIN PASSWORD '" + db.password + "';\n";
+    // The superuser only through the sandbox's own socket; the site's user
+    // from the network, with its password.
+    spec->files["pg_hba.conf"] =
+        "local all all trust\n"
+        "host all all 0.0.0.0/0 scram-sha-256\n";
+  } else {
+    *error = "database engine \"" + db.engine + "\" is unknown";
+    return false;
+  }
+  spec->env["HOME"] = "/tmp";
+  return true;
+}
+
+}  // namespace wok::runtime

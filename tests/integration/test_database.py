@@ -1,0 +1,145 @@
+"""spec.database on the embedded platform: real MariaDB and PostgreSQL servers
+from Debian's packages, run by `wok up` in the site's sandbox and network.
+Needs root (runc, loop-mounted volumes); CI runs it as root."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+from wokharness import WokTestCase, project_yaml, wait_for
+
+NEEDS = [b for b in ("runc", "mariadbd", "mariadb", "psql") if not shutil.which(b) and
+         not os.path.exists("/usr/sbin/" + b)]
+if not os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
+    NEEDS.append("postgresql-15")
+SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+
+# An app that runs SQL with the engine's own client, connected as the
+# platform says (DB_* and DATABASE_URL), and shows what it was given.
+APP = r"""import http.server, os, subprocess, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(url.query)
+        if url.path == '/env':
+            body = '\n'.join(f'{k}={os.environ.get(k, "")}' for k in
+                             ('DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DATABASE_URL'))
+        elif url.path == '/hosts':
+            body = open('/etc/hosts').read()
+        elif url.path == '/sql':
+            sql = q['q'][0]
+            host = q.get('host', [os.environ.get('DB_HOST', '')])[0]
+            if os.environ.get('ENGINE') == 'mariadb':
+                cmd = ['mariadb', '--connect-timeout=3', '-h', host, '-P', os.environ.get('DB_PORT', '3306'),
+                       '-u', q.get('user', [os.environ.get('DB_USER', '')])[0], '-N', '-B',
+                       os.environ.get('DB_NAME', ''), '-e', sql]
+                env = dict(os.environ, MYSQL_PWD=q.get('password', [os.environ.get('DB_PASSWORD', '')])[0])
+            else:
+                url_ = q.get('url', [os.environ.get('DATABASE_URL', '')])[0]
+                cmd = ['psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', url_, '-c', sql]
+                env = dict(os.environ, PGCONNECT_TIMEOUT='3')
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=20)
+            body = ('OK\n' + r.stdout) if r.returncode == 0 else ('ERR\n' + r.stderr)
+        else:
+            body = 'app'
+        data = body.encode()
+        self.send_response(200); self.send_header('Content-Length', str(len(data))); self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()
+"""
+
+
+def db_site(name, project, url, engine, size="300Mi", extra=""):
+    return f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: {name}, namespace: {project}}}
+spec:
+  mode: app
+  hosts: [{name}.{project}.localhost]
+  source: {{git: {{url: "{url}", interval: 1h}}}}
+  app:
+    components:
+      - {{name: web, command: [python3, app.py], port: 8080, env: {{ENGINE: {engine}}}}}
+  resources: {{memory: 128Mi}}
+  database: {{engine: {engine}, size: {size}}}
+{extra}"""
+
+
+@unittest.skipIf(SKIP, SKIP)
+class DatabaseTest(WokTestCase):
+    def setUp(self):
+        os.environ["WOK_READY_TIMEOUT_MS"] = "60000"
+        super().setUp()
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"]))
+
+    def sql(self, host, sql, check=True, **params):
+        q = urllib.parse.urlencode(dict(q=sql, **params))
+        status, _, body = self.wok.get(host, "/sql?" + q)
+        if check:
+            self.assertEqual(status, 200, body)
+        return body.decode() if status == 200 else ""
+
+    def env(self, host):
+        status, _, body = self.wok.get(host, "/env")
+        return dict(line.split("=", 1) for line in body.decode().splitlines())
+
+    def deploy(self, name, project, engine, revision=1, **kw):
+        repo = self.repo(f"{project}-{name}", {"app.py": APP, "v.txt": "1"})
+        self.wok.apply(db_site(name, project, repo.url, engine, **kw))
+        self.wok.wait_revision(name, project, revision, timeout=120)
+        return repo
+
+    def check_engine(self, engine):
+        repo = self.deploy("blog", "team-a", engine)
+        host = "blog.team-a.localhost"
+        env = self.env(host)
+        port = "3306" if engine == "mariadb" else "5432"
+        self.assertEqual((env["DB_HOST"], env["DB_PORT"], env["DB_NAME"], env["DB_USER"]),
+                         ("blog-db", port, "blog", "blog"))
+        self.assertGreaterEqual(len(env["DB_PASSWORD"]), 32)
+        scheme = "mysql" if engine == "mariadb" else "postgresql"
+        self.assertEqual(env["DATABASE_URL"], f"{scheme}://blog:{env['DB_PASSWORD']}@blog-db:{port}/blog")
+        # The password is the project's secret blog-db, made by the platform.
+        out = self.wok.cli("get", "secret", "blog-db", "-n", "team-a", "-o", "json").stdout
+        self.assertIn("password", json.loads(out).get("keys", []) or out)
+        self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
+        self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('hello')").startswith("OK"))
+        self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
+        # A new revision: same server, same data.
+        repo.write({"v.txt": "2"})
+        self.wok.cli("refresh", "site", "blog", "-n", "team-a")
+        self.wok.wait_revision("blog", "team-a", 2, timeout=120)
+        self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
+        # The server killed: the runtime restarts it, the data is there.
+        st = self.wok.site_json("blog", "team-a")["status"]
+        db = [i for i in st["instances"] if i["component"] == "db"]
+        self.assertEqual(len(db), 1, st["instances"])
+        subprocess.run(["runc", "--root", os.path.join(self.wok.data, "runtime", "runc"), "kill",
+                        db[0]["name"], "KILL"], check=True)
+        wait_for(lambda: "hello" in self.sql(host, "SELECT title FROM posts", check=False), 60, interval=0.5,
+                 what="the database back after a kill -9")
+        # wok restarted: the server and its data survive.
+        self.wok.stop()
+        self.wok.close()
+        self.wok.start()
+        wait_for(lambda: "hello" in self.sql(host, "SELECT title FROM posts", check=False), 60, interval=0.5,
+                 what="the database after a restart of wok")
+        # The size is shown in the status.
+        st = wait_for(lambda: (lambda s: s if any(v["name"] == "database" for v in s.get("storage", [])) else None)(
+            self.wok.site_json("blog", "team-a")["status"]), 60, what="status.storage")
+        return env
+
+    def test_mariadb_site_keeps_its_data_across_revisions_kills_and_restarts(self):
+        self.check_engine("mariadb")
+
+    def test_postgresql_site_keeps_its_data_across_revisions_kills_and_restarts(self):
+        self.check_engine("postgresql")
+
+
+if __name__ == "__main__":
+    unittest.main()
