@@ -31,6 +31,10 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.tls_issuer = cli.tls_issuer;
   options.tls_issuer_kind = cli.tls_issuer_kind;
   options.oauth2_proxy_image = cli.oauth2_proxy_image;
+  options.postgresql_operator = cli.postgresql_operator;
+  options.mariadb_operator = cli.mariadb_operator;
+  options.mariadb_image = cli.mariadb_image;
+  options.postgresql_image = cli.postgresql_image;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;

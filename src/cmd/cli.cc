@@ -463,6 +463,18 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->capture_default_str();
   op_command->add_option("--oauth2-proxy-image", op_options.oauth2_proxy_image,
                          "oauth2-proxy image of sites with spec.access.oidc");
+  op_command
+      ->add_option("--postgresql-operator", op_options.postgresql_operator,
+                   "runs spec.database postgresql: cloudnative-pg (default: a StatefulSet)")
+      ->check(CLI::IsMember({"", "cloudnative-pg"}));
+  op_command
+      ->add_option("--mariadb-operator", op_options.mariadb_operator,
+                   "runs spec.database mariadb: mariadb-operator (default: a StatefulSet)")
+      ->check(CLI::IsMember({"", "mariadb-operator"}));
+  op_command->add_option("--mariadb-image", op_options.mariadb_image,
+                         "image of spec.database mariadb");
+  op_command->add_option("--postgresql-image", op_options.postgresql_image,
+                         "image of spec.database postgresql (StatefulSet)");
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

@@ -53,7 +53,10 @@ struct OperatorOptions {
   std::string tls_issuer_kind = "ClusterIssuer";
   std::string image, build_image, php_image;  // empty: the render defaults
   std::string oauth2_proxy_image;             // empty: the render default
-  std::string ingress_namespace;              // allowed by NetworkPolicies; empty: default
+  // spec.database: "cloudnative-pg", "mariadb-operator" or "" (a StatefulSet);
+  // images empty: the render defaults.
+  std::string postgresql_operator, mariadb_operator, mariadb_image, postgresql_image;
+  std::string ingress_namespace;  // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;

@@ -199,6 +199,22 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
       ->add_option("--oauth2-proxy-image", options->settings.oauth2_proxy_image,
                    "oauth2-proxy image of sites with spec.access.oidc")
       ->capture_default_str();
+  render
+      ->add_option("--postgresql-operator", options->settings.postgresql_operator,
+                   "runs spec.database postgresql: cloudnative-pg (default: a StatefulSet)")
+      ->check(CLI::IsMember({"", "cloudnative-pg"}));
+  render
+      ->add_option("--mariadb-operator", options->settings.mariadb_operator,
+                   "runs spec.database mariadb: mariadb-operator (default: a StatefulSet)")
+      ->check(CLI::IsMember({"", "mariadb-operator"}));
+  render
+      ->add_option("--mariadb-image", options->settings.mariadb_image,
+                   "image of spec.database mariadb")
+      ->capture_default_str();
+  render
+      ->add_option("--postgresql-image", options->settings.postgresql_image,
+                   "image of spec.database postgresql (StatefulSet)")
+      ->capture_default_str();
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();

@@ -395,8 +395,9 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   // secret SITE-db (docs/data.md), which the instances read like any other.
   if (const render::SitePlan p = render::plan_site(*site);
       p.database.enabled() && config_.create_secret) {
-    if (std::string err =
-            config_.create_secret(ns, p.database.secret_name, {{"password", base::random_token()}});
+    if (std::string err = config_.create_secret(
+            ns, p.database.secret_name,
+            {{"username", p.database.user}, {"password", base::random_token()}});
         !err.empty())
       spdlog::warn("site {}/{}: {}", ns, name, err);
   }

@@ -14,6 +14,7 @@ const std::vector<KindInfo>& table() {
       {"v1", "PersistentVolumeClaim", "persistentvolumeclaims", true},
       {"v1", "ConfigMap", "configmaps", true},
       {"apps/v1", "Deployment", "deployments", true},
+      {"apps/v1", "StatefulSet", "statefulsets", true},                // spec.database
       {"apps/v1", "ControllerRevision", "controllerrevisions", true},  // a site's revisions
       {"networking.k8s.io/v1", "Ingress", "ingresses", true},
       {"networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true},
@@ -22,6 +23,9 @@ const std::vector<KindInfo>& table() {
       {"batch/v1", "CronJob", "cronjobs", true},
       {"route.openshift.io/v1", "Route", "routes", true},
       {"coordination.k8s.io/v1", "Lease", "leases", true},
+      // spec.database through the operator the platform names.
+      {"postgresql.cnpg.io/v1", "Cluster", "clusters", true},
+      {"k8s.mariadb.com/v1alpha1", "MariaDB", "mariadbs", true},
       {"wok.dev/v1alpha1", "Project", "projects", false},
       {"wok.dev/v1alpha1", "Site", "sites", true},
   };
@@ -51,11 +55,14 @@ const KindInfo* find_kind(const std::string& api_version, const std::string& kin
   return nullptr;
 }
 
-std::vector<KindInfo> owned_kinds(bool openshift) {
+std::vector<KindInfo> owned_kinds(bool openshift, bool cloudnative_pg, bool mariadb_operator) {
   std::vector<KindInfo> out;
   for (const auto& k : table()) {
     if (k.kind == "Lease" || k.api_version == "wok.dev/v1alpha1") continue;
     if (k.kind == (openshift ? "Ingress" : "Route")) continue;
+    // A cluster without the operator has no such kind to watch.
+    if ((k.kind == "Cluster" && !cloudnative_pg) || (k.kind == "MariaDB" && !mariadb_operator))
+      continue;
     out.push_back(k);
   }
   return out;

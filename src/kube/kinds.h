@@ -24,8 +24,10 @@ struct KindInfo {
 // nullptr when the operator does not know the kind.
 const KindInfo* find_kind(const std::string& api_version, const std::string& kind);
 // The kinds rendered for projects and sites, which the operator watches and
-// prunes. Route only with openshift, Ingress only without.
-std::vector<KindInfo> owned_kinds(bool openshift);
+// prunes. Route only with openshift, Ingress only without; CloudNativePG's
+// Cluster and mariadb-operator's MariaDB only when the platform uses them.
+std::vector<KindInfo> owned_kinds(bool openshift, bool cloudnative_pg = false,
+                                  bool mariadb_operator = false);
 
 const KindInfo& project_kind();
 const KindInfo& site_kind();

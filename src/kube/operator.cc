@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
+#include "base/sealed_box.h"
 #include "git/repository.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "kube/site_admission.h"
 #include "kube/site_revisions.h"
 #include "kube/site_status.h"
+#include "render/plan.h"
 #include "store/host_claims.h"
 
 namespace wok::kube {
@@ -52,6 +54,31 @@ std::string hosts_not_allowed(const json& site, const json& project) {
 
 }  // namespace
 
+std::string ensure_database_secret(KubeClient& client, const json& site) {
+  const render::SitePlan plan = render::plan_site(site);
+  if (!plan.database.enabled()) return "";
+  const std::string path =
+      "/api/v1/namespaces/" + plan.ns + "/secrets/" + plan.database.secret_name;
+  Reply got = client.request("GET", path);
+  if (got.ok()) return "";  // made before, or the project's own password: kept
+  if (got.status != 404) return "secret " + plan.database.secret_name + ": " + got.describe();
+  // Not labelled managed-by wok: never pruned, so the password outlives
+  // the site with the data's volume claim (docs/data.md).
+  json secret = {
+      {"apiVersion", "v1"},
+      {"kind", "Secret"},
+      {"metadata",
+       {{"name", plan.database.secret_name},
+        {"namespace", plan.ns},
+        {"labels", {{"wok.dev/generated-for", plan.name}}}}},
+      {"type", "kubernetes.io/basic-auth"},
+      {"stringData", {{"username", plan.database.user}, {"password", base::random_token()}}}};
+  Reply made = client.request("POST", "/api/v1/namespaces/" + plan.ns + "/secrets", secret.dump(),
+                              "application/json");
+  if (made.ok() || made.status == 409) return "";  // 409: made meanwhile
+  return "secret " + plan.database.secret_name + ": " + made.describe();
+}
+
 Renderer default_renderer() {
   return {[](const json& project, const render::PlatformSettings& s) {
             return render::render_project(project, s);
@@ -68,7 +95,9 @@ Operator::Operator(KubeClient& client, OperatorConfig config)
   sites_ = std::make_unique<Informer>(client_, site_kind(), "",
                                       [this](auto& o, auto& n) { on_site(o, n); });
   std::map<std::string, Informer*> caches;
-  for (const auto& kind : owned_kinds(config_.settings.openshift_routes)) {
+  for (const auto& kind : owned_kinds(config_.settings.openshift_routes,
+                                      config_.settings.postgresql_operator == "cloudnative-pg",
+                                      config_.settings.mariadb_operator == "mariadb-operator")) {
     owned_.push_back(std::make_unique<Informer>(client_, kind,
                                                 std::string(kManagedByLabel) + "=wok",
                                                 [this](auto& o, auto& n) { on_owned(o, n); }));
@@ -383,6 +412,10 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
     stamp(object, owner, kSiteLabel, name);
   }
   std::string apply_error;
+  if (blocker.reason.empty()) {
+    if (std::string err = ensure_database_secret(client_, deploy.site); !err.empty())
+      blocker = {"DatabaseSecretFailed", err};
+  }
   if (blocker.reason.empty() || blocker.reason == "HostConflict" ||
       blocker.reason == "HostNotAllowed") {
     if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error) ||

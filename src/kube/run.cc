@@ -141,6 +141,11 @@ int run_operator(const RunOptions& options) {
   config.settings.tls_issuer_kind = options.tls_issuer_kind;
   if (!options.oauth2_proxy_image.empty())
     config.settings.oauth2_proxy_image = options.oauth2_proxy_image;
+  config.settings.postgresql_operator = options.postgresql_operator;
+  config.settings.mariadb_operator = options.mariadb_operator;
+  if (!options.mariadb_image.empty()) config.settings.mariadb_image = options.mariadb_image;
+  if (!options.postgresql_image.empty())
+    config.settings.postgresql_image = options.postgresql_image;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;

@@ -71,12 +71,7 @@ json container(const SiteNames& names, const json& site, const SitePlan& plan, c
     k["command"] = c["command"];
   // The spec's env comes from the component's ConfigMap; the plan's own
   // (PORT, WOK_PROJECT, WOK_SITE, WOK_COMPONENT) is written here.
-  json env = json::array();
-  const json spec_env = has_env(c) ? c["env"] : json::object();
-  for (const auto& [key, value] : p->env) {
-    if (!spec_env.contains(key) || spec_env[key] != value)
-      env.push_back({{"name", key}, {"value", value}});
-  }
+  json env = plan_env(*p, has_env(c) ? c["env"] : json::object());
   if (p->port) {
     k["ports"] = {{{"name", "http"}, {"containerPort", p->port}}};
     if (command.is_null()) {

@@ -96,6 +96,15 @@ std::string string_at(const json& object, std::string_view key, std::string_view
 const json& spec_of(const json& site);
 int int_at(const json& object, std::string_view key, int fallback);
 
+// spec.database (render/database.cc): the server, its Service SITE-db and
+// the NetworkPolicy that lets in the site's pods only; none without one.
+std::vector<json> render_database(const SiteNames& names, const SitePlan& plan,
+                                  const PlatformSettings& settings);
+// A container's env from its plan: the secrets' keys first (DB_PASSWORD),
+// then the plan's env (which may name them: $(DB_PASSWORD)) but for what
+// `spec_env` (the component's ConfigMap) already gives.
+json plan_env(const ComponentPlan& c, const json& spec_env);
+
 // The modes.
 std::vector<json> render_static(const SiteNames& names, const json& site,
                                 const PlatformSettings& settings);

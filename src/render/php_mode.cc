@@ -82,6 +82,10 @@ std::vector<json> render_php(const SiteNames& names, const json& site,
               {"volumeMounts", code_mounts}};
   for (const std::string& a : serve_args(site, settings)) web["args"].push_back(a);
   if (json r = container_resources(site); !r.is_null()) fpm["resources"] = r;
+  if (php_plan) {  // spec.database: DB_* and DATABASE_URL, as on wok up
+    json env = plan_env(*php_plan, json::object());
+    if (!env.empty()) fpm["env"] = env;
+  }
 
   json volumes =
       json::array({{{"name", "workspace"}, {"emptyDir", json::object()}},

@@ -84,8 +84,11 @@ json network_policy(const std::string& name, const PlatformSettings& settings) {
   json from_non_projects = {
       {"namespaceSelector",
        {{"matchExpressions", {{{"key", "wok.dev/project"}, {"operator", "DoesNotExist"}}}}}}};
+  // A site's database pods have a policy of their own (render/database.cc):
+  // of the project, only that site's pods reach them.
   n["spec"] = {
-      {"podSelector", json::object()},
+      {"podSelector",
+       {{"matchExpressions", {{{"key", "wok.dev/database"}, {"operator", "DoesNotExist"}}}}}},
       {"policyTypes", {"Ingress"}},
       {"ingress",
        {{{"from", {{{"podSelector", json::object()}}, from_ingress, from_non_projects}}}}}};

@@ -34,6 +34,14 @@ struct PlatformSettings {
   // spec.access.oidc: the login in front of the site runs oauth2-proxy (in
   // its reverse-proxy mode, between the Ingress or Route and the site).
   std::string oauth2_proxy_image = "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0";
+  // spec.database: the operator that runs each engine's databases on this
+  // cluster ("cloudnative-pg", "mariadb-operator"; "" = a StatefulSet of
+  // the engine's official image), and the images.
+  std::string postgresql_operator;
+  std::string mariadb_operator;
+  std::string mariadb_image = "docker.io/library/mariadb:10.11";
+  std::string postgresql_image = "docker.io/library/postgres:15";
+  std::string cnpg_postgresql_image = "ghcr.io/cloudnative-pg/postgresql:15";
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

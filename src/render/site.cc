@@ -21,7 +21,10 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
                                         : mode == "app"
                                             ? detail::render_app(names, site, settings)
                                             : detail::render_static(names, site, settings);
-  detail::stamp_revision(objects, plan_site(site));
+  const SitePlan plan = plan_site(site);
+  for (nlohmann::json& o : detail::render_database(names, plan, settings))
+    objects.push_back(std::move(o));
+  detail::stamp_revision(objects, plan);
   return objects;
 }
 

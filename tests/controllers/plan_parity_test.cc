@@ -85,8 +85,51 @@ std::map<std::string, std::string> k8s_env(const json& container,
     const json* cm = find_object(objects, "ConfigMap", from["configMapRef"]["name"]);
     if (cm) env.merge(cm->at("data").get<std::map<std::string, std::string>>());
   }
-  for (const json& e : container.value("env", json::array())) env[e["name"]] = e["value"];
+  for (const json& e : container.value("env", json::array()))
+    if (e.contains("value")) env[e["name"]] = e["value"];
   return env;
+}
+
+// A container's env taken from single keys of secrets: name -> "secret/key".
+std::map<std::string, std::string> k8s_secret_keys(const json& container) {
+  std::map<std::string, std::string> out;
+  for (const json& e : container.value("env", json::array()))
+    if (e.contains("valueFrom"))
+      out[e["name"]] = e["valueFrom"]["secretKeyRef"]["name"].get<std::string>() + "/" +
+                       e["valueFrom"]["secretKeyRef"]["key"].get<std::string>();
+  return out;
+}
+
+std::map<std::string, std::string> plan_secret_keys(const render::ComponentPlan& c) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : c.secret_env) out[e.name] = e.secret + "/" + e.key;
+  return out;
+}
+
+// spec.database: the server both platforms run, the same name, port and
+// memory; the StatefulSet's volume of the spec's size.
+void expect_same_database(const render::SitePlan& plan, const WorkloadPlan& embedded,
+                          const std::vector<json>& objects) {
+  if (!plan.database.enabled()) {
+    EXPECT_EQ(embedded.database_id, "");
+    return;
+  }
+  const runtime::InstanceSpec* server = nullptr;
+  for (const auto& s : embedded.instances)
+    if (s.id == embedded.database_id) server = &s;
+  ASSERT_NE(server, nullptr);
+  const json* set = find_object(objects, "StatefulSet", plan.database.host);
+  const json* service = find_object(objects, "Service", plan.database.host);
+  ASSERT_NE(set, nullptr);
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ(embedded.network.services.at("db").names.back(), plan.database.host);
+  EXPECT_EQ(service->at("spec")["ports"][0]["port"], embedded.database.port);
+  EXPECT_EQ(embedded.network.services.at("db").port, embedded.database.port);
+  const json& k = set->at("spec")["template"]["spec"]["containers"][0];
+  EXPECT_EQ(api::parse_memory_bytes(k["resources"]["limits"]["memory"].get<std::string>()),
+            server->resources.memory_bytes);
+  EXPECT_EQ(set->at("spec")["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            plan.database.size);
 }
 
 TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
@@ -152,6 +195,10 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       EXPECT_NE(k8s_conf.find(timeout), std::string::npos) << k8s_conf;
       EXPECT_NE(up_conf.find(timeout), std::string::npos) << up_conf;
       EXPECT_EQ(embedded.max_body_bytes, plan.max_body_bytes);
+      // Env (spec.database's), and the database itself.
+      EXPECT_EQ(embedded.instances.at(0).env, k8s_env(fpm, objects));
+      EXPECT_EQ(plan_secret_keys(plan.components.at(0)), k8s_secret_keys(fpm));
+      expect_same_database(plan, embedded, objects);
       continue;
     }
     for (const auto& c : plan.components) {
@@ -167,8 +214,9 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       if (d->at("spec").contains("replicas")) {
         EXPECT_EQ(d->at("spec")["replicas"].get<size_t>(), instances.size());
       }
-      // Env.
+      // Env (but for single keys of secrets, which add_secret_env resolves).
       EXPECT_EQ(instances[0]->env, k8s_env(k, objects));
+      EXPECT_EQ(plan_secret_keys(c), k8s_secret_keys(k));
       // Health: the path both check, or a TCP connect on the port.
       if (c.port) {
         const json& probe = k.at("readinessProbe");
@@ -201,7 +249,8 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
       if (!c.secrets.empty()) {
         WorkloadPlan with = embedded;
         SecretReader read = [](const std::string&, const std::string& secret, std::string*) {
-          return std::optional<std::map<std::string, std::string>>({{"KEY_OF_" + secret, "v"}});
+          return std::optional<std::map<std::string, std::string>>(
+              {{"KEY_OF_" + secret, "v"}, {"password", "a-generated-password"}});
         };
         ASSERT_EQ(add_secret_env(site, with, read), "");
         for (const auto& s : with.instances) {
@@ -250,6 +299,7 @@ TEST(PlanParity, EverySiteOfTheDocsRunsTheSameOnBothPlatforms) {
                   name + "-" + c.name);
       }
     }
+    expect_same_database(plan, embedded, objects);
   }
   EXPECT_GE(compared, 4);
 }

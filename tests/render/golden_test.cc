@@ -114,7 +114,19 @@ TEST_P(Golden, Plan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Golden,
-                         ::testing::Values("static", "php", "app", "image-app", "secret", "oidc"));
+                         ::testing::Values("static", "php", "app", "image-app", "secret", "oidc",
+                                           "database"));
+
+// spec.database through the operators a platform may name instead of
+// StatefulSets: golden/database-operators.yaml.
+TEST(Golden, DatabaseOperators) {
+  fs::path dir = WOK_RENDER_TESTDATA;
+  wok::render::PlatformSettings settings;
+  settings.postgresql_operator = "cloudnative-pg";
+  settings.mariadb_operator = "mariadb-operator";
+  expect_golden(dir / "golden" / "database-operators.yaml",
+                render_case(dir / "cases" / "database.yaml", settings));
+}
 
 // The chart installs exactly what `wok crds` prints.
 TEST(Golden, ChartCrdsAreTheGeneratedOnes) {
