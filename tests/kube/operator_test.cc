@@ -151,6 +151,55 @@ json real_site(const std::string& ns, const std::string& name, const json& spec_
           {"spec", spec}};
 }
 
+// spec.database: the password Secret is made once with a random password
+// (never by the render, never again), a project's own is kept, and the
+// server, its Service and its NetworkPolicy are applied.
+TEST_F(OperatorTest, MakesADatabasesPasswordOnceAndKeepsTheProjectsOwn) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(
+      sites_path("team-a"),
+      real_site("team-a", "www", {{"database", {{"engine", "postgresql"}, {"size", "1Gi"}}}}));
+  json own = real_site(
+      "team-a", "shop",
+      {{"hosts", {"shop.team-a.test"}}, {"database", {{"engine", "mariadb"}, {"size", "1Gi"}}}});
+  api_.create("/api/v1/namespaces/team-a/secrets",
+              {{"apiVersion", "v1"},
+               {"kind", "Secret"},
+               {"metadata", {{"name", "shop-db"}, {"namespace", "team-a"}}},
+               {"stringData", {{"password", "the-projects-own-password"}}}});
+  api_.create(sites_path("team-a"), own);
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(eventually([&] {
+    return api_.get(kApps + "/namespaces/team-a/statefulsets/www-db") &&
+           api_.get(kApps + "/namespaces/team-a/statefulsets/shop-db") &&
+           api_.get("/api/v1/namespaces/team-a/services/www-db") &&
+           api_.get("/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/www-db");
+  }));
+  auto secret = api_.get("/api/v1/namespaces/team-a/secrets/www-db");
+  ASSERT_TRUE(secret);
+  EXPECT_EQ((*secret)["type"], "kubernetes.io/basic-auth");
+  EXPECT_EQ((*secret)["stringData"]["username"], "www");
+  const std::string password = (*secret)["stringData"]["password"];
+  EXPECT_GE(password.size(), 40u);
+  // Not the operator's to prune: the password outlives the site with its data.
+  EXPECT_FALSE((*secret)["metadata"].contains("ownerReferences"));
+  EXPECT_EQ(api_.count("POST", "/secrets"), 1);  // www-db's; shop-db is the project's own
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+  EXPECT_EQ((*api_.get("/api/v1/namespaces/team-a/secrets/www-db"))["stringData"]["password"],
+            password);
+  EXPECT_EQ((*api_.get("/api/v1/namespaces/team-a/secrets/shop-db"))["stringData"]["password"],
+            "the-projects-own-password");
+  // The components read it; the database answers to the site's pods only.
+  auto web = *deployment("team-a", "www-web");
+  const json& env = web["spec"]["template"]["spec"]["containers"][0]["env"];
+  EXPECT_EQ(env[0]["name"], "DB_PASSWORD");
+  EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["name"], "www-db");
+  auto policy = *api_.get("/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/www-db");
+  EXPECT_EQ(policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["wok.dev/site"],
+            "www");
+}
+
 // On a cluster as on `wok up`: the validator, the admin's bounds and the
 // project's host patterns judge a Site before anything is applied.
 TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {
