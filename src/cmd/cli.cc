@@ -37,6 +37,7 @@ struct Flags {
   std::vector<std::string> pairs;   // wok secret set NAME KEY=VALUE...
   bool show_values = false;         // wok secret get --show-values
   std::string kubeconfig, context;  // wok rollout history|undo, wok refresh on a cluster
+  std::string file;                 // wok db import -f FILE
 };
 
 // --timeout of apply --wait and rollout status.
@@ -222,6 +223,20 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       ->check(CLI::Range(1, 15));
   set(stats_site,
       [&flags](Session& s) { return stats_site_command(s, flags.name, flags.minutes); });
+
+  auto* db = app.add_subcommand("db", "A site's database (spec.database)");
+  db->require_subcommand(1);
+  auto* db_dump = db->add_subcommand("dump", "A consistent dump of a site's database, on stdout");
+  add_target(db_dump, flags, kSiteKinds, true);
+  set(db_dump, [&flags](Session& s) { return db_dump_command(s, flags.name); });
+  auto* db_import =
+      db->add_subcommand("import", "Run SQL (a dump) in a site's database, from stdin or -f FILE");
+  add_target(db_import, flags, kSiteKinds, true);
+  db_import->add_option("-f,--filename", flags.file, "the SQL file (default: stdin)");
+  set(db_import, [&flags](Session& s) { return db_import_command(s, flags.name, flags.file); });
+  auto* db_shell = db->add_subcommand("shell", "SQL statements in a site's database");
+  add_target(db_shell, flags, kSiteKinds, true);
+  set(db_shell, [&flags](Session& s) { return db_shell_command(s, flags.name); });
 
   auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);

@@ -1,5 +1,6 @@
 #pragma once
 // A small blocking HTTP client for the wok API (libcurl easy interface).
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -23,9 +24,20 @@ class ApiClient {
   HttpResponse request(std::string_view method, std::string_view path,
                        const nlohmann::json* body = nullptr) const;
 
+  // A body of `content_type` (nothing for GET); a 2xx answer's body goes to
+  // `sink` as it arrives when one is given (false from it stops the
+  // transfer), else into the response like any other.
+  using BodySink = std::function<bool(std::string_view)>;
+  HttpResponse request_text(std::string_view method, std::string_view path, const std::string& body,
+                            std::string_view content_type, long timeout_seconds,
+                            const BodySink& sink = {}) const;
+
   const std::string& server() const { return server_; }
 
  private:
+  HttpResponse perform(std::string_view method, std::string_view path, const std::string* payload,
+                       std::string_view content_type, long timeout_seconds,
+                       const BodySink& sink) const;
   std::string server_;
   std::string token_;
 };

@@ -57,6 +57,13 @@ int scale_command(Session& session, const std::string& name, const std::string& 
 int job_run_command(Session& session, const std::string& site, const std::string& job);
 int job_logs_command(Session& session, const std::string& site, const std::string& job, int tail);
 
+// db_commands.cc: `wok db dump site NAME` (the dump on stdout), `wok db
+// import site NAME [-f FILE]` (SQL from the file or stdin), `wok db shell
+// site NAME` (statements typed, or a script on stdin).
+int db_dump_command(Session& session, const std::string& name);
+int db_import_command(Session& session, const std::string& name, const std::string& file);
+int db_shell_command(Session& session, const std::string& name);
+
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
 int stats_site_command(Session& session, const std::string& name, int minutes);
 

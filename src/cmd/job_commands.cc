@@ -10,8 +10,7 @@ namespace wok::cmd {
 using nlohmann::json;
 
 int job_run_command(Session& session, const std::string& site, const std::string& job) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   json body = json::object();
   HttpResponse response = session.client.request(
       "POST", site_subresource_path(session.project, site, "jobrun") + "?job=" + job, &body);
@@ -25,8 +24,7 @@ int job_run_command(Session& session, const std::string& site, const std::string
 }
 
 int job_logs_command(Session& session, const std::string& site, const std::string& job, int tail) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   HttpResponse response =
       session.client.request("GET", site_subresource_path(session.project, site, "joblogs") +
                                         "?job=" + job + "&tail=" + std::to_string(tail));

@@ -193,8 +193,7 @@ int wait_for_rollout(Session& session, const std::vector<RolloutTarget>& targets
 
 int rollout_status_command(Session& session, const std::string& name,
                            std::chrono::milliseconds timeout) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   HttpResponse got = session.client.request("GET", object_path(Kind::kSite, session.project, name));
   json site;
   if (got.status != 200 || !parse_json_body(got.body, &site) || !site.is_object()) {
@@ -205,8 +204,7 @@ int rollout_status_command(Session& session, const std::string& name,
 }
 
 int rollout_restart_command(Session& session, const std::string& name) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   std::string path = object_path(Kind::kSite, session.project, name);
   HttpResponse got = session.client.request("GET", path);
   json site;

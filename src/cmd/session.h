@@ -25,4 +25,8 @@ struct Session {
   int fail(const HttpResponse& response, std::string_view not_found = {}) const;
 };
 
+// False, having said "pass -n PROJECT" (and set *exit_code), when a command
+// about a site has no project.
+bool require_project(Session& session, int* exit_code);
+
 }  // namespace wok::cmd

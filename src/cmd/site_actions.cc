@@ -13,12 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-bool require_project(Session& session, int* exit_code) {
-  if (!session.project.empty()) return true;
-  *exit_code = session.fail("a site is named within its project: pass -n PROJECT");
-  return false;
-}
-
 }  // namespace
 
 int delete_command(Session& session, Kind kind, const std::string& name) {

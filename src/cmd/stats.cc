@@ -29,8 +29,7 @@ uint64_t count(const json& stats, std::initializer_list<std::string_view> path) 
 }  // namespace
 
 int stats_site_command(Session& session, const std::string& name, int minutes) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   std::string path =
       site_subresource_path(session.project, name, "stats") + "?minutes=" + std::to_string(minutes);
   HttpResponse response = session.client.request("GET", path);

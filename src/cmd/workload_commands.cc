@@ -53,8 +53,7 @@ void print_notes(const json& logs, bool previous, std::ostream& err) {
 
 int logs_command(Session& session, const std::string& name, const std::string& component, int tail,
                  bool follow, bool previous) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   std::string base =
       site_subresource_path(session.project, name, "logs") + "?tail=" + std::to_string(tail);
   if (!component.empty()) base += "&component=" + component;
@@ -92,8 +91,7 @@ int logs_command(Session& session, const std::string& name, const std::string& c
 }
 
 int build_logs_command(Session& session, const std::string& name, int64_t revision) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   HttpResponse response =
       session.client.request("GET", site_subresource_path(session.project, name, "revisions"));
   if (response.status != 200)
@@ -134,8 +132,7 @@ int build_logs_command(Session& session, const std::string& name, int64_t revisi
 
 int scale_command(Session& session, const std::string& name, const std::string& component,
                   int replicas) {
-  if (session.project.empty())
-    return session.fail("a site is named within its project: pass -n PROJECT");
+  if (int code = 1; !require_project(session, &code)) return code;
   std::string path = object_path(Kind::kSite, session.project, name);
   for (int attempt = 0; attempt < 3; ++attempt) {
     HttpResponse got = session.client.request("GET", path);

@@ -25,9 +25,12 @@
 #include "controllers/cron_jobs.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
+#include "http/off_loop.h"
 #include "http/server.h"
+#include "http/sync_handler.h"
 #include "http/tls.h"
 #include "platform/demo.h"
+#include "platform/site_database.h"
 #include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
 #include "router/router.h"
@@ -397,13 +400,50 @@ int run_embedded(const EmbeddedOptions& options) {
   api_opts.job_logs = [&cron_jobs](const std::string& ns, const std::string& name,
                                    const std::string& job,
                                    int tail) { return cron_jobs.logs(ns, name, job, tail); };
+  // wok db dump|import|shell: minutes of work, run off the API's loops.
+  api_opts.site_database = [&, tmp = data_dir / "tmp"](const std::string& ns,
+                                                       const std::string& name, bool dump,
+                                                       const std::string& sql) {
+    return site_database(*store, runtime, platform.read_secret, tmp, ns, name, dump, sql);
+  };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;
   api_server_opts.host = api_host;
   api_server_opts.port = api_port;
   api_server_opts.threads = 2;
-  http::Server api_server(api_server_opts,
-                          [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
+  // Database commands of one project run one at a time, two projects' at once.
+  http::OffLoopPool api_pool(2, 32, 2, 1);
+  http::AsyncHandler api_handler = http::adapt_sync_handler(
+      [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
+  http::Server api_server(api_server_opts, [&](http::Exchange exchange) {
+    std::string tenant;
+    if (!server::is_long_running(exchange.request(), &tenant))
+      return api_handler(std::move(exchange));
+    exchange.read_body([&api, &api_pool, tenant](http::Exchange& ex) {
+      auto request = std::make_shared<http::Request>(ex.request());  // the loop may drop ex's
+      bool queued = api_pool.run(ex.loop().mailbox(), tenant,
+                                 [&api, ex, request]() mutable -> std::function<void()> {
+                                   auto response = std::make_shared<http::Response>();
+                                   api.handle(*request, *response);
+                                   return [ex, response]() mutable {
+                                     if (ex.active())
+                                       ex.respond(std::move(*response));
+                                     else if (response->file_fd >= 0)
+                                       ::close(response->file_fd);
+                                   };
+                                 });
+      if (!queued) {
+        http::Response busy;
+        busy.status = 429;
+        busy.set_header("Content-Type", "application/json");
+        busy.set_header("Retry-After", "5");
+        busy.body = server::status_json(
+            429, "TooManyRequests",
+            "other database commands of project " + tenant + " are running; try again shortly");
+        ex.respond(std::move(busy));
+      }
+    });
+  });
   if (!api_server.start(&error)) {
     std::cerr << "error: cannot listen on " << options.api << " (API): " << error << "\n";
     return 1;

@@ -53,7 +53,7 @@ bool drain(int out_fd, int err_fd, std::string& out, std::string& err,
 }  // namespace
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                          int stdout_fd, int stderr_fd) {
+                          int stdout_fd, int stderr_fd, int stdin_fd) {
   CommandResult result;
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (stdout_fd < 0 && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -67,7 +67,10 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (stdin_fd >= 0)
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+  else
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, stdout_fd >= 0 ? stdout_fd : out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, stderr_fd >= 0 ? stderr_fd : err_pipe[1], 2);
   // Own process group, so a timeout kills helpers the tool started too.

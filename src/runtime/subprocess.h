@@ -15,11 +15,12 @@ struct CommandResult {
   std::string describe(const std::string& what) const;
 };
 
-// Runs argv (argv[0] looked up in PATH) with stdin from /dev/null; stdout and
-// stderr captured. stdout_fd/stderr_fd >= 0 replace the capture (runc run
-// --detach hands them to the container). Killed after `timeout`.
+// Runs argv (argv[0] looked up in PATH) with stdin from /dev/null (or
+// stdin_fd when >= 0); stdout and stderr captured. stdout_fd/stderr_fd >= 0
+// replace the capture (runc run --detach hands them to the container).
+// Killed after `timeout`.
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60),
-                          int stdout_fd = -1, int stderr_fd = -1);
+                          int stdout_fd = -1, int stderr_fd = -1, int stdin_fd = -1);
 
 }  // namespace wok::runtime

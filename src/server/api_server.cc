@@ -1,5 +1,7 @@
 #include "server/api_server.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -96,6 +98,29 @@ struct ApiHandler::Context {
     return true;
   }
 };
+
+bool is_long_running(const http::Request& request, std::string* tenant) {
+  std::string_view path = request.path;
+  if (!path.starts_with(kBase)) return false;
+  auto parts = split_path(path.substr(kBase.size()));
+  if (parts.size() != 5 || parts[0] != "namespaces" || parts[2] != "sites") return false;
+  bool dump = parts[4] == "dbdump" && request.method == "GET";
+  bool exec = parts[4] == "dbexec" && request.method == "POST";
+  if (!dump && !exec) return false;
+  *tenant = parts[1];
+  return true;
+}
+
+std::string status_json(int code, const std::string& reason, const std::string& message) {
+  return json({{"apiVersion", "v1"},
+               {"kind", "Status"},
+               {"status", "Failure"},
+               {"code", code},
+               {"reason", reason},
+               {"message", message}})
+             .dump(2) +
+         "\n";
+}
 
 ApiHandler::ApiHandler(store::Store& store, ApiOptions options)
     : store_(store),
@@ -287,6 +312,9 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
     if (sub == "logs" && read && options_.site_logs) return logs(ctx, ns, name);
     if ((sub == "jobrun" && method == "POST") || (sub == "joblogs" && read))
       return jobs(ctx, ns, name, sub);
+    if (((sub == "dbdump" && read) || (sub == "dbexec" && method == "POST")) &&
+        options_.site_database)
+      return database(ctx, ns, name, sub == "dbdump", access >= Access::kEdit);
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {
@@ -628,6 +656,27 @@ bool parse_count(const std::string& text, int64_t max, int64_t* out) {
 }
 
 }  // namespace
+
+void ApiHandler::database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
+                          bool may_edit) {
+  // A dump is every row the site keeps: not for viewers, as a write is not.
+  if (!may_edit) {
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" may only read project \"" + ns +
+                             "\"; its database is for developers and admins");
+  }
+  if (!store_.get("Site", ns, name))
+    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  DatabaseAnswer answer = options_.site_database(ns, name, dump, ctx.req.body);
+  if (answer.status != 200) {
+    if (answer.fd >= 0) ::close(answer.fd);
+    return ctx.fail(answer.status, answer.error);
+  }
+  ctx.res.status = 200;
+  ctx.res.set_header("Content-Type", dump ? "application/sql" : "text/plain; charset=utf-8");
+  ctx.res.file_fd = answer.fd;
+  ctx.res.file_offset = 0;
+  ctx.res.file_length = answer.length;
+}
 
 void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& name) {
   if (!store_.get("Site", ns, name))

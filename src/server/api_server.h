@@ -28,6 +28,15 @@ struct LogsQuery {
   bool previous = false;  // the run before the current (or last) one of each instance
 };
 
+// What a database command answered: the output (a file: a dump may be
+// large) or why not.
+struct DatabaseAnswer {
+  int status = 200;   // 200; 404: no database; 422: the SQL failed; 503: not running
+  std::string error;  // status != 200
+  int fd = -1;        // status 200: the output, from its start; the server closes it
+  size_t length = 0;
+};
+
 struct ApiOptions {
   std::string version = "0.1.0";
   // GET /ca.crt: the local CA's certificate (PEM) that sites' HTTPS
@@ -59,7 +68,20 @@ struct ApiOptions {
   SiteBounds site_bounds;
   // .../namespaces/{ns}/secrets (secrets_api.h); unset: those paths answer 404.
   store::SecretStore* secrets = nullptr;
+  // GET .../sites/{name}/dbdump (a dump of the site's database) and POST
+  // .../sites/{name}/dbexec (the body's SQL run, its output answered):
+  // `wok db dump`, `import` and `shell` (docs/data.md). Developers and
+  // admins of the project only. Unset: 404.
+  std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
+                               const std::string& sql)>
+      site_database;
 };
+
+// Requests that may take minutes (GET .../sites/S/dbdump, POST .../dbexec):
+// the platform runs them off its loops. `tenant`: the project's name.
+bool is_long_running(const http::Request& request, std::string* tenant);
+// A Kubernetes Status object (JSON text) with `code`, `reason`, `message`.
+std::string status_json(int code, const std::string& reason, const std::string& message);
 
 class ApiHandler {
  public:
@@ -82,6 +104,9 @@ class ApiHandler {
   void tokens(Context& ctx, const std::string& name);
   void logs(Context& ctx, const std::string& ns, const std::string& name);
   void secrets(Context& ctx, const std::string& ns, const std::string& name);
+  // GET .../dbdump, POST .../dbexec: the site's database (ApiOptions::site_database).
+  void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
+                bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
   // After the platform admin wrote `site`: lets its local sources be fetched.
   void approve_local_sources(Context& ctx, nlohmann::json& site);

@@ -74,8 +74,11 @@ class DatabaseTest(WokTestCase):
     def setUp(self):
         os.environ["WOK_READY_TIMEOUT_MS"] = "60000"
         super().setUp()
-        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]) + "---\n" +
-                       project_yaml("team-b", ["*.team-b.localhost"]))
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"],
+                                    [("alice", "developer"), ("vera", "viewer")]) + "---\n" +
+                       project_yaml("team-b", ["*.team-b.localhost"], [("bob", "admin")]))
+        self.alice, self.vera, self.bob = (self.wok.cli("token", "create", u).stdout.strip()
+                                           for u in ("alice", "vera", "bob"))
 
     def sql(self, host, sql, check=True, **params):
         q = urllib.parse.urlencode(dict(q=sql, **params))
@@ -110,6 +113,7 @@ class DatabaseTest(WokTestCase):
         self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
         self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('hello')").startswith("OK"))
         self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
+        self.check_db_commands(engine)
         # A new revision: same server, same data.
         repo.write({"v.txt": "2"})
         self.wok.cli("refresh", "site", "blog", "-n", "team-a")
@@ -133,6 +137,45 @@ class DatabaseTest(WokTestCase):
         st = wait_for(lambda: (lambda s: s if any(v["name"] == "database" for v in s.get("storage", [])) else None)(
             self.wok.site_json("blog", "team-a")["status"]), 60, what="status.storage")
         return env
+
+    def db(self, *args, token=None, stdin=None, check=True):
+        return self.wok.cli("db", *args, "site", "blog", "-n", "team-a", token=token or self.alice,
+                            stdin=stdin, check=check)
+
+    def check_db_commands(self, engine):
+        """wok db dump, import and shell: a developer's; never a viewer's or another project's."""
+        host = "blog.team-a.localhost"
+        dump = self.db("dump").stdout
+        self.assertIn("CREATE TABLE", dump)
+        self.assertIn("hello", dump)
+        # A shell reading a script, a statement typed at a time being the same path.
+        out = self.db("shell", stdin="SELECT title FROM posts;\n").stdout
+        self.assertIn("hello", out)
+        # A mistake says what the server said, and fails.
+        r = self.db("shell", stdin="SELECT nothing FROM nowhere;\n", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("nowhere", r.stderr)
+        # Import: the dump brings a dropped table back.
+        self.db("shell", stdin="DROP TABLE posts;\n")
+        self.assertNotIn("hello", self.sql(host, "SELECT title FROM posts", check=False))
+        path = os.path.join(self.root, "dump.sql")
+        with open(path, "w") as f:
+            f.write(dump)
+        self.db("import", "-f", path)
+        self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
+        # A viewer reads the site, not its rows; another project's admin sees nothing.
+        r = self.db("dump", token=self.vera, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("for developers and admins", r.stderr)
+        r = self.db("shell", token=self.bob, stdin="SELECT 1;\n", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no access to project", r.stderr)
+        # The job ran as the site's user: no other database is to be seen.
+        if engine == "mariadb":
+            out = self.db("shell", stdin="SHOW DATABASES;\n").stdout
+            self.assertNotIn("mysql", out.split())
+        r = self.db("shell", stdin="CREATE DATABASE other;\n", check=False)
+        self.assertNotEqual(r.returncode, 0)
 
     def test_mariadb_site_keeps_its_data_across_revisions_kills_and_restarts(self):
         self.check_engine("mariadb")

@@ -17,9 +17,11 @@
 #include <vector>
 
 #include "http/loop.h"
-#include "router/auth/off_loop.h"
+#include "http/off_loop.h"
 
 namespace wok::router {
+
+using http::OffLoopPool;
 
 struct BasicAuth {
   std::string realm = "restricted";

@@ -25,9 +25,12 @@
 #include <vector>
 
 #include "base/sealed_box.h"
+#include "http/off_loop.h"
 #include "router/auth/jwt.h"
 
 namespace wok::router {
+
+using http::OffLoopPool;
 
 struct OidcLogin {
   std::string project, site;  // whose sessions these are

@@ -21,9 +21,9 @@
 #include <thread>
 
 #include "base/sealed_box.h"
+#include "http/off_loop.h"
 #include "http/server.h"
 #include "router/auth/jwt.h"
-#include "router/auth/off_loop.h"
 #include "router/loopback_client.h"
 
 namespace wok::router {

@@ -22,7 +22,7 @@
 
 #include "http/loop.h"
 
-namespace wok::router {
+namespace wok::http {
 
 class OffLoopPool {
  public:
@@ -39,11 +39,11 @@ class OffLoopPool {
   // False (nothing queued) when the queue is full, `tenant` has per_tenant
   // jobs queued or running, or the mailbox is closed. The answer is dropped
   // if the loop is gone by then.
-  bool run(std::shared_ptr<http::Mailbox> mailbox, const std::string& tenant, Work work);
+  bool run(std::shared_ptr<Mailbox> mailbox, const std::string& tenant, Work work);
 
  private:
   struct Job {
-    std::weak_ptr<http::Mailbox> mailbox;
+    std::weak_ptr<Mailbox> mailbox;
     std::string tenant;
     Work work;
   };
@@ -61,4 +61,4 @@ class OffLoopPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace wok::router
+}  // namespace wok::http

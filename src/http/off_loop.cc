@@ -1,9 +1,9 @@
-#include "router/auth/off_loop.h"
+#include "http/off_loop.h"
 
 #include <algorithm>
 #include <exception>
 
-namespace wok::router {
+namespace wok::http {
 
 OffLoopPool::OffLoopPool(int threads, size_t max_queue, size_t per_tenant,
                          size_t running_per_tenant)
@@ -22,8 +22,7 @@ OffLoopPool::~OffLoopPool() {
   for (auto& t : threads_) t.join();
 }
 
-bool OffLoopPool::run(std::shared_ptr<http::Mailbox> mailbox, const std::string& tenant,
-                      Work work) {
+bool OffLoopPool::run(std::shared_ptr<Mailbox> mailbox, const std::string& tenant, Work work) {
   if (!mailbox) return false;
   {
     std::lock_guard lock(mu_);
@@ -96,4 +95,4 @@ void OffLoopPool::loop() {
   }
 }
 
-}  // namespace wok::router
+}  // namespace wok::http

@@ -1,0 +1,99 @@
+// wok db dump|import|shell site NAME: the site's database (docs/data.md),
+// through the API (GET .../dbdump, POST .../dbexec), which runs the
+// engine's own client in the site's sandbox.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cmd/commands.h"
+#include "cmd/resources.h"
+
+namespace wok::cmd {
+
+namespace {
+
+constexpr long kDatabaseTimeoutSeconds = 30 * 60;
+
+int run_sql(Session& session, const std::string& name, const std::string& sql) {
+  HttpResponse response =
+      session.client.request_text("POST", site_subresource_path(session.project, name, "dbexec"),
+                                  sql, "application/sql", kDatabaseTimeoutSeconds);
+  if (response.status / 100 != 2)
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  session.io.out << response.body << std::flush;
+  return 0;
+}
+
+// A statement is complete at a ";" ending a line outside quotes, as the
+// engines' own shells read it (good enough for typing: a ";" inside a
+// string literal at the end of a line is taken as the end).
+bool complete_statement(const std::string& text) {
+  size_t end = text.find_last_not_of(" \t\r\n");
+  return end != std::string::npos && text[end] == ';';
+}
+
+}  // namespace
+
+int db_dump_command(Session& session, const std::string& name) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  bool wrote = false;
+  HttpResponse response = session.client.request_text(
+      "GET", site_subresource_path(session.project, name, "dbdump"), "", "",
+      kDatabaseTimeoutSeconds, [&](std::string_view piece) {
+        wrote = true;
+        session.io.out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+        return static_cast<bool>(session.io.out);
+      });
+  if (response.status / 100 != 2)
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  session.io.out.flush();
+  if (!session.io.out) return session.fail("cannot write the dump");
+  (void)wrote;
+  return 0;
+}
+
+int db_import_command(Session& session, const std::string& name, const std::string& file) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  std::stringstream sql;
+  if (file.empty() || file == "-") {
+    sql << session.io.in.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return session.fail("cannot read " + file);
+    sql << in.rdbuf();
+  }
+  return run_sql(session, name, sql.str());
+}
+
+int db_shell_command(Session& session, const std::string& name) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  // Not a terminal: every line of the input is one script, as `mariadb <
+  // file` or `psql < file` would run it.
+  if (&session.io.in != &std::cin || !::isatty(STDIN_FILENO)) {
+    std::stringstream sql;
+    sql << session.io.in.rdbuf();
+    return run_sql(session, name, sql.str());
+  }
+  session.io.err << "Each statement (ended by ;) runs on a connection of its own: no "
+                    "transaction spans two. \\q or Ctrl-D quits.\n";
+  std::string statement, line;
+  int status = 0;
+  while (true) {
+    session.io.err << (statement.empty() ? name + "=> " : name + "-> ") << std::flush;
+    if (!std::getline(session.io.in, line)) break;
+    if (statement.empty() && (line == "\\q" || line == "quit" || line == "exit")) break;
+    statement += line + "\n";
+    if (!complete_statement(statement)) continue;
+    status = run_sql(session, name, statement);
+    statement.clear();
+  }
+  session.io.err << "\n";
+  return status;
+}
+
+}  // namespace wok::cmd

@@ -1,0 +1,56 @@
+#pragma once
+// `wok db dump`, `wok db import`, `wok db shell` on the embedded platform
+// (and, later, a backup's dump): the engine's own client run once in a
+// sandbox of the site (its project's uid, its limits, no capabilities),
+// joined to the site's network, connected to SITE-db as the site's user with
+// the password of its secret. Nothing runs on the host and nothing new is
+// reachable: the job sees what the site's own instances see.
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "controllers/secret_env.h"
+
+namespace wok::runtime {
+class Runtime;
+}
+namespace wok::store {
+class Store;
+}
+
+namespace wok::controllers {
+
+enum class DatabaseAction {
+  kDump,  // a consistent dump (one transaction) of the site's database on stdout
+  kExec,  // SQL from stdin, its output on stdout; the first error fails it
+};
+
+// Pure: the client's argv for `engine` ("mariadb", "postgresql"); it reads
+// DB_HOST, DB_PORT, DB_USER, DB_NAME and its password from the environment
+// (MYSQL_PWD, PGPASSWORD), never from its command line.
+std::vector<std::string> database_client_command(const std::string& engine, DatabaseAction action);
+
+struct DatabaseJobIo {
+  int stdin_fd = -1;   // kExec: the SQL; -1: nothing
+  int stdout_fd = -1;  // where the output goes (a file)
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+};
+
+struct DatabaseJobResult {
+  int exit_code = -1;
+  std::string error;         // why it failed: the client's last lines, or why it could not run
+  bool no_database = false;  // the site has no spec.database
+  bool not_running = false;  // its server is not Ready
+};
+
+// Runs `action` for `site` (a Site object with its uid) whose live revision
+// has `live_spec`. Fails, saying why, when the site has no database or its
+// server is not Ready.
+DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtime,
+                                   const SecretReader& read_secret, const nlohmann::json& site,
+                                   const nlohmann::json& live_spec, DatabaseAction action,
+                                   const DatabaseJobIo& io);
+
+}  // namespace wok::controllers
