@@ -157,6 +157,21 @@ class DatabaseTest(DatabaseCase):
         self.wok.start()
         wait_for(lambda: "hello" in self.sql(host, "SELECT title FROM posts", check=False), 60, interval=0.5,
                  what="the database after a restart of wok")
+        # A member's own password: refused when it could break SQL or a URL,
+        # else given to the user and the instances by the next revision.
+        self.wok.cli("secret", "set", "blog-db", "password=it's-mine-1234", "-n", "team-a", token=self.alice)
+        self.wok.cli("rollout", "restart", "site", "blog", "-n", "team-a", token=self.alice)
+        wait_for(lambda: 'secret "blog-db": key "password" may hold only letters' in self.wok.cli(
+            "rollout", "history", "site", "blog", "-n", "team-a").stdout, 60, interval=0.5,
+            what="the failed revision naming the secret")
+        self.wok.cli("secret", "set", "blog-db", "password=Mine-2.0_secret~pw", "-n", "team-a", token=self.alice)
+        self.wok.cli("rollout", "restart", "site", "blog", "-n", "team-a", token=self.alice)
+        wait_for(lambda: self.env(host).get("DB_PASSWORD") == "Mine-2.0_secret~pw", 120, interval=0.5,
+                 what="the new password in the instances")
+        wait_for(lambda: "hello" in self.sql(host, "SELECT title FROM posts", check=False), 60, interval=0.5,
+                 what="the database with the new password")
+        old = self.sql(host, "SELECT 1", password=env["DB_PASSWORD"], url=env["DATABASE_URL"], check=False)
+        self.assertTrue(old.startswith("ERR"), old)
         # The size is shown in the status.
         st = wait_for(lambda: (lambda s: s if any(v["name"] == "database" for v in s.get("storage", [])) else None)(
             self.wok.site_json("blog", "team-a")["status"]), 60, what="status.storage")
