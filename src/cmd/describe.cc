@@ -150,6 +150,22 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
   d.field("Resources", "memory " + (memory.empty() ? "256Mi (default)" : memory) + ", cpu " +
                            (cpu.empty() ? "unlimited (default)" : cpu) + " per instance");
   const json* storage = find_at(site, {"status", "storage"});
+  auto used_of = [&](const std::string& name) {
+    if (storage && storage->is_array())
+      for (const auto& s : *storage)
+        if (text_at(s, {"name"}) == name && find_at(s, {"bytes"}) &&
+            s["bytes"].is_number_unsigned())
+          return human_bytes(s["bytes"].get<uint64_t>());
+    return std::string("<unknown>");
+  };
+  if (const json* db = find_at(spec, {"database"}); db && db->is_object()) {
+    // spec.database (docs/data.md): its server is the instance of component "db".
+    d.field("Database", text_at(*db, {"engine"}) + " " + text_at(*db, {"version"}) + ", " +
+                            ready("db") + "/1 ready, " + used_of("database") + " used of " +
+                            text_at(*db, {"size"}) + ", host " +
+                            text_at(site, {"metadata", "name"}) + "-db (secret " +
+                            text_at(site, {"metadata", "name"}) + "-db)");
+  }
   const json* declared = find_at(spec, {"storage"});
   if (!declared || !declared->is_array() || declared->empty()) {
     d.field("Storage", "<none>");
@@ -158,15 +174,7 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
   d.field("Storage", "");
   rows = {{"NAME", "PATH", "USED", "SIZE"}};
   for (const auto& v : *declared) {
-    std::string name = text_at(v, {"name"}), used = "<unknown>";
-    if (storage && storage->is_array()) {
-      for (const auto& s : *storage) {
-        if (text_at(s, {"name"}) == name && find_at(s, {"bytes"}) &&
-            s["bytes"].is_number_unsigned()) {
-          used = human_bytes(s["bytes"].get<uint64_t>());
-        }
-      }
-    }
+    std::string name = text_at(v, {"name"}), used = used_of(name);
     rows.push_back({name, or_none(text_at(v, {"path"})), used, or_none(text_at(v, {"size"}))});
   }
   d.text(format_table(rows, "  "));

@@ -55,6 +55,23 @@ int stats_site_command(Session& session, const std::string& name, int minutes) {
     out << "  latency   p50 " << ms(stats, "p50") << "   p90 " << ms(stats, "p90") << "   p99 "
         << ms(stats, "p99") << "\n";
   }
+  // What the site keeps, now: its volumes and its database (status.storage).
+  HttpResponse site =
+      session.client.request("GET", object_path(Kind::kSite, session.project, name));
+  json object;
+  if (site.status == 200 && parse_json_body(site.body, &object) && object.is_object()) {
+    const json* storage = find_at(object, {"status", "storage"});
+    if (storage && storage->is_array()) {
+      for (const auto& s : *storage) {
+        const json* bytes = find_at(s, {"bytes"});
+        if (!bytes || !bytes->is_number_unsigned()) continue;
+        std::string label = text_at(s, {"name"}) == "database" ? std::string("database")
+                                                               : "storage " + text_at(s, {"name"});
+        out << "  " << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ')
+            << human_bytes(bytes->get<uint64_t>()) << " used\n";
+      }
+    }
+  }
   return 0;
 }
 

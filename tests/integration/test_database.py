@@ -175,6 +175,10 @@ class DatabaseTest(DatabaseCase):
         # The size is shown in the status.
         st = wait_for(lambda: (lambda s: s if any(v["name"] == "database" for v in s.get("storage", [])) else None)(
             self.wok.site_json("blog", "team-a")["status"]), 60, what="status.storage")
+        self.assertRegex(self.wok.cli("stats", "site", "blog", "-n", "team-a").stdout,
+                         r"database\s+[\d.]+ ?[KMG]i?B? used")
+        described = self.wok.cli("describe", "site", "blog", "-n", "team-a").stdout
+        self.assertRegex(described, r"Database:\s+" + engine + r" [\d.]+, 1/1 ready, .* used of 300Mi, host blog-db")
         return env
 
     def db(self, *args, token=None, stdin=None, check=True):
