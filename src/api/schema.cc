@@ -233,6 +233,16 @@ const Rule& site_rule() {
                    {"engine", "size"},
                    "A database of the site's own, reachable from its instances only; "
                    "its connection is in DATABASE_URL and DB_* (docs/data.md).")},
+           {"services",
+            array(object({{"name", str("Its name (a DNS label): the host SITE-NAME, the env "
+                                       "NAME_HOST, NAME_URL...")},
+                          {"engine", one_of({"redis", "rabbitmq"}, "redis or rabbitmq.")},
+                          {"size", quantity("Its volume (default 256Mi).")},
+                          {"memory", quantity("Its memory limit (redis 128Mi, rabbitmq 512Mi "
+                                              "by default).")}},
+                         {"name", "engine"}),
+                  "Servers of the site's own beside its database: a message queue, a cache "
+                  "(docs/data.md).")},
            {"maxBodySize",
             quantity("Largest request body (413 beyond it); at most the router's own limit.")},
            {"serveDotFiles",

@@ -507,6 +507,61 @@ void check_database(const json& spec, const std::string& mode, std::vector<Field
   }
 }
 
+void check_services(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
+  if (!spec.contains("services") || !spec["services"].is_array()) return;
+  const json& list = spec["services"];
+  if (mode == "static") {
+    out.push_back({"spec.services", "is only for \"php\" and \"app\" sites"});
+    return;
+  }
+  if (list.size() > kMaxServices) {
+    out.push_back({"spec.services", "has " + std::to_string(list.size()) + " services; at most " +
+                                        std::to_string(kMaxServices)});
+    return;
+  }
+  // Names share the site's network and its Services with the components.
+  std::set<std::string> taken = {"db"};
+  if (mode == "php") taken.insert("php");
+  if (mode == "app" && spec.contains("app") && spec["app"].contains("components") &&
+      spec["app"]["components"].is_array())
+    for (const json& c : spec["app"]["components"])
+      if (c.is_object() && c.contains("name") && c["name"].is_string()) taken.insert(c["name"]);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& s = list[i];
+    const std::string path = "spec.services[" + std::to_string(i) + "]";
+    const std::string name = s.value("name", ""), engine = s.value("engine", "");
+    if (!is_dns_label(name) || name.size() > 20)
+      out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label of at most "
+                                                   "20 characters)"});
+    else if (taken.count(name))
+      out.push_back({path + ".name", quote(name) + " is taken (the database, a component or "
+                                                   "another service)"});
+    taken.insert(name);
+    const ServiceEngine* e = service_engine(engine);
+    if (!e)
+      out.push_back({path + ".engine", quote(engine) + " is not an engine (redis, rabbitmq)"});
+    if (s.contains("size") && s["size"].is_string()) {
+      long long bytes = parse_memory_bytes(s["size"].get<std::string>());
+      if (bytes <= 0)
+        out.push_back({path + ".size",
+                       quote(s["size"].get<std::string>()) + " is not a size (e.g. 256Mi, 1Gi)"});
+      else if (bytes < kMinServiceBytes)
+        out.push_back({path + ".size",
+                       quote(s["size"].get<std::string>()) + " is too small (at least 64Mi)"});
+    }
+    if (s.contains("memory") && s["memory"].is_string()) {
+      long long mem = parse_memory_bytes(s["memory"].get<std::string>());
+      if (mem < 0)
+        out.push_back({path + ".memory",
+                       quote(s["memory"].get<std::string>()) + " is not a memory quantity"});
+      else if (e && mem < e->min_memory)
+        out.push_back({path + ".memory", quote(s["memory"].get<std::string>()) +
+                                             " is too small for " + engine + " (at least " +
+                                             std::to_string(e->min_memory >> 20) + "Mi)"});
+    }
+  }
+}
+
 void check_tls(const json& spec, std::vector<FieldError>& out) {
   if (!spec.contains("tls") || !spec["tls"].is_object()) return;
   const json& t = spec["tls"];
@@ -725,6 +780,14 @@ int routed_component(const json& components) {
   return -1;
 }
 
+const ServiceEngine* service_engine(std::string_view name) {
+  static const ServiceEngine engines[] = {{"redis", "7.0", 6379, 128ll << 20, 32ll << 20},
+                                          {"rabbitmq", "3.10", 5672, 512ll << 20, 256ll << 20}};
+  for (const auto& e : engines)
+    if (name == e.name) return &e;
+  return nullptr;
+}
+
 const DatabaseEngine* database_engine(std::string_view name) {
   static const DatabaseEngine engines[] = {{"mariadb", "10.11", 3306, 256ll << 20},
                                            {"postgresql", "15", 5432, 64ll << 20}};
@@ -863,6 +926,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     check_oidc(spec, out);
     check_tls(spec, out);
     check_database(spec, mode, out);
+    check_services(spec, mode, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);

@@ -66,6 +66,19 @@ struct DatabaseEngine {
   long long min_bytes;  // the smallest volume its empty data directory fits in
 };
 const DatabaseEngine* database_engine(std::string_view name);  // nullptr: unknown
+// spec.services[].engine: the same, for the servers beside a database
+// (min_bytes: the smallest volume); default_memory: its memory limit unless
+// the spec says.
+struct ServiceEngine {
+  const char* name;     // "redis", "rabbitmq"
+  const char* version;  // "7.0", "3.10"
+  uint16_t port;        // 6379, 5672
+  long long default_memory, min_memory;
+};
+const ServiceEngine* service_engine(std::string_view name);  // nullptr: unknown
+inline constexpr long long kDefaultServiceBytes = 256ll << 20;
+inline constexpr long long kMinServiceBytes = 64ll << 20;
+inline constexpr size_t kMaxServices = 5;
 inline constexpr long long kDefaultDatabaseMemoryBytes = 512ll << 20;
 inline constexpr long long kMinDatabaseMemoryBytes = 128ll << 20;
 

@@ -67,14 +67,15 @@ std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan,
     std::map<std::string, std::string> keyed;  // secret_env: DB_PASSWORD
     for (const auto& e : c.secret_env) {
       std::string value;
-      if (std::string err = key_of("spec.database", e.secret, e.key, &value); !err.empty())
-        return err;
+      const std::string field =
+          e.secret == site_plan.database.secret_name ? "spec.database" : "spec.services";
+      if (std::string err = key_of(field, e.secret, e.key, &value); !err.empty()) return err;
       keyed[e.name] = std::move(value);
     }
     if (env.empty() && keyed.empty()) continue;
     for (auto& s : plan.instances) {
       auto id = parse_instance_id(s.id);
-      if (!id || id->component != c.name || s.id == plan.database_id) continue;
+      if (!id || id->component != c.name || id->revision == 0) continue;  // not the servers
       for (auto& [key, value] : s.env)
         if (value.find("$(") != std::string::npos && !c.secret_env.empty())
           value = expand(value, keyed);
@@ -83,20 +84,20 @@ std::string add_secret_env(const nlohmann::json& site, WorkloadPlan& plan,
         s.env.emplace(key, value);  // never over the spec's or PORT, WOK_*
     }
   }
-  if (!plan.database_id.empty()) {
-    const render::DatabasePlan& db = site_plan.database;
+  for (const auto& d : plan.servers) {
+    const std::string field =
+        d.id == plan.database_id ? std::string("spec.database") : "spec.services " + d.storage_name;
     std::string password;
-    if (std::string err = key_of("spec.database", db.secret_name, "password", &password);
-        !err.empty())
+    if (std::string err = key_of(field, d.secret_name, "password", &password); !err.empty())
       return err;
     if (std::string why = render::check_database_password(password); !why.empty())
-      return "spec.database: secret \"" + db.secret_name + "\": key \"password\" " + why;
+      return field + ": secret \"" + d.secret_name + "\": key \"password\" " + why;
     for (auto& s : plan.instances) {
-      if (s.id != plan.database_id) continue;
-      runtime::DatabaseServer server = plan.database;
+      if (s.id != d.id) continue;
+      runtime::DatabaseServer server = d.server;
       server.password = password;
       std::string error;
-      if (!runtime::configure_database(server, &s, &error)) return "spec.database: " + error;
+      if (!runtime::configure_database(server, &s, &error)) return field + ": " + error;
     }
   }
   return "";

@@ -393,13 +393,13 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   publish_access(*site);
   // spec.database: its password, generated once and kept in the project's
   // secret SITE-db (docs/data.md), which the instances read like any other.
-  if (const render::SitePlan p = render::plan_site(*site);
-      p.database.enabled() && config_.create_secret) {
-    if (std::string err = config_.create_secret(
-            ns, p.database.secret_name,
-            {{"username", p.database.user}, {"password", base::random_token()}});
-        !err.empty())
-      spdlog::warn("site {}/{}: {}", ns, name, err);
+  if (const render::SitePlan p = render::plan_site(*site); config_.create_secret) {
+    for (const auto& [secret, user] : render::generated_secrets(p)) {
+      std::map<std::string, std::string> data = {{"password", base::random_token()}};
+      if (!user.empty()) data["username"] = user;
+      if (std::string err = config_.create_secret(ns, secret, data); !err.empty())
+        spdlog::warn("site {}/{}: {}", ns, name, err);
+    }
   }
   std::string uid = (*site)["metadata"]["uid"];
   // Directories of an earlier site of the same name (deleted, then created again).

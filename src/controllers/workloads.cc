@@ -108,7 +108,12 @@ runtime::NetworkSpec site_network(const std::string& ns, const std::string& site
   for (const auto& c : p.components)
     if (!c.service_names.empty()) net.services[c.name] = {c.service_names, c.port};
   if (p.database.enabled()) net.services["db"] = {{"db", p.database.host}, p.database.port};
+  for (const auto& s : p.services) net.services[s.name] = {{s.name, s.host}, s.port};
   return net;
+}
+
+std::string service_dir(const std::string& storage_dir, const std::string& name) {
+  return (fs::path(storage_dir).parent_path() / "services" / name).string();
 }
 
 std::string database_dir(const std::string& storage_dir) {
@@ -117,27 +122,41 @@ std::string database_dir(const std::string& storage_dir) {
 
 namespace {
 
-// spec.database's server, but for its password (add_secret_env).
-void plan_database(const render::SitePlan& site_p, const std::string& uid,
-                   const std::string& storage_dir, uint32_t sandbox_uid, WorkloadPlan& plan) {
-  const render::DatabasePlan& db = site_p.database;
-  if (!db.enabled()) return;
+// A server of spec.database or spec.services, but for its password
+// (add_secret_env): its volume under `dir`, reachable as `service`.
+void plan_server(const render::SitePlan& site_p, const std::string& uid, const std::string& name,
+                 const std::string& memory, const std::string& cpu, const std::string& dir,
+                 const std::string& secret_name, const std::string& storage_name,
+                 runtime::DatabaseServer server, uint32_t sandbox_uid, WorkloadPlan& plan) {
   InstanceSpec s;
-  s.id = instance_id(site_p.ns, site_p.name, "db", 0, 0);
+  s.id = instance_id(site_p.ns, site_p.name, name, 0, 0);
   s.project = site_p.ns;
   s.uid = sandbox_uid;
-  s.resources.memory_bytes = api::parse_memory_bytes(db.memory);
-  if (!db.cpu.empty()) s.resources.cpu_millis = api::parse_cpu_millis(db.cpu);
+  s.resources.memory_bytes = api::parse_memory_bytes(memory);
+  if (!cpu.empty()) s.resources.cpu_millis = api::parse_cpu_millis(cpu);
   s.labels = labels_of(uid, 0);
   s.network = plan.network.name;
-  s.service = "db";
+  s.service = name;
   s.grace = std::chrono::seconds(30);  // a clean shutdown flushes its logs
-  s.volumes.push_back(
-      {(fs::path(database_dir(storage_dir)) / "data").string(), runtime::kDatabaseMount, false});
-  plan.database = {db.engine, db.port, db.database, db.user, "", s.resources.memory_bytes};
-  plan.database_id = s.id;
+  s.volumes.push_back({(fs::path(dir) / "data").string(), runtime::kDatabaseMount, false});
+  server.memory_bytes = s.resources.memory_bytes;
+  plan.servers.push_back({s.id, secret_name, storage_name, server});
   plan.gating.insert(s.id);
   plan.instances.push_back(std::move(s));
+}
+
+void plan_servers(const render::SitePlan& site_p, const std::string& uid,
+                  const std::string& storage_dir, uint32_t sandbox_uid, WorkloadPlan& plan) {
+  if (const render::DatabasePlan& db = site_p.database; db.enabled()) {
+    plan_server(site_p, uid, "db", db.memory, db.cpu, database_dir(storage_dir), db.secret_name,
+                "database", {db.engine, db.port, db.database, db.user, "", 0}, sandbox_uid, plan);
+    plan.database_id = plan.servers.back().id;
+    plan.database = plan.servers.back().server;
+  }
+  for (const auto& s : site_p.services)
+    plan_server(site_p, uid, s.name, s.memory, s.cpu, service_dir(storage_dir, s.name),
+                s.secret_name, "service:" + s.name, {s.engine, s.port, "", s.user, "", 0},
+                sandbox_uid, plan);
 }
 
 }  // namespace
@@ -185,7 +204,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
     plan.gating.insert(s.id);
     plan.routed.push_back(s.id);
     plan.instances.push_back(std::move(s));
-    plan_database(site_p, uid, storage_dir, sandbox_uid, plan);
+    plan_servers(site_p, uid, storage_dir, sandbox_uid, plan);
     return plan;
   }
   if (mode != "app") {
@@ -225,7 +244,7 @@ WorkloadPlan plan_workloads(const std::string& ns, const std::string& site, cons
       plan.instances.push_back(std::move(s));
     }
   }
-  plan_database(site_p, uid, storage_dir, sandbox_uid, plan);
+  plan_servers(site_p, uid, storage_dir, sandbox_uid, plan);
   return plan;
 }
 
@@ -263,6 +282,13 @@ std::string mount_storage(const json& spec, const std::string& storage_dir, unsi
                                                    static_cast<uint64_t>(bytes), uid, change);
     if (!err.empty()) return "database: " + err;
   }
+  for (const auto& s : p.services) {
+    int64_t bytes = api::parse_memory_bytes(s.size);
+    if (bytes <= 0) return "service \"" + s.name + "\": size is not a size";
+    std::string err = runtime::ensure_sized_volume(service_dir(storage_dir, s.name), "data",
+                                                   static_cast<uint64_t>(bytes), uid, change);
+    if (!err.empty()) return "service \"" + s.name + "\": " + err;
+  }
   for (const auto& v : p.volumes) {
     int64_t bytes = api::parse_memory_bytes(v.size);
     if (bytes <= 0) return "storage \"" + v.name + "\": size is not a size";
@@ -277,6 +303,8 @@ bool storage_mounted(const json& spec, const std::string& storage_dir) {
   const render::SitePlan p = site_plan("", "", spec);
   if (p.database.enabled() && !runtime::is_volume_mounted(database_dir(storage_dir), "data"))
     return false;
+  for (const auto& s : p.services)
+    if (!runtime::is_volume_mounted(service_dir(storage_dir, s.name), "data")) return false;
   for (const auto& v : p.volumes)
     if (!runtime::is_volume_mounted(storage_dir, v.name)) return false;
   return true;
@@ -309,8 +337,10 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
     bool running = before && before->phase != Phase::Stopped;
     std::string error;
     bool ok = runtime_.start(s, &error);
-    if (!ok && running && s.id == plan.database_id) {
-      // The revision changes the database's settings (memory, password):
+    bool server = false;
+    for (const auto& d : plan.servers) server = server || d.id == s.id;
+    if (!ok && running && server) {
+      // The revision changes a server's settings (memory, password):
       // it restarts with them, as a StatefulSet's pod would.
       spdlog::info("instance {}: restarting with the revision's settings", s.id);
       runtime_.stop(s.id);
@@ -490,10 +520,10 @@ json Workloads::storage_use(const WorkloadPlan& plan) {
         std::lock_guard lock(mu_);
         storage_bytes_[v.host_path] = {now, *bytes};
       }
-      out.push_back({{"name", s.id == plan.database_id ? std::string("database")
-                                                       : fs::path(v.host_path).filename().string()},
-                     {"path", v.container_path},
-                     {"bytes", *bytes}});
+      std::string name = fs::path(v.host_path).filename().string();
+      for (const auto& server : plan.servers)
+        if (server.id == s.id) name = server.storage_name;
+      out.push_back({{"name", name}, {"path", v.container_path}, {"bytes", *bytes}});
     }
   }
   return out;

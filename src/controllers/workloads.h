@@ -53,10 +53,18 @@ struct WorkloadPlan {
   bool serve_dot_files = false;  // php: spec.serveDotFiles
   int64_t php_timeout_ms = 0;    // php: spec.php.timeout (php-fpm's limit and the router's)
   runtime::NetworkSpec network;  // the site's network, which every instance joins
-  // spec.database: its server, an instance of revision 0 ("NS.SITE.db.r0.0")
-  // kept across revisions, among `instances` and gating; its command and
-  // files come with its password (add_secret_env, configure_database).
-  std::string database_id;
+  // spec.database and spec.services: their servers, instances of revision 0
+  // ("NS.SITE.db.r0.0", "NS.SITE.queue.r0.0") kept across revisions, among
+  // `instances` and gating; their command and files come with their
+  // password (add_secret_env, configure_database).
+  struct DataServer {
+    std::string id;
+    std::string secret_name;   // key `password`
+    std::string storage_name;  // status.storage: "database", "service:NAME"
+    runtime::DatabaseServer server;
+  };
+  std::vector<DataServer> servers;  // the database first
+  std::string database_id;          // spec.database's ("" when none)
   runtime::DatabaseServer database;
   std::string error;  // non-empty: the spec cannot run
 };
@@ -86,8 +94,10 @@ std::string prepare_storage(const nlohmann::json& spec, const std::string& root,
 bool runs_from_source(const nlohmann::json& spec);
 
 // The host directory of a site's database volume: "database/data" beside
-// `storage_dir` (the site's storage/), never among spec.storage's names.
+// `storage_dir` (the site's storage/), never among spec.storage's names;
+// a service's: "services/NAME/data".
 std::string database_dir(const std::string& storage_dir);
+std::string service_dir(const std::string& storage_dir, const std::string& name);
 
 // Makes each spec.storage volume under `storage_dir`, and the database's
 // (database_dir), a file system of its declared size owned by `uid`

@@ -56,27 +56,29 @@ std::string hosts_not_allowed(const json& site, const json& project) {
 
 std::string ensure_database_secret(KubeClient& client, const json& site) {
   const render::SitePlan plan = render::plan_site(site);
-  if (!plan.database.enabled()) return "";
-  const std::string path =
-      "/api/v1/namespaces/" + plan.ns + "/secrets/" + plan.database.secret_name;
-  Reply got = client.request("GET", path);
-  if (got.ok()) return "";  // made before, or the project's own password: kept
-  if (got.status != 404) return "secret " + plan.database.secret_name + ": " + got.describe();
-  // Not labelled managed-by wok: never pruned, so the password outlives
-  // the site with the data's volume claim (docs/data.md).
-  json secret = {
-      {"apiVersion", "v1"},
-      {"kind", "Secret"},
-      {"metadata",
-       {{"name", plan.database.secret_name},
-        {"namespace", plan.ns},
-        {"labels", {{"wok.dev/generated-for", plan.name}}}}},
-      {"type", "kubernetes.io/basic-auth"},
-      {"stringData", {{"username", plan.database.user}, {"password", base::random_token()}}}};
-  Reply made = client.request("POST", "/api/v1/namespaces/" + plan.ns + "/secrets", secret.dump(),
-                              "application/json");
-  if (made.ok() || made.status == 409) return "";  // 409: made meanwhile
-  return "secret " + plan.database.secret_name + ": " + made.describe();
+  for (const auto& [name, user] : render::generated_secrets(plan)) {
+    const std::string path = "/api/v1/namespaces/" + plan.ns + "/secrets/" + name;
+    Reply got = client.request("GET", path);
+    if (got.ok()) continue;  // made before, or the project's own password: kept
+    if (got.status != 404) return "secret " + name + ": " + got.describe();
+    // Not labelled managed-by wok: never pruned, so the password outlives
+    // the site with the data's volume claim (docs/data.md).
+    json data = {{"password", base::random_token()}};
+    if (!user.empty()) data["username"] = user;
+    json secret = {{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata",
+                    {{"name", name},
+                     {"namespace", plan.ns},
+                     {"labels", {{"wok.dev/generated-for", plan.name}}}}},
+                   {"type", user.empty() ? "Opaque" : "kubernetes.io/basic-auth"},
+                   {"stringData", data}};
+    Reply made = client.request("POST", "/api/v1/namespaces/" + plan.ns + "/secrets", secret.dump(),
+                                "application/json");
+    if (!made.ok() && made.status != 409)  // 409: made meanwhile
+      return "secret " + name + ": " + made.describe();
+  }
+  return "";
 }
 
 Renderer default_renderer() {

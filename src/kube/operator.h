@@ -36,9 +36,9 @@ struct Renderer {
 };
 Renderer default_renderer();
 
-// spec.database: the Secret SITE-db (type basic-auth: username, password)
-// made with a random password when it does not exist; one that exists (made
-// before, or the project's own) is kept. "" or why not.
+// spec.database and spec.services: the Secrets SITE-db and SITE-NAME
+// (username, password) made with a random password when they do not exist;
+// one that exists (made before, or the project's own) is kept. "" or why not.
 std::string ensure_database_secret(KubeClient& client, const nlohmann::json& site);
 
 struct OperatorConfig {

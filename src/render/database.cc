@@ -13,44 +13,95 @@
 namespace wok::render::detail {
 namespace {
 
-json database_labels(const SiteNames& names) {
-  json labels = site_labels(names, "db");
+// A server's labels: its component ("db", a service's name) and
+// wok.dev/database (what the project's NetworkPolicy leaves out).
+json database_labels(const SiteNames& names, const std::string& component = "db") {
+  json labels = site_labels(names, component);
   labels["wok.dev/database"] = names.name;
   return labels;
 }
 
-json password_ref(const DatabasePlan& db) {
-  return {{"secretKeyRef", {{"name", db.secret_name}, {"key", "password"}}}};
+json password_ref(const std::string& secret) {
+  return {{"secretKeyRef", {{"name", secret}, {"key", "password"}}}};
 }
 
-json limits_of(const DatabasePlan& db) {
-  json limits = {{"memory", db.memory}};
-  if (!db.cpu.empty()) limits["cpu"] = db.cpu;
+json limits_of(const std::string& memory, const std::string& cpu) {
+  json limits = {{"memory", memory}};
+  if (!cpu.empty()) limits["cpu"] = cpu;
   return {{"limits", limits}, {"requests", limits}};
 }
 
-// Only the site's pods reach the database's port; namespaces that are not
+// Only the site's pods reach a server's port; namespaces that are not
 // wok projects (the database operators, monitoring) reach its pods.
-json network_policy(const SiteNames& names, const DatabasePlan& db) {
-  json n = object_head("networking.k8s.io/v1", "NetworkPolicy", db.host, names.ns,
-                       database_labels(names));
+json network_policy(const SiteNames& names, const std::string& host, uint16_t port,
+                    const std::string& component) {
+  json n = object_head("networking.k8s.io/v1", "NetworkPolicy", host, names.ns,
+                       database_labels(names, component));
   json from_site = {{"podSelector", {{"matchLabels", {{"wok.dev/site", names.name}}}}}};
   json from_non_projects = {
       {"namespaceSelector",
        {{"matchExpressions", {{{"key", "wok.dev/project"}, {"operator", "DoesNotExist"}}}}}}};
-  n["spec"] = {{"podSelector", {{"matchLabels", {{"wok.dev/database", names.name}}}}},
-               {"policyTypes", {"Ingress"}},
-               {"ingress",
-                {{{"from", {from_site}}, {"ports", {{{"protocol", "TCP"}, {"port", db.port}}}}},
-                 {{"from", {from_non_projects}}}}}};
+  n["spec"] = {
+      {"podSelector",
+       {{"matchLabels", {{"wok.dev/database", names.name}, {"wok.dev/component", component}}}}},
+      {"policyTypes", {"Ingress"}},
+      {"ingress",
+       {{{"from", {from_site}}, {"ports", {{{"protocol", "TCP"}, {"port", port}}}}},
+        {{"from", {from_non_projects}}}}}};
   return n;
 }
 
-json database_service(const SiteNames& names, const DatabasePlan& db, const json& select) {
-  json s = object_head("v1", "Service", db.host, names.ns, database_labels(names));
+json server_service(const SiteNames& names, const std::string& host, uint16_t port,
+                    const std::string& component, const json& select) {
+  json s = object_head("v1", "Service", host, names.ns, database_labels(names, component));
   s["spec"] = {{"selector", select},
-               {"ports", {{{"name", "db"}, {"port", db.port}, {"targetPort", db.port}}}}};
+               {"ports", {{{"name", "db"}, {"port", port}, {"targetPort", port}}}}};
   return s;
+}
+
+// A server as a StatefulSet of one pod of an official image.
+struct Server {
+  std::string host, component, image, data, run_dir, memory, cpu, size;
+  uint16_t port = 0;
+  json env = json::array();
+  json command;  // null: the image's
+};
+
+std::vector<json> stateful(const SiteNames& names, const Server& sv,
+                           const PlatformSettings& settings) {
+  json mounts = {{{"name", "data"}, {"mountPath", sv.data}},
+                 {{"name", "tmp"}, {"mountPath", "/tmp"}}};
+  json volumes = json::array({{{"name", "tmp"}, {"emptyDir", json::object()}}});
+  if (!sv.run_dir.empty()) {
+    mounts.push_back({{"name", "run"}, {"mountPath", sv.run_dir}});
+    volumes.push_back({{"name", "run"}, {"emptyDir", json::object()}});
+  }
+  json container = {{"name", sv.component},
+                    {"image", sv.image},
+                    {"env", sv.env},
+                    {"ports", {{{"name", "db"}, {"containerPort", sv.port}}}},
+                    {"readinessProbe", {{"tcpSocket", {{"port", "db"}}}, {"periodSeconds", 5}}},
+                    {"resources", limits_of(sv.memory, sv.cpu)},
+                    {"securityContext", container_security()},
+                    {"volumeMounts", mounts}};
+  if (!sv.command.is_null()) container["command"] = sv.command;
+  json pod = {{"securityContext", pod_security(settings)},
+              {"automountServiceAccountToken", false},
+              {"terminationGracePeriodSeconds", 30},
+              {"containers", {container}},
+              {"volumes", volumes}};
+  const json labels = database_labels(names, sv.component);
+  json s = object_head("apps/v1", "StatefulSet", sv.host, names.ns, labels);
+  s["spec"] = {{"serviceName", sv.host},
+               {"replicas", 1},
+               {"selector", {{"matchLabels", selector(names, sv.component)}}},
+               {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}},
+               {"volumeClaimTemplates",
+                {{{"metadata", {{"name", "data"}, {"labels", labels}}},
+                  {"spec",
+                   {{"accessModes", {"ReadWriteOnce"}},
+                    {"resources", {{"requests", {{"storage", sv.size}}}}}}}}}}};
+  return {s, server_service(names, sv.host, sv.port, sv.component, selector(names, sv.component))};
 }
 
 // The engine's official image: it makes the database and the user from its
@@ -58,49 +109,60 @@ json database_service(const SiteNames& names, const DatabasePlan& db, const json
 std::vector<json> stateful_set(const SiteNames& names, const DatabasePlan& db,
                                const PlatformSettings& settings) {
   const bool maria = db.engine == "mariadb";
-  const std::string data = maria ? "/var/lib/mysql" : "/var/lib/postgresql/data";
-  json env = json::array();
+  Server sv{db.host,
+            "db",
+            maria ? settings.mariadb_image : settings.postgresql_image,
+            maria ? "/var/lib/mysql" : "/var/lib/postgresql/data",
+            maria ? "/run/mysqld" : "/var/run/postgresql",
+            db.memory,
+            db.cpu,
+            db.size,
+            db.port,
+            json::array(),
+            nullptr};
   if (maria) {
-    env = {{{"name", "MARIADB_DATABASE"}, {"value", db.database}},
-           {{"name", "MARIADB_USER"}, {"value", db.user}},
-           {{"name", "MARIADB_PASSWORD"}, {"valueFrom", password_ref(db)}},
-           {{"name", "MARIADB_RANDOM_ROOT_PASSWORD"}, {"value", "1"}}};
+    sv.env = {{{"name", "MARIADB_DATABASE"}, {"value", db.database}},
+              {{"name", "MARIADB_USER"}, {"value", db.user}},
+              {{"name", "MARIADB_PASSWORD"}, {"valueFrom", password_ref(db.secret_name)}},
+              {{"name", "MARIADB_RANDOM_ROOT_PASSWORD"}, {"value", "1"}}};
   } else {
-    env = {{{"name", "POSTGRES_DB"}, {"value", db.database}},
-           {{"name", "POSTGRES_USER"}, {"value", db.user}},
-           {{"name", "POSTGRES_PASSWORD"}, {"valueFrom", password_ref(db)}},
-           // Below the volume's root, which may hold lost+found.
-           {{"name", "PGDATA"}, {"value", data + "/pgdata"}}};
+    sv.env = {{{"name", "POSTGRES_DB"}, {"value", db.database}},
+              {{"name", "POSTGRES_USER"}, {"value", db.user}},
+              {{"name", "POSTGRES_PASSWORD"}, {"valueFrom", password_ref(db.secret_name)}},
+              // Below the volume's root, which may hold lost+found.
+              {{"name", "PGDATA"}, {"value", sv.data + "/pgdata"}}};
   }
-  json mounts = {{{"name", "data"}, {"mountPath", data}},
-                 {{"name", "tmp"}, {"mountPath", "/tmp"}},
-                 {{"name", "run"}, {"mountPath", maria ? "/run/mysqld" : "/var/run/postgresql"}}};
-  json container = {{"name", "db"},
-                    {"image", maria ? settings.mariadb_image : settings.postgresql_image},
-                    {"env", env},
-                    {"ports", {{{"name", "db"}, {"containerPort", db.port}}}},
-                    {"readinessProbe", {{"tcpSocket", {{"port", "db"}}}, {"periodSeconds", 5}}},
-                    {"resources", limits_of(db)},
-                    {"securityContext", container_security()},
-                    {"volumeMounts", mounts}};
-  json pod = {{"securityContext", pod_security(settings)},
-              {"automountServiceAccountToken", false},
-              {"terminationGracePeriodSeconds", 30},
-              {"containers", {container}},
-              {"volumes",
-               {{{"name", "tmp"}, {"emptyDir", json::object()}},
-                {{"name", "run"}, {"emptyDir", json::object()}}}}};
-  json s = object_head("apps/v1", "StatefulSet", db.host, names.ns, database_labels(names));
-  s["spec"] = {{"serviceName", db.host},
-               {"replicas", 1},
-               {"selector", {{"matchLabels", selector(names, "db")}}},
-               {"template", {{"metadata", {{"labels", database_labels(names)}}}, {"spec", pod}}},
-               {"volumeClaimTemplates",
-                {{{"metadata", {{"name", "data"}, {"labels", database_labels(names)}}},
-                  {"spec",
-                   {{"accessModes", {"ReadWriteOnce"}},
-                    {"resources", {{"requests", {{"storage", db.size}}}}}}}}}}};
-  return {s, database_service(names, db, selector(names, "db"))};
+  return stateful(names, sv, settings);
+}
+
+// spec.services[]: redis (its password required, append-only file on the
+// volume) or rabbitmq (its user made from the environment on first start).
+std::vector<json> service_set(const SiteNames& names, const ServicePlan& svc,
+                              const PlatformSettings& settings) {
+  Server sv{svc.host, svc.name,      "",     "", "", svc.memory, svc.cpu, svc.size,
+            svc.port, json::array(), nullptr};
+  if (svc.engine == "redis") {
+    sv.image = settings.redis_image;
+    sv.data = "/data";
+    sv.env = {{{"name", "REDIS_PASSWORD"}, {"valueFrom", password_ref(svc.secret_name)}}};
+    sv.command = {"redis-server",
+                  "--requirepass",
+                  "$(REDIS_PASSWORD)",
+                  "--appendonly",
+                  "yes",
+                  "--dir",
+                  "/data",
+                  "--protected-mode",
+                  "no"};
+  } else {
+    sv.image = settings.rabbitmq_image;
+    sv.data = "/var/lib/rabbitmq";
+    sv.env = {{{"name", "RABBITMQ_DEFAULT_USER"}, {"value", svc.user}},
+              {{"name", "RABBITMQ_DEFAULT_PASS"}, {"valueFrom", password_ref(svc.secret_name)}}};
+  }
+  std::vector<json> out = stateful(names, sv, settings);
+  out.push_back(network_policy(names, svc.host, svc.port, svc.name));
+  return out;
 }
 
 // CloudNativePG: one instance; its own Services are SITE-db-rw/-ro/-r, and
@@ -117,9 +179,9 @@ std::vector<json> cloudnative_pg(const SiteNames& names, const DatabasePlan& db,
        {{"initdb",
          {{"database", db.database}, {"owner", db.user}, {"secret", {{"name", db.secret_name}}}}}}},
       {"storage", {{"size", db.size}}},
-      {"resources", limits_of(db)}};
-  return {c, database_service(names, db,
-                              {{"cnpg.io/cluster", db.host}, {"cnpg.io/instanceRole", "primary"}})};
+      {"resources", limits_of(db.memory, db.cpu)}};
+  return {c, server_service(names, db.host, db.port, "db",
+                            {{"cnpg.io/cluster", db.host}, {"cnpg.io/instanceRole", "primary"}})};
 }
 
 // mariadb-operator: its Service is named after the MariaDB object (SITE-db).
@@ -136,7 +198,7 @@ std::vector<json> mariadb_operator(const SiteNames& names, const DatabasePlan& d
                {"username", db.user},
                {"passwordSecretKeyRef", {{"name", db.secret_name}, {"key", "password"}}},
                {"storage", {{"size", db.size}}},
-               {"resources", limits_of(db)}};
+               {"resources", limits_of(db.memory, db.cpu)}};
   return {m};
 }
 
@@ -144,16 +206,18 @@ std::vector<json> mariadb_operator(const SiteNames& names, const DatabasePlan& d
 
 std::vector<json> render_database(const SiteNames& names, const SitePlan& plan,
                                   const PlatformSettings& settings) {
-  const DatabasePlan& db = plan.database;
-  if (!db.enabled()) return {};
   std::vector<json> out;
-  if (db.engine == "postgresql" && settings.postgresql_operator == "cloudnative-pg")
-    out = cloudnative_pg(names, db, settings);
-  else if (db.engine == "mariadb" && settings.mariadb_operator == "mariadb-operator")
-    out = mariadb_operator(names, db, settings);
-  else
-    out = stateful_set(names, db, settings);
-  out.push_back(network_policy(names, db));
+  if (const DatabasePlan& db = plan.database; db.enabled()) {
+    if (db.engine == "postgresql" && settings.postgresql_operator == "cloudnative-pg")
+      out = cloudnative_pg(names, db, settings);
+    else if (db.engine == "mariadb" && settings.mariadb_operator == "mariadb-operator")
+      out = mariadb_operator(names, db, settings);
+    else
+      out = stateful_set(names, db, settings);
+    out.push_back(network_policy(names, db.host, db.port, "db"));
+  }
+  for (const auto& svc : plan.services)
+    for (json& o : service_set(names, svc, settings)) out.push_back(std::move(o));
   return out;
 }
 

@@ -71,7 +71,59 @@ void add_database_env(const DatabasePlan& db, ComponentPlan& c) {
                                     port + "/" + db.database);
 }
 
+std::vector<ServicePlan> services_of(const std::string& site, const json& spec) {
+  std::vector<ServicePlan> out;
+  auto list = spec.find("services");
+  if (list == spec.end() || !list->is_array()) return out;
+  for (const json& s : *list) {
+    if (!s.is_object()) continue;
+    const api::ServiceEngine* e = api::service_engine(string_of(s, "engine"));
+    if (!e) continue;
+    ServicePlan p;
+    p.name = string_of(s, "name");
+    p.engine = e->name;
+    p.version = e->version;
+    p.size = string_of(s, "size");
+    if (p.size.empty()) p.size = "256Mi";
+    p.memory = string_of(s, "memory");
+    if (p.memory.empty()) p.memory = std::to_string(e->default_memory >> 20) + "Mi";
+    p.cpu = string_of(object_of(spec, "resources"), "cpu");
+    p.host = site + "-" + p.name;
+    p.port = e->port;
+    if (p.engine == "rabbitmq") {
+      p.user = site;
+      std::replace(p.user.begin(), p.user.end(), '-', '_');
+    }
+    p.secret_name = site + "-" + p.name;
+    for (char ch : p.name) p.env_prefix += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void add_service_env(const ServicePlan& s, ComponentPlan& c) {
+  const std::string& x = s.env_prefix;
+  const std::string port = std::to_string(s.port);
+  c.secret_env.push_back({x + "_PASSWORD", s.secret_name, "password"});
+  c.env.emplace(x + "_HOST", s.host);
+  c.env.emplace(x + "_PORT", port);
+  if (s.engine == "rabbitmq") {
+    c.env.emplace(x + "_USER", s.user);
+    c.env.emplace(x + "_URL",
+                  "amqp://" + s.user + ":$(" + x + "_PASSWORD)@" + s.host + ":" + port + "/%2F");
+  } else {
+    c.env.emplace(x + "_URL", "redis://:$(" + x + "_PASSWORD)@" + s.host + ":" + port + "/0");
+  }
+}
+
 }  // namespace
+
+std::vector<GeneratedSecret> generated_secrets(const SitePlan& plan) {
+  std::vector<GeneratedSecret> out;
+  if (plan.database.enabled()) out.push_back({plan.database.secret_name, plan.database.user});
+  for (const auto& s : plan.services) out.push_back({s.secret_name, s.user});
+  return out;
+}
 
 std::string check_database_password(const std::string& password) {
   if (password.size() < 12 || password.size() > 128) return "must be 12 to 128 characters long";
@@ -163,13 +215,17 @@ SitePlan plan_site(const json& site) {
       if (value.is_string()) plan.php.ini[key] = value.get<std::string>();
     plan.php.timeout_ms = api::php_timeout_ms(spec);
   }
-  if (plan.mode == "php" || plan.mode == "app") plan.database = database_of(plan.name, spec);
+  if (plan.mode == "php" || plan.mode == "app") {
+    plan.database = database_of(plan.name, spec);
+    plan.services = services_of(plan.name, spec);
+  }
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";
     php.routed = true;
     limits(php);
     add_database_env(plan.database, php);
+    for (const auto& s : plan.services) add_service_env(s, php);
     plan.routed = php.name;
     plan.components.push_back(std::move(php));
     return plan;
@@ -209,6 +265,7 @@ SitePlan plan_site(const json& site) {
     p.health_path = string_of(object_of(c, "health"), "path");
     limits(p);
     add_database_env(plan.database, p);
+    for (const auto& s : plan.services) add_service_env(s, p);
     if (p.port) p.service_names = {p.name, plan.name + "-" + p.name};
     plan.components.push_back(std::move(p));
   }
@@ -348,6 +405,20 @@ json plan_json(const SitePlan& plan) {
                        {"cpu", db.cpu},       {"host", db.host},
                        {"port", db.port},     {"database", db.database},
                        {"user", db.user},     {"secretName", db.secret_name}};
+  }
+  for (const auto& s : plan.services) {
+    if (!out.contains("services")) out["services"] = json::array();
+    out["services"].push_back({{"name", s.name},
+                               {"engine", s.engine},
+                               {"version", s.version},
+                               {"size", s.size},
+                               {"memory", s.memory},
+                               {"cpu", s.cpu},
+                               {"host", s.host},
+                               {"port", s.port},
+                               {"user", s.user},
+                               {"secretName", s.secret_name},
+                               {"envPrefix", s.env_prefix}});
   }
   if (plan.mode == "php") {
     out["php"] = {{"docroot", plan.php.docroot},

@@ -142,6 +142,23 @@ struct DatabasePlan {
   bool enabled() const { return !engine.empty(); }
 };
 
+// spec.services[]: a server of the site's own beside its database (a message
+// queue, a cache), run and reached the same way: `host` "SITE-NAME", the
+// password in the secret "SITE-NAME" (key `password`, made by the platform).
+// Every component gets PREFIX_HOST, PREFIX_PORT, PREFIX_PASSWORD, PREFIX_URL
+// (and PREFIX_USER for rabbitmq), PREFIX being the name in capitals, "-"
+// written "_" (queue: QUEUE_URL=amqp://blog:...@blog-queue:5672/%2F).
+struct ServicePlan {
+  std::string name;    // "queue"
+  std::string engine;  // "redis" or "rabbitmq"
+  std::string version, size, memory, cpu;
+  std::string host;  // "SITE-NAME"
+  uint16_t port = 0;
+  std::string user;  // rabbitmq: the site's name ("-" as "_"); redis: none
+  std::string secret_name;
+  std::string env_prefix;  // "QUEUE"
+};
+
 // What a database password may be: 12 to 128 letters, digits and "._~-"
 // (safe in a URL and in SQL without escaping). "" or why not.
 std::string check_database_password(const std::string& password);
@@ -175,8 +192,17 @@ struct SitePlan {
   std::vector<std::string> login_exempt;
   OidcPlan oidc;
   TlsPlan tls;
-  DatabasePlan database;  // php and app
+  DatabasePlan database;              // php and app
+  std::vector<ServicePlan> services;  // php and app
 };
+
+// The secrets the platform makes for the site's database and services when
+// they do not exist (a random `password`, and `username` when the server
+// has users): on wok up the controller, on a cluster the operator.
+struct GeneratedSecret {
+  std::string name, username;
+};
+std::vector<GeneratedSecret> generated_secrets(const SitePlan& plan);
 
 // `site`: a Site object (metadata.name, metadata.namespace, spec), valid
 // (api::validate_site); what is missing gets its documented default.

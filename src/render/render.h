@@ -42,6 +42,9 @@ struct PlatformSettings {
   std::string mariadb_image = "docker.io/library/mariadb:10.11";
   std::string postgresql_image = "docker.io/library/postgres:15";
   std::string cnpg_postgresql_image = "ghcr.io/cloudnative-pg/postgresql:15";
+  // spec.services: their official images.
+  std::string redis_image = "docker.io/library/redis:7.0";
+  std::string rabbitmq_image = "docker.io/library/rabbitmq:3.10";
 };
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.

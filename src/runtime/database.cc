@@ -72,10 +72,49 @@ std::string postgres_script(const DatabaseServer& db) {
          std::to_string(shared_mb) + "MB\n";
 }
 
+std::string redis_config(const DatabaseServer& db) {
+  const int64_t max_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) * 3 / 4);
+  return "bind 0.0.0.0\nport " + std::to_string(db.port) + "\nprotected-mode no\nrequirepass " +
+         db.password + "\ndir " + kDatabaseMount +
+         "\nappendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n"
+         "maxmemory " +
+         std::to_string(max_mb) + "mb\nmaxmemory-policy noeviction\n";
+}
+
+std::string rabbitmq_script() {
+  return std::string(
+             "set -eu\n"
+             "D=") +
+         kDatabaseMount +
+         "\n"
+         "export HOME=\"$D\" RABBITMQ_MNESIA_BASE=\"$D/mnesia\" RABBITMQ_LOG_BASE=/tmp \\\n"
+         "  RABBITMQ_LOGS=- RABBITMQ_NODENAME=rabbit@localhost \\\n"
+         "  RABBITMQ_CONFIG_FILE=/etc/wok/rabbitmq.conf \\\n"
+         "  RABBITMQ_ENABLED_PLUGINS_FILE=/tmp/enabled_plugins "
+         "RABBITMQ_PID_FILE=/tmp/rabbitmq.pid\n"
+         "if [ ! -s \"$D/.erlang.cookie\" ]; then\n"
+         "  (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n' > "
+         "\"$D/.erlang.cookie\")\n"
+         "fi\n"
+         "chmod 400 \"$D/.erlang.cookie\"\n"
+         "exec /usr/lib/rabbitmq/bin/rabbitmq-server\n";
+}
+
+std::string rabbitmq_config(const DatabaseServer& db) {
+  const int64_t watermark_mb = std::max<int64_t>(64, (db.memory_bytes >> 20) * 2 / 5);
+  return "listeners.tcp.1 = 0.0.0.0:" + std::to_string(db.port) + "\ndefault_user = " + db.user +
+         "\ndefault_pass = " + db.password +
+         "\nloopback_users = none\nvm_memory_high_watermark.absolute = " +
+         std::to_string(watermark_mb) + "MB\ndisk_free_limit.absolute = 16MB\n";
+}
+
 }  // namespace
 
 bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::string* error) {
-  if (!plain(db.database, false) || !plain(db.user, false) || !plain(db.password, true)) {
+  const bool needs_database = db.engine == "mariadb" || db.engine == "postgresql";
+  const bool needs_user = needs_database || db.engine == "rabbitmq";
+  if ((needs_database && !plain(db.database, false)) || (needs_user && !plain(db.user, false)) ||
+      !plain(db.password, true)) {
     *error = "database name, user or password has characters it must not have";
     return false;
   }
@@ -97,6 +136,14 @@ bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::strin
     spec->files["pg_hba.conf"] =
         "local all all trust\n"
         "host all all 0.0.0.0/0 scram-sha-256\n";
+  } else if (db.engine == "redis") {
+    spec->command = {"redis-server", "/etc/wok/redis.conf"};
+    spec->files["redis.conf"] = redis_config(db);
+  } else if (db.engine == "rabbitmq") {
+    // Erlang's threads count against the pids limit.
+    spec->resources.pids = std::max<int64_t>(spec->resources.pids, 1024);
+    spec->files["start.sh"] = rabbitmq_script();
+    spec->files["rabbitmq.conf"] = rabbitmq_config(db);
   } else {
     *error = "database engine \"" + db.engine + "\" is unknown";
     return false;

@@ -83,6 +83,23 @@ SiteUsage site_usage(const json& spec) {
     else
       u.cpu_unlimited = true;
   }
+  // spec.services: the same, each.
+  if (spec.contains("services") && spec["services"].is_array()) {
+    for (const json& s : spec["services"]) {
+      const api::ServiceEngine* e =
+          s.is_object() ? api::service_engine(s.value("engine", "")) : nullptr;
+      if (!e) continue;
+      int64_t memory = quantity(s, "memory", false);
+      int64_t size = quantity(s, "size", false);
+      u.instances += 1;
+      u.memory_bytes += memory < 0 ? e->default_memory : memory;
+      u.storage_bytes += size < 0 ? api::kDefaultServiceBytes : size;
+      if (cpu > 0)
+        u.cpu_millis += cpu;
+      else
+        u.cpu_unlimited = true;
+    }
+  }
   return u;
 }
 

@@ -110,6 +110,25 @@ std::map<std::string, std::string> plan_secret_keys(const render::ComponentPlan&
 // memory; the StatefulSet's volume of the spec's size.
 void expect_same_database(const render::SitePlan& plan, const WorkloadPlan& embedded,
                           const std::vector<json>& objects) {
+  // spec.services: each a StatefulSet and a Service of its host, the same
+  // port and memory as the server wok up runs.
+  ASSERT_EQ(embedded.servers.size(), plan.services.size() + (plan.database.enabled() ? 1 : 0));
+  for (const auto& s : plan.services) {
+    SCOPED_TRACE(s.name);
+    const runtime::InstanceSpec* server = nullptr;
+    for (const auto& i : embedded.instances)
+      if (i.id.find("." + s.name + ".r0.") != std::string::npos) server = &i;
+    ASSERT_NE(server, nullptr);
+    const json* set = find_object(objects, "StatefulSet", s.host);
+    const json* service = find_object(objects, "Service", s.host);
+    ASSERT_NE(set, nullptr);
+    ASSERT_NE(service, nullptr);
+    EXPECT_EQ(service->at("spec")["ports"][0]["port"], embedded.network.services.at(s.name).port);
+    EXPECT_EQ(embedded.network.services.at(s.name).names.back(), s.host);
+    const json& k = set->at("spec")["template"]["spec"]["containers"][0];
+    EXPECT_EQ(api::parse_memory_bytes(k["resources"]["limits"]["memory"].get<std::string>()),
+              server->resources.memory_bytes);
+  }
   if (!plan.database.enabled()) {
     EXPECT_EQ(embedded.database_id, "");
     return;
