@@ -1,4 +1,7 @@
 #pragma once
+// spec.database's and spec.services' passwords (single keys: DB_PASSWORD,
+// NAME_PASSWORD, expanded into DATABASE_URL and NAME_URL, and given to the
+// servers themselves), and
 // spec.app.components[].secrets on the embedded platform: each named secret
 // of the site's own project becomes environment variables of the
 // component's instances, resolved when the plan is made (a new revision,

@@ -1,6 +1,7 @@
 #pragma once
-// spec.database on wok up: the engine's server from the host's Debian
-// package (mariadb-server, postgresql), run on the base image in a sandbox
+// spec.database and spec.services on wok up: the engine's server from the
+// host's Debian package (mariadb-server, postgresql; redis-server,
+// rabbitmq-server), run on the base image in a sandbox
 // like any instance: the project's uid, a read-only root, cgroup limits,
 // restarted when it dies, its log in the instance's stderr. Its data lives on
 // a volume of the declared size mounted at kDatabaseMount; the first start
@@ -24,10 +25,10 @@ namespace wok::runtime {
 inline constexpr char kDatabaseMount[] = "/var/lib/wok-db";
 
 struct DatabaseServer {
-  std::string engine;  // "mariadb" or "postgresql"
-  uint16_t port = 0;   // 3306, 5432
-  std::string database, user;
-  std::string password;  // render::check_database_password holds
+  std::string engine;          // "mariadb", "postgresql", "redis" or "rabbitmq"
+  uint16_t port = 0;           // 3306, 5432
+  std::string database, user;  // database: none for redis, rabbitmq; user: none for redis
+  std::string password;        // render::check_database_password holds
   int64_t memory_bytes = 512ll << 20;
 };
 
