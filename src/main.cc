@@ -35,6 +35,8 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.mariadb_operator = cli.mariadb_operator;
   options.mariadb_image = cli.mariadb_image;
   options.postgresql_image = cli.postgresql_image;
+  options.redis_image = cli.redis_image;
+  options.rabbitmq_image = cli.rabbitmq_image;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;

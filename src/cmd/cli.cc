@@ -490,6 +490,9 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
                          "image of spec.database mariadb");
   op_command->add_option("--postgresql-image", op_options.postgresql_image,
                          "image of spec.database postgresql (StatefulSet)");
+  op_command->add_option("--redis-image", op_options.redis_image, "image of spec.services redis");
+  op_command->add_option("--rabbitmq-image", op_options.rabbitmq_image,
+                         "image of spec.services rabbitmq");
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

@@ -56,7 +56,8 @@ struct OperatorOptions {
   // spec.database: "cloudnative-pg", "mariadb-operator" or "" (a StatefulSet);
   // images empty: the render defaults.
   std::string postgresql_operator, mariadb_operator, mariadb_image, postgresql_image;
-  std::string ingress_namespace;  // allowed by NetworkPolicies; empty: default
+  std::string redis_image, rabbitmq_image;  // spec.services; empty: the render defaults
+  std::string ingress_namespace;            // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;

@@ -215,6 +215,12 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
       ->add_option("--postgresql-image", options->settings.postgresql_image,
                    "image of spec.database postgresql (StatefulSet)")
       ->capture_default_str();
+  render->add_option("--redis-image", options->settings.redis_image, "image of spec.services redis")
+      ->capture_default_str();
+  render
+      ->add_option("--rabbitmq-image", options->settings.rabbitmq_image,
+                   "image of spec.services rabbitmq")
+      ->capture_default_str();
   render->add_flag("--openshift", options->settings.openshift_routes,
                    "OpenShift/OKD: Routes instead of Ingresses, uids from the SCC");
   render->add_option("--image", options->settings.image, "the wok image")->capture_default_str();

@@ -146,6 +146,8 @@ int run_operator(const RunOptions& options) {
   if (!options.mariadb_image.empty()) config.settings.mariadb_image = options.mariadb_image;
   if (!options.postgresql_image.empty())
     config.settings.postgresql_image = options.postgresql_image;
+  if (!options.redis_image.empty()) config.settings.redis_image = options.redis_image;
+  if (!options.rabbitmq_image.empty()) config.settings.rabbitmq_image = options.rabbitmq_image;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;
