@@ -2,6 +2,8 @@
 // Owns a file descriptor and closes it; keeps early returns leak-free.
 #include <unistd.h>
 
+#include <cerrno>
+#include <string_view>
 #include <utility>
 
 namespace wok::base {
@@ -30,5 +32,17 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Writes all of `data` to `fd` (a file or a blocking descriptor), again
+// after EINTR and short writes; false on an error (errno says which).
+inline bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 }  // namespace wok::base

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "api/codec.h"
+#include "base/unique_fd.h"
 
 namespace wok::cmd {
 namespace {
@@ -22,17 +23,6 @@ namespace {
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
-}
-
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -130,7 +120,7 @@ bool write_secret_file(const std::string& path, const std::string& text, std::st
     return false;
   }
   // 0600 exactly, whatever the umask took away from the owner.
-  bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  bool ok = ::fchmod(fd, 0600) == 0 && base::write_all(fd, text) && ::fsync(fd) == 0;
   int saved = errno;
   ok = (::close(fd) == 0) && ok;
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -27,16 +27,6 @@ base::UniqueFd temp_file(const std::filesystem::path& dir, std::string* error) {
   return fd;
 }
 
-bool write_all(int fd, const std::string& data) {
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 server::DatabaseAnswer site_database(store::Store& store, runtime::Runtime& runtime,
@@ -64,7 +54,7 @@ server::DatabaseAnswer site_database(store::Store& store, runtime::Runtime& runt
   if (!dump) {
     in = temp_file(tmp_dir, &error);
     if (!in.valid()) return fail(500, error);
-    if (!write_all(in.get(), sql) || ::lseek(in.get(), 0, SEEK_SET) != 0)
+    if (!base::write_all(in.get(), sql) || ::lseek(in.get(), 0, SEEK_SET) != 0)
       return fail(500, std::string("cannot keep the SQL: ") + std::strerror(errno));
     io.stdin_fd = in.get();
   }

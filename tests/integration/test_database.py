@@ -9,6 +9,7 @@ import time
 import unittest
 import urllib.parse
 
+from test_modes import app_site
 from wokharness import WokTestCase, project_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "mariadbd", "mariadb", "psql") if not shutil.which(b) and
@@ -73,19 +74,9 @@ echo 'visits ' . $pdo->query('SELECT COUNT(*) FROM visits')->fetchColumn();
 
 
 def db_site(name, project, url, engine, size="300Mi", extra=""):
-    return f"""apiVersion: wok.dev/v1alpha1
-kind: Site
-metadata: {{name: {name}, namespace: {project}}}
-spec:
-  mode: app
-  hosts: [{name}.{project}.localhost]
-  source: {{git: {{url: "{url}", interval: 1h}}}}
-  app:
-    components:
-      - {{name: web, command: [python3, app.py], port: 8080, env: {{ENGINE: {engine}}}}}
-  resources: {{memory: 128Mi}}
-  database: {{engine: {engine}, size: {size}}}
-{extra}"""
+    """test_modes' app site (one replica) with ENGINE in its env and a database."""
+    return (app_site(name, project, url, replicas=1).replace("GREETING: hi", f"ENGINE: {engine}") +
+            f"  database: {{engine: {engine}, size: {size}}}\n" + extra)
 
 
 class DatabaseCase(WokTestCase):

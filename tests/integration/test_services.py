@@ -7,6 +7,7 @@ import unittest
 import urllib.parse
 
 from test_database import SKIP, DatabaseCase
+from test_modes import app_site
 from wokharness import wait_for
 
 # An app that uses its queue (pika, AMQP 0-9-1) and its cache (redis-cli),
@@ -62,19 +63,8 @@ SERVICES_SKIP = SKIP or next((f"missing {b}" for b in ("redis-server", "redis-cl
 class ServicesTest(DatabaseCase):
     def test_a_queue_and_a_cache_of_the_sites_own(self):
         repo = self.repo("shop", {"app.py": SERVICES_APP})
-        site = f"""apiVersion: wok.dev/v1alpha1
-kind: Site
-metadata: {{name: shop, namespace: team-a}}
-spec:
-  mode: app
-  hosts: [shop.team-a.localhost]
-  source: {{git: {{url: "{repo.url}", interval: 1h}}}}
-  app:
-    components:
-      - {{name: web, command: [python3, app.py], port: 8080}}
-  resources: {{memory: 128Mi}}
-  services: [{{name: queue, engine: rabbitmq}}, {{name: cache, engine: redis, size: 128Mi}}]
-"""
+        site = app_site("shop", "team-a", repo.url, replicas=1) + (
+            "  services: [{name: queue, engine: rabbitmq}, {name: cache, engine: redis, size: 128Mi}]\n")
         self.wok.apply(site, token=self.alice)
         self.wok.wait_revision("shop", "team-a", 1, timeout=180)
         host = "shop.team-a.localhost"
