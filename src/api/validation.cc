@@ -461,7 +461,17 @@ void check_oidc(const json& spec, std::vector<FieldError>& out) {
   }
 }
 
-void check_database(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
+// SITE-NAME names a StatefulSet on a cluster: at most 52 characters.
+void check_server_name_length(const std::string& site, const std::string& field,
+                              const std::string& name, std::vector<FieldError>& out) {
+  if (site.size() + 1 + name.size() > 52)
+    out.push_back({field, "\"" + site + "-" + name +
+                              "\" is too long a name for its server (at most 52 characters: a "
+                              "shorter site or service name)"});
+}
+
+void check_database(const json& spec, const std::string& mode, const std::string& site,
+                    std::vector<FieldError>& out) {
   if (!spec.contains("database") || !spec["database"].is_object()) return;
   const json& db = spec["database"];
   if (mode == "static") {
@@ -482,6 +492,7 @@ void check_database(const json& spec, const std::string& mode, std::vector<Field
   }
   const std::string size = db.value("size", "");
   long long bytes = parse_memory_bytes(size);
+  check_server_name_length(site, "spec.database", "db", out);
   if (bytes <= 0)
     out.push_back({"spec.database.size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
   else if (bytes < e->min_bytes)
@@ -507,7 +518,8 @@ void check_database(const json& spec, const std::string& mode, std::vector<Field
   }
 }
 
-void check_services(const json& spec, const std::string& mode, std::vector<FieldError>& out) {
+void check_services(const json& spec, const std::string& mode, const std::string& site,
+                    std::vector<FieldError>& out) {
   if (!spec.contains("services") || !spec["services"].is_array()) return;
   const json& list = spec["services"];
   if (mode == "static") {
@@ -520,7 +532,7 @@ void check_services(const json& spec, const std::string& mode, std::vector<Field
     return;
   }
   // Names share the site's network and its Services with the components.
-  std::set<std::string> taken = {"db"};
+  std::set<std::string> taken = {"db", "database"};  // "database": DATABASE_URL is the database's
   if (mode == "php") taken.insert("php");
   if (mode == "app" && spec.contains("app") && spec["app"].contains("components") &&
       spec["app"]["components"].is_array())
@@ -530,13 +542,16 @@ void check_services(const json& spec, const std::string& mode, std::vector<Field
     const json& s = list[i];
     const std::string path = "spec.services[" + std::to_string(i) + "]";
     const std::string name = s.value("name", ""), engine = s.value("engine", "");
-    if (!is_dns_label(name) || name.size() > 20)
-      out.push_back({path + ".name", quote(name) + " is not a valid name (a DNS label of at most "
-                                                   "20 characters)"});
+    // No "-": SITE-NAME would be another site's (a site "blog" with a
+    // service "x-db" and a site "blog-x" with a database).
+    if (!is_dns_label(name) || name.size() > 20 || name.find('-') != std::string::npos)
+      out.push_back({path + ".name", quote(name) + " is not a valid name (lowercase letters and "
+                                                   "digits, at most 20)"});
     else if (taken.count(name))
       out.push_back({path + ".name", quote(name) + " is taken (the database, a component or "
                                                    "another service)"});
     taken.insert(name);
+    check_server_name_length(site, path + ".name", name, out);
     const ServiceEngine* e = service_engine(engine);
     if (!e)
       out.push_back({path + ".engine", quote(engine) + " is not an engine (redis, rabbitmq)"});
@@ -925,8 +940,9 @@ std::vector<FieldError> validate_site(const json& obj) {
     check_login(spec, out);
     check_oidc(spec, out);
     check_tls(spec, out);
-    check_database(spec, mode, out);
-    check_services(spec, mode, out);
+    const std::string site = obj["metadata"].value("name", "");
+    check_database(spec, mode, site, out);
+    check_services(spec, mode, site, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);

@@ -1,9 +1,17 @@
 #include "controllers/database_jobs.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/validation.h"
+#include "base/unique_fd.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
 #include "runtime/runtime.h"
@@ -25,8 +33,10 @@ std::vector<std::string> database_client_command(const std::string& engine, Data
               "exec mariadb-dump " + connect +
                   " --single-transaction --routines --triggers --events --no-tablespaces "
                   "--default-character-set=utf8mb4 \"$DB_NAME\""};
+    // --sandbox: no \\! (shell), no reading or writing local files.
     return {"/bin/sh", "-c",
-            "exec mariadb " + connect + " --default-character-set=utf8mb4 --table \"$DB_NAME\""};
+            "exec mariadb " + connect +
+                " --sandbox --default-character-set=utf8mb4 --table \"$DB_NAME\""};
   }
   const std::string connect = "--host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=\"$DB_USER\"";
   if (action == DatabaseAction::kDump)
@@ -76,8 +86,8 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
   }
   static std::atomic<uint64_t> serial{0};
   runtime::InstanceSpec job;
-  job.id = "db." + ns + "." + name + "." + std::to_string(::getpid()) + "-" +
-           std::to_string(serial.fetch_add(1));
+  // Short whatever the names' lengths (an id has at most 128 characters).
+  job.id = "dbjob." + std::to_string(::getpid()) + "." + std::to_string(serial.fetch_add(1));
   job.project = ns;
   job.uid = store.project_uid(ns);
   if (job.uid == 0) {
@@ -93,7 +103,14 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
              {"HOME", "/tmp"},
              {"MYSQL_PWD", secret->at("password")},
              {"PGPASSWORD", secret->at("password")}};
-  job.resources.memory_bytes = 512ll << 20;
+  // Bounded like the site's own instances: its CPU limit (else one core),
+  // and a client's memory.
+  job.resources.memory_bytes = 256ll << 20;
+  job.resources.cpu_millis = 1000;
+  if (auto cpu = live_spec.value("resources", json::object()).value("cpu", "");
+      !cpu.empty() && api::parse_cpu_millis(cpu) > 0)
+    job.resources.cpu_millis = std::min<int64_t>(1000, api::parse_cpu_millis(cpu));
+  job.labels["wok.dev/site"] = ns + "/" + name;
   job.grace = std::chrono::seconds(2);
   job.labels["wok.dev/site-uid"] = uid;
   std::vector<std::string> argv = runtime.prepare_job(job, &error);
@@ -101,9 +118,51 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
     result.error = error;
     return result;
   }
-  runtime::CommandResult r = runtime::run_command(argv, io.timeout, io.stdout_fd, -1, io.stdin_fd);
+  // The output goes through a pipe and is counted: past the cap the pipe
+  // closes, the client dies of it, and the host's disk never fills up.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    runtime.end_job(job.id);
+    result.error = std::string("pipe: ") + std::strerror(errno);
+    return result;
+  }
+  const uint64_t cap =
+      action == DatabaseAction::kDump
+          ? 2 * static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(db.size))) + (64u << 20)
+          : 64u << 20;
+  bool over = false, write_failed = false;
+  std::thread copier([&] {
+    std::vector<char> buffer(1 << 16);
+    uint64_t total = 0;
+    while (true) {
+      ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      total += static_cast<uint64_t>(n);
+      if (total > cap) {
+        over = true;
+        break;
+      }
+      if (!base::write_all(io.stdout_fd, std::string_view(buffer.data(), static_cast<size_t>(n)))) {
+        write_failed = true;
+        break;
+      }
+    }
+    ::close(pipe_fds[0]);  // the writer gets EPIPE from now on
+  });
+  runtime::CommandResult r = runtime::run_command(argv, io.timeout, pipe_fds[1], -1, io.stdin_fd);
+  ::close(pipe_fds[1]);
+  copier.join();
   runtime.end_job(job.id);
   result.exit_code = r.exit_code;
+  if (over || write_failed) {
+    result.exit_code = -1;
+    result.error = over ? "the output is over " + std::to_string(cap >> 20) +
+                              " MiB (twice the database's size for a dump, 64 MiB for a "
+                              "statement's output): stopped"
+                        : std::string("cannot keep the output: ") + std::strerror(errno);
+    return result;
+  }
   if (!r.ok()) {
     std::string err = r.err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();

@@ -417,10 +417,16 @@ int run_embedded(const EmbeddedOptions& options) {
       [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
   http::Server api_server(api_server_opts, [&](http::Exchange exchange) {
     std::string tenant;
-    if (!server::is_long_running(exchange.request(), &tenant))
+    // Authenticated and authorized on the loop (cheap) before anything is
+    // read or queued: strangers cannot fill the pool or its queue.
+    if (!server::is_long_running(exchange.request(), &tenant) ||
+        !api.may_run_long(exchange.request()))
       return api_handler(std::move(exchange));
     exchange.read_body([&api, &api_pool, tenant](http::Exchange& ex) {
-      auto request = std::make_shared<http::Request>(ex.request());  // the loop may drop ex's
+      // A copy (the loop may drop ex's) but for the body, moved.
+      std::string body = std::move(ex.request().body);
+      auto request = std::make_shared<http::Request>(ex.request());
+      request->body = std::move(body);
       bool queued = api_pool.run(ex.loop().mailbox(), tenant,
                                  [&api, ex, request]() mutable -> std::function<void()> {
                                    auto response = std::make_shared<http::Response>();

@@ -51,6 +51,8 @@ server::DatabaseAnswer site_database(store::Store& store, runtime::Runtime& runt
   base::UniqueFd in;
   controllers::DatabaseJobIo io;
   io.stdout_fd = out.get();
+  // A dump of a large database may take a while; a statement should not.
+  io.timeout = dump ? std::chrono::minutes(30) : std::chrono::minutes(10);
   if (!dump) {
     in = temp_file(tmp_dir, &error);
     if (!in.valid()) return fail(500, error);

@@ -21,6 +21,14 @@ json database_labels(const SiteNames& names, const std::string& component = "db"
   return labels;
 }
 
+// The labels of what others make from our objects (a StatefulSet's volume
+// claims, an operator's pods, claims and Services): never managed-by wok
+// nor wok.dev/site, or the operator would take them for its own objects
+// no longer rendered, and prune them: the data with them.
+json made_by_others_labels(const SiteNames& names, const std::string& component = "db") {
+  return {{"wok.dev/database", names.name}, {"wok.dev/component", component}};
+}
+
 json password_ref(const std::string& secret) {
   return {{"secretKeyRef", {{"name", secret}, {"key", "password"}}}};
 }
@@ -92,15 +100,16 @@ std::vector<json> stateful(const SiteNames& names, const Server& sv,
               {"volumes", volumes}};
   const json labels = database_labels(names, sv.component);
   json s = object_head("apps/v1", "StatefulSet", sv.host, names.ns, labels);
-  s["spec"] = {{"serviceName", sv.host},
-               {"replicas", 1},
-               {"selector", {{"matchLabels", selector(names, sv.component)}}},
-               {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}},
-               {"volumeClaimTemplates",
-                {{{"metadata", {{"name", "data"}, {"labels", labels}}},
-                  {"spec",
-                   {{"accessModes", {"ReadWriteOnce"}},
-                    {"resources", {{"requests", {{"storage", sv.size}}}}}}}}}}};
+  s["spec"] = {
+      {"serviceName", sv.host},
+      {"replicas", 1},
+      {"selector", {{"matchLabels", selector(names, sv.component)}}},
+      {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}},
+      {"volumeClaimTemplates",
+       {{{"metadata", {{"name", "data"}, {"labels", made_by_others_labels(names, sv.component)}}},
+         {"spec",
+          {{"accessModes", {"ReadWriteOnce"}},
+           {"resources", {{"requests", {{"storage", sv.size}}}}}}}}}}};
   return {s, server_service(names, sv.host, sv.port, sv.component, selector(names, sv.component))};
 }
 
@@ -124,7 +133,9 @@ std::vector<json> stateful_set(const SiteNames& names, const DatabasePlan& db,
     sv.env = {{{"name", "MARIADB_DATABASE"}, {"value", db.database}},
               {{"name", "MARIADB_USER"}, {"value", db.user}},
               {{"name", "MARIADB_PASSWORD"}, {"valueFrom", password_ref(db.secret_name)}},
-              {{"name", "MARIADB_RANDOM_ROOT_PASSWORD"}, {"value", "1"}}};
+              // root only inside its pod: its generated password is in the log.
+              {{"name", "MARIADB_RANDOM_ROOT_PASSWORD"}, {"value", "1"}},
+              {{"name", "MARIADB_ROOT_HOST"}, {"value", "localhost"}}};
   } else {
     sv.env = {{{"name", "POSTGRES_DB"}, {"value", db.database}},
               {{"name", "POSTGRES_USER"}, {"value", db.user}},
@@ -174,7 +185,7 @@ std::vector<json> cloudnative_pg(const SiteNames& names, const DatabasePlan& db,
   c["spec"] = {
       {"instances", 1},
       {"imageName", settings.cnpg_postgresql_image},
-      {"inheritedMetadata", {{"labels", database_labels(names)}}},
+      {"inheritedMetadata", {{"labels", made_by_others_labels(names)}}},
       {"bootstrap",
        {{"initdb",
          {{"database", db.database}, {"owner", db.user}, {"secret", {{"name", db.secret_name}}}}}}},
@@ -191,7 +202,7 @@ std::vector<json> mariadb_operator(const SiteNames& names, const DatabasePlan& d
       object_head("k8s.mariadb.com/v1alpha1", "MariaDB", db.host, names.ns, database_labels(names));
   m["spec"] = {{"image", settings.mariadb_image},
                {"port", db.port},
-               {"inheritMetadata", {{"labels", database_labels(names)}}},
+               {"inheritMetadata", {{"labels", made_by_others_labels(names)}}},
                {"rootPasswordSecretKeyRef",
                 {{"name", db.host + "-root"}, {"key", "password"}, {"generate", true}}},
                {"database", db.database},

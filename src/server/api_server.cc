@@ -657,6 +657,17 @@ bool parse_count(const std::string& text, int64_t max, int64_t* out) {
 
 }  // namespace
 
+bool ApiHandler::may_run_long(const http::Request& request) {
+  std::string ns;
+  if (!is_long_running(request, &ns)) return false;
+  auto caller = authenticate(store_, request.header("Authorization"));
+  if (!caller) return false;
+  auto project = store_.get("Project", "", ns);
+  if (!project || project_access(*caller, &*project) < Access::kEdit) return false;
+  auto parts = split_path(std::string_view(request.path).substr(kBase.size()));
+  return api::is_dns_label(parts[3]) && store_.get("Site", ns, parts[3]).has_value();
+}
+
 void ApiHandler::database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                           bool may_edit) {
   // A dump is every row the site keeps: not for viewers, as a write is not.

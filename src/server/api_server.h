@@ -87,6 +87,10 @@ class ApiHandler {
  public:
   ApiHandler(store::Store& store, ApiOptions options);
   void handle(const http::Request& request, http::Response& response);
+  // Whether `request` (is_long_running) comes from a developer or admin of
+  // its project about one of its sites: only those wait for the platform's
+  // pool; anything else is answered at once by handle().
+  bool may_run_long(const http::Request& request);
 
  private:
   struct Context;

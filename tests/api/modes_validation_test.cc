@@ -428,6 +428,12 @@ TEST(Database, EnginesVersionsSizesAndTheNameDb) {
   EXPECT_NE(errors_of(s).find("spec.app.components[1].name: \"db\" is the database's name"),
             std::string::npos)
       << errors_of(s);
+  // SITE-db names a StatefulSet on a cluster: at most 52 characters.
+  json long_name = doc(kApp);
+  long_name["metadata"]["name"] = std::string(50, 'a');
+  long_name["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};
+  EXPECT_NE(errors_of(long_name).find("is too long a name for its server"), std::string::npos)
+      << errors_of(long_name);
   json php = doc(kPhp);
   php["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};
   EXPECT_EQ(errors_of(php), "");
@@ -438,6 +444,38 @@ TEST(Database, EnginesVersionsSizesAndTheNameDb) {
   EXPECT_NE(errors_of(php).find("spec.database: is only for \"php\" and \"app\" sites"),
             std::string::npos)
       << errors_of(php);
+}
+
+TEST(Services, EnginesNamesAndSizes) {
+  json s = doc(kApp);
+  s["spec"]["services"] = {{{"name", "queue"}, {"engine", "rabbitmq"}},
+                           {{"name", "cache"}, {"engine", "redis"}, {"size", "512Mi"}}};
+  EXPECT_EQ(errors_of(s), "");
+  auto error_for = [&](json service) {
+    json t = doc(kApp);
+    t["spec"]["services"] = {service};
+    return errors_of(t);
+  };
+  EXPECT_NE(error_for({{"name", "q"}, {"engine", "kafka"}})
+                .find("spec.services[0].engine: \"kafka\" is not an engine (redis, rabbitmq)"),
+            std::string::npos);
+  // "-" would let SITE-NAME be another site's; db and database are the
+  // database's; a component's name is taken.
+  for (const char* name : {"x-db", "db", "database", "web", "Queue"})
+    EXPECT_NE(error_for({{"name", name}, {"engine", "redis"}}).find("spec.services[0].name"),
+              std::string::npos)
+        << name;
+  EXPECT_NE(error_for({{"name", "q"}, {"engine", "redis"}, {"size", "1Mi"}})
+                .find("spec.services[0].size: \"1Mi\" is too small"),
+            std::string::npos);
+  EXPECT_NE(error_for({{"name", "q"}, {"engine", "rabbitmq"}, {"memory", "128Mi"}})
+                .find("spec.services[0].memory: \"128Mi\" is too small for rabbitmq"),
+            std::string::npos);
+  json many = doc(kApp);
+  many["spec"]["services"] = json::array();
+  for (int i = 0; i < 6; ++i)
+    many["spec"]["services"].push_back({{"name", "s" + std::to_string(i)}, {"engine", "redis"}});
+  EXPECT_NE(errors_of(many).find("at most 5"), std::string::npos);
 }
 
 }  // namespace wok::api

@@ -197,6 +197,12 @@ class DatabaseTest(DatabaseCase):
             f.write(dump)
         self.db("import", "-f", path)
         self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
+        # An output past its cap stops the client: the host's disk never fills.
+        huge = ("SELECT REPEAT('x', 1000000) FROM seq_1_to_100;" if engine == "mariadb" else
+                "SELECT repeat('x', 1000000) FROM generate_series(1, 100);")
+        r = self.db("shell", stdin=huge + "\n", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("the output is over 64 MiB", r.stderr)
         # A viewer reads the site, not its rows; another project's admin sees nothing.
         r = self.db("dump", token=self.vera, check=False)
         self.assertNotEqual(r.returncode, 0)

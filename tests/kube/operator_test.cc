@@ -195,6 +195,12 @@ TEST_F(OperatorTest, MakesADatabasesPasswordOnceAndKeepsTheProjectsOwn) {
   const json& env = web["spec"]["template"]["spec"]["containers"][0]["env"];
   EXPECT_EQ(env[0]["name"], "DB_PASSWORD");
   EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["name"], "www-db");
+  // The volume claims the StatefulSet makes are not labelled as the
+  // operator's own objects: it never takes them for leftovers to prune.
+  auto set = *api_.get(kApps + "/namespaces/team-a/statefulsets/www-db");
+  const json& claim_labels = set["spec"]["volumeClaimTemplates"][0]["metadata"]["labels"];
+  EXPECT_FALSE(claim_labels.contains("app.kubernetes.io/managed-by")) << claim_labels;
+  EXPECT_FALSE(claim_labels.contains("wok.dev/site")) << claim_labels;
   auto policy = *api_.get("/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/www-db");
   EXPECT_EQ(policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["wok.dev/site"],
             "www");
