@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "api/validation.h"
@@ -22,6 +24,22 @@ namespace wok::controllers {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+std::mutex running_mu;
+std::set<std::string> running_jobs;  // ids
+
+}  // namespace
+
+void end_database_jobs(runtime::Runtime& runtime) {
+  std::set<std::string> ids;
+  {
+    std::lock_guard lock(running_mu);
+    ids = running_jobs;
+  }
+  for (const auto& id : ids) runtime.end_job(id);
+}
 
 std::vector<std::string> database_client_command(const std::string& engine, DatabaseAction action) {
   // sh -c with "$VAR": the values stay out of the command line (ps).
@@ -118,6 +136,17 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
     result.error = error;
     return result;
   }
+  {
+    std::lock_guard lock(running_mu);
+    running_jobs.insert(job.id);
+  }
+  struct Forget {
+    std::string id;
+    ~Forget() {
+      std::lock_guard lock(running_mu);
+      running_jobs.erase(id);
+    }
+  } forget{job.id};
   // The output goes through a pipe and is counted: past the cap the pipe
   // closes, the client dies of it, and the host's disk never fills up.
   int pipe_fds[2];

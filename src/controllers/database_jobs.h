@@ -53,4 +53,8 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
                                    const nlohmann::json& live_spec, DatabaseAction action,
                                    const DatabaseJobIo& io);
 
+// Ends every database job still running (wok stops: nobody waits for their
+// answers, and a dump may otherwise hold the stop for its 30 minutes).
+void end_database_jobs(runtime::Runtime& runtime);
+
 }  // namespace wok::controllers

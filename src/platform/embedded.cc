@@ -23,6 +23,7 @@
 #include "cmd/config.h"
 #include "controllers/build_disk.h"
 #include "controllers/cron_jobs.h"
+#include "controllers/database_jobs.h"
 #include "controllers/route_publisher.h"
 #include "controllers/site_controller.h"
 #include "http/off_loop.h"
@@ -362,9 +363,11 @@ int run_embedded(const EmbeddedOptions& options) {
                                     std::string* err) { return secrets.read(ns, name, err); };
   platform.create_secret = [&secrets](const std::string& ns, const std::string& name,
                                       const std::map<std::string, std::string>& data) {
-    if (secrets.describe(ns, name)) return std::string();
-    store::Result r = secrets.put(ns, name, data, {{"wok.dev/generated", "true"}});
-    return r.ok() ? std::string() : "secret \"" + name + "\": " + r.message;
+    // Atomic: a member's own secret made meanwhile is kept, never replaced.
+    store::Result r = secrets.create(ns, name, data, {{"wok.dev/generated", "true"}});
+    return r.ok() || r.code == store::Code::kAlreadyExists
+               ? std::string()
+               : "secret \"" + name + "\": " + r.message;
   };
   controllers::SiteController sites(*store, routes, platform);
 
@@ -427,17 +430,22 @@ int run_embedded(const EmbeddedOptions& options) {
       std::string body = std::move(ex.request().body);
       auto request = std::make_shared<http::Request>(ex.request());
       request->body = std::move(body);
-      bool queued = api_pool.run(ex.loop().mailbox(), tenant,
-                                 [&api, ex, request]() mutable -> std::function<void()> {
-                                   auto response = std::make_shared<http::Response>();
-                                   api.handle(*request, *response);
-                                   return [ex, response]() mutable {
-                                     if (ex.active())
-                                       ex.respond(std::move(*response));
-                                     else if (response->file_fd >= 0)
-                                       ::close(response->file_fd);
-                                   };
-                                 });
+      bool queued = api_pool.run(
+          ex.loop().mailbox(), tenant, [&api, ex, request]() mutable -> std::function<void()> {
+            // Its file (a dump) is closed unless sent,
+            // even when the loop is gone by then.
+            std::shared_ptr<http::Response> response(new http::Response, [](http::Response* r) {
+              if (r->file_fd >= 0) ::close(r->file_fd);
+              delete r;
+            });
+            api.handle(*request, *response);
+            return [ex, response]() mutable {
+              if (!ex.active()) return;
+              http::Response out = std::move(*response);
+              response->file_fd = -1;  // the server's now
+              ex.respond(std::move(out));
+            };
+          });
       if (!queued) {
         http::Response busy;
         busy.status = 429;
@@ -492,6 +500,7 @@ int run_embedded(const EmbeddedOptions& options) {
   public_server.stop();
   if (tls_server) tls_server->stop();
   api_server.stop();
+  controllers::end_database_jobs(runtime);  // a dump would hold the API's pool
   sites.stop();
   cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes
   // Stopping normally stops every workload this process started or adopted.

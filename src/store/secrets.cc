@@ -26,8 +26,10 @@ json public_view(const json& row) {
   return out;
 }
 
-Result SecretStore::put(const std::string& ns, const std::string& name, const SecretData& data,
-                        const json& labels) {
+namespace {
+
+json sealed_row(SecretCipher& cipher, const std::string& ns, const std::string& name,
+                const SecretData& data, const json& labels) {
   json values = json::object();
   json keys = json::array();
   for (const auto& [k, v] : data) {
@@ -38,13 +40,27 @@ Result SecretStore::put(const std::string& ns, const std::string& name, const Se
       {"apiVersion", "wok.dev/v1alpha1"},
       {"kind", "Secret"},
       {"metadata", {{"name", name}, {"namespace", ns}}},
-      {"spec",
-       {{"keys", keys}, {"sealedData", cipher_->seal(values.dump(), context_of(ns, name))}}}};
+      {"spec", {{"keys", keys}, {"sealedData", cipher.seal(values.dump(), context_of(ns, name))}}}};
   if (labels.is_object() && !labels.empty()) row["metadata"]["labels"] = labels;
+  return row;
+}
+
+}  // namespace
+
+Result SecretStore::put(const std::string& ns, const std::string& name, const SecretData& data,
+                        const json& labels) {
+  json row = sealed_row(*cipher_, ns, name, data, labels);
   Result r =
       store_.get("Secret", ns, name) ? store_.update("Secret", row) : store_.create("Secret", row);
   if (r.code == Code::kNotFound) r = store_.create("Secret", row);       // deleted meanwhile
   if (r.code == Code::kAlreadyExists) r = store_.update("Secret", row);  // created meanwhile
+  if (r.ok()) r.object = std::make_shared<json>(public_view(*r.object));
+  return r;
+}
+
+Result SecretStore::create(const std::string& ns, const std::string& name, const SecretData& data,
+                           const json& labels) {
+  Result r = store_.create("Secret", sealed_row(*cipher_, ns, name, data, labels));
   if (r.ok()) r.object = std::make_shared<json>(public_view(*r.object));
   return r;
 }

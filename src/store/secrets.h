@@ -25,6 +25,10 @@ class SecretStore {
   // The answer's object is the public view (public_view below).
   Result put(const std::string& ns, const std::string& name, const SecretData& data,
              const nlohmann::json& labels);
+  // Like put, but only when no secret ns/name exists (kAlreadyExists then:
+  // what is there is kept, whoever made it first).
+  Result create(const std::string& ns, const std::string& name, const SecretData& data,
+                const nlohmann::json& labels);
   // The values, or nullopt with `error` (not found; or not readable with this
   // key: "...cannot be decrypted..."), naming the secret and never a value.
   std::optional<SecretData> read(const std::string& ns, const std::string& name,

@@ -92,6 +92,19 @@ TEST_F(SecretStoreTest, DatabaseFilesNeverHoldTheValue) {
   }
 }
 
+// A generated secret (spec.database's password) is made only where none
+// is: a member's own, made first, is kept.
+TEST_F(SecretStoreTest, CreateKeepsWhatIsThere) {
+  std::string error;
+  SecretStore secrets(*store_, cipher(&error));
+  ASSERT_TRUE(secrets.put("team-a", "blog-db", {{"password", "the-members-own-1"}}, nullptr).ok());
+  Result r = secrets.create("team-a", "blog-db", {{"password", "generated"}}, nullptr);
+  EXPECT_EQ(r.code, Code::kAlreadyExists);
+  EXPECT_EQ(secrets.read("team-a", "blog-db", &error)->at("password"), "the-members-own-1");
+  ASSERT_TRUE(secrets.create("team-a", "shop-db", {{"password", "generated"}}, nullptr).ok());
+  EXPECT_EQ(secrets.read("team-a", "shop-db", &error)->at("password"), "generated");
+}
+
 TEST_F(SecretStoreTest, WrongKeyFailsCleanly) {
   std::string error;
   {
