@@ -271,6 +271,33 @@ spec:
             pass
         self.assertNotIn(b"MariaDB", greeting)
 
+    def test_a_first_start_cut_short_starts_over_cleanly(self):
+        """The data directory is made under a temporary name: what a kill -9
+        in the middle of mariadb-install-db leaves behind is thrown away."""
+        self.deploy("blog", "team-a", "mariadb")
+        host = "blog.team-a.localhost"
+        self.assertTrue(self.sql(host, "CREATE TABLE t (v INT)").startswith("OK"))
+        uid = self.wok.site_json("blog", "team-a")["metadata"]["uid"]
+        volume = os.path.join(self.wok.data, "sites", "team-a", "blog", uid, "database", "data")
+        self.wok.kill9()
+        subprocess.run(["runc", "--root", os.path.join(self.wok.data, "runtime", "runc"), "kill",
+                        "team-a.blog.db.r0.0", "KILL"], check=False)
+        time.sleep(1)
+        # As a first start killed half-way would leave it (the server's own
+        # files): no data, a half-made copy.
+        shutil.rmtree(os.path.join(volume, "data"))
+        owner = os.stat(volume).st_uid
+        os.makedirs(os.path.join(volume, "data.new", "mysql"))
+        with open(os.path.join(volume, "data.new", "ibdata1"), "w") as f:
+            f.write("half")
+        for p in ("data.new", "data.new/mysql", "data.new/ibdata1"):
+            os.chown(os.path.join(volume, p), owner, owner)
+        self.wok.close()
+        self.wok.start()
+        wait_for(lambda: self.sql(host, "CREATE TABLE again (v INT)", check=False).startswith("OK"), 120,
+                 interval=0.5, what="a fresh database after the half-made one")
+        self.assertFalse(os.path.exists(os.path.join(volume, "data.new")))
+
     def test_bad_database_specs_and_quota_are_refused_by_field(self):
         repo = self.repo("bad", {"app.py": APP})
         cases = [
