@@ -159,7 +159,8 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
       action == DatabaseAction::kDump
           ? 2 * static_cast<uint64_t>(std::max(0LL, api::parse_memory_bytes(db.size))) + (64u << 20)
           : 64u << 20;
-  bool over = false, write_failed = false;
+  bool over = false;
+  int write_errno = 0;  // the copier's (errno is per thread)
   std::thread copier([&] {
     std::vector<char> buffer(1 << 16);
     uint64_t total = 0;
@@ -173,7 +174,7 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
         break;
       }
       if (!base::write_all(io.stdout_fd, std::string_view(buffer.data(), static_cast<size_t>(n)))) {
-        write_failed = true;
+        write_errno = errno ? errno : EIO;
         break;
       }
     }
@@ -184,12 +185,12 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
   copier.join();
   runtime.end_job(job.id);
   result.exit_code = r.exit_code;
-  if (over || write_failed) {
+  if (over || write_errno) {
     result.exit_code = -1;
     result.error = over ? "the output is over " + std::to_string(cap >> 20) +
                               " MiB (twice the database's size for a dump, 64 MiB for a "
                               "statement's output): stopped"
-                        : std::string("cannot keep the output: ") + std::strerror(errno);
+                        : std::string("cannot keep the output: ") + std::strerror(write_errno);
     return result;
   }
   if (!r.ok()) {
