@@ -461,6 +461,21 @@ void check_oidc(const json& spec, std::vector<FieldError>& out) {
   }
 }
 
+// obj[key], a size (a volume) or a memory limit, when set: a quantity of at
+// least `min` bytes; `engine` says whose minimum it is ("" for none).
+void check_server_quantity(const json& obj, const char* key, const std::string& field, bool memory,
+                           long long min, const std::string& engine, std::vector<FieldError>& out) {
+  if (!obj.contains(key) || !obj[key].is_string()) return;
+  const std::string text = obj[key];
+  long long bytes = parse_memory_bytes(text);
+  if (memory ? bytes < 0 : bytes <= 0)
+    out.push_back({field, quote(text) + (memory ? " is not a memory quantity (e.g. 512Mi)"
+                                                : " is not a size (e.g. 1Gi, 500Mi)")});
+  else if (bytes < min)
+    out.push_back({field, quote(text) + " is too small" + (engine.empty() ? "" : " for " + engine) +
+                              " (at least " + std::to_string(min >> 20) + "Mi)"});
+}
+
 // SITE-NAME names a StatefulSet on a cluster: at most 52 characters.
 void check_server_name_length(const std::string& site, const std::string& field,
                               const std::string& name, std::vector<FieldError>& out) {
@@ -490,23 +505,10 @@ void check_database(const json& spec, const std::string& mode, const std::string
                                                 " is not a version of " + engine +
                                                 " this platform runs (" + e->version + ")"});
   }
-  const std::string size = db.value("size", "");
-  long long bytes = parse_memory_bytes(size);
   check_server_name_length(site, "spec.database", "db", out);
-  if (bytes <= 0)
-    out.push_back({"spec.database.size", quote(size) + " is not a size (e.g. 1Gi, 500Mi)"});
-  else if (bytes < e->min_bytes)
-    out.push_back({"spec.database.size", quote(size) + " is too small for " + engine +
-                                             " (at least " + std::to_string(e->min_bytes >> 20) +
-                                             "Mi)"});
-  if (db.contains("memory") && db["memory"].is_string()) {
-    std::string m = db["memory"];
-    long long mem = parse_memory_bytes(m);
-    if (mem < 0)
-      out.push_back({"spec.database.memory", quote(m) + " is not a memory quantity (e.g. 512Mi)"});
-    else if (mem < kMinDatabaseMemoryBytes)
-      out.push_back({"spec.database.memory", quote(m) + " is too small (at least 128Mi)"});
-  }
+  check_server_quantity(db, "size", "spec.database.size", false, e->min_bytes, engine, out);
+  check_server_quantity(db, "memory", "spec.database.memory", true, kMinDatabaseMemoryBytes, "",
+                        out);
   // Its name in the site's network, and its Service's "SITE-db" on a cluster.
   if (mode == "app" && spec.contains("app") && spec["app"].contains("components") &&
       spec["app"]["components"].is_array()) {
@@ -555,25 +557,9 @@ void check_services(const json& spec, const std::string& mode, const std::string
     const ServiceEngine* e = service_engine(engine);
     if (!e)
       out.push_back({path + ".engine", quote(engine) + " is not an engine (redis, rabbitmq)"});
-    if (s.contains("size") && s["size"].is_string()) {
-      long long bytes = parse_memory_bytes(s["size"].get<std::string>());
-      if (bytes <= 0)
-        out.push_back({path + ".size",
-                       quote(s["size"].get<std::string>()) + " is not a size (e.g. 256Mi, 1Gi)"});
-      else if (bytes < kMinServiceBytes)
-        out.push_back({path + ".size",
-                       quote(s["size"].get<std::string>()) + " is too small (at least 64Mi)"});
-    }
-    if (s.contains("memory") && s["memory"].is_string()) {
-      long long mem = parse_memory_bytes(s["memory"].get<std::string>());
-      if (mem < 0)
-        out.push_back({path + ".memory",
-                       quote(s["memory"].get<std::string>()) + " is not a memory quantity"});
-      else if (e && mem < e->min_memory)
-        out.push_back({path + ".memory", quote(s["memory"].get<std::string>()) +
-                                             " is too small for " + engine + " (at least " +
-                                             std::to_string(e->min_memory >> 20) + "Mi)"});
-    }
+    check_server_quantity(s, "size", path + ".size", false, kMinServiceBytes, "", out);
+    check_server_quantity(s, "memory", path + ".memory", true, e ? e->min_memory : 0,
+                          e ? engine : "", out);
   }
 }
 

@@ -151,7 +151,6 @@ void plan_servers(const render::SitePlan& site_p, const std::string& uid,
     plan_server(site_p, uid, "db", db.memory, db.cpu, database_dir(storage_dir), db.secret_name,
                 "database", {db.engine, db.port, db.database, db.user, "", 0}, sandbox_uid, plan);
     plan.database_id = plan.servers.back().id;
-    plan.database = plan.servers.back().server;
   }
   for (const auto& s : site_p.services)
     plan_server(site_p, uid, s.name, s.memory, s.cpu, service_dir(storage_dir, s.name),

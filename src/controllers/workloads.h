@@ -65,8 +65,7 @@ struct WorkloadPlan {
   };
   std::vector<DataServer> servers;  // the database first
   std::string database_id;          // spec.database's ("" when none)
-  runtime::DatabaseServer database;
-  std::string error;  // non-empty: the spec cannot run
+  std::string error;                // non-empty: the spec cannot run
 };
 
 // Pure: the network of a site (site_network.h): "NS.SITE", each app

@@ -363,7 +363,9 @@ int run_embedded(const EmbeddedOptions& options) {
                                     std::string* err) { return secrets.read(ns, name, err); };
   platform.create_secret = [&secrets](const std::string& ns, const std::string& name,
                                       const std::map<std::string, std::string>& data) {
-    // Atomic: a member's own secret made meanwhile is kept, never replaced.
+    // Every pass asks: a read when it exists (no sealing, no write); when
+    // not, an atomic create, so a member's own made meanwhile is kept.
+    if (secrets.describe(ns, name)) return std::string();
     store::Result r = secrets.create(ns, name, data, {{"wok.dev/generated", "true"}});
     return r.ok() || r.code == store::Code::kAlreadyExists
                ? std::string()

@@ -16,19 +16,24 @@ bool plain(const std::string& s, bool password) {
   });
 }
 
+// The start script's head: $D the volume, then `init` (which makes
+// "$D/data.new") on the first start only, renamed "$D/data" once complete:
+// a start killed half-way leaves no "$D/data", and the next one begins again.
+std::string first_start(const std::string& init, const std::string& vars = "") {
+  return std::string("set -eu\nD=") + kDatabaseMount + "\n" + vars +
+         "if [ ! -e \"$D/data\" ]; then\n"
+         "  rm -rf \"$D/data.new\"\n" +
+         init +
+         "  mv \"$D/data.new\" \"$D/data\"\n"
+         "fi\n";
+}
+
 std::string mariadb_script(const DatabaseServer& db) {
   const int64_t pool_mb = std::max<int64_t>(32, (db.memory_bytes >> 20) / 4);
-  return std::string(
-             "set -eu\n"
-             "D=") +
-         kDatabaseMount +
-         "\n"
-         "if [ ! -e \"$D/data\" ]; then\n"
-         "  rm -rf \"$D/data.new\"\n"
-         "  mariadb-install-db --no-defaults --datadir=\"$D/data.new\" --skip-test-db \\\n"
-         "    --auth-root-authentication-method=socket --skip-name-resolve --tmpdir=/tmp >&2\n"
-         "  mv \"$D/data.new\" \"$D/data\"\n"
-         "fi\n"
+  return first_start(
+             "  mariadb-install-db --no-defaults --datadir=\"$D/data.new\" --skip-test-db \\\n"
+             "    --auth-root-authentication-method=socket --skip-name-resolve --tmpdir=/tmp "
+             ">&2\n") +
          "mkdir -p \"$D/tmp\"\n"
          "exec mariadbd --no-defaults --datadir=\"$D/data\" --tmpdir=\"$D/tmp\" \\\n"
          "  --socket=/tmp/mysqld.sock --pid-file=/tmp/mysqld.pid --skip-name-resolve \\\n"
@@ -50,19 +55,11 @@ std::string mariadb_sql(const DatabaseServer& db) {
 
 std::string postgres_script(const DatabaseServer& db) {
   const int64_t shared_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) / 4);
-  return std::string(
-             "set -eu\n"
-             "D=") +
-         kDatabaseMount +
-         "\n"
-         "B=/usr/lib/postgresql/15/bin\n"
-         "if [ ! -e \"$D/data\" ]; then\n"
-         "  rm -rf \"$D/data.new\"\n"
-         "  \"$B/initdb\" -D \"$D/data.new\" -U postgres --auth-local=trust \\\n"
-         "    --auth-host=scram-sha-256 -E UTF8 --no-locale >&2\n"
-         "  \"$B/postgres\" --single -D \"$D/data.new\" postgres < /etc/wok/create.sql >&2\n"
-         "  mv \"$D/data.new\" \"$D/data\"\n"
-         "fi\n"
+  return first_start(
+             "  \"$B/initdb\" -D \"$D/data.new\" -U postgres --auth-local=trust \\\n"
+             "    --auth-host=scram-sha-256 -E UTF8 --no-locale >&2\n"
+             "  \"$B/postgres\" --single -D \"$D/data.new\" postgres < /etc/wok/create.sql >&2\n",
+             "B=/usr/lib/postgresql/15/bin\n") +
          "\"$B/postgres\" --single -D \"$D/data\" postgres < /etc/wok/init.sql >&2\n"
          "exec \"$B/postgres\" -D \"$D/data\" -c listen_addresses='*' -c port=" +
          std::to_string(db.port) +

@@ -142,8 +142,9 @@ void expect_same_database(const render::SitePlan& plan, const WorkloadPlan& embe
   ASSERT_NE(set, nullptr);
   ASSERT_NE(service, nullptr);
   EXPECT_EQ(embedded.network.services.at("db").names.back(), plan.database.host);
-  EXPECT_EQ(service->at("spec")["ports"][0]["port"], embedded.database.port);
-  EXPECT_EQ(embedded.network.services.at("db").port, embedded.database.port);
+  const uint16_t port = embedded.servers.front().server.port;  // the database's
+  EXPECT_EQ(service->at("spec")["ports"][0]["port"], port);
+  EXPECT_EQ(embedded.network.services.at("db").port, port);
   const json& k = set->at("spec")["template"]["spec"]["containers"][0];
   EXPECT_EQ(api::parse_memory_bytes(k["resources"]["limits"]["memory"].get<std::string>()),
             server->resources.memory_bytes);

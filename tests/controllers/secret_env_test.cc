@@ -162,5 +162,33 @@ TEST(SecretEnv, TheDatabasePasswordReachesEveryComponentAndTheServer) {
   EXPECT_EQ(plan.network.services.at("db").names, (std::vector<std::string>{"db", "api-db"}));
 }
 
+// spec.services: a member's own password that would break redis.conf or
+// rabbitmq.conf (a newline and a directive of theirs) is refused by name;
+// a good one reaches the server's file and every component.
+TEST(SecretEnv, AServicesPasswordIsCheckedAndReachesItsServer) {
+  json s = site();
+  s["spec"]["app"]["components"][0].erase("secrets");
+  s["spec"]["services"] = {{{"name", "cache"}, {"engine", "redis"}}};
+  FakeSecrets fake;
+  fake.by_key["team-a/api-cache"] = {{"password", "pw-long-enough\nrename-command CONFIG \"\""}};
+  WorkloadPlan plan = plan_of(s);
+  EXPECT_EQ(add_secret_env(s, plan, fake.reader()),
+            "spec.services service:cache: secret \"api-cache\": key \"password\" may hold only "
+            "letters, digits and . _ ~ -");
+  fake.by_key["team-a/api-cache"] = {{"password", "Cache-pw_1234"}};
+  plan = plan_of(s);
+  ASSERT_EQ(add_secret_env(s, plan, fake.reader()), "");
+  int servers = 0;
+  for (const auto& i : plan.instances) {
+    if (i.id == "team-a.api.cache.r0.0") {
+      ++servers;
+      EXPECT_NE(i.files.at("redis.conf").find("\nrequirepass Cache-pw_1234\n"), std::string::npos);
+      continue;
+    }
+    EXPECT_EQ(i.env.at("CACHE_URL"), "redis://:Cache-pw_1234@api-cache:6379/0") << i.id;
+  }
+  EXPECT_EQ(servers, 1);
+}
+
 }  // namespace
 }  // namespace wok::controllers

@@ -124,7 +124,7 @@ class DatabaseTest(DatabaseCase):
         self.assertEqual(env["DATABASE_URL"], f"{scheme}://blog:{env['DB_PASSWORD']}@blog-db:{port}/blog")
         # The password is the project's secret blog-db, made by the platform.
         out = self.wok.cli("get", "secret", "blog-db", "-n", "team-a", "-o", "json").stdout
-        self.assertIn("password", json.loads(out).get("keys", []) or out)
+        self.assertEqual(sorted(json.loads(out)["keys"]), ["password", "username"], out)
         self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
         self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('hello')").startswith("OK"))
         self.assertIn("hello", self.sql(host, "SELECT title FROM posts"))
