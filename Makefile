@@ -15,7 +15,7 @@ APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 
   nodejs umoci runc skopeo php8.2-fpm php8.2-sqlite3 libfcgi-bin busybox-static \
   clang libclang-rt-14-dev clang-format openssl pebble libargon2-dev apache2-utils \
   libnghttp2-dev nghttp2-client mariadb-server mariadb-client postgresql php8.2-mysql php8.2-pgsql \
-  redis-server rabbitmq-server python3-pika
+  redis-server rabbitmq-server python3-pika restic
 
 .PHONY: deps build up test clean image fuzz bench
 deps:

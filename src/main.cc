@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     options.max_site_replicas = up.max_site_replicas;
     options.max_site_storage = up.max_site_storage;
     options.max_build_disk = up.max_build_disk;
+    options.backup_repository = up.backup_repository;
     const char* examples = std::getenv("WOK_EXAMPLES_DIR");
     options.examples_dir = examples ? examples : WOK_EXAMPLES_DIR;
     options.version = WOK_VERSION;

@@ -243,6 +243,29 @@ const Rule& site_rule() {
                          {"name", "engine"}),
                   "Servers of the site's own beside its database: a message queue, a cache "
                   "(docs/data.md).")},
+           {"backup",
+            object(
+                {{"schedule", str("When backups are taken, as a cron schedule in UTC "
+                                  "(\"0 3 * * *\": every day at 03:00).")},
+                 {"keep", object({{"last", integer("The newest N backups.")},
+                                  {"hourly", integer("The newest of each of the last N hours.")},
+                                  {"daily", integer("The newest of each of the last N days.")},
+                                  {"weekly", integer("The newest of each of the last N weeks.")},
+                                  {"monthly", integer("The newest of each of the last N months.")}},
+                                 {},
+                                 "Which scheduled backups are kept (default daily 7, weekly "
+                                 "4); the rest are forgotten.")}},
+                {"schedule"},
+                "Scheduled backups of the site: its revision, volumes, database and services "
+                "(docs/data.md).")},
+           {"cloneFrom",
+            object({{"site", str("The site whose backup seeds this one.")},
+                    {"project", str("Its project (default: this one); the writer must be a "
+                                    "developer or admin there.")},
+                    {"backup", str("A backup id, or latest (default).")}},
+                   {"site"},
+                   "Before its first revision runs, the site's volumes, database and services "
+                   "are filled from a backup of another site: a copy to try an upgrade on.")},
            {"maxBodySize",
             quantity("Largest request body (413 beyond it); at most the router's own limit.")},
            {"serveDotFiles",

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/cron.h"
 #include "api/jobs.h"
 #include "api/schema.h"
 #include "base/cidr.h"
@@ -902,6 +903,37 @@ std::vector<FieldError> validate_project(const json& obj) {
   return out;
 }
 
+void check_backup(const json& spec, std::vector<FieldError>& out) {
+  if (spec.contains("backup") && spec["backup"].is_object()) {
+    const json& b = spec["backup"];
+    std::string error;
+    if (b["schedule"].is_string() && !parse_cron(b["schedule"], &error))
+      out.push_back({"spec.backup.schedule", error});
+    if (b.contains("keep") && b["keep"].is_object()) {
+      for (const auto& [key, value] : b["keep"].items())
+        if (value.is_number_integer() && (value.get<int64_t>() < 0 || value.get<int64_t>() > 1000))
+          out.push_back({"spec.backup.keep." + key, "must be from 0 to 1000"});
+    }
+  }
+  if (spec.contains("cloneFrom") && spec["cloneFrom"].is_object()) {
+    const json& c = spec["cloneFrom"];
+    if (c["site"].is_string() && !is_dns_label(c["site"].get<std::string>()))
+      out.push_back(
+          {"spec.cloneFrom.site", quote(c["site"].get<std::string>()) + " is not a site name"});
+    if (c.contains("project") && c["project"].is_string() &&
+        !is_dns_label(c["project"].get<std::string>()))
+      out.push_back({"spec.cloneFrom.project",
+                     quote(c["project"].get<std::string>()) + " is not a project name"});
+    if (c.contains("backup") && c["backup"].is_string()) {
+      const std::string id = c["backup"];
+      if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
+                             id.find_first_not_of("0123456789abcdef") != std::string::npos))
+        out.push_back({"spec.cloneFrom.backup",
+                       quote(id) + " is not a backup id (8 to 64 hex digits) nor latest"});
+    }
+  }
+}
+
 std::vector<FieldError> validate_site(const json& obj) {
   std::vector<FieldError> out;
   if (!obj.is_object()) return {{"", "must be an object"}};
@@ -929,6 +961,7 @@ std::vector<FieldError> validate_site(const json& obj) {
     const std::string site = obj["metadata"].value("name", "");
     check_database(spec, mode, site, out);
     check_services(spec, mode, site, out);
+    check_backup(spec, out);
   }
   check_hosts(spec["hosts"], false, out);
   check_build(spec, out);

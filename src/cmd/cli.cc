@@ -38,6 +38,8 @@ struct Flags {
   bool show_values = false;         // wok secret get --show-values
   std::string kubeconfig, context;  // wok rollout history|undo, wok refresh on a cluster
   std::string file;                 // wok db import -f FILE
+  std::string backup, to;           // wok backup restore --backup ID --to NEW
+  std::vector<std::string> hosts;   // wok backup restore --to NEW --host HOST...
 };
 
 // --timeout of apply --wait and rollout status.
@@ -238,6 +240,32 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   add_target(db_shell, flags, kSiteKinds, true);
   set(db_shell, [&flags](Session& s) { return db_shell_command(s, flags.name); });
 
+  auto* backup = app.add_subcommand("backup", "Backups of sites: create, list, restore");
+  backup->require_subcommand(1);
+  auto* backup_create = backup->add_subcommand(
+      "create", "Back a site up now: its revision, volumes, database and services");
+  add_target(backup_create, flags, kSiteKinds, true);
+  set(backup_create, [&flags](Session& s) { return backup_create_command(s, flags.name); });
+  auto* backup_list = backup->add_subcommand(
+      "list",
+      "A site's backups, or (without a site) every site's of the project, deleted ones too");
+  backup_list->add_option("kind", flags.kind, "site (then its name): that site's only")
+      ->check(CLI::IsMember(kSiteKinds));
+  backup_list->add_option("name", flags.name, "the site's name (a deleted site's too)");
+  set(backup_list, [&flags](Session& s) { return backup_list_command(s, flags.name); });
+  auto* backup_restore = backup->add_subcommand(
+      "restore", "Put a site back as a backup holds it, in place or into a new site (--to)");
+  add_target(backup_restore, flags, kSiteKinds, true);
+  backup_restore->add_option("--backup", flags.backup, "the backup's id (default: latest)");
+  backup_restore->add_option("--to", flags.to,
+                             "a new site to restore into (its data comes by spec.cloneFrom)");
+  backup_restore->add_option("--host", flags.hosts,
+                             "the new site's hosts (with --to; required while the site still "
+                             "holds the backup's)");
+  set(backup_restore, [&flags](Session& s) {
+    return backup_restore_command(s, flags.name, flags.backup, flags.to, flags.hosts);
+  });
+
   auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);
   logs->add_option("--component", flags.component, "only this component (app sites)");
@@ -430,6 +458,10 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->add_option("--max-build-disk", up_options.max_build_disk,
                    "disk of one site's builds: its checkout and build cache together")
       ->capture_default_str();
+  up_command->add_option("--backup-repository", up_options.backup_repository,
+                         "where backups go: a restic repository per project, {project} replaced "
+                         "by its name (/srv/backups/{project}, s3:https://host/bucket/{project}; "
+                         "default DATA/backups/repos/PROJECT)");
   add_router_limit_flags(*up_command, up_options.router);
 
   OperatorOptions op_options;

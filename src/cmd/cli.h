@@ -35,6 +35,7 @@ struct UpOptions {
   int max_site_replicas = 20;
   std::string max_site_storage = "100Gi";
   std::string max_build_disk = "2Gi";  // --max-build-disk: a site's builds' checkout and cache
+  std::string backup_repository;       // --backup-repository: restic repositories ("{project}")
 };
 
 using UpCommand = std::function<int(const UpOptions&)>;

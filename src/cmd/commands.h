@@ -64,6 +64,14 @@ int db_dump_command(Session& session, const std::string& name);
 int db_import_command(Session& session, const std::string& name, const std::string& file);
 int db_shell_command(Session& session, const std::string& name);
 
+// backup_commands.cc: `wok backup create site NAME`, `wok backup list [site
+// NAME]` (every site's of the project, deleted ones too, without a name),
+// `wok backup restore site NAME [--backup ID] [--to NEW --host HOST...]`.
+int backup_create_command(Session& session, const std::string& name);
+int backup_list_command(Session& session, const std::string& name);
+int backup_restore_command(Session& session, const std::string& name, const std::string& backup,
+                           const std::string& to, const std::vector<std::string>& hosts);
+
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
 int stats_site_command(Session& session, const std::string& name, int minutes);
 

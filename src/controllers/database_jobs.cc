@@ -51,6 +51,20 @@ std::vector<std::string> database_client_command(const std::string& engine, Data
               "exec mariadb-dump " + connect +
                   " --single-transaction --routines --triggers --events --no-tablespaces "
                   "--default-character-set=utf8mb4 \"$DB_NAME\""};
+    if (action == DatabaseAction::kRestore) {
+      // Every table and view of the database dropped, then the dump, whose
+      // DEFINER clauses (another site's user, for a clone) are left out.
+      const std::string list =
+          "SELECT CONCAT(\"DROP \", IF(table_type = \"VIEW\", \"VIEW\", \"TABLE\"), "
+          "\" IF EXISTS \", CHAR(96), REPLACE(table_name, CHAR(96), CONCAT(CHAR(96), CHAR(96))), "
+          "CHAR(96), \";\") FROM information_schema.tables WHERE table_schema = DATABASE()";
+      return {"/bin/sh", "-c",
+              "drops=$(mariadb " + connect + " --batch --skip-column-names -e '" + list +
+                  "' \"$DB_NAME\") || exit 1\n"
+                  "{ echo 'SET FOREIGN_KEY_CHECKS=0;'; printf '%s\\n' \"$drops\"; "
+                  "sed -E 's/DEFINER=`[^`]+`@`[^`]+`//'; } | exec mariadb " +
+                  connect + " --sandbox --default-character-set=utf8mb4 \"$DB_NAME\""};
+    }
     // --sandbox: no \\! (shell), no reading or writing local files.
     return {"/bin/sh", "-c",
             "exec mariadb " + connect +
@@ -60,6 +74,11 @@ std::vector<std::string> database_client_command(const std::string& engine, Data
   if (action == DatabaseAction::kDump)
     return {"/bin/sh", "-c",
             "exec pg_dump " + connect + " --no-owner --no-privileges --dbname=\"$DB_NAME\""};
+  if (action == DatabaseAction::kRestore)  // one transaction: a failed import drops nothing
+    return {"/bin/sh", "-c",
+            "{ echo 'DROP OWNED BY CURRENT_USER;'; cat; } | exec psql " + connect +
+                " --no-psqlrc --set=ON_ERROR_STOP=1 --quiet --single-transaction --file=- "
+                "--dbname=\"$DB_NAME\""};
   return {
       "/bin/sh", "-c",
       "exec psql " + connect + " --no-psqlrc --set=ON_ERROR_STOP=1 --quiet --dbname=\"$DB_NAME\""};

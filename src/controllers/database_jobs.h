@@ -23,8 +23,9 @@ class Store;
 namespace wok::controllers {
 
 enum class DatabaseAction {
-  kDump,  // a consistent dump (one transaction) of the site's database on stdout
-  kExec,  // SQL from stdin, its output on stdout; the first error fails it
+  kDump,     // a consistent dump (one transaction) of the site's database on stdout
+  kExec,     // SQL from stdin, its output on stdout; the first error fails it
+  kRestore,  // a dump from stdin replaces the database: its tables dropped first
 };
 
 // Pure: the client's argv for `engine` ("mariadb", "postgresql"); it reads

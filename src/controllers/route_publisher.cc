@@ -49,6 +49,13 @@ void RoutePublisher::set_deploying(const std::string& ns, const std::string& nam
   replace(ns, name, std::move(e));
 }
 
+void RoutePublisher::set_restoring(const std::string& ns, const std::string& name, bool on) {
+  std::lock_guard lock(mu_);
+  if (on ? !restoring_.insert({ns, name}).second : restoring_.erase({ns, name}) == 0) return;
+  auto entry = entries_.find({ns, name});
+  if (entry != entries_.end()) replace(ns, name, entry->second);
+}
+
 void RoutePublisher::remove(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
   access_.erase({ns, name});
@@ -135,6 +142,11 @@ void RoutePublisher::replace(const std::string& ns, const std::string& name,
     r.max_body_bytes = next->max_body_bytes;
     r.serve_dot_files = next->serve_dot_files;
     r.deploying = next->deploying;
+    if (restoring_.count({ns, name})) {  // nothing of the site is reached meanwhile
+      r.restoring = true;
+      r.upstream = nullptr;
+      r.fastcgi = nullptr;
+    }
     if (auto a = access_.find({ns, name}); a != access_.end()) {
       r.access = a->second.rules;
       r.basic_auth = a->second.basic_auth;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ class RoutePublisher {
   void set_deploying(const std::string& ns, const std::string& name,
                      const std::vector<std::string>& hosts);
   void remove(const std::string& ns, const std::string& name);
+  // While on, the site's hosts answer 503 "being restored" whatever its
+  // routes say (they keep being updated underneath, and serve once it is off).
+  void set_restoring(const std::string& ns, const std::string& name, bool on);
   // spec.access of site ns/name (its current spec, whatever revision
   // serves: as an Ingress's annotations on a cluster), for every route it
   // has or gets; republished when it changes. Empty lists: every client.
@@ -83,6 +87,7 @@ class RoutePublisher {
   };
   router::Router& router_;
   std::mutex mu_;
+  std::set<std::pair<std::string, std::string>> restoring_;
   std::map<std::pair<std::string, std::string>, Access> access_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const router::SiteTls>> tls_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;

@@ -25,6 +25,12 @@ class SiteController {
   void stop();
   std::string metrics() const;  // Prometheus text (its controller's: reconcile::metrics_text)
   const reconcile::Controller& controller() const { return controller_; }
+  // wok backup restore, in place (SiteReconciler::restore).
+  std::optional<nlohmann::json> restore(const std::string& ns, const std::string& name,
+                                        const BackupInfo& backup, const nlohmann::json& manifest,
+                                        BackupError* error) {
+    return reconciler_.restore(ns, name, backup, manifest, error);
+  }
 
  private:
   void watch_loop(int64_t from);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "api/validation.h"
 #include "base/sealed_box.h"
@@ -164,6 +165,12 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number,
   std::string what;
   for (const auto& image : images) what += (what.empty() ? "" : ", ") + image;
   auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
+  // A clone's data goes in before anything of it runs, once.
+  if (json spec = json::parse(spec_text);
+      spec.contains("cloneFrom") && !live &&
+      !site.value("status", json::object()).contains("clonedFrom")) {
+    if (std::string err = seed_clone(site, spec, *plan); !err.empty()) return "cloneFrom: " + err;
+  }
   write_status(site, live, live ? "Deployed" : "Progressing",
                "starting revision " + std::to_string(number) + ": " +
                    (what.empty() ? "" : "pulling and unpacking " + what + ", then ") +
@@ -353,7 +360,17 @@ void SiteReconciler::route_to(const json& site, int64_t number, const std::strin
   workloads_->stop_others(ns, name, keep, drain);
 }
 
+std::mutex& SiteReconciler::site_lock(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto& m = site_locks_[key];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
 ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::string& name) {
+  // Being restored (restore() holds it): looked at again once it is over.
+  std::unique_lock hold(site_lock(ns + "/" + name), std::try_to_lock);
+  if (!hold.owns_lock()) return {"", std::chrono::milliseconds(500)};
   fs::path key_dir = fs::path(config_.data_dir) / "sites" / ns / name;
   auto site = store_.get("Site", ns, name);
   std::error_code ec;
@@ -596,6 +613,10 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
     auto rev = store_.revision(uid, status["pinnedRevision"].get<int64_t>());
     if (rev && rev->spec == spec.dump()) return {status["pinnedCommit"].get<std::string>(), "", {}};
   }
+  // A restore pins its backup's commit for as long as the spec is the backup's.
+  if (status.contains("pinnedCommit") && status.contains("pinnedSpec") &&
+      status["pinnedSpec"] == spec && status["pinnedCommit"].is_string())
+    return {status["pinnedCommit"].get<std::string>(), "", {}};
   // An app of images has nothing to fetch: one fixed commit, so only a
   // change of its spec makes a new revision.
   if (!api::has_source(spec)) {
@@ -977,6 +998,187 @@ void SiteReconciler::collect_garbage(const std::string& uid, const std::string& 
   for (const auto& entry : fs::directory_iterator(fs::path(site_dir) / "revisions", ec)) {
     if (!keep.count(entry.path().string())) fs::remove_all(entry.path(), ec);
   }
+}
+
+}  // namespace wok::controllers
+
+namespace wok::controllers {
+
+std::string SiteReconciler::start_servers(const WorkloadPlan& plan) {
+  if (plan.servers.empty()) return "";
+  WorkloadPlan servers = plan;
+  servers.instances.clear();
+  servers.gating.clear();
+  for (const auto& s : plan.instances)
+    for (const auto& d : plan.servers)
+      if (d.id == s.id) servers.instances.push_back(s), servers.gating.insert(s.id);
+  servers.php = false;
+  return workloads_->roll_out(servers);
+}
+
+std::string SiteReconciler::seed_clone(const json& site, const json& spec,
+                                       const WorkloadPlan& plan) {
+  if (!config_.backups) return "this platform keeps no backups";
+  const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+  const json& from = spec["cloneFrom"];
+  const std::string source_ns = from.value("project", ns), source = from.value("site", "");
+  BackupError error;
+  auto backup = config_.backups->find(source_ns, source, from.value("backup", "latest"), &error);
+  if (!backup) return error.message;
+  auto manifest = config_.backups->manifest(source_ns, *backup, &error);
+  if (!manifest) return error.message;
+  const unsigned uid = store_.project_uid(ns);
+  const fs::path storage = storage_dir_of(config_.data_dir, site);
+  auto holds = [](const json& list, const std::string& n) {
+    for (const auto& e : list)
+      if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
+    return false;
+  };
+  const render::SitePlan p = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  for (const auto& v : p.volumes) {
+    if (!holds((*manifest)["storage"], v.name)) continue;
+    if (std::string err = config_.backups->restore_volume(source_ns, *backup, "storage/" + v.name,
+                                                          storage / v.name, uid);
+        !err.empty())
+      return err;
+  }
+  for (const auto& s : p.services) {
+    if (!holds((*manifest)["services"], s.name)) continue;
+    if (std::string err = config_.backups->restore_volume(
+            source_ns, *backup, "services/" + s.name,
+            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
+        !err.empty())
+      return err;
+  }
+  const json& db = (*manifest)["database"];
+  if (p.database.enabled() && db.is_object()) {
+    if (db.value("engine", "") != p.database.engine)
+      return "backup " + backup->id + " holds a " + db.value("engine", "") +
+             " database; this site's is " + p.database.engine;
+    if (std::string err = start_servers(plan); !err.empty()) return err;
+    if (std::string err = config_.backups->restore_database(source_ns, *backup, site, spec);
+        !err.empty())
+      return err;
+  }
+  spdlog::info("site {}/{}: cloned from backup {} of {}/{}", ns, name, backup->id, source_ns,
+               source);
+  store_.patch_status(
+      "Site", ns, name,
+      {{"clonedFrom", {{"project", source_ns}, {"site", source}, {"backup", backup->id}}}});
+  return "";
+}
+
+std::optional<json> SiteReconciler::restore(const std::string& ns, const std::string& name,
+                                            const BackupInfo& backup, const json& manifest,
+                                            BackupError* error) {
+  auto fail = [&](int status, std::string message) -> std::optional<json> {
+    *error = {status, std::move(message)};
+    return std::nullopt;
+  };
+  if (!config_.backups) return fail(501, "this platform keeps no backups");
+  const json spec = manifest["spec"];
+  const std::string commit = manifest.value("commit", "");
+  std::unique_lock hold(site_lock(ns + "/" + name));
+  auto site = store_.get("Site", ns, name);
+  if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  routes_.set_restoring(ns, name, true);
+  struct Lift {
+    RoutePublisher& routes;
+    std::string ns, name;
+    ~Lift() { routes.set_restoring(ns, name, false); }
+  } lift{routes_, ns, name};
+  spdlog::info("site {}/{}: restoring backup {}", ns, name, backup.id);
+  // Nothing of the site runs on what is put back: its components, and the
+  // services whose data is replaced. Its database keeps running (its import
+  // is an SQL job against it).
+  const render::SitePlan p = render::plan_site({{"metadata", (*site)["metadata"]}, {"spec", spec}});
+  if (config_.runtime) {
+    for (const auto& st : config_.runtime->list()) {
+      auto id = parse_instance_id(st.id);
+      if (!id || id->ns != ns || id->site != name) continue;
+      if (id->revision == 0 && id->component == "db") continue;
+      config_.runtime->stop(st.id);
+    }
+  }
+  const unsigned uid = store_.project_uid(ns);
+  const fs::path storage = storage_dir_of(config_.data_dir, *site);
+  if (std::string err = mount_storage(spec, storage.string(), uid, {{}, true}); !err.empty())
+    return fail(500, err);
+  json restored = {{"storage", json::array()}, {"services", json::array()}, {"database", false}};
+  auto holds = [](const json& list, const std::string& n) {
+    for (const auto& e : list)
+      if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
+    return false;
+  };
+  for (const auto& v : p.volumes) {
+    if (!holds(manifest["storage"], v.name)) continue;
+    if (std::string err =
+            config_.backups->restore_volume(ns, backup, "storage/" + v.name, storage / v.name, uid);
+        !err.empty())
+      return fail(500, err);
+    restored["storage"].push_back(v.name);
+  }
+  for (const auto& s : p.services) {
+    if (!holds(manifest["services"], s.name)) continue;
+    if (std::string err = config_.backups->restore_volume(
+            ns, backup, "services/" + s.name,
+            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
+        !err.empty())
+      return fail(500, err);
+    restored["services"].push_back(s.name);
+  }
+  if (p.database.enabled() && manifest["database"].is_object()) {
+    auto live = store_.live_revision((*site)["metadata"]["uid"].get<std::string>());
+    auto plan = plan_for(*site, live ? live->number : 0, live ? live->root : "", spec.dump());
+    if (!plan || !workloads_) return fail(500, "the database cannot be started here");
+    if (std::string err = start_servers(*plan); !err.empty()) return fail(503, err);
+    if (std::string err = config_.backups->restore_database(ns, backup, *site, spec); !err.empty())
+      return fail(500, err);
+    restored["database"] = true;
+  }
+  // The backup's revision: pinned to its commit while the spec is its own.
+  store_.patch_status("Site", ns, name, {{"pinnedCommit", commit}, {"pinnedSpec", spec}});
+  if ((*site)["spec"] != spec) {
+    json next = *site;
+    next["spec"] = spec;
+    next["metadata"].erase("resourceVersion");
+    store::Result r = store_.update("Site", next);
+    if (!r.ok())
+      return fail(r.code == store::Code::kConflict ? 409 : 500,
+                  "the files and data are back, but the backup's spec cannot be: " + r.message);
+  }
+  hold.unlock();
+  // Its hosts answer 503 until the revision runs again (or the wait is over).
+  if (config_.wake_site) config_.wake_site(ns, name);
+  const std::string site_uid = (*site)["metadata"]["uid"];
+  const auto deadline = std::chrono::steady_clock::now() + config_.ready_timeout;
+  bool back = false;
+  while (!back && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto live = store_.live_revision(site_uid);
+    if (!live || live->commit != commit || json::parse(live->spec, nullptr, false) != spec)
+      continue;
+    if (!runs_instances(spec) || !config_.runtime) {
+      back = true;
+      break;
+    }
+    bool any = false, all = true;
+    for (const auto& st : config_.runtime->list()) {
+      auto id = parse_instance_id(st.id);
+      if (!id || id->ns != ns || id->site != name || id->revision != live->number) continue;
+      any = true;
+      all = all && st.phase == runtime::Phase::Ready;
+    }
+    back = any && all;
+  }
+  // One more pass routes the ready instances before the 503 goes.
+  if (back) std::this_thread::sleep_for(config_.workload_resync + std::chrono::milliseconds(300));
+  json out = backup.to_json();
+  out["restored"] = restored;
+  out["revision"] = manifest.value("revision", int64_t{0});
+  out["commit"] = commit;
+  out["running"] = back;
+  return out;
 }
 
 }  // namespace wok::controllers

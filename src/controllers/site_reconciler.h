@@ -15,6 +15,7 @@
 #include <string>
 
 #include "controllers/autoscaler.h"
+#include "controllers/backups.h"
 #include "controllers/build_jobs.h"
 #include "controllers/secret_env.h"
 
@@ -104,6 +105,8 @@ struct PlatformConfig {
   // recommendation must hold before replicas go (Kubernetes' default).
   std::function<uint64_t(const std::string& ns, const std::string& site)> requests_total;
   std::chrono::milliseconds autoscale_down_window{300'000};
+  // Backups (wok backup, spec.cloneFrom); null: a clone fails saying so.
+  Backups* backups = nullptr;
 };
 
 class SiteReconciler {
@@ -121,6 +124,15 @@ class SiteReconciler {
   // Ends the work it does on threads of its own (certificate orders); after
   // the passes have stopped.
   void stop_background();
+  // wok backup restore, in place: with no pass of the site running and its
+  // hosts answering 503 "being restored", stops its instances, puts back the
+  // volumes, services' data and database of `backup` (whose /backup.json is
+  // `manifest`), and makes its revision (spec, commit) the one to run; the
+  // 503 ends once that revision's instances are ready again. The caller
+  // checked that the spec may run here (hosts, quota) as for a rollback.
+  std::optional<nlohmann::json> restore(const std::string& ns, const std::string& name,
+                                        const BackupInfo& backup, const nlohmann::json& manifest,
+                                        BackupError* error);
 
  private:
   // spec.access and spec.tls of the site's current spec, for every route it has.
@@ -184,6 +196,16 @@ class SiteReconciler {
   // ready: "" or why not, with them stopped again.
   std::string start_workloads(const nlohmann::json& site, int64_t number, const std::string& root,
                               const std::string& spec_text);
+  // spec.cloneFrom, before the first revision's components start: fills the
+  // site's (new, empty) volumes, services' data and database from the
+  // backup. "" or why not.
+  std::string seed_clone(const nlohmann::json& site, const nlohmann::json& spec,
+                         const WorkloadPlan& plan);
+  // Starts the servers (database, services) of `plan` alone and waits until
+  // they are ready: "" or why not.
+  std::string start_servers(const WorkloadPlan& plan);
+  // The lock a pass of site "ns/name" holds; restore() holds it throughout.
+  std::mutex& site_lock(const std::string& key);
   // Routes to a revision (its files, or its ready instances) and stops the
   // site's other instances after `drain`.
   void route_to(const nlohmann::json& site, int64_t number, const std::string& root,
@@ -204,9 +226,10 @@ class SiteReconciler {
   // spec.access.basicAuth that could not be read, by "ns/name" (guarded by
   // mu_): said as AccessReady=False.
   std::map<std::string, std::string> login_errors_;
-  std::unique_ptr<SiteCertificates> certificates_;  // null without a TLS listener
-  PlannedSecrets planned_secrets_;                  // the secret values each revision started with
-  BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
+  std::unique_ptr<SiteCertificates> certificates_;                 // null without a TLS listener
+  std::map<std::string, std::unique_ptr<std::mutex>> site_locks_;  // guarded by mu_
+  PlannedSecrets planned_secrets_;  // the secret values each revision started with
+  BuildJobs builds_;                // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

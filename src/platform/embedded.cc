@@ -31,6 +31,7 @@
 #include "http/sync_handler.h"
 #include "http/tls.h"
 #include "platform/demo.h"
+#include "platform/site_backups.h"
 #include "platform/site_database.h"
 #include "platform/site_logs.h"
 #include "platform/site_stats_json.h"
@@ -371,7 +372,15 @@ int run_embedded(const EmbeddedOptions& options) {
                ? std::string()
                : "secret \"" + name + "\": " + r.message;
   };
+  // wok backup and spec.backup: restic repositories under the data directory.
+  controllers::BackupSettings backup_settings;
+  backup_settings.dir = data_dir / "backups";
+  backup_settings.repository = options.backup_repository;
+  controllers::Backups backups(*store, runtime, platform.read_secret, data_dir.string(),
+                               backup_settings);
+  platform.backups = &backups;
   controllers::SiteController sites(*store, routes, platform);
+  BackupSchedule backup_schedule(*store, backups);
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
@@ -410,6 +419,9 @@ int run_embedded(const EmbeddedOptions& options) {
                                                        const std::string& name, bool dump,
                                                        const std::string& sql) {
     return site_database(*store, runtime, platform.read_secret, tmp, ns, name, dump, sql);
+  };
+  api_opts.site_backups = [&](const server::BackupRequest& q) {
+    return site_backups(backups, sites, q);
   };
   server::ApiHandler api(*store, api_opts);
   http::ServerOptions api_server_opts;
@@ -453,9 +465,9 @@ int run_embedded(const EmbeddedOptions& options) {
         busy.status = 429;
         busy.set_header("Content-Type", "application/json");
         busy.set_header("Retry-After", "5");
-        busy.body = server::status_json(
-            429, "TooManyRequests",
-            "other database commands of project " + tenant + " are running; try again shortly");
+        busy.body = server::status_json(429, "TooManyRequests",
+                                        "other database or backup commands of project " + tenant +
+                                            " are running; try again shortly");
         ex.respond(std::move(busy));
       }
     });
@@ -473,6 +485,7 @@ int run_embedded(const EmbeddedOptions& options) {
 
   sites.start();
   cron_jobs.start();
+  backup_schedule.start();
   if (options.demo) {
     std::string demo_error = install_demo(*store, data_dir.string(), options.examples_dir);
     if (!demo_error.empty()) spdlog::error("demo: {}", demo_error);
@@ -503,6 +516,7 @@ int run_embedded(const EmbeddedOptions& options) {
   if (tls_server) tls_server->stop();
   api_server.stop();
   controllers::end_database_jobs(runtime);  // a dump would hold the API's pool
+  backup_schedule.stop();
   sites.stop();
   cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes
   // Stopping normally stops every workload this process started or adopted.

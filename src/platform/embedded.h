@@ -48,6 +48,10 @@ struct EmbeddedOptions {
   std::string max_site_storage = "100Gi";
   // The disk one site's builds write on (checkout and cache), --max-build-disk.
   std::string max_build_disk = "2Gi";
+  // Where backups go (--backup-repository): a restic repository per
+  // project, "{project}" replaced by its name ("s3:https://host/bucket/{project}",
+  // "/srv/backups/{project}"); "": DATA/backups/repos/PROJECT.
+  std::string backup_repository;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

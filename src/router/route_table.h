@@ -65,6 +65,9 @@ struct Route {
   // The site has no revision yet and its first one is being built: its hosts
   // answer 503 "being deployed" with Retry-After, not "no site".
   bool deploying = false;
+  // The site is being restored from a backup (wok backup restore): its hosts
+  // answer 503 "being restored" with Retry-After until it runs again.
+  bool restoring = false;
   // spec.serveDotFiles: paths through a dot-file (".env", ".git/", ".htpasswd")
   // are served like any other; otherwise they are not found (".well-known/" is).
   bool serve_dot_files = false;

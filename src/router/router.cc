@@ -163,15 +163,19 @@ void Router::answer(const RouteTable& table, const http::Request& request,
     response.set_header("Content-Type", "text/plain; charset=utf-8");
     return;
   }
-  if (route->deploying) {
+  if (route->deploying || route->restoring) {
     response.status = 503;
     response.set_header("Retry-After", "10");
     response.set_header("Cache-Control", "no-store");
     response.set_header("Content-Type", "text/html; charset=utf-8");
     response.body =
-        "<!doctype html><title>Being deployed</title>"
-        "<h1>This site is being deployed</h1>"
-        "<p>Its first version is being built. Try again in a few seconds.</p>\n";
+        route->restoring
+            ? "<!doctype html><title>Being restored</title>"
+              "<h1>This site is being restored from a backup</h1>"
+              "<p>Its files and data are being put back as they were. Try again in a minute.</p>\n"
+            : "<!doctype html><title>Being deployed</title>"
+              "<h1>This site is being deployed</h1>"
+              "<p>Its first version is being built. Try again in a few seconds.</p>\n";
     return;
   }
   if (route->upstream || route->fastcgi) {  // only serve() can proxy or reach php-fpm

@@ -103,12 +103,16 @@ bool is_long_running(const http::Request& request, std::string* tenant) {
   std::string_view path = request.path;
   if (!path.starts_with(kBase)) return false;
   auto parts = split_path(path.substr(kBase.size()));
-  if (parts.size() != 5 || parts[0] != "namespaces" || parts[2] != "sites") return false;
-  bool dump = parts[4] == "dbdump" && request.method == "GET";
-  bool exec = parts[4] == "dbexec" && request.method == "POST";
-  if (!dump && !exec) return false;
+  if (parts.size() < 3 || parts[0] != "namespaces") return false;
   *tenant = parts[1];
-  return true;
+  if (parts.size() == 3) return parts[2] == "backups" && request.method == "GET";
+  if (parts[2] != "sites" || parts.size() < 5) return false;
+  if (parts.size() == 6) return parts[4] == "backups" && request.method == "GET";
+  if (parts.size() != 5) return false;
+  const std::string_view sub = parts[4];
+  if (request.method == "GET") return sub == "dbdump" || sub == "backups";
+  if (request.method == "POST") return sub == "dbexec" || sub == "backups" || sub == "restore";
+  return false;
 }
 
 std::string status_json(int code, const std::string& reason, const std::string& message) {
@@ -185,6 +189,15 @@ void ApiHandler::route(Context& ctx) {
     return all_sites(ctx);
   }
   if (n >= 1 && n <= 2 && parts[0] == "tokens") return tokens(ctx, n == 2 ? parts[1] : "");
+  if (n == 3 && parts[0] == "namespaces" && parts[2] == "backups" && options_.site_backups) {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed here");
+    return backups(ctx, parts[1], "", "", false);
+  }
+  if (n == 6 && parts[0] == "namespaces" && parts[2] == "sites" && parts[4] == "backups" &&
+      options_.site_backups) {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed here");
+    return backups(ctx, parts[1], parts[3], parts[5], false);
+  }
   if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
     return sites(ctx, parts[1], n >= 4 ? parts[3] : "", n == 5 ? parts[4] : "");
   }
@@ -315,6 +328,8 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
     if (((sub == "dbdump" && read) || (sub == "dbexec" && method == "POST")) &&
         options_.site_database)
       return database(ctx, ns, name, sub == "dbdump", access >= Access::kEdit);
+    if ((sub == "backups" || (sub == "restore" && method == "POST")) && options_.site_backups)
+      return backups(ctx, ns, name, "", sub == "restore");
     return ctx.fail(404, "no such path: " + ctx.req.path);
   }
   if (name.empty()) {
@@ -392,6 +407,7 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   auto project = *store_.get("Project", "", ns);
   auto errors = check_site(obj, project, ns, "",
                            ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
+  if (errors.empty()) errors = clone_errors(ctx, ns, obj["spec"], nullptr);
   std::string name = obj.contains("metadata") && obj["metadata"].is_object()
                          ? obj["metadata"].value("name", "")
                          : "";
@@ -426,6 +442,10 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   auto project = *store_.get("Project", "", ns);
   auto errors = check_site(obj, project, ns, name,
                            ctx.caller.platform_admin ? nullptr : &options_.allowed_local_sources);
+  if (errors.empty()) {
+    auto before = store_.get("Site", ns, name);
+    errors = clone_errors(ctx, ns, obj["spec"], before ? &(*before)["spec"] : nullptr);
+  }
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid",
                     errors);
@@ -535,36 +555,12 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
       return ctx.fail(422,
                       "site \"" + name + "\" has no earlier deployed revision to roll back to");
   }
-  // An old revision's hosts go through today's claim check: the project's
-  // host patterns may have shrunk since.
-  auto project = store_.get("Project", "", ns);
   json old_spec = json::parse(target->spec, nullptr, false);
-  if (!project || !old_spec.is_object())
+  if (!old_spec.is_object())
     return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
-  auto errors = store::host_claim_errors(old_spec, *project, ns);
-  if (!ctx.caller.platform_admin) {  // nor around the allow-list of local sources
-    for (auto& e : local_source_errors(old_spec, options_.allowed_local_sources))
-      errors.push_back(std::move(e));
-  }
-  if (!errors.empty()) {
-    return ctx.fail(422,
-                    "cannot roll back to revision " + std::to_string(target->number) + ": " +
-                        api::join_errors(errors),
-                    "Invalid", errors);
-  }
-  if (auto over = site_bound_errors(old_spec, options_.site_bounds); !over.empty()) {
-    return ctx.fail(422,
-                    "cannot roll back to revision " + std::to_string(target->number) + ": " +
-                        api::join_errors(over),
-                    "Invalid", over);
-  }
-  if (std::string over = quota_error(*project, store_.list("Site", ns),
-                                     {{"metadata", {{"name", name}}}, {"spec", old_spec}});
-      !over.empty()) {
-    return ctx.fail(422,
-                    "cannot roll back to revision " + std::to_string(target->number) + ": " + over,
-                    "Invalid");
-  }
+  if (!admissible_past_spec(ctx, ns, name, old_spec,
+                            "cannot roll back to revision " + std::to_string(target->number)))
+    return;
   // Pin first, then restore the spec: the controller honours the pin only
   // while the spec equals the pinned revision's, so a crash in between is harmless.
   store_.patch_status("Site", ns, name,
@@ -584,6 +580,108 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   json out = *r.object;
   out["status"]["pinnedRevision"] = target->number;
   ctx.send(200, out);
+}
+
+bool ApiHandler::admissible_past_spec(Context& ctx, const std::string& ns, const std::string& name,
+                                      const json& spec, const std::string& what) {
+  // Through today's claim check: the project's host patterns may have shrunk since.
+  auto project = store_.get("Project", "", ns);
+  if (!project) {
+    ctx.fail(404, "project \"" + ns + "\" not found");
+    return false;
+  }
+  auto errors = store::host_claim_errors(spec, *project, ns);
+  if (!ctx.caller.platform_admin) {  // nor around the allow-list of local sources
+    for (auto& e : local_source_errors(spec, options_.allowed_local_sources))
+      errors.push_back(std::move(e));
+  }
+  for (auto& e : site_bound_errors(spec, options_.site_bounds)) errors.push_back(std::move(e));
+  if (!errors.empty()) {
+    ctx.fail(422, what + ": " + api::join_errors(errors), "Invalid", errors);
+    return false;
+  }
+  if (std::string over = quota_error(*project, store_.list("Site", ns),
+                                     {{"metadata", {{"name", name}}}, {"spec", spec}});
+      !over.empty()) {
+    ctx.fail(422, what + ": " + over, "Invalid");
+    return false;
+  }
+  return true;
+}
+
+std::vector<api::FieldError> ApiHandler::clone_errors(Context& ctx, const std::string& ns,
+                                                      const json& spec, const json* before) {
+  if (!spec.contains("cloneFrom") || !spec["cloneFrom"].is_object()) return {};
+  const std::string source = spec["cloneFrom"].value("project", ns);
+  if (source == ns) return {};
+  if (before && before->contains("cloneFrom") && (*before)["cloneFrom"] == spec["cloneFrom"])
+    return {};
+  auto project = store_.get("Project", "", source);
+  // Outsiders learn nothing of the other project, not even whether it exists.
+  if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kEdit)
+    return {{"spec.cloneFrom.project", "user \"" + ctx.caller.user +
+                                           "\" may not clone from project \"" + source +
+                                           "\" (developers and admins of it only)"}};
+  return {};
+}
+
+void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string& site,
+                         const std::string& id, bool restore) {
+  auto project = store_.get("Project", "", ns);
+  Access access = project_access(ctx.caller, project ? &*project : nullptr);
+  if (access < Access::kView)
+    return ctx.fail(403,
+                    "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+  if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
+  // A backup is every file and row of a site: as its database, not for viewers.
+  if (access < Access::kEdit)
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" may only read project \"" + ns +
+                             "\"; its backups are for developers and admins");
+  auto send = [&](const BackupAnswer& a, int ok_status) {
+    if (a.status != 200) return ctx.fail(a.status, a.error);
+    ctx.send(ok_status, a.body);
+  };
+  BackupRequest q;
+  q.ns = ns;
+  q.site = site;
+  if (!restore && ctx.req.method == "GET") {
+    q.verb = id.empty() ? BackupRequest::kList : BackupRequest::kShow;
+    q.backup = id;
+    BackupAnswer a = options_.site_backups(q);
+    if (a.status == 200 && q.verb == BackupRequest::kList && a.body.contains("items")) {
+      for (json& item : a.body["items"]) {  // a site gone, or made again since
+        auto now = store_.get("Site", ns, item.value("site", ""));
+        item["siteDeleted"] =
+            !now || (*now)["metadata"].value("uid", "") != item.value("siteUid", "");
+      }
+    }
+    return send(a, 200);
+  }
+  if (!store_.get("Site", ns, site))
+    return ctx.fail(404, "site \"" + site + "\" not found in project \"" + ns +
+                             "\" (a deleted site's backup is restored into a new site: wok "
+                             "backup restore site " +
+                             site + " --to NEW)");
+  if (!restore) {
+    q.verb = BackupRequest::kCreate;
+    return send(options_.site_backups(q), 201);
+  }
+  json body = json::object();
+  if (!ctx.req.body.empty() && !ctx.body_object(&body)) return;
+  if (body.contains("backup") && !body["backup"].is_string())
+    return ctx.fail(400, "backup must be a backup id or \"latest\"");
+  q.backup = body.value("backup", "latest");
+  q.verb = BackupRequest::kShow;
+  BackupAnswer shown = options_.site_backups(q);
+  if (shown.status != 200) return ctx.fail(shown.status, shown.error);
+  const json& spec = shown.body["spec"];
+  if (!spec.is_object()) return ctx.fail(500, "the backup holds no spec");
+  if (!admissible_past_spec(ctx, ns, site, spec,
+                            "cannot restore backup " + shown.body.value("id", q.backup)))
+    return;
+  q.verb = BackupRequest::kRestore;
+  q.backup = shown.body.value("id", q.backup);
+  send(options_.site_backups(q), 200);
 }
 
 void ApiHandler::refresh(Context& ctx, const std::string& ns, const std::string& name) {
@@ -665,7 +763,11 @@ bool ApiHandler::may_run_long(const http::Request& request) {
   auto project = store_.get("Project", "", ns);
   if (!project || project_access(*caller, &*project) < Access::kEdit) return false;
   auto parts = split_path(std::string_view(request.path).substr(kBase.size()));
-  return api::is_dns_label(parts[3]) && store_.get("Site", ns, parts[3]).has_value();
+  for (const auto& p : parts)
+    if (!api::is_dns_label(p)) return false;
+  // A deleted site's backups are still listed and restored from.
+  if (parts.size() == 3 || parts[4] == "backups" || parts[4] == "restore") return true;
+  return store_.get("Site", ns, parts[3]).has_value();
 }
 
 void ApiHandler::database(Context& ctx, const std::string& ns, const std::string& name, bool dump,

@@ -37,6 +37,19 @@ struct DatabaseAnswer {
   size_t length = 0;
 };
 
+// wok backup (docs/data.md): what the platform is asked, and its answer.
+struct BackupRequest {
+  enum Verb { kCreate, kList, kShow, kRestore } verb = kList;
+  std::string ns;
+  std::string site;    // kList: "" for every site of the project, deleted ones too
+  std::string backup;  // kShow, kRestore: an id or "latest"
+};
+struct BackupAnswer {
+  int status = 200;
+  std::string error;  // status != 200
+  nlohmann::json body;
+};
+
 struct ApiOptions {
   std::string version = "0.1.0";
   // GET /ca.crt: the local CA's certificate (PEM) that sites' HTTPS
@@ -75,6 +88,8 @@ struct ApiOptions {
   std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
                                const std::string& sql)>
       site_database;
+  // wok backup create|list|restore (unset: 404). Runs restic: off the loops.
+  std::function<BackupAnswer(const BackupRequest&)> site_backups;
 };
 
 // Requests that may take minutes (GET .../sites/S/dbdump, POST .../dbexec):
@@ -112,6 +127,20 @@ class ApiHandler {
   void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                 bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);
+  // .../sites/S/backups[/ID] (GET, POST), .../sites/S/restore (POST),
+  // .../namespaces/P/backups (GET, `site` "").
+  void backups(Context& ctx, const std::string& ns, const std::string& site, const std::string& id,
+               bool restore);
+  // A spec of the past (a rollback's revision, a restored backup's) checked
+  // as a new one would be: hosts, local sources, bounds, quota. False when
+  // refused (answered, `what` first: "cannot roll back to revision 3").
+  bool admissible_past_spec(Context& ctx, const std::string& ns, const std::string& name,
+                            const nlohmann::json& spec, const std::string& what);
+  // spec.cloneFrom naming another project: the writer must be a developer
+  // or admin there (nothing is checked when `before` already said the same).
+  std::vector<api::FieldError> clone_errors(Context& ctx, const std::string& ns,
+                                            const nlohmann::json& spec,
+                                            const nlohmann::json* before);
   // After the platform admin wrote `site`: lets its local sources be fetched.
   void approve_local_sources(Context& ctx, nlohmann::json& site);
   std::string metrics() const;

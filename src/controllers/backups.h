@@ -1,0 +1,128 @@
+#pragma once
+// Backups of sites on wok up (docs/data.md, "Backups"): one restic
+// repository per project (deduplicated, encrypted with a key of its own that
+// only wok reads), a snapshot per backup holding what brings the site back:
+//
+//   /backup.json      the revision (spec, source commit, number) and what follows
+//   /database.sql     a consistent dump of spec.database (one transaction)
+//   /storage/NAME/    each spec.storage volume's files
+//   /services/NAME/   each spec.services server's data directory (as on disk)
+//
+// tagged `wok`, `site=NAME`, `uid=UID`, `revision=N`, `reason=manual|scheduled`,
+// `retain=DAYS`. The repository is outside the site's directory: a deleted
+// site's backups stay, listed under its name, until their retention ends.
+// restic runs on the host as wok (root): it reads the volumes through bind
+// mounts and restores into a directory of its own inside the target volume,
+// moved in place only once whole, while nothing of the site runs.
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controllers/secret_env.h"
+
+namespace wok::runtime {
+class Runtime;
+}
+namespace wok::store {
+class Store;
+}
+
+namespace wok::controllers {
+
+// spec.backup.keep (the newest backup of each of the last N days, weeks...);
+// a schedule without keep keeps {daily: 7, weekly: 4}.
+struct BackupKeep {
+  int last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0;
+  // How long a backup of a deleted site stays: what the policy would keep
+  // at most (7 daily = 7 days, 4 weekly = 28 days); 30 days when nothing says.
+  int retain_days() const;
+};
+BackupKeep backup_keep(const nlohmann::json& spec);
+
+struct BackupInfo {
+  std::string id;    // restic's short id (8 hex digits)
+  std::string time;  // RFC 3339, UTC
+  std::string project, site, site_uid;
+  int64_t revision = 0;
+  std::string reason;  // "manual", "scheduled"
+  int retain_days = 30;
+  nlohmann::json to_json() const;
+};
+
+struct BackupSettings {
+  // wok's own directory: keys/ (one key per project, 0600), repos/ (the
+  // repositories, unless `repository` says otherwise), cache/, tmp/.
+  std::filesystem::path dir;
+  // The admin's repository for project P ("{project}" replaced by its
+  // name): "s3:https://s3.example.org/bucket/{project}", read by restic
+  // with the credentials in wok's environment. "": dir/repos/P.
+  std::string repository;
+};
+
+struct BackupError {
+  int status = 500;  // 404: no such site or backup; 409: nothing to back up yet
+  std::string message;
+};
+
+class Backups {
+ public:
+  Backups(store::Store& store, runtime::Runtime& runtime, SecretReader read_secret,
+          std::string data_dir, BackupSettings settings);
+
+  // Backs up site ns/name now: its live revision, volumes, database and services.
+  std::optional<BackupInfo> create(const std::string& ns, const std::string& name,
+                                   const std::string& reason, BackupError* error);
+  // Backups of project ns (of site `site` only, when given), newest first.
+  std::optional<std::vector<BackupInfo>> list(const std::string& ns, const std::string& site,
+                                              BackupError* error);
+  // Backup `id` (a short or long id, or "latest") of site `site` of project ns.
+  std::optional<BackupInfo> find(const std::string& ns, const std::string& site,
+                                 const std::string& id, BackupError* error);
+  // Its /backup.json: {revision, commit, spec, database, storage, services}.
+  std::optional<nlohmann::json> manifest(const std::string& ns, const BackupInfo& backup,
+                                         BackupError* error);
+  // Replaces the files of the mounted volume `volume_dir` (that nothing
+  // runs on) with `path` of the backup ("storage/NAME", "services/NAME"),
+  // owned by `uid`. Restored beside first, so a failure loses nothing.
+  std::string restore_volume(const std::string& ns, const BackupInfo& backup,
+                             const std::string& path, const std::filesystem::path& volume_dir,
+                             unsigned uid);
+  // Replaces the database of `site` (whose live spec is `spec`, its server
+  // Ready) with the backup's dump.
+  std::string restore_database(const std::string& ns, const BackupInfo& backup,
+                               const nlohmann::json& site, const nlohmann::json& spec);
+  // Forgets the scheduled backups of site name/uid that `keep` does not keep.
+  std::string apply_retention(const std::string& ns, const std::string& name,
+                              const std::string& uid, const BackupKeep& keep);
+  // Forgets the backups of sites that are gone (or made again, another
+  // uid) once older than their retention. `live`: name -> uid.
+  std::string sweep_deleted(const std::string& ns, const std::map<std::string, std::string>& live);
+  // Projects that have a repository here.
+  std::vector<std::string> projects() const;
+
+ private:
+  // restic's argv for project ns (repository, key, cache), then `args`.
+  std::vector<std::string> restic(const std::string& ns, const std::vector<std::string>& args,
+                                  const std::filesystem::path& cwd = {}) const;
+  std::string repository(const std::string& ns) const;
+  std::string ensure_repository(const std::string& ns);
+  bool has_repository(const std::string& ns) const;
+  std::mutex& project_lock(const std::string& ns);
+
+  store::Store& store_;
+  runtime::Runtime& runtime_;
+  SecretReader read_secret_;
+  std::string data_dir_;
+  BackupSettings settings_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> locks_;
+};
+
+// Parses restic's `snapshots --json` output into backups, newest first.
+std::vector<BackupInfo> parse_snapshots(const std::string& ns, const std::string& json_text);
+
+}  // namespace wok::controllers

@@ -1,0 +1,148 @@
+#include "platform/site_backups.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "api/cron.h"
+#include "controllers/site_controller.h"
+#include "store/store.h"
+
+namespace wok::platform {
+
+using nlohmann::json;
+
+server::BackupAnswer site_backups(controllers::Backups& backups, controllers::SiteController& sites,
+                                  const server::BackupRequest& q) {
+  server::BackupAnswer answer;
+  controllers::BackupError error;
+  auto fail = [&] {
+    answer.status = error.status;
+    answer.error = error.message;
+    return answer;
+  };
+  switch (q.verb) {
+    case server::BackupRequest::kCreate: {
+      auto made = backups.create(q.ns, q.site, "manual", &error);
+      if (!made) return fail();
+      answer.body = made->to_json();
+      return answer;
+    }
+    case server::BackupRequest::kList: {
+      auto list = backups.list(q.ns, q.site, &error);
+      if (!list) return fail();
+      json items = json::array();
+      for (const auto& b : *list) items.push_back(b.to_json());
+      answer.body = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "BackupList"}, {"items", items}};
+      return answer;
+    }
+    case server::BackupRequest::kShow: {
+      auto b = backups.find(q.ns, q.site, q.backup, &error);
+      if (!b) return fail();
+      auto manifest = backups.manifest(q.ns, *b, &error);
+      if (!manifest) return fail();
+      answer.body = b->to_json();
+      for (const char* key : {"commit", "spec", "storage", "services", "database"})
+        answer.body[key] = (*manifest)[key];
+      return answer;
+    }
+    case server::BackupRequest::kRestore: {
+      auto b = backups.find(q.ns, q.site, q.backup, &error);
+      if (!b) return fail();
+      auto manifest = backups.manifest(q.ns, *b, &error);
+      if (!manifest) return fail();
+      auto done = sites.restore(q.ns, q.site, *b, *manifest, &error);
+      if (!done) return fail();
+      answer.body = *done;
+      return answer;
+    }
+  }
+  return answer;
+}
+
+BackupSchedule::BackupSchedule(store::Store& store, controllers::Backups& backups)
+    : store_(store), backups_(backups) {}
+
+BackupSchedule::~BackupSchedule() { stop(); }
+
+void BackupSchedule::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void BackupSchedule::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackupSchedule::loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    pass();
+    lock.lock();
+    // Whole minutes are what a schedule names: a look every few seconds.
+    wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+  }
+}
+
+void BackupSchedule::pass() {
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  std::map<std::string, std::map<std::string, std::string>> live;  // project -> name -> uid
+  for (const auto& site : store_.list("Site")) {
+    const std::string ns = site["metadata"].value("namespace", ""),
+                      name = site["metadata"].value("name", ""),
+                      uid = site["metadata"].value("uid", "");
+    live[ns][name] = uid;
+    const json& spec = site["spec"];
+    if (!spec.contains("backup") || !spec["backup"].is_object()) {
+      next_.erase(uid);
+      continue;
+    }
+    const std::string text = spec["backup"].value("schedule", "");
+    std::string error;
+    auto schedule = api::parse_cron(text, &error);
+    if (!schedule) continue;  // validation refused it already
+    if (!next_.count(uid) || schedule_of_[uid] != text) {
+      auto next =
+          api::next_cron_time(*schedule, std::chrono::sys_seconds(std::chrono::seconds(now)));
+      next_[uid] = next ? next->time_since_epoch().count() : INT64_MAX;
+      schedule_of_[uid] = text;
+    }
+    if (now < next_[uid]) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    controllers::BackupError failure;
+    auto made = backups_.create(ns, name, "scheduled", &failure);
+    std::string retention;
+    if (made) retention = backups_.apply_retention(ns, name, uid, controllers::backup_keep(spec));
+    auto next = api::next_cron_time(
+        *schedule,
+        std::chrono::sys_seconds(std::chrono::seconds(static_cast<int64_t>(::time(nullptr)))));
+    next_[uid] = next ? next->time_since_epoch().count() : INT64_MAX;
+    json status = {{"schedule", text}};
+    if (made) {
+      status["last"] = made->id;
+      status["lastTime"] = made->time;
+      spdlog::info("site {}/{}: scheduled backup {}", ns, name, made->id);
+    }
+    std::string why = made ? retention : failure.message;
+    status["lastError"] = why.empty() ? json(nullptr) : json(why);
+    if (!why.empty()) spdlog::warn("site {}/{}: scheduled backup: {}", ns, name, why);
+    store_.patch_status("Site", ns, name, {{"backup", status}});
+  }
+  if (now >= next_sweep_) {
+    next_sweep_ = now + 3600;
+    for (const auto& ns : backups_.projects()) {
+      if (std::string err = backups_.sweep_deleted(ns, live[ns]); !err.empty())
+        spdlog::warn("backups of project {}: {}", ns, err);
+    }
+  }
+}
+
+}  // namespace wok::platform

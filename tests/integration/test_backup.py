@@ -1,0 +1,209 @@
+"""Backups on the embedded platform (docs/data.md): `wok backup create|list|
+restore` with Debian's restic, of a site's revision, storage volume and
+MariaDB database; a restore in place (503 "being restored" meanwhile), into a
+new site (spec.cloneFrom), after the site was deleted; who may do what.
+Needs root (runc, loop-mounted volumes); CI runs it as root."""
+import json
+import os
+import shutil
+import threading
+import time
+import unittest
+
+from test_database import APP as DB_APP, DatabaseCase, db_site
+from wokharness import wait_for
+
+NEEDS = [b for b in ("runc", "restic", "mariadb") if not shutil.which(b)]
+if not os.path.exists("/usr/sbin/mariadbd"):
+    NEEDS.append("mariadbd")
+SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+
+# test_database's app, and files in its storage volume: /put?name=N&text=T,
+# /cat?name=N ("MISSING" when absent), /ls.
+APP = DB_APP.replace("""        else:
+            body = 'app'""", """        elif url.path == '/put':
+            open('files/' + os.path.basename(q['name'][0]), 'w').write(q['text'][0])
+            body = 'OK'
+        elif url.path == '/cat':
+            p = 'files/' + os.path.basename(q['name'][0])
+            body = open(p).read() if os.path.exists(p) else 'MISSING'
+        elif url.path == '/ls':
+            body = ' '.join(sorted(os.listdir('files')))
+        else:
+            body = 'app'""")
+assert "/cat" in APP
+
+STORAGE = "  storage: [{name: files, path: files, size: 16Mi}]\n"
+
+
+@unittest.skipIf(SKIP, SKIP)
+class BackupTest(DatabaseCase):
+    def deploy_blog(self, name="blog", project="team-a"):
+        repo = self.repo(f"{project}-{name}", {"app.py": APP, "v.txt": "1"})
+        self.wok.apply(db_site(name, project, repo.url, "mariadb", extra=STORAGE))
+        self.wok.wait_revision(name, project, 1, timeout=120)
+        return repo
+
+    def text(self, host, path):
+        status, _, body = self.wok.get(host, path)
+        self.assertEqual(status, 200, body)
+        return body.decode()
+
+    def backup(self, site, project="team-a", token=None):
+        out = self.wok.cli("backup", "create", "site", site, "-n", project, token=token).stdout
+        self.assertRegex(out, r"^backup [0-9a-f]{8} of site.wok.dev/" + site + r" created \(revision \d+\)")
+        return out.split()[1]
+
+    def test_backup_restore_in_place_clone_and_after_deletion(self):
+        host = "blog.team-a.localhost"
+        repo = self.deploy_blog()
+        self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
+        self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('first post')").startswith("OK"))
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+
+        # Nothing to restore yet, and a backup that does not exist.
+        r = self.wok.cli("backup", "restore", "site", "blog", "-n", "team-a", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('site "blog" of project "team-a" has no backup', r.stderr)
+        first = self.backup("blog")
+        r = self.wok.cli("backup", "restore", "site", "blog", "--backup", "0123abcd", "-n", "team-a",
+                         check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('has no backup "0123abcd"', r.stderr)
+        out = self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
+        self.assertIn(first, out)
+        self.assertIn("manual", out)
+
+        # Who may: a viewer of the project and another project's admin may not.
+        for token, why in ((self.vera, 'user "vera" may only read project "team-a"'),
+                           (self.bob, 'has no access to project "team-a"')):
+            for args in (("create", "site", "blog"), ("list", "site", "blog"), ("list",),
+                         ("restore", "site", "blog")):
+                r = self.wok.cli("backup", *args, "-n", "team-a", token=token, check=False)
+                self.assertNotEqual(r.returncode, 0, args)
+                self.assertIn(why, r.stderr, args)
+        # A developer may.
+        self.backup("blog", token=self.alice)
+
+        # Mistakes: the table dropped, another made, the file deleted, one added,
+        # and a new revision of the code.
+        self.sql(host, "DROP TABLE posts")
+        self.sql(host, "CREATE TABLE junk (x INT)")
+        os_files = self.text(host, "/put?name=b.txt&text=later")
+        self.assertEqual(os_files, "OK")
+        repo.write({"v.txt": "2"})
+        self.wok.cli("refresh", "site", "blog", "-n", "team-a")
+        self.wok.wait_revision("blog", "team-a", 2, timeout=120)
+
+        # In place: the hosts answer 503 "being restored" while it runs.
+        seen = []
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                try:
+                    status, headers, body = self.wok.get(host, "/ls")
+                    seen.append((status, body))
+                except OSError:
+                    pass
+                time.sleep(0.05)
+
+        t = threading.Thread(target=watch)
+        t.start()
+        try:
+            out = self.wok.cli("backup", "restore", "site", "blog", "--backup", first, "-n", "team-a").stdout
+        finally:
+            done.set()
+            t.join()
+        self.assertIn(f"restored from backup {first} (revision 1; storage files, database)", out)
+        restoring = [b for s, b in seen if s == 503]
+        self.assertTrue(restoring, seen[:5])
+        self.assertIn(b"being restored from a backup", restoring[0])
+        # Nothing of the site answered with a half-restore in between.
+        self.assertFalse([b for s, b in seen if s == 200 and b"b.txt" in b and b"a.txt" not in b])
+        self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+        self.assertEqual(self.text(host, "/cat?name=b.txt"), "MISSING")
+        self.assertIn("first post", self.sql(host, "SELECT title FROM posts"))
+        self.assertIn("ERR", self.sql(host, "SELECT * FROM junk"))
+        # The backup's revision: its spec and commit (revision 1's) run again.
+        st = self.wok.site_json("blog", "team-a")["status"]
+        first_commit = repo.git("rev-list", "--max-parents=0", "HEAD")
+        self.assertEqual(st["pinnedCommit"], first_commit)
+        wait_for(lambda: self.wok.site_json("blog", "team-a")["status"].get("commit", "").startswith(
+            first_commit[:7]) or None, 60, what="revision of the backup's commit")
+
+        # Into a new site while the original still holds its hosts: --host is needed.
+        r = self.wok.cli("backup", "restore", "site", "blog", "--to", "copy", "-n", "team-a", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--host", r.stderr)
+        out = self.wok.cli("backup", "restore", "site", "blog", "--backup", first, "--to", "copy",
+                           "--host", "copy.team-a.localhost", "-n", "team-a").stdout
+        self.assertIn("site.wok.dev/copy created from backup " + first, out)
+        self.wok.wait_revision("copy", "team-a", 1, timeout=120)
+        copy = "copy.team-a.localhost"
+        self.assertIn("first post", self.sql(copy, "SELECT title FROM posts"))
+        self.assertEqual(self.text(copy, "/cat?name=a.txt"), "before")
+        st = self.wok.site_json("copy", "team-a")["status"]
+        self.assertEqual(st["clonedFrom"], {"project": "team-a", "site": "blog", "backup": first})
+        # Its own database and volume: a change there is not the original's.
+        self.sql(copy, "INSERT INTO posts VALUES ('only in the copy')")
+        self.assertEqual(self.text(copy, "/put?name=a.txt&text=copy"), "OK")
+        self.assertNotIn("only in the copy", self.sql(host, "SELECT title FROM posts"))
+        self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+        self.assertNotEqual(self.env(copy)["DB_PASSWORD"], self.env(host)["DB_PASSWORD"])
+
+        # Another project's admin may not clone team-a's site into team-b.
+        clone = db_site("steal", "team-b", repo.url, "mariadb",
+                        extra=STORAGE + "  cloneFrom: {project: team-a, site: blog}\n")
+        r = self.wok.apply(clone, token=self.bob, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.cloneFrom.project", r.stderr)
+        self.assertIn('may not clone from project "team-a"', r.stderr)
+
+        # The site deleted: its backups stay, listed as a deleted site's, and
+        # bring it back under its old hosts.
+        self.sql(host, "INSERT INTO posts VALUES ('second post')")
+        last = self.backup("blog")
+        self.wok.cli("delete", "site", "blog", "-n", "team-a")
+        wait_for(lambda: self.wok.get(host, "/")[0] == 404 or None, 60, what="blog gone")
+        out = self.wok.cli("backup", "list", "-n", "team-a").stdout
+        self.assertIn("blog (deleted)", out)
+        self.assertIn(last, out)
+        self.assertIn(first, out)
+        r = self.wok.cli("backup", "restore", "site", "blog", "-n", "team-a", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--to NEW", r.stderr)
+        self.wok.cli("backup", "restore", "site", "blog", "--to", "blog", "-n", "team-a")
+        self.wok.wait_revision("blog", "team-a", 1, timeout=120)
+        rows = self.sql(host, "SELECT title FROM posts")
+        self.assertIn("first post", rows)
+        self.assertIn("second post", rows)
+        self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+
+    def test_bad_specs(self):
+        repo = self.repo("bad", {"app.py": APP})
+        for extra, field, why in (
+                ("  backup: {schedule: '61 * * * *'}\n", "spec.backup.schedule", "out of range"),
+                ("  backup: {schedule: '@daily', keep: {daily: -1}}\n", "spec.backup.keep.daily",
+                 "from 0 to 1000"),
+                ("  backup: {keep: {daily: 1}}\n", "spec.backup.schedule", "required"),
+                ("  cloneFrom: {site: ../x}\n", "spec.cloneFrom.site", "not a site name"),
+                ("  cloneFrom: {site: blog, backup: zzz}\n", "spec.cloneFrom.backup", "not a backup id"),
+        ):
+            r = self.wok.apply(db_site("bad", "team-a", repo.url, "mariadb", extra=extra), check=False)
+            self.assertNotEqual(r.returncode, 0, extra)
+            self.assertIn(field, r.stderr, extra)
+            self.assertIn(why, r.stderr, extra)
+        # A clone of a backup that does not exist fails its revision, saying so.
+        self.wok.apply(db_site("orphan", "team-a", repo.url, "mariadb",
+                               extra="  cloneFrom: {site: nosuch}\n"))
+
+        def failed():
+            st = self.wok.site_json("orphan", "team-a").get("status", {})
+            return st if "cloneFrom" in (st.get("lastError") or "") else None
+        st = wait_for(failed, 120, what="the clone's failure")
+        self.assertIn('site "nosuch" of project "team-a" has no backup', st["lastError"])
+
+
+if __name__ == "__main__":
+    unittest.main()
