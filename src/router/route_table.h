@@ -65,6 +65,9 @@ struct Route {
   // The site has no revision yet and its first one is being built: its hosts
   // answer 503 "being deployed" with Retry-After, not "no site".
   bool deploying = false;
+  // The files under `root` change while it is routed (a php site's storage
+  // volume, written by the site): never served from the open-file cache.
+  bool mutable_files = false;
   // The site is being restored from a backup (wok backup restore): its hosts
   // answer 503 "being restored" with Retry-After until it runs again.
   bool restoring = false;

@@ -24,6 +24,7 @@ void FastCgiHandler::serve(const Route& route, http::Exchange exchange) const {
   if (const auto* mount = storage_of(route, exchange.request().path)) {
     Route storage{route.project, route.site, mount->second};
     storage.serve_dot_files = route.serve_dot_files;
+    storage.mutable_files = true;  // an upload deleted is gone, a new one is there at once
     std::string rest = exchange.request().path.substr(mount->first.size() - 1);
     exchange.read_body([storage = std::move(storage), rest = std::move(rest)](http::Exchange& ex) {
       http::Request request = ex.request();

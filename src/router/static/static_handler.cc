@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 
 #include "base/unique_fd.h"
@@ -234,7 +235,11 @@ void StaticHandler::serve(const Route& route, const Request& request, Response& 
     response.set_header("Allow", "GET, HEAD");
     return;
   }
-  OpenFileCache& cache = OpenFileCache::for_this_thread();
+  // Files that change under their root are looked up afresh (the cache
+  // holds only immutable revisions).
+  std::optional<OpenFileCache> fresh;
+  if (route.mutable_files) fresh.emplace(16, 1, 0);
+  OpenFileCache& cache = fresh ? *fresh : OpenFileCache::for_this_thread();
   std::shared_ptr<const OpenRoot> root = cache.root(route.root);
   if (!root) {  // the revision is gone or not deployed yet
     plain(response, 404);

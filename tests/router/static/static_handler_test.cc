@@ -1,4 +1,6 @@
 // Router::handle with the static handler, against a real temporary site.
+#include "router/static/static_handler.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -257,6 +259,53 @@ TEST_F(StaticHandlerTest, ServedThroughTheServer) {
   EXPECT_TRUE(head.ends_with("\r\n\r\n"));  // no body after HEAD
   EXPECT_NE(all.find("Content-Range: bytes 3-5/10"), std::string::npos);
   EXPECT_TRUE(all.ends_with("\r\n\r\n345")) << all;
+}
+
+// A php site's storage volume changes while routed: an upload deleted is
+// gone at once, one made after a miss is found (no cached fd, no cached miss).
+TEST_F(StaticHandlerTest, MutableFilesAreNeverCached) {
+  fs::path dir = *base_ / "uploads";
+  fs::create_directories(dir);
+  Route immutable{"p", "up", dir.string()};
+  Route storage{"p", "up", dir.string()};
+  storage.mutable_files = true;
+  auto serve = [](const Route& route, const std::string& path) {
+    http::Request request;
+    request.method = "GET";
+    request.target = request.path = path;
+    http::Response response;
+    StaticHandler().serve(route, request, response);
+    if (response.file_fd >= 0) close(response.file_fd);
+    return response.status;
+  };
+  EXPECT_EQ(serve(storage, "/photo.png"), 404);
+  EXPECT_EQ(serve(immutable, "/photo.png"), 404);  // the cache now holds the miss
+  write_file(dir / "photo.png", "png");
+  EXPECT_EQ(serve(storage, "/photo.png"), 200);
+  EXPECT_EQ(serve(immutable, "/photo.png"), 404);  // what the cache is sound for: revisions
+  fs::remove(dir / "photo.png");
+  EXPECT_EQ(serve(storage, "/photo.png"), 404);
+}
+
+// A site being restored: 503 "being restored" with Retry-After, whatever it routes to.
+TEST_F(StaticHandlerTest, ASiteBeingRestoredAnswers503) {
+  auto table = std::make_shared<RouteTable>();
+  Route r{"p", "site", (*base_ / "site").string()};
+  r.restoring = true;
+  table->add("restoring.test", std::make_shared<const Route>(r));
+  Router router;
+  router.set_table(table);
+  http::Request request;
+  request.method = "GET";
+  request.target = request.path = "/index.html";
+  request.headers.push_back({"Host", "restoring.test"});
+  http::Response response;
+  router.handle(request, response);
+  EXPECT_EQ(response.status, 503);
+  EXPECT_NE(response.body.find("being restored from a backup"), std::string::npos);
+  bool retry = false;
+  for (const auto& h : response.headers) retry = retry || h.name == "Retry-After";
+  EXPECT_TRUE(retry);
 }
 
 }  // namespace
