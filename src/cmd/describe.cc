@@ -166,6 +166,19 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
                             text_at(site, {"metadata", "name"}) + "-db (secret " +
                             text_at(site, {"metadata", "name"}) + "-db)");
   }
+  if (const json* backup = find_at(spec, {"backup"}); backup && backup->is_object()) {
+    // spec.backup (docs/data.md): the schedule's last run, from status.backup.
+    const json* st = find_at(site, {"status", "backup"});
+    std::string last = st ? text_at(*st, {"last"}) : "";
+    std::string error = st ? text_at(*st, {"lastError"}) : "";
+    d.field("Backups",
+            "schedule \"" + text_at(*backup, {"schedule"}) + "\", last " +
+                (last.empty() ? "<none yet>" : last + " at " + text_at(*st, {"lastTime"})) +
+                (error.empty() ? "" : ", last error: " + error));
+  }
+  if (const json* cloned = find_at(site, {"status", "clonedFrom"}); cloned && cloned->is_object())
+    d.field("Cloned from", "backup " + text_at(*cloned, {"backup"}) + " of site " +
+                               text_at(*cloned, {"project"}) + "/" + text_at(*cloned, {"site"}));
   const json* declared = find_at(spec, {"storage"});
   if (!declared || !declared->is_array() || declared->empty()) {
     d.field("Storage", "<none>");

@@ -658,10 +658,11 @@ void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string&
     return send(a, 200);
   }
   if (!store_.get("Site", ns, site))
-    return ctx.fail(404, "site \"" + site + "\" not found in project \"" + ns +
-                             "\" (a deleted site's backup is restored into a new site: wok "
-                             "backup restore site " +
-                             site + " --to NEW)");
+    return ctx.fail(404, "site \"" + site + "\" not found in project \"" + ns + "\"" +
+                             (restore ? " (a deleted site's backup is restored into a new site: "
+                                        "wok backup restore site " +
+                                            site + " --to NEW)"
+                                      : ""));
   if (!restore) {
     q.verb = BackupRequest::kCreate;
     return send(options_.site_backups(q), 201);

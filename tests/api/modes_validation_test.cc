@@ -446,6 +446,46 @@ TEST(Database, EnginesVersionsSizesAndTheNameDb) {
       << errors_of(php);
 }
 
+TEST(Backups, ScheduleKeepAndCloneFrom) {
+  json s = doc(kApp);
+  s["spec"]["backup"] = {{"schedule", "0 3 * * *"}, {"keep", {{"daily", 7}, {"weekly", 4}}}};
+  s["spec"]["cloneFrom"] = {{"site", "blog"}, {"backup", "latest"}};
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["cloneFrom"] = {{"site", "blog"}, {"project", "team-b"}, {"backup", "3f2a9c1d"}};
+  EXPECT_EQ(errors_of(s), "");
+  auto error_for = [&](const char* field, json value) {
+    json t = doc(kApp);
+    t["spec"][field] = std::move(value);
+    return errors_of(t);
+  };
+  EXPECT_NE(error_for("backup", {{"schedule", "61 * * * *"}}).find("spec.backup.schedule: "),
+            std::string::npos);
+  EXPECT_NE(error_for("backup", {{"keep", {{"daily", 1}}}}).find("spec.backup.schedule"),
+            std::string::npos);
+  EXPECT_NE(error_for("backup", {{"schedule", "@daily"}, {"keep", {{"weekly", 1001}}}})
+                .find("spec.backup.keep.weekly: must be from 0 to 1000"),
+            std::string::npos);
+  EXPECT_NE(error_for("backup", {{"schedule", "@daily"}, {"keep", {{"yearly", 1}}}})
+                .find("spec.backup.keep.yearly"),
+            std::string::npos);
+  // A name that is not a DNS label could bend restic's tag filters (",").
+  for (const char* site : {"a,b", "../x", "Blog", ""})
+    EXPECT_NE(error_for("cloneFrom", {{"site", site}}).find("spec.cloneFrom.site"),
+              std::string::npos)
+        << site;
+  EXPECT_NE(
+      error_for("cloneFrom", {{"site", "a"}, {"project", "x,y"}}).find("spec.cloneFrom.project"),
+      std::string::npos);
+  for (const char* id : {"zzzzzzzz", "abc", "latest2", "ABCDEF12"})
+    EXPECT_NE(error_for("cloneFrom", {{"site", "a"}, {"backup", id}}).find("spec.cloneFrom.backup"),
+              std::string::npos)
+        << id;
+  // Every mode may be backed up (a static site's revision) and cloned.
+  json stat = doc(kPhp);
+  stat["spec"]["backup"] = {{"schedule", "@daily"}};
+  EXPECT_EQ(errors_of(stat), "");
+}
+
 TEST(Services, EnginesNamesAndSizes) {
   json s = doc(kApp);
   s["spec"]["services"] = {{{"name", "queue"}, {"engine", "rabbitmq"}},

@@ -1,0 +1,83 @@
+"""Backups of a PostgreSQL site with a Redis cache (docs/data.md): its
+services' data restored in place with its database, and spec.backup's
+schedule and retention (keep: {last: 1}) at work, minute by minute.
+Needs root (runc, loop-mounted volumes); CI runs it as root."""
+import os
+import shutil
+import unittest
+import urllib.parse
+
+from test_database import APP as DB_APP, DatabaseCase, db_site
+from wokharness import wait_for
+
+NEEDS = [b for b in ("runc", "restic", "psql", "redis-server", "redis-cli") if not shutil.which(b)]
+if not os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
+    NEEDS.append("postgresql-15")
+SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+
+# test_database's app, and its cache: /cache?cmd=SET k v.
+APP = DB_APP.replace("""        else:
+            body = 'app'""", """        elif url.path == '/cache':
+            r = subprocess.run(['redis-cli', '--no-auth-warning', '-h', os.environ['CACHE_HOST'],
+                                '-p', os.environ['CACHE_PORT']] + q['cmd'][0].split(),
+                               capture_output=True, text=True, timeout=10,
+                               env=dict(os.environ, REDISCLI_AUTH=os.environ['CACHE_PASSWORD']))
+            body = r.stdout + r.stderr
+        else:
+            body = 'app'""")
+assert "/cache" in APP
+
+EXTRA = """  services: [{name: cache, engine: redis}]
+  backup: {schedule: "* * * * *", keep: {last: 1}}
+"""
+
+
+@unittest.skipIf(SKIP, SKIP)
+class BackupScheduleTest(DatabaseCase):
+    def cache(self, host, cmd):
+        status, _, body = self.wok.get(host, "/cache?" + urllib.parse.urlencode({"cmd": cmd}))
+        self.assertEqual(status, 200, body)
+        return body.decode().strip()
+
+    def test_services_restored_and_the_schedule_keeps_the_last(self):
+        host = "shop.team-a.localhost"
+        repo = self.repo("shop", {"app.py": APP})
+        self.wok.apply(db_site("shop", "team-a", repo.url, "postgresql", extra=EXTRA))
+        self.wok.wait_revision("shop", "team-a", 1, timeout=120)
+        self.assertIn("OK", self.sql(host, "CREATE TABLE orders (item TEXT)"))
+        self.sql(host, "INSERT INTO orders VALUES ('one')")
+        self.assertEqual(self.cache(host, "SET k one"), "OK")
+        out = self.wok.cli("backup", "create", "site", "shop", "-n", "team-a").stdout
+        manual = out.split()[1]
+
+        self.sql(host, "INSERT INTO orders VALUES ('two')")
+        self.sql(host, "CREATE TABLE later (x INT)")
+        self.assertEqual(self.cache(host, "SET k two"), "OK")
+        out = self.wok.cli("backup", "restore", "site", "shop", "--backup", manual, "-n", "team-a").stdout
+        self.assertIn("service cache, database", out)
+        rows = self.sql(host, "SELECT item FROM orders")
+        self.assertIn("one", rows)
+        self.assertNotIn("two", rows)
+        self.assertIn("ERR", self.sql(host, "SELECT * FROM later"))
+        # Redis came back with its data as the backup holds it.
+        wait_for(lambda: self.cache(host, "GET k") == "one" or None, 30, what="the cache restored")
+
+        # The schedule: a backup every minute, only the last scheduled one kept.
+        def last():
+            return (self.wok.site_json("shop", "team-a").get("status", {}).get("backup") or {}).get("last")
+        first = wait_for(last, 100, what="a scheduled backup")
+        second = wait_for(lambda: (last() if last() != first else None), 100,
+                          what="a second scheduled backup")
+        st = self.wok.site_json("shop", "team-a")["status"]["backup"]
+        self.assertIsNone(st.get("lastError"))
+        out = self.wok.cli("backup", "list", "site", "shop", "-n", "team-a").stdout
+        self.assertIn(second, out)
+        self.assertNotIn(first, out)  # forgotten: keep last 1
+        self.assertIn(manual, out)    # made by hand: not the schedule's to forget
+        self.assertEqual(sum(1 for line in out.splitlines() if "scheduled" in line), 1, out)
+        described = self.wok.cli("describe", "site", "shop", "-n", "team-a").stdout
+        self.assertIn(second, described)
+
+
+if __name__ == "__main__":
+    unittest.main()
