@@ -10,7 +10,9 @@ work="$dir.part"
 rm -rf "$work"
 mkdir -p "$work/debs"
 cd "$work/debs"
-apt-get download -q -o APT::Sandbox::User=root wordpress wordpress-theme-twentytwentythree
+# The lists may be older than the archive (a version gone): once more after an update.
+get() { apt-get download -q -o APT::Sandbox::User=root wordpress wordpress-theme-twentytwentythree; }
+get || { apt-get update -qq && get; }
 mkdir -p "$work/root"
 for deb in *.deb; do dpkg-deb -x "$deb" "$work/root"; done
 cd - >/dev/null

@@ -73,7 +73,8 @@ int backup_list_command(Session& session, const std::string& name) {
 int backup_restore_command(Session& session, const std::string& name, const std::string& backup,
                            const std::string& to, const std::vector<std::string>& hosts) {
   if (int code = 1; !require_project(session, &code)) return code;
-  const std::string id = backup.empty() ? "latest" : backup;
+  // restic's short id names it as well as its whole one (and fits a path segment).
+  const std::string id = backup.empty() ? "latest" : backup.substr(0, 8);
   if (to.empty()) {
     if (!hosts.empty()) return session.fail("--host is for a restore into a new site (--to NEW)");
     session.io.err << "restoring backup " << id << " into " << qualified_name(Kind::kSite, name)
@@ -95,6 +96,10 @@ int backup_restore_command(Session& session, const std::string& name, const std:
                    << r.value("id", "") << " (revision " << r.value("revision", int64_t{0})
                    << (what.empty() ? "" : "; " + what) << ")"
                    << (r.value("running", false) ? "" : "; its revision is still starting") << "\n";
+    if (r.value("preRestoreBackup", json()).is_string())
+      session.io.out << "what it held before is backup " << r["preRestoreBackup"].get<std::string>()
+                     << " (wok backup restore site " << name << " --backup "
+                     << r["preRestoreBackup"].get<std::string>() << " puts it back)\n";
     return 0;
   }
   // Into a new site: the backup's spec, new hosts, its data by spec.cloneFrom.

@@ -1,7 +1,8 @@
 #include "controllers/backups.h"
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <set>
 
 #include "base/sealed_box.h"
@@ -17,6 +19,7 @@
 #include "controllers/database_jobs.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
+#include "runtime/fd_tree.h"
 #include "runtime/subprocess.h"
 #include "runtime/volume.h"
 #include "store/store.h"
@@ -29,6 +32,7 @@ using nlohmann::json;
 namespace {
 
 constexpr auto kResticTimeout = std::chrono::minutes(60);
+constexpr size_t kManualKept = 20;  // a site's manual backups beyond these are forgotten
 
 std::string tail(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -42,34 +46,46 @@ std::string failed(const std::string& what, const runtime::CommandResult& r) {
          (err.empty() ? " (exit " + std::to_string(r.exit_code) + ")" : ": " + err);
 }
 
-// "2026-12-03T19:46:15.731305689Z" -> seconds since the epoch (0: unreadable).
-int64_t epoch_of(const std::string& time) {
+// "2026-12-03T19:46:15Z" (restic runs with TZ=UTC) -> seconds since the
+// epoch; nullopt when unreadable.
+std::optional<int64_t> epoch_of(const std::string& time) {
   std::tm tm{};
-  if (!::strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  const char* end = ::strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || *end != 'Z') return std::nullopt;
   return static_cast<int64_t>(::timegm(&tm));
 }
 
-// lchown of every file under `dir` (never following a symlink).
-unsigned chown_uid = 0;
-int chown_one(const char* path, const struct stat*, int, struct FTW*) {
-  ::lchown(path, chown_uid, chown_uid);
-  return 0;
-}
-std::mutex chown_mu;
-void chown_tree(const fs::path& dir, unsigned uid) {
-  std::lock_guard lock(chown_mu);
-  chown_uid = uid;
-  ::nftw(dir.c_str(), chown_one, 32, FTW_PHYS | FTW_MOUNT);
+base::UniqueFd open_dir(int at, const std::string& name) {
+  return base::UniqueFd(
+      ::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
-// A read-only view of `source` at `target` for restic to read.
-std::string bind_read_only(const fs::path& source, const fs::path& target) {
-  std::error_code ec;
-  fs::create_directories(target, ec);
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
-    return "cannot bind " + source.string() + ": " + std::strerror(errno);
-  if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
-    return "cannot make " + target.string() + " read-only: " + std::strerror(errno);
+// The names in the directory `fd`, "." and ".." left out.
+std::vector<std::string> names_in(int fd) {
+  std::vector<std::string> out;
+  int copy = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (copy < 0) return out;
+  DIR* d = ::fdopendir(copy);
+  if (!d) {
+    ::close(copy);
+    return out;
+  }
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Moves every entry of `from` but `skip` into the directory `to` (by name,
+// within one file system: nothing is followed). "" or why not.
+std::string move_entries(int from, int to, const std::set<std::string>& skip) {
+  for (const auto& n : names_in(from)) {
+    if (skip.count(n)) continue;
+    if (::renameat(from, n.c_str(), to, n.c_str()) != 0)
+      return "cannot move " + n + ": " + std::strerror(errno);
+  }
   return "";
 }
 
@@ -117,7 +133,7 @@ std::vector<BackupInfo> parse_snapshots(const std::string& ns, const std::string
     b.project = ns;
     b.id = s.value("short_id", "");
     std::string time = s.value("time", "");
-    b.time = time.substr(0, 19) + "Z";
+    b.time = time.size() >= 19 ? time.substr(0, 19) + "Z" : time;
     bool ours = false;
     for (const auto& t : s.value("tags", json::array())) {
       if (!t.is_string()) continue;
@@ -149,7 +165,7 @@ Backups::Backups(store::Store& store, runtime::Runtime& runtime, SecretReader re
       read_secret_(std::move(read_secret)),
       data_dir_(std::move(data_dir)),
       settings_(std::move(settings)) {
-  // What a backup killed mid-way left: its views of the volumes, its files.
+  // What a backup or restore killed mid-way left: its views of the volumes, its files.
   std::error_code ec;
   const fs::path tmp = settings_.dir / "tmp";
   if (fs::exists(tmp, ec)) {
@@ -161,42 +177,92 @@ Backups::Backups(store::Store& store, runtime::Runtime& runtime, SecretReader re
   fs::permissions(settings_.dir, fs::perms::owner_all, ec);
 }
 
-std::mutex& Backups::project_lock(const std::string& ns) {
+Backups::~Backups() { cancel(); }
+
+void Backups::cancel() { cancelled_ = true; }
+
+Backups::Hold::~Hold() {
+  if (!owner_) return;
+  std::lock_guard lock(owner_->mu_);
+  owner_->busy_.erase(key_);
+}
+
+std::optional<Backups::Hold> Backups::hold_for_restore(const std::string& ns,
+                                                       const std::string& name,
+                                                       BackupError* error) {
   std::lock_guard lock(mu_);
-  auto& m = locks_[ns];
-  if (!m) m = std::make_unique<std::mutex>();
+  const std::string key = ns + "/" + name;
+  if (auto it = busy_.find(key); it != busy_.end()) {
+    *error = {409,
+              "a " + it->second + " of site " + key + " is running; try again when it is over"};
+    return std::nullopt;
+  }
+  busy_[key] = "restore";
+  return Hold(this, key);
+}
+
+bool Backups::held(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = busy_.find(ns + "/" + name);
+  return it != busy_.end() && it->second == "restore";
+}
+
+std::shared_mutex& Backups::repo_lock(const std::string& repo) {
+  std::lock_guard lock(mu_);
+  auto& m = locks_[repo];
+  if (!m) m = std::make_unique<std::shared_mutex>();
   return *m;
 }
 
-std::string Backups::repository(const std::string& ns) const {
-  if (settings_.repository.empty()) return (settings_.dir / "repos" / ns).string();
-  std::string r = settings_.repository;
-  for (size_t at; (at = r.find("{project}")) != std::string::npos;) r.replace(at, 9, ns);
-  return r;
+std::optional<std::string> Backups::repo_of(const std::string& ns) {
+  auto project = store_.get("Project", "", ns);
+  if (!project) return std::nullopt;
+  const std::string uid = (*project)["metadata"].value("uid", "");
+  if (uid.empty()) return std::nullopt;
+  return ns + "." + uid;
 }
 
-std::vector<std::string> Backups::restic(const std::string& ns,
+std::vector<std::string> Backups::restic(const std::string& repo,
                                          const std::vector<std::string>& args,
                                          const fs::path& cwd) const {
-  // The key never on a command line; restic's cache beside the repositories.
+  // The key never on a command line; restic's cache beside the
+  // repositories; its times in UTC.
+  std::string location = (settings_.dir / "repos" / repo).string();
+  if (!settings_.repository.empty()) {
+    location = settings_.repository;
+    for (size_t at; (at = location.find("{project}")) != std::string::npos;)
+      location.replace(at, 9, repo);
+  }
   std::vector<std::string> argv = {"env"};
   if (!cwd.empty()) argv.insert(argv.end(), {"-C", cwd.string()});
-  argv.insert(argv.end(), {"RESTIC_REPOSITORY=" + repository(ns),
-                           "RESTIC_PASSWORD_FILE=" + (settings_.dir / "keys" / ns).string(),
+  argv.insert(argv.end(), {"TZ=UTC", "RESTIC_REPOSITORY=" + location,
+                           "RESTIC_PASSWORD_FILE=" + (settings_.dir / "keys" / repo).string(),
                            "RESTIC_CACHE_DIR=" + (settings_.dir / "cache").string(), "restic"});
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
 
-bool Backups::has_repository(const std::string& ns) const {
+runtime::CommandResult Backups::run(const std::vector<std::string>& argv,
+                                    std::chrono::milliseconds timeout, int stdout_fd) {
+  if (cancelled_) {
+    runtime::CommandResult r;
+    r.err = "wok is stopping";
+    return r;
+  }
+  return runtime::run_command(argv, timeout, stdout_fd, -1, -1, &cancelled_);
+}
+
+bool Backups::has_repository(const std::string& repo) const {
   std::error_code ec;
-  if (!fs::exists(settings_.dir / "keys" / ns, ec)) return false;
-  if (settings_.repository.empty()) return fs::exists(settings_.dir / "repos" / ns / "config", ec);
+  if (!fs::exists(settings_.dir / "keys" / repo, ec)) return false;
+  if (settings_.repository.empty())
+    return fs::exists(settings_.dir / "repos" / repo / "config", ec);
   return true;
 }
 
-std::string Backups::ensure_repository(const std::string& ns) {
-  const fs::path key = settings_.dir / "keys" / ns;
+std::string Backups::ensure_repository(const std::string& repo) {
+  std::lock_guard lock(init_mu_);
+  const fs::path key = settings_.dir / "keys" / repo;
   std::error_code ec;
   if (!fs::exists(key, ec)) {
     // Written whole under another name, then linked: never a half key.
@@ -204,29 +270,19 @@ std::string Backups::ensure_repository(const std::string& ns) {
     base::UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd.valid() || !base::write_all(fd.get(), base::random_token(32) + "\n") ||
         ::fsync(fd.get()) != 0)
-      return "cannot write the backup key of project " + ns + ": " + std::strerror(errno);
+      return "cannot write the backup key of " + repo + ": " + std::strerror(errno);
     if (::link(part.c_str(), key.c_str()) != 0 && errno != EEXIST)
-      return "cannot keep the backup key of project " + ns + ": " + std::strerror(errno);
+      return "cannot keep the backup key of " + repo + ": " + std::strerror(errno);
     ::unlink(part.c_str());
   }
-  if (settings_.repository.empty() && fs::exists(settings_.dir / "repos" / ns / "config", ec))
+  if (settings_.repository.empty() && fs::exists(settings_.dir / "repos" / repo / "config", ec))
     return "";
   if (!settings_.repository.empty() &&
-      runtime::run_command(restic(ns, {"cat", "config"}), std::chrono::minutes(2)).ok())
+      run(restic(repo, {"cat", "config"}), std::chrono::minutes(2)).ok())
     return "";
-  runtime::CommandResult r = runtime::run_command(restic(ns, {"init"}), std::chrono::minutes(5));
-  if (!r.ok()) return failed("restic init of project " + ns + "'s repository", r);
+  runtime::CommandResult r = run(restic(repo, {"init"}), std::chrono::minutes(5));
+  if (!r.ok()) return failed("restic init of repository " + repo, r);
   return "";
-}
-
-std::vector<std::string> Backups::projects() const {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(settings_.dir / "keys", ec)) {
-    std::string name = entry.path().filename();
-    if (name.find('.') == std::string::npos && has_repository(name)) out.push_back(name);
-  }
-  return out;
 }
 
 std::optional<BackupInfo> Backups::create(const std::string& ns, const std::string& name,
@@ -237,6 +293,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   };
   auto site = store_.get("Site", ns, name);
   if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  auto repo = repo_of(ns);
+  if (!repo) return fail(404, "project \"" + ns + "\" not found");
   const std::string uid = (*site)["metadata"].value("uid", "");
   auto live = store_.live_revision(uid);
   if (!live)
@@ -244,11 +302,24 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
                 "site " + ns + "/" + name + " has no deployed revision yet: nothing to back up");
   json spec = json::parse(live->spec, nullptr, false);
   if (!spec.is_object()) return fail(500, "the live revision's spec does not parse");
-  std::lock_guard lock(project_lock(ns));
-  if (std::string err = ensure_repository(ns); !err.empty()) return fail(500, err);
+  // One backup or restore of a site at a time; its staging directory is
+  // the same each time, so restic finds the last snapshot and reads only
+  // what changed.
+  const std::string key = ns + "/" + name;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = busy_.find(key); it != busy_.end())
+      return fail(409, "a " + it->second + " of site " + key + " is running; try again later");
+    busy_[key] = "backup";
+  }
+  Hold busy(this, key);
+  if (std::string err = ensure_repository(*repo); !err.empty()) return fail(500, err);
+  std::shared_lock repo_hold(repo_lock(*repo));
 
-  const fs::path staging = settings_.dir / "tmp" / ("backup-" + base::random_token(9));
+  const fs::path staging = settings_.dir / "tmp" / ("backup-" + ns + "." + name + "." + uid);
   std::error_code ec;
+  runtime::release_volumes_under(staging);
+  fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   if (ec) return fail(500, "cannot make " + staging.string() + ": " + ec.message());
   struct Cleanup {
@@ -289,7 +360,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   const fs::path storage = fs::path(data_dir_) / "sites" / ns / name / uid / "storage";
   for (const auto& v : plan.volumes) {
     if (!runtime::is_volume_mounted(storage, v.name)) continue;
-    if (std::string err = bind_read_only(storage / v.name, staging / "storage" / v.name);
+    if (std::string err =
+            runtime::bind_read_only_no_symlinks(storage / v.name, staging / "storage" / v.name);
         !err.empty())
       return fail(500, err);
     manifest["storage"].push_back(v.name);
@@ -297,7 +369,9 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   for (const auto& s : plan.services) {
     const fs::path dir = service_dir(storage.string(), s.name);
     if (!runtime::is_volume_mounted(dir, "data")) continue;
-    if (std::string err = bind_read_only(dir / "data", staging / "services" / s.name); !err.empty())
+    if (std::string err =
+            runtime::bind_read_only_no_symlinks(dir / "data", staging / "services" / s.name);
+        !err.empty())
       return fail(500, err);
     manifest["services"].push_back({{"name", s.name}, {"engine", s.engine}});
   }
@@ -317,7 +391,7 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
                                    "--tag",  "reason=" + reason,
                                    "--tag",  "retain=" + std::to_string(keep.retain_days()),
                                    "."};
-  runtime::CommandResult r = runtime::run_command(restic(ns, args, staging), kResticTimeout);
+  runtime::CommandResult r = run(restic(*repo, args, staging), kResticTimeout);
   if (!r.ok()) return fail(500, failed("restic backup", r));
   std::string id;
   for (size_t at = 0; at < r.out.size();) {  // one JSON object per line; the summary last
@@ -329,19 +403,36 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
     at = end == std::string::npos ? r.out.size() : end + 1;
   }
   if (id.empty()) return fail(500, "restic backup said no snapshot id");
-  BackupError find_error;
-  auto made = find(ns, name, id, &find_error);
-  if (!made) return fail(500, "the backup " + id + " is not listed: " + find_error.message);
+  auto all = list_repo(*repo, ns, name, error);
+  if (!all) return std::nullopt;
+  std::optional<BackupInfo> made;
+  size_t manual = 0;
+  for (const auto& b : *all) {
+    if (b.id == id) made = b;
+    if (b.site_uid == uid && b.reason == "manual") ++manual;
+  }
+  if (!made) return fail(500, "the backup " + id + " is not listed");
+  repo_hold.unlock();
+  // Bounded: a member cannot fill the host's disk with backups made by hand.
+  if (reason == "manual" && manual > kManualKept) {
+    if (std::string err =
+            forget(*repo, {"--tag", "wok,site=" + name + ",uid=" + uid + ",reason=manual",
+                           "--group-by", "", "--keep-last", std::to_string(kManualKept)});
+        !err.empty())
+      spdlog::warn("backups of site {}: {}", key, err);
+  }
   return made;
 }
 
-std::optional<std::vector<BackupInfo>> Backups::list(const std::string& ns, const std::string& site,
-                                                     BackupError* error) {
-  if (!has_repository(ns)) return std::vector<BackupInfo>{};
+std::optional<std::vector<BackupInfo>> Backups::list_repo(const std::string& repo,
+                                                          const std::string& ns,
+                                                          const std::string& site,
+                                                          BackupError* error) {
+  if (!has_repository(repo)) return std::vector<BackupInfo>{};
   std::string filter = "wok";
   if (!site.empty()) filter += ",site=" + site;
-  runtime::CommandResult r = runtime::run_command(
-      restic(ns, {"snapshots", "--json", "--tag", filter}), std::chrono::minutes(5));
+  runtime::CommandResult r =
+      run(restic(repo, {"snapshots", "--json", "--tag", filter}), std::chrono::minutes(5));
   if (!r.ok()) {
     *error = {500, failed("restic snapshots", r)};
     return std::nullopt;
@@ -349,15 +440,42 @@ std::optional<std::vector<BackupInfo>> Backups::list(const std::string& ns, cons
   return parse_snapshots(ns, r.out);
 }
 
+std::optional<std::vector<BackupInfo>> Backups::list(const std::string& ns, const std::string& site,
+                                                     BackupError* error) {
+  auto repo = repo_of(ns);
+  if (!repo) {
+    *error = {404, "project \"" + ns + "\" not found"};
+    return std::nullopt;
+  }
+  std::shared_lock hold(repo_lock(*repo));
+  return list_repo(*repo, ns, site, error);
+}
+
 std::optional<BackupInfo> Backups::find(const std::string& ns, const std::string& site,
-                                        const std::string& id, BackupError* error) {
+                                        const std::string& id, BackupError* error,
+                                        const std::string& own_uid) {
   auto all = list(ns, site, error);
   if (!all) return std::nullopt;
+  bool others = false;
   for (const auto& b : *all) {
+    // "latest" is the newest backup made to be restored: not the one a
+    // restore took of what it replaced (named by its id when wanted).
+    if (id == "latest" && b.reason == "pre-restore") continue;
+    if (id == "latest" && !own_uid.empty() && b.site_uid != own_uid) {
+      others = true;
+      continue;
+    }
     if (id == "latest" || b.id == id ||
         (id.size() > b.id.size() && id.starts_with(b.id) &&
          id.find_first_not_of("0123456789abcdef") == std::string::npos))
       return b;
+  }
+  if (others) {
+    *error = {404, "site \"" + site + "\" of project \"" + ns +
+                       "\" has no backup of its own yet; those listed are of an earlier site of "
+                       "that name: name one with --backup ID (wok backup list site " +
+                       site + ")"};
+    return std::nullopt;
   }
   *error = {404, all->empty() ? "site \"" + site + "\" of project \"" + ns + "\" has no backup"
                               : "site \"" + site + "\" of project \"" + ns + "\" has no backup \"" +
@@ -367,10 +485,16 @@ std::optional<BackupInfo> Backups::find(const std::string& ns, const std::string
 
 std::optional<json> Backups::manifest(const std::string& ns, const BackupInfo& backup,
                                       BackupError* error) {
-  runtime::CommandResult r = runtime::run_command(restic(ns, {"dump", backup.id, "/backup.json"}),
-                                                  std::chrono::minutes(5));
+  auto repo = repo_of(ns);
+  if (!repo) {
+    *error = {404, "project \"" + ns + "\" not found"};
+    return std::nullopt;
+  }
+  std::shared_lock hold(repo_lock(*repo));
+  runtime::CommandResult r =
+      run(restic(*repo, {"dump", backup.id, "/backup.json"}), std::chrono::minutes(5));
   json m = r.ok() ? json::parse(r.out, nullptr, false) : json();
-  if (!m.is_object() || !m.contains("spec")) {
+  if (!m.is_object() || !m.contains("spec") || !m["spec"].is_object()) {
     *error = {500, r.ok() ? "backup " + backup.id + " has no readable backup.json"
                           : failed("restic dump of backup " + backup.id, r)};
     return std::nullopt;
@@ -381,54 +505,78 @@ std::optional<json> Backups::manifest(const std::string& ns, const BackupInfo& b
 std::string Backups::restore_volume(const std::string& ns, const BackupInfo& backup,
                                     const std::string& path, const fs::path& volume_dir,
                                     unsigned uid) {
-  // Beside the files, on the volume's own file system: moved in by rename
-  // once restic has written it all.
-  const fs::path beside = volume_dir / (".wok-restore-" + base::random_token(6));
-  if (::mkdir(beside.c_str(), 0700) != 0)
-    return "cannot make " + beside.string() + ": " + std::strerror(errno);
+  auto repo = repo_of(ns);
+  if (!repo) return "project \"" + ns + "\" not found";
+  // Unpacked in wok's own directory first, where nothing of a tenant reaches.
+  const fs::path unpacked = settings_.dir / "tmp" / ("restore-" + base::random_token(9));
   std::error_code ec;
+  fs::create_directories(unpacked, ec);
+  fs::permissions(unpacked, fs::perms::owner_all, ec);
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
       std::error_code ec;
       fs::remove_all(dir, ec);
     }
-  } cleanup{beside};
-  runtime::CommandResult r = runtime::run_command(
-      restic(ns, {"restore", backup.id, "--target", beside.string(), "--include", "/" + path}),
-      kResticTimeout);
-  if (!r.ok()) return failed("restic restore of " + path + " from backup " + backup.id, r);
-  const fs::path restored = beside / path;
-  if (!fs::is_directory(fs::symlink_status(restored, ec)))
-    return "backup " + backup.id + " holds no " + path;
-  for (const auto& entry : fs::directory_iterator(volume_dir, ec)) {
-    std::string n = entry.path().filename();
-    if (entry.path() == beside || n == "lost+found") continue;
-    fs::remove_all(entry.path(), ec);  // never follows a symlink
-    if (ec) return "cannot clear " + entry.path().string() + ": " + ec.message();
+  } cleanup{unpacked};
+  {
+    std::shared_lock hold(repo_lock(*repo));
+    runtime::CommandResult r = run(restic(*repo, {"restore", backup.id, "--target",
+                                                  unpacked.string(), "--include", "/" + path}),
+                                   kResticTimeout);
+    if (!r.ok()) return failed("restic restore of " + path + " from backup " + backup.id, r);
   }
-  for (const auto& entry : fs::directory_iterator(restored, ec)) {
-    std::string n = entry.path().filename();
-    if (n == "lost+found") continue;
-    if (::rename(entry.path().c_str(), (volume_dir / n).c_str()) != 0)
-      return "cannot move " + n + " into " + volume_dir.string() + ": " + std::strerror(errno);
+  base::UniqueFd from(
+      ::open((unpacked / path).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!from.valid()) return "backup " + backup.id + " holds no " + path;
+  ::unlinkat(from.get(), "lost+found", AT_REMOVEDIR);  // the volume has its own
+  // The volume by descriptor from here on: a name in it is never followed.
+  base::UniqueFd volume(
+      ::open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!volume.valid()) return "cannot open " + volume_dir.string() + ": " + std::strerror(errno);
+  const std::string aside = ".wok-before-restore-" + base::random_token(6);
+  if (::mkdirat(volume.get(), aside.c_str(), 0700) != 0)
+    return "cannot make " + aside + " in " + volume_dir.string() + ": " + std::strerror(errno);
+  base::UniqueFd old = open_dir(volume.get(), aside);
+  if (!old.valid()) return "cannot open " + aside + ": " + std::strerror(errno);
+  const std::set<std::string> keep = {aside, "lost+found"};
+  std::string err = move_entries(volume.get(), old.get(), keep);
+  if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid);
+  if (!err.empty()) {
+    // Put back as it was: what was copied goes, the old entries return.
+    for (const auto& n : names_in(volume.get())) {
+      if (keep.count(n)) continue;
+      if (base::UniqueFd sub = open_dir(volume.get(), n); sub.valid()) {
+        runtime::empty_tree(sub.get());
+        ::unlinkat(volume.get(), n.c_str(), AT_REMOVEDIR);
+      } else {
+        ::unlinkat(volume.get(), n.c_str(), 0);
+      }
+    }
+    std::string back = move_entries(old.get(), volume.get(), {});
+    if (back.empty()) ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
+    return "restoring " + path + " failed, the files are as they were: " + err +
+           (back.empty() ? ""
+                         : " (and putting them back: " + back + "; they are in " + aside + ")");
   }
-  if (ec) return "cannot read " + restored.string() + ": " + ec.message();
-  // Its own project's uid (a clone from another project's site).
-  cleanup.dir.clear();
-  fs::remove_all(beside, ec);
-  chown_tree(volume_dir, uid);
+  runtime::empty_tree(old.get());
+  ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
   return "";
 }
 
 std::string Backups::restore_database(const std::string& ns, const BackupInfo& backup,
                                       const json& site, const json& spec) {
+  auto repo = repo_of(ns);
+  if (!repo) return "project \"" + ns + "\" not found";
   const fs::path tmp = settings_.dir / "tmp";
   base::UniqueFd dump(::open(tmp.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!dump.valid()) return std::string("cannot make a temporary file: ") + std::strerror(errno);
-  runtime::CommandResult r = runtime::run_command(restic(ns, {"dump", backup.id, "/database.sql"}),
-                                                  kResticTimeout, dump.get());
-  if (!r.ok()) return failed("restic dump of the database of backup " + backup.id, r);
+  {
+    std::shared_lock hold(repo_lock(*repo));
+    runtime::CommandResult r =
+        run(restic(*repo, {"dump", backup.id, "/database.sql"}), kResticTimeout, dump.get());
+    if (!r.ok()) return failed("restic dump of the database of backup " + backup.id, r);
+  }
   if (::lseek(dump.get(), 0, SEEK_SET) != 0) return std::string("lseek: ") + std::strerror(errno);
   base::UniqueFd out(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   DatabaseJobIo io;
@@ -440,11 +588,21 @@ std::string Backups::restore_database(const std::string& ns, const BackupInfo& b
   return "";
 }
 
+std::string Backups::forget(const std::string& repo, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"forget"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--prune");
+  std::unique_lock hold(repo_lock(repo));  // a prune: nothing else reads the repository meanwhile
+  runtime::CommandResult r = run(restic(repo, argv), kResticTimeout);
+  return r.ok() ? "" : failed("restic forget", r);
+}
+
 std::string Backups::apply_retention(const std::string& ns, const std::string& name,
                                      const std::string& uid, const BackupKeep& keep) {
-  std::vector<std::string> args = {"forget", "--tag",
-                                   "wok,site=" + name + ",uid=" + uid + ",reason=scheduled",
-                                   "--group-by", ""};
+  auto repo = repo_of(ns);
+  if (!repo) return "project \"" + ns + "\" not found";
+  std::vector<std::string> args = {
+      "--tag", "wok,site=" + name + ",uid=" + uid + ",reason=scheduled", "--group-by", ""};
   auto add = [&](const char* flag, int n) {
     if (n > 0) args.insert(args.end(), {flag, std::to_string(n)});
   };
@@ -453,30 +611,49 @@ std::string Backups::apply_retention(const std::string& ns, const std::string& n
   add("--keep-daily", keep.daily);
   add("--keep-weekly", keep.weekly);
   add("--keep-monthly", keep.monthly);
-  if (args.size() == 5) return "";  // nothing said: everything kept
-  args.push_back("--prune");
-  std::lock_guard lock(project_lock(ns));
-  runtime::CommandResult r = runtime::run_command(restic(ns, args), kResticTimeout);
-  return r.ok() ? "" : failed("restic forget", r);
+  if (args.size() == 4) return "";  // nothing said: everything kept
+  return forget(*repo, args);
 }
 
-std::string Backups::sweep_deleted(const std::string& ns,
-                                   const std::map<std::string, std::string>& live) {
-  BackupError error;
-  auto all = list(ns, "", &error);
-  if (!all) return error.message;
-  const int64_t now = static_cast<int64_t>(::time(nullptr));
-  std::vector<std::string> args = {"forget"};
-  for (const auto& b : *all) {
-    auto it = live.find(b.site);
-    if (it != live.end() && it->second == b.site_uid) continue;
-    if (now - epoch_of(b.time) > int64_t{b.retain_days} * 86400) args.push_back(b.id);
+void Backups::sweep_deleted() {
+  std::error_code ec;
+  std::vector<std::string> repos;
+  for (const auto& entry : fs::directory_iterator(settings_.dir / "keys", ec)) {
+    std::string name = entry.path().filename();
+    if (name.find(".part-") == std::string::npos && has_repository(name)) repos.push_back(name);
   }
-  if (args.size() == 1) return "";
-  args.push_back("--prune");
-  std::lock_guard lock(project_lock(ns));
-  runtime::CommandResult r = runtime::run_command(restic(ns, args), kResticTimeout);
-  return r.ok() ? "" : failed("restic forget", r);
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  for (const auto& repo : repos) {
+    const std::string ns = repo.substr(0, repo.find('.'));
+    // The sites of the project this repository is of (none when it is gone).
+    std::map<std::string, std::string> live;
+    if (repo_of(ns) == repo)
+      for (const auto& site : store_.list("Site", ns))
+        live[site["metadata"].value("name", "")] = site["metadata"].value("uid", "");
+    BackupError error;
+    std::optional<std::vector<BackupInfo>> all;
+    {
+      std::shared_lock hold(repo_lock(repo));
+      all = list_repo(repo, ns, "", &error);
+    }
+    if (!all) {
+      spdlog::warn("backups of {}: {}", repo, error.message);
+      continue;
+    }
+    std::vector<std::string> ids;
+    for (const auto& b : *all) {
+      auto it = live.find(b.site);
+      if (it != live.end() && it->second == b.site_uid) continue;
+      auto when = epoch_of(b.time);  // unreadable: kept
+      if (when && now - *when > int64_t{b.retain_days} * 86400) ids.push_back(b.id);
+    }
+    if (ids.empty()) continue;
+    if (std::string err = forget(repo, ids); !err.empty())
+      spdlog::warn("backups of {}: {}", repo, err);
+    else
+      spdlog::info("backups of {}: {} of deleted sites forgotten (their retention is over)", repo,
+                   ids.size());
+  }
 }
 
 }  // namespace wok::controllers

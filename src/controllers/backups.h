@@ -14,15 +14,19 @@
 // restic runs on the host as wok (root): it reads the volumes through bind
 // mounts and restores into a directory of its own inside the target volume,
 // moved in place only once whole, while nothing of the site runs.
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "controllers/secret_env.h"
+#include "runtime/subprocess.h"
 
 namespace wok::runtime {
 class Runtime;
@@ -57,14 +61,16 @@ struct BackupSettings {
   // wok's own directory: keys/ (one key per project, 0600), repos/ (the
   // repositories, unless `repository` says otherwise), cache/, tmp/.
   std::filesystem::path dir;
-  // The admin's repository for project P ("{project}" replaced by its
-  // name): "s3:https://s3.example.org/bucket/{project}", read by restic
-  // with the credentials in wok's environment. "": dir/repos/P.
+  // The admin's repository for a project ("{project}" replaced by
+  // NAME.UID, the project's name and uid: one made again under the same
+  // name has a repository of its own): "s3:https://s3.example.org/bucket/{project}",
+  // read by restic with the credentials in wok's environment. "":
+  // dir/repos/NAME.UID. Without "{project}": refused (all projects in one).
   std::string repository;
 };
 
 struct BackupError {
-  int status = 500;  // 404: no such site or backup; 409: nothing to back up yet
+  int status = 500;  // 404: no such site or backup; 409: nothing to back up yet, or busy
   std::string message;
 };
 
@@ -72,22 +78,55 @@ class Backups {
  public:
   Backups(store::Store& store, runtime::Runtime& runtime, SecretReader read_secret,
           std::string data_dir, BackupSettings settings);
+  ~Backups();
+  // wok stops: restic runs are killed, new ones refused.
+  void cancel();
+  bool cancelled() const { return cancelled_; }
 
-  // Backs up site ns/name now: its live revision, volumes, database and services.
+  // A restore of site ns/name runs while it lives: no backup of the site is
+  // made and its cron jobs do not start (held()).
+  class Hold {
+   public:
+    Hold(Backups* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    Hold(Hold&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) {
+      other.owner_ = nullptr;
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    Hold& operator=(Hold&&) = delete;
+    ~Hold();
+
+   private:
+    Backups* owner_;
+    std::string key_;
+  };
+  // nullopt (and why in `error`) when a backup or restore of the site runs.
+  std::optional<Hold> hold_for_restore(const std::string& ns, const std::string& name,
+                                       BackupError* error);
+  bool held(const std::string& ns, const std::string& name);
+
+  // Backs up site ns/name now: its live revision, volumes, database and
+  // services. A site's manual backups beyond the newest 20 are forgotten.
   std::optional<BackupInfo> create(const std::string& ns, const std::string& name,
                                    const std::string& reason, BackupError* error);
   // Backups of project ns (of site `site` only, when given), newest first.
   std::optional<std::vector<BackupInfo>> list(const std::string& ns, const std::string& site,
                                               BackupError* error);
-  // Backup `id` (a short or long id, or "latest") of site `site` of project ns.
+  // Backup `id` (a short or long id, or "latest": the newest but those a
+  // restore made of what it replaced) of site `site` of project ns. With `own_uid`, "latest" is the
+  // newest of that site uid's only (a site made again after a deletion does not restore its
+  // predecessor's by default).
   std::optional<BackupInfo> find(const std::string& ns, const std::string& site,
-                                 const std::string& id, BackupError* error);
+                                 const std::string& id, BackupError* error,
+                                 const std::string& own_uid = "");
   // Its /backup.json: {revision, commit, spec, database, storage, services}.
   std::optional<nlohmann::json> manifest(const std::string& ns, const BackupInfo& backup,
                                          BackupError* error);
-  // Replaces the files of the mounted volume `volume_dir` (that nothing
-  // runs on) with `path` of the backup ("storage/NAME", "services/NAME"),
-  // owned by `uid`. Restored beside first, so a failure loses nothing.
+  // Replaces the files of the mounted volume `volume_dir` with `path` of
+  // the backup ("storage/NAME", "services/NAME"), owned by `uid`: unpacked
+  // in wok's own directory, the volume's entries moved aside, the backup's
+  // copied in by descriptor (no symlink followed), the old ones removed
+  // only then (put back on a failure).
   std::string restore_volume(const std::string& ns, const BackupInfo& backup,
                              const std::string& path, const std::filesystem::path& volume_dir,
                              unsigned uid);
@@ -98,28 +137,38 @@ class Backups {
   // Forgets the scheduled backups of site name/uid that `keep` does not keep.
   std::string apply_retention(const std::string& ns, const std::string& name,
                               const std::string& uid, const BackupKeep& keep);
-  // Forgets the backups of sites that are gone (or made again, another
-  // uid) once older than their retention. `live`: name -> uid.
-  std::string sweep_deleted(const std::string& ns, const std::map<std::string, std::string>& live);
-  // Projects that have a repository here.
-  std::vector<std::string> projects() const;
+  // Every repository: forgets the backups of sites that are gone (or made
+  // again: another uid), and of projects that are gone, once older than
+  // their retention.
+  void sweep_deleted();
 
  private:
-  // restic's argv for project ns (repository, key, cache), then `args`.
-  std::vector<std::string> restic(const std::string& ns, const std::vector<std::string>& args,
+  // The repository of project ns: "NS.PROJECT-UID" (a project made again
+  // under the same name has another); nullopt when the project is gone.
+  std::optional<std::string> repo_of(const std::string& ns);
+  // restic's argv for repository `repo`, then `args`.
+  std::vector<std::string> restic(const std::string& repo, const std::vector<std::string>& args,
                                   const std::filesystem::path& cwd = {}) const;
-  std::string repository(const std::string& ns) const;
-  std::string ensure_repository(const std::string& ns);
-  bool has_repository(const std::string& ns) const;
-  std::mutex& project_lock(const std::string& ns);
+  runtime::CommandResult run(const std::vector<std::string>& argv,
+                             std::chrono::milliseconds timeout, int stdout_fd = -1);
+  std::string ensure_repository(const std::string& repo);
+  bool has_repository(const std::string& repo) const;
+  std::optional<std::vector<BackupInfo>> list_repo(const std::string& repo, const std::string& ns,
+                                                   const std::string& site, BackupError* error);
+  std::string forget(const std::string& repo, const std::vector<std::string>& args);
+  // restic's own lock refuses a restore while a prune runs: ours makes it wait.
+  std::shared_mutex& repo_lock(const std::string& repo);
 
   store::Store& store_;
   runtime::Runtime& runtime_;
   SecretReader read_secret_;
   std::string data_dir_;
   BackupSettings settings_;
+  std::atomic<bool> cancelled_{false};
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<std::mutex>> locks_;
+  std::map<std::string, std::unique_ptr<std::shared_mutex>> locks_;  // by repository
+  std::map<std::string, std::string> busy_;  // "ns/name" -> "backup" or "restore"
+  std::mutex init_mu_;
 };
 
 // Parses restic's `snapshots --json` output into backups, newest first.

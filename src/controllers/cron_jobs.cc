@@ -412,13 +412,16 @@ std::optional<runtime::InstanceSpec> job_instance(const WorkloadPlan& plan,
   return spec;
 }
 
-JobLauncher CronJobs::sandbox_launcher(store::Store& store, runtime::Runtime& runtime,
-                                       fs::path data_dir, SecretReader read_secret) {
-  return [&store, &runtime, data_dir, read_secret](const json& site, const store::Revision& live,
-                                                   const api::JobSpec& job, int64_t run,
-                                                   BuildOptions* opts) -> std::string {
+JobLauncher CronJobs::sandbox_launcher(
+    store::Store& store, runtime::Runtime& runtime, fs::path data_dir, SecretReader read_secret,
+    std::function<bool(const std::string&, const std::string&)> held) {
+  return [&store, &runtime, data_dir, read_secret, held](
+             const json& site, const store::Revision& live, const api::JobSpec& job, int64_t run,
+             BuildOptions* opts) -> std::string {
     const std::string ns = site["metadata"].value("namespace", ""),
                       name = site["metadata"].value("name", "");
+    // Nothing of a site runs on its volumes while a backup is put back there.
+    if (held && held(ns, name)) return "the site is being restored from a backup";
     const std::string uid = site["metadata"].value("uid", "");
     json spec = json::parse(live.spec, nullptr, false);
     if (spec.is_discarded()) return "the live revision's spec does not parse";

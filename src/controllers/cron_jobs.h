@@ -97,9 +97,10 @@ class CronJobs {
   // read when the run starts (as a Kubernetes Job's pod reads its Secrets
   // when it is created; `read_secret` unset: a job whose component names a
   // secret does not run, saying so).
-  static JobLauncher sandbox_launcher(store::Store& store, runtime::Runtime& runtime,
-                                      std::filesystem::path data_dir,
-                                      SecretReader read_secret = {});
+  static JobLauncher sandbox_launcher(
+      store::Store& store, runtime::Runtime& runtime, std::filesystem::path data_dir,
+      SecretReader read_secret = {},
+      std::function<bool(const std::string& ns, const std::string& site)> held = {});
 
  private:
   struct Run {

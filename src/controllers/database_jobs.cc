@@ -52,17 +52,32 @@ std::vector<std::string> database_client_command(const std::string& engine, Data
                   " --single-transaction --routines --triggers --events --no-tablespaces "
                   "--default-character-set=utf8mb4 \"$DB_NAME\""};
     if (action == DatabaseAction::kRestore) {
-      // Every table and view of the database dropped, then the dump, whose
-      // DEFINER clauses (another site's user, for a clone) are left out.
+      // Every table, view, routine and event of the database dropped, then
+      // the dump, whose DEFINER clauses (another site's user, for a clone)
+      // are left out (not in rows: INSERT lines are kept as they are).
+      const std::string q =
+          "CONCAT(CHAR(96), REPLACE(%, CHAR(96), CONCAT(CHAR(96), CHAR(96))), CHAR(96))";
+      auto quoted = [&](const std::string& what) {
+        std::string out = q;
+        out.replace(out.find('%'), 1, what);
+        return out;
+      };
       const std::string list =
-          "SELECT CONCAT(\"DROP \", IF(table_type = \"VIEW\", \"VIEW\", \"TABLE\"), "
-          "\" IF EXISTS \", CHAR(96), REPLACE(table_name, CHAR(96), CONCAT(CHAR(96), CHAR(96))), "
-          "CHAR(96), \";\") FROM information_schema.tables WHERE table_schema = DATABASE()";
+          "SELECT CONCAT(\"DROP \", IF(table_type = \"VIEW\", \"VIEW\", \"TABLE\"), \" IF EXISTS "
+          "\", " +
+          quoted("table_name") +
+          ", \";\") FROM information_schema.tables WHERE table_schema = DATABASE() "
+          "UNION ALL SELECT CONCAT(\"DROP \", routine_type, \" IF EXISTS \", " +
+          quoted("routine_name") +
+          ", \";\") FROM information_schema.routines WHERE routine_schema = DATABASE() "
+          "UNION ALL SELECT CONCAT(\"DROP EVENT IF EXISTS \", " +
+          quoted("event_name") +
+          ", \";\") FROM information_schema.events WHERE event_schema = DATABASE()";
       return {"/bin/sh", "-c",
-              "drops=$(mariadb " + connect + " --batch --skip-column-names -e '" + list +
+              "drops=$(mariadb " + connect + " --batch --raw --skip-column-names -e '" + list +
                   "' \"$DB_NAME\") || exit 1\n"
                   "{ echo 'SET FOREIGN_KEY_CHECKS=0;'; printf '%s\\n' \"$drops\"; "
-                  "sed -E 's/DEFINER=`[^`]+`@`[^`]+`//'; } | exec mariadb " +
+                  "sed -E '/^INSERT INTO/!s/DEFINER=`[^`]+`@`[^`]+`//'; } | exec mariadb " +
                   connect + " --sandbox --default-character-set=utf8mb4 \"$DB_NAME\""};
     }
     // --sandbox: no \\! (shell), no reading or writing local files.

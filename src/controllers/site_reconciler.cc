@@ -446,8 +446,13 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
     }
   }
   // Serve what is live at once (after a restart, before any fetch); for php
-  // and app, (re)start its instances and follow their pids.
-  if (live && fs::is_directory(live->root)) {
+  // and app, (re)start its instances and follow their pids. Not the
+  // revision a restore replaces: it never runs on the restored data.
+  const json& st = (*site).value("status", json::object());
+  const bool replaced_by_restore = live && st.contains("restoredSpec") &&
+                                   st["restoredSpec"] == (*site)["spec"] &&
+                                   st.value("restoredCommit", "") != live->commit;
+  if (live && fs::is_directory(live->root) && !replaced_by_restore) {
     autoscale(*site, *live);
     route_to(*site, live->number, live->root, live->spec, {});
   }
@@ -614,9 +619,9 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
     if (rev && rev->spec == spec.dump()) return {status["pinnedCommit"].get<std::string>(), "", {}};
   }
   // A restore pins its backup's commit for as long as the spec is the backup's.
-  if (status.contains("pinnedCommit") && status.contains("pinnedSpec") &&
-      status["pinnedSpec"] == spec && status["pinnedCommit"].is_string())
-    return {status["pinnedCommit"].get<std::string>(), "", {}};
+  if (status.contains("restoredCommit") && status.contains("restoredSpec") &&
+      status["restoredSpec"] == spec && status["restoredCommit"].is_string())
+    return {status["restoredCommit"].get<std::string>(), "", {}};
   // An app of images has nothing to fetch: one fixed commit, so only a
   // change of its spec makes a new revision.
   if (!api::has_source(spec)) {
@@ -1078,9 +1083,25 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (!config_.backups) return fail(501, "this platform keeps no backups");
   const json spec = manifest["spec"];
   const std::string commit = manifest.value("commit", "");
+  // The state before, kept as a backup of its own: a restore loses nothing
+  // (none when the site has no revision running to back up).
+  BackupError pre_error;
+  auto before = config_.backups->create(ns, name, "pre-restore", &pre_error);
+  if (!before && pre_error.status != 409)
+    spdlog::warn("site {}/{}: no backup before the restore: {}", ns, name, pre_error.message);
+  auto busy = config_.backups->hold_for_restore(ns, name, error);
+  if (!busy) return std::nullopt;
   std::unique_lock hold(site_lock(ns + "/" + name));
   auto site = store_.get("Site", ns, name);
   if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  {
+    const render::SitePlan now = render::plan_site(*site);
+    const json& db = manifest["database"];
+    if (now.database.enabled() && db.is_object() && db.value("engine", "") != now.database.engine)
+      return fail(422, "backup " + backup.id + " holds a " + db.value("engine", "") +
+                           " database; the site's is " + now.database.engine +
+                           ": restore it into a new site (--to)");
+  }
   routes_.set_restoring(ns, name, true);
   struct Lift {
     RoutePublisher& routes;
@@ -1097,7 +1118,8 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
       auto id = parse_instance_id(st.id);
       if (!id || id->ns != ns || id->site != name) continue;
       if (id->revision == 0 && id->component == "db") continue;
-      config_.runtime->stop(st.id);
+      if (!config_.runtime->stop(st.id))
+        return fail(500, "instance " + st.id + " does not stop: nothing was restored");
     }
   }
   const unsigned uid = store_.project_uid(ns);
@@ -1136,10 +1158,13 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
       return fail(500, err);
     restored["database"] = true;
   }
-  // The backup's revision: pinned to its commit while the spec is its own.
-  store_.patch_status("Site", ns, name, {{"pinnedCommit", commit}, {"pinnedSpec", spec}});
-  if ((*site)["spec"] != spec) {
-    json next = *site;
+  // The backup's revision: pinned to its commit while the spec is its own
+  // (never a clone's seeding again: its data is the backup's).
+  json pin = {{"restoredCommit", commit}, {"restoredSpec", spec}};
+  if (spec.contains("cloneFrom")) pin["clonedFrom"] = {{"restored", backup.id}};
+  store_.patch_status("Site", ns, name, pin);
+  if (auto current = store_.get("Site", ns, name); current && (*current)["spec"] != spec) {
+    json next = *current;  // as it is now: only its spec changes
     next["spec"] = spec;
     next["metadata"].erase("resourceVersion");
     store::Result r = store_.update("Site", next);
@@ -1153,7 +1178,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   const std::string site_uid = (*site)["metadata"]["uid"];
   const auto deadline = std::chrono::steady_clock::now() + config_.ready_timeout;
   bool back = false;
-  while (!back && std::chrono::steady_clock::now() < deadline) {
+  while (!back && std::chrono::steady_clock::now() < deadline && !config_.backups->cancelled()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto live = store_.live_revision(site_uid);
     if (!live || live->commit != commit || json::parse(live->spec, nullptr, false) != spec)
@@ -1175,6 +1200,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (back) std::this_thread::sleep_for(config_.workload_resync + std::chrono::milliseconds(300));
   json out = backup.to_json();
   out["restored"] = restored;
+  out["preRestoreBackup"] = before ? json(before->id) : json(nullptr);
   out["revision"] = manifest.value("revision", int64_t{0});
   out["commit"] = commit;
   out["running"] = back;

@@ -373,6 +373,13 @@ int run_embedded(const EmbeddedOptions& options) {
                : "secret \"" + name + "\": " + r.message;
   };
   // wok backup and spec.backup: restic repositories under the data directory.
+  if (!options.backup_repository.empty() &&
+      options.backup_repository.find("{project}") == std::string::npos) {
+    std::cerr << "error: --backup-repository must hold {project} (each project has a repository "
+                 "of its own): "
+              << options.backup_repository << "\n";
+    return 2;
+  }
   controllers::BackupSettings backup_settings;
   backup_settings.dir = data_dir / "backups";
   backup_settings.repository = options.backup_repository;
@@ -398,10 +405,13 @@ int run_embedded(const EmbeddedOptions& options) {
   // spec.app.jobs: runs in the sandboxes of the live revisions' components.
   controllers::CronJobsOptions cron_opts;
   cron_opts.data_dir = data_dir;
-  controllers::CronJobs cron_jobs(
-      *store,
-      controllers::CronJobs::sandbox_launcher(*store, runtime, data_dir, platform.read_secret),
-      cron_opts);
+  controllers::CronJobs cron_jobs(*store,
+                                  controllers::CronJobs::sandbox_launcher(
+                                      *store, runtime, data_dir, platform.read_secret,
+                                      [&backups](const std::string& ns, const std::string& name) {
+                                        return backups.held(ns, name);
+                                      }),
+                                  cron_opts);
   api_opts.extra_metrics = [&sites, &cron_jobs, &routes, &site_stats, &access_log] {
     // The controllers' passes, each family once (the site controller's, cron's).
     std::vector<const reconcile::Controller*> controllers = {&sites.controller()};
@@ -428,8 +438,11 @@ int run_embedded(const EmbeddedOptions& options) {
   api_server_opts.host = api_host;
   api_server_opts.port = api_port;
   api_server_opts.threads = 2;
-  // Database commands of one project run one at a time, two projects' at once.
+  // Database commands of one project run one at a time, two projects' at
+  // once; backups and restores (longer) on a pool of their own, so they
+  // never hold a dump or a statement.
   http::OffLoopPool api_pool(2, 32, 2, 1);
+  http::OffLoopPool backup_pool(2, 32, 2, 1);
   http::AsyncHandler api_handler = http::adapt_sync_handler(
       [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
   http::Server api_server(api_server_opts, [&](http::Exchange exchange) {
@@ -439,12 +452,16 @@ int run_embedded(const EmbeddedOptions& options) {
     if (!server::is_long_running(exchange.request(), &tenant) ||
         !api.may_run_long(exchange.request()))
       return api_handler(std::move(exchange));
-    exchange.read_body([&api, &api_pool, tenant](http::Exchange& ex) {
+    const std::string_view path = exchange.request().path;
+    http::OffLoopPool& pool =
+        path.find("/backups") != std::string_view::npos || path.ends_with("/restore") ? backup_pool
+                                                                                      : api_pool;
+    exchange.read_body([&api, &pool, tenant](http::Exchange& ex) {
       // A copy (the loop may drop ex's) but for the body, moved.
       std::string body = std::move(ex.request().body);
       auto request = std::make_shared<http::Request>(ex.request());
       request->body = std::move(body);
-      bool queued = api_pool.run(
+      bool queued = pool.run(
           ex.loop().mailbox(), tenant, [&api, ex, request]() mutable -> std::function<void()> {
             // Its file (a dump) is closed unless sent,
             // even when the loop is gone by then.
@@ -516,6 +533,7 @@ int run_embedded(const EmbeddedOptions& options) {
   if (tls_server) tls_server->stop();
   api_server.stop();
   controllers::end_database_jobs(runtime);  // a dump would hold the API's pool
+  backups.cancel();                         // and restic, for up to an hour
   backup_schedule.stop();
   sites.stop();
   cron_jobs.stop();  // kills the runs (their sandboxes) before the runtime goes

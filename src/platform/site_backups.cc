@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <set>
 
 #include "api/cron.h"
 #include "controllers/site_controller.h"
@@ -37,7 +38,7 @@ server::BackupAnswer site_backups(controllers::Backups& backups, controllers::Si
       return answer;
     }
     case server::BackupRequest::kShow: {
-      auto b = backups.find(q.ns, q.site, q.backup, &error);
+      auto b = backups.find(q.ns, q.site, q.backup, &error, q.site_uid);
       if (!b) return fail();
       auto manifest = backups.manifest(q.ns, *b, &error);
       if (!manifest) return fail();
@@ -47,7 +48,7 @@ server::BackupAnswer site_backups(controllers::Backups& backups, controllers::Si
       return answer;
     }
     case server::BackupRequest::kRestore: {
-      auto b = backups.find(q.ns, q.site, q.backup, &error);
+      auto b = backups.find(q.ns, q.site, q.backup, &error, q.site_uid);
       if (!b) return fail();
       auto manifest = backups.manifest(q.ns, *b, &error);
       if (!manifest) return fail();
@@ -91,12 +92,12 @@ void BackupSchedule::loop() {
 
 void BackupSchedule::pass() {
   const int64_t now = static_cast<int64_t>(::time(nullptr));
-  std::map<std::string, std::map<std::string, std::string>> live;  // project -> name -> uid
+  std::set<std::string> seen;
   for (const auto& site : store_.list("Site")) {
     const std::string ns = site["metadata"].value("namespace", ""),
                       name = site["metadata"].value("name", ""),
                       uid = site["metadata"].value("uid", "");
-    live[ns][name] = uid;
+    seen.insert(uid);
     const json& spec = site["spec"];
     if (!spec.contains("backup") || !spec["backup"].is_object()) {
       next_.erase(uid);
@@ -119,6 +120,8 @@ void BackupSchedule::pass() {
     }
     controllers::BackupError failure;
     auto made = backups_.create(ns, name, "scheduled", &failure);
+    if (!made && failure.status == 409 && failure.message.find("is running") != std::string::npos)
+      continue;  // a restore or another backup of it: due still, tried again shortly
     std::string retention;
     if (made) retention = backups_.apply_retention(ns, name, uid, controllers::backup_keep(spec));
     auto next = api::next_cron_time(
@@ -136,12 +139,13 @@ void BackupSchedule::pass() {
     if (!why.empty()) spdlog::warn("site {}/{}: scheduled backup: {}", ns, name, why);
     store_.patch_status("Site", ns, name, {{"backup", status}});
   }
+  // Sites gone: their schedules are forgotten.
+  std::erase_if(next_, [&](const auto& e) { return !seen.count(e.first); });
+  std::erase_if(schedule_of_, [&](const auto& e) { return !seen.count(e.first); });
+  if (next_sweep_ == 0) next_sweep_ = now + 600;  // not in the rush of a start
   if (now >= next_sweep_) {
     next_sweep_ = now + 3600;
-    for (const auto& ns : backups_.projects()) {
-      if (std::string err = backups_.sweep_deleted(ns, live[ns]); !err.empty())
-        spdlog::warn("backups of project {}: {}", ns, err);
-    }
+    backups_.sweep_deleted();
   }
 }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,15 +27,17 @@ namespace {
 
 // Reads both pipes until they close or the deadline passes.
 bool drain(int out_fd, int err_fd, std::string& out, std::string& err,
-           std::chrono::steady_clock::time_point deadline) {
+           std::chrono::steady_clock::time_point deadline, const std::atomic<bool>* cancel) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* bufs[2] = {&out, &err};
   char buf[8192];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (left.count() <= 0 || (cancel && cancel->load())) return false;
+    // A look at `cancel` at least every 200 ms.
+    int n = ::poll(fds, 2,
+                   static_cast<int>(cancel ? std::min<int64_t>(left.count(), 200) : left.count()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     for (int i = 0; i < 2; ++i) {
@@ -53,7 +56,8 @@ bool drain(int out_fd, int err_fd, std::string& out, std::string& err,
 }  // namespace
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                          int stdout_fd, int stderr_fd, int stdin_fd) {
+                          int stdout_fd, int stderr_fd, int stdin_fd,
+                          const std::atomic<bool>* cancel) {
   CommandResult result;
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (stdout_fd < 0 && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -98,7 +102,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     return result;
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool in_time = drain(out_pipe[0], err_pipe[0], result.out, result.err, deadline);
+  bool in_time = drain(out_pipe[0], err_pipe[0], result.out, result.err, deadline, cancel);
   if (out_pipe[0] >= 0) ::close(out_pipe[0]);
   if (err_pipe[0] >= 0) ::close(err_pipe[0]);
   int status = 0;
@@ -106,7 +110,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) break;
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (std::chrono::steady_clock::now() > deadline || (cancel && cancel->load())) {
       in_time = false;
       break;
     }
@@ -115,7 +119,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   if (!in_time) {
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    result.err += "\n" + argv[0] + " timed out";
+    result.err += "\n" + argv[0] + (cancel && cancel->load() ? " cancelled" : " timed out");
     return result;
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

@@ -1,5 +1,6 @@
 #pragma once
 // Runs the tools the runtime drives (runc, umoci, skopeo) as child processes.
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -19,8 +20,10 @@ struct CommandResult {
 // stdin_fd when >= 0); stdout and stderr captured. stdout_fd/stderr_fd >= 0
 // replace the capture (runc run --detach hands them to the container).
 // Killed after `timeout`.
+// `cancel`, when given and set meanwhile, kills it as a timeout does.
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60),
-                          int stdout_fd = -1, int stderr_fd = -1, int stdin_fd = -1);
+                          int stdout_fd = -1, int stderr_fd = -1, int stdin_fd = -1,
+                          const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace wok::runtime

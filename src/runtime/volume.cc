@@ -489,6 +489,22 @@ bool is_volume_mounted(const fs::path& parent, const std::string& name) {
   return mounted && loop.valid();
 }
 
+std::string bind_read_only_no_symlinks(const fs::path& source, const fs::path& target) {
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return "cannot bind " + source.string() + ": " + std::strerror(errno);
+  if (::mount(nullptr, target.c_str(), nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSYMFOLLOW | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0) {
+    std::string err = "cannot make " + target.string() +
+                      " read-only without symlinks (Linux 5.10 or later): " + std::strerror(errno);
+    ::umount2(target.c_str(), MNT_DETACH);
+    return err;
+  }
+  return "";
+}
+
 std::string release_volumes_under(const fs::path& dir) {
   std::lock_guard lock(mount_table_mu);
   for (const auto& point : mounts_under(dir)) {

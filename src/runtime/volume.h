@@ -47,6 +47,14 @@ std::string ensure_sized_volume(const std::filesystem::path& parent, const std::
 // Whether `parent/name` is the mount point of its image: sandboxes may use it.
 bool is_volume_mounted(const std::filesystem::path& parent, const std::string& name);
 
+// A read-only view of the directory `source` (a tenant's volume) at
+// `target`, made if missing: no symlink is followed anywhere on it (a
+// directory swapped for a link to / while root walks it leads nowhere:
+// ELOOP), nothing on it runs or opens as a device. Linux 5.10 or later
+// (MS_NOSYMFOLLOW). "" or why not.
+std::string bind_read_only_no_symlinks(const std::filesystem::path& source,
+                                       const std::filesystem::path& target);
+
 // Unmounts every mount at or below `dir` (deepest first, detached so a
 // sandbox still holding one cannot make it fail), before wok removes `dir`.
 // "" or the first failure.

@@ -564,7 +564,10 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   // Pin first, then restore the spec: the controller honours the pin only
   // while the spec equals the pinned revision's, so a crash in between is harmless.
   store_.patch_status("Site", ns, name,
-                      {{"pinnedRevision", target->number}, {"pinnedCommit", target->commit}});
+                      {{"pinnedRevision", target->number},
+                       {"pinnedCommit", target->commit},
+                       {"restoredSpec", nullptr},
+                       {"restoredCommit", nullptr}});
   json next = *site;
   next["spec"] = std::move(old_spec);
   next["metadata"].erase("resourceVersion");
@@ -657,7 +660,8 @@ void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string&
     }
     return send(a, 200);
   }
-  if (!store_.get("Site", ns, site))
+  auto current = store_.get("Site", ns, site);
+  if (!current)
     return ctx.fail(404, "site \"" + site + "\" not found in project \"" + ns + "\"" +
                              (restore ? " (a deleted site's backup is restored into a new site: "
                                         "wok backup restore site " +
@@ -672,14 +676,17 @@ void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string&
   if (body.contains("backup") && !body["backup"].is_string())
     return ctx.fail(400, "backup must be a backup id or \"latest\"");
   q.backup = body.value("backup", "latest");
+  q.site_uid = (*current)["metadata"].value("uid", "");
   q.verb = BackupRequest::kShow;
   BackupAnswer shown = options_.site_backups(q);
   if (shown.status != 200) return ctx.fail(shown.status, shown.error);
   const json& spec = shown.body["spec"];
   if (!spec.is_object()) return ctx.fail(500, "the backup holds no spec");
-  if (!admissible_past_spec(ctx, ns, site, spec,
-                            "cannot restore backup " + shown.body.value("id", q.backup)))
-    return;
+  const std::string what = "cannot restore backup " + shown.body.value("id", q.backup);
+  if (!admissible_past_spec(ctx, ns, site, spec, what)) return;
+  // Its spec's cloneFrom (another project's site) is checked as if written now.
+  if (auto errors = clone_errors(ctx, ns, spec, &(*current)["spec"]); !errors.empty())
+    return ctx.fail(422, what + ": " + api::join_errors(errors), "Invalid", errors);
   q.verb = BackupRequest::kRestore;
   q.backup = shown.body.value("id", q.backup);
   send(options_.site_backups(q), 200);

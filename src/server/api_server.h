@@ -43,6 +43,9 @@ struct BackupRequest {
   std::string ns;
   std::string site;    // kList: "" for every site of the project, deleted ones too
   std::string backup;  // kShow, kRestore: an id or "latest"
+  // kShow, kRestore in place: "latest" is the newest of this site uid's
+  // (not of an earlier site of the same name).
+  std::string site_uid;
 };
 struct BackupAnswer {
   int status = 200;

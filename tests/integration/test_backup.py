@@ -27,6 +27,12 @@ APP = DB_APP.replace("""        else:
         elif url.path == '/cat':
             p = 'files/' + os.path.basename(q['name'][0])
             body = open(p).read() if os.path.exists(p) else 'MISSING'
+        elif url.path == '/link':
+            os.symlink(q['target'][0], 'files/' + os.path.basename(q['name'][0]))
+            body = 'OK'
+        elif url.path == '/readlink':
+            p = 'files/' + os.path.basename(q['name'][0])
+            body = os.readlink(p) if os.path.islink(p) else 'NOT A LINK'
         elif url.path == '/ls':
             body = ' '.join(sorted(os.listdir('files')))
         else:
@@ -60,6 +66,10 @@ class BackupTest(DatabaseCase):
         self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
         self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('first post')").startswith("OK"))
         self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        # A member's links out of the volume are kept as links, never followed
+        # by wok (root) when it backs up or restores.
+        self.assertEqual(self.text(host, "/link?name=etc&target=/etc"), "OK")
+        self.assertEqual(self.text(host, "/link?name=shadow&target=/etc/shadow"), "OK")
 
         # Nothing to restore yet, and a backup that does not exist.
         r = self.wok.cli("backup", "restore", "site", "blog", "-n", "team-a", check=False)
@@ -123,12 +133,15 @@ class BackupTest(DatabaseCase):
         self.assertFalse([b for s, b in seen if s == 200 and b"b.txt" in b and b"a.txt" not in b])
         self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
         self.assertEqual(self.text(host, "/cat?name=b.txt"), "MISSING")
+        self.assertEqual(self.text(host, "/readlink?name=etc"), "/etc")
+        self.assertEqual(self.text(host, "/readlink?name=shadow"), "/etc/shadow")
+        self.assertRegex(out, r"what it held before is backup [0-9a-f]{8}")
         self.assertIn("first post", self.sql(host, "SELECT title FROM posts"))
         self.assertIn("ERR", self.sql(host, "SELECT * FROM junk"))
         # The backup's revision: its spec and commit (revision 1's) run again.
         st = self.wok.site_json("blog", "team-a")["status"]
         first_commit = repo.git("rev-list", "--max-parents=0", "HEAD")
-        self.assertEqual(st["pinnedCommit"], first_commit)
+        self.assertEqual(st["restoredCommit"], first_commit)
         wait_for(lambda: self.wok.site_json("blog", "team-a")["status"].get("commit", "").startswith(
             first_commit[:7]) or None, 60, what="revision of the backup's commit")
 

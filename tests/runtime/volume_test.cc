@@ -316,5 +316,26 @@ TEST_F(VolumeTest, BadNamesAndTinySizesAreRefused) {
   EXPECT_FALSE(fs::exists(storage_ / "data.img"));
 }
 
+// What a backup reads a tenant's volume through: a symlink anywhere in a
+// path (a directory swapped for a link to / while root walks the tree)
+// leads nowhere; the link itself is still read as a link; nothing is written.
+TEST_F(VolumeTest, AReadOnlyViewFollowsNoSymlink) {
+  fs::path tenant = dir_ / "tenant", view = dir_ / "view";
+  fs::create_directories(tenant / "real");
+  std::ofstream(tenant / "real" / "file") << "mine";
+  fs::create_symlink("/etc", tenant / "dir");
+  fs::create_symlink("real/file", tenant / "link");
+  ASSERT_EQ(bind_read_only_no_symlinks(tenant, view), "");
+  EXPECT_TRUE(fs::exists(view / "real" / "file"));
+  int fd = ::open((view / "dir" / "passwd").c_str(), O_RDONLY);
+  EXPECT_LT(fd, 0);
+  EXPECT_EQ(errno, ELOOP);
+  if (fd >= 0) ::close(fd);
+  EXPECT_LT(::open((view / "link").c_str(), O_RDONLY), 0);  // not even within the volume
+  EXPECT_EQ(fs::read_symlink(view / "dir"), "/etc");
+  EXPECT_LT(::open((view / "new").c_str(), O_WRONLY | O_CREAT, 0600), 0);
+  EXPECT_EQ(errno, EROFS);
+}
+
 }  // namespace
 }  // namespace wok::runtime
