@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "api/validation.h"
 #include "base/sealed_box.h"
 #include "base/unique_fd.h"
 #include "controllers/database_jobs.h"
@@ -409,14 +411,15 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   size_t manual = 0;
   for (const auto& b : *all) {
     if (b.id == id) made = b;
-    if (b.site_uid == uid && b.reason == "manual") ++manual;
+    if (b.site_uid == uid && b.reason == reason) ++manual;
   }
   if (!made) return fail(500, "the backup " + id + " is not listed");
   repo_hold.unlock();
-  // Bounded: a member cannot fill the host's disk with backups made by hand.
-  if (reason == "manual" && manual > kManualKept) {
+  // Bounded: a member cannot fill the host's disk with backups made by
+  // hand, nor with restores (each makes one of what it replaces).
+  if (reason != "scheduled" && manual > kManualKept) {
     if (std::string err =
-            forget(*repo, {"--tag", "wok,site=" + name + ",uid=" + uid + ",reason=manual",
+            forget(*repo, {"--tag", "wok,site=" + name + ",uid=" + uid + ",reason=" + reason,
                            "--group-by", "", "--keep-last", std::to_string(kManualKept)});
         !err.empty())
       spdlog::warn("backups of site {}: {}", key, err);
@@ -526,10 +529,10 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
                                    kResticTimeout);
     if (!r.ok()) return failed("restic restore of " + path + " from backup " + backup.id, r);
   }
+  fs::remove_all(unpacked / path / "lost+found", ec);  // the volume has its own
   base::UniqueFd from(
       ::open((unpacked / path).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!from.valid()) return "backup " + backup.id + " holds no " + path;
-  ::unlinkat(from.get(), "lost+found", AT_REMOVEDIR);  // the volume has its own
   // The volume by descriptor from here on: a name in it is never followed.
   base::UniqueFd volume(
       ::open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -539,9 +542,16 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
     return "cannot make " + aside + " in " + volume_dir.string() + ": " + std::strerror(errno);
   base::UniqueFd old = open_dir(volume.get(), aside);
   if (!old.valid()) return "cannot open " + aside + ": " + std::strerror(errno);
-  const std::set<std::string> keep = {aside, "lost+found"};
+  // What an earlier restore cut short set aside stays where it is.
+  std::set<std::string> keep = {aside, "lost+found"};
+  for (const auto& n : names_in(volume.get()))
+    if (n.starts_with(".wok-before-restore-")) keep.insert(n);
+  struct statvfs fs_info {};
+  const uint64_t capacity = ::fstatvfs(volume.get(), &fs_info) == 0
+                                ? static_cast<uint64_t>(fs_info.f_blocks) * fs_info.f_frsize
+                                : UINT64_MAX;
   std::string err = move_entries(volume.get(), old.get(), keep);
-  if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid);
+  if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid, capacity);
   if (!err.empty()) {
     // Put back as it was: what was copied goes, the old entries return.
     for (const auto& n : names_in(volume.get())) {
@@ -561,6 +571,33 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
   }
   runtime::empty_tree(old.get());
   ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
+  return "";
+}
+
+std::string Backups::check_restore_size(const std::string& ns, const BackupInfo& backup,
+                                        const json& spec) {
+  auto repo = repo_of(ns);
+  if (!repo) return "project \"" + ns + "\" not found";
+  const render::SitePlan plan = render::plan_site({{"metadata", json::object()}, {"spec", spec}});
+  uint64_t room = 64u << 20;
+  auto bytes = [](const std::string& q) {
+    return static_cast<uint64_t>(std::max<long long>(0, api::parse_memory_bytes(q)));
+  };
+  for (const auto& v : plan.volumes) room += bytes(v.size);
+  for (const auto& v : plan.services) room += bytes(v.size);
+  if (plan.database.enabled()) room += 2 * bytes(plan.database.size);
+  std::shared_lock hold(repo_lock(*repo));
+  runtime::CommandResult r =
+      run(restic(*repo, {"stats", backup.id, "--mode", "restore-size", "--json"}),
+          std::chrono::minutes(10));
+  json stats = r.ok() ? json::parse(r.out, nullptr, false) : json();
+  if (!stats.is_object() || !stats.contains("total_size"))
+    return r.ok() ? "restic stats said no size" : failed("restic stats of backup " + backup.id, r);
+  const uint64_t size = stats.value("total_size", uint64_t{0});
+  if (size > room)
+    return "backup " + backup.id + " unpacks to " + std::to_string(size >> 20) +
+           " MiB, more than the site's volumes and database hold (" + std::to_string(room >> 20) +
+           " MiB): not restored";
   return "";
 }
 

@@ -130,6 +130,11 @@ class Backups {
   std::string restore_volume(const std::string& ns, const BackupInfo& backup,
                              const std::string& path, const std::filesystem::path& volume_dir,
                              unsigned uid);
+  // Refuses a backup whose files would unpack larger than what `spec`
+  // gives them (its volumes, services, twice its database and 64Mi): a
+  // sparse file that backs up to nothing never fills the host's disk.
+  std::string check_restore_size(const std::string& ns, const BackupInfo& backup,
+                                 const nlohmann::json& spec);
   // Replaces the database of `site` (whose live spec is `spec`, its server
   // Ready) with the backup's dump.
   std::string restore_database(const std::string& ns, const BackupInfo& backup,

@@ -1039,6 +1039,8 @@ std::string SiteReconciler::seed_clone(const json& site, const json& spec,
       if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
     return false;
   };
+  if (std::string err = config_.backups->check_restore_size(source_ns, *backup, spec); !err.empty())
+    return err;
   const render::SitePlan p = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
   for (const auto& v : p.volumes) {
     if (!holds((*manifest)["storage"], v.name)) continue;
@@ -1121,6 +1123,10 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
       if (!config_.runtime->stop(st.id))
         return fail(500, "instance " + st.id + " does not stop: nothing was restored");
     }
+    // Its cron jobs' runs under way end too (held, no new one starts).
+    const std::string runs = "cron." + (*site)["metadata"].value("uid", "") + ".";
+    for (const auto& id : config_.runtime->networked_jobs())
+      if (id.starts_with(runs)) config_.runtime->end_job(id);
   }
   const unsigned uid = store_.project_uid(ns);
   const fs::path storage = storage_dir_of(config_.data_dir, *site);

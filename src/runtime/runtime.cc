@@ -214,6 +214,13 @@ std::vector<std::string> Runtime::prepare_job(const InstanceSpec& spec, std::str
   return impl_->runc.run_foreground_command(spec.id, paths.bundle(), paths.runc_log());
 }
 
+std::vector<std::string> Runtime::networked_jobs() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> out;
+  for (const auto& [id, network] : impl_->job_networks) out.push_back(id);
+  return out;
+}
+
 void Runtime::end_job(const std::string& id) {
   if (!check_instance_id(id).empty()) return;
   std::string network;

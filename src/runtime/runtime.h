@@ -89,6 +89,8 @@ class Runtime {
   // the container, its cgroup and its files.
   std::vector<std::string> prepare_job(const InstanceSpec& spec, std::string* error);
   void end_job(const std::string& id);
+  // The ids of the jobs running in a network (cron jobs, database jobs).
+  std::vector<std::string> networked_jobs();
 
   // CPU time the instance's processes used since it started (its cgroup's
   // cpuacct.usage, or cpu.stat on cgroup v2); nullopt when not running.

@@ -498,8 +498,10 @@ TEST_F(H2Test, RapidResetEndsTheConnection) {
     alive = alive && c.flush();
     if (i % 100 == 99) c.run(std::chrono::milliseconds(5), true);
   }
-  c.run(std::chrono::milliseconds(2000), true);
-  EXPECT_TRUE(c.goaway()) << "no GOAWAY after 3000 resets";
+  bool open = c.run(std::chrono::milliseconds(2000), true);
+  // Ended: the GOAWAY read, or (under load) the connection closed before
+  // it could be, its last frames lost to the reset of what was still sent.
+  EXPECT_TRUE(c.goaway() || !alive || !open) << "the connection lives on after 3000 resets";
   // Others are still served.
   H2Client other(connect_tcp(server_->port()));
   int32_t a = other.request("GET", "/after");

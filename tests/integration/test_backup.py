@@ -33,6 +33,10 @@ APP = DB_APP.replace("""        else:
         elif url.path == '/readlink':
             p = 'files/' + os.path.basename(q['name'][0])
             body = os.readlink(p) if os.path.islink(p) else 'NOT A LINK'
+        elif url.path == '/sparse':
+            with open('files/' + os.path.basename(q['name'][0]), 'wb') as f:
+                f.truncate(int(q['size'][0]))
+            body = 'OK'
         elif url.path == '/ls':
             body = ' '.join(sorted(os.listdir('files')))
         else:
@@ -192,6 +196,48 @@ class BackupTest(DatabaseCase):
         self.assertIn("first post", rows)
         self.assertIn("second post", rows)
         self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+
+    def test_a_restore_cannot_bring_another_projects_clone_source(self):
+        # The platform admin (a member of both, in effect) clones team-b's
+        # site into team-a; its backup's spec names team-b.
+        repo = self.deploy_blog("secret", "team-b")
+        self.sql("secret.team-b.localhost", "CREATE TABLE s (v TEXT)")
+        self.sql("secret.team-b.localhost", "INSERT INTO s VALUES ('team-b only')")
+        self.backup("secret", "team-b")
+        self.wok.apply(db_site("copy", "team-a", repo.url, "mariadb",
+                               extra=STORAGE + "  cloneFrom: {project: team-b, site: secret}\n"))
+        self.wok.wait_revision("copy", "team-a", 1, timeout=120)
+        old = self.backup("copy")
+        # A developer of team-a only: the site made again, then that backup
+        # restored in place would clone team-b's data anew. Refused by field.
+        self.wok.cli("delete", "site", "copy", "-n", "team-a", token=self.alice)
+        wait_for(lambda: self.wok.get("copy.team-a.localhost", "/")[0] == 404 or None, 60,
+                 what="copy gone")
+        self.wok.apply(db_site("copy", "team-a", repo.url, "mariadb", extra=STORAGE), token=self.alice)
+        self.wok.wait_revision("copy", "team-a", 1, timeout=120)
+        r = self.wok.cli("backup", "restore", "site", "copy", "--backup", old, "-n", "team-a",
+                         token=self.alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.cloneFrom.project", r.stderr)
+        self.assertIn('may not clone from project "team-b"', r.stderr)
+        self.assertIn("ERR", self.sql("copy.team-a.localhost", "SELECT * FROM s"))
+        # Without --backup, latest is the site's own (it has none): the
+        # earlier site's must be named.
+        r = self.wok.cli("backup", "restore", "site", "copy", "-n", "team-a", token=self.alice,
+                         check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no backup of its own yet", r.stderr)
+
+        # A sparse file of 1 GiB in a 16Mi volume backs up to nothing; it is
+        # never unpacked onto the host's disk.
+        host = "copy.team-a.localhost"
+        self.assertEqual(self.text(host, "/sparse?name=big&size=" + str(1 << 30)), "OK")
+        sparse = self.backup("copy", token=self.alice)
+        r = self.wok.cli("backup", "restore", "site", "copy", "--backup", sparse, "-n", "team-a",
+                         token=self.alice, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("MiB, more than the site's volumes and database hold", r.stderr)
+        self.assertEqual(self.wok.get(host, "/ls")[0], 200)  # and it still runs
 
     def test_bad_specs(self):
         repo = self.repo("bad", {"app.py": APP})
