@@ -96,6 +96,8 @@ int backup_restore_command(Session& session, const std::string& name, const std:
                    << r.value("id", "") << " (revision " << r.value("revision", int64_t{0})
                    << (what.empty() ? "" : "; " + what) << ")"
                    << (r.value("running", false) ? "" : "; its revision is still starting") << "\n";
+    if (!r.value("running", false) && !r.value("message", "").empty())
+      session.io.err << "the site says: " << r.value("message", "") << "\n";
     if (r.value("preRestoreBackup", json()).is_string())
       session.io.out << "what it held before is backup " << r["preRestoreBackup"].get<std::string>()
                      << " (wok backup restore site " << name << " --backup "

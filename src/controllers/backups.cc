@@ -1,6 +1,5 @@
 #include "controllers/backups.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
@@ -62,28 +61,10 @@ base::UniqueFd open_dir(int at, const std::string& name) {
       ::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
-// The names in the directory `fd`, "." and ".." left out.
-std::vector<std::string> names_in(int fd) {
-  std::vector<std::string> out;
-  int copy = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (copy < 0) return out;
-  DIR* d = ::fdopendir(copy);
-  if (!d) {
-    ::close(copy);
-    return out;
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
-}
-
 // Moves every entry of `from` but `skip` into the directory `to` (by name,
 // within one file system: nothing is followed). "" or why not.
 std::string move_entries(int from, int to, const std::set<std::string>& skip) {
-  for (const auto& n : names_in(from)) {
+  for (const auto& n : runtime::entry_names(from)) {
     if (skip.count(n)) continue;
     if (::renameat(from, n.c_str(), to, n.c_str()) != 0)
       return "cannot move " + n + ": " + std::strerror(errno);
@@ -544,7 +525,7 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
   if (!old.valid()) return "cannot open " + aside + ": " + std::strerror(errno);
   // What an earlier restore cut short set aside stays where it is.
   std::set<std::string> keep = {aside, "lost+found"};
-  for (const auto& n : names_in(volume.get()))
+  for (const auto& n : runtime::entry_names(volume.get()))
     if (n.starts_with(".wok-before-restore-")) keep.insert(n);
   struct statvfs fs_info {};
   const uint64_t capacity = ::fstatvfs(volume.get(), &fs_info) == 0
@@ -554,7 +535,7 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
   if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid, capacity);
   if (!err.empty()) {
     // Put back as it was: what was copied goes, the old entries return.
-    for (const auto& n : names_in(volume.get())) {
+    for (const auto& n : runtime::entry_names(volume.get())) {
       if (keep.count(n)) continue;
       if (base::UniqueFd sub = open_dir(volume.get(), n); sub.valid()) {
         runtime::empty_tree(sub.get());

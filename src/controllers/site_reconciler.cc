@@ -451,7 +451,8 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
   const json& st = (*site).value("status", json::object());
   const bool replaced_by_restore = live && st.contains("restoredSpec") &&
                                    st["restoredSpec"] == (*site)["spec"] &&
-                                   st.value("restoredCommit", "") != live->commit;
+                                   (st.value("restoredCommit", "") != live->commit ||
+                                    json::parse(live->spec, nullptr, false) != st["restoredSpec"]);
   if (live && fs::is_directory(live->root) && !replaced_by_restore) {
     autoscale(*site, *live);
     route_to(*site, live->number, live->root, live->spec, {});
@@ -1083,14 +1084,16 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
     return std::nullopt;
   };
   if (!config_.backups) return fail(501, "this platform keeps no backups");
-  const json spec = manifest["spec"];
+  json spec = manifest["spec"];
   const std::string commit = manifest.value("commit", "");
-  // The state before, kept as a backup of its own: a restore loses nothing
-  // (none when the site has no revision running to back up).
+  // The state before, kept as a backup of its own: a restore loses nothing.
+  // Only a site with no revision running has none to keep.
   BackupError pre_error;
   auto before = config_.backups->create(ns, name, "pre-restore", &pre_error);
-  if (!before && pre_error.status != 409)
-    spdlog::warn("site {}/{}: no backup before the restore: {}", ns, name, pre_error.message);
+  if (!before && pre_error.message.find("no deployed revision") == std::string::npos)
+    return fail(
+        pre_error.status,
+        "nothing was restored: the backup of what the site holds now failed: " + pre_error.message);
   auto busy = config_.backups->hold_for_restore(ns, name, error);
   if (!busy) return std::nullopt;
   std::unique_lock hold(site_lock(ns + "/" + name));
@@ -1104,6 +1107,27 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
                            " database; the site's is " + now.database.engine +
                            ": restore it into a new site (--to)");
   }
+  // Volumes are never shrunk: a backup's smaller sizes become today's.
+  {
+    const json& now = (*site)["spec"];
+    auto larger = [](json& size, const json& current) {
+      if (size.is_string() && current.is_string() &&
+          api::parse_memory_bytes(current.get<std::string>()) >
+              api::parse_memory_bytes(size.get<std::string>()))
+        size = current;
+    };
+    for (const char* list : {"storage", "services"}) {
+      if (!spec.contains(list) || !now.contains(list)) continue;
+      for (json& v : spec[list])
+        for (const json& c : now[list])
+          if (v.value("name", "") == c.value("name", "") && v.contains("size"))
+            larger(v["size"], c.value("size", json()));
+    }
+    if (spec.contains("database") && now.contains("database") && spec["database"].is_object())
+      larger(spec["database"]["size"], now["database"].value("size", json()));
+  }
+  if (std::string err = config_.backups->check_restore_size(ns, backup, spec); !err.empty())
+    return fail(422, err);
   routes_.set_restoring(ns, name, true);
   struct Lift {
     RoutePublisher& routes;
@@ -1133,6 +1157,12 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (std::string err = mount_storage(spec, storage.string(), uid, {{}, true}); !err.empty())
     return fail(500, err);
   json restored = {{"storage", json::array()}, {"services", json::array()}, {"database", false}};
+  // A failure midway says what is back already, and where the rest is.
+  auto failed_midway = [&](int status, const std::string& err) {
+    return fail(status, err + " (restored before it: " + restored.dump() +
+                            (before ? "; what the site held before is backup " + before->id : "") +
+                            ")");
+  };
   auto holds = [](const json& list, const std::string& n) {
     for (const auto& e : list)
       if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
@@ -1143,7 +1173,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
     if (std::string err =
             config_.backups->restore_volume(ns, backup, "storage/" + v.name, storage / v.name, uid);
         !err.empty())
-      return fail(500, err);
+      return failed_midway(500, err);
     restored["storage"].push_back(v.name);
   }
   for (const auto& s : p.services) {
@@ -1152,21 +1182,24 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
             ns, backup, "services/" + s.name,
             fs::path(service_dir(storage.string(), s.name)) / "data", uid);
         !err.empty())
-      return fail(500, err);
+      return failed_midway(500, err);
     restored["services"].push_back(s.name);
   }
   if (p.database.enabled() && manifest["database"].is_object()) {
     auto live = store_.live_revision((*site)["metadata"]["uid"].get<std::string>());
     auto plan = plan_for(*site, live ? live->number : 0, live ? live->root : "", spec.dump());
     if (!plan || !workloads_) return fail(500, "the database cannot be started here");
-    if (std::string err = start_servers(*plan); !err.empty()) return fail(503, err);
+    if (std::string err = start_servers(*plan); !err.empty()) return failed_midway(503, err);
     if (std::string err = config_.backups->restore_database(ns, backup, *site, spec); !err.empty())
-      return fail(500, err);
+      return failed_midway(500, err);
     restored["database"] = true;
   }
   // The backup's revision: pinned to its commit while the spec is its own
   // (never a clone's seeding again: its data is the backup's).
-  json pin = {{"restoredCommit", commit}, {"restoredSpec", spec}};
+  json pin = {{"restoredCommit", commit},
+              {"restoredSpec", spec},
+              {"pinnedRevision", nullptr},  // a rollback's pin ends: this one is newer
+              {"pinnedCommit", nullptr}};
   if (spec.contains("cloneFrom")) pin["clonedFrom"] = {{"restored", backup.id}};
   store_.patch_status("Site", ns, name, pin);
   if (auto current = store_.get("Site", ns, name); current && (*current)["spec"] != spec) {
@@ -1210,6 +1243,10 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   out["revision"] = manifest.value("revision", int64_t{0});
   out["commit"] = commit;
   out["running"] = back;
+  if (!back) {  // why not, when the site says (a revision that failed)
+    auto now = store_.get("Site", ns, name);
+    if (now) out["message"] = (*now).value(json::json_pointer("/status/lastError"), "");
+  }
   return out;
 }
 

@@ -141,6 +141,12 @@ std::string copy_tree(int src_fd, int dst_fd, unsigned uid, uint64_t max_bytes) 
 
 std::string empty_tree(int dir_fd) { return empty_below(dir_fd, "", 0); }
 
+std::vector<std::string> entry_names(int dir_fd) {
+  std::vector<std::string> names;
+  if (!list(dir_fd, &names)) names.clear();
+  return names;
+}
+
 bool has_entries(int dir_fd) {
   std::vector<std::string> names;
   return list(dir_fd, &names) && !names.empty();

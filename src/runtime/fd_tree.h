@@ -5,6 +5,7 @@
 // copied or removed as a link and never leads out of the tree.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wok::runtime {
 
@@ -23,5 +24,9 @@ std::string empty_tree(int dir_fd);
 
 // Whether the directory `dir_fd` has any entry but "." and "..".
 bool has_entries(int dir_fd);
+
+// The names in the directory `dir_fd` but "." and ".." (read through a
+// duplicate: the caller's descriptor keeps its offset); empty on failure.
+std::vector<std::string> entry_names(int dir_fd);
 
 }  // namespace wok::runtime
