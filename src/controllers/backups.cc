@@ -166,18 +166,31 @@ void Backups::cancel() { cancelled_ = true; }
 
 Backups::Hold::~Hold() {
   if (!owner_) return;
-  std::lock_guard lock(owner_->mu_);
-  owner_->busy_.erase(key_);
+  {
+    std::lock_guard lock(owner_->mu_);
+    owner_->busy_.erase(key_);
+  }
+  owner_->idle_.notify_all();
+}
+
+bool Backups::wait_for_backup(std::unique_lock<std::mutex>& lock, const std::string& key) {
+  // A backup takes seconds to minutes: waited for (a restore, a backup
+  // asked meanwhile); a restore is not.
+  return idle_.wait_for(lock, kResticTimeout, [&] {
+    auto it = busy_.find(key);
+    return it == busy_.end() || it->second != "backup";
+  });
 }
 
 std::optional<Backups::Hold> Backups::hold_for_restore(const std::string& ns,
                                                        const std::string& name,
                                                        BackupError* error) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   const std::string key = ns + "/" + name;
+  wait_for_backup(lock, key);
   if (auto it = busy_.find(key); it != busy_.end()) {
-    *error = {409,
-              "a " + it->second + " of site " + key + " is running; try again when it is over"};
+    *error = {409, "a " + it->second + " of site " + key + " is running; try again when it is over",
+              false, true};
     return std::nullopt;
   }
   busy_[key] = "restore";
@@ -280,9 +293,11 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   if (!repo) return fail(404, "project \"" + ns + "\" not found");
   const std::string uid = (*site)["metadata"].value("uid", "");
   auto live = store_.live_revision(uid);
-  if (!live)
-    return fail(409,
-                "site " + ns + "/" + name + " has no deployed revision yet: nothing to back up");
+  if (!live) {
+    *error = {409, "site " + ns + "/" + name + " has no deployed revision yet: nothing to back up",
+              true};
+    return std::nullopt;
+  }
   json spec = json::parse(live->spec, nullptr, false);
   if (!spec.is_object()) return fail(500, "the live revision's spec does not parse");
   // One backup or restore of a site at a time; its staging directory is
@@ -290,9 +305,13 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   // what changed.
   const std::string key = ns + "/" + name;
   {
-    std::lock_guard lock(mu_);
-    if (auto it = busy_.find(key); it != busy_.end())
-      return fail(409, "a " + it->second + " of site " + key + " is running; try again later");
+    std::unique_lock lock(mu_);
+    wait_for_backup(lock, key);
+    if (auto it = busy_.find(key); it != busy_.end()) {
+      *error = {409, "a " + it->second + " of site " + key + " is running; try again later", false,
+                true};
+      return std::nullopt;
+    }
     busy_[key] = "backup";
   }
   Hold busy(this, key);

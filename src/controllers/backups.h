@@ -16,6 +16,7 @@
 // moved in place only once whole, while nothing of the site runs.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -72,6 +73,8 @@ struct BackupSettings {
 struct BackupError {
   int status = 500;  // 404: no such site or backup; 409: nothing to back up yet, or busy
   std::string message;
+  bool nothing_yet = false;  // the site has no deployed revision to back up
+  bool busy = false;         // a backup or restore of the site runs
 };
 
 class Backups {
@@ -173,6 +176,8 @@ class Backups {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<std::shared_mutex>> locks_;  // by repository
   std::map<std::string, std::string> busy_;  // "ns/name" -> "backup" or "restore"
+  std::condition_variable idle_;             // a site's backup or restore ended
+  bool wait_for_backup(std::unique_lock<std::mutex>& lock, const std::string& key);
   std::mutex init_mu_;
 };
 

@@ -1022,6 +1022,50 @@ std::string SiteReconciler::start_servers(const WorkloadPlan& plan) {
   return workloads_->roll_out(servers);
 }
 
+std::string SiteReconciler::restore_data(const json& site, const json& spec,
+                                         const std::string& source_ns, const BackupInfo& backup,
+                                         const json& manifest, const WorkloadPlan* plan,
+                                         json* restored) {
+  *restored = {{"storage", json::array()}, {"services", json::array()}, {"database", false}};
+  auto holds = [](const json& list, const std::string& n) {
+    for (const auto& e : list)
+      if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
+    return false;
+  };
+  const unsigned uid = store_.project_uid(site["metadata"]["namespace"].get<std::string>());
+  const fs::path storage = storage_dir_of(config_.data_dir, site);
+  const render::SitePlan p = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  for (const auto& v : p.volumes) {
+    if (!holds(manifest["storage"], v.name)) continue;
+    if (std::string err = config_.backups->restore_volume(source_ns, backup, "storage/" + v.name,
+                                                          storage / v.name, uid);
+        !err.empty())
+      return err;
+    (*restored)["storage"].push_back(v.name);
+  }
+  for (const auto& s : p.services) {
+    if (!holds(manifest["services"], s.name)) continue;
+    if (std::string err = config_.backups->restore_volume(
+            source_ns, backup, "services/" + s.name,
+            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
+        !err.empty())
+      return err;
+    (*restored)["services"].push_back(s.name);
+  }
+  const json& db = manifest["database"];
+  if (!p.database.enabled() || !db.is_object()) return "";
+  if (db.value("engine", "") != p.database.engine)
+    return "backup " + backup.id + " holds a " + db.value("engine", "") +
+           " database; this site's is " + p.database.engine;
+  if (!plan || !workloads_) return "the database cannot be started here";
+  if (std::string err = start_servers(*plan); !err.empty()) return err;
+  if (std::string err = config_.backups->restore_database(source_ns, backup, site, spec);
+      !err.empty())
+    return err;
+  (*restored)["database"] = true;
+  return "";
+}
+
 std::string SiteReconciler::seed_clone(const json& site, const json& spec,
                                        const WorkloadPlan& plan) {
   if (!config_.backups) return "this platform keeps no backups";
@@ -1033,41 +1077,12 @@ std::string SiteReconciler::seed_clone(const json& site, const json& spec,
   if (!backup) return error.message;
   auto manifest = config_.backups->manifest(source_ns, *backup, &error);
   if (!manifest) return error.message;
-  const unsigned uid = store_.project_uid(ns);
-  const fs::path storage = storage_dir_of(config_.data_dir, site);
-  auto holds = [](const json& list, const std::string& n) {
-    for (const auto& e : list)
-      if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
-    return false;
-  };
   if (std::string err = config_.backups->check_restore_size(source_ns, *backup, spec); !err.empty())
     return err;
-  const render::SitePlan p = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
-  for (const auto& v : p.volumes) {
-    if (!holds((*manifest)["storage"], v.name)) continue;
-    if (std::string err = config_.backups->restore_volume(source_ns, *backup, "storage/" + v.name,
-                                                          storage / v.name, uid);
-        !err.empty())
-      return err;
-  }
-  for (const auto& s : p.services) {
-    if (!holds((*manifest)["services"], s.name)) continue;
-    if (std::string err = config_.backups->restore_volume(
-            source_ns, *backup, "services/" + s.name,
-            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
-        !err.empty())
-      return err;
-  }
-  const json& db = (*manifest)["database"];
-  if (p.database.enabled() && db.is_object()) {
-    if (db.value("engine", "") != p.database.engine)
-      return "backup " + backup->id + " holds a " + db.value("engine", "") +
-             " database; this site's is " + p.database.engine;
-    if (std::string err = start_servers(plan); !err.empty()) return err;
-    if (std::string err = config_.backups->restore_database(source_ns, *backup, site, spec);
-        !err.empty())
-      return err;
-  }
+  json restored;
+  if (std::string err = restore_data(site, spec, source_ns, *backup, *manifest, &plan, &restored);
+      !err.empty())
+    return err;
   spdlog::info("site {}/{}: cloned from backup {} of {}/{}", ns, name, backup->id, source_ns,
                source);
   store_.patch_status(
@@ -1086,17 +1101,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (!config_.backups) return fail(501, "this platform keeps no backups");
   json spec = manifest["spec"];
   const std::string commit = manifest.value("commit", "");
-  // The state before, kept as a backup of its own: a restore loses nothing.
-  // Only a site with no revision running has none to keep.
-  BackupError pre_error;
-  auto before = config_.backups->create(ns, name, "pre-restore", &pre_error);
-  if (!before && pre_error.message.find("no deployed revision") == std::string::npos)
-    return fail(
-        pre_error.status,
-        "nothing was restored: the backup of what the site holds now failed: " + pre_error.message);
-  auto busy = config_.backups->hold_for_restore(ns, name, error);
-  if (!busy) return std::nullopt;
-  std::unique_lock hold(site_lock(ns + "/" + name));
+  // What can be refused is, before anything is done.
   auto site = store_.get("Site", ns, name);
   if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   {
@@ -1128,6 +1133,19 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   }
   if (std::string err = config_.backups->check_restore_size(ns, backup, spec); !err.empty())
     return fail(422, err);
+  // The state before, kept as a backup of its own: a restore loses nothing.
+  // Only a site with no revision running has none to keep.
+  BackupError pre_error;
+  auto before = config_.backups->create(ns, name, "pre-restore", &pre_error);
+  if (!before && !pre_error.nothing_yet)
+    return fail(
+        pre_error.status,
+        "nothing was restored: the backup of what the site holds now failed: " + pre_error.message);
+  auto busy = config_.backups->hold_for_restore(ns, name, error);
+  if (!busy) return std::nullopt;
+  std::unique_lock hold(site_lock(ns + "/" + name));
+  site = store_.get("Site", ns, name);  // as it is now that no pass runs
+  if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   routes_.set_restoring(ns, name, true);
   struct Lift {
     RoutePublisher& routes;
@@ -1163,37 +1181,15 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
                             (before ? "; what the site held before is backup " + before->id : "") +
                             ")");
   };
-  auto holds = [](const json& list, const std::string& n) {
-    for (const auto& e : list)
-      if ((e.is_string() && e == n) || (e.is_object() && e.value("name", "") == n)) return true;
-    return false;
-  };
-  for (const auto& v : p.volumes) {
-    if (!holds(manifest["storage"], v.name)) continue;
-    if (std::string err =
-            config_.backups->restore_volume(ns, backup, "storage/" + v.name, storage / v.name, uid);
-        !err.empty())
-      return failed_midway(500, err);
-    restored["storage"].push_back(v.name);
-  }
-  for (const auto& s : p.services) {
-    if (!holds(manifest["services"], s.name)) continue;
-    if (std::string err = config_.backups->restore_volume(
-            ns, backup, "services/" + s.name,
-            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
-        !err.empty())
-      return failed_midway(500, err);
-    restored["services"].push_back(s.name);
-  }
-  if (p.database.enabled() && manifest["database"].is_object()) {
+  std::optional<WorkloadPlan> plan;
+  if (p.database.enabled()) {
     auto live = store_.live_revision((*site)["metadata"]["uid"].get<std::string>());
-    auto plan = plan_for(*site, live ? live->number : 0, live ? live->root : "", spec.dump());
-    if (!plan || !workloads_) return fail(500, "the database cannot be started here");
-    if (std::string err = start_servers(*plan); !err.empty()) return failed_midway(503, err);
-    if (std::string err = config_.backups->restore_database(ns, backup, *site, spec); !err.empty())
-      return failed_midway(500, err);
-    restored["database"] = true;
+    plan = plan_for(*site, live ? live->number : 0, live ? live->root : "", spec.dump());
   }
+  if (std::string err =
+          restore_data(*site, spec, ns, backup, manifest, plan ? &*plan : nullptr, &restored);
+      !err.empty())
+    return failed_midway(500, err);
   // The backup's revision: pinned to its commit while the spec is its own
   // (never a clone's seeding again: its data is the backup's).
   json pin = {{"restoredCommit", commit},

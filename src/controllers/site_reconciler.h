@@ -201,6 +201,14 @@ class SiteReconciler {
   // backup. "" or why not.
   std::string seed_clone(const nlohmann::json& site, const nlohmann::json& spec,
                          const WorkloadPlan& plan);
+  // Puts `backup` (of project `source_ns`, its /backup.json `manifest`)
+  // into `site` whose spec is `spec`: the volumes and services both name,
+  // and the database (of the same engine; its server started from `plan`).
+  // `restored` says what is back, also when it fails midway. "" or why not.
+  std::string restore_data(const nlohmann::json& site, const nlohmann::json& spec,
+                           const std::string& source_ns, const BackupInfo& backup,
+                           const nlohmann::json& manifest, const WorkloadPlan* plan,
+                           nlohmann::json* restored);
   // Starts the servers (database, services) of `plan` alone and waits until
   // they are ready: "" or why not.
   std::string start_servers(const WorkloadPlan& plan);

@@ -447,15 +447,13 @@ int run_embedded(const EmbeddedOptions& options) {
       [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
   http::Server api_server(api_server_opts, [&](http::Exchange exchange) {
     std::string tenant;
+    bool backup = false;
     // Authenticated and authorized on the loop (cheap) before anything is
     // read or queued: strangers cannot fill the pool or its queue.
-    if (!server::is_long_running(exchange.request(), &tenant) ||
+    if (!server::is_long_running(exchange.request(), &tenant, &backup) ||
         !api.may_run_long(exchange.request()))
       return api_handler(std::move(exchange));
-    const std::string_view path = exchange.request().path;
-    http::OffLoopPool& pool =
-        path.find("/backups") != std::string_view::npos || path.ends_with("/restore") ? backup_pool
-                                                                                      : api_pool;
+    http::OffLoopPool& pool = backup ? backup_pool : api_pool;
     exchange.read_body([&api, &pool, tenant](http::Exchange& ex) {
       // A copy (the loop may drop ex's) but for the body, moved.
       std::string body = std::move(ex.request().body);

@@ -37,24 +37,21 @@ server::BackupAnswer site_backups(controllers::Backups& backups, controllers::Si
       answer.body = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "BackupList"}, {"items", items}};
       return answer;
     }
-    case server::BackupRequest::kShow: {
-      auto b = backups.find(q.ns, q.site, q.backup, &error, q.site_uid);
-      if (!b) return fail();
-      auto manifest = backups.manifest(q.ns, *b, &error);
-      if (!manifest) return fail();
-      answer.body = b->to_json();
-      for (const char* key : {"commit", "spec", "storage", "services", "database"})
-        answer.body[key] = (*manifest)[key];
-      return answer;
-    }
+    case server::BackupRequest::kShow:
     case server::BackupRequest::kRestore: {
       auto b = backups.find(q.ns, q.site, q.backup, &error, q.site_uid);
       if (!b) return fail();
       auto manifest = backups.manifest(q.ns, *b, &error);
       if (!manifest) return fail();
-      auto done = sites.restore(q.ns, q.site, *b, *manifest, &error);
-      if (!done) return fail();
-      answer.body = *done;
+      if (q.verb == server::BackupRequest::kRestore) {
+        auto done = sites.restore(q.ns, q.site, *b, *manifest, &error);
+        if (!done) return fail();
+        answer.body = *done;
+        return answer;
+      }
+      answer.body = b->to_json();
+      for (const char* key : {"commit", "spec", "storage", "services", "database"})
+        answer.body[key] = (*manifest)[key];
       return answer;
     }
   }
@@ -120,7 +117,7 @@ void BackupSchedule::pass() {
     }
     controllers::BackupError failure;
     auto made = backups_.create(ns, name, "scheduled", &failure);
-    if (!made && failure.status == 409 && failure.message.find("is running") != std::string::npos)
+    if (!made && failure.busy)
       continue;  // a restore or another backup of it: due still, tried again shortly
     std::string retention;
     if (made) retention = backups_.apply_retention(ns, name, uid, controllers::backup_keep(spec));

@@ -99,12 +99,15 @@ struct ApiHandler::Context {
   }
 };
 
-bool is_long_running(const http::Request& request, std::string* tenant) {
+bool is_long_running(const http::Request& request, std::string* tenant, bool* backup) {
   std::string_view path = request.path;
   if (!path.starts_with(kBase)) return false;
   auto parts = split_path(path.substr(kBase.size()));
   if (parts.size() < 3 || parts[0] != "namespaces") return false;
   *tenant = parts[1];
+  if (backup)
+    *backup = parts.back() == "backups" || parts.back() == "restore" ||
+              (parts.size() == 6 && parts[4] == "backups");
   if (parts.size() == 3) return parts[2] == "backups" && request.method == "GET";
   if (parts[2] != "sites" || parts.size() < 5) return false;
   if (parts.size() == 6) return parts[4] == "backups" && request.method == "GET";

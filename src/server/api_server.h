@@ -97,7 +97,8 @@ struct ApiOptions {
 
 // Requests that may take minutes (GET .../sites/S/dbdump, POST .../dbexec):
 // the platform runs them off its loops. `tenant`: the project's name.
-bool is_long_running(const http::Request& request, std::string* tenant);
+// `backup`, when given, says whether it is a backup or restore (their own pool).
+bool is_long_running(const http::Request& request, std::string* tenant, bool* backup = nullptr);
 // A Kubernetes Status object (JSON text) with `code`, `reason`, `message`.
 std::string status_json(int code, const std::string& reason, const std::string& message);
 

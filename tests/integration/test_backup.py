@@ -92,7 +92,8 @@ class BackupTest(DatabaseCase):
         for token, why in ((self.vera, 'user "vera" may only read project "team-a"'),
                            (self.bob, 'has no access to project "team-a"')):
             for args in (("create", "site", "blog"), ("list", "site", "blog"), ("list",),
-                         ("restore", "site", "blog")):
+                         ("restore", "site", "blog"),
+                         ("restore", "site", "blog", "--to", "x", "--host", "x.team-a.localhost")):
                 r = self.wok.cli("backup", *args, "-n", "team-a", token=token, check=False)
                 self.assertNotEqual(r.returncode, 0, args)
                 self.assertIn(why, r.stderr, args)
