@@ -8,6 +8,7 @@
 #include "cmd/cli.h"
 #include "kube/run.h"
 #include "kube/site_rollout.h"
+#include "platform/backup_job.h"
 #include "platform/embedded.h"
 #include "platform/pod.h"
 
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
   wok::cmd::Runners runners;
   runners.serve = wok::platform::run_serve;
   runners.fetch = wok::platform::run_fetch;
+  runners.backup_job = [](const wok::cmd::BackupJobOptions& o) {
+    return wok::platform::run_backup_job(o);
+  };
   runners.op = run_operator;
   runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::ostream& out,
                        std::ostream& err) {

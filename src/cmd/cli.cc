@@ -545,7 +545,8 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
 
   ServeOptions serve_options;
   FetchOptions fetch_options;
-  PodCommands pod = add_pod_commands(app, serve_options, fetch_options);
+  BackupJobOptions backup_job_options;
+  PodCommands pod = add_pod_commands(app, serve_options, fetch_options, backup_job_options);
 
   add_help_footers(app);
 
@@ -576,6 +577,13 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       return 1;
     }
     return serve ? runners.serve(serve_options) : runners.fetch(fetch_options);
+  }
+  if (pod.backup_job->parsed()) {
+    if (!runners.backup_job) {
+      err << "error: `wok backup-job` is not available in this build\n";
+      return 1;
+    }
+    return runners.backup_job(backup_job_options);
   }
   if (op_command->parsed()) {
     if (!runners.op) {

@@ -82,6 +82,18 @@ struct FetchOptions {
   bool allow_private_sources = false;  // lifts the refusal of private networks
 };
 
+// `wok backup-job create`: a site's backup on Kubernetes (the Job its
+// CronJob makes, or `wok backup create --kubeconfig`), in a directory that
+// holds the site's volumes (storage/NAME, read-only) and the dump of its
+// database (database.sql, by an init container), into the restic
+// repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
+// the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
+struct BackupJobOptions {
+  std::string project, site, uid;
+  std::string reason = "scheduled";  // or "manual"
+  std::string dir = "/backup";
+};
+
 // `wok serve`: a site's pod serves one directory (static and php modes).
 struct ServeOptions {
   std::string root;
@@ -110,6 +122,7 @@ struct Runners {
   OperatorCommand op;
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const FetchOptions&)> fetch;
+  std::function<int(const BackupJobOptions&)> backup_job;
   std::function<int(const ClusterSiteCommand&, std::ostream& out, std::ostream& err)> cluster;
 };
 

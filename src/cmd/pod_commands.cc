@@ -4,7 +4,8 @@
 
 namespace wok::cmd {
 
-PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& fetch) {
+PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& fetch,
+                             BackupJobOptions& backup) {
   const std::string group = "Inside a site's pod (Kubernetes)";
   auto* f =
       app.add_subcommand("fetch", "Fetch a git source into a directory (a pod's init container)");
@@ -27,7 +28,21 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
                 "longest php-fpm may take to answer (spec.php.timeout); 504 beyond it")
       ->capture_default_str();
   add_router_limit_flags(*s, serve.limits);
-  return {s, f};
+
+  auto* b = app.add_subcommand("backup-job",
+                               "Back up a site into its project's restic repository "
+                               "(a Kubernetes Job; wok up uses `wok backup`)");
+  b->group(group);
+  auto* create = b->add_subcommand("create", "Back up what DIR holds (storage/NAME, database.sql)");
+  create->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  create->add_option("--site", backup.site, "the site's name")->required();
+  create->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
+  create->add_option("--reason", backup.reason, "scheduled or manual")
+      ->check(CLI::IsMember({"scheduled", "manual"}))
+      ->capture_default_str();
+  create->add_option("--dir", backup.dir, "the directory to back up")->capture_default_str();
+  b->require_subcommand(1);
+  return {s, f, b};
 }
 
 }  // namespace wok::cmd

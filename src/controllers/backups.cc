@@ -33,7 +33,6 @@ using nlohmann::json;
 namespace {
 
 constexpr auto kResticTimeout = std::chrono::minutes(60);
-constexpr size_t kManualKept = 20;  // a site's manual backups beyond these are forgotten
 
 std::string tail(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -73,27 +72,6 @@ std::string move_entries(int from, int to, const std::set<std::string>& skip) {
 }
 
 }  // namespace
-
-int BackupKeep::retain_days() const {
-  int days = std::max({daily, weekly * 7, monthly * 31, hourly > 0 ? 1 : 0});
-  return days > 0 ? days : 30;
-}
-
-BackupKeep backup_keep(const json& spec) {
-  BackupKeep keep;
-  const json backup = spec.value("backup", json::object());
-  if (!backup.contains("keep")) {
-    if (backup.contains("schedule")) keep.daily = 7, keep.weekly = 4;
-    return keep;
-  }
-  const json& k = backup["keep"];
-  keep.last = k.value("last", 0);
-  keep.hourly = k.value("hourly", 0);
-  keep.daily = k.value("daily", 0);
-  keep.weekly = k.value("weekly", 0);
-  keep.monthly = k.value("monthly", 0);
-  return keep;
-}
 
 json BackupInfo::to_json() const {
   return {{"id", id},
@@ -335,17 +313,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
 
   const json planned = {{"metadata", (*site)["metadata"]}, {"spec", spec}};
   const render::SitePlan plan = render::plan_site(planned);
-  json manifest = {{"apiVersion", "wok.dev/v1alpha1"},
-                   {"kind", "SiteBackup"},
-                   {"project", ns},
-                   {"site", name},
-                   {"siteUid", uid},
-                   {"revision", live->number},
-                   {"commit", live->commit},
-                   {"spec", spec},
-                   {"storage", json::array()},
-                   {"services", json::array()},
-                   {"database", nullptr}};
+  const SnapshotOf of{ns, name, uid, live->number, live->commit, spec, reason};
+  json manifest = snapshot_manifest(of);
   if (plan.database.enabled()) {
     base::UniqueFd out(
         ::open((staging / "database.sql").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -383,32 +352,14 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
     if (!out.valid() || !base::write_all(out.get(), manifest.dump(2) + "\n"))
       return fail(500, std::string("cannot write backup.json: ") + std::strerror(errno));
   }
-  const BackupKeep keep = backup_keep((*site)["spec"]);
-  std::vector<std::string> args = {"backup", "--json",
-                                   "--host", "wok",
-                                   "--tag",  "wok",
-                                   "--tag",  "site=" + name,
-                                   "--tag",  "uid=" + uid,
-                                   "--tag",  "revision=" + std::to_string(live->number),
-                                   "--tag",  "reason=" + reason,
-                                   "--tag",  "retain=" + std::to_string(keep.retain_days()),
-                                   "."};
-  runtime::CommandResult r = run(restic(*repo, args, staging), kResticTimeout);
+  runtime::CommandResult r = run(restic(*repo, snapshot_backup_args(of), staging), kResticTimeout);
   if (!r.ok()) return fail(500, failed("restic backup", r));
-  std::string id;
-  for (size_t at = 0; at < r.out.size();) {  // one JSON object per line; the summary last
-    size_t end = r.out.find('\n', at);
-    json line =
-        json::parse(r.out.substr(at, end == std::string::npos ? end : end - at), nullptr, false);
-    if (line.is_object() && line.value("message_type", "") == "summary")
-      id = line.value("snapshot_id", "");
-    at = end == std::string::npos ? r.out.size() : end + 1;
-  }
+  const std::string id = snapshot_id(r.out);
   if (id.empty()) return fail(500, "restic backup said no snapshot id");
   auto all = list_repo(*repo, ns, name, error);
   if (!all) return std::nullopt;
   std::optional<BackupInfo> made;
-  size_t manual = 0;
+  int manual = 0;
   for (const auto& b : *all) {
     if (b.id == id) made = b;
     if (b.site_uid == uid && b.reason == reason) ++manual;
@@ -417,11 +368,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   repo_hold.unlock();
   // Bounded: a member cannot fill the host's disk with backups made by
   // hand, nor with restores (each makes one of what it replaces).
-  if (reason != "scheduled" && manual > kManualKept) {
-    if (std::string err =
-            forget(*repo, {"--tag", "wok,site=" + name + ",uid=" + uid + ",reason=" + reason,
-                           "--group-by", "", "--keep-last", std::to_string(kManualKept)});
-        !err.empty())
+  if (reason != "scheduled" && manual > kManualBackupsKept) {
+    if (std::string err = forget(*repo, manual_cap_args(name, uid, reason)); !err.empty())
       spdlog::warn("backups of site {}: {}", key, err);
   }
   return made;
@@ -638,17 +586,8 @@ std::string Backups::apply_retention(const std::string& ns, const std::string& n
                                      const std::string& uid, const BackupKeep& keep) {
   auto repo = repo_of(ns);
   if (!repo) return "project \"" + ns + "\" not found";
-  std::vector<std::string> args = {
-      "--tag", "wok,site=" + name + ",uid=" + uid + ",reason=scheduled", "--group-by", ""};
-  auto add = [&](const char* flag, int n) {
-    if (n > 0) args.insert(args.end(), {flag, std::to_string(n)});
-  };
-  add("--keep-last", keep.last);
-  add("--keep-hourly", keep.hourly);
-  add("--keep-daily", keep.daily);
-  add("--keep-weekly", keep.weekly);
-  add("--keep-monthly", keep.monthly);
-  if (args.size() == 4) return "";  // nothing said: everything kept
+  const std::vector<std::string> args = retention_args(name, uid, keep);
+  if (args.empty()) return "";  // nothing said: everything kept
   return forget(*repo, args);
 }
 

@@ -1,19 +1,14 @@
 #pragma once
 // Backups of sites on wok up (docs/data.md, "Backups"): one restic
 // repository per project (deduplicated, encrypted with a key of its own that
-// only wok reads), a snapshot per backup holding what brings the site back:
-//
-//   /backup.json      the revision (spec, source commit, number) and what follows
-//   /database.sql     a consistent dump of spec.database (one transaction)
-//   /storage/NAME/    each spec.storage volume's files
-//   /services/NAME/   each spec.services server's data directory (as on disk)
-//
-// tagged `wok`, `site=NAME`, `uid=UID`, `revision=N`, `reason=manual|scheduled`,
-// `retain=DAYS`. The repository is outside the site's directory: a deleted
-// site's backups stay, listed under its name, until their retention ends.
-// restic runs on the host as wok (root): it reads the volumes through bind
-// mounts and restores into a directory of its own inside the target volume,
-// moved in place only once whole, while nothing of the site runs.
+// only wok reads), a snapshot per backup holding what brings the site back,
+// laid out and tagged as controllers/snapshot.h says (the Kubernetes backup
+// Job makes the same). The repository is outside the site's directory: a
+// deleted site's backups stay, listed under its name, until their retention
+// ends. restic runs on the host as wok (root): it reads the volumes through
+// read-only binds that follow no symlink, and restores into wok's own
+// directory, copied into the volume by descriptor while nothing of the site
+// runs.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +22,7 @@
 #include <vector>
 
 #include "controllers/secret_env.h"
+#include "controllers/snapshot.h"
 #include "runtime/subprocess.h"
 
 namespace wok::runtime {
@@ -37,16 +33,6 @@ class Store;
 }
 
 namespace wok::controllers {
-
-// spec.backup.keep (the newest backup of each of the last N days, weeks...);
-// a schedule without keep keeps {daily: 7, weekly: 4}.
-struct BackupKeep {
-  int last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0;
-  // How long a backup of a deleted site stays: what the policy would keep
-  // at most (7 daily = 7 days, 4 weekly = 28 days); 30 days when nothing says.
-  int retain_days() const;
-};
-BackupKeep backup_keep(const nlohmann::json& spec);
 
 struct BackupInfo {
   std::string id;    // restic's short id (8 hex digits)

@@ -46,8 +46,9 @@ assert "/cat" in APP
 STORAGE = "  storage: [{name: files, path: files, size: 16Mi}]\n"
 
 
-@unittest.skipIf(SKIP, SKIP)
-class BackupTest(DatabaseCase):
+class BackupCase(DatabaseCase):
+    """A site with storage and a MariaDB database, and a backup of it."""
+
     def deploy_blog(self, name="blog", project="team-a"):
         repo = self.repo(f"{project}-{name}", {"app.py": APP, "v.txt": "1"})
         self.wok.apply(db_site(name, project, repo.url, "mariadb", extra=STORAGE))
@@ -64,6 +65,9 @@ class BackupTest(DatabaseCase):
         self.assertRegex(out, r"^backup [0-9a-f]{8} of site.wok.dev/" + site + r" created \(revision \d+\)")
         return out.split()[1]
 
+
+@unittest.skipIf(SKIP, SKIP)
+class BackupTest(BackupCase):
     def test_backup_restore_in_place_clone_and_after_deletion(self):
         host = "blog.team-a.localhost"
         repo = self.deploy_blog()

@@ -1,0 +1,157 @@
+#include "platform/backup_job.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "api/validation.h"
+#include "base/unique_fd.h"
+#include "controllers/snapshot.h"
+#include "render/plan.h"
+#include "runtime/subprocess.h"
+
+namespace wok::platform {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kResticTimeout = std::chrono::minutes(60);
+
+std::string env_or(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string failed(const std::string& what, const runtime::CommandResult& r) {
+  std::string text = r.err.empty() ? r.out : r.err;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
+  return what + " failed" +
+         (text.empty() ? " (exit " + std::to_string(r.exit_code) + ")" : ": " + text);
+}
+
+// restic with the repository and key of the environment, its times in UTC,
+// its cache outside the directory it backs up.
+std::vector<std::string> restic(const std::vector<std::string>& args, const fs::path& cwd = {}) {
+  std::vector<std::string> argv = {"env"};
+  if (!cwd.empty()) argv.insert(argv.end(), {"-C", cwd.string()});
+  argv.insert(
+      argv.end(),
+      {"TZ=UTC", "RESTIC_CACHE_DIR=" + env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache"), "restic"});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+bool is_dir(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The repository, made on first use; two Jobs of a project that make it at
+// once: the one that loses finds the other's.
+std::string ensure_repository() {
+  if (runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok()) return "";
+  runtime::CommandResult init = runtime::run_command(restic({"init"}), std::chrono::minutes(5));
+  if (init.ok() || runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok())
+    return "";
+  return failed("restic init of " + env_or("RESTIC_REPOSITORY"), init);
+}
+
+std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
+  for (const auto& [what, name] : {std::pair{"--project", o.project}, {"--site", o.site}})
+    if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
+  if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
+    return "--uid \"" + o.uid + "\" is not a uid";
+  if (env_or("RESTIC_REPOSITORY").empty())
+    return "RESTIC_REPOSITORY is not set (the repository to back up into)";
+  if (env_or("RESTIC_PASSWORD_FILE").empty())
+    return "RESTIC_PASSWORD_FILE is not set (the file holding the repository's key)";
+  json revision = json::parse(env_or("WOK_BACKUP_REVISION"), nullptr, false);
+  if (!revision.is_object() || !revision.contains("spec") || !revision["spec"].is_object() ||
+      !revision.contains("revision") || !revision["revision"].is_number_integer())
+    return "WOK_BACKUP_REVISION is not {\"revision\": N, \"commit\": C, \"spec\": {...}}";
+
+  controllers::SnapshotOf of{o.project,
+                             o.site,
+                             o.uid,
+                             revision["revision"].get<int64_t>(),
+                             revision.value("commit", ""),
+                             revision["spec"],
+                             o.reason};
+  json manifest = controllers::snapshot_manifest(of);
+  const fs::path dir = o.dir;
+  if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
+  const render::SitePlan plan =
+      render::plan_site({{"metadata", {{"name", o.site}, {"namespace", o.project}, {"uid", o.uid}}},
+                         {"spec", of.spec}});
+  if (plan.database.enabled()) {
+    struct stat st {};
+    if (::lstat((dir / "database.sql").c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size == 0)
+      return "no dump of the database in " + (dir / "database.sql").string() +
+             " (its init container did not make one)";
+    manifest["database"] = {{"engine", plan.database.engine}, {"version", plan.database.version}};
+  }
+  for (const auto& v : plan.volumes) {
+    if (!is_dir(dir / "storage" / v.name))
+      return "the volume " + v.name + " is not mounted at " + (dir / "storage" / v.name).string();
+    manifest["storage"].push_back(v.name);
+  }
+  {
+    base::UniqueFd f(::open((dir / "backup.json").c_str(),
+                            O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    const std::string text = manifest.dump(2) + "\n";
+    if (!f.valid() || ::write(f.get(), text.data(), text.size()) != ssize_t(text.size()))
+      return "cannot write " + (dir / "backup.json").string() + ": " + std::strerror(errno);
+  }
+  if (std::string err = ensure_repository(); !err.empty()) return err;
+  runtime::CommandResult r =
+      runtime::run_command(restic(controllers::snapshot_backup_args(of), dir), kResticTimeout);
+  if (!r.ok()) return failed("restic backup", r);
+  const std::string id = controllers::snapshot_id(r.out);
+  if (id.empty()) return "restic backup said no snapshot id";
+  *made = {{"id", id.substr(0, 8)}, {"project", o.project},    {"site", o.site},
+           {"siteUid", o.uid},      {"revision", of.revision}, {"reason", o.reason}};
+  // What the site's policy no longer keeps, as on wok up: a scheduled
+  // backup's retention, a manual one's cap. A repository another Job holds
+  // refuses the prune: the next backup does it.
+  std::vector<std::string> forget =
+      o.reason == "scheduled"
+          ? controllers::retention_args(o.site, o.uid, controllers::backup_keep(of.spec))
+          : controllers::manual_cap_args(o.site, o.uid, o.reason);
+  if (!forget.empty()) {
+    forget.insert(forget.begin(), "forget");
+    forget.push_back("--prune");
+    runtime::CommandResult f = runtime::run_command(restic(forget), kResticTimeout);
+    if (!f.ok()) std::cerr << "warning: " << failed("restic forget", f) << "\n";
+  }
+  return "";
+}
+
+}  // namespace
+
+int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
+  json made;
+  if (std::string error = make_backup(options, &made); !error.empty()) {
+    err << "error: backup of site " << options.project << "/" << options.site << ": " << error
+        << "\n";
+    return 1;
+  }
+  out << json{{"backup", made}}.dump() << "\n";
+  return 0;
+}
+
+int run_backup_job(const cmd::BackupJobOptions& options) {
+  return run_backup_job(options, std::cout, std::cerr);
+}
+
+}  // namespace wok::platform

@@ -1,0 +1,88 @@
+"""The Kubernetes backup Job's command (`wok backup-job create`, docs/data.md
+"On Kubernetes") against wok up's own repository: what the Job backs up (a
+directory holding the site's volumes and its database's dump) is a backup
+wok up lists and restores like its own, because both lay out, tag and keep
+snapshots with the same code (controllers/snapshot.h). And the Job refuses
+what it should: names that are not names, a database without its dump, a
+volume not mounted, no repository. Needs root (runc, loop-mounted volumes)."""
+import glob
+import json
+import os
+import subprocess
+import unittest
+
+from test_backup import SKIP, BackupCase
+from wokharness import WOK
+
+
+@unittest.skipIf(SKIP, SKIP)
+class BackupJobTest(BackupCase):
+    def job(self, data_dir, project, site, uid, revision, reason="manual", env=None):
+        repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", project + ".*"))
+        self.assertEqual(len(repos), 1, repos)
+        key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
+        e = dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key,
+                 WOK_BACKUP_REVISION=json.dumps(revision))
+        e.update(env or {})
+        return subprocess.run([WOK, "backup-job", "create", "--project", project, "--site", site,
+                               "--uid", uid, "--reason", reason, "--dir", data_dir],
+                              env=e, capture_output=True, text=True, timeout=300)
+
+    def test_a_jobs_backup_is_one_wok_up_restores(self):
+        host = "blog.team-a.localhost"
+        self.deploy_blog()
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('job post')")
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=live"), "OK")
+        self.backup("blog")  # wok up's repository of team-a, and its key
+
+        # What the Job's pod holds: the volume (here a copy), the database's
+        # dump (the init container's), the revision from the CronJob's env.
+        site = self.wok.site_json("blog", "team-a")
+        d = os.path.join(self.root, "job")
+        os.makedirs(os.path.join(d, "storage", "files"))
+        with open(os.path.join(d, "storage", "files", "a.txt"), "w") as f:
+            f.write("from the job")
+        with open(os.path.join(d, "database.sql"), "w") as f:
+            f.write(self.wok.cli("db", "dump", "site", "blog", "-n", "team-a").stdout)
+        revision = {"revision": site["status"]["revision"], "commit": site["status"].get("commit", ""),
+                    "spec": site["spec"]}
+        uid = site["metadata"]["uid"]
+        r = self.job(d, "team-a", "blog", uid, revision)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        made = json.loads(r.stdout)["backup"]
+        self.assertEqual((made["site"], made["reason"], made["revision"]), ("blog", "manual", 1))
+        out = self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
+        self.assertIn(made["id"], out)
+
+        self.sql(host, "DROP TABLE posts")
+        out = self.wok.cli("backup", "restore", "site", "blog", "--backup", made["id"], "-n", "team-a").stdout
+        self.assertIn(f"restored from backup {made['id']} (revision 1; storage files, database)", out)
+        self.assertEqual(self.text(host, "/cat?name=a.txt"), "from the job")
+        self.assertIn("job post", self.sql(host, "SELECT title FROM posts"))
+
+        # What the Job refuses, naming the problem.
+        bad = [
+            (("team-a", "../blog", uid, revision, {}), '--site "../blog" is not a DNS label'),
+            (("team-a", "blog", "a,b", revision, {}), '--uid "a,b" is not a uid'),
+            (("team-a", "blog", uid, {"spec": "x"}, {}), "WOK_BACKUP_REVISION is not"),
+            (("team-a", "blog", uid, revision, {"RESTIC_REPOSITORY": ""}), "RESTIC_REPOSITORY is not set"),
+        ]
+        for (project, name, u, rev, env), why in bad:
+            r = self.job(d, project, name, u, rev, env=env)
+            self.assertEqual(r.returncode, 1, (name, r.stdout))
+            self.assertIn(why, r.stderr)
+        os.unlink(os.path.join(d, "database.sql"))
+        r = self.job(d, "team-a", "blog", uid, revision)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no dump of the database", r.stderr)
+        with open(os.path.join(d, "database.sql"), "w") as f:
+            f.write("-- dump\n")
+        os.rename(os.path.join(d, "storage", "files"), os.path.join(d, "storage", "other"))
+        r = self.job(d, "team-a", "blog", uid, revision)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the volume files is not mounted at", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
