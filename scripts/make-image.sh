@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds an OCI image of wok without a Docker engine: umoci, from scratch,
 # with the wok binary, the shared libraries it loads (ldd), the dynamic
-# loader and the CA certificates. Usage: make-image.sh WOK_BINARY OUT_DIR [TAG]
+# loader, restic (for backups) and the CA certificates. Usage: make-image.sh WOK_BINARY OUT_DIR [TAG]
 # OUT_DIR becomes an OCI image layout (skopeo copy oci:OUT_DIR:TAG docker://...).
 set -eu
 wok=$1
@@ -19,8 +19,12 @@ umoci unpack --rootless --image "$out:$tag" "$work/bundle"
 root=$work/bundle/rootfs
 
 install -D -m 0755 "$wok" "$root/usr/local/bin/wok"
-# Every library the binary loads, and the loader, at the paths ldd names.
-ldd "$wok" | awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u | while read -r lib; do
+# restic: what a site's backup Job runs (`wok backup-job create`, docs/data.md).
+restic=$(command -v restic) || { echo "error: restic is not installed (apt-get install restic)" >&2; exit 1; }
+install -D -m 0755 "$(readlink -f "$restic")" "$root/usr/bin/restic"
+# Every library the binaries load, and the loader, at the paths ldd names
+# (none for a static binary).
+{ ldd "$wok"; ldd "$restic" 2>/dev/null || true; } | awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u | while read -r lib; do
   # 0755: the loader must be executable, like on the host.
   install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
 done

@@ -38,6 +38,9 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.postgresql_image = cli.postgresql_image;
   options.redis_image = cli.redis_image;
   options.rabbitmq_image = cli.rabbitmq_image;
+  options.backup_claim_size = cli.backup_claim_size;
+  options.backup_access_mode = cli.backup_access_mode;
+  options.backup_storage_class = cli.backup_storage_class;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;
@@ -70,9 +73,10 @@ int main(int argc, char** argv) {
   runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::ostream& out,
                        std::ostream& err) {
     using wok::kube::SiteVerb;
-    SiteVerb verb = c.verb == "history" ? SiteVerb::kHistory
-                    : c.verb == "undo"  ? SiteVerb::kUndo
-                                        : SiteVerb::kRefresh;
+    SiteVerb verb = c.verb == "history"  ? SiteVerb::kHistory
+                    : c.verb == "undo"   ? SiteVerb::kUndo
+                    : c.verb == "backup" ? SiteVerb::kBackup
+                                         : SiteVerb::kRefresh;
     return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out,
                                     err);
   };

@@ -271,7 +271,11 @@ void check_job_names(const std::string& site, const json& spec, std::vector<Fiel
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!jobs[i].is_object() || !jobs[i].contains("name") || !jobs[i]["name"].is_string()) continue;
     std::string cron_job = site + "-" + jobs[i]["name"].get<std::string>();
-    if (cron_job.size() > 52) {
+    if (jobs[i]["name"] == "backup") {
+      out.push_back({"spec.app.jobs[" + std::to_string(i) + "].name",
+                     "\"backup\" is taken: the CronJob " + quote(cron_job) +
+                         " of the site's backups on a cluster"});
+    } else if (cron_job.size() > 52) {
       out.push_back(
           {"spec.app.jobs[" + std::to_string(i) + "].name",
            "makes the CronJob name " + quote(cron_job) + " " + std::to_string(cron_job.size()) +
@@ -907,7 +911,7 @@ void check_backup(const json& spec, std::vector<FieldError>& out) {
   if (spec.contains("backup") && spec["backup"].is_object()) {
     const json& b = spec["backup"];
     std::string error;
-    if (b["schedule"].is_string() && !parse_cron(b["schedule"], &error))
+    if (b.contains("schedule") && b["schedule"].is_string() && !parse_cron(b["schedule"], &error))
       out.push_back({"spec.backup.schedule", error});
     if (b.contains("keep") && b["keep"].is_object()) {
       for (const auto& [key, value] : b["keep"].items())
@@ -917,7 +921,7 @@ void check_backup(const json& spec, std::vector<FieldError>& out) {
   }
   if (spec.contains("cloneFrom") && spec["cloneFrom"].is_object()) {
     const json& c = spec["cloneFrom"];
-    if (c["site"].is_string() && !is_dns_label(c["site"].get<std::string>()))
+    if (c.contains("site") && c["site"].is_string() && !is_dns_label(c["site"].get<std::string>()))
       out.push_back(
           {"spec.cloneFrom.site", quote(c["site"].get<std::string>()) + " is not a site name"});
     if (c.contains("project") && c["project"].is_string() &&

@@ -245,7 +245,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   auto* backup_create = backup->add_subcommand(
       "create", "Back a site up now: its revision, volumes, database and services");
   add_target(backup_create, flags, kSiteKinds, true);
-  set(backup_create, [&flags](Session& s) { return backup_create_command(s, flags.name); });
+  set_on_cluster(backup_create, "backup",
+                 [&flags](Session& s) { return backup_create_command(s, flags.name); });
   auto* backup_list = backup->add_subcommand(
       "list",
       "A site's backups, or (without a site) every site's of the project, deleted ones too");
@@ -525,6 +526,15 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
   op_command->add_option("--redis-image", op_options.redis_image, "image of spec.services redis");
   op_command->add_option("--rabbitmq-image", op_options.rabbitmq_image,
                          "image of spec.services rabbitmq");
+  op_command->add_option("--backup-claim-size", op_options.backup_claim_size,
+                         "size of each project's backup repository claim (default 10Gi)");
+  op_command
+      ->add_option("--backup-access-mode", op_options.backup_access_mode,
+                   "access mode of the backup repository claims (ReadWriteMany when a project's "
+                   "sites run on several nodes)")
+      ->check(CLI::IsMember({"", "ReadWriteOnce", "ReadWriteMany"}));
+  op_command->add_option("--backup-storage-class", op_options.backup_storage_class,
+                         "storage class of the backup repository claims (default: the cluster's)");
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

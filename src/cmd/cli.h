@@ -58,7 +58,9 @@ struct OperatorOptions {
   // images empty: the render defaults.
   std::string postgresql_operator, mariadb_operator, mariadb_image, postgresql_image;
   std::string redis_image, rabbitmq_image;  // spec.services; empty: the render defaults
-  std::string ingress_namespace;            // allowed by NetworkPolicies; empty: default
+  // Backups: the projects' repository claims (empty: the render defaults).
+  std::string backup_claim_size, backup_access_mode, backup_storage_class;
+  std::string ingress_namespace;  // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;
@@ -108,7 +110,7 @@ struct ServeOptions {
 // `wok rollout history|undo` and `wok refresh` on a Kubernetes cluster
 // (--kubeconfig, --context): the operator's revisions, not wok up's.
 struct ClusterSiteCommand {
-  std::string verb;        // "history", "undo", "refresh"
+  std::string verb;        // "history", "undo", "refresh", "backup"
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
   std::string context;     // empty: the current one
   std::string ns, name;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "controllers/secret_env.h"
+#include "render/database_client.h"
 
 namespace wok::runtime {
 class Runtime;
@@ -22,16 +23,10 @@ class Store;
 
 namespace wok::controllers {
 
-enum class DatabaseAction {
-  kDump,     // a consistent dump (one transaction) of the site's database on stdout
-  kExec,     // SQL from stdin, its output on stdout; the first error fails it
-  kRestore,  // a dump from stdin replaces the database: its tables dropped first
-};
-
-// Pure: the client's argv for `engine` ("mariadb", "postgresql"); it reads
-// DB_HOST, DB_PORT, DB_USER, DB_NAME and its password from the environment
-// (MYSQL_PWD, PGPASSWORD), never from its command line.
-std::vector<std::string> database_client_command(const std::string& engine, DatabaseAction action);
+// The client's argv (render/database_client.h): the same on a cluster's
+// backup Job.
+using render::database_client_command;
+using render::DatabaseAction;
 
 struct DatabaseJobIo {
   int stdin_fd = -1;   // kExec: the SQL; -1: nothing

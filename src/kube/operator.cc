@@ -11,6 +11,7 @@
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "kube/site_admission.h"
+#include "kube/site_backups.h"
 #include "kube/site_revisions.h"
 #include "kube/site_status.h"
 #include "render/plan.h"
@@ -427,6 +428,18 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   }
   json status = site_status(*site, applier_->owned(mine), blocker,
                             site->value("status", json::object()), rfc3339_now());
+  // Backups (kube/site_backups.h): the repository, and a Job by hand when
+  // asked; once the CronJob is applied.
+  status.erase("backup");
+  if (blocker.reason.empty() && apply_error.empty()) {
+    for (const json& o : desired)
+      if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup"))
+        status["backup"] = reconcile_backup(
+            client_, *site, o, site->value("status", json::object()).value("backup", json()),
+            config_.settings);
+  } else if (site->value("status", json::object()).contains("backup")) {
+    status["backup"] = (*site)["status"]["backup"];
+  }
   revision_status(*site, deploy, status);
   if (!followed.commit.empty()) status["commit"] = followed.commit;
   if (!followed.error.empty() && blocker.reason.empty())

@@ -148,6 +148,11 @@ int run_operator(const RunOptions& options) {
     config.settings.postgresql_image = options.postgresql_image;
   if (!options.redis_image.empty()) config.settings.redis_image = options.redis_image;
   if (!options.rabbitmq_image.empty()) config.settings.rabbitmq_image = options.rabbitmq_image;
+  if (!options.backup_claim_size.empty())
+    config.settings.backup_claim_size = options.backup_claim_size;
+  if (!options.backup_access_mode.empty())
+    config.settings.backup_access_mode = options.backup_access_mode;
+  config.settings.backup_storage_class = options.backup_storage_class;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;

@@ -23,7 +23,9 @@ struct RunOptions {
   // images empty: the render defaults.
   std::string postgresql_operator, mariadb_operator, mariadb_image, postgresql_image;
   std::string redis_image, rabbitmq_image;  // spec.services; empty: the render defaults
-  std::string ingress_namespace;            // empty: the render default
+  // Backups: the projects' repository claims (empty: the render defaults).
+  std::string backup_claim_size, backup_access_mode, backup_storage_class;
+  std::string ingress_namespace;  // empty: the render default
   std::string log_level = "info";
   bool openshift = false;
   bool leader_elect = false;

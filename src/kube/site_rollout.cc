@@ -6,7 +6,9 @@
 
 #include "kube/credentials.h"
 #include "kube/kinds.h"
+#include "kube/site_backups.h"
 #include "kube/site_revisions.h"
+#include "render/plan.h"
 
 namespace wok::kube {
 namespace {
@@ -148,6 +150,21 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
                            "site.wok.dev/" + name + " refresh requested\n");
 }
 
+RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
+                                  const std::string& name, const std::string& now) {
+  json site;
+  std::string error;
+  if (!get_site(client, ns, name, &site, &error)) return {false, error};
+  if (!render::plan_site(site).backup.on_cluster)
+    return {false, "site \"" + name +
+                       "\" has nothing a cluster backs up (no spec.storage, spec.database nor "
+                       "spec.backup): its files come from its source"};
+  const std::string job = backup_job_name(name, now);
+  return patch_annotations(client, ns, name, {{kBackupRequestAnnotation, now}},
+                           "site.wok.dev/" + name + " backup requested: the operator runs it as " +
+                               "job " + job + " (kubectl logs -n " + ns + " job/" + job + ")\n");
+}
+
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
                   const std::string& ns, const std::string& name, int64_t to_revision,
                   std::ostream& out, std::ostream& err) {
@@ -170,13 +187,15 @@ int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::strin
     case SiteVerb::kUndo:
       result = kube_rollout_undo(client, ns, name, to_revision);
       break;
-    case SiteVerb::kRefresh: {
+    case SiteVerb::kRefresh:
+    case SiteVerb::kBackup: {
       char now[32];
       std::time_t t = std::time(nullptr);
       std::tm tm{};
       gmtime_r(&t, &tm);
       std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      result = kube_refresh(client, ns, name, now);
+      result = verb == SiteVerb::kRefresh ? kube_refresh(client, ns, name, now)
+                                          : kube_backup_request(client, ns, name, now);
       break;
     }
   }

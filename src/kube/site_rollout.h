@@ -32,11 +32,17 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
 RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
                            const std::string& now);
 
-// `wok rollout history|undo` and `wok refresh` with --kubeconfig/--context:
+// `wok backup create --kubeconfig`: a new wok.dev/backup-request (`now`);
+// the operator makes the Job it names (kube/site_backups.h). Refused for
+// a site the cluster does not back up (no volume, database nor spec.backup).
+RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
+                                  const std::string& name, const std::string& now);
+
+// `wok rollout history|undo`, `wok refresh` and `wok backup create` with --kubeconfig/--context:
 // loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config),
 // runs the verb on site `name` of namespace `ns`, prints the table or the
 // confirmation on `out`, an "error: ..." on `err`. The exit code: 0 or 1.
-enum class SiteVerb { kHistory, kUndo, kRefresh };
+enum class SiteVerb { kHistory, kUndo, kRefresh, kBackup };
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
                   const std::string& ns, const std::string& name, int64_t to_revision,
                   std::ostream& out, std::ostream& err);

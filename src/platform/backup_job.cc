@@ -39,14 +39,11 @@ std::string failed(const std::string& what, const runtime::CommandResult& r) {
          (text.empty() ? " (exit " + std::to_string(r.exit_code) + ")" : ": " + text);
 }
 
-// restic with the repository and key of the environment, its times in UTC,
-// its cache outside the directory it backs up.
-std::vector<std::string> restic(const std::vector<std::string>& args, const fs::path& cwd = {}) {
-  std::vector<std::string> argv = {"env"};
-  if (!cwd.empty()) argv.insert(argv.end(), {"-C", cwd.string()});
-  argv.insert(
-      argv.end(),
-      {"TZ=UTC", "RESTIC_CACHE_DIR=" + env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache"), "restic"});
+// restic, with the repository, key, cache and time zone of this process's
+// environment (make_backup sets them: the wok image has no `env`, nor a
+// shell).
+std::vector<std::string> restic(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"restic"};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
@@ -113,9 +110,15 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
     if (!f.valid() || ::write(f.get(), text.data(), text.size()) != ssize_t(text.size()))
       return "cannot write " + (dir / "backup.json").string() + ": " + std::strerror(errno);
   }
+  // This process runs restic only: its times in UTC, its cache outside the
+  // directory it backs up, its paths relative to that directory.
+  ::setenv("TZ", "UTC", 1);
+  ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
   if (std::string err = ensure_repository(); !err.empty()) return err;
+  if (::chdir(dir.c_str()) != 0)
+    return "cannot enter " + dir.string() + ": " + std::strerror(errno);
   runtime::CommandResult r =
-      runtime::run_command(restic(controllers::snapshot_backup_args(of), dir), kResticTimeout);
+      runtime::run_command(restic(controllers::snapshot_backup_args(of)), kResticTimeout);
   if (!r.ok()) return failed("restic backup", r);
   const std::string id = controllers::snapshot_id(r.out);
   if (id.empty()) return "restic backup said no snapshot id";

@@ -84,6 +84,15 @@ std::string site_dir(const json& site) {
   return join_path(kSourceDir, string_at(source.value("git", json::object()), "path"));
 }
 
+std::string resolved_commit(const json& site) {
+  std::string commit = site.is_object() && site.contains("status") && site["status"].is_object()
+                           ? string_at(site["status"], "commit")
+                           : "";
+  bool hex =
+      commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex ? commit : "";
+}
+
 std::string served_dir(const json& site) {
   return join_path(site_dir(site), string_at(section(site, "build"), "output"));
 }
@@ -92,12 +101,8 @@ std::string served_dir(const json& site) {
 // (status.commit: a new one changes the pod template, so the pods roll), or
 // the ref itself before it has (or for `wok render`).
 std::string fetched_ref(const json& site, const json& git) {
-  std::string commit = site.is_object() && site.contains("status") && site["status"].is_object()
-                           ? string_at(site["status"], "commit")
-                           : "";
-  bool hex =
-      commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos;
-  return hex ? commit : string_at(git, "ref", "main");
+  std::string commit = resolved_commit(site);
+  return commit.empty() ? string_at(git, "ref", "main") : commit;
 }
 
 json init_containers(const json& site, const PlatformSettings& settings) {

@@ -42,6 +42,10 @@ std::string site_dir(const json& site);
 // The directory the web container serves: the build output, or site_dir.
 std::string served_dir(const json& site);
 
+// The commit the operator resolved the site's ref to (status.commit, 40
+// hex digits), or "" before it has (or for `wok render`).
+std::string resolved_commit(const json& site);
+
 // Init containers: fetch the source (the wok image), then build when
 // spec.build is set (settings.build_image).
 json init_containers(const json& site, const PlatformSettings& settings);
@@ -98,6 +102,10 @@ int int_at(const json& object, std::string_view key, int fallback);
 
 // spec.database (render/database.cc): the server, its Service SITE-db and
 // the NetworkPolicy that lets in the site's pods only; none without one.
+// The site's backup CronJob "SITE-backup" (render/backup.cc), or none.
+std::vector<json> render_backup(const SiteNames& names, const json& site, const SitePlan& plan,
+                                const PlatformSettings& settings);
+
 std::vector<json> render_database(const SiteNames& names, const SitePlan& plan,
                                   const PlatformSettings& settings);
 // A container's env from its plan: the secrets' keys first (DB_PASSWORD),

@@ -219,6 +219,10 @@ SitePlan plan_site(const json& site) {
     plan.database = database_of(plan.name, spec);
     plan.services = services_of(plan.name, spec);
   }
+  const json& backup = object_of(spec, "backup");
+  plan.backup.schedule = string_of(backup, "schedule");
+  plan.backup.on_cluster =
+      spec.contains("backup") || !plan.volumes.empty() || plan.database.enabled();
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";
@@ -420,6 +424,8 @@ json plan_json(const SitePlan& plan) {
                                {"secretName", s.secret_name},
                                {"envPrefix", s.env_prefix}});
   }
+  if (plan.backup.on_cluster)
+    out["backup"] = {{"schedule", plan.backup.schedule}, {"onCluster", plan.backup.on_cluster}};
   if (plan.mode == "php") {
     out["php"] = {{"docroot", plan.php.docroot},
                   {"frontController", plan.php.front_controller},

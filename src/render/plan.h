@@ -163,6 +163,16 @@ struct ServicePlan {
 // (safe in a URL and in SQL without escaping). "" or why not.
 std::string check_database_password(const std::string& password);
 
+// spec.backup and what a cluster makes of it (docs/data.md, "Backups"):
+// a CronJob "SITE-backup" for every site that keeps data (volumes, a
+// database) or asks for backups; suspended without a schedule, so that
+// `wok backup create --kubeconfig` makes its Jobs by hand. wok up backs up
+// any site, by hand or by its schedule (platform/site_backups.h).
+struct BackupPlan {
+  std::string schedule;  // cron, UTC; "" = by hand only
+  bool on_cluster = false;
+};
+
 struct SitePlan {
   std::string ns, name, mode;  // mode: "static", "php" or "app"
   // The revision the plan belongs to (the Site's status.revision as the
@@ -194,6 +204,7 @@ struct SitePlan {
   TlsPlan tls;
   DatabasePlan database;              // php and app
   std::vector<ServicePlan> services;  // php and app
+  BackupPlan backup;
 };
 
 // The secrets the platform makes for the site's database and services when

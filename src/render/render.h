@@ -45,7 +45,21 @@ struct PlatformSettings {
   // spec.services: their official images.
   std::string redis_image = "docker.io/library/redis:7.0";
   std::string rabbitmq_image = "docker.io/library/rabbitmq:3.10";
+  // Backups (docs/data.md, "On Kubernetes"): a project's restic repository
+  // is its claim kBackupClaim, which the operator makes when a site first
+  // needs it: its size, access mode (ReadWriteMany when a project's sites
+  // run on several nodes) and storage class ("" = the cluster's default).
+  std::string backup_claim_size = "10Gi";
+  std::string backup_access_mode = "ReadWriteOnce";
+  std::string backup_storage_class;
 };
+
+// A project's backups on a cluster: the claim holding its restic
+// repository, and the Secret (key "password") holding the repository's
+// key, both made once by the operator and never pruned (they outlive the
+// sites they back up, as on wok up).
+inline constexpr char kBackupClaim[] = "wok-backups";
+inline constexpr char kBackupKeySecret[] = "wok-backup-key";
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
 std::vector<nlohmann::json> render_project(const nlohmann::json& project,

@@ -24,6 +24,8 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
   const SitePlan plan = plan_site(site);
   for (nlohmann::json& o : detail::render_database(names, plan, settings))
     objects.push_back(std::move(o));
+  for (nlohmann::json& o : detail::render_backup(names, site, plan, settings))
+    objects.push_back(std::move(o));
   detail::stamp_revision(objects, plan);
   return objects;
 }

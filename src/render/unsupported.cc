@@ -18,15 +18,10 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
   // runs on (oci:DIR:TAG, an archive, a Docker daemon) is not there.
   if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return out;
   const json& spec = site["spec"];
-  // Backups run on wok up (controllers/backups.h); their Jobs and CronJobs
-  // on a cluster are not made yet.
-  if (spec.contains("backup"))
-    out.push_back({"spec.backup",
-                   "scheduled backups run on wok up only for now; on a cluster, back the "
-                   "volumes up with the cluster's own tools (Velero, the database operator's "
-                   "backups)"});
   if (spec.contains("cloneFrom"))
-    out.push_back({"spec.cloneFrom", "clones from backups are made on wok up only for now"});
+    out.push_back({"spec.cloneFrom",
+                   "clones from backups are made on wok up only for now (a cluster backs sites "
+                   "up, docs/data.md, but does not restore them yet)"});
   // An OpenShift Route lets networks in (haproxy.router.openshift.io/ip_whitelist);
   // it cannot keep some out.
   if (platform == Platform::kOpenShift && spec.contains("access") && spec["access"].is_object() &&

@@ -473,6 +473,9 @@ TEST(Backups, ScheduleKeepAndCloneFrom) {
     EXPECT_NE(error_for("cloneFrom", {{"site", site}}).find("spec.cloneFrom.site"),
               std::string::npos)
         << site;
+  // Required fields left out are named, never read as present.
+  EXPECT_NE(error_for("cloneFrom", {{"backup", "latest"}}).find("spec.cloneFrom.site"),
+            std::string::npos);
   EXPECT_NE(
       error_for("cloneFrom", {{"site", "a"}, {"project", "x,y"}}).find("spec.cloneFrom.project"),
       std::string::npos);

@@ -4,6 +4,8 @@
 
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
+#include "kube/site_backups.h"
+#include "kube/site_rollout.h"
 
 namespace wok::kube::testing {
 namespace {
@@ -184,7 +186,9 @@ TEST_F(OperatorTest, MakesADatabasesPasswordOnceAndKeepsTheProjectsOwn) {
   EXPECT_GE(password.size(), 40u);
   // Not the operator's to prune: the password outlives the site with its data.
   EXPECT_FALSE((*secret)["metadata"].contains("ownerReferences"));
-  EXPECT_EQ(api_.count("POST", "/secrets"), 1);  // www-db's; shop-db is the project's own
+  // www-db's and the project's backup key; shop-db is the project's own.
+  EXPECT_EQ(api_.count("POST", "/secrets"), 2);
+  EXPECT_EQ(api_.count("POST", "/secrets/www-db"), 0);
   EXPECT_EQ(writes_during_quiet_period(), 0);
   EXPECT_EQ((*api_.get("/api/v1/namespaces/team-a/secrets/www-db"))["stringData"]["password"],
             password);
@@ -204,6 +208,76 @@ TEST_F(OperatorTest, MakesADatabasesPasswordOnceAndKeepsTheProjectsOwn) {
   auto policy = *api_.get("/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/www-db");
   EXPECT_EQ(policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["wok.dev/site"],
             "www");
+}
+
+// Backups (docs/data.md, "On Kubernetes"): a site that keeps data gets its
+// CronJob, its project a repository claim and key made once; a member's
+// request (the annotation `wok backup create --kubeconfig` sets) becomes one
+// Job of the CronJob's template, made once whatever happens after.
+TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"),
+              real_site("team-a", "www",
+                        {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}},
+                         {"database", {{"engine", "mariadb"}, {"size", "1Gi"}}}}));
+  json plain = real_site("team-a", "docs", {{"hosts", {"docs.team-a.test"}}});
+  api_.create(sites_path("team-a"), plain);
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string cron = "/apis/batch/v1/namespaces/team-a/cronjobs/";
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "www");
+    return api_.get(cron + "www-backup") && s && (*s)["status"].contains("backup");
+  }));
+  EXPECT_FALSE(api_.get(cron + "docs-backup"));  // nothing but its source
+  auto job_spec = (*api_.get(cron + "www-backup"))["spec"];
+  EXPECT_TRUE(job_spec["suspend"].get<bool>());
+  auto claim = api_.get("/api/v1/namespaces/team-a/persistentvolumeclaims/wok-backups");
+  ASSERT_TRUE(claim);
+  EXPECT_EQ((*claim)["spec"]["resources"]["requests"]["storage"], "10Gi");
+  EXPECT_EQ((*claim)["spec"]["accessModes"][0], "ReadWriteOnce");
+  // Never pruned: no owner, not labelled as the operator's.
+  EXPECT_FALSE((*claim)["metadata"].contains("ownerReferences"));
+  EXPECT_FALSE((*claim)["metadata"]["labels"].contains("app.kubernetes.io/managed-by"));
+  auto key = api_.get("/api/v1/namespaces/team-a/secrets/wok-backup-key");
+  ASSERT_TRUE(key);
+  EXPECT_GE((*key)["stringData"]["password"].get<std::string>().size(), 40u);
+  EXPECT_EQ((*get_site("team-a", "www"))["status"]["backup"]["schedule"], nullptr);
+
+  // By hand: the CLI's request, as a member's kubeconfig sends it.
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  RolloutResult refused = kube_backup_request(member, "team-a", "docs", "2026-12-04T10:00:00Z");
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.text.find("nothing a cluster backs up"), std::string::npos) << refused.text;
+  RolloutResult asked = kube_backup_request(member, "team-a", "www", "2026-12-04T10:00:00Z");
+  ASSERT_TRUE(asked.ok) << asked.text;
+  const std::string name = backup_job_name("www", "2026-12-04T10:00:00Z");
+  EXPECT_NE(asked.text.find("job " + name), std::string::npos) << asked.text;
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
+  json job = *api_.get(jobs + name);
+  const json& args = job["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_EQ(args[0], "backup-job");
+  EXPECT_NE(args.dump().find(R"("--reason","manual")"), std::string::npos) << args;
+  EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "Site");
+  EXPECT_EQ(job["spec"]["template"]["spec"]["initContainers"][0]["name"], "dump");
+  ASSERT_TRUE(eventually(
+      [&] { return (*get_site("team-a", "www"))["status"]["backup"].value("job", "") == name; }));
+  // Seen once: later reconciles (another change of the site) make no other.
+  auto patch = [&](const json& metadata) {
+    Reply r = member.request("PATCH", sites_path("team-a") + "/www",
+                             json{{"metadata", metadata}}.dump(), "application/merge-patch+json");
+    ASSERT_TRUE(r.ok()) << r.describe();
+  };
+  patch({{"labels", {{"x", "y"}}}});
+  EXPECT_EQ(writes_during_quiet_period("wok-operator"), 0);
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+  // A token no Job name can come from is ignored, and said so by nothing.
+  patch({{"annotations", {{kBackupRequestAnnotation, std::string(200, 'x')}}}});
+  writes_during_quiet_period();
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 }
 
 // On a cluster as on `wok up`: the validator, the admin's bounds and the

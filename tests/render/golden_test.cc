@@ -115,7 +115,7 @@ TEST_P(Golden, Plan) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, Golden,
                          ::testing::Values("static", "php", "app", "image-app", "secret", "oidc",
-                                           "database"));
+                                           "database", "backup"));
 
 // spec.database through the operators a platform may name instead of
 // StatefulSets: golden/database-operators.yaml.

@@ -1,0 +1,117 @@
+#include "kube/site_backups.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/sealed_box.h"
+#include "kube/kinds.h"
+#include "kube/ownership.h"
+
+namespace wok::kube {
+
+using nlohmann::json;
+
+std::string backup_job_name(const std::string& site, const std::string& token) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : token) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return site + "-backup-" + hex;
+}
+
+std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
+                                     const render::PlatformSettings& settings) {
+  const std::string secrets = "/api/v1/namespaces/" + ns + "/secrets";
+  Reply key = client.request("GET", secrets + "/" + render::kBackupKeySecret);
+  if (key.status == 404) {
+    json secret = {{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata",
+                    {{"name", render::kBackupKeySecret},
+                     {"namespace", ns},
+                     {"labels", {{"wok.dev/generated-for", "backups"}}}}},
+                   {"type", "Opaque"},
+                   {"stringData", {{"password", base::random_token()}}}};
+    key = client.request("POST", secrets, secret.dump(), "application/json");
+    if (key.status == 409) key.status = 200;  // made meanwhile
+  }
+  if (!key.ok()) return std::string("secret ") + render::kBackupKeySecret + ": " + key.describe();
+  const std::string claims = "/api/v1/namespaces/" + ns + "/persistentvolumeclaims";
+  Reply claim = client.request("GET", claims + "/" + render::kBackupClaim);
+  if (claim.status == 404) {
+    json spec = {{"accessModes", {settings.backup_access_mode}},
+                 {"resources", {{"requests", {{"storage", settings.backup_claim_size}}}}}};
+    if (!settings.backup_storage_class.empty())
+      spec["storageClassName"] = settings.backup_storage_class;
+    json pvc = {{"apiVersion", "v1"},
+                {"kind", "PersistentVolumeClaim"},
+                {"metadata",
+                 {{"name", render::kBackupClaim},
+                  {"namespace", ns},
+                  {"labels", {{"wok.dev/generated-for", "backups"}}}}},
+                {"spec", spec}};
+    claim = client.request("POST", claims, pvc.dump(), "application/json");
+    if (claim.status == 409) claim.status = 200;
+  }
+  if (!claim.ok())
+    return std::string("persistentvolumeclaim ") + render::kBackupClaim + ": " + claim.describe();
+  return "";
+}
+
+json manual_backup_job(const json& cron_job, const std::string& name) {
+  const json& tmpl = cron_job["spec"]["jobTemplate"];
+  json job = {{"apiVersion", "batch/v1"},
+              {"kind", "Job"},
+              {"metadata",
+               {{"name", name},
+                {"namespace", cron_job["metadata"].value("namespace", "")},
+                {"labels", tmpl.value("metadata", json::object()).value("labels", json::object())},
+                {"annotations", {{"wok.dev/backup-reason", "manual"}}}}},
+              {"spec", tmpl["spec"]}};
+  for (json& c : job["spec"]["template"]["spec"]["containers"]) {
+    if (c.value("name", "") != "backup" || !c.contains("args")) continue;
+    json& args = c["args"];
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--reason") args[i + 1] = "manual";
+  }
+  return job;
+}
+
+json reconcile_backup(KubeClient& client, const json& site, const json& cron_job, const json& old,
+                      const render::PlatformSettings& settings) {
+  const json& meta = site["metadata"];
+  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  json status = {{"schedule", nullptr}, {"lastError", nullptr}};
+  if (!cron_job["spec"].value("suspend", false))
+    status["schedule"] = cron_job["spec"].value("schedule", "");
+  for (const char* key : {"request", "job"})
+    if (old.is_object() && old.contains(key)) status[key] = old[key];
+  if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
+    status["lastError"] = "the project's backup repository: " + err;
+    return status;
+  }
+  std::string token;
+  if (meta.contains("annotations") && meta["annotations"].is_object())
+    token = meta["annotations"].value(kBackupRequestAnnotation, "");
+  if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;
+  const std::string job_name = backup_job_name(name, token);
+  json job = manual_backup_job(cron_job, job_name);
+  // Deleted with its site, as the CronJob's own Jobs.
+  stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
+        kSiteLabel, name);
+  Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
+                              "application/json");
+  if (!made.ok() && made.status != 409) {
+    status["lastError"] = "job " + job_name + ": " + made.describe();
+    return status;
+  }
+  status["request"] = token;
+  status["job"] = job_name;
+  return status;
+}
+
+}  // namespace wok::kube

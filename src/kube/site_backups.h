@@ -1,0 +1,43 @@
+#pragma once
+// A site's backups on a cluster (docs/data.md, "On Kubernetes"), the
+// operator's part: the project's repository (the claim render::kBackupClaim
+// and the key render::kBackupKeySecret) made once, and a backup by hand, which
+// `wok backup create --kubeconfig` asks for with the annotation
+// kBackupRequestAnnotation and the operator makes as a Job of the site's
+// CronJob "SITE-backup" (render/backup.cc). A member's role only patches
+// the Site: nobody but the operator makes pods of the backup's template.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "kube/client.h"
+#include "render/render.h"
+
+namespace wok::kube {
+
+// The annotation's value is the request's token (its time, RFC 3339).
+inline constexpr char kBackupRequestAnnotation[] = "wok.dev/backup-request";
+
+// The Job of a request: "SITE-backup-" and 8 hex digits of the token's
+// FNV-1a hash (the CLI names it before the operator makes it; a request
+// seen again after a restart finds its Job made).
+std::string backup_job_name(const std::string& site, const std::string& token);
+
+// The project's repository claim and key, made when missing (never
+// labelled as wok's: never pruned, they outlive the sites they back up).
+// "" or why not.
+std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
+                                     const render::PlatformSettings& settings);
+
+// The Job `name` of the backup CronJob `cron_job`'s template, its
+// `--reason` manual instead of scheduled.
+nlohmann::json manual_backup_job(const nlohmann::json& cron_job, const std::string& name);
+
+// The site's backup status on a cluster (status.backup): its schedule, the
+// last request honoured and its Job, and what failed. `cron_job` is the
+// rendered CronJob; `old` the status.backup before. Makes the repository
+// and, for a new request, the Job.
+nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
+                                const nlohmann::json& cron_job, const nlohmann::json& old,
+                                const render::PlatformSettings& settings);
+
+}  // namespace wok::kube

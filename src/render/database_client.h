@@ -1,0 +1,22 @@
+#pragma once
+// The database engines' own clients as a site's jobs run them, on both
+// platforms: `wok db dump|import|shell` and a backup's dump on wok up
+// (controllers/database_jobs.h), and the dump init container of a cluster's
+// backup Job (render_site's CronJob "SITE-backup"). Pure: no I/O.
+#include <string>
+#include <vector>
+
+namespace wok::render {
+
+enum class DatabaseAction {
+  kDump,     // a consistent dump (one transaction) of the site's database on stdout
+  kExec,     // SQL from stdin, its output on stdout; the first error fails it
+  kRestore,  // a dump from stdin replaces the database: its tables dropped first
+};
+
+// Pure: the client's argv for `engine` ("mariadb", "postgresql"); it reads
+// DB_HOST, DB_PORT, DB_USER, DB_NAME and its password from the environment
+// (MYSQL_PWD, PGPASSWORD), never from its command line.
+std::vector<std::string> database_client_command(const std::string& engine, DatabaseAction action);
+
+}  // namespace wok::render
