@@ -77,6 +77,15 @@ int main(int argc, char** argv) {
                     : c.verb == "undo"   ? SiteVerb::kUndo
                     : c.verb == "backup" ? SiteVerb::kBackup
                                          : SiteVerb::kRefresh;
+    if (c.verb == "restore") {
+      if (!c.to.empty()) {
+        err << "error: --to: a cluster restores a site in place only for now (spec.cloneFrom "
+               "runs on wok up)\n";
+        return 1;
+      }
+      return wok::kube::run_restore_request(c.kubeconfig, c.context, c.ns, c.name, c.backup, out,
+                                            err);
+    }
     return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out,
                                     err);
   };

@@ -106,8 +106,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           io.err << "error: --kubeconfig is not available in this build\n";
           return 1;
         }
-        ClusterSiteCommand command{verb,          flags.kubeconfig, flags.context,
-                                   flags.project, flags.name,       flags.to_revision};
+        ClusterSiteCommand command{verb,       flags.kubeconfig,  flags.context, flags.project,
+                                   flags.name, flags.to_revision, flags.backup,  flags.to};
         return runners.cluster(command, io.out, io.err);
       };
     });
@@ -263,7 +263,7 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   backup_restore->add_option("--host", flags.hosts,
                              "the new site's hosts (with --to; required while the site still "
                              "holds the backup's)");
-  set(backup_restore, [&flags](Session& s) {
+  set_on_cluster(backup_restore, "restore", [&flags](Session& s) {
     return backup_restore_command(s, flags.name, flags.backup, flags.to, flags.hosts);
   });
 

@@ -91,8 +91,10 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
+  std::string action = "create";  // or "restore"
   std::string project, site, uid;
-  std::string reason = "scheduled";  // or "manual"
+  std::string reason = "scheduled";  // create: or "manual", "pre-restore"
+  std::string backup = "latest";     // restore: an id
   std::string dir = "/backup";
 };
 
@@ -110,11 +112,13 @@ struct ServeOptions {
 // `wok rollout history|undo` and `wok refresh` on a Kubernetes cluster
 // (--kubeconfig, --context): the operator's revisions, not wok up's.
 struct ClusterSiteCommand {
-  std::string verb;        // "history", "undo", "refresh", "backup"
+  std::string verb;        // "history", "undo", "refresh", "backup", "restore"
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
   std::string context;     // empty: the current one
   std::string ns, name;
   int64_t to_revision = 0;  // undo: 0 is the one before the live one
+  std::string backup;       // restore: an id ("" = latest)
+  std::string to;           // restore --to: not on a cluster yet
 };
 
 // The work of the commands that run a part of the platform; a command whose

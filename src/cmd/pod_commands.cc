@@ -37,10 +37,21 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   create->add_option("--project", backup.project, "the site's project (namespace)")->required();
   create->add_option("--site", backup.site, "the site's name")->required();
   create->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
-  create->add_option("--reason", backup.reason, "scheduled or manual")
-      ->check(CLI::IsMember({"scheduled", "manual"}))
+  create->add_option("--reason", backup.reason, "scheduled, manual or pre-restore")
+      ->check(CLI::IsMember({"scheduled", "manual", "pre-restore"}))
       ->capture_default_str();
   create->add_option("--dir", backup.dir, "the directory to back up")->capture_default_str();
+  create->callback([&backup] { backup.action = "create"; });
+  auto* restore = b->add_subcommand(
+      "restore", "Put a backup's volumes into DIR/storage/NAME and its dump at DIR/database.sql");
+  restore->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  restore->add_option("--site", backup.site, "the site's name")->required();
+  restore->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
+  restore->add_option("--backup", backup.backup, "the backup's id, or latest (the site's newest)")
+      ->capture_default_str();
+  restore->add_option("--dir", backup.dir, "the directory holding the site's volumes")
+      ->capture_default_str();
+  restore->callback([&backup] { backup.action = "restore"; });
   b->require_subcommand(1);
   return {s, f, b};
 }

@@ -119,6 +119,85 @@ std::vector<BackupInfo> parse_snapshots(const std::string& ns, const std::string
   return out;
 }
 
+std::optional<BackupInfo> find_backup(const std::vector<BackupInfo>& all_backups,
+                                      const std::string& ns, const std::string& site,
+                                      const std::string& id, const std::string& own_uid,
+                                      BackupError* error) {
+  const auto* all = &all_backups;
+  bool others = false;
+  for (const auto& b : *all) {
+    // "latest" is the newest backup made to be restored: not the one a
+    // restore took of what it replaced (named by its id when wanted).
+    if (id == "latest" && b.reason == "pre-restore") continue;
+    if (id == "latest" && !own_uid.empty() && b.site_uid != own_uid) {
+      others = true;
+      continue;
+    }
+    if (id == "latest" || b.id == id ||
+        (id.size() > b.id.size() && id.starts_with(b.id) &&
+         id.find_first_not_of("0123456789abcdef") == std::string::npos))
+      return b;
+  }
+  if (others) {
+    *error = {404, "site \"" + site + "\" of project \"" + ns +
+                       "\" has no backup of its own yet; those listed are of an earlier site of "
+                       "that name: name one with --backup ID (wok backup list site " +
+                       site + ")"};
+    return std::nullopt;
+  }
+  *error = {404, all->empty() ? "site \"" + site + "\" of project \"" + ns + "\" has no backup"
+                              : "site \"" + site + "\" of project \"" + ns + "\" has no backup \"" +
+                                    id + "\" (wok backup list site " + site + ")"};
+  return std::nullopt;
+}
+
+std::string put_back_files(const fs::path& unpacked, const fs::path& volume_dir, unsigned uid,
+                           const std::string& path, const std::string& backup_id) {
+  std::error_code ec;
+  fs::remove_all(unpacked / "lost+found", ec);  // the volume has its own
+  base::UniqueFd from(::open(unpacked.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!from.valid()) return "backup " + backup_id + " holds no " + path;
+  // The volume by descriptor from here on: a name in it is never followed.
+  base::UniqueFd volume(
+      ::open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!volume.valid()) return "cannot open " + volume_dir.string() + ": " + std::strerror(errno);
+  const std::string aside = ".wok-before-restore-" + base::random_token(6);
+  if (::mkdirat(volume.get(), aside.c_str(), 0700) != 0)
+    return "cannot make " + aside + " in " + volume_dir.string() + ": " + std::strerror(errno);
+  base::UniqueFd old = open_dir(volume.get(), aside);
+  if (!old.valid()) return "cannot open " + aside + ": " + std::strerror(errno);
+  // What an earlier restore cut short set aside stays where it is.
+  std::set<std::string> keep = {aside, "lost+found"};
+  for (const auto& n : runtime::entry_names(volume.get()))
+    if (n.starts_with(".wok-before-restore-")) keep.insert(n);
+  struct statvfs fs_info {};
+  const uint64_t capacity = ::fstatvfs(volume.get(), &fs_info) == 0
+                                ? static_cast<uint64_t>(fs_info.f_blocks) * fs_info.f_frsize
+                                : UINT64_MAX;
+  std::string err = move_entries(volume.get(), old.get(), keep);
+  if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid, capacity);
+  if (!err.empty()) {
+    // Put back as it was: what was copied goes, the old entries return.
+    for (const auto& n : runtime::entry_names(volume.get())) {
+      if (keep.count(n)) continue;
+      if (base::UniqueFd sub = open_dir(volume.get(), n); sub.valid()) {
+        runtime::empty_tree(sub.get());
+        ::unlinkat(volume.get(), n.c_str(), AT_REMOVEDIR);
+      } else {
+        ::unlinkat(volume.get(), n.c_str(), 0);
+      }
+    }
+    std::string back = move_entries(old.get(), volume.get(), {});
+    if (back.empty()) ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
+    return "restoring " + path + " failed, the files are as they were: " + err +
+           (back.empty() ? ""
+                         : " (and putting them back: " + back + "; they are in " + aside + ")");
+  }
+  runtime::empty_tree(old.get());
+  ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
+  return "";
+}
+
 Backups::Backups(store::Store& store, runtime::Runtime& runtime, SecretReader read_secret,
                  std::string data_dir, BackupSettings settings)
     : store_(store),
@@ -407,31 +486,7 @@ std::optional<BackupInfo> Backups::find(const std::string& ns, const std::string
                                         const std::string& own_uid) {
   auto all = list(ns, site, error);
   if (!all) return std::nullopt;
-  bool others = false;
-  for (const auto& b : *all) {
-    // "latest" is the newest backup made to be restored: not the one a
-    // restore took of what it replaced (named by its id when wanted).
-    if (id == "latest" && b.reason == "pre-restore") continue;
-    if (id == "latest" && !own_uid.empty() && b.site_uid != own_uid) {
-      others = true;
-      continue;
-    }
-    if (id == "latest" || b.id == id ||
-        (id.size() > b.id.size() && id.starts_with(b.id) &&
-         id.find_first_not_of("0123456789abcdef") == std::string::npos))
-      return b;
-  }
-  if (others) {
-    *error = {404, "site \"" + site + "\" of project \"" + ns +
-                       "\" has no backup of its own yet; those listed are of an earlier site of "
-                       "that name: name one with --backup ID (wok backup list site " +
-                       site + ")"};
-    return std::nullopt;
-  }
-  *error = {404, all->empty() ? "site \"" + site + "\" of project \"" + ns + "\" has no backup"
-                              : "site \"" + site + "\" of project \"" + ns + "\" has no backup \"" +
-                                    id + "\" (wok backup list site " + site + ")"};
-  return std::nullopt;
+  return find_backup(*all, ns, site, id, own_uid, error);
 }
 
 std::optional<json> Backups::manifest(const std::string& ns, const BackupInfo& backup,
@@ -477,49 +532,7 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
                                    kResticTimeout);
     if (!r.ok()) return failed("restic restore of " + path + " from backup " + backup.id, r);
   }
-  fs::remove_all(unpacked / path / "lost+found", ec);  // the volume has its own
-  base::UniqueFd from(
-      ::open((unpacked / path).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!from.valid()) return "backup " + backup.id + " holds no " + path;
-  // The volume by descriptor from here on: a name in it is never followed.
-  base::UniqueFd volume(
-      ::open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!volume.valid()) return "cannot open " + volume_dir.string() + ": " + std::strerror(errno);
-  const std::string aside = ".wok-before-restore-" + base::random_token(6);
-  if (::mkdirat(volume.get(), aside.c_str(), 0700) != 0)
-    return "cannot make " + aside + " in " + volume_dir.string() + ": " + std::strerror(errno);
-  base::UniqueFd old = open_dir(volume.get(), aside);
-  if (!old.valid()) return "cannot open " + aside + ": " + std::strerror(errno);
-  // What an earlier restore cut short set aside stays where it is.
-  std::set<std::string> keep = {aside, "lost+found"};
-  for (const auto& n : runtime::entry_names(volume.get()))
-    if (n.starts_with(".wok-before-restore-")) keep.insert(n);
-  struct statvfs fs_info {};
-  const uint64_t capacity = ::fstatvfs(volume.get(), &fs_info) == 0
-                                ? static_cast<uint64_t>(fs_info.f_blocks) * fs_info.f_frsize
-                                : UINT64_MAX;
-  std::string err = move_entries(volume.get(), old.get(), keep);
-  if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid, capacity);
-  if (!err.empty()) {
-    // Put back as it was: what was copied goes, the old entries return.
-    for (const auto& n : runtime::entry_names(volume.get())) {
-      if (keep.count(n)) continue;
-      if (base::UniqueFd sub = open_dir(volume.get(), n); sub.valid()) {
-        runtime::empty_tree(sub.get());
-        ::unlinkat(volume.get(), n.c_str(), AT_REMOVEDIR);
-      } else {
-        ::unlinkat(volume.get(), n.c_str(), 0);
-      }
-    }
-    std::string back = move_entries(old.get(), volume.get(), {});
-    if (back.empty()) ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
-    return "restoring " + path + " failed, the files are as they were: " + err +
-           (back.empty() ? ""
-                         : " (and putting them back: " + back + "; they are in " + aside + ")");
-  }
-  runtime::empty_tree(old.get());
-  ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
-  return "";
+  return put_back_files(unpacked / path, volume_dir, uid, path, backup.id);
 }
 
 std::string Backups::check_restore_size(const std::string& ns, const BackupInfo& backup,

@@ -63,6 +63,25 @@ struct BackupError {
   bool busy = false;         // a backup or restore of the site runs
 };
 
+// Of `all` (a site's backups, newest first): backup `id` (a prefix of 8
+// hex digits or more of it), or with "latest" the newest made to be
+// restored (not a pre-restore one) of the site of uid `own_uid` (any when
+// ""); nullopt with a 404 saying why.
+std::optional<BackupInfo> find_backup(const std::vector<BackupInfo>& all, const std::string& ns,
+                                      const std::string& site, const std::string& id,
+                                      const std::string& own_uid, BackupError* error);
+
+// Replaces the files of the volume at `volume_dir` by those `unpacked`
+// holds (a volume's directory of a restored snapshot, `path` in the
+// backup `backup_id`), by descriptor (nothing in the volume is followed),
+// given to `uid`, bounded by the volume's size: the old entries are moved
+// aside first and put back if the copy fails. "" or why not, saying what
+// is where. On wok up (Backups) and in a cluster's restore Job
+// (platform/backup_job.h).
+std::string put_back_files(const std::filesystem::path& unpacked,
+                           const std::filesystem::path& volume_dir, unsigned uid,
+                           const std::string& path, const std::string& backup_id);
+
 class Backups {
  public:
   Backups(store::Store& store, runtime::Runtime& runtime, SecretReader read_secret,

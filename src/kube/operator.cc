@@ -409,6 +409,17 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       return kind == "Ingress" || kind == "Route";
     });
   }
+  // A restore in place (kube/site_backups.h): nothing of the site runs
+  // while its volumes are replaced.
+  RestoreStep restore;
+  if (blocker.reason.empty() && project) {
+    restore =
+        reconcile_restore(client_, deployed, *project, applier_->owned(mine), config_.settings);
+    if (restore.stop_site) stop_for_restore(desired);
+    if (restore.requeue.count() > 0 &&
+        (outcome.requeue_after.count() == 0 || restore.requeue < outcome.requeue_after))
+      outcome.requeue_after = restore.requeue;
+  }
   Owner owner{site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns};
   for (auto& object : desired) {
     object["metadata"]["namespace"] = ns;  // a site's objects live in its project
@@ -430,8 +441,9 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
                             site->value("status", json::object()), rfc3339_now());
   // Backups (kube/site_backups.h): the repository, and a Job by hand when
   // asked; once the CronJob is applied.
+  if (!restore.status.is_null()) status["restore"] = restore.status;
   status.erase("backup");
-  if (blocker.reason.empty() && apply_error.empty()) {
+  if (blocker.reason.empty() && apply_error.empty() && !restore.stop_site) {
     for (const json& o : desired)
       if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup"))
         status["backup"] = reconcile_backup(

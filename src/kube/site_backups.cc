@@ -7,12 +7,15 @@
 #include "base/sealed_box.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
+#include "render/plan.h"
 
 namespace wok::kube {
 
 using nlohmann::json;
 
-std::string backup_job_name(const std::string& site, const std::string& token) {
+namespace {
+
+std::string hash8(const std::string& token) {
   uint32_t h = 2166136261u;
   for (unsigned char c : token) {
     h ^= c;
@@ -20,7 +23,122 @@ std::string backup_job_name(const std::string& site, const std::string& token) {
   }
   char hex[9];
   std::snprintf(hex, sizeof hex, "%08x", h);
-  return site + "-backup-" + hex;
+  return hex;
+}
+
+std::string annotation(const json& site, const char* key) {
+  const json& meta = site["metadata"];
+  if (!meta.contains("annotations") || !meta["annotations"].is_object()) return "";
+  const json& v = meta["annotations"].value(key, json());
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+}  // namespace
+
+std::string backup_job_name(const std::string& site, const std::string& token) {
+  return site + "-backup-" + hash8(token);
+}
+
+std::string restore_job_name(const std::string& site, const std::string& token) {
+  return site + "-restore-" + hash8(token);
+}
+
+void stop_for_restore(std::vector<json>& desired) {
+  for (json& o : desired) {
+    const std::string kind = o.value("kind", "");
+    if (kind == "Deployment") o["spec"]["replicas"] = 0;
+    if (kind == "CronJob") o["spec"]["suspend"] = true;
+  }
+}
+
+RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& project,
+                              const std::vector<json>& owned,
+                              const render::PlatformSettings& settings) {
+  RestoreStep step;
+  const json& meta = site["metadata"];
+  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  const json old = site.value("status", json::object()).value("restore", json());
+  step.status = old;
+  const std::string token = annotation(site, kRestoreRequestAnnotation);
+  std::string backup = annotation(site, kRestoreBackupAnnotation);
+  if (backup.empty()) backup = "latest";
+  const std::string phase = old.is_object() ? old.value("phase", "") : "";
+  constexpr std::chrono::milliseconds kPoll{2000};
+  if (!token.empty() && token.size() <= 64 &&
+      (!old.is_object() || old.value("request", "") != token)) {
+    step.status = {{"request", token},
+                   {"backup", backup},
+                   {"job", restore_job_name(name, token)},
+                   {"phase", "Stopping"},
+                   {"message", nullptr}};
+    if (backup != "latest" && (backup.size() < 8 || backup.size() > 64 ||
+                               backup.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+      step.status["phase"] = "Failed";
+      step.status["message"] =
+          "\"" + backup.substr(0, 64) + "\" is not a backup id (8 to 64 hex digits) nor latest";
+      return step;
+    }
+    if (!render::plan_site(site).backup.on_cluster) {
+      step.status["phase"] = "Failed";
+      step.status["message"] = "the site has nothing a cluster backs up or restores";
+      return step;
+    }
+    step.stop_site = true;
+    step.requeue = kPoll;
+    return step;
+  }
+  if (phase == "Stopping") {
+    step.stop_site = true;
+    step.requeue = kPoll;
+    // Nothing of the site may write its volumes while they are replaced.
+    for (const json& o : owned) {
+      if (o.value("kind", "") != "Deployment") continue;
+      const json& st = o.value("status", json::object());
+      if (o["spec"].value("replicas", 1) != 0 || st.value("replicas", 0) != 0) return step;
+    }
+    const std::string job_name = old.value("job", "");
+    json job = render::render_restore_job(site, project, settings, job_name,
+                                          old.value("backup", "latest"));
+    stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
+          kSiteLabel, name);
+    Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
+                                "application/json");
+    if (!made.ok() && made.status != 409) {
+      step.status["phase"] = "Failed";
+      step.status["message"] = "job " + job_name + ": " + made.describe();
+      step.stop_site = false;
+      step.requeue = {};
+      return step;
+    }
+    step.status["phase"] = "Restoring";
+    return step;
+  }
+  if (phase == "Restoring") {
+    const std::string job_name = old.value("job", "");
+    Reply got = client.request("GET", "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job_name);
+    json job = got.ok() ? json::parse(got.body, nullptr, false) : json();
+    const json st = job.is_object() ? job.value("status", json::object()) : json::object();
+    const std::string logs = "kubectl logs -n " + ns + " job/" + job_name + " --all-containers";
+    if (got.status == 404) {
+      step.status["phase"] = "Failed";
+      step.status["message"] = "the restore's job " + job_name + " is gone";
+    } else if (!got.ok()) {
+      step.stop_site = true;
+      step.requeue = kPoll;  // asked again
+    } else if (st.value("succeeded", 0) > 0) {
+      step.status["phase"] = "Restored";
+      step.status["message"] = "restored from backup " + old.value("backup", "") +
+                               "; what the site held before is a pre-restore backup (" + logs + ")";
+    } else if (st.value("failed", 0) > 0) {
+      step.status["phase"] = "Failed";
+      step.status["message"] = "the restore's job failed: " + logs;
+    } else {
+      step.stop_site = true;
+      step.requeue = kPoll;
+    }
+    return step;
+  }
+  return step;
 }
 
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,

@@ -6,8 +6,10 @@
 // kBackupRequestAnnotation and the operator makes as a Job of the site's
 // CronJob "SITE-backup" (render/backup.cc). A member's role only patches
 // the Site: nobody but the operator makes pods of the backup's template.
-#include <nlohmann/json_fwd.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "kube/client.h"
 #include "render/render.h"
@@ -39,5 +41,31 @@ nlohmann::json manual_backup_job(const nlohmann::json& cron_job, const std::stri
 nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
                                 const nlohmann::json& cron_job, const nlohmann::json& old,
                                 const render::PlatformSettings& settings);
+
+// A restore in place (`wok backup restore --kubeconfig`): the request's
+// token (its time) and the backup (an id, or latest).
+inline constexpr char kRestoreRequestAnnotation[] = "wok.dev/restore-request";
+inline constexpr char kRestoreBackupAnnotation[] = "wok.dev/restore-backup";
+
+// "SITE-restore-" and 8 hex digits of the token's hash.
+std::string restore_job_name(const std::string& site, const std::string& token);
+
+// Where a restore of the site stands (status.restore), and what it asks of
+// this pass: a new request stops the site's pods (phase Stopping); once
+// none runs, the Job render::render_restore_job makes is created
+// (Restoring); its end gives Restored or Failed, and the pods start again.
+struct RestoreStep {
+  bool stop_site = false;  // the site's Deployments at 0 replicas, its CronJobs suspended
+  nlohmann::json status;   // status.restore; null: none ever
+  std::chrono::milliseconds requeue{0};
+};
+RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
+                              const nlohmann::json& project,
+                              const std::vector<nlohmann::json>& owned,
+                              const render::PlatformSettings& settings);
+
+// The site's rendered objects with nothing of it running: Deployments at 0
+// replicas, CronJobs (its jobs, its backups) suspended.
+void stop_for_restore(std::vector<nlohmann::json>& desired);
 
 }  // namespace wok::kube

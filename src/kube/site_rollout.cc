@@ -165,6 +165,64 @@ RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
                                "job " + job + " (kubectl logs -n " + ns + " job/" + job + ")\n");
 }
 
+RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
+                                   const std::string& name, const std::string& backup,
+                                   const std::string& now) {
+  const std::string id = backup.empty() ? "latest" : backup;
+  if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
+                         id.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
+  json site;
+  std::string error;
+  if (!get_site(client, ns, name, &site, &error)) return {false, error};
+  if (!render::plan_site(site).backup.on_cluster)
+    return {false, "site \"" + name +
+                       "\" has nothing a cluster backs up or restores (no spec.storage, "
+                       "spec.database nor spec.backup)"};
+  const std::string job = restore_job_name(name, now);
+  return patch_annotations(
+      client, ns, name, {{kRestoreRequestAnnotation, now}, {kRestoreBackupAnnotation, id}},
+      "site.wok.dev/" + name + " restore from backup " + id +
+          " requested: the operator stops its pods, then runs job " + job +
+          " (a backup of what it replaces first); its progress is the site's status.restore "
+          "(kubectl get site " +
+          name + " -n " + ns + " -o jsonpath='{.status.restore}')\n");
+}
+
+namespace {
+std::string now_rfc3339() {
+  char now[32];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return now;
+}
+}  // namespace
+
+int run_restore_request(const std::string& kubeconfig, const std::string& context,
+                        const std::string& ns, const std::string& name, const std::string& backup,
+                        std::ostream& out, std::ostream& err) {
+  if (ns.empty()) {
+    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
+    return 1;
+  }
+  Credentials creds;
+  std::string error;
+  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  KubeClient client(creds, "wok-cli");
+  RolloutResult result = kube_restore_request(client, ns, name, backup, now_rfc3339());
+  if (!result.ok) {
+    err << "error: " << result.text << "\n";
+    return 1;
+  }
+  out << result.text;
+  return 0;
+}
+
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
                   const std::string& ns, const std::string& name, int64_t to_revision,
                   std::ostream& out, std::ostream& err) {
@@ -188,16 +246,11 @@ int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::strin
       result = kube_rollout_undo(client, ns, name, to_revision);
       break;
     case SiteVerb::kRefresh:
-    case SiteVerb::kBackup: {
-      char now[32];
-      std::time_t t = std::time(nullptr);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      result = verb == SiteVerb::kRefresh ? kube_refresh(client, ns, name, now)
-                                          : kube_backup_request(client, ns, name, now);
+      result = kube_refresh(client, ns, name, now_rfc3339());
       break;
-    }
+    case SiteVerb::kBackup:
+      result = kube_backup_request(client, ns, name, now_rfc3339());
+      break;
   }
   if (!result.ok) {
     err << "error: " << result.text << "\n";

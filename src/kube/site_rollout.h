@@ -38,6 +38,16 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
 RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
                                   const std::string& name, const std::string& now);
 
+// `wok backup restore --kubeconfig`: new wok.dev/restore-request (`now`)
+// and wok.dev/restore-backup (`backup`, "" = latest) annotations; the
+// operator stops the site's pods and runs the restore Job it names.
+RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
+                                   const std::string& name, const std::string& backup,
+                                   const std::string& now);
+int run_restore_request(const std::string& kubeconfig, const std::string& context,
+                        const std::string& ns, const std::string& name, const std::string& backup,
+                        std::ostream& out, std::ostream& err);
+
 // `wok rollout history|undo`, `wok refresh` and `wok backup create` with --kubeconfig/--context:
 // loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config),
 // runs the verb on site `name` of namespace `ns`, prints the table or the

@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
 #include "base/unique_fd.h"
+#include "controllers/backups.h"
 #include "controllers/snapshot.h"
 #include "render/plan.h"
 #include "runtime/subprocess.h"
@@ -140,9 +142,95 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   return "";
 }
 
+// The site's current spec and volumes (WOK_BACKUP_REVISION, as for a
+// backup): the backup's data goes into the volumes the site has now.
+std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
+  for (const auto& [what, name] : {std::pair{"--project", o.project}, {"--site", o.site}})
+    if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
+  if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
+    return "--uid \"" + o.uid + "\" is not a uid";
+  if (o.backup != "latest" && (o.backup.size() < 8 || o.backup.size() > 64 ||
+                               o.backup.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
+  if (env_or("RESTIC_REPOSITORY").empty() || env_or("RESTIC_PASSWORD_FILE").empty())
+    return "RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE must be set (the repository and its key)";
+  json revision = json::parse(env_or("WOK_BACKUP_REVISION"), nullptr, false);
+  if (!revision.is_object() || !revision.contains("spec") || !revision["spec"].is_object())
+    return "WOK_BACKUP_REVISION is not {\"revision\": N, \"commit\": C, \"spec\": {...}}";
+  const fs::path dir = o.dir;
+  if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
+  ::setenv("TZ", "UTC", 1);
+  ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
+  runtime::CommandResult listed = runtime::run_command(
+      restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}), std::chrono::minutes(5));
+  if (!listed.ok()) return failed("restic snapshots", listed);
+  controllers::BackupError why;
+  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
+                                         o.project, o.site, o.backup, o.uid, &why);
+  if (!backup) return why.message;
+  // Unpacked apart (this pod's own space), then put into each volume.
+  const fs::path unpacked = "/tmp/wok-restore";
+  std::error_code ec;
+  fs::remove_all(unpacked, ec);
+  runtime::CommandResult r = runtime::run_command(
+      restic({"restore", backup->id, "--target", unpacked.string()}), kResticTimeout);
+  if (!r.ok()) return failed("restic restore of backup " + backup->id, r);
+  json manifest;
+  {
+    std::ifstream in(unpacked / "backup.json");
+    manifest = json::parse(in, nullptr, false);
+  }
+  if (!manifest.is_object()) return "backup " + backup->id + " has no readable backup.json";
+  const render::SitePlan plan =
+      render::plan_site({{"metadata", {{"name", o.site}, {"namespace", o.project}, {"uid", o.uid}}},
+                         {"spec", revision["spec"]}});
+  const json& db = manifest.value("database", json());
+  if (plan.database.enabled() && db.is_object() && db.value("engine", "") != plan.database.engine)
+    return "backup " + backup->id + " holds a " + db.value("engine", "") +
+           " database and the site's is " + plan.database.engine +
+           ": restore it into a new site on wok up";
+  json restored = json::array();
+  for (const auto& v : plan.volumes) {
+    bool held = false;
+    for (const auto& n : manifest.value("storage", json::array())) held = held || n == v.name;
+    if (!held) continue;
+    const fs::path volume = dir / "storage" / v.name;
+    if (!is_dir(volume)) return "the volume " + v.name + " is not mounted at " + volume.string();
+    if (std::string err = controllers::put_back_files(unpacked / "storage" / v.name, volume,
+                                                      ::getuid(), "storage/" + v.name, backup->id);
+        !err.empty())
+      return err;
+    restored.push_back(v.name);
+  }
+  // The dump, for the import that follows (the database's own client).
+  bool dump = false;
+  if (plan.database.enabled() && db.is_object()) {
+    fs::copy_file(unpacked / "database.sql", dir / "database.sql",
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return "cannot put the dump at " + (dir / "database.sql").string() + ": " + ec.message();
+    dump = true;
+  }
+  fs::remove_all(unpacked, ec);
+  *done = {{"id", backup->id},    {"project", o.project},
+           {"site", o.site},      {"revision", backup->revision},
+           {"storage", restored}, {"database", dump}};
+  return "";
+}
+
 }  // namespace
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.action == "restore") {
+    json done;
+    if (std::string error = restore_backup(options, &done); !error.empty()) {
+      err << "error: restore of site " << options.project << "/" << options.site << ": " << error
+          << "\n";
+      return 1;
+    }
+    out << json{{"restored", done}}.dump() << "\n";
+    return 0;
+  }
   json made;
   if (std::string error = make_backup(options, &made); !error.empty()) {
     err << "error: backup of site " << options.project << "/" << options.site << ": " << error

@@ -73,6 +73,85 @@ json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
             {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
 }
 
+// The wok image's `wok backup-job ACTION` of the site, with the repository,
+// its key and the site's revision.
+json job_container(const std::string& name, const SiteNames& names, const std::string& uid,
+                   const SitePlan& plan, const json& revision, std::vector<std::string> args,
+                   json mounts, const PlatformSettings& settings) {
+  json argv = {"backup-job"};
+  for (auto& a : args) argv.push_back(std::move(a));
+  for (const auto& [flag, value] : {std::pair<const char*, std::string>{"--project", names.ns},
+                                    {"--site", names.name},
+                                    {"--uid", uid}}) {
+    argv.push_back(flag);
+    argv.push_back(value);
+  }
+  mounts.push_back({{"name", "tmp"}, {"mountPath", "/tmp"}});
+  mounts.push_back({{"name", "repository"}, {"mountPath", kRepositoryDir}});
+  mounts.push_back({{"name", "key"}, {"mountPath", kKeyDir}, {"readOnly", true}});
+  return {{"name", name},
+          {"image", settings.image},
+          {"args", argv},
+          {"env",
+           {env_value("WOK_BACKUP_REVISION", revision.dump()),
+            env_value("RESTIC_REPOSITORY", std::string(kRepositoryDir) + "/restic"),
+            env_value("RESTIC_PASSWORD_FILE", std::string(kKeyDir) + "/password"),
+            env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"), env_value("HOME", "/tmp")}},
+          {"resources", job_resources(plan, "512Mi")},
+          {"securityContext", container_security()},
+          {"volumeMounts", mounts}};
+}
+
+// The directory a backup is made from: an emptyDir with the volumes
+// mounted read-only at DIR/storage/NAME.
+json backup_dir_mounts(const SitePlan& plan, const std::string& volume, const std::string& dir,
+                       bool read_only) {
+  json mounts = {{{"name", volume}, {"mountPath", dir}}};
+  for (const VolumePlan& v : plan.volumes)
+    mounts.push_back({{"name", "storage-" + v.name},
+                      {"mountPath", dir + "/storage/" + v.name},
+                      {"readOnly", read_only}});
+  return mounts;
+}
+
+json job_volumes(const SiteNames& names, const SitePlan& plan, bool read_only) {
+  json volumes = {
+      {{"name", "backup"}, {"emptyDir", json::object()}},
+      {{"name", "tmp"}, {"emptyDir", json::object()}},
+      {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}},
+      {{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}}};
+  for (const VolumePlan& v : plan.volumes)
+    volumes.push_back({{"name", "storage-" + v.name},
+                       {"persistentVolumeClaim",
+                        {{"claimName", names.name + "-" + v.name}, {"readOnly", read_only}}}});
+  return volumes;
+}
+
+json job_pod(const PlatformSettings& settings, json init, json containers, json volumes) {
+  json pod = {{"securityContext", pod_security(settings)},
+              {"automountServiceAccountToken", false},
+              {"restartPolicy", "Never"},
+              {"containers", std::move(containers)},
+              {"volumes", std::move(volumes)}};
+  if (!init.empty()) pod["initContainers"] = std::move(init);
+  return pod;
+}
+
+// No wok.dev/component: no Service of the site selects a backup's pod.
+json job_labels(const SiteNames& names) {
+  json labels = site_labels(names, "");
+  labels["wok.dev/backup"] = names.name;
+  return labels;
+}
+
+std::string uid_of(const json& site) {
+  return site.contains("metadata") ? string_at(site["metadata"], "uid") : std::string();
+}
+
+json revision_of(const json& site, const SitePlan& plan) {
+  return {{"revision", plan.revision}, {"commit", resolved_commit(site)}, {"spec", spec_of(site)}};
+}
+
 }  // namespace
 
 std::vector<json> render_backup(const SiteNames& names, const json& site, const SitePlan& plan,
@@ -81,60 +160,26 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   // The snapshot's tags name the site by its uid (a site deleted and made
   // again is another site): a Site object without one (a file given to
   // `wok render`) gets its backups from the operator's render only.
-  const std::string uid =
-      site.contains("metadata") ? string_at(site["metadata"], "uid") : std::string();
+  const std::string uid = uid_of(site);
   if (uid.empty()) return {};
-  const json revision = {
-      {"revision", plan.revision}, {"commit", resolved_commit(site)}, {"spec", spec_of(site)}};
-  json mounts = {{{"name", "backup"}, {"mountPath", kBackupDir}},
-                 {{"name", "tmp"}, {"mountPath", "/tmp"}},
-                 {{"name", "repository"}, {"mountPath", kRepositoryDir}},
-                 {{"name", "key"}, {"mountPath", kKeyDir}, {"readOnly", true}}};
-  json volumes = {
-      {{"name", "backup"}, {"emptyDir", json::object()}},
-      {{"name", "tmp"}, {"emptyDir", json::object()}},
-      {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}},
-      {{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}}};
-  for (const VolumePlan& v : plan.volumes) {
-    mounts.push_back({{"name", "storage-" + v.name},
-                      {"mountPath", std::string(kBackupDir) + "/storage/" + v.name},
-                      {"readOnly", true}});
-    volumes.push_back({{"name", "storage-" + v.name},
-                       {"persistentVolumeClaim",
-                        {{"claimName", names.name + "-" + v.name}, {"readOnly", true}}}});
-  }
-  json backup = {{"name", "backup"},
-                 {"image", settings.image},
-                 {"args",
-                  {"backup-job", "create", "--project", names.ns, "--site", names.name, "--uid",
-                   uid, "--reason", "scheduled", "--dir", kBackupDir}},
-                 {"env",
-                  {env_value("WOK_BACKUP_REVISION", revision.dump()),
-                   env_value("RESTIC_REPOSITORY", std::string(kRepositoryDir) + "/restic"),
-                   env_value("RESTIC_PASSWORD_FILE", std::string(kKeyDir) + "/password"),
-                   env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"), env_value("HOME", "/tmp")}},
-                 {"resources", job_resources(plan, "512Mi")},
-                 {"securityContext", container_security()},
-                 {"volumeMounts", mounts}};
-  json pod = {{"securityContext", pod_security(settings)},
-              {"automountServiceAccountToken", false},
-              {"restartPolicy", "Never"},
-              {"containers", {backup}},
-              {"volumes", volumes}};
-  if (plan.database.enabled()) pod["initContainers"] = {dump_container(plan, settings)};
+  json backup = job_container("backup", names, uid, plan, revision_of(site, plan),
+                              {"create", "--reason", "scheduled", "--dir", kBackupDir},
+                              backup_dir_mounts(plan, "backup", kBackupDir, true), settings);
+  json init = json::array();
+  if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
+  json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true));
   // A ReadWriteOnce volume is attached to one node: the Job runs where the
-  // site's pods (which mount it) run.
+  // site's pods (which mount it) run; not its database's nor another backup's.
   if (!plan.volumes.empty())
-    pod["affinity"] = {
-        {"podAffinity",
-         {{"requiredDuringSchedulingIgnoredDuringExecution",
-           {{{"labelSelector",
-              {{"matchLabels", {{"wok.dev/site", names.name}}},
-               {"matchExpressions", {{{"key", "wok.dev/backup"}, {"operator", "DoesNotExist"}}}}}},
-             {"topologyKey", "kubernetes.io/hostname"}}}}}}};
-  // No wok.dev/component: no Service of the site selects a backup's pod.
-  json labels = site_labels(names, "");
-  labels["wok.dev/backup"] = names.name;
+    pod["affinity"] = {{"podAffinity",
+                        {{"requiredDuringSchedulingIgnoredDuringExecution",
+                          {{{"labelSelector",
+                             {{"matchLabels", {{"wok.dev/site", names.name}}},
+                              {"matchExpressions",
+                               {{{"key", "wok.dev/backup"}, {"operator", "DoesNotExist"}},
+                                {{"key", "wok.dev/database"}, {"operator", "DoesNotExist"}}}}}},
+                            {"topologyKey", "kubernetes.io/hostname"}}}}}}};
+  const json labels = job_labels(names);
   json j = object_head("batch/v1", "CronJob", names.name + "-backup", names.ns, labels);
   j["spec"] = {{"schedule", plan.backup.schedule.empty() ? "0 3 * * *" : plan.backup.schedule},
                {"timeZone", "Etc/UTC"},
@@ -153,3 +198,64 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
 }
 
 }  // namespace wok::render::detail
+
+namespace wok::render {
+
+using nlohmann::json;
+
+json render_restore_job(const json& site, const json& project, const PlatformSettings& settings,
+                        const std::string& job_name, const std::string& backup) {
+  using namespace detail;
+  const SiteNames names = site_names(site, project);
+  const SitePlan plan = plan_site(site);
+  const std::string uid = uid_of(site);
+  const json revision = revision_of(site, plan);
+  constexpr char kRestoreDir[] = "/restore";
+  // What the site holds now, backed up first (as on wok up): nothing of it
+  // is lost, and the log names that backup.
+  json init = json::array();
+  if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
+  init.push_back(job_container("pre-restore", names, uid, plan, revision,
+                               {"create", "--reason", "pre-restore", "--dir", kBackupDir},
+                               backup_dir_mounts(plan, "backup", kBackupDir, true), settings));
+  // The backup's files into the volumes, its dump beside them.
+  json files = job_container("restore", names, uid, plan, revision,
+                             {"restore", "--backup", backup, "--dir", kRestoreDir},
+                             backup_dir_mounts(plan, "restore", kRestoreDir, false), settings);
+  json containers = json::array();
+  if (plan.database.enabled()) {
+    init.push_back(files);
+    // The dump imported by the engine's own client, as wok up restores it
+    // (render/database_client.h); a backup without a database has none.
+    json import = dump_container(plan, settings);
+    std::vector<std::string> command =
+        database_client_command(plan.database.engine, DatabaseAction::kRestore);
+    command.back() = std::string("[ -s ") + kRestoreDir + "/database.sql ] || exit 0\nexec < " +
+                     kRestoreDir + "/database.sql\n" + command.back();
+    import["name"] = "import";
+    import["command"] = command;
+    import["volumeMounts"] = {{{"name", "restore"},
+                               { "mountPath",
+                                 kRestoreDir }},
+                              { {"name", "tmp"},
+                                { "mountPath",
+                                  "/tmp" } }};
+    containers.push_back(import);
+  } else {
+    containers.push_back(files);
+  }
+  json volumes = job_volumes(names, plan, false);
+  volumes.push_back({{"name", "restore"}, {"emptyDir", json::object()}});
+  // No affinity: the site's pods are stopped, its volumes free to attach.
+  json pod = job_pod(settings, init, containers, volumes);
+  const json labels = job_labels(names);
+  json job = object_head("batch/v1", "Job", job_name, names.ns, labels);
+  job["metadata"]["annotations"] = {{"wok.dev/restore-backup", backup}};
+  job["spec"] = {{"backoffLimit", 0},
+                 {"activeDeadlineSeconds", kDeadlineSeconds},
+                 {"ttlSecondsAfterFinished", kFinishedTtlSeconds},
+                 {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}};
+  return job;
+}
+
+}  // namespace wok::render

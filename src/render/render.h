@@ -73,6 +73,16 @@ std::vector<nlohmann::json> render_project(const nlohmann::json& project,
 std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohmann::json& project,
                                         const PlatformSettings& settings);
 
+// The Job `job_name` that restores backup `backup` (an id, or "latest": the
+// site's newest) of `site` in place (docs/data.md, "Backups on Kubernetes"):
+// a backup of what it replaces first (reason pre-restore, with the
+// database's dump), then the backup's files into the site's volumes and its
+// dump through the engine's client into its database. The operator makes it
+// once the site's pods have stopped.
+nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::json& project,
+                                  const PlatformSettings& settings, const std::string& job_name,
+                                  const std::string& backup);
+
 // A Secret (api/secret.h, valid, metadata.namespace set) as a native v1
 // Secret of its project's namespace: stringData folded into base64 data.
 nlohmann::json render_secret(const nlohmann::json& secret);

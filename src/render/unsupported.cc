@@ -21,7 +21,7 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
   if (spec.contains("cloneFrom"))
     out.push_back({"spec.cloneFrom",
                    "clones from backups are made on wok up only for now (a cluster backs sites "
-                   "up, docs/data.md, but does not restore them yet)"});
+                   "up and restores them in place, docs/data.md, but makes no clones yet)"});
   // An OpenShift Route lets networks in (haproxy.router.openshift.io/ip_whitelist);
   // it cannot keep some out.
   if (platform == Platform::kOpenShift && spec.contains("access") && spec["access"].is_object() &&

@@ -83,6 +83,61 @@ class BackupJobTest(BackupCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the volume files is not mounted at", r.stderr)
 
+    def restore_job(self, data_dir, uid, revision, backup="latest"):
+        repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))
+        key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
+        e = dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key,
+                 WOK_BACKUP_REVISION=json.dumps(revision))
+        return subprocess.run([WOK, "backup-job", "restore", "--project", "team-a", "--site", "blog",
+                               "--uid", uid, "--backup", backup, "--dir", data_dir],
+                              env=e, capture_output=True, text=True, timeout=300)
+
+    def test_a_restore_job_puts_back_what_wok_up_backed_up(self):
+        # The cluster's restore Job (`wok backup-job restore`): a backup's
+        # files into the volumes mounted at DIR/storage/NAME, by descriptor
+        # (a link a member left there is replaced, never followed), and its
+        # dump at DIR/database.sql for the engine's client.
+        host = "blog.team-a.localhost"
+        self.deploy_blog()
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('backed up post')")
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        made = self.backup("blog")
+        site = self.wok.site_json("blog", "team-a")
+        uid = site["metadata"]["uid"]
+        revision = {"revision": site["status"]["revision"], "commit": "", "spec": site["spec"]}
+
+        d = os.path.join(self.root, "restore")
+        volume = os.path.join(d, "storage", "files")
+        os.makedirs(volume)
+        outside = os.path.join(self.root, "outside")
+        os.makedirs(outside)
+        with open(os.path.join(outside, "a.txt"), "w") as f:
+            f.write("not the volume's")
+        with open(os.path.join(volume, "b.txt"), "w") as f:
+            f.write("made after the backup")
+        os.symlink(outside, os.path.join(volume, "escape"))
+        r = self.restore_job(d, uid, revision)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        done = json.loads(r.stdout)["restored"]
+        self.assertEqual((done["id"], done["storage"], done["database"]), (made, ["files"], True))
+        with open(os.path.join(volume, "a.txt")) as f:
+            self.assertEqual(f.read(), "before")
+        self.assertEqual(sorted(os.listdir(volume)), ["a.txt"])
+        with open(os.path.join(outside, "a.txt")) as f:
+            self.assertEqual(f.read(), "not the volume's")
+        with open(os.path.join(d, "database.sql")) as f:
+            self.assertIn("backed up post", f.read())
+
+        # Refused, naming why: not an id, no backup of that id, and latest
+        # of another site of that name (another uid).
+        for backup, uid_given, why in [("zz", uid, '--backup "zz" is not a backup id'),
+                                       ("abcdef12", uid, 'has no backup "abcdef12"'),
+                                       ("latest", "another-uid", "has no backup of its own yet")]:
+            r = self.restore_job(d, uid_given, revision, backup)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(why, r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -280,6 +280,83 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 }
 
+// A restore in place on a cluster: the request stops the site's pods
+// (Deployments at 0, CronJobs suspended), then one Job backs up what is
+// there and puts the backup back; its end starts the site again.
+TEST_F(OperatorTest, RestoresInPlaceWithTheSiteStopped) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"),
+              real_site("team-a", "www",
+                        {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}},
+                         {"database", {{"engine", "postgresql"}, {"size", "1Gi"}}},
+                         {"backup", {{"schedule", "0 3 * * *"}}}}));
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string cron = "/apis/batch/v1/namespaces/team-a/cronjobs/www-backup";
+  ASSERT_TRUE(eventually([&] { return api_.get(cron) && deployment("team-a", "www-web"); }));
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  RolloutResult bad = kube_restore_request(member, "team-a", "www", "nothex!", "t0");
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.text.find("is not a backup id"), std::string::npos) << bad.text;
+
+  const std::string token = "2026-12-04T11:00:00Z";
+  RolloutResult asked = kube_restore_request(member, "team-a", "www", "", token);
+  ASSERT_TRUE(asked.ok) << asked.text;
+  const std::string name = restore_job_name("www", token);
+  EXPECT_NE(asked.text.find("job " + name), std::string::npos) << asked.text;
+  auto restore_phase = [&] {
+    auto s = get_site("team-a", "www");
+    return s && (*s)["status"].contains("restore") ? (*s)["status"]["restore"].value("phase", "")
+                                                   : std::string();
+  };
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
+  // Nothing of the site ran when the Job was made.
+  EXPECT_EQ((*deployment("team-a", "www-web"))["spec"]["replicas"], 0);
+  EXPECT_TRUE((*api_.get(cron))["spec"]["suspend"].get<bool>());
+  EXPECT_EQ(restore_phase(), "Restoring");
+  json job = *api_.get(jobs + name);
+  const json& pod = job["spec"]["template"]["spec"];
+  std::vector<std::string> steps;
+  for (const json& c : pod["initContainers"]) steps.push_back(c["name"]);
+  for (const json& c : pod["containers"]) steps.push_back(c["name"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"dump", "pre-restore", "restore", "import"}));
+  EXPECT_NE(pod["initContainers"][1]["args"].dump().find(R"("--reason","pre-restore")"),
+            std::string::npos);
+  EXPECT_NE(pod["initContainers"][2]["args"].dump().find(R"("--backup","latest")"),
+            std::string::npos);
+  EXPECT_FALSE(pod.contains("affinity"));  // the site's pods are stopped
+  EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "Site");
+
+  // The Job ends well: the site runs again, its schedule with it.
+  api_.set_status(jobs + name, {{"succeeded", 1}});
+  ASSERT_TRUE(eventually([&] { return restore_phase() == "Restored"; }));
+  EXPECT_TRUE(eventually([&] {
+    return (*deployment("team-a", "www-web"))["spec"]["replicas"] == 1 &&
+           !(*api_.get(cron))["spec"]["suspend"].get<bool>();
+  }));
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+
+  // A request the CLI would refuse, written by hand: failed, saying why,
+  // and the site keeps running.
+  Reply r = member.request(
+      "PATCH", sites_path("team-a") + "/www",
+      json{{"metadata",
+            {{"annotations",
+              {{kRestoreRequestAnnotation, "t2"}, {kRestoreBackupAnnotation, "../x"}}}}}}
+          .dump(),
+      "application/merge-patch+json");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(eventually([&] { return restore_phase() == "Failed"; }));
+  EXPECT_NE((*get_site("team-a", "www"))["status"]["restore"]["message"].get<std::string>().find(
+                "is not a backup id"),
+            std::string::npos);
+  EXPECT_EQ((*deployment("team-a", "www-web"))["spec"]["replicas"], 1);
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+}
+
 // On a cluster as on `wok up`: the validator, the admin's bounds and the
 // project's host patterns judge a Site before anything is applied.
 TEST_F(OperatorTest, ChecksASiteAsTheApiServerDoes) {

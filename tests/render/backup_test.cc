@@ -117,6 +117,28 @@ TEST(RenderBackup, ThePodDumpsTheDatabaseAndReadsTheVolumesReadOnly) {
       "wok.dev/component"));
 }
 
+TEST(RenderBackup, ARestoreImportsWithTheClientWokUpRestoresWith) {
+  json site = site_with(php_with_data());
+  json job = wok::render::render_restore_job(site, json(), PlatformSettings{}, "blog-restore-1",
+                                             "3f2a9c1d");
+  const json& pod = job["spec"]["template"]["spec"];
+  const json& import = pod["containers"][0];
+  EXPECT_EQ(import["name"], "import");
+  std::vector<std::string> command =
+      wok::render::database_client_command("postgresql", wok::render::DatabaseAction::kRestore);
+  const std::string script = import["command"].back();
+  EXPECT_EQ(script, "[ -s /restore/database.sql ] || exit 0\nexec < /restore/database.sql\n" +
+                        command.back());
+  // The restore step writes the volume; the pre-restore backup reads it.
+  bool read_only = false, writable = false;
+  for (const json& c : pod["initContainers"])
+    for (const json& m : c.value("volumeMounts", json::array()))
+      if (m["name"] == "storage-uploads")
+        (m.value("readOnly", false) ? read_only : writable) = true;
+  EXPECT_TRUE(read_only && writable) << pod.dump();
+  EXPECT_NE(pod["initContainers"].dump().find(R"("--backup","3f2a9c1d")"), std::string::npos);
+}
+
 TEST(RenderBackup, AJobNamedBackupIsRefused) {
   json site = site_with({{"mode", "app"},
                          {"app",

@@ -117,6 +117,23 @@ INSTANTIATE_TEST_SUITE_P(Modes, Golden,
                          ::testing::Values("static", "php", "app", "image-app", "secret", "oidc",
                                            "database", "backup"));
 
+// The restore Jobs the operator makes (render_restore_job) of the backup
+// case's sites: golden/backup-restore-jobs.yaml (checked against the
+// Kubernetes schemas by tests/render/k8s/check.sh).
+TEST(Golden, RestoreJobs) {
+  fs::path dir = WOK_RENDER_TESTDATA;
+  std::vector<json> docs;
+  std::string error;
+  ASSERT_TRUE(wok::api::parse_documents(read(dir / "cases" / "backup.yaml"), &docs, &error))
+      << error;
+  std::vector<json> jobs;
+  for (const json& d : docs)
+    jobs.push_back(wok::render::render_restore_job(
+        d, json(), wok::render::PlatformSettings{},
+        d["metadata"].value("name", "") + "-restore-0a1b2c3d", "latest"));
+  expect_golden(dir / "golden" / "backup-restore-jobs.yaml", stream_of(jobs));
+}
+
 // spec.database through the operators a platform may name instead of
 // StatefulSets: golden/database-operators.yaml.
 TEST(Golden, DatabaseOperators) {
