@@ -77,6 +77,22 @@ int main(int argc, char** argv) {
                     : c.verb == "undo"   ? SiteVerb::kUndo
                     : c.verb == "backup" ? SiteVerb::kBackup
                                          : SiteVerb::kRefresh;
+    if (c.verb == "list") {
+      std::string list, error;
+      if (int code = wok::kube::run_backup_list(c.kubeconfig, c.context, c.ns, c.name, &list, err))
+        return code;
+      std::string table = wok::cmd::backup_table(list, &error);
+      if (!error.empty()) {
+        err << "error: the list Job printed " << error << "\n";
+        return 1;
+      }
+      if (table.find('\n') == table.rfind('\n')) {  // the header only
+        err << "No backups found of site " << c.name << ".\n";
+        return 0;
+      }
+      out << table;
+      return 0;
+    }
     if (c.verb == "restore") {
       if (!c.to.empty()) {
         err << "error: --to: a cluster restores a site in place only for now (spec.cloneFrom "

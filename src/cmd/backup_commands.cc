@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/resources.h"
 #include "cmd/table.h"
@@ -56,18 +57,29 @@ int backup_list_command(Session& session, const std::string& name) {
                    << ".\n";
     return 0;
   }
+  std::string error;
+  session.io.out << backup_table(list.dump(), &error);
+  return 0;
+}
+
+std::string backup_table(const std::string& list_json, std::string* error) {
+  json list = json::parse(list_json, nullptr, false);
+  if (!list.is_object() || !list.value("items", json()).is_array()) {
+    *error = "not a list of backups";
+    return "";
+  }
   std::vector<std::vector<std::string>> rows = {
       {"ID", "SITE", "REVISION", "REASON", "AGE", "TIME"}};
   const auto now = std::chrono::system_clock::now();
   for (const json& b : list["items"]) {
+    if (!b.is_object()) continue;
     std::string site = b.value("site", "");
     if (b.value("siteDeleted", false)) site += " (deleted)";
     rows.push_back({b.value("id", ""), site, std::to_string(b.value("revision", int64_t{0})),
                     b.value("reason", ""), age_since(b.value("time", ""), now),
                     b.value("time", "")});
   }
-  session.io.out << format_table(rows);
-  return 0;
+  return format_table(rows);
 }
 
 int backup_restore_command(Session& session, const std::string& name, const std::string& backup,

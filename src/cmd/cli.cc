@@ -253,7 +253,8 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   backup_list->add_option("kind", flags.kind, "site (then its name): that site's only")
       ->check(CLI::IsMember(kSiteKinds));
   backup_list->add_option("name", flags.name, "the site's name (a deleted site's too)");
-  set(backup_list, [&flags](Session& s) { return backup_list_command(s, flags.name); });
+  set_on_cluster(backup_list, "list",
+                 [&flags](Session& s) { return backup_list_command(s, flags.name); });
   auto* backup_restore = backup->add_subcommand(
       "restore", "Put a site back as a backup holds it, in place or into a new site (--to)");
   add_target(backup_restore, flags, kSiteKinds, true);

@@ -91,7 +91,7 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
-  std::string action = "create";  // or "restore"
+  std::string action = "create";  // or "restore", "list"
   std::string project, site, uid;
   std::string reason = "scheduled";  // create: or "manual", "pre-restore"
   std::string backup = "latest";     // restore: an id
@@ -131,6 +131,10 @@ struct Runners {
   std::function<int(const BackupJobOptions&)> backup_job;
   std::function<int(const ClusterSiteCommand&, std::ostream& out, std::ostream& err)> cluster;
 };
+
+// A BackupList ({"items": [{id, site, revision, reason, time}]}) as the
+// table `wok backup list` prints; "" with `error` set when it is not one.
+std::string backup_table(const std::string& list_json, std::string* error);
 
 // Parses argv, runs the command and returns the exit code: 0 ok, 1 error
 // (printed as "error: ..." on stderr), 2 usage error.

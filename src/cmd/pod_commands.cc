@@ -52,6 +52,11 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   restore->add_option("--dir", backup.dir, "the directory holding the site's volumes")
       ->capture_default_str();
   restore->callback([&backup] { backup.action = "restore"; });
+  auto* list = b->add_subcommand("list", "The site's backups in the repository, as JSON");
+  list->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  list->add_option("--site", backup.site, "the site's name")->required();
+  list->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
+  list->callback([&backup] { backup.action = "list"; });
   b->require_subcommand(1);
   return {s, f, b};
 }

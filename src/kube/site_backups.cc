@@ -39,6 +39,10 @@ std::string backup_job_name(const std::string& site, const std::string& token) {
   return site + "-backup-" + hash8(token);
 }
 
+std::string list_job_name(const std::string& site, const std::string& token) {
+  return site + "-list-" + hash8(token);
+}
+
 std::string restore_job_name(const std::string& site, const std::string& token) {
   return site + "-restore-" + hash8(token);
 }
@@ -206,15 +210,28 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   json status = {{"schedule", nullptr}, {"lastError", nullptr}};
   if (!cron_job["spec"].value("suspend", false))
     status["schedule"] = cron_job["spec"].value("schedule", "");
-  for (const char* key : {"request", "job"})
+  for (const char* key : {"request", "job", "listRequest"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
   if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
     status["lastError"] = "the project's backup repository: " + err;
     return status;
   }
-  std::string token;
-  if (meta.contains("annotations") && meta["annotations"].is_object())
-    token = meta["annotations"].value(kBackupRequestAnnotation, "");
+  // A list: one Job of the repository's snapshots, once per request.
+  if (const std::string list = annotation(site, kBackupListAnnotation);
+      !list.empty() && list.size() <= 64 && status.value("listRequest", json()) != list) {
+    const std::string job_name = list_job_name(name, list);
+    json job = render::render_list_job(site, json(), settings, job_name);
+    stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
+          kSiteLabel, name);
+    Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
+                                "application/json");
+    if (!made.ok() && made.status != 409) {
+      status["lastError"] = "job " + job_name + ": " + made.describe();
+      return status;
+    }
+    status["listRequest"] = list;
+  }
+  const std::string token = annotation(site, kBackupRequestAnnotation);
   if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;
   const std::string job_name = backup_job_name(name, token);
   json job = manual_backup_job(cron_job, job_name);

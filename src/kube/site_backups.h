@@ -42,6 +42,11 @@ nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
                                 const nlohmann::json& cron_job, const nlohmann::json& old,
                                 const render::PlatformSettings& settings);
 
+// `wok backup list --kubeconfig`: the request's token; the operator makes
+// the Job "SITE-list-HASH" (render::render_list_job), whose log the CLI reads.
+inline constexpr char kBackupListAnnotation[] = "wok.dev/backup-list-request";
+std::string list_job_name(const std::string& site, const std::string& token);
+
 // A restore in place (`wok backup restore --kubeconfig`): the request's
 // token (its time) and the backup (an id, or latest).
 inline constexpr char kRestoreRequestAnnotation[] = "wok.dev/restore-request";

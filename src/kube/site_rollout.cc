@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <thread>
 
 #include "kube/credentials.h"
 #include "kube/kinds.h"
@@ -220,6 +221,77 @@ int run_restore_request(const std::string& kubeconfig, const std::string& contex
     return 1;
   }
   out << result.text;
+  return 0;
+}
+
+RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
+                               const std::string& token, std::chrono::milliseconds wait) {
+  if (name.empty())
+    return {false,
+            "which site? `wok backup list site NAME --kubeconfig ...` (a cluster lists "
+            "one site's backups)"};
+  json site;
+  std::string error;
+  if (!get_site(client, ns, name, &site, &error)) return {false, error};
+  if (!render::plan_site(site).backup.on_cluster)
+    return {false, "site \"" + name +
+                       "\" has nothing a cluster backs up (no spec.storage, spec.database nor "
+                       "spec.backup)"};
+  RolloutResult asked = patch_annotations(client, ns, name, {{kBackupListAnnotation, token}}, "");
+  if (!asked.ok) return asked;
+  const std::string job = list_job_name(name, token);
+  const std::string jobs = "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  bool made = false;
+  while (std::chrono::steady_clock::now() < until) {
+    Reply r = client.request("GET", jobs);
+    json j = r.ok() ? json::parse(r.body, nullptr, false) : json();
+    made = made || r.ok();
+    const json st = j.is_object() ? j.value("status", json::object()) : json::object();
+    if (st.value("failed", 0) > 0)
+      return {false, "the list's job " + job + " failed: kubectl logs -n " + ns + " job/" + job};
+    if (st.value("succeeded", 0) > 0) {
+      Reply pods = client.request(
+          "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job);
+      json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
+      if (!list.is_object() || !list.value("items", json()).is_array() || list["items"].empty())
+        return {false, "the list's job " + job + " has no pod left to read"};
+      const std::string pod = list["items"][0]["metadata"].value("name", "");
+      Reply log = client.request(
+          "GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=list");
+      if (!log.ok()) return {false, "log of pod " + pod + ": " + log.describe()};
+      size_t at = log.body.find("{\"items\"");
+      if (at == std::string::npos)
+        return {false, "the log of pod " + pod + " holds no list of backups"};
+      return {true, log.body.substr(at, log.body.find('\n', at) - at)};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return {false, made ? "job " + job + " did not finish in time (kubectl get job " + job + " -n " +
+                            ns + ")"
+                      : "the operator made no job " + job + " for the request: is it running?"};
+}
+
+int run_backup_list(const std::string& kubeconfig, const std::string& context,
+                    const std::string& ns, const std::string& name, std::string* list_json,
+                    std::ostream& err) {
+  if (ns.empty()) {
+    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
+    return 1;
+  }
+  Credentials creds;
+  std::string error;
+  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  KubeClient client(creds, "wok-cli");
+  RolloutResult result = kube_backup_list(client, ns, name, now_rfc3339(), std::chrono::minutes(3));
+  if (!result.ok) {
+    err << "error: " << result.text << "\n";
+    return 1;
+  }
+  *list_json = result.text;
   return 0;
 }
 

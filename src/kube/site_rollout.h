@@ -4,6 +4,7 @@
 // operator does the rest (kube/site_revisions.h): these only read the
 // Site's ControllerRevisions and patch the Site's annotations, which is all
 // a project member's role allows.
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -47,6 +48,15 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
 int run_restore_request(const std::string& kubeconfig, const std::string& context,
                         const std::string& ns, const std::string& name, const std::string& backup,
                         std::ostream& out, std::ostream& err);
+
+// `wok backup list --kubeconfig`: a new wok.dev/backup-list-request
+// (`token`), then, within `wait`, the log of the Job the operator makes
+// for it: its JSON line ({"items": [...]}) in `text`.
+RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
+                               const std::string& token, std::chrono::milliseconds wait);
+int run_backup_list(const std::string& kubeconfig, const std::string& context,
+                    const std::string& ns, const std::string& name, std::string* list_json,
+                    std::ostream& err);
 
 // `wok rollout history|undo`, `wok refresh` and `wok backup create` with --kubeconfig/--context:
 // loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config),

@@ -221,6 +221,30 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
 }  // namespace
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.action == "list") {
+    // The site's backups (every uid of that name: a deleted one's too),
+    // newest first, as the API's BackupList items.
+    if (!api::is_dns_label(options.site) || !api::is_dns_label(options.project)) {
+      err << "error: --project and --site must be DNS labels\n";
+      return 1;
+    }
+    ::setenv("TZ", "UTC", 1);
+    ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
+    json items = json::array();
+    if (runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok()) {
+      runtime::CommandResult r =
+          runtime::run_command(restic({"snapshots", "--json", "--tag", "wok,site=" + options.site}),
+                               std::chrono::minutes(5));
+      if (!r.ok()) {
+        err << "error: " << failed("restic snapshots", r) << "\n";
+        return 1;
+      }
+      for (const auto& b : controllers::parse_snapshots(options.project, r.out))
+        items.push_back(b.to_json());
+    }
+    out << json{{"items", items}}.dump() << "\n";
+    return 0;
+  }
   if (options.action == "restore") {
     json done;
     if (std::string error = restore_backup(options, &done); !error.empty()) {

@@ -258,4 +258,26 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   return job;
 }
 
+json render_list_job(const json& site, const json& project, const PlatformSettings& settings,
+                     const std::string& job_name) {
+  using namespace detail;
+  const SiteNames names = site_names(site, project);
+  const SitePlan plan = plan_site(site);
+  json list = job_container("list", names, uid_of(site), plan, revision_of(site, plan), {"list"},
+                            json::array(), settings);
+  list["resources"] = job_resources(plan, "256Mi");
+  json volumes = json::array();
+  for (const json& v : job_volumes(names, SitePlan{}, true))
+    if (v["name"] != "backup") volumes.push_back(v);
+  const json labels = job_labels(names);
+  json job = object_head("batch/v1", "Job", job_name, names.ns, labels);
+  job["spec"] = {{"backoffLimit", 0},
+                 {"activeDeadlineSeconds", 600},
+                 {"ttlSecondsAfterFinished", 3600},
+                 {"template",
+                  {{"metadata", {{"labels", labels}}},
+                   {"spec", job_pod(settings, json::array(), {list}, volumes)}}}};
+  return job;
+}
+
 }  // namespace wok::render

@@ -83,6 +83,12 @@ nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::js
                                   const PlatformSettings& settings, const std::string& job_name,
                                   const std::string& backup);
 
+// The Job `job_name` that lists `site`'s backups in its project's repository
+// (`wok backup-job list`, its log one JSON line): `wok backup list
+// --kubeconfig` reads it.
+nlohmann::json render_list_job(const nlohmann::json& site, const nlohmann::json& project,
+                               const PlatformSettings& settings, const std::string& job_name);
+
 // A Secret (api/secret.h, valid, metadata.namespace set) as a native v1
 // Secret of its project's namespace: stringData folded into base64 data.
 nlohmann::json render_secret(const nlohmann::json& secret);

@@ -129,6 +129,18 @@ class BackupJobTest(BackupCase):
         with open(os.path.join(d, "database.sql")) as f:
             self.assertIn("backed up post", f.read())
 
+        # The list Job's command: the site's backups, as the API lists them.
+        repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))
+        key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
+        r = subprocess.run([WOK, "backup-job", "list", "--project", "team-a", "--site", "blog",
+                            "--uid", uid],
+                           env=dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key),
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        items = json.loads(r.stdout)["items"]
+        self.assertIn(made, [b["id"] for b in items])
+        self.assertEqual({b["site"] for b in items}, {"blog"})
+
         # Refused, naming why: not an id, no backup of that id, and latest
         # of another site of that name (another uid).
         for backup, uid_given, why in [("zz", uid, '--backup "zz" is not a backup id'),

@@ -103,6 +103,7 @@ std::string timestamp(int64_t seconds) {
 struct FakeKubeApi::Target {
   std::string group_version, ns, plural, name;
   bool status = false, valid = false;
+  bool log = false;  // pods/NAME/log: the pod's "fakeLog" field, as text
   std::string collection() const { return group_version + "/" + plural; }
   std::string key() const { return ns + "/" + name; }
 };
@@ -132,8 +133,12 @@ T parse_target(const std::string& path) {
   t.plural = rest[0];
   if (rest.size() >= 2) t.name = rest[1];
   if (rest.size() == 3) {
-    if (rest[2] != "status") return t;
-    t.status = true;
+    if (rest[2] == "log" && t.plural == "pods") {
+      t.log = true;
+    } else {
+      if (rest[2] != "status") return t;
+      t.status = true;
+    }
   }
   t.valid = true;
   return t;
@@ -316,6 +321,9 @@ FakeKubeApi::Response FakeKubeApi::handle(const Request& request, const Target& 
     }
     return {200, list.dump()};
   }
+  if (request.method == "GET" && t.log)
+    return found == items.end() ? not_found()
+                                : Response{200, found->second.value("fakeLog", std::string())};
   if (request.method == "GET")
     return found == items.end() ? not_found() : Response{200, found->second.dump()};
   if (request.method == "DELETE") {

@@ -2,6 +2,7 @@
 // duplicate or repeated writes, pruning, host conflicts.
 #include <fstream>
 
+#include "cmd/cli.h"
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
 #include "kube/site_backups.h"
@@ -277,6 +278,54 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   // A token no Job name can come from is ignored, and said so by nothing.
   patch({{"annotations", {{kBackupRequestAnnotation, std::string(200, 'x')}}}});
   writes_during_quiet_period();
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+}
+
+// `wok backup list --kubeconfig`: the operator makes a list Job for the
+// request; the CLI waits for it and reads its log (a member's role reads
+// Jobs and pods' logs).
+TEST_F(OperatorTest, ListsASitesBackupsThroughAJobsLog) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"),
+              real_site("team-a", "www",
+                        {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}}));
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(eventually([&] {
+    return api_.get("/apis/batch/v1/namespaces/team-a/cronjobs/www-backup").has_value();
+  }));
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  const std::string token = "2026-12-04T12:00:00Z";
+  const std::string name = list_job_name("www", token);
+  RolloutResult listed;
+  std::thread cli(
+      [&] { listed = kube_backup_list(member, "team-a", "www", token, std::chrono::seconds(20)); });
+  const std::string job_path = "/apis/batch/v1/namespaces/team-a/jobs/" + name;
+  ASSERT_TRUE(eventually([&] { return api_.get(job_path).has_value(); }));
+  json job = *api_.get(job_path);
+  const json& container = job["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(container["name"], "list");
+  EXPECT_EQ(container["args"][1], "list");
+  // No volume of the site: the list reads the repository only.
+  EXPECT_EQ(job["spec"]["template"]["spec"]["volumes"].dump().find("www-files"), std::string::npos);
+  // The cluster's part: the pod ran and printed the list.
+  const std::string line =
+      R"({"items":[{"id":"3f2a9c1d","site":"www","revision":2,"reason":"manual","time":"2026-12-04T11:59:00Z"}]})";
+  api_.create("/api/v1/namespaces/team-a/pods",
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", name + "-x7k2p"}, {"labels", {{"job-name", name}}}}},
+               {"fakeLog", "some restic noise\n" + line + "\n"}});
+  api_.set_status(job_path, {{"succeeded", 1}});
+  cli.join();
+  ASSERT_TRUE(listed.ok) << listed.text;
+  EXPECT_EQ(listed.text, line);
+  std::string error;
+  std::string table = cmd::backup_table(listed.text, &error);
+  EXPECT_NE(table.find("3f2a9c1d"), std::string::npos) << table;
+  // One Job per request.
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 }
 

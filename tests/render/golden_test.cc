@@ -117,7 +117,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, Golden,
                          ::testing::Values("static", "php", "app", "image-app", "secret", "oidc",
                                            "database", "backup"));
 
-// The restore Jobs the operator makes (render_restore_job) of the backup
+// The restore and list Jobs the operator makes (render_restore_job,
+// render_list_job) of the backup
 // case's sites: golden/backup-restore-jobs.yaml (checked against the
 // Kubernetes schemas by tests/render/k8s/check.sh).
 TEST(Golden, RestoreJobs) {
@@ -127,10 +128,13 @@ TEST(Golden, RestoreJobs) {
   ASSERT_TRUE(wok::api::parse_documents(read(dir / "cases" / "backup.yaml"), &docs, &error))
       << error;
   std::vector<json> jobs;
-  for (const json& d : docs)
-    jobs.push_back(wok::render::render_restore_job(
-        d, json(), wok::render::PlatformSettings{},
-        d["metadata"].value("name", "") + "-restore-0a1b2c3d", "latest"));
+  for (const json& d : docs) {
+    const std::string name = d["metadata"].value("name", "");
+    jobs.push_back(wok::render::render_restore_job(d, json(), wok::render::PlatformSettings{},
+                                                   name + "-restore-0a1b2c3d", "latest"));
+    jobs.push_back(wok::render::render_list_job(d, json(), wok::render::PlatformSettings{},
+                                                name + "-list-0a1b2c3d"));
+  }
   expect_golden(dir / "golden" / "backup-restore-jobs.yaml", stream_of(jobs));
 }
 
