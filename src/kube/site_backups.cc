@@ -100,6 +100,14 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       const json& st = o.value("status", json::object());
       if (o["spec"].value("replicas", 1) != 0 || st.value("replicas", 0) != 0) return step;
     }
+    // Nor a pod still terminating (a Deployment counts none of them), nor
+    // a run of its jobs: every pod of the site but its servers'.
+    Reply pods =
+        client.request("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=wok.dev%2Fsite%3D" +
+                                  name + "%2C%21wok.dev%2Fdatabase%2C%21wok.dev%2Fbackup");
+    json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
+    if (!list.is_object() || !list.value("items", json()).is_array() || !list["items"].empty())
+      return step;
     const std::string job_name = old.value("job", "");
     json job = render::render_restore_job(site, project, settings, job_name,
                                           old.value("backup", "latest"));

@@ -350,6 +350,18 @@ TEST_F(OperatorTest, RestoresInPlaceWithTheSiteStopped) {
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.text.find("is not a backup id"), std::string::npos) << bad.text;
 
+  // A pod of the site still terminating (its Deployment counts it no
+  // more): the Job waits for it.
+  const std::string pods = "/api/v1/namespaces/team-a/pods";
+  api_.create(pods,
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", "www-web-abc"}, {"labels", {{"wok.dev/site", "www"}}}}}});
+  api_.create(pods, {{"apiVersion", "v1"},
+                     {"kind", "Pod"},
+                     {"metadata",
+                      {{"name", "www-db-0"},
+                       {"labels", {{"wok.dev/site", "www"}, {"wok.dev/database", "www"}}}}}});
   const std::string token = "2026-12-04T11:00:00Z";
   RolloutResult asked = kube_restore_request(member, "team-a", "www", "", token);
   ASSERT_TRUE(asked.ok) << asked.text;
@@ -361,6 +373,10 @@ TEST_F(OperatorTest, RestoresInPlaceWithTheSiteStopped) {
                                                    : std::string();
   };
   const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  ASSERT_TRUE(eventually([&] { return restore_phase() == "Stopping"; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(api_.get(jobs + name).has_value());
+  api_.remove(pods + "/www-web-abc");  // gone; the database's keeps running
   ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
   // Nothing of the site ran when the Job was made.
   EXPECT_EQ((*deployment("team-a", "www-web"))["spec"]["replicas"], 0);
