@@ -95,6 +95,7 @@ struct BackupJobOptions {
   std::string project, site, uid;
   std::string reason = "scheduled";  // create: or "manual", "pre-restore"
   std::string backup = "latest";     // restore: an id
+  std::string from;                  // restore: another site's backup (a clone)
   std::string dir = "/backup";
 };
 

@@ -51,6 +51,8 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
       ->capture_default_str();
   restore->add_option("--dir", backup.dir, "the directory holding the site's volumes")
       ->capture_default_str();
+  restore->add_option("--from", backup.from,
+                      "a backup of this site of the project (spec.cloneFrom: a clone)");
   restore->callback([&backup] { backup.action = "restore"; });
   auto* list = b->add_subcommand("list", "The site's backups in the repository, as JSON");
   list->add_option("--project", backup.project, "the site's project (namespace)")->required();

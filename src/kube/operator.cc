@@ -442,6 +442,10 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   // Backups (kube/site_backups.h): the repository, and a Job by hand when
   // asked; once the CronJob is applied.
   if (!restore.status.is_null()) status["restore"] = restore.status;
+  if (!restore.cloned_from.is_null())
+    status["clonedFrom"] = restore.cloned_from;
+  else if (site->value("status", json::object()).contains("clonedFrom"))
+    status["clonedFrom"] = (*site)["status"]["clonedFrom"];
   status.erase("backup");
   if (blocker.reason.empty() && apply_error.empty() && !restore.stop_site) {
     for (const json& o : desired)

@@ -68,7 +68,30 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   if (backup.empty()) backup = "latest";
   const std::string phase = old.is_object() ? old.value("phase", "") : "";
   constexpr std::chrono::milliseconds kPoll{2000};
-  if (!token.empty() && token.size() <= 64 &&
+  const json& spec = site.value("spec", json::object());
+  const bool cloning = spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
+                       !site.value("status", json::object()).contains("clonedFrom");
+  const std::string clone_token = "clone:" + meta.value("uid", "");
+  const bool clone_request = old.is_object() && old.value("request", "") == clone_token;
+  if (cloning && !clone_request) {
+    const json& from = spec["cloneFrom"];
+    const std::string id = from.value("backup", "latest");
+    step.status = {{"request", clone_token},
+                   {"backup", id},
+                   {"from", from.value("site", "")},
+                   {"job", name + "-clone-" + hash8(clone_token)},
+                   {"phase", "Stopping"},
+                   {"message", nullptr}};
+    step.stop_site = true;
+    step.requeue = kPoll;
+    return step;
+  }
+  // A failed clone keeps the site stopped while it still asks for one.
+  if (cloning && phase == "Failed") {
+    step.stop_site = true;
+    return step;
+  }
+  if (!cloning && !token.empty() && token.size() <= 64 &&
       (!old.is_object() || old.value("request", "") != token)) {
     step.status = {{"request", token},
                    {"backup", backup},
@@ -110,7 +133,7 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       return step;
     const std::string job_name = old.value("job", "");
     json job = render::render_restore_job(site, project, settings, job_name,
-                                          old.value("backup", "latest"));
+                                          old.value("backup", "latest"), old.value("from", ""));
     stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
           kSiteLabel, name);
     Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
@@ -137,6 +160,12 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     } else if (!got.ok()) {
       step.stop_site = true;
       step.requeue = kPoll;  // asked again
+    } else if (st.value("succeeded", 0) > 0 && old.contains("from")) {
+      step.status["phase"] = "Restored";
+      step.status["message"] = "cloned from backup " + old.value("backup", "") + " of site " +
+                               old.value("from", "") + " (" + logs + ")";
+      step.cloned_from = {
+          {"project", ns}, {"site", old.value("from", "")}, {"backup", old.value("backup", "")}};
     } else if (st.value("succeeded", 0) > 0) {
       step.status["phase"] = "Restored";
       step.status["message"] = "restored from backup " + old.value("backup", "") +
@@ -144,6 +173,13 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     } else if (st.value("failed", 0) > 0) {
       step.status["phase"] = "Failed";
       step.status["message"] = "the restore's job failed: " + logs;
+      if (cloning) {
+        step.status["message"] =
+            "the clone's job failed, the site stays stopped (remove "
+            "spec.cloneFrom to run it empty): " +
+            logs;
+        step.stop_site = true;
+      }
     } else {
       step.stop_site = true;
       step.requeue = kPoll;

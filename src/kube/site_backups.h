@@ -55,6 +55,11 @@ inline constexpr char kRestoreBackupAnnotation[] = "wok.dev/restore-backup";
 // "SITE-restore-" and 8 hex digits of the token's hash.
 std::string restore_job_name(const std::string& site, const std::string& token);
 
+// A clone (spec.cloneFrom of a site without status.clonedFrom) is a restore
+// from the other site's backup before the site first runs: its request is
+// "clone:UID", its Job "SITE-clone-HASH"; a failed one keeps the site
+// stopped (a CMS on an empty database would show its installer) until
+// cloneFrom is removed.
 // Where a restore of the site stands (status.restore), and what it asks of
 // this pass: a new request stops the site's pods (phase Stopping); once
 // none runs, the Job render::render_restore_job makes is created
@@ -63,6 +68,8 @@ struct RestoreStep {
   bool stop_site = false;  // the site's Deployments at 0 replicas, its CronJobs suspended
   nlohmann::json status;   // status.restore; null: none ever
   std::chrono::milliseconds requeue{0};
+  // spec.cloneFrom done: status.clonedFrom ({project, site, backup}).
+  nlohmann::json cloned_from;
 };
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,

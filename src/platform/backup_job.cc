@@ -149,6 +149,12 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
     if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
   if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
     return "--uid \"" + o.uid + "\" is not a uid";
+  if (!o.from.empty() && !api::is_dns_label(o.from))
+    return "--from \"" + o.from + "\" is not a DNS label";
+  // A clone takes another site's backup: any of that name (its uid
+  // unknown here), and its database only when the engines match.
+  const bool clone = !o.from.empty();
+  const std::string source = clone ? o.from : o.site;
   if (o.backup != "latest" && (o.backup.size() < 8 || o.backup.size() > 64 ||
                                o.backup.find_first_not_of("0123456789abcdef") != std::string::npos))
     return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
@@ -162,11 +168,11 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   ::setenv("TZ", "UTC", 1);
   ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
   runtime::CommandResult listed = runtime::run_command(
-      restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}), std::chrono::minutes(5));
+      restic({"snapshots", "--json", "--tag", "wok,site=" + source}), std::chrono::minutes(5));
   if (!listed.ok()) return failed("restic snapshots", listed);
   controllers::BackupError why;
   auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
-                                         o.project, o.site, o.backup, o.uid, &why);
+                                         o.project, source, o.backup, clone ? "" : o.uid, &why);
   if (!backup) return why.message;
   // Unpacked apart (this pod's own space), then put into each volume.
   const fs::path unpacked = "/tmp/wok-restore";
@@ -184,7 +190,8 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   const render::SitePlan plan =
       render::plan_site({{"metadata", {{"name", o.site}, {"namespace", o.project}, {"uid", o.uid}}},
                          {"spec", revision["spec"]}});
-  const json& db = manifest.value("database", json());
+  json db = manifest.value("database", json());
+  if (clone && db.is_object() && db.value("engine", "") != plan.database.engine) db = nullptr;
   if (plan.database.enabled() && db.is_object() && db.value("engine", "") != plan.database.engine)
     return "backup " + backup->id + " holds a " + db.value("engine", "") +
            " database and the site's is " + plan.database.engine +
@@ -213,7 +220,7 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   }
   fs::remove_all(unpacked, ec);
   *done = {{"id", backup->id},    {"project", o.project},
-           {"site", o.site},      {"revision", backup->revision},
+           {"site", source},      {"revision", backup->revision},
            {"storage", restored}, {"database", dump}};
   return "";
 }

@@ -204,7 +204,8 @@ namespace wok::render {
 using nlohmann::json;
 
 json render_restore_job(const json& site, const json& project, const PlatformSettings& settings,
-                        const std::string& job_name, const std::string& backup) {
+                        const std::string& job_name, const std::string& backup,
+                        const std::string& from) {
   using namespace detail;
   const SiteNames names = site_names(site, project);
   const SitePlan plan = plan_site(site);
@@ -214,13 +215,16 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   // What the site holds now, backed up first (as on wok up): nothing of it
   // is lost, and the log names that backup.
   json init = json::array();
-  if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
-  init.push_back(job_container("pre-restore", names, uid, plan, revision,
-                               {"create", "--reason", "pre-restore", "--dir", kBackupDir},
-                               backup_dir_mounts(plan, "backup", kBackupDir, true), settings));
+  if (from.empty()) {
+    if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
+    init.push_back(job_container("pre-restore", names, uid, plan, revision,
+                                 {"create", "--reason", "pre-restore", "--dir", kBackupDir},
+                                 backup_dir_mounts(plan, "backup", kBackupDir, true), settings));
+  }
   // The backup's files into the volumes, its dump beside them.
-  json files = job_container("restore", names, uid, plan, revision,
-                             {"restore", "--backup", backup, "--dir", kRestoreDir},
+  std::vector<std::string> args = {"restore", "--backup", backup, "--dir", kRestoreDir};
+  if (!from.empty()) args.insert(args.end(), {"--from", from});
+  json files = job_container("restore", names, uid, plan, revision, args,
                              backup_dir_mounts(plan, "restore", kRestoreDir, false), settings);
   json containers = json::array();
   if (plan.database.enabled()) {

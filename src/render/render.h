@@ -79,9 +79,11 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
 // database's dump), then the backup's files into the site's volumes and its
 // dump through the engine's client into its database. The operator makes it
 // once the site's pods have stopped.
+// With `from` (spec.cloneFrom's site of the same project): that site's
+// backup into this new site, nothing backed up first (it holds nothing yet).
 nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::json& project,
                                   const PlatformSettings& settings, const std::string& job_name,
-                                  const std::string& backup);
+                                  const std::string& backup, const std::string& from = "");
 
 // The Job `job_name` that lists `site`'s backups in its project's repository
 // (`wok backup-job list`, its log one JSON line): `wok backup list

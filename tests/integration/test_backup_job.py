@@ -83,13 +83,13 @@ class BackupJobTest(BackupCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the volume files is not mounted at", r.stderr)
 
-    def restore_job(self, data_dir, uid, revision, backup="latest"):
+    def restore_job(self, data_dir, uid, revision, backup="latest", site="blog", extra=()):
         repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))
         key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
         e = dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key,
                  WOK_BACKUP_REVISION=json.dumps(revision))
-        return subprocess.run([WOK, "backup-job", "restore", "--project", "team-a", "--site", "blog",
-                               "--uid", uid, "--backup", backup, "--dir", data_dir],
+        return subprocess.run([WOK, "backup-job", "restore", "--project", "team-a", "--site", site,
+                               "--uid", uid, "--backup", backup, "--dir", data_dir, *extra],
                               env=e, capture_output=True, text=True, timeout=300)
 
     def test_a_restore_job_puts_back_what_wok_up_backed_up(self):
@@ -128,6 +128,18 @@ class BackupJobTest(BackupCase):
             self.assertEqual(f.read(), "not the volume's")
         with open(os.path.join(d, "database.sql")) as f:
             self.assertIn("backed up post", f.read())
+
+        # A clone's Job (spec.cloneFrom on a cluster): another site's
+        # backup, whatever its uid, into a new site's empty volume.
+        c = os.path.join(self.root, "clone")
+        os.makedirs(os.path.join(c, "storage", "files"))
+        r = self.restore_job(c, "uid-of-copy", revision, site="copy", extra=("--from", "blog"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["restored"]["site"], "blog")
+        with open(os.path.join(c, "storage", "files", "a.txt")) as f:
+            self.assertEqual(f.read(), "before")
+        r = self.restore_job(c, "uid-of-copy", revision, site="copy", extra=("--from", "../x"))
+        self.assertIn('--from "../x" is not a DNS label', r.stderr)
 
         # The list Job's command: the site's backups, as the API lists them.
         repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))

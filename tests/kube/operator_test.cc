@@ -281,6 +281,58 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 }
 
+// spec.cloneFrom on a cluster: the new site never runs before the other
+// site's backup is in its volumes and database; then status.clonedFrom,
+// and never again. A failed clone keeps it stopped until cloneFrom goes.
+TEST_F(OperatorTest, ClonesBeforeTheSiteFirstRuns) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  json spec = {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}},
+               {"database", {{"engine", "mariadb"}, {"size", "1Gi"}}},
+               {"cloneFrom", {{"site", "www"}}}};
+  api_.create(sites_path("team-a"), real_site("team-a", "copy", spec));
+  json broken = real_site("team-a", "broken", {{"hosts", {"broken.team-a.test"}}});
+  broken["spec"].merge_patch(spec);
+  api_.create(sites_path("team-a"), broken);
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  auto clone_job = [&](const std::string& site) -> std::optional<json> {
+    for (const json& j : api_.list("/apis/batch/v1/jobs"))
+      if (j["metadata"]["name"].get<std::string>().starts_with(site + "-clone-")) return j;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(eventually([&] { return clone_job("copy") && clone_job("broken"); }));
+  EXPECT_EQ((*deployment("team-a", "copy-web"))["spec"]["replicas"], 0);
+  json job = *clone_job("copy");
+  const json& pod = job["spec"]["template"]["spec"];
+  std::vector<std::string> steps;
+  for (const json& c : pod.value("initContainers", json::array())) steps.push_back(c["name"]);
+  for (const json& c : pod["containers"]) steps.push_back(c["name"]);
+  // Nothing to back up first: the site holds nothing yet.
+  EXPECT_EQ(steps, (std::vector<std::string>{"restore", "import"}));
+  EXPECT_NE(pod["initContainers"][0]["args"].dump().find(R"("--from","www")"), std::string::npos);
+
+  api_.set_status(jobs + job["metadata"]["name"].get<std::string>(), {{"succeeded", 1}});
+  api_.set_status(jobs + (*clone_job("broken"))["metadata"]["name"].get<std::string>(),
+                  {{"failed", 1}});
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "copy");
+    return s && (*s)["status"].contains("clonedFrom");
+  }));
+  EXPECT_EQ((*get_site("team-a", "copy"))["status"]["clonedFrom"],
+            json({{"project", "team-a"}, {"site", "www"}, {"backup", "latest"}}));
+  EXPECT_TRUE(
+      eventually([&] { return (*deployment("team-a", "copy-web"))["spec"]["replicas"] == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "broken");
+    return s && (*s)["status"].contains("restore") &&
+           (*s)["status"]["restore"].value("phase", "") == "Failed";
+  }));
+  writes_during_quiet_period();
+  EXPECT_EQ((*deployment("team-a", "broken-web"))["spec"]["replicas"], 0);
+  EXPECT_EQ(api_.count("POST", "/jobs"), 2);  // once each, never again
+}
+
 // `wok backup list --kubeconfig`: the operator makes a list Job for the
 // request; the CLI waits for it and reads its log (a member's role reads
 // Jobs and pods' logs).

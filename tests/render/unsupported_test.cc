@@ -35,6 +35,21 @@ TEST(UnsupportedOn, WhatWokUpRefusedBeforeRunsOnBothPlatforms) {
   EXPECT_EQ(describe(unsupported_on(Platform::kKubernetes, site)), "");
 }
 
+// Backups, restores and clones run on both; a clone from another project
+// only on wok up (a cluster's repository is the project's claim).
+TEST(UnsupportedOn, BackupsAndClonesOfTheSameProjectRunOnBoth) {
+  json site = app_site();
+  site["spec"]["backup"] = {{"schedule", "0 3 * * *"}};
+  site["spec"]["cloneFrom"] = {{"site", "blog"}, {"backup", "latest"}};
+  EXPECT_EQ(describe(unsupported_on(Platform::kKubernetes, site)), "");
+  site["spec"]["cloneFrom"]["project"] = "team-a";
+  EXPECT_EQ(describe(unsupported_on(Platform::kKubernetes, site)), "");
+  site["spec"]["cloneFrom"]["project"] = "team-b";
+  EXPECT_NE(describe(unsupported_on(Platform::kKubernetes, site)).find("spec.cloneFrom.project"),
+            std::string::npos);
+  EXPECT_TRUE(unsupported_on(Platform::kEmbedded, site).empty());
+}
+
 TEST(UnsupportedOn, AnImageOnThisMachineIsNotForAClusterAndIsNamedByField) {
   json site = app_site();
   site["spec"]["app"]["components"][0]["image"] = "oci:/srv/images/shop:1";
