@@ -94,11 +94,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (c.verb == "restore") {
-      if (!c.to.empty()) {
-        err << "error: --to: a cluster restores a site in place only for now (spec.cloneFrom "
-               "runs on wok up)\n";
-        return 1;
-      }
+      if (!c.to.empty())
+        return wok::kube::run_restore_to(c.kubeconfig, c.context, c.ns, c.name, c.backup, c.to,
+                                         c.hosts, out, err);
       return wok::kube::run_restore_request(c.kubeconfig, c.context, c.ns, c.name, c.backup, out,
                                             err);
     }

@@ -106,8 +106,9 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           io.err << "error: --kubeconfig is not available in this build\n";
           return 1;
         }
-        ClusterSiteCommand command{verb,       flags.kubeconfig,  flags.context, flags.project,
-                                   flags.name, flags.to_revision, flags.backup,  flags.to};
+        ClusterSiteCommand command{verb,          flags.kubeconfig, flags.context,
+                                   flags.project, flags.name,       flags.to_revision,
+                                   flags.backup,  flags.to,         flags.hosts};
         return runners.cluster(command, io.out, io.err);
       };
     });

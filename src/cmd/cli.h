@@ -117,9 +117,10 @@ struct ClusterSiteCommand {
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
   std::string context;     // empty: the current one
   std::string ns, name;
-  int64_t to_revision = 0;  // undo: 0 is the one before the live one
-  std::string backup;       // restore: an id ("" = latest)
-  std::string to;           // restore --to: not on a cluster yet
+  int64_t to_revision = 0;         // undo: 0 is the one before the live one
+  std::string backup;              // restore: an id ("" = latest)
+  std::string to;                  // restore --to: a new site cloned from the backup
+  std::vector<std::string> hosts;  // restore --to: its hosts
 };
 
 // The work of the commands that run a part of the platform; a command whose

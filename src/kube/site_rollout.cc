@@ -190,6 +190,38 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
           name + " -n " + ns + " -o jsonpath='{.status.restore}')\n");
 }
 
+RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
+                              const std::string& backup, const std::string& to,
+                              const std::vector<std::string>& hosts) {
+  const std::string id = backup.empty() ? "latest" : backup;
+  if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
+                         id.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
+  if (hosts.empty())
+    return {false,
+            "--host: the new site's hosts (site \"" + name + "\" keeps its own on a cluster)"};
+  json site;
+  std::string error;
+  if (!get_site(client, ns, name, &site, &error)) return {false, error};
+  if (!render::plan_site(site).backup.on_cluster)
+    return {false, "site \"" + name + "\" has nothing a cluster backs up or restores"};
+  json spec = site.value("spec", json::object());
+  spec["hosts"] = hosts;
+  spec["cloneFrom"] = {{"site", name}, {"backup", id}};
+  json copy = {{"apiVersion", site.value("apiVersion", "wok.dev/v1alpha1")},
+               {"kind", "Site"},
+               {"metadata", {{"name", to}, {"namespace", ns}}},
+               {"spec", spec}};
+  Reply made =
+      client.request("POST", site_kind().collection_path(ns), copy.dump(), "application/json");
+  if (made.status == 409) return {false, "site \"" + to + "\" exists already"};
+  if (!made.ok()) return {false, "create site " + ns + "/" + to + ": " + made.describe()};
+  return {true, "site.wok.dev/" + to + " created with site " + name +
+                    "'s spec and spec.cloneFrom (backup " + id +
+                    "): the operator fills it from the backup before it first runs (its "
+                    "status.restore, then status.clonedFrom)\n"};
+}
+
 namespace {
 std::string now_rfc3339() {
   char now[32];
@@ -200,6 +232,29 @@ std::string now_rfc3339() {
   return now;
 }
 }  // namespace
+
+int run_restore_to(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                   const std::string& name, const std::string& backup, const std::string& to,
+                   const std::vector<std::string>& hosts, std::ostream& out, std::ostream& err) {
+  if (ns.empty()) {
+    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
+    return 1;
+  }
+  Credentials creds;
+  std::string error;
+  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
+    err << "error: " << error << "\n";
+    return 1;
+  }
+  KubeClient client(creds, "wok-cli");
+  RolloutResult result = kube_restore_to(client, ns, name, backup, to, hosts);
+  if (!result.ok) {
+    err << "error: " << result.text << "\n";
+    return 1;
+  }
+  out << result.text;
+  return 0;
+}
 
 int run_restore_request(const std::string& kubeconfig, const std::string& context,
                         const std::string& ns, const std::string& name, const std::string& backup,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "kube/client.h"
 
@@ -45,6 +46,15 @@ RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
 RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
                                    const std::string& name, const std::string& backup,
                                    const std::string& now);
+// `wok backup restore --to NEW --host H... --kubeconfig`: the Site NEW, of
+// site `name`'s current spec with the hosts `hosts` and spec.cloneFrom
+// {site: name, backup}: the operator clones it before it first runs.
+RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
+                              const std::string& backup, const std::string& to,
+                              const std::vector<std::string>& hosts);
+int run_restore_to(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                   const std::string& name, const std::string& backup, const std::string& to,
+                   const std::vector<std::string>& hosts, std::ostream& out, std::ostream& err);
 int run_restore_request(const std::string& kubeconfig, const std::string& context,
                         const std::string& ns, const std::string& name, const std::string& backup,
                         std::ostream& out, std::ostream& err);

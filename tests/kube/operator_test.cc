@@ -333,6 +333,31 @@ TEST_F(OperatorTest, ClonesBeforeTheSiteFirstRuns) {
   EXPECT_EQ(api_.count("POST", "/jobs"), 2);  // once each, never again
 }
 
+// `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec
+// with the given hosts and spec.cloneFrom (the clone above does the rest).
+TEST_F(OperatorTest, RestoreToWritesANewSiteThatClones) {
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"),
+              real_site("team-a", "www",
+                        {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}}));
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  RolloutResult r = kube_restore_to(member, "team-a", "www", "", "copy", {});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.text.find("--host"), std::string::npos) << r.text;
+  r = kube_restore_to(member, "team-a", "www", "3f2a9c1d", "copy", {"copy.team-a.test"});
+  ASSERT_TRUE(r.ok) << r.text;
+  auto copy = get_site("team-a", "copy");
+  ASSERT_TRUE(copy);
+  EXPECT_EQ((*copy)["spec"]["hosts"], json({"copy.team-a.test"}));
+  EXPECT_EQ((*copy)["spec"]["cloneFrom"], json({{"site", "www"}, {"backup", "3f2a9c1d"}}));
+  EXPECT_EQ((*copy)["spec"]["storage"][0]["name"], "files");
+  r = kube_restore_to(member, "team-a", "www", "", "copy", {"x.team-a.test"});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.text.find("exists already"), std::string::npos) << r.text;
+}
+
 // `wok backup list --kubeconfig`: the operator makes a list Job for the
 // request; the CLI waits for it and reads its log (a member's role reads
 // Jobs and pods' logs).
