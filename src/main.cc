@@ -3,7 +3,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <sstream>
 
 #include "cmd/cli.h"
 #include "kube/run.h"
@@ -77,11 +79,19 @@ int main(int argc, char** argv) {
                     : c.verb == "undo"   ? SiteVerb::kUndo
                     : c.verb == "backup" ? SiteVerb::kBackup
                                          : SiteVerb::kRefresh;
+    using wok::kube::KubeClient;
     if (c.verb == "list") {
-      std::string list, error;
-      if (int code = wok::kube::run_backup_list(c.kubeconfig, c.context, c.ns, c.name, &list, err))
+      std::ostringstream list;
+      if (int code = wok::kube::run_on_cluster(
+              c.kubeconfig, c.context, c.ns,
+              [&](KubeClient& client, const std::string& now) {
+                return wok::kube::kube_backup_list(client, c.ns, c.name, now,
+                                                   std::chrono::minutes(3));
+              },
+              list, err))
         return code;
-      std::string table = wok::cmd::backup_table(list, &error);
+      std::string error;
+      std::string table = wok::cmd::backup_table(list.str(), &error);
       if (!error.empty()) {
         err << "error: the list Job printed " << error << "\n";
         return 1;
@@ -93,13 +103,15 @@ int main(int argc, char** argv) {
       out << table;
       return 0;
     }
-    if (c.verb == "restore") {
-      if (!c.to.empty())
-        return wok::kube::run_restore_to(c.kubeconfig, c.context, c.ns, c.name, c.backup, c.to,
-                                         c.hosts, out, err);
-      return wok::kube::run_restore_request(c.kubeconfig, c.context, c.ns, c.name, c.backup, out,
-                                            err);
-    }
+    if (c.verb == "restore")
+      return wok::kube::run_on_cluster(
+          c.kubeconfig, c.context, c.ns,
+          [&](KubeClient& client, const std::string& now) {
+            return c.to.empty()
+                       ? wok::kube::kube_restore_request(client, c.ns, c.name, c.backup, now)
+                       : wok::kube::kube_restore_to(client, c.ns, c.name, c.backup, c.to, c.hosts);
+          },
+          out, err);
     return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out,
                                     err);
   };

@@ -271,10 +271,13 @@ void check_job_names(const std::string& site, const json& spec, std::vector<Fiel
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!jobs[i].is_object() || !jobs[i].contains("name") || !jobs[i]["name"].is_string()) continue;
     std::string cron_job = site + "-" + jobs[i]["name"].get<std::string>();
-    if (jobs[i]["name"] == "backup") {
+    // The names of the site's backup CronJob and of the Jobs of its
+    // restores, lists and clones on a cluster (SITE-restore-HASH...).
+    const std::string job = jobs[i]["name"];
+    if (job == "backup" || job == "restore" || job == "list" || job == "clone") {
       out.push_back({"spec.app.jobs[" + std::to_string(i) + "].name",
-                     "\"backup\" is taken: the CronJob " + quote(cron_job) +
-                         " of the site's backups on a cluster"});
+                     quote(job) + " is taken: " + quote(cron_job) +
+                         " names the site's backups on a cluster (backup, restore, list, clone)"});
     } else if (cron_job.size() > 52) {
       out.push_back(
           {"spec.app.jobs[" + std::to_string(i) + "].name",
@@ -802,6 +805,11 @@ const DatabaseEngine* database_engine(std::string_view name) {
   return nullptr;
 }
 
+bool is_backup_ref(const std::string& id) {
+  return id == "latest" || (id.size() >= 8 && id.size() <= 64 &&
+                            id.find_first_not_of("0123456789abcdef") == std::string::npos);
+}
+
 bool is_dns_label(std::string_view n) {
   if (n.empty() || n.size() > 63) return false;
   for (char c : n) {
@@ -930,8 +938,7 @@ void check_backup(const json& spec, std::vector<FieldError>& out) {
                      quote(c["project"].get<std::string>()) + " is not a project name"});
     if (c.contains("backup") && c["backup"].is_string()) {
       const std::string id = c["backup"];
-      if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
-                             id.find_first_not_of("0123456789abcdef") != std::string::npos))
+      if (!is_backup_ref(id))
         out.push_back({"spec.cloneFrom.backup",
                        quote(id) + " is not a backup id (8 to 64 hex digits) nor latest"});
     }

@@ -82,7 +82,10 @@ inline constexpr size_t kMaxServices = 5;
 inline constexpr long long kDefaultDatabaseMemoryBytes = 512ll << 20;
 inline constexpr long long kMinDatabaseMemoryBytes = 128ll << 20;
 
-bool is_dns_label(std::string_view name);     // RFC 1123 label, at most 63 chars
+bool is_dns_label(std::string_view name);
+// A backup as a member names one: "latest", or 8 to 64 hex digits (a
+// restic snapshot id or its prefix); nothing a tag filter could bend.
+bool is_backup_ref(const std::string& id);    // RFC 1123 label, at most 63 chars
 bool is_host_name(std::string_view host);     // lowercase DNS name
 bool is_host_pattern(std::string_view host);  // a host name or "*." + host name
 // `pattern` is a host name (exact) or "*.suffix", which matches exactly one

@@ -411,11 +411,13 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   }
   // A restore in place (kube/site_backups.h): nothing of the site runs
   // while its volumes are replaced.
+  // Whatever else blocks the site: a restore under way keeps it stopped.
   RestoreStep restore;
-  if (blocker.reason.empty() && project) {
+  if (project) {
     restore =
         reconcile_restore(client_, deployed, *project, applier_->owned(mine), config_.settings);
     if (restore.stop_site) stop_for_restore(desired);
+    if (restore.ended) start_after_restore(desired);
     if (restore.requeue.count() > 0 &&
         (outcome.requeue_after.count() == 0 || restore.requeue < outcome.requeue_after))
       outcome.requeue_after = restore.requeue;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "api/validation.h"
 #include "base/sealed_box.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
@@ -15,16 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string hash8(const std::string& token) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : token) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", h);
-  return hex;
-}
+using render::hash8;
 
 std::string annotation(const json& site, const char* key) {
   const json& meta = site["metadata"];
@@ -33,18 +25,31 @@ std::string annotation(const json& site, const char* key) {
   return v.is_string() ? v.get<std::string>() : "";
 }
 
+// Makes `job` (a Job of the site, owned by it: deleted with it); a Job
+// made before (409) counts as made. "" or why not.
+std::string make_site_job(KubeClient& client, const json& site, json job) {
+  const json& meta = site["metadata"];
+  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
+        kSiteLabel, name);
+  Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
+                              "application/json");
+  if (made.ok() || made.status == 409) return "";
+  return "job " + job["metadata"].value("name", "") + ": " + made.describe();
+}
+
 }  // namespace
 
 std::string backup_job_name(const std::string& site, const std::string& token) {
-  return site + "-backup-" + hash8(token);
+  return render::bounded_name(site + "-backup-" + hash8(token), 63);
 }
 
 std::string list_job_name(const std::string& site, const std::string& token) {
-  return site + "-list-" + hash8(token);
+  return render::bounded_name(site + "-list-" + hash8(token), 63);
 }
 
 std::string restore_job_name(const std::string& site, const std::string& token) {
-  return site + "-restore-" + hash8(token);
+  return render::bounded_name(site + "-restore-" + hash8(token), 63);
 }
 
 void stop_for_restore(std::vector<json>& desired) {
@@ -52,6 +57,18 @@ void stop_for_restore(std::vector<json>& desired) {
     const std::string kind = o.value("kind", "");
     if (kind == "Deployment") o["spec"]["replicas"] = 0;
     if (kind == "CronJob") o["spec"]["suspend"] = true;
+  }
+}
+
+void start_after_restore(std::vector<json>& desired) {
+  for (json& d : desired) {
+    if (d.value("kind", "") != "Deployment" || d["spec"].contains("replicas")) continue;
+    int replicas = 1;
+    for (const json& h : desired)
+      if (h.value("kind", "") == "HorizontalPodAutoscaler" &&
+          h["spec"]["scaleTargetRef"].value("name", "") == d["metadata"].value("name", ""))
+        replicas = h["spec"].value("minReplicas", 1);
+    d["spec"]["replicas"] = replicas;
   }
 }
 
@@ -69,17 +86,22 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   const std::string phase = old.is_object() ? old.value("phase", "") : "";
   constexpr std::chrono::milliseconds kPoll{2000};
   const json& spec = site.value("spec", json::object());
-  const bool cloning = spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
-                       !site.value("status", json::object()).contains("clonedFrom");
+  const json site_status = site.value("status", json::object());
   const std::string clone_token = "clone:" + meta.value("uid", "");
   const bool clone_request = old.is_object() && old.value("request", "") == clone_token;
+  // Before the site first runs only (as on wok up): cloneFrom added to a
+  // site that runs does nothing (it would replace its data).
+  const bool cloning = spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
+                       !site_status.contains("clonedFrom") &&
+                       (clone_request || !site_status.contains("conditions"));
+  const bool in_progress = phase == "Stopping" || phase == "Restoring";
   if (cloning && !clone_request) {
     const json& from = spec["cloneFrom"];
     const std::string id = from.value("backup", "latest");
     step.status = {{"request", clone_token},
                    {"backup", id},
                    {"from", from.value("site", "")},
-                   {"job", name + "-clone-" + hash8(clone_token)},
+                   {"job", render::bounded_name(name + "-clone-" + hash8(clone_token), 63)},
                    {"phase", "Stopping"},
                    {"message", nullptr}};
     step.stop_site = true;
@@ -91,15 +113,15 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     step.stop_site = true;
     return step;
   }
-  if (!cloning && !token.empty() && token.size() <= 64 &&
+  // A new request waits for the one under way (seen on a later pass).
+  if (!cloning && !in_progress && !token.empty() && token.size() <= 64 &&
       (!old.is_object() || old.value("request", "") != token)) {
     step.status = {{"request", token},
                    {"backup", backup},
                    {"job", restore_job_name(name, token)},
                    {"phase", "Stopping"},
                    {"message", nullptr}};
-    if (backup != "latest" && (backup.size() < 8 || backup.size() > 64 ||
-                               backup.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    if (!api::is_backup_ref(backup)) {
       step.status["phase"] = "Failed";
       step.status["message"] =
           "\"" + backup.substr(0, 64) + "\" is not a backup id (8 to 64 hex digits) nor latest";
@@ -124,24 +146,29 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       if (o["spec"].value("replicas", 1) != 0 || st.value("replicas", 0) != 0) return step;
     }
     // Nor a pod still terminating (a Deployment counts none of them), nor
-    // a run of its jobs: every pod of the site but its servers'.
-    Reply pods =
-        client.request("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=wok.dev%2Fsite%3D" +
-                                  name + "%2C%21wok.dev%2Fdatabase%2C%21wok.dev%2Fbackup");
+    // a run of its jobs, nor a backup's (two writers of the repository):
+    // every running pod of the site but its servers'.
+    Reply pods = client.request(
+        "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=wok.dev%2Fsite%3D" + name +
+                   "%2C%21wok.dev%2Fdatabase&fieldSelector=status.phase%21%3DSucceeded%2C"
+                   "status.phase%21%3DFailed");
     json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
     if (!list.is_object() || !list.value("items", json()).is_array() || !list["items"].empty())
       return step;
     const std::string job_name = old.value("job", "");
-    json job = render::render_restore_job(site, project, settings, job_name,
-                                          old.value("backup", "latest"), old.value("from", ""));
-    stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
-          kSiteLabel, name);
-    Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
-                                "application/json");
-    if (!made.ok() && made.status != 409) {
+    // The repository, if no backup made it yet (a restore or a clone first).
+    if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
+      step.status["message"] = "the project's backup repository: " + err;
+      return step;
+    }
+    if (std::string err = make_site_job(
+            client, site,
+            render::render_restore_job(site, project, settings, job_name,
+                                       old.value("backup", "latest"), old.value("from", "")));
+        !err.empty()) {
       step.status["phase"] = "Failed";
-      step.status["message"] = "job " + job_name + ": " + made.describe();
-      step.stop_site = false;
+      step.status["message"] = err;
+      step.stop_site = cloning;  // a clone stays stopped, empty
       step.requeue = {};
       return step;
     }
@@ -156,22 +183,27 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     const std::string logs = "kubectl logs -n " + ns + " job/" + job_name + " --all-containers";
     if (got.status == 404) {
       step.status["phase"] = "Failed";
+      step.ended = !cloning;
+      step.stop_site = cloning;
       step.status["message"] = "the restore's job " + job_name + " is gone";
     } else if (!got.ok()) {
       step.stop_site = true;
       step.requeue = kPoll;  // asked again
     } else if (st.value("succeeded", 0) > 0 && old.contains("from")) {
       step.status["phase"] = "Restored";
+      step.ended = true;
       step.status["message"] = "cloned from backup " + old.value("backup", "") + " of site " +
                                old.value("from", "") + " (" + logs + ")";
       step.cloned_from = {
           {"project", ns}, {"site", old.value("from", "")}, {"backup", old.value("backup", "")}};
     } else if (st.value("succeeded", 0) > 0) {
       step.status["phase"] = "Restored";
+      step.ended = true;
       step.status["message"] = "restored from backup " + old.value("backup", "") +
                                "; what the site held before is a pre-restore backup (" + logs + ")";
     } else if (st.value("failed", 0) > 0) {
       step.status["phase"] = "Failed";
+      step.ended = !cloning;
       step.status["message"] = "the restore's job failed: " + logs;
       if (cloning) {
         step.status["message"] =
@@ -263,14 +295,11 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   // A list: one Job of the repository's snapshots, once per request.
   if (const std::string list = annotation(site, kBackupListAnnotation);
       !list.empty() && list.size() <= 64 && status.value("listRequest", json()) != list) {
-    const std::string job_name = list_job_name(name, list);
-    json job = render::render_list_job(site, json(), settings, job_name);
-    stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
-          kSiteLabel, name);
-    Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
-                                "application/json");
-    if (!made.ok() && made.status != 409) {
-      status["lastError"] = "job " + job_name + ": " + made.describe();
+    if (std::string err = make_site_job(
+            client, site,
+            render::render_list_job(site, json(), settings, list_job_name(name, list)));
+        !err.empty()) {
+      status["lastError"] = err;
       return status;
     }
     status["listRequest"] = list;
@@ -278,14 +307,9 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   const std::string token = annotation(site, kBackupRequestAnnotation);
   if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;
   const std::string job_name = backup_job_name(name, token);
-  json job = manual_backup_job(cron_job, job_name);
-  // Deleted with its site, as the CronJob's own Jobs.
-  stamp(job, {site_kind().api_version, site_kind().kind, name, meta.value("uid", ""), ns},
-        kSiteLabel, name);
-  Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
-                              "application/json");
-  if (!made.ok() && made.status != 409) {
-    status["lastError"] = "job " + job_name + ": " + made.describe();
+  if (std::string err = make_site_job(client, site, manual_backup_job(cron_job, job_name));
+      !err.empty()) {
+    status["lastError"] = err;
     return status;
   }
   status["request"] = token;

@@ -70,7 +70,14 @@ struct RestoreStep {
   std::chrono::milliseconds requeue{0};
   // spec.cloneFrom done: status.clonedFrom ({project, site, backup}).
   nlohmann::json cloned_from;
+  bool ended = false;  // Restored or Failed in this pass: the site starts again
 };
+
+// The site's rendered objects when a restore has ended: an autoscaled
+// Deployment (whose replicas the render leaves to its autoscaler) gets its
+// autoscaler's minReplicas back, or it would stay at the restore's 0.
+void start_after_restore(std::vector<nlohmann::json>& desired);
+
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,
                               const std::vector<nlohmann::json>& owned,

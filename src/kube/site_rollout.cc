@@ -5,6 +5,7 @@
 #include <ostream>
 #include <thread>
 
+#include "api/validation.h"
 #include "kube/credentials.h"
 #include "kube/kinds.h"
 #include "kube/site_backups.h"
@@ -151,15 +152,28 @@ RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std:
                            "site.wok.dev/" + name + " refresh requested\n");
 }
 
+namespace {
+
+// The Site, when the cluster backs it up (spec.storage, spec.database or
+// spec.backup); "" or the error to show.
+std::string backed_up_site(KubeClient& client, const std::string& ns, const std::string& name,
+                           json* site) {
+  std::string error;
+  if (!get_site(client, ns, name, site, &error)) return error;
+  if (!render::plan_site(*site).backup.on_cluster)
+    return "site \"" + name +
+           "\" has nothing a cluster backs up (no spec.storage, spec.database nor spec.backup): "
+           "its files come from its source";
+  return "";
+}
+
+}  // namespace
+
 RolloutResult kube_backup_request(KubeClient& client, const std::string& ns,
                                   const std::string& name, const std::string& now) {
   json site;
-  std::string error;
-  if (!get_site(client, ns, name, &site, &error)) return {false, error};
-  if (!render::plan_site(site).backup.on_cluster)
-    return {false, "site \"" + name +
-                       "\" has nothing a cluster backs up (no spec.storage, spec.database nor "
-                       "spec.backup): its files come from its source"};
+  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+    return {false, error};
   const std::string job = backup_job_name(name, now);
   return patch_annotations(client, ns, name, {{kBackupRequestAnnotation, now}},
                            "site.wok.dev/" + name + " backup requested: the operator runs it as " +
@@ -170,16 +184,11 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
                                    const std::string& name, const std::string& backup,
                                    const std::string& now) {
   const std::string id = backup.empty() ? "latest" : backup;
-  if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
-                         id.find_first_not_of("0123456789abcdef") != std::string::npos))
+  if (!api::is_backup_ref(id))
     return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
   json site;
-  std::string error;
-  if (!get_site(client, ns, name, &site, &error)) return {false, error};
-  if (!render::plan_site(site).backup.on_cluster)
-    return {false, "site \"" + name +
-                       "\" has nothing a cluster backs up or restores (no spec.storage, "
-                       "spec.database nor spec.backup)"};
+  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+    return {false, error};
   const std::string job = restore_job_name(name, now);
   return patch_annotations(
       client, ns, name, {{kRestoreRequestAnnotation, now}, {kRestoreBackupAnnotation, id}},
@@ -194,17 +203,14 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
                               const std::string& backup, const std::string& to,
                               const std::vector<std::string>& hosts) {
   const std::string id = backup.empty() ? "latest" : backup;
-  if (id != "latest" && (id.size() < 8 || id.size() > 64 ||
-                         id.find_first_not_of("0123456789abcdef") != std::string::npos))
+  if (!api::is_backup_ref(id))
     return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
   if (hosts.empty())
     return {false,
             "--host: the new site's hosts (site \"" + name + "\" keeps its own on a cluster)"};
   json site;
-  std::string error;
-  if (!get_site(client, ns, name, &site, &error)) return {false, error};
-  if (!render::plan_site(site).backup.on_cluster)
-    return {false, "site \"" + name + "\" has nothing a cluster backs up or restores"};
+  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+    return {false, error};
   json spec = site.value("spec", json::object());
   spec["hosts"] = hosts;
   spec["cloneFrom"] = {{"site", name}, {"backup", id}};
@@ -233,52 +239,6 @@ std::string now_rfc3339() {
 }
 }  // namespace
 
-int run_restore_to(const std::string& kubeconfig, const std::string& context, const std::string& ns,
-                   const std::string& name, const std::string& backup, const std::string& to,
-                   const std::vector<std::string>& hosts, std::ostream& out, std::ostream& err) {
-  if (ns.empty()) {
-    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
-    return 1;
-  }
-  Credentials creds;
-  std::string error;
-  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
-    err << "error: " << error << "\n";
-    return 1;
-  }
-  KubeClient client(creds, "wok-cli");
-  RolloutResult result = kube_restore_to(client, ns, name, backup, to, hosts);
-  if (!result.ok) {
-    err << "error: " << result.text << "\n";
-    return 1;
-  }
-  out << result.text;
-  return 0;
-}
-
-int run_restore_request(const std::string& kubeconfig, const std::string& context,
-                        const std::string& ns, const std::string& name, const std::string& backup,
-                        std::ostream& out, std::ostream& err) {
-  if (ns.empty()) {
-    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
-    return 1;
-  }
-  Credentials creds;
-  std::string error;
-  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
-    err << "error: " << error << "\n";
-    return 1;
-  }
-  KubeClient client(creds, "wok-cli");
-  RolloutResult result = kube_restore_request(client, ns, name, backup, now_rfc3339());
-  if (!result.ok) {
-    err << "error: " << result.text << "\n";
-    return 1;
-  }
-  out << result.text;
-  return 0;
-}
-
 RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
                                const std::string& token, std::chrono::milliseconds wait) {
   if (name.empty())
@@ -286,12 +246,8 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
             "which site? `wok backup list site NAME --kubeconfig ...` (a cluster lists "
             "one site's backups)"};
   json site;
-  std::string error;
-  if (!get_site(client, ns, name, &site, &error)) return {false, error};
-  if (!render::plan_site(site).backup.on_cluster)
-    return {false, "site \"" + name +
-                       "\" has nothing a cluster backs up (no spec.storage, spec.database nor "
-                       "spec.backup)"};
+  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+    return {false, error};
   RolloutResult asked = patch_annotations(client, ns, name, {{kBackupListAnnotation, token}}, "");
   if (!asked.ok) return asked;
   const std::string job = list_job_name(name, token);
@@ -327,9 +283,8 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
                       : "the operator made no job " + job + " for the request: is it running?"};
 }
 
-int run_backup_list(const std::string& kubeconfig, const std::string& context,
-                    const std::string& ns, const std::string& name, std::string* list_json,
-                    std::ostream& err) {
+int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                   const ClusterCall& call, std::ostream& out, std::ostream& err) {
   if (ns.empty()) {
     err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
     return 1;
@@ -341,50 +296,39 @@ int run_backup_list(const std::string& kubeconfig, const std::string& context,
     return 1;
   }
   KubeClient client(creds, "wok-cli");
-  RolloutResult result = kube_backup_list(client, ns, name, now_rfc3339(), std::chrono::minutes(3));
-  if (!result.ok) {
-    err << "error: " << result.text << "\n";
-    return 1;
-  }
-  *list_json = result.text;
-  return 0;
-}
-
-int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
-                  const std::string& ns, const std::string& name, int64_t to_revision,
-                  std::ostream& out, std::ostream& err) {
-  if (ns.empty()) {
-    err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
-    return 1;
-  }
-  Credentials creds;
-  std::string error;
-  if (!load_kubeconfig(kubeconfig, context, &creds, &error)) {
-    err << "error: " << error << "\n";
-    return 1;
-  }
-  KubeClient client(creds, "wok-cli");
-  RolloutResult result;
-  switch (verb) {
-    case SiteVerb::kHistory:
-      result = kube_rollout_history(client, ns, name);
-      break;
-    case SiteVerb::kUndo:
-      result = kube_rollout_undo(client, ns, name, to_revision);
-      break;
-    case SiteVerb::kRefresh:
-      result = kube_refresh(client, ns, name, now_rfc3339());
-      break;
-    case SiteVerb::kBackup:
-      result = kube_backup_request(client, ns, name, now_rfc3339());
-      break;
-  }
+  RolloutResult result = call(client, now_rfc3339());
   if (!result.ok) {
     err << "error: " << result.text << "\n";
     return 1;
   }
   out << result.text;
   return 0;
+}
+
+int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,
+                  const std::string& ns, const std::string& name, int64_t to_revision,
+                  std::ostream& out, std::ostream& err) {
+  return run_on_cluster(
+      kubeconfig, context, ns,
+      [&](KubeClient& client, const std::string& now) {
+        RolloutResult result;
+        switch (verb) {
+          case SiteVerb::kHistory:
+            result = kube_rollout_history(client, ns, name);
+            break;
+          case SiteVerb::kUndo:
+            result = kube_rollout_undo(client, ns, name, to_revision);
+            break;
+          case SiteVerb::kRefresh:
+            result = kube_refresh(client, ns, name, now);
+            break;
+          case SiteVerb::kBackup:
+            result = kube_backup_request(client, ns, name, now);
+            break;
+        }
+        return result;
+      },
+      out, err);
 }
 
 }  // namespace wok::kube

@@ -6,6 +6,7 @@
 // a project member's role allows.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -52,21 +53,20 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
 RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
                               const std::string& backup, const std::string& to,
                               const std::vector<std::string>& hosts);
-int run_restore_to(const std::string& kubeconfig, const std::string& context, const std::string& ns,
-                   const std::string& name, const std::string& backup, const std::string& to,
-                   const std::vector<std::string>& hosts, std::ostream& out, std::ostream& err);
-int run_restore_request(const std::string& kubeconfig, const std::string& context,
-                        const std::string& ns, const std::string& name, const std::string& backup,
-                        std::ostream& out, std::ostream& err);
 
 // `wok backup list --kubeconfig`: a new wok.dev/backup-list-request
 // (`token`), then, within `wait`, the log of the Job the operator makes
 // for it: its JSON line ({"items": [...]}) in `text`.
 RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
                                const std::string& token, std::chrono::milliseconds wait);
-int run_backup_list(const std::string& kubeconfig, const std::string& context,
-                    const std::string& ns, const std::string& name, std::string* list_json,
-                    std::ostream& err);
+
+// A verb with --kubeconfig/--context: loads the kubeconfig (`kubeconfig`
+// empty: $KUBECONFIG, ~/.kube/config), runs `call` with a client and the
+// time now (RFC 3339: a request's token), prints its text on `out` or
+// "error: ..." on `err`. The exit code: 0 or 1.
+using ClusterCall = std::function<RolloutResult(KubeClient& client, const std::string& now)>;
+int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                   const ClusterCall& call, std::ostream& out, std::ostream& err);
 
 // `wok rollout history|undo`, `wok refresh` and `wok backup create` with --kubeconfig/--context:
 // loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config),

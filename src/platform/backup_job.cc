@@ -155,8 +155,7 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   // unknown here), and its database only when the engines match.
   const bool clone = !o.from.empty();
   const std::string source = clone ? o.from : o.site;
-  if (o.backup != "latest" && (o.backup.size() < 8 || o.backup.size() > 64 ||
-                               o.backup.find_first_not_of("0123456789abcdef") != std::string::npos))
+  if (!api::is_backup_ref(o.backup))
     return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
   if (env_or("RESTIC_REPOSITORY").empty() || env_or("RESTIC_PASSWORD_FILE").empty())
     return "RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE must be set (the repository and its key)";

@@ -162,7 +162,10 @@ json cron_job(const SiteNames& names, const json& site, const SitePlan& plan,
   json labels = site_labels(names, comp);
   labels["wok.dev/job"] = job.name;
   json j = object_head("batch/v1", "CronJob", names.name + "-" + job.name, names.ns, labels);
+  // suspend written out: a restore suspends it (kube/site_backups.h), and
+  // applying what is rendered must resume it.
   j["spec"] = {{"schedule", job.schedule},
+               {"suspend", false},
                {"timeZone", "Etc/UTC"},
                {"concurrencyPolicy", job.concurrency_policy},
                {"successfulJobsHistoryLimit", job.successful_history},

@@ -11,6 +11,8 @@
 //     kBackupKeySecret, both made by the operator).
 // Without spec.backup.schedule the CronJob is suspended: `wok backup create
 // --kubeconfig` makes a Job of its template by hand.
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
@@ -180,7 +182,8 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
                                 {{"key", "wok.dev/database"}, {"operator", "DoesNotExist"}}}}}},
                             {"topologyKey", "kubernetes.io/hostname"}}}}}}};
   const json labels = job_labels(names);
-  json j = object_head("batch/v1", "CronJob", names.name + "-backup", names.ns, labels);
+  json j = object_head("batch/v1", "CronJob", bounded_name(names.name + "-backup", 52), names.ns,
+                       labels);
   j["spec"] = {{"schedule", plan.backup.schedule.empty() ? "0 3 * * *" : plan.backup.schedule},
                {"timeZone", "Etc/UTC"},
                {"suspend", plan.backup.schedule.empty()},
@@ -202,6 +205,24 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
 namespace wok::render {
 
 using nlohmann::json;
+
+std::string hash8(const std::string& text) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return hex;
+}
+
+std::string bounded_name(const std::string& name, size_t max) {
+  if (name.size() <= max) return name;
+  std::string head = name.substr(0, max - 9);
+  while (!head.empty() && head.back() == '-') head.pop_back();
+  return head + "-" + hash8(name);
+}
 
 json render_restore_job(const json& site, const json& project, const PlatformSettings& settings,
                         const std::string& job_name, const std::string& backup,
@@ -234,7 +255,14 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
     json import = dump_container(plan, settings);
     std::vector<std::string> command =
         database_client_command(plan.database.engine, DatabaseAction::kRestore);
-    command.back() = std::string("[ -s ") + kRestoreDir + "/database.sql ] || exit 0\nexec < " +
+    // A new site's database (a clone's) may still be starting: up to
+    // 5 minutes of tries before the import, which does not retry.
+    const std::string ping =
+        database_client_command(plan.database.engine, DatabaseAction::kExec).back();
+    command.back() = std::string("[ -s ") + kRestoreDir + "/database.sql ] || exit 0\n" +
+                     "i=0\nuntil echo 'SELECT 1;' | (" + ping +
+                     ") >/dev/null 2>&1; do\n  i=$((i + 1))\n  [ \"$i\" -ge 60 ] && break\n"
+                     "  sleep 5\ndone\nexec < " +
                      kRestoreDir + "/database.sql\n" + command.back();
     import["name"] = "import";
     import["command"] = command;

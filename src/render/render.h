@@ -58,8 +58,11 @@ struct PlatformSettings {
 // repository, and the Secret (key "password") holding the repository's
 // key, both made once by the operator and never pruned (they outlive the
 // sites they back up, as on wok up).
-inline constexpr char kBackupClaim[] = "wok-backups";
-inline constexpr char kBackupKeySecret[] = "wok-backup-key";
+// Their names have a dot, which no site's object has (a site's names are
+// DNS labels joined by "-": a site "wok" with a volume "backups" makes the
+// claim "wok-backups").
+inline constexpr char kBackupClaim[] = "wok.backups";
+inline constexpr char kBackupKeySecret[] = "wok.backup-key";
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
 std::vector<nlohmann::json> render_project(const nlohmann::json& project,
@@ -90,6 +93,13 @@ nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::js
 // --kubeconfig` reads it.
 nlohmann::json render_list_job(const nlohmann::json& site, const nlohmann::json& project,
                                const PlatformSettings& settings, const std::string& job_name);
+
+// 8 hex digits of `text`'s FNV-1a hash (stable across builds).
+std::string hash8(const std::string& text);
+// `name` when it has at most `max` characters, else its first ones, "-"
+// and hash8(name): the objects a long site name makes (its backup CronJob,
+// 52 at most; its Jobs, 63) still get a name of their own.
+std::string bounded_name(const std::string& name, size_t max);
 
 // A Secret (api/secret.h, valid, metadata.namespace set) as a native v1
 // Secret of its project's namespace: stringData folded into base64 data.
