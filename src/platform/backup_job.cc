@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/validation.h"
 #include "base/unique_fd.h"
@@ -48,6 +49,20 @@ std::vector<std::string> restic(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"restic"};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
+}
+
+// restic run again while another Job of the project holds the repository
+// (a backup's prune locks it exclusively; restic 0.14 has no --retry-lock):
+// every 10 s, for 10 minutes at most.
+runtime::CommandResult run_restic(const std::vector<std::string>& args,
+                                  std::chrono::milliseconds timeout) {
+  runtime::CommandResult r;
+  for (int tries = 0;; ++tries) {
+    r = runtime::run_command(restic(args), timeout);
+    if (r.ok() || tries >= 60 || (r.err + r.out).find("already locked") == std::string::npos)
+      return r;
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+  }
 }
 
 bool is_dir(const fs::path& p) {
@@ -119,8 +134,7 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   if (std::string err = ensure_repository(); !err.empty()) return err;
   if (::chdir(dir.c_str()) != 0)
     return "cannot enter " + dir.string() + ": " + std::strerror(errno);
-  runtime::CommandResult r =
-      runtime::run_command(restic(controllers::snapshot_backup_args(of)), kResticTimeout);
+  runtime::CommandResult r = run_restic(controllers::snapshot_backup_args(of), kResticTimeout);
   if (!r.ok()) return failed("restic backup", r);
   const std::string id = controllers::snapshot_id(r.out);
   if (id.empty()) return "restic backup said no snapshot id";
@@ -136,7 +150,7 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   if (!forget.empty()) {
     forget.insert(forget.begin(), "forget");
     forget.push_back("--prune");
-    runtime::CommandResult f = runtime::run_command(restic(forget), kResticTimeout);
+    runtime::CommandResult f = run_restic(forget, kResticTimeout);
     if (!f.ok()) std::cerr << "warning: " << failed("restic forget", f) << "\n";
   }
   return "";
@@ -166,8 +180,8 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
   ::setenv("TZ", "UTC", 1);
   ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
-  runtime::CommandResult listed = runtime::run_command(
-      restic({"snapshots", "--json", "--tag", "wok,site=" + source}), std::chrono::minutes(5));
+  runtime::CommandResult listed =
+      run_restic({"snapshots", "--json", "--tag", "wok,site=" + source}, std::chrono::minutes(5));
   if (!listed.ok()) return failed("restic snapshots", listed);
   controllers::BackupError why;
   auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
@@ -177,8 +191,8 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   const fs::path unpacked = "/tmp/wok-restore";
   std::error_code ec;
   fs::remove_all(unpacked, ec);
-  runtime::CommandResult r = runtime::run_command(
-      restic({"restore", backup->id, "--target", unpacked.string()}), kResticTimeout);
+  runtime::CommandResult r =
+      run_restic({"restore", backup->id, "--target", unpacked.string()}, kResticTimeout);
   if (!r.ok()) return failed("restic restore of backup " + backup->id, r);
   json manifest;
   {
@@ -238,9 +252,8 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
     ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
     json items = json::array();
     if (runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok()) {
-      runtime::CommandResult r =
-          runtime::run_command(restic({"snapshots", "--json", "--tag", "wok,site=" + options.site}),
-                               std::chrono::minutes(5));
+      runtime::CommandResult r = run_restic(
+          {"snapshots", "--json", "--tag", "wok,site=" + options.site}, std::chrono::minutes(5));
       if (!r.ok()) {
         err << "error: " << failed("restic snapshots", r) << "\n";
         return 1;
