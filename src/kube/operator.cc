@@ -409,9 +409,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       return kind == "Ingress" || kind == "Route";
     });
   }
-  // A restore in place (kube/site_backups.h): nothing of the site runs
-  // while its volumes are replaced.
-  // Whatever else blocks the site: a restore under way keeps it stopped.
+  // A restore in place or a clone (kube/site_backups.h): nothing of the
+  // site runs while its volumes are replaced, whatever else blocks it.
   RestoreStep restore;
   if (project) {
     restore =
@@ -441,13 +440,13 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   }
   json status = site_status(*site, applier_->owned(mine), blocker,
                             site->value("status", json::object()), rfc3339_now());
-  // Backups (kube/site_backups.h): the repository, and a Job by hand when
-  // asked; once the CronJob is applied.
   if (!restore.status.is_null()) status["restore"] = restore.status;
   if (!restore.cloned_from.is_null())
     status["clonedFrom"] = restore.cloned_from;
   else if (site->value("status", json::object()).contains("clonedFrom"))
     status["clonedFrom"] = (*site)["status"]["clonedFrom"];
+  // Backups (kube/site_backups.h): the repository, and the Jobs members ask
+  // for (a backup, a list), once the CronJob is applied.
   status.erase("backup");
   if (blocker.reason.empty() && apply_error.empty() && !restore.stop_site) {
     for (const json& o : desired)
