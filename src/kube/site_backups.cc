@@ -91,9 +91,11 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   const bool clone_request = old.is_object() && old.value("request", "") == clone_token;
   // Before the site first runs only (as on wok up): cloneFrom added to a
   // site that runs does nothing (it would replace its data).
+  // "Ran": a Deployment of it exists (whatever blocked its passes before).
+  bool ran = false;
+  for (const json& o : owned) ran = ran || o.value("kind", "") == "Deployment";
   const bool cloning = spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
-                       !site_status.contains("clonedFrom") &&
-                       (clone_request || !site_status.contains("conditions"));
+                       !site_status.contains("clonedFrom") && (clone_request || !ran);
   const bool in_progress = phase == "Stopping" || phase == "Restoring";
   if (cloning && !clone_request) {
     const json& from = spec["cloneFrom"];

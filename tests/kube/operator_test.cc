@@ -343,6 +343,18 @@ TEST_F(OperatorTest, ClonesBeforeTheSiteFirstRuns) {
   writes_during_quiet_period();
   EXPECT_EQ((*deployment("team-a", "broken-web"))["spec"]["replicas"], 0);
   EXPECT_EQ(api_.count("POST", "/jobs"), 2);  // once each, never again
+
+  // cloneFrom added to a site that ran does nothing (as on wok up): its
+  // data is never replaced by a clone.
+  json live = real_site("team-a", "live", {{"hosts", {"live.team-a.test"}}});
+  live["spec"]["storage"] = spec["storage"];
+  api_.create(sites_path("team-a"), live);
+  ASSERT_TRUE(eventually([&] { return deployment("team-a", "live-web").has_value(); }));
+  live["spec"]["cloneFrom"] = {{"site", "www"}};
+  api_.update(sites_path("team-a") + "/live", live);
+  writes_during_quiet_period();
+  EXPECT_FALSE(clone_job("live"));
+  EXPECT_EQ((*deployment("team-a", "live-web"))["spec"]["replicas"], 1);
 }
 
 // `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec
@@ -470,7 +482,7 @@ TEST_F(OperatorTest, RestoresInPlaceWithTheSiteStopped) {
   // Nothing of the site ran when the Job was made.
   EXPECT_EQ((*deployment("team-a", "www-web"))["spec"]["replicas"], 0);
   EXPECT_TRUE((*api_.get(cron))["spec"]["suspend"].get<bool>());
-  EXPECT_EQ(restore_phase(), "Restoring");
+  EXPECT_TRUE(eventually([&] { return restore_phase() == "Restoring"; }));
   json job = *api_.get(jobs + name);
   const json& pod = job["spec"]["template"]["spec"];
   std::vector<std::string> steps;
