@@ -223,43 +223,44 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   return step;
 }
 
+namespace {
+
+// Makes `object` in `collection` unless it exists (kept as it is: a key
+// made again would lock the repository away). "" or why not.
+std::string create_once(KubeClient& client, const std::string& collection, const json& object) {
+  const std::string name = object["metadata"].value("name", "");
+  Reply got = client.request("GET", collection + "/" + name);
+  if (got.status == 404) {
+    got = client.request("POST", collection, object.dump(), "application/json");
+    if (got.status == 409) return "";  // made meanwhile
+  }
+  return got.ok() ? "" : object.value("kind", "") + " " + name + ": " + got.describe();
+}
+
+}  // namespace
+
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
                                      const render::PlatformSettings& settings) {
-  const std::string secrets = "/api/v1/namespaces/" + ns + "/secrets";
-  Reply key = client.request("GET", secrets + "/" + render::kBackupKeySecret);
-  if (key.status == 404) {
-    json secret = {{"apiVersion", "v1"},
-                   {"kind", "Secret"},
-                   {"metadata",
-                    {{"name", render::kBackupKeySecret},
-                     {"namespace", ns},
-                     {"labels", {{"wok.dev/generated-for", "backups"}}}}},
-                   {"type", "Opaque"},
-                   {"stringData", {{"password", base::random_token()}}}};
-    key = client.request("POST", secrets, secret.dump(), "application/json");
-    if (key.status == 409) key.status = 200;  // made meanwhile
-  }
-  if (!key.ok()) return std::string("secret ") + render::kBackupKeySecret + ": " + key.describe();
-  const std::string claims = "/api/v1/namespaces/" + ns + "/persistentvolumeclaims";
-  Reply claim = client.request("GET", claims + "/" + render::kBackupClaim);
-  if (claim.status == 404) {
-    json spec = {{"accessModes", {settings.backup_access_mode}},
-                 {"resources", {{"requests", {{"storage", settings.backup_claim_size}}}}}};
-    if (!settings.backup_storage_class.empty())
-      spec["storageClassName"] = settings.backup_storage_class;
-    json pvc = {{"apiVersion", "v1"},
+  const json metadata = {{"namespace", ns}, {"labels", {{"wok.dev/generated-for", "backups"}}}};
+  json key = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", metadata},
+              {"type", "Opaque"},
+              {"stringData", {{"password", base::random_token()}}}};
+  key["metadata"]["name"] = render::kBackupKeySecret;
+  if (std::string err = create_once(client, "/api/v1/namespaces/" + ns + "/secrets", key);
+      !err.empty())
+    return err;
+  json spec = {{"accessModes", {settings.backup_access_mode}},
+               {"resources", {{"requests", {{"storage", settings.backup_claim_size}}}}}};
+  if (!settings.backup_storage_class.empty())
+    spec["storageClassName"] = settings.backup_storage_class;
+  json claim = {{"apiVersion", "v1"},
                 {"kind", "PersistentVolumeClaim"},
-                {"metadata",
-                 {{"name", render::kBackupClaim},
-                  {"namespace", ns},
-                  {"labels", {{"wok.dev/generated-for", "backups"}}}}},
+                {"metadata", metadata},
                 {"spec", spec}};
-    claim = client.request("POST", claims, pvc.dump(), "application/json");
-    if (claim.status == 409) claim.status = 200;
-  }
-  if (!claim.ok())
-    return std::string("persistentvolumeclaim ") + render::kBackupClaim + ": " + claim.describe();
-  return "";
+  claim["metadata"]["name"] = render::kBackupClaim;
+  return create_once(client, "/api/v1/namespaces/" + ns + "/persistentvolumeclaims", claim);
 }
 
 json manual_backup_job(const json& cron_job, const std::string& name) {

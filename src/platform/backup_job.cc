@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "api/validation.h"
 #include "base/unique_fd.h"
@@ -80,7 +81,10 @@ std::string ensure_repository() {
   return failed("restic init of " + env_or("RESTIC_REPOSITORY"), init);
 }
 
-std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
+// What every action needs: names that are names, the repository and its
+// key; then this process's environment for restic (it runs nothing else):
+// times in UTC, its cache outside the directory it backs up.
+std::string prepare(const cmd::BackupJobOptions& o) {
   for (const auto& [what, name] : {std::pair{"--project", o.project}, {"--site", o.site}})
     if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
   if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
@@ -89,6 +93,12 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
     return "RESTIC_REPOSITORY is not set (the repository to back up into)";
   if (env_or("RESTIC_PASSWORD_FILE").empty())
     return "RESTIC_PASSWORD_FILE is not set (the file holding the repository's key)";
+  ::setenv("TZ", "UTC", 1);
+  ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
+  return "";
+}
+
+std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   json revision = json::parse(env_or("WOK_BACKUP_REVISION"), nullptr, false);
   if (!revision.is_object() || !revision.contains("spec") || !revision["spec"].is_object() ||
       !revision.contains("revision") || !revision["revision"].is_number_integer())
@@ -127,10 +137,7 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
     if (!f.valid() || ::write(f.get(), text.data(), text.size()) != ssize_t(text.size()))
       return "cannot write " + (dir / "backup.json").string() + ": " + std::strerror(errno);
   }
-  // This process runs restic only: its times in UTC, its cache outside the
-  // directory it backs up, its paths relative to that directory.
-  ::setenv("TZ", "UTC", 1);
-  ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
+  // Its paths relative to the directory it backs up.
   if (std::string err = ensure_repository(); !err.empty()) return err;
   if (::chdir(dir.c_str()) != 0)
     return "cannot enter " + dir.string() + ": " + std::strerror(errno);
@@ -159,10 +166,6 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
 // The site's current spec and volumes (WOK_BACKUP_REVISION, as for a
 // backup): the backup's data goes into the volumes the site has now.
 std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
-  for (const auto& [what, name] : {std::pair{"--project", o.project}, {"--site", o.site}})
-    if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
-  if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
-    return "--uid \"" + o.uid + "\" is not a uid";
   if (!o.from.empty() && !api::is_dns_label(o.from))
     return "--from \"" + o.from + "\" is not a DNS label";
   // A clone takes another site's backup: any of that name (its uid
@@ -171,15 +174,11 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   const std::string source = clone ? o.from : o.site;
   if (!api::is_backup_ref(o.backup))
     return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
-  if (env_or("RESTIC_REPOSITORY").empty() || env_or("RESTIC_PASSWORD_FILE").empty())
-    return "RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE must be set (the repository and its key)";
   json revision = json::parse(env_or("WOK_BACKUP_REVISION"), nullptr, false);
   if (!revision.is_object() || !revision.contains("spec") || !revision["spec"].is_object())
     return "WOK_BACKUP_REVISION is not {\"revision\": N, \"commit\": C, \"spec\": {...}}";
   const fs::path dir = o.dir;
   if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
-  ::setenv("TZ", "UTC", 1);
-  ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
   runtime::CommandResult listed =
       run_restic({"snapshots", "--json", "--tag", "wok,site=" + source}, std::chrono::minutes(5));
   if (!listed.ok()) return failed("restic snapshots", listed);
@@ -238,49 +237,36 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   return "";
 }
 
+// The site's backups (every uid of that name: a deleted one's too),
+// newest first, as the API's BackupList items.
+std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
+  *items = json::array();
+  if (!runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok())
+    return "";  // no backup made yet
+  runtime::CommandResult r =
+      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
+  if (!r.ok()) return failed("restic snapshots", r);
+  for (const auto& b : controllers::parse_snapshots(o.project, r.out))
+    items->push_back(b.to_json());
+  return "";
+}
+
 }  // namespace
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
-  if (options.action == "list") {
-    // The site's backups (every uid of that name: a deleted one's too),
-    // newest first, as the API's BackupList items.
-    if (!api::is_dns_label(options.site) || !api::is_dns_label(options.project)) {
-      err << "error: --project and --site must be DNS labels\n";
-      return 1;
-    }
-    ::setenv("TZ", "UTC", 1);
-    ::setenv("RESTIC_CACHE_DIR", env_or("RESTIC_CACHE_DIR", "/tmp/restic-cache").c_str(), 1);
-    json items = json::array();
-    if (runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok()) {
-      runtime::CommandResult r = run_restic(
-          {"snapshots", "--json", "--tag", "wok,site=" + options.site}, std::chrono::minutes(5));
-      if (!r.ok()) {
-        err << "error: " << failed("restic snapshots", r) << "\n";
-        return 1;
-      }
-      for (const auto& b : controllers::parse_snapshots(options.project, r.out))
-        items.push_back(b.to_json());
-    }
-    out << json{{"items", items}}.dump() << "\n";
-    return 0;
-  }
-  if (options.action == "restore") {
-    json done;
-    if (std::string error = restore_backup(options, &done); !error.empty()) {
-      err << "error: restore of site " << options.project << "/" << options.site << ": " << error
-          << "\n";
-      return 1;
-    }
-    out << json{{"restored", done}}.dump() << "\n";
-    return 0;
-  }
-  json made;
-  if (std::string error = make_backup(options, &made); !error.empty()) {
-    err << "error: backup of site " << options.project << "/" << options.site << ": " << error
-        << "\n";
+  const auto& [what, key, action] =
+      options.action == "list"      ? std::tuple{"list", "items", &list_backups}
+      : options.action == "restore" ? std::tuple{"restore", "restored", &restore_backup}
+                                    : std::tuple{"backup", "backup", &make_backup};
+  json result;
+  std::string error = prepare(options);
+  if (error.empty()) error = action(options, &result);
+  if (!error.empty()) {
+    err << "error: " << what << " of site " << options.project << "/" << options.site << ": "
+        << error << "\n";
     return 1;
   }
-  out << json{{"backup", made}}.dump() << "\n";
+  out << json{{key, result}}.dump() << "\n";
   return 0;
 }
 
