@@ -10,6 +10,7 @@
 #include "cmd/help.h"
 #include "cmd/pod_commands.h"
 #include "cmd/rollout.h"
+#include "cmd/watch.h"
 
 namespace wok::cmd {
 namespace {
@@ -31,15 +32,17 @@ struct Flags {
   std::string job;        // wok logs --job JOB, wok job run SITE JOB
   int replicas = -1;
   std::string user;
-  std::vector<std::string> names;   // wok delete KIND NAME...
-  bool wait = false;                // wok apply --wait
-  std::string timeout = "5m";       // wok apply --wait, wok rollout status
-  std::vector<std::string> pairs;   // wok secret set NAME KEY=VALUE...
-  bool show_values = false;         // wok secret get --show-values
-  std::string kubeconfig, context;  // wok rollout history|undo, wok refresh on a cluster
-  std::string file;                 // wok db import -f FILE
-  std::string backup, to;           // wok backup restore --backup ID --to NEW
-  std::vector<std::string> hosts;   // wok backup restore --to NEW --host HOST...
+  std::vector<std::string> names;          // wok delete KIND NAME...
+  bool wait = false;                       // wok apply --wait
+  bool watch = false, watch_only = false;  // wok get -w, --watch-only
+  std::string wait_for;                    // wok wait --for
+  std::string timeout = "5m";              // wok apply --wait, wok rollout status
+  std::vector<std::string> pairs;          // wok secret set NAME KEY=VALUE...
+  bool show_values = false;                // wok secret get --show-values
+  std::string kubeconfig, context;         // wok rollout history|undo, wok refresh on a cluster
+  std::string file;                        // wok db import -f FILE
+  std::string backup, to;                  // wok backup restore --backup ID --to NEW
+  std::vector<std::string> hosts;          // wok backup restore --to NEW --host HOST...
 };
 
 // --timeout of apply --wait and rollout status.
@@ -137,10 +140,31 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           return std::string();
         return "\"" + o + "\" is not an output format: wide, yaml, json, name, jsonpath=TEMPLATE";
       });
+  get->add_flag("-w,--watch", flags.watch,
+                "after the list (or the object), print every change until interrupted");
+  get->add_flag("--watch-only", flags.watch_only, "print only the changes, not the list first");
   set(get, [&flags](Session& s) {
-    if (flags.kind.rfind("secret", 0) == 0)
+    if (flags.kind.rfind("secret", 0) == 0) {
+      if (flags.watch || flags.watch_only) return s.fail("secrets cannot be watched");
       return secret_get_command(s, flags.name, flags.output, false);
-    return get_command(s, kind_of(flags), flags.name, flags.output);
+    }
+    return get_command(s, kind_of(flags), flags.name, flags.output, flags.watch, flags.watch_only);
+  });
+
+  auto* wait = app.add_subcommand("wait", "Wait until a project or site meets a condition");
+  add_target(wait, flags, kKinds, true);
+  wait->add_option("--for", flags.wait_for,
+                   "condition=TYPE[=STATUS] (e.g. condition=Ready), delete, or "
+                   "jsonpath={.PATH}=VALUE")
+      ->required()
+      ->check([](const std::string& text) { return check_wait_for(text); });
+  add_timeout(wait, flags.timeout);
+  wait->footer(
+      "Follows the object through the API's watch (no polling). Exit code 0 when the condition\n"
+      "holds (\"site.wok.dev/www condition met\"), 1 on timeout, when the object does not exist\n"
+      "(except for --for=delete) or is deleted meanwhile.");
+  set(wait, [&flags](Session& s) {
+    return wait_command(s, kind_of(flags), flags.name, flags.wait_for, timeout_of(flags.timeout));
   });
 
   auto* describe = app.add_subcommand("describe", "Show a project or a site in detail");

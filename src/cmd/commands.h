@@ -23,8 +23,11 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
 // apply.cc
 int apply_command(Session& session, const std::vector<std::string>& inputs);
 
-// get.cc; output is "", "wide", "yaml", "json" or "name".
-int get_command(Session& session, Kind kind, const std::string& name, const std::string& output);
+// get.cc; output is "", "wide", "yaml", "json" or "name". watch: then every
+// change, until interrupted; watch_only: only the changes (the current
+// objects first, as they are).
+int get_command(Session& session, Kind kind, const std::string& name, const std::string& output,
+                bool watch = false, bool watch_only = false);
 
 // describe.cc
 int describe_command(Session& session, Kind kind, const std::string& name);

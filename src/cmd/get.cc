@@ -1,4 +1,4 @@
-// wok get projects|sites [NAME] [-o yaml|json|wide|name|jsonpath=TEMPLATE]
+// wok get projects|sites [NAME] [-o yaml|json|wide|name|jsonpath=TEMPLATE] [-w|--watch-only]
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -7,6 +7,7 @@
 #include "cmd/fields.h"
 #include "cmd/jsonpath.h"
 #include "cmd/printing.h"
+#include "cmd/watch.h"
 
 namespace wok::cmd {
 namespace {
@@ -69,9 +70,72 @@ int print(Session& session, Kind kind, const json& document, const json& items,
   return 0;
 }
 
+// One object as a watch prints it: a table row without the header, or the
+// object in the format asked for.
+void print_change(Session& session, Kind kind, const json& object, const std::string& output,
+                  bool with_project) {
+  std::ostream& out = session.io.out;
+  if (output == "json") {
+    out << to_json_text(object);
+  } else if (output == "yaml") {
+    out << "---\n" << api::to_yaml(object);
+  } else if (output.rfind("jsonpath=", 0) == 0) {
+    std::string text, error;
+    if (render_jsonpath(output.substr(9), object, &text, &error)) out << text << '\n';
+  } else if (output == "name") {
+    out << qualified_name(kind, text_at(object, {"metadata", "name"})) << '\n';
+  } else {
+    json one = json::array({object});
+    std::string table = kind == Kind::kProject
+                            ? format_projects(one, Clock::now())
+                            : format_sites(one, with_project, output == "wide", Clock::now());
+    size_t header_end = table.find('\n');
+    out << (header_end == std::string::npos ? table : table.substr(header_end + 1));
+  }
+  out << std::flush;
+}
+
+// -w: after the list (or the object), every change, until interrupted. A
+// stream the server ends is watched again from the last version seen; a
+// version too old (410) is listed again.
+int follow(Session& session, Kind kind, const std::string& name, int64_t from,
+           const std::string& output, bool with_project) {
+  while (true) {
+    WatchOutcome o = watch_once(session, kind, name, from, 1800, [&](const json& event) {
+      print_change(session, kind, event["object"], output, with_project);
+      return true;
+    });
+    if (o.end == WatchOutcome::kFailed) return session.fail(o.error);
+    if (o.end == WatchOutcome::kGone) {
+      HttpResponse list = session.client.request(
+          "GET", collection_path(kind, kind == Kind::kSite ? session.project : ""));
+      json document;
+      if (list.status != 200 || !parse_json_body(list.body, &document)) return session.fail(list);
+      from = version_of(document);
+      continue;
+    }
+    from = std::max(from, o.last_version);
+  }
+}
+
 }  // namespace
 
-int get_command(Session& session, Kind kind, const std::string& name, const std::string& output) {
+int get_command(Session& session, Kind kind, const std::string& name, const std::string& output,
+                bool watch, bool watch_only) {
+  if (watch || watch_only) {
+    // The list's version first, then (unless --watch-only) the list, then
+    // the changes from that version.
+    bool with_project = kind == Kind::kSite && session.project.empty();
+    HttpResponse before = session.client.request(
+        "GET", collection_path(kind, kind == Kind::kSite ? session.project : ""));
+    json list;
+    if (before.status != 200 || !parse_json_body(before.body, &list)) return session.fail(before);
+    if (!watch_only) {
+      if (int code = get_command(session, kind, name, output); code != 0) return code;
+      session.io.out << std::flush;
+    }
+    return follow(session, kind, name, version_of(list), output, with_project);
+  }
   std::string project = kind == Kind::kSite ? session.project : std::string();
   int code = 1;
   json document;

@@ -26,7 +26,13 @@ const std::map<std::string, std::string>& examples() {
        "  wok get site www -n team-a -o yaml\n"
        "  wok get sites -n team-a -o name\n"
        "  wok get site www -n team-a -o jsonpath='{.status.revision}'\n"
-       "  wok get sites -n team-a -o jsonpath='{.items[*].metadata.name}'"},
+       "  wok get sites -n team-a -o jsonpath='{.items[*].metadata.name}'\n"
+       "  wok get sites -n team-a -w                    # then every change, as it happens"},
+      {"wait",
+       "  wok wait site www -n team-a --for=condition=Ready --timeout=2m\n"
+       "  wok wait site www -n team-a --for=condition=Ready=False\n"
+       "  wok wait site www -n team-a --for=jsonpath='{.status.revision}'=3\n"
+       "  wok wait site old -n team-a --for=delete"},
       {"describe", "  wok describe site www -n team-a\n  wok describe project team-a"},
       {"delete",
        "  wok delete site www -n team-a\n"

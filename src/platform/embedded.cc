@@ -446,6 +446,7 @@ int run_embedded(const EmbeddedOptions& options) {
   http::AsyncHandler api_handler = http::adapt_sync_handler(
       [&api](const http::Request& q, http::Response& r) { api.handle(q, r); });
   http::Server api_server(api_server_opts, [&](http::Exchange exchange) {
+    if (api.watch(exchange)) return;  // a stream, or its refusal
     std::string tenant;
     bool backup = false;
     // Authenticated and authorized on the loop (cheap) before anything is
@@ -529,6 +530,7 @@ int run_embedded(const EmbeddedOptions& options) {
   std::cout << "stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")\n" << std::flush;
   public_server.stop();
   if (tls_server) tls_server->stop();
+  api.stop_watches();  // they never end by themselves
   api_server.stop();
   controllers::end_database_jobs(runtime);  // a dump would hold the API's pool
   backups.cancel();                         // and restic, for up to an hour

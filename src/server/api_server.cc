@@ -12,6 +12,7 @@
 #include "server/secrets_api.h"
 #include "server/site_hooks.h"
 #include "server/source_policy.h"
+#include "server/watch.h"
 #include "store/host_claims.h"
 #include "store/store.h"
 
@@ -53,6 +54,8 @@ const char* reason_for(int code) {
       return "RequestEntityTooLarge";
     case 422:
       return "Invalid";
+    case 503:
+      return "ServiceUnavailable";
     default:
       return "InternalError";
   }
@@ -134,6 +137,66 @@ ApiHandler::ApiHandler(store::Store& store, ApiOptions options)
       options_(std::move(options)),
       hooks_(store_hook_backend(store_, options_.secrets)) {}
 
+ApiHandler::~ApiHandler() { stop_watches(); }
+
+void ApiHandler::stop_watches() {
+  std::call_once(watches_started_, [] {});  // no hub made after this
+  if (watches_) watches_->stop();
+}
+
+bool ApiHandler::watch(http::Exchange& exchange) {
+  const http::Request& req = exchange.request();
+  if (req.method != "GET" || !req.path.starts_with(kBase) || !wants_watch(req.query)) return false;
+  http::Response response;
+  Context ctx{req, response, {}};
+  auto answer = [&] {
+    int cls = response.status / 100;
+    if (cls >= 1 && cls <= 5) requests_[cls].fetch_add(1, std::memory_order_relaxed);
+    exchange.respond(std::move(response));
+    return true;
+  };
+  auto caller = authenticate(store_, req.header("Authorization"));
+  if (!caller) {
+    ctx.fail(401, "a valid bearer token is required (Authorization: Bearer TOKEN)");
+    return answer();
+  }
+  ctx.caller = *caller;
+  auto parts = split_path(std::string_view(req.path).substr(kBase.size()));
+  for (const auto& p : parts) {
+    if (!api::is_dns_label(p)) {
+      ctx.fail(404, "no such path: " + req.path);
+      return answer();
+    }
+  }
+  WatchSpec spec;
+  if (std::string error = parse_watch(parts, req.query, &spec); !error.empty()) {
+    ctx.fail(400, error);
+    return answer();
+  }
+  // The same answers as a GET of the same path.
+  std::string project_name = spec.kind == "Project" ? spec.name : spec.ns;
+  if (!project_name.empty()) {
+    auto project = store_.get("Project", "", project_name);
+    if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kView) {
+      ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + project_name +
+                        "\"");
+      return answer();
+    }
+  }
+  std::call_once(watches_started_, [this] {
+    watches_ =
+        std::make_unique<WatchHub>(store_, std::chrono::milliseconds(options_.watch_bookmark_ms));
+    open_watches_ = watches_.get();
+  });
+  if (!watches_ || watches_->stopped()) {
+    ctx.fail(503, "the API server is stopping");
+    return answer();
+  }
+  requests_[2].fetch_add(1, std::memory_order_relaxed);
+  watches_->add(std::move(exchange), ctx.caller, spec);
+  return true;
+}
+
 void ApiHandler::handle(const http::Request& request, http::Response& response) {
   Context ctx{request, response, {}};
   try {
@@ -214,12 +277,11 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
   const std::string& method = ctx.req.method;
   if (name.empty()) {
     if (method == "GET") {
-      json items = json::array();
+      json list = list_head("ProjectList");
       for (auto& p : store_.list("Project")) {
-        if (project_access(ctx.caller, &p) >= Access::kView) items.push_back(std::move(p));
+        if (project_access(ctx.caller, &p) >= Access::kView) list["items"].push_back(std::move(p));
       }
-      return ctx.send(
-          200, {{"apiVersion", api::kApiVersion}, {"kind", "ProjectList"}, {"items", items}});
+      return ctx.send(200, list);
     }
     if (method != "POST") return ctx.fail(405, method + " is not allowed on projects");
   }
@@ -275,14 +337,23 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
   ctx.send(method == "POST" ? 201 : 200, *r.object);
 }
 
+json ApiHandler::list_head(const char* kind) {
+  // The version first, then the objects: a watch from it misses nothing
+  // (a change made meanwhile comes again as MODIFIED).
+  return {{"apiVersion", api::kApiVersion},
+          {"kind", kind},
+          {"metadata", {{"resourceVersion", std::to_string(store_.resource_version())}}},
+          {"items", json::array()}};
+}
+
 void ApiHandler::all_sites(Context& ctx) {
-  json items = json::array();
+  json list = list_head("SiteList");
   for (const auto& p : store_.list("Project")) {
     if (project_access(ctx.caller, &p) < Access::kView) continue;
     for (auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>()))
-      items.push_back(std::move(s));
+      list["items"].push_back(std::move(s));
   }
-  ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "SiteList"}, {"items", items}});
+  ctx.send(200, list);
 }
 
 void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& name,
@@ -337,9 +408,9 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
   }
   if (name.empty()) {
     if (read) {
-      return ctx.send(200, {{"apiVersion", api::kApiVersion},
-                            {"kind", "SiteList"},
-                            {"items", store_.list("Site", ns)}});
+      json list = list_head("SiteList");
+      list["items"] = store_.list("Site", ns);
+      return ctx.send(200, list);
     }
     if (method == "POST") return create_site(ctx, ns);
     return ctx.fail(405, method + " is not allowed on sites");
@@ -904,6 +975,9 @@ std::string ApiHandler::metrics() const {
   size_t sites = 0;
   for (const auto& p : store_.list("Project")) sites += store_.count("Site", p["metadata"]["name"]);
   out << "wok_objects{kind=\"Site\"} " << sites << "\n";
+  WatchHub* watches = open_watches_.load();
+  out << "# HELP wok_api_watches Open watch streams.\n# TYPE wok_api_watches gauge\n"
+      << "wok_api_watches " << (watches ? watches->watchers() : 0) << "\n";
   out << hooks_.metrics();
   if (options_.extra_metrics) out << options_.extra_metrics();
   return out.str();

@@ -4,11 +4,14 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "hooks/push_hook.h"
+#include "http/exchange.h"
 #include "http/message.h"
 #include "server/quota.h"
 
@@ -91,6 +94,9 @@ struct ApiOptions {
   std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
                                const std::string& sql)>
       site_database;
+  // How often a watch that allows bookmarks gets one (when the store's
+  // version moved past what it was sent).
+  int watch_bookmark_ms = 10'000;
   // wok backup create|list|restore (unset: 404). Runs restic: off the loops.
   std::function<BackupAnswer(const BackupRequest&)> site_backups;
 };
@@ -102,10 +108,20 @@ bool is_long_running(const http::Request& request, std::string* tenant, bool* ba
 // A Kubernetes Status object (JSON text) with `code`, `reason`, `message`.
 std::string status_json(int code, const std::string& reason, const std::string& message);
 
+class WatchHub;
+
 class ApiHandler {
  public:
   ApiHandler(store::Store& store, ApiOptions options);
+  ~ApiHandler();
   void handle(const http::Request& request, http::Response& response);
+  // A GET with watch=1 (server/watch.h): answers it (an error) or starts
+  // its stream, and returns true; false for any other request (handle()
+  // answers those). On the exchange's loop.
+  bool watch(http::Exchange& exchange);
+  // Ends the watches' streams (before the server stops: they never finish
+  // by themselves).
+  void stop_watches();
   // Whether `request` (is_long_running) comes from a developer or admin of
   // its project about one of its sites: only those wait for the platform's
   // pool; anything else is answered at once by handle().
@@ -117,6 +133,8 @@ class ApiHandler {
   void projects(Context& ctx, const std::string& name);
   void sites(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
   void all_sites(Context& ctx);
+  // A list's apiVersion, kind, metadata.resourceVersion (to watch from) and no items yet.
+  nlohmann::json list_head(const char* kind);
   void create_site(Context& ctx, const std::string& ns);
   void replace_site(Context& ctx, const std::string& ns, const std::string& name);
   void revisions(Context& ctx, const std::string& ns, const std::string& name);
@@ -151,7 +169,10 @@ class ApiHandler {
 
   store::Store& store_;
   ApiOptions options_;
-  std::atomic<uint64_t> requests_[6] = {};  // by status class 1xx..5xx (index 1..5)
+  std::once_flag watches_started_;
+  std::unique_ptr<WatchHub> watches_;             // made by the first watch
+  std::atomic<WatchHub*> open_watches_{nullptr};  // watches_, for metrics() on any thread
+  std::atomic<uint64_t> requests_[6] = {};        // by status class 1xx..5xx (index 1..5)
   // POST /hooks/v1/projects/{ns}/sites/{name}: push webhooks, no bearer token (docs/webhooks.md).
   hooks::PushHookEndpoint hooks_;
 };

@@ -146,13 +146,15 @@ struct Store::Impl {
   }
 
   void record_event(int64_t rv, const char* type, const std::string& kind, const std::string& ns,
-                    const std::string& name) {
-    Statement(db, "INSERT INTO events VALUES(?, ?, ?, ?, ?)")
+                    const std::string& name, const std::string& body = "") {
+    Statement(db,
+              "INSERT INTO events(rv, type, kind, namespace, name, body) VALUES(?, ?, ?, ?, ?, ?)")
         .bind(1, rv)
         .bind(2, type)
         .bind(3, kind)
         .bind(4, ns)
         .bind(5, name)
+        .bind(6, body)
         .run();
     if (rv % 1000 == 0) {
       Statement(db, "DELETE FROM events WHERE rv <= ?").bind(1, rv - kEventsKept).run();
@@ -310,6 +312,13 @@ void add_token_names(sqlite3* db) {
   exec(db, "UPDATE tokens SET name = user || '-' || substr(hash, 1, 8)");
 }
 
+// A DELETED event keeps the object's last state (a watch sends it).
+void add_event_bodies(sqlite3* db) {
+  bool has_body = false;
+  for (Statement s(db, "PRAGMA table_info(events)"); s.step();) has_body |= s.text(1) == "body";
+  if (!has_body) exec(db, "ALTER TABLE events ADD COLUMN body TEXT NOT NULL DEFAULT ''");
+}
+
 void add_revision_causes(sqlite3* db) {
   bool has_cause = false;
   for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();)
@@ -387,6 +396,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) 
     exec(impl->db, kSchema);
     add_revision_causes(impl->db);
     add_token_names(impl->db);
+    add_event_bodies(impl->db);
     tx.commit();
   } catch (const SqliteError& e) {
     *error = path + ": " + e.what();
@@ -525,7 +535,10 @@ Result Store::remove(const std::string& kind, const std::string& ns, const std::
           .run();
     }
     int64_t rv = impl_->next_rv();
-    impl_->record_event(rv, "DELETED", kind, ns, name);
+    // Its last state, at the deletion's version, for watchers (not a
+    // Secret's: what is deleted is gone).
+    (*current)["metadata"]["resourceVersion"] = std::to_string(rv);
+    impl_->record_event(rv, "DELETED", kind, ns, name, kind == "Secret" ? "" : current->dump());
     tx.commit();
     impl_->notify();
     return ok(std::move(*current));
@@ -571,10 +584,18 @@ std::vector<Event> Store::events_since(int64_t after, std::chrono::milliseconds 
   std::vector<Event> out;
   Statement s(
       impl_->db,
-      "SELECT rv, type, kind, namespace, name FROM events WHERE rv > ? ORDER BY rv LIMIT ?");
+      "SELECT rv, type, kind, namespace, name, body FROM events WHERE rv > ? ORDER BY rv LIMIT ?");
   s.bind(1, after).bind(2, static_cast<int64_t>(limit));
-  while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  while (s.step())
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
   return out;
+}
+
+int64_t Store::oldest_event_rv() {
+  std::lock_guard lock(impl_->mu);
+  Statement s(impl_->db, "SELECT min(rv) FROM events");
+  if (s.step() && !s.is_null(0)) return s.integer(0);
+  return impl_->current_rv() + 1;
 }
 
 int64_t Store::resource_version() {

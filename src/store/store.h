@@ -28,6 +28,7 @@ struct Event {
   std::string kind;
   std::string ns;
   std::string name;
+  std::string body = {};  // DELETED: the object's last state (JSON text); "" otherwise
 };
 
 struct Revision {
@@ -81,6 +82,10 @@ class Store {
   // when caught up.
   std::vector<Event> events_since(int64_t after, std::chrono::milliseconds wait, int limit = 500);
   int64_t resource_version();
+  // The oldest event kept (older ones are pruned): a watch from a version
+  // before oldest_event_rv() - 1 has missed some (410 Gone). The current
+  // version + 1 when none is kept.
+  int64_t oldest_event_rv();
   void wake_watchers();  // lets events_since() waiters return (at shutdown)
 
   // Revisions of a Site (by uid).

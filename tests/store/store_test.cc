@@ -128,6 +128,26 @@ TEST_F(StoreTest, WatchFeedDeliversEventsInOrderAndWakesWaiters) {
   EXPECT_EQ(events[0].type, "ADDED");
   EXPECT_EQ(events[1].type, "DELETED");
   EXPECT_EQ(events[1].name, "www");
+  EXPECT_TRUE(events[0].body.empty());
+  // The deleted object's last state, at the deletion's version (a watch sends it).
+  json last = json::parse(events[1].body);
+  EXPECT_EQ(last["metadata"]["name"], "www");
+  EXPECT_EQ(last["spec"]["hosts"][0], "www.a.localhost");
+  EXPECT_EQ(last["metadata"]["resourceVersion"], std::to_string(events[1].resource_version));
+  EXPECT_LE(store_->oldest_event_rv(), events[0].resource_version);
+}
+
+TEST_F(StoreTest, DeletedSecretLeavesNothingInTheFeed) {
+  json secret = {{"kind", "Secret"},
+                 {"metadata", {{"name", "db"}, {"namespace", "team-a"}}},
+                 {"spec", {{"data", "ciphertext"}}}};
+  ASSERT_TRUE(store_->create("Secret", secret).ok());
+  int64_t before = store_->resource_version();
+  ASSERT_TRUE(store_->remove("Secret", "team-a", "db").ok());
+  auto events = store_->events_since(before, std::chrono::milliseconds(0));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "DELETED");
+  EXPECT_EQ(events[0].body, "");
 }
 
 TEST_F(StoreTest, DataSurvivesReopen) {

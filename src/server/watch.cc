@@ -1,0 +1,367 @@
+#include "server/watch.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "api/validation.h"
+#include "server/api_server.h"
+#include "store/store.h"
+
+namespace wok::server {
+
+using nlohmann::json;
+
+namespace {
+
+// A client that reads slower than its objects change: past this much
+// queued for it, its stream is broken off (it watches again, from its
+// last version, or lists).
+constexpr size_t kMaxQueued = 4 << 20;
+constexpr int kMaxTimeoutSeconds = 3600;
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "metadata.name%3Dwww" -> "metadata.name=www"; nullopt when malformed.
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = hex_digit(text[i + 1]), lo = hex_digit(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> params_of(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    out[std::string(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+bool whole_number(const std::string& text, int64_t max, int64_t* out) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *out = std::stoll(text);
+  return *out <= max;
+}
+
+std::string line(std::string_view type, const json& object) {
+  return json{{"type", type}, {"object", object}}.dump() + "\n";
+}
+
+json status_object(int code, const std::string& reason, const std::string& message) {
+  return json::parse(status_json(code, reason, message));
+}
+
+}  // namespace
+
+bool wants_watch(std::string_view query) {
+  auto params = params_of(query);
+  auto it = params.find("watch");
+  return it != params.end() && (it->second == "1" || it->second == "true");
+}
+
+std::string parse_watch(const std::vector<std::string>& parts, std::string_view query,
+                        WatchSpec* spec) {
+  size_t n = parts.size();
+  if (n == 1 && parts[0] == "projects") {
+    spec->kind = "Project";
+  } else if (n == 1 && parts[0] == "sites") {
+    spec->kind = "Site";
+  } else if ((n == 3 || n == 4) && parts[0] == "namespaces" && parts[2] == "sites") {
+    spec->kind = "Site";
+    spec->ns = parts[1];
+    if (n == 4) spec->name = parts[3];
+  } else if (n == 2 && parts[0] == "projects") {
+    spec->kind = "Project";
+    spec->name = parts[1];
+  } else {
+    return "only projects and sites can be watched";
+  }
+  auto params = params_of(query);
+  if (auto it = params.find("resourceVersion"); it != params.end() && !it->second.empty()) {
+    if (!whole_number(it->second, INT64_MAX / 2, &spec->from))
+      return "resourceVersion must be a whole number, not \"" + it->second + "\"";
+  }
+  if (auto it = params.find("timeoutSeconds"); it != params.end()) {
+    int64_t t = 0;
+    if (!whole_number(it->second, kMaxTimeoutSeconds, &t) || t < 1)
+      return "timeoutSeconds must be a whole number from 1 to " +
+             std::to_string(kMaxTimeoutSeconds);
+    spec->timeout_seconds = static_cast<int>(t);
+  }
+  if (auto it = params.find("allowWatchBookmarks"); it != params.end())
+    spec->bookmarks = it->second == "true" || it->second == "1";
+  if (params.contains("labelSelector"))
+    return "labelSelector is not supported (fieldSelector=metadata.name=NAME is)";
+  if (auto it = params.find("fieldSelector"); it != params.end() && !it->second.empty()) {
+    auto selector = percent_decode(it->second);
+    constexpr std::string_view kByName = "metadata.name=";
+    if (!selector || !selector->starts_with(kByName))
+      return "fieldSelector: only metadata.name=NAME is supported";
+    std::string name = selector->substr(kByName.size());
+    if (!api::is_dns_label(name)) return "fieldSelector: \"" + name + "\" is not a valid name";
+    if (!spec->name.empty() && spec->name != name)
+      return "fieldSelector names \"" + name + "\", the path \"" + spec->name + "\"";
+    spec->name = name;
+  }
+  return "";
+}
+
+struct WatchHub::Watcher {
+  http::Exchange exchange;  // touched on its loop only
+  std::weak_ptr<http::Mailbox> mailbox;
+  Caller caller;
+  WatchSpec spec;
+  std::atomic<bool> gone{false};
+  // The hub thread's alone once added:
+  int64_t cursor = 0;   // events up to this one are dealt with
+  int64_t sent_rv = 0;  // the version of the last line sent
+  std::chrono::steady_clock::time_point deadline, last_bookmark;
+  // Objects whose ADDED was passed over (a newer version came first): their
+  // next line says ADDED, as the watcher has not seen them yet; a DELETED
+  // of one is not sent at all.
+  std::set<std::string> unseen;
+};
+
+WatchHub::WatchHub(store::Store& store, std::chrono::milliseconds bookmark_every)
+    : store_(store), bookmark_every_(bookmark_every) {
+  thread_ = std::thread([this] { run(); });
+}
+
+WatchHub::~WatchHub() { stop(); }
+
+bool WatchHub::stopped() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+size_t WatchHub::watchers() {
+  std::lock_guard lock(mu_);
+  std::erase_if(watchers_, [](const auto& w) { return w->gone.load(); });
+  return watchers_.size();
+}
+
+bool WatchHub::may_view(const Caller& caller, const json* project) {
+  return project_access(caller, project) >= Access::kView;
+}
+
+void WatchHub::add(http::Exchange exchange, const Caller& caller, const WatchSpec& spec) {
+  auto w = std::make_shared<Watcher>();
+  w->caller = caller;
+  w->spec = spec;
+  if (spec.from > 0 && spec.from + 1 < store_.oldest_event_rv()) {
+    http::Response gone;
+    gone.status = 410;
+    gone.set_header("Content-Type", "application/json");
+    gone.body = status_json(410, "Expired",
+                            "too old resource version: " + std::to_string(spec.from) +
+                                " (the oldest kept is " +
+                                std::to_string(store_.oldest_event_rv() - 1) + "); list again");
+    exchange.respond(std::move(gone));
+    return;
+  }
+  http::Response head;
+  head.set_header("Content-Type", "application/json");
+  head.set_header("Cache-Control", "no-store");
+  exchange.start_response(head, -1);
+  if (spec.from > 0) {
+    w->cursor = spec.from;
+  } else {
+    // The version first, then the objects: a change between the two is
+    // sent again as MODIFIED, never lost.
+    w->cursor = store_.resource_version();
+    std::string text;
+    auto visible = [&](const json& o) {
+      return spec.name.empty() || o["metadata"].value("name", "") == spec.name;
+    };
+    if (spec.kind == "Project") {
+      for (const auto& p : store_.list("Project"))
+        if (visible(p) && may_view(caller, &p)) text += line("ADDED", p);
+    } else {
+      std::vector<json> projects;
+      if (spec.ns.empty()) {
+        projects = store_.list("Project");
+      } else if (auto p = store_.get("Project", "", spec.ns)) {
+        projects.push_back(std::move(*p));
+      }
+      for (const auto& p : projects) {
+        if (!may_view(caller, &p)) continue;
+        for (const auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>()))
+          if (visible(s)) text += line("ADDED", s);
+      }
+    }
+    if (!text.empty()) exchange.write(text);
+  }
+  w->sent_rv = w->cursor;
+  w->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.timeout_seconds);
+  w->last_bookmark = std::chrono::steady_clock::now();
+  w->mailbox = exchange.loop().mailbox();
+  exchange.on_complete([w](const http::Completion&) { w->gone = true; });
+  w->exchange = std::move(exchange);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      post(*w, "", true);
+      return;
+    }
+    watchers_.push_back(w);
+  }
+  added_.notify_all();
+  // The hub may be waiting on the feed from a later version: it starts over.
+  store_.wake_watchers();
+}
+
+void WatchHub::post(Watcher& w, std::string text, bool finish) {
+  auto mailbox = w.mailbox.lock();
+  if (!mailbox) return;
+  mailbox->post([ex = w.exchange, text = std::move(text), finish]() mutable {
+    if (!ex.active()) return;
+    if (!text.empty() && !ex.write(text) && ex.queued_output() > kMaxQueued) {
+      ex.abort();
+      return;
+    }
+    if (finish) ex.finish();
+  });
+}
+
+void WatchHub::stop() {
+  std::vector<std::shared_ptr<Watcher>> left;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    left.swap(watchers_);
+  }
+  added_.notify_all();
+  store_.wake_watchers();
+  if (thread_.joinable()) thread_.join();
+  for (auto& w : left)
+    if (!w->gone) post(*w, "", true);
+}
+
+void WatchHub::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    std::erase_if(watchers_, [](const auto& w) { return w->gone.load(); });
+    if (watchers_.empty()) {
+      added_.wait_for(lock, std::chrono::seconds(1));
+      continue;
+    }
+    std::vector<std::shared_ptr<Watcher>> now = watchers_;
+    lock.unlock();
+    int64_t from = INT64_MAX;
+    for (const auto& w : now) from = std::min(from, w->cursor);
+    auto events = store_.events_since(from, std::chrono::seconds(1), 500);
+    deliver(now, events);
+    lock.lock();
+  }
+}
+
+// What an event shows a watcher: the object as of that event, or nothing
+// when a later event of it follows (its newer state is sent then).
+struct WatchHub::Change {
+  const store::Event* event;
+  std::string key;  // kind/ns/name
+  std::shared_ptr<json> object;
+};
+
+void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
+                       const std::vector<store::Event>& events) {
+  std::vector<Change> changes;
+  std::map<std::string, std::optional<json>> projects;  // by name, read once per pass
+  auto project = [&](const std::string& name) -> const json* {
+    auto it = projects.find(name);
+    if (it == projects.end()) it = projects.emplace(name, store_.get("Project", "", name)).first;
+    return it->second ? &*it->second : nullptr;
+  };
+  for (const auto& e : events) {
+    if (e.kind != "Site" && e.kind != "Project") continue;
+    Change c{&e, e.kind + "/" + e.ns + "/" + e.name, nullptr};
+    if (e.type == "DELETED") {
+      if (e.body.empty()) continue;  // of a store older than deleted bodies
+      c.object = std::make_shared<json>(json::parse(e.body, nullptr, false));
+      if (c.object->is_discarded()) continue;
+    } else if (auto o = store_.get(e.kind, e.ns, e.name)) {
+      c.object = std::make_shared<json>(std::move(*o));
+    }
+    changes.push_back(std::move(c));
+  }
+  auto now = std::chrono::steady_clock::now();
+  int64_t last = events.empty() ? 0 : events.back().resource_version;
+  for (const auto& w : watchers) {
+    if (w->gone) continue;
+    const WatchSpec& spec = w->spec;
+    // A member removed from the project (or the project deleted) stops
+    // seeing it: the stream ends with a 403, as a new watch would answer.
+    if (spec.kind == "Site" && !spec.ns.empty() && !may_view(w->caller, project(spec.ns))) {
+      post(*w,
+           line("ERROR", status_object(403, "Forbidden",
+                                       "user \"" + w->caller.user +
+                                           "\" has no access to project \"" + spec.ns + "\"")),
+           true);
+      w->gone = true;
+      continue;
+    }
+    std::string text;
+    for (const auto& c : changes) {
+      const store::Event& e = *c.event;
+      if (e.resource_version <= w->cursor || e.kind != spec.kind) continue;
+      if (!spec.ns.empty() && e.ns != spec.ns) continue;
+      if (!spec.name.empty() && e.name != spec.name) continue;
+      const json* owner = spec.kind == "Project" ? c.object.get() : project(e.ns);
+      if (spec.kind == "Project" && !owner) owner = project(e.name);
+      if (!may_view(w->caller, owner)) continue;
+      std::string type = e.type;
+      if (type != "DELETED") {
+        bool current = c.object && (*c.object)["metadata"].value("resourceVersion", "") ==
+                                       std::to_string(e.resource_version);
+        if (!current) {
+          if (type == "ADDED") w->unseen.insert(c.key);
+          continue;
+        }
+        if (w->unseen.erase(c.key)) type = "ADDED";
+      } else if (w->unseen.erase(c.key)) {
+        continue;  // made and deleted before this watcher saw it: nothing to say
+      }
+      text += line(type, *c.object);
+      w->sent_rv = e.resource_version;
+    }
+    if (last > w->cursor) w->cursor = last;
+    bool finish = now >= w->deadline;
+    if (spec.bookmarks && text.empty() && w->cursor > w->sent_rv &&
+        now - w->last_bookmark >= bookmark_every_) {
+      text = line("BOOKMARK", {{"apiVersion", api::kApiVersion},
+                               {"kind", spec.kind},
+                               {"metadata", {{"resourceVersion", std::to_string(w->cursor)}}}});
+      w->sent_rv = w->cursor;
+      w->last_bookmark = now;
+    }
+    if (!text.empty() || finish) post(*w, std::move(text), finish);
+    if (finish) w->gone = true;
+  }
+}
+
+}  // namespace wok::server

@@ -1,0 +1,383 @@
+// Watches of the API over real HTTP on loopback (server/watch.h): list then
+// watch from the list's version, the current objects first without one,
+// 410 for a version the store no longer keeps, bookmarks, and what a
+// stranger, a viewer removed mid-stream or a hostile query gets.
+#include "server/watch.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "http/server.h"
+#include "http/sync_handler.h"
+#include "server/api_server.h"
+#include "server/auth.h"
+#include "store/store.h"
+#include "support/temp_dir.h"
+
+namespace wok::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kBase[] = "/apis/wok.dev/v1alpha1";
+
+// One HTTP/1.1 request whose chunked answer is read line by line.
+class Stream {
+ public:
+  Stream(uint16_t port, const std::string& token, const std::string& target) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: api\r\n";
+    if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+    req += "\r\n";
+    send(fd_, req.data(), req.size(), MSG_NOSIGNAL);
+    while (raw_.find("\r\n\r\n") == std::string::npos && fill()) {
+    }
+    size_t end = raw_.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    head_ = raw_.substr(0, end);
+    raw_.erase(0, end + 4);
+    status_ = std::stoi(head_.substr(9, 3));
+    chunked_ = head_.find("Transfer-Encoding: chunked") != std::string::npos;
+    if (size_t at = head_.find("Content-Length: "); at != std::string::npos)
+      length_ = std::stol(head_.substr(at + 16));
+  }
+  ~Stream() { close(fd_); }
+
+  int status() const { return status_; }
+  // The next line of the body as JSON; nullopt when none came in time or
+  // the body ended.
+  std::optional<json> next(int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      decode();
+      if (size_t nl = body_.find('\n'); nl != std::string::npos) {
+        json j = json::parse(body_.substr(0, nl));
+        body_.erase(0, nl + 1);
+        return j;
+      }
+      if (ended_) return std::nullopt;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      if (left <= 0) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0 || !fill()) return std::nullopt;
+    }
+  }
+  // The whole body of a non-streamed answer.
+  json whole() {
+    while (true) {
+      decode();
+      if (ended_ || !fill()) break;
+    }
+    return json::parse(body_, nullptr, false);
+  }
+  bool ended() {
+    decode();
+    return ended_;
+  }
+  // Whether the body ended (the terminal chunk) within the time.
+  bool ends_within(int timeout_ms) {
+    while (!ended()) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, timeout_ms) <= 0 || !fill()) return ended();
+    }
+    return true;
+  }
+
+ private:
+  bool fill() {
+    char buf[8192];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    raw_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  void decode() {
+    if (!chunked_) {
+      body_ += raw_;
+      raw_.clear();
+      if (length_ >= 0 && static_cast<long>(body_.size()) >= length_) ended_ = true;
+      return;
+    }
+    while (!ended_) {
+      size_t crlf = raw_.find("\r\n");
+      if (crlf == std::string::npos) return;
+      size_t size = std::stoul(raw_.substr(0, crlf), nullptr, 16);
+      if (raw_.size() < crlf + 2 + size + 2) return;
+      if (size == 0) ended_ = true;
+      body_ += raw_.substr(crlf + 2, size);
+      raw_.erase(0, crlf + 2 + size + 2);
+    }
+  }
+
+  int fd_ = -1;
+  int status_ = 0;
+  bool chunked_ = false, ended_ = false;
+  long length_ = -1;
+  std::string head_, raw_, body_;
+};
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    store_ = store::Store::open((dir_.path / "wok.db").string(), &error);
+    ASSERT_TRUE(store_) << error;
+    for (const auto& [user, admin] : std::map<std::string, bool>{
+             {"admin", true}, {"alice", false}, {"bob", false}, {"eve", false}}) {
+      tokens_[user] = new_token();
+      store_->add_token(user, hash_token(tokens_[user]), admin);
+    }
+    add_project("team-a", "alice");
+    add_project("team-b", "bob");
+    add_site("team-a", "www");
+    add_site("team-b", "www");
+    ApiOptions options;
+    options.watch_bookmark_ms = 200;
+    api_ = std::make_unique<ApiHandler>(*store_, options);
+    http::ServerOptions server_options;
+    server_options.threads = 1;
+    handler_ = http::adapt_sync_handler(
+        [this](const http::Request& q, http::Response& r) { api_->handle(q, r); });
+    server_ = std::make_unique<http::Server>(server_options, [this](http::Exchange ex) {
+      if (api_->watch(ex)) return;
+      handler_(std::move(ex));
+    });
+    ASSERT_TRUE(server_->start(&error)) << error;
+  }
+  void TearDown() override {
+    api_->stop_watches();
+    server_->stop(1000);
+    server_.reset();
+    api_.reset();
+  }
+
+  void add_project(const std::string& name, const std::string& viewer) {
+    json project = {{"apiVersion", "wok.dev/v1alpha1"},
+                    {"kind", "Project"},
+                    {"metadata", {{"name", name}}},
+                    {"spec",
+                     {{"hosts", {"*." + name + ".localhost"}},
+                      {"members", {{{"user", viewer}, {"role", "viewer"}}}}}}};
+    ASSERT_TRUE(store_->create("Project", project).ok());
+  }
+  json add_site(const std::string& ns, const std::string& name) {
+    json site = {{"apiVersion", "wok.dev/v1alpha1"},
+                 {"kind", "Site"},
+                 {"metadata", {{"name", name}, {"namespace", ns}}},
+                 {"spec", {{"mode", "static"}, {"hosts", {name + "." + ns + ".localhost"}}}}};
+    auto r = store_->create("Site", site);
+    EXPECT_TRUE(r.ok()) << r.message;
+    return r.ok() ? *r.object : json();
+  }
+  std::unique_ptr<Stream> watch(const std::string& user, const std::string& target) {
+    return std::make_unique<Stream>(server_->port(), tokens_[user], target);
+  }
+
+  test_support::TempDir dir_{"wok-watch"};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ApiHandler> api_;
+  http::AsyncHandler handler_;
+  std::unique_ptr<http::Server> server_;
+  std::map<std::string, std::string> tokens_;
+};
+
+std::string name_of(const json& event) {
+  return event["object"]["metadata"]["namespace"].get<std::string>() + "/" +
+         event["object"]["metadata"]["name"].get<std::string>();
+}
+
+TEST_F(WatchTest, ListThenWatchFromItsVersionSeesEveryChangeOfTheProjectsItMaySee) {
+  Stream list(server_->port(), tokens_["alice"], std::string(kBase) + "/sites");
+  json sites = list.whole();
+  ASSERT_EQ(list.status(), 200);
+  ASSERT_EQ(sites["items"].size(), 1u);  // team-a's only
+  std::string rv = sites["metadata"]["resourceVersion"];
+  auto w = watch("alice", std::string(kBase) + "/sites?watch=1&resourceVersion=" + rv);
+  ASSERT_EQ(w->status(), 200);
+
+  add_site("team-b", "blog");  // another project's: never shown
+  json blog = add_site("team-a", "blog");
+  auto added = w->next();
+  ASSERT_TRUE(added);
+  EXPECT_EQ((*added)["type"], "ADDED");
+  EXPECT_EQ(name_of(*added), "team-a/blog");
+  blog["spec"]["hosts"] = {"news.team-a.localhost"};
+  ASSERT_TRUE(store_->update("Site", blog).ok());
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "blog", {{"phase", "Ready"}}).ok());
+  // Changes in quick succession may come as one, the newest state.
+  std::vector<json> seen = {*added};
+  while (seen.back()["object"]["status"].value("phase", "") != "Ready") {
+    auto e = w->next();
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["type"], "MODIFIED");
+    seen.push_back(*e);
+  }
+  ASSERT_TRUE(store_->remove("Site", "team-a", "blog").ok());
+  auto deleted = w->next();
+  ASSERT_TRUE(deleted);
+  seen.push_back(*deleted);
+  EXPECT_EQ((*deleted)["type"], "DELETED");
+  EXPECT_EQ((*deleted)["object"]["spec"]["hosts"][0], "news.team-a.localhost");
+  EXPECT_EQ((*deleted)["object"]["status"]["phase"], "Ready");
+  for (const auto& e : seen) EXPECT_EQ(name_of(e), "team-a/blog") << e.dump();
+  // Versions only grow along the stream.
+  int64_t last = std::stoll(rv);
+  for (const auto& e : seen) {
+    int64_t v = std::stoll(e["object"]["metadata"]["resourceVersion"].get<std::string>());
+    EXPECT_GT(v, last);
+    last = v;
+  }
+  EXPECT_FALSE(w->next(300));
+}
+
+TEST_F(WatchTest, WithoutAVersionTheCurrentObjectsComeFirstThenEachChange) {
+  auto w = watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=true");
+  ASSERT_EQ(w->status(), 200);
+  auto first = w->next();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["type"], "ADDED");
+  EXPECT_EQ(name_of(*first), "team-a/www");
+  EXPECT_FALSE(w->next(300));  // nothing else yet
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"phase", "Ready"}}).ok());
+  auto changed = w->next();
+  ASSERT_TRUE(changed);
+  EXPECT_EQ((*changed)["type"], "MODIFIED");
+  EXPECT_EQ((*changed)["object"]["status"]["phase"], "Ready");
+}
+
+TEST_F(WatchTest, OneSiteByFieldSelectorOrPath) {
+  add_site("team-a", "blog");
+  auto by_selector =
+      watch("alice", std::string(kBase) +
+                         "/namespaces/team-a/sites?watch=1&fieldSelector=metadata.name%3Dblog");
+  auto by_path = watch("alice", std::string(kBase) + "/namespaces/team-a/sites/blog?watch=1");
+  for (auto* w : {by_selector.get(), by_path.get()}) {
+    ASSERT_EQ(w->status(), 200);
+    auto e = w->next();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(name_of(*e), "team-a/blog");
+  }
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"phase", "Ready"}}).ok());
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "blog", {{"phase", "Ready"}}).ok());
+  for (auto* w : {by_selector.get(), by_path.get()}) {
+    auto e = w->next();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(name_of(*e), "team-a/blog");  // www's change was not sent
+    EXPECT_EQ((*e)["type"], "MODIFIED");
+  }
+}
+
+TEST_F(WatchTest, ProjectsOfOthersAreNeitherListedNorWatched) {
+  auto w = watch("alice", std::string(kBase) + "/projects?watch=1");
+  ASSERT_EQ(w->status(), 200);
+  auto e = w->next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["object"]["metadata"]["name"], "team-a");
+  json b = *store_->get("Project", "", "team-b");
+  b["spec"]["hosts"] = {"*.b.localhost"};
+  ASSERT_TRUE(store_->update("Project", b).ok());
+  EXPECT_FALSE(w->next(500));
+  // Eve is no member of team-a: refused as a GET would be, before anything streams.
+  EXPECT_EQ(watch("eve", std::string(kBase) + "/namespaces/team-a/sites?watch=1")->status(), 403);
+  EXPECT_EQ(watch("eve", std::string(kBase) + "/projects/team-a?watch=1")->status(), 403);
+  auto all = watch("eve", std::string(kBase) + "/sites?watch=1");
+  ASSERT_EQ(all->status(), 200);
+  EXPECT_FALSE(all->next(500));
+}
+
+TEST_F(WatchTest, AViewerRemovedMidStreamGetsA403AndTheStreamEnds) {
+  auto w = watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1");
+  ASSERT_TRUE(w->next());  // www
+  json a = *store_->get("Project", "", "team-a");
+  a["spec"]["members"] = json::array();
+  ASSERT_TRUE(store_->update("Project", a).ok());
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"secret", "after"}}).ok());
+  auto e = w->next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["type"], "ERROR");
+  EXPECT_EQ((*e)["object"]["code"], 403);
+  EXPECT_TRUE(w->ends_within(3000));
+}
+
+TEST_F(WatchTest, BadRequestsAreRefusedByName) {
+  std::string base = std::string(kBase) + "/namespaces/team-a/";
+  EXPECT_EQ(watch("eve", base + "sites?watch=1")->status(), 403);
+  EXPECT_EQ(Stream(server_->port(), "", base + "sites?watch=1").status(), 401);
+  EXPECT_EQ(Stream(server_->port(), "not-a-token", base + "sites?watch=1").status(), 401);
+  auto check = [&](const std::string& target, const std::string& words) {
+    Stream s(server_->port(), tokens_["alice"], target);
+    json body = s.whole();
+    EXPECT_EQ(s.status(), 400) << target;
+    EXPECT_NE(body.value("message", "").find(words), std::string::npos) << body.dump();
+  };
+  check(base + "sites?watch=1&resourceVersion=abc", "resourceVersion must be a whole number");
+  check(base + "sites?watch=1&labelSelector=a%3Db", "labelSelector is not supported");
+  check(base + "sites?watch=1&fieldSelector=spec.mode%3Dphp", "only metadata.name=NAME");
+  check(base + "sites?watch=1&fieldSelector=metadata.name%3D..%2Fx", "not a valid name");
+  check(base + "sites?watch=1&timeoutSeconds=0", "timeoutSeconds");
+  // Secrets are not watchable: not even their names stream.
+  check(base + "secrets?watch=1", "only projects and sites can be watched");
+}
+
+TEST_F(WatchTest, AVersionOlderThanTheStoreKeepsIs410) {
+  int64_t start = store_->resource_version();
+  // The store keeps the last 20,000 events: push the first ones out.
+  for (int i = 0; i < 21'000; ++i)
+    ASSERT_TRUE(store_->patch_status("Site", "team-b", "www", {{"n", i}}).ok());
+  ASSERT_GT(store_->oldest_event_rv(), start + 1);
+  Stream gone(server_->port(), tokens_["alice"],
+              std::string(kBase) + "/sites?watch=1&resourceVersion=" + std::to_string(start));
+  json body = gone.whole();
+  EXPECT_EQ(gone.status(), 410);
+  EXPECT_EQ(body["reason"], "Expired");
+  // From a version still kept: fine.
+  auto ok = watch("alice", std::string(kBase) + "/sites?watch=1&resourceVersion=" +
+                               std::to_string(store_->resource_version()));
+  EXPECT_EQ(ok->status(), 200);
+}
+
+TEST_F(WatchTest, BookmarksCarryTheVersionOfChangesTheWatcherDoesNotSee) {
+  auto w = watch("alice", std::string(kBase) +
+                              "/namespaces/team-a/sites?watch=1&allowWatchBookmarks=true&"
+                              "resourceVersion=" +
+                              std::to_string(store_->resource_version()));
+  ASSERT_TRUE(store_->patch_status("Site", "team-b", "www", {{"phase", "Ready"}}).ok());
+  int64_t rv = store_->resource_version();
+  auto e = w->next(5000);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["type"], "BOOKMARK");
+  EXPECT_EQ((*e)["object"]["metadata"]["resourceVersion"], std::to_string(rv));
+  EXPECT_FALSE((*e)["object"].contains("spec"));  // nothing of team-b's site
+}
+
+TEST_F(WatchTest, StreamsEndAtTheirTimeoutAndWhenTheServerStops) {
+  auto timed = watch("alice", std::string(kBase) + "/sites?watch=1&timeoutSeconds=1");
+  ASSERT_TRUE(timed->next());
+  EXPECT_TRUE(timed->ends_within(4000));
+  auto open = watch("alice", std::string(kBase) + "/sites?watch=1");
+  ASSERT_TRUE(open->next());
+  api_->stop_watches();
+  EXPECT_TRUE(open->ends_within(3000));
+  // A watch asked for afterwards is refused, not left open.
+  EXPECT_EQ(watch("alice", std::string(kBase) + "/sites?watch=1")->status(), 503);
+}
+
+}  // namespace
+}  // namespace wok::server
