@@ -36,6 +36,7 @@ struct Flags {
   bool wait = false;                       // wok apply --wait
   bool watch = false, watch_only = false;  // wok get -w, --watch-only
   std::string wait_for;                    // wok wait --for
+  std::string events_for;                  // wok get events --for site/NAME
   std::string timeout = "5m";              // wok apply --wait, wok rollout status
   std::vector<std::string> pairs;          // wok secret set NAME KEY=VALUE...
   bool show_values = false;                // wok secret get --show-values
@@ -65,8 +66,8 @@ using Action = std::function<int(Session&)>;
 
 const std::vector<std::string> kKinds = {"project", "projects", "site", "sites"};
 const std::vector<std::string> kSiteKinds = {"site", "sites"};
-const std::vector<std::string> kGetKinds = {"project", "projects", "site",
-                                            "sites",   "secret",   "secrets"};
+const std::vector<std::string> kGetKinds = {"project", "projects", "site",  "sites",
+                                            "secret",  "secrets",  "event", "events"};
 
 Kind kind_of(const Flags& flags) { return *parse_kind(flags.kind); }
 
@@ -130,7 +131,7 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
                       : apply_command(s, flags.files);
   });
 
-  auto* get = app.add_subcommand("get", "List projects, sites or secrets, or show one");
+  auto* get = app.add_subcommand("get", "List projects, sites, secrets or events, or show one");
   add_target(get, flags, kGetKinds, false);
   get->add_option("-o,--output", flags.output,
                   "output format: wide, yaml, json, name or jsonpath=TEMPLATE")
@@ -143,7 +144,14 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   get->add_flag("-w,--watch", flags.watch,
                 "after the list (or the object), print every change until interrupted");
   get->add_flag("--watch-only", flags.watch_only, "print only the changes, not the list first");
+  get->add_option("--for", flags.events_for, "events: only those about this site (site/NAME)");
   set(get, [&flags](Session& s) {
+    if (flags.kind.rfind("event", 0) == 0) {
+      if (!flags.name.empty())
+        return s.fail("wok get events takes no name; use --for site/" + flags.name);
+      return events_command(s, flags.events_for, flags.output, flags.watch, flags.watch_only);
+    }
+    if (!flags.events_for.empty()) return s.fail("--for is for wok get events");
     if (flags.kind.rfind("secret", 0) == 0) {
       if (flags.watch || flags.watch_only) return s.fail("secrets cannot be watched");
       return secret_get_command(s, flags.name, flags.output, false);

@@ -8,6 +8,7 @@
 #include "cmd/fields.h"
 #include "cmd/printing.h"
 #include "cmd/table.h"
+#include "cmd/watch.h"
 
 namespace wok::cmd {
 namespace {
@@ -342,6 +343,21 @@ int describe_site(Session& session, const json& site) {
   } else {
     d.field("Revisions",
             "<unavailable: " + failure_message(response, session.client.server()) + ">");
+  }
+  // What happened to it, oldest first (as kubectl describe ends).
+  HttpResponse events = session.client.request(
+      "GET", events_path(project) + "?fieldSelector=involvedObject.name%3D" + name);
+  json event_list;
+  if (events.status == 200 && parse_json_body(events.body, &event_list) && event_list.is_object()) {
+    json items = event_list.value("items", json::array());
+    // The newest ones: a site that crashed all day has many.
+    constexpr size_t kShown = 20;
+    if (items.size() > kShown) items.erase(items.begin(), items.end() - kShown);
+    std::string table = format_site_events(items, "  ");
+    d.field("Events", table.empty() ? "<none>" : "");
+    if (!table.empty()) d.text(table);
+  } else {
+    d.field("Events", "<unavailable: " + failure_message(events, session.client.server()) + ">");
   }
   session.io.out << d.str();
   return 0;

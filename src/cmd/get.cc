@@ -101,10 +101,12 @@ void print_change(Session& session, Kind kind, const json& object, const std::st
 int follow(Session& session, Kind kind, const std::string& name, int64_t from,
            const std::string& output, bool with_project) {
   while (true) {
-    WatchOutcome o = watch_once(session, kind, name, from, 1800, [&](const json& event) {
-      print_change(session, kind, event["object"], output, with_project);
-      return true;
-    });
+    WatchOutcome o =
+        watch_once(session, collection_path(kind, kind == Kind::kSite ? session.project : ""),
+                   name.empty() ? "" : "metadata.name=" + name, from, 1800, [&](const json& event) {
+                     print_change(session, kind, event["object"], output, with_project);
+                     return true;
+                   });
     if (o.end == WatchOutcome::kFailed) return session.fail(o.error);
     if (o.end == WatchOutcome::kGone) {
       HttpResponse list = session.client.request(

@@ -27,7 +27,8 @@ const std::map<std::string, std::string>& examples() {
        "  wok get sites -n team-a -o name\n"
        "  wok get site www -n team-a -o jsonpath='{.status.revision}'\n"
        "  wok get sites -n team-a -o jsonpath='{.items[*].metadata.name}'\n"
-       "  wok get sites -n team-a -w                    # then every change, as it happens"},
+       "  wok get sites -n team-a -w                    # then every change, as it happens\n"
+       "  wok get events -n team-a --for site/www       # what happened to it"},
       {"wait",
        "  wok wait site www -n team-a --for=condition=Ready --timeout=2m\n"
        "  wok wait site www -n team-a --for=condition=Ready=False\n"

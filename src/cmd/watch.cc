@@ -5,7 +5,11 @@
 #include <cctype>
 #include <ostream>
 
+#include "api/codec.h"
+#include "cmd/fields.h"
 #include "cmd/jsonpath.h"
+#include "cmd/printing.h"
+#include "cmd/table.h"
 
 namespace wok::cmd {
 
@@ -23,13 +27,19 @@ int64_t version_of(const json& object) {
   return std::stoll(text);
 }
 
-WatchOutcome watch_once(Session& session, Kind kind, const std::string& name, int64_t from,
-                        int seconds, const std::function<bool(const json&)>& on_event) {
-  std::string path = collection_path(kind, kind == Kind::kSite ? session.project : "") +
-                     "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" +
+std::string events_path(const std::string& project) {
+  return std::string(kApiBase) + "/namespaces/" + project + "/events";
+}
+
+WatchOutcome watch_once(Session& session, const std::string& collection,
+                        const std::string& selector, int64_t from, int seconds,
+                        const std::function<bool(const json&)>& on_event,
+                        const std::string& not_found) {
+  std::string path = collection + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" +
                      std::to_string(std::clamp(seconds, 1, 3600));
   if (from > 0) path += "&resourceVersion=" + std::to_string(from);
-  if (!name.empty()) path += "&fieldSelector=metadata.name%3D" + name;
+  if (size_t eq = selector.find('='); eq != std::string::npos)
+    path += "&fieldSelector=" + selector.substr(0, eq) + "%3D" + selector.substr(eq + 1);
   WatchOutcome outcome;
   std::string pending;
   bool stopped = false;
@@ -75,7 +85,6 @@ WatchOutcome watch_once(Session& session, Kind kind, const std::string& name, in
   }
   if (r.status / 100 != 2) {
     outcome.end = WatchOutcome::kFailed;
-    std::string not_found = name.empty() ? "" : not_found_message(kind, session.project, name);
     outcome.error = failure_message(r, session.client.server(), not_found);
     return outcome;
   }
@@ -183,15 +192,18 @@ int wait_command(Session& session, Kind kind, const std::string& name, const std
     auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
                                                                  std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    WatchOutcome o = watch_once(session, kind, name, from, static_cast<int>(left.count()),
-                                [&](const json& event) {
-                                  if (event.value("type", "") == "DELETED") {
-                                    deleted = true;
-                                    return false;
-                                  }
-                                  done = holds(c, event["object"]);
-                                  return !done;
-                                });
+    WatchOutcome o = watch_once(
+        session, collection_path(kind, session.project), "metadata.name=" + name, from,
+        static_cast<int>(left.count()),
+        [&](const json& event) {
+          if (event.value("type", "") == "DELETED") {
+            deleted = true;
+            return false;
+          }
+          done = holds(c, event["object"]);
+          return !done;
+        },
+        not_found_message(kind, session.project, name));
     if (done) break;
     if (deleted) {
       if (c.what == Condition::kDelete) return met();
@@ -205,6 +217,109 @@ int wait_command(Session& session, Kind kind, const std::string& name, const std
   if (done) return met();
   return session.fail("timed out waiting for the condition on " +
                       std::string(kind == Kind::kSite ? "sites/" : "projects/") + name);
+}
+
+namespace {
+
+std::string involved(const json& e) {
+  const json* o = find_at(e, {"involvedObject"});
+  if (!o) return "";
+  return "site/" + text_at(*o, {"name"});
+}
+
+std::string event_row_message(const json& e) {
+  std::string message = text_at(e, {"message"});
+  int64_t count = e.value("count", int64_t{1});
+  if (count > 1) message += " (x" + std::to_string(count) + ")";
+  return message;
+}
+
+std::string format_events(const json& items, Clock::time_point now) {
+  std::vector<std::vector<std::string>> rows = {
+      {"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}};
+  for (const auto& e : items)
+    rows.push_back({age_since(text_at(e, {"lastTimestamp"}), now), text_at(e, {"type"}),
+                    text_at(e, {"reason"}), involved(e), event_row_message(e)});
+  return format_table(rows);
+}
+
+}  // namespace
+
+std::string format_site_events(const json& items, const std::string& indent) {
+  if (!items.is_array() || items.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {{"TYPE", "REASON", "AGE", "FROM", "MESSAGE"}};
+  auto now = Clock::now();
+  for (const auto& e : items)
+    rows.push_back({text_at(e, {"type"}), text_at(e, {"reason"}),
+                    age_since(text_at(e, {"lastTimestamp"}), now),
+                    text_at(e, {"source", "component"}), event_row_message(e)});
+  return format_table(rows, indent);
+}
+
+int events_command(Session& session, const std::string& for_object, const std::string& output,
+                   bool watch, bool watch_only) {
+  if (int code = 1; !require_project(session, &code)) return code;
+  std::string selector;
+  if (!for_object.empty()) {
+    size_t slash = for_object.find('/');
+    auto kind = parse_kind(for_object.substr(0, slash));
+    if (slash == std::string::npos || kind != Kind::kSite || slash + 1 == for_object.size())
+      return session.fail("--for takes site/NAME, not \"" + for_object + "\"");
+    selector = "involvedObject.name=" + for_object.substr(slash + 1);
+  }
+  const std::string path = events_path(session.project);
+  std::string query;
+  if (!selector.empty()) {
+    size_t eq = selector.find('=');
+    query = "?fieldSelector=" + selector.substr(0, eq) + "%3D" + selector.substr(eq + 1);
+  }
+  HttpResponse r = session.client.request("GET", path + query);
+  json list;
+  if (r.status != 200 || !parse_json_body(r.body, &list) || !list.is_object())
+    return session.fail(r);
+  json items = list.value("items", json::array());
+  std::ostream& out = session.io.out;
+  auto print_one = [&](const json& e) {
+    if (output == "json")
+      out << to_json_text(e);
+    else if (output == "yaml")
+      out << "---\n" << api::to_yaml(e);
+    else {
+      std::string table = format_events(json::array({e}), Clock::now());
+      out << table.substr(table.find('\n') + 1);
+    }
+    out << std::flush;
+  };
+  if (!watch_only) {
+    if (output == "json") {
+      out << to_json_text(list);
+    } else if (output == "yaml") {
+      out << api::to_yaml(list);
+    } else if (items.empty()) {
+      session.io.err << "No events found in project " << session.project << ".\n";
+    } else {
+      out << format_events(items, Clock::now());
+    }
+    out << std::flush;
+  }
+  if (!watch && !watch_only) return 0;
+  int64_t from = version_of(list);
+  while (true) {
+    WatchOutcome o = watch_once(session, path, selector, from, 1800, [&](const json& event) {
+      if (event.value("type", "") != "DELETED") print_one(event["object"]);  // pruned: not news
+      return true;
+    });
+    if (o.end == WatchOutcome::kFailed) return session.fail(o.error);
+    if (o.end == WatchOutcome::kGone) {
+      HttpResponse again = session.client.request("GET", path + query);
+      json relisted;
+      if (again.status != 200 || !parse_json_body(again.body, &relisted))
+        return session.fail(again);
+      from = version_of(relisted);
+      continue;
+    }
+    from = std::max(from, o.last_version);
+  }
 }
 
 }  // namespace wok::cmd

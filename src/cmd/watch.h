@@ -24,13 +24,26 @@ struct WatchOutcome {
   int64_t last_version = 0;  // of the last event (bookmarks too); 0 if none
 };
 
-// One watch of `kind` in session.project (every visible project when empty
-// and kind is Site), only `name` if given, from `from` (0: the current
+// One watch of the collection at `path` (collection_path(), events_path()),
+// only what `selector` selects ("metadata.name=www",
+// "involvedObject.name=www"; "" everything), from `from` (0: the current
 // objects first, as ADDED), for at most `seconds`. on_event gets every
 // ADDED, MODIFIED and DELETED event ({"type", "object"}); bookmarks only
-// move last_version.
-WatchOutcome watch_once(Session& session, Kind kind, const std::string& name, int64_t from,
-                        int seconds, const std::function<bool(const nlohmann::json&)>& on_event);
+// move last_version. `not_found`: the message for a 404.
+WatchOutcome watch_once(Session& session, const std::string& path, const std::string& selector,
+                        int64_t from, int seconds,
+                        const std::function<bool(const nlohmann::json&)>& on_event,
+                        const std::string& not_found = "");
+
+// .../namespaces/{project}/events
+std::string events_path(const std::string& project);
+
+// `wok get events -n PROJECT [--for site/NAME] [-o json|yaml] [-w|--watch-only]`:
+// LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, oldest first.
+int events_command(Session& session, const std::string& for_object, const std::string& output,
+                   bool watch, bool watch_only);
+// The rows of `wok describe site`'s Events (TYPE REASON AGE FROM MESSAGE), "" when none.
+std::string format_site_events(const nlohmann::json& items, const std::string& indent);
 
 // The metadata.resourceVersion of an object or a list, 0 if absent.
 int64_t version_of(const nlohmann::json& object);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "store/site_events.h"
 #include "store/store.h"
 
 namespace wok::controllers {
@@ -64,7 +65,13 @@ void SiteController::stop() {
 }
 
 void SiteController::watch_loop(int64_t from) {
+  auto next_prune = std::chrono::steady_clock::now();
   while (!stopping_) {
+    // Events last seen over a day ago go, looked at once a minute.
+    if (std::chrono::steady_clock::now() >= next_prune) {
+      store::prune_events(store_, store::kEventRetention);
+      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    }
     for (const auto& e : store_.events_since(from, std::chrono::seconds(1))) {
       from = e.resource_version;
       if (e.kind == "Site") controller_.enqueue(key_of(e.ns, e.name));

@@ -15,6 +15,7 @@
 #include "controllers/route_publisher.h"
 #include "controllers/secret_env.h"
 #include "controllers/site_certificates.h"
+#include "controllers/status_events.h"
 #include "controllers/tree_paths.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
@@ -24,6 +25,7 @@
 #include "router/auth/oidc.h"
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
+#include "store/site_events.h"
 #include "store/store.h"
 
 namespace wok::controllers {
@@ -676,6 +678,9 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
       store::change_cause(previous, rev.generation, commit, spec_text,
                           site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
   *number = store_.add_revision(uid, ns, name, rev);
+  store::record_event(
+      store_, site,
+      {"Normal", "RevisionCreated", "revision " + std::to_string(*number) + ": " + rev.cause});
   auto live = store_.live_revision(uid);
   if (!live) routes_.set_deploying(ns, name, hosts_of(store_, site));
   write_status(
@@ -991,6 +996,16 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
   } else if (!live) {
     patch["instances"] = nullptr;  // nothing runs (a revision no longer allowed stopped)
   }
+  // What changed, as the site's events (wok get events, wok describe).
+  std::string ready_base = message;
+  if (patch["conditions"][0].value("reason", "") == "Unavailable")
+    ready_base = "revision " + std::to_string(live->number) + " is live but no instance answers";
+  // Against the status as stored now: one pass writes it several times
+  // from the same read of the site.
+  const auto stored = store_.get("Site", site["metadata"]["namespace"], site["metadata"]["name"]);
+  const json& before = stored ? (*stored)["status"] : old;
+  for (const auto& e : status_events(before, patch, ready_base))
+    store::record_event(store_, site, e);
   store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"], patch);
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -267,6 +268,10 @@ void ApiHandler::route(Context& ctx) {
   if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
     return sites(ctx, parts[1], n >= 4 ? parts[3] : "", n == 5 ? parts[4] : "");
   }
+  if (n == 3 && parts[0] == "namespaces" && parts[2] == "events") {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed on events");
+    return events(ctx, parts[1]);
+  }
   if (n >= 3 && n <= 4 && parts[0] == "namespaces" && parts[2] == "secrets" && options_.secrets) {
     return secrets(ctx, parts[1], n == 4 ? parts[3] : "");
   }
@@ -304,10 +309,11 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
       return ctx.fail(409, "project \"" + name + "\" still has " + std::to_string(sites) +
                                " site(s); delete them first");
     }
-    // Its secrets go with it: a project made later under the same name
-    // (other members) never finds them.
-    for (const auto& s : store_.list("Secret", name))
-      store_.remove("Secret", name, s["metadata"]["name"]);
+    // Its secrets and events go with it: a project made later under the
+    // same name (other members) never finds them.
+    for (const char* kind : {"Secret", "Event"})
+      for (const auto& o : store_.list(kind, name))
+        store_.remove(kind, name, o["metadata"]["name"]);
     store_.remove("Project", "", name);
     return ctx.send(200, *current);
   }
@@ -344,6 +350,34 @@ json ApiHandler::list_head(const char* kind) {
           {"kind", kind},
           {"metadata", {{"resourceVersion", std::to_string(store_.resource_version())}}},
           {"items", json::array()}};
+}
+
+void ApiHandler::events(Context& ctx, const std::string& ns) {
+  auto project = store_.get("Project", "", ns);
+  if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kView) {
+    return ctx.fail(403,
+                    "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+  }
+  if (!project) return ctx.fail(404, "project \"" + ns + "\" not found");
+  WatchSpec filter;
+  if (std::string error = parse_watch({"namespaces", ns, "events"}, ctx.req.query, &filter);
+      !error.empty())
+    return ctx.fail(400, error);
+  json list = list_head("EventList");
+  for (auto& e : store_.list("Event", ns)) {
+    if (!filter.involved.empty() &&
+        e.value(json::json_pointer("/involvedObject/name"), "") != filter.involved)
+      continue;
+    list["items"].push_back(std::move(e));
+  }
+  // Oldest first, as kubectl prints them: in the order they last happened
+  // (each occurrence moves an event's resourceVersion; seconds tie).
+  auto version = [](const json& e) {
+    return std::stoll(e["metadata"].value("resourceVersion", "0"));
+  };
+  std::sort(list["items"].begin(), list["items"].end(),
+            [&](const json& a, const json& b) { return version(a) < version(b); });
+  ctx.send(200, list);
 }
 
 void ApiHandler::all_sites(Context& ctx) {

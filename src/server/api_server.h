@@ -133,6 +133,8 @@ class ApiHandler {
   void projects(Context& ctx, const std::string& name);
   void sites(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
   void all_sites(Context& ctx);
+  // GET .../namespaces/{ns}/events[?fieldSelector=involvedObject.name=SITE]: an EventList.
+  void events(Context& ctx, const std::string& ns);
   // A list's apiVersion, kind, metadata.resourceVersion (to watch from) and no items yet.
   nlohmann::json list_head(const char* kind);
   void create_site(Context& ctx, const std::string& ns);

@@ -94,11 +94,14 @@ std::string parse_watch(const std::vector<std::string>& parts, std::string_view 
     spec->kind = "Site";
     spec->ns = parts[1];
     if (n == 4) spec->name = parts[3];
+  } else if (n == 3 && parts[0] == "namespaces" && parts[2] == "events") {
+    spec->kind = "Event";
+    spec->ns = parts[1];
   } else if (n == 2 && parts[0] == "projects") {
     spec->kind = "Project";
     spec->name = parts[1];
   } else {
-    return "only projects and sites can be watched";
+    return "only projects, sites and events can be watched";
   }
   auto params = params_of(query);
   if (auto it = params.find("resourceVersion"); it != params.end() && !it->second.empty()) {
@@ -118,9 +121,16 @@ std::string parse_watch(const std::vector<std::string>& parts, std::string_view 
     return "labelSelector is not supported (fieldSelector=metadata.name=NAME is)";
   if (auto it = params.find("fieldSelector"); it != params.end() && !it->second.empty()) {
     auto selector = percent_decode(it->second);
-    constexpr std::string_view kByName = "metadata.name=";
+    constexpr std::string_view kByName = "metadata.name=", kByObject = "involvedObject.name=";
+    if (selector && spec->kind == "Event" && selector->starts_with(kByObject)) {
+      spec->involved = selector->substr(kByObject.size());
+      if (!api::is_dns_label(spec->involved))
+        return "fieldSelector: \"" + spec->involved + "\" is not a valid name";
+      return "";
+    }
     if (!selector || !selector->starts_with(kByName))
-      return "fieldSelector: only metadata.name=NAME is supported";
+      return spec->kind == "Event" ? "fieldSelector: only involvedObject.name=NAME is supported"
+                                   : "fieldSelector: only metadata.name=NAME is supported";
     std::string name = selector->substr(kByName.size());
     if (!api::is_dns_label(name)) return "fieldSelector: \"" + name + "\" is not a valid name";
     if (!spec->name.empty() && spec->name != name)
@@ -195,7 +205,9 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const WatchSpe
     w->cursor = store_.resource_version();
     std::string text;
     auto visible = [&](const json& o) {
-      return spec.name.empty() || o["metadata"].value("name", "") == spec.name;
+      return (spec.name.empty() || o["metadata"].value("name", "") == spec.name) &&
+             (spec.involved.empty() ||
+              o.value(json::json_pointer("/involvedObject/name"), "") == spec.involved);
     };
     if (spec.kind == "Project") {
       for (const auto& p : store_.list("Project"))
@@ -209,7 +221,7 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const WatchSpe
       }
       for (const auto& p : projects) {
         if (!may_view(caller, &p)) continue;
-        for (const auto& s : store_.list("Site", p["metadata"]["name"].get<std::string>()))
+        for (const auto& s : store_.list(spec.kind, p["metadata"]["name"].get<std::string>()))
           if (visible(s)) text += line("ADDED", s);
       }
     }
@@ -298,7 +310,7 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
     return it->second ? &*it->second : nullptr;
   };
   for (const auto& e : events) {
-    if (e.kind != "Site" && e.kind != "Project") continue;
+    if (e.kind != "Site" && e.kind != "Project" && e.kind != "Event") continue;
     Change c{&e, e.kind + "/" + e.ns + "/" + e.name, nullptr};
     if (e.type == "DELETED") {
       if (e.body.empty()) continue;  // of a store older than deleted bodies
@@ -316,7 +328,7 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
     const WatchSpec& spec = w->spec;
     // A member removed from the project (or the project deleted) stops
     // seeing it: the stream ends with a 403, as a new watch would answer.
-    if (spec.kind == "Site" && !spec.ns.empty() && !may_view(w->caller, project(spec.ns))) {
+    if (spec.kind != "Project" && !spec.ns.empty() && !may_view(w->caller, project(spec.ns))) {
       post(*w,
            line("ERROR", status_object(403, "Forbidden",
                                        "user \"" + w->caller.user +
@@ -331,6 +343,10 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
       if (e.resource_version <= w->cursor || e.kind != spec.kind) continue;
       if (!spec.ns.empty() && e.ns != spec.ns) continue;
       if (!spec.name.empty() && e.name != spec.name) continue;
+      if (!spec.involved.empty() &&
+          (!c.object ||
+           c.object->value(json::json_pointer("/involvedObject/name"), "") != spec.involved))
+        continue;
       const json* owner = spec.kind == "Project" ? c.object.get() : project(e.ns);
       if (spec.kind == "Project" && !owner) owner = project(e.name);
       if (!may_view(w->caller, owner)) continue;

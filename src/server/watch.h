@@ -29,9 +29,10 @@ struct Event;
 namespace wok::server {
 
 struct WatchSpec {
-  std::string kind;  // "Site" or "Project"
-  std::string ns;    // Site: "" for every project the caller may see
-  std::string name;  // only this object (fieldSelector=metadata.name=NAME); "" every one
+  std::string kind;      // "Site", "Project" or "Event"
+  std::string ns;        // Site: "" for every project the caller may see
+  std::string name;      // only this object (fieldSelector=metadata.name=NAME); "" every one
+  std::string involved;  // Event: only those about this site (involvedObject.name=NAME)
   // Changes after this version; 0: the current objects first, as ADDED.
   int64_t from = 0;
   bool bookmarks = false;  // allowWatchBookmarks: BOOKMARK every 10 s when the version moved

@@ -487,6 +487,34 @@ Result Store::update(const std::string& kind, const json& object) {
   }
 }
 
+Result Store::upsert(const std::string& kind, const json& object) {
+  std::lock_guard lock(impl_->mu);
+  try {
+    json o = object;
+    std::string ns = ns_of(o);
+    std::string name = o["metadata"]["name"].get<std::string>();
+    Transaction tx(impl_->db);
+    auto current = impl_->load(kind, ns, name);
+    json& md = o["metadata"];
+    if (current) {
+      md["uid"] = (*current)["metadata"]["uid"];
+      md["creationTimestamp"] = (*current)["metadata"]["creationTimestamp"];
+    } else {
+      md["uid"] = new_uid();
+      md["creationTimestamp"] = now_rfc3339();
+    }
+    int64_t rv = impl_->next_rv();
+    md["resourceVersion"] = std::to_string(rv);
+    impl_->save(kind, ns, name, o);
+    impl_->record_event(rv, current ? "MODIFIED" : "ADDED", kind, ns, name);
+    tx.commit();
+    impl_->notify();
+    return ok(std::move(o));
+  } catch (const std::exception& e) {
+    return fail(Code::kInternal, e.what());
+  }
+}
+
 Result Store::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                            const json& patch) {
   std::lock_guard lock(impl_->mu);

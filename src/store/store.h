@@ -68,6 +68,9 @@ class Store {
   // another Site gives kConflict with owner_namespace set.
   Result create(const std::string& kind, const nlohmann::json& object);
   Result update(const std::string& kind, const nlohmann::json& object);
+  // The whole object (an Event: no spec, no status), made or replaced; on
+  // replace it keeps its uid and creationTimestamp.
+  Result upsert(const std::string& kind, const nlohmann::json& object);
   // JSON merge patch (RFC 7386) into status; bumps resourceVersion only.
   Result patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                       const nlohmann::json& patch);

@@ -85,6 +85,8 @@ class VisibleFailuresTest(WokTestCase):
         self.assertIn("  step-30", text)
         self.assertNotIn("  step-5\n", text)  # only the tail
         self.assertIn("Serving:", text)
+        # The events say it too (issue 17): a warning with the revision's failure.
+        self.assertRegex(text, r"Warning\s+RevisionFailed\s+\S+\s+wok-controller\s+revision 1 failed")
 
     def test_crashed_instances_show_their_output_and_previous_run(self):
         broken = self.repo("broken", {"app.py": BROKEN})
@@ -133,6 +135,9 @@ class VisibleFailuresTest(WokTestCase):
         self.assertIn("Resources:    memory 128Mi", text)
         self.assertIn("Serving:      revision 1", text)
         self.assertIn("created (generation 1)", text)
+        # The restart is an event of the site (issue 17).
+        self.assertRegex(text, r"Warning\s+Restarted\s+\S+\s+wok-controller\s+"
+                               r"instance team-a\.api\.web\.r1\.0 exited with code 3")
 
     def test_describe_shows_a_php_sites_storage_use(self):
         repo = self.repo("blog", {"public/index.php": "<?php file_put_contents(__DIR__ . '/uploads/blob', "

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from wokharness import WOK, WokTestCase, project_yaml, site_yaml
@@ -145,6 +146,54 @@ class WatchTest(WokTestCase):
             self.assertEqual(e["type"], "MODIFIED")
             self.assertEqual(e["object"]["metadata"]["name"], "www")
             self.assertGreater(int(e["object"]["metadata"]["resourceVersion"]), int(version))
+
+    def test_events_say_what_happened_to_a_site(self):
+        www = self.site("www")
+        self.wok.apply(www)
+        self.wok.cli("wait", "site", "www", "-n", "team-a", "--for=condition=Ready", "--timeout=2m")
+        # A source that cannot be fetched: a Warning, about that site only.
+        missing = os.path.join(self.root, "repos", "missing")
+        self.wok.apply(site_yaml("bad", "team-a", ["bad.team-a.localhost"], missing))
+        self.wok.cli("wait", "site", "bad", "-n", "team-a", "--for=jsonpath={.status.conditions[0].reason}=FetchFailed",
+                     "--timeout=1m")
+        events = self.wok.cli("get", "events", "-n", "team-a", token=self.alice).stdout
+        lines = events.splitlines()
+        self.assertEqual(lines[0].split(), ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        self.assertTrue(any("RevisionCreated" in l and "site/www" in l and "revision 1: created" in l
+                            for l in lines), events)
+        self.assertTrue(any(" Deployed " in l and "site/www" in l and "revision 1 serves commit" in l
+                            for l in lines), events)
+        self.assertTrue(any("Warning" in l and "FetchFailed" in l and "site/bad" in l for l in lines),
+                        events)
+        only = self.wok.cli("get", "events", "-n", "team-a", "--for", "site/bad", "-o", "json").stdout
+        items = json.loads(only)["items"]
+        self.assertTrue(items)
+        self.assertEqual({i["involvedObject"]["name"] for i in items}, {"bad"})
+        described = self.wok.cli("describe", "site", "www", "-n", "team-a").stdout
+        self.assertIn("Events:", described)
+        self.assertRegex(described, r"Normal\s+Deployed\s+\S+\s+wok-controller\s+revision 1 serves")
+
+        # Live: a change of the spec shows as it happens.
+        watch = Lines(self.wok, "get", "events", "-n", "team-a", "--watch-only", token=self.alice)
+        try:
+            time.sleep(0.5)
+            self.wok.apply(www.replace("www.team-a.localhost]",
+                                                    "www.team-a.localhost, w2.team-a.localhost]"))
+            watch.wait_for(lambda l: "RevisionCreated" in l and "revision 2: apply: spec changed" in l)
+        finally:
+            watch.stop()
+
+        # Strangers see none; nobody writes them through the API.
+        r = self.wok.cli("get", "events", "-n", "team-a", token=self.eve, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('no access to project "team-a"', r.stderr)
+        q = urllib.request.Request(self.wok.api_url + "/apis/wok.dev/v1alpha1/namespaces/team-a/events",
+                                   data=b"{}", method="POST",
+                                   headers={"Authorization": "Bearer " + self.wok.admin_token,
+                                            "Content-Type": "application/json"})
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(q, timeout=10)
+        self.assertEqual(refused.exception.code, 405)
 
 
 if __name__ == "__main__":

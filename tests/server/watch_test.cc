@@ -333,7 +333,7 @@ TEST_F(WatchTest, BadRequestsAreRefusedByName) {
   check(base + "sites?watch=1&fieldSelector=metadata.name%3D..%2Fx", "not a valid name");
   check(base + "sites?watch=1&timeoutSeconds=0", "timeoutSeconds");
   // Secrets are not watchable: not even their names stream.
-  check(base + "secrets?watch=1", "only projects and sites can be watched");
+  check(base + "secrets?watch=1", "only projects, sites and events can be watched");
 }
 
 TEST_F(WatchTest, AVersionOlderThanTheStoreKeepsIs410) {

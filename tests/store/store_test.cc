@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/host_claims.h"
+#include "store/site_events.h"
 
 namespace wok::store {
 namespace {
@@ -370,6 +371,45 @@ TEST_F(StoreTest, RefusedHostsNamesEachHostThePatternsDoNotAllow) {
   EXPECT_EQ(refused[0].host, "b.c.team-a.localhost");
   EXPECT_EQ(refused[1].host, "other.example");
   EXPECT_EQ(host_patterns(p), "*.team-a.localhost, exact.example");
+}
+
+// store/site_events.h: what happened to a site, counted up, bounded, cleaned.
+TEST_F(StoreTest, SiteEventsCountUpAreBoundedPerProjectAndCleaned) {
+  json www = *store_->create("Site", site("www", "www.a.localhost")).object;
+  store::record_event(*store_, www, {"Normal", "Deployed", "revision 1 serves commit abc"});
+  store::record_event(*store_, www, {"Warning", "Restarted", "instance x exited with code 1"});
+  store::record_event(*store_, www, {"Warning", "Restarted", "instance x exited with code 1"});
+  auto events = store_->list("Event", "team-a");
+  ASSERT_EQ(events.size(), 2u);
+  json restarted;
+  for (const auto& e : events)
+    if (e["reason"] == "Restarted") restarted = e;
+  EXPECT_EQ(restarted["count"], 2);
+  EXPECT_EQ(restarted["type"], "Warning");
+  EXPECT_EQ(restarted["involvedObject"]["name"], "www");
+  EXPECT_EQ(restarted["involvedObject"]["uid"], www["metadata"]["uid"]);
+
+  // A message from a tenant's build or crash: no terminal escapes, bounded.
+  std::string hostile = "\x1b]0;pwned\x07" + std::string(5000, 'x') + "\xff";
+  store::record_event(*store_, www, {"Warning", "RevisionFailed", hostile});
+  for (const auto& e : store_->list("Event", "team-a")) {
+    if (e["reason"] != "RevisionFailed") continue;
+    std::string m = e["message"];
+    EXPECT_LE(m.size(), store::kMaxEventMessage);
+    EXPECT_EQ(m.find('\x1b'), std::string::npos);
+    EXPECT_EQ(m.find('\x07'), std::string::npos);
+  }
+  EXPECT_EQ(store::clean_event_message("caf\xc3\xa9 \xff\n"), "caf\xc3\xa9 ? ");
+
+  // A crash loop with ever new words cannot grow a project's events past the bound.
+  for (size_t i = 0; i < store::kMaxEventsPerProject + 20; ++i)
+    store::record_event(*store_, www, {"Warning", "Restarted", "exit " + std::to_string(i)});
+  EXPECT_EQ(static_cast<size_t>(store_->count("Event", "team-a")), store::kMaxEventsPerProject);
+
+  // Retention: everything seen before now - 0s... nothing is older than an hour yet.
+  EXPECT_EQ(store::prune_events(*store_, std::chrono::hours(1)), 0u);
+  EXPECT_EQ(store::prune_events(*store_, std::chrono::seconds(-5)), store::kMaxEventsPerProject);
+  EXPECT_EQ(store_->count("Event", "team-a"), 0);
 }
 
 }  // namespace

@@ -1,0 +1,123 @@
+#include "store/site_events.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "store/store.h"
+
+namespace wok::store {
+
+using nlohmann::json;
+
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  time_t secs = std::chrono::system_clock::to_time_t(t);
+  tm utc{};
+  gmtime_r(&secs, &utc);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+// FNV-1a, 64 bits, as 16 hex digits: the event's name suffix.
+std::string hash_hex(const std::string& text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// Length of the UTF-8 sequence starting at s[i], 0 when it is not valid.
+size_t utf8_length(const std::string& s, size_t i) {
+  unsigned char c = s[i];
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string clean_event_message(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t n = utf8_length(text, i);
+    std::string piece;
+    if (n == 0) {
+      piece = "?";
+      n = 1;
+    } else if (n == 1 && (static_cast<unsigned char>(text[i]) < 0x20 || text[i] == 0x7f)) {
+      piece = " ";
+    } else {
+      piece = text.substr(i, n);
+    }
+    if (out.size() + piece.size() > kMaxEventMessage) break;
+    out += piece;
+    i += n;
+  }
+  return out;
+}
+
+void record_event(Store& store, const json& site, const SiteEvent& event) {
+  const json& md = site["metadata"];
+  const std::string ns = md.value("namespace", ""), name = md.value("name", "");
+  const std::string uid = md.value("uid", "");
+  const std::string message = clean_event_message(event.message);
+  // One event per site (uid), reason and message: again, it counts up.
+  const std::string event_name = name + "." + hash_hex(uid + "\n" + event.reason + "\n" + message);
+  const std::string now = now_rfc3339();
+  json e = {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Event"},
+            {"metadata", {{"name", event_name}, {"namespace", ns}}},
+            {"involvedObject",
+             {{"apiVersion", "wok.dev/v1alpha1"},
+              {"kind", "Site"},
+              {"namespace", ns},
+              {"name", name},
+              {"uid", uid}}},
+            {"type", event.type},
+            {"reason", event.reason},
+            {"message", message},
+            {"source", {{"component", event.source}}},
+            {"count", 1},
+            {"firstTimestamp", now},
+            {"lastTimestamp", now}};
+  if (auto before = store.get("Event", ns, event_name)) {
+    e["count"] = before->value("count", 0) + 1;
+    e["firstTimestamp"] = before->value("firstTimestamp", now);
+  } else if (static_cast<size_t>(store.count("Event", ns)) >= kMaxEventsPerProject) {
+    // Room for it: the project's events seen longest ago go.
+    auto all = store.list("Event", ns);
+    auto version = [](const json& e) {
+      return std::stoll(e["metadata"].value("resourceVersion", "0"));
+    };
+    std::sort(all.begin(), all.end(),
+              [&](const json& a, const json& b) { return version(a) < version(b); });
+    size_t extra = all.size() + 1 - kMaxEventsPerProject;
+    for (size_t i = 0; i < extra && i < all.size(); ++i)
+      store.remove("Event", ns, all[i]["metadata"]["name"]);
+  }
+  store.upsert("Event", e);
+}
+
+size_t prune_events(Store& store, std::chrono::seconds ttl) {
+  const std::string cutoff = rfc3339(std::chrono::system_clock::now() - ttl);
+  size_t removed = 0;
+  for (const auto& e : store.list("Event")) {
+    if (e.value("lastTimestamp", "") >= cutoff) continue;
+    if (store.remove("Event", e["metadata"].value("namespace", ""), e["metadata"]["name"]).ok())
+      ++removed;
+  }
+  return removed;
+}
+
+}  // namespace wok::store
