@@ -37,6 +37,7 @@ struct Flags {
   bool watch = false, watch_only = false;  // wok get -w, --watch-only
   std::string wait_for;                    // wok wait --for
   std::string events_for;                  // wok get events --for site/NAME
+  int limit = 100;                         // wok audit --limit
   std::string timeout = "5m";              // wok apply --wait, wok rollout status
   std::vector<std::string> pairs;          // wok secret set NAME KEY=VALUE...
   bool show_values = false;                // wok secret get --show-values
@@ -158,6 +159,20 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
     }
     return get_command(s, kind_of(flags), flags.name, flags.output, flags.watch, flags.watch_only);
   });
+
+  auto* audit = app.add_subcommand("audit", "Show the API's audit log (platform admin only)");
+  audit->add_option("--user", flags.user, "only this user's requests");
+  audit->add_option("--limit", flags.limit, "the newest this many entries")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  audit->add_option("-o,--output", flags.output, "output format: json or yaml")
+      ->check(CLI::IsMember({"json", "yaml"}));
+  audit->footer(
+      "Every change asked of the API (not reads): who, from where, the verb and object, the\n"
+      "answer's code (refused: 401 or 403), and what changed (the spec's JSON Patch, a secret's\n"
+      "keys, never its values). -n PROJECT: only that project's objects.");
+  set(audit,
+      [&flags](Session& s) { return audit_command(s, flags.user, flags.limit, flags.output); });
 
   auto* wait = app.add_subcommand("wait", "Wait until a project or site meets a condition");
   add_target(wait, flags, kKinds, true);

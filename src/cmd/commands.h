@@ -86,6 +86,9 @@ int token_create_command(Session& session, const std::string& user, const std::s
 int token_list_command(Session& session);
 int token_revoke_command(Session& session, const std::string& name);
 int version_command(Session& session);
+// audit.cc: `wok audit [--user U] [-n PROJECT] [--limit N] [-o json|yaml]`,
+// the newest entries of the API's audit log (the platform admin's only).
+int audit_command(Session& session, const std::string& user, int limit, const std::string& output);
 // `wok ca`: the platform's local CA certificate (PEM), for curl --cacert.
 int ca_command(Session& session);
 

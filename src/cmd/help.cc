@@ -29,6 +29,10 @@ const std::map<std::string, std::string>& examples() {
        "  wok get sites -n team-a -o jsonpath='{.items[*].metadata.name}'\n"
        "  wok get sites -n team-a -w                    # then every change, as it happens\n"
        "  wok get events -n team-a --for site/www       # what happened to it"},
+      {"audit",
+       "  wok audit                                     # the newest 100 changes\n"
+       "  wok audit --user alice -n team-a --limit 20\n"
+       "  wok audit -o json | jq '.items[] | select(.decision == \"refused\")'"},
       {"wait",
        "  wok wait site www -n team-a --for=condition=Ready --timeout=2m\n"
        "  wok wait site www -n team-a --for=condition=Ready=False\n"

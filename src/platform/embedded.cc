@@ -40,6 +40,7 @@
 #include "router/stats/site_stats.h"
 #include "runtime/runtime.h"
 #include "server/api_server.h"
+#include "server/audit.h"
 #include "server/auth.h"
 #include "server/source_policy.h"
 #include "store/secrets.h"
@@ -391,6 +392,13 @@ int run_embedded(const EmbeddedOptions& options) {
 
   server::ApiOptions api_opts;
   api_opts.version = options.version;
+  // Every change asked of the API, for the platform admin (wok audit).
+  server::AuditLog audit((data_dir / "audit").string());
+  if (!audit.error().empty()) {
+    std::cerr << "error: audit log: " << audit.error() << "\n";
+    return 1;
+  }
+  api_opts.audit = &audit;
   if (local_ca) api_opts.ca_certificate = local_ca->certificate_pem();
   api_opts.allowed_local_sources = local_dirs;
   api_opts.site_bounds = bounds;

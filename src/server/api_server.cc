@@ -8,6 +8,7 @@
 
 #include "api/jobs.h"
 #include "api/validation.h"
+#include "server/audit.h"
 #include "server/auth.h"
 #include "server/quota.h"
 #include "server/secrets_api.h"
@@ -15,6 +16,7 @@
 #include "server/source_policy.h"
 #include "server/watch.h"
 #include "store/host_claims.h"
+#include "store/secrets.h"
 #include "store/store.h"
 
 namespace wok::server {
@@ -200,11 +202,17 @@ bool ApiHandler::watch(http::Exchange& exchange) {
 
 void ApiHandler::handle(const http::Request& request, http::Response& response) {
   Context ctx{request, response, {}};
+  // Every change is audited: reads (GET, HEAD) are not.
+  const bool audited =
+      options_.audit && request.method != "GET" && request.method != "HEAD" &&
+      (request.path.starts_with(kBase) || hooks::PushHookEndpoint::is_hook_path(request.path));
+  json subject = audited ? audit_subject(request) : json();
   try {
     route(ctx);
   } catch (const std::exception& e) {
     ctx.fail(500, std::string("internal error: ") + e.what());
   }
+  if (audited) audit(ctx, subject);
   int cls = response.status / 100;
   if (cls >= 1 && cls <= 5) requests_[cls].fetch_add(1, std::memory_order_relaxed);
 }
@@ -256,6 +264,10 @@ void ApiHandler::route(Context& ctx) {
     return all_sites(ctx);
   }
   if (n >= 1 && n <= 2 && parts[0] == "tokens") return tokens(ctx, n == 2 ? parts[1] : "");
+  if (n == 1 && parts[0] == "audit" && options_.audit) {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed on the audit log");
+    return audit_read(ctx);
+  }
   if (n == 3 && parts[0] == "namespaces" && parts[2] == "backups" && options_.site_backups) {
     if (method != "GET") return ctx.fail(405, method + " is not allowed here");
     return backups(ctx, parts[1], "", "", false);
@@ -1015,6 +1027,158 @@ std::string ApiHandler::metrics() const {
   out << hooks_.metrics();
   if (options_.extra_metrics) out << options_.extra_metrics();
   return out.str();
+}
+
+namespace {
+
+// What of an object a change is about: its spec, labels and annotations
+// (status and versions move by themselves).
+json changeable(const std::optional<json>& object) {
+  if (!object) return nullptr;
+  json out = {{"spec", object->value("spec", json())}};
+  const json& md = (*object)["metadata"];
+  for (const char* k : {"labels", "annotations"})
+    if (md.contains(k)) out["metadata"][k] = md[k];
+  return out;
+}
+
+// A body worth keeping whole: small JSON of a verb (rollback's toRevision,
+// a token's user and name). Never SQL, secrets' values or a site's YAML
+// (its change is the diff).
+constexpr size_t kMaxAuditedBody = 4096;
+
+}  // namespace
+
+json ApiHandler::audit_subject(const http::Request& request) {
+  json s = {{"kind", ""}, {"namespace", ""}, {"name", ""}, {"subresource", ""}};
+  std::string_view path = request.path;
+  if (hooks::PushHookEndpoint::is_hook_path(path)) {
+    // /hooks/v1/projects/{ns}/sites/{name}
+    auto parts = split_path(path);
+    s["kind"] = "Site";
+    s["subresource"] = "hook";
+    if (parts.size() == 6) {
+      s["namespace"] = parts[3];
+      s["name"] = parts[5];
+    }
+    return s;
+  }
+  auto parts = split_path(path.substr(kBase.size()));
+  for (const auto& p : parts)
+    if (!api::is_dns_label(p)) return s;
+  size_t n = parts.size();
+  if (n >= 1 && parts[0] == "projects") {
+    s["kind"] = "Project";
+    if (n == 2) s["name"] = parts[1];
+  } else if (n >= 1 && parts[0] == "tokens") {
+    s["kind"] = "Token";
+    if (n == 2) s["name"] = parts[1];
+  } else if (n >= 3 && parts[0] == "namespaces") {
+    s["namespace"] = parts[1];
+    s["kind"] = parts[2] == "sites"     ? "Site"
+                : parts[2] == "secrets" ? "Secret"
+                : parts[2] == "backups" ? "Backup"
+                : parts[2] == "events"  ? "Event"
+                                        : parts[2];
+    if (n >= 4) s["name"] = parts[3];
+    if (n >= 5) s["subresource"] = parts[4];
+  }
+  const std::string kind = s["kind"], ns = s["namespace"], name = s["name"];
+  const std::string sub = s["subresource"];
+  // The state before, to say what changed: of objects whose spec a verb
+  // replaces; a secret's keys (never its values).
+  if ((kind == "Site" || kind == "Project") && !name.empty() &&
+      (sub.empty() || sub == "rollback" || sub == "restore"))
+    s["before"] = changeable(store_.get(kind, kind == "Site" ? ns : "", name));
+  if (kind == "Secret" && !name.empty() && options_.secrets) {
+    auto d = options_.secrets->describe(ns, name);
+    s["before"] = d ? d->value("keys", json()) : json();
+  }
+  return s;
+}
+
+void ApiHandler::audit(Context& ctx, const json& subject) {
+  const http::Request& req = ctx.req;
+  const int code = ctx.res.status;
+  const std::string kind = subject.value("kind", ""), ns = subject.value("namespace", "");
+  const std::string sub = subject.value("subresource", "");
+  std::string name = subject.value("name", "");
+  const std::string verb = !sub.empty()             ? sub
+                           : req.method == "POST"   ? "create"
+                           : req.method == "PUT"    ? "update"
+                           : req.method == "DELETE" ? "delete"
+                                                    : req.method;
+  json entry = {{"time", store::now_rfc3339()},
+                {"user", ctx.caller.user},
+                {"sourceIP", req.remote_addr},
+                {"verb", verb},
+                {"method", req.method},
+                {"path", req.path},
+                {"kind", kind},
+                {"namespace", ns},
+                {"name", name},
+                {"code", code},
+                {"decision", code == 401 || code == 403 ? "refused" : "allowed"}};
+  if (ctx.caller.platform_admin) entry["platformAdmin"] = true;
+  if (code >= 400) {
+    json status = json::parse(ctx.res.body, nullptr, false);
+    if (status.is_object()) entry["message"] = status.value("message", "");
+  }
+  // What changed, when it did.
+  if (code < 300) {
+    if (name.empty() && (kind == "Site" || kind == "Project") && sub.empty()) {
+      // A create: the name is the new object's.
+      json made = json::parse(ctx.res.body, nullptr, false);
+      if (made.is_object()) {
+        name = made.value(json::json_pointer("/metadata/name"), "");
+        entry["name"] = name;
+      }
+    }
+    if ((kind == "Site" || kind == "Project") &&
+        (sub.empty() || sub == "rollback" || sub == "restore")) {
+      json after = req.method == "DELETE"
+                       ? json()
+                       : changeable(store_.get(kind, kind == "Site" ? ns : "", name));
+      json before = subject.value("before", json());
+      entry["change"] = json::diff(before.is_null() ? json::object() : before,
+                                   after.is_null() ? json::object() : after);
+    } else if (kind == "Secret" && options_.secrets) {
+      std::optional<json> d;
+      if (!name.empty()) d = options_.secrets->describe(ns, name);
+      entry["change"] = {{"keysBefore", subject.value("before", json())},
+                         {"keysAfter", d ? d->value("keys", json()) : json()}};
+    }
+  }
+  // A verb's own small request (not SQL, not a secret, not an object:
+  // those are summed up above).
+  if (kind != "Secret" && sub != "dbexec" && sub != "hook" && !(sub.empty() && kind != "Token") &&
+      !req.body.empty() && req.body.size() <= kMaxAuditedBody) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_object()) entry["request"] = body;
+  }
+  if (sub == "dbexec") entry["requestBytes"] = req.body.size();
+  options_.audit->append(entry);
+}
+
+void ApiHandler::audit_read(Context& ctx) {
+  if (!ctx.caller.platform_admin)
+    return ctx.fail(403, "only the platform admin may read the audit log");
+  AuditQuery q;
+  for (const auto& [key, value] : query_params(ctx.req.query)) {
+    if (key == "user") {
+      q.user = value;
+    } else if (key == "namespace") {
+      q.ns = value;
+    } else if (key == "limit") {
+      int64_t limit = 0;
+      if (!parse_count(value, 100000, &limit) || limit < 1)
+        return ctx.fail(400, "limit must be a whole number from 1 to 100000");
+      q.limit = static_cast<size_t>(limit);
+    }
+  }
+  json items = json::array();
+  for (auto& e : options_.audit->read(q)) items.push_back(std::move(e));
+  ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "AuditEventList"}, {"items", items}});
 }
 
 }  // namespace wok::server

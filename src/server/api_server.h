@@ -23,6 +23,8 @@ struct Result;
 
 namespace wok::server {
 
+class AuditLog;
+
 struct LogsQuery {
   std::string component;  // "" = every component
   int tail = 100;         // lines per stream when no offset is known
@@ -94,6 +96,9 @@ struct ApiOptions {
   std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
                                const std::string& sql)>
       site_database;
+  // Where every change asked of the API is recorded (server/audit.h);
+  // unset: nothing is, and GET .../audit answers 404.
+  AuditLog* audit = nullptr;
   // How often a watch that allows bookmarks gets one (when the store's
   // version moved past what it was sent).
   int watch_bookmark_ms = 10'000;
@@ -168,6 +173,11 @@ class ApiHandler {
   // After the platform admin wrote `site`: lets its local sources be fetched.
   void approve_local_sources(Context& ctx, nlohmann::json& site);
   std::string metrics() const;
+  // The audit log: what a change names and its state before (handle()),
+  // then the entry once answered; GET .../audit for the platform admin.
+  nlohmann::json audit_subject(const http::Request& request);
+  void audit(Context& ctx, const nlohmann::json& subject);
+  void audit_read(Context& ctx);
 
   store::Store& store_;
   ApiOptions options_;

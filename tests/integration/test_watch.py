@@ -195,6 +195,31 @@ class WatchTest(WokTestCase):
             urllib.request.urlopen(q, timeout=10)
         self.assertEqual(refused.exception.code, 405)
 
+    def test_audit_log_records_changes_for_the_platform_admin(self):
+        self.wok.apply(self.site("www"))
+        r = self.wok.cli("delete", "site", "www", "-n", "team-a", token=self.alice, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.wok.cli("secret", "set", "db", "PASSWORD=s3cret-value-xyz", "-n", "team-a")
+        out = self.wok.cli("audit").stdout
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["TIME", "USER", "FROM", "VERB", "OBJECT", "CODE", "CHANGE"])
+        self.assertTrue(any("admin" in l and "create" in l and "site/team-a/www" in l and "201" in l
+                            for l in lines), out)
+        self.assertTrue(any("alice" in l and "delete" in l and "403 refused" in l for l in lines), out)
+        self.assertTrue(any("secret/team-a/db" in l and '["PASSWORD"]' in l for l in lines), out)
+        mine = self.wok.cli("audit", "--user", "alice", "-o", "json").stdout
+        items = json.loads(mine)["items"]
+        self.assertEqual([(i["user"], i["decision"], i["sourceIP"]) for i in items],
+                         [("alice", "refused", "127.0.0.1")])
+        r = self.wok.cli("audit", token=self.alice, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only the platform admin may read the audit log", r.stderr)
+        with open(os.path.join(self.wok.data, "audit", "audit.log")) as f:
+            text = f.read()
+        self.assertNotIn("s3cret-value-xyz", text)
+        self.assertNotIn(self.alice, text)
+        self.assertEqual(os.stat(os.path.join(self.wok.data, "audit", "audit.log")).st_mode & 0o777, 0o600)
+
 
 if __name__ == "__main__":
     from wokharness import _strict_main
