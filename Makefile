@@ -16,7 +16,7 @@ APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 
   clang libclang-rt-14-dev clang-format openssl pebble libargon2-dev apache2-utils \
   libnghttp2-dev nghttp2-client mariadb-server mariadb-client postgresql php8.2-mysql php8.2-pgsql \
   redis-server rabbitmq-server python3-pika restic php8.2-xml php8.2-gd php8.2-mbstring php-getid3 \
-  libjs-cropper libjs-underscore
+  libjs-cropper libjs-underscore chromium
 
 .PHONY: deps build up test clean image fuzz bench
 deps:
@@ -33,6 +33,7 @@ up: build
 
 test: build
 	./scripts/npm-install.sh tests/render/k8s
+	./scripts/npm-install.sh tests/console
 	./scripts/fetch-wordpress.sh $(BUILD)/wordpress
 	./scripts/ctest-strict.sh $(BUILD) --output-on-failure -j $(JOBS)
 

@@ -9,7 +9,7 @@ if [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ] && [ ! package.json -
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
-  echo "error: npm is needed for the Kubernetes schema tests ($dir)" >&2
+  echo "error: npm is needed in $dir (the console's libraries, the Kubernetes schema tests)" >&2
   exit 1
 fi
 if npm install --no-audit --no-fund --loglevel=error; then

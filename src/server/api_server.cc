@@ -10,6 +10,7 @@
 #include "api/validation.h"
 #include "server/audit.h"
 #include "server/auth.h"
+#include "server/console_assets.h"
 #include "server/quota.h"
 #include "server/secrets_api.h"
 #include "server/site_hooks.h"
@@ -234,6 +235,14 @@ void ApiHandler::route(Context& ctx) {
     ctx.res.body = options_.ca_certificate;
     return;
   }
+  // The web console: its files need no token (it asks for one, and sends
+  // it with every API request it makes).
+  if (path == "/" || path == "/console") {
+    ctx.res.status = 302;
+    ctx.res.set_header("Location", "/console/");
+    return;
+  }
+  if (path.starts_with("/console/")) return console_file(ctx, path.substr(9));
   // A forge cannot send a bearer token: the hook proves itself with its site's secret.
   if (hooks::PushHookEndpoint::is_hook_path(path)) return hooks_.handle(ctx.req, ctx.res);
   bool is_metrics = path == "/metrics";
@@ -264,6 +273,12 @@ void ApiHandler::route(Context& ctx) {
     return all_sites(ctx);
   }
   if (n >= 1 && n <= 2 && parts[0] == "tokens") return tokens(ctx, n == 2 ? parts[1] : "");
+  if (n == 1 && parts[0] == "whoami") {
+    return ctx.send(200, {{"apiVersion", api::kApiVersion},
+                          {"kind", "UserInfo"},
+                          {"user", ctx.caller.user},
+                          {"platformAdmin", ctx.caller.platform_admin}});
+  }
   if (n == 1 && parts[0] == "audit" && options_.audit) {
     if (method != "GET") return ctx.fail(405, method + " is not allowed on the audit log");
     return audit_read(ctx);
@@ -1179,6 +1194,31 @@ void ApiHandler::audit_read(Context& ctx) {
   json items = json::array();
   for (auto& e : options_.audit->read(q)) items.push_back(std::move(e));
   ctx.send(200, {{"apiVersion", api::kApiVersion}, {"kind", "AuditEventList"}, {"items", items}});
+}
+
+void ApiHandler::console_file(Context& ctx, std::string_view name) {
+  if (ctx.req.method != "GET" && ctx.req.method != "HEAD")
+    return ctx.fail(405, ctx.req.method + " is not allowed on the console");
+  if (name.empty()) name = "index.html";
+  for (const auto& asset : console_assets()) {
+    if (asset.name != name) continue;
+    ctx.res.status = 200;
+    ctx.res.set_header("Content-Type", std::string(asset.content_type) + "; charset=utf-8");
+    // Only its own files, no inline script, never framed: what a hostile
+    // site's page or a poisoned field could inject has nothing to run.
+    ctx.res.set_header("Content-Security-Policy",
+                       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                       "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                       "base-uri 'none'; form-action 'self'");
+    ctx.res.set_header("X-Content-Type-Options", "nosniff");
+    ctx.res.set_header("X-Frame-Options", "DENY");
+    ctx.res.set_header("Referrer-Policy", "no-referrer");
+    ctx.res.set_header("Cache-Control", "no-cache");
+    ctx.res.body.assign(reinterpret_cast<const char*>(asset.data), asset.size);
+    ctx.res.head_only = ctx.req.method == "HEAD";
+    return;
+  }
+  ctx.fail(404, "no such console file: " + std::string(name));
 }
 
 }  // namespace wok::server

@@ -178,6 +178,8 @@ class ApiHandler {
   nlohmann::json audit_subject(const http::Request& request);
   void audit(Context& ctx, const nlohmann::json& subject);
   void audit_read(Context& ctx);
+  // GET /console/NAME: the web console's embedded files (server/console_assets.h).
+  void console_file(Context& ctx, std::string_view name);
 
   store::Store& store_;
   ApiOptions options_;

@@ -1,0 +1,144 @@
+// The web console in a real browser (Debian's chromium, driven by
+// playwright-core) against a real `wok up` that tests/integration/
+// test_console.py started and filled. Exits 1 at the first failed check.
+// Env: WOK_API, WOK_ROUTER_PORT, TOKEN_DEV (developer of team-a),
+// TOKEN_VIEWER (viewer of team-a), CHROMIUM, ARTIFACTS (screenshots).
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const env = (k) => { if (!process.env[k]) throw new Error(k + ' is not set'); return process.env[k]; };
+const API = env('WOK_API');
+const ARTIFACTS = env('ARTIFACTS');
+const browser = await chromium.launch({ executablePath: env('CHROMIUM'), args: ['--no-sandbox'] });
+const problems = [];
+
+async function page() {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const p = await context.newPage();
+  // The console must not log errors, nor fail a request (a 404 of a missing file).
+  // (An API answer the page shows, a refused token or project, is logged by
+  // chromium as a failed load: that one is expected.)
+  p.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (m.text().startsWith('Failed to load resource') && m.location().url.includes('/apis/')) return;
+    problems.push(m.text());
+  });
+  p.on('pageerror', (e) => problems.push(String(e)));
+  p.on('response', (r) => { if (r.status() >= 400 && !r.url().includes('/apis/')) problems.push(r.url() + ' ' + r.status()); });
+  p.on('dialog', (d) => d.accept());
+  return p;
+}
+async function signIn(p, token) {
+  await p.goto(API + '/console/');
+  await p.getByLabel('API token').fill(token);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+}
+function served(host) {  // the router's answer for host, as text
+  return new Promise((ok, fail) => {
+    http.get({ host: '127.0.0.1', port: Number(env('WOK_ROUTER_PORT')), path: '/', headers: { Host: host } }, (r) => {
+      let body = '';
+      r.on('data', (c) => { body += c; });
+      r.on('end', () => ok(body));
+    }).on('error', fail);
+  });
+}
+async function apiCall(method, path, body) {
+  const r = await fetch(API + '/apis/wok.dev/v1alpha1' + path, {
+    method, headers: { Authorization: 'Bearer ' + env('TOKEN_DEV'), 'Content-Type': 'application/json' },
+    body: body && JSON.stringify(body) });
+  assert.ok(r.ok, method + ' ' + path + ': ' + r.status);
+  return r.json();
+}
+const step = (name) => console.log('--', name);
+
+try {
+  step('a bad token is refused');
+  const p = await page();
+  await signIn(p, 'not-a-real-token');
+  await p.getByRole('alert').filter({ hasText: 'This token was refused' }).waitFor();
+  await p.screenshot({ path: ARTIFACTS + '/sign-in-refused.png' });
+
+  step('a developer signs in and sees only the projects they may see');
+  await signIn(p, env('TOKEN_DEV'));
+  await p.getByRole('link', { name: 'team-a' }).waitFor();
+  assert.equal(await p.getByRole('link', { name: 'team-b' }).count(), 0);
+  await p.screenshot({ path: ARTIFACTS + '/projects.png' });
+
+  step('the topology shows the instance counts');
+  await p.getByRole('link', { name: 'team-a' }).click();
+  const web = p.locator('[data-node="c:api:web"]');
+  await web.getByText('1/1 ready').waitFor();
+  await p.locator('[data-node="site:www"]').waitFor();
+  await p.locator('[data-node="j:api:tick"]').waitFor();
+  await p.locator('[data-node="v:api:data"]').waitFor();
+  await p.screenshot({ path: ARTIFACTS + '/topology.png', fullPage: true });
+
+  step('scaling a component: the graph follows without a reload');
+  await p.evaluate(() => { window.notReloaded = true; });
+  const site = await apiCall('GET', '/namespaces/team-a/sites/api');
+  site.spec.app.components[0].replicas = 2;
+  delete site.status;
+  await apiCall('PUT', '/namespaces/team-a/sites/api', site);
+  await web.getByText('2/2 ready').waitFor({ timeout: 90000 });
+  assert.equal(await p.evaluate(() => window.notReloaded), true);
+  await p.screenshot({ path: ARTIFACTS + '/topology-scaled.png', fullPage: true });
+
+  step('another project is not shown');
+  await p.goto(API + '/console/#/p/team-b');
+  await p.getByText('may not read project "team-b"').waitFor();
+
+  step('a log line appears as the app writes it');
+  await p.goto(API + '/console/#/p/team-a/s/api');
+  await p.locator('#events').waitFor();
+  const marker = 'marker-' + Date.now();
+  await new Promise((ok, fail) => http.get({ host: '127.0.0.1', port: Number(env('WOK_ROUTER_PORT')),
+    path: '/' + marker, headers: { Host: 'api.team-a.localhost' } }, (r) => { r.resume(); r.on('end', ok); }).on('error', fail));
+  await p.locator('#logs').getByText(marker).first().waitFor({ timeout: 20000 });
+  await p.screenshot({ path: ARTIFACTS + '/site.png', fullPage: true });
+
+  step('rolling back a site changes what it serves');
+  assert.match(await served('www.team-a.localhost'), /version two/);
+  await p.goto(API + '/console/#/p/team-a/s/www');
+  const rollback = p.getByRole('button', { name: 'Roll back to revision 1' });
+  await rollback.click();
+  for (let i = 0; !/version one/.test(await served('www.team-a.localhost')); i++) {
+    assert.ok(i < 150, 'www still serves version two');
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  // The page follows: the new revision (3) is live, with its cause.
+  await p.locator('tr[data-revision="3"]').getByText('rollout undo to 1').waitFor();
+  await p.locator('#diff').waitFor();
+  await p.screenshot({ path: ARTIFACTS + '/rolled-back.png', fullPage: true });
+
+  step('a viewer sees no button that would change anything');
+  const v = await page();
+  await signIn(v, env('TOKEN_VIEWER'));
+  await v.getByRole('link', { name: 'team-a' }).click();
+  await v.locator('[data-node="site:www"]').waitFor();
+  assert.equal(await v.getByRole('link', { name: 'Create a site' }).count(), 0);
+  await v.goto(API + '/console/#/p/team-a/s/www');
+  await v.locator('tr[data-revision="1"]').waitFor();
+  assert.equal(await v.getByRole('button', { name: /Roll back/ }).count(), 0);
+  await v.screenshot({ path: ARTIFACTS + '/viewer.png', fullPage: true });
+
+  step('the create form shows the YAML it applies');
+  await p.goto(API + '/console/#/p/team-a/new');
+  await p.getByLabel('Name', { exact: true }).fill('docs');
+  await p.getByLabel('Host name').fill('docs.team-a.localhost');
+  await p.getByLabel('Git repository URL').fill(env('DOCS_REPO'));
+  await p.getByRole('button', { name: 'Create' }).click();
+  await p.getByText('Created.').waitFor();
+  assert.match(await p.locator('#made-yaml').innerText(), /mode: "static"/);
+  await p.screenshot({ path: ARTIFACTS + '/create.png', fullPage: true });
+  await apiCall('GET', '/namespaces/team-a/sites/docs');
+
+  assert.deepEqual(problems, [], 'the browser console or requests reported errors');
+  console.log('ok');
+} catch (e) {
+  console.error(e);
+  console.error('browser problems:', problems);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
