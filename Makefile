@@ -21,6 +21,7 @@ APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 
 .PHONY: deps build up test clean image fuzz bench
 deps:
 	@./scripts/install-deps.sh $(APT_PACKAGES)
+	@command -v npm >/dev/null || ./scripts/install-deps.sh npm  # the console's libraries (Debian's nodejs has no npm)
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_EXTRA)

@@ -67,6 +67,7 @@ function follow(collection, selector, onChange) {
   const query = selector ? 'fieldSelector=' + encodeURIComponent(selector) : '';
   (async () => {
     let version = '';
+    let retry = 1000;  // after a failure: 1 s, doubling up to 30 s
     while (!abort.signal.aborted) {
       try {
         if (!version) {
@@ -104,10 +105,14 @@ function follow(collection, selector, onChange) {
             onChange(items);
           }
         }
+        retry = 1000;
       } catch (e) {
         if (abort.signal.aborted) return;
-        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { onChange(items, e); return; }
-        await new Promise((ok) => setTimeout(ok, 1000));
+        // Refused or malformed (a name in the address that does not exist):
+        // said once, not asked again.
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500) { onChange(items, e); return; }
+        await new Promise((ok) => setTimeout(ok, retry));
+        retry = Math.min(retry * 2, 30000);
         version = '';
       }
     }
@@ -392,10 +397,11 @@ async function sitePage(ns, name) {
     };
     compareA.addEventListener('change', compare); compareB.addEventListener('change', compare);
     revs.replaceChildren(h('table', {},
-      h('thead', {}, h('tr', {}, ['Revision', 'Commit', 'Outcome', 'Created', 'Cause', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Revision', 'Commit', 'Outcome', 'Created', 'By', 'Cause', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, items.map((r) => h('tr', { 'data-revision': r.revision },
         h('td', {}, String(r.revision)), h('td', {}, (r.commit || '').slice(0, 7)),
-        h('td', {}, r.outcome + (r.live ? ' (live)' : '')), h('td', {}, r.createdAt), h('td', {}, r.cause || ''),
+        h('td', {}, r.outcome + (r.live ? ' (live)' : '')), h('td', {}, r.createdAt),
+        h('td', { class: 'author' }, r.author || '—'), h('td', {}, r.cause || ''),
         h('td', {}, editor && !r.live && r.outcome === 'Deployed'
           ? h('button', { type: 'button', class: 'danger', 'aria-label': 'Roll back to revision ' + r.revision, onclick: async () => {
               if (!confirm('Roll back ' + name + ' to revision ' + r.revision + '?')) return;
@@ -434,7 +440,8 @@ async function sitePage(ns, name) {
     yaml.textContent = toYaml(spec);
     if (revisionChanged) loadRevisions();
   });
-  follow('/namespaces/' + ns + '/events', 'involvedObject.name=' + name, (items) => {
+  follow('/namespaces/' + ns + '/events', 'involvedObject.name=' + name, (items, error) => {
+    if (error) return events.replaceChildren(h('p', { class: 'error' }, error.message));
     const list = [...items.values()].sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
     events.replaceChildren(list.length ? h('table', { id: 'events' },
       h('thead', {}, h('tr', {}, ['Type', 'Reason', 'Age', 'Message'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -451,6 +458,8 @@ async function sitePage(ns, name) {
       offsets[stream.instance + ':' + stream.stream] = stream.offset;
       for (const line of stream.lines || []) logs.append(stream.instance + ' ' + line + '\n');
     }
+    // The newest 1000 lines: an app that logs a lot does not grow the tab.
+    while (logs.childNodes.length > 1000) logs.firstChild.remove();
     if (!logs.textContent) logs.textContent = '';
   });
   every(10000, async () => {

@@ -677,6 +677,16 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   rev.cause =
       store::change_cause(previous, rev.generation, commit, spec_text,
                           site.value(json::json_pointer("/status/pinnedRevision"), int64_t{0}));
+  // Who: the last writer of the spec, when this revision deploys a write
+  // of it (made, changed, rolled back, restarted), not a fetch or a retry.
+  const bool written = rev.cause.starts_with("created") || rev.cause.starts_with("apply") ||
+                       rev.cause.starts_with("rollout") || rev.cause.starts_with("redeploy");
+  if (written)
+    rev.author = site.value(json::json_pointer("/metadata/annotations/wok.dev~1changed-by"), "");
+  // A rollback pins first (status.pinnedBy says who), then writes the spec:
+  // its revision may be made in between.
+  if (rev.cause.starts_with("rollout undo"))
+    rev.author = site.value(json::json_pointer("/status/pinnedBy"), rev.author);
   *number = store_.add_revision(uid, ns, name, rev);
   store::record_event(
       store_, site,
@@ -1210,7 +1220,8 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   json pin = {{"restoredCommit", commit},
               {"restoredSpec", spec},
               {"pinnedRevision", nullptr},  // a rollback's pin ends: this one is newer
-              {"pinnedCommit", nullptr}};
+              {"pinnedCommit", nullptr},
+              {"pinnedBy", nullptr}};
   if (spec.contains("cloneFrom")) pin["clonedFrom"] = {{"restored", backup.id}};
   store_.patch_status("Site", ns, name, pin);
   if (auto current = store_.get("Site", ns, name); current && (*current)["spec"] != spec) {

@@ -197,7 +197,10 @@ bool ApiHandler::watch(http::Exchange& exchange) {
     return answer();
   }
   requests_[2].fetch_add(1, std::memory_order_relaxed);
-  watches_->add(std::move(exchange), ctx.caller, spec);
+  std::string_view authorization = req.header("Authorization");
+  std::string token_hash =
+      authorization.starts_with("Bearer ") ? hash_token(authorization.substr(7)) : "";
+  watches_->add(std::move(exchange), ctx.caller, token_hash, spec);
   return true;
 }
 
@@ -207,7 +210,12 @@ void ApiHandler::handle(const http::Request& request, http::Response& response) 
   const bool audited =
       options_.audit && request.method != "GET" && request.method != "HEAD" &&
       (request.path.starts_with(kBase) || hooks::PushHookEndpoint::is_hook_path(request.path));
-  json subject = audited ? audit_subject(request) : json();
+  // What it is about, and its state before, for callers the API knows
+  // (a stranger's request reads nothing more than its own answer).
+  json subject =
+      audited ? audit_subject(request,
+                              authenticate(store_, request.header("Authorization")).has_value())
+              : json();
   try {
     route(ctx);
   } catch (const std::exception& e) {
@@ -358,6 +366,11 @@ void ApiHandler::projects(Context& ctx, const std::string& name) {
   if (!errors.empty()) {
     return ctx.fail(422, "Project \"" + obj_name + "\" is invalid: " + api::join_errors(errors),
                     "Invalid", errors);
+  }
+  if (method == "POST") {
+    // Nothing of a deleted namesake's: events a pass recorded after it went.
+    for (const auto& o : store_.list("Event", obj_name))
+      store_.remove("Event", obj_name, o["metadata"]["name"]);
   }
   store::Result r =
       method == "POST" ? store_.create("Project", obj) : store_.update("Project", obj);
@@ -531,6 +544,19 @@ std::string ApiHandler::host_conflict_message(Context& ctx, const store::Result&
   return r.message.substr(0, r.message.find(" by site")) + " by another project";
 }
 
+namespace {
+
+// Who wrote a site's spec last: the revision it makes says so (whatever
+// the request itself put there).
+void stamp_writer(json& site, const Caller& caller) {
+  json& md = site["metadata"];
+  if (!md.contains("annotations") || !md["annotations"].is_object())
+    md["annotations"] = json::object();
+  md["annotations"]["wok.dev/changed-by"] = caller.user;
+}
+
+}  // namespace
+
 void ApiHandler::create_site(Context& ctx, const std::string& ns) {
   json obj;
   if (!ctx.body_object(&obj)) return;
@@ -558,6 +584,7 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
     return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
+  stamp_writer(obj, ctx.caller);
   store::Result r = store_.create("Site", obj);
   if (r.code == store::Code::kAlreadyExists) {
     return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"",
@@ -593,6 +620,7 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
     return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
+  stamp_writer(obj, ctx.caller);
   store::Result r = store_.update("Site", obj);
   if (r.code == store::Code::kNotFound)
     return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
@@ -627,7 +655,8 @@ json revision_json(const store::Revision& r) {
           {"message", r.message},
           {"live", r.live},
           {"log", r.log},
-          {"cause", r.cause}};
+          {"cause", r.cause},
+          {"author", r.author}};
 }
 }  // namespace
 
@@ -701,11 +730,13 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   store_.patch_status("Site", ns, name,
                       {{"pinnedRevision", target->number},
                        {"pinnedCommit", target->commit},
+                       {"pinnedBy", ctx.caller.user},
                        {"restoredSpec", nullptr},
                        {"restoredCommit", nullptr}});
   json next = *site;
   next["spec"] = std::move(old_spec);
   next["metadata"].erase("resourceVersion");
+  stamp_writer(next, ctx.caller);
   store::Result r = store_.update("Site", next);
   if (r.code == store::Code::kConflict) {
     return ctx.fail(409,
@@ -1036,6 +1067,10 @@ std::string ApiHandler::metrics() const {
   size_t sites = 0;
   for (const auto& p : store_.list("Project")) sites += store_.count("Site", p["metadata"]["name"]);
   out << "wok_objects{kind=\"Site\"} " << sites << "\n";
+  out << "# HELP wok_audit_suppressed_total Refusals of unauthenticated requests not written to "
+         "the audit log (over 20 a minute from one address).\n"
+      << "# TYPE wok_audit_suppressed_total counter\n"
+      << "wok_audit_suppressed_total " << audit_suppressed_.load() << "\n";
   WatchHub* watches = open_watches_.load();
   out << "# HELP wok_api_watches Open watch streams.\n# TYPE wok_api_watches gauge\n"
       << "wok_api_watches " << (watches ? watches->watchers() : 0) << "\n";
@@ -1061,10 +1096,11 @@ json changeable(const std::optional<json>& object) {
 // a token's user and name). Never SQL, secrets' values or a site's YAML
 // (its change is the diff).
 constexpr size_t kMaxAuditedBody = 4096;
+constexpr size_t kMaxAuditedChange = 16384;
 
 }  // namespace
 
-json ApiHandler::audit_subject(const http::Request& request) {
+json ApiHandler::audit_subject(const http::Request& request, bool known_caller) {
   json s = {{"kind", ""}, {"namespace", ""}, {"name", ""}, {"subresource", ""}};
   std::string_view path = request.path;
   if (hooks::PushHookEndpoint::is_hook_path(path)) {
@@ -1100,6 +1136,7 @@ json ApiHandler::audit_subject(const http::Request& request) {
   }
   const std::string kind = s["kind"], ns = s["namespace"], name = s["name"];
   const std::string sub = s["subresource"];
+  if (!known_caller) return s;
   // The state before, to say what changed: of objects whose spec a verb
   // replaces; a secret's keys (never its values).
   if ((kind == "Site" || kind == "Project") && !name.empty() &&
@@ -1137,7 +1174,29 @@ void ApiHandler::audit(Context& ctx, const json& subject) {
   if (ctx.caller.platform_admin) entry["platformAdmin"] = true;
   if (code >= 400) {
     json status = json::parse(ctx.res.body, nullptr, false);
-    if (status.is_object()) entry["message"] = status.value("message", "");
+    // A failed statement's message quotes the statement: not kept.
+    if (sub == "dbexec" || sub == "dbdump")
+      entry["message"] = code == 422 ? "the SQL failed" : "refused";
+    else if (status.is_object())
+      entry["message"] = status.value("message", "");
+  }
+  // Strangers' refusals are counted, not all kept: a flood of them would
+  // rotate away what members did. 20 a minute per address are written.
+  if (code == 401) {
+    std::lock_guard lock(audit_mu_);
+    const int64_t minute = std::chrono::duration_cast<std::chrono::minutes>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    if (refused_by_address_.size() > 10000) refused_by_address_.clear();
+    auto& [at, count] = refused_by_address_[req.remote_addr];
+    if (at != minute) {
+      at = minute;
+      count = 0;
+    }
+    if (++count > 20) {
+      audit_suppressed_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
   // What changed, when it did.
   if (code < 300) {
@@ -1155,8 +1214,18 @@ void ApiHandler::audit(Context& ctx, const json& subject) {
                        ? json()
                        : changeable(store_.get(kind, kind == "Site" ? ns : "", name));
       json before = subject.value("before", json());
-      entry["change"] = json::diff(before.is_null() ? json::object() : before,
-                                   after.is_null() ? json::object() : after);
+      json change = json::diff(before.is_null() ? json::object() : before,
+                               after.is_null() ? json::object() : after);
+      // A large spec's change is summed up: its operations' paths, not values.
+      if (change.dump().size() > kMaxAuditedChange) {
+        json paths = json::array();
+        for (const auto& op : change) {
+          if (paths.size() >= 100) break;
+          paths.push_back(op.value("op", "") + " " + op.value("path", ""));
+        }
+        change = {{"truncated", true}, {"operations", change.size()}, {"paths", paths}};
+      }
+      entry["change"] = std::move(change);
     } else if (kind == "Secret" && options_.secrets) {
       std::optional<json> d;
       if (!name.empty()) d = options_.secrets->describe(ns, name);

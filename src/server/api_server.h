@@ -175,7 +175,7 @@ class ApiHandler {
   std::string metrics() const;
   // The audit log: what a change names and its state before (handle()),
   // then the entry once answered; GET .../audit for the platform admin.
-  nlohmann::json audit_subject(const http::Request& request);
+  nlohmann::json audit_subject(const http::Request& request, bool known_caller);
   void audit(Context& ctx, const nlohmann::json& subject);
   void audit_read(Context& ctx);
   // GET /console/NAME: the web console's embedded files (server/console_assets.h).
@@ -186,7 +186,10 @@ class ApiHandler {
   std::once_flag watches_started_;
   std::unique_ptr<WatchHub> watches_;             // made by the first watch
   std::atomic<WatchHub*> open_watches_{nullptr};  // watches_, for metrics() on any thread
-  std::atomic<uint64_t> requests_[6] = {};        // by status class 1xx..5xx (index 1..5)
+  std::mutex audit_mu_;
+  std::map<std::string, std::pair<int64_t, int>> refused_by_address_;  // minute, 401s written
+  std::atomic<uint64_t> audit_suppressed_{0};
+  std::atomic<uint64_t> requests_[6] = {};  // by status class 1xx..5xx (index 1..5)
   // POST /hooks/v1/projects/{ns}/sites/{name}: push webhooks, no bearer token (docs/webhooks.md).
   hooks::PushHookEndpoint hooks_;
 };

@@ -22,7 +22,7 @@ class AuditLog {
  public:
   // `dir` is made 0700 if needed. A file over max_bytes is rotated to
   // audit.log.1 (.1 to .2, ...); `keep` rotated files are kept.
-  explicit AuditLog(std::string dir, size_t max_bytes = 10u << 20, int keep = 5);
+  explicit AuditLog(std::string dir, size_t max_bytes = 10u << 20, int keep = 10);
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;

@@ -21,9 +21,11 @@ store::Result request_site_refresh(store::Store& store, const std::string& ns,
     return r;
   }
   int64_t n = (*site)["status"].value("refreshRequests", int64_t{0}) + 1;
-  return store.patch_status(
-      "Site", ns, name,
-      {{"refreshRequests", n}, {"pinnedRevision", nullptr}, {"pinnedCommit", nullptr}});
+  return store.patch_status("Site", ns, name,
+                            {{"refreshRequests", n},
+                             {"pinnedRevision", nullptr},
+                             {"pinnedCommit", nullptr},
+                             {"pinnedBy", nullptr}});
 }
 
 hooks::HookBackend store_hook_backend(store::Store& store, store::SecretStore* secrets) {

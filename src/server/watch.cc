@@ -17,7 +17,11 @@ namespace {
 // A client that reads slower than its objects change: past this much
 // queued for it, its stream is broken off (it watches again, from its
 // last version, or lists).
-constexpr size_t kMaxQueued = 4 << 20;
+constexpr size_t kMaxQueued = 1 << 20;
+// Open watches per user: each holds a connection and the hub's time.
+constexpr size_t kMaxWatchesPerUser = 20;
+// How often an open watch's token is looked up again (revoked: it ends).
+constexpr auto kTokenRecheck = std::chrono::seconds(5);
 constexpr int kMaxTimeoutSeconds = 3600;
 
 int hex_digit(char c) {
@@ -144,6 +148,8 @@ struct WatchHub::Watcher {
   http::Exchange exchange;  // touched on its loop only
   std::weak_ptr<http::Mailbox> mailbox;
   Caller caller;
+  std::string token_hash;  // looked up again every kTokenRecheck
+  std::chrono::steady_clock::time_point token_checked;
   WatchSpec spec;
   std::atomic<bool> gone{false};
   // The hub thread's alone once added:
@@ -178,10 +184,29 @@ bool WatchHub::may_view(const Caller& caller, const json* project) {
   return project_access(caller, project) >= Access::kView;
 }
 
-void WatchHub::add(http::Exchange exchange, const Caller& caller, const WatchSpec& spec) {
+void WatchHub::add(http::Exchange exchange, const Caller& caller, const std::string& token_hash,
+                   const WatchSpec& spec) {
   auto w = std::make_shared<Watcher>();
   w->caller = caller;
+  w->token_hash = token_hash;
   w->spec = spec;
+  {
+    std::lock_guard lock(mu_);
+    size_t open = 0;
+    for (const auto& other : watchers_)
+      if (!other->gone && other->caller.user == caller.user) ++open;
+    if (open >= kMaxWatchesPerUser) {
+      http::Response busy;
+      busy.status = 429;
+      busy.set_header("Content-Type", "application/json");
+      busy.set_header("Retry-After", "10");
+      busy.body = status_json(429, "TooManyRequests",
+                              "user \"" + caller.user + "\" has " + std::to_string(open) +
+                                  " watches open, the most one may; end one first");
+      exchange.respond(std::move(busy));
+      return;
+    }
+  }
   if (spec.from > 0 && spec.from + 1 < store_.oldest_event_rv()) {
     http::Response gone;
     gone.status = 410;
@@ -229,7 +254,7 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const WatchSpe
   }
   w->sent_rv = w->cursor;
   w->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.timeout_seconds);
-  w->last_bookmark = std::chrono::steady_clock::now();
+  w->last_bookmark = w->token_checked = std::chrono::steady_clock::now();
   w->mailbox = exchange.loop().mailbox();
   exchange.on_complete([w](const http::Completion&) { w->gone = true; });
   w->exchange = std::move(exchange);
@@ -275,19 +300,44 @@ void WatchHub::stop() {
 }
 
 void WatchHub::run() {
+  // The feed is read from its head for the watchers that are caught up; one
+  // from an older version catches up by its own reads, 500 events a pass,
+  // so that it never holds the others back (a watch from the oldest kept
+  // version, asked again and again, costs its asker, not everyone).
+  int64_t head = store_.resource_version();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     std::erase_if(watchers_, [](const auto& w) { return w->gone.load(); });
     if (watchers_.empty()) {
       added_.wait_for(lock, std::chrono::seconds(1));
+      head = std::max(head, store_.resource_version());
       continue;
     }
     std::vector<std::shared_ptr<Watcher>> now = watchers_;
     lock.unlock();
-    int64_t from = INT64_MAX;
-    for (const auto& w : now) from = std::min(from, w->cursor);
-    auto events = store_.events_since(from, std::chrono::seconds(1), 500);
-    deliver(now, events);
+    std::vector<std::shared_ptr<Watcher>> current, behind;
+    for (auto& w : now) (w->cursor >= head ? current : behind).push_back(w);
+    // Nobody waits on the feed while someone catches up.
+    auto wait = behind.empty() ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(0);
+    auto events = store_.events_since(head, wait, 500);
+    if (!events.empty()) head = events.back().resource_version;
+    deliver(current, events);
+    for (auto& w : behind) {
+      // Fallen behind what the store keeps (only a watcher far slower
+      // than the feed can): told so, as Kubernetes does, to list again.
+      if (w->cursor + 1 < store_.oldest_event_rv()) {
+        post(*w,
+             line("ERROR", status_object(410, "Expired", "too old resource version; list again")),
+             true);
+        w->gone = true;
+        continue;
+      }
+      auto replay = store_.events_since(w->cursor, std::chrono::milliseconds(0), 500);
+      // Up to the head at most: what comes after is the feed's.
+      std::erase_if(replay, [&](const store::Event& e) { return e.resource_version > head; });
+      if (replay.empty()) w->cursor = head;
+      deliver({w}, replay);
+    }
     lock.lock();
   }
 }
@@ -298,6 +348,7 @@ struct WatchHub::Change {
   const store::Event* event;
   std::string key;  // kind/ns/name
   std::shared_ptr<json> object;
+  std::string text;  // its line as the event's type, made once for every watcher
 };
 
 void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
@@ -311,7 +362,7 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
   };
   for (const auto& e : events) {
     if (e.kind != "Site" && e.kind != "Project" && e.kind != "Event") continue;
-    Change c{&e, e.kind + "/" + e.ns + "/" + e.name, nullptr};
+    Change c{&e, e.kind + "/" + e.ns + "/" + e.name, nullptr, ""};
     if (e.type == "DELETED") {
       if (e.body.empty()) continue;  // of a store older than deleted bodies
       c.object = std::make_shared<json>(json::parse(e.body, nullptr, false));
@@ -326,6 +377,15 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
   for (const auto& w : watchers) {
     if (w->gone) continue;
     const WatchSpec& spec = w->spec;
+    // A revoked token ends its streams, as it ends its requests.
+    if (now - w->token_checked >= kTokenRecheck) {
+      w->token_checked = now;
+      if (!store_.find_token(w->token_hash)) {
+        post(*w, line("ERROR", status_object(401, "Unauthorized", "the token was revoked")), true);
+        w->gone = true;
+        continue;
+      }
+    }
     // A member removed from the project (or the project deleted) stops
     // seeing it: the stream ends with a 403, as a new watch would answer.
     if (spec.kind != "Project" && !spec.ns.empty() && !may_view(w->caller, project(spec.ns))) {
@@ -338,7 +398,7 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
       continue;
     }
     std::string text;
-    for (const auto& c : changes) {
+    for (auto& c : changes) {
       const store::Event& e = *c.event;
       if (e.resource_version <= w->cursor || e.kind != spec.kind) continue;
       if (!spec.ns.empty() && e.ns != spec.ns) continue;
@@ -362,7 +422,12 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
       } else if (w->unseen.erase(c.key)) {
         continue;  // made and deleted before this watcher saw it: nothing to say
       }
-      text += line(type, *c.object);
+      if (type == e.type) {
+        if (c.text.empty()) c.text = line(type, *c.object);
+        text += c.text;
+      } else {
+        text += line(type, *c.object);
+      }
       w->sent_rv = e.resource_version;
     }
     if (last > w->cursor) w->cursor = last;

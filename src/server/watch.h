@@ -58,7 +58,10 @@ class WatchHub {
   // On the exchange's loop, with the caller already allowed to read what
   // `spec` names: answers 410 when `spec.from` is older than the events
   // kept, else starts the stream.
-  void add(http::Exchange exchange, const Caller& caller, const WatchSpec& spec);
+  // `token_hash`: the caller's token, looked up again while the stream is
+  // open (revoked, the stream ends with a 401). 429 past the per-user bound.
+  void add(http::Exchange exchange, const Caller& caller, const std::string& token_hash,
+           const WatchSpec& spec);
   // Ends every stream (finished cleanly: clients watch again elsewhere).
   void stop();
   bool stopped();

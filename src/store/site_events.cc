@@ -71,6 +71,10 @@ void record_event(Store& store, const json& site, const SiteEvent& event) {
   const json& md = site["metadata"];
   const std::string ns = md.value("namespace", ""), name = md.value("name", "");
   const std::string uid = md.value("uid", "");
+  // Only about a site that is still there (a pass that was under way when
+  // it, or its project, was deleted records nothing).
+  auto current = store.get("Site", ns, name);
+  if (!current || current->value(json::json_pointer("/metadata/uid"), "") != uid) return;
   const std::string message = clean_event_message(event.message);
   // One event per site (uid), reason and message: again, it counts up.
   const std::string event_name = name + "." + hash_hex(uid + "\n" + event.reason + "\n" + message);

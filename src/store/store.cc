@@ -319,6 +319,13 @@ void add_event_bodies(sqlite3* db) {
   if (!has_body) exec(db, "ALTER TABLE events ADD COLUMN body TEXT NOT NULL DEFAULT ''");
 }
 
+void add_revision_authors(sqlite3* db) {
+  bool has_author = false;
+  for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();)
+    has_author |= s.text(1) == "author";
+  if (!has_author) exec(db, "ALTER TABLE revisions ADD COLUMN author TEXT NOT NULL DEFAULT ''");
+}
+
 void add_revision_causes(sqlite3* db) {
   bool has_cause = false;
   for (Statement s(db, "PRAGMA table_info(revisions)"); s.step();)
@@ -397,6 +404,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) 
     add_revision_causes(impl->db);
     add_token_names(impl->db);
     add_event_bodies(impl->db);
+    add_revision_authors(impl->db);
     tx.commit();
   } catch (const SqliteError& e) {
     *error = path + ": " + e.what();
@@ -651,11 +659,12 @@ Revision read_revision(Statement& s) {
   r.root = s.text(8);
   r.live = s.integer(9) != 0;
   r.cause = s.text(10);
+  r.author = s.text(11);
   return r;
 }
 constexpr const char* kRevisionColumns =
     "SELECT number, generation, commit_id, spec, created_at, outcome, message, log, root, live, "
-    "cause "
+    "cause, author "
     "FROM revisions ";
 }  // namespace
 
@@ -667,11 +676,11 @@ int64_t Store::add_revision(const std::string& uid, const std::string& ns, const
   s.bind(1, uid);
   s.step();
   int64_t number = s.integer(0);
-  Statement(
-      impl_->db,
-      "INSERT INTO revisions(site_uid, namespace, name, number, generation, commit_id, spec, "
-      "created_at, "
-      "outcome, message, log, root, live, cause) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+  Statement(impl_->db,
+            "INSERT INTO revisions(site_uid, namespace, name, number, generation, commit_id, spec, "
+            "created_at, "
+            "outcome, message, log, root, live, cause, author) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
       .bind(1, uid)
       .bind(2, ns)
       .bind(3, name)
@@ -685,6 +694,7 @@ int64_t Store::add_revision(const std::string& uid, const std::string& ns, const
       .bind(11, r.log)
       .bind(12, r.root)
       .bind(13, r.cause)
+      .bind(14, r.author)
       .run();
   tx.commit();
   return number;

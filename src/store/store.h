@@ -43,6 +43,9 @@ struct Revision {
   std::string root;  // served directory of this revision
   bool live = false;
   std::string cause = {};  // why it was made: change_cause() ("fetch: commit abc1234")
+  // Who made it: the user whose write of the spec it deploys (the site's
+  // wok.dev/changed-by annotation); "" for a fetch, a retry, or an older wok.
+  std::string author = {};
 };
 
 // Why a revision is made, for `wok rollout history`: compared with the newest

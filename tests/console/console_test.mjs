@@ -108,6 +108,9 @@ try {
   }
   // The page follows: the new revision (3) is live, with its cause.
   await p.locator('tr[data-revision="3"]').getByText('rollout undo to 1').waitFor();
+  // Who: alice, who clicked (the first revision was the platform admin's apply).
+  assert.equal(await p.locator('tr[data-revision="3"] td.author').innerText(), 'alice');
+  assert.equal(await p.locator('tr[data-revision="1"] td.author').innerText(), 'admin');
   await p.locator('#diff').waitFor();
   await p.screenshot({ path: ARTIFACTS + '/rolled-back.png', fullPage: true });
 

@@ -215,6 +215,26 @@ TEST_F(AuditTest, OnlyThePlatformAdminReadsItFilteredByUserAndProject) {
   EXPECT_EQ(call("admin", "DELETE", std::string(kBase) + "/audit").status, 405);
 }
 
+TEST_F(AuditTest, AFloodOfStrangersIsCountedNotAllWrittenAndLargeChangesAreSummed) {
+  tokens_["forged"] = "not-a-token";
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(call("forged", "DELETE", std::string(kBase) + "/projects/x").status, 401);
+  EXPECT_EQ(entries().size(), 20u);
+  call("admin", "POST", std::string(kBase) + "/projects", project());
+  json big = site("www.team-a.localhost");
+  for (int i = 0; i < 500; ++i)
+    big["spec"]["env"]["VAR_" + std::to_string(i)] = std::string(100, 'v');
+  big["spec"].erase("env");
+  big["metadata"]["annotations"] = json::object();
+  for (int i = 0; i < 500; ++i)
+    big["metadata"]["annotations"]["a" + std::to_string(i)] = std::string(100, 'v');
+  ASSERT_EQ(call("dev", "POST", std::string(kBase) + "/namespaces/team-a/sites", big).status, 201);
+  json last = entries().back();
+  EXPECT_EQ(last["change"]["truncated"], true);
+  EXPECT_GT(last["change"]["operations"].get<int>(), 0);
+  EXPECT_LT(last.dump().size(), 20000u);
+}
+
 TEST(AuditLogFiles, RotatedBySizeKeepingTheNewestFilesAndReadAcrossThem) {
   test_support::TempDir dir("wok-audit-rotate");
   AuditLog log((dir.path / "a").string(), 1000, 2);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -188,6 +189,15 @@ class WatchTest : public ::testing::Test {
   }
   std::unique_ptr<Stream> watch(const std::string& user, const std::string& target) {
     return std::make_unique<Stream>(server_->port(), tokens_[user], target);
+  }
+  // Whether make() gives a stream of that status within 5 s (a stream that
+  // ends is seen by the hub a moment later).
+  bool eventually_status(int status, const std::function<std::unique_ptr<Stream>()>& make) {
+    for (int i = 0; i < 50; ++i) {
+      if (make()->status() == status) return true;
+      usleep(100'000);
+    }
+    return false;
   }
 
   test_support::TempDir dir_{"wok-watch"};
@@ -377,6 +387,59 @@ TEST_F(WatchTest, StreamsEndAtTheirTimeoutAndWhenTheServerStops) {
   EXPECT_TRUE(open->ends_within(3000));
   // A watch asked for afterwards is refused, not left open.
   EXPECT_EQ(watch("alice", std::string(kBase) + "/sites?watch=1")->status(), 503);
+}
+
+TEST_F(WatchTest, AUserHoldsTwentyWatchesAtMost) {
+  std::vector<std::unique_ptr<Stream>> open;
+  for (int i = 0; i < 20; ++i) {
+    open.push_back(watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1"));
+    ASSERT_EQ(open.back()->status(), 200) << i;
+    ASSERT_TRUE(open.back()->next());  // registered: its first line came
+  }
+  auto one_more = watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1");
+  EXPECT_EQ(one_more->status(), 429);
+  // Another user is not held back by alice's.
+  EXPECT_EQ(watch("bob", std::string(kBase) + "/namespaces/team-b/sites?watch=1")->status(), 200);
+  open.pop_back();  // one ends: room for one again
+  ASSERT_TRUE(eventually_status(200, [&] {
+    return watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1");
+  }));
+}
+
+TEST_F(WatchTest, ARevokedTokensStreamsEnd) {
+  std::string name;
+  for (const auto& t : store_->tokens())
+    if (t.user == "alice") name = t.name;
+  auto w = watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1");
+  ASSERT_TRUE(w->next());
+  ASSERT_TRUE(store_->revoke_token(name));
+  auto e = w->next(10000);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["type"], "ERROR");
+  EXPECT_EQ((*e)["object"]["code"], 401);
+  EXPECT_TRUE(w->ends_within(3000));
+}
+
+TEST_F(WatchTest, AWatchFromLongAgoDoesNotHoldBackTheOthers) {
+  int64_t old = store_->resource_version();
+  for (int i = 0; i < 3000; ++i)
+    ASSERT_TRUE(store_->patch_status("Site", "team-b", "www", {{"n", i}}).ok());
+  auto current =
+      watch("alice", std::string(kBase) + "/namespaces/team-a/sites?watch=1&resourceVersion=" +
+                         std::to_string(store_->resource_version()));
+  // Bob replays 3,000 changes of his site from long ago...
+  auto replay =
+      watch("bob", std::string(kBase) +
+                       "/namespaces/team-b/sites?watch=1&resourceVersion=" + std::to_string(old));
+  ASSERT_EQ(replay->status(), 200);
+  ASSERT_TRUE(store_->patch_status("Site", "team-a", "www", {{"phase", "Ready"}}).ok());
+  // ...while alice's change reaches her, and his replay ends at the newest.
+  auto e = current->next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["object"]["status"]["phase"], "Ready");
+  json last;
+  while (auto r = replay->next(2000)) last = *r;
+  EXPECT_EQ(last["object"]["status"]["n"], 2999);
 }
 
 }  // namespace
