@@ -270,8 +270,8 @@ function topology(project, sites) {
   }
   dagre.layout(g);
   const graph = g.graph();
-  const svg = s('svg', { width: Math.max(graph.width || 0, 200), height: Math.max(graph.height || 0, 60),
-                         role: 'img', 'aria-label': 'Topology of project ' + project });
+  // Not an image: its nodes are links (the container names the group).
+  const svg = s('svg', { width: Math.max(graph.width || 0, 200), height: Math.max(graph.height || 0, 60) });
   for (const e of g.edges()) {
     const pts = g.edge(e).points;
     svg.append(s('path', { class: 'edge', d: 'M' + pts.map((p) => p.x + ',' + p.y).join(' L') }));
@@ -289,37 +289,34 @@ function topology(project, sites) {
   return svg;
 }
 
-function quantity(q) {
-  if (!q) return 0;
-  const m = String(q).match(/^([0-9.]+)([KMGT]i)?$/);
-  if (!m) return 0;
-  return parseFloat(m[1]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2]] || 1);
-}
-
-function quotaBars(project, sites) {
-  const quota = (project.spec && project.spec.quota) || {};
+// What the sites count against the quota, as admission counts it (the
+// API's .../projects/NAME/usage), one bar per limit the project sets.
+async function quotaBars(project) {
+  const usage = await api('/projects/' + project.metadata.name + '/usage');
+  const quota = usage.quota || {};
+  const used = usage.used;
   const rows = [];
-  const bar = (label, used, max, text) => rows.push(h('div', { class: 'bar' },
-    h('span', {}, label), h('meter', { min: 0, max, value: used, 'aria-label': label + ' used: ' + text }), h('span', {}, text)));
-  if (quota.sites) bar('Sites', sites.length, quota.sites, sites.length + ' of ' + quota.sites);
-  if (quota.storage) {
-    let used = 0;
-    for (const site of sites) {
-      for (const v of site.spec.storage || []) used += quantity(v.size);
-      if (site.spec.database) used += quantity(site.spec.database.size);
-      for (const sv of site.spec.services || []) used += quantity(sv.size || '256Mi');
-    }
-    const gib = (b) => (b / 2 ** 30).toFixed(1) + ' GiB';
-    bar('Storage', used, quantity(quota.storage), gib(used) + ' of ' + gib(quantity(quota.storage)));
-  }
-  return rows.length ? h('div', { class: 'bars' }, rows) : h('p', { class: 'muted' }, 'This project has no quota.');
+  const bar = (label, value, max, text) => rows.push(h('div', { class: 'bar' },
+    h('span', {}, label), h('meter', { min: 0, max, value, 'aria-label': label + ' used: ' + text }), h('span', {}, text)));
+  const qty = (q) => {
+    const m = String(q).match(/^([0-9.]+)([a-zA-Z]*)$/);
+    if (!m) return 0;
+    const units = { m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+    return parseFloat(m[1]) * (units[m[2]] === undefined ? 1 : units[m[2]]);
+  };
+  if (quota.sites) bar('Sites', used.sites, quota.sites, used.sites + ' of ' + quota.sites);
+  if (quota.cpu) bar('CPU', used.cpuMillis / 1000, qty(quota.cpu), used.cpu + ' of ' + quota.cpu + (usage.cpuUnlimited ? ' (some unlimited)' : ''));
+  if (quota.memory) bar('Memory', used.memoryBytes, qty(quota.memory), used.memory + ' of ' + quota.memory);
+  if (quota.storage) bar('Storage', used.storageBytes, qty(quota.storage), used.storage + ' of ' + quota.storage);
+  return rows.length ? h('div', { class: 'bars', id: 'quota' }, rows)
+                     : h('p', { class: 'muted' }, 'This project has no quota (' + used.instances + ' instances, ' + used.memory + ' of memory, ' + used.storage + ' of storage).');
 }
 
 async function projectPage(name) {
   crumbs({ text: 'Projects', href: '#/' }, { text: name });
   let project;
   try { project = await api('/projects/' + name); } catch (e) { return show(h('h1', {}, name), h('p', { class: 'error' }, e.message)); }
-  const graph = h('div', { class: 'topology', id: 'topology' });
+  const graph = h('div', { class: 'topology', id: 'topology', role: 'group', 'aria-label': 'Topology of project ' + name });
   const bars = h('div', {});
   const table = h('div', {});
   show(h('h1', {}, 'Project ' + name),
@@ -330,7 +327,7 @@ async function projectPage(name) {
     if (error) return graph.replaceChildren(h('p', { class: 'error' }, error.message));
     const sites = [...items.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     graph.replaceChildren(sites.length ? topology(name, sites) : h('p', { class: 'muted' }, 'No sites yet.'));
-    bars.replaceChildren(quotaBars(project, sites));
+    quotaBars(project).then((el) => bars.replaceChildren(el), (e) => bars.replaceChildren(h('p', { class: 'error' }, e.message)));
     table.replaceChildren(h('table', {},
       h('thead', {}, h('tr', {}, ['Site', 'Mode', 'State', 'Revision', 'URL'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, sites.map((site) => h('tr', {},
@@ -374,9 +371,9 @@ async function sitePage(ns, name) {
   try { project = await api('/projects/' + ns); } catch (e) { return show(h('p', { class: 'error' }, e.message)); }
   const editor = mayEdit(project);
   const head = h('div', {}), conds = h('div', {}), comps = h('div', {}), revs = h('div', {});
-  const events = h('div', {}), logs = h('pre', { id: 'logs', 'aria-label': 'Runtime logs', tabindex: '0' });
-  const build = h('pre', { id: 'build-log', 'aria-label': 'Build log', tabindex: '0' }), stats = h('div', {});
-  const yaml = h('pre', { id: 'spec', tabindex: '0' });
+  const events = h('div', {}), logs = h('pre', { id: 'logs', role: 'region', 'aria-label': 'Runtime logs', tabindex: '0' });
+  const build = h('pre', { id: 'build-log', role: 'region', 'aria-label': 'Build log', tabindex: '0' }), stats = h('div', {});
+  const yaml = h('pre', { id: 'spec', role: 'region', 'aria-label': 'The spec as YAML', tabindex: '0' });
   show(head, h('h2', {}, 'Status'), conds, comps, h('h2', {}, 'Revisions'), revs,
        h('h2', {}, 'Events'), events, h('h2', {}, 'Access statistics (last 15 minutes, per minute)'), stats,
        h('h2', {}, 'Runtime logs'), logs, h('h2', {}, 'Build log of the newest revision'), build,
@@ -390,7 +387,7 @@ async function sitePage(ns, name) {
     const compareA = h('select', { 'aria-label': 'Compare from revision' }, items.map((r) => h('option', { value: r.revision }, 'revision ' + r.revision)));
     const compareB = h('select', { 'aria-label': 'Compare to revision' }, items.map((r) => h('option', { value: r.revision }, 'revision ' + r.revision)));
     if (items.length > 1) compareA.value = String(items[1].revision);
-    const diff = h('pre', { id: 'diff', 'aria-label': 'Difference of the specs' });
+    const diff = h('pre', { id: 'diff', role: 'region', 'aria-label': 'Difference of the specs', tabindex: '0' });
     const compare = () => {
       const a = items.find((r) => String(r.revision) === compareA.value), b = items.find((r) => String(r.revision) === compareB.value);
       if (a && b) diff.replaceChildren(...lineDiff(JSON.stringify(a.spec, null, 2), JSON.stringify(b.spec, null, 2)));
@@ -483,7 +480,7 @@ async function newSitePage(ns) {
   crumbs({ text: 'Projects', href: '#/' }, { text: ns, href: '#/p/' + ns }, { text: 'New site' });
   const field = (id, label, attrs = {}) => [h('label', { for: id }, label), h('input', { id, ...attrs })];
   const mode = h('select', { id: 'mode' }, ['static', 'php', 'app'].map((m) => h('option', { value: m }, m)));
-  const out = h('pre', { id: 'made-yaml', 'aria-label': 'The site as YAML' });
+  const out = h('pre', { id: 'made-yaml', role: 'region', 'aria-label': 'The site as YAML', tabindex: '0' });
   const message = h('div', { role: 'status' });
   const form = h('form', { class: 'login', onsubmit: async (e) => {
     e.preventDefault();

@@ -681,8 +681,7 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   // of it (made, changed, rolled back, restarted), not a fetch or a retry.
   const bool written = rev.cause.starts_with("created") || rev.cause.starts_with("apply") ||
                        rev.cause.starts_with("rollout") || rev.cause.starts_with("redeploy");
-  if (written)
-    rev.author = site.value(json::json_pointer("/metadata/annotations/wok.dev~1changed-by"), "");
+  if (written) rev.author = site.value(json::json_pointer("/status/changedBy"), "");
   // A rollback pins first (status.pinnedBy says who), then writes the spec:
   // its revision may be made in between.
   if (rev.cause.starts_with("rollout undo"))

@@ -275,6 +275,10 @@ void ApiHandler::route(Context& ctx) {
     if (!api::is_dns_label(p)) return ctx.fail(404, "no such path: " + path);
   }
   size_t n = parts.size();
+  if (n == 3 && parts[0] == "projects" && parts[2] == "usage") {
+    if (method != "GET") return ctx.fail(405, method + " is not allowed on usage");
+    return project_usage(ctx, parts[1]);
+  }
   if (n >= 1 && n <= 2 && parts[0] == "projects") return projects(ctx, n == 2 ? parts[1] : "");
   if (n == 1 && parts[0] == "sites") {
     if (method != "GET") return ctx.fail(405, method + " is not allowed here");
@@ -390,6 +394,40 @@ json ApiHandler::list_head(const char* kind) {
           {"kind", kind},
           {"metadata", {{"resourceVersion", std::to_string(store_.resource_version())}}},
           {"items", json::array()}};
+}
+
+void ApiHandler::project_usage(Context& ctx, const std::string& name) {
+  auto project = store_.get("Project", "", name);
+  if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kView) {
+    return ctx.fail(403, "user \"" + ctx.caller.user + "\" may not read project \"" + name + "\"");
+  }
+  if (!project) return ctx.fail(404, "project \"" + name + "\" not found");
+  // What admission counts against spec.quota (server/quota.h), summed.
+  SiteUsage total;
+  int64_t sites = 0;
+  for (const auto& site : store_.list("Site", name)) {
+    SiteUsage u = site_usage(site.value("spec", json::object()));
+    ++sites;
+    total.instances += u.instances;
+    total.cpu_millis += u.cpu_millis;
+    total.memory_bytes += u.memory_bytes;
+    total.storage_bytes += u.storage_bytes;
+    total.cpu_unlimited |= u.cpu_unlimited;
+  }
+  ctx.send(200, {{"apiVersion", api::kApiVersion},
+                 {"kind", "ProjectUsage"},
+                 {"metadata", {{"name", name}}},
+                 {"quota", project->value(json::json_pointer("/spec/quota"), json::object())},
+                 {"used",
+                  {{"sites", sites},
+                   {"instances", total.instances},
+                   {"cpu", format_cpu(total.cpu_millis)},
+                   {"cpuMillis", total.cpu_millis},
+                   {"memory", format_bytes(total.memory_bytes)},
+                   {"memoryBytes", total.memory_bytes},
+                   {"storage", format_bytes(total.storage_bytes)},
+                   {"storageBytes", total.storage_bytes}}},
+                 {"cpuUnlimited", total.cpu_unlimited}});
 }
 
 void ApiHandler::events(Context& ctx, const std::string& ns) {
@@ -546,14 +584,9 @@ std::string ApiHandler::host_conflict_message(Context& ctx, const store::Result&
 
 namespace {
 
-// Who wrote a site's spec last: the revision it makes says so (whatever
-// the request itself put there).
-void stamp_writer(json& site, const Caller& caller) {
-  json& md = site["metadata"];
-  if (!md.contains("annotations") || !md["annotations"].is_object())
-    md["annotations"] = json::object();
-  md["annotations"]["wok.dev/changed-by"] = caller.user;
-}
+// Who wrote a site's spec last, in its status with the write itself: the
+// revision it makes says so.
+json writer_of(const Caller& caller) { return {{"changedBy", caller.user}}; }
 
 }  // namespace
 
@@ -584,8 +617,8 @@ void ApiHandler::create_site(Context& ctx, const std::string& ns) {
     return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
-  stamp_writer(obj, ctx.caller);
-  store::Result r = store_.create("Site", obj);
+  const json writer = writer_of(ctx.caller);
+  store::Result r = store_.create("Site", obj, &writer);
   if (r.code == store::Code::kAlreadyExists) {
     return ctx.fail(409, "site \"" + name + "\" already exists in project \"" + ns + "\"",
                     "AlreadyExists");
@@ -620,8 +653,8 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
     return ctx.fail(422, over, "Invalid");
   }
   api::default_site(obj);
-  stamp_writer(obj, ctx.caller);
-  store::Result r = store_.update("Site", obj);
+  const json writer = writer_of(ctx.caller);
+  store::Result r = store_.update("Site", obj, &writer);
   if (r.code == store::Code::kNotFound)
     return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   if (r.code == store::Code::kConflict)
@@ -736,8 +769,8 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   json next = *site;
   next["spec"] = std::move(old_spec);
   next["metadata"].erase("resourceVersion");
-  stamp_writer(next, ctx.caller);
-  store::Result r = store_.update("Site", next);
+  const json writer = writer_of(ctx.caller);
+  store::Result r = store_.update("Site", next, &writer);
   if (r.code == store::Code::kConflict) {
     return ctx.fail(409,
                     "cannot roll back: " + r.message + " (a host of revision " +

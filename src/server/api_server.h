@@ -138,6 +138,8 @@ class ApiHandler {
   void projects(Context& ctx, const std::string& name);
   void sites(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
   void all_sites(Context& ctx);
+  // GET .../projects/{name}/usage: what its sites count against its quota.
+  void project_usage(Context& ctx, const std::string& name);
   // GET .../namespaces/{ns}/events[?fieldSelector=involvedObject.name=SITE]: an EventList.
   void events(Context& ctx, const std::string& ns);
   // A list's apiVersion, kind, metadata.resourceVersion (to watch from) and no items yet.

@@ -413,7 +413,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, std::string* error) 
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-Result Store::create(const std::string& kind, const json& object) {
+Result Store::create(const std::string& kind, const json& object, const json* status_patch) {
   std::lock_guard lock(impl_->mu);
   try {
     json o = object;
@@ -438,6 +438,7 @@ Result Store::create(const std::string& kind, const json& object) {
     md["generation"] = 1;
     md["creationTimestamp"] = now_rfc3339();
     o["status"] = json::object();
+    if (status_patch) merge_patch(o["status"], *status_patch);
     impl_->save(kind, ns, name, o);
     impl_->record_event(rv, "ADDED", kind, ns, name);
     tx.commit();
@@ -448,7 +449,7 @@ Result Store::create(const std::string& kind, const json& object) {
   }
 }
 
-Result Store::update(const std::string& kind, const json& object) {
+Result Store::update(const std::string& kind, const json& object, const json* status_patch) {
   std::lock_guard lock(impl_->mu);
   try {
     std::string ns = ns_of(object);
@@ -479,6 +480,7 @@ Result Store::update(const std::string& kind, const json& object) {
       else
         next["metadata"].erase(k);
     }
+    if (status_patch) merge_patch(next["status"], *status_patch);
     if (next == *current) {
       return ok(std::move(next));  // nothing changed: no new version, no event
     }

@@ -44,7 +44,8 @@ struct Revision {
   bool live = false;
   std::string cause = {};  // why it was made: change_cause() ("fetch: commit abc1234")
   // Who made it: the user whose write of the spec it deploys (the site's
-  // wok.dev/changed-by annotation); "" for a fetch, a retry, or an older wok.
+  // status.changedBy, or status.pinnedBy for a rollback); "" for a fetch, a
+  // retry, or an older wok.
   std::string author = {};
 };
 
@@ -69,8 +70,12 @@ class Store {
   // status, checks metadata.resourceVersion if given, and bumps generation
   // when spec changed. Sites claim their hosts atomically: a host held by
   // another Site gives kConflict with owner_namespace set.
-  Result create(const std::string& kind, const nlohmann::json& object);
-  Result update(const std::string& kind, const nlohmann::json& object);
+  // `status_patch` (a merge patch, if given) goes into status in the same
+  // transaction: who wrote the spec (status.changedBy) is never a moment behind it.
+  Result create(const std::string& kind, const nlohmann::json& object,
+                const nlohmann::json* status_patch = nullptr);
+  Result update(const std::string& kind, const nlohmann::json& object,
+                const nlohmann::json* status_patch = nullptr);
   // The whole object (an Event: no spec, no status), made or replaced; on
   // replace it keeps its uid and creationTimestamp.
   Result upsert(const std::string& kind, const nlohmann::json& object);

@@ -4,7 +4,9 @@
 // Env: WOK_API, WOK_ROUTER_PORT, TOKEN_DEV (developer of team-a),
 // TOKEN_VIEWER (viewer of team-a), CHROMIUM, ARTIFACTS (screenshots).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const env = (k) => { if (!process.env[k]) throw new Error(k + ' is not set'); return process.env[k]; };
@@ -52,6 +54,17 @@ async function apiCall(method, path, body) {
 }
 const step = (name) => console.log('--', name);
 
+// axe-core's WCAG 2 A and AA rules on the page as it is: serious and
+// critical violations fail (labels, contrast, names of links and buttons...).
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function accessible(p, what) {
+  await p.addScriptTag({ content: axeSource });
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '));
+  assert.deepEqual(bad, [], what + ' has accessibility violations');
+}
+
 try {
   step('a bad token is refused');
   const p = await page();
@@ -72,6 +85,10 @@ try {
   await p.locator('[data-node="site:www"]').waitFor();
   await p.locator('[data-node="j:api:tick"]').waitFor();
   await p.locator('[data-node="v:api:data"]').waitFor();
+  // The quota's bars: what admission counts (2 sites, one 128Mi instance, a 64Mi volume).
+  await p.locator('#quota').getByText('2 of 5').waitFor();
+  await p.locator('#quota').getByText('128Mi of 2Gi').waitFor();
+  await p.locator('#quota').getByText('64Mi of 1Gi').waitFor();
   await p.screenshot({ path: ARTIFACTS + '/topology.png', fullPage: true });
 
   step('scaling a component: the graph follows without a reload');
@@ -81,6 +98,7 @@ try {
   delete site.status;
   await apiCall('PUT', '/namespaces/team-a/sites/api', site);
   await web.getByText('2/2 ready').waitFor({ timeout: 90000 });
+  await p.locator('#quota').getByText('256Mi of 2Gi').waitFor();
   assert.equal(await p.evaluate(() => window.notReloaded), true);
   await p.screenshot({ path: ARTIFACTS + '/topology-scaled.png', fullPage: true });
 
@@ -135,6 +153,26 @@ try {
   assert.match(await p.locator('#made-yaml').innerText(), /mode: "static"/);
   await p.screenshot({ path: ARTIFACTS + '/create.png', fullPage: true });
   await apiCall('GET', '/namespaces/team-a/sites/docs');
+
+  step('the pages pass an accessibility audit (axe-core, WCAG 2 AA)');
+  // In a context of its own that lets axe's script in (the console's CSP,
+  // rightly, does not); the pages above ran under it.
+  const audit = await (await browser.newContext({ bypassCSP: true, viewport: { width: 1200, height: 900 } })).newPage();
+  await audit.goto(API + '/console/');
+  await audit.getByLabel('API token').waitFor();
+  await accessible(audit, 'the sign-in page');
+  await signIn(audit, env('TOKEN_DEV'));
+  await audit.getByRole('link', { name: 'team-a' }).waitFor();
+  await accessible(audit, 'the projects page');
+  await audit.goto(API + '/console/#/p/team-a');
+  await audit.locator('[data-node="site:www"]').waitFor();
+  await accessible(audit, 'the project page');
+  await audit.goto(API + '/console/#/p/team-a/s/api');
+  await audit.locator('#events').waitFor();
+  await accessible(audit, 'the site page');
+  await audit.goto(API + '/console/#/p/team-a/new');
+  await audit.getByLabel('Git repository URL').waitFor();
+  await accessible(audit, 'the create form');
 
   assert.deepEqual(problems, [], 'the browser console or requests reported errors');
   console.log('ok');

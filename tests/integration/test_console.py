@@ -3,7 +3,8 @@ Debian's chromium against a real `wok up` with a static site of two
 revisions, an app with a job and a volume, and two projects. Sign in (a bad
 token refused), the topology's instance counts, a scale followed without a
 reload, another project invisible, a log line appearing, a rollback that
-changes what is served, a viewer without buttons, the create form's YAML.
+changes what is served (and says who), a viewer without buttons, the
+create form's YAML, the quota's bars, and an accessibility audit (axe-core).
 Screenshots go to build/test-artifacts/console (docs/console.md shows them).
 Needs root (runc) and chromium; CI runs it as root and installs chromium."""
 import os
@@ -37,7 +38,8 @@ http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve
 class ConsoleTest(WokTestCase):
     def test_the_console_in_a_browser(self):
         subprocess.run([os.path.join(SOURCE, "scripts", "npm-install.sh"), TESTS], check=True)
-        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer"), ("vic", "viewer")]))
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"], [("alice", "developer"), ("vic", "viewer")])
+                       + "  quota: {sites: 5, memory: 2Gi, storage: 1Gi}\n")
         self.wok.apply(project_yaml("team-b", ["*.team-b.localhost"], [("bob", "admin")]))
         alice = self.wok.cli("token", "create", "alice").stdout.strip()
         vic = self.wok.cli("token", "create", "vic").stdout.strip()

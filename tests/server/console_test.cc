@@ -82,5 +82,43 @@ TEST_F(ConsoleTest, WhoamiSaysWhoTheTokenIs) {
   EXPECT_EQ(get("/apis/wok.dev/v1alpha1/whoami", "forged").status, 401);
 }
 
+TEST_F(ConsoleTest, UsageIsWhatAdmissionCountsAgainstTheQuota) {
+  json project = {{"apiVersion", "wok.dev/v1alpha1"},
+                  {"kind", "Project"},
+                  {"metadata", {{"name", "team-a"}}},
+                  {"spec",
+                   {{"hosts", {"*.team-a.localhost"}},
+                    {"members", {{{"user", "alice"}, {"role", "viewer"}}}},
+                    {"quota", {{"sites", 5}, {"memory", "2Gi"}}}}}};
+  ASSERT_TRUE(store_->create("Project", project).ok());
+  json site = {
+      {"apiVersion", "wok.dev/v1alpha1"},
+      {"kind", "Site"},
+      {"metadata", {{"name", "api"}, {"namespace", "team-a"}}},
+      {"spec",
+       {{"mode", "app"},
+        {"hosts", {"api.team-a.localhost"}},
+        {"resources", {{"memory", "128Mi"}, {"cpu", "250m"}}},
+        {"storage", {{{"name", "data"}, {"path", "data"}, {"size", "64Mi"}}}},
+        {"app",
+         {{"components",
+           {{{"name", "web"}, {"command", {"app"}}, {"port", 8080}, {"replicas", 2}}}}}}}}};
+  ASSERT_TRUE(store_->create("Site", site).ok());
+  http::Response r = get("/apis/wok.dev/v1alpha1/projects/team-a/usage", token_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json u = json::parse(r.body);
+  EXPECT_EQ(u["quota"]["memory"], "2Gi");
+  EXPECT_EQ(u["used"]["sites"], 1);
+  EXPECT_EQ(u["used"]["instances"], 2);
+  EXPECT_EQ(u["used"]["memoryBytes"], 2 * 128 * 1024 * 1024);
+  EXPECT_EQ(u["used"]["cpuMillis"], 500);
+  EXPECT_EQ(u["used"]["storageBytes"], 64 * 1024 * 1024);
+  // Not a member: nothing, not even whether it exists.
+  std::string eve = new_token();
+  store_->add_token("eve", hash_token(eve), false);
+  EXPECT_EQ(get("/apis/wok.dev/v1alpha1/projects/team-a/usage", eve).status, 403);
+  EXPECT_EQ(get("/apis/wok.dev/v1alpha1/projects/nope/usage", eve).status, 403);
+}
+
 }  // namespace
 }  // namespace wok::server
