@@ -374,9 +374,10 @@ async function sitePage(ns, name) {
   const events = h('div', {}), logs = h('pre', { id: 'logs', role: 'region', 'aria-label': 'Runtime logs', tabindex: '0' });
   const build = h('pre', { id: 'build-log', role: 'region', 'aria-label': 'Build log', tabindex: '0' }), stats = h('div', {});
   const yaml = h('pre', { id: 'spec', role: 'region', 'aria-label': 'The spec as YAML', tabindex: '0' });
+  const buildTitle = h('h2', { id: 'build-title' }, 'Build log');
   show(head, h('h2', {}, 'Status'), conds, comps, h('h2', {}, 'Revisions'), revs,
        h('h2', {}, 'Events'), events, h('h2', {}, 'Access statistics (last 15 minutes, per minute)'), stats,
-       h('h2', {}, 'Runtime logs'), logs, h('h2', {}, 'Build log of the newest revision'), build,
+       h('h2', {}, 'Runtime logs'), logs, buildTitle, build,
        h('h2', {}, 'Spec'), yaml);
   const base = '/namespaces/' + ns + '/sites/' + name;
   let current = null;
@@ -408,8 +409,6 @@ async function sitePage(ns, name) {
           : ''))))),
     items.length > 1 ? h('div', {}, h('h3', {}, 'Compare specs'), compareA, ' → ', compareB, diff) : '');
     compare();
-    const newest = items[0];
-    build.textContent = newest && newest.log ? newest.log : 'No build output.';
   };
   follow('/namespaces/' + ns + '/sites', 'metadata.name=' + name, (items, error) => {
     if (error) return head.replaceChildren(h('p', { class: 'error' }, error.message));
@@ -458,6 +457,15 @@ async function sitePage(ns, name) {
     // The newest 1000 lines: an app that logs a lot does not grow the tab.
     while (logs.childNodes.length > 1000) logs.firstChild.remove();
     if (!logs.textContent) logs.textContent = '';
+  });
+  // The build under way as it prints, else the newest revision's.
+  every(2000, async () => {
+    let b;
+    try { b = await api(base + '/buildlog'); } catch (e) { return; }
+    const text = b.log || 'No build output.';
+    buildTitle.textContent = b.running ? 'Build of revision ' + b.revision + ', running'
+                                       : 'Build log of the newest revision' + (b.revision ? ' (' + b.revision + ')' : '');
+    if (build.textContent !== text) build.textContent = text;
   });
   every(10000, async () => {
     let st;

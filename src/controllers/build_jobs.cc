@@ -23,6 +23,14 @@ void BuildJobs::submit(const std::string& key, const std::string& project, Build
   job->project = project;
   job->options = std::move(options);
   job->options.cancel = job->cancelled;
+  job->options.on_output = [live = job->live,
+                            before = std::move(job->options.on_output)](std::string_view piece) {
+    {
+      std::lock_guard hold(live->mu);
+      live->text.append(piece);
+    }
+    if (before) before(piece);
+  };
   jobs_[key] = std::move(job);
   order_.push_back(key);
   start_next_locked();
@@ -72,6 +80,18 @@ bool BuildJobs::running(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(key);
   return it != jobs_.end() && it->second->started && !it->second->done;
+}
+
+std::optional<std::string> BuildJobs::output(const std::string& key) const {
+  std::shared_ptr<Job::Live> live;
+  {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(key);
+    if (it == jobs_.end()) return std::nullopt;
+    live = it->second->live;
+  }
+  std::lock_guard hold(live->mu);
+  return live->text;
 }
 
 int BuildJobs::running_count() const {

@@ -37,6 +37,9 @@ class BuildJobs {
   // over; its result is discarded.
   void cancel(const std::string& key);
   int running_count() const;
+  // What the build of `key` printed so far ("" while queued); nullopt when
+  // there is none (never submitted, or taken).
+  std::optional<std::string> output(const std::string& key) const;
 
  private:
   struct Job {
@@ -46,6 +49,12 @@ class BuildJobs {
     bool started = false, done = false;
     BuildResult result;
     std::thread thread;
+    // Its output so far (options.on_output appends here, on its thread).
+    struct Live {
+      std::mutex mu;
+      std::string text;
+    };
+    std::shared_ptr<Live> live = std::make_shared<Live>();
   };
   void start_next_locked();
   void run(const std::string& key, Job* job);

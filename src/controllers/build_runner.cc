@@ -161,16 +161,19 @@ int spawn(const std::string& path, const std::vector<std::string>& argv,
 // build does not block or die of SIGPIPE) but the bytes are dropped.
 class OutputBuffer {
  public:
-  explicit OutputBuffer(size_t max) : max_(max) {}
+  OutputBuffer(size_t max, std::function<void(std::string_view)> sink)
+      : max_(max), sink_(std::move(sink)) {}
   void append(const char* data, size_t n) {
     const size_t room = max_ - std::min(max_, text_.size());
     text_.append(data, std::min(n, room));
     truncated_ = truncated_ || n > room;
+    if (sink_ && std::min(n, room) > 0) sink_(std::string_view(data, std::min(n, room)));
   }
   std::string take() { return truncated_ ? std::move(text_) + kTruncatedMarker : std::move(text_); }
 
  private:
   size_t max_;
+  std::function<void(std::string_view)> sink_;
   std::string text_;
   bool truncated_ = false;
 };
@@ -182,7 +185,7 @@ class BuildWatch {
   BuildWatch(pid_t pid, UniqueFd out, const BuildOptions& options)
       : pid_(pid),
         out_(std::move(out)),
-        output_(options.max_output),
+        output_(options.max_output, options.on_output),
         // Clamped so that an absurd limit from a spec cannot overflow the clock.
         deadline_(Clock::now() + std::min<std::chrono::milliseconds>(options.timeout, kMaxTimeout)),
         cancel_(options.cancel) {}

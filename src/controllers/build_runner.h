@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wok::controllers {
@@ -37,6 +38,9 @@ struct BuildOptions {
   // Set to true from another thread: the build is killed at once ("build
   // cancelled"), as on its time limit but without the grace period.
   std::shared_ptr<std::atomic<bool>> cancel;
+  // Each piece of output as it arrives (what is kept of it: the cap holds),
+  // on the build's thread: a live view of a running build.
+  std::function<void(std::string_view)> on_output;
 };
 
 BuildResult run_build(const BuildOptions& options);

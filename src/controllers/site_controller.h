@@ -25,6 +25,11 @@ class SiteController {
   void stop();
   std::string metrics() const;  // Prometheus text (its controller's: reconcile::metrics_text)
   const reconcile::Controller& controller() const { return controller_; }
+  // The build under way for a site (SiteReconciler::build_output).
+  std::optional<std::pair<int64_t, std::string>> build_output(const std::string& ns,
+                                                              const std::string& name) {
+    return reconciler_.build_output(ns, name);
+  }
   // wok backup restore, in place (SiteReconciler::restore).
   std::optional<nlohmann::json> restore(const std::string& ns, const std::string& name,
                                         const BackupInfo& backup, const nlohmann::json& manifest,

@@ -369,6 +369,25 @@ std::mutex& SiteReconciler::site_lock(const std::string& key) {
   return *m;
 }
 
+std::optional<std::pair<int64_t, std::string>> SiteReconciler::build_output(
+    const std::string& ns, const std::string& name) {
+  std::string uid;
+  int64_t number = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, p] : pending_) {
+      if (p.ns == ns && p.name == name) {
+        uid = key;
+        number = p.number;
+      }
+    }
+  }
+  if (uid.empty()) return std::nullopt;
+  auto text = builds_.output(uid);
+  if (!text) return std::nullopt;
+  return std::make_pair(number, std::move(*text));
+}
+
 ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::string& name) {
   // Being restored (restore() holds it): looked at again once it is over.
   std::unique_lock hold(site_lock(ns + "/" + name), std::try_to_lock);

@@ -114,6 +114,10 @@ class SiteReconciler {
   SiteReconciler(store::Store& store, RoutePublisher& routes, PlatformConfig config);
   ~SiteReconciler();
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
+  // The build under way for site ns/name: its revision and what it printed
+  // so far; nullopt when none is.
+  std::optional<std::pair<int64_t, std::string>> build_output(const std::string& ns,
+                                                              const std::string& name);
   // Stops instances of sites not in `sites` ("ns/name"); at controller start.
   void sweep_instances(const std::set<std::string>& sites);
   // At controller start, before the platform says it is ready: routes a

@@ -438,6 +438,9 @@ int run_embedded(const EmbeddedOptions& options) {
                                                        const std::string& sql) {
     return site_database(*store, runtime, platform.read_secret, tmp, ns, name, dump, sql);
   };
+  api_opts.build_output = [&sites](const std::string& ns, const std::string& name) {
+    return sites.build_output(ns, name);
+  };
   api_opts.site_backups = [&](const server::BackupRequest& q) {
     return site_backups(backups, sites, q);
   };

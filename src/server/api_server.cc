@@ -396,6 +396,24 @@ json ApiHandler::list_head(const char* kind) {
           {"items", json::array()}};
 }
 
+void ApiHandler::build_log(Context& ctx, const std::string& ns, const std::string& name) {
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  json out = {{"apiVersion", api::kApiVersion}, {"kind", "BuildLog"}};
+  // The build under way, as far as it got; else the newest revision's.
+  if (auto running = options_.build_output ? options_.build_output(ns, name) : std::nullopt) {
+    out["revision"] = running->first;
+    out["running"] = true;
+    out["log"] = std::move(running->second);
+    return ctx.send(200, out);
+  }
+  auto all = store_.revisions((*site)["metadata"]["uid"].get<std::string>());
+  out["running"] = false;
+  out["revision"] = all.empty() ? json(nullptr) : json(all.front().number);
+  out["log"] = all.empty() ? "" : all.front().log;
+  ctx.send(200, out);
+}
+
 void ApiHandler::project_usage(Context& ctx, const std::string& name) {
   auto project = store_.get("Project", "", name);
   if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kView) {
@@ -485,6 +503,7 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
   }
   if (!sub.empty()) {
     if (sub == "revisions" && read) return revisions(ctx, ns, name);
+    if (sub == "buildlog" && read) return build_log(ctx, ns, name);
     if (sub == "rollback" && method == "POST") return rollback(ctx, ns, name);
     if (sub == "refresh" && method == "POST") return refresh(ctx, ns, name);
     if (sub == "stats" && read && options_.site_stats) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,11 @@ struct ApiOptions {
   std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
                                const std::string& sql)>
       site_database;
+  // GET .../sites/{name}/buildlog: the build under way, {revision, output so
+  // far}; nullopt when none is (the newest revision's log is answered then).
+  std::function<std::optional<std::pair<int64_t, std::string>>(const std::string& ns,
+                                                               const std::string& name)>
+      build_output;
   // Where every change asked of the API is recorded (server/audit.h);
   // unset: nothing is, and GET .../audit answers 404.
   AuditLog* audit = nullptr;
@@ -138,6 +144,8 @@ class ApiHandler {
   void projects(Context& ctx, const std::string& name);
   void sites(Context& ctx, const std::string& ns, const std::string& name, const std::string& sub);
   void all_sites(Context& ctx);
+  // GET .../sites/{name}/buildlog (ApiOptions::build_output).
+  void build_log(Context& ctx, const std::string& ns, const std::string& name);
   // GET .../projects/{name}/usage: what its sites count against its quota.
   void project_usage(Context& ctx, const std::string& name);
   // GET .../namespaces/{ns}/events[?fieldSelector=involvedObject.name=SITE]: an EventList.

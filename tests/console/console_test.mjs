@@ -154,6 +154,22 @@ try {
   await p.screenshot({ path: ARTIFACTS + '/create.png', fullPage: true });
   await apiCall('GET', '/namespaces/team-a/sites/docs');
 
+  step('a build prints as it runs');
+  await apiCall('POST', '/namespaces/team-a/sites', {
+    apiVersion: 'wok.dev/v1alpha1', kind: 'Site', metadata: { name: 'slow', namespace: 'team-a' },
+    spec: { mode: 'static', hosts: ['slow.team-a.localhost'], source: { git: { url: env('SLOW_REPO') } },
+            build: { command: ['sh', '-c', 'echo build-marker-one; sleep 15; mkdir -p o; echo slow > o/index.html'],
+                     output: 'o' } } });
+  await p.goto(API + '/console/#/p/team-a/s/slow');
+  await p.locator('#build-log').getByText('build-marker-one').waitFor({ timeout: 60000 });
+  assert.match(await p.locator('#build-title').innerText(), /running/);
+  // Seen while it still ran: its revision is not over yet.
+  const revisions = await apiCall('GET', '/namespaces/team-a/sites/slow/revisions');
+  assert.equal(revisions.items[0].outcome, 'Pending');
+  await p.screenshot({ path: ARTIFACTS + '/build-live.png', fullPage: true });
+  await p.locator('#build-title').getByText('Build log of the newest revision').waitFor({ timeout: 90000 });
+  assert.match(await p.locator('#build-log').innerText(), /build-marker-one/);
+
   step('the pages pass an accessibility audit (axe-core, WCAG 2 AA)');
   // In a context of its own that lets axe's script in (the console's CSP,
   // rightly, does not); the pages above ran under it.

@@ -2,9 +2,11 @@
 #include "controllers/build_jobs.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace wok::controllers {
@@ -42,6 +44,34 @@ TEST(BuildJobs, OneProjectsStuckBuildsDoNotHoldAnothersBuild) {
   for (int i = 0; i < 3; ++i) running += jobs.running("a/stuck" + std::to_string(i));
   EXPECT_EQ(running, 1);
   EXPECT_EQ(jobs.running_count(), 1);
+}
+
+TEST(BuildJobs, ARunningBuildsOutputCanBeReadBeforeItEnds) {
+  BuildJobs jobs(1, 1);
+  EXPECT_FALSE(jobs.output("a/site"));  // none submitted
+  // Prints a line, then waits for a file that the test makes once it has
+  // read that line: the output was read while the build still ran.
+  const std::string gate = std::filesystem::temp_directory_path().string() + "/wok-build-gate-" +
+                           std::to_string(getpid());
+  std::filesystem::remove(gate);
+  jobs.submit("a/site", "team-a",
+              command({"sh", "-c",
+                       "echo step-one; while [ ! -e " + gate +
+                           " ]; do sleep 0.05; done; "
+                           "echo step-two"}));
+  std::string seen;
+  for (int i = 0; i < 500 && seen.find("step-one") == std::string::npos; ++i) {
+    seen = jobs.output("a/site").value_or("");
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(seen, "step-one\n");
+  EXPECT_TRUE(jobs.running("a/site"));
+  std::ofstream(gate).put('x');
+  auto r = wait_result(jobs, "a/site");
+  std::filesystem::remove(gate);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->output, "step-one\nstep-two\n");
+  EXPECT_FALSE(jobs.output("a/site"));  // taken: forgotten
 }
 
 TEST(BuildJobs, CancelKillsARunningBuildAndStartsTheNext) {

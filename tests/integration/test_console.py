@@ -4,7 +4,7 @@ revisions, an app with a job and a volume, and two projects. Sign in (a bad
 token refused), the topology's instance counts, a scale followed without a
 reload, another project invisible, a log line appearing, a rollback that
 changes what is served (and says who), a viewer without buttons, the
-create form's YAML, the quota's bars, and an accessibility audit (axe-core).
+create form's YAML, a build's output while it runs, the quota's bars, and an accessibility audit (axe-core).
 Screenshots go to build/test-artifacts/console (docs/console.md shows them).
 Needs root (runc) and chromium; CI runs it as root and installs chromium."""
 import os
@@ -72,19 +72,20 @@ spec:
 """)
         self.wok.cli("wait", "site", "api", "-n", "team-a", "--for=condition=Ready", "--timeout=2m")
         docs = self.repo("docs", {"index.html": "docs\n"})
+        slow = self.repo("slow", {"README": "built by a slow build\n"})
 
         artifacts = os.path.join(os.environ.get("WOK_ARTIFACTS_DIR", os.path.join(SOURCE, "build", "test-artifacts")),
                                  "console")
         os.makedirs(artifacts, exist_ok=True)
         env = dict(os.environ, WOK_API=self.wok.api_url, WOK_ROUTER_PORT=str(self.wok.port),
                    TOKEN_DEV=alice, TOKEN_VIEWER=vic, CHROMIUM=CHROMIUM, ARTIFACTS=artifacts,
-                   DOCS_REPO=docs.url)
+                   DOCS_REPO=docs.url, SLOW_REPO=slow.url)
         r = subprocess.run(["node", os.path.join(TESTS, "console_test.mjs")], env=env, capture_output=True,
                            text=True, timeout=400)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + "\n" + self.wok.logs()[-3000:])
         self.assertIn("ok", r.stdout.splitlines()[-1])
-        for shot in ("projects.png", "topology.png", "topology-scaled.png", "site.png", "rolled-back.png",
+        for shot in ("build-live.png", "projects.png", "topology.png", "topology-scaled.png", "site.png", "rolled-back.png",
                      "viewer.png", "create.png", "sign-in-refused.png"):
             self.assertGreater(os.path.getsize(os.path.join(artifacts, shot)), 5000, shot)
 
