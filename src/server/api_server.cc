@@ -11,6 +11,7 @@
 #include "server/audit.h"
 #include "server/auth.h"
 #include "server/console_assets.h"
+#include "server/query.h"
 #include "server/quota.h"
 #include "server/secrets_api.h"
 #include "server/site_hooks.h"
@@ -954,32 +955,6 @@ void ApiHandler::jobs(Context& ctx, const std::string& ns, const std::string& na
   if (!r.ok()) return ctx.fail(500, r.message);
   ctx.send(202, *r.object);
 }
-
-namespace {
-
-// "a=1&b=x" -> {a: 1, b: x}; values are not percent-decoded (none of ours needs it).
-std::map<std::string, std::string> query_params(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    size_t eq = pair.find('=');
-    out[std::string(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-bool parse_count(const std::string& text, int64_t max, int64_t* out) {
-  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  *out = std::stoll(text);
-  return *out <= max;
-}
-
-}  // namespace
 
 bool ApiHandler::may_run_long(const http::Request& request) {
   std::string ns;

@@ -6,6 +6,7 @@
 
 #include "api/validation.h"
 #include "server/api_server.h"
+#include "server/query.h"
 #include "store/store.h"
 
 namespace wok::server {
@@ -50,27 +51,6 @@ std::optional<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-std::map<std::string, std::string> params_of(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    size_t eq = pair.find('=');
-    out[std::string(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-bool whole_number(const std::string& text, int64_t max, int64_t* out) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  *out = std::stoll(text);
-  return *out <= max;
-}
-
 std::string line(std::string_view type, const json& object) {
   return json{{"type", type}, {"object", object}}.dump() + "\n";
 }
@@ -82,7 +62,7 @@ json status_object(int code, const std::string& reason, const std::string& messa
 }  // namespace
 
 bool wants_watch(std::string_view query) {
-  auto params = params_of(query);
+  auto params = query_params(query);
   auto it = params.find("watch");
   return it != params.end() && (it->second == "1" || it->second == "true");
 }
@@ -107,14 +87,14 @@ std::string parse_watch(const std::vector<std::string>& parts, std::string_view 
   } else {
     return "only projects, sites and events can be watched";
   }
-  auto params = params_of(query);
+  auto params = query_params(query);
   if (auto it = params.find("resourceVersion"); it != params.end() && !it->second.empty()) {
-    if (!whole_number(it->second, INT64_MAX / 2, &spec->from))
+    if (!parse_count(it->second, INT64_MAX / 2, &spec->from))
       return "resourceVersion must be a whole number, not \"" + it->second + "\"";
   }
   if (auto it = params.find("timeoutSeconds"); it != params.end()) {
     int64_t t = 0;
-    if (!whole_number(it->second, kMaxTimeoutSeconds, &t) || t < 1)
+    if (!parse_count(it->second, kMaxTimeoutSeconds, &t) || t < 1)
       return "timeoutSeconds must be a whole number from 1 to " +
              std::to_string(kMaxTimeoutSeconds);
     spec->timeout_seconds = static_cast<int>(t);

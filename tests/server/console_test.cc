@@ -118,6 +118,16 @@ TEST_F(ConsoleTest, UsageIsWhatAdmissionCountsAgainstTheQuota) {
   store_->add_token("eve", hash_token(eve), false);
   EXPECT_EQ(get("/apis/wok.dev/v1alpha1/projects/team-a/usage", eve).status, 403);
   EXPECT_EQ(get("/apis/wok.dev/v1alpha1/projects/nope/usage", eve).status, 403);
+
+  // The build log: a viewer reads it (as the revisions), an outsider does not.
+  const std::string log = "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/api/buildlog";
+  http::Response b = get(log, token_);
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_EQ(json::parse(b.body)["running"], false);  // no build source here: none runs
+  EXPECT_EQ(get(log, eve).status, 403);
+  EXPECT_EQ(get(log, token_, "POST").status, 403);  // a viewer writes nothing
+  EXPECT_EQ(get("/apis/wok.dev/v1alpha1/namespaces/team-a/sites/nope/buildlog", token_).status,
+            404);
 }
 
 }  // namespace
