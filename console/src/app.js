@@ -57,6 +57,31 @@ async function api(path, options = {}) {
   return body;
 }
 
+// A stream of JSON lines (a watch, a followed log): onLine(object) for
+// each, false from it ends the stream; returns when the stream ends.
+async function readLines(path, signal, onLine) {
+  const r = await fetch(API + path, { headers: { Authorization: 'Bearer ' + app.token }, signal });
+  if (!r.ok) {
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    throw new ApiError(r.status, (body && body.message) || r.status + ' ' + r.statusText);
+  }
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let pending = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    pending += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = JSON.parse(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      if (onLine(line) === false) { reader.cancel(); return; }
+    }
+  }
+}
+
 // A list, then its changes through the watch: onChange(Map key -> object)
 // after the list and after every change. Ends when the page is left.
 function follow(collection, selector, onChange) {
@@ -77,37 +102,23 @@ function follow(collection, selector, onChange) {
           version = list.metadata.resourceVersion;
           onChange(items);
         }
-        const r = await fetch(API + collection + '?watch=1&allowWatchBookmarks=true&resourceVersion=' +
-                              version + (query ? '&' + query : ''),
-                              { headers: { Authorization: 'Bearer ' + app.token }, signal: abort.signal });
-        if (r.status === 410) { version = ''; continue; }
-        if (!r.ok) throw new ApiError(r.status, 'watch: ' + r.status);
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        let pending = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          pending += decoder.decode(value, { stream: true });
-          let nl;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const event = JSON.parse(pending.slice(0, nl));
-            pending = pending.slice(nl + 1);
-            const o = event.object;
-            if (event.type === 'ERROR') {
-              if (o.code === 410) version = '';
-              else throw new ApiError(o.code, o.message);
-              break;
-            }
-            if (o.metadata && o.metadata.resourceVersion) version = o.metadata.resourceVersion;
-            if (event.type === 'BOOKMARK') continue;
-            if (event.type === 'DELETED') items.delete(key(o)); else items.set(key(o), o);
-            onChange(items);
+        await readLines(collection + '?watch=1&allowWatchBookmarks=true&resourceVersion=' + version +
+                        (query ? '&' + query : ''), abort.signal, (event) => {
+          const o = event.object;
+          if (event.type === 'ERROR') {
+            if (o.code === 410) { version = ''; return false; }
+            throw new ApiError(o.code, o.message);
           }
-        }
+          if (o.metadata && o.metadata.resourceVersion) version = o.metadata.resourceVersion;
+          if (event.type === 'BOOKMARK') return true;
+          if (event.type === 'DELETED') items.delete(key(o)); else items.set(key(o), o);
+          onChange(items);
+          return true;
+        });
         retry = 1000;
       } catch (e) {
         if (abort.signal.aborted) return;
+        if (e instanceof ApiError && e.status === 410) { version = ''; continue; }  // list again
         // Refused or malformed (a name in the address that does not exist):
         // said once, not asked again.
         if (e instanceof ApiError && e.status >= 400 && e.status < 500) { onChange(items, e); return; }
@@ -444,20 +455,36 @@ async function sitePage(ns, name) {
       h('tbody', {}, list.slice(-30).map((e) => h('tr', {}, h('td', {}, e.type), h('td', {}, e.reason),
         h('td', {}, age(e.lastTimestamp)), h('td', {}, e.message + (e.count > 1 ? ' (x' + e.count + ')' : '')))))) : h('p', { class: 'muted' }, 'No events.'));
   });
-  // Logs: the lines written since the last look, every two seconds.
+  // Logs: followed, as they are written (a stream the server keeps open).
   const offsets = {};
-  every(2000, async () => {
-    const from = Object.entries(offsets).map(([k, v]) => k + ':' + v).join(',');
-    let answer;
-    try { answer = await api(base + '/logs?tail=100' + (from ? '&from=' + from : '')); } catch (e) { return; }
-    for (const stream of answer.items || []) {
-      offsets[stream.instance + ':' + stream.stream] = stream.offset;
-      for (const line of stream.lines || []) logs.append(stream.instance + ' ' + line + '\n');
+  const logsAbort = new AbortController();
+  app.stop.push(() => logsAbort.abort());
+  (async () => {
+    let retry = 1000;  // after a failure: 1 s, doubling up to 30 s
+    while (!logsAbort.signal.aborted) {
+      const from = Object.entries(offsets).map(([k, v]) => k + ':' + v).join(',');
+      let last = null;
+      try {
+        await readLines(base + '/logs?follow=true&tail=100' + (from ? '&from=' + from : ''), logsAbort.signal, (o) => {
+          if (o.kind === 'Status') { last = o; return false; }
+          for (const stream of o.items || []) {
+            offsets[stream.instance + ':' + stream.stream] = stream.offset;
+            for (const line of stream.lines || []) logs.append(stream.instance + ' ' + line + '\n');
+          }
+          // The newest 1000 lines: an app that logs a lot does not grow the tab.
+          while (logs.childNodes.length > 1000) logs.firstChild.remove();
+          retry = 1000;
+          return true;
+        });
+      } catch (e) {
+        if (logsAbort.signal.aborted) return;
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500) last = { message: e.message };
+      }
+      if (last) { logs.append('(' + last.message + ')\n'); return; }  // said once, not asked again
+      await new Promise((ok) => setTimeout(ok, retry));
+      retry = Math.min(retry * 2, 30000);
     }
-    // The newest 1000 lines: an app that logs a lot does not grow the tab.
-    while (logs.childNodes.length > 1000) logs.firstChild.remove();
-    if (!logs.textContent) logs.textContent = '';
-  });
+  })();
   // The build under way as it prints, else the newest revision's.
   every(2000, async () => {
     let b;

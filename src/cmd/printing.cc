@@ -65,15 +65,15 @@ std::string format_sites(const json& items, bool with_project, bool wide, Clock:
 
 std::string format_revisions(const json& items, const std::string& indent) {
   std::vector<std::vector<std::string>> rows = {
-      {"REVISION", "COMMIT", "OUTCOME", "CREATED", "CAUSE", "MESSAGE"}};
+      {"REVISION", "COMMIT", "OUTCOME", "CREATED", "BY", "CAUSE", "MESSAGE"}};
   for (const auto& revision : items_or_empty(items)) {
     std::string outcome = or_none(text_at(revision, {"outcome"}));
     const json* live = find_at(revision, {"live"});
     if (live && live->is_boolean() && live->get<bool>()) outcome += " (live)";
-    rows.push_back({text_at(revision, {"revision"}),
-                    or_none(short_commit(text_at(revision, {"commit"}))), outcome,
-                    or_none(text_at(revision, {"createdAt"})),
-                    or_none(text_at(revision, {"cause"})), text_at(revision, {"message"})});
+    rows.push_back(
+        {text_at(revision, {"revision"}), or_none(short_commit(text_at(revision, {"commit"}))),
+         outcome, or_none(text_at(revision, {"createdAt"})), or_none(text_at(revision, {"author"})),
+         or_none(text_at(revision, {"cause"})), text_at(revision, {"message"})});
   }
   return format_table(rows, indent);
 }

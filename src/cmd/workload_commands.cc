@@ -13,14 +13,15 @@ namespace {
 
 using nlohmann::json;
 
-// Prints the lines of a SiteLogs answer and remembers where each stream ended.
-void print_logs(const json& logs, std::ostream& out, std::map<std::string, int64_t>* offsets) {
+// Prints the lines of a SiteLogs answer and remembers where each stream
+// ended; lines are prefixed with their instance once more than one was seen.
+void print_logs(const json& logs, std::ostream& out, std::map<std::string, int64_t>* offsets,
+                std::set<std::string>* seen) {
   const json& items = logs.value("items", json::array());
-  std::set<std::string> instances;
-  for (const auto& item : items) instances.insert(item.value("instance", ""));
+  for (const auto& item : items) seen->insert(item.value("instance", ""));
   for (const auto& item : items) {
     std::string instance = item.value("instance", "");
-    std::string prefix = instances.size() > 1 ? instance + " | " : "";
+    std::string prefix = seen->size() > 1 ? instance + " | " : "";
     for (const auto& line : item.value("lines", json::array())) {
       if (line.is_string()) out << prefix << line.get<std::string>() << "\n";
     }
@@ -58,10 +59,38 @@ int logs_command(Session& session, const std::string& name, const std::string& c
       site_subresource_path(session.project, name, "logs") + "?tail=" + std::to_string(tail);
   if (!component.empty()) base += "&component=" + component;
   if (previous) base += "&previous=true";
+  if (follow) base += "&follow=true";
   std::map<std::string, int64_t> offsets;
-  for (bool first = true;; first = false) {
+  std::set<std::string> seen;
+  bool first = true;
+  // One SiteLogs answer (or, following, one line of the stream).
+  auto show = [&](const json& logs) {
+    if (first && logs.value("items", json::array()).empty()) {
+      session.io.err << "No instances for site \"" << name << "\""
+                     << (component.empty() ? "" : " (component " + component + ")")
+                     << ": only php and app sites have processes (a failed build: wok logs site "
+                     << name << " --build).\n";
+    }
+    if (first) print_notes(logs, previous, session.io.err);
+    first = false;
+    print_logs(logs, session.io.out, &offsets, &seen);
+  };
+  if (!follow) {
+    HttpResponse response = session.client.request("GET", base);
+    if (response.status != 200)
+      return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+    json logs;
+    if (!parse_json_body(response.body, &logs) || !logs.is_object())
+      return session.fail("the server answered with something that is not a SiteLogs object");
+    show(logs);
+    return 0;
+  }
+  // Followed: the server streams what is written (a SiteLogs per line). A
+  // stream that ends without a word (the server restarted) is asked for
+  // again from where it was.
+  for (;;) {
     std::string path = base;
-    if (!first && !offsets.empty()) {
+    if (!offsets.empty()) {
       path += "&from=";
       bool comma = false;
       for (const auto& [key, offset] : offsets) {
@@ -69,23 +98,38 @@ int logs_command(Session& session, const std::string& name, const std::string& c
         comma = true;
       }
     }
-    HttpResponse response = session.client.request("GET", path);
+    std::string pending, error;
+    json status;
+    auto sink = [&](std::string_view piece) {
+      pending.append(piece);
+      size_t start = 0;
+      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        json object = json::parse(pending.substr(start, nl - start), nullptr, false);
+        if (!object.is_object()) {
+          error = "the server sent a line of logs that is not a SiteLogs object";
+          return false;
+        }
+        if (object.value("kind", "") == "Status") {
+          status = std::move(object);
+          return false;
+        }
+        show(object);
+      }
+      pending.erase(0, start);
+      return true;
+    };
+    HttpResponse response = session.client.request_text("GET", path, "", "", 0, sink);
+    if (!error.empty()) return session.fail(error);
+    if (status.is_object()) {  // the stream's last word
+      std::string message = status.value("message", "the stream of logs ended");
+      if (status.value("code", 0) == 404) {
+        session.io.err << message << "\n";
+        return 0;
+      }
+      return session.fail(message);
+    }
     if (response.status != 200)
       return session.fail(response, not_found_message(Kind::kSite, session.project, name));
-    json logs;
-    if (!parse_json_body(response.body, &logs) || !logs.is_object()) {
-      return session.fail("the server answered with something that is not a SiteLogs object");
-    }
-    if (first && logs.value("items", json::array()).empty()) {
-      session.io.err << "No instances for site \"" << name << "\""
-                     << (component.empty() ? "" : " (component " + component + ")")
-                     << ": only php and app sites have processes (a failed build: wok logs site "
-                     << name << " --build).\n";
-      if (!follow) return 0;
-    }
-    if (first) print_notes(logs, previous, session.io.err);
-    print_logs(logs, session.io.out, &offsets);
-    if (!follow) return 0;
     sleep(1);
   }
 }

@@ -9,13 +9,13 @@
 
 #include "api/validation.h"
 #include "base/sealed_box.h"
+#include "base/text.h"
 #include "controllers/build_disk.h"
 #include "controllers/build_runner.h"
 #include "controllers/image_registries.h"
 #include "controllers/route_publisher.h"
 #include "controllers/secret_env.h"
 #include "controllers/site_certificates.h"
-#include "controllers/status_events.h"
 #include "controllers/tree_paths.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
@@ -26,6 +26,7 @@
 #include "runtime/runtime.h"
 #include "runtime/volume.h"
 #include "store/site_events.h"
+#include "store/status_events.h"
 #include "store/store.h"
 
 namespace wok::controllers {
@@ -36,6 +37,9 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kRevisionDirsKept = 10;
+// Bytes of a failed build's last line kept in its revision's message.
+constexpr size_t kFailedBuildLine = 300;
+
 // deploy()'s answer when the revision's build was handed to BuildJobs.
 const std::string kBuilding = "\x01building";
 
@@ -648,7 +652,7 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
   // change of its spec makes a new revision.
   if (!api::has_source(spec)) {
     state = FetchState{site["metadata"]["generation"], status.value("refreshRequests", int64_t{0}),
-                       kImageOnlyCommit, std::chrono::steady_clock::now()};
+                       kImageOnlyCommit, std::chrono::steady_clock::now(), ""};
     return {kImageOnlyCommit, "", {}};
   }
   const json& git = spec["source"]["git"];
@@ -671,7 +675,8 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
       r = git::fetch(git["url"], git.value("ref", "main"), mirror, limits);
     }
     if (!r.ok) return {"", "fetch failed: " + r.error, {}};
-    state = FetchState{generation, refresh, r.commit, now + std::chrono::milliseconds(interval)};
+    state = FetchState{generation, refresh, r.commit, now + std::chrono::milliseconds(interval),
+                       r.author};
   }
   Desired d{state.commit, "", {}};
   if (interval > 0) {
@@ -705,6 +710,12 @@ std::string SiteReconciler::deploy(const json& site, const std::string& site_dir
   // its revision may be made in between.
   if (rev.cause.starts_with("rollout undo"))
     rev.author = site.value(json::json_pointer("/status/pinnedBy"), rev.author);
+  // A fetch's revision: the commit's author (a git push, not a wok user).
+  if (rev.cause.starts_with("fetch")) {
+    std::lock_guard lock(mu_);
+    auto state = fetch_.find(uid);
+    if (state != fetch_.end() && state->second.commit == commit) rev.author = state->second.author;
+  }
   *number = store_.add_revision(uid, ns, name, rev);
   store::record_event(
       store_, site,
@@ -820,8 +831,13 @@ std::string SiteReconciler::publish_revision(const json& site, const std::string
   fs::path publish = p.base;
   if (build) {
     if (!build->ok) {
+      // What failed, in the build's own words: its last line (the status,
+      // `describe`, the events and the history all show it).
+      std::string why = build->error;
+      if (std::string line = last_line(build->output, kFailedBuildLine); !line.empty())
+        why += ": " + line;
       std::string full = build_disk_exceeded(site_dir);
-      return fail(full.empty() ? build->error : full + " (" + build->error + ")");
+      return fail(full.empty() ? why : full + " (" + why + ")");
     }
     std::string out = spec["build"].value("output", "");
     publish = (p.base / out).lexically_normal();
@@ -1032,7 +1048,7 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
   // from the same read of the site.
   const auto stored = store_.get("Site", site["metadata"]["namespace"], site["metadata"]["name"]);
   const json& before = stored ? (*stored)["status"] : old;
-  for (const auto& e : status_events(before, patch, ready_base))
+  for (const auto& e : store::status_events(before, patch, ready_base))
     store::record_event(store_, site, e);
   store_.patch_status("Site", site["metadata"]["namespace"], site["metadata"]["name"], patch);
 }

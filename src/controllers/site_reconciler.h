@@ -146,6 +146,7 @@ class SiteReconciler {
     int64_t refresh_seen = -1;
     std::string commit;
     std::chrono::steady_clock::time_point next_fetch;
+    std::string author;  // of `commit`, for the revision a fetch makes
   };
   struct Desired {
     std::string commit;

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/text.h"
 #include "git/checked_stream.h"
 #include "git/libgit2_ptr.h"
 
@@ -181,6 +182,22 @@ FetchResult resolve_ref(git_repository* repo, const std::string& ref, const std:
       break;
   }
   return result;
+}
+
+// "Name <email>" of the commit's author: text from the tenant's repository,
+// made printable and bounded.
+std::string author_of(git_repository* repo, const std::string& commit) {
+  git_oid oid;
+  CommitPtr c;
+  if (git_oid_fromstr(&oid, commit.c_str()) < 0 || git_commit_lookup(out(c), repo, &oid) < 0) {
+    return "";
+  }
+  const git_signature* sig = git_commit_author(c.get());
+  if (sig == nullptr) return "";
+  constexpr size_t kMaxAuthor = 200;
+  return printable(std::string(sig->name ? sig->name : "") + " <" +
+                       std::string(sig->email ? sig->email : "") + ">",
+                   kMaxAuthor);
 }
 
 FetchResult fetch_failure(std::string error) {
@@ -393,6 +410,7 @@ FetchResult fetch(const std::string& url, const std::string& ref, const std::str
   if (!err.empty()) return fetch_failure(redact("cannot fetch " + url + ": " + err, url));
   FetchResult result = resolve_ref(repo.get(), ref, url);
   result.error = redact(result.error, url);
+  if (result.ok) result.author = author_of(repo.get(), result.commit);
   return result;
 }
 

@@ -10,7 +10,10 @@ namespace wok::git {
 struct FetchResult {
   bool ok = false;
   std::string commit;  // full 40-hex id that `ref` resolved to
-  std::string error;   // when !ok: what failed, for the Site's status
+  // Who wrote that commit, "Name <email>" as git shows it: control
+  // characters made spaces, at most 200 bytes (the repository is the tenant's).
+  std::string author;
+  std::string error;  // when !ok: what failed, for the Site's status
 };
 
 // Fetches `url` (file://, https://, or a local path) into the bare repository

@@ -12,6 +12,7 @@
 #include "kube/ownership.h"
 #include "kube/site_admission.h"
 #include "kube/site_backups.h"
+#include "kube/site_events.h"
 #include "kube/site_revisions.h"
 #include "kube/site_status.h"
 #include "render/plan.h"
@@ -461,14 +462,34 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   if (!followed.commit.empty()) status["commit"] = followed.commit;
   if (!followed.error.empty() && blocker.reason.empty())
     status["lastError"] = followed.error + "; pods keep commit " + followed.commit.substr(0, 7);
-  if (!write_status(*site, status, &outcome.error)) return outcome;
+  std::vector<store::SiteEvent> events;
+  if (deploy.recorded && !deploy.record.is_null())
+    events.push_back({"Normal", "RevisionCreated",
+                      "revision " + std::to_string(deploy.revision) + ": " +
+                          deploy.record["data"].value("cause", "")});
+  if (!write_status(*site, status, events, &outcome.error)) return outcome;
   outcome.error = apply_error;
   return outcome;
 }
 
-bool Operator::write_status(const json& site, const json& status, std::string* error) {
+bool Operator::write_status(const json& site, const json& status,
+                            std::vector<store::SiteEvent> events, std::string* error) {
   json old = site.value("status", json::object());
-  if (old == status) return true;
+  for (auto& e : site_status_events(old, status)) events.push_back(std::move(e));
+  // Events after the status they describe: when the write fails, the
+  // retry says the status's events.
+  auto say = [&] {
+    for (const auto& e : events) {
+      if (std::string why = record_event(client_, site, e); why.empty())
+        ++events_;
+      else
+        spdlog::warn("{}", why);
+    }
+  };
+  if (old == status) {
+    say();
+    return true;
+  }
   const json& meta = site["metadata"];
   std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   json patch = {{"status", merge_patch(old, status)}};
@@ -481,6 +502,7 @@ bool Operator::write_status(const json& site, const json& status, std::string* e
   ++status_writes_;
   auto written = json::parse(reply.body, nullptr, false);
   if (written.is_object() && written.contains("metadata")) sites_->remember(written);
+  say();
   return true;
 }
 
@@ -503,6 +525,8 @@ std::string Operator::metrics() const {
                  applier_->applies()) +
          counter("wok_operator_deletes_total", "Objects pruned.", applier_->deletes()) +
          counter("wok_operator_status_writes_total", "Site status updates.", status_writes_) +
+         counter("wok_operator_events_total", "Events written about sites (made or counted up).",
+                 events_) +
          counter("wok_operator_git_fetches_total",
                  "Sites' refs resolved (a fetch into the mirror).", git_fetches_) +
          counter("wok_operator_lists_total", "Lists (at start and after 410 Gone).", relists) +

@@ -22,6 +22,7 @@
 #include "kube/site_status.h"
 #include "reconcile/controller.h"
 #include "render/render.h"
+#include "store/site_events.h"
 
 namespace wok::kube {
 
@@ -120,7 +121,10 @@ class Operator {
   Outcome reconcile(const std::string& key);
   Outcome reconcile_project(const std::string& name);
   Outcome reconcile_site(const std::string& ns, const std::string& name);
-  bool write_status(const nlohmann::json& site, const nlohmann::json& status, std::string* error);
+  // Writes the status, then the events its change says and `events`
+  // (kube/site_events.h).
+  bool write_status(const nlohmann::json& site, const nlohmann::json& status,
+                    std::vector<store::SiteEvent> events, std::string* error);
   struct Followed {
     std::string commit;                 // the last commit the ref resolved to ("" none yet)
     std::string error;                  // why the last resolution failed
@@ -171,7 +175,7 @@ class Operator {
   std::unique_ptr<LeaderElector> elector_;
   std::unique_ptr<reconcile::Controller> controller_;
   std::atomic<bool> started_{false}, stopping_{false}, leading_{false}, lost_leadership_{false};
-  std::atomic<uint64_t> reconciles_{0}, errors_{0}, status_writes_{0};
+  std::atomic<uint64_t> reconciles_{0}, errors_{0}, status_writes_{0}, events_{0};
 };
 
 }  // namespace wok::kube

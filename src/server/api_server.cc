@@ -11,6 +11,7 @@
 #include "server/audit.h"
 #include "server/auth.h"
 #include "server/console_assets.h"
+#include "server/log_follow.h"
 #include "server/query.h"
 #include "server/quota.h"
 #include "server/secrets_api.h"
@@ -147,11 +148,27 @@ ApiHandler::~ApiHandler() { stop_watches(); }
 void ApiHandler::stop_watches() {
   std::call_once(watches_started_, [] {});  // no hub made after this
   if (watches_) watches_->stop();
+  std::call_once(follows_started_, [] {});
+  if (follows_) follows_->stop();
 }
+
+namespace {
+
+// GET .../namespaces/NS/sites/NAME/logs?...follow=true...
+bool wants_follow(const http::Request& req) {
+  if (!req.path.ends_with("/logs")) return false;
+  auto params = query_params(req.query);
+  auto it = params.find("follow");
+  return it != params.end() && it->second == "true";
+}
+
+}  // namespace
 
 bool ApiHandler::watch(http::Exchange& exchange) {
   const http::Request& req = exchange.request();
-  if (req.method != "GET" || !req.path.starts_with(kBase) || !wants_watch(req.query)) return false;
+  if (req.method != "GET" || !req.path.starts_with(kBase)) return false;
+  const bool follow = wants_follow(req);
+  if (!follow && !wants_watch(req.query)) return false;
   http::Response response;
   Context ctx{req, response, {}};
   auto answer = [&] {
@@ -172,6 +189,10 @@ bool ApiHandler::watch(http::Exchange& exchange) {
       ctx.fail(404, "no such path: " + req.path);
       return answer();
     }
+  }
+  if (follow) {
+    follow_logs(exchange, ctx, parts);
+    return true;
   }
   WatchSpec spec;
   if (std::string error = parse_watch(parts, req.query, &spec); !error.empty()) {
@@ -203,6 +224,53 @@ bool ApiHandler::watch(http::Exchange& exchange) {
       authorization.starts_with("Bearer ") ? hash_token(authorization.substr(7)) : "";
   watches_->add(std::move(exchange), ctx.caller, token_hash, spec);
   return true;
+}
+
+void ApiHandler::follow_logs(http::Exchange& exchange, Context& ctx,
+                             const std::vector<std::string>& parts) {
+  auto answer = [&] {
+    int cls = ctx.res.status / 100;
+    if (cls >= 1 && cls <= 5) requests_[cls].fetch_add(1, std::memory_order_relaxed);
+    exchange.respond(std::move(ctx.res));
+  };
+  if (parts.size() != 5 || parts[0] != "namespaces" || parts[2] != "sites" || !options_.site_logs) {
+    ctx.fail(404, "no such path: " + ctx.req.path);
+    return answer();
+  }
+  const std::string &ns = parts[1], &name = parts[3];
+  // The same answers as a GET of the logs.
+  auto project = store_.get("Project", "", ns);
+  if (project_access(ctx.caller, project ? &*project : nullptr) < Access::kView) {
+    ctx.fail(403, "user \"" + ctx.caller.user + "\" has no access to project \"" + ns + "\"");
+    return answer();
+  }
+  if (!project) {
+    ctx.fail(404, "project \"" + ns + "\" not found");
+    return answer();
+  }
+  if (!store_.get("Site", ns, name)) {
+    ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+    return answer();
+  }
+  LogsQuery query;
+  bool follow = false;
+  if (std::string error = parse_logs_query(ctx.req.query, &query, &follow); !error.empty()) {
+    ctx.fail(400, error);
+    return answer();
+  }
+  std::call_once(follows_started_, [this] {
+    follows_ = std::make_unique<LogFollowers>(store_, options_.site_logs);
+    open_follows_ = follows_.get();
+  });
+  if (!follows_ || follows_->stopped()) {
+    ctx.fail(503, "the API server is stopping");
+    return answer();
+  }
+  requests_[2].fetch_add(1, std::memory_order_relaxed);
+  std::string_view authorization = ctx.req.header("Authorization");
+  std::string token_hash =
+      authorization.starts_with("Bearer ") ? hash_token(authorization.substr(7)) : "";
+  follows_->add(std::move(exchange), ctx.caller, token_hash, ns, name, query);
 }
 
 void ApiHandler::handle(const http::Request& request, http::Response& response) {
@@ -992,27 +1060,25 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
   ctx.res.file_length = answer.length;
 }
 
-void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& name) {
-  if (!store_.get("Site", ns, name))
-    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  auto params = query_params(ctx.req.query);
-  LogsQuery query;
-  query.component = params["component"];
-  if (!query.component.empty() && !api::is_dns_label(query.component)) {
-    return ctx.fail(400, "component \"" + query.component + "\" is not a valid component name");
-  }
+std::string parse_logs_query(std::string_view query_string, LogsQuery* query, bool* follow) {
+  auto params = query_params(query_string);
+  query->component = params["component"];
+  if (!query->component.empty() && !api::is_dns_label(query->component))
+    return "component \"" + query->component + "\" is not a valid component name";
   if (params.count("tail")) {
     int64_t tail = 0;
     if (!parse_count(params["tail"], 10000, &tail))
-      return ctx.fail(400, "tail must be a whole number from 0 to 10000");
-    query.tail = static_cast<int>(tail);
+      return "tail must be a whole number from 0 to 10000";
+    query->tail = static_cast<int>(tail);
   }
-  if (params.count("previous")) {
-    if (params["previous"] != "true" && params["previous"] != "false") {
-      return ctx.fail(400, "previous must be true or false");
-    }
-    query.previous = params["previous"] == "true";
+  for (auto [flag, out] : {std::pair{"previous", &query->previous}, std::pair{"follow", follow}}) {
+    if (!params.count(flag)) continue;
+    if (params[flag] != "true" && params[flag] != "false")
+      return std::string(flag) + " must be true or false";
+    *out = params[flag] == "true";
   }
+  if (query->previous && *follow)
+    return "previous=true cannot be followed: that run is over (leave out follow)";
   std::string_view from = params["from"];
   while (!from.empty()) {  // ID:STREAM:OFFSET,...
     std::string_view item = from.substr(0, from.find(','));
@@ -1020,11 +1086,23 @@ void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& na
     int64_t offset = 0;
     if (colon == std::string_view::npos ||
         !parse_count(std::string(item.substr(colon + 1)), INT64_MAX / 2, &offset)) {
-      return ctx.fail(400, "from must be a list of INSTANCE:STREAM:OFFSET");
+      return "from must be a list of INSTANCE:STREAM:OFFSET";
     }
-    query.from[std::string(item.substr(0, colon))] = offset;
+    query->from[std::string(item.substr(0, colon))] = offset;
     from.remove_prefix(std::min(from.size(), item.size() + 1));
   }
+  return "";
+}
+
+void ApiHandler::logs(Context& ctx, const std::string& ns, const std::string& name) {
+  if (!store_.get("Site", ns, name))
+    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  LogsQuery query;
+  bool follow = false;
+  if (std::string error = parse_logs_query(ctx.req.query, &query, &follow); !error.empty())
+    return ctx.fail(400, error);
+  // A follow is a stream (watch()); here only if the server has no loop for it.
+  if (follow) return ctx.fail(400, "follow=true is answered as a stream only");
   ctx.send(200, options_.site_logs(ns, name, query));
 }
 
@@ -1101,6 +1179,10 @@ std::string ApiHandler::metrics() const {
   WatchHub* watches = open_watches_.load();
   out << "# HELP wok_api_watches Open watch streams.\n# TYPE wok_api_watches gauge\n"
       << "wok_api_watches " << (watches ? watches->watchers() : 0) << "\n";
+  LogFollowers* follows = open_follows_.load();
+  out << "# HELP wok_api_log_follows Open streams of site logs (follow=true).\n"
+      << "# TYPE wok_api_log_follows gauge\n"
+      << "wok_api_log_follows " << (follows ? follows->followers() : 0) << "\n";
   out << hooks_.metrics();
   if (options_.extra_metrics) out << options_.extra_metrics();
   return out.str();

@@ -34,6 +34,10 @@ struct LogsQuery {
   bool previous = false;  // the run before the current (or last) one of each instance
 };
 
+// The query of GET .../sites/NAME/logs: "" and *query, *follow set, or why
+// it is refused (a 400).
+std::string parse_logs_query(std::string_view query_string, LogsQuery* query, bool* follow);
+
 // What a database command answered: the output (a file: a dump may be
 // large) or why not.
 struct DatabaseAnswer {
@@ -120,18 +124,20 @@ bool is_long_running(const http::Request& request, std::string* tenant, bool* ba
 std::string status_json(int code, const std::string& reason, const std::string& message);
 
 class WatchHub;
+class LogFollowers;
 
 class ApiHandler {
  public:
   ApiHandler(store::Store& store, ApiOptions options);
   ~ApiHandler();
   void handle(const http::Request& request, http::Response& response);
-  // A GET with watch=1 (server/watch.h): answers it (an error) or starts
-  // its stream, and returns true; false for any other request (handle()
+  // A GET with watch=1 (server/watch.h) or of a site's logs with
+  // follow=true (server/log_follow.h): answers it (an error) or starts its
+  // stream, and returns true; false for any other request (handle()
   // answers those). On the exchange's loop.
   bool watch(http::Exchange& exchange);
-  // Ends the watches' streams (before the server stops: they never finish
-  // by themselves).
+  // Ends the watches' and follows' streams (before the server stops: they
+  // never finish by themselves).
   void stop_watches();
   // Whether `request` (is_long_running) comes from a developer or admin of
   // its project about one of its sites: only those wait for the platform's
@@ -196,6 +202,11 @@ class ApiHandler {
   std::once_flag watches_started_;
   std::unique_ptr<WatchHub> watches_;             // made by the first watch
   std::atomic<WatchHub*> open_watches_{nullptr};  // watches_, for metrics() on any thread
+  std::once_flag follows_started_;
+  std::unique_ptr<LogFollowers> follows_;             // made by the first follow
+  std::atomic<LogFollowers*> open_follows_{nullptr};  // follows_, for metrics()
+  // GET .../sites/NAME/logs?follow=true, authenticated: answered or streamed.
+  void follow_logs(http::Exchange& exchange, Context& ctx, const std::vector<std::string>& parts);
   std::mutex audit_mu_;
   std::map<std::string, std::pair<int64_t, int>> refused_by_address_;  // minute, 401s written
   std::atomic<uint64_t> audit_suppressed_{0};

@@ -15,10 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-// A client that reads slower than its objects change: past this much
-// queued for it, its stream is broken off (it watches again, from its
-// last version, or lists).
-constexpr size_t kMaxQueued = 1 << 20;
 // Open watches per user: each holds a connection and the hub's time.
 constexpr size_t kMaxWatchesPerUser = 20;
 // How often an open watch's token is looked up again (revoked: it ends).
@@ -125,13 +121,11 @@ std::string parse_watch(const std::vector<std::string>& parts, std::string_view 
 }
 
 struct WatchHub::Watcher {
-  http::Exchange exchange;  // touched on its loop only
-  std::weak_ptr<http::Mailbox> mailbox;
+  ResponseStream stream;  // a slow reader is broken off: it watches again, or lists
   Caller caller;
   std::string token_hash;  // looked up again every kTokenRecheck
   std::chrono::steady_clock::time_point token_checked;
   WatchSpec spec;
-  std::atomic<bool> gone{false};
   // The hub thread's alone once added:
   int64_t cursor = 0;   // events up to this one are dealt with
   int64_t sent_rv = 0;  // the version of the last line sent
@@ -156,7 +150,7 @@ bool WatchHub::stopped() {
 
 size_t WatchHub::watchers() {
   std::lock_guard lock(mu_);
-  std::erase_if(watchers_, [](const auto& w) { return w->gone.load(); });
+  std::erase_if(watchers_, [](const auto& w) { return w->stream.gone(); });
   return watchers_.size();
 }
 
@@ -174,7 +168,7 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const std::str
     std::lock_guard lock(mu_);
     size_t open = 0;
     for (const auto& other : watchers_)
-      if (!other->gone && other->caller.user == caller.user) ++open;
+      if (!other->stream.gone() && other->caller.user == caller.user) ++open;
     if (open >= kMaxWatchesPerUser) {
       http::Response busy;
       busy.status = 429;
@@ -198,17 +192,13 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const std::str
     exchange.respond(std::move(gone));
     return;
   }
-  http::Response head;
-  head.set_header("Content-Type", "application/json");
-  head.set_header("Cache-Control", "no-store");
-  exchange.start_response(head, -1);
+  std::string text;
   if (spec.from > 0) {
     w->cursor = spec.from;
   } else {
     // The version first, then the objects: a change between the two is
     // sent again as MODIFIED, never lost.
     w->cursor = store_.resource_version();
-    std::string text;
     auto visible = [&](const json& o) {
       return (spec.name.empty() || o["metadata"].value("name", "") == spec.name) &&
              (spec.involved.empty() ||
@@ -230,18 +220,15 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const std::str
           if (visible(s)) text += line("ADDED", s);
       }
     }
-    if (!text.empty()) exchange.write(text);
   }
+  w->stream.open(std::move(exchange), text);
   w->sent_rv = w->cursor;
   w->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.timeout_seconds);
   w->last_bookmark = w->token_checked = std::chrono::steady_clock::now();
-  w->mailbox = exchange.loop().mailbox();
-  exchange.on_complete([w](const http::Completion&) { w->gone = true; });
-  w->exchange = std::move(exchange);
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
-      post(*w, "", true);
+      w->stream.post("", true);
       return;
     }
     watchers_.push_back(w);
@@ -249,19 +236,6 @@ void WatchHub::add(http::Exchange exchange, const Caller& caller, const std::str
   added_.notify_all();
   // The hub may be waiting on the feed from a later version: it starts over.
   store_.wake_watchers();
-}
-
-void WatchHub::post(Watcher& w, std::string text, bool finish) {
-  auto mailbox = w.mailbox.lock();
-  if (!mailbox) return;
-  mailbox->post([ex = w.exchange, text = std::move(text), finish]() mutable {
-    if (!ex.active()) return;
-    if (!text.empty() && !ex.write(text) && ex.queued_output() > kMaxQueued) {
-      ex.abort();
-      return;
-    }
-    if (finish) ex.finish();
-  });
 }
 
 void WatchHub::stop() {
@@ -276,7 +250,7 @@ void WatchHub::stop() {
   store_.wake_watchers();
   if (thread_.joinable()) thread_.join();
   for (auto& w : left)
-    if (!w->gone) post(*w, "", true);
+    if (!w->stream.gone()) w->stream.post("", true);
 }
 
 void WatchHub::run() {
@@ -287,7 +261,7 @@ void WatchHub::run() {
   int64_t head = store_.resource_version();
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    std::erase_if(watchers_, [](const auto& w) { return w->gone.load(); });
+    std::erase_if(watchers_, [](const auto& w) { return w->stream.gone(); });
     if (watchers_.empty()) {
       added_.wait_for(lock, std::chrono::seconds(1));
       head = std::max(head, store_.resource_version());
@@ -306,10 +280,10 @@ void WatchHub::run() {
       // Fallen behind what the store keeps (only a watcher far slower
       // than the feed can): told so, as Kubernetes does, to list again.
       if (w->cursor + 1 < store_.oldest_event_rv()) {
-        post(*w,
-             line("ERROR", status_object(410, "Expired", "too old resource version; list again")),
-             true);
-        w->gone = true;
+        w->stream.post(
+            line("ERROR", status_object(410, "Expired", "too old resource version; list again")),
+            true);
+        w->stream.end();
         continue;
       }
       auto replay = store_.events_since(w->cursor, std::chrono::milliseconds(0), 500);
@@ -355,26 +329,27 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
   auto now = std::chrono::steady_clock::now();
   int64_t last = events.empty() ? 0 : events.back().resource_version;
   for (const auto& w : watchers) {
-    if (w->gone) continue;
+    if (w->stream.gone()) continue;
     const WatchSpec& spec = w->spec;
     // A revoked token ends its streams, as it ends its requests.
     if (now - w->token_checked >= kTokenRecheck) {
       w->token_checked = now;
       if (!store_.find_token(w->token_hash)) {
-        post(*w, line("ERROR", status_object(401, "Unauthorized", "the token was revoked")), true);
-        w->gone = true;
+        w->stream.post(line("ERROR", status_object(401, "Unauthorized", "the token was revoked")),
+                       true);
+        w->stream.end();
         continue;
       }
     }
     // A member removed from the project (or the project deleted) stops
     // seeing it: the stream ends with a 403, as a new watch would answer.
     if (spec.kind != "Project" && !spec.ns.empty() && !may_view(w->caller, project(spec.ns))) {
-      post(*w,
-           line("ERROR", status_object(403, "Forbidden",
-                                       "user \"" + w->caller.user +
-                                           "\" has no access to project \"" + spec.ns + "\"")),
-           true);
-      w->gone = true;
+      w->stream.post(
+          line("ERROR", status_object(403, "Forbidden",
+                                      "user \"" + w->caller.user +
+                                          "\" has no access to project \"" + spec.ns + "\"")),
+          true);
+      w->stream.end();
       continue;
     }
     std::string text;
@@ -420,8 +395,8 @@ void WatchHub::deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
       w->sent_rv = w->cursor;
       w->last_bookmark = now;
     }
-    if (!text.empty() || finish) post(*w, std::move(text), finish);
-    if (finish) w->gone = true;
+    if (!text.empty() || finish) w->stream.post(std::move(text), finish);
+    if (finish) w->stream.end();
   }
 }
 

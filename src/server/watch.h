@@ -20,6 +20,7 @@
 
 #include "http/exchange.h"
 #include "server/auth.h"
+#include "server/response_stream.h"
 
 namespace wok::store {
 class Store;
@@ -73,7 +74,6 @@ class WatchHub {
   void run();
   void deliver(const std::vector<std::shared_ptr<Watcher>>& watchers,
                const std::vector<store::Event>& events);
-  static void post(Watcher& w, std::string text, bool finish);
   // Whether `caller` may see project `ns` now (`project` cached per pass).
   bool may_view(const Caller& caller, const nlohmann::json* project);
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "base/text.h"
 #include "store/store.h"
 
 namespace wok::store {
@@ -35,36 +36,10 @@ std::string hash_hex(const std::string& text) {
   return buf;
 }
 
-// Length of the UTF-8 sequence starting at s[i], 0 when it is not valid.
-size_t utf8_length(const std::string& s, size_t i) {
-  unsigned char c = s[i];
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
-  return n;
-}
-
 }  // namespace
 
 std::string clean_event_message(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    size_t n = utf8_length(text, i);
-    std::string piece;
-    if (n == 0) {
-      piece = "?";
-      n = 1;
-    } else if (n == 1 && (static_cast<unsigned char>(text[i]) < 0x20 || text[i] == 0x7f)) {
-      piece = " ";
-    } else {
-      piece = text.substr(i, n);
-    }
-    if (out.size() + piece.size() > kMaxEventMessage) break;
-    out += piece;
-    i += n;
-  }
-  return out;
+  return printable(text, kMaxEventMessage);
 }
 
 void record_event(Store& store, const json& site, const SiteEvent& event) {

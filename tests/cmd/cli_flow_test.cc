@@ -380,9 +380,9 @@ TEST_F(CliFlowTest, RolloutHistoryIsOldestFirst) {
           .dump());
   EXPECT_EQ(wok({"rollout", "history", "site", "www", "-n", "team-a"}), 0) << err_.str();
   EXPECT_EQ(out_.str(),
-            "REVISION   COMMIT    OUTCOME           CREATED   CAUSE    MESSAGE\n"
-            "1          aaaaaaa   Deployed (live)   <none>    <none>\n"
-            "2          bbbbbbb   Failed            <none>    <none>   build failed\n");
+            "REVISION   COMMIT    OUTCOME           CREATED   BY       CAUSE    MESSAGE\n"
+            "1          aaaaaaa   Deployed (live)   <none>    <none>   <none>\n"
+            "2          bbbbbbb   Failed            <none>    <none>   <none>   build failed\n");
 }
 
 TEST_F(CliFlowTest, VersionAsksTheServerWithoutNeedingAToken) {

@@ -129,6 +129,7 @@ TEST(FormatRevisions, MarksTheLiveOne) {
                            {"commit", "aaaaaaaaaa"},
                            {"outcome", "Deployed"},
                            {"cause", "created (generation 1)"},
+                           {"author", "alice"},
                            {"createdAt", "2026-11-25T10:00:00Z"}},
                           {{"revision", 2},
                            {"commit", "bbbbbbbbbb"},
@@ -141,12 +142,13 @@ TEST(FormatRevisions, MarksTheLiveOne) {
                            {"message", "build failed"},
                            {"createdAt", "2026-11-25T12:00:00Z"}}};
   EXPECT_EQ(format_revisions(items),
-            "REVISION   COMMIT    OUTCOME           CREATED                CAUSE                   "
-            " MESSAGE\n"
-            "1          aaaaaaa   Deployed          2026-11-25T10:00:00Z   created (generation 1)\n"
-            "2          bbbbbbb   Deployed (live)   2026-11-25T11:00:00Z   <none>\n"
-            "3          ccccccc   Failed            2026-11-25T12:00:00Z   <none>                  "
-            " build failed\n");
+            "REVISION   COMMIT    OUTCOME           CREATED                BY       CAUSE          "
+            "          MESSAGE\n"
+            "1          aaaaaaa   Deployed          2026-11-25T10:00:00Z   alice    created "
+            "(generation 1)\n"
+            "2          bbbbbbb   Deployed (live)   2026-11-25T11:00:00Z   <none>   <none>\n"
+            "3          ccccccc   Failed            2026-11-25T12:00:00Z   <none>   <none>         "
+            "          build failed\n");
 }
 
 }  // namespace

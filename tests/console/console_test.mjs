@@ -106,13 +106,19 @@ try {
   await p.goto(API + '/console/#/p/team-b');
   await p.getByText('may not read project "team-b"').waitFor();
 
-  step('a log line appears as the app writes it');
+  step('a log line appears as the app writes it (a followed stream, not polls)');
+  const logRequests = [];
+  const onRequest = (r) => { if (r.url().includes('/logs?')) logRequests.push(r.url()); };
+  p.on('request', onRequest);
   await p.goto(API + '/console/#/p/team-a/s/api');
   await p.locator('#events').waitFor();
   const marker = 'marker-' + Date.now();
   await new Promise((ok, fail) => http.get({ host: '127.0.0.1', port: Number(env('WOK_ROUTER_PORT')),
     path: '/' + marker, headers: { Host: 'api.team-a.localhost' } }, (r) => { r.resume(); r.on('end', ok); }).on('error', fail));
   await p.locator('#logs').getByText(marker).first().waitFor({ timeout: 20000 });
+  p.off('request', onRequest);
+  assert.equal(logRequests.length, 1, logRequests.join(' '));
+  assert.match(logRequests[0], /follow=true/);
   await p.screenshot({ path: ARTIFACTS + '/site.png', fullPage: true });
 
   step('rolling back a site changes what it serves');

@@ -289,6 +289,42 @@ TEST_F(RepositoryTest, ConcurrentFetchesIntoDifferentMirrors) {
   }
 }
 
+TEST_F(RepositoryTest, ReportsTheCommitsAuthor) {
+  commit();
+  FetchResult fetched = fetch(url_, "main", mirror_);
+  ASSERT_TRUE(fetched.ok) << fetched.error;
+  EXPECT_EQ(fetched.author, "wok <wok@localhost>");  // commit_directory signs as wok
+
+  // A tenant's commit object, written byte for byte: an author name with a
+  // terminal escape and a bell, 150 two-byte characters, over the cap.
+  std::string name = "Eve\x1b[31m\x07";              // the escape and the bell become spaces
+  for (int i = 0; i < 150; ++i) name += "\xc3\xa9";  // é
+  const std::string object_file = tmp_ / "object";
+  {
+    const std::string cmd =
+        "git -C '" + repo_ + "' rev-parse 'main^{tree}' > '" + object_file + ".tree'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  std::string tree = read_file(object_file + ".tree");
+  tree.resize(40);
+  write_file(object_file, "tree " + tree + "\nauthor " + name +
+                              " <eve@example.org> 1700000000 +0000\ncommitter c <c@x> "
+                              "1700000000 +0000\n\nhostile\n");
+  const std::string cmd = "id=$(git -C '" + repo_ + "' hash-object --literally -t commit -w '" +
+                          object_file + "') && git -C '" + repo_ +
+                          "' update-ref refs/heads/hostile $id";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+
+  fetched = fetch(url_, "hostile", mirror_);
+  ASSERT_TRUE(fetched.ok) << fetched.error;
+  EXPECT_TRUE(fetched.author.starts_with("Eve [31m \xc3\xa9")) << fetched.author;
+  EXPECT_LE(fetched.author.size(), 200u);
+  EXPECT_GT(fetched.author.size(), 190u);
+  for (unsigned char c : fetched.author) EXPECT_GE(c, 0x20) << "control character kept";
+  // Cut between characters, never inside one.
+  EXPECT_EQ(fetched.author.back(), '\xa9');
+}
+
 TEST_F(RepositoryTest, CommitDirectoryResultIsSeenByGitCli) {
   const std::string id = commit();
   // A clean `git status` means work tree, index and HEAD agree.

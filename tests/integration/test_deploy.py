@@ -45,14 +45,15 @@ class DeployTest(WokTestCase):
         self.wok.wait_revision("www", "team-a", 2)
         self.assertEqual(self.wok.get("www.team-a.localhost")[2], b"<h1>v2</h1>")
 
-        # A failing build keeps v2 serving and says why.
+        # A failing build keeps v2 serving and says why: its status and its
+        # last line (a terminal escape in it made a space), not the blank after.
         self.wok.apply(site_yaml("www", "team-a", ["www.team-a.localhost"], repo.url, path="public",
-                                 build='{command: ["sh", "-c", "echo building; exit 3"]}'))
+                                 build=r"""{command: ["sh", "-c", "echo building; printf 'npm ERR! \\033[31mmissing script\\n \\n'; exit 3"]}"""))
         def failed():
             s = self.wok.site_json("www", "team-a")["status"]
             return s if s.get("lastError") and s.get("observedGeneration") == 2 else None
         status = wait_for(failed, 60, what="failed build reported")
-        self.assertIn("exited with status 3", status["lastError"])
+        self.assertIn("build exited with status 3: npm ERR!  [31mmissing script", status["lastError"])
         self.assertEqual(status["revision"], 2)
         self.assertEqual(self.wok.get("www.team-a.localhost")[2], b"<h1>v2</h1>")
 

@@ -4,10 +4,13 @@ crashed instances (`wok logs`, `--previous`), describe's instances (restarts,
 last exit), storage use and serving revision, and rollout history's causes.
 Needs root (runc, cgroups); CI runs it as root."""
 import os
+import re
 import shutil
+import subprocess
+import threading
 import unittest
 
-from wokharness import WokTestCase, project_yaml, site_yaml, wait_for
+from wokharness import WOK, WokTestCase, project_yaml, site_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "php-fpm8.2", "python3") if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
@@ -86,7 +89,8 @@ class VisibleFailuresTest(WokTestCase):
         self.assertNotIn("  step-5\n", text)  # only the tail
         self.assertIn("Serving:", text)
         # The events say it too (issue 17): a warning with the revision's failure.
-        self.assertRegex(text, r"Warning\s+RevisionFailed\s+\S+\s+wok-controller\s+revision 1 failed")
+        self.assertRegex(text, r"Warning\s+RevisionFailed\s+\S+\s+wok-controller\s+revision 1 failed: "
+                               r"build exited with status 3: npm ERR! missing script")
 
     def test_crashed_instances_show_their_output_and_previous_run(self):
         broken = self.repo("broken", {"app.py": BROKEN})
@@ -139,6 +143,64 @@ class VisibleFailuresTest(WokTestCase):
         self.assertRegex(text, r"Warning\s+Restarted\s+\S+\s+wok-controller\s+"
                                r"instance team-a\.api\.web\.r1\.0 exited with code 3")
 
+    def test_logs_follow_streams_new_runs_until_the_site_is_deleted(self):
+        repo = self.repo("api", {"app.py": APP})
+        self.wok.apply(app_site("api", repo.url))
+        self.wok.wait_revision("api", "team-a", 1)
+        host = "api.team-a.localhost"
+        first = wait_for(lambda: (lambda s: s[2].decode() if s[0] == 200 else None)(self.wok.get(host, "/")), 30,
+                         interval=0.2, what="the app answering").split()[1]
+        follower = subprocess.Popen([WOK, "logs", "site", "api", "-n", "team-a", "-f"], env=self.wok.env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, "")), daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: any(f"run {first} starting" in l for l in lines), 20, interval=0.2,
+                     what="the follow's first lines")
+            try:
+                self.wok.get(host, "/crash")
+            except Exception:
+                pass  # the connection dies with the process
+            # The restarted run's lines arrive on the open stream: no new request.
+            wait_for(lambda: any("starting" in l and first not in l for l in lines), 60, interval=0.2,
+                     what="the second run's first line on the followed stream")
+            self.assertTrue(any(f"run {first} crashing on purpose" in l for l in lines), lines)
+            self.assertEqual(sum(f"run {first} starting" in l for l in lines), 1, lines)  # never twice
+            # Deleting the site ends it: `wok logs -f` says so and exits 0.
+            self.wok_ok("delete", "site", "api")
+            self.assertEqual(follower.wait(timeout=20), 0)
+            self.assertIn('site "api" was deleted', follower.stderr.read())
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+                follower.wait()
+            follower.stdout.close()
+            follower.stderr.close()
+
+    def test_an_instance_over_its_memory_is_an_oomkilled_event(self):
+        hog = APP.replace("if self.path == '/crash':", "if self.path == '/hog':\n"
+                          "            hold = b'x' * (256 << 20)\n"
+                          "        if self.path == '/crash':")
+        repo = self.repo("hog", {"app.py": hog})
+        self.wok.apply(app_site("hog", repo.url).replace("memory: 128Mi", "memory: 48Mi"))
+        self.wok.wait_revision("hog", "team-a", 1)
+        host = "hog.team-a.localhost"
+        wait_for(lambda: self.wok.get(host, "/")[0] == 200, 30, interval=0.2, what="the app answering")
+        try:
+            self.wok.get(host, "/hog")
+        except Exception:
+            pass  # killed while answering
+        event = re.compile(r"Warning\s+OOMKilled\s+\S+\s+wok-controller\s+instance team-a\.hog\.web\.r1\.0 "
+                           r"was killed for using more memory than its limit; restarted")
+        def described():
+            text = self.wok_ok("describe", "site", "hog").stdout
+            return text if event.search(text) else None
+        text = wait_for(described, 60, interval=0.5, what="describe showing the OOM kill as an event")
+        self.assertIn("OOMKilled: killed by the memory limit", text)  # and the instance's last end
+        events = self.wok_ok("get", "events").stdout
+        self.assertRegex(events, r"Warning\s+OOMKilled\s+site/hog")
+
     def test_describe_shows_a_php_sites_storage_use(self):
         repo = self.repo("blog", {"public/index.php": "<?php file_put_contents(__DIR__ . '/uploads/blob', "
                                                       "str_repeat('x', 5000)); echo 'wrote';"})
@@ -178,6 +240,10 @@ spec:
         self.assertIn("created (generation 1)", lines[1])
         self.assertIn("apply: spec changed (generation 2)", lines[2])
         self.assertIn(f"fetch: commit {commit[:7]}", lines[3])
+        # Who: the admin applied; the fetch's revision is the commit's author's (issue 17).
+        self.assertIn("BY", lines[0])
+        self.assertRegex(lines[1], r"\sadmin\s+created")
+        self.assertRegex(lines[3], r"\st <t@x>\s+fetch: commit")
         self.assertIn("rollout undo to 1", lines[4])
         text = self.wok_ok("describe", "site", "api").stdout
         self.assertIn("Serving:      revision 4", text)

@@ -139,6 +139,63 @@ TEST_F(OperatorTest, ReportsAMissingProjectWithoutApplying) {
   EXPECT_TRUE(eventually([&] { return deployment("ghost", "www-web").has_value(); }));
 }
 
+// What happens to a site is said as core/v1 Events about it (what
+// `kubectl describe site` shows): once per transition, counted up when said
+// again, none while nothing changes; a Warning for what blocks a site.
+TEST_F(OperatorTest, SaysWhatHappensToASiteAsEvents) {
+  record_revisions_ = true;
+  api_.create(kProjects, project("team-a"));
+  json www = api_.create(sites_path("team-a"), site("team-a", "www", {"web"}, {"www.team-a.test"}));
+  Operator& op = start_operator();
+  auto event = [&](const std::string& ns, const std::string& reason) -> std::optional<json> {
+    for (auto& e : api_.list("/api/v1/events"))
+      if (e["metadata"]["namespace"] == ns && e["reason"] == reason) return e;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(eventually([&] { return event("team-a", "RevisionCreated").has_value(); }));
+  EXPECT_EQ((*event("team-a", "RevisionCreated"))["message"], "revision 1: created (generation 1)");
+  ASSERT_TRUE(eventually([&] { return event("team-a", "Progressing").has_value(); }));
+  EXPECT_EQ((*event("team-a", "Progressing"))["type"], "Normal");  // progress, not a problem
+
+  mark_serving("team-a");
+  ASSERT_TRUE(eventually([&] { return event("team-a", "Deployed").has_value(); }));
+  json deployed = *event("team-a", "Deployed");
+  EXPECT_EQ(deployed["type"], "Normal");
+  EXPECT_EQ(deployed["message"], "the site is available");
+  EXPECT_EQ(deployed["count"], 1);
+  EXPECT_EQ(deployed["source"]["component"], "wok-operator");
+  EXPECT_EQ(deployed["involvedObject"], json({{"apiVersion", "wok.dev/v1alpha1"},
+                                              {"kind", "Site"},
+                                              {"namespace", "team-a"},
+                                              {"name", "www"},
+                                              {"uid", www["metadata"]["uid"]}}));
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+
+  // Its pods go unavailable and come back: the same events again count up.
+  for (auto& d : api_.list("/apis/apps/v1/deployments"))
+    api_.set_status(object_path("/apis/apps/v1", "team-a", "deployments", d["metadata"]["name"]),
+                    {{"observedGeneration", d["metadata"]["generation"]},
+                     {"availableReplicas", 0},
+                     {"conditions", json::array({{{"type", "Available"}, {"status", "False"}}})}});
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "www") == "Progressing"; }));
+  mark_serving("team-a");
+  ASSERT_TRUE(eventually([&] { return (*event("team-a", "Deployed"))["count"] == 2; }));
+  size_t said = api_.list("/api/v1/events").size();
+
+  // A site of another project claiming its host: a Warning about that site.
+  api_.create(kProjects, project("team-b"));
+  api_.create(sites_path("team-b"), site("team-b", "copy", {"web"}, {"www.team-a.test"}));
+  ASSERT_TRUE(eventually([&] { return event("team-b", "HostConflict").has_value(); }));
+  json conflict = *event("team-b", "HostConflict");
+  EXPECT_EQ(conflict["type"], "Warning");
+  EXPECT_EQ(conflict["message"], "host www.team-a.test is claimed by site team-a/www");
+  EXPECT_EQ(conflict["involvedObject"]["name"], "copy");
+  EXPECT_FALSE(event("team-a", "HostConflict"));  // the older claim keeps its host, quietly
+  EXPECT_EQ(writes_during_quiet_period(), 0);
+  EXPECT_GT(api_.list("/api/v1/events").size(), said);
+  EXPECT_NE(op.metrics().find("wok_operator_events_total "), std::string::npos);
+}
+
 // A real Site as a member would write it, for the operator's own checks.
 json real_site(const std::string& ns, const std::string& name, const json& spec_extra) {
   json spec = {
@@ -239,7 +296,8 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   const std::string cron = "/apis/batch/v1/namespaces/team-a/cronjobs/";
   ASSERT_TRUE(eventually([&] {
     auto s = get_site("team-a", "www");
-    return api_.get(cron + "www-backup") && s && (*s)["status"].contains("backup");
+    return api_.get(cron + "www-backup") && s && (*s)["status"].contains("backup") &&
+           api_.get("/api/v1/namespaces/team-a") && ready_reason("team-a", "docs") != "";
   }));
   EXPECT_FALSE(api_.get(cron + "docs-backup"));  // nothing but its source
   auto job_spec = (*api_.get(cron + "www-backup"))["spec"];

@@ -70,6 +70,12 @@ TEST_F(OperatorTest, RetriesConflictsAndToleratesSlowResponses) {
   EXPECT_NE(op.metrics().find("wok_operator_reconcile_errors_total "), std::string::npos);
   EXPECT_EQ(op.metrics().find("wok_operator_reconcile_errors_total 0\n"), std::string::npos);
   api_.set_delay(std::chrono::milliseconds(0));
+  // The event that says so comes after the status.
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& e : api_.list("/api/v1/events"))
+      if (e["reason"] == "Deployed") return true;
+    return false;
+  }));
   EXPECT_EQ(writes_during_quiet_period(), 0);
   // Two refused attempts, then one that landed.
   EXPECT_EQ(api_.count("PATCH", "/deployments/www-web?"), 3);

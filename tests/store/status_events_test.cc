@@ -1,9 +1,9 @@
-// What a status change says happened (controllers/status_events.h).
-#include "controllers/status_events.h"
+// What a status change says happened (store/status_events.h).
+#include "store/status_events.h"
 
 #include <gtest/gtest.h>
 
-namespace wok::controllers {
+namespace wok::store {
 namespace {
 
 using nlohmann::json;
@@ -42,6 +42,20 @@ TEST(StatusEvents, ANewStateOfReadyIsOneEventAndTheSameStateNone) {
   EXPECT_EQ(events[0].type, "Warning");
   EXPECT_EQ(events[0].reason, "RevisionFailed");
   EXPECT_EQ(events[0].message, "revision 2 failed: build exited with code 3");
+}
+
+// A cluster binding storage or admitting an ingress is progress too.
+TEST(StatusEvents, WaitingForTheClusterIsNotAWarning) {
+  json deployed = ready("True", "Deployed", "the site is available");
+  for (const char* reason : {"StoragePending", "IngressPending"}) {
+    auto events = status_events(deployed, ready("False", reason, "claim www-data is Pending"),
+                                "claim www-data is Pending");
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].type, "Normal") << reason;
+  }
+  auto events = status_events(deployed, ready("False", "ApplyFailed", "422 Invalid"), "");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "Warning");
 }
 
 TEST(StatusEvents, OtherConditionsComeAndGo) {
@@ -93,4 +107,4 @@ TEST(StatusEvents, RestartsOomKillsScalingAndCertificates) {
 }
 
 }  // namespace
-}  // namespace wok::controllers
+}  // namespace wok::store

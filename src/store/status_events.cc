@@ -1,8 +1,8 @@
-#include "controllers/status_events.h"
+#include "store/status_events.h"
 
 #include <map>
 
-namespace wok::controllers {
+namespace wok::store {
 
 using nlohmann::json;
 
@@ -20,16 +20,19 @@ std::string text(const json& o, const char* key) {
   return o.is_object() && o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : "";
 }
 
-// Ready=False while the first revision is made is progress, not a problem.
+// Ready=False while the first revision is made, or while a cluster binds
+// storage or admits an ingress (StoragePending, IngressPending), is
+// progress, not a problem.
 bool is_warning(const json& c) {
-  return text(c, "status") == "False" && text(c, "reason") != "Progressing";
+  const std::string reason = text(c, "reason");
+  return text(c, "status") == "False" && reason != "Progressing" && !reason.ends_with("Pending");
 }
 
 }  // namespace
 
-std::vector<store::SiteEvent> status_events(const json& old_status, const json& patch,
-                                            const std::string& ready_base) {
-  std::vector<store::SiteEvent> out;
+std::vector<SiteEvent> status_events(const json& old_status, const json& patch,
+                                     const std::string& ready_base) {
+  std::vector<SiteEvent> out;
   for (const auto& c : patch.value("conditions", json::array())) {
     const std::string type = text(c, "type");
     const json* before = condition(old_status, type);
@@ -109,4 +112,4 @@ std::vector<store::SiteEvent> status_events(const json& old_status, const json& 
   return out;
 }
 
-}  // namespace wok::controllers
+}  // namespace wok::store

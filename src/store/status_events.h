@@ -11,13 +11,12 @@
 
 #include "store/site_events.h"
 
-namespace wok::controllers {
+namespace wok::store {
 
 // `ready_base`: the Ready condition's message before what the instances
 // add to it ("; instance ...: crashed"), so that a problem's changing words
 // do not each make an event (the instance events say them).
-std::vector<store::SiteEvent> status_events(const nlohmann::json& old_status,
-                                            const nlohmann::json& patch,
-                                            const std::string& ready_base);
+std::vector<SiteEvent> status_events(const nlohmann::json& old_status, const nlohmann::json& patch,
+                                     const std::string& ready_base);
 
-}  // namespace wok::controllers
+}  // namespace wok::store

@@ -1,0 +1,17 @@
+#pragma once
+// Text from a tenant (a build's output, a commit's author, an event's
+// message) made fit to keep and print on someone's terminal.
+#include <cstddef>
+#include <string>
+
+namespace wok {
+
+// Control characters (terminal escapes, newlines) become spaces, invalid
+// UTF-8 '?'; cut at `max_bytes` on a character boundary.
+std::string printable(const std::string& text, size_t max_bytes);
+
+// The last line of `output` that has more than blanks, printable() and cut
+// at `max_bytes`; "" when there is none.
+std::string last_line(const std::string& output, size_t max_bytes);
+
+}  // namespace wok

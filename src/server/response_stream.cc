@@ -1,0 +1,31 @@
+#include "server/response_stream.h"
+
+#include "http/loop.h"
+
+namespace wok::server {
+
+void ResponseStream::open(http::Exchange exchange, const std::string& first) {
+  http::Response head;
+  head.set_header("Content-Type", "application/json");
+  head.set_header("Cache-Control", "no-store");
+  exchange.start_response(head, -1);
+  if (!first.empty()) exchange.write(first);
+  mailbox_ = exchange.loop().mailbox();
+  exchange.on_complete([gone = gone_](const http::Completion&) { gone->store(true); });
+  exchange_ = std::move(exchange);
+}
+
+void ResponseStream::post(std::string text, bool finish) const {
+  auto mailbox = mailbox_.lock();
+  if (!mailbox) return;
+  mailbox->post([ex = exchange_, text = std::move(text), finish]() mutable {
+    if (!ex.active()) return;
+    if (!text.empty() && !ex.write(text) && ex.queued_output() > kMaxQueued) {
+      ex.abort();
+      return;
+    }
+    if (finish) ex.finish();
+  });
+}
+
+}  // namespace wok::server

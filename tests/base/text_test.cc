@@ -1,0 +1,35 @@
+#include "base/text.h"
+
+#include <gtest/gtest.h>
+
+namespace wok {
+namespace {
+
+TEST(Printable, ControlCharactersBecomeSpacesAndBadUtf8AQuestionMark) {
+  EXPECT_EQ(printable("caf\xc3\xa9 \xff\n\x1b[31mred\x7f", 100), "caf\xc3\xa9 ?  [31mred ");
+}
+
+TEST(Printable, CutsOnACharacterBoundary) {
+  EXPECT_EQ(printable("ab\xc3\xa9", 3), "ab");
+  EXPECT_EQ(printable("ab\xc3\xa9", 4), "ab\xc3\xa9");
+  EXPECT_EQ(printable("\xe2\x82\xac\xe2\x82\xac", 5), "\xe2\x82\xac");
+  EXPECT_EQ(printable("", 10), "");
+}
+
+TEST(LastLine, IsTheLastOneWithMoreThanBlanks) {
+  EXPECT_EQ(last_line("building\nnpm ERR! missing script\n \n\t\n", 100),
+            "npm ERR! missing script");
+  EXPECT_EQ(last_line("only line", 100), "only line");
+  EXPECT_EQ(last_line("  padded  \r\n", 100), "padded");
+  EXPECT_EQ(last_line("first\n\n", 100), "first");
+  EXPECT_EQ(last_line("\n\n \n", 100), "");
+  EXPECT_EQ(last_line("", 100), "");
+}
+
+TEST(LastLine, IsPrintableAndBounded) {
+  EXPECT_EQ(last_line("ok\n\x1b[1mError\x1b[0m: boom\n", 100), " [1mError [0m: boom");
+  EXPECT_EQ(last_line("x\n" + std::string(1000, 'y') + "\n", 300), std::string(300, 'y'));
+}
+
+}  // namespace
+}  // namespace wok
