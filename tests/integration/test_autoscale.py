@@ -63,6 +63,9 @@ class AutoscaleTest(WokTestCase):
         up = self.wait_replicas("busy", 3)
         self.assertIn("CPU", up.get("lastScaleReason", ""))
         self.assertEqual(up["maxReplicas"], 3)
+        # Each decision is an event of the site (issue 17).
+        events = self.wok.cli("get", "events", "-n", "team-a").stdout
+        self.assertRegex(events, r"Normal\s+Scaled\s+site/busy\s+scaled 1 → [23]: ")
         # The load ends: after the window, back to the minimum, no new revision.
         down = self.wait_replicas("busy", 1, timeout=120)
         self.assertIn("scaled", down.get("lastScaleReason", ""))
