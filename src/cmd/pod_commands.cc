@@ -59,6 +59,12 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   list->add_option("--site", backup.site, "the site's name")->required();
   list->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
   list->callback([&backup] { backup.action = "list"; });
+  auto* sweep = b->add_subcommand(
+      "sweep", "Forget the backups of the project's deleted sites whose retention is over");
+  sweep->add_option("--project", backup.project, "the project (namespace)")->required();
+  sweep->add_option("--live", backup.live,
+                    "a site of the project, NAME=UID (its backups are kept); repeated");
+  sweep->callback([&backup] { backup.action = "sweep"; });
   b->require_subcommand(1);
   return {s, f, b};
 }

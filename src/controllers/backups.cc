@@ -604,6 +604,19 @@ std::string Backups::apply_retention(const std::string& ns, const std::string& n
   return forget(*repo, args);
 }
 
+std::vector<std::string> expired_of_deleted_sites(const std::vector<BackupInfo>& all,
+                                                  const std::map<std::string, std::string>& live,
+                                                  int64_t now) {
+  std::vector<std::string> ids;
+  for (const auto& b : all) {
+    auto it = live.find(b.site);
+    if (it != live.end() && it->second == b.site_uid) continue;
+    auto when = epoch_of(b.time);  // unreadable: kept
+    if (when && now - *when > int64_t{b.retain_days} * 86400) ids.push_back(b.id);
+  }
+  return ids;
+}
+
 void Backups::sweep_deleted() {
   std::error_code ec;
   std::vector<std::string> repos;
@@ -629,13 +642,7 @@ void Backups::sweep_deleted() {
       spdlog::warn("backups of {}: {}", repo, error.message);
       continue;
     }
-    std::vector<std::string> ids;
-    for (const auto& b : *all) {
-      auto it = live.find(b.site);
-      if (it != live.end() && it->second == b.site_uid) continue;
-      auto when = epoch_of(b.time);  // unreadable: kept
-      if (when && now - *when > int64_t{b.retain_days} * 86400) ids.push_back(b.id);
-    }
+    std::vector<std::string> ids = expired_of_deleted_sites(*all, live, now);
     if (ids.empty()) continue;
     if (std::string err = forget(repo, ids); !err.empty())
       spdlog::warn("backups of {}: {}", repo, err);

@@ -189,4 +189,13 @@ class Backups {
 // Parses restic's `snapshots --json` output into backups, newest first.
 std::vector<BackupInfo> parse_snapshots(const std::string& ns, const std::string& json_text);
 
+// What a sweep forgets, on both platforms (wok up's Backups, a cluster's
+// `wok backup-job sweep`): the ids of the backups of sites that are gone
+// (their name not in `live`, name -> uid, or now another site's of that
+// name) once their retention (their retain= days) is over at `now`
+// (seconds since the epoch). A backup whose time cannot be read is kept.
+std::vector<std::string> expired_of_deleted_sites(const std::vector<BackupInfo>& all,
+                                                  const std::map<std::string, std::string>& live,
+                                                  int64_t now);
+
 }  // namespace wok::controllers

@@ -200,6 +200,8 @@ void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   const json& object = now ? *now : *old;
   const json& meta = object["metadata"];
   controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
+  // A site made or deleted: its project's backup sweep keeps the sites there.
+  if (!old || !now) controller_->enqueue("project/" + meta.value("namespace", ""));
   // A host released or newly claimed can settle another site's conflict.
   std::vector<std::string> hosts;
   if (old) hosts = hosts_of(*old);
@@ -269,6 +271,18 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
     } catch (const std::exception& e) {
       outcome.error = "render project " + name + ": " + e.what();
       return outcome;
+    }
+    // Once the project has a backup repository (a site needed one), the
+    // daily sweep of its deleted sites' backups, told the sites there now.
+    if (client_
+            .request("GET", "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" +
+                                render::kBackupClaim)
+            .ok()) {
+      std::map<std::string, std::string> live;
+      for (const auto& s : sites_->list())
+        if ((*s)["metadata"].value("namespace", "") == name)
+          live[(*s)["metadata"].value("name", "")] = (*s)["metadata"].value("uid", "");
+      desired.push_back(render::render_backup_sweep(name, live, config_.settings));
     }
     for (auto& object : desired) stamp(object, owner, kProjectLabel, name);
     if (!applier_->apply(desired, &outcome.error)) return outcome;
@@ -451,10 +465,18 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   status.erase("backup");
   if (blocker.reason.empty() && apply_error.empty() && !restore.stop_site) {
     for (const json& o : desired)
-      if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup"))
+      if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup")) {
         status["backup"] = reconcile_backup(
             client_, *site, o, site->value("status", json::object()).value("backup", json()),
             config_.settings);
+        // The project's repository exists now: its pass adds the sweep.
+        bool first = false;
+        if (status["backup"].value("lastError", json()).is_null()) {
+          std::lock_guard lock(git_mu_);
+          first = repositories_.insert(ns).second;
+        }
+        if (first) controller_->enqueue("project/" + ns);
+      }
   } else if (site->value("status", json::object()).contains("backup")) {
     status["backup"] = (*site)["status"]["backup"];
   }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -166,6 +167,7 @@ class Operator {
                        nlohmann::json& status) const;
   void honour_refresh(const nlohmann::json& site);
   std::map<std::string, std::string> refresh_seen_;  // by "ns/name", under git_mu_
+  std::set<std::string> repositories_;  // projects seen with a backup repository, under git_mu_
 
   KubeClient& client_;
   OperatorConfig config_;

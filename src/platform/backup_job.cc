@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <tuple>
@@ -84,11 +86,23 @@ std::string ensure_repository() {
 // What every action needs: names that are names, the repository and its
 // key; then this process's environment for restic (it runs nothing else):
 // times in UTC, its cache outside the directory it backs up.
+bool is_uid(const std::string& uid) {
+  return !uid.empty() && uid.size() <= 64 && uid.find_first_of(",= /") == std::string::npos;
+}
+
 std::string prepare(const cmd::BackupJobOptions& o) {
-  for (const auto& [what, name] : {std::pair{"--project", o.project}, {"--site", o.site}})
-    if (!api::is_dns_label(name)) return std::string(what) + " \"" + name + "\" is not a DNS label";
-  if (o.uid.empty() || o.uid.find_first_of(",= /") != std::string::npos)
-    return "--uid \"" + o.uid + "\" is not a uid";
+  if (!api::is_dns_label(o.project)) return "--project \"" + o.project + "\" is not a DNS label";
+  if (o.action == "sweep") {
+    for (const auto& site : o.live) {
+      const size_t eq = site.find('=');
+      if (eq == std::string::npos || !api::is_dns_label(site.substr(0, eq)) ||
+          !is_uid(site.substr(eq + 1)))
+        return "--live \"" + site + "\" is not NAME=UID";
+    }
+  } else {
+    if (!api::is_dns_label(o.site)) return "--site \"" + o.site + "\" is not a DNS label";
+    if (!is_uid(o.uid)) return "--uid \"" + o.uid + "\" is not a uid";
+  }
   if (env_or("RESTIC_REPOSITORY").empty())
     return "RESTIC_REPOSITORY is not set (the repository to back up into)";
   if (env_or("RESTIC_PASSWORD_FILE").empty())
@@ -251,9 +265,44 @@ std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
   return "";
 }
 
+// The project's deleted sites' backups whose retention is over, forgotten
+// (controllers::expired_of_deleted_sites, as wok up's sweep): their ids.
+std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten) {
+  *forgotten = json::array();
+  if (!runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok())
+    return "";  // no backup made yet
+  runtime::CommandResult r =
+      run_restic({"snapshots", "--json", "--tag", "wok"}, std::chrono::minutes(5));
+  if (!r.ok()) return failed("restic snapshots", r);
+  std::map<std::string, std::string> live;
+  for (const auto& site : o.live)
+    live[site.substr(0, site.find('='))] = site.substr(site.find('=') + 1);
+  const std::vector<std::string> ids = controllers::expired_of_deleted_sites(
+      controllers::parse_snapshots(o.project, r.out), live, static_cast<int64_t>(::time(nullptr)));
+  if (ids.empty()) return "";
+  std::vector<std::string> args = {"forget"};
+  args.insert(args.end(), ids.begin(), ids.end());
+  args.push_back("--prune");
+  if (runtime::CommandResult f = run_restic(args, kResticTimeout); !f.ok())
+    return failed("restic forget", f);
+  *forgotten = ids;
+  return "";
+}
+
 }  // namespace
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.action == "sweep") {
+    json forgotten;
+    std::string error = prepare(options);
+    if (error.empty()) error = sweep_backups(options, &forgotten);
+    if (!error.empty()) {
+      err << "error: sweep of project " << options.project << "'s backups: " << error << "\n";
+      return 1;
+    }
+    out << json{{"forgotten", forgotten}}.dump() << "\n";
+    return 0;
+  }
   const auto& [what, key, action] =
       options.action == "list"      ? std::tuple{"list", "items", &list_backups}
       : options.action == "restore" ? std::tuple{"restore", "restored", &restore_backup}

@@ -290,6 +290,53 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   return job;
 }
 
+json render_backup_sweep(const std::string& ns, const std::map<std::string, std::string>& live,
+                         const PlatformSettings& settings) {
+  json argv = {"backup-job", "sweep", "--project", ns};
+  for (const auto& [name, uid] : live) {
+    argv.push_back("--live");
+    argv.push_back(name + "=" + uid);
+  }
+  const json limits = {{"cpu", "500m"}, {"memory", "256Mi"}};
+  json sweep = {
+      {"name", "sweep"},
+      {"image", settings.image},
+      {"args", argv},
+      {"env",
+       {detail::env_value("RESTIC_REPOSITORY", std::string(detail::kRepositoryDir) + "/restic"),
+        detail::env_value("RESTIC_PASSWORD_FILE", std::string(detail::kKeyDir) + "/password"),
+        detail::env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"),
+        detail::env_value("HOME", "/tmp")}},
+      {"resources", {{"limits", limits}, {"requests", limits}}},
+      {"securityContext", detail::container_security()},
+      {"volumeMounts",
+       {{{"name", "tmp"}, {"mountPath", "/tmp"}},
+        {{"name", "repository"}, {"mountPath", detail::kRepositoryDir}},
+        {{"name", "key"}, {"mountPath", detail::kKeyDir}, {"readOnly", true}}}}};
+  json volumes = {
+      {{"name", "tmp"}, {"emptyDir", json::object()}},
+      {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}},
+      {{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}}};
+  const json labels = {{"app.kubernetes.io/managed-by", "wok"},
+                       {"app.kubernetes.io/name", "backup-sweep"}};
+  json j = detail::object_head("batch/v1", "CronJob", kBackupSweep, ns, labels);
+  j["spec"] = {{"schedule", "30 4 * * *"},
+               {"timeZone", "Etc/UTC"},
+               {"concurrencyPolicy", "Forbid"},
+               {"successfulJobsHistoryLimit", 1},
+               {"failedJobsHistoryLimit", 3},
+               {"jobTemplate",
+                {{"metadata", {{"labels", labels}}},
+                 {"spec",
+                  {{"backoffLimit", 2},
+                   {"activeDeadlineSeconds", detail::kDeadlineSeconds},
+                   {"ttlSecondsAfterFinished", detail::kFinishedTtlSeconds},
+                   {"template",
+                    {{"metadata", {{"labels", labels}}},
+                     {"spec", detail::job_pod(settings, json::array(), {sweep}, volumes)}}}}}}}};
+  return j;
+}
+
 json render_list_job(const json& site, const json& project, const PlatformSettings& settings,
                      const std::string& job_name) {
   using namespace detail;

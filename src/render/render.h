@@ -2,6 +2,7 @@
 // The render layer: pure functions from wok resources (plus the platform
 // settings) to the Kubernetes objects they become. The operator applies
 // them; `wok render` prints them for GitOps tools. No I/O here.
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -93,6 +94,15 @@ nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::js
 // --kubeconfig` reads it.
 nlohmann::json render_list_job(const nlohmann::json& site, const nlohmann::json& project,
                                const PlatformSettings& settings, const std::string& job_name);
+
+// The CronJob kBackupSweep of project `ns` (made once the project has a
+// backup repository): every day, `wok backup-job sweep` forgets the backups
+// of its deleted sites whose retention is over, as wok up's sweep does.
+// `live`: the project's sites now, name -> uid (their backups are kept).
+inline constexpr char kBackupSweep[] = "wok.backup-sweep";
+nlohmann::json render_backup_sweep(const std::string& ns,
+                                   const std::map<std::string, std::string>& live,
+                                   const PlatformSettings& settings);
 
 // 8 hex digits of `text`'s FNV-1a hash (stable across builds).
 std::string hash8(const std::string& text);

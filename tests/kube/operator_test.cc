@@ -348,6 +348,29 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   patch({{"annotations", {{kBackupRequestAnnotation, std::string(200, 'x')}}}});
   writes_during_quiet_period();
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+
+  // The project has a repository now: its daily sweep, told the sites there
+  // (their backups are kept; a deleted one's go when their retention ends).
+  const std::string sweep = cron + "wok.backup-sweep";
+  auto live_args = [&] {
+    auto c = api_.get(sweep);
+    return c ? (*c)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+                   .dump()
+             : std::string();
+  };
+  const std::string www_uid = (*get_site("team-a", "www"))["metadata"]["uid"];
+  const std::string docs_uid = (*get_site("team-a", "docs"))["metadata"]["uid"];
+  ASSERT_TRUE(eventually([&] {
+    return live_args().find("\"docs=" + docs_uid + "\"") != std::string::npos &&
+           live_args().find("\"www=" + www_uid + "\"") != std::string::npos;
+  })) << live_args();
+  EXPECT_EQ((*api_.get(sweep))["metadata"]["ownerReferences"][0]["kind"], "Project");
+  EXPECT_FALSE((*api_.get(sweep))["metadata"]["labels"].contains("wok.dev/site"));
+  api_.remove(sites_path("team-a") + "/docs");
+  ASSERT_TRUE(eventually([&] { return live_args().find("docs=") == std::string::npos; }))
+      << live_args();
+  EXPECT_NE(live_args().find("\"www=" + www_uid + "\""), std::string::npos);
+  EXPECT_TRUE(api_.get("/api/v1/namespaces/team-a/persistentvolumeclaims/wok.backups"));
 }
 
 // spec.cloneFrom on a cluster: the new site never runs before the other

@@ -152,4 +152,28 @@ TEST(RenderBackup, AJobNamedBackupIsRefused) {
   EXPECT_NE(errors.find("spec.app.jobs[0].name: \"backup\" is taken"), std::string::npos) << errors;
 }
 
+TEST(RenderBackup, TheProjectsSweepKeepsItsSitesAndReadsTheRepositoryOnly) {
+  json sweep = wok::render::render_backup_sweep("team-b", {{"blog", "u-1"}, {"shop", "u-2"}},
+                                                PlatformSettings{});
+  EXPECT_EQ(sweep["kind"], "CronJob");
+  EXPECT_EQ(sweep["metadata"]["name"], "wok.backup-sweep");
+  EXPECT_EQ(sweep["metadata"]["namespace"], "team-b");
+  // Not a site's: no site's pass prunes it (its project's does).
+  EXPECT_FALSE(sweep["metadata"]["labels"].contains("wok.dev/site"));
+  EXPECT_FALSE(sweep["spec"].value("suspend", false));
+  EXPECT_EQ(sweep["spec"]["concurrencyPolicy"], "Forbid");
+  const json& pod = sweep["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+  ASSERT_EQ(pod["containers"].size(), 1u);
+  const json& c = pod["containers"][0];
+  EXPECT_EQ(c["args"], json({"backup-job", "sweep", "--project", "team-b", "--live", "blog=u-1",
+                             "--live", "shop=u-2"}));
+  EXPECT_EQ(pod["automountServiceAccountToken"], false);
+  // The repository and its key; no site's volume.
+  std::vector<std::string> claims;
+  for (const json& v : pod["volumes"])
+    if (v.contains("persistentVolumeClaim"))
+      claims.push_back(v["persistentVolumeClaim"]["claimName"]);
+  EXPECT_EQ(claims, std::vector<std::string>{"wok.backups"});
+}
+
 }  // namespace

@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, Golden,
                                            "database", "backup"));
 
 // The restore and list Jobs the operator makes (render_restore_job,
-// render_list_job) of the backup
+// render_list_job, render_backup_sweep's CronJob) of the backup
 // case's sites: golden/backup-restore-jobs.yaml (checked against the
 // Kubernetes schemas by tests/render/k8s/check.sh).
 TEST(Golden, RestoreJobs) {
@@ -135,6 +135,10 @@ TEST(Golden, RestoreJobs) {
     jobs.push_back(wok::render::render_list_job(d, json(), wok::render::PlatformSettings{},
                                                 name + "-list-0a1b2c3d"));
   }
+  // And the project's daily sweep of its deleted sites' backups.
+  jobs.push_back(wok::render::render_backup_sweep(
+      "team-a", {{"blog", "0b1c2d3e-uid"}, {"docs", "4f5a6b7c-uid"}},
+      wok::render::PlatformSettings{}));
   expect_golden(dir / "golden" / "backup-restore-jobs.yaml", stream_of(jobs));
 }
 
