@@ -8,6 +8,7 @@
 #include "base/sealed_box.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
+#include "kube/site_rollout.h"
 #include "render/plan.h"
 
 namespace wok::kube {
@@ -202,7 +203,8 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       step.status["phase"] = "Restored";
       step.ended = true;
       step.status["message"] = "restored from backup " + old.value("backup", "") +
-                               "; what the site held before is a pre-restore backup (" + logs + ")";
+                               "; what the site held before is a pre-restore backup (" + logs +
+                               ")" + pin_restored_revision(client, site, job_name);
     } else if (st.value("failed", 0) > 0) {
       step.status["phase"] = "Failed";
       step.ended = !cloning;
@@ -237,7 +239,60 @@ std::string create_once(KubeClient& client, const std::string& collection, const
   return got.ok() ? "" : object.value("kind", "") + " " + name + ": " + got.describe();
 }
 
+// The revision the restore Job's backup holds ({"revision": N, "commit":
+// C}, the termination message of its container "restore"), or null.
+json restored_revision(KubeClient& client, const std::string& ns, const std::string& job_name) {
+  Reply got = client.request(
+      "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job_name);
+  json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
+  if (!list.is_object() || !list.value("items", json()).is_array()) return nullptr;
+  for (const json& pod : list["items"]) {
+    const json st = pod.value("status", json::object());
+    for (const char* key : {"initContainerStatuses", "containerStatuses"}) {
+      for (const json& c : st.value(key, json::array())) {
+        if (c.value("name", "") != "restore") continue;
+        json said = json::parse(c.value(json::json_pointer("/state/terminated/message"), ""),
+                                nullptr, false);
+        if (said.is_object() && said.value("revision", json()).is_number_integer() &&
+            said.value("commit", json()).is_string())
+          return said;
+      }
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::string pin_restored_revision(KubeClient& client, const json& site,
+                                  const std::string& job_name) {
+  const json& meta = site["metadata"];
+  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  const json said = restored_revision(client, ns, job_name);
+  if (said.is_null()) return "; the backup's revision is unknown (its job said none)";
+  const int64_t number = said["revision"].get<int64_t>();
+  const std::string commit = said["commit"].get<std::string>();
+  const std::string n = std::to_string(number);
+  if (site.value(json::json_pointer("/status/revision"), int64_t{0}) == number)
+    return "; the backup's revision " + n + " is the one the site runs";
+  std::vector<SiteRevision> revisions;
+  size_t refused = 0;
+  std::string error;
+  if (!list_revisions(client, site, &revisions, &refused, &error))
+    return "; the backup's revision " + n + " could not be pinned: " + error;
+  for (const SiteRevision& r : revisions) {
+    if (r.number != number) continue;
+    if (r.commit != commit) break;
+    // As `wok rollout undo --to-revision N` pins it: until the spec changes.
+    RolloutResult pinned = kube_rollout_undo(client, ns, name, number);
+    if (!pinned.ok) return "; the backup's revision " + n + " could not be pinned: " + pinned.text;
+    return "; the backup's revision " + n + " (commit " + commit.substr(0, 7) +
+           ") is pinned, as `wok rollout undo --to-revision " + n +
+           "` pins it: a change of the spec ends it";
+  }
+  return "; the backup's revision " + n +
+         " is no longer kept on this cluster: the site keeps its current spec and commit";
+}
 
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
                                      const render::PlatformSettings& settings) {

@@ -78,6 +78,14 @@ struct RestoreStep {
 // autoscaler's minReplicas back, or it would stay at the restore's 0.
 void start_after_restore(std::vector<nlohmann::json>& desired);
 
+// After a restore in place: the backup's revision (the restore Job's word)
+// pinned as a rollback pins it (wok.dev/rollback-to, until the spec
+// changes), when this cluster still keeps it with the backup's commit, as
+// wok up runs a restored site on its backup's revision. What happened, as
+// the end of status.restore's message ("; the backup's revision 3 ...").
+std::string pin_restored_revision(KubeClient& client, const nlohmann::json& site,
+                                  const std::string& job_name);
+
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,
                               const std::vector<nlohmann::json>& owned,

@@ -41,6 +41,8 @@ bool get_site(KubeClient& client, const std::string& ns, const std::string& name
   return true;
 }
 
+}  // namespace
+
 bool list_revisions(KubeClient& client, const json& site, std::vector<SiteRevision>* out,
                     size_t* refused, std::string* error) {
   const std::string ns = site["metadata"].value("namespace", ""),
@@ -79,8 +81,6 @@ RolloutResult patch_annotations(KubeClient& client, const std::string& ns, const
 std::string pad(const std::string& text, size_t width) {
   return text.size() >= width ? text + "   " : text + std::string(width + 3 - text.size(), ' ');
 }
-
-}  // namespace
 
 RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns,
                                    const std::string& name) {

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "kube/client.h"
+#include "kube/site_revisions.h"
 
 namespace wok::kube {
 
@@ -25,6 +27,11 @@ struct RolloutResult {
 // are left out and counted on a last line.
 RolloutResult kube_rollout_history(KubeClient& client, const std::string& ns,
                                    const std::string& name);
+
+// The Site's revisions the operator would trust, newest first (*refused:
+// how many others are labelled for it). False and *error when unreadable.
+bool list_revisions(KubeClient& client, const nlohmann::json& site, std::vector<SiteRevision>* out,
+                    size_t* refused, std::string* error);
 
 // Pins revision `to_revision` (0: the one before the running one), with the
 // Site's generation read now, so that a later change of its spec ends it.

@@ -245,6 +245,13 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
     dump = true;
   }
   fs::remove_all(unpacked, ec);
+  // The backup's revision, for the operator to pin (its container's
+  // termination message: Kubernetes keeps it in the pod's status).
+  if (const std::string log = env_or("WOK_TERMINATION_LOG"); !log.empty() && !clone) {
+    const std::string said =
+        json{{"revision", backup->revision}, {"commit", manifest.value("commit", "")}}.dump();
+    std::ofstream(log, std::ios::trunc) << said;
+  }
   *done = {{"id", backup->id},    {"project", o.project},
            {"site", source},      {"revision", backup->revision},
            {"storage", restored}, {"database", dump}};

@@ -247,6 +247,11 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   if (!from.empty()) args.insert(args.end(), {"--from", from});
   json files = job_container("restore", names, uid, plan, revision, args,
                              backup_dir_mounts(plan, "restore", kRestoreDir, false), settings);
+  // The backup's revision as its termination message: the operator pins it.
+  if (from.empty()) {
+    files["env"].push_back(env_value("WOK_TERMINATION_LOG", "/dev/termination-log"));
+    files["terminationMessagePath"] = "/dev/termination-log";
+  }
   json containers = json::array();
   if (plan.database.enabled()) {
     init.push_back(files);

@@ -83,11 +83,12 @@ class BackupJobTest(BackupCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the volume files is not mounted at", r.stderr)
 
-    def restore_job(self, data_dir, uid, revision, backup="latest", site="blog", extra=()):
+    def restore_job(self, data_dir, uid, revision, backup="latest", site="blog", extra=(), env=None):
         repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))
         key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
         e = dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key,
                  WOK_BACKUP_REVISION=json.dumps(revision))
+        e.update(env or {})
         return subprocess.run([WOK, "backup-job", "restore", "--project", "team-a", "--site", site,
                                "--uid", uid, "--backup", backup, "--dir", data_dir, *extra],
                               env=e, capture_output=True, text=True, timeout=300)
@@ -117,9 +118,14 @@ class BackupJobTest(BackupCase):
         with open(os.path.join(volume, "b.txt"), "w") as f:
             f.write("made after the backup")
         os.symlink(outside, os.path.join(volume, "escape"))
-        r = self.restore_job(d, uid, revision)
+        said = os.path.join(self.root, "termination-log")
+        r = self.restore_job(d, uid, revision, env={"WOK_TERMINATION_LOG": said})
         self.assertEqual(r.returncode, 0, r.stderr)
         done = json.loads(r.stdout)["restored"]
+        # The backup's revision, as the pod's termination message: the operator pins it.
+        with open(said) as f:
+            self.assertEqual(json.load(f), {"revision": site["status"]["revision"],
+                                            "commit": site["status"].get("commit", "")})
         self.assertEqual((done["id"], done["storage"], done["database"]), (made, ["files"], True))
         with open(os.path.join(volume, "a.txt")) as f:
             self.assertEqual(f.read(), "before")

@@ -7,6 +7,7 @@
 
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
+#include "kube/site_backups.h"
 #include "kube/site_revisions.h"
 #include "kube/site_rollout.h"
 
@@ -194,6 +195,70 @@ TEST_F(RevisionsTest, UndoDeploysTheOldSpecAndCommitUntilTheSpecChanges) {
     auto d = deployment("team-a", "www");
     return d && fetched_ref(*d) != first && !status().contains("pinnedRevision");
   }));
+}
+
+// A restore in place runs the backup's revision, as on wok up: the
+// restore Job's container says which (its termination message) and the
+// operator pins it as an undo does, when this cluster still keeps it.
+TEST_F(RevisionsTest, ARestoreInPlacePinsTheBackupsRevision) {
+  const std::string first = push("v1");
+  api_.create(kProjects, project("team-a"));
+  const json keeps = {{"backup", {{"schedule", "0 3 * * *"}}}};
+  api_.create(sites_path("team-a"), static_site("1s", keeps));
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "1") && status().value("revision", 0) == 1; }));
+  const std::string second = push("v2");
+  ASSERT_TRUE(
+      eventually([&] { return deployed(second, "2") && status().value("revision", 0) == 2; }));
+
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  auto restore = [&](const std::string& token, const json& said) {
+    RolloutResult asked = kube_restore_request(*member_, "team-a", "www", "0a1b2c3d", token);
+    ASSERT_TRUE(asked.ok) << asked.text;
+    const std::string job = restore_job_name("www", token);
+    ASSERT_TRUE(eventually([&] { return api_.get(jobs + job).has_value(); }));
+    api_.create("/api/v1/namespaces/team-a/pods",
+                {{"apiVersion", "v1"},
+                 {"kind", "Pod"},
+                 {"metadata", {{"name", job + "-x1y2z"}, {"labels", {{"job-name", job}}}}}});
+    api_.set_status(
+        "/api/v1/namespaces/team-a/pods/" + job + "-x1y2z",
+        {{"phase", "Succeeded"},
+         {"initContainerStatuses",
+          {{{"name", "restore"},
+            {"state", {{"terminated", {{"exitCode", 0}, {"message", said.dump()}}}}}}}}});
+    api_.set_status(jobs + job, {{"succeeded", 1}});
+  };
+  auto restored = [&] {
+    const json st = status();
+    return st.contains("restore") && st["restore"].value("phase", "") == "Restored"
+               ? st["restore"].value("message", "")
+               : std::string();
+  };
+  // The backup was made of revision 1: it runs again, pinned.
+  restore("t1", {{"revision", 1}, {"commit", first}});
+  ASSERT_TRUE(eventually([&] { return !restored().empty(); }));
+  EXPECT_NE(
+      restored().find("the backup's revision 1 (commit " + first.substr(0, 7) + ") is pinned"),
+      std::string::npos)
+      << restored();
+  ASSERT_TRUE(
+      eventually([&] { return deployed(first, "3") && status().value("pinnedRevision", 0) == 1; }));
+  EXPECT_EQ(revision_numbered(3)["data"]["cause"], "rollout undo to 1");
+
+  // A backup of a revision this cluster no longer keeps: said so, nothing
+  // pinned anew (the site keeps what it runs).
+  restore("t2", {{"revision", 99}, {"commit", second}});
+  ASSERT_TRUE(eventually([&] {
+    return restored().find("revision 99 is no longer kept") != std::string::npos;
+  })) << restored();
+  EXPECT_EQ(status().value("pinnedRevision", 0), 1);
+  // A container that said nothing (an older wok image): unknown, said so.
+  restore("t3", json::object());
+  ASSERT_TRUE(eventually([&] {
+    return restored().find("revision is unknown") != std::string::npos;
+  })) << restored();
 }
 
 TEST_F(RevisionsTest, ARefreshAnnotationResolvesTheRefNow) {
