@@ -1,5 +1,6 @@
 #include "kube/site_backups.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -239,9 +240,10 @@ std::string create_once(KubeClient& client, const std::string& collection, const
   return got.ok() ? "" : object.value("kind", "") + " " + name + ": " + got.describe();
 }
 
-// The revision the restore Job's backup holds ({"revision": N, "commit":
-// C}, the termination message of its container "restore"), or null.
-json restored_revision(KubeClient& client, const std::string& ns, const std::string& job_name) {
+// What the container `container` of Job `job_name`'s pod said (its
+// termination message, render's tells_the_operator) as a JSON object, or null.
+json job_said(KubeClient& client, const std::string& ns, const std::string& job_name,
+              const std::string& container) {
   Reply got = client.request(
       "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job_name);
   json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
@@ -250,16 +252,57 @@ json restored_revision(KubeClient& client, const std::string& ns, const std::str
     const json st = pod.value("status", json::object());
     for (const char* key : {"initContainerStatuses", "containerStatuses"}) {
       for (const json& c : st.value(key, json::array())) {
-        if (c.value("name", "") != "restore") continue;
+        if (c.value("name", "") != container) continue;
         json said = json::parse(c.value(json::json_pointer("/state/terminated/message"), ""),
                                 nullptr, false);
-        if (said.is_object() && said.value("revision", json()).is_number_integer() &&
-            said.value("commit", json()).is_string())
-          return said;
+        if (said.is_object()) return said;
       }
     }
   }
   return nullptr;
+}
+
+// The revision the restore Job's backup holds ({"revision": N, "commit": C}), or null.
+json restored_revision(KubeClient& client, const std::string& ns, const std::string& job_name) {
+  json said = job_said(client, ns, job_name, "restore");
+  if (said.is_object() && said.value("revision", json()).is_number_integer() &&
+      said.value("commit", json()).is_string())
+    return said;
+  return nullptr;
+}
+
+// status.backup's last, lastTime and lastJob: the newest backup a Job of
+// the site made (its container "backup" said its id and time), kept from
+// `old` while no newer Job succeeded.
+void last_backup(KubeClient& client, const std::string& ns, const std::string& name,
+                 const json& old, json& status) {
+  for (const char* key : {"last", "lastTime", "lastJob"})
+    if (old.is_object() && old.contains(key)) status[key] = old[key];
+  Reply got = client.request(
+      "GET", "/apis/batch/v1/namespaces/" + ns + "/jobs?labelSelector=wok.dev%2Fbackup%3D" + name);
+  json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
+  if (!list.is_object() || !list.value("items", json()).is_array()) return;
+  std::vector<std::pair<std::string, std::string>> done;  // completion time, job
+  for (const json& job : list["items"]) {
+    const json st = job.value("status", json::object());
+    if (st.value("succeeded", 0) > 0 && st.value("completionTime", json()).is_string())
+      done.emplace_back(st["completionTime"].get<std::string>(), job["metadata"].value("name", ""));
+  }
+  std::sort(done.rbegin(), done.rend());  // newest first
+  int reads = 0;
+  for (const auto& [when, job] : done) {
+    if (job == status.value("lastJob", "") || ++reads > 3) return;  // known, or enough for a pass
+    json said = job_said(client, ns, job, "backup");  // a list's or a restore's Job says nothing
+    if (!said.is_object() || !said.value("id", json()).is_string() || said["id"] == "latest" ||
+        !api::is_backup_ref(said["id"].get<std::string>()))
+      continue;
+    status["last"] = said["id"];
+    const json time = said.value("time", json());
+    status["lastTime"] =
+        time.is_string() && time.get<std::string>().size() <= 40 ? time : json(when);
+    status["lastJob"] = job;
+    return;
+  }
 }
 
 }  // namespace
@@ -346,6 +389,7 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
     status["schedule"] = cron_job["spec"].value("schedule", "");
   for (const char* key : {"request", "job", "listRequest"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
+  last_backup(client, ns, name, old, status);
   if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
     status["lastError"] = "the project's backup repository: " + err;
     return status;

@@ -68,6 +68,23 @@ runtime::CommandResult run_restic(const std::vector<std::string>& args,
   }
 }
 
+// What the Job's pod tells the operator: its container's termination
+// message (Kubernetes keeps it in the pod's status), written when
+// WOK_TERMINATION_LOG names the file (the render sets it).
+void tell_operator(const json& said) {
+  if (const std::string log = env_or("WOK_TERMINATION_LOG"); !log.empty())
+    std::ofstream(log, std::ios::trunc) << said.dump();
+}
+
+std::string utc_now() {
+  const time_t now = ::time(nullptr);
+  tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
 bool is_dir(const fs::path& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -161,6 +178,8 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   if (id.empty()) return "restic backup said no snapshot id";
   *made = {{"id", id.substr(0, 8)}, {"project", o.project},    {"site", o.site},
            {"siteUid", o.uid},      {"revision", of.revision}, {"reason", o.reason}};
+  // The site's status.backup.last and lastTime, as wok up's.
+  tell_operator({{"id", id.substr(0, 8)}, {"time", utc_now()}});
   // What the site's policy no longer keeps, as on wok up: a scheduled
   // backup's retention, a manual one's cap. A repository another Job holds
   // refuses the prune: the next backup does it.
@@ -245,13 +264,9 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
     dump = true;
   }
   fs::remove_all(unpacked, ec);
-  // The backup's revision, for the operator to pin (its container's
-  // termination message: Kubernetes keeps it in the pod's status).
-  if (const std::string log = env_or("WOK_TERMINATION_LOG"); !log.empty() && !clone) {
-    const std::string said =
-        json{{"revision", backup->revision}, {"commit", manifest.value("commit", "")}}.dump();
-    std::ofstream(log, std::ios::trunc) << said;
-  }
+  // The backup's revision, for the operator to pin.
+  if (!clone)
+    tell_operator({{"revision", backup->revision}, {"commit", manifest.value("commit", "")}});
   *done = {{"id", backup->id},    {"project", o.project},
            {"site", source},      {"revision", backup->revision},
            {"storage", restored}, {"database", dump}};

@@ -116,6 +116,13 @@ json backup_dir_mounts(const SitePlan& plan, const std::string& volume, const st
   return mounts;
 }
 
+// The container writes what the operator reads back as its termination
+// message (backup_job.cc tell_operator).
+void tells_the_operator(json& container) {
+  container["env"].push_back(env_value("WOK_TERMINATION_LOG", "/dev/termination-log"));
+  container["terminationMessagePath"] = "/dev/termination-log";
+}
+
 json job_volumes(const SiteNames& names, const SitePlan& plan, bool read_only) {
   json volumes = {
       {{"name", "backup"}, {"emptyDir", json::object()}},
@@ -167,6 +174,7 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   json backup = job_container("backup", names, uid, plan, revision_of(site, plan),
                               {"create", "--reason", "scheduled", "--dir", kBackupDir},
                               backup_dir_mounts(plan, "backup", kBackupDir, true), settings);
+  tells_the_operator(backup);  // the backup's id and time: status.backup.last
   json init = json::array();
   if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
   json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true));
@@ -248,10 +256,7 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   json files = job_container("restore", names, uid, plan, revision, args,
                              backup_dir_mounts(plan, "restore", kRestoreDir, false), settings);
   // The backup's revision as its termination message: the operator pins it.
-  if (from.empty()) {
-    files["env"].push_back(env_value("WOK_TERMINATION_LOG", "/dev/termination-log"));
-    files["terminationMessagePath"] = "/dev/termination-log";
-  }
+  if (from.empty()) tells_the_operator(files);
   json containers = json::array();
   if (plan.database.enabled()) {
     init.push_back(files);

@@ -48,9 +48,15 @@ class BackupJobTest(BackupCase):
         revision = {"revision": site["status"]["revision"], "commit": site["status"].get("commit", ""),
                     "spec": site["spec"]}
         uid = site["metadata"]["uid"]
-        r = self.job(d, "team-a", "blog", uid, revision)
+        said = os.path.join(self.root, "termination-log")
+        r = self.job(d, "team-a", "blog", uid, revision, env={"WOK_TERMINATION_LOG": said})
         self.assertEqual(r.returncode, 0, r.stderr)
         made = json.loads(r.stdout)["backup"]
+        # Its id and time, as the pod's termination message: status.backup.last on a cluster.
+        with open(said) as f:
+            told = json.load(f)
+        self.assertEqual(told["id"], made["id"])
+        self.assertRegex(told["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertEqual((made["site"], made["reason"], made["revision"]), ("blog", "manual", 1))
         out = self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
         self.assertIn(made["id"], out)

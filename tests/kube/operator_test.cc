@@ -349,6 +349,40 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   writes_during_quiet_period();
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 
+  // The Job ends well: its container "backup" said the backup's id and
+  // time (its termination message), which the next pass puts in
+  // status.backup.last and lastTime, as wok up's.
+  auto job_pod_said = [&](const std::string& job, const std::string& container,
+                          const std::string& message) {
+    const std::string pods = "/api/v1/namespaces/team-a/pods";
+    api_.create(pods, {{"apiVersion", "v1"},
+                       {"kind", "Pod"},
+                       {"metadata", {{"name", job + "-p0d"}, {"labels", {{"job-name", job}}}}}});
+    api_.set_status(pods + "/" + job + "-p0d",
+                    {{"phase", "Succeeded"},
+                     {"containerStatuses",
+                      {{{"name", container},
+                        {"state", {{"terminated", {{"exitCode", 0}, {"message", message}}}}}}}}});
+  };
+  job_pod_said(name, "backup", R"({"id": "0a1b2c3d", "time": "2026-12-04T10:00:59Z"})");
+  api_.set_status(jobs + name, {{"succeeded", 1}, {"completionTime", "2026-12-04T10:01:00Z"}});
+  patch({{"labels", {{"x", "z"}}}});  // a pass
+  auto backup_status = [&] { return (*get_site("team-a", "www"))["status"]["backup"]; };
+  ASSERT_TRUE(eventually([&] { return backup_status().value("last", "") == "0a1b2c3d"; }))
+      << backup_status().dump();
+  EXPECT_EQ(backup_status()["lastTime"], "2026-12-04T10:00:59Z");
+  // A newer Job that says no backup id (a list's), or a forged one: kept as it was.
+  api_.create(jobs.substr(0, jobs.size() - 1),
+              {{"apiVersion", "batch/v1"},
+               {"kind", "Job"},
+               {"metadata", {{"name", "www-list-1"}, {"labels", {{"wok.dev/backup", "www"}}}}}});
+  job_pod_said("www-list-1", "backup", R"({"id": "../../x"})");
+  api_.set_status(jobs + "www-list-1",
+                  {{"succeeded", 1}, {"completionTime", "2026-12-04T11:00:00Z"}});
+  patch({{"labels", {{"x", "w"}}}});
+  writes_during_quiet_period();
+  EXPECT_EQ(backup_status().value("last", ""), "0a1b2c3d");
+
   // The project has a repository now: its daily sweep, told the sites there
   // (their backups are kept; a deleted one's go when their retention ends).
   const std::string sweep = cron + "wok.backup-sweep";
