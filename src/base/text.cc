@@ -3,14 +3,38 @@
 namespace wok {
 namespace {
 
-// Length of the UTF-8 sequence starting at s[i], 0 when it is not valid.
+// Length of the UTF-8 sequence starting at s[i], 0 when it is not valid
+// (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
 size_t utf8_length(const std::string& s, size_t i) {
-  unsigned char c = s[i];
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = at(0);
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || at(1) < lo || at(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if ((at(k) & 0xC0) != 0x80) return 0;
   return n;
+}
+
+// C0 and C1 controls and DEL: a terminal may obey them (U+009B is CSI).
+bool control(const std::string& s, size_t i, size_t n) {
+  const unsigned char c = s[i];
+  if (n == 1) return c < 0x20 || c == 0x7f;
+  return n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F;
 }
 
 bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -25,7 +49,7 @@ std::string printable(const std::string& text, size_t max_bytes) {
     if (n == 0) {
       piece = "?";
       n = 1;
-    } else if (n == 1 && (static_cast<unsigned char>(text[i]) < 0x20 || text[i] == 0x7f)) {
+    } else if (control(text, i, n)) {
       piece = " ";
     } else {
       piece = text.substr(i, n);

@@ -6,8 +6,9 @@
 
 namespace wok {
 
-// Control characters (terminal escapes, newlines) become spaces, invalid
-// UTF-8 '?'; cut at `max_bytes` on a character boundary.
+// Control characters (C0, C1, DEL: terminal escapes, newlines) become
+// spaces, invalid UTF-8 (overlong forms and surrogates too) '?'; cut at
+// `max_bytes` on a character boundary.
 std::string printable(const std::string& text, size_t max_bytes);
 
 // The last line of `output` that has more than blanks, printable() and cut

@@ -87,7 +87,8 @@ int logs_command(Session& session, const std::string& name, const std::string& c
   }
   // Followed: the server streams what is written (a SiteLogs per line). A
   // stream that ends without a word (the server restarted) is asked for
-  // again from where it was.
+  // again from where it was; a server gone for 30 s ends it.
+  int failures = 0;
   for (;;) {
     std::string path = base;
     if (!offsets.empty()) {
@@ -128,9 +129,14 @@ int logs_command(Session& session, const std::string& name, const std::string& c
       }
       return session.fail(message);
     }
-    if (response.status != 200)
-      return session.fail(response, not_found_message(Kind::kSite, session.project, name));
-    sleep(1);
+    // Cut off after it had begun (the server restarted, a slow terminal
+    // fell 1 MiB behind): asked again from the offsets printed.
+    failures = response.status == 0 ? failures + 1 : 0;
+    if (response.status == 200 || (response.status == 0 && !first && failures <= 30)) {
+      sleep(1);
+      continue;
+    }
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
   }
 }
 

@@ -274,10 +274,13 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
     }
     // Once the project has a backup repository (a site needed one), the
     // daily sweep of its deleted sites' backups, told the sites there now.
-    if (client_
-            .request("GET", "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" +
-                                render::kBackupClaim)
-            .ok()) {
+    Reply claim = client_.request(
+        "GET", "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" + render::kBackupClaim);
+    if (!claim.ok() && claim.status != 404) {  // unknown: nothing pruned on a guess
+      outcome.error = "project " + name + ": read its backup claim: " + claim.describe();
+      return outcome;
+    }
+    if (claim.ok()) {
       std::map<std::string, std::string> live;
       for (const auto& s : sites_->list())
         if ((*s)["metadata"].value("namespace", "") == name)
@@ -497,11 +500,13 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
 bool Operator::write_status(const json& site, const json& status,
                             std::vector<store::SiteEvent> events, std::string* error) {
   json old = site.value("status", json::object());
+  // `events` (a revision recorded: it is not recorded again) are said
+  // whatever happens to the write; the status's after it, or by the retry.
+  const size_t said_anyway = events.size();
   for (auto& e : site_status_events(old, status)) events.push_back(std::move(e));
-  // Events after the status they describe: when the write fails, the
-  // retry says the status's events.
-  auto say = [&] {
-    for (const auto& e : events) {
+  auto say = [&](size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      const store::SiteEvent& e = events[i];
       if (std::string why = record_event(client_, site, e); why.empty())
         ++events_;
       else
@@ -509,7 +514,7 @@ bool Operator::write_status(const json& site, const json& status,
     }
   };
   if (old == status) {
-    say();
+    say(events.size());
     return true;
   }
   const json& meta = site["metadata"];
@@ -519,12 +524,13 @@ bool Operator::write_status(const json& site, const json& status,
   Reply reply = client_.request("PATCH", path, patch.dump(), "application/merge-patch+json");
   if (!reply.ok()) {
     *error = "status of site " + ns + "/" + name + ": " + reply.describe();
+    say(said_anyway);
     return false;
   }
   ++status_writes_;
   auto written = json::parse(reply.body, nullptr, false);
   if (written.is_object() && written.contains("metadata")) sites_->remember(written);
-  say();
+  say(events.size());
   return true;
 }
 

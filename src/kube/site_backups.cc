@@ -98,7 +98,7 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   for (const json& o : owned) ran = ran || o.value("kind", "") == "Deployment";
   const bool cloning = spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
                        !site_status.contains("clonedFrom") && (clone_request || !ran);
-  const bool in_progress = phase == "Stopping" || phase == "Restoring";
+  const bool in_progress = phase == "Stopping" || phase == "Restoring" || phase == "Starting";
   if (cloning && !clone_request) {
     const json& from = spec["cloneFrom"];
     const std::string id = from.value("backup", "latest");
@@ -179,6 +179,22 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     step.status["phase"] = "Restoring";
     return step;
   }
+  if (phase == "Starting") {
+    // The pinned revision is what this pass renders once the Site's
+    // annotation is seen (a pass or two after the patch; 10 s at most).
+    const int64_t pinned = old.value("pinned", int64_t{0});
+    const int waits = old.value("waits", 0);
+    if (pin_request(site).revision != pinned && waits < 5) {
+      step.status["waits"] = waits + 1;
+      step.stop_site = true;
+      step.requeue = kPoll;
+      return step;
+    }
+    step.status.erase("waits");
+    step.status["phase"] = "Restored";
+    step.ended = true;
+    return step;
+  }
   if (phase == "Restoring") {
     const std::string job_name = old.value("job", "");
     Reply got = client.request("GET", "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job_name);
@@ -201,11 +217,21 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       step.cloned_from = {
           {"project", ns}, {"site", old.value("from", "")}, {"backup", old.value("backup", "")}};
     } else if (st.value("succeeded", 0) > 0) {
-      step.status["phase"] = "Restored";
-      step.ended = true;
+      const RestoredPin pin = pin_restored_revision(client, site, job);
       step.status["message"] = "restored from backup " + old.value("backup", "") +
                                "; what the site held before is a pre-restore backup (" + logs +
-                               ")" + pin_restored_revision(client, site, job_name);
+                               ")" + pin.message;
+      if (pin.revision > 0) {
+        // What this pass rendered is the revision before the pin: it
+        // never runs on the restored data. The next pass starts the pinned one.
+        step.status["phase"] = "Starting";
+        step.status["pinned"] = pin.revision;
+        step.stop_site = true;
+        step.requeue = kPoll;
+      } else {
+        step.status["phase"] = "Restored";
+        step.ended = true;
+      }
     } else if (st.value("failed", 0) > 0) {
       step.status["phase"] = "Failed";
       step.ended = !cloning;
@@ -242,13 +268,21 @@ std::string create_once(KubeClient& client, const std::string& collection, const
 
 // What the container `container` of Job `job_name`'s pod said (its
 // termination message, render's tells_the_operator) as a JSON object, or null.
-json job_said(KubeClient& client, const std::string& ns, const std::string& job_name,
+json job_said(KubeClient& client, const std::string& ns, const json& job,
               const std::string& container) {
+  const std::string job_name = job["metadata"].value("name", "");
+  const std::string job_uid = job["metadata"].value("uid", "");
+  if (job_name.empty() || job_uid.empty()) return nullptr;
   Reply got = client.request(
       "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job_name);
   json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
   if (!list.is_object() || !list.value("items", json()).is_array()) return nullptr;
   for (const json& pod : list["items"]) {
+    // That Job's own pods only: a label is any pod's to carry.
+    bool owned = false;
+    for (const json& o : pod["metadata"].value("ownerReferences", json::array()))
+      owned = owned || (o.value("uid", "") == job_uid && o.value("controller", false));
+    if (!owned) continue;
     const json st = pod.value("status", json::object());
     for (const char* key : {"initContainerStatuses", "containerStatuses"}) {
       for (const json& c : st.value(key, json::array())) {
@@ -263,8 +297,8 @@ json job_said(KubeClient& client, const std::string& ns, const std::string& job_
 }
 
 // The revision the restore Job's backup holds ({"revision": N, "commit": C}), or null.
-json restored_revision(KubeClient& client, const std::string& ns, const std::string& job_name) {
-  json said = job_said(client, ns, job_name, "restore");
+json restored_revision(KubeClient& client, const std::string& ns, const json& job) {
+  json said = job_said(client, ns, job, "restore");
   if (said.is_object() && said.value("revision", json()).is_number_integer() &&
       said.value("commit", json()).is_string())
     return said;
@@ -282,17 +316,19 @@ void last_backup(KubeClient& client, const std::string& ns, const std::string& n
       "GET", "/apis/batch/v1/namespaces/" + ns + "/jobs?labelSelector=wok.dev%2Fbackup%3D" + name);
   json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
   if (!list.is_object() || !list.value("items", json()).is_array()) return;
-  std::vector<std::pair<std::string, std::string>> done;  // completion time, job
-  for (const json& job : list["items"]) {
-    const json st = job.value("status", json::object());
+  std::vector<std::pair<std::string, size_t>> done;  // completion time, index
+  const json& jobs = list["items"];
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const json st = jobs[i].value("status", json::object());
     if (st.value("succeeded", 0) > 0 && st.value("completionTime", json()).is_string())
-      done.emplace_back(st["completionTime"].get<std::string>(), job["metadata"].value("name", ""));
+      done.emplace_back(st["completionTime"].get<std::string>(), i);
   }
   std::sort(done.rbegin(), done.rend());  // newest first
   int reads = 0;
-  for (const auto& [when, job] : done) {
+  for (const auto& [when, i] : done) {
+    const std::string job = jobs[i]["metadata"].value("name", "");
     if (job == status.value("lastJob", "") || ++reads > 3) return;  // known, or enough for a pass
-    json said = job_said(client, ns, job, "backup");  // a list's or a restore's Job says nothing
+    json said = job_said(client, ns, jobs[i], "backup");  // a list's or a restore's says nothing
     if (!said.is_object() || !said.value("id", json()).is_string() || said["id"] == "latest" ||
         !api::is_backup_ref(said["id"].get<std::string>()))
       continue;
@@ -307,34 +343,35 @@ void last_backup(KubeClient& client, const std::string& ns, const std::string& n
 
 }  // namespace
 
-std::string pin_restored_revision(KubeClient& client, const json& site,
-                                  const std::string& job_name) {
+RestoredPin pin_restored_revision(KubeClient& client, const json& site, const json& job) {
   const json& meta = site["metadata"];
   const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
-  const json said = restored_revision(client, ns, job_name);
-  if (said.is_null()) return "; the backup's revision is unknown (its job said none)";
+  const json said = restored_revision(client, ns, job);
+  if (said.is_null()) return {"; the backup's revision is unknown (its job said none)"};
   const int64_t number = said["revision"].get<int64_t>();
   const std::string commit = said["commit"].get<std::string>();
   const std::string n = std::to_string(number);
   if (site.value(json::json_pointer("/status/revision"), int64_t{0}) == number)
-    return "; the backup's revision " + n + " is the one the site runs";
+    return {"; the backup's revision " + n + " is the one the site runs"};
   std::vector<SiteRevision> revisions;
   size_t refused = 0;
   std::string error;
   if (!list_revisions(client, site, &revisions, &refused, &error))
-    return "; the backup's revision " + n + " could not be pinned: " + error;
+    return {"; the backup's revision " + n + " could not be pinned: " + error};
   for (const SiteRevision& r : revisions) {
     if (r.number != number) continue;
     if (r.commit != commit) break;
     // As `wok rollout undo --to-revision N` pins it: until the spec changes.
     RolloutResult pinned = kube_rollout_undo(client, ns, name, number);
-    if (!pinned.ok) return "; the backup's revision " + n + " could not be pinned: " + pinned.text;
-    return "; the backup's revision " + n + " (commit " + commit.substr(0, 7) +
-           ") is pinned, as `wok rollout undo --to-revision " + n +
-           "` pins it: a change of the spec ends it";
+    if (!pinned.ok)
+      return {"; the backup's revision " + n + " could not be pinned: " + pinned.text};
+    return {"; the backup's revision " + n + " (commit " + commit.substr(0, 7) +
+                ") is pinned, as `wok rollout undo --to-revision " + n +
+                "` pins it: a change of the spec ends it",
+            number};
   }
-  return "; the backup's revision " + n +
-         " is no longer kept on this cluster: the site keeps its current spec and commit";
+  return {"; the backup's revision " + n +
+          " is no longer kept on this cluster: the site keeps its current spec and commit"};
 }
 
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,

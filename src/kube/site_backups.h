@@ -82,9 +82,15 @@ void start_after_restore(std::vector<nlohmann::json>& desired);
 // pinned as a rollback pins it (wok.dev/rollback-to, until the spec
 // changes), when this cluster still keeps it with the backup's commit, as
 // wok up runs a restored site on its backup's revision. What happened, as
-// the end of status.restore's message ("; the backup's revision 3 ...").
-std::string pin_restored_revision(KubeClient& client, const nlohmann::json& site,
-                                  const std::string& job_name);
+// the end of status.restore's message ("; the backup's revision 3 ..."). A
+// pin leaves the restore "Starting" for a pass: the site starts again on
+// the pinned revision, never on the one the pass before the pin rendered.
+struct RestoredPin {
+  std::string message;
+  int64_t revision = 0;  // pinned in this pass; 0: nothing pinned
+};
+RestoredPin pin_restored_revision(KubeClient& client, const nlohmann::json& site,
+                                  const nlohmann::json& job);
 
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,

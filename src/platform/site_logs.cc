@@ -28,6 +28,13 @@ json lines_after(const fs::path& path, int64_t offset, int64_t size, int64_t* ne
   in.read(data.data(), want);
   data.resize(static_cast<size_t>(in.gcount()));
   size_t end = data.rfind('\n');  // a line still being written waits for the next poll
+  if (end == std::string::npos && want == kMaxBytesPerRead &&
+      static_cast<int64_t>(data.size()) == want) {
+    // A line longer than a read: sent as it is so far, cut, and read on from there.
+    lines.push_back(std::move(data));
+    *next = offset + want;
+    return lines;
+  }
   if (end == std::string::npos) {
     *next = offset;
     return lines;

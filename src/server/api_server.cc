@@ -77,7 +77,9 @@ struct ApiHandler::Context {
   void send(int code, const json& body) {
     res.status = code;
     res.set_header("Content-Type", "application/json");
-    res.body = body.dump(2);
+    // Text from a tenant (a log line, a commit's author) may not be UTF-8:
+    // replaced, never a throw.
+    res.body = body.dump(2, ' ', false, json::error_handler_t::replace);
     res.body += '\n';
   }
 

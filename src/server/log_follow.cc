@@ -120,7 +120,13 @@ void LogFollowers::run() {
     lock.unlock();
     for (auto& f : due) {
       f->next = now + every_;
-      if (!poll(*f, now)) f->stream.end();
+      bool open = false;
+      try {
+        open = poll(*f, now);
+      } catch (const std::exception& e) {  // one stream ends, never the server
+        f->stream.post(status_line(500, "InternalError", e.what()), true);
+      }
+      if (!open) f->stream.end();
     }
     lock.lock();
   }
@@ -160,7 +166,8 @@ bool LogFollowers::poll(Follower& f, std::chrono::steady_clock::time_point now) 
   if (!f.first && items.empty()) return true;
   f.first = false;
   logs["items"] = std::move(items);
-  f.stream.post(logs.dump() + "\n", false);
+  // Log lines are the site's bytes: not UTF-8, they are replaced, not a throw.
+  f.stream.post(logs.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", false);
   return true;
 }
 

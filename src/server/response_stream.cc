@@ -20,10 +20,13 @@ void ResponseStream::post(std::string text, bool finish) const {
   if (!mailbox) return;
   mailbox->post([ex = exchange_, text = std::move(text), finish]() mutable {
     if (!ex.active()) return;
-    if (!text.empty() && !ex.write(text) && ex.queued_output() > kMaxQueued) {
+    // Broken off when the client had not taken what came before: one large
+    // piece (a first answer) to a client that reads is written whole.
+    if (!text.empty() && ex.queued_output() > kMaxQueued) {
       ex.abort();
       return;
     }
+    if (!text.empty()) ex.write(text);
     if (finish) ex.finish();
   });
 }

@@ -12,8 +12,9 @@ namespace wok::server {
 
 class ResponseStream {
  public:
-  // A client that reads slower than what it follows: past this much queued
-  // for it, its stream is broken off (it asks again from where it was).
+  // A client that reads slower than what it follows: with this much still
+  // queued for it when more comes, its stream is broken off (it asks again
+  // from where it was).
   static constexpr size_t kMaxQueued = 1 << 20;
 
   ResponseStream() = default;

@@ -48,7 +48,9 @@ std::optional<std::string> percent_decode(std::string_view text) {
 }
 
 std::string line(std::string_view type, const json& object) {
-  return json{{"type", type}, {"object", object}}.dump() + "\n";
+  return json{{"type", type}, {"object", object}}.dump(-1, ' ', false,
+                                                       json::error_handler_t::replace) +
+         "\n";
 }
 
 json status_object(int code, const std::string& reason, const std::string& message) {

@@ -9,6 +9,18 @@ TEST(Printable, ControlCharactersBecomeSpacesAndBadUtf8AQuestionMark) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xff\n\x1b[31mred\x7f", 100), "caf\xc3\xa9 ?  [31mred ");
 }
 
+TEST(Printable, OnlyStrictUtf8AndNoC1Controls) {
+  EXPECT_EQ(printable("\xc0\x80", 10), "??");            // an overlong NUL
+  EXPECT_EQ(printable("\xed\xa0\x80", 10), "???");       // a surrogate
+  EXPECT_EQ(printable("\xf5\x80\x80\x80", 10), "????");  // past U+10FFFF
+  EXPECT_EQ(printable("\xe0\x80\xaf", 10), "???");       // an overlong '/'
+  EXPECT_EQ(printable("a\xc2\x9b"
+                      "31mb",
+                      10),
+            "a 31mb");  // U+009B, CSI
+  EXPECT_EQ(printable("\xc2\xa0\xf0\x9f\x98\x80", 10), "\xc2\xa0\xf0\x9f\x98\x80");
+}
+
 TEST(Printable, CutsOnACharacterBoundary) {
   EXPECT_EQ(printable("ab\xc3\xa9", 3), "ab");
   EXPECT_EQ(printable("ab\xc3\xa9", 4), "ab\xc3\xa9");

@@ -355,9 +355,15 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   auto job_pod_said = [&](const std::string& job, const std::string& container,
                           const std::string& message) {
     const std::string pods = "/api/v1/namespaces/team-a/pods";
-    api_.create(pods, {{"apiVersion", "v1"},
-                       {"kind", "Pod"},
-                       {"metadata", {{"name", job + "-p0d"}, {"labels", {{"job-name", job}}}}}});
+    const std::string job_uid = (*api_.get(jobs + job))["metadata"]["uid"];
+    api_.create(
+        pods,
+        {{"apiVersion", "v1"},
+         {"kind", "Pod"},
+         {"metadata",
+          {{"name", job + "-p0d"},
+           {"labels", {{"job-name", job}}},
+           {"ownerReferences", {{{"kind", "Job"}, {"uid", job_uid}, {"controller", true}}}}}}});
     api_.set_status(pods + "/" + job + "-p0d",
                     {{"phase", "Succeeded"},
                      {"containerStatuses",

@@ -218,10 +218,26 @@ TEST_F(RevisionsTest, ARestoreInPlacePinsTheBackupsRevision) {
     ASSERT_TRUE(asked.ok) << asked.text;
     const std::string job = restore_job_name("www", token);
     ASSERT_TRUE(eventually([&] { return api_.get(jobs + job).has_value(); }));
-    api_.create("/api/v1/namespaces/team-a/pods",
-                {{"apiVersion", "v1"},
-                 {"kind", "Pod"},
-                 {"metadata", {{"name", job + "-x1y2z"}, {"labels", {{"job-name", job}}}}}});
+    // A pod that only carries the Job's label (any pod may) is not heard.
+    const std::string pods = "/api/v1/namespaces/team-a/pods";
+    api_.create(pods, {{"apiVersion", "v1"},
+                       {"kind", "Pod"},
+                       {"metadata", {{"name", job + "-forged"}, {"labels", {{"job-name", job}}}}}});
+    api_.set_status(pods + "/" + job + "-forged",
+                    {{"containerStatuses",
+                      {{{"name", "restore"},
+                        {"state",
+                         {{"terminated",
+                           {{"message", json{{"revision", 2}, {"commit", second}}.dump()}}}}}}}}});
+    const std::string job_uid = (*api_.get(jobs + job))["metadata"]["uid"];
+    api_.create(
+        pods,
+        {{"apiVersion", "v1"},
+         {"kind", "Pod"},
+         {"metadata",
+          {{"name", job + "-x1y2z"},
+           {"labels", {{"job-name", job}}},
+           {"ownerReferences", {{{"kind", "Job"}, {"uid", job_uid}, {"controller", true}}}}}}});
     api_.set_status(
         "/api/v1/namespaces/team-a/pods/" + job + "-x1y2z",
         {{"phase", "Succeeded"},

@@ -256,6 +256,30 @@ TEST_F(LogFollowTest, TwentyFollowsPerUser) {
   EXPECT_EQ(follow("admin")->status(), 200) << "another user's are their own";
 }
 
+TEST_F(LogFollowTest, BytesThatAreNotUtf8AreReplacedNotFatal) {
+  logs_.write("web.0", "caf\xe9 \xff\xfe");  // Latin-1, as an old app writes
+  auto f = follow("alice");
+  auto first = f->next();
+  ASSERT_TRUE(first);
+  auto lines = lines_of(*first, "web.0");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0].starts_with("caf\xef\xbf\xbd")) << lines[0];  // U+FFFD
+  EXPECT_EQ(lines[0].find('\xff'), std::string::npos);
+  logs_.write("web.0", "after");
+  auto next = f->next();  // the stream, and the server, go on
+  ASSERT_TRUE(next);
+  EXPECT_EQ(lines_of(*next, "web.0"), (std::vector<std::string>{"after"}));
+}
+
+TEST_F(LogFollowTest, AFirstAnswerOverAMebibyteComesWhole) {
+  const std::string line(500, 'x');
+  for (int i = 0; i < 4000; ++i) logs_.write("web.0", line);  // 2 MB
+  auto f = follow("alice", "&tail=10000");
+  auto first = f->next(10000);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(lines_of(*first, "web.0").size(), 4000u);
+}
+
 TEST_F(LogFollowTest, StoppingTheServerEndsTheStreamsCleanly) {
   auto f = follow("alice");
   ASSERT_TRUE(f->next());
