@@ -1,6 +1,5 @@
 #include "kube/site_events.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -35,19 +34,6 @@ std::string ready_message(const json& status) {
   return "";
 }
 
-std::string hex_digest(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < 8 && i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
-
 std::string instance_name() {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) return "wok-operator";
@@ -62,37 +48,19 @@ std::vector<store::SiteEvent> site_status_events(const json& old_status, const j
 }
 
 json event_object(const json& site, const store::SiteEvent& event, const std::string& now) {
-  const json& meta = site["metadata"];
-  const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
-  const std::string uid = meta.value("uid", "");
-  const std::string message = store::clean_event_message(event.message);
-  return {
-      {"apiVersion", "v1"},
-      {"kind", "Event"},
-      {"metadata",
-       {{"name",
-         name + "." + hex_digest(uid + "\n" + event.type + "\n" + event.reason + "\n" + message)},
-        {"namespace", ns}}},
-      {"involvedObject",
-       {{"apiVersion", site_kind().api_version},
-        {"kind", site_kind().kind},
-        {"namespace", ns},
-        {"name", name},
-        {"uid", uid}}},
-      {"type", event.type},
-      {"reason", event.reason},
-      {"message", message},
-      {"source", {{"component", "wok-operator"}}},
-      {"reportingComponent", "wok.dev/operator"},
-      {"reportingInstance", instance_name()},
-      {"firstTimestamp", now},
-      {"lastTimestamp", now},
-      {"count", 1}};
+  json e = store::event_object(site, event, now);  // wok up's, as a core/v1 Event
+  e["apiVersion"] = "v1";
+  e["involvedObject"]["apiVersion"] = site_kind().api_version;
+  e["involvedObject"]["kind"] = site_kind().kind;
+  e["source"] = {{"component", "wok-operator"}};
+  e["reportingComponent"] = "wok.dev/operator";
+  e["reportingInstance"] = instance_name();
+  return e;
 }
 
 std::string record_event(KubeClient& client, const json& site, const store::SiteEvent& event) {
   const std::string now = rfc3339_now();
-  json object = event_object(site, event, now);
+  json object = kube::event_object(site, event, now);
   const std::string ns = object["metadata"]["namespace"], name = object["metadata"]["name"];
   const std::string path = "/api/v1/namespaces/" + ns + "/events";
   Reply made = client.request("POST", path, object.dump());

@@ -42,6 +42,32 @@ std::string clean_event_message(const std::string& text) {
   return printable(text, kMaxEventMessage);
 }
 
+json event_object(const json& site, const SiteEvent& event, const std::string& now) {
+  const json& md = site["metadata"];
+  const std::string ns = md.value("namespace", ""), name = md.value("name", "");
+  const std::string uid = md.value("uid", "");
+  const std::string message = clean_event_message(event.message);
+  // One event per site (uid), reason and message: again, it counts up.
+  return {{"apiVersion", "wok.dev/v1alpha1"},
+          {"kind", "Event"},
+          {"metadata",
+           {{"name", name + "." + hash_hex(uid + "\n" + event.reason + "\n" + message)},
+            {"namespace", ns}}},
+          {"involvedObject",
+           {{"apiVersion", "wok.dev/v1alpha1"},
+            {"kind", "Site"},
+            {"namespace", ns},
+            {"name", name},
+            {"uid", uid}}},
+          {"type", event.type},
+          {"reason", event.reason},
+          {"message", message},
+          {"source", {{"component", event.source}}},
+          {"count", 1},
+          {"firstTimestamp", now},
+          {"lastTimestamp", now}};
+}
+
 void record_event(Store& store, const json& site, const SiteEvent& event) {
   const json& md = site["metadata"];
   const std::string ns = md.value("namespace", ""), name = md.value("name", "");
@@ -50,26 +76,9 @@ void record_event(Store& store, const json& site, const SiteEvent& event) {
   // it, or its project, was deleted records nothing).
   auto current = store.get("Site", ns, name);
   if (!current || current->value(json::json_pointer("/metadata/uid"), "") != uid) return;
-  const std::string message = clean_event_message(event.message);
-  // One event per site (uid), reason and message: again, it counts up.
-  const std::string event_name = name + "." + hash_hex(uid + "\n" + event.reason + "\n" + message);
-  const std::string now = now_rfc3339();
-  json e = {{"apiVersion", "wok.dev/v1alpha1"},
-            {"kind", "Event"},
-            {"metadata", {{"name", event_name}, {"namespace", ns}}},
-            {"involvedObject",
-             {{"apiVersion", "wok.dev/v1alpha1"},
-              {"kind", "Site"},
-              {"namespace", ns},
-              {"name", name},
-              {"uid", uid}}},
-            {"type", event.type},
-            {"reason", event.reason},
-            {"message", message},
-            {"source", {{"component", event.source}}},
-            {"count", 1},
-            {"firstTimestamp", now},
-            {"lastTimestamp", now}};
+  json e = event_object(site, event, now_rfc3339());
+  const std::string event_name = e["metadata"]["name"];
+  const std::string now = e["lastTimestamp"];
   if (auto before = store.get("Event", ns, event_name)) {
     e["count"] = before->value("count", 0) + 1;
     e["firstTimestamp"] = before->value("firstTimestamp", now);

@@ -26,6 +26,14 @@ inline constexpr size_t kMaxEventsPerProject = 500;
 inline constexpr std::chrono::hours kEventRetention{24};
 inline constexpr size_t kMaxEventMessage = 1024;
 
+// The Event about `site` (a Site object: namespace, name, uid) at `now`
+// (RFC 3339), in the shape of Kubernetes' core Event: named after the site
+// and a hash of its uid, reason and message, so that the same event again
+// finds it and counts up. wok up keeps it; the operator writes it as a
+// core/v1 Event (kube/site_events.h).
+nlohmann::json event_object(const nlohmann::json& site, const SiteEvent& event,
+                            const std::string& now);
+
 // Records it about `site` (a Site object: namespace, name, uid).
 void record_event(Store& store, const nlohmann::json& site, const SiteEvent& event);
 

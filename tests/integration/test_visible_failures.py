@@ -65,6 +65,16 @@ class VisibleFailuresTest(WokTestCase):
     def wok_ok(self, *args):
         return self.wok.cli(*args, "-n", "team-a")
 
+    def crashing_app(self):
+        """The APP as site api, answering: its host and its first run's token."""
+        repo = self.repo("api", {"app.py": APP})
+        self.wok.apply(app_site("api", repo.url))
+        self.wok.wait_revision("api", "team-a", 1)
+        host = "api.team-a.localhost"
+        first = wait_for(lambda: (lambda s: s[2].decode() if s[0] == 200 else None)(self.wok.get(host, "/")), 30,
+                         interval=0.2, what="the app answering").split()[1]
+        return host, first
+
     def test_a_failed_builds_output_is_shown_by_logs_build_and_describe(self):
         repo = self.repo("www", {"index.html": "v1"})
         steps = "; ".join(f"echo step-{i}" for i in range(1, 31))
@@ -109,12 +119,7 @@ class VisibleFailuresTest(WokTestCase):
         self.assertEqual(r.stdout.count("boom:"), 1, r.stdout)  # it crashed at least three times
 
         # A live app that crashes: restarted, its runs told apart.
-        repo = self.repo("api", {"app.py": APP})
-        self.wok.apply(app_site("api", repo.url))
-        self.wok.wait_revision("api", "team-a", 1)
-        host = "api.team-a.localhost"
-        first = wait_for(lambda: (lambda s: s[2].decode() if s[0] == 200 else None)(self.wok.get(host, "/")), 30,
-                         interval=0.2, what="the app answering").split()[1]
+        host, first = self.crashing_app()
         try:
             self.wok.get(host, "/crash")
         except Exception:
@@ -146,12 +151,7 @@ class VisibleFailuresTest(WokTestCase):
                                r"instance team-a\.api\.web\.r1\.0 exited with code 3")
 
     def test_logs_follow_streams_new_runs_until_the_site_is_deleted(self):
-        repo = self.repo("api", {"app.py": APP})
-        self.wok.apply(app_site("api", repo.url))
-        self.wok.wait_revision("api", "team-a", 1)
-        host = "api.team-a.localhost"
-        first = wait_for(lambda: (lambda s: s[2].decode() if s[0] == 200 else None)(self.wok.get(host, "/")), 30,
-                         interval=0.2, what="the app answering").split()[1]
+        host, first = self.crashing_app()
         follower = subprocess.Popen([WOK, "logs", "site", "api", "-n", "team-a", "-f"], env=self.wok.env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = []

@@ -178,6 +178,29 @@ class OperatorTest : public ::testing::Test {
     }
   }
   // A steady state makes no writes: count them over a quiet period.
+  // A pod `pod` of Job `job` in `ns` that ended, its container `container`
+  // (an init container when `init`) having said `message` (its termination
+  // message, as the kubelet keeps it). `owned`: the Job's own pod (a
+  // controller ownerReference to its uid); else one that only carries its
+  // label, which any pod may.
+  void job_pod_said(const std::string& ns, const std::string& job, const std::string& pod,
+                    const std::string& container, const std::string& message, bool owned = true,
+                    bool init = false) {
+    const std::string pods = "/api/v1/namespaces/" + ns + "/pods";
+    json meta = {{"name", pod}, {"labels", {{"job-name", job}}}};
+    if (owned) {
+      const std::string uid =
+          (*api_.get("/apis/batch/v1/namespaces/" + ns + "/jobs/" + job))["metadata"]["uid"];
+      meta["ownerReferences"] = {{{"kind", "Job"}, {"uid", uid}, {"controller", true}}};
+    }
+    api_.create(pods, {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}});
+    api_.set_status(pods + "/" + pod,
+                    {{"phase", "Succeeded"},
+                     {init ? "initContainerStatuses" : "containerStatuses",
+                      {{{"name", container},
+                        {"state", {{"terminated", {{"exitCode", 0}, {"message", message}}}}}}}}});
+  }
+
   int writes_during_quiet_period(const std::string& agent = "") {
     // The pass under way finishes first (its status, then the events of
     // that status, land a moment apart on a loaded machine): the quiet

@@ -352,25 +352,8 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
   // The Job ends well: its container "backup" said the backup's id and
   // time (its termination message), which the next pass puts in
   // status.backup.last and lastTime, as wok up's.
-  auto job_pod_said = [&](const std::string& job, const std::string& container,
-                          const std::string& message) {
-    const std::string pods = "/api/v1/namespaces/team-a/pods";
-    const std::string job_uid = (*api_.get(jobs + job))["metadata"]["uid"];
-    api_.create(
-        pods,
-        {{"apiVersion", "v1"},
-         {"kind", "Pod"},
-         {"metadata",
-          {{"name", job + "-p0d"},
-           {"labels", {{"job-name", job}}},
-           {"ownerReferences", {{{"kind", "Job"}, {"uid", job_uid}, {"controller", true}}}}}}});
-    api_.set_status(pods + "/" + job + "-p0d",
-                    {{"phase", "Succeeded"},
-                     {"containerStatuses",
-                      {{{"name", container},
-                        {"state", {{"terminated", {{"exitCode", 0}, {"message", message}}}}}}}}});
-  };
-  job_pod_said(name, "backup", R"({"id": "0a1b2c3d", "time": "2026-12-04T10:00:59Z"})");
+  job_pod_said("team-a", name, name + "-p0d", "backup",
+               R"({"id": "0a1b2c3d", "time": "2026-12-04T10:00:59Z"})");
   api_.set_status(jobs + name, {{"succeeded", 1}, {"completionTime", "2026-12-04T10:01:00Z"}});
   patch({{"labels", {{"x", "z"}}}});  // a pass
   auto backup_status = [&] { return (*get_site("team-a", "www"))["status"]["backup"]; };
@@ -382,7 +365,7 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
               {{"apiVersion", "batch/v1"},
                {"kind", "Job"},
                {"metadata", {{"name", "www-list-1"}, {"labels", {{"wok.dev/backup", "www"}}}}}});
-  job_pod_said("www-list-1", "backup", R"({"id": "../../x"})");
+  job_pod_said("team-a", "www-list-1", "www-list-1-p0d", "backup", R"({"id": "../../x"})");
   api_.set_status(jobs + "www-list-1",
                   {{"succeeded", 1}, {"completionTime", "2026-12-04T11:00:00Z"}});
   patch({{"labels", {{"x", "w"}}}});

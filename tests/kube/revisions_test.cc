@@ -219,31 +219,9 @@ TEST_F(RevisionsTest, ARestoreInPlacePinsTheBackupsRevision) {
     const std::string job = restore_job_name("www", token);
     ASSERT_TRUE(eventually([&] { return api_.get(jobs + job).has_value(); }));
     // A pod that only carries the Job's label (any pod may) is not heard.
-    const std::string pods = "/api/v1/namespaces/team-a/pods";
-    api_.create(pods, {{"apiVersion", "v1"},
-                       {"kind", "Pod"},
-                       {"metadata", {{"name", job + "-forged"}, {"labels", {{"job-name", job}}}}}});
-    api_.set_status(pods + "/" + job + "-forged",
-                    {{"containerStatuses",
-                      {{{"name", "restore"},
-                        {"state",
-                         {{"terminated",
-                           {{"message", json{{"revision", 2}, {"commit", second}}.dump()}}}}}}}}});
-    const std::string job_uid = (*api_.get(jobs + job))["metadata"]["uid"];
-    api_.create(
-        pods,
-        {{"apiVersion", "v1"},
-         {"kind", "Pod"},
-         {"metadata",
-          {{"name", job + "-x1y2z"},
-           {"labels", {{"job-name", job}}},
-           {"ownerReferences", {{{"kind", "Job"}, {"uid", job_uid}, {"controller", true}}}}}}});
-    api_.set_status(
-        "/api/v1/namespaces/team-a/pods/" + job + "-x1y2z",
-        {{"phase", "Succeeded"},
-         {"initContainerStatuses",
-          {{{"name", "restore"},
-            {"state", {{"terminated", {{"exitCode", 0}, {"message", said.dump()}}}}}}}}});
+    job_pod_said("team-a", job, job + "-forged", "restore",
+                 json{{"revision", 2}, {"commit", second}}.dump(), false, true);
+    job_pod_said("team-a", job, job + "-x1y2z", "restore", said.dump(), true, true);
     api_.set_status(jobs + job, {{"succeeded", 1}});
   };
   auto restored = [&] {

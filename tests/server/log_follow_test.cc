@@ -12,13 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "http/server.h"
-#include "http/sync_handler.h"
-#include "server/api_server.h"
-#include "server/auth.h"
+#include "server/streaming_api.h"
 #include "store/store.h"
-#include "support/http_stream.h"
-#include "support/temp_dir.h"
 
 namespace wok::server {
 namespace {
@@ -65,45 +60,18 @@ class FakeLogs {
   std::vector<LogsQuery> queries_;
 };
 
-class LogFollowTest : public ::testing::Test {
+class LogFollowTest : public testing::StreamingApiTest {
  protected:
+  LogFollowTest() : StreamingApiTest("wok-follow") {}
   void SetUp() override {
-    std::string error;
-    store_ = store::Store::open((dir_.path / "wok.db").string(), &error);
-    ASSERT_TRUE(store_) << error;
-    for (const auto& [user, admin] :
-         std::map<std::string, bool>{{"admin", true}, {"alice", false}, {"eve", false}}) {
-      tokens_[user] = new_token();
-      store_->add_token(user, hash_token(tokens_[user]), admin);
-    }
-    json project = {{"apiVersion", "wok.dev/v1alpha1"},
-                    {"kind", "Project"},
-                    {"metadata", {{"name", "team-a"}}},
-                    {"spec",
-                     {{"hosts", {"*.team-a.localhost"}},
-                      {"members", {{{"user", "alice"}, {"role", "viewer"}}}}}}};
-    ASSERT_TRUE(store_->create("Project", project).ok());
+    open_store({{"admin", true}, {"alice", false}, {"eve", false}});
+    add_project("team-a", "alice");
     add_site();
     ApiOptions options;
     options.site_logs = [this](const std::string&, const std::string&, const LogsQuery& q) {
       return logs_.read(q);
     };
-    api_ = std::make_unique<ApiHandler>(*store_, options);
-    http::ServerOptions server_options;
-    server_options.threads = 1;
-    handler_ = http::adapt_sync_handler(
-        [this](const http::Request& q, http::Response& r) { api_->handle(q, r); });
-    server_ = std::make_unique<http::Server>(server_options, [this](http::Exchange ex) {
-      if (api_->watch(ex)) return;
-      handler_(std::move(ex));
-    });
-    ASSERT_TRUE(server_->start(&error)) << error;
-  }
-  void TearDown() override {
-    api_->stop_watches();
-    server_->stop(1000);
-    server_.reset();
-    api_.reset();
+    start(options);
   }
   void add_site() {
     json site = {{"apiVersion", "wok.dev/v1alpha1"},
@@ -114,9 +82,8 @@ class LogFollowTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.message;
   }
   std::unique_ptr<Stream> follow(const std::string& user, const std::string& query = "") {
-    return std::make_unique<Stream>(
-        server_->port(), tokens_[user],
-        std::string(kBase) + "/namespaces/team-a/sites/api/logs?follow=true" + query);
+    return get_as(user,
+                  std::string(kBase) + "/namespaces/team-a/sites/api/logs?follow=true" + query);
   }
   static std::vector<std::string> lines_of(const json& logs, const std::string& instance) {
     std::vector<std::string> out;
@@ -126,13 +93,7 @@ class LogFollowTest : public ::testing::Test {
     return out;
   }
 
-  test_support::TempDir dir_{"wok-follow"};
-  std::unique_ptr<store::Store> store_;
   FakeLogs logs_;
-  std::unique_ptr<ApiHandler> api_;
-  http::AsyncHandler handler_;
-  std::unique_ptr<http::Server> server_;
-  std::map<std::string, std::string> tokens_;
 };
 
 TEST_F(LogFollowTest, FirstTheTailThenOnlyWhatIsWritten) {

@@ -14,13 +14,8 @@
 #include <optional>
 #include <string>
 
-#include "http/server.h"
-#include "http/sync_handler.h"
-#include "server/api_server.h"
-#include "server/auth.h"
+#include "server/streaming_api.h"
 #include "store/store.h"
-#include "support/http_stream.h"
-#include "support/temp_dir.h"
 
 namespace wok::server {
 namespace {
@@ -31,50 +26,20 @@ constexpr char kBase[] = "/apis/wok.dev/v1alpha1";
 
 using test_support::Stream;
 
-class WatchTest : public ::testing::Test {
+class WatchTest : public testing::StreamingApiTest {
  protected:
+  WatchTest() : StreamingApiTest("wok-watch") {}
   void SetUp() override {
-    std::string error;
-    store_ = store::Store::open((dir_.path / "wok.db").string(), &error);
-    ASSERT_TRUE(store_) << error;
-    for (const auto& [user, admin] : std::map<std::string, bool>{
-             {"admin", true}, {"alice", false}, {"bob", false}, {"eve", false}}) {
-      tokens_[user] = new_token();
-      store_->add_token(user, hash_token(tokens_[user]), admin);
-    }
+    open_store({{"admin", true}, {"alice", false}, {"bob", false}, {"eve", false}});
     add_project("team-a", "alice");
     add_project("team-b", "bob");
     add_site("team-a", "www");
     add_site("team-b", "www");
     ApiOptions options;
     options.watch_bookmark_ms = 200;
-    api_ = std::make_unique<ApiHandler>(*store_, options);
-    http::ServerOptions server_options;
-    server_options.threads = 1;
-    handler_ = http::adapt_sync_handler(
-        [this](const http::Request& q, http::Response& r) { api_->handle(q, r); });
-    server_ = std::make_unique<http::Server>(server_options, [this](http::Exchange ex) {
-      if (api_->watch(ex)) return;
-      handler_(std::move(ex));
-    });
-    ASSERT_TRUE(server_->start(&error)) << error;
-  }
-  void TearDown() override {
-    api_->stop_watches();
-    server_->stop(1000);
-    server_.reset();
-    api_.reset();
+    start(options);
   }
 
-  void add_project(const std::string& name, const std::string& viewer) {
-    json project = {{"apiVersion", "wok.dev/v1alpha1"},
-                    {"kind", "Project"},
-                    {"metadata", {{"name", name}}},
-                    {"spec",
-                     {{"hosts", {"*." + name + ".localhost"}},
-                      {"members", {{{"user", viewer}, {"role", "viewer"}}}}}}};
-    ASSERT_TRUE(store_->create("Project", project).ok());
-  }
   json add_site(const std::string& ns, const std::string& name) {
     json site = {{"apiVersion", "wok.dev/v1alpha1"},
                  {"kind", "Site"},
@@ -85,7 +50,7 @@ class WatchTest : public ::testing::Test {
     return r.ok() ? *r.object : json();
   }
   std::unique_ptr<Stream> watch(const std::string& user, const std::string& target) {
-    return std::make_unique<Stream>(server_->port(), tokens_[user], target);
+    return get_as(user, target);
   }
   // Whether make() gives a stream of that status within 5 s (a stream that
   // ends is seen by the hub a moment later).
@@ -96,13 +61,6 @@ class WatchTest : public ::testing::Test {
     }
     return false;
   }
-
-  test_support::TempDir dir_{"wok-watch"};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<ApiHandler> api_;
-  http::AsyncHandler handler_;
-  std::unique_ptr<http::Server> server_;
-  std::map<std::string, std::string> tokens_;
 };
 
 std::string name_of(const json& event) {
