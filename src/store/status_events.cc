@@ -93,8 +93,10 @@ std::vector<SiteEvent> status_events(const json& old_status, const json& patch,
                           : "";
     if (!reason.empty() && reason != was) out.push_back({"Normal", "Scaled", reason});
   }
-  // A certificate issued or renewed.
-  if (patch.contains("tls") && patch["tls"].is_object() && !patch["tls"].contains("message")) {
+  // A certificate issued or renewed (a patch that ends the wait says
+  // "message": null).
+  if (patch.contains("tls") && patch["tls"].is_object() &&
+      !patch["tls"].value("message", json()).is_string()) {
     const json& tls = patch["tls"];
     std::string not_after = text(tls, "notAfter");
     std::string was = old_status.is_object() && old_status.contains("tls")

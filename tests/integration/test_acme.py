@@ -237,6 +237,11 @@ class AcmeRenewalTest(AcmeBase):
             self.assertEqual((status, body), (200, b"public home"))  # served all along
             return cert["serialNumber"] != first
         wait_for(renewed, 60, interval=0.5, what="a renewed certificate")
+        # Both are events of the site (issue 17).
+        events = wait_for(lambda: (e := self.wok.cli("get", "events", "-n", "team-a").stdout)
+                          and "CertificateRenewed" in e and e, 30, interval=0.5, what="the renewal as an event")
+        for reason in ("CertificateIssued", "CertificateRenewed"):
+            self.assertRegex(events, reason + r"\s+site/www\s+certificate for www\.team-a\.example from \S")
 
 
 if __name__ == "__main__":

@@ -106,5 +106,19 @@ TEST(StatusEvents, RestartsOomKillsScalingAndCertificates) {
   EXPECT_TRUE(status_events(after, after, "revision 1 serves commit abc1234").empty());
 }
 
+TEST(StatusEvents, TheFirstCertificateEndsTheWaitAndIsIssued) {
+  json waiting = ready("True", "Deployed", "revision 1 serves commit abc1234");
+  waiting["tls"] = {{"mode", "auto"}, {"message", "waiting for the ACME CA"}};
+  json patch = {{"tls",
+                 {{"message", nullptr},  // a merge patch ends the wait so
+                  {"notAfter", "2027-03-01T00:00:00Z"},
+                  {"issuer", "Pebble Intermediate CA"},
+                  {"hosts", {"www.example.org"}}}}};
+  auto events = status_events(waiting, patch, "revision 1 serves commit abc1234");
+  bool issued = false;
+  for (const auto& e : events) issued = issued || e.reason == "CertificateIssued";
+  EXPECT_TRUE(issued);
+}
+
 }  // namespace
 }  // namespace wok::store
