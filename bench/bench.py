@@ -603,10 +603,22 @@ def tls_bench(servers, args, work):
     if not shutil.which("h2load"):
         print("h2load (nghttp2-client) is not installed: no TLS benchmark")
         return
+    # The same shape as wok up's certificate from its local CA: a P-256
+    # leaf signed by a P-256 CA, the chain sent as leaf then CA.
     cert, key = os.path.join(work, "tls.crt"), os.path.join(work, "tls.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=www.bench.localhost",
-                    "-addext", "subjectAltName=DNS:www.bench.localhost"], check=True, capture_output=True)
+    ca, ca_key, csr = os.path.join(work, "ca.crt"), os.path.join(work, "ca.key"), os.path.join(work, "tls.csr")
+    ext = os.path.join(work, "tls.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:www.bench.localhost\n")
+    for cmd in (["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key,
+                 "-out", ca, "-days", "2", "-subj", "/CN=bench CA"],
+                ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                 "-subj", "/CN=www.bench.localhost"],
+                ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+                 "-extfile", ext, "-out", cert]):
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True)
+    with open(cert, "a") as chain, open(ca) as ca_pem:
+        chain.write(ca_pem.read())
     os.chmod(key, 0o644)  # nginx's workers run as www-data
     servers.nginx("nginx-tls", PORTS["nginx-tls"], args.workers,
                   access_log=f"access_log {work}/nginx-tls.access.log combined buffer=64k flush=1s;",

@@ -51,7 +51,7 @@ Connection::Connection(int fd, std::string remote_addr, EventLoop& loop, uint64_
       last_activity_ms_(loop.now_ms()),
       last_read_ms_(loop.now_ms()) {
   if (const auto& tls = loop.state().options->tls) {
-    ssl_ = tls->accept(fd_, &tls_short_read_);
+    ssl_ = tls->accept(fd_, &tls_short_read_, &tls_output_);
     if (!ssl_) state_ = State::kDead;
   }
 }
@@ -70,7 +70,10 @@ Connection::~Connection() {
     // The handler's other callbacks may hold the handle: break the cycle later.
     loop_.defer([ex] { ex->clear_callbacks(); });
   }
-  if (ssl_) SSL_free(ssl_);
+  if (ssl_) {
+    send_tls_output(tls_output_);  // best effort: a last alert
+    SSL_free(ssl_);
+  }
   close(fd_);
 }
 
@@ -82,6 +85,9 @@ bool Connection::on_events(uint32_t events) {
   // closed (then reading on finds the end). Under TLS a short record says
   // nothing of what waits behind it: the socket's own last read does
   // (tls_drained).
+  // A new edge: the socket may hold bytes again (under TLS, reads after a
+  // short one are skipped until then).
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) tls_short_read_ = false;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP) || (read_wants_write_ && (events & EPOLLOUT))) {
     read_input(!(events & (EPOLLRDHUP | EPOLLHUP)) && !read_wants_write_);
   }
@@ -100,7 +106,7 @@ bool Connection::on_tick() {
     // Idle, or answers waiting on a client that does not take them (a
     // window never opened): the connection's idle timeout. A handler that
     // works on an answer owns the pace.
-    bool handlers_working = h2_->handlers_working() && output_.empty() && h2_->queued_output() == 0;
+    bool handlers_working = h2_->handlers_working() && all_sent() && h2_->queued_output() == 0;
     if (handlers_working || loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms)
       return true;
     loop.options->on_limit({"idle_timeout", 0, remote_addr_, "HTTP/2 connection idle or stalled"});
@@ -126,7 +132,7 @@ bool Connection::on_tick() {
     return settle();
   }
   // While a handler works on an answer it owns the pace (and its timeouts).
-  if (exchange_ && output_.empty()) return true;
+  if (exchange_ && all_sent()) return true;
   bool alive = loop.now_ms - last_activity_ms_ < loop.options->idle_timeout_ms;
   if (!alive) {
     loop.options->on_limit({"idle_timeout", 0, remote_addr_,
@@ -390,16 +396,32 @@ void Connection::respond_error(int status) {
 }
 
 void Connection::flush() {
-  if (output_.empty() || state_ == State::kDead) return;
-  size_t items = output_.items();
-  size_t bytes = output_.buffered_bytes();
-  OutputQueue::Result result = ssl_ ? output_.write_tls(ssl_) : output_.write_to(fd_);
-  if (result == OutputQueue::Result::kError) {
-    state_ = State::kDead;
-    return;
+  if (state_ == State::kDead) return;
+  if (!output_.empty()) {
+    size_t items = output_.items();
+    size_t bytes = output_.buffered_bytes();
+    if (ssl_ && !tls_ticket_asked_ && SSL_is_init_finished(ssl_)) {
+      tls_ticket_asked_ = true;
+      ask_tls_ticket(ssl_);
+    }
+    OutputQueue::Result result = ssl_ ? output_.write_tls(ssl_) : output_.write_to(fd_);
+    if (result == OutputQueue::Result::kError) {
+      state_ = State::kDead;
+      return;
+    }
+    if (output_.items() != items || output_.buffered_bytes() != bytes) {
+      last_activity_ms_ = loop_.now_ms();
+    }
   }
-  if (output_.items() != items || output_.buffered_bytes() != bytes) {
-    last_activity_ms_ = loop_.now_ms();
+  // What the session wrote (a handshake flight, records of answers) leaves
+  // in one send.
+  if (ssl_ && tls_output_.pending() > 0) {
+    size_t before = tls_output_.pending();
+    if (!send_tls_output(tls_output_)) {
+      state_ = State::kDead;
+      return;
+    }
+    if (tls_output_.pending() != before) last_activity_ms_ = loop_.now_ms();
   }
 }
 
@@ -410,7 +432,7 @@ bool Connection::settle_h2() {
     flush();
   }
   if (state_ == State::kDead) return false;
-  if (!output_.empty()) return true;
+  if (!all_sent()) return true;
   if (state_ == State::kOpen) {
     if (h2_->done() || peer_closed_) return false;
     return !(loop_state().stopping && h2_->idle());
@@ -432,7 +454,7 @@ bool Connection::settle() {
   }
   notify_writable();
   if (state_ == State::kDead) return false;
-  if (!output_.empty()) return true;
+  if (!all_sent()) return true;
   LoopState loop = loop_state();
   switch (state_) {
     case State::kOpen:
@@ -444,7 +466,10 @@ bool Connection::settle() {
       if (peer_closed_) return false;
       // Closing with unread input would make the kernel send a reset, which
       // can destroy the response in flight; shut our side and drain theirs.
-      if (ssl_ && SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);  // close_notify, best effort
+      if (ssl_ && SSL_is_init_finished(ssl_)) {
+        SSL_shutdown(ssl_);  // close_notify, best effort
+        send_tls_output(tls_output_);
+      }
       shutdown(fd_, SHUT_WR);
       state_ = State::kLingering;
       linger_deadline_ms_ = loop.now_ms + kLingerMs;
@@ -475,7 +500,7 @@ bool Connection::backlogged() const {
 
 bool Connection::idle() const {
   return !exchange_ && input_offset_ == input_.size() &&
-         parser_.phase() == RequestParser::Phase::kIdle && output_.empty();
+         parser_.phase() == RequestParser::Phase::kIdle && all_sent();
 }
 
 void Connection::schedule() {

@@ -15,6 +15,7 @@
 #include "http/exchange_state.h"
 #include "http/output_queue.h"
 #include "http/request_parser.h"
+#include "http/tls.h"
 
 namespace wok::http {
 
@@ -79,6 +80,8 @@ class Connection final : public ExchangeHost {
   void notify_writable();
   bool backlogged() const;
   bool idle() const;
+  // Everything queued went to the socket (under TLS: out of the session too).
+  bool all_sent() const { return output_.empty() && tls_output_.pending() == 0; }
   void schedule();
   LoopState loop_state() const { return loop_.state(); }
 
@@ -88,7 +91,9 @@ class Connection final : public ExchangeHost {
   SSL* ssl_ = nullptr;  // a TLS connection's session (ServerOptions::tls)
   // SSL_read waits for the socket to take bytes (a TLS 1.3 ticket, an alert).
   bool read_wants_write_ = false;
-  bool tls_short_read_ = false;  // the socket's last read under TLS came back short
+  bool tls_short_read_ = false;    // the socket's last read under TLS came back short
+  TlsOutput tls_output_;           // what the session wrote, not yet sent
+  bool tls_ticket_asked_ = false;  // the TLS 1.3 ticket goes with the first answer
   std::string remote_addr_;
   EventLoop& loop_;
   uint64_t id_;

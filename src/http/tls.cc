@@ -6,8 +6,12 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -31,6 +35,12 @@ constexpr const char* kCiphers12 =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3's, AES-128-GCM first as on 1.2: its key schedule hashes with
+// SHA-256, cheaper per handshake than AES-256's SHA-384 (OpenSSL's default
+// puts AES-256 first), and as strong for a session. ChaCha20 when the
+// client puts it first (SSL_OP_PRIORITIZE_CHACHA: no AES in its hardware).
+constexpr const char* kCiphers13 =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 std::string openssl_error(std::string_view fallback) {
   unsigned long code = ERR_get_error();
@@ -53,6 +63,13 @@ class TicketKeys {
     return keys;
   }
 
+  // Fetched once: EVP_aes_256_cbc() would be looked up by name again in
+  // every ticket's EVP_*Init_ex.
+  static const EVP_CIPHER* ticket_cipher() {
+    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+    return cipher;
+  }
+
   int encrypt(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac) {
     Key key;
     {
@@ -60,9 +77,10 @@ class TicketKeys {
       rotate_if_due();
       key = keys_.front();
     }
-    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1) return -1;
+    const EVP_CIPHER* aes = ticket_cipher();
+    if (!aes || RAND_bytes(iv, EVP_CIPHER_get_iv_length(aes)) != 1) return -1;
     std::memcpy(name, key.name.data(), key.name.size());
-    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+    if (EVP_EncryptInit_ex(cipher, aes, nullptr, key.aes.data(), iv) != 1) return -1;
     return set_mac(mac, key) ? 1 : -1;
   }
 
@@ -83,7 +101,8 @@ class TicketKeys {
       }
       if (!found) return 0;  // unknown or expired: a full handshake
     }
-    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+    const EVP_CIPHER* aes = ticket_cipher();
+    if (!aes || EVP_DecryptInit_ex(cipher, aes, nullptr, key.aes.data(), iv) != 1) return -1;
     if (!set_mac(mac, key)) return -1;
     return current ? 1 : 2;  // 2: valid, but issue a ticket under the current key
   }
@@ -181,12 +200,14 @@ std::string key_problem(EVP_PKEY* key) {
 bool apply_settings(SSL_CTX* ctx, std::string* error) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
+                               SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Idle keep-alive connections give their read and write buffers back.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   // Records read whole with one recv, not a header and then a body.
   SSL_CTX_set_read_ahead(ctx, 1);
-  if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1) {
+  if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, kCiphers13) != 1) {
     *error = "cipher list: " + openssl_error("rejected");
     return false;
   }
@@ -292,9 +313,11 @@ std::shared_ptr<TlsAcceptor> TlsAcceptor::create(CertificateSelector select,
   // Tickets are made and read by the context a session began on (this
   // one), whichever certificate SNI then picks.
   SSL_CTX_set_tlsext_ticket_key_evp_cb(acceptor->base_, ticket_key_callback);
-  // One TLS 1.3 ticket per handshake, not OpenSSL's two: a browser resumes
-  // with one, and each costs an encryption and a MAC.
-  SSL_CTX_set_num_tickets(acceptor->base_, 1);
+  // One TLS 1.3 ticket per connection, not OpenSSL's two (a browser resumes
+  // with one, and each costs an encryption and a MAC), and not at the end
+  // of the handshake but with the first answer (ask_tls_ticket): one
+  // segment for both.
+  SSL_CTX_set_num_tickets(acceptor->base_, 0);
   SSL_CTX_set_tlsext_servername_callback(acceptor->base_, on_server_name);
   SSL_CTX_set_tlsext_servername_arg(acceptor->base_, acceptor.get());
   acceptor->select_ = std::move(select);
@@ -309,27 +332,139 @@ TlsAcceptor::~TlsAcceptor() {
 namespace {
 
 // A socket BIO's reads, watched: whether the last one came back short.
+// After a short read the socket is drained until the connection sees its
+// next EPOLLIN edge (and clears the flag): a read before that would only
+// say EAGAIN, so it says so without the syscall (OpenSSL reads on after a
+// handshake flight for the client's answer, which cannot be there yet).
 long note_short_read(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
                      size_t* processed) {
+  auto* short_read = reinterpret_cast<bool*>(BIO_get_callback_arg(bio));
+  if (oper == BIO_CB_READ && *short_read) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
   if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
-    *reinterpret_cast<bool*>(BIO_get_callback_arg(bio)) =
-        ret > 0 && processed != nullptr && *processed < len;
+    *short_read = ret > 0 && processed != nullptr && *processed < len;
   }
   return (oper & BIO_CB_RETURN) ? ret : 1;
 }
 
+// A session's writes go to its connection's TlsOutput: small records are
+// held (sent together by send_tls_output), a large one is sent at once
+// after what is held (writev), its unsent part left to OpenSSL to write
+// again, as on a socket.
+int output_write(BIO* bio, const char* data, size_t len, size_t* written) {
+  auto* out = static_cast<TlsOutput*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (out->pending() + len <= kTlsCoalesceBytes) {
+    if (out->sent == out->bytes.size()) {
+      out->bytes.clear();
+      out->sent = 0;
+    }
+    out->bytes.append(data, len);
+    *written = len;
+    return 1;
+  }
+  const size_t held = out->pending();
+  iovec iov[2] = {{out->bytes.data() + out->sent, held}, {const_cast<char*>(data), len}};
+  msghdr msg{};
+  msg.msg_iov = held ? iov : iov + 1;
+  msg.msg_iovlen = held ? 2 : 1;
+  ssize_t n;
+  do {
+    n = sendmsg(out->fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return 0;  // failed: no retry
+  size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
+  const size_t of_held = std::min(sent, held);
+  out->sent += of_held;
+  if (out->sent == out->bytes.size()) {
+    std::string().swap(out->bytes);
+    out->sent = 0;
+  }
+  if (sent > held) {
+    *written = sent - held;
+    return 1;
+  }
+  BIO_set_retry_write(bio);  // the socket is full: EPOLLOUT will say when to go on
+  return 0;
+}
+
+long output_ctrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // the connection sends when its event is handled
+    case BIO_CTRL_WPENDING:
+      return static_cast<long>(static_cast<TlsOutput*>(BIO_get_data(bio))->pending());
+    default:
+      return 0;
+  }
+}
+
+int output_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD* output_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wok TLS output");
+    if (m) {
+      BIO_meth_set_write_ex(m, output_write);
+      BIO_meth_set_ctrl(m, output_ctrl);
+      BIO_meth_set_create(m, output_create);
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
+
+bool send_tls_output(TlsOutput& out) {
+  while (out.pending() > 0) {
+    ssize_t n = send(out.fd, out.bytes.data() + out.sent, out.pending(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    out.sent += static_cast<size_t>(n);
+  }
+  // Emptied: a large buffer goes back (idle connections hold none).
+  if (out.bytes.capacity() > 4096) {
+    std::string().swap(out.bytes);
+  } else {
+    out.bytes.clear();
+  }
+  out.sent = 0;
+  return true;
+}
+
+void ask_tls_ticket(SSL* ssl) {
+  if (SSL_version(ssl) == TLS1_3_VERSION && !(SSL_get_options(ssl) & SSL_OP_NO_TICKET)) {
+    SSL_new_session_ticket(ssl);
+  }
+}
 
 bool tls_drained(SSL* ssl, bool short_read) { return short_read && SSL_has_pending(ssl) == 0; }
 
-SSL* TlsAcceptor::accept(int fd, bool* short_read) const {
+SSL* TlsAcceptor::accept(int fd, bool* short_read, TlsOutput* output) const {
+  const BIO_METHOD* method = output_method();
+  if (!method) return nullptr;
   SSL* ssl = SSL_new(base_);
   if (!ssl) return nullptr;
-  if (SSL_set_fd(ssl, fd) != 1) {
+  BIO* rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+  BIO* wbio = BIO_new(method);
+  if (!rbio || !wbio) {
+    BIO_free(rbio);
+    BIO_free(wbio);
     SSL_free(ssl);
     return nullptr;
   }
-  if (BIO* rbio = SSL_get_rbio(ssl); rbio && short_read) {
+  output->fd = fd;
+  BIO_set_data(wbio, output);
+  SSL_set_bio(ssl, rbio, wbio);  // the session owns both
+  if (short_read) {
     *short_read = false;
     BIO_set_callback_arg(rbio, reinterpret_cast<char*>(short_read));
     BIO_set_callback_ex(rbio, note_short_read);

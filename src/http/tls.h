@@ -31,6 +31,29 @@ SslContext make_certificate_context(std::string_view chain_pem, std::string_view
 // several loops.
 using CertificateSelector = std::function<SslContext(std::string_view server_name)>;
 
+// What a session writes, held by its connection and sent with one send()
+// when the connection is done with an event (send_tls_output): a handshake
+// flight, a TLS 1.3 ticket and the first answer leave together, not as a
+// syscall and a segment each. Small records are held (at most
+// kTlsCoalesceBytes); a larger one goes out at once, after what is held.
+struct TlsOutput {
+  int fd = -1;
+  std::string bytes;
+  size_t sent = 0;
+  size_t pending() const { return bytes.size() - sent; }
+};
+inline constexpr size_t kTlsCoalesceBytes = 16 * 1024;
+
+// Sends what `out` holds until it is empty or the socket is full (the
+// rest waits for the next EPOLLOUT). False when the socket failed.
+bool send_tls_output(TlsOutput& out);
+
+// Asks a TLS 1.3 session for its ticket, sent with its next write (the
+// first answer): once per connection, by the connection, so that the ticket
+// shares the answer's segment. Nothing for TLS 1.2 (its ticket is part of
+// the handshake).
+void ask_tls_ticket(SSL* ssl);
+
 class TlsAcceptor {
  public:
   // alpn: the protocols offered, in order of preference ("http/1.1").
@@ -43,8 +66,12 @@ class TlsAcceptor {
   // A server session on a connected socket (the caller owns both); null
   // when OpenSSL cannot make one. *short_read (kept by the caller as long
   // as the session) says after each read of the socket whether it returned
-  // fewer bytes than asked: the socket was drained (see tls_drained).
-  SSL* accept(int fd, bool* short_read) const;
+  // fewer bytes than asked: the socket was drained (see tls_drained); while
+  // it is set, reads say "retry" without a syscall, so the caller clears it
+  // when epoll says there is something to read. The
+  // session writes into *output (kept as long as the session; its fd is
+  // set), which the caller sends (send_tls_output).
+  SSL* accept(int fd, bool* short_read, TlsOutput* output) const;
 
   // The protocol ALPN chose on an established session ("" when none).
   static std::string_view negotiated_protocol(const SSL* ssl);

@@ -393,4 +393,120 @@ TEST_F(TlsServerTest, PlainHttpOnTheTlsPortIsAFailedHandshake) {
 }
 
 }  // namespace
+// What a session writes waits in its TlsOutput until the connection sends
+// it: the handshake flight in one send, no ticket at the end of the
+// handshake, then the ticket with the first answer; a record larger than
+// what is held goes out at once, and a full socket makes OpenSSL retry
+// (nothing is lost or reordered). Driven by hand over a socketpair, so
+// that what reached the client is known at every step.
+TEST_F(TlsServerTest, ASessionsWritesLeaveTogetherWhenTheConnectionSendsThem) {
+  std::string error;
+  auto acceptor = TlsAcceptor::create(
+      [this](std::string_view) {
+        std::lock_guard lock(mu_);
+        return contexts_["a.test"];
+      },
+      {"http/1.1"}, &error);
+  ASSERT_TRUE(acceptor) << error;
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  int small = 64 * 1024;  // a socket that fills before 256 KiB of records
+  setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  bool short_read = false;
+  TlsOutput out;
+  SSL* server = acceptor->accept(fds[0], &short_read, &out);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(out.fd, fds[0]);
+
+  SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+  SSL* client = SSL_new(client_ctx);
+  SSL_set_fd(client, fds[1]);
+  SSL_set_tlsext_host_name(client, "a.test");
+  auto client_can_read = [&] {
+    char c;
+    return recv(fds[1], &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  };
+  char buf[4096];
+  size_t got = 0;
+
+  EXPECT_EQ(SSL_connect(client), -1);  // its ClientHello; waits for ours
+  short_read = false;                  // an edge: the ClientHello arrived
+  EXPECT_EQ(SSL_read_ex(server, buf, sizeof buf, &got), 0);
+  EXPECT_EQ(SSL_get_error(server, 0), SSL_ERROR_WANT_READ);
+  EXPECT_GT(out.pending(), 1000u) << "the flight (hello, certificate, finished) is held";
+  EXPECT_FALSE(client_can_read()) << "nothing was sent before send_tls_output";
+  ASSERT_TRUE(send_tls_output(out));
+  EXPECT_EQ(out.pending(), 0u);
+  ASSERT_EQ(SSL_connect(client), 1);
+  EXPECT_STREQ(SSL_get_cipher_name(client), "TLS_AES_128_GCM_SHA256");
+
+  // The client's Finished is there, but the server's last read was short:
+  // until the connection sees an EPOLLIN edge (and clears the flag), a
+  // read says "want read" without reading the socket.
+  EXPECT_TRUE(short_read);
+  EXPECT_EQ(SSL_read_ex(server, buf, sizeof buf, &got), 0);
+  EXPECT_EQ(SSL_get_error(server, 0), SSL_ERROR_WANT_READ);
+  EXPECT_FALSE(SSL_is_init_finished(server));
+  // The edge: the handshake ends, and no ticket is written.
+  short_read = false;
+  EXPECT_EQ(SSL_read_ex(server, buf, sizeof buf, &got), 0);
+  EXPECT_TRUE(SSL_is_init_finished(server));
+  EXPECT_EQ(out.pending(), 0u) << "a ticket was written at the end of the handshake";
+
+  // The first answer brings the ticket along, in one send.
+  ask_tls_ticket(server);
+  size_t written = 0;
+  ASSERT_EQ(SSL_write_ex(server, "answer", 6, &written), 1);
+  size_t held = out.pending();
+  EXPECT_GT(held, 6u + 22u + 100u) << "the ticket's record and the answer's, held together";
+  ASSERT_TRUE(send_tls_output(out));
+  ASSERT_EQ(SSL_read_ex(client, buf, sizeof buf, &got), 1);
+  EXPECT_EQ(std::string(buf, got), "answer");
+  SSL_SESSION* session = SSL_get1_session(client);
+  EXPECT_TRUE(SSL_SESSION_has_ticket(session));
+  SSL_SESSION_free(session);
+
+  // 256 KiB through a 64 KiB socket: records go out as they are made;
+  // when the socket is full, SSL_write says "want write", and after the
+  // client read, the same call goes on. Every byte arrives, in order.
+  std::string big(256 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  std::string received;
+  int retries = 0;
+  auto client_reads = [&] {
+    for (;;) {
+      size_t n = 0;
+      if (SSL_read_ex(client, buf, sizeof buf, &n) != 1) break;
+      received.append(buf, n);
+    }
+    ERR_clear_error();
+  };
+  SSL_set_mode(client, SSL_MODE_AUTO_RETRY);
+  for (;;) {
+    if (SSL_write_ex(server, big.data(), big.size(), &written) == 1) break;
+    ASSERT_EQ(SSL_get_error(server, 0), SSL_ERROR_WANT_WRITE);
+    ++retries;
+    ASSERT_LT(retries, 1000);
+    client_reads();
+    ASSERT_TRUE(send_tls_output(out));
+  }
+  ASSERT_TRUE(send_tls_output(out));
+  while (received.size() < big.size()) {
+    size_t before = received.size();
+    client_reads();
+    ASSERT_TRUE(send_tls_output(out));
+    if (received.size() == before && out.pending() == 0) break;
+  }
+  EXPECT_GT(retries, 0) << "the socket never filled: the retry path was not exercised";
+  EXPECT_EQ(received.size(), big.size());
+  EXPECT_TRUE(received == big) << "bytes lost or out of order";
+
+  SSL_free(client);
+  SSL_CTX_free(client_ctx);
+  SSL_free(server);
+  close(fds[0]);
+  close(fds[1]);
+}
+
 }  // namespace wok::http
