@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr std::string_view kWaitingForCa = "waiting for the ACME CA to issue a certificate for ";
+
 // Failed ACME orders wait 1, 2, 4... minutes, at most an hour, before the
 // next (or as long as the CA said, if longer): a CA's rate limits count
 // failed validations too.
@@ -41,6 +43,13 @@ std::string joined(const std::vector<std::string>& list) {
 }
 
 }  // namespace
+
+bool certificate_pending(const nlohmann::json& tls_status) {
+  if (!tls_status.is_object()) return false;
+  auto it = tls_status.find("message");
+  return it != tls_status.end() && it->is_string() &&
+         it->get_ref<const std::string&>().starts_with(kWaitingForCa);
+}
 
 SiteCertificates::SiteCertificates(CertificateIssuers issuers, SecretReader read_secret)
     : issuers_(std::move(issuers)), read_secret_(std::move(read_secret)) {
@@ -144,15 +153,12 @@ SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
       // New hosts: the certificate it has serves the ones it covers meanwhile.
       entry.tls = it->second.tls;
       entry.status = it->second.status;
-      entry.status["message"] =
-          "waiting for the ACME CA to issue a certificate for " + joined(hosts);
+      entry.status["message"] = std::string(kWaitingForCa) + joined(hosts);
     } else if (!entry.tls) {
       auto pending = std::make_shared<router::SiteTls>();
       pending->hsts = entry.hsts;  // no certificate yet: no redirect either
       entry.tls = pending;
-      entry.status = {
-          {"mode", "auto"},
-          {"message", "waiting for the ACME CA to issue a certificate for " + joined(hosts)}};
+      entry.status = {{"mode", "auto"}, {"message", std::string(kWaitingForCa) + joined(hosts)}};
     }
     if (it != entries_.end()) {  // the order in flight, its failures, carry over
       entry.failures = it->second.failures;

@@ -36,6 +36,12 @@ struct SiteTls;
 
 namespace wok::controllers {
 
+// Whether a site's status.tls says its first certificate (or one for new
+// hosts) is still being ordered, as opposed to an order or a secret that
+// failed: the CertificateReady condition's reason is CertificatePending
+// (a Normal event), not CertificateFailed (a Warning).
+bool certificate_pending(const nlohmann::json& tls_status);
+
 struct CertificateIssuers {
   const certs::LocalCa* local_ca = nullptr;   // null: no local CA
   certs::CertificateOrderer* acme = nullptr;  // an ACME CA; null: mode auto uses the local CA

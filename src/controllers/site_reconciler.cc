@@ -980,11 +980,12 @@ void SiteReconciler::write_status(const json& site, const std::optional<store::R
     for (const auto& c : old.value("conditions", json::array()))
       if (c.value("type", "") == "CertificateReady" && c.value("status", "") == "False")
         cert_since = c.value("lastTransitionTime", cert_since);
-    patch["conditions"].push_back({{"type", "CertificateReady"},
-                                   {"status", "False"},
-                                   {"reason", "CertificateFailed"},
-                                   {"message", tls_status["message"]},
-                                   {"lastTransitionTime", cert_since}});
+    patch["conditions"].push_back(
+        {{"type", "CertificateReady"},
+         {"status", "False"},
+         {"reason", certificate_pending(tls_status) ? "CertificatePending" : "CertificateFailed"},
+         {"message", tls_status["message"]},
+         {"lastTransitionTime", cert_since}});
   }
   std::string login_error;
   {

@@ -109,6 +109,7 @@ TEST_F(SiteCertificatesTest, SecretModeReadsTheProjectsSecretAndChecksIt) {
   plan.tls.secret_name = "gone";
   result = certs.ensure(plan, {"www.team.localhost"});
   EXPECT_EQ(result.status["message"], "secret gone: no such secret");
+  EXPECT_FALSE(certificate_pending(result.status));
   EXPECT_FALSE(result.tls->context);
   plan.tls.mode = "off";
   EXPECT_FALSE(certs.ensure(plan, {"www.team.localhost"}).tls);
@@ -162,7 +163,8 @@ TEST_F(SiteCertificatesTest, AcmeOrdersTakeTurnsBetweenProjects) {
   auto first = certs.ensure(plan("noisy", "a1"), {"a1.noisy.example"});
   EXPECT_EQ(first.status["message"],
             "waiting for the ACME CA to issue a certificate for a1.noisy.example");
-  ASSERT_EQ(ca.wait_for(1).size(), 1u);  // a1's order runs, held
+  EXPECT_TRUE(certificate_pending(first.status));  // CertificatePending, not Failed
+  ASSERT_EQ(ca.wait_for(1).size(), 1u);            // a1's order runs, held
   certs.ensure(plan("noisy", "a2"), {"a2.noisy.example"});
   certs.ensure(plan("noisy", "a3"), {"a3.noisy.example"});
   certs.ensure(plan("quiet", "b1"), {"b1.quiet.example"});
@@ -177,6 +179,7 @@ TEST_F(SiteCertificatesTest, AcmeOrdersTakeTurnsBetweenProjects) {
     failed = certs.ensure(plan("quiet", "b1"), {"b1.quiet.example"});
   }
   EXPECT_EQ(failed.status["message"], "refused by the test CA");
+  EXPECT_FALSE(certificate_pending(failed.status));
   EXPECT_TRUE(failed.status.contains("retryAt"));
   EXPECT_FALSE(failed.tls->context);
 }

@@ -120,5 +120,30 @@ TEST(StatusEvents, TheFirstCertificateEndsTheWaitAndIsIssued) {
   EXPECT_TRUE(issued);
 }
 
+TEST(StatusEvents, AFirstCertificateUnderWayIsNormalAndAFailureAWarning) {
+  json before = ready("True", "Deployed", "revision 1 serves commit abc1234");
+  auto with_certificate = [&](const std::string& reason, const std::string& message) {
+    json patch = before;
+    patch["conditions"].push_back({{"type", "CertificateReady"},
+                                   {"status", "False"},
+                                   {"reason", reason},
+                                   {"message", message},
+                                   {"lastTransitionTime", "2026-12-05T10:00:00Z"}});
+    return patch;
+  };
+  auto pending = status_events(
+      before,
+      with_certificate("CertificatePending", "waiting for the ACME CA to issue a certificate"),
+      "revision 1 serves commit abc1234");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].type, "Normal");
+  EXPECT_EQ(pending[0].reason, "CertificatePending");
+  auto failed =
+      status_events(before, with_certificate("CertificateFailed", "the CA could not validate"),
+                    "revision 1 serves commit abc1234");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].type, "Warning");
+}
+
 }  // namespace
 }  // namespace wok::store
