@@ -273,12 +273,31 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   return "";
 }
 
+// Whether the project's repository is there: "" when it is (*exists) or
+// when restic says it has no config file at that location (no backup made
+// yet); else why it cannot be read (a wrong key, an unreachable or refused
+// store), which is an error, never an empty list.
+std::string find_repository(bool* exists) {
+  runtime::CommandResult r =
+      runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2));
+  *exists = r.ok();
+  if (r.ok()) return "";
+  const std::string said = r.err + r.out;
+  const bool absent = said.find("unable to open config file") != std::string::npos &&
+                      (said.find("no such file or directory") != std::string::npos ||
+                       said.find("does not exist") != std::string::npos ||
+                       said.find("NoSuchKey") != std::string::npos);
+  if (absent) return "";
+  return failed("reading the repository " + env_or("RESTIC_REPOSITORY"), r);
+}
+
 // The site's backups (every uid of that name: a deleted one's too),
 // newest first, as the API's BackupList items.
 std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
   *items = json::array();
-  if (!runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok())
-    return "";  // no backup made yet
+  bool exists = false;
+  if (std::string err = find_repository(&exists); !err.empty() || !exists)
+    return err;  // "": no backup made yet
   runtime::CommandResult r =
       run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
   if (!r.ok()) return failed("restic snapshots", r);
@@ -291,8 +310,9 @@ std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
 // (controllers::expired_of_deleted_sites, as wok up's sweep): their ids.
 std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten) {
   *forgotten = json::array();
-  if (!runtime::run_command(restic({"cat", "config"}), std::chrono::minutes(2)).ok())
-    return "";  // no backup made yet
+  bool exists = false;
+  if (std::string err = find_repository(&exists); !err.empty() || !exists)
+    return err;  // "": no backup made yet
   runtime::CommandResult r =
       run_restic({"snapshots", "--json", "--tag", "wok"}, std::chrono::minutes(5));
   if (!r.ok()) return failed("restic snapshots", r);

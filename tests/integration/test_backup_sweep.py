@@ -82,6 +82,24 @@ class BackupSweepTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout), {"forgotten": []})
 
+    def test_a_repository_that_cannot_be_read_is_an_error_not_an_empty_one(self):
+        # Only a repository that is not there has nothing in it: a wrong key
+        # or a store that does not answer is said, by the sweep and the list.
+        self.backup("www", "uid-www")
+        with open(self.key, "w") as f:
+            f.write("another key\n")
+        for args in (("sweep", "--project", "team-a"),
+                     ("list", "--project", "team-a", "--site", "www", "--uid", "uid-www")):
+            r = self.wok(*args)
+            self.assertEqual(r.returncode, 1, (args, r.stdout))
+            self.assertIn("reading the repository " + self.env["RESTIC_REPOSITORY"], r.stderr)
+            self.assertIn("wrong password", r.stderr)
+        unreachable = dict(self.env, RESTIC_REPOSITORY="rest:http://127.0.0.1:1/team-a")
+        r = self.wok("sweep", "--project", "team-a", env=unreachable)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("reading the repository rest:http://127.0.0.1:1/team-a", r.stderr)
+        self.assertIn("connection refused", r.stderr)
+
     def test_hostile_arguments_are_refused_by_name(self):
         for args, why in [
             (("--project", "../team-a"), '--project "../team-a" is not a DNS label'),
