@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api/validation.h"
+#include "base/text.h"
 #include "kube/credentials.h"
 #include "kube/kinds.h"
 #include "kube/site_backups.h"
@@ -254,27 +255,40 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
   const std::string jobs = "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job;
   const auto until = std::chrono::steady_clock::now() + wait;
   bool made = false;
+  // The log of the job's pod (what the list printed, or why it failed).
+  auto pod_log = [&](std::string* text) -> std::string {
+    Reply pods =
+        client.request("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job);
+    json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
+    if (!list.is_object() || !list.value("items", json()).is_array() || list["items"].empty())
+      return "the list's job " + job + " has no pod left to read";
+    const std::string pod = list["items"][0]["metadata"].value("name", "");
+    Reply log =
+        client.request("GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=list");
+    if (!log.ok()) return "log of pod " + pod + ": " + log.describe();
+    *text = log.body;
+    return "";
+  };
   while (std::chrono::steady_clock::now() < until) {
     Reply r = client.request("GET", jobs);
     json j = r.ok() ? json::parse(r.body, nullptr, false) : json();
     made = made || r.ok();
     const json st = j.is_object() ? j.value("status", json::object()) : json::object();
-    if (st.value("failed", 0) > 0)
-      return {false, "the list's job " + job + " failed: kubectl logs -n " + ns + " job/" + job};
+    if (st.value("failed", 0) > 0) {
+      // Its log's last line says why (a repository it cannot read...).
+      std::string text, why;
+      if (pod_log(&text).empty()) why = last_line(text, 1000);
+      if (why.starts_with("error: ")) why.erase(0, 7);
+      return {false, "the list's job " + job + " failed" + (why.empty() ? "" : ": " + why) +
+                         " (kubectl logs -n " + ns + " job/" + job + ")"};
+    }
     if (st.value("succeeded", 0) > 0) {
-      Reply pods = client.request(
-          "GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job);
-      json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
-      if (!list.is_object() || !list.value("items", json()).is_array() || list["items"].empty())
-        return {false, "the list's job " + job + " has no pod left to read"};
-      const std::string pod = list["items"][0]["metadata"].value("name", "");
-      Reply log = client.request(
-          "GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=list");
-      if (!log.ok()) return {false, "log of pod " + pod + ": " + log.describe()};
-      size_t at = log.body.find("{\"items\"");
+      std::string text;
+      if (std::string error = pod_log(&text); !error.empty()) return {false, error};
+      size_t at = text.find("{\"items\"");
       if (at == std::string::npos)
-        return {false, "the log of pod " + pod + " holds no list of backups"};
-      return {true, log.body.substr(at, log.body.find('\n', at) - at)};
+        return {false, "the log of job " + job + " holds no list of backups"};
+      return {true, text.substr(at, text.find('\n', at) - at)};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }

@@ -531,6 +531,32 @@ TEST_F(OperatorTest, ListsASitesBackupsThroughAJobsLog) {
   EXPECT_NE(table.find("3f2a9c1d"), std::string::npos) << table;
   // One Job per request.
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+
+  // A list that fails says why: its log's last line (a repository it
+  // cannot read is an error, never an empty list).
+  const std::string token2 = "2026-12-04T12:05:00Z";
+  const std::string name2 = list_job_name("www", token2);
+  RolloutResult failed;
+  std::thread cli2([&] {
+    failed = kube_backup_list(member, "team-a", "www", token2, std::chrono::seconds(20));
+  });
+  const std::string job2 = "/apis/batch/v1/namespaces/team-a/jobs/" + name2;
+  ASSERT_TRUE(eventually([&] { return api_.get(job2).has_value(); }));
+  api_.create("/api/v1/namespaces/team-a/pods",
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", name2 + "-q9w8e"}, {"labels", {{"job-name", name2}}}}},
+               {"fakeLog",
+                "error: list of site team-a/www: reading the repository /backups failed: Fatal: "
+                "wrong password or no key found\n"}});
+  api_.set_status(job2, {{"failed", 1}});
+  cli2.join();
+  EXPECT_FALSE(failed.ok);
+  EXPECT_EQ(failed.text, "the list's job " + name2 +
+                             " failed: list of site team-a/www: reading the repository /backups "
+                             "failed: Fatal: wrong password or no key found (kubectl logs -n "
+                             "team-a job/" +
+                             name2 + ")");
 }
 
 // A restore in place on a cluster: the request stops the site's pods
