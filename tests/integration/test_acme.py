@@ -196,7 +196,12 @@ class AcmeTest(AcmeBase):
         self.assertIn("the CA could not validate bad.team-a.example over HTTP-01", tls["message"])
         self.assertIn("retryAt", tls)
         conditions = self.wok.site_json("bad", "team-a")["status"]["conditions"]
-        self.assertIn(("CertificateReady", "False"), [(c["type"], c["status"]) for c in conditions])
+        self.assertIn(("CertificateReady", "False", "CertificateFailed"),
+                      [(c["type"], c["status"], c.get("reason")) for c in conditions])
+        # A failure is a Warning event (an order under way, CertificatePending, is Normal).
+        events = wait_for(lambda: (e := self.wok.cli("get", "events", "-n", "team-a").stdout)
+                          and "CertificateFailed" in e and e, 30, interval=0.5, what="the failure as an event")
+        self.assertRegex(events, r"Warning\s+CertificateFailed\s+site/bad\s+the CA could not validate")
         with self.assertRaises(ssl.SSLError):
             tls_request(self.wok.tls_port, "bad.team-a.example", "/", roots)
         self.assertEqual(self.wok.get("bad.team-a.example")[0], 200)
