@@ -35,6 +35,7 @@ up: build
 test: build
 	./scripts/npm-install.sh tests/render/k8s
 	./scripts/npm-install.sh tests/console
+	./scripts/npm-install.sh tests/s3
 	./scripts/fetch-wordpress.sh $(BUILD)/wordpress
 	./scripts/ctest-strict.sh $(BUILD) --output-on-failure -j $(JOBS)
 

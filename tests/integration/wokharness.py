@@ -214,11 +214,14 @@ def unmount_under(path):
 class WokTestCase(unittest.TestCase):
     demo = False
     wok_args = ()  # more `wok up` flags
+    wok_env = {}  # more of `wok up`'s environment
     allow_root = True  # `--allow-local-source ROOT` (the test's repositories)
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="wok-it-")
-        self.wok = Wok(self.root, demo=self.demo, args=self.wok_args, allow_root=self.allow_root).start()
+        self.wok = Wok(self.root, demo=self.demo, args=self.wok_args, allow_root=self.allow_root)
+        self.wok.env.update(self.wok_env)
+        self.wok.start()
 
     def tearDown(self):
         try:
