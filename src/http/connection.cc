@@ -400,10 +400,7 @@ void Connection::flush() {
   if (!output_.empty()) {
     size_t items = output_.items();
     size_t bytes = output_.buffered_bytes();
-    if (ssl_ && !tls_ticket_asked_ && SSL_is_init_finished(ssl_)) {
-      tls_ticket_asked_ = true;
-      ask_tls_ticket(ssl_);
-    }
+    ask_ticket_once();
     OutputQueue::Result result = ssl_ ? output_.write_tls(ssl_) : output_.write_to(fd_);
     if (result == OutputQueue::Result::kError) {
       state_ = State::kDead;
@@ -425,11 +422,27 @@ void Connection::flush() {
   }
 }
 
+void Connection::ask_ticket_once() {
+  if (ssl_ && !tls_ticket_asked_ && SSL_is_init_finished(ssl_)) {
+    tls_ticket_asked_ = true;
+    ask_tls_ticket(ssl_);
+  }
+}
+
 bool Connection::settle_h2() {
   flush();
   if (state_ != State::kDead) {
-    h2_->produce(output_, kMaxBufferedOutput);
+    // Under TLS the frames go to SSL_write as they come (a copy into a
+    // record, not into a string that grows and is copied again).
+    ask_ticket_once();
+    const uint64_t staged = output_.staged_total();
+    const bool more = h2_->produce(output_, kMaxBufferedOutput, ssl_);
+    if (output_.staged_total() != staged) last_activity_ms_ = loop_.now_ms();
     flush();
+    // Stopped at the budget and all of it sent already: no EPOLLOUT will
+    // come, so the connection comes back for the rest itself (after the
+    // loop's other deferred work).
+    if (more && state_ != State::kDead && all_sent()) schedule();
   }
   if (state_ == State::kDead) return false;
   if (!all_sent()) return true;

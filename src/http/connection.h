@@ -64,6 +64,8 @@ class Connection final : public ExchangeHost {
   // false while the first bytes could still be either.
   bool decide_protocol();
   bool settle_h2();
+  // The TLS 1.3 ticket, asked before the first answer is written.
+  void ask_ticket_once();
   // recv(), or SSL_read on a TLS connection (-1 with EAGAIN when it must wait).
   ssize_t receive(char* buf, size_t size);
   void process_input();

@@ -133,9 +133,14 @@ bool H2Session::receive(std::string_view data) {
   return true;
 }
 
-bool H2Session::produce(OutputQueue& out, size_t budget) {
+bool H2Session::produce(OutputQueue& out, size_t budget, SSL* ssl) {
   std::string batch;
-  while (out.buffered_bytes() + batch.size() < budget) {
+  bool more = false;
+  for (;;) {
+    if (out.buffered_bytes() + batch.size() >= budget) {
+      more = true;
+      break;
+    }
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
     if (n < 0) {
@@ -143,10 +148,17 @@ bool H2Session::produce(OutputQueue& out, size_t budget) {
       break;
     }
     if (n == 0) break;
-    batch.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    std::string_view frames(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    if (!ssl) {
+      batch.append(frames);
+    } else if (out.stage_tls(ssl, frames) == OutputQueue::Result::kError) {
+      fatal_ = true;
+      break;
+    }
   }
+  if (ssl && out.finish_tls(ssl) == OutputQueue::Result::kError) fatal_ = true;
   if (!batch.empty()) out.push(std::move(batch));
-  return !fatal_;
+  return more && !fatal_;
 }
 
 bool H2Session::done() const {

@@ -14,6 +14,7 @@
 // as handlers take them), floods of empty DATA frames, PINGs and SETTINGS
 // (answers queued beyond 1000 end the connection).
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 
 #include <cstdint>
 #include <memory>
@@ -46,8 +47,12 @@ class H2Session final : public ExchangeHost {
   // produce() still gives (a GOAWAY) goes out, then it closes.
   bool receive(std::string_view data);
   // Moves the frames to send into `out` while it holds less than `budget`
-  // bytes. False on a fatal error.
-  bool produce(OutputQueue& out, size_t budget);
+  // bytes; with `ssl`, through OutputQueue::stage_tls (written in full
+  // records as they come, queued only once the socket is full). True when
+  // it stopped at the budget with frames left to send (the caller comes
+  // back once `out` has gone out: no event from the client may come to say
+  // so when its windows are wide open).
+  bool produce(OutputQueue& out, size_t budget, SSL* ssl = nullptr);
   // Neither side has anything more to say (GOAWAY done, or broken).
   bool done() const;
   bool idle() const { return streams_.empty(); }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "base/assert.h"
 
@@ -17,6 +18,17 @@ constexpr size_t kMaxIov = 64;
 // Bounds one sendfile call so a large file does not starve the loop's
 // other connections.
 constexpr size_t kMaxSendfileChunk = 1 << 20;
+
+// One TLS record's plaintext: what stage_tls() gathers before SSL_write.
+constexpr size_t kTlsRecord = 16 * 1024;
+
+// The loop thread's staged record (one connection's at a time: finish_tls
+// empties it before the loop moves on).
+struct TlsStage {
+  char bytes[kTlsRecord];
+  size_t size = 0;
+};
+thread_local TlsStage tls_stage;
 
 }  // namespace
 
@@ -146,6 +158,49 @@ bool OutputQueue::fill_tls_batch() {
     if (item.remaining == 0) pop_front();
   }
   return true;
+}
+
+OutputQueue::Result OutputQueue::stage_tls(SSL* ssl, std::string_view bytes) {
+  staged_total_ += bytes.size();
+  TlsStage& stage = tls_stage;
+  while (!bytes.empty()) {
+    if (!empty()) {  // the socket is full: behind what waits
+      WOK_ASSERT(stage.size == 0, "a staged record behind a queue");
+      push(std::string(bytes));
+      return Result::kBlocked;
+    }
+    size_t take = std::min(kTlsRecord - stage.size, bytes.size());
+    std::memcpy(stage.bytes + stage.size, bytes.data(), take);
+    stage.size += take;
+    bytes.remove_prefix(take);
+    if (stage.size == kTlsRecord) {
+      if (Result r = write_stage(ssl); r == Result::kError) return r;
+    }
+  }
+  return empty() ? Result::kDone : Result::kBlocked;
+}
+
+OutputQueue::Result OutputQueue::finish_tls(SSL* ssl) {
+  if (tls_stage.size == 0) return empty() ? Result::kDone : Result::kBlocked;
+  return write_stage(ssl);
+}
+
+// SSL_write of the staged record; when the socket cannot take it, the
+// record moves into tls_batch_, from where write_tls() retries it
+// (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: the same bytes at another address).
+OutputQueue::Result OutputQueue::write_stage(SSL* ssl) {
+  TlsStage& stage = tls_stage;
+  const size_t size = stage.size;
+  stage.size = 0;
+  size_t written = 0;
+  if (SSL_write_ex(ssl, stage.bytes, size, &written) == 1) return Result::kDone;
+  int error = SSL_get_error(ssl, 0);
+  if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+    tls_batch_.assign(stage.bytes, size);
+    return Result::kBlocked;
+  }
+  ERR_clear_error();
+  return Result::kError;
 }
 
 OutputQueue::Result OutputQueue::write_tls(SSL* ssl) {

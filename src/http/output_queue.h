@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 
 namespace wok::http {
 
@@ -31,6 +33,16 @@ class OutputQueue {
   // OpenSSL requires); the buffer is freed once sent, so an idle
   // connection holds none.
   Result write_tls(SSL* ssl);
+  // Under TLS, bytes made for this connection alone (HTTP/2 frames): copied
+  // once into the loop thread's buffer of one record, written by SSL_write
+  // each time it is full, while nothing is queued before them; else (once
+  // the socket is full) queued. finish_tls() writes what is staged (a
+  // shorter record) and must end every run of stage_tls() calls, before
+  // the loop serves another connection.
+  Result stage_tls(SSL* ssl, std::string_view bytes);
+  Result finish_tls(SSL* ssl);
+  // Bytes given to stage_tls() so far (written or queued).
+  uint64_t staged_total() const { return staged_total_; }
   bool empty() const { return items_.empty() && tls_batch_.empty(); }
   // Bytes of strings still queued; files count for little since they cost no memory.
   size_t buffered_bytes() const { return buffered_ + tls_batch_.size(); }
@@ -48,12 +60,14 @@ class OutputQueue {
   Result write_file(int socket_fd, Item& item);
   void pop_front();
   bool fill_tls_batch();
+  Result write_stage(SSL* ssl);
 
   static constexpr size_t kTlsBatch = 64 * 1024;
 
   std::deque<Item> items_;
   size_t buffered_ = 0;
   std::string tls_batch_;  // taken from items_, being written by SSL_write
+  uint64_t staged_total_ = 0;
 };
 
 }  // namespace wok::http

@@ -202,8 +202,10 @@ bool apply_settings(SSL_CTX* ctx, std::string* error) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
                                SSL_OP_IGNORE_UNEXPECTED_EOF);
-  // Idle keep-alive connections give their read and write buffers back.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Idle keep-alive connections give their read and write buffers back. A
+  // write the socket could not take is retried from another buffer holding
+  // the same bytes (OutputQueue: a staged record moves into the queue).
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // Records read whole with one recv, not a header and then a body.
   SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1 ||

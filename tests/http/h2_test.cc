@@ -123,6 +123,10 @@ class H2Client {
     open_++;
     return id;
   }
+  // The connection's window too (the constructor sets the streams').
+  void open_connection_window(int32_t size) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, size);
+  }
   void reset(int32_t id) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
   }
@@ -452,38 +456,85 @@ TEST_F(H2Test, PlainHttp11StillWorksOnAnH2cPort) {
   EXPECT_NE(got.find("h2 GET /x v1"), std::string::npos) << got;
 }
 
-TEST_F(H2Test, OverTlsByAlpn) {
-  std::string error;
-  fs::path ca_dir = fs::temp_directory_path() / ("wok-h2ca-" + std::to_string(getpid()));
-  auto ca = certs::LocalCa::open(ca_dir, &error);
-  ASSERT_TRUE(ca) << error;
-  auto issued = ca->issue({"a.test"}, 5, &error);
-  ASSERT_TRUE(issued) << error;
-  SslContext cert = make_certificate_context(issued->certificate_pem, issued->key_pem, &error);
-  auto acceptor =
-      TlsAcceptor::create([cert](std::string_view) { return cert; }, {"h2", "http/1.1"}, &error);
-  ServerOptions options;
-  options.threads = 1;
-  options.tls = acceptor;
-  server_ = std::make_unique<Server>(options, [this](Exchange ex) { handle(std::move(ex)); });
-  ASSERT_TRUE(server_->start(&error)) << error;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  const unsigned char alpn[] = "\x02h2";
-  int fd = connect_tcp(server_->port());
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  SSL_set_tlsext_host_name(ssl, "a.test");
-  SSL_set_alpn_protos(ssl, alpn, 3);
-  ASSERT_EQ(SSL_connect(ssl), 1);
-  EXPECT_EQ(TlsAcceptor::negotiated_protocol(ssl), "h2");
-  {
-    H2Client c(fd, ssl);
-    int32_t a = c.request("GET", "/over-tls");
-    ASSERT_TRUE(c.run());
-    EXPECT_EQ(c.reply(a).body, "h2 GET /over-tls v2");
+// A server on TLS (ALPN h2, then http/1.1) with a certificate of a local CA
+// for a.test, and a client context.
+class H2TlsTest : public H2Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ca_dir_ = fs::temp_directory_path() / ("wok-h2ca-" + std::to_string(getpid()));
+    auto ca = certs::LocalCa::open(ca_dir_, &error);
+    ASSERT_TRUE(ca) << error;
+    auto issued = ca->issue({"a.test"}, 5, &error);
+    ASSERT_TRUE(issued) << error;
+    SslContext cert = make_certificate_context(issued->certificate_pem, issued->key_pem, &error);
+    auto acceptor =
+        TlsAcceptor::create([cert](std::string_view) { return cert; }, {"h2", "http/1.1"}, &error);
+    ServerOptions options;
+    options.threads = 1;
+    options.tls = acceptor;
+    server_ = std::make_unique<Server>(options, [this](Exchange ex) { handle(std::move(ex)); });
+    ASSERT_TRUE(server_->start(&error)) << error;
+    ctx_ = SSL_CTX_new(TLS_client_method());
   }
-  SSL_CTX_free(ctx);
-  fs::remove_all(ca_dir);
+  void TearDown() override {
+    SSL_CTX_free(ctx_);
+    fs::remove_all(ca_dir_);
+  }
+  // A TLS session that chose h2; null on failure.
+  SSL* connect(int fd) {
+    const unsigned char alpn[] = "\x02h2";
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, "a.test");
+    SSL_set_alpn_protos(ssl, alpn, 3);
+    if (SSL_connect(ssl) != 1 || TlsAcceptor::negotiated_protocol(ssl) != "h2") {
+      SSL_free(ssl);
+      return nullptr;
+    }
+    return ssl;
+  }
+
+  fs::path ca_dir_;
+  SSL_CTX* ctx_ = nullptr;
+};
+
+TEST_F(H2TlsTest, OverTlsByAlpn) {
+  int fd = connect_tcp(server_->port());
+  SSL* ssl = connect(fd);
+  ASSERT_NE(ssl, nullptr);
+  H2Client c(fd, ssl);
+  int32_t a = c.request("GET", "/over-tls");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(a).body, "h2 GET /over-tls v2");
+}
+
+// Frames go to SSL_write in records as they come; once the socket is full
+// (a client that reads nothing for a while, windows wide open), the record
+// under way waits in the queue and is written again from there. Every byte
+// arrives, in order, on each of the streams; and the answers go on past the
+// connection's output budget though the client, its windows wide open,
+// sends nothing that would wake the server (it stalled there before).
+TEST_F(H2TlsTest, LargeAnswersToAClientThatReadsLate) {
+  make_big(5 * 1024 * 1024 + 7);
+  int fd = connect_tcp(server_->port());
+  SSL* ssl = connect(fd);
+  ASSERT_NE(ssl, nullptr);
+  H2Client c(fd, ssl, 1 << 30);
+  c.open_connection_window(1 << 30);
+  int32_t big[3];
+  for (int32_t& id : big) id = c.request("GET", "/big");
+  int32_t small_answer = c.request("GET", "/after");
+  ASSERT_TRUE(c.flush());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server's socket fills
+  ASSERT_TRUE(c.run(std::chrono::milliseconds(30000)));
+  for (int32_t id : big) {
+    EXPECT_EQ(c.reply(id).status, 200);
+    EXPECT_EQ(c.reply(id).body.size(), big_content_.size());
+    EXPECT_TRUE(c.reply(id).body == big_content_)
+        << "stream " << id << " rst " << c.reply(id).rst << " closed " << c.reply(id).closed;
+  }
+  EXPECT_EQ(c.reply(small_answer).body, "h2 GET /after v2");
 }
 
 // CVE-2023-44487: streams opened and reset at once, thousands of them.
