@@ -55,6 +55,15 @@ class BackupCase(DatabaseCase):
         self.wok.wait_revision(name, project, 1, timeout=120)
         return repo
 
+    def deploy_blog_with_a_post(self, post, text):
+        """team-a's blog with a table `posts` holding POST and a file a.txt holding TEXT."""
+        host = "blog.team-a.localhost"
+        repo = self.deploy_blog()
+        self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
+        self.assertTrue(self.sql(host, f"INSERT INTO posts VALUES ('{post}')").startswith("OK"))
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=" + text), "OK")
+        return repo
+
     def text(self, host, path):
         status, _, body = self.wok.get(host, path)
         self.assertEqual(status, 200, body)
@@ -70,10 +79,7 @@ class BackupCase(DatabaseCase):
 class BackupTest(BackupCase):
     def test_backup_restore_in_place_clone_and_after_deletion(self):
         host = "blog.team-a.localhost"
-        repo = self.deploy_blog()
-        self.assertTrue(self.sql(host, "CREATE TABLE posts (title VARCHAR(100))").startswith("OK"))
-        self.assertTrue(self.sql(host, "INSERT INTO posts VALUES ('first post')").startswith("OK"))
-        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        repo = self.deploy_blog_with_a_post("first post", "before")
         # A member's links out of the volume are kept as links, never followed
         # by wok (root) when it backs up or restores.
         self.assertEqual(self.text(host, "/link?name=etc&target=/etc"), "OK")

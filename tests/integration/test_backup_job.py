@@ -30,10 +30,7 @@ class BackupJobTest(BackupCase):
 
     def test_a_jobs_backup_is_one_wok_up_restores(self):
         host = "blog.team-a.localhost"
-        self.deploy_blog()
-        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
-        self.sql(host, "INSERT INTO posts VALUES ('job post')")
-        self.assertEqual(self.text(host, "/put?name=a.txt&text=live"), "OK")
+        self.deploy_blog_with_a_post("job post", "live")
         self.backup("blog")  # wok up's repository of team-a, and its key
 
         # What the Job's pod holds: the volume (here a copy), the database's
@@ -105,10 +102,7 @@ class BackupJobTest(BackupCase):
         # (a link a member left there is replaced, never followed), and its
         # dump at DIR/database.sql for the engine's client.
         host = "blog.team-a.localhost"
-        self.deploy_blog()
-        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
-        self.sql(host, "INSERT INTO posts VALUES ('backed up post')")
-        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        self.deploy_blog_with_a_post("backed up post", "before")
         made = self.backup("blog")
         site = self.wok.site_json("blog", "team-a")
         uid = site["metadata"]["uid"]

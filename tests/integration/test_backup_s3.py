@@ -78,10 +78,7 @@ class S3BackupTest(BackupCase):
 
     def test_backup_restore_and_clone_through_s3(self):
         host = "blog.team-a.localhost"
-        self.deploy_blog()
-        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
-        self.sql(host, "INSERT INTO posts VALUES ('first post')")
-        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        self.deploy_blog_with_a_post("first post", "before")
 
         # wok's S3 credentials and CA are its own: a site's processes get none of them.
         env = self.env(host)
