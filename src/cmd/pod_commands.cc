@@ -54,13 +54,16 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   restore->add_option("--from", backup.from,
                       "a backup of this site of the project (spec.cloneFrom: a clone)");
   restore->callback([&backup] { backup.action = "restore"; });
-  auto* list = b->add_subcommand("list", "The site's backups in the repository, as JSON");
+  auto* list = b->add_subcommand(
+      "list", "The site's backups in the repository (without --site the project's), as JSON");
   list->add_option("--project", backup.project, "the site's project (namespace)")->required();
-  list->add_option("--site", backup.site, "the site's name")->required();
-  list->add_option("--uid", backup.uid, "the site's metadata.uid")->required();
+  list->add_option("--site", backup.site, "the site's name (its backups, any uid)");
+  list->add_option("--uid", backup.uid, "the site's metadata.uid");
   list->callback([&backup] { backup.action = "list"; });
   auto* sweep = b->add_subcommand(
-      "sweep", "Forget the backups of the project's deleted sites whose retention is over");
+      "sweep",
+      "Forget the backups of the project's deleted sites whose retention is over; print what "
+      "is left");
   sweep->add_option("--project", backup.project, "the project (namespace)")->required();
   sweep->add_option("--live", backup.live,
                     "a site of the project, NAME=UID (its backups are kept); repeated");

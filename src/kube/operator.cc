@@ -288,6 +288,13 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
       desired.push_back(render::render_backup_sweep(name, live, config_.settings));
     }
     for (auto& object : desired) stamp(object, owner, kProjectLabel, name);
+    // A site gone: a sweep now (before the CronJob forgets it was there).
+    if (claim.ok()) {
+      if (std::string err = sweep_deleted_sites(client_, desired.back()); !err.empty()) {
+        outcome.error = "project " + name + ": sweep after a site's deletion: " + err;
+        return outcome;
+      }
+    }
     if (!applier_->apply(desired, &outcome.error)) return outcome;
   }
   applier_->prune(desired, mine, &outcome.error);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/validation.h"
 #include "base/sealed_box.h"
@@ -48,6 +49,10 @@ std::string backup_job_name(const std::string& site, const std::string& token) {
 
 std::string list_job_name(const std::string& site, const std::string& token) {
   return render::bounded_name(site + "-list-" + hash8(token), 63);
+}
+
+std::string project_list_job_name(const std::string& token) {
+  return std::string("wok.backup-list-") + hash8(token);
 }
 
 std::string restore_job_name(const std::string& site, const std::string& token) {
@@ -399,15 +404,7 @@ std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
 }
 
 json manual_backup_job(const json& cron_job, const std::string& name) {
-  const json& tmpl = cron_job["spec"]["jobTemplate"];
-  json job = {{"apiVersion", "batch/v1"},
-              {"kind", "Job"},
-              {"metadata",
-               {{"name", name},
-                {"namespace", cron_job["metadata"].value("namespace", "")},
-                {"labels", tmpl.value("metadata", json::object()).value("labels", json::object())},
-                {"annotations", {{"wok.dev/backup-reason", "manual"}}}}},
-              {"spec", tmpl["spec"]}};
+  json job = render::job_of_cron_job(cron_job, name, {{"wok.dev/backup-reason", "manual"}});
   for (json& c : job["spec"]["template"]["spec"]["containers"]) {
     if (c.value("name", "") != "backup" || !c.contains("args")) continue;
     json& args = c["args"];
@@ -417,6 +414,52 @@ json manual_backup_job(const json& cron_job, const std::string& name) {
   return job;
 }
 
+namespace {
+
+// The --live NAME=UID arguments of a sweep CronJob's container.
+std::set<std::string> live_of_sweep(const json& cron_job) {
+  std::set<std::string> live;
+  const json containers = cron_job.value("spec", json::object())
+                              .value("jobTemplate", json::object())
+                              .value("spec", json::object())
+                              .value("template", json::object())
+                              .value("spec", json::object())
+                              .value("containers", json::array());
+  for (const json& c : containers) {
+    const json args = c.value("args", json::array());
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--live" && args[i + 1].is_string()) live.insert(args[i + 1]);
+  }
+  return live;
+}
+
+}  // namespace
+
+std::string sweep_deleted_sites(KubeClient& client, const json& sweep) {
+  const std::string ns = sweep["metadata"].value("namespace", "");
+  Reply now = client.request("GET", "/apis/batch/v1/namespaces/" + ns + "/cronjobs/" +
+                                        sweep["metadata"].value("name", ""));
+  if (now.status == 404) return "";  // the first: no site was named yet
+  if (!now.ok()) return "read the sweep CronJob: " + now.describe();
+  json cron = json::parse(now.body, nullptr, false);
+  if (!cron.is_object()) return "read the sweep CronJob: not an object";
+  const std::set<std::string> next = live_of_sweep(sweep);
+  std::string gone;
+  for (const std::string& site : live_of_sweep(cron))
+    if (!next.contains(site)) gone += site + "\n";
+  if (gone.empty()) return "";
+  json job = render::job_of_cron_job(sweep, std::string(render::kBackupSweep) + "-" + hash8(gone),
+                                     {{"wok.dev/sweep-reason", "site deleted"}});
+  const json labels = sweep["metadata"].value("labels", json::object());
+  for (const auto& [key, value] : labels.items()) job["metadata"]["labels"][key] = value;
+  if (sweep["metadata"].contains("ownerReferences"))
+    job["metadata"]["ownerReferences"] = sweep["metadata"]["ownerReferences"];
+  Reply made = client.request("POST", "/apis/batch/v1/namespaces/" + ns + "/jobs", job.dump(),
+                              "application/json");
+  if (made.ok() || made.status == 409) return "";
+  return "job " + job["metadata"].value("name", "") + ": " + made.describe();
+}
+
 json reconcile_backup(KubeClient& client, const json& site, const json& cron_job, const json& old,
                       const render::PlatformSettings& settings) {
   const json& meta = site["metadata"];
@@ -424,24 +467,28 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   json status = {{"schedule", nullptr}, {"lastError", nullptr}};
   if (!cron_job["spec"].value("suspend", false))
     status["schedule"] = cron_job["spec"].value("schedule", "");
-  for (const char* key : {"request", "job", "listRequest"})
+  for (const char* key : {"request", "job", "listRequest", "projectListRequest"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
   last_backup(client, ns, name, old, status);
   if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
     status["lastError"] = "the project's backup repository: " + err;
     return status;
   }
-  // A list: one Job of the repository's snapshots, once per request.
-  if (const std::string list = annotation(site, kBackupListAnnotation);
-      !list.empty() && list.size() <= 64 && status.value("listRequest", json()) != list) {
+  // A list (the site's, or the project's it carries): one Job of the
+  // repository's snapshots, once per request.
+  for (const bool whole_project : {false, true}) {
+    const char* key = whole_project ? "projectListRequest" : "listRequest";
+    const std::string list =
+        annotation(site, whole_project ? kProjectBackupListAnnotation : kBackupListAnnotation);
+    if (list.empty() || list.size() > 64 || status.value(key, json()) == list) continue;
+    const std::string job = whole_project ? project_list_job_name(list) : list_job_name(name, list);
     if (std::string err = make_site_job(
-            client, site,
-            render::render_list_job(site, json(), settings, list_job_name(name, list)));
+            client, site, render::render_list_job(site, json(), settings, job, whole_project));
         !err.empty()) {
       status["lastError"] = err;
       return status;
     }
-    status["listRequest"] = list;
+    status[key] = list;
   }
   const std::string token = annotation(site, kBackupRequestAnnotation);
   if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;

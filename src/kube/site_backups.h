@@ -47,6 +47,22 @@ nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
 inline constexpr char kBackupListAnnotation[] = "wok.dev/backup-list-request";
 std::string list_job_name(const std::string& site, const std::string& token);
 
+// `wok backup list --kubeconfig` without a site (the project's list, deleted
+// sites' backups too): the request rides on one of the project's sites that
+// keeps data (a member may patch a Site, nothing of the project itself); the
+// Job "wok.backup-list-HASH" lists the whole repository. A project whose
+// sites are all gone is listed by its last sweep (render::kBackupSweep),
+// which the operator runs when a site is deleted.
+inline constexpr char kProjectBackupListAnnotation[] = "wok.dev/project-backup-list-request";
+std::string project_list_job_name(const std::string& token);
+
+// When sites the project's sweep CronJob names on the cluster now are gone
+// from `sweep` (the CronJob about to be applied, stamped): a Job of it made
+// now, "wok.backup-sweep-HASH" of the gone sites' uids (made once, however
+// often this runs before the CronJob is applied), so that the project's
+// list is current once its last site is deleted. "" or why not.
+std::string sweep_deleted_sites(KubeClient& client, const nlohmann::json& sweep);
+
 // A restore in place (`wok backup restore --kubeconfig`): the request's
 // token (its time) and the backup (an id, or latest).
 inline constexpr char kRestoreRequestAnnotation[] = "wok.dev/restore-request";

@@ -1,5 +1,6 @@
 #include "kube/site_rollout.h"
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -240,20 +241,16 @@ std::string now_rfc3339() {
 }
 }  // namespace
 
-RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
-                               const std::string& token, std::chrono::milliseconds wait) {
-  if (name.empty())
-    return {false,
-            "which site? `wok backup list site NAME --kubeconfig ...` (a cluster lists "
-            "one site's backups)"};
-  json site;
-  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
-    return {false, error};
-  RolloutResult asked = patch_annotations(client, ns, name, {{kBackupListAnnotation, token}}, "");
-  if (!asked.ok) return asked;
-  const std::string job = list_job_name(name, token);
+namespace {
+
+// Job `job`'s end within `until`: the JSON line of its container's log
+// starting with `line_start`, or why there is none (its log's last line
+// when it failed: a repository it cannot read is an error, never an empty
+// list).
+RolloutResult wait_for_job_line(KubeClient& client, const std::string& ns, const std::string& job,
+                                const std::string& container, const std::string& line_start,
+                                std::chrono::steady_clock::time_point until) {
   const std::string jobs = "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job;
-  const auto until = std::chrono::steady_clock::now() + wait;
   bool made = false;
   // The log of the job's pod (what the list printed, or why it failed).
   auto pod_log = [&](std::string* text) -> std::string {
@@ -263,8 +260,8 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
     if (!list.is_object() || !list.value("items", json()).is_array() || list["items"].empty())
       return "the list's job " + job + " has no pod left to read";
     const std::string pod = list["items"][0]["metadata"].value("name", "");
-    Reply log =
-        client.request("GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=list");
+    Reply log = client.request(
+        "GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=" + container);
     if (!log.ok()) return "log of pod " + pod + ": " + log.describe();
     *text = log.body;
     return "";
@@ -275,7 +272,6 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
     made = made || r.ok();
     const json st = j.is_object() ? j.value("status", json::object()) : json::object();
     if (st.value("failed", 0) > 0) {
-      // Its log's last line says why (a repository it cannot read...).
       std::string text, why;
       if (pod_log(&text).empty()) why = last_line(text, 1000);
       if (why.starts_with("error: ")) why.erase(0, 7);
@@ -285,7 +281,7 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
     if (st.value("succeeded", 0) > 0) {
       std::string text;
       if (std::string error = pod_log(&text); !error.empty()) return {false, error};
-      size_t at = text.find("{\"items\"");
+      size_t at = text.find(line_start);
       if (at == std::string::npos)
         return {false, "the log of job " + job + " holds no list of backups"};
       return {true, text.substr(at, text.find('\n', at) - at)};
@@ -295,6 +291,115 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
   return {false, made ? "job " + job + " did not finish in time (kubectl get job " + job + " -n " +
                             ns + ")"
                       : "the operator made no job " + job + " for the request: is it running?"};
+}
+
+// The project's Sites now, by name (a list's items are marked siteDeleted
+// against them, as wok up's API marks them).
+std::string project_sites(KubeClient& client, const std::string& ns, std::vector<json>* sites) {
+  Reply r = client.request("GET", site_kind().collection_path(ns));
+  json list = r.ok() ? json::parse(r.body, nullptr, false) : json();
+  if (!r.ok()) return "list the sites of project " + ns + ": " + r.describe();
+  if (!list.is_object() || !list.value("items", json()).is_array())
+    return "list the sites of project " + ns + ": not a list";
+  for (const json& s : list["items"])
+    if (s.is_object() && s.contains("metadata")) sites->push_back(s);
+  std::sort(sites->begin(), sites->end(), [](const json& a, const json& b) {
+    return a["metadata"].value("name", "") < b["metadata"].value("name", "");
+  });
+  return "";
+}
+
+// The list line with each item's siteDeleted: its site is not there now,
+// or is a namesake made since (another uid).
+RolloutResult mark_deleted(RolloutResult listed, const std::vector<json>& sites,
+                           const std::string& listed_at = "") {
+  if (!listed.ok) return listed;
+  json line = json::parse(listed.text, nullptr, false);
+  if (!line.is_object() || !line.value("items", json()).is_array())
+    return {false, "the list's job printed something that is not a list of backups"};
+  json out = {{"items", json::array()}};
+  for (json item : line["items"]) {
+    if (!item.is_object()) continue;
+    bool live = false;
+    for (const json& s : sites)
+      live = live || (s["metadata"].value("name", "") == item.value("site", "") &&
+                      s["metadata"].value("uid", "") == item.value("siteUid", ""));
+    item["siteDeleted"] = !live;
+    out["items"].push_back(item);
+  }
+  if (!listed_at.empty()) out["listedAt"] = listed_at;
+  return {true, out.dump()};
+}
+
+// A project with no site to ask through: the list its last sweep printed
+// (a sweep runs when a site is deleted, and daily; with no site left no
+// backup is made, so only a sweep changes the repository).
+RolloutResult list_of_last_sweep(KubeClient& client, const std::string& ns,
+                                 std::chrono::steady_clock::time_point until) {
+  Reply r =
+      client.request("GET", "/apis/batch/v1/namespaces/" + ns +
+                                "/jobs?labelSelector=app.kubernetes.io%2Fname%3Dbackup-sweep");
+  json list = r.ok() ? json::parse(r.body, nullptr, false) : json();
+  if (!r.ok() || !list.is_object() || !list.value("items", json()).is_array())
+    return {false, "list the sweep jobs of project " + ns + ": " + r.describe()};
+  const json* newest = nullptr;
+  auto started = [](const json& j) {
+    const json st = j.value("status", json::object());
+    return st.value("startTime", j["metadata"].value("creationTimestamp", ""));
+  };
+  for (const json& j : list["items"])
+    if (j.is_object() && j.contains("metadata") && (!newest || started(j) > started(*newest)))
+      newest = &j;
+  if (!newest) {
+    Reply claim = client.request(
+        "GET", "/api/v1/namespaces/" + ns + "/persistentvolumeclaims/" + render::kBackupClaim);
+    if (claim.status == 404) return {true, R"({"items":[]})"};  // no repository: no backup
+    return {false, "project " + ns +
+                       " has no site to ask a list through and no sweep of its backups has run "
+                       "yet (the operator runs one when a site is deleted, and daily)"};
+  }
+  const std::string job = (*newest)["metadata"].value("name", "");
+  RolloutResult line = wait_for_job_line(client, ns, job, "sweep", "{\"forgotten\"", until);
+  if (!line.ok) return line;
+  json swept = json::parse(line.text, nullptr, false);
+  if (!swept.is_object() || !swept.value("items", json()).is_array())
+    return {false, "the sweep's job " + job + " printed no list of backups (kubectl logs -n " + ns +
+                       " job/" + job + ")"};
+  return {true, json{{"items", swept["items"]}, {"time", swept.value("time", "")}}.dump()};
+}
+
+}  // namespace
+
+RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
+                               const std::string& token, std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  std::vector<json> sites;
+  if (std::string error = project_sites(client, ns, &sites); !error.empty()) return {false, error};
+  if (!name.empty()) {
+    json site;
+    if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+      return {false, error};
+    RolloutResult asked = patch_annotations(client, ns, name, {{kBackupListAnnotation, token}}, "");
+    if (!asked.ok) return asked;
+    return mark_deleted(
+        wait_for_job_line(client, ns, list_job_name(name, token), "list", "{\"items\"", until),
+        sites);
+  }
+  // The project's: asked through its first site that keeps data (the
+  // operator keeps the repository for those); the Job lists every site's.
+  for (const json& site : sites) {
+    if (!render::plan_site(site).backup.on_cluster) continue;
+    const std::string carrier = site["metadata"].value("name", "");
+    RolloutResult asked =
+        patch_annotations(client, ns, carrier, {{kProjectBackupListAnnotation, token}}, "");
+    if (!asked.ok) return asked;
+    return mark_deleted(
+        wait_for_job_line(client, ns, project_list_job_name(token), "list", "{\"items\"", until),
+        sites);
+  }
+  RolloutResult swept = list_of_last_sweep(client, ns, until);
+  if (!swept.ok) return swept;
+  return mark_deleted(swept, sites, json::parse(swept.text).value("time", ""));
 }
 
 int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,

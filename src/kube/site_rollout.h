@@ -63,7 +63,11 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
 
 // `wok backup list --kubeconfig`: a new wok.dev/backup-list-request
 // (`token`), then, within `wait`, the log of the Job the operator makes
-// for it: its JSON line ({"items": [...]}) in `text`.
+// for it: its JSON line ({"items": [...]}) in `text`, each item's
+// siteDeleted set against the project's Sites now. `name` empty: the
+// project's list, asked through its first site that keeps data
+// (kProjectBackupListAnnotation), or with no such site the one its last
+// sweep printed ("listedAt" then says when).
 RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
                                const std::string& token, std::chrono::milliseconds wait);
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -116,9 +117,11 @@ std::string prepare(const cmd::BackupJobOptions& o) {
           !is_uid(site.substr(eq + 1)))
         return "--live \"" + site + "\" is not NAME=UID";
     }
-  } else {
+  } else if (o.action != "list" || !o.site.empty() || !o.uid.empty()) {
+    // A list without --site is the project's: every site's, deleted ones too.
     if (!api::is_dns_label(o.site)) return "--site \"" + o.site + "\" is not a DNS label";
-    if (!is_uid(o.uid)) return "--uid \"" + o.uid + "\" is not a uid";
+    if ((o.action != "list" || !o.uid.empty()) && !is_uid(o.uid))
+      return "--uid \"" + o.uid + "\" is not a uid";
   }
   if (env_or("RESTIC_REPOSITORY").empty())
     return "RESTIC_REPOSITORY is not set (the repository to back up into)";
@@ -291,15 +294,17 @@ std::string find_repository(bool* exists) {
   return failed("reading the repository " + env_or("RESTIC_REPOSITORY"), r);
 }
 
-// The site's backups (every uid of that name: a deleted one's too),
-// newest first, as the API's BackupList items.
+// The site's backups (every uid of that name: a deleted one's too), or
+// without --site the project's (every site's), newest first, as the API's
+// BackupList items.
 std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
   *items = json::array();
   bool exists = false;
   if (std::string err = find_repository(&exists); !err.empty() || !exists)
     return err;  // "": no backup made yet
   runtime::CommandResult r =
-      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
+      run_restic({"snapshots", "--json", "--tag", o.site.empty() ? "wok" : "wok,site=" + o.site},
+                 std::chrono::minutes(5));
   if (!r.ok()) return failed("restic snapshots", r);
   for (const auto& b : controllers::parse_snapshots(o.project, r.out))
     items->push_back(b.to_json());
@@ -307,9 +312,12 @@ std::string list_backups(const cmd::BackupJobOptions& o, json* items) {
 }
 
 // The project's deleted sites' backups whose retention is over, forgotten
-// (controllers::expired_of_deleted_sites, as wok up's sweep): their ids.
-std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten) {
+// (controllers::expired_of_deleted_sites, as wok up's sweep): their ids;
+// and what the repository holds after it (*items, as list_backups): the
+// project's list a cluster shows when no site is left to ask through.
+std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten, json* items) {
   *forgotten = json::array();
+  *items = json::array();
   bool exists = false;
   if (std::string err = find_repository(&exists); !err.empty() || !exists)
     return err;  // "": no backup made yet
@@ -319,15 +327,19 @@ std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten) {
   std::map<std::string, std::string> live;
   for (const auto& site : o.live)
     live[site.substr(0, site.find('='))] = site.substr(site.find('=') + 1);
-  const std::vector<std::string> ids = controllers::expired_of_deleted_sites(
-      controllers::parse_snapshots(o.project, r.out), live, static_cast<int64_t>(::time(nullptr)));
-  if (ids.empty()) return "";
-  std::vector<std::string> args = {"forget"};
-  args.insert(args.end(), ids.begin(), ids.end());
-  args.push_back("--prune");
-  if (runtime::CommandResult f = run_restic(args, kResticTimeout); !f.ok())
-    return failed("restic forget", f);
+  const std::vector<controllers::BackupInfo> all = controllers::parse_snapshots(o.project, r.out);
+  const std::vector<std::string> ids =
+      controllers::expired_of_deleted_sites(all, live, static_cast<int64_t>(::time(nullptr)));
+  if (!ids.empty()) {
+    std::vector<std::string> args = {"forget"};
+    args.insert(args.end(), ids.begin(), ids.end());
+    args.push_back("--prune");
+    if (runtime::CommandResult f = run_restic(args, kResticTimeout); !f.ok())
+      return failed("restic forget", f);
+  }
   *forgotten = ids;
+  for (const auto& b : all)
+    if (std::find(ids.begin(), ids.end(), b.id) == ids.end()) items->push_back(b.to_json());
   return "";
 }
 
@@ -335,14 +347,14 @@ std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten) {
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
   if (options.action == "sweep") {
-    json forgotten;
+    json forgotten, items;
     std::string error = prepare(options);
-    if (error.empty()) error = sweep_backups(options, &forgotten);
+    if (error.empty()) error = sweep_backups(options, &forgotten, &items);
     if (!error.empty()) {
       err << "error: sweep of project " << options.project << "'s backups: " << error << "\n";
       return 1;
     }
-    out << json{{"forgotten", forgotten}}.dump() << "\n";
+    out << json{{"forgotten", forgotten}, {"items", items}, {"time", utc_now()}}.dump() << "\n";
     return 0;
   }
   const auto& [what, key, action] =
@@ -353,8 +365,10 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
   std::string error = prepare(options);
   if (error.empty()) error = action(options, &result);
   if (!error.empty()) {
-    err << "error: " << what << " of site " << options.project << "/" << options.site << ": "
-        << error << "\n";
+    err << "error: " << what << " of "
+        << (options.site.empty() ? "project " + options.project
+                                 : "site " + options.project + "/" + options.site)
+        << ": " << error << "\n";
     return 1;
   }
   out << json{{key, result}}.dump() << "\n";

@@ -350,13 +350,26 @@ json render_backup_sweep(const std::string& ns, const std::map<std::string, std:
   return j;
 }
 
+json job_of_cron_job(const json& cron_job, const std::string& name, const json& annotations) {
+  const json& tmpl = cron_job["spec"]["jobTemplate"];
+  return {{"apiVersion", "batch/v1"},
+          {"kind", "Job"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", cron_job["metadata"].value("namespace", "")},
+            {"labels", tmpl.value("metadata", json::object()).value("labels", json::object())},
+            {"annotations", annotations}}},
+          {"spec", tmpl["spec"]}};
+}
+
 json render_list_job(const json& site, const json& project, const PlatformSettings& settings,
-                     const std::string& job_name) {
+                     const std::string& job_name, bool whole_project) {
   using namespace detail;
   const SiteNames names = site_names(site, project);
   const SitePlan plan = plan_site(site);
   json list = job_container("list", names, uid_of(site), plan, revision_of(site, plan), {"list"},
                             json::array(), settings);
+  if (whole_project) list["args"] = {"backup-job", "list", "--project", names.ns};
   list["resources"] = job_resources(plan, "256Mi");
   json volumes = json::array();
   for (const json& v : job_volumes(names, SitePlan{}, true))

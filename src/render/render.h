@@ -91,9 +91,11 @@ nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::js
 
 // The Job `job_name` that lists `site`'s backups in its project's repository
 // (`wok backup-job list`, its log one JSON line): `wok backup list
-// --kubeconfig` reads it.
+// --kubeconfig` reads it. `whole_project`: every site's of the project
+// (deleted ones' too), the site only carrying the request.
 nlohmann::json render_list_job(const nlohmann::json& site, const nlohmann::json& project,
-                               const PlatformSettings& settings, const std::string& job_name);
+                               const PlatformSettings& settings, const std::string& job_name,
+                               bool whole_project = false);
 
 // The CronJob kBackupSweep of project `ns` (made once the project has a
 // backup repository): every day, `wok backup-job sweep` forgets the backups
@@ -103,6 +105,11 @@ inline constexpr char kBackupSweep[] = "wok.backup-sweep";
 nlohmann::json render_backup_sweep(const std::string& ns,
                                    const std::map<std::string, std::string>& live,
                                    const PlatformSettings& settings);
+
+// A Job of a CronJob's template, named `name`, made now (a backup by hand,
+// a sweep when a site is deleted); `annotations` on it.
+nlohmann::json job_of_cron_job(const nlohmann::json& cron_job, const std::string& name,
+                               const nlohmann::json& annotations);
 
 // 8 hex digits of `text`'s FNV-1a hash (stable across builds).
 std::string hash8(const std::string& text);

@@ -70,17 +70,33 @@ class BackupSweepTest(unittest.TestCase):
         namesake_old = self.old_copy(www_new, uid="uid-was")    # a deleted namesake of www: forgotten
         r = self.wok("sweep", "--project", "team-a", "--live", "www=uid-www", "--live", "blog=uid-blog")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(sorted(json.loads(r.stdout)["forgotten"]), sorted([gone_old, namesake_old]))
+        swept = json.loads(r.stdout)
+        self.assertEqual(sorted(swept["forgotten"]), sorted([gone_old, namesake_old]))
         left = sorted(s["short_id"] for s in self.snapshots())
         self.assertEqual(left, sorted([www_new, gone_new, www_old]))
+        # What is left, as a list prints it: a cluster's project list once
+        # no site is left to ask through (newest first, every site's).
+        self.assertEqual(sorted(b["id"] for b in swept["items"]), left)
+        self.assertEqual({(b["site"], b["siteUid"]) for b in swept["items"]},
+                         {("www", "uid-www"), ("gone", "uid-gone")})
+        self.assertRegex(swept["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        # The project's list (no --site) lists the same.
+        r = self.wok("list", "--project", "team-a")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["items"], swept["items"])
         # Again: nothing more to forget.
         r = self.wok("sweep", "--project", "team-a", "--live", "www=uid-www")
-        self.assertEqual(json.loads(r.stdout), {"forgotten": []})
+        self.assertEqual(json.loads(r.stdout)["forgotten"], [])
+        self.assertEqual(len(json.loads(r.stdout)["items"]), 3)
 
     def test_a_project_without_a_repository_has_nothing_to_sweep(self):
         r = self.wok("sweep", "--project", "team-a")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout), {"forgotten": []})
+        swept = json.loads(r.stdout)
+        self.assertEqual((swept["forgotten"], swept["items"]), ([], []))
+        r = self.wok("list", "--project", "team-a")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"items": []})
 
     def test_a_repository_that_cannot_be_read_is_an_error_not_an_empty_one(self):
         # Only a repository that is not there has nothing in it: a wrong key
@@ -88,7 +104,7 @@ class BackupSweepTest(unittest.TestCase):
         self.backup("www", "uid-www")
         with open(self.key, "w") as f:
             f.write("another key\n")
-        for args in (("sweep", "--project", "team-a"),
+        for args in (("sweep", "--project", "team-a"), ("list", "--project", "team-a"),
                      ("list", "--project", "team-a", "--site", "www", "--uid", "uid-www")):
             r = self.wok(*args)
             self.assertEqual(r.returncode, 1, (args, r.stdout))
@@ -108,6 +124,14 @@ class BackupSweepTest(unittest.TestCase):
             (("--project", "team-a", "--live", "www=a,b"), '--live "www=a,b" is not NAME=UID'),
         ]:
             r = self.wok("sweep", *args)
+            self.assertEqual(r.returncode, 1, (args, r.stdout))
+            self.assertIn(why, r.stderr)
+        for args, why in [
+            (("--project", "team-a", "--site", "../www"), '--site "../www" is not a DNS label'),
+            (("--project", "team-a", "--uid", "uid-www"), '--site "" is not a DNS label'),
+            (("--project", "team-a", "--site", "www", "--uid", "a/b"), '--uid "a/b" is not a uid'),
+        ]:
+            r = self.wok("list", *args)
             self.assertEqual(r.returncode, 1, (args, r.stdout))
             self.assertIn(why, r.stderr)
         r = self.wok("sweep", "--project", "team-a", env=dict(self.env, RESTIC_REPOSITORY=""))

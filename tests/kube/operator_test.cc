@@ -394,6 +394,138 @@ TEST_F(OperatorTest, BacksUpASiteThatKeepsDataAndMakesAJobWhenAsked) {
       << live_args();
   EXPECT_NE(live_args().find("\"www=" + www_uid + "\""), std::string::npos);
   EXPECT_TRUE(api_.get("/api/v1/namespaces/team-a/persistentvolumeclaims/wok.backups"));
+  // A site gone: a sweep runs now (not at 04:00), as a Job of the CronJob's
+  // template told the sites left, owned by the Project; once, however
+  // many passes follow.
+  auto sweep_jobs = [&] {
+    std::vector<json> out;
+    for (const json& j : api_.list("/apis/batch/v1/jobs"))
+      if (j["metadata"]["name"].get<std::string>().starts_with("wok.backup-sweep-"))
+        out.push_back(j);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return sweep_jobs().size() == 1; }));
+  const json swept = sweep_jobs()[0];
+  EXPECT_EQ(swept["metadata"]["ownerReferences"][0]["kind"], "Project");
+  EXPECT_EQ(swept["metadata"]["labels"]["app.kubernetes.io/name"], "backup-sweep");
+  const std::string swept_args = swept["spec"]["template"]["spec"]["containers"][0]["args"].dump();
+  EXPECT_EQ(swept_args.find("docs="), std::string::npos) << swept_args;
+  EXPECT_NE(swept_args.find("\"www=" + www_uid + "\""), std::string::npos) << swept_args;
+  patch({{"labels", {{"x", "v"}}}});
+  writes_during_quiet_period();
+  EXPECT_EQ(sweep_jobs().size(), 1u);
+}
+
+// `wok backup list --kubeconfig` without a site: the project's backups,
+// deleted sites' too. Asked through a site that keeps data (a member may
+// patch Sites, not the Project); once no site is left, the list the last
+// sweep printed (the operator ran one when the last site went).
+TEST_F(OperatorTest, ListsAProjectsBackupsAlsoWhenItsSitesAreGone) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), real_site("team-a", "alpha", {{"hosts", {"a.team-a.test"}}}));
+  api_.create(sites_path("team-a"),
+              real_site("team-a", "www",
+                        {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}}));
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string cron = "/apis/batch/v1/namespaces/team-a/cronjobs/";
+  ASSERT_TRUE(eventually([&] { return api_.get(cron + "wok.backup-sweep").has_value(); }));
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  const std::string www_uid = (*get_site("team-a", "www"))["metadata"]["uid"];
+  const std::string token = "2026-12-06T12:00:00Z";
+  const std::string name = project_list_job_name(token);
+  RolloutResult listed;
+  std::thread cli(
+      [&] { listed = kube_backup_list(member, "team-a", "", token, std::chrono::seconds(20)); });
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
+  json job = *api_.get(jobs + name);
+  // The whole repository of the namespace's project, whichever site carried it.
+  EXPECT_EQ(job["spec"]["template"]["spec"]["containers"][0]["args"],
+            json({"backup-job", "list", "--project", "team-a"}));
+  EXPECT_EQ(job["metadata"]["labels"]["wok.dev/site"], "www");  // alpha keeps nothing
+  const json items = {
+      {{"id", "3f2a9c1d"}, {"site", "www"}, {"siteUid", www_uid}, {"time", "2026-12-06T11:00:00Z"}},
+      {{"id", "4e5f6a7b"}, {"site", "www"}, {"siteUid", "uid-of-an-older-www"}},
+      {{"id", "5a6b7c8d"}, {"site", "blog"}, {"siteUid", "uid-blog"}}};
+  api_.create("/api/v1/namespaces/team-a/pods",
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", name + "-x7k2p"}, {"labels", {{"job-name", name}}}}},
+               {"fakeLog", json{{"items", items}}.dump() + "\n"}});
+  api_.set_status(jobs + name, {{"succeeded", 1}});
+  cli.join();
+  ASSERT_TRUE(listed.ok) << listed.text;
+  json got = json::parse(listed.text);
+  ASSERT_EQ(got["items"].size(), 3u);
+  // Deleted: a site not there now, or a namesake made since (another uid).
+  EXPECT_FALSE(got["items"][0]["siteDeleted"].get<bool>());
+  EXPECT_TRUE(got["items"][1]["siteDeleted"].get<bool>());
+  EXPECT_TRUE(got["items"][2]["siteDeleted"].get<bool>());
+  EXPECT_FALSE(got.contains("listedAt"));
+  std::string error;
+  EXPECT_NE(cmd::backup_table(listed.text, &error).find("blog (deleted)"), std::string::npos);
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+  // A token no Job name can come from is ignored.
+  Reply r = member.request(
+      "PATCH", sites_path("team-a") + "/www",
+      json{{"metadata", {{"annotations", {{kProjectBackupListAnnotation, std::string(200, 'x')}}}}}}
+          .dump(),
+      "application/merge-patch+json");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  writes_during_quiet_period();
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1);
+
+  // Its last sites deleted: the sweep the operator runs then is what lists.
+  api_.remove(sites_path("team-a") + "/alpha");
+  api_.remove(sites_path("team-a") + "/www");
+  ASSERT_TRUE(eventually([&] {
+    auto c = api_.get(cron + "wok.backup-sweep");
+    return c && c->dump().find("--live") == std::string::npos;
+  }));
+  std::vector<std::string> sweeps;  // one or two: the deletions seen apart or together
+  for (const json& j : api_.list("/apis/batch/v1/jobs"))
+    if (j["metadata"]["name"].get<std::string>().starts_with("wok.backup-sweep-"))
+      sweeps.push_back(j["metadata"]["name"]);
+  ASSERT_FALSE(sweeps.empty());
+  const std::string sweep_job = sweeps.back();
+  // An older sweep, and the new one still running: the CLI waits for the new one.
+  api_.create(jobs.substr(0, jobs.size() - 1),
+              {{"apiVersion", "batch/v1"},
+               {"kind", "Job"},
+               {"metadata",
+                {{"name", "wok.backup-sweep-29012345"},
+                 {"labels", {{"app.kubernetes.io/name", "backup-sweep"}}}}}});
+  api_.set_status(jobs + "wok.backup-sweep-29012345",
+                  {{"succeeded", 1}, {"startTime", "2026-12-06T04:17:00Z"}});
+  api_.set_status(jobs + sweep_job, {{"startTime", "2026-12-06T12:30:00Z"}});
+  RolloutResult after;
+  std::thread cli2([&] {
+    after =
+        kube_backup_list(member, "team-a", "", "2026-12-06T12:31:00Z", std::chrono::seconds(20));
+  });
+  const json left = {items[0], items[2]};
+  api_.create(
+      "/api/v1/namespaces/team-a/pods",
+      {{"apiVersion", "v1"},
+       {"kind", "Pod"},
+       {"metadata", {{"name", sweep_job + "-q1w2e"}, {"labels", {{"job-name", sweep_job}}}}},
+       {"fakeLog",
+        json{{"forgotten", {"4e5f6a7b"}}, {"items", left}, {"time", "2026-12-06T12:30:05Z"}}
+                .dump() +
+            "\n"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  api_.set_status(jobs + sweep_job, {{"succeeded", 1}, {"startTime", "2026-12-06T12:30:00Z"}});
+  cli2.join();
+  ASSERT_TRUE(after.ok) << after.text;
+  got = json::parse(after.text);
+  EXPECT_EQ(got["listedAt"], "2026-12-06T12:30:05Z");
+  ASSERT_EQ(got["items"].size(), 2u);
+  EXPECT_EQ(got["items"][0]["id"], "3f2a9c1d");
+  EXPECT_TRUE(got["items"][0]["siteDeleted"].get<bool>());
+  EXPECT_EQ(api_.count("POST", "/jobs"), 1 + static_cast<int>(sweeps.size()));  // no list Job
 }
 
 // spec.cloneFrom on a cluster: the new site never runs before the other
@@ -515,8 +647,9 @@ TEST_F(OperatorTest, ListsASitesBackupsThroughAJobsLog) {
   // No volume of the site: the list reads the repository only.
   EXPECT_EQ(job["spec"]["template"]["spec"]["volumes"].dump().find("www-files"), std::string::npos);
   // The cluster's part: the pod ran and printed the list.
-  const std::string line =
-      R"({"items":[{"id":"3f2a9c1d","site":"www","revision":2,"reason":"manual","time":"2026-12-04T11:59:00Z"}]})";
+  const std::string www_uid = (*get_site("team-a", "www"))["metadata"]["uid"];
+  const std::string line = R"({"items":[{"id":"3f2a9c1d","site":"www","siteUid":")" + www_uid +
+                           R"(","revision":2,"reason":"manual","time":"2026-12-04T11:59:00Z"}]})";
   api_.create("/api/v1/namespaces/team-a/pods",
               {{"apiVersion", "v1"},
                {"kind", "Pod"},
@@ -525,10 +658,14 @@ TEST_F(OperatorTest, ListsASitesBackupsThroughAJobsLog) {
   api_.set_status(job_path, {{"succeeded", 1}});
   cli.join();
   ASSERT_TRUE(listed.ok) << listed.text;
-  EXPECT_EQ(listed.text, line);
+  // The line, each item marked as of a site there now or not (wok up's API does).
+  json expected = json::parse(line);
+  expected["items"][0]["siteDeleted"] = false;
+  EXPECT_EQ(json::parse(listed.text), expected);
   std::string error;
   std::string table = cmd::backup_table(listed.text, &error);
   EXPECT_NE(table.find("3f2a9c1d"), std::string::npos) << table;
+  EXPECT_EQ(table.find("(deleted)"), std::string::npos) << table;
   // One Job per request.
   EXPECT_EQ(api_.count("POST", "/jobs"), 1);
 
