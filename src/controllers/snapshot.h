@@ -8,7 +8,9 @@
 //   /backup.json      the revision (spec, source commit, number) and what follows
 //   /database.sql     a consistent dump of spec.database (one transaction)
 //   /storage/NAME/    each spec.storage volume's files
-//   /services/NAME/   each spec.services server's data directory (wok up)
+//   /services/NAME/   each spec.services server's data directory (wok up);
+//                     on a cluster a Redis service's snapshot, dump.rdb
+//                     (render/backup.cc: redis-cli --rdb out, MIGRATE in)
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>

@@ -104,6 +104,9 @@ std::string ensure_repository() {
 // What every action needs: names that are names, the repository and its
 // key; then this process's environment for restic (it runs nothing else):
 // times in UTC, its cache outside the directory it backs up.
+// A Redis service's data in a cluster's backup: services/NAME/dump.rdb.
+constexpr char kRedisSnapshot[] = "dump.rdb";
+
 bool is_uid(const std::string& uid) {
   return !uid.empty() && uid.size() <= 64 && uid.find_first_of(",= /") == std::string::npos;
 }
@@ -163,6 +166,18 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
     if (!is_dir(dir / "storage" / v.name))
       return "the volume " + v.name + " is not mounted at " + (dir / "storage" / v.name).string();
     manifest["storage"].push_back(v.name);
+  }
+  // Redis services: the snapshot their init container fetched (a cluster
+  // backs RabbitMQ's up not yet: docs/data.md).
+  for (const auto& svc : plan.services) {
+    if (svc.engine != "redis") continue;
+    const fs::path rdb = dir / "services" / svc.name / kRedisSnapshot;
+    struct stat st {};
+    if (::lstat(rdb.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+      return "no snapshot of the service " + svc.name + " in " + rdb.string() +
+             " (its init container did not make one)";
+    manifest["services"].push_back(
+        {{"name", svc.name}, {"engine", svc.engine}, {"snapshot", kRedisSnapshot}});
   }
   {
     base::UniqueFd f(::open((dir / "backup.json").c_str(),
@@ -257,6 +272,29 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
       return err;
     restored.push_back(v.name);
   }
+  // Redis services' snapshots, for their imports that follow (a clone's:
+  // a service of the same name and engine). A backup of a service's files
+  // (wok up's) has no snapshot to import.
+  json services = json::array();
+  for (const auto& svc : plan.services) {
+    bool held = false;
+    for (const auto& m : manifest.value("services", json::array()))
+      held = held ||
+             (m.is_object() && m.value("name", "") == svc.name &&
+              m.value("engine", "") == svc.engine && m.value("snapshot", "") == kRedisSnapshot);
+    if (!held || svc.engine != "redis") continue;
+    const fs::path from = unpacked / "services" / svc.name / kRedisSnapshot;
+    const fs::path to = dir / "services" / svc.name;
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      return "backup " + backup->id + " lists the service " + svc.name + " but holds no " +
+             std::string(kRedisSnapshot) + " of it";
+    fs::create_directories(to, ec);
+    if (!ec) fs::copy_file(from, to / kRedisSnapshot, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return "cannot put the snapshot at " + (to / kRedisSnapshot).string() + ": " + ec.message();
+    services.push_back(svc.name);
+  }
   // The dump, for the import that follows (the database's own client).
   bool dump = false;
   if (plan.database.enabled() && db.is_object()) {
@@ -272,7 +310,8 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
     tell_operator({{"revision", backup->revision}, {"commit", manifest.value("commit", "")}});
   *done = {{"id", backup->id},    {"project", o.project},
            {"site", source},      {"revision", backup->revision},
-           {"storage", restored}, {"database", dump}};
+           {"storage", restored}, {"database", dump},
+           {"services", services}};
   return "";
 }
 

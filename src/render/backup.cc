@@ -75,6 +75,90 @@ json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
             {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
 }
 
+// A Redis service's data, over the network: `redis-cli --rdb` has the
+// server write a snapshot of every database (BGSAVE, as a replica's first
+// sync gets it) into DIR/services/NAME/dump.rdb. No volume of the server is
+// mounted: the pod runs on any node.
+json redis_dump_container(const ServicePlan& svc, const PlatformSettings& settings,
+                          const SitePlan& plan) {
+  const std::string dir = std::string(kBackupDir) + "/services/" + svc.name;
+  return {{"name", "dump-" + svc.name},
+          {"image", settings.redis_image},
+          {"command",
+           {"sh", "-c",
+            "mkdir -p " + dir + " && exec redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" " +
+                "--no-auth-warning --rdb " + dir + "/dump.rdb"}},
+          {"env",
+           {env_value("SVC_HOST", svc.host), env_value("SVC_PORT", std::to_string(svc.port)),
+            env_value("HOME", "/tmp"), secret_env("REDISCLI_AUTH", svc.secret_name, "password")}},
+          {"resources", job_resources(plan, "256Mi")},
+          {"securityContext", container_security()},
+          {"volumeMounts",
+           {{{"name", "backup"}, {"mountPath", kBackupDir}},
+            {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+}
+
+// A Redis service's backup put back into the running server, over the
+// network (its volume stays attached to it): the snapshot loaded by a
+// redis-server of the pod's own, the service's databases emptied, and
+// every key moved across by MIGRATE (COPY REPLACE: values, types and
+// TTLs as they were), 100 keys a call. Nothing to do without a snapshot.
+json redis_import_container(const ServicePlan& svc, const PlatformSettings& settings,
+                            const SitePlan& plan, const std::string& restore_dir) {
+  const std::string dir = restore_dir + "/services/" + svc.name;
+  const std::string script =
+      "set -eu\n"
+      "d=" +
+      dir +
+      "\n"
+      "[ -s \"$d/dump.rdb\" ] || exit 0\n"
+      // A new site's server (a clone's) may still be starting: up to 5
+      // minutes while it cannot be reached or is loading.
+      "i=0\n"
+      "until o=$(redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" --no-auth-warning ping 2>&1); "
+      "[ -n \"$o\" ] && ! printf '%s' \"$o\" | grep -q -e 'Could not connect' -e LOADING; do\n"
+      "  i=$((i + 1)); [ \"$i\" -ge 60 ] && break; sleep 5\n"
+      "done\n"
+      "redis-server --port 6390 --bind 127.0.0.1 --requirepass \"$REDISCLI_AUTH\" --dir \"$d\" "
+      "--dbfilename dump.rdb --appendonly no --save '' --daemonize yes "
+      "--pidfile /tmp/import-redis.pid --logfile /tmp/import-redis.log\n"
+      "i=0\n"
+      "until [ \"$(redis-cli -p 6390 --no-auth-warning ping 2>/dev/null)\" = PONG ]; do\n"
+      "  i=$((i + 1)); [ \"$i\" -ge 600 ] && { cat /tmp/import-redis.log >&2; exit 1; }; "
+      "sleep 1\n"
+      "done\n"
+      "redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" --no-auth-warning flushall > /tmp/flushall.out "
+      "2>&1 || true\n"
+      "if ! grep -q -x OK /tmp/flushall.out; then\n"
+      "  cat /tmp/flushall.out >&2\n"
+      "  redis-cli -p 6390 --no-auth-warning shutdown nosave >/dev/null 2>&1 || true\n"
+      "  echo \"error: emptying $SVC_HOST:$SVC_PORT failed: nothing was imported\" >&2; exit 1\n"
+      "fi\n"
+      "n=$(redis-cli -p 6390 --no-auth-warning config get databases | tail -n 1)\n"
+      ": > /tmp/migrate.out\n"
+      "db=0\n"
+      "while [ \"$db\" -lt \"$n\" ]; do\n"
+      "  redis-cli -p 6390 --no-auth-warning -n \"$db\" --scan | xargs -r -d '\\n' -n 100 "
+      "redis-cli -p 6390 --no-auth-warning -n \"$db\" migrate \"$SVC_HOST\" \"$SVC_PORT\" \"\" "
+      "\"$db\" 60000 copy replace auth \"$REDISCLI_AUTH\" keys >> /tmp/migrate.out\n"
+      "  a=$(redis-cli -p 6390 --no-auth-warning -n \"$db\" dbsize)\n"
+      "  b=$(redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" --no-auth-warning -n \"$db\" dbsize)\n"
+      "  [ \"$a\" = \"$b\" ] || echo \"warning: database $db: $a keys in the backup, $b in "
+      "$SVC_HOST after the import (a key whose name holds a line break is not imported)\" >&2\n"
+      "  db=$((db + 1))\n"
+      "done\n"
+      "redis-cli -p 6390 --no-auth-warning shutdown nosave >/dev/null 2>&1 || true\n"
+      "if grep -v -x -e OK -e NOKEY /tmp/migrate.out >&2; then\n"
+      "  echo \"error: the import into $SVC_HOST:$SVC_PORT failed\" >&2; exit 1\n"
+      "fi\n";
+  json c = redis_dump_container(svc, settings, plan);
+  c["name"] = "import-" + svc.name;
+  c["command"] = {"sh", "-c", script};
+  c["volumeMounts"] = {{{"name", "restore"}, {"mountPath", restore_dir}},
+                       {{"name", "tmp"}, {"mountPath", "/tmp"}}};
+  return c;
+}
+
 // The wok image's `wok backup-job ACTION` of the site, with the repository,
 // its key and the site's revision.
 json job_container(const std::string& name, const SiteNames& names, const std::string& uid,
@@ -177,6 +261,8 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   tells_the_operator(backup);  // the backup's id and time: status.backup.last
   json init = json::array();
   if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
+  for (const ServicePlan& svc : plan.services)
+    if (svc.engine == "redis") init.push_back(redis_dump_container(svc, settings, plan));
   json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true));
   // A ReadWriteOnce volume is attached to one node: the Job runs where the
   // site's pods (which mount it) run; not its database's nor another backup's.
@@ -246,6 +332,8 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   json init = json::array();
   if (from.empty()) {
     if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
+    for (const ServicePlan& svc : plan.services)
+      if (svc.engine == "redis") init.push_back(redis_dump_container(svc, settings, plan));
     init.push_back(job_container("pre-restore", names, uid, plan, revision,
                                  {"create", "--reason", "pre-restore", "--dir", kBackupDir},
                                  backup_dir_mounts(plan, "backup", kBackupDir, true), settings));
@@ -258,6 +346,9 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   // The backup's revision as its termination message: the operator pins it.
   if (from.empty()) tells_the_operator(files);
   json containers = json::array();
+  for (const ServicePlan& svc : plan.services)
+    if (svc.engine == "redis")
+      containers.push_back(redis_import_container(svc, settings, plan, kRestoreDir));
   if (plan.database.enabled()) {
     init.push_back(files);
     // The dump imported by the engine's own client, as wok up restores it
@@ -283,6 +374,8 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
                                 { "mountPath",
                                   "/tmp" } }};
     containers.push_back(import);
+  } else if (!containers.empty()) {
+    init.push_back(files);  // the services' imports read what it put back
   } else {
     containers.push_back(files);
   }

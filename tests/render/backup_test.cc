@@ -1,8 +1,17 @@
 // A site's backup CronJob (render/backup.cc): which sites get one, what its
 // pod holds, and that it runs the dump wok up's backups run. The whole
 // object is pinned by golden/backup.yaml; these are the rules behind it.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
@@ -177,3 +186,193 @@ TEST(RenderBackup, TheProjectsSweepKeepsItsSitesAndReadsTheRepositoryOnly) {
 }
 
 }  // namespace
+
+// spec.services' Redis on a cluster, for real: the backup's init container
+// fetches a snapshot over the network (`redis-cli --rdb`) and the restore's
+// container puts it into the running server (MIGRATE of every key), with
+// Debian's redis-server and redis-cli standing in for the image's. The
+// commands are the rendered ones; only their mount points, the pod's spare
+// port and its /tmp move into the test's directory.
+class RedisBackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/wok-redis-backup-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    root_ = dir;
+    std::filesystem::create_directories(root_ / "tmp");
+  }
+  void TearDown() override {
+    for (const std::string& pid_file : pid_files_) {
+      std::ifstream in(pid_file);
+      pid_t pid = 0;
+      if (in >> pid && pid > 0) ::kill(pid, SIGKILL);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+
+  static int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+  }
+
+  // A redis-server with the service's password and its append-only file,
+  // as the service's StatefulSet runs it.
+  int start_redis(const std::string& name) {
+    const int port = free_port();
+    const std::filesystem::path d = root_ / name;
+    std::filesystem::create_directories(d);
+    pid_files_.push_back((d / "pid").string());
+    EXPECT_EQ(
+        sh("redis-server --port " + std::to_string(port) + " --bind 127.0.0.1 --requirepass " +
+           kPassword + " --appendonly yes --dir " + d.string() + " --daemonize yes --pidfile " +
+           (d / "pid").string() + " --logfile " + (d / "log").string()),
+        0);
+    for (int i = 0; i < 100 && redis(port, "ping") != "PONG"; ++i) ::usleep(50'000);
+    EXPECT_EQ(redis(port, "ping"), "PONG");
+    return port;
+  }
+
+  int sh(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // redis-cli's answer (its last line, trimmed).
+  std::string redis(int port, const std::string& args, const std::string& password = kPassword) {
+    const std::string out = (root_ / "tmp" / "cli.out").string();
+    sh("REDISCLI_AUTH=" + password + " redis-cli --no-auth-warning -p " + std::to_string(port) +
+       " " + args + " > " + out + " 2>&1");
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+  }
+
+  // The container's command, run with its env (the secret's value given),
+  // its paths moved under the test's directory; stderr into *err.
+  int run_container(const json& c, int service_port, std::string* err,
+                    const std::string& password = kPassword) {
+    std::string script = c["command"][2];
+    auto replace_all = [&script](const std::string& from, const std::string& to) {
+      for (size_t at = script.find(from); at != std::string::npos;
+           at = script.find(from, at + to.size()))
+        script.replace(at, from.size(), to);
+    };
+    for (const std::string from : {"/backup", "/restore", "/tmp/"})
+      replace_all(from, "\x01" + from.substr(1));
+    replace_all("\x01", root_.string() + "/");
+    for (size_t at = script.find("6390"); at != std::string::npos; at = script.find("6390", at))
+      script.replace(at, 4, std::to_string(spare_port_));
+    std::ofstream(root_ / "container.sh") << script;
+    std::string env;
+    for (const json& e : c["env"]) {
+      std::string value = e.contains("value") ? e["value"].get<std::string>() : password;
+      if (e["name"] == "SVC_HOST") value = "127.0.0.1";
+      if (e["name"] == "SVC_PORT") value = std::to_string(service_port);
+      if (e["name"] == "HOME") value = (root_ / "tmp").string();
+      env += e["name"].get<std::string>() + "='" + value + "' ";
+    }
+    const std::string err_file = (root_ / "container.err").string();
+    const int code = sh("env " + env + "sh " + (root_ / "container.sh").string() +
+                        " > /dev/null 2> " + err_file);
+    std::ifstream in(err_file);
+    err->assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return code;
+  }
+
+  static constexpr char kPassword[] = "the-services-password";
+  std::filesystem::path root_;
+  std::vector<std::string> pid_files_;
+  int spare_port_ = free_port();
+};
+
+TEST_F(RedisBackupTest, ASnapshotGoesOutAndEveryKeyComesBackIntoTheRunningServer) {
+  json spec = {{"mode", "app"},
+               {"app", {{"components", {{{"name", "web"}, {"image", "x:1"}}}}}},
+               {"services", {{{"name", "cache"}, {"engine", "redis"}}}}};
+  json site = site_with(spec);
+  // A site whose only data is a Redis service is backed up.
+  const std::vector<json> objects = wok::render::render_site(site, json(), PlatformSettings{});
+  const json* cron = backup_cron_job(objects);
+  ASSERT_NE(cron, nullptr);
+  const json& pod = (*cron)["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+  ASSERT_EQ(pod["initContainers"].size(), 1u);
+  const json dump = pod["initContainers"][0];
+  EXPECT_EQ(dump["name"], "dump-cache");
+  EXPECT_EQ(dump["image"], PlatformSettings{}.redis_image);
+  // No volume of the server in the pod: it runs on any node.
+  EXPECT_EQ(pod["volumes"].dump().find("data-blog-cache"), std::string::npos);
+  json restore_job = wok::render::render_restore_job(site, json(), PlatformSettings{},
+                                                     "blog-restore-1", "3f2a9c1d");
+  const json& rpod = restore_job["spec"]["template"]["spec"];
+  std::vector<std::string> steps;
+  for (const json& c : rpod["initContainers"]) steps.push_back(c["name"]);
+  for (const json& c : rpod["containers"]) steps.push_back(c["name"]);
+  // What the service holds first (the pre-restore backup), then the files
+  // and the snapshot, then the import.
+  EXPECT_EQ(steps,
+            (std::vector<std::string>{"dump-cache", "pre-restore", "restore", "import-cache"}));
+  const json import = rpod["containers"][0];
+
+  const int source = start_redis("source"), target = start_redis("target");
+  ASSERT_EQ(redis(source, "set 'a key with spaces' v1"), "OK");
+  ASSERT_EQ(redis(source, "set session:1 token ex 3600"), "OK");
+  ASSERT_EQ(redis(source, "-n 3 rpush queue a b c"), "3");
+  ASSERT_EQ(redis(source, "hset user:7 name ada lang en"), "2");
+  ASSERT_EQ(sh("for i in $(seq 0 249); do echo \"set k$i $i\"; done | REDISCLI_AUTH=" +
+               std::string(kPassword) + " redis-cli --no-auth-warning -p " +
+               std::to_string(source) + " > /dev/null"),
+            0);
+  ASSERT_EQ(redis(target, "set stale 1"), "OK");  // what a restore replaces
+  // A name with a line break: the import lists keys one per line.
+  ASSERT_EQ(sh("REDISCLI_AUTH=" + std::string(kPassword) + " redis-cli --no-auth-warning -p " +
+               std::to_string(source) + " set \"$(printf 'line\\nbreak')\" v > /dev/null"),
+            0);
+  ASSERT_EQ(redis(source, "dbsize"), "254");
+
+  std::string err;
+  ASSERT_EQ(run_container(dump, source, &err), 0) << err;
+  const std::filesystem::path rdb = root_ / "backup" / "services" / "cache" / "dump.rdb";
+  ASSERT_TRUE(std::filesystem::exists(rdb)) << err;
+  // What `wok backup-job restore` puts back beside the import.
+  std::filesystem::create_directories(root_ / "restore" / "services" / "cache");
+  std::filesystem::copy_file(rdb, root_ / "restore" / "services" / "cache" / "dump.rdb");
+  ASSERT_EQ(run_container(import, target, &err), 0) << err;
+
+  EXPECT_EQ(redis(target, "get 'a key with spaces'"), "v1");
+  EXPECT_EQ(redis(target, "get session:1"), "token");
+  const int ttl = std::stoi(redis(target, "ttl session:1"));
+  EXPECT_GT(ttl, 3000);  // the TTL came too
+  EXPECT_EQ(redis(target, "-n 3 lrange queue 0 -1"), "a\nb\nc");
+  EXPECT_EQ(redis(target, "hget user:7 lang"), "en");
+  EXPECT_EQ(redis(target, "get k249"), "249");
+  EXPECT_EQ(redis(target, "exists stale"), "0");
+  // Every key but the one with a line break, which the log says.
+  EXPECT_EQ(redis(target, "dbsize"), "253");
+  EXPECT_NE(err.find("warning: database 0: 254 keys in the backup, 253 in 127.0.0.1 after the "
+                     "import (a key whose name holds a line break is not imported)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(redis(target, "-n 3 dbsize"), "1");
+  // The pod's own server is gone: its port is free again.
+  EXPECT_NE(redis(spare_port_, "ping"), "PONG");
+
+  // A server that refuses the password: the import fails, saying so.
+  EXPECT_NE(run_container(import, target, &err, "not-the-password"), 0);
+  EXPECT_NE(err.find("error: emptying 127.0.0.1:" + std::to_string(target) +
+                     " failed: nothing was imported"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(redis(target, "get k249"), "249");  // nothing emptied by a refused import
+  // A server that does not answer: the backup fails (no snapshot, no backup).
+  std::filesystem::remove(rdb);
+  EXPECT_NE(run_container(dump, free_port(), &err), 0);
+}
