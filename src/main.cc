@@ -44,6 +44,8 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.backup_claim_size = cli.backup_claim_size;
   options.backup_access_mode = cli.backup_access_mode;
   options.backup_storage_class = cli.backup_storage_class;
+  options.backup_repository = cli.backup_repository;
+  options.backup_credentials_secret = cli.backup_credentials_secret;
   options.image = cli.image;
   options.build_image = cli.build_image;
   options.php_image = cli.php_image;

@@ -584,6 +584,14 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->check(CLI::IsMember({"", "ReadWriteOnce", "ReadWriteMany"}));
   op_command->add_option("--backup-storage-class", op_options.backup_storage_class,
                          "storage class of the backup repository claims (default: the cluster's)");
+  op_command->add_option(
+      "--backup-repository", op_options.backup_repository,
+      "an S3-compatible store instead of claims: s3:https://HOST/BUCKET/{project} "
+      "({project}: the project's name and uid)");
+  op_command->add_option(
+      "--backup-credentials-secret", op_options.backup_credentials_secret,
+      "with --backup-repository: the Secret of the operator's namespace holding "
+      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({project}: one per project)");
   op_command->add_option("--image", op_options.image, "the wok image sites' pods run");
   op_command->add_option("--build-image", op_options.build_image,
                          "image that runs `build` commands");

@@ -60,6 +60,8 @@ struct OperatorOptions {
   std::string redis_image, rabbitmq_image;  // spec.services; empty: the render defaults
   // Backups: the projects' repository claims (empty: the render defaults).
   std::string backup_claim_size, backup_access_mode, backup_storage_class;
+  // Or an S3 store: its URL ({project}) and the credentials Secret's name.
+  std::string backup_repository, backup_credentials_secret;
   std::string ingress_namespace;  // allowed by NetworkPolicies; empty: default
   std::string log_level = "info";
   bool openshift = false;

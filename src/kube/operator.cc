@@ -272,10 +272,14 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
       outcome.error = "render project " + name + ": " + e.what();
       return outcome;
     }
-    // Once the project has a backup repository (a site needed one), the
-    // daily sweep of its deleted sites' backups, told the sites there now.
+    // Once the project has a backup repository (a site needed one: its
+    // claim, or with an S3 store its key), the daily sweep of its deleted
+    // sites' backups, told the sites there now.
     Reply claim = client_.request(
-        "GET", "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" + render::kBackupClaim);
+        "GET",
+        config_.settings.backup_repository.empty()
+            ? "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" + render::kBackupClaim
+            : "/api/v1/namespaces/" + name + "/secrets/" + render::kBackupKeySecret);
     if (!claim.ok() && claim.status != 404) {  // unknown: nothing pruned on a guess
       outcome.error = "project " + name + ": read its backup claim: " + claim.describe();
       return outcome;
@@ -478,7 +482,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup")) {
         status["backup"] = reconcile_backup(
             client_, *site, o, site->value("status", json::object()).value("backup", json()),
-            config_.settings);
+            project ? (*project)["metadata"].value("uid", "") : std::string(), config_.settings);
         // The project's repository exists now: its pass adds the sweep.
         bool first = false;
         if (status["backup"].value("lastError", json()).is_null()) {

@@ -16,6 +16,7 @@
 #include "kube/credentials.h"
 #include "kube/https_server.h"
 #include "kube/operator.h"
+#include "kube/site_backups.h"
 #include "kube/site_hooks.h"
 
 extern char** environ;
@@ -153,6 +154,14 @@ int run_operator(const RunOptions& options) {
   if (!options.backup_access_mode.empty())
     config.settings.backup_access_mode = options.backup_access_mode;
   config.settings.backup_storage_class = options.backup_storage_class;
+  if (std::string err =
+          check_backup_store(options.backup_repository, options.backup_credentials_secret);
+      !err.empty()) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
+  config.settings.backup_repository = options.backup_repository;
+  config.settings.backup_credentials_secret = options.backup_credentials_secret;
   config.settings.openshift_routes = options.openshift;
   config.settings.allow_private_sources = options.allow_private_sources;
   config.settings.serve_args = options.serve_args;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/base64.h"
 #include "api/validation.h"
 #include "base/sealed_box.h"
 #include "kube/kinds.h"
@@ -166,7 +167,9 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       return step;
     const std::string job_name = old.value("job", "");
     // The repository, if no backup made it yet (a restore or a clone first).
-    if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
+    if (std::string err = ensure_backup_repository(
+            client, ns, project.is_object() ? project["metadata"].value("uid", "") : "", settings);
+        !err.empty()) {
       step.status["message"] = "the project's backup repository: " + err;
       return step;
     }
@@ -379,7 +382,99 @@ RestoredPin pin_restored_revision(KubeClient& client, const json& site, const js
           " is no longer kept on this cluster: the site keeps its current spec and commit"};
 }
 
+namespace {
+
+std::string replace_project(std::string text, const std::string& value) {
+  for (size_t at = text.find("{project}"); at != std::string::npos;
+       at = text.find("{project}", at + value.size()))
+    text.replace(at, 9, value);
+  return text;
+}
+
+// The project's kBackupStoreSecret: the admin's credentials for it and the
+// repository's URL, written when missing or not as they should be.
+std::string ensure_backup_store(KubeClient& client, const std::string& ns,
+                                const std::string& project_uid,
+                                const render::PlatformSettings& settings) {
+  if (project_uid.empty()) return "the project " + ns + " is not known (yet)";
+  const std::string from = replace_project(settings.backup_credentials_secret, ns);
+  const std::string where = settings.operator_namespace + "/" + from;
+  Reply got = client.request(
+      "GET", "/api/v1/namespaces/" + settings.operator_namespace + "/secrets/" + from);
+  if (got.status == 404)
+    return "the store's credentials: no Secret " + where +
+           " (the admin makes it: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
+  if (!got.ok()) return "the store's credentials: Secret " + where + ": " + got.describe();
+  const json source = json::parse(got.body, nullptr, false);
+  const json data = source.is_object() ? source.value("data", json::object()) : json::object();
+  json want = json::object();
+  for (const char* key : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}) {
+    if (data.contains(key) && data[key].is_string())
+      want[key] = data[key];
+    else if (std::string(key) != "AWS_DEFAULT_REGION")
+      return "the store's credentials: Secret " + where + " has no " + key;
+  }
+  want["RESTIC_REPOSITORY"] =
+      api::base64_encode(replace_project(settings.backup_repository, ns + "." + project_uid));
+  const std::string collection = "/api/v1/namespaces/" + ns + "/secrets";
+  json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata",
+                  {{"name", render::kBackupStoreSecret},
+                   {"namespace", ns},
+                   {"labels", {{"wok.dev/generated-for", "backups"}}}}},
+                 {"type", "Opaque"},
+                 {"data", want}};
+  Reply now = client.request("GET", collection + "/" + render::kBackupStoreSecret);
+  if (now.status == 404) {
+    Reply made = client.request("POST", collection, secret.dump(), "application/json");
+    if (made.ok() || made.status == 409) return "";
+    return "Secret " + std::string(render::kBackupStoreSecret) + ": " + made.describe();
+  }
+  if (!now.ok()) return "Secret " + std::string(render::kBackupStoreSecret) + ": " + now.describe();
+  const json current = json::parse(now.body, nullptr, false);
+  if (current.is_object() && current.value("data", json()) == want) return "";
+  secret["metadata"]["resourceVersion"] =
+      current.is_object() ? current["metadata"].value("resourceVersion", "") : "";
+  Reply put = client.request("PUT", collection + "/" + render::kBackupStoreSecret, secret.dump(),
+                             "application/json");
+  if (put.ok()) return "";
+  return "Secret " + std::string(render::kBackupStoreSecret) + ": " + put.describe();
+}
+
+}  // namespace
+
+std::string check_backup_store(const std::string& repository, const std::string& credentials) {
+  if (repository.empty() && credentials.empty()) return "";
+  if (repository.empty())
+    return "--backup-credentials-secret is for --backup-repository (an S3 store)";
+  if (!repository.starts_with("s3:"))
+    return "--backup-repository \"" + repository +
+           "\" is not an s3: URL (on a cluster a repository is an S3-compatible store, or each "
+           "project's claim without the flag)";
+  if (repository.find("{project}") == std::string::npos)
+    return "--backup-repository must hold {project} (each project has a repository of its own): " +
+           repository;
+  if (repository.find_first_of(" \t\r\n") != std::string::npos)
+    return "--backup-repository holds white space";
+  if (credentials.empty())
+    return "--backup-repository needs --backup-credentials-secret (the Secret of the operator's "
+           "namespace holding the store's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+  // A DNS subdomain once {project} (a DNS label) is in it.
+  const std::string name = replace_project(credentials, "p");
+  bool subdomain = !name.empty() && name.size() <= 253;
+  for (size_t start = 0; subdomain && start <= name.size();) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    subdomain = api::is_dns_label(name.substr(start, dot - start));
+    start = dot + 1;
+  }
+  if (!subdomain)
+    return "--backup-credentials-secret \"" + credentials + "\" is not a Secret's name";
+  return "";
+}
+
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
+                                     const std::string& project_uid,
                                      const render::PlatformSettings& settings) {
   const json metadata = {{"namespace", ns}, {"labels", {{"wok.dev/generated-for", "backups"}}}};
   json key = {{"apiVersion", "v1"},
@@ -391,6 +486,8 @@ std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
   if (std::string err = create_once(client, "/api/v1/namespaces/" + ns + "/secrets", key);
       !err.empty())
     return err;
+  if (!settings.backup_repository.empty())
+    return ensure_backup_store(client, ns, project_uid, settings);
   json spec = {{"accessModes", {settings.backup_access_mode}},
                {"resources", {{"requests", {{"storage", settings.backup_claim_size}}}}}};
   if (!settings.backup_storage_class.empty())
@@ -461,7 +558,7 @@ std::string sweep_deleted_sites(KubeClient& client, const json& sweep) {
 }
 
 json reconcile_backup(KubeClient& client, const json& site, const json& cron_job, const json& old,
-                      const render::PlatformSettings& settings) {
+                      const std::string& project_uid, const render::PlatformSettings& settings) {
   const json& meta = site["metadata"];
   const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   json status = {{"schedule", nullptr}, {"lastError", nullptr}};
@@ -470,7 +567,7 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   for (const char* key : {"request", "job", "listRequest", "projectListRequest"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
   last_backup(client, ns, name, old, status);
-  if (std::string err = ensure_backup_repository(client, ns, settings); !err.empty()) {
+  if (std::string err = ensure_backup_repository(client, ns, project_uid, settings); !err.empty()) {
     status["lastError"] = "the project's backup repository: " + err;
     return status;
   }

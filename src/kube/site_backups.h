@@ -27,8 +27,18 @@ std::string backup_job_name(const std::string& site, const std::string& token);
 // The project's repository claim and key, made when missing (never
 // labelled as wok's: never pruned, they outlive the sites they back up).
 // "" or why not.
+// With an S3 store (settings.backup_repository) no claim: the Secret
+// render::kBackupStoreSecret instead, the credentials Secret of the
+// operator's namespace copied with the repository's URL ({project}:
+// NS.PROJECT_UID, as wok up names a project's repository), made again when
+// either changed (or a member edited it).
 std::string ensure_backup_repository(KubeClient& client, const std::string& ns,
+                                     const std::string& project_uid,
                                      const render::PlatformSettings& settings);
+
+// The operator's --backup-repository and --backup-credentials-secret: ""
+// (claims), or an s3: URL holding {project} with a Secret's name; else why not.
+std::string check_backup_store(const std::string& repository, const std::string& credentials);
 
 // The Job `name` of the backup CronJob `cron_job`'s template, its
 // `--reason` manual instead of scheduled.
@@ -40,6 +50,7 @@ nlohmann::json manual_backup_job(const nlohmann::json& cron_job, const std::stri
 // and, for a new request, the Job.
 nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
                                 const nlohmann::json& cron_job, const nlohmann::json& old,
+                                const std::string& project_uid,
                                 const render::PlatformSettings& settings);
 
 // `wok backup list --kubeconfig`: the request's token; the operator makes

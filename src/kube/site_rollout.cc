@@ -351,9 +351,10 @@ RolloutResult list_of_last_sweep(KubeClient& client, const std::string& ns,
     if (j.is_object() && j.contains("metadata") && (!newest || started(j) > started(*newest)))
       newest = &j;
   if (!newest) {
-    Reply claim = client.request(
-        "GET", "/api/v1/namespaces/" + ns + "/persistentvolumeclaims/" + render::kBackupClaim);
-    if (claim.status == 404) return {true, R"({"items":[]})"};  // no repository: no backup
+    // The key is made with the repository (a claim, or a store's).
+    Reply key =
+        client.request("GET", "/api/v1/namespaces/" + ns + "/secrets/" + render::kBackupKeySecret);
+    if (key.status == 404) return {true, R"({"items":[]})"};  // no repository: no backup
     return {false, "project " + ns +
                        " has no site to ask a list through and no sweep of its backups has run "
                        "yet (the operator runs one when a site is deleted, and daily)"};

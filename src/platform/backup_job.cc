@@ -325,9 +325,12 @@ std::string find_repository(bool* exists) {
   *exists = r.ok();
   if (r.ok()) return "";
   const std::string said = r.err + r.out;
+  // Only a missing config file: "does not exist" alone is also what a
+  // store says of credentials it does not know ("The AWS Access Key Id you
+  // provided does not exist in our records"), which is an error.
   const bool absent = said.find("unable to open config file") != std::string::npos &&
                       (said.find("no such file or directory") != std::string::npos ||
-                       said.find("does not exist") != std::string::npos ||
+                       said.find("The specified key does not exist") != std::string::npos ||
                        said.find("NoSuchKey") != std::string::npos);
   if (absent) return "";
   return failed("reading the repository " + env_or("RESTIC_REPOSITORY"), r);

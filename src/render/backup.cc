@@ -159,6 +159,41 @@ json redis_import_container(const ServicePlan& svc, const PlatformSettings& sett
   return c;
 }
 
+// Where restic finds the project's repository: the claim kBackupClaim
+// mounted at kRepositoryDir, or an S3 store, its URL and credentials from
+// the project's kBackupStoreSecret (the operator writes it).
+json repository_env(const PlatformSettings& settings) {
+  json env = json::array();
+  if (settings.backup_repository.empty()) {
+    env.push_back(env_value("RESTIC_REPOSITORY", std::string(kRepositoryDir) + "/restic"));
+  } else {
+    for (const char* key : {"RESTIC_REPOSITORY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+      env.push_back(secret_env(key, kBackupStoreSecret, key));
+    json region = secret_env("AWS_DEFAULT_REGION", kBackupStoreSecret, "AWS_DEFAULT_REGION");
+    region["valueFrom"]["secretKeyRef"]["optional"] = true;
+    env.push_back(region);
+  }
+  env.push_back(env_value("RESTIC_PASSWORD_FILE", std::string(kKeyDir) + "/password"));
+  env.push_back(env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"));
+  env.push_back(env_value("HOME", "/tmp"));
+  return env;
+}
+
+void add_repository_mounts(json& mounts, const PlatformSettings& settings) {
+  if (settings.backup_repository.empty())
+    mounts.push_back({{"name", "repository"}, {"mountPath", kRepositoryDir}});
+  mounts.push_back({{"name", "key"}, {"mountPath", kKeyDir}, {"readOnly", true}});
+}
+
+json repository_volumes(const PlatformSettings& settings) {
+  json volumes = json::array();
+  if (settings.backup_repository.empty())
+    volumes.push_back(
+        {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}});
+  volumes.push_back({{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}});
+  return volumes;
+}
+
 // The wok image's `wok backup-job ACTION` of the site, with the repository,
 // its key and the site's revision.
 json job_container(const std::string& name, const SiteNames& names, const std::string& uid,
@@ -173,16 +208,13 @@ json job_container(const std::string& name, const SiteNames& names, const std::s
     argv.push_back(value);
   }
   mounts.push_back({{"name", "tmp"}, {"mountPath", "/tmp"}});
-  mounts.push_back({{"name", "repository"}, {"mountPath", kRepositoryDir}});
-  mounts.push_back({{"name", "key"}, {"mountPath", kKeyDir}, {"readOnly", true}});
+  add_repository_mounts(mounts, settings);
+  json env = {env_value("WOK_BACKUP_REVISION", revision.dump())};
+  for (json& e : repository_env(settings)) env.push_back(std::move(e));
   return {{"name", name},
           {"image", settings.image},
           {"args", argv},
-          {"env",
-           {env_value("WOK_BACKUP_REVISION", revision.dump()),
-            env_value("RESTIC_REPOSITORY", std::string(kRepositoryDir) + "/restic"),
-            env_value("RESTIC_PASSWORD_FILE", std::string(kKeyDir) + "/password"),
-            env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"), env_value("HOME", "/tmp")}},
+          {"env", env},
           {"resources", job_resources(plan, "512Mi")},
           {"securityContext", container_security()},
           {"volumeMounts", mounts}};
@@ -207,12 +239,11 @@ void tells_the_operator(json& container) {
   container["terminationMessagePath"] = "/dev/termination-log";
 }
 
-json job_volumes(const SiteNames& names, const SitePlan& plan, bool read_only) {
-  json volumes = {
-      {{"name", "backup"}, {"emptyDir", json::object()}},
-      {{"name", "tmp"}, {"emptyDir", json::object()}},
-      {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}},
-      {{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}}};
+json job_volumes(const SiteNames& names, const SitePlan& plan, bool read_only,
+                 const PlatformSettings& settings) {
+  json volumes = {{{"name", "backup"}, {"emptyDir", json::object()}},
+                  {{"name", "tmp"}, {"emptyDir", json::object()}}};
+  for (json& v : repository_volumes(settings)) volumes.push_back(std::move(v));
   for (const VolumePlan& v : plan.volumes)
     volumes.push_back({{"name", "storage-" + v.name},
                        {"persistentVolumeClaim",
@@ -263,7 +294,7 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
   for (const ServicePlan& svc : plan.services)
     if (svc.engine == "redis") init.push_back(redis_dump_container(svc, settings, plan));
-  json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true));
+  json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true, settings));
   // A ReadWriteOnce volume is attached to one node: the Job runs where the
   // site's pods (which mount it) run; not its database's nor another backup's.
   if (!plan.volumes.empty())
@@ -379,7 +410,7 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   } else {
     containers.push_back(files);
   }
-  json volumes = job_volumes(names, plan, false);
+  json volumes = job_volumes(names, plan, false, settings);
   volumes.push_back({{"name", "restore"}, {"emptyDir", json::object()}});
   // No affinity: the site's pods are stopped, its volumes free to attach.
   json pod = job_pod(settings, init, containers, volumes);
@@ -401,25 +432,17 @@ json render_backup_sweep(const std::string& ns, const std::map<std::string, std:
     argv.push_back(name + "=" + uid);
   }
   const json limits = {{"cpu", "500m"}, {"memory", "256Mi"}};
-  json sweep = {
-      {"name", "sweep"},
-      {"image", settings.image},
-      {"args", argv},
-      {"env",
-       {detail::env_value("RESTIC_REPOSITORY", std::string(detail::kRepositoryDir) + "/restic"),
-        detail::env_value("RESTIC_PASSWORD_FILE", std::string(detail::kKeyDir) + "/password"),
-        detail::env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"),
-        detail::env_value("HOME", "/tmp")}},
-      {"resources", {{"limits", limits}, {"requests", limits}}},
-      {"securityContext", detail::container_security()},
-      {"volumeMounts",
-       {{{"name", "tmp"}, {"mountPath", "/tmp"}},
-        {{"name", "repository"}, {"mountPath", detail::kRepositoryDir}},
-        {{"name", "key"}, {"mountPath", detail::kKeyDir}, {"readOnly", true}}}}};
-  json volumes = {
-      {{"name", "tmp"}, {"emptyDir", json::object()}},
-      {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}},
-      {{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}}};
+  json mounts = {{{"name", "tmp"}, {"mountPath", "/tmp"}}};
+  detail::add_repository_mounts(mounts, settings);
+  json sweep = {{"name", "sweep"},
+                {"image", settings.image},
+                {"args", argv},
+                {"env", detail::repository_env(settings)},
+                {"resources", {{"limits", limits}, {"requests", limits}}},
+                {"securityContext", detail::container_security()},
+                {"volumeMounts", mounts}};
+  json volumes = {{{"name", "tmp"}, {"emptyDir", json::object()}}};
+  for (json& v : detail::repository_volumes(settings)) volumes.push_back(std::move(v));
   const json labels = {{"app.kubernetes.io/managed-by", "wok"},
                        {"app.kubernetes.io/name", "backup-sweep"}};
   json j = detail::object_head("batch/v1", "CronJob", kBackupSweep, ns, labels);
@@ -465,7 +488,7 @@ json render_list_job(const json& site, const json& project, const PlatformSettin
   if (whole_project) list["args"] = {"backup-job", "list", "--project", names.ns};
   list["resources"] = job_resources(plan, "256Mi");
   json volumes = json::array();
-  for (const json& v : job_volumes(names, SitePlan{}, true))
+  for (const json& v : job_volumes(names, SitePlan{}, true, settings))
     if (v["name"] != "backup") volumes.push_back(v);
   const json labels = job_labels(names);
   json job = object_head("batch/v1", "Job", job_name, names.ns, labels);

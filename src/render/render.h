@@ -53,6 +53,14 @@ struct PlatformSettings {
   std::string backup_claim_size = "10Gi";
   std::string backup_access_mode = "ReadWriteOnce";
   std::string backup_storage_class;
+  // Or an S3-compatible store (docs/data.md, "Backups on Kubernetes"): a
+  // restic repository URL, {project} replaced by PROJECT.UID as on wok up
+  // ("s3:https://s3.example.org/wok/{project}"), no claim made; each
+  // project's credentials are the Secret `backup_credentials_secret` of the
+  // operator's namespace ({project} replaced by the project's name), which
+  // the operator copies with the URL into the project's kBackupStoreSecret.
+  std::string backup_repository;
+  std::string backup_credentials_secret;
 };
 
 // A project's backups on a cluster: the claim holding its restic
@@ -64,6 +72,9 @@ struct PlatformSettings {
 // claim "wok-backups").
 inline constexpr char kBackupClaim[] = "wok.backups";
 inline constexpr char kBackupKeySecret[] = "wok.backup-key";
+// With an S3 store: RESTIC_REPOSITORY and the store's AWS_* keys, the
+// project's own (members can read Secrets of their namespace).
+inline constexpr char kBackupStoreSecret[] = "wok.backup-store";
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
 std::vector<nlohmann::json> render_project(const nlohmann::json& project,

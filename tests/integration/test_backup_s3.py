@@ -16,7 +16,7 @@ import tempfile
 import unittest
 
 from test_backup import SKIP as BACKUP_SKIP, BackupCase
-from wokharness import wait_for
+from wokharness import WOK, wait_for
 
 S3RVER = os.path.join(os.path.dirname(__file__), "../s3/node_modules/.bin/s3rver")
 SKIP = BACKUP_SKIP or (None if os.path.exists(S3RVER) else
@@ -133,6 +133,75 @@ class S3BackupTest(BackupCase):
         self.assertIn("connection refused", r.stderr)
         self.assertNotIn(first, r.stdout)
         self.assertIn("first post", self.sql("copy.team-a.localhost", "SELECT title FROM posts"))
+
+
+JOB_SKIP = (None if shutil.which("restic") else "missing restic") or (
+    None if os.path.exists(S3RVER) else "missing tests/s3/node_modules (make test runs scripts/npm-install.sh tests/s3)")
+
+
+@unittest.skipIf(JOB_SKIP, JOB_SKIP)
+class S3BackupJobTest(unittest.TestCase):
+    """A cluster's backup Jobs with an S3 store (`wok operator --backup-repository`):
+    `wok backup-job` with the environment its pod gets from the project's
+    Secret wok.backup-store (RESTIC_REPOSITORY, AWS_*), no claim."""
+
+    def setUp(self):
+        self.s3 = S3Store()
+        self.addCleanup(self.s3.close)
+        self.root = tempfile.mkdtemp(prefix="wok-s3-job-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        key = os.path.join(self.root, "key")
+        with open(key, "w") as f:
+            f.write("the project's key\n")
+        # What the operator writes for project team-a (uid p-1).
+        self.env = dict(os.environ, RESTIC_REPOSITORY=f"s3:https://127.0.0.1:{self.s3.port}/wok/team-a.p-1",
+                        AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY=SECRET, SSL_CERT_FILE=self.s3.cert,
+                        RESTIC_PASSWORD_FILE=key, RESTIC_CACHE_DIR=os.path.join(self.root, "cache"), TZ="UTC")
+
+    def job(self, *args, env=None):
+        spec = {"mode": "php", "hosts": ["www.team-a.example.org"],
+                "storage": [{"name": "files", "path": "files", "size": "1Gi"}]}
+        e = dict(env or self.env, WOK_BACKUP_REVISION=json.dumps({"revision": 2, "commit": "", "spec": spec}))
+        return subprocess.run([WOK, "backup-job", *args, "--project", "team-a"], env=e, capture_output=True,
+                              text=True, timeout=300)
+
+    def test_the_jobs_back_up_list_restore_and_sweep_in_the_store(self):
+        d = os.path.join(self.root, "backup")
+        os.makedirs(os.path.join(d, "storage", "files"))
+        with open(os.path.join(d, "storage", "files", "index.html"), "w") as f:
+            f.write("kept in the store")
+        r = self.job("create", "--site", "www", "--uid", "uid-www", "--reason", "manual", "--dir", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        made = json.loads(r.stdout)["backup"]["id"]
+        objects = self.s3.objects("team-a.p-1")
+        self.assertIn("config", objects)
+        self.assertTrue([o for o in objects if o.startswith("snapshots/")], objects)
+
+        for args in (("--site", "www"), ()):  # the site's list, the project's
+            r = self.job("list", *args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([b["id"] for b in json.loads(r.stdout)["items"]], [made])
+        r = self.job("sweep", "--live", "www=uid-www")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([b["id"] for b in json.loads(r.stdout)["items"]], [made])
+
+        target = os.path.join(self.root, "restore")
+        os.makedirs(os.path.join(target, "storage", "files"))
+        r = self.job("restore", "--site", "www", "--uid", "uid-www", "--backup", made, "--dir", target)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(target, "storage", "files", "index.html")) as f:
+            self.assertEqual(f.read(), "kept in the store")
+
+        # Credentials the store refuses: an error naming the store, never an empty list.
+        wrong = dict(self.env, AWS_ACCESS_KEY_ID="NOBODY")  # (s3rver checks the key id only)
+        r = self.job("list", env=wrong)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("reading the repository s3:https://127.0.0.1:", r.stderr)
+        self.assertIn("Access Key Id you provided does not exist", r.stderr)
+        # A project with no backup yet: no repository under its prefix, an empty list.
+        r = self.job("list", env=dict(self.env, RESTIC_REPOSITORY=self.env["RESTIC_REPOSITORY"] + "-new"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"items": []})
 
 
 if __name__ == "__main__":

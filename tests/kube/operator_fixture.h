@@ -132,6 +132,7 @@ class OperatorTest : public ::testing::Test {
     config.min_refresh_gap = min_refresh_gap_;
     config.record_revisions = record_revisions_;
     config.revision_history_limit = revision_history_limit_;
+    config.settings = settings_;
     config.leader_elect = leader_elect;
     config.lease.identity = agent;
     config.lease.lease_duration = std::chrono::seconds(3);
@@ -232,6 +233,7 @@ class OperatorTest : public ::testing::Test {
   // render.
   bool record_revisions_ = false;
   int revision_history_limit_ = 10;
+  wok::render::PlatformSettings settings_;  // the operator's flags
 };
 
 }  // namespace wok::kube::testing

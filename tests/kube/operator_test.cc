@@ -2,6 +2,7 @@
 // duplicate or repeated writes, pruning, host conflicts.
 #include <fstream>
 
+#include "api/base64.h"
 #include "cmd/cli.h"
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
@@ -907,6 +908,107 @@ TEST_F(OperatorTest, NeverFollowsALocalPathOnACluster) {
                 "is a local path"),
             std::string::npos);
   EXPECT_FALSE(deployment("team-a", "www"));
+}
+
+// Backups into an S3 store on a cluster (--backup-repository): no claim;
+// each project gets its own copy of the admin's credentials for it (the
+// Secret wok.backup-store: the store's AWS_* keys and the repository's URL,
+// {project} as PROJECT.UID), kept as the admin wrote it; the Jobs read it.
+TEST_F(OperatorTest, BacksUpIntoAnS3StoreWithEachProjectsOwnCredentials) {
+  renderer_checks_ = true;
+  settings_.backup_repository = "s3:https://s3.example.org/wok/{project}";
+  settings_.backup_credentials_secret = "wok-backup-s3-{project}";
+  settings_.operator_namespace = "wok-system";
+  api_.create(kProjects, project("team-a"));
+  api_.create(kProjects, project("team-b"));
+  auto b64 = [](const std::string& s) { return api::base64_encode(s); };
+  api_.create("/api/v1/namespaces/wok-system/secrets",
+              {{"apiVersion", "v1"},
+               {"kind", "Secret"},
+               {"metadata", {{"name", "wok-backup-s3-team-a"}, {"namespace", "wok-system"}}},
+               {"data",
+                {{"AWS_ACCESS_KEY_ID", b64("team-a-key")},
+                 {"AWS_SECRET_ACCESS_KEY", b64("team-a-secret")},
+                 {"unrelated", b64("not copied")}}}});
+  const json storage = {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}};
+  api_.create(sites_path("team-a"), real_site("team-a", "www", storage));
+  json other = real_site("team-b", "www", storage);
+  other["spec"]["hosts"] = {"www.team-b.test"};
+  api_.create(sites_path("team-b"), other);
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string store = "/api/v1/namespaces/team-a/secrets/wok.backup-store";
+  ASSERT_TRUE(eventually([&] { return api_.get(store).has_value(); }));
+  const std::string uid = (*api_.get(kProjects + std::string("/team-a")))["metadata"]["uid"];
+  json data = (*api_.get(store))["data"];
+  EXPECT_EQ(data,
+            json({{"AWS_ACCESS_KEY_ID", b64("team-a-key")},
+                  {"AWS_SECRET_ACCESS_KEY", b64("team-a-secret")},
+                  {"RESTIC_REPOSITORY", b64("s3:https://s3.example.org/wok/team-a." + uid)}}));
+  EXPECT_FALSE(api_.get("/api/v1/namespaces/team-a/persistentvolumeclaims/wok.backups"));
+  // The Jobs' restic: the store's URL and credentials from that Secret, no claim.
+  const std::string cron = "/apis/batch/v1/namespaces/team-a/cronjobs/";
+  ASSERT_TRUE(eventually(
+      [&] { return api_.get(cron + "www-backup") && api_.get(cron + "wok.backup-sweep"); }));
+  for (const std::string name : {"www-backup", "wok.backup-sweep"}) {
+    const json pod = (*api_.get(cron + name))["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    EXPECT_EQ(pod["volumes"].dump().find("wok.backups"), std::string::npos) << name;
+    const json env = pod["containers"][0]["env"];
+    bool from_store = false;
+    for (const json& e : env)
+      if (e["name"] == "RESTIC_REPOSITORY")
+        from_store = e["valueFrom"]["secretKeyRef"]["name"] == "wok.backup-store";
+    EXPECT_TRUE(from_store) << env.dump();
+  }
+  // team-b has no credentials of its own: said in its site's status, no copy.
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-b", "www");
+    return s && (*s)["status"].contains("backup") &&
+           (*s)["status"]["backup"].value("lastError", json()).is_string();
+  }));
+  EXPECT_EQ((*get_site("team-b", "www"))["status"]["backup"]["lastError"],
+            "the project's backup repository: the store's credentials: no Secret "
+            "wok-system/wok-backup-s3-team-b (the admin makes it: AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY)");
+  EXPECT_FALSE(api_.get("/api/v1/namespaces/team-b/secrets/wok.backup-store"));
+
+  // A member who points the copy elsewhere: the next pass writes it back.
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  Reply edited = member.request(
+      "PATCH", store,
+      json{{"data", {{"RESTIC_REPOSITORY", b64("s3:https://s3.example.org/wok/team-b.x")}}}}.dump(),
+      "application/merge-patch+json");
+  ASSERT_TRUE(edited.ok()) << edited.describe();
+  ASSERT_NE((*api_.get(store))["data"]["RESTIC_REPOSITORY"],
+            b64("s3:https://s3.example.org/wok/team-a." + uid));
+  Reply r = member.request("PATCH", sites_path("team-a") + "/www",
+                           json{{"metadata", {{"labels", {{"x", "y"}}}}}}.dump(),
+                           "application/merge-patch+json");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  ASSERT_TRUE(eventually([&] {
+    return (*api_.get(store))["data"]["RESTIC_REPOSITORY"] ==
+           b64("s3:https://s3.example.org/wok/team-a." + uid);
+  }));
+}
+
+TEST(BackupStoreFlags, OnlyAnS3StoreWithItsProjectAndCredentials) {
+  EXPECT_EQ(check_backup_store("", ""), "");
+  EXPECT_EQ(check_backup_store("s3:https://s3.example.org/wok/{project}", "wok-s3"), "");
+  EXPECT_EQ(check_backup_store("s3:https://s3.example.org/wok/{project}", "wok-s3-{project}"), "");
+  for (const auto& [repository, credentials, why] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/srv/backups/{project}", "wok-s3", "is not an s3: URL"},
+           {"s3:https://s3.example.org/wok", "wok-s3", "must hold {project}"},
+           {"s3:https://s3.example.org/wok/{project}", "", "needs --backup-credentials-secret"},
+           {"s3:https://s3.example.org/wok/{project}", "../x", "is not a Secret's name"},
+           {"s3:https://s3.example.org/wok/{project}", "Wok_S3", "is not a Secret's name"},
+           {"", "wok-s3", "is for --backup-repository"},
+           {"s3:https://s3.example.org/wok/{project} x", "wok-s3", "white space"}}) {
+    const std::string said = check_backup_store(repository, credentials);
+    EXPECT_NE(said.find(why), std::string::npos)
+        << repository << " " << credentials << ": " << said;
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "api/validation.h"
@@ -186,6 +187,44 @@ TEST(RenderBackup, TheProjectsSweepKeepsItsSitesAndReadsTheRepositoryOnly) {
 }
 
 }  // namespace
+
+// With an S3 store every Job of a project's backups (a backup, a restore,
+// a list, the sweep) finds the repository and its credentials in the
+// project's Secret wok.backup-store, and mounts no claim.
+TEST(RenderBackup, WithAnS3StoreEveryJobReadsTheProjectsStoreSecret) {
+  PlatformSettings s3;
+  s3.backup_repository = "s3:https://s3.example.org/wok/{project}";
+  s3.backup_credentials_secret = "wok-s3";
+  json site = site_with(php_with_data());
+  const std::vector<json> objects = wok::render::render_site(site, json(), s3);
+  const json* cron = backup_cron_job(objects);
+  ASSERT_NE(cron, nullptr);
+  const std::vector<json> pods = {
+      (*cron)["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+      wok::render::render_restore_job(site, json(), s3, "r", "latest")["spec"]["template"]["spec"],
+      wok::render::render_list_job(site, json(), s3, "l", true)["spec"]["template"]["spec"],
+      wok::render::render_backup_sweep("team-b", {},
+                                       s3)["spec"]["jobTemplate"]["spec"]["template"]["spec"]};
+  for (const json& pod : pods) {
+    EXPECT_EQ(pod["volumes"].dump().find("wok.backups"), std::string::npos) << pod.dump();
+    EXPECT_EQ(pod.dump().find("/repository"), std::string::npos) << pod.dump();
+    int wok_containers = 0;
+    for (const char* list : {"initContainers", "containers"})
+      for (const json& c : pod.value(list, json::array())) {
+        if (c["image"] != s3.image) continue;  // the engines' dumps and imports
+        ++wok_containers;
+        std::map<std::string, json> env;
+        for (const json& e : c["env"]) env[e["name"]] = e;
+        for (const char* key : {"RESTIC_REPOSITORY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+          EXPECT_EQ(env[key]["valueFrom"]["secretKeyRef"],
+                    json({{"name", "wok.backup-store"}, {"key", key}}))
+              << c.dump();
+        EXPECT_TRUE(env["AWS_DEFAULT_REGION"]["valueFrom"]["secretKeyRef"]["optional"].get<bool>());
+        EXPECT_EQ(env["RESTIC_PASSWORD_FILE"]["value"], "/key/password");
+      }
+    EXPECT_GE(wok_containers, 1) << pod.dump();
+  }
+}
 
 // spec.services' Redis on a cluster, for real: the backup's init container
 // fetches a snapshot over the network (`redis-cli --rdb`) and the restore's

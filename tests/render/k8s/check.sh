@@ -70,7 +70,20 @@ case "$1" in
       grep -q -- "$want" "$OUT/databases.yaml" || { echo "FAIL: $want not rendered" >&2; exit 1; }
     done
     if grep -q -- "--postgresql-operator" "$OUT/default.yaml"; then echo "FAIL: a database operator by default" >&2; exit 1; fi
-    validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml" "$OUT/hooks.yaml" "$OUT/databases.yaml"
+    # Backups into an S3 store: the flags; no credentials Secret named is an error.
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set 'backups.repository=s3:https://s3.example.org/wok/{project}' \
+      --set 'backups.credentialsSecret=wok-backup-s3-{project}' > "$OUT/backups-s3.yaml"
+    for want in "- --backup-repository=s3:https://s3.example.org/wok/{project}\$" "- --backup-credentials-secret=wok-backup-s3-{project}\$"; do
+      grep -q -- "$want" "$OUT/backups-s3.yaml" || { echo "FAIL: $want not rendered" >&2; exit 1; }
+    done
+    if python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set 'backups.repository=s3:https://s3.example.org/wok/{project}' > /dev/null 2> "$OUT/log"; then
+      echo "FAIL: backups.repository without credentialsSecret rendered" >&2; exit 1
+    fi
+    grep -q "backups.credentialsSecret is needed" "$OUT/log" || { cat "$OUT/log" >&2; exit 1; }
+    if grep -q -- "--backup-repository" "$OUT/default.yaml"; then echo "FAIL: an S3 store by default" >&2; exit 1; fi
+    validate "$OUT/default.yaml" "$OUT/openshift.yaml" "$OUT/serve.yaml" "$OUT/hooks.yaml" "$OUT/databases.yaml" "$OUT/backups-s3.yaml"
     # The admission webhook: Helm's certificate is signed by the caBundle's CA
     # for the Service's name, and the operator gets it and the flags; the
     # cert-manager variant (with the chart's Issuer, or one of the admin's) validates.
