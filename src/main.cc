@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cmd/cli.h"
@@ -93,24 +92,7 @@ int main(int argc, char** argv) {
               },
               list, err))
         return code;
-      std::string error;
-      std::string table = wok::cmd::backup_table(list.str(), &error);
-      if (!error.empty()) {
-        err << "error: the list Job printed " << error << "\n";
-        return 1;
-      }
-      // With no site left to ask through, the project's last sweep listed them.
-      const auto listed = nlohmann::json::parse(list.str(), nullptr, false);
-      if (listed.is_object() && listed.contains("listedAt"))
-        err << "(no site of project " << c.ns << " is left to ask a list through: the backups "
-            << "as its last sweep listed them at " << listed.value("listedAt", "") << ")\n";
-      if (table.find('\n') == table.rfind('\n')) {  // the header only
-        err << "No backups found " << (c.name.empty() ? "in project " + c.ns : "of site " + c.name)
-            << ".\n";
-        return 0;
-      }
-      out << table;
-      return 0;
+      return wok::cmd::print_cluster_backup_list(list.str(), c.ns, c.name, out, err);
     }
     if (c.verb == "restore")
       return wok::kube::run_on_cluster(

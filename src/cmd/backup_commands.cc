@@ -82,6 +82,27 @@ std::string backup_table(const std::string& list_json, std::string* error) {
   return format_table(rows);
 }
 
+int print_cluster_backup_list(const std::string& list_json, const std::string& ns,
+                              const std::string& name, std::ostream& out, std::ostream& err) {
+  std::string error;
+  const std::string table = backup_table(list_json, &error);
+  if (!error.empty()) {
+    err << "error: the list Job printed " << error << "\n";
+    return 1;
+  }
+  // With no site left to ask through, the project's last sweep listed them.
+  const json listed = json::parse(list_json, nullptr, false);
+  if (listed.is_object() && listed.contains("listedAt"))
+    err << "(no site of project " << ns << " is left to ask a list through: the backups as its "
+        << "last sweep listed them at " << listed.value("listedAt", "") << ")\n";
+  if (table.find('\n') == table.rfind('\n')) {  // the header only
+    err << "No backups found " << (name.empty() ? "in project " + ns : "of site " + name) << ".\n";
+    return 0;
+  }
+  out << table;
+  return 0;
+}
+
 int backup_restore_command(Session& session, const std::string& name, const std::string& backup,
                            const std::string& to, const std::vector<std::string>& hosts) {
   if (int code = 1; !require_project(session, &code)) return code;

@@ -140,6 +140,11 @@ struct Runners {
 // A BackupList ({"items": [{id, site, revision, reason, time}]}) as the
 // table `wok backup list` prints; "" with `error` set when it is not one.
 std::string backup_table(const std::string& list_json, std::string* error);
+// `wok backup list --kubeconfig`: the list line kube::kube_backup_list
+// returned (of site `name`, or the project's), printed as wok up's list is;
+// its "listedAt" (the project's last sweep's list) said on `err`. The exit code.
+int print_cluster_backup_list(const std::string& list_json, const std::string& ns,
+                              const std::string& name, std::ostream& out, std::ostream& err);
 
 // Parses argv, runs the command and returns the exit code: 0 ok, 1 error
 // (printed as "error: ..." on stderr), 2 usage error.

@@ -273,13 +273,13 @@ Operator::Outcome Operator::reconcile_project(const std::string& name) {
       return outcome;
     }
     // Once the project has a backup repository (a site needed one: its
-    // claim, or with an S3 store its key), the daily sweep of its deleted
-    // sites' backups, told the sites there now.
+    // claim, or with an S3 store its copy of the store's credentials), the
+    // daily sweep of its deleted sites' backups, told the sites there now.
     Reply claim = client_.request(
         "GET",
         config_.settings.backup_repository.empty()
             ? "/api/v1/namespaces/" + name + "/persistentvolumeclaims/" + render::kBackupClaim
-            : "/api/v1/namespaces/" + name + "/secrets/" + render::kBackupKeySecret);
+            : "/api/v1/namespaces/" + name + "/secrets/" + render::kBackupStoreSecret);
     if (!claim.ok() && claim.status != 404) {  // unknown: nothing pruned on a guess
       outcome.error = "project " + name + ": read its backup claim: " + claim.describe();
       return outcome;

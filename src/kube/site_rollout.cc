@@ -387,10 +387,19 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
         sites);
   }
   // The project's: asked through its first site that keeps data (the
-  // operator keeps the repository for those); the Job lists every site's.
-  for (const json& site : sites) {
-    if (!render::plan_site(site).backup.on_cluster) continue;
-    const std::string carrier = site["metadata"].value("name", "");
+  // operator keeps the repository for those), one whose passes reach its
+  // backups first (status.backup there, no restore under way); the Job
+  // lists every site's.
+  std::vector<json> carriers;
+  for (const json& site : sites)
+    if (render::plan_site(site).backup.on_cluster) carriers.push_back(site);
+  std::stable_partition(carriers.begin(), carriers.end(), [](const json& site) {
+    const json status = site.value("status", json::object());
+    const std::string phase = status.value("restore", json::object()).value("phase", "");
+    return status.contains("backup") && phase != "Stopping" && phase != "Restoring";
+  });
+  if (!carriers.empty()) {
+    const std::string carrier = carriers.front()["metadata"].value("name", "");
     RolloutResult asked =
         patch_annotations(client, ns, carrier, {{kProjectBackupListAnnotation, token}}, "");
     if (!asked.ok) return asked;

@@ -1,6 +1,7 @@
 // The operator against the scripted API: convergence, ownership, no
 // duplicate or repeated writes, pruning, host conflicts.
 #include <fstream>
+#include <sstream>
 
 #include "api/base64.h"
 #include "cmd/cli.h"
@@ -527,6 +528,18 @@ TEST_F(OperatorTest, ListsAProjectsBackupsAlsoWhenItsSitesAreGone) {
   EXPECT_EQ(got["items"][0]["id"], "3f2a9c1d");
   EXPECT_TRUE(got["items"][0]["siteDeleted"].get<bool>());
   EXPECT_EQ(api_.count("POST", "/jobs"), 1 + static_cast<int>(sweeps.size()));  // no list Job
+  // What the CLI prints of it: the table, and on stderr whose list it is.
+  std::ostringstream out, err;
+  EXPECT_EQ(cmd::print_cluster_backup_list(after.text, "team-a", "", out, err), 0);
+  EXPECT_NE(out.str().find("www (deleted)"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("blog (deleted)"), std::string::npos) << out.str();
+  EXPECT_EQ(err.str(),
+            "(no site of project team-a is left to ask a list through: the backups as its last "
+            "sweep listed them at 2026-12-06T12:30:05Z)\n");
+  std::ostringstream none_out, none_err;
+  EXPECT_EQ(cmd::print_cluster_backup_list(R"({"items":[]})", "team-a", "", none_out, none_err), 0);
+  EXPECT_EQ(none_out.str(), "");
+  EXPECT_EQ(none_err.str(), "No backups found in project team-a.\n");
 }
 
 // spec.cloneFrom on a cluster: the new site never runs before the other
@@ -970,6 +983,8 @@ TEST_F(OperatorTest, BacksUpIntoAnS3StoreWithEachProjectsOwnCredentials) {
             "wok-system/wok-backup-s3-team-b (the admin makes it: AWS_ACCESS_KEY_ID, "
             "AWS_SECRET_ACCESS_KEY)");
   EXPECT_FALSE(api_.get("/api/v1/namespaces/team-b/secrets/wok.backup-store"));
+  // Nor a sweep whose pods could not start without them.
+  EXPECT_FALSE(api_.get("/apis/batch/v1/namespaces/team-b/cronjobs/wok.backup-sweep"));
 
   // A member who points the copy elsewhere: the next pass writes it back.
   Credentials creds;
