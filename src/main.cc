@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
           [&](KubeClient& client, const std::string& now) {
             return c.to.empty()
                        ? wok::kube::kube_restore_request(client, c.ns, c.name, c.backup, now)
-                       : wok::kube::kube_restore_to(client, c.ns, c.name, c.backup, c.to, c.hosts);
+                       : wok::kube::kube_restore_to(client, c.ns, c.name, c.backup, c.to, c.hosts,
+                                                    now, std::chrono::minutes(3));
           },
           out, err);
     return wok::kube::run_site_verb(verb, c.kubeconfig, c.context, c.ns, c.name, c.to_revision, out,

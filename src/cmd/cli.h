@@ -93,7 +93,7 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
-  std::string action = "create";  // or "restore", "list", "sweep"
+  std::string action = "create";  // or "restore", "list", "show", "sweep"
   std::string project, site, uid;
   std::vector<std::string> live;     // sweep: the project's sites, NAME=UID
   std::string reason = "scheduled";  // create: or "manual", "pre-restore"

@@ -60,6 +60,13 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   list->add_option("--site", backup.site, "the site's name (its backups, any uid)");
   list->add_option("--uid", backup.uid, "the site's metadata.uid");
   list->callback([&backup] { backup.action = "list"; });
+  auto* show = b->add_subcommand(
+      "show", "One backup of the site (a deleted one's too) with its revision's spec, as JSON");
+  show->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  show->add_option("--site", backup.site, "the site's name")->required();
+  show->add_option("--backup", backup.backup, "the backup's id, or latest (the site's newest)")
+      ->capture_default_str();
+  show->callback([&backup] { backup.action = "show"; });
   auto* sweep = b->add_subcommand(
       "sweep",
       "Forget the backups of the project's deleted sites whose retention is over; print what "

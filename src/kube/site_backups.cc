@@ -52,6 +52,10 @@ std::string list_job_name(const std::string& site, const std::string& token) {
   return render::bounded_name(site + "-list-" + hash8(token), 63);
 }
 
+std::string show_job_name(const std::string& token) {
+  return std::string("wok.backup-show-") + hash8(token);
+}
+
 std::string project_list_job_name(const std::string& token) {
   return std::string("wok.backup-list-") + hash8(token);
 }
@@ -564,7 +568,7 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
   json status = {{"schedule", nullptr}, {"lastError", nullptr}};
   if (!cron_job["spec"].value("suspend", false))
     status["schedule"] = cron_job["spec"].value("schedule", "");
-  for (const char* key : {"request", "job", "listRequest", "projectListRequest"})
+  for (const char* key : {"request", "job", "listRequest", "projectListRequest", "showRequest"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
   last_backup(client, ns, name, old, status);
   if (std::string err = ensure_backup_repository(client, ns, project_uid, settings); !err.empty()) {
@@ -586,6 +590,24 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
       return status;
     }
     status[key] = list;
+  }
+  // A backup's spec (a deleted site's, for a new site made of it).
+  if (const std::string show = annotation(site, kBackupShowRequestAnnotation);
+      !show.empty() && show.size() <= 64 && status.value("showRequest", json()) != show) {
+    const std::string what = annotation(site, kBackupShowAnnotation);
+    const size_t slash = what.find('/');
+    const std::string source = what.substr(0, slash);
+    const std::string backup = slash == std::string::npos ? "" : what.substr(slash + 1);
+    if (slash != std::string::npos && api::is_dns_label(source) && api::is_backup_ref(backup)) {
+      if (std::string err = make_site_job(
+              client, site,
+              render::render_show_job(site, settings, show_job_name(show), source, backup));
+          !err.empty()) {
+        status["lastError"] = err;
+        return status;
+      }
+    }
+    status["showRequest"] = show;
   }
   const std::string token = annotation(site, kBackupRequestAnnotation);
   if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;

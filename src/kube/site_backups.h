@@ -67,6 +67,15 @@ std::string list_job_name(const std::string& site, const std::string& token);
 inline constexpr char kProjectBackupListAnnotation[] = "wok.dev/project-backup-list-request";
 std::string project_list_job_name(const std::string& token);
 
+// `wok backup restore site GONE --to NEW --kubeconfig` of a deleted site: the
+// backup's spec, read by a Job "wok.backup-show-HASH" (render::render_show_job)
+// asked through a site of the project as kBackupListAnnotation's project
+// list is: kBackupShowRequestAnnotation the token, kBackupShowAnnotation
+// "SITE/ID" (a DNS label and a backup id or latest, else ignored).
+inline constexpr char kBackupShowRequestAnnotation[] = "wok.dev/backup-show-request";
+inline constexpr char kBackupShowAnnotation[] = "wok.dev/backup-show";
+std::string show_job_name(const std::string& token);
+
 // When sites the project's sweep CronJob names on the cluster now are gone
 // from `sweep` (the CronJob about to be applied, stamped): a Job of it made
 // now, "wok.backup-sweep-HASH" of the gone sites' uids (made once, however

@@ -201,35 +201,6 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
           name + " -n " + ns + " -o jsonpath='{.status.restore}')\n");
 }
 
-RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
-                              const std::string& backup, const std::string& to,
-                              const std::vector<std::string>& hosts) {
-  const std::string id = backup.empty() ? "latest" : backup;
-  if (!api::is_backup_ref(id))
-    return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
-  if (hosts.empty())
-    return {false,
-            "--host: the new site's hosts (site \"" + name + "\" keeps its own on a cluster)"};
-  json site;
-  if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
-    return {false, error};
-  json spec = site.value("spec", json::object());
-  spec["hosts"] = hosts;
-  spec["cloneFrom"] = {{"site", name}, {"backup", id}};
-  json copy = {{"apiVersion", site.value("apiVersion", "wok.dev/v1alpha1")},
-               {"kind", "Site"},
-               {"metadata", {{"name", to}, {"namespace", ns}}},
-               {"spec", spec}};
-  Reply made =
-      client.request("POST", site_kind().collection_path(ns), copy.dump(), "application/json");
-  if (made.status == 409) return {false, "site \"" + to + "\" exists already"};
-  if (!made.ok()) return {false, "create site " + ns + "/" + to + ": " + made.describe()};
-  return {true, "site.wok.dev/" + to + " created with site " + name +
-                    "'s spec and spec.cloneFrom (backup " + id +
-                    "): the operator fills it from the backup before it first runs (its "
-                    "status.restore, then status.clonedFrom)\n"};
-}
-
 namespace {
 std::string now_rfc3339() {
   char now[32];
@@ -369,6 +340,22 @@ RolloutResult list_of_last_sweep(KubeClient& client, const std::string& ns,
   return {true, json{{"items", swept["items"]}, {"time", swept.value("time", "")}}.dump()};
 }
 
+// The sites a request about the project's backups may ride on: those
+// that keep data (the operator keeps the repository for those), the ones
+// whose passes reach their backups first (status.backup there, no restore
+// under way), by name.
+std::vector<json> carrier_sites(const std::vector<json>& sites) {
+  std::vector<json> carriers;
+  for (const json& site : sites)
+    if (render::plan_site(site).backup.on_cluster) carriers.push_back(site);
+  std::stable_partition(carriers.begin(), carriers.end(), [](const json& site) {
+    const json status = site.value("status", json::object());
+    const std::string phase = status.value("restore", json::object()).value("phase", "");
+    return status.contains("backup") && phase != "Stopping" && phase != "Restoring";
+  });
+  return carriers;
+}
+
 }  // namespace
 
 RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
@@ -386,18 +373,9 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
         wait_for_job_line(client, ns, list_job_name(name, token), "list", "{\"items\"", until),
         sites);
   }
-  // The project's: asked through its first site that keeps data (the
-  // operator keeps the repository for those), one whose passes reach its
-  // backups first (status.backup there, no restore under way); the Job
-  // lists every site's.
-  std::vector<json> carriers;
-  for (const json& site : sites)
-    if (render::plan_site(site).backup.on_cluster) carriers.push_back(site);
-  std::stable_partition(carriers.begin(), carriers.end(), [](const json& site) {
-    const json status = site.value("status", json::object());
-    const std::string phase = status.value("restore", json::object()).value("phase", "");
-    return status.contains("backup") && phase != "Stopping" && phase != "Restoring";
-  });
+  // The project's: asked through one of its sites (carrier_sites); the
+  // Job lists every site's.
+  const std::vector<json> carriers = carrier_sites(sites);
   if (!carriers.empty()) {
     const std::string carrier = carriers.front()["metadata"].value("name", "");
     RolloutResult asked =
@@ -410,6 +388,69 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
   RolloutResult swept = list_of_last_sweep(client, ns, until);
   if (!swept.ok) return swept;
   return mark_deleted(swept, sites, json::parse(swept.text).value("time", ""));
+}
+
+RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
+                              const std::string& backup, const std::string& to,
+                              const std::vector<std::string>& hosts, const std::string& token,
+                              std::chrono::milliseconds wait) {
+  const std::string id = backup.empty() ? "latest" : backup;
+  if (!api::is_backup_ref(id))
+    return {false, "--backup \"" + id + "\" is not a backup id (8 to 64 hex digits) nor latest"};
+  if (hosts.empty())
+    return {false,
+            "--host: the new site's hosts (site \"" + name + "\" keeps its own on a cluster)"};
+  if (!api::is_dns_label(name)) return {false, "\"" + name + "\" is not a site's name"};
+  json site, spec;
+  std::string from = "site " + name + "'s spec";
+  Reply there = client.request("GET", site_kind().object_path(ns, name));
+  if (there.status == 404) {
+    // A deleted site: the backup's own spec, read by a Job asked through
+    // another site of the project (as the project's list is).
+    std::vector<json> sites;
+    if (std::string error = project_sites(client, ns, &sites); !error.empty())
+      return {false, error};
+    const std::vector<json> carriers = carrier_sites(sites);
+    if (carriers.empty())
+      return {false, "site \"" + name + "\" is not in project " + ns +
+                         " and no site that keeps data is left to read its backup through: "
+                         "write site " +
+                         to + " with spec.cloneFrom {site: " + name + ", backup: " + id +
+                         "} and the spec it should run"};
+    const std::string carrier = carriers.front()["metadata"].value("name", "");
+    RolloutResult asked = patch_annotations(
+        client, ns, carrier,
+        {{kBackupShowRequestAnnotation, token}, {kBackupShowAnnotation, name + "/" + id}}, "");
+    if (!asked.ok) return asked;
+    RolloutResult shown = wait_for_job_line(client, ns, show_job_name(token), "show", "{\"backup\"",
+                                            std::chrono::steady_clock::now() + wait);
+    if (!shown.ok) return shown;
+    const json line = json::parse(shown.text, nullptr, false);
+    if (!line.is_object() || !line.value("backup", json()).is_object() ||
+        !line["backup"].value("spec", json()).is_object())
+      return {false, "the show job " + show_job_name(token) + " printed no backup's spec"};
+    spec = line["backup"]["spec"];
+    from = "backup " + line["backup"].value("id", id) + "'s spec";
+    site = {{"apiVersion", "wok.dev/v1alpha1"}};
+  } else {
+    if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
+      return {false, error};
+    spec = site.value("spec", json::object());
+  }
+  spec["hosts"] = hosts;
+  spec["cloneFrom"] = {{"site", name}, {"backup", id}};
+  json copy = {{"apiVersion", site.value("apiVersion", "wok.dev/v1alpha1")},
+               {"kind", "Site"},
+               {"metadata", {{"name", to}, {"namespace", ns}}},
+               {"spec", spec}};
+  Reply made =
+      client.request("POST", site_kind().collection_path(ns), copy.dump(), "application/json");
+  if (made.status == 409) return {false, "site \"" + to + "\" exists already"};
+  if (!made.ok()) return {false, "create site " + ns + "/" + to + ": " + made.describe()};
+  return {true, "site.wok.dev/" + to + " created with " + from + " and spec.cloneFrom (backup " +
+                    id +
+                    "): the operator fills it from the backup before it first runs (its "
+                    "status.restore, then status.clonedFrom)\n"};
 }
 
 int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,

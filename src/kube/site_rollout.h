@@ -57,9 +57,13 @@ RolloutResult kube_restore_request(KubeClient& client, const std::string& ns,
 // `wok backup restore --to NEW --host H... --kubeconfig`: the Site NEW, of
 // site `name`'s current spec with the hosts `hosts` and spec.cloneFrom
 // {site: name, backup}: the operator clones it before it first runs.
+// A deleted site's backup: its own spec, read by a Job the operator makes
+// (kBackupShowRequestAnnotation on another site of the project), `token`
+// naming it, within `wait`.
 RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const std::string& name,
                               const std::string& backup, const std::string& to,
-                              const std::vector<std::string>& hosts);
+                              const std::vector<std::string>& hosts, const std::string& token,
+                              std::chrono::milliseconds wait);
 
 // `wok backup list --kubeconfig`: a new wok.dev/backup-list-request
 // (`token`), then, within `wait`, the log of the Job the operator makes

@@ -121,9 +121,11 @@ std::string prepare(const cmd::BackupJobOptions& o) {
         return "--live \"" + site + "\" is not NAME=UID";
     }
   } else if (o.action != "list" || !o.site.empty() || !o.uid.empty()) {
-    // A list without --site is the project's: every site's, deleted ones too.
+    // A list without --site is the project's: every site's, deleted ones
+    // too; a list or a show of a site is of any uid of that name.
     if (!api::is_dns_label(o.site)) return "--site \"" + o.site + "\" is not a DNS label";
-    if ((o.action != "list" || !o.uid.empty()) && !is_uid(o.uid))
+    const bool any_uid = o.action == "list" || o.action == "show";
+    if ((!any_uid || !o.uid.empty()) && !is_uid(o.uid))
       return "--uid \"" + o.uid + "\" is not a uid";
   }
   if (env_or("RESTIC_REPOSITORY").empty())
@@ -315,6 +317,32 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   return "";
 }
 
+// One backup of the site (any uid of that name: a deleted one's) with the
+// revision it holds (its spec and commit, from its backup.json): what
+// `wok backup restore --to NEW --kubeconfig` makes the new site of when
+// the site is gone.
+std::string show_backup(const cmd::BackupJobOptions& o, json* shown) {
+  if (!api::is_backup_ref(o.backup))
+    return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
+  runtime::CommandResult listed =
+      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
+  if (!listed.ok()) return failed("restic snapshots", listed);
+  controllers::BackupError why;
+  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
+                                         o.project, o.site, o.backup, "", &why);
+  if (!backup) return why.message;
+  runtime::CommandResult dumped =
+      run_restic({"dump", backup->id, "/backup.json"}, std::chrono::minutes(5));
+  if (!dumped.ok()) return failed("restic dump of backup " + backup->id, dumped);
+  const json manifest = json::parse(dumped.out, nullptr, false);
+  if (!manifest.is_object() || !manifest.value("spec", json()).is_object())
+    return "backup " + backup->id + " has no readable backup.json";
+  *shown = backup->to_json();
+  (*shown)["spec"] = manifest["spec"];
+  (*shown)["commit"] = manifest.value("commit", "");
+  return "";
+}
+
 // Whether the project's repository is there: "" when it is (*exists) or
 // when restic says it has no config file at that location (no backup made
 // yet); else why it cannot be read (a wrong key, an unreachable or refused
@@ -402,6 +430,7 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
   const auto& [what, key, action] =
       options.action == "list"      ? std::tuple{"list", "items", &list_backups}
       : options.action == "restore" ? std::tuple{"restore", "restored", &restore_backup}
+      : options.action == "show"    ? std::tuple{"show", "backup", &show_backup}
                                     : std::tuple{"backup", "backup", &make_backup};
   json result;
   std::string error = prepare(options);

@@ -501,4 +501,15 @@ json render_list_job(const json& site, const json& project, const PlatformSettin
   return job;
 }
 
+json render_show_job(const json& site, const PlatformSettings& settings,
+                     const std::string& job_name, const std::string& source,
+                     const std::string& backup) {
+  json job = render_list_job(site, json(), settings, job_name, true);
+  json& c = job["spec"]["template"]["spec"]["containers"][0];
+  c["name"] = "show";
+  c["args"] = {"backup-job", "show", "--project", site["metadata"].value("namespace", ""),
+               "--site",     source, "--backup",  backup};
+  return job;
+}
+
 }  // namespace wok::render

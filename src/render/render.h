@@ -108,6 +108,14 @@ nlohmann::json render_list_job(const nlohmann::json& site, const nlohmann::json&
                                const PlatformSettings& settings, const std::string& job_name,
                                bool whole_project = false);
 
+// The Job `job_name` that shows backup `backup` of site `source` (any uid:
+// a deleted one's) with its revision's spec (`wok backup-job show`, its log
+// one JSON line {"backup": {...}}), asked through `site`, a site of the
+// project: `wok backup restore --to NEW --kubeconfig` of a deleted site.
+nlohmann::json render_show_job(const nlohmann::json& site, const PlatformSettings& settings,
+                               const std::string& job_name, const std::string& source,
+                               const std::string& backup);
+
 // The CronJob kBackupSweep of project `ns` (made once the project has a
 // backup repository): every day, `wok backup-job sweep` forgets the backups
 // of its deleted sites whose retention is over, as wok up's sweep does.

@@ -89,6 +89,26 @@ class BackupSweepTest(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout)["forgotten"], [])
         self.assertEqual(len(json.loads(r.stdout)["items"]), 3)
 
+    def test_show_gives_a_deleted_sites_backup_with_its_spec(self):
+        # `wok backup restore site GONE --to NEW --kubeconfig` makes NEW of it.
+        first = self.backup("gone", "uid-gone")
+        second = self.backup("gone", "uid-gone")
+        for ref, want in (("latest", second), (first, first)):
+            r = self.wok("show", "--project", "team-a", "--site", "gone", "--backup", ref)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            shown = json.loads(r.stdout)["backup"]
+            self.assertEqual((shown["id"], shown["site"], shown["siteUid"]), (want, "gone", "uid-gone"))
+            self.assertEqual(shown["spec"], {"mode": "static", "hosts": ["gone.team-a.example.org"]})
+        for args, why in [
+            (("--site", "other"), "no backup"),
+            (("--site", "gone", "--backup", "0badc0de"), "0badc0de"),
+            (("--site", "gone", "--backup", "../x"), 'is not a backup id'),
+            (("--site", "../gone"), 'is not a DNS label'),
+        ]:
+            r = self.wok("show", "--project", "team-a", *args)
+            self.assertEqual(r.returncode, 1, (args, r.stdout))
+            self.assertIn(why, r.stderr)
+
     def test_a_project_without_a_repository_has_nothing_to_sweep(self):
         r = self.wok("sweep", "--project", "team-a")
         self.assertEqual(r.returncode, 0, r.stderr)

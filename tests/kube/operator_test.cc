@@ -616,19 +616,100 @@ TEST_F(OperatorTest, RestoreToWritesANewSiteThatClones) {
   Credentials creds;
   creds.server = api_.url();
   KubeClient member(creds, "wok-cli");
-  RolloutResult r = kube_restore_to(member, "team-a", "www", "", "copy", {});
+  const auto wait = std::chrono::seconds(20);
+  RolloutResult r = kube_restore_to(member, "team-a", "www", "", "copy", {}, "t1", wait);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.text.find("--host"), std::string::npos) << r.text;
-  r = kube_restore_to(member, "team-a", "www", "3f2a9c1d", "copy", {"copy.team-a.test"});
+  r = kube_restore_to(member, "team-a", "www", "3f2a9c1d", "copy", {"copy.team-a.test"}, "t2",
+                      wait);
   ASSERT_TRUE(r.ok) << r.text;
   auto copy = get_site("team-a", "copy");
   ASSERT_TRUE(copy);
   EXPECT_EQ((*copy)["spec"]["hosts"], json({"copy.team-a.test"}));
   EXPECT_EQ((*copy)["spec"]["cloneFrom"], json({{"site", "www"}, {"backup", "3f2a9c1d"}}));
   EXPECT_EQ((*copy)["spec"]["storage"][0]["name"], "files");
-  r = kube_restore_to(member, "team-a", "www", "", "copy", {"x.team-a.test"});
+  r = kube_restore_to(member, "team-a", "www", "", "copy", {"x.team-a.test"}, "t3", wait);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.text.find("exists already"), std::string::npos) << r.text;
+}
+
+// `wok backup restore site GONE --to NEW --kubeconfig` of a deleted site:
+// the new Site gets the backup's own spec, which a Job the operator makes
+// (asked through another site of the project) reads from the repository.
+TEST_F(OperatorTest, RestoreToOfADeletedSiteTakesTheBackupsSpec) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(kProjects, project("team-b"));
+  const json storage = {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}};
+  api_.create(sites_path("team-a"), real_site("team-a", "keep", storage));
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "keep");
+    return s && (*s)["status"].contains("backup");
+  }));
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  const std::string token = "2026-12-06T13:00:00Z";
+  RolloutResult made;
+  std::thread cli([&] {
+    made = kube_restore_to(member, "team-a", "gone", "3f2a9c1d", "copy", {"copy.team-a.test"},
+                           token, std::chrono::seconds(20));
+  });
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  const std::string name = show_job_name(token);
+  ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
+  const json job = *api_.get(jobs + name);
+  const json& c = job["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["name"], "show");
+  EXPECT_EQ(c["args"], json({"backup-job", "show", "--project", "team-a", "--site", "gone",
+                             "--backup", "3f2a9c1d"}));
+  EXPECT_EQ(job["metadata"]["labels"]["wok.dev/site"], "keep");
+  json spec = real_site("team-a", "gone", storage)["spec"];
+  spec["hosts"] = {"gone.team-a.test"};
+  const json line = {{"backup", {{"id", "3f2a9c1d"}, {"site", "gone"}, {"spec", spec}}}};
+  api_.create("/api/v1/namespaces/team-a/pods",
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", name + "-a1b2c"}, {"labels", {{"job-name", name}}}}},
+               {"fakeLog", "restic noise\n" + line.dump() + "\n"}});
+  api_.set_status(jobs + name, {{"succeeded", 1}});
+  cli.join();
+  ASSERT_TRUE(made.ok) << made.text;
+  EXPECT_NE(made.text.find("backup 3f2a9c1d's spec"), std::string::npos) << made.text;
+  auto copy = get_site("team-a", "copy");
+  ASSERT_TRUE(copy);
+  EXPECT_EQ((*copy)["spec"]["hosts"], json({"copy.team-a.test"}));
+  EXPECT_EQ((*copy)["spec"]["storage"], storage["storage"]);
+  EXPECT_EQ((*copy)["spec"]["cloneFrom"], json({{"site", "gone"}, {"backup", "3f2a9c1d"}}));
+
+  // What a member writes by hand is checked: no Job of a path or a bad id.
+  auto show_jobs = [&] {
+    int n = 0;
+    for (const json& j : api_.list("/apis/batch/v1/jobs"))
+      n += j["metadata"]["name"].get<std::string>().starts_with("wok.backup-show-");
+    return n;
+  };
+  ASSERT_EQ(show_jobs(), 1);
+  for (const std::string what : {"../x/3f2a9c1d", "gone/3f2a9c1d;rm", "gone"}) {
+    Reply r = member.request(
+        "PATCH", sites_path("team-a") + "/keep",
+        json{{"metadata",
+              {{"annotations",
+                {{kBackupShowRequestAnnotation, "t-" + what}, {kBackupShowAnnotation, what}}}}}}
+            .dump(),
+        "application/merge-patch+json");
+    ASSERT_TRUE(r.ok()) << r.describe();
+    writes_during_quiet_period();
+  }
+  EXPECT_EQ(show_jobs(), 1);
+  // A project with no site to read through says what to do instead.
+  RolloutResult none = kube_restore_to(member, "team-b", "gone", "latest", "copy",
+                                       {"copy.team-b.test"}, "t4", std::chrono::seconds(2));
+  EXPECT_FALSE(none.ok);
+  EXPECT_NE(none.text.find("write site copy with spec.cloneFrom {site: gone, backup: latest}"),
+            std::string::npos)
+      << none.text;
 }
 
 // `wok backup list --kubeconfig`: the operator makes a list Job for the
@@ -987,6 +1068,7 @@ TEST_F(OperatorTest, BacksUpIntoAnS3StoreWithEachProjectsOwnCredentials) {
   EXPECT_FALSE(api_.get("/apis/batch/v1/namespaces/team-b/cronjobs/wok.backup-sweep"));
 
   // A member who points the copy elsewhere: the next pass writes it back.
+  writes_during_quiet_period();  // the passes under way end first
   Credentials creds;
   creds.server = api_.url();
   KubeClient member(creds, "wok-cli");
