@@ -440,9 +440,10 @@ bool Connection::settle_h2() {
     if (output_.staged_total() != staged) last_activity_ms_ = loop_.now_ms();
     flush();
     // Stopped at the budget and all of it sent already: no EPOLLOUT will
-    // come, so the connection comes back for the rest itself (after the
-    // loop's other deferred work).
-    if (more && state_ != State::kDead && all_sent()) schedule();
+    // come, so the connection comes back for the rest itself, on the
+    // loop's next turn (the other connections' events first: a client
+    // that reads as fast as it is sent does not keep the loop).
+    if (more && state_ != State::kDead && all_sent()) schedule(/*next_turn=*/true);
   }
   if (state_ == State::kDead) return false;
   if (!all_sent()) return true;
@@ -516,10 +517,10 @@ bool Connection::idle() const {
          parser_.phase() == RequestParser::Phase::kIdle && all_sent();
 }
 
-void Connection::schedule() {
+void Connection::schedule(bool next_turn) {
   if (scheduled_) return;
   scheduled_ = true;
-  loop_.poke(fd_, id_);
+  loop_.poke(fd_, id_, next_turn);
 }
 
 }  // namespace wok::http

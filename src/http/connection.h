@@ -84,7 +84,9 @@ class Connection final : public ExchangeHost {
   bool idle() const;
   // Everything queued went to the socket (under TLS: out of the session too).
   bool all_sent() const { return output_.empty() && tls_output_.pending() == 0; }
-  void schedule();
+  // Driven again after this event (next_turn: after the loop's next look
+  // at its descriptors).
+  void schedule(bool next_turn = false);
   LoopState loop_state() const { return loop_.state(); }
 
   int fd_;

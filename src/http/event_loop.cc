@@ -166,6 +166,9 @@ void EventLoop::run() {
       }
     }
     run_timers();
+    // What was put off to this turn runs after its events.
+    for (auto& callback : next_turn_) deferred_.push_back(std::move(callback));
+    next_turn_.clear();
     run_deferred();
     if (now_ms_ - last_tick >= tick_interval_ms_) {
       tick();
@@ -353,7 +356,11 @@ void EventLoop::close_all() {
   connection_count_ = 0;
   for (auto& connection : connections_) connection.reset();
   connections_.clear();
-  for (int round = 0; round < 4 && !deferred_.empty(); ++round) run_deferred();
+  for (int round = 0; round < 4 && !(deferred_.empty() && next_turn_.empty()); ++round) {
+    for (auto& callback : next_turn_) deferred_.push_back(std::move(callback));
+    next_turn_.clear();
+    run_deferred();
+  }
   timers_.clear();
   timer_deadlines_.clear();
   spare_timers_.clear();
@@ -361,14 +368,19 @@ void EventLoop::close_all() {
   watched_fds_.clear();
   locals_.clear();
   deferred_.clear();
+  next_turn_.clear();
 }
 
-void EventLoop::poke(int fd, uint64_t connection_id) {
-  defer([this, fd, connection_id] {
+void EventLoop::poke(int fd, uint64_t connection_id, bool next_turn) {
+  Callback drive = [this, fd, connection_id] {
     Connection* connection = connection_at(fd);
     if (connection == nullptr || connection->id() != connection_id) return;
     if (!connection->on_poke()) drop(fd);
-  });
+  };
+  if (next_turn)
+    defer_next_turn(std::move(drive));
+  else
+    defer(std::move(drive));
 }
 
 uint64_t EventLoop::watch(int fd, uint32_t events, IoCallback callback) {
@@ -434,6 +446,8 @@ void EventLoop::cancel_timer(uint64_t id) {
 
 void EventLoop::defer(Callback callback) { deferred_.push_back(std::move(callback)); }
 
+void EventLoop::defer_next_turn(Callback callback) { next_turn_.push_back(std::move(callback)); }
+
 void EventLoop::run_timers() {
   while (!timers_.empty() && timers_.begin()->first.first <= now_ms_) {
     auto node = timers_.extract(timers_.begin());
@@ -458,7 +472,7 @@ void EventLoop::run_deferred() {
 }
 
 int64_t EventLoop::wait_timeout() const {
-  if (!deferred_.empty()) return 0;
+  if (!deferred_.empty() || !next_turn_.empty()) return 0;
   int64_t timeout = tick_interval_ms_;
   if (!timers_.empty()) {
     timeout = std::clamp<int64_t>(timers_.begin()->first.first - now_ms_, 0, timeout);

@@ -50,8 +50,9 @@ class EventLoop final : public Loop {
   void set_siblings(std::vector<EventLoop*> loops) { siblings_ = std::move(loops); }
 
   LoopState state() const;
-  // Asks for connection (fd, id) to be driven again after this event.
-  void poke(int fd, uint64_t connection_id);
+  // Asks for connection (fd, id) to be driven again after this event, or
+  // (next_turn) after the loop's next look at its descriptors.
+  void poke(int fd, uint64_t connection_id, bool next_turn = false);
 
   // Loop
   uint64_t watch(int fd, uint32_t events, IoCallback callback) override;
@@ -60,6 +61,7 @@ class EventLoop final : public Loop {
   uint64_t add_timer(int64_t delay_ms, Callback callback) override;
   void cancel_timer(uint64_t id) override;
   void defer(Callback callback) override;
+  void defer_next_turn(Callback callback) override;
   int64_t now_ms() const override { return now_ms_; }
   std::shared_ptr<void>& local(const void* key) override { return locals_[key]; }
   std::shared_ptr<Mailbox> mailbox() override { return mailbox_; }
@@ -126,7 +128,8 @@ class EventLoop final : public Loop {
   DeadlineMap timer_deadlines_;
   std::vector<TimerNodes> spare_timers_;  // cancelled timers' nodes, for reuse
   std::vector<Callback> deferred_;
-  std::vector<Callback> running_;  // spare storage for run_deferred
+  std::vector<Callback> running_;    // spare storage for run_deferred
+  std::vector<Callback> next_turn_;  // deferred to the next turn (defer_next_turn)
   std::unordered_map<const void*, std::shared_ptr<void>> locals_;
   std::atomic<int64_t> stop_deadline_ms_{-1};
   bool stopping_ = false;

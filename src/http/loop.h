@@ -41,6 +41,11 @@ class Loop {
   // Runs callback on this loop after the current event has been handled
   // (never inside the caller's stack: breaks re-entrancy).
   virtual void defer(Callback callback) = 0;
+  // As defer, but after the loop has looked at its descriptors once more
+  // (epoll, without waiting) and handled what came: work that goes on
+  // turn after turn (an answer sent a budget at a time) lets the loop's
+  // other connections in between.
+  virtual void defer_next_turn(Callback callback) = 0;
 
   // Monotonic milliseconds as of this loop iteration.
   virtual int64_t now_ms() const = 0;

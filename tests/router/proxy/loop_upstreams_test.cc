@@ -20,6 +20,7 @@ class ClockLoop : public http::Loop {
   uint64_t add_timer(int64_t, Callback) override { return 0; }
   void cancel_timer(uint64_t) override {}
   void defer(Callback) override {}
+  void defer_next_turn(Callback) override {}
   int64_t now_ms() const override { return now; }
   std::shared_ptr<void>& local(const void* key) override { return locals[key]; }
 
