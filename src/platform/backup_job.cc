@@ -101,12 +101,12 @@ std::string ensure_repository() {
   return failed("restic init of " + env_or("RESTIC_REPOSITORY"), init);
 }
 
-// What every action needs: names that are names, the repository and its
-// key; then this process's environment for restic (it runs nothing else):
-// times in UTC, its cache outside the directory it backs up.
 // A Redis service's data in a cluster's backup: services/NAME/dump.rdb.
 constexpr char kRedisSnapshot[] = "dump.rdb";
 
+// What every action needs: names that are names, the repository and its
+// key; then this process's environment for restic (it runs nothing else):
+// times in UTC, its cache outside the directory it backs up.
 bool is_uid(const std::string& uid) {
   return !uid.empty() && uid.size() <= 64 && uid.find_first_of(",= /") == std::string::npos;
 }
