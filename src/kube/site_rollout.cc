@@ -158,15 +158,19 @@ namespace {
 
 // The Site, when the cluster backs it up (spec.storage, spec.database or
 // spec.backup); "" or the error to show.
-std::string backed_up_site(KubeClient& client, const std::string& ns, const std::string& name,
-                           json* site) {
-  std::string error;
-  if (!get_site(client, ns, name, site, &error)) return error;
-  if (!render::plan_site(*site).backup.on_cluster)
+std::string backed_up(const json& site, const std::string& name) {
+  if (!render::plan_site(site).backup.on_cluster)
     return "site \"" + name +
            "\" has nothing a cluster backs up (no spec.storage, spec.database nor spec.backup): "
            "its files come from its source";
   return "";
+}
+
+std::string backed_up_site(KubeClient& client, const std::string& ns, const std::string& name,
+                           json* site) {
+  std::string error;
+  if (!get_site(client, ns, name, site, &error)) return error;
+  return backed_up(*site, name);
 }
 
 }  // namespace
@@ -364,9 +368,12 @@ RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const 
   std::vector<json> sites;
   if (std::string error = project_sites(client, ns, &sites); !error.empty()) return {false, error};
   if (!name.empty()) {
-    json site;
-    if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
-      return {false, error};
+    // The site among those just listed (no second request for it).
+    auto site = std::find_if(sites.begin(), sites.end(), [&name](const json& s) {
+      return s["metadata"].value("name", "") == name;
+    });
+    if (site == sites.end()) return {false, not_found(ns, name)};
+    if (std::string error = backed_up(*site, name); !error.empty()) return {false, error};
     RolloutResult asked = patch_annotations(client, ns, name, {{kBackupListAnnotation, token}}, "");
     if (!asked.ok) return asked;
     return mark_deleted(
@@ -433,8 +440,11 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
     from = "backup " + line["backup"].value("id", id) + "'s spec";
     site = {{"apiVersion", "wok.dev/v1alpha1"}};
   } else {
-    if (std::string error = backed_up_site(client, ns, name, &site); !error.empty())
-      return {false, error};
+    if (!there.ok()) return {false, "get site " + ns + "/" + name + ": " + there.describe()};
+    site = json::parse(there.body, nullptr, false);
+    if (!site.is_object())
+      return {false, "the API server answered with something that is not a Site"};
+    if (std::string error = backed_up(site, name); !error.empty()) return {false, error};
     spec = site.value("spec", json::object());
   }
   spec["hosts"] = hosts;

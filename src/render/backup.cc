@@ -54,6 +54,22 @@ std::string dump_image(const DatabasePlan& db, const PlatformSettings& settings)
                                                           : settings.postgresql_image;
 }
 
+// An engine's client in its own image (a dump, an import), writing into
+// or reading the Job's shared directory kBackupDir.
+json client_container(const std::string& name, const std::string& image, json command, json env,
+                      const SitePlan& plan) {
+  env.push_back(env_value("HOME", "/tmp"));
+  return {{"name", name},
+          {"image", image},
+          {"command", std::move(command)},
+          {"env", std::move(env)},
+          {"resources", job_resources(plan, "256Mi")},
+          {"securityContext", container_security()},
+          {"volumeMounts",
+           {{{"name", "backup"}, {"mountPath", kBackupDir}},
+            {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+}
+
 json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
   const DatabasePlan& db = plan.database;
   std::vector<std::string> command = database_client_command(db.engine, DatabaseAction::kDump);
@@ -61,18 +77,13 @@ json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
   // the Job with it (no backup without its database).
   command.back() += " > " + std::string(kBackupDir) + "/database.sql";
   const char* password = db.engine == "mariadb" ? "MYSQL_PWD" : "PGPASSWORD";
-  return {{"name", "dump"},
-          {"image", dump_image(db, settings)},
-          {"command", command},
-          {"env",
-           {env_value("DB_HOST", db.host), env_value("DB_PORT", std::to_string(db.port)),
-            env_value("DB_USER", db.user), env_value("DB_NAME", db.database),
-            env_value("HOME", "/tmp"), secret_env(password, db.secret_name, "password")}},
-          {"resources", job_resources(plan, "256Mi")},
-          {"securityContext", container_security()},
-          {"volumeMounts",
-           {{{"name", "backup"}, {"mountPath", kBackupDir}},
-            {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+  json c = client_container(
+      "dump", dump_image(db, settings), command,
+      {env_value("DB_HOST", db.host), env_value("DB_PORT", std::to_string(db.port)),
+       env_value("DB_USER", db.user), env_value("DB_NAME", db.database)},
+      plan);
+  c["env"].push_back(secret_env(password, db.secret_name, "password"));
+  return c;
 }
 
 // A Redis service's data, over the network: `redis-cli --rdb` has the
@@ -82,20 +93,14 @@ json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
 json redis_dump_container(const ServicePlan& svc, const PlatformSettings& settings,
                           const SitePlan& plan) {
   const std::string dir = std::string(kBackupDir) + "/services/" + svc.name;
-  return {{"name", "dump-" + svc.name},
-          {"image", settings.redis_image},
-          {"command",
-           {"sh", "-c",
-            "mkdir -p " + dir + " && exec redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" " +
-                "--no-auth-warning --rdb " + dir + "/dump.rdb"}},
-          {"env",
-           {env_value("SVC_HOST", svc.host), env_value("SVC_PORT", std::to_string(svc.port)),
-            env_value("HOME", "/tmp"), secret_env("REDISCLI_AUTH", svc.secret_name, "password")}},
-          {"resources", job_resources(plan, "256Mi")},
-          {"securityContext", container_security()},
-          {"volumeMounts",
-           {{{"name", "backup"}, {"mountPath", kBackupDir}},
-            {{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+  json c = client_container(
+      "dump-" + svc.name, settings.redis_image,
+      {"sh", "-c",
+       "mkdir -p " + dir + " && exec redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" " +
+           "--no-auth-warning --rdb " + dir + "/dump.rdb"},
+      {env_value("SVC_HOST", svc.host), env_value("SVC_PORT", std::to_string(svc.port))}, plan);
+  c["env"].push_back(secret_env("REDISCLI_AUTH", svc.secret_name, "password"));
+  return c;
 }
 
 // A Redis service's backup put back into the running server, over the
