@@ -93,13 +93,15 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
-  std::string action = "create";  // or "restore", "list", "show", "sweep"
+  // or "restore", "list", "show", "sweep", "rabbitmq-export", "rabbitmq-import"
+  std::string action = "create";
   std::string project, site, uid;
   std::vector<std::string> live;     // sweep: the project's sites, NAME=UID
   std::string reason = "scheduled";  // create: or "manual", "pre-restore"
   std::string backup = "latest";     // restore: an id
   std::string from;                  // restore: another site's backup (a clone)
   std::string dir = "/backup";
+  std::string url, user;  // rabbitmq-export|import: the management API, its user
 };
 
 // `wok serve`: a site's pod serves one directory (static and php modes).

@@ -75,6 +75,22 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   sweep->add_option("--live", backup.live,
                     "a site of the project, NAME=UID (its backups are kept); repeated");
   sweep->callback([&backup] { backup.action = "sweep"; });
+  // A RabbitMQ service's data, over its management API (platform/rabbitmq_backup.h).
+  for (const auto& [name, help] :
+       {std::pair<std::string, std::string>{
+            "rabbitmq-export",
+            "Write a RabbitMQ server's definitions and ready messages into DIR (a backup's init "
+            "container; the user's password in WOK_RABBITMQ_PASSWORD)"},
+        {"rabbitmq-import",
+         "Make a RabbitMQ server hold what DIR holds (a restore's container; the user's "
+         "password in WOK_RABBITMQ_PASSWORD)"}}) {
+    auto* rabbit = b->add_subcommand(name, help);
+    rabbit->add_option("--url", backup.url, "the server's management API, http://HOST:15672")
+        ->required();
+    rabbit->add_option("--user", backup.user, "the server's user (an administrator)")->required();
+    rabbit->add_option("--dir", backup.dir, "the directory of the export")->required();
+    rabbit->callback([&backup, action = name] { backup.action = action; });
+  }
   b->require_subcommand(1);
   return {s, f, b};
 }

@@ -10,7 +10,9 @@
 //   /storage/NAME/    each spec.storage volume's files
 //   /services/NAME/   each spec.services server's data directory (wok up);
 //                     on a cluster a Redis service's snapshot, dump.rdb
-//                     (render/backup.cc: redis-cli --rdb out, MIGRATE in)
+//                     (render/backup.cc: redis-cli --rdb out, MIGRATE in),
+//                     a RabbitMQ service's definitions.json and
+//                     messages.json (platform/rabbitmq_backup.h)
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>

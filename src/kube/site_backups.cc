@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "api/base64.h"
 #include "api/validation.h"
 #include "base/sealed_box.h"
+#include "certs/certificate.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "kube/site_rollout.h"
@@ -417,6 +419,17 @@ std::string ensure_backup_store(KubeClient& client, const std::string& ns,
       want[key] = data[key];
     else if (std::string(key) != "AWS_DEFAULT_REGION")
       return "the store's credentials: Secret " + where + " has no " + key;
+  }
+  // A store whose certificate a private CA signed: that CA's certificate
+  // (PEM), which the Jobs' restic trusts instead of the image's CAs.
+  if (data.contains("ca.crt")) {
+    std::optional<std::string> pem;
+    if (data["ca.crt"].is_string()) pem = api::base64_decode(data["ca.crt"].get<std::string>());
+    std::string why = "not base64";
+    if (!pem || !certs::read_certificate(*pem, &why))
+      return "the store's credentials: Secret " + where + ": ca.crt is " +
+             (pem ? "not the store's CA certificate: " + why : why);
+    want["ca.crt"] = data["ca.crt"];
   }
   want["RESTIC_REPOSITORY"] =
       api::base64_encode(replace_project(settings.backup_repository, ns + "." + project_uid));

@@ -21,6 +21,7 @@
 #include "base/unique_fd.h"
 #include "controllers/backups.h"
 #include "controllers/snapshot.h"
+#include "platform/rabbitmq_backup.h"
 #include "render/plan.h"
 #include "runtime/subprocess.h"
 
@@ -48,9 +49,16 @@ std::string failed(const std::string& what, const runtime::CommandResult& r) {
 
 // restic, with the repository, key, cache and time zone of this process's
 // environment (make_backup sets them: the wok image has no `env`, nor a
-// shell).
+// shell). A store whose certificate a private CA signed: that CA, when
+// the file WOK_BACKUP_CACERT names is there (the render mounts the
+// project's copy of the admin's ca.crt, a file only when the admin gave
+// one), trusted instead of the image's system CAs.
 std::vector<std::string> restic(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"restic"};
+  if (const std::string ca = env_or("WOK_BACKUP_CACERT"); !ca.empty() && fs::exists(ca)) {
+    argv.push_back("--cacert");
+    argv.push_back(ca);
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
@@ -101,8 +109,14 @@ std::string ensure_repository() {
   return failed("restic init of " + env_or("RESTIC_REPOSITORY"), init);
 }
 
-// A Redis service's data in a cluster's backup: services/NAME/dump.rdb.
-constexpr char kRedisSnapshot[] = "dump.rdb";
+// A service's data in a cluster's backup, in services/NAME/: a Redis
+// snapshot (dump.rdb), a RabbitMQ export (platform/rabbitmq_backup.h).
+// The manifest names the first file as the service's "snapshot".
+std::vector<std::string> service_files(const std::string& engine) {
+  if (engine == "redis") return {"dump.rdb"};
+  if (engine == "rabbitmq") return {kRabbitMqDefinitions, kRabbitMqMessages};
+  return {};
+}
 
 // What every action needs: names that are names, the repository and its
 // key; then this process's environment for restic (it runs nothing else):
@@ -169,17 +183,19 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
       return "the volume " + v.name + " is not mounted at " + (dir / "storage" / v.name).string();
     manifest["storage"].push_back(v.name);
   }
-  // Redis services: the snapshot their init container fetched (a cluster
-  // backs RabbitMQ's up not yet: docs/data.md).
+  // Services: what their init containers fetched.
   for (const auto& svc : plan.services) {
-    if (svc.engine != "redis") continue;
-    const fs::path rdb = dir / "services" / svc.name / kRedisSnapshot;
-    struct stat st {};
-    if (::lstat(rdb.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-      return "no snapshot of the service " + svc.name + " in " + rdb.string() +
-             " (its init container did not make one)";
+    const std::vector<std::string> files = service_files(svc.engine);
+    if (files.empty()) continue;
+    for (const std::string& name : files) {
+      const fs::path file = dir / "services" / svc.name / name;
+      struct stat st {};
+      if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return "no snapshot of the service " + svc.name + " in " + file.string() +
+               " (its init container did not make one)";
+    }
     manifest["services"].push_back(
-        {{"name", svc.name}, {"engine", svc.engine}, {"snapshot", kRedisSnapshot}});
+        {{"name", svc.name}, {"engine", svc.engine}, {"snapshot", files.front()}});
   }
   {
     base::UniqueFd f(::open((dir / "backup.json").c_str(),
@@ -274,27 +290,29 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
       return err;
     restored.push_back(v.name);
   }
-  // Redis services' snapshots, for their imports that follow (a clone's:
-  // a service of the same name and engine). A backup of a service's files
+  // Services' snapshots, for their imports that follow (a clone's: a
+  // service of the same name and engine). A backup of a service's files
   // (wok up's) has no snapshot to import.
   json services = json::array();
   for (const auto& svc : plan.services) {
+    const std::vector<std::string> files = service_files(svc.engine);
     bool held = false;
     for (const auto& m : manifest.value("services", json::array()))
-      held = held ||
-             (m.is_object() && m.value("name", "") == svc.name &&
-              m.value("engine", "") == svc.engine && m.value("snapshot", "") == kRedisSnapshot);
-    if (!held || svc.engine != "redis") continue;
-    const fs::path from = unpacked / "services" / svc.name / kRedisSnapshot;
+      held =
+          held || (!files.empty() && m.is_object() && m.value("name", "") == svc.name &&
+                   m.value("engine", "") == svc.engine && m.value("snapshot", "") == files.front());
+    if (!held) continue;
     const fs::path to = dir / "services" / svc.name;
-    struct stat st {};
-    if (::lstat(from.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      return "backup " + backup->id + " lists the service " + svc.name + " but holds no " +
-             std::string(kRedisSnapshot) + " of it";
-    fs::create_directories(to, ec);
-    if (!ec) fs::copy_file(from, to / kRedisSnapshot, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return "cannot put the snapshot at " + (to / kRedisSnapshot).string() + ": " + ec.message();
+    for (const std::string& name : files) {
+      const fs::path from = unpacked / "services" / svc.name / name;
+      struct stat st {};
+      if (::lstat(from.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return "backup " + backup->id + " lists the service " + svc.name + " but holds no " + name +
+               " of it";
+      fs::create_directories(to, ec);
+      if (!ec) fs::copy_file(from, to / name, fs::copy_options::overwrite_existing, ec);
+      if (ec) return "cannot put the snapshot at " + (to / name).string() + ": " + ec.message();
+    }
     services.push_back(svc.name);
   }
   // The dump, for the import that follows (the database's own client).
@@ -416,6 +434,24 @@ std::string sweep_backups(const cmd::BackupJobOptions& o, json* forgotten, json*
 }  // namespace
 
 int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.action == "rabbitmq-export" || options.action == "rabbitmq-import") {
+    const bool export_ = options.action == "rabbitmq-export";
+    const RabbitMqServer server{options.url, options.user, env_or("WOK_RABBITMQ_PASSWORD")};
+    std::string error;
+    if (!options.url.starts_with("http://") && !options.url.starts_with("https://"))
+      error = "--url \"" + options.url + "\" is not an http:// or https:// URL";
+    else if (server.password.empty())
+      error = "WOK_RABBITMQ_PASSWORD is not set (the user's password)";
+    else
+      error = export_ ? export_rabbitmq(server, options.dir) : import_rabbitmq(server, options.dir);
+    if (!error.empty()) {
+      err << "error: RabbitMQ " << (export_ ? "export from " : "import into ") << options.url
+          << ": " << error << "\n";
+      return 1;
+    }
+    out << json{{export_ ? "exported" : "imported", options.dir}}.dump() << "\n";
+    return 0;
+  }
   if (options.action == "sweep") {
     json forgotten, items;
     std::string error = prepare(options);

@@ -25,6 +25,7 @@ namespace {
 constexpr char kBackupDir[] = "/backup";
 constexpr char kRepositoryDir[] = "/repository";
 constexpr char kKeyDir[] = "/key";
+constexpr char kStoreCaDir[] = "/store-ca";
 // A dump and a restic run of a big site take long; a stuck one is ended.
 constexpr int kDeadlineSeconds = 6 * 3600;
 constexpr int kFinishedTtlSeconds = 7 * 24 * 3600;
@@ -164,9 +165,49 @@ json redis_import_container(const ServicePlan& svc, const PlatformSettings& sett
   return c;
 }
 
+// A RabbitMQ service's data, over its management API (the render enables
+// it): the wok image's `wok backup-job rabbitmq-export|rabbitmq-import`
+// (platform/rabbitmq_backup.h) of DIR/services/NAME, as the site's user.
+json rabbitmq_container(const std::string& action, const ServicePlan& svc,
+                        const PlatformSettings& settings, const SitePlan& plan,
+                        const std::string& dir, const std::string& volume) {
+  json c = client_container(
+      (action == "rabbitmq-export" ? "dump-" : "import-") + svc.name, settings.image, nullptr,
+      {secret_env("WOK_RABBITMQ_PASSWORD", svc.secret_name, "password")}, plan);
+  c.erase("command");  // the image's entrypoint is wok
+  c["args"] = {"backup-job", action,
+               "--url",      "http://" + svc.host + ":" + std::to_string(kRabbitMqManagementPort),
+               "--user",     svc.user,
+               "--dir",      dir + "/services/" + svc.name};
+  c["volumeMounts"] = {{{"name", volume}, {"mountPath", dir}},
+                       {{"name", "tmp"}, {"mountPath", "/tmp"}}};
+  return c;
+}
+
+// The init container that fetches a service's data into the backup's
+// directory (none for an engine a cluster's backup does not hold).
+json service_dump_container(const ServicePlan& svc, const PlatformSettings& settings,
+                            const SitePlan& plan) {
+  if (svc.engine == "redis") return redis_dump_container(svc, settings, plan);
+  if (svc.engine == "rabbitmq")
+    return rabbitmq_container("rabbitmq-export", svc, settings, plan, kBackupDir, "backup");
+  return nullptr;
+}
+
+// The container that puts a restored service's data back into its server.
+json service_import_container(const ServicePlan& svc, const PlatformSettings& settings,
+                              const SitePlan& plan, const std::string& restore_dir) {
+  if (svc.engine == "redis") return redis_import_container(svc, settings, plan, restore_dir);
+  if (svc.engine == "rabbitmq")
+    return rabbitmq_container("rabbitmq-import", svc, settings, plan, restore_dir, "restore");
+  return nullptr;
+}
+
 // Where restic finds the project's repository: the claim kBackupClaim
 // mounted at kRepositoryDir, or an S3 store, its URL and credentials from
-// the project's kBackupStoreSecret (the operator writes it).
+// the project's kBackupStoreSecret (the operator writes it), and its
+// private CA's certificate (ca.crt of that Secret, when the admin gave
+// one) at kStoreCaDir, which `wok backup-job` has restic trust.
 json repository_env(const PlatformSettings& settings) {
   json env = json::array();
   if (settings.backup_repository.empty()) {
@@ -177,6 +218,7 @@ json repository_env(const PlatformSettings& settings) {
     json region = secret_env("AWS_DEFAULT_REGION", kBackupStoreSecret, "AWS_DEFAULT_REGION");
     region["valueFrom"]["secretKeyRef"]["optional"] = true;
     env.push_back(region);
+    env.push_back(env_value("WOK_BACKUP_CACERT", std::string(kStoreCaDir) + "/ca.crt"));
   }
   env.push_back(env_value("RESTIC_PASSWORD_FILE", std::string(kKeyDir) + "/password"));
   env.push_back(env_value("RESTIC_CACHE_DIR", "/tmp/restic-cache"));
@@ -187,6 +229,8 @@ json repository_env(const PlatformSettings& settings) {
 void add_repository_mounts(json& mounts, const PlatformSettings& settings) {
   if (settings.backup_repository.empty())
     mounts.push_back({{"name", "repository"}, {"mountPath", kRepositoryDir}});
+  else
+    mounts.push_back({{"name", "store-ca"}, {"mountPath", kStoreCaDir}, {"readOnly", true}});
   mounts.push_back({{"name", "key"}, {"mountPath", kKeyDir}, {"readOnly", true}});
 }
 
@@ -195,6 +239,12 @@ json repository_volumes(const PlatformSettings& settings) {
   if (settings.backup_repository.empty())
     volumes.push_back(
         {{"name", "repository"}, {"persistentVolumeClaim", {{"claimName", kBackupClaim}}}});
+  else  // the store's private CA, when the admin gave one: no file otherwise
+    volumes.push_back({{"name", "store-ca"},
+                       {"secret",
+                        {{"secretName", kBackupStoreSecret},
+                         {"items", {{{"key", "ca.crt"}, {"path", "ca.crt"}}}},
+                         {"optional", true}}}});
   volumes.push_back({{"name", "key"}, {"secret", {{"secretName", kBackupKeySecret}}}});
   return volumes;
 }
@@ -298,7 +348,8 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   json init = json::array();
   if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
   for (const ServicePlan& svc : plan.services)
-    if (svc.engine == "redis") init.push_back(redis_dump_container(svc, settings, plan));
+    if (json c = service_dump_container(svc, settings, plan); !c.is_null())
+      init.push_back(std::move(c));
   json pod = job_pod(settings, init, {backup}, job_volumes(names, plan, true, settings));
   // A ReadWriteOnce volume is attached to one node: the Job runs where the
   // site's pods (which mount it) run; not its database's nor another backup's.
@@ -369,7 +420,8 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   if (from.empty()) {
     if (plan.database.enabled()) init.push_back(dump_container(plan, settings));
     for (const ServicePlan& svc : plan.services)
-      if (svc.engine == "redis") init.push_back(redis_dump_container(svc, settings, plan));
+      if (json c = service_dump_container(svc, settings, plan); !c.is_null())
+        init.push_back(std::move(c));
     init.push_back(job_container("pre-restore", names, uid, plan, revision,
                                  {"create", "--reason", "pre-restore", "--dir", kBackupDir},
                                  backup_dir_mounts(plan, "backup", kBackupDir, true), settings));
@@ -383,8 +435,8 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   if (from.empty()) tells_the_operator(files);
   json containers = json::array();
   for (const ServicePlan& svc : plan.services)
-    if (svc.engine == "redis")
-      containers.push_back(redis_import_container(svc, settings, plan, kRestoreDir));
+    if (json c = service_import_container(svc, settings, plan, kRestoreDir); !c.is_null())
+      containers.push_back(std::move(c));
   if (plan.database.enabled()) {
     init.push_back(files);
     // The dump imported by the engine's own client, as wok up restores it

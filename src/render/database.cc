@@ -39,31 +39,36 @@ json limits_of(const std::string& memory, const std::string& cpu) {
   return {{"limits", limits}, {"requests", limits}};
 }
 
-// Only the site's pods reach a server's port; namespaces that are not
-// wok projects (the database operators, monitoring) reach its pods.
+// Only the site's pods reach a server's port (and its management port, a
+// RabbitMQ's: 0 when none); namespaces that are not wok projects (the
+// database operators, monitoring) reach its pods.
 json network_policy(const SiteNames& names, const std::string& host, uint16_t port,
-                    const std::string& component) {
+                    const std::string& component, uint16_t management_port = 0) {
   json n = object_head("networking.k8s.io/v1", "NetworkPolicy", host, names.ns,
                        database_labels(names, component));
   json from_site = {{"podSelector", {{"matchLabels", {{"wok.dev/site", names.name}}}}}};
   json from_non_projects = {
       {"namespaceSelector",
        {{"matchExpressions", {{{"key", "wok.dev/project"}, {"operator", "DoesNotExist"}}}}}}};
+  json ports = {{{"protocol", "TCP"}, {"port", port}}};
+  if (management_port) ports.push_back({{"protocol", "TCP"}, {"port", management_port}});
   n["spec"] = {
       {"podSelector",
        {{"matchLabels", {{"wok.dev/database", names.name}, {"wok.dev/component", component}}}}},
       {"policyTypes", {"Ingress"}},
-      {"ingress",
-       {{{"from", {from_site}}, {"ports", {{{"protocol", "TCP"}, {"port", port}}}}},
-        {{"from", {from_non_projects}}}}}};
+      {"ingress", {{{"from", {from_site}}, {"ports", ports}}, {{"from", {from_non_projects}}}}}};
   return n;
 }
 
 json server_service(const SiteNames& names, const std::string& host, uint16_t port,
-                    const std::string& component, const json& select) {
+                    const std::string& component, const json& select,
+                    uint16_t management_port = 0) {
   json s = object_head("v1", "Service", host, names.ns, database_labels(names, component));
-  s["spec"] = {{"selector", select},
-               {"ports", {{{"name", "db"}, {"port", port}, {"targetPort", port}}}}};
+  json ports = {{{"name", "db"}, {"port", port}, {"targetPort", port}}};
+  if (management_port)
+    ports.push_back(
+        {{"name", "management"}, {"port", management_port}, {"targetPort", management_port}});
+  s["spec"] = {{"selector", select}, {"ports", ports}};
   return s;
 }
 
@@ -72,7 +77,8 @@ struct Server {
   std::string host, component, image, data, run_dir, memory, cpu, size;
   uint16_t port = 0;
   json env = json::array();
-  json command;  // null: the image's
+  json command;                  // null: the image's
+  uint16_t management_port = 0;  // a second port (RabbitMQ's management API)
 };
 
 std::vector<json> stateful(const SiteNames& names, const Server& sv,
@@ -93,6 +99,8 @@ std::vector<json> stateful(const SiteNames& names, const Server& sv,
                     {"securityContext", container_security()},
                     {"volumeMounts", mounts}};
   if (!sv.command.is_null()) container["command"] = sv.command;
+  if (sv.management_port)
+    container["ports"].push_back({{"name", "management"}, {"containerPort", sv.management_port}});
   json pod = {{"securityContext", pod_security(settings)},
               {"automountServiceAccountToken", false},
               {"terminationGracePeriodSeconds", 30},
@@ -110,7 +118,8 @@ std::vector<json> stateful(const SiteNames& names, const Server& sv,
          {"spec",
           {{"accessModes", {"ReadWriteOnce"}},
            {"resources", {{"requests", {{"storage", sv.size}}}}}}}}}}};
-  return {s, server_service(names, sv.host, sv.port, sv.component, selector(names, sv.component))};
+  return {s, server_service(names, sv.host, sv.port, sv.component, selector(names, sv.component),
+                            sv.management_port)};
 }
 
 // The engine's official image: it makes the database and the user from its
@@ -128,7 +137,8 @@ std::vector<json> stateful_set(const SiteNames& names, const DatabasePlan& db,
             db.size,
             db.port,
             json::array(),
-            nullptr};
+            nullptr,
+            0};
   if (maria) {
     sv.env = {{{"name", "MARIADB_DATABASE"}, {"value", db.database}},
               {{"name", "MARIADB_USER"}, {"value", db.user}},
@@ -150,8 +160,8 @@ std::vector<json> stateful_set(const SiteNames& names, const DatabasePlan& db,
 // volume) or rabbitmq (its user made from the environment on first start).
 std::vector<json> service_set(const SiteNames& names, const ServicePlan& svc,
                               const PlatformSettings& settings) {
-  Server sv{svc.host, svc.name,      "",     "", "", svc.memory, svc.cpu, svc.size,
-            svc.port, json::array(), nullptr};
+  Server sv{svc.host, svc.name,      "",      "", "", svc.memory, svc.cpu, svc.size,
+            svc.port, json::array(), nullptr, 0};
   if (svc.engine == "redis") {
     sv.image = settings.redis_image;
     sv.data = "/data";
@@ -169,10 +179,14 @@ std::vector<json> service_set(const SiteNames& names, const ServicePlan& svc,
     sv.image = settings.rabbitmq_image;
     sv.data = "/var/lib/rabbitmq";
     sv.env = {{{"name", "RABBITMQ_DEFAULT_USER"}, {"value", svc.user}},
-              {{"name", "RABBITMQ_DEFAULT_PASS"}, {"valueFrom", password_ref(svc.secret_name)}}};
+              {{"name", "RABBITMQ_DEFAULT_PASS"}, {"valueFrom", password_ref(svc.secret_name)}},
+              // The management API, what backups read and restore it through
+              // (platform/rabbitmq_backup.h); the site's user is its only one.
+              {{"name", "RABBITMQ_ENABLED_PLUGINS"}, {"value", "rabbitmq_management"}}};
+    sv.management_port = kRabbitMqManagementPort;
   }
   std::vector<json> out = stateful(names, sv, settings);
-  out.push_back(network_policy(names, svc.host, svc.port, svc.name));
+  out.push_back(network_policy(names, svc.host, svc.port, svc.name, sv.management_port));
   return out;
 }
 

@@ -50,6 +50,10 @@ std::string resolved_commit(const json& site);
 // spec.build is set (settings.build_image).
 json init_containers(const json& site, const PlatformSettings& settings);
 
+// A RabbitMQ service's management API (its plugin enabled by the render):
+// what a backup reads the server through, reachable from the site's pods.
+inline constexpr uint16_t kRabbitMqManagementPort = 15672;
+
 // Pod securityContext: non-root; a fixed uid except on OpenShift.
 json pod_security(const PlatformSettings& settings);
 // Container securityContext: no privilege, read-only root, no capabilities.

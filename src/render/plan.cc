@@ -222,9 +222,7 @@ SitePlan plan_site(const json& site) {
   const json& backup = object_of(spec, "backup");
   plan.backup.schedule = string_of(backup, "schedule");
   plan.backup.on_cluster = spec.contains("backup") || !plan.volumes.empty() ||
-                           plan.database.enabled() ||
-                           std::any_of(plan.services.begin(), plan.services.end(),
-                                       [](const ServicePlan& s) { return s.engine == "redis"; });
+                           plan.database.enabled() || !plan.services.empty();
   if (plan.mode == "php") {
     ComponentPlan php;
     php.name = "php";

@@ -1,10 +1,11 @@
-"""A Redis service in a cluster's backup (`wok backup-job create|restore`,
-docs/data.md "Backups on Kubernetes"), against a real restic repository: the
-snapshot the Job's init container fetched (services/NAME/dump.rdb) goes into
-the backup and its manifest, and a restore puts it where the import container
-reads it; a clone takes it only into a service of the same name and engine.
-The init and import containers' commands run against real redis-servers in
-render_test (RedisBackupTest). RabbitMQ is not in a cluster's backups yet."""
+"""Services in a cluster's backup (`wok backup-job create|restore`, docs/data.md
+"Backups on Kubernetes"), against a real restic repository: what the Job's
+init containers fetched (a Redis snapshot services/NAME/dump.rdb, a RabbitMQ
+export services/NAME/definitions.json and messages.json) goes into the backup
+and its manifest, and a restore puts it where the import containers read it;
+a clone takes it only into a service of the same name and engine. The init
+and import containers' commands run against real servers in render_test
+(RedisBackupTest) and test_backup_job_rabbitmq."""
 import json
 import os
 import shutil
@@ -32,6 +33,8 @@ class BackupJobServicesTest(unittest.TestCase):
                         RESTIC_PASSWORD_FILE=key, RESTIC_CACHE_DIR=os.path.join(self.root, "cache"),
                         TZ="UTC")
         self.snapshot = os.urandom(4096)
+        self.export = {"definitions.json": '{"user": "blog", "broker": {"queues": []}}\n',
+                       "messages.json": '[{"vhost": "/", "queue": "jobs", "messages": []}]\n'}
 
     def tearDown(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -44,9 +47,13 @@ class BackupJobServicesTest(unittest.TestCase):
     def job_dir(self, name, with_snapshot=True):
         d = os.path.join(self.root, name)
         os.makedirs(os.path.join(d, "services", "cache"))
+        os.makedirs(os.path.join(d, "services", "queue"))
         if with_snapshot:
             with open(os.path.join(d, "services", "cache", "dump.rdb"), "wb") as f:
                 f.write(self.snapshot)
+            for name, text in self.export.items():
+                with open(os.path.join(d, "services", "queue", name), "w") as f:
+                    f.write(text)
         return d
 
     def restic(self, *args):
@@ -57,15 +64,23 @@ class BackupJobServicesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         made = json.loads(r.stdout)["backup"]["id"]
         manifest = json.loads(self.restic("dump", made, "/backup.json"))
-        # The Redis service's snapshot; RabbitMQ's data is not in a cluster's backup.
-        self.assertEqual(manifest["services"], [{"name": "cache", "engine": "redis", "snapshot": "dump.rdb"}])
-        self.assertIn("/services/cache/dump.rdb", self.restic("ls", made))
+        # The Redis service's snapshot, the RabbitMQ service's export.
+        self.assertEqual(manifest["services"], [{"name": "cache", "engine": "redis", "snapshot": "dump.rdb"},
+                                                {"name": "queue", "engine": "rabbitmq",
+                                                 "snapshot": "definitions.json"}])
+        listed = self.restic("ls", made)
+        for path in ("/services/cache/dump.rdb", "/services/queue/definitions.json",
+                     "/services/queue/messages.json"):
+            self.assertIn(path, listed)
 
         r = self.wok("restore", "--backup", made, "--dir", self.job_dir("restore", with_snapshot=False))
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["restored"]["services"], ["cache"])
+        self.assertEqual(json.loads(r.stdout)["restored"]["services"], ["cache", "queue"])
         with open(os.path.join(self.root, "restore", "services", "cache", "dump.rdb"), "rb") as f:
             self.assertEqual(f.read(), self.snapshot)
+        for name, text in self.export.items():
+            with open(os.path.join(self.root, "restore", "services", "queue", name)) as f:
+                self.assertEqual(f.read(), text)
 
         # A clone: into a service of the same name and engine only.
         other = dict(SPEC, services=[{"name": "cache", "engine": "rabbitmq"}])
@@ -83,6 +98,13 @@ class BackupJobServicesTest(unittest.TestCase):
                                                                             "cache", "dump.rdb"), r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "repo", "snapshots")) and
                          os.listdir(os.path.join(self.root, "repo", "snapshots")))
+        # A RabbitMQ export without its messages is not one either.
+        d = self.job_dir("half")
+        os.remove(os.path.join(d, "services", "queue", "messages.json"))
+        r = self.wok("create", "--reason", "manual", "--dir", d)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("no snapshot of the service queue in " + os.path.join(d, "services", "queue", "messages.json"),
+                      r.stderr)
         # A link where the snapshot should be is not one.
         d = self.job_dir("linked", with_snapshot=False)
         os.symlink("/etc/passwd", os.path.join(d, "services", "cache", "dump.rdb"))

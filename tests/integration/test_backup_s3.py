@@ -143,7 +143,9 @@ JOB_SKIP = (None if shutil.which("restic") else "missing restic") or (
 class S3BackupJobTest(unittest.TestCase):
     """A cluster's backup Jobs with an S3 store (`wok operator --backup-repository`):
     `wok backup-job` with the environment its pod gets from the project's
-    Secret wok.backup-store (RESTIC_REPOSITORY, AWS_*), no claim."""
+    Secret wok.backup-store (RESTIC_REPOSITORY, AWS_*), no claim; the store's
+    private CA as that Secret's ca.crt, mounted at WOK_BACKUP_CACERT (no
+    SSL_CERT_FILE: the wok image's CAs are the system's)."""
 
     def setUp(self):
         self.s3 = S3Store()
@@ -153,9 +155,14 @@ class S3BackupJobTest(unittest.TestCase):
         key = os.path.join(self.root, "key")
         with open(key, "w") as f:
             f.write("the project's key\n")
-        # What the operator writes for project team-a (uid p-1).
-        self.env = dict(os.environ, RESTIC_REPOSITORY=f"s3:https://127.0.0.1:{self.s3.port}/wok/team-a.p-1",
-                        AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY=SECRET, SSL_CERT_FILE=self.s3.cert,
+        # What the operator writes for project team-a (uid p-1), and the
+        # store's CA where the pod mounts the Secret's ca.crt.
+        ca = os.path.join(self.root, "store-ca", "ca.crt")
+        os.makedirs(os.path.dirname(ca))
+        shutil.copy(self.s3.cert, ca)
+        base = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+        self.env = dict(base, RESTIC_REPOSITORY=f"s3:https://127.0.0.1:{self.s3.port}/wok/team-a.p-1",
+                        AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY=SECRET, WOK_BACKUP_CACERT=ca,
                         RESTIC_PASSWORD_FILE=key, RESTIC_CACHE_DIR=os.path.join(self.root, "cache"), TZ="UTC")
 
     def job(self, *args, env=None):
@@ -192,6 +199,12 @@ class S3BackupJobTest(unittest.TestCase):
         with open(os.path.join(target, "storage", "files", "index.html")) as f:
             self.assertEqual(f.read(), "kept in the store")
 
+        # No ca.crt in the project's Secret (the mount holds no file): the
+        # system's CAs, which do not know the store's; restic says so.
+        r = self.job("list", env=dict(self.env, WOK_BACKUP_CACERT=os.path.join(self.root, "none", "ca.crt")))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("reading the repository s3:https://127.0.0.1:", r.stderr)
+        self.assertIn("certificate signed by unknown authority", r.stderr)
         # Credentials the store refuses: an error naming the store, never an empty list.
         wrong = dict(self.env, AWS_ACCESS_KEY_ID="NOBODY")  # (s3rver checks the key id only)
         r = self.job("list", env=wrong)

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "api/base64.h"
+#include "certs/certificate.h"
 #include "cmd/cli.h"
 #include "git/repository.h"
 #include "kube/operator_fixture.h"
@@ -1087,6 +1088,57 @@ TEST_F(OperatorTest, BacksUpIntoAnS3StoreWithEachProjectsOwnCredentials) {
     return (*api_.get(store))["data"]["RESTIC_REPOSITORY"] ==
            b64("s3:https://s3.example.org/wok/team-a." + uid);
   }));
+}
+
+// A store whose certificate a private CA signed: the admin puts that CA's
+// certificate in the credentials Secret as ca.crt; the operator copies it
+// into the project's wok.backup-store (the Jobs mount it, restic trusts
+// it). One that is not a certificate is not copied: the site's status
+// names the key and what is wrong with it.
+TEST_F(OperatorTest, CopiesTheStoresPrivateCaAndRefusesOneThatIsNotACertificate) {
+  char tmpl[] = "/tmp/wok-store-ca-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  std::string error;
+  auto ca = certs::LocalCa::open(tmpl, &error);
+  std::filesystem::remove_all(tmpl);
+  ASSERT_TRUE(ca) << error;
+  settings_.backup_repository = "s3:https://s3.internal/wok/{project}";
+  settings_.backup_credentials_secret = "wok-backup-s3-{project}";
+  settings_.operator_namespace = "wok-system";
+  auto b64 = [](const std::string& s) { return api::base64_encode(s); };
+  for (const auto& [project_name, pem] :
+       {std::pair<std::string, std::string>{"team-a", ca->certificate_pem()},
+        {"team-b", "-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n"}}) {
+    api_.create(kProjects, project(project_name));
+    api_.create(
+        "/api/v1/namespaces/wok-system/secrets",
+        {{"apiVersion", "v1"},
+         {"kind", "Secret"},
+         {"metadata", {{"name", "wok-backup-s3-" + project_name}, {"namespace", "wok-system"}}},
+         {"data",
+          {{"AWS_ACCESS_KEY_ID", b64(project_name + "-key")},
+           {"AWS_SECRET_ACCESS_KEY", b64(project_name + "-secret")},
+           {"ca.crt", b64(pem)}}}});
+    json site = real_site(project_name, "www",
+                          {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}});
+    site["spec"]["hosts"] = {"www." + project_name + ".test"};
+    api_.create(sites_path(project_name), site);
+  }
+  start_operator("wok-operator/a", false, default_renderer());
+  const std::string store = "/api/v1/namespaces/team-a/secrets/wok.backup-store";
+  ASSERT_TRUE(eventually([&] { return api_.get(store).has_value(); }));
+  EXPECT_EQ((*api_.get(store))["data"]["ca.crt"], b64(ca->certificate_pem()));
+  // team-b's is no certificate: no copy, and the status says why.
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-b", "www");
+    return s && (*s)["status"].contains("backup") &&
+           (*s)["status"]["backup"].value("lastError", json()).is_string();
+  }));
+  EXPECT_EQ((*get_site("team-b", "www"))["status"]["backup"]["lastError"],
+            "the project's backup repository: the store's credentials: Secret "
+            "wok-system/wok-backup-s3-team-b: ca.crt is not the store's CA certificate: not a "
+            "PEM certificate (expected -----BEGIN CERTIFICATE-----)");
+  EXPECT_FALSE(api_.get("/api/v1/namespaces/team-b/secrets/wok.backup-store"));
 }
 
 TEST(BackupStoreFlags, OnlyAnS3StoreWithItsProjectAndCredentials) {

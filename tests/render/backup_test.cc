@@ -149,6 +149,69 @@ TEST(RenderBackup, ARestoreImportsWithTheClientWokUpRestoresWith) {
   EXPECT_NE(pod["initContainers"].dump().find(R"("--backup","3f2a9c1d")"), std::string::npos);
 }
 
+// A RabbitMQ service on a cluster: its management API on (the plugin, its
+// port in the Service and the NetworkPolicy, the site's pods only); the
+// backup's init container exports it, the restore's container imports it
+// (`wok backup-job rabbitmq-export|import`, the wok image, as the site's
+// user with its password from the service's Secret). A site with only a
+// service keeps data: it has a backup CronJob.
+TEST(RenderBackup, ARabbitMqServiceIsExportedAndImportedThroughItsManagementApi) {
+  json app = {{"mode", "app"},
+              {"app", {{"components", {{{"name", "web"}, {"image", "x:1"}}}}}},
+              {"services", {{{"name", "queue"}, {"engine", "rabbitmq"}}}}};
+  const PlatformSettings settings;
+  const std::vector<json> objects = wok::render::render_site(site_with(app), json(), settings);
+  const json* cron = backup_cron_job(objects);
+  ASSERT_NE(cron, nullptr);
+  const json& pod = (*cron)["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+  ASSERT_EQ(pod["initContainers"].size(), 1u);
+  const json& dump = pod["initContainers"][0];
+  EXPECT_EQ(dump["name"], "dump-queue");
+  EXPECT_EQ(dump["image"], settings.image);
+  EXPECT_FALSE(dump.contains("command"));
+  EXPECT_EQ(dump["args"], json({"backup-job", "rabbitmq-export", "--url", "http://blog-queue:15672",
+                                "--user", "blog", "--dir", "/backup/services/queue"}));
+  bool password = false;
+  for (const json& e : dump["env"])
+    if (e["name"] == "WOK_RABBITMQ_PASSWORD")
+      password =
+          e["valueFrom"]["secretKeyRef"] == json({{"name", "blog-queue"}, {"key", "password"}});
+  EXPECT_TRUE(password) << dump.dump();
+
+  json job = wok::render::render_restore_job(site_with(app), json(), settings, "r", "latest");
+  std::vector<std::string> order;
+  for (const char* list : {"initContainers", "containers"})
+    for (const json& c : job["spec"]["template"]["spec"][list]) order.push_back(c["name"]);
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"dump-queue", "pre-restore", "restore", "import-queue"}));
+  const json& import = job["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(import["args"],
+            json({"backup-job", "rabbitmq-import", "--url", "http://blog-queue:15672", "--user",
+                  "blog", "--dir", "/restore/services/queue"}));
+
+  // The server: its management plugin and port, reachable from the site only.
+  for (const json& o : objects) {
+    if (o["metadata"]["name"] != "blog-queue") continue;
+    if (o["kind"] == "StatefulSet") {
+      const json& c = o["spec"]["template"]["spec"]["containers"][0];
+      EXPECT_NE(c["env"].dump().find(
+                    R"({"name":"RABBITMQ_ENABLED_PLUGINS","value":"rabbitmq_management"})"),
+                std::string::npos)
+          << c.dump();
+      EXPECT_EQ(c["ports"][1], json({{"name", "management"}, {"containerPort", 15672}}));
+    } else if (o["kind"] == "Service") {
+      EXPECT_EQ(o["spec"]["ports"][1],
+                json({{"name", "management"}, {"port", 15672}, {"targetPort", 15672}}));
+    } else if (o["kind"] == "NetworkPolicy") {
+      const json& from_site = o["spec"]["ingress"][0];
+      EXPECT_EQ(from_site["from"][0]["podSelector"]["matchLabels"],
+                json({{"wok.dev/site", "blog"}}));
+      EXPECT_EQ(from_site["ports"], json({{{"protocol", "TCP"}, {"port", 5672}},
+                                          {{"protocol", "TCP"}, {"port", 15672}}}));
+    }
+  }
+}
+
 TEST(RenderBackup, AJobNamedBackupIsRefused) {
   json site = site_with({{"mode", "app"},
                          {"app",
@@ -190,7 +253,8 @@ TEST(RenderBackup, TheProjectsSweepKeepsItsSitesAndReadsTheRepositoryOnly) {
 
 // With an S3 store every Job of a project's backups (a backup, a restore,
 // a list, the sweep) finds the repository and its credentials in the
-// project's Secret wok.backup-store, and mounts no claim.
+// project's Secret wok.backup-store, and mounts no claim; the store's
+// private CA is that Secret's ca.crt, a file only when the admin gave one.
 TEST(RenderBackup, WithAnS3StoreEveryJobReadsTheProjectsStoreSecret) {
   PlatformSettings s3;
   s3.backup_repository = "s3:https://s3.example.org/wok/{project}";
@@ -221,8 +285,21 @@ TEST(RenderBackup, WithAnS3StoreEveryJobReadsTheProjectsStoreSecret) {
               << c.dump();
         EXPECT_TRUE(env["AWS_DEFAULT_REGION"]["valueFrom"]["secretKeyRef"]["optional"].get<bool>());
         EXPECT_EQ(env["RESTIC_PASSWORD_FILE"]["value"], "/key/password");
+        EXPECT_EQ(env["WOK_BACKUP_CACERT"]["value"], "/store-ca/ca.crt");
+        bool mounted = false;
+        for (const json& m : c["volumeMounts"])
+          if (m["name"] == "store-ca")
+            mounted = m["mountPath"] == "/store-ca" && m.value("readOnly", false);
+        EXPECT_TRUE(mounted) << c.dump();
       }
     EXPECT_GE(wok_containers, 1) << pod.dump();
+    json ca;
+    for (const json& v : pod["volumes"])
+      if (v["name"] == "store-ca") ca = v;
+    EXPECT_EQ(ca["secret"], json({{"secretName", "wok.backup-store"},
+                                  {"items", {{{"key", "ca.crt"}, {"path", "ca.crt"}}}},
+                                  {"optional", true}}))
+        << pod.dump();
   }
 }
 
