@@ -175,6 +175,9 @@ json rabbitmq_container(const std::string& action, const ServicePlan& svc,
       (action == "rabbitmq-export" ? "dump-" : "import-") + svc.name, settings.image, nullptr,
       {secret_env("WOK_RABBITMQ_PASSWORD", svc.secret_name, "password")}, plan);
   c.erase("command");  // the image's entrypoint is wok
+  // The messages of a queue come in one answer (100000 at most), held
+  // as JSON: room for them.
+  c["resources"] = job_resources(plan, "512Mi");
   c["args"] = {"backup-job", action,
                "--url",      "http://" + svc.host + ":" + std::to_string(kRabbitMqManagementPort),
                "--user",     svc.user,

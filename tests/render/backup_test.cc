@@ -169,6 +169,7 @@ TEST(RenderBackup, ARabbitMqServiceIsExportedAndImportedThroughItsManagementApi)
   EXPECT_EQ(dump["name"], "dump-queue");
   EXPECT_EQ(dump["image"], settings.image);
   EXPECT_FALSE(dump.contains("command"));
+  EXPECT_EQ(dump["resources"]["limits"]["memory"], "512Mi");  // a queue's messages in one answer
   EXPECT_EQ(dump["args"], json({"backup-job", "rabbitmq-export", "--url", "http://blog-queue:15672",
                                 "--user", "blog", "--dir", "/backup/services/queue"}));
   bool password = false;
