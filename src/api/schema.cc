@@ -169,6 +169,22 @@ Rule reserved(Rule rule) {
   return rule;
 }
 
+// spec.backup of a site, and of a project (the default of its sites that
+// keep data and have none of their own).
+static Rule backup_rule(std::string description) {
+  return object({{"schedule", str("When backups are taken, as a cron schedule in UTC "
+                                  "(\"0 3 * * *\": every day at 03:00).")},
+                 {"keep", object({{"last", integer("The newest N backups.")},
+                                  {"hourly", integer("The newest of each of the last N hours.")},
+                                  {"daily", integer("The newest of each of the last N days.")},
+                                  {"weekly", integer("The newest of each of the last N weeks.")},
+                                  {"monthly", integer("The newest of each of the last N months.")}},
+                                 {},
+                                 "Which scheduled backups are kept (default daily 7, weekly "
+                                 "4); the rest are forgotten.")}},
+                {"schedule"}, std::move(description));
+}
+
 const Rule& project_rule() {
   static const Rule rule = top_rule(
       false,
@@ -185,7 +201,10 @@ const Rule& project_rule() {
            {"network",
             object({{"egress", boolean("Whether its sites, their builds included, reach the "
                                        "internet (default true). Never the host, private "
-                                       "networks or other projects.")}})}},
+                                       "networks or other projects.")}})},
+           {"backup", backup_rule("Scheduled backups of each of its sites that keeps data "
+                                  "(storage, a database, services) and has no spec.backup of "
+                                  "its own (docs/data.md).")}},
           {"hosts"}));
   return rule;
 }
@@ -243,21 +262,8 @@ const Rule& site_rule() {
                          {"name", "engine"}),
                   "Servers of the site's own beside its database: a message queue, a cache "
                   "(docs/data.md).")},
-           {"backup",
-            object(
-                {{"schedule", str("When backups are taken, as a cron schedule in UTC "
-                                  "(\"0 3 * * *\": every day at 03:00).")},
-                 {"keep", object({{"last", integer("The newest N backups.")},
-                                  {"hourly", integer("The newest of each of the last N hours.")},
-                                  {"daily", integer("The newest of each of the last N days.")},
-                                  {"weekly", integer("The newest of each of the last N weeks.")},
-                                  {"monthly", integer("The newest of each of the last N months.")}},
-                                 {},
-                                 "Which scheduled backups are kept (default daily 7, weekly "
-                                 "4); the rest are forgotten.")}},
-                {"schedule"},
-                "Scheduled backups of the site: its revision, volumes, database and services "
-                "(docs/data.md).")},
+           {"backup", backup_rule("Scheduled backups of the site: its revision, volumes, "
+                                  "database and services (docs/data.md).")},
            {"cloneFrom",
             object({{"site", str("The site whose backup seeds this one.")},
                     {"project", str("Its project (default: this one); the writer must be a "

@@ -883,6 +883,36 @@ long long parse_duration_ms(std::string_view text) {
   return total;
 }
 
+// spec.backup, of a site or a project: a schedule cron reads, counts
+// restic takes.
+void check_backup_policy(const json& spec, std::vector<FieldError>& out) {
+  if (!spec.contains("backup") || !spec["backup"].is_object()) return;
+  const json& b = spec["backup"];
+  std::string error;
+  if (b.contains("schedule") && b["schedule"].is_string() && !parse_cron(b["schedule"], &error))
+    out.push_back({"spec.backup.schedule", error});
+  if (b.contains("keep") && b["keep"].is_object()) {
+    for (const auto& [key, value] : b["keep"].items())
+      if (value.is_number_integer() && (value.get<int64_t>() < 0 || value.get<int64_t>() > 1000))
+        out.push_back({"spec.backup.keep." + key, "must be from 0 to 1000"});
+  }
+}
+
+json backup_policy(const json& site_spec, const json& project_spec) {
+  if (site_spec.is_object() && site_spec.contains("backup") && site_spec["backup"].is_object())
+    return site_spec["backup"];
+  auto non_empty = [&](const char* key) {
+    if (!site_spec.is_object() || !site_spec.contains(key)) return false;
+    const json& v = site_spec[key];
+    return v.is_object() || (v.is_array() && !v.empty());
+  };
+  const bool keeps_data = non_empty("storage") || non_empty("database") || non_empty("services");
+  if (keeps_data && project_spec.is_object() && project_spec.contains("backup") &&
+      project_spec["backup"].is_object())
+    return project_spec["backup"];
+  return nullptr;
+}
+
 std::vector<FieldError> validate_project(const json& obj) {
   std::vector<FieldError> out;
   if (!obj.is_object()) return {{"", "must be an object"}};
@@ -912,21 +942,12 @@ std::vector<FieldError> validate_project(const json& obj) {
       spec["quota"]["sites"].get<long long>() < 0) {
     out.push_back({"spec.quota.sites", "must not be negative"});
   }
+  check_backup_policy(spec, out);
   return out;
 }
 
 void check_backup(const json& spec, std::vector<FieldError>& out) {
-  if (spec.contains("backup") && spec["backup"].is_object()) {
-    const json& b = spec["backup"];
-    std::string error;
-    if (b.contains("schedule") && b["schedule"].is_string() && !parse_cron(b["schedule"], &error))
-      out.push_back({"spec.backup.schedule", error});
-    if (b.contains("keep") && b["keep"].is_object()) {
-      for (const auto& [key, value] : b["keep"].items())
-        if (value.is_number_integer() && (value.get<int64_t>() < 0 || value.get<int64_t>() > 1000))
-          out.push_back({"spec.backup.keep." + key, "must be from 0 to 1000"});
-    }
-  }
+  check_backup_policy(spec, out);
   if (spec.contains("cloneFrom") && spec["cloneFrom"].is_object()) {
     const json& c = spec["cloneFrom"];
     if (c.contains("site") && c["site"].is_string() && !is_dns_label(c["site"].get<std::string>()))

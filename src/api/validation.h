@@ -24,6 +24,12 @@ std::string join_errors(const std::vector<FieldError>& errors);
 std::vector<FieldError> validate_project(const nlohmann::json& object);
 std::vector<FieldError> validate_site(const nlohmann::json& object);
 
+// The backup policy ({schedule, keep}) a site follows, on every platform:
+// its own spec.backup; else, when it keeps data (spec.storage, a database,
+// services), its project's spec.backup (a project's default); else null
+// (backups by hand only).
+nlohmann::json backup_policy(const nlohmann::json& site_spec, const nlohmann::json& project_spec);
+
 // Fills in defaults (source.git.ref "main", interval "3m", build.timeout "10m").
 void default_site(nlohmann::json& object);
 

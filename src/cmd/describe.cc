@@ -167,13 +167,19 @@ void describe_workloads(Description& d, const json& site, const json& spec) {
                             text_at(site, {"metadata", "name"}) + "-db (secret " +
                             text_at(site, {"metadata", "name"}) + "-db)");
   }
-  if (const json* backup = find_at(spec, {"backup"}); backup && backup->is_object()) {
-    // spec.backup (docs/data.md): the schedule's last run, from status.backup.
-    const json* st = find_at(site, {"status", "backup"});
+  // spec.backup (docs/data.md), or the project's default the platform
+  // follows (its schedule in status.backup): the schedule's last run.
+  const json* st = find_at(site, {"status", "backup"});
+  const json* backup = find_at(spec, {"backup"});
+  const bool own = backup && backup->is_object();
+  const std::string schedule = own  ? text_at(*backup, {"schedule"})
+                               : st ? text_at(*st, {"schedule"})
+                                    : "";
+  if (!schedule.empty()) {
     std::string last = st ? text_at(*st, {"last"}) : "";
     std::string error = st ? text_at(*st, {"lastError"}) : "";
     d.field("Backups",
-            "schedule \"" + text_at(*backup, {"schedule"}) + "\", last " +
+            "schedule \"" + schedule + "\"" + (own ? "" : " (the project's)") + ", last " +
                 (last.empty() ? "<none yet>" : last + " at " + text_at(*st, {"lastTime"})) +
                 (error.empty() ? "" : ", last error: " + error));
   }

@@ -392,7 +392,12 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
 
   const json planned = {{"metadata", (*site)["metadata"]}, {"spec", spec}};
   const render::SitePlan plan = render::plan_site(planned);
-  const SnapshotOf of{ns, name, uid, live->number, live->commit, spec, reason};
+  auto project = store_.get("Project", "", ns);
+  const SnapshotOf of{
+      ns,           name,
+      uid,          live->number,
+      live->commit, spec,
+      reason,       api::backup_policy(spec, project ? project->value("spec", json()) : json())};
   json manifest = snapshot_manifest(of);
   if (plan.database.enabled()) {
     base::UniqueFd out(

@@ -42,7 +42,8 @@ json snapshot_manifest(const SnapshotOf& of) {
 }
 
 std::vector<std::string> snapshot_backup_args(const SnapshotOf& of) {
-  const BackupKeep keep = backup_keep(of.spec);
+  const BackupKeep keep =
+      backup_keep(of.policy.is_object() ? json{{"backup", of.policy}} : json::object());
   return {"backup", "--json",
           "--host", "wok",
           "--tag",  "wok",

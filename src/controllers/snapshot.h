@@ -40,6 +40,9 @@ struct SnapshotOf {
   std::string commit;
   nlohmann::json spec;  // the revision's
   std::string reason;   // "manual", "scheduled", "pre-restore"
+  // The backup policy the site follows (api::backup_policy: its own
+  // spec.backup or its project's): its keep sets the retain tag.
+  nlohmann::json policy;
 };
 
 // /backup.json without its parts: {"database": null, "storage": [],

@@ -157,13 +157,19 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
       !revision.contains("revision") || !revision["revision"].is_number_integer())
     return "WOK_BACKUP_REVISION is not {\"revision\": N, \"commit\": C, \"spec\": {...}}";
 
+  // The schedule's policy, its retention: the one the render gave (the
+  // site's own spec.backup, or its project's default), else the spec's.
+  const json policy = revision.contains("backup") && revision["backup"].is_object()
+                          ? revision["backup"]
+                          : api::backup_policy(revision["spec"], json());
   controllers::SnapshotOf of{o.project,
                              o.site,
                              o.uid,
                              revision["revision"].get<int64_t>(),
                              revision.value("commit", ""),
                              revision["spec"],
-                             o.reason};
+                             o.reason,
+                             policy};
   json manifest = controllers::snapshot_manifest(of);
   const fs::path dir = o.dir;
   if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
@@ -221,7 +227,10 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   // refuses the prune: the next backup does it.
   std::vector<std::string> forget =
       o.reason == "scheduled"
-          ? controllers::retention_args(o.site, o.uid, controllers::backup_keep(of.spec))
+          ? controllers::retention_args(
+                o.site, o.uid,
+                controllers::backup_keep(policy.is_object() ? json{{"backup", policy}}
+                                                            : json::object()))
           : controllers::manual_cap_args(o.site, o.uid, o.reason);
   if (!forget.empty()) {
     forget.insert(forget.begin(), "forget");

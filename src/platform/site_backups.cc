@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "api/cron.h"
+#include "api/validation.h"
 #include "controllers/site_controller.h"
 #include "store/store.h"
 
@@ -90,17 +92,21 @@ void BackupSchedule::loop() {
 void BackupSchedule::pass() {
   const int64_t now = static_cast<int64_t>(::time(nullptr));
   std::set<std::string> seen;
+  std::map<std::string, json> projects;  // spec of each, read once a pass
+  for (const auto& p : store_.list("Project"))
+    projects[p["metadata"].value("name", "")] = p.value("spec", json::object());
   for (const auto& site : store_.list("Site")) {
     const std::string ns = site["metadata"].value("namespace", ""),
                       name = site["metadata"].value("name", ""),
                       uid = site["metadata"].value("uid", "");
     seen.insert(uid);
-    const json& spec = site["spec"];
-    if (!spec.contains("backup") || !spec["backup"].is_object()) {
+    // Its own spec.backup, else its project's (a site that keeps data).
+    const json policy = api::backup_policy(site["spec"], projects[ns]);
+    if (!policy.is_object()) {
       next_.erase(uid);
       continue;
     }
-    const std::string text = spec["backup"].value("schedule", "");
+    const std::string text = policy.value("schedule", "");
     std::string error;
     auto schedule = api::parse_cron(text, &error);
     if (!schedule) continue;  // validation refused it already
@@ -120,7 +126,9 @@ void BackupSchedule::pass() {
     if (!made && failure.busy)
       continue;  // a restore or another backup of it: due still, tried again shortly
     std::string retention;
-    if (made) retention = backups_.apply_retention(ns, name, uid, controllers::backup_keep(spec));
+    if (made)
+      retention =
+          backups_.apply_retention(ns, name, uid, controllers::backup_keep({{"backup", policy}}));
     auto next = api::next_cron_time(
         *schedule,
         std::chrono::sys_seconds(std::chrono::seconds(static_cast<int64_t>(::time(nullptr)))));

@@ -337,14 +337,18 @@ json revision_of(const json& site, const SitePlan& plan) {
 }  // namespace
 
 std::vector<json> render_backup(const SiteNames& names, const json& site, const SitePlan& plan,
-                                const PlatformSettings& settings) {
+                                const json& policy, const PlatformSettings& settings) {
   if (!plan.backup.on_cluster) return {};
   // The snapshot's tags name the site by its uid (a site deleted and made
   // again is another site): a Site object without one (a file given to
   // `wok render`) gets its backups from the operator's render only.
   const std::string uid = uid_of(site);
   if (uid.empty()) return {};
-  json backup = job_container("backup", names, uid, plan, revision_of(site, plan),
+  // The retention the Job applies after a scheduled backup: the policy's
+  // (the revision's spec holds the site's own only).
+  json revision = revision_of(site, plan);
+  if (policy.is_object()) revision["backup"] = policy;
+  json backup = job_container("backup", names, uid, plan, revision,
                               {"create", "--reason", "scheduled", "--dir", kBackupDir},
                               backup_dir_mounts(plan, "backup", kBackupDir, true), settings);
   tells_the_operator(backup);  // the backup's id and time: status.backup.last
@@ -368,9 +372,10 @@ std::vector<json> render_backup(const SiteNames& names, const json& site, const 
   const json labels = job_labels(names);
   json j = object_head("batch/v1", "CronJob", bounded_name(names.name + "-backup", 52), names.ns,
                        labels);
-  j["spec"] = {{"schedule", plan.backup.schedule.empty() ? "0 3 * * *" : plan.backup.schedule},
+  const std::string schedule = policy.is_object() ? string_at(policy, "schedule") : "";
+  j["spec"] = {{"schedule", schedule.empty() ? "0 3 * * *" : schedule},
                {"timeZone", "Etc/UTC"},
-               {"suspend", plan.backup.schedule.empty()},
+               {"suspend", schedule.empty()},
                {"concurrencyPolicy", "Forbid"},
                {"successfulJobsHistoryLimit", 3},
                {"failedJobsHistoryLimit", 3},

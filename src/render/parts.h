@@ -106,9 +106,11 @@ int int_at(const json& object, std::string_view key, int fallback);
 
 // spec.database (render/database.cc): the server, its Service SITE-db and
 // the NetworkPolicy that lets in the site's pods only; none without one.
-// The site's backup CronJob "SITE-backup" (render/backup.cc), or none.
+// The site's backup CronJob "SITE-backup" (render/backup.cc), or none; its
+// schedule and retention `policy` (api::backup_policy: the site's
+// spec.backup or its project's; null: suspended).
 std::vector<json> render_backup(const SiteNames& names, const json& site, const SitePlan& plan,
-                                const PlatformSettings& settings);
+                                const json& policy, const PlatformSettings& settings);
 
 std::vector<json> render_database(const SiteNames& names, const SitePlan& plan,
                                   const PlatformSettings& settings);

@@ -1,6 +1,7 @@
 // render_site: the mode decides; every object gets the site's namespace and labels.
 #include <stdexcept>
 
+#include "api/validation.h"
 #include "render/parts.h"
 #include "render/unsupported.h"
 
@@ -24,7 +25,11 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
   const SitePlan plan = plan_site(site);
   for (nlohmann::json& o : detail::render_database(names, plan, settings))
     objects.push_back(std::move(o));
-  for (nlohmann::json& o : detail::render_backup(names, site, plan, settings))
+  // Its schedule: its own spec.backup, else its project's default.
+  const nlohmann::json policy = api::backup_policy(
+      detail::spec_of(site),
+      project.is_object() ? project.value("spec", nlohmann::json::object()) : nlohmann::json());
+  for (nlohmann::json& o : detail::render_backup(names, site, plan, policy, settings))
     objects.push_back(std::move(o));
   detail::stamp_revision(objects, plan);
   return objects;

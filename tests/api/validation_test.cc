@@ -109,6 +109,49 @@ spec:
   EXPECT_EQ(errors[0].field, "spec.members[1].role");
 }
 
+// spec.backup of a project: its sites' default, checked as a site's is.
+TEST(ValidateProject, ABackupScheduleForItsSites) {
+  json p = site(R"(
+apiVersion: wok.dev/v1alpha1
+kind: Project
+metadata: {name: team-a}
+spec:
+  hosts: ["*.team-a.localhost"]
+  backup: {schedule: "0 3 * * *", keep: {daily: 7}}
+)");
+  EXPECT_TRUE(validate_project(p).empty());
+  p["spec"]["backup"]["schedule"] = "61 * * * *";
+  p["spec"]["backup"]["keep"]["weekly"] = 1001;
+  std::string said = join_errors(validate_project(p));
+  EXPECT_NE(said.find("spec.backup.schedule: "), std::string::npos) << said;
+  EXPECT_NE(said.find("spec.backup.keep.weekly: must be from 0 to 1000"), std::string::npos)
+      << said;
+  p["spec"]["backup"] = {{"keep", {{"daily", 1}}}, {"retain", 3}};
+  said = join_errors(validate_project(p));
+  EXPECT_NE(said.find("spec.backup.schedule"), std::string::npos) << said;
+  EXPECT_NE(said.find("spec.backup.retain"), std::string::npos) << said;
+}
+
+// The policy a site follows: its own spec.backup; else, when it keeps
+// data, its project's; else none.
+TEST(BackupPolicy, TheSitesOwnElseItsProjectsForASiteThatKeepsData) {
+  const json project = {{"backup", {{"schedule", "0 3 * * *"}, {"keep", {{"daily", 3}}}}}};
+  const json own = {{"schedule", "*/5 * * * *"}};
+  EXPECT_EQ(backup_policy({{"mode", "php"}, {"backup", own}}, project), own);
+  EXPECT_EQ(backup_policy({{"mode", "static"}, {"backup", own}}, json()), own);
+  for (const json& data : {json{{"storage", {{{"name", "files"}, {"path", "f"}, {"size", "1Gi"}}}}},
+                           json{{"database", {{"engine", "mariadb"}}}},
+                           json{{"services", {{{"name", "queue"}, {"engine", "rabbitmq"}}}}}}) {
+    json spec = data;
+    spec["mode"] = "app";
+    EXPECT_EQ(backup_policy(spec, project), project["backup"]) << spec.dump();
+    EXPECT_TRUE(backup_policy(spec, json::object()).is_null()) << spec.dump();
+  }
+  // Nothing to keep: no schedule of the project's.
+  EXPECT_TRUE(backup_policy({{"mode", "static"}}, project).is_null());
+  EXPECT_TRUE(backup_policy({{"mode", "app"}, {"storage", json::array()}}, project).is_null());
+}
+
 TEST(Hosts, Matching) {
   EXPECT_TRUE(host_matches("*.team-a.localhost", "www.team-a.localhost"));
   EXPECT_FALSE(host_matches("*.team-a.localhost", "a.b.team-a.localhost"));

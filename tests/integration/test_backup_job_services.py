@@ -39,8 +39,11 @@ class BackupJobServicesTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def wok(self, *args, spec=SPEC, site="blog", uid="uid-blog"):
-        env = dict(self.env, WOK_BACKUP_REVISION=json.dumps({"revision": 3, "commit": "", "spec": spec}))
+    def wok(self, *args, spec=SPEC, site="blog", uid="uid-blog", policy=None):
+        revision = {"revision": 3, "commit": "", "spec": spec}
+        if policy is not None:
+            revision["backup"] = policy
+        env = dict(self.env, WOK_BACKUP_REVISION=json.dumps(revision))
         return subprocess.run([WOK, "backup-job", *args, "--project", "team-a", "--site", site, "--uid", uid],
                               env=env, capture_output=True, text=True, timeout=300)
 
@@ -90,6 +93,28 @@ class BackupJobServicesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["restored"]["services"], [])
         self.assertFalse(os.path.exists(os.path.join(d, "services")))
+
+    def test_the_project_policy_the_render_gives_is_the_retention(self):
+        # The site has no spec.backup; the render passes its project's
+        # (api::backup_policy): keep the last scheduled backup.
+        policy = {"schedule": "0 3 * * *", "keep": {"last": 1, "weekly": 2}}
+        made = []
+        for _ in range(2):
+            r = self.wok("create", "--reason", "scheduled", "--dir", self.job_dir(f"b{len(made)}"), policy=policy)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            made.append(json.loads(r.stdout)["backup"]["id"])
+        left = json.loads(self.restic("snapshots", "--json"))
+        # (2 weekly: the same week's newest is the last one too.)
+        self.assertEqual([s["short_id"] for s in left], [made[1]])
+        self.assertIn("retain=14", left[0]["tags"])  # what a deleted site's backups keep
+        # Without a policy (a site with no spec.backup, a project without a
+        # default): nothing the schedule forgets, 30 days after a deletion.
+        for name in ("b2", "b3"):
+            r = self.wok("create", "--reason", "scheduled", "--dir", self.job_dir(name))
+            self.assertEqual(r.returncode, 0, r.stderr)
+        tags = [s["tags"] for s in json.loads(self.restic("snapshots", "--json"))]
+        self.assertEqual(len(tags), 3)
+        self.assertIn("retain=30", tags[2])
 
     def test_no_backup_without_the_services_snapshot(self):
         r = self.wok("create", "--reason", "manual", "--dir", self.job_dir("backup", with_snapshot=False))

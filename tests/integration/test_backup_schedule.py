@@ -1,14 +1,16 @@
 """Backups of a PostgreSQL site with a Redis cache (docs/data.md): its
-services' data restored in place with its database, and spec.backup's
-schedule and retention (keep: {last: 1}) at work, minute by minute.
-Needs root (runc, loop-mounted volumes); CI runs it as root."""
+services' data restored in place with its database, and the schedule and
+retention (keep: {last: 1}) at work, minute by minute: the project's
+spec.backup, the default of its sites that keep data and have no
+spec.backup of their own (api::backup_policy, which a site's own overrides:
+api_test). Needs root (runc, loop-mounted volumes); CI runs it as root."""
 import os
 import shutil
 import unittest
 import urllib.parse
 
 from test_database import APP as DB_APP, DatabaseCase, db_site
-from wokharness import wait_for
+from wokharness import project_yaml, wait_for
 
 NEEDS = [b for b in ("runc", "restic", "psql", "redis-server", "redis-cli") if not shutil.which(b)]
 if not os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
@@ -31,7 +33,8 @@ APP = DB_APP.replace("""        else:
 assert "/cache" in APP
 
 EXTRA = """  services: [{name: cache, engine: redis}]
-  backup: {schedule: "* * * * *", keep: {last: 1}}
+"""
+PROJECT_BACKUP = """  backup: {schedule: "* * * * *", keep: {last: 1}}
 """
 
 
@@ -75,7 +78,10 @@ class BackupScheduleTest(DatabaseCase):
         # Redis came back with its data as the backup holds it.
         wait_for(lambda: self.cache_back(host, "one"), 60, what="the cache restored")
 
-        # The schedule: a backup every minute, only the last scheduled one kept.
+        # The project's schedule: a backup every minute, only the last
+        # scheduled one kept.
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"],
+                                    [("alice", "developer"), ("vera", "viewer")]) + PROJECT_BACKUP)
         def last():
             return (self.wok.site_json("shop", "team-a").get("status", {}).get("backup") or {}).get("last")
         first = wait_for(last, 100, what="a scheduled backup")
@@ -90,6 +96,7 @@ class BackupScheduleTest(DatabaseCase):
         self.assertEqual(sum(1 for line in out.splitlines() if "scheduled" in line), 1, out)
         described = self.wok.cli("describe", "site", "shop", "-n", "team-a").stdout
         self.assertIn(second, described)
+        self.assertIn('schedule "* * * * *" (the project\'s)', described)
 
 
 if __name__ == "__main__":

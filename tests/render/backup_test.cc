@@ -80,6 +80,49 @@ TEST(RenderBackup, SuspendedWithoutASchedule) {
   EXPECT_EQ((*j)["spec"]["concurrencyPolicy"], "Forbid");
 }
 
+// The project's spec.backup is the default of its sites that keep data:
+// the CronJob runs on its schedule and the Job applies its retention (the
+// policy rides in WOK_BACKUP_REVISION); a site's own spec.backup wins.
+TEST(RenderBackup, TheProjectsScheduleForItsSitesWithoutOne) {
+  const json project = {{"apiVersion", "wok.dev/v1alpha1"},
+                        {"kind", "Project"},
+                        {"metadata", {{"name", "team-b"}, {"uid", "p-1"}}},
+                        {"spec",
+                         {{"hosts", {"*.example.org"}},
+                          {"backup", {{"schedule", "30 2 * * *"}, {"keep", {{"daily", 3}}}}}}}};
+  auto cron_of = [&](const json& spec) {
+    const std::vector<json> objects =
+        wok::render::render_site(site_with(spec), project, PlatformSettings{});
+    const json* j = backup_cron_job(objects);
+    return j ? *j : json();
+  };
+  auto policy_of = [](const json& cron) {
+    for (const json& e :
+         cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"])
+      if (e["name"] == "WOK_BACKUP_REVISION") return json::parse(e["value"].get<std::string>());
+    return json();
+  };
+  json cron = cron_of(php_with_data());
+  ASSERT_TRUE(cron.is_object());
+  EXPECT_EQ(cron["spec"]["schedule"], "30 2 * * *");
+  EXPECT_FALSE(cron["spec"]["suspend"].get<bool>());
+  json revision = policy_of(cron);
+  EXPECT_EQ(revision["backup"], project["spec"]["backup"]);
+  EXPECT_FALSE(revision["spec"].contains("backup"));  // the site's own spec, as it is
+
+  json own = php_with_data();
+  own["backup"] = {{"schedule", "0 4 * * *"}};
+  cron = cron_of(own);
+  EXPECT_EQ(cron["spec"]["schedule"], "0 4 * * *");
+  EXPECT_EQ(policy_of(cron)["backup"], own["backup"]);
+
+  // Without the project's default: suspended, no policy.
+  cron = *backup_cron_job(
+      wok::render::render_site(site_with(php_with_data()), json(), PlatformSettings{}));
+  EXPECT_TRUE(cron["spec"]["suspend"].get<bool>());
+  EXPECT_FALSE(policy_of(cron).contains("backup"));
+}
+
 TEST(RenderBackup, ThePodDumpsTheDatabaseAndReadsTheVolumesReadOnly) {
   json site = site_with(php_with_data());
   site["status"] = {{"revision", 4}, {"commit", std::string(40, 'a')}};
