@@ -169,7 +169,9 @@ std::string check_database_password(const std::string& password);
 // `wok backup create --kubeconfig` makes its Jobs by hand. wok up backs up
 // any site, by hand or by its schedule (platform/site_backups.h).
 struct BackupPlan {
-  std::string schedule;  // cron, UTC; "" = by hand only
+  // The site's own spec.backup.schedule (cron, UTC; "" = none of its own):
+  // what it follows is api::backup_policy's, its project's default else.
+  std::string schedule;
   bool on_cluster = false;
 };
 
