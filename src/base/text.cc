@@ -1,5 +1,7 @@
 #include "base/text.h"
 
+#include <cctype>
+
 namespace wok {
 namespace {
 
@@ -73,6 +75,21 @@ std::string last_line(const std::string& output, size_t max_bytes) {
     end = start == 0 ? 0 : start - 1;
   }
   return "";
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace wok

@@ -3,6 +3,7 @@
 // message) made fit to keep and print on someone's terminal.
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace wok {
 
@@ -14,5 +15,9 @@ std::string printable(const std::string& text, size_t max_bytes);
 // The last line of `output` that has more than blanks, printable() and cut
 // at `max_bytes`; "" when there is none.
 std::string last_line(const std::string& output, size_t max_bytes);
+
+// Every byte but RFC 3986's unreserved ones (letters, digits, "-._~") as
+// %XX: a query value, a form field, a path segment that is not "." or "..".
+std::string percent_encode(std::string_view text);
 
 }  // namespace wok

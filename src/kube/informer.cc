@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "base/text.h"
+
 namespace wok::kube {
 namespace {
 
@@ -28,21 +30,6 @@ bool older(const json& candidate, const json& current) {
 }
 
 }  // namespace
-
-std::string url_encode(std::string_view value) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 Informer::Informer(KubeClient& client, KindInfo kind, std::string label_selector, Handler handler)
     : client_(client),
@@ -108,13 +95,13 @@ void Informer::store(const json& object, bool deleted) {
 
 std::string Informer::query(bool watch) const {
   std::string q;
-  if (!selector_.empty()) q += "labelSelector=" + url_encode(selector_) + "&";
+  if (!selector_.empty()) q += "labelSelector=" + percent_encode(selector_) + "&";
   if (watch) {
     // Servers end a watch after timeoutSeconds; spread the restarts out.
     static thread_local std::mt19937 rng(std::random_device{}());
     int timeout = 300 + static_cast<int>(rng() % 300);
     q += "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout) +
-         "&resourceVersion=" + url_encode(resource_version_);
+         "&resourceVersion=" + percent_encode(resource_version_);
   } else {
     q += "limit=500";
   }
@@ -126,7 +113,7 @@ bool Informer::relist(std::string* error) {
   std::string cont, version;
   do {
     std::string path = kind_.collection_path() + "?" + query(false);
-    if (!cont.empty()) path += "&continue=" + url_encode(cont);
+    if (!cont.empty()) path += "&continue=" + percent_encode(cont);
     Reply reply = client_.request("GET", path);
     if (!reply.ok()) {
       *error = "list " + kind_.plural + ": " + reply.describe();

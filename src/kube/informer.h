@@ -70,7 +70,4 @@ class Informer {
   std::string resource_version_;
 };
 
-// Percent-encodes a query parameter value.
-std::string url_encode(std::string_view value);
-
 }  // namespace wok::kube

@@ -1,6 +1,5 @@
 #include "platform/rabbitmq_backup.h"
 
-#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -8,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "base/text.h"
 #include "cmd/client.h"
 
 namespace wok::platform {
@@ -20,21 +20,6 @@ using nlohmann::json;
 // management API answers a get in one body).
 constexpr int64_t kMaxMessages = 100000;
 constexpr long kTimeoutSeconds = 600;
-
-std::string percent_encode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 // The management API with the user's credentials in the URL (libcurl
 // sends them as Basic authorization); errors name the URL without them.

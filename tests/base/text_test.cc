@@ -5,6 +5,14 @@
 namespace wok {
 namespace {
 
+TEST(PercentEncode, AllButTheUnreservedBytes) {
+  EXPECT_EQ(percent_encode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(percent_encode("/ %+&=?#:@\n"), "%2F%20%25%2B%26%3D%3F%23%3A%40%0A");
+  EXPECT_EQ(percent_encode("caf\xc3\xa9"), "caf%C3%A9");
+  EXPECT_EQ(percent_encode(std::string("a\0b", 3)), "a%00b");
+  EXPECT_EQ(percent_encode(""), "");
+}
+
 TEST(Printable, ControlCharactersBecomeSpacesAndBadUtf8AQuestionMark) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xff\n\x1b[31mred\x7f", 100), "caf\xc3\xa9 ?  [31mred ");
 }

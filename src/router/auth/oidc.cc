@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "base/https_client.h"
+#include "base/text.h"
 
 namespace wok::router {
 namespace {
@@ -202,21 +203,7 @@ std::string pkce_challenge(std::string_view verifier) {
   return base::base64url_encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
 }
 
-std::string form_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view text) { return percent_encode(text); }
 
 std::string form_decode(std::string_view text) {
   auto hex = [](char c) -> int {
