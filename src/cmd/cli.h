@@ -93,7 +93,8 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
-  // or "restore", "list", "show", "sweep", "rabbitmq-export", "rabbitmq-import"
+  // or "restore", "list", "show", "sweep", "rabbitmq-export", "rabbitmq-import",
+  // "copy", "receive"
   std::string action = "create";
   std::string project, site, uid;
   std::vector<std::string> live;     // sweep: the project's sites, NAME=UID
@@ -102,6 +103,11 @@ struct BackupJobOptions {
   std::string from;                  // restore: another site's backup (a clone)
   std::string dir = "/backup";
   std::string url, user;  // rabbitmq-export|import: the management API, its user
+  // copy and receive, a clone from another project on a cluster: the
+  // one-time repository's URL (copy), where it listens (receive), the
+  // directory of the transfer's Secret (files token and password).
+  std::string to, listen = "0.0.0.0:8000", transfer_key = "/transfer-key";
+  int timeout_seconds = 3600;  // receive: gives up after
 };
 
 // `wok serve`: a site's pod serves one directory (static and php modes).

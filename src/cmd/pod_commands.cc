@@ -91,6 +91,33 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
     rabbit->add_option("--dir", backup.dir, "the directory of the export")->required();
     rabbit->callback([&backup, action = name] { backup.action = action; });
   }
+  // A clone from another project on a cluster (platform/restic_receiver.h).
+  auto* copy = b->add_subcommand(
+      "copy",
+      "Copy one backup of the site into the one-time repository --to serves (a clone in "
+      "another project), with the transfer's password; then tell it the copy is done");
+  copy->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  copy->add_option("--site", backup.site, "the site's name")->required();
+  copy->add_option("--backup", backup.backup, "the backup's id, or latest (the site's newest)")
+      ->capture_default_str();
+  copy->add_option("--to", backup.to, "the receiving repository, http://HOST:PORT/")->required();
+  copy->add_option("--transfer-key", backup.transfer_key,
+                   "the directory of the transfer's token and password")
+      ->capture_default_str();
+  copy->callback([&backup] { backup.action = "copy"; });
+  auto* receive = b->add_subcommand(
+      "receive",
+      "Serve an empty restic repository in DIR over restic's REST protocol until a copy into it "
+      "is done (a clone from another project); the token in --transfer-key");
+  receive->add_option("--dir", backup.dir, "the repository's directory")->required();
+  receive->add_option("--listen", backup.listen, "HOST:PORT")->capture_default_str();
+  receive
+      ->add_option("--transfer-key", backup.transfer_key, "the directory of the transfer's token")
+      ->capture_default_str();
+  receive->add_option("--timeout", backup.timeout_seconds, "seconds before giving up")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  receive->callback([&backup] { backup.action = "receive"; });
   b->require_subcommand(1);
   return {s, f, b};
 }

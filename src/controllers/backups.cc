@@ -93,6 +93,9 @@ std::vector<BackupInfo> parse_snapshots(const std::string& ns, const std::string
     BackupInfo b;
     b.project = ns;
     b.id = s.value("short_id", "");
+    if (const json& o = s.value("original", json());
+        o.is_string() && o.get<std::string>().size() >= 8)
+      b.original = o.get<std::string>().substr(0, 8);
     std::string time = s.value("time", "");
     b.time = time.size() >= 19 ? time.substr(0, 19) + "Z" : time;
     bool ours = false;
@@ -133,10 +136,12 @@ std::optional<BackupInfo> find_backup(const std::vector<BackupInfo>& all_backups
       others = true;
       continue;
     }
-    if (id == "latest" || b.id == id ||
-        (id.size() > b.id.size() && id.starts_with(b.id) &&
-         id.find_first_not_of("0123456789abcdef") == std::string::npos))
-      return b;
+    auto names = [&id](const std::string& short_id) {
+      return !short_id.empty() &&
+             (short_id == id || (id.size() > short_id.size() && id.starts_with(short_id) &&
+                                 id.find_first_not_of("0123456789abcdef") == std::string::npos));
+    };
+    if (id == "latest" || names(b.id) || names(b.original)) return b;
   }
   if (others) {
     *error = {404, "site \"" + site + "\" of project \"" + ns +

@@ -41,6 +41,9 @@ struct BackupInfo {
   int64_t revision = 0;
   std::string reason;  // "manual", "scheduled"
   int retain_days = 30;
+  // A copy's (restic copy, a clone from another project on a cluster):
+  // the short id of the backup it was copied from, which names it too.
+  std::string original;
   nlohmann::json to_json() const;
 };
 

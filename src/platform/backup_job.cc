@@ -18,10 +18,13 @@
 #include <tuple>
 
 #include "api/validation.h"
+#include "base/text.h"
 #include "base/unique_fd.h"
+#include "cmd/client.h"
 #include "controllers/backups.h"
 #include "controllers/snapshot.h"
 #include "platform/rabbitmq_backup.h"
+#include "platform/restic_receiver.h"
 #include "render/plan.h"
 #include "runtime/subprocess.h"
 
@@ -138,7 +141,7 @@ std::string prepare(const cmd::BackupJobOptions& o) {
     // A list without --site is the project's: every site's, deleted ones
     // too; a list or a show of a site is of any uid of that name.
     if (!api::is_dns_label(o.site)) return "--site \"" + o.site + "\" is not a DNS label";
-    const bool any_uid = o.action == "list" || o.action == "show";
+    const bool any_uid = o.action == "list" || o.action == "show" || o.action == "copy";
     if ((!any_uid || !o.uid.empty()) && !is_uid(o.uid))
       return "--uid \"" + o.uid + "\" is not a uid";
   }
@@ -243,6 +246,59 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
 
 // The site's current spec and volumes (WOK_BACKUP_REVISION, as for a
 // backup): the backup's data goes into the volumes the site has now.
+// A file of the transfer's key (a Secret's item), its trailing newline off.
+std::string read_key_file(const fs::path& file) {
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// `copy`: one backup of the project's site --site into the one-time
+// repository --to serves (a clone's in another project, receive_repository),
+// made with the transfer's password; then tells it the copy is done.
+std::string copy_backup(const cmd::BackupJobOptions& o, json* copied) {
+  if (!api::is_backup_ref(o.backup))
+    return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
+  if (!o.to.starts_with("http://") || o.to.size() <= 7 || o.to.back() != '/' ||
+      o.to.find_first_of("@ ?#") != std::string::npos)
+    return "--to \"" + o.to + "\" is not http://HOST:PORT/ (without credentials)";
+  const fs::path key = o.transfer_key;
+  const std::string token = read_key_file(key / "token");
+  if (token.empty() || !fs::exists(key / "password"))
+    return "--transfer-key " + key.string() + " holds no token and password";
+  runtime::CommandResult listed =
+      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
+  if (!listed.ok()) return failed("restic snapshots", listed);
+  controllers::BackupError why;
+  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
+                                         o.project, o.site, o.backup, "", &why);
+  if (!backup) return why.message;
+  // restic takes the credentials from the URL (and never prints them).
+  const std::string to = "rest:http://wok:" + percent_encode(token) + "@" + o.to.substr(7);
+  const std::vector<std::string> dest = {"-r", to, "-p", (key / "password").string()};
+  auto with = [&dest](std::vector<std::string> args) {
+    args.insert(args.begin(), dest.begin(), dest.end());
+    return args;
+  };
+  runtime::CommandResult r = runtime::run_command(restic(with({"init"})), std::chrono::minutes(5));
+  if (!r.ok()) return failed("restic init of the transfer's repository " + o.to, r);
+  r = runtime::run_command(
+      restic(with({"copy", "--from-repo", env_or("RESTIC_REPOSITORY"), "--from-password-file",
+                   env_or("RESTIC_PASSWORD_FILE"), backup->id})),
+      kResticTimeout);
+  if (!r.ok()) return failed("restic copy of backup " + backup->id + " to " + o.to, r);
+  const std::string base = o.to.substr(7, o.to.size() - 8);  // HOST:PORT, no slash
+  cmd::ApiClient receiver("http://wok:" + percent_encode(token) + "@" + base, "");
+  cmd::HttpResponse done = receiver.request_text("POST", "/done", "", "text/plain", 60);
+  if (done.status != 200)
+    return "telling " + o.to + " the copy is done failed: " +
+           (done.status == 0 ? done.error
+                             : "HTTP " + std::to_string(done.status) + " " + done.body);
+  *copied = {{"id", backup->id}, {"site", o.site}, {"project", o.project}, {"time", backup->time}};
+  return "";
+}
+
 std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
   if (!o.from.empty() && !api::is_dns_label(o.from))
     return "--from \"" + o.from + "\" is not a DNS label";
@@ -461,6 +517,22 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
     out << json{{export_ ? "exported" : "imported", options.dir}}.dump() << "\n";
     return 0;
   }
+  if (options.action == "receive") {
+    ReceiveOptions ro;
+    ro.dir = options.dir;
+    ro.token = read_key_file(fs::path(options.transfer_key) / "token");
+    const size_t colon = options.listen.rfind(':');
+    ro.host = colon == std::string::npos ? options.listen : options.listen.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : options.listen.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos ||
+        std::stoi(port) > 65535) {
+      err << "error: --listen \"" << options.listen << "\" is not HOST:PORT\n";
+      return 1;
+    }
+    ro.port = static_cast<uint16_t>(std::stoi(port));
+    ro.timeout = std::chrono::seconds(options.timeout_seconds);
+    return receive_repository(ro, out, err);
+  }
   if (options.action == "sweep") {
     json forgotten, items;
     std::string error = prepare(options);
@@ -476,6 +548,7 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
       options.action == "list"      ? std::tuple{"list", "items", &list_backups}
       : options.action == "restore" ? std::tuple{"restore", "restored", &restore_backup}
       : options.action == "show"    ? std::tuple{"show", "backup", &show_backup}
+      : options.action == "copy"    ? std::tuple{"copy", "copied", &copy_backup}
                                     : std::tuple{"backup", "backup", &make_backup};
   json result;
   std::string error = prepare(options);
