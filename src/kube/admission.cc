@@ -154,6 +154,27 @@ json review_site(const json& request, const AdmissionView& view) {
   if (auto held = host_held_errors(site, view.sites_claiming(hosts)); !held.empty()) {
     return answer(request, false, status_of(409, "Conflict", api::join_errors(held), held));
   }
+  // A clone from another project: the writer's right there, when the
+  // field is written (as wok up judges it); recorded for the operator.
+  const json old = request.value("oldObject", json());
+  const bool unchanged = old.is_object() && old.value("spec", json()).is_object() &&
+                         old["spec"].value("cloneFrom", json()) == site["spec"]["cloneFrom"];
+  if (!clone_source_project(site).empty() && !unchanged) {
+    if (!view.api)
+      return answer(request, false,
+                    status_of(403, "Forbidden",
+                              "this webhook cannot check a clone from another project", {}));
+    bool refused = false;
+    const std::string why =
+        grant_clone(view.api, view.grant_ns, request.value("userInfo", json()), site, &refused);
+    if (refused) {
+      std::vector<api::FieldError> errors = {{"spec.cloneFrom.project", why}};
+      return answer(
+          request, false,
+          status_of(403, "Forbidden", "Site \"" + name + "\" is forbidden: " + why, errors));
+    }
+    if (!why.empty()) return answer(request, false, status_of(503, "ServiceUnavailable", why, {}));
+  }
   return answer(request, true);
 }
 

@@ -12,6 +12,7 @@
 
 #include "api/bounds.h"
 #include "http/message.h"
+#include "kube/clone_grant.h"
 
 namespace wok::kube {
 
@@ -24,6 +25,11 @@ struct AdmissionView {
   // The Sites that list any of these hosts (the others cannot hold them).
   std::function<std::vector<nlohmann::json>(const std::vector<std::string>& hosts)> sites_claiming;
   api::SiteBounds bounds{.command = "wok operator"};
+  // A clone from another project: the writer's right asked of the API
+  // server, the grant recorded in grant_ns (kube/clone_grant.h). Unset:
+  // such a clone is refused.
+  ApiCall api;
+  std::string grant_ns;
 };
 
 // The decision on one AdmissionReview request (request.kind Site or

@@ -63,6 +63,7 @@ std::string identity() {
 // The admission webhook over TLS, judging against the operator's caches.
 // Returns the exit code of a failure, 0 when serving.
 int start_admission(const RunOptions& options, const Operator& op, const api::SiteBounds& bounds,
+                    KubeClient& client, const std::string& grant_ns,
                     std::unique_ptr<HttpsServer>* server) {
   HttpsOptions https;
   if (!split_host_port(options.admission_listen, &https.host, &https.port)) {
@@ -95,6 +96,9 @@ int start_admission(const RunOptions& options, const Operator& op, const api::Si
     return out;
   };
   view.bounds = bounds;
+  view.api = [&client](const std::string& method, const std::string& path,
+                       const std::string& body) { return client.request(method, path, body); };
+  view.grant_ns = grant_ns;
   *server = std::make_unique<HttpsServer>(https, admission_handler(std::move(view)));
   std::string error;
   if (!(*server)->start(&error)) {
@@ -212,7 +216,8 @@ int run_operator(const RunOptions& options) {
 
   std::unique_ptr<HttpsServer> admission;
   if (!options.admission_listen.empty()) {
-    if (int code = start_admission(options, op, config.bounds, &admission); code != 0) return code;
+    if (int code = start_admission(options, op, config.bounds, client, ns, &admission); code != 0)
+      return code;
   }
 
   http::ServerOptions server_options;

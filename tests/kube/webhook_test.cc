@@ -167,6 +167,8 @@ class WebhookTest : public ::testing::Test {
       return out;
     };
     view.bounds.replicas = 3;
+    view.api = api_;
+    view.grant_ns = "wok-system";
     options.host = "127.0.0.1";
     options.port = 0;
     options.cert_file = cert_;
@@ -220,6 +222,7 @@ class WebhookTest : public ::testing::Test {
   std::map<std::string, json> projects_;
   std::vector<json> sites_;
   bool synced_ = true;
+  ApiCall api_;  // the Kubernetes API a clone from another project asks
   std::unique_ptr<HttpsServer> server_;
 };
 
@@ -471,6 +474,113 @@ TEST(HostHolder, TheOlderClaimHoldsAndOneDoesNotHoldAgainstItself) {
   EXPECT_EQ((*host_holder(b, "x.test", all))["metadata"]["namespace"], "a");
   EXPECT_EQ(host_holder(a, "x.test", all), nullptr);
   EXPECT_EQ(host_holder(b, "y.test", all), nullptr);
+}
+
+}  // namespace
+}  // namespace wok::kube
+
+namespace wok::kube {
+namespace {
+
+// The operator client's answer (this file's Reply is the test client's).
+using KubeReply = ApiCall::result_type;
+
+TEST_F(WebhookTest, ACloneFromAnotherProjectNeedsTheWritersRightThereAndIsRecorded) {
+  std::vector<json> asked;
+  std::map<std::string, json> grants;
+  bool allow = false, answer = true;
+  api_ = [&](const std::string& method, const std::string& path, const std::string& body) {
+    if (path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" && method == "POST") {
+      if (!answer) return KubeReply{500, "{}", ""};
+      json review = json::parse(body);
+      asked.push_back(review);
+      review["status"] = {{"allowed", allow}};
+      return KubeReply{201, review.dump(), ""};
+    }
+    const std::string collection = "/api/v1/namespaces/wok-system/configmaps";
+    if (path == collection && method == "POST") {
+      json g = json::parse(body);
+      const std::string name = g["metadata"]["name"];
+      if (grants.count(name)) return KubeReply{409, "{}", ""};
+      grants[name] = g;
+      return KubeReply{201, g.dump(), ""};
+    }
+    if (path.starts_with(collection + "/") && method == "PUT") {
+      grants[path.substr(collection.size() + 1)] = json::parse(body);
+      return KubeReply{200, body, ""};
+    }
+    return KubeReply{404, "{}", ""};
+  };
+  start();
+  json clone = site("team-a", "copy", {{"cloneFrom", {{"site", "blog"}, {"project", "team-b"}}}});
+  json r = review(clone);
+  r["request"]["userInfo"] = {
+      {"username", "alice"}, {"groups", {"team-a-devs", "system:authenticated"}}, {"uid", "42"}};
+
+  // Alice may not write sites of team-b: refused, naming the field, nothing recorded.
+  json d = decision(r);
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(d["status"]["code"], 403);
+  EXPECT_EQ(d["status"]["message"],
+            "Site \"copy\" is forbidden: user \"alice\" may not clone from project \"team-b\" "
+            "(developers and admins of it only)");
+  EXPECT_EQ(d["status"]["details"]["causes"][0]["field"], "spec.cloneFrom.project");
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0]["spec"]["resourceAttributes"], json({{"namespace", "team-b"},
+                                                          {"verb", "create"},
+                                                          {"group", "wok.dev"},
+                                                          {"resource", "sites"}}));
+  EXPECT_EQ(asked[0]["spec"]["user"], "alice");
+  EXPECT_EQ(asked[0]["spec"]["groups"], json({"team-a-devs", "system:authenticated"}));
+  EXPECT_EQ(asked[0]["spec"]["uid"], "42");
+  EXPECT_TRUE(grants.empty());
+
+  // She may: allowed, and the grant recorded for the Site's uid and source.
+  allow = true;
+  d = decision(r);
+  EXPECT_TRUE(d["allowed"].get<bool>()) << d.dump();
+  ASSERT_EQ(grants.count("wok.clone-grant.u-copy"), 1u);
+  EXPECT_EQ(grants["wok.clone-grant.u-copy"]["data"],
+            json({{"site", "team-a/copy"}, {"from", "team-b/blog"}, {"user", "alice"}}));
+  // Written again (a retry): the grant replaced.
+  r["request"]["userInfo"]["username"] = "bob";
+  EXPECT_TRUE(decision(r)["allowed"].get<bool>());
+  EXPECT_EQ(grants["wok.clone-grant.u-copy"]["data"]["user"], "bob");
+
+  // An update that leaves cloneFrom as it was is not asked again (as wok
+  // up); one that changes it is.
+  allow = false;
+  const size_t before = asked.size();
+  json renamed = clone;
+  renamed["spec"]["hosts"] = {"copy.team-a.test"};
+  EXPECT_TRUE(decision(review(renamed, "UPDATE", clone))["allowed"].get<bool>());
+  EXPECT_EQ(asked.size(), before);
+  json other = clone;
+  other["spec"]["cloneFrom"]["site"] = "shop";
+  EXPECT_FALSE(decision(review(other, "UPDATE", clone))["allowed"].get<bool>());
+  EXPECT_EQ(asked.size(), before + 1);
+  // A clone from its own project asks nothing.
+  json own = site("team-a", "own", {{"cloneFrom", {{"site", "blog"}, {"project", "team-a"}}}});
+  EXPECT_TRUE(decision(review(own))["allowed"].get<bool>());
+  EXPECT_EQ(asked.size(), before + 1);
+
+  // The API does not answer: refused (503), never allowed unchecked.
+  answer = false;
+  d = decision(r);
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(d["status"]["code"], 503);
+  EXPECT_NE(d["status"]["message"].get<std::string>().find(
+                "asking whether user \"bob\" may write sites of project \"team-b\" failed"),
+            std::string::npos)
+      << d.dump();
+}
+
+TEST_F(WebhookTest, ACloneFromAnotherProjectIsRefusedByAWebhookThatCannotAsk) {
+  start();  // no API
+  json clone = site("team-a", "copy", {{"cloneFrom", {{"site", "blog"}, {"project", "team-b"}}}});
+  json d = decision(review(clone));
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(d["status"]["code"], 403);
 }
 
 }  // namespace

@@ -1,0 +1,47 @@
+#pragma once
+// A clone from another project on a cluster (spec.cloneFrom.project, docs/
+// data.md): the writer's right in the source project, checked by the
+// admission webhook, which alone sees who writes. wok up lets developers
+// and admins of the source project clone from it; here: whoever may create
+// Sites there (a SubjectAccessReview of the request's userInfo: the
+// developer and admin roles, and the platform admin). Allowed, the webhook
+// records a grant, a ConfigMap in the operator's namespace (no member
+// writes there), for the Site's uid and source; the operator copies data
+// across projects only for a Site with a grant that matches its spec, so a
+// Site stored while the webhook was off or ignored (failurePolicy Ignore)
+// never reads another project's backups.
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "kube/client.h"
+
+namespace wok::kube {
+
+// The Kubernetes API as the webhook calls it (the operator's client; a
+// script in tests).
+using ApiCall = std::function<Reply(const std::string& method, const std::string& path,
+                                    const std::string& body)>;
+
+// The other project a Site clones from, "" when none (or its own).
+std::string clone_source_project(const nlohmann::json& site);
+
+std::string clone_grant_name(const std::string& site_uid);
+
+// Asks whether `user_info` (an AdmissionReview's request.userInfo) may
+// create Sites in `source_ns`, and records the grant for `site` (its
+// namespace, name, uid, spec.cloneFrom) in `grant_ns`. "" when granted;
+// `*refused` true with the words for the writer when the user may not,
+// false with the error when the API did not answer.
+std::string grant_clone(const ApiCall& api, const std::string& grant_ns,
+                        const nlohmann::json& user_info, const nlohmann::json& site, bool* refused);
+
+// Whether the grant the webhook recorded for `site` (GET from `grant_ns`)
+// matches its spec.cloneFrom: "" when it does, else why not (for status).
+std::string check_clone_grant(KubeClient& client, const std::string& grant_ns,
+                              const nlohmann::json& site);
+
+// Deletes it (the clone is over); a grant already gone is fine.
+void drop_clone_grant(KubeClient& client, const std::string& grant_ns, const nlohmann::json& site);
+
+}  // namespace wok::kube
