@@ -15,11 +15,12 @@ std::string meta(const json& site, const char* key) {
 }
 
 // What a grant says: the Site (namespace/name) and what it clones
-// (project/site), compared with the Site as it is when the clone starts.
+// (project/site, and which backup), compared with the Site as it is when the clone starts.
 json grant_data(const json& site) {
   const json& from = site["spec"]["cloneFrom"];
   return {{"site", meta(site, "namespace") + "/" + meta(site, "name")},
-          {"from", from.value("project", "") + "/" + from.value("site", "")}};
+          {"from", from.value("project", "") + "/" + from.value("site", "")},
+          {"backup", from.value("backup", "latest")}};
 }
 
 std::string grant_path(const std::string& grant_ns, const std::string& name = "") {

@@ -442,8 +442,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
   // site runs while its volumes are replaced, whatever else blocks it.
   RestoreStep restore;
   if (project) {
-    restore =
-        reconcile_restore(client_, deployed, *project, applier_->owned(mine), config_.settings);
+    restore = reconcile_restore(client_, deployed, *project, applier_->owned(mine),
+                                config_.settings, config_.own_namespace);
     if (restore.stop_site) stop_for_restore(desired);
     if (restore.ended) start_after_restore(desired);
     if (restore.requeue.count() > 0 &&

@@ -47,6 +47,9 @@ struct OperatorConfig {
   render::PlatformSettings settings;
   bool leader_elect = false;
   LeaseOptions lease;  // used when leader_elect
+  // Where the operator runs: the grants of clones from another project
+  // (kube/clone_grant.h) are there.
+  std::string own_namespace = "wok-system";
   int workers = 2;
   Renderer renderer = default_renderer();
   std::chrono::milliseconds resync{std::chrono::minutes(10)};

@@ -181,6 +181,7 @@ int run_operator(const RunOptions& options) {
   config.settings.operator_namespace = ns;
   config.leader_elect = options.leader_elect;
   config.lease.ns = ns;
+  config.own_namespace = ns;
   config.lease.identity = identity();
 
   std::string id = config.lease.identity;

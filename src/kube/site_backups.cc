@@ -11,9 +11,11 @@
 #include "api/validation.h"
 #include "base/sealed_box.h"
 #include "certs/certificate.h"
+#include "kube/clone_grant.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "kube/site_rollout.h"
+#include "kube/site_transfer.h"
 #include "render/plan.h"
 
 namespace wok::kube {
@@ -88,7 +90,8 @@ void start_after_restore(std::vector<json>& desired) {
 
 RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& project,
                               const std::vector<json>& owned,
-                              const render::PlatformSettings& settings) {
+                              const render::PlatformSettings& settings,
+                              const std::string& grant_ns) {
   RestoreStep step;
   const json& meta = site["metadata"];
   const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
@@ -120,6 +123,9 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
                    {"job", render::bounded_name(name + "-clone-" + hash8(clone_token), 63)},
                    {"phase", "Stopping"},
                    {"message", nullptr}};
+    // Another project's backup (its writer's right checked on admission).
+    if (const std::string other = clone_source_project(site); !other.empty())
+      step.status["fromProject"] = other;
     step.stop_site = true;
     step.requeue = kPoll;
     return step;
@@ -172,6 +178,28 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
     if (!list.is_object() || !list.value("items", json()).is_array() || !list["items"].empty())
       return step;
     const std::string job_name = old.value("job", "");
+    const std::string from_project = old.value("fromProject", "");
+    if (!from_project.empty()) {
+      // Only with the grant the webhook recorded when cloneFrom was written.
+      std::string why = check_clone_grant(client, grant_ns, site);
+      if (why.empty()) {
+        Reply key = client.request(
+            "GET", "/api/v1/namespaces/" + from_project + "/secrets/" + render::kBackupKeySecret);
+        if (key.status == 404)
+          why = "project \"" + from_project + "\" has no backups";
+        else if (!key.ok()) {
+          step.status["message"] =
+              "reading project " + from_project + "'s backups: " + key.describe();
+          return step;
+        }
+      }
+      if (!why.empty()) {
+        step.status["phase"] = "Failed";
+        step.status["message"] = "the clone's backup cannot be read: " + why;
+        step.requeue = {};
+        return step;
+      }
+    }
     // The repository, if no backup made it yet (a restore or a clone first).
     if (std::string err = ensure_backup_repository(
             client, ns, project.is_object() ? project["metadata"].value("uid", "") : "", settings);
@@ -179,11 +207,16 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       step.status["message"] = "the project's backup repository: " + err;
       return step;
     }
-    if (std::string err = make_site_job(
-            client, site,
-            render::render_restore_job(site, project, settings, job_name,
-                                       old.value("backup", "latest"), old.value("from", "")));
-        !err.empty()) {
+    if (std::string err =
+            make_site_job(client, site,
+                          render::render_restore_job(site, project, settings, job_name,
+                                                     old.value("backup", "latest"),
+                                                     old.value("from", ""), from_project));
+        !err.empty() ||
+        (!from_project.empty() &&
+         !(err = start_transfer(client, site, job_name, from_project, old.value("from", ""),
+                                old.value("backup", "latest"), settings))
+              .empty())) {
       step.status["phase"] = "Failed";
       step.status["message"] = err;
       step.stop_site = cloning;  // a clone stays stopped, empty
@@ -211,11 +244,30 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   }
   if (phase == "Restoring") {
     const std::string job_name = old.value("job", "");
+    const std::string from_project = old.value("fromProject", "");
     Reply got = client.request("GET", "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job_name);
     json job = got.ok() ? json::parse(got.body, nullptr, false) : json();
     const json st = job.is_object() ? job.value("status", json::object()) : json::object();
     const std::string logs = "kubectl logs -n " + ns + " job/" + job_name + " --all-containers";
-    if (got.status == 404) {
+    // The clone is over (whichever way): its grant goes.
+    const bool over =
+        got.status == 404 || st.value("succeeded", 0) > 0 || st.value("failed", 0) > 0;
+    if (!from_project.empty() && over) drop_clone_grant(client, grant_ns, site);
+    std::string copy_failed;
+    if (!from_project.empty() && !over)
+      copy_failed = transfer_failed(client, ns, job_name, from_project);
+    if (!copy_failed.empty()) {
+      // Its receiver would wait for nothing until its deadline.
+      client.request("DELETE", "/apis/batch/v1/namespaces/" + ns + "/jobs/" + job_name +
+                                   "?propagationPolicy=Background");
+      drop_clone_grant(client, grant_ns, site);
+      step.status["phase"] = "Failed";
+      step.status["message"] =
+          "the clone's job failed, the site stays stopped (remove spec.cloneFrom to run it "
+          "empty): " +
+          copy_failed;
+      step.stop_site = true;
+    } else if (got.status == 404) {
       step.status["phase"] = "Failed";
       step.ended = !cloning;
       step.stop_site = cloning;
@@ -228,8 +280,9 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       step.ended = true;
       step.status["message"] = "cloned from backup " + old.value("backup", "") + " of site " +
                                old.value("from", "") + " (" + logs + ")";
-      step.cloned_from = {
-          {"project", ns}, {"site", old.value("from", "")}, {"backup", old.value("backup", "")}};
+      step.cloned_from = {{"project", from_project.empty() ? ns : from_project},
+                          {"site", old.value("from", "")},
+                          {"backup", old.value("backup", "")}};
     } else if (st.value("succeeded", 0) > 0) {
       const RestoredPin pin = pin_restored_revision(client, site, job);
       step.status["message"] = "restored from backup " + old.value("backup", "") +

@@ -131,7 +131,8 @@ RestoredPin pin_restored_revision(KubeClient& client, const nlohmann::json& site
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,
                               const std::vector<nlohmann::json>& owned,
-                              const render::PlatformSettings& settings);
+                              const render::PlatformSettings& settings,
+                              const std::string& grant_ns);
 
 // The site's rendered objects with nothing of it running: Deployments at 0
 // replicas, CronJobs (its jobs, its backups) suspended.

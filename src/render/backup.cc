@@ -18,6 +18,7 @@
 #include "api/validation.h"
 #include "render/database_client.h"
 #include "render/parts.h"
+#include "render/transfer.h"
 
 namespace wok::render::detail {
 namespace {
@@ -413,9 +414,60 @@ std::string bounded_name(const std::string& name, size_t max) {
   return head + "-" + hash8(name);
 }
 
+namespace {
+
+constexpr char kTransferDir[] = "/transfer";
+constexpr char kTransferKeyDir[] = "/transfer-key";
+constexpr int kTransferPort = 8000;
+constexpr char kTransferLabel[] = "wok.dev/transfer";           // the receiver's pod
+constexpr char kTransferCopyLabel[] = "wok.dev/transfer-copy";  // the copying pod
+
+// A container of a clone from another project reads the one-time
+// repository the receiver filled, with the transfer's password, instead of
+// the project's repository.
+void use_transfer_repository(json& container) {
+  using detail::env_value;
+  json env = json::array();
+  for (json& e : container["env"]) {
+    const std::string name = e.value("name", "");
+    if (name == "RESTIC_REPOSITORY")
+      e = env_value(name, std::string(kTransferDir) + "/repo");
+    else if (name == "RESTIC_PASSWORD_FILE")
+      e = env_value(name, std::string(kTransferKeyDir) + "/password");
+    else if (name.starts_with("AWS_") || name == "WOK_BACKUP_CACERT")
+      continue;
+    env.push_back(std::move(e));
+  }
+  container["env"] = env;
+  json mounts = json::array();
+  for (json& m : container["volumeMounts"]) {
+    const std::string name = m.value("name", "");
+    if (name == "repository" || name == "key" || name == "store-ca") continue;
+    mounts.push_back(std::move(m));
+  }
+  // Not read-only: restic locks a repository it reads (in its locks/).
+  mounts.push_back({{"name", "transfer"}, {"mountPath", kTransferDir}});
+  mounts.push_back({{"name", "transfer-key"}, {"mountPath", kTransferKeyDir}, {"readOnly", true}});
+  container["volumeMounts"] = mounts;
+}
+
+json transfer_key_volume(const std::string& secret) {
+  return {{"name", "transfer-key"}, {"secret", {{"secretName", secret}}}};
+}
+
+}  // namespace
+
+std::string transfer_secret_name(const std::string& job_name) {
+  return bounded_name(job_name + "-transfer", 253);
+}
+
+std::string transfer_copy_job_name(const std::string& ns, const std::string& job_name) {
+  return "wok.clone-" + hash8(ns + "/" + job_name);
+}
+
 json render_restore_job(const json& site, const json& project, const PlatformSettings& settings,
                         const std::string& job_name, const std::string& backup,
-                        const std::string& from) {
+                        const std::string& from, const std::string& from_project) {
   using namespace detail;
   const SiteNames names = site_names(site, project);
   const SitePlan plan = plan_site(site);
@@ -439,6 +491,26 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   if (!from.empty()) args.insert(args.end(), {"--from", from});
   json files = job_container("restore", names, uid, plan, revision, args,
                              backup_dir_mounts(plan, "restore", kRestoreDir, false), settings);
+  // Another project's backup: received first, into this pod's own
+  // directory, from the Job that copies it there (render_transfer).
+  const bool transfer = !from_project.empty() && from_project != names.ns;
+  if (transfer) {
+    use_transfer_repository(files);
+    json receive = {
+        {"name", "receive"},
+        {"image", settings.image},
+        {"args",
+         {"backup-job", "receive", "--dir", std::string(kTransferDir) + "/repo", "--listen",
+          "0.0.0.0:" + std::to_string(kTransferPort), "--transfer-key", kTransferKeyDir,
+          "--timeout", std::to_string(kDeadlineSeconds - 600)}},
+        {"ports", {{{"name", "transfer"}, {"containerPort", kTransferPort}}}},
+        {"resources", job_resources(plan, "256Mi")},
+        {"securityContext", container_security()},
+        {"volumeMounts",
+         {{{"name", "transfer"}, {"mountPath", kTransferDir}},
+          {{"name", "transfer-key"}, {"mountPath", kTransferKeyDir}, {"readOnly", true}}}}};
+    init.push_back(std::move(receive));
+  }
   // The backup's revision as its termination message: the operator pins it.
   if (from.empty()) tells_the_operator(files);
   json containers = json::array();
@@ -477,9 +549,20 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   }
   json volumes = job_volumes(names, plan, false, settings);
   volumes.push_back({{"name", "restore"}, {"emptyDir", json::object()}});
+  json labels = job_labels(names);
+  if (transfer) {
+    json kept = json::array();
+    for (json& v : volumes) {
+      const std::string name = v.value("name", "");
+      if (name != "repository" && name != "key" && name != "store-ca") kept.push_back(std::move(v));
+    }
+    volumes = std::move(kept);
+    volumes.push_back({{"name", "transfer"}, {"emptyDir", json::object()}});
+    volumes.push_back(transfer_key_volume(transfer_secret_name(job_name)));
+    labels[kTransferLabel] = job_name;
+  }
   // No affinity: the site's pods are stopped, its volumes free to attach.
   json pod = job_pod(settings, init, containers, volumes);
-  const json labels = job_labels(names);
   json job = object_head("batch/v1", "Job", job_name, names.ns, labels);
   job["metadata"]["annotations"] = {{"wok.dev/restore-backup", backup}};
   job["spec"] = {{"backoffLimit", 0},
@@ -487,6 +570,88 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
                  {"ttlSecondsAfterFinished", kFinishedTtlSeconds},
                  {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}};
   return job;
+}
+
+TransferObjects render_transfer(const json& site, const PlatformSettings& settings,
+                                const std::string& job_name, const std::string& from_project,
+                                const std::string& from, const std::string& backup,
+                                const std::string& token, const std::string& password) {
+  using namespace detail;
+  const SiteNames names = site_names(site, json());
+  const std::string copy_name = transfer_copy_job_name(names.ns, job_name);
+  TransferObjects out;
+  const json key = {{"token", token}, {"password", password}};
+  // Not the site's label: the operator would prune what the site's render lacks.
+  const json target_labels = {{"app.kubernetes.io/managed-by", "wok"}, {kTransferLabel, job_name}};
+  out.target_secret =
+      object_head("v1", "Secret", transfer_secret_name(job_name), names.ns, target_labels);
+  out.target_secret["type"] = "Opaque";
+  out.target_secret["stringData"] = key;
+  // The receiver answers while its pod is still initialising: not ready.
+  out.service = object_head("v1", "Service", job_name, names.ns, target_labels);
+  out.service["spec"] = {
+      {"selector", {{kTransferLabel, job_name}}},
+      {"publishNotReadyAddresses", true},
+      {"ports", {{{"name", "transfer"}, {"port", kTransferPort}, {"targetPort", kTransferPort}}}}};
+  const json copy_pods = {{kTransferCopyLabel, job_name}};
+  out.target_policy =
+      object_head("networking.k8s.io/v1", "NetworkPolicy", job_name, names.ns, target_labels);
+  out.target_policy["spec"] = {
+      {"podSelector", {{"matchLabels", {{kTransferLabel, job_name}}}}},
+      {"policyTypes", {"Ingress"}},
+      {"ingress",
+       {{{"from",
+          {{{"namespaceSelector",
+             {{"matchLabels", {{"kubernetes.io/metadata.name", from_project}}}}},
+            {"podSelector", {{"matchLabels", copy_pods}}}}}},
+         {"ports", {{{"protocol", "TCP"}, {"port", kTransferPort}}}}}}}};
+
+  const json source_labels = {{"app.kubernetes.io/managed-by", "wok"},
+                              {kTransferCopyLabel, job_name}};
+  out.source_secret = object_head("v1", "Secret", copy_name, from_project, source_labels);
+  out.source_secret["type"] = "Opaque";
+  out.source_secret["stringData"] = key;
+  out.source_policy =
+      object_head("networking.k8s.io/v1", "NetworkPolicy", copy_name, from_project, source_labels);
+  out.source_policy["spec"] = {
+      {"podSelector", {{"matchLabels", copy_pods}}},
+      {"policyTypes", {"Egress"}},
+      {"egress",
+       {{{"to",
+          {{{"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", names.ns}}}}},
+            {"podSelector", {{"matchLabels", {{kTransferLabel, job_name}}}}}}}},
+         {"ports", {{{"protocol", "TCP"}, {"port", kTransferPort}}}}}}}};
+
+  // The copy: the source project's repository (its claim or store, its
+  // key), read by `wok backup-job copy`, which writes the one backup.
+  json mounts = {{{"name", "tmp"}, {"mountPath", "/tmp"}},
+                 {{"name", "transfer-key"}, {"mountPath", kTransferKeyDir}, {"readOnly", true}}};
+  add_repository_mounts(mounts, settings);
+  json copy = {
+      {"name", "copy"},
+      {"image", settings.image},
+      {"args",
+       {"backup-job", "copy", "--project", from_project, "--site", from, "--backup", backup, "--to",
+        "http://" + job_name + "." + names.ns + ".svc:" + std::to_string(kTransferPort) + "/",
+        "--transfer-key", kTransferKeyDir}},
+      {"env", repository_env(settings)},
+      {"resources",
+       {{"requests", {{"cpu", "100m"}, {"memory", "256Mi"}}},
+        {"limits", {{"cpu", "1"}, {"memory", "512Mi"}}}}},
+      {"securityContext", container_security()},
+      {"volumeMounts", mounts}};
+  json volumes = {{{"name", "tmp"}, {"emptyDir", json::object()}}, transfer_key_volume(copy_name)};
+  for (json& v : repository_volumes(settings)) volumes.push_back(std::move(v));
+  out.copy_job = object_head("batch/v1", "Job", copy_name, from_project, source_labels);
+  out.copy_job["metadata"]["annotations"] = {{"wok.dev/clone", names.ns + "/" + names.name},
+                                             {"wok.dev/restore-backup", backup}};
+  out.copy_job["spec"] = {{"backoffLimit", 0},
+                          {"activeDeadlineSeconds", kDeadlineSeconds},
+                          {"ttlSecondsAfterFinished", 3600},
+                          {"template",
+                           {{"metadata", {{"labels", source_labels}}},
+                            {"spec", job_pod(settings, json::array(), {copy}, volumes)}}}};
+  return out;
 }
 
 json render_backup_sweep(const std::string& ns, const std::map<std::string, std::string>& live,

@@ -96,9 +96,13 @@ std::vector<nlohmann::json> render_site(const nlohmann::json& site, const nlohma
 // once the site's pods have stopped.
 // With `from` (spec.cloneFrom's site of the same project): that site's
 // backup into this new site, nothing backed up first (it holds nothing yet).
+// With `from_project` too (another project's site): the backup comes
+// through a one-time repository the Job's first init container `receive`
+// serves (render/transfer.h carries it there), and the restore reads it.
 nlohmann::json render_restore_job(const nlohmann::json& site, const nlohmann::json& project,
                                   const PlatformSettings& settings, const std::string& job_name,
-                                  const std::string& backup, const std::string& from = "");
+                                  const std::string& backup, const std::string& from = "",
+                                  const std::string& from_project = "");
 
 // The Job `job_name` that lists `site`'s backups in its project's repository
 // (`wok backup-job list`, its log one JSON line): `wok backup list

@@ -18,15 +18,6 @@ std::vector<Unsupported> unsupported_on(Platform platform, const json& site) {
   // runs on (oci:DIR:TAG, an archive, a Docker daemon) is not there.
   if (!site.is_object() || !site.contains("spec") || !site["spec"].is_object()) return out;
   const json& spec = site["spec"];
-  // A cluster's repository is its project's claim: a clone reads its own
-  // project's backups only.
-  if (spec.contains("cloneFrom") && spec["cloneFrom"].is_object() &&
-      spec["cloneFrom"].contains("project") && spec["cloneFrom"]["project"].is_string() &&
-      site.contains("metadata") && site["metadata"].is_object() &&
-      spec["cloneFrom"]["project"] != site["metadata"].value("namespace", ""))
-    out.push_back({"spec.cloneFrom.project",
-                   "a cluster clones from the site's own project only (its backups are in that "
-                   "project's claim); clone on wok up, or back up and restore within the project"});
   // An OpenShift Route lets networks in (haproxy.router.openshift.io/ip_whitelist);
   // it cannot keep some out.
   if (platform == Platform::kOpenShift && spec.contains("access") && spec["access"].is_object() &&

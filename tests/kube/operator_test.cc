@@ -7,9 +7,11 @@
 #include "certs/certificate.h"
 #include "cmd/cli.h"
 #include "git/repository.h"
+#include "kube/clone_grant.h"
 #include "kube/operator_fixture.h"
 #include "kube/site_backups.h"
 #include "kube/site_rollout.h"
+#include "render/transfer.h"
 
 namespace wok::kube::testing {
 namespace {
@@ -605,6 +607,170 @@ TEST_F(OperatorTest, ClonesBeforeTheSiteFirstRuns) {
   writes_during_quiet_period();
   EXPECT_FALSE(clone_job("live"));
   EXPECT_EQ((*deployment("team-a", "live-web"))["spec"]["replicas"], 1);
+}
+
+// A clone from another project: only with the grant the webhook recorded
+// (kube/clone_grant.h); its Job receives one backup through a one-time
+// repository a Job of the source project copies into (kube/site_transfer.h).
+TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  api_.create(kProjects, project("team-b"));
+  api_.create("/api/v1/namespaces/team-b/secrets",
+              {{"apiVersion", "v1"},
+               {"kind", "Secret"},
+               {"metadata", {{"name", "wok.backup-key"}, {"namespace", "team-b"}}},
+               {"data", {{"password", api::base64_encode("team-b's key")}}}});
+  auto clone_site = [&](const std::string& name, bool granted, const std::string& from = "shop") {
+    json spec = {{"hosts", {name + ".team-a.test"}},
+                 {"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}},
+                 {"cloneFrom", {{"site", from}, {"project", "team-b"}}}};
+    api_.create(sites_path("team-a"), real_site("team-a", name, spec));
+    if (!granted) return;
+    const json made = *get_site("team-a", name);
+    // What the webhook records once the writer's right is checked.
+    api_.create(
+        "/api/v1/namespaces/wok-system/configmaps",
+        {{"apiVersion", "v1"},
+         {"kind", "ConfigMap"},
+         {"metadata",
+          {{"name", clone_grant_name(made["metadata"]["uid"])}, {"namespace", "wok-system"}}},
+         {"data",
+          {{"site", "team-a/" + name},
+           {"from", "team-b/shop"},
+           {"backup", "latest"},
+           {"user", "alice"}}}});
+  };
+  clone_site("copy", true);
+  clone_site("stolen", false);  // stored while the webhook was off
+  // Granted for team-b/shop, then pointed at another site of team-b while
+  // the webhook was off: the grant does not name it.
+  clone_site("retargeted", true, "secret");
+  clone_site("other", true);
+  start_operator("wok-operator/a", false, default_renderer());
+  auto job_of = [&](const std::string& ns, const std::string& prefix) -> std::optional<json> {
+    for (const json& j : api_.list("/apis/batch/v1/namespaces/" + ns + "/jobs"))
+      if (j["metadata"]["name"].get<std::string>().starts_with(prefix)) return j;
+    return std::nullopt;
+  };
+  auto restore_of = [&](const std::string& name) {
+    auto s = get_site("team-a", name);
+    return s ? (*s)["status"].value("restore", json::object()) : json::object();
+  };
+  ASSERT_TRUE(eventually(
+      [&] { return job_of("team-a", "copy-clone-") && job_of("team-a", "other-clone-"); }));
+  ASSERT_TRUE(eventually([&] { return restore_of("stolen").value("phase", "") == "Failed"; }));
+
+  // No grant: nothing made, nothing of team-b read, the site stopped.
+  EXPECT_EQ(restore_of("stolen")["message"],
+            "the clone's backup cannot be read: no record that the writer may clone from project "
+            "\"team-b\" (the admission webhook records it when spec.cloneFrom is written; it was "
+            "off or ignored then): write the Site again (kubectl replace --force)");
+  EXPECT_FALSE(job_of("team-a", "stolen-clone-"));
+  ASSERT_TRUE(eventually([&] { return restore_of("retargeted").value("phase", "") == "Failed"; }));
+  EXPECT_NE(
+      restore_of("retargeted")["message"].get<std::string>().find("no record that the writer"),
+      std::string::npos);
+  EXPECT_FALSE(job_of("team-a", "retargeted-clone-"));
+  EXPECT_EQ((*deployment("team-a", "stolen-web"))["spec"]["replicas"], 0);
+
+  // The clone's Job: the receiver first, then the restore from what it received.
+  const json job = *job_of("team-a", "copy-clone-");
+  const std::string job_name = job["metadata"]["name"];
+  const json& pod = job["spec"]["template"]["spec"];
+  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"]["wok.dev/transfer"], job_name);
+  const json& receive = pod["initContainers"][0];
+  EXPECT_EQ(receive["name"], "receive");
+  EXPECT_EQ(receive["args"],
+            json({"backup-job", "receive", "--dir", "/transfer/repo", "--listen", "0.0.0.0:8000",
+                  "--transfer-key", "/transfer-key", "--timeout", "21000"}));
+  const json& restore = pod["containers"][0];
+  EXPECT_EQ(restore["name"], "restore");
+  std::map<std::string, std::string> env;
+  for (const json& e : restore["env"]) env[e["name"]] = e.value("value", "(from a secret)");
+  EXPECT_EQ(env["RESTIC_REPOSITORY"], "/transfer/repo");
+  EXPECT_EQ(env["RESTIC_PASSWORD_FILE"], "/transfer-key/password");
+  EXPECT_NE(restore["args"].dump().find(R"("--from","shop")"), std::string::npos);
+  for (const json& v : pod["volumes"]) {
+    EXPECT_NE(v["name"], "repository");  // team-a's own repository is not read
+    EXPECT_NE(v["name"], "key");
+  }
+
+  // In team-a, owned by that Job: the key, the Service, the way in from team-b's copy only.
+  const std::string here = "/api/v1/namespaces/team-a/";
+  auto owner_of = [](const json& o) { return o["metadata"]["ownerReferences"][0]["uid"]; };
+  ASSERT_TRUE(
+      eventually([&] { return api_.get(here + "secrets/" + job_name + "-transfer").has_value(); }));
+  const json key = *api_.get(here + "secrets/" + job_name + "-transfer");
+  EXPECT_EQ(owner_of(key), job["metadata"]["uid"]);
+  const json service = *api_.get(here + "services/" + job_name);
+  EXPECT_EQ(service["spec"]["selector"], json({{"wok.dev/transfer", job_name}}));
+  EXPECT_EQ(service["spec"]["publishNotReadyAddresses"], true);
+  EXPECT_EQ(owner_of(service), job["metadata"]["uid"]);
+  const json in =
+      *api_.get("/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/" + job_name);
+  EXPECT_EQ(in["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"],
+            json({{"kubernetes.io/metadata.name", "team-b"}}));
+  EXPECT_EQ(owner_of(in), job["metadata"]["uid"]);
+
+  // In team-b: the copy of that one backup, with the same key, let out to the receiver only.
+  const std::string copy_name = render::transfer_copy_job_name("team-a", job_name);
+  ASSERT_TRUE(api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + copy_name).has_value());
+  const json copy = *api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + copy_name);
+  const json& c = copy["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["args"],
+            json({"backup-job", "copy", "--project", "team-b", "--site", "shop", "--backup",
+                  "latest", "--to", "http://" + job_name + ".team-a.svc:8000/", "--transfer-key",
+                  "/transfer-key"}));
+  bool own_repository = false;
+  for (const json& v : copy["spec"]["template"]["spec"]["volumes"])
+    own_repository = own_repository || v.value(json::json_pointer("/secret/secretName"), "") ==
+                                           std::string("wok.backup-key");
+  EXPECT_TRUE(own_repository);  // team-b's key, in team-b
+  const json source_key = *api_.get("/api/v1/namespaces/team-b/secrets/" + copy_name);
+  EXPECT_EQ(source_key["stringData"], key["stringData"]);
+  EXPECT_EQ(key["stringData"]["token"].get<std::string>().size(), 43u);
+  EXPECT_EQ(owner_of(source_key), copy["metadata"]["uid"]);
+  const json out =
+      *api_.get("/apis/networking.k8s.io/v1/namespaces/team-b/networkpolicies/" + copy_name);
+  EXPECT_EQ(out["spec"]["policyTypes"], json({"Egress"}));
+  EXPECT_EQ(out["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"],
+            json({{"wok.dev/transfer", job_name}}));
+
+  // Copied and restored: cloned from team-b's site, the grant gone, the site running.
+  api_.set_status("/apis/batch/v1/namespaces/team-b/jobs/" + copy_name, {{"succeeded", 1}});
+  api_.set_status("/apis/batch/v1/namespaces/team-a/jobs/" + job_name, {{"succeeded", 1}});
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "copy");
+    return s && (*s)["status"].contains("clonedFrom");
+  }));
+  EXPECT_EQ((*get_site("team-a", "copy"))["status"]["clonedFrom"],
+            json({{"project", "team-b"}, {"site", "shop"}, {"backup", "latest"}}));
+  const std::string grants = "/api/v1/namespaces/wok-system/configmaps/";
+  const json copied = *get_site("team-a", "copy");
+  EXPECT_FALSE(api_.get(grants + clone_grant_name(copied["metadata"]["uid"])).has_value());
+  EXPECT_TRUE(
+      eventually([&] { return (*deployment("team-a", "copy-web"))["spec"]["replicas"] == 1; }));
+
+  // A copy that fails: the clone fails saying where to look (in team-b), its
+  // Job is deleted (its receiver would wait for nothing), the site stays stopped.
+  const std::string other_job = (*job_of("team-a", "other-clone-"))["metadata"]["name"];
+  const std::string other_copy = render::transfer_copy_job_name("team-a", other_job);
+  ASSERT_TRUE(eventually(
+      [&] { return api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + other_copy).has_value(); }));
+  api_.set_status("/apis/batch/v1/namespaces/team-b/jobs/" + other_copy, {{"failed", 1}});
+  ASSERT_TRUE(eventually([&] { return restore_of("other").value("phase", "") == "Failed"; }));
+  EXPECT_EQ(restore_of("other")["message"],
+            "the clone's job failed, the site stays stopped (remove spec.cloneFrom to run it "
+            "empty): copying the backup out of project \"team-b\" failed (its Job team-b/" +
+                other_copy +
+                "; a member of that project reads why with kubectl logs -n team-b job/" +
+                other_copy + ")");
+  EXPECT_FALSE(job_of("team-a", "other-clone-"));
+  const json other = *get_site("team-a", "other");
+  EXPECT_FALSE(api_.get(grants + clone_grant_name(other["metadata"]["uid"])).has_value());
+  writes_during_quiet_period();
+  EXPECT_EQ((*deployment("team-a", "other-web"))["spec"]["replicas"], 0);
 }
 
 // `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec

@@ -540,8 +540,10 @@ TEST_F(WebhookTest, ACloneFromAnotherProjectNeedsTheWritersRightThereAndIsRecord
   d = decision(r);
   EXPECT_TRUE(d["allowed"].get<bool>()) << d.dump();
   ASSERT_EQ(grants.count("wok.clone-grant.u-copy"), 1u);
-  EXPECT_EQ(grants["wok.clone-grant.u-copy"]["data"],
-            json({{"site", "team-a/copy"}, {"from", "team-b/blog"}, {"user", "alice"}}));
+  EXPECT_EQ(grants["wok.clone-grant.u-copy"]["data"], json({{"site", "team-a/copy"},
+                                                            {"from", "team-b/blog"},
+                                                            {"backup", "latest"},
+                                                            {"user", "alice"}}));
   // Written again (a retry): the grant replaced.
   r["request"]["userInfo"]["username"] = "bob";
   EXPECT_TRUE(decision(r)["allowed"].get<bool>());

@@ -13,6 +13,7 @@
 #include "api/codec.h"
 #include "render/plan.h"
 #include "render/render.h"
+#include "render/transfer.h"
 
 #ifndef WOK_RENDER_TESTDATA
 #error "WOK_RENDER_TESTDATA must name tests/render"
@@ -135,6 +136,18 @@ TEST(Golden, RestoreJobs) {
     jobs.push_back(wok::render::render_list_job(d, json(), wok::render::PlatformSettings{},
                                                 name + "-list-0a1b2c3d"));
   }
+  // A clone of another project's backup into the first site: its Job (the
+  // receiver first) and what carries the backup there (render/transfer.h).
+  const json& first = docs.at(0);
+  const std::string clone_job = first["metadata"].value("name", "") + "-clone-0a1b2c3d";
+  jobs.push_back(wok::render::render_restore_job(first, json(), wok::render::PlatformSettings{},
+                                                 clone_job, "latest", "shop", "team-c"));
+  const wok::render::TransferObjects t =
+      wok::render::render_transfer(first, wok::render::PlatformSettings{}, clone_job, "team-c",
+                                   "shop", "latest", "a-token", "a-password");
+  for (const json* o : {&t.target_secret, &t.service, &t.target_policy, &t.copy_job,
+                        &t.source_secret, &t.source_policy})
+    jobs.push_back(*o);
   // And the project's daily sweep of its deleted sites' backups.
   jobs.push_back(wok::render::render_backup_sweep(
       "team-a", {{"blog", "0b1c2d3e-uid"}, {"docs", "4f5a6b7c-uid"}},
