@@ -8,6 +8,7 @@
 #include "api/validation.h"
 #include "base/sealed_box.h"
 #include "git/repository.h"
+#include "kube/clone_grant.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
 #include "kube/site_admission.h"
@@ -202,6 +203,9 @@ void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
   // A site made or deleted: its project's backup sweep keeps the sites there.
   if (!old || !now) controller_->enqueue("project/" + meta.value("namespace", ""));
+  // Deleted during a clone from another project: its grant goes too.
+  if (old && !now && !clone_source_project(*old).empty())
+    drop_clone_grant(client_, config_.own_namespace, *old);
   // A host released or newly claimed can settle another site's conflict.
   std::vector<std::string> hosts;
   if (old) hosts = hosts_of(*old);

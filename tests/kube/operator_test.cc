@@ -771,6 +771,15 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   EXPECT_FALSE(api_.get(grants + clone_grant_name(other["metadata"]["uid"])).has_value());
   writes_during_quiet_period();
   EXPECT_EQ((*deployment("team-a", "other-web"))["spec"]["replicas"], 0);
+
+  // A site deleted while it clones: its grant goes with it.
+  clone_site("dropped", true);
+  const std::string dropped_grant =
+      grants + clone_grant_name((*get_site("team-a", "dropped"))["metadata"]["uid"]);
+  ASSERT_TRUE(eventually([&] { return job_of("team-a", "dropped-clone-").has_value(); }));
+  EXPECT_TRUE(api_.get(dropped_grant).has_value());
+  api_.remove(sites_path("team-a") + "/dropped");
+  EXPECT_TRUE(eventually([&] { return !api_.get(dropped_grant).has_value(); }));
 }
 
 // `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec
