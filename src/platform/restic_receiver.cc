@@ -239,7 +239,10 @@ int receive_repository(const ReceiveOptions& o, std::ostream& out, std::ostream&
   so.host = o.host;
   so.port = o.port;
   so.threads = 2;
-  so.max_body_bytes = 256u << 20;  // restic's packs: 16 MiB by default, 128 MiB at most
+  // restic's packs are 16 MiB by default (the copy sets no --pack-size);
+  // a body is held whole, a few at once, within the container's 256 MiB.
+  so.max_body_bytes = 32u << 20;
+  so.max_connections = 16;  // restic opens 5
   so.body_timeout_ms = 120'000;
   http::Server server(so, restic_repository_handler(o.dir, o.token, [&] {
                         std::lock_guard lock(mu);
