@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <tuple>
 
@@ -246,6 +247,26 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
 
 // The site's current spec and volumes (WOK_BACKUP_REVISION, as for a
 // backup): the backup's data goes into the volumes the site has now.
+// Backup `ref` (an id, or latest: of the site of uid `uid` only when not
+// "") of the project's site `site` in the repository; nullopt, with why.
+std::optional<controllers::BackupInfo> find_site_backup(const std::string& project,
+                                                        const std::string& site,
+                                                        const std::string& ref,
+                                                        const std::string& uid,
+                                                        std::string* error) {
+  runtime::CommandResult listed =
+      run_restic({"snapshots", "--json", "--tag", "wok,site=" + site}, std::chrono::minutes(5));
+  if (!listed.ok()) {
+    *error = failed("restic snapshots", listed);
+    return std::nullopt;
+  }
+  controllers::BackupError why;
+  auto backup = controllers::find_backup(controllers::parse_snapshots(project, listed.out), project,
+                                         site, ref, uid, &why);
+  if (!backup) *error = why.message;
+  return backup;
+}
+
 // A file of the transfer's key (a Secret's item), its trailing newline off.
 std::string read_key_file(const fs::path& file) {
   std::ifstream in(file);
@@ -267,13 +288,9 @@ std::string copy_backup(const cmd::BackupJobOptions& o, json* copied) {
   const std::string token = read_key_file(key / "token");
   if (token.empty() || !fs::exists(key / "password"))
     return "--transfer-key " + key.string() + " holds no token and password";
-  runtime::CommandResult listed =
-      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
-  if (!listed.ok()) return failed("restic snapshots", listed);
-  controllers::BackupError why;
-  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
-                                         o.project, o.site, o.backup, "", &why);
-  if (!backup) return why.message;
+  std::string error;
+  auto backup = find_site_backup(o.project, o.site, o.backup, "", &error);
+  if (!backup) return error;
   // restic takes the credentials from the URL (and never prints them).
   const std::string to = "rest:http://wok:" + percent_encode(token) + "@" + o.to.substr(7);
   const std::vector<std::string> dest = {"-r", to, "-p", (key / "password").string()};
@@ -313,13 +330,9 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
     return "WOK_BACKUP_REVISION is not {\"revision\": N, \"commit\": C, \"spec\": {...}}";
   const fs::path dir = o.dir;
   if (!is_dir(dir)) return "--dir " + dir.string() + " is not a directory";
-  runtime::CommandResult listed =
-      run_restic({"snapshots", "--json", "--tag", "wok,site=" + source}, std::chrono::minutes(5));
-  if (!listed.ok()) return failed("restic snapshots", listed);
-  controllers::BackupError why;
-  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
-                                         o.project, source, o.backup, clone ? "" : o.uid, &why);
-  if (!backup) return why.message;
+  std::string error;
+  auto backup = find_site_backup(o.project, source, o.backup, clone ? "" : o.uid, &error);
+  if (!backup) return error;
   // Unpacked apart (this pod's own space), then put into each volume.
   const fs::path unpacked = "/tmp/wok-restore";
   std::error_code ec;
@@ -407,13 +420,9 @@ std::string restore_backup(const cmd::BackupJobOptions& o, json* done) {
 std::string show_backup(const cmd::BackupJobOptions& o, json* shown) {
   if (!api::is_backup_ref(o.backup))
     return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits) nor latest";
-  runtime::CommandResult listed =
-      run_restic({"snapshots", "--json", "--tag", "wok,site=" + o.site}, std::chrono::minutes(5));
-  if (!listed.ok()) return failed("restic snapshots", listed);
-  controllers::BackupError why;
-  auto backup = controllers::find_backup(controllers::parse_snapshots(o.project, listed.out),
-                                         o.project, o.site, o.backup, "", &why);
-  if (!backup) return why.message;
+  std::string error;
+  auto backup = find_site_backup(o.project, o.site, o.backup, "", &error);
+  if (!backup) return error;
   runtime::CommandResult dumped =
       run_restic({"dump", backup->id, "/backup.json"}, std::chrono::minutes(5));
   if (!dumped.ok()) return failed("restic dump of backup " + backup->id, dumped);
