@@ -88,6 +88,24 @@ void start_after_restore(std::vector<json>& desired) {
   }
 }
 
+namespace {
+
+// A clone from another project: what carries its backup, made (again
+// after an error: each step is made once) until all of it is there.
+void carry_backup(KubeClient& client, const json& site, const std::string& from_project,
+                  const render::PlatformSettings& settings, RestoreStep& step) {
+  const std::string err = start_transfer(client, site, step.status.value("job", ""), from_project,
+                                         step.status.value("from", ""),
+                                         step.status.value("backup", "latest"), settings);
+  step.status["carried"] = err.empty();
+  step.status["message"] =
+      err.empty()
+          ? json()
+          : json("carrying the backup from project " + from_project + " (tried again): " + err);
+}
+
+}  // namespace
+
 RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& project,
                               const std::vector<json>& owned,
                               const render::PlatformSettings& settings,
@@ -212,11 +230,7 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
                           render::render_restore_job(site, project, settings, job_name,
                                                      old.value("backup", "latest"),
                                                      old.value("from", ""), from_project));
-        !err.empty() ||
-        (!from_project.empty() &&
-         !(err = start_transfer(client, site, job_name, from_project, old.value("from", ""),
-                                old.value("backup", "latest"), settings))
-              .empty())) {
+        !err.empty()) {
       step.status["phase"] = "Failed";
       step.status["message"] = err;
       step.stop_site = cloning;  // a clone stays stopped, empty
@@ -224,6 +238,7 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
       return step;
     }
     step.status["phase"] = "Restoring";
+    if (!from_project.empty()) carry_backup(client, site, from_project, settings, step);
     return step;
   }
   if (phase == "Starting") {
@@ -254,6 +269,12 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
         got.status == 404 || st.value("succeeded", 0) > 0 || st.value("failed", 0) > 0;
     if (!from_project.empty() && over) drop_clone_grant(client, grant_ns, site);
     std::string copy_failed;
+    if (!from_project.empty() && !over && !old.value("carried", false)) {
+      carry_backup(client, site, from_project, settings, step);
+      step.stop_site = true;
+      step.requeue = kPoll;
+      return step;
+    }
     if (!from_project.empty() && !over)
       copy_failed = transfer_failed(client, ns, job_name, from_project);
     if (!copy_failed.empty()) {

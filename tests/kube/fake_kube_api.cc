@@ -8,6 +8,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "api/base64.h"
+
 namespace wok::kube::testing {
 namespace {
 
@@ -332,6 +334,13 @@ FakeKubeApi::Response FakeKubeApi::handle(const Request& request, const Target& 
     store_delete(t.collection(), t.key());
     return {200, last.dump()};
   }
+  // As the API server does, stringData is written into data (base64); the
+  // fake keeps stringData too, for the tests to read.
+  if ((request.method == "POST" || request.method == "PUT") && body.is_object() &&
+      body.value("kind", "") == "Secret" && body.contains("stringData") &&
+      body["stringData"].is_object())
+    for (const auto& [k, v] : body["stringData"].items())
+      if (v.is_string()) body["data"][k] = api::base64_encode(v.get<std::string>());
   if (request.method == "POST") {
     json& meta = body["metadata"];
     if (!t.ns.empty()) meta["namespace"] = t.ns;

@@ -647,6 +647,8 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   // the webhook was off: the grant does not name it.
   clone_site("retargeted", true, "secret");
   clone_site("other", true);
+  // The source's API fails twice: what carries the backup is made again.
+  api_.fail_next("POST", "/namespaces/team-b/jobs", 500, 2);
   start_operator("wok-operator/a", false, default_renderer());
   auto job_of = [&](const std::string& ns, const std::string& prefix) -> std::optional<json> {
     for (const json& j : api_.list("/apis/batch/v1/namespaces/" + ns + "/jobs"))
@@ -780,6 +782,8 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   EXPECT_TRUE(api_.get(dropped_grant).has_value());
   api_.remove(sites_path("team-a") + "/dropped");
   EXPECT_TRUE(eventually([&] { return !api_.get(dropped_grant).has_value(); }));
+  // Three copies made once each, after the two failures.
+  EXPECT_EQ(api_.count("POST", "/namespaces/team-b/jobs"), 5);
 }
 
 // `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec
