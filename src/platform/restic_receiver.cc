@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -98,7 +99,8 @@ void send_file(const http::Request& req, http::Response& resp, const fs::path& p
 void save_file(const http::Request& req, http::Response& resp, const fs::path& path) {
   const fs::path part = path.string() + ".part";
   int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return text(resp, 409, "a write of this file is under way");
+  if (fd < 0 && errno == EEXIST) return text(resp, 409, "a write of this file is under way");
+  if (fd < 0) return text(resp, 404, "no repository: create it");
   bool ok = true;
   for (size_t done = 0; ok && done < req.body.size();) {
     ssize_t n = ::write(fd, req.body.data() + done, req.body.size() - done);

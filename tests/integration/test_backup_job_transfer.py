@@ -159,6 +159,9 @@ class TransferTest(unittest.TestCase):
         # No token, a wrong one: nothing.
         self.assertEqual(self.call(url + "keys/", token=None)[0], 401)
         self.assertEqual(self.call(url + "keys/", token="guess")[0], 401)
+        # Nothing before the repository is made.
+        self.assertEqual(self.call(url + "data/" + key, "POST", b"x")[0], 404)
+        self.assertEqual(self.call(url + "config", "POST", b"x")[0], 404)
         self.assertEqual(self.call(url + "?create=true", "POST")[0], 200)
         # Names are restic's ids, of restic's types: no way out of the directory.
         for path in ("keys/..%2f..%2fetc", "keys/" + "AB" * 32, "keys/x", "etc/" + key,
