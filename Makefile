@@ -15,7 +15,7 @@ APT_PACKAGES := build-essential cmake ninja-build ccache pkg-config git python3 
   nodejs umoci runc skopeo php8.2-fpm php8.2-sqlite3 libfcgi-bin busybox-static \
   clang libclang-rt-14-dev clang-format openssl pebble libargon2-dev apache2-utils \
   libnghttp2-dev nghttp2-client mariadb-server mariadb-client postgresql php8.2-mysql php8.2-pgsql \
-  redis-server rabbitmq-server python3-pika restic php8.2-xml php8.2-gd php8.2-mbstring php-getid3 \
+  redis-server rabbitmq-server python3-pika python3-yaml restic php8.2-xml php8.2-gd php8.2-mbstring php-getid3 \
   libjs-cropper libjs-underscore chromium
 
 .PHONY: deps build up test clean image fuzz bench

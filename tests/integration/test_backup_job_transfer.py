@@ -187,3 +187,104 @@ class TransferTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "render", "golden", "backup-restore-jobs.yaml")
+
+
+@unittest.skipIf(SKIP, SKIP)
+class RenderedTransferTest(unittest.TestCase):
+    """The containers the render gives a clone from another project (the
+    golden the render test pins), run as they are: their arguments and
+    environment, the pod's paths mapped to directories of their own here,
+    the Service's name to the receiver's loopback port."""
+
+    def setUp(self):
+        import yaml  # python3-yaml (Makefile)
+        self.root = tempfile.mkdtemp(prefix="wok-rendered-transfer-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        with open(GOLDEN) as f:
+            docs = [d for d in yaml.safe_load_all(f) if d]
+        self.clone = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].endswith("-clone-0a1b2c3d"))
+        self.copy = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("wok.clone-"))
+        self.key = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == self.copy["metadata"]["name"])
+        # The pod's paths, each a directory here.
+        self.paths = {}
+        for path in ("/transfer-key", "/transfer", "/repository", "/key", "/restore", "/tmp"):
+            self.paths[path] = os.path.join(self.root, path.strip("/"))
+            os.makedirs(self.paths[path])
+        for name, value in self.key["stringData"].items():  # the Secret's items, mounted
+            with open(os.path.join(self.paths["/transfer-key"], name), "w") as f:
+                f.write(value)
+        with open(os.path.join(self.paths["/key"], "password"), "w") as f:
+            f.write("the source project's key\n")
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
+
+    def mapped(self, text, extra=()):
+        for old, new in extra:
+            text = text.replace(old, new)
+        for path in sorted(self.paths, key=len, reverse=True):
+            if text == path or text.startswith(path + "/"):
+                return self.paths[path] + text[len(path):]
+        return text
+
+    def container(self, job, name):
+        spec = job["spec"]["template"]["spec"]
+        c = next(c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == name)
+        env = {e["name"]: self.mapped(e["value"]) for e in c.get("env", []) if "value" in e}
+        return c["args"], dict(os.environ, TZ="UTC", **env)
+
+    def test_the_rendered_receive_copy_and_restore_carry_one_backup(self):
+        # The source project's backup of site shop, in its repository.
+        _, copy_env = self.container(self.copy, "copy")
+        made = os.path.join(self.root, "made")
+        os.makedirs(os.path.join(made, "storage", "uploads"))
+        with open(os.path.join(made, "storage", "uploads", "post.txt"), "w") as f:
+            f.write("a post of team-c's shop")
+        with open(os.path.join(made, "database.sql"), "w") as f:
+            f.write("CREATE TABLE posts (id INT);\n")
+        spec = {"mode": "php", "hosts": ["shop.team-c.example.org"], "php": {"docroot": "web"},
+                "source": {"git": {"url": "https://git.example.org/shop.git"}},
+                "database": {"engine": "mariadb", "size": "1Gi"},
+                "storage": [{"name": "uploads", "path": "web/uploads", "size": "1Gi"}]}
+        r = subprocess.run([WOK, "backup-job", "create", "--project", "team-c", "--site", "shop", "--uid", "u-shop",
+                            "--reason", "manual", "--dir", made],
+                           env=dict(copy_env, WOK_BACKUP_REVISION=json.dumps({"revision": 1, "commit": "", "spec": spec})),
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        # The clone's receiver, on a port of its own here.
+        args, env = self.container(self.clone, "receive")
+        args = [self.mapped(a, [("0.0.0.0:8000", "127.0.0.1:0")]) for a in args]
+        receiver = subprocess.Popen([WOK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(receiver)
+        port = re.search(r"on 127\.0\.0\.1:(\d+)", receiver.stderr.readline()).group(1)
+
+        # The source's copy, to that port instead of the Service's name.
+        args, env = self.container(self.copy, "copy")
+        service = "http://%s.%s.svc:8000/" % (self.clone["metadata"]["name"], self.clone["metadata"]["namespace"])
+        self.assertIn(service, args)
+        args = [self.mapped(a, [(service, "http://127.0.0.1:%s/" % port)]) for a in args]
+        r = subprocess.run([WOK, *args], env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(receiver.wait(timeout=30), 0, receiver.stderr.read())
+
+        # The clone's restore, from what was received, into its volume.
+        args, env = self.container(self.clone, "restore")
+        os.makedirs(os.path.join(self.paths["/restore"], "storage", "uploads"))
+        r = subprocess.run([WOK, *[self.mapped(a) for a in args]], env=env, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["restored"]["storage"], ["uploads"])
+        with open(os.path.join(self.paths["/restore"], "storage", "uploads", "post.txt")) as f:
+            self.assertEqual(f.read(), "a post of team-c's shop")
+        with open(os.path.join(self.paths["/restore"], "database.sql")) as f:
+            self.assertEqual(f.read(), "CREATE TABLE posts (id INT);\n")  # for the import container

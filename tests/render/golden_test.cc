@@ -144,7 +144,7 @@ TEST(Golden, RestoreJobs) {
                                                  clone_job, "latest", "shop", "team-c"));
   const wok::render::TransferObjects t =
       wok::render::render_transfer(first, wok::render::PlatformSettings{}, clone_job, "team-c",
-                                   "shop", "latest", "a-token", "a-password");
+                                   "shop", "latest", "a-token-made-for-one-clone", "a-password");
   for (const json* o : {&t.target_secret, &t.service, &t.target_policy, &t.copy_job,
                         &t.source_secret, &t.source_policy})
     jobs.push_back(*o);
