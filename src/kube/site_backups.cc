@@ -340,10 +340,6 @@ RestoreStep reconcile_restore(KubeClient& client, const json& site, const json& 
   return step;
 }
 
-namespace {
-
-// Makes `object` in `collection` unless it exists (kept as it is: a key
-// made again would lock the repository away). "" or why not.
 std::string create_once(KubeClient& client, const std::string& collection, const json& object) {
   const std::string name = object["metadata"].value("name", "");
   Reply got = client.request("GET", collection + "/" + name);
@@ -353,6 +349,8 @@ std::string create_once(KubeClient& client, const std::string& collection, const
   }
   return got.ok() ? "" : object.value("kind", "") + " " + name + ": " + got.describe();
 }
+
+namespace {
 
 // What the container `container` of Job `job_name`'s pod said (its
 // termination message, render's tells_the_operator) as a JSON object, or null.

@@ -128,6 +128,12 @@ struct RestoredPin {
 RestoredPin pin_restored_revision(KubeClient& client, const nlohmann::json& site,
                                   const nlohmann::json& job);
 
+// Makes `object` in `collection` unless it exists (kept as it is: a key
+// made again would lock the repository away; a 409 counts as made). ""
+// or why not.
+std::string create_once(KubeClient& client, const std::string& collection,
+                        const nlohmann::json& object);
+
 RestoreStep reconcile_restore(KubeClient& client, const nlohmann::json& site,
                               const nlohmann::json& project,
                               const std::vector<nlohmann::json>& owned,

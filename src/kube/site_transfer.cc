@@ -2,6 +2,7 @@
 
 #include "api/base64.h"
 #include "base/sealed_box.h"
+#include "kube/site_backups.h"
 #include "render/transfer.h"
 
 namespace wok::kube {
@@ -17,19 +18,6 @@ json owned_by_job(json object, const json& job) {
                                             {"uid", job["metadata"].value("uid", "")},
                                             {"controller", true}}};
   return object;
-}
-
-// Makes `object` in its namespace's `collection` unless it is there. "" or why not.
-std::string make(KubeClient& client, const std::string& collection, const json& object) {
-  const std::string path = collection + "/" + object["metadata"].value("name", "");
-  Reply got = client.request("GET", path);
-  if (got.ok()) return "";
-  if (got.status == 404) {
-    got = client.request("POST", collection, object.dump(), "application/json");
-    if (got.ok() || got.status == 409) return "";
-  }
-  return object.value("kind", "") + " " + object["metadata"].value("namespace", "") + "/" +
-         object["metadata"].value("name", "") + ": " + got.describe();
 }
 
 // The Job at `path` as the API has it (its uid); null, with why, if not.
@@ -70,16 +58,18 @@ std::string start_transfer(KubeClient& client, const json& site, const std::stri
        {std::pair<std::string, const json*>{here + "/secrets", &t.target_secret},
         {here + "/services", &t.service},
         {"/apis/networking.k8s.io/v1/namespaces/" + ns + "/networkpolicies", &t.target_policy}})
-    if (error = make(client, collection, owned_by_job(*object, job)); !error.empty()) return error;
+    if (error = create_once(client, collection, owned_by_job(*object, job)); !error.empty())
+      return error;
   const std::string jobs = "/apis/batch/v1/namespaces/" + from_project + "/jobs";
-  if (error = make(client, jobs, t.copy_job); !error.empty()) return error;
+  if (error = create_once(client, jobs, t.copy_job); !error.empty()) return error;
   const json copy = live_job(client, jobs + "/" + t.copy_job["metadata"].value("name", ""), &error);
   if (copy.is_null()) return error;
   for (const auto& [collection, object] :
        {std::pair<std::string, const json*>{there + "/secrets", &t.source_secret},
         {"/apis/networking.k8s.io/v1/namespaces/" + from_project + "/networkpolicies",
          &t.source_policy}})
-    if (error = make(client, collection, owned_by_job(*object, copy)); !error.empty()) return error;
+    if (error = create_once(client, collection, owned_by_job(*object, copy)); !error.empty())
+      return error;
   return "";
 }
 

@@ -701,8 +701,14 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   // In team-a, owned by that Job: the key, the Service, the way in from team-b's copy only.
   const std::string here = "/api/v1/namespaces/team-a/";
   auto owner_of = [](const json& o) { return o["metadata"]["ownerReferences"][0]["uid"]; };
-  ASSERT_TRUE(
-      eventually([&] { return api_.get(here + "secrets/" + job_name + "-transfer").has_value(); }));
+  const std::string copy_name = render::transfer_copy_job_name("team-a", job_name);
+  // Made last (after the two failures, on a later pass).
+  ASSERT_TRUE(eventually([&] {
+    return api_.get("/apis/networking.k8s.io/v1/namespaces/team-b/networkpolicies/" + copy_name)
+        .has_value();
+  }));
+  EXPECT_TRUE(eventually([&] { return restore_of("copy").value("carried", false); }));
+  EXPECT_TRUE(restore_of("copy")["message"].is_null());
   const json key = *api_.get(here + "secrets/" + job_name + "-transfer");
   EXPECT_EQ(owner_of(key), job["metadata"]["uid"]);
   const json service = *api_.get(here + "services/" + job_name);
@@ -716,7 +722,6 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   EXPECT_EQ(owner_of(in), job["metadata"]["uid"]);
 
   // In team-b: the copy of that one backup, with the same key, let out to the receiver only.
-  const std::string copy_name = render::transfer_copy_job_name("team-a", job_name);
   ASSERT_TRUE(api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + copy_name).has_value());
   const json copy = *api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + copy_name);
   const json& c = copy["spec"]["template"]["spec"]["containers"][0];
@@ -779,6 +784,11 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   const std::string dropped_grant =
       grants + clone_grant_name((*get_site("team-a", "dropped"))["metadata"]["uid"]);
   ASSERT_TRUE(eventually([&] { return job_of("team-a", "dropped-clone-").has_value(); }));
+  const std::string dropped_copy = render::transfer_copy_job_name(
+      "team-a", (*job_of("team-a", "dropped-clone-"))["metadata"]["name"]);
+  ASSERT_TRUE(eventually([&] {
+    return api_.get("/apis/batch/v1/namespaces/team-b/jobs/" + dropped_copy).has_value();
+  }));
   EXPECT_TRUE(api_.get(dropped_grant).has_value());
   api_.remove(sites_path("team-a") + "/dropped");
   EXPECT_TRUE(eventually([&] { return !api_.get(dropped_grant).has_value(); }));
