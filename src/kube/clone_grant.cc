@@ -1,5 +1,6 @@
 #include "kube/clone_grant.h"
 
+#include "kube/site_status.h"
 #include "render/render.h"
 
 namespace wok::kube {
@@ -103,6 +104,24 @@ std::string check_clone_grant(KubeClient& client, const std::string& grant_ns, c
   for (const auto& [key, value] : want.items())
     if (grant["data"].value(key, json()) != value) return why;
   return "";
+}
+
+int sweep_clone_grants(KubeClient& client, const std::string& grant_ns,
+                       const std::set<std::string>& live_uids, long grace_seconds) {
+  Reply got = client.request("GET", grant_path(grant_ns) + "?labelSelector=wok.dev%2Fclone-grant");
+  json list = got.ok() ? json::parse(got.body, nullptr, false) : json();
+  if (!list.is_object() || !list.value("items", json()).is_array()) return -1;
+  const std::string before = rfc3339_ago(grace_seconds);
+  const std::string prefix = clone_grant_name("");
+  int swept = 0;
+  for (const json& grant : list["items"]) {
+    const std::string name = meta(grant, "name");
+    if (!name.starts_with(prefix) || live_uids.contains(name.substr(prefix.size()))) continue;
+    const std::string made = meta(grant, "creationTimestamp");
+    if (made.empty() || made >= before) continue;  // a Site being made may be stored yet
+    if (client.request("DELETE", grant_path(grant_ns, name)).ok()) ++swept;
+  }
+  return swept;
 }
 
 void drop_clone_grant(KubeClient& client, const std::string& grant_ns, const json& site) {

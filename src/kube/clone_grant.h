@@ -12,6 +12,7 @@
 // never reads another project's backups.
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "kube/client.h"
@@ -43,5 +44,13 @@ std::string check_clone_grant(KubeClient& client, const std::string& grant_ns,
 
 // Deletes it (the clone is over); a grant already gone is fine.
 void drop_clone_grant(KubeClient& client, const std::string& grant_ns, const nlohmann::json& site);
+
+// Deletes the grants of `grant_ns` older than `grace_seconds` whose Site
+// is not among `live_uids`: those of Sites deleted while no operator ran,
+// and those the webhook recorded for a Site whose creation a later
+// admission step (a quota) refused, which would otherwise pile up. How
+// many went, or -1 when they could not be listed.
+int sweep_clone_grants(KubeClient& client, const std::string& grant_ns,
+                       const std::set<std::string>& live_uids, long grace_seconds);
 
 }  // namespace wok::kube

@@ -176,7 +176,24 @@ void Operator::on_leading(bool leading) {
   }
 }
 
+// The grants no Site has (kube/clone_grant.h), every 10 minutes while leading.
+Operator::Outcome Operator::sweep_grants() {
+  Outcome outcome;
+  outcome.requeue_after = std::chrono::minutes(10);
+  if (!sites_->synced()) {
+    outcome.requeue_after = std::chrono::seconds(5);
+    return outcome;
+  }
+  std::set<std::string> live;
+  for (const auto& s : sites_->list()) live.insert((*s)["metadata"].value("uid", ""));
+  const int swept = sweep_clone_grants(client_, config_.own_namespace, live, 600);
+  if (swept < 0) outcome.error = "list the clone grants in " + config_.own_namespace;
+  if (swept > 0) spdlog::info("deleted {} clone grants no Site has", swept);
+  return outcome;
+}
+
 void Operator::enqueue_all() {
+  controller_->enqueue(kCloneGrantsKey);
   for (const auto& p : projects_->list())
     controller_->enqueue("project/" + (*p)["metadata"].value("name", ""));
   for (const auto& s : sites_->list()) {
@@ -255,6 +272,7 @@ reconcile::Result Operator::pass(const std::string& key) {
 
 Operator::Outcome Operator::reconcile(const std::string& key) {
   if (key.rfind("project/", 0) == 0) return reconcile_project(key.substr(8));
+  if (key == kCloneGrantsKey) return sweep_grants();
   std::string rest = key.substr(5);  // "site/NS/NAME"
   size_t slash = rest.find('/');
   return reconcile_site(rest.substr(0, slash), rest.substr(slash + 1));

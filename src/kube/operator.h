@@ -124,6 +124,8 @@ class Operator {
   reconcile::Result pass(const std::string& key);
   Outcome reconcile(const std::string& key);
   Outcome reconcile_project(const std::string& name);
+  static constexpr char kCloneGrantsKey[] = "clone-grants";
+  Outcome sweep_grants();
   Outcome reconcile_site(const std::string& ns, const std::string& name);
   // Writes the status, then the events its change says and `events`
   // (kube/site_events.h).

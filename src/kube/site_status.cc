@@ -184,8 +184,10 @@ json merge_patch(const json& from, const json& to) {
   return patch;
 }
 
-std::string rfc3339_now() {
-  std::time_t t = std::time(nullptr);
+std::string rfc3339_now() { return rfc3339_ago(0); }
+
+std::string rfc3339_ago(long seconds_ago) {
+  std::time_t t = std::time(nullptr) - seconds_ago;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

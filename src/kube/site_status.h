@@ -30,5 +30,7 @@ nlohmann::json site_status(const nlohmann::json& site, const std::vector<nlohman
 nlohmann::json merge_patch(const nlohmann::json& from, const nlohmann::json& to);
 
 std::string rfc3339_now();
+// The same for `seconds_ago` seconds before now (comparable as text).
+std::string rfc3339_ago(long seconds_ago);
 
 }  // namespace wok::kube

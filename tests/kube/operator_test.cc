@@ -796,6 +796,38 @@ TEST_F(OperatorTest, ClonesFromAnotherProjectThroughAOneTimeRepository) {
   EXPECT_EQ(api_.count("POST", "/namespaces/team-b/jobs"), 5);
 }
 
+// Grants no Site has (its creation refused after the webhook, or the Site
+// deleted while no operator ran) are deleted once past their grace.
+TEST_F(OperatorTest, SweepsTheClonesGrantsNoSiteHas) {
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), real_site("team-a", "keep", json::object()));
+  const std::string uid = (*get_site("team-a", "keep"))["metadata"]["uid"];
+  const std::string grants = "/api/v1/namespaces/wok-system/configmaps";
+  auto grant = [&](const std::string& name) {
+    api_.create(grants, {{"apiVersion", "v1"},
+                         {"kind", "ConfigMap"},
+                         {"metadata",
+                          {{"name", name},
+                           {"namespace", "wok-system"},
+                           {"labels", {{"wok.dev/clone-grant", "true"}}}}},
+                         {"data", {{"site", "team-a/x"}}}});
+  };
+  grant(clone_grant_name(uid));
+  grant(clone_grant_name("0c1a7d2e-no-site"));
+  grant("someone-elses");  // not a grant's name: left alone
+  // Within the grace (a Site being stored): kept.
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient client(creds, "test");
+  EXPECT_EQ(sweep_clone_grants(client, "wok-system", {uid}, 10L * 365 * 24 * 3600), 0);
+  start_operator();
+  ASSERT_TRUE(eventually(
+      [&] { return !api_.get(grants + "/" + clone_grant_name("0c1a7d2e-no-site")).has_value(); }));
+  writes_during_quiet_period();
+  EXPECT_TRUE(api_.get(grants + "/" + clone_grant_name(uid)).has_value());
+  EXPECT_TRUE(api_.get(grants + "/someone-elses").has_value());
+}
+
 // `wok backup restore --to NEW --kubeconfig`: a new Site, the source's spec
 // with the given hosts and spec.cloneFrom (the clone above does the rest).
 TEST_F(OperatorTest, RestoreToWritesANewSiteThatClones) {
