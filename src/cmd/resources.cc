@@ -3,24 +3,20 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/text.h"
+
 namespace wok::cmd {
 namespace {
 
-// Names are DNS labels, but whatever the user typed must stay one path segment.
+// Names are DNS labels, but whatever the user typed must stay one path
+// segment: "." and ".." too, which a URL would read as the path's own.
 std::string escape_segment(std::string_view segment) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  bool only_dots = segment.find_first_not_of('.') == std::string_view::npos;
-  std::string out;
-  for (unsigned char c : segment) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '~' || (c == '.' && !only_dots)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  if (!segment.empty() && segment.find_first_not_of('.') == std::string_view::npos) {
+    std::string dots;
+    for (size_t i = 0; i < segment.size(); ++i) dots += "%2E";
+    return dots;
   }
-  return out;
+  return percent_encode(segment);
 }
 
 }  // namespace

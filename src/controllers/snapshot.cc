@@ -11,9 +11,9 @@ int BackupKeep::retain_days() const {
   return days > 0 ? days : 30;
 }
 
-BackupKeep backup_keep(const json& spec) {
+BackupKeep backup_keep(const json& policy) {
   BackupKeep keep;
-  const json backup = spec.value("backup", json::object());
+  const json backup = policy.is_object() ? policy : json::object();
   if (!backup.contains("keep")) {
     if (backup.contains("schedule")) keep.daily = 7, keep.weekly = 4;
     return keep;
@@ -42,8 +42,7 @@ json snapshot_manifest(const SnapshotOf& of) {
 }
 
 std::vector<std::string> snapshot_backup_args(const SnapshotOf& of) {
-  const BackupKeep keep =
-      backup_keep(of.policy.is_object() ? json{{"backup", of.policy}} : json::object());
+  const BackupKeep keep = backup_keep(of.policy);
   return {"backup", "--json",
           "--host", "wok",
           "--tag",  "wok",

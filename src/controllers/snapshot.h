@@ -19,15 +19,17 @@
 
 namespace wok::controllers {
 
-// spec.backup.keep (the newest backup of each of the last N days, weeks...);
-// a schedule without keep keeps {daily: 7, weekly: 4}.
+// A backup policy's keep (the newest backup of each of the last N days,
+// weeks...); a schedule without keep keeps {daily: 7, weekly: 4}.
 struct BackupKeep {
   int last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0;
   // How long a backup of a deleted site stays: what the policy would keep
   // at most (7 daily = 7 days, 4 weekly = 28 days); 30 days when nothing says.
   int retain_days() const;
 };
-BackupKeep backup_keep(const nlohmann::json& spec);
+// Of `policy`, what api::backup_policy gives ({schedule, keep}; null:
+// none, backups by hand only).
+BackupKeep backup_keep(const nlohmann::json& policy);
 
 // A site's manual (and pre-restore) backups beyond the newest 20 are
 // forgotten: a member cannot fill the repository by hand.

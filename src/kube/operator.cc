@@ -220,8 +220,9 @@ void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
   // A site made or deleted: its project's backup sweep keeps the sites there.
   if (!old || !now) controller_->enqueue("project/" + meta.value("namespace", ""));
-  // Deleted during a clone from another project: its grant goes too.
-  if (old && !now && !clone_source_project(*old).empty())
+  // Deleted during a clone from another project (not cloned yet): its grant goes too.
+  if (old && !now && !clone_source_project(*old).empty() &&
+      !old->value("status", json::object()).contains("clonedFrom"))
     drop_clone_grant(client_, config_.own_namespace, *old);
   // A host released or newly claimed can settle another site's conflict.
   std::vector<std::string> hosts;

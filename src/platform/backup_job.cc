@@ -231,10 +231,7 @@ std::string make_backup(const cmd::BackupJobOptions& o, json* made) {
   // refuses the prune: the next backup does it.
   std::vector<std::string> forget =
       o.reason == "scheduled"
-          ? controllers::retention_args(
-                o.site, o.uid,
-                controllers::backup_keep(policy.is_object() ? json{{"backup", policy}}
-                                                            : json::object()))
+          ? controllers::retention_args(o.site, o.uid, controllers::backup_keep(policy))
           : controllers::manual_cap_args(o.site, o.uid, o.reason);
   if (!forget.empty()) {
     forget.insert(forget.begin(), "forget");

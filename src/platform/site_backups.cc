@@ -126,9 +126,7 @@ void BackupSchedule::pass() {
     if (!made && failure.busy)
       continue;  // a restore or another backup of it: due still, tried again shortly
     std::string retention;
-    if (made)
-      retention =
-          backups_.apply_retention(ns, name, uid, controllers::backup_keep({{"backup", policy}}));
+    if (made) retention = backups_.apply_retention(ns, name, uid, controllers::backup_keep(policy));
     auto next = api::next_cron_time(
         *schedule,
         std::chrono::sys_seconds(std::chrono::seconds(static_cast<int64_t>(::time(nullptr)))));

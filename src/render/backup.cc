@@ -422,6 +422,12 @@ constexpr int kTransferPort = 8000;
 constexpr char kTransferLabel[] = "wok.dev/transfer";           // the receiver's pod
 constexpr char kTransferCopyLabel[] = "wok.dev/transfer-copy";  // the copying pod
 
+// The volumes and mounts by which a Job reads its project's repository
+// (repository_volumes, add_repository_mounts).
+bool is_repository_part(const std::string& name) {
+  return name == "repository" || name == "key" || name == "store-ca";
+}
+
 // A container of a clone from another project reads the one-time
 // repository the receiver filled, with the transfer's password, instead of
 // the project's repository.
@@ -441,9 +447,7 @@ void use_transfer_repository(json& container) {
   container["env"] = env;
   json mounts = json::array();
   for (json& m : container["volumeMounts"]) {
-    const std::string name = m.value("name", "");
-    if (name == "repository" || name == "key" || name == "store-ca") continue;
-    mounts.push_back(std::move(m));
+    if (!is_repository_part(m.value("name", ""))) mounts.push_back(std::move(m));
   }
   // Not read-only: restic locks a repository it reads (in its locks/).
   mounts.push_back({{"name", "transfer"}, {"mountPath", kTransferDir}});
@@ -552,10 +556,8 @@ json render_restore_job(const json& site, const json& project, const PlatformSet
   json labels = job_labels(names);
   if (transfer) {
     json kept = json::array();
-    for (json& v : volumes) {
-      const std::string name = v.value("name", "");
-      if (name != "repository" && name != "key" && name != "store-ca") kept.push_back(std::move(v));
-    }
+    for (json& v : volumes)
+      if (!is_repository_part(v.value("name", ""))) kept.push_back(std::move(v));
     volumes = std::move(kept);
     volumes.push_back({{"name", "transfer"}, {"emptyDir", json::object()}});
     volumes.push_back(transfer_key_volume(transfer_secret_name(job_name)));

@@ -10,6 +10,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/jsonpath.h"
+#include "cmd/resources.h"
 #include "cmd/rollout.h"
 #include "fake_api_server.h"
 #include "test_env.h"
@@ -420,6 +421,18 @@ TEST_F(KubectlHabitsTest, CompletionScriptsComeFromTheCommands) {
   EXPECT_NE(out_.str().find("-l wait"), std::string::npos);
   EXPECT_EQ(wok({"completion", "tcsh"}), 2);
   EXPECT_TRUE(server_.requests().empty());
+}
+
+// Whatever a user types as a name stays one path segment of the API.
+TEST(ObjectPath, ANameStaysOneSegment) {
+  EXPECT_EQ(object_path(Kind::kSite, "team-a", "www"),
+            "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/www");
+  EXPECT_EQ(object_path(Kind::kSite, "team-a", "../x"),
+            "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/..%2Fx");
+  EXPECT_EQ(object_path(Kind::kSite, "..", "."),
+            "/apis/wok.dev/v1alpha1/namespaces/%2E%2E/sites/%2E");
+  EXPECT_EQ(object_path(Kind::kSite, "team-a", "a b?c"),
+            "/apis/wok.dev/v1alpha1/namespaces/team-a/sites/a%20b%3Fc");
 }
 
 }  // namespace

@@ -10,20 +10,17 @@ namespace {
 using nlohmann::json;
 
 TEST(BackupKeep, DefaultsWithAScheduleAndRetention) {
-  BackupKeep none = backup_keep(json::object());
+  BackupKeep none = backup_keep(nullptr);
   EXPECT_EQ(none.daily + none.weekly + none.last, 0);
   EXPECT_EQ(none.retain_days(), 30);  // nothing said: a month
-  BackupKeep scheduled = backup_keep({{"backup", {{"schedule", "@daily"}}}});
+  BackupKeep scheduled = backup_keep({{"schedule", "@daily"}});
   EXPECT_EQ(scheduled.daily, 7);
   EXPECT_EQ(scheduled.weekly, 4);
   EXPECT_EQ(scheduled.retain_days(), 28);
-  BackupKeep keep =
-      backup_keep({{"backup", {{"schedule", "@daily"}, {"keep", {{"daily", 3}, {"monthly", 2}}}}}});
+  BackupKeep keep = backup_keep({{"schedule", "@daily"}, {"keep", {{"daily", 3}, {"monthly", 2}}}});
   EXPECT_EQ(keep.weekly, 0);  // only what keep says
   EXPECT_EQ(keep.retain_days(), 62);
-  EXPECT_EQ(
-      backup_keep({{"backup", {{"schedule", "@hourly"}, {"keep", {{"hourly", 5}}}}}}).retain_days(),
-      1);
+  EXPECT_EQ(backup_keep({{"schedule", "@hourly"}, {"keep", {{"hourly", 5}}}}).retain_days(), 1);
 }
 
 TEST(ParseSnapshots, OnlyWoksWithTheirTagsNewestFirst) {
