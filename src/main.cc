@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 
 #include "cmd/cli.h"
 #include "kube/run.h"
+#include "kube/site_database.h"
 #include "kube/site_rollout.h"
 #include "platform/backup_job.h"
 #include "platform/embedded.h"
@@ -61,6 +63,22 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   return wok::kube::run_operator(options);
 }
 
+// `wok db dump|import|shell --kubeconfig` (kube/site_database.h).
+int run_db_on_cluster(const wok::cmd::ClusterSiteCommand& c, std::istream& in, std::ostream& out,
+                      std::ostream& err) {
+  return wok::kube::with_cluster(
+      c.kubeconfig, c.context, c.ns,
+      [&](wok::kube::KubeClient& client) {
+        return wok::kube::kube_db_command(
+            client, c.verb, c.ns, c.name, c.file, in, out, err,
+            [](std::istream& shell_in, std::ostream& shell_err, const std::string& name,
+               const std::function<int(const std::string&)>& run_sql) {
+              return wok::cmd::sql_shell(shell_in, shell_err, name, &std::cin, run_sql);
+            });
+      },
+      err);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,8 +92,9 @@ int main(int argc, char** argv) {
     return wok::platform::run_backup_job(o);
   };
   runners.op = run_operator;
-  runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::ostream& out,
+  runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::istream& in, std::ostream& out,
                        std::ostream& err) {
+    if (c.verb.rfind("db-", 0) == 0) return run_db_on_cluster(c, in, out, err);
     using wok::kube::SiteVerb;
     SiteVerb verb = c.verb == "history"  ? SiteVerb::kHistory
                     : c.verb == "undo"   ? SiteVerb::kUndo

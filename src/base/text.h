@@ -20,4 +20,8 @@ std::string last_line(const std::string& output, size_t max_bytes);
 // %XX: a query value, a form field, a path segment that is not "." or "..".
 std::string percent_encode(std::string_view text);
 
+// `text` as one word of a POSIX shell: in single quotes, a ' inside
+// written '\''.
+std::string shell_quote(std::string_view text);
+
 }  // namespace wok

@@ -111,10 +111,10 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
           io.err << "error: --kubeconfig is not available in this build\n";
           return 1;
         }
-        ClusterSiteCommand command{verb,          flags.kubeconfig, flags.context,
-                                   flags.project, flags.name,       flags.to_revision,
-                                   flags.backup,  flags.to,         flags.hosts};
-        return runners.cluster(command, io.out, io.err);
+        ClusterSiteCommand command{verb,        flags.kubeconfig,  flags.context, flags.project,
+                                   flags.name,  flags.to_revision, flags.backup,  flags.to,
+                                   flags.hosts, flags.file};
+        return runners.cluster(command, io.in, io.out, io.err);
       };
     });
   };
@@ -278,15 +278,18 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   db->require_subcommand(1);
   auto* db_dump = db->add_subcommand("dump", "A consistent dump of a site's database, on stdout");
   add_target(db_dump, flags, kSiteKinds, true);
-  set(db_dump, [&flags](Session& s) { return db_dump_command(s, flags.name); });
+  set_on_cluster(db_dump, "db-dump",
+                 [&flags](Session& s) { return db_dump_command(s, flags.name); });
   auto* db_import =
       db->add_subcommand("import", "Run SQL (a dump) in a site's database, from stdin or -f FILE");
   add_target(db_import, flags, kSiteKinds, true);
   db_import->add_option("-f,--filename", flags.file, "the SQL file (default: stdin)");
-  set(db_import, [&flags](Session& s) { return db_import_command(s, flags.name, flags.file); });
+  set_on_cluster(db_import, "db-import",
+                 [&flags](Session& s) { return db_import_command(s, flags.name, flags.file); });
   auto* db_shell = db->add_subcommand("shell", "SQL statements in a site's database");
   add_target(db_shell, flags, kSiteKinds, true);
-  set(db_shell, [&flags](Session& s) { return db_shell_command(s, flags.name); });
+  set_on_cluster(db_shell, "db-shell",
+                 [&flags](Session& s) { return db_shell_command(s, flags.name); });
 
   auto* backup = app.add_subcommand("backup", "Backups of sites: create, list, restore");
   backup->require_subcommand(1);

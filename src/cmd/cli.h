@@ -124,7 +124,9 @@ struct ServeOptions {
 // `wok rollout history|undo` and `wok refresh` on a Kubernetes cluster
 // (--kubeconfig, --context): the operator's revisions, not wok up's.
 struct ClusterSiteCommand {
-  std::string verb;        // "history", "undo", "refresh", "backup", "restore"
+  // "history", "undo", "refresh", "backup", "restore", "list", "db-dump",
+  // "db-import", "db-shell"
+  std::string verb;
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
   std::string context;     // empty: the current one
   std::string ns, name;
@@ -132,6 +134,7 @@ struct ClusterSiteCommand {
   std::string backup;              // restore: an id ("" = latest)
   std::string to;                  // restore --to: a new site cloned from the backup
   std::vector<std::string> hosts;  // restore --to: its hosts
+  std::string file;                // db-import: -f FILE ("" or "-": stdin)
 };
 
 // The work of the commands that run a part of the platform; a command whose
@@ -142,7 +145,9 @@ struct Runners {
   std::function<int(const ServeOptions&)> serve;
   std::function<int(const FetchOptions&)> fetch;
   std::function<int(const BackupJobOptions&)> backup_job;
-  std::function<int(const ClusterSiteCommand&, std::ostream& out, std::ostream& err)> cluster;
+  std::function<int(const ClusterSiteCommand&, std::istream& in, std::ostream& out,
+                    std::ostream& err)>
+      cluster;
 };
 
 // A BackupList ({"items": [{id, site, revision, reason, time}]}) as the
@@ -153,6 +158,14 @@ std::string backup_table(const std::string& list_json, std::string* error);
 // its "listedAt" (the project's last sweep's list) said on `err`. The exit code.
 int print_cluster_backup_list(const std::string& list_json, const std::string& ns,
                               const std::string& name, std::ostream& out, std::ostream& err);
+
+// `wok db shell`'s loop, on wok up and on a cluster: `in` read whole as one
+// script when it is not `terminal` or not a terminal, else statement by
+// statement (each ended by ";"), prompts on `err`; `run_sql` runs one and
+// returns its exit code. The last one's.
+int sql_shell(std::istream& in, std::ostream& err, const std::string& name,
+              const std::istream* terminal,
+              const std::function<int(const std::string& sql)>& run_sql);
 
 // Parses argv, runs the command and returns the exit code: 0 ok, 1 error
 // (printed as "error: ..." on stderr), 2 usage error.

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace wok::cmd {
 namespace {
 
@@ -64,12 +66,6 @@ std::string joined(const std::vector<std::string>& words) {
   return out;
 }
 
-std::string single_quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string bash_script(const std::vector<Command>& commands) {
   const Command& root = commands.front();
   std::string global;
@@ -85,8 +81,7 @@ std::string bash_script(const std::vector<Command>& commands) {
   for (const auto& c : commands) {
     for (const auto& sub : c.subcommands) {
       std::string next = c.path.empty() ? sub : c.path + " " + sub;
-      s << "      " << single_quoted(c.path + "/" + sub) << ") path=" << single_quoted(next)
-        << " ;;\n";
+      s << "      " << shell_quote(c.path + "/" + sub) << ") path=" << shell_quote(next) << " ;;\n";
     }
   }
   s << "    esac\n"
@@ -99,7 +94,7 @@ std::string bash_script(const std::vector<Command>& commands) {
     for (const auto& f : c.flags) words.push_back(f.name);
     std::string all = joined(words);
     if (!c.path.empty()) all += global;
-    s << "    " << single_quoted(c.path) << ") words=" << single_quoted(all) << " ;;\n";
+    s << "    " << shell_quote(c.path) << ") words=" << shell_quote(all) << " ;;\n";
   }
   s << "  esac\n"
        "  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
@@ -127,22 +122,22 @@ std::string fish_script(const std::vector<Command>& commands) {
       if (!c.subcommands.empty())
         condition += "; and not __fish_seen_subcommand_from " + joined(c.subcommands);
     }
-    std::string n = " -n " + single_quoted(condition);
+    std::string n = " -n " + shell_quote(condition);
     for (const auto& sub : c.subcommands) {
       auto it = std::find_if(commands.begin(), commands.end(), [&](const Command& other) {
         return other.path == (c.path.empty() ? sub : c.path + " " + sub);
       });
       s << "complete -c wok" << n << " -a " << sub;
       if (it != commands.end() && !it->description.empty())
-        s << " -d " << single_quoted(it->description);
+        s << " -d " << shell_quote(it->description);
       s << "\n";
     }
     if (!c.words.empty())
-      s << "complete -c wok" << n << " -a " << single_quoted(joined(c.words)) << "\n";
+      s << "complete -c wok" << n << " -a " << shell_quote(joined(c.words)) << "\n";
     for (const auto& f : c.flags) {
       s << "complete -c wok" << (parts.empty() ? "" : n)
         << (f.name.rfind("--", 0) == 0 ? " -l " + f.name.substr(2) : " -s " + f.name.substr(1));
-      if (!f.description.empty()) s << " -d " << single_quoted(f.description);
+      if (!f.description.empty()) s << " -d " << shell_quote(f.description);
       s << "\n";
     }
   }

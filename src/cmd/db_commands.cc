@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/resources.h"
 
@@ -72,27 +73,34 @@ int db_import_command(Session& session, const std::string& name, const std::stri
 int db_shell_command(Session& session, const std::string& name) {
   int code = 1;
   if (!require_project(session, &code)) return code;
+  return sql_shell(session.io.in, session.io.err, name, &std::cin,
+                   [&](const std::string& sql) { return run_sql(session, name, sql); });
+}
+
+int sql_shell(std::istream& in, std::ostream& err, const std::string& name,
+              const std::istream* terminal,
+              const std::function<int(const std::string& sql)>& run_sql) {
   // Not a terminal: every line of the input is one script, as `mariadb <
   // file` or `psql < file` would run it.
-  if (&session.io.in != &std::cin || !::isatty(STDIN_FILENO)) {
+  if (&in != terminal || !::isatty(STDIN_FILENO)) {
     std::stringstream sql;
-    sql << session.io.in.rdbuf();
-    return run_sql(session, name, sql.str());
+    sql << in.rdbuf();
+    return run_sql(sql.str());
   }
-  session.io.err << "Each statement (ended by ;) runs on a connection of its own: no "
-                    "transaction spans two. \\q or Ctrl-D quits.\n";
+  err << "Each statement (ended by ;) runs on a connection of its own: no "
+         "transaction spans two. \\q or Ctrl-D quits.\n";
   std::string statement, line;
   int status = 0;
   while (true) {
-    session.io.err << (statement.empty() ? name + "=> " : name + "-> ") << std::flush;
-    if (!std::getline(session.io.in, line)) break;
+    err << (statement.empty() ? name + "=> " : name + "-> ") << std::flush;
+    if (!std::getline(in, line)) break;
     if (statement.empty() && (line == "\\q" || line == "quit" || line == "exit")) break;
     statement += line + "\n";
     if (!complete_statement(statement)) continue;
-    status = run_sql(session, name, statement);
+    status = run_sql(statement);
     statement.clear();
   }
-  session.io.err << "\n";
+  err << "\n";
   return status;
 }
 

@@ -1,6 +1,7 @@
 #include "kube/client.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <chrono>
 #include <fstream>
@@ -238,6 +239,73 @@ Reply KubeClient::stream(const std::string& path,
   else
     curl_easy_cleanup(h);
   return reply;
+}
+
+KubeConnection::~KubeConnection() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
+
+long KubeConnection::send_some(std::string_view data, std::string* error) {
+  size_t sent = 0;
+  CURLcode rc = curl_easy_send(static_cast<CURL*>(handle_), data.data(), data.size(), &sent);
+  if (rc == CURLE_AGAIN) return 0;
+  if (rc != CURLE_OK) {
+    *error = std::string("sending to the API server: ") + curl_easy_strerror(rc);
+    return -1;
+  }
+  return static_cast<long>(sent);
+}
+
+long KubeConnection::recv_some(std::string* out, std::string* error) {
+  char buf[16384];
+  long total = 0;
+  while (true) {
+    size_t n = 0;
+    CURLcode rc = curl_easy_recv(static_cast<CURL*>(handle_), buf, sizeof buf, &n);
+    if (rc == CURLE_AGAIN) return total;
+    if (rc != CURLE_OK) {
+      *error = std::string("reading from the API server: ") + curl_easy_strerror(rc);
+      return -1;
+    }
+    if (n == 0) return total > 0 ? total : -1;  // the end: said on the next call
+    out->append(buf, n);
+    total += static_cast<long>(n);
+  }
+}
+
+bool KubeConnection::wait(bool want_write, int timeout_ms) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  curl_easy_getinfo(static_cast<CURL*>(handle_), CURLINFO_ACTIVESOCKET, &fd);
+  if (fd == CURL_SOCKET_BAD) return true;  // the next call says what broke
+  pollfd p{static_cast<int>(fd), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+  return ::poll(&p, 1, timeout_ms) != 0;
+}
+
+std::unique_ptr<KubeConnection> KubeClient::connect(std::string* error) {
+  CURL* h = curl_easy_init();
+  if (!h) {
+    *error = "curl_easy_init failed";
+    return nullptr;
+  }
+  std::vector<std::string> headers;  // sent by the caller: upgrade_headers()
+  configure(h, credentials_.server + "/", &headers);
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(h, CURLOPT_SSL_ENABLE_ALPN, 0L);  // h2 would not upgrade
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    *error = "connecting to " + credentials_.server + ": " + curl_easy_strerror(rc);
+    curl_easy_cleanup(h);
+    return nullptr;
+  }
+  return std::make_unique<KubeConnection>(h);
+}
+
+std::string KubeClient::upgrade_headers() {
+  std::string host = credentials_.server;
+  if (auto scheme = host.find("://"); scheme != std::string::npos) host.erase(0, scheme + 3);
+  if (auto slash = host.find('/'); slash != std::string::npos) host.erase(slash);
+  std::string out = "Host: " + host + "\r\nUser-Agent: " + user_agent_ + "\r\n";
+  if (std::string t = token(); !t.empty()) out += "Authorization: Bearer " + t + "\r\n";
+  return out;
 }
 
 }  // namespace wok::kube

@@ -25,6 +25,29 @@ struct Reply {
   std::string describe() const;
 };
 
+// A connection of its own to the API server (the server, CA and client
+// certificate of requests), for a protocol the caller speaks after an
+// upgrade (pods/exec: kube/pod_exec.h). Not thread-safe.
+class KubeConnection {
+ public:
+  explicit KubeConnection(void* handle) : handle_(handle) {}
+  ~KubeConnection();
+  KubeConnection(const KubeConnection&) = delete;
+  KubeConnection& operator=(const KubeConnection&) = delete;
+  // What can be sent without waiting, at most data.size(); 0 when the
+  // socket is full; -1 and *error when the connection failed.
+  long send_some(std::string_view data, std::string* error);
+  // Appends what can be read without waiting; 0 when nothing is there, -1
+  // at the end of the stream (*error empty) or on failure (*error set).
+  long recv_some(std::string* out, std::string* error);
+  // Waits up to timeout_ms for the socket to be readable (or writable too,
+  // `want_write`); false on timeout.
+  bool wait(bool want_write, int timeout_ms);
+
+ private:
+  void* handle_;  // CURL*, CONNECT_ONLY
+};
+
 class KubeClient {
  public:
   explicit KubeClient(Credentials credentials, std::string user_agent = "wok-operator");
@@ -42,6 +65,13 @@ class KubeClient {
   // false, or *stop becomes true (checked about once a second).
   Reply stream(const std::string& path, const std::function<bool(std::string_view)>& on_line,
                const std::atomic<bool>* stop);
+
+  // A new connection (HTTP/1.1, no ALPN) for an upgrade; nullptr and *error
+  // when it cannot be made.
+  std::unique_ptr<KubeConnection> connect(std::string* error);
+  // The headers every request carries: "Host: ...", "Authorization: Bearer
+  // ..." (with a token), "User-Agent: ...", each ending in CRLF.
+  std::string upgrade_headers();
 
   const std::string& server() const { return credentials_.server; }
 

@@ -23,7 +23,8 @@ std::string not_found(const std::string& ns, const std::string& name) {
   return "site \"" + name + "\" not found in namespace \"" + ns + "\"";
 }
 
-// The Site, or the error to show.
+}  // namespace
+
 bool get_site(KubeClient& client, const std::string& ns, const std::string& name, json* site,
               std::string* error) {
   Reply r = client.request("GET", site_kind().object_path(ns, name));
@@ -42,8 +43,6 @@ bool get_site(KubeClient& client, const std::string& ns, const std::string& name
   }
   return true;
 }
-
-}  // namespace
 
 bool list_revisions(KubeClient& client, const json& site, std::vector<SiteRevision>* out,
                     size_t* refused, std::string* error) {
@@ -463,8 +462,8 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
                     "status.restore, then status.clonedFrom)\n"};
 }
 
-int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
-                   const ClusterCall& call, std::ostream& out, std::ostream& err) {
+int with_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                 const std::function<int(KubeClient& client)>& call, std::ostream& err) {
   if (ns.empty()) {
     err << "error: which project? -n PROJECT (the site's namespace on the cluster)\n";
     return 1;
@@ -476,13 +475,23 @@ int run_on_cluster(const std::string& kubeconfig, const std::string& context, co
     return 1;
   }
   KubeClient client(creds, "wok-cli");
-  RolloutResult result = call(client, now_rfc3339());
-  if (!result.ok) {
-    err << "error: " << result.text << "\n";
-    return 1;
-  }
-  out << result.text;
-  return 0;
+  return call(client);
+}
+
+int run_on_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                   const ClusterCall& call, std::ostream& out, std::ostream& err) {
+  return with_cluster(
+      kubeconfig, context, ns,
+      [&](KubeClient& client) {
+        RolloutResult result = call(client, now_rfc3339());
+        if (!result.ok) {
+          err << "error: " << result.text << "\n";
+          return 1;
+        }
+        out << result.text;
+        return 0;
+      },
+      err);
 }
 
 int run_site_verb(SiteVerb verb, const std::string& kubeconfig, const std::string& context,

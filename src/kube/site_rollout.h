@@ -22,6 +22,11 @@ struct RolloutResult {
   std::string text;  // the table or the confirmation; the error when !ok
 };
 
+// Site `name` of namespace `ns`, or the error to show ("site "www" not
+// found in namespace "team-a"").
+bool get_site(KubeClient& client, const std::string& ns, const std::string& name,
+              nlohmann::json* site, std::string* error);
+
 // REVISION COMMIT CREATED CAUSE, oldest first; the running one marked
 // "(live)", a pinned one "(pinned)". Revisions the operator would not trust
 // are left out and counted on a last line.
@@ -74,6 +79,12 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
 // sweep printed ("listedAt" then says when).
 RolloutResult kube_backup_list(KubeClient& client, const std::string& ns, const std::string& name,
                                const std::string& token, std::chrono::milliseconds wait);
+
+// Loads the kubeconfig (`kubeconfig` empty: $KUBECONFIG, ~/.kube/config)
+// and runs `call` with a client; "error: ..." on `err` and 1 when there
+// is no namespace or the kubeconfig cannot be used. `call`'s exit code.
+int with_cluster(const std::string& kubeconfig, const std::string& context, const std::string& ns,
+                 const std::function<int(KubeClient& client)>& call, std::ostream& err);
 
 // A verb with --kubeconfig/--context: loads the kubeconfig (`kubeconfig`
 // empty: $KUBECONFIG, ~/.kube/config), runs `call` with a client and the

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace wok {
 namespace {
 
@@ -11,6 +13,20 @@ TEST(PercentEncode, AllButTheUnreservedBytes) {
   EXPECT_EQ(percent_encode("caf\xc3\xa9"), "caf%C3%A9");
   EXPECT_EQ(percent_encode(std::string("a\0b", 3)), "a%00b");
   EXPECT_EQ(percent_encode(""), "");
+}
+
+// What sh -c gets back as one word, whatever it holds.
+TEST(ShellQuote, OneWordForTheShell) {
+  EXPECT_EQ(shell_quote("plain"), "'plain'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+  const std::string hostile = "$(touch /tmp/x) `id` \"; ; \n*";
+  FILE* p = ::popen(("printf %s " + shell_quote(hostile)).c_str(), "r");
+  ASSERT_TRUE(p);
+  char buf[256] = {};
+  size_t n = fread(buf, 1, sizeof buf - 1, p);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf, n), hostile);
 }
 
 TEST(Printable, ControlCharactersBecomeSpacesAndBadUtf8AQuestionMark) {

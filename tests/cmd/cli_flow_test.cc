@@ -453,7 +453,8 @@ TEST_F(CliFlowTest, OperatorChecksItsServeLimitsAndPassesThemOn) {
 TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
   std::vector<ClusterSiteCommand> seen;
   Runners runners;
-  runners.cluster = [&](const ClusterSiteCommand& c, std::ostream& out, std::ostream&) {
+  runners.cluster = [&](const ClusterSiteCommand& c, std::istream&, std::ostream& out,
+                        std::ostream&) {
     seen.push_back(c);
     out << "from the cluster\n";
     return 0;
@@ -478,7 +479,22 @@ TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
       wok_cluster({"refresh", "site", "blog", "--kubeconfig=/k/config", "--namespace", "team-b"},
                   runners),
       0);
-  ASSERT_EQ(seen.size(), 3u);
+  // wok db too (kube/site_database.h).
+  EXPECT_EQ(wok_cluster({"db", "import", "site", "blog", "-n", "team-b", "--context", "prod", "-f",
+                         "dump.sql"},
+                        runners),
+            0);
+  EXPECT_EQ(
+      wok_cluster({"db", "dump", "site", "blog", "-n", "team-b", "--context", "prod"}, runners), 0);
+  EXPECT_EQ(
+      wok_cluster({"db", "shell", "site", "blog", "-n", "team-b", "--kubeconfig", "/k"}, runners),
+      0);
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ((std::vector<std::string>{seen[3].verb, seen[3].ns, seen[3].name, seen[3].file}),
+            (std::vector<std::string>{"db-import", "team-b", "blog", "dump.sql"}));
+  EXPECT_EQ(seen[4].verb, "db-dump");
+  EXPECT_EQ(seen[5].verb, "db-shell");
+  seen.resize(3);
   EXPECT_EQ((std::vector<std::string>{seen[0].verb, seen[0].kubeconfig, seen[0].context, seen[0].ns,
                                       seen[0].name}),
             (std::vector<std::string>{"history", "/k/config", "", "team-a", "www"}));

@@ -1,14 +1,20 @@
 #include "kube/fake_kube_api.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <sstream>
 
 #include "api/base64.h"
+#include "kube/websocket.h"
 
 namespace wok::kube::testing {
 namespace {
@@ -91,6 +97,11 @@ bool send_all(int fd, const std::string& data) {
   return true;
 }
 
+std::string http_lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 std::string timestamp(int64_t seconds) {
   std::time_t t = 1'700'000'000 + seconds;  // strictly increasing per write: claims order well
   std::tm tm{};
@@ -105,7 +116,8 @@ std::string timestamp(int64_t seconds) {
 struct FakeKubeApi::Target {
   std::string group_version, ns, plural, name;
   bool status = false, valid = false;
-  bool log = false;  // pods/NAME/log: the pod's "fakeLog" field, as text
+  bool log = false;   // pods/NAME/log: the pod's "fakeLog" field, as text
+  bool exec = false;  // pods/NAME/exec: serve_exec
   std::string collection() const { return group_version + "/" + plural; }
   std::string key() const { return ns + "/" + name; }
 };
@@ -137,6 +149,8 @@ T parse_target(const std::string& path) {
   if (rest.size() == 3) {
     if (rest[2] == "log" && t.plural == "pods") {
       t.log = true;
+    } else if (rest[2] == "exec" && t.plural == "pods") {
+      t.exec = true;
     } else {
       if (rest[2] != "status") return t;
       t.status = true;
@@ -220,6 +234,7 @@ bool FakeKubeApi::read_request(int fd, std::string* buffer, Request* request) {
     std::string name = line.substr(0, colon), value = line.substr(colon + 1);
     while (!value.empty() && value[0] == ' ') value.erase(0, 1);
     for (auto& c : name) c = static_cast<char>(tolower(c));
+    request->headers[name] = value;
     if (name == "content-length") length = std::stoul(value);
     if (name == "user-agent") request->user_agent = value;
     if (name == "content-type") request->content_type = value;
@@ -261,6 +276,17 @@ void FakeKubeApi::serve(int fd) {
         target.valid) {
       stream_watch(fd, request, target);
       break;  // a watch ends its connection
+    }
+    if (!failed && target.exec && target.valid) {
+      bool pod_exists;
+      {
+        std::lock_guard lock(mu_);
+        pod_exists = objects_[target.collection()].count(target.key()) > 0;
+      }
+      if (pod_exists) {
+        serve_exec(fd, request, target, std::move(buffer));
+        break;  // the upgraded connection ends with the command
+      }
     }
     if (!failed) {
       try {
@@ -573,6 +599,165 @@ int FakeKubeApi::count(const std::string& method, const std::string& path_contai
       ++n;
   }
   return n;
+}
+
+void FakeKubeApi::set_exec(std::vector<std::string> prefix, std::vector<std::string> protocols) {
+  std::lock_guard lock(mu_);
+  exec_prefix_ = std::move(prefix);
+  exec_protocols_ = std::move(protocols);
+}
+
+std::vector<std::vector<std::string>> FakeKubeApi::execs() const {
+  std::lock_guard lock(mu_);
+  return execs_;
+}
+
+// As the kubelet's streaming server answers `kubectl exec` over a
+// WebSocket: the command's streams as binary messages, each starting with
+// its channel; stdin closed by {255, 0} (v5 only); the exit as a Status on
+// channel 3; then a close frame.
+void FakeKubeApi::serve_exec(int fd, const Request& request, const Target&, std::string buffer) {
+  auto refuse = [&](int code, const std::string& message) {
+    std::string body = status_object(code, "BadRequest", message).dump();
+    send_all(fd, "HTTP/1.1 " + std::to_string(code) +
+                     " X\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  std::vector<std::string> command, prefix, protocols;
+  for (const auto& kv : split(request.query, '&'))
+    if (kv.rfind("command=", 0) == 0) command.push_back(url_decode(kv.substr(8)));
+  {
+    std::lock_guard lock(mu_);
+    prefix = exec_prefix_;
+    protocols = exec_protocols_;
+    execs_.push_back(command);
+  }
+  auto header = [&](const std::string& name) {
+    auto it = request.headers.find(name);
+    return it == request.headers.end() ? std::string() : it->second;
+  };
+  if (command.empty()) return refuse(400, "you must specify at least one command");
+  if (http_lower(header("upgrade")) != "websocket" || header("sec-websocket-key").empty())
+    return refuse(400, "exec needs a WebSocket upgrade here");
+  std::string protocol;
+  for (const auto& offered : split(header("sec-websocket-protocol"), ',')) {
+    std::string p = offered.substr(offered.find_first_not_of(' '));
+    if (protocol.empty() && std::find(protocols.begin(), protocols.end(), p) != protocols.end())
+      protocol = p;
+  }
+  if (protocol.empty()) return refuse(400, "no channel protocol this server speaks");
+  const bool v5 = protocol == "v5.channel.k8s.io";
+  send_all(fd,
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: " +
+               ws_accept_key(header("sec-websocket-key")) +
+               "\r\nSec-WebSocket-Protocol: " + protocol + "\r\n\r\n");
+  auto message = [&](uint8_t channel, std::string_view data) {
+    std::string payload(1, static_cast<char>(channel));
+    payload += data;
+    return send_all(fd, ws_encode(WsFrame{true, WsOpcode::kBinary, payload}, std::nullopt));
+  };
+  // As the API server does: an empty message opening each output stream.
+  message(1, "");
+  message(2, "");
+
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(err_pipe, O_CLOEXEC) != 0)
+    return;
+  std::vector<std::string> argv = prefix;
+  argv.insert(argv.end(), command.begin(), command.end());
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  int to_child = in_pipe[1];
+  ::fcntl(to_child, F_SETFL, O_NONBLOCK);
+  std::string pending;  // for the command's stdin
+  bool close_stdin = false, client_gone = false;
+  int outputs = 2;
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  char chunk[32768];
+  while (outputs > 0 && !stopping_) {
+    // The client's frames: stdin, its end, a close.
+    std::string frame_error;
+    while (std::optional<WsFrame> f = ws_decode(&buffer, true, 1 << 24, &frame_error)) {
+      if (f->opcode == WsOpcode::kClose) {
+        client_gone = true;
+        break;
+      }
+      if (f->opcode != WsOpcode::kBinary || f->payload.empty()) continue;
+      const auto channel = static_cast<uint8_t>(f->payload[0]);
+      if (channel == 0) pending += f->payload.substr(1);
+      if (channel == 255 && v5 && f->payload.size() == 2 && f->payload[1] == 0) close_stdin = true;
+    }
+    if (!frame_error.empty()) client_gone = true;
+    if (to_child >= 0 && !pending.empty()) {
+      ssize_t n = ::write(to_child, pending.data(), pending.size());
+      if (n > 0) pending.erase(0, static_cast<size_t>(n));
+      if (n < 0 && errno != EAGAIN) pending.clear();
+    }
+    if (to_child >= 0 && pending.empty() && (close_stdin || client_gone)) {
+      ::close(to_child);
+      to_child = -1;
+    }
+    if (client_gone) break;
+    pollfd p[4] = {{fd, static_cast<short>(pending.size() < (1 << 20) ? POLLIN : 0), 0},
+                   {out_fd, POLLIN, 0},
+                   {err_fd, POLLIN, 0},
+                   {to_child, POLLOUT, 0}};
+    if (pending.empty()) p[3].fd = -1;
+    if (::poll(p, 4, 200) < 0) break;
+    if (p[0].revents) {
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0)
+        client_gone = true;
+      else
+        buffer.append(chunk, static_cast<size_t>(n));
+    }
+    for (int i : {1, 2}) {
+      if (!p[i].revents || p[i].fd < 0) continue;
+      ssize_t n = ::read(p[i].fd, chunk, sizeof chunk);
+      if (n > 0) {
+        if (!message(static_cast<uint8_t>(i), std::string_view(chunk, static_cast<size_t>(n))))
+          client_gone = true;
+        continue;
+      }
+      ::close(p[i].fd);
+      (i == 1 ? out_fd : err_fd) = -1;
+      --outputs;
+    }
+  }
+  if (to_child >= 0) ::close(to_child);
+  if (out_fd >= 0) ::close(out_fd);
+  if (err_fd >= 0) ::close(err_fd);
+  if (client_gone) ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (client_gone) return;
+  json result = {{"metadata", json::object()}, {"status", "Success"}};
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (code != 0)
+    result = {
+        {"metadata", json::object()},
+        {"status", "Failure"},
+        {"message",
+         "command terminated with non-zero exit code: exit status " + std::to_string(code)},
+        {"reason", "NonZeroExitCode"},
+        {"details", {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(code)}}}}}}};
+  message(3, result.dump());
+  send_all(fd,
+           ws_encode(WsFrame{true, WsOpcode::kClose, std::string("\x03\xe8", 2)}, std::nullopt));
 }
 
 }  // namespace wok::kube::testing

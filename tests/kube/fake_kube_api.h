@@ -54,9 +54,20 @@ class FakeKubeApi {
   int count(const std::string& method, const std::string& path_contains) const;
   int open_watches() const { return open_watches_; }
 
+  // pods/NAME/exec: a WebSocket upgrade (channel protocols v5 and v4, the
+  // first the client offers of `protocols`) that runs the command on this
+  // host as the pod's container would, after `prefix` (e.g. {"ip", "netns",
+  // "exec", "NS"}: the pod's network), streaming stdin, stdout and stderr,
+  // then its exit as a Status. The pod must exist. Each command's argv is
+  // kept (execs()).
+  void set_exec(std::vector<std::string> prefix,
+                std::vector<std::string> protocols = {"v5.channel.k8s.io", "v4.channel.k8s.io"});
+  std::vector<std::vector<std::string>> execs() const;
+
  private:
   struct Request {
     std::string method, path, query, body, user_agent, content_type;
+    std::map<std::string, std::string> headers;  // names lowercased
   };
   struct Response {
     int status = 200;
@@ -75,6 +86,7 @@ class FakeKubeApi {
   bool read_request(int fd, std::string* buffer, Request* request);
   Response handle(const Request& request, const Target& target);
   void stream_watch(int fd, const Request& request, const Target& target);
+  void serve_exec(int fd, const Request& request, const Target& target, std::string buffer);
   // Store operations, with mu_ held.
   json store_put(const std::string& collection, json object, const char* type);
   void store_delete(const std::string& collection, const std::string& key);
@@ -102,6 +114,8 @@ class FakeKubeApi {
   };
   std::vector<Failure> failures_;
   std::vector<Request> log_;
+  std::vector<std::string> exec_prefix_, exec_protocols_;
+  std::vector<std::vector<std::string>> execs_;
 };
 
 }  // namespace wok::kube::testing
