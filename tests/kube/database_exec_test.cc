@@ -21,6 +21,7 @@
 #include "kube/fake_kube_api.h"
 #include "kube/pod_exec.h"
 #include "kube/site_database.h"
+#include "kube/tls_relay.h"
 #include "kube/websocket.h"
 #include "support/temp_dir.h"
 
@@ -406,6 +407,41 @@ TEST_F(DatabaseExecTest, ALargeImportOverTheOlderProtocol) {
   EXPECT_GT(out_.str().size(), 4'000'000u);
   ASSERT_EQ(db("db-dump", ""), 0) << err_.str();
   EXPECT_NE(out_.str().find("(19999,'"), std::string::npos);
+}
+
+// Over TLS, as every real API server speaks: the client's CA and the
+// upgrade on a connection of its own (TLS records read ahead of poll).
+TEST_F(DatabaseExecTest, OverTls) {
+  test_support::TempDir dir;
+  const std::string cert = (dir.path / "tls.crt").string(), key = (dir.path / "tls.key").string();
+  make_certificate(cert, key, "127.0.0.1");
+  TlsRelay relay;
+  std::string error;
+  ASSERT_TRUE(
+      relay.start(cert, key, static_cast<uint16_t>(std::stoi(api_.url().substr(17))), &error))
+      << error;
+  Credentials creds;
+  creds.server = relay.url();
+  std::ifstream in(cert);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  creds.ca_pem = pem.str();
+  member_ = std::make_unique<KubeClient>(creds, "kubectl/member");
+  std::string sql = "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT);\n";
+  for (int i = 0; i < 3000; ++i)
+    sql +=
+        "INSERT INTO posts VALUES (" + std::to_string(i) + ", '" + std::string(300, 'z') + "');\n";
+  ASSERT_EQ(db("db-import", sql, "-"), 0) << err_.str();
+  ASSERT_EQ(db("db-dump", ""), 0) << err_.str();
+  EXPECT_NE(out_.str().find("(2999,'zzz"), std::string::npos);
+  EXPECT_GT(out_.str().size(), 900'000u);
+  // A CA that did not sign the server's certificate: refused.
+  creds.ca_pem = "";
+  creds.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  member_ = std::make_unique<KubeClient>(creds, "kubectl/member");
+  EXPECT_EQ(db("db-dump", ""), 1);
+  EXPECT_NE(err_.str().find("error: "), std::string::npos);
+  EXPECT_NE(err_.str().find("certificate"), std::string::npos) << err_.str();
 }
 
 TEST_F(DatabaseExecTest, ErrorsNameTheirCause) {

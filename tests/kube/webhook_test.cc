@@ -20,52 +20,14 @@
 #include "kube/admission.h"
 #include "kube/https_server.h"
 #include "kube/site_admission.h"
+#include "kube/tls_relay.h"
 
 namespace wok::kube {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-// A self-signed certificate for 127.0.0.1 and localhost, as PEM files.
-void make_certificate(const std::string& cert_file, const std::string& key_file,
-                      const std::string& cn) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  ASSERT_NE(key, nullptr);
-  X509* cert = X509_new();
-  ASSERT_NE(cert, nullptr);
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
-                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    ASSERT_NE(ext, nullptr);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
-  // Written beside and renamed: the server never reads half a file.
-  FILE* f = std::fopen((cert_file + ".tmp").c_str(), "w");
-  PEM_write_X509(f, cert);
-  std::fclose(f);
-  f = std::fopen((key_file + ".tmp").c_str(), "w");
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-  fs::rename(key_file + ".tmp", key_file);
-  fs::rename(cert_file + ".tmp", cert_file);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-}
+using testing::make_certificate;
 
 size_t collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
