@@ -60,6 +60,17 @@ base::UniqueFd open_dir(int at, const std::string& name) {
       ::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
+// Entry `name` of directory `dir` and all it holds; a link is removed,
+// never followed.
+void remove_entry(int dir, const std::string& name) {
+  if (base::UniqueFd sub = open_dir(dir, name); sub.valid()) {
+    runtime::empty_tree(sub.get());
+    ::unlinkat(dir, name.c_str(), AT_REMOVEDIR);
+  } else {
+    ::unlinkat(dir, name.c_str(), 0);
+  }
+}
+
 // Moves every entry of `from` but `skip` into the directory `to` (by name,
 // within one file system: nothing is followed). "" or why not.
 std::string move_entries(int from, int to, const std::set<std::string>& skip) {
@@ -183,15 +194,8 @@ std::string put_back_files(const fs::path& unpacked, const fs::path& volume_dir,
   if (err.empty()) err = runtime::copy_tree(from.get(), volume.get(), uid, capacity);
   if (!err.empty()) {
     // Put back as it was: what was copied goes, the old entries return.
-    for (const auto& n : runtime::entry_names(volume.get())) {
-      if (keep.count(n)) continue;
-      if (base::UniqueFd sub = open_dir(volume.get(), n); sub.valid()) {
-        runtime::empty_tree(sub.get());
-        ::unlinkat(volume.get(), n.c_str(), AT_REMOVEDIR);
-      } else {
-        ::unlinkat(volume.get(), n.c_str(), 0);
-      }
-    }
+    for (const auto& n : runtime::entry_names(volume.get()))
+      if (!keep.count(n)) remove_entry(volume.get(), n);
     std::string back = move_entries(old.get(), volume.get(), {});
     if (back.empty()) ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
     return "restoring " + path + " failed, the files are as they were: " + err +
@@ -201,6 +205,14 @@ std::string put_back_files(const fs::path& unpacked, const fs::path& volume_dir,
   runtime::empty_tree(old.get());
   ::unlinkat(volume.get(), aside.c_str(), AT_REMOVEDIR);
   return "";
+}
+
+void remove_restore_leftovers(const fs::path& volume_dir) {
+  base::UniqueFd volume(
+      ::open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!volume.valid()) return;
+  for (const auto& n : runtime::entry_names(volume.get()))
+    if (n.starts_with(".wok-before-restore-")) remove_entry(volume.get(), n);
 }
 
 Backups::Backups(store::Store& store, runtime::Runtime& runtime, SecretReader read_secret,

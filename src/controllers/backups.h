@@ -74,6 +74,11 @@ std::optional<BackupInfo> find_backup(const std::vector<BackupInfo>& all, const 
                                       const std::string& site, const std::string& id,
                                       const std::string& own_uid, BackupError* error);
 
+// Removes the directories `.wok-before-restore-*` a restore cut short left
+// in the volume at `volume_dir` (by descriptor, nothing followed), once
+// the restore is finished and its pre-restore backup holds them.
+void remove_restore_leftovers(const std::filesystem::path& volume_dir);
+
 // Replaces the files of the volume at `volume_dir` by those `unpacked`
 // holds (a volume's directory of a restored snapshot, `path` in the
 // backup `backup_id`), by descriptor (nothing in the volume is followed),

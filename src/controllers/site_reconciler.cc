@@ -97,7 +97,15 @@ SiteReconciler::SiteReconciler(store::Store& store, RoutePublisher& routes, Plat
 
 SiteReconciler::~SiteReconciler() = default;
 
-void SiteReconciler::stop_background() { certificates_.reset(); }
+void SiteReconciler::stop_background() {
+  certificates_.reset();
+  std::vector<std::thread> resumers;
+  {
+    std::lock_guard lock(mu_);
+    resumers.swap(resumers_);
+  }
+  for (auto& t : resumers) t.join();
+}
 
 bool SiteReconciler::project_egress(const std::string& ns) {
   auto project = store_.get("Project", "", ns);
@@ -326,6 +334,17 @@ void SiteReconciler::publish_access(const json& site) {
 
 void SiteReconciler::serve_live(const json& site) {
   publish_access(site);
+  // A restore cut short: never served half restored; its first pass
+  // finishes it.
+  if (const json restoring = site.value(json::json_pointer("/status/restoring"), json());
+      restoring.is_object()) {
+    const std::string ns = site["metadata"]["namespace"], name = site["metadata"]["name"];
+    routes_.set_deploying(ns, name, hosts_of(store_, site));  // its hosts, routed to nothing
+    routes_.set_restoring(ns, name, true);
+    std::lock_guard lock(mu_);
+    to_resume_[ns + "/" + name] = restoring.dump();
+    return;
+  }
   auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
   if (!live || !fs::is_directory(live->root)) return;
   json spec = json::parse(live->spec, nullptr, false);
@@ -393,6 +412,18 @@ std::optional<std::pair<int64_t, std::string>> SiteReconciler::build_output(
 }
 
 ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::string& name) {
+  {
+    // A restore cut short by wok's end: finished first (resume_restore
+    // takes the site's lock and then lets passes run).
+    std::lock_guard lock(mu_);
+    if (auto it = to_resume_.find(ns + "/" + name); it != to_resume_.end()) {
+      if (resuming_.insert(it->first).second) {
+        json record = json::parse(it->second, nullptr, false);
+        resumers_.emplace_back([this, ns, name, record] { resume_restore(ns, name, record); });
+      }
+      return {"", std::chrono::milliseconds(500)};
+    }
+  }
   // Being restored (restore() holds it): looked at again once it is over.
   std::unique_lock hold(site_lock(ns + "/" + name), std::try_to_lock);
   if (!hold.owns_lock()) return {"", std::chrono::milliseconds(500)};
@@ -1153,7 +1184,7 @@ std::string SiteReconciler::seed_clone(const json& site, const json& spec,
 
 std::optional<json> SiteReconciler::restore(const std::string& ns, const std::string& name,
                                             const BackupInfo& backup, const json& manifest,
-                                            BackupError* error) {
+                                            BackupError* error, const json* resumed) {
   auto fail = [&](int status, std::string message) -> std::optional<json> {
     *error = {status, std::move(message)};
     return std::nullopt;
@@ -1194,24 +1225,52 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (std::string err = config_.backups->check_restore_size(ns, backup, spec); !err.empty())
     return fail(422, err);
   // The state before, kept as a backup of its own: a restore loses nothing.
-  // Only a site with no revision running has none to keep.
-  BackupError pre_error;
-  auto before = config_.backups->create(ns, name, "pre-restore", &pre_error);
-  if (!before && !pre_error.nothing_yet)
-    return fail(
-        pre_error.status,
-        "nothing was restored: the backup of what the site holds now failed: " + pre_error.message);
+  // Only a site with no revision running has none to keep. A resumed
+  // restore made it before it was cut short.
+  std::optional<std::string> before;
+  if (resumed) {
+    if (const json& pre = (*resumed)["preRestoreBackup"]; pre.is_string()) before = pre;
+  } else {
+    BackupError pre_error;
+    auto made = config_.backups->create(ns, name, "pre-restore", &pre_error);
+    if (!made && !pre_error.nothing_yet)
+      return fail(pre_error.status,
+                  "nothing was restored: the backup of what the site holds now failed: " +
+                      pre_error.message);
+    if (made) before = made->id;
+  }
   auto busy = config_.backups->hold_for_restore(ns, name, error);
   if (!busy) return std::nullopt;
   std::unique_lock hold(site_lock(ns + "/" + name));
+  if (resumed) {  // passes wait on the lock held now
+    std::lock_guard lock(mu_);
+    to_resume_.erase(ns + "/" + name);
+  }
   site = store_.get("Site", ns, name);  // as it is now that no pass runs
   if (!site) return fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   routes_.set_restoring(ns, name, true);
+  // The record of a restore under way (status.restoring), until it ends
+  // either way; kill -9 leaves it for the next start to finish.
+  if (!resumed)
+    store_.patch_status("Site", ns, name,
+                        {{"restoring",
+                          {{"backup", backup.id},
+                           {"preRestoreBackup", before ? json(*before) : json(nullptr)},
+                           {"since", store::now_rfc3339()}}}});
   struct Lift {
     RoutePublisher& routes;
+    store::Store& store;
     std::string ns, name;
-    ~Lift() { routes.set_restoring(ns, name, false); }
-  } lift{routes_, ns, name};
+    bool recorded = true;
+    void end_record() {
+      if (recorded) store.patch_status("Site", ns, name, {{"restoring", nullptr}});
+      recorded = false;
+    }
+    ~Lift() {
+      end_record();
+      routes.set_restoring(ns, name, false);
+    }
+  } lift{routes_, store_, ns, name};
   spdlog::info("site {}/{}: restoring backup {}", ns, name, backup.id);
   // Nothing of the site runs on what is put back: its components, and the
   // services whose data is replaced. Its database keeps running (its import
@@ -1238,13 +1297,21 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   // A failure midway says what is back already, and where the rest is.
   auto failed_midway = [&](int status, const std::string& err) {
     return fail(status, err + " (restored before it: " + restored.dump() +
-                            (before ? "; what the site held before is backup " + before->id : "") +
+                            (before ? "; what the site held before is backup " + *before : "") +
                             ")");
   };
   std::optional<WorkloadPlan> plan;
   if (p.database.enabled()) {
     auto live = store_.live_revision((*site)["metadata"]["uid"].get<std::string>());
     plan = plan_for(*site, live ? live->number : 0, live ? live->root : "", spec.dump());
+  }
+  // What the cut restore set aside is in the pre-restore backup: it goes
+  // first (the volume needs room for what it holds and the backup's files,
+  // as for any restore).
+  if (resumed && before) {
+    for (const auto& v : p.volumes) remove_restore_leftovers(storage / v.name);
+    for (const auto& sv : p.services)
+      remove_restore_leftovers(fs::path(service_dir(storage.string(), sv.name)) / "data");
   }
   if (std::string err =
           restore_data(*site, spec, ns, backup, manifest, plan ? &*plan : nullptr, &restored);
@@ -1268,6 +1335,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
       return fail(r.code == store::Code::kConflict ? 409 : 500,
                   "the files and data are back, but the backup's spec cannot be: " + r.message);
   }
+  lift.end_record();  // the data and the spec are the backup's: nothing to finish
   hold.unlock();
   // Its hosts answer 503 until the revision runs again (or the wait is over).
   if (config_.wake_site) config_.wake_site(ns, name);
@@ -1296,7 +1364,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   if (back) std::this_thread::sleep_for(config_.workload_resync + std::chrono::milliseconds(300));
   json out = backup.to_json();
   out["restored"] = restored;
-  out["preRestoreBackup"] = before ? json(before->id) : json(nullptr);
+  out["preRestoreBackup"] = before ? json(*before) : json(nullptr);
   out["revision"] = manifest.value("revision", int64_t{0});
   out["commit"] = commit;
   out["running"] = back;
@@ -1305,6 +1373,51 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
     if (now) out["message"] = (*now).value(json::json_pointer("/status/lastError"), "");
   }
   return out;
+}
+
+void SiteReconciler::resume_restore(const std::string& ns, const std::string& name,
+                                    const json& record) {
+  const std::string key = ns + "/" + name;
+  const std::string id = record.value("backup", "");
+  const json pre = record.value("preRestoreBackup", json());
+  spdlog::info("site {}: finishing the restore of backup {} cut short by wok's end", key, id);
+  BackupError error{500, "this platform keeps no backups"};
+  std::optional<json> done;
+  auto site = store_.get("Site", ns, name);
+  if (!site) {
+    error = {404, "the site is gone"};
+  } else if (config_.backups) {
+    auto backup = config_.backups->find(ns, name, id, &error);
+    std::optional<json> manifest;
+    if (backup) manifest = config_.backups->manifest(ns, *backup, &error);
+    if (manifest) done = restore(ns, name, *backup, *manifest, &error, &record);
+  }
+  if (!done) {
+    // Not finished: the site runs as the cut restore left it.
+    {
+      std::lock_guard lock(mu_);
+      to_resume_.erase(key);
+    }
+    if (site) {
+      store_.patch_status("Site", ns, name, {{"restoring", nullptr}});
+      store::record_event(
+          store_, *site,
+          {"Warning", "RestoreFailed",
+           "the restore of backup " + id +
+               ", cut short by wok's end, could not be finished: " + error.message +
+               (pre.is_string() ? "; what the site held before is backup " + pre.get<std::string>()
+                                : std::string())});
+    }
+    routes_.set_restoring(ns, name, false);
+    spdlog::error("site {}: the restore of backup {} could not be finished: {}", key, id,
+                  error.message);
+  } else {
+    store::record_event(store_, *site,
+                        {"Normal", "Restored",
+                         "the restore of backup " + id + ", cut short by wok's end, is finished"});
+  }
+  std::lock_guard lock(mu_);
+  resuming_.erase(key);
 }
 
 }  // namespace wok::controllers

@@ -13,6 +13,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "controllers/autoscaler.h"
 #include "controllers/backups.h"
@@ -134,9 +136,15 @@ class SiteReconciler {
   // `manifest`), and makes its revision (spec, commit) the one to run; the
   // 503 ends once that revision's instances are ready again. The caller
   // checked that the spec may run here (hosts, quota) as for a rollback.
+  // While it runs, status.restoring ({backup, preRestoreBackup, since})
+  // says so in the store: a restore cut short by wok's end (kill -9) is
+  // finished at the next start (serve_live keeps the 503 on; the first
+  // pass of the site starts resume_restore), from the same backup, with
+  // the pre-restore backup already made. `resumed`: that record.
   std::optional<nlohmann::json> restore(const std::string& ns, const std::string& name,
                                         const BackupInfo& backup, const nlohmann::json& manifest,
-                                        BackupError* error);
+                                        BackupError* error,
+                                        const nlohmann::json* resumed = nullptr);
 
  private:
   // spec.access and spec.tls of the site's current spec, for every route it has.
@@ -219,6 +227,11 @@ class SiteReconciler {
   std::string start_servers(const WorkloadPlan& plan);
   // The lock a pass of site "ns/name" holds; restore() holds it throughout.
   std::mutex& site_lock(const std::string& key);
+  // Finishes the restore status.restoring of site ns/name records (a
+  // thread of its own, joined by stop_background); on failure the site
+  // runs as the cut restore left it, an event and its log saying where
+  // its former data is.
+  void resume_restore(const std::string& ns, const std::string& name, const nlohmann::json& record);
   // Routes to a revision (its files, or its ready instances) and stops the
   // site's other instances after `drain`.
   void route_to(const nlohmann::json& site, int64_t number, const std::string& root,
@@ -242,7 +255,12 @@ class SiteReconciler {
   std::unique_ptr<SiteCertificates> certificates_;                 // null without a TLS listener
   std::map<std::string, std::unique_ptr<std::mutex>> site_locks_;  // guarded by mu_
   PlannedSecrets planned_secrets_;  // the secret values each revision started with
-  BuildJobs builds_;                // declared last: destroyed (builds cancelled) first
+  // Restores cut short that serve_live found ("ns/name" -> status.restoring),
+  // until resume_restore holds the site; guarded by mu_.
+  std::map<std::string, std::string> to_resume_;
+  std::set<std::string> resuming_;     // resume_restore started; guarded by mu_
+  std::vector<std::thread> resumers_;  // guarded by mu_
+  BuildJobs builds_;                   // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

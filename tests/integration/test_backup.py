@@ -3,15 +3,17 @@ restore` with Debian's restic, of a site's revision, storage volume and
 MariaDB database; a restore in place (503 "being restored" meanwhile), into a
 new site (spec.cloneFrom), after the site was deleted; who may do what.
 Needs root (runc, loop-mounted volumes); CI runs it as root."""
+import glob
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 import unittest
 
 from test_database import APP as DB_APP, DatabaseCase, db_site
-from wokharness import wait_for
+from wokharness import WOK, Wok, wait_for
 
 NEEDS = [b for b in ("runc", "restic", "mariadb") if not shutil.which(b)]
 if not os.path.exists("/usr/sbin/mariadbd"):
@@ -37,6 +39,12 @@ APP = DB_APP.replace("""        else:
             with open('files/' + os.path.basename(q['name'][0]), 'wb') as f:
                 f.truncate(int(q['size'][0]))
             body = 'OK'
+        elif url.path == '/many':
+            for i in range(int(q['n'][0])):
+                open('files/many-%05d' % i, 'w').write('x' * 1024)
+            body = 'OK'
+        elif url.path == '/count':
+            body = str(len(os.listdir('files')))
         elif url.path == '/ls':
             body = ' '.join(sorted(os.listdir('files')))
         else:
@@ -207,6 +215,61 @@ class BackupTest(BackupCase):
         self.assertIn("first post", rows)
         self.assertIn("second post", rows)
         self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+
+    def test_a_restore_cut_short_by_kill9_is_finished_at_the_next_start(self):
+        host = "blog.team-a.localhost"
+        repo = self.repo("team-a-blog", {"app.py": APP, "v.txt": "1"})
+        self.wok.apply(db_site("blog", "team-a", repo.url, "mariadb",
+                               extra=STORAGE.replace("16Mi", "64Mi")))
+        self.wok.wait_revision("blog", "team-a", 1, timeout=120)
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('first post')")
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=before"), "OK")
+        # Many files: the copy into the volume takes a while.
+        self.assertEqual(self.text(host, "/many?n=3000"), "OK")
+        first = self.backup("blog")
+        self.sql(host, "DROP TABLE posts")
+        self.assertEqual(self.text(host, "/put?name=a.txt&text=after"), "OK")
+        self.assertEqual(self.text(host, "/put?name=b.txt&text=later"), "OK")
+        # A member's link named as wok's leftovers: removed, never followed.
+        self.assertEqual(self.text(host, "/link?name=.wok-before-restore-evil&target=/etc/ssl"), "OK")
+        volume = glob.glob(os.path.join(self.wok.data, "sites", "team-a", "blog", "*", "storage",
+                                        "files"))
+        self.assertEqual(len(volume), 1, volume)
+        restore = subprocess.Popen(
+            [WOK, "backup", "restore", "site", "blog", "--backup", first, "-n", "team-a"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.wok.env, text=True)
+        # wok is killed while the volume's old files are set aside.
+        aside = wait_for(lambda: [p for p in glob.glob(os.path.join(volume[0], ".wok-before-restore-*"))
+                                  if not p.endswith("-evil")],
+                         120, interval=0.002, what="the restore's copy")
+        self.wok.kill9()
+        out, err = restore.communicate(30)
+        self.assertNotEqual(restore.returncode, 0, out)
+        self.wok.close()
+
+        again = Wok(self.root, data=self.wok.data).start()
+        self.wok = again
+        # Never served half restored: 503 until the restore is finished.
+        status, _, body = again.get(host, "/cat?name=a.txt")
+        self.assertIn(status, (503, 200), body)
+        if status == 503:
+            self.assertIn(b"being restored from a backup", body)
+        wait_for(lambda: (again.get(host, "/cat?name=a.txt")[0] == 200
+                          and not again.site_json("blog", "team-a")["status"].get("restoring")) or None,
+                 180, what="the restore finished after the restart")
+        self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+        self.assertEqual(self.text(host, "/cat?name=b.txt"), "MISSING")
+        self.assertEqual(self.text(host, "/count"), "3001")  # a.txt and the many
+        self.assertIn("first post", self.sql(host, "SELECT title FROM posts"))
+        # What was set aside went: the pre-restore backup holds it.
+        self.assertEqual(glob.glob(os.path.join(volume[0], ".wok-before-restore-*")), [], aside)
+        self.assertTrue(os.path.isdir("/etc/ssl/certs"))
+        self.assertTrue(os.listdir("/etc/ssl/certs"))
+        listed = again.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
+        self.assertIn("pre-restore", listed)
+        events = again.cli("get", "events", "-n", "team-a").stdout
+        self.assertIn("cut short by wok's end, is finished", events)
 
     def test_a_restore_cannot_bring_another_projects_clone_source(self):
         # The platform admin (a member of both, in effect) clones team-b's
