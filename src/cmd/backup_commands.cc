@@ -1,9 +1,11 @@
-// wok backup create|list|restore: a site's backups (docs/data.md), through
-// the API (POST .../sites/S/backups, GET .../backups, POST .../restore),
+// wok backup create|list|restore|delete: a site's backups (docs/data.md),
+// through the API (POST .../sites/S/backups, GET .../backups, POST
+// .../restore, DELETE .../backups/ID),
 // which runs restic on the platform.
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "base/text.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/resources.h"
@@ -36,6 +38,20 @@ int backup_create_command(Session& session, const std::string& name) {
     return session.fail("the server answered with something that is not a backup");
   session.io.out << "backup " << b.value("id", "") << " of " << qualified_name(Kind::kSite, name)
                  << " created (revision " << b.value("revision", int64_t{0}) << ")\n";
+  return 0;
+}
+
+int backup_delete_command(Session& session, const std::string& name, const std::string& backup) {
+  if (int code = 1; !require_project(session, &code)) return code;
+  HttpResponse response =
+      call(session, "DELETE",
+           site_subresource_path(session.project, name, "backups") + "/" + percent_encode(backup));
+  if (response.status != 200) return session.fail(response);
+  json b;
+  if (!parse_json_body(response.body, &b) || !b.is_object())
+    return session.fail("the server answered with something that is not a backup");
+  session.io.out << "backup " << b.value("id", "") << " of " << qualified_name(Kind::kSite, name)
+                 << " deleted\n";
   return 0;
 }
 

@@ -291,7 +291,7 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   set_on_cluster(db_shell, "db-shell",
                  [&flags](Session& s) { return db_shell_command(s, flags.name); });
 
-  auto* backup = app.add_subcommand("backup", "Backups of sites: create, list, restore");
+  auto* backup = app.add_subcommand("backup", "Backups of sites: create, list, restore, delete");
   backup->require_subcommand(1);
   auto* backup_create = backup->add_subcommand(
       "create", "Back a site up now: its revision, volumes, database and services");
@@ -318,6 +318,14 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   set_on_cluster(backup_restore, "restore", [&flags](Session& s) {
     return backup_restore_command(s, flags.name, flags.backup, flags.to, flags.hosts);
   });
+
+  auto* backup_delete = backup->add_subcommand(
+      "delete", "Delete a backup for good (a deleted site's too): project admins only");
+  add_target(backup_delete, flags, kSiteKinds, true);
+  backup_delete->add_option("--backup", flags.backup, "the backup's id (wok backup list)")
+      ->required();
+  set(backup_delete,
+      [&flags](Session& s) { return backup_delete_command(s, flags.name, flags.backup); });
 
   auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);

@@ -74,6 +74,7 @@ int backup_create_command(Session& session, const std::string& name);
 int backup_list_command(Session& session, const std::string& name);
 int backup_restore_command(Session& session, const std::string& name, const std::string& backup,
                            const std::string& to, const std::vector<std::string>& hosts);
+int backup_delete_command(Session& session, const std::string& name, const std::string& backup);
 
 // stats.cc: `wok stats site NAME`, over the last `minutes` (1..15).
 int stats_site_command(Session& session, const std::string& name, int minutes);

@@ -608,6 +608,37 @@ std::string Backups::restore_database(const std::string& ns, const BackupInfo& b
   return "";
 }
 
+std::optional<BackupInfo> Backups::remove(const std::string& ns, const std::string& site,
+                                          const std::string& id, BackupError* error) {
+  if (id.empty() || id == "latest") {
+    *error = {400, "name the backup to delete by its id"};
+    return std::nullopt;
+  }
+  auto backup = find(ns, site, id, error);
+  if (!backup) return std::nullopt;
+  const std::string key = ns + "/" + site;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = busy_.find(key); it != busy_.end()) {
+      *error = {409,
+                "a " + it->second + " of site " + key + " is running; try again when it is over",
+                false, true};
+      return std::nullopt;
+    }
+  }
+  auto repo = repo_of(ns);
+  if (!repo) {
+    *error = {404, "project \"" + ns + "\" not found"};
+    return std::nullopt;
+  }
+  if (std::string err = forget(*repo, {backup->id}); !err.empty()) {
+    *error = {500, err};
+    return std::nullopt;
+  }
+  spdlog::info("backups of site {}: {} deleted", key, backup->id);
+  return backup;
+}
+
 std::string Backups::forget(const std::string& repo, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"forget"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -135,6 +135,12 @@ class Backups {
   std::optional<BackupInfo> find(const std::string& ns, const std::string& site,
                                  const std::string& id, BackupError* error,
                                  const std::string& own_uid = "");
+  // `wok backup delete`: backup `id` (not "latest") of site `site` of
+  // project ns (a deleted site's too) forgotten, and its data no other
+  // backup holds pruned from the repository: gone for good. Refused (409)
+  // while a backup or restore of the site runs. The backup as it was.
+  std::optional<BackupInfo> remove(const std::string& ns, const std::string& site,
+                                   const std::string& id, BackupError* error);
   // Its /backup.json: {revision, commit, spec, database, storage, services}.
   std::optional<nlohmann::json> manifest(const std::string& ns, const BackupInfo& backup,
                                          BackupError* error);

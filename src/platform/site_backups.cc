@@ -39,6 +39,12 @@ server::BackupAnswer site_backups(controllers::Backups& backups, controllers::Si
       answer.body = {{"apiVersion", "wok.dev/v1alpha1"}, {"kind", "BackupList"}, {"items", items}};
       return answer;
     }
+    case server::BackupRequest::kDelete: {
+      auto gone = backups.remove(q.ns, q.site, q.backup, &error);
+      if (!gone) return fail();
+      answer.body = gone->to_json();
+      return answer;
+    }
     case server::BackupRequest::kShow:
     case server::BackupRequest::kRestore: {
       auto b = backups.find(q.ns, q.site, q.backup, &error, q.site_uid);

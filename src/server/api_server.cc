@@ -121,7 +121,8 @@ bool is_long_running(const http::Request& request, std::string* tenant, bool* ba
               (parts.size() == 6 && parts[4] == "backups");
   if (parts.size() == 3) return parts[2] == "backups" && request.method == "GET";
   if (parts[2] != "sites" || parts.size() < 5) return false;
-  if (parts.size() == 6) return parts[4] == "backups" && request.method == "GET";
+  if (parts.size() == 6)
+    return parts[4] == "backups" && (request.method == "GET" || request.method == "DELETE");
   if (parts.size() != 5) return false;
   const std::string_view sub = parts[4];
   if (request.method == "GET") return sub == "dbdump" || sub == "backups";
@@ -372,7 +373,8 @@ void ApiHandler::route(Context& ctx) {
   }
   if (n == 6 && parts[0] == "namespaces" && parts[2] == "sites" && parts[4] == "backups" &&
       options_.site_backups) {
-    if (method != "GET") return ctx.fail(405, method + " is not allowed here");
+    if (method != "GET" && method != "DELETE")
+      return ctx.fail(405, method + " is not allowed here");
     return backups(ctx, parts[1], parts[3], parts[5], false);
   }
   if (n >= 3 && n <= 5 && parts[0] == "namespaces" && parts[2] == "sites") {
@@ -936,6 +938,19 @@ void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string&
   BackupRequest q;
   q.ns = ns;
   q.site = site;
+  if (ctx.req.method == "DELETE") {
+    // What survives a mistake (a site deleted, a bad restore): the
+    // project's admins decide when it goes, not every developer.
+    if (access < Access::kAdmin)
+      return ctx.fail(403, "user \"" + ctx.caller.user + "\" may not delete backups of project \"" +
+                               ns + "\" (its admins only)");
+    if (id == "latest")
+      return ctx.fail(400, "name the backup to delete by its id (wok backup list site " + site +
+                               "), not \"latest\"");
+    q.verb = BackupRequest::kDelete;
+    q.backup = id;
+    return send(options_.site_backups(q), 200);
+  }
   if (!restore && ctx.req.method == "GET") {
     q.verb = id.empty() ? BackupRequest::kList : BackupRequest::kShow;
     q.backup = id;
@@ -1244,6 +1259,7 @@ json ApiHandler::audit_subject(const http::Request& request, bool known_caller) 
                                         : parts[2];
     if (n >= 4) s["name"] = parts[3];
     if (n >= 5) s["subresource"] = parts[4];
+    if (n == 6 && parts[4] == "backups") s["backup"] = parts[5];
   }
   const std::string kind = s["kind"], ns = s["namespace"], name = s["name"];
   const std::string sub = s["subresource"];
@@ -1266,11 +1282,12 @@ void ApiHandler::audit(Context& ctx, const json& subject) {
   const std::string kind = subject.value("kind", ""), ns = subject.value("namespace", "");
   const std::string sub = subject.value("subresource", "");
   std::string name = subject.value("name", "");
-  const std::string verb = !sub.empty()             ? sub
-                           : req.method == "POST"   ? "create"
-                           : req.method == "PUT"    ? "update"
-                           : req.method == "DELETE" ? "delete"
-                                                    : req.method;
+  const std::string verb = sub == "backups" && req.method == "DELETE" ? "delete-backup"
+                           : !sub.empty()                             ? sub
+                           : req.method == "POST"                     ? "create"
+                           : req.method == "PUT"                      ? "update"
+                           : req.method == "DELETE"                   ? "delete"
+                                                                      : req.method;
   json entry = {{"time", store::now_rfc3339()},
                 {"user", ctx.caller.user},
                 {"sourceIP", req.remote_addr},
@@ -1283,6 +1300,7 @@ void ApiHandler::audit(Context& ctx, const json& subject) {
                 {"code", code},
                 {"decision", code == 401 || code == 403 ? "refused" : "allowed"}};
   if (ctx.caller.platform_admin) entry["platformAdmin"] = true;
+  if (subject.contains("backup")) entry["change"] = {{"backup", subject["backup"]}};
   if (code >= 400) {
     json status = json::parse(ctx.res.body, nullptr, false);
     // A failed statement's message quotes the statement: not kept.

@@ -49,10 +49,10 @@ struct DatabaseAnswer {
 
 // wok backup (docs/data.md): what the platform is asked, and its answer.
 struct BackupRequest {
-  enum Verb { kCreate, kList, kShow, kRestore } verb = kList;
+  enum Verb { kCreate, kList, kShow, kRestore, kDelete } verb = kList;
   std::string ns;
   std::string site;    // kList: "" for every site of the project, deleted ones too
-  std::string backup;  // kShow, kRestore: an id or "latest"
+  std::string backup;  // kShow, kRestore: an id or "latest"; kDelete: an id
   // kShow, kRestore in place: "latest" is the newest of this site uid's
   // (not of an earlier site of the same name).
   std::string site_uid;

@@ -271,6 +271,52 @@ class BackupTest(BackupCase):
         events = again.cli("get", "events", "-n", "team-a").stdout
         self.assertIn("cut short by wok's end, is finished", events)
 
+    def test_a_backup_deleted_by_a_project_admin_is_gone(self):
+        from wokharness import project_yaml
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"],
+                                    [("alice", "developer"), ("vera", "viewer"), ("ada", "admin")]))
+        ada = self.wok.cli("token", "create", "ada").stdout.strip()
+        self.deploy_blog_with_a_post("first post", "personal-data")
+        first = self.backup("blog")
+        second = self.backup("blog")
+
+        def delete(backup, token=None, check=False, site="blog"):
+            return self.wok.cli("backup", "delete", "site", site, "--backup", backup, "-n", "team-a",
+                                token=token, check=check)
+        # What survives mistakes is not every member's to delete.
+        for token, why in ((self.alice, 'user "alice" may not delete backups of project "team-a" '
+                                        '(its admins only)'),
+                           (self.vera, 'user "vera" may only read project "team-a"'),
+                           (self.bob, 'has no access to project "team-a"')):
+            r = delete(first, token)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(why, r.stderr)
+        for backup, why in (("latest", 'name the backup to delete by its id'),
+                            ("0123abcd", 'has no backup "0123abcd"'),
+                            ("../" + first, "")):
+            r = delete(backup, ada)
+            self.assertNotEqual(r.returncode, 0, backup)
+            self.assertIn(why, r.stderr)
+        self.assertIn(first, self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout)
+
+        out = delete(first, ada, check=True).stdout
+        self.assertEqual(out, f"backup {first} of site.wok.dev/blog deleted\n")
+        listed = self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
+        self.assertNotIn(first, listed)
+        self.assertIn(second, listed)
+        r = self.wok.cli("backup", "restore", "site", "blog", "--backup", first, "-n", "team-a",
+                         check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f'has no backup "{first}"', r.stderr)
+        self.assertIn(first, self.wok.cli("audit", "--user", "ada").stdout)  # who deleted it
+        # A deleted site's backup too.
+        self.wok.cli("delete", "site", "blog", "-n", "team-a")
+        wait_for(lambda: self.wok.get("blog.team-a.localhost", "/")[0] == 404 or None, 60,
+                 what="blog gone")
+        delete(second, ada, check=True)
+        r = self.wok.cli("backup", "list", "-n", "team-a")
+        self.assertNotIn(second, r.stdout + r.stderr)
+
     def test_a_restore_cannot_bring_another_projects_clone_source(self):
         # The platform admin (a member of both, in effect) clones team-b's
         # site into team-a; its backup's spec names team-b.
