@@ -261,11 +261,14 @@ long KubeConnection::recv_some(std::string* out, std::string* error) {
     size_t n = 0;
     CURLcode rc = curl_easy_recv(static_cast<CURL*>(handle_), buf, sizeof buf, &n);
     if (rc == CURLE_AGAIN) return total;
+    // The end or a failure (a reset after the server's last words) is
+    // said on the next call: what came before it is the caller's first.
     if (rc != CURLE_OK) {
+      if (total > 0) return total;
       *error = std::string("reading from the API server: ") + curl_easy_strerror(rc);
       return -1;
     }
-    if (n == 0) return total > 0 ? total : -1;  // the end: said on the next call
+    if (n == 0) return total > 0 ? total : -1;
     out->append(buf, n);
     total += static_cast<long>(n);
   }

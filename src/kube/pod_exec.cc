@@ -83,6 +83,7 @@ class Session {
       if (n == 0) {
         conn_.wait(true, kWaitMs);
         if (!read() || !dispatch()) return false;
+        if (has_status_) return false;  // it ended: the rest is not read
       }
     }
     return true;

@@ -445,6 +445,11 @@ TEST_F(DatabaseExecTest, OverTls) {
 }
 
 TEST_F(DatabaseExecTest, ErrorsNameTheirCause) {
+  // A client that fails at once while much input is still on its way: its
+  // error and exit code, not a broken stream.
+  ASSERT_EQ(db("db-import", "SELEC 1;\n" + std::string(8 << 20, '-') + "\n", "-"), 1);
+  EXPECT_NE(err_.str().find("ERROR 1064"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("exited with 1"), std::string::npos) << err_.str();
   // The client's own error, and its exit code.
   EXPECT_EQ(db("db-shell", "SELEC 1;"), 1);
   EXPECT_NE(err_.str().find("ERROR 1064"), std::string::npos) << err_.str();
@@ -482,7 +487,7 @@ TEST_F(DatabaseExecTest, ErrorsNameTheirCause) {
                {"spec", {{"mode", "static"}, {"hosts", {"plain.team-a.test"}}}}});
   EXPECT_EQ(db("db-shell", "SELECT 1;", "", "plain"), 1);
   EXPECT_EQ(err_.str(), "error: site \"plain\" has no database (spec.database)\n");
-  EXPECT_TRUE(api_.execs().size() == 1u);  // only the failed statement ran
+  EXPECT_EQ(api_.execs().size(), 2u);  // only the two failed commands ran
 }
 
 // PostgreSQL: psql and pg_dump as the site's user, PGPASSWORD from stdin.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -646,6 +647,11 @@ void FakeKubeApi::serve_exec(int fd, const Request& request, const Target&, std:
       protocol = p;
   }
   if (protocol.empty()) return refuse(400, "no channel protocol this server speaks");
+  // As Go's servers: no Nagle delay. The end (status, close) is on the wire
+  // before the connection closes, even with the client's input unread (a
+  // reset).
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const bool v5 = protocol == "v5.channel.k8s.io";
   send_all(fd,
            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
