@@ -214,12 +214,49 @@ void Operator::on_project(const ObjectPtr& old, const ObjectPtr& now) {
   }
 }
 
+std::string Operator::name_conflict(std::vector<json>& desired, const std::string& ns,
+                                    const std::string& site) const {
+  std::map<std::string, std::string> others;  // "Kind/name" -> the site it is of
+  for (const json& o : applier_->owned([&](const json& o) {
+         const json& m = o["metadata"];
+         if (m.value("namespace", "") != ns) return false;
+         const json labels = m.value("labels", json::object());
+         return labels.contains(kSiteLabel) && labels.value(kSiteLabel, "") != site;
+       }))
+    others[o.value("kind", "") + "/" + o["metadata"].value("name", "")] =
+        o["metadata"]["labels"].value(kSiteLabel, "");
+  std::string first;
+  size_t count = 0;
+  std::erase_if(desired, [&](const json& o) {
+    const std::string kind = o.value("kind", ""), object = o["metadata"].value("name", "");
+    auto it = others.find(kind + "/" + object);
+    if (it == others.end()) return false;
+    if (count++ == 0) {
+      std::string lower = kind;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      first = lower + " " + object + " is site " + ns + "/" + it->second + "'s";
+    }
+    return true;
+  });
+  if (count == 0) return "";
+  return first + (count > 1 ? " (and " + std::to_string(count - 1) + " more of its names)" : "") +
+         ": two sites of the project make the same names (a site and a component of another "
+         "joined by -); rename one";
+}
+
 void Operator::on_site(const ObjectPtr& old, const ObjectPtr& now) {
   const json& object = now ? *now : *old;
   const json& meta = object["metadata"];
   controller_->enqueue(site_key(meta.value("namespace", ""), meta.value("name", "")));
   // A site made or deleted: its project's backup sweep keeps the sites there.
   if (!old || !now) controller_->enqueue("project/" + meta.value("namespace", ""));
+  // A site deleted frees its objects' names for a site of its project that
+  // renders the same (NameConflict).
+  if (old && !now)
+    for (const auto& s : sites_->list())
+      if ((*s)["metadata"].value("namespace", "") == meta.value("namespace", ""))
+        controller_->enqueue(
+            site_key(meta.value("namespace", ""), (*s)["metadata"].value("name", "")));
   // Deleted during a clone from another project (not cloned yet): its grant goes too.
   if (old && !now && !clone_source_project(*old).empty() &&
       !old->value("status", json::object()).contains("clonedFrom"))
@@ -461,6 +498,14 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       return kind == "Ingress" || kind == "Route";
     });
   }
+  // Two sites of a project can render the same name (a site "a" with a
+  // component "b-web", a site "a-b" with "web"): the object stays the site's
+  // that made it first, this site's is not applied (nor anything pruned).
+  if (std::string clash = name_conflict(desired, ns, name); !clash.empty()) {
+    if (blocker.reason.empty()) blocker = {"NameConflict", clash};
+    if (outcome.requeue_after.count() == 0 || outcome.requeue_after > std::chrono::seconds(10))
+      outcome.requeue_after = std::chrono::seconds(10);
+  }
   // A restore in place or a clone (kube/site_backups.h): nothing of the
   // site runs while its volumes are replaced, whatever else blocks it.
   RestoreStep restore;
@@ -484,7 +529,7 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       blocker = {"DatabaseSecretFailed", err};
   }
   if (blocker.reason.empty() || blocker.reason == "HostConflict" ||
-      blocker.reason == "HostNotAllowed") {
+      blocker.reason == "HostNotAllowed" || blocker.reason == "NameConflict") {
     if (!applier_->apply(desired, &apply_error) || !applier_->prune(desired, mine, &apply_error) ||
         !record_revision(deploy, &apply_error)) {
       blocker = {"ApplyFailed", apply_error};

@@ -118,6 +118,11 @@ class Operator {
 
   void on_project(const ObjectPtr& old, const ObjectPtr& now);
   void on_site(const ObjectPtr& old, const ObjectPtr& now);
+  // Takes out of `desired` (site `site` of namespace ns) the objects whose
+  // kind and name another site of ns already has; "" when none, else what
+  // to say (status and event NameConflict).
+  std::string name_conflict(std::vector<nlohmann::json>& desired, const std::string& ns,
+                            const std::string& site) const;
   void on_owned(const ObjectPtr& old, const ObjectPtr& now);
   void on_leading(bool leading);
   void enqueue_all();

@@ -135,6 +135,38 @@ TEST_F(OperatorTest, RefusesAHostAnotherSiteClaimed) {
   }
 }
 
+// Site "a" with a component "b-web" and site "a-b" with "web" render the
+// same names (Deployment and Service "a-b-web"): the first keeps them, the
+// other is told, and gets them once the first is gone.
+TEST_F(OperatorTest, TwoSitesOfAProjectThatMakeTheSameNames) {
+  api_.create(kProjects, project("team-a"));
+  api_.create(sites_path("team-a"), site("team-a", "a", {"b-web"}, {"a.team-a.test"}));
+  start_operator();
+  ASSERT_TRUE(eventually([&] { return deployment("team-a", "a-b-web").has_value(); }));
+  api_.create(sites_path("team-a"), site("team-a", "a-b", {"web", "api"}, {"ab.team-a.test"}));
+  ASSERT_TRUE(eventually([&] { return ready_reason("team-a", "a-b") == "NameConflict"; }));
+  auto status = (*get_site("team-a", "a-b"))["status"];
+  EXPECT_EQ(status["lastError"],
+            "deployment a-b-web is site team-a/a's (and 1 more of its names): two sites of the "
+            "project make the same names (a site and a component of another joined by -); rename "
+            "one");
+  // Its objects stay site a's; the rest of a-b runs.
+  EXPECT_EQ((*deployment("team-a", "a-b-web"))["metadata"]["labels"]["wok.dev/site"], "a");
+  EXPECT_EQ(
+      (*api_.get(
+          "/api/v1/namespaces/team-a/services/a-b-web"))["metadata"]["labels"]["wok.dev/site"],
+      "a");
+  EXPECT_TRUE(deployment("team-a", "a-b-api"));
+  EXPECT_NE(ready_reason("team-a", "a"), "NameConflict");
+  // Site a goes: a-b gets its names.
+  api_.remove(sites_path("team-a") + "/a");
+  ASSERT_TRUE(eventually([&] {
+    auto d = deployment("team-a", "a-b-web");
+    return d && (*d)["metadata"]["labels"].value("wok.dev/site", "") == "a-b";
+  }));
+  EXPECT_TRUE(eventually([&] { return ready_reason("team-a", "a-b") != "NameConflict"; }));
+}
+
 TEST_F(OperatorTest, ReportsAMissingProjectWithoutApplying) {
   api_.create(sites_path("ghost"), site("ghost", "www", {"web"}, {"www.ghost.test"}));
   start_operator();
