@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
   runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::istream& in, std::ostream& out,
                        std::ostream& err) {
     if (c.verb.rfind("db-", 0) == 0) return run_db_on_cluster(c, in, out, err);
+    if (c.verb == "delete-backup") {
+      err << "error: wok backup delete is not available on a cluster yet: a cluster's backups go "
+             "by their retention (docs/data.md)\n";
+      return 1;
+    }
     using wok::kube::SiteVerb;
     SiteVerb verb = c.verb == "history"  ? SiteVerb::kHistory
                     : c.verb == "undo"   ? SiteVerb::kUndo

@@ -324,8 +324,9 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   add_target(backup_delete, flags, kSiteKinds, true);
   backup_delete->add_option("--backup", flags.backup, "the backup's id (wok backup list)")
       ->required();
-  set(backup_delete,
-      [&flags](Session& s) { return backup_delete_command(s, flags.name, flags.backup); });
+  set_on_cluster(backup_delete, "delete-backup", [&flags](Session& s) {
+    return backup_delete_command(s, flags.name, flags.backup);
+  });
 
   auto* logs = app.add_subcommand("logs", "Output of a site's instances, or of its builds");
   add_target(logs, flags, kSiteKinds, true);

@@ -494,6 +494,13 @@ TEST_F(CliFlowTest, RevisionVerbsWithAKubeconfigGoToTheCluster) {
             (std::vector<std::string>{"db-import", "team-b", "blog", "dump.sql"}));
   EXPECT_EQ(seen[4].verb, "db-dump");
   EXPECT_EQ(seen[5].verb, "db-shell");
+  EXPECT_EQ(wok_cluster({"backup", "delete", "site", "blog", "--backup", "3f2a9c1d", "-n", "team-b",
+                         "--context", "prod"},
+                        runners),
+            0);
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_EQ((std::vector<std::string>{seen[6].verb, seen[6].backup}),
+            (std::vector<std::string>{"delete-backup", "3f2a9c1d"}));
   seen.resize(3);
   EXPECT_EQ((std::vector<std::string>{seen[0].verb, seen[0].kubeconfig, seen[0].context, seen[0].ns,
                                       seen[0].name}),

@@ -298,6 +298,11 @@ class BackupTest(BackupCase):
             self.assertNotEqual(r.returncode, 0, backup)
             self.assertIn(why, r.stderr)
         self.assertIn(first, self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout)
+        # Not on a cluster yet: said so.
+        r = self.wok.cli("backup", "delete", "site", "blog", "--backup", first, "-n", "team-a",
+                         "--kubeconfig", os.path.join(self.root, "kubeconfig"), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("wok backup delete is not available on a cluster yet", r.stderr)
 
         out = delete(first, ada, check=True).stdout
         self.assertEqual(out, f"backup {first} of site.wok.dev/blog deleted\n")
