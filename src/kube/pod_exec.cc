@@ -100,9 +100,14 @@ class Session {
 
   // Every complete frame received so far; false at the end or an error.
   bool dispatch() {
+    received_.erase(0, consumed_);  // what the last call took, at once
+    consumed_ = 0;
     while (!has_status_) {
       std::string frame_error;
-      std::optional<WsFrame> frame = ws_decode(&received_, false, kMaxMessage, &frame_error);
+      size_t used = 0;
+      std::optional<WsFrame> frame = ws_decode(std::string_view(received_).substr(consumed_), false,
+                                               kMaxMessage, &used, &frame_error);
+      consumed_ += used;
       if (!frame) {
         if (frame_error.empty()) return !ended_;
         error_ = frame_error;
@@ -122,12 +127,16 @@ class Session {
         case WsOpcode::kBinary:
           break;
       }
-      message_ += frame->payload;
-      if (message_.size() > kMaxMessage) {
-        error_ = "a message from the API server over 16 MiB";
-        return false;
+      if (message_.empty() && frame->fin) {
+        message_ = std::move(frame->payload);  // one frame, one message: no copy
+      } else {
+        message_ += frame->payload;
+        if (message_.size() > kMaxMessage) {
+          error_ = "a message from the API server over 16 MiB";
+          return false;
+        }
+        if (!frame->fin) continue;
       }
-      if (!frame->fin) continue;
       std::string message = std::move(message_);
       message_.clear();
       if (message.empty()) continue;  // v4's channel announcement may be empty
@@ -150,6 +159,7 @@ class Session {
   KubeConnection& conn_;
   const ExecStreams& streams_;
   std::string received_, message_, status_, error_;
+  size_t consumed_ = 0;  // of received_, decoded
   bool has_status_ = false, ended_ = false;
 };
 

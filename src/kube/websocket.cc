@@ -38,10 +38,10 @@ std::string ws_encode(const WsFrame& frame, std::optional<uint32_t> mask) {
   return out;
 }
 
-std::optional<WsFrame> ws_decode(std::string* buffer, bool from_client, uint64_t max_payload,
-                                 std::string* error) {
+std::optional<WsFrame> ws_decode(std::string_view b, bool from_client, uint64_t max_payload,
+                                 size_t* used, std::string* error) {
   error->clear();
-  const std::string& b = *buffer;
+  *used = 0;
   if (b.size() < 2) return std::nullopt;
   const auto byte = [&b](size_t i) { return static_cast<uint8_t>(b[i]); };
   if (byte(0) & 0x70) {
@@ -88,11 +88,11 @@ std::optional<WsFrame> ws_decode(std::string* buffer, bool from_client, uint64_t
   const size_t key_at = at;
   if (masked) at += 4;
   if (b.size() < at + n) return std::nullopt;
-  WsFrame frame{fin, static_cast<WsOpcode>(op), b.substr(at, n)};
+  WsFrame frame{fin, static_cast<WsOpcode>(op), std::string(b.substr(at, n))};
   if (masked)
     for (size_t i = 0; i < n; ++i)
       frame.payload[i] = static_cast<char>(frame.payload[i] ^ b[key_at + i % 4]);
-  buffer->erase(0, at + n);
+  *used = at + n;
   return frame;
 }
 

@@ -28,13 +28,15 @@ struct WsFrame {
 // One frame; `mask` (4 bytes) masks it, as a client must send it.
 std::string ws_encode(const WsFrame& frame, std::optional<uint32_t> mask);
 
-// Decodes the first frame of `*buffer` and erases it. nullopt with *error
-// empty: the frame is not complete yet. nullopt with *error: the stream is
-// broken (reserved bits, an unknown opcode, a control frame over 125 bytes
-// or fragmented, a length over `max_payload`, masking the wrong way:
-// `from_client` says which side sent it).
-std::optional<WsFrame> ws_decode(std::string* buffer, bool from_client, uint64_t max_payload,
-                                 std::string* error);
+// Decodes the frame at the start of `bytes`; *used: its length (the
+// caller drops that many bytes, as it likes: a stream's buffer is not
+// moved once per frame). nullopt with *error empty: the frame is not
+// complete yet. nullopt with *error: the stream is broken (reserved bits,
+// an unknown opcode, a control frame over 125 bytes or fragmented, a
+// length over `max_payload`, masking the wrong way: `from_client` says
+// which side sent it).
+std::optional<WsFrame> ws_decode(std::string_view bytes, bool from_client, uint64_t max_payload,
+                                 size_t* used, std::string* error);
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2): base64 of the SHA-1
 // of the key and the protocol's GUID.

@@ -36,19 +36,21 @@ TEST(WebSocketFrames, EncodeAndDecodeAsTheRfcsExamples) {
   EXPECT_EQ(ws_encode({true, WsOpcode::kText, "Hello"}, 0x37fa213d), masked);
   std::string error;
   std::string buffer = masked + "\x82";
-  auto frame = ws_decode(&buffer, true, 1 << 20, &error);
+  size_t used = 0;
+  auto frame = ws_decode(buffer, true, 1 << 20, &used, &error);
   ASSERT_TRUE(frame) << error;
   EXPECT_EQ(frame->payload, "Hello");
   EXPECT_EQ(frame->opcode, WsOpcode::kText);
-  EXPECT_EQ(buffer, "\x82");  // the next frame's start stays
-  EXPECT_FALSE(ws_decode(&buffer, true, 1 << 20, &error));
+  EXPECT_EQ(used, masked.size());  // the next frame's start is the caller's
+  EXPECT_FALSE(ws_decode(std::string_view(buffer).substr(used), true, 1 << 20, &used, &error));
   EXPECT_EQ(error, "");  // incomplete, not broken
+  EXPECT_EQ(used, 0u);
   // 256 bytes: a 16-bit length; 65536: a 64-bit one.
   EXPECT_EQ(ws_encode({true, WsOpcode::kBinary, std::string(256, 'x')}, std::nullopt).substr(0, 4),
             std::string("\x82\x7e\x01\x00", 4));
   std::string big = ws_encode({true, WsOpcode::kBinary, std::string(65536, 'y')}, std::nullopt);
   EXPECT_EQ(big.substr(0, 10), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
-  frame = ws_decode(&big, false, 1 << 20, &error);
+  frame = ws_decode(big, false, 1 << 20, &used, &error);
   ASSERT_TRUE(frame) << error;
   EXPECT_EQ(frame->payload, std::string(65536, 'y'));
   // §1.3's handshake.
@@ -58,7 +60,8 @@ TEST(WebSocketFrames, EncodeAndDecodeAsTheRfcsExamples) {
 TEST(WebSocketFrames, RefusesWhatTheProtocolForbids) {
   std::string error;
   auto broken = [&](std::string bytes, bool from_client, uint64_t max = 1 << 20) {
-    EXPECT_FALSE(ws_decode(&bytes, from_client, max, &error));
+    size_t used = 0;
+    EXPECT_FALSE(ws_decode(bytes, from_client, max, &used, &error));
     return error;
   };
   EXPECT_EQ(broken(std::string("\x82\x01x", 3), true), "an unmasked WebSocket frame from a client");

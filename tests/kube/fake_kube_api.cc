@@ -690,6 +690,7 @@ void FakeKubeApi::serve_exec(int fd, const Request& request, const Target&, std:
   int to_child = in_pipe[1];
   ::fcntl(to_child, F_SETFL, O_NONBLOCK);
   std::string pending;  // for the command's stdin
+  size_t consumed = 0;  // of buffer, decoded
   bool close_stdin = false, client_gone = false;
   int outputs = 2;
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
@@ -697,7 +698,12 @@ void FakeKubeApi::serve_exec(int fd, const Request& request, const Target&, std:
   while (outputs > 0 && !stopping_) {
     // The client's frames: stdin, its end, a close.
     std::string frame_error;
-    while (std::optional<WsFrame> f = ws_decode(&buffer, true, 1 << 24, &frame_error)) {
+    size_t used = 0;
+    buffer.erase(0, consumed);
+    consumed = 0;
+    while (std::optional<WsFrame> f = ws_decode(std::string_view(buffer).substr(consumed), true,
+                                                1 << 24, &used, &frame_error)) {
+      consumed += used;
       if (f->opcode == WsOpcode::kClose) {
         client_gone = true;
         break;
