@@ -62,6 +62,15 @@ fs::path storage_dir_of(const std::string& data_dir, const json& site) {
          "storage";
 }
 
+// What a restore or clone cut short set aside in the site's volumes and
+// services' data (controllers/backups.h), once a backup holds it or it is
+// nothing of the site's own.
+void remove_site_restore_leftovers(const fs::path& storage, const render::SitePlan& plan) {
+  for (const auto& v : plan.volumes) remove_restore_leftovers(storage / v.name);
+  for (const auto& sv : plan.services)
+    remove_restore_leftovers(fs::path(service_dir(storage.string(), sv.name)) / "data");
+}
+
 bool runs_instances(const json& spec) {
   std::string mode = spec.value("mode", "static");
   return mode == "php" || mode == "app";
@@ -1170,6 +1179,11 @@ std::string SiteReconciler::seed_clone(const json& site, const json& spec,
   if (!manifest) return error.message;
   if (std::string err = config_.backups->check_restore_size(source_ns, *backup, spec); !err.empty())
     return err;
+  // The clone never ran: what is set aside in its volumes is a seeding
+  // cut short by wok's end (done again now), nothing of its own.
+  const fs::path storage = storage_dir_of(config_.data_dir, site);
+  const render::SitePlan p = render::plan_site({{"metadata", site["metadata"]}, {"spec", spec}});
+  remove_site_restore_leftovers(storage, p);
   json restored;
   if (std::string err = restore_data(site, spec, source_ns, *backup, *manifest, &plan, &restored);
       !err.empty())
@@ -1309,9 +1323,7 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
   // first (the volume needs room for what it holds and the backup's files,
   // as for any restore).
   if (resumed && before) {
-    for (const auto& v : p.volumes) remove_restore_leftovers(storage / v.name);
-    for (const auto& sv : p.services)
-      remove_restore_leftovers(fs::path(service_dir(storage.string(), sv.name)) / "data");
+    remove_site_restore_leftovers(storage, p);
   }
   if (std::string err =
           restore_data(*site, spec, ns, backup, manifest, plan ? &*plan : nullptr, &restored);

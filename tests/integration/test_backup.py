@@ -271,6 +271,35 @@ class BackupTest(BackupCase):
         events = again.cli("get", "events", "-n", "team-a").stdout
         self.assertIn("cut short by wok's end, is finished", events)
 
+    def test_a_clone_cut_short_by_kill9_is_seeded_again(self):
+        host = "blog.team-a.localhost"
+        repo = self.repo("team-a-blog", {"app.py": APP, "v.txt": "1"})
+        big = STORAGE.replace("16Mi", "64Mi")
+        self.wok.apply(db_site("blog", "team-a", repo.url, "mariadb", extra=big))
+        self.wok.wait_revision("blog", "team-a", 1, timeout=120)
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('first post')")
+        self.assertEqual(self.text(host, "/many?n=3000"), "OK")
+        self.backup("blog")
+        self.wok.apply(db_site("copy", "team-a", repo.url, "mariadb",
+                               extra=big + "  cloneFrom: {site: blog}\n").replace(
+                                   "blog.team-a.localhost", "copy.team-a.localhost"))
+        # wok is killed while the clone's volume is being filled.
+        volume = wait_for(lambda: glob.glob(os.path.join(self.wok.data, "sites", "team-a", "copy", "*",
+                                                         "storage", "files", ".wok-before-restore-*")),
+                          120, interval=0.002, what="the clone's copy")
+        self.wok.kill9()
+        self.wok.close()
+        again = Wok(self.root, data=self.wok.data).start()
+        self.wok = again
+        again.wait_revision("copy", "team-a", 1, timeout=180, at_least=True)
+        copy = "copy.team-a.localhost"
+        wait_for(lambda: again.get(copy, "/count")[0] == 200 or None, 120, what="the clone serving")
+        self.assertEqual(self.text(copy, "/count"), "3000")
+        self.assertIn("first post", self.sql(copy, "SELECT title FROM posts"))
+        files = os.path.dirname(volume[0])
+        self.assertEqual(glob.glob(os.path.join(files, ".wok-before-restore-*")), [])
+
     def test_a_backup_deleted_by_a_project_admin_is_gone(self):
         from wokharness import project_yaml
         self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"],
