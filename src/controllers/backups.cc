@@ -256,19 +256,23 @@ bool Backups::wait_for_backup(std::unique_lock<std::mutex>& lock, const std::str
   });
 }
 
-std::optional<Backups::Hold> Backups::hold_for_restore(const std::string& ns,
-                                                       const std::string& name,
-                                                       BackupError* error) {
+std::optional<Backups::Hold> Backups::hold(const std::string& key, const char* what,
+                                           BackupError* error) {
   std::unique_lock lock(mu_);
-  const std::string key = ns + "/" + name;
   wait_for_backup(lock, key);
   if (auto it = busy_.find(key); it != busy_.end()) {
     *error = {409, "a " + it->second + " of site " + key + " is running; try again when it is over",
               false, true};
     return std::nullopt;
   }
-  busy_[key] = "restore";
+  busy_[key] = what;
   return Hold(this, key);
+}
+
+std::optional<Backups::Hold> Backups::hold_for_restore(const std::string& ns,
+                                                       const std::string& name,
+                                                       BackupError* error) {
+  return hold(ns + "/" + name, "restore", error);
 }
 
 bool Backups::held(const std::string& ns, const std::string& name) {
@@ -378,17 +382,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   // the same each time, so restic finds the last snapshot and reads only
   // what changed.
   const std::string key = ns + "/" + name;
-  {
-    std::unique_lock lock(mu_);
-    wait_for_backup(lock, key);
-    if (auto it = busy_.find(key); it != busy_.end()) {
-      *error = {409, "a " + it->second + " of site " + key + " is running; try again later", false,
-                true};
-      return std::nullopt;
-    }
-    busy_[key] = "backup";
-  }
-  Hold busy(this, key);
+  auto busy = hold(key, "backup", error);
+  if (!busy) return std::nullopt;
   if (std::string err = ensure_repository(*repo); !err.empty()) return fail(500, err);
   std::shared_lock repo_hold(repo_lock(*repo));
 
@@ -611,21 +606,16 @@ std::string Backups::restore_database(const std::string& ns, const BackupInfo& b
 std::optional<BackupInfo> Backups::remove(const std::string& ns, const std::string& site,
                                           const std::string& id, BackupError* error) {
   if (id.empty() || id == "latest") {
-    *error = {400, "name the backup to delete by its id"};
+    *error = {400, "name the backup to delete by its id (wok backup list site " + site +
+                       "), not \"latest\""};
     return std::nullopt;
   }
   auto backup = find(ns, site, id, error);
   if (!backup) return std::nullopt;
   const std::string key = ns + "/" + site;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = busy_.find(key); it != busy_.end()) {
-      *error = {409,
-                "a " + it->second + " of site " + key + " is running; try again when it is over",
-                false, true};
-      return std::nullopt;
-    }
-  }
+  // Nothing else of the site runs meanwhile (a backup is waited for).
+  auto busy = hold(key, "deletion", error);
+  if (!busy) return std::nullopt;
   auto repo = repo_of(ns);
   if (!repo) {
     *error = {404, "project \"" + ns + "\" not found"};

@@ -192,9 +192,12 @@ class Backups {
   std::string data_dir_;
   BackupSettings settings_;
   std::atomic<bool> cancelled_{false};
+  // Site `key` ("ns/name") busy with `what` once a backup of it is over;
+  // nullopt and a 409 when a restore or deletion of it runs.
+  std::optional<Hold> hold(const std::string& key, const char* what, BackupError* error);
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<std::shared_mutex>> locks_;  // by repository
-  std::map<std::string, std::string> busy_;  // "ns/name" -> "backup" or "restore"
+  std::map<std::string, std::string> busy_;  // "ns/name" -> "backup", "restore", "deletion"
   std::condition_variable idle_;             // a site's backup or restore ended
   bool wait_for_backup(std::unique_lock<std::mutex>& lock, const std::string& key);
   std::mutex init_mu_;

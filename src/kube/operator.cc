@@ -8,6 +8,7 @@
 #include "api/validation.h"
 #include "base/sealed_box.h"
 #include "git/repository.h"
+#include "http/ascii.h"
 #include "kube/clone_grant.h"
 #include "kube/kinds.h"
 #include "kube/ownership.h"
@@ -231,11 +232,9 @@ std::string Operator::name_conflict(std::vector<json>& desired, const std::strin
     const std::string kind = o.value("kind", ""), object = o["metadata"].value("name", "");
     auto it = others.find(kind + "/" + object);
     if (it == others.end()) return false;
-    if (count++ == 0) {
-      std::string lower = kind;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      first = lower + " " + object + " is site " + ns + "/" + it->second + "'s";
-    }
+    if (count++ == 0)
+      first =
+          http::ascii_lowercase(kind) + " " + object + " is site " + ns + "/" + it->second + "'s";
     return true;
   });
   if (count == 0) return "";

@@ -7,6 +7,7 @@
 #include "api/base64.h"
 #include "base/text.h"
 #include "http/ascii.h"
+#include "http/response_parser.h"
 #include "kube/websocket.h"
 
 namespace wok::kube {
@@ -14,7 +15,7 @@ namespace wok::kube {
 namespace {
 
 constexpr uint64_t kMaxMessage = 16u << 20;  // the API server's frames are 32 KiB
-constexpr size_t kMaxHead = 64 << 10;
+constexpr size_t kMaxAnswer = 64 << 10;      // an answer that is not an upgrade, read so far
 constexpr size_t kInputChunk = 32 << 10;
 constexpr int kWaitMs = 1000;
 
@@ -24,20 +25,9 @@ uint32_t random_mask() {
   return mask;
 }
 
-std::string header_value(const std::string& head, const std::string& name) {
-  size_t at = 0;
-  while ((at = head.find("\r\n", at)) != std::string::npos) {
-    at += 2;
-    size_t colon = head.find(':', at);
-    size_t end = head.find("\r\n", at);
-    if (colon == std::string::npos || end == std::string::npos || colon > end) continue;
-    std::string key = head.substr(at, colon - at);
-    if (!http::iequals(key, name)) continue;
-    std::string value = head.substr(colon + 1, end - colon - 1);
-    size_t first = value.find_first_not_of(" \t");
-    size_t last = value.find_last_not_of(" \t");
-    return first == std::string::npos ? "" : value.substr(first, last - first + 1);
-  }
+std::string header_value(const http::ResponseHead& head, std::string_view name) {
+  for (const auto& h : head.headers)
+    if (http::iequals(h.name, name)) return h.value;
   return "";
 }
 
@@ -214,40 +204,39 @@ ExecResult pod_exec(KubeClient& client, const std::string& ns, const std::string
     sent += static_cast<size_t>(n);
   }
 
-  // The answer's head: 101 Switching Protocols, or an error with a Status.
-  std::string received;
-  size_t head_end;
-  while ((head_end = received.find("\r\n\r\n")) == std::string::npos) {
-    if (received.size() > kMaxHead) {
-      result.error = "the API server's answer to exec has no end of its head";
-      return result;
-    }
+  // The answer: 101 Switching Protocols, or an error with its Status (read
+  // by the proxy's parser: Content-Length, chunked, or to the close).
+  http::ResponseParser parser;
+  parser.reset(false);
+  std::string received, body;
+  size_t read_so_far = 0;
+  while (true) {
+    std::string chunk;
     conn->wait(false, kWaitMs);
-    if (conn->recv_some(&received, &result.error) < 0) {
-      if (result.error.empty()) result.error = "the API server closed the connection to exec";
-      return result;
-    }
-  }
-  const std::string head = received.substr(0, head_end + 2);
-  received.erase(0, head_end + 4);
-  Reply reply;
-  if (head.size() > 12 && head.compare(0, 5, "HTTP/") == 0)
-    reply.status = std::atoi(head.c_str() + head.find(' ') + 1);
-  if (reply.status != 101) {
-    // The body: its Content-Length, or to the end.
-    size_t length = std::string::npos;
-    if (std::string cl = header_value(head, "Content-Length"); !cl.empty())
-      length = std::strtoul(cl.c_str(), nullptr, 10);
     std::string ignored;
-    while (received.size() < std::min(length, kMaxHead)) {
-      conn->wait(false, kWaitMs);
-      if (conn->recv_some(&received, &ignored) < 0) break;
+    http::ResponseParser::Status state;
+    size_t consumed = 0;
+    if (conn->recv_some(&chunk, &ignored) < 0) {
+      state = parser.finish();
+    } else {
+      read_so_far += chunk.size();
+      state = parser.parse(chunk, &consumed);
+      body += parser.body();
+      parser.clear_body();
+      if (parser.head_ready() && parser.head().status == 101) {
+        received = chunk.substr(consumed);  // the first frames, maybe
+        break;
+      }
+      if (state == http::ResponseParser::Status::kNeedMore && read_so_far < kMaxAnswer) continue;
     }
-    reply.body = received.substr(0, std::min(length, kMaxHead));
-    if (reply.status == 0) reply.error = "not an HTTP answer: " + head.substr(0, 80);
+    Reply reply;
+    reply.status = parser.head_ready() ? parser.head().status : 0;
+    reply.body = body.substr(0, kMaxAnswer);
+    if (reply.status == 0) reply.error = "no HTTP answer (the connection closed or broke)";
     result.error = "exec in pod " + pod + ": " + reply.describe();
     return result;
   }
+  const http::ResponseHead& head = parser.head();
   if (header_value(head, "Sec-WebSocket-Accept") != ws_accept_key(key)) {
     result.error = "the API server's WebSocket answer does not match its key";
     return result;

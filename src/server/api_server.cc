@@ -944,9 +944,6 @@ void ApiHandler::backups(Context& ctx, const std::string& ns, const std::string&
     if (access < Access::kAdmin)
       return ctx.fail(403, "user \"" + ctx.caller.user + "\" may not delete backups of project \"" +
                                ns + "\" (its admins only)");
-    if (id == "latest")
-      return ctx.fail(400, "name the backup to delete by its id (wok backup list site " + site +
-                               "), not \"latest\"");
     q.verb = BackupRequest::kDelete;
     q.backup = id;
     return send(options_.site_backups(q), 200);
