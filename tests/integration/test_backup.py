@@ -228,6 +228,13 @@ class BackupTest(BackupCase):
         # Many files: the copy into the volume takes a while.
         self.assertEqual(self.text(host, "/many?n=3000"), "OK")
         first = self.backup("blog")
+        # A developer cannot plant the record of a restore to be finished
+        # at the next start: status is the platform's.
+        planted = db_site("blog", "team-a", repo.url, "mariadb",
+                          extra=STORAGE.replace("16Mi", "64Mi")) + (
+            f"status:\n  restoring: {{backup: {first}, preRestoreBackup: null}}\n")
+        self.wok.apply(planted, token=self.alice)  # accepted: its status dropped
+        self.assertNotIn("restoring", self.wok.site_json("blog", "team-a")["status"])
         self.sql(host, "DROP TABLE posts")
         self.assertEqual(self.text(host, "/put?name=a.txt&text=after"), "OK")
         self.assertEqual(self.text(host, "/put?name=b.txt&text=later"), "OK")
