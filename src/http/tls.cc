@@ -363,6 +363,11 @@ int output_write(BIO* bio, const char* data, size_t len, size_t* written) {
       out->bytes.clear();
       out->sent = 0;
     }
+    // Room for a run of full records at once, not regrown (and copied)
+    // record by record.
+    if (len > 4096 && out->bytes.capacity() < kTlsCoalesceBytes) {
+      out->bytes.reserve(kTlsCoalesceBytes);
+    }
     out->bytes.append(data, len);
     *written = len;
     return 1;
