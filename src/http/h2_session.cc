@@ -58,7 +58,11 @@ struct H2Session::Stream {
   std::string unread;          // body bytes the handler has not taken yet
   uint64_t body_bytes = 0;
   // The answer as it leaves.
-  std::string pending;  // body bytes not yet framed
+  // Body bytes not yet framed: pending from pending_sent on (framed bytes
+  // are not erased one frame at a time, which would move the rest each time).
+  std::string pending;
+  size_t pending_sent = 0;
+  size_t pending_left() const { return pending.size() - pending_sent; }
   int file_fd = -1;
   off_t file_offset = 0;
   size_t file_left = 0;
@@ -515,6 +519,10 @@ bool H2Session::write(ExchangeState& ex, std::string_view bytes) {
     s->remaining -= static_cast<int64_t>(bytes.size());
   }
   if (!bytes.empty()) {
+    if (s->pending_sent > 0 && s->pending_sent >= s->pending.size() / 2) {
+      s->pending.erase(0, s->pending_sent);
+      s->pending_sent = 0;
+    }
     s->pending.append(bytes);
     ex.completion.body_bytes += bytes.size();
     if (s->deferred) {
@@ -523,7 +531,7 @@ bool H2Session::write(ExchangeState& ex, std::string_view bytes) {
     }
     connection_.kick();
   }
-  bool room = s->pending.size() < kStreamHighWater;
+  bool room = s->pending_left() < kStreamHighWater;
   if (!room) ex.wants_writable = true;
   return room;
 }
@@ -569,7 +577,7 @@ bool H2Session::handlers_working() const {
 
 size_t H2Session::queued_output() const {
   size_t total = 0;
-  for (const auto& [id, s] : streams_) total += s->pending.size() + s->file_left;
+  for (const auto& [id, s] : streams_) total += s->pending_left() + s->file_left;
   return total;
 }
 
@@ -591,11 +599,15 @@ ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t len
       s->file_fd = -1;
     }
   } else {
-    n = std::min(length, s->pending.size());
-    std::memcpy(buf, s->pending.data(), n);
-    s->pending.erase(0, n);
+    n = std::min(length, s->pending_left());
+    std::memcpy(buf, s->pending.data() + s->pending_sent, n);
+    s->pending_sent += n;
+    if (s->pending_sent == s->pending.size()) {
+      s->pending.clear();
+      s->pending_sent = 0;
+    }
   }
-  bool drained = s->file_fd < 0 && s->pending.empty();
+  bool drained = s->file_fd < 0 && s->pending_left() == 0;
   if (drained && s->eof) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
   } else if (n == 0) {
@@ -603,7 +615,7 @@ ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t len
     return NGHTTP2_ERR_DEFERRED;
   }
   // A producer that was told to wait may go on.
-  if (s->ex && s->ex->wants_writable && s->pending.size() < kStreamHighWater / 4) {
+  if (s->ex && s->ex->wants_writable && s->pending_left() < kStreamHighWater / 4) {
     std::shared_ptr<ExchangeState> ex = s->ex;
     ex->wants_writable = false;
     h2->loop_.defer([ex] {

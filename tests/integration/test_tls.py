@@ -4,6 +4,7 @@ secret (mode secret), picked by SNI; redirect and HSTS per site; status.tls
 says hosts, issuer and expiry, or what is wrong; a member's certificate
 never answers for another project's host. Clients: Python's ssl, curl."""
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -120,6 +121,36 @@ class TlsTest(WokTestCase):
         r = subprocess.run(["curl", "-s", "--http1.1", "--cacert", self.ca, "--resolve", resolve, "-o", "/dev/null",
                             "-w", "%{http_version}", url], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.stdout, "1.1")
+
+    def test_large_files_arrive_whole_over_http2_and_https(self):
+        # Over TLS the router answers files the cache holds (up to 256 KiB)
+        # from memory and larger ones from the file: both, over HTTP/2 and
+        # HTTP/1.1, with a range, every byte compared.
+        files = {"index.html": "home",
+                 "mid.txt": "".join(f"{i:07d}\n" for i in range(8200)),      # 65,600 bytes
+                 "large.txt": "".join(f"{i:07d}\n" for i in range(40000))}   # 320,000 bytes
+        repo = self.repo("big", files)
+        self.wok.apply(site_yaml("big", "team-a", ["big.team-a.localhost"], repo.url), token=self.alice)
+        self.wok.wait_revision("big", "team-a", 1)
+        resolve = f"big.team-a.localhost:{self.wok.tls_port}:127.0.0.1"
+        for name in ("mid.txt", "large.txt"):
+            url = f"https://big.team-a.localhost:{self.wok.tls_port}/{name}"
+            for version in ("--http2", "--http1.1"):
+                for attempt in range(2):  # the first fills the cache, the second is served from it
+                    r = subprocess.run(["curl", "-sS", version, "--cacert", self.ca, "--resolve", resolve, url, url],
+                                       capture_output=True, text=True, timeout=30)
+                    self.assertEqual(r.stdout, files[name] * 2, f"{name} {version}: {r.stderr}")
+                r = subprocess.run(["curl", "-sS", version, "--cacert", self.ca, "--resolve", resolve,
+                                    "-r", "65530-65599", url], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.stdout, files[name][65530:65600], f"{name} {version}: {r.stderr}")
+        # Many streams at once on one connection, each answer counted whole.
+        r = subprocess.run(["h2load", "-n", "100", "-c", "1", "-m", "20", f"--connect-to=127.0.0.1:{self.wok.tls_port}",
+                            f"https://big.team-a.localhost:{self.wok.tls_port}/mid.txt"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn("status codes: 100 2xx", r.stdout, r.stdout + r.stderr)
+        data = re.search(r"\((\d+)\) data", r.stdout)  # "traffic: ... 6.26MB (6560000) data"
+        self.assertIsNotNone(data, r.stdout)
+        self.assertEqual(int(data.group(1)), 100 * 65600)
 
     def test_redirect_and_hsts_follow_the_spec(self):
         self.wok.apply(self.site('{redirect: true, hsts: {maxAge: 8760h, includeSubDomains: true}}'),

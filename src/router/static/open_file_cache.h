@@ -21,8 +21,10 @@ struct OpenFile {
   base::UniqueFd fd;  // owned by the cache: hand out dup()s, never this one
   struct stat st {};
   bool found = false;
-  // Small files are kept in memory too: answering from memory is one
-  // writev instead of dup + sendfile + close (see docs/performance.md).
+  // Files up to kMaxInMemoryFile are kept in memory too. Small ones are
+  // answered from memory on every connection (one writev instead of dup +
+  // sendfile + close, see docs/performance.md); larger ones only under TLS,
+  // where sendfile is not used and each 16 KiB would be a pread.
   bool in_memory = false;
   std::string content;
   // Validators, formatted once.
@@ -40,9 +42,10 @@ struct OpenRoot {
 
 class OpenFileCache {
  public:
-  static constexpr size_t kMaxInMemoryFile = 16 * 1024;
-  OpenFileCache(size_t max_files, size_t max_roots, size_t max_memory_bytes = 4 << 20);
-  // The calling thread's cache (1024 files, 128 roots, 4 MiB of contents).
+  static constexpr size_t kSmallFile = 16 * 1024;
+  static constexpr size_t kMaxInMemoryFile = 256 * 1024;
+  OpenFileCache(size_t max_files, size_t max_roots, size_t max_memory_bytes = 8 << 20);
+  // The calling thread's cache (1024 files, 128 roots, 8 MiB of contents).
   static OpenFileCache& for_this_thread();
 
   // nullptr when the root cannot be opened (not deployed yet or gone);

@@ -28,12 +28,14 @@ void plain(Response& response, int status) {
   response.set_header("Content-Type", "text/plain; charset=utf-8");
 }
 
-// A small file goes out from memory; a larger one with sendfile on a dup of
-// the cache's descriptor (the server closes the one it is given).
+// A small file goes out from memory, and so does one the cache holds under
+// TLS (no sendfile there: one copy from memory instead of a pread per
+// 16 KiB); a larger one with sendfile on a dup of the cache's descriptor
+// (the server closes the one it is given).
 bool attach_file(const Request& request, Response& response, const OpenFile& file, uint64_t offset,
                  uint64_t length) {
   response.head_only = request.method == "HEAD";
-  if (file.in_memory) {
+  if (file.in_memory && (request.tls || file.content.size() <= OpenFileCache::kSmallFile)) {
     response.body.assign(file.content, static_cast<size_t>(offset), static_cast<size_t>(length));
     return true;
   }

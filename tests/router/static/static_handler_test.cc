@@ -43,6 +43,10 @@ class StaticHandlerTest : public ::testing::Test {
     write_file(root / "blob", "binary");
     write_file(root / "a b.txt", "spaced");
     write_file(root / "digits.txt", "0123456789");
+    std::string large(64 * 1024, '\0');
+    for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>('a' + i % 26);
+    write_file(root / "64k.txt", large);
+    write_file(root / "300k.txt", std::string(300 * 1024, 'z'));
     write_file(root / "sub" / "index.html", "<h1>sub</h1>");
     write_file(root / "404.html", "<h1>custom missing</h1>");
     write_file(outside / "secret.txt", "TOP SECRET");
@@ -79,8 +83,10 @@ class StaticHandlerTest : public ::testing::Test {
   };
 
   static Result get(std::string target, std::string method = "GET",
-                    std::vector<http::Header> headers = {}, std::string host = "site.test") {
+                    std::vector<http::Header> headers = {}, std::string host = "site.test",
+                    bool tls = false) {
     http::Request request;
+    request.tls = tls;
     request.method = method;
     request.target = target;
     size_t q = target.find('?');
@@ -170,6 +176,33 @@ TEST_F(StaticHandlerTest, HeadHasTheFileLengthButNoBody) {
   size_t announced = r.response.file_fd >= 0 ? r.response.file_length : r.response.body.size();
   EXPECT_EQ(announced, 6u);
   EXPECT_EQ(r.content, "");
+}
+
+// Under TLS a file goes through SSL_write either way: one the cache holds
+// (up to 256 KiB) is answered from memory instead of a pread per 16 KiB;
+// on plain HTTP a file over 16 KiB keeps sendfile.
+TEST_F(StaticHandlerTest, FilesTheCacheHoldsGoFromMemoryUnderTlsOnly) {
+  auto over_tls = [](std::string target, std::vector<http::Header> headers = {}) {
+    return get(std::move(target), "GET", std::move(headers), "site.test", /*tls=*/true);
+  };
+  Result plain = get("/64k.txt");
+  EXPECT_GE(plain.response.file_fd, 0);
+  Result tls = over_tls("/64k.txt");
+  EXPECT_EQ(tls.response.file_fd, -1);
+  ASSERT_EQ(tls.content.size(), 64u * 1024);
+  EXPECT_EQ(tls.content, plain.content);
+  EXPECT_EQ(tls.header("ETag"), plain.header("ETag"));
+  Result range = over_tls("/64k.txt", {{"Range", "bytes=65530-"}});
+  EXPECT_EQ(range.status, 206);
+  EXPECT_EQ(range.response.file_fd, -1);
+  EXPECT_EQ(range.content, plain.content.substr(65530));
+  // Larger than the cache keeps in memory: sendfile's descriptor.
+  Result huge = over_tls("/300k.txt");
+  EXPECT_GE(huge.response.file_fd, 0);
+  EXPECT_EQ(huge.content, std::string(300 * 1024, 'z'));
+  // Small files come from memory on both.
+  EXPECT_EQ(get("/digits.txt").response.file_fd, -1);
+  EXPECT_EQ(over_tls("/digits.txt").response.file_fd, -1);
 }
 
 TEST_F(StaticHandlerTest, ConditionalRequests) {
