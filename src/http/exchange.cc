@@ -187,8 +187,12 @@ void Connection::respond(ExchangeState& ex, Response response) {
       close(response.file_fd);
     }
   } else if (send_body) {
-    ex.completion.body_bytes = response.body.size();
-    output_.push(std::move(response.body));
+    ex.completion.body_bytes = response.body_size();
+    if (response.shared.owner) {
+      output_.push_shared(std::move(response.shared));
+    } else {
+      output_.push(std::move(response.body));
+    }
   }
   complete_exchange(keep_alive);
 }

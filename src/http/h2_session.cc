@@ -63,6 +63,8 @@ struct H2Session::Stream {
   std::string pending;
   size_t pending_sent = 0;
   size_t pending_left() const { return pending.size() - pending_sent; }
+  SharedBytes shared;  // a whole answer's body held elsewhere (a cached file)
+  size_t shared_sent = 0;
   int file_fd = -1;
   off_t file_offset = 0;
   size_t file_left = 0;
@@ -95,6 +97,7 @@ bool H2Session::start() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
   nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
+  nghttp2_session_callbacks_set_send_data_callback(callbacks, send_data);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   // Request bodies are acknowledged (WINDOW_UPDATE) as handlers take them:
@@ -137,8 +140,23 @@ bool H2Session::receive(std::string_view data) {
   return true;
 }
 
+// Frames go to the connection as they come: under TLS into records
+// (stage_tls), else into one string for the queue.
+bool H2Session::emit(std::string_view bytes) {
+  if (!sink_.ssl) {
+    sink_.batch.append(bytes);
+  } else if (sink_.out->stage_tls(sink_.ssl, bytes) == OutputQueue::Result::kError) {
+    fatal_ = true;
+    return false;
+  }
+  return true;
+}
+
 bool H2Session::produce(OutputQueue& out, size_t budget, SSL* ssl) {
-  std::string batch;
+  sink_.out = &out;
+  sink_.ssl = ssl;
+  std::string& batch = sink_.batch;
+  batch.clear();
   bool more = false;
   for (;;) {
     if (out.buffered_bytes() + batch.size() >= budget) {
@@ -152,16 +170,13 @@ bool H2Session::produce(OutputQueue& out, size_t budget, SSL* ssl) {
       break;
     }
     if (n == 0) break;
-    std::string_view frames(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    if (!ssl) {
-      batch.append(frames);
-    } else if (out.stage_tls(ssl, frames) == OutputQueue::Result::kError) {
-      fatal_ = true;
+    if (fatal_ ||
+        !emit(std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n))))
       break;
-    }
   }
   if (ssl && out.finish_tls(ssl) == OutputQueue::Result::kError) fatal_ = true;
   if (!batch.empty()) out.push(std::move(batch));
+  sink_ = Sink{};
   return more && !fatal_;
 }
 
@@ -480,15 +495,19 @@ void H2Session::respond(ExchangeState& ex, Response response) {
     return;
   }
   bool send_body = !ex.head_request && !response.head_only && !bodiless_status(response.status);
-  int64_t length =
-      response.file_fd >= 0 ? static_cast<int64_t>(response.file_length) : response.body.size();
+  int64_t length = response.file_fd >= 0 ? static_cast<int64_t>(response.file_length)
+                                         : static_cast<int64_t>(response.body_size());
   if (response.file_fd >= 0 && send_body) {
     s->file_fd = response.file_fd;
     s->file_offset = response.file_offset;
     s->file_left = response.file_length;
   } else {
     if (response.file_fd >= 0) close(response.file_fd);
-    if (send_body) s->pending = std::move(response.body);
+    if (send_body && response.shared.owner) {
+      s->shared = std::move(response.shared);
+    } else if (send_body) {
+      s->pending = std::move(response.body);
+    }
   }
   s->eof = true;
   ex.completion.status = response.status;
@@ -577,42 +596,73 @@ bool H2Session::handlers_working() const {
 
 size_t H2Session::queued_output() const {
   size_t total = 0;
-  for (const auto& [id, s] : streams_) total += s->pending_left() + s->file_left;
+  for (const auto& [id, s] : streams_)
+    total += s->pending_left() + s->file_left + (s->shared.bytes.size() - s->shared_sent);
   return total;
 }
 
-ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
-                             uint32_t* data_flags, nghttp2_data_source* source, void* self) {
-  auto* h2 = static_cast<H2Session*>(self);
+// How much of a stream's body the next DATA frame carries; the bytes are
+// not copied here (NGHTTP2_DATA_FLAG_NO_COPY): send_data puts them straight
+// into the connection's output (a TLS record), from the cached file, the
+// handler's string or the file itself.
+ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t*, size_t length,
+                             uint32_t* data_flags, nghttp2_data_source* source, void*) {
   auto* s = static_cast<Stream*>(source->ptr);
-  size_t n = 0;
-  if (s->file_fd >= 0) {
-    size_t want = std::min(length, s->file_left);
-    ssize_t got = pread(s->file_fd, buf, want, s->file_offset);
-    if (got < 0 && errno == EINTR) got = 0;
-    if (got <= 0 && want > 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // shrank: reset
-    n = static_cast<size_t>(got);
-    s->file_offset += got;
-    s->file_left -= n;
-    if (s->file_left == 0) {
-      close(s->file_fd);
-      s->file_fd = -1;
-    }
-  } else {
-    n = std::min(length, s->pending_left());
-    std::memcpy(buf, s->pending.data() + s->pending_sent, n);
-    s->pending_sent += n;
-    if (s->pending_sent == s->pending.size()) {
-      s->pending.clear();
-      s->pending_sent = 0;
-    }
-  }
-  bool drained = s->file_fd < 0 && s->pending_left() == 0;
-  if (drained && s->eof) {
+  const size_t available = s->file_fd >= 0   ? s->file_left
+                           : s->shared.owner ? s->shared.bytes.size() - s->shared_sent
+                                             : s->pending_left();
+  const size_t n = std::min(length, available);
+  if (n == available && s->eof) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
   } else if (n == 0) {
     s->deferred = true;
     return NGHTTP2_ERR_DEFERRED;
+  }
+  if (n > 0) *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  return static_cast<ssize_t>(n);
+}
+
+int H2Session::send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                         size_t length, nghttp2_data_source* source, void* self) {
+  auto* h2 = static_cast<H2Session*>(self);
+  auto* s = static_cast<Stream*>(source->ptr);
+  if (frame->data.padlen > 0) return NGHTTP2_ERR_CALLBACK_FAILURE;  // never asked for
+  std::string_view data;
+  if (s->file_fd >= 0) {
+    // A file larger than the cache holds: read first, so that a file that
+    // shrank resets the stream before any of its frame is out.
+    thread_local std::string scratch;
+    scratch.resize(length);
+    size_t got = 0;
+    while (got < length) {
+      ssize_t n = pread(s->file_fd, scratch.data() + got, length - got, s->file_offset + got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // shrank: reset
+      got += static_cast<size_t>(n);
+    }
+    s->file_offset += static_cast<off_t>(length);
+    s->file_left -= length;
+    if (s->file_left == 0) {
+      close(s->file_fd);
+      s->file_fd = -1;
+    }
+    data = std::string_view(scratch.data(), length);
+  } else if (s->shared.owner) {
+    data = s->shared.bytes.substr(s->shared_sent, length);
+    s->shared_sent += length;
+  } else {
+    data = std::string_view(s->pending).substr(s->pending_sent, length);
+    s->pending_sent += length;
+  }
+  if (!h2->emit(std::string_view(reinterpret_cast<const char*>(framehd), 9)) || !h2->emit(data))
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (s->shared.owner && s->shared_sent == s->shared.bytes.size()) {
+    s->shared = SharedBytes{};  // sent: the cache's copy is not held longer
+    s->shared_sent = 0;
+  }
+  if (s->pending_sent == s->pending.size()) {
+    s->pending.clear();
+    s->pending_sent = 0;
   }
   // A producer that was told to wait may go on.
   if (s->ex && s->ex->wants_writable && s->pending_left() < kStreamHighWater / 4) {
@@ -625,7 +675,7 @@ ssize_t H2Session::read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t len
       }
     });
   }
-  return static_cast<ssize_t>(n);
+  return 0;
 }
 
 }  // namespace wok::http

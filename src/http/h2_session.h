@@ -86,6 +86,10 @@ class H2Session final : public ExchangeHost {
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static ssize_t read_body(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                            uint32_t* data_flags, nghttp2_data_source* source, void* self);
+  static int send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                       size_t length, nghttp2_data_source* source, void* self);
+  // Puts frames into the output produce() is filling; false when broken.
+  bool emit(std::string_view bytes);
 
   Stream* stream_of(int32_t id) const;
   Stream* stream_of(const ExchangeState& ex) const;
@@ -102,6 +106,12 @@ class H2Session final : public ExchangeHost {
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   int empty_data_frames_ = 0;  // DATA frames with no payload and no END_STREAM
   bool fatal_ = false;
+  // Where produce() puts frames, while it runs.
+  struct Sink {
+    OutputQueue* out = nullptr;
+    SSL* ssl = nullptr;
+    std::string batch;
+  } sink_;
 };
 
 }  // namespace wok::http

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,10 +39,20 @@ struct Request {
   bool has_header(std::string_view name) const;
 };
 
+// Bytes another object owns (a cached file's contents), sent as a body
+// without being copied into Response::body; `owner` keeps them alive until
+// they are sent.
+struct SharedBytes {
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
+};
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Length/Date/Connection are added by the server
   std::string body;
+  // When shared.owner is set the body is shared.bytes, and `body` is unused.
+  SharedBytes shared;
   // When file_fd >= 0 the body is file_length bytes of that file from
   // file_offset, sent with sendfile(2); the server closes the fd afterwards.
   int file_fd = -1;
@@ -50,6 +61,9 @@ struct Response {
   bool head_only = false;  // HEAD: headers (with the real Content-Length), no body
 
   void set_header(std::string name, std::string value);
+  // The body when it is in memory (body or shared).
+  std::string_view body_view() const { return shared.owner ? shared.bytes : body; }
+  size_t body_size() const { return body_view().size(); }
 };
 
 // Reason phrase for a status code ("Not Found").

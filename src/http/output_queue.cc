@@ -39,7 +39,15 @@ OutputQueue::~OutputQueue() {
 void OutputQueue::push(std::string bytes) {
   if (bytes.empty()) return;
   buffered_ += bytes.size();
-  items_.push_back(Item{std::move(bytes), 0, -1, 0, 0});
+  items_.push_back(Item{std::move(bytes), 0, -1, 0, 0, {}});
+}
+
+void OutputQueue::push_shared(SharedBytes bytes) {
+  if (bytes.bytes.empty()) return;
+  buffered_ += bytes.bytes.size();
+  Item item;
+  item.shared = std::move(bytes);
+  items_.push_back(std::move(item));
 }
 
 void OutputQueue::push_file(int file_fd, off_t offset, size_t length) {
@@ -47,7 +55,7 @@ void OutputQueue::push_file(int file_fd, off_t offset, size_t length) {
     close(file_fd);
     return;
   }
-  items_.push_back(Item{{}, 0, file_fd, offset, length});
+  items_.push_back(Item{{}, 0, file_fd, offset, length, {}});
 }
 
 void OutputQueue::pop_front() {
@@ -55,7 +63,7 @@ void OutputQueue::pop_front() {
   if (item.fd >= 0) {
     close(item.fd);
   } else {
-    buffered_ -= item.bytes.size() - item.sent;
+    buffered_ -= item.text().size() - item.sent;
   }
   items_.pop_front();
 }
@@ -80,8 +88,9 @@ OutputQueue::Result OutputQueue::write_strings(int socket_fd) {
   size_t n = 0;
   auto it = items_.begin();
   for (; it != items_.end() && it->fd < 0 && n < kMaxIov; ++it, ++n) {
-    iov[n].iov_base = it->bytes.data() + it->sent;
-    iov[n].iov_len = it->bytes.size() - it->sent;
+    std::string_view text = it->text();
+    iov[n].iov_base = const_cast<char*>(text.data()) + it->sent;
+    iov[n].iov_len = text.size() - it->sent;
   }
   msghdr msg{};
   msg.msg_iov = iov;
@@ -96,11 +105,12 @@ OutputQueue::Result OutputQueue::write_strings(int socket_fd) {
   while (left > 0) {
     WOK_ASSERT(!items_.empty() && items_.front().fd < 0, "sendmsg wrote more than it was given");
     Item& front = items_.front();
-    size_t take = std::min(left, front.bytes.size() - front.sent);
+    const size_t size = front.text().size();
+    size_t take = std::min(left, size - front.sent);
     front.sent += take;
     buffered_ -= take;
     left -= take;
-    if (front.sent == front.bytes.size()) items_.pop_front();
+    if (front.sent == size) items_.pop_front();
   }
   return Result::kDone;
 }
@@ -128,8 +138,9 @@ bool OutputQueue::fill_tls_batch() {
     Item& item = items_.front();
     size_t room = kTlsBatch - tls_batch_.size();
     if (item.fd < 0) {
-      size_t take = std::min(room, item.bytes.size() - item.sent);
-      if (tls_batch_.empty() && take == item.bytes.size()) {
+      std::string_view text = item.text();
+      size_t take = std::min(room, text.size() - item.sent);
+      if (!item.shared.owner && tls_batch_.empty() && take == text.size()) {
         tls_batch_ = std::move(item.bytes);  // a whole string: no copy
         item.bytes.clear();
         item.sent = 0;
@@ -137,10 +148,10 @@ bool OutputQueue::fill_tls_batch() {
         items_.pop_front();
         continue;
       }
-      tls_batch_.append(item.bytes, item.sent, take);
+      tls_batch_.append(text.substr(item.sent, take));
       item.sent += take;
       buffered_ -= take;
-      if (item.sent == item.bytes.size()) items_.pop_front();
+      if (item.sent == text.size()) items_.pop_front();
       continue;
     }
     size_t want = std::min(room, item.remaining);

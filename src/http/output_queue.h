@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/message.h"
+
 namespace wok::http {
 
 class OutputQueue {
@@ -22,6 +24,8 @@ class OutputQueue {
   OutputQueue& operator=(const OutputQueue&) = delete;
 
   void push(std::string bytes);
+  // Bytes another object owns: sent from where they are (kept alive until then).
+  void push_shared(SharedBytes bytes);
   // Takes ownership of file_fd; it is closed once sent or dropped.
   void push_file(int file_fd, off_t offset, size_t length);
 
@@ -50,11 +54,14 @@ class OutputQueue {
 
  private:
   struct Item {
-    std::string bytes;  // used when fd < 0
+    std::string bytes;  // used when fd < 0 and no shared bytes
     size_t sent = 0;
     int fd = -1;
     off_t offset = 0;
     size_t remaining = 0;
+    SharedBytes shared;
+    // The bytes of a string item, owned or shared.
+    std::string_view text() const { return shared.owner ? shared.bytes : std::string_view(bytes); }
   };
   Result write_strings(int socket_fd);
   Result write_file(int socket_fd, Item& item);

@@ -79,14 +79,14 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
     return out;
   }
 
-  size_t length = r.file_fd >= 0 ? r.file_length : r.body.size();
+  size_t length = r.file_fd >= 0 ? r.file_length : r.body_size();
   std::string_view declared = find_header(r, "Content-Length");
   if (!no_content && r.status != 304) {
     out.append("\r\nContent-Length: ");
     // A HEAD answer may state the length of a body it does not carry (a
     // proxied HEAD has no body to measure).
     if ((ctx.head_request || r.head_only) && !declared.empty() && safe(declared) && r.file_fd < 0 &&
-        r.body.empty()) {
+        r.body_size() == 0) {
       out.append(declared);
     } else {
       out.append(std::to_string(length));

@@ -28,18 +28,21 @@ void plain(Response& response, int status) {
   response.set_header("Content-Type", "text/plain; charset=utf-8");
 }
 
-// A small file goes out from memory, and so does one the cache holds under
-// TLS (no sendfile there: one copy from memory instead of a pread per
-// 16 KiB); a larger one with sendfile on a dup of the cache's descriptor
-// (the server closes the one it is given).
-bool attach_file(const Request& request, Response& response, const OpenFile& file, uint64_t offset,
-                 uint64_t length) {
+// A small file goes out from the cache's memory (shared, not copied), and
+// so does a larger one the cache holds under TLS (no sendfile there: one
+// copy into the records instead of a pread per 16 KiB); any other with
+// sendfile on a dup of the cache's descriptor (the server closes the one
+// it is given).
+bool attach_file(const Request& request, Response& response,
+                 const std::shared_ptr<const OpenFile>& file, uint64_t offset, uint64_t length) {
   response.head_only = request.method == "HEAD";
-  if (file.in_memory && (request.tls || file.content.size() <= OpenFileCache::kSmallFile)) {
-    response.body.assign(file.content, static_cast<size_t>(offset), static_cast<size_t>(length));
+  if (file->in_memory && (request.tls || file->content.size() <= OpenFileCache::kSmallFile)) {
+    response.shared.owner = file;
+    response.shared.bytes = std::string_view(file->content)
+                                .substr(static_cast<size_t>(offset), static_cast<size_t>(length));
     return true;
   }
-  int fd = fcntl(file.fd.get(), F_DUPFD_CLOEXEC, 0);
+  int fd = fcntl(file->fd.get(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {  // out of descriptors: shed load rather than fail oddly
     plain(response, 503);
     return false;
@@ -81,7 +84,7 @@ void serve_not_found(const Lookup& site, const Request& request, Response& respo
   response.status = 404;
   response.set_header("Content-Type", "text/html; charset=utf-8");
   response.set_header("Cache-Control", "no-cache");
-  attach_file(request, response, *page, 0, static_cast<uint64_t>(page->st.st_size));
+  attach_file(request, response, page, 0, static_cast<uint64_t>(page->st.st_size));
 }
 
 // "/docs" -> "/docs/" keeping the query. Leading slashes collapse and
@@ -112,9 +115,10 @@ std::string with_coding_tag(std::string etag, Coding coding) {
 // representation sent, encoded or not (RFC 9110 14.1.1): the sibling is an
 // ordinary file, so its byte ranges are as cheap and as stable.
 void serve_file(const Lookup& site, const Request& request, Response& response,
-                const OpenFile& file, const std::string& relative, int status) {
+                const std::shared_ptr<const OpenFile>& file, const std::string& relative,
+                int status) {
   std::string_view mime = mime_type_for(relative);
-  const OpenFile* chosen = &file;
+  std::shared_ptr<const OpenFile> chosen = file;
   Coding coding = Coding::kIdentity;
   std::shared_ptr<const OpenFile> br, gz;
   if (!relative.ends_with(".br") && !relative.ends_with(".gz")) {
@@ -126,8 +130,8 @@ void serve_file(const Lookup& site, const Request& request, Response& response,
   if (br || gz) {
     response.set_header("Vary", "Accept-Encoding");
     coding = choose_coding(request.header("Accept-Encoding"), br != nullptr, gz != nullptr);
-    if (coding == Coding::kBrotli) chosen = br.get();
-    if (coding == Coding::kGzip) chosen = gz.get();
+    if (coding == Coding::kBrotli) chosen = br;
+    if (coding == Coding::kGzip) chosen = gz;
   }
   const struct stat& st = chosen->st;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -141,7 +145,7 @@ void serve_file(const Lookup& site, const Request& request, Response& response,
   response.set_header("Cache-Control", std::string(default_cache_control(relative, mime)));
   if (status != 200) {  // a rewritten error page: no validators game, no ranges
     response.status = status;
-    attach_file(request, response, *chosen, 0, size);
+    attach_file(request, response, chosen, 0, size);
     return;
   }
   if (is_not_modified(request, etag, st.st_mtime)) {
@@ -162,11 +166,11 @@ void serve_file(const Lookup& site, const Request& request, Response& response,
       response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                                std::to_string(range.first + range.length - 1) +
                                                "/" + std::to_string(size));
-      attach_file(request, response, *chosen, range.first, range.length);
+      attach_file(request, response, chosen, range.first, range.length);
       return;
     case RangeRequest::Kind::kWhole:
       response.status = 200;
-      attach_file(request, response, *chosen, 0, size);
+      attach_file(request, response, chosen, 0, size);
       return;
   }
 }
@@ -207,7 +211,7 @@ void apply_redirect(const Lookup& site, const Request& request, Response& respon
   std::shared_ptr<const OpenFile> file;
   if (decode_request_path(path, &relative)) file = resolve(site, &relative, true, &redirect_dir);
   if (!file) return serve_not_found(site, request, response);
-  serve_file(site, request, response, *file, relative, rule.status);
+  serve_file(site, request, response, file, relative, rule.status);
 }
 
 void serve_site(const Lookup& site, const Request& request, Response& response,
@@ -220,7 +224,7 @@ void serve_site(const Lookup& site, const Request& request, Response& response,
   if (!decode_request_path(request.path, &relative)) return plain(response, 400);
   bool redirect_dir = false;
   auto file = resolve(site, &relative, request.path.ends_with('/'), &redirect_dir);
-  if (file) return serve_file(site, request, response, *file, relative, 200);
+  if (file) return serve_file(site, request, response, file, relative, 200);
   // Netlify's shadowing: an unforced rule applies only where no file is.
   if (const RedirectRule* rule = site.rules.redirect_for(path, false, &target)) {
     return apply_redirect(site, request, response, *rule, std::move(target));

@@ -80,7 +80,7 @@ class DotFilesTest : public ::testing::Test {
     request.headers.push_back({"Host", host});
     http::Response response;
     router_->handle(request, response);
-    Result result{response.status, response.body};
+    Result result{response.status, std::string(response.body_view())};
     if (response.file_fd >= 0) {
       std::string data(response.file_length, '\0');
       ssize_t n = pread(response.file_fd, data.data(), data.size(), response.file_offset);

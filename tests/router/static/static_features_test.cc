@@ -83,7 +83,7 @@ class StaticFeaturesTest : public ::testing::Test {
     request.headers.push_back({"Host", "site.test"});
     Result result;
     router_->handle(request, result.response);
-    result.content = result.response.body;
+    result.content = std::string(result.response.body_view());
     if (result.response.file_fd >= 0) {
       std::string data(result.response.file_length, '\0');
       ssize_t n =

@@ -98,7 +98,7 @@ class StaticHandlerTest : public ::testing::Test {
     router_->handle(request, result.response);
     result.status = result.response.status;
     // HEAD: the server announces the length but sends no body.
-    result.content = result.response.head_only ? "" : result.response.body;
+    result.content = result.response.head_only ? "" : std::string(result.response.body_view());
     if (result.response.file_fd >= 0) {
       std::string data(result.response.file_length, '\0');
       ssize_t n =
@@ -173,7 +173,7 @@ TEST_F(StaticHandlerTest, HeadHasTheFileLengthButNoBody) {
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.response.head_only);
   // Small files are answered from memory, larger ones with sendfile.
-  size_t announced = r.response.file_fd >= 0 ? r.response.file_length : r.response.body.size();
+  size_t announced = r.response.file_fd >= 0 ? r.response.file_length : r.response.body_size();
   EXPECT_EQ(announced, 6u);
   EXPECT_EQ(r.content, "");
 }
