@@ -301,6 +301,19 @@ class H2Test : public ::testing::Test {
       ex.respond(std::move(response));
       return;
     }
+    if (r.path == "/shrinks") {  // 100 KiB promised, 20 KiB left by the time it is read
+      fs::path path = dir_ / "shrinks";
+      FILE* f = fopen(path.c_str(), "w");
+      std::string content(100 * 1024, 's');
+      fwrite(content.data(), 1, content.size(), f);
+      fclose(f);
+      Response response;
+      response.file_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      response.file_length = content.size();
+      EXPECT_EQ(truncate(path.c_str(), 20 * 1024), 0);
+      ex.respond(std::move(response));
+      return;
+    }
     if (r.path == "/later") {  // answered a moment later, the upload never read
       ex.loop().add_timer(30, [ex]() mutable {
         Response response;
@@ -399,6 +412,27 @@ TEST_F(H2Test, LargeAnswersOverH2cWithWideOpenWindows) {
     EXPECT_EQ(c.reply(id).body.size(), big_content_.size()) << "stream " << id;
     EXPECT_TRUE(c.reply(id).body == big_content_) << "stream " << id;
   }
+}
+
+// A file that shrank under its answer cannot keep the length promised: its
+// stream is reset (INTERNAL_ERROR) before a frame of data it does not have,
+// and the connection's other streams go on.
+TEST_F(H2Test, AFileThatShrankResetsItsStreamOnly) {
+  make_big(300 * 1024 + 7);
+  start();
+  H2Client c(connect_tcp(server_->port()));
+  int32_t shrinks = c.request("GET", "/shrinks");
+  int32_t big = c.request("GET", "/big");
+  ASSERT_TRUE(c.run());
+  EXPECT_TRUE(c.reply(shrinks).closed);
+  EXPECT_EQ(c.reply(shrinks).rst, static_cast<uint32_t>(NGHTTP2_INTERNAL_ERROR));
+  EXPECT_EQ(c.reply(shrinks).status, 200);
+  EXPECT_LE(c.reply(shrinks).body.size(), 20u * 1024);
+  EXPECT_EQ(c.reply(shrinks).body, std::string(c.reply(shrinks).body.size(), 's'));
+  EXPECT_TRUE(c.reply(big).body == big_content_);
+  int32_t after = c.request("GET", "/a");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(after).body, "h2 GET /a v2");
 }
 
 // HTTP/2 needs no Content-Length: such a body reaches handlers framed as
