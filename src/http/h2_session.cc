@@ -1,5 +1,7 @@
 #include "http/h2_session.h"
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,13 +44,35 @@ bool bodiless_status(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+// A 2xx to an extended CONNECT opens the tunnel (RFC 8441 5), so a handler
+// that answers a WebSocket request as an ordinary one (a static site's
+// file, an app that does not upgrade) must not send its 2xx: over HTTP/1.1
+// the client fails the handshake on anything but 101; here it gets 501.
+Response not_a_websocket() {
+  Response response;
+  response.status = 501;
+  response.set_header("Content-Type", "text/plain; charset=utf-8");
+  response.body = "no WebSocket is served here\n";
+  return response;
+}
+
+// A Sec-WebSocket-Key for the HTTP/1.1 upgrade an extended CONNECT becomes
+// (RFC 6455 4.1: 16 random bytes, base64); empty if the source fails.
+std::string websocket_key() {
+  unsigned char nonce[16];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) return "";
+  std::string key(24, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(key.data()), nonce, sizeof nonce);
+  return key;
+}
+
 }  // namespace
 
 struct H2Session::Stream {
   int32_t id = 0;
   std::shared_ptr<ExchangeState> ex;  // null once the answer is the stream's alone
   // The request as it arrives.
-  std::string method, path, authority, scheme, cookies;
+  std::string method, path, authority, scheme, protocol, cookies;
   std::vector<Header> headers;
   size_t header_bytes = 0;
   bool too_large = false;
@@ -71,7 +95,8 @@ struct H2Session::Stream {
   bool eof = false;        // nothing more will be added
   int64_t remaining = -1;  // a declared Content-Length still owed
   bool send_body = true;
-  bool deferred = false;  // the data source said "not yet"
+  bool deferred = false;   // the data source said "not yet"
+  bool websocket = false;  // an extended CONNECT (RFC 8441) for a WebSocket
   ~Stream() {
     if (file_fd >= 0) close(file_fd);
   }
@@ -117,6 +142,8 @@ bool H2Session::start() {
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 256 * 1024},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(o.max_header_bytes)},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      // WebSockets over HTTP/2 (RFC 8441): a CONNECT with :protocol.
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
   if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings,
                               sizeof settings / sizeof settings[0]) != 0)
@@ -236,6 +263,8 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const uin
     s->authority = std::move(value);
   } else if (name == ":scheme") {
     s->scheme = std::move(value);
+  } else if (name == ":protocol") {
+    s->protocol = std::move(value);
   } else if (name == "cookie") {  // RFC 9113 8.2.3: one header again for HTTP/1.1 semantics
     s->cookies += (s->cookies.empty() ? "" : "; ") + value;
   } else if (!name.empty() && name[0] != ':') {
@@ -276,14 +305,15 @@ int H2Session::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_i
                              const uint8_t* data, size_t len, void* self) {
   auto* h2 = static_cast<H2Session*>(self);
   Stream* s = h2->stream_of(stream_id);
-  if (!s || !s->ex || s->ex->reply != Reply::kNone) {
+  const bool tunnel = s && s->ex && s->ex->reply == Reply::kTunnel;
+  if (!s || !s->ex || (s->ex->reply != Reply::kNone && !tunnel)) {
     // Nobody reads it (answered already, or gone): acknowledged and dropped.
     nghttp2_session_consume(session, stream_id, len);
     return 0;
   }
   s->body_bytes += len;
   const uint64_t limit = h2->loop_.state().options->max_body_bytes;
-  if (s->body_bytes > limit) {
+  if (!tunnel && s->body_bytes > limit) {  // a tunnel's bytes are no request body
     nghttp2_session_consume(session, stream_id, len);
     h2->connection_.report_limit("max_body", 413, "request body too large");
     h2->answer_error(*s, 413);
@@ -328,6 +358,30 @@ void H2Session::begin_exchange(Stream& s) {
   ex->loop = &loop_;
   ex->stream_id = s.id;
   Request& r = ex->request;
+  // RFC 8441: a WebSocket over HTTP/2 is a CONNECT with :protocol; the
+  // handlers (the proxy, whose upstream speaks HTTP/1.1) see the upgrade
+  // request HTTP/1.1 would have sent: GET with Upgrade, Connection and a
+  // key of its own (HTTP/2 carries none; the answer's accept is dropped).
+  s.websocket = s.method == "CONNECT" && !s.protocol.empty();
+  if (s.websocket) {
+    if (!iequals(s.protocol, "websocket")) {
+      ex->head_request = false;
+      s.ex = ex;
+      answer_error(s, 501);  // a protocol this server does not tunnel
+      return;
+    }
+    s.method = "GET";
+    s.headers.erase(std::remove_if(s.headers.begin(), s.headers.end(),
+                                   [](const Header& h) {
+                                     return iequals(h.name, "upgrade") ||
+                                            iequals(h.name, "connection") ||
+                                            iequals(h.name, "sec-websocket-key");
+                                   }),
+                    s.headers.end());
+    s.headers.push_back({"Upgrade", "websocket"});
+    s.headers.push_back({"Connection", "Upgrade"});
+    s.headers.push_back({"Sec-WebSocket-Key", websocket_key()});
+  }
   r.method = std::move(s.method);
   r.target = s.path;
   size_t q = s.path.find('?');
@@ -345,7 +399,7 @@ void H2Session::begin_exchange(Stream& s) {
   if (!s.cookies.empty()) r.headers.push_back({"Cookie", std::move(s.cookies)});
   // HTTP/2 needs no Content-Length: a body of unknown length reaches the
   // handlers as HTTP/1.1's chunked one does (they stream or collect it).
-  if (!s.body_end) {
+  if (!s.body_end && !s.websocket) {
     bool sized = std::any_of(r.headers.begin(), r.headers.end(),
                              [](const Header& h) { return iequals(h.name, "content-length"); });
     if (!sized) r.headers.push_back({"Transfer-Encoding", "chunked"});
@@ -494,6 +548,10 @@ void H2Session::respond(ExchangeState& ex, Response response) {
     if (response.file_fd >= 0) close(response.file_fd);
     return;
   }
+  if (s->websocket && response.status / 100 == 2) {
+    if (response.file_fd >= 0) close(response.file_fd);
+    response = not_a_websocket();
+  }
   bool send_body = !ex.head_request && !response.head_only && !bodiless_status(response.status);
   int64_t length = response.file_fd >= 0 ? static_cast<int64_t>(response.file_length)
                                          : static_cast<int64_t>(response.body_size());
@@ -521,6 +579,10 @@ void H2Session::respond(ExchangeState& ex, Response response) {
 void H2Session::start_response(ExchangeState& ex, const Response& head, int64_t length) {
   Stream* s = stream_of(ex);
   if (!s || ex.reply != Reply::kNone) return;
+  if (s->websocket && head.status / 100 == 2) {
+    respond(ex, not_a_websocket());
+    return;
+  }
   s->send_body = !ex.head_request && !bodiless_status(head.status);
   s->remaining = s->send_body && length >= 0 ? length : -1;
   ex.send_body = s->send_body;
@@ -531,7 +593,7 @@ void H2Session::start_response(ExchangeState& ex, const Response& head, int64_t 
 
 bool H2Session::write(ExchangeState& ex, std::string_view bytes) {
   Stream* s = stream_of(ex);
-  if (!s || ex.reply != Reply::kStreaming) return false;
+  if (!s || (ex.reply != Reply::kStreaming && ex.reply != Reply::kTunnel)) return false;
   if (!s->send_body) bytes = {};
   if (s->remaining >= 0) {
     bytes = bytes.substr(0, static_cast<size_t>(s->remaining));
@@ -557,7 +619,7 @@ bool H2Session::write(ExchangeState& ex, std::string_view bytes) {
 
 void H2Session::finish(ExchangeState& ex) {
   Stream* s = stream_of(ex);
-  if (!s || ex.reply != Reply::kStreaming) return;
+  if (!s || (ex.reply != Reply::kStreaming && ex.reply != Reply::kTunnel)) return;
   if (s->remaining > 0) {  // fewer bytes than promised
     abort(ex);
     return;
@@ -572,9 +634,31 @@ void H2Session::finish(ExchangeState& ex) {
   detach(*s, false);
 }
 
-// No Upgrade in HTTP/2 (WebSockets come over HTTP/1.1: extended CONNECT is
-// not offered).
-void H2Session::upgrade(ExchangeState& ex, const Response&) { abort(ex); }
+// The handler took the upgrade of an extended CONNECT: the stream answers
+// 200 (RFC 8441 5: no 101, no Sec-WebSocket-Accept) and becomes the
+// tunnel, the client's DATA frames to the handler's sink and what it
+// writes back as DATA, until either side ends its half. Any other stream
+// has no Upgrade in HTTP/2: reset.
+void H2Session::upgrade(ExchangeState& ex, const Response& head) {
+  Stream* s = stream_of(ex);
+  if (!s || !s->websocket || head.status != 101) {
+    abort(ex);
+    return;
+  }
+  Response answer;
+  answer.status = 200;
+  for (const Header& h : head.headers)
+    if (!iequals(h.name, "sec-websocket-accept")) answer.headers.push_back(h);
+  s->remaining = -1;
+  s->send_body = true;
+  ex.send_body = true;
+  ex.reply = Reply::kTunnel;
+  ex.completion.status = 200;
+  ex.body_mode = Body::kStream;
+  ex.body_paused = false;
+  submit(*s, answer, true, -1);
+  deliver_body(*s);
+}
 
 void H2Session::abort(ExchangeState& ex) {
   Stream* s = stream_of(ex);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "certs/certificate.h"
+#include "http/h2_client.h"
 #include "http/h2_session.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -37,140 +39,8 @@ namespace {
 namespace fs = std::filesystem;
 
 using router::test_support::connect_tcp;
-
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;
-  std::string body;
-  bool closed = false;  // ended by RST_STREAM
-  uint32_t rst = 0;
-};
-
-// A blocking HTTP/2 client: nghttp2's client session over a socket (or a
-// TLS session), driven until the streams it waits for are closed.
-class H2Client {
- public:
-  explicit H2Client(int fd, SSL* ssl = nullptr, uint32_t initial_window = 65535)
-      : fd_(fd), ssl_(ssl) {
-    nghttp2_session_callbacks* cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_on_header_callback(
-        cb, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl,
-               const uint8_t* v, size_t vl, uint8_t, void* self) {
-          auto& r = static_cast<H2Client*>(self)->replies_[f->hd.stream_id];
-          std::string name(reinterpret_cast<const char*>(n), nl),
-              value(reinterpret_cast<const char*>(v), vl);
-          if (name == ":status") r.status = std::stoi(value);
-          r.headers[name] = value;
-          return 0;
-        });
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
-        cb, [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t n, void* self) {
-          static_cast<H2Client*>(self)->replies_[id].body.append(reinterpret_cast<const char*>(d),
-                                                                 n);
-          return 0;
-        });
-    nghttp2_session_callbacks_set_on_stream_close_callback(
-        cb, [](nghttp2_session*, int32_t id, uint32_t code, void* self) {
-          auto* c = static_cast<H2Client*>(self);
-          c->replies_[id].closed = true;
-          c->replies_[id].rst = code;
-          c->open_--;
-          return 0;
-        });
-    nghttp2_session_callbacks_set_on_frame_recv_callback(
-        cb, [](nghttp2_session*, const nghttp2_frame* f, void* self) {
-          if (f->hd.type == NGHTTP2_GOAWAY) static_cast<H2Client*>(self)->goaway_ = true;
-          return 0;
-        });
-    nghttp2_session_client_new(&session_, cb, this);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window}};
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 1);
-  }
-  ~H2Client() {
-    nghttp2_session_del(session_);
-    if (ssl_) SSL_free(ssl_);
-    close(fd_);
-  }
-
-  int32_t request(const std::string& method, const std::string& path,
-                  std::vector<std::pair<std::string, std::string>> extra = {},
-                  const std::string* body = nullptr) {
-    std::vector<std::pair<std::string, std::string>> h = {
-        {":method", method}, {":path", path}, {":scheme", "https"}, {":authority", "a.test"}};
-    for (auto& e : extra) h.push_back(e);
-    std::vector<nghttp2_nv> nva;
-    for (auto& [n, v] : h)
-      nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
-    nghttp2_data_provider provider;
-    if (body) {
-      body_ = *body;
-      provider.source.ptr = this;
-      provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t len,
-                                  uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
-        auto* c = static_cast<H2Client*>(src->ptr);
-        size_t n = std::min(len, c->body_.size());
-        std::memcpy(buf, c->body_.data(), n);
-        c->body_.erase(0, n);
-        if (c->body_.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return static_cast<ssize_t>(n);
-      };
-    }
-    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
-                                        body ? &provider : nullptr, nullptr);
-    open_++;
-    return id;
-  }
-  // The connection's window too (the constructor sets the streams').
-  void open_connection_window(int32_t size) {
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, size);
-  }
-  void reset(int32_t id) {
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-  }
-
-  // Sends and receives until every stream asked is closed, the peer
-  // closes, or 5 s pass. False when the connection ended.
-  bool run(std::chrono::milliseconds limit = std::chrono::milliseconds(5000), bool whole = false) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!flush()) return false;
-      if (open_ <= 0 && !whole) return true;
-      pollfd p{fd_, POLLIN, 0};
-      if (!(ssl_ && SSL_pending(ssl_)) && poll(&p, 1, 100) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      if (nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf),
-                                   static_cast<size_t>(n)) < 0)
-        return false;
-    }
-    return true;
-  }
-  bool flush() {
-    const uint8_t* data;
-    ssize_t n;
-    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
-      ssize_t w = ssl_ ? SSL_write(ssl_, data, static_cast<int>(n))
-                       : send(fd_, data, static_cast<size_t>(n), MSG_NOSIGNAL);
-      if (w != n) return false;
-    }
-    return n == 0;
-  }
-  Reply& reply(int32_t id) { return replies_[id]; }
-  bool goaway() const { return goaway_; }
-
- private:
-  int fd_;
-  SSL* ssl_;
-  nghttp2_session* session_ = nullptr;
-  std::map<int32_t, Reply> replies_;
-  int open_ = 0;
-  bool goaway_ = false;
-  std::string body_;
-};
+using test_support::H2Client;
+using test_support::Reply;
 
 // Raw frames, for what no well-behaved client sends.
 std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
@@ -301,6 +171,29 @@ class H2Test : public ::testing::Test {
       ex.respond(std::move(response));
       return;
     }
+    if (r.path == "/ws") {  // a WebSocket endpoint as the proxy is one: 101, then echoes
+      {
+        std::lock_guard lock(mu_);
+        ws_seen_ = r.method + " upgrade=" + std::string(r.header("Upgrade")) +
+                   " connection=" + std::string(r.header("Connection")) +
+                   " key=" + std::string(r.header("Sec-WebSocket-Key")) +
+                   " version=" + std::string(r.header("Sec-WebSocket-Version")) +
+                   " protocol=" + std::string(r.header("Sec-WebSocket-Protocol")) +
+                   " te=" + std::string(r.header("Transfer-Encoding"));
+      }
+      Response head;
+      head.status = 101;
+      head.set_header("Upgrade", "websocket");
+      head.set_header("Connection", "Upgrade");
+      head.set_header("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+      head.set_header("Sec-WebSocket-Protocol", "chat");
+      Exchange echo = ex;
+      ex.upgrade(head, [echo](std::string_view piece, bool last) mutable {
+        if (!piece.empty()) echo.write(piece);
+        if (last) echo.finish();
+      });
+      return;
+    }
     if (r.path == "/shrinks") {  // 100 KiB promised, 20 KiB left by the time it is read
       fs::path path = dir_ / "shrinks";
       FILE* f = fopen(path.c_str(), "w");
@@ -365,6 +258,7 @@ class H2Test : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> limits_;
   std::vector<Exchange> held_;
+  std::string ws_seen_;
   fs::path dir_, big_;
   std::string big_content_;
 };
@@ -412,6 +306,69 @@ TEST_F(H2Test, LargeAnswersOverH2cWithWideOpenWindows) {
     EXPECT_EQ(c.reply(id).body.size(), big_content_.size()) << "stream " << id;
     EXPECT_TRUE(c.reply(id).body == big_content_) << "stream " << id;
   }
+}
+
+// WebSockets over HTTP/2 (RFC 8441): the server offers extended CONNECT;
+// a CONNECT with :protocol websocket reaches the handler as the HTTP/1.1
+// upgrade request (GET, Upgrade, Connection, a key of its own: HTTP/2
+// carries none), its 101 goes out as 200 without Sec-WebSocket-Accept, and
+// the stream is the tunnel both ways, flow control included, until the
+// client ends it.
+TEST_F(H2Test, WebSocketsOverExtendedConnect) {
+  start();
+  H2Client c(connect_tcp(server_->port()));
+  ASSERT_TRUE(
+      c.run_until([&] { return c.remote_setting(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1; }));
+  int32_t ws = c.open_tunnel("/ws", {{"sec-websocket-version", "13"},
+                                     {"sec-websocket-protocol", "chat"},
+                                     {"sec-websocket-key", "client-chosen"}});
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).status != 0; }));
+  EXPECT_EQ(c.reply(ws).status, 200);
+  EXPECT_EQ(c.reply(ws).headers.count("sec-websocket-accept"), 0u);
+  EXPECT_EQ(c.reply(ws).headers["sec-websocket-protocol"], "chat");
+  EXPECT_FALSE(c.reply(ws).closed);
+  c.tunnel_send(ws, "hello");
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).body == "hello"; })) << c.reply(ws).body;
+  // More than the stream's window (65,535 bytes) and the connection's: the
+  // server acknowledges what the handler takes.
+  std::string large;
+  for (int i = 0; large.size() < 400 * 1024; ++i) large += std::to_string(i) + ";";
+  c.tunnel_send(ws, large);
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).body.size() >= 5 + large.size(); }));
+  EXPECT_TRUE(c.reply(ws).body == "hello" + large);
+  c.tunnel_send(ws, "", /*end=*/true);
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).closed; }));
+  EXPECT_EQ(c.reply(ws).rst, 0u);
+  std::lock_guard lock(mu_);
+  std::string key = ws_seen_.substr(ws_seen_.find("key=") + 4, 24);
+  EXPECT_EQ(ws_seen_, "GET upgrade=websocket connection=Upgrade key=" + key +
+                          " version=13 protocol=chat te=");
+  EXPECT_NE(key, "client-chosen version=13");
+  EXPECT_EQ(key.size(), 24u);
+  EXPECT_EQ(key.back(), '=');
+}
+
+// A handler that answers a WebSocket request as an ordinary one must not
+// open the tunnel with its 2xx (the client would take its page for the
+// WebSocket's bytes): 501. A protocol other than websocket: 501 too.
+TEST_F(H2Test, ExtendedConnectToWhatIsNoWebSocketIs501) {
+  start();
+  H2Client c(connect_tcp(server_->port()));
+  ASSERT_TRUE(
+      c.run_until([&] { return c.remote_setting(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1; }));
+  int32_t page = c.open_tunnel("/a", {{"sec-websocket-version", "13"}});
+  ASSERT_TRUE(c.run_until([&] { return c.reply(page).closed; }));
+  EXPECT_EQ(c.reply(page).status, 501);
+  EXPECT_EQ(c.reply(page).body, "no WebSocket is served here\n");
+  int32_t udp = c.open_tunnel("/ws", {}, "connect-udp");
+  ASSERT_TRUE(c.run_until([&] { return c.reply(udp).closed; }));
+  EXPECT_EQ(c.reply(udp).status, 501);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(ws_seen_, "");  // the /ws handler never saw it
+  // The connection goes on.
+  int32_t after = c.request("GET", "/a");
+  ASSERT_TRUE(c.run());
+  EXPECT_EQ(c.reply(after).body, "h2 GET /a v2");
 }
 
 // A file that shrank under its answer cannot keep the length promised: its

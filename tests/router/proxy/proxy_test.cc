@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/h2_client.h"
 #include "http/server.h"
 #include "router/loopback_client.h"
 #include "router/proxy/proxy_stats.h"
@@ -102,9 +103,10 @@ class ProxyTest : public ::testing::Test {
     table->add("app.localhost", r);
     router_.set_table(table);
   }
-  void start_front(int threads = 1) {
+  void start_front(int threads = 1, bool h2c = false) {
     http::ServerOptions options;
     options.threads = threads;
+    options.h2c = h2c;
     options.max_body_bytes = 64 << 20;
     options.on_limit = [this](const http::LimitEvent& e) {
       std::lock_guard lock(limits_mutex_);
@@ -563,6 +565,53 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   close(lfd);
   EXPECT_NE(seen_head.find("Upgrade: websocket"), std::string::npos);
   EXPECT_NE(seen_head.find("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="), std::string::npos);
+}
+
+// A WebSocket over HTTP/2 (RFC 8441, h2c here as over TLS) reaches an
+// HTTP/1.1 upstream as the upgrade it knows (GET, Upgrade, a key the
+// router made); its 101 is the client's 200, and the stream is the tunnel
+// until the client ends it, which the upstream sees as the end of its input.
+TEST_F(ProxyTest, WebSocketOverHttp2ReachesAnHttp11Upstream) {
+  uint16_t upstream_port = 0;
+  int lfd = test_support::listen_loopback(&upstream_port);
+  std::string seen_head;
+  std::thread server([lfd, &seen_head] {
+    int c = accept(lfd, nullptr, nullptr);
+    seen_head = read_head(c);
+    char buf[4096];
+    send_all(c,
+             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+    while (true) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      send_all(c, std::string_view(buf, static_cast<size_t>(n)));
+    }
+    close(c);  // after the client's end came through
+  });
+  route({tcp(upstream_port)});
+  start_front(1, /*h2c=*/true);
+  wok::test_support::H2Client c(connect_tcp(port()));
+  c.set_authority("app.localhost");
+  ASSERT_TRUE(
+      c.run_until([&] { return c.remote_setting(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1; }));
+  int32_t ws = c.open_tunnel("/ws", {{"sec-websocket-version", "13"}});
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).status != 0; }));
+  EXPECT_EQ(c.reply(ws).status, 200);
+  EXPECT_EQ(c.reply(ws).headers.count("sec-websocket-accept"), 0u);
+  EXPECT_EQ(c.reply(ws).headers.count("upgrade"), 0u);
+  c.tunnel_send(ws, "ping-frame");
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).body == "ping-frame"; })) << c.reply(ws).body;
+  c.tunnel_send(ws, "", /*end=*/true);
+  ASSERT_TRUE(c.run_until([&] { return c.reply(ws).closed; }));
+  EXPECT_EQ(c.reply(ws).rst, 0u);
+  server.join();
+  close(lfd);
+  EXPECT_NE(seen_head.find("GET /ws HTTP/1.1\r\n"), std::string::npos) << seen_head;
+  EXPECT_NE(seen_head.find("Upgrade: websocket"), std::string::npos) << seen_head;
+  EXPECT_NE(seen_head.find("Sec-WebSocket-Key: "), std::string::npos) << seen_head;
+  // Names as HTTP/2 carries them (lowercase), which HTTP/1.1 takes as the same.
+  EXPECT_NE(seen_head.find("sec-websocket-version: 13"), std::string::npos) << seen_head;
 }
 
 }  // namespace
