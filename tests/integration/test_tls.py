@@ -3,6 +3,7 @@ certificate from the local CA (mode auto, the default) or the project's
 secret (mode secret), picked by SNI; redirect and HSTS per site; status.tls
 says hosts, issuer and expiry, or what is wrong; a member's certificate
 never answers for another project's host. Clients: Python's ssl, curl."""
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,64 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wokharness import WokTestCase, project_yaml, site_yaml, wait_for  # noqa: E402
+
+SOURCE = os.environ.get("WOK_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+NEEDS = [b for b in ("runc", "chromium", "node") if not shutil.which(b) and not os.path.exists("/usr/sbin/" + b)]
+BROWSER_SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+
+# A WebSocket echo app in the standard library alone: a page at any path,
+# the upgrade at /echo, whose first message lists the request's header names
+# as they arrived, then echoes text frames.
+WS_APP = r"""import base64, hashlib, os, socketserver, struct
+PAGE = b'<!doctype html><title>ws</title><p>echo</p>'
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        head = b''
+        while not head.endswith(b'\r\n\r\n'):
+            c = self.rfile.read(1)
+            if not c:
+                return
+            head += c
+        lines = head.decode('latin-1').split('\r\n')
+        names, fields = [], {}
+        for line in lines[1:]:
+            if ':' in line:
+                k, v = line.split(':', 1)
+                names.append(k)
+                fields[k.lower()] = v.strip()
+        if lines[0].split()[1] != '/echo' or fields.get('upgrade', '').lower() != 'websocket':
+            self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n'
+                             b'Content-Length: %d\r\n\r\n' % len(PAGE) + PAGE)
+            return
+        accept = base64.b64encode(hashlib.sha1(fields['sec-websocket-key'].encode() +
+                                               b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest())
+        self.wfile.write(b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                         b'Sec-WebSocket-Accept: ' + accept + b'\r\n\r\n')
+        self.text('headers ' + ' '.join(names))
+        while True:
+            h = self.rfile.read(2)
+            if len(h) < 2:
+                return
+            n = h[1] & 0x7f
+            if n == 126:
+                n = struct.unpack('>H', self.rfile.read(2))[0]
+            elif n == 127:
+                n = struct.unpack('>Q', self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if h[1] & 0x80 else bytes(4)
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            if h[0] & 0x0f == 8:
+                self.wfile.write(b'\x88\x00')
+                return
+            if h[0] & 0x0f == 1:
+                self.text('echo ' + data.decode())
+    def text(self, s):
+        b = s.encode()
+        self.wfile.write((bytes([0x81, len(b)]) if len(b) < 126 else bytes([0x81, 126]) + struct.pack('>H', len(b))) + b)
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()
+"""
 
 
 def tls_request(port, host, path="/", cafile=None, method="GET"):
@@ -263,6 +322,44 @@ class TlsTest(WokTestCase):
         with open(os.path.join(self.wok.data, "ca", "ca.crt")) as f:
             self.assertEqual(f.read(), pem)
         self.assertEqual(os.stat(os.path.join(self.wok.data, "ca", "ca.key")).st_mode & 0o777, 0o600)
+
+
+@unittest.skipIf(BROWSER_SKIP, BROWSER_SKIP)
+class WebSocketOverHttp2Test(WokTestCase):
+    def test_a_browser_opens_a_websocket_as_a_stream_of_its_http2_connection(self):
+        subprocess.run([os.path.join(SOURCE, "scripts", "npm-install.sh"), os.path.join(SOURCE, "tests", "console")],
+                       check=True)
+        self.wok.apply(project_yaml("team-a", ["*.team-a.localhost"]))
+        repo = self.repo("ws", {"app.py": WS_APP})
+        self.wok.apply(f"""apiVersion: wok.dev/v1alpha1
+kind: Site
+metadata: {{name: ws, namespace: team-a}}
+spec:
+  mode: app
+  hosts: [ws.team-a.localhost]
+  source: {{git: {{url: "{repo.url}", interval: 1h}}}}
+  app:
+    components:
+      - {{name: web, command: [python3, app.py], port: 8080, replicas: 1, health: {{path: /}}}}
+""")
+        self.wok.cli("wait", "site", "ws", "-n", "team-a", "--for=condition=Ready", "--timeout=2m")
+        env = dict(os.environ, CHROMIUM=shutil.which("chromium"),
+                   SITE_URL=f"https://ws.team-a.localhost:{self.wok.tls_port}/")
+        r = subprocess.run(["node", os.path.join(SOURCE, "tests", "console", "websocket_h2.mjs")], env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + "\n" + self.wok.logs()[-3000:])
+        seen = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(seen["status"], 200)
+        self.assertEqual(seen["protocol"], "h2")
+        headers, echo = seen["messages"]
+        self.assertEqual(echo, "echo hello over h2")
+        # The upgrade the app saw came from an HTTP/2 stream: the browser's
+        # header names in HTTP/2's lowercase, the key the router made.
+        names = headers.split()[1:]
+        self.assertIn("sec-websocket-version", names, headers)
+        self.assertNotIn("Sec-WebSocket-Version", names, headers)
+        self.assertIn("Sec-WebSocket-Key", names, headers)
+        self.assertIn("Upgrade", names, headers)
 
 
 if __name__ == "__main__":
