@@ -79,63 +79,33 @@ class H2Client {
   int32_t request(const std::string& method, const std::string& path,
                   std::vector<std::pair<std::string, std::string>> extra = {},
                   const std::string* body = nullptr) {
-    std::vector<std::pair<std::string, std::string>> h = {
+    Headers h = {
         {":method", method}, {":path", path}, {":scheme", "https"}, {":authority", authority_}};
-    for (auto& e : extra) h.push_back(e);
-    std::vector<nghttp2_nv> nva;
-    for (auto& [n, v] : h)
-      nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
-    nghttp2_data_provider provider;
-    if (body) {
-      body_ = *body;
-      provider.source.ptr = this;
-      provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t len,
-                                  uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
-        auto* c = static_cast<H2Client*>(src->ptr);
-        size_t n = std::min(len, c->body_.size());
-        std::memcpy(buf, c->body_.data(), n);
-        c->body_.erase(0, n);
-        if (c->body_.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return static_cast<ssize_t>(n);
-      };
-    }
-    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
-                                        body ? &provider : nullptr, nullptr);
-    open_++;
-    return id;
+    if (body) body_ = *body;
+    // The body as given, then the end.
+    return submit(std::move(h), std::move(extra), body != nullptr, [this](size_t len, bool* end) {
+      std::string piece = body_.substr(0, len);
+      body_.erase(0, piece.size());
+      *end = body_.empty();
+      return piece;
+    });
   }
   // A WebSocket over HTTP/2 (RFC 8441): CONNECT with :protocol, whose DATA
   // go out as tunnel_send() gives them, until tunnel_send(..., true).
   int32_t open_tunnel(const std::string& path,
                       std::vector<std::pair<std::string, std::string>> extra,
                       const std::string& protocol = "websocket") {
-    std::vector<std::pair<std::string, std::string>> h = {{":method", "CONNECT"},
-                                                          {":protocol", protocol},
-                                                          {":scheme", "https"},
-                                                          {":path", path},
-                                                          {":authority", authority_}};
-    for (auto& e : extra) h.push_back(e);
-    std::vector<nghttp2_nv> nva;
-    for (auto& [n, v] : h)
-      nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
-    nghttp2_data_provider provider;
-    provider.source.ptr = this;
-    provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t len,
-                                uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
-      auto* c = static_cast<H2Client*>(src->ptr);
-      if (c->tunnel_out_.empty() && !c->tunnel_end_) return NGHTTP2_ERR_DEFERRED;
-      size_t n = std::min(len, c->tunnel_out_.size());
-      std::memcpy(buf, c->tunnel_out_.data(), n);
-      c->tunnel_out_.erase(0, n);
-      if (c->tunnel_out_.empty() && c->tunnel_end_) *flags |= NGHTTP2_DATA_FLAG_EOF;
-      return static_cast<ssize_t>(n);
-    };
-    int32_t id =
-        nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &provider, nullptr);
-    open_++;
-    return id;
+    Headers h = {{":method", "CONNECT"},
+                 {":protocol", protocol},
+                 {":scheme", "https"},
+                 {":path", path},
+                 {":authority", authority_}};
+    return submit(std::move(h), std::move(extra), true, [this](size_t len, bool* end) {
+      std::string piece = tunnel_out_.substr(0, len);
+      tunnel_out_.erase(0, piece.size());
+      *end = tunnel_out_.empty() && tunnel_end_;
+      return piece;
+    });
   }
   void tunnel_send(int32_t id, std::string_view bytes, bool end = false) {
     tunnel_out_.append(bytes);
@@ -203,6 +173,37 @@ class H2Client {
   int open_ = 0;
   bool goaway_ = false;
   std::string body_;
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // Gives the next piece of a stream's body, at most `len` bytes; *end once
+  // it is the last. An empty piece that is not the last: not yet.
+  using BodySource = std::function<std::string(size_t len, bool* end)>;
+
+  int32_t submit(Headers h, Headers extra, bool with_body, BodySource source) {
+    for (auto& e : extra) h.push_back(std::move(e));
+    std::vector<nghttp2_nv> nva;
+    for (auto& [n, v] : h)
+      nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
+                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+    nghttp2_data_provider provider;
+    provider.source.ptr = this;
+    provider.read_callback = [](nghttp2_session*, int32_t id, uint8_t* buf, size_t len,
+                                uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
+      auto* c = static_cast<H2Client*>(src->ptr);
+      bool end = false;
+      std::string piece = c->sources_[id](len, &end);
+      if (piece.empty() && !end) return NGHTTP2_ERR_DEFERRED;
+      std::memcpy(buf, piece.data(), piece.size());
+      if (end) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return static_cast<ssize_t>(piece.size());
+    };
+    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                        with_body ? &provider : nullptr, nullptr);
+    if (with_body) sources_[id] = std::move(source);
+    open_++;
+    return id;
+  }
+
+  std::map<int32_t, BodySource> sources_;
   std::string authority_ = "a.test";
   std::string tunnel_out_;
   bool tunnel_end_ = false;

@@ -89,6 +89,24 @@ int accept_request(int lfd) {
   return fd;
 }
 
+// A raw upstream on `lfd` for one connection: reads its request head into
+// *seen, answers `answer` (a 101), then echoes bytes until the client's
+// side ends (closing after it).
+std::thread echo_upstream(int lfd, std::string* seen, std::string answer) {
+  return std::thread([lfd, seen, answer] {
+    int c = accept(lfd, nullptr, nullptr);
+    *seen = read_head(c);
+    send_all(c, answer);
+    char buf[4096];
+    while (true) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      send_all(c, std::string_view(buf, static_cast<size_t>(n)));
+    }
+    close(c);
+  });
+}
+
 class ProxyTest : public ::testing::Test {
  protected:
   void route(std::vector<UpstreamAddress> upstreams,
@@ -528,19 +546,9 @@ TEST_F(ProxyTest, WebSocketTunnelEchoes) {
   uint16_t upstream_port = 0;
   int lfd = test_support::listen_loopback(&upstream_port);
   std::string seen_head;
-  std::thread server([lfd, &seen_head] {
-    int c = accept(lfd, nullptr, nullptr);
-    seen_head = read_head(c);
-    char buf[4096];
-    send_all(
-        c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    while (true) {
-      ssize_t n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      send_all(c, std::string_view(buf, static_cast<size_t>(n)));
-    }
-    close(c);
-  });
+  std::thread server = echo_upstream(
+      lfd, &seen_head,
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
   route({tcp(upstream_port)});
   start_front();
   int fd = connect_tcp(port());
@@ -575,20 +583,10 @@ TEST_F(ProxyTest, WebSocketOverHttp2ReachesAnHttp11Upstream) {
   uint16_t upstream_port = 0;
   int lfd = test_support::listen_loopback(&upstream_port);
   std::string seen_head;
-  std::thread server([lfd, &seen_head] {
-    int c = accept(lfd, nullptr, nullptr);
-    seen_head = read_head(c);
-    char buf[4096];
-    send_all(c,
-             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
-    while (true) {
-      ssize_t n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      send_all(c, std::string_view(buf, static_cast<size_t>(n)));
-    }
-    close(c);  // after the client's end came through
-  });
+  std::thread server = echo_upstream(
+      lfd, &seen_head,
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
   route({tcp(upstream_port)});
   start_front(1, /*h2c=*/true);
   wok::test_support::H2Client c(connect_tcp(port()));
