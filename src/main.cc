@@ -95,11 +95,6 @@ int main(int argc, char** argv) {
   runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::istream& in, std::ostream& out,
                        std::ostream& err) {
     if (c.verb.rfind("db-", 0) == 0) return run_db_on_cluster(c, in, out, err);
-    if (c.verb == "delete-backup") {
-      err << "error: wok backup delete is not available on a cluster yet: a cluster's backups go "
-             "by their retention (docs/data.md)\n";
-      return 1;
-    }
     using wok::kube::SiteVerb;
     SiteVerb verb = c.verb == "history"  ? SiteVerb::kHistory
                     : c.verb == "undo"   ? SiteVerb::kUndo
@@ -118,6 +113,14 @@ int main(int argc, char** argv) {
         return code;
       return wok::cmd::print_cluster_backup_list(list.str(), c.ns, c.name, out, err);
     }
+    if (c.verb == "delete-backup")
+      return wok::kube::run_on_cluster(
+          c.kubeconfig, c.context, c.ns,
+          [&](KubeClient& client, const std::string& now) {
+            return wok::kube::kube_backup_delete(client, c.ns, c.name, c.backup, now,
+                                                 std::chrono::minutes(30));
+          },
+          out, err);
     if (c.verb == "restore")
       return wok::kube::run_on_cluster(
           c.kubeconfig, c.context, c.ns,

@@ -93,8 +93,8 @@ struct FetchOptions {
 // repository of $RESTIC_REPOSITORY with the key in $RESTIC_PASSWORD_FILE;
 // the revision in $WOK_BACKUP_REVISION ({"revision", "commit", "spec"}).
 struct BackupJobOptions {
-  // or "restore", "list", "show", "sweep", "rabbitmq-export", "rabbitmq-import",
-  // "copy", "receive"
+  // or "restore", "list", "show", "forget", "sweep", "rabbitmq-export",
+  // "rabbitmq-import", "copy", "receive"
   std::string action = "create";
   std::string project, site, uid;
   std::vector<std::string> live;     // sweep: the project's sites, NAME=UID
@@ -124,14 +124,14 @@ struct ServeOptions {
 // `wok rollout history|undo` and `wok refresh` on a Kubernetes cluster
 // (--kubeconfig, --context): the operator's revisions, not wok up's.
 struct ClusterSiteCommand {
-  // "history", "undo", "refresh", "backup", "restore", "list", "db-dump",
-  // "db-import", "db-shell"
+  // "history", "undo", "refresh", "backup", "restore", "list", "delete-backup",
+  // "db-dump", "db-import", "db-shell"
   std::string verb;
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config
   std::string context;     // empty: the current one
   std::string ns, name;
   int64_t to_revision = 0;         // undo: 0 is the one before the live one
-  std::string backup;              // restore: an id ("" = latest)
+  std::string backup;              // restore: an id ("" = latest); delete-backup: an id
   std::string to;                  // restore --to: a new site cloned from the backup
   std::vector<std::string> hosts;  // restore --to: its hosts
   std::string file;                // db-import: -f FILE ("" or "-": stdin)

@@ -67,6 +67,13 @@ PodCommands add_pod_commands(CLI::App& app, ServeOptions& serve, FetchOptions& f
   show->add_option("--backup", backup.backup, "the backup's id, or latest (the site's newest)")
       ->capture_default_str();
   show->callback([&backup] { backup.action = "show"; });
+  auto* forget = b->add_subcommand(
+      "forget",
+      "Delete one backup of the site (a deleted one's too) and prune what no other holds");
+  forget->add_option("--project", backup.project, "the site's project (namespace)")->required();
+  forget->add_option("--site", backup.site, "the site's name")->required();
+  forget->add_option("--backup", backup.backup, "the backup's id (never latest)")->required();
+  forget->callback([&backup] { backup.action = "forget"; });
   auto* sweep = b->add_subcommand(
       "sweep",
       "Forget the backups of the project's deleted sites whose retention is over; print what "

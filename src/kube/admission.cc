@@ -7,6 +7,7 @@
 
 #include "api/validation.h"
 #include "kube/site_admission.h"
+#include "kube/site_backups.h"
 #include "store/host_claims.h"
 
 namespace wok::kube {
@@ -115,7 +116,44 @@ std::string malformed(const json& review) {
 
 }  // namespace
 
+// A new request to delete a backup (kube/site_backups.h) may come from a
+// project admin only: asked of the API server whoever writes it, whatever
+// else the write changes; granted, recorded for the operator. The refusal
+// to answer, or null to go on.
+json review_backup_delete(const json& request, const AdmissionView& view) {
+  const std::string op = request["operation"];
+  if (op != "CREATE" && op != "UPDATE") return nullptr;
+  json site = request["object"];
+  const json old = request.value("oldObject", json());
+  auto annotation = [](const json& object, const char* key) {
+    const json a = object.is_object() && object.value("metadata", json()).is_object()
+                       ? object["metadata"].value("annotations", json())
+                       : json();
+    return a.is_object() && a.value(key, json()).is_string() ? a[key].get<std::string>()
+                                                             : std::string();
+  };
+  const std::string token = annotation(site, kBackupDeleteRequestAnnotation);
+  if (token.empty() || token == annotation(old, kBackupDeleteRequestAnnotation)) return nullptr;
+  if (!site["metadata"].is_object()) site["metadata"] = json::object();
+  if (meta_text(site, "namespace").empty())
+    site["metadata"]["namespace"] = request.value("namespace", "");
+  const std::string name = meta_text(site, "name");
+  if (!view.api)
+    return answer(request, false,
+                  status_of(403, "Forbidden", "this webhook cannot check a backup's deletion", {}));
+  bool refused = false;
+  const std::string why =
+      grant_backup_delete(view.api, view.grant_ns, request.value("userInfo", json()), site, token,
+                          annotation(site, kBackupDeleteAnnotation), &refused);
+  if (refused)
+    return answer(request, false,
+                  status_of(403, "Forbidden", "Site \"" + name + "\" is forbidden: " + why, {}));
+  if (!why.empty()) return answer(request, false, status_of(503, "ServiceUnavailable", why, {}));
+  return nullptr;
+}
+
 json review_site(const json& request, const AdmissionView& view) {
+  if (json refused = review_backup_delete(request, view); !refused.is_null()) return refused;
   if (!judged(request)) return answer(request, true);
   json site = request["object"];
   if (!site.contains("metadata") || !site["metadata"].is_object())

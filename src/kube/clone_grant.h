@@ -42,10 +42,30 @@ std::string grant_clone(const ApiCall& api, const std::string& grant_ns,
 std::string check_clone_grant(KubeClient& client, const std::string& grant_ns,
                               const nlohmann::json& site);
 
+// `wok backup delete --kubeconfig` (docs/data.md): only a project admin
+// deletes a backup. The request is an annotation on a Site (members may
+// patch Sites), so the webhook asks whether its writer may delete the
+// virtual subresource sites/backups in the project (the chart grants it to
+// wok-admin, as the platform admin has it) and records a grant for that
+// request (its token and SITE/ID) in `grant_ns`; the operator runs the
+// deletion's Job only for a request with a matching grant. "" when
+// granted; `*refused` with the words for the writer, else the API's error.
+std::string backup_delete_grant_name(const std::string& site_uid);
+std::string grant_backup_delete(const ApiCall& api, const std::string& grant_ns,
+                                const nlohmann::json& user_info, const nlohmann::json& site,
+                                const std::string& token, const std::string& target, bool* refused);
+// "" when the grant of `site` names this request (`token`, `target`), else why not.
+std::string check_backup_delete_grant(KubeClient& client, const std::string& grant_ns,
+                                      const nlohmann::json& site, const std::string& token,
+                                      const std::string& target);
+void drop_backup_delete_grant(KubeClient& client, const std::string& grant_ns,
+                              const nlohmann::json& site);
+
 // Deletes it (the clone is over); a grant already gone is fine.
 void drop_clone_grant(KubeClient& client, const std::string& grant_ns, const nlohmann::json& site);
 
-// Deletes the grants of `grant_ns` older than `grace_seconds` whose Site
+// Deletes the grants (clones' and backup deletions') of `grant_ns` older
+// than `grace_seconds` whose Site
 // is not among `live_uids`: those of Sites deleted while no operator ran,
 // and those the webhook recorded for a Site whose creation a later
 // admission step (a quota) refused, which would otherwise pile up. How

@@ -549,7 +549,8 @@ Operator::Outcome Operator::reconcile_site(const std::string& ns, const std::str
       if (o.value("kind", "") == "CronJob" && o["metadata"]["labels"].contains("wok.dev/backup")) {
         status["backup"] = reconcile_backup(
             client_, *site, o, site->value("status", json::object()).value("backup", json()),
-            project ? (*project)["metadata"].value("uid", "") : std::string(), config_.settings);
+            project ? (*project)["metadata"].value("uid", "") : std::string(), config_.settings,
+            config_.own_namespace);
         // The project's repository exists now: its pass adds the sweep.
         bool first = false;
         if (status["backup"].value("lastError", json()).is_null()) {

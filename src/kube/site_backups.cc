@@ -60,6 +60,10 @@ std::string show_job_name(const std::string& token) {
   return std::string("wok.backup-show-") + hash8(token);
 }
 
+std::string delete_job_name(const std::string& token) {
+  return std::string("wok.backup-delete-") + hash8(token);
+}
+
 std::string project_list_job_name(const std::string& token) {
   return std::string("wok.backup-list-") + hash8(token);
 }
@@ -647,13 +651,15 @@ std::string sweep_deleted_sites(KubeClient& client, const json& sweep) {
 }
 
 json reconcile_backup(KubeClient& client, const json& site, const json& cron_job, const json& old,
-                      const std::string& project_uid, const render::PlatformSettings& settings) {
+                      const std::string& project_uid, const render::PlatformSettings& settings,
+                      const std::string& grant_ns) {
   const json& meta = site["metadata"];
   const std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   json status = {{"schedule", nullptr}, {"lastError", nullptr}};
   if (!cron_job["spec"].value("suspend", false))
     status["schedule"] = cron_job["spec"].value("schedule", "");
-  for (const char* key : {"request", "job", "listRequest", "projectListRequest", "showRequest"})
+  for (const char* key : {"request", "job", "listRequest", "projectListRequest", "showRequest",
+                          "deleteRequest", "deleteError"})
     if (old.is_object() && old.contains(key)) status[key] = old[key];
   last_backup(client, ns, name, old, status);
   if (std::string err = ensure_backup_repository(client, ns, project_uid, settings); !err.empty()) {
@@ -693,6 +699,32 @@ json reconcile_backup(KubeClient& client, const json& site, const json& cron_job
       }
     }
     status["showRequest"] = show;
+  }
+  // A backup's deletion: only with the grant the webhook recorded for this
+  // very request (a project admin wrote it), consumed once seen.
+  if (const std::string del = annotation(site, kBackupDeleteRequestAnnotation);
+      !del.empty() && del.size() <= 64 && status.value("deleteRequest", json()) != del) {
+    const std::string what = annotation(site, kBackupDeleteAnnotation);
+    const size_t slash = what.find('/');
+    const std::string source = what.substr(0, slash);
+    const std::string backup = slash == std::string::npos ? "" : what.substr(slash + 1);
+    std::string why = slash == std::string::npos || !api::is_dns_label(source) ||
+                              backup == "latest" || !api::is_backup_ref(backup)
+                          ? "\"" + what + "\" is not SITE/ID"
+                          : check_backup_delete_grant(client, grant_ns, site, del, what);
+    if (why.empty()) {
+      why = make_site_job(
+          client, site,
+          render::render_forget_job(site, settings, delete_job_name(del), source, backup));
+      if (!why.empty()) {
+        status["lastError"] = why;
+        return status;
+      }
+    }
+    drop_backup_delete_grant(client, grant_ns, site);
+    // Kept with the request (the CLI waiting for its Job reads it).
+    status["deleteRequest"] = del;
+    status["deleteError"] = why.empty() ? json() : json("backup " + what + ": " + why);
   }
   const std::string token = annotation(site, kBackupRequestAnnotation);
   if (token.empty() || token.size() > 64 || status.value("request", json()) == token) return status;

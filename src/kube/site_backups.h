@@ -48,10 +48,12 @@ nlohmann::json manual_backup_job(const nlohmann::json& cron_job, const std::stri
 // last request honoured and its Job, and what failed. `cron_job` is the
 // rendered CronJob; `old` the status.backup before. Makes the repository
 // and, for a new request, the Job.
+// `grant_ns`: where the webhook records backup deletions' grants.
 nlohmann::json reconcile_backup(KubeClient& client, const nlohmann::json& site,
                                 const nlohmann::json& cron_job, const nlohmann::json& old,
                                 const std::string& project_uid,
-                                const render::PlatformSettings& settings);
+                                const render::PlatformSettings& settings,
+                                const std::string& grant_ns);
 
 // `wok backup list --kubeconfig`: the request's token; the operator makes
 // the Job "SITE-list-HASH" (render::render_list_job), whose log the CLI reads.
@@ -75,6 +77,17 @@ std::string project_list_job_name(const std::string& token);
 inline constexpr char kBackupShowRequestAnnotation[] = "wok.dev/backup-show-request";
 inline constexpr char kBackupShowAnnotation[] = "wok.dev/backup-show";
 std::string show_job_name(const std::string& token);
+
+// `wok backup delete site NAME --backup ID --kubeconfig`: the token and
+// "SITE/ID" (a DNS label and an id, never latest), on the site itself or,
+// for a deleted site, another of the project that keeps data. The
+// admission webhook lets only a project admin write a new token and
+// records a grant of it (kube/clone_grant.h); the operator then makes the
+// Job "wok.backup-delete-HASH" (render::render_forget_job), whose log the
+// CLI reads, and without a grant says why in status.backup.lastError.
+inline constexpr char kBackupDeleteRequestAnnotation[] = "wok.dev/backup-delete-request";
+inline constexpr char kBackupDeleteAnnotation[] = "wok.dev/backup-delete";
+std::string delete_job_name(const std::string& token);
 
 // When sites the project's sweep CronJob names on the cluster now are gone
 // from `sweep` (the CronJob about to be applied, stamped): a Job of it made

@@ -70,6 +70,16 @@ RolloutResult kube_restore_to(KubeClient& client, const std::string& ns, const s
                               const std::vector<std::string>& hosts, const std::string& token,
                               std::chrono::milliseconds wait);
 
+// `wok backup delete site NAME --backup ID --kubeconfig`: the request
+// (kBackupDeleteRequestAnnotation `token`, "NAME/ID") on the site, or for a
+// deleted site on another of the project that keeps data; the admission
+// webhook refuses it unless the writer is a project admin. Then, within
+// `wait`, the operator's Job's line, or the operator's refusal
+// (status.backup.deleteError).
+RolloutResult kube_backup_delete(KubeClient& client, const std::string& ns, const std::string& name,
+                                 const std::string& backup, const std::string& token,
+                                 std::chrono::milliseconds wait);
+
 // `wok backup list --kubeconfig`: a new wok.dev/backup-list-request
 // (`token`), then, within `wait`, the log of the Job the operator makes
 // for it: its JSON line ({"items": [...]}) in `text`, each item's

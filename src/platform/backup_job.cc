@@ -142,7 +142,8 @@ std::string prepare(const cmd::BackupJobOptions& o) {
     // A list without --site is the project's: every site's, deleted ones
     // too; a list or a show of a site is of any uid of that name.
     if (!api::is_dns_label(o.site)) return "--site \"" + o.site + "\" is not a DNS label";
-    const bool any_uid = o.action == "list" || o.action == "show" || o.action == "copy";
+    const bool any_uid =
+        o.action == "list" || o.action == "show" || o.action == "copy" || o.action == "forget";
     if ((!any_uid || !o.uid.empty()) && !is_uid(o.uid))
       return "--uid \"" + o.uid + "\" is not a uid";
   }
@@ -432,6 +433,21 @@ std::string show_backup(const cmd::BackupJobOptions& o, json* shown) {
   return "";
 }
 
+// `forget`: one backup of the site (a deleted one's too) deleted, the data
+// no other backup holds pruned (as wok up's `wok backup delete`); named by
+// its id, never latest (what survives a mistake is not deleted by a guess).
+std::string forget_backup(const cmd::BackupJobOptions& o, json* deleted) {
+  if (o.backup == "latest" || !api::is_backup_ref(o.backup))
+    return "--backup \"" + o.backup + "\" is not a backup id (8 to 64 hex digits)";
+  std::string error;
+  auto backup = find_site_backup(o.project, o.site, o.backup, "", &error);
+  if (!backup) return error;
+  runtime::CommandResult forgot = run_restic({"forget", backup->id, "--prune"}, kResticTimeout);
+  if (!forgot.ok()) return failed("restic forget " + backup->id, forgot);
+  *deleted = backup->to_json();
+  return "";
+}
+
 // Whether the project's repository is there: "" when it is (*exists) or
 // when restic says it has no config file at that location (no backup made
 // yet); else why it cannot be read (a wrong key, an unreachable or refused
@@ -555,6 +571,7 @@ int run_backup_job(const cmd::BackupJobOptions& options, std::ostream& out, std:
       : options.action == "restore" ? std::tuple{"restore", "restored", &restore_backup}
       : options.action == "show"    ? std::tuple{"show", "backup", &show_backup}
       : options.action == "copy"    ? std::tuple{"copy", "copied", &copy_backup}
+      : options.action == "forget"  ? std::tuple{"deletion", "deleted", &forget_backup}
                                     : std::tuple{"backup", "backup", &make_backup};
   json result;
   std::string error = prepare(options);

@@ -744,4 +744,16 @@ json render_show_job(const json& site, const PlatformSettings& settings,
   return job;
 }
 
+json render_forget_job(const json& site, const PlatformSettings& settings,
+                       const std::string& job_name, const std::string& source,
+                       const std::string& backup) {
+  json job = render_show_job(site, settings, job_name, source, backup);
+  json& c = job["spec"]["template"]["spec"]["containers"][0];
+  c["name"] = "forget";
+  c["args"][1] = "forget";
+  // A prune rewrites the repository's packs: more time than a listing.
+  job["spec"]["activeDeadlineSeconds"] = 3600;
+  return job;
+}
+
 }  // namespace wok::render

@@ -120,6 +120,15 @@ nlohmann::json render_show_job(const nlohmann::json& site, const PlatformSetting
                                const std::string& job_name, const std::string& source,
                                const std::string& backup);
 
+// The Job `job_name` that deletes backup `backup` (an id) of site `source`
+// (any uid) and prunes the repository (`wok backup-job forget`, its log one
+// JSON line {"deleted": {...}}), asked through `site`: `wok backup delete
+// --kubeconfig`, once the operator found the admission webhook's grant
+// (a project admin asked; kube/clone_grant.h).
+nlohmann::json render_forget_job(const nlohmann::json& site, const PlatformSettings& settings,
+                                 const std::string& job_name, const std::string& source,
+                                 const std::string& backup);
+
 // The CronJob kBackupSweep of project `ns` (made once the project has a
 // backup repository): every day, `wok backup-job sweep` forgets the backups
 // of its deleted sites whose retention is over, as wok up's sweep does.

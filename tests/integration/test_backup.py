@@ -334,11 +334,35 @@ class BackupTest(BackupCase):
             self.assertNotEqual(r.returncode, 0, backup)
             self.assertIn(why, r.stderr)
         self.assertIn(first, self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout)
-        # Not on a cluster yet: said so.
+        # With --kubeconfig it goes to the cluster (none here: its kubeconfig is said missing).
         r = self.wok.cli("backup", "delete", "site", "blog", "--backup", first, "-n", "team-a",
                          "--kubeconfig", os.path.join(self.root, "kubeconfig"), check=False)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("wok backup delete is not available on a cluster yet", r.stderr)
+        self.assertIn("kubeconfig", r.stderr)
+        self.assertNotIn("deleted", r.stdout)
+
+        # The cluster's deletion Job (`wok backup-job forget`) on the same
+        # repository: the id only, then gone from wok up's list too.
+        third = self.backup("blog")
+        repos = glob.glob(os.path.join(self.wok.data, "backups", "repos", "team-a.*"))
+        key = os.path.join(self.wok.data, "backups", "keys", os.path.basename(repos[0]))
+        env = dict(os.environ, RESTIC_REPOSITORY=repos[0], RESTIC_PASSWORD_FILE=key)
+
+        def forget(backup, site="blog"):
+            return subprocess.run([WOK, "backup-job", "forget", "--project", "team-a", "--site", site,
+                                   "--backup", backup], env=env, capture_output=True, text=True, timeout=300)
+        for backup, site, why in (("latest", "blog", '--backup "latest" is not a backup id'),
+                                  ("0123abcd", "blog", 'has no backup "0123abcd"'),
+                                  (third, "../blog", '--site "../blog" is not a DNS label')):
+            r = forget(backup, site)
+            self.assertEqual(r.returncode, 1, (backup, r.stdout))
+            self.assertIn(why, r.stderr)
+        r = forget(third)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["deleted"]["id"], third)
+        listed = self.wok.cli("backup", "list", "site", "blog", "-n", "team-a").stdout
+        self.assertNotIn(third, listed)
+        self.assertIn(first, listed)
 
         out = delete(first, ada, check=True).stdout
         self.assertEqual(out, f"backup {first} of site.wok.dev/blog deleted\n")

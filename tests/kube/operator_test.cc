@@ -966,6 +966,93 @@ TEST_F(OperatorTest, RestoreToOfADeletedSiteTakesTheBackupsSpec) {
       << none.text;
 }
 
+// `wok backup delete --kubeconfig`: the operator runs the deletion's Job
+// only for a request the webhook granted (a project admin wrote it), on the
+// target its grant names; without one it says why, and the CLI with it.
+TEST_F(OperatorTest, DeletesABackupOnlyWithTheWebhooksGrant) {
+  renderer_checks_ = true;
+  api_.create(kProjects, project("team-a"));
+  const json storage = {{"storage", {{{"name", "files"}, {"path", "files"}, {"size", "1Gi"}}}}};
+  api_.create(sites_path("team-a"), real_site("team-a", "www", storage));
+  start_operator("wok-operator/a", false, default_renderer());
+  ASSERT_TRUE(eventually([&] {
+    auto s = get_site("team-a", "www");
+    return s && (*s)["status"].contains("backup");
+  }));
+  const std::string uid = (*get_site("team-a", "www"))["metadata"]["uid"];
+  Credentials creds;
+  creds.server = api_.url();
+  KubeClient member(creds, "wok-cli");
+  const std::string grants = "/api/v1/namespaces/wok-system/configmaps";
+  auto grant = [&](const std::string& token, const std::string& target) {
+    api_.create(
+        grants,
+        {{"apiVersion", "v1"},
+         {"kind", "ConfigMap"},
+         {"metadata",
+          {{"name", backup_delete_grant_name(uid)},
+           {"namespace", "wok-system"},
+           {"labels", {{"wok.dev/backup-delete-grant", "true"}}}}},
+         {"data",
+          {{"site", "team-a/www"}, {"token", token}, {"backup", target}, {"user", "ada"}}}});
+  };
+  auto delete_jobs = [&] {
+    int n = 0;
+    for (const json& j : api_.list("/apis/batch/v1/jobs"))
+      n += j["metadata"]["name"].get<std::string>().starts_with("wok.backup-delete-");
+    return n;
+  };
+
+  // No grant (the webhook was off): no Job, and the CLI says why.
+  RolloutResult refused =
+      kube_backup_delete(member, "team-a", "www", "3f2a9c1d", "t1", std::chrono::seconds(20));
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.text.find("backup www/3f2a9c1d: no record that a project admin asked for it"),
+            std::string::npos)
+      << refused.text;
+  EXPECT_EQ(delete_jobs(), 0);
+  // A grant for another backup than the one the annotation names: refused.
+  grant("t2", "www/3f2a9c1d");
+  refused = kube_backup_delete(member, "team-a", "www", "aaaaaaaa", "t2", std::chrono::seconds(20));
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(delete_jobs(), 0);
+  EXPECT_FALSE(api_.get(grants + "/" + backup_delete_grant_name(uid)).has_value());
+  // latest is never deleted by a guess; the CLI refuses before asking.
+  refused = kube_backup_delete(member, "team-a", "www", "latest", "t3", std::chrono::seconds(2));
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.text.find("not \"latest\""), std::string::npos) << refused.text;
+
+  // Granted: the Job deletes that backup; the grant is consumed.
+  grant("t4", "www/3f2a9c1d");
+  RolloutResult deleted;
+  std::thread cli([&] {
+    deleted =
+        kube_backup_delete(member, "team-a", "www", "3f2a9c1d", "t4", std::chrono::seconds(20));
+  });
+  const std::string jobs = "/apis/batch/v1/namespaces/team-a/jobs/";
+  const std::string name = delete_job_name("t4");
+  ASSERT_TRUE(eventually([&] { return api_.get(jobs + name).has_value(); }));
+  const json job = *api_.get(jobs + name);
+  const json& c = job["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["name"], "forget");
+  EXPECT_EQ(c["args"], json({"backup-job", "forget", "--project", "team-a", "--site", "www",
+                             "--backup", "3f2a9c1d"}));
+  EXPECT_EQ(job["spec"]["activeDeadlineSeconds"], 3600);
+  EXPECT_TRUE(eventually(
+      [&] { return !api_.get(grants + "/" + backup_delete_grant_name(uid)).has_value(); }));
+  api_.create("/api/v1/namespaces/team-a/pods",
+              {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", name + "-d3l3t"}, {"labels", {{"job-name", name}}}}},
+               {"fakeLog", R"({"deleted":{"id":"3f2a9c1d77","site":"www"}})"
+                           "\n"}});
+  api_.set_status(jobs + name, {{"succeeded", 1}});
+  cli.join();
+  ASSERT_TRUE(deleted.ok) << deleted.text;
+  EXPECT_EQ(deleted.text, "backup 3f2a9c1d77 of site.wok.dev/www deleted");
+  EXPECT_EQ(delete_jobs(), 1);
+}
+
 // `wok backup list --kubeconfig`: the operator makes a list Job for the
 // request; the CLI waits for it and reads its log (a member's role reads
 // Jobs and pods' logs).

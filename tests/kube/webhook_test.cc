@@ -20,6 +20,7 @@
 #include "kube/admission.h"
 #include "kube/https_server.h"
 #include "kube/site_admission.h"
+#include "kube/site_backups.h"
 #include "kube/tls_relay.h"
 
 namespace wok::kube {
@@ -537,6 +538,76 @@ TEST_F(WebhookTest, ACloneFromAnotherProjectNeedsTheWritersRightThereAndIsRecord
                 "asking whether user \"bob\" may write sites of project \"team-b\" failed"),
             std::string::npos)
       << d.dump();
+}
+
+// `wok backup delete --kubeconfig`: a new deletion request (an annotation a
+// member may write, on any write of the Site) needs the writer's right to
+// delete sites/backups in the project, which only wok-admin grants; the
+// grant names the request for the operator.
+TEST_F(WebhookTest, ABackupDeletionRequestNeedsAProjectAdmin) {
+  std::vector<json> asked;
+  std::map<std::string, json> grants;
+  bool allow = false;
+  api_ = [&](const std::string& method, const std::string& path, const std::string& body) {
+    if (path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" && method == "POST") {
+      json review = json::parse(body);
+      asked.push_back(review);
+      review["status"] = {{"allowed", allow}};
+      return KubeReply{201, review.dump(), ""};
+    }
+    if (path == "/api/v1/namespaces/wok-system/configmaps" && method == "POST") {
+      json g = json::parse(body);
+      grants[g["metadata"]["name"]] = g;
+      return KubeReply{201, g.dump(), ""};
+    }
+    return KubeReply{404, "{}", ""};
+  };
+  start();
+  const json before = site("team-a", "www", {});
+  auto asking = [&](const std::string& token, const std::string& target) {
+    json after = before;
+    after["metadata"]["annotations"] = {{kBackupDeleteRequestAnnotation, token},
+                                        {kBackupDeleteAnnotation, target}};
+    return after;
+  };
+  json r = review(asking("2026-12-07T06:00:00Z", "www/3f2a9c1d"), "UPDATE", before);
+  r["request"]["userInfo"] = {{"username", "dev"}, {"groups", {"system:authenticated"}}};
+  // A developer: refused though the spec is unchanged, nothing recorded.
+  json d = decision(r);
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(d["status"]["code"], 403);
+  EXPECT_EQ(d["status"]["message"],
+            "Site \"www\" is forbidden: user \"dev\" may not delete backups of project "
+            "\"team-a\" (its admins only)");
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0]["spec"]["resourceAttributes"], json({{"namespace", "team-a"},
+                                                          {"verb", "delete"},
+                                                          {"group", "wok.dev"},
+                                                          {"resource", "sites"},
+                                                          {"subresource", "backups"}}));
+  EXPECT_TRUE(grants.empty());
+  // A project admin: allowed, the request recorded for the Site's uid.
+  allow = true;
+  r["request"]["userInfo"]["username"] = "ada";
+  EXPECT_TRUE(decision(r)["allowed"].get<bool>());
+  ASSERT_EQ(grants.count("wok.backup-delete-grant.u-www"), 1u);
+  EXPECT_EQ(grants["wok.backup-delete-grant.u-www"]["data"],
+            json({{"site", "team-a/www"},
+                  {"token", "2026-12-07T06:00:00Z"},
+                  {"backup", "www/3f2a9c1d"},
+                  {"user", "ada"}}));
+  // A write that keeps the request's token asks nothing (the operator acts
+  // once per token, and only on the target its grant names).
+  allow = false;
+  const size_t n = asked.size();
+  json same = asking("2026-12-07T06:00:00Z", "www/aaaaaaaa");
+  EXPECT_TRUE(
+      decision(review(same, "UPDATE", asking("2026-12-07T06:00:00Z", "www/3f2a9c1d")))["allowed"]
+          .get<bool>());
+  EXPECT_EQ(asked.size(), n);
+  // A Site created with a request in it is asked about too.
+  EXPECT_FALSE(decision(review(asking("t2", "www/3f2a9c1d")))["allowed"].get<bool>());
+  EXPECT_EQ(asked.size(), n + 1);
 }
 
 TEST_F(WebhookTest, ACloneFromAnotherProjectIsRefusedByAWebhookThatCannotAsk) {
