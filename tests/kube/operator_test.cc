@@ -835,18 +835,19 @@ TEST_F(OperatorTest, SweepsTheClonesGrantsNoSiteHas) {
   api_.create(sites_path("team-a"), real_site("team-a", "keep", json::object()));
   const std::string uid = (*get_site("team-a", "keep"))["metadata"]["uid"];
   const std::string grants = "/api/v1/namespaces/wok-system/configmaps";
-  auto grant = [&](const std::string& name) {
-    api_.create(grants, {{"apiVersion", "v1"},
-                         {"kind", "ConfigMap"},
-                         {"metadata",
-                          {{"name", name},
-                           {"namespace", "wok-system"},
-                           {"labels", {{"wok.dev/clone-grant", "true"}}}}},
-                         {"data", {{"site", "team-a/x"}}}});
+  auto grant = [&](const std::string& name, const char* label = "wok.dev/clone-grant") {
+    api_.create(
+        grants,
+        {{"apiVersion", "v1"},
+         {"kind", "ConfigMap"},
+         {"metadata", {{"name", name}, {"namespace", "wok-system"}, {"labels", {{label, "true"}}}}},
+         {"data", {{"site", "team-a/x"}}}});
   };
   grant(clone_grant_name(uid));
   grant(clone_grant_name("0c1a7d2e-no-site"));
   grant("someone-elses");  // not a grant's name: left alone
+  // A backup deletion's grant whose Site is gone before the operator saw it.
+  grant(backup_delete_grant_name("5e1f-no-site"), "wok.dev/backup-delete-grant");
   // Within the grace (a Site being stored): kept.
   Credentials creds;
   creds.server = api_.url();
@@ -855,6 +856,9 @@ TEST_F(OperatorTest, SweepsTheClonesGrantsNoSiteHas) {
   start_operator();
   ASSERT_TRUE(eventually(
       [&] { return !api_.get(grants + "/" + clone_grant_name("0c1a7d2e-no-site")).has_value(); }));
+  ASSERT_TRUE(eventually([&] {
+    return !api_.get(grants + "/" + backup_delete_grant_name("5e1f-no-site")).has_value();
+  }));
   writes_during_quiet_period();
   EXPECT_TRUE(api_.get(grants + "/" + clone_grant_name(uid)).has_value());
   EXPECT_TRUE(api_.get(grants + "/someone-elses").has_value());
