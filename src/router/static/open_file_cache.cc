@@ -1,5 +1,6 @@
 #include "router/static/open_file_cache.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -52,25 +53,43 @@ std::shared_ptr<const OpenRoot> OpenFileCache::root(const std::string& path) {
   return roots_.insert(path, std::move(root));
 }
 
-std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root,
-                                                    std::string_view relative) {
+std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::string_view relative,
+                                                    bool large_in_memory) {
   key_.assign(root.path);
   key_.push_back('\0');
   key_.append(relative);
-  if (auto* hit = files_.find(key_)) return *hit;
-  auto file = std::make_shared<OpenFile>();
-  file->fd = open_beneath(root.fd.get(), std::string(relative), &file->st);
-  file->found = file->fd.valid();
-  // Only regular files are sent; other fds would just pin directories.
-  if (file->found && !S_ISREG(file->st.st_mode)) file->fd.reset();
-  if (file->regular()) {
-    file->etag = make_etag(file->st);
-    file->last_modified = http::format_http_date(file->st.st_mtime);
-    size_t size = static_cast<size_t>(file->st.st_size);
-    if (size <= kMaxInMemoryFile && memory_bytes_ + size <= max_memory_bytes_ &&
-        read_whole(*file, size)) {
-      memory_bytes_ += size;
+  auto wanted_in_memory = [&](const OpenFile& f) {
+    const size_t size = static_cast<size_t>(f.st.st_size);
+    return f.regular() && !f.in_memory &&
+           size <= (large_in_memory ? kMaxInMemoryFile : kSmallFile) &&
+           memory_bytes_ + size <= max_memory_bytes_;
+  };
+  std::shared_ptr<OpenFile> file;
+  if (auto* hit = files_.find(key_)) {
+    if (!wanted_in_memory(**hit)) return *hit;
+    // Known, now asked for over TLS: a new entry with its contents (the old
+    // one stays whole for the answers that hold it).
+    const OpenFile& old = **hit;
+    file = std::make_shared<OpenFile>();
+    file->fd = base::UniqueFd(fcntl(old.fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!file->fd.valid()) return *hit;
+    file->st = old.st;
+    file->found = true;
+    file->etag = old.etag;
+    file->last_modified = old.last_modified;
+  } else {
+    file = std::make_shared<OpenFile>();
+    file->fd = open_beneath(root.fd.get(), std::string(relative), &file->st);
+    file->found = file->fd.valid();
+    // Only regular files are sent; other fds would just pin directories.
+    if (file->found && !S_ISREG(file->st.st_mode)) file->fd.reset();
+    if (file->regular()) {
+      file->etag = make_etag(file->st);
+      file->last_modified = http::format_http_date(file->st.st_mtime);
     }
+  }
+  if (wanted_in_memory(*file) && read_whole(*file, static_cast<size_t>(file->st.st_size))) {
+    memory_bytes_ += file->content.size();
   }
   return files_.insert(key_, std::move(file),
                        [this](const std::shared_ptr<const OpenFile>& evicted) {

@@ -21,10 +21,10 @@ struct OpenFile {
   base::UniqueFd fd;  // owned by the cache: hand out dup()s, never this one
   struct stat st {};
   bool found = false;
-  // Files up to kMaxInMemoryFile are kept in memory too. Small ones are
-  // answered from memory on every connection (one writev instead of dup +
-  // sendfile + close, see docs/performance.md); larger ones only under TLS,
-  // where sendfile is not used and each 16 KiB would be a pread.
+  // Small files are kept in memory too and answered from there on every
+  // connection (one writev instead of dup + sendfile + close, see
+  // docs/performance.md); larger ones up to kMaxInMemoryFile once asked for
+  // over TLS, where sendfile is not used and each 16 KiB would be a pread.
   bool in_memory = false;
   std::string content;
   // Validators, formatted once.
@@ -52,7 +52,11 @@ class OpenFileCache {
   // such failures are not cached.
   std::shared_ptr<const OpenRoot> root(const std::string& path);
   // relative as from decode_request_path ("" is the root itself).
-  std::shared_ptr<const OpenFile> file(const OpenRoot& root, std::string_view relative);
+  // large_in_memory: the answer goes through user space anyway (TLS), so a
+  // file over kSmallFile (up to kMaxInMemoryFile) is read into memory too,
+  // once; on plain HTTP such files keep sendfile and cost no memory.
+  std::shared_ptr<const OpenFile> file(const OpenRoot& root, std::string_view relative,
+                                       bool large_in_memory = false);
 
   size_t files() const { return files_.size(); }
   size_t memory_bytes() const { return memory_bytes_; }

@@ -65,10 +65,11 @@ struct Lookup {
   const OpenRoot& root;
   const SiteRules& rules;
   bool dot_files;  // the site serves dot-files (spec.serveDotFiles)
+  bool tls;        // the answer is encrypted: files the cache may hold go from memory
 
   // A regular file of the site, or nullptr; the rule files never count.
   std::shared_ptr<const OpenFile> regular(std::string_view relative) const {
-    auto file = cache.file(root, relative);
+    auto file = cache.file(root, relative, tls);
     if (!file->regular() || rules.is_own_file(file->st.st_dev, file->st.st_ino)) return nullptr;
     return file;
   }
@@ -182,7 +183,7 @@ void serve_file(const Lookup& site, const Request& request, Response& response,
 std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relative,
                                         bool path_has_slash, bool* redirect_dir) {
   if (!site.dot_files && names_dot_file(*relative)) return nullptr;
-  auto file = site.cache.file(site.root, *relative);
+  auto file = site.cache.file(site.root, *relative, site.tls);
   if (file->directory()) {
     if (!path_has_slash) {
       *redirect_dir = true;
@@ -251,7 +252,7 @@ void StaticHandler::serve(const Route& route, const Request& request, Response& 
     plain(response, 404);
     return;
   }
-  Lookup site{cache, *root, *root->rules, route.serve_dot_files};
+  Lookup site{cache, *root, *root->rules, route.serve_dot_files, request.tls};
   std::string_view path = rule_path(request.path);
   serve_site(site, request, response, path);
   if (site.rules.headers.empty() || response.status >= 500) return;

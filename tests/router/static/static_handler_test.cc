@@ -16,6 +16,7 @@
 #include "http/http_date.h"
 #include "http/server.h"
 #include "router/router.h"
+#include "router/static/open_file_cache.h"
 
 namespace wok::router {
 namespace {
@@ -185,10 +186,19 @@ TEST_F(StaticHandlerTest, FilesTheCacheHoldsGoFromMemoryUnderTlsOnly) {
   auto over_tls = [](std::string target, std::vector<http::Header> headers = {}) {
     return get(std::move(target), "GET", std::move(headers), "site.test", /*tls=*/true);
   };
+  // Plain HTTP first: sendfile, and the file costs the cache no memory.
+  const size_t held = OpenFileCache::for_this_thread().memory_bytes();
   Result plain = get("/64k.txt");
   EXPECT_GE(plain.response.file_fd, 0);
+  EXPECT_EQ(OpenFileCache::for_this_thread().memory_bytes(), held);
+  // Asked for over TLS: read into memory once, answered from there.
   Result tls = over_tls("/64k.txt");
   EXPECT_EQ(tls.response.file_fd, -1);
+  EXPECT_EQ(OpenFileCache::for_this_thread().memory_bytes(), held + 64 * 1024);
+  EXPECT_EQ(over_tls("/64k.txt").response.file_fd, -1);
+  EXPECT_EQ(OpenFileCache::for_this_thread().memory_bytes(), held + 64 * 1024);
+  // And plain HTTP still sends it from the file.
+  EXPECT_GE(get("/64k.txt").response.file_fd, 0);
   ASSERT_EQ(tls.content.size(), 64u * 1024);
   EXPECT_EQ(tls.content, plain.content);
   EXPECT_EQ(tls.header("ETag"), plain.header("ETag"));
