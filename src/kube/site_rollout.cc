@@ -232,7 +232,7 @@ RolloutResult wait_for_job_line(KubeClient& client, const std::string& ns, const
         client.request("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=job-name%3D" + job);
     json list = pods.ok() ? json::parse(pods.body, nullptr, false) : json();
     if (!list.is_object() || !list.value("items", json()).is_array() || list["items"].empty())
-      return "the list's job " + job + " has no pod left to read";
+      return "job " + job + " has no pod left to read";
     const std::string pod = list["items"][0]["metadata"].value("name", "");
     Reply log = client.request(
         "GET", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?container=" + container);
@@ -249,7 +249,7 @@ RolloutResult wait_for_job_line(KubeClient& client, const std::string& ns, const
       std::string text, why;
       if (pod_log(&text).empty()) why = last_line(text, 1000);
       if (why.starts_with("error: ")) why.erase(0, 7);
-      return {false, "the list's job " + job + " failed" + (why.empty() ? "" : ": " + why) +
+      return {false, "job " + job + " failed" + (why.empty() ? "" : ": " + why) +
                          " (kubectl logs -n " + ns + " job/" + job + ")"};
     }
     if (st.value("succeeded", 0) > 0) {
@@ -257,7 +257,7 @@ RolloutResult wait_for_job_line(KubeClient& client, const std::string& ns, const
       if (std::string error = pod_log(&text); !error.empty()) return {false, error};
       size_t at = text.find(line_start);
       if (at == std::string::npos)
-        return {false, "the log of job " + job + " holds no list of backups"};
+        return {false, "the log of job " + job + " holds no line " + line_start + "...}"};
       return {true, text.substr(at, text.find('\n', at) - at)};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -1129,7 +1129,7 @@ TEST_F(OperatorTest, ListsASitesBackupsThroughAJobsLog) {
   api_.set_status(job2, {{"failed", 1}});
   cli2.join();
   EXPECT_FALSE(failed.ok);
-  EXPECT_EQ(failed.text, "the list's job " + name2 +
+  EXPECT_EQ(failed.text, "job " + name2 +
                              " failed: list of site team-a/www: reading the repository /backups "
                              "failed: Fatal: wrong password or no key found (kubectl logs -n "
                              "team-a job/" +
