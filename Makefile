@@ -37,6 +37,7 @@ test: build
 	./scripts/npm-install.sh tests/console
 	./scripts/npm-install.sh tests/s3
 	./scripts/fetch-wordpress.sh $(BUILD)/wordpress
+	./scripts/install-postgresql-13.sh
 	./scripts/ctest-strict.sh $(BUILD) --output-on-failure -j $(JOBS)
 
 clean:

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -508,10 +510,16 @@ void check_database(const json& spec, const std::string& mode, const std::string
         {"spec.database.engine", quote(engine) + " is not an engine (mariadb, postgresql)"});
     return;
   }
-  if (db.contains("version") && db["version"].is_string() && db["version"] != e->version) {
-    out.push_back({"spec.database.version", quote(db["version"].get<std::string>()) +
-                                                " is not a version of " + engine +
-                                                " this platform runs (" + e->version + ")"});
+  if (db.contains("version") && db["version"].is_string()) {
+    const std::vector<std::string> offered = database_versions(engine);
+    if (std::find(offered.begin(), offered.end(), db["version"].get<std::string>()) ==
+        offered.end()) {
+      std::string list;
+      for (const auto& v : offered) list += (list.empty() ? "" : ", ") + v;
+      out.push_back({"spec.database.version", quote(db["version"].get<std::string>()) +
+                                                  " is not a version of " + engine +
+                                                  " this platform runs (" + list + ")"});
+    }
   }
   check_server_name_length(site, "spec.database", "db", out);
   check_server_quantity(db, "size", "spec.database.size", false, e->min_bytes, engine, out);
@@ -803,6 +811,66 @@ const DatabaseEngine* database_engine(std::string_view name) {
   for (const auto& e : engines)
     if (name == e.name) return &e;
   return nullptr;
+}
+
+namespace {
+std::mutex versions_mutex;
+std::map<std::string, std::vector<std::string>, std::less<>>& offered_versions() {
+  static std::map<std::string, std::vector<std::string>, std::less<>> offered;
+  return offered;
+}
+}  // namespace
+
+std::vector<std::string> database_versions(std::string_view engine) {
+  const DatabaseEngine* e = database_engine(engine);
+  if (!e) return {};
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(versions_mutex);
+    auto it = offered_versions().find(engine);
+    if (it != offered_versions().end()) out = it->second;
+  }
+  if (std::find(out.begin(), out.end(), e->version) == out.end()) out.push_back(e->version);
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return compare_versions(a, b) < 0; });
+  return out;
+}
+
+void offer_database_versions(std::string_view engine, std::vector<std::string> versions) {
+  std::lock_guard lock(versions_mutex);
+  offered_versions()[std::string(engine)] = std::move(versions);
+}
+
+int compare_versions(std::string_view a, std::string_view b) {
+  while (!a.empty() || !b.empty()) {
+    auto part = [](std::string_view& s) {
+      long long n = 0;
+      size_t i = 0;
+      for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && n < 1'000'000; ++i)
+        n = n * 10 + (s[i] - '0');
+      s.remove_prefix(i < s.size() ? i + 1 : i);  // and the separator
+      return n;
+    };
+    long long x = part(a), y = part(b);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+std::string keep_database_version(const json& now, json& spec) {
+  if (!now.is_object() || !spec.is_object() || !now.contains("database") ||
+      !spec.contains("database") || !now["database"].is_object() || !spec["database"].is_object())
+    return "";
+  const json& was = now["database"];
+  json& db = spec["database"];
+  if (!was.contains("version") || !was["version"].is_string() ||
+      was.value("engine", "") != db.value("engine", ""))
+    return "";
+  std::string asked;
+  if (db.contains("version") && db["version"].is_string() && db["version"] != was["version"])
+    asked = db["version"];
+  db["version"] = was["version"];
+  return asked;
 }
 
 bool is_backup_ref(const std::string& id) {

@@ -72,6 +72,19 @@ struct DatabaseEngine {
   long long min_bytes;  // the smallest volume its empty data directory fits in
 };
 const DatabaseEngine* database_engine(std::string_view name);  // nullptr: unknown
+// The versions of `engine` sites may ask for: its default, and the others
+// the platform offers (wok up: each /usr/lib/postgresql/N of the host, set
+// once at start by offer_database_versions). Newest last.
+std::vector<std::string> database_versions(std::string_view engine);
+void offer_database_versions(std::string_view engine, std::vector<std::string> versions);
+// -1, 0, 1 as `a` is older, the same or newer than `b` ("10.11" < "11.4",
+// "9" < "13"): dotted numbers, compared part by part.
+int compare_versions(std::string_view a, std::string_view b);
+// A database keeps its version whatever spec comes next (a rollback's, a
+// restore's, an apply that leaves it out): `spec`'s database takes `now`'s
+// version when both name the same engine. Returns the other version `spec`
+// named, if it did (an apply is refused: only wok db upgrade changes it).
+std::string keep_database_version(const nlohmann::json& now, nlohmann::json& spec);
 // spec.services[].engine: the same, for the servers beside a database
 // (min_bytes: the smallest volume); default_memory: its memory limit unless
 // the spec says.

@@ -43,7 +43,7 @@ struct Flags {
   bool show_values = false;                // wok secret get --show-values
   std::string kubeconfig, context;         // wok rollout history|undo, wok refresh on a cluster
   std::string file;                        // wok db import -f FILE
-  std::string backup, to;                  // wok backup restore --backup ID --to NEW
+  std::string backup, to;                  // wok backup restore --backup ID --to NEW, db upgrade
   std::vector<std::string> hosts;          // wok backup restore --to NEW --host HOST...
 };
 
@@ -290,6 +290,19 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
   add_target(db_shell, flags, kSiteKinds, true);
   set_on_cluster(db_shell, "db-shell",
                  [&flags](Session& s) { return db_shell_command(s, flags.name); });
+  auto* db_upgrade = db->add_subcommand(
+      "upgrade", "Upgrade a site's database server to a newer major version, and wait");
+  add_target(db_upgrade, flags, kSiteKinds, true);
+  db_upgrade->add_option("--to", flags.to, "the version (e.g. 15)")->required();
+  add_timeout(db_upgrade, flags.timeout);
+  db_upgrade->footer(
+      "A new revision of the site runs the newer server, whose first start upgrades the data\n"
+      "(PostgreSQL: pg_upgrade into a copy, swapped in once complete). Never to an older version.\n"
+      "Exit code 0 once the site is Ready on it, 1 if its revision failed (the old server's data\n"
+      "is untouched until the copy is complete).");
+  set(db_upgrade, [&flags](Session& s) {
+    return db_upgrade_command(s, flags.name, flags.to, timeout_of(flags.timeout));
+  });
 
   auto* backup = app.add_subcommand("backup", "Backups of sites: create, list, restore, delete");
   backup->require_subcommand(1);

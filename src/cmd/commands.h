@@ -1,6 +1,7 @@
 #pragma once
 // One function per `wok` command; each returns the process exit code and
 // prints errors itself. cli.cc maps the command line onto these.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -66,6 +67,10 @@ int job_logs_command(Session& session, const std::string& site, const std::strin
 int db_dump_command(Session& session, const std::string& name);
 int db_import_command(Session& session, const std::string& name, const std::string& file);
 int db_shell_command(Session& session, const std::string& name);
+// `wok db upgrade site NAME --to VERSION`: the request (POST .../dbupgrade),
+// then wait_for_rollout of the revision it makes.
+int db_upgrade_command(Session& session, const std::string& name, const std::string& version,
+                       std::chrono::milliseconds timeout);
 
 // backup_commands.cc: `wok backup create site NAME`, `wok backup list [site
 // NAME]` (every site's of the project, deleted ones too, without a name),

@@ -5,15 +5,19 @@
 
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/resources.h"
+#include "cmd/rollout.h"
 
 namespace wok::cmd {
 
 namespace {
+
+using nlohmann::json;
 
 constexpr long kDatabaseTimeoutSeconds = 30 * 60;
 
@@ -102,6 +106,21 @@ int sql_shell(std::istream& in, std::ostream& err, const std::string& name,
   }
   err << "\n";
   return status;
+}
+
+int db_upgrade_command(Session& session, const std::string& name, const std::string& version,
+                       std::chrono::milliseconds timeout) {
+  int code = 1;
+  if (!require_project(session, &code)) return code;
+  json body = {{"version", version}};
+  HttpResponse response = session.client.request(
+      "POST", site_subresource_path(session.project, name, "dbupgrade"), &body);
+  if (response.status / 100 != 2)
+    return session.fail(response, not_found_message(Kind::kSite, session.project, name));
+  session.io.out << qualified_name(Kind::kSite, name) << ": database upgrade to " << version
+                 << " requested\n"
+                 << std::flush;
+  return rollout_status_command(session, name, timeout);
 }
 
 }  // namespace wok::cmd

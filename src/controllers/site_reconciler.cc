@@ -682,7 +682,9 @@ SiteReconciler::Desired SiteReconciler::desired_commit(const json& site,
   // A rollback pins a commit for as long as the spec is that revision's.
   if (status.contains("pinnedRevision") && status.contains("pinnedCommit")) {
     auto rev = store_.revision(uid, status["pinnedRevision"].get<int64_t>());
-    if (rev && rev->spec == spec.dump()) return {status["pinnedCommit"].get<std::string>(), "", {}};
+    json pinned = rev ? json::parse(rev->spec, nullptr, false) : json();
+    api::keep_database_version(spec, pinned);  // the rollback kept today's (api_server.cc)
+    if (rev && pinned == spec) return {status["pinnedCommit"].get<std::string>(), "", {}};
   }
   // A restore pins its backup's commit for as long as the spec is the backup's.
   if (status.contains("restoredCommit") && status.contains("restoredSpec") &&
@@ -1235,6 +1237,8 @@ std::optional<json> SiteReconciler::restore(const std::string& ns, const std::st
     }
     if (spec.contains("database") && now.contains("database") && spec["database"].is_object())
       larger(spec["database"]["size"], now["database"].value("size", json()));
+    // Nor is a database downgraded: its dump is imported into today's server.
+    api::keep_database_version(now, spec);
   }
   if (std::string err = config_.backups->check_restore_size(ns, backup, spec); !err.empty())
     return fail(422, err);

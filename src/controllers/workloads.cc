@@ -149,12 +149,13 @@ void plan_servers(const render::SitePlan& site_p, const std::string& uid,
                   const std::string& storage_dir, uint32_t sandbox_uid, WorkloadPlan& plan) {
   if (const render::DatabasePlan& db = site_p.database; db.enabled()) {
     plan_server(site_p, uid, "db", db.memory, db.cpu, database_dir(storage_dir), db.secret_name,
-                "database", {db.engine, db.port, db.database, db.user, "", 0}, sandbox_uid, plan);
+                "database", {db.engine, db.port, db.database, db.user, "", 0, db.version},
+                sandbox_uid, plan);
     plan.database_id = plan.servers.back().id;
   }
   for (const auto& s : site_p.services)
     plan_server(site_p, uid, s.name, s.memory, s.cpu, service_dir(storage_dir, s.name),
-                s.secret_name, "service:" + s.name, {s.engine, s.port, "", s.user, "", 0},
+                s.secret_name, "service:" + s.name, {s.engine, s.port, "", s.user, "", 0, ""},
                 sandbox_uid, plan);
 }
 

@@ -38,6 +38,7 @@
 #include "router/router.h"
 #include "router/stats/access_log.h"
 #include "router/stats/site_stats.h"
+#include "runtime/database.h"
 #include "runtime/runtime.h"
 #include "server/api_server.h"
 #include "server/audit.h"
@@ -216,6 +217,13 @@ int run_embedded(const EmbeddedOptions& options) {
   if (!store) {
     std::cerr << "error: " << error << "\n";
     return 1;
+  }
+  // spec.database postgresql: every version the host has (wok db upgrade).
+  if (auto versions = runtime::installed_postgresql_versions(); !versions.empty()) {
+    std::string list;
+    for (const auto& v : versions) list += (list.empty() ? "" : ", ") + v;
+    spdlog::info("PostgreSQL versions offered: {}", list);
+    api::offer_database_versions("postgresql", std::move(versions));
   }
   // Secret values are sealed under DATA/secrets.key (made 0600 at the first start).
   auto cipher = store::SecretCipher::load_or_create((data_dir / "secrets.key").string(), &error);

@@ -1,6 +1,9 @@
 #include "runtime/database.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 
 namespace wok::runtime {
 
@@ -19,8 +22,8 @@ bool plain(const std::string& s, bool password) {
 // The start script's head: $D the volume, then `init` (which makes
 // "$D/data.new") on the first start only, renamed "$D/data" once complete:
 // a start killed half-way leaves no "$D/data", and the next one begins again.
-std::string first_start(const std::string& init, const std::string& vars = "") {
-  return std::string("set -eu\nD=") + kDatabaseMount + "\n" + vars +
+std::string first_start(const std::string& init, const std::string& vars = "", bool head = true) {
+  return (head ? std::string("set -eu\nD=") + kDatabaseMount + "\n" : std::string()) + vars +
          "if [ ! -e \"$D/data\" ]; then\n"
          "  rm -rf \"$D/data.new\"\n" +
          init +
@@ -53,16 +56,86 @@ std::string mariadb_sql(const DatabaseServer& db) {
          db.password + "';\nGRANT ALL PRIVILEGES ON `" + db.database + "`.* TO " + who + ";\n";
 }
 
+// PostgreSQL's data directory is made by initdb the same way each time:
+// pg_upgrade needs the old and the new alike (encoding, locale, superuser).
+constexpr char kInitdbArgs[] =
+    "-U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale";
+
+// Before the first start's check: a complete upgraded copy replaces the
+// data (again, if a start was cut short between the two renames), unless
+// the spec went back to the old version meanwhile; then the data, if older
+// than $V, is upgraded (see database.h).
+std::string postgres_upgrade() {
+  return std::string(
+             "if [ -e \"$D/data.upgraded\" ]; then\n"
+             "  if [ \"$(cat \"$D/data.upgraded/PG_VERSION\")\" = \"$V\" ]; then\n"
+             "    rm -rf \"$D/data.old\"\n"
+             "    if [ -e \"$D/data\" ]; then mv \"$D/data\" \"$D/data.old\"; fi\n"
+             "    mv \"$D/data.upgraded\" \"$D/data\"\n"
+             "  fi\n"
+             "  rm -rf \"$D/data.upgraded\" \"$D/data.old\"\n"
+             "fi\n"
+             "if [ -e \"$D/data\" ] && [ \"$(cat \"$D/data/PG_VERSION\")\" != \"$V\" ]; then\n"
+             "  HAVE=$(cat \"$D/data/PG_VERSION\")\n"
+             "  if [ \"$HAVE\" -gt \"$V\" ]; then\n"
+             "    echo \"error: the data is PostgreSQL $HAVE's and this revision runs $V: a "
+             "database "
+             "is never downgraded\" >&2\n"
+             "    exit 1\n"
+             "  fi\n"
+             "  OB=/usr/lib/postgresql/$HAVE/bin\n"
+             "  if [ ! -x \"$OB/postgres\" ]; then\n"
+             "    echo \"error: the data is PostgreSQL $HAVE's, which this platform no longer has: "
+             "upgrading it needs $OB\" >&2\n"
+             "    exit 1\n"
+             "  fi\n"
+             "  NEED=$(du -sk \"$D/data\" | cut -f1)\n"
+             "  NEED=$((NEED + NEED / 10 + 8192))\n"
+             "  FREE=$(df -Pk \"$D\" | awk 'NR == 2 { print $4 }')\n"
+             "  if [ \"$FREE\" -lt \"$NEED\" ]; then\n"
+             "    echo \"error: upgrading PostgreSQL $HAVE to $V copies the data: it needs "
+             "$((NEED / 1024)) MiB free on the database's volume, which has $((FREE / 1024)) MiB "
+             "(raise spec.database.size)\" >&2\n"
+             "    exit 1\n"
+             "  fi\n"
+             "  echo \"upgrading the data of PostgreSQL $HAVE to $V (pg_upgrade)\" >&2\n"
+             // pg_upgrade wants the old data shut down cleanly: a server
+             // killed before (its grace ran out) is recovered by a
+             // single-user run first, which ends with a clean shutdown.
+             "  \"$OB/postgres\" --single -D \"$D/data\" postgres < /dev/null >&2\n"
+             "  rm -rf \"$D/data.new\" \"$D/upgrade\"\n"
+             "  mkdir \"$D/upgrade\"\n"
+             "  \"$B/initdb\" -D \"$D/data.new\" ") +
+         kInitdbArgs +
+         " >&2\n"
+         "  (cd \"$D/upgrade\" && \"$B/pg_upgrade\" -b \"$OB\" -B \"$B\" -d \"$D/data\" "
+         "-D \"$D/data.new\" -U postgres >&2)\n"
+         "  rm -rf \"$D/upgrade\"\n"
+         "  mv \"$D/data.new\" \"$D/data.upgraded\"\n"
+         "  mv \"$D/data\" \"$D/data.old\"\n"
+         "  mv \"$D/data.upgraded\" \"$D/data\"\n"
+         "  rm -rf \"$D/data.old\"\n"
+         "  echo \"upgraded the data to PostgreSQL $V\" >&2\n"
+         "fi\n";
+}
+
 std::string postgres_script(const DatabaseServer& db) {
   const int64_t shared_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) / 4);
-  return first_start(
-             "  \"$B/initdb\" -D \"$D/data.new\" -U postgres --auth-local=trust \\\n"
-             "    --auth-host=scram-sha-256 -E UTF8 --no-locale >&2\n"
-             "  \"$B/postgres\" --single -D \"$D/data.new\" postgres < /etc/wok/create.sql >&2\n",
-             "B=/usr/lib/postgresql/15/bin\n") +
-         "\"$B/postgres\" --single -D \"$D/data\" postgres < /etc/wok/init.sql >&2\n"
+  const std::string version = db.version.empty() ? "15" : db.version;
+  // scram-sha-256 for every version (13 stores md5 by default, which
+  // pg_hba.conf's scram-sha-256 then refuses).
+  const std::string scram = " -c password_encryption=scram-sha-256";
+  return "set -eu\nD=" + std::string(kDatabaseMount) + "\nV=" + version +
+         "\nB=/usr/lib/postgresql/$V/bin\n" + postgres_upgrade() +
+         first_start(std::string("  \"$B/initdb\" -D \"$D/data.new\" ") + kInitdbArgs +
+                         " >&2\n"
+                         "  \"$B/postgres\" --single -D \"$D/data.new\" postgres < "
+                         "/etc/wok/create.sql >&2\n",
+                     "", false) +
+         "\"$B/postgres\" --single -D \"$D/data\"" + scram +
+         " postgres < /etc/wok/init.sql >&2\n"
          "exec \"$B/postgres\" -D \"$D/data\" -c listen_addresses='*' -c port=" +
-         std::to_string(db.port) +
+         std::to_string(db.port) + scram +
          " \\\n"
          "  -c unix_socket_directories=/tmp -c hba_file=/etc/wok/pg_hba.conf \\\n"
          // Its log is readable by the project's viewers: no statements, no row values.
@@ -109,12 +182,33 @@ std::string rabbitmq_config(const DatabaseServer& db) {
 
 }  // namespace
 
+std::vector<std::string> installed_postgresql_versions(const std::string& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.size() > 4 ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    if (::access((entry.path() / "bin" / "postgres").c_str(), X_OK) == 0 &&
+        ::access((entry.path() / "bin" / "initdb").c_str(), X_OK) == 0)
+      out.push_back(name);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return std::stoi(a) < std::stoi(b); });
+  return out;
+}
+
 bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::string* error) {
   const bool needs_database = db.engine == "mariadb" || db.engine == "postgresql";
   const bool needs_user = needs_database || db.engine == "rabbitmq";
   if ((needs_database && !plain(db.database, false)) || (needs_user && !plain(db.user, false)) ||
       !plain(db.password, true)) {
     *error = "database name, user or password has characters it must not have";
+    return false;
+  }
+  if (db.version.size() > 8 || db.version.find_first_not_of("0123456789.") != std::string::npos) {
+    *error = "database version \"" + db.version + "\" is not a version";
     return false;
   }
   spec->port = db.port;

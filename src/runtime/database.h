@@ -12,11 +12,19 @@
 // start). Nobody else has an account: the engine's superuser is reachable
 // only from inside that sandbox (a unix socket in its private /tmp).
 //
+// PostgreSQL runs the version its spec names. A start finding data of an
+// older version (wok db upgrade made the spec newer) upgrades it first:
+// pg_upgrade into a copy on the same volume (room for it is checked), the
+// copy renamed "data.upgraded" once complete and swapped in; a start cut
+// short at any point finds either the old data whole or the complete copy.
+// Data of a newer version is never started on an older server.
+//
 // The server listens on its port in the instance's own network namespace,
 // joined to the site's network (site_network.h) as the service "db" and
 // "SITE-db": the site's instances reach it, nothing else can.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/instance.h"
 
@@ -30,7 +38,13 @@ struct DatabaseServer {
   std::string database, user;  // database: none for redis, rabbitmq; user: none for redis
   std::string password;        // render::check_database_password holds
   int64_t memory_bytes = 512ll << 20;
+  std::string version;  // postgresql: the major version to run ("" its default, 15)
 };
+
+// The versions of PostgreSQL the host has side by side (Debian's layout:
+// /usr/lib/postgresql/N/bin/postgres), oldest first.
+std::vector<std::string> installed_postgresql_versions(
+    const std::string& root = "/usr/lib/postgresql");
 
 // Sets spec->command, spec->port (probed: ready once it listens) and
 // spec->files (the start script, the SQL it runs); false with `error`.

@@ -606,6 +606,7 @@ void ApiHandler::sites(Context& ctx, const std::string& ns, const std::string& n
     if (((sub == "dbdump" && read) || (sub == "dbexec" && method == "POST")) &&
         options_.site_database)
       return database(ctx, ns, name, sub == "dbdump", access >= Access::kEdit);
+    if (sub == "dbupgrade" && method == "POST") return database_upgrade(ctx, ns, name);
     if ((sub == "backups" || (sub == "restore" && method == "POST")) && options_.site_backups)
       return backups(ctx, ns, name, "", sub == "restore");
     return ctx.fail(404, "no such path: " + ctx.req.path);
@@ -732,6 +733,15 @@ void ApiHandler::replace_site(Context& ctx, const std::string& ns, const std::st
   if (errors.empty()) {
     auto before = store_.get("Site", ns, name);
     errors = clone_errors(ctx, ns, obj["spec"], before ? &(*before)["spec"] : nullptr);
+    if (before) {
+      const json now = (*before)["spec"];
+      if (std::string asked = api::keep_database_version(now, obj["spec"]); !asked.empty())
+        errors.push_back(
+            {"spec.database.version", "\"" + asked + "\": the database runs " +
+                                          now["database"]["version"].get<std::string>() +
+                                          "; only `wok db upgrade site " + name + " --to " + asked +
+                                          "` changes its version"});
+    }
   }
   if (!errors.empty()) {
     return ctx.fail(422, "Site \"" + name + "\" is invalid: " + api::join_errors(errors), "Invalid",
@@ -847,6 +857,7 @@ void ApiHandler::rollback(Context& ctx, const std::string& ns, const std::string
   json old_spec = json::parse(target->spec, nullptr, false);
   if (!old_spec.is_object())
     return ctx.fail(500, "revision " + std::to_string(target->number) + " is unreadable");
+  api::keep_database_version((*site)["spec"], old_spec);  // never downgraded
   if (!admissible_past_spec(ctx, ns, name, old_spec,
                             "cannot roll back to revision " + std::to_string(target->number)))
     return;
@@ -1074,6 +1085,47 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
   ctx.res.file_length = answer.length;
 }
 
+// POST .../sites/{name}/dbupgrade {"version": "15"}: the one way a
+// database changes version (keep_database_version holds it otherwise). A
+// new revision of the site runs the newer server, whose first start
+// upgrades the data (runtime/database.h); never to an older version.
+void ApiHandler::database_upgrade(Context& ctx, const std::string& ns, const std::string& name) {
+  json body;
+  if (!ctx.body_object(&body)) return;
+  const std::string to =
+      body.contains("version") && body["version"].is_string() ? body["version"] : "";
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  const json& spec = (*site)["spec"];
+  if (!spec.contains("database") || !spec["database"].is_object())
+    return ctx.fail(404, "site \"" + name + "\" has no database (spec.database)");
+  const std::string engine = spec["database"].value("engine", "");
+  const std::string now = spec["database"].value("version", "");
+  const std::vector<std::string> offered = api::database_versions(engine);
+  std::string list;
+  for (const auto& v : offered) list += (list.empty() ? "" : ", ") + v;
+  if (to.empty())
+    return ctx.fail(
+        422, "say the version to upgrade to (this platform runs " + engine + " " + list + ")");
+  if (std::find(offered.begin(), offered.end(), to) == offered.end())
+    return ctx.fail(
+        422, "\"" + to + "\" is not a version of " + engine + " this platform runs (" + list + ")");
+  if (api::compare_versions(to, now) == 0)
+    return ctx.fail(422,
+                    "site \"" + name + "\"'s database runs " + engine + " " + now + " already");
+  if (api::compare_versions(to, now) < 0)
+    return ctx.fail(422, "site \"" + name + "\"'s database runs " + engine + " " + now +
+                             "; it is never downgraded to " + to +
+                             " (a dump imported into a new site is the way back)");
+  json next = *site;
+  next["spec"]["database"]["version"] = to;
+  next["metadata"].erase("resourceVersion");
+  const json writer = writer_of(ctx.caller);
+  store::Result r = store_.update("Site", next, &writer);
+  if (!r.ok()) return ctx.fail(r.code == store::Code::kConflict ? 409 : 500, r.message);
+  ctx.send(200, *r.object);
+}
+
 std::string parse_logs_query(std::string_view query_string, LogsQuery* query, bool* follow) {
   auto params = query_params(query_string);
   query->component = params["component"];
@@ -1264,7 +1316,7 @@ json ApiHandler::audit_subject(const http::Request& request, bool known_caller) 
   // The state before, to say what changed: of objects whose spec a verb
   // replaces; a secret's keys (never its values).
   if ((kind == "Site" || kind == "Project") && !name.empty() &&
-      (sub.empty() || sub == "rollback" || sub == "restore"))
+      (sub.empty() || sub == "rollback" || sub == "restore" || sub == "dbupgrade"))
     s["before"] = changeable(store_.get(kind, kind == "Site" ? ns : "", name));
   if (kind == "Secret" && !name.empty() && options_.secrets) {
     auto d = options_.secrets->describe(ns, name);
@@ -1335,7 +1387,7 @@ void ApiHandler::audit(Context& ctx, const json& subject) {
       }
     }
     if ((kind == "Site" || kind == "Project") &&
-        (sub.empty() || sub == "rollback" || sub == "restore")) {
+        (sub.empty() || sub == "rollback" || sub == "restore" || sub == "dbupgrade")) {
       json after = req.method == "DELETE"
                        ? json()
                        : changeable(store_.get(kind, kind == "Site" ? ns : "", name));

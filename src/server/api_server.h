@@ -169,6 +169,7 @@ class ApiHandler {
   void logs(Context& ctx, const std::string& ns, const std::string& name);
   void secrets(Context& ctx, const std::string& ns, const std::string& name);
   // GET .../dbdump, POST .../dbexec: the site's database (ApiOptions::site_database).
+  void database_upgrade(Context& ctx, const std::string& ns, const std::string& name);
   void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                 bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);

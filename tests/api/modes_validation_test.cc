@@ -394,6 +394,45 @@ TEST(RoutedComponent, WebIfItListensElseTheFirstWithAPort) {
   EXPECT_EQ(routed_component(json::object()), -1);
 }
 
+TEST(Database, VersionsOfferedAreComparedAsNumbers) {
+  EXPECT_EQ(compare_versions("9", "13"), -1);
+  EXPECT_EQ(compare_versions("10.11", "11.4"), -1);
+  EXPECT_EQ(compare_versions("10.11", "10.5"), 1);
+  EXPECT_EQ(compare_versions("15", "15"), 0);
+  EXPECT_EQ(compare_versions("15", "15.0"), 0);
+  EXPECT_EQ(compare_versions("x", "1"), -1);  // no endless loop on what is no number
+  EXPECT_EQ(database_versions("postgresql"), (std::vector<std::string>{"15"}));
+  offer_database_versions("postgresql", {"16", "13"});
+  EXPECT_EQ(database_versions("postgresql"), (std::vector<std::string>{"13", "15", "16"}));
+  json s = doc(kApp);
+  s["spec"]["database"] = {{"engine", "postgresql"}, {"version", "13"}, {"size", "1Gi"}};
+  EXPECT_EQ(errors_of(s), "");
+  s["spec"]["database"]["version"] = "14";
+  EXPECT_NE(errors_of(s).find("\"14\" is not a version of postgresql this platform runs (13, 15, "
+                              "16)"),
+            std::string::npos)
+      << errors_of(s);
+  offer_database_versions("postgresql", {});
+  EXPECT_EQ(database_versions("postgresql"), (std::vector<std::string>{"15"}));
+  EXPECT_TRUE(database_versions("mongodb").empty());
+}
+
+TEST(Database, ANextSpecKeepsTheDatabasesVersion) {
+  const json now = {{"database", {{"engine", "postgresql"}, {"version", "15"}, {"size", "1Gi"}}}};
+  json left_out = {{"database", {{"engine", "postgresql"}, {"size", "2Gi"}}}};
+  EXPECT_EQ(keep_database_version(now, left_out), "");
+  EXPECT_EQ(left_out["database"]["version"], "15");
+  json older = {{"database", {{"engine", "postgresql"}, {"version", "13"}, {"size", "1Gi"}}}};
+  EXPECT_EQ(keep_database_version(now, older), "13");  // an apply is refused; a rollback keeps 15
+  EXPECT_EQ(older["database"]["version"], "15");
+  json other_engine = {{"database", {{"engine", "mariadb"}, {"size", "1Gi"}}}};
+  EXPECT_EQ(keep_database_version(now, other_engine), "");
+  EXPECT_FALSE(other_engine["database"].contains("version"));
+  json none = {{"mode", "app"}};
+  EXPECT_EQ(keep_database_version(now, none), "");
+  EXPECT_FALSE(none.contains("database"));
+}
+
 TEST(Database, EnginesVersionsSizesAndTheNameDb) {
   json s = doc(kApp);
   s["spec"]["database"] = {{"engine", "mariadb"}, {"size", "1Gi"}};

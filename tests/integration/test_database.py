@@ -17,6 +17,12 @@ NEEDS = [b for b in ("runc", "mariadbd", "mariadb", "psql") if not shutil.which(
 if not os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
     NEEDS.append("postgresql-15")
 SKIP = "needs root" if os.geteuid() != 0 else ("missing " + ", ".join(NEEDS) if NEEDS else None)
+# The PostgreSQL versions side by side (Debian's layout), as wok up finds them.
+PG_VERSIONS = sorted((v for v in (os.listdir("/usr/lib/postgresql") if os.path.isdir(
+    "/usr/lib/postgresql") else []) if v.isdigit() and os.access(
+        f"/usr/lib/postgresql/{v}/bin/postgres", os.X_OK)), key=int)
+SKIP_UPGRADE = SKIP or (None if "13" in PG_VERSIONS else
+                        "needs PostgreSQL 13 beside 15 (scripts/install-postgresql-13.sh, run by make test)")
 
 # An app that runs SQL with the engine's own client, connected as the
 # platform says (DB_* and DATABASE_URL), and shows what it was given.
@@ -224,6 +230,69 @@ class DatabaseTest(DatabaseCase):
         self.check_engine("postgresql")
 
 
+@unittest.skipIf(SKIP_UPGRADE, SKIP_UPGRADE)
+class DatabaseUpgradeTest(DatabaseCase):
+    def version(self, host):
+        return self.sql(host, "SHOW server_version").split("\n")[1].strip()
+
+    def test_postgresql_13_is_upgraded_to_15_only_by_wok_db_upgrade(self):
+        host = "blog.team-a.localhost"
+        repo = self.repo("team-a-blog", {"app.py": APP, "v.txt": "1"})
+        yaml_13 = db_site("blog", "team-a", repo.url, "postgresql").replace(
+            "engine: postgresql,", 'engine: postgresql, version: "13",')
+        self.wok.apply(yaml_13, token=self.alice)
+        self.wok.wait_revision("blog", "team-a", 1, timeout=120)
+        self.assertTrue(self.version(host).startswith("13."), self.version(host))
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('written on 13')")
+        # Never implicit: an apply naming another version is refused, one
+        # leaving it out keeps the database's.
+        r = self.wok.apply(yaml_13.replace('version: "13"', 'version: "15"'), token=self.alice,
+                           check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('spec.database.version: "15": the database runs 13; only `wok db upgrade site '
+                      'blog --to 15` changes its version', r.stderr)
+        self.wok.apply(yaml_13.replace('version: "13", ', ""), token=self.alice)
+        self.assertEqual(self.wok.site_json("blog", "team-a")["spec"]["database"]["version"], "13")
+
+        def upgrade(version, token=None, check=True):
+            return self.wok.cli("db", "upgrade", "site", "blog", "-n", "team-a", "--to", version,
+                                token=token or self.alice, check=check)
+        # Refused: a viewer, a version the platform has not, the same one.
+        r = upgrade("15", token=self.vera, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("may only read project", r.stderr)
+        r = upgrade("16", check=False)
+        self.assertIn('"16" is not a version of postgresql this platform runs (' +
+                      ", ".join(PG_VERSIONS) + ")", r.stderr)
+        r = upgrade("13", check=False)
+        self.assertIn('site "blog"\'s database runs postgresql 13 already', r.stderr)
+        # The upgrade: a new revision, its server 15 on the upgraded data.
+        r = upgrade("15")
+        self.assertIn("site.wok.dev/blog: database upgrade to 15 requested", r.stdout)
+        self.assertIn("successfully rolled out (revision 2", r.stdout)
+        self.assertTrue(self.version(host).startswith("15."), self.version(host))
+        self.assertIn("written on 13", self.sql(host, "SELECT title FROM posts"))
+        self.assertEqual(self.wok.site_json("blog", "team-a")["spec"]["database"]["version"], "15")
+        self.sql(host, "INSERT INTO posts VALUES ('written on 15')")
+        volume = os.path.join(self.wok.data, "storage")
+        left = [os.path.join(d, f) for d, dirs, _ in os.walk(volume) for f in dirs
+                if f in ("data.new", "data.old", "data.upgraded", "upgrade")]
+        self.assertEqual(left, [])
+        logs = self.wok.cli("logs", "site", "blog", "-n", "team-a", "--component", "db",
+                            "--tail", "1000").stdout
+        self.assertIn("upgraded the data to PostgreSQL 15", logs)
+        # Never back down: not asked for, nor by a rollback to revision 1.
+        r = upgrade("13", check=False)
+        self.assertIn("it is never downgraded to 13", r.stderr)
+        self.wok.cli("rollout", "undo", "site", "blog", "-n", "team-a", "--to-revision", "1",
+                     token=self.alice)
+        self.wok.cli("rollout", "status", "site", "blog", "-n", "team-a", "--timeout", "50s")
+        self.assertEqual(self.wok.site_json("blog", "team-a")["spec"]["database"]["version"], "15")
+        self.assertTrue(self.version(host).startswith("15."), self.version(host))
+        self.assertIn("written on 15", self.sql(host, "SELECT title FROM posts"))
+
+
 @unittest.skipIf(SKIP, SKIP)
 class DatabaseIsolationTest(DatabaseCase):
     def test_only_its_own_site_reaches_a_database(self):
@@ -303,7 +372,8 @@ spec:
         cases = [
             ("engine: mongodb, size: 1Gi", 'spec.database.engine: "mongodb" is not an engine'),
             ('engine: postgresql, version: "16", size: 1Gi',
-             'spec.database.version: "16" is not a version of postgresql this platform runs (15)'),
+             'spec.database.version: "16" is not a version of postgresql this platform runs (' +
+             ", ".join(PG_VERSIONS) + ")"),
             ("engine: mariadb, size: 10Mi", 'spec.database.size: "10Mi" is too small for mariadb'),
             ("engine: mariadb", "spec.database.size"),
         ]

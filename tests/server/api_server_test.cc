@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/validation.h"
 #include "server/auth.h"
 #include "store/store.h"
 
@@ -200,6 +201,69 @@ TEST_F(ApiServerTest, RollbackChecksTheOldRevisionsHosts) {
   http::Response done = rollback(good);
   EXPECT_EQ(done.status, 200) << done.body;
   EXPECT_EQ((*store_->get("Site", "team-a", "www"))["spec"]["hosts"][0], "old.team-a.localhost");
+}
+
+// POST .../dbupgrade: the one way a database's version moves, and only up;
+// a rollback to a revision of before it keeps the newer version.
+TEST_F(ApiServerTest, DatabaseUpgradeIsTheOneWayToANewerVersion) {
+  api::offer_database_versions("postgresql", {"13", "15"});
+  json blog = {{"apiVersion", "wok.dev/v1alpha1"},
+               {"kind", "Site"},
+               {"metadata", {{"name", "blog"}, {"namespace", "team-a"}}},
+               {"spec",
+                {{"mode", "php"},
+                 {"hosts", {"blog.team-a.localhost"}},
+                 {"database", {{"engine", "postgresql"}, {"version", "13"}, {"size", "1Gi"}}}}}};
+  ASSERT_TRUE(store_->create("Site", blog).ok());
+  std::string uid = (*store_->get("Site", "team-a", "blog"))["metadata"]["uid"];
+  int64_t first = store_->add_revision(
+      uid, "team-a", "blog",
+      store::Revision{0, 1, "c1", blog["spec"].dump(), "", "Pending", "", "", "/r1", false});
+  store_->finish_revision(uid, first, "Deployed", "", "", true);
+  auto post = [this](const std::string& user, const std::string& site, const std::string& sub,
+                     const json& body) {
+    http::Request req;
+    req.method = "POST";
+    req.path = req.target = std::string(kBase) + "/namespaces/team-a/sites/" + site + "/" + sub;
+    req.body = body.dump();
+    req.headers.push_back({"Authorization", "Bearer " + tokens_[user]});
+    http::Response res;
+    api_->handle(req, res);
+    return res;
+  };
+  auto version = [this] {
+    return (*store_->get("Site", "team-a", "blog"))["spec"]["database"]["version"];
+  };
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"16", "\"16\" is not a version of postgresql this platform runs (13, 15)"},
+      {"13", "site \"blog\"'s database runs postgresql 13 already"},
+      {"", "say the version to upgrade to (this platform runs postgresql 13, 15)"}};
+  for (const auto& [to, message] : refused) {
+    http::Response r = post("admin", "blog", "dbupgrade", {{"version", to}});
+    EXPECT_EQ(r.status, 422) << to;
+    EXPECT_EQ(json::parse(r.body).value("message", ""), message) << r.body;
+  }
+  EXPECT_EQ(post("alice", "blog", "dbupgrade", {{"version", "15"}}).status, 403);  // a viewer
+  EXPECT_EQ(post("bob", "blog", "dbupgrade", {{"version", "15"}}).status, 403);    // an outsider
+  http::Response none = post("admin", "www", "dbupgrade", {{"version", "15"}});
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(json::parse(none.body).value("message", ""),
+            "site \"www\" has no database (spec.database)");
+  EXPECT_EQ(version(), "13");
+
+  http::Response up = post("admin", "blog", "dbupgrade", {{"version", "15"}});
+  EXPECT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(version(), "15");
+  http::Response down = post("admin", "blog", "dbupgrade", {{"version", "13"}});
+  EXPECT_EQ(down.status, 422);
+  EXPECT_EQ(json::parse(down.body).value("message", ""),
+            "site \"blog\"'s database runs postgresql 15; it is never downgraded to 13 (a dump "
+            "imported into a new site is the way back)");
+  // Revision 1 ran 13: rolled back to, its spec keeps the database's 15.
+  http::Response back = post("admin", "blog", "rollback", {{"toRevision", first}});
+  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(version(), "15");
+  api::offer_database_versions("postgresql", {});
 }
 
 }  // namespace
