@@ -68,7 +68,14 @@ class Session {
     size_t sent = 0;
     while (sent < bytes.size()) {
       long n = conn_.send_some(std::string_view(bytes).substr(sent), &error_);
-      if (n < 0) return false;
+      if (n < 0) {
+        // A reset after the command ended with input unread: its output
+        // and status came before it, and are still to be read.
+        const std::string why = error_;
+        if (read()) dispatch();
+        if (!has_status_) error_ = why;
+        return false;
+      }
       sent += static_cast<size_t>(n);
       if (n == 0) {
         conn_.wait(true, kWaitMs);
