@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -46,6 +47,16 @@ std::string address_of(int index) {  // index >= 2
   WOK_ASSERT(index >= 2 && index <= kMaxAttachments && index % 256 != 0 && index % 256 != 255,
              "an instance address outside the site network's free range");
   return kInstancePrefix + std::to_string(index / 256) + "." + std::to_string(index % 256);
+}
+
+// The instance's MAC address, from its IP address (02:42 and the four
+// bytes, Docker's way): an address given again (a server restarted with a
+// new spec is attached anew) keeps its MAC, so the other instances' ARP
+// caches stay right instead of sending to a MAC gone for seconds.
+std::string mac_of(int index) {
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "02:42:0a:59:%02x:%02x", (index / 256) & 0xff, index % 256);
+  return mac;
 }
 
 std::string run(const std::vector<std::string>& argv, const std::string& what) {
@@ -497,8 +508,9 @@ std::string SiteNetworks::attach(const std::string& network, const std::string& 
          "link set " + veth + " up"});
     if (err.empty())
       err = ip_batch(ins, state_dir_ / (network + ".ip"),
-                     {"link set lo up", "addr add " + address_of(index) + "/16 dev eth0",
-                      "link set eth0 up", "route add default via " + std::string(kGateway)});
+                     {"link set lo up", "link set eth0 address " + mac_of(index),
+                      "addr add " + address_of(index) + "/16 dev eth0", "link set eth0 up",
+                      "route add default via " + std::string(kGateway)});
     if (!err.empty()) return fail(err);
     net.links[id] = {index, service};
     link = net.links.find(id);

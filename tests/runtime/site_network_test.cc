@@ -211,6 +211,28 @@ TEST_F(SiteNetworkTest, ComponentsReachEachOtherByNameAndNothingElse) {
   runtime_->stop("team-a.shop.api.r1.0");
 }
 
+// A server restarted with a new spec (a database upgraded) is attached
+// anew, at the address it had: with the MAC it had too, so its clients'
+// ARP caches do not send to a MAC gone for seconds.
+TEST_F(SiteNetworkTest, AnInstanceAttachedAgainKeepsItsMacWithItsAddress) {
+  NetworkSpec net{"team-a.blog", false, {{"db", {{"db", "blog-db"}, 8080}}}};
+  ASSERT_EQ(runtime_->ensure_network(net), "");
+  auto run_once = [&] {
+    InstanceSpec s = shell("team-a.blog.db.r0.0", "team-a",
+                           "cat /sys/class/net/eth0/address; echo done; sleep 600");
+    s.network = net.name;
+    s.service = "db";
+    start(s);
+    std::string out = wait_output(s.id, "done");
+    runtime_->stop(s.id);
+    runtime_->forget(s.id);
+    return out;
+  };
+  const std::string first = run_once(), second = run_once();
+  EXPECT_EQ(first.rfind("02:42:0a:59:00:02", 0), 0u) << first;  // 10.89.0.2
+  EXPECT_EQ(first, second);
+}
+
 TEST_F(SiteNetworkTest, EgressReachesPublicAddressesOnlyUnlessTheAdminAllowsARange) {
   HostListener host;
   std::string addr = host_address();
