@@ -11,6 +11,7 @@
 #include "controllers/tree_paths.h"
 #include "render/plan.h"
 #include "router/route_table.h"
+#include "runtime/log_files.h"
 #include "runtime/php_fpm.h"
 #include "runtime/runtime.h"
 
@@ -362,6 +363,17 @@ std::string Workloads::roll_out(const WorkloadPlan& plan) {
       auto st = runtime_.status(id);
       if (st && st->phase == Phase::CrashLoopBackOff && failing.empty()) {
         failing = "instance " + id + ": " + describe_failure(*st);
+        // A server's start script says why it gave up (a database's
+        // upgrade without room, data of a newer version) as "error: ...".
+        for (const auto& d : plan.servers) {
+          if (d.id != id) continue;
+          auto lines = runtime::tail_lines(runtime_.log_path(id, runtime::LogStream::Stderr), 20);
+          for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+            if (it->starts_with("error: ")) {
+              failing += " (" + it->substr(0, 300) + ")";
+              break;
+            }
+        }
       }
       if (waiting.empty())
         waiting = "instance " + id + ": " + (st ? describe_failure(*st) : "unknown");

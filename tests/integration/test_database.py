@@ -238,7 +238,9 @@ class DatabaseUpgradeTest(DatabaseCase):
     def test_postgresql_13_is_upgraded_to_15_only_by_wok_db_upgrade(self):
         host = "blog.team-a.localhost"
         repo = self.repo("team-a-blog", {"app.py": APP, "v.txt": "1"})
-        yaml_13 = db_site("blog", "team-a", repo.url, "postgresql").replace(
+        measure = os.environ.get("WOK_DB_UPGRADE_MEASURE") == "1"
+        yaml_13 = db_site("blog", "team-a", repo.url, "postgresql",
+                          size="1Gi" if measure else "300Mi").replace(
             "engine: postgresql,", 'engine: postgresql, version: "13",')
         self.wok.apply(yaml_13, token=self.alice)
         self.wok.wait_revision("blog", "team-a", 1, timeout=120)
@@ -268,7 +270,16 @@ class DatabaseUpgradeTest(DatabaseCase):
         r = upgrade("13", check=False)
         self.assertIn('site "blog"\'s database runs postgresql 13 already', r.stderr)
         # The upgrade: a new revision, its server 15 on the upgraded data.
+        # WOK_DB_UPGRADE_MEASURE=1: with 50 MB of rows, timed (docs/data.md).
+        if measure:
+            self.sql(host, "CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 31) AS body "
+                           "FROM generate_series(1, 50000) g")
+            size = self.sql(host, "SELECT pg_database_size('blog')").split("\n")[1]
+        started = time.monotonic()
         r = upgrade("15")
+        if measure:
+            print(f"\nwok db upgrade 13 to 15 of a {int(size) / 1e6:.1f} MB database: "
+                  f"{time.monotonic() - started:.1f} s")
         self.assertIn("site.wok.dev/blog: database upgrade to 15 requested", r.stdout)
         self.assertIn("successfully rolled out (revision 2", r.stdout)
         self.assertTrue(self.version(host).startswith("15."), self.version(host))
@@ -291,6 +302,25 @@ class DatabaseUpgradeTest(DatabaseCase):
         self.assertEqual(self.wok.site_json("blog", "team-a")["spec"]["database"]["version"], "15")
         self.assertTrue(self.version(host).startswith("15."), self.version(host))
         self.assertIn("written on 15", self.sql(host, "SELECT title FROM posts"))
+
+
+    def test_an_upgrade_without_room_fails_saying_so_and_13_keeps_serving(self):
+        host = "tiny.team-a.localhost"
+        repo = self.repo("team-a-tiny", {"app.py": APP, "v.txt": "1"})
+        self.wok.apply(db_site("tiny", "team-a", repo.url, "postgresql", size="64Mi").replace(
+            "engine: postgresql,", 'engine: postgresql, version: "13",'), token=self.alice)
+        self.wok.wait_revision("tiny", "team-a", 1, timeout=120)
+        self.sql(host, "CREATE TABLE posts (title VARCHAR(100))")
+        self.sql(host, "INSERT INTO posts VALUES ('kept on 13')")
+        r = self.wok.cli("db", "upgrade", "site", "tiny", "-n", "team-a", "--to", "15",
+                         token=self.alice, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"revision 2 failed: .*error: upgrading PostgreSQL 13 to 15 copies "
+                                   r"the data: it needs \d+ MiB free on the database's volume, which "
+                                   r"has \d+ MiB \(raise spec.database.size\)")
+        wait_for(lambda: "kept on 13" in self.sql(host, "SELECT title FROM posts", check=False), 60,
+                 interval=0.5, what="the database on 13 again")
+        self.assertTrue(self.version(host).startswith("13."), self.version(host))
 
 
 @unittest.skipIf(SKIP, SKIP)
