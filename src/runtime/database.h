@@ -17,7 +17,9 @@
 // pg_upgrade into a copy on the same volume (room for it is checked), the
 // copy renamed "data.upgraded" once complete and swapped in; a start cut
 // short at any point finds either the old data whole or the complete copy.
-// Data of a newer version is never started on an older server.
+// Data of a newer version is never started on an older server: its own
+// version runs it if the host has it (a revision that upgraded it failed
+// afterwards and its predecessor, naming the old version, runs again).
 //
 // The server listens on its port in the instance's own network namespace,
 // joined to the site's network (site_network.h) as the service "db" and

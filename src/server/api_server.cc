@@ -1113,7 +1113,18 @@ void ApiHandler::database_upgrade(Context& ctx, const std::string& ns, const std
   if (api::compare_versions(to, now) == 0)
     return ctx.fail(422,
                     "site \"" + name + "\"'s database runs " + engine + " " + now + " already");
-  if (api::compare_versions(to, now) < 0)
+  // Back to the version the live revision runs: an upgrade that never
+  // deployed (its revision failed: no room, an extension the new version
+  // lacks) is called off, the data being still that version's.
+  bool calls_off = false;
+  if (auto live = store_.live_revision((*site)["metadata"].value("uid", ""))) {
+    json live_spec = json::parse(live->spec, nullptr, false);
+    calls_off = live_spec.is_object() && live_spec.contains("database") &&
+                live_spec["database"].is_object() &&
+                live_spec["database"].value("engine", "") == engine &&
+                live_spec["database"].value("version", "") == to;
+  }
+  if (api::compare_versions(to, now) < 0 && !calls_off)
     return ctx.fail(422, "site \"" + name + "\"'s database runs " + engine + " " + now +
                              "; it is never downgraded to " + to +
                              " (a dump imported into a new site is the way back)");

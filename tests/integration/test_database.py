@@ -321,6 +321,12 @@ class DatabaseUpgradeTest(DatabaseCase):
         wait_for(lambda: "kept on 13" in self.sql(host, "SELECT title FROM posts", check=False), 60,
                  interval=0.5, what="the database on 13 again")
         self.assertTrue(self.version(host).startswith("13."), self.version(host))
+        # Never deployed: it may be called off (back to what the live revision runs).
+        r = self.wok.cli("db", "upgrade", "site", "tiny", "-n", "team-a", "--to", "13",
+                         token=self.alice)
+        self.assertIn("successfully rolled out", r.stdout)
+        self.assertEqual(self.wok.site_json("tiny", "team-a")["spec"]["database"]["version"], "13")
+        self.assertIn("kept on 13", self.sql(host, "SELECT title FROM posts"))
 
 
 @unittest.skipIf(SKIP, SKIP)

@@ -150,21 +150,36 @@ TEST_F(PostgresStartScript, ACompleteCopyCutShortBeforeItsSwapIsSwappedInByTheNe
   expect_only_data();
 }
 
-TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataIsNeverDowngraded) {
+TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataRunsOnItsOwnVersion) {
   make_data("data", "13", "old");
   make_data("data.upgraded", "15", "upgraded");
   ASSERT_EQ(start("13"), 0);
   EXPECT_EQ(read(data() / "rows"), "old");
   EXPECT_EQ(read(data() / "PG_VERSION"), "13\n");
   expect_only_data();
+  // Newer data (its upgrade deployed, then the revision failed and the one
+  // before it, naming 13, runs again): 15 runs it, untouched.
   fs::remove_all(data());
   make_data("data", "15", "new");
   std::string err;
-  EXPECT_NE(start("13", &err), 0);
-  EXPECT_NE(err.find("the data is PostgreSQL 15's and this revision runs 13: a database is never "
-                     "downgraded"),
+  EXPECT_EQ(start("13", &err), 0) << err;
+  EXPECT_NE(err.find("the data is PostgreSQL 15's: 15 runs it (this revision names 13; a database "
+                     "is never downgraded)"),
             std::string::npos)
       << err;
+  EXPECT_NE(calls().find("postgres 15 -D " + data().string()), std::string::npos) << calls();
+  EXPECT_EQ(calls().find("postgres 13"), std::string::npos) << calls();
+  EXPECT_EQ(calls().find("initdb"), std::string::npos) << calls();
+  EXPECT_EQ(read(data() / "rows"), "new");
+  EXPECT_EQ(read(data() / "PG_VERSION"), "15\n");
+  // Without 15 on the host: said, not touched.
+  fs::rename(root_ / "pg" / "15", root_ / "pg" / "15.away");
+  EXPECT_NE(start("13", &err), 0);
+  EXPECT_NE(err.find("error: the data is PostgreSQL 15's, which this platform no longer has, and a "
+                     "database is never downgraded to 13"),
+            std::string::npos)
+      << err;
+  fs::rename(root_ / "pg" / "15.away", root_ / "pg" / "15");
   EXPECT_EQ(read(data() / "rows"), "new");
   // Data of a version the host no longer has: said, not touched.
   fs::remove_all(data());

@@ -254,6 +254,17 @@ TEST_F(ApiServerTest, DatabaseUpgradeIsTheOneWayToANewerVersion) {
   http::Response up = post("admin", "blog", "dbupgrade", {{"version", "15"}});
   EXPECT_EQ(up.status, 200) << up.body;
   EXPECT_EQ(version(), "15");
+  // Not deployed yet (revision 1, live, runs 13): called off, then asked again.
+  http::Response off = post("admin", "blog", "dbupgrade", {{"version", "13"}});
+  EXPECT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(version(), "13");
+  ASSERT_EQ(post("admin", "blog", "dbupgrade", {{"version", "15"}}).status, 200);
+  json deployed = (*store_->get("Site", "team-a", "blog"))["spec"];
+  int64_t second = store_->add_revision(
+      uid, "team-a", "blog",
+      store::Revision{0, 2, "c1", deployed.dump(), "", "Pending", "", "", "/r2", false});
+  store_->finish_revision(uid, second, "Deployed", "", "", true);
+  // Deployed: never back.
   http::Response down = post("admin", "blog", "dbupgrade", {{"version", "13"}});
   EXPECT_EQ(down.status, 422);
   EXPECT_EQ(json::parse(down.body).value("message", ""),
