@@ -19,9 +19,10 @@ mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$wor
 echo "deb http://deb.debian.org/debian bullseye main" > "$work/sources.list"
 apt_opts="-q -o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/dev/null \
   -o Dir::State::Lists=$work/lists -o Dir::Cache=$work/cache -o Debug::NoLocking=1 \
-  -o APT::Sandbox::User=root"
+  -o APT::Sandbox::User=root -o Acquire::Check-Valid-Until=false"
 # shellcheck disable=SC2086
-apt-get $apt_opts update >/dev/null
+apt-get $apt_opts update >/dev/null ||
+  { echo "error: Debian 11's package lists (deb.debian.org bullseye) could not be read" >&2; exit 1; }
 cd "$work/debs"
 # shellcheck disable=SC2086
 apt-get $apt_opts download postgresql-$V libssl1.1 libicu67 libldap-2.4-2
