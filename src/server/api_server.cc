@@ -1099,6 +1099,11 @@ void ApiHandler::database_upgrade(Context& ctx, const std::string& ns, const std
   const json& spec = (*site)["spec"];
   if (!spec.contains("database") || !spec["database"].is_object())
     return ctx.fail(404, "site \"" + name + "\" has no database (spec.database)");
+  // A restore under way writes the spec it restores when it ends.
+  if (const json& st = (*site)["status"];
+      st.is_object() && st.contains("restoring") && !st["restoring"].is_null())
+    return ctx.fail(409, "site \"" + name + "\" is being restored: upgrade its database after",
+                    "Conflict");
   const std::string engine = spec["database"].value("engine", "");
   const std::string now = spec["database"].value("version", "");
   const std::vector<std::string> offered = api::database_versions(engine);

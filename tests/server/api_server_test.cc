@@ -250,6 +250,13 @@ TEST_F(ApiServerTest, DatabaseUpgradeIsTheOneWayToANewerVersion) {
   EXPECT_EQ(json::parse(none.body).value("message", ""),
             "site \"www\" has no database (spec.database)");
   EXPECT_EQ(version(), "13");
+  // Not while a restore is under way (its end writes the spec it restores).
+  store_->patch_status("Site", "team-a", "blog", {{"restoring", {{"backup", "0123abcd"}}}});
+  http::Response restoring = post("admin", "blog", "dbupgrade", {{"version", "15"}});
+  EXPECT_EQ(restoring.status, 409);
+  EXPECT_EQ(json::parse(restoring.body).value("message", ""),
+            "site \"blog\" is being restored: upgrade its database after");
+  store_->patch_status("Site", "team-a", "blog", {{"restoring", nullptr}});
 
   http::Response up = post("admin", "blog", "dbupgrade", {{"version", "15"}});
   EXPECT_EQ(up.status, 200) << up.body;
