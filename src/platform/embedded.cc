@@ -443,9 +443,10 @@ int run_embedded(const EmbeddedOptions& options) {
   // wok db dump|import|shell: minutes of work, run off the API's loops.
   api_opts.site_database = [&, tmp = data_dir / "tmp"](const std::string& ns,
                                                        const std::string& name, bool dump,
-                                                       const std::string& sql) {
-    return site_database(*store, runtime, platform.read_secret, tmp, ns, name, dump, sql);
+                                                       const std::string& sql, int sql_fd) {
+    return site_database(*store, runtime, platform.read_secret, tmp, ns, name, dump, sql, sql_fd);
   };
+  api_opts.upload_dir = data_dir / "tmp" / "sql-uploads";
   api_opts.build_output = [&sites](const std::string& ns, const std::string& name) {
     return sites.build_output(ns, name);
   };

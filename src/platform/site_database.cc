@@ -32,7 +32,8 @@ base::UniqueFd temp_file(const std::filesystem::path& dir, std::string* error) {
 server::DatabaseAnswer site_database(store::Store& store, runtime::Runtime& runtime,
                                      const controllers::SecretReader& read_secret,
                                      const std::filesystem::path& tmp_dir, const std::string& ns,
-                                     const std::string& name, bool dump, const std::string& sql) {
+                                     const std::string& name, bool dump, const std::string& sql,
+                                     int sql_fd) {
   server::DatabaseAnswer answer;
   auto fail = [&](int status, std::string error) {
     answer.status = status;
@@ -53,7 +54,11 @@ server::DatabaseAnswer site_database(store::Store& store, runtime::Runtime& runt
   io.stdout_fd = out.get();
   // A dump of a large database may take a while; a statement should not.
   io.timeout = dump ? std::chrono::minutes(30) : std::chrono::minutes(10);
-  if (!dump) {
+  if (!dump && sql_fd >= 0) {
+    if (::lseek(sql_fd, 0, SEEK_SET) != 0)
+      return fail(500, std::string("cannot read the uploaded SQL: ") + std::strerror(errno));
+    io.stdin_fd = sql_fd;
+  } else if (!dump) {
     in = temp_file(tmp_dir, &error);
     if (!in.valid()) return fail(500, error);
     if (!base::write_all(in.get(), sql) || ::lseek(in.get(), 0, SEEK_SET) != 0)

@@ -1,13 +1,20 @@
 #include "server/api_server.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "api/jobs.h"
 #include "api/validation.h"
+#include "base/unique_fd.h"
 #include "server/audit.h"
 #include "server/auth.h"
 #include "server/console_assets.h"
@@ -1073,7 +1080,18 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
   }
   if (!store_.get("Site", ns, name))
     return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  DatabaseAnswer answer = options_.site_database(ns, name, dump, ctx.req.body);
+  int upload = -1;  // the whole of an upload in parts, to run
+  struct Closer {
+    int& fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{upload};
+  if (!dump && query_params(ctx.req.query).count("upload") &&
+      !sql_upload_part(ctx, ns, name, &upload))
+    return;  // a part kept, or refused: answered
+  DatabaseAnswer answer =
+      options_.site_database(ns, name, dump, upload >= 0 ? std::string() : ctx.req.body, upload);
   if (answer.status != 200) {
     if (answer.fd >= 0) ::close(answer.fd);
     return ctx.fail(answer.status, answer.error);
@@ -1083,6 +1101,102 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
   ctx.res.file_fd = answer.fd;
   ctx.res.file_offset = 0;
   ctx.res.file_length = answer.length;
+}
+
+namespace {
+
+constexpr int64_t kMaxSqlUploadBytes = 4ll << 30;
+constexpr int kMaxSqlUploadsPerProject = 2;
+constexpr auto kSqlUploadAbandoned = std::chrono::hours(1);
+
+bool is_upload_id(const std::string& id) {
+  return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+// A part of `wok db import`'s SQL over the body limit (ApiOptions::
+// upload_dir): appended at its offset (a part sent again, or out of
+// order, is refused with what is held); true with *fd the whole, its file
+// already unlinked, once the part says done=1.
+bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std::string& name,
+                                 int* fd) {
+  namespace fs = std::filesystem;
+  auto params = query_params(ctx.req.query);
+  const std::string id = params["upload"];
+  int64_t offset = 0;
+  if (options_.upload_dir.empty()) {
+    ctx.fail(404, "this API server takes no SQL in parts");
+    return false;
+  }
+  if (!is_upload_id(id) || !parse_count(params["offset"], kMaxSqlUploadBytes, &offset) ||
+      (params.count("done") && params["done"] != "1")) {
+    ctx.fail(400, "an upload is upload=ID (32 hex digits)&offset=BYTES[&done=1]");
+    return false;
+  }
+  std::error_code ec;
+  fs::create_directories(options_.upload_dir, ec);
+  fs::permissions(options_.upload_dir, fs::perms::owner_all, ec);
+  const std::string prefix = ns + "." + name + ".";  // labels: no dot within
+  const fs::path path = options_.upload_dir / (prefix + id);
+  if (offset == 0) {
+    // A new upload: the abandoned ones go, and a project keeps few at once.
+    int held = 0;
+    const auto now = fs::file_time_type::clock::now();
+    for (const auto& e : fs::directory_iterator(options_.upload_dir, ec)) {
+      std::error_code ignored;
+      if (now - e.last_write_time(ignored) > kSqlUploadAbandoned) {
+        fs::remove(e.path(), ignored);
+        continue;
+      }
+      if (e.path().filename().string().starts_with(ns + ".") && e.path() != path) ++held;
+    }
+    if (held >= kMaxSqlUploadsPerProject) {
+      ctx.fail(429, "project \"" + ns + "\" has " + std::to_string(held) +
+                        " SQL uploads under way; one ends when its last part is sent, or after "
+                        "an hour without one");
+      return false;
+    }
+  }
+  int f = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | (offset == 0 ? O_CREAT : 0), 0600);
+  if (f < 0 && errno == ENOENT) {
+    ctx.fail(409, "upload " + id + " is unknown or ended: an upload starts at offset 0");
+    return false;
+  }
+  if (f < 0) {
+    ctx.fail(500, "cannot keep the SQL: " + std::string(std::strerror(errno)));
+    return false;
+  }
+  struct stat st {};
+  ::fstat(f, &st);
+  auto refuse = [&](int status, const std::string& message) {
+    ::close(f);
+    ctx.fail(status, message);
+    return false;
+  };
+  if (st.st_size != offset)
+    return refuse(409, "upload " + id + " holds " + std::to_string(st.st_size) +
+                           " bytes: the next part starts there, not at " + std::to_string(offset));
+  if (offset + static_cast<int64_t>(ctx.req.body.size()) > kMaxSqlUploadBytes) {
+    ::unlink(path.c_str());
+    return refuse(413, "SQL over " + std::to_string(kMaxSqlUploadBytes >> 30) +
+                           " GiB is not taken in one import");
+  }
+  if (::lseek(f, 0, SEEK_END) != offset || !base::write_all(f, ctx.req.body)) {
+    ::unlink(path.c_str());
+    return refuse(500, "cannot keep the SQL: " + std::string(std::strerror(errno)));
+  }
+  if (!params.count("done")) {
+    ::close(f);
+    ctx.send(200, {{"kind", "SqlUpload"},
+                   {"upload", id},
+                   {"received", offset + static_cast<int64_t>(ctx.req.body.size())}});
+    return false;
+  }
+  ::unlink(path.c_str());  // runs once, and leaves nothing whatever happens next
+  ::lseek(f, 0, SEEK_SET);
+  *fd = f;
+  return true;
 }
 
 // POST .../sites/{name}/dbupgrade {"version": "15"}: the one way a

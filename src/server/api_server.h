@@ -2,6 +2,7 @@
 // The HTTP/JSON API: Kubernetes-style REST paths over the store, with
 // authentication and project-level authorization. See docs/api.md.
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,9 +99,15 @@ struct ApiOptions {
   // .../sites/{name}/dbexec (the body's SQL run, its output answered):
   // `wok db dump`, `import` and `shell` (docs/data.md). Developers and
   // admins of the project only. Unset: 404.
+  // `sql_fd` >= 0: the SQL is that file's (an upload, below), not `sql`.
   std::function<DatabaseAnswer(const std::string& ns, const std::string& name, bool dump,
-                               const std::string& sql)>
+                               const std::string& sql, int sql_fd)>
       site_database;
+  // POST .../dbexec?upload=ID&offset=N[&done=1]: SQL over 16 MiB (the
+  // body limit) sent in parts, each appended to a file here (the API
+  // process's own, 0600) at its offset; the part with done=1 runs the
+  // whole. Empty: only whole bodies.
+  std::filesystem::path upload_dir;
   // GET .../sites/{name}/buildlog: the build under way, {revision, output so
   // far}; nullopt when none is (the newest revision's log is answered then).
   std::function<std::optional<std::pair<int64_t, std::string>>(const std::string& ns,
@@ -170,6 +177,7 @@ class ApiHandler {
   void secrets(Context& ctx, const std::string& ns, const std::string& name);
   // GET .../dbdump, POST .../dbexec: the site's database (ApiOptions::site_database).
   void database_upgrade(Context& ctx, const std::string& ns, const std::string& name);
+  bool sql_upload_part(Context& ctx, const std::string& ns, const std::string& name, int* fd);
   void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                 bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);

@@ -45,7 +45,8 @@ class AuditTest : public ::testing::Test {
     ApiOptions options;
     options.secrets = secrets_.get();
     options.audit = audit_.get();
-    options.site_database = [](const std::string&, const std::string&, bool, const std::string&) {
+    options.site_database = [](const std::string&, const std::string&, bool, const std::string&,
+                               int) {
       return DatabaseAnswer{404, "no database"};
     };
     api_ = std::make_unique<ApiHandler>(*store_, options);
