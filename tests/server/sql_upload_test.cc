@@ -105,8 +105,8 @@ TEST_F(SqlUploadTest, PartsAtTheirOffsetsRunAsOneAndLeaveNothing) {
   // A part sent again, or one skipped: refused, saying where the next starts.
   http::Response again = part("dev", "upload=" + kId + "&offset=0", "SELECT ");
   EXPECT_EQ(again.status, 409);
-  EXPECT_EQ(message(again), "upload " + kId +
-                                " holds 7 bytes: the next part starts there, not at 0");
+  EXPECT_EQ(message(again),
+            "upload " + kId + " holds 7 bytes: the next part starts there, not at 0");
   EXPECT_EQ(part("dev", "upload=" + kId + "&offset=9", "x").status, 409);
   EXPECT_EQ(part("dev", "upload=" + kId + "&offset=7", "1, ").status, 200);
   http::Response last = part("dev", "upload=" + kId + "&offset=10&done=1", "2;\n");
@@ -127,7 +127,8 @@ TEST_F(SqlUploadTest, ViewersOutsidersAndBadPartsAreRefusedBeforeAnythingIsKept)
   EXPECT_EQ(files(), 0u);
   for (const std::string& query : std::vector<std::string>{
            "upload=../../etc/passwd&offset=0", "upload=" + kId.substr(1) + "&offset=0",
-        "upload=" + kId + "&offset=-1", "upload=" + kId, "upload=" + kId + "&offset=0&done=yes"}) {
+           "upload=" + kId + "&offset=-1", "upload=" + kId,
+           "upload=" + kId + "&offset=0&done=yes"}) {
     http::Response r = part("dev", query, "x");
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_EQ(message(r), "an upload is upload=ID (32 hex digits)&offset=BYTES[&done=1]");
@@ -142,8 +143,9 @@ TEST_F(SqlUploadTest, AProjectKeepsTwoUploadsAtOnce) {
   EXPECT_EQ(part("dev", "upload=" + b + "&offset=0", "1").status, 200);
   http::Response third = part("dev", "upload=" + c + "&offset=0", "1");
   EXPECT_EQ(third.status, 429);
-  EXPECT_EQ(message(third), "project \"team-a\" has 2 SQL uploads under way; one ends when its "
-                            "last part is sent, or after an hour without one");
+  EXPECT_EQ(message(third),
+            "project \"team-a\" has 2 SQL uploads under way; one ends when its "
+            "last part is sent, or after an hour without one");
   // An abandoned one (untouched for over an hour) goes at the next start.
   fs::last_write_time(dir_.path / "uploads" / ("team-a.blog." + a),
                       fs::file_time_type::clock::now() - std::chrono::hours(2));
