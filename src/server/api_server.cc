@@ -1177,10 +1177,22 @@ bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std:
   if (st.st_size != offset)
     return refuse(409, "upload " + id + " holds " + std::to_string(st.st_size) +
                            " bytes: the next part starts there, not at " + std::to_string(offset));
-  if (offset + static_cast<int64_t>(ctx.req.body.size()) > kMaxSqlUploadBytes) {
+  // Bounded by what the database could hold (twice its volume; the
+  // project's quota bounds that), and 4 GiB: the host's disk is not a
+  // member's to fill.
+  int64_t limit = kMaxSqlUploadBytes;
+  if (auto site = store_.get("Site", ns, name)) {
+    const json& db = (*site)["spec"].value("database", json::object());
+    if (db.is_object() && db.contains("size") && db["size"].is_string())
+      limit = std::min(
+          limit, std::max<int64_t>(64ll << 20,
+                                   2 * api::parse_memory_bytes(db["size"].get<std::string>())));
+  }
+  if (offset + static_cast<int64_t>(ctx.req.body.size()) > limit) {
     ::unlink(path.c_str());
-    return refuse(413, "SQL over " + std::to_string(kMaxSqlUploadBytes >> 30) +
-                           " GiB is not taken in one import");
+    return refuse(413, "SQL over " + std::to_string(limit >> 20) +
+                           " MiB is not taken in one import (twice the database's size, at most "
+                           "4 GiB)");
   }
   if (::lseek(f, 0, SEEK_END) != offset || !base::write_all(f, ctx.req.body)) {
     ::unlink(path.c_str());

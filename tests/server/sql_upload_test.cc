@@ -137,6 +137,27 @@ TEST_F(SqlUploadTest, ViewersOutsidersAndBadPartsAreRefusedBeforeAnythingIsKept)
   EXPECT_TRUE(ran_.empty());
 }
 
+TEST_F(SqlUploadTest, AnUploadIsBoundedByTwiceTheDatabasesSize) {
+  json site = *store_->get("Site", "team-a", "blog");
+  site["spec"]["database"] = {{"engine", "mariadb"}, {"size", "64Mi"}};
+  ASSERT_TRUE(store_->update("Site", site).ok());
+  const std::string mib(1 << 20, 'x');
+  std::string sixteen;
+  for (int i = 0; i < 16; ++i) sixteen += mib;
+  int64_t offset = 0;
+  for (int i = 0; i < 8; ++i) {  // 128 MiB: taken
+    ASSERT_EQ(part("dev", "upload=" + kId + "&offset=" + std::to_string(offset), sixteen).status,
+              200);
+    offset += static_cast<int64_t>(sixteen.size());
+  }
+  http::Response over = part("dev", "upload=" + kId + "&offset=" + std::to_string(offset), "x");
+  EXPECT_EQ(over.status, 413);
+  EXPECT_EQ(message(over),
+            "SQL over 128 MiB is not taken in one import (twice the database's "
+            "size, at most 4 GiB)");
+  EXPECT_EQ(files(), 0u);  // and what was kept is gone
+}
+
 TEST_F(SqlUploadTest, AProjectKeepsTwoUploadsAtOnce) {
   const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
   EXPECT_EQ(part("dev", "upload=" + a + "&offset=0", "1").status, 200);
