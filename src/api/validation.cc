@@ -12,6 +12,7 @@
 #include "api/jobs.h"
 #include "api/schema.h"
 #include "base/cidr.h"
+#include "base/text.h"
 
 namespace wok::api {
 namespace {
@@ -514,11 +515,9 @@ void check_database(const json& spec, const std::string& mode, const std::string
     const std::vector<std::string> offered = database_versions(engine);
     if (std::find(offered.begin(), offered.end(), db["version"].get<std::string>()) ==
         offered.end()) {
-      std::string list;
-      for (const auto& v : offered) list += (list.empty() ? "" : ", ") + v;
       out.push_back({"spec.database.version", quote(db["version"].get<std::string>()) +
                                                   " is not a version of " + engine +
-                                                  " this platform runs (" + list + ")"});
+                                                  " this platform runs (" + join(offered) + ")"});
     }
   }
   check_server_name_length(site, "spec.database", "db", out);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wok {
 
@@ -19,6 +20,9 @@ std::string last_line(const std::string& output, size_t max_bytes);
 // Every byte but RFC 3986's unreserved ones (letters, digits, "-._~") as
 // %XX: a query value, a form field, a path segment that is not "." or "..".
 std::string percent_encode(std::string_view text);
+
+// The items with `separator` between them ("13, 15").
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 // `text` as one word of a POSIX shell: in single quotes, a ' inside
 // written '\''.

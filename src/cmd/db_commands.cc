@@ -7,8 +7,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <stdexcept>
 
+#include "base/sealed_box.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/resources.h"
@@ -77,20 +77,6 @@ bool read_some(std::istream& in, std::string& out, size_t n) {
   return static_cast<bool>(in);
 }
 
-std::string upload_id() {
-  std::ifstream random("/dev/urandom", std::ios::binary);
-  unsigned char bytes[16] = {};
-  random.read(reinterpret_cast<char*>(bytes), sizeof bytes);
-  if (!random) throw std::runtime_error("cannot read /dev/urandom");
-  static const char hex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : bytes) {
-    id += hex[b >> 4];
-    id += hex[b & 15];
-  }
-  return id;
-}
-
 }  // namespace
 
 int db_import_command(Session& session, const std::string& name, const std::string& file) {
@@ -106,7 +92,7 @@ int db_import_command(Session& session, const std::string& name, const std::stri
   std::string pending;
   bool more = read_some(*in, pending, kWholeSqlBytes + 1);
   if (!more && pending.size() <= kWholeSqlBytes) return run_sql(session, name, pending);
-  const std::string id = upload_id();
+  const std::string id = base::random_token(16);  // 22 characters of base64url
   const std::string path = site_subresource_path(session.project, name, "dbexec");
   size_t offset = 0;
   while (true) {

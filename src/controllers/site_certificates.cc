@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text.h"
 #include "certs/acme.h"
 #include "certs/certificate.h"
 #include "http/tls.h"
@@ -34,12 +35,6 @@ int64_t backoff_s(int failures) {
 
 bool is_local_name(const std::string& host) {
   return host == "localhost" || host.ends_with(".localhost");
-}
-
-std::string joined(const std::vector<std::string>& list) {
-  std::string out;
-  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
-  return out;
 }
 
 }  // namespace
@@ -153,12 +148,12 @@ SiteCertificates::Result SiteCertificates::ensure(const render::SitePlan& plan,
       // New hosts: the certificate it has serves the ones it covers meanwhile.
       entry.tls = it->second.tls;
       entry.status = it->second.status;
-      entry.status["message"] = std::string(kWaitingForCa) + joined(hosts);
+      entry.status["message"] = std::string(kWaitingForCa) + join(hosts);
     } else if (!entry.tls) {
       auto pending = std::make_shared<router::SiteTls>();
       pending->hsts = entry.hsts;  // no certificate yet: no redirect either
       entry.tls = pending;
-      entry.status = {{"mode", "auto"}, {"message", std::string(kWaitingForCa) + joined(hosts)}};
+      entry.status = {{"mode", "auto"}, {"message", std::string(kWaitingForCa) + join(hosts)}};
     }
     if (it != entries_.end()) {  // the order in flight, its failures, carry over
       entry.failures = it->second.failures;
@@ -219,7 +214,7 @@ void SiteCertificates::acme_loop() {
       failure.message = "only wildcard hosts, which HTTP-01 cannot validate (a DNS-01 issuer can)";
     } else {
       spdlog::info("site {}/{}: ordering a certificate for {} from the ACME CA", key.first,
-                   key.second, joined(hosts));
+                   key.second, join(hosts));
       issued = issuers_.acme->order(hosts, &failure);
     }
     finish_order(key, ordered, issued, failure.message, failure.retry_after_s);
@@ -282,7 +277,7 @@ void SiteCertificates::finish_order(const Key& key, const std::vector<std::strin
       if (entry.hosts != hosts) fresh.renew_at = 0;
       entry = std::move(fresh);
       spdlog::info("site {}/{}: certificate for {} from {}, valid until {}", key.first, key.second,
-                   joined(hosts), entry.status.value("issuer", ""),
+                   join(hosts), entry.status.value("issuer", ""),
                    entry.status.value("notAfter", ""));
     }
   }
@@ -322,7 +317,7 @@ SiteCertificates::Entry SiteCertificates::from_pem(const render::SitePlan& plan,
     problem = "the certificate is not valid before " + certs::rfc3339(info->not_before);
   if (!uncovered.empty())
     problem += (problem.empty() ? "" : "; ") + std::string("the certificate does not cover ") +
-               joined(uncovered);
+               join(uncovered);
   if (!problem.empty()) status["message"] = problem;
   site_tls->context = std::move(context);
   site_tls->redirect = plan.tls.redirect;

@@ -18,6 +18,7 @@
 #include "api/validation.h"
 #include "base/cidr.h"
 #include "base/sealed_box.h"
+#include "base/text.h"
 #include "certs/acme.h"
 #include "certs/certificate.h"
 #include "cmd/config.h"
@@ -220,9 +221,7 @@ int run_embedded(const EmbeddedOptions& options) {
   }
   // spec.database postgresql: every version the host has (wok db upgrade).
   if (auto versions = runtime::installed_postgresql_versions(); !versions.empty()) {
-    std::string list;
-    for (const auto& v : versions) list += (list.empty() ? "" : ", ") + v;
-    spdlog::info("PostgreSQL versions offered: {}", list);
+    spdlog::info("PostgreSQL versions offered: {}", join(versions));
     api::offer_database_versions("postgresql", std::move(versions));
   }
   // Secret values are sealed under DATA/secrets.key (made 0600 at the first start).

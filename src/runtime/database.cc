@@ -129,11 +129,10 @@ std::string postgres_upgrade() {
 
 std::string postgres_script(const DatabaseServer& db) {
   const int64_t shared_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) / 4);
-  const std::string version = db.version.empty() ? "15" : db.version;
   // scram-sha-256 for every version (13 stores md5 by default, which
   // pg_hba.conf's scram-sha-256 then refuses).
   const std::string scram = " -c password_encryption=scram-sha-256";
-  return "set -eu\nD=" + std::string(kDatabaseMount) + "\nV=" + version +
+  return "set -eu\nD=" + std::string(kDatabaseMount) + "\nV=" + db.version +
          "\nB=/usr/lib/postgresql/$V/bin\n" + postgres_upgrade() +
          first_start(std::string("  \"$B/initdb\" -D \"$D/data.new\" ") + kInitdbArgs +
                          " >&2\n"
@@ -215,7 +214,8 @@ bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::strin
     *error = "database name, user or password has characters it must not have";
     return false;
   }
-  if (db.version.size() > 8 || db.version.find_first_not_of("0123456789.") != std::string::npos) {
+  if (db.version.size() > 8 || db.version.find_first_not_of("0123456789.") != std::string::npos ||
+      (db.engine == "postgresql" && db.version.empty())) {
     *error = "database version \"" + db.version + "\" is not a version";
     return false;
   }

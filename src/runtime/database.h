@@ -40,7 +40,7 @@ struct DatabaseServer {
   std::string database, user;  // database: none for redis, rabbitmq; user: none for redis
   std::string password;        // render::check_database_password holds
   int64_t memory_bytes = 512ll << 20;
-  std::string version;  // postgresql: the major version to run ("" its default, 15)
+  std::string version;  // postgresql: the major version to run (the plan's: "15"); required
 };
 
 // The versions of PostgreSQL the host has side by side (Debian's layout:

@@ -14,6 +14,7 @@
 
 #include "api/jobs.h"
 #include "api/validation.h"
+#include "base/text.h"
 #include "base/unique_fd.h"
 #include "server/audit.h"
 #include "server/auth.h"
@@ -1078,8 +1079,8 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
     return ctx.fail(403, "user \"" + ctx.caller.user + "\" may only read project \"" + ns +
                              "\"; its database is for developers and admins");
   }
-  if (!store_.get("Site", ns, name))
-    return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
+  auto site = store_.get("Site", ns, name);
+  if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
   int upload = -1;  // the whole of an upload in parts, to run
   struct Closer {
     int& fd;
@@ -1088,7 +1089,7 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
     }
   } closer{upload};
   if (!dump && query_params(ctx.req.query).count("upload") &&
-      !sql_upload_part(ctx, ns, name, &upload))
+      !sql_upload_part(ctx, ns, name, (*site)["spec"], &upload))
     return;  // a part kept, or refused: answered
   DatabaseAnswer answer =
       options_.site_database(ns, name, dump, upload >= 0 ? std::string() : ctx.req.body, upload);
@@ -1109,8 +1110,11 @@ constexpr int64_t kMaxSqlUploadBytes = 4ll << 30;
 constexpr int kMaxSqlUploadsPerProject = 2;
 constexpr auto kSqlUploadAbandoned = std::chrono::hours(1);
 
+// base::random_token(16): 22 characters of base64url, no dot, no slash.
 bool is_upload_id(const std::string& id) {
-  return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return id.size() == 22 &&
+         id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+             std::string::npos;
 }
 
 }  // namespace
@@ -1120,7 +1124,7 @@ bool is_upload_id(const std::string& id) {
 // order, is refused with what is held); true with *fd the whole, its file
 // already unlinked, once the part says done=1.
 bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std::string& name,
-                                 int* fd) {
+                                 const json& spec, int* fd) {
   namespace fs = std::filesystem;
   auto params = query_params(ctx.req.query);
   const std::string id = params["upload"];
@@ -1131,7 +1135,7 @@ bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std:
   }
   if (!is_upload_id(id) || !parse_count(params["offset"], kMaxSqlUploadBytes, &offset) ||
       (params.count("done") && params["done"] != "1")) {
-    ctx.fail(400, "an upload is upload=ID (32 hex digits)&offset=BYTES[&done=1]");
+    ctx.fail(400, "an upload is upload=ID (22 characters of base64url)&offset=BYTES[&done=1]");
     return false;
   }
   std::error_code ec;
@@ -1181,13 +1185,11 @@ bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std:
   // project's quota bounds that), and 4 GiB: the host's disk is not a
   // member's to fill.
   int64_t limit = kMaxSqlUploadBytes;
-  if (auto site = store_.get("Site", ns, name)) {
-    const json& db = (*site)["spec"].value("database", json::object());
-    if (db.is_object() && db.contains("size") && db["size"].is_string())
-      limit = std::min(
-          limit, std::max<int64_t>(64ll << 20,
-                                   2 * api::parse_memory_bytes(db["size"].get<std::string>())));
-  }
+  const json db = spec.value("database", json::object());
+  if (db.is_object() && db.contains("size") && db["size"].is_string())
+    limit = std::min(
+        limit,
+        std::max<int64_t>(64ll << 20, 2 * api::parse_memory_bytes(db["size"].get<std::string>())));
   if (offset + static_cast<int64_t>(ctx.req.body.size()) > limit) {
     ::unlink(path.c_str());
     return refuse(413, "SQL over " + std::to_string(limit >> 20) +
@@ -1233,8 +1235,7 @@ void ApiHandler::database_upgrade(Context& ctx, const std::string& ns, const std
   const std::string engine = spec["database"].value("engine", "");
   const std::string now = spec["database"].value("version", "");
   const std::vector<std::string> offered = api::database_versions(engine);
-  std::string list;
-  for (const auto& v : offered) list += (list.empty() ? "" : ", ") + v;
+  const std::string list = join(offered);
   if (to.empty())
     return ctx.fail(
         422, "say the version to upgrade to (this platform runs " + engine + " " + list + ")");

@@ -177,7 +177,8 @@ class ApiHandler {
   void secrets(Context& ctx, const std::string& ns, const std::string& name);
   // GET .../dbdump, POST .../dbexec: the site's database (ApiOptions::site_database).
   void database_upgrade(Context& ctx, const std::string& ns, const std::string& name);
-  bool sql_upload_part(Context& ctx, const std::string& ns, const std::string& name, int* fd);
+  bool sql_upload_part(Context& ctx, const std::string& ns, const std::string& name,
+                       const nlohmann::json& spec, int* fd);
   void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                 bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);

@@ -7,6 +7,13 @@
 namespace wok {
 namespace {
 
+TEST(Join, ItemsWithTheSeparatorBetween) {
+  EXPECT_EQ(join({}), "");
+  EXPECT_EQ(join({"15"}), "15");
+  EXPECT_EQ(join({"13", "15"}), "13, 15");
+  EXPECT_EQ(join({"a", "", "b"}, "/"), "a//b");
+}
+
 TEST(PercentEncode, AllButTheUnreservedBytes) {
   EXPECT_EQ(percent_encode("aZ09-._~"), "aZ09-._~");
   EXPECT_EQ(percent_encode("/ %+&=?#:@\n"), "%2F%20%25%2B%26%3D%3F%23%3A%40%0A");

@@ -197,6 +197,9 @@ TEST_F(PostgresStartScript, AVersionThatIsNoNumberIsRefused) {
   std::string error;
   EXPECT_FALSE(configure_database(db, &spec, &error));
   EXPECT_EQ(error, "database version \"15; rm -rf /\" is not a version");
+  db.version = "";  // the plan always names one
+  EXPECT_FALSE(configure_database(db, &spec, &error));
+  EXPECT_EQ(error, "database version \"\" is not a version");
 }
 
 }  // namespace

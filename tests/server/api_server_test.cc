@@ -236,6 +236,8 @@ TEST_F(ApiServerTest, DatabaseUpgradeIsTheOneWayToANewerVersion) {
   };
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"16", "\"16\" is not a version of postgresql this platform runs (13, 15)"},
+      {"15; rm -rf /",
+       "\"15; rm -rf /\" is not a version of postgresql this platform runs (13, 15)"},
       {"13", "site \"blog\"'s database runs postgresql 13 already"},
       {"", "say the version to upgrade to (this platform runs postgresql 13, 15)"}};
   for (const auto& [to, message] : refused) {

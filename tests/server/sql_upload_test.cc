@@ -95,7 +95,7 @@ class SqlUploadTest : public ::testing::Test {
   std::vector<std::string> ran_;
 };
 
-const std::string kId = "0123456789abcdef0123456789abcdef";
+const std::string kId = "Zm9vYmFy-_0123456789ab";  // as base::random_token(16)
 
 TEST_F(SqlUploadTest, PartsAtTheirOffsetsRunAsOneAndLeaveNothing) {
   http::Response first = part("dev", "upload=" + kId + "&offset=0", "SELECT ");
@@ -126,12 +126,13 @@ TEST_F(SqlUploadTest, ViewersOutsidersAndBadPartsAreRefusedBeforeAnythingIsKept)
   EXPECT_EQ(part("eve", "upload=" + kId + "&offset=0", "DROP TABLE x;").status, 403);
   EXPECT_EQ(files(), 0u);
   for (const std::string& query : std::vector<std::string>{
-           "upload=../../etc/passwd&offset=0", "upload=" + kId.substr(1) + "&offset=0",
-           "upload=" + kId + "&offset=-1", "upload=" + kId,
+           "upload=../../etc/passwd&offset=0", "upload=../../../../etc/passwd&offset=0",
+           "upload=" + kId.substr(1) + "&offset=0", "upload=" + kId + "&offset=-1", "upload=" + kId,
            "upload=" + kId + "&offset=0&done=yes"}) {
     http::Response r = part("dev", query, "x");
     EXPECT_EQ(r.status, 400) << query;
-    EXPECT_EQ(message(r), "an upload is upload=ID (32 hex digits)&offset=BYTES[&done=1]");
+    EXPECT_EQ(message(r),
+              "an upload is upload=ID (22 characters of base64url)&offset=BYTES[&done=1]");
   }
   EXPECT_EQ(files(), 0u);
   EXPECT_TRUE(ran_.empty());
@@ -159,7 +160,7 @@ TEST_F(SqlUploadTest, AnUploadIsBoundedByTwiceTheDatabasesSize) {
 }
 
 TEST_F(SqlUploadTest, AProjectKeepsTwoUploadsAtOnce) {
-  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
+  const std::string a(22, 'a'), b(22, 'b'), c(22, 'c');
   EXPECT_EQ(part("dev", "upload=" + a + "&offset=0", "1").status, 200);
   EXPECT_EQ(part("dev", "upload=" + b + "&offset=0", "1").status, 200);
   http::Response third = part("dev", "upload=" + c + "&offset=0", "1");
