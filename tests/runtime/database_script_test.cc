@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/database.h"
+#include "support/temp_dir.h"
 
 namespace wok::runtime {
 namespace {
@@ -39,8 +40,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 class PostgresStartScript : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("wok-pg-script-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
     for (const char* v : {"13", "15"}) {
       const fs::path bin = root_ / "pg" / v / "bin";
       const std::string log = "echo \"$(basename \"$0\") " + std::string(v) + " $*\" >> " +
@@ -59,7 +58,6 @@ class PostgresStartScript : public ::testing::Test {
     write(root_ / "etc" / "init.sql", "");
     fs::create_directories(root_ / "vol");
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   // Runs the start script of `version`; its exit code, stderr in *err.
   int start(const std::string& version, std::string* err = nullptr) {
@@ -94,7 +92,8 @@ class PostgresStartScript : public ::testing::Test {
       EXPECT_FALSE(fs::exists(data(left))) << left;
   }
 
-  fs::path root_;
+  test_support::TempDir dir_{"wok-pg-script"};
+  const fs::path root_ = dir_.path;
 };
 
 TEST_F(PostgresStartScript, UpgradesOlderDataIntoACopySwappedInOnceComplete) {
