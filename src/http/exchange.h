@@ -26,6 +26,9 @@ struct Completion {
   // Time spent on upstream attempts (a proxy's, php-fpm's), summed over
   // retries, in microseconds; -1: no upstream was involved.
   int64_t upstream_us = -1;
+  // The request answered (its host, method and path as they arrived:
+  // handlers do not change them); valid during the callback.
+  const Request* request = nullptr;
 };
 
 class Exchange {

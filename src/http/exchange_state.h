@@ -15,6 +15,10 @@ struct ExchangeState {
   enum class Body { kUndecided, kBuffer, kStream };
   enum class Reply { kNone, kStreaming, kTunnel, kDone };
 
+  ExchangeState() { completion.request = &request; }
+  ExchangeState(const ExchangeState&) = delete;  // completion points into it
+  ExchangeState& operator=(const ExchangeState&) = delete;
+
   ExchangeHost* connection = nullptr;  // an HTTP/1.1 Connection or an HTTP/2 stream's session
   int32_t stream_id = 0;               // HTTP/2: the exchange's stream
   Loop* loop = nullptr;

@@ -1,6 +1,7 @@
 #include "http/response_head.h"
 
-#include <cstdio>
+#include <charconv>
+#include <cstdint>
 
 #include "http/ascii.h"
 
@@ -8,8 +9,25 @@ namespace wok::http {
 namespace {
 
 bool server_owned(std::string_view name) {
-  return iequals(name, "Content-Length") || iequals(name, "Date") || iequals(name, "Connection") ||
-         iequals(name, "Transfer-Encoding");
+  switch (name.size()) {  // most names are none of these lengths: no compare at all
+    case 4:
+      return iequals(name, "Date");
+    case 10:
+      return iequals(name, "Connection");
+    case 14:
+      return iequals(name, "Content-Length");
+    case 17:
+      return iequals(name, "Transfer-Encoding");
+    default:
+      return false;
+  }
+}
+
+template <typename Integer>
+void append_number(std::string* out, Integer n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out->append(digits, static_cast<size_t>(end - digits));
 }
 
 // A CR or LF in a handler's header would let request data split the
@@ -57,9 +75,9 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
 
   std::string out;
   out.reserve(256);
-  char line[64];
-  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r.status);
-  out.append(line, n);
+  out.append("HTTP/1.1 ");
+  append_number(&out, r.status);
+  out.push_back(' ');
   out.append(reason_phrase(r.status));
   out.append("\r\nDate: ").append(ctx.date);
   if (ctx.framing == Framing::kUpgrade) {
@@ -70,7 +88,8 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
   if (ctx.framing != Framing::kWhole) {
     if (!no_content && r.status != 304) {
       if (ctx.framing == Framing::kLength) {
-        out.append("\r\nContent-Length: ").append(std::to_string(ctx.length));
+        out.append("\r\nContent-Length: ");
+        append_number(&out, ctx.length);
       } else if (ctx.framing == Framing::kChunked) {
         out.append("\r\nTransfer-Encoding: chunked");
       }
@@ -89,7 +108,7 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
         r.body_size() == 0) {
       out.append(declared);
     } else {
-      out.append(std::to_string(length));
+      append_number(&out, length);
     }
   }
   append_headers(r, ctx, &out);

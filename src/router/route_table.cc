@@ -8,8 +8,8 @@
 namespace wok::router {
 namespace {
 
-// "WWW.Example.org.:8080" -> "www.example.org"; "[::1]:80" -> "[::1]".
-std::string normalize_host(std::string_view host) {
+// "WWW.Example.org.:8080" -> "WWW.Example.org"; "[::1]:80" -> "[::1]".
+std::string_view host_name(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     size_t close = host.find(']');
     host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
@@ -17,8 +17,11 @@ std::string normalize_host(std::string_view host) {
     host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  return http::ascii_lowercase(host);
+  return host;
 }
+
+// "WWW.Example.org.:8080" -> "www.example.org"; "[::1]:80" -> "[::1]".
+std::string normalize_host(std::string_view host) { return http::ascii_lowercase(host_name(host)); }
 
 bool is_wildcard(std::string_view name) { return name.size() > 2 && name.substr(0, 2) == "*."; }
 
@@ -70,13 +73,25 @@ void RouteTable::remove(std::string_view host, std::string_view project, std::st
 }
 
 const Route* RouteTable::find(std::string_view host_header) const {
-  std::string host = normalize_host(host_header);
+  // Lowercased on the stack: a lookup per request allocates nothing (a
+  // name longer than DNS allows still finds, or misses, the same way).
+  std::string_view name = host_name(host_header);
+  char buffer[256];
+  std::string longer;
+  std::string_view host;
+  if (name.size() <= sizeof buffer) {
+    for (size_t i = 0; i < name.size(); ++i) buffer[i] = http::ascii_lower(name[i]);
+    host = std::string_view(buffer, name.size());
+  } else {
+    longer = http::ascii_lowercase(name);
+    host = longer;
+  }
   if (host.empty()) return default_.get();
   if (const Route* r = lookup(exact_, host)) return r;
   // "*.parent" covers exactly one more label: the first label must be non-empty.
   size_t dot = host.find('.');
-  if (dot == 0 || dot == std::string::npos) return default_.get();
-  const Route* r = lookup(wildcard_, std::string_view(host).substr(dot + 1));
+  if (dot == 0 || dot == std::string_view::npos) return default_.get();
+  const Route* r = lookup(wildcard_, host.substr(dot + 1));
   return r ? r : default_.get();
 }
 

@@ -360,17 +360,19 @@ void Router::serve(http::Exchange exchange) const {
 // The one place where a response's status, size and duration are known,
 // for static and proxied sites alike.
 void Router::observe(http::Exchange& exchange, const Route& route) const {
-  const http::Request& request = exchange.request();
+  // The host, method and path are read from the request at completion
+  // (handlers leave them as they came): nothing of it is copied here.
   exchange.on_complete([this, project = route.project, site = route.site,
-                        host = std::string(http::request_host(request)), method = request.method,
-                        path = request.path, arrived = std::chrono::system_clock::now(),
+                        arrived = std::chrono::system_clock::now(),
                         started = std::chrono::steady_clock::now()](const http::Completion& done) {
     RequestRecord record;
     record.project = project;
     record.site = site;
-    record.host = host;
-    record.method = method;
-    record.path = path;
+    if (done.request != nullptr) {
+      record.host = http::request_host(*done.request);
+      record.method = done.request->method;
+      record.path = done.request->path;
+    }
     // 499 (nginx's "client closed request") when the client left before any answer.
     record.status = done.status == 0 && done.aborted ? 499 : done.status;
     record.bytes = done.body_bytes;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+
 namespace wok::router {
 namespace {
 
@@ -48,6 +51,23 @@ TEST(RouteTableTest, ExactWinsOverWildcard) {
   table.add("www.a.localhost", route("www"));
   EXPECT_EQ(site_for(table, "www.a.localhost"), "www");
   EXPECT_EQ(site_for(table, "docs.a.localhost"), "wild");
+}
+
+// A name longer than DNS allows (253) is matched like any other, not
+// cut short: the lookup's stack buffer is not a limit.
+TEST(RouteTableTest, LongNamesAreMatchedWhole) {
+  RouteTable table;
+  const std::string long_label(60, 'a');
+  const std::string name = long_label + "." + long_label + "." + long_label + "." + long_label +
+                           "." + long_label + ".localhost";  // 315 bytes
+  table.add(name, route("long"));
+  table.add("*." + name, route("wild"));
+  std::string upper = name;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(site_for(table, upper + ":8080"), "long");
+  EXPECT_EQ(site_for(table, "X." + upper), "wild");
+  EXPECT_EQ(site_for(table, name.substr(0, 256)), "<none>");
+  EXPECT_EQ(site_for(table, name + "a"), "<none>");
 }
 
 TEST(RouteTableTest, Ipv6LiteralKeepsItsColons) {

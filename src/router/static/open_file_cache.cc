@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
 #include "http/http_date.h"
+#include "router/static/cache_control.h"
+#include "router/static/mime_types.h"
 #include "router/static/open_beneath.h"
 #include "router/static/validators.h"
 
@@ -43,20 +46,24 @@ OpenFileCache& OpenFileCache::for_this_thread() {
 }
 
 std::shared_ptr<const OpenRoot> OpenFileCache::root(const std::string& path) {
-  if (auto* hit = roots_.find(path)) return *hit;
+  // Requests in a row mostly go to one site: its root, without hashing
+  // the path (it is the most recently used entry already).
+  if (last_root_ && last_root_->path == path) return last_root_;
+  if (auto* hit = roots_.find(path)) return last_root_ = *hit;
   base::UniqueFd fd = open_root(path);
   if (!fd.valid()) return nullptr;
+  static std::atomic<uint64_t> next_root_id{1};
   auto root = std::make_shared<OpenRoot>();
   root->path = path;
+  root->id = next_root_id.fetch_add(1, std::memory_order_relaxed);
   root->rules = site_rules_for(path, fd.get());
   root->fd = std::move(fd);
-  return roots_.insert(path, std::move(root));
+  return last_root_ = roots_.insert(path, std::move(root));
 }
 
 std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::string_view relative,
                                                     bool large_in_memory) {
-  key_.assign(root.path);
-  key_.push_back('\0');
+  key_.assign(reinterpret_cast<const char*>(&root.id), sizeof root.id);
   key_.append(relative);
   auto wanted_in_memory = [&](const OpenFile& f) {
     const size_t size = static_cast<size_t>(f.st.st_size);
@@ -77,6 +84,8 @@ std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::s
     file->found = true;
     file->etag = old.etag;
     file->last_modified = old.last_modified;
+    file->mime_type = old.mime_type;
+    file->cache_control = old.cache_control;
   } else {
     file = std::make_shared<OpenFile>();
     file->fd = open_beneath(root.fd.get(), std::string(relative), &file->st);
@@ -86,6 +95,8 @@ std::shared_ptr<const OpenFile> OpenFileCache::file(const OpenRoot& root, std::s
     if (file->regular()) {
       file->etag = make_etag(file->st);
       file->last_modified = http::format_http_date(file->st.st_mtime);
+      file->mime_type = mime_type_for(relative);
+      file->cache_control = default_cache_control(relative, file->mime_type);
     }
   }
   if (wanted_in_memory(*file) && read_whole(*file, static_cast<size_t>(file->st.st_size))) {

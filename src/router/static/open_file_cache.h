@@ -7,6 +7,8 @@
 // index.html are probed on every request.
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,12 +32,24 @@ struct OpenFile {
   // Validators, formatted once.
   std::string etag;
   std::string last_modified;
+  // Its Content-Type and default Cache-Control, by its name, found once
+  // (static strings).
+  std::string_view mime_type;
+  std::string_view cache_control;
+  // Which precompressed siblings (name.br, name.gz) the site has: found
+  // on the first answer, then known (the root never changes). The static
+  // handler's to set, on the cache's one thread.
+  static constexpr uint8_t kSiblingsUnknown = 0xff, kBrotliSibling = 1, kGzipSibling = 2;
+  mutable std::atomic<uint8_t> siblings{kSiblingsUnknown};
   bool regular() const { return found && S_ISREG(st.st_mode); }
   bool directory() const { return found && S_ISDIR(st.st_mode); }
 };
 
 struct OpenRoot {
   std::string path;
+  // Names this root in the cache's file keys (8 bytes hashed per lookup,
+  // not the whole path); never reused within the process.
+  uint64_t id = 0;
   base::UniqueFd fd;  // O_PATH directory to resolve beneath
   std::shared_ptr<const SiteRules> rules;
 };
@@ -62,9 +76,10 @@ class OpenFileCache {
   size_t memory_bytes() const { return memory_bytes_; }
 
  private:
-  LruMap<std::shared_ptr<const OpenFile>> files_;  // key: root path '\0' relative
+  LruMap<std::shared_ptr<const OpenFile>> files_;  // key: root id (8 bytes), relative
   LruMap<std::shared_ptr<const OpenRoot>> roots_;
-  std::string key_;  // reused to build keys without allocating
+  std::shared_ptr<const OpenRoot> last_root_;  // the most recently used of roots_
+  std::string key_;                            // reused to build keys without allocating
   size_t max_memory_bytes_;
   size_t memory_bytes_ = 0;  // contents of in-memory files held
 };

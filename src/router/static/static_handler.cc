@@ -10,9 +10,7 @@
 #include "http/http_date.h"
 #include "router/request_path.h"
 #include "router/static/byte_range.h"
-#include "router/static/cache_control.h"
 #include "router/static/content_coding.h"
-#include "router/static/mime_types.h"
 #include "router/static/open_file_cache.h"
 #include "router/static/validators.h"
 
@@ -69,7 +67,9 @@ struct Lookup {
 
   // A regular file of the site, or nullptr; the rule files never count.
   std::shared_ptr<const OpenFile> regular(std::string_view relative) const {
-    auto file = cache.file(root, relative, tls);
+    return served(cache.file(root, relative, tls));
+  }
+  std::shared_ptr<const OpenFile> served(std::shared_ptr<const OpenFile> file) const {
     if (!file->regular() || rules.is_own_file(file->st.st_dev, file->st.st_ino)) return nullptr;
     return file;
   }
@@ -118,15 +118,26 @@ std::string with_coding_tag(std::string etag, Coding coding) {
 void serve_file(const Lookup& site, const Request& request, Response& response,
                 const std::shared_ptr<const OpenFile>& file, const std::string& relative,
                 int status) {
-  std::string_view mime = mime_type_for(relative);
   std::shared_ptr<const OpenFile> chosen = file;
   Coding coding = Coding::kIdentity;
   std::shared_ptr<const OpenFile> br, gz;
   if (!relative.ends_with(".br") && !relative.ends_with(".gz")) {
-    std::string sibling = relative + ".br";
-    br = site.regular(sibling);
-    sibling.replace(sibling.size() - 3, 3, ".gz");
-    gz = site.regular(sibling);
+    // Whether the file has siblings is probed once per cached file (its
+    // root never changes), not twice per request.
+    const uint8_t known = file->siblings.load(std::memory_order_relaxed);
+    std::string sibling;
+    if (known == OpenFile::kSiblingsUnknown || (known & OpenFile::kBrotliSibling)) {
+      sibling = relative + ".br";
+      br = site.regular(sibling);
+    }
+    if (known == OpenFile::kSiblingsUnknown || (known & OpenFile::kGzipSibling)) {
+      sibling = relative + ".gz";
+      gz = site.regular(sibling);
+    }
+    if (known == OpenFile::kSiblingsUnknown) {
+      file->siblings.store((br ? OpenFile::kBrotliSibling : 0) | (gz ? OpenFile::kGzipSibling : 0),
+                           std::memory_order_relaxed);
+    }
   }
   if (br || gz) {
     response.set_header("Vary", "Accept-Encoding");
@@ -136,14 +147,18 @@ void serve_file(const Lookup& site, const Request& request, Response& response,
   }
   const struct stat& st = chosen->st;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  const std::string etag = with_coding_tag(chosen->etag, coding);
-  response.set_header("Content-Type", std::string(mime));
+  const std::string coded_etag =
+      coding == Coding::kIdentity ? std::string() : with_coding_tag(chosen->etag, coding);
+  const std::string& etag = coding == Coding::kIdentity ? chosen->etag : coded_etag;
+  response.headers.reserve(8);  // one allocation for the headers below
+  // The type and caching of the file asked for (not of its .br sibling).
+  response.set_header("Content-Type", std::string(file->mime_type));
   if (coding != Coding::kIdentity)
     response.set_header("Content-Encoding", std::string(coding_token(coding)));
   response.set_header("ETag", etag);
   response.set_header("Last-Modified", chosen->last_modified);
   response.set_header("Accept-Ranges", "bytes");
-  response.set_header("Cache-Control", std::string(default_cache_control(relative, mime)));
+  response.set_header("Cache-Control", std::string(file->cache_control));
   if (status != 200) {  // a rewritten error page: no validators game, no ranges
     response.status = status;
     attach_file(request, response, chosen, 0, size);
@@ -191,8 +206,9 @@ std::shared_ptr<const OpenFile> resolve(const Lookup& site, std::string* relativ
     }
     if (!relative->empty() && !relative->ends_with('/')) *relative += '/';
     *relative += "index.html";  // no listings: a directory without index is not found
+    return site.regular(*relative);
   }
-  return site.regular(*relative);
+  return site.served(std::move(file));
 }
 
 // A _redirects rule: an HTTP redirect, or a rewrite served from another

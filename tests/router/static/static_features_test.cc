@@ -248,5 +248,29 @@ TEST(OpenFileCacheTest, BoundedLruClosesEvictedFiles) {
   fs::remove_all(root);
 }
 
+// Files are keyed by their root: the same name under two roots (two sites,
+// two revisions) is two files, whichever root was asked for last.
+TEST(OpenFileCacheTest, TheSameNameUnderTwoRootsIsTwoFiles) {
+  char tmpl[] = "/tmp/wok-ofc-XXXXXX";
+  fs::path base = mkdtemp(tmpl);
+  fs::create_directories(base / "one");
+  fs::create_directories(base / "two");
+  write_file(base / "one" / "index.html", "one");
+  write_file(base / "two" / "index.html", "two");
+  OpenFileCache cache(16, 4);
+  for (int i = 0; i < 2; ++i) {
+    auto one = cache.root((base / "one").string());
+    auto two = cache.root((base / "two").string());
+    ASSERT_NE(one, nullptr);
+    ASSERT_NE(two, nullptr);
+    EXPECT_NE(one->id, two->id);
+    EXPECT_EQ(cache.file(*one, "index.html")->content, "one");
+    EXPECT_EQ(cache.file(*two, "index.html")->content, "two");
+    EXPECT_EQ(cache.root((base / "one").string()), one);  // the same root, not reopened
+  }
+  EXPECT_EQ(cache.files(), 2u);
+  fs::remove_all(base);
+}
+
 }  // namespace
 }  // namespace wok::router

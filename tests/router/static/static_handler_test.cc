@@ -330,6 +330,39 @@ TEST_F(StaticHandlerTest, MutableFilesAreNeverCached) {
   EXPECT_EQ(serve(storage, "/photo.png"), 404);
 }
 
+// Precompressed siblings are probed once per cached file: a sibling that
+// appears later is not seen under an immutable root (which never changes),
+// and is under a mutable one (looked up afresh on every request).
+TEST_F(StaticHandlerTest, SiblingsAreProbedOncePerCachedFile) {
+  fs::path dir = *base_ / "siblings";
+  fs::create_directories(dir);
+  write_file(dir / "app.js", "plain");
+  Route immutable{"p", "s", dir.string()};
+  Route storage{"p", "s", dir.string()};
+  storage.mutable_files = true;
+  auto serve = [](const Route& route) {
+    http::Request request;
+    request.method = "GET";
+    request.target = request.path = "/app.js";
+    request.headers.push_back({"Accept-Encoding", "gzip"});
+    http::Response response;
+    StaticHandler().serve(route, request, response);
+    std::string content(response.body_view());
+    if (response.file_fd >= 0) {  // sent with sendfile: read as the server would send it
+      content.resize(response.file_length);
+      ssize_t n = pread(response.file_fd, content.data(), content.size(), response.file_offset);
+      content.resize(n < 0 ? 0 : static_cast<size_t>(n));
+      close(response.file_fd);
+    }
+    return content;
+  };
+  EXPECT_EQ(serve(immutable), "plain");
+  EXPECT_EQ(serve(storage), "plain");
+  write_file(dir / "app.js.gz", "GZ");
+  EXPECT_EQ(serve(immutable), "plain");
+  EXPECT_EQ(serve(storage), "GZ");
+}
+
 // A site being restored: 503 "being restored" with Retry-After, whatever it routes to.
 TEST_F(StaticHandlerTest, ASiteBeingRestoredAnswers503) {
   auto table = std::make_shared<RouteTable>();
