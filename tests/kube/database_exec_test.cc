@@ -150,15 +150,19 @@ class PodDatabase {
     const std::string d = dir_.path.string();
     std::vector<std::string> server;
     if (maria()) {
-      if (run_command({"mariadb-install-db", "--no-defaults", "--datadir=" + d + "/data",
-                       "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"},
-                      &out) != 0) {
+      // Its own tmpdir: two bootstraps at once in /tmp (ctest -j2 runs this
+      // suite's processes side by side) lost each other's temporary tables.
+      if (run_command(
+              {"mariadb-install-db", "--no-defaults", "--datadir=" + d + "/data", "--tmpdir=" + d,
+               "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"},
+              &out) != 0) {
         *error = "mariadb-install-db: " + out;
         return false;
       }
       server = {"mariadbd",
                 "--no-defaults",
                 "--datadir=" + d + "/data",
+                "--tmpdir=" + d,
                 "--socket=" + d + "/mysqld.sock",
                 "--port=3306",
                 "--bind-address=127.0.0.1",
