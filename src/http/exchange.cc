@@ -102,13 +102,13 @@ void Exchange::on_abort(std::function<void()> callback) {
   if (state_) state_->on_abort = std::move(callback);
 }
 
-void Exchange::on_complete(std::function<void(const Completion&)> callback) {
+void Exchange::on_complete(CompletionCallback callback) {
   if (!state_ || !callback) return;
   // Several parties listen (the router's logs and statistics, a handler):
   // each new callback runs after those set before it.
   if (auto before = std::move(state_->on_complete)) {
     state_->on_complete = [before = std::move(before),
-                           callback = std::move(callback)](const Completion& c) {
+                           callback = std::move(callback)](const Completion& c) mutable {
       before(c);
       callback(c);
     };

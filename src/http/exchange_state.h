@@ -42,7 +42,7 @@ struct ExchangeState {
   std::vector<Header> extra_headers;  // added to the response head
   std::function<void()> on_writable;
   std::function<void()> on_abort;
-  std::function<void(const Completion&)> on_complete;
+  CompletionCallback on_complete;
 
   // Handlers' callbacks often hold the Exchange itself: dropping them once
   // the exchange is over breaks that cycle.

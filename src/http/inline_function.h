@@ -12,13 +12,13 @@
 
 namespace wok::http {
 
-template <class Signature>
+template <class Signature, size_t Bytes = 48>
 class InlineFunction;
 
-template <class R, class... Args>
-class InlineFunction<R(Args...)> {
+template <class R, class... Args, size_t Bytes>
+class InlineFunction<R(Args...), Bytes> {
  public:
-  static constexpr size_t kInlineBytes = 48;
+  static constexpr size_t kInlineBytes = Bytes;
 
   InlineFunction() noexcept = default;
   InlineFunction(std::nullptr_t) noexcept {}  // NOLINT: as std::function

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 #include "http/ascii.h"
 
@@ -31,11 +32,21 @@ void append_number(std::string* out, Integer n) {
 }
 
 // A CR or LF in a handler's header would let request data split the
-// response; such a header is dropped rather than sent.
-// (A plain loop: find_first_of calls memchr on the set for every byte.)
+// response; such a header is dropped rather than sent. Eight bytes at a
+// time (a word has a byte equal to b when (w ^ b...) has a zero byte), as
+// every header of every answer goes through here.
 bool safe(std::string_view s) {
-  for (char c : s) {
-    if (c == '\r' || c == '\n') return false;
+  constexpr uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+  auto has_zero_byte = [](uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
+  const char* p = s.data();
+  size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (has_zero_byte(w ^ (kOnes * '\r')) || has_zero_byte(w ^ (kOnes * '\n'))) return false;
+  }
+  for (; n > 0; ++p, --n) {
+    if (*p == '\r' || *p == '\n') return false;
   }
   return true;
 }
@@ -74,7 +85,7 @@ std::string serialize_response_head(const Response& r, const HeadContext& ctx, b
   *send_body = !bodiless;
 
   std::string out;
-  out.reserve(256);
+  out.reserve(512);  // a static file's head is near 256 bytes: one allocation, not two
   out.append("HTTP/1.1 ");
   append_number(&out, r.status);
   out.push_back(' ');

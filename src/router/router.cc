@@ -362,9 +362,9 @@ void Router::serve(http::Exchange exchange) const {
 void Router::observe(http::Exchange& exchange, const Route& route) const {
   // The host, method and path are read from the request at completion
   // (handlers leave them as they came): nothing of it is copied here.
-  exchange.on_complete([this, project = route.project, site = route.site,
-                        arrived = std::chrono::system_clock::now(),
-                        started = std::chrono::steady_clock::now()](const http::Completion& done) {
+  auto observed = [this, project = route.project, site = route.site,
+                   arrived = std::chrono::system_clock::now(),
+                   started = std::chrono::steady_clock::now()](const http::Completion& done) {
     RequestRecord record;
     record.project = project;
     record.site = site;
@@ -381,7 +381,10 @@ void Router::observe(http::Exchange& exchange, const Route& route) const {
         std::chrono::steady_clock::now() - started);
     record.upstream = std::chrono::microseconds(done.upstream_us);
     for (RequestObserver* observer : observers_) observer->on_request(record);
-  });
+  };
+  static_assert(http::CompletionCallback::fits_inline<decltype(observed)>(),
+                "what the access log keeps of a request is held without an allocation");
+  exchange.on_complete(std::move(observed));
 }
 
 }  // namespace wok::router
