@@ -289,7 +289,7 @@ bool Connection::parse_step() {
       begin_exchange(parser_.take_request());
       return true;
     case RequestParser::Status::kRequest:
-      parser_.take_request();
+      parser_.end_request();
       if (exchange_ && !exchange_->body_done) deliver_body(std::move(piece), true);
       return true;
     case RequestParser::Status::kError:

@@ -267,6 +267,8 @@ bool RequestParser::feed(std::string_view data, std::vector<Request>* out) {
   }
 }
 
+void RequestParser::end_request() { impl_->header_bytes = 0; }
+
 std::string RequestParser::take_body() { return std::exchange(impl_->request.body, {}); }
 bool RequestParser::body_expected() const { return impl_->body_expected; }
 bool RequestParser::pending() const { return impl_->execute_pending; }

@@ -44,6 +44,10 @@ class RequestParser {
   // The request completed by the last kRequest; leaves the parser ready for
   // the next one.
   Request take_request();
+  // After kRequest in report_headers mode: the head went at kHeaders, the
+  // body in pieces; only the message's end is left to mark (no Request is
+  // moved out and made anew, as take_request() would, once per request).
+  void end_request();
   // report_headers: body bytes decoded since the last call.
   std::string take_body();
   // After kHeaders: whether a body follows (Content-Length > 0 or chunked).
