@@ -3,8 +3,9 @@
 // thread (no locks on the request path). Sound without invalidation because
 // a routed revision root never changes: a new revision is a new root, and
 // entries of old roots age out of the bounded LRU, which closes their fds.
-// Misses ("no such file") are cached too: precompressed siblings and
-// index.html are probed on every request.
+// Misses ("no such file") are cached too: index.html is probed on every
+// request for a directory (a file's precompressed siblings once, see
+// OpenFile::siblings).
 #include <sys/stat.h>
 
 #include <atomic>
