@@ -182,6 +182,35 @@ TEST(RequestParserTest, ObsFoldAndSpaceBeforeColonAreRejected) {
   EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"), 400);
 }
 
+// The fold is found wherever the reads split the head: the line break in
+// one read, the blank that starts the next line in the next.
+TEST(RequestParserTest, ObsFoldIsFoundAcrossReads) {
+  for (const std::string& head : {std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"),
+                                  std::string("GET / HTTP/1.1\r\nHost: a\r\n\tX: a\r\n\r\n")}) {
+    for (size_t split = 1; split < head.size(); ++split) {
+      RequestParser parser;
+      size_t used = 0;
+      RequestParser::Status first = parser.parse(std::string_view(head).substr(0, split), &used);
+      RequestParser::Status second = first;
+      if (first != RequestParser::Status::kError)
+        second = parser.parse(std::string_view(head).substr(split), &used);
+      EXPECT_EQ(second, RequestParser::Status::kError) << "split at " << split;
+      EXPECT_EQ(parser.error_status(), 400) << "split at " << split;
+    }
+  }
+  // A blank inside a line, or a CR LF at the very end of a read, is no fold.
+  for (size_t split = 1; split < 40; ++split) {
+    const std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: a b\t c\r\n\r\n";
+    if (split >= head.size()) break;
+    std::vector<Request> out;
+    RequestParser parser;
+    ASSERT_TRUE(parser.feed(std::string_view(head).substr(0, split), &out)) << split;
+    ASSERT_TRUE(parser.feed(std::string_view(head).substr(split), &out)) << split;
+    ASSERT_EQ(out.size(), 1u) << split;
+    EXPECT_EQ(out[0].header("X"), "a b\t c");
+  }
+}
+
 TEST(RequestParserTest, MalformedInputIs400) {
   EXPECT_EQ(status_of("GARBAGE\r\n\r\n"), 400);
   EXPECT_EQ(status_of("GET / HTTP/1.1\nHost: a\n\n"), 400);  // bare LF
