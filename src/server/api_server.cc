@@ -14,6 +14,7 @@
 
 #include "api/jobs.h"
 #include "api/validation.h"
+#include "base/sealed_box.h"
 #include "base/text.h"
 #include "base/unique_fd.h"
 #include "server/audit.h"
@@ -1081,18 +1082,12 @@ void ApiHandler::database(Context& ctx, const std::string& ns, const std::string
   }
   auto site = store_.get("Site", ns, name);
   if (!site) return ctx.fail(404, "site \"" + name + "\" not found in project \"" + ns + "\"");
-  int upload = -1;  // the whole of an upload in parts, to run
-  struct Closer {
-    int& fd;
-    ~Closer() {
-      if (fd >= 0) ::close(fd);
-    }
-  } closer{upload};
+  base::UniqueFd upload;  // the whole of an upload in parts, to run
   if (!dump && query_params(ctx.req.query).count("upload") &&
       !sql_upload_part(ctx, ns, name, (*site)["spec"], &upload))
     return;  // a part kept, or refused: answered
-  DatabaseAnswer answer =
-      options_.site_database(ns, name, dump, upload >= 0 ? std::string() : ctx.req.body, upload);
+  DatabaseAnswer answer = options_.site_database(
+      ns, name, dump, upload.valid() ? std::string() : ctx.req.body, upload.get());
   if (answer.status != 200) {
     if (answer.fd >= 0) ::close(answer.fd);
     return ctx.fail(answer.status, answer.error);
@@ -1110,11 +1105,10 @@ constexpr int64_t kMaxSqlUploadBytes = 4ll << 30;
 constexpr int kMaxSqlUploadsPerProject = 2;
 constexpr auto kSqlUploadAbandoned = std::chrono::hours(1);
 
-// base::random_token(16): 22 characters of base64url, no dot, no slash.
+// What base::random_token(16) makes: 16 bytes as 22 characters of
+// base64url (no dot, no slash).
 bool is_upload_id(const std::string& id) {
-  return id.size() == 22 &&
-         id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-             std::string::npos;
+  return id.size() == 22 && base::base64url_decode(id).has_value();
 }
 
 }  // namespace
@@ -1124,7 +1118,7 @@ bool is_upload_id(const std::string& id) {
 // order, is refused with what is held); true with *fd the whole, its file
 // already unlinked, once the part says done=1.
 bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std::string& name,
-                                 const json& spec, int* fd) {
+                                 const json& spec, base::UniqueFd* fd) {
   namespace fs = std::filesystem;
   auto params = query_params(ctx.req.query);
   const std::string id = params["upload"];
@@ -1162,19 +1156,19 @@ bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std:
       return false;
     }
   }
-  int f = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | (offset == 0 ? O_CREAT : 0), 0600);
-  if (f < 0 && errno == ENOENT) {
+  base::UniqueFd f(
+      ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | (offset == 0 ? O_CREAT : 0), 0600));
+  if (!f.valid() && errno == ENOENT) {
     ctx.fail(409, "upload " + id + " is unknown or ended: an upload starts at offset 0");
     return false;
   }
-  if (f < 0) {
+  if (!f.valid()) {
     ctx.fail(500, "cannot keep the SQL: " + std::string(std::strerror(errno)));
     return false;
   }
   struct stat st {};
-  ::fstat(f, &st);
+  ::fstat(f.get(), &st);
   auto refuse = [&](int status, const std::string& message) {
-    ::close(f);
     ctx.fail(status, message);
     return false;
   };
@@ -1196,20 +1190,19 @@ bool ApiHandler::sql_upload_part(Context& ctx, const std::string& ns, const std:
                            " MiB is not taken in one import (twice the database's size, at most "
                            "4 GiB)");
   }
-  if (::lseek(f, 0, SEEK_END) != offset || !base::write_all(f, ctx.req.body)) {
+  if (::lseek(f.get(), 0, SEEK_END) != offset || !base::write_all(f.get(), ctx.req.body)) {
     ::unlink(path.c_str());
     return refuse(500, "cannot keep the SQL: " + std::string(std::strerror(errno)));
   }
   if (!params.count("done")) {
-    ::close(f);
     ctx.send(200, {{"kind", "SqlUpload"},
                    {"upload", id},
                    {"received", offset + static_cast<int64_t>(ctx.req.body.size())}});
     return false;
   }
-  ::unlink(path.c_str());  // runs once, and leaves nothing whatever happens next
-  ::lseek(f, 0, SEEK_SET);
-  *fd = f;
+  ::unlink(path.c_str());         // runs once, and leaves nothing whatever happens next
+  ::lseek(f.get(), 0, SEEK_SET);  // handed over at its start
+  *fd = std::move(f);
   return true;
 }
 

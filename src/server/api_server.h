@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "hooks/push_hook.h"
 #include "http/exchange.h"
 #include "http/message.h"
@@ -178,7 +179,7 @@ class ApiHandler {
   // GET .../dbdump, POST .../dbexec: the site's database (ApiOptions::site_database).
   void database_upgrade(Context& ctx, const std::string& ns, const std::string& name);
   bool sql_upload_part(Context& ctx, const std::string& ns, const std::string& name,
-                       const nlohmann::json& spec, int* fd);
+                       const nlohmann::json& spec, base::UniqueFd* fd);
   void database(Context& ctx, const std::string& ns, const std::string& name, bool dump,
                 bool may_edit);
   std::string host_conflict_message(Context& ctx, const store::Result& result);

@@ -95,7 +95,7 @@ class SqlUploadTest : public ::testing::Test {
   std::vector<std::string> ran_;
 };
 
-const std::string kId = "Zm9vYmFy-_0123456789ab";  // as base::random_token(16)
+const std::string kId = "Zm9vYmFy-_0123456789aA";  // as base::random_token(16)
 
 TEST_F(SqlUploadTest, PartsAtTheirOffsetsRunAsOneAndLeaveNothing) {
   http::Response first = part("dev", "upload=" + kId + "&offset=0", "SELECT ");
@@ -128,7 +128,8 @@ TEST_F(SqlUploadTest, ViewersOutsidersAndBadPartsAreRefusedBeforeAnythingIsKept)
   for (const std::string& query : std::vector<std::string>{
            "upload=../../etc/passwd&offset=0", "upload=../../../../etc/passwd&offset=0",
            "upload=" + kId.substr(1) + "&offset=0", "upload=" + kId + "&offset=-1", "upload=" + kId,
-           "upload=" + kId + "&offset=0&done=yes"}) {
+           "upload=" + kId + "&offset=0&done=yes", "upload=Zm9vYmFy-_0123456789a%3D&offset=0",
+           "upload=Zm9vYmFy+/0123456789aA&offset=0"}) {
     http::Response r = part("dev", query, "x");
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_EQ(message(r),
@@ -160,7 +161,8 @@ TEST_F(SqlUploadTest, AnUploadIsBoundedByTwiceTheDatabasesSize) {
 }
 
 TEST_F(SqlUploadTest, AProjectKeepsTwoUploadsAtOnce) {
-  const std::string a(22, 'a'), b(22, 'b'), c(22, 'c');
+  const std::string a = std::string(21, 'a') + "A", b = std::string(21, 'b') + "A",
+                    c = std::string(21, 'c') + "A";
   EXPECT_EQ(part("dev", "upload=" + a + "&offset=0", "1").status, 200);
   EXPECT_EQ(part("dev", "upload=" + b + "&offset=0", "1").status, 200);
   http::Response third = part("dev", "upload=" + c + "&offset=0", "1");
