@@ -20,6 +20,7 @@
 #include "controllers/database_jobs.h"
 #include "controllers/workloads.h"
 #include "render/plan.h"
+#include "runtime/database.h"
 #include "runtime/fd_tree.h"
 #include "runtime/subprocess.h"
 #include "runtime/volume.h"
@@ -436,6 +437,31 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   for (const auto& s : plan.services) {
     const fs::path dir = service_dir(storage.string(), s.name);
     if (!runtime::is_volume_mounted(dir, "data")) continue;
+    // A running Redis makes a snapshot (one point in time, as a replica's
+    // first sync gets it), as on a cluster; a server that is not running
+    // has its files at rest, copied as they are.
+    if (!render::service_snapshot_command(s.engine, "-").empty()) {
+      std::error_code mk;
+      fs::create_directories(staging / "services" / s.name, mk);
+      const fs::path file = staging / "services" / s.name / render::kRedisSnapshot;
+      base::UniqueFd out(::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!out.valid())
+        return fail(500, "cannot write " + file.string() + ": " + std::strerror(errno));
+      DatabaseJobIo io;
+      io.stdout_fd = out.get();
+      DatabaseJobResult r =
+          run_service_snapshot(store_, runtime_, read_secret_, *site, spec, s.name, io);
+      if (r.error.empty()) r.error = runtime::trim_redis_snapshot(out.get());
+      if (r.error.empty()) {
+        manifest["services"].push_back(
+            {{"name", s.name}, {"engine", s.engine}, {"snapshot", render::kRedisSnapshot}});
+        continue;
+      }
+      if (!r.not_running)
+        return fail(500, "the snapshot of service " + s.name + " failed: " + r.error);
+      out.reset();
+      fs::remove_all(staging / "services" / s.name, mk);
+    }
     if (std::string err =
             runtime::bind_read_only_no_symlinks(dir / "data", staging / "services" / s.name);
         !err.empty())
@@ -527,7 +553,7 @@ std::optional<json> Backups::manifest(const std::string& ns, const BackupInfo& b
 
 std::string Backups::restore_volume(const std::string& ns, const BackupInfo& backup,
                                     const std::string& path, const fs::path& volume_dir,
-                                    unsigned uid) {
+                                    unsigned uid, bool redis_snapshot) {
   auto repo = repo_of(ns);
   if (!repo) return "project \"" + ns + "\" not found";
   // Unpacked in wok's own directory first, where nothing of a tenant reaches.
@@ -549,6 +575,10 @@ std::string Backups::restore_volume(const std::string& ns, const BackupInfo& bac
                                    kResticTimeout);
     if (!r.ok()) return failed("restic restore of " + path + " from backup " + backup.id, r);
   }
+  if (redis_snapshot)
+    if (std::string err = runtime::redis_aof_from_snapshot((unpacked / path).string());
+        !err.empty())
+      return "backup " + backup.id + ", " + path + ": " + err;
   return put_back_files(unpacked / path, volume_dir, uid, path, backup.id);
 }
 

@@ -148,10 +148,12 @@ class Backups {
   // the backup ("storage/NAME", "services/NAME"), owned by `uid`: unpacked
   // in wok's own directory, the volume's entries moved aside, the backup's
   // copied in by descriptor (no symlink followed), the old ones removed
-  // only then (put back on a failure).
+  // only then (put back on a failure). `redis_snapshot`: `path` holds a
+  // Redis snapshot, made into the server's append-only files once unpacked
+  // (runtime::redis_aof_from_snapshot).
   std::string restore_volume(const std::string& ns, const BackupInfo& backup,
                              const std::string& path, const std::filesystem::path& volume_dir,
-                             unsigned uid);
+                             unsigned uid, bool redis_snapshot = false);
   // Refuses a backup whose files would unpack larger than what `spec`
   // gives them (its volumes, services, twice its database and 64Mi): a
   // sparse file that backs up to nothing never fills the host's disk.

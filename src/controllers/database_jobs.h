@@ -49,6 +49,14 @@ DatabaseJobResult run_database_job(store::Store& store, runtime::Runtime& runtim
                                    const nlohmann::json& live_spec, DatabaseAction action,
                                    const DatabaseJobIo& io);
 
+// A snapshot of service `service` of `site` (render::service_snapshot_command:
+// Redis's `redis-cli --rdb -`) written to io.stdout_fd, by its client run
+// the same way. not_running when its server is not Ready.
+DatabaseJobResult run_service_snapshot(store::Store& store, runtime::Runtime& runtime,
+                                       const SecretReader& read_secret, const nlohmann::json& site,
+                                       const nlohmann::json& live_spec, const std::string& service,
+                                       const DatabaseJobIo& io);
+
 // Ends every database job still running (wok stops: nobody waits for their
 // answers, and a dump may otherwise hold the stop for its 30 minutes).
 void end_database_jobs(runtime::Runtime& runtime);

@@ -19,6 +19,7 @@
 #include "controllers/tree_paths.h"
 #include "controllers/workloads.h"
 #include "git/repository.h"
+#include "render/database_client.h"
 #include "render/plan.h"
 #include "render/unsupported.h"
 #include "router/auth/basic_auth.h"
@@ -1147,9 +1148,18 @@ std::string SiteReconciler::restore_data(const json& site, const json& spec,
   }
   for (const auto& s : p.services) {
     if (!holds(manifest["services"], s.name)) continue;
+    // A running Redis was backed up as a snapshot (controllers/backups.h);
+    // anything else, and a server that was not running, as its files.
+    bool snapshot = false;
+    for (const auto& e : manifest["services"])
+      if (e.is_object() && e.value("name", "") == s.name)
+        snapshot = e.value("snapshot", "") == render::kRedisSnapshot;
+    if (snapshot && s.engine != "redis")
+      return "backup " + backup.id + " holds a Redis snapshot of service " + s.name +
+             "; this site's is " + s.engine;
     if (std::string err = config_.backups->restore_volume(
             source_ns, backup, "services/" + s.name,
-            fs::path(service_dir(storage.string(), s.name)) / "data", uid);
+            fs::path(service_dir(storage.string(), s.name)) / "data", uid, snapshot);
         !err.empty())
       return err;
     (*restored)["services"].push_back(s.name);

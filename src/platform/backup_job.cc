@@ -26,6 +26,7 @@
 #include "controllers/snapshot.h"
 #include "platform/rabbitmq_backup.h"
 #include "platform/restic_receiver.h"
+#include "render/database_client.h"
 #include "render/plan.h"
 #include "runtime/subprocess.h"
 
@@ -117,7 +118,7 @@ std::string ensure_repository() {
 // snapshot (dump.rdb), a RabbitMQ export (platform/rabbitmq_backup.h).
 // The manifest names the first file as the service's "snapshot".
 std::vector<std::string> service_files(const std::string& engine) {
-  if (engine == "redis") return {"dump.rdb"};
+  if (engine == "redis") return {render::kRedisSnapshot};
   if (engine == "rabbitmq") return {kRabbitMqDefinitions, kRabbitMqMessages};
   return {};
 }

@@ -95,11 +95,11 @@ json dump_container(const SitePlan& plan, const PlatformSettings& settings) {
 json redis_dump_container(const ServicePlan& svc, const PlatformSettings& settings,
                           const SitePlan& plan) {
   const std::string dir = std::string(kBackupDir) + "/services/" + svc.name;
+  std::vector<std::string> command =
+      service_snapshot_command(svc.engine, dir + "/" + kRedisSnapshot);
+  command.back() = "mkdir -p " + dir + " && " + command.back();
   json c = client_container(
-      "dump-" + svc.name, settings.redis_image,
-      {"sh", "-c",
-       "mkdir -p " + dir + " && exec redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" " +
-           "--no-auth-warning --rdb " + dir + "/dump.rdb"},
+      "dump-" + svc.name, settings.redis_image, command,
       {env_value("SVC_HOST", svc.host), env_value("SVC_PORT", std::to_string(svc.port))}, plan);
   c["env"].push_back(secret_env("REDISCLI_AUTH", svc.secret_name, "password"));
   return c;

@@ -166,15 +166,10 @@ std::vector<json> service_set(const SiteNames& names, const ServicePlan& svc,
     sv.image = settings.redis_image;
     sv.data = "/data";
     sv.env = {{{"name", "REDIS_PASSWORD"}, {"valueFrom", password_ref(svc.secret_name)}}};
-    sv.command = {"redis-server",
-                  "--requirepass",
-                  "$(REDIS_PASSWORD)",
-                  "--appendonly",
-                  "yes",
-                  "--dir",
-                  "/data",
-                  "--protected-mode",
-                  "no"};
+    sv.command = {"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--appendonly", "yes",
+                  "--dir", "/data", "--protected-mode", "no",
+                  // A backup's snapshot (redis-cli --rdb) is sent at once.
+                  "--repl-diskless-sync-delay", "0"};
   } else {
     sv.image = settings.rabbitmq_image;
     sv.data = "/var/lib/rabbitmq";

@@ -60,4 +60,11 @@ std::vector<std::string> database_client_command(const std::string& engine, Data
       "exec psql " + connect + " --no-psqlrc --set=ON_ERROR_STOP=1 --quiet --dbname=\"$DB_NAME\""};
 }
 
+std::vector<std::string> service_snapshot_command(const std::string& engine,
+                                                  const std::string& file) {
+  if (engine != "redis") return {};
+  return {"/bin/sh", "-c",
+          "exec redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" --no-auth-warning --rdb " + file};
+}
+
 }  // namespace wok::render

@@ -1,9 +1,14 @@
 #include "runtime/database.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace wok::runtime {
 
@@ -151,14 +156,69 @@ std::string postgres_script(const DatabaseServer& db) {
          std::to_string(shared_mb) + "MB\n";
 }
 
+// Its append-only files in DIR/appendonlydir (redis_aof_from_snapshot
+// writes that layout). A backup's snapshot (`redis-cli --rdb`) is sent at
+// once: no wait for more replicas (it has none).
 std::string redis_config(const DatabaseServer& db) {
   const int64_t max_mb = std::max<int64_t>(16, (db.memory_bytes >> 20) * 3 / 4);
   return "bind 0.0.0.0\nport " + std::to_string(db.port) + "\nprotected-mode no\nrequirepass " +
          db.password + "\ndir " + kDatabaseMount +
-         "\nappendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n"
+         "\nappendonly yes\nappenddirname appendonlydir\nappendfilename "
+         "appendonly.aof\nappendfsync everysec\nsave \"\"\nrepl-diskless-sync-delay 0\ndaemonize "
+         "no\nlogfile \"\"\n"
          "maxmemory " +
          std::to_string(max_mb) + "mb\nmaxmemory-policy noeviction\n";
 }
+
+}  // namespace
+
+std::string redis_aof_from_snapshot(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path from = fs::path(dir) / "dump.rdb", aof = fs::path(dir) / "appendonlydir";
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(from, ec)))
+    return "the backup's Redis snapshot " + from.filename().string() + " is missing";
+  if (fs::exists(fs::symlink_status(aof, ec)))
+    return "the backup holds both a Redis snapshot and an append-only directory";
+  fs::create_directory(aof, ec);
+  if (!ec) fs::rename(from, aof / "appendonly.aof.1.base.rdb", ec);
+  if (ec) return "making the Redis snapshot its append-only base: " + ec.message();
+  auto write = [&](const char* name, const std::string& text) {
+    FILE* f = std::fopen((aof / name).c_str(), "wx");
+    if (!f) return false;
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    return std::fclose(f) == 0 && ok;
+  };
+  if (!write("appendonly.aof.1.incr.aof", "") ||
+      !write("appendonly.aof.manifest",
+             "file appendonly.aof.1.base.rdb seq 1 type b\n"
+             "file appendonly.aof.1.incr.aof seq 1 type i\n"))
+    return std::string("writing Redis's append-only manifest: ") + std::strerror(errno);
+  return "";
+}
+
+std::string trim_redis_snapshot(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
+  char head[5] = {};
+  if (st.st_size < 9 + 9 || ::pread(fd, head, 5, 0) != 5 || std::string_view(head, 5) != "REDIS")
+    return "the server's snapshot is no RDB file";
+  constexpr off_t kMark = 40;
+  if (st.st_size < 9 + 9 + kMark) return "";
+  char tail[kMark + 9];
+  if (::pread(fd, tail, sizeof tail, st.st_size - static_cast<off_t>(sizeof tail)) !=
+      static_cast<ssize_t>(sizeof tail))
+    return std::string("reading the snapshot: ") + std::strerror(errno);
+  const bool marked = static_cast<unsigned char>(tail[0]) == 0xFF &&
+                      std::all_of(tail + 9, tail + sizeof tail, [](char c) {
+                        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                      });
+  if (marked && ::ftruncate(fd, st.st_size - kMark) != 0)
+    return std::string("cutting the snapshot's end mark: ") + std::strerror(errno);
+  return "";
+}
+
+namespace {
 
 std::string rabbitmq_script() {
   return std::string(

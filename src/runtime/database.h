@@ -52,4 +52,19 @@ std::vector<std::string> installed_postgresql_versions(
 // spec->files (the start script, the SQL it runs); false with `error`.
 bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::string* error);
 
+// A Redis snapshot (`dump.rdb` in `dir`, wok's own directory: a backup's
+// services/NAME unpacked) made into what the server of redis_config loads
+// at its start: with appendonly on, Redis 7 reads only its append-only
+// directory, whose base file may be an RDB. `dir` then holds
+// appendonlydir/ with the snapshot as its base, an empty increment and
+// the manifest. "" or why not.
+std::string redis_aof_from_snapshot(const std::string& dir);
+
+// A Redis snapshot written on stdout by `redis-cli --rdb -` (open in `fd`)
+// made a plain RDB file: the 40 hex digits that end the server's diskless
+// transfer cut off after the RDB's own end (its EOF opcode 0xFF and its
+// 8-byte checksum; a file without the mark ends with those, and 0xFF is no
+// hex digit, so the two never look alike). "" or why it is no snapshot.
+std::string trim_redis_snapshot(int fd);
+
 }  // namespace wok::runtime

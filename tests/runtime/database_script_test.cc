@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/database.h"
+#include "support/read_file.h"
 #include "support/temp_dir.h"
 
 namespace wok::runtime {
@@ -19,12 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::read_file;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -74,12 +70,12 @@ class PostgresStartScript : public ::testing::Test {
     const std::string cmd = "sh " + (root_ / "start.sh").string() + " < /dev/null > /dev/null 2> " +
                             (root_ / "stderr").string();
     int status = std::system(cmd.c_str());
-    if (err) *err = read(root_ / "stderr");
+    if (err) *err = read_file(root_ / "stderr");
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   fs::path data(const std::string& name = "data") { return root_ / "vol" / name; }
-  std::string calls() { return read(root_ / "calls"); }
+  std::string calls() { return read_file(root_ / "calls"); }
 
   // Data of `version` holding `rows`, as a server of it left it.
   void make_data(const std::string& name, const std::string& version, const std::string& rows) {
@@ -98,12 +94,12 @@ class PostgresStartScript : public ::testing::Test {
 
 TEST_F(PostgresStartScript, UpgradesOlderDataIntoACopySwappedInOnceComplete) {
   ASSERT_EQ(start("13"), 0);
-  EXPECT_EQ(read(data() / "PG_VERSION"), "13\n");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "13\n");
   write(data() / "rows", "written on 13");
   std::string err;
   ASSERT_EQ(start("15", &err), 0) << err;
-  EXPECT_EQ(read(data() / "PG_VERSION"), "15\n");
-  EXPECT_EQ(read(data() / "rows"), "written on 13");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "15\n");
+  EXPECT_EQ(read_file(data() / "rows"), "written on 13");
   expect_only_data();
   // The old data shut down cleanly first (a single-user run of 13), then
   // pg_upgrade of 15 from 13's binaries.
@@ -123,13 +119,13 @@ TEST_F(PostgresStartScript, AFailedUpgradeLeavesTheOldDataWhole) {
   make_data("data", "13", "written on 13");
   write(root_ / "fail", "");
   EXPECT_NE(start("15"), 0);
-  EXPECT_EQ(read(data() / "PG_VERSION"), "13\n");
-  EXPECT_EQ(read(data() / "rows"), "written on 13");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "13\n");
+  EXPECT_EQ(read_file(data() / "rows"), "written on 13");
   EXPECT_FALSE(fs::exists(data("data.upgraded")));
   // The next start, the cause gone, begins again from the whole old data.
   fs::remove(root_ / "fail");
   ASSERT_EQ(start("15"), 0);
-  EXPECT_EQ(read(data() / "PG_VERSION"), "15\n");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "15\n");
   expect_only_data();
 }
 
@@ -137,7 +133,7 @@ TEST_F(PostgresStartScript, ACompleteCopyCutShortBeforeItsSwapIsSwappedInByTheNe
   make_data("data", "13", "old");
   make_data("data.upgraded", "15", "upgraded");
   ASSERT_EQ(start("15"), 0);
-  EXPECT_EQ(read(data() / "rows"), "upgraded");
+  EXPECT_EQ(read_file(data() / "rows"), "upgraded");
   EXPECT_EQ(calls().find("pg_upgrade"), std::string::npos);
   expect_only_data();
   // Between the two renames: the old data set aside, the copy not yet in place.
@@ -145,7 +141,7 @@ TEST_F(PostgresStartScript, ACompleteCopyCutShortBeforeItsSwapIsSwappedInByTheNe
   make_data("data.old", "13", "old");
   make_data("data.upgraded", "15", "upgraded");
   ASSERT_EQ(start("15"), 0);
-  EXPECT_EQ(read(data() / "rows"), "upgraded");
+  EXPECT_EQ(read_file(data() / "rows"), "upgraded");
   expect_only_data();
 }
 
@@ -153,8 +149,8 @@ TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataRunsOnI
   make_data("data", "13", "old");
   make_data("data.upgraded", "15", "upgraded");
   ASSERT_EQ(start("13"), 0);
-  EXPECT_EQ(read(data() / "rows"), "old");
-  EXPECT_EQ(read(data() / "PG_VERSION"), "13\n");
+  EXPECT_EQ(read_file(data() / "rows"), "old");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "13\n");
   expect_only_data();
   // Newer data (its upgrade deployed, then the revision failed and the one
   // before it, naming 13, runs again): 15 runs it, untouched.
@@ -169,8 +165,8 @@ TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataRunsOnI
   EXPECT_NE(calls().find("postgres 15 -D " + data().string()), std::string::npos) << calls();
   EXPECT_EQ(calls().find("postgres 13"), std::string::npos) << calls();
   EXPECT_EQ(calls().find("initdb"), std::string::npos) << calls();
-  EXPECT_EQ(read(data() / "rows"), "new");
-  EXPECT_EQ(read(data() / "PG_VERSION"), "15\n");
+  EXPECT_EQ(read_file(data() / "rows"), "new");
+  EXPECT_EQ(read_file(data() / "PG_VERSION"), "15\n");
   // Without 15 on the host: said, not touched.
   fs::rename(root_ / "pg" / "15", root_ / "pg" / "15.away");
   EXPECT_NE(start("13", &err), 0);
@@ -179,7 +175,7 @@ TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataRunsOnI
             std::string::npos)
       << err;
   fs::rename(root_ / "pg" / "15.away", root_ / "pg" / "15");
-  EXPECT_EQ(read(data() / "rows"), "new");
+  EXPECT_EQ(read_file(data() / "rows"), "new");
   // Data of a version the host no longer has: said, not touched.
   fs::remove_all(data());
   make_data("data", "12", "ancient");
@@ -187,7 +183,7 @@ TEST_F(PostgresStartScript, ACopyIsDroppedWhenTheSpecWentBackAndNewerDataRunsOnI
   EXPECT_NE(err.find("the data is PostgreSQL 12's, which this platform no longer has"),
             std::string::npos)
       << err;
-  EXPECT_EQ(read(data() / "rows"), "ancient");
+  EXPECT_EQ(read_file(data() / "rows"), "ancient");
 }
 
 TEST_F(PostgresStartScript, AVersionThatIsNoNumberIsRefused) {
