@@ -189,11 +189,22 @@ std::string SiteReconciler::start_workloads(const json& site, int64_t number,
   std::string what;
   for (const auto& image : images) what += (what.empty() ? "" : ", ") + image;
   auto live = store_.live_revision(site["metadata"]["uid"].get<std::string>());
-  // A clone's data goes in before anything of it runs, once.
-  if (json spec = json::parse(spec_text);
-      spec.contains("cloneFrom") && !live &&
-      !site.value("status", json::object()).contains("clonedFrom")) {
-    if (std::string err = seed_clone(site, spec, *plan); !err.empty()) return "cloneFrom: " + err;
+  // A clone's data goes in before anything of it runs, once: by its pass
+  // before this revision was made (seed_in_background), else here.
+  if (!live && needs_seed(site)) {
+    std::optional<std::string> seeded;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = seeded_.find(site["metadata"]["uid"]); it != seeded_.end()) {
+        seeded = it->second;
+        seeded_.erase(it);
+      }
+    }
+    if (seeded && !seeded->empty()) return "cloneFrom: " + *seeded;
+    // (A plan that cannot run fails the revision below, nothing copied.)
+    if (!seeded && plan->error.empty())
+      if (std::string err = seed_clone(site, json::parse(spec_text), *plan); !err.empty())
+        return "cloneFrom: " + err;
   }
   write_status(site, live, live ? "Deployed" : "Progressing",
                "starting revision " + std::to_string(number) + ": " +
@@ -629,6 +640,27 @@ ReconcileResult SiteReconciler::reconcile(const std::string& ns, const std::stri
                : refused;
     write_status(*site, live, "SourceNotAllowed", msg, refused);
     return {refused};
+  }
+  // A clone's data goes in before its first revision is made, off this
+  // worker: filling its volumes and database from a large backup takes
+  // minutes, and the controller has few workers for every site.
+  if (!live && needs_seed(*site)) {
+    bool start = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!seeded_.count(uid)) {
+        start = true;
+        resumers_.emplace_back([this, ns, name, uid] { seed_in_background(ns, name, uid); });
+      }
+    }
+    if (start) {
+      const json& from = (*site)["spec"]["cloneFrom"];
+      write_status(*site, live, "Progressing",
+                   "filling the clone from backup " + from.value("backup", "latest") + " of " +
+                       from.value("project", ns) + "/" + from.value("site", ""),
+                   std::nullopt);
+      return {"", std::chrono::milliseconds(500)};
+    }
   }
   int64_t number = 0;
   std::string error = deploy(*site, site_dir.string(), desired.commit, spec_text, &number);
@@ -1176,6 +1208,36 @@ std::string SiteReconciler::restore_data(const json& site, const json& spec,
     return err;
   (*restored)["database"] = true;
   return "";
+}
+
+bool SiteReconciler::needs_seed(const json& site) const {
+  const json& spec = site["spec"];
+  return config_.backups && workloads_ && spec.contains("cloneFrom") && runs_instances(spec) &&
+         !site.value("status", json::object()).contains("clonedFrom");
+}
+
+void SiteReconciler::seed_in_background(const std::string& ns, const std::string& name,
+                                        const std::string& uid) {
+  std::string outcome;
+  {
+    std::unique_lock hold(site_lock(ns + "/" + name));
+    auto site = store_.get("Site", ns, name);
+    if (site && (*site)["metadata"].value("uid", "") == uid && !store_.live_revision(uid) &&
+        needs_seed(*site)) {
+      const std::string spec_text = (*site)["spec"].dump();
+      // Its servers (the database) as its first revision will run them.
+      auto plan = plan_for(*site, 0, "", spec_text);
+      if (plan && plan->error.empty()) {
+        outcome = mount_storage((*site)["spec"], storage_dir_of(config_.data_dir, *site).string(),
+                                store_.project_uid(ns));
+        if (outcome.empty()) outcome = seed_clone(*site, (*site)["spec"], *plan);
+        if (outcome.empty()) return;  // status.clonedFrom says so
+        spdlog::warn("site {}/{}: the clone's data did not go in: {}", ns, name, outcome);
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  seeded_[uid] = outcome;
 }
 
 std::string SiteReconciler::seed_clone(const json& site, const json& spec,

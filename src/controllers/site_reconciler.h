@@ -214,6 +214,14 @@ class SiteReconciler {
   // backup. "" or why not.
   std::string seed_clone(const nlohmann::json& site, const nlohmann::json& spec,
                          const WorkloadPlan& plan);
+  // Whether `site` (with no live revision) is a clone whose data is not in
+  // yet.
+  bool needs_seed(const nlohmann::json& site) const;
+  // seed_clone of site ns/name (uid) in a thread of its own, which holds
+  // the site's lock throughout (its passes wait: reconcile's try_lock), so
+  // that a large backup never holds one of the controller's few workers.
+  // The outcome goes into seeded_.
+  void seed_in_background(const std::string& ns, const std::string& name, const std::string& uid);
   // Puts `backup` (of project `source_ns`, its /backup.json `manifest`)
   // into `site` whose spec is `spec`: the volumes and services both name,
   // and the database (of the same engine; its server started from `plan`).
@@ -259,8 +267,12 @@ class SiteReconciler {
   // until resume_restore holds the site; guarded by mu_.
   std::map<std::string, std::string> to_resume_;
   std::set<std::string> resuming_;     // resume_restore started; guarded by mu_
-  std::vector<std::thread> resumers_;  // guarded by mu_
-  BuildJobs builds_;                   // declared last: destroyed (builds cancelled) first
+  std::vector<std::thread> resumers_;  // guarded by mu_; and seed_in_background's
+  // A clone seeded by seed_in_background: its site's uid -> "" (seeded, or
+  // nothing to seed) or why the seeding failed, which its first revision
+  // fails with (start_workloads takes it). Guarded by mu_.
+  std::map<std::string, std::string> seeded_;
+  BuildJobs builds_;  // declared last: destroyed (builds cancelled) first
 };
 
 }  // namespace wok::controllers

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -447,6 +448,63 @@ class BackupTest(BackupCase):
             return st if "cloneFrom" in (st.get("lastError") or "") else None
         st = wait_for(failed, 120, what="the clone's failure")
         self.assertIn('site "nosuch" of project "team-a" has no backup', st["lastError"])
+
+
+# restic as wok runs it, but a restore waits while HELD/hold exists (each
+# waiting one leaves HELD/waiting.PID): a clone's seeding that takes as
+# long as the test wants.
+HELD = tempfile.mkdtemp(prefix="wok-restic-held-")
+with open(os.path.join(HELD, "restic"), "w") as f:
+    f.write(f"""#!/bin/sh
+if [ "$1" = restore ] && [ -e {HELD}/hold ]; then
+  touch {HELD}/waiting.$$
+  while [ -e {HELD}/hold ]; do sleep 0.05; done
+fi
+exec {shutil.which("restic") or "restic"} "$@"
+""")
+os.chmod(os.path.join(HELD, "restic"), 0o755)
+
+
+@unittest.skipIf(SKIP, SKIP)
+class CloneOffTheWorkersTest(BackupCase):
+    """A clone's data goes in off the controller's workers (two on wok up):
+    two clones whose backups take as long as the test wants do not stop
+    another site from deploying meanwhile."""
+    wok_env = {"PATH": HELD + ":" + os.environ.get("PATH", "")}
+
+    def tearDown(self):
+        for name in os.listdir(HELD):
+            if name != "restic":
+                os.remove(os.path.join(HELD, name))
+        super().tearDown()
+
+    def test_two_long_clones_hold_no_worker(self):
+        repo = self.deploy_blog_with_a_post("first post", "before")
+        self.backup("blog")
+        open(os.path.join(HELD, "hold"), "w").close()
+        for copy in ("copy1", "copy2"):
+            self.wok.apply(db_site(copy, "team-a", repo.url, "mariadb",
+                                   extra=STORAGE + "  cloneFrom: {site: blog}\n").replace(
+                                       "blog.team-a.localhost", copy + ".team-a.localhost"))
+        wait_for(lambda: len(glob.glob(os.path.join(HELD, "waiting.*"))) >= 2 or None, 120,
+                 what="both clones restoring")
+        st = self.wok.site_json("copy1", "team-a")["status"]
+        self.assertIn("filling the clone from backup latest of team-a/blog", json.dumps(st))
+        # Another site deploys while both clones are being filled.
+        other = self.repo("team-a-other", {"app.py": APP, "v.txt": "1"})
+        self.wok.apply(db_site("other", "team-a", other.url, "mariadb").replace(
+            "blog.team-a.localhost", "other.team-a.localhost"))
+        self.wok.wait_revision("other", "team-a", 1, timeout=120)
+        self.assertEqual(self.text("other.team-a.localhost", "/"), "app")
+        for copy in ("copy1", "copy2"):
+            self.assertIsNone(self.wok.site_json(copy, "team-a")["status"].get("revision"))
+        os.remove(os.path.join(HELD, "hold"))
+        for copy in ("copy1", "copy2"):
+            self.wok.wait_revision(copy, "team-a", 1, timeout=180)
+            host = copy + ".team-a.localhost"
+            self.assertIn("first post", self.sql(host, "SELECT title FROM posts"))
+            self.assertEqual(self.text(host, "/cat?name=a.txt"), "before")
+            self.assertEqual(self.wok.site_json(copy, "team-a")["status"]["clonedFrom"]["site"], "blog")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 // configure_database runs (runtime/database.h: redis_aof_from_snapshot).
 // Run against Debian's redis-server, on a unix socket, with the config
 // wok writes (its dir and its TCP port the test's own).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
