@@ -39,7 +39,8 @@ int run_operator(const wok::cmd::OperatorOptions& cli) {
   options.postgresql_operator = cli.postgresql_operator;
   options.mariadb_operator = cli.mariadb_operator;
   options.mariadb_image = cli.mariadb_image;
-  options.postgresql_image = cli.postgresql_image;
+  options.postgresql_images = cli.postgresql_images;
+  options.cnpg_postgresql_images = cli.cnpg_postgresql_images;
   options.redis_image = cli.redis_image;
   options.rabbitmq_image = cli.rabbitmq_image;
   options.backup_claim_size = cli.backup_claim_size;

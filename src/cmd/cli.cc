@@ -595,8 +595,12 @@ int run(const std::vector<std::string>& args, const Runners& runners, std::istre
       ->check(CLI::IsMember({"", "mariadb-operator"}));
   op_command->add_option("--mariadb-image", op_options.mariadb_image,
                          "image of spec.database mariadb");
-  op_command->add_option("--postgresql-image", op_options.postgresql_image,
-                         "image of spec.database postgresql (StatefulSet)");
+  op_command->add_option("--postgresql-image", op_options.postgresql_images,
+                         "image of spec.database postgresql (StatefulSet); VERSION=IMAGE adds "
+                         "another major version (repeatable)");
+  op_command->add_option("--cnpg-postgresql-image", op_options.cnpg_postgresql_images,
+                         "image of spec.database postgresql under CloudNativePG; VERSION=IMAGE "
+                         "adds another major version (repeatable)");
   op_command->add_option("--redis-image", op_options.redis_image, "image of spec.services redis");
   op_command->add_option("--rabbitmq-image", op_options.rabbitmq_image,
                          "image of spec.services rabbitmq");

@@ -56,7 +56,9 @@ struct OperatorOptions {
   std::string oauth2_proxy_image;             // empty: the render default
   // spec.database: "cloudnative-pg", "mariadb-operator" or "" (a StatefulSet);
   // images empty: the render defaults.
-  std::string postgresql_operator, mariadb_operator, mariadb_image, postgresql_image;
+  std::string postgresql_operator, mariadb_operator, mariadb_image;
+  // Each "[VERSION=]IMAGE" (render::set_postgresql_image).
+  std::vector<std::string> postgresql_images, cnpg_postgresql_images;
   std::string redis_image, rabbitmq_image;  // spec.services; empty: the render defaults
   // Backups: the projects' repository claims (empty: the render defaults).
   std::string backup_claim_size, backup_access_mode, backup_storage_class;

@@ -30,6 +30,8 @@ struct RenderOptions {
   std::string output = "yaml";
   render::PlatformSettings settings;
   RouterLimitFlags serve_limits;  // as `wok operator --serve-...`
+  // As `wok operator --postgresql-image`, `--cnpg-postgresql-image`.
+  std::vector<std::string> postgresql_images, cnpg_postgresql_images;
 };
 
 void print(Io& io, const std::vector<json>& objects, const std::string& output) {
@@ -105,6 +107,16 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
     io.err << "error: " << limits_error << "\n";
     return 2;
   }
+  for (const auto& [list, cnpg] : {std::pair{&options.postgresql_images, false},
+                                   std::pair{&options.cnpg_postgresql_images, true}})
+    for (const auto& value : *list)
+      if (std::string err = render::set_postgresql_image(&options.settings, value, cnpg);
+          !err.empty()) {
+        io.err << "error: " << err << "\n";
+        return 2;
+      }
+  // The versions a site may ask for: those the operator would run.
+  api::offer_database_versions("postgresql", render::postgresql_versions(options.settings));
   json from_file;
   std::string error;
   if (!options.project_file.empty() &&
@@ -211,10 +223,14 @@ void add_render_commands(CLI::App& app, const std::string& project, LocalAction&
       ->add_option("--mariadb-image", options->settings.mariadb_image,
                    "image of spec.database mariadb")
       ->capture_default_str();
-  render
-      ->add_option("--postgresql-image", options->settings.postgresql_image,
-                   "image of spec.database postgresql (StatefulSet)")
-      ->capture_default_str();
+  render->add_option("--postgresql-image", options->postgresql_images,
+                     "image of spec.database postgresql (StatefulSet; default " +
+                         options->settings.postgresql_image +
+                         "); VERSION=IMAGE adds another major version (repeatable)");
+  render->add_option("--cnpg-postgresql-image", options->cnpg_postgresql_images,
+                     "image of spec.database postgresql under CloudNativePG (default " +
+                         options->settings.cnpg_postgresql_image +
+                         "); VERSION=IMAGE adds another major version (repeatable)");
   render->add_option("--redis-image", options->settings.redis_image, "image of spec.services redis")
       ->capture_default_str();
   render

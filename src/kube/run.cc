@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 
+#include "api/validation.h"
 #include "hooks/push_hook.h"
 #include "http/server.h"
 #include "kube/admission.h"
@@ -18,6 +19,7 @@
 #include "kube/operator.h"
 #include "kube/site_backups.h"
 #include "kube/site_hooks.h"
+#include "render/render.h"
 
 extern char** environ;
 
@@ -149,8 +151,16 @@ int run_operator(const RunOptions& options) {
   config.settings.postgresql_operator = options.postgresql_operator;
   config.settings.mariadb_operator = options.mariadb_operator;
   if (!options.mariadb_image.empty()) config.settings.mariadb_image = options.mariadb_image;
-  if (!options.postgresql_image.empty())
-    config.settings.postgresql_image = options.postgresql_image;
+  for (const auto& [list, cnpg] : {std::pair{&options.postgresql_images, false},
+                                   std::pair{&options.cnpg_postgresql_images, true}})
+    for (const auto& value : *list)
+      if (std::string err = render::set_postgresql_image(&config.settings, value, cnpg);
+          !err.empty()) {
+        std::cerr << "error: " << err << "\n";
+        return 2;
+      }
+  // The versions a site may ask for are those this cluster has an image of.
+  api::offer_database_versions("postgresql", render::postgresql_versions(config.settings));
   if (!options.redis_image.empty()) config.settings.redis_image = options.redis_image;
   if (!options.rabbitmq_image.empty()) config.settings.rabbitmq_image = options.rabbitmq_image;
   if (!options.backup_claim_size.empty())

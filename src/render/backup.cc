@@ -52,8 +52,7 @@ json job_resources(const SitePlan& plan, const std::string& memory) {
 // The database's image, which holds its dump client.
 std::string dump_image(const DatabasePlan& db, const PlatformSettings& settings) {
   if (db.engine == "mariadb") return settings.mariadb_image;
-  return settings.postgresql_operator == "cloudnative-pg" ? settings.cnpg_postgresql_image
-                                                          : settings.postgresql_image;
+  return postgresql_image_for(settings, db.version);
 }
 
 // An engine's client in its own image (a dump, an import), writing into

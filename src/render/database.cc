@@ -7,6 +7,8 @@
 // password is the Secret "SITE-db" (username, password) which the operator
 // makes once (kube/operator.cc): a pure render cannot draw one, and
 // applying one again would change it.
+#include <algorithm>
+
 #include "api/validation.h"
 #include "render/parts.h"
 
@@ -129,7 +131,7 @@ std::vector<json> stateful_set(const SiteNames& names, const DatabasePlan& db,
   const bool maria = db.engine == "mariadb";
   Server sv{db.host,
             "db",
-            maria ? settings.mariadb_image : settings.postgresql_image,
+            maria ? settings.mariadb_image : postgresql_image_for(settings, db.version),
             maria ? "/var/lib/mysql" : "/var/lib/postgresql/data",
             maria ? "/run/mysqld" : "/var/run/postgresql",
             db.memory,
@@ -193,7 +195,9 @@ std::vector<json> cloudnative_pg(const SiteNames& names, const DatabasePlan& db,
       object_head("postgresql.cnpg.io/v1", "Cluster", db.host, names.ns, database_labels(names));
   c["spec"] = {
       {"instances", 1},
-      {"imageName", settings.cnpg_postgresql_image},
+      // A new major version's image: CloudNativePG (1.26 and later) upgrades
+      // the data in place (pg_upgrade) before the new server starts.
+      {"imageName", postgresql_image_for(settings, db.version)},
       {"inheritedMetadata", {{"labels", made_by_others_labels(names)}}},
       {"bootstrap",
        {{"initdb",
@@ -254,3 +258,57 @@ json plan_env(const ComponentPlan& c, const json& spec_env) {
 }
 
 }  // namespace wok::render::detail
+
+namespace wok::render {
+
+namespace {
+
+bool is_cnpg(const PlatformSettings& settings) {
+  return settings.postgresql_operator == "cloudnative-pg";
+}
+
+std::string default_postgresql_version() { return api::database_engine("postgresql")->version; }
+
+}  // namespace
+
+std::string postgresql_image_for(const PlatformSettings& settings, const std::string& version) {
+  const bool cnpg = is_cnpg(settings);
+  const std::string version_or_default = version.empty() ? default_postgresql_version() : version;
+  const auto& others = cnpg ? settings.cnpg_postgresql_images : settings.postgresql_images;
+  if (auto it = others.find(version_or_default); it != others.end()) return it->second;
+  if (version_or_default == default_postgresql_version())
+    return cnpg ? settings.cnpg_postgresql_image : settings.postgresql_image;
+  return "";
+}
+
+std::vector<std::string> postgresql_versions(const PlatformSettings& settings) {
+  std::vector<std::string> out = {default_postgresql_version()};
+  for (const auto& [version, image] :
+       is_cnpg(settings) ? settings.cnpg_postgresql_images : settings.postgresql_images)
+    if (version != out.front()) out.push_back(version);
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return api::compare_versions(a, b) < 0;
+  });
+  return out;
+}
+
+std::string set_postgresql_image(PlatformSettings* settings, const std::string& value, bool cnpg) {
+  const std::string flag = cnpg ? "--cnpg-postgresql-image" : "--postgresql-image";
+  const size_t eq = value.find('=');
+  const std::string version = eq == std::string::npos ? "" : value.substr(0, eq);
+  const std::string image = eq == std::string::npos ? value : value.substr(eq + 1);
+  if (image.empty() || image.find_first_of(" \t\n=") != std::string::npos)
+    return flag + " \"" + value + "\": an image is [VERSION=]IMAGE";
+  if (eq != std::string::npos &&
+      (version.empty() || version.size() > 3 ||
+       version.find_first_not_of("0123456789") != std::string::npos || version[0] == '0'))
+    return flag + " \"" + value + "\": \"" + version +
+           "\" is not a PostgreSQL major version (13, 15, 16...)";
+  if (version.empty() || version == default_postgresql_version())
+    (cnpg ? settings->cnpg_postgresql_image : settings->postgresql_image) = image;
+  else
+    (cnpg ? settings->cnpg_postgresql_images : settings->postgresql_images)[version] = image;
+  return "";
+}
+
+}  // namespace wok::render

@@ -43,6 +43,10 @@ struct PlatformSettings {
   std::string mariadb_image = "docker.io/library/mariadb:10.11";
   std::string postgresql_image = "docker.io/library/postgres:15";
   std::string cnpg_postgresql_image = "ghcr.io/cloudnative-pg/postgresql:15";
+  // PostgreSQL's other major versions this cluster runs, VERSION -> image
+  // (a StatefulSet's; CloudNativePG's): the two above are the default
+  // version's (api::database_engine). `--postgresql-image 13=IMAGE`.
+  std::map<std::string, std::string> postgresql_images, cnpg_postgresql_images;
   // spec.services: their official images.
   std::string redis_image = "docker.io/library/redis:7.0";
   std::string rabbitmq_image = "docker.io/library/rabbitmq:3.10";
@@ -77,6 +81,16 @@ inline constexpr char kBackupKeySecret[] = "wok.backup-key";
 inline constexpr char kBackupStoreSecret[] = "wok.backup-store";
 
 // Namespace, ResourceQuota, LimitRange, RoleBindings, NetworkPolicies.
+// The image that runs PostgreSQL `version` with these settings (the
+// StatefulSet's, or CloudNativePG's when it runs PostgreSQL); "" when none.
+std::string postgresql_image_for(const PlatformSettings& settings, const std::string& version);
+// The PostgreSQL versions these settings run, oldest first (offered to
+// validation: api::offer_database_versions).
+std::vector<std::string> postgresql_versions(const PlatformSettings& settings);
+// `--postgresql-image` (cnpg: `--cnpg-postgresql-image`): "IMAGE" (the
+// default version's) or "VERSION=IMAGE". "" or why not.
+std::string set_postgresql_image(PlatformSettings* settings, const std::string& value, bool cnpg);
+
 std::vector<nlohmann::json> render_project(const nlohmann::json& project,
                                            const PlatformSettings& settings);
 

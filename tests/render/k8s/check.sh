@@ -70,6 +70,14 @@ case "$1" in
       grep -q -- "$want" "$OUT/databases.yaml" || { echo "FAIL: $want not rendered" >&2; exit 1; }
     done
     if grep -q -- "--postgresql-operator" "$OUT/default.yaml"; then echo "FAIL: a database operator by default" >&2; exit 1; fi
+    # PostgreSQL's other major versions: an image each (VERSION=IMAGE).
+    python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
+      --set 'databases.postgresqlVersionImages.13=docker.io/library/postgres:13' \
+      --set 'databases.cnpgPostgresqlVersionImages.16=ghcr.io/cloudnative-pg/postgresql:16' > "$OUT/pg-versions.yaml"
+    for want in "- --postgresql-image=13=docker.io/library/postgres:13\$" "- --cnpg-postgresql-image=16=ghcr.io/cloudnative-pg/postgresql:16\$"; do
+      grep -q -- "$want" "$OUT/pg-versions.yaml" || { echo "FAIL: $want not rendered" >&2; exit 1; }
+    done
+    if grep -q -- "--cnpg-postgresql-image" "$OUT/default.yaml"; then echo "FAIL: a CloudNativePG image by default" >&2; exit 1; fi
     # Backups into an S3 store: the flags; no credentials Secret named is an error.
     python3 "$HERE/helm.py" template wok "$CHART" --namespace wok-system \
       --set 'backups.repository=s3:https://s3.example.org/wok/{project}' \
