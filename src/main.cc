@@ -95,6 +95,13 @@ int main(int argc, char** argv) {
   runners.op = run_operator;
   runners.cluster = [](const wok::cmd::ClusterSiteCommand& c, std::istream& in, std::ostream& out,
                        std::ostream& err) {
+    if (c.verb == "db-upgrade")
+      return wok::kube::run_on_cluster(
+          c.kubeconfig, c.context, c.ns,
+          [&](wok::kube::KubeClient& client, const std::string&) {
+            return wok::kube::kube_db_upgrade(client, c.ns, c.name, c.to);
+          },
+          out, err);
     if (c.verb.rfind("db-", 0) == 0) return run_db_on_cluster(c, in, out, err);
     using wok::kube::SiteVerb;
     SiteVerb verb = c.verb == "history"  ? SiteVerb::kHistory

@@ -299,8 +299,11 @@ void add_commands(CLI::App& app, Flags& flags, Action& action, bool& needs_token
       "A new revision of the site runs the newer server, whose first start upgrades the data\n"
       "(PostgreSQL: pg_upgrade into a copy, swapped in once complete). Never to an older version.\n"
       "Exit code 0 once the site is Ready on it, 1 if its revision failed (the old server's data\n"
-      "is untouched until the copy is complete).");
-  set(db_upgrade, [&flags](Session& s) {
+      "is untouched until the copy is complete).\n"
+      "With --kubeconfig: sets the Site's spec.database.version with the annotation\n"
+      "wok.dev/database-upgrade (the admission webhook refuses any other change of the version);\n"
+      "CloudNativePG upgrades the data. It does not wait.");
+  set_on_cluster(db_upgrade, "db-upgrade", [&flags](Session& s) {
     return db_upgrade_command(s, flags.name, flags.to, timeout_of(flags.timeout));
   });
 

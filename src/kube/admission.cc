@@ -164,6 +164,10 @@ json review_site(const json& request, const AdmissionView& view) {
   const std::string name = meta_text(site, "name");
   if (auto errors = site_spec_errors(site, view.bounds); !errors.empty())
     return invalid(request, "Site", name, errors);
+  if (auto errors = database_version_errors(site, request.value("oldObject", json()),
+                                            view.postgresql_operator);
+      !errors.empty())
+    return invalid(request, "Site", name, errors);
   if (!view.synced()) {
     return answer(
         request, false,

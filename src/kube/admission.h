@@ -30,6 +30,9 @@ struct AdmissionView {
   // such a clone is refused.
   ApiCall api;
   std::string grant_ns;
+  // The operator's --postgresql-operator: CloudNativePG upgrades a
+  // database's major version, a StatefulSet cannot (database_version_errors).
+  std::string postgresql_operator;
 };
 
 // The decision on one AdmissionReview request (request.kind Site or

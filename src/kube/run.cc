@@ -98,6 +98,7 @@ int start_admission(const RunOptions& options, const Operator& op, const api::Si
     return out;
   };
   view.bounds = bounds;
+  view.postgresql_operator = options.postgresql_operator;
   view.api = [&client](const std::string& method, const std::string& path,
                        const std::string& body) { return client.request(method, path, body); };
   view.grant_ns = grant_ns;

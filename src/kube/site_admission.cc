@@ -1,5 +1,7 @@
 #include "kube/site_admission.h"
 
+#include "kube/site_revisions.h"
+
 namespace wok::kube {
 
 using nlohmann::json;
@@ -73,6 +75,60 @@ std::vector<api::FieldError> host_held_errors(const json& site, const std::vecto
                       "host \"" + host + "\" is already served by " + by});
   }
   return errors;
+}
+
+std::vector<api::FieldError> database_version_errors(const nlohmann::json& site,
+                                                     const nlohmann::json& old,
+                                                     const std::string& postgresql_operator) {
+  using nlohmann::json;
+  auto database = [](const json& object) {
+    const json spec = object.is_object() ? object.value("spec", json()) : json();
+    return spec.is_object() && spec.contains("database") && spec["database"].is_object()
+               ? spec["database"]
+               : json();
+  };
+  const json was = database(old), db = database(site);
+  if (!was.is_object() || !db.is_object()) return {};
+  const std::string engine = db.value("engine", "");
+  const api::DatabaseEngine* e = api::database_engine(engine);
+  if (!e || was.value("engine", "") != engine) return {};
+  auto version_of = [&](const json& d) {
+    return d.contains("version") && d["version"].is_string() ? d["version"].get<std::string>()
+                                                             : std::string(e->version);
+  };
+  const std::string before = version_of(was), after = version_of(db);
+  if (before == after) return {};
+  const std::string field = "spec.database.version";
+  if (api::compare_versions(after, before) < 0)
+    return {{field, "the database runs " + engine + " " + before + "; it is never downgraded to " +
+                        after + " (a dump imported into a new site is the way back)"}};
+  const json meta = site.value("metadata", json::object());
+  const json annotations = meta.is_object() ? meta.value("annotations", json()) : json();
+  const std::string name = meta.is_object() ? meta.value("name", "") : "";
+  const std::string asked = annotations.is_object() &&
+                                    annotations.contains(kDatabaseUpgradeAnnotation) &&
+                                    annotations[kDatabaseUpgradeAnnotation].is_string()
+                                ? annotations[kDatabaseUpgradeAnnotation].get<std::string>()
+                                : "";
+  if (asked != after) {
+    if (!db.contains("version"))
+      return {{field, "left out, it would be " + after + "; the database runs " + engine + " " +
+                          before + ": write version: \"" + before + "\" (`wok db upgrade site " +
+                          name + " --to " + after + "` upgrades it)"}};
+    return {{field, "the database runs " + engine + " " + before +
+                        "; its version changes only by `wok db upgrade site " + name + " --to " +
+                        after + "` (or with the annotation " + kDatabaseUpgradeAnnotation + ": \"" +
+                        after + "\" written beside it)"}};
+  }
+  if (engine != "postgresql" || postgresql_operator != "cloudnative-pg")
+    return {{field, "upgrading " + engine + " " + before + " to " + after +
+                        " on this cluster is not possible: " +
+                        (engine == "postgresql"
+                             ? "CloudNativePG upgrades PostgreSQL's data in place (wok operator "
+                               "--postgresql-operator cloudnative-pg); the official image's "
+                               "StatefulSet cannot (a dump imported into a new site can)"
+                             : "one version of it runs here")}};
+  return {};
 }
 
 }  // namespace wok::kube

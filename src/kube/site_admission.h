@@ -30,4 +30,15 @@ const nlohmann::json* host_holder(const nlohmann::json& site, const std::string&
 std::vector<api::FieldError> host_held_errors(const nlohmann::json& site,
                                               const std::vector<nlohmann::json>& sites);
 
+// An UPDATE of `site` from `old` that changes its database's version (as
+// it runs: spec.database.version, else the engine's default): refused when
+// older (never downgraded), when not asked by `wok db upgrade` (the
+// annotation kDatabaseUpgradeAnnotation naming the new version: never
+// implicit, as on wok up), and for PostgreSQL unless CloudNativePG runs it
+// (`postgresql_operator`), which upgrades the data in place; the official
+// image's StatefulSet cannot. Empty when allowed.
+std::vector<api::FieldError> database_version_errors(const nlohmann::json& site,
+                                                     const nlohmann::json& old,
+                                                     const std::string& postgresql_operator);
+
 }  // namespace wok::kube

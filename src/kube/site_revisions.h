@@ -32,6 +32,10 @@ inline constexpr char kRollbackGenerationAnnotation[] = "wok.dev/rollback-genera
 // On a Site, set by `wok refresh`: any new value resolves the ref now (as
 // Argo CD's argocd.argoproj.io/refresh).
 inline constexpr char kRefreshAnnotation[] = "wok.dev/refresh";
+// On a Site, set by `wok db upgrade`: the version spec.database.version
+// changes to, written with it (the admission webhook refuses any other
+// change of that version: kube/site_admission.h).
+inline constexpr char kDatabaseUpgradeAnnotation[] = "wok.dev/database-upgrade";
 
 inline constexpr int kDefaultRevisionHistoryLimit = 10;
 

@@ -144,6 +144,41 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
       "site.wok.dev/" + name + " rolled back to revision " + std::to_string(target) + "\n");
 }
 
+RolloutResult kube_db_upgrade(KubeClient& client, const std::string& ns, const std::string& name,
+                              const std::string& to) {
+  json site;
+  std::string error;
+  if (!get_site(client, ns, name, &site, &error)) return {false, error};
+  const json spec = site.value("spec", json::object());
+  const json db = spec.is_object() ? spec.value("database", json()) : json();
+  if (!db.is_object()) return {false, "site \"" + name + "\" has no database (spec.database)"};
+  const std::string engine = db.value("engine", "");
+  const api::DatabaseEngine* e = api::database_engine(engine);
+  if (!e) return {false, "site \"" + name + "\" has no database engine wok knows"};
+  const std::string now = db.contains("version") && db["version"].is_string()
+                              ? db["version"].get<std::string>()
+                              : std::string(e->version);
+  if (to.empty() || to.find_first_not_of("0123456789.") != std::string::npos)
+    return {false, "--to \"" + to + "\" is not a version"};
+  if (api::compare_versions(to, now) == 0)
+    return {false, "site \"" + name + "\"'s database runs " + engine + " " + now + " already"};
+  if (api::compare_versions(to, now) < 0)
+    return {false, "site \"" + name + "\"'s database runs " + engine + " " + now +
+                       "; it is never downgraded to " + to +
+                       " (a dump imported into a new site is the way back)"};
+  // One merge patch: the webhook sees the version and the request together.
+  json patch = {{"metadata", {{"annotations", {{kDatabaseUpgradeAnnotation, to}}}}},
+                {"spec", {{"database", {{"version", to}}}}}};
+  Reply r = client.request("PATCH", site_kind().object_path(ns, name), patch.dump(),
+                           "application/merge-patch+json");
+  if (r.status == 404) return {false, not_found(ns, name)};
+  if (!r.ok()) return {false, "patch site " + ns + "/" + name + ": " + r.describe()};
+  return {true, "site.wok.dev/" + name + ": database upgrade from " + engine + " " + now + " to " +
+                    to + " requested: CloudNativePG upgrades the data before " + to +
+                    " starts (kubectl get clusters.postgresql.cnpg.io " + name + "-db" + " -n " +
+                    ns + ")\n"};
+}
+
 RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
                            const std::string& now) {
   return patch_annotations(client, ns, name,

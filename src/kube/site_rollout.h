@@ -44,6 +44,12 @@ RolloutResult kube_rollout_undo(KubeClient& client, const std::string& ns, const
                                 int64_t to_revision);
 
 // A new wok.dev/refresh value (`now`, RFC 3339), and the end of any pin.
+// `wok db upgrade site NAME --to V --kubeconfig`: spec.database.version
+// set to V with the annotation kDatabaseUpgradeAnnotation naming it (the
+// admission webhook allows no other change of it: database_version_errors);
+// refused here when V is not newer than the version the site runs.
+RolloutResult kube_db_upgrade(KubeClient& client, const std::string& ns, const std::string& name,
+                              const std::string& to);
 RolloutResult kube_refresh(KubeClient& client, const std::string& ns, const std::string& name,
                            const std::string& now);
 

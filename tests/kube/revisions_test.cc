@@ -325,6 +325,43 @@ TEST_F(RevisionsTest, AForgedRevisionIsRefusedAndNothingChanges) {
             "annotation wok.dev/rollback-to: \"latest\" is not a revision number");
 }
 
+// `wok db upgrade --kubeconfig`: the version and its annotation in one
+// patch (the webhook, not run by the scripted API, judges it:
+// WebhookTest.ADatabaseVersionChangesOnlyByWokDbUpgradeWhereItCan).
+TEST_F(RevisionsTest, TheClientAsksForADatabaseUpgrade) {
+  api_.create(kProjects, project("team-a"));
+  json www = static_site("1h");
+  www["spec"]["mode"] = "app";
+  www["spec"]["app"] = {{"components", {{{"name", "web"}, {"image", "x:1"}, {"port", 80}}}}};
+  www["spec"]["database"] = {{"engine", "postgresql"}, {"version", "13"}, {"size", "1Gi"}};
+  api_.create(sites_path("team-a"), www);
+  RolloutResult up = kube_db_upgrade(*member_, "team-a", "www", "15");
+  ASSERT_TRUE(up.ok) << up.text;
+  EXPECT_EQ(up.text,
+            "site.wok.dev/www: database upgrade from postgresql 13 to 15 requested: CloudNativePG "
+            "upgrades the data before 15 starts (kubectl get clusters.postgresql.cnpg.io www-db -n "
+            "team-a)\n");
+  auto got = api_.get(sites_path("team-a") + "/www");
+  ASSERT_TRUE(got.has_value());
+  const json& now = *got;
+  EXPECT_EQ(now["spec"]["database"]["version"], "15");
+  EXPECT_EQ(now["spec"]["database"]["engine"], "postgresql");
+  EXPECT_EQ(now["metadata"]["annotations"]["wok.dev/database-upgrade"], "15");
+  EXPECT_EQ(kube_db_upgrade(*member_, "team-a", "www", "15").text,
+            "site \"www\"'s database runs postgresql 15 already");
+  EXPECT_EQ(kube_db_upgrade(*member_, "team-a", "www", "13").text,
+            "site \"www\"'s database runs postgresql 15; it is never downgraded to 13 (a dump "
+            "imported into a new site is the way back)");
+  EXPECT_EQ(kube_db_upgrade(*member_, "team-a", "www", "16; rm").text,
+            "--to \"16; rm\" is not a version");
+  EXPECT_FALSE(kube_db_upgrade(*member_, "team-a", "ghost", "16").ok);
+  json plain = static_site("1h");
+  plain["metadata"]["name"] = "plain";
+  api_.create(sites_path("team-a"), plain);
+  EXPECT_EQ(kube_db_upgrade(*member_, "team-a", "plain", "16").text,
+            "site \"plain\" has no database (spec.database)");
+}
+
 // What `wok rollout history|undo` and `wok refresh` do with a kubeconfig.
 TEST_F(RevisionsTest, TheClientPrintsHistoryUndoesAndRefreshes) {
   const std::string first = push("v1");

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "api/validation.h"
 #include "kube/admission.h"
 #include "kube/https_server.h"
 #include "kube/site_admission.h"
@@ -132,6 +133,7 @@ class WebhookTest : public ::testing::Test {
     view.bounds.replicas = 3;
     view.api = api_;
     view.grant_ns = "wok-system";
+    view.postgresql_operator = postgresql_operator_;
     options.host = "127.0.0.1";
     options.port = 0;
     options.cert_file = cert_;
@@ -185,7 +187,8 @@ class WebhookTest : public ::testing::Test {
   std::map<std::string, json> projects_;
   std::vector<json> sites_;
   bool synced_ = true;
-  ApiCall api_;  // the Kubernetes API a clone from another project asks
+  std::string postgresql_operator_;  // the operator's --postgresql-operator
+  ApiCall api_;                      // the Kubernetes API a clone from another project asks
   std::unique_ptr<HttpsServer> server_;
 };
 
@@ -366,6 +369,71 @@ TEST_F(WebhookTest, AValidSiteIsAllowed) {
   changed["spec"]["app"]["components"][0]["replicas"] = 10;
   EXPECT_FALSE(decision(review(changed, "UPDATE", over))["allowed"].get<bool>());
   EXPECT_TRUE(decision(review(over, "DELETE"))["allowed"].get<bool>());
+}
+
+// spec.database.version as wok up keeps it: newer only, only by `wok db
+// upgrade` (its annotation names the version), and for PostgreSQL only
+// where CloudNativePG runs it (it upgrades the data in place).
+TEST_F(WebhookTest, ADatabaseVersionChangesOnlyByWokDbUpgradeWhereItCan) {
+  api::offer_database_versions("postgresql", {"13", "15", "16"});
+  auto with_db = [](const std::string& version) {
+    json s = site("team-a", "www");
+    s["spec"]["database"] = {{"engine", "postgresql"}, {"size", "1Gi"}};
+    if (!version.empty()) s["spec"]["database"]["version"] = version;
+    return s;
+  };
+  auto asked = [](json s, const std::string& version) {
+    s["metadata"]["annotations"]["wok.dev/database-upgrade"] = version;
+    return s;
+  };
+  auto message = [](const json& d) { return d["status"].value("message", ""); };
+  start();
+  const json v13 = with_db("13");
+  json d = decision(review(with_db("15"), "UPDATE", v13));
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(message(d),
+            "Site \"www\" is invalid: spec.database.version: the database runs postgresql 13; its "
+            "version changes only by `wok db upgrade site www --to 15` (or with the annotation "
+            "wok.dev/database-upgrade: \"15\" written beside it)");
+  d = decision(review(with_db(""), "UPDATE", v13));  // left out: the default, 15
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(message(d),
+            "Site \"www\" is invalid: spec.database.version: left out, it would be 15; the "
+            "database runs postgresql 13: write version: \"13\" (`wok db upgrade site www --to "
+            "15` upgrades it)");
+  // Asked, but a StatefulSet of the official image runs it.
+  d = decision(review(asked(with_db("15"), "15"), "UPDATE", v13));
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_NE(message(d).find("upgrading postgresql 13 to 15 on this cluster is not possible: "
+                            "CloudNativePG upgrades PostgreSQL's data in place"),
+            std::string::npos)
+      << message(d);
+  // Asked for another version than the one written.
+  EXPECT_FALSE(decision(review(asked(with_db("16"), "15"), "UPDATE", v13))["allowed"].get<bool>());
+  // The same version, and other changes beside it: not judged by this.
+  json relabelled = v13;
+  relabelled["spec"]["hosts"] = {"www2.team-a.test"};
+  EXPECT_TRUE(decision(review(relabelled, "UPDATE", v13))["allowed"].get<bool>());
+
+  server_->stop();
+  postgresql_operator_ = "cloudnative-pg";
+  start();
+  EXPECT_TRUE(decision(review(asked(with_db("15"), "15"), "UPDATE", v13))["allowed"].get<bool>());
+  EXPECT_FALSE(decision(review(with_db("15"), "UPDATE", v13))["allowed"].get<bool>());
+  // Never back.
+  d = decision(review(asked(with_db("13"), "13"), "UPDATE", with_db("15")));
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_EQ(message(d),
+            "Site \"www\" is invalid: spec.database.version: the database runs postgresql 15; it "
+            "is never downgraded to 13 (a dump imported into a new site is the way back)");
+  // A version this cluster has no image of stays refused by validation.
+  d = decision(review(asked(with_db("14"), "14"), "UPDATE", v13));
+  EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_NE(
+      message(d).find("\"14\" is not a version of postgresql this platform runs (13, 15, 16)"),
+      std::string::npos)
+      << message(d);
+  api::offer_database_versions("postgresql", {});
 }
 
 TEST_F(WebhookTest, ProjectsGetTheValidator) {

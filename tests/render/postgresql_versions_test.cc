@@ -114,9 +114,8 @@ TEST(PostgresqlVersions, CloudNativePgRunsTheVersionsImage) {
   s.postgresql_operator = "cloudnative-pg";
   ASSERT_EQ(wok::render::set_postgresql_image(&s, "16=ghcr.io/cloudnative-pg/postgresql:16", true),
             "");
-  for (const auto& [version, image] :
-       {std::pair{"15", "ghcr.io/cloudnative-pg/postgresql:15"},
-        std::pair{"16", "ghcr.io/cloudnative-pg/postgresql:16"}}) {
+  for (const auto& [version, image] : {std::pair{"15", "ghcr.io/cloudnative-pg/postgresql:15"},
+                                       std::pair{"16", "ghcr.io/cloudnative-pg/postgresql:16"}}) {
     const auto objects = wok::render::render_site(db_site(version), json(), s);
     const json* cluster = find(objects, "Cluster");
     ASSERT_NE(cluster, nullptr);
