@@ -394,14 +394,21 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
   fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   if (ec) return fail(500, "cannot make " + staging.string() + ": " + ec.message());
+  // Copies of services' volumes (runtime::snapshot_volume), beside it: not
+  // in the backup themselves, their files are (mounted in staging).
+  const fs::path copies = staging.string() + ".copies";
+  fs::remove_all(copies, ec);
+  fs::create_directories(copies, ec);
+  fs::permissions(copies, fs::perms::owner_all, ec);
   struct Cleanup {
-    fs::path dir;
+    fs::path dir, copies;
     ~Cleanup() {
       runtime::release_volumes_under(dir);
       std::error_code ec;
       fs::remove_all(dir, ec);
+      fs::remove_all(copies, ec);
     }
-  } cleanup{staging};
+  } cleanup{staging, copies};
 
   const json planned = {{"metadata", (*site)["metadata"]}, {"spec", spec}};
   const render::SitePlan plan = render::plan_site(planned);
@@ -438,8 +445,8 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
     const fs::path dir = service_dir(storage.string(), s.name);
     if (!runtime::is_volume_mounted(dir, "data")) continue;
     // A running Redis makes a snapshot (one point in time, as a replica's
-    // first sync gets it), as on a cluster; a server that is not running
-    // has its files at rest, copied as they are.
+    // first sync gets it), as on a cluster; a server that is not running,
+    // and RabbitMQ, have a snapshot of their volume taken.
     if (!render::service_snapshot_command(s.engine, "-").empty()) {
       std::error_code mk;
       fs::create_directories(staging / "services" / s.name, mk);
@@ -462,10 +469,12 @@ std::optional<BackupInfo> Backups::create(const std::string& ns, const std::stri
       out.reset();
       fs::remove_all(staging / "services" / s.name, mk);
     }
-    if (std::string err =
-            runtime::bind_read_only_no_symlinks(dir / "data", staging / "services" / s.name);
+    // Its files at one point in time (what a crash at that point would
+    // leave, which its server recovers from), not read while they change.
+    if (std::string err = runtime::snapshot_volume(dir, "data", copies / (s.name + ".img"),
+                                                   staging / "services" / s.name);
         !err.empty())
-      return fail(500, err);
+      return fail(500, "service " + s.name + ": " + err);
     manifest["services"].push_back({{"name", s.name}, {"engine", s.engine}});
   }
   {

@@ -355,6 +355,9 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   std::string device;
   bool fresh = false, copied = false;
   if (mounted) {
+    // A snapshot cut short by a crash may have left it frozen: thawed
+    // (EINVAL when it is not).
+    ::ioctl(dir.get(), FITHAW, 0);
     // Mounted: it must be this image, not another one.
     loop_info64 info{};
     struct stat st {};
@@ -502,6 +505,89 @@ std::string bind_read_only_no_symlinks(const fs::path& source, const fs::path& t
     ::umount2(target.c_str(), MNT_DETACH);
     return err;
   }
+  return "";
+}
+
+namespace {
+
+// The data of `from` into `to` (empty, as large), hole by hole: a
+// sparse image copies as what it holds.
+std::string sparse_copy(int from, int to) {
+  struct stat st {};
+  if (::fstat(from, &st) != 0) return sys_error("cannot stat the image");
+  if (::ftruncate(to, st.st_size) != 0) return sys_error("cannot size the copy");
+  off_t at = 0;
+  while (at < st.st_size) {
+    off_t data = ::lseek(from, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // holes to the end
+      return sys_error("cannot find the image's data");
+    }
+    off_t hole = ::lseek(from, data, SEEK_HOLE);
+    if (hole < 0) return sys_error("cannot find the image's holes");
+    loff_t in = data, out = data;
+    while (in < hole) {
+      ssize_t n = ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        return n == 0 ? "the image ended while copied" : sys_error("cannot copy the image");
+    }
+    at = hole;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string snapshot_volume(const fs::path& parent, const std::string& name, const fs::path& copy,
+                            const fs::path& target) {
+  const std::string what = "snapshot of volume \"" + name + "\": ";
+  UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!parent_fd.valid()) return what + sys_error("cannot open " + parent.string());
+  UniqueFd copy_fd(::open(copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!copy_fd.valid()) return what + sys_error("cannot make " + copy.string());
+  UniqueFd root, image;
+  {
+    // Found mounted from its image under the lock; then held by descriptor
+    // (the file system and the image stay whatever the mount table does),
+    // so that other volumes' mounts do not wait for the copy.
+    std::lock_guard lock(mount_table_mu);
+    std::string err;
+    UniqueFd dir = open_mount_point(parent_fd.get(), name, &err);
+    if (!dir.valid()) return what + err;
+    bool mounted = false;
+    UniqueFd loop = mounted_loop(parent_fd.get(), dir.get(), &mounted, &err);
+    if (!mounted || !loop.valid()) return what + (err.empty() ? "it is not mounted" : err);
+    image = open_image(parent_fd.get(), name + ".img", 0, &err);
+    if (!image.valid()) return what + (err.empty() ? "its image is gone" : err);
+    loop_info64 info{};
+    struct stat st {};
+    if (::ioctl(loop.get(), LOOP_GET_STATUS64, &info) != 0 || ::fstat(image.get(), &st) != 0 ||
+        info.lo_inode != st.st_ino || info.lo_device != st.st_dev)
+      return what + "it is mounted from another file than its image";
+    // The mounted root, through the mount.
+    root = UniqueFd(
+        ::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid()) return what + sys_error("cannot open its mounted root");
+  }
+  if (::ioctl(root.get(), FIFREEZE, 0) != 0) return what + sys_error("cannot freeze it");
+  std::string copied = sparse_copy(image.get(), copy_fd.get());
+  if (::ioctl(root.get(), FITHAW, 0) != 0 && copied.empty()) copied = sys_error("cannot thaw it");
+  if (!copied.empty()) return what + copied;
+  // The copy, read-only (a loop device on a file opened read-only is), on a
+  // loop device of its own that goes with the mount.
+  UniqueFd ro(::open(fd_path(copy_fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ro.valid()) return what + sys_error("cannot reopen the copy");
+  copy_fd.reset();
+  std::string device, err;
+  UniqueFd loop = attach_loop(ro.get(), &device, &err);
+  if (!loop.valid()) return what + err;
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  // noload: no journal replay (the frozen file system left none to do).
+  if (::mount(device.c_str(), target.c_str(), "ext4",
+              MS_RDONLY | MS_NOSYMFOLLOW | MS_NOSUID | MS_NODEV | MS_NOEXEC, "noload") != 0)
+    return what + sys_error("cannot mount its copy");
   return "";
 }
 

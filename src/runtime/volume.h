@@ -55,6 +55,18 @@ bool is_volume_mounted(const std::filesystem::path& parent, const std::string& n
 std::string bind_read_only_no_symlinks(const std::filesystem::path& source,
                                        const std::filesystem::path& target);
 
+// A copy of the mounted volume `parent/name` as it is at one point in
+// time, mounted read-only at `target` (made if missing) as
+// bind_read_only_no_symlinks views a directory: its file system frozen
+// (FIFREEZE: what was written is on disk, new writes wait), its image
+// copied into the file `copy` (wok's own directory; only the blocks it
+// holds: a sparse copy), thawed at once; the copy loop-mounted. Writers
+// wait for the length of the copy, as long as the data it holds takes to
+// copy. A volume left frozen by a crash mid-copy is thawed by the next
+// ensure_sized_volume. "" or why not.
+std::string snapshot_volume(const std::filesystem::path& parent, const std::string& name,
+                            const std::filesystem::path& copy, const std::filesystem::path& target);
+
 // Unmounts every mount at or below `dir` (deepest first, detached so a
 // sandbox still holding one cannot make it fail), before wok removes `dir`.
 // "" or the first failure.

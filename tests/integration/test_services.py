@@ -102,6 +102,34 @@ class ServicesTest(DatabaseCase):
             {"cmd": "GET greeting", "host": "shop-cache", "pw": env["CACHE_PASSWORD"]}))[2].decode()
         self.assertNotIn("hello", out)
 
+    @unittest.skipIf(not shutil.which("restic"), "missing restic")
+    def test_a_backup_holds_the_queue_and_the_cache_at_one_point_in_time(self):
+        """The cache as Redis's snapshot, the queue as a snapshot of its
+        volume (frozen while copied): a restore brings back the messages
+        and the value of the backup's moment, not what came after."""
+        repo = self.repo("shop", {"app.py": SERVICES_APP})
+        self.wok.apply(app_site("shop", "team-a", repo.url, replicas=1) + (
+            "  services: [{name: queue, engine: rabbitmq}, {name: cache, engine: redis, size: 128Mi}]\n"),
+            token=self.alice)
+        self.wok.wait_revision("shop", "team-a", 1, timeout=180)
+        host = "shop.team-a.localhost"
+        get = lambda path: self.wok.get(host, path)[2].decode()
+        cache = lambda cmd: get("/cache?" + urllib.parse.urlencode({"cmd": cmd})).strip()
+        self.assertEqual(get("/queue?put=job-1"), "put")
+        self.assertEqual(get("/queue?put=job-2"), "put")
+        self.assertEqual(cache("SET k one"), "OK")
+        backup = self.wok.cli("backup", "create", "site", "shop", "-n", "team-a", token=self.alice).stdout.split()[1]
+        self.assertEqual(get("/queue"), "got job-1")
+        self.assertEqual(get("/queue?put=job-3"), "put")
+        self.assertEqual(cache("SET k two"), "OK")
+        out = self.wok.cli("backup", "restore", "site", "shop", "--backup", backup, "-n", "team-a",
+                           token=self.alice).stdout
+        self.assertIn("service queue, service cache", out)
+        wait_for(lambda: cache("GET k") == "one" or None, 120, interval=0.5, what="the cache restored")
+        wait_for(lambda: get("/queue") == "got job-1" or None, 120, interval=1, what="the queue restored")
+        self.assertEqual(get("/queue"), "got job-2")
+        self.assertEqual(get("/queue"), "got <empty>")  # job-3 came after the backup
+
 
 if __name__ == "__main__":
     unittest.main()

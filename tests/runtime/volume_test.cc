@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -335,6 +338,72 @@ TEST_F(VolumeTest, AReadOnlyViewFollowsNoSymlink) {
   EXPECT_EQ(fs::read_symlink(view / "dir"), "/etc");
   EXPECT_LT(::open((view / "new").c_str(), O_WRONLY | O_CREAT, 0600), 0);
   EXPECT_EQ(errno, EROFS);
+}
+
+// A backup's copy of a service's volume: its files at one point in time,
+// read-only, no symlink followed, and the volume writable again after.
+TEST_F(VolumeTest, ASnapshotIsACopyOfOnePointInTimeReadOnly) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 16 * kMi, 1000), "");
+  const fs::path data = storage_ / "data", view = dir_ / "view";
+  std::ofstream(data / "a") << "one";
+  fs::create_directories(data / "queue");
+  ASSERT_EQ(write_until(data / "queue" / "segment", 2 * kMi).error, 0);
+  fs::create_symlink("/etc", data / "dir");
+  ASSERT_EQ(snapshot_volume(storage_, "data", dir_ / "copy.img", view), "");
+  std::ofstream(data / "a") << "two";  // after it: not in it
+  std::ofstream(data / "b") << "new";
+  std::ifstream in(view / "a");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "one");
+  EXPECT_FALSE(fs::exists(view / "b"));
+  EXPECT_EQ(fs::file_size(view / "queue" / "segment"), 2 * kMi);
+  // Sparse: the copy holds what the volume holds, not its size.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "copy.img").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), 16 * kMi);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 12 * kMi);
+  int fd = ::open((view / "dir" / "passwd").c_str(), O_RDONLY);
+  EXPECT_LT(fd, 0);
+  EXPECT_EQ(errno, ELOOP);
+  if (fd >= 0) ::close(fd);
+  EXPECT_LT(::open((view / "new").c_str(), O_WRONLY | O_CREAT, 0600), 0);
+  EXPECT_EQ(errno, EROFS);
+  ASSERT_EQ(mounts_at(view).size(), 1u);
+  for (const char* option : {"ro", "nosuid", "nodev", "noexec", "nosymfollow"})
+    EXPECT_NE(mounts_at(view)[0].find(option), std::string::npos) << option;
+  EXPECT_EQ(release_volumes_under(view), "");
+  EXPECT_TRUE(mounts_at(view).empty());
+  // Not mounted: nothing to copy.
+  EXPECT_EQ(snapshot_volume(storage_, "other", dir_ / "other.img", dir_ / "view2"),
+            "snapshot of volume \"other\": it is not mounted");
+}
+
+// A crash while the volume was frozen for a snapshot: the next
+// ensure_sized_volume thaws it, and its writers go on.
+TEST_F(VolumeTest, AVolumeLeftFrozenIsThawedWhenEnsuredAgain) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  const fs::path data = storage_ / "data";
+  int root = ::open(data.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(root, 0);
+  ASSERT_EQ(::ioctl(root, FIFREEZE, 0), 0);
+  pid_t writer = ::fork();
+  if (writer == 0) _exit(write_until(data / "after", 64 * 1024).error == 0 ? 0 : 1);
+  ::usleep(200 * 1000);
+  int status = 0;
+  EXPECT_EQ(::waitpid(writer, &status, WNOHANG), 0);  // waits on the frozen file system
+  EXPECT_EQ(ensure_sized_volume(storage_, "data", 8 * kMi, 1000), "");
+  pid_t done = 0;
+  for (int i = 0; i < 500 && done == 0; ++i) {
+    done = ::waitpid(writer, &status, WNOHANG);
+    if (done == 0) ::usleep(20 * 1000);
+  }
+  if (done == 0) {
+    ::ioctl(root, FITHAW, 0);  // not left frozen by a failing test
+    ::waitpid(writer, &status, 0);
+  }
+  ::close(root);
+  EXPECT_EQ(done, writer) << "the writer still waits: the volume was not thawed";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace
