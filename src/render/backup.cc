@@ -108,7 +108,8 @@ json redis_dump_container(const ServicePlan& svc, const PlatformSettings& settin
 // network (its volume stays attached to it): the snapshot loaded by a
 // redis-server of the pod's own, the service's databases emptied, and
 // every key moved across by MIGRATE (COPY REPLACE: values, types and
-// TTLs as they were), 100 keys a call. Nothing to do without a snapshot.
+// TTLs as they were), 100 keys a call, whatever bytes their names hold.
+// Nothing to do without a snapshot.
 json redis_import_container(const ServicePlan& svc, const PlatformSettings& settings,
                             const SitePlan& plan, const std::string& restore_dir) {
   const std::string dir = restore_dir + "/services/" + svc.name;
@@ -144,13 +145,17 @@ json redis_import_container(const ServicePlan& svc, const PlatformSettings& sett
       ": > /tmp/migrate.out\n"
       "db=0\n"
       "while [ \"$db\" -lt \"$n\" ]; do\n"
-      "  redis-cli -p 6390 --no-auth-warning -n \"$db\" --scan | xargs -r -d '\\n' -n 100 "
-      "redis-cli -p 6390 --no-auth-warning -n \"$db\" migrate \"$SVC_HOST\" \"$SVC_PORT\" \"\" "
-      "\"$db\" 60000 copy replace auth \"$REDISCLI_AUTH\" keys >> /tmp/migrate.out\n"
+      // Names quoted one per line (--no-raw: a line break in a name is
+      // "\n"), read back as quoted (--quoted-input; the empty key of a
+      // many-keys MIGRATE is then '""').
+      "  redis-cli -p 6390 --no-auth-warning -n \"$db\" --no-raw --scan | "
+      "xargs -r -d '\\n' -n 100 redis-cli -p 6390 --no-auth-warning --quoted-input -n \"$db\" "
+      "migrate \"$SVC_HOST\" \"$SVC_PORT\" '\"\"' \"$db\" 60000 copy replace auth "
+      "\"$REDISCLI_AUTH\" keys >> /tmp/migrate.out\n"
       "  a=$(redis-cli -p 6390 --no-auth-warning -n \"$db\" dbsize)\n"
       "  b=$(redis-cli -h \"$SVC_HOST\" -p \"$SVC_PORT\" --no-auth-warning -n \"$db\" dbsize)\n"
       "  [ \"$a\" = \"$b\" ] || echo \"warning: database $db: $a keys in the backup, $b in "
-      "$SVC_HOST after the import (a key whose name holds a line break is not imported)\" >&2\n"
+      "$SVC_HOST after the import\" >&2\n"
       "  db=$((db + 1))\n"
       "done\n"
       "redis-cli -p 6390 --no-auth-warning shutdown nosave >/dev/null 2>&1 || true\n"
