@@ -1,5 +1,6 @@
 #include "runtime/database.h"
 
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,10 +240,61 @@ std::string rabbitmq_script() {
          "exec /usr/lib/rabbitmq/bin/rabbitmq-server\n";
 }
 
+// Standard base64 (RFC 4648 section 4, padded), as RabbitMQ reads hashes.
+std::string base64(const unsigned char* bytes, size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < n; i += 3) {
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (i + 1 < n ? uint32_t{bytes[i + 1]} << 8 : 0) |
+                       (i + 2 < n ? uint32_t{bytes[i + 2]} : 0);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < n ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string sha256(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+// The user's password as RabbitMQ keeps it (rabbit_password_hashing_sha256:
+// base64 of a 4-byte salt and SHA-256 of salt + password). The salt comes
+// from the user and password themselves, so that the same secret renders
+// the same file (a new one would restart the server at every pass); the
+// file is readable in the server's sandbox only, as its password is.
+std::string rabbitmq_password_hash(const std::string& user, const std::string& password) {
+  const std::string salt = sha256("wok rabbitmq salt:" + user + ":" + password).substr(0, 4);
+  const std::string hashed = salt + sha256(salt + password);
+  return base64(reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size());
+}
+
+// Imported at every start (rabbitmq.conf's load_definitions): the site's
+// user, its password the secret's of today (a changed secret applies at
+// the next start, as for the databases), administrator of the vhost "/".
+// Nothing else: an import adds and updates, never deletes.
+std::string rabbitmq_definitions(const DatabaseServer& db) {
+  // user and password are plain (checked above): no JSON escaping needed.
+  return "{\"users\": [{\"name\": \"" + db.user + "\", \"password_hash\": \"" +
+         rabbitmq_password_hash(db.user, db.password) +
+         "\", \"hashing_algorithm\": \"rabbit_password_hashing_sha256\", \"tags\": "
+         "[\"administrator\"]}],\n"
+         " \"vhosts\": [{\"name\": \"/\"}],\n"
+         " \"permissions\": [{\"user\": \"" +
+         db.user +
+         "\", \"vhost\": \"/\", \"configure\": \".*\", \"write\": \".*\", \"read\": "
+         "\".*\"}]}\n";
+}
+
 std::string rabbitmq_config(const DatabaseServer& db) {
   const int64_t watermark_mb = std::max<int64_t>(64, (db.memory_bytes >> 20) * 2 / 5);
   return "listeners.tcp.1 = 0.0.0.0:" + std::to_string(db.port) + "\ndefault_user = " + db.user +
-         "\ndefault_pass = " + db.password +
+         "\ndefault_pass = " + db.password + "\nload_definitions = /etc/wok/definitions.json" +
          "\nloopback_users = none\nvm_memory_high_watermark.absolute = " +
          std::to_string(watermark_mb) + "MB\ndisk_free_limit.absolute = 16MB\n";
 }
@@ -305,6 +357,7 @@ bool configure_database(const DatabaseServer& db, InstanceSpec* spec, std::strin
     spec->resources.pids = std::max<int64_t>(spec->resources.pids, 1024);
     spec->files["start.sh"] = rabbitmq_script();
     spec->files["rabbitmq.conf"] = rabbitmq_config(db);
+    spec->files["definitions.json"] = rabbitmq_definitions(db);
   } else {
     *error = "database engine \"" + db.engine + "\" is unknown";
     return false;

@@ -88,6 +88,18 @@ class ServicesTest(DatabaseCase):
         wait_for(lambda: get("/cache?" + urllib.parse.urlencode({"cmd": "GET greeting"})).strip() == "hello",
                  120, interval=0.5, what="the cache after a restart")
         wait_for(lambda: get("/queue") == "got job-1", 120, interval=1, what="the queue after a restart")
+        # A password changed in the secret applies at the next start of
+        # RabbitMQ (its definitions imported at each start), not only the first.
+        self.wok.cli("secret", "set", "shop-queue", "password=a-new-queue-password", "-n", "team-a",
+                     token=self.alice)
+        self.wok.cli("rollout", "restart", "site", "shop", "-n", "team-a", token=self.alice)
+        self.wok.wait_revision("shop", "team-a", 2, timeout=180)
+        self.assertEqual(dict(line.split("=", 1) for line in get("/env").splitlines())["QUEUE_PASSWORD"],
+                         "a-new-queue-password")
+        wait_for(lambda: get("/queue?put=job-2") == "put" or None, 60, interval=1,
+                 what="the queue with the new password")
+        self.assertEqual(get("/queue"), "got job-2")
+        self.assertTrue(get("/queue?" + urllib.parse.urlencode({"url": env["QUEUE_URL"]})).startswith("ERR"))
         # Each server is an instance of its own, its volume in the status.
         st = self.wok.site_json("shop", "team-a")["status"]
         self.assertEqual(sorted(i["component"] for i in st["instances"]), ["cache", "queue", "web"])
