@@ -14,7 +14,7 @@ import time
 import unittest
 
 from test_database import APP as DB_APP, DatabaseCase, db_site
-from wokharness import WOK, Wok, wait_for
+from wokharness import WOK, Wok, restic, wait_for
 
 NEEDS = [b for b in ("runc", "restic", "mariadb") if not shutil.which(b)]
 if not os.path.exists("/usr/sbin/mariadbd"):
@@ -99,6 +99,12 @@ class BackupTest(BackupCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('site "blog" of project "team-a" has no backup', r.stderr)
         first = self.backup("blog")
+        # Its volume (16Mi) was copied at one instant, frozen: its files as
+        # they were, links as links.
+        manifest = json.loads(restic(self.wok, "dump", first, "/backup.json"))
+        self.assertEqual(manifest["storage"], ["files"])
+        self.assertEqual(manifest["frozen"], ["storage/files"])
+        self.assertEqual(restic(self.wok, "dump", first, "/storage/files/a.txt"), "before")
         r = self.wok.cli("backup", "restore", "site", "blog", "--backup", "0123abcd", "-n", "team-a",
                          check=False)
         self.assertNotEqual(r.returncode, 0)

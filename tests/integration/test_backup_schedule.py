@@ -7,12 +7,11 @@ api_test). Needs root (runc, loop-mounted volumes); CI runs it as root."""
 import json
 import os
 import shutil
-import subprocess
 import unittest
 import urllib.parse
 
 from test_database import APP as DB_APP, DatabaseCase, db_site
-from wokharness import project_yaml, wait_for
+from wokharness import project_yaml, restic, wait_for
 
 NEEDS = [b for b in ("runc", "restic", "psql", "redis-server", "redis-cli") if not shutil.which(b)]
 if not os.path.exists("/usr/lib/postgresql/15/bin/postgres"):
@@ -42,15 +41,6 @@ PROJECT_BACKUP = """  backup: {schedule: "* * * * *", keep: {last: 1}}
 
 @unittest.skipIf(SKIP, SKIP)
 class BackupScheduleTest(DatabaseCase):
-    def restic(self, *args, text=True):
-        backups = os.path.join(self.wok.data, "backups")
-        (repo,) = os.listdir(os.path.join(backups, "keys"))
-        r = subprocess.run(["restic", "--no-cache", *args],
-                           env=dict(os.environ, RESTIC_REPOSITORY=os.path.join(backups, "repos", repo),
-                                    RESTIC_PASSWORD_FILE=os.path.join(backups, "keys", repo)),
-                           capture_output=True, text=text, check=True, timeout=120)
-        return r.stdout
-
     def cache(self, host, cmd):
         status, _, body = self.wok.get(host, "/cache?" + urllib.parse.urlencode({"cmd": cmd}))
         self.assertEqual(status, 200, body)
@@ -78,12 +68,12 @@ class BackupScheduleTest(DatabaseCase):
         manual = out.split()[1]
         # The running cache was backed up as a snapshot (one point in
         # time, redis-cli --rdb), as on a cluster, not as its files.
-        manifest = json.loads(self.restic("dump", manual, "/backup.json"))
+        manifest = json.loads(restic(self.wok, "dump", manual, "/backup.json"))
         self.assertEqual(manifest["services"], [{"name": "cache", "engine": "redis", "snapshot": "dump.rdb"}])
-        listed = [line for line in self.restic("ls", manual, "/services/cache").splitlines()
+        listed = [line for line in restic(self.wok, "ls", manual, "/services/cache").splitlines()
                   if line.startswith("/")]
         self.assertEqual(sorted(listed), ["/services/cache", "/services/cache/dump.rdb"], listed)
-        self.assertTrue(self.restic("dump", manual, "/services/cache/dump.rdb", text=False).startswith(b"REDIS"))
+        self.assertTrue(restic(self.wok, "dump", manual, "/services/cache/dump.rdb", text=False).startswith(b"REDIS"))
 
         self.sql(host, "INSERT INTO orders VALUES ('two')")
         self.sql(host, "CREATE TABLE later (x INT)")

@@ -1,6 +1,7 @@
 """spec.services on the embedded platform: real RabbitMQ and Redis servers
 from Debian's packages, run by `wok up` in the site's sandbox and network
 (docs/data.md). Needs root (runc, loop-mounted volumes); CI runs it as root."""
+import json
 import os
 import shutil
 import unittest
@@ -8,7 +9,7 @@ import urllib.parse
 
 from test_database import SKIP, DatabaseCase
 from test_modes import app_site
-from wokharness import wait_for
+from wokharness import restic, wait_for
 
 # An app that uses its queue (pika, AMQP 0-9-1) and its cache (redis-cli),
 # connected as the platform says (QUEUE_URL, CACHE_*).
@@ -131,6 +132,10 @@ class ServicesTest(DatabaseCase):
         self.assertEqual(get("/queue?put=job-2"), "put")
         self.assertEqual(cache("SET k one"), "OK")
         backup = self.wok.cli("backup", "create", "site", "shop", "-n", "team-a", token=self.alice).stdout.split()[1]
+        manifest = json.loads(restic(self.wok, "dump", backup, "/backup.json"))
+        self.assertEqual(manifest["services"], [{"name": "queue", "engine": "rabbitmq"},
+                                                {"name": "cache", "engine": "redis", "snapshot": "dump.rdb"}])
+        self.assertEqual(manifest["frozen"], ["services/queue"])
         self.assertEqual(get("/queue"), "got job-1")
         self.assertEqual(get("/queue?put=job-3"), "put")
         self.assertEqual(cache("SET k two"), "OK")

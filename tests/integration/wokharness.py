@@ -241,6 +241,18 @@ class WokTestCase(unittest.TestCase):
         return r
 
 
+def restic(wok, *args, text=True):
+    """restic on the one project repository of `wok` (its data directory's
+    backups): what a backup holds, read as an admin of the host would."""
+    backups = os.path.join(wok.data, "backups")
+    (repo,) = os.listdir(os.path.join(backups, "keys"))
+    r = subprocess.run(["restic", "--no-cache", *args],
+                       env=dict(os.environ, RESTIC_REPOSITORY=os.path.join(backups, "repos", repo),
+                                RESTIC_PASSWORD_FILE=os.path.join(backups, "keys", repo)),
+                       capture_output=True, text=text, check=True, timeout=120)
+    return r.stdout
+
+
 def project_yaml(name, hosts, members=()):
     m = "".join(f"\n    - {{user: {u}, role: {r}}}" for u, r in members)
     hosts_s = ", ".join(f'"{h}"' for h in hosts)
