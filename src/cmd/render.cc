@@ -107,14 +107,12 @@ int render_command(Io& io, RenderOptions& options, const std::string& project) {
     io.err << "error: " << limits_error << "\n";
     return 2;
   }
-  for (const auto& [list, cnpg] : {std::pair{&options.postgresql_images, false},
-                                   std::pair{&options.cnpg_postgresql_images, true}})
-    for (const auto& value : *list)
-      if (std::string err = render::set_postgresql_image(&options.settings, value, cnpg);
-          !err.empty()) {
-        io.err << "error: " << err << "\n";
-        return 2;
-      }
+  if (std::string err = render::set_postgresql_images(&options.settings, options.postgresql_images,
+                                                      options.cnpg_postgresql_images);
+      !err.empty()) {
+    io.err << "error: " << err << "\n";
+    return 2;
+  }
   // The versions a site may ask for: those the operator would run.
   api::offer_database_versions("postgresql", render::postgresql_versions(options.settings));
   json from_file;

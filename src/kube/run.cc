@@ -152,14 +152,12 @@ int run_operator(const RunOptions& options) {
   config.settings.postgresql_operator = options.postgresql_operator;
   config.settings.mariadb_operator = options.mariadb_operator;
   if (!options.mariadb_image.empty()) config.settings.mariadb_image = options.mariadb_image;
-  for (const auto& [list, cnpg] : {std::pair{&options.postgresql_images, false},
-                                   std::pair{&options.cnpg_postgresql_images, true}})
-    for (const auto& value : *list)
-      if (std::string err = render::set_postgresql_image(&config.settings, value, cnpg);
-          !err.empty()) {
-        std::cerr << "error: " << err << "\n";
-        return 2;
-      }
+  if (std::string err = render::set_postgresql_images(&config.settings, options.postgresql_images,
+                                                      options.cnpg_postgresql_images);
+      !err.empty()) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
   // The versions a site may ask for are those this cluster has an image of.
   api::offer_database_versions("postgresql", render::postgresql_versions(config.settings));
   if (!options.redis_image.empty()) config.settings.redis_image = options.redis_image;

@@ -311,4 +311,13 @@ std::string set_postgresql_image(PlatformSettings* settings, const std::string& 
   return "";
 }
 
+std::string set_postgresql_images(PlatformSettings* settings,
+                                  const std::vector<std::string>& images,
+                                  const std::vector<std::string>& cnpg_images) {
+  for (const auto& [list, cnpg] : {std::pair{&images, false}, std::pair{&cnpg_images, true}})
+    for (const auto& value : *list)
+      if (std::string err = set_postgresql_image(settings, value, cnpg); !err.empty()) return err;
+  return "";
+}
+
 }  // namespace wok::render

@@ -90,6 +90,11 @@ std::vector<std::string> postgresql_versions(const PlatformSettings& settings);
 // `--postgresql-image` (cnpg: `--cnpg-postgresql-image`): "IMAGE" (the
 // default version's) or "VERSION=IMAGE". "" or why not.
 std::string set_postgresql_image(PlatformSettings* settings, const std::string& value, bool cnpg);
+// Each of `images` (--postgresql-image) and `cnpg_images`, in order: ""
+// or the first one's error.
+std::string set_postgresql_images(PlatformSettings* settings,
+                                  const std::vector<std::string>& images,
+                                  const std::vector<std::string>& cnpg_images);
 
 std::vector<nlohmann::json> render_project(const nlohmann::json& project,
                                            const PlatformSettings& settings);

@@ -201,6 +201,8 @@ std::string redis_aof_from_snapshot(const std::string& dir) {
 std::string trim_redis_snapshot(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
+  // An RDB file: "REDIS" and 4 digits of version first, its EOF opcode
+  // and 8 bytes of checksum last.
   char head[5] = {};
   if (st.st_size < 9 + 9 || ::pread(fd, head, 5, 0) != 5 || std::string_view(head, 5) != "REDIS")
     return "the server's snapshot is no RDB file";
