@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "api/base64.h"
+
 namespace wok::runtime {
 
 namespace {
@@ -242,22 +244,6 @@ std::string rabbitmq_script() {
          "exec /usr/lib/rabbitmq/bin/rabbitmq-server\n";
 }
 
-// Standard base64 (RFC 4648 section 4, padded), as RabbitMQ reads hashes.
-std::string base64(const unsigned char* bytes, size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < n; i += 3) {
-    const uint32_t v = (uint32_t{bytes[i]} << 16) | (i + 1 < n ? uint32_t{bytes[i + 1]} << 8 : 0) |
-                       (i + 2 < n ? uint32_t{bytes[i + 2]} : 0);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < n ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
 std::string sha256(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -273,7 +259,7 @@ std::string sha256(const std::string& data) {
 std::string rabbitmq_password_hash(const std::string& user, const std::string& password) {
   const std::string salt = sha256("wok rabbitmq salt:" + user + ":" + password).substr(0, 4);
   const std::string hashed = salt + sha256(salt + password);
-  return base64(reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size());
+  return api::base64_encode(hashed);
 }
 
 // Imported at every start (rabbitmq.conf's load_definitions): the site's
