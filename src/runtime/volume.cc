@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -42,6 +43,10 @@ constexpr unsigned long kMountFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 // Two reconcile workers may touch volumes at once: one mount table change at
 // a time keeps "is it mounted? then mount" from racing itself.
 std::mutex mount_table_mu;
+// The file systems (st_dev) a snapshot_volume of this process holds frozen
+// now; guarded by mount_table_mu. ensure_locked thaws what a crash left
+// frozen, never one of these.
+std::set<dev_t> frozen_by_us;
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -356,8 +361,9 @@ std::string ensure_locked(int parent_fd, const fs::path& point, uint64_t bytes, 
   bool fresh = false, copied = false;
   if (mounted) {
     // A snapshot cut short by a crash may have left it frozen: thawed
-    // (EINVAL when it is not).
-    ::ioctl(dir.get(), FITHAW, 0);
+    // (EINVAL when it is not), unless a snapshot of ours holds it now.
+    if (struct stat fs_st{}; ::fstat(dir.get(), &fs_st) == 0 && !frozen_by_us.count(fs_st.st_dev))
+      ::ioctl(dir.get(), FITHAW, 0);
     // Mounted: it must be this image, not another one.
     loop_info64 info{};
     struct stat st {};
@@ -547,6 +553,7 @@ std::string snapshot_volume(const fs::path& parent, const std::string& name, con
   UniqueFd copy_fd(::open(copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!copy_fd.valid()) return what + sys_error("cannot make " + copy.string());
   UniqueFd root, image;
+  dev_t device_id = 0;
   {
     // Found mounted from its image under the lock; then held by descriptor
     // (the file system and the image stay whatever the mount table does),
@@ -569,10 +576,23 @@ std::string snapshot_volume(const fs::path& parent, const std::string& name, con
     root = UniqueFd(
         ::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root.valid()) return what + sys_error("cannot open its mounted root");
+    struct stat root_st {};
+    if (::fstat(root.get(), &root_st) != 0) return what + sys_error("cannot stat its root");
+    if (!frozen_by_us.insert(root_st.st_dev).second)
+      return what + "another snapshot of it is under way";
+    device_id = root_st.st_dev;
   }
-  if (::ioctl(root.get(), FIFREEZE, 0) != 0) return what + sys_error("cannot freeze it");
-  std::string copied = sparse_copy(image.get(), copy_fd.get());
-  if (::ioctl(root.get(), FITHAW, 0) != 0 && copied.empty()) copied = sys_error("cannot thaw it");
+  std::string copied;
+  if (::ioctl(root.get(), FIFREEZE, 0) != 0) {
+    copied = sys_error("cannot freeze it");
+  } else {
+    copied = sparse_copy(image.get(), copy_fd.get());
+    if (::ioctl(root.get(), FITHAW, 0) != 0 && copied.empty()) copied = sys_error("cannot thaw it");
+  }
+  {
+    std::lock_guard lock(mount_table_mu);
+    frozen_by_us.erase(device_id);
+  }
   if (!copied.empty()) return what + copied;
   // The copy, read-only (a loop device on a file opened read-only is), on a
   // loop device of its own that goes with the mount.

@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace wok::runtime {
@@ -376,6 +378,28 @@ TEST_F(VolumeTest, ASnapshotIsACopyOfOnePointInTimeReadOnly) {
   // Not mounted: nothing to copy.
   EXPECT_EQ(snapshot_volume(storage_, "other", dir_ / "other.img", dir_ / "view2"),
             "snapshot of volume \"other\": it is not mounted");
+}
+
+// A site's pass mounts its volumes again while a backup copies one: the
+// thaw of what a crash left frozen must not thaw a snapshot under way
+// (the copy would then see writes, and its own thaw fail).
+TEST_F(VolumeTest, ASnapshotUnderWayIsNotThawedByAnotherEnsure) {
+  ASSERT_EQ(ensure_sized_volume(storage_, "data", 512 * kMi, 1000), "");
+  ASSERT_EQ(write_until(storage_ / "data" / "big", 300 * kMi).error, 0);
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<bool> done{false};
+    std::thread passes([&] {
+      while (!done) EXPECT_EQ(ensure_sized_volume(storage_, "data", 512 * kMi, 1000), "");
+    });
+    const fs::path view = dir_ / ("view" + std::to_string(round));
+    EXPECT_EQ(
+        snapshot_volume(storage_, "data", dir_ / ("copy" + std::to_string(round) + ".img"), view),
+        "");
+    done = true;
+    passes.join();
+    EXPECT_EQ(fs::file_size(view / "big"), 300 * kMi);
+    EXPECT_EQ(release_volumes_under(view), "");
+  }
 }
 
 // A crash while the volume was frozen for a snapshot: the next
